@@ -1,0 +1,354 @@
+/**
+ * A typed instruction builder with symbolic jump labels, resolved when the
+ * program is built.
+ *
+ * @module
+ */
+
+import { type Insn, insn, LD_IMM64 } from "./insn.ts";
+import {
+  AluOp,
+  AtomicOp,
+  CallSrc,
+  Class,
+  Endian,
+  JmpOp,
+  Mode,
+  PseudoSrc,
+  Size,
+  Source,
+} from "./opcodes.ts";
+
+/** A register number, 0-10. */
+export type Reg = number;
+
+/** Memory access width in bytes. */
+export type Width = 1 | 2 | 4 | 8;
+
+/** An ALU operation name. */
+export type AluName = Exclude<keyof typeof AluOp, "END">;
+
+/** A conditional jump operation name. */
+export type CondName = Exclude<keyof typeof JmpOp, "JA" | "CALL" | "EXIT">;
+
+/** The size-field bits for a width in bytes. */
+export function sizeBits(width: Width): number {
+  switch (width) {
+    case 1:
+      return Size.B;
+    case 2:
+      return Size.H;
+    case 4:
+      return Size.W;
+    case 8:
+      return Size.DW;
+  }
+}
+
+/** Where in the source an instruction came from (1-based line, column). */
+export interface SourceLoc {
+  line: number;
+  col: number;
+}
+
+/** A built program: its slots and, per slot, the source location if known. */
+export interface Built {
+  insns: Insn[];
+  locs: (SourceLoc | undefined)[];
+}
+
+interface Pending {
+  insn: Insn;
+  /** Label whose slot the jump offset (or call imm) must reach. */
+  target?: string;
+  /** Whether the target goes in `imm` (call, gotol) rather than `off`. */
+  inImm?: boolean;
+  loc?: SourceLoc;
+}
+
+/**
+ * Builds instruction slots. Jump targets are label names; `build()` turns
+ * them into slot-relative offsets.
+ *
+ * @example Return 1 if r1 is zero, else 2
+ * ```ts
+ * import { InsnBuilder } from "./builder.ts";
+ * const b = new InsnBuilder();
+ * b.movImm(0, 2);
+ * b.jmpImm("JNE", 1, 0, "out");
+ * b.movImm(0, 1);
+ * b.label("out");
+ * b.exit();
+ * const { insns } = b.build();
+ * console.assert(insns[1].off === 1);
+ * ```
+ */
+export class InsnBuilder {
+  #items: Pending[] = [];
+  #labels = new Map<string, number>();
+  #loc: SourceLoc | undefined;
+  #nextLabel = 0;
+
+  /** Number of slots emitted so far. */
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** Sets the source location recorded for the following instructions. */
+  at(loc: SourceLoc | undefined): this {
+    this.#loc = loc;
+    return this;
+  }
+
+  /** A fresh label name, unique within this builder. */
+  newLabel(hint = "L"): string {
+    return `.${hint}${this.#nextLabel++}`;
+  }
+
+  /** Binds a label to the next slot. */
+  label(name: string): this {
+    if (this.#labels.has(name)) {
+      throw new SyntaxError(`Label "${name}" is defined twice`);
+    }
+    this.#labels.set(name, this.#items.length);
+    return this;
+  }
+
+  /** True if the label is bound. */
+  hasLabel(name: string): boolean {
+    return this.#labels.has(name);
+  }
+
+  /** Appends a raw slot. */
+  raw(i: Insn, target?: string, inImm?: boolean): this {
+    this.#items.push({ insn: i, target, inImm, loc: this.#loc });
+    return this;
+  }
+
+  // ALU
+
+  /** 64-bit ALU with an immediate: `dst op= imm`. */
+  alu64Imm(op: AluName, dst: Reg, imm: number): this {
+    return this.raw(insn(Class.ALU64 | AluOp[op] | Source.K, dst, 0, 0, imm));
+  }
+
+  /** 64-bit ALU with a register: `dst op= src`. */
+  alu64Reg(op: AluName, dst: Reg, src: Reg): this {
+    return this.raw(insn(Class.ALU64 | AluOp[op] | Source.X, dst, src, 0, 0));
+  }
+
+  /** 32-bit ALU with an immediate (result zero-extended). */
+  alu32Imm(op: AluName, dst: Reg, imm: number): this {
+    return this.raw(insn(Class.ALU | AluOp[op] | Source.K, dst, 0, 0, imm));
+  }
+
+  /** 32-bit ALU with a register (result zero-extended). */
+  alu32Reg(op: AluName, dst: Reg, src: Reg): this {
+    return this.raw(insn(Class.ALU | AluOp[op] | Source.X, dst, src, 0, 0));
+  }
+
+  /** Signed division or modulo (`off = 1`), 64 or 32 bits. */
+  sdivmod(
+    op: "DIV" | "MOD",
+    bits: 32 | 64,
+    dst: Reg,
+    srcOrImm: { reg: Reg } | { imm: number },
+  ): this {
+    const cls = bits === 64 ? Class.ALU64 : Class.ALU;
+    if ("reg" in srcOrImm) {
+      return this.raw(
+        insn(cls | AluOp[op] | Source.X, dst, srcOrImm.reg, 1, 0),
+      );
+    }
+    return this.raw(insn(cls | AluOp[op] | Source.K, dst, 0, 1, srcOrImm.imm));
+  }
+
+  /** `dst = imm` (64-bit, imm sign-extended). */
+  movImm(dst: Reg, imm: number): this {
+    return this.alu64Imm("MOV", dst, imm);
+  }
+
+  /** `dst = src` (64-bit). */
+  movReg(dst: Reg, src: Reg): this {
+    return this.alu64Reg("MOV", dst, src);
+  }
+
+  /** Sign-extending move of the low `bits` of src (movsx). */
+  movsx(bits: 8 | 16 | 32, dst: Reg, src: Reg, alu32 = false): this {
+    const cls = alu32 ? Class.ALU : Class.ALU64;
+    return this.raw(insn(cls | AluOp.MOV | Source.X, dst, src, bits, 0));
+  }
+
+  /** Byte swap: to little endian, to big endian, or unconditional (bswap). */
+  endian(kind: "le" | "be" | "bswap", dst: Reg, bits: 16 | 32 | 64): this {
+    if (kind === "bswap") {
+      return this.raw(insn(Class.ALU64 | AluOp.END, dst, 0, 0, bits));
+    }
+    const dir = kind === "le" ? Endian.TO_LE : Endian.TO_BE;
+    return this.raw(insn(Class.ALU | AluOp.END | dir, dst, 0, 0, bits));
+  }
+
+  // Loads and stores
+
+  /** `dst = *(size *)(src + off)`. */
+  ldx(width: Width, dst: Reg, src: Reg, off: number): this {
+    return this.raw(
+      insn(Class.LDX | Mode.MEM | sizeBits(width), dst, src, off, 0),
+    );
+  }
+
+  /** Sign-extending load `dst = *(s<size> *)(src + off)`. */
+  ldxsx(width: 1 | 2 | 4, dst: Reg, src: Reg, off: number): this {
+    return this.raw(
+      insn(Class.LDX | Mode.MEMSX | sizeBits(width), dst, src, off, 0),
+    );
+  }
+
+  /** `*(size *)(dst + off) = imm`. */
+  st(width: Width, dst: Reg, off: number, imm: number): this {
+    return this.raw(
+      insn(Class.ST | Mode.MEM | sizeBits(width), dst, 0, off, imm),
+    );
+  }
+
+  /** `*(size *)(dst + off) = src`. */
+  stx(width: Width, dst: Reg, off: number, src: Reg): this {
+    return this.raw(
+      insn(Class.STX | Mode.MEM | sizeBits(width), dst, src, off, 0),
+    );
+  }
+
+  /** Atomic read-modify-write on `*(size *)(dst + off)` with src. */
+  atomic(
+    width: 4 | 8,
+    op: keyof typeof AtomicOp,
+    dst: Reg,
+    off: number,
+    src: Reg,
+    fetch = false,
+  ): this {
+    const imm = AtomicOp[op] | (fetch ? AtomicOp.FETCH : 0);
+    return this.raw(
+      insn(Class.STX | Mode.ATOMIC | sizeBits(width), dst, src, off, imm),
+    );
+  }
+
+  /** Loads a 64-bit constant (two slots). */
+  ldImm64(dst: Reg, value: bigint | number, src = 0): this {
+    const v = BigInt.asUintN(64, BigInt(value));
+    const lo = Number(v & 0xffffffffn) | 0;
+    const hi = Number(v >> 32n) | 0;
+    this.raw(insn(LD_IMM64, dst, src, 0, lo));
+    return this.raw(insn(0, 0, 0, 0, hi));
+  }
+
+  /** Loads a map reference; imm is the map's index in `Program.maps`. */
+  ldMap(dst: Reg, mapIndex: number): this {
+    this.raw(insn(LD_IMM64, dst, PseudoSrc.MAP_FD, 0, mapIndex));
+    return this.raw(insn(0, 0, 0, 0, 0));
+  }
+
+  /** Loads a pointer to a map's value (array maps) plus an offset. */
+  ldMapValue(dst: Reg, mapIndex: number, offset: number): this {
+    this.raw(insn(LD_IMM64, dst, PseudoSrc.MAP_VALUE, 0, mapIndex));
+    return this.raw(insn(0, 0, 0, 0, offset));
+  }
+
+  // Jumps and calls
+
+  /** Unconditional jump to a label. */
+  ja(target: string): this {
+    return this.raw(insn(Class.JMP | JmpOp.JA, 0, 0, 0, 0), target);
+  }
+
+  /** Long unconditional jump (`gotol`, JMP32 class, offset in imm). */
+  gotol(target: string): this {
+    return this.raw(insn(Class.JMP32 | JmpOp.JA, 0, 0, 0, 0), target, true);
+  }
+
+  /** `if dst op imm goto target` (64-bit compare). */
+  jmpImm(op: CondName, dst: Reg, imm: number, target: string): this {
+    return this.raw(
+      insn(Class.JMP | JmpOp[op] | Source.K, dst, 0, 0, imm),
+      target,
+    );
+  }
+
+  /** `if dst op src goto target` (64-bit compare). */
+  jmpReg(op: CondName, dst: Reg, src: Reg, target: string): this {
+    return this.raw(
+      insn(Class.JMP | JmpOp[op] | Source.X, dst, src, 0, 0),
+      target,
+    );
+  }
+
+  /** `if w_dst op imm goto target` (32-bit compare). */
+  jmp32Imm(op: CondName, dst: Reg, imm: number, target: string): this {
+    return this.raw(
+      insn(Class.JMP32 | JmpOp[op] | Source.K, dst, 0, 0, imm),
+      target,
+    );
+  }
+
+  /** `if w_dst op w_src goto target` (32-bit compare). */
+  jmp32Reg(op: CondName, dst: Reg, src: Reg, target: string): this {
+    return this.raw(
+      insn(Class.JMP32 | JmpOp[op] | Source.X, dst, src, 0, 0),
+      target,
+    );
+  }
+
+  /** Calls a kernel helper by id. */
+  call(helper: number): this {
+    return this.raw(insn(Class.JMP | JmpOp.CALL, 0, CallSrc.HELPER, 0, helper));
+  }
+
+  /** bpf-to-bpf call of the subprogram starting at a label. */
+  callLocal(target: string): this {
+    return this.raw(
+      insn(Class.JMP | JmpOp.CALL, 0, CallSrc.PSEUDO_CALL, 0, 0),
+      target,
+      true,
+    );
+  }
+
+  /** Returns from the program or subprogram with r0. */
+  exit(): this {
+    return this.raw(insn(Class.JMP | JmpOp.EXIT, 0, 0, 0, 0));
+  }
+
+  /**
+   * Resolves labels and returns the slots.
+   *
+   * @throws {ReferenceError} for a jump to an unknown label.
+   * @throws {RangeError} for a jump offset that does not fit 16 bits.
+   */
+  build(): Built {
+    const insns: Insn[] = [];
+    const locs: (SourceLoc | undefined)[] = [];
+    for (let pc = 0; pc < this.#items.length; pc++) {
+      const { insn: i, target, inImm, loc } = this.#items[pc];
+      let out = i;
+      if (target !== undefined) {
+        const at = this.#labels.get(target);
+        if (at === undefined) {
+          throw new ReferenceError(`Jump to unknown label "${target}"`);
+        }
+        const rel = at - (pc + 1);
+        if (inImm) {
+          out = { ...i, imm: rel };
+        } else {
+          if (rel < -32768 || rel > 32767) {
+            throw new RangeError(
+              `Jump from ${pc} to "${target}" does not fit 16 bits: ${rel}`,
+            );
+          }
+          out = { ...i, off: rel };
+        }
+      }
+      insns.push(out);
+      locs.push(loc);
+    }
+    return { insns, locs };
+  }
+}

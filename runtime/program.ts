@@ -1,0 +1,173 @@
+/**
+ * The `Program`: the one contract between the compiler and both engines.
+ *
+ * Per probe: where it attaches and its instruction slots. Per map: its kernel
+ * shape (type, key and value sizes) and how user space decodes and prints it.
+ * The format table says how to render each event a probe sends to user space.
+ *
+ * Map references inside instructions are `ld_imm64` with
+ * `src = PseudoSrc.MAP_FD` and `imm` = the map's index in `Program.maps`;
+ * each engine patches in its own handle (kernel fd, interpreter map id).
+ *
+ * @module
+ */
+
+import type { SourceLoc } from "./bpf/builder.ts";
+import type { Insn } from "./bpf/insn.ts";
+
+/** Kinds of probe the language knows. */
+export type ProbeKind =
+  | "BEGIN"
+  | "END"
+  | "tracepoint"
+  | "rawtracepoint"
+  | "kprobe"
+  | "kretprobe"
+  | "uprobe"
+  | "uretprobe"
+  | "profile"
+  | "interval"
+  | "software"
+  | "hardware";
+
+/** One concrete attach point (wildcards already expanded). */
+export interface AttachPoint {
+  kind: ProbeKind;
+  /**
+   * tracepoint: "category:name"; rawtracepoint: "name";
+   * kprobe: function; uprobe: binary path; software/hardware: event name.
+   */
+  target: string;
+  /** uprobe: symbol name. */
+  symbol?: string;
+  /** kprobe/uprobe: offset added to the symbol address. */
+  offset?: number;
+  /** profile/interval: period unit; software/hardware: unused. */
+  unit?: "hz" | "s" | "ms" | "us";
+  /** profile/interval: the number after the unit; software/hardware: count. */
+  period?: number;
+  /** Canonical text, e.g. "tracepoint:skb:kfree_skb". */
+  text: string;
+}
+
+/** One compiled probe body, possibly shared by several attach points. */
+export interface ProbeProgram {
+  /** A stable name, usable as the kernel program name (≤ 15 chars). */
+  name: string;
+  attach: AttachPoint[];
+  /** Kernel program type (`ProgType`). */
+  progType: number;
+  insns: Insn[];
+  /** Per slot, the script location it was compiled from. */
+  locs?: (SourceLoc | undefined)[];
+  /**
+   * The context the program reads through r1: for tracepoints the record
+   * layout, for kprobe/uprobe `pt_regs`, for perf events
+   * `bpf_perf_event_data`. Engines use it to size synthetic contexts.
+   */
+  ctx: ContextLayout;
+}
+
+/** The shape of a probe's context (what r1 points at). */
+export interface ContextLayout {
+  kind: "tracepoint" | "pt_regs" | "raw_tp" | "perf_event" | "none";
+  /** Bytes readable through r1. */
+  size: number;
+  /** Tracepoint fields with offsets, when known. */
+  fields?: FieldLayout[];
+}
+
+/** A field of a tracepoint record. */
+export interface FieldLayout {
+  name: string;
+  /** The C type text from the format file, e.g. "const char *". */
+  ctype: string;
+  offset: number;
+  size: number;
+  signed: boolean;
+  /** `__data_loc` field: the u32 holds (length << 16 | offset). */
+  dataLoc?: boolean;
+  /** Array element count for `char comm[16]`-style fields. */
+  arrayLen?: number;
+}
+
+/** A value's type as user space must decode it. */
+export type TypeDesc =
+  | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
+  | { kind: "string"; size: number }
+  | { kind: "buf"; size: number }
+  | { kind: "tuple"; fields: TypeDesc[]; offsets: number[]; size: number }
+  | { kind: "ksym"; size: 8 }
+  | { kind: "usym"; size: 8 }
+  | { kind: "kstack"; size: 8; mapIndex: number; depth: number }
+  | { kind: "ustack"; size: 8; mapIndex: number; depth: number }
+  | { kind: "inet"; size: number }
+  | { kind: "timestamp"; size: 8 }
+  | { kind: "none"; size: 0 };
+
+/** How a map's per-key value is aggregated and printed. */
+export type Aggregation =
+  | { kind: "count" }
+  | { kind: "sum" }
+  | { kind: "min" }
+  | { kind: "max" }
+  /** Value: count then total, two u64 slots. */
+  | { kind: "avg" }
+  /** Value: count then total, two u64 slots (min/max not kept, as bpftrace). */
+  | { kind: "stats" }
+  /** Key gets a trailing u64 bucket index; value is a u64 count. */
+  | { kind: "hist" }
+  | { kind: "lhist"; min: number; max: number; step: number }
+  /** A plain stored value (`@x = expr`). */
+  | { kind: "value"; type: TypeDesc };
+
+/** One map of the program. */
+export interface MapSpec {
+  /** "@name", "@" for the anonymous map, or an internal name (".events"). */
+  name: string;
+  /** Kernel map type (`MapType`). */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** How user space decodes the key; `none` for keyless maps. */
+  key: TypeDesc;
+  /** Present on user-visible (@) maps. */
+  agg?: Aggregation;
+  /** Internal maps (ring buffer, stacks, scratch) are never printed. */
+  internal: boolean;
+}
+
+/** What an event sent through the ring buffer asks user space to do. */
+export type EventAction =
+  | { kind: "printf"; format: string; args: TypeDesc[] }
+  | { kind: "print_map"; mapIndex: number; top: number; div: number }
+  | { kind: "print_value"; type: TypeDesc }
+  | { kind: "clear"; mapIndex: number }
+  | { kind: "zero"; mapIndex: number }
+  | { kind: "time"; format: string }
+  | { kind: "exit" }
+  | { kind: "system"; format: string; args: TypeDesc[] }
+  | { kind: "cat"; format: string; args: TypeDesc[] };
+
+/**
+ * One entry of the format table. Every ring buffer record starts with a u64
+ * holding the entry's index, followed by the arguments laid out as `layout`.
+ */
+export interface EventFormat {
+  id: number;
+  action: EventAction;
+  /** Byte layout of the record after the 8-byte id. */
+  layout: { offsets: number[]; size: number };
+}
+
+/** The compiled program both engines consume unchanged. */
+export interface Program {
+  probes: ProbeProgram[];
+  maps: MapSpec[];
+  formats: EventFormat[];
+  /** Index in `maps` of the ring buffer events travel through, if any. */
+  eventsMap?: number;
+  /** Source text and file name, for mapping errors back to lines. */
+  source?: { name: string; text: string };
+}
