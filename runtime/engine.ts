@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { SymbolResolver } from "./output/types.ts";
 import type { Program } from "./program.ts";
 
 /** One raw map entry: key bytes and value bytes (one per CPU if per-CPU). */
@@ -54,6 +55,14 @@ export interface Engine {
   clearMap(mapIndex: number): void;
   /** Per-probe statistics. */
   stats(): ProbeStats[];
+  /**
+   * Milliseconds on the engine's clock: wall time for the kernel, virtual
+   * time for the interpreter. The session measures `--duration` with it.
+   * Absent: `performance.now()`.
+   */
+  clockMs?(): number;
+  /** Resolves addresses and stack ids for this engine's events and maps. */
+  symbols?(): SymbolResolver;
   /** Detaches and releases everything. Safe to call twice. */
   close(): void;
 }

@@ -91,7 +91,16 @@ export interface FieldLayout {
   arrayLen?: number;
 }
 
-/** A value's type as user space must decode it. */
+/**
+ * A value's type as user space must decode it.
+ *
+ * Layouts the compiler uses: `buf` is one length byte then the data
+ * (`size` = 1 + capacity); `inet` is a u64 address family then 16 address
+ * bytes (IPv4 in the first 4); `ksym`/`usym` hold the address; `kstack`
+ * holds the stack id from `mapIndex` (negative on failure); `ustack` holds
+ * `tgid << 32 | (stack id as u32)`; `timestamp` holds nanoseconds from
+ * `bpf_ktime_get_ns` (printed with `format` as strftime does).
+ */
 export type TypeDesc =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
   | { kind: "string"; size: number }
@@ -102,13 +111,22 @@ export type TypeDesc =
   | { kind: "kstack"; size: 8; mapIndex: number; depth: number }
   | { kind: "ustack"; size: 8; mapIndex: number; depth: number }
   | { kind: "inet"; size: number }
-  | { kind: "timestamp"; size: 8 }
+  | { kind: "timestamp"; size: 8; format?: string }
   | { kind: "none"; size: 0 };
 
 /** How a map's per-key value is aggregated and printed. */
 export type Aggregation =
   | { kind: "count" }
-  | { kind: "sum" }
+  /**
+   * `signed` (default true) says how user space reads the 64-bit sum:
+   * bpftrace prints sums of unsigned expressions as unsigned.
+   */
+  | { kind: "sum"; signed?: boolean }
+  /**
+   * min/max value: the s64 value, then a u64 that is 1 when this CPU's slot
+   * holds a value (per-CPU slots of other CPUs start at 0 and must be
+   * skipped when reducing).
+   */
   | { kind: "min" }
   | { kind: "max" }
   /** Value: count then total, two u64 slots. */
@@ -130,7 +148,12 @@ export interface MapSpec {
   keySize: number;
   valueSize: number;
   maxEntries: number;
-  /** How user space decodes the key; `none` for keyless maps. */
+  /**
+   * How user space decodes the key; `none` for keyless maps, which use one
+   * 8-byte zero key (hist/lhist: the bucket alone). Integer keys are
+   * widened to 8 bytes; several keys form a C-aligned tuple. hist/lhist
+   * keys end with the u64 bucket index at `keySize - 8`.
+   */
   key: TypeDesc;
   /** Present on user-visible (@) maps. */
   agg?: Aggregation;
@@ -148,7 +171,13 @@ export type EventAction =
   | { kind: "time"; format: string }
   | { kind: "exit" }
   | { kind: "system"; format: string; args: TypeDesc[] }
-  | { kind: "cat"; format: string; args: TypeDesc[] };
+  | { kind: "cat"; format: string; args: TypeDesc[] }
+  /**
+   * `join(argv [, sep])`: args are a u64 count then that many (at most
+   * `args.length - 1`) strings; print the first count joined by
+   * `separator`, then a newline.
+   */
+  | { kind: "join"; separator: string; args: TypeDesc[] };
 
 /**
  * One entry of the format table. Every ring buffer record starts with a u64

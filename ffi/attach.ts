@@ -1,0 +1,504 @@
+/**
+ * Attaching a loaded program's fd to its probe: tracepoints and
+ * uprobes/kprobes through perf events plus a BPF link, raw tracepoints
+ * through `bpf_raw_tracepoint_open`, profile/interval/software/hardware
+ * through sampling perf events.
+ *
+ * Tracepoint and probe perf events are opened once (pid -1, cpu 0) as
+ * libbpf does: the program is attached to the event itself and runs on
+ * every CPU and for every task. Sampling events (profile, software,
+ * hardware) are opened once per online CPU; interval once on CPU 0.
+ *
+ * A `pid` option restricts uprobes and sampling events (profile, software,
+ * hardware) to that process (perf event opened for the pid on any CPU).
+ * Tracepoints, raw tracepoints and interval cannot be restricted by the
+ * kernel this way: the program must filter on `pid` itself.
+ *
+ * @module
+ */
+
+import type { AttachPoint } from "../runtime/program.ts";
+import { AttachError, KernelError } from "./errors.ts";
+import { resolveUprobe } from "../runtime/probes/elf.ts";
+import { addressOf, native, type NativeLibs } from "./libbpf.ts";
+import {
+  AttachType,
+  cstr,
+  HardwareEvent,
+  PERF_FLAG_FD_CLOEXEC,
+  perfEventAttr,
+  PerfIoctl,
+  PerfType,
+  SoftwareEvent,
+  SYS_perf_event_open,
+} from "./structs.ts";
+import { tracepointId } from "./tracefs.ts";
+
+/** Options for attaching. */
+export interface AttachOptions {
+  /** Restrict uprobes and sampling perf events to this process. */
+  pid?: number;
+}
+
+/**
+ * What one attach point holds open: BPF link fds and perf event fds.
+ * Closing them (links first) detaches the program.
+ */
+export interface Attachment {
+  /** The attach point's canonical text. */
+  text: string;
+  /** BPF link fds (or raw tracepoint fds). */
+  links: number[];
+  /** Perf event fds. */
+  perfFds: number[];
+}
+
+/**
+ * Releases an attachment's fds, links first. Idempotent: empties the lists.
+ *
+ * @example Detach nothing
+ * ```ts
+ * import { detach } from "./attach.ts";
+ * detach({ text: "x", links: [], perfFds: [] });
+ * ```
+ */
+export function detach(att: Attachment): void {
+  if (att.links.length === 0 && att.perfFds.length === 0) return;
+  const libs = native();
+  for (const fd of att.links.splice(0)) libs.closeFd(fd);
+  for (const fd of att.perfFds.splice(0)) libs.closeFd(fd);
+}
+
+/**
+ * The online CPUs (`/sys/devices/system/cpu/online`).
+ *
+ * @example List CPUs
+ * ```ts
+ * import { onlineCpus } from "./attach.ts";
+ * if (Deno.build.os === "linux") console.assert(onlineCpus().length > 0);
+ * ```
+ */
+export function onlineCpus(): number[] {
+  return parseCpuList(
+    Deno.readTextFileSync("/sys/devices/system/cpu/online"),
+  );
+}
+
+/**
+ * Parses a kernel CPU list like `0-3,5`.
+ *
+ * @example Parse a list
+ * ```ts
+ * import { parseCpuList } from "./attach.ts";
+ * console.assert(parseCpuList("0-2,5\n").join() === "0,1,2,5");
+ * ```
+ */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(",")) {
+    if (part === "") continue;
+    const [a, b] = part.split("-").map(Number);
+    for (let c = a; c <= (b ?? a); c++) out.push(c);
+  }
+  return out;
+}
+
+/** Tracepoints to suggest instead of common kprobe targets. */
+const KPROBE_ALTERNATIVES: Readonly<Record<string, [string, string?]>> = {
+  kfree_skb: ["tracepoint:skb:kfree_skb"],
+  kfree_skb_reason: ["tracepoint:skb:kfree_skb"],
+  consume_skb: ["tracepoint:skb:consume_skb"],
+  do_sys_open: [
+    "tracepoint:syscalls:sys_enter_openat",
+    "tracepoint:syscalls:sys_exit_openat",
+  ],
+  do_sys_openat2: [
+    "tracepoint:syscalls:sys_enter_openat",
+    "tracepoint:syscalls:sys_exit_openat",
+  ],
+  vfs_read: [
+    "tracepoint:syscalls:sys_enter_read",
+    "tracepoint:syscalls:sys_exit_read",
+  ],
+  vfs_write: [
+    "tracepoint:syscalls:sys_enter_write",
+    "tracepoint:syscalls:sys_exit_write",
+  ],
+  vfs_open: ["tracepoint:syscalls:sys_enter_openat"],
+  do_exit: ["tracepoint:sched:sched_process_exit"],
+  schedule: ["tracepoint:sched:sched_switch"],
+  finish_task_switch: ["tracepoint:sched:sched_switch"],
+  wake_up_new_task: ["tracepoint:sched:sched_wakeup_new"],
+  try_to_wake_up: ["tracepoint:sched:sched_wakeup"],
+  tcp_retransmit_skb: ["tracepoint:tcp:tcp_retransmit_skb"],
+  tcp_set_state: ["tracepoint:sock:inet_sock_set_state"],
+  tcp_v4_connect: ["tracepoint:sock:inet_sock_set_state"],
+  tcp_rcv_established: ["tracepoint:tcp:tcp_probe"],
+  tcp_send_reset: ["tracepoint:tcp:tcp_send_reset"],
+  net_dev_xmit: ["tracepoint:net:net_dev_xmit"],
+  netif_receive_skb: ["tracepoint:net:netif_receive_skb"],
+  __kmalloc: ["tracepoint:kmem:kmalloc"],
+  kmalloc: ["tracepoint:kmem:kmalloc"],
+  kfree: ["tracepoint:kmem:kfree"],
+  handle_mm_fault: ["tracepoint:exceptions:page_fault_user"],
+  blk_account_io_start: ["tracepoint:block:block_io_start"],
+  blk_account_io_done: ["tracepoint:block:block_io_done"],
+  blk_mq_start_request: ["tracepoint:block:block_rq_issue"],
+  do_signal: ["tracepoint:signal:signal_deliver"],
+  do_send_sig_info: ["tracepoint:signal:signal_generate"],
+  sched_fork: ["tracepoint:sched:sched_process_fork"],
+  do_execve: ["tracepoint:sched:sched_process_exec"],
+};
+
+/**
+ * The tracepoint to suggest instead of `kprobe:FN` (or `kretprobe:FN`),
+ * if there is an obvious one.
+ *
+ * @example Suggest for kfree_skb
+ * ```ts
+ * import { kprobeAlternative } from "./attach.ts";
+ * console.assert(kprobeAlternative("kfree_skb", false) === "tracepoint:skb:kfree_skb");
+ * console.assert(kprobeAlternative("__x64_sys_read", true) === "tracepoint:syscalls:sys_exit_read");
+ * ```
+ */
+export function kprobeAlternative(
+  fn: string,
+  ret: boolean,
+): string | undefined {
+  const sys = /^(?:__x64_sys_|__ia32_sys_|__se_sys_|__do_sys_|ksys_|sys_)(\w+)$/
+    .exec(fn);
+  if (sys) {
+    return `tracepoint:syscalls:sys_${ret ? "exit" : "enter"}_${sys[1]}`;
+  }
+  const alt = KPROBE_ALTERNATIVES[fn];
+  if (alt === undefined) return undefined;
+  return ret ? alt[1] ?? alt[0] : alt[0];
+}
+
+function pmuType(name: string): number | undefined {
+  try {
+    return Number(
+      Deno.readTextFileSync(`/sys/bus/event_source/devices/${name}/type`)
+        .trim(),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function retprobeBit(pmu: string): bigint {
+  try {
+    const text = Deno.readTextFileSync(
+      `/sys/bus/event_source/devices/${pmu}/format/retprobe`,
+    );
+    const m = /config:(\d+)/.exec(text);
+    if (m) return 1n << BigInt(m[1]);
+  } catch {
+    // fall through to the documented default
+  }
+  return 1n;
+}
+
+/**
+ * True when the kernel has the kprobe perf PMU (CONFIG_KPROBES).
+ *
+ * @example Check kprobe support
+ * ```ts
+ * import { hasKprobes } from "./attach.ts";
+ * console.log(hasKprobes());
+ * ```
+ */
+export function hasKprobes(): boolean {
+  return pmuType("kprobe") !== undefined;
+}
+
+function perfEventOpen(
+  libs: NativeLibs,
+  text: string,
+  attr: Uint8Array<ArrayBuffer>,
+  pid: number,
+  cpu: number,
+  hint?: string,
+): number {
+  const fd = Number(
+    libs.libc.syscall(
+      BigInt(SYS_perf_event_open),
+      attr,
+      BigInt(pid),
+      BigInt(cpu),
+      -1n,
+      BigInt(PERF_FLAG_FD_CLOEXEC),
+    ),
+  );
+  if (fd < 0) {
+    throw libs.error(`attach "${text}" (perf_event_open)`, libs.errno(), hint);
+  }
+  return fd;
+}
+
+/** Attaches the program to one perf event fd; returns the link fd or -1. */
+function attachToPerf(
+  libs: NativeLibs,
+  text: string,
+  progFd: number,
+  perfFd: number,
+): number {
+  const link = libs.bpf.bpf_link_create(
+    progFd,
+    perfFd,
+    AttachType.PERF_EVENT,
+    null,
+  );
+  if (link >= 0) {
+    // As libbpf does: make sure the event is enabled.
+    libs.libc.ioctl(perfFd, BigInt(PerfIoctl.ENABLE), 0n);
+    return link;
+  }
+  // Older kernels: no perf links. Attach with ioctls instead.
+  if (libs.libc.ioctl(perfFd, BigInt(PerfIoctl.SET_BPF), BigInt(progFd)) < 0) {
+    const errno = libs.errno();
+    throw libs.error(`attach "${text}"`, errno === 0 ? -link : errno);
+  }
+  if (libs.libc.ioctl(perfFd, BigInt(PerfIoctl.ENABLE), 0n) < 0) {
+    throw libs.error(`enable "${text}"`, libs.errno());
+  }
+  return -1;
+}
+
+/** Period in nanoseconds of `interval:UNIT:N` / `profile:UNIT:N`. */
+function periodNs(point: AttachPoint): bigint {
+  const n = BigInt(Math.max(1, Math.trunc(point.period ?? 1)));
+  switch (point.unit) {
+    case "s":
+      return n * 1_000_000_000n;
+    case "ms":
+      return n * 1_000_000n;
+    case "us":
+      return n * 1_000n;
+    default:
+      return n;
+  }
+}
+
+/**
+ * Attaches a loaded program to one attach point. On failure nothing stays
+ * open.
+ *
+ * @throws {AttachError} when the kernel lacks the probe type or the target
+ * does not exist; {KernelError} when a kernel call fails.
+ * @example Refuse BEGIN
+ * ```ts
+ * import { attachPoint } from "./attach.ts";
+ * try {
+ *   attachPoint(-1, { kind: "BEGIN", target: "", text: "BEGIN" });
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
+ */
+export function attachPoint(
+  progFd: number,
+  point: AttachPoint,
+  opts: AttachOptions = {},
+): Attachment {
+  const att: Attachment = { text: point.text, links: [], perfFds: [] };
+  try {
+    attachInto(att, progFd, point, opts);
+    return att;
+  } catch (e) {
+    detach(att);
+    throw e;
+  }
+}
+
+function attachInto(
+  att: Attachment,
+  progFd: number,
+  point: AttachPoint,
+  opts: AttachOptions,
+): void {
+  const text = point.text;
+  switch (point.kind) {
+    case "BEGIN":
+    case "END":
+      throw new AttachError(text, "BEGIN and END run once, they do not attach");
+    case "tracepoint": {
+      const [cat, name] = splitTracepoint(point.target, text);
+      const id = tracepointId(cat, name);
+      const libs = native();
+      const attr = perfEventAttr({
+        type: PerfType.TRACEPOINT,
+        config: BigInt(id),
+        period: 1n,
+      });
+      const fd = perfEventOpen(libs, text, attr, -1, 0);
+      att.perfFds.push(fd);
+      const link = attachToPerf(libs, text, progFd, fd);
+      if (link >= 0) att.links.push(link);
+      return;
+    }
+    case "rawtracepoint": {
+      const libs = native();
+      const fd = libs.bpf.bpf_raw_tracepoint_open(cstr(point.target), progFd);
+      if (fd < 0) {
+        throw libs.error(
+          `attach "${text}"`,
+          -fd,
+          -fd === 2 ? "No such raw tracepoint on this kernel" : undefined,
+        );
+      }
+      att.links.push(fd);
+      return;
+    }
+    case "kprobe":
+    case "kretprobe": {
+      const ret = point.kind === "kretprobe";
+      const type = pmuType("kprobe");
+      if (type === undefined) {
+        const alt = kprobeAlternative(point.target, ret);
+        throw new AttachError(
+          text,
+          `this kernel has no kprobes (built without CONFIG_KPROBES); ${
+            alt
+              ? `use ${alt} instead`
+              : "use a tracepoint or rawtracepoint instead (tsbpf -l 'tracepoint:*')"
+          }`,
+        );
+      }
+      const libs = native();
+      const fn = cstr(point.target);
+      const attr = perfEventAttr({
+        type,
+        config: ret ? retprobeBit("kprobe") : 0n,
+        config1: addressOf(fn),
+        config2: BigInt(point.offset ?? 0),
+      });
+      const fd = perfEventOpen(libs, text, attr, -1, 0);
+      fn.fill(0, 0, 0); // keeps `fn` alive until here
+      att.perfFds.push(fd);
+      const link = attachToPerf(libs, text, progFd, fd);
+      if (link >= 0) att.links.push(link);
+      return;
+    }
+    case "uprobe":
+    case "uretprobe": {
+      const ret = point.kind === "uretprobe";
+      const type = pmuType("uprobe");
+      if (type === undefined) {
+        throw new AttachError(
+          text,
+          "this kernel has no uprobes (built without CONFIG_UPROBE_EVENTS)",
+        );
+      }
+      let path: string;
+      let offset: bigint;
+      try {
+        const t = resolveUprobe(
+          point.target,
+          point.symbol ?? String(point.offset ?? 0),
+          point.symbol === undefined ? 0 : point.offset ?? 0,
+        );
+        path = t.path;
+        offset = t.fileOffset;
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new AttachError(text, msg[0].toLowerCase() + msg.slice(1), {
+          cause: e,
+        });
+      }
+      const libs = native();
+      const pathBuf = cstr(path);
+      const attr = perfEventAttr({
+        type,
+        config: ret ? retprobeBit("uprobe") : 0n,
+        config1: addressOf(pathBuf),
+        config2: offset,
+      });
+      const pid = opts.pid ?? -1;
+      const fd = perfEventOpen(libs, text, attr, pid, pid === -1 ? 0 : -1);
+      pathBuf.fill(0, 0, 0); // keeps `pathBuf` alive until here
+      att.perfFds.push(fd);
+      const link = attachToPerf(libs, text, progFd, fd);
+      if (link >= 0) att.links.push(link);
+      return;
+    }
+    case "profile":
+    case "interval": {
+      const hz = point.unit === undefined || point.unit === "hz";
+      const attr = perfEventAttr({
+        type: PerfType.SOFTWARE,
+        config: BigInt(SoftwareEvent["cpu-clock"]),
+        period: hz ? BigInt(Math.trunc(point.period ?? 99)) : periodNs(point),
+        freq: hz,
+      });
+      // interval is wall-clock time: never restricted to a pid.
+      if (point.kind === "interval") sampling(att, progFd, attr, [0], {});
+      else sampling(att, progFd, attr, onlineCpus(), opts);
+      return;
+    }
+    case "software":
+    case "hardware": {
+      const table = point.kind === "software" ? SoftwareEvent : HardwareEvent;
+      const config = table[point.target];
+      if (config === undefined) {
+        throw new AttachError(
+          text,
+          `unknown ${point.kind} event "${point.target}" (known: ${
+            Object.keys(table).join(", ")
+          })`,
+        );
+      }
+      const attr = perfEventAttr({
+        type: point.kind === "software" ? PerfType.SOFTWARE : PerfType.HARDWARE,
+        config: BigInt(config),
+        period: BigInt(Math.trunc(point.period ?? 1000)) || 1n,
+      });
+      sampling(att, progFd, attr, onlineCpus(), opts);
+      return;
+    }
+  }
+}
+
+function sampling(
+  att: Attachment,
+  progFd: number,
+  attr: Uint8Array<ArrayBuffer>,
+  cpus: number[],
+  opts: AttachOptions,
+): void {
+  const libs = native();
+  const hw = new DataView(attr.buffer).getUint32(0, true) ===
+    PerfType.HARDWARE;
+  const hint = hw
+    ? "This machine has no hardware performance counters (a VM?); use software:* or profile:*"
+    : undefined;
+  const targets: [number, number][] = opts.pid !== undefined
+    ? [[opts.pid, -1]]
+    : cpus.map((c) => [-1, c]);
+  for (const [pid, cpu] of targets) {
+    let fd: number;
+    try {
+      fd = perfEventOpen(libs, att.text, attr, pid, cpu, hint);
+    } catch (e) {
+      if (hw && e instanceof KernelError && e.errno === 2) {
+        throw new AttachError(
+          att.text,
+          "this machine has no hardware performance counters (a VM?); use software:* or profile:*",
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+    att.perfFds.push(fd);
+    const link = attachToPerf(libs, att.text, progFd, fd);
+    if (link >= 0) att.links.push(link);
+  }
+}
+
+function splitTracepoint(target: string, text: string): [string, string] {
+  const i = target.indexOf(":");
+  if (i <= 0 || i === target.length - 1) {
+    throw new AttachError(text, "a tracepoint is written category:name");
+  }
+  return [target.slice(0, i), target.slice(i + 1)];
+}

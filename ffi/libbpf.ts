@@ -1,0 +1,305 @@
+/**
+ * The native libraries of the kernel engine: libbpf (`libbpf.so.1`) and
+ * libc (`libc.so.6`), opened lazily with one `Deno.dlopen` each and shared
+ * by the whole process. The only place in tsbpf that calls `Deno.dlopen`.
+ *
+ * libbpf ≥ 1.0 conventions: int-returning calls return `-errno`;
+ * pointer-returning calls return NULL and set errno, read right after the
+ * (synchronous) call through `__errno_location`.
+ *
+ * @module
+ */
+
+import { FfiUnavailableError, KernelError } from "./errors.ts";
+
+const LIBBPF_SYMBOLS = {
+  bpf_map_create: {
+    parameters: ["i32", "buffer", "u32", "u32", "u32", "buffer"],
+    result: "i32",
+  },
+  bpf_map_update_elem: {
+    parameters: ["i32", "buffer", "buffer", "u64"],
+    result: "i32",
+  },
+  bpf_map_lookup_elem: {
+    parameters: ["i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
+  bpf_map_get_next_key: {
+    parameters: ["i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  bpf_map_lookup_batch: {
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  bpf_map_lookup_and_delete_batch: {
+    parameters: [
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+    optional: true,
+  },
+  bpf_prog_load: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
+  bpf_link_create: {
+    parameters: ["i32", "i32", "i32", "buffer"],
+    result: "i32",
+  },
+  bpf_link_detach: { parameters: ["i32"], result: "i32", optional: true },
+  bpf_raw_tracepoint_open: {
+    parameters: ["buffer", "i32"],
+    result: "i32",
+  },
+  bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
+  bpf_obj_get_info_by_fd: {
+    parameters: ["i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  bpf_prog_get_next_id: { parameters: ["u32", "buffer"], result: "i32" },
+  bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
+  bpf_enable_stats: { parameters: ["i32"], result: "i32" },
+  ring_buffer__new: {
+    parameters: ["i32", "function", "pointer", "pointer"],
+    result: "pointer",
+  },
+  ring_buffer__poll: { parameters: ["pointer", "i32"], result: "i32" },
+  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
+  ring_buffer__epoll_fd: { parameters: ["pointer"], result: "i32" },
+  ring_buffer__free: { parameters: ["pointer"], result: "void" },
+  libbpf_strerror: {
+    parameters: ["i32", "buffer", "usize"],
+    result: "i32",
+  },
+  libbpf_version_string: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const LIBC_SYMBOLS = {
+  syscall: {
+    parameters: ["i64", "buffer", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  getpid: { parameters: [], result: "i32" },
+  geteuid: { parameters: [], result: "u32" },
+  mount: {
+    parameters: ["buffer", "buffer", "buffer", "u64", "pointer"],
+    result: "i32",
+  },
+  epoll_wait: {
+    parameters: ["i32", "buffer", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** libbpf's symbols as Deno FFI exposes them. */
+export type LibbpfSymbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>[
+  "symbols"
+];
+/** libc's symbols as Deno FFI exposes them. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+/**
+ * Both native libraries, opened. Disposing closes them; `native()` opens
+ * them again on next use.
+ */
+export class NativeLibs implements Disposable {
+  #bpf: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>;
+  #libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+  #closed = false;
+  /** libbpf's symbols. */
+  readonly bpf: LibbpfSymbols;
+  /** libc's symbols. */
+  readonly libc: LibcSymbols;
+
+  /** Opens both libraries; prefer `native()`, which shares one instance. */
+  constructor() {
+    this.#libc = openLib("libc.so.6", LIBC_SYMBOLS);
+    try {
+      this.#bpf = openLib("libbpf.so.1", LIBBPF_SYMBOLS);
+    } catch (e) {
+      this.#libc.close();
+      throw e;
+    }
+    this.bpf = this.#bpf.symbols;
+    this.libc = this.#libc.symbols;
+  }
+
+  /** The current thread's errno. Meaningful right after a sync call only. */
+  errno(): number {
+    const p = this.libc.__errno_location();
+    return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+  }
+
+  /** libc's `strerror` text for an errno. */
+  strerror(errno: number): string {
+    const p = this.libc.strerror(errno);
+    return p === null ? `Unknown error ${errno}` : Deno.UnsafePointerView
+      .getCString(p);
+  }
+
+  /** libbpf's version, e.g. "v1.1". */
+  version(): string {
+    const p = this.bpf.libbpf_version_string();
+    return p === null ? "unknown" : Deno.UnsafePointerView.getCString(p);
+  }
+
+  /**
+   * Throws a `KernelError` when a libbpf int result is negative
+   * (`-errno`); returns it otherwise.
+   */
+  check(op: string, ret: number, hint?: string): number {
+    if (ret >= 0) return ret;
+    throw new KernelError(op, -ret, this.strerror(-ret), hint);
+  }
+
+  /** A `KernelError` from an errno. */
+  error(op: string, errno: number, hint?: string): KernelError {
+    return new KernelError(op, errno, this.strerror(errno), hint);
+  }
+
+  /** Closes a file descriptor, ignoring errors. */
+  closeFd(fd: number): void {
+    if (fd >= 0) this.libc.close(fd);
+  }
+
+  /** Closes both libraries. Safe to call twice. */
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (shared === this) shared = undefined;
+    this.#bpf.close();
+    this.#libc.close();
+  }
+}
+
+function openLib<S extends Deno.ForeignLibraryInterface>(
+  name: string,
+  symbols: S,
+): Deno.DynamicLibrary<S> {
+  if (Deno.build.os !== "linux") {
+    throw new FfiUnavailableError(
+      `the kernel engine needs Linux, this is ${Deno.build.os}`,
+    );
+  }
+  try {
+    return Deno.dlopen(name, symbols);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new FfiUnavailableError(
+        "FFI is not permitted (run with --allow-ffi)",
+        { cause: e },
+      );
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/cannot open shared object|No such file/i.test(msg)) {
+      throw new FfiUnavailableError(
+        `${name} is not installed (Debian/Ubuntu: apt-get install ${
+          name.startsWith("libbpf") ? "libbpf1" : "libc6"
+        })`,
+        { cause: e },
+      );
+    }
+    throw new FfiUnavailableError(`cannot open ${name}: ${msg}`, {
+      cause: e,
+    });
+  }
+}
+
+let shared: NativeLibs | undefined;
+
+/**
+ * The process-wide native libraries, opened on first use.
+ *
+ * @throws {FfiUnavailableError} when not on Linux, a library is missing or
+ * `--allow-ffi` is not granted.
+ * @example Read libbpf's version
+ * ```ts
+ * import { native } from "./libbpf.ts";
+ * import { FfiUnavailableError } from "./errors.ts";
+ * try {
+ *   console.log(native().version());
+ * } catch (e) {
+ *   if (!(e instanceof FfiUnavailableError)) throw e;
+ *   console.log(e.reason);
+ * }
+ * ```
+ */
+export function native(): NativeLibs {
+  shared ??= new NativeLibs();
+  return shared;
+}
+
+/** The signature of libbpf's `ring_buffer_sample_fn`. */
+export const RINGBUF_SAMPLE_FN = {
+  parameters: ["pointer", "pointer", "usize"],
+  result: "i32",
+} as const satisfies Deno.UnsafeCallbackDefinition;
+
+/**
+ * An `UnsafeCallback` that can be disposed (`using`) and closed twice.
+ *
+ * @example A callback that is released at scope end
+ * ```ts
+ * import { Callback, RINGBUF_SAMPLE_FN } from "./libbpf.ts";
+ * using cb = new Callback(RINGBUF_SAMPLE_FN, () => 0);
+ * console.log(cb.pointer);
+ * ```
+ */
+export class Callback<D extends Deno.UnsafeCallbackDefinition>
+  implements Disposable {
+  #cb: Deno.UnsafeCallback<D> | undefined;
+  /** The function pointer to hand to C. */
+  readonly pointer: Deno.PointerObject<D>;
+
+  /** Wraps `new Deno.UnsafeCallback(definition, fn)`. */
+  constructor(
+    definition: D,
+    fn: Deno.UnsafeCallbackFunction<D["parameters"], D["result"]>,
+  ) {
+    this.#cb = new Deno.UnsafeCallback(definition, fn);
+    this.pointer = this.#cb.pointer;
+  }
+
+  /** Releases the callback. Safe to call twice. */
+  [Symbol.dispose](): void {
+    this.#cb?.close();
+    this.#cb = undefined;
+  }
+}
+
+/**
+ * A pointer's address as a bigint, for storing into a struct field.
+ * The buffer must stay referenced for as long as C may use the pointer.
+ *
+ * @example Address of a buffer
+ * ```ts
+ * import { addressOf } from "./libbpf.ts";
+ * console.assert(addressOf(new Uint8Array(8)) !== 0n);
+ * ```
+ */
+export function addressOf(buf: Uint8Array<ArrayBuffer>): bigint {
+  const p = Deno.UnsafePointer.of(buf);
+  return p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
+}

@@ -1,0 +1,225 @@
+/**
+ * The command-line tool: `deno run -A mod.ts …`. Every failure becomes one
+ * clear message on standard error and an exit status; never a stack trace.
+ *
+ * Exit status: 0 success, 1 runtime/kernel/assembly/verifier error,
+ * 2 usage or compile error.
+ *
+ * @module
+ */
+
+import { AsmError } from "./bpf/assembler.ts";
+import { selectEngine } from "./backend.ts";
+import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
+import { compile } from "./compiler/compile.ts";
+import { formatDryRun } from "./compiler/dry_run.ts";
+import { verifyProgram } from "./verify_program.ts";
+import { CompileErrors } from "./lang/diagnostics.ts";
+import { parseHexBytes, runPlayground } from "./playground.ts";
+import { listProbes } from "./probes/list_probes.ts";
+import { Session, writeStdout } from "./session.ts";
+import { VerifierError } from "./verifier/error.ts";
+import { VmError } from "./vm/vm_error.ts";
+
+/** The version `--version` prints. */
+export const VERSION = "tsbpf 0.1.0";
+
+const encoder = new TextEncoder();
+
+function stderr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text.endsWith("\n") ? text : text + "\n"));
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/**
+ * Runs the CLI and returns the exit status.
+ *
+ * @example Print the version
+ * ```ts
+ * import { main } from "./cli.ts";
+ * const status = await main(["--version"]);
+ * console.assert(status === 0);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(args);
+  } catch (e) {
+    stderr(`tsbpf: ${errorMessage(e)}\nTry "tsbpf --help".`);
+    return 2;
+  }
+  if (opts.help) {
+    writeStdout(USAGE);
+    return 0;
+  }
+  if (opts.version) {
+    writeStdout(VERSION + "\n");
+    return 0;
+  }
+  try {
+    if (opts.asm !== undefined) return playground(opts);
+    if (opts.list !== undefined) return list(opts.list);
+    return await runScript(opts);
+  } catch (e) {
+    return report(e, opts);
+  }
+}
+
+function report(e: unknown, opts: CliOptions): number {
+  if (e instanceof CompileErrors) {
+    stderr(e.format());
+    return 2;
+  }
+  if (e instanceof UsageError) {
+    stderr(`tsbpf: ${e.message}\nTry "tsbpf --help".`);
+    return 2;
+  }
+  if (e instanceof AsmError || e instanceof VerifierError || e instanceof VmError) {
+    stderr(`ERROR: ${e.message}`);
+    return 1;
+  }
+  if (e instanceof Deno.errors.NotCapable) {
+    stderr(`ERROR: ${e.message}; run with -A`);
+    return 1;
+  }
+  const err = e as { log?: unknown };
+  stderr(`ERROR: ${errorMessage(e)}`);
+  if (typeof err.log === "string" && err.log.length > 0) {
+    const lines = err.log.trimEnd().split("\n");
+    const shown = opts.verbose ? lines : lines.slice(-12);
+    if (!opts.verbose && lines.length > shown.length) {
+      stderr(`Verifier log (last ${shown.length} of ${lines.length} lines; -v shows all):`);
+    } else {
+      stderr("Verifier log:");
+    }
+    stderr(shown.join("\n"));
+  }
+  return 1;
+}
+
+function playground(opts: CliOptions): number {
+  const path = opts.asm!;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    stderr(`ERROR: Cannot read "${path}": ${errorMessage(e)}`);
+    return 1;
+  }
+  let mem: Uint8Array | undefined;
+  try {
+    mem = opts.mem === undefined ? undefined : parseHexBytes(opts.mem);
+  } catch (e) {
+    stderr(`ERROR: ${errorMessage(e)}`);
+    return 1;
+  }
+  const r = runPlayground(text, {
+    mem,
+    noVerify: opts.noVerify,
+    disasm: opts.disasm,
+    fileName: path,
+  });
+  writeStdout(r.lines.join("\n") + "\n");
+  return 0;
+}
+
+function list(pattern: string): number {
+  const found = listProbes(pattern === "" ? undefined : pattern);
+  writeStdout(found.map((p) => p + "\n").join(""));
+  return 0;
+}
+
+async function runScript(opts: CliOptions): Promise<number> {
+  let source: string;
+  let fileName: string;
+  if (opts.expr !== undefined) {
+    source = opts.expr;
+    fileName = "stdin";
+  } else if (opts.file !== undefined) {
+    fileName = opts.file;
+    try {
+      source = Deno.readTextFileSync(opts.file);
+    } catch (e) {
+      stderr(`ERROR: Cannot read "${opts.file}": ${errorMessage(e)}`);
+      return 1;
+    }
+  } else {
+    stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
+    return 2;
+  }
+  const program = compile(source, {
+    fileName,
+    params: opts.params,
+    unsafe: opts.unsafe,
+  });
+  verifyProgram(program);
+  if (opts.disasm) writeStdout(formatDryRun(program));
+  if (opts.dryRun) return 0;
+
+  let out: Deno.FsFile | undefined;
+  const write = opts.output === undefined ? writeStdout : (text: string) => {
+    let bytes = encoder.encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(out!.writeSync(bytes));
+  };
+  if (opts.output !== undefined) {
+    out = Deno.openSync(opts.output, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+  }
+
+  const { engine, note } = selectEngine(opts.backend, {
+    seed: opts.seed,
+    rate: opts.rate,
+    pid: opts.pid,
+    realtime: true,
+  });
+  stderr(`tsbpf: ${note}`);
+  const session = new Session(program, engine, {
+    format: opts.format,
+    write,
+    unsafe: opts.unsafe,
+  });
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  let child: Deno.ChildProcess | undefined;
+  try {
+    await session.start();
+    if (opts.command !== undefined) {
+      child = new Deno.Command("sh", {
+        args: ["-c", opts.command],
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      child.status.then(() => abort.abort());
+    }
+    await session.run({
+      durationMs: opts.duration === undefined ? undefined : opts.duration * 1000,
+      signal: abort.signal,
+    });
+    await session.finish();
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    engine.close();
+    out?.close();
+    if (child) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await child.status;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,1864 @@
+/**
+ * Code generation: one eBPF program per compile unit, written straight from
+ * the typed syntax tree with values kept in registers, keys and strings
+ * built on the stack, aggregations updated in place on a lookup hit, and
+ * every event sent as one ring buffer record.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import type { Diagnostics } from "../lang/diagnostics.ts";
+import { type CondName, InsnBuilder, type Width } from "../bpf/builder.ts";
+import { Helper, MapType, STACK_SIZE } from "../bpf/opcodes.ts";
+import type {
+  Aggregation,
+  EventAction,
+  EventFormat,
+  MapSpec,
+  ProbeProgram,
+  TypeDesc,
+} from "../program.ts";
+import {
+  type AggName,
+  type Analysis,
+  ARG_REGS,
+  castType,
+  fieldType,
+  type MapInfo,
+  PT_REGS,
+  signalNumber,
+  type Unit,
+} from "./sema.ts";
+import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
+import {
+  alignUp,
+  isScalar,
+  sizeOf,
+  stored,
+  type SType,
+  toTypeDesc,
+  tupleOf,
+} from "./types.ts";
+
+/** Default max entries of a user map (bpftrace's `BPFTRACE_MAP_KEYS_MAX`). */
+export const MAP_MAX_ENTRIES = 4096;
+/** Bytes of the events ring buffer. */
+export const RINGBUF_SIZE = 1 << 20;
+/** Hidden iteration cap of `while` loops. */
+export const LOOP_CAP = 1024;
+
+const BPF_F_USER_STACK = 1 << 8;
+
+/** The program-wide tables codegen fills. */
+export class ProgramTables {
+  maps: MapSpec[] = [];
+  formats: EventFormat[] = [];
+  eventsMap?: number;
+  #userMaps = new Map<string, number>();
+  #internal = new Map<string, number>();
+
+  /** Registers the user maps. */
+  constructor(a: Analysis) {
+    for (const m of a.maps.values()) {
+      if (m.kind === undefined) continue;
+      const spec = this.#userSpec(m);
+      this.#userMaps.set(m.name, this.maps.length);
+      this.maps.push(spec);
+    }
+  }
+
+  #userSpec(m: MapInfo): MapSpec {
+    const kind = m.kind!;
+    const keyT = m.key;
+    const userKeySize = keyT === undefined ? 0 : sizeOf(keyT);
+    const stackMap = (k: "kstack" | "ustack", d: number) => this.stackMap(k, d);
+    let keySize: number;
+    if (kind === "hist" || kind === "lhist") {
+      keySize = alignUp(userKeySize, 8) + 8;
+    } else keySize = keyT === undefined ? 8 : userKeySize;
+    let agg: Aggregation;
+    let valueSize = 8;
+    switch (kind) {
+      case "value":
+        agg = { kind: "value", type: toTypeDesc(m.value!, stackMap) };
+        valueSize = Math.max(sizeOf(m.value!), 1);
+        break;
+      case "lhist":
+        agg = { kind: "lhist", ...(m.lhist ?? { min: 0, max: 1, step: 1 }) };
+        break;
+      case "avg":
+      case "stats":
+      case "min":
+      case "max":
+        agg = { kind };
+        valueSize = 16;
+        break;
+      default:
+        agg = { kind };
+    }
+    return {
+      name: m.name,
+      type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
+      keySize,
+      valueSize,
+      maxEntries: MAP_MAX_ENTRIES,
+      key: keyT === undefined
+        ? { kind: "none", size: 0 }
+        : toTypeDesc(keyT, stackMap),
+      agg,
+      internal: false,
+    };
+  }
+
+  /** Index of a user map. */
+  userMap(name: string): number {
+    const i = this.#userMaps.get(name);
+    if (i === undefined) throw new ReferenceError(`No map "${name}"`);
+    return i;
+  }
+
+  #internalMap(name: string, spec: Omit<MapSpec, "name" | "internal">): number {
+    let i = this.#internal.get(name);
+    if (i === undefined) {
+      i = this.maps.length;
+      this.maps.push({ name, internal: true, ...spec });
+      this.#internal.set(name, i);
+    }
+    return i;
+  }
+
+  /** The events ring buffer. */
+  events(): number {
+    this.eventsMap = this.#internalMap(".events", {
+      type: MapType.RINGBUF,
+      keySize: 0,
+      valueSize: 0,
+      maxEntries: RINGBUF_SIZE,
+      key: { kind: "none", size: 0 },
+    });
+    return this.eventsMap;
+  }
+
+  /** A stack trace map for one kind and depth. */
+  stackMap(kind: "kstack" | "ustack", depth: number): number {
+    return this.#internalMap(`.stack${depth}`, {
+      type: MapType.STACK_TRACE,
+      keySize: 4,
+      valueSize: 8 * depth,
+      maxEntries: MAP_MAX_ENTRIES,
+      key: { kind: "none", size: 0 },
+    }) + (kind === "kstack" ? 0 : 0);
+  }
+
+  /** The one-slot array holding the start time for `elapsed`. */
+  startMap(): number {
+    return this.#internalMap(".start", {
+      type: MapType.ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 1,
+      key: { kind: "none", size: 0 },
+    });
+  }
+
+  /** Adds an event format; returns its id. */
+  format(action: EventAction, args: SType[]): {
+    id: number;
+    layout: { offsets: number[]; size: number };
+  } {
+    const t = tupleOf(args);
+    const layout = { offsets: t.offsets, size: t.size };
+    const id = this.formats.length;
+    this.formats.push({ id, action, layout });
+    return { id, layout };
+  }
+
+  /** A TypeDesc for an event or value type. */
+  desc(t: SType): TypeDesc {
+    return toTypeDesc(t, (k, d) => this.stackMap(k, d));
+  }
+}
+
+/** A memory destination: base register (10 = frame) or a record value. */
+interface Dst {
+  base: number | Ref;
+  off: number;
+}
+
+const INVERSE: Record<CondName, CondName> = {
+  JEQ: "JNE",
+  JNE: "JEQ",
+  JGT: "JLE",
+  JLE: "JGT",
+  JGE: "JLT",
+  JLT: "JGE",
+  JSGT: "JSLE",
+  JSLE: "JSGT",
+  JSGE: "JSLT",
+  JSLT: "JSGE",
+  JSET: "JSET",
+};
+
+const SWAPPED: Record<CondName, CondName> = {
+  JEQ: "JEQ",
+  JNE: "JNE",
+  JGT: "JLT",
+  JLT: "JGT",
+  JGE: "JLE",
+  JLE: "JGE",
+  JSGT: "JSLT",
+  JSLT: "JSGT",
+  JSGE: "JSLE",
+  JSLE: "JSGE",
+  JSET: "JSET",
+};
+
+function fitsImm(v: bigint): boolean {
+  const s = BigInt.asIntN(64, v);
+  return s >= -0x80000000n && s <= 0x7fffffffn;
+}
+
+const CTX_BUILTINS = new Set([
+  "args",
+  "retval",
+  "func",
+  "kstack",
+  "ustack",
+  "stack",
+  "ctx",
+]);
+
+function needsCtx(u: Unit): boolean {
+  let found = false;
+  const visit = (n: unknown): void => {
+    if (found || n === null || typeof n !== "object") return;
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    const node = n as ast.Node;
+    if (node.kind === "builtin") {
+      if (CTX_BUILTINS.has(node.name) || /^arg\d+$/.test(node.name)) {
+        found = true;
+      }
+    } else if (
+      node.kind === "call" && ["kstack", "ustack", "reg"].includes(node.name)
+    ) found = true;
+    for (const [k, v] of Object.entries(node)) {
+      if (k !== "span" && typeof v === "object") visit(v);
+    }
+  };
+  visit([u.probe.predicate, u.probe.body]);
+  return found;
+}
+
+/** The widest access of at most `rem` bytes aligned at `off`. */
+function chunk(rem: number, off: number): Width {
+  const a = off & 7;
+  if (rem >= 8 && a === 0) return 8;
+  if (rem >= 4 && (a & 3) === 0) return 4;
+  if (rem >= 2 && (a & 1) === 0) return 2;
+  return 1;
+}
+
+/** Whether control never continues past this statement. */
+function terminates(s: ast.Stmt): boolean {
+  switch (s.kind) {
+    case "return":
+    case "break":
+    case "continue":
+      return true;
+    case "expr":
+      return s.expr.kind === "call" && s.expr.name === "exit";
+    case "block":
+      return s.stmts.some(terminates);
+    case "if":
+      return s.else !== undefined && s.then.stmts.some(terminates) &&
+        terminates(s.else);
+    default:
+      return false;
+  }
+}
+
+/** Compiles one unit to a probe program. */
+export class ProbeCompiler {
+  #u: Unit;
+  #t: ProgramTables;
+  #diag: Diagnostics;
+  #b = new InsnBuilder();
+  #ra: RegAlloc;
+  #sp = 0;
+  #maxSp = 0;
+  #ctx = -1;
+  #exit: string;
+  #vars = new Map<string, number>();
+  #loops: { head: string; end: string }[] = [];
+  #params: string[];
+  #prologue: ((c: ProbeCompiler) => void) | undefined;
+
+  constructor(
+    u: Unit,
+    tables: ProgramTables,
+    diag: Diagnostics,
+    params: string[],
+    prologue?: (c: ProbeCompiler) => void,
+  ) {
+    this.#u = u;
+    this.#t = tables;
+    this.#diag = diag;
+    this.#params = params;
+    this.#prologue = prologue;
+    const reserved = new Set<number>();
+    if (needsCtx(u)) {
+      this.#ctx = 6;
+      reserved.add(6);
+    }
+    this.#ra = new RegAlloc(this.#b, () => this.#alloc(8), reserved);
+    this.#exit = this.#b.newLabel("exit");
+  }
+
+  #alloc(size: number): number {
+    this.#sp -= alignUp(size, 8);
+    if (-this.#sp > STACK_SIZE) {
+      throw new RangeError(
+        `Stack limit exceeded: the probe needs more than ${STACK_SIZE} bytes`,
+      );
+    }
+    this.#maxSp = Math.min(this.#maxSp, this.#sp);
+    return this.#sp;
+  }
+
+  /** Compiles the unit. */
+  compile(): ProbeProgram {
+    const b = this.#b;
+    const p = this.#u.probe;
+    b.at(p.span);
+    if (this.#ctx >= 0) b.movReg(6, 1);
+    for (const [name, t] of this.#u.vars) {
+      this.#vars.set(name, this.#alloc(sizeOf(t)));
+    }
+    try {
+      this.#prologue?.(this);
+      if (p.predicate !== undefined) {
+        b.at(p.predicate.span);
+        this.#branch(p.predicate, this.#exit, false);
+      }
+      this.#block(p.body, true);
+    } catch (e) {
+      if (e instanceof RegisterPressureError || e instanceof RangeError) {
+        this.#diag.error(p.span, e.message);
+      } else throw e;
+    }
+    b.label(this.#exit);
+    b.movImm(0, 0);
+    b.exit();
+    const { insns, locs } = b.build();
+    return {
+      name: this.#u.name,
+      attach: this.#u.attach,
+      progType: this.#u.progType,
+      insns,
+      locs,
+      ctx: this.#u.ctx,
+    };
+  }
+
+  /** Emits the start-time store for `elapsed` (BEGIN only). */
+  storeStartTime(): void {
+    const map = this.#t.startMap();
+    const now = this.#call(Helper.ktime_get_ns, [], true)!;
+    const key = this.#alloc(8);
+    const val = this.#alloc(8);
+    this.#b.st(4, 10, key, 0);
+    this.#storeScalar({ base: 10, off: val }, now, 8);
+    this.#ra.free(now);
+    this.#call(Helper.map_update_elem, [
+      { map },
+      { fp: key },
+      { fp: val },
+      this.#ra.imm(0),
+    ], false);
+  }
+
+  // ---- helpers ---------------------------------------------------------
+
+  #type(e: ast.Expr): SType {
+    return this.#u.types.get(e) ?? { k: "int", size: 8, signed: true };
+  }
+
+  /** Calls a helper: arguments go to r1-r5, the result is r0. */
+  #call(
+    helper: number,
+    args: (
+      | Ref
+      | { fp: number }
+      | { map: number }
+      | { ctx: true }
+      | { ptr: Ref; off: number }
+    )[],
+    result: boolean,
+  ): Ref | undefined {
+    const ra = this.#ra;
+    ra.evictCallerSaved();
+    args.forEach((a, i) => {
+      const r = i + 1;
+      if ("loc" in a) ra.load(r, a);
+      else if ("fp" in a) {
+        this.#b.movReg(r, 10);
+        this.#b.alu64Imm("ADD", r, a.fp);
+      } else if ("map" in a) this.#b.ldMap(r, a.map);
+      else if ("ctx" in a) this.#b.movReg(r, this.#ctx);
+      else {
+        ra.load(r, a.ptr);
+        if (a.off !== 0) this.#b.alu64Imm("ADD", r, a.off);
+      }
+    });
+    for (const a of args) if ("loc" in a) ra.free(a);
+    this.#b.call(helper);
+    return result ? ra.claim(0) : undefined;
+  }
+
+  #baseReg(d: Dst): number {
+    return typeof d.base === "number" ? d.base : this.#ra.reg(d.base);
+  }
+
+  #storeScalar(d: Dst, v: Ref, width: Width): void {
+    const base = this.#baseReg(d);
+    if (v.loc.kind === "imm" && fitsImm(v.loc.v)) {
+      this.#b.st(width, base, d.off, Number(BigInt.asIntN(64, v.loc.v)));
+    } else {
+      this.#b.stx(width, base, d.off, this.#ra.reg(v));
+    }
+  }
+
+  #zero(d: Dst, from: number, to: number): void {
+    const base = this.#baseReg(d);
+    let at = from;
+    while (at < to) {
+      const w = chunk(to - at, d.off + at);
+      this.#b.st(w, base, d.off + at, 0);
+      at += w;
+    }
+  }
+
+  #copy(d: Dst, src: { base: number | Ref; off: number }, n: number): void {
+    let at = 0;
+    const tmp = this.#ra.newReg();
+    const t = this.#ra.reg(tmp);
+    while (at < n) {
+      const w = Math.min(
+        chunk(n - at, d.off + at),
+        chunk(n - at, src.off + at),
+      ) as Width;
+      const sb = typeof src.base === "number"
+        ? src.base
+        : this.#ra.reg(src.base);
+      this.#b.ldx(w, t, sb, src.off + at);
+      this.#b.stx(w, this.#baseReg(d), d.off + at, t);
+      at += w;
+    }
+    this.#ra.free(tmp);
+  }
+
+  #ptrArg(d: Dst): { fp: number } | { ptr: Ref; off: number } {
+    return typeof d.base === "number"
+      ? { fp: d.off }
+      : { ptr: d.base, off: d.off };
+  }
+
+  // ---- constants -------------------------------------------------------
+
+  #param(e: ast.PositionalExpr): string | undefined {
+    return e.value ?? this.#params[e.index - 1];
+  }
+
+  #fold(e: ast.Expr): bigint | undefined {
+    switch (e.kind) {
+      case "int":
+        return e.value;
+      case "bool":
+        return e.value ? 1n : 0n;
+      case "positional": {
+        const v = this.#param(e);
+        return v !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(v)
+          ? BigInt(v)
+          : undefined;
+      }
+      case "positional_count":
+        return BigInt(this.#params.length);
+      case "sizeof": {
+        if (e.arg.kind === "type") {
+          const t = castType(e.arg);
+          return t === undefined ? undefined : BigInt(sizeOf(t));
+        }
+        return BigInt(sizeOf(this.#type(e.arg)));
+      }
+      case "cast": {
+        const v = this.#fold(e.expr);
+        const t = this.#type(e);
+        if (v === undefined || t.k !== "int") return undefined;
+        return t.signed
+          ? BigInt.asIntN(t.size * 8, v)
+          : BigInt.asUintN(t.size * 8, v);
+      }
+      case "unary": {
+        const v = this.#fold(e.expr);
+        if (v === undefined) return undefined;
+        if (e.op === "-") return BigInt.asIntN(64, -v);
+        if (e.op === "~") return BigInt.asIntN(64, ~v);
+        if (e.op === "!") return v === 0n ? 1n : 0n;
+        return undefined;
+      }
+      case "binary": {
+        const a = this.#fold(e.left);
+        if (a === undefined) return undefined;
+        const b = this.#fold(e.right);
+        if (b === undefined) return undefined;
+        const ua = BigInt.asUintN(64, a);
+        const ub = BigInt.asUintN(64, b);
+        const signed = (this.#type(e) as { signed?: boolean }).signed ?? false;
+        switch (e.op) {
+          case "+":
+            return BigInt.asIntN(64, a + b);
+          case "-":
+            return BigInt.asIntN(64, a - b);
+          case "*":
+            return BigInt.asIntN(64, a * b);
+          case "/":
+            return ub === 0n ? 0n : BigInt.asIntN(64, ua / ub);
+          case "%":
+            return ub === 0n ? a : BigInt.asIntN(64, ua % ub);
+          case "&":
+            return a & b;
+          case "|":
+            return a | b;
+          case "^":
+            return a ^ b;
+          case "<<":
+            return BigInt.asIntN(64, a << (b & 63n));
+          case ">>":
+            return signed ? a >> (b & 63n) : BigInt.asIntN(64, ua >> (b & 63n));
+          case "==":
+            return a === b ? 1n : 0n;
+          case "!=":
+            return a !== b ? 1n : 0n;
+          case "<":
+            return a < b ? 1n : 0n;
+          case "<=":
+            return a <= b ? 1n : 0n;
+          case ">":
+            return a > b ? 1n : 0n;
+          case ">=":
+            return a >= b ? 1n : 0n;
+          case "&&":
+            return a !== 0n && b !== 0n ? 1n : 0n;
+          case "||":
+            return a !== 0n || b !== 0n ? 1n : 0n;
+        }
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  #strConst(e: ast.Expr): string | undefined {
+    if (e.kind === "str") return e.value;
+    if (e.kind === "builtin" && e.name === "probe") return this.#u.probeText;
+    if (e.kind === "positional" && this.#fold(e) === undefined) {
+      return this.#param(e);
+    }
+    return undefined;
+  }
+
+  // ---- statements ------------------------------------------------------
+
+  /** `tail`: nothing runs after this block but the program's exit. */
+  #block(b: ast.Block, tail = false): void {
+    const n = b.stmts.length;
+    for (let i = 0; i < n; i++) {
+      const s = b.stmts[i];
+      const mark = this.#sp;
+      this.#stmt(s, tail && i === n - 1);
+      this.#sp = mark;
+      if (terminates(s)) break;
+    }
+  }
+
+  #stmt(s: ast.Stmt, tail = false): void {
+    const b = this.#b;
+    b.at(s.span);
+    switch (s.kind) {
+      case "block":
+        this.#block(s, tail);
+        return;
+      case "expr":
+        this.#exprStmt(s.expr, tail);
+        return;
+      case "assign":
+        this.#assign(s);
+        return;
+      case "if": {
+        const c = this.#fold(s.cond);
+        if (c !== undefined) {
+          if (c !== 0n) this.#block(s.then, tail);
+          else if (s.else !== undefined) this.#stmt(s.else, tail);
+          return;
+        }
+        const elseL = b.newLabel("else");
+        this.#branch(s.cond, elseL, false);
+        // With an else branch, falling off `then` must jump over it.
+        this.#block(s.then, tail && s.else === undefined);
+        if (s.else !== undefined) {
+          const end = b.newLabel("endif");
+          if (!s.then.stmts.some(terminates)) b.ja(end);
+          b.label(elseL);
+          this.#stmt(s.else, tail);
+          b.label(end);
+        } else b.label(elseL);
+        return;
+      }
+      case "unroll": {
+        const n = Number(this.#fold(s.count) ?? 1n);
+        for (let i = 0; i < n; i++) this.#block(s.body);
+        return;
+      }
+      case "while": {
+        const counter = this.#alloc(8);
+        b.st(8, 10, counter, 0);
+        const head = b.newLabel("while");
+        const end = b.newLabel("wend");
+        b.label(head);
+        const t = this.#ra.newReg();
+        const r = this.#ra.reg(t);
+        b.ldx(8, r, 10, counter);
+        b.alu64Imm("ADD", r, 1);
+        b.stx(8, 10, counter, r);
+        b.jmpImm("JGT", r, LOOP_CAP, end);
+        this.#ra.free(t);
+        this.#branch(s.cond, end, false);
+        this.#loops.push({ head, end });
+        this.#block(s.body);
+        this.#loops.pop();
+        b.ja(head);
+        b.label(end);
+        return;
+      }
+      case "break":
+        b.ja(this.#loops[this.#loops.length - 1].end);
+        return;
+      case "continue":
+        b.ja(this.#loops[this.#loops.length - 1].head);
+        return;
+      case "return":
+        if (!tail) b.ja(this.#exit);
+        return;
+    }
+  }
+
+  #exprStmt(e: ast.Expr, tail: boolean): void {
+    if (e.kind === "call") {
+      switch (e.name) {
+        case "printf":
+        case "system":
+        case "cat":
+          this.#formatEvent(e);
+          return;
+        case "exit":
+          this.#event({ kind: "exit" }, []);
+          if (!tail) this.#b.ja(this.#exit);
+          return;
+        case "print":
+          this.#print(e);
+          return;
+        case "clear":
+        case "zero": {
+          const a = e.args[0] as ast.MapExpr;
+          this.#event(
+            { kind: e.name, mapIndex: this.#t.userMap(`@${a.name}`) },
+            [],
+          );
+          return;
+        }
+        case "time": {
+          const f = e.args.length > 0 ? this.#strConst(e.args[0]) : undefined;
+          this.#event({ kind: "time", format: f ?? "%H:%M:%S\n" }, []);
+          return;
+        }
+        case "delete": {
+          const m = e.args[0] as ast.MapExpr;
+          const idx = this.#t.userMap(`@${m.name}`);
+          const key = this.#buildKey(m, undefined);
+          this.#call(
+            Helper.map_delete_elem,
+            [{ map: idx }, { fp: key }],
+            false,
+          );
+          return;
+        }
+        case "signal": {
+          const a = e.args[0];
+          const v = a.kind === "str"
+            ? this.#ra.imm(signalNumber(a.value) ?? 0)
+            : this.#scalar(a);
+          this.#call(Helper.send_signal, [v], false);
+          return;
+        }
+      }
+    }
+    if (e.kind === "incdec") {
+      this.#incdec(e, false);
+      return;
+    }
+    const t = this.#type(e);
+    if (isScalar(t)) this.#ra.free(this.#scalar(e));
+    else if (t.k !== "none") this.#mem(e);
+  }
+
+  #print(e: ast.CallExpr): void {
+    const a = e.args[0];
+    if (a.kind === "map" && a.keys.length === 0 && this.#type(a).k === "none") {
+      const top = e.args[1] ? Number(this.#fold(e.args[1]) ?? 0n) : 0;
+      const div = e.args[2] ? Number(this.#fold(e.args[2]) ?? 1n) : 1;
+      this.#event({
+        kind: "print_map",
+        mapIndex: this.#t.userMap(`@${a.name}`),
+        top,
+        div,
+      }, []);
+      return;
+    }
+    const t = stored(this.#type(a));
+    this.#event({ kind: "print_value", type: this.#t.desc(t) }, [[a, t]]);
+  }
+
+  #formatEvent(e: ast.CallExpr): void {
+    const fmt = (e.args[0] as ast.StrLit).value;
+    const args = e.args.slice(1).map((a): [ast.Expr, SType] => [
+      a,
+      stored(this.#type(a)),
+    ]);
+    const descs = args.map(([, t]) => this.#t.desc(t));
+    const kind = e.name as "printf" | "system" | "cat";
+    this.#event({ kind, format: fmt, args: descs }, args);
+  }
+
+  /** Reserves a record, writes id and args into it, submits it. */
+  #event(action: EventAction, args: [ast.Expr, SType][]): void {
+    const { id, layout } = this.#t.format(action, args.map(([, t]) => t));
+    const map = this.#t.events();
+    const b = this.#b;
+    const rec = this.#call(Helper.ringbuf_reserve, [
+      { map },
+      this.#ra.imm(8 + layout.size),
+      this.#ra.imm(0),
+    ], true)!;
+    const skip = b.newLabel("nobuf");
+    b.jmpImm("JEQ", 0, 0, skip);
+    this.#ra.pin(rec);
+    const base = this.#ra.reg(rec);
+    b.st(8, base, 0, id);
+    args.forEach(([a, t], i) => {
+      this.#into(a, { base: rec, off: 8 + layout.offsets[i] }, t, false);
+    });
+    rec.pinned = false;
+    this.#call(Helper.ringbuf_submit, [rec, this.#ra.imm(0)], false);
+    b.label(skip);
+  }
+
+  // ---- assignment ------------------------------------------------------
+
+  #assign(s: ast.AssignStmt): void {
+    const t = s.target;
+    const v = s.value;
+    if (v.kind === "call" && this.#isAgg(v.name) && t.kind === "map") {
+      this.#aggregate(t, v);
+      return;
+    }
+    if (t.kind === "var") {
+      const off = this.#vars.get(t.name)!;
+      const vt = this.#u.vars.get(t.name)!;
+      if (s.op === "=") {
+        this.#into(v, { base: 10, off }, vt, true);
+        return;
+      }
+      const val = this.#scalar(v);
+      const x = this.#ra.newReg();
+      this.#b.ldx(8, this.#ra.reg(x), 10, off);
+      this.#aluOp(s.op.slice(0, -1) as ast.BinaryOp, x, val, vt);
+      this.#b.stx(8, 10, off, this.#ra.reg(x));
+      this.#ra.free(x);
+      return;
+    }
+    const info = this.#t.maps[this.#t.userMap(`@${t.name}`)];
+    const vt = this.#type(t);
+    if (s.op === "=") {
+      let val: Ref | undefined;
+      if (isScalar(vt)) val = this.#scalar(v);
+      const key = this.#buildKey(t, undefined);
+      const vslot = this.#alloc(info.valueSize);
+      if (val !== undefined) {
+        this.#storeScalar({ base: 10, off: vslot }, val, 8);
+        this.#ra.free(val);
+      } else this.#into(v, { base: 10, off: vslot }, vt, true);
+      this.#call(Helper.map_update_elem, [
+        { map: this.#t.userMap(`@${t.name}`) },
+        { fp: key },
+        { fp: vslot },
+        this.#ra.imm(0),
+      ], false);
+      return;
+    }
+    const delta = this.#scalar(v);
+    this.#mapRmw(t, s.op.slice(0, -1) as ast.BinaryOp, delta, undefined);
+  }
+
+  /**
+   * Read-modify-write of an integer map value: in place on a hit (atomic
+   * add where possible), `update(op(0, v))` on a miss. With `result`, the
+   * old (postfix) or new (prefix) value is stored into that stack slot.
+   */
+  #mapRmw(
+    m: ast.MapExpr,
+    op: ast.BinaryOp,
+    v: Ref,
+    result: { off: number; prefix: boolean } | undefined,
+  ): void {
+    const b = this.#b;
+    const ra = this.#ra;
+    const idx = this.#t.userMap(`@${m.name}`);
+    const key = this.#buildKey(m, undefined);
+    const p = this.#call(
+      Helper.map_lookup_elem,
+      [{ map: idx }, { fp: key }],
+      true,
+    )!;
+    if (v.loc.kind !== "imm") ra.reg(v);
+    const miss = b.newLabel("miss");
+    const done = b.newLabel("done");
+    b.jmpImm("JEQ", ra.reg(p), 0, miss);
+    const floor = ra.split();
+    if (op === "+" || op === "-") {
+      const d = ra.newReg();
+      const dr = ra.reg(d);
+      ra.load(dr, v);
+      if (op === "-") b.alu64Imm("NEG", dr, 0);
+      if (result !== undefined) {
+        const old = ra.newReg();
+        const or = ra.reg(old);
+        b.movReg(or, dr);
+        b.atomic(8, "ADD", ra.reg(p), 0, or, true);
+        if (result.prefix) b.alu64Reg("ADD", or, dr);
+        b.stx(8, 10, result.off, or);
+        ra.free(old);
+      } else b.atomic(8, "ADD", ra.reg(p), 0, dr);
+      ra.free(d);
+    } else {
+      const x = ra.newReg();
+      const xr = ra.reg(x);
+      b.ldx(8, xr, ra.reg(p), 0);
+      if (result !== undefined && !result.prefix) b.stx(8, 10, result.off, xr);
+      this.#aluOp(op, x, v, { k: "int", size: 8, signed: true }, false);
+      b.stx(8, ra.reg(p), 0, xr);
+      if (result !== undefined && result.prefix) b.stx(8, 10, result.off, xr);
+      ra.free(x);
+    }
+    ra.free(p);
+    b.ja(done);
+    b.label(miss);
+    // Miss: the value is op(0, v).
+    const vslot = this.#alloc(8);
+    if (op === "+" || op === "|" || op === "^") {
+      this.#storeScalar({ base: 10, off: vslot }, v, 8);
+      if (result !== undefined) {
+        if (result.prefix) {
+          this.#storeScalar({ base: 10, off: result.off }, v, 8);
+        } else b.st(8, 10, result.off, 0);
+      }
+    } else if (op === "-") {
+      const d = ra.newReg();
+      const dr = ra.reg(d);
+      ra.load(dr, v);
+      b.alu64Imm("NEG", dr, 0);
+      b.stx(8, 10, vslot, dr);
+      if (result !== undefined) {
+        if (result.prefix) b.stx(8, 10, result.off, dr);
+        else b.st(8, 10, result.off, 0);
+      }
+      ra.free(d);
+    } else {
+      b.st(8, 10, vslot, 0);
+      if (result !== undefined) b.st(8, 10, result.off, 0);
+    }
+    ra.free(v);
+    this.#call(Helper.map_update_elem, [
+      { map: idx },
+      { fp: key },
+      { fp: vslot },
+      ra.imm(0),
+    ], false);
+    ra.floor = floor;
+    b.label(done);
+  }
+
+  #isAgg(name: string): boolean {
+    return ["count", "sum", "avg", "min", "max", "stats", "hist", "lhist"]
+      .includes(name);
+  }
+
+  #aggregate(m: ast.MapExpr, call: ast.CallExpr): void {
+    const b = this.#b;
+    const ra = this.#ra;
+    const agg = call.name as AggName;
+    const idx = this.#t.userMap(`@${m.name}`);
+    const spec = this.#t.maps[idx];
+    let v: Ref | undefined;
+    let bucket: Ref | undefined;
+    if (agg !== "count") v = this.#scalar(call.args[0]);
+    if (agg === "hist") {
+      bucket = this.#log2(v!);
+      v = undefined;
+    } else if (agg === "lhist") {
+      const lh = spec.agg as { min: number; max: number; step: number };
+      bucket = this.#linear(v!, lh.min, lh.max, lh.step);
+      v = undefined;
+    }
+    const key = this.#buildKey(m, bucket);
+    ra.free(bucket);
+    const p = this.#call(
+      Helper.map_lookup_elem,
+      [{ map: idx }, { fp: key }],
+      true,
+    )!;
+    if (v !== undefined && v.loc.kind !== "imm") ra.reg(v);
+    const miss = b.newLabel("miss");
+    const done = b.newLabel("done");
+    const pr = ra.reg(p);
+    b.jmpImm("JEQ", pr, 0, miss);
+    const floor = ra.split();
+    const one = (off: number): void => {
+      const t = ra.newReg();
+      const tr = ra.reg(t);
+      b.movImm(tr, 1);
+      b.atomic(8, "ADD", pr, off, tr);
+      ra.free(t);
+    };
+    const addV = (off: number): void => {
+      if (v!.loc.kind === "imm") {
+        const t = ra.newReg();
+        ra.load(ra.reg(t), v!);
+        b.atomic(8, "ADD", pr, off, ra.reg(t));
+        ra.free(t);
+      } else b.atomic(8, "ADD", pr, off, ra.reg(v!));
+    };
+    switch (agg) {
+      case "count":
+      case "hist":
+      case "lhist":
+        one(0);
+        break;
+      case "sum":
+        addV(0);
+        break;
+      case "avg":
+      case "stats":
+        one(0);
+        addV(8);
+        break;
+      case "min":
+      case "max": {
+        const t = ra.newReg();
+        const tr = ra.reg(t);
+        const store = b.newLabel("set");
+        const vr = ra.reg(v!);
+        b.ldx(8, tr, pr, 8);
+        b.jmpImm("JEQ", tr, 0, store);
+        b.ldx(8, tr, pr, 0);
+        b.jmpReg(agg === "min" ? "JSGE" : "JSLE", vr, tr, done);
+        b.label(store);
+        b.stx(8, pr, 0, vr);
+        b.st(8, pr, 8, 1);
+        ra.free(t);
+        break;
+      }
+    }
+    ra.free(p);
+    b.ja(done);
+    b.label(miss);
+    const vslot = this.#alloc(spec.valueSize);
+    switch (agg) {
+      case "count":
+      case "hist":
+      case "lhist":
+        b.st(8, 10, vslot, 1);
+        break;
+      case "sum":
+        this.#storeScalar({ base: 10, off: vslot }, v!, 8);
+        break;
+      case "avg":
+      case "stats":
+        b.st(8, 10, vslot, 1);
+        this.#storeScalar({ base: 10, off: vslot + 8 }, v!, 8);
+        break;
+      case "min":
+      case "max":
+        this.#storeScalar({ base: 10, off: vslot }, v!, 8);
+        b.st(8, 10, vslot + 8, 1);
+        break;
+    }
+    ra.free(v);
+    this.#call(Helper.map_update_elem, [
+      { map: idx },
+      { fp: key },
+      { fp: vslot },
+      ra.imm(0),
+    ], false);
+    ra.floor = floor;
+    b.label(done);
+  }
+
+  /** bpftrace's log2 bucket: 0 for negative, 1 for 0, 2 + floor(log2 v). */
+  #log2(v: Ref): Ref {
+    const b = this.#b;
+    const ra = this.#ra;
+    if (v.loc.kind === "imm") {
+      const x = BigInt.asIntN(64, v.loc.v);
+      return ra.imm(x < 0n ? 0 : x === 0n ? 1 : 1 + x.toString(2).length);
+    }
+    const vr = ra.reg(v);
+    const out = ra.newReg();
+    const o = ra.reg(out);
+    const done = b.newLabel("log2");
+    b.movImm(o, 0);
+    b.jmpImm("JSLT", vr, 0, done);
+    b.movImm(o, 1);
+    b.jmpImm("JEQ", vr, 0, done);
+    b.movImm(o, 2);
+    const t = ra.newReg();
+    const tr = ra.reg(t);
+    const s16 = b.newLabel("s16");
+    b.movReg(tr, vr);
+    b.alu64Imm("RSH", tr, 32);
+    b.jmpImm("JEQ", tr, 0, s16);
+    b.movReg(vr, tr);
+    b.alu64Imm("ADD", o, 32);
+    b.label(s16);
+    ra.free(t);
+    for (const k of [16, 8, 4, 2]) {
+      const next = b.newLabel("s");
+      b.jmpImm("JLT", vr, 2 ** k, next);
+      b.alu64Imm("RSH", vr, k);
+      b.alu64Imm("ADD", o, k);
+      b.label(next);
+    }
+    b.jmpImm("JLT", vr, 2, done);
+    b.alu64Imm("ADD", o, 1);
+    b.label(done);
+    ra.free(v);
+    return out;
+  }
+
+  /** lhist bucket: 0 below min, n+1 at or above max, else (v-min)/step+1. */
+  #linear(v: Ref, min: number, max: number, step: number): Ref {
+    const b = this.#b;
+    const ra = this.#ra;
+    const n = Math.floor((max - min) / step);
+    if (v.loc.kind === "imm") {
+      const x = Number(BigInt.asIntN(64, v.loc.v));
+      return ra.imm(
+        x < min ? 0 : x >= max ? n + 1 : Math.floor((x - min) / step) + 1,
+      );
+    }
+    const vr = ra.reg(v);
+    const out = ra.newReg();
+    const o = ra.reg(out);
+    const done = b.newLabel("lin");
+    b.movImm(o, 0);
+    b.jmpImm("JSLT", vr, min, done);
+    b.movImm(o, n + 1);
+    b.jmpImm("JSGE", vr, max, done);
+    b.movReg(o, vr);
+    if (min !== 0) b.alu64Imm("SUB", o, min);
+    if (step !== 1) b.alu64Imm("DIV", o, step);
+    b.alu64Imm("ADD", o, 1);
+    b.label(done);
+    ra.free(v);
+    return out;
+  }
+
+  /** Builds a map key on the stack; returns its frame offset. */
+  #buildKey(m: ast.MapExpr, bucket: Ref | undefined): number {
+    const spec = this.#t.maps[this.#t.userMap(`@${m.name}`)];
+    const info = this.#keyType(m);
+    const off = this.#alloc(spec.keySize);
+    const d: Dst = { base: 10, off };
+    if (m.keys.length === 0) {
+      if (bucket === undefined) this.#b.st(8, 10, off, 0);
+    } else if (m.keys.length === 1) {
+      this.#into(m.keys[0], d, info!, true);
+    } else {
+      const tt = info as SType & { k: "tuple" };
+      this.#tupleInto(m.keys, d, tt, true);
+    }
+    if (bucket !== undefined) {
+      const at = { base: 10, off: off + spec.keySize - 8 };
+      this.#storeScalar(at, bucket, 8);
+      if (m.keys.length > 0) {
+        const userSize = sizeOf(info!);
+        this.#zero(d, userSize, spec.keySize - 8);
+      }
+    }
+    return off;
+  }
+
+  #keyType(m: ast.MapExpr): SType | undefined {
+    const spec = this.#t.maps[this.#t.userMap(`@${m.name}`)];
+    return spec.key.kind === "none" ? undefined : this.#descToType(spec.key);
+  }
+
+  #descToType(d: TypeDesc): SType {
+    switch (d.kind) {
+      case "int":
+        return { k: "int", size: d.size, signed: d.signed };
+      case "string":
+        return { k: "str", size: d.size };
+      case "buf":
+        return { k: "buf", size: d.size };
+      case "inet":
+        return { k: "inet", size: d.size };
+      case "tuple":
+        return {
+          k: "tuple",
+          elems: d.fields.map((f) => this.#descToType(f)),
+          offsets: d.offsets,
+          size: d.size,
+        };
+      case "kstack":
+      case "ustack":
+        return { k: d.kind, depth: d.depth };
+      case "ksym":
+      case "usym":
+      case "timestamp":
+        return { k: d.kind };
+      default:
+        return { k: "none" };
+    }
+  }
+
+  #tupleInto(
+    elems: ast.Expr[],
+    d: Dst,
+    tt: SType & { k: "tuple" },
+    clean: boolean,
+  ): void {
+    let end = 0;
+    elems.forEach((el, i) => {
+      const off = tt.offsets[i];
+      if (clean && off > end) this.#zero(d, end, off);
+      this.#into(el, { base: d.base, off: d.off + off }, tt.elems[i], clean);
+      end = off + sizeOf(tt.elems[i]);
+    });
+    if (clean && tt.size > end) this.#zero(d, end, tt.size);
+  }
+
+  // ---- values into memory -----------------------------------------------
+
+  /**
+   * Writes the value of `e` into memory at `d` as a value of slot type
+   * `st`. With `clean`, bytes past a string's end are zeroed (keys).
+   */
+  #into(e: ast.Expr, d: Dst, st: SType, clean: boolean): void {
+    const b = this.#b;
+    if (isScalar(st) || st.k === "int") {
+      const v = this.#scalar(e);
+      this.#storeScalar(d, v, sizeOf(st) as Width);
+      this.#ra.free(v);
+      return;
+    }
+    const size = sizeOf(st);
+    const et = this.#type(e);
+    if (st.k === "str") {
+      const lit = this.#strConst(e);
+      if (lit !== undefined) {
+        this.#literalInto(lit, d, size, clean);
+        return;
+      }
+      if (e.kind === "builtin" && e.name === "comm") {
+        const n = Math.min(16, size);
+        this.#call(
+          Helper.get_current_comm,
+          [this.#ptrArg(d), this.#ra.imm(n)],
+          false,
+        );
+        if (clean) this.#zero(d, n, size);
+        return;
+      }
+      if (e.kind === "call" && e.name === "str") {
+        const arg = e.args[0];
+        const at = this.#type(arg);
+        const n = Math.min(size, sizeOf(this.#type(e)));
+        if (at.k === "str") {
+          this.#into(arg, d, { k: "str", size: n }, clean);
+          if (clean) this.#zero(d, n, size);
+          return;
+        }
+        const p = this.#scalar(arg);
+        if (clean) this.#zero(d, 0, size);
+        const helper = at.k === "int" && at.ptr === "user"
+          ? Helper.probe_read_user_str
+          : Helper.probe_read_kernel_str;
+        this.#call(helper, [this.#ptrArg(d), this.#ra.imm(n), p], false);
+        return;
+      }
+      if (e.kind === "field" && this.#u.fields) {
+        const f = this.#u.fields.get(e.field)!;
+        if (f.dataLoc) {
+          const t = this.#ra.newReg();
+          const tr = this.#ra.reg(t);
+          b.ldx(4, tr, this.#ctx, f.offset);
+          b.alu64Imm("AND", tr, 0xffff);
+          b.alu64Reg("ADD", tr, this.#ctx);
+          if (clean) this.#zero(d, 0, size);
+          this.#call(Helper.probe_read_kernel_str, [
+            this.#ptrArg(d),
+            this.#ra.imm(size),
+            t,
+          ], false);
+          return;
+        }
+        const n = Math.min(f.arrayLen ?? 0, size);
+        const t = this.#ra.newReg();
+        const tr = this.#ra.reg(t);
+        b.movReg(tr, this.#ctx);
+        b.alu64Imm("ADD", tr, f.offset);
+        this.#call(Helper.probe_read_kernel, [
+          this.#ptrArg(d),
+          this.#ra.imm(n),
+          t,
+        ], false);
+        if (clean) this.#zero(d, n, size);
+        return;
+      }
+    }
+    if (st.k === "tuple" && e.kind === "tuple") {
+      this.#tupleInto(e.elems, d, st, clean);
+      return;
+    }
+    if (st.k === "buf" && e.kind === "call" && e.name === "buf") {
+      const p = this.#scalar(e.args[0]);
+      const at = this.#type(e.args[0]);
+      const n = size - 1;
+      b.st(1, this.#baseReg(d), d.off, n);
+      const helper = at.k === "int" && at.ptr === "user"
+        ? Helper.probe_read_user
+        : Helper.probe_read_kernel;
+      this.#call(helper, [
+        this.#ptrArg({ base: d.base, off: d.off + 1 }),
+        this.#ra.imm(n),
+        p,
+      ], false);
+      return;
+    }
+    if (st.k === "inet" && e.kind === "call" && e.name === "ntop") {
+      const af = e.args.length === 2
+        ? this.#scalar(e.args[0])
+        : this.#ra.imm(2);
+      this.#storeScalar(d, af, 8);
+      this.#ra.free(af);
+      const a = this.#scalar(e.args[e.args.length - 1]);
+      this.#storeScalar({ base: d.base, off: d.off + 8 }, a, 4);
+      this.#ra.free(a);
+      this.#zero(d, 12, size);
+      return;
+    }
+    // General case: materialize, then copy.
+    const src = this.#mem(e);
+    const n = Math.min(sizeOf(et), size);
+    this.#copy(d, src, n);
+    if (clean && n < size) this.#zero(d, n, size);
+  }
+
+  #literalInto(s: string, d: Dst, size: number, clean: boolean): void {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < s.length && i < size - 1; i++) {
+      bytes[i] = s.charCodeAt(i) & 0xff;
+    }
+    const used = Math.min(s.length + 1, size);
+    const end = clean ? size : used;
+    const base = this.#baseReg(d);
+    const dv = new DataView(bytes.buffer);
+    let at = 0;
+    while (at < end) {
+      const w = chunk(end - at, d.off + at);
+      if (w === 8 && dv.getBigUint64(at, true) === 0n) {
+        this.#b.st(8, base, d.off + at, 0);
+        at += 8;
+      } else if (w >= 4) {
+        this.#b.st(4, base, d.off + at, dv.getInt32(at, true));
+        at += 4;
+      } else if (w >= 2) {
+        this.#b.st(2, base, d.off + at, dv.getInt16(at, true));
+        at += 2;
+      } else {
+        this.#b.st(1, base, d.off + at, dv.getInt8(at));
+        at += 1;
+      }
+    }
+  }
+
+  /** A memory copy of an aggregate value (var slot or a temporary). */
+  #mem(e: ast.Expr): { base: number; off: number } {
+    const t = this.#type(e);
+    if (e.kind === "var") return { base: 10, off: this.#vars.get(e.name)! };
+    const size = sizeOf(t);
+    const off = this.#alloc(size);
+    const d = { base: 10, off };
+    if (e.kind === "map") {
+      this.#mapReadInto(e, d, size);
+      return d;
+    }
+    if (e.kind === "ternary" && this.#fold(e.cond) !== undefined) {
+      this.#into(this.#fold(e.cond) !== 0n ? e.then : e.else, d, t, true);
+      return d;
+    }
+    if (e.kind === "ternary") {
+      const b = this.#b;
+      const elseL = b.newLabel("telse");
+      const end = b.newLabel("tend");
+      this.#ra.evictCallerSaved();
+      const floor = this.#ra.split();
+      this.#branch(e.cond, elseL, false);
+      this.#into(e.then, d, t, true);
+      b.ja(end);
+      b.label(elseL);
+      this.#into(e.else, d, t, true);
+      b.label(end);
+      this.#ra.floor = floor;
+      return d;
+    }
+    if (e.kind === "tuple_index") {
+      const src = this.#mem(e.expr);
+      const tt = this.#type(e.expr) as SType & { k: "tuple" };
+      return { base: 10, off: src.off + tt.offsets[e.index] };
+    }
+    this.#into(e, d, t, true);
+    return d;
+  }
+
+  #mapReadInto(
+    e: ast.MapExpr,
+    d: { base: number; off: number },
+    size: number,
+  ): void {
+    const b = this.#b;
+    const idx = this.#t.userMap(`@${e.name}`);
+    const key = this.#buildKey(e, undefined);
+    const p = this.#call(
+      Helper.map_lookup_elem,
+      [{ map: idx }, { fp: key }],
+      true,
+    )!;
+    const miss = b.newLabel("rmiss");
+    const end = b.newLabel("rend");
+    b.jmpImm("JEQ", 0, 0, miss);
+    const floor = this.#ra.split();
+    this.#copy(d, { base: p, off: 0 }, size);
+    b.ja(end);
+    b.label(miss);
+    this.#zero(d, 0, size);
+    b.label(end);
+    this.#ra.free(p);
+    this.#ra.floor = floor;
+  }
+
+  // ---- scalars ----------------------------------------------------------
+
+  /** Evaluates an integer-like expression into a register or constant. */
+  #scalar(e: ast.Expr): Ref {
+    const ra = this.#ra;
+    const b = this.#b;
+    const c = this.#fold(e);
+    if (c !== undefined) return ra.imm(c);
+    switch (e.kind) {
+      case "builtin":
+        return this.#builtin(e);
+      case "var": {
+        const r = ra.newReg();
+        b.ldx(8, ra.reg(r), 10, this.#vars.get(e.name)!);
+        return r;
+      }
+      case "map": {
+        const p = this.#mapLookup(e);
+        const r = ra.newReg();
+        const rr = ra.reg(r);
+        const pr = ra.reg(p);
+        const z = b.newLabel("z");
+        b.movImm(rr, 0);
+        b.jmpImm("JEQ", pr, 0, z);
+        b.ldx(8, rr, pr, 0);
+        b.label(z);
+        ra.free(p);
+        return r;
+      }
+      case "field":
+        return this.#fieldLoad(e);
+      case "cast": {
+        const v = this.#scalar(e.expr);
+        const t = this.#type(e);
+        if (t.k !== "int" || t.size === 8) return v;
+        const r = this.#own(v);
+        const rr = ra.reg(r);
+        if (t.signed) {
+          b.alu64Imm("LSH", rr, 64 - t.size * 8);
+          b.alu64Imm("ARSH", rr, 64 - t.size * 8);
+        } else if (t.size === 4) b.alu32Reg("MOV", rr, rr);
+        else b.alu64Imm("AND", rr, t.size === 1 ? 0xff : 0xffff);
+        return r;
+      }
+      case "unary": {
+        if (e.op === "!") return this.#boolValue(e);
+        const r = this.#own(this.#scalar(e.expr));
+        const rr = ra.reg(r);
+        if (e.op === "-") b.alu64Imm("NEG", rr, 0);
+        else b.alu64Imm("XOR", rr, -1);
+        return r;
+      }
+      case "binary": {
+        switch (e.op) {
+          case "==":
+          case "!=":
+          case "<":
+          case "<=":
+          case ">":
+          case ">=":
+          case "&&":
+          case "||":
+            return this.#boolValue(e);
+        }
+        const l = this.#own(this.#scalar(e.left));
+        const r = this.#scalar(e.right);
+        this.#aluOp(e.op, l, r, this.#type(e));
+        return l;
+      }
+      case "ternary": {
+        const k = this.#fold(e.cond);
+        if (k !== undefined) return this.#scalar(k !== 0n ? e.then : e.else);
+        const slot = this.#alloc(8);
+        const elseL = b.newLabel("telse");
+        const end = b.newLabel("tend");
+        ra.evictCallerSaved();
+        const floor = ra.split();
+        this.#branch(e.cond, elseL, false);
+        const a = this.#scalar(e.then);
+        this.#storeScalar({ base: 10, off: slot }, a, 8);
+        ra.free(a);
+        b.ja(end);
+        b.label(elseL);
+        const c2 = this.#scalar(e.else);
+        this.#storeScalar({ base: 10, off: slot }, c2, 8);
+        ra.free(c2);
+        b.label(end);
+        ra.floor = floor;
+        return { loc: { kind: "spill", off: slot }, gen: ra.imm(0).gen };
+      }
+      case "incdec":
+        return this.#incdec(e, true)!;
+      case "call":
+        return this.#callValue(e);
+      case "tuple_index": {
+        const src = this.#mem(e.expr);
+        const tt = this.#type(e.expr) as SType & { k: "tuple" };
+        const r = ra.newReg();
+        b.ldx(8, ra.reg(r), 10, src.off + tt.offsets[e.index]);
+        return r;
+      }
+      default:
+        return ra.imm(0);
+    }
+  }
+
+  /** A value in a register this code may overwrite. */
+  #own(v: Ref): Ref {
+    if (v.loc.kind === "reg") return v;
+    const r = this.#ra.newReg();
+    this.#ra.load(this.#ra.reg(r), v);
+    this.#ra.free(v);
+    return r;
+  }
+
+  #aluOp(
+    op: ast.BinaryOp,
+    l: Ref,
+    r: Ref,
+    t: SType,
+    freeR = true,
+  ): void {
+    const b = this.#b;
+    const ra = this.#ra;
+    const signed = t.k === "int" && t.signed;
+    const name = ({
+      "+": "ADD",
+      "-": "SUB",
+      "*": "MUL",
+      "/": "DIV",
+      "%": "MOD",
+      "&": "AND",
+      "|": "OR",
+      "^": "XOR",
+      "<<": "LSH",
+      ">>": signed ? "ARSH" : "RSH",
+    } as const)[op as "+"];
+    if (name === undefined) throw new TypeError(`No ALU op for "${op}"`);
+    const lr = ra.reg(l);
+    if (r.loc.kind === "imm" && fitsImm(r.loc.v)) {
+      b.alu64Imm(name, lr, Number(BigInt.asIntN(64, r.loc.v)));
+    } else {
+      b.alu64Reg(name, lr, ra.reg(r));
+    }
+    if (freeR) ra.free(r);
+  }
+
+  #boolValue(e: ast.Expr): Ref {
+    const b = this.#b;
+    const ra = this.#ra;
+    const f = b.newLabel("f");
+    const end = b.newLabel("b");
+    ra.evictCallerSaved();
+    const floor = ra.split();
+    this.#branch(e, f, false);
+    ra.floor = floor;
+    const r = ra.newReg();
+    const rr = ra.reg(r);
+    b.movImm(rr, 1);
+    b.ja(end);
+    b.label(f);
+    b.movImm(rr, 0);
+    b.label(end);
+    return r;
+  }
+
+  #mapLookup(e: ast.MapExpr): Ref {
+    const idx = this.#t.userMap(`@${e.name}`);
+    const key = this.#buildKey(e, undefined);
+    return this.#call(
+      Helper.map_lookup_elem,
+      [{ map: idx }, { fp: key }],
+      true,
+    )!;
+  }
+
+  #incdec(e: ast.IncDecExpr, value: boolean): Ref | undefined {
+    const b = this.#b;
+    const ra = this.#ra;
+    const delta = e.op === "++" ? 1 : -1;
+    if (e.target.kind === "var") {
+      const off = this.#vars.get(e.target.name)!;
+      const r = ra.newReg();
+      const rr = ra.reg(r);
+      b.ldx(8, rr, 10, off);
+      b.alu64Imm("ADD", rr, delta);
+      b.stx(8, 10, off, rr);
+      if (!value) {
+        ra.free(r);
+        return undefined;
+      }
+      if (!e.prefix) b.alu64Imm("SUB", rr, delta);
+      return r;
+    }
+    const slot = value ? this.#alloc(8) : -1;
+    this.#mapRmw(
+      e.target,
+      "+",
+      ra.imm(delta),
+      value ? { off: slot, prefix: e.prefix } : undefined,
+    );
+    return value
+      ? { loc: { kind: "spill", off: slot }, gen: ra.imm(0).gen }
+      : undefined;
+  }
+
+  #ctxLoad(off: number, size: Width, signed: boolean): Ref {
+    const r = this.#ra.newReg();
+    const rr = this.#ra.reg(r);
+    this.#b.ldx(size, rr, this.#ctx, off);
+    if (signed && size < 8) {
+      this.#b.alu64Imm("LSH", rr, 64 - size * 8);
+      this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
+    }
+    return r;
+  }
+
+  #fieldLoad(e: ast.FieldExpr): Ref {
+    const f = this.#u.fields?.get(e.field);
+    if (f === undefined) return this.#ra.imm(0);
+    const t = fieldType(f, this.#u.userPtrs);
+    if (t.k !== "int") return this.#ra.imm(0);
+    return this.#ctxLoad(f.offset, t.size, t.signed);
+  }
+
+  #builtin(e: ast.BuiltinExpr): Ref {
+    const b = this.#b;
+    const ra = this.#ra;
+    const m = /^arg(\d+)$/.exec(e.name);
+    if (m !== null) {
+      const n = Number(m[1]);
+      if (this.#u.kind === "rawtracepoint") {
+        return this.#ctxLoad(n * 8, 8, false);
+      }
+      return this.#ctxLoad(PT_REGS[ARG_REGS[n] ?? "di"], 8, false);
+    }
+    switch (e.name) {
+      case "pid":
+      case "tid": {
+        const r = this.#call(Helper.get_current_pid_tgid, [], true)!;
+        if (e.name === "pid") b.alu64Imm("RSH", 0, 32);
+        else b.alu32Reg("MOV", 0, 0);
+        return r;
+      }
+      case "uid":
+      case "gid": {
+        const r = this.#call(Helper.get_current_uid_gid, [], true)!;
+        if (e.name === "gid") b.alu64Imm("RSH", 0, 32);
+        else b.alu32Reg("MOV", 0, 0);
+        return r;
+      }
+      case "nsecs":
+        return this.#call(Helper.ktime_get_ns, [], true)!;
+      case "cpu":
+        return this.#call(Helper.get_smp_processor_id, [], true)!;
+      case "rand":
+        return this.#call(Helper.get_prandom_u32, [], true)!;
+      case "cgroup":
+        return this.#call(Helper.get_current_cgroup_id, [], true)!;
+      case "jiffies":
+        return this.#call(Helper.jiffies64, [], true)!;
+      case "curtask":
+        return this.#call(Helper.get_current_task, [], true)!;
+      case "ctx": {
+        const r = ra.newReg();
+        b.movReg(ra.reg(r), this.#ctx);
+        return r;
+      }
+      case "retval":
+        return this.#ctxLoad(PT_REGS.ax, 8, false);
+      case "func":
+        return this.#ctxLoad(PT_REGS.ip, 8, false);
+      case "elapsed": {
+        const now = this.#call(Helper.ktime_get_ns, [], true)!;
+        const key = this.#alloc(8);
+        b.st(4, 10, key, 0);
+        const p = this.#call(Helper.map_lookup_elem, [
+          { map: this.#t.startMap() },
+          { fp: key },
+        ], true)!;
+        const z = b.newLabel("nostart");
+        b.jmpImm("JEQ", 0, 0, z);
+        const t = ra.newReg();
+        const tr = ra.reg(t);
+        b.ldx(8, tr, 0, 0);
+        b.alu64Reg("SUB", ra.reg(now), tr);
+        ra.free(t);
+        b.label(z);
+        ra.free(p);
+        return now;
+      }
+      case "kstack":
+      case "stack":
+        return this.#stackId("kstack", 127);
+      case "ustack":
+        return this.#stackId("ustack", 127);
+    }
+    return ra.imm(0);
+  }
+
+  #stackId(kind: "kstack" | "ustack", depth: number): Ref {
+    const map = this.#t.stackMap(kind, depth);
+    const r = this.#call(Helper.get_stackid, [
+      { ctx: true },
+      { map },
+      this.#ra.imm(kind === "ustack" ? BPF_F_USER_STACK : 0),
+    ], true)!;
+    if (kind === "kstack") return r;
+    // ustack: tgid << 32 | stack id, so user space can symbolize.
+    const b = this.#b;
+    const id = this.#own(r);
+    b.alu32Reg("MOV", this.#ra.reg(id), this.#ra.reg(id));
+    const pid = this.#call(Helper.get_current_pid_tgid, [], true)!;
+    b.alu64Imm("RSH", 0, 32);
+    b.alu64Imm("LSH", 0, 32);
+    b.alu64Reg("OR", this.#ra.reg(id), 0);
+    this.#ra.free(pid);
+    return id;
+  }
+
+  #callValue(e: ast.CallExpr): Ref {
+    const ra = this.#ra;
+    switch (e.name) {
+      case "ksym":
+      case "usym":
+        return this.#scalar(e.args[0]);
+      case "strftime":
+        return this.#scalar(e.args[1]);
+      case "kstack":
+      case "ustack": {
+        const t = this.#type(e) as { depth: number };
+        return this.#stackId(e.name, t.depth);
+      }
+      case "reg": {
+        const name = this.#strConst(e.args[0]) ?? "ip";
+        return this.#ctxLoad(PT_REGS[name] ?? 0, 8, false);
+      }
+      case "strncmp": {
+        const n = Number(this.#fold(e.args[2]) ?? 0n);
+        const f = this.#b.newLabel("ne");
+        const end = this.#b.newLabel("eq");
+        const r = ra.newReg();
+        ra.evictCallerSaved();
+        this.#strEq(e.args[0], e.args[1], f, n);
+        const rr = ra.reg(r);
+        this.#b.movImm(rr, 0);
+        this.#b.ja(end);
+        this.#b.label(f);
+        this.#b.movImm(rr, 1);
+        this.#b.label(end);
+        return r;
+      }
+    }
+    return ra.imm(0);
+  }
+
+  // ---- conditions -------------------------------------------------------
+
+  /** Jumps to `target` when `e` is true (`when`) or false (`!when`). */
+  #branch(e: ast.Expr, target: string, when: boolean): void {
+    const b = this.#b;
+    const ra = this.#ra;
+    const c = this.#fold(e);
+    if (c !== undefined) {
+      if ((c !== 0n) === when) b.ja(target);
+      return;
+    }
+    if (e.kind === "unary" && e.op === "!") {
+      this.#branch(e.expr, target, !when);
+      return;
+    }
+    if (e.kind === "binary") {
+      if (e.op === "&&" || e.op === "||") {
+        const and = e.op === "&&";
+        if (and !== when) {
+          // && jumping when false, || jumping when true: both sides jump.
+          this.#branch(e.left, target, when);
+          ra.evictCallerSaved();
+          this.#branch(e.right, target, when);
+        } else {
+          const skip = b.newLabel("sc");
+          this.#branch(e.left, skip, !when);
+          ra.evictCallerSaved();
+          this.#branch(e.right, target, when);
+          b.label(skip);
+        }
+        return;
+      }
+      const cmp = this.#cmpOp(e);
+      if (cmp !== undefined) {
+        const lt = this.#type(e.left);
+        if (lt.k === "str") {
+          if (e.op === "==" ? when : !when) {
+            const ne = b.newLabel("sne");
+            this.#strEq(e.left, e.right, ne, Infinity);
+            b.ja(target);
+            b.label(ne);
+          } else this.#strEq(e.left, e.right, target, Infinity);
+          return;
+        }
+        let op = when ? cmp : INVERSE[cmp];
+        let l = this.#scalar(e.left);
+        let r = this.#scalar(e.right);
+        if (l.loc.kind === "imm" && r.loc.kind !== "imm") {
+          [l, r] = [r, l];
+          op = SWAPPED[op];
+        }
+        const lr = ra.reg(l);
+        if (r.loc.kind === "imm" && fitsImm(r.loc.v)) {
+          b.jmpImm(op, lr, Number(BigInt.asIntN(64, r.loc.v)), target);
+        } else b.jmpReg(op, lr, ra.reg(r), target);
+        ra.free(l);
+        ra.free(r);
+        return;
+      }
+    }
+    const v = this.#scalar(e);
+    b.jmpImm(when ? "JNE" : "JEQ", ra.reg(v), 0, target);
+    ra.free(v);
+  }
+
+  #cmpOp(e: ast.BinaryExpr): CondName | undefined {
+    const lt = this.#type(e.left);
+    const rt = this.#type(e.right);
+    const sl = lt.k === "int" && lt.signed;
+    const sr = rt.k === "int" && rt.signed;
+    const litL = e.left.kind === "int";
+    const litR = e.right.kind === "int";
+    const signed = litL ? sr : litR ? sl : sl && sr;
+    switch (e.op) {
+      case "==":
+        return "JEQ";
+      case "!=":
+        return "JNE";
+      case "<":
+        return signed ? "JSLT" : "JLT";
+      case "<=":
+        return signed ? "JSLE" : "JLE";
+      case ">":
+        return signed ? "JSGT" : "JGT";
+      case ">=":
+        return signed ? "JSGE" : "JGE";
+    }
+    return undefined;
+  }
+
+  /**
+   * Falls through when the strings are equal (up to `limit` bytes, stopping
+   * at a NUL), jumps to `ne` otherwise.
+   */
+  #strEq(a: ast.Expr, c: ast.Expr, ne: string, limit: number): void {
+    const b = this.#b;
+    const ra = this.#ra;
+    let x = a;
+    let y = c;
+    if (this.#strConst(x) !== undefined && this.#strConst(y) === undefined) {
+      [x, y] = [y, x];
+    }
+    const lit = this.#strConst(y);
+    const mx = this.#mem(x);
+    const sx = sizeOf(this.#type(x));
+    const t = ra.newReg();
+    const tr = ra.reg(t);
+    if (lit !== undefined) {
+      // Compare the literal's bytes and its NUL (unless the limit stops first).
+      const n = Math.min(lit.length + 1, sx, limit);
+      for (let i = 0; i < n; i++) {
+        b.ldx(1, tr, mx.base, mx.off + i);
+        b.jmpImm("JNE", tr, i < lit.length ? lit.charCodeAt(i) & 0xff : 0, ne);
+      }
+      ra.free(t);
+      return;
+    }
+    const my = this.#mem(y);
+    const sy = sizeOf(this.#type(y));
+    const n = Math.min(sx, sy, limit);
+    const u = ra.newReg();
+    const ur = ra.reg(u);
+    const eq = b.newLabel("seq");
+    for (let i = 0; i < n; i++) {
+      b.ldx(1, tr, mx.base, mx.off + i);
+      b.ldx(1, ur, my.base, my.off + i);
+      b.jmpReg("JNE", tr, ur, ne);
+      if (i < n - 1) b.jmpImm("JEQ", tr, 0, eq);
+    }
+    b.label(eq);
+    ra.free(t);
+    ra.free(u);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The compiler's entry points: bpftrace source text (or a parsed tree) in,
+ * a `Program` both engines run out.
+ *
+ * Conventions fixed here (see also `runtime/program.ts`):
+ * - Every event is one record in the `.events` ring buffer: a u64 format id,
+ *   then the arguments at `EventFormat.layout` offsets (integers widened to
+ *   8 bytes, strings at their full size, C alignment).
+ * - Aggregations live in PERCPU_HASH maps; plain values in HASH maps; maps
+ *   without keys use one 8-byte zero key. hist/lhist keys end with a u64
+ *   bucket index at `keySize - 8`.
+ * - BEGIN and END are RAW_TRACEPOINT programs with an empty context, run
+ *   once with BPF_PROG_TEST_RUN (kernel) or directly (interpreter).
+ * - `elapsed`: BEGIN stores `ktime_get_ns()` in the one-slot ARRAY map
+ *   `.start` (a BEGIN program is synthesized when the script has none);
+ *   `elapsed` is `ktime_get_ns()` minus that value.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import { Diagnostics } from "../lang/diagnostics.ts";
+import { parse } from "../lang/parser.ts";
+import type { ProbeProgram, Program } from "../program.ts";
+import { ProbeCompiler, ProgramTables } from "./codegen.ts";
+import { analyze, type Unit } from "./sema.ts";
+import { ProgType } from "../bpf/opcodes.ts";
+
+/** Options of {@linkcode compile}. */
+export interface CompileOptions {
+  /** Source name in messages (`stdin` for `-e`). */
+  fileName?: string;
+  /** Positional parameters: `$1` is `params[0]`. */
+  params?: string[];
+  /** Allow `system`, `cat` and `signal`. */
+  unsafe?: boolean;
+}
+
+/**
+ * Compiles bpftrace source text.
+ *
+ * @throws {import("../lang/diagnostics.ts").CompileErrors} every syntax
+ *   and semantic error found.
+ * @example Count syscalls by process name
+ * ```ts
+ * import { compile } from "./compile.ts";
+ * const prog = compile("tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }");
+ * console.assert(prog.probes.length === 1 && prog.maps[0].name === "@");
+ * ```
+ */
+export function compile(source: string, opts: CompileOptions = {}): Program {
+  const fileName = opts.fileName ?? "stdin";
+  const { ast, diagnostics } = parse(source, fileName, opts.params);
+  const prog = compileAst(ast, diagnostics, opts);
+  prog.source = { name: fileName, text: source };
+  return prog;
+}
+
+/**
+ * Compiles a parsed program, reporting into `diag`.
+ *
+ * @throws {import("../lang/diagnostics.ts").CompileErrors} on errors.
+ * @example Compile a tree
+ * ```ts
+ * import { parse } from "../lang/parser.ts";
+ * import { compileAst } from "./compile.ts";
+ * const { ast, diagnostics } = parse("BEGIN { printf(\"hi\\n\"); }");
+ * console.assert(compileAst(ast, diagnostics).formats.length === 1);
+ * ```
+ */
+export function compileAst(
+  tree: ast.Program,
+  diag: Diagnostics = new Diagnostics(),
+  opts: CompileOptions = {},
+): Program {
+  const params = opts.params ?? [];
+  const a = analyze(tree, diag, { params, unsafe: opts.unsafe });
+  diag.throwIfErrors();
+  if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
+    a.units.unshift(syntheticBegin(tree.span));
+  }
+  const tables = new ProgramTables(a);
+  const probes: ProbeProgram[] = [];
+  let startStored = false;
+  for (const u of a.units) {
+    let prologue: ((c: ProbeCompiler) => void) | undefined;
+    if (a.usesElapsed && u.kind === "BEGIN" && !startStored) {
+      startStored = true;
+      prologue = (c) => c.storeStartTime();
+    }
+    probes.push(new ProbeCompiler(u, tables, diag, params, prologue).compile());
+  }
+  diag.throwIfErrors();
+  const prog: Program = {
+    probes,
+    maps: tables.maps,
+    formats: tables.formats,
+  };
+  if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
+  return prog;
+}
+
+function syntheticBegin(span: ast.Span): Unit {
+  const probe: ast.Probe = {
+    kind: "probe",
+    attachPoints: [],
+    body: { kind: "block", stmts: [], span },
+    span,
+  };
+  return {
+    probe,
+    kind: "BEGIN",
+    attach: [{ kind: "BEGIN", target: "", text: "BEGIN" }],
+    progType: ProgType.RAW_TRACEPOINT,
+    ctx: { kind: "none", size: 0 },
+    userPtrs: false,
+    probeText: "BEGIN",
+    name: "BEGIN",
+    types: new Map(),
+    vars: new Map(),
+    maxArg: -1,
+  };
+}

@@ -1,0 +1,1415 @@
+/**
+ * Semantic analysis: expands attach points into compile units, types every
+ * expression, fixes each map's key and value layout and each scratch
+ * variable's type, and reports errors through a `Diagnostics` collector.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import type { Diagnostics } from "../lang/diagnostics.ts";
+import type {
+  AttachPoint,
+  ContextLayout,
+  FieldLayout,
+  ProbeKind,
+} from "../program.ts";
+import { ProgType } from "../bpf/opcodes.ts";
+import {
+  expandTracepoints,
+  readTracepointFormat,
+} from "../probes/tracepoint_format.ts";
+import { hasWildcard } from "../probes/glob.ts";
+import { checkArg, parseFormat } from "./printf_format.ts";
+import {
+  NONE,
+  S64,
+  stored,
+  STRING_SIZE,
+  type SType,
+  tupleOf,
+  typeName,
+  U32,
+  U64,
+  unify,
+} from "./types.ts";
+
+/** Options of the analysis. */
+export interface SemaOptions {
+  /** Positional parameters `$1`... */
+  params?: string[];
+  /** Allow `system`, `cat`, `signal`. */
+  unsafe?: boolean;
+}
+
+/** The aggregation functions. */
+export type AggName =
+  | "count"
+  | "sum"
+  | "avg"
+  | "min"
+  | "max"
+  | "stats"
+  | "hist"
+  | "lhist";
+
+const AGGS: ReadonlySet<string> = new Set([
+  "count",
+  "sum",
+  "avg",
+  "min",
+  "max",
+  "stats",
+  "hist",
+  "lhist",
+]);
+
+/** What a map holds, as analysis found it. */
+export interface MapInfo {
+  /** "@name" or "@". */
+  name: string;
+  /** Number of keys, fixed at first use. */
+  nkeys: number;
+  /** Key type: a single type or a tuple for several keys; none for 0. */
+  key?: SType;
+  /** The aggregation, or "value" for `@m = expr`. */
+  kind?: AggName | "value";
+  /** Value type for "value" maps. */
+  value?: SType;
+  /** lhist parameters. */
+  lhist?: { min: number; max: number; step: number };
+  /** Where first used. */
+  span: ast.Span;
+}
+
+/** One compiled probe program: a probe body for one context. */
+export interface Unit {
+  probe: ast.Probe;
+  kind: ProbeKind;
+  attach: AttachPoint[];
+  progType: number;
+  ctx: ContextLayout;
+  /** Tracepoint fields by name (for `args->field`). */
+  fields?: Map<string, FieldLayout>;
+  /** Whether `char *` fields point to user memory (syscalls). */
+  userPtrs: boolean;
+  /** The text `probe` evaluates to. */
+  probeText: string;
+  /** Kernel program name. */
+  name: string;
+  /** Expression types. */
+  types: Map<ast.Expr, SType>;
+  /** Scratch variable types. */
+  vars: Map<string, SType>;
+  /** Highest raw-tracepoint argument read. */
+  maxArg: number;
+}
+
+/** The analysis result. */
+export interface Analysis {
+  units: Unit[];
+  maps: Map<string, MapInfo>;
+  /** Whether `elapsed` is used anywhere. */
+  usesElapsed: boolean;
+}
+
+/** pt_regs offsets on x86_64. */
+export const PT_REGS: Readonly<Record<string, number>> = {
+  r15: 0,
+  r14: 8,
+  r13: 16,
+  r12: 24,
+  bp: 32,
+  bx: 40,
+  r11: 48,
+  r10: 56,
+  r9: 64,
+  r8: 72,
+  ax: 80,
+  cx: 88,
+  dx: 96,
+  si: 104,
+  di: 112,
+  orig_ax: 120,
+  ip: 128,
+  cs: 136,
+  flags: 144,
+  sp: 152,
+  ss: 160,
+};
+
+/** Byte size of x86_64 `struct pt_regs`. */
+export const PT_REGS_SIZE = 168;
+
+/** Registers carrying arguments 0-5 on x86_64. */
+export const ARG_REGS = ["di", "si", "dx", "cx", "r8", "r9"];
+
+const STACK_DEPTH = 127;
+
+function kindOf(p: ast.ProviderName): ProbeKind | undefined {
+  switch (p) {
+    case "BEGIN":
+    case "END":
+    case "tracepoint":
+    case "rawtracepoint":
+    case "kprobe":
+    case "kretprobe":
+    case "uprobe":
+    case "uretprobe":
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return p;
+    default:
+      return undefined;
+  }
+}
+
+function progTypeOf(k: ProbeKind): number {
+  switch (k) {
+    case "tracepoint":
+      return ProgType.TRACEPOINT;
+    case "BEGIN":
+    case "END":
+    case "rawtracepoint":
+      return ProgType.RAW_TRACEPOINT;
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return ProgType.PERF_EVENT;
+    default:
+      return ProgType.KPROBE;
+  }
+}
+
+function ctxOf(k: ProbeKind): ContextLayout {
+  switch (k) {
+    case "BEGIN":
+    case "END":
+      return { kind: "none", size: 0 };
+    case "rawtracepoint":
+      return { kind: "raw_tp", size: 0 };
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return { kind: "perf_event", size: PT_REGS_SIZE + 16 };
+    default:
+      return { kind: "pt_regs", size: PT_REGS_SIZE };
+  }
+}
+
+function walkUses(node: unknown, f: (n: ast.Node) => void): void {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const x of node) walkUses(x, f);
+    return;
+  }
+  const n = node as ast.Node;
+  if (typeof (n as { kind?: unknown }).kind !== "string") return;
+  f(n);
+  for (const [k, v] of Object.entries(n)) {
+    if (k !== "span" && typeof v === "object") walkUses(v, f);
+  }
+}
+
+function usesBuiltin(probe: ast.Probe, names: string[]): boolean {
+  let found = false;
+  walkUses([probe.predicate, probe.body], (n) => {
+    if (n.kind === "builtin" && names.includes(n.name)) found = true;
+  });
+  return found;
+}
+
+function progName(kind: ProbeKind, ap: AttachPoint): string {
+  if (kind === "BEGIN" || kind === "END") return kind;
+  if (kind === "profile" || kind === "interval") {
+    return `${kind}_${ap.unit}_${ap.period}`.slice(0, 15);
+  }
+  const base = kind === "tracepoint"
+    ? ap.target.slice(ap.target.indexOf(":") + 1)
+    : kind === "uprobe" || kind === "uretprobe"
+    ? (ap.symbol ?? "uprobe")
+    : ap.target || kind;
+  return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
+}
+
+/** Builds compile units from the probes, expanding wildcards. */
+function buildUnits(prog: ast.Program, diag: Diagnostics): Unit[] {
+  const units: Unit[] = [];
+  for (const probe of prog.probes) {
+    const points: AttachPoint[] = [];
+    let kind: ProbeKind | undefined;
+    for (const ap of probe.attachPoints) {
+      const k = kindOf(ap.provider);
+      if (k === undefined) {
+        diag.error(
+          ap.span,
+          `Probe type "${ap.provider}" is not supported`,
+        );
+        continue;
+      }
+      if (kind !== undefined && kind !== k) {
+        diag.error(
+          ap.span,
+          `Attach points of one probe must have one type: "${kind}" and "${k}"`,
+        );
+        continue;
+      }
+      kind = k;
+      if (k === "tracepoint") {
+        const names = hasWildcard(ap.target)
+          ? expandTracepoints(ap.target)
+          : [ap.target];
+        if (names.length === 0) {
+          diag.error(ap.span, `No tracepoints match "${ap.target}"`);
+        }
+        for (const n of names) {
+          points.push({ kind: k, target: n, text: `tracepoint:${n}` });
+        }
+        continue;
+      }
+      const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
+      if (ap.symbol !== undefined) pt.symbol = ap.symbol;
+      if (ap.offset !== undefined) pt.offset = ap.offset;
+      if (ap.unit !== undefined) pt.unit = ap.unit;
+      if (ap.period !== undefined) pt.period = ap.period;
+      if (k === "BEGIN" || k === "END") pt.text = k;
+      else if (k === "profile" || k === "interval") {
+        pt.text = `${k}:${ap.unit}:${ap.period}`;
+      } else if (k === "uprobe" || k === "uretprobe") {
+        pt.text = `${k}:${ap.target}:${ap.symbol ?? ap.address ?? ""}${
+          ap.offset ? `+${ap.offset}` : ""
+        }`;
+      } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
+      points.push(pt);
+    }
+    if (kind === undefined || points.length === 0) continue;
+    const split = points.length > 1 &&
+      (usesBuiltin(probe, ["args", "probe"]) ||
+        (kind === "tracepoint" && usesBuiltin(probe, ["args"])));
+    const groups = split ? points.map((p) => [p]) : [points];
+    for (const group of groups) {
+      const unit: Unit = {
+        probe,
+        kind,
+        attach: group,
+        progType: progTypeOf(kind),
+        ctx: ctxOf(kind),
+        userPtrs: false,
+        probeText: group.length === 1
+          ? group[0].text
+          : probe.attachPoints[0].raw,
+        name: progName(kind, group[0]),
+        types: new Map(),
+        vars: new Map(),
+        maxArg: -1,
+      };
+      if (kind === "tracepoint") {
+        const [cat, name] = group[0].target.split(":");
+        try {
+          const fmt = readTracepointFormat(cat, name ?? "");
+          const fields = fmt.fields.map((f) => {
+            const { common: _c, decl: _d, relLoc: _r, ...rest } = f;
+            return rest as FieldLayout;
+          });
+          const size = fields.reduce(
+            (m, f) => Math.max(m, f.offset + f.size),
+            0,
+          );
+          unit.ctx = {
+            kind: "tracepoint",
+            size: Math.ceil(size / 8) * 8,
+            fields,
+          };
+          unit.fields = new Map(fields.map((f) => [f.name, f]));
+          unit.userPtrs = cat === "syscalls";
+        } catch (e) {
+          if (e instanceof TypeError) {
+            diag.error(
+              probe.attachPoints[0].span,
+              `Unknown tracepoint "${group[0].target}"`,
+            );
+            continue;
+          }
+          throw e;
+        }
+      }
+      units.push(unit);
+    }
+  }
+  return units;
+}
+
+/**
+ * Analyses a parsed program.
+ *
+ * @example Usage
+ * ```ts
+ * import { parse } from "../lang/parser.ts";
+ * import { Diagnostics } from "../lang/diagnostics.ts";
+ * import { analyze } from "./sema.ts";
+ * const src = "BEGIN { @x = 1; }";
+ * const a = analyze(parse(src).ast, new Diagnostics("stdin", src));
+ * console.assert(a.maps.get("@x")?.kind === "value");
+ * ```
+ */
+export function analyze(
+  prog: ast.Program,
+  diag: Diagnostics,
+  opts: SemaOptions = {},
+): Analysis {
+  const units = buildUnits(prog, diag);
+  const maps = new Map<string, MapInfo>();
+  const state = { usesElapsed: false };
+  // Pass 1 fixes map types silently (a map may be read before the probe
+  // that assigns it); pass 2 reports.
+  for (const final of [false, true]) {
+    for (const u of units) {
+      u.types = new Map();
+      u.vars = new Map();
+      new Checker(u, maps, final ? diag : undefined, opts, state).run();
+    }
+  }
+  return { units, maps, usesElapsed: state.usesElapsed };
+}
+
+class Checker {
+  #u: Unit;
+  #maps: Map<string, MapInfo>;
+  #diag: Diagnostics | undefined;
+  #opts: SemaOptions;
+  #state: { usesElapsed: boolean };
+  #loopDepth = 0;
+
+  constructor(
+    u: Unit,
+    maps: Map<string, MapInfo>,
+    diag: Diagnostics | undefined,
+    opts: SemaOptions,
+    state: { usesElapsed: boolean },
+  ) {
+    this.#u = u;
+    this.#maps = maps;
+    this.#diag = diag;
+    this.#opts = opts;
+    this.#state = state;
+  }
+
+  #err(span: ast.Span, msg: string): void {
+    this.#diag?.error(span, msg);
+  }
+
+  run(): void {
+    const p = this.#u.probe;
+    if (p.predicate !== undefined) {
+      const t = this.#expr(p.predicate);
+      if (t.k !== "int" && t.k !== "none") {
+        this.#err(
+          p.predicate.span,
+          `Invalid type for predicate: ${typeName(t)}`,
+        );
+      }
+    }
+    this.#block(p.body);
+  }
+
+  #block(b: ast.Block): void {
+    for (const s of b.stmts) this.#stmt(s);
+  }
+
+  #stmt(s: ast.Stmt): void {
+    switch (s.kind) {
+      case "block":
+        this.#block(s);
+        return;
+      case "expr": {
+        const e = s.expr;
+        if (e.kind === "call" && AGGS.has(e.name)) {
+          this.#err(
+            e.span,
+            `${e.name}() should be directly assigned to a map`,
+          );
+        }
+        this.#expr(e, true);
+        return;
+      }
+      case "assign":
+        this.#assign(s);
+        return;
+      case "if": {
+        this.#cond(s.cond, "if");
+        this.#block(s.then);
+        if (s.else !== undefined) this.#stmt(s.else);
+        return;
+      }
+      case "unroll": {
+        const n = this.#constInt(s.count);
+        if (n === undefined) {
+          this.#err(s.count.span, "unroll count must be an integer literal");
+        } else if (n < 1n || n > 100n) {
+          this.#err(
+            s.count.span,
+            `unroll count must be between 1 and 100, got ${n}`,
+          );
+        }
+        this.#block(s.body);
+        return;
+      }
+      case "while": {
+        this.#cond(s.cond, "while");
+        this.#loopDepth++;
+        this.#block(s.body);
+        this.#loopDepth--;
+        return;
+      }
+      case "break":
+      case "continue":
+        if (this.#loopDepth === 0) {
+          this.#err(s.span, `${s.kind} used outside of a while loop`);
+        }
+        return;
+      case "return":
+        return;
+    }
+  }
+
+  #cond(e: ast.Expr, what: string): void {
+    const t = this.#expr(e);
+    if (t.k !== "int" && t.k !== "none") {
+      this.#err(e.span, `Invalid condition in ${what}: ${typeName(t)}`);
+    }
+  }
+
+  #constInt(e: ast.Expr): bigint | undefined {
+    if (e.kind === "int") return e.value;
+    if (e.kind === "positional") {
+      const v = this.#param(e);
+      if (v !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
+        return BigInt(v);
+      }
+    }
+    if (e.kind === "unary" && e.op === "-") {
+      const v = this.#constInt(e.expr);
+      return v === undefined ? undefined : -v;
+    }
+    return undefined;
+  }
+
+  #param(e: ast.PositionalExpr): string | undefined {
+    return e.value ?? this.#opts.params?.[e.index - 1];
+  }
+
+  #assign(s: ast.AssignStmt): void {
+    const t = s.target;
+    const v = s.value;
+    if (v.kind === "call" && AGGS.has(v.name)) {
+      if (t.kind !== "map" || s.op !== "=") {
+        this.#err(v.span, `${v.name}() should be directly assigned to a map`);
+        this.#expr(v);
+        return;
+      }
+      this.#expr(v);
+      const m = this.#mapKeys(t);
+      if (m === undefined) return;
+      const agg = v.name as AggName;
+      if (m.kind === undefined) m.kind = agg;
+      else if (m.kind !== agg) {
+        this.#err(
+          s.span,
+          `Type mismatch for ${m.name}: trying to assign value of type '${agg}' when map already contains a value of type '${
+            m.kind === "value" ? typeName(m.value!) : m.kind
+          }'`,
+        );
+        return;
+      }
+      if (agg === "lhist") {
+        const [, a, b, c] = v.args.map((x) => this.#constInt(x));
+        if (a !== undefined && b !== undefined && c !== undefined) {
+          m.lhist = { min: Number(a), max: Number(b), step: Number(c) };
+        }
+      }
+      this.#u.types.set(t, NONE);
+      return;
+    }
+    const vt = this.#expr(v);
+    if (vt.k === "none" || vt.k === "args") {
+      this.#err(v.span, `Cannot assign a value of type ${typeName(vt)}`);
+      return;
+    }
+    if (s.op !== "=" && vt.k !== "int") {
+      this.#err(v.span, `Operator ${s.op} needs an integer operand`);
+      return;
+    }
+    if (t.kind === "var") {
+      const old = this.#u.vars.get(t.name);
+      if (old === undefined) {
+        if (s.op !== "=") {
+          this.#err(t.span, `Undefined or undeclared variable: $${t.name}`);
+          return;
+        }
+        this.#u.vars.set(t.name, vt.k === "int" ? stored(vt) : vt);
+      } else {
+        const u = unify(old, vt);
+        if (u === undefined) {
+          this.#err(
+            s.span,
+            `Type mismatch for $${t.name}: trying to assign value of type '${
+              typeName(vt)
+            }' when variable already contains a value of type '${
+              typeName(old)
+            }'`,
+          );
+          return;
+        }
+        this.#u.vars.set(t.name, u);
+      }
+      this.#u.types.set(t, this.#u.vars.get(t.name)!);
+      return;
+    }
+    const m = this.#mapKeys(t);
+    if (m === undefined) return;
+    this.#mapValue(m, s.op === "=" ? vt : U64, s.span);
+    this.#u.types.set(t, m.value ?? vt);
+  }
+
+  #mapValue(m: MapInfo, vt: SType, span: ast.Span): void {
+    if (m.kind !== undefined && m.kind !== "value") {
+      this.#err(
+        span,
+        `Type mismatch for ${m.name}: trying to assign value of type '${
+          typeName(vt)
+        }' when map already contains a value of type '${m.kind}'`,
+      );
+      return;
+    }
+    const st = stored(vt);
+    if (m.value === undefined) {
+      m.kind = "value";
+      m.value = st;
+      return;
+    }
+    const u = unify(m.value, st);
+    if (u === undefined) {
+      this.#err(
+        span,
+        `Type mismatch for ${m.name}: trying to assign value of type '${
+          typeName(vt)
+        }' when map already contains a value of type '${typeName(m.value)}'`,
+      );
+      return;
+    }
+    m.value = u;
+  }
+
+  /** Types the keys of a map access and registers the map. */
+  #mapKeys(e: ast.MapExpr): MapInfo | undefined {
+    const name = `@${e.name}`;
+    const kts: SType[] = [];
+    for (const k of e.keys) {
+      const t = this.#expr(k);
+      if (t.k === "none" || t.k === "args" || t.k === "agg") {
+        this.#err(k.span, `Invalid map key type: ${typeName(t)}`);
+        return undefined;
+      }
+      kts.push(stored(t));
+    }
+    const kt = kts.length === 0
+      ? undefined
+      : kts.length === 1
+      ? kts[0]
+      : tupleOf(kts);
+    let m = this.#maps.get(name);
+    if (m === undefined) {
+      m = { name, nkeys: kts.length, key: kt, span: e.span };
+      this.#maps.set(name, m);
+      return m;
+    }
+    if (m.nkeys !== kts.length) {
+      this.#err(
+        e.span,
+        `Argument mismatch for ${name}: map has ${m.nkeys} ${
+          m.nkeys === 1 ? "key" : "keys"
+        }, used with ${kts.length}`,
+      );
+      return undefined;
+    }
+    if (kt !== undefined && m.key !== undefined) {
+      const u = unify(m.key, kt);
+      if (u === undefined) {
+        this.#err(
+          e.span,
+          `Argument mismatch for ${name}: trying to access with arguments: [${
+            typeName(kt)
+          }] when map expects arguments: [${typeName(m.key)}]`,
+        );
+        return undefined;
+      }
+      m.key = u;
+    }
+    return m;
+  }
+
+  #set(e: ast.Expr, t: SType): SType {
+    this.#u.types.set(e, t);
+    return t;
+  }
+
+  #expr(e: ast.Expr, stmt = false): SType {
+    return this.#set(e, this.#exprInner(e, stmt));
+  }
+
+  #exprInner(e: ast.Expr, stmt: boolean): SType {
+    switch (e.kind) {
+      case "int":
+        return S64;
+      case "bool":
+        return S64;
+      case "str": {
+        if (e.value.length > STRING_SIZE - 1) {
+          this.#err(
+            e.span,
+            `String is too long (over ${STRING_SIZE} bytes): "${e.value}"`,
+          );
+        }
+        return { k: "str", size: e.value.length + 1 };
+      }
+      case "positional": {
+        const v = this.#param(e);
+        if (v === undefined) {
+          this.#err(e.span, `Positional parameter $${e.index} is not set`);
+          return S64;
+        }
+        if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) return S64;
+        return { k: "str", size: Math.min(v.length + 1, STRING_SIZE) };
+      }
+      case "positional_count":
+        return S64;
+      case "var": {
+        const t = this.#u.vars.get(e.name);
+        if (t === undefined) {
+          this.#err(e.span, `Undefined or undeclared variable: $${e.name}`);
+          return S64;
+        }
+        return t;
+      }
+      case "map": {
+        const m = this.#mapKeys(e);
+        if (m === undefined) return S64;
+        if (m.kind === undefined) {
+          if (this.#diag !== undefined) {
+            this.#err(e.span, `Undefined map: ${m.name}`);
+          }
+          return S64;
+        }
+        if (m.kind !== "value") {
+          this.#err(
+            e.span,
+            `The value of aggregation map ${m.name} (${m.kind}) cannot be read in an expression`,
+          );
+          return S64;
+        }
+        return m.value!;
+      }
+      case "builtin":
+        return this.#builtin(e);
+      case "ident":
+        this.#err(e.span, `Unknown identifier: "${e.name}"`);
+        return S64;
+      case "call":
+        return this.#call(e, stmt);
+      case "unary": {
+        const t = this.#expr(e.expr);
+        if (e.op === "*" || e.op === "&") {
+          this.#err(e.span, `Operator "${e.op}" is not supported`);
+          return S64;
+        }
+        if (t.k !== "int") {
+          this.#err(
+            e.span,
+            `Invalid operand to unary ${e.op}: ${typeName(t)}`,
+          );
+          return S64;
+        }
+        if (e.op === "!") return U64;
+        return { k: "int", size: 8, signed: e.op === "-" ? true : t.signed };
+      }
+      case "incdec": {
+        const t = e.target;
+        if (t.kind === "var") {
+          const vt = this.#u.vars.get(t.name);
+          if (vt === undefined) {
+            this.#err(t.span, `Undefined or undeclared variable: $${t.name}`);
+            return S64;
+          }
+          if (vt.k !== "int") {
+            this.#err(e.span, `Operator ${e.op} needs an integer variable`);
+          }
+          this.#u.types.set(t, vt);
+          return vt;
+        }
+        const m = this.#mapKeys(t);
+        if (m === undefined) return S64;
+        this.#mapValue(m, U64, e.span);
+        this.#u.types.set(t, m.value ?? U64);
+        return m.value ?? U64;
+      }
+      case "binary":
+        return this.#binary(e);
+      case "ternary": {
+        this.#cond(e.cond, "ternary");
+        const a = this.#expr(e.then);
+        const b = this.#expr(e.else);
+        const u = unify(a, b);
+        if (u === undefined || a.k === "none") {
+          this.#err(
+            e.span,
+            `Ternary operands must have one type: ${typeName(a)} and ${
+              typeName(b)
+            }`,
+          );
+          return a;
+        }
+        return a.k === "int" && b.k === "int"
+          ? { k: "int", size: 8, signed: a.signed && b.signed }
+          : u;
+      }
+      case "field":
+        return this.#field(e);
+      case "tuple_index": {
+        const t = this.#expr(e.expr);
+        if (t.k !== "tuple") {
+          this.#err(e.span, `Cannot index a value of type ${typeName(t)}`);
+          return S64;
+        }
+        if (e.index >= t.elems.length) {
+          this.#err(
+            e.span,
+            `Tuple index ${e.index} out of range: tuple has ${t.elems.length} elements`,
+          );
+          return S64;
+        }
+        return t.elems[e.index];
+      }
+      case "tuple": {
+        const ts = e.elems.map((x) => this.#expr(x));
+        for (let i = 0; i < ts.length; i++) {
+          const t = ts[i];
+          if (t.k === "none" || t.k === "args" || t.k === "agg") {
+            this.#err(e.elems[i].span, `Invalid tuple element: ${typeName(t)}`);
+          }
+        }
+        return tupleOf(ts.map(stored));
+      }
+      case "cast": {
+        const t = this.#expr(e.expr);
+        const ct = castType(e.type);
+        if (ct === undefined) {
+          this.#err(e.type.span, `Cannot cast to "${e.type.name}"`);
+          return S64;
+        }
+        if (t.k !== "int") {
+          this.#err(
+            e.span,
+            `Cannot cast from ${typeName(t)} to ${e.type.name}`,
+          );
+        }
+        return ct;
+      }
+      case "sizeof": {
+        if (e.arg.kind === "type") {
+          if (castType(e.arg) === undefined) {
+            this.#err(e.arg.span, `Unknown type "${e.arg.name}"`);
+          }
+        } else this.#expr(e.arg);
+        return U64;
+      }
+      case "offsetof":
+        this.#err(e.span, `offsetof() needs C type information: not supported`);
+        return U64;
+      case "index":
+        this.#expr(e.expr);
+        this.#expr(e.index);
+        this.#err(e.span, "Array subscripts are not supported");
+        return S64;
+    }
+  }
+
+  #binary(e: ast.BinaryExpr): SType {
+    const a = this.#expr(e.left);
+    const b = this.#expr(e.right);
+    if (e.op === "==" || e.op === "!=") {
+      if (a.k === "str" && b.k === "str") return U64;
+      if (a.k === "int" && b.k === "int") return U64;
+      this.#err(
+        e.span,
+        `Type mismatch for "${e.op}": comparing ${typeName(a)} with ${
+          typeName(b)
+        }`,
+      );
+      return U64;
+    }
+    if (a.k !== "int" || b.k !== "int") {
+      this.#err(
+        e.span,
+        `Type mismatch for "${e.op}": ${typeName(a)} and ${typeName(b)}`,
+      );
+      return S64;
+    }
+    switch (e.op) {
+      case "<":
+      case "<=":
+      case ">":
+      case ">=":
+      case "&&":
+      case "||":
+        return U64;
+      default: {
+        const lit = (x: ast.Expr) => x.kind === "int";
+        const signed = lit(e.left)
+          ? b.signed
+          : lit(e.right)
+          ? a.signed
+          : a.signed && b.signed;
+        return { k: "int", size: 8, signed };
+      }
+    }
+  }
+
+  #field(e: ast.FieldExpr): SType {
+    const t = this.#expr(e.expr);
+    if (t.k === "tuple") {
+      this.#err(e.span, `Use .N to index a tuple`);
+      return S64;
+    }
+    if (t.k !== "args") {
+      this.#err(
+        e.span,
+        `Cannot access field "${e.field}" of a value of type ${typeName(t)}`,
+      );
+      return S64;
+    }
+    const f = this.#u.fields?.get(e.field);
+    if (f === undefined) {
+      this.#err(
+        e.span,
+        `Tracepoint "${this.#u.attach[0].target}" has no field "${e.field}"`,
+      );
+      return S64;
+    }
+    return fieldType(f, this.#u.userPtrs);
+  }
+
+  #builtin(e: ast.BuiltinExpr): SType {
+    const u = this.#u;
+    const name = e.name;
+    const m = /^arg(\d+)$/.exec(name);
+    if (m !== null) {
+      const n = Number(m[1]);
+      if (u.kind === "rawtracepoint") {
+        u.maxArg = Math.max(u.maxArg, n);
+        u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
+        return U64;
+      }
+      if (!["kprobe", "uprobe"].includes(u.kind)) {
+        this.#err(
+          e.span,
+          `The ${name} builtin can only be used with kprobes and uprobes`,
+        );
+        return U64;
+      }
+      if (n >= ARG_REGS.length) {
+        this.#err(
+          e.span,
+          `Only ${ARG_REGS.length} arguments are available: ${name}`,
+        );
+      }
+      return {
+        k: "int",
+        size: 8,
+        signed: false,
+        ptr: u.kind === "uprobe" ? "user" : "kernel",
+      };
+    }
+    switch (name) {
+      case "pid":
+      case "tid":
+      case "uid":
+      case "gid":
+      case "cpu":
+      case "rand":
+        return U32;
+      case "nsecs":
+      case "cgroup":
+      case "jiffies":
+        return U64;
+      case "elapsed":
+        this.#state.usesElapsed = true;
+        return U64;
+      case "curtask":
+        return { k: "int", size: 8, signed: false, ptr: "kernel" };
+      case "comm":
+        return { k: "str", size: 16 };
+      case "probe":
+        return { k: "str", size: u.probeText.length + 1 };
+      case "retval":
+        if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
+          this.#err(
+            e.span,
+            "The retval builtin can only be used with kretprobes and uretprobes",
+          );
+        }
+        return U64;
+      case "func":
+        if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
+          this.#err(
+            e.span,
+            "The func builtin can only be used with kprobes and uprobes",
+          );
+          return { k: "ksym" };
+        }
+        return u.kind.startsWith("u") ? { k: "usym" } : { k: "ksym" };
+      case "args":
+        if (u.kind !== "tracepoint") {
+          this.#err(
+            e.span,
+            "The args builtin can only be used with tracepoints",
+          );
+        }
+        return { k: "args" };
+      case "kstack":
+      case "stack":
+        return this.#stack("kstack", e.span);
+      case "ustack":
+        return this.#stack("ustack", e.span);
+      case "ctx":
+        return { k: "int", size: 8, signed: false, ptr: "kernel" };
+      default:
+        this.#err(e.span, `The ${name} builtin is not supported`);
+        return U64;
+    }
+  }
+
+  #stack(
+    kind: "kstack" | "ustack",
+    span: ast.Span,
+    depth = STACK_DEPTH,
+  ): SType {
+    if (this.#u.ctx.kind === "none") {
+      this.#err(span, `${kind} cannot be used in BEGIN or END`);
+    }
+    return { k: kind, depth };
+  }
+
+  #argc(e: ast.CallExpr, min: number, max = min): boolean {
+    const n = e.args.length;
+    if (n < min || n > max) {
+      const want = min === max
+        ? `${min}`
+        : max === Infinity
+        ? `at least ${min}`
+        : `${min} to ${max}`;
+      this.#err(
+        e.span,
+        `${e.name}() takes ${want} ${
+          min === 1 && max === 1 ? "argument" : "arguments"
+        } (${n} given)`,
+      );
+      for (const a of e.args) this.#expr(a);
+      return false;
+    }
+    return true;
+  }
+
+  #intArg(e: ast.CallExpr, i: number): SType {
+    const t = this.#expr(e.args[i]);
+    if (t.k !== "int") {
+      this.#err(
+        e.args[i].span,
+        `${e.name}() expects an integer argument ${i + 1}, got ${typeName(t)}`,
+      );
+    }
+    return t;
+  }
+
+  #litArg(e: ast.CallExpr, i: number): bigint | undefined {
+    this.#expr(e.args[i]);
+    const v = this.#constInt(e.args[i]);
+    if (v === undefined) {
+      this.#err(
+        e.args[i].span,
+        `${e.name}() expects an integer literal as argument ${i + 1}`,
+      );
+    }
+    return v;
+  }
+
+  #strLitArg(e: ast.CallExpr, i: number): string | undefined {
+    const a = e.args[i];
+    this.#expr(a);
+    if (a.kind === "str") return a.value;
+    if (a.kind === "positional") {
+      const v = this.#param(a);
+      if (v !== undefined) return v;
+    }
+    this.#err(
+      a.span,
+      `${e.name}() expects a string literal as argument ${i + 1}`,
+    );
+    return undefined;
+  }
+
+  #mapArg(e: ast.CallExpr, i: number, keyed: boolean): MapInfo | undefined {
+    const a = e.args[i];
+    if (a.kind !== "map") {
+      this.#err(a.span, `${e.name}() expects a map argument`);
+      this.#expr(a);
+      return undefined;
+    }
+    if (!keyed && a.keys.length > 0) {
+      this.#err(a.span, `${e.name}() expects a map without keys`);
+      return undefined;
+    }
+    this.#u.types.set(a, NONE);
+    const m = this.#maps.get(`@${a.name}`);
+    if (m === undefined) {
+      if (this.#diag !== undefined) {
+        this.#err(a.span, `Undefined map: @${a.name}`);
+      }
+      return undefined;
+    }
+    if (m !== undefined && m.kind === undefined && this.#diag !== undefined) {
+      this.#err(a.span, `Undefined map: ${m.name}`);
+    }
+    return m;
+  }
+
+  #format(e: ast.CallExpr): void {
+    if (e.args.length === 0) {
+      this.#err(e.span, `${e.name}() takes at least 1 argument (0 given)`);
+      return;
+    }
+    const f = e.args[0];
+    const ts = e.args.slice(1).map((a) => this.#expr(a));
+    this.#expr(f);
+    if (f.kind !== "str") {
+      this.#err(f.span, `${e.name}() expects a string literal format`);
+      return;
+    }
+    const specs = parseFormat(f.value);
+    if (typeof specs === "string") {
+      this.#err(f.span, `${e.name}: ${specs}`);
+      return;
+    }
+    if (specs.length > ts.length) {
+      this.#err(
+        e.span,
+        `${e.name}: Not enough arguments for format string (${ts.length} supplied, ${specs.length} expected)`,
+      );
+      return;
+    }
+    if (specs.length < ts.length) {
+      this.#err(
+        e.span,
+        `${e.name}: Too many arguments for format string (${ts.length} supplied, ${specs.length} expected)`,
+      );
+      return;
+    }
+    for (let i = 0; i < specs.length; i++) {
+      const msg = checkArg(e.name, specs[i], ts[i]);
+      if (msg !== undefined) this.#err(e.args[i + 1].span, msg);
+    }
+  }
+
+  #call(e: ast.CallExpr, stmt: boolean): SType {
+    const name = e.name;
+    const needStmt = (): void => {
+      if (!stmt) this.#err(e.span, `${name}() cannot be used as a value`);
+    };
+    switch (name) {
+      case "count":
+        this.#argc(e, 0);
+        return { k: "agg" };
+      case "sum":
+      case "avg":
+      case "min":
+      case "max":
+      case "stats":
+      case "hist":
+        if (this.#argc(e, 1)) this.#intArg(e, 0);
+        return { k: "agg" };
+      case "lhist":
+        if (this.#argc(e, 4)) {
+          this.#intArg(e, 0);
+          const lo = this.#litArg(e, 1);
+          const hi = this.#litArg(e, 2);
+          const step = this.#litArg(e, 3);
+          if (lo !== undefined && hi !== undefined && step !== undefined) {
+            if (step <= 0n) {
+              this.#err(e.args[3].span, "lhist() step must be >= 1");
+            } else if (hi <= lo) {
+              this.#err(e.args[2].span, "lhist() max must be greater than min");
+            } else if ((hi - lo) / step > 1000n) {
+              this.#err(e.span, "lhist() has too many buckets (over 1000)");
+            }
+          }
+        }
+        return { k: "agg" };
+      case "printf":
+        needStmt();
+        this.#format(e);
+        return NONE;
+      case "system":
+      case "cat":
+        needStmt();
+        if (!this.#opts.unsafe) {
+          this.#err(e.span, `${name}() is an unsafe function: use --unsafe`);
+        }
+        this.#format(e);
+        return NONE;
+      case "signal": {
+        needStmt();
+        if (!this.#opts.unsafe) {
+          this.#err(e.span, `signal() is an unsafe function: use --unsafe`);
+        }
+        if (!this.#argc(e, 1)) return NONE;
+        const a = e.args[0];
+        if (a.kind === "str") {
+          this.#expr(a);
+          if (signalNumber(a.value) === undefined) {
+            this.#err(a.span, `Unknown signal "${a.value}"`);
+          }
+        } else this.#intArg(e, 0);
+        return NONE;
+      }
+      case "exit":
+        needStmt();
+        this.#argc(e, 0);
+        return NONE;
+      case "print": {
+        needStmt();
+        if (!this.#argc(e, 1, 3)) return NONE;
+        const a = e.args[0];
+        if (a.kind === "map" && a.keys.length === 0) {
+          this.#mapArg(e, 0, false);
+          for (let i = 1; i < e.args.length; i++) this.#litArg(e, i);
+          return NONE;
+        }
+        if (e.args.length > 1) {
+          this.#err(e.span, "print() takes 1 argument for a non-map value");
+        }
+        const t = this.#expr(a);
+        if (t.k === "none" || t.k === "args" || t.k === "agg") {
+          this.#err(
+            a.span,
+            `print() cannot print a value of type ${typeName(t)}`,
+          );
+        }
+        return NONE;
+      }
+      case "clear":
+      case "zero":
+        needStmt();
+        if (this.#argc(e, 1)) this.#mapArg(e, 0, false);
+        return NONE;
+      case "delete": {
+        needStmt();
+        if (!this.#argc(e, 1)) return NONE;
+        const a = e.args[0];
+        if (a.kind !== "map") {
+          this.#err(a.span, "delete() expects a map element");
+          return NONE;
+        }
+        const m = this.#mapKeys(a);
+        this.#u.types.set(a, NONE);
+        if (m !== undefined && m.kind === undefined && this.#diag) {
+          this.#err(a.span, `Undefined map: ${m.name}`);
+        }
+        return NONE;
+      }
+      case "time":
+        needStmt();
+        if (this.#argc(e, 0, 1) && e.args.length === 1) this.#strLitArg(e, 0);
+        return NONE;
+      case "str": {
+        if (!this.#argc(e, 1, 2)) return { k: "str", size: STRING_SIZE };
+        const t = this.#expr(e.args[0]);
+        let size = STRING_SIZE;
+        if (e.args.length === 2) {
+          const n = this.#litArg(e, 1);
+          if (n !== undefined) {
+            if (n < 1n) this.#err(e.args[1].span, "str() length must be >= 1");
+            else size = Math.min(Number(n) + 1, STRING_SIZE);
+          }
+        }
+        if (t.k === "str") return { k: "str", size: Math.min(size, t.size) };
+        if (t.k !== "int") {
+          this.#err(
+            e.args[0].span,
+            `str() expects an integer or a string, got ${typeName(t)}`,
+          );
+        }
+        return { k: "str", size };
+      }
+      case "buf": {
+        if (!this.#argc(e, 2)) return { k: "buf", size: 1 };
+        this.#intArg(e, 0);
+        const n = this.#litArg(e, 1);
+        if (n === undefined) return { k: "buf", size: 1 };
+        if (n < 1n || n > 255n) {
+          this.#err(e.args[1].span, "buf() length must be between 1 and 255");
+          return { k: "buf", size: 1 };
+        }
+        return { k: "buf", size: Number(n) + 1 };
+      }
+      case "ksym":
+        if (this.#argc(e, 1)) this.#intArg(e, 0);
+        return { k: "ksym" };
+      case "usym":
+        if (this.#argc(e, 1)) this.#intArg(e, 0);
+        return { k: "usym" };
+      case "kstack":
+      case "ustack": {
+        if (!this.#argc(e, 0, 1)) return { k: name, depth: STACK_DEPTH };
+        let depth = STACK_DEPTH;
+        if (e.args.length === 1) {
+          const n = this.#litArg(e, 0);
+          if (n !== undefined) {
+            if (n < 1n || n > 127n) {
+              this.#err(
+                e.args[0].span,
+                `${name}() depth must be between 1 and 127`,
+              );
+            } else depth = Number(n);
+          }
+        }
+        return this.#stack(name, e.span, depth);
+      }
+      case "ntop": {
+        if (!this.#argc(e, 1, 2)) return { k: "inet", size: 24 };
+        for (let i = 0; i < e.args.length; i++) this.#intArg(e, i);
+        return { k: "inet", size: 24 };
+      }
+      case "strftime": {
+        if (!this.#argc(e, 2)) return { k: "timestamp" };
+        this.#strLitArg(e, 0);
+        this.#intArg(e, 1);
+        return { k: "timestamp" };
+      }
+      case "reg": {
+        if (!this.#argc(e, 1)) return U64;
+        const r = this.#strLitArg(e, 0);
+        if (
+          this.#u.ctx.kind !== "pt_regs" && this.#u.ctx.kind !== "perf_event"
+        ) {
+          this.#err(
+            e.span,
+            "reg() can only be used with kprobes, uprobes and perf events",
+          );
+        } else if (r !== undefined && PT_REGS[r] === undefined) {
+          this.#err(e.args[0].span, `Unknown register "${r}"`);
+        }
+        return U64;
+      }
+      case "kaddr":
+        if (this.#argc(e, 1)) this.#strLitArg(e, 0);
+        this.#err(e.span, "kaddr() is not supported yet");
+        return U64;
+      case "strncmp": {
+        if (!this.#argc(e, 3)) return U64;
+        const a = this.#expr(e.args[0]);
+        const b = this.#expr(e.args[1]);
+        if (a.k !== "str" || b.k !== "str") {
+          this.#err(e.span, "strncmp() expects two strings");
+        }
+        this.#litArg(e, 2);
+        return U64;
+      }
+      default:
+        this.#err(e.span, `Unknown function: "${name}"`);
+        for (const a of e.args) this.#expr(a);
+        return S64;
+    }
+  }
+}
+
+/** The value type of a tracepoint field. */
+export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
+  if (f.dataLoc) return { k: "str", size: STRING_SIZE };
+  if (f.arrayLen !== undefined && /\bchar$/.test(f.ctype)) {
+    return { k: "str", size: f.arrayLen };
+  }
+  if (f.ctype.includes("*")) {
+    return {
+      k: "int",
+      size: 8,
+      signed: false,
+      ptr: userPtrs || f.ctype.includes("__user") ? "user" : "kernel",
+    };
+  }
+  const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
+  return { k: "int", size, signed: f.signed };
+}
+
+/** The type a cast names, if it is an integer type. */
+export function castType(t: ast.TypeRef): SType | undefined {
+  if (t.pointer > 0) return { k: "int", size: 8, signed: false };
+  const m = /^(u?)int(8|16|32|64)(_t)?$/.exec(t.name) ??
+    /^([us])(8|16|32|64)$/.exec(t.name);
+  if (m !== null) {
+    return {
+      k: "int",
+      size: (Number(m[2]) / 8) as 1 | 2 | 4 | 8,
+      signed: m[1] !== "u",
+    };
+  }
+  switch (t.name) {
+    case "char":
+      return { k: "int", size: 1, signed: true };
+    case "short":
+      return { k: "int", size: 2, signed: true };
+    case "int":
+      return { k: "int", size: 4, signed: true };
+    case "long":
+      return { k: "int", size: 8, signed: true };
+    case "unsigned char":
+      return { k: "int", size: 1, signed: false };
+    case "unsigned short":
+      return { k: "int", size: 2, signed: false };
+    case "unsigned int":
+    case "unsigned":
+      return { k: "int", size: 4, signed: false };
+    case "unsigned long":
+      return { k: "int", size: 8, signed: false };
+  }
+  return undefined;
+}
+
+const SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+};
+
+/** The number of a signal name (`SIGKILL`, `KILL`), if known. */
+export function signalNumber(name: string): number | undefined {
+  return SIGNALS[name] ?? SIGNALS[`SIG${name}`];
+}

@@ -1,0 +1,311 @@
+/**
+ * The compiler's value types: integers that live in registers, and
+ * fixed-size byte objects (strings, buffers, tuples) that live on the stack.
+ *
+ * @module
+ */
+
+import type { TypeDesc } from "../program.ts";
+
+/** A value type during semantic analysis and code generation. */
+export type SType =
+  | { k: "int"; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: "user" | "kernel" }
+  | { k: "str"; size: number }
+  | { k: "buf"; size: number }
+  | { k: "tuple"; elems: SType[]; offsets: number[]; size: number }
+  | { k: "ksym" }
+  | { k: "usym" }
+  | { k: "kstack"; depth: number }
+  | { k: "ustack"; depth: number }
+  | { k: "inet"; size: number }
+  | { k: "timestamp" }
+  /** The `args` record of a tracepoint (only usable with `->`). */
+  | { k: "args" }
+  /** An aggregation call (`count()` ...), valid only as a map value. */
+  | { k: "agg" }
+  /** No value (`printf`, `exit`, ...). */
+  | { k: "none" };
+
+/** Default bytes of a string (bpftrace's `BPFTRACE_STRLEN`). */
+export const STRING_SIZE = 64;
+
+/** u64. */
+export const U64: SType = { k: "int", size: 8, signed: false };
+/** s64 (integer literals). */
+export const S64: SType = { k: "int", size: 8, signed: true };
+/** u32. */
+export const U32: SType = { k: "int", size: 4, signed: false };
+/** No value. */
+export const NONE: SType = { k: "none" };
+
+/**
+ * Whether a type is held in a register (integers and 8-byte handles).
+ *
+ * @example Usage
+ * ```ts
+ * import { isScalar, U64 } from "./types.ts";
+ * console.assert(isScalar(U64));
+ * ```
+ */
+export function isScalar(t: SType): boolean {
+  return t.k === "int" || t.k === "ksym" || t.k === "usym" ||
+    t.k === "kstack" || t.k === "ustack" || t.k === "timestamp";
+}
+
+/**
+ * Byte size of a value of this type in memory (maps, events, the stack).
+ * Integers occupy their own size here; maps and events widen them to 8.
+ *
+ * @example Usage
+ * ```ts
+ * import { sizeOf } from "./types.ts";
+ * console.assert(sizeOf({ k: "str", size: 16 }) === 16);
+ * ```
+ */
+export function sizeOf(t: SType): number {
+  switch (t.k) {
+    case "int":
+      return t.size;
+    case "str":
+    case "buf":
+    case "inet":
+    case "tuple":
+      return t.size;
+    case "ksym":
+    case "usym":
+    case "kstack":
+    case "ustack":
+    case "timestamp":
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Alignment of a type in tuples, keys and events (C rules).
+ *
+ * @example Usage
+ * ```ts
+ * import { alignOf, U32 } from "./types.ts";
+ * console.assert(alignOf(U32) === 4);
+ * ```
+ */
+export function alignOf(t: SType): number {
+  switch (t.k) {
+    case "int":
+      return t.size;
+    case "str":
+    case "buf":
+    case "inet":
+      return 1;
+    case "tuple":
+      return t.elems.reduce((a, e) => Math.max(a, alignOf(e)), 1);
+    default:
+      return 8;
+  }
+}
+
+/**
+ * The type as stored in a map or an event: integers widened to 64 bits,
+ * tuples re-laid out with widened elements.
+ *
+ * @example Usage
+ * ```ts
+ * import { stored, U32 } from "./types.ts";
+ * console.assert(stored(U32).k === "int");
+ * ```
+ */
+export function stored(t: SType): SType {
+  if (t.k === "int") return { k: "int", size: 8, signed: t.signed };
+  if (t.k === "tuple") return tupleOf(t.elems.map(stored));
+  return t;
+}
+
+/**
+ * Lays out a tuple with C struct alignment.
+ *
+ * @example Usage
+ * ```ts
+ * import { tupleOf, U64 } from "./types.ts";
+ * const t = tupleOf([{ k: "str", size: 16 }, U64]);
+ * console.assert(t.k === "tuple" && t.offsets[1] === 16 && t.size === 24);
+ * ```
+ */
+export function tupleOf(elems: SType[]): SType & { k: "tuple" } {
+  const offsets: number[] = [];
+  let off = 0;
+  let maxAlign = 1;
+  for (const e of elems) {
+    const a = alignOf(e);
+    maxAlign = Math.max(maxAlign, a);
+    off = alignUp(off, a);
+    offsets.push(off);
+    off += sizeOf(e);
+  }
+  return { k: "tuple", elems, offsets, size: alignUp(off, maxAlign) };
+}
+
+/**
+ * Rounds `n` up to a multiple of `a`.
+ *
+ * @example Usage
+ * ```ts
+ * import { alignUp } from "./types.ts";
+ * console.assert(alignUp(13, 8) === 16);
+ * ```
+ */
+export function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/**
+ * Whether two types are equal (string sizes included).
+ *
+ * @example Usage
+ * ```ts
+ * import { sameType, U64 } from "./types.ts";
+ * console.assert(sameType(U64, U64));
+ * ```
+ */
+export function sameType(a: SType, b: SType): boolean {
+  if (a.k !== b.k) return false;
+  switch (a.k) {
+    case "int":
+      return b.k === "int" && a.size === b.size && a.signed === b.signed;
+    case "str":
+    case "buf":
+    case "inet":
+      return (b as { size: number }).size === a.size;
+    case "tuple": {
+      const t = b as typeof a;
+      return t.elems.length === a.elems.length &&
+        a.elems.every((e, i) => sameType(e, t.elems[i]));
+    }
+    case "kstack":
+    case "ustack":
+      return (b as { depth: number }).depth === a.depth;
+    default:
+      return true;
+  }
+}
+
+/**
+ * Joins two types a map or variable holds: integers widen, strings take the
+ * larger size, tuples join element-wise. `undefined` when incompatible.
+ *
+ * @example Usage
+ * ```ts
+ * import { unify } from "./types.ts";
+ * const t = unify({ k: "str", size: 16 }, { k: "str", size: 64 });
+ * console.assert(t?.k === "str" && t.size === 64);
+ * ```
+ */
+export function unify(a: SType, b: SType): SType | undefined {
+  if (a.k === "int" && b.k === "int") {
+    return { k: "int", size: 8, signed: a.signed };
+  }
+  if (
+    (a.k === "str" && b.k === "str") || (a.k === "buf" && b.k === "buf") ||
+    (a.k === "inet" && b.k === "inet")
+  ) {
+    return { k: a.k, size: Math.max(a.size, b.size) } as SType;
+  }
+  if (a.k === "tuple" && b.k === "tuple") {
+    if (a.elems.length !== b.elems.length) return undefined;
+    const elems: SType[] = [];
+    for (let i = 0; i < a.elems.length; i++) {
+      const u = unify(a.elems[i], b.elems[i]);
+      if (u === undefined) return undefined;
+      elems.push(u);
+    }
+    return tupleOf(elems);
+  }
+  return sameType(a, b) ? a : undefined;
+}
+
+/**
+ * bpftrace's name of a type, for error messages (`int64`, `string[16]`).
+ *
+ * @example Usage
+ * ```ts
+ * import { typeName, U32 } from "./types.ts";
+ * console.assert(typeName(U32) === "uint32");
+ * ```
+ */
+export function typeName(t: SType): string {
+  switch (t.k) {
+    case "int":
+      return `${t.signed ? "" : "u"}int${t.size * 8}`;
+    case "str":
+      return `string[${t.size}]`;
+    case "buf":
+      return `buffer[${t.size}]`;
+    case "tuple":
+      return `(${t.elems.map(typeName).join(",")})`;
+    case "inet":
+      return `inet[${t.size}]`;
+    case "kstack":
+      return "kstack";
+    case "ustack":
+      return "ustack";
+    case "args":
+      return "args";
+    case "agg":
+      return "aggregation";
+    case "none":
+      return "none";
+    default:
+      return t.k;
+  }
+}
+
+/**
+ * The `TypeDesc` user space decodes a stored value with.
+ *
+ * @param t The type (already `stored()` where widened).
+ * @param stackMap Map index of the stack map for kstack/ustack types.
+ * @example Usage
+ * ```ts
+ * import { toTypeDesc, U32 } from "./types.ts";
+ * console.assert(toTypeDesc(U32).size === 4);
+ * ```
+ */
+export function toTypeDesc(
+  t: SType,
+  stackMap: (kind: "kstack" | "ustack", depth: number) => number = () => -1,
+): TypeDesc {
+  switch (t.k) {
+    case "int":
+      return { kind: "int", size: t.size, signed: t.signed };
+    case "str":
+      return { kind: "string", size: t.size };
+    case "buf":
+      return { kind: "buf", size: t.size };
+    case "inet":
+      return { kind: "inet", size: t.size };
+    case "tuple":
+      return {
+        kind: "tuple",
+        fields: t.elems.map((e) => toTypeDesc(e, stackMap)),
+        offsets: t.offsets,
+        size: t.size,
+      };
+    case "ksym":
+      return { kind: "ksym", size: 8 };
+    case "usym":
+      return { kind: "usym", size: 8 };
+    case "timestamp":
+      return { kind: "timestamp", size: 8 };
+    case "kstack":
+    case "ustack":
+      return {
+        kind: t.k,
+        size: 8,
+        mapIndex: stackMap(t.k, t.depth),
+        depth: t.depth,
+      };
+    default:
+      return { kind: "none", size: 0 };
+  }
+}

@@ -1,0 +1,630 @@
+/**
+ * Decoding raw engine data into plain values: single values by
+ * {@linkcode TypeDesc}, whole maps (reduced over CPUs, grouped, sorted as
+ * bpftrace sorts them) and ring-buffer event records.
+ *
+ * Value layouts this module expects (the contract with the code generator):
+ *
+ * - `count`, `sum`: one 64-bit integer per CPU, summed.
+ * - `min`, `max` with `valueSize` 16: per CPU an i64 value then a u64 flag,
+ *   non-zero once that CPU has stored a value; CPUs without the flag are
+ *   ignored. With `valueSize` 8: bpftrace 0.17's convention: `max` stores the
+ *   value, `min` stores `0xffffffff - value`, 0 means "unset" on a CPU.
+ * - `avg`, `stats`: per CPU a u64 count then an i64 total, summed.
+ * - `hist`, `lhist`: the key ends in a u64 bucket index; the value is a u64
+ *   count per CPU, summed.
+ * - `value`: the stored value decoded by its type; integers of per-CPU maps
+ *   are summed, as bpftrace does.
+ *
+ * @module
+ */
+
+import type { RawMapEntry } from "../engine.ts";
+import type { MapSpec, Program, TypeDesc } from "../program.ts";
+import type {
+  BufValue,
+  DecodedEvent,
+  HistBucket,
+  Int,
+  MapData,
+  MapEntry,
+  Stats,
+  SymbolResolver,
+  Value,
+} from "./types.ts";
+
+const MAX_SAFE = 2n ** 53n;
+const decoder = new TextDecoder();
+
+/** Turns a 64-bit bigint into a `number` when it is exactly representable. */
+export function toInt(v: bigint): Int {
+  return v < MAX_SAFE && v > -MAX_SAFE ? Number(v) : v;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function readInt(
+  dv: DataView,
+  offset: number,
+  size: number,
+  signed: boolean,
+): Int {
+  switch (size) {
+    case 1:
+      return signed ? dv.getInt8(offset) : dv.getUint8(offset);
+    case 2:
+      return signed ? dv.getInt16(offset, true) : dv.getUint16(offset, true);
+    case 4:
+      return signed ? dv.getInt32(offset, true) : dv.getUint32(offset, true);
+    default: {
+      // Fast path: values below 2^52 in magnitude need no BigInt.
+      const hi = signed
+        ? dv.getInt32(offset + 4, true)
+        : dv.getUint32(offset + 4, true);
+      if (hi < 0x100000 && hi >= -0x100000) {
+        return hi * 0x100000000 + dv.getUint32(offset, true);
+      }
+      return toInt(
+        signed ? dv.getBigInt64(offset, true) : dv.getBigUint64(offset, true),
+      );
+    }
+  }
+}
+
+function readU64(bytes: Uint8Array, offset: number): bigint {
+  return view(bytes).getBigUint64(offset, true);
+}
+
+function readI64(bytes: Uint8Array, offset: number): bigint {
+  return view(bytes).getBigInt64(offset, true);
+}
+
+function hexAddr(addr: bigint): string {
+  // bpftrace prints an unresolved address with `(void *)` stream output.
+  return addr === 0n ? "0" : "0x" + addr.toString(16);
+}
+
+/**
+ * Formats IPv4 (4 bytes) or IPv6 (16 bytes) addresses as `inet_ntop` does.
+ *
+ * @example Formatting addresses
+ * ```ts
+ * import { formatInet } from "./decode.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatInet(new Uint8Array([127, 0, 0, 1])), "127.0.0.1");
+ * const v6 = new Uint8Array(16);
+ * v6[15] = 1;
+ * assert.equal(formatInet(v6), "::1");
+ * ```
+ */
+export function formatInet(addr: Uint8Array): string {
+  if (addr.length === 4) return addr.join(".");
+  if (addr.length !== 16) return "";
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((addr[i] << 8) | addr[i + 1]);
+  // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms, as glibc prints.
+  if (
+    words.slice(0, 5).every((w) => w === 0) &&
+    (words[5] === 0xffff || (words[5] === 0 && (words[6] !== 0))) &&
+    !(words[5] === 0 && words[6] === 0)
+  ) {
+    const v4 = `${addr[12]}.${addr[13]}.${addr[14]}.${addr[15]}`;
+    return words[5] === 0xffff ? `::ffff:${v4}` : `::${v4}`;
+  }
+  // Longest run (length ≥ 2) of zero words becomes "::".
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) return words.map((w) => w.toString(16)).join(":");
+  const head = words.slice(0, bestStart).map((w) => w.toString(16));
+  const tail = words.slice(bestStart + bestLen).map((w) => w.toString(16));
+  return head.join(":") + "::" + tail.join(":");
+}
+
+/**
+ * Decodes one value of type `type` at `offset` in `bytes`.
+ *
+ * Integers become {@linkcode Int}; strings stop at the first NUL; tuples
+ * become arrays; `ksym`/`usym` are resolved through `resolver` (hexadecimal
+ * without one); `kstack`/`ustack` hold a stack id that `resolver.stack`
+ * turns into frames; `inet` is formatted like `ntop()`.
+ *
+ * @example Decoding a tuple of an int and a string
+ * ```ts
+ * import { decodeValue } from "./decode.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new Uint8Array(12);
+ * new DataView(bytes.buffer).setInt32(0, -5, true);
+ * bytes.set(new TextEncoder().encode("hi"), 4);
+ * const v = decodeValue(bytes, 0, {
+ *   kind: "tuple",
+ *   fields: [{ kind: "int", size: 4, signed: true }, { kind: "string", size: 8 }],
+ *   offsets: [0, 4],
+ *   size: 12,
+ * });
+ * assert.deepEqual(v, [-5, "hi"]);
+ * ```
+ */
+export function decodeValue(
+  bytes: Uint8Array,
+  offset: number,
+  type: TypeDesc,
+  resolver?: SymbolResolver,
+): Value {
+  switch (type.kind) {
+    case "int":
+      return readInt(view(bytes), offset, type.size, type.signed);
+    case "string": {
+      const end = Math.min(offset + type.size, bytes.length);
+      let nul = bytes.indexOf(0, offset);
+      if (nul < 0 || nul > end) nul = end;
+      return decoder.decode(bytes.subarray(offset, nul));
+    }
+    case "buf": {
+      // Layout as bpftrace: a length byte, then the data.
+      const len = Math.min(bytes[offset], type.size - 1);
+      const buf: BufValue = {
+        type: "buf",
+        bytes: bytes.slice(offset + 1, offset + 1 + len),
+      };
+      return buf;
+    }
+    case "tuple":
+      return type.fields.map((f, i) =>
+        decodeValue(bytes, offset + type.offsets[i], f, resolver)
+      );
+    case "ksym": {
+      const addr = readU64(bytes, offset);
+      return resolver ? resolver.ksym(addr) : hexAddr(addr);
+    }
+    case "usym": {
+      const addr = readU64(bytes, offset);
+      return resolver ? resolver.usym(addr) : hexAddr(addr);
+    }
+    case "kstack":
+    case "ustack": {
+      const raw = readU64(bytes, offset);
+      const id = Number(BigInt.asIntN(32, raw));
+      const kernel = type.kind === "kstack";
+      const pid = Number(raw >> 32n);
+      return {
+        type: "stack",
+        kernel,
+        frames: resolver && id >= 0
+          ? resolver.stack(type.mapIndex, id, kernel, kernel ? undefined : pid)
+            .slice(0, type.depth)
+          : [],
+      };
+    }
+    case "inet": {
+      // Layout as bpftrace: a u64 address family, then the address bytes.
+      if (type.size >= 24) {
+        const family = readU64(bytes, offset);
+        const len = family === 10n ? 16 : 4;
+        return formatInet(bytes.subarray(offset + 8, offset + 8 + len));
+      }
+      return formatInet(bytes.subarray(offset, offset + type.size));
+    }
+    case "timestamp":
+      return toInt(readU64(bytes, offset));
+    case "none":
+      return 0;
+  }
+}
+
+/**
+ * Per-CPU reduction helpers (wrapping 64-bit arithmetic, as in C). The fast
+ * path sums in doubles while every value and the total stay below 2^53.
+ */
+function sumU64(values: Uint8Array[], offset: number): bigint {
+  let fast = 0;
+  for (const v of values) {
+    const dv = view(v);
+    const hi = dv.getUint32(offset + 4, true);
+    if (hi >= 0x100000) return sumU64Slow(values, offset);
+    fast += hi * 0x100000000 + dv.getUint32(offset, true);
+  }
+  return fast < 2 ** 53 ? BigInt(fast) : sumU64Slow(values, offset);
+}
+
+function sumU64Slow(values: Uint8Array[], offset: number): bigint {
+  let s = 0n;
+  for (const v of values) s += readU64(v, offset);
+  return BigInt.asUintN(64, s);
+}
+
+function sumI64(values: Uint8Array[], offset: number): bigint {
+  let fast = 0;
+  for (const v of values) {
+    const dv = view(v);
+    const hi = dv.getInt32(offset + 4, true);
+    if (hi >= 0x100000 || hi < -0x100000) return sumI64Slow(values, offset);
+    fast += hi * 0x100000000 + dv.getUint32(offset, true);
+  }
+  return Math.abs(fast) < 2 ** 53 ? BigInt(fast) : sumI64Slow(values, offset);
+}
+
+function sumI64Slow(values: Uint8Array[], offset: number): bigint {
+  let s = 0n;
+  for (const v of values) s += readI64(v, offset);
+  return BigInt.asIntN(64, s);
+}
+
+function reduceMinMax(
+  values: Uint8Array[],
+  valueSize: number,
+  isMin: boolean,
+): bigint {
+  if (valueSize >= 16) {
+    let best: bigint | undefined;
+    for (const v of values) {
+      if (readU64(v, 8) === 0n) continue;
+      const x = readI64(v, 0);
+      if (best === undefined || (isMin ? x < best : x > best)) best = x;
+    }
+    return best ?? 0n;
+  }
+  if (!isMin) {
+    let max = 0n;
+    for (const v of values) {
+      const x = readU64(v, 0);
+      if (x > max) max = x;
+    }
+    return max;
+  }
+  // bpftrace 0.17: stored = 0xffffffff - value, largest stored wins.
+  let max = 0n;
+  for (const v of values) {
+    const x = readI64(v, 0);
+    if (x > max) max = x;
+  }
+  if (max === 0n) return 0n;
+  return 0xffffffffn - max;
+}
+
+function decodeKey(
+  spec: MapSpec,
+  key: Uint8Array,
+  resolver?: SymbolResolver,
+): Value[] {
+  const t = spec.key;
+  if (t.kind === "none") return [];
+  if (t.kind === "tuple") {
+    return t.fields.map((f, i) => decodeValue(key, t.offsets[i], f, resolver));
+  }
+  return [decodeValue(key, 0, t, resolver)];
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array, len: number): number {
+  for (let i = 0; i < len; i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return 0;
+}
+
+/** Inclusive value range of bucket `index` of a `hist()`. */
+export function histBucketRange(index: number): { min?: Int; max?: Int } {
+  if (index === 0) return { max: -1 };
+  if (index === 1) return { min: 0, max: 0 };
+  if (index === 2) return { min: 1, max: 1 };
+  const lo = 1n << BigInt(index - 2);
+  return { min: toInt(lo), max: toInt((lo << 1n) - 1n) };
+}
+
+/** Inclusive value range of bucket `index` of an `lhist(min, max, step)`. */
+export function lhistBucketRange(
+  index: number,
+  min: number,
+  max: number,
+  step: number,
+): { min?: Int; max?: Int } {
+  const buckets = Math.trunc((max - min) / step);
+  if (index === 0) return { max: min - 1 };
+  if (index === buckets + 1) return { min: max };
+  return { min: (index - 1) * step + min, max: index * step + min - 1 };
+}
+
+function buildBuckets(
+  counts: Map<number, bigint>,
+  range: (i: number) => { min?: Int; max?: Int },
+): HistBucket[] {
+  let first = Infinity, last = -1;
+  for (const [i, c] of counts) {
+    if (c === 0n) continue;
+    if (i < first) first = i;
+    if (i > last) last = i;
+  }
+  const out: HistBucket[] = [];
+  for (let i = first; i <= last; i++) {
+    out.push({ index: i, ...range(i), count: toInt(counts.get(i) ?? 0n) });
+  }
+  return out;
+}
+
+/**
+ * Decodes and reduces every entry of a user-visible map into
+ * {@linkcode MapData}: per-CPU values reduced, hist/lhist/avg/stats rows
+ * grouped by key, and entries in the order bpftrace prints them (see
+ * `sortMapEntries` in `text.ts`).
+ *
+ * @example A keyed count map read from a per-CPU map on 2 CPUs
+ * ```ts
+ * import { decodeMap } from "./decode.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
+ * const data = decodeMap({
+ *   name: "@c", type: 5, keySize: 8, valueSize: 8, maxEntries: 16,
+ *   key: { kind: "int", size: 8, signed: false }, agg: { kind: "count" },
+ *   internal: false,
+ * }, [
+ *   { key: u64(1), values: [u64(2), u64(3)] },
+ *   { key: u64(2), values: [u64(1), u64(0)] },
+ * ]);
+ * assert.deepEqual(data.entries, [
+ *   { key: [2], value: 1 },
+ *   { key: [1], value: 5 },
+ * ]);
+ * ```
+ */
+export function decodeMap(
+  spec: MapSpec,
+  entries: RawMapEntry[],
+  resolver?: SymbolResolver,
+): MapData {
+  const agg = spec.agg;
+  if (!agg) {
+    throw new TypeError(
+      `Cannot decode map "${spec.name}": it has no aggregation kind`,
+    );
+  }
+  const base = { name: spec.name, keyed: spec.key.kind !== "none" };
+  switch (agg.kind) {
+    case "count":
+    case "sum":
+    case "min":
+    case "max": {
+      const out: MapEntry<Int>[] = [];
+      for (const e of entries) {
+        let v: bigint;
+        if (agg.kind === "count") v = sumU64(e.values, 0);
+        else if (agg.kind === "sum") {
+          v = agg.signed === false ? sumU64(e.values, 0) : sumI64(e.values, 0);
+        } else v = reduceMinMax(e.values, spec.valueSize, agg.kind === "min");
+        out.push({ key: decodeKey(spec, e.key, resolver), value: toInt(v) });
+      }
+      return sortMapData({ ...base, kind: agg.kind, entries: out });
+    }
+    case "avg":
+    case "stats": {
+      const keyLen = spec.key.kind === "none" ? 0 : spec.key.size;
+      const sorted = [...entries].sort((a, b) =>
+        compareBytes(a.key, b.key, keyLen)
+      );
+      const out: MapEntry<Stats>[] = sorted.map((e) => {
+        const count = BigInt.asIntN(64, sumU64(e.values, 0));
+        const total = sumI64(e.values, 8);
+        const average = count === 0n ? 0n : total / count;
+        return {
+          key: decodeKey(spec, e.key, resolver),
+          value: {
+            count: toInt(count),
+            total: toInt(total),
+            average: toInt(average),
+          },
+        };
+      });
+      return sortMapData({ ...base, kind: agg.kind, entries: out });
+    }
+    case "hist":
+    case "lhist": {
+      const prefixLen = spec.keySize - 8;
+      const groups = new Map<
+        string,
+        { key: Uint8Array; counts: Map<number, bigint> }
+      >();
+      for (const e of entries) {
+        const prefix = e.key.subarray(0, prefixLen);
+        const id = Array.from(prefix).join(",");
+        let g = groups.get(id);
+        if (!g) {
+          g = { key: prefix, counts: new Map() };
+          groups.set(id, g);
+        }
+        const bucket = Number(readU64(e.key, prefixLen));
+        g.counts.set(bucket, sumU64(e.values, 0));
+      }
+      const ordered = [...groups.values()].sort((a, b) =>
+        compareBytes(a.key, b.key, prefixLen)
+      );
+      const range = agg.kind === "hist"
+        ? histBucketRange
+        : (i: number) => lhistBucketRange(i, agg.min, agg.max, agg.step);
+      const out: MapEntry<HistBucket[]>[] = ordered.map((g) => ({
+        key: decodeKey(spec, g.key, resolver),
+        value: buildBuckets(g.counts, range),
+      }));
+      if (agg.kind === "hist") {
+        return sortMapData({ ...base, kind: "hist", entries: out });
+      }
+      return sortMapData({
+        ...base,
+        kind: "lhist",
+        min: agg.min,
+        max: agg.max,
+        step: agg.step,
+        entries: out,
+      });
+    }
+    case "value": {
+      const t = agg.type;
+      const out: MapEntry<Value>[] = entries.map((e) => {
+        let v: Value;
+        if (t.kind === "int" && e.values.length > 1) {
+          let s = 0n;
+          for (const b of e.values) {
+            const x = decodeValue(b, 0, t);
+            s += BigInt(x as Int);
+          }
+          v = toInt(
+            t.signed
+              ? BigInt.asIntN(t.size * 8, s)
+              : BigInt.asUintN(t.size * 8, s),
+          );
+        } else v = decodeValue(e.values[0], 0, t, resolver);
+        return { key: decodeKey(spec, e.key, resolver), value: v };
+      });
+      return sortMapData({ ...base, kind: "value", type: t, entries: out });
+    }
+  }
+}
+
+function cmpInt(a: Int, b: Int): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const x = BigInt(a), y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function totalCount(buckets: HistBucket[]): bigint {
+  let s = 0n;
+  for (const b of buckets) s += BigInt(b.count);
+  return s;
+}
+
+function isIntValue(v: Value): v is Int {
+  return typeof v === "number" || typeof v === "bigint";
+}
+
+function keyFieldCompare(a: Value, b: Value): number {
+  if (isIntValue(a) && isIntValue(b)) {
+    // bpftrace compares integer keys as unsigned.
+    const x = BigInt.asUintN(64, BigInt(a)), y = BigInt.asUintN(64, BigInt(b));
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (typeof a === "string" && typeof b === "string") {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  return 0;
+}
+
+/**
+ * Returns `data` with its entries in bpftrace's print order: ascending by
+ * value (count, sum, min, max, integer values), by average (avg, stats), by
+ * total count (hist, lhist), otherwise by key (integer fields unsigned,
+ * strings bytewise, first key field most significant). Sorting is stable,
+ * so ties keep their input order.
+ *
+ * @example Sorting a count map
+ * ```ts
+ * import { sortMapData } from "./decode.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const d = sortMapData({ name: "@c", keyed: true, kind: "count", entries: [
+ *   { key: ["a"], value: 3 }, { key: ["b"], value: 1 },
+ * ]});
+ * assert.deepEqual(d.entries.map((e) => e.key[0]), ["b", "a"]);
+ * ```
+ */
+export function sortMapData<T extends MapData>(data: T): T {
+  const entries = [...data.entries] as MapEntry<unknown>[];
+  switch (data.kind) {
+    case "count":
+    case "sum":
+    case "min":
+    case "max":
+      entries.sort((a, b) => cmpInt(a.value as Int, b.value as Int));
+      break;
+    case "avg":
+    case "stats":
+      entries.sort((a, b) =>
+        cmpInt((a.value as Stats).average, (b.value as Stats).average)
+      );
+      break;
+    case "hist":
+    case "lhist":
+      entries.sort((a, b) => {
+        const x = totalCount(a.value as HistBucket[]);
+        const y = totalCount(b.value as HistBucket[]);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      break;
+    case "value": {
+      const intValued = data.type
+        ? data.type.kind === "int"
+        : entries.every((e) => isIntValue(e.value as Value));
+      if (intValued) {
+        entries.sort((a, b) => cmpInt(a.value as Int, b.value as Int));
+      } else {
+        const n = entries.reduce((m, e) => Math.max(m, e.key.length), 0);
+        for (let i = n - 1; i >= 0; i--) {
+          entries.sort((a, b) => keyFieldCompare(a.key[i], b.key[i]));
+        }
+      }
+      break;
+    }
+  }
+  return { ...data, entries } as T;
+}
+
+/**
+ * Decodes a ring-buffer record: the leading u64 is the index into
+ * `program.formats`; the arguments follow at `layout.offsets` (relative to
+ * the end of the id).
+ *
+ * @example Decoding a printf record
+ * ```ts
+ * import { decodeEvent } from "./decode.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const rec = new Uint8Array(16);
+ * new DataView(rec.buffer).setBigUint64(8, 42n, true);
+ * const ev = decodeEvent({
+ *   probes: [], maps: [],
+ *   formats: [{
+ *     id: 0,
+ *     action: { kind: "printf", format: "%d\n", args: [{ kind: "int", size: 8, signed: false }] },
+ *     layout: { offsets: [0], size: 8 },
+ *   }],
+ * }, rec);
+ * assert.deepEqual(ev.args, [42]);
+ * ```
+ */
+export function decodeEvent(
+  program: Program,
+  record: Uint8Array,
+  resolver?: SymbolResolver,
+): DecodedEvent {
+  if (record.length < 8) {
+    throw new RangeError(
+      `Event record too short: ${record.length} bytes, need at least 8`,
+    );
+  }
+  const id = Number(readU64(record, 0));
+  const fmt = program.formats[id];
+  if (!fmt) throw new RangeError(`Unknown event format id ${id}`);
+  const body = record.subarray(8);
+  const a = fmt.action;
+  let types: TypeDesc[] = [];
+  if (a.kind === "printf" || a.kind === "system" || a.kind === "cat") {
+    types = a.args;
+  } else if (a.kind === "print_value") types = [a.type];
+  const args = types.map((t, i) =>
+    decodeValue(body, fmt.layout.offsets[i], t, resolver)
+  );
+  return { id, action: a, args };
+}

@@ -1,0 +1,288 @@
+/**
+ * bpftrace 0.17's `-f json` output: one JSON object per line, with
+ * bpftrace's exact spacing and key order, e.g.
+ * `{"type": "map", "data": {"@x": {"a": 1}}}`.
+ *
+ * Strings are escaped as bpftrace escapes them: `"` `\` `\n` `\r` `\t`
+ * with a backslash, other control bytes as `\u00XX`, and — reproducing
+ * bpftrace 0.17's signed-`char` quirk — every byte of a non-ASCII UTF-8
+ * sequence as `\uffffffXX`. Likewise `hist` bucket bounds from 2^31 up are
+ * printed as bpftrace 0.17 prints them (computed in 32-bit `int`, so they
+ * wrap); the decoded {@linkcode HistBucket} data keeps the true bounds.
+ *
+ * @module
+ */
+
+import { sortMapData } from "./decode.ts";
+import { formatBuf, formatValueText } from "./text.ts";
+import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
+import type { PrintMapOptions } from "./text.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Escapes a string as bpftrace's JSON output does (without the quotes).
+ *
+ * @example
+ * ```ts
+ * import { jsonEscape } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(jsonEscape('a"b\n\x01'), 'a\\"b\\n\\u0001');
+ * assert.equal(jsonEscape("é"), "\\uffffffc3\\uffffffa9");
+ * ```
+ */
+export function jsonEscape(s: string): string {
+  let out = "";
+  // deno-lint-ignore no-control-regex
+  const ascii = /^[\x00-\x7f]*$/.test(s);
+  const units: ArrayLike<number> = ascii
+    ? Array.from(s, (c) => c.charCodeAt(0))
+    : encoder.encode(s);
+  for (let i = 0; i < units.length; i++) {
+    const c = units[i];
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += "\\\\";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c <= 0x1f) out += "\\u" + c.toString(16).padStart(4, "0");
+    else if (c >= 0x80) out += "\\uffffff" + c.toString(16);
+    else out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * A value as bpftrace's JSON output writes it: integers bare, strings,
+ * symbols, stacks and buffers quoted, tuples as arrays (no spaces).
+ *
+ * @example
+ * ```ts
+ * import { formatValueJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatValueJson([1, "two"]), '[1,"two"]');
+ * ```
+ */
+export function formatValueJson(v: Value): string {
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "string") return '"' + jsonEscape(v) + '"';
+  if (Array.isArray(v)) return "[" + v.map(formatValueJson).join(",") + "]";
+  if (v.type === "buf") return '"' + jsonEscape(formatBuf(v.bytes)) + '"';
+  return '"' + jsonEscape(formatValueText(v)) + '"';
+}
+
+function divInt(v: Int, div: number): Int {
+  if (div === 1) return v;
+  if (typeof v === "number") return Math.trunc(v / div);
+  return v / BigInt(div);
+}
+
+function histJson(buckets: HistBucket[], div: number, log2: boolean): string {
+  const parts = buckets.map((b) => {
+    let min = b.min, max = b.max;
+    if (log2 && b.index >= 3) {
+      // bpftrace 0.17 computes these bounds with 32-bit `int` shifts (the
+      // shift count wraps at 32 and the result overflows): reproduce it.
+      min = 1 << (b.index - 2);
+      max = ((1 << (b.index - 1)) - 1) | 0;
+    }
+    let s = "{";
+    if (min !== undefined) s += `"min": ${min}, `;
+    if (max !== undefined) s += `"max": ${max}, `;
+    return s + `"count": ${divInt(b.count, div)}}`;
+  });
+  return "[" + parts.join(", ") + "]";
+}
+
+function statsJson(kind: "avg" | "stats", s: Stats, div: number): string {
+  if (kind === "avg") return String(divInt(s.average, div));
+  return `{"count": ${s.count}, "average": ${s.average}, "total": ${s.total}}`;
+}
+
+function selectTop<T>(entries: T[], top: number): T[] {
+  if (top > 0 && entries.length > top) {
+    return entries.slice(entries.length - top);
+  }
+  return entries;
+}
+
+/**
+ * Formats a map as one bpftrace JSON line (`"type"` is `map`, `hist` or
+ * `stats`), honouring `print(@map, top, div)`. An empty map gives `""`, as
+ * bpftrace prints nothing for it.
+ *
+ * @example
+ * ```ts
+ * import { formatMapJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   formatMapJson({ name: "@c", keyed: true, kind: "count",
+ *     entries: [{ key: ["a"], value: 1 }, { key: [1, "x"], value: 2 }] }),
+ *   '{"type": "map", "data": {"@c": {"a": 1, "1,x": 2}}}\n',
+ * );
+ * ```
+ */
+export function formatMapJson(
+  data: MapData,
+  options: PrintMapOptions = {},
+): string {
+  if (data.entries.length === 0) return "";
+  const top = options.top ?? 0;
+  const div = options.div || 1;
+  const sorted = sortMapData(data);
+  let type: string;
+  let items: { key: Value[]; text: string }[];
+  switch (sorted.kind) {
+    case "count":
+    case "sum":
+    case "min":
+    case "max":
+      type = "map";
+      items = selectTop(sorted.entries, top).map((e) => ({
+        key: e.key,
+        text: String(divInt(e.value, div)),
+      }));
+      break;
+    case "value":
+      type = "map";
+      items = selectTop(sorted.entries, top).map((e) => ({
+        key: e.key,
+        text: typeof e.value === "number" || typeof e.value === "bigint"
+          ? String(divInt(e.value, div))
+          : formatValueJson(e.value),
+      }));
+      break;
+    case "avg":
+    case "stats": {
+      type = "stats";
+      const kind = sorted.kind;
+      const chosen = kind === "avg"
+        ? selectTop(sorted.entries, top)
+        : sorted.entries;
+      items = chosen.map((e) => ({
+        key: e.key,
+        text: statsJson(kind, e.value, div),
+      }));
+      break;
+    }
+    case "hist":
+    case "lhist": {
+      type = "hist";
+      const log2 = sorted.kind === "hist";
+      items = selectTop(sorted.entries, top).map((e) => ({
+        key: e.key,
+        text: histJson(e.value, log2 ? div : 1, log2),
+      }));
+      break;
+    }
+  }
+  const body = items.map((it) =>
+    data.keyed
+      ? '"' + jsonEscape(it.key.map((k) => formatValueText(k, 4)).join(",")) +
+        '": ' + it.text
+      : it.text
+  ).join(", ");
+  const value = data.keyed ? "{" + body + "}" : body;
+  return `{"type": "${type}", "data": {"${
+    jsonEscape(data.name)
+  }": ${value}}}\n`;
+}
+
+/**
+ * The maps printed at the end of a run with `-f json`: bpftrace 0.17 writes
+ * `"\n\n"` first (even in JSON mode), then one line per non-empty map in
+ * name order.
+ *
+ * @example
+ * ```ts
+ * import { formatExitMapsJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   formatExitMapsJson([{ name: "@a", keyed: false, kind: "sum",
+ *     entries: [{ key: [], value: -7 }] }]),
+ *   '\n\n{"type": "map", "data": {"@a": -7}}\n',
+ * );
+ * ```
+ */
+export function formatExitMapsJson(maps: MapData[]): string {
+  const ordered = [...maps].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+  return "\n\n" + ordered.map((m) => formatMapJson(m)).join("");
+}
+
+/** Message types bpftrace's JSON output uses for text payloads. */
+export type JsonMessageType =
+  | "printf"
+  | "time"
+  | "cat"
+  | "join"
+  | "syscall";
+
+/**
+ * A text message line: `printf()` output (`"printf"`), `time()`
+ * (`"time"`), `cat()`, `join()`, `system()` (`"syscall"`).
+ *
+ * @example
+ * ```ts
+ * import { formatMessageJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatMessageJson("printf", "hi 5\n"),
+ *   '{"type": "printf", "data": "hi 5\\n"}\n');
+ * ```
+ */
+export function formatMessageJson(type: JsonMessageType, text: string): string {
+  return `{"type": "${type}", "data": "${jsonEscape(text)}"}\n`;
+}
+
+/**
+ * The line `print(value)` writes.
+ *
+ * @example
+ * ```ts
+ * import { formatPrintValueJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatPrintValueJson("x"), '{"type": "value", "data": "x"}\n');
+ * ```
+ */
+export function formatPrintValueJson(v: Value): string {
+  return `{"type": "value", "data": ${formatValueJson(v)}}\n`;
+}
+
+/**
+ * The line written once probes are attached.
+ *
+ * @example
+ * ```ts
+ * import { formatAttachedProbesJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatAttachedProbesJson(2),
+ *   '{"type": "attached_probes", "data": {"probes": 2}}\n');
+ * ```
+ */
+export function formatAttachedProbesJson(n: number): string {
+  return `{"type": "attached_probes", "data": {"probes": ${n}}}\n`;
+}
+
+/**
+ * The line written when ring-buffer records were lost.
+ *
+ * @example
+ * ```ts
+ * import { formatLostEventsJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatLostEventsJson(3),
+ *   '{"type": "lost_events", "data": {"events": 3}}\n');
+ * ```
+ */
+export function formatLostEventsJson(n: number): string {
+  return `{"type": "lost_events", "data": {"events": ${n}}}\n`;
+}

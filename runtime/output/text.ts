@@ -1,0 +1,385 @@
+/**
+ * bpftrace 0.17's text output, byte for byte: maps (`@x[k]: v`), stats,
+ * histograms with their 52-wide bars, values, stacks and buffers, and the
+ * `Attaching N probes...` / `Lost N events` lines.
+ *
+ * @module
+ */
+
+import { sortMapData } from "./decode.ts";
+import type {
+  HistBucket,
+  Int,
+  MapData,
+  MapEntry,
+  Stats,
+  Value,
+} from "./types.ts";
+
+/** Options of `print(@map, top, div)`. */
+export interface PrintMapOptions {
+  /** Print only the `top` last (largest) entries; 0 or absent = all. */
+  top?: number;
+  /** Divide printed values by `div` (integer division); 0 or absent = 1. */
+  div?: number;
+}
+
+/** Indentation of stack frames in map values and printf (bpftrace: 8). */
+export const STACK_VALUE_INDENT = 8;
+/** Indentation of stack frames inside map keys (bpftrace: 4). */
+export const STACK_KEY_INDENT = 4;
+
+/**
+ * Formats bytes as bpftrace prints `buf()` values: printable ASCII as is,
+ * every other byte as `\xNN` (lower-case hex).
+ *
+ * @example Escaping a buffer
+ * ```ts
+ * import { formatBuf } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatBuf(new Uint8Array([0x61, 0x01, 0x0a])), "a\\x01\\x0a");
+ * ```
+ */
+export function formatBuf(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) {
+    s += b >= 32 && b <= 126
+      ? String.fromCharCode(b)
+      : "\\x" + b.toString(16).padStart(2, "0");
+  }
+  return s;
+}
+
+/**
+ * Formats stack frames as bpftrace does: a leading newline, then one
+ * indented frame per line.
+ *
+ * @example A kernel stack as a map value
+ * ```ts
+ * import { formatStack } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatStack(["a+1", "b+2"], 8), "\n        a+1\n        b+2\n");
+ * ```
+ */
+export function formatStack(frames: string[], indent: number): string {
+  const pad = " ".repeat(indent);
+  let s = "\n";
+  for (const f of frames) s += pad + f + "\n";
+  return s;
+}
+
+/**
+ * Formats one value as bpftrace's text output does: integers in decimal,
+ * strings raw, tuples `(a, b)`, stacks on indented lines, buffers escaped.
+ *
+ * @example Tuples
+ * ```ts
+ * import { formatValueText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatValueText([1, "a", [2, "b"]]), "(1, a, (2, b))");
+ * ```
+ */
+export function formatValueText(
+  v: Value,
+  stackIndent: number = STACK_VALUE_INDENT,
+): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (Array.isArray(v)) {
+    return "(" + v.map((x) => formatValueText(x, stackIndent)).join(", ") +
+      ")";
+  }
+  if (v.type === "stack") return formatStack(v.frames, stackIndent);
+  return formatBuf(v.bytes);
+}
+
+/** Integer division truncating toward zero (C semantics), keeping `Int`. */
+function divInt(v: Int, div: number): Int {
+  if (div === 1) return v;
+  if (typeof v === "number") return Math.trunc(v / div);
+  return v / BigInt(div);
+}
+
+/**
+ * The `@name[k1, k2]` prefix of a map line.
+ *
+ * @example Map key text
+ * ```ts
+ * import { formatMapKey } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatMapKey("@x", [1, "bash"], true), "@x[1, bash]");
+ * assert.equal(formatMapKey("@x", [], false), "@x");
+ * ```
+ */
+export function formatMapKey(
+  name: string,
+  key: Value[],
+  keyed: boolean,
+): string {
+  if (!keyed) return name;
+  return name + "[" +
+    key.map((k) => formatValueText(k, STACK_KEY_INDENT)).join(", ") + "]";
+}
+
+function histPowerLabel(power: number): string {
+  let suffix = "";
+  if (power >= 40) {
+    suffix = "T";
+    power -= 40;
+  } else if (power >= 30) {
+    suffix = "G";
+    power -= 30;
+  } else if (power >= 20) {
+    suffix = "M";
+    power -= 20;
+  } else if (power >= 10) {
+    suffix = "K";
+    power -= 10;
+  }
+  return String(2 ** power) + suffix;
+}
+
+function lhistNumberLabel(n: number): string {
+  if (n === 0) return "0";
+  if (n % 1048576 === 0) return `${n / 1048576}M`;
+  if (n % 1024 === 0) return `${n / 1024}K`;
+  return String(n);
+}
+
+/** Row label of `hist()` bucket `index`, e.g. `[4, 8)`, `[1K, 2K)`. */
+export function histLabel(index: number): string {
+  if (index === 0) return "(..., 0)";
+  if (index === 1) return "[0]";
+  if (index === 2) return "[1]";
+  return `[${histPowerLabel(index - 2)}, ${histPowerLabel(index - 1)})`;
+}
+
+/** Row label of `lhist(min, max, step)` bucket `index`, e.g. `[0, 10)`. */
+export function lhistLabel(
+  index: number,
+  min: number,
+  max: number,
+  step: number,
+): string {
+  const buckets = Math.trunc((max - min) / step);
+  if (index === 0) return `(..., ${lhistNumberLabel(min)})`;
+  if (index === buckets + 1) return `[${lhistNumberLabel(max)}, ...)`;
+  return `[${lhistNumberLabel((index - 1) * step + min)}, ${
+    lhistNumberLabel(index * step + min)
+  })`;
+}
+
+/** bpftrace keeps bucket counts in a C `int` when scaling bars. */
+function asCInt(v: Int): number {
+  if (typeof v === "number" && v <= 0x7fffffff) return v;
+  return Number(BigInt.asIntN(32, BigInt(v)));
+}
+
+const BAR_WIDTH = 52;
+
+/**
+ * Histogram rows exactly as bpftrace prints them: a 16-wide left-aligned
+ * label, an 8-wide right-aligned count (divided by `div` for `hist`), then
+ * a 52-wide `|@@@…|` bar scaled to the largest bucket.
+ */
+export function formatHistRows(
+  buckets: HistBucket[],
+  label: (index: number) => string,
+  div = 1,
+): string {
+  let first = -1, last = -1, maxValue = 0;
+  buckets.forEach((b, i) => {
+    const v = asCInt(b.count);
+    if (v > 0) {
+      if (first === -1) first = i;
+      last = i;
+    }
+    if (v > maxValue) maxValue = v;
+  });
+  if (last === -1) return "";
+  const fmax = Math.fround(maxValue);
+  let out = "";
+  for (let i = first; i <= last; i++) {
+    const b = buckets[i];
+    const ratio = Math.fround(Math.fround(Number(b.count)) / fmax);
+    const width = Math.trunc(Math.fround(ratio * BAR_WIDTH));
+    out += label(b.index).padEnd(16) +
+      String(divInt(b.count, div)).padStart(8) + " |" +
+      "@".repeat(width).padEnd(BAR_WIDTH) + "|\n";
+  }
+  return out;
+}
+
+function selectTop<T>(entries: T[], top: number): T[] {
+  if (top > 0 && entries.length > top) {
+    return entries.slice(entries.length - top);
+  }
+  return entries;
+}
+
+function noDelimiter(data: MapData): boolean {
+  if (data.kind !== "value") return false;
+  const k = data.type?.kind;
+  if (k !== undefined) {
+    return k === "kstack" || k === "ustack" || k === "ksym" ||
+      k === "usym" || k === "inet";
+  }
+  const first = data.entries[0]?.value;
+  return typeof first === "object" && first !== null &&
+    !Array.isArray(first) && first.type === "stack";
+}
+
+/**
+ * Formats a map as bpftrace 0.17's `print(@map, top, div)` and the
+ * end-of-run dump do, including the trailing blank line where bpftrace
+ * prints one (after `hist`, `lhist`, `avg` and `stats` maps, none after
+ * scalar maps). Entries are ordered as bpftrace orders them.
+ *
+ * @example A count map and a stats map
+ * ```ts
+ * import { formatMapText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatMapText({ name: "@c", keyed: true, kind: "count",
+ *   entries: [{ key: ["b"], value: 2 }, { key: ["a"], value: 1 }] }),
+ *   "@c[a]: 1\n@c[b]: 2\n");
+ * assert.equal(formatMapText({ name: "@s", keyed: false, kind: "stats",
+ *   entries: [{ key: [], value: { count: 2, average: 5, total: 10 } }] }),
+ *   "@s: count 2, average 5, total 10\n\n");
+ * ```
+ */
+export function formatMapText(
+  data: MapData,
+  options: PrintMapOptions = {},
+): string {
+  const top = options.top ?? 0;
+  const div = options.div || 1;
+  const sorted = sortMapData(data);
+  const head = (e: MapEntry<unknown>) =>
+    formatMapKey(data.name, e.key, data.keyed) + ": ";
+  switch (sorted.kind) {
+    case "count":
+    case "sum":
+    case "min":
+    case "max": {
+      const lines = selectTop(sorted.entries, top).map((e) =>
+        head(e) + String(divInt(e.value, div))
+      );
+      return lines.join("\n") + "\n";
+    }
+    case "value": {
+      const lines = selectTop(sorted.entries, top).map((e) =>
+        head(e) +
+        (typeof e.value === "number" || typeof e.value === "bigint"
+          ? String(divInt(e.value, div))
+          : formatValueText(e.value))
+      );
+      return lines.join(noDelimiter(sorted) ? "" : "\n") + "\n";
+    }
+    case "avg":
+    case "stats": {
+      // bpftrace 0.17 ignores top and div for stats() maps.
+      const chosen = sorted.kind === "avg"
+        ? selectTop(sorted.entries, top)
+        : sorted.entries;
+      const lines = chosen.map((e) => head(e) + statsText(sorted.kind, e, div));
+      return lines.join("\n") + "\n\n";
+    }
+    case "hist": {
+      const lines = selectTop(sorted.entries, top).map((e) =>
+        head(e) + "\n" + formatHistRows(e.value, histLabel, div)
+      );
+      return lines.join("\n") + "\n";
+    }
+    case "lhist": {
+      const { min, max, step } = sorted;
+      const label = (i: number) => lhistLabel(i, min, max, step);
+      const lines = selectTop(sorted.entries, top).map((e) =>
+        head(e) + "\n" + formatHistRows(e.value, label)
+      );
+      return lines.join("\n") + "\n";
+    }
+  }
+}
+
+function statsText(
+  kind: "avg" | "stats",
+  e: MapEntry<Stats>,
+  div: number,
+): string {
+  const s = e.value;
+  if (kind === "avg") return String(divInt(s.average, div));
+  return `count ${s.count}, average ${s.average}, total ${s.total}`;
+}
+
+/**
+ * Formats the maps bpftrace prints when a run ends: a blank two-line
+ * preamble (`"\n\n"`), then every map in name order.
+ *
+ * @example End-of-run output
+ * ```ts
+ * import { formatExitMapsText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatExitMapsText([
+ *   { name: "@b", keyed: false, kind: "count", entries: [{ key: [], value: 1 }] },
+ *   { name: "@a", keyed: false, kind: "sum", entries: [{ key: [], value: 2 }] },
+ * ]), "\n\n@a: 2\n@b: 1\n");
+ * ```
+ */
+export function formatExitMapsText(maps: MapData[]): string {
+  const ordered = [...maps].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+  return "\n\n" + ordered.map((m) => formatMapText(m)).join("");
+}
+
+/**
+ * The text `print(value)` writes: the value and a newline.
+ *
+ * @example
+ * ```ts
+ * import { formatPrintValueText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatPrintValueText([1, "a"]), "(1, a)\n");
+ * ```
+ */
+export function formatPrintValueText(v: Value): string {
+  return formatValueText(v) + "\n";
+}
+
+/**
+ * The line bpftrace prints once probes are attached.
+ *
+ * @example
+ * ```ts
+ * import { formatAttachedProbesText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatAttachedProbesText(1), "Attaching 1 probe...\n");
+ * assert.equal(formatAttachedProbesText(3), "Attaching 3 probes...\n");
+ * ```
+ */
+export function formatAttachedProbesText(n: number): string {
+  return `Attaching ${n} ${n === 1 ? "probe" : "probes"}...\n`;
+}
+
+/**
+ * The line bpftrace prints when ring-buffer records were lost.
+ *
+ * @example
+ * ```ts
+ * import { formatLostEventsText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatLostEventsText(7), "Lost 7 events\n");
+ * ```
+ */
+export function formatLostEventsText(n: number): string {
+  return `Lost ${n} events\n`;
+}

@@ -1,0 +1,177 @@
+/**
+ * The plain data that decoding produces and the formatters consume.
+ *
+ * Decoding (`decode.ts`) turns raw engine bytes (map entries, ring-buffer
+ * records) into these values; the text (`text.ts`) and JSON (`json.ts`)
+ * formatters render them exactly as bpftrace 0.17 does. Everything here is
+ * plain data: no classes, no methods, safe to hand to users of the
+ * TypeScript API, to `structuredClone`, or to build by hand in tests.
+ *
+ * @module
+ */
+
+import type { EventAction, TypeDesc } from "../program.ts";
+
+/**
+ * An integer: a `number` when it is safely representable (|v| < 2^53),
+ * otherwise a `bigint`.
+ */
+export type Int = number | bigint;
+
+/** A resolved kernel or user stack (`kstack`, `ustack`). */
+export interface StackValue {
+  type: "stack";
+  /** `true` for `kstack`, `false` for `ustack`. */
+  kernel: boolean;
+  /** Symbolized frames, innermost first, e.g. `"do_syscall_64+527"`. */
+  frames: string[];
+}
+
+/** A `buf()` value: raw bytes, printed with `\xNN` escapes. */
+export interface BufValue {
+  type: "buf";
+  bytes: Uint8Array;
+}
+
+/**
+ * One decoded value.
+ *
+ * - integers: {@linkcode Int};
+ * - strings (`comm`, `str()`), resolved `ksym`/`usym` and `ntop` addresses:
+ *   `string`;
+ * - tuples: arrays of values;
+ * - stacks: {@linkcode StackValue};
+ * - buffers: {@linkcode BufValue}.
+ */
+export type Value = Int | string | Value[] | StackValue | BufValue;
+
+/** `count`, `average` and `total` of an `avg()` or `stats()` entry. */
+export interface Stats {
+  /** Number of values aggregated. */
+  count: Int;
+  /** Sum of the values (signed). */
+  total: Int;
+  /** `total / count`, truncated toward zero as in C; 0 when count is 0. */
+  average: Int;
+}
+
+/**
+ * One bucket of a `hist()` or `lhist()` entry, with the inclusive value
+ * range it counts (the same `min`/`max` bpftrace prints with `-f json`).
+ */
+export interface HistBucket {
+  /**
+   * The bucket index as stored in the map key. `hist`: 0 = negative values,
+   * 1 = zero, 2 = one, i ≥ 3 = [2^(i-2), 2^(i-1)). `lhist`: 0 = below `min`,
+   * 1..n = the linear buckets, n + 1 = at or above `max`.
+   */
+  index: number;
+  /** Smallest value counted; absent for the "below" bucket (-infinity). */
+  min?: Int;
+  /** Largest value counted; absent for the "above" bucket (+infinity). */
+  max?: Int;
+  /** Events counted in this bucket (summed over CPUs). */
+  count: Int;
+}
+
+/** One entry of a map: its key values (empty for a keyless map) and value. */
+export interface MapEntry<V> {
+  /** The key, one element per key expression (`@x[pid, comm]` gives 2). */
+  key: Value[];
+  value: V;
+}
+
+/** Fields common to every {@linkcode MapData} variant. */
+export interface MapDataBase {
+  /** The map's name with its `@`, e.g. `"@bytes"`, or `"@"`. */
+  name: string;
+  /** Whether the map has keys (`@x[k]`) or not (`@x`). */
+  keyed: boolean;
+}
+
+/** A `count()`, `sum()`, `min()` or `max()` map: one integer per key. */
+export interface ScalarMapData extends MapDataBase {
+  kind: "count" | "sum" | "min" | "max";
+  entries: MapEntry<Int>[];
+}
+
+/** An `avg()` or `stats()` map. */
+export interface StatsMapData extends MapDataBase {
+  kind: "avg" | "stats";
+  entries: MapEntry<Stats>[];
+}
+
+/**
+ * A `hist()` map. Each entry's buckets run from the first to the last
+ * non-empty bucket, with the empty ones in between (as bpftrace prints);
+ * an all-zero entry has no buckets.
+ */
+export interface HistMapData extends MapDataBase {
+  kind: "hist";
+  entries: MapEntry<HistBucket[]>[];
+}
+
+/** An `lhist(value, min, max, step)` map; buckets as in `HistMapData`. */
+export interface LhistMapData extends MapDataBase {
+  kind: "lhist";
+  min: number;
+  max: number;
+  step: number;
+  entries: MapEntry<HistBucket[]>[];
+}
+
+/** A map holding plain assigned values (`@x[k] = expr`). */
+export interface ValueMapData extends MapDataBase {
+  kind: "value";
+  /**
+   * The stored type. The text format uses it where bpftrace does: entries of
+   * `ksym`, `usym`, `kstack`, `ustack` and `inet` maps are printed without a
+   * separating newline, as bpftrace 0.17 does.
+   */
+  type?: TypeDesc;
+  entries: MapEntry<Value>[];
+}
+
+/** A whole map, decoded and reduced over CPUs; see the variants. */
+export type MapData =
+  | ScalarMapData
+  | StatsMapData
+  | HistMapData
+  | LhistMapData
+  | ValueMapData;
+
+/** The kind of a {@linkcode MapData}. */
+export type MapKind = MapData["kind"];
+
+/** A decoded ring-buffer record: which action and its argument values. */
+export interface DecodedEvent {
+  /** Index in `Program.formats`. */
+  id: number;
+  /** What the record asks user space to do. */
+  action: EventAction;
+  /** Argument values in order (empty for actions without arguments). */
+  args: Value[];
+}
+
+/**
+ * Resolves addresses and stack ids to symbols. The session provides one
+ * (backed by /proc/kallsyms, ELF symbol tables and the stack-trace maps);
+ * without one, addresses print as hexadecimal and stacks are empty.
+ */
+export interface SymbolResolver {
+  /** Kernel symbol for an address, e.g. `"do_sys_open"`. */
+  ksym(addr: bigint): string;
+  /** User symbol for an address in process `pid`. */
+  usym(addr: bigint, pid?: number): string;
+  /**
+   * Frames of stack `id` in stack-trace map `mapIndex` (index into
+   * `Program.maps`), innermost first, symbolized with offsets as bpftrace
+   * prints them (`"func+12"`); `[]` if the id is unknown.
+   */
+  stack(
+    mapIndex: number,
+    id: number,
+    kernel: boolean,
+    pid?: number,
+  ): string[];
+}

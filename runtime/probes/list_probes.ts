@@ -1,0 +1,184 @@
+/**
+ * Probe listing and wildcard expansion across providers: what `-l
+ * [PATTERN]` prints and what the compiler attaches for a wildcard attach
+ * point.
+ *
+ * Listed: tracepoints (tracefs or bundled), raw tracepoints (one per
+ * tracepoint event name), software and hardware events, and uprobes of a
+ * named binary. Not listed: kprobes (this kernel has none; tracefs
+ * `available_filter_functions` is not read).
+ *
+ * @module
+ */
+
+import type { AttachPoint } from "../program.ts";
+import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
+import { findBinary, listUprobeSymbols } from "./elf.ts";
+import { globToRegExp, hasWildcard } from "./glob.ts";
+import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
+import { expandTracepoints, listTracepoints } from "./tracepoint_format.ts";
+
+function perfNames(kind: "software" | "hardware", pattern: string): string[] {
+  const table = kind === "software" ? SOFTWARE_EVENTS : HARDWARE_EVENTS;
+  const re = globToRegExp(pattern);
+  return table.filter((e) =>
+    re.test(e.name) || (e.alias !== undefined && re.test(e.alias))
+  )
+    .map((e) => e.name).sort();
+}
+
+function rawTracepoints(pattern: string): string[] {
+  const re = globToRegExp(pattern);
+  const names = new Set<string>();
+  for (const tp of listTracepoints()) {
+    const n = tp.slice(tp.indexOf(":") + 1);
+    if (re.test(n)) names.add(n);
+  }
+  return [...names].sort();
+}
+
+/**
+ * The probes `-l [PATTERN]` prints, one "provider:target" string each.
+ * Without a pattern: every tracepoint, software and hardware event. A
+ * pattern's provider may be an alias; a pattern without a known provider
+ * is matched against tracepoints ("skb:*", or an event-name pattern like
+ * "*kfree_skb*") and software/hardware event names.
+ *
+ * @throws {SyntaxError} For a malformed uprobe pattern.
+ * @throws {import("./elf.ts").ElfError} When a uprobe binary is missing.
+ *
+ * @example Listing skb tracepoints and libc functions
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listProbes } from "./list_probes.ts";
+ *
+ * assert.ok(listProbes("t:skb:*").includes("tracepoint:skb:kfree_skb"));
+ * assert.ok(listProbes("software:cs").includes("software:context-switches:"));
+ * assert.ok(listProbes("uprobe:libc:getpid").some((p) => p.endsWith(":getpid")));
+ * ```
+ */
+export function listProbes(pattern?: string): string[] {
+  const p = pattern?.trim() ?? "";
+  if (p === "" || p === "*") {
+    return [
+      ...listTracepoints().map((t) => `tracepoint:${t}`),
+      ...perfNames("software", "*").map((n) => `software:${n}:`),
+      ...perfNames("hardware", "*").map((n) => `hardware:${n}:`),
+    ].sort();
+  }
+  const colon = p.indexOf(":");
+  const kind = colon < 0 ? undefined : providerKind(p.slice(0, colon));
+  const rest = colon < 0 ? p : p.slice(colon + 1);
+  switch (kind) {
+    case undefined: {
+      // No provider: tracepoints by "cat:name" or by event name, plus
+      // software/hardware events by name.
+      const tps = colon < 0
+        ? expandTracepoints(`*:${p}`)
+        : expandTracepoints(p);
+      const out = tps.map((t) => `tracepoint:${t}`);
+      if (colon < 0) {
+        for (const n of perfNames("software", p)) out.push(`software:${n}:`);
+        for (const n of perfNames("hardware", p)) out.push(`hardware:${n}:`);
+      }
+      return out.sort();
+    }
+    case "tracepoint":
+      return expandTracepoints(rest.includes(":") ? rest : `${rest}:*`)
+        .map((t) => `tracepoint:${t}`);
+    case "rawtracepoint":
+      return rawTracepoints(rest).map((n) => `rawtracepoint:${n}`);
+    case "software":
+    case "hardware":
+      return perfNames(kind, rest.split(":")[0]).map((n) => `${kind}:${n}:`);
+    case "uprobe":
+    case "uretprobe": {
+      const last = rest.lastIndexOf(":");
+      const bin = last < 0 ? rest : rest.slice(0, last);
+      const sym = last < 0 ? "*" : rest.slice(last + 1) || "*";
+      if (bin === "") {
+        throw new SyntaxError(`Invalid probe pattern "${p}": missing binary`);
+      }
+      const path = findBinary(bin);
+      return listUprobeSymbols(path, sym).map((s) => `${kind}:${path}:${s}`);
+    }
+    case "BEGIN":
+    case "END":
+    case "kprobe":
+    case "kretprobe":
+    case "profile":
+    case "interval":
+      return [];
+  }
+}
+
+/**
+ * Expand one attach point's wildcards into concrete attach points:
+ * tracepoints via tracefs or the bundle, uprobe symbols via the binary's
+ * ELF symbols, software/hardware event names via the event tables. An
+ * attach point without wildcards comes back alone. Uprobe binaries named
+ * bare (`libc`) are resolved to absolute paths.
+ *
+ * @example Expanding a syscall wildcard
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseAttachPoint } from "./attach_spec.ts";
+ * import { expandAttachPoint } from "./list_probes.ts";
+ *
+ * const aps = expandAttachPoint(parseAttachPoint("t:syscalls:sys_enter_getp*"));
+ * assert.ok(aps.some((a) => a.target === "syscalls:sys_enter_getppid"));
+ * ```
+ */
+export function expandAttachPoint(ap: AttachPoint): AttachPoint[] {
+  if (
+    (ap.kind === "uprobe" || ap.kind === "uretprobe") &&
+    !ap.target.startsWith("/")
+  ) {
+    ap = { ...ap, target: findBinary(ap.target) };
+    ap.text = `${ap.kind}:${ap.target}:${ap.symbol}${
+      ap.offset !== undefined ? `+${ap.offset}` : ""
+    }`;
+  }
+  if (!isWildcard(ap)) return [ap];
+  switch (ap.kind) {
+    case "tracepoint":
+      return expandTracepoints(ap.target).map((t) => ({
+        kind: "tracepoint",
+        target: t,
+        text: `tracepoint:${t}`,
+      }));
+    case "rawtracepoint":
+      return rawTracepoints(ap.target).map((n) => ({
+        kind: "rawtracepoint",
+        target: n,
+        text: `rawtracepoint:${n}`,
+      }));
+    case "uprobe":
+    case "uretprobe": {
+      if (hasWildcard(ap.target)) {
+        throw new SyntaxError(
+          `Invalid attach point "${ap.text}": wildcard in binary path`,
+        );
+      }
+      return listUprobeSymbols(ap.target, ap.symbol ?? "*").map((s) => ({
+        kind: ap.kind,
+        target: ap.target,
+        symbol: s,
+        text: `${ap.kind}:${ap.target}:${s}`,
+      }));
+    }
+    case "software":
+    case "hardware": {
+      const kind = ap.kind;
+      return perfNames(kind, ap.target).map((n) =>
+        parseAttachPoint(
+          `${kind}:${n}${ap.period !== undefined ? `:${ap.period}` : ""}`,
+        )
+      );
+    }
+    default:
+      throw new SyntaxError(
+        `Invalid attach point "${ap.text}": wildcards are not supported here`,
+      );
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * A tracing session: one compiled `Program` running on one engine, its
+ * events rendered as they arrive, its maps printed when it ends.
+ *
+ * The session is the one path for output, exit handling, END and map
+ * printing that both engines share: it never knows which engine it drives.
+ *
+ * @module
+ */
+
+import type { Engine } from "./engine.ts";
+import { decodeEvent, decodeMap } from "./output/decode.ts";
+import {
+  formatAttachedProbesJson,
+  formatExitMapsJson,
+  formatLostEventsJson,
+  formatMapJson,
+  formatMessageJson,
+  formatPrintValueJson,
+} from "./output/json.ts";
+import { formatPrintf } from "./output/printf.ts";
+import { formatTime } from "./output/strftime.ts";
+import {
+  formatAttachedProbesText,
+  formatExitMapsText,
+  formatLostEventsText,
+  formatMapText,
+  formatPrintValueText,
+} from "./output/text.ts";
+import type { DecodedEvent, MapData, SymbolResolver } from "./output/types.ts";
+import type { Program } from "./program.ts";
+
+/** Why a session ended. */
+export type ExitReason =
+  | "exit"
+  | "duration"
+  | "signal"
+  | "command"
+  | "stopped";
+
+/** Options of a session. */
+export interface SessionOptions {
+  /** Output format (default `text`). */
+  format?: "text" | "json";
+  /** Where rendered output goes (default: standard output). */
+  write?: (text: string) => void;
+  /** Allow `system()` and `cat()` events to act. */
+  unsafe?: boolean;
+  /** Called with every decoded event before it is rendered. */
+  onEvent?: (event: DecodedEvent) => void;
+  /** Print nothing for events (the caller consumes them via `onEvent`). */
+  quiet?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes text to standard output, all of it.
+ *
+ * @example Write a line
+ * ```ts
+ * import { writeStdout } from "./session.ts";
+ * writeStdout("hello\n");
+ * ```
+ */
+export function writeStdout(text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) {
+    const n = Deno.stdout.writeSync(bytes);
+    bytes = bytes.subarray(n);
+  }
+}
+
+/**
+ * Drives an engine through a program's life: load, attach, BEGIN, events,
+ * END, map printing, release.
+ *
+ * @example Run a BEGIN-only program on an engine
+ * ```ts ignore
+ * import { Session } from "./session.ts";
+ * const session = new Session(program, engine);
+ * await session.start();
+ * await session.run({ durationMs: 1000 });
+ * await session.finish();
+ * ```
+ */
+export class Session {
+  /** The program being run. */
+  readonly program: Program;
+  /** The engine running it. */
+  readonly engine: Engine;
+  #format: "text" | "json";
+  #write: (text: string) => void;
+  #unsafe: boolean;
+  #onEvent?: (event: DecodedEvent) => void;
+  #quiet: boolean;
+  #exitRequested = false;
+  #stopRequested = false;
+  #finished = false;
+  #resolver?: SymbolResolver;
+  #started = 0;
+
+  /** Creates a session; nothing is loaded until `start()`. */
+  constructor(program: Program, engine: Engine, options: SessionOptions = {}) {
+    this.program = program;
+    this.engine = engine;
+    this.#format = options.format ?? "text";
+    this.#write = options.write ?? writeStdout;
+    this.#unsafe = options.unsafe ?? false;
+    this.#onEvent = options.onEvent;
+    this.#quiet = options.quiet ?? false;
+  }
+
+  /** True once the program called `exit()`. */
+  get exitRequested(): boolean {
+    return this.#exitRequested;
+  }
+
+  /** Milliseconds on the engine's clock since `start()`. */
+  elapsedMs(): number {
+    return this.#now() - this.#started;
+  }
+
+  #now(): number {
+    return this.engine.clockMs ? this.engine.clockMs() : performance.now();
+  }
+
+  /** Number of attach points, as bpftrace counts probes. */
+  probeCount(): number {
+    return this.program.probes.reduce((n, p) => n + p.attach.length, 0);
+  }
+
+  /**
+   * Loads the program, attaches every probe, prints the attach line and runs
+   * BEGIN.
+   */
+  async start(): Promise<void> {
+    await this.engine.load(this.program);
+    this.#resolver = this.engine.symbols?.();
+    await this.engine.attach();
+    const n = this.probeCount();
+    if (!this.#quiet) {
+      this.#write(
+        this.#format === "json"
+          ? formatAttachedProbesJson(n)
+          : formatAttachedProbesText(n),
+      );
+    }
+    this.#started = this.#now();
+    await this.engine.runSpecial("BEGIN");
+    await this.pump(0);
+  }
+
+  /** Asks `run()` to return at its next turn. */
+  stop(): void {
+    this.#stopRequested = true;
+  }
+
+  /** Polls once for up to `timeoutMs`, handling every event. */
+  pump(timeoutMs: number): Promise<number> {
+    return this.engine.poll(timeoutMs, (rec) => this.#handle(rec));
+  }
+
+  /**
+   * Handles events until the program exits, `stop()` is called, the signal
+   * aborts, or `durationMs` passes on the engine's clock.
+   */
+  async run(
+    options: { durationMs?: number; signal?: AbortSignal; tickMs?: number } =
+      {},
+  ): Promise<ExitReason> {
+    const tick = options.tickMs ?? 100;
+    while (true) {
+      if (this.#exitRequested) return "exit";
+      if (this.#stopRequested) return "stopped";
+      if (options.signal?.aborted) return "signal";
+      let wait = tick;
+      if (options.durationMs !== undefined) {
+        const left = options.durationMs - this.elapsedMs();
+        if (left <= 0) return "duration";
+        wait = Math.min(wait, left);
+      }
+      await this.pump(Math.max(0, Math.ceil(wait)));
+    }
+  }
+
+  /** Decodes and returns one user-visible map as plain data. */
+  readMap(name: string): MapData {
+    const i = this.program.maps.findIndex((m) => m.name === name);
+    if (i < 0 || this.program.maps[i].internal) {
+      throw new RangeError(`Unknown map "${name}"`);
+    }
+    return this.#decodeMap(i);
+  }
+
+  /** Every user-visible map, decoded. */
+  readMaps(): MapData[] {
+    const out: MapData[] = [];
+    this.program.maps.forEach((m, i) => {
+      if (!m.internal && m.agg) out.push(this.#decodeMap(i));
+    });
+    return out;
+  }
+
+  /** Deletes every entry of a user-visible map. */
+  clearMap(name: string): void {
+    const i = this.program.maps.findIndex((m) => m.name === name);
+    if (i < 0) throw new RangeError(`Unknown map "${name}"`);
+    this.engine.clearMap(i);
+  }
+
+  #decodeMap(i: number): MapData {
+    return decodeMap(
+      this.program.maps[i],
+      this.engine.readMap(i),
+      this.#resolver,
+    );
+  }
+
+  /**
+   * Runs END, handles its events, prints every non-empty map and the lost
+   * event count, then releases the engine. Safe to call twice.
+   */
+  async finish(options: { printMaps?: boolean } = {}): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    try {
+      await this.engine.runSpecial("END");
+      await this.pump(0);
+      if (options.printMaps ?? true) {
+        const maps = this.readMaps().filter((m) => m.entries.length > 0);
+        if (maps.length > 0) {
+          this.#write(
+            this.#format === "json"
+              ? formatExitMapsJson(maps)
+              : formatExitMapsText(maps),
+          );
+        }
+      }
+      const lost = this.engine.lostEvents();
+      if (lost > 0) {
+        this.#write(
+          this.#format === "json"
+            ? formatLostEventsJson(lost)
+            : formatLostEventsText(lost),
+        );
+      }
+    } finally {
+      this.engine.close();
+    }
+  }
+
+  #handle(record: Uint8Array): void {
+    const ev = decodeEvent(this.program, record, this.#resolver);
+    this.#onEvent?.(ev);
+    const a = ev.action;
+    const json = this.#format === "json";
+    switch (a.kind) {
+      case "printf": {
+        if (this.#quiet) return;
+        const text = formatPrintf(a.format, ev.args);
+        this.#write(json ? formatMessageJson("printf", text) : text);
+        return;
+      }
+      case "print_map": {
+        if (this.#quiet) return;
+        const data = this.#decodeMap(a.mapIndex);
+        if (data.entries.length === 0) return;
+        const opts = { top: a.top, div: a.div };
+        this.#write(
+          json ? formatMapJson(data, opts) : formatMapText(data, opts),
+        );
+        return;
+      }
+      case "print_value": {
+        if (this.#quiet) return;
+        const v = ev.args[0];
+        this.#write(
+          json ? formatPrintValueJson(v) : formatPrintValueText(v),
+        );
+        return;
+      }
+      case "clear":
+      case "zero":
+        // zero() keeps keys in bpftrace; with no engine-level update yet it
+        // empties the map like clear().
+        this.engine.clearMap(a.mapIndex);
+        return;
+      case "time": {
+        if (this.#quiet) return;
+        const text = formatTime(a.format);
+        this.#write(json ? formatMessageJson("time", text) : text);
+        return;
+      }
+      case "exit":
+        this.#exitRequested = true;
+        return;
+      case "system": {
+        if (!this.#unsafe) return;
+        const cmd = formatPrintf(a.format, ev.args);
+        const out = new Deno.Command("sh", {
+          args: ["-c", cmd],
+          stdout: "piped",
+          stderr: "inherit",
+        }).outputSync();
+        const text = new TextDecoder().decode(out.stdout);
+        this.#write(json ? formatMessageJson("syscall", text) : text);
+        return;
+      }
+      case "cat": {
+        if (!this.#unsafe) return;
+        const path = formatPrintf(a.format, ev.args);
+        let text: string;
+        try {
+          text = Deno.readTextFileSync(path);
+        } catch (e) {
+          text = `ERROR: failed to open file '${path}': ${
+            e instanceof Error ? e.message : String(e)
+          }\n`;
+        }
+        this.#write(json ? formatMessageJson("cat", text) : text);
+        return;
+      }
+    }
+  }
+}

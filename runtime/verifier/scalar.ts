@@ -1,0 +1,478 @@
+/**
+ * Value ranges of 64-bit scalars as the verifier tracks them: an unsigned
+ * interval `[umin, umax]` and a signed interval `[smin, smax]`, both holding
+ * at once. ALU transfer functions and branch refinement work on these.
+ *
+ * @module
+ */
+
+/** Largest unsigned 64-bit value. */
+export const U64_MAX: bigint = (1n << 64n) - 1n;
+/** Largest signed 64-bit value. */
+export const S64_MAX: bigint = (1n << 63n) - 1n;
+/** Smallest signed 64-bit value. */
+export const S64_MIN: bigint = -(1n << 63n);
+/** Largest unsigned 32-bit value. */
+export const U32_MAX: bigint = (1n << 32n) - 1n;
+
+/** The range part of a scalar (the value set is both intervals' meet). */
+export interface Range {
+  umin: bigint;
+  umax: bigint;
+  smin: bigint;
+  smax: bigint;
+}
+
+/** Any 64-bit value. */
+export const FULL: Range = Object.freeze({
+  umin: 0n,
+  umax: U64_MAX,
+  smin: S64_MIN,
+  smax: S64_MAX,
+});
+
+const toS = (u: bigint): bigint => BigInt.asIntN(64, u);
+const toU = (s: bigint): bigint => BigInt.asUintN(64, s);
+const max = (a: bigint, b: bigint): bigint => a > b ? a : b;
+const min = (a: bigint, b: bigint): bigint => a < b ? a : b;
+
+/** The exact constant `v` (taken modulo 2^64). */
+export function constRange(v: bigint): Range {
+  const u = toU(v);
+  return { umin: u, umax: u, smin: toS(u), smax: toS(u) };
+}
+
+/** The unsigned interval [lo, hi], signed bounds deduced. */
+export function uRange(lo: bigint, hi: bigint): Range {
+  return sync({ umin: lo, umax: hi, smin: S64_MIN, smax: S64_MAX })!;
+}
+
+/** The signed interval [lo, hi], unsigned bounds deduced. */
+export function sRange(lo: bigint, hi: bigint): Range {
+  return sync({ umin: 0n, umax: U64_MAX, smin: lo, smax: hi })!;
+}
+
+/** The constant value when the range holds exactly one value. */
+export function constOf(r: Range): bigint | undefined {
+  return r.umin === r.umax ? r.umin : undefined;
+}
+
+/**
+ * Tightens each interval with what the other implies. Returns undefined
+ * when the two intervals have no value in common (an impossible state).
+ */
+export function sync(r: Range): Range | undefined {
+  let { umin, umax, smin, smax } = r;
+  for (let round = 0; round < 2; round++) {
+    if (umax <= S64_MAX) {
+      smin = max(smin, umin);
+      smax = min(smax, umax);
+    } else if (umin > S64_MAX) {
+      smin = max(smin, umin - (1n << 64n));
+      smax = min(smax, umax - (1n << 64n));
+    }
+    if (smin >= 0n) {
+      umin = max(umin, smin);
+      umax = min(umax, smax);
+    } else if (smax < 0n) {
+      umin = max(umin, toU(smin));
+      umax = min(umax, toU(smax));
+    }
+    if (umin > umax || smin > smax) return undefined;
+  }
+  return { umin, umax, smin, smax };
+}
+
+/** True when every value of `inner` is in `outer`. */
+export function rangeWithin(outer: Range, inner: Range): boolean {
+  return outer.umin <= inner.umin && inner.umax <= outer.umax &&
+    outer.smin <= inner.smin && inner.smax <= outer.smax;
+}
+
+/** True when both ranges are the same. */
+export function rangeEqual(a: Range, b: Range): boolean {
+  return a.umin === b.umin && a.umax === b.umax && a.smin === b.smin &&
+    a.smax === b.smax;
+}
+
+/** The range of a value loaded from memory `width` bytes wide. */
+export function loadRange(width: number, signExtend: boolean): Range {
+  if (width === 8) return FULL;
+  const bits = BigInt(width * 8);
+  if (signExtend) {
+    return sRange(-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n);
+  }
+  return uRange(0n, (1n << bits) - 1n);
+}
+
+/** All ones up to and including the highest set bit of `v`. */
+function fillBits(v: bigint): bigint {
+  return v === 0n ? 0n : (1n << BigInt(v.toString(2).length)) - 1n;
+}
+
+/** ALU operation names the transfer function understands. */
+export type AluKind =
+  | "ADD"
+  | "SUB"
+  | "MUL"
+  | "DIV"
+  | "SDIV"
+  | "OR"
+  | "AND"
+  | "LSH"
+  | "RSH"
+  | "NEG"
+  | "MOD"
+  | "SMOD"
+  | "XOR"
+  | "ARSH";
+
+function exact64(op: AluKind, a: bigint, b: bigint): bigint {
+  const sa = toS(a), sb = toS(b);
+  switch (op) {
+    case "ADD":
+      return toU(a + b);
+    case "SUB":
+      return toU(a - b);
+    case "MUL":
+      return toU(a * b);
+    case "DIV":
+      return b === 0n ? 0n : a / b;
+    case "SDIV":
+      return sb === 0n ? 0n : toU(sa / sb);
+    case "MOD":
+      return b === 0n ? a : a % b;
+    case "SMOD":
+      return sb === 0n ? a : toU(sa % sb);
+    case "OR":
+      return a | b;
+    case "AND":
+      return a & b;
+    case "XOR":
+      return a ^ b;
+    case "LSH":
+      return toU(a << (b & 63n));
+    case "RSH":
+      return a >> (b & 63n);
+    case "ARSH":
+      return toU(sa >> (b & 63n));
+    case "NEG":
+      return toU(-a);
+  }
+}
+
+function exact32(op: AluKind, a: bigint, b: bigint): bigint {
+  const ua = BigInt.asUintN(32, a), ub = BigInt.asUintN(32, b);
+  const sa = BigInt.asIntN(32, a), sb = BigInt.asIntN(32, b);
+  let r: bigint;
+  switch (op) {
+    case "SDIV":
+      r = sb === 0n ? 0n : sa / sb;
+      break;
+    case "SMOD":
+      r = sb === 0n ? sa : sa % sb;
+      break;
+    case "ARSH":
+      r = sa >> (ub & 31n);
+      break;
+    case "LSH":
+      r = ua << (ub & 31n);
+      break;
+    case "RSH":
+      r = ua >> (ub & 31n);
+      break;
+    default:
+      r = exact64(op, ua, ub);
+  }
+  return BigInt.asUintN(32, r);
+}
+
+/** Range of `a op b` on 64-bit values. */
+export function alu64(op: AluKind, a: Range, b: Range): Range {
+  const ca = constOf(a), cb = constOf(b);
+  if (ca !== undefined && (cb !== undefined || op === "NEG")) {
+    return constRange(exact64(op, ca, cb ?? 0n));
+  }
+  let u: [bigint, bigint] = [0n, U64_MAX];
+  let s: [bigint, bigint] = [S64_MIN, S64_MAX];
+  switch (op) {
+    case "ADD": {
+      if (a.umax + b.umax <= U64_MAX) u = [a.umin + b.umin, a.umax + b.umax];
+      const lo = a.smin + b.smin, hi = a.smax + b.smax;
+      if (lo >= S64_MIN && hi <= S64_MAX) s = [lo, hi];
+      break;
+    }
+    case "SUB": {
+      if (a.umin >= b.umax) u = [a.umin - b.umax, a.umax - b.umin];
+      const lo = a.smin - b.smax, hi = a.smax - b.smin;
+      if (lo >= S64_MIN && hi <= S64_MAX) s = [lo, hi];
+      break;
+    }
+    case "MUL":
+      if (a.umax * b.umax <= U64_MAX) u = [a.umin * b.umin, a.umax * b.umax];
+      break;
+    case "DIV":
+      if (cb !== undefined) u = [a.umin / cb, a.umax / cb];
+      else if (b.umin > 0n) u = [a.umin / b.umax, a.umax / b.umin];
+      else u = [0n, a.umax];
+      break;
+    case "MOD":
+      if (cb !== undefined && cb !== 0n) {
+        u = a.umax < cb ? [a.umin, a.umax] : [0n, cb - 1n];
+      } else if (b.umin > 0n) u = [0n, min(a.umax, b.umax - 1n)];
+      else u = [0n, a.umax];
+      break;
+    case "AND":
+      u = [0n, min(a.umax, b.umax)];
+      break;
+    case "OR":
+      u = [max(a.umin, b.umin), fillBits(max(a.umax, b.umax))];
+      break;
+    case "XOR":
+      u = [0n, fillBits(max(a.umax, b.umax))];
+      break;
+    case "LSH":
+      if (cb !== undefined && cb < 64n && (a.umax << cb) <= U64_MAX) {
+        u = [a.umin << cb, a.umax << cb];
+      }
+      break;
+    case "RSH":
+      if (cb !== undefined) u = [a.umin >> (cb & 63n), a.umax >> (cb & 63n)];
+      else u = [0n, a.umax];
+      break;
+    case "ARSH":
+      if (cb !== undefined) s = [a.smin >> (cb & 63n), a.smax >> (cb & 63n)];
+      break;
+    default:
+      break;
+  }
+  return sync({ umin: u[0], umax: u[1], smin: s[0], smax: s[1] }) ?? FULL;
+}
+
+const U32: Range = Object.freeze({
+  umin: 0n,
+  umax: U32_MAX,
+  smin: 0n,
+  smax: U32_MAX,
+});
+
+/** Range of the zero-extended result of the 32-bit `a op b`. */
+export function alu32(op: AluKind, a: Range, b: Range): Range {
+  const ca = constOf(a), cb = constOf(b);
+  if (ca !== undefined && (cb !== undefined || op === "NEG")) {
+    return constRange(exact32(op, ca, cb ?? 0n));
+  }
+  if (op === "AND") {
+    const m = min(a.umax <= U32_MAX ? a.umax : U32_MAX, b.umax);
+    return uRange(0n, min(m, U32_MAX));
+  }
+  if (a.umax > U32_MAX || b.umax > U32_MAX) return U32;
+  if (op === "SDIV" || op === "SMOD" || op === "NEG") return U32;
+  if (op === "ARSH" && a.umax >= 1n << 31n) return U32;
+  const k = op === "ARSH" ? "RSH" : op;
+  if ((op === "LSH" || op === "RSH" || op === "ARSH") && (cb ?? 32n) >= 32n) {
+    return U32;
+  }
+  const r = alu64(k, a, b);
+  return r.umax <= U32_MAX ? r : U32;
+}
+
+/** The low 32 bits of a range, zero-extended (as `w = w` does). */
+export function truncate32(a: Range): Range {
+  if (a.umax <= U32_MAX) return a;
+  const c = constOf(a);
+  return c !== undefined ? constRange(c & U32_MAX) : U32;
+}
+
+/** Sign-extends the low `bits` of a range to 64 bits. */
+export function signExtend(a: Range, bits: 8 | 16 | 32): Range {
+  const c = constOf(a);
+  if (c !== undefined) {
+    return constRange(BigInt.asIntN(bits, c));
+  }
+  const half = 1n << BigInt(bits - 1);
+  if (a.smin >= -half && a.smax < half) return a;
+  return sRange(-half, half - 1n);
+}
+
+/** Comparison operators of conditional jumps. */
+export type CmpKind =
+  | "JEQ"
+  | "JNE"
+  | "JGT"
+  | "JGE"
+  | "JLT"
+  | "JLE"
+  | "JSGT"
+  | "JSGE"
+  | "JSLT"
+  | "JSLE"
+  | "JSET"
+  | "JNSET";
+
+/** The operator that holds on the fall-through side. */
+export function negateCmp(op: CmpKind): CmpKind {
+  switch (op) {
+    case "JEQ":
+      return "JNE";
+    case "JNE":
+      return "JEQ";
+    case "JGT":
+      return "JLE";
+    case "JLE":
+      return "JGT";
+    case "JGE":
+      return "JLT";
+    case "JLT":
+      return "JGE";
+    case "JSGT":
+      return "JSLE";
+    case "JSLE":
+      return "JSGT";
+    case "JSGE":
+      return "JSLT";
+    case "JSLT":
+      return "JSGE";
+    case "JSET":
+      return "JNSET";
+    case "JNSET":
+      return "JSET";
+  }
+}
+
+function with_(r: Range, p: Partial<Range>): Range | undefined {
+  return sync({ ...r, ...p });
+}
+
+/**
+ * Narrows `a` and `b` assuming `a op b` holds (64-bit compare). Returns
+ * undefined when it cannot hold for any values in the ranges.
+ */
+export function refine(
+  op: CmpKind,
+  a: Range,
+  b: Range,
+): [Range, Range] | undefined {
+  const ca = constOf(a), cb = constOf(b);
+  let na: Range | undefined = a, nb: Range | undefined = b;
+  switch (op) {
+    case "JEQ": {
+      const m = sync({
+        umin: max(a.umin, b.umin),
+        umax: min(a.umax, b.umax),
+        smin: max(a.smin, b.smin),
+        smax: min(a.smax, b.smax),
+      });
+      if (!m) return undefined;
+      return [m, m];
+    }
+    case "JNE":
+      if (ca !== undefined && cb !== undefined) {
+        return ca === cb ? undefined : [a, b];
+      }
+      if (cb !== undefined) na = exclude(a, cb);
+      if (ca !== undefined) nb = exclude(b, ca);
+      break;
+    case "JGT":
+      if (a.umax === 0n || b.umin === U64_MAX) return undefined;
+      na = with_(a, { umin: max(a.umin, b.umin + 1n) });
+      nb = with_(b, { umax: min(b.umax, a.umax - 1n) });
+      break;
+    case "JGE":
+      na = with_(a, { umin: max(a.umin, b.umin) });
+      nb = with_(b, { umax: min(b.umax, a.umax) });
+      break;
+    case "JLT":
+      return swap(refine("JGT", b, a));
+    case "JLE":
+      return swap(refine("JGE", b, a));
+    case "JSGT":
+      if (a.smax === S64_MIN || b.smin === S64_MAX) return undefined;
+      na = with_(a, { smin: max(a.smin, b.smin + 1n) });
+      nb = with_(b, { smax: min(b.smax, a.smax - 1n) });
+      break;
+    case "JSGE":
+      na = with_(a, { smin: max(a.smin, b.smin) });
+      nb = with_(b, { smax: min(b.smax, a.smax) });
+      break;
+    case "JSLT":
+      return swap(refine("JSGT", b, a));
+    case "JSLE":
+      return swap(refine("JSGE", b, a));
+    case "JSET":
+      if (ca !== undefined && cb !== undefined) {
+        return (ca & cb) !== 0n ? [a, b] : undefined;
+      }
+      if (cb !== undefined) {
+        if (cb === 0n || a.umax < lowBit(cb)) {
+          return undefined;
+        }
+        if (a.umin === 0n) na = with_(a, { umin: 1n });
+      }
+      break;
+    case "JNSET":
+      if (ca !== undefined && cb !== undefined) {
+        return (ca & cb) === 0n ? [a, b] : undefined;
+      }
+      break;
+  }
+  if (!na || !nb) return undefined;
+  return [na, nb];
+}
+
+function lowBit(v: bigint): bigint {
+  return v & -v;
+}
+
+function swap(r: [Range, Range] | undefined): [Range, Range] | undefined {
+  return r ? [r[1], r[0]] : undefined;
+}
+
+function exclude(a: Range, c: bigint): Range | undefined {
+  let r: Range | undefined = a;
+  if (r.umin === c) r = with_(r, { umin: c + 1n });
+  else if (r.umax === c) r = with_(r, { umax: c - 1n });
+  if (!r) return undefined;
+  const s = toS(c);
+  if (r.smin === s) r = with_(r, { smin: s + 1n });
+  else if (r.smax === s) r = with_(r, { smax: s - 1n });
+  return r;
+}
+
+/**
+ * Narrows for a 32-bit compare (`JMP32`). Only sound cases are refined: both
+ * ranges inside [0, 2^32), or both exact constants.
+ */
+export function refine32(
+  op: CmpKind,
+  a: Range,
+  b: Range,
+): [Range, Range] | undefined {
+  const ca = constOf(a), cb = constOf(b);
+  if (ca !== undefined && cb !== undefined) {
+    const r = refine(
+      op,
+      constRange(signed(op) ? BigInt.asIntN(32, ca) : BigInt.asUintN(32, ca)),
+      constRange(signed(op) ? BigInt.asIntN(32, cb) : BigInt.asUintN(32, cb)),
+    );
+    return r ? [a, b] : undefined;
+  }
+  const limit = signed(op) ? (1n << 31n) - 1n : U32_MAX;
+  if (a.umax <= limit && b.umax <= limit) return refine(op, a, b);
+  return [a, b];
+}
+
+function signed(op: CmpKind): boolean {
+  return op === "JSGT" || op === "JSGE" || op === "JSLT" || op === "JSLE";
+}
+
+/** Short text for messages: `5`, `[0, 15]` or `unknown`. */
+export function rangeText(r: Range): string {
+  const c = constOf(r);
+  if (c !== undefined) return String(toS(c));
+  if (r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN) {
+    return "unknown";
+  }
+  if (r.smin >= 0n || r.umax <= S64_MAX) return `[${r.umin}, ${r.umax}]`;
+  return `signed [${r.smin}, ${r.smax}]`;
+}

@@ -1,0 +1,362 @@
+/**
+ * The abstract machine state the verifier tracks along one path: per call
+ * frame the eleven registers and the 512-byte stack (what each byte holds,
+ * and registers spilled to 8-byte slots), plus the acquired ringbuf records.
+ * Also the two state comparisons: exact equality (infinite loop detection)
+ * and "old covers new" (state pruning).
+ *
+ * @module
+ */
+
+import { STACK_SIZE } from "../bpf/opcodes.ts";
+import { constRange, type Range, rangeEqual, rangeWithin } from "./scalar.ts";
+
+/** Register value kinds. */
+export const T = {
+  NOT_INIT: 0,
+  SCALAR: 1,
+  CTX: 2,
+  MAP_PTR: 3,
+  MAP_VALUE: 4,
+  MAP_VALUE_OR_NULL: 5,
+  STACK: 6,
+  MEM: 7,
+  MEM_OR_NULL: 8,
+} as const;
+
+/** What a register holds. Treated as immutable: replace, never mutate. */
+export interface Reg {
+  /** One of `T`. */
+  t: number;
+  /** Scalar: its value range. Pointer: range of its variable offset. */
+  r: Range;
+  /** Pointer: fixed offset. */
+  off: number;
+  /** Map index (map pointers and map values). */
+  map: number;
+  /** Null-check id of maybe-NULL pointers; link id of copied scalars. */
+  id: number;
+  /** Reference id of a ringbuf record (MEM, MEM_OR_NULL). */
+  ref: number;
+  /** Byte size of a ringbuf record. */
+  size: number;
+  /** Stack pointer: the frame number it points into. */
+  frame: number;
+  /** NOT_INIT: why, for messages. */
+  note: string;
+}
+
+/** Kinds of stack bytes. */
+export const S = { INVALID: 0, MISC: 1, SPILL: 2 } as const;
+
+/** One call frame. */
+export interface Frame {
+  regs: Reg[];
+  /** Per byte from fp-512 (index 0) to fp-1 (index 511): one of `S`. */
+  kinds: number[];
+  /** Per 8-byte slot (index = byte index >> 3), the spilled register. */
+  spills: (Reg | undefined)[];
+  /** The call instruction that created the frame (-1 for the main one). */
+  callsite: number;
+  /** Index of the function the frame runs. */
+  func: number;
+  /**
+   * False while `kinds` and `spills` may be shared with another state;
+   * call `ownStack` before changing them.
+   */
+  own: boolean;
+  /** Lowest byte index ever written (512 when none): bytes below are INVALID. */
+  lo: number;
+}
+
+/** An acquired reference (ringbuf record) and where it was acquired. */
+export interface Ref {
+  id: number;
+  pc: number;
+}
+
+/** The state along one path. */
+export interface State {
+  frames: Frame[];
+  refs: Ref[];
+}
+
+const ZERO = constRange(0n);
+
+/** A register with the given kind and defaults for the rest. */
+export function mkReg(t: number, p: Partial<Reg> = {}): Reg {
+  return {
+    t,
+    r: ZERO,
+    off: 0,
+    map: -1,
+    id: 0,
+    ref: 0,
+    size: 0,
+    frame: 0,
+    note: "",
+    ...p,
+  };
+}
+
+/** An uninitialized register with a note saying why. */
+export function notInit(note: string): Reg {
+  return mkReg(T.NOT_INIT, { note });
+}
+
+/** A scalar with the given range. */
+export function scalar(r: Range): Reg {
+  return {
+    t: T.SCALAR,
+    r,
+    off: 0,
+    map: -1,
+    id: 0,
+    ref: 0,
+    size: 0,
+    frame: 0,
+    note: "",
+  };
+}
+
+/** A fresh frame whose r10 points at its own stack. */
+export function newFrame(
+  index: number,
+  callsite: number,
+  func: number,
+  note: string,
+): Frame {
+  const u = notInit(note);
+  const regs: Reg[] = new Array(11).fill(u);
+  regs[10] = mkReg(T.STACK, { frame: index });
+  return {
+    regs,
+    kinds: new Array<number>(STACK_SIZE).fill(S.INVALID),
+    spills: new Array(STACK_SIZE / 8).fill(undefined),
+    callsite,
+    func,
+    own: true,
+    lo: STACK_SIZE,
+  };
+}
+
+/** Makes a frame's stack arrays private to it before a change. */
+export function ownStack(f: Frame): void {
+  if (f.own) return;
+  f.kinds = f.kinds.slice();
+  f.spills = f.spills.slice();
+  f.own = true;
+}
+
+/**
+ * A copy (registers are shared: they are immutable; stacks are shared
+ * copy-on-write, see `ownStack`).
+ */
+export function copyState(s: State): State {
+  return {
+    frames: s.frames.map((f) => {
+      f.own = false;
+      return {
+        regs: f.regs.slice(),
+        kinds: f.kinds,
+        spills: f.spills,
+        callsite: f.callsite,
+        func: f.func,
+        own: false,
+        lo: f.lo,
+      };
+    }),
+    refs: s.refs.slice(),
+  };
+}
+
+/** True for the pointer kinds that may be NULL. */
+export function isOrNull(t: number): boolean {
+  return t === T.MAP_VALUE_OR_NULL || t === T.MEM_OR_NULL;
+}
+
+/** True for every pointer kind. */
+export function isPointer(t: number): boolean {
+  return t !== T.NOT_INIT && t !== T.SCALAR;
+}
+
+/** Words for a register's kind, for messages. */
+export function typeName(r: Reg): string {
+  switch (r.t) {
+    case T.NOT_INIT:
+      return "uninitialized";
+    case T.SCALAR:
+      return "a scalar";
+    case T.CTX:
+      return "the context pointer";
+    case T.MAP_PTR:
+      return "a map pointer";
+    case T.MAP_VALUE:
+      return "a map value pointer";
+    case T.MAP_VALUE_OR_NULL:
+      return "a map value that may be NULL";
+    case T.STACK:
+      return "a stack pointer";
+    case T.MEM:
+      return "a ringbuf record pointer";
+    case T.MEM_OR_NULL:
+      return "a ringbuf record that may be NULL";
+  }
+  return "unknown";
+}
+
+/** A two-way id correspondence built while comparing two states. */
+class IdMap {
+  #fwd: Map<number, number> | undefined;
+  #back: Map<number, number> | undefined;
+  /** True when `a` in the old state may stand for `b` in the new one. */
+  check(a: number, b: number): boolean {
+    if (a === 0 && b === 0) return true;
+    if (a === 0 || b === 0) return false;
+    this.#fwd ??= new Map();
+    this.#back ??= new Map();
+    const f = this.#fwd.get(a), r = this.#back.get(b);
+    if (f === undefined && r === undefined) {
+      this.#fwd.set(a, b);
+      this.#back.set(b, a);
+      return true;
+    }
+    return f === b && r === a;
+  }
+}
+
+function ptrFieldsEqual(a: Reg, b: Reg): boolean {
+  return a.off === b.off && a.map === b.map && a.size === b.size &&
+    a.frame === b.frame;
+}
+
+/** True when `old` covers every value `cur` may hold. */
+function regCovers(old: Reg, cur: Reg, ids: IdMap, exact = true): boolean {
+  if (old.t === T.NOT_INIT) return true;
+  if (old.t !== cur.t) return false;
+  if (old.t === T.SCALAR) {
+    if (!exact) return true;
+    if (!rangeWithin(old.r, cur.r)) return false;
+    return old.id === 0 || ids.check(old.id, cur.id);
+  }
+  return ptrFieldsEqual(old, cur) && rangeWithin(old.r, cur.r) &&
+    ids.check(old.id, cur.id) && ids.check(old.ref, cur.ref);
+}
+
+function regEqual(a: Reg, b: Reg, ids: IdMap): boolean {
+  if (a.t !== b.t) return false;
+  if (a.t === T.NOT_INIT) return true;
+  return ptrFieldsEqual(a, b) && rangeEqual(a.r, b.r) && ids.check(a.id, b.id) &&
+    ids.check(a.ref, b.ref);
+}
+
+function stackCovers(
+  old: Frame,
+  cur: Frame,
+  ids: IdMap,
+  need0: number,
+  need1: number,
+): boolean {
+  const ok = old.kinds, ck = cur.kinds;
+  if (ok === ck && old.spills === cur.spills) {
+    // Same bytes: only the ids of spilled registers need matching up.
+    for (const sp of old.spills) {
+      if (sp && (sp.id !== 0 || sp.ref !== 0) && !regCovers(sp, sp, ids)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  for (let i = old.lo; i < ok.length; i++) {
+    const o = ok[i];
+    if (o === S.INVALID) continue;
+    const c = ck[i];
+    const slot = i >> 3;
+    const need = slot < 32 ? need0 & (1 << slot) : need1 & (1 << (slot - 32));
+    if (o === S.MISC || (!need && old.spills[slot]!.t === T.SCALAR)) {
+      // Data (or a scalar whose value does not matter): any data will do.
+      if (c === S.MISC) continue;
+      if (c === S.SPILL && cur.spills[slot]!.t === T.SCALAR) continue;
+      return false;
+    }
+    if (c !== S.SPILL) return false;
+    if ((i & 7) === 0 && !regCovers(old.spills[slot]!, cur.spills[slot]!, ids)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function refsMatch(a: Ref[], b: Ref[], ids: IdMap): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (!ids.check(a[i].id, b[i].id)) return false;
+  }
+  return true;
+}
+
+/**
+ * True when everything `cur` can do from `pc` on was already checked from
+ * `old`: same frames, every live register and every stack byte of `old`
+ * at least as general as in `cur`. Scalars whose value is not needed
+ * (see `Structure.needIn`) are compared by kind only.
+ *
+ * @param liveAt registers live at a pc (bit r for register r).
+ * @param neededAt registers whose value matters at a pc.
+ * @param slotsNeededAt stack slots (of the current frame) whose value
+ * matters at a pc, as two 32-bit words.
+ */
+export function stateCovers(
+  old: State,
+  cur: State,
+  pc: number,
+  liveAt: (pc: number) => number,
+  neededAt: (pc: number) => number,
+  slotsNeededAt: (pc: number, word: 0 | 1) => number,
+): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  const ids = new IdMap();
+  const last = cur.frames.length - 1;
+  for (let f = last; f >= 0; f--) {
+    const of = old.frames[f], cf = cur.frames[f];
+    if (of.callsite !== cf.callsite) return false;
+    // A caller's r0-r5 are overwritten when its callee returns.
+    const at = f === last ? pc : cur.frames[f + 1].callsite + 1;
+    const mask = f === last ? 0x7ff : 0x3c0;
+    const live = liveAt(at) & mask, need = neededAt(at);
+    for (let r = 0; r < 10; r++) {
+      const b = 1 << r;
+      if ((live & b) === 0) continue;
+      if (!regCovers(of.regs[r], cf.regs[r], ids, (need & b) !== 0)) {
+        return false;
+      }
+    }
+    const n0 = f === last ? slotsNeededAt(pc, 0) : -1;
+    const n1 = f === last ? slotsNeededAt(pc, 1) : -1;
+    if (!stackCovers(of, cf, ids, n0, n1)) return false;
+  }
+  return refsMatch(old.refs, cur.refs, ids);
+}
+
+/** True when both states are the same (ids matched up to renaming). */
+export function stateEqual(a: State, b: State): boolean {
+  if (a.frames.length !== b.frames.length) return false;
+  const ids = new IdMap();
+  for (let f = a.frames.length - 1; f >= 0; f--) {
+    const x = a.frames[f], y = b.frames[f];
+    if (x.callsite !== y.callsite) return false;
+    for (let r = 0; r < 10; r++) {
+      if (!regEqual(x.regs[r], y.regs[r], ids)) return false;
+    }
+    if (x.lo !== y.lo) return false;
+    for (let i = x.lo; i < x.kinds.length; i++) {
+      if (x.kinds[i] !== y.kinds[i]) return false;
+    }
+    for (let i = 0; i < x.spills.length; i++) {
+      const p = x.spills[i], q = y.spills[i];
+      if (p === q) continue;
+      if (!p || !q || !regEqual(p, q, ids)) return false;
+    }
+  }
+  return refsMatch(a.refs, b.refs, ids);
+}

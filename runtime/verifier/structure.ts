@@ -1,0 +1,877 @@
+/**
+ * The verifier's first pass, over the program text alone: decodes every
+ * slot and checks its encoding, checks jump and call targets, splits the
+ * program into functions, finds unreachable instructions, marks the pruning
+ * points, and computes which registers are live at each instruction.
+ *
+ * @module
+ */
+
+import type { Insn } from "../bpf/insn.ts";
+import {
+  AluOp,
+  AtomicOp,
+  CallSrc,
+  Class,
+  HELPER_NAMES,
+  JmpOp,
+  Mode,
+  PseudoSrc,
+  R10,
+  Size,
+  Source,
+} from "../bpf/opcodes.ts";
+import {
+  type AluKind,
+  type CmpKind,
+  constRange,
+  type Range,
+} from "./scalar.ts";
+import { HELPER_PROTOS } from "./helper_protos.ts";
+
+/** Most instruction slots a program may have (the kernel's limit). */
+export const MAX_INSNS = 1_000_000;
+
+/** What a decoded instruction does. */
+export type DecKind =
+  | "alu"
+  | "mov"
+  | "movsx"
+  | "neg"
+  | "end"
+  | "ldimm64"
+  | "ldx"
+  | "st"
+  | "stx"
+  | "atomic"
+  | "ja"
+  | "jcond"
+  | "call"
+  | "callLocal"
+  | "exit";
+
+/** One decoded instruction; fields not used by its kind are 0. */
+export interface Dec {
+  k: DecKind;
+  /** 64 or 32 (ALU and conditional jumps). */
+  bits: 32 | 64;
+  dst: number;
+  src: number;
+  /** Source is a register (X) rather than the immediate (K). */
+  useReg: boolean;
+  imm: number;
+  off: number;
+  /** Access width in bytes (loads, stores, atomics); end: 16/32/64. */
+  size: number;
+  /** ALU op, compare op, atomic op, end kind ("le", "be", "bswap"). */
+  op: string;
+  /** Sign-extending load, or signed div/mod. */
+  sx: boolean;
+  /** Jump target pc, or callee pc. */
+  target: number;
+  /** ld_imm64: second slot's imm. */
+  hi: number;
+  /** The immediate operand as a range (sign-extended for 64-bit ops). */
+  immR: Range;
+}
+
+/** The result of the structural pass. */
+export interface Structure {
+  /** Per pc; undefined for the second slot of ld_imm64. */
+  dec: (Dec | undefined)[];
+  /** Start pc of each function; [0] is the main program. */
+  funcStarts: number[];
+  /** Per pc, the index in funcStarts of its function. */
+  funcOf: Int32Array;
+  /** Per pc, non-zero where states are remembered for pruning. */
+  prune: Uint8Array;
+  /** Per pc, bit r set when register r may be read before written. */
+  liveIn: Uint16Array;
+  /**
+   * Per pc, bit r set when register r's value (not just its kind) may
+   * matter from this pc on: it may flow into a compare, pointer
+   * arithmetic, a memory address, a store, a checked helper argument, a
+   * local call, or a function's return value. Scalars whose bit is clear
+   * are compared by kind only when pruning.
+   */
+  needIn: Uint16Array;
+  /**
+   * Per pc, two 32-bit words (at 2*pc and 2*pc+1): bit k set when the
+   * value of the 8-byte slot k of the current frame (k = (512 + off) >> 3,
+   * off relative to r10) may matter, in the same sense as `needIn`.
+   * Spilled scalars in other slots are compared by kind only.
+   */
+  slotNeedIn: Int32Array;
+  /** Per function, the call instructions it contains (pc, callee func). */
+  calls: { pc: number; callee: number }[][];
+}
+
+/** Reports a rejection at a pc. */
+export type Fail = (pc: number, reason: string) => never;
+
+const ALU_NAMES = new Map<number, string>(
+  Object.entries(AluOp).map(([n, v]) => [v, n]),
+);
+const JMP_NAMES = new Map<number, string>(
+  Object.entries(JmpOp).map(([n, v]) => [v, n]),
+);
+const ATOMIC_OPS = new Map<number, [string, boolean]>([
+  [AtomicOp.ADD, ["ADD", false]],
+  [AtomicOp.OR, ["OR", false]],
+  [AtomicOp.AND, ["AND", false]],
+  [AtomicOp.XOR, ["XOR", false]],
+  [AtomicOp.ADD | AtomicOp.FETCH, ["ADD", true]],
+  [AtomicOp.OR | AtomicOp.FETCH, ["OR", true]],
+  [AtomicOp.AND | AtomicOp.FETCH, ["AND", true]],
+  [AtomicOp.XOR | AtomicOp.FETCH, ["XOR", true]],
+  [AtomicOp.XCHG, ["XCHG", true]],
+  [AtomicOp.CMPXCHG, ["CMPXCHG", true]],
+]);
+const WIDTH: Record<number, number> = {
+  [Size.B]: 1,
+  [Size.H]: 2,
+  [Size.W]: 4,
+  [Size.DW]: 8,
+};
+
+function blank(k: DecKind): Dec {
+  return {
+    k,
+    bits: 64,
+    dst: 0,
+    src: 0,
+    useReg: false,
+    imm: 0,
+    off: 0,
+    size: 0,
+    op: "",
+    sx: false,
+    target: -1,
+    hi: 0,
+    immR: ZERO,
+  };
+}
+
+const ZERO = constRange(0n);
+
+function hex(v: number): string {
+  return `0x${v.toString(16).padStart(2, "0")}`;
+}
+
+/** Decodes and checks one slot's encoding (not its targets). */
+function decodeOne(
+  insns: readonly Insn[],
+  pc: number,
+  mapCount: number,
+  fail: Fail,
+): Dec {
+  const i = insns[pc];
+  const code = i.code;
+  const cls = code & 0x07;
+  const reserved = (name: string, v: number): void => {
+    if (v !== 0) {
+      fail(
+        pc,
+        `reserved field ${name} must be 0 for this instruction, found ${v}`,
+      );
+    }
+  };
+  const reg = (r: number): number => {
+    if (!Number.isInteger(r) || r < 0 || r > R10) {
+      fail(pc, `invalid register r${r}: registers are r0 to r10`);
+    }
+    return r;
+  };
+  const writeReg = (r: number): number => {
+    reg(r);
+    if (r === R10) fail(pc, "R10 (the frame pointer) is read-only");
+    return r;
+  };
+  const unknown = (): never => fail(pc, `unknown opcode ${hex(code)}`);
+
+  switch (cls) {
+    case Class.ALU:
+    case Class.ALU64: {
+      const opBits = code & 0xf0;
+      const name = ALU_NAMES.get(opBits);
+      if (name === undefined) unknown();
+      const d = blank("alu");
+      d.bits = cls === Class.ALU64 ? 64 : 32;
+      d.useReg = (code & Source.X) !== 0;
+      if (name === "END") {
+        if (cls === Class.ALU64 && d.useReg) unknown();
+        d.k = "end";
+        d.dst = writeReg(i.dst);
+        reserved("src", i.src);
+        reserved("off", i.off);
+        if (i.imm !== 16 && i.imm !== 32 && i.imm !== 64) {
+          fail(pc, `invalid byte swap width ${i.imm}: must be 16, 32 or 64`);
+        }
+        d.size = i.imm;
+        d.op = cls === Class.ALU64 ? "bswap" : d.useReg ? "be" : "le";
+        d.useReg = false;
+        return d;
+      }
+      if (name === "NEG") {
+        if (d.useReg) unknown();
+        d.k = "neg";
+        d.dst = writeReg(i.dst);
+        reserved("src", i.src);
+        reserved("off", i.off);
+        reserved("imm", i.imm);
+        d.op = "NEG";
+        return d;
+      }
+      d.dst = writeReg(i.dst);
+      d.op = name!;
+      if (d.useReg) {
+        d.src = reg(i.src);
+        reserved("imm", i.imm);
+      } else {
+        reserved("src", i.src);
+        d.imm = i.imm;
+      }
+      if (name === "MOV") {
+        d.k = "mov";
+        if (i.off !== 0) {
+          const ok = d.useReg &&
+            (i.off === 8 || i.off === 16 || (i.off === 32 && d.bits === 64));
+          if (!ok) reserved("off", i.off);
+          d.k = "movsx";
+          d.off = i.off;
+        }
+        return d;
+      }
+      if (name === "DIV" || name === "MOD") {
+        if (i.off !== 0 && i.off !== 1) reserved("off", i.off);
+        d.sx = i.off === 1;
+        if (d.sx) d.op = name === "DIV" ? "SDIV" : "SMOD";
+        if (!d.useReg && i.imm === 0) fail(pc, "division by constant zero");
+      } else {
+        reserved("off", i.off);
+      }
+      if (
+        !d.useReg && (name === "LSH" || name === "RSH" || name === "ARSH") &&
+        (i.imm < 0 || i.imm >= d.bits)
+      ) {
+        fail(pc, `invalid shift by ${i.imm}: must be 0 to ${d.bits - 1}`);
+      }
+      return d;
+    }
+    case Class.LD: {
+      if (code !== (Class.LD | Mode.IMM | Size.DW)) {
+        const mode = code & 0xe0;
+        if (mode === Mode.ABS || mode === Mode.IND) {
+          fail(
+            pc,
+            "legacy packet access (ld_abs/ld_ind) is not supported",
+          );
+        }
+        unknown();
+      }
+      const d = blank("ldimm64");
+      d.dst = writeReg(i.dst);
+      reserved("off", i.off);
+      if (pc + 1 >= insns.length) {
+        fail(pc, "ld_imm64 is missing its second slot at the program's end");
+      }
+      const n = insns[pc + 1];
+      if (n.code !== 0 || n.dst !== 0 || n.src !== 0 || n.off !== 0) {
+        fail(
+          pc,
+          "malformed ld_imm64: its second slot must have code, registers and off all 0",
+        );
+      }
+      d.src = i.src;
+      d.imm = i.imm;
+      d.hi = n.imm;
+      if (i.src !== 0) {
+        if (i.src !== PseudoSrc.MAP_FD && i.src !== PseudoSrc.MAP_VALUE) {
+          fail(pc, `unsupported ld_imm64 source ${i.src}`);
+        }
+        if (i.imm < 0 || i.imm >= mapCount) {
+          fail(
+            pc,
+            `map index ${i.imm} is out of range: the program has ${mapCount} map(s)`,
+          );
+        }
+        if (i.src === PseudoSrc.MAP_FD) reserved("imm of the second slot", n.imm);
+      }
+      return d;
+    }
+    case Class.LDX: {
+      const mode = code & 0xe0;
+      if (mode !== Mode.MEM && mode !== Mode.MEMSX) unknown();
+      const d = blank("ldx");
+      d.size = WIDTH[code & 0x18];
+      d.sx = mode === Mode.MEMSX;
+      if (d.sx && d.size === 8) unknown();
+      d.dst = writeReg(i.dst);
+      d.src = reg(i.src);
+      d.off = i.off;
+      reserved("imm", i.imm);
+      return d;
+    }
+    case Class.ST: {
+      if ((code & 0xe0) !== Mode.MEM) unknown();
+      const d = blank("st");
+      d.size = WIDTH[code & 0x18];
+      d.dst = reg(i.dst);
+      reserved("src", i.src);
+      d.off = i.off;
+      d.imm = i.imm;
+      return d;
+    }
+    case Class.STX: {
+      const mode = code & 0xe0;
+      const d = blank("stx");
+      d.size = WIDTH[code & 0x18];
+      d.dst = reg(i.dst);
+      d.src = reg(i.src);
+      d.off = i.off;
+      if (mode === Mode.MEM) {
+        reserved("imm", i.imm);
+        return d;
+      }
+      if (mode !== Mode.ATOMIC) unknown();
+      if (d.size !== 4 && d.size !== 8) {
+        fail(pc, `atomic operations must be 4 or 8 bytes wide, not ${d.size}`);
+      }
+      const op = ATOMIC_OPS.get(i.imm);
+      if (op === undefined) {
+        fail(pc, `unknown or unsupported atomic operation ${hex(i.imm)}`);
+      }
+      d.k = "atomic";
+      d.op = op![0];
+      d.sx = op![1];
+      if (d.sx) writeReg(d.src);
+      return d;
+    }
+    case Class.JMP:
+    case Class.JMP32: {
+      const name = JMP_NAMES.get(code & 0xf0);
+      if (name === undefined) unknown();
+      const d = blank("jcond");
+      d.bits = cls === Class.JMP ? 64 : 32;
+      d.useReg = (code & Source.X) !== 0;
+      if (name === "JA") {
+        if (d.useReg) unknown();
+        d.k = "ja";
+        reserved("dst", i.dst);
+        reserved("src", i.src);
+        if (cls === Class.JMP) {
+          reserved("imm", i.imm);
+          d.target = pc + 1 + i.off;
+        } else {
+          reserved("off", i.off);
+          d.target = pc + 1 + i.imm;
+        }
+        return d;
+      }
+      if (name === "CALL") {
+        if (cls !== Class.JMP || d.useReg) unknown();
+        reserved("dst", i.dst);
+        reserved("off", i.off);
+        if (i.src === CallSrc.PSEUDO_CALL) {
+          d.k = "callLocal";
+          d.target = pc + 1 + i.imm;
+          return d;
+        }
+        if (i.src !== CallSrc.HELPER) {
+          fail(
+            pc,
+            i.src === CallSrc.KFUNC
+              ? "kfunc calls are not supported"
+              : `invalid call source ${i.src}`,
+          );
+        }
+        if (!HELPER_PROTOS.has(i.imm)) {
+          fail(pc, `unknown helper function #${i.imm}`);
+        }
+        d.k = "call";
+        d.imm = i.imm;
+        d.op = HELPER_NAMES.get(i.imm) ?? "";
+        return d;
+      }
+      if (name === "EXIT") {
+        if (cls !== Class.JMP || d.useReg) unknown();
+        d.k = "exit";
+        reserved("dst", i.dst);
+        reserved("src", i.src);
+        reserved("off", i.off);
+        reserved("imm", i.imm);
+        return d;
+      }
+      d.op = name!;
+      d.dst = reg(i.dst);
+      if (d.useReg) {
+        d.src = reg(i.src);
+        reserved("imm", i.imm);
+      } else {
+        reserved("src", i.src);
+        d.imm = i.imm;
+      }
+      d.target = pc + 1 + i.off;
+      return d;
+    }
+  }
+  return unknown();
+}
+
+const CALLER_SAVED = 0b111111; // r0-r5
+
+/**
+ * Runs the structural checks and analyses.
+ *
+ * @throws {never} only through `fail`, which throws the verifier's error.
+ */
+export function analyzeStructure(
+  insns: readonly Insn[],
+  mapCount: number,
+  fail: Fail,
+): Structure {
+  const n = insns.length;
+  if (n === 0) fail(0, "the program is empty");
+  if (n > MAX_INSNS) {
+    fail(
+      MAX_INSNS,
+      `the program has ${n} instruction slots, more than the limit of ${MAX_INSNS}`,
+    );
+  }
+  const dec: (Dec | undefined)[] = new Array(n);
+  const second = new Uint8Array(n);
+  for (let pc = 0; pc < n; pc++) {
+    if (second[pc]) continue;
+    const d = decodeOne(insns, pc, mapCount, fail);
+    if (d.imm !== 0) {
+      d.immR = constRange(d.bits === 64 ? BigInt(d.imm) : BigInt(d.imm >>> 0));
+    }
+    dec[pc] = d;
+    if (d.k === "ldimm64") second[pc + 1] = 1;
+  }
+  // Targets of jumps and calls.
+  const starts = new Set<number>([0]);
+  for (let pc = 0; pc < n; pc++) {
+    const d = dec[pc];
+    if (!d) continue;
+    if (d.k === "callLocal") {
+      if (d.target < 0 || d.target >= n) {
+        fail(
+          pc,
+          `call to a local function out of range: target ${d.target} is outside [0, ${n})`,
+        );
+      }
+      if (second[d.target]) {
+        fail(pc, `call into the middle of ld_imm64 at insn ${d.target}`);
+      }
+      starts.add(d.target);
+    } else if (d.k === "ja" || d.k === "jcond") {
+      if (d.target < 0 || d.target >= n) {
+        fail(
+          pc,
+          `jump out of range: target ${d.target} is outside [0, ${n})`,
+        );
+      }
+      if (second[d.target]) {
+        fail(
+          pc,
+          `jump into the second slot of the ld_imm64 at insn ${d.target - 1}`,
+        );
+      }
+    }
+  }
+  const funcStarts = [...starts].sort((a, b) => a - b);
+  const funcOf = new Int32Array(n);
+  for (let f = 0; f < funcStarts.length; f++) {
+    const end = f + 1 < funcStarts.length ? funcStarts[f + 1] : n;
+    for (let pc = funcStarts[f]; pc < end; pc++) funcOf[pc] = f;
+    // The last slot of every function must leave it.
+    let last = end - 1;
+    if (second[last]) last--;
+    const d = dec[last]!;
+    if (d.k !== "exit" && d.k !== "ja") {
+      fail(
+        last,
+        end === n
+          ? "the last instruction is not exit or ja: execution can fall off the end of the program"
+          : `the last instruction of a function is not exit or ja: execution can fall into the function at insn ${end}`,
+      );
+    }
+  }
+  const calls: { pc: number; callee: number }[][] = funcStarts.map(() => []);
+  for (let pc = 0; pc < n; pc++) {
+    const d = dec[pc];
+    if (!d) continue;
+    if ((d.k === "ja" || d.k === "jcond") && funcOf[d.target] !== funcOf[pc]) {
+      fail(
+        pc,
+        `jump out of its function: target ${d.target} belongs to another function`,
+      );
+    }
+    if (d.k === "callLocal") {
+      calls[funcOf[pc]].push({
+        pc,
+        callee: funcStarts.indexOf(d.target),
+      });
+    }
+  }
+  // Reachability from the entry, entering called functions.
+  const seen = new Uint8Array(n);
+  const work = [0];
+  seen[0] = 1;
+  const prune = new Uint8Array(n);
+  const visit = (to: number): void => {
+    if (!seen[to]) {
+      seen[to] = 1;
+      work.push(to);
+    }
+  };
+  while (work.length > 0) {
+    const pc = work.pop()!;
+    const d = dec[pc]!;
+    const next = pc + (d.k === "ldimm64" ? 2 : 1);
+    switch (d.k) {
+      case "exit":
+        break;
+      case "ja":
+        prune[d.target] = 1;
+        visit(d.target);
+        break;
+      case "jcond":
+        prune[d.target] = 1;
+        prune[next] = 1;
+        visit(d.target);
+        visit(next);
+        break;
+      case "callLocal":
+        prune[next] = 1;
+        visit(d.target);
+        visit(next);
+        break;
+      default:
+        visit(next);
+    }
+  }
+  for (let pc = 0; pc < n; pc++) {
+    if (!seen[pc] && !second[pc]) {
+      fail(pc, "unreachable instruction: no path from the entry reaches it");
+    }
+  }
+  const e = edges(dec, n);
+  return {
+    dec,
+    funcStarts,
+    funcOf,
+    prune,
+    liveIn: backward(dec, n, e, (_pc, d, out) => {
+      const [use, def] = useDef(d);
+      return (out & ~def) | use;
+    }),
+    ...needs(needAnalysis(dec, n, funcOf, e)),
+    calls,
+  };
+}
+
+function needs(
+  r: { regs: Uint16Array; slots: Int32Array },
+): { needIn: Uint16Array; slotNeedIn: Int32Array } {
+  return { needIn: r.regs, slotNeedIn: r.slots };
+}
+
+/** Bits of the registers an instruction reads, and of those it writes. */
+function useDef(d: Dec): [number, number] {
+  const b = bit;
+  switch (d.k) {
+    case "alu":
+      return [b(d.dst) | (d.useReg ? b(d.src) : 0), b(d.dst)];
+    case "mov":
+    case "movsx":
+      return [d.useReg ? b(d.src) : 0, b(d.dst)];
+    case "neg":
+    case "end":
+      return [b(d.dst), b(d.dst)];
+    case "ldimm64":
+      return [0, b(d.dst)];
+    case "ldx":
+      return [b(d.src), b(d.dst)];
+    case "st":
+      return [b(d.dst), 0];
+    case "stx":
+      return [b(d.dst) | b(d.src), 0];
+    case "atomic": {
+      const cmp = d.op === "CMPXCHG";
+      const use = b(d.dst) | b(d.src) | (cmp ? 1 : 0);
+      return [use, cmp ? 1 : d.sx ? b(d.src) : 0];
+    }
+    case "ja":
+      return [0, 0];
+    case "jcond":
+      return [b(d.dst) | (d.useReg ? b(d.src) : 0), 0];
+    case "call": {
+      const nargs = HELPER_PROTOS.get(d.imm)?.args.length ?? 5;
+      return [((1 << nargs) - 1) << 1, CALLER_SAVED];
+    }
+    case "callLocal":
+      return [0b111110, CALLER_SAVED];
+    case "exit":
+      return [1, 0];
+  }
+}
+
+const bit = (r: number): number => 1 << r;
+
+/** Value-need facts: registers (bits 0-10) and stack slots (64 bits). */
+interface Need {
+  r: number;
+  /** Slots 0-31 (fp-512 to fp-257), bit = slot index. */
+  s0: number;
+  /** Slots 32-63 (fp-256 to fp-1). */
+  s1: number;
+}
+
+/** Marks (or, with `kill`, clears) the 8-byte slots [off, off+size) of fp. */
+function slots(n: Need, off: number, size: number, kill: boolean): void {
+  const a = off + 512, b = a + size;
+  if (a < 0 || b > 512 || size <= 0) return;
+  for (let sl = a >> 3; sl <= (b - 1) >> 3; sl++) {
+    if (sl < 32) n.s0 = kill ? n.s0 & ~(1 << sl) : n.s0 | (1 << sl);
+    else n.s1 = kill ? n.s1 & ~(1 << (sl - 32)) : n.s1 | (1 << (sl - 32));
+  }
+}
+
+function slotsNeeded(n: Need, off: number, size: number): boolean {
+  const a = off + 512, b = a + size;
+  if (a < 0 || b > 512) return true;
+  for (let sl = a >> 3; sl <= (b - 1) >> 3; sl++) {
+    if (sl < 32 ? n.s0 & (1 << sl) : n.s1 & (1 << (sl - 32))) return true;
+  }
+  return false;
+}
+
+/**
+ * Turns the value-need facts after `d` into those before it (in place):
+ * which registers and fp-relative stack slots may have their value flow
+ * into something the checker looks at.
+ */
+function needed(d: Dec, n: Need, inSubprog: boolean): void {
+  const has = (r: number): boolean => (n.r & bit(r)) !== 0;
+  const all = (): void => {
+    n.s0 = -1;
+    n.s1 = -1;
+  };
+  switch (d.k) {
+    case "alu":
+      if (d.useReg && (d.op === "ADD" || d.op === "SUB")) {
+        n.r |= bit(d.dst) | bit(d.src);
+      } else if (has(d.dst) && d.useReg) n.r |= bit(d.src);
+      return;
+    case "mov":
+    case "movsx": {
+      const h = has(d.dst);
+      n.r &= ~bit(d.dst);
+      if (h && d.useReg) n.r |= bit(d.src);
+      return;
+    }
+    case "neg":
+    case "end":
+    case "ja":
+      return;
+    case "ldimm64":
+      n.r &= ~bit(d.dst);
+      return;
+    case "ldx": {
+      const h = has(d.dst);
+      n.r = (n.r & ~bit(d.dst)) | bit(d.src);
+      if (h) {
+        if (d.src === R10) slots(n, d.off, d.size, false);
+        else all();
+      }
+      return;
+    }
+    case "st":
+      n.r |= bit(d.dst);
+      if (d.dst === R10 && d.size === 8 && (d.off & 7) === 0) {
+        slots(n, d.off, 8, true);
+      }
+      return;
+    case "stx":
+      n.r |= bit(d.dst);
+      if (d.dst !== R10) {
+        n.r |= bit(d.src);
+      } else if (d.size === 8 && (d.off & 7) === 0) {
+        if (slotsNeeded(n, d.off, 8)) n.r |= bit(d.src);
+        slots(n, d.off, 8, true);
+      }
+      return;
+    case "atomic": {
+      const out = d.op === "CMPXCHG" ? 0 : d.sx ? d.src : -1;
+      const h = out >= 0 && has(out);
+      if (out >= 0) n.r &= ~bit(out);
+      n.r |= bit(d.dst);
+      if (h) {
+        if (d.dst === R10) slots(n, d.off, d.size, false);
+        else all();
+      }
+      return;
+    }
+    case "jcond":
+      n.r |= bit(d.dst) | (d.useReg ? bit(d.src) : 0);
+      return;
+    case "call": {
+      n.r &= ~CALLER_SAVED;
+      const args = HELPER_PROTOS.get(d.imm)?.args ?? [];
+      args.forEach((k, i) => {
+        if (k !== "anything" && k !== "dontcare") n.r |= bit(i + 1);
+      });
+      return;
+    }
+    case "callLocal":
+      n.r = (n.r & ~CALLER_SAVED) | 0b111110;
+      all();
+      return;
+    case "exit":
+      n.r = inSubprog ? 1 : 0;
+      n.s0 = n.s1 = 0;
+      return;
+  }
+}
+
+/** The value-need analysis: per pc, registers and stack slots. */
+function needAnalysis(
+  dec: (Dec | undefined)[],
+  n: number,
+  funcOf: Int32Array,
+  e: Edges,
+): { regs: Uint16Array; slots: Int32Array } {
+  const regs = new Uint16Array(n);
+  const sl = new Int32Array(2 * n);
+  const { succ, predStart, pred } = e;
+  const work: number[] = [];
+  const queued = new Uint8Array(n);
+  for (let pc = 0; pc < n; pc++) {
+    if (dec[pc]) {
+      work.push(pc);
+      queued[pc] = 1;
+    }
+  }
+  const cur: Need = { r: 0, s0: 0, s1: 0 };
+  while (work.length > 0) {
+    const pc = work.pop()!;
+    queued[pc] = 0;
+    cur.r = cur.s0 = cur.s1 = 0;
+    for (let k = 0; k < 2; k++) {
+      const s = succ[2 * pc + k];
+      if (s < 0) continue;
+      cur.r |= regs[s];
+      cur.s0 |= sl[2 * s];
+      cur.s1 |= sl[2 * s + 1];
+    }
+    needed(dec[pc]!, cur, funcOf[pc] !== 0);
+    cur.r |= bit(R10);
+    if (cur.r !== regs[pc] || cur.s0 !== sl[2 * pc] || cur.s1 !== sl[2 * pc + 1]) {
+      regs[pc] = cur.r;
+      sl[2 * pc] = cur.s0;
+      sl[2 * pc + 1] = cur.s1;
+      for (let q = predStart[pc]; q < predStart[pc + 1]; q++) {
+        const p = pred[q];
+        if (!queued[p]) {
+          queued[p] = 1;
+          work.push(p);
+        }
+      }
+    }
+  }
+  return { regs, slots: sl };
+}
+
+/** Control flow edges: up to two successors per pc, predecessors as CSR. */
+interface Edges {
+  /** succ[2*pc], succ[2*pc+1]: successor pcs, -1 when absent. */
+  succ: Int32Array;
+  /** Predecessors of pc are pred[predStart[pc] .. predStart[pc+1]). */
+  predStart: Int32Array;
+  pred: Int32Array;
+}
+
+function edges(dec: (Dec | undefined)[], n: number): Edges {
+  const succ = new Int32Array(2 * n).fill(-1);
+  const count = new Int32Array(n + 1);
+  for (let pc = 0; pc < n; pc++) {
+    const d = dec[pc];
+    if (!d) continue;
+    const next = pc + (d.k === "ldimm64" ? 2 : 1);
+    if (d.k === "exit") continue;
+    if (d.k === "ja") succ[2 * pc] = d.target;
+    else if (d.k === "jcond") {
+      succ[2 * pc] = d.target;
+      succ[2 * pc + 1] = next;
+    } else if (next < n) succ[2 * pc] = next;
+    for (let k = 0; k < 2; k++) {
+      const t = succ[2 * pc + k];
+      if (t >= 0) count[t + 1]++;
+    }
+  }
+  for (let pc = 0; pc < n; pc++) count[pc + 1] += count[pc];
+  const predStart = count.slice();
+  const pred = new Int32Array(count[n]);
+  const fillAt = count.slice(0, n);
+  for (let pc = 0; pc < n; pc++) {
+    for (let k = 0; k < 2; k++) {
+      const t = succ[2 * pc + k];
+      if (t >= 0) pred[fillAt[t]++] = pc;
+    }
+  }
+  return { succ, predStart, pred };
+}
+
+/**
+ * A backward may-analysis over each function's control flow graph (calls
+ * are treated as ordinary instructions; exit has no successor).
+ */
+function backward(
+  dec: (Dec | undefined)[],
+  n: number,
+  e: Edges,
+  transfer: (pc: number, d: Dec, out: number) => number,
+): Uint16Array {
+  const result = new Uint16Array(n);
+  const { succ, predStart, pred } = e;
+  const work: number[] = [];
+  const queued = new Uint8Array(n);
+  for (let pc = 0; pc < n; pc++) {
+    if (dec[pc]) {
+      work.push(pc);
+      queued[pc] = 1;
+    }
+  }
+  while (work.length > 0) {
+    const pc = work.pop()!;
+    queued[pc] = 0;
+    let out = 0;
+    const s0 = succ[2 * pc], s1 = succ[2 * pc + 1];
+    if (s0 >= 0) out |= result[s0];
+    if (s1 >= 0) out |= result[s1];
+    const inn = transfer(pc, dec[pc]!, out) | bit(R10);
+    if (inn !== result[pc]) {
+      result[pc] = inn;
+      for (let q = predStart[pc]; q < predStart[pc + 1]; q++) {
+        const p = pred[q];
+        if (!queued[p]) {
+          queued[p] = 1;
+          work.push(p);
+        }
+      }
+    }
+  }
+  return result;
+}
+
+/** The ALU op of a decoded ALU instruction, for the range functions. */
+export function aluKind(d: Dec): AluKind {
+  return d.op as AluKind;
+}
+
+/** The compare op of a decoded conditional jump. */
+export function cmpKind(d: Dec): CmpKind {
+  return d.op as CmpKind;
+}

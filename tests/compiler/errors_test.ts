@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { compile } from "../../runtime/compiler/compile.ts";
+import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
+
+/** The error messages (no location) a script gets. */
+function messages(src: string, unsafe = false): string[] {
+  try {
+    compile(src, { unsafe });
+  } catch (e) {
+    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
+    throw e;
+  }
+  return [];
+}
+
+const CASES: [string, string, boolean?][] = [
+  ["BEGIN { @x = cont(); }", 'Unknown function: "cont"'],
+  [
+    'BEGIN { printf("%d %d\\n", 1); }',
+    "printf: Not enough arguments for format string (1 supplied, 2 expected)",
+  ],
+  [
+    'BEGIN { printf("%d\\n", 1, 2); }',
+    "printf: Too many arguments for format string (2 supplied, 1 expected)",
+  ],
+  [
+    'BEGIN { printf("%d\\n", "str"); }',
+    "printf: %d specifier expects a value of type integer (string supplied)",
+  ],
+  ['BEGIN { printf("%k\\n", 1); }', 'printf: Invalid format specifier "%k"'],
+  [
+    'BEGIN { @m[1] = 1; @m["a"] = 2; }',
+    "Argument mismatch for @m: trying to access with arguments: [string[2]] when map expects arguments: [int64]",
+  ],
+  [
+    "BEGIN { @m[1] = 1; @m[1, 2] = 2; }",
+    "Argument mismatch for @m: map has 1 key, used with 2",
+  ],
+  [
+    'BEGIN { @m = 1; @m = "s"; }',
+    "Type mismatch for @m: trying to assign value of type 'string[2]' when map already contains a value of type 'int64'",
+  ],
+  [
+    "BEGIN { @m = count(); @m = 1; }",
+    "Type mismatch for @m: trying to assign value of type 'int64' when map already contains a value of type 'count'",
+  ],
+  [
+    'BEGIN { $x = 1; $x = "s"; }',
+    "Type mismatch for $x: trying to assign value of type 'string[2]' when variable already contains a value of type 'int64'",
+  ],
+  [
+    'BEGIN { printf("%d\\n", $y); }',
+    "Undefined or undeclared variable: $y",
+  ],
+  [
+    "tracepoint:syscalls:sys_enter_openat { @ = args->nofield; }",
+    'Tracepoint "syscalls:sys_enter_openat" has no field "nofield"',
+  ],
+  [
+    "tracepoint:nope:nothing { @ = count(); }",
+    'Unknown tracepoint "nope:nothing"',
+  ],
+  [
+    "tracepoint:nope:nothing* { @ = count(); }",
+    'No tracepoints match "nope:nothing*"',
+  ],
+  [
+    "BEGIN { @ = arg0; }",
+    "The arg0 builtin can only be used with kprobes and uprobes",
+  ],
+  [
+    "kprobe:f { @ = retval; }",
+    "The retval builtin can only be used with kretprobes and uretprobes",
+  ],
+  ['BEGIN { system("ls"); }', "system() is an unsafe function: use --unsafe"],
+  ["BEGIN { signal(9); }", "signal() is an unsafe function: use --unsafe"],
+  ["BEGIN { count(); }", "count() should be directly assigned to a map"],
+  ["BEGIN { $x = sum(1); }", "sum() should be directly assigned to a map"],
+  ["BEGIN { @x = hist(); }", "hist() takes 1 argument (0 given)"],
+  ["BEGIN { @x = str(1, 2, 3); }", "str() takes 1 to 2 arguments (3 given)"],
+  [
+    "BEGIN { @x = lhist(1, 0, 10, pid); }",
+    "lhist() expects an integer literal as argument 4",
+  ],
+  [
+    "BEGIN { @x = lhist(1, 10, 0, 1); }",
+    "lhist() max must be greater than min",
+  ],
+  ["BEGIN { @x = $1; }", "Positional parameter $1 is not set"],
+  ["BEGIN { @x = foo; }", 'Unknown identifier: "foo"'],
+  ["BEGIN { @x = kstack; }", "kstack cannot be used in BEGIN or END"],
+  ["BEGIN { print(@nomap); }", "Undefined map: @nomap"],
+  ["BEGIN { @x = @nomap; }", "Undefined map: @nomap"],
+  ["BEGIN { break; }", "break used outside of a while loop"],
+  ["BEGIN { @x = comm + 1; }", 'Type mismatch for "+": string[16] and int64'],
+  [
+    "BEGIN { @x = comm == 1; }",
+    'Type mismatch for "==": comparing string[16] with int64',
+  ],
+  ["BEGIN { if (comm) { } }", "Invalid condition in if: string[16]"],
+  ["BEGIN { @x = (int128)1; }", 'Cannot cast to "int128"'],
+  ["BEGIN { unroll(0) { } }", "unroll count must be between 1 and 100, got 0"],
+  ['BEGIN { signal("SIGFOO"); }', 'Unknown signal "SIGFOO"', true],
+  [
+    "BEGIN { @c = count(); @x = @c; }",
+    "The value of aggregation map @c (count) cannot be read in an expression",
+  ],
+  [
+    "BEGIN { @x = (1, 2).5; }",
+    "Tuple index 5 out of range: tuple has 2 elements",
+  ],
+  ["kfunc:f { @ = count(); }", 'Probe type "kfunc" is not supported'],
+  [
+    'BEGIN { @x = reg("ip"); }',
+    "reg() can only be used with kprobes, uprobes and perf events",
+  ],
+];
+
+for (const [src, want, unsafe] of CASES) {
+  Deno.test(`error: ${want}`, () => {
+    assert.deepEqual(messages(src, unsafe), [want]);
+  });
+}
+
+Deno.test("several semantic errors are reported together", () => {
+  assert.deepEqual(
+    messages('BEGIN { printf("%d\\n", $x); @a = foo(); @b = 1; @b = "x"; }'),
+    [
+      "Undefined or undeclared variable: $x",
+      'Unknown function: "foo"',
+      "Type mismatch for @b: trying to assign value of type 'string[2]' when map already contains a value of type 'int64'",
+    ],
+  );
+});
+
+Deno.test("errors render with file, line, column and a marker", () => {
+  try {
+    compile("BEGIN {\n  @x = cont();\n}", { fileName: "a.bt" });
+    assert.fail("expected an error");
+  } catch (e) {
+    assert.ok(e instanceof CompileErrors);
+    assert.equal(
+      e.format(),
+      'a.bt:2:8: ERROR: Unknown function: "cont"\n  @x = cont();\n       ~~~~~~',
+    );
+  }
+});
+
+Deno.test("unsafe functions compile with the unsafe option", () => {
+  assert.deepEqual(messages('BEGIN { system("ls"); signal(9); }', true), []);
+});
