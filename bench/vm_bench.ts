@@ -36,6 +36,21 @@ function straightLine(count: number): VmProgram {
   return new VmProgram(b.build().insns, []);
 }
 
+/** Straight-line ALU code where each instruction uses the previous result. */
+function dependentChain(count: number): VmProgram {
+  const b = new InsnBuilder();
+  for (let r = 0; r <= 9; r++) b.movImm(r, r * 7919 + 1);
+  const ops = ["ADD", "XOR", "SUB", "OR", "ADD", "AND"] as const;
+  for (let i = 10; i < count - 1; i++) {
+    const op = ops[i % ops.length];
+    if (i % 5 === 0) b.alu64Imm("LSH", 0, 1);
+    else if (i % 3 === 0) b.alu32Reg(op, 0, 1 + (i % 9));
+    else b.alu64Reg(op, 0, 1 + (i % 9));
+  }
+  b.exit();
+  return new VmProgram(b.build().insns, []);
+}
+
 /** A loop whose body is ALU code: `iterations` times `body` instructions. */
 function aluLoop(body: number, iterations: number): VmProgram {
   const b = new InsnBuilder();
@@ -94,6 +109,7 @@ function countProgram() {
 
 const STRAIGHT = 3000;
 const straight = straightLine(STRAIGHT);
+const chain = dependentChain(STRAIGHT);
 const loop = aluLoop(100, 30);
 const count = countProgram();
 const envs = Array.from(
@@ -115,15 +131,27 @@ function rate(fn: () => void): number {
   return n / ((t - t0) / 1000);
 }
 
+// Warm up so V8 has optimized the translated code before measuring.
+for (let i = 0; i < 3000; i++) straight.run(ctx, envs[0]);
+for (let i = 0; i < 3000; i++) chain.run(ctx, envs[0]);
+for (let i = 0; i < 3000; i++) loop.run(ctx, envs[0]);
+for (let i = 0; i < 50000; i++) count.prog.run(ctx, envs[i & 15]);
+
 if (import.meta.main) {
   straight.run(ctx, envs[0]);
   const s = rate(() => straight.run(ctx, envs[0])) * straight.executed;
+  const d = rate(() => chain.run(ctx, envs[0])) * chain.executed;
   loop.run(ctx, envs[0]);
   const l = rate(() => loop.run(ctx, envs[0])) * loop.executed;
   let k = 0;
   const c = rate(() => count.prog.run(ctx, envs[k++ & 15]));
   console.log(
     `straight-line ALU (${STRAIGHT} insns): ${(s / 1e6).toFixed(1)} M insns/s`,
+  );
+  console.log(
+    `dependent ALU chain (${STRAIGHT} insns): ${
+      (d / 1e6).toFixed(1)
+    } M insns/s`,
   );
   console.log(`ALU loop (100 x 30): ${(l / 1e6).toFixed(1)} M insns/s`);
   console.log(
@@ -133,6 +161,10 @@ if (import.meta.main) {
 
 Deno.bench(`straight-line ALU, ${STRAIGHT} instructions`, () => {
   straight.run(ctx, envs[0]);
+});
+
+Deno.bench(`dependent ALU chain, ${STRAIGHT} instructions`, () => {
+  chain.run(ctx, envs[0]);
 });
 
 Deno.bench("ALU loop, 100 instructions x 30", () => {

@@ -27,7 +27,9 @@ export const VERSION = "tsbpf 0.1.0";
 const encoder = new TextEncoder();
 
 function stderr(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(text.endsWith("\n") ? text : text + "\n"));
+  Deno.stderr.writeSync(
+    encoder.encode(text.endsWith("\n") ? text : text + "\n"),
+  );
 }
 
 function errorMessage(e: unknown): string {
@@ -79,7 +81,9 @@ function report(e: unknown, opts: CliOptions): number {
     stderr(`tsbpf: ${e.message}\nTry "tsbpf --help".`);
     return 2;
   }
-  if (e instanceof AsmError || e instanceof VerifierError || e instanceof VmError) {
+  if (
+    e instanceof AsmError || e instanceof VerifierError || e instanceof VmError
+  ) {
     stderr(`ERROR: ${e.message}`);
     return 1;
   }
@@ -93,7 +97,9 @@ function report(e: unknown, opts: CliOptions): number {
     const lines = err.log.trimEnd().split("\n");
     const shown = opts.verbose ? lines : lines.slice(-12);
     if (!opts.verbose && lines.length > shown.length) {
-      stderr(`Verifier log (last ${shown.length} of ${lines.length} lines; -v shows all):`);
+      stderr(
+        `Verifier log (last ${shown.length} of ${lines.length} lines; -v shows all):`,
+      );
     } else {
       stderr("Verifier log:");
     }
@@ -204,7 +210,9 @@ async function runScript(opts: CliOptions): Promise<number> {
       child.status.then(() => abort.abort());
     }
     await session.run({
-      durationMs: opts.duration === undefined ? undefined : opts.duration * 1000,
+      durationMs: opts.duration === undefined
+        ? undefined
+        : opts.duration * 1000,
       signal: abort.signal,
     });
     await session.finish();

@@ -10,22 +10,20 @@
 
 import type { Engine } from "./engine.ts";
 import { decodeEvent, decodeMap } from "./output/decode.ts";
+import { formatEventOutput } from "./output/event.ts";
 import {
   formatAttachedProbesJson,
   formatExitMapsJson,
   formatLostEventsJson,
   formatMapJson,
   formatMessageJson,
-  formatPrintValueJson,
 } from "./output/json.ts";
 import { formatPrintf } from "./output/printf.ts";
-import { formatTime } from "./output/strftime.ts";
 import {
   formatAttachedProbesText,
   formatExitMapsText,
   formatLostEventsText,
   formatMapText,
-  formatPrintValueText,
 } from "./output/text.ts";
 import type { DecodedEvent, MapData, SymbolResolver } from "./output/types.ts";
 import type { Program } from "./program.ts";
@@ -256,12 +254,6 @@ export class Session {
     const a = ev.action;
     const json = this.#format === "json";
     switch (a.kind) {
-      case "printf": {
-        if (this.#quiet) return;
-        const text = formatPrintf(a.format, ev.args);
-        this.#write(json ? formatMessageJson("printf", text) : text);
-        return;
-      }
       case "print_map": {
         if (this.#quiet) return;
         const data = this.#decodeMap(a.mapIndex);
@@ -272,26 +264,12 @@ export class Session {
         );
         return;
       }
-      case "print_value": {
-        if (this.#quiet) return;
-        const v = ev.args[0];
-        this.#write(
-          json ? formatPrintValueJson(v) : formatPrintValueText(v),
-        );
-        return;
-      }
       case "clear":
       case "zero":
         // zero() keeps keys in bpftrace; with no engine-level update yet it
         // empties the map like clear().
         this.engine.clearMap(a.mapIndex);
         return;
-      case "time": {
-        if (this.#quiet) return;
-        const text = formatTime(a.format);
-        this.#write(json ? formatMessageJson("time", text) : text);
-        return;
-      }
       case "exit":
         this.#exitRequested = true;
         return;
@@ -320,6 +298,12 @@ export class Session {
         }
         this.#write(json ? formatMessageJson("cat", text) : text);
         return;
+      }
+      default: {
+        // printf, print(value), time(), join(): rendered by the output code.
+        if (this.#quiet) return;
+        const text = formatEventOutput(ev, this.#format);
+        if (text !== undefined) this.#write(text);
       }
     }
   }

@@ -23,8 +23,10 @@ import {
   type AggName,
   type Analysis,
   ARG_REGS,
+  arrayField,
   castType,
   fieldType,
+  kernelAddress,
   type MapInfo,
   PT_REGS,
   signalNumber,
@@ -45,6 +47,10 @@ import {
 export const MAP_MAX_ENTRIES = 4096;
 /** Bytes of the events ring buffer. */
 export const RINGBUF_SIZE = 1 << 20;
+/** Strings `join()` reads at most. */
+export const JOIN_MAX = 16;
+/** Bytes of each `join()` string. */
+export const JOIN_STRLEN = 64;
 /** Hidden iteration cap of `while` loops. */
 export const LOOP_CAP = 1024;
 
@@ -52,8 +58,11 @@ const BPF_F_USER_STACK = 1 << 8;
 
 /** The program-wide tables codegen fills. */
 export class ProgramTables {
+  /** Every map: user maps first, then internal ones as they are needed. */
   maps: MapSpec[] = [];
+  /** The event format table. */
   formats: EventFormat[] = [];
+  /** Index of the events ring buffer once an event is emitted. */
   eventsMap?: number;
   #userMaps = new Map<string, number>();
   #internal = new Map<string, number>();
@@ -93,6 +102,9 @@ export class ProgramTables {
       case "max":
         agg = { kind };
         valueSize = 16;
+        break;
+      case "sum":
+        agg = { kind, signed: m.sumSigned ?? true };
         break;
       default:
         agg = { kind };
@@ -297,6 +309,15 @@ export class ProbeCompiler {
   #params: string[];
   #prologue: ((c: ProbeCompiler) => void) | undefined;
 
+  /**
+   * Prepares to compile one unit.
+   *
+   * @param u The unit to compile.
+   * @param tables Program-wide maps and formats.
+   * @param diag Where errors go.
+   * @param params Positional parameters.
+   * @param prologue Code emitted before the predicate (elapsed start).
+   */
   constructor(
     u: Unit,
     tables: ProgramTables,
@@ -335,10 +356,10 @@ export class ProbeCompiler {
     const p = this.#u.probe;
     b.at(p.span);
     if (this.#ctx >= 0) b.movReg(6, 1);
-    for (const [name, t] of this.#u.vars) {
-      this.#vars.set(name, this.#alloc(sizeOf(t)));
-    }
     try {
+      for (const [name, t] of this.#u.vars) {
+        this.#vars.set(name, this.#alloc(sizeOf(t)));
+      }
       this.#prologue?.(this);
       if (p.predicate !== undefined) {
         b.at(p.predicate.span);
@@ -444,7 +465,10 @@ export class ProbeCompiler {
 
   #copy(d: Dst, src: { base: number | Ref; off: number }, n: number): void {
     let at = 0;
-    const tmp = this.#ra.newReg();
+    const bases = [src.base, d.base].filter((x): x is Ref =>
+      typeof x !== "number"
+    );
+    const tmp = this.#ra.holding(bases, () => this.#ra.newReg());
     const t = this.#ra.reg(tmp);
     while (at < n) {
       const w = Math.min(
@@ -665,6 +689,9 @@ export class ProbeCompiler {
         case "cat":
           this.#formatEvent(e);
           return;
+        case "join":
+          this.#join(e);
+          return;
         case "exit":
           this.#event({ kind: "exit" }, []);
           if (!tail) this.#b.ja(this.#exit);
@@ -731,6 +758,68 @@ export class ProbeCompiler {
     }
     const t = stored(this.#type(a));
     this.#event({ kind: "print_value", type: this.#t.desc(t) }, [[a, t]]);
+  }
+
+  /**
+   * join(argv [, sep]): reads up to JOIN_MAX pointers from `argv` and the
+   * strings they point to into one record: a u64 count, then the strings.
+   */
+  #join(e: ast.CallExpr): void {
+    const b = this.#b;
+    const ra = this.#ra;
+    const sep = e.args.length > 1 ? this.#strConst(e.args[1]) ?? " " : " ";
+    const at = this.#type(e.args[0]);
+    const user = at.k === "int" && at.ptr === "user";
+    const str: SType = { k: "str", size: JOIN_STRLEN };
+    const types: SType[] = [{ k: "int", size: 8, signed: false }];
+    for (let i = 0; i < JOIN_MAX; i++) types.push(str);
+    const { id, layout } = this.#t.format({
+      kind: "join",
+      separator: sep,
+      args: types.map((t) => this.#t.desc(t)),
+    }, types);
+    const argv = this.#scalar(e.args[0]);
+    const rec = this.#call(Helper.ringbuf_reserve, [
+      { map: this.#t.events() },
+      ra.imm(8 + layout.size),
+      ra.imm(0),
+    ], true)!;
+    const skip = b.newLabel("nobuf");
+    const done = b.newLabel("joined");
+    b.jmpImm("JEQ", 0, 0, skip);
+    ra.pin(rec);
+    b.st(8, ra.reg(rec), 0, id);
+    b.st(8, ra.reg(rec), 8, 0);
+    const slot = this.#alloc(8);
+    const readPtr = user ? Helper.probe_read_user : Helper.probe_read_kernel;
+    const readStr = user
+      ? Helper.probe_read_user_str
+      : Helper.probe_read_kernel_str;
+    ra.pin(argv);
+    for (let i = 0; i < JOIN_MAX; i++) {
+      const p = ra.newReg();
+      b.movReg(ra.reg(p), ra.reg(argv));
+      if (i > 0) b.alu64Imm("ADD", ra.reg(p), 8 * i);
+      this.#call(readPtr, [{ fp: slot }, ra.imm(8), p], false);
+      const s = ra.newReg();
+      b.ldx(8, ra.reg(s), 10, slot);
+      b.jmpImm("JEQ", ra.reg(s), 0, done);
+      this.#call(readStr, [
+        { ptr: rec, off: 8 + layout.offsets[1 + i] },
+        ra.imm(JOIN_STRLEN),
+        s,
+      ], false);
+      const n = ra.newReg();
+      b.movImm(ra.reg(n), i + 1);
+      b.stx(8, ra.reg(rec), 8, ra.reg(n));
+      ra.free(n);
+    }
+    b.label(done);
+    argv.pinned = false;
+    ra.free(argv);
+    rec.pinned = false;
+    this.#call(Helper.ringbuf_submit, [rec, ra.imm(0)], false);
+    b.label(skip);
   }
 
   #formatEvent(e: ast.CallExpr): void {
@@ -845,7 +934,7 @@ export class ProbeCompiler {
       ra.load(dr, v);
       if (op === "-") b.alu64Imm("NEG", dr, 0);
       if (result !== undefined) {
-        const old = ra.newReg();
+        const old = ra.holding([d], () => ra.newReg());
         const or = ra.reg(old);
         b.movReg(or, dr);
         b.atomic(8, "ADD", ra.reg(p), 0, or, true);
@@ -859,7 +948,10 @@ export class ProbeCompiler {
       const xr = ra.reg(x);
       b.ldx(8, xr, ra.reg(p), 0);
       if (result !== undefined && !result.prefix) b.stx(8, 10, result.off, xr);
-      this.#aluOp(op, x, v, { k: "int", size: 8, signed: true }, false);
+      ra.holding(
+        [x],
+        () => this.#aluOp(op, x, v, { k: "int", size: 8, signed: true }, false),
+      );
       b.stx(8, ra.reg(p), 0, xr);
       if (result !== undefined && result.prefix) b.stx(8, 10, result.off, xr);
       ra.free(x);
@@ -937,21 +1029,19 @@ export class ProbeCompiler {
     const pr = ra.reg(p);
     b.jmpImm("JEQ", pr, 0, miss);
     const floor = ra.split();
-    const one = (off: number): void => {
+    // Per-CPU slot: a plain load/add/store (no lock prefix needed).
+    const add = (off: number, x: Ref): void => {
       const t = ra.newReg();
       const tr = ra.reg(t);
-      b.movImm(tr, 1);
-      b.atomic(8, "ADD", pr, off, tr);
+      b.ldx(8, tr, pr, off);
+      if (x.loc.kind === "imm" && fitsImm(x.loc.v)) {
+        b.alu64Imm("ADD", tr, Number(BigInt.asIntN(64, x.loc.v)));
+      } else b.alu64Reg("ADD", tr, ra.holding([t], () => ra.reg(x)));
+      b.stx(8, pr, off, tr);
       ra.free(t);
     };
-    const addV = (off: number): void => {
-      if (v!.loc.kind === "imm") {
-        const t = ra.newReg();
-        ra.load(ra.reg(t), v!);
-        b.atomic(8, "ADD", pr, off, ra.reg(t));
-        ra.free(t);
-      } else b.atomic(8, "ADD", pr, off, ra.reg(v!));
-    };
+    const one = (off: number): void => add(off, ra.imm(1));
+    const addV = (off: number): void => add(off, v!);
     switch (agg) {
       case "count":
       case "hist":
@@ -1027,16 +1117,16 @@ export class ProbeCompiler {
       return ra.imm(x < 0n ? 0 : x === 0n ? 1 : 1 + x.toString(2).length);
     }
     const vr = ra.reg(v);
-    const out = ra.newReg();
+    const out = ra.holding([v], () => ra.newReg());
     const o = ra.reg(out);
+    const t = ra.holding([v, out], () => ra.newReg());
+    const tr = ra.reg(t);
     const done = b.newLabel("log2");
     b.movImm(o, 0);
     b.jmpImm("JSLT", vr, 0, done);
     b.movImm(o, 1);
     b.jmpImm("JEQ", vr, 0, done);
     b.movImm(o, 2);
-    const t = ra.newReg();
-    const tr = ra.reg(t);
     const s16 = b.newLabel("s16");
     b.movReg(tr, vr);
     b.alu64Imm("RSH", tr, 32);
@@ -1071,7 +1161,7 @@ export class ProbeCompiler {
       );
     }
     const vr = ra.reg(v);
-    const out = ra.newReg();
+    const out = ra.holding([v], () => ra.newReg());
     const o = ra.reg(out);
     const done = b.newLabel("lin");
     b.movImm(o, 0);
@@ -1261,15 +1351,37 @@ export class ProbeCompiler {
       return;
     }
     if (st.k === "inet" && e.kind === "call" && e.name === "ntop") {
+      const last = e.args[e.args.length - 1];
+      const f = last.kind === "field"
+        ? this.#u.fields?.get(last.field)
+        : undefined;
+      const v6 = f !== undefined && f.arrayLen === 16 && f.size === 16;
       const af = e.args.length === 2
         ? this.#scalar(e.args[0])
-        : this.#ra.imm(2);
+        : this.#ra.imm(v6 ? 10 : 2);
       this.#storeScalar(d, af, 8);
       this.#ra.free(af);
-      const a = this.#scalar(e.args[e.args.length - 1]);
+      if (v6) {
+        // An IPv6 address field: copy its 16 bytes from the record.
+        const t = this.#ra.newReg();
+        const tr = this.#ra.reg(t);
+        b.movReg(tr, this.#ctx);
+        b.alu64Imm("ADD", tr, f.offset);
+        this.#call(Helper.probe_read_kernel, [
+          this.#ptrArg({ base: d.base, off: d.off + 8 }),
+          this.#ra.imm(16),
+          t,
+        ], false);
+        return;
+      }
+      const a = this.#scalar(last);
       this.#storeScalar({ base: d.base, off: d.off + 8 }, a, 4);
       this.#ra.free(a);
       this.#zero(d, 12, size);
+      return;
+    }
+    if (e.kind === "map" && sizeOf(et) === size) {
+      this.#mapReadInto(e, d, size);
       return;
     }
     // General case: materialize, then copy.
@@ -1346,11 +1458,7 @@ export class ProbeCompiler {
     return d;
   }
 
-  #mapReadInto(
-    e: ast.MapExpr,
-    d: { base: number; off: number },
-    size: number,
-  ): void {
+  #mapReadInto(e: ast.MapExpr, d: Dst, size: number): void {
     const b = this.#b;
     const idx = this.#t.userMap(`@${e.name}`);
     const key = this.#buildKey(e, undefined);
@@ -1403,6 +1511,15 @@ export class ProbeCompiler {
       }
       case "field":
         return this.#fieldLoad(e);
+      case "index": {
+        const a = arrayField(this.#u, e)!;
+        const i = Number(this.#fold(e.index) ?? 0n);
+        return this.#ctxLoad(
+          a.field.offset + i * a.elem.size,
+          a.elem.size,
+          a.elem.signed,
+        );
+      }
       case "cast": {
         const v = this.#scalar(e.expr);
         const t = this.#type(e);
@@ -1510,11 +1627,11 @@ export class ProbeCompiler {
       ">>": signed ? "ARSH" : "RSH",
     } as const)[op as "+"];
     if (name === undefined) throw new TypeError(`No ALU op for "${op}"`);
-    const lr = ra.reg(l);
     if (r.loc.kind === "imm" && fitsImm(r.loc.v)) {
-      b.alu64Imm(name, lr, Number(BigInt.asIntN(64, r.loc.v)));
+      b.alu64Imm(name, ra.reg(l), Number(BigInt.asIntN(64, r.loc.v)));
     } else {
-      b.alu64Reg(name, lr, ra.reg(r));
+      const [lr, rr] = ra.regs(l, r);
+      b.alu64Reg(name, lr, rr);
     }
     if (freeR) ra.free(r);
   }
@@ -1654,10 +1771,10 @@ export class ProbeCompiler {
         ], true)!;
         const z = b.newLabel("nostart");
         b.jmpImm("JEQ", 0, 0, z);
-        const t = ra.newReg();
-        const tr = ra.reg(t);
+        const t = ra.holding([now], () => ra.newReg());
+        const [tr, nr] = ra.regs(t, now);
         b.ldx(8, tr, 0, 0);
-        b.alu64Reg("SUB", ra.reg(now), tr);
+        b.alu64Reg("SUB", nr, tr);
         ra.free(t);
         b.label(z);
         ra.free(p);
@@ -1700,6 +1817,8 @@ export class ProbeCompiler {
         return this.#scalar(e.args[0]);
       case "strftime":
         return this.#scalar(e.args[1]);
+      case "kaddr":
+        return ra.imm(kernelAddress(this.#strConst(e.args[0]) ?? "") ?? 0n);
       case "kstack":
       case "ustack": {
         const t = this.#type(e) as { depth: number };
@@ -1779,10 +1898,12 @@ export class ProbeCompiler {
           [l, r] = [r, l];
           op = SWAPPED[op];
         }
-        const lr = ra.reg(l);
         if (r.loc.kind === "imm" && fitsImm(r.loc.v)) {
-          b.jmpImm(op, lr, Number(BigInt.asIntN(64, r.loc.v)), target);
-        } else b.jmpReg(op, lr, ra.reg(r), target);
+          b.jmpImm(op, ra.reg(l), Number(BigInt.asIntN(64, r.loc.v)), target);
+        } else {
+          const [lr, rr] = ra.regs(l, r);
+          b.jmpReg(op, lr, rr, target);
+        }
         ra.free(l);
         ra.free(r);
         return;
@@ -1848,7 +1969,7 @@ export class ProbeCompiler {
     const my = this.#mem(y);
     const sy = sizeOf(this.#type(y));
     const n = Math.min(sx, sy, limit);
-    const u = ra.newReg();
+    const u = ra.holding([t], () => ra.newReg());
     const ur = ra.reg(u);
     const eq = b.newLabel("seq");
     for (let i = 0; i < n; i++) {

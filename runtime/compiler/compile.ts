@@ -34,6 +34,12 @@ export interface CompileOptions {
   params?: string[];
   /** Allow `system`, `cat` and `signal`. */
   unsafe?: boolean;
+  /**
+   * Whether to read tracepoint formats from tracefs (default true; it
+   * falls back to the bundled capture when tracefs is not mounted).
+   * `false` always uses the bundled capture, for reproducible programs.
+   */
+  tracefsAvailable?: boolean;
 }
 
 /**
@@ -74,7 +80,11 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   const params = opts.params ?? [];
-  const a = analyze(tree, diag, { params, unsafe: opts.unsafe });
+  const a = analyze(tree, diag, {
+    params,
+    unsafe: opts.unsafe,
+    tracefsAvailable: opts.tracefsAvailable,
+  });
   diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));

@@ -16,11 +16,14 @@ export type Loc =
 
 /** A value handle; its location changes when it is evicted or spilled. */
 export interface Ref {
+  /** Current location. */
   loc: Loc;
   /** Allocation order; values older than a split floor never spill. */
   gen: number;
   /** Must stay in a callee-saved register (ring buffer records). */
   pinned?: boolean;
+  /** In use by the instruction being emitted: never spilled. */
+  held?: boolean;
 }
 
 /** Thrown when an expression needs more registers than exist. */
@@ -57,9 +60,18 @@ export class RegAlloc {
   floor = 0;
 
   /**
+   * Starts with every register free.
+   *
    * @param b The builder to emit moves into.
    * @param spillSlot Allocates an 8-byte stack slot (returns its offset).
    * @param reserved Registers never handed out (ctx).
+   * @example Construct
+   * ```ts
+   * import { InsnBuilder } from "../bpf/builder.ts";
+   * import { RegAlloc } from "./regs.ts";
+   * const ra = new RegAlloc(new InsnBuilder(), () => -8, new Set());
+   * console.assert(ra.live().length === 0);
+   * ```
    */
   constructor(b: InsnBuilder, spillSlot: () => number, reserved: Set<number>) {
     this.#b = b;
@@ -89,15 +101,21 @@ export class RegAlloc {
   #grab(): number {
     const r = this.#freeReg(CALLEE) ?? this.#freeReg(CALLER);
     if (r !== undefined) return r;
-    // Spill the newest unpinned value allowed to move.
+    // Spill the oldest value allowed to move.
+    let victim: Ref | undefined;
     for (let i = 0; i <= 9; i++) {
       const o = this.#owner[i];
-      if (o !== undefined && !o.pinned && o.gen >= this.floor) {
-        this.#spill(o);
-        return i;
-      }
+      if (
+        o !== undefined && !o.pinned && !o.held && o.gen >= this.floor &&
+        (victim === undefined || o.gen < victim.gen)
+      ) victim = o;
     }
-    throw new RegisterPressureError();
+    if (victim === undefined || victim.loc.kind !== "reg") {
+      throw new RegisterPressureError();
+    }
+    const freed = victim.loc.r;
+    this.#spill(victim);
+    return freed;
   }
 
   #spill(ref: Ref): void {
@@ -127,6 +145,32 @@ export class RegAlloc {
   free(ref: Ref | undefined): void {
     if (ref !== undefined && ref.loc.kind === "reg") {
       if (this.#owner[ref.loc.r] === ref) this.#owner[ref.loc.r] = undefined;
+    }
+  }
+
+  /**
+   * Puts every value in a register at once (none is spilled to make room
+   * for another) and returns the registers, valid until the next
+   * allocation.
+   */
+  regs(...refs: Ref[]): number[] {
+    const old = refs.map((r) => r.held);
+    for (const r of refs) r.held = true;
+    try {
+      return refs.map((r) => this.reg(r));
+    } finally {
+      refs.forEach((r, i) => (r.held = old[i]));
+    }
+  }
+
+  /** Runs `f` with the values held in their registers (never spilled). */
+  holding<T>(refs: Ref[], f: () => T): T {
+    const old = refs.map((r) => r.held);
+    for (const r of refs) r.held = true;
+    try {
+      return f();
+    } finally {
+      refs.forEach((r, i) => (r.held = old[i]));
     }
   }
 

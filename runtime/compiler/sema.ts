@@ -17,9 +17,12 @@ import type {
 import { ProgType } from "../bpf/opcodes.ts";
 import {
   expandTracepoints,
+  readBundledTracepointFormat,
   readTracepointFormat,
 } from "../probes/tracepoint_format.ts";
+import { bundledFormats } from "../probes/bundled_formats.ts";
 import { hasWildcard } from "../probes/glob.ts";
+import { Kallsyms } from "../probes/kallsyms.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   NONE,
@@ -40,6 +43,11 @@ export interface SemaOptions {
   params?: string[];
   /** Allow `system`, `cat`, `signal`. */
   unsafe?: boolean;
+  /**
+   * Read tracepoint formats and names from tracefs (default: when it is
+   * mounted); `false` uses only the bundled capture.
+   */
+  tracefsAvailable?: boolean;
 }
 
 /** The aggregation functions. */
@@ -78,16 +86,23 @@ export interface MapInfo {
   value?: SType;
   /** lhist parameters. */
   lhist?: { min: number; max: number; step: number };
+  /** sum: whether the summed expression is signed. */
+  sumSigned?: boolean;
   /** Where first used. */
   span: ast.Span;
 }
 
 /** One compiled probe program: a probe body for one context. */
 export interface Unit {
+  /** The probe whose body this is. */
   probe: ast.Probe;
+  /** The probe type. */
   kind: ProbeKind;
+  /** Attach points sharing this program. */
   attach: AttachPoint[];
+  /** Kernel program type (`ProgType`). */
   progType: number;
+  /** What r1 points at. */
   ctx: ContextLayout;
   /** Tracepoint fields by name (for `args->field`). */
   fields?: Map<string, FieldLayout>;
@@ -107,7 +122,9 @@ export interface Unit {
 
 /** The analysis result. */
 export interface Analysis {
+  /** One per program to emit. */
   units: Unit[];
+  /** User maps by name ("@x"). */
   maps: Map<string, MapInfo>;
   /** Whether `elapsed` is used anywhere. */
   usesElapsed: boolean;
@@ -237,7 +254,18 @@ function progName(kind: ProbeKind, ap: AttachPoint): string {
 }
 
 /** Builds compile units from the probes, expanding wildcards. */
-function buildUnits(prog: ast.Program, diag: Diagnostics): Unit[] {
+function buildUnits(
+  prog: ast.Program,
+  diag: Diagnostics,
+  tracefs: boolean,
+): Unit[] {
+  const readFormat = tracefs
+    ? readTracepointFormat
+    : readBundledTracepointFormat;
+  const expand = (p: string) =>
+    tracefs
+      ? expandTracepoints(p)
+      : expandTracepoints(p, Object.keys(bundledFormats().events));
   const units: Unit[] = [];
   for (const probe of prog.probes) {
     const points: AttachPoint[] = [];
@@ -260,9 +288,7 @@ function buildUnits(prog: ast.Program, diag: Diagnostics): Unit[] {
       }
       kind = k;
       if (k === "tracepoint") {
-        const names = hasWildcard(ap.target)
-          ? expandTracepoints(ap.target)
-          : [ap.target];
+        const names = hasWildcard(ap.target) ? expand(ap.target) : [ap.target];
         if (names.length === 0) {
           diag.error(ap.span, `No tracepoints match "${ap.target}"`);
         }
@@ -310,7 +336,7 @@ function buildUnits(prog: ast.Program, diag: Diagnostics): Unit[] {
       if (kind === "tracepoint") {
         const [cat, name] = group[0].target.split(":");
         try {
-          const fmt = readTracepointFormat(cat, name ?? "");
+          const fmt = readFormat(cat, name ?? "");
           const fields = fmt.fields.map((f) => {
             const { common: _c, decl: _d, relLoc: _r, ...rest } = f;
             return rest as FieldLayout;
@@ -361,7 +387,7 @@ export function analyze(
   diag: Diagnostics,
   opts: SemaOptions = {},
 ): Analysis {
-  const units = buildUnits(prog, diag);
+  const units = buildUnits(prog, diag, opts.tracefsAvailable ?? true);
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
   // Pass 1 fixes map types silently (a map may be read before the probe
@@ -524,6 +550,11 @@ class Checker {
           }'`,
         );
         return;
+      }
+      if (agg === "sum") {
+        const at = this.#u.types.get(v.args[0]);
+        const signed = at?.k === "int" ? at.signed : true;
+        m.sumSigned = (m.sumSigned ?? signed) && signed;
       }
       if (agg === "lhist") {
         const [, a, b, c] = v.args.map((x) => this.#constInt(x));
@@ -829,11 +860,29 @@ class Checker {
       case "offsetof":
         this.#err(e.span, `offsetof() needs C type information: not supported`);
         return U64;
-      case "index":
+      case "index": {
         this.#expr(e.expr);
         this.#expr(e.index);
-        this.#err(e.span, "Array subscripts are not supported");
-        return S64;
+        const a = arrayField(this.#u, e);
+        if (a === undefined) {
+          this.#err(
+            e.span,
+            "Array subscripts are supported on tracepoint array fields only",
+          );
+          return S64;
+        }
+        const i = this.#constInt(e.index);
+        if (i === undefined || i < 0n || i >= BigInt(a.field.arrayLen!)) {
+          this.#err(
+            e.index.span,
+            `Index must be an integer literal from 0 to ${
+              a.field.arrayLen! - 1
+            }`,
+          );
+          return S64;
+        }
+        return a.elem;
+      }
     }
   }
 
@@ -1294,9 +1343,18 @@ class Checker {
       }
       case "strftime": {
         if (!this.#argc(e, 2)) return { k: "timestamp" };
-        this.#strLitArg(e, 0);
+        const format = this.#strLitArg(e, 0);
         this.#intArg(e, 1);
-        return { k: "timestamp" };
+        return format === undefined
+          ? { k: "timestamp" }
+          : { k: "timestamp", format };
+      }
+      case "join": {
+        needStmt();
+        if (!this.#argc(e, 1, 2)) return NONE;
+        this.#intArg(e, 0);
+        if (e.args.length === 2) this.#strLitArg(e, 1);
+        return NONE;
       }
       case "reg": {
         if (!this.#argc(e, 1)) return U64;
@@ -1313,9 +1371,17 @@ class Checker {
         }
         return U64;
       }
-      case "kaddr":
-        if (this.#argc(e, 1)) this.#strLitArg(e, 0);
-        this.#err(e.span, "kaddr() is not supported yet");
+      case "kaddr": {
+        if (!this.#argc(e, 1)) return U64;
+        const name = this.#strLitArg(e, 0);
+        if (name !== undefined && kernelAddress(name) === undefined) {
+          this.#err(e.args[0].span, `Unknown kernel symbol "${name}"`);
+        }
+        return { k: "int", size: 8, signed: false, ptr: "kernel" };
+      }
+      case "uaddr":
+        for (const a of e.args) this.#expr(a);
+        this.#err(e.span, "uaddr() is not supported");
         return U64;
       case "strncmp": {
         if (!this.#argc(e, 3)) return U64;
@@ -1335,6 +1401,49 @@ class Checker {
   }
 }
 
+let kallsyms: Kallsyms | undefined | null;
+
+/**
+ * A kernel symbol's address from `/proc/kallsyms`, if readable and known.
+ *
+ * @example Usage
+ * ```ts
+ * import { kernelAddress } from "./sema.ts";
+ * console.assert(kernelAddress("no_such_symbol_xyz") === undefined);
+ * ```
+ */
+export function kernelAddress(name: string): bigint | undefined {
+  if (kallsyms === undefined) {
+    try {
+      const k = Kallsyms.load();
+      kallsyms = k.hasAddresses ? k : null;
+    } catch {
+      kallsyms = null;
+    }
+  }
+  return kallsyms?.address(name);
+}
+
+/**
+ * The tracepoint array field an index expression reads (`args->args[1]`),
+ * with its element type.
+ */
+export function arrayField(
+  u: Unit,
+  e: ast.IndexExpr,
+): { field: FieldLayout; elem: SType & { k: "int" } } | undefined {
+  const f = e.expr;
+  if (f.kind !== "field" || f.expr.kind !== "builtin") return undefined;
+  if (f.expr.name !== "args") return undefined;
+  const field = u.fields?.get(f.field);
+  if (field?.arrayLen === undefined || field.arrayLen === 0) return undefined;
+  if (/\bchar$/.test(field.ctype)) return undefined;
+  const es = field.size / field.arrayLen;
+  if (es !== 1 && es !== 2 && es !== 4 && es !== 8) return undefined;
+  const signed = ctypeSigned(field.ctype) ?? field.signed;
+  return { field, elem: { k: "int", size: es, signed } };
+}
+
 /** The value type of a tracepoint field. */
 export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
   if (f.dataLoc) return { k: "str", size: STRING_SIZE };
@@ -1350,7 +1459,34 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
     };
   }
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
-  return { k: "int", size, signed: f.signed };
+  return { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };
+}
+
+const SIGNED_TYPEDEFS = new Set([
+  "pid_t",
+  "ssize_t",
+  "off_t",
+  "loff_t",
+  "time_t",
+  "clockid_t",
+  "key_serial_t",
+  "timer_t",
+  "mqd_t",
+]);
+
+/**
+ * Signedness from a field's C type, as bpftrace reads it (syscall formats
+ * mark every 8-byte argument unsigned, `int dfd` included); undefined when
+ * the type does not say.
+ */
+function ctypeSigned(ctype: string): boolean | undefined {
+  const t = ctype.replace(/\b(const|volatile)\s+/g, "").trim();
+  if (/\bunsigned\b/.test(t) || /^(__)?u(8|16|32|64)$/.test(t)) return false;
+  if (/^(signed\s+)?(char|short|int|long|long long|long int)$/.test(t)) {
+    return true;
+  }
+  if (/^(__)?s(8|16|32|64)$/.test(t) || SIGNED_TYPEDEFS.has(t)) return true;
+  return undefined;
 }
 
 /** The type a cast names, if it is an integer type. */

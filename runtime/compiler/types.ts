@@ -18,7 +18,7 @@ export type SType =
   | { k: "kstack"; depth: number }
   | { k: "ustack"; depth: number }
   | { k: "inet"; size: number }
-  | { k: "timestamp" }
+  | { k: "timestamp"; format?: string }
   /** The `args` record of a tracepoint (only usable with `->`). */
   | { k: "args" }
   /** An aggregation call (`count()` ...), valid only as a map value. */
@@ -296,7 +296,9 @@ export function toTypeDesc(
     case "usym":
       return { kind: "usym", size: 8 };
     case "timestamp":
-      return { kind: "timestamp", size: 8 };
+      return t.format === undefined
+        ? { kind: "timestamp", size: 8 }
+        : { kind: "timestamp", size: 8, format: t.format };
     case "kstack":
     case "ustack":
       return {

@@ -247,8 +247,10 @@ class Parser {
     return true;
   }
 
+  /** Counts one nesting level (callers `leave()` in a `finally`). */
   private enter(span: Span): void {
     if (++this.depth > MAX_DEPTH) {
+      this.depth--;
       if (!this.reportedDepth) {
         this.reportedDepth = true;
         this.diag.error(span, "Program is nested too deeply");
@@ -335,6 +337,8 @@ class Parser {
               system: m[1] !== undefined,
               span: t.span,
             });
+          } else if (t.text.startsWith("#!")) {
+            // A shebang line: ignored.
           } else if (/^#\s*include\b/.test(t.text)) {
             this.diag.error(
               t.span,

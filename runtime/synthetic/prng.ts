@@ -129,7 +129,16 @@ export function weightedTable(weights: readonly number[]): Uint16Array {
   return out;
 }
 
-/** Zipf-like weights: `1 / (rank + 1) ^ s` for ranks 0..n-1. */
+/**
+ * Zipf-like weights: `1 / (rank + 1) ^ s` for ranks 0..n-1.
+ *
+ * @example Three ranks
+ * ```ts
+ * import { zipfWeights } from "./prng.ts";
+ * const [a, b] = zipfWeights(3, 1);
+ * console.assert(a === 1 && b === 0.5);
+ * ```
+ */
 export function zipfWeights(n: number, s = 1.1): number[] {
   return Array.from({ length: n }, (_, r) => 1 / Math.pow(r + 1, s));
 }

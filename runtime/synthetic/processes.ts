@@ -60,8 +60,22 @@ interface Spec {
 }
 
 const SPECS: Spec[] = [
-  { comm: "systemd", kind: "daemon", exe: "/usr/lib/systemd/systemd", uid: 0, activity: 0.6, fixedPid: 1 },
-  { comm: "kthreadd", kind: "kernel", exe: "", uid: 0, activity: 0.05, fixedPid: 2 },
+  {
+    comm: "systemd",
+    kind: "daemon",
+    exe: "/usr/lib/systemd/systemd",
+    uid: 0,
+    activity: 0.6,
+    fixedPid: 1,
+  },
+  {
+    comm: "kthreadd",
+    kind: "kernel",
+    exe: "",
+    uid: 0,
+    activity: 0.05,
+    fixedPid: 2,
+  },
   { comm: "ksoftirqd/0", kind: "kernel", exe: "", uid: 0, activity: 1.2 },
   { comm: "ksoftirqd/1", kind: "kernel", exe: "", uid: 0, activity: 1.0 },
   { comm: "rcu_preempt", kind: "kernel", exe: "", uid: 0, activity: 0.4 },
@@ -71,33 +85,209 @@ const SPECS: Spec[] = [
   { comm: "kworker/u4:3", kind: "kernel", exe: "", uid: 0, activity: 0.7 },
   { comm: "kswapd0", kind: "kernel", exe: "", uid: 0, activity: 0.2 },
   { comm: "jbd2/sda1-8", kind: "kernel", exe: "", uid: 0, activity: 0.3 },
-  { comm: "systemd-journal", kind: "daemon", exe: "/usr/lib/systemd/systemd-journald", uid: 0, activity: 0.8 },
-  { comm: "systemd-udevd", kind: "daemon", exe: "/usr/lib/systemd/systemd-udevd", uid: 0, activity: 0.1 },
-  { comm: "systemd-resolve", kind: "daemon", exe: "/usr/lib/systemd/systemd-resolved", uid: 101, activity: 0.5 },
-  { comm: "systemd-logind", kind: "daemon", exe: "/usr/lib/systemd/systemd-logind", uid: 0, activity: 0.1 },
-  { comm: "dbus-daemon", kind: "daemon", exe: "/usr/bin/dbus-daemon", uid: 102, activity: 0.3 },
-  { comm: "cron", kind: "daemon", exe: "/usr/sbin/cron", uid: 0, activity: 0.05 },
-  { comm: "rsyslogd", kind: "daemon", exe: "/usr/sbin/rsyslogd", uid: 104, activity: 0.3, threads: ["in:imuxsock", "rs:main Q:Reg"] },
-  { comm: "chronyd", kind: "daemon", exe: "/usr/sbin/chronyd", uid: 105, activity: 0.1 },
-  { comm: "irqbalance", kind: "daemon", exe: "/usr/sbin/irqbalance", uid: 0, activity: 0.1 },
-  { comm: "sshd", kind: "daemon", exe: "/usr/sbin/sshd", uid: 0, activity: 0.7, procs: 3 },
-  { comm: "containerd", kind: "daemon", exe: "/usr/bin/containerd", uid: 0, activity: 1.2, threads: ["containerd", "containerd"] },
-  { comm: "dockerd", kind: "daemon", exe: "/usr/bin/dockerd", uid: 0, activity: 1.0, threads: ["dockerd", "dockerd"] },
-  { comm: "containerd-shim", kind: "daemon", exe: "/usr/bin/containerd-shim-runc-v2", uid: 0, activity: 0.3, procs: 2 },
-  { comm: "nginx", kind: "web", exe: "/usr/sbin/nginx", uid: 33, activity: 3.5, procs: 3 },
-  { comm: "postgres", kind: "db", exe: "/usr/lib/postgresql/15/bin/postgres", uid: 106, activity: 3.0, procs: 5 },
-  { comm: "redis-server", kind: "db", exe: "/usr/bin/redis-server", uid: 107, activity: 1.5, threads: ["bio_close_file", "io_thd_1"] },
-  { comm: "java", kind: "jvm", exe: "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", uid: 1001, activity: 4.0, threads: ["C2 CompilerThre", "C1 CompilerThre", "GC Thread#0", "VM Thread", "http-nio-8080-e"] },
-  { comm: "node", kind: "node", exe: "/usr/bin/node", uid: 1000, activity: 2.5, threads: ["node", "libuv-worker"] },
-  { comm: "python3", kind: "python", exe: "/usr/bin/python3.11", uid: 1000, activity: 2.0, procs: 2 },
-  { comm: "chrome", kind: "browser", exe: "/opt/google/chrome/chrome", uid: 1000, activity: 2.5, procs: 3, threads: ["ThreadPoolForeg", "Chrome_IOThread"] },
-  { comm: "bash", kind: "shell", exe: "/usr/bin/bash", uid: 1000, activity: 0.4, procs: 3 },
-  { comm: "tmux: server", kind: "shell", exe: "/usr/bin/tmux", uid: 1000, activity: 0.3 },
-  { comm: "vim", kind: "shell", exe: "/usr/bin/vim.basic", uid: 1000, activity: 0.2 },
-  { comm: "curl", kind: "tool", exe: "/usr/bin/curl", uid: 1000, activity: 0.6 },
+  {
+    comm: "systemd-journal",
+    kind: "daemon",
+    exe: "/usr/lib/systemd/systemd-journald",
+    uid: 0,
+    activity: 0.8,
+  },
+  {
+    comm: "systemd-udevd",
+    kind: "daemon",
+    exe: "/usr/lib/systemd/systemd-udevd",
+    uid: 0,
+    activity: 0.1,
+  },
+  {
+    comm: "systemd-resolve",
+    kind: "daemon",
+    exe: "/usr/lib/systemd/systemd-resolved",
+    uid: 101,
+    activity: 0.5,
+  },
+  {
+    comm: "systemd-logind",
+    kind: "daemon",
+    exe: "/usr/lib/systemd/systemd-logind",
+    uid: 0,
+    activity: 0.1,
+  },
+  {
+    comm: "dbus-daemon",
+    kind: "daemon",
+    exe: "/usr/bin/dbus-daemon",
+    uid: 102,
+    activity: 0.3,
+  },
+  {
+    comm: "cron",
+    kind: "daemon",
+    exe: "/usr/sbin/cron",
+    uid: 0,
+    activity: 0.05,
+  },
+  {
+    comm: "rsyslogd",
+    kind: "daemon",
+    exe: "/usr/sbin/rsyslogd",
+    uid: 104,
+    activity: 0.3,
+    threads: ["in:imuxsock", "rs:main Q:Reg"],
+  },
+  {
+    comm: "chronyd",
+    kind: "daemon",
+    exe: "/usr/sbin/chronyd",
+    uid: 105,
+    activity: 0.1,
+  },
+  {
+    comm: "irqbalance",
+    kind: "daemon",
+    exe: "/usr/sbin/irqbalance",
+    uid: 0,
+    activity: 0.1,
+  },
+  {
+    comm: "sshd",
+    kind: "daemon",
+    exe: "/usr/sbin/sshd",
+    uid: 0,
+    activity: 0.7,
+    procs: 3,
+  },
+  {
+    comm: "containerd",
+    kind: "daemon",
+    exe: "/usr/bin/containerd",
+    uid: 0,
+    activity: 1.2,
+    threads: ["containerd", "containerd"],
+  },
+  {
+    comm: "dockerd",
+    kind: "daemon",
+    exe: "/usr/bin/dockerd",
+    uid: 0,
+    activity: 1.0,
+    threads: ["dockerd", "dockerd"],
+  },
+  {
+    comm: "containerd-shim",
+    kind: "daemon",
+    exe: "/usr/bin/containerd-shim-runc-v2",
+    uid: 0,
+    activity: 0.3,
+    procs: 2,
+  },
+  {
+    comm: "nginx",
+    kind: "web",
+    exe: "/usr/sbin/nginx",
+    uid: 33,
+    activity: 3.5,
+    procs: 3,
+  },
+  {
+    comm: "postgres",
+    kind: "db",
+    exe: "/usr/lib/postgresql/15/bin/postgres",
+    uid: 106,
+    activity: 3.0,
+    procs: 5,
+  },
+  {
+    comm: "redis-server",
+    kind: "db",
+    exe: "/usr/bin/redis-server",
+    uid: 107,
+    activity: 1.5,
+    threads: ["bio_close_file", "io_thd_1"],
+  },
+  {
+    comm: "java",
+    kind: "jvm",
+    exe: "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+    uid: 1001,
+    activity: 4.0,
+    threads: [
+      "C2 CompilerThre",
+      "C1 CompilerThre",
+      "GC Thread#0",
+      "VM Thread",
+      "http-nio-8080-e",
+    ],
+  },
+  {
+    comm: "node",
+    kind: "node",
+    exe: "/usr/bin/node",
+    uid: 1000,
+    activity: 2.5,
+    threads: ["node", "libuv-worker"],
+  },
+  {
+    comm: "python3",
+    kind: "python",
+    exe: "/usr/bin/python3.11",
+    uid: 1000,
+    activity: 2.0,
+    procs: 2,
+  },
+  {
+    comm: "chrome",
+    kind: "browser",
+    exe: "/opt/google/chrome/chrome",
+    uid: 1000,
+    activity: 2.5,
+    procs: 3,
+    threads: ["ThreadPoolForeg", "Chrome_IOThread"],
+  },
+  {
+    comm: "bash",
+    kind: "shell",
+    exe: "/usr/bin/bash",
+    uid: 1000,
+    activity: 0.4,
+    procs: 3,
+  },
+  {
+    comm: "tmux: server",
+    kind: "shell",
+    exe: "/usr/bin/tmux",
+    uid: 1000,
+    activity: 0.3,
+  },
+  {
+    comm: "vim",
+    kind: "shell",
+    exe: "/usr/bin/vim.basic",
+    uid: 1000,
+    activity: 0.2,
+  },
+  {
+    comm: "curl",
+    kind: "tool",
+    exe: "/usr/bin/curl",
+    uid: 1000,
+    activity: 0.6,
+  },
   { comm: "git", kind: "tool", exe: "/usr/bin/git", uid: 1000, activity: 0.4 },
-  { comm: "make", kind: "tool", exe: "/usr/bin/make", uid: 1000, activity: 0.2 },
-  { comm: "cc1", kind: "tool", exe: "/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", uid: 1000, activity: 0.8 },
+  {
+    comm: "make",
+    kind: "tool",
+    exe: "/usr/bin/make",
+    uid: 1000,
+    activity: 0.2,
+  },
+  {
+    comm: "cc1",
+    kind: "tool",
+    exe: "/usr/libexec/gcc/x86_64-linux-gnu/12/cc1",
+    uid: 1000,
+    activity: 0.8,
+  },
   { comm: "top", kind: "tool", exe: "/usr/bin/top", uid: 1000, activity: 0.3 },
 ];
 
@@ -111,7 +301,10 @@ const COMMON_PATHS = [
 
 /** Files each kind of process opens (before the common ones). */
 export const PATHS: Readonly<Record<ProcessKind, readonly string[]>> = {
-  kernel: ["/sys/kernel/mm/transparent_hugepage/enabled", "/proc/sys/kernel/random/boot_id"],
+  kernel: [
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/proc/sys/kernel/random/boot_id",
+  ],
   daemon: [
     "/proc/meminfo",
     "/sys/fs/cgroup/system.slice/cpu.stat",
@@ -183,7 +376,15 @@ export const PATHS: Readonly<Record<ProcessKind, readonly string[]>> = {
   ],
 };
 
-/** Every path any process may open. */
+/**
+ * Every path any process may open.
+ *
+ * @example
+ * ```ts
+ * import { allPaths } from "./processes.ts";
+ * console.assert(allPaths().includes("/etc/ld.so.cache"));
+ * ```
+ */
 export function allPaths(): string[] {
   const set = new Set<string>(COMMON_PATHS);
   for (const list of Object.values(PATHS)) for (const p of list) set.add(p);
@@ -192,7 +393,15 @@ export function allPaths(): string[] {
 
 const encoder = new TextEncoder();
 
-/** 16 NUL-padded bytes of a comm (truncated to 15 bytes). */
+/**
+ * 16 NUL-padded bytes of a comm (truncated to 15 bytes).
+ *
+ * @example
+ * ```ts
+ * import { commBytes } from "./processes.ts";
+ * console.assert(commBytes("bash")[4] === 0 && commBytes("bash").length === 16);
+ * ```
+ */
 export function commBytes(comm: string): Uint8Array {
   const out = new Uint8Array(16);
   out.set(encoder.encode(comm).subarray(0, 15));
@@ -220,6 +429,8 @@ export class ProcessTable {
   readonly idle: SyntheticThread[] = [];
   #table: Uint16Array;
   #pool: SyntheticThread[];
+  #userTable: Uint16Array;
+  #userPool: SyntheticThread[];
 
   /**
    * @param rng The seeded generator (consumed only here, at build time).
@@ -350,6 +561,18 @@ export class ProcessTable {
     }
     this.#pool = pool;
     this.#table = weightedTable(weights);
+    const user = pool.map((t, i) => [t, weights[i]] as const).filter(([t]) =>
+      t.kind !== "kernel"
+    );
+    this.#userPool = user.length > 0 ? user.map(([t]) => t) : pool;
+    this.#userTable = weightedTable(
+      user.length > 0 ? user.map(([, w]) => w) : weights,
+    );
+  }
+
+  /** A user-space thread (no kernel threads) for a random 32-bit number. */
+  pickUser(r: number): SyntheticThread {
+    return this.#userPool[this.#userTable[r & 0xffff]];
   }
 
   /** The thread for a uniform random 32-bit number (skewed by activity). */
@@ -365,6 +588,8 @@ export class ProcessTable {
   /** A thread other than `t` (for sched_switch's next task and wakeups). */
   other(r: number, t: SyntheticThread): SyntheticThread {
     const o = this.#pool[this.#table[(r >>> 16) & 0xffff]];
-    return o === t ? this.threads[(t.index + 1 + (r & 7)) % this.threads.length] : o;
+    return o === t
+      ? this.threads[(t.index + 1 + (r & 7)) % this.threads.length]
+      : o;
   }
 }

@@ -26,7 +26,17 @@ function hash32(s: string): number {
   return h >>> 0;
 }
 
-/** A table of functions at increasing addresses, growing on demand. */
+/**
+ * A table of functions at increasing addresses, growing on demand.
+ *
+ * @example
+ * ```ts
+ * import { SymbolTable } from "./symbols.ts";
+ * const t = new SymbolTable();
+ * const at = t.offsetOf("main");
+ * console.assert(t.lookup(at + 1)?.[0] === "main");
+ * ```
+ */
 export class SymbolTable {
   /** Base address (as a number offset origin). */
   readonly #starts: number[] = [];
@@ -113,7 +123,8 @@ export class SyntheticSymbols {
   /** Return addresses of a kernel call chain, innermost first. */
   kernelChain(names: readonly string[]): bigint[] {
     return names.map((n, i) =>
-      KERNEL_TEXT + BigInt(i === 0 ? this.#kernel.siteOf(n, -1) : this.#kernel.siteOf(n, i))
+      KERNEL_TEXT +
+      BigInt(i === 0 ? this.#kernel.siteOf(n, -1) : this.#kernel.siteOf(n, i))
     );
   }
 
@@ -651,46 +662,212 @@ export const DROP_CHAINS = {
   ],
 } as const;
 
-const LIBC_MAIN = ["main", "__libc_start_call_main", "__libc_start_main_impl", "_start"];
+const LIBC_MAIN = [
+  "main",
+  "__libc_start_call_main",
+  "__libc_start_main_impl",
+  "_start",
+];
 const THREAD = ["start_thread", "clone3"];
 
 /** User call chains by process kind, innermost first. */
 export const USER_CHAINS: Readonly<Record<string, readonly string[][]>> = {
   kernel: [],
   web: [
-    ["epoll_wait", "ngx_epoll_process_events", "ngx_process_events_and_timers", "ngx_worker_process_cycle", "ngx_spawn_process", "ngx_start_worker_processes", "ngx_master_process_cycle", ...LIBC_MAIN],
-    ["__libc_write", "ngx_linux_sendfile_chain", "ngx_http_write_filter", "ngx_http_output_filter", "ngx_http_static_handler", "ngx_http_core_content_phase", "ngx_http_core_run_phases", "ngx_http_process_request", "ngx_epoll_process_events", "ngx_process_events_and_timers", "ngx_worker_process_cycle", ...LIBC_MAIN],
+    [
+      "epoll_wait",
+      "ngx_epoll_process_events",
+      "ngx_process_events_and_timers",
+      "ngx_worker_process_cycle",
+      "ngx_spawn_process",
+      "ngx_start_worker_processes",
+      "ngx_master_process_cycle",
+      ...LIBC_MAIN,
+    ],
+    [
+      "__libc_write",
+      "ngx_linux_sendfile_chain",
+      "ngx_http_write_filter",
+      "ngx_http_output_filter",
+      "ngx_http_static_handler",
+      "ngx_http_core_content_phase",
+      "ngx_http_core_run_phases",
+      "ngx_http_process_request",
+      "ngx_epoll_process_events",
+      "ngx_process_events_and_timers",
+      "ngx_worker_process_cycle",
+      ...LIBC_MAIN,
+    ],
   ],
   db: [
-    ["__libc_pread64", "FileRead", "mdread", "ReadBuffer_common", "ReadBufferExtended", "heapgetpage", "heapgettup_pagemode", "SeqNext", "ExecScan", "ExecutePlan", "standard_ExecutorRun", "PortalRunSelect", "PortalRun", "exec_simple_query", "PostgresMain", "BackendRun", "ServerLoop", "PostmasterMain", ...LIBC_MAIN],
-    ["__libc_recv", "secure_read", "pq_recvbuf", "pq_getbyte", "SocketBackend", "PostgresMain", "BackendRun", "ServerLoop", "PostmasterMain", ...LIBC_MAIN],
+    [
+      "__libc_pread64",
+      "FileRead",
+      "mdread",
+      "ReadBuffer_common",
+      "ReadBufferExtended",
+      "heapgetpage",
+      "heapgettup_pagemode",
+      "SeqNext",
+      "ExecScan",
+      "ExecutePlan",
+      "standard_ExecutorRun",
+      "PortalRunSelect",
+      "PortalRun",
+      "exec_simple_query",
+      "PostgresMain",
+      "BackendRun",
+      "ServerLoop",
+      "PostmasterMain",
+      ...LIBC_MAIN,
+    ],
+    [
+      "__libc_recv",
+      "secure_read",
+      "pq_recvbuf",
+      "pq_getbyte",
+      "SocketBackend",
+      "PostgresMain",
+      "BackendRun",
+      "ServerLoop",
+      "PostmasterMain",
+      ...LIBC_MAIN,
+    ],
   ],
   jvm: [
-    ["__futex_abstimed_wait_common", "__pthread_cond_timedwait", "os::PlatformEvent::park", "Monitor::wait", "VMThread::loop", "Thread::call_run", "thread_native_entry", ...THREAD],
-    ["__libc_read", "readBytes", "Java_java_io_FileInputStream_readBytes", "Interpreter", "call_stub", "JavaCalls::call_helper", "jni_CallStaticVoidMethod", "JavaMain", "ThreadJavaMain", ...THREAD],
+    [
+      "__futex_abstimed_wait_common",
+      "__pthread_cond_timedwait",
+      "os::PlatformEvent::park",
+      "Monitor::wait",
+      "VMThread::loop",
+      "Thread::call_run",
+      "thread_native_entry",
+      ...THREAD,
+    ],
+    [
+      "__libc_read",
+      "readBytes",
+      "Java_java_io_FileInputStream_readBytes",
+      "Interpreter",
+      "call_stub",
+      "JavaCalls::call_helper",
+      "jni_CallStaticVoidMethod",
+      "JavaMain",
+      "ThreadJavaMain",
+      ...THREAD,
+    ],
   ],
   node: [
-    ["epoll_pwait", "uv__io_poll", "uv_run", "node::SpinEventLoop", "node::NodeMainInstance::Run", "node::Start", ...LIBC_MAIN],
+    [
+      "epoll_pwait",
+      "uv__io_poll",
+      "uv_run",
+      "node::SpinEventLoop",
+      "node::NodeMainInstance::Run",
+      "node::Start",
+      ...LIBC_MAIN,
+    ],
     ["__libc_write", "uv__fs_write", "uv__fs_work", "worker", ...THREAD],
   ],
   python: [
-    ["__libc_read", "_Py_read", "_io_FileIO_read", "method_vectorcall_VARARGS", "_PyEval_EvalFrameDefault", "PyEval_EvalCode", "run_mod", "_PyRun_SimpleFileObject", "Py_RunMain", "Py_BytesMain", ...LIBC_MAIN],
-    ["__poll", "select_poll_poll", "_PyEval_EvalFrameDefault", "_PyFunction_Vectorcall", "PyObject_Call", "thread_run", "pythread_wrapper", ...THREAD],
+    [
+      "__libc_read",
+      "_Py_read",
+      "_io_FileIO_read",
+      "method_vectorcall_VARARGS",
+      "_PyEval_EvalFrameDefault",
+      "PyEval_EvalCode",
+      "run_mod",
+      "_PyRun_SimpleFileObject",
+      "Py_RunMain",
+      "Py_BytesMain",
+      ...LIBC_MAIN,
+    ],
+    [
+      "__poll",
+      "select_poll_poll",
+      "_PyEval_EvalFrameDefault",
+      "_PyFunction_Vectorcall",
+      "PyObject_Call",
+      "thread_run",
+      "pythread_wrapper",
+      ...THREAD,
+    ],
   ],
   browser: [
-    ["__poll", "g_main_context_iterate", "g_main_context_iteration", "base::MessagePumpGlib::Run", "base::RunLoop::Run", "content::BrowserMainLoop::RunMainMessageLoop", "content::BrowserMain", "content::ContentMainRunnerImpl::Run", "content::ContentMain", "ChromeMain", ...LIBC_MAIN],
-    ["__libc_send", "mojo::core::ChannelPosix::WriteNoLock", "mojo::core::NodeChannel::SendChannelMessage", "base::TaskAnnotator::RunTaskImpl", "base::internal::WorkerThread::RunWorker", "base::PlatformThread::ThreadFunc", ...THREAD],
+    [
+      "__poll",
+      "g_main_context_iterate",
+      "g_main_context_iteration",
+      "base::MessagePumpGlib::Run",
+      "base::RunLoop::Run",
+      "content::BrowserMainLoop::RunMainMessageLoop",
+      "content::BrowserMain",
+      "content::ContentMainRunnerImpl::Run",
+      "content::ContentMain",
+      "ChromeMain",
+      ...LIBC_MAIN,
+    ],
+    [
+      "__libc_send",
+      "mojo::core::ChannelPosix::WriteNoLock",
+      "mojo::core::NodeChannel::SendChannelMessage",
+      "base::TaskAnnotator::RunTaskImpl",
+      "base::internal::WorkerThread::RunWorker",
+      "base::PlatformThread::ThreadFunc",
+      ...THREAD,
+    ],
   ],
   shell: [
-    ["__libc_read", "rl_getc", "rl_read_key", "readline_internal_char", "readline", "yy_readline_get", "shell_getc", "read_command", "reader_loop", ...LIBC_MAIN],
+    [
+      "__libc_read",
+      "rl_getc",
+      "rl_read_key",
+      "readline_internal_char",
+      "readline",
+      "yy_readline_get",
+      "shell_getc",
+      "read_command",
+      "reader_loop",
+      ...LIBC_MAIN,
+    ],
   ],
   daemon: [
-    ["epoll_wait", "sd_event_wait", "sd_event_run", "manager_loop", ...LIBC_MAIN],
-    ["__libc_write", "write_to_journal", "server_dispatch_message", "stdout_stream_process", "sd_event_run", ...LIBC_MAIN],
-    ["epoll_pwait", "runtime.epollwait", "runtime.netpoll", "runtime.findRunnable", "runtime.schedule", "runtime.park_m", "runtime.mcall"],
+    [
+      "epoll_wait",
+      "sd_event_wait",
+      "sd_event_run",
+      "manager_loop",
+      ...LIBC_MAIN,
+    ],
+    [
+      "__libc_write",
+      "write_to_journal",
+      "server_dispatch_message",
+      "stdout_stream_process",
+      "sd_event_run",
+      ...LIBC_MAIN,
+    ],
+    [
+      "epoll_pwait",
+      "runtime.epollwait",
+      "runtime.netpoll",
+      "runtime.findRunnable",
+      "runtime.schedule",
+      "runtime.park_m",
+      "runtime.mcall",
+    ],
   ],
   tool: [
-    ["__libc_read", "ssl3_read_bytes", "SSL_read", "curl_easy_perform", "operate", ...LIBC_MAIN],
+    [
+      "__libc_read",
+      "ssl3_read_bytes",
+      "SSL_read",
+      "curl_easy_perform",
+      "operate",
+      ...LIBC_MAIN,
+    ],
     ["__libc_open64", "open_file", "cc1_main", "toplev::main", ...LIBC_MAIN],
   ],
 };

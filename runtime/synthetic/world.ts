@@ -38,6 +38,15 @@ const BUFFER_TEXT = [
  * Readable synthetic user memory: NUL-terminated strings at fixed
  * addresses from {@linkcode USER_DATA}, followed by zero padding so string
  * reads never run off the end.
+ *
+ * @example
+ * ```ts
+ * import { UserMemory } from "./world.ts";
+ * const m = new UserMemory();
+ * const at = m.string("/etc/hosts");
+ * console.assert(m.read(BigInt(at), 4)?.[1] === 0x65);
+ * console.assert(m.read(0x1000n, 4) === null);
+ * ```
  */
 export class UserMemory {
   #bytes = new Uint8Array(1 << 16);
@@ -51,7 +60,9 @@ export class UserMemory {
     const b = encoder.encode(text);
     const need = this.#used + b.length + 1;
     if (need + 4096 > this.#bytes.length) {
-      const bigger = new Uint8Array(Math.max(this.#bytes.length * 2, need + 8192));
+      const bigger = new Uint8Array(
+        Math.max(this.#bytes.length * 2, need + 8192),
+      );
       bigger.set(this.#bytes);
       this.#bytes = bigger;
     }
@@ -76,6 +87,14 @@ const EMPTY: bigint[] = [];
 /**
  * The process context of the event being run, as the interpreter's
  * helpers see it. One mutable object, updated per event.
+ *
+ * @example
+ * ```ts
+ * import { World } from "./world.ts";
+ * const w = new World(1, 2);
+ * w.env.set(w.procs.self, 1, 5000);
+ * console.assert(w.env.comm === "tsbpf" && w.env.nowNs() === 5000n);
+ * ```
  */
 export class SyntheticEnv implements VmEnvironment {
   pid = 0;
@@ -103,7 +122,12 @@ export class SyntheticEnv implements VmEnvironment {
   readonly #memory: UserMemory;
 
   /** @param rng Generator for `bpf_get_prandom_u32` only. */
-  constructor(numCpus: number, rng: Prng, memory: UserMemory, bootOffsetNs = 0) {
+  constructor(
+    numCpus: number,
+    rng: Prng,
+    memory: UserMemory,
+    bootOffsetNs = 0,
+  ) {
     this.numCpus = numCpus;
     this.#rng = rng;
     this.#memory = memory;
@@ -151,7 +175,16 @@ export class SyntheticEnv implements VmEnvironment {
   }
 }
 
-/** Everything sources need to make events. */
+/**
+ * Everything sources need to make events.
+ *
+ * @example
+ * ```ts
+ * import { World } from "./world.ts";
+ * const w = new World(3, 2);
+ * console.assert(w.pickThread().comm.length > 0);
+ * ```
+ */
 export class World {
   /** Event generator (seeded). */
   readonly rng: Prng;
@@ -179,7 +212,8 @@ export class World {
     this.procs = new ProcessTable(this.rng, numCpus, pid);
     this.pidFilter = pid !== undefined;
     this.symbols = new SyntheticSymbols();
-    this.baseNs = (3600 + this.rng.below(86400 * 3)) * 1e9 + this.rng.below(1e9);
+    this.baseNs = (3600 + this.rng.below(86400 * 3)) * 1e9 +
+      this.rng.below(1e9);
     this.env = new SyntheticEnv(
       numCpus,
       new Prng(seed ^ 0x5bd1e995),
@@ -193,7 +227,9 @@ export class World {
       this.pathAddrs[t.index] = t.paths.map((p) => this.memory.string(p));
       let chains = chainCache.get(t.kind);
       if (chains === undefined) {
-        chains = (USER_CHAINS[t.kind] ?? []).map((c) => this.symbols.userChain(c));
+        chains = (USER_CHAINS[t.kind] ?? []).map((c) =>
+          this.symbols.userChain(c)
+        );
         chainCache.set(t.kind, chains);
       }
       this.userStacks[t.index] = chains;
@@ -203,9 +239,14 @@ export class World {
     }
   }
 
-  /** Picks the thread and CPU of the next event. */
+  /** Picks the thread of the next event. */
   pickThread(): SyntheticThread {
     return this.procs.pick(this.rng.next());
+  }
+
+  /** Picks the thread of the next event among user-space threads. */
+  pickUserThread(): SyntheticThread {
+    return this.procs.pickUser(this.rng.next());
   }
 
   /** A CPU for `t`: mostly its preferred one. */

@@ -46,8 +46,11 @@ export type RetKind =
 
 /** One helper's prototype. */
 export interface HelperProto {
+  /** The helper's name, as in `Helper`. */
   name: string;
+  /** What r1, r2, … must hold. */
   args: readonly ArgKind[];
+  /** What r0 holds after the call. */
   ret: RetKind;
   /** Map types accepted by the `map` argument. */
   mapTypes?: readonly number[];

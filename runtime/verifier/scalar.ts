@@ -187,7 +187,16 @@ function exact32(op: AluKind, a: bigint, b: bigint): bigint {
   return BigInt.asUintN(32, r);
 }
 
-/** Range of `a op b` on 64-bit values. */
+/**
+ * Range of `a op b` on 64-bit values.
+ *
+ * @example Add a constant to a byte
+ * ```ts
+ * import { alu64, constRange, uRange } from "./scalar.ts";
+ * const r = alu64("ADD", uRange(0n, 255n), constRange(8n));
+ * console.assert(r.umin === 8n && r.umax === 263n);
+ * ```
+ */
 export function alu64(op: AluKind, a: Range, b: Range): Range {
   const ca = constOf(a), cb = constOf(b);
   if (ca !== undefined && (cb !== undefined || op === "NEG")) {
@@ -347,6 +356,13 @@ function with_(r: Range, p: Partial<Range>): Range | undefined {
 /**
  * Narrows `a` and `b` assuming `a op b` holds (64-bit compare). Returns
  * undefined when it cannot hold for any values in the ranges.
+ *
+ * @example The taken side of `if r1 < 16`
+ * ```ts
+ * import { constRange, FULL, refine } from "./scalar.ts";
+ * const [r1] = refine("JLT", FULL, constRange(16n))!;
+ * console.assert(r1.umax === 15n && r1.smin === 0n);
+ * ```
  */
 export function refine(
   op: CmpKind,
@@ -470,7 +486,10 @@ function signed(op: CmpKind): boolean {
 export function rangeText(r: Range): string {
   const c = constOf(r);
   if (c !== undefined) return String(toS(c));
-  if (r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN) {
+  if (
+    r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN &&
+    r.smax === S64_MAX
+  ) {
     return "unknown";
   }
   if (r.smin >= 0n || r.umax <= S64_MAX) return `[${r.umin}, ${r.umax}]`;

@@ -51,6 +51,7 @@ export const S = { INVALID: 0, MISC: 1, SPILL: 2 } as const;
 
 /** One call frame. */
 export interface Frame {
+  /** r0 to r10. */
   regs: Reg[];
   /** Per byte from fp-512 (index 0) to fp-1 (index 511): one of `S`. */
   kinds: number[];
@@ -71,13 +72,17 @@ export interface Frame {
 
 /** An acquired reference (ringbuf record) and where it was acquired. */
 export interface Ref {
+  /** Reference id (also the record's `Reg.ref`). */
   id: number;
+  /** The instruction that acquired it. */
   pc: number;
 }
 
 /** The state along one path. */
 export interface State {
+  /** Call frames, the current one last. */
   frames: Frame[];
+  /** Acquired ringbuf records not yet submitted or discarded. */
   refs: Ref[];
 }
 
@@ -246,7 +251,8 @@ function regCovers(old: Reg, cur: Reg, ids: IdMap, exact = true): boolean {
 function regEqual(a: Reg, b: Reg, ids: IdMap): boolean {
   if (a.t !== b.t) return false;
   if (a.t === T.NOT_INIT) return true;
-  return ptrFieldsEqual(a, b) && rangeEqual(a.r, b.r) && ids.check(a.id, b.id) &&
+  return ptrFieldsEqual(a, b) && rangeEqual(a.r, b.r) &&
+    ids.check(a.id, b.id) &&
     ids.check(a.ref, b.ref);
 }
 
@@ -280,7 +286,9 @@ function stackCovers(
       return false;
     }
     if (c !== S.SPILL) return false;
-    if ((i & 7) === 0 && !regCovers(old.spills[slot]!, cur.spills[slot]!, ids)) {
+    if (
+      (i & 7) === 0 && !regCovers(old.spills[slot]!, cur.spills[slot]!, ids)
+    ) {
       return false;
     }
   }

@@ -21,12 +21,7 @@ import {
   Size,
   Source,
 } from "../bpf/opcodes.ts";
-import {
-  type AluKind,
-  type CmpKind,
-  constRange,
-  type Range,
-} from "./scalar.ts";
+import { constRange, type Range } from "./scalar.ts";
 import { HELPER_PROTOS } from "./helper_protos.ts";
 
 /** Most instruction slots a program may have (the kernel's limit). */
@@ -295,7 +290,9 @@ function decodeOne(
             `map index ${i.imm} is out of range: the program has ${mapCount} map(s)`,
           );
         }
-        if (i.src === PseudoSrc.MAP_FD) reserved("imm of the second slot", n.imm);
+        if (i.src === PseudoSrc.MAP_FD) {
+          reserved("imm of the second slot", n.imm);
+        }
       }
       return d;
     }
@@ -421,9 +418,19 @@ function decodeOne(
 const CALLER_SAVED = 0b111111; // r0-r5
 
 /**
- * Runs the structural checks and analyses.
+ * Runs the structural checks and analyses; rejections go through `fail`.
  *
- * @throws {never} only through `fail`, which throws the verifier's error.
+ * @example Find the functions of a program
+ * ```ts
+ * import { analyzeStructure } from "./structure.ts";
+ * import { InsnBuilder } from "../bpf/builder.ts";
+ * const b = new InsnBuilder();
+ * b.callLocal("f").exit().label("f").movImm(0, 0).exit();
+ * const s = analyzeStructure(b.build().insns, 0, (pc, why) => {
+ *   throw new Error(`${pc}: ${why}`);
+ * });
+ * console.assert(s.funcStarts.join() === "0,2");
+ * ```
  */
 export function analyzeStructure(
   insns: readonly Insn[],
@@ -768,7 +775,9 @@ function needAnalysis(
     }
     needed(dec[pc]!, cur, funcOf[pc] !== 0);
     cur.r |= bit(R10);
-    if (cur.r !== regs[pc] || cur.s0 !== sl[2 * pc] || cur.s1 !== sl[2 * pc + 1]) {
+    if (
+      cur.r !== regs[pc] || cur.s0 !== sl[2 * pc] || cur.s1 !== sl[2 * pc + 1]
+    ) {
       regs[pc] = cur.r;
       sl[2 * pc] = cur.s0;
       sl[2 * pc + 1] = cur.s1;
@@ -864,14 +873,4 @@ function backward(
     }
   }
   return result;
-}
-
-/** The ALU op of a decoded ALU instruction, for the range functions. */
-export function aluKind(d: Dec): AluKind {
-  return d.op as AluKind;
-}
-
-/** The compare op of a decoded conditional jump. */
-export function cmpKind(d: Dec): CmpKind {
-  return d.op as CmpKind;
 }

@@ -32,10 +32,18 @@
  * unrolled; a loop that comes back to a state identical to one still being
  * explored is refused at once ("infinite loop"), any other unbounded loop when
  * the budget runs out. At jump targets, fall-throughs of conditional jumps
- * and call return points the state is remembered; a path arriving in a
- * state covered by a fully explored one (every live register and stack byte
- * at least as general) is not followed again. Register liveness is a static
- * backward analysis.
+ * and call return points the state is remembered (not more often than every
+ * 2 jumps or 8 instructions, every 20 jumps or 100 instructions inside a
+ * loop, as the kernel does); a path arriving in a state covered by a fully
+ * explored one is not followed again. "Covered" means: same call frames;
+ * every live register of the old state uninitialized, or of the same kind
+ * with the same fixed offset and a variable range containing the new one;
+ * every stack byte of the old state never written, or holding the same kind
+ * of data. Instead of the kernel's precision backtracking, a static backward
+ * analysis finds the registers and r10-relative stack slots whose *value*
+ * may flow into a compare, pointer arithmetic, an address, a checked helper
+ * argument, a call or a function's return; other scalars only need to be
+ * scalars on both sides. Register liveness is a static analysis too.
  *
  * **Registers.** Reading an uninitialized register is refused; a call
  * clobbers r0-r5; at entry only r1 (context) and r10 are set.
@@ -45,9 +53,11 @@
  * register stored as 8 bytes at an 8-aligned offset is spilled and keeps its
  * kind and range when loaded back as 8 bytes; pointers may only be stored
  * that way, and a spilled pointer may only be loaded whole. Reading a byte
- * never written is refused (stricter than a privileged kernel). Unaligned
- * scalar accesses are allowed (as on x86). Variable-offset stack accesses
- * are allowed within bounds; reads need every byte of the whole range
+ * never written is refused (stricter than a privileged kernel). Loads and
+ * stores must be aligned to their size, as the kernel demands for the stack
+ * even on x86 (helper memory arguments need no alignment). Variable-offset
+ * stack accesses are allowed within bounds for 1-byte accesses only (no
+ * tnum to prove alignment); reads need every byte of the whole range
  * written; writes mark nothing as written.
  *
  * **Pointers.** Only `ptr ± scalar` and `scalar + ptr` (64-bit) are allowed,
@@ -60,7 +70,16 @@
  *
  * **Context.** r1 at entry points to `ctxSize` readable bytes. Accesses must
  * use the unmodified pointer (offset in the instruction), lie in
- * `[0, ctxSize)`, and be aligned to their size. The context is read-only.
+ * `[0, ctxSize)`, and be aligned to their size; tracepoint programs may not
+ * read the 8-byte common header (offsets 0-7), as in the kernel. The
+ * context is read-only.
+ *
+ * **Stricter than a privileged kernel** (checked against the running
+ * kernel in the tests): uninitialized stack reads, returning or storing
+ * pointers (into map values, or via atomics), 32-bit moves of pointers,
+ * loads through map pointers, `exit` with a non-zero `off`, and the
+ * 512-byte combined stack of a call chain (kernels with private stacks
+ * allow more for tracing programs).
  *
  * **Maps and records.** `map_lookup_elem` returns a map value or NULL; it
  * must be compared with 0 (`if rX == 0` / `!= 0`, 64-bit) before use, which
@@ -100,6 +119,7 @@ import { formatInsn } from "../bpf/disasm.ts";
 import {
   MapType,
   MAX_INSNS_PROCESSED,
+  ProgType,
   PseudoSrc,
   STACK_SIZE,
 } from "../bpf/opcodes.ts";
@@ -151,8 +171,11 @@ export { VerifierError } from "./error.ts";
 export interface VerifyMap {
   /** `MapType` id. */
   type: number;
+  /** Key size in bytes. */
   keySize: number;
+  /** Value size in bytes. */
   valueSize: number;
+  /** Capacity. */
   maxEntries: number;
 }
 
@@ -166,6 +189,13 @@ export interface VerifyOptions {
   progType?: number;
   /** Budget of processed instructions; default 1,000,000. */
   maxInsnsProcessed?: number;
+  /**
+   * Let the program write its context (the `--asm` playground's memory);
+   * storing a pointer there is still refused. Default false.
+   */
+  ctxWritable?: boolean;
+  /** r2 holds an unknown scalar at entry (the playground's length). */
+  r2Scalar?: boolean;
 }
 
 /** Figures about an accepted program. */
@@ -190,6 +220,33 @@ interface Checkpoint {
   parent: Checkpoint | null;
   hit: number;
   miss: number;
+  pc: number;
+  /** `fingerprint` of the state. */
+  hash: number;
+}
+
+/** The checkpoints remembered at one pc. */
+interface PcCheckpoints {
+  /** Fully explored: usable for pruning. */
+  done: Checkpoint[];
+  /** Still being explored, by fingerprint: usable for loop detection. */
+  active: Map<number, Checkpoint[]>;
+  activeCount: number;
+}
+
+/** A cheap hash of the current frame's registers (equal states, equal hash). */
+function fingerprint(st: State): number {
+  const f = st.frames[st.frames.length - 1];
+  let h = st.frames.length * 131 + f.callsite;
+  for (let r = 0; r < 10; r++) {
+    const x = f.regs[r];
+    h = (Math.imul(h, 31) + x.t * 7 + x.off) | 0;
+    if (x.t !== T.NOT_INIT) {
+      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umin))) | 0;
+      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umax))) | 0;
+    }
+  }
+  return h;
 }
 
 interface Pending {
@@ -227,7 +284,7 @@ class Checker {
   processed = 0;
   nextId = 1;
   readonly funcDepth: number[];
-  readonly checkpoints: (Checkpoint[] | undefined)[];
+  readonly checkpoints: (PcCheckpoints | undefined)[];
   readonly pending: Pending[] = [];
   jmpsSinceCp = 0;
   insnsSinceCp = 0;
@@ -273,6 +330,7 @@ class Checker {
       "only r1 (context) and r10 are set at entry",
     );
     main.regs[1] = mkReg(T.CTX);
+    if (this.opts.r2Scalar) main.regs[2] = mkReg(T.SCALAR, { r: FULL });
     this.cur = { frames: [main], refs: [] };
     this.pc = 0;
     for (;;) {
@@ -321,8 +379,19 @@ class Checker {
     while (c) {
       c.branches--;
       if (c.branches > 0) break;
+      this.complete(c);
       c = c.parent;
     }
+  }
+
+  /** Moves a checkpoint whose paths are all explored to the done list. */
+  complete(c: Checkpoint): void {
+    const at = this.checkpoints[c.pc]!;
+    const bucket = at.active.get(c.hash)!;
+    bucket.splice(bucket.indexOf(c), 1);
+    if (bucket.length === 0) at.active.delete(c.hash);
+    at.activeCount--;
+    at.done.push(c);
   }
 
   fork(state: State, pc: number): void {
@@ -331,24 +400,34 @@ class Checker {
   }
 
   visitPrunePoint(pc: number): Checkpoint | null | typeof PRUNED {
-    let list = this.checkpoints[pc];
-    if (!list) list = this.checkpoints[pc] = [];
-    let looping = false;
-    let drop = false;
-    const live = (at: number): number => this.s.liveIn[at];
-    const need = (at: number): number => this.s.needIn[at];
-    const slotNeed = (at: number, w: 0 | 1): number => this.s.slotNeedIn[2 * at + w];
-    for (const c of list) {
-      if (c.branches > 0) {
+    let at = this.checkpoints[pc];
+    if (!at) {
+      at = this.checkpoints[pc] = {
+        done: [],
+        active: new Map(),
+        activeCount: 0,
+      };
+    }
+    // Coming back to a pc whose exploration is still under way: a loop.
+    const looping = at.activeCount > 0;
+    let hash = 0;
+    if (looping) {
+      hash = fingerprint(this.cur);
+      for (const c of at.active.get(hash) ?? []) {
         if (stateEqual(c.state, this.cur)) {
           this.fail(
             pc,
             `infinite loop detected: the back-edge from insn ${this.from} returns here in the same state, so the loop is not bounded`,
           );
         }
-        looping = true;
-        continue;
       }
+    }
+    const live = (at: number): number => this.s.liveIn[at];
+    const need = (at: number): number => this.s.needIn[at];
+    const slotNeed = (at: number, w: 0 | 1): number =>
+      this.s.slotNeedIn[2 * at + w];
+    let drop = false;
+    for (const c of at.done) {
       if (stateCovers(c.state, this.cur, pc, live, need, slotNeed)) {
         c.hit++;
         return PRUNED;
@@ -356,22 +435,24 @@ class Checker {
       c.miss++;
       if (c.miss > c.hit * 3 + 3) drop = true;
     }
-    if (drop) {
-      this.checkpoints[pc] = list = list.filter((c) =>
-        c.branches > 0 || c.miss <= c.hit * 3 + 3
-      );
-    }
+    if (drop) at.done = at.done.filter((c) => c.miss <= c.hit * 3 + 3);
     const rare = this.jmpsSinceCp < 2 && this.insnsSinceCp < 8;
     const loopRare = this.jmpsSinceCp < 20 && this.insnsSinceCp < 100;
     if (rare || (looping && loopRare)) return this.cp;
+    if (!looping) hash = fingerprint(this.cur);
     const c: Checkpoint = {
       state: copyState(this.cur),
       branches: 1,
       parent: this.cp,
       hit: 0,
       miss: 0,
+      pc,
+      hash,
     };
-    list.push(c);
+    const bucket = at.active.get(hash);
+    if (bucket) bucket.push(c);
+    else at.active.set(hash, [c]);
+    at.activeCount++;
     this.jmpsSinceCp = 0;
     this.insnsSinceCp = 0;
     return c;
@@ -411,7 +492,10 @@ class Checker {
       case "movsx": {
         const s = this.read(pc, d.src);
         if (s.t !== T.SCALAR) {
-          this.fail(pc, `sign-extending move of R${d.src}, ${typeName(s)}, is not allowed`);
+          this.fail(
+            pc,
+            `sign-extending move of R${d.src}, ${typeName(s)}, is not allowed`,
+          );
         }
         const r = signExtend(s.r, d.off as 8 | 16 | 32);
         this.set(d.dst, scalar(d.bits === 32 ? truncate32(r) : r));
@@ -423,10 +507,21 @@ class Checker {
         if (v.t !== T.SCALAR) {
           this.fail(
             pc,
-            `${ALU_WORD[d.k === "neg" ? "NEG" : "END"]} of R${d.dst}, ${typeName(v)}, is not allowed`,
+            `${ALU_WORD[d.k === "neg" ? "NEG" : "END"]} of R${d.dst}, ${
+              typeName(v)
+            }, is not allowed`,
           );
         }
-        this.set(d.dst, scalar(d.k === "neg" ? (d.bits === 64 ? alu64("NEG", v.r, v.r) : alu32("NEG", v.r, v.r)) : swapRange(d, v.r)));
+        this.set(
+          d.dst,
+          scalar(
+            d.k === "neg"
+              ? (d.bits === 64
+                ? alu64("NEG", v.r, v.r)
+                : alu32("NEG", v.r, v.r))
+              : swapRange(d, v.r),
+          ),
+        );
         return pc + 1;
       }
       case "alu":
@@ -437,7 +532,16 @@ class Checker {
         return pc + 2;
       case "ldx": {
         const p = this.read(pc, d.src);
-        const v = this.access(pc, d.src, p, d.off, d.size, false, undefined, d.sx);
+        const v = this.access(
+          pc,
+          d.src,
+          p,
+          d.off,
+          d.size,
+          false,
+          undefined,
+          d.sx,
+        );
         this.set(d.dst, v!);
         return pc + 1;
       }
@@ -482,7 +586,9 @@ class Checker {
       if (s.t !== T.SCALAR) {
         this.fail(
           pc,
-          `32-bit move of R${d.src}, ${typeName(s)}, would truncate a pointer; 32-bit arithmetic on pointers is not allowed`,
+          `32-bit move of R${d.src}, ${
+            typeName(s)
+          }, would truncate a pointer; 32-bit arithmetic on pointers is not allowed`,
         );
       }
       this.set(d.dst, scalar(truncate32(s.r)));
@@ -498,16 +604,16 @@ class Checker {
 
   doAlu(pc: number, d: Dec): void {
     const a = this.read(pc, d.dst);
-    const b = d.useReg
-      ? this.read(pc, d.src)
-      : scalar(d.immR);
+    const b = d.useReg ? this.read(pc, d.src) : scalar(d.immR);
     const op = d.op as AluKind;
     if (isPointer(a.t) || isPointer(b.t)) {
       if (d.bits === 32) {
         const [r, p] = isPointer(a.t) ? [d.dst, a] : [d.src, b];
         this.fail(
           pc,
-          `32-bit arithmetic on a pointer is not allowed (R${r} is ${typeName(p)})`,
+          `32-bit arithmetic on a pointer is not allowed (R${r} is ${
+            typeName(p)
+          })`,
         );
       }
       this.set(d.dst, this.pointerAlu(pc, d, op, a, b));
@@ -526,8 +632,12 @@ class Checker {
       this.fail(
         pc,
         op === "ADD"
-          ? `pointer + pointer is not allowed (R${d.dst} is ${typeName(a)}, R${d.src} is ${typeName(b)})`
-          : `${ALU_WORD[op]} of two pointers is not allowed (R${d.dst} is ${typeName(a)}, R${d.src} is ${typeName(b)})`,
+          ? `pointer + pointer is not allowed (R${d.dst} is ${
+            typeName(a)
+          }, R${d.src} is ${typeName(b)})`
+          : `${ALU_WORD[op]} of two pointers is not allowed (R${d.dst} is ${
+            typeName(a)
+          }, R${d.src} is ${typeName(b)})`,
       );
     }
     const ptrIsDst = isPointer(a.t);
@@ -537,23 +647,32 @@ class Checker {
     if (op !== "ADD" && op !== "SUB") {
       this.fail(
         pc,
-        `${ALU_WORD[op]} on a pointer is not allowed (${preg} is ${typeName(p)}); only adding or subtracting a scalar is`,
+        `${ALU_WORD[op]} on a pointer is not allowed (${preg} is ${
+          typeName(p)
+        }); only adding or subtracting a scalar is`,
       );
     }
     if (!ptrIsDst && op === "SUB") {
       this.fail(
         pc,
-        `subtracting a pointer from a scalar is not allowed (R${d.src} is ${typeName(p)})`,
+        `subtracting a pointer from a scalar is not allowed (R${d.src} is ${
+          typeName(p)
+        })`,
       );
     }
     if (isOrNull(p.t)) {
       this.fail(
         pc,
-        `pointer arithmetic on ${preg}, ${typeName(p)}, is not allowed; check it against 0 first`,
+        `pointer arithmetic on ${preg}, ${
+          typeName(p)
+        }, is not allowed; check it against 0 first`,
       );
     }
     if (p.t === T.MAP_PTR) {
-      this.fail(pc, `pointer arithmetic on ${preg}, a map pointer, is not allowed`);
+      this.fail(
+        pc,
+        `pointer arithmetic on ${preg}, a map pointer, is not allowed`,
+      );
     }
     const c = constOf(sc.r);
     if (c !== undefined) {
@@ -563,7 +682,9 @@ class Checker {
       if (off <= -BigInt(MAX_VAR_OFF) || off >= BigInt(MAX_VAR_OFF)) {
         this.fail(
           pc,
-          `pointer offset ${off} is out of range: math between ${typeName(p)} and ${srcName} is not allowed`,
+          `pointer offset ${off} is out of range: math between ${
+            typeName(p)
+          } and ${srcName} is not allowed`,
         );
       }
       return { ...p, off: Number(off) };
@@ -572,7 +693,9 @@ class Checker {
     if (sc.r.smin < -lim || sc.r.smax > lim) {
       this.fail(
         pc,
-        `math between ${typeName(p)} and ${ptrIsDst ? srcName : `R${d.dst}`} with unbounded value ${
+        `math between ${typeName(p)} and ${
+          ptrIsDst ? srcName : `R${d.dst}`
+        } with unbounded value ${
           rangeText(sc.r)
         } is not allowed; bound it with a comparison first`,
       );
@@ -580,7 +703,10 @@ class Checker {
     const lo = op === "ADD" ? p.r.smin + sc.r.smin : p.r.smin - sc.r.smax;
     const hi = op === "ADD" ? p.r.smax + sc.r.smax : p.r.smax - sc.r.smin;
     if (lo < -lim || hi > lim) {
-      this.fail(pc, `the variable offset of ${preg} grows out of range [${lo}, ${hi}]`);
+      this.fail(
+        pc,
+        `the variable offset of ${preg} grows out of range [${lo}, ${hi}]`,
+      );
     }
     return { ...p, r: sRange(lo, hi), id: 0 };
   }
@@ -630,7 +756,10 @@ class Checker {
     const rn = `R${regno}`;
     switch (p.t) {
       case T.SCALAR:
-        this.fail(pc, `${rn} is a scalar, not a pointer; it cannot be dereferenced`);
+        this.fail(
+          pc,
+          `${rn} is a scalar, not a pointer; it cannot be dereferenced`,
+        );
         break;
       case T.MAP_PTR:
         this.fail(
@@ -651,7 +780,9 @@ class Checker {
             }) is not allowed; put the offset in the instruction instead`,
           );
         }
-        if (write) {
+        if (
+          write && (!this.opts.ctxWritable || (value && isPointer(value.t)))
+        ) {
           this.fail(
             pc,
             value && isPointer(value.t)
@@ -667,7 +798,16 @@ class Checker {
           );
         }
         if (off % size !== 0) {
-          this.fail(pc, `misaligned context access: ${size} bytes at offset ${off}`);
+          this.fail(
+            pc,
+            `misaligned context access: ${size} bytes at offset ${off}`,
+          );
+        }
+        if (this.opts.progType === ProgType.TRACEPOINT && off < 8) {
+          this.fail(
+            pc,
+            `context access at offset ${off}: a tracepoint's first 8 bytes (the common header) cannot be read`,
+          );
         }
         return scalar(loadRange(size, sx));
       }
@@ -699,7 +839,9 @@ class Checker {
     if (lo < 0 || hi > limit) {
       const at = p.r.smin === p.r.smax
         ? `offset ${lo}`
-        : `offsets ${lo} to ${hi - size} (${rn} has a variable offset ${rangeText(p.r)})`;
+        : `offsets ${lo} to ${hi - size} (${rn} has a variable offset ${
+          rangeText(p.r)
+        })`;
       this.fail(
         pc,
         `${what} access out of range: ${size} bytes at ${at}, the ${what} has ${limit} bytes`,
@@ -736,9 +878,17 @@ class Checker {
         }; the stack is [fp-512, fp)`,
       );
     }
+    const variable = p.r.smin !== p.r.smax;
+    if (variable ? size !== 1 : lo % size !== 0) {
+      this.fail(
+        pc,
+        variable
+          ? `variable-offset stack access of ${size} bytes: its alignment cannot be proven (only 1-byte accesses may use a variable offset)`
+          : `misaligned stack access: ${size} bytes at fp${sign(lo)}`,
+      );
+    }
     this.noteDepth(p, lo);
     const start = lo + STACK_SIZE, end = hi + STACK_SIZE;
-    const variable = p.r.smin !== p.r.smax;
     if (write) {
       ownStack(f);
       if (!variable && start < f.lo) f.lo = start;
@@ -747,7 +897,11 @@ class Checker {
         if (variable || size !== 8 || (start & 7) !== 0) {
           this.fail(
             pc,
-            `a pointer (${typeName(v)}) must be stored on the stack as 8 bytes at an 8-aligned offset (fp${sign(lo)} with ${size} bytes is not)`,
+            `a pointer (${
+              typeName(v)
+            }) must be stored on the stack as 8 bytes at an 8-aligned offset (fp${
+              sign(lo)
+            } with ${size} bytes is not)`,
           );
         }
         if (v.t === T.STACK && v.frame > p.frame) {
@@ -777,11 +931,15 @@ class Checker {
           pc,
           `reads ${size} bytes at fp${sign(lo)}${
             variable ? ` to fp${sign(hi - size)}` : ""
-          } but fp${sign(i - STACK_SIZE)} was never written (uninitialized stack)`,
+          } but fp${
+            sign(i - STACK_SIZE)
+          } was never written (uninitialized stack)`,
         );
       }
     }
-    if (!variable && size === 8 && (start & 7) === 0 && f.kinds[start] === S.SPILL) {
+    if (
+      !variable && size === 8 && (start & 7) === 0 && f.kinds[start] === S.SPILL
+    ) {
       return f.spills[start >> 3]!;
     }
     for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
@@ -789,7 +947,9 @@ class Checker {
       if (sp && sp.t !== T.SCALAR) {
         this.fail(
           pc,
-          `partial read of a spilled pointer (${typeName(sp)}) at fp${sign(s * 8 - STACK_SIZE)}; a spilled pointer must be loaded as 8 aligned bytes`,
+          `partial read of a spilled pointer (${typeName(sp)}) at fp${
+            sign(s * 8 - STACK_SIZE)
+          }; a spilled pointer must be loaded as 8 aligned bytes`,
         );
       }
     }
@@ -802,7 +962,9 @@ class Checker {
     if (v.t !== T.SCALAR) {
       this.fail(
         pc,
-        `atomic operation with a pointer operand is not allowed (R${d.src} is ${typeName(v)})`,
+        `atomic operation with a pointer operand is not allowed (R${d.src} is ${
+          typeName(v)
+        })`,
       );
     }
     if (d.op === "CMPXCHG") {
@@ -818,12 +980,17 @@ class Checker {
       this.access(pc, d.dst, p, d.off, d.size, true, v, false);
     }
     if (constOf(p.r) !== 0n) {
-      this.fail(pc, `atomic operation through R${d.dst} with a variable offset is not allowed`);
+      this.fail(
+        pc,
+        `atomic operation through R${d.dst} with a variable offset is not allowed`,
+      );
     }
     if ((p.off + d.off) % d.size !== 0) {
       this.fail(
         pc,
-        `misaligned atomic access: ${d.size} bytes at offset ${p.off + d.off} from R${d.dst}`,
+        `misaligned atomic access: ${d.size} bytes at offset ${
+          p.off + d.off
+        } from R${d.dst}`,
       );
     }
     this.access(pc, d.dst, p, d.off, d.size, false, undefined, false);
@@ -848,9 +1015,7 @@ class Checker {
 
   doJcond(pc: number, d: Dec): number {
     const a = this.read(pc, d.dst);
-    const b = d.useReg
-      ? this.read(pc, d.src)
-      : scalar(d.immR);
+    const b = d.useReg ? this.read(pc, d.src) : scalar(d.immR);
     const op = d.op as CmpKind;
     const next = pc + 1;
     if (a.t === T.SCALAR && b.t === T.SCALAR) {
@@ -925,7 +1090,11 @@ class Checker {
   markNull(st: State, id: number, isNull: boolean): void {
     const conv = (x: Reg): Reg => {
       if (isNull) return scalar(constRange(0n));
-      return { ...x, t: x.t === T.MAP_VALUE_OR_NULL ? T.MAP_VALUE : T.MEM, id: 0 };
+      return {
+        ...x,
+        t: x.t === T.MAP_VALUE_OR_NULL ? T.MAP_VALUE : T.MEM,
+        id: 0,
+      };
     };
     for (const fr of st.frames) {
       for (let i = 0; i < 10; i++) {
@@ -972,22 +1141,27 @@ class Checker {
           if (r.t !== T.CTX || r.off !== 0 || constOf(r.r) !== 0n) {
             this.fail(
               pc,
-              `${arg(i)} must be the unmodified context pointer, but it is ${typeName(r)}${
-                r.t === T.CTX ? ` with offset ${r.off}` : ""
-              }`,
+              `${arg(i)} must be the unmodified context pointer, but it is ${
+                typeName(r)
+              }${r.t === T.CTX ? ` with offset ${r.off}` : ""}`,
             );
           }
           break;
         case "map": {
           if (r.t !== T.MAP_PTR) {
-            this.fail(pc, `${arg(i)} must be a map pointer, but it is ${typeName(r)}`);
+            this.fail(
+              pc,
+              `${arg(i)} must be a map pointer, but it is ${typeName(r)}`,
+            );
           }
           mapIdx = r.map;
           const mt = this.opts.maps[mapIdx].type;
           if (!proto.mapTypes!.includes(mt)) {
             this.fail(
               pc,
-              `${name} cannot be used with map ${mapIdx} of type ${mapTypeName(mt)}`,
+              `${name} cannot be used with map ${mapIdx} of type ${
+                mapTypeName(mt)
+              }`,
             );
           }
           break;
@@ -1006,22 +1180,32 @@ class Checker {
         case "size":
         case "size_or_zero": {
           if (r.t !== T.SCALAR) {
-            this.fail(pc, `${arg(i)} must be a size (a scalar), but it is ${typeName(r)}`);
+            this.fail(
+              pc,
+              `${arg(i)} must be a size (a scalar), but it is ${typeName(r)}`,
+            );
           }
           if (r.r.smin < 0n) {
             this.fail(
               pc,
-              `${arg(i)} is a size that may be negative (${rangeText(r.r)}); bound it first`,
+              `${arg(i)} is a size that may be negative (${
+                rangeText(r.r)
+              }); bound it first`,
             );
           }
           if (r.r.umax > MAX_SIZE) {
             this.fail(
               pc,
-              `${arg(i)} is an unbounded size (${rangeText(r.r)}); bound it first`,
+              `${arg(i)} is an unbounded size (${
+                rangeText(r.r)
+              }); bound it first`,
             );
           }
           if (kind === "size" && r.r.umin === 0n) {
-            this.fail(pc, `${arg(i)} is a size that may be zero (${rangeText(r.r)})`);
+            this.fail(
+              pc,
+              `${arg(i)} is a size that may be zero (${rangeText(r.r)})`,
+            );
           }
           sizeMax = r.r.umax;
           if (sizeMax > 0n) {
@@ -1050,23 +1234,40 @@ class Checker {
         }
         case "alloc_mem":
           if (r.t === T.MEM_OR_NULL) {
-            this.fail(pc, `${arg(i)} is a ringbuf record that may be NULL; check it against 0 first`);
+            this.fail(
+              pc,
+              `${
+                arg(i)
+              } is a ringbuf record that may be NULL; check it against 0 first`,
+            );
           }
           if (r.t !== T.MEM || r.ref === 0) {
             this.fail(
               pc,
-              `${arg(i)} must be a record from ringbuf_reserve, but it is ${typeName(r)}`,
+              `${arg(i)} must be a record from ringbuf_reserve, but it is ${
+                typeName(r)
+              }`,
             );
           }
           if (r.off !== 0 || constOf(r.r) !== 0n) {
-            this.fail(pc, `${arg(i)} must point to the start of the ringbuf record (offset 0)`);
+            this.fail(
+              pc,
+              `${
+                arg(i)
+              } must point to the start of the ringbuf record (offset 0)`,
+            );
           }
           release = r.ref;
           break;
       }
     }
     if (name === "tail_call" && this.cur.refs.length > 0) {
-      this.fail(pc, `tail_call with an unreleased ringbuf record (reserved at insn ${this.cur.refs[0].pc})`);
+      this.fail(
+        pc,
+        `tail_call with an unreleased ringbuf record (reserved at insn ${
+          this.cur.refs[0].pc
+        })`,
+      );
     }
     if (release !== 0) this.releaseRef(release, pc, name);
     const note = `R0-R5 are clobbered by the call at insn ${pc}`;
@@ -1103,7 +1304,9 @@ class Checker {
     if (p.t !== T.STACK && p.t !== T.MAP_VALUE && p.t !== T.MEM) {
       this.fail(
         pc,
-        `${what} must point to memory (stack, map value or ringbuf record), but it is ${typeName(p)}`,
+        `${what} must point to memory (stack, map value or ringbuf record), but it is ${
+          typeName(p)
+        }`,
       );
     }
     if (size < 0) return;
@@ -1117,7 +1320,9 @@ class Checker {
     if (lo < -STACK_SIZE || hi > 0) {
       this.fail(
         pc,
-        `${what}: ${size} bytes at fp${sign(lo)} are outside the stack [fp-512, fp)`,
+        `${what}: ${size} bytes at fp${
+          sign(lo)
+        } are outside the stack [fp-512, fp)`,
       );
     }
     this.noteDepth(p, lo);
@@ -1139,7 +1344,9 @@ class Checker {
       if (f.kinds[i] === S.INVALID) {
         this.fail(
           pc,
-          `${what}: reads ${size} bytes at fp${sign(lo)} but fp${sign(i - STACK_SIZE)} was never written (uninitialized stack)`,
+          `${what}: reads ${size} bytes at fp${sign(lo)} but fp${
+            sign(i - STACK_SIZE)
+          } was never written (uninitialized stack)`,
         );
       }
     }
@@ -1148,7 +1355,9 @@ class Checker {
   releaseRef(ref: number, pc: number, name: string): void {
     const st = this.cur;
     st.refs = st.refs.filter((r) => r.id !== ref);
-    const gone = notInit(`its ringbuf record was released by ${name} at insn ${pc}`);
+    const gone = notInit(
+      `its ringbuf record was released by ${name} at insn ${pc}`,
+    );
     for (const fr of st.frames) {
       for (let i = 0; i < 10; i++) {
         if (fr.regs[i].ref === ref) fr.regs[i] = gone;
@@ -1168,7 +1377,9 @@ class Checker {
     if (frames.length >= MAX_FRAMES) {
       this.fail(
         pc,
-        `the call stack of ${frames.length + 1} frames is too deep (at most ${MAX_FRAMES})`,
+        `the call stack of ${
+          frames.length + 1
+        } frames is too deep (at most ${MAX_FRAMES})`,
       );
     }
     const caller = this.frame;
@@ -1197,12 +1408,17 @@ class Checker {
     const frames = this.cur.frames;
     if (frames.length > 1) {
       if (r0.t === T.STACK && r0.frame === frames.length - 1) {
-        this.fail(pc, `returning a pointer to the function's own stack is not allowed`);
+        this.fail(
+          pc,
+          `returning a pointer to the function's own stack is not allowed`,
+        );
       }
       frames.pop();
       const caller = this.frame;
       caller.regs[0] = r0;
-      const clob = notInit(`R0-R5 are clobbered by the call at insn ${f.callsite}`);
+      const clob = notInit(
+        `R0-R5 are clobbered by the call at insn ${f.callsite}`,
+      );
       for (let r = 1; r <= 5; r++) caller.regs[r] = clob;
       return f.callsite + 1;
     }

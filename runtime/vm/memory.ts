@@ -19,7 +19,7 @@ import { VmError } from "./vm_error.ts";
 import type { VmEnvironment } from "./environment.ts";
 
 /** High-half tag of region 0 (as int32): pointers look like 0xff0000xx_…. */
-export const TAG = -16777216;
+export const TAG: number = -16777216;
 /** Call frames (and stack regions) available: the kernel's MAX_CALL_FRAMES. */
 export const MAX_FRAMES = 8;
 /** Region id of the context. */
@@ -220,7 +220,7 @@ export class Machine {
     if (this.kinds[id] === RegionKind.MAP_HANDLE) {
       return `Invalid ${what} through a map handle`;
     }
-    const at = lo + off;
+    const at = (lo >>> 0) + off;
     const len = this.rl[id];
     if (at < 0 || at + size > len) {
       return `Out-of-bounds ${what} of ${size} bytes at offset ${at} of ${kind} (${len} bytes)`;

@@ -523,7 +523,7 @@ function check(
   write: boolean,
 ): string {
   const lens = write ? "WL" : "RL";
-  return `id = (h${base} + ${TAG_ADJ}) >>> 0; o = l${base} + ${off}; ` +
+  return `id = (h${base} + ${TAG_ADJ}) >>> 0; o = (l${base} >>> 0) + ${off}; ` +
     `if (!(o >= 0 && o <= ${lens}[id] - ${size})) throw af(${pc}, l${base}, h${base}, ${off}, ${size}, ${write});`;
 }
 

@@ -149,3 +149,20 @@ Deno.test("errors render with file, line, column and a marker", () => {
 Deno.test("unsafe functions compile with the unsafe option", () => {
   assert.deepEqual(messages('BEGIN { system("ls"); signal(9); }', true), []);
 });
+
+Deno.test("a probe needing more than 512 stack bytes is an error", () => {
+  const vars = "abcdefghi".split("").map((v) => `$${v} = str(0);`).join(" ");
+  assert.deepEqual(messages(`BEGIN { ${vars} }`), [
+    "Stack limit exceeded: the probe needs more than 512 bytes",
+  ]);
+});
+
+Deno.test("array subscripts: constant and in range", () => {
+  assert.deepEqual(
+    messages("tracepoint:raw_syscalls:sys_enter { @ = args->args[6]; }"),
+    ["Index must be an integer literal from 0 to 5"],
+  );
+  assert.deepEqual(messages("BEGIN { @ = pid[1]; }"), [
+    "Array subscripts are supported on tracepoint array fields only",
+  ]);
+});

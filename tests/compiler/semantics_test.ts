@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createEnvironment } from "../../runtime/vm/environment.ts";
+import { kernelAddress } from "../../runtime/compiler/sema.ts";
 import { entries, events, load, run, tpCtx, u64, valueOf } from "./harness.ts";
 
 const OPENAT = "tracepoint:syscalls:sys_enter_openat";
@@ -404,4 +405,182 @@ Deno.test("exit() inside if/else in tail position does not fall through", () => 
   });
   run(c, "BEGIN");
   assert.deepEqual(events(c), []);
+});
+
+Deno.test("join() reads the argument array into one record", () => {
+  const enc = new TextEncoder();
+  const argv = new Uint8Array(32);
+  const dv = new DataView(argv.buffer);
+  dv.setBigUint64(0, 0x9000n, true);
+  dv.setBigUint64(8, 0x9100n, true);
+  const l = load(
+    'tracepoint:syscalls:sys_enter_execve { join(args->argv, ","); }',
+    {},
+    {
+      memory: [
+        { addr: 0x8000n, bytes: argv, space: "user" },
+        { addr: 0x9000n, bytes: enc.encode("ls\0"), space: "user" },
+        { addr: 0x9100n, bytes: enc.encode("-l\0"), space: "user" },
+      ],
+    },
+  );
+  const tp = "tracepoint:syscalls:sys_enter_execve";
+  run(l, tp, tpCtx(l, tp, { argv: 0x8000 }));
+  const [ev] = events(l);
+  assert.equal(ev.kind, "join");
+  assert.deepEqual(ev.args.slice(0, 3), [2n, "ls", "-l"]);
+  const action = l.prog.formats[ev.id].action;
+  assert.ok(action.kind === "join" && action.separator === ",");
+});
+
+Deno.test("sum() records whether its values are signed", () => {
+  const l = load("BEGIN { @u = sum(pid); @s = sum(-1); }");
+  const agg = (n: string) => l.prog.maps.find((m) => m.name === n)?.agg;
+  assert.deepEqual(agg("@u"), { kind: "sum", signed: false });
+  assert.deepEqual(agg("@s"), { kind: "sum", signed: true });
+});
+
+Deno.test("kaddr() resolves a kernel symbol at compile time", () => {
+  const addr = kernelAddress("_stext");
+  if (addr === undefined) {
+    console.log("Skipping kaddr value check: /proc/kallsyms has no addresses");
+    return;
+  }
+  const l = load('BEGIN { @a = kaddr("_stext"); }');
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@a"), addr);
+});
+
+Deno.test("strftime() keeps its format in the event type", () => {
+  const l = load('BEGIN { printf("%s\\n", strftime("%H:%M", nsecs)); }', {}, {
+    startNs: 5n,
+  });
+  run(l, "BEGIN");
+  const f = l.prog.formats[0].action;
+  assert.ok(f.kind === "printf");
+  assert.deepEqual(f.args[0], { kind: "timestamp", size: 8, format: "%H:%M" });
+  assert.deepEqual(events(l)[0].args, [5n]);
+});
+
+Deno.test("deep expressions keep values across helper calls", () => {
+  const l = load(
+    "BEGIN { @x = pid + (tid * (uid + (gid - (cpu + (cgroup + 1))))); @y = (pid + 1) * (tid - 2) / (uid | 1) % 7; }",
+    {},
+    { pid: 100, tid: 7, uid: 3, gid: 20, cpu: 1, numCpus: 2, cgroupId: 4n },
+  );
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@x"), 100n + 7n * (3n + (20n - (1n + (4n + 1n)))));
+  assert.equal(valueOf(l, "@y"), ((101n * 5n) / 3n) % 7n);
+});
+
+Deno.test("nested loops and string ternaries", () => {
+  const l = load(
+    `BEGIN {
+    $i = 0; while ($i < 3) { $j = 0; while ($j < 2) { @c[$i, $j] = count(); $j++; } $i++; }
+    $s = pid > 5 ? comm : "none"; @s[$s] = count();
+    $t = pid > 500 ? comm : "none"; @s[$t] = count();
+  }`,
+    {},
+    { pid: 10, comm: "proc" },
+  );
+  run(l, "BEGIN");
+  assert.equal(entries(l, "@c").length, 6);
+  const s = entries(l, "@s").map((e) => e.key).sort();
+  assert.deepEqual(s, ["none", "proc"]);
+});
+
+Deno.test("64-bit constants and comparisons", () => {
+  const l = load(
+    "BEGIN { @big = 0x123456789abc; @neg = -0x80000001; @u = 0xffffffff; if (nsecs > 0x100000000) { @y = 1; } else { @y = 2; } }",
+    {},
+    { startNs: 0x200000000n },
+  );
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@big"), 0x123456789abcn);
+  assert.equal(valueOf(l, "@neg"), -0x80000001n);
+  assert.equal(valueOf(l, "@u"), 0xffffffffn);
+  assert.equal(valueOf(l, "@y"), 1n);
+});
+
+Deno.test("tracepoint formats can come from the bundled capture", () => {
+  const l = load(
+    "tracepoint:syscalls:sys_enter_openat { @[args->dfd] = count(); }",
+    { tracefsAvailable: false },
+  );
+  const p = l.prog.probes[0];
+  assert.ok(p.ctx.fields?.some((f) => f.name === "filename"));
+  run(l, OPENAT, tpCtx(l, OPENAT, { dfd: -100 }));
+  // `int dfd` is signed although syscall formats mark it `signed:0`.
+  assert.deepEqual(entries(l, "@").map((e) => e.key), [-100n]);
+});
+
+Deno.test("register pressure spills values and keeps results right", () => {
+  const names = "abcdefghijkl".split("");
+  const init = names.map((n, i) => `$${n} = ${i + 1};`).join(" ");
+  const nested = names.reduceRight(
+    (acc, n) => (acc === "" ? `$${n}` : `($${n} * 2 + ${acc})`),
+    "",
+  );
+  const mixed = names.slice(0, 8).reduceRight(
+    (acc, n) => (acc === "" ? `$${n}` : `($${n} + pid * ${acc})`),
+    "",
+  );
+  const l = load(`BEGIN { ${init} @x = ${nested}; @y = ${mixed}; }`, {}, {
+    pid: 2,
+  });
+  run(l, "BEGIN");
+  let want = 12n;
+  for (let i = 10; i >= 0; i--) want = BigInt(i + 1) * 2n + want;
+  assert.equal(valueOf(l, "@x"), want);
+  let y = 8n;
+  for (let i = 6; i >= 0; i--) y = BigInt(i + 1) + 2n * y;
+  assert.equal(valueOf(l, "@y"), y);
+});
+
+Deno.test("tracepoint array fields are indexed with constants", () => {
+  const tp = "tracepoint:raw_syscalls:sys_enter";
+  const l = load(`${tp} { @[args->args[0], args->args[5]] = count(); }`);
+  const ctx = tpCtx(l, tp, {});
+  const f = l.prog.probes[0].ctx.fields!.find((x) => x.name === "args")!;
+  const dv = new DataView(ctx.buffer);
+  dv.setBigUint64(f.offset, 11n, true);
+  dv.setBigUint64(f.offset + 40, 66n, true);
+  run(l, tp, ctx);
+  assert.deepEqual(entries(l, "@"), [{ key: [11n, 66n], value: [1n] }]);
+});
+
+Deno.test("ntop() of IPv4 and IPv6 tracepoint address fields", () => {
+  const tp = "tracepoint:sock:inet_sock_set_state";
+  const l = load(
+    `${tp} { printf("%s %s %s\\n", ntop(args->saddr), ntop(args->saddr_v6), ntop(2, 0x0100007f)); }`,
+  );
+  const ctx = tpCtx(l, tp, {});
+  const fields = l.prog.probes[0].ctx.fields!;
+  const at = (n: string) => fields.find((f) => f.name === n)!.offset;
+  ctx.set([10, 0, 0, 1], at("saddr"));
+  const v6 = new Uint8Array(16);
+  v6[15] = 1;
+  ctx.set(v6, at("saddr_v6"));
+  run(l, tp, ctx);
+  const rec = l.maps[l.prog.eventsMap!] as unknown as {
+    drain(cb: (r: Uint8Array) => void): number;
+  };
+  const recs: Uint8Array[] = [];
+  rec.drain((r) => recs.push(r.slice()));
+  const lay = l.prog.formats[0].layout.offsets.map((o) => 8 + o);
+  const af = (i: number) => u64(recs[0], lay[i]);
+  assert.deepEqual([af(0), af(1), af(2)], [2n, 10n, 2n]);
+  assert.deepEqual([...recs[0].subarray(lay[0] + 8, lay[0] + 12)], [
+    10,
+    0,
+    0,
+    1,
+  ]);
+  assert.deepEqual([...recs[0].subarray(lay[1] + 8, lay[1] + 24)], [...v6]);
+  assert.deepEqual([...recs[0].subarray(lay[2] + 8, lay[2] + 12)], [
+    127,
+    0,
+    0,
+    1,
+  ]);
 });

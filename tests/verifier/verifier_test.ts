@@ -3,8 +3,8 @@ import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { type Insn, insn } from "../../runtime/bpf/insn.ts";
 import { Helper, MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
 import {
-  verify,
   VerifierError,
+  verify,
   type VerifyMap,
   type VerifyOptions,
   type VerifyResult,
@@ -55,12 +55,32 @@ function prog(make: (b: InsnBuilder) => void): Insn[] {
   return b.build().insns;
 }
 
+/** Every verdict of this file, checked against the kernel at the end. */
+const verdicts: {
+  test: string;
+  insns: Insn[];
+  opts: VerifyOptions;
+  reason?: string;
+}[] = [];
+let currentTest = "";
+
+/** Deno.test that remembers its name for the kernel cross-check. */
+function test(name: string, fn: () => void): void {
+  Deno.test(name, () => {
+    currentTest = name;
+    fn();
+  });
+}
+
 function accepts(
   insns: Insn[],
   opts: Partial<VerifyOptions> = {},
 ): VerifyResult {
   try {
-    return verify(insns, { ...OPTS, ...opts });
+    const all = { ...OPTS, ...opts };
+    const r = verify(insns, all);
+    verdicts.push({ test: currentTest, insns, opts: all });
+    return r;
   } catch (e) {
     if (e instanceof VerifierError) {
       assert.fail(`Expected acceptance, got: ${e.message}`);
@@ -81,10 +101,19 @@ function rejects(
   } catch (e) {
     err = e;
   }
-  assert.ok(err instanceof VerifierError, `Expected a VerifierError, got ${err}`);
+  assert.ok(
+    err instanceof VerifierError,
+    `Expected a VerifierError, got ${err}`,
+  );
   assert.match(err.reason, reason, err.message);
   assert.equal(err.pc, pc, err.message);
   assert.ok(err.message.startsWith(`Instruction ${pc} (${err.insnText}): `));
+  verdicts.push({
+    test: currentTest,
+    insns,
+    opts: { ...OPTS, ...opts },
+    reason: err.reason,
+  });
   return err;
 }
 
@@ -155,18 +184,18 @@ function log2Hist(): Insn[] {
   });
 }
 
-Deno.test("accepts count per key (lookup, NULL check, atomic add, update)", () => {
+test("accepts count per key (lookup, NULL check, atomic add, update)", () => {
   const r = accepts(countPerKey());
   assert.equal(r.maxStackDepth, 16);
   assert.ok(r.insnsProcessed > 10 && r.insnsProcessed < 40);
 });
 
-Deno.test("accepts a log2 histogram built with branches", () => {
+test("accepts a log2 histogram built with branches", () => {
   const r = accepts(log2Hist());
   assert.equal(r.maxStackDepth, 4);
 });
 
-Deno.test("accepts get_current_comm into the stack, used as a map key", () => {
+test("accepts get_current_comm into the stack, used as a map key", () => {
   accepts(prog((b) => {
     b.movReg(1, 10);
     b.alu64Imm("ADD", 1, -16);
@@ -201,7 +230,7 @@ function ringbufEvent(finish: (b: InsnBuilder) => void): Insn[] {
   });
 }
 
-Deno.test("accepts ringbuf reserve, write, submit", () => {
+test("accepts ringbuf reserve, write, submit", () => {
   accepts(ringbufEvent((b) => {
     b.movReg(1, 6);
     b.movImm(2, 0);
@@ -209,7 +238,7 @@ Deno.test("accepts ringbuf reserve, write, submit", () => {
   }));
 });
 
-Deno.test("accepts probe_read_str into a stack buffer sent with perf_event_output", () => {
+test("accepts probe_read_str into a stack buffer sent with perf_event_output", () => {
   accepts(prog((b) => {
     b.movReg(6, 1);
     b.ldx(8, 3, 6, 16);
@@ -228,7 +257,7 @@ Deno.test("accepts probe_read_str into a stack buffer sent with perf_event_outpu
   }));
 });
 
-Deno.test("accepts a bounded loop for (i = 0; i < 16; i++) writing value[i]", () => {
+test("accepts a bounded loop for (i = 0; i < 16; i++) writing value[i]", () => {
   const r = accepts(prog((b) => {
     b.st(4, 10, -4, 0);
     b.ldMap(1, M.hist);
@@ -252,9 +281,9 @@ Deno.test("accepts a bounded loop for (i = 0; i < 16; i++) writing value[i]", ()
   assert.ok(r.insnsProcessed >= 16 * 7, `${r.insnsProcessed}`);
 });
 
-Deno.test("accepts a loop with an unknown but bounded trip count", () => {
+test("accepts a loop with an unknown but bounded trip count", () => {
   accepts(prog((b) => {
-    b.ldx(4, 6, 1, 0);
+    b.ldx(4, 6, 1, 8);
     b.jmpImm("JGT", 6, 100, "out");
     b.movImm(7, 0);
     b.label("loop");
@@ -266,7 +295,7 @@ Deno.test("accepts a loop with an unknown but bounded trip count", () => {
   }));
 });
 
-Deno.test("accepts a bpf-to-bpf call passing a stack pointer", () => {
+test("accepts a bpf-to-bpf call passing a stack pointer", () => {
   const r = accepts(prog((b) => {
     b.movImm(6, 7);
     b.st(8, 10, -8, 0);
@@ -286,9 +315,9 @@ Deno.test("accepts a bpf-to-bpf call passing a stack pointer", () => {
   assert.equal(r.maxStackDepth, 8 + 32);
 });
 
-Deno.test("accepts 1000 unrolled branches quickly thanks to state pruning", () => {
+test("accepts 1000 unrolled branches quickly thanks to state pruning", () => {
   const insns = prog((b) => {
-    b.ldx(8, 6, 1, 0);
+    b.ldx(8, 6, 1, 8);
     b.movImm(7, 0);
     for (let k = 0; k < 1000; k++) {
       const l = b.newLabel();
@@ -304,15 +333,17 @@ Deno.test("accepts 1000 unrolled branches quickly thanks to state pruning", () =
   const t0 = performance.now();
   const r = accepts(insns);
   const ms = performance.now() - t0;
-  console.log(`1000 branches: ${r.insnsProcessed} insns processed, ${ms.toFixed(1)} ms`);
+  console.log(
+    `1000 branches: ${r.insnsProcessed} insns processed, ${ms.toFixed(1)} ms`,
+  );
   assert.ok(r.insnsProcessed < 20_000, `${r.insnsProcessed} processed`);
 });
 
-Deno.test("accepts 200 instructions with 30 branches in well under 10 ms", () => {
+test("accepts 200 instructions with 30 branches in well under 10 ms", () => {
   const insns = prog((b) => {
     b.movReg(6, 1);
-    b.ldx(8, 7, 6, 0);
-    b.ldx(8, 8, 6, 8);
+    b.ldx(8, 7, 6, 8);
+    b.ldx(8, 8, 6, 16);
     for (let k = 0; k < 30; k++) {
       const l = b.newLabel();
       b.jmpImm(k % 2 ? "JGT" : "JEQ", 7, k * 3, l);
@@ -337,11 +368,14 @@ Deno.test("accepts 200 instructions with 30 branches in well under 10 ms", () =>
   });
   assert.ok(insns.length >= 190 && insns.length <= 220, `${insns.length}`);
   for (let i = 0; i < 20; i++) verify(insns, OPTS); // warm up
-  const runs = 200;
-  const t0 = performance.now();
+  // The best of several batches: other processes share this machine.
+  let ms = Infinity;
   let r: VerifyResult | undefined;
-  for (let i = 0; i < runs; i++) r = verify(insns, OPTS);
-  const ms = (performance.now() - t0) / runs;
+  for (let batch = 0; batch < 10; batch++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) r = verify(insns, OPTS);
+    ms = Math.min(ms, (performance.now() - t0) / 20);
+  }
   console.log(
     `${insns.length} insns, 30 branches: ${r!.insnsProcessed} processed, ${
       ms.toFixed(3)
@@ -350,13 +384,13 @@ Deno.test("accepts 200 instructions with 30 branches in well under 10 ms", () =>
   assert.ok(ms < 10, `${ms} ms`);
 });
 
-Deno.test("accepts spilled pointers and scalars that keep their kind and range", () => {
+test("accepts spilled pointers and scalars that keep their kind and range", () => {
   accepts(prog((b) => {
     b.stx(8, 10, -8, 1); // spill ctx
     b.movImm(2, 3);
     b.stx(8, 10, -16, 2); // spill a constant
     b.ldx(8, 1, 10, -8); // fill ctx
-    b.ldx(8, 0, 1, 0);
+    b.ldx(8, 0, 1, 8);
     b.ldx(8, 3, 10, -16);
     b.st(4, 10, -24, 0);
     b.ldMap(1, M.hist);
@@ -373,7 +407,7 @@ Deno.test("accepts spilled pointers and scalars that keep their kind and range",
   }));
 });
 
-Deno.test("accepts ringbuf discard on one path and submit on the other", () => {
+test("accepts ringbuf discard on one path and submit on the other", () => {
   accepts(ringbufEvent((b) => {
     b.movReg(1, 6);
     b.movImm(2, 0);
@@ -385,46 +419,53 @@ Deno.test("accepts ringbuf discard on one path and submit on the other", () => {
   }));
 });
 
-Deno.test("accepts every no-argument helper and a direct map value", () => {
-  accepts(prog((b) => {
-    for (
-      const h of [
-        Helper.ktime_get_ns,
-        Helper.ktime_get_boot_ns,
-        Helper.jiffies64,
-        Helper.get_prandom_u32,
-        Helper.get_smp_processor_id,
-        Helper.get_current_uid_gid,
-        Helper.get_current_task,
-        Helper.get_current_cgroup_id,
-      ]
-    ) b.call(h);
-    b.movReg(1, 0);
-    b.call(Helper.send_signal);
-    b.movReg(1, 10);
-    b.alu64Imm("ADD", 1, -8);
-    b.movImm(2, 8);
-    b.movImm(3, 0);
-    b.call(Helper.probe_read_kernel);
-    b.ldMapValue(1, 1, 8);
-    b.ldx(8, 0, 1, 0);
-    ret0(b);
-  }), {
-    maps: [...MAPS.slice(0, 1), {
-      type: MapType.ARRAY,
-      keySize: 4,
-      valueSize: 16,
-      maxEntries: 1,
-    }],
-  });
+test("accepts every no-argument helper and a direct map value", () => {
+  accepts(
+    prog((b) => {
+      for (
+        const h of [
+          Helper.ktime_get_ns,
+          Helper.ktime_get_boot_ns,
+          Helper.jiffies64,
+          Helper.get_prandom_u32,
+          Helper.get_smp_processor_id,
+          Helper.get_current_uid_gid,
+          Helper.get_current_task,
+          Helper.get_current_cgroup_id,
+        ]
+      ) b.call(h);
+      b.movReg(1, 0);
+      b.call(Helper.send_signal);
+      b.movReg(1, 10);
+      b.alu64Imm("ADD", 1, -8);
+      b.movImm(2, 8);
+      b.movImm(3, 0);
+      b.call(Helper.probe_read_kernel);
+      b.ldMapValue(1, 1, 8);
+      b.ldx(8, 0, 1, 0);
+      ret0(b);
+    }),
+    {
+      maps: [...MAPS.slice(0, 1), {
+        type: MapType.ARRAY,
+        keySize: 4,
+        valueSize: 16,
+        maxEntries: 1,
+      }],
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: encoding
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects an unknown opcode", () => {
-  rejects([insn(0xff, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)], 0, /unknown opcode 0xff/);
+test("rejects an unknown opcode", () => {
+  rejects(
+    [insn(0xff, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)],
+    0,
+    /unknown opcode 0xff/,
+  );
   rejects(
     [insn(0xb7, 0, 0, 0, 0), insn(0x00, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)],
     1,
@@ -432,7 +473,7 @@ Deno.test("rejects an unknown opcode", () => {
   );
 });
 
-Deno.test("rejects non-zero reserved fields", () => {
+test("rejects non-zero reserved fields", () => {
   // r0 = 1 with src = 3
   rejects(
     [insn(0xb7, 0, 3, 0, 1), insn(0x95, 0, 0, 0, 0)],
@@ -446,7 +487,11 @@ Deno.test("rejects non-zero reserved fields", () => {
     /reserved field imm must be 0.*found 5/,
   );
   // exit with off = 1
-  rejects([insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 1, 0)], 1, /reserved field off/);
+  rejects(
+    [insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 1, 0)],
+    1,
+    /reserved field off/,
+  );
   // r0 += 1 with off = 2
   rejects(
     [insn(0xb7, 0, 0, 0, 0), insn(0x07, 0, 0, 2, 1), insn(0x95, 0, 0, 0, 0)],
@@ -455,8 +500,12 @@ Deno.test("rejects non-zero reserved fields", () => {
   );
 });
 
-Deno.test("rejects invalid registers", () => {
-  rejects([insn(0xb7, 11, 0, 0, 0), insn(0x95, 0, 0, 0, 0)], 0, /invalid register r11/);
+test("rejects invalid registers", () => {
+  rejects(
+    [insn(0xb7, 11, 0, 0, 0), insn(0x95, 0, 0, 0, 0)],
+    0,
+    /invalid register r11/,
+  );
   rejects(
     [insn(0xbf, 0, 12, 0, 0), insn(0x95, 0, 0, 0, 0)],
     0,
@@ -464,35 +513,51 @@ Deno.test("rejects invalid registers", () => {
   );
 });
 
-Deno.test("rejects writes to r10", () => {
-  rejects(prog((b) => {
-    b.alu64Imm("ADD", 10, -8);
-    ret0(b);
-  }), 0, /R10 \(the frame pointer\) is read-only/);
-  rejects(prog((b) => {
-    b.ldx(8, 10, 1, 0);
-    ret0(b);
-  }), 0, /R10 .* is read-only/);
+test("rejects writes to r10", () => {
+  rejects(
+    prog((b) => {
+      b.alu64Imm("ADD", 10, -8);
+      ret0(b);
+    }),
+    0,
+    /R10 \(the frame pointer\) is read-only/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldx(8, 10, 1, 0);
+      ret0(b);
+    }),
+    0,
+    /R10 .* is read-only/,
+  );
 });
 
-Deno.test("rejects constant division by zero and oversized shifts", () => {
-  rejects(prog((b) => {
-    b.movImm(0, 1);
-    b.alu64Imm("DIV", 0, 0);
-    b.exit();
-  }), 1, /division by constant zero/);
-  rejects(prog((b) => {
-    b.movImm(0, 1);
-    b.alu32Imm("LSH", 0, 32);
-    b.exit();
-  }), 1, /invalid shift by 32/);
+test("rejects constant division by zero and oversized shifts", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(0, 1);
+      b.alu64Imm("DIV", 0, 0);
+      b.exit();
+    }),
+    1,
+    /division by constant zero/,
+  );
+  rejects(
+    prog((b) => {
+      b.movImm(0, 1);
+      b.alu32Imm("LSH", 0, 32);
+      b.exit();
+    }),
+    1,
+    /invalid shift by 32/,
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: control flow
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects jumps out of range", () => {
+test("rejects jumps out of range", () => {
   rejects(
     [insn(0xb7, 0, 0, 0, 0), insn(0x05, 0, 0, 5, 0), insn(0x95, 0, 0, 0, 0)],
     1,
@@ -505,7 +570,7 @@ Deno.test("rejects jumps out of range", () => {
   );
 });
 
-Deno.test("rejects a jump into the second slot of ld_imm64", () => {
+test("rejects a jump into the second slot of ld_imm64", () => {
   const insns = prog((b) => {
     b.movImm(0, 0);
     b.ldImm64(1, 5n);
@@ -515,7 +580,7 @@ Deno.test("rejects a jump into the second slot of ld_imm64", () => {
   rejects(insns, 1, /second slot of the ld_imm64 at insn 2/);
 });
 
-Deno.test("rejects malformed and truncated ld_imm64", () => {
+test("rejects malformed and truncated ld_imm64", () => {
   const bad = prog((b) => {
     b.ldImm64(0, 5n);
     b.exit();
@@ -528,13 +593,17 @@ Deno.test("rejects malformed and truncated ld_imm64", () => {
     b.ldImm64(0, 5n);
   }).slice(0, 3);
   rejects(cut, 2, /missing its second slot/);
-  rejects(prog((b) => {
-    b.ldMap(1, 9);
-    ret0(b);
-  }), 0, /map index 9 is out of range: the program has 5 map/);
+  rejects(
+    prog((b) => {
+      b.ldMap(1, 9);
+      ret0(b);
+    }),
+    0,
+    /map index 9 is out of range: the program has 5 map/,
+  );
 });
 
-Deno.test("rejects calls to local functions out of range", () => {
+test("rejects calls to local functions out of range", () => {
   rejects(
     [insn(0x85, 0, 1, 0, 10), insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)],
     0,
@@ -542,11 +611,15 @@ Deno.test("rejects calls to local functions out of range", () => {
   );
 });
 
-Deno.test("rejects unknown helpers and kfuncs", () => {
-  rejects(prog((b) => {
-    b.call(9999);
-    ret0(b);
-  }), 0, /unknown helper function #9999/);
+test("rejects unknown helpers and kfuncs", () => {
+  rejects(
+    prog((b) => {
+      b.call(9999);
+      ret0(b);
+    }),
+    0,
+    /unknown helper function #9999/,
+  );
   rejects(
     [insn(0x85, 0, 2, 0, 1), insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)],
     0,
@@ -554,279 +627,474 @@ Deno.test("rejects unknown helpers and kfuncs", () => {
   );
 });
 
-Deno.test("rejects unreachable instructions", () => {
-  rejects(prog((b) => {
-    b.movImm(0, 0);
-    b.exit();
-    b.movImm(0, 1);
-    b.exit();
-  }), 2, /unreachable instruction/);
-  rejects(prog((b) => {
-    b.movImm(0, 0);
-    b.ja("x");
-    b.movImm(0, 1);
-    b.label("x");
-    b.exit();
-  }), 2, /unreachable/);
+test("rejects unreachable instructions", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(0, 0);
+      b.exit();
+      b.movImm(0, 1);
+      b.exit();
+    }),
+    2,
+    /unreachable instruction/,
+  );
+  rejects(
+    prog((b) => {
+      b.movImm(0, 0);
+      b.ja("x");
+      b.movImm(0, 1);
+      b.label("x");
+      b.exit();
+    }),
+    2,
+    /unreachable/,
+  );
 });
 
-Deno.test("rejects falling off the end", () => {
-  rejects(prog((b) => {
-    b.movImm(0, 0);
-  }), 0, /falls? off the end/);
-  rejects(prog((b) => {
-    b.movImm(0, 0);
-    b.jmpImm("JEQ", 1, 0, "x");
-    b.label("x");
-    b.movImm(0, 1);
-  }), 2, /fall off the end/);
+test("rejects falling off the end", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(0, 0);
+    }),
+    0,
+    /falls? off the end/,
+  );
+  rejects(
+    prog((b) => {
+      b.movImm(0, 0);
+      b.jmpImm("JEQ", 1, 0, "x");
+      b.label("x");
+      b.movImm(0, 1);
+    }),
+    2,
+    /fall off the end/,
+  );
 });
 
-Deno.test("rejects a function whose last instruction falls into the next", () => {
-  rejects(prog((b) => {
-    b.callLocal("f");
-    b.exit();
-    b.label("f");
-    b.movImm(0, 0);
-    b.exit();
-    b.label("g");
-    b.movImm(0, 0);
-  }), 4, /fall off the end/);
+test("rejects a function whose last instruction falls into the next", () => {
+  rejects(
+    prog((b) => {
+      b.callLocal("f");
+      b.exit();
+      b.label("f");
+      b.movImm(0, 0);
+      b.exit();
+      b.label("g");
+      b.movImm(0, 0);
+    }),
+    4,
+    /fall off the end/,
+  );
 });
 
-Deno.test("rejects jumps into another function", () => {
-  rejects(prog((b) => {
-    b.callLocal("f");
-    b.ja("inside");
-    b.label("f");
-    b.movImm(0, 0);
-    b.label("inside");
-    b.exit();
-  }), 1, /jump out of its function/);
+test("rejects jumps into another function", () => {
+  rejects(
+    prog((b) => {
+      b.callLocal("f");
+      b.ja("inside");
+      b.label("f");
+      b.movImm(0, 0);
+      b.label("inside");
+      b.exit();
+    }),
+    1,
+    /jump out of its function/,
+  );
 });
 
-Deno.test("rejects an infinite loop", () => {
-  rejects(prog((b) => {
-    b.movImm(0, 0);
-    b.label("l");
-    b.jmpImm("JEQ", 0, 0, "l");
-    b.exit();
-  }), 1, /infinite loop detected.*back-edge from insn 1.*not bounded/);
+test("rejects an infinite loop", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(0, 0);
+      b.label("l");
+      b.jmpImm("JEQ", 0, 0, "l");
+      b.exit();
+    }),
+    1,
+    /infinite loop detected.*back-edge from insn 1.*not bounded/,
+  );
 });
 
-Deno.test("rejects an unbounded loop when the budget runs out", () => {
-  const err = rejects(prog((b) => {
-    b.movImm(6, 0);
-    b.movImm(0, 0);
-    b.label("l");
-    b.alu64Imm("ADD", 6, 2);
-    b.jmpImm("JNE", 6, 1, "l");
-    b.exit();
-  }), 2, /too complex: more than 10000 instructions processed/, {
-    maxInsnsProcessed: 10_000,
-  });
+test("rejects an unbounded loop when the budget runs out", () => {
+  const err = rejects(
+    prog((b) => {
+      b.movImm(6, 0);
+      b.movImm(0, 0);
+      b.label("l");
+      b.alu64Imm("ADD", 6, 2);
+      b.jmpImm("JNE", 6, 1, "l");
+      b.exit();
+    }),
+    2,
+    /too complex: more than 10000 instructions processed/,
+    {
+      maxInsnsProcessed: 10_000,
+    },
+  );
   assert.ok(err.pc >= 2 && err.pc <= 3);
 });
 
-Deno.test("rejects too many instruction slots and an empty program", () => {
+test("rejects too many instruction slots and an empty program", () => {
   rejects([], 0, /the program is empty/);
   const huge: Insn[] = new Array(1_000_001).fill(insn(0xb7, 0, 0, 0, 0));
-  rejects(huge, 1_000_000, /1000001 instruction slots, more than the limit of 1000000/);
+  rejects(
+    huge,
+    1_000_000,
+    /1000001 instruction slots, more than the limit of 1000000/,
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: registers and stack
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects reading uninitialized registers", () => {
-  rejects(prog((b) => {
-    b.movReg(0, 2);
-    b.exit();
-  }), 0, /R2 is read before it is written/);
-  rejects(prog((b) => {
-    b.call(Helper.ktime_get_ns);
-    b.movReg(0, 1);
-    b.exit();
-  }), 1, /R1 is read before it is written.*clobbered by the call at insn 0/);
-  rejects(prog((b) => {
-    b.exit();
-  }), 0, /R0 is not initialized at exit/);
+test("rejects reading uninitialized registers", () => {
+  rejects(
+    prog((b) => {
+      b.movReg(0, 2);
+      b.exit();
+    }),
+    0,
+    /R2 is read before it is written/,
+  );
+  rejects(
+    prog((b) => {
+      b.call(Helper.ktime_get_ns);
+      b.movReg(0, 1);
+      b.exit();
+    }),
+    1,
+    /R1 is read before it is written.*clobbered by the call at insn 0/,
+  );
+  rejects(
+    prog((b) => {
+      b.exit();
+    }),
+    0,
+    /R0 is not initialized at exit/,
+  );
 });
 
-Deno.test("rejects helper arguments that are not initialized", () => {
-  rejects(prog((b) => {
-    b.movImm(1, 0);
-    b.call(Helper.send_signal);
-    b.call(Helper.send_signal);
-    ret0(b);
-  }), 2, /R1 \(argument 1 of send_signal\) is not initialized/);
+test("rejects helper arguments that are not initialized", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(1, 0);
+      b.call(Helper.send_signal);
+      b.call(Helper.send_signal);
+      ret0(b);
+    }),
+    2,
+    /R1 \(argument 1 of send_signal\) is not initialized/,
+  );
 });
 
-Deno.test("rejects reading uninitialized stack", () => {
-  rejects(prog((b) => {
-    b.ldx(8, 0, 10, -8);
-    b.exit();
-  }), 0, /fp-8 was never written \(uninitialized stack\)/);
-  rejects(prog((b) => {
-    b.st(4, 10, -8, 0);
-    b.ldx(8, 0, 10, -8);
-    b.exit();
-  }), 1, /fp-4 was never written/);
+test("rejects reading uninitialized stack", () => {
+  rejects(
+    prog((b) => {
+      b.ldx(8, 0, 10, -8);
+      b.exit();
+    }),
+    0,
+    /fp-8 was never written \(uninitialized stack\)/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(4, 10, -8, 0);
+      b.ldx(8, 0, 10, -8);
+      b.exit();
+    }),
+    1,
+    /fp-4 was never written/,
+  );
   // a map key on the stack that was never written
-  rejects(prog((b) => {
-    b.ldMap(1, M.hash);
-    b.movReg(2, 10);
-    b.alu64Imm("ADD", 2, -4);
-    b.call(Helper.map_lookup_elem);
-    ret0(b);
-  }), 4, /argument 2 of map_lookup_elem.*fp-4 was never written/);
+  rejects(
+    prog((b) => {
+      b.ldMap(1, M.hash);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, -4);
+      b.call(Helper.map_lookup_elem);
+      ret0(b);
+    }),
+    4,
+    /argument 2 of map_lookup_elem.*fp-4 was never written/,
+  );
 });
 
-Deno.test("rejects stack accesses outside [r10-512, r10)", () => {
-  rejects(prog((b) => {
-    b.st(8, 10, -520, 0);
-    ret0(b);
-  }), 0, /stack access out of range: 8 bytes at fp-520/);
-  rejects(prog((b) => {
-    b.st(8, 10, -4, 0);
-    ret0(b);
-  }), 0, /stack access out of range: 8 bytes at fp-4/);
-  rejects(prog((b) => {
-    b.st(4, 10, 0, 0);
-    ret0(b);
-  }), 0, /stack access out of range/);
+test("rejects stack accesses outside [r10-512, r10)", () => {
+  rejects(
+    prog((b) => {
+      b.st(8, 10, -520, 0);
+      ret0(b);
+    }),
+    0,
+    /stack access out of range: 8 bytes at fp-520/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(8, 10, -4, 0);
+      ret0(b);
+    }),
+    0,
+    /stack access out of range: 8 bytes at fp-4/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(4, 10, 0, 0);
+      ret0(b);
+    }),
+    0,
+    /stack access out of range/,
+  );
 });
 
-Deno.test("rejects misaligned or partial pointer spills and fills", () => {
-  rejects(prog((b) => {
-    b.stx(8, 10, -12, 1);
-    ret0(b);
-  }), 0, /pointer .* must be stored on the stack as 8 bytes at an 8-aligned offset/);
-  rejects(prog((b) => {
-    b.stx(4, 10, -8, 1);
-    ret0(b);
-  }), 0, /must be stored on the stack as 8 bytes/);
-  rejects(prog((b) => {
-    b.stx(8, 10, -8, 1);
-    b.ldx(4, 0, 10, -8);
-    b.exit();
-  }), 1, /partial read of a spilled pointer/);
+test("rejects misaligned or partial pointer spills and fills", () => {
+  rejects(
+    prog((b) => {
+      b.stx(8, 10, -12, 1);
+      ret0(b);
+    }),
+    0,
+    /misaligned stack access: 8 bytes at fp-12/,
+  );
+  rejects(
+    prog((b) => {
+      b.stx(4, 10, -8, 1);
+      ret0(b);
+    }),
+    0,
+    /must be stored on the stack as 8 bytes/,
+  );
+  rejects(
+    prog((b) => {
+      b.stx(8, 10, -8, 1);
+      b.ldx(4, 0, 10, -8);
+      b.exit();
+    }),
+    1,
+    /partial read of a spilled pointer/,
+  );
 });
 
-Deno.test("accepts unaligned scalar stack accesses (as the kernel on x86)", () => {
+test("rejects misaligned stack accesses (as the kernel does, even on x86)", () => {
+  rejects(
+    prog((b) => {
+      b.st(8, 10, -16, 0);
+      b.st(8, 10, -8, 0);
+      b.ldx(8, 0, 10, -13);
+      b.exit();
+    }),
+    2,
+    /misaligned stack access: 8 bytes at fp-13/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(2, 10, -7, 0);
+      ret0(b);
+    }),
+    0,
+    /misaligned stack access: 2 bytes at fp-7/,
+  );
   accepts(prog((b) => {
-    b.st(8, 10, -16, 0);
-    b.st(8, 10, -8, 0);
-    b.ldx(8, 0, 10, -13);
+    b.st(1, 10, -7, 0);
+    b.st(2, 10, -6, 0);
+    b.st(4, 10, -4, 0);
+    b.ldx(1, 0, 10, -7);
     b.exit();
   }));
+});
+
+test("rejects reading a tracepoint's common header", () => {
+  rejects(
+    prog((b) => {
+      b.ldx(4, 0, 1, 4);
+      b.exit();
+    }),
+    0,
+    /context access at offset 4: a tracepoint's first 8 bytes/,
+  );
+  accepts(
+    prog((b) => {
+      b.ldx(4, 0, 1, 4);
+      b.exit();
+    }),
+    { progType: ProgType.RAW_TRACEPOINT },
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: pointer arithmetic
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects pointer arithmetic the kernel refuses", () => {
-  rejects(prog((b) => {
-    b.movReg(2, 10);
-    b.alu64Imm("MUL", 2, 2);
-    ret0(b);
-  }), 1, /multiplication on a pointer is not allowed \(R2 is a stack pointer\)/);
-  rejects(prog((b) => {
-    b.movReg(2, 10);
-    b.alu64Reg("ADD", 2, 1);
-    ret0(b);
-  }), 1, /pointer \+ pointer is not allowed/);
-  rejects(prog((b) => {
-    b.movReg(2, 1);
-    b.alu32Imm("ADD", 2, 8);
-    ret0(b);
-  }), 1, /32-bit arithmetic on a pointer is not allowed \(R2 is the context pointer\)/);
-  rejects(prog((b) => {
-    b.alu32Reg("MOV", 2, 1);
-    ret0(b);
-  }), 0, /32-bit move of R1, the context pointer/);
-  rejects(prog((b) => {
-    b.movImm(2, 8);
-    b.alu64Reg("SUB", 2, 10);
-    ret0(b);
-  }), 1, /subtracting a pointer from a scalar/);
-  rejects(prog((b) => {
-    b.ldMap(1, M.hash);
-    b.alu64Imm("ADD", 1, 8);
-    ret0(b);
-  }), 2, /arithmetic on R1, a map pointer/);
+test("rejects pointer arithmetic the kernel refuses", () => {
+  rejects(
+    prog((b) => {
+      b.movReg(2, 10);
+      b.alu64Imm("MUL", 2, 2);
+      ret0(b);
+    }),
+    1,
+    /multiplication on a pointer is not allowed \(R2 is a stack pointer\)/,
+  );
+  rejects(
+    prog((b) => {
+      b.movReg(2, 10);
+      b.alu64Reg("ADD", 2, 1);
+      ret0(b);
+    }),
+    1,
+    /pointer \+ pointer is not allowed/,
+  );
+  rejects(
+    prog((b) => {
+      b.movReg(2, 1);
+      b.alu32Imm("ADD", 2, 8);
+      ret0(b);
+    }),
+    1,
+    /32-bit arithmetic on a pointer is not allowed \(R2 is the context pointer\)/,
+  );
+  rejects(
+    prog((b) => {
+      b.alu32Reg("MOV", 2, 1);
+      ret0(b);
+    }),
+    0,
+    /32-bit move of R1, the context pointer/,
+  );
+  rejects(
+    prog((b) => {
+      b.movImm(2, 8);
+      b.alu64Reg("SUB", 2, 10);
+      ret0(b);
+    }),
+    1,
+    /subtracting a pointer from a scalar/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldMap(1, M.hash);
+      b.alu64Imm("ADD", 1, 8);
+      ret0(b);
+    }),
+    2,
+    /arithmetic on R1, a map pointer/,
+  );
 });
 
-Deno.test("rejects arithmetic on a map value that may be NULL", () => {
-  rejects(prog((b) => {
-    b.st(4, 10, -4, 0);
-    b.ldMap(1, M.hash);
-    b.movReg(2, 10);
-    b.alu64Imm("ADD", 2, -4);
-    b.call(Helper.map_lookup_elem);
-    b.alu64Imm("ADD", 0, 8);
-    ret0(b);
-  }), 6, /pointer arithmetic on R0, a map value that may be NULL, is not allowed; check it against 0 first/);
+test("rejects arithmetic on a map value that may be NULL", () => {
+  rejects(
+    prog((b) => {
+      b.st(4, 10, -4, 0);
+      b.ldMap(1, M.hash);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, -4);
+      b.call(Helper.map_lookup_elem);
+      b.alu64Imm("ADD", 0, 8);
+      ret0(b);
+    }),
+    6,
+    /pointer arithmetic on R0, a map value that may be NULL, is not allowed; check it against 0 first/,
+  );
 });
 
-Deno.test("rejects dereferencing a modified context pointer", () => {
-  rejects(prog((b) => {
-    b.alu64Imm("ADD", 1, 8);
-    b.ldx(8, 0, 1, 0);
-    b.exit();
-  }), 1, /dereference of a modified context pointer R1 \(offset 8\)/);
+test("rejects dereferencing a modified context pointer", () => {
+  rejects(
+    prog((b) => {
+      b.alu64Imm("ADD", 1, 8);
+      b.ldx(8, 0, 1, 0);
+      b.exit();
+    }),
+    1,
+    /dereference of a modified context pointer R1 \(offset 8\)/,
+  );
 });
 
-Deno.test("rejects dereferencing scalars and map pointers", () => {
-  rejects(prog((b) => {
-    b.movImm(2, 4096);
-    b.ldx(8, 0, 2, 0);
-    b.exit();
-  }), 1, /R2 is a scalar, not a pointer; it cannot be dereferenced/);
-  rejects(prog((b) => {
-    b.ldMap(2, M.hash);
-    b.ldx(8, 0, 2, 0);
-    b.exit();
-  }), 2, /R2 is a map pointer; it cannot be dereferenced/);
+test("rejects dereferencing scalars and map pointers", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(2, 4096);
+      b.ldx(8, 0, 2, 0);
+      b.exit();
+    }),
+    1,
+    /R2 is a scalar, not a pointer; it cannot be dereferenced/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldMap(2, M.hash);
+      b.ldx(8, 0, 2, 0);
+      b.exit();
+    }),
+    2,
+    /R2 is a map pointer; it cannot be dereferenced/,
+  );
 });
 
-Deno.test("rejects returning a pointer from the main program", () => {
-  rejects(prog((b) => {
-    b.movReg(0, 10);
-    b.exit();
-  }), 1, /R0 is a stack pointer at exit; returning a pointer would leak it/);
+test("rejects returning a pointer from the main program", () => {
+  rejects(
+    prog((b) => {
+      b.movReg(0, 10);
+      b.exit();
+    }),
+    1,
+    /R0 is a stack pointer at exit; returning a pointer would leak it/,
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: context
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects context accesses out of range, misaligned, or writes", () => {
-  rejects(prog((b) => {
-    b.ldx(8, 0, 1, 64);
-    b.exit();
-  }), 0, /context access out of range: 8 bytes at offset 64, the context has 64 bytes/);
-  rejects(prog((b) => {
-    b.ldx(8, 0, 1, -8);
-    b.exit();
-  }), 0, /context access out of range/);
-  rejects(prog((b) => {
-    b.ldx(4, 0, 1, 2);
-    b.exit();
-  }), 0, /misaligned context access: 4 bytes at offset 2/);
-  rejects(prog((b) => {
-    b.st(8, 1, 0, 0);
-    ret0(b);
-  }), 0, /the context is read-only/);
-  rejects(prog((b) => {
-    b.stx(8, 1, 0, 10);
-    ret0(b);
-  }), 0, /cannot store a pointer into the context/);
-  rejects(prog((b) => {
-    b.ldx(8, 0, 1, 0);
-    b.exit();
-  }), 0, /the context has 0 bytes/, { ctxSize: 0 });
+test("rejects context accesses out of range, misaligned, or writes", () => {
+  rejects(
+    prog((b) => {
+      b.ldx(8, 0, 1, 64);
+      b.exit();
+    }),
+    0,
+    /context access out of range: 8 bytes at offset 64, the context has 64 bytes/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldx(8, 0, 1, -8);
+      b.exit();
+    }),
+    0,
+    /context access out of range/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldx(4, 0, 1, 2);
+      b.exit();
+    }),
+    0,
+    /misaligned context access: 4 bytes at offset 2/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(8, 1, 0, 0);
+      ret0(b);
+    }),
+    0,
+    /the context is read-only/,
+  );
+  rejects(
+    prog((b) => {
+      b.stx(8, 1, 0, 10);
+      ret0(b);
+    }),
+    0,
+    /cannot store a pointer into the context/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldx(8, 0, 1, 0);
+      b.exit();
+    }),
+    0,
+    /the context has 0 bytes/,
+    { ctxSize: 0 },
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -847,7 +1115,7 @@ function lookupThen(m: number, body: (b: InsnBuilder) => void): Insn[] {
   });
 }
 
-Deno.test("rejects a map value dereferenced before a NULL check", () => {
+test("rejects a map value dereferenced before a NULL check", () => {
   const err = rejects(
     lookupThen(M.hash, (b) => b.ldx(8, 1, 0, 0)),
     6,
@@ -876,38 +1144,58 @@ Deno.test("rejects a map value dereferenced before a NULL check", () => {
   );
 });
 
-Deno.test("rejects map value accesses out of range", () => {
-  rejects(lookupThen(M.hash, (b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.ldx(8, 1, 0, 4);
-  }), 7, /map value access out of range: 8 bytes at offset 4, the map value has 8 bytes/);
-  rejects(lookupThen(M.hash, (b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.ldx(1, 1, 0, -1);
-  }), 7, /out of range: 1 bytes at offset -1/);
+test("rejects map value accesses out of range", () => {
+  rejects(
+    lookupThen(M.hash, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.ldx(8, 1, 0, 4);
+    }),
+    7,
+    /map value access out of range: 8 bytes at offset 4, the map value has 8 bytes/,
+  );
+  rejects(
+    lookupThen(M.hash, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.ldx(1, 1, 0, -1);
+    }),
+    7,
+    /out of range: 1 bytes at offset -1/,
+  );
 });
 
-Deno.test("requires bounded scalars for variable map value offsets", () => {
-  rejects(lookupThen(M.hist, (b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.call(Helper.get_prandom_u32);
-    b.movReg(6, 0);
-    b.ldx(8, 0, 10, -8); // uninit: make sure we fail on the right insn first
-  }), 9, /never written/);
-  rejects(lookupThen(M.hist, (b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.movReg(6, 0);
-    b.call(Helper.get_prandom_u32);
-    b.alu64Reg("ADD", 6, 0);
-  }), 9, /math between a map value pointer and R0 with unbounded value unknown is not allowed; bound it/);
-  rejects(lookupThen(M.hist, (b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.movReg(6, 0);
-    b.call(Helper.get_prandom_u32);
-    b.alu64Imm("AND", 0, 1023);
-    b.alu64Reg("ADD", 6, 0);
-    b.ldx(8, 1, 6, 0);
-  }), 11, /map value access out of range: 8 bytes at offsets 0 to 1023 \(R6 has a variable offset \[0, 1023\]\), the map value has 520 bytes/);
+test("requires bounded scalars for variable map value offsets", () => {
+  rejects(
+    lookupThen(M.hist, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.call(Helper.get_prandom_u32);
+      b.movReg(6, 0);
+      b.ldx(8, 0, 10, -8); // uninit: make sure we fail on the right insn first
+    }),
+    9,
+    /never written/,
+  );
+  rejects(
+    lookupThen(M.hist, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.movReg(6, 0);
+      b.call(Helper.get_prandom_u32);
+      b.alu64Reg("ADD", 6, 0);
+    }),
+    9,
+    /math between a map value pointer and R0 with unbounded value unknown is not allowed; bound it/,
+  );
+  rejects(
+    lookupThen(M.hist, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.movReg(6, 0);
+      b.call(Helper.get_prandom_u32);
+      b.alu64Imm("AND", 0, 1023);
+      b.alu64Reg("ADD", 6, 0);
+      b.ldx(8, 1, 6, 0);
+    }),
+    11,
+    /map value access out of range: 8 bytes at offsets 0 to 1023 \(R6 has a variable offset \[0, 1023\]\), the map value has 520 bytes/,
+  );
   accepts(lookupThen(M.hist, (b) => {
     b.jmpImm("JEQ", 0, 0, "out");
     b.movReg(6, 0);
@@ -918,206 +1206,294 @@ Deno.test("requires bounded scalars for variable map value offsets", () => {
   }));
 });
 
-Deno.test("rejects storing a pointer into a map value", () => {
-  rejects(lookupThen(M.hash, (b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.stx(8, 0, 0, 10);
-  }), 7, /storing a pointer \(a stack pointer\) into a map value would leak it/);
+test("rejects storing a pointer into a map value", () => {
+  rejects(
+    lookupThen(M.hash, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.stx(8, 0, 0, 10);
+    }),
+    7,
+    /storing a pointer \(a stack pointer\) into a map value would leak it/,
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: helper arguments
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects helper arguments of the wrong kind", () => {
-  rejects(prog((b) => {
-    b.movImm(1, 0);
-    b.movReg(2, 10);
-    b.call(Helper.map_lookup_elem);
-    ret0(b);
-  }), 2, /R1 \(argument 1 of map_lookup_elem\) must be a map pointer, but it is a scalar/);
-  rejects(prog((b) => {
-    b.ldMap(1, M.hash);
-    b.movImm(2, 0);
-    b.call(Helper.map_lookup_elem);
-    ret0(b);
-  }), 3, /R2 \(argument 2 of map_lookup_elem\) must point to memory .* but it is a scalar/);
-  rejects(prog((b) => {
-    b.ldMap(1, M.ringbuf);
-    b.movReg(2, 10);
-    b.alu64Imm("ADD", 2, -8);
-    b.call(Helper.map_lookup_elem);
-    ret0(b);
-  }), 4, /map_lookup_elem cannot be used with map 3 of type RINGBUF/);
-  rejects(prog((b) => {
-    b.movReg(1, 10);
-    b.alu64Imm("ADD", 1, -16);
-    b.movImm(2, 32);
-    b.call(Helper.get_current_comm);
-    ret0(b);
-  }), 3, /argument 1 of get_current_comm\): 32 bytes at fp-16 are outside the stack/);
-  rejects(prog((b) => {
-    b.movReg(1, 10);
-    b.alu64Imm("ADD", 1, -16);
-    b.movImm(2, 0);
-    b.call(Helper.get_current_comm);
-    ret0(b);
-  }), 3, /argument 2 of get_current_comm\) is a size that may be zero/);
-  rejects(prog((b) => {
-    b.movReg(6, 1);
-    b.call(Helper.get_prandom_u32);
-    b.movReg(2, 0);
-    b.movReg(1, 10);
-    b.alu64Imm("ADD", 1, -16);
-    b.movReg(3, 6);
-    b.call(Helper.probe_read);
-    ret0(b);
-  }), 6, /argument 2 of probe_read\) is a size that may be negative/);
-  rejects(prog((b) => {
-    b.movImm(1, 0);
-    b.call(Helper.get_func_ip);
-    ret0(b);
-  }), 1, /argument 1 of get_func_ip\) must be the unmodified context pointer, but it is a scalar/);
-  rejects(prog((b) => {
-    b.movReg(1, 10);
-    b.alu64Imm("ADD", 1, -8);
-    b.movImm(2, 8);
-    b.call(Helper.trace_printk);
-    ret0(b);
-  }), 3, /argument 1 of trace_printk\): reads 8 bytes at fp-8 but fp-8 was never written/);
+test("rejects helper arguments of the wrong kind", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(1, 0);
+      b.movReg(2, 10);
+      b.call(Helper.map_lookup_elem);
+      ret0(b);
+    }),
+    2,
+    /R1 \(argument 1 of map_lookup_elem\) must be a map pointer, but it is a scalar/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldMap(1, M.hash);
+      b.movImm(2, 0);
+      b.call(Helper.map_lookup_elem);
+      ret0(b);
+    }),
+    3,
+    /R2 \(argument 2 of map_lookup_elem\) must point to memory .* but it is a scalar/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldMap(1, M.ringbuf);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, -8);
+      b.call(Helper.map_lookup_elem);
+      ret0(b);
+    }),
+    4,
+    /map_lookup_elem cannot be used with map 3 of type RINGBUF/,
+  );
+  rejects(
+    prog((b) => {
+      b.movReg(1, 10);
+      b.alu64Imm("ADD", 1, -16);
+      b.movImm(2, 32);
+      b.call(Helper.get_current_comm);
+      ret0(b);
+    }),
+    3,
+    /argument 1 of get_current_comm\): 32 bytes at fp-16 are outside the stack/,
+  );
+  rejects(
+    prog((b) => {
+      b.movReg(1, 10);
+      b.alu64Imm("ADD", 1, -16);
+      b.movImm(2, 0);
+      b.call(Helper.get_current_comm);
+      ret0(b);
+    }),
+    3,
+    /argument 2 of get_current_comm\) is a size that may be zero/,
+  );
+  rejects(
+    prog((b) => {
+      b.movReg(6, 1);
+      b.call(Helper.get_prandom_u32);
+      b.movReg(2, 0);
+      b.movReg(1, 10);
+      b.alu64Imm("ADD", 1, -16);
+      b.movReg(3, 6);
+      b.call(Helper.probe_read);
+      ret0(b);
+    }),
+    6,
+    /argument 2 of probe_read\) is a size that may be negative/,
+  );
+  rejects(
+    prog((b) => {
+      b.movImm(1, 0);
+      b.call(Helper.get_func_ip);
+      ret0(b);
+    }),
+    1,
+    /argument 1 of get_func_ip\) must be the unmodified context pointer, but it is a scalar/,
+  );
+  rejects(
+    prog((b) => {
+      b.movReg(1, 10);
+      b.alu64Imm("ADD", 1, -8);
+      b.movImm(2, 8);
+      b.call(Helper.trace_printk);
+      ret0(b);
+    }),
+    3,
+    /argument 1 of trace_printk\): reads 8 bytes at fp-8 but fp-8 was never written/,
+  );
 });
 
-Deno.test("rejects map update with an uninitialized value", () => {
-  rejects(prog((b) => {
-    b.st(4, 10, -4, 0);
-    b.ldMap(1, M.hash);
-    b.movReg(2, 10);
-    b.alu64Imm("ADD", 2, -4);
-    b.movReg(3, 10);
-    b.alu64Imm("ADD", 3, -16);
-    b.movImm(4, 0);
-    b.call(Helper.map_update_elem);
-    ret0(b);
-  }), 8, /R3 \(argument 3 of map_update_elem\): reads 8 bytes at fp-16/);
+test("rejects map update with an uninitialized value", () => {
+  rejects(
+    prog((b) => {
+      b.st(4, 10, -4, 0);
+      b.ldMap(1, M.hash);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, -4);
+      b.movReg(3, 10);
+      b.alu64Imm("ADD", 3, -16);
+      b.movImm(4, 0);
+      b.call(Helper.map_update_elem);
+      ret0(b);
+    }),
+    8,
+    /R3 \(argument 3 of map_update_elem\): reads 8 bytes at fp-16/,
+  );
 });
 
 // ---------------------------------------------------------------------------
 // Rejections: ringbuf references
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects a ringbuf record not released on some path", () => {
-  rejects(ringbufEvent((b) => {
-    b.jmpImm("JEQ", 0, 0, "out");
-    b.movReg(1, 6);
-    b.movImm(2, 0);
-    b.call(Helper.ringbuf_submit);
-  }), 15, /ringbuf record reserved at insn 4 is neither submitted nor discarded on this path/);
+test("rejects a ringbuf record not released on some path", () => {
+  rejects(
+    ringbufEvent((b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.movReg(1, 6);
+      b.movImm(2, 0);
+      b.call(Helper.ringbuf_submit);
+    }),
+    15,
+    /ringbuf record reserved at insn 4 is neither submitted nor discarded on this path/,
+  );
 });
 
-Deno.test("rejects ringbuf misuse: variable size, NULL, offset, use after submit", () => {
-  rejects(prog((b) => {
-    b.call(Helper.get_prandom_u32);
-    b.movReg(2, 0);
-    b.ldMap(1, M.ringbuf);
-    b.movImm(3, 0);
-    b.call(Helper.ringbuf_reserve);
-    ret0(b);
-  }), 5, /argument 2 of ringbuf_reserve\) must be a known constant size, but it is/);
-  rejects(prog((b) => {
-    b.ldMap(1, M.ringbuf);
-    b.movImm(2, 8);
-    b.movImm(3, 0);
-    b.call(Helper.ringbuf_reserve);
-    b.movReg(1, 0);
-    b.movImm(2, 0);
-    b.call(Helper.ringbuf_submit);
-    ret0(b);
-  }), 7, /ringbuf record that may be NULL; check it against 0 first/);
-  rejects(ringbufEvent((b) => {
-    b.movReg(1, 6);
-    b.alu64Imm("ADD", 1, 8);
-    b.movImm(2, 0);
-    b.call(Helper.ringbuf_submit);
-  }), 13, /must point to the start of the ringbuf record/);
-  rejects(ringbufEvent((b) => {
-    b.movReg(1, 6);
-    b.movImm(2, 0);
-    b.call(Helper.ringbuf_submit);
-    b.st(8, 6, 0, 1);
-  }), 13, /R6 is read before it is written.*released by ringbuf_submit at insn 12/);
-  rejects(ringbufEvent((b) => {
-    b.st(8, 6, 16, 1);
-  }), 10, /ringbuf record access out of range: 8 bytes at offset 16, the ringbuf record has 16 bytes/);
+test("rejects ringbuf misuse: variable size, NULL, offset, use after submit", () => {
+  rejects(
+    prog((b) => {
+      b.call(Helper.get_prandom_u32);
+      b.movReg(2, 0);
+      b.ldMap(1, M.ringbuf);
+      b.movImm(3, 0);
+      b.call(Helper.ringbuf_reserve);
+      ret0(b);
+    }),
+    5,
+    /argument 2 of ringbuf_reserve\) must be a known constant size, but it is/,
+  );
+  rejects(
+    prog((b) => {
+      b.ldMap(1, M.ringbuf);
+      b.movImm(2, 8);
+      b.movImm(3, 0);
+      b.call(Helper.ringbuf_reserve);
+      b.movReg(1, 0);
+      b.movImm(2, 0);
+      b.call(Helper.ringbuf_submit);
+      ret0(b);
+    }),
+    7,
+    /ringbuf record that may be NULL; check it against 0 first/,
+  );
+  rejects(
+    ringbufEvent((b) => {
+      b.movReg(1, 6);
+      b.alu64Imm("ADD", 1, 8);
+      b.movImm(2, 0);
+      b.call(Helper.ringbuf_submit);
+    }),
+    13,
+    /must point to the start of the ringbuf record/,
+  );
+  rejects(
+    ringbufEvent((b) => {
+      b.movReg(1, 6);
+      b.movImm(2, 0);
+      b.call(Helper.ringbuf_submit);
+      b.st(8, 6, 0, 1);
+    }),
+    13,
+    /R6 is read before it is written.*released by ringbuf_submit at insn 12/,
+  );
+  rejects(
+    ringbufEvent((b) => {
+      b.st(8, 6, 16, 1);
+    }),
+    10,
+    /ringbuf record access out of range: 8 bytes at offset 16, the ringbuf record has 16 bytes/,
+  );
 });
 
 // ---------------------------------------------------------------------------
 // bpf-to-bpf calls
 // ---------------------------------------------------------------------------
 
-Deno.test("rejects a subprogram exit without r0", () => {
-  rejects(prog((b) => {
-    b.callLocal("f");
-    b.exit();
-    b.label("f");
-    b.movImm(1, 0);
-    b.exit();
-  }), 3, /R0 is not initialized at exit/);
+test("rejects a subprogram exit without r0", () => {
+  rejects(
+    prog((b) => {
+      b.callLocal("f");
+      b.exit();
+      b.label("f");
+      b.movImm(1, 0);
+      b.exit();
+    }),
+    3,
+    /R0 is not initialized at exit/,
+  );
 });
 
-Deno.test("rejects reading a callee's r6 and the caller's clobbered r1", () => {
-  rejects(prog((b) => {
-    b.movImm(6, 1);
-    b.callLocal("f");
-    b.exit();
-    b.label("f");
-    b.movReg(0, 6);
-    b.exit();
-  }), 3, /R6 is read before it is written.*called function/);
-  rejects(prog((b) => {
-    b.callLocal("f");
-    b.movReg(0, 1);
-    b.exit();
-    b.label("f");
-    b.movImm(0, 0);
-    b.exit();
-  }), 1, /R1 is read before it is written.*clobbered by the call at insn 0/);
+test("rejects reading a callee's r6 and the caller's clobbered r1", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(6, 1);
+      b.callLocal("f");
+      b.exit();
+      b.label("f");
+      b.movReg(0, 6);
+      b.exit();
+    }),
+    3,
+    /R6 is read before it is written.*called function/,
+  );
+  rejects(
+    prog((b) => {
+      b.callLocal("f");
+      b.movReg(0, 1);
+      b.exit();
+      b.label("f");
+      b.movImm(0, 0);
+      b.exit();
+    }),
+    1,
+    /R1 is read before it is written.*clobbered by the call at insn 0/,
+  );
 });
 
-Deno.test("rejects recursion deeper than 8 frames", () => {
-  rejects(prog((b) => {
-    b.movImm(0, 0);
-    b.callLocal("f");
-    b.exit();
-    b.label("f");
-    b.callLocal("f");
-    b.exit();
-  }), 3, /the call stack of 9 frames is too deep \(at most 8\)/);
+test("rejects recursion deeper than 8 frames", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(0, 0);
+      b.callLocal("f");
+      b.exit();
+      b.label("f");
+      b.callLocal("f");
+      b.exit();
+    }),
+    3,
+    /the call stack of 9 frames is too deep \(at most 8\)/,
+  );
 });
 
-Deno.test("rejects a combined stack over 512 bytes", () => {
-  rejects(prog((b) => {
-    b.st(8, 10, -512, 0);
-    b.callLocal("f");
-    b.exit();
-    b.label("f");
-    b.st(8, 10, -8, 0);
-    b.movImm(0, 0);
-    b.exit();
-  }), 1, /combined stack size of the call chain is 528 bytes, more than 512/);
+test("rejects a combined stack over 512 bytes", () => {
+  rejects(
+    prog((b) => {
+      b.st(8, 10, -512, 0);
+      b.callLocal("f");
+      b.exit();
+      b.label("f");
+      b.st(8, 10, -8, 0);
+      b.movImm(0, 0);
+      b.exit();
+    }),
+    1,
+    /combined stack size of the call chain is 528 bytes, more than 512/,
+  );
 });
 
-Deno.test("rejects returning a pointer to the callee's own stack", () => {
-  rejects(prog((b) => {
-    b.callLocal("f");
-    b.movImm(0, 0);
-    b.exit();
-    b.label("f");
-    b.movReg(0, 10);
-    b.exit();
-  }), 4, /returning a pointer to the function's own stack/);
+test("rejects returning a pointer to the callee's own stack", () => {
+  rejects(
+    prog((b) => {
+      b.callLocal("f");
+      b.movImm(0, 0);
+      b.exit();
+      b.label("f");
+      b.movReg(0, 10);
+      b.exit();
+    }),
+    4,
+    /returning a pointer to the function's own stack/,
+  );
 });
 
-Deno.test("the callee sees the caller's arguments and writes its stack", () => {
+test("the callee sees the caller's arguments and writes its stack", () => {
   // The caller passes an uninitialized buffer the callee fills with probe_read.
   accepts(prog((b) => {
     b.movReg(6, 1);
@@ -1136,15 +1512,373 @@ Deno.test("the callee sees the caller's arguments and writes its stack", () => {
   }));
 });
 
-Deno.test("VerifierError message has index, disassembly and reason", () => {
-  const err = rejects(prog((b) => {
-    b.movReg(0, 3);
-    b.exit();
-  }), 0, /R3/);
+test("VerifierError message has index, disassembly and reason", () => {
+  const err = rejects(
+    prog((b) => {
+      b.movReg(0, 3);
+      b.exit();
+    }),
+    0,
+    /R3/,
+  );
   assert.equal(err.insnText, "r0 = r3");
   assert.equal(
     err.message,
     "Instruction 0 (r0 = r3): R3 is read before it is written (uninitialized: only r1 (context) and r10 are set at entry)",
   );
   assert.equal(err.name, "VerifierError");
+});
+
+// ---------------------------------------------------------------------------
+// Range tracking details
+// ---------------------------------------------------------------------------
+
+test("narrows a copied register through its compared twin", () => {
+  accepts(lookupThen(M.hist, (b) => {
+    b.jmpImm("JEQ", 0, 0, "out");
+    b.movReg(6, 0);
+    b.call(Helper.get_prandom_u32);
+    b.movReg(2, 0);
+    b.jmpImm("JGT", 2, 64, "out"); // bounds r0 through r2
+    b.alu64Reg("ADD", 6, 0);
+    b.ldx(8, 1, 6, 0);
+  }));
+});
+
+test("narrows with 32-bit and signed compares", () => {
+  accepts(lookupThen(M.hist, (b) => {
+    b.jmpImm("JEQ", 0, 0, "out");
+    b.movReg(6, 0);
+    b.call(Helper.get_prandom_u32);
+    b.alu32Imm("MOV", 0, 0); // zero-extends: r0 in [0, 2^32)
+    b.call(Helper.get_prandom_u32);
+    b.alu32Reg("MOV", 7, 0);
+    b.jmp32Imm("JGE", 7, 64, "out");
+    b.alu64Reg("ADD", 6, 7);
+    b.ldx(8, 1, 6, 0);
+  }));
+  accepts(lookupThen(M.hist, (b) => {
+    b.jmpImm("JEQ", 0, 0, "out");
+    b.movReg(6, 0);
+    b.call(Helper.get_prandom_u32);
+    b.jmpImm("JSLT", 0, 0, "out");
+    b.jmpImm("JSGT", 0, 500, "out");
+    b.alu64Reg("ADD", 6, 0);
+    b.ldx(8, 1, 6, 0);
+  }));
+  rejects(
+    lookupThen(M.hist, (b) => {
+      b.jmpImm("JEQ", 0, 0, "out");
+      b.movReg(6, 0);
+      b.call(Helper.get_prandom_u32);
+      b.jmpImm("JSGT", 0, 500, "out"); // no lower bound
+      b.alu64Reg("ADD", 6, 0);
+    }),
+    10,
+    /unbounded value signed \[-9223372036854775808, 500\]/,
+  );
+});
+
+test("follows only the possible side of a decided branch", () => {
+  // r1 = 5; if r1 > 3 the uninitialized r2 is never read.
+  accepts(prog((b) => {
+    b.movImm(1, 5);
+    b.jmpImm("JGT", 1, 3, "ok");
+    b.movReg(0, 2);
+    b.exit();
+    b.label("ok");
+    ret0(b);
+  }));
+});
+
+test("checks map types against each helper", () => {
+  rejects(
+    prog((b) => {
+      b.movReg(6, 1);
+      b.ldMap(2, M.hash);
+      b.movImm(3, 0);
+      b.call(Helper.get_stackid);
+      ret0(b);
+    }),
+    4,
+    /get_stackid cannot be used with map 0 of type HASH/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(4, 10, -4, 0);
+      b.ldMap(1, M.hash);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, -4);
+      b.movImm(3, 0);
+      b.call(Helper.map_lookup_percpu_elem);
+      ret0(b);
+    }),
+    6,
+    /map_lookup_percpu_elem cannot be used with map 0 of type HASH/,
+  );
+  accepts(prog((b) => {
+    b.st(8, 10, -8, 42);
+    b.ldMap(1, M.ringbuf);
+    b.movReg(2, 10);
+    b.alu64Imm("ADD", 2, -8);
+    b.movImm(3, 8);
+    b.movImm(4, 0);
+    b.call(Helper.ringbuf_output);
+    ret0(b);
+  }));
+  accepts(prog((b) => {
+    b.st(4, 10, -4, 0);
+    b.ldMap(1, M.hist);
+    b.movReg(2, 10);
+    b.alu64Imm("ADD", 2, -4);
+    b.movImm(3, 0);
+    b.call(Helper.map_lookup_percpu_elem);
+    b.jmpImm("JEQ", 0, 0, "out");
+    b.ldx(8, 1, 0, 512);
+    b.label("out");
+    ret0(b);
+  }));
+});
+
+test("a helper's output buffer becomes initialized stack", () => {
+  accepts(prog((b) => {
+    b.movReg(6, 1);
+    b.movReg(1, 6);
+    b.movReg(2, 10);
+    b.alu64Imm("ADD", 2, -128);
+    b.movImm(3, 128);
+    b.movImm(4, 0);
+    b.call(Helper.get_stack);
+    b.ldx(8, 0, 10, -128);
+    b.ldx(8, 0, 10, -8);
+    ret0(b);
+  }));
+});
+
+test("atomic operations need aligned, initialized memory and scalars", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(1, 1);
+      b.atomic(8, "ADD", 10, -8, 1);
+      ret0(b);
+    }),
+    1,
+    /fp-8 was never written/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(8, 10, -16, 0);
+      b.st(8, 10, -8, 0);
+      b.movImm(1, 1);
+      b.atomic(8, "ADD", 10, -12, 1);
+      ret0(b);
+    }),
+    3,
+    /misaligned atomic access: 8 bytes at offset -12/,
+  );
+  rejects(
+    prog((b) => {
+      b.st(8, 10, -8, 0);
+      b.atomic(8, "ADD", 10, -8, 1);
+      ret0(b);
+    }),
+    1,
+    /atomic operation with a pointer operand is not allowed \(R1 is the context pointer\)/,
+  );
+  rejects(
+    prog((b) => {
+      b.movImm(2, 1);
+      b.atomic(8, "ADD", 1, 0, 2);
+      ret0(b);
+    }),
+    1,
+    /atomic operation on the context is not allowed/,
+  );
+  accepts(prog((b) => {
+    b.st(8, 10, -8, 0);
+    b.movImm(1, 1);
+    b.atomic(8, "ADD", 10, -8, 1, true);
+    b.movReg(0, 1);
+    b.exit();
+  }));
+});
+
+// ---------------------------------------------------------------------------
+// Pruning must not hide an unsafe path
+// ---------------------------------------------------------------------------
+
+/**
+ * The safe side (r7 = 0) is explored first and remembered at the join; the
+ * unsafe side (r7 = 100) must not be pruned against it, whether the value
+ * reaches the pointer arithmetic directly or through a stack slot.
+ */
+function joinThenIndex(viaStack: boolean): Insn[] {
+  return lookupThen(M.hash, (b) => {
+    b.jmpImm("JEQ", 0, 0, "out");
+    b.movReg(8, 0);
+    b.call(Helper.get_prandom_u32);
+    b.jmpImm("JNE", 0, 0, "bad");
+    // Enough work on the safe side for a state to be remembered at "join".
+    for (let i = 0; i < 8; i++) b.movImm(1, i);
+    b.movImm(7, 0);
+    b.ja("join");
+    b.label("bad");
+    b.movImm(7, 100);
+    b.label("join");
+    b.movImm(1, 1);
+    b.movImm(2, 2);
+    b.alu64Reg("ADD", 1, 2);
+    b.movImm(3, 3);
+    b.alu64Reg("ADD", 1, 3);
+    if (viaStack) {
+      b.stx(8, 10, -16, 7);
+      b.movImm(7, 0);
+      b.ldx(8, 7, 10, -16);
+    }
+    b.alu64Reg("ADD", 8, 7);
+    b.ldx(8, 1, 8, 0);
+  });
+}
+
+test("pruning keeps exploring when a register's value matters", () => {
+  const err = rejects(
+    joinThenIndex(false),
+    27,
+    /map value access out of range: 8 bytes at offset 100/,
+  );
+  assert.match(err.insnText, /r1 = \*\(u64 \*\)\(r8 \+0\)/);
+  rejects(joinThenIndex(true), 30, /offset 100/);
+});
+
+test("a loop in a subprogram is followed to its end", () => {
+  accepts(prog((b) => {
+    b.movImm(1, 10);
+    b.callLocal("sum");
+    b.exit();
+    b.label("sum");
+    b.movImm(0, 0);
+    b.label("loop");
+    b.alu64Reg("ADD", 0, 1);
+    b.alu64Imm("SUB", 1, 1);
+    b.jmpImm("JNE", 1, 0, "loop");
+    b.exit();
+  }));
+  rejects(
+    prog((b) => {
+      b.movImm(1, 10);
+      b.callLocal("spin");
+      b.exit();
+      b.label("spin");
+      b.movImm(0, 0);
+      b.label("loop");
+      b.jmpImm("JNE", 1, 0, "loop");
+      b.exit();
+    }),
+    4,
+    /infinite loop detected/,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// The kernel's verifier agrees (run for real when this machine can load BPF)
+// ---------------------------------------------------------------------------
+
+/**
+ * Rejections where we are deliberately stricter than a privileged kernel,
+ * or where the kernel's context is larger than the 64 bytes used here.
+ */
+const STRICTER = [
+  /uninitialized stack/, // CAP_PERFMON may read uninitialized stack
+  /returning a pointer would leak it/, // privileged programs may
+  /into a map value would leak it/, // privileged programs may
+  /the context has (0|64) bytes/, // tracepoint contexts are larger
+  /the program is too complex: more than 10000/, // a custom budget
+  /32-bit move of/, // privileged: the copy becomes a scalar
+  /is a map pointer; it cannot be dereferenced/, // BTF map field reads
+  /combined stack size/, // private stacks for tracing programs
+  /atomic operation with a pointer operand/, // privileged programs may
+  /reserved field off must be 0.*found 1$/, // the kernel ignores exit's off
+];
+
+const kernel = await kernelProbe();
+
+async function kernelProbe(): Promise<string | undefined> {
+  try {
+    const { probeKernel } = await import("../../ffi/kernel_engine.ts");
+    const r = probeKernel();
+    return r.ok ? undefined : r.reason;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+if (kernel !== undefined) {
+  console.log(`Skipping the kernel cross-check: ${kernel}`);
+}
+
+Deno.test({
+  name: "the kernel's verifier agrees with every verdict above",
+  ignore: kernel !== undefined,
+  fn: async () => {
+    const { KernelEngine } = await import("../../ffi/kernel_engine.ts");
+    const disagree: string[] = [];
+    let checked = 0;
+    for (const v of verdicts) {
+      if (v.reason && STRICTER.some((re) => re.test(v.reason!))) continue;
+      if (v.insns.length > 4096) continue;
+      const engine = new KernelEngine();
+      let kernelReason: string | undefined;
+      try {
+        await engine.load({
+          probes: [{
+            name: "tsbpf_vcheck",
+            attach: [{
+              kind: "tracepoint",
+              target: "syscalls:sys_enter_getpid",
+              text: "tracepoint:syscalls:sys_enter_getpid",
+            }],
+            progType: v.opts.progType ?? ProgType.TRACEPOINT,
+            insns: v.insns,
+            ctx: { kind: "tracepoint", size: v.opts.ctxSize },
+          }],
+          maps: v.opts.maps.map((m, i) => ({
+            name: `.m${i}`,
+            ...m,
+            key: { kind: "none", size: 0 },
+            internal: true,
+          })),
+          formats: [],
+        });
+      } catch (e) {
+        kernelReason = e instanceof Error
+          ? e.message.split("\n")[0]
+          : String(e);
+      } finally {
+        engine.close();
+      }
+      checked++;
+      if ((v.reason === undefined) !== (kernelReason === undefined)) {
+        disagree.push(
+          `${v.test}: ours ${v.reason ?? "accepted"}; kernel ${
+            kernelReason ?? "accepted"
+          }`,
+        );
+      }
+    }
+    console.log(`${checked} programs cross-checked with the kernel`);
+    assert.deepEqual(disagree, []);
+  },
+});
+
+test("helper memory arguments need no alignment", () => {
+  accepts(prog((b) => {
+    b.movReg(1, 10);
+    b.alu64Imm("ADD", 1, -20);
+    b.movImm(2, 16);
+    b.call(Helper.get_current_comm);
+    b.ldMap(1, M.comm);
+    b.movReg(2, 10);
+    b.alu64Imm("ADD", 2, -20);
+    b.call(Helper.map_lookup_elem);
+    ret0(b);
+  }));
 });

@@ -1,0 +1,187 @@
+/**
+ * Typed events: `c.emit(event, { field: expr, ... })` sends one record to
+ * user space, which reads it back as a typed object.
+ *
+ * ## Wire form (no compiler change needed)
+ *
+ * An emit is staged as a `printf` whose format string starts with the
+ * record separator byte `\x1e`, then the event's index in
+ * {@linkcode StagedProgram.events}, then `\x1f`, then one `%s` per field
+ * (the compiler accepts `%s` for every value type, and user space decodes
+ * each argument by its `TypeDesc`, never by the text). When it fits in the
+ * 63-byte format limit the fields are named (`pid=%s comm=%s\n`), so a
+ * session that does not know about emits still prints something readable.
+ * {@linkcode emitIndex} recognizes such a format; {@linkcode emitRecord}
+ * zips the decoded arguments with the field names.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import {
+  type AnyLike,
+  noSpan,
+  type OperandOf,
+  toNode,
+  type TypeOf,
+} from "./expr.ts";
+import { StagingError } from "./stager.ts";
+import type { JsOf, VType } from "./types.ts";
+
+/** The fields of an event: name → value type. */
+export type Shape = Record<string, VType>;
+
+/** The operands an emit of shape `S` takes. */
+export type EmitArgs<S extends Shape> = { [F in keyof S]: OperandOf<S[F]> };
+
+/** The record user space reads for an event of shape `S`. */
+export type EventRecord<S extends Shape> = { [F in keyof S]: JsOf<S[F]> };
+
+/** The staged type of each field of an emit object. */
+export type ShapeOf<O extends Record<string, AnyLike>> = {
+  [F in keyof O]: TypeOf<O[F]>;
+};
+
+/** What user space needs to know about one event. */
+export interface EventInfo {
+  /** The event name. */
+  name: string;
+  /** Field names in record order. */
+  fields: string[];
+}
+
+/** The first byte of every emit format. */
+export const EMIT_MARK = "\x1e";
+const FIELD_SEP = "\x1f";
+const MAX_FORMAT = 63;
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A declared event with a typed shape, made by `t.event<Shape>(name)`.
+ * Pass it to `c.emit()` in probes and to the session to read records.
+ *
+ * @example Declare and emit
+ * ```ts
+ * import { stage } from "./stage.ts";
+ * import type { Str, U32 } from "./types.ts";
+ * const staged = stage((t) => {
+ *   const drop = t.event<{ pid: U32; comm: Str }>("drop");
+ *   t.probe("tracepoint:skb:kfree_skb", (c) => {
+ *     c.emit(drop, { pid: c.pid, comm: c.comm });
+ *   });
+ * });
+ * console.assert(staged.events[0].name === "drop");
+ * ```
+ */
+export class EventDecl<S extends Shape = Shape> {
+  /** Phantom: the shape. */
+  declare readonly shape: S;
+  /** The event name. */
+  readonly name: string;
+  /** Index in the staged program's event table. */
+  readonly index: number;
+  /** Field names in record order, fixed by the first emit. */
+  fields?: string[];
+
+  /** Use `t.event()`. */
+  constructor(name: string, index: number) {
+    this.name = name;
+    this.index = index;
+  }
+
+  /**
+   * The `printf(...)` call of one emit.
+   *
+   * @throws {StagingError} when the fields differ from the first emit's.
+   */
+  stageCall(values: Record<string, AnyLike>): ast.CallExpr {
+    const names = Object.keys(values);
+    for (const n of names) {
+      if (!FIELD_NAME.test(n)) {
+        throw new StagingError(
+          `Invalid field name "${n}" in event "${this.name}"`,
+        );
+      }
+    }
+    if (this.fields === undefined) {
+      if (names.length === 0) {
+        throw new StagingError(`Event "${this.name}" needs at least one field`);
+      }
+      this.fields = names;
+    } else {
+      const want = [...this.fields].sort().join(", ");
+      const got = [...names].sort().join(", ");
+      if (want !== got) {
+        throw new StagingError(
+          `Event "${this.name}" emitted with fields [${got}], expected [${want}]`,
+        );
+      }
+    }
+    const fields = this.fields;
+    const prefix = `${EMIT_MARK}${this.index}${FIELD_SEP}`;
+    let format = prefix + fields.map((f) => `${f}=%s`).join(" ") + "\n";
+    if (format.length > MAX_FORMAT) {
+      format = prefix + fields.map(() => "%s").join(FIELD_SEP);
+    }
+    if (format.length > MAX_FORMAT) {
+      throw new StagingError(
+        `Event "${this.name}" has too many fields (${fields.length}): at most ${
+          Math.floor((MAX_FORMAT - prefix.length + 1) / 3)
+        }`,
+      );
+    }
+    return {
+      kind: "call",
+      name: "printf",
+      args: [
+        { kind: "str", value: format, span: noSpan() },
+        ...fields.map((f) => toNode(values[f])),
+      ],
+      span: noSpan(),
+    };
+  }
+}
+
+/**
+ * The event index an emit format carries, or `undefined` for any other
+ * printf format.
+ *
+ * @example Usage
+ * ```ts
+ * import { emitIndex } from "./events.ts";
+ * console.assert(emitIndex("\x1e3\x1fpid=%s\n") === 3);
+ * console.assert(emitIndex("%d\n") === undefined);
+ * ```
+ */
+export function emitIndex(format: string): number | undefined {
+  if (!format.startsWith(EMIT_MARK)) return undefined;
+  const m = /^\x1e(\d+)\x1f/.exec(format);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/**
+ * Builds the typed record of a decoded emit: field names zipped with the
+ * printf arguments (as `runtime/output/decode.ts` decodes them).
+ *
+ * @throws {RangeError} when the argument count does not match.
+ * @example Usage
+ * ```ts
+ * import { emitRecord } from "./events.ts";
+ * import assert from "node:assert/strict";
+ * const r = emitRecord({ name: "drop", fields: ["pid", "comm"] }, [7, "sh"]);
+ * assert.deepEqual(r, { pid: 7, comm: "sh" });
+ * ```
+ */
+export function emitRecord(
+  info: EventInfo,
+  args: readonly unknown[],
+): Record<string, unknown> {
+  if (args.length !== info.fields.length) {
+    throw new RangeError(
+      `Event "${info.name}" has ${info.fields.length} fields, record has ${args.length} values`,
+    );
+  }
+  const out: Record<string, unknown> = {};
+  info.fields.forEach((f, i) => out[f] = args[i]);
+  return out;
+}

@@ -1,0 +1,261 @@
+/**
+ * TS-native probe bodies: a probe body written as a TypeScript function is
+ * STAGED — run once, at compile time, over symbolic values — into the same
+ * syntax tree the bpftrace parser produces, then compiled by the same
+ * compiler into the same bytecode.
+ *
+ * ```ts ignore
+ * const staged = stage((t) => {
+ *   const drops = t.map<[U32, Str], "count">("drops");
+ *   t.probe("tracepoint:skb:kfree_skb", (c) => drops.at(c.pid, c.comm).count());
+ * });
+ * const program = compileStaged(staged);   // same Program as compile(text)
+ * ```
+ *
+ * JavaScript control flow in a body runs at staging time: a JS `if`
+ * chooses what is staged, a JS `for` loop unrolls. Probe-time decisions use
+ * `c.if()`, `c.filter()`, `c.while()`, `c.select()`.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import { buildAttachPoint, scanAttachPoint } from "../lang/attach_point.ts";
+import { Diagnostics } from "../lang/diagnostics.ts";
+import { compileAst, type CompileOptions } from "../compiler/compile.ts";
+import type { Program } from "../program.ts";
+import { ProbeContext, type ProgramScope } from "./context.ts";
+import { EventDecl, type EventInfo, type Shape } from "./events.ts";
+import { noSpan } from "./expr.ts";
+import { MapRef, type MapValueKind } from "./maps.ts";
+import { printProgram } from "./print.ts";
+import { Stager, StagingError } from "./stager.ts";
+import type { KeyType } from "./types.ts";
+
+/** A staged program: its tree, the bpftrace text it prints as, its events. */
+export interface StagedProgram {
+  /** The syntax tree; spans point into `source`. */
+  program: ast.Program;
+  /** The program as bpftrace source text. */
+  source: string;
+  /** Declared or emitted events, by their index in emit formats. */
+  events: EventInfo[];
+}
+
+/** A probe body: runs once at staging time. */
+export type ProbeBody<S extends string> = (c: ProbeContext<S>) => void;
+
+/**
+ * Builds a staged program: declare maps and events, add probes.
+ *
+ * @example Two probes sharing a typed map
+ * ```ts
+ * import { stage } from "./stage.ts";
+ * import type { U64 } from "./types.ts";
+ * const staged = stage((t) => {
+ *   const start = t.map<[U64], U64>("start");
+ *   t.probe("tracepoint:sched:sched_wakeup", (c) => {
+ *     start.at(c.args.pid).set(c.nsecs);
+ *   });
+ *   t.probe("tracepoint:sched:sched_switch", (c) => {
+ *     const t0 = c.let(start.at(c.args.next_pid).get());
+ *     c.if(t0.gt(0), () => {
+ *       c.map("lat").at().hist(c.nsecs.sub(t0));
+ *     });
+ *   });
+ * });
+ * console.assert(staged.program.probes.length === 2);
+ * ```
+ */
+export class Tracer implements ProgramScope {
+  /** The statement sink shared by every probe of this program. */
+  readonly stager: Stager = new Stager();
+  readonly #maps = new Map<string, MapRef>();
+  readonly #events = new Map<string, EventDecl>();
+  readonly #probes: ast.Probe[] = [];
+
+  /**
+   * Adds a probe on one attach point or several (`["tracepoint:a:b",
+   * "tracepoint:c:d"]`), staging `body` now.
+   *
+   * @throws {import("../lang/diagnostics.ts").CompileErrors} for an
+   *   invalid attach point.
+   * @throws {StagingError} when called inside another probe body.
+   */
+  probe<S extends string>(spec: S | readonly S[], body: ProbeBody<S>): void {
+    if (this.stager.active) {
+      throw new StagingError("A probe cannot be defined inside a probe body");
+    }
+    const specs: readonly S[] = typeof spec === "string" ? [spec] : spec;
+    if (specs.length === 0) {
+      throw new StagingError("A probe needs at least one attach point");
+    }
+    const attachPoints = specs.map(parseAttach);
+    this.stager.resetVars();
+    const c = new ProbeContext<S>(this, specs[0]);
+    const block = this.stager.collect(() => body(c));
+    const probe: ast.Probe = {
+      kind: "probe",
+      attachPoints,
+      body: block,
+      span: noSpan(),
+    };
+    const pred = c.predicate();
+    if (pred !== undefined) probe.predicate = pred;
+    this.#probes.push(probe);
+  }
+
+  /** Adds a `BEGIN` probe. */
+  begin(body: ProbeBody<"BEGIN">): void {
+    this.probe("BEGIN", body);
+  }
+
+  /** Adds an `END` probe. */
+  end(body: ProbeBody<"END">): void {
+    this.probe("END", body);
+  }
+
+  /** The map `@name`, typed by key types `K` and value kind `V`. */
+  // deno-lint-ignore no-explicit-any
+  map<K extends readonly KeyType[] = any, V extends MapValueKind = any>(
+    name: string,
+  ): MapRef<K, V> {
+    let m = this.#maps.get(name);
+    if (m === undefined) {
+      m = new MapRef(this.stager, name);
+      this.#maps.set(name, m);
+    }
+    return m as MapRef<K, V>;
+  }
+
+  /** The event `name` with fields typed by `S`. */
+  event<S extends Shape>(name: string): EventDecl<S> {
+    let e = this.#events.get(name);
+    if (e === undefined) {
+      e = new EventDecl(name, this.#events.size);
+      this.#events.set(name, e);
+    }
+    return e as EventDecl<S>;
+  }
+
+  /** The staged program so far, printed. */
+  finish(): StagedProgram {
+    const program: ast.Program = {
+      kind: "program",
+      includes: [],
+      cDefinitions: [],
+      probes: this.#probes,
+      span: noSpan(),
+    };
+    const source = printProgram(program);
+    const events = [...this.#events.values()].map((e) => ({
+      name: e.name,
+      fields: [...e.fields ?? []],
+    }));
+    return { program, source, events };
+  }
+}
+
+function parseAttach(spec: string): ast.AttachPointNode {
+  const diag = new Diagnostics("probe", spec);
+  const raw = scanAttachPoint(spec, 0, diag, [], 1, 0);
+  let node: ast.AttachPointNode | undefined;
+  const span = { start: 0, end: spec.length, line: 1, col: 1 };
+  if (raw.end !== spec.trimEnd().length || spec.length === 0) {
+    diag.error(span, `Invalid attach point "${spec}"`);
+  } else {
+    node = buildAttachPoint(raw, span, diag);
+  }
+  diag.throwIfErrors();
+  if (node === undefined) {
+    throw new StagingError(`Invalid attach point "${spec}"`);
+  }
+  return node;
+}
+
+/**
+ * Stages a program: runs `build` with a {@linkcode Tracer}, returns the
+ * tree, its bpftrace text and its events.
+ *
+ * @example Usage
+ * ```ts
+ * import { stage } from "./stage.ts";
+ * const s = stage((t) => {
+ *   t.probe("tracepoint:skb:kfree_skb", (c) => {
+ *     c.map("drops").at(c.pid, c.comm).count();
+ *   });
+ * });
+ * console.assert(s.source.includes("@drops[pid, comm] = count();"));
+ * ```
+ */
+export function stage(build: (t: Tracer) => void): StagedProgram {
+  const t = new Tracer();
+  build(t);
+  return t.finish();
+}
+
+/**
+ * Stages a program and returns its syntax tree (spans point into its
+ * printed bpftrace text), ready for `compileAst`.
+ *
+ * @example Usage
+ * ```ts
+ * import { defineProbes } from "./stage.ts";
+ * import { compileAst } from "../compiler/compile.ts";
+ * const tree = defineProbes((t) => {
+ *   t.begin((c) => { c.printf("hello %d\n", 42); c.exit(); });
+ * });
+ * console.assert(compileAst(tree).formats.length === 2);
+ * ```
+ */
+export function defineProbes(build: (t: Tracer) => void): ast.Program {
+  return stage(build).program;
+}
+
+/**
+ * Stages one probe into a program tree.
+ *
+ * @example Usage
+ * ```ts
+ * import { stageProbe } from "./stage.ts";
+ * const tree = stageProbe("tracepoint:skb:kfree_skb", (c) => {
+ *   c.map("drops").at(c.pid, c.comm).count();
+ * });
+ * console.assert(tree.probes[0].attachPoints[0].target === "skb:kfree_skb");
+ * ```
+ */
+export function stageProbe<S extends string>(
+  spec: S | readonly S[],
+  body: ProbeBody<S>,
+): ast.Program {
+  return stage((t) => t.probe(spec, body)).program;
+}
+
+/**
+ * Compiles a staged program. Errors are reported against its printed
+ * bpftrace text (file name `staged` unless `opts.fileName` is given), and
+ * `Program.source` holds that text.
+ *
+ * @throws {import("../lang/diagnostics.ts").CompileErrors} on errors.
+ * @example Usage
+ * ```ts
+ * import { compileStaged, stage } from "./stage.ts";
+ * const prog = compileStaged(stage((t) => {
+ *   t.probe("tracepoint:skb:kfree_skb", (c) => c.map("drops").at(c.pid).count());
+ * }));
+ * console.assert(prog.maps[0].name === "@drops");
+ * ```
+ */
+export function compileStaged(
+  staged: StagedProgram,
+  opts: CompileOptions = {},
+): Program {
+  const name = opts.fileName ?? "staged";
+  const prog = compileAst(
+    staged.program,
+    new Diagnostics(name, staged.source),
+    opts,
+  );
+  prog.source = { name, text: staged.source };
+  return prog;
+}

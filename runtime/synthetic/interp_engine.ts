@@ -1,0 +1,455 @@
+/**
+ * The interpreter engine: runs a compiled `Program`'s probes in tsbpf's own
+ * eBPF interpreter, fed by seeded synthetic events on a virtual clock.
+ *
+ * @module
+ */
+
+import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
+import type { SymbolResolver } from "../output/types.ts";
+import type { Program } from "../program.ts";
+import { verify } from "../verifier/verifier.ts";
+import { VmProgram } from "../vm/interpreter.ts";
+import { createMap, RingBufMap, type VmMap } from "../vm/maps.ts";
+import { type EventSource, makeSource } from "./sources.ts";
+import { World } from "./world.ts";
+import { returnKey, returnOf, ReturnQueue } from "./pairing.ts";
+
+/** Options of {@linkcode InterpEngine}; every field has a default. */
+export interface InterpEngineOptions {
+  /** Seed of every synthetic choice (default 1). Same seed, same output. */
+  seed?: number;
+  /** Events per second per attach point of rate-driven probes (default 1000). */
+  rate?: number;
+  /**
+   * When true, `poll` also sleeps so virtual time tracks wall time (the
+   * CLI); when false (default), a poll of N ms runs N ms of synthetic time
+   * as fast as it can.
+   */
+  realtime?: boolean;
+  /** CPUs of the synthetic machine (default 2). */
+  numCpus?: number;
+  /** Only this process makes events (`-p`). */
+  pid?: number;
+  /** Executed-instruction budget of one run (default: the kernel's 1M). */
+  budget?: number;
+}
+
+/** Runtime errors of the probes' runs. */
+export interface RuntimeErrors {
+  /** Runs that faulted. */
+  count: number;
+  /** The first fault's message, prefixed with the probe name. */
+  first?: string;
+}
+
+/** Interpreter statistics, beyond {@linkcode ProbeStats}. */
+export interface InterpProbeStats extends ProbeStats {
+  /** Instructions executed over every run. */
+  insnsExecuted: number;
+  /** Runs that faulted. */
+  errors: number;
+}
+
+/**
+ * Makes every return source whose entry is also traced (sys_enter_X and
+ * sys_exit_X, kprobe and kretprobe of one function, uprobe and uretprobe)
+ * follow its entry's events.
+ */
+function pairReturns(sources: EventSource[]): void {
+  const byKey = new Map<string, EventSource>();
+  for (const s of sources) {
+    const k = returnKey(s.attach);
+    if (k !== undefined && !byKey.has(k)) byKey.set(k, s);
+  }
+  for (const s of sources) {
+    const k = returnOf(s.attach);
+    const r = k === undefined ? undefined : byKey.get(k);
+    if (r === undefined || r.queue !== undefined) continue;
+    s.returns = r;
+    r.queue = new ReturnQueue();
+  }
+}
+
+/** Runs 1 in this many are timed; `runTimeNs` is extrapolated from them. */
+const TIME_SAMPLE = 32;
+
+interface Loaded {
+  name: string;
+  kind: string;
+  vm: VmProgram;
+  insnCount: number;
+  runs: number;
+  timed: number;
+  timedNs: number;
+  executed: number;
+  errors: number;
+}
+
+/**
+ * The interpreter engine.
+ *
+ * @example Count raw syscalls per process for 100 virtual ms
+ * ```ts
+ * import { InterpEngine } from "./interp_engine.ts";
+ * import { compile } from "../compiler/compile.ts";
+ * const prog = compile("tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }");
+ * const engine = new InterpEngine({ seed: 7, rate: 10000 });
+ * await engine.load(prog);
+ * await engine.attach();
+ * await engine.poll(100, () => {});
+ * console.assert(engine.readMap(0).length > 3);
+ * console.assert(engine.clockMs() === 100);
+ * engine.close();
+ * ```
+ */
+export class InterpEngine implements Engine {
+  /** Which engine this is. */
+  readonly kind = "interp" as const;
+  readonly #seed: number;
+  readonly #rate: number;
+  readonly #realtime: boolean;
+  readonly #numCpus: number;
+  readonly #pid?: number;
+  readonly #budget?: number;
+  #world?: World;
+  #program?: Program;
+  #maps: VmMap[] = [];
+  #probes: Loaded[] = [];
+  #sources: EventSource[] = [];
+  #events?: RingBufMap;
+  #nowNs = 0;
+  #wallStart = -1;
+  #errors = 0;
+  #firstError?: string;
+  #closed = false;
+  #attached = false;
+
+  /** Makes an engine; nothing happens until `load()`. */
+  constructor(options: InterpEngineOptions = {}) {
+    this.#seed = options.seed ?? 1;
+    this.#rate = options.rate ?? 1000;
+    this.#realtime = options.realtime ?? false;
+    this.#numCpus = options.numCpus ?? 2;
+    this.#pid = options.pid;
+    this.#budget = options.budget;
+    if (!(this.#rate > 0 && Number.isFinite(this.#rate))) {
+      throw new RangeError(
+        `Invalid event rate ${this.#rate}: it must be positive`,
+      );
+    }
+    if (
+      !Number.isInteger(this.#numCpus) || this.#numCpus < 1 ||
+      this.#numCpus > 1024
+    ) {
+      throw new RangeError(`Invalid CPU count ${this.#numCpus}`);
+    }
+    if (!Number.isFinite(this.#seed)) {
+      throw new RangeError(`Invalid seed ${this.#seed}`);
+    }
+  }
+
+  /**
+   * Creates every map, verifies every probe (a rejection throws the
+   * verifier's error) and prepares it for the interpreter.
+   */
+  load(program: Program): Promise<void> {
+    this.#checkOpen();
+    if (this.#program !== undefined) {
+      return Promise.reject(new TypeError("A program is already loaded"));
+    }
+    try {
+      const world = new World(this.#seed, this.#numCpus, this.#pid);
+      const maps = program.maps.map((m) => createMap(m, this.#numCpus));
+      const probes: Loaded[] = [];
+      for (const p of program.probes) {
+        verify(p.insns, {
+          maps: program.maps,
+          ctxSize: p.ctx.size,
+          progType: p.progType,
+        });
+        probes.push({
+          name: p.name,
+          kind: p.attach[0]?.kind ?? "BEGIN",
+          vm: new VmProgram(
+            p.insns,
+            maps,
+            this.#budget === undefined ? {} : { budget: this.#budget },
+          ),
+          insnCount: p.insns.length,
+          runs: 0,
+          timed: 0,
+          timedNs: 0,
+          executed: 0,
+          errors: 0,
+        });
+      }
+      this.#world = world;
+      this.#maps = maps;
+      this.#probes = probes;
+      this.#program = program;
+      if (program.eventsMap !== undefined) {
+        const ev = maps[program.eventsMap];
+        if (ev instanceof RingBufMap) this.#events = ev;
+      }
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Starts the synthetic sources of every probe except BEGIN and END. */
+  attach(): Promise<void> {
+    this.#checkOpen();
+    const program = this.#loaded();
+    const world = this.#world!;
+    if (this.#attached) return Promise.resolve();
+    try {
+      const sources: EventSource[] = [];
+      program.probes.forEach((p, i) => {
+        for (const ap of p.attach) {
+          if (ap.kind === "BEGIN" || ap.kind === "END") continue;
+          const s = makeSource(world, ap, i, p.ctx, this.#rate);
+          if (s === undefined) {
+            throw new TypeError(
+              `Cannot attach "${ap.text}": no synthetic events for this probe type`,
+            );
+          }
+          sources.push(s);
+        }
+      });
+      pairReturns(sources);
+      sources.forEach((s, i) => (s.id = i));
+      for (const s of sources) s.start(world, this.#nowNs);
+      this.#sources = sources;
+      this.#attached = true;
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Runs the BEGIN or END probe once (as the engine's own process). */
+  runSpecial(kind: "BEGIN" | "END"): Promise<void> {
+    this.#checkOpen();
+    const program = this.#loaded();
+    const world = this.#world!;
+    const empty = new Uint8Array(0);
+    program.probes.forEach((p, i) => {
+      if (!p.attach.some((a) => a.kind === kind)) return;
+      const env = world.env;
+      env.set(world.procs.self, 0, world.baseNs + this.#nowNs);
+      env.kstack = [];
+      env.ustack = [];
+      env.funcIp = 0n;
+      this.#run(i, empty);
+    });
+    return Promise.resolve();
+  }
+
+  /**
+   * Advances virtual time by exactly `timeoutMs`, runs every event due in
+   * that window in timestamp order, then hands the ring buffer's records
+   * to `onEvent`. With `realtime`, also waits so virtual time tracks wall
+   * time.
+   */
+  async poll(
+    timeoutMs: number,
+    onEvent: (record: Uint8Array) => void,
+  ): Promise<number> {
+    this.#checkOpen();
+    if (!(timeoutMs >= 0)) throw new RangeError(`Invalid timeout ${timeoutMs}`);
+    if (this.#realtime && this.#wallStart < 0) {
+      this.#wallStart = performance.now() - this.#nowNs / 1e6;
+    }
+    if (this.#program !== undefined) {
+      this.#advance(this.#nowNs + timeoutMs * 1e6);
+    } else this.#nowNs += timeoutMs * 1e6;
+    if (this.#realtime) {
+      const wait = this.#wallStart + this.#nowNs / 1e6 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    return this.#drain(onEvent);
+  }
+
+  /** Runs the events of every source due before `endNs`. */
+  #advance(endNs: number): void {
+    const sources = this.#sources;
+    const world = this.#world!;
+    const n = sources.length;
+    if (n === 1) {
+      const s = sources[0];
+      while (s.next < endNs) {
+        this.#nowNs = s.next;
+        s.fire(world);
+        this.#run(s.probe, s.ctx);
+        s.advance(world);
+      }
+    } else if (n <= 8) {
+      for (;;) {
+        let best: EventSource | undefined;
+        let t = endNs;
+        for (let i = 0; i < n; i++) {
+          const s = sources[i];
+          if (s.next < t) {
+            t = s.next;
+            best = s;
+          }
+        }
+        if (best === undefined) break;
+        this.#nowNs = t;
+        best.fire(world);
+        this.#run(best.probe, best.ctx);
+        best.advance(world);
+      }
+    } else {
+      // Many sources (wildcards): a binary heap ordered by (next, id).
+      const heap = sources.map((_, i) => i);
+      const pos = new Int32Array(n);
+      const less = (a: number, b: number) =>
+        sources[a].next < sources[b].next ||
+        (sources[a].next === sources[b].next && a < b);
+      const swap = (i: number, j: number) => {
+        const x = heap[i];
+        heap[i] = heap[j];
+        heap[j] = x;
+        pos[heap[i]] = i;
+        pos[heap[j]] = j;
+      };
+      const down = (i: number) => {
+        for (;;) {
+          const l = 2 * i + 1, r = l + 1;
+          let m = i;
+          if (l < n && less(heap[l], heap[m])) m = l;
+          if (r < n && less(heap[r], heap[m])) m = r;
+          if (m === i) return;
+          swap(i, m);
+          i = m;
+        }
+      };
+      const up = (i: number) => {
+        while (i > 0) {
+          const p = (i - 1) >> 1;
+          if (!less(heap[i], heap[p])) return;
+          swap(i, p);
+          i = p;
+        }
+      };
+      for (let i = (n >> 1) - 1; i >= 0; i--) down(i);
+      heap.forEach((s, i) => (pos[s] = i));
+      for (;;) {
+        const s = sources[heap[0]];
+        if (!(s.next < endNs)) break;
+        this.#nowNs = s.next;
+        s.fire(world);
+        this.#run(s.probe, s.ctx);
+        s.advance(world);
+        down(0);
+        if (s.returns !== undefined) up(pos[s.returns.id]);
+      }
+    }
+    this.#nowNs = endNs;
+  }
+
+  #run(index: number, ctx: Uint8Array): void {
+    const p = this.#probes[index];
+    const env = this.#world!.env;
+    const n = ++p.runs;
+    try {
+      if (n % TIME_SAMPLE === 0) {
+        const t0 = performance.now();
+        p.vm.run(ctx, env);
+        p.timedNs += (performance.now() - t0) * 1e6;
+        p.timed++;
+      } else {
+        p.vm.run(ctx, env);
+      }
+    } catch (e) {
+      p.errors++;
+      this.#errors++;
+      if (this.#firstError === undefined) {
+        this.#firstError = `${p.name}: ${
+          e instanceof Error ? e.message : String(e)
+        }`;
+      }
+    }
+    p.executed += p.vm.executed;
+  }
+
+  #drain(onEvent: (record: Uint8Array) => void): number {
+    const ev = this.#events;
+    if (ev === undefined) return 0;
+    return ev.drain(onEvent);
+  }
+
+  /** Records dropped because the ring buffer was full. */
+  lostEvents(): number {
+    return this.#events?.lost ?? 0;
+  }
+
+  /** Every entry of a map (per-CPU maps: one value per CPU). */
+  readMap(mapIndex: number): RawMapEntry[] {
+    return this.#map(mapIndex).entries();
+  }
+
+  /** Deletes every entry of a map (array maps: zeroes every value). */
+  clearMap(mapIndex: number): void {
+    this.#map(mapIndex).clear();
+  }
+
+  /** Per-probe statistics; `runTimeNs` is extrapolated from sampled runs. */
+  stats(): InterpProbeStats[] {
+    return this.#probes.map((p) => ({
+      name: p.name,
+      runCount: p.runs,
+      runTimeNs: p.timed === 0 ? 0 : Math.round((p.timedNs / p.timed) * p.runs),
+      insnCount: p.insnCount,
+      insnsExecuted: p.executed,
+      errors: p.errors,
+    }));
+  }
+
+  /** Runs that faulted so far, and the first fault's message. */
+  runtimeErrors(): RuntimeErrors {
+    return this.#firstError === undefined
+      ? { count: this.#errors }
+      : { count: this.#errors, first: this.#firstError };
+  }
+
+  /** Virtual milliseconds since the engine was made. */
+  clockMs(): number {
+    return this.#nowNs / 1e6;
+  }
+
+  /** Names the synthetic machine's addresses and stack ids. */
+  symbols(): SymbolResolver {
+    const world = this.#world ??
+      new World(this.#seed, this.#numCpus, this.#pid);
+    return world.symbols.resolver(this.#maps);
+  }
+
+  /** Stops every source and drops the maps. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#sources) s.stop();
+    this.#sources = [];
+  }
+
+  #map(i: number): VmMap {
+    const m = this.#maps[i];
+    if (m === undefined) throw new RangeError(`Unknown map index ${i}`);
+    return m;
+  }
+
+  #loaded(): Program {
+    if (this.#program === undefined) {
+      throw new TypeError("No program is loaded: call load() first");
+    }
+    return this.#program;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TypeError("The engine is closed");
+  }
+}

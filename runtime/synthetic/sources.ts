@@ -1,0 +1,749 @@
+/**
+ * Event sources of the synthetic machine, one per attach point: when each
+ * fires (a rate or a period on the virtual clock) and the context (record,
+ * `pt_regs`, raw tracepoint args, perf sample) and task it fires with.
+ *
+ * @module
+ */
+
+import type { AttachPoint, ContextLayout, FieldLayout } from "../program.ts";
+import { readTracepointFormat } from "../probes/tracepoint_format.ts";
+import { perfEvent } from "../probes/perf_events.ts";
+import type { SyntheticThread } from "./processes.ts";
+import { KERNEL_CHAINS } from "./symbols.ts";
+import {
+  planRecords,
+  POOL_SIZE,
+  type RecordPlan,
+  writeInt,
+} from "./tracepoint_records.ts";
+import type { World } from "./world.ts";
+import { syscallRet } from "./syscall_values.ts";
+import { latencyNs, type ReturnQueue } from "./pairing.ts";
+import { syscallNumber } from "../probes/syscalls.ts";
+
+/** Byte size of x86_64 `struct pt_regs`. */
+export const PT_REGS_SIZE = 168;
+/** pt_regs offsets (x86_64). */
+const R = {
+  bp: 32,
+  bx: 40,
+  r9: 64,
+  r8: 72,
+  ax: 80,
+  cx: 88,
+  dx: 96,
+  si: 104,
+  di: 112,
+  orig_ax: 120,
+  ip: 128,
+  cs: 136,
+  flags: 144,
+  sp: 152,
+  ss: 160,
+} as const;
+const ARG_OFFSETS = [R.di, R.si, R.dx, R.cx, R.r8, R.r9];
+const EMPTY: bigint[] = [];
+
+/**
+ * Where an event source stands on the virtual clock. Subclasses fill the
+ * context and the world's env in `fire()`.
+ */
+export abstract class EventSource {
+  /** The attach point it serves. */
+  readonly attach: AttachPoint;
+  /** Index of the probe program to run. */
+  readonly probe: number;
+  /** The context buffer handed to the program. */
+  readonly ctx: Uint8Array;
+  /** A view of `ctx`. */
+  readonly view: DataView;
+  /** Virtual ns between slots. */
+  readonly periodNs: number;
+  /** Whether events fall at random inside their slot (else on its start). */
+  readonly jitter: boolean;
+  /** Virtual ns of the next event (Infinity: never). */
+  next = Infinity;
+  /** Position among the engine's sources. */
+  id = -1;
+  /** The paired return source this entry feeds, if any. */
+  returns?: EventSource;
+  /** Pending returns, when this source is the return of a pair. */
+  queue?: ReturnQueue;
+  #start = 0;
+  #slot = 0;
+
+  constructor(
+    attach: AttachPoint,
+    probe: number,
+    ctxSize: number,
+    periodNs: number,
+    jitter: boolean,
+  ) {
+    this.attach = attach;
+    this.probe = probe;
+    this.ctx = new Uint8Array(Math.max(ctxSize, 8));
+    this.view = new DataView(this.ctx.buffer);
+    this.periodNs = periodNs;
+    this.jitter = jitter;
+  }
+
+  /** Starts firing at virtual time `nowNs`. */
+  start(world: World, nowNs: number): void {
+    if (this.queue !== undefined) {
+      this.next = this.queue.peekTime();
+      return;
+    }
+    this.#start = nowNs;
+    this.#slot = 0;
+    if (!(this.periodNs > 0 && Number.isFinite(this.periodNs))) {
+      this.next = Infinity;
+      return;
+    }
+    this.#schedule(world);
+  }
+
+  /** Stops the source. */
+  stop(): void {
+    this.next = Infinity;
+  }
+
+  /** Moves to the next slot. */
+  advance(world: World): void {
+    if (this.queue !== undefined) {
+      this.queue.pop();
+      this.next = this.queue.peekTime();
+      return;
+    }
+    this.#slot++;
+    this.#schedule(world);
+  }
+
+  #schedule(world: World): void {
+    const base = this.#start + this.#slot * this.periodNs;
+    this.next = this.jitter
+      ? base + Math.floor(world.rng.float() * this.periodNs)
+      : base;
+  }
+
+  /**
+   * Prepares the context and the world's env for the event at the current
+   * `next` time.
+   */
+  abstract fire(world: World): void;
+
+  /** Owes the paired return source a return of `what` by the env's task. */
+  protected owe(
+    world: World,
+    t: SyntheticThread,
+    what: string,
+    user: boolean,
+  ): void {
+    const r = this.returns;
+    if (r === undefined || r.queue === undefined) return;
+    r.queue.push(
+      this.next + latencyNs(what, world.rng, user),
+      t,
+      world.env.cpu,
+      what,
+    );
+    r.next = r.queue.peekTime();
+  }
+}
+
+/**
+ * A tracepoint: records laid out per its format.
+ *
+ * @example
+ * ```ts
+ * import { TracepointSource } from "./sources.ts";
+ * import { World } from "./world.ts";
+ * const w = new World(1, 2);
+ * const ap = { kind: "tracepoint" as const, target: "skb:kfree_skb", text: "tracepoint:skb:kfree_skb" };
+ * const s = new TracepointSource(w, ap, 0, [], 40, 1000);
+ * s.start(w, 0);
+ * s.fire(w);
+ * console.assert(w.env.kstack.length > 3);
+ * ```
+ */
+export class TracepointSource extends EventSource {
+  readonly #plan: RecordPlan;
+  readonly #userOnly: boolean;
+  readonly #what: string;
+  readonly #idOffset: number;
+  readonly #retOffset: number;
+
+  constructor(
+    world: World,
+    attach: AttachPoint,
+    probe: number,
+    fields: readonly FieldLayout[],
+    ctxSize: number,
+    rate: number,
+  ) {
+    const [cat, name] = splitTarget(attach.target);
+    const plan = planRecords(world, cat, name, fields);
+    super(attach, probe, Math.max(plan.size, ctxSize), 1e9 / rate, true);
+    this.#plan = plan;
+    this.#what = /^sys_(?:enter|exit)_(.+)$/.exec(name)?.[1] ?? name;
+    this.#idOffset = cat === "raw_syscalls"
+      ? (fields.find((f) => f.name === "id")?.offset ?? -1)
+      : -1;
+    this.#retOffset = fields.find((f) => f.name === "ret")?.offset ?? -1;
+    this.#userOnly = cat === "syscalls" || cat === "raw_syscalls" ||
+      (cat === "sched" && /process_(exec|fork)/.test(name));
+  }
+
+  fire(world: World): void {
+    if (this.queue !== undefined) return this.#fireReturn(world, this.queue);
+    const plan = this.#plan;
+    const rng = world.rng;
+    const r = rng.next();
+    const idx = r & (POOL_SIZE - 1);
+    const forced = plan.threads[idx];
+    const t = forced ??
+      (this.#userOnly ? world.pickUserThread() : world.pickThread());
+    const cpu = world.cpuFor(t, r >>> 8);
+    const ctx = this.ctx;
+    ctx.set(plan.templates[idx]);
+    if (plan.pidOffset >= 0) this.view.setInt32(plan.pidOffset, t.tid, true);
+    const ws = plan.writers;
+    if (ws.length > 0) {
+      const r2 = rng.next();
+      const o = plan.needsOther ? otherThread(world, t, cpu, r2) : t;
+      for (let i = 0; i < ws.length; i++) ws[i](this.view, ctx, t, o, r2);
+    }
+    const env = world.env;
+    env.set(t, cpu, world.baseNs + this.next);
+    env.kstack = plan.stackFor !== undefined
+      ? plan.stackFor(t, r >>> 16)
+      : plan.kstacks[idx];
+    env.ustack = world.userStackFor(t, r >>> 20);
+    env.funcIp = 0n;
+    if (this.returns !== undefined) {
+      this.owe(world, t, plan.syscalls?.[idx] ?? this.#what, false);
+    }
+  }
+
+  #fireReturn(world: World, queue: ReturnQueue): void {
+    const p = queue.peek()!;
+    const plan = this.#plan;
+    const rng = world.rng;
+    const r = rng.next();
+    const idx = r & (POOL_SIZE - 1);
+    const t = p.thread;
+    this.ctx.set(plan.templates[idx]);
+    const v = this.view;
+    if (plan.pidOffset >= 0) v.setInt32(plan.pidOffset, t.tid, true);
+    if (this.#idOffset >= 0) {
+      writeInt(v, this.#idOffset, 8, syscallNumber(p.what) ?? 0);
+      if (this.#retOffset >= 0) {
+        writeInt(v, this.#retOffset, 8, syscallRet(p.what, rng, world));
+      }
+    }
+    const env = world.env;
+    env.set(t, p.cpu, world.baseNs + this.next);
+    env.kstack = plan.kstacks[idx];
+    env.ustack = world.userStackFor(t, r >>> 20);
+    env.funcIp = 0n;
+  }
+}
+
+function otherThread(
+  world: World,
+  t: SyntheticThread,
+  cpu: number,
+  r: number,
+): SyntheticThread {
+  if (!world.pidFilter && (r & 0xff) < 60) return world.procs.idle[cpu];
+  return world.procs.other(r, t);
+}
+
+function splitTarget(target: string): [string, string] {
+  const i = target.indexOf(":");
+  return i < 0 ? ["", target] : [target.slice(0, i), target.slice(i + 1)];
+}
+
+/**
+ * kprobe/kretprobe/uprobe/uretprobe: x86_64 `pt_regs` with arguments.
+ *
+ * @example
+ * ```ts
+ * import { RegsSource } from "./sources.ts";
+ * import { World } from "./world.ts";
+ * const w = new World(1, 2);
+ * const ap = { kind: "uprobe" as const, target: "/usr/bin/bash", symbol: "readline", text: "uprobe:/usr/bin/bash:readline" };
+ * const s = new RegsSource(w, ap, 0, 168, 1000);
+ * s.start(w, 0);
+ * s.fire(w);
+ * console.assert(w.env.comm === "bash");
+ * ```
+ */
+export class RegsSource extends EventSource {
+  readonly #templates: Uint8Array[] = [];
+  readonly #kernel: boolean;
+  readonly #ret: boolean;
+  readonly #ip: bigint;
+  readonly #kstack: bigint[];
+  readonly #ustacks: bigint[][];
+  readonly #threads: SyntheticThread[];
+  readonly #sym: string;
+
+  constructor(
+    world: World,
+    attach: AttachPoint,
+    probe: number,
+    ctxSize: number,
+    rate: number,
+  ) {
+    super(attach, probe, Math.max(ctxSize, PT_REGS_SIZE), 1e9 / rate, true);
+    const kind = attach.kind;
+    this.#kernel = kind === "kprobe" || kind === "kretprobe";
+    this.#ret = kind === "kretprobe" || kind === "uretprobe";
+    const sym = this.#kernel ? attach.target : (attach.symbol ?? "main");
+    this.#sym = sym;
+    const rng = world.rng;
+    if (this.#kernel) {
+      this.#ip = world.symbols.kernelAddress(sym) + BigInt(attach.offset ?? 0);
+      this.#kstack = [
+        this.#ip,
+        ...world.symbols.kernelChain(KERNEL_CHAINS.read).slice(4),
+      ];
+      if (this.#ret) this.#kstack = this.#kstack.slice(1);
+      this.#ustacks = [];
+    } else {
+      this.#ip = BigInt(world.symbols.userAddress(sym) + (attach.offset ?? 0));
+      this.#kstack = EMPTY;
+      const chain = world.symbols.userChain([
+        sym,
+        "main",
+        "__libc_start_call_main",
+        "__libc_start_main_impl",
+        "_start",
+      ]);
+      this.#ustacks = [chain];
+    }
+    // Threads that run this code.
+    const base = attach.target.split("/").pop() ?? "";
+    let threads = world.procs.eligible.filter((t) =>
+      t.exe === attach.target ||
+      (base !== "" && (t.comm === base || t.exe.endsWith("/" + base)))
+    );
+    if (threads.length === 0) {
+      threads = world.procs.eligible.filter((t) =>
+        this.#kernel || t.kind !== "kernel"
+      );
+    }
+    if (threads.length === 0) threads = [...world.procs.eligible];
+    this.#threads = threads;
+    for (let k = 0; k < POOL_SIZE; k++) {
+      const b = new Uint8Array(this.ctx.length);
+      const v = new DataView(b.buffer);
+      const args = this.#kernel
+        ? kernelArgs(world, sym)
+        : genericArgs(world, false);
+      args.forEach((a, i) =>
+        typeof a === "bigint"
+          ? v.setBigUint64(ARG_OFFSETS[i], a, true)
+          : writeU64(v, ARG_OFFSETS[i], a)
+      );
+      writeU64(
+        v,
+        R.bp,
+        this.#kernel ? 0 : 0x7ffce0f00000 + rng.below(0x10000) * 16,
+      );
+      writeU64(v, R.bx, rng.below(1 << 20));
+      const ret = this.#ret
+        ? (this.#kernel
+          ? syscallRet(retLike(sym), rng, world)
+          : rng.float() < 0.5
+          ? rng.pick(world.bufferAddrs)
+          : rng.below(4096))
+        : rng.below(1 << 16);
+      writeU64(v, R.ax, ret);
+      writeU64(v, R.orig_ax, this.#kernel ? 0 : -1);
+      v.setBigUint64(R.ip, this.#ip, true);
+      writeU64(v, R.cs, this.#kernel ? 0x10 : 0x33);
+      writeU64(v, R.flags, 0x246);
+      if (this.#kernel) {
+        v.setBigUint64(
+          R.sp,
+          0xffffc90000a3fd80n - BigInt(rng.below(64) * 8),
+          true,
+        );
+      } else writeU64(v, R.sp, 0x7ffce0f00000 + rng.below(0x10000) * 16);
+      writeU64(v, R.ss, this.#kernel ? 0x18 : 0x2b);
+      this.#templates.push(b);
+    }
+  }
+
+  fire(world: World): void {
+    const rng = world.rng;
+    const r = rng.next();
+    if (this.queue !== undefined) {
+      const p = this.queue.peek()!;
+      this.ctx.set(this.#templates[r & (POOL_SIZE - 1)]);
+      this.#setEnv(world, p.thread, p.cpu, r);
+      return;
+    }
+    const ts = this.#threads;
+    const t = ts.length === world.procs.eligible.length
+      ? world.pickThread()
+      : ts[(r >>> 8) % ts.length];
+    const cpu = world.cpuFor(t, r >>> 16);
+    this.ctx.set(this.#templates[r & (POOL_SIZE - 1)]);
+    this.#setEnv(world, t, cpu, r);
+    if (this.returns !== undefined) {
+      this.owe(world, t, this.#sym, !this.#kernel);
+    }
+  }
+
+  #setEnv(world: World, t: SyntheticThread, cpu: number, r: number): void {
+    const env = world.env;
+    env.set(t, cpu, world.baseNs + this.next);
+    env.kstack = this.#kstack;
+    env.ustack = this.#kernel
+      ? world.userStackFor(t, r >>> 20)
+      : this.#ustacks[0];
+    env.funcIp = this.#ip;
+  }
+}
+
+function kheapPtr(world: World): bigint {
+  return 0xffff888100000000n + BigInt(world.rng.below(0x4000000)) * 64n;
+}
+
+/** The syscall whose return values a kernel function's look like. */
+function retLike(fn: string): string {
+  if (/read|recv/.test(fn)) return "read";
+  if (/write|send/.test(fn)) return "write";
+  if (/open/.test(fn)) return "openat";
+  return "close";
+}
+
+/** Arguments of well-known kernel functions, else generic ones. */
+function kernelArgs(world: World, fn: string): (number | bigint)[] {
+  const rng = world.rng;
+  const buf = () => rng.pick(world.bufferAddrs);
+  const size = () => rng.pick([1, 64, 512, 4096, 4096, 8192, 65536]);
+  const path = () => {
+    const t = rng.pick(world.procs.eligible);
+    const list = world.pathAddrs[t.index] ?? world.bufferAddrs;
+    return rng.pick(list.length > 0 ? list : world.bufferAddrs);
+  };
+  switch (fn) {
+    case "vfs_read":
+    case "vfs_write":
+      return [kheapPtr(world), buf(), size(), kheapPtr(world)];
+    case "ksys_read":
+    case "ksys_write":
+      return [3 + rng.below(60), buf(), size()];
+    case "do_sys_openat2":
+    case "do_sys_open":
+      return [-100, path(), kheapPtr(world), 0];
+    case "tcp_sendmsg":
+    case "udp_sendmsg":
+      return [kheapPtr(world), kheapPtr(world), size()];
+    case "tcp_recvmsg":
+      return [kheapPtr(world), kheapPtr(world), size(), 0, kheapPtr(world)];
+    case "tcp_v4_connect":
+      return [kheapPtr(world), kheapPtr(world), 16];
+    case "kfree_skb_reason":
+      return [kheapPtr(world), rng.pick([2, 3, 3, 4, 12])];
+  }
+  if (fn.startsWith("__x64_sys_")) return [kheapPtr(world)];
+  return genericArgs(world, true);
+}
+
+function genericArgs(world: World, kernel: boolean): (number | bigint)[] {
+  const rng = world.rng;
+  return [
+    kernel
+      ? 0xffff888100000000n + BigInt(rng.below(0x4000000)) * 64n
+      : rng.pick(world.bufferAddrs),
+    rng.float() < 0.5 ? rng.pick(world.bufferAddrs) : rng.below(64),
+    rng.pick([0, 1, 16, 64, 512, 4096, 8192]),
+    rng.below(16),
+    0,
+    0,
+  ];
+}
+
+function writeU64(v: DataView, off: number, x: number): void {
+  v.setUint32(off, x >>> 0, true);
+  v.setUint32(off + 4, Math.floor(x / 4294967296) >>> 0, true);
+}
+
+/**
+ * rawtracepoint: an array of u64 arguments.
+ *
+ * @example
+ * ```ts
+ * import { RawTracepointSource } from "./sources.ts";
+ * import { World } from "./world.ts";
+ * const w = new World(1, 2);
+ * const ap = { kind: "rawtracepoint" as const, target: "sched_switch", text: "rawtracepoint:sched_switch" };
+ * const s = new RawTracepointSource(w, ap, 0, 24, 1000);
+ * console.assert(s.ctx.length >= 64);
+ * ```
+ */
+export class RawTracepointSource extends EventSource {
+  readonly #templates: Uint8Array[] = [];
+  readonly #kstack: bigint[];
+
+  constructor(
+    world: World,
+    attach: AttachPoint,
+    probe: number,
+    ctxSize: number,
+    rate: number,
+  ) {
+    super(attach, probe, Math.max(ctxSize, 64), 1e9 / rate, true);
+    const rng = world.rng;
+    const name = attach.target;
+    this.#kstack = world.symbols.kernelChain(
+      name.startsWith("sys_")
+        ? KERNEL_CHAINS.sysEnter
+        : name.startsWith("sched")
+        ? KERNEL_CHAINS.schedEpoll
+        : KERNEL_CHAINS.kworker,
+    );
+    for (let k = 0; k < POOL_SIZE; k++) {
+      const b = new Uint8Array(this.ctx.length);
+      const v = new DataView(b.buffer);
+      for (let i = 0; i + 8 <= b.length; i += 8) {
+        if (name === "sys_enter" && i === 8) {
+          writeU64(v, i, rng.pick([0, 1, 202, 232, 45, 44, 257, 3]));
+        } else if (name === "sys_exit" && i === 8) {
+          writeU64(v, i, rng.below(4096));
+        } else if (i === 0 || rng.float() < 0.5) {
+          v.setBigUint64(
+            i,
+            0xffff888100000000n + BigInt(rng.below(0x4000000)) * 64n,
+            true,
+          );
+        } else writeU64(v, i, rng.below(4096));
+      }
+      this.#templates.push(b);
+    }
+  }
+
+  fire(world: World): void {
+    const r = world.rng.next();
+    const t = world.pickThread();
+    this.ctx.set(this.#templates[r & (POOL_SIZE - 1)]);
+    const env = world.env;
+    env.set(t, world.cpuFor(t, r >>> 8), world.baseNs + this.next);
+    env.kstack = this.#kstack;
+    env.ustack = world.userStackFor(t, r >>> 16);
+    env.funcIp = 0n;
+  }
+}
+
+const SOFTWARE_RATES: Record<string, number> = {
+  "cpu-clock": 1e9,
+  "task-clock": 1e9,
+  "page-faults": 2000,
+  "minor-faults": 2000,
+  "major-faults": 5,
+  "context-switches": 5000,
+  "cpu-migrations": 50,
+  "alignment-faults": 0,
+  "emulation-faults": 0,
+  "dummy": 0,
+  "bpf-output": 0,
+};
+const HARDWARE_RATES: Record<string, number> = {
+  "cpu-cycles": 2.5e9,
+  "ref-cycles": 2.5e9,
+  "bus-cycles": 1e8,
+  "instructions": 3e9,
+  "cache-references": 5e7,
+  "cache-misses": 5e6,
+  "branch-instructions": 5e8,
+  "branch-misses": 1e7,
+  "frontend-stalls": 5e8,
+  "backend-stalls": 5e8,
+};
+const UNIT_NS = { s: 1e9, ms: 1e6, us: 1e3, hz: 0 } as const;
+/** Most samples per second per CPU a perf source makes. */
+const MAX_PERF_RATE = 100_000;
+
+/**
+ * profile / interval / software / hardware: `bpf_perf_event_data`
+ * (`pt_regs`, then sample_period and addr). profile and software/hardware
+ * fire on every CPU, interval on one.
+ *
+ * @example
+ * ```ts
+ * import { PerfSource } from "./sources.ts";
+ * import { World } from "./world.ts";
+ * const w = new World(1, 2);
+ * const ap = { kind: "profile" as const, target: "hz", unit: "hz" as const, period: 99, text: "profile:hz:99" };
+ * const s = new PerfSource(w, ap, 0, 184);
+ * console.assert(Math.round(1e9 / s.periodNs) === 198);
+ * ```
+ */
+export class PerfSource extends EventSource {
+  readonly #perCpu: boolean;
+  readonly #samplePeriod: number;
+  readonly #chains: bigint[][];
+  readonly #idle: bigint[];
+  readonly #count = { n: 0 };
+
+  constructor(
+    world: World,
+    attach: AttachPoint,
+    probe: number,
+    ctxSize: number,
+  ) {
+    const n = world.numCpus;
+    let perCpuPeriod: number;
+    let samplePeriod = 0;
+    if (attach.kind === "profile" || attach.kind === "interval") {
+      const unit = attach.unit ?? "hz";
+      const p = attach.period ?? 99;
+      perCpuPeriod = unit === "hz" ? 1e9 / p : p * UNIT_NS[unit];
+      samplePeriod = Math.round(perCpuPeriod);
+    } else {
+      const info = perfEvent(
+        attach.kind as "software" | "hardware",
+        attach.target,
+      );
+      const name = info?.name ?? attach.target;
+      const count = attach.period ?? info?.defaultPeriod ?? 1;
+      const base =
+        (attach.kind === "software" ? SOFTWARE_RATES : HARDWARE_RATES)[name] ??
+          1000;
+      const rate = Math.min(base / count, MAX_PERF_RATE);
+      perCpuPeriod = rate > 0 ? 1e9 / rate : Infinity;
+      samplePeriod = count;
+    }
+    const perCpu = attach.kind !== "interval";
+    super(
+      attach,
+      probe,
+      Math.max(ctxSize, PT_REGS_SIZE + 16),
+      perCpu ? perCpuPeriod / n : perCpuPeriod,
+      attach.kind === "software" || attach.kind === "hardware",
+    );
+    this.#perCpu = perCpu;
+    this.#samplePeriod = samplePeriod;
+    const s = world.symbols;
+    this.#chains = [
+      s.kernelChain(KERNEL_CHAINS.read),
+      s.kernelChain(KERNEL_CHAINS.write),
+      s.kernelChain(KERNEL_CHAINS.openat),
+      s.kernelChain(KERNEL_CHAINS.sendto),
+      s.kernelChain(KERNEL_CHAINS.pageFault),
+      s.kernelChain(KERNEL_CHAINS.schedFutex),
+    ];
+    this.#idle = s.kernelChain(KERNEL_CHAINS.idle);
+    this.#kworker = s.kernelChain(KERNEL_CHAINS.kworker);
+    this.#softirq = s.kernelChain(KERNEL_CHAINS.softirq);
+  }
+
+  readonly #kworker: bigint[];
+  readonly #softirq: bigint[];
+
+  fire(world: World): void {
+    const rng = world.rng;
+    const r = rng.next();
+    const k = this.#count.n++;
+    const cpu = this.#perCpu ? k % world.numCpus : 0;
+    const env = world.env;
+    const v = this.view;
+    let t: SyntheticThread;
+    let kstack: bigint[];
+    let ustack: bigint[] = EMPTY;
+    const idle = !world.pidFilter && (r & 0xff) < 90;
+    if (idle) {
+      t = world.procs.idle[cpu];
+      kstack = this.#idle;
+    } else {
+      t = world.pickThread();
+      if (t.kind === "kernel") {
+        kstack = t.comm.startsWith("ksoftirqd") ? this.#softirq : this.#kworker;
+      } else {
+        ustack = world.userStackFor(t, r >>> 20);
+        // A third of user-task samples land in user mode: no kernel stack.
+        kstack = ((r >>> 8) & 3) === 0
+          ? EMPTY
+          : this.#chains[(r >>> 10) % this.#chains.length];
+      }
+    }
+    this.ctx.fill(0);
+    const ip = kstack.length > 0
+      ? kstack[0]
+      : ustack.length > 0
+      ? ustack[0]
+      : 0n;
+    v.setBigUint64(R.ip, ip, true);
+    writeU64(v, R.cs, kstack.length > 0 ? 0x10 : 0x33);
+    writeU64(v, R.flags, 0x246);
+    writeU64(v, PT_REGS_SIZE, this.#samplePeriod);
+    env.set(t, cpu, world.baseNs + this.next);
+    env.kstack = kstack;
+    env.ustack = ustack;
+    env.funcIp = 0n;
+  }
+}
+
+/** The record layout of tracepoint "cat:name", as the compiler reads it. */
+function fieldsOf(target: string): FieldLayout[] | undefined {
+  const [cat, name] = splitTarget(target);
+  try {
+    return readTracepointFormat(cat, name).fields.map((f) => {
+      const { common: _c, decl: _d, relLoc: _r, ...rest } = f;
+      return rest as FieldLayout;
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes the source for one attach point of a probe; undefined for BEGIN
+ * and END.
+ *
+ * @example
+ * ```ts
+ * import { makeSource } from "./sources.ts";
+ * import { World } from "./world.ts";
+ * const w = new World(1, 2);
+ * const ap = { kind: "interval" as const, target: "ms", unit: "ms" as const, period: 100, text: "interval:ms:100" };
+ * console.assert(makeSource(w, ap, 0, { kind: "perf_event", size: 184 }, 1000)?.periodNs === 1e8);
+ * ```
+ */
+export function makeSource(
+  world: World,
+  attach: AttachPoint,
+  probe: number,
+  ctx: ContextLayout,
+  rate: number,
+): EventSource | undefined {
+  switch (attach.kind) {
+    case "tracepoint":
+      return new TracepointSource(
+        world,
+        attach,
+        probe,
+        fieldsOf(attach.target) ?? ctx.fields ?? [],
+        ctx.size,
+        rate,
+      );
+    case "kprobe":
+    case "kretprobe":
+    case "uprobe":
+    case "uretprobe":
+      return new RegsSource(world, attach, probe, ctx.size, rate);
+    case "rawtracepoint":
+      return new RawTracepointSource(world, attach, probe, ctx.size, rate);
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return new PerfSource(world, attach, probe, ctx.size);
+  }
+  return undefined;
+}
