@@ -20,7 +20,7 @@
 
 export { InsnBuilder } from "./runtime/bpf/builder.ts";
 export { decode, encode, type Insn } from "./runtime/bpf/insn.ts";
-export { assemble, AsmError } from "./runtime/bpf/assembler.ts";
+export { AsmError, assemble } from "./runtime/bpf/assembler.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
 export { verify } from "./runtime/verifier/verifier.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
@@ -47,7 +47,6 @@ export {
   snapshotOf,
   type TraceMap,
 } from "./runtime/api/map_view.ts";
-export { engineSymbols } from "./runtime/api/stack_symbols.ts";
 export {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -57,8 +56,8 @@ export {
   out,
   parseTool,
   runTool,
-  traceOptions,
   ToolUsageError,
+  traceOptions,
 } from "./runtime/api/tool.ts";
 export type {
   DecodedEvent,

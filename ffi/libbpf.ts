@@ -137,7 +137,7 @@ export class NativeLibs implements Disposable {
   constructor() {
     this.#libc = openLib("libc.so.6", LIBC_SYMBOLS);
     try {
-      this.#bpf = openLib("libbpf.so.1", LIBBPF_SYMBOLS);
+      this.#bpf = openLib(libbpfName(), LIBBPF_SYMBOLS);
     } catch (e) {
       this.#libc.close();
       throw e;
@@ -191,6 +191,19 @@ export class NativeLibs implements Disposable {
     if (shared === this) shared = undefined;
     this.#bpf.close();
     this.#libc.close();
+  }
+}
+
+/**
+ * The libbpf to open: `TSBPF_LIBBPF` when set (a path, or a name the dynamic
+ * loader finds; pointing it at a missing file hides libbpf, as on a machine
+ * without it), else `libbpf.so.1`.
+ */
+function libbpfName(): string {
+  try {
+    return Deno.env.get("TSBPF_LIBBPF") || "libbpf.so.1";
+  } catch {
+    return "libbpf.so.1"; // no --allow-env
   }
 }
 

@@ -8,6 +8,7 @@
 import { KernelEngine, probeKernel } from "../ffi/kernel_engine.ts";
 import type { BackendChoice } from "./cli_args.ts";
 import type { Engine } from "./engine.ts";
+import { InterpEngine } from "./synthetic/interp_engine.ts";
 
 /** Options passed on to the chosen engine. */
 export interface EngineOptions {
@@ -46,20 +47,31 @@ export function selectEngine(
   choice: BackendChoice,
   options: EngineOptions = {},
 ): { engine: Engine; note: string } {
-  if (choice !== "interp") {
-    const probe = probeKernel();
-    if (probe.ok) {
-      return {
-        engine: new KernelEngine({ pid: options.pid, enableStats: true }),
-        note: "running in the kernel through libbpf",
-      };
-    }
-    if (choice === "kernel") {
-      throw new BackendError(`Cannot use the kernel engine: ${probe.reason}`);
-    }
-    throw new BackendError(
-      `${probe.reason}; the interpreter engine is not available yet`,
-    );
+  const interp = () =>
+    new InterpEngine({
+      seed: options.seed,
+      rate: options.rate,
+      pid: options.pid,
+      realtime: options.realtime,
+    });
+  if (choice === "interp") {
+    return {
+      engine: interp(),
+      note: "running in the interpreter on synthetic events (--backend interp)",
+    };
   }
-  throw new BackendError("The interpreter engine is not available yet");
+  const probe = probeKernel();
+  if (probe.ok) {
+    return {
+      engine: new KernelEngine({ pid: options.pid, enableStats: true }),
+      note: "running in the kernel through libbpf",
+    };
+  }
+  if (choice === "kernel") {
+    throw new BackendError(`Cannot use the kernel engine: ${probe.reason}`);
+  }
+  return {
+    engine: interp(),
+    note: `${probe.reason}; running in the interpreter on synthetic events`,
+  };
 }

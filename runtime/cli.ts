@@ -158,12 +158,26 @@ async function runScript(opts: CliOptions): Promise<number> {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
   }
-  const program = compile(source, {
-    fileName,
-    params: opts.params,
-    unsafe: opts.unsafe,
-  });
-  verifyProgram(program);
+  // -c: start the command stopped, so nothing it does escapes the probes;
+  // it continues once every probe is attached.
+  let child: Deno.ChildProcess | undefined;
+  if (opts.command !== undefined && !opts.dryRun) {
+    child = await spawnStopped(opts.command);
+  }
+  let program;
+  try {
+    program = compile(source, {
+      fileName,
+      params: opts.params,
+      unsafe: opts.unsafe,
+      pid: opts.pid,
+      cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
+    });
+    verifyProgram(program);
+  } catch (e) {
+    await killChild(child);
+    throw e;
+  }
   if (opts.disasm) writeStdout(formatDryRun(program));
   if (opts.dryRun) return 0;
 
@@ -197,17 +211,11 @@ async function runScript(opts: CliOptions): Promise<number> {
   const onSignal = () => abort.abort();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
-  let child: Deno.ChildProcess | undefined;
   try {
     await session.start();
-    if (opts.command !== undefined) {
-      child = new Deno.Command("sh", {
-        args: ["-c", opts.command],
-        stdin: "inherit",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
+    if (child !== undefined) {
       child.status.then(() => abort.abort());
+      Deno.kill(child.pid, "SIGCONT");
     }
     await session.run({
       durationMs: opts.duration === undefined
@@ -220,14 +228,44 @@ async function runScript(opts: CliOptions): Promise<number> {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     engine.close();
     out?.close();
-    if (child) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await child.status;
-    }
+    await killChild(child);
   }
   return 0;
+}
+
+/**
+ * Starts CMD through `sh` stopped (the shell sends itself SIGSTOP, then
+ * execs the command in the same process) and waits until it is stopped.
+ */
+async function spawnStopped(command: string): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("sh", {
+    // `exec` keeps the pid: the traced command's pid is the child's (cpid).
+    args: ["-c", `kill -STOP "$$"; exec ${command}`],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  for (let i = 0; i < 500; i++) {
+    let state = "";
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+      state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    } catch {
+      break; // not Linux /proc: run it as it is
+    }
+    if (state === "T" || state === "t" || state === "Z") break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return child;
+}
+
+async function killChild(child: Deno.ChildProcess | undefined): Promise<void> {
+  if (child === undefined) return;
+  try {
+    child.kill("SIGTERM");
+    Deno.kill(child.pid, "SIGCONT");
+  } catch {
+    // already gone
+  }
+  await child.status;
 }

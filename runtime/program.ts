@@ -108,8 +108,22 @@ export type TypeDesc =
   | { kind: "tuple"; fields: TypeDesc[]; offsets: number[]; size: number }
   | { kind: "ksym"; size: 8 }
   | { kind: "usym"; size: 8 }
-  | { kind: "kstack"; size: 8; mapIndex: number; depth: number }
-  | { kind: "ustack"; size: 8; mapIndex: number; depth: number }
+  | {
+    kind: "kstack";
+    size: 8;
+    mapIndex: number;
+    depth: number;
+    /** How frames print: bpftrace's (default) or perf's layout. */
+    mode?: "bpftrace" | "perf";
+  }
+  | {
+    kind: "ustack";
+    size: 8;
+    mapIndex: number;
+    depth: number;
+    /** How frames print: bpftrace's (default) or perf's layout. */
+    mode?: "bpftrace" | "perf";
+  }
   | { kind: "inet"; size: number }
   | { kind: "timestamp"; size: 8; format?: string }
   | { kind: "none"; size: 0 };

@@ -9,6 +9,7 @@
  */
 
 import type { Engine } from "./engine.ts";
+import { engineSymbols } from "./host_symbols.ts";
 import { decodeEvent, decodeMap } from "./output/decode.ts";
 import { formatEventOutput } from "./output/event.ts";
 import {
@@ -134,7 +135,7 @@ export class Session {
    */
   async start(): Promise<void> {
     await this.engine.load(this.program);
-    this.#resolver = this.engine.symbols?.();
+    this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
     await this.engine.attach();
     const n = this.probeCount();
     if (!this.#quiet) {

@@ -23,9 +23,9 @@ import {
   runTool,
   SlidingWindow,
   sparkline,
+  ToolUsageError,
   trace,
   traceOptions,
-  ToolUsageError,
 } from "../mod.ts";
 import {
   readTracepointFormat,

@@ -17,8 +17,8 @@ import {
   parseTool,
   runTool,
   trace,
-  type TraceSession,
   traceOptions,
+  type TraceSession,
 } from "../mod.ts";
 
 const USAGE = `USAGE: execsnoop.ts [options]

@@ -20,9 +20,9 @@ import {
   out,
   parseTool,
   runTool,
+  ToolUsageError,
   trace,
   traceOptions,
-  ToolUsageError,
 } from "../mod.ts";
 
 const USAGE = `USAGE: kfree_skb.ts [options]
@@ -36,7 +36,9 @@ OPTIONS:
 ${COMMON_HELP}`;
 
 // The program for each attach variant.
-function kfreeSkbSource(variant: "tracepoint" | "kprobe" | "kretprobe"): string {
+function kfreeSkbSource(
+  variant: "tracepoint" | "kprobe" | "kretprobe",
+): string {
   const probe = variant === "tracepoint"
     ? "tracepoint:skb:kfree_skb"
     : `${variant}:kfree_skb`;
@@ -63,7 +65,11 @@ async function main(signal: AbortSignal): Promise<void> {
       `Option --interval needs a positive number, got "${v.interval}"`,
     );
   }
-  const variant = v.kprobe ? "kprobe" : v.kretprobe ? "kretprobe" : "tracepoint";
+  const variant = v.kprobe
+    ? "kprobe"
+    : v.kretprobe
+    ? "kretprobe"
+    : "tracepoint";
   await using session = await trace(
     kfreeSkbSource(variant),
     traceOptions(common, signal),

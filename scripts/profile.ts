@@ -23,9 +23,9 @@ import {
   out,
   parseTool,
   runTool,
+  ToolUsageError,
   trace,
   traceOptions,
-  ToolUsageError,
   type Value,
 } from "../mod.ts";
 
@@ -65,7 +65,9 @@ async function main(signal: AbortSignal): Promise<void> {
     return;
   }
   const hz = numberOption("--hz", v.hz) ?? 99;
-  if (hz === 0) throw new ToolUsageError('Option --hz needs a positive integer, got "0"');
+  if (hz === 0) {
+    throw new ToolUsageError('Option --hz needs a positive integer, got "0"');
+  }
   const offsets = v["no-offsets"] ?? false;
   await using session = await trace(
     `profile:hz:${hz} { @samples[comm, ustack, kstack] = count(); }`,
@@ -84,7 +86,11 @@ async function main(signal: AbortSignal): Promise<void> {
   const folded = groupBy(
     samples,
     ([[comm, ustack, kstack]]) =>
-      [comm, ...frames(ustack, false, offsets), ...frames(kstack, true, offsets)]
+      [
+        comm,
+        ...frames(ustack, false, offsets),
+        ...frames(kstack, true, offsets),
+      ]
         .map((f) => f.replaceAll(";", ":").replaceAll(" ", "_")).join(";"),
     (n, [, c]) => n + Number(c),
     () => 0,

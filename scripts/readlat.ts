@@ -21,10 +21,10 @@ import {
   out,
   parseTool,
   runTool,
+  ToolUsageError,
   topK,
   trace,
   traceOptions,
-  ToolUsageError,
 } from "../mod.ts";
 
 const USAGE = `USAGE: readlat.ts [options]
@@ -59,7 +59,9 @@ async function main(signal: AbortSignal): Promise<void> {
   }
   const top = numberOption("-T", v.T) ?? 5;
   const interval = numberOption("-i", v.i, false);
-  if (interval === 0) throw new ToolUsageError('Option -i needs a positive number, got "0"');
+  if (interval === 0) {
+    throw new ToolUsageError('Option -i needs a positive number, got "0"');
+  }
   await using session = await trace(SOURCE, traceOptions(common, signal));
   out("Tracing read() latency... Ctrl-C to end.\n");
   const usecs = session.map<[number, string], HistBucket[]>("usecs");

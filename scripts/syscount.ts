@@ -19,10 +19,10 @@ import {
   out,
   parseTool,
   runTool,
+  ToolUsageError,
   topK,
   trace,
   traceOptions,
-  ToolUsageError,
 } from "../mod.ts";
 import { syscallName } from "../runtime/probes/syscalls.ts";
 
@@ -58,13 +58,17 @@ async function main(signal: AbortSignal): Promise<void> {
   }
   const top = numberOption("-T", v.T) ?? 10;
   const interval = numberOption("-i", v.i, false);
-  if (interval === 0) throw new ToolUsageError("Option -i needs a positive number, got \"0\"");
+  if (interval === 0) {
+    throw new ToolUsageError('Option -i needs a positive number, got "0"');
+  }
   await using session = await trace(
     v.P ? BY_PROCESS : BY_SYSCALL,
     traceOptions(common, signal),
   );
   out(`Tracing syscalls, printing top ${top}... Ctrl-C to end.\n`);
-  const calls = session.map<number | [number, string], number | bigint>("calls");
+  const calls = session.map<number | [number, string], number | bigint>(
+    "calls",
+  );
   const print = () => {
     const best = topK(calls.read(), top);
     if (v.P) {

@@ -52,6 +52,11 @@ export function apiKey(key: Value[]): MapKey {
   return key.length === 1 ? key[0] : key;
 }
 
+// Lookup indexes by canonical key text, built on first lookup(). Kept
+// outside the class: Map's constructor calls set() before subclass fields
+// exist.
+const indexes = new WeakMap<object, Map<string, unknown>>();
+
 /**
  * A snapshot of a map: a JS `Map` from key to value, plus `lookup()` for
  * tuple keys (array keys are compared by identity in a plain `Map`).
@@ -67,16 +72,16 @@ export function apiKey(key: Value[]): MapKey {
  * ```
  */
 export class MapSnapshot<K = MapKey, V = MapValue> extends Map<K, V> {
-  #index?: Map<string, V>;
-
   /** The value stored under the key given as its parts, or undefined. */
   lookup(...key: KeyParts<K>): V | undefined {
-    if (this.#index === undefined) {
-      this.#index = new Map();
-      for (const [k, v] of this) this.#index.set(keyText(k), v);
+    let index = indexes.get(this) as Map<string, V> | undefined;
+    if (index === undefined) {
+      index = new Map();
+      for (const [k, v] of this) index.set(keyText(k), v);
+      indexes.set(this, index);
     }
     const k = key.length === 1 && !Array.isArray(key[0]) ? key[0] : key;
-    return this.#index.get(keyText(k));
+    return index.get(keyText(k));
   }
 
   /** Entries ordered by a numeric value, largest first. */
@@ -89,17 +94,17 @@ export class MapSnapshot<K = MapKey, V = MapValue> extends Map<K, V> {
   }
 
   override set(key: K, value: V): this {
-    this.#index = undefined;
+    indexes.delete(this);
     return super.set(key, value);
   }
 
   override delete(key: K): boolean {
-    this.#index = undefined;
+    indexes.delete(this);
     return super.delete(key);
   }
 
   override clear(): void {
-    this.#index = undefined;
+    indexes.delete(this);
     super.clear();
   }
 }

@@ -7,22 +7,15 @@
  * @module
  */
 
-import { BackendError, selectEngine } from "../backend.ts";
+import { selectEngine } from "../backend.ts";
 import type { BackendChoice } from "../cli_args.ts";
 import { compile } from "../compiler/compile.ts";
-import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
-import { decodeMap, decodeValue, sortMapData } from "../output/decode.ts";
-import { formatPrintf } from "../output/printf.ts";
-import { formatTime } from "../output/strftime.ts";
-import type {
-  DecodedEvent,
-  MapData,
-  SymbolResolver,
-  Value,
-} from "../output/types.ts";
+import type { Engine, ProbeStats } from "../engine.ts";
+import { sortMapData } from "../output/decode.ts";
+import { formatEventOutput } from "../output/event.ts";
+import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
-import { InterpEngine } from "../synthetic/interp_engine.ts";
 import { verifyProgram } from "../verify_program.ts";
 import {
   type KeyParts,
@@ -32,7 +25,6 @@ import {
   snapshotOf,
   type TraceMap,
 } from "./map_view.ts";
-import { engineSymbols } from "./stack_symbols.ts";
 
 export type { ExitReason } from "../session.ts";
 
@@ -89,7 +81,8 @@ export interface Tick {
 
 /**
  * A decoded event with its rendered text: the printf output for `printf`,
- * the joined arguments and a newline for `join`, the time for `time`.
+ * the joined arguments and a newline for `join`, the value and a newline
+ * for `print(value)`, the time for `time`.
  */
 export interface TraceEvent<A extends Value[] = Value[]> extends DecodedEvent {
   /** Argument values; typed by the caller with `events<[...]>()`. */
@@ -103,57 +96,6 @@ interface Subscriber {
   head: number;
 }
 
-/** An engine wrapper that remembers the raw record being handled. */
-class TapEngine implements Engine {
-  readonly inner: Engine;
-  last: Uint8Array | undefined;
-  #symbols: SymbolResolver;
-
-  constructor(inner: Engine) {
-    this.inner = inner;
-    this.#symbols = inner.symbols?.() ?? engineSymbols(inner);
-  }
-  get kind(): "kernel" | "interp" {
-    return this.inner.kind;
-  }
-  load(program: Program): Promise<void> {
-    return this.inner.load(program);
-  }
-  attach(): Promise<void> {
-    return this.inner.attach();
-  }
-  runSpecial(kind: "BEGIN" | "END"): Promise<void> {
-    return this.inner.runSpecial(kind);
-  }
-  poll(timeoutMs: number, onEvent: (r: Uint8Array) => void): Promise<number> {
-    return this.inner.poll(timeoutMs, (r) => {
-      this.last = r;
-      onEvent(r);
-    });
-  }
-  lostEvents(): number {
-    return this.inner.lostEvents();
-  }
-  readMap(mapIndex: number): RawMapEntry[] {
-    return this.inner.readMap(mapIndex);
-  }
-  clearMap(mapIndex: number): void {
-    this.inner.clearMap(mapIndex);
-  }
-  stats(): ProbeStats[] {
-    return this.inner.stats();
-  }
-  clockMs(): number {
-    return this.inner.clockMs ? this.inner.clockMs() : performance.now();
-  }
-  symbols(): SymbolResolver {
-    return this.#symbols;
-  }
-  close(): void {
-    this.inner.close();
-  }
-}
-
 function createEngine(
   options: TraceOptions,
 ): { engine: Engine; note: string } {
@@ -164,21 +106,7 @@ function createEngine(
     pid: options.pid,
     realtime: options.realtime ?? false,
   };
-  try {
-    return selectEngine(choice, engineOptions);
-  } catch (e) {
-    // Until selectEngine knows the interpreter, create it here.
-    if (
-      choice !== "kernel" && e instanceof BackendError &&
-      e.message.includes("not available yet")
-    ) {
-      return {
-        engine: new InterpEngine(engineOptions),
-        note: "running in the interpreter on synthetic events",
-      };
-    }
-    throw e;
-  }
+  return selectEngine(choice, engineOptions);
 }
 
 /**
@@ -235,7 +163,7 @@ export class TraceSession implements AsyncDisposable {
   readonly engineKind: "kernel" | "interp";
   /** One sentence: which engine and why. */
   readonly note: string;
-  #engine: TapEngine;
+  #engine: Engine;
   #session: Session;
   #print: boolean;
   #write: (text: string) => void;
@@ -256,7 +184,7 @@ export class TraceSession implements AsyncDisposable {
     options: TraceOptions = {},
   ) {
     this.program = program;
-    this.#engine = new TapEngine(engine);
+    this.#engine = engine;
     this.engineKind = engine.kind;
     this.note = note;
     this.#print = options.print ?? false;
@@ -321,23 +249,13 @@ export class TraceSession implements AsyncDisposable {
   }
 
   #onEvent(ev: DecodedEvent): void {
-    const a = ev.action;
-    let text: string | undefined;
-    let args = ev.args;
-    if (a.kind === "printf") text = formatPrintf(a.format, ev.args);
-    else if (a.kind === "time") text = formatTime(a.format);
-    else if (a.kind === "join") {
-      const raw = this.#engine.last;
-      if (args.length === 0 && raw !== undefined) {
-        args = this.#joinArgs(ev, raw);
-      }
-      const n = Number(args[0] ?? 0);
-      text = (args.slice(1, 1 + n) as string[]).join(a.separator) + "\n";
-      // The session renders every action but join (until it learns it).
-      if (this.#print && ev.args.length === 0) this.#write(text);
-    }
     if (this.#subs.size === 0) return;
-    const out: TraceEvent = { id: ev.id, action: a, args, text };
+    const out: TraceEvent = {
+      id: ev.id,
+      action: ev.action,
+      args: ev.args,
+      text: formatEventOutput(ev, "text"),
+    };
     for (const s of this.#subs) {
       if (s.items.length - s.head >= this.#maxBuffered) {
         s.head++;
@@ -345,17 +263,6 @@ export class TraceSession implements AsyncDisposable {
       }
       s.items.push(out);
     }
-  }
-
-  #joinArgs(ev: DecodedEvent, raw: Uint8Array): Value[] {
-    const fmt = this.program.formats[ev.id];
-    if (fmt.action.kind !== "join") return [];
-    const body = raw.subarray(8);
-    const types = fmt.action.args;
-    const resolver = this.#engine.symbols();
-    return types.map((t, i) =>
-      decodeValue(body, fmt.layout.offsets[i], t, resolver)
-    );
   }
 
   /** Polls once (shared by every waiting iterator). */
@@ -475,10 +382,7 @@ export class TraceSession implements AsyncDisposable {
       );
     }
     const spec = this.program.maps[index];
-    const data = (): MapData =>
-      sortMapData(
-        decodeMap(spec, this.#engine.readMap(index), this.#engine.symbols()),
-      );
+    const data = (): MapData => sortMapData(this.#session.readMap(full));
     const read = (): MapSnapshot<K, V> => snapshotOf<K, V>(data());
     return {
       name: full,

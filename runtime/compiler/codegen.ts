@@ -152,6 +152,20 @@ export class ProgramTables {
     return this.eventsMap;
   }
 
+  /**
+   * The per-CPU one-slot counter of events lost because the ring buffer
+   * was full (`.lost`, u32 key 0, u64 value); engines sum it.
+   */
+  lostMap(): number {
+    return this.#internalMap(".lost", {
+      type: MapType.PERCPU_ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 1,
+      key: { kind: "int", size: 4, signed: false },
+    });
+  }
+
   /** A stack trace map for one kind and depth. */
   stackMap(kind: "kstack" | "ustack", depth: number): number {
     return this.#internalMap(`.stack${depth}`, {
@@ -293,6 +307,14 @@ function terminates(s: ast.Stmt): boolean {
   }
 }
 
+/** Per-program options of {@linkcode ProbeCompiler}. */
+export interface ProbeOptions {
+  /** Exit unless the current process (tgid) is this one. */
+  pid?: number;
+  /** The value of the `cpid` builtin. */
+  cpid?: number;
+}
+
 /** Compiles one unit to a probe program. */
 export class ProbeCompiler {
   #u: Unit;
@@ -308,6 +330,9 @@ export class ProbeCompiler {
   #loops: { head: string; end: string }[] = [];
   #params: string[];
   #prologue: ((c: ProbeCompiler) => void) | undefined;
+  #opts: ProbeOptions;
+  /** Out-of-line blocks emitted after the final exit (cold paths). */
+  #cold: (() => void)[] = [];
 
   /**
    * Prepares to compile one unit.
@@ -317,6 +342,7 @@ export class ProbeCompiler {
    * @param diag Where errors go.
    * @param params Positional parameters.
    * @param prologue Code emitted before the predicate (elapsed start).
+   * @param opts Process filter and `cpid`.
    */
   constructor(
     u: Unit,
@@ -324,7 +350,9 @@ export class ProbeCompiler {
     diag: Diagnostics,
     params: string[],
     prologue?: (c: ProbeCompiler) => void,
+    opts: ProbeOptions = {},
   ) {
+    this.#opts = opts;
     this.#u = u;
     this.#t = tables;
     this.#diag = diag;
@@ -361,6 +389,7 @@ export class ProbeCompiler {
         this.#vars.set(name, this.#alloc(sizeOf(t)));
       }
       this.#prologue?.(this);
+      if (this.#opts.pid !== undefined) this.#pidFilter(this.#opts.pid);
       if (p.predicate !== undefined) {
         b.at(p.predicate.span);
         this.#branch(p.predicate, this.#exit, false);
@@ -374,6 +403,7 @@ export class ProbeCompiler {
     b.label(this.#exit);
     b.movImm(0, 0);
     b.exit();
+    for (const emit of this.#cold) emit();
     const { insns, locs } = b.build();
     return {
       name: this.#u.name,
@@ -383,6 +413,40 @@ export class ProbeCompiler {
       locs,
       ctx: this.#u.ctx,
     };
+  }
+
+  /** `-p PID`: exits unless the current process is `pid`. */
+  #pidFilter(pid: number): void {
+    const ra = this.#ra;
+    const r = this.#call(Helper.get_current_pid_tgid, [], true)!;
+    this.#b.alu64Imm("RSH", ra.reg(r), 32);
+    this.#b.jmpImm("JNE", ra.reg(r), pid, this.#exit);
+    ra.free(r);
+  }
+
+  /**
+   * After a `ringbuf_reserve` call: when it failed (r0 == 0), jumps to a
+   * cold block that adds 1 to `.lost` and then continues at `resume`. The
+   * success path pays only the one conditional jump it always had.
+   */
+  #reserveFailed(resume: string): void {
+    const b = this.#b;
+    const cold = b.newLabel("lost");
+    b.jmpImm("JEQ", 0, 0, cold);
+    const map = this.#t.lostMap();
+    const key = this.#alloc(8);
+    this.#cold.push(() => {
+      b.label(cold);
+      b.st(4, 10, key, 0);
+      b.ldMap(1, map);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, key);
+      b.call(Helper.map_lookup_elem);
+      b.jmpImm("JEQ", 0, 0, resume);
+      b.movImm(1, 1);
+      b.atomic(8, "ADD", 0, 0, 1);
+      b.ja(resume);
+    });
   }
 
   /** Emits the start-time store for `elapsed` (BEGIN only). */
@@ -511,6 +575,10 @@ export class ProbeCompiler {
       }
       case "positional_count":
         return BigInt(this.#params.length);
+      case "builtin":
+        return e.name === "cpid" && this.#opts.cpid !== undefined
+          ? BigInt(this.#opts.cpid)
+          : undefined;
       case "sizeof": {
         if (e.arg.kind === "type") {
           const t = castType(e.arg);
@@ -786,7 +854,7 @@ export class ProbeCompiler {
     ], true)!;
     const skip = b.newLabel("nobuf");
     const done = b.newLabel("joined");
-    b.jmpImm("JEQ", 0, 0, skip);
+    this.#reserveFailed(skip);
     ra.pin(rec);
     b.st(8, ra.reg(rec), 0, id);
     b.st(8, ra.reg(rec), 8, 0);
@@ -844,7 +912,7 @@ export class ProbeCompiler {
       this.#ra.imm(0),
     ], true)!;
     const skip = b.newLabel("nobuf");
-    b.jmpImm("JEQ", 0, 0, skip);
+    this.#reserveFailed(skip);
     this.#ra.pin(rec);
     const base = this.#ra.reg(rec);
     b.st(8, base, 0, id);
@@ -1744,6 +1812,8 @@ export class ProbeCompiler {
         return this.#call(Helper.ktime_get_ns, [], true)!;
       case "cpu":
         return this.#call(Helper.get_smp_processor_id, [], true)!;
+      case "numaid":
+        return this.#call(Helper.get_numa_node_id, [], true)!;
       case "rand":
         return this.#call(Helper.get_prandom_u32, [], true)!;
       case "cgroup":

@@ -11,6 +11,10 @@
  *   bucket index at `keySize - 8`.
  * - BEGIN and END are RAW_TRACEPOINT programs with an empty context, run
  *   once with BPF_PROG_TEST_RUN (kernel) or directly (interpreter).
+ * - Probe names are unique within a program and at most 15 characters of
+ *   `[A-Za-z0-9_]` (shared or truncated names get `_1`, `_2`, …).
+ * - `pid` option: every probe but BEGIN/END first tests
+ *   `get_current_pid_tgid() >> 32 == pid` and exits when it differs.
  * - `elapsed`: BEGIN stores `ktime_get_ns()` in the one-slot ARRAY map
  *   `.start` (a BEGIN program is synthesized when the script has none);
  *   `elapsed` is `ktime_get_ns()` minus that value.
@@ -40,6 +44,16 @@ export interface CompileOptions {
    * `false` always uses the bundled capture, for reproducible programs.
    */
   tracefsAvailable?: boolean;
+  /**
+   * Trace only this process (`-p PID`): every probe but BEGIN and END
+   * starts with an implicit `pid == N` test, ahead of its own predicate.
+   */
+  pid?: number;
+  /**
+   * The pid of the `-c` child: the value of the `cpid` builtin (using
+   * `cpid` without it is a compile error).
+   */
+  cpid?: number;
 }
 
 /**
@@ -80,10 +94,18 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   const params = opts.params ?? [];
+  for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
+      throw new RangeError(
+        `Invalid ${k} ${v}: expected an integer from 0 to 2147483647`,
+      );
+    }
+  }
   const a = analyze(tree, diag, {
     params,
     unsafe: opts.unsafe,
     tracefsAvailable: opts.tracefsAvailable,
+    cpid: opts.cpid,
   });
   diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
@@ -98,9 +120,16 @@ export function compileAst(
       startStored = true;
       prologue = (c) => c.storeStartTime();
     }
-    probes.push(new ProbeCompiler(u, tables, diag, params, prologue).compile());
+    const pid = u.kind === "BEGIN" || u.kind === "END" ? undefined : opts.pid;
+    probes.push(
+      new ProbeCompiler(u, tables, diag, params, prologue, {
+        pid,
+        cpid: opts.cpid,
+      }).compile(),
+    );
   }
   diag.throwIfErrors();
+  uniqueNames(probes);
   const prog: Program = {
     probes,
     maps: tables.maps,
@@ -108,6 +137,34 @@ export function compileAst(
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
   return prog;
+}
+
+/** Longest kernel program name (BPF_OBJ_NAME_LEN - 1). */
+const NAME_MAX = 15;
+
+/**
+ * Makes every probe name unique: names shared by several programs (one
+ * probe with several attach points, or targets equal after truncation)
+ * get `_1`, `_2`, … in place of their last characters.
+ */
+function uniqueNames(probes: ProbeProgram[]): void {
+  const count = new Map<string, number>();
+  for (const p of probes) count.set(p.name, (count.get(p.name) ?? 0) + 1);
+  const taken = new Set(probes.map((p) => p.name));
+  const next = new Map<string, number>();
+  for (const p of probes) {
+    if (count.get(p.name)! < 2) continue;
+    const base = p.name;
+    let name: string;
+    do {
+      const n = (next.get(base) ?? 0) + 1;
+      next.set(base, n);
+      const suffix = `_${n}`;
+      name = base.slice(0, NAME_MAX - suffix.length) + suffix;
+    } while (taken.has(name));
+    taken.add(name);
+    p.name = name;
+  }
 }
 
 function syntheticBegin(span: ast.Span): Unit {

@@ -48,6 +48,8 @@ export interface SemaOptions {
    * mounted); `false` uses only the bundled capture.
    */
   tracefsAvailable?: boolean;
+  /** The pid of the `-c` child, the value of `cpid`. */
+  cpid?: number;
 }
 
 /** The aggregation functions. */
@@ -994,6 +996,13 @@ class Checker {
       case "cgroup":
       case "jiffies":
         return U64;
+      case "numaid":
+        return U32;
+      case "cpid":
+        if (this.#opts.cpid === undefined) {
+          this.#err(e.span, "cpid is only available with -c");
+        }
+        return U32;
       case "elapsed":
         this.#state.usesElapsed = true;
         return U64;
@@ -1321,20 +1330,44 @@ class Checker {
         return { k: "usym" };
       case "kstack":
       case "ustack": {
-        if (!this.#argc(e, 0, 1)) return { k: name, depth: STACK_DEPTH };
+        if (!this.#argc(e, 0, 2)) return { k: name, depth: STACK_DEPTH };
+        // kstack([mode,] [depth]): mode is the bare word bpftrace or perf.
+        let mode: "perf" | undefined;
+        let at = 0;
+        const first = e.args[0];
+        if (first?.kind === "ident") {
+          this.#u.types.set(first, NONE);
+          if (first.name === "perf") mode = "perf";
+          else if (first.name !== "bpftrace") {
+            this.#err(
+              first.span,
+              `${name}() mode must be bpftrace or perf, not "${first.name}"`,
+            );
+          }
+          at = 1;
+        }
         let depth = STACK_DEPTH;
-        if (e.args.length === 1) {
-          const n = this.#litArg(e, 0);
+        if (e.args.length === 2 && at === 0) {
+          this.#err(
+            e.args[0].span,
+            `${name}() with 2 arguments expects a mode (bpftrace or perf) first`,
+          );
+          this.#expr(e.args[0]);
+          at = 1;
+        }
+        if (e.args.length > at) {
+          const n = this.#litArg(e, at);
           if (n !== undefined) {
             if (n < 1n || n > 127n) {
               this.#err(
-                e.args[0].span,
+                e.args[at].span,
                 `${name}() depth must be between 1 and 127`,
               );
             } else depth = Number(n);
           }
         }
-        return this.#stack(name, e.span, depth);
+        const t = this.#stack(name, e.span, depth);
+        return mode === undefined ? t : { k: name, depth, mode };
       }
       case "ntop": {
         if (!this.#argc(e, 1, 2)) return { k: "inet", size: 24 };

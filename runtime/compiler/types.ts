@@ -15,8 +15,8 @@ export type SType =
   | { k: "tuple"; elems: SType[]; offsets: number[]; size: number }
   | { k: "ksym" }
   | { k: "usym" }
-  | { k: "kstack"; depth: number }
-  | { k: "ustack"; depth: number }
+  | { k: "kstack"; depth: number; mode?: "perf" }
+  | { k: "ustack"; depth: number; mode?: "perf" }
   | { k: "inet"; size: number }
   | { k: "timestamp"; format?: string }
   /** The `args` record of a tracepoint (only usable with `->`). */
@@ -183,8 +183,10 @@ export function sameType(a: SType, b: SType): boolean {
         a.elems.every((e, i) => sameType(e, t.elems[i]));
     }
     case "kstack":
-    case "ustack":
-      return (b as { depth: number }).depth === a.depth;
+    case "ustack": {
+      const t = b as typeof a;
+      return t.depth === a.depth && t.mode === a.mode;
+    }
     default:
       return true;
   }
@@ -246,9 +248,8 @@ export function typeName(t: SType): string {
     case "inet":
       return `inet[${t.size}]`;
     case "kstack":
-      return "kstack";
     case "ustack":
-      return "ustack";
+      return t.mode === "perf" ? `${t.k}(perf)` : t.k;
     case "args":
       return "args";
     case "agg":
@@ -300,13 +301,16 @@ export function toTypeDesc(
         ? { kind: "timestamp", size: 8 }
         : { kind: "timestamp", size: 8, format: t.format };
     case "kstack":
-    case "ustack":
-      return {
+    case "ustack": {
+      const d: TypeDesc & { kind: "kstack" | "ustack" } = {
         kind: t.k,
         size: 8,
         mapIndex: stackMap(t.k, t.depth),
         depth: t.depth,
       };
+      if (t.mode === "perf") d.mode = "perf";
+      return d;
+    }
     default:
       return { kind: "none", size: 0 };
   }

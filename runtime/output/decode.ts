@@ -28,6 +28,7 @@ import type {
   Int,
   MapData,
   MapEntry,
+  StackValue,
   Stats,
   SymbolResolver,
   Value,
@@ -202,7 +203,7 @@ export function decodeValue(
       const id = Number(BigInt.asIntN(32, raw));
       const kernel = type.kind === "kstack";
       const pid = Number(raw >> 32n);
-      return {
+      const stack: StackValue = {
         type: "stack",
         kernel,
         frames: resolver && id >= 0
@@ -210,6 +211,16 @@ export function decodeValue(
             .slice(0, type.depth)
           : [],
       };
+      if (type.mode === "perf") {
+        stack.mode = "perf";
+        const addrs = resolver?.stackAddresses && id >= 0
+          ? resolver.stackAddresses(type.mapIndex, id)
+          : undefined;
+        if (addrs !== undefined) {
+          stack.addresses = addrs.slice(0, stack.frames.length);
+        }
+      }
+      return stack;
     }
     case "inet": {
       // Layout as bpftrace: a u64 address family, then the address bytes.
@@ -584,7 +595,8 @@ export function sortMapData<T extends MapData>(data: T): T {
 /**
  * Decodes a ring-buffer record: the leading u64 is the index into
  * `program.formats`; the arguments follow at `layout.offsets` (relative to
- * the end of the id).
+ * the end of the id). A `join` record's arguments are its first `count`
+ * strings up to the first empty one (the count itself is not among them).
  *
  * @example Decoding a printf record
  * ```ts
@@ -623,6 +635,19 @@ export function decodeEvent(
   if (a.kind === "printf" || a.kind === "system" || a.kind === "cat") {
     types = a.args;
   } else if (a.kind === "print_value") types = [a.type];
+  else if (a.kind === "join") {
+    // A u64 count, then up to `args.length - 1` strings: keep the first
+    // `count`, stopping early at an empty one as bpftrace 0.17 does.
+    const max = Math.max(0, a.args.length - 1);
+    const n = Math.min(Number(readU64(body, fmt.layout.offsets[0])), max);
+    const out: Value[] = [];
+    for (let i = 1; i <= n; i++) {
+      const v = decodeValue(body, fmt.layout.offsets[i], a.args[i], resolver);
+      if (v === "") break;
+      out.push(v);
+    }
+    return { id, action: a, args: out };
+  }
   const args = types.map((t, i) =>
     decodeValue(body, fmt.layout.offsets[i], t, resolver)
   );

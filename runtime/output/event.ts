@@ -1,6 +1,7 @@
 /**
  * Rendering of the ring-buffer events that only produce output
- * (`printf`, `print(value)`, `time`) in bpftrace's text or JSON format.
+ * (`printf`, `print(value)`, `time`, `join`) in bpftrace's text or JSON
+ * format.
  * Actions that need the session (printing or clearing maps, `exit`,
  * `system`, `cat`) are left to it.
  *
@@ -10,7 +11,7 @@
 import { formatMessageJson, formatPrintValueJson } from "./json.ts";
 import { formatPrintf } from "./printf.ts";
 import { formatTime } from "./strftime.ts";
-import { formatPrintValueText } from "./text.ts";
+import { formatPrintValueText, formatValueText } from "./text.ts";
 import type { DecodedEvent } from "./types.ts";
 
 /** Output format, as bpftrace's `-f`. */
@@ -52,6 +53,14 @@ export function formatEventOutput(
       return format === "json"
         ? formatPrintValueJson(event.args[0])
         : formatPrintValueText(event.args[0]);
+    case "join": {
+      // bpftrace 0.17: the strings joined by the separator; text output
+      // adds a newline, JSON carries the joined text alone.
+      const text = event.args.map((v) => formatValueText(v)).join(
+        a.separator,
+      );
+      return format === "json" ? formatMessageJson("join", text) : text + "\n";
+    }
     case "time": {
       const text = formatTime(a.format, now);
       return format === "json" ? formatMessageJson("time", text) : text;

@@ -53,19 +53,36 @@ export function formatBuf(bytes: Uint8Array): string {
 
 /**
  * Formats stack frames as bpftrace does: a leading newline, then one
- * indented frame per line.
+ * indented frame per line. In perf mode (`kstack(perf)`) every line is a
+ * tab, the address in hexadecimal, a space and the frame, whatever the
+ * indentation; frames without a known address print after the tab alone.
  *
- * @example A kernel stack as a map value
+ * @example A kernel stack as a map value, in bpftrace and perf mode
  * ```ts
  * import { formatStack } from "./text.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatStack(["a+1", "b+2"], 8), "\n        a+1\n        b+2\n");
+ * assert.equal(
+ *   formatStack(["a+1"], 8, { mode: "perf", addresses: [0xffffffff81000001n] }),
+ *   "\n\tffffffff81000001 a+1\n",
+ * );
  * ```
  */
-export function formatStack(frames: string[], indent: number): string {
-  const pad = " ".repeat(indent);
+export function formatStack(
+  frames: string[],
+  indent: number,
+  perf?: { mode?: "perf"; addresses?: bigint[] },
+): string {
   let s = "\n";
+  if (perf?.mode === "perf") {
+    frames.forEach((f, i) => {
+      const a = perf.addresses?.[i];
+      s += a === undefined ? `\t${f}\n` : `\t${a.toString(16)} ${f}\n`;
+    });
+    return s;
+  }
+  const pad = " ".repeat(indent);
   for (const f of frames) s += pad + f + "\n";
   return s;
 }
@@ -92,7 +109,7 @@ export function formatValueText(
     return "(" + v.map((x) => formatValueText(x, stackIndent)).join(", ") +
       ")";
   }
-  if (v.type === "stack") return formatStack(v.frames, stackIndent);
+  if (v.type === "stack") return formatStack(v.frames, stackIndent, v);
   return formatBuf(v.bytes);
 }
 

@@ -25,6 +25,13 @@ export interface StackValue {
   kernel: boolean;
   /** Symbolized frames, innermost first, e.g. `"do_syscall_64+527"`. */
   frames: string[];
+  /**
+   * `"perf"` for `kstack(perf)`/`ustack(perf)`: printed one tab-indented
+   * `address symbol` line per frame, as `perf script` does.
+   */
+  mode?: "perf";
+  /** The frames' instruction pointers, when known (perf mode prints them). */
+  addresses?: bigint[];
 }
 
 /** A `buf()` value: raw bytes, printed with `\xNN` escapes. */
@@ -174,4 +181,10 @@ export interface SymbolResolver {
     kernel: boolean,
     pid?: number,
   ): string[];
+  /**
+   * The instruction pointers of stack `id` (the frames `stack()` names, in
+   * the same order), for stacks printed in perf mode. Optional: without it
+   * perf-mode frames print without their addresses.
+   */
+  stackAddresses?(mapIndex: number, id: number): bigint[];
 }

@@ -22,9 +22,14 @@ import {
   toNode,
   type TypeOf,
 } from "./expr.ts";
-import { EventDecl, type Shape, type ShapeOf } from "./events.ts";
+import {
+  type EmitStyle,
+  EventDecl,
+  type Shape,
+  type ShapeOf,
+} from "./events.ts";
 import { type CompoundOp, MapRef, type MapValueKind } from "./maps.ts";
-import { type Stager, StagingError } from "./stager.ts";
+import { Site, type Stager, StagingError } from "./stager.ts";
 import type { TracepointArgs } from "./tracepoint_types.ts";
 import type {
   Bool,
@@ -39,6 +44,7 @@ import type {
   Timestamp,
   U32,
   U64,
+  Untyped,
   UStack,
   Usym,
   VType,
@@ -50,12 +56,13 @@ export type TracepointOf<S extends string> = S extends
 
 /** Staged `args` fields of a tracepoint whose format is not typed. */
 export type UntypedArgs = {
-  // deno-lint-ignore no-explicit-any
-  readonly [field: string]: Expr<any>;
+  readonly [field: string]: Expr<Untyped>;
 };
 
 /** Staged `args` of a tracepoint with typed fields `F`. */
-export type StagedArgs<F> = { readonly [K in keyof F]: Expr<F[K] & VType> };
+export type StagedArgs<F> = {
+  readonly [K in keyof F]: Expr<Extract<F[K], VType>>;
+};
 
 /**
  * The type of `c.args` for probe spec `S`: typed fields for tracepoints in
@@ -176,6 +183,8 @@ export interface ProgramScope {
   map(name: string): MapRef;
   /** An event by name (one `EventDecl` per name). */
   event(name: string): EventDecl;
+  /** How emits are staged. */
+  readonly emitStyle?: EmitStyle;
 }
 
 /**
@@ -200,6 +209,7 @@ export class ProbeContext<S extends string = string> {
   readonly #scope: ProgramScope;
   readonly #st: Stager;
   #predicate?: Expr<Int>;
+  #predicateSite?: Site;
 
   /** Use `t.probe()` or `stageProbe()`. */
   constructor(scope: ProgramScope, spec: S) {
@@ -210,7 +220,11 @@ export class ProbeContext<S extends string = string> {
 
   /** The predicate collected by top-level `filter()` calls, if any. */
   predicate(): ast.Expr | undefined {
-    return this.#predicate?.use();
+    const p = this.#predicate?.use();
+    if (p !== undefined && this.#predicateSite !== undefined) {
+      this.#st.sites.set(p, this.#predicateSite);
+    }
+    return p;
   }
 
   // ---- builtins ----
@@ -366,6 +380,7 @@ export class ProbeContext<S extends string = string> {
       this.#predicate = this.#predicate === undefined
         ? e
         : and(this.#predicate, e);
+      this.#predicateSite ??= new Site();
       return;
     }
     this.#st.emit({
@@ -473,8 +488,10 @@ export class ProbeContext<S extends string = string> {
    * The map `@name`, typed by key types `K` and value kind `V` when given
    * (see `MapRef`). `""` is the anonymous map `@`.
    */
-  // deno-lint-ignore no-explicit-any
-  map<K extends readonly KeyType[] = any, V extends MapValueKind = any>(
+  map<
+    K extends readonly KeyType[] = Untyped,
+    V extends MapValueKind = Untyped,
+  >(
     name: string,
   ): MapRef<K, V> {
     return this.#scope.map(name) as MapRef<K, V>;
@@ -489,7 +506,7 @@ export class ProbeContext<S extends string = string> {
   emit<O extends Record<string, AnyLike>>(name: string, values: O): void;
   emit(event: EventDecl | string, values: Record<string, AnyLike>): void {
     const decl = typeof event === "string" ? this.#scope.event(event) : event;
-    this.#stmt(decl.stageCall(values));
+    this.#stmt(decl.stageCall(values, this.#scope.emitStyle));
   }
 
   #callStmt(name: string, args: readonly AnyLike[]): void {

@@ -26,6 +26,7 @@ import {
   type TypeOf,
 } from "./expr.ts";
 import { StagingError } from "./stager.ts";
+import type { DecodedEvent } from "../output/types.ts";
 import type { JsOf, VType } from "./types.ts";
 
 /** The fields of an event: name → value type. */
@@ -49,6 +50,13 @@ export interface EventInfo {
   /** Field names in record order. */
   fields: string[];
 }
+
+/**
+ * How emits are staged: `"printf"` (default; works with today's
+ * compiler) or `"native"` (an `emit(...)` call, for a compiler with the
+ * `emit` event action).
+ */
+export type EmitStyle = "printf" | "native";
 
 /** The first byte of every emit format. */
 export const EMIT_MARK = "\x1e";
@@ -90,11 +98,17 @@ export class EventDecl<S extends Shape = Shape> {
   }
 
   /**
-   * The `printf(...)` call of one emit.
+   * The call of one emit: `printf("\x1eN\x1f...", values...)` (the wire
+   * form today), or with `style` `"native"` the call
+   * `emit("name", "f1,f2", values...)` that needs the compiler's `emit`
+   * action (see the staging report).
    *
    * @throws {StagingError} when the fields differ from the first emit's.
    */
-  stageCall(values: Record<string, AnyLike>): ast.CallExpr {
+  stageCall(
+    values: Record<string, AnyLike>,
+    style: EmitStyle = "printf",
+  ): ast.CallExpr {
     const names = Object.keys(values);
     for (const n of names) {
       if (!FIELD_NAME.test(n)) {
@@ -118,6 +132,18 @@ export class EventDecl<S extends Shape = Shape> {
       }
     }
     const fields = this.fields;
+    if (style === "native") {
+      return {
+        kind: "call",
+        name: "emit",
+        args: [
+          { kind: "str", value: this.name, span: noSpan() },
+          { kind: "str", value: fields.join(","), span: noSpan() },
+          ...fields.map((f) => toNode(values[f])),
+        ],
+        span: noSpan(),
+      };
+    }
     const prefix = `${EMIT_MARK}${this.index}${FIELD_SEP}`;
     let format = prefix + fields.map((f) => `${f}=%s`).join(" ") + "\n";
     if (format.length > MAX_FORMAT) {
@@ -155,8 +181,9 @@ export class EventDecl<S extends Shape = Shape> {
  */
 export function emitIndex(format: string): number | undefined {
   if (!format.startsWith(EMIT_MARK)) return undefined;
-  const m = /^\x1e(\d+)\x1f/.exec(format);
-  return m === null ? undefined : Number(m[1]);
+  const sep = format.indexOf(FIELD_SEP);
+  const digits = format.slice(1, sep);
+  return sep > 1 && /^\d+$/.test(digits) ? Number(digits) : undefined;
 }
 
 /**
@@ -184,4 +211,45 @@ export function emitRecord(
   const out: Record<string, unknown> = {};
   info.fields.forEach((f, i) => out[f] = args[i]);
   return out;
+}
+
+/**
+ * The event name and typed record of a decoded ring-buffer event, when it
+ * is an emit of `events` (a staged program's event table); `undefined` for
+ * every other event (printf, exit, ...). Both wire forms are understood:
+ * the printf form and a native `emit` action (`{ kind: "emit", event,
+ * fields, args }`).
+ *
+ * @example Usage
+ * ```ts
+ * import { matchEmit } from "./events.ts";
+ * import assert from "node:assert/strict";
+ * const ev = {
+ *   id: 0,
+ *   action: { kind: "printf" as const, format: "\x1e0\x1fpid=%s\n", args: [] },
+ *   args: [42],
+ * };
+ * assert.deepEqual(matchEmit([{ name: "e", fields: ["pid"] }], ev), {
+ *   event: "e",
+ *   record: { pid: 42 },
+ * });
+ * ```
+ */
+export function matchEmit(
+  events: readonly EventInfo[],
+  ev: DecodedEvent,
+): { event: string; record: Record<string, unknown> } | undefined {
+  const action = ev.action as {
+    kind: string;
+    event?: string;
+    fields?: string[];
+  };
+  if (action.kind === "emit" && action.fields !== undefined) {
+    const info = { name: action.event ?? "", fields: action.fields };
+    return { event: info.name, record: emitRecord(info, ev.args) };
+  }
+  if (ev.action.kind !== "printf") return undefined;
+  const i = emitIndex(ev.action.format);
+  if (i === undefined || events[i] === undefined) return undefined;
+  return { event: events[i].name, record: emitRecord(events[i], ev.args) };
 }

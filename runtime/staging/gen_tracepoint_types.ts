@@ -123,9 +123,24 @@ export function generate(): string {
     " * @module",
     " */",
     "",
-    'import type { Ptr, S16, S32, S64, S8, Str, U16, U32, U64, U8 } from "./types.ts";',
-    "",
   ];
+  const used = [
+    "Ptr",
+    "S16",
+    "S32",
+    "S64",
+    "S8",
+    "Str",
+    "U16",
+    "U32",
+    "U64",
+    "U8",
+  ]
+    .filter((n) =>
+      [...shapes.keys()].some((s) => new RegExp(`\\b${n}\\b`).test(s))
+    )
+    .sort();
+  out.push(`import type { ${used.join(", ")} } from "./types.ts";`, "");
   for (const [text, shape] of shapes) {
     out.push(`/** Field shape ${shape}. */`);
     out.push(`export type ${shape} = ${text};`);

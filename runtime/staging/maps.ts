@@ -22,7 +22,7 @@ import {
   toNode,
 } from "./expr.ts";
 import { type Stager, StagingError } from "./stager.ts";
-import type { AggKind, Int, KeyType, VType } from "./types.ts";
+import type { AggKind, Int, KeyType, Untyped, VType } from "./types.ts";
 
 /** What a map holds: an aggregation, or plain values of a type. */
 export type MapValueKind = AggKind | VType;
@@ -180,10 +180,9 @@ export class MapSlot<V extends MapValueKind = MapValueKind> {
  * console.assert(prog.probes[0].body.stmts.length === 1);
  * ```
  */
-// deno-lint-ignore no-explicit-any
 export class MapRef<
-  K extends readonly KeyType[] = any,
-  V extends MapValueKind = any,
+  K extends readonly KeyType[] = Untyped,
+  V extends MapValueKind = Untyped,
 > {
   /** Phantom: the key types. */
   declare readonly keyTypes: K;

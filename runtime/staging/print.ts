@@ -58,9 +58,37 @@ class Writer {
 export function printProgram(prog: ast.Program): string {
   const w = new Writer();
   w.node(prog, () => {
+    for (const inc of prog.includes) {
+      w.node(inc, () =>
+        w.write(
+          inc.system ? `#include <${inc.path}>` : `#include "${inc.path}"`,
+        ));
+      w.write("\n");
+    }
+    for (const d of prog.cDefinitions) {
+      w.node(d, () => w.write(d.text));
+      w.write("\n");
+    }
+    if (prog.config !== undefined) config(w, prog.config);
     for (const p of prog.probes) probe(w, p);
   });
   return w.text;
+}
+
+function config(w: Writer, c: ast.ConfigBlock): void {
+  w.node(c, () => {
+    w.write("config = {");
+    for (const e of c.entries) {
+      w.write(" ");
+      w.node(e, () => {
+        w.write(`${e.key} = `);
+        expr(w, e.value);
+        w.write(";");
+      });
+    }
+    w.write(" }");
+  });
+  w.write("\n");
 }
 
 function probe(w: Writer, p: ast.Probe): void {

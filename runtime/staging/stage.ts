@@ -21,16 +21,26 @@
 
 import type * as ast from "../lang/ast.ts";
 import { buildAttachPoint, scanAttachPoint } from "../lang/attach_point.ts";
-import { Diagnostics } from "../lang/diagnostics.ts";
+import {
+  CompileError,
+  CompileErrors,
+  Diagnostics,
+} from "../lang/diagnostics.ts";
+import { parse } from "../lang/parser.ts";
 import { compileAst, type CompileOptions } from "../compiler/compile.ts";
 import type { Program } from "../program.ts";
 import { ProbeContext, type ProgramScope } from "./context.ts";
-import { EventDecl, type EventInfo, type Shape } from "./events.ts";
+import {
+  type EmitStyle,
+  EventDecl,
+  type EventInfo,
+  type Shape,
+} from "./events.ts";
 import { noSpan } from "./expr.ts";
 import { MapRef, type MapValueKind } from "./maps.ts";
 import { printProgram } from "./print.ts";
-import { Stager, StagingError } from "./stager.ts";
-import type { KeyType } from "./types.ts";
+import { type Site, Stager, StagingError } from "./stager.ts";
+import type { KeyType, Untyped } from "./types.ts";
 
 /** A staged program: its tree, the bpftrace text it prints as, its events. */
 export interface StagedProgram {
@@ -40,6 +50,21 @@ export interface StagedProgram {
   source: string;
   /** Declared or emitted events, by their index in emit formats. */
   events: EventInfo[];
+  /**
+   * Where statements and predicates were written in TypeScript
+   * (`file:line:col`); compile errors name the place.
+   */
+  sites?: ReadonlyMap<ast.Node, Site>;
+}
+
+/** Options of {@linkcode stage} and {@linkcode Tracer}. */
+export interface StageOptions {
+  /**
+   * How `c.emit()` is staged: `"printf"` (default: a printf with a
+   * marked format, works with today's compiler) or `"native"` (an
+   * `emit(...)` call: needs the compiler's `emit` event action).
+   */
+  emit?: EmitStyle;
 }
 
 /** A probe body: runs once at staging time. */
@@ -70,9 +95,21 @@ export type ProbeBody<S extends string> = (c: ProbeContext<S>) => void;
 export class Tracer implements ProgramScope {
   /** The statement sink shared by every probe of this program. */
   readonly stager: Stager = new Stager();
+  /** How emits are staged. */
+  readonly emitStyle: EmitStyle;
   readonly #maps = new Map<string, MapRef>();
   readonly #events = new Map<string, EventDecl>();
   readonly #probes: ast.Probe[] = [];
+  readonly #preamble: Pick<ast.Program, "includes" | "cDefinitions"> = {
+    includes: [],
+    cDefinitions: [],
+  };
+  #config?: ast.ConfigBlock;
+
+  /** Makes an empty program. */
+  constructor(options: StageOptions = {}) {
+    this.emitStyle = options.emit ?? "printf";
+  }
 
   /**
    * Adds a probe on one attach point or several (`["tracepoint:a:b",
@@ -105,6 +142,28 @@ export class Tracer implements ProgramScope {
     this.#probes.push(probe);
   }
 
+  /**
+   * Adds probes written in the bpftrace language (and their `#include`s, C
+   * definitions and `config` block), in order with the staged ones: both
+   * styles mix in one program and share maps by name.
+   *
+   * @throws {import("../lang/diagnostics.ts").CompileErrors} on syntax
+   *   errors (file name `bpftrace`).
+   */
+  bpftrace(source: string): void {
+    const { ast: tree, diagnostics } = parse(source, "bpftrace");
+    diagnostics.throwIfErrors();
+    this.#probes.push(...tree.probes);
+    this.#preamble.includes.push(...tree.includes);
+    this.#preamble.cDefinitions.push(...tree.cDefinitions);
+    if (tree.config !== undefined) {
+      if (this.#config !== undefined) {
+        throw new StagingError("Only one config block is allowed");
+      }
+      this.#config = tree.config;
+    }
+  }
+
   /** Adds a `BEGIN` probe. */
   begin(body: ProbeBody<"BEGIN">): void {
     this.probe("BEGIN", body);
@@ -116,8 +175,10 @@ export class Tracer implements ProgramScope {
   }
 
   /** The map `@name`, typed by key types `K` and value kind `V`. */
-  // deno-lint-ignore no-explicit-any
-  map<K extends readonly KeyType[] = any, V extends MapValueKind = any>(
+  map<
+    K extends readonly KeyType[] = Untyped,
+    V extends MapValueKind = Untyped,
+  >(
     name: string,
   ): MapRef<K, V> {
     let m = this.#maps.get(name);
@@ -142,17 +203,18 @@ export class Tracer implements ProgramScope {
   finish(): StagedProgram {
     const program: ast.Program = {
       kind: "program",
-      includes: [],
-      cDefinitions: [],
-      probes: this.#probes,
+      includes: [...this.#preamble.includes],
+      cDefinitions: [...this.#preamble.cDefinitions],
+      probes: [...this.#probes],
       span: noSpan(),
     };
+    if (this.#config !== undefined) program.config = this.#config;
     const source = printProgram(program);
     const events = [...this.#events.values()].map((e) => ({
       name: e.name,
       fields: [...e.fields ?? []],
     }));
-    return { program, source, events };
+    return { program, source, events, sites: this.stager.sites };
   }
 }
 
@@ -188,8 +250,11 @@ function parseAttach(spec: string): ast.AttachPointNode {
  * console.assert(s.source.includes("@drops[pid, comm] = count();"));
  * ```
  */
-export function stage(build: (t: Tracer) => void): StagedProgram {
-  const t = new Tracer();
+export function stage(
+  build: (t: Tracer) => void,
+  options: StageOptions = {},
+): StagedProgram {
+  const t = new Tracer(options);
   build(t);
   return t.finish();
 }
@@ -251,11 +316,50 @@ export function compileStaged(
   opts: CompileOptions = {},
 ): Program {
   const name = opts.fileName ?? "staged";
-  const prog = compileAst(
-    staged.program,
-    new Diagnostics(name, staged.source),
-    opts,
-  );
+  let prog: Program;
+  try {
+    prog = compileAst(
+      staged.program,
+      new Diagnostics(name, staged.source),
+      opts,
+    );
+  } catch (e) {
+    if (e instanceof CompileErrors && staged.sites !== undefined) {
+      throw withSites(e, staged.sites);
+    }
+    throw e;
+  }
   prog.source = { name, text: staged.source };
   return prog;
+}
+
+/** Adds to each error the TypeScript place of the innermost statement. */
+function withSites(
+  e: CompileErrors,
+  sites: ReadonlyMap<ast.Node, Site>,
+): CompileErrors {
+  const placed = (err: CompileError): CompileError => {
+    let best: [number, Site] | undefined;
+    for (const [node, site] of sites) {
+      const s = node.span;
+      if (s.start <= err.span.start && err.span.end <= s.end) {
+        const len = s.end - s.start;
+        if (best === undefined || len < best[0]) best = [len, site];
+      }
+    }
+    const where = best?.[1].toString();
+    if (where === undefined || where === "") return err;
+    return new CompileError(
+      `${err.message} (staged at ${where})`,
+      err.span,
+      err.file,
+      err.severity,
+    );
+  };
+  return new CompileErrors(
+    e.errors.map(placed),
+    e.file,
+    e.source,
+    e.warnings.map(placed),
+  );
 }

@@ -38,6 +38,11 @@ export class Stager {
   #vars = 0;
   /** Names taken by scratch variables of the probe being staged. */
   readonly varNames: Set<string> = new Set();
+  /**
+   * Where each staged statement (and predicate) was written in the
+   * caller's TypeScript, as `file:line:col`, for error messages.
+   */
+  readonly sites: Map<ast.Node, Site> = new Map();
 
   /** Whether a probe body is being staged. */
   get active(): boolean {
@@ -61,6 +66,12 @@ export class Stager {
     const b = this.#blocks.at(-1);
     if (b === undefined) throw outside();
     b.push(stmt);
+    this.mark(stmt);
+  }
+
+  /** Records the caller's source location for `node`. */
+  mark(node: ast.Node): void {
+    this.sites.set(node, new Site());
   }
 
   /** Runs `body` with a new open block and returns it. */
@@ -100,6 +111,41 @@ export class Stager {
     this.varNames.clear();
     this.#vars = 0;
   }
+}
+
+const HERE = new URL(".", import.meta.url).href;
+
+/**
+ * A place in the caller's code, captured cheaply (the stack is formatted
+ * only when {@linkcode Site.toString} is called, for an error message).
+ */
+export class Site {
+  readonly #e: Error = new Error();
+  #text?: string | null;
+
+  /** The first stack frame outside this folder, `file:line:col`, or `""`. */
+  toString(): string {
+    if (this.#text === undefined) this.#text = callSite(this.#e) ?? null;
+    return this.#text ?? "";
+  }
+}
+
+/** The first frame of `e`'s stack outside this folder, `file:line:col`. */
+export function callSite(e: Error = new Error()): string | undefined {
+  const stack = e.stack;
+  if (stack === undefined) return undefined;
+  for (const line of stack.split("\n").slice(1)) {
+    const m = /\(?((?:file|https?|data):[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(
+      line,
+    );
+    if (m === null || m[1].startsWith(HERE)) continue;
+    let file = m[1];
+    if (file.startsWith("file://")) {
+      file = decodeURIComponent(new URL(file).pathname);
+    }
+    return `${file}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
 }
 
 function outside(): StagingError {

@@ -9,18 +9,7 @@
  * @module
  */
 
-import type {
-  Ptr,
-  S16,
-  S32,
-  S64,
-  S8,
-  Str,
-  U16,
-  U32,
-  U64,
-  U8,
-} from "./types.ts";
+import type { Ptr, S16, S32, S64, Str, U16, U32, U64, U8 } from "./types.ts";
 
 /** Field shape T0. */
 export type T0 = {

@@ -122,6 +122,14 @@ export type VType =
   | Timestamp
   | Tuple;
 
+/**
+ * The type parameter default of untyped maps (`c.map("x")`): `any`, so
+ * that each operation is checked on its own (`hist` still needs an
+ * integer) instead of against declared key and value types.
+ */
+// deno-lint-ignore no-explicit-any
+export type Untyped = any;
+
 /** Value types usable as map keys and map values (all of them). */
 export type KeyType = VType;
 

@@ -2,6 +2,32 @@
  * The interpreter engine: runs a compiled `Program`'s probes in tsbpf's own
  * eBPF interpreter, fed by seeded synthetic events on a virtual clock.
  *
+ * One seed fixes everything: the process table (realistic names, pids,
+ * threads, a Zipf-like share of activity), every record, every pick, so the
+ * same seed gives byte-identical events and maps, however the time is cut
+ * into polls. `poll(ms)` advances the virtual clock by exactly `ms`, runs
+ * every event due in that window in timestamp order across probes, then
+ * drains the ring buffer.
+ *
+ * Sources, one per attach point:
+ * - tracepoints: records laid out exactly per their format (common header,
+ *   `__data_loc` strings, char arrays); syscalls with plausible arguments
+ *   (path pointers into readable synthetic user memory), return values with
+ *   realistic errors; `raw_syscalls` with a server's syscall mix;
+ *   `skb:kfree_skb` with real drop reasons, skewed, and matching drop
+ *   sites; `sched:*` with current/next/woken tasks; others generically.
+ *   `rate` events per second each, spread at random inside their slots.
+ * - kprobe/kretprobe/uprobe/uretprobe: x86_64 `pt_regs` (168 bytes).
+ * - rawtracepoint: an array of u64 arguments.
+ * - profile/interval/software/hardware: `bpf_perf_event_data` at their
+ *   period (profile per CPU, interval on one).
+ * - Entries and returns traced together (sys_enter_X/sys_exit_X,
+ *   kprobe/kretprobe, uprobe/uretprobe) are paired: each return follows
+ *   its entry on the same thread after a plausible latency.
+ *
+ * Kernel and user stacks are synthetic call chains through real function
+ * names; `symbols()` names them.
+ *
  * @module
  */
 
@@ -428,7 +454,7 @@ export class InterpEngine implements Engine {
     return world.symbols.resolver(this.#maps);
   }
 
-  /** Stops every source and drops the maps. Safe to call twice. */
+  /** Stops every source; maps stay readable. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -23,6 +23,8 @@ export interface PendingReturn {
   cpu: number;
   /** What was entered: a syscall name, or the probed function. */
   what: string;
+  /** Field values the return record repeats (block dev, sector, ...). */
+  values?: number[];
 }
 
 /**
@@ -60,9 +62,16 @@ export class ReturnQueue {
   }
 
   /** Queues a return. */
-  push(time: number, thread: SyntheticThread, cpu: number, what: string): void {
+  push(
+    time: number,
+    thread: SyntheticThread,
+    cpu: number,
+    what: string,
+    values?: number[],
+  ): void {
     const h = this.#heap;
-    const item = { time, seq: this.#seq++, thread, cpu, what };
+    const item: PendingReturn = { time, seq: this.#seq++, thread, cpu, what };
+    if (values !== undefined) item.values = values;
     let i = h.length;
     h.push(item);
     while (i > 0) {
@@ -103,6 +112,39 @@ export class ReturnQueue {
   }
 }
 
+/**
+ * Tracepoint pairs besides syscalls: which entries feed which return, the
+ * fields the return repeats, and whose context the return runs in
+ * (`any`: whichever task is current; `handoff`: the entry's "other" task —
+ * the woken one — becomes `next`).
+ */
+export const TRACEPOINT_PAIRS: readonly {
+  entries: readonly string[];
+  ret: string;
+  copy: readonly string[];
+  mode: "any" | "handoff";
+  latency: string;
+}[] = [
+  {
+    entries: ["block:block_rq_issue", "block:block_rq_insert"],
+    ret: "block:block_rq_complete",
+    copy: ["dev", "sector", "nr_sector"],
+    mode: "any",
+    latency: "block-io",
+  },
+  {
+    entries: [
+      "sched:sched_wakeup",
+      "sched:sched_wakeup_new",
+      "sched:sched_waking",
+    ],
+    ret: "sched:sched_switch",
+    copy: [],
+    mode: "handoff",
+    latency: "run-queue",
+  },
+];
+
 function before(a: PendingReturn, b: PendingReturn): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
@@ -125,7 +167,11 @@ export function returnOf(ap: AttachPoint): string | undefined {
         return "tracepoint:raw_syscalls:sys_exit";
       }
       const m = /^syscalls:sys_enter_(.+)$/.exec(ap.target);
-      return m === null ? undefined : `tracepoint:syscalls:sys_exit_${m[1]}`;
+      if (m !== null) return `tracepoint:syscalls:sys_exit_${m[1]}`;
+      for (const p of TRACEPOINT_PAIRS) {
+        if (p.entries.includes(ap.target)) return `tracepoint:${p.ret}`;
+      }
+      return undefined;
     }
     case "kprobe":
       return `kretprobe:${ap.target}`;
@@ -140,7 +186,8 @@ export function returnKey(ap: AttachPoint): string | undefined {
   switch (ap.kind) {
     case "tracepoint":
       return ap.target === "raw_syscalls:sys_exit" ||
-          ap.target.startsWith("syscalls:sys_exit_")
+          ap.target.startsWith("syscalls:sys_exit_") ||
+          TRACEPOINT_PAIRS.some((p) => p.ret === ap.target)
         ? `tracepoint:${ap.target}`
         : undefined;
     case "kretprobe":
@@ -170,6 +217,16 @@ function logUniform(rng: Prng, lo: number, hi: number): number {
  */
 export function latencyNs(what: string, rng: Prng, user: boolean): number {
   if (user) return logUniform(rng, 20_000, 2_000_000_000);
+  if (what === "block-io") {
+    return rng.float() < 0.7
+      ? logUniform(rng, 40_000, 400_000)
+      : logUniform(rng, 1_000_000, 30_000_000);
+  }
+  if (what === "run-queue") {
+    return rng.float() < 0.9
+      ? logUniform(rng, 1_000, 60_000)
+      : logUniform(rng, 100_000, 8_000_000);
+  }
   if (/epoll|poll|select|sleep|pause|wait4|accept/.test(what)) {
     return logUniform(rng, 50_000, 1_000_000_000);
   }

@@ -19,7 +19,7 @@ import {
 } from "./tracepoint_records.ts";
 import type { World } from "./world.ts";
 import { syscallRet } from "./syscall_values.ts";
-import { latencyNs, type ReturnQueue } from "./pairing.ts";
+import { latencyNs, type ReturnQueue, TRACEPOINT_PAIRS } from "./pairing.ts";
 import { syscallNumber } from "../probes/syscalls.ts";
 
 /** Byte size of x86_64 `struct pt_regs`. */
@@ -60,8 +60,14 @@ export abstract class EventSource {
   readonly view: DataView;
   /** Virtual ns between slots. */
   readonly periodNs: number;
-  /** Whether events fall at random inside their slot (else on its start). */
+  /** Whether events fall at random inside their slot. */
   readonly jitter: boolean;
+  /**
+   * Without jitter, where in its slot an event falls, as a fraction of the
+   * period: 1 for `interval` (first event one period after attach), 0.5
+   * for per-CPU timers.
+   */
+  readonly phase: number;
   /** Virtual ns of the next event (Infinity: never). */
   next = Infinity;
   /** Position among the engine's sources. */
@@ -79,6 +85,7 @@ export abstract class EventSource {
     ctxSize: number,
     periodNs: number,
     jitter: boolean,
+    phase = 0,
   ) {
     this.attach = attach;
     this.probe = probe;
@@ -86,6 +93,7 @@ export abstract class EventSource {
     this.view = new DataView(this.ctx.buffer);
     this.periodNs = periodNs;
     this.jitter = jitter;
+    this.phase = phase;
   }
 
   /** Starts firing at virtual time `nowNs`. */
@@ -123,7 +131,7 @@ export abstract class EventSource {
     const base = this.#start + this.#slot * this.periodNs;
     this.next = this.jitter
       ? base + Math.floor(world.rng.float() * this.periodNs)
-      : base;
+      : base + Math.round(this.phase * this.periodNs);
   }
 
   /**
@@ -132,12 +140,13 @@ export abstract class EventSource {
    */
   abstract fire(world: World): void;
 
-  /** Owes the paired return source a return of `what` by the env's task. */
+  /** Owes the paired return source a return of `what` by task `t`. */
   protected owe(
     world: World,
     t: SyntheticThread,
     what: string,
     user: boolean,
+    values?: number[],
   ): void {
     const r = this.returns;
     if (r === undefined || r.queue === undefined) return;
@@ -146,6 +155,7 @@ export abstract class EventSource {
       t,
       world.env.cpu,
       what,
+      values,
     );
     r.next = r.queue.peekTime();
   }
@@ -172,6 +182,13 @@ export class TracepointSource extends EventSource {
   readonly #what: string;
   readonly #idOffset: number;
   readonly #retOffset: number;
+  /** Pairing as an entry or return of TRACEPOINT_PAIRS, if any. */
+  readonly #pair?: (typeof TRACEPOINT_PAIRS)[number];
+  /** Offsets and sizes of the fields the pair copies. */
+  readonly #copy: { off: number; size: number }[] = [];
+  #lastOther?: SyntheticThread;
+  /** Whether the "other" task may be the idle task (sched_switch's next). */
+  readonly #idleOther: boolean;
 
   constructor(
     world: World,
@@ -190,6 +207,18 @@ export class TracepointSource extends EventSource {
       ? (fields.find((f) => f.name === "id")?.offset ?? -1)
       : -1;
     this.#retOffset = fields.find((f) => f.name === "ret")?.offset ?? -1;
+    this.#idleOther = /switch/.test(name);
+    this.#pair = TRACEPOINT_PAIRS.find((p) =>
+      p.ret === attach.target || p.entries.includes(attach.target)
+    );
+    for (const name of this.#pair?.copy ?? []) {
+      const f = fields.find((x) => x.name === name);
+      this.#copy.push(
+        f === undefined
+          ? { off: -1, size: 0 }
+          : { off: f.offset, size: f.size },
+      );
+    }
     this.#userOnly = cat === "syscalls" || cat === "raw_syscalls" ||
       (cat === "sched" && /process_(exec|fork)/.test(name));
   }
@@ -210,7 +239,10 @@ export class TracepointSource extends EventSource {
     const ws = plan.writers;
     if (ws.length > 0) {
       const r2 = rng.next();
-      const o = plan.needsOther ? otherThread(world, t, cpu, r2) : t;
+      const o = plan.needsOther
+        ? otherThread(world, t, cpu, r2, this.#idleOther)
+        : t;
+      this.#lastOther = o;
       for (let i = 0; i < ws.length; i++) ws[i](this.view, ctx, t, o, r2);
     }
     const env = world.env;
@@ -221,7 +253,16 @@ export class TracepointSource extends EventSource {
     env.ustack = world.userStackFor(t, r >>> 20);
     env.funcIp = 0n;
     if (this.returns !== undefined) {
-      this.owe(world, t, plan.syscalls?.[idx] ?? this.#what, false);
+      const pair = this.#pair;
+      if (pair === undefined) {
+        this.owe(world, t, plan.syscalls?.[idx] ?? this.#what, false);
+      } else {
+        const vals = this.#copy.map((c) =>
+          c.off < 0 ? 0 : readUint(this.view, c.off, c.size)
+        );
+        const who = pair.mode === "handoff" ? (this.#lastOther ?? t) : t;
+        this.owe(world, who, pair.latency, false, vals);
+      }
     }
   }
 
@@ -231,10 +272,27 @@ export class TracepointSource extends EventSource {
     const rng = world.rng;
     const r = rng.next();
     const idx = r & (POOL_SIZE - 1);
-    const t = p.thread;
+    const pair = this.#pair;
+    // The entry's task returns; a completion or a switch runs in whatever
+    // task is current (the woken task becomes `next`).
+    const t = pair === undefined ? p.thread : world.pickThread();
     this.ctx.set(plan.templates[idx]);
     const v = this.view;
     if (plan.pidOffset >= 0) v.setInt32(plan.pidOffset, t.tid, true);
+    const ws = plan.writers;
+    if (ws.length > 0) {
+      const r2 = rng.next();
+      const o = pair?.mode === "handoff" ? p.thread : t;
+      for (let i = 0; i < ws.length; i++) ws[i](v, this.ctx, t, o, r2);
+    }
+    if (p.values !== undefined) {
+      const copy = this.#copy;
+      for (let i = 0; i < copy.length; i++) {
+        if (copy[i].off >= 0) {
+          writeInt(v, copy[i].off, copy[i].size, p.values[i]);
+        }
+      }
+    }
     if (this.#idOffset >= 0) {
       writeInt(v, this.#idOffset, 8, syscallNumber(p.what) ?? 0);
       if (this.#retOffset >= 0) {
@@ -242,11 +300,29 @@ export class TracepointSource extends EventSource {
       }
     }
     const env = world.env;
-    env.set(t, p.cpu, world.baseNs + this.next);
-    env.kstack = plan.kstacks[idx];
+    env.set(
+      t,
+      pair === undefined ? p.cpu : world.cpuFor(t, r >>> 8),
+      world.baseNs + this.next,
+    );
+    env.kstack = plan.stackFor !== undefined
+      ? plan.stackFor(t, r >>> 16)
+      : plan.kstacks[idx];
     env.ustack = world.userStackFor(t, r >>> 20);
     env.funcIp = 0n;
   }
+}
+
+function readUint(v: DataView, off: number, size: number): number {
+  switch (size) {
+    case 1:
+      return v.getUint8(off);
+    case 2:
+      return v.getUint16(off, true);
+    case 4:
+      return v.getUint32(off, true);
+  }
+  return v.getUint32(off, true) + v.getUint32(off + 4, true) * 4294967296;
 }
 
 function otherThread(
@@ -254,8 +330,9 @@ function otherThread(
   t: SyntheticThread,
   cpu: number,
   r: number,
+  idle: boolean,
 ): SyntheticThread {
-  if (!world.pidFilter && (r & 0xff) < 60) return world.procs.idle[cpu];
+  if (idle && !world.pidFilter && (r & 0xff) < 60) return world.procs.idle[cpu];
   return world.procs.other(r, t);
 }
 
@@ -626,6 +703,7 @@ export class PerfSource extends EventSource {
       Math.max(ctxSize, PT_REGS_SIZE + 16),
       perCpu ? perCpuPeriod / n : perCpuPeriod,
       attach.kind === "software" || attach.kind === "hardware",
+      attach.kind === "interval" ? 1 : 0.5,
     );
     this.#perCpu = perCpu;
     this.#samplePeriod = samplePeriod;

@@ -417,9 +417,22 @@ function getCurrentComm(
   const buf = m.bufs[d];
   buf.fill(0, bl, bl + n);
   if (n === 0) return ret(0);
-  const comm = encoder.encode(m.env.comm).subarray(0, Math.min(15, n - 1));
-  buf.set(comm, bl);
+  const comm = commBytes(m.env.comm);
+  buf.set(comm.length < n ? comm : comm.subarray(0, n - 1), bl);
   return ret(0);
+}
+
+/** Encoded names (at most 15 bytes), cached: comm is read on every event. */
+const commCache = new Map<string, Uint8Array>();
+
+function commBytes(comm: string): Uint8Array {
+  let bytes = commCache.get(comm);
+  if (bytes === undefined) {
+    bytes = encoder.encode(comm).subarray(0, 15);
+    if (commCache.size > 4096) commCache.clear();
+    commCache.set(comm, bytes);
+  }
+  return bytes;
 }
 
 function printk(

@@ -148,6 +148,17 @@ export function keyId(buf: Uint8Array, off: number, size: number): KeyId {
       return buf[off];
     case 2:
       return buf[off] | (buf[off + 1] << 8);
+    case 16: // comm, the most common string key: one call, no concatenation
+      return String.fromCharCode(
+        buf[off] | (buf[off + 1] << 8),
+        buf[off + 2] | (buf[off + 3] << 8),
+        buf[off + 4] | (buf[off + 5] << 8),
+        buf[off + 6] | (buf[off + 7] << 8),
+        buf[off + 8] | (buf[off + 9] << 8),
+        buf[off + 10] | (buf[off + 11] << 8),
+        buf[off + 12] | (buf[off + 13] << 8),
+        buf[off + 14] | (buf[off + 15] << 8),
+      );
   }
   let s = "";
   const end = off + size;

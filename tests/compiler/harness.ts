@@ -28,13 +28,18 @@ export interface Loaded {
   env: VmEnvironment;
 }
 
-/** Compiles, verifies and loads a script. */
+/**
+ * Compiles, verifies and loads a script; `adjust` may change the compiled
+ * program first (e.g. shrink the ring buffer).
+ */
 export function load(
   src: string,
   opts: CompileOptions = {},
   env: EnvironmentOptions = {},
+  adjust?: (prog: Program) => void,
 ): Loaded {
   const prog = compile(src, opts);
+  adjust?.(prog);
   for (const p of prog.probes) {
     verify(p.insns, {
       maps: prog.maps,

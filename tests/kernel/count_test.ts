@@ -112,11 +112,10 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/verifier): our verifier rejects a [comm, pid] key that the
-  // kernel accepts: "misaligned stack access: 16 bytes at fp-24" at the
-  // bpf_get_current_comm call. Remove `ignore` once fixed.
-  name: "cli: a [comm, pid] map key passes our verifier (BUG: rejected)",
-  ignore: true,
+  // Was a bug: our verifier rejected a [comm, pid] key the kernel accepts
+  // ("misaligned stack access: 16 bytes at fp-24").
+  name: "cli: a [comm, pid] map key passes our verifier",
+  ignore,
   async fn() {
     const w = await Workload.start(["getppid", "10"]);
     const t = Tracer.tsbpf([
@@ -128,7 +127,10 @@ Deno.test({
       await w.run();
       const r = await t.stop();
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(afterAttachLine(r.stdout), `\n\n@c[tsbwork, ${w.pid}]: 10\n`);
+      assert.equal(
+        afterAttachLine(r.stdout),
+        `\n\n@c[tsbwork, ${w.pid}]: 10\n`,
+      );
     } finally {
       await w.kill();
       await t.kill();

@@ -127,7 +127,14 @@ export class Tracer {
 
   /** Starts `deno run -A mod.ts ...args`. */
   static tsbpf(args: string[]): Tracer {
-    return new Tracer([Deno.execPath(), "run", "-A", "--no-lock", MOD, ...args]);
+    return new Tracer([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--no-lock",
+      MOD,
+      ...args,
+    ]);
   }
 
   /** Starts `bpftrace ...args`. */
@@ -218,10 +225,31 @@ export class Tracer {
   progIds(): number[] {
     return progIdsOf(this.pid);
   }
+
+  /**
+   * Waits until the tracer holds at least `n` programs (bpftrace prints
+   * its `Attaching` line before it loads them) and returns their ids.
+   */
+  async waitProgIds(n: number, timeoutMs = 20_000): Promise<number[]> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const ids = this.progIds();
+      if (ids.length >= n) return ids;
+      if (this.#done || performance.now() > end) {
+        throw new Error(
+          `Tracer holds ${ids.length} programs, not ${n}\n--- stderr:\n${this.stderr}`,
+        );
+      }
+      await sleep(20);
+    }
+  }
 }
 
 /** Runs the tsbpf CLI to its end (`deno run -A mod.ts ...args`). */
-export function runTsbpf(args: string[], timeoutMs = 30_000): Promise<Finished> {
+export function runTsbpf(
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<Finished> {
   return Tracer.tsbpf(args).finish(timeoutMs);
 }
 

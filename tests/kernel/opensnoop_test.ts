@@ -116,13 +116,12 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/compiler + ffi): a failed bpf_ringbuf_reserve drops the
-  // record silently — codegen keeps no `.lost` map, so the kernel engine's
-  // lostEvents() is always 0 and "Lost N events" is never printed.
+  // The JS consumer is slower than a tight openat() loop: most of a burst
+  // is dropped in the kernel, and every drop must be counted.
   name: "cli: a burst that overflows the ring buffer reports its losses",
-  ignore: true,
+  ignore,
   async fn() {
-    const total = 300_000;
+    const total = 150_000;
     const w = await Workload.start(["openburst", String(total)]);
     const t = Tracer.tsbpf(["-e", snoop(w.pid)]);
     try {
@@ -133,6 +132,12 @@ Deno.test({
       const seq = seqOf(r.stdout);
       const lost = lostOf(r.stdout);
       assert.equal(seq.length + lost, total, `got ${seq.length}, lost ${lost}`);
+      for (let i = 1; i < seq.length; i++) {
+        if (seq[i] <= seq[i - 1]) {
+          assert.fail(`out of order at line ${i}: ${seq[i - 1]}, ${seq[i]}`);
+        }
+      }
+      console.log(`  burst of ${total}: ${seq.length} printed, ${lost} lost`);
     } finally {
       await w.kill();
       await t.kill();

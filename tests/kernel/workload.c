@@ -5,6 +5,7 @@
  * Every mode prints "ready" once started, then waits for one byte on
  * standard input before doing its work (unless the mode is run with
  * NOGATE=1 in the environment), so a tracer can be attached in between.
+ * DELAY=SECONDS in the environment delays the work after the gate.
  *
  *   tsbwork getppid N          N x syscall(SYS_getppid)
  *   tsbwork udp N PORT         N UDP datagrams to 127.0.0.1:PORT
@@ -75,6 +76,8 @@ int main(int argc, char **argv) {
     char c;
     if (read(0, &c, 1) != 1) return 3;
   }
+  const char *delay = getenv("DELAY");
+  if (delay != NULL) usleep((useconds_t)(atof(delay) * 1e6));
   const char *mode = argv[1];
   if (strcmp(mode, "getppid") == 0 && argc == 3) {
     long n = atol(argv[2]);

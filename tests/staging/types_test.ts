@@ -8,10 +8,21 @@
 
 import assert from "node:assert/strict";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
-import { compileStaged, stage, type Tracer } from "../../runtime/staging/stage.ts";
+import {
+  compileStaged,
+  stage,
+  type Tracer,
+} from "../../runtime/staging/stage.ts";
 import { StagingError } from "../../runtime/staging/stager.ts";
 import type { Expr } from "../../runtime/staging/expr.ts";
-import type { Ptr, S32, S64, Str, U32, U64 } from "../../runtime/staging/types.ts";
+import type {
+  Ptr,
+  S32,
+  S64,
+  Str,
+  U32,
+  U64,
+} from "../../runtime/staging/types.ts";
 
 const OPTS = { tracefsAvailable: false };
 
@@ -257,11 +268,11 @@ for (const k of CASES) {
 Deno.test("correctly typed bodies check and compile", () => {
   const prog = compileStaged(
     stage((t) => {
-      const drop = t.event<{ pid: U32; comm: Str; flags: S32 }>("open");
+      const drop = t.event<{ pid: U32; comm: Str; flags: U64 }>("open");
       const files = t.map<[Str], "count">("files");
       t.probe(OPENAT, (c) => {
         const f: Expr<Ptr<"user">> = c.args.filename;
-        const flags: Expr<S32> = c.args.flags;
+        const flags: Expr<U64> = c.args.flags;
         const mode: Expr<U64> = c.args.mode;
         files.at(c.str(f)).count();
         c.map<[], "hist">("modes").hist(mode);

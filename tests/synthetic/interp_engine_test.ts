@@ -382,14 +382,24 @@ Deno.test("interval, software and hardware probes fire at their period", async (
   const prog = compile(
     "interval:ms:100 { @i = count(); } software:cs:1000 { @s = count(); } hardware:cycles:1000000 { @h = count(); }",
   );
-  const { maps } = await run(prog, { seed: 15, numCpus: 2 }, [1000]);
-  const v = (name: string) =>
-    Number(maps.find((m) => m.name === name)!.entries[0].value);
-  assert.equal(v("@i"), 10);
+  const engine = new InterpEngine({ seed: 15, numCpus: 2 });
+  await engine.load(prog);
+  await engine.attach();
+  const value = (name: string) => {
+    const i = prog.maps.findIndex((m) => m.name === name);
+    return Number(decodeMap(prog.maps[i], engine.readMap(i)).entries[0].value);
+  };
+  await engine.poll(1000, () => {});
   // 5000 context switches per second per CPU, one sample per 1000.
-  assert.equal(v("@s"), 10);
+  assert.equal(value("@s"), 10);
   // 2.5 GHz per CPU, one sample per million cycles.
-  assert.equal(v("@h"), 5000);
+  assert.equal(value("@h"), 5000);
+  // interval fires one period after attach: 100, 200, ... 900 ms so far,
+  // the tenth exactly at 1000 ms.
+  assert.equal(value("@i"), 9);
+  await engine.poll(1, () => {});
+  assert.equal(value("@i"), 10);
+  engine.close();
 });
 
 Deno.test("realtime polls keep virtual time with wall time", async () => {
@@ -429,4 +439,40 @@ tracepoint:syscalls:sys_exit_read { @exit = count(); }`);
   // Latencies spread from sub-microsecond to milliseconds, none negative.
   const used = hist.filter((b) => Number(b.count) > 0).map((b) => b.index);
   assert.ok(Math.min(...used) >= 9 && Math.max(...used) >= 18, used.join(","));
+});
+
+Deno.test("biolatency and runqlat style pairs see realistic latencies", async () => {
+  const prog = compile(`
+tracepoint:block:block_rq_issue { @start[args->dev, args->sector] = nsecs; }
+tracepoint:block:block_rq_complete /@start[args->dev, args->sector]/ {
+  @io = hist((nsecs - @start[args->dev, args->sector]) / 1000);
+  delete(@start[args->dev, args->sector]);
+  @done = count();
+}
+tracepoint:sched:sched_wakeup { @q[args->pid] = nsecs; @woken = count(); }
+tracepoint:sched:sched_switch /@q[args->next_pid]/ {
+  @rq = hist((nsecs - @q[args->next_pid]) / 1000);
+  delete(@q[args->next_pid]);
+  @ran = count();
+}`);
+  const { maps } = await run(prog, { seed: 17, rate: 1000 }, [1000]);
+  const v = (name: string) =>
+    Number(maps.find((m) => m.name === name)!.entries[0].value);
+  assert.ok(v("@done") > 950, `${v("@done")} completions matched`);
+  assert.ok(
+    v("@ran") > 900 && v("@woken") === 1000,
+    `${v("@ran")} switches matched`,
+  );
+  const buckets = (name: string) =>
+    (maps.find((m) => m.name === name)!.entries[0].value as {
+      index: number;
+      count: number;
+    }[])
+      .filter((b) => Number(b.count) > 0).map((b) => b.index);
+  // Block I/O: tens of microseconds to tens of milliseconds.
+  const io = buckets("@io");
+  assert.ok(Math.min(...io) >= 6 && Math.max(...io) >= 14, io.join(","));
+  // Run queue: mostly microseconds.
+  const rq = buckets("@rq");
+  assert.ok(Math.min(...rq) <= 3 && Math.max(...rq) < 16, rq.join(","));
 });

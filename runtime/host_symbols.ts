@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { Engine } from "../engine.ts";
-import type { SymbolResolver } from "../output/types.ts";
-import { Kallsyms } from "../probes/kallsyms.ts";
-import { ElfSymbolizer } from "../probes/elf.ts";
+import type { Engine } from "./engine.ts";
+import type { SymbolResolver } from "./output/types.ts";
+import { Kallsyms } from "./probes/kallsyms.ts";
+import { ElfSymbolizer } from "./probes/elf.ts";
 
 function hex(addr: bigint): string {
   return "0x" + addr.toString(16);
@@ -24,8 +24,8 @@ function hex(addr: bigint): string {
  * @example A resolver over an engine that has no maps
  * ```ts
  * import assert from "node:assert/strict";
- * import { engineSymbols } from "./stack_symbols.ts";
- * import type { Engine } from "../engine.ts";
+ * import { engineSymbols } from "./host_symbols.ts";
+ * import type { Engine } from "./engine.ts";
  *
  * const none = { readMap: () => [] } as unknown as Engine;
  * const r = engineSymbols(none, { kallsyms: "ffffffff81000100 T do_one\n" });

@@ -1,0 +1,83 @@
+/**
+ * Where tsbpf's start-up goes. Run as a child process by the start-up
+ * benchmark; prints one JSON line of epoch-millisecond stamps:
+ *
+ * - `deno run -A bench/startup_phases.ts empty`: the script's first line
+ *   (Deno boot only; nothing imported).
+ * - `deno run -A bench/startup_phases.ts phases PROGRAM`: the same stamp,
+ *   then after importing the CLI's module graph, compiling, verifying,
+ *   choosing the engine (dlopen of libbpf), loading and attaching.
+ *
+ * @module
+ */
+
+const first = performance.timeOrigin + performance.now();
+
+/** Epoch-millisecond stamps of one start-up. */
+export interface PhaseStamps {
+  /** First line of user code ran. */
+  first: number;
+  /** The CLI's module graph is loaded. */
+  imported?: number;
+  /** `compile()` returned. */
+  compiled?: number;
+  /** `verifyProgram()` returned. */
+  verified?: number;
+  /** The engine was chosen (libbpf opened, kernel probed). */
+  engine?: number;
+  /** Maps created and programs loaded. */
+  loaded?: number;
+  /** Probes attached. */
+  attached?: number;
+  /** Engine closed. */
+  closed?: number;
+  /** Peak RSS of this process at the end (VmHWM), KiB. */
+  hwmKb?: number;
+}
+
+function hwmKb(): number {
+  const m = /^VmHWM:\s*(\d+) kB/m.exec(
+    Deno.readTextFileSync("/proc/self/status"),
+  );
+  return m ? Number(m[1]) : NaN;
+}
+
+async function phases(program: string): Promise<PhaseStamps> {
+  const now = () => performance.timeOrigin + performance.now();
+  const s: PhaseStamps = { first };
+  // The same graph `deno run mod.ts` loads: mod.ts pulls in the CLI.
+  const [{ compile }, { verifyProgram }, { selectEngine }] = await Promise.all(
+    [
+      import("../runtime/compiler/compile.ts"),
+      import("../runtime/verify_program.ts"),
+      import("../runtime/backend.ts"),
+      import("../mod.ts"),
+    ],
+  );
+  s.imported = now();
+  const prog = compile(program);
+  s.compiled = now();
+  verifyProgram(prog);
+  s.verified = now();
+  const { engine } = selectEngine("kernel", {});
+  s.engine = now();
+  try {
+    await engine.load(prog);
+    s.loaded = now();
+    await engine.attach();
+    s.attached = now();
+  } finally {
+    engine.close();
+  }
+  s.closed = now();
+  return s;
+}
+
+if (import.meta.main) {
+  const [mode, program] = Deno.args;
+  const stamps: PhaseStamps = mode === "phases"
+    ? await phases(program)
+    : { first };
+  stamps.hwmKb = hwmKb();
+  console.log(JSON.stringify(stamps));
+}

@@ -1,0 +1,149 @@
+/**
+ * Event streaming: a printf per `openat` of the workload, at increasing
+ * rates, lines received on the tool's standard output against the system
+ * calls made, and the loss each tool reports (`Lost N events`). The tools
+ * alternate at every rate. The highest rate with nothing missing is each
+ * tool's loss-free rate; the last step is a burst as fast as the workload
+ * can go.
+ *
+ * @module
+ */
+
+import { median, sleep } from "./stats.ts";
+import { type Tool, ToolProcess, TOOLS } from "./tools.ts";
+import { Workload, WORKLOAD_COMM } from "./workload.ts";
+
+/** The printf one-liner streamed. */
+export const STREAM_PROGRAM =
+  `tracepoint:syscalls:sys_enter_openat /comm == "${WORKLOAD_COMM}"/ { printf("%s %s\\n", comm, str(args->filename)); }`;
+
+/** One tool at one rate (medians over the rounds). */
+export interface StreamFigures {
+  /** Syscalls per second the workload achieved. */
+  achievedRate: number;
+  /** Syscalls made. */
+  made: number;
+  /** Lines received. */
+  received: number;
+  /** `made - received` (lines missing). */
+  missing: number;
+  /** Loss the tool reported itself. */
+  reportedLost: number;
+  /** True when every round received every line. */
+  lossFree: boolean;
+}
+
+/** One rate step, both tools. */
+export interface StreamRow {
+  /** Target rate (events/s); 0 means a burst, as fast as possible. */
+  rate: number;
+  /** Per tool. */
+  tools: Record<Tool, StreamFigures>;
+}
+
+interface Sample {
+  made: number;
+  received: number;
+  reportedLost: number;
+  seconds: number;
+}
+
+async function runOnce(
+  tool: Tool,
+  rate: number,
+  seconds: number,
+  burst: number,
+): Promise<Sample> {
+  const work = rate > 0
+    ? await Workload.start("openrate", rate, seconds)
+    : await Workload.start("opens", burst);
+  const p = ToolProcess.spawn(tool, STREAM_PROGRAM, {
+    eventMarker: `${WORKLOAD_COMM} `,
+  });
+  try {
+    await p.waitFor(/^Attaching \d+ probes?\.\.\./, 30_000);
+    for (let i = 0; i < 300 && (await p.progIds()).length === 0; i++) {
+      await sleep(10);
+    }
+    await sleep(300);
+    const w = await work.release();
+    // Let the output drain: stop once no line came for 300 ms.
+    let last = -1;
+    for (let i = 0; i < 50 && p.eventLines !== last; i++) {
+      last = p.eventLines;
+      await sleep(300);
+    }
+    const r = await p.stop();
+    return {
+      made: w.syscalls,
+      received: r.eventLines,
+      reportedLost: r.lost,
+      seconds: w.elapsedNs / 1e9,
+    };
+  } catch (e) {
+    await p.abort();
+    await work.kill();
+    throw e;
+  }
+}
+
+/**
+ * Streams at each rate of `rates` (events/s, 0 = burst of `burst` calls)
+ * for `seconds` each, `rounds` times per tool, the tools alternating.
+ *
+ * @example Two small steps (root, bpftrace, gcc)
+ * ```ts ignore
+ * import { measureStreaming } from "./streaming.ts";
+ * const rows = await measureStreaming([1000, 0], 0.2, 1, 2000);
+ * console.log(rows.map((r) => r.tools.tsbpf.received));
+ * ```
+ */
+export async function measureStreaming(
+  rates: readonly number[],
+  seconds: number,
+  rounds: number,
+  burst: number,
+): Promise<StreamRow[]> {
+  const rows: StreamRow[] = [];
+  for (const rate of rates) {
+    const got: Record<Tool, Sample[]> = { tsbpf: [], bpftrace: [] };
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 ? [...TOOLS].reverse() : TOOLS;
+      for (const tool of order) {
+        got[tool].push(await runOnce(tool, rate, seconds, burst));
+      }
+    }
+    const fig = (s: Sample[]): StreamFigures => ({
+      achievedRate: median(s.map((x) => x.made / x.seconds)),
+      made: median(s.map((x) => x.made)),
+      received: median(s.map((x) => x.received)),
+      missing: median(s.map((x) => x.made - x.received)),
+      reportedLost: median(s.map((x) => x.reportedLost)),
+      lossFree: s.every((x) => x.received >= x.made),
+    });
+    rows.push({
+      rate,
+      tools: { tsbpf: fig(got.tsbpf), bpftrace: fig(got.bpftrace) },
+    });
+  }
+  return rows;
+}
+
+/**
+ * The highest achieved rate at which `tool` lost nothing (0 if none).
+ *
+ * @example From measured rows
+ * ```ts ignore
+ * import { lossFreeRate, measureStreaming } from "./streaming.ts";
+ * const rows = await measureStreaming([1000], 0.2, 1, 0);
+ * console.log(lossFreeRate(rows, "tsbpf"));
+ * ```
+ */
+export function lossFreeRate(rows: readonly StreamRow[], tool: Tool): number {
+  let best = 0;
+  for (const r of rows) {
+    const f = r.tools[tool];
+    if (f.lossFree) best = Math.max(best, f.achievedRate);
+  }
+  return best;
+}

@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { hasKprobes } from "../../ffi/attach.ts";
+import {
+  hasStackTrace,
+  kernelSkip,
+  run,
+  runScript,
+  type ScriptRun,
+  sleep,
+  udpToClosedPort,
+} from "./helpers.ts";
+
+if (kernelSkip !== undefined) {
+  console.log(`Kernel runs of the scripts are skipped: ${kernelSkip}`);
+}
+
+const SCRIPTS = [
+  "kfree_skb",
+  "execsnoop",
+  "opensnoop",
+  "syscount",
+  "readlat",
+  "profile",
+  "dropreason",
+];
+const DURATION = ["--duration", "3"];
+const INTERP = ["--backend", "interp", "--seed", "1", ...DURATION];
+
+/**
+ * Runs the kernel variant (unless the machine cannot) and the interpreter
+ * variant of a script at once; both must last at least 3 s and exit 0.
+ */
+async function both(
+  name: string,
+  kernelArgs: string[],
+  workload: (() => Promise<unknown>) | undefined,
+  interpArgs: string[] = [],
+): Promise<{ kernel?: ScriptRun; interp: ScriptRun }> {
+  const [kernel, interp] = await Promise.all([
+    kernelSkip === undefined
+      ? runScript(
+        name,
+        ["--backend", "kernel", ...DURATION, ...kernelArgs],
+        workload,
+      )
+      : Promise.resolve(undefined),
+    runScript(name, [...INTERP, ...interpArgs]),
+  ]);
+  for (const r of [kernel, interp]) {
+    if (r === undefined) continue;
+    assert.equal(r.code, 0, `${name} failed: ${r.stderr}`);
+    assert.ok(r.ms >= 3000, `${name} ran only ${r.ms} ms`);
+    assert.equal(hasStackTrace(r.stderr), false);
+  }
+  return { kernel, interp };
+}
+
+/** The tables of a kfree_skb-style output: blocks after the header. */
+function tables(stdout: string): string[][] {
+  return stdout.split("\n\n").slice(1).map((b) =>
+    b.split("\n").filter((l) => l !== "")
+  );
+}
+
+Deno.test("kfree_skb.ts prints PID COMM DROP_COUNTS every second", async () => {
+  let bash = -1;
+  const sent = 40;
+  const { kernel, interp } = await both(
+    "kfree_skb",
+    [],
+    async () => bash = await udpToClosedPort(sent),
+  );
+  for (const r of [kernel, interp]) {
+    if (r === undefined) continue;
+    assert.ok(r.stdout.startsWith("Tracing kfree_skb... Ctrl-C to end.\n"));
+    const t = tables(r.stdout);
+    assert.equal(t.length, 3, r.stdout);
+    for (const table of t) {
+      assert.match(table[0], /^PID {8}COMM {9,}DROP_COUNTS$/);
+      const counts = table.slice(1).map((l) => Number(l.split(/\s+/).at(-1)));
+      assert.deepEqual(counts, counts.toSorted((a, b) => b - a));
+    }
+    assert.ok(t[2].length > 1, "no drops in the last table");
+  }
+  if (kernel !== undefined) {
+    // Drops of datagrams to a closed port count against the sender.
+    const row = tables(kernel.stdout)[2].find((l) => l.startsWith(`${bash} `));
+    assert.ok(row !== undefined, kernel.stdout);
+    const [, comm, n] = row.split(/\s+/);
+    assert.equal(comm, "bash");
+    assert.ok(Number(n) >= sent, row);
+  }
+});
+
+Deno.test({
+  name:
+    "kfree_skb.ts --kprobe/--kretprobe say in one line there are no kprobes",
+  ignore: kernelSkip !== undefined || hasKprobes(),
+  async fn() {
+    for (const flag of ["--kprobe", "--kretprobe"]) {
+      const r = await runScript("kfree_skb", [flag, "--backend", "kernel"]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      const probe = flag.slice(2);
+      assert.equal(
+        r.stderr,
+        `kfree_skb: Cannot attach "${probe}:kfree_skb": this kernel has no kprobes (built without CONFIG_KPROBES); use tracepoint:skb:kfree_skb instead\n`,
+      );
+    }
+  },
+});
+
+Deno.test("kfree_skb.ts --kprobe runs on the interpreter's synthetic kprobes", async () => {
+  const r = await runScript("kfree_skb", ["--kprobe", ...INTERP]);
+  assert.equal(r.code, 0, r.stderr);
+  const t = tables(r.stdout);
+  assert.equal(t.length, 3);
+  assert.ok(t[2].length > 1);
+});
+
+Deno.test("execsnoop.ts prints each exec with its arguments", async () => {
+  const tag = `tsbpf-${crypto.randomUUID().slice(0, 8)}`;
+  const { kernel, interp } = await both("execsnoop", [], async () => {
+    for (let i = 0; i < 3; i++) await run("/bin/true", [tag, String(i)]);
+  });
+  for (const r of [kernel, interp]) {
+    if (r === undefined) continue;
+    const lines = r.stdout.split("\n").filter((l) => l !== "");
+    assert.equal(lines[0], "TIME(s)  PID     PCOMM            ARGS");
+    assert.ok(lines.length > 1, r.stdout);
+    for (const l of lines.slice(1)) assert.match(l, /^\d+\.\d{3} +\d+ +/);
+  }
+  if (kernel !== undefined) {
+    const mine = kernel.stdout.split("\n").filter((l) => l.includes(tag));
+    assert.deepEqual(
+      mine.map((l) => l.slice(l.indexOf("/bin/true"))),
+      [0, 1, 2].map((i) => `/bin/true ${tag} ${i}`),
+    );
+  }
+});
+
+Deno.test("opensnoop.ts prints fds and errors with paths", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "tsbpf-open-" });
+  const there = `${dir}/there`;
+  const missing = `${dir}/missing`;
+  Deno.writeTextFileSync(there, "x\n");
+  try {
+    const { kernel, interp } = await both(
+      "opensnoop",
+      ["-n", "cat"],
+      () => run("cat", [there, missing]),
+    );
+    for (const r of [kernel, interp]) {
+      if (r === undefined) continue;
+      const lines = r.stdout.split("\n").filter((l) => l !== "");
+      assert.equal(lines[0], "PID     COMM               FD ERR     PATH");
+      assert.ok(lines.length > 1, r.stdout);
+      for (const l of lines.slice(1)) {
+        assert.match(l, /^\d+ +.+ +(-1 E[A-Z]+|\d+ 0) +/);
+      }
+    }
+    if (kernel !== undefined) {
+      const lines = kernel.stdout.split("\n");
+      assert.ok(
+        lines.some((l) => /^\d+ +cat +\d+ 0 +/.test(l) && l.endsWith(there)),
+        kernel.stdout,
+      );
+      assert.ok(
+        lines.some((l) =>
+          /^\d+ +cat +-1 ENOENT +/.test(l) && l.endsWith(missing)
+        ),
+        kernel.stdout,
+      );
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("syscount.ts counts syscalls by name (and by process with -P)", async () => {
+  const { kernel, interp } = await both(
+    "syscount",
+    ["-T", "500"],
+    () =>
+      run("python3", ["-c", "import os\nfor _ in range(2000): os.getppid()"]),
+    ["-P"],
+  );
+  const rows = (r: ScriptRun) => {
+    const lines = r.stdout.split("\n");
+    assert.match(
+      lines[0],
+      /^Tracing syscalls, printing top \d+\.\.\. Ctrl-C to end\.$/,
+    );
+    const i = lines.findIndex((l) => /^(SYSCALL|PID) /.test(l));
+    assert.ok(i > 0, r.stdout);
+    return lines.slice(i + 1).filter((l) => l !== "");
+  };
+  if (kernel !== undefined) {
+    const r = rows(kernel);
+    const counts = r.map((l) => Number(l.split(/\s+/)[1]));
+    assert.deepEqual(counts, counts.toSorted((a, b) => b - a));
+    for (const l of r) assert.match(l, /^[a-z0-9_]+ +\d+$/);
+    const getppid = r.find((l) => l.startsWith("getppid "));
+    assert.ok(getppid !== undefined && counts[r.indexOf(getppid)] >= 2000);
+  }
+  const p = rows(interp);
+  assert.ok(p.length > 0 && p.length <= 10);
+  for (const l of p) assert.match(l, /^\d+ +.+ +\d+$/);
+});
+
+Deno.test("readlat.ts prints read() latency histograms with percentiles", async () => {
+  const { kernel, interp } = await both(
+    "readlat",
+    ["-T", "1000"],
+    () => run("dd", ["if=/dev/zero", "of=/dev/null", "bs=1", "count=3000"]),
+  );
+  const check = (r: ScriptRun) => {
+    assert.ok(
+      r.stdout.startsWith("Tracing read() latency... Ctrl-C to end.\n"),
+    );
+    const heads = r.stdout.split("\n").filter((l) => / \(PID \d+\): /.test(l));
+    assert.ok(heads.length > 0, r.stdout);
+    for (const h of heads) {
+      assert.match(
+        h,
+        /: \d+ reads, p50 [\d.]+ us, p90 [\d.]+ us, p99 [\d.]+ us$/,
+      );
+    }
+    assert.match(r.stdout, /^\[\d+(, \d+[KMG]?\))?\]? +\d+ \|@*\s*\|$/m);
+    return heads;
+  };
+  check(interp);
+  if (kernel !== undefined) {
+    const dd = check(kernel).find((h) => h.startsWith("dd "));
+    assert.ok(dd !== undefined, kernel.stdout);
+    assert.ok(Number(/: (\d+) reads/.exec(dd)![1]) >= 3000, dd);
+  }
+});
+
+Deno.test("profile.ts writes folded stacks for flamegraph.pl", async () => {
+  const { kernel, interp } = await both("profile", [], async () => {
+    await sleep(200);
+    await run("timeout", ["1.5", "sh", "-c", "while :; do :; done"]);
+  });
+  const lines = (r: ScriptRun) => {
+    const ls = r.stdout.split("\n").filter((l) => l !== "");
+    assert.ok(ls.length > 0);
+    for (const l of ls) assert.match(l, /^[^ ;]+(;[^ ;]+)* \d+$/);
+    return ls;
+  };
+  lines(interp);
+  if (kernel !== undefined) {
+    const ls = lines(kernel);
+    const sh = ls.filter((l) => l.startsWith("sh;") || l.startsWith("sh "));
+    const samples = sh.reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    assert.ok(samples >= 20, `only ${samples} samples of the busy loop`);
+    assert.ok(ls.some((l) => /_\[k\]/.test(l)), "no kernel frames");
+  }
+});
+
+Deno.test("dropreason.ts names drop reasons (NO_SOCKET for a closed port)", async () => {
+  const sent = 40;
+  const { kernel, interp } = await both(
+    "dropreason",
+    [],
+    () => udpToClosedPort(sent),
+  );
+  for (const r of [kernel, interp]) {
+    if (r === undefined) continue;
+    const t = tables(r.stdout);
+    assert.equal(t.length, 3, r.stdout);
+    for (const table of t) {
+      assert.match(table[0], /^\d+s$/);
+      assert.match(table[1], /^REASON +COUNT +PER_SEC TREND$/);
+    }
+    const last = t[2].slice(2);
+    assert.ok(last.length > 0);
+    for (const l of last) {
+      assert.match(l, /^[A-Z_0-9]+ +\d+ +[\d.]+ [▁▂▃▄▅▆▇█]+$/);
+    }
+  }
+  if (kernel !== undefined) {
+    const row = tables(kernel.stdout)[2].find((l) =>
+      l.startsWith("NO_SOCKET ")
+    );
+    assert.ok(row !== undefined, kernel.stdout);
+    assert.ok(Number(row.split(/\s+/)[1]) >= sent, row);
+  }
+});
+
+Deno.test("every script has --help and reports a bad option in one line", async () => {
+  await Promise.all(SCRIPTS.map(async (name) => {
+    const help = await runScript(name, ["--help"]);
+    assert.equal(help.code, 0);
+    assert.ok(help.stdout.startsWith(`USAGE: ${name}.ts`), help.stdout);
+    for (const opt of ["--duration S", "-p PID", "--backend B", "--seed N"]) {
+      assert.ok(help.stdout.includes(opt), `${name} --help lacks ${opt}`);
+    }
+    const bad = await runScript(name, ["--bogus"]);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      `${name}: Unknown option '--bogus'; try --help\n`,
+    );
+    const num = await runScript(name, ["--duration", "soon"]);
+    assert.equal(num.code, 2);
+    assert.equal(
+      num.stderr,
+      `${name}: Option --duration needs a non-negative number, got "soon"; try --help\n`,
+    );
+  }));
+});
