@@ -10,13 +10,15 @@
  * ```
  *
  * Sections: `startup`, `phases`, `perevent` (also instructions and
- * memory), `stream`, `interp`. The kernel sections need root, bpftrace,
+ * memory), `stream`, `consumer` (tsbpf's user-space cost per streamed
+ * event), `interp`. The kernel sections need root, bpftrace,
  * bpftool and gcc; without them they are skipped with the reason.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { measureConsumer } from "./consumer.ts";
 import { interpSkipReason, measureInterp } from "./interp.ts";
 import { measurePerEvent, PER_EVENT_CASES, withBpfStats } from "./per_event.ts";
 import { type BenchResults, renderReport } from "./report.ts";
@@ -30,6 +32,7 @@ export const SECTIONS = [
   "phases",
   "perevent",
   "stream",
+  "consumer",
   "interp",
 ] as const;
 
@@ -101,7 +104,13 @@ export async function runSuite(opts: SuiteOptions = {}): Promise<BenchResults> {
     skipped: [],
   };
   const kernelSkip = kernelSkipReason();
-  const kernelSections: Section[] = ["startup", "phases", "perevent", "stream"];
+  const kernelSections: Section[] = [
+    "startup",
+    "phases",
+    "perevent",
+    "stream",
+    "consumer",
+  ];
   if (kernelSkip !== undefined) {
     const asked = kernelSections.filter((s) => only.has(s));
     if (asked.length > 0) {
@@ -129,6 +138,13 @@ export async function runSuite(opts: SuiteOptions = {}): Promise<BenchResults> {
         0.5 * scale,
         Math.max(1, Math.ceil(rounds / 2)),
         Math.max(1000, Math.round(200_000 * scale)),
+      );
+    }
+    if (only.has("consumer")) {
+      log("tsbpf's event consumer…");
+      res.consumer = await measureConsumer(
+        rounds,
+        Math.max(100, Math.round(8000 * scale)),
       );
     }
   }

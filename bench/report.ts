@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ConsumerRow } from "./consumer.ts";
 import type { InterpRow } from "./interp.ts";
 import type { PerEventRow } from "./per_event.ts";
 import type { PhaseRow, StartupRow } from "./startup.ts";
@@ -31,6 +32,8 @@ export interface BenchResults {
   perEvent?: PerEventRow[];
   /** Streaming rows. */
   streaming?: StreamRow[];
+  /** tsbpf's user-space cost per streamed event, by stage. */
+  consumer?: ConsumerRow[];
   /** Interpreter rows. */
   interp?: InterpRow[];
   /** Why sections were skipped. */
@@ -160,11 +163,16 @@ export function renderReport(r: BenchResults): string {
   if (r.streaming) {
     md += "### Event streaming (printf per openat)\n\n";
     const cell = (f: StreamRow["tools"]["tsbpf"]) =>
-      `${num(f.achievedRate)}/s: ${num(f.received)} of ${num(f.made)}` +
+      `${num(f.achievedRate)}/s: ${num(f.received)} of ${num(f.made)}, ` +
+      `${num(f.deliveredRate)} lines/s` +
       (f.missing > 0 ? `, ${num(f.missing)} missing` : "") +
       (f.reportedLost > 0 ? `, "Lost ${num(f.reportedLost)}"` : "");
     md += table(
-      ["asked rate", "tsbpf (achieved: received of made)", "bpftrace"],
+      [
+        "asked rate",
+        "tsbpf (achieved rate: received of made, delivered)",
+        "bpftrace",
+      ],
       r.streaming.map((s) => [
         s.rate === 0 ? "burst" : `${num(s.rate)}/s`,
         cell(s.tools.tsbpf),
@@ -175,7 +183,20 @@ export function renderReport(r: BenchResults): string {
     const b = lossFreeRate(r.streaming, "bpftrace");
     md += `\nHighest loss-free rate: tsbpf ${num(t)}/s, bpftrace ${
       num(b)
-    }/s, ratio ${ratio(t, b)} (target ≥ 1.5×: ${holds(t >= 1.5 * b)}).\n\n`;
+    }/s, ratio ${ratio(t, b)} (target ≥ 1.5×: ${holds(t >= 1.5 * b)}).\n`;
+    const peak = (tool: "tsbpf" | "bpftrace") =>
+      Math.max(...r.streaming!.map((s) => s.tools[tool].deliveredRate));
+    md += `Highest delivered rate (lines/s reaching the reader, lost or ` +
+      `not): tsbpf ${num(peak("tsbpf"))}, bpftrace ${num(peak("bpftrace"))}` +
+      `, ratio ${ratio(peak("tsbpf"), peak("bpftrace"))}.\n\n`;
+  }
+  if (r.consumer) {
+    md += "### Where tsbpf's user-space time per streamed event goes\n\n";
+    md += table(
+      ["stage", "µs per event"],
+      r.consumer.map((c) => [c.stage, num(c.usPerEvent, 2)]),
+    );
+    md += "\n";
   }
   if (r.interp) {
     md += "### Interpreter engine on synthetic events\n\n";

@@ -194,6 +194,9 @@ export async function measurePhases(rounds: number): Promise<PhaseRow[]> {
     add("phases: closed to process exit", p.exit - s.closed);
     add("memory: empty Deno script VmHWM (MiB)", e.stamps.hwmKb / 1024);
     add("memory: phases script VmHWM (MiB)", s.hwmKb / 1024);
+    add("memory: empty script V8 heap used (MiB)", e.stamps.heapUsed / 2 ** 20);
+    add("memory: phases script V8 heap used (MiB)", s.heapUsed / 2 ** 20);
+    add("memory: phases script external (MiB)", s.external / 2 ** 20);
   }
   const bundle = await bundleCli();
   if (bundle !== undefined) {

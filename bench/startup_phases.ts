@@ -33,6 +33,10 @@ export interface PhaseStamps {
   closed?: number;
   /** Peak RSS of this process at the end (VmHWM), KiB. */
   hwmKb?: number;
+  /** V8 heap in use at the end, bytes. */
+  heapUsed?: number;
+  /** Memory held outside the V8 heap (ArrayBuffers…), bytes. */
+  external?: number;
 }
 
 function hwmKb(): number {
@@ -79,5 +83,8 @@ if (import.meta.main) {
     ? await phases(program)
     : { first };
   stamps.hwmKb = hwmKb();
+  const mem = Deno.memoryUsage();
+  stamps.heapUsed = mem.heapUsed;
+  stamps.external = mem.external;
   console.log(JSON.stringify(stamps));
 }

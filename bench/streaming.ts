@@ -25,6 +25,8 @@ export interface StreamFigures {
   made: number;
   /** Lines received. */
   received: number;
+  /** Lines per second reaching the reader, release to last line. */
+  deliveredRate: number;
   /** `made - received` (lines missing). */
   missing: number;
   /** Loss the tool reported itself. */
@@ -44,6 +46,7 @@ export interface StreamRow {
 interface Sample {
   made: number;
   received: number;
+  deliveredRate: number;
   reportedLost: number;
   seconds: number;
 }
@@ -66,6 +69,7 @@ async function runOnce(
       await sleep(10);
     }
     await sleep(300);
+    const released = performance.now();
     const w = await work.release();
     // Let the output drain: stop once no line came for 300 ms.
     let last = -1;
@@ -74,9 +78,13 @@ async function runOnce(
       await sleep(300);
     }
     const r = await p.stop();
+    const [, lastAt] = p.eventSpan;
     return {
       made: w.syscalls,
       received: r.eventLines,
+      deliveredRate: r.eventLines > 0
+        ? r.eventLines / ((lastAt - released) / 1000)
+        : 0,
       reportedLost: r.lost,
       seconds: w.elapsedNs / 1e9,
     };
@@ -117,6 +125,7 @@ export async function measureStreaming(
       achievedRate: median(s.map((x) => x.made / x.seconds)),
       made: median(s.map((x) => x.made)),
       received: median(s.map((x) => x.received)),
+      deliveredRate: median(s.map((x) => x.deliveredRate)),
       missing: median(s.map((x) => x.made - x.received)),
       reportedLost: median(s.map((x) => x.reportedLost)),
       lossFree: s.every((x) => x.received >= x.made),

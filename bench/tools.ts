@@ -130,6 +130,8 @@ export class ToolProcess {
   #partial = "";
   #marker: string | undefined;
   #events = 0;
+  #firstEventAt = 0;
+  #lastEventAt = 0;
   #lost = 0;
   #stderr = "";
   #done: Promise<void>;
@@ -174,6 +176,11 @@ export class ToolProcess {
   /** Lines counted as events so far. */
   get eventLines(): number {
     return this.#events;
+  }
+
+  /** `performance.now()` when the first and the last event line came. */
+  get eventSpan(): [number, number] {
+    return [this.#firstEventAt, this.#lastEventAt];
   }
 
   /** Pid of the tool itself (not of /usr/bin/time). */
@@ -222,7 +229,8 @@ export class ToolProcess {
     let kept = "";
     for (const line of lines) {
       if (this.#marker !== undefined && line.startsWith(this.#marker)) {
-        this.#events++;
+        if (this.#events++ === 0) this.#firstEventAt = at;
+        this.#lastEventAt = at;
         continue;
       }
       const m = /^Lost (\d+) events/.exec(line);

@@ -645,6 +645,34 @@ export class KernelEngine implements Engine, Disposable {
     }
   }
 
+  /** Sets every value to zero, keeping the keys (bpftrace's `zero()`). */
+  zeroMap(mapIndex: number): void {
+    const [spec, fd] = this.#spec(mapIndex);
+    if (isArray(spec.type)) {
+      this.clearMap(mapIndex);
+      return;
+    }
+    if (spec.type === MapType.RINGBUF || spec.type === MapType.STACK_TRACE) {
+      return;
+    }
+    const n = this.#n;
+    const stride = isPerCpu(spec.type)
+      ? Math.ceil(spec.valueSize / 8) * 8 * this.#ncpus
+      : spec.valueSize;
+    const zero = new Uint8Array(stride);
+    let key: Uint8Array<ArrayBuffer> | null = null;
+    for (;;) {
+      const next = new Uint8Array(Math.max(spec.keySize, 1));
+      const ret = n.bpf.bpf_map_get_next_key(fd, key, next);
+      if (ret === -2) break;
+      n.check(`zero map "${spec.name}"`, ret);
+      // BPF_EXIST: a key deleted meanwhile stays deleted.
+      const up = n.bpf.bpf_map_update_elem(fd, next, zero, 2n);
+      if (up !== -2) n.check(`zero map "${spec.name}"`, up);
+      key = next;
+    }
+  }
+
   /**
    * Per-probe statistics from `bpf_prog_info`. Run counts and times are
    * 0 unless `enableStats` was set or `kernel.bpf_stats_enabled=1`.

@@ -239,8 +239,14 @@ async function runScript(opts: CliOptions): Promise<number> {
  */
 async function spawnStopped(command: string): Promise<Deno.ChildProcess> {
   const child = new Deno.Command("sh", {
-    // `exec` keeps the pid: the traced command's pid is the child's (cpid).
-    args: ["-c", `kill -STOP "$$"; exec ${command}`],
+    // A simple command is exec'd, so its pid is the child's (cpid); a shell
+    // line (`a; b`, pipes, redirections) runs whole in that shell.
+    args: [
+      "-c",
+      /[;&|<>()`\n]/.test(command)
+        ? `kill -STOP "$$"; ${command}`
+        : `kill -STOP "$$"; exec ${command}`,
+    ],
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

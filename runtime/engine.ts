@@ -53,6 +53,8 @@ export interface Engine {
   readMap(mapIndex: number): RawMapEntry[];
   /** Deletes every entry of a map (array maps: zeroes every value). */
   clearMap(mapIndex: number): void;
+  /** Sets every value of a map to zero, keeping its keys (`zero()`). */
+  zeroMap(mapIndex: number): void;
   /** Per-probe statistics. */
   stats(): ProbeStats[];
   /**

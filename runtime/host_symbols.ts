@@ -105,6 +105,13 @@ export function engineSymbols(
     usym(addr: bigint, pid?: number): string {
       return user(pid).resolve(addr)?.name ?? hex(addr);
     },
+    stackAddresses(mapIndex: number, id: number): bigint[] {
+      return stacks.get(mapIndex)?.get(id) ?? readStacks(mapIndex).get(id) ??
+        [];
+    },
+    userModule(addr: bigint, pid?: number): string | undefined {
+      return user(pid).resolve(addr)?.path;
+    },
     stack(mapIndex, id, isKernel, pid) {
       let ips = stacks.get(mapIndex)?.get(id);
       if (ips === undefined) ips = readStacks(mapIndex).get(id);

@@ -99,7 +99,8 @@ export interface FieldLayout {
  * bytes (IPv4 in the first 4); `ksym`/`usym` hold the address; `kstack`
  * holds the stack id from `mapIndex` (negative on failure); `ustack` holds
  * `tgid << 32 | (stack id as u32)`; `timestamp` holds nanoseconds from
- * `bpf_ktime_get_ns` (printed with `format` as strftime does).
+ * `bpf_ktime_get_ns` (printed with `format` as strftime does); `username`
+ * holds a uid.
  */
 export type TypeDesc =
   | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -126,6 +127,8 @@ export type TypeDesc =
   }
   | { kind: "inet"; size: number }
   | { kind: "timestamp"; size: 8; format?: string }
+  /** A uid (`username`): user space prints the name /etc/passwd gives it. */
+  | { kind: "username"; size: 8 }
   | { kind: "none"; size: 0 };
 
 /** How a map's per-key value is aggregated and printed. */

@@ -98,6 +98,8 @@ export class Session {
   #finished = false;
   #resolver?: SymbolResolver;
   #started = 0;
+  #pending: string[] = [];
+  #pendingSize = 0;
 
   /** Creates a session; nothing is loaded until `start()`. */
   constructor(program: Program, engine: Engine, options: SessionOptions = {}) {
@@ -155,9 +157,30 @@ export class Session {
     this.#stopRequested = true;
   }
 
-  /** Polls once for up to `timeoutMs`, handling every event. */
-  pump(timeoutMs: number): Promise<number> {
-    return this.engine.poll(timeoutMs, (rec) => this.#handle(rec));
+  /**
+   * Polls once for up to `timeoutMs`, handling every event. Output of one
+   * poll is written at once: one write per batch, not per event.
+   */
+  async pump(timeoutMs: number): Promise<number> {
+    try {
+      return await this.engine.poll(timeoutMs, (rec) => this.#handle(rec));
+    } finally {
+      this.#flush();
+    }
+  }
+
+  #emit(text: string): void {
+    this.#pending.push(text);
+    this.#pendingSize += text.length;
+    if (this.#pendingSize > 1 << 16) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#pendingSize = 0;
+    this.#write(text);
   }
 
   /**
@@ -227,14 +250,13 @@ export class Session {
       await this.engine.runSpecial("END");
       await this.pump(0);
       if (options.printMaps ?? true) {
+        // As bpftrace: two newlines, then every non-empty map.
         const maps = this.readMaps().filter((m) => m.entries.length > 0);
-        if (maps.length > 0) {
-          this.#write(
-            this.#format === "json"
-              ? formatExitMapsJson(maps)
-              : formatExitMapsText(maps),
-          );
-        }
+        this.#write(
+          this.#format === "json"
+            ? formatExitMapsJson(maps)
+            : formatExitMapsText(maps),
+        );
       }
       const lost = this.engine.lostEvents();
       if (lost > 0) {
@@ -260,16 +282,16 @@ export class Session {
         const data = this.#decodeMap(a.mapIndex);
         if (data.entries.length === 0) return;
         const opts = { top: a.top, div: a.div };
-        this.#write(
+        this.#emit(
           json ? formatMapJson(data, opts) : formatMapText(data, opts),
         );
         return;
       }
       case "clear":
-      case "zero":
-        // zero() keeps keys in bpftrace; with no engine-level update yet it
-        // empties the map like clear().
         this.engine.clearMap(a.mapIndex);
+        return;
+      case "zero":
+        this.engine.zeroMap(a.mapIndex);
         return;
       case "exit":
         this.#exitRequested = true;
@@ -283,7 +305,7 @@ export class Session {
           stderr: "inherit",
         }).outputSync();
         const text = new TextDecoder().decode(out.stdout);
-        this.#write(json ? formatMessageJson("syscall", text) : text);
+        this.#emit(json ? formatMessageJson("syscall", text) : text);
         return;
       }
       case "cat": {
@@ -297,14 +319,14 @@ export class Session {
             e instanceof Error ? e.message : String(e)
           }\n`;
         }
-        this.#write(json ? formatMessageJson("cat", text) : text);
+        this.#emit(json ? formatMessageJson("cat", text) : text);
         return;
       }
       default: {
         // printf, print(value), time(), join(): rendered by the output code.
         if (this.#quiet) return;
         const text = formatEventOutput(ev, this.#format);
-        if (text !== undefined) this.#write(text);
+        if (text !== undefined) this.#emit(text);
       }
     }
   }

@@ -82,7 +82,8 @@ async function main(signal: AbortSignal): Promise<void> {
       path = file;
       if (!withArgs) emit(path);
     } else if (ev.action.kind === "join") {
-      emit((ev.text ?? "").replace(/\n$/, ""));
+      // One exec, one line: newlines inside arguments are shown escaped.
+      emit((ev.text ?? "").replace(/\n$/, "").replaceAll("\n", "\\n"));
     }
   }
   emit(path);

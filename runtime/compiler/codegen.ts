@@ -1298,6 +1298,7 @@ export class ProbeCompiler {
       case "ksym":
       case "usym":
       case "timestamp":
+      case "username":
         return { k: d.kind };
       default:
         return { k: "none" };
@@ -1802,7 +1803,8 @@ export class ProbeCompiler {
         return r;
       }
       case "uid":
-      case "gid": {
+      case "gid":
+      case "username": {
         const r = this.#call(Helper.get_current_uid_gid, [], true)!;
         if (e.name === "gid") b.alu64Imm("RSH", 0, 32);
         else b.alu32Reg("MOV", 0, 0);

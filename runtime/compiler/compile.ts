@@ -11,6 +11,12 @@
  *   bucket index at `keySize - 8`.
  * - BEGIN and END are RAW_TRACEPOINT programs with an empty context, run
  *   once with BPF_PROG_TEST_RUN (kernel) or directly (interpreter).
+ * - Events the ring buffer has no room for are counted in the internal
+ *   PERCPU_ARRAY map `.lost` (u32 key 0, u64 value; present whenever
+ *   `.events` is): a failed `ringbuf_reserve` jumps to a cold block placed
+ *   after the program's final `exit` that adds 1 in place and jumps back,
+ *   so the success path is unchanged.
+ * - `cpid` option: the value of the `cpid` builtin (a constant).
  * - Probe names are unique within a program and at most 15 characters of
  *   `[A-Za-z0-9_]` (shared or truncated names get `_1`, `_2`, …).
  * - `pid` option: every probe but BEGIN/END first tests

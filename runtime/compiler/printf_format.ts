@@ -77,7 +77,8 @@ export function checkArg(
   const isInt = t.k === "int";
   const textual = t.k === "str" || t.k === "buf" || t.k === "ksym" ||
     t.k === "usym" || t.k === "kstack" || t.k === "ustack" ||
-    t.k === "inet" || t.k === "tuple" || t.k === "timestamp";
+    t.k === "inet" || t.k === "tuple" || t.k === "timestamp" ||
+    t.k === "username";
   switch (spec.conv) {
     case "s":
       if (textual || isInt) return undefined;

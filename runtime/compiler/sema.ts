@@ -998,6 +998,8 @@ class Checker {
         return U64;
       case "numaid":
         return U32;
+      case "username":
+        return { k: "username" };
       case "cpid":
         if (this.#opts.cpid === undefined) {
           this.#err(e.span, "cpid is only available with -c");

@@ -19,6 +19,8 @@ export type SType =
   | { k: "ustack"; depth: number; mode?: "perf" }
   | { k: "inet"; size: number }
   | { k: "timestamp"; format?: string }
+  /** A uid printed as its user name (`username`). */
+  | { k: "username" }
   /** The `args` record of a tracepoint (only usable with `->`). */
   | { k: "args" }
   /** An aggregation call (`count()` ...), valid only as a map value. */
@@ -49,7 +51,8 @@ export const NONE: SType = { k: "none" };
  */
 export function isScalar(t: SType): boolean {
   return t.k === "int" || t.k === "ksym" || t.k === "usym" ||
-    t.k === "kstack" || t.k === "ustack" || t.k === "timestamp";
+    t.k === "kstack" || t.k === "ustack" || t.k === "timestamp" ||
+    t.k === "username";
 }
 
 /**
@@ -76,6 +79,7 @@ export function sizeOf(t: SType): number {
     case "kstack":
     case "ustack":
     case "timestamp":
+    case "username":
       return 8;
     default:
       return 0;
@@ -296,6 +300,8 @@ export function toTypeDesc(
       return { kind: "ksym", size: 8 };
     case "usym":
       return { kind: "usym", size: 8 };
+    case "username":
+      return { kind: "username", size: 8 };
     case "timestamp":
       return t.format === undefined
         ? { kind: "timestamp", size: 8 }

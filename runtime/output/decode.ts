@@ -82,6 +82,31 @@ function readI64(bytes: Uint8Array, offset: number): bigint {
   return view(bytes).getBigInt64(offset, true);
 }
 
+let passwd: Map<number, string> | undefined;
+
+/**
+ * The name /etc/passwd gives `uid`, or `""` when it has none (or cannot be
+ * read), as bpftrace prints `username`.
+ */
+function userName(uid: number): string {
+  if (passwd === undefined) {
+    passwd = new Map();
+    let text = "";
+    try {
+      text = Deno.readTextFileSync("/etc/passwd");
+    } catch {
+      // No file or no permission: every name is unknown.
+    }
+    for (const line of text.split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 3 && /^\d+$/.test(f[2]) && !passwd.has(Number(f[2]))) {
+        passwd.set(Number(f[2]), f[0]);
+      }
+    }
+  }
+  return passwd.get(uid) ?? "";
+}
+
 function hexAddr(addr: bigint): string {
   // bpftrace prints an unresolved address with `(void *)` stream output.
   return addr === 0n ? "0" : "0x" + addr.toString(16);
@@ -141,8 +166,10 @@ export function formatInet(addr: Uint8Array): string {
  *
  * Integers become {@linkcode Int}; strings stop at the first NUL; tuples
  * become arrays; `ksym`/`usym` are resolved through `resolver` (hexadecimal
- * without one); `kstack`/`ustack` hold a stack id that `resolver.stack`
- * turns into frames; `inet` is formatted like `ntop()`.
+ * without one); `username` through `resolver.username` or /etc/passwd;
+ * `kstack`/`ustack` hold a stack id that `resolver.stack` turns into frames
+ * (perf mode adds `resolver.stackAddresses` and, for user frames,
+ * `resolver.userModule`); `inet` is formatted like `ntop()`.
  *
  * @example Decoding a tuple of an int and a string
  * ```ts
@@ -218,6 +245,15 @@ export function decodeValue(
           : undefined;
         if (addrs !== undefined) {
           stack.addresses = addrs.slice(0, stack.frames.length);
+          // perf mode names the object of every user frame, as bpftrace.
+          const mod = resolver?.userModule;
+          if (!kernel && mod !== undefined) {
+            stack.frames = stack.frames.map((f, i) => {
+              const a = stack.addresses![i];
+              const m = a === undefined ? undefined : mod(a, pid);
+              return `${f} (${m ?? "[unknown]"})`;
+            });
+          }
         }
       }
       return stack;
@@ -233,6 +269,10 @@ export function decodeValue(
     }
     case "timestamp":
       return toInt(readU64(bytes, offset));
+    case "username": {
+      const uid = view(bytes).getUint32(offset, true);
+      return resolver?.username?.(uid) ?? userName(uid);
+    }
     case "none":
       return 0;
   }

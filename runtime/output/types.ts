@@ -187,4 +187,16 @@ export interface SymbolResolver {
    * perf-mode frames print without their addresses.
    */
   stackAddresses?(mapIndex: number, id: number): bigint[];
+  /**
+   * The path of the object (executable or library) mapped at `addr` in
+   * process `pid`, if known; perf-mode user stacks print it after each
+   * frame (`"(/usr/lib/libc.so.6)"`, `"([unknown])"` when unknown).
+   * Optional: without it (or `stackAddresses`) frames print without it.
+   */
+  userModule?(addr: bigint, pid?: number): string | undefined;
+  /**
+   * The user name of `uid` (`username`). Optional: without it the host's
+   * /etc/passwd is read, and an unknown uid prints as `""`.
+   */
+  username?(uid: number): string;
 }

@@ -423,6 +423,14 @@ export class InterpEngine implements Engine {
     this.#map(mapIndex).clear();
   }
 
+  /** Sets every value to zero, keeping the keys (bpftrace's `zero()`). */
+  zeroMap(mapIndex: number): void {
+    const map = this.#map(mapIndex);
+    for (const e of map.entries()) {
+      map.update(e.key, e.values.map((v) => new Uint8Array(v.length)));
+    }
+  }
+
   /** Per-probe statistics; `runTimeNs` is extrapolated from sampled runs. */
   stats(): InterpProbeStats[] {
     return this.#probes.map((p) => ({

@@ -174,30 +174,36 @@ export class SyntheticSymbols {
    * interpreter's STACK_TRACE maps (`maps[mapIndex]`).
    */
   resolver(maps: readonly VmMap[]): SymbolResolver {
+    const addresses = (mapIndex: number, id: number): bigint[] => {
+      const map = maps[mapIndex];
+      if (map === undefined || id < 0 || map.keySize !== 4) return [];
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, id, true);
+      let vals: Uint8Array[] | undefined;
+      try {
+        vals = map.lookup(key);
+      } catch {
+        return [];
+      }
+      if (vals === undefined) return [];
+      const v = vals[0];
+      const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+      const out: bigint[] = [];
+      for (let i = 0; i + 8 <= v.length; i += 8) {
+        const ip = view.getBigUint64(i, true);
+        if (ip === 0n) break;
+        out.push(ip);
+      }
+      return out;
+    };
     return {
       ksym: (addr) => this.ksym(addr),
       usym: (addr) => this.usym(addr),
+      stackAddresses: addresses,
       stack: (mapIndex, id, kernel) => {
-        const map = maps[mapIndex];
-        if (map === undefined || id < 0 || map.keySize !== 4) return [];
-        const key = new Uint8Array(4);
-        new DataView(key.buffer).setUint32(0, id, true);
-        let vals: Uint8Array[] | undefined;
-        try {
-          vals = map.lookup(key);
-        } catch {
-          return [];
-        }
-        if (vals === undefined) return [];
-        const v = vals[0];
-        const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-        const out: string[] = [];
-        for (let i = 0; i + 8 <= v.length; i += 8) {
-          const ip = view.getBigUint64(i, true);
-          if (ip === 0n) break;
-          out.push(kernel ? this.kframe(ip) : this.uframe(ip));
-        }
-        return out;
+        return addresses(mapIndex, id).map((ip) =>
+          kernel ? this.kframe(ip) : this.uframe(ip)
+        );
       },
     };
   }

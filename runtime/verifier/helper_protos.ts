@@ -118,6 +118,7 @@ const table: [number, HelperProto][] = [
   [Helper.jiffies64, noArgs],
   [Helper.get_prandom_u32, noArgs],
   [Helper.get_smp_processor_id, noArgs],
+  [Helper.get_numa_node_id, noArgs],
   [Helper.get_current_pid_tgid, noArgs],
   [Helper.get_current_uid_gid, noArgs],
   [Helper.get_current_task, noArgs],

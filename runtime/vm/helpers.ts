@@ -568,6 +568,8 @@ export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
     [Helper.ktime_get_boot_ns, (m) => retBig(m.env.bootNs())],
     [Helper.jiffies64, (m) => retBig(m.env.bootNs() / 4_000_000n)],
     [Helper.get_smp_processor_id, (m) => retU32(m.cpu)],
+    // One NUMA node in the interpreter.
+    [Helper.get_numa_node_id, () => retU32(0)],
     [Helper.get_prandom_u32, (m) => retU32(m.env.random32() >>> 0)],
     [Helper.trace_printk, printk as HelperFn],
     [Helper.get_current_task, (m) => retBig(m.env.task)],

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { measureConsumer } from "../../bench/consumer.ts";
 import { interpSkipReason, measureInterp } from "../../bench/interp.ts";
 import {
   measurePerEvent,
@@ -84,6 +85,16 @@ Deno.test({
       positive(f.received, `${tool} lines received`);
       positive(f.achievedRate, `${tool} rate`);
     }
+  },
+});
+
+Deno.test({
+  name: "bench smoke: tsbpf's event consumer stages are timed",
+  ignore: skip("the consumer smoke test", kernelSkip),
+  async fn() {
+    const rows = await measureConsumer(1, 200);
+    assert.equal(rows.length, 5);
+    for (const r of rows) positive(r.usPerEvent, r.stage);
   },
 });
 

@@ -57,7 +57,10 @@ Deno.test("playground with --no-verify reports runtime faults with status 1", as
   const file = tempFile("ldxdw r0, [r1+64]\nexit\n", ".asm");
   const r = await runCli(["--asm", file, "--no-verify", "--mem", "00 01"]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^ERROR: Out-of-bounds read of 8 bytes at offset 64 of ctx \(2 bytes\) at pc 0: /);
+  assert.match(
+    r.stderr,
+    /^ERROR: Out-of-bounds read of 8 bytes at offset 64 of ctx \(2 bytes\) at pc 0: /,
+  );
   assert.equal(hasStackTrace(r.stderr), false);
 });
 

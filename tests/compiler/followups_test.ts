@@ -19,6 +19,13 @@ import {
   valueOf,
 } from "./harness.ts";
 
+/** A resolver that knows no symbols. */
+const noSymbols = {
+  ksym: (a: bigint) => `0x${a.toString(16)}`,
+  usym: (a: bigint) => `0x${a.toString(16)}`,
+  stack: () => [],
+};
+
 /** Shrinks the events ring buffer of a compiled program to `bytes`. */
 function ring(bytes: number): (p: Program) => void {
   return (p) => {
@@ -334,4 +341,33 @@ Deno.test("kstack(perf) in a map key prints as bpftrace's perf mode", () => {
 Deno.test("numaid calls get_numa_node_id", () => {
   const p = compile("BEGIN { @n = numaid; }").probes[0];
   assert.ok(p.insns.some((i) => i.code === 0x85 && i.imm === 42));
+});
+
+Deno.test("username: holds the uid, prints the /etc/passwd name", () => {
+  const l = load(
+    'BEGIN { @[username] = count(); @u = username; printf("%s|\\n", username); }',
+    {},
+    { uid: 0, gid: 5 },
+  );
+  run(l, "BEGIN");
+  const i = mapIndex(l, "@");
+  assert.deepEqual(l.prog.maps[i].key, { kind: "username", size: 8 });
+  assert.deepEqual(entries(l, "@").map((e) => e.key), [0n]);
+  // Names come from the resolver, else from the host's /etc/passwd.
+  const names = { ...noSymbols, username: (uid: number) => `user${uid}` };
+  const data = decodeMap(l.prog.maps[i], l.maps[i].entries(), names);
+  assert.deepEqual(data.entries, [{ key: ["user0"], value: 1 }]);
+  const passwd = Deno.readTextFileSync("/etc/passwd");
+  const root = /^([^:]*):[^:]*:0:/m.exec(passwd)?.[1] ?? "";
+  const v = mapIndex(l, "@u");
+  assert.deepEqual(
+    decodeMap(l.prog.maps[v], l.maps[v].entries()).entries,
+    [{ key: [], value: root }],
+  );
+  const rb = l.maps[l.prog.eventsMap!] as RingBufMap;
+  const out: string[] = [];
+  rb.drain((rec) =>
+    out.push(formatEventOutput(decodeEvent(l.prog, rec), "text")!)
+  );
+  assert.deepEqual(out, [`${root}|\n`]);
 });

@@ -63,6 +63,7 @@ const SCOPE = [
   'tracepoint:syscalls:sys_enter_kill { signal("SIGKILL"); }',
   'tracepoint:syscalls:sys_enter_execve { join(args->argv); join(args->argv, ","); printf("%s\\n", comm); exit(); }',
   "profile:hz:99 { @[kstack(perf, 4)] = count(); @u[ustack(perf)] = count(); @n[numaid] = count(); }",
+  'BEGIN { @[username] = count(); printf("%s %d\\n", username, cpid); }',
 ];
 
 Deno.test({
@@ -72,7 +73,7 @@ Deno.test({
     for (const src of SCOPE) {
       const engine = new KernelEngine();
       try {
-        await engine.load(compile(src, { unsafe: true }));
+        await engine.load(compile(src, { unsafe: true, cpid: 1 }));
       } catch (e) {
         assert.fail(`${src}\n${e instanceof Error ? e.message : e}`);
       } finally {

@@ -123,12 +123,7 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/session.ts finish): bpftrace 0.17 prints the "\n\n"
-  // end-of-run preamble even when no map has entries; tsbpf prints it only
-  // with maps. Repro: deno run -A mod.ts -e 'BEGIN { printf("x\n"); exit(); }'
-  // prints "x\n" after the attach line, bpftrace prints "x\n\n\n".
   name: "vs bpftrace: exit with no maps prints the blank preamble",
-  ignore: true,
   async fn() {
     await compare(["-e", 'BEGIN { printf("x\\n"); exit(); }'], false);
     await compare(["-e", 'BEGIN { printf("x\\n"); exit(); }'], true);
@@ -171,12 +166,7 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/session.ts, zero()): zero(@map) empties the map like
-  // clear(); bpftrace 0.17 keeps the keys with zero values, so
-  // `BEGIN { @b = 5; zero(@b); print(@b); exit(); }` prints "@b: 0" twice
-  // (print and exit) in bpftrace and nothing in tsbpf.
   name: "vs bpftrace: zero() keeps the keys",
-  ignore: true,
   async fn() {
     await compare([
       "-e",

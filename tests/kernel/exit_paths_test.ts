@@ -161,3 +161,54 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "exit path: SIGINT while the -c command still runs ends both",
+  ignore,
+  async fn() {
+    const bin = await workloadPath();
+    let cmdPid = 0;
+    const r = await endsCleanly(
+      [
+        "-c",
+        `/usr/bin/env NOGATE=1 DELAY=30 ${bin} getppid ${CALLS}`,
+        "-e",
+        getppidProgram("pid == cpid"),
+      ],
+      (t) => {
+        const children = Deno.readTextFileSync(
+          `/proc/${t.pid}/task/${t.pid}/children`,
+        ).trim().split(/\s+/).map(Number);
+        assert.equal(children.length, 1, `children: ${children}`);
+        cmdPid = children[0];
+        t.signal("SIGINT");
+        return Promise.resolve();
+      },
+    );
+    // The command may or may not have printed before the signal.
+    assert.match(afterAttachLine(r.stdout), /^(ready\n)?\n\n@b: 1\n$/);
+    let alive = true;
+    try {
+      Deno.statSync(`/proc/${cmdPid}`);
+    } catch {
+      alive = false;
+    }
+    assert.ok(!alive, `the command (pid ${cmdPid}) outlived the tracer`);
+  },
+});
+
+Deno.test({
+  name: "exit path: -c runs a whole shell command line",
+  async fn() {
+    const r = await endsCleanly(
+      [
+        "-c",
+        "sleep 0.5; echo a; echo b && echo c",
+        "-e",
+        getppidProgram("pid == 1"),
+      ],
+      (t) => t.finish(10_000).then(() => {}),
+    );
+    assert.equal(afterAttachLine(r.stdout), "a\nb\nc\n\n\n@b: 1\n");
+  },
+});

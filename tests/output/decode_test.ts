@@ -10,6 +10,8 @@ import {
 } from "../../runtime/output/decode.ts";
 import type { MapSpec, Program, TypeDesc } from "../../runtime/program.ts";
 import type { SymbolResolver } from "../../runtime/output/types.ts";
+import { formatValueText } from "../../runtime/output/text.ts";
+import { formatValueJson } from "../../runtime/output/json.ts";
 
 const U64: TypeDesc = { kind: "int", size: 8, signed: false };
 const I64: TypeDesc = { kind: "int", size: 8, signed: true };
@@ -359,4 +361,76 @@ Deno.test("decodeEvent decodes printf and print_value records", () => {
   assert.deepEqual(decodeEvent(program, u64s(2)).args, []);
   assert.throws(() => decodeEvent(program, u64s(9)), RangeError);
   assert.throws(() => decodeEvent(program, new Uint8Array(4)), RangeError);
+});
+
+Deno.test("decodeValue: perf-mode stacks carry addresses; text prints perf's layout", () => {
+  const perf: TypeDesc = {
+    kind: "kstack",
+    size: 8,
+    mapIndex: 3,
+    depth: 2,
+    mode: "perf",
+  };
+  const withAddrs: SymbolResolver = {
+    ...resolver,
+    stackAddresses: (
+      map,
+      id,
+    ) => [0xffffffff81000000n + BigInt(map * 16 + id), 0x20n, 0x30n],
+  };
+  const v = decodeValue(u64s(7), 0, perf, withAddrs);
+  assert.deepEqual(v, {
+    type: "stack",
+    kernel: true,
+    frames: ["f3.7.true.undefined", "g+1"],
+    mode: "perf",
+    addresses: [0xffffffff81000037n, 0x20n],
+  });
+  // bpftrace 0.17, `kstack(perf)`: a tab, the hex address, a space, the frame.
+  assert.equal(
+    formatValueText(v),
+    "\n\tffffffff81000037 f3.7.true.undefined\n\t20 g+1\n",
+  );
+  assert.equal(
+    formatValueJson(v),
+    '"\\n\\tffffffff81000037 f3.7.true.undefined\\n\\t20 g+1\\n"',
+  );
+  // Without addresses from the resolver the frames still print perf-style.
+  const bare = decodeValue(u64s(7), 0, perf, resolver);
+  assert.equal(formatValueText(bare), "\n\tf3.7.true.undefined\n\tg+1\n");
+  // bpftrace mode is unchanged by the new field.
+  assert.equal(
+    formatValueText(
+      decodeValue(u64s(7), 0, { ...perf, mode: "bpftrace" }, withAddrs),
+      4,
+    ),
+    "\n    f3.7.true.undefined\n    g+1\n",
+  );
+});
+
+Deno.test("decodeValue: perf-mode user frames name their object as bpftrace does", () => {
+  const t: TypeDesc = {
+    kind: "ustack",
+    size: 8,
+    mapIndex: 4,
+    depth: 127,
+    mode: "perf",
+  };
+  const r: SymbolResolver = {
+    ...resolver,
+    stack: () => ["write+27", "0x55d0"],
+    stackAddresses: () => [0x7f0010n, 0x55d0n],
+    userModule: (a, pid) =>
+      a === 0x7f0010n && pid === 42 ? "/lib/libc.so.6" : undefined,
+  };
+  const v = decodeValue(u64s((42n << 32n) | 9n), 0, t, r);
+  // bpftrace 0.17 `ustack(perf)`: "<hex> sym+off (module)", unresolved
+  // frames "<hex> 0x<hex> ([unknown])".
+  assert.equal(
+    formatValueText(v),
+    "\n\t7f0010 write+27 (/lib/libc.so.6)\n\t55d0 0x55d0 ([unknown])\n",
+  );
+  // Kernel frames never get a module.
+  const k = decodeValue(u64s(9), 0, { ...t, kind: "kstack" }, r);
+  assert.equal(formatValueText(k), "\n\t7f0010 write+27\n\t55d0 0x55d0\n");
 });

@@ -1,0 +1,83 @@
+/*
+ * The deterministic workload of the backend parity suite (tests/parity/),
+ * built once with gcc into a temporary directory as `tsbparity` (so its
+ * comm is "tsbparity"). It prints "ready", waits for one byte on standard
+ * input (so a tracer can attach in between), then does exactly:
+ *
+ *   tsbparity getppid N    N x syscall(SYS_getppid)
+ *   tsbparity open N       N x openat("/nonexistent/tsbparity/I"), I = 0..N-1
+ *   tsbparity read N       N x read(/dev/zero, buf, 1 << (I % 8)), I = 0..N-1
+ *   tsbparity calls N      N x parity_target(I, 2 * I), which returns I % 3
+ *   tsbparity spin MS      burns CPU in parity_spin() for MS milliseconds
+ *   tsbparity exec N       execv("/bin/true", {"true", "alpha", "beta"})
+ *                          (N is ignored)
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+__attribute__((noinline)) int parity_target(int a, int b) {
+  __asm__ volatile("" ::: "memory");
+  return (a + b - b) % 3;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+__attribute__((noinline)) unsigned long parity_spin(double ms) {
+  unsigned long x = 1;
+  double end = now_ms() + ms;
+  while (now_ms() < end) {
+    for (int i = 0; i < 10000; i++) x = x * 6364136223846793005UL + 1;
+  }
+  return x;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) return 2;
+  long n = atol(argv[2]);
+  printf("ready\n");
+  fflush(stdout);
+  char c;
+  if (read(0, &c, 1) != 1) return 3;
+  if (strcmp(argv[1], "getppid") == 0) {
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+  } else if (strcmp(argv[1], "open") == 0) {
+    char path[64];
+    for (long i = 0; i < n; i++) {
+      snprintf(path, sizeof path, "/nonexistent/tsbparity/%ld", i);
+      int fd = openat(AT_FDCWD, path, O_RDONLY);
+      if (fd >= 0) close(fd);
+    }
+  } else if (strcmp(argv[1], "read") == 0) {
+    static char buf[256];
+    int fd = open("/dev/zero", O_RDONLY);
+    if (fd < 0) return 4;
+    for (long i = 0; i < n; i++) {
+      if (read(fd, buf, 1 << (i % 8)) < 0) return 5;
+    }
+    close(fd);
+  } else if (strcmp(argv[1], "calls") == 0) {
+    long sum = 0;
+    for (long i = 0; i < n; i++) sum += parity_target((int)i, (int)(2 * i));
+    printf("%ld\n", sum);
+  } else if (strcmp(argv[1], "spin") == 0) {
+    printf("%lu\n", parity_spin((double)n) & 1);
+  } else if (strcmp(argv[1], "exec") == 0) {
+    char *args[] = {"true", "alpha", "beta", NULL};
+    execv("/bin/true", args);
+    return 6;
+  } else {
+    return 2;
+  }
+  fflush(stdout);
+  return 0;
+}
