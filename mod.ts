@@ -1,6 +1,20 @@
 /**
- * tsbpf: tracing scripts compiled to eBPF in TypeScript, run in the kernel
- * through libbpf or in tsbpf's own eBPF interpreter.
+ * tsbpf: Linux tracing scripts compiled to eBPF in TypeScript, run in the
+ * kernel through libbpf or in tsbpf's own eBPF interpreter.
+ *
+ * - {@linkcode trace} runs a program — bpftrace-language text or probe
+ *   bodies written in TypeScript — and returns a {@linkcode TraceSession}:
+ *   typed maps, typed emitted records, ticks on the engine's clock.
+ * - {@linkcode Tracer} / {@linkcode stage} / {@linkcode compileStaged}
+ *   stage TypeScript probe bodies into the same syntax tree the bpftrace
+ *   parser makes; value types such as {@linkcode U32} and {@linkcode Str}
+ *   type their maps and events.
+ * - User-space aggregation and rendering: {@linkcode rate},
+ *   {@linkcode topK}, {@linkcode quantile}, {@linkcode SlidingWindow},
+ *   {@linkcode formatTable}, {@linkcode formatHistogram}, ...
+ * - The instruction set: {@linkcode compile}, {@linkcode disassemble},
+ *   {@linkcode assemble}, {@linkcode verify}, {@linkcode VmProgram},
+ *   {@linkcode InsnBuilder}, {@linkcode encode}, {@linkcode decode}.
  *
  * Run as a program, this module is the command-line tool:
  *
@@ -8,9 +22,30 @@
  * deno run -A mod.ts -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'
  * ```
  *
+ * @example A TypeScript probe body with a typed map and a typed emit
+ * ```ts
+ * import { type Str, trace, Tracer, type U32 } from "./mod.ts";
+ *
+ * const t = new Tracer();
+ * const calls = t.map<[U32, Str], "count">("calls");
+ * const call = t.event<{ pid: U32; comm: Str }>("call");
+ * t.probe("tracepoint:syscalls:sys_enter_getppid", (c) => {
+ *   c.filter(c.pid.ne(0));
+ *   calls.at(c.pid, c.comm).count();
+ *   c.emit(call, { pid: c.pid, comm: c.comm });
+ * });
+ *
+ * await using session = await trace(t, { backend: "interp", durationMs: 200 });
+ * for await (const { pid, comm } of session.emits(call)) {
+ *   console.log(pid, comm, session.map(calls).get(pid, comm)); // number, string, number
+ *   break;
+ * }
+ * ```
+ *
  * @example Compile a one-liner and look at its bytecode
  * ```ts
  * import { compile, disassemble } from "./mod.ts";
+ *
  * const program = compile("tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }");
  * console.log(disassemble(program.probes[0].insns).join("\n"));
  * ```
@@ -18,55 +53,80 @@
  * @module
  */
 
-export { InsnBuilder } from "./runtime/bpf/builder.ts";
-export { decode, encode, type Insn } from "./runtime/bpf/insn.ts";
-export { AsmError, assemble } from "./runtime/bpf/assembler.ts";
-export { disassemble } from "./runtime/bpf/disasm.ts";
-export { verify } from "./runtime/verifier/verifier.ts";
-export { VerifierError } from "./runtime/verifier/error.ts";
-export { VmProgram } from "./runtime/vm/interpreter.ts";
-export { compile } from "./runtime/compiler/compile.ts";
-export type { Program } from "./runtime/program.ts";
-export { main } from "./runtime/cli.ts";
-
 // The TypeScript scripting API.
 export {
+  type EmitRecord,
   type ExitReason,
   type Tick,
   trace,
   type TraceEvent,
   type TraceOptions,
   TraceSession,
+  type TraceSource,
 } from "./runtime/api/trace.ts";
 export {
-  apiKey,
   type KeyParts,
   type MapKey,
   MapSnapshot,
   type MapValue,
-  snapshotOf,
   type TraceMap,
 } from "./runtime/api/map_view.ts";
-export {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  type CommonOptions,
-  commonOptions,
-  numberOption,
-  out,
-  parseTool,
-  runTool,
-  ToolUsageError,
-  traceOptions,
-} from "./runtime/api/tool.ts";
 export type {
+  ApiKey,
+  ApiMapValue,
+  ApiRecord,
+  ApiValue,
+  KeyOf,
+  RecordOf,
+  ValueOf,
+} from "./runtime/api/typed.ts";
+export type {
+  BufValue,
   DecodedEvent,
   HistBucket,
   Int,
   MapData,
+  StackValue,
   Stats,
   Value,
 } from "./runtime/output/types.ts";
+
+// TypeScript probe bodies, staged into the bpftrace syntax tree.
+export {
+  compileStaged,
+  type ProbeBody,
+  stage,
+  type StagedProgram,
+  type StageOptions,
+  Tracer,
+} from "./runtime/staging/stage.ts";
+export type { ProbeContext } from "./runtime/staging/context.ts";
+export type { Expr } from "./runtime/staging/expr.ts";
+export type { MapRef, MapValueKind } from "./runtime/staging/maps.ts";
+export type { EventDecl, Shape } from "./runtime/staging/events.ts";
+export type {
+  Bool,
+  Buf,
+  Inet,
+  IntT,
+  KeyType,
+  KStack,
+  Ksym,
+  Ptr,
+  S16,
+  S32,
+  S64,
+  S8,
+  Str,
+  Timestamp,
+  Tuple,
+  U16,
+  U32,
+  U64,
+  U8,
+  UStack,
+  Usym,
+} from "./runtime/staging/types.ts";
 
 // User-space aggregation and rendering helpers.
 export { keyText } from "./runtime/aggregate/key.ts";
@@ -88,6 +148,20 @@ export {
   type HistShape,
 } from "./runtime/aggregate/histogram.ts";
 export { sparkline } from "./runtime/aggregate/sparkline.ts";
+
+// Compiler and instruction set.
+export { compile } from "./runtime/compiler/compile.ts";
+export type { Program } from "./runtime/program.ts";
+export { disassemble } from "./runtime/bpf/disasm.ts";
+export { AsmError, assemble } from "./runtime/bpf/assembler.ts";
+export { verify } from "./runtime/verifier/verifier.ts";
+export { VerifierError } from "./runtime/verifier/error.ts";
+export { VmProgram } from "./runtime/vm/interpreter.ts";
+export { InsnBuilder } from "./runtime/bpf/builder.ts";
+export { decode, encode, type Insn } from "./runtime/bpf/insn.ts";
+
+// The command-line tool.
+export { main } from "./runtime/cli.ts";
 
 if (import.meta.main) {
   const { main } = await import("./runtime/cli.ts");

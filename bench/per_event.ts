@@ -11,7 +11,7 @@
  */
 
 import { compile } from "../runtime/compiler/compile.ts";
-import { median, sleep } from "./stats.ts";
+import { attempt, median, sleep } from "./stats.ts";
 import { progShow, type Tool, ToolProcess, TOOLS } from "./tools.ts";
 import { Workload } from "./workload.ts";
 
@@ -75,6 +75,10 @@ export interface PerEventFigures {
   xlated: Record<string, number>;
   /** Peak RSS while running (VmHWM sampled before the stop), KiB. */
   vmHwmKb: number;
+  /** Anonymous RSS before the stop, KiB. */
+  anonKb: number;
+  /** File-backed RSS (executable, libraries) before the stop, KiB. */
+  fileKb: number;
   /** Peak RSS at exit (/usr/bin/time), KiB, when available. */
   maxRssKb: number;
   /** Every ns/run sample. */
@@ -96,6 +100,8 @@ interface Sample {
   runs: number;
   xlated: Record<string, number>;
   vmHwmKb: number;
+  anonKb: number;
+  fileKb: number;
   maxRssKb: number;
 }
 
@@ -124,7 +130,9 @@ async function runOnce(
       ids = await p.progIds();
       if (ids.length < want) await sleep(10);
     }
-    if (ids.length === 0) throw new Error(`${tool} holds no BPF program`);
+    if (ids.length < want) {
+      throw new Error(`${tool} holds ${ids.length} of ${want} BPF programs`);
+    }
     await sleep(300);
     const before = await readStats(ids);
     await work.release();
@@ -136,7 +144,7 @@ async function runOnce(
       dn += a.runCnt - before[i].runCnt;
       xlated[a.name] = a.xlatedInsns;
     });
-    const vmHwmKb = await p.vmHwmKb();
+    const mem = await p.memory();
     const r = await p.stop();
     if (r.code !== 0) {
       throw new Error(`${tool} exited with ${r.code}: ${r.stderr.trim()}`);
@@ -145,13 +153,22 @@ async function runOnce(
       nsPerRun: dn > 0 ? dt / dn : NaN,
       runs: dn,
       xlated,
-      vmHwmKb,
+      vmHwmKb: mem.hwmKb,
+      anonKb: mem.anonKb,
+      fileKb: mem.fileKb,
       maxRssKb: r.maxRssKb ?? NaN,
     };
   } catch (e) {
-    await p.abort();
+    const r = await p.abort();
     await work.kill();
-    throw e;
+    const why = r.stderr.split("\n").filter((l) =>
+      /error/i.test(l) && !l.includes("RLIMIT_MEMLOCK")
+    );
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}${
+        why.length > 0 ? `; ${tool} said: ${why.slice(-2).join(" ")}` : ""
+      }`,
+    );
   }
 }
 
@@ -178,13 +195,21 @@ export async function measurePerEvent(
     const got: Record<Tool, Sample[]> = { tsbpf: [], bpftrace: [] };
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...TOOLS].reverse() : TOOLS;
-      for (const tool of order) got[tool].push(await runOnce(tool, c, calls));
+      for (const tool of order) {
+        const s = await attempt(
+          `${tool}, ${c.name}`,
+          () => runOnce(tool, c, calls),
+        );
+        if (s) got[tool].push(s);
+      }
     }
     const fig = (s: Sample[]): PerEventFigures => ({
       nsPerRun: median(s.map((x) => x.nsPerRun)),
       runs: median(s.map((x) => x.runs)),
-      xlated: s[0].xlated,
+      xlated: s[0]?.xlated ?? {},
       vmHwmKb: median(s.map((x) => x.vmHwmKb)),
+      anonKb: median(s.map((x) => x.anonKb)),
+      fileKb: median(s.map((x) => x.fileKb)),
       maxRssKb: median(s.map((x) => x.maxRssKb)),
       samples: s.map((x) => x.nsPerRun),
     });

@@ -144,6 +144,8 @@ export function renderReport(r: BenchResults): string {
         "target ≤ 0.6×",
         "tsbpf max RSS at exit",
         "bpftrace max RSS at exit",
+        "RSS anon / file: tsbpf",
+        "bpftrace",
       ],
       r.perEvent.map((p) => {
         const t = p.tools.tsbpf, b = p.tools.bpftrace;
@@ -155,6 +157,8 @@ export function renderReport(r: BenchResults): string {
           holds(t.vmHwmKb <= 0.6 * b.vmHwmKb),
           num(t.maxRssKb / 1024, 1),
           num(b.maxRssKb / 1024, 1),
+          `${num(t.anonKb / 1024, 1)} / ${num(t.fileKb / 1024, 1)}`,
+          `${num(b.anonKb / 1024, 1)} / ${num(b.fileKb / 1024, 1)}`,
         ];
       }),
     );

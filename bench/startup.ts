@@ -11,7 +11,7 @@
  * @module
  */
 
-import { median } from "./stats.ts";
+import { attempt, median } from "./stats.ts";
 import { MOD, type Tool, ToolProcess, TOOLS } from "./tools.ts";
 import { ticker, WORKLOAD_COMM } from "./workload.ts";
 
@@ -98,14 +98,23 @@ export async function measureStartup(rounds: number): Promise<StartupRow[]> {
     for (let r = 0; r < rounds; r++) {
       // Alternate which tool goes first, so neither always runs warm.
       const order = r % 2 ? [...TOOLS].reverse() : TOOLS;
-      for (const tool of order) samples[0][tool].push(await timeAttach(tool));
       for (const tool of order) {
-        const [first, exit] = await timeFirstEvent(tool);
+        const ms = await attempt(`${tool} attach`, () => timeAttach(tool));
+        samples[0][tool].push(ms ?? NaN);
+      }
+      for (const tool of order) {
+        const [first, exit] = await attempt(
+          `${tool} first event`,
+          () => timeFirstEvent(tool),
+        ) ?? [NaN, NaN];
         samples[1][tool].push(first);
         samples[2][tool].push(exit);
       }
       for (const tool of order) {
-        const [wall, cpu] = await timeBeginExit(tool);
+        const [wall, cpu] = await attempt(
+          `${tool} BEGIN exit`,
+          () => timeBeginExit(tool),
+        ) ?? [NaN, NaN];
         samples[3][tool].push(wall);
         samples[4][tool].push(cpu);
       }

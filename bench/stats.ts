@@ -64,3 +64,29 @@ export function num(x: number, digits = 0): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Runs one measurement; on failure prints one line to standard error and
+ * returns undefined, so one bad sample on a busy machine does not end the
+ * whole suite (medians skip it; the tables show `n/a` if all fail).
+ *
+ * @example A failing sample
+ * ```ts
+ * import { attempt } from "./stats.ts";
+ * const r = await attempt("demo", () => Promise.reject(new Error("boom")));
+ * console.assert(r === undefined);
+ * ```
+ */
+export async function attempt<T>(
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    console.error(
+      `Sample failed (${what}): ${e instanceof Error ? e.message : String(e)}`,
+    );
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { median, sleep } from "./stats.ts";
+import { attempt, median, sleep } from "./stats.ts";
 import { type Tool, ToolProcess, TOOLS } from "./tools.ts";
 import { Workload, WORKLOAD_COMM } from "./workload.ts";
 
@@ -33,6 +33,8 @@ export interface StreamFigures {
   reportedLost: number;
   /** True when every round received every line. */
   lossFree: boolean;
+  /** Every round: [made, received, reported lost]. */
+  samples: [number, number, number][];
 }
 
 /** One rate step, both tools. */
@@ -89,9 +91,16 @@ async function runOnce(
       seconds: w.elapsedNs / 1e9,
     };
   } catch (e) {
-    await p.abort();
+    const r = await p.abort();
     await work.kill();
-    throw e;
+    const why = r.stderr.split("\n").filter((l) =>
+      /error/i.test(l) && !l.includes("RLIMIT_MEMLOCK")
+    );
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}${
+        why.length > 0 ? `; ${tool} said: ${why.slice(-2).join(" ")}` : ""
+      }`,
+    );
   }
 }
 
@@ -118,7 +127,11 @@ export async function measureStreaming(
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...TOOLS].reverse() : TOOLS;
       for (const tool of order) {
-        got[tool].push(await runOnce(tool, rate, seconds, burst));
+        const s = await attempt(
+          `${tool}, ${rate}/s`,
+          () => runOnce(tool, rate, seconds, burst),
+        );
+        if (s) got[tool].push(s);
       }
     }
     const fig = (s: Sample[]): StreamFigures => ({
@@ -128,7 +141,8 @@ export async function measureStreaming(
       deliveredRate: median(s.map((x) => x.deliveredRate)),
       missing: median(s.map((x) => x.made - x.received)),
       reportedLost: median(s.map((x) => x.reportedLost)),
-      lossFree: s.every((x) => x.received >= x.made),
+      lossFree: s.length > 0 && s.every((x) => x.received >= x.made),
+      samples: s.map((x) => [x.made, x.received, x.reportedLost]),
     });
     rows.push({
       rate,

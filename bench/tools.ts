@@ -302,11 +302,26 @@ export class ToolProcess {
 
   /** Peak resident set size so far (VmHWM), KiB. */
   async vmHwmKb(): Promise<number> {
+    return (await this.memory()).hwmKb;
+  }
+
+  /**
+   * The tool's memory now, from /proc/PID/status: peak RSS (VmHWM), and
+   * the current RSS split into anonymous (heap, stacks) and file-backed
+   * (mapped executable and libraries, shared) pages; KiB.
+   */
+  async memory(): Promise<{ hwmKb: number; anonKb: number; fileKb: number }> {
     const pid = await this.pid();
-    const m = /^VmHWM:\s*(\d+) kB/m.exec(
-      Deno.readTextFileSync(`/proc/${pid}/status`),
-    );
-    return m ? Number(m[1]) : 0;
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const get = (key: string) => {
+      const m = new RegExp(`^${key}:\\s*(\\d+) kB`, "m").exec(text);
+      return m ? Number(m[1]) : NaN;
+    };
+    return {
+      hwmKb: get("VmHWM"),
+      anonKb: get("RssAnon"),
+      fileKb: get("RssFile"),
+    };
   }
 
   /** Waits for the tool to exit on its own. */
@@ -392,15 +407,19 @@ export interface ProgInfo {
  * ```
  */
 export async function progShow(id: number): Promise<ProgInfo> {
-  const out = await new Deno.Command(which("bpftool") ?? "bpftool", {
-    args: ["prog", "show", "id", String(id), "-j"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
+  let out: Deno.CommandOutput | undefined;
+  for (let i = 0; i < 3 && !out?.success; i++) {
+    out = await new Deno.Command(which("bpftool") ?? "bpftool", {
+      args: ["prog", "show", "id", String(id), "-j"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  }
+  if (!out?.success) {
+    const d = new TextDecoder();
     throw new Error(
-      `bpftool prog show id ${id} failed: ${
-        new TextDecoder().decode(out.stderr).trim()
+      `bpftool prog show id ${id} failed (status ${out?.code}): ${
+        (d.decode(out?.stderr) + d.decode(out?.stdout)).trim()
       }`,
     );
   }

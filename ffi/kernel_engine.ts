@@ -1,7 +1,9 @@
 /**
  * The kernel engine: runs a `Program` in the running Linux kernel through
  * libbpf (Deno FFI). Maps become kernel maps, probes are verified by the
- * kernel and attached, events arrive through a BPF ring buffer.
+ * kernel and attached, events arrive through a BPF ring buffer read from
+ * its memory mapping (`ringbuf.ts`), or through libbpf's consumer when the
+ * ring cannot be mapped.
  *
  * @module
  */
@@ -23,6 +25,7 @@ import {
   VerifierRejection,
 } from "./errors.ts";
 import { progInfo } from "./introspect.ts";
+import { MmapRingBuffer } from "./ringbuf.ts";
 import {
   addressOf,
   Callback,
@@ -53,12 +56,23 @@ export interface KernelEngineOptions {
    * with level 1 to explain the rejection.
    */
   logLevel?: 0 | 1 | 2;
+  /**
+   * How ring buffer records are read: `"mmap"` (default) maps the ring
+   * and walks it from JavaScript, falling back to `"libbpf"` (libbpf's
+   * `ring_buffer__consume`, one C → JS callback per record) when the
+   * mapping fails.
+   */
+  ringReader?: "mmap" | "libbpf";
 }
 
 /** Bytes of verifier log collected on a rejection. */
 const LOG_SIZE = 16 * 1024 * 1024;
 /** Size of the raw tracepoint context handed to BEGIN/END test runs. */
 const RAW_TP_CTX_SIZE = 12 * 8;
+/** A stream of records counts as idle after this long without one. */
+const STREAM_IDLE_MS = 50;
+/** Nap between checks of a streaming ring that is momentarily empty. */
+const NAP_MS = 1;
 /** Bytes of one `struct epoll_event` on x86_64 (packed). */
 const EPOLL_EVENT_SIZE = 12;
 
@@ -116,8 +130,9 @@ interface Loaded {
 /**
  * Runs a `Program` in the kernel.
  *
- * Every fd (maps, programs, perf events, links), the ring buffer and its
- * callback are released by `close()`, which is idempotent and also runs
+ * Every fd (maps, programs, perf events, links), the ring buffer (its
+ * mapping and epoll fd, or libbpf's consumer and its callback) are
+ * released by `close()`, which is idempotent and also runs
  * when `load()` fails. Lost events are counted only when the program has
  * an internal per-CPU array map named `.lost` whose u64 value the probes
  * increment when `bpf_ringbuf_output` fails; otherwise `lostEvents()`
@@ -173,6 +188,8 @@ export class KernelEngine implements Engine, Disposable {
   #atts: Attachment[] = [];
   #logs = new Map<string, string>();
   #statsFd = -1;
+  #ring: MmapRingBuffer | undefined;
+  #lastRecordAt = -Infinity;
   #rb: Deno.PointerValue = null;
   #rbEpollFd = -1;
   #cb: Callback<typeof RINGBUF_SAMPLE_FN> | undefined;
@@ -190,6 +207,14 @@ export class KernelEngine implements Engine, Disposable {
   get #n(): NativeLibs {
     if (this.#closed) throw new Error("Cannot use a closed kernel engine");
     return this.#libs ??= native();
+  }
+
+  /**
+   * How the events ring buffer is read (`undefined` before `load()` or
+   * when the program sends no events): `"mmap"` or `"libbpf"`.
+   */
+  get ringReader(): "mmap" | "libbpf" | undefined {
+    return this.#ring ? "mmap" : this.#rb !== null ? "libbpf" : undefined;
   }
 
   /** The program names as loaded into the kernel, per probe, in order. */
@@ -357,6 +382,18 @@ export class KernelEngine implements Engine, Disposable {
       );
     }
     const n = this.#n;
+    if (this.#opts.ringReader !== "libbpf") {
+      try {
+        this.#ring = MmapRingBuffer.open(
+          n,
+          this.#mapFds[index],
+          ringbufSize(spec.maxEntries),
+        );
+        return;
+      } catch {
+        // Fall back to libbpf's consumer below.
+      }
+    }
     this.#cb = new Callback(RINGBUF_SAMPLE_FN, (_ctx, data, size) => {
       if (this.#sinkError !== undefined || data === null) return -1;
       const record = new Uint8Array(Number(size));
@@ -450,13 +487,16 @@ export class KernelEngine implements Engine, Disposable {
 
   /**
    * Waits up to `timeoutMs` for ring buffer records and hands each to
-   * `onEvent` on the JS thread. The wait (epoll) runs off the JS thread;
-   * records are consumed synchronously with `ring_buffer__consume`.
+   * `onEvent` on the JS thread, in order. The wait (epoll) runs off the JS
+   * thread. Records are `onEvent`'s to keep. An exception in `onEvent`
+   * rejects the poll; that record counts as consumed, the rest wait for
+   * the next poll.
    */
   async poll(
     timeoutMs: number,
     onEvent: (record: Uint8Array) => void,
   ): Promise<number> {
+    if (this.#ring !== undefined) return this.#pollMapped(timeoutMs, onEvent);
     if (this.#rb === null) {
       if (timeoutMs > 0) {
         await new Promise((r) => setTimeout(r, timeoutMs));
@@ -474,6 +514,44 @@ export class KernelEngine implements Engine, Disposable {
     );
     if (this.#rb === null) return 0; // closed meanwhile
     got = this.#consume(onEvent);
+    return got;
+  }
+
+  /**
+   * Polls the mapped ring. While records keep coming (the last arrived
+   * less than `STREAM_IDLE_MS` ago) an empty ring is re-checked after
+   * short timer naps, reading its memory only: an epoll wait costs a
+   * thread hop per call (tens of µs), which a busy stream would pay every
+   * few records. Once the stream is idle, waits go back to epoll.
+   */
+  async #pollMapped(
+    timeoutMs: number,
+    onEvent: (record: Uint8Array) => void,
+  ): Promise<number> {
+    const ring = this.#ring!;
+    let got = ring.consume(onEvent);
+    let now = performance.now();
+    if (got > 0) this.#lastRecordAt = now;
+    if (got > 0 || timeoutMs <= 0) return got;
+    const end = now + timeoutMs;
+    while (now - this.#lastRecordAt < STREAM_IDLE_MS) {
+      if (now >= end) return 0;
+      await new Promise((r) => setTimeout(r, Math.min(NAP_MS, end - now)));
+      if (this.#ring !== ring) return 0; // closed meanwhile
+      now = performance.now();
+      if (ring.available() > 0) {
+        got = ring.consume(onEvent);
+        if (got > 0) {
+          this.#lastRecordAt = now;
+          return got;
+        }
+      }
+    }
+    if (now >= end) return 0;
+    await ring.wait(end - now);
+    if (this.#ring !== ring) return 0;
+    got = ring.consume(onEvent);
+    if (got > 0) this.#lastRecordAt = performance.now();
     return got;
   }
 
@@ -702,6 +780,8 @@ export class KernelEngine implements Engine, Disposable {
       }
     }
     if (n === undefined) return;
+    this.#ring?.close();
+    this.#ring = undefined;
     if (this.#rb !== null) {
       n.bpf.ring_buffer__free(this.#rb);
       this.#rb = null;

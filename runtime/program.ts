@@ -96,7 +96,9 @@ export interface FieldLayout {
  *
  * Layouts the compiler uses: `buf` is one length byte then the data
  * (`size` = 1 + capacity); `inet` is a u64 address family then 16 address
- * bytes (IPv4 in the first 4); `ksym`/`usym` hold the address; `kstack`
+ * bytes (IPv4 in the first 4); `ksym` holds the address; `usym` the
+ * address, then (size 16, as bpftrace) the tgid as a u64 so user space can
+ * symbolize in that process (size 8: the address alone); `kstack`
  * holds the stack id from `mapIndex` (negative on failure); `ustack` holds
  * `tgid << 32 | (stack id as u32)`; `timestamp` holds nanoseconds from
  * `bpf_ktime_get_ns` (printed with `format` as strftime does); `username`
@@ -108,7 +110,7 @@ export type TypeDesc =
   | { kind: "buf"; size: number }
   | { kind: "tuple"; fields: TypeDesc[]; offsets: number[]; size: number }
   | { kind: "ksym"; size: 8 }
-  | { kind: "usym"; size: 8 }
+  | { kind: "usym"; size: 8 | 16 }
   | {
     kind: "kstack";
     size: 8;

@@ -12,21 +12,17 @@
  * @module
  */
 
+import { formatTable, rate, SlidingWindow, sparkline, trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
-  formatTable,
   numberOption,
   out,
   parseTool,
-  rate,
   runTool,
-  SlidingWindow,
-  sparkline,
   ToolUsageError,
-  trace,
   traceOptions,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 import {
   readTracepointFormat,
   symbolicValues,

@@ -10,16 +10,15 @@
  * @module
  */
 
+import { trace, type TraceSession } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
   out,
   parseTool,
   runTool,
-  trace,
   traceOptions,
-  type TraceSession,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 
 const USAGE = `USAGE: execsnoop.ts [options]
 

@@ -13,17 +13,16 @@
  * @module
  */
 
+import { formatTable, trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
-  formatTable,
   out,
   parseTool,
   runTool,
   ToolUsageError,
-  trace,
   traceOptions,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 
 const USAGE = `USAGE: kfree_skb.ts [options]
 

@@ -10,15 +10,15 @@
  * @module
  */
 
+import { trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
   out,
   parseTool,
   runTool,
-  trace,
   traceOptions,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 
 const USAGE = `USAGE: opensnoop.ts [options]
 

@@ -15,19 +15,17 @@
  * @module
  */
 
+import { groupBy, trace, type Value } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
-  groupBy,
   numberOption,
   out,
   parseTool,
   runTool,
   ToolUsageError,
-  trace,
   traceOptions,
-  type Value,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 
 const USAGE = `USAGE: profile.ts [options] > out.folded
 

@@ -12,20 +12,22 @@
  */
 
 import {
-  COMMON_HELP,
-  commonOptions,
   formatHistogram,
   type HistBucket,
   histPercentiles,
+  topK,
+  trace,
+} from "../mod.ts";
+import {
+  COMMON_HELP,
+  commonOptions,
   numberOption,
   out,
   parseTool,
   runTool,
   ToolUsageError,
-  topK,
-  trace,
   traceOptions,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 
 const USAGE = `USAGE: readlat.ts [options]
 

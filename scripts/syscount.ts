@@ -11,19 +11,17 @@
  * @module
  */
 
+import { formatTable, topK, trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
-  formatTable,
   numberOption,
   out,
   parseTool,
   runTool,
   ToolUsageError,
-  topK,
-  trace,
   traceOptions,
-} from "../mod.ts";
+} from "../runtime/api/tool.ts";
 import { syscallName } from "../runtime/probes/syscalls.ts";
 
 const USAGE = `USAGE: syscount.ts [options]

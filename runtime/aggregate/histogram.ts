@@ -18,7 +18,7 @@ export type HistShape =
  * The `hist()` bucket index of a value: 0 for negatives, 1 for 0, 2 for 1,
  * then one bucket per power of two.
  *
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { histIndex } from "./histogram.ts";
@@ -84,7 +84,7 @@ export function bucketize(
  * Renders buckets exactly as bpftrace prints a histogram's rows (label,
  * count, 52-wide `|@@@|` bar), through the same code the map printer uses.
  *
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { bucketize, formatHistogram } from "./histogram.ts";

@@ -110,7 +110,7 @@ export function histQuantile(
  * {@linkcode histQuantile} for several percentiles, named as in
  * {@linkcode percentiles}.
  *
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { histPercentiles } from "./quantile.ts";

@@ -38,7 +38,7 @@ export type KeyParts<K> = K extends readonly unknown[] ? K : [K];
 /**
  * Turns a decoded key (one element per key expression) into the API's key.
  *
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { apiKey } from "./map_view.ts";
@@ -93,16 +93,19 @@ export class MapSnapshot<K = MapKey, V = MapValue> extends Map<K, V> {
     });
   }
 
+  /** Sets the value of `key` (as `Map.set`). */
   override set(key: K, value: V): this {
     indexes.delete(this);
     return super.set(key, value);
   }
 
+  /** Deletes `key` (as `Map.delete`). */
   override delete(key: K): boolean {
     indexes.delete(this);
     return super.delete(key);
   }
 
+  /** Deletes every entry (as `Map.clear`). */
   override clear(): void {
     indexes.delete(this);
     super.clear();
@@ -112,7 +115,7 @@ export class MapSnapshot<K = MapKey, V = MapValue> extends Map<K, V> {
 /**
  * Converts decoded map data into a snapshot.
  *
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { snapshotOf } from "./map_view.ts";

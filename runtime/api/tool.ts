@@ -54,7 +54,7 @@ export interface CommonOptions {
  * Parses a non-negative number option.
  *
  * @throws {ToolUsageError} when `text` is not a non-negative number.
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { numberOption } from "./tool.ts";
@@ -89,7 +89,7 @@ export function numberOption(
  * {@linkcode COMMON_OPTIONS}; positionals are refused.
  *
  * @throws {ToolUsageError} for unknown options or missing values.
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseTool } from "./tool.ts";
@@ -131,7 +131,7 @@ export function parseTool<
  * Validates the common options.
  *
  * @throws {ToolUsageError} for bad numbers or an unknown backend.
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { commonOptions } from "./tool.ts";
@@ -171,7 +171,7 @@ export function commonOptions(values: {
  * engine, real-time pacing on the interpreter, the duration and the
  * Ctrl-C signal.
  *
- * @example
+ * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { commonOptions, traceOptions } from "./tool.ts";
@@ -201,7 +201,7 @@ const encoder = new TextEncoder();
 /**
  * Writes text to standard output, all of it.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { out } from "./tool.ts";
  * out("");

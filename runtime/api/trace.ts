@@ -1,8 +1,10 @@
 /**
- * The TypeScript scripting API: `trace(source)` compiles a bpftrace-language
- * program, runs it on the kernel or the interpreter, and hands back a
- * session to read its maps, iterate its events and tick on the engine's
- * clock.
+ * The TypeScript scripting API: `trace(source)` compiles a program — text
+ * in the bpftrace language, or probe bodies written in TypeScript and
+ * staged into the same syntax tree — runs it on the kernel or the
+ * interpreter, and hands back a session to read its maps (typed from their
+ * declarations), iterate its events and typed emits, and tick on the
+ * engine's clock.
  *
  * @module
  */
@@ -13,10 +15,23 @@ import { compile } from "../compiler/compile.ts";
 import type { Engine, ProbeStats } from "../engine.ts";
 import { sortMapData } from "../output/decode.ts";
 import { formatEventOutput } from "../output/event.ts";
+import { formatAttachedProbesJson, formatMapJson } from "../output/json.ts";
+import { formatAttachedProbesText, formatMapText } from "../output/text.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
+import {
+  emitIndex,
+  type EventDecl,
+  type EventInfo,
+  matchEmit,
+  type Shape,
+} from "../staging/events.ts";
+import type { MapRef, MapValueKind } from "../staging/maps.ts";
+import { compileStaged, type StagedProgram, Tracer } from "../staging/stage.ts";
+import type { KeyType } from "../staging/types.ts";
 import { verifyProgram } from "../verify_program.ts";
+import type { ApiKey, ApiMapValue, ApiRecord } from "./typed.ts";
 import {
   type KeyParts,
   type MapKey,
@@ -60,7 +75,10 @@ export interface TraceOptions {
   durationMs?: number;
   /** End the session when this signal aborts. */
   signal?: AbortSignal;
-  /** Source name in compile errors (default `script`). */
+  /**
+   * Source name in compile errors (default `script` for bpftrace text,
+   * `staged` for TypeScript probe bodies).
+   */
   fileName?: string;
   /**
    * Events kept per unread iterator before the oldest are dropped
@@ -87,9 +105,31 @@ export interface Tick {
 export interface TraceEvent<A extends Value[] = Value[]> extends DecodedEvent {
   /** Argument values; typed by the caller with `events<[...]>()`. */
   args: A;
-  /** The text the event prints, when it prints text. */
+  /** The text the event prints, when it prints text (never for emits). */
   text?: string;
+  /** For a record sent by `c.emit()`: the event's name and its record. */
+  emit?: EmitRecord;
 }
+
+/** One record sent by `c.emit()` in a TS-native probe body. */
+export interface EmitRecord<R = Record<string, Value>> {
+  /** The event's name (`t.event(name)` or `c.emit(name, ...)`). */
+  event: string;
+  /** The fields, decoded: integers, strings, ... by their staged type. */
+  record: R;
+}
+
+/**
+ * What {@linkcode trace} runs: bpftrace-language text; a staging builder
+ * (`(t) => { t.probe(...) }`) run once at compile time; a
+ * {@linkcode Tracer} whose maps and events were declared beforehand; or
+ * an already {@linkcode StagedProgram}.
+ */
+export type TraceSource =
+  | string
+  | ((t: Tracer) => void)
+  | Tracer
+  | StagedProgram;
 
 interface Subscriber {
   items: TraceEvent[];
@@ -110,13 +150,21 @@ function createEngine(
 }
 
 /**
- * Compiles `source` (bpftrace language), loads and attaches it, runs BEGIN
- * and returns the running session. Close it with `await using`, `close()`
- * or `stop()` + `close()`.
+ * Compiles `source`, loads and attaches it, runs BEGIN and returns the
+ * running session. Close it with `await using`, `close()` or `stop()` +
+ * `close()`.
+ *
+ * `source` is bpftrace-language text, or TypeScript probe bodies: a
+ * builder `(t) => { ... }`, a {@linkcode Tracer}, or a
+ * {@linkcode StagedProgram}. Staged bodies compile through the same
+ * compiler to the same bytecode as the equivalent text; their typed maps
+ * and events read back typed (`session.map(ref)`, `session.emits(event)`).
  *
  * @throws {import("../lang/diagnostics.ts").CompileErrors} on syntax or
- *   semantic errors; the engine's errors (verifier, attach) as they are.
- * @example Count getppid calls of this process on the interpreter
+ *   semantic errors; {@linkcode import("../staging/stager.ts").StagingError}
+ *   from a staging builder; the
+ *   engine's errors (verifier, attach) as they are.
+ * @example Count getppid calls on the interpreter (bpftrace text)
  * ```ts
  * import assert from "node:assert/strict";
  * import { trace } from "./trace.ts";
@@ -126,22 +174,60 @@ function createEngine(
  *   { backend: "interp", seed: 1 },
  * );
  * for await (const tick of s.every(100)) if (tick.index === 2) break;
- * const calls = s.map<string, number>("calls").read();
- * assert.ok(calls.size > 0);
+ * const calls = s.map<string, number>("calls");
+ * assert.ok(calls.read().size > 0);
+ * ```
+ * @example The same with a TypeScript probe body and a typed emit
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trace } from "./trace.ts";
+ * import { Tracer } from "../staging/stage.ts";
+ * import type { Str, U32 } from "../staging/types.ts";
+ *
+ * const t = new Tracer();
+ * const calls = t.map<[Str], "count">("calls");
+ * const call = t.event<{ pid: U32; comm: Str }>("call");
+ * t.probe("tracepoint:syscalls:sys_enter_getppid", (c) => {
+ *   calls.at(c.comm).count();
+ *   c.emit(call, { pid: c.pid, comm: c.comm });
+ * });
+ * await using s = await trace(t, { backend: "interp", seed: 1 });
+ * for await (const r of s.emits(call)) {
+ *   const comm: string = r.comm; // typed from the declaration
+ *   assert.ok((s.map(calls).get(comm) ?? 0) >= 1);
+ *   break;
+ * }
  * ```
  */
 export async function trace(
-  source: string,
+  source: TraceSource,
   options: TraceOptions = {},
 ): Promise<TraceSession> {
-  const program = compile(source, {
-    fileName: options.fileName ?? "script",
+  const compileOptions = {
     params: options.params,
     unsafe: options.unsafe,
-  });
+  };
+  let program: Program;
+  let staged: StagedProgram | undefined;
+  if (typeof source === "string") {
+    program = compile(source, {
+      ...compileOptions,
+      fileName: options.fileName ?? "script",
+    });
+  } else {
+    staged = typeof source === "function"
+      ? stageBuilder(source)
+      : source instanceof Tracer
+      ? source.finish()
+      : source;
+    program = compileStaged(staged, {
+      ...compileOptions,
+      fileName: options.fileName ?? "staged",
+    });
+  }
   verifyProgram(program);
   const { engine, note } = createEngine(options);
-  const session = new TraceSession(program, engine, note, options);
+  const session = new TraceSession(program, engine, note, options, staged);
   try {
     await session.start();
   } catch (e) {
@@ -151,14 +237,52 @@ export async function trace(
   return session;
 }
 
+function stageBuilder(build: (t: Tracer) => void): StagedProgram {
+  const t = new Tracer();
+  build(t);
+  return t.finish();
+}
+
+/** Names of the events a program can emit (staged or native). */
+function eventNames(
+  program: Program,
+  events: readonly EventInfo[],
+): Set<string> {
+  const names = new Set(events.map((e) => e.name));
+  for (const f of program.formats) {
+    const a = f.action as { kind: string; event?: unknown };
+    if (a.kind === "emit" && typeof a.event === "string") names.add(a.event);
+  }
+  return names;
+}
+
 /**
- * A running program. Every iterator (`every`, `events`, `printf`, `run`)
- * drives the engine while it waits, so any one of them alone keeps events
- * flowing; several may run at once.
+ * A running program. Every iterator (`every`, `events`, `emits`,
+ * `printf`, `run`) drives the engine while it waits, so any one of them
+ * alone keeps events flowing; several may run at once.
+ *
+ * @example Read a map every tick, then close
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trace } from "./trace.ts";
+ *
+ * await using session = await trace(
+ *   "tracepoint:raw_syscalls:sys_enter { @calls[pid, comm] = count(); }",
+ *   { backend: "interp", seed: 1, durationMs: 300 },
+ * );
+ * const calls = session.map<[number, string], number>("calls");
+ * for await (const tick of session.every(100)) {
+ *   const [top] = calls.read().sortedBy((n) => n);
+ *   console.log(tick.elapsedMs, top);
+ * }
+ * assert.equal(session.exitReason, "duration");
+ * ```
  */
 export class TraceSession implements AsyncDisposable {
   /** The compiled program. */
   readonly program: Program;
+  /** The staged program, when the source was TypeScript probe bodies. */
+  readonly staged?: StagedProgram;
   /** Which engine runs it. */
   readonly engineKind: "kernel" | "interp";
   /** One sentence: which engine and why. */
@@ -175,6 +299,12 @@ export class TraceSession implements AsyncDisposable {
   #reason: ExitReason | undefined;
   #closed = false;
   #dropped = 0;
+  #events: readonly EventInfo[];
+  #eventNames: Set<string>;
+  /** Print mode renders events itself (emits stay silent). */
+  #selfPrint: boolean;
+  #format: "text" | "json";
+  #pending: string[] = [];
 
   /** Use {@linkcode trace} instead: it compiles, verifies and starts. */
   constructor(
@@ -182,8 +312,13 @@ export class TraceSession implements AsyncDisposable {
     engine: Engine,
     note: string,
     options: TraceOptions = {},
+    staged?: StagedProgram,
   ) {
     this.program = program;
+    this.staged = staged;
+    this.#events = staged?.events ?? [];
+    this.#eventNames = eventNames(program, this.#events);
+    this.#format = options.format ?? "text";
     this.#engine = engine;
     this.engineKind = engine.kind;
     this.note = note;
@@ -192,11 +327,20 @@ export class TraceSession implements AsyncDisposable {
     this.#durationMs = options.durationMs;
     this.#signal = options.signal;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
+    // Emits staged as marked printfs would print as text: in print mode,
+    // render the other events here and keep the session quiet.
+    this.#selfPrint = this.#print &&
+      program.formats.some((f) =>
+        f.action.kind === "printf" && emitIndex(f.action.format) !== undefined
+      );
     this.#session = new Session(program, this.#engine, {
       format: options.format,
-      write: this.#write,
+      write: (text) => {
+        this.#flush();
+        this.#write(text);
+      },
       unsafe: options.unsafe,
-      quiet: !this.#print,
+      quiet: !this.#print || this.#selfPrint,
       onEvent: (ev) => this.#onEvent(ev),
     });
   }
@@ -204,6 +348,15 @@ export class TraceSession implements AsyncDisposable {
   /** Loads, attaches and runs BEGIN (called by {@linkcode trace}). */
   async start(): Promise<void> {
     await this.#session.start();
+    if (this.#selfPrint) {
+      const n = this.#session.probeCount();
+      this.#write(
+        this.#format === "json"
+          ? formatAttachedProbesJson(n)
+          : formatAttachedProbesText(n),
+      );
+      this.#flush();
+    }
   }
 
   /** Why the session ended, or undefined while it runs. */
@@ -249,13 +402,17 @@ export class TraceSession implements AsyncDisposable {
   }
 
   #onEvent(ev: DecodedEvent): void {
+    if (this.#subs.size === 0 && !this.#selfPrint) return;
+    const emit = matchEmit(this.#events, ev) as EmitRecord | undefined;
+    if (this.#selfPrint && emit === undefined) this.#render(ev);
     if (this.#subs.size === 0) return;
     const out: TraceEvent = {
       id: ev.id,
       action: ev.action,
       args: ev.args,
-      text: formatEventOutput(ev, "text"),
     };
+    if (emit !== undefined) out.emit = emit;
+    else out.text = formatEventOutput(ev, "text");
     for (const s of this.#subs) {
       if (s.items.length - s.head >= this.#maxBuffered) {
         s.head++;
@@ -263,6 +420,28 @@ export class TraceSession implements AsyncDisposable {
       }
       s.items.push(out);
     }
+  }
+
+  /** Print mode with emits: renders what the session would print. */
+  #render(ev: DecodedEvent): void {
+    const a = ev.action;
+    let text: string | undefined;
+    if (a.kind === "print_map") {
+      const data = this.#session.readMap(this.program.maps[a.mapIndex].name);
+      if (data.entries.length === 0) return;
+      const opts = { top: a.top, div: a.div };
+      text = this.#format === "json"
+        ? formatMapJson(data, opts)
+        : formatMapText(data, opts);
+    } else text = formatEventOutput(ev, this.#format);
+    if (text !== undefined) this.#pending.push(text);
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#write(text);
   }
 
   /** Polls once (shared by every waiting iterator). */
@@ -281,6 +460,7 @@ export class TraceSession implements AsyncDisposable {
       await this.#pumping;
     } finally {
       this.#pumping = undefined;
+      this.#flush();
     }
   }
 
@@ -312,7 +492,8 @@ export class TraceSession implements AsyncDisposable {
   }
 
   /**
-   * Every event from now on, decoded, with its rendered text. Type the
+   * Every event from now on, decoded, with its rendered text (or, for a
+   * record of `c.emit()`, its `emit` record and no text). Type the
    * arguments with a tuple: `events<[number, string]>()`.
    */
   async *events<A extends Value[] = Value[]>(): AsyncGenerator<
@@ -346,6 +527,7 @@ export class TraceSession implements AsyncDisposable {
     let partial = "";
     for await (const ev of this.events()) {
       if (ev.action.kind !== "printf" && ev.action.kind !== "join") continue;
+      if (ev.emit !== undefined) continue;
       partial += ev.text ?? "";
       let nl;
       while ((nl = partial.indexOf("\n")) >= 0) {
@@ -356,6 +538,40 @@ export class TraceSession implements AsyncDisposable {
     if (partial !== "") yield partial;
   }
 
+  /**
+   * The records of one event from now on, typed by its declaration:
+   * `emits(big)` for `big = t.event<{ pid: U32; comm: Str }>("big")`
+   * yields `{ pid: number; comm: string }`. Emits are never printed as
+   * text; they arrive here (and as `events()` with an `emit` field).
+   *
+   * @throws {RangeError} (on the first `next()`) when the program has no
+   *   such event.
+   */
+  emits<S extends Shape>(event: EventDecl<S>): AsyncGenerator<ApiRecord<S>>;
+  /**
+   * The records of the event named `name`, typed by the shape `S` given
+   * explicitly (`emits<{ pid: U32 }>("big")`), else loosely.
+   */
+  emits<S extends Shape = Shape>(name: string): AsyncGenerator<ApiRecord<S>>;
+  /** Every emitted record of every event, with its event's name. */
+  emits(): AsyncGenerator<EmitRecord>;
+  async *emits(
+    event?: EventDecl | string,
+  ): AsyncGenerator<Record<string, Value> | EmitRecord> {
+    const name = typeof event === "string" ? event : event?.name;
+    if (name !== undefined && !this.#eventNames.has(name)) {
+      const known = [...this.#eventNames].map((n) => `"${n}"`).join(", ");
+      throw new RangeError(
+        `Unknown event "${name}"; the program has ${known || "no events"}`,
+      );
+    }
+    for await (const ev of this.events()) {
+      if (ev.emit === undefined) continue;
+      if (name === undefined) yield ev.emit;
+      else if (ev.emit.event === name) yield ev.emit.record;
+    }
+  }
+
   /** Handles events until the session is done; returns why it ended. */
   async run(): Promise<ExitReason> {
     while (!this.#checkDone()) await this.#step(100);
@@ -363,13 +579,25 @@ export class TraceSession implements AsyncDisposable {
   }
 
   /**
+   * A handle on a map declared in TypeScript probe bodies, typed from its
+   * declaration: `map(drops)` for `drops = t.map<[U32, Str], "count">(...)`
+   * is a `TraceMap<[number, string], number>`.
+   *
+   * @throws {RangeError} when the program has no such map.
+   */
+  map<K extends readonly KeyType[], V extends MapValueKind>(
+    ref: MapRef<K, V>,
+  ): TraceMap<ApiKey<K>, ApiMapValue<V>>;
+  /**
    * A typed handle on map `name` (`"drops"` or `"@drops"`; `"@"` for the
    * anonymous map). `K` is the key (a tuple for several keys), `V` the
    * value; integers above 2^53 arrive as `bigint`.
    *
    * @throws {RangeError} when the program has no such map.
    */
-  map<K = MapKey, V = MapValue>(name: string): TraceMap<K, V> {
+  map<K = MapKey, V = MapValue>(name: string): TraceMap<K, V>;
+  map(ref: string | MapRef): TraceMap<unknown, unknown> {
+    const name = typeof ref === "string" ? ref : ref.name;
     const full = name.startsWith("@") ? name : "@" + name;
     const index = this.program.maps.findIndex((m) =>
       m.name === full && !m.internal && m.agg !== undefined
@@ -383,13 +611,13 @@ export class TraceSession implements AsyncDisposable {
     }
     const spec = this.program.maps[index];
     const data = (): MapData => sortMapData(this.#session.readMap(full));
-    const read = (): MapSnapshot<K, V> => snapshotOf<K, V>(data());
+    const read = (): MapSnapshot<unknown, unknown> => snapshotOf(data());
     return {
       name: full,
       kind: spec.agg!.kind,
       read,
       entries: () => [...read()],
-      get: (...key: KeyParts<K>) => read().lookup(...key),
+      get: (...key: KeyParts<unknown>) => read().lookup(...key),
       data,
       clear: () => this.#engine.clearMap(index),
     };
@@ -402,9 +630,9 @@ export class TraceSession implements AsyncDisposable {
       .map((m) => this.map(m.name).data());
   }
 
-  /** Deletes every entry of map `name`. */
-  clear(name: string): void {
-    this.map(name).clear();
+  /** Deletes every entry of map `name` (or of a declared map). */
+  clear(map: string | MapRef): void {
+    this.map(typeof map === "string" ? map : map.name).clear();
   }
 
   /**
@@ -425,7 +653,11 @@ export class TraceSession implements AsyncDisposable {
     this.#closed = true;
     this.#reason ??= "stopped";
     if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
-    await this.#session.finish({ printMaps: this.#print });
+    try {
+      await this.#session.finish({ printMaps: this.#print });
+    } finally {
+      this.#flush();
+    }
   }
 
   /** `await using` support: {@linkcode close}. */

@@ -9,7 +9,12 @@
 
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
-import { type CondName, InsnBuilder, type Width } from "../bpf/builder.ts";
+import {
+  type AluName,
+  type CondName,
+  InsnBuilder,
+  type Width,
+} from "../bpf/builder.ts";
 import { Helper, MapType, STACK_SIZE } from "../bpf/opcodes.ts";
 import type {
   Aggregation,
@@ -51,8 +56,6 @@ export const RINGBUF_SIZE = 1 << 20;
 export const JOIN_MAX = 16;
 /** Bytes of each `join()` string. */
 export const JOIN_STRLEN = 64;
-/** Hidden iteration cap of `while` loops. */
-export const LOOP_CAP = 1024;
 
 const BPF_F_USER_STACK = 1 << 8;
 
@@ -302,9 +305,84 @@ function terminates(s: ast.Stmt): boolean {
     case "if":
       return s.else !== undefined && s.then.stmts.some(terminates) &&
         terminates(s.else);
+    case "while":
+      // `while (1)` without a `break`: nothing after it is reachable.
+      return literalTrue(s.cond) && !breaks(s.body);
     default:
       return false;
   }
+}
+
+/** Whether an expression is a nonzero literal (`1`, `true`). */
+function literalTrue(e: ast.Expr): boolean {
+  return (e.kind === "int" && e.value !== 0n) ||
+    (e.kind === "bool" && e.value);
+}
+
+/**
+ * The helper that reads through a pointer of type `t`: user or kernel
+ * memory when the pointer says which, else the legacy helper that picks by
+ * address on x86 (bpftrace's choice for pointers of unknown origin).
+ */
+function readHelper(t: SType, str: boolean): number {
+  const origin = t.k === "int" ? t.ptr : undefined;
+  if (origin === "user") {
+    return str ? Helper.probe_read_user_str : Helper.probe_read_user;
+  }
+  if (origin === "kernel") {
+    return str ? Helper.probe_read_kernel_str : Helper.probe_read_kernel;
+  }
+  return str ? Helper.probe_read_str : Helper.probe_read;
+}
+
+/**
+ * For `p + n` / `p - n` / `n + p` with a pointer that knows its pointee:
+ * which side is the integer to scale, and by how much (bpftrace's pointer
+ * arithmetic). Undefined when no scaling applies.
+ */
+function pointerScale(
+  op: ast.BinaryOp,
+  l: SType,
+  r: SType,
+): { side: "left" | "right"; by: number } | undefined {
+  if (op !== "+" && op !== "-") return undefined;
+  const pl = l.k === "int" && (l.ptr !== undefined || l.deref !== undefined);
+  const pr = r.k === "int" && (r.ptr !== undefined || r.deref !== undefined);
+  if (pl === pr) return undefined;
+  const p = (pl ? l : r) as SType & { k: "int" };
+  const by = p.deref?.size ?? 1;
+  if (by === 1) return undefined;
+  if (pl) return { side: "right", by };
+  return op === "+" ? { side: "left", by } : undefined;
+}
+
+/**
+ * Whether a loop body contains a `break` of that loop (with `leaves`, also
+ * a `return` or an `exit()` anywhere inside).
+ */
+function breaks(b: ast.Block, leaves = false): boolean {
+  const inStmt = (s: ast.Stmt): boolean => {
+    switch (s.kind) {
+      case "break":
+        return true;
+      case "return":
+        return leaves;
+      case "expr":
+        return leaves && s.expr.kind === "call" && s.expr.name === "exit";
+      case "block":
+        return breaks(s, leaves);
+      case "if":
+        return breaks(s.then, leaves) ||
+          (s.else !== undefined && inStmt(s.else));
+      case "unroll":
+        return breaks(s.body, leaves);
+      case "while":
+        return leaves && breaks(s.body, true);
+      default:
+        return false;
+    }
+  };
+  return b.stmts.some(inStmt);
 }
 
 /** Per-program options of {@linkcode ProbeCompiler}. */
@@ -603,10 +681,17 @@ export class ProbeCompiler {
         return undefined;
       }
       case "binary": {
-        const a = this.#fold(e.left);
+        let a = this.#fold(e.left);
         if (a === undefined) return undefined;
-        const b = this.#fold(e.right);
+        let b = this.#fold(e.right);
         if (b === undefined) return undefined;
+        const sc = pointerScale(
+          e.op,
+          this.#type(e.left),
+          this.#type(e.right),
+        );
+        if (sc?.side === "left") a *= BigInt(sc.by);
+        if (sc?.side === "right") b *= BigInt(sc.by);
         const ua = BigInt.asUintN(64, a);
         const ub = BigInt.asUintN(64, b);
         const signed = (this.#type(e) as { signed?: boolean }).signed ?? false;
@@ -675,6 +760,10 @@ export class ProbeCompiler {
       this.#stmt(s, tail && i === n - 1);
       this.#sp = mark;
       if (terminates(s)) break;
+      if (
+        s.kind === "while" && !breaks(s.body) &&
+        (this.#fold(s.cond) ?? 0n) !== 0n
+      ) break;
     }
   }
 
@@ -717,18 +806,21 @@ export class ProbeCompiler {
         return;
       }
       case "while": {
-        const counter = this.#alloc(8);
-        b.st(8, 10, counter, 0);
+        // No hidden iteration cap: the loop runs exactly as written, and
+        // one the verifier cannot prove bounded is rejected (as the
+        // kernel rejects bpftrace's).
+        const always = this.#fold(s.cond);
+        if (always === 0n) return;
+        if (always !== undefined && !breaks(s.body, true)) {
+          this.#diag.error(
+            s.span,
+            "Infinite loop: the while condition is always true and the body has no break, return or exit()",
+          );
+          return;
+        }
         const head = b.newLabel("while");
         const end = b.newLabel("wend");
         b.label(head);
-        const t = this.#ra.newReg();
-        const r = this.#ra.reg(t);
-        b.ldx(8, r, 10, counter);
-        b.alu64Imm("ADD", r, 1);
-        b.stx(8, 10, counter, r);
-        b.jmpImm("JGT", r, LOOP_CAP, end);
-        this.#ra.free(t);
         this.#branch(s.cond, end, false);
         this.#loops.push({ head, end });
         this.#block(s.body);
@@ -837,7 +929,6 @@ export class ProbeCompiler {
     const ra = this.#ra;
     const sep = e.args.length > 1 ? this.#strConst(e.args[1]) ?? " " : " ";
     const at = this.#type(e.args[0]);
-    const user = at.k === "int" && at.ptr === "user";
     const str: SType = { k: "str", size: JOIN_STRLEN };
     const types: SType[] = [{ k: "int", size: 8, signed: false }];
     for (let i = 0; i < JOIN_MAX; i++) types.push(str);
@@ -859,10 +950,8 @@ export class ProbeCompiler {
     b.st(8, ra.reg(rec), 0, id);
     b.st(8, ra.reg(rec), 8, 0);
     const slot = this.#alloc(8);
-    const readPtr = user ? Helper.probe_read_user : Helper.probe_read_kernel;
-    const readStr = user
-      ? Helper.probe_read_user_str
-      : Helper.probe_read_kernel_str;
+    const readPtr = readHelper(at, false);
+    const readStr = readHelper(at, true);
     ra.pin(argv);
     for (let i = 0; i < JOIN_MAX; i++) {
       const p = ra.newReg();
@@ -991,7 +1080,7 @@ export class ProbeCompiler {
       [{ map: idx }, { fp: key }],
       true,
     )!;
-    if (v.loc.kind !== "imm") ra.reg(v);
+    this.#stable(v);
     const miss = b.newLabel("miss");
     const done = b.newLabel("done");
     b.jmpImm("JEQ", ra.reg(p), 0, miss);
@@ -1091,7 +1180,7 @@ export class ProbeCompiler {
       [{ map: idx }, { fp: key }],
       true,
     )!;
-    if (v !== undefined && v.loc.kind !== "imm") ra.reg(v);
+    if (v !== undefined) this.#stable(v);
     const miss = b.newLabel("miss");
     const done = b.newLabel("done");
     const pr = ra.reg(p);
@@ -1129,13 +1218,16 @@ export class ProbeCompiler {
         const t = ra.newReg();
         const tr = ra.reg(t);
         const store = b.newLabel("set");
-        const vr = ra.reg(v!);
         b.ldx(8, tr, pr, 8);
         b.jmpImm("JEQ", tr, 0, store);
         b.ldx(8, tr, pr, 0);
-        b.jmpReg(agg === "min" ? "JSGE" : "JSLE", vr, tr, done);
+        // Keep the old value when it is already <= v (min) or >= v (max).
+        const keep = agg === "min" ? "JSLE" : "JSGE";
+        if (v!.loc.kind === "imm") {
+          b.jmpImm(keep, tr, Number(BigInt.asIntN(64, v!.loc.v)), done);
+        } else b.jmpReg(keep, tr, ra.holding([t], () => ra.reg(v!)), done);
         b.label(store);
-        b.stx(8, pr, 0, vr);
+        this.#storeScalar({ base: pr, off: 0 }, v!, 8);
         b.st(8, pr, 8, 1);
         ra.free(t);
         break;
@@ -1337,6 +1429,23 @@ export class ProbeCompiler {
     }
     const size = sizeOf(st);
     const et = this.#type(e);
+    if (
+      st.k === "usym" &&
+      ((e.kind === "call" && e.name === "usym") ||
+        (e.kind === "builtin" && e.name === "func"))
+    ) {
+      // The address, then the tgid: user space symbolizes in that process.
+      const addr = e.kind === "call"
+        ? this.#scalar(e.args[0])
+        : this.#ctxLoad(PT_REGS.ip, 8, false);
+      this.#storeScalar(d, addr, 8);
+      this.#ra.free(addr);
+      const pid = this.#call(Helper.get_current_pid_tgid, [], true)!;
+      b.alu64Imm("RSH", 0, 32);
+      this.#storeScalar({ base: d.base, off: d.off + 8 }, pid, 8);
+      this.#ra.free(pid);
+      return;
+    }
     if (st.k === "str") {
       const lit = this.#strConst(e);
       if (lit !== undefined) {
@@ -1364,10 +1473,11 @@ export class ProbeCompiler {
         }
         const p = this.#scalar(arg);
         if (clean) this.#zero(d, 0, size);
-        const helper = at.k === "int" && at.ptr === "user"
-          ? Helper.probe_read_user_str
-          : Helper.probe_read_kernel_str;
-        this.#call(helper, [this.#ptrArg(d), this.#ra.imm(n), p], false);
+        this.#call(
+          readHelper(at, true),
+          [this.#ptrArg(d), this.#ra.imm(n), p],
+          false,
+        );
         return;
       }
       if (e.kind === "field" && this.#u.fields) {
@@ -1409,10 +1519,7 @@ export class ProbeCompiler {
       const at = this.#type(e.args[0]);
       const n = size - 1;
       b.st(1, this.#baseReg(d), d.off, n);
-      const helper = at.k === "int" && at.ptr === "user"
-        ? Helper.probe_read_user
-        : Helper.probe_read_kernel;
-      this.#call(helper, [
+      this.#call(readHelper(at, false), [
         this.#ptrArg({ base: d.base, off: d.off + 1 }),
         this.#ra.imm(n),
         p,
@@ -1581,7 +1688,18 @@ export class ProbeCompiler {
       case "field":
         return this.#fieldLoad(e);
       case "index": {
-        const a = arrayField(this.#u, e)!;
+        const a = arrayField(this.#u, e);
+        if (a === undefined) {
+          // p[i]: read the element at p + i * its size.
+          const pt = this.#type(e.expr) as SType & { k: "int" };
+          const elem = this.#type(e);
+          const p = this.#own(this.#scalar(e.expr));
+          const i = this.#ra.holding([p], () =>
+            this.#times(this.#scalar(e.index), sizeOf(elem))
+          );
+          this.#aluOp("+", p, i, pt);
+          return this.#deref(p, pt, elem);
+        }
         const i = Number(this.#fold(e.index) ?? 0n);
         return this.#ctxLoad(
           a.field.offset + i * a.elem.size,
@@ -1604,6 +1722,13 @@ export class ProbeCompiler {
       }
       case "unary": {
         if (e.op === "!") return this.#boolValue(e);
+        if (e.op === "*") {
+          return this.#deref(
+            this.#scalar(e.expr),
+            this.#type(e.expr),
+            this.#type(e),
+          );
+        }
         const r = this.#own(this.#scalar(e.expr));
         const rr = ra.reg(r);
         if (e.op === "-") b.alu64Imm("NEG", rr, 0);
@@ -1622,8 +1747,17 @@ export class ProbeCompiler {
           case "||":
             return this.#boolValue(e);
         }
-        const l = this.#own(this.#scalar(e.left));
-        const r = this.#scalar(e.right);
+        const sc = pointerScale(
+          e.op,
+          this.#type(e.left),
+          this.#type(e.right),
+        );
+        let l = this.#own(this.#scalar(e.left));
+        if (sc?.side === "left") l = this.#times(l, sc.by);
+        let r = this.#scalar(e.right);
+        if (sc?.side === "right") {
+          r = this.#ra.holding([l], () => this.#times(r, sc.by));
+        }
         this.#aluOp(e.op, l, r, this.#type(e));
         return l;
       }
@@ -1664,6 +1798,50 @@ export class ProbeCompiler {
     }
   }
 
+  /**
+   * Before a branch whose arms both read `v`: puts it where neither arm
+   * moves it (a register, or an immediate that fits 32 bits), so the
+   * value is valid on both paths.
+   */
+  #stable(v: Ref): void {
+    if (v.loc.kind !== "imm" || !fitsImm(v.loc.v)) this.#ra.reg(v);
+  }
+
+  /** `v * by` (by a power of two: a shift), in a register this code owns. */
+  #times(v: Ref, by: number): Ref {
+    if (by === 1) return v;
+    if (v.loc.kind === "imm") return this.#ra.imm(v.loc.v * BigInt(by));
+    const r = this.#own(v);
+    const shift = Math.log2(by);
+    if (Number.isInteger(shift)) this.#b.alu64Imm("LSH", this.#ra.reg(r), shift);
+    else this.#b.alu64Imm("MUL", this.#ra.reg(r), by);
+    return r;
+  }
+
+  /**
+   * Reads a value of type `t` (an integer, or u64) at the address `addr`
+   * (a pointer of type `pt`) with the helper its memory origin calls for;
+   * a failed read gives 0, as bpftrace's.
+   */
+  #deref(addr: Ref, pt: SType, t: SType): Ref {
+    const size = (t.k === "int" ? t.size : 8) as Width;
+    const signed = t.k === "int" && t.signed;
+    const slot = this.#alloc(8);
+    this.#call(readHelper(pt, false), [
+      { fp: slot },
+      this.#ra.imm(size),
+      addr,
+    ], false);
+    const r = this.#ra.newReg();
+    const rr = this.#ra.reg(r);
+    this.#b.ldx(size, rr, 10, slot);
+    if (signed && size < 8) {
+      this.#b.alu64Imm("LSH", rr, 64 - size * 8);
+      this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
+    }
+    return r;
+  }
+
   /** A value in a register this code may overwrite. */
   #own(v: Ref): Ref {
     if (v.loc.kind === "reg") return v;
@@ -1694,10 +1872,19 @@ export class ProbeCompiler {
       "^": "XOR",
       "<<": "LSH",
       ">>": signed ? "ARSH" : "RSH",
-    } as const)[op as "+"];
+    } as const as Record<string, AluName | undefined>)[op];
     if (name === undefined) throw new TypeError(`No ALU op for "${op}"`);
     if (r.loc.kind === "imm" && fitsImm(r.loc.v)) {
-      b.alu64Imm(name, ra.reg(l), Number(BigInt.asIntN(64, r.loc.v)));
+      let k = Number(BigInt.asIntN(64, r.loc.v));
+      // As constant folding does: shift counts wrap to 0-63, x / 0 is 0
+      // and x % 0 is x (the kernel rejects these immediates).
+      if (name === "LSH" || name === "RSH" || name === "ARSH") k &= 63;
+      if (k === 0 && name === "MOD") {
+        if (freeR) ra.free(r);
+        return;
+      }
+      if (k === 0 && name === "DIV") b.movImm(ra.reg(l), 0);
+      else b.alu64Imm(name, ra.reg(l), k);
     } else {
       const [lr, rr] = ra.regs(l, r);
       b.alu64Reg(name, lr, rr);

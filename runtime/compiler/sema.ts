@@ -25,6 +25,8 @@ import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
+  type IntType,
+  joinInts,
   NONE,
   S64,
   stored,
@@ -618,7 +620,10 @@ class Checker {
       );
       return;
     }
+    // Maps hold plain integers (as bpftrace's): a pointer keeps where it
+    // points (user or kernel memory) but not what it points at.
     const st = stored(vt);
+    if (st.k === "int") delete st.deref;
     if (m.value === undefined) {
       m.kind = "value";
       m.value = st;
@@ -755,9 +760,18 @@ class Checker {
         return this.#call(e, stmt);
       case "unary": {
         const t = this.#expr(e.expr);
-        if (e.op === "*" || e.op === "&") {
+        if (e.op === "&") {
           this.#err(e.span, `Operator "${e.op}" is not supported`);
           return S64;
+        }
+        if (e.op === "*") {
+          // Dereference: what the pointer points at, else (a plain
+          // integer used as an address) a u64, as bpftrace reads it.
+          if (t.k !== "int") {
+            this.#err(e.span, `Invalid operand to unary *: ${typeName(t)}`);
+            return S64;
+          }
+          return t.deref ?? U64;
         }
         if (t.k !== "int") {
           this.#err(
@@ -806,7 +820,7 @@ class Checker {
           return a;
         }
         return a.k === "int" && b.k === "int"
-          ? { k: "int", size: 8, signed: a.signed && b.signed }
+          ? joinInts(a, b, a.signed && b.signed)
           : u;
       }
       case "field":
@@ -848,6 +862,20 @@ class Checker {
             e.span,
             `Cannot cast from ${typeName(t)} to ${e.type.name}`,
           );
+          return ct;
+        }
+        // A pointer cast (`(int32 *)p`, `(char **)arg0`) says what it
+        // points at; a cast keeps the value's memory origin.
+        if (e.type.pointer > 0) {
+          const base = castType({ ...e.type, pointer: 0 });
+          return pointerTo(
+            base?.k === "int" ? base : undefined,
+            e.type.pointer,
+            t.ptr,
+          );
+        }
+        if (ct.k === "int" && ct.size === 8 && t.ptr !== undefined) {
+          return { ...ct, ptr: t.ptr };
         }
         return ct;
       }
@@ -863,13 +891,23 @@ class Checker {
         this.#err(e.span, `offsetof() needs C type information: not supported`);
         return U64;
       case "index": {
-        this.#expr(e.expr);
-        this.#expr(e.index);
+        const base = this.#expr(e.expr);
+        const it = this.#expr(e.index);
         const a = arrayField(this.#u, e);
+        if (a === undefined && base.k === "int" && base.deref !== undefined) {
+          // p[i]: the i-th element behind a pointer (`args->argv[1]`).
+          if (it.k !== "int") {
+            this.#err(
+              e.index.span,
+              `Index must be an integer, got ${typeName(it)}`,
+            );
+          }
+          return base.deref;
+        }
         if (a === undefined) {
           this.#err(
             e.span,
-            "Array subscripts are supported on tracepoint array fields only",
+            "Array subscripts are supported on tracepoint array fields and pointers only",
           );
           return S64;
         }
@@ -918,6 +956,14 @@ class Checker {
       case "||":
         return U64;
       default: {
+        // Pointer ± integer stays a pointer (bpftrace scales the integer
+        // by the pointee's size); pointer - pointer is a plain integer.
+        const pa = isPointer(a);
+        const pb = isPointer(b);
+        if ((e.op === "+" || e.op === "-") && pa !== pb) {
+          if (pa) return { ...a, size: 8, signed: false };
+          if (e.op === "+") return { ...b, size: 8, signed: false };
+        }
         const lit = (x: ast.Expr) => x.kind === "int";
         const signed = lit(e.left)
           ? b.signed
@@ -1021,7 +1067,8 @@ class Checker {
             "The retval builtin can only be used with kretprobes and uretprobes",
           );
         }
-        return U64;
+        // A returned pointer points into the probed side's memory.
+        return { ...U64, ptr: u.kind === "uretprobe" ? "user" : "kernel" };
       case "func":
         if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
           this.#err(
@@ -1041,9 +1088,9 @@ class Checker {
         return { k: "args" };
       case "kstack":
       case "stack":
-        return this.#stack("kstack", e.span);
+        return this.#stack("kstack");
       case "ustack":
-        return this.#stack("ustack", e.span);
+        return this.#stack("ustack");
       case "ctx":
         return { k: "int", size: 8, signed: false, ptr: "kernel" };
       default:
@@ -1052,14 +1099,12 @@ class Checker {
     }
   }
 
-  #stack(
-    kind: "kstack" | "ustack",
-    span: ast.Span,
-    depth = STACK_DEPTH,
-  ): SType {
-    if (this.#u.ctx.kind === "none") {
-      this.#err(span, `${kind} cannot be used in BEGIN or END`);
-    }
+  /**
+   * A stack value. In BEGIN and END (as in bpftrace) it is the stack of
+   * whatever runs the program: the test run in the kernel, none in the
+   * interpreter.
+   */
+  #stack(kind: "kstack" | "ustack", depth = STACK_DEPTH): SType {
     return { k: kind, depth };
   }
 
@@ -1368,7 +1413,7 @@ class Checker {
             } else depth = Number(n);
           }
         }
-        const t = this.#stack(name, e.span, depth);
+        const t = this.#stack(name, depth);
         return mode === undefined ? t : { k: name, depth, mode };
       }
       case "ntop": {
@@ -1404,7 +1449,12 @@ class Checker {
         } else if (r !== undefined && PT_REGS[r] === undefined) {
           this.#err(e.args[0].span, `Unknown register "${r}"`);
         }
-        return U64;
+        const k = this.#u.kind;
+        return k === "uprobe" || k === "uretprobe"
+          ? { ...U64, ptr: "user" }
+          : k === "kprobe" || k === "kretprobe"
+          ? { ...U64, ptr: "kernel" }
+          : U64;
       }
       case "kaddr": {
         if (!this.#argc(e, 1)) return U64;
@@ -1479,6 +1529,11 @@ export function arrayField(
   return { field, elem: { k: "int", size: es, signed } };
 }
 
+/** Whether an integer is a pointer (knows its origin or its pointee). */
+function isPointer(t: IntType): boolean {
+  return t.ptr !== undefined || t.deref !== undefined;
+}
+
 /** The value type of a tracepoint field. */
 export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
   if (f.dataLoc) return { k: "str", size: STRING_SIZE };
@@ -1486,16 +1541,93 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
     return { k: "str", size: f.arrayLen };
   }
   if (f.ctype.includes("*")) {
-    return {
-      k: "int",
-      size: 8,
-      signed: false,
-      ptr: userPtrs || f.ctype.includes("__user") ? "user" : "kernel",
-    };
+    return pointerType(
+      f.ctype,
+      userPtrs || f.ctype.includes("__user") ? "user" : "kernel",
+    );
   }
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
   return { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };
 }
+
+/**
+ * The type of a C pointer type text (`const char *const *`): an unsigned
+ * 64-bit integer pointing into `origin` memory, with what it points at
+ * when the pointee is an integer or another pointer.
+ *
+ * @example Usage
+ * ```ts
+ * import { pointerType } from "./sema.ts";
+ * const t = pointerType("const char *const *", "user");
+ * console.assert(t.deref?.size === 8 && t.deref.deref?.size === 1);
+ * ```
+ */
+export function pointerType(
+  ctype: string,
+  origin: "user" | "kernel" | undefined,
+): IntType {
+  const clean = ctype.replace(
+    /\b(const|volatile|restrict|__restrict|__user|__kernel)\b/g,
+    " ",
+  );
+  const stars = (clean.match(/\*/g) ?? []).length;
+  const base = clean.replace(/\*/g, " ").replace(/\s+/g, " ").trim();
+  return pointerTo(integerCType(base), stars, origin);
+}
+
+/** `stars` levels of pointer to `base` (an integer type or unknown). */
+function pointerTo(
+  base: IntType | undefined,
+  stars: number,
+  origin: "user" | "kernel" | undefined,
+): IntType {
+  let deref = base;
+  for (let i = 1; i < stars; i++) {
+    const p: IntType = { k: "int", size: 8, signed: false };
+    if (origin !== undefined) p.ptr = origin;
+    if (deref !== undefined) p.deref = deref;
+    deref = p;
+  }
+  const t: IntType = { k: "int", size: 8, signed: false };
+  if (origin !== undefined) t.ptr = origin;
+  if (deref !== undefined) t.deref = deref;
+  return t;
+}
+
+/** An integer C type name (`unsigned long`, `u32`, `size_t`), if known. */
+function integerCType(name: string): IntType | undefined {
+  const t = castType({ kind: "type", name, pointer: 0, span: NO_SPAN });
+  if (t !== undefined && t.k === "int") return t;
+  const m = /^(?:__)?([us])(8|16|32|64)$/.exec(name);
+  if (m !== null) {
+    return {
+      k: "int",
+      size: (Number(m[2]) / 8) as 1 | 2 | 4 | 8,
+      signed: m[1] === "s",
+    };
+  }
+  const c = C_INTS[name];
+  return c === undefined ? undefined : { k: "int", size: c[0], signed: c[1] };
+}
+
+/** Integer C type names beyond the cast names: [size, signed]. */
+const C_INTS: Readonly<Record<string, [1 | 2 | 4 | 8, boolean]>> = {
+  "signed char": [1, true],
+  "long long": [8, true],
+  "long int": [8, true],
+  "unsigned long long": [8, false],
+  "unsigned long int": [8, false],
+  "size_t": [8, false],
+  "ssize_t": [8, true],
+  "loff_t": [8, true],
+  "off_t": [8, true],
+  "pid_t": [4, true],
+  "uid_t": [4, false],
+  "gid_t": [4, false],
+  "umode_t": [2, false],
+};
+
+const NO_SPAN: ast.Span = { start: 0, end: 0, line: 0, col: 0 };
 
 const SIGNED_TYPEDEFS = new Set([
   "pid_t",

@@ -9,11 +9,12 @@ import type { TypeDesc } from "../program.ts";
 
 /** A value type during semantic analysis and code generation. */
 export type SType =
-  | { k: "int"; size: 1 | 2 | 4 | 8; signed: boolean; ptr?: "user" | "kernel" }
+  | IntType
   | { k: "str"; size: number }
   | { k: "buf"; size: number }
   | { k: "tuple"; elems: SType[]; offsets: number[]; size: number }
   | { k: "ksym" }
+  /** 16 bytes in memory: the address, then the tgid (as bpftrace). */
   | { k: "usym" }
   | { k: "kstack"; depth: number; mode?: "perf" }
   | { k: "ustack"; depth: number; mode?: "perf" }
@@ -28,20 +29,38 @@ export type SType =
   /** No value (`printf`, `exit`, ...). */
   | { k: "none" };
 
+/**
+ * An integer. Pointers are 8-byte unsigned integers that may know where
+ * they point (`ptr`: user or kernel memory, which decides the helper that
+ * reads through them; unknown uses the legacy helper, which on x86 picks
+ * by address, as bpftrace does) and what they point at (`deref`: the type
+ * `*p` and `p[i]` read, whose size scales `p + n`).
+ */
+export interface IntType {
+  k: "int";
+  size: 1 | 2 | 4 | 8;
+  signed: boolean;
+  /** Where a pointer points: user or kernel memory. */
+  ptr?: "user" | "kernel";
+  /** What a pointer points at, when known. */
+  deref?: IntType;
+}
+
 /** Default bytes of a string (bpftrace's `BPFTRACE_STRLEN`). */
 export const STRING_SIZE = 64;
 
 /** u64. */
-export const U64: SType = { k: "int", size: 8, signed: false };
+export const U64: IntType = { k: "int", size: 8, signed: false };
 /** s64 (integer literals). */
-export const S64: SType = { k: "int", size: 8, signed: true };
+export const S64: IntType = { k: "int", size: 8, signed: true };
 /** u32. */
-export const U32: SType = { k: "int", size: 4, signed: false };
+export const U32: IntType = { k: "int", size: 4, signed: false };
 /** No value. */
 export const NONE: SType = { k: "none" };
 
 /**
- * Whether a type is held in a register (integers and 8-byte handles).
+ * Whether a type is held in a register (integers and 8-byte handles;
+ * `usym` is 16 bytes in memory).
  *
  * @example Usage
  * ```ts
@@ -50,8 +69,7 @@ export const NONE: SType = { k: "none" };
  * ```
  */
 export function isScalar(t: SType): boolean {
-  return t.k === "int" || t.k === "ksym" || t.k === "usym" ||
-    t.k === "kstack" || t.k === "ustack" || t.k === "timestamp" ||
+  return t.k === "int" || t.k === "ksym" || t.k === "kstack" || t.k === "ustack" || t.k === "timestamp" ||
     t.k === "username";
 }
 
@@ -74,8 +92,9 @@ export function sizeOf(t: SType): number {
     case "inet":
     case "tuple":
       return t.size;
-    case "ksym":
     case "usym":
+      return 16;
+    case "ksym":
     case "kstack":
     case "ustack":
     case "timestamp":
@@ -121,7 +140,7 @@ export function alignOf(t: SType): number {
  * ```
  */
 export function stored(t: SType): SType {
-  if (t.k === "int") return { k: "int", size: 8, signed: t.signed };
+  if (t.k === "int") return { ...t, size: 8 };
   if (t.k === "tuple") return tupleOf(t.elems.map(stored));
   return t;
 }
@@ -208,9 +227,7 @@ export function sameType(a: SType, b: SType): boolean {
  * ```
  */
 export function unify(a: SType, b: SType): SType | undefined {
-  if (a.k === "int" && b.k === "int") {
-    return { k: "int", size: 8, signed: a.signed };
-  }
+  if (a.k === "int" && b.k === "int") return joinInts(a, b, a.signed);
   if (
     (a.k === "str" && b.k === "str") || (a.k === "buf" && b.k === "buf") ||
     (a.k === "inet" && b.k === "inet")
@@ -228,6 +245,35 @@ export function unify(a: SType, b: SType): SType | undefined {
     return tupleOf(elems);
   }
   return sameType(a, b) ? a : undefined;
+}
+
+/**
+ * Two integers as one 64-bit integer of the given signedness: a pointer's
+ * origin and pointee survive when the other side agrees or does not say
+ * (a literal `0` does not make a user pointer a kernel one).
+ *
+ * @example Usage
+ * ```ts
+ * import { joinInts, U64 } from "./types.ts";
+ * const t = joinInts({ ...U64, ptr: "user" }, U64, false);
+ * console.assert(t.ptr === "user" && t.size === 8);
+ * ```
+ */
+export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
+  const t: IntType = { k: "int", size: 8, signed };
+  const ptr = a.ptr === undefined
+    ? b.ptr
+    : b.ptr === undefined || b.ptr === a.ptr
+    ? a.ptr
+    : undefined;
+  if (ptr !== undefined) t.ptr = ptr;
+  const deref = a.deref === undefined
+    ? b.deref
+    : b.deref === undefined || sameType(a.deref, b.deref)
+    ? a.deref
+    : undefined;
+  if (deref !== undefined) t.deref = deref;
+  return t;
 }
 
 /**
@@ -299,7 +345,7 @@ export function toTypeDesc(
     case "ksym":
       return { kind: "ksym", size: 8 };
     case "usym":
-      return { kind: "usym", size: 8 };
+      return { kind: "usym", size: 16 };
     case "username":
       return { kind: "username", size: 8 };
     case "timestamp":

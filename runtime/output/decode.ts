@@ -166,7 +166,7 @@ export function formatInet(addr: Uint8Array): string {
  *
  * Integers become {@linkcode Int}; strings stop at the first NUL; tuples
  * become arrays; `ksym`/`usym` are resolved through `resolver` (hexadecimal
- * without one); `username` through `resolver.username` or /etc/passwd;
+ * without one; a 16-byte `usym` passes its tgid as `pid`); `username` through `resolver.username` or /etc/passwd;
  * `kstack`/`ustack` hold a stack id that `resolver.stack` turns into frames
  * (perf mode adds `resolver.stackAddresses` and, for user frames,
  * `resolver.userModule`); `inet` is formatted like `ntop()`.
@@ -222,7 +222,11 @@ export function decodeValue(
     }
     case "usym": {
       const addr = readU64(bytes, offset);
-      return resolver ? resolver.usym(addr) : hexAddr(addr);
+      if (!resolver) return hexAddr(addr);
+      // Size 16: the tgid follows the address (bpftrace's layout).
+      return type.size >= 16
+        ? resolver.usym(addr, Number(readU64(bytes, offset + 8) & 0xffffffffn))
+        : resolver.usym(addr);
     }
     case "kstack":
     case "ustack": {

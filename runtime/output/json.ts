@@ -23,7 +23,7 @@ const encoder = new TextEncoder();
 /**
  * Escapes a string as bpftrace's JSON output does (without the quotes).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { jsonEscape } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -57,7 +57,7 @@ export function jsonEscape(s: string): string {
  * A value as bpftrace's JSON output writes it: integers bare, strings,
  * symbols, stacks and buffers quoted, tuples as arrays (no spaces).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatValueJson } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -113,7 +113,7 @@ function selectTop<T>(entries: T[], top: number): T[] {
  * `stats`), honouring `print(@map, top, div)`. An empty map gives `""`, as
  * bpftrace prints nothing for it.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatMapJson } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -196,7 +196,7 @@ export function formatMapJson(
  * `"\n\n"` first (even in JSON mode), then one line per non-empty map in
  * name order.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatExitMapsJson } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -227,7 +227,7 @@ export type JsonMessageType =
  * A text message line: `printf()` output (`"printf"`), `time()`
  * (`"time"`), `cat()`, `join()`, `system()` (`"syscall"`).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatMessageJson } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -243,7 +243,7 @@ export function formatMessageJson(type: JsonMessageType, text: string): string {
 /**
  * The line `print(value)` writes.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatPrintValueJson } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -258,7 +258,7 @@ export function formatPrintValueJson(v: Value): string {
 /**
  * The line written once probes are attached.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatAttachedProbesJson } from "./json.ts";
  * import assert from "node:assert/strict";
@@ -274,7 +274,7 @@ export function formatAttachedProbesJson(n: number): string {
 /**
  * The line written when ring-buffer records were lost.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatLostEventsJson } from "./json.ts";
  * import assert from "node:assert/strict";

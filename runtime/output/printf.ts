@@ -189,11 +189,115 @@ export function formatSpec(spec: FormatSpec, arg: Value): string {
   }
 }
 
+/** A printf format split once into literal text and renderers. */
+interface CompiledFormat {
+  /** Literal text before each specifier (`%%` already resolved). */
+  lits: string[];
+  /** Per specifier: its renderer, or undefined when it prints nothing. */
+  render: (((arg: Value) => string) | undefined)[];
+  /** Text after the last specifier, copied raw. */
+  tail: string;
+}
+
+function formatIntFast(spec: FormatSpec): ((arg: Value) => string) | undefined {
+  // Without width or precision a number argument needs no BigInt: integers
+  // from the decoder are exact (|v| < 2^53), and `| 0`, `>>> 0` wrap them
+  // to 32 bits exactly as C's conversion does.
+  if (spec.width !== 0 || spec.precision !== undefined) return undefined;
+  const conv = spec.conversion;
+  const base = conv === "o" ? 8 : conv === "x" || conv === "X" ? 16 : 10;
+  const upper = conv === "X";
+  const bits = lengthBits(spec.length);
+  const slow = (arg: Value) => formatInteger(spec, arg);
+  if (conv === "c" || conv === "p") return undefined;
+  if (bits === 64) {
+    if (conv === "d") {
+      return (a) => Number.isSafeInteger(a) ? String(a) : slow(a);
+    }
+    return (a) => {
+      if (!Number.isSafeInteger(a) || (a as number) < 0) return slow(a);
+      const s = (a as number).toString(base);
+      return upper ? s.toUpperCase() : s;
+    };
+  }
+  if (bits === 32) {
+    if (conv === "d") {
+      return (a) =>
+        Number.isSafeInteger(a) ? String((a as number) | 0) : slow(a);
+    }
+    return (a) => {
+      if (!Number.isSafeInteger(a)) return slow(a);
+      const s = ((a as number) >>> 0).toString(base);
+      return upper ? s.toUpperCase() : s;
+    };
+  }
+  return undefined;
+}
+
+function compileSpec(spec: FormatSpec): (arg: Value) => string {
+  switch (spec.conversion) {
+    case "s":
+      if (spec.width === 0 && spec.precision === undefined) {
+        return (a) => typeof a === "string" ? a : formatString(spec, a);
+      }
+      return (a) => formatString(spec, a);
+    case "r":
+    case "rx":
+      return (a) => formatString(spec, a);
+    default:
+      return formatIntFast(spec) ?? ((a) => formatInteger(spec, a));
+  }
+}
+
+function compileFormat(format: string): CompiledFormat {
+  const lits: string[] = [];
+  const render: CompiledFormat["render"] = [];
+  let pos = 0;
+  for (const spec of parseFormat(format)) {
+    // bpftrace 0.17 hands the text before each specifier to snprintf along
+    // with it, so `%%` there prints `%` (and a `%` left over at its end
+    // pairs with the specifier's own `%`, which then prints nothing); the
+    // text after the last specifier is copied raw.
+    const seg = format.slice(pos, spec.index + spec.text.length);
+    const at = spec.index - pos;
+    let lit = "";
+    let emitted = false;
+    for (let j = 0; j < seg.length;) {
+      if (seg[j] !== "%") lit += seg[j++];
+      else if (seg[j + 1] === "%") {
+        lit += "%";
+        j += 2;
+      } else if (j === at) {
+        emitted = true;
+        break;
+      } else lit += seg[j++];
+    }
+    lits.push(lit);
+    render.push(emitted ? compileSpec(spec) : undefined);
+    pos = spec.index + spec.text.length;
+  }
+  return { lits, render, tail: format.slice(pos) };
+}
+
+const MAX_CACHED = 1024;
+const compiled = new Map<string, CompiledFormat>();
+
+function compiledFormat(format: string): CompiledFormat {
+  let c = compiled.get(format);
+  if (c === undefined) {
+    if (compiled.size >= MAX_CACHED) compiled.clear();
+    c = compileFormat(format);
+    compiled.set(format, c);
+  }
+  return c;
+}
+
 /**
  * Formats `printf(format, args...)` output exactly as bpftrace 0.17 does.
  * Escape sequences in `format` are expected to be processed already.
  * Missing arguments render as nothing; extra arguments are ignored (the
- * compiler rejects both).
+ * compiler rejects both). A format is parsed once and kept (up to 1,024
+ * distinct formats), so formatting the same format again is cheap.
  *
  * @example
  * ```ts
@@ -205,28 +309,13 @@ export function formatSpec(spec: FormatSpec, arg: Value): string {
  * ```
  */
 export function formatPrintf(format: string, args: Value[]): string {
+  const { lits, render, tail } = compiledFormat(format);
   let out = "";
-  let pos = 0;
-  let i = 0;
-  for (const spec of parseFormat(format)) {
-    // bpftrace 0.17 hands the text before each specifier to snprintf along
-    // with it, so `%%` there prints `%` (and a `%` left over at its end
-    // pairs with the specifier's own `%`); the text after the last
-    // specifier is copied raw.
-    const seg = format.slice(pos, spec.index + spec.text.length);
-    const at = spec.index - pos;
-    for (let j = 0; j < seg.length;) {
-      if (seg[j] !== "%") out += seg[j++];
-      else if (seg[j + 1] === "%") {
-        out += "%";
-        j += 2;
-      } else if (j === at) {
-        if (i < args.length) out += formatSpec(spec, args[i]);
-        break;
-      } else out += seg[j++];
-    }
-    i++;
-    pos = spec.index + spec.text.length;
+  const n = lits.length;
+  for (let i = 0; i < n; i++) {
+    out += lits[i];
+    const r = render[i];
+    if (r !== undefined && i < args.length) out += r(args[i]);
   }
-  return out + format.slice(pos);
+  return out + tail;
 }

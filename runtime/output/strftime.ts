@@ -112,7 +112,7 @@ function zoneName(d: Date, utc: boolean): string {
  * %G %h %H %I %j %k %l %m %M %n %p %r %R %s %S %t %T %u %U %V %w %W %x %X
  * %y %Y %z %Z %%`; unknown ones are copied as they are.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatStrftime } from "./strftime.ts";
  * import assert from "node:assert/strict";
@@ -254,7 +254,7 @@ function conv(
  * Formats the current time for bpftrace's `time(fmt)` (default format
  * `"%H:%M:%S\n"`).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { formatTime } from "./strftime.ts";
  * import assert from "node:assert/strict";

@@ -56,6 +56,7 @@ export function formatBuf(bytes: Uint8Array): string {
  * indented frame per line. In perf mode (`kstack(perf)`) every line is a
  * tab, the address in hexadecimal, a space and the frame, whatever the
  * indentation; frames without a known address print after the tab alone.
+ * An empty stack prints as nothing (bpftrace's `@e[]: 3`).
  *
  * @example A kernel stack as a map value, in bpftrace and perf mode
  * ```ts
@@ -63,6 +64,7 @@ export function formatBuf(bytes: Uint8Array): string {
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatStack(["a+1", "b+2"], 8), "\n        a+1\n        b+2\n");
+ * assert.equal(formatStack([], 8), "");
  * assert.equal(
  *   formatStack(["a+1"], 8, { mode: "perf", addresses: [0xffffffff81000001n] }),
  *   "\n\tffffffff81000001 a+1\n",
@@ -74,6 +76,9 @@ export function formatStack(
   indent: number,
   perf?: { mode?: "perf"; addresses?: bigint[] },
 ): string {
+  // bpftrace prints nothing at all for an empty stack (a failed
+  // get_stackid), not a lone newline: `@e[]: 3`.
+  if (frames.length === 0) return "";
   let s = "\n";
   if (perf?.mode === "perf") {
     frames.forEach((f, i) => {

@@ -30,7 +30,7 @@ export interface PendingReturn {
 /**
  * Return events waiting to fire, earliest first (a binary heap).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { ReturnQueue } from "./pairing.ts";
  * import { ProcessTable } from "./processes.ts";
@@ -153,7 +153,7 @@ function before(a: PendingReturn, b: PendingReturn): boolean {
  * The attach-point text of the return that pairs with entry `ap`, or
  * undefined when `ap` is not an entry.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { returnOf } from "./pairing.ts";
  * console.assert(returnOf({ kind: "tracepoint", target: "syscalls:sys_enter_read", text: "" }) === "tracepoint:syscalls:sys_exit_read");
@@ -207,7 +207,7 @@ function logUniform(rng: Prng, lo: number, hi: number): number {
  * blocking waits are long, file and socket I/O mostly short with a slow
  * tail.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { latencyNs } from "./pairing.ts";
  * import { Prng } from "./prng.ts";

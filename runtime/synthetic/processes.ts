@@ -379,7 +379,7 @@ export const PATHS: Readonly<Record<ProcessKind, readonly string[]>> = {
 /**
  * Every path any process may open.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { allPaths } from "./processes.ts";
  * console.assert(allPaths().includes("/etc/ld.so.cache"));
@@ -396,7 +396,7 @@ const encoder = new TextEncoder();
 /**
  * 16 NUL-padded bytes of a comm (truncated to 15 bytes).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { commBytes } from "./processes.ts";
  * console.assert(commBytes("bash")[4] === 0 && commBytes("bash").length === 16);

@@ -164,7 +164,7 @@ export abstract class EventSource {
 /**
  * A tracepoint: records laid out per its format.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { TracepointSource } from "./sources.ts";
  * import { World } from "./world.ts";
@@ -344,7 +344,7 @@ function splitTarget(target: string): [string, string] {
 /**
  * kprobe/kretprobe/uprobe/uretprobe: x86_64 `pt_regs` with arguments.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { RegsSource } from "./sources.ts";
  * import { World } from "./world.ts";
@@ -554,7 +554,7 @@ function writeU64(v: DataView, off: number, x: number): void {
 /**
  * rawtracepoint: an array of u64 arguments.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { RawTracepointSource } from "./sources.ts";
  * import { World } from "./world.ts";
@@ -651,7 +651,7 @@ const MAX_PERF_RATE = 100_000;
  * (`pt_regs`, then sample_period and addr). profile and software/hardware
  * fire on every CPU, interval on one.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { PerfSource } from "./sources.ts";
  * import { World } from "./world.ts";
@@ -784,7 +784,7 @@ function fieldsOf(target: string): FieldLayout[] | undefined {
  * Makes the source for one attach point of a probe; undefined for BEGIN
  * and END.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { makeSource } from "./sources.ts";
  * import { World } from "./world.ts";

@@ -29,7 +29,7 @@ function hash32(s: string): number {
 /**
  * A table of functions at increasing addresses, growing on demand.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { SymbolTable } from "./symbols.ts";
  * const t = new SymbolTable();

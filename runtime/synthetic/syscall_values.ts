@@ -129,7 +129,7 @@ const PATH_ARGS = new Set([
 /**
  * Whether a syscall argument is a path string pointer.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { isPathArg } from "./syscall_values.ts";
  * console.assert(isPathArg("filename", "const char *"));
@@ -144,7 +144,7 @@ export function isPathArg(name: string, ctype: string): boolean {
  * A plausible value for syscall `sys`'s argument `name` (C type `ctype`).
  * Path arguments get a user address of a real path string.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { syscallArg } from "./syscall_values.ts";
  * import { World } from "./world.ts";
@@ -312,7 +312,7 @@ function size(rng: Prng): number {
 /**
  * A plausible return value of syscall `sys` (negative: -errno).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { syscallRet } from "./syscall_values.ts";
  * import { World } from "./world.ts";

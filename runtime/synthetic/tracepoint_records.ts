@@ -68,7 +68,7 @@ const encoder = new TextEncoder();
 /**
  * Writes an integer field of 1, 2, 4 or 8 bytes (numbers or bigints).
  *
- * @example
+ * @example Usage
  * ```ts
  * import { writeInt } from "./tracepoint_records.ts";
  * const v = new DataView(new ArrayBuffer(8));
@@ -122,7 +122,7 @@ function formatOf(cat: string, name: string): TracepointFormat | undefined {
 /**
  * Tracepoint id (common_type) from the format, or a stable made-up one.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { tracepointId } from "./tracepoint_records.ts";
  * console.assert(tracepointId("skb", "kfree_skb") > 0);
@@ -194,7 +194,7 @@ function dropChain(reason: string): readonly string[] {
 /**
  * Builds the record plan of tracepoint `cat:name` with `fields`.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { planRecords } from "./tracepoint_records.ts";
  * import { World } from "./world.ts";

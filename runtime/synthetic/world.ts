@@ -39,7 +39,7 @@ const BUFFER_TEXT = [
  * addresses from {@linkcode USER_DATA}, followed by zero padding so string
  * reads never run off the end.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { UserMemory } from "./world.ts";
  * const m = new UserMemory();
@@ -88,7 +88,7 @@ const EMPTY: bigint[] = [];
  * The process context of the event being run, as the interpreter's
  * helpers see it. One mutable object, updated per event.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { World } from "./world.ts";
  * const w = new World(1, 2);
@@ -178,7 +178,7 @@ export class SyntheticEnv implements VmEnvironment {
 /**
  * Everything sources need to make events.
  *
- * @example
+ * @example Usage
  * ```ts
  * import { World } from "./world.ts";
  * const w = new World(3, 2);

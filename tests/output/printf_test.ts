@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { formatPrintf, parseFormat } from "../../runtime/output/printf.ts";
+import {
+  formatPrintf,
+  formatSpec,
+  parseFormat,
+} from "../../runtime/output/printf.ts";
 
 Deno.test("parseFormat finds specifiers as bpftrace 0.17's pattern does", () => {
   const specs = parseFormat("%-16s %5.2lu %08x %i %+d %% %hhd %rx %r");
@@ -91,4 +95,56 @@ Deno.test("formatPrintf: non-string values through %s", () => {
     ]),
     "\n        a+1\n|(1, x)|ok|A\\x00|\\x41\\x00",
   );
+});
+
+Deno.test("formatPrintf: the shortcuts for plain %d %u %x %X %o %s agree with formatSpec", () => {
+  const values = [
+    0,
+    1,
+    -1,
+    42,
+    -42,
+    127,
+    128,
+    255,
+    256,
+    65535,
+    65536,
+    -32769,
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    2 ** 32 - 1,
+    2 ** 32,
+    5000000000,
+    -5000000000,
+    2 ** 53 - 1,
+    -(2 ** 53 - 1),
+    2n ** 53n,
+    -(2n ** 63n),
+    2n ** 63n,
+    2n ** 64n - 1n,
+    -7n,
+  ];
+  for (const length of ["", "hh", "h", "l", "ll", "j", "z", "t"]) {
+    for (const conv of ["d", "u", "x", "X", "o"]) {
+      const fmt = `%${length}${conv}`;
+      const [spec] = parseFormat(fmt);
+      for (const v of values) {
+        assert.equal(
+          formatPrintf(`<${fmt}>`, [v]),
+          `<${formatSpec(spec, v)}>`,
+          `${fmt} of ${v}`,
+        );
+      }
+    }
+  }
+  for (const v of ["", "abc", "é", 5, [1, "x"]]) {
+    assert.equal(formatPrintf("%s", [v]), formatSpec(parseFormat("%s")[0], v));
+  }
+  // A format seen before renders the same.
+  const first = formatPrintf("%s %d\n", ["a", 1]);
+  assert.equal(formatPrintf("%s %d\n", ["a", 1]), first);
+  assert.equal(formatPrintf("%s %d\n", ["b", 2]), "b 2\n");
 });

@@ -6,11 +6,16 @@ import {
   formatLostEventsText,
   formatMapText,
   formatPrintValueText,
+  formatValueText,
   histLabel,
   lhistLabel,
 } from "../../runtime/output/text.ts";
 import { histBucketRange } from "../../runtime/output/decode.ts";
-import type { HistBucket, MapData } from "../../runtime/output/types.ts";
+import type {
+  HistBucket,
+  MapData,
+  StackValue,
+} from "../../runtime/output/types.ts";
 
 function hist(counts: Record<number, number | bigint>): HistBucket[] {
   const idx = Object.keys(counts).map(Number).sort((a, b) => a - b);
@@ -188,7 +193,8 @@ Deno.test("formatMapText: stacks in keys (indent 4) and values (indent 8, no sep
   };
   assert.equal(
     formatMapText(val),
-    "@ks[1]: \n        a+1\n        b+2\n@ks[2]: \n\n",
+    // An empty stack (failed get_stackid) prints nothing, as bpftrace's.
+    "@ks[1]: \n        a+1\n        b+2\n@ks[2]: \n",
   );
   // ksym values are joined without newlines too (bpftrace 0.17 quirk).
   assert.equal(
@@ -201,6 +207,32 @@ Deno.test("formatMapText: stacks in keys (indent 4) and values (indent 8, no sep
     }),
     "@x[1]: 0@x[2]: 0x1\n",
   );
+});
+
+Deno.test("formatMapText: an empty stack key prints as @e[] like bpftrace", () => {
+  const empty: StackValue = { type: "stack", kernel: true, frames: [] };
+  assert.equal(
+    formatMapText({
+      name: "@e",
+      keyed: true,
+      kind: "count",
+      entries: [{ key: [empty], value: 12 }],
+    }),
+    "@e[]: 12\n",
+  );
+  assert.equal(
+    formatMapText({
+      name: "@p",
+      keyed: true,
+      kind: "count",
+      entries: [{
+        key: [{ ...empty, mode: "perf", addresses: [] }, 3],
+        value: 1,
+      }],
+    }),
+    "@p[, 3]: 1\n",
+  );
+  assert.equal(formatValueText({ ...empty, kernel: false }), "");
 });
 
 Deno.test("formatMapText: buffers, tuples and values", () => {

@@ -36,21 +36,35 @@ const WORKLOAD_C = new URL("./workload.c", import.meta.url).pathname;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-function computeKernelSkip(): string | undefined {
-  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
-  const probe = probeKernel();
-  if (!probe.ok) return probe.reason;
+function computeGccSkip(): string | undefined {
+  if (Deno.build.os !== "linux") {
+    return `the workload is a Linux ELF binary, this is ${Deno.build.os}`;
+  }
   try {
     const out = new Deno.Command("gcc", {
       args: ["--version"],
       stdout: "null",
       stderr: "null",
     }).outputSync();
-    if (!out.success) return "gcc does not run: cannot build the workload";
+    return out.success
+      ? undefined
+      : "gcc does not run: cannot build the workload";
   } catch {
     return "no gcc to build the workload";
   }
-  return undefined;
+}
+
+/**
+ * Why the workload binary cannot be built here (uprobe rows need it on
+ * both engines), or undefined when it can.
+ */
+export const workloadSkipReason: string | undefined = computeGccSkip();
+
+function computeKernelSkip(): string | undefined {
+  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
+  const probe = probeKernel();
+  if (!probe.ok) return probe.reason;
+  return workloadSkipReason;
 }
 
 /** Why the kernel engine cannot run here, or undefined when it can. */
@@ -98,16 +112,18 @@ class Child {
   readonly child: Deno.ChildProcess;
   stdout = "";
   readonly #reader: Promise<void>;
+  #stdin?: WritableStreamDefaultWriter<Uint8Array>;
 
   constructor(bin: string, args: string[]) {
-    this.child = new Deno.Command(bin, {
+    const child = new Deno.Command(bin, {
       args,
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
+    this.child = child;
     this.#reader = (async () => {
-      for await (const chunk of this.child.stdout) {
+      for await (const chunk of child.stdout) {
         this.stdout += decoder.decode(chunk, { stream: true });
       }
     })();
@@ -121,10 +137,23 @@ class Child {
     }
   }
 
+  /** Opens the gate and waits until the work is done (or the child ended). */
   async go(): Promise<void> {
-    const w = this.child.stdin.getWriter();
-    await w.write(encoder.encode("g"));
-    await w.close();
+    this.#stdin = this.child.stdin.getWriter();
+    await this.#stdin.write(encoder.encode("g"));
+    let ended = false;
+    this.child.status.then(() => ended = true);
+    const end = performance.now() + 20_000;
+    while (!this.stdout.includes("done\n") && !ended) {
+      if (performance.now() > end) throw new Error("Workload never done");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /** Closes standard input, lets the child exit and checks its status. */
+  async release(): Promise<void> {
+    await this.#stdin?.close().catch(() => {});
+    this.#stdin = undefined;
     const status = await this.child.status;
     await this.#reader;
     if (status.code !== 0) {
@@ -139,9 +168,9 @@ class Child {
       // already gone
     }
     try {
-      await this.child.stdin.close();
+      await (this.#stdin ?? this.child.stdin).close();
     } catch {
-      // closed by go()
+      // already closed
     }
     await this.child.status;
     await this.#reader;
@@ -176,6 +205,13 @@ export interface RunSpec {
    * `pid` makes its events come only from the synthetic target process).
    */
   pidFilter?: boolean;
+  /**
+   * Give the engine the target's pid without the compile option: the
+   * interpreter's events then come from the synthetic target only (the
+   * program filters by itself, e.g. `/pid == $1/`); the kernel engine
+   * restricts uprobes and perf events to it.
+   */
+  targetOnly?: boolean;
   /** Run time after start (kernel: wall ms after the workload ends). */
   kernelMs?: number;
   /** Virtual run time of the interpreter (default 20 ms). */
@@ -186,6 +222,8 @@ export interface RunSpec {
   seed?: number;
   /** Allow unsafe builtins. */
   unsafe?: boolean;
+  /** Output format of the session (default `text`). */
+  format?: "text" | "json";
 }
 
 /** What one run printed and left in its maps. */
@@ -194,9 +232,9 @@ export interface RunResult {
   engine: EngineKind;
   /** The target's pid and comm on this engine. */
   target: Target;
-  /** Every byte the session wrote, the attach line excepted. */
+  /** What the session wrote before `finish()`, the attach line excepted. */
   output: string;
-  /** The part of `output` written by `finish()`: END's events, exit maps. */
+  /** What `finish()` wrote: END's events, then the exit maps. */
   exitOutput: string;
   /** Every user-visible map, decoded, read before END ran. */
   maps: MapData[];
@@ -225,7 +263,9 @@ export async function runProgram(
   engine: EngineKind,
   spec: RunSpec,
 ): Promise<RunResult> {
-  const bin = await workloadPath();
+  const needsBin = typeof spec.source === "function" ||
+    (engine === "kernel" && spec.workload !== undefined);
+  const bin = needsBin ? await workloadPath() : "";
   let child: Child | undefined;
   try {
     let pid = INTERP_TARGET_PID;
@@ -249,21 +289,25 @@ export async function runProgram(
       unsafe: spec.unsafe,
     });
     verifyProgram(program);
+    const enginePid = spec.pidFilter || spec.targetOnly ? pid : undefined;
     const eng: Engine = engine === "kernel"
-      ? new KernelEngine(spec.pidFilter ? { pid } : {})
+      ? new KernelEngine({ pid: enginePid })
       : new InterpEngine({
         seed: spec.seed ?? 1,
         rate: spec.rate ?? 1000,
         realtime: false,
-        pid: spec.pidFilter ? pid : undefined,
+        pid: enginePid,
       });
     let output = "";
     let attachLine = true;
     const session = new Session(program, eng, {
+      format: spec.format ?? "text",
       write: (text) => {
         if (attachLine) {
           attachLine = false;
-          if (/^Attaching \d+ probes?\.\.\.\n$/.test(text)) return;
+          if (/^Attaching \d+ probes?\.\.\.\n$|"attached_probes"/.test(text)) {
+            return;
+          }
         }
         output += text;
       },
@@ -273,10 +317,7 @@ export async function runProgram(
     let exitOutput = "";
     try {
       await session.start();
-      if (child !== undefined) {
-        await child.go();
-        child = undefined;
-      }
+      await child?.go();
       reason = await session.run({
         durationMs: engine === "kernel"
           ? (spec.kernelMs ?? 100)
@@ -287,6 +328,12 @@ export async function runProgram(
       const before = output.length;
       await session.finish({ printMaps: true });
       exitOutput = output.slice(before);
+      output = output.slice(0, before);
+      if (child !== undefined) {
+        const c = child;
+        child = undefined;
+        await c.release();
+      }
     } finally {
       await session.finish({ printMaps: false }).catch(() => {});
       eng.close();

@@ -2,18 +2,22 @@
  * The deterministic workload of the backend parity suite (tests/parity/),
  * built once with gcc into a temporary directory as `tsbparity` (so its
  * comm is "tsbparity"). It prints "ready", waits for one byte on standard
- * input (so a tracer can attach in between), then does exactly:
+ * input (so a tracer can attach in between), then does exactly the work
+ * below, prints "done" and stays alive until its standard input closes (so
+ * its symbols can still be resolved through /proc/PID/maps):
  *
  *   tsbparity getppid N    N x syscall(SYS_getppid)
  *   tsbparity open N       N x openat("/nonexistent/tsbparity/I"), I = 0..N-1
  *   tsbparity read N       N x read(/dev/zero, buf, 1 << (I % 8)), I = 0..N-1
  *   tsbparity calls N      N x parity_target(I, 2 * I), which returns I % 3
+ *   tsbparity names N      N x parity_name("name-J", J), J = I % 4
  *   tsbparity spin MS      burns CPU in parity_spin() for MS milliseconds
  *   tsbparity exec N       execv("/bin/true", {"true", "alpha", "beta"})
  *                          (N is ignored)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,11 @@
 __attribute__((noinline)) int parity_target(int a, int b) {
   __asm__ volatile("" ::: "memory");
   return (a + b - b) % 3;
+}
+
+__attribute__((noinline)) int parity_name(const char *name, int j) {
+  __asm__ volatile("" ::: "memory");
+  return (int)strlen(name) + j;
 }
 
 static double now_ms(void) {
@@ -69,6 +78,14 @@ int main(int argc, char **argv) {
     long sum = 0;
     for (long i = 0; i < n; i++) sum += parity_target((int)i, (int)(2 * i));
     printf("%ld\n", sum);
+  } else if (strcmp(argv[1], "names") == 0) {
+    char name[16];
+    long sum = 0;
+    for (long i = 0; i < n; i++) {
+      snprintf(name, sizeof name, "name-%ld", i % 4);
+      sum += parity_name(name, (int)(i % 4));
+    }
+    printf("%ld\n", sum);
   } else if (strcmp(argv[1], "spin") == 0) {
     printf("%lu\n", parity_spin((double)n) & 1);
   } else if (strcmp(argv[1], "exec") == 0) {
@@ -78,6 +95,10 @@ int main(int argc, char **argv) {
   } else {
     return 2;
   }
+  printf("done\n");
   fflush(stdout);
+  /* poll(), not read(): a read would show in the sys_*_read rows. */
+  struct pollfd pfd = {.fd = 0, .events = POLLIN};
+  poll(&pfd, 1, -1);
   return 0;
 }

@@ -22,6 +22,7 @@ const SCRIPTS = [
   "readlat",
   "profile",
   "dropreason",
+  "killsnoop",
 ];
 const DURATION = ["--duration", "3"];
 const INTERP = ["--backend", "interp", "--seed", "1", ...DURATION];
@@ -285,6 +286,81 @@ Deno.test("dropreason.ts names drop reasons (NO_SOCKET for a closed port)", asyn
     );
     assert.ok(row !== undefined, kernel.stdout);
     assert.ok(Number(row.split(/\s+/)[1]) >= sent, row);
+  }
+});
+
+const KILL_ROW =
+  /^(\d+\.\d{3}) +(\d+) +(.{1,16}?) +(0|SIG[A-Z0-9]+) +(-?\d+) +(0|-\d+(?: E[A-Z]+)?)$/;
+
+/** Rows of killsnoop's output: the kill table and the per-signal table. */
+function killTables(stdout: string): { kills: string[][]; totals: string[][] } {
+  const [head, tail] = stdout.split("\n\n");
+  const lines = (block: string) => block.split("\n").filter((l) => l !== "");
+  const kills = lines(head);
+  const totals = lines(tail ?? "");
+  assert.match(kills[0], /^TIME\(s\) +PID +COMM +SIG +TPID +RESULT$/);
+  assert.match(totals[0], /^SIGNAL +CALLS$/);
+  return {
+    kills: kills.slice(1).map((l) => {
+      const m = KILL_ROW.exec(l);
+      assert.ok(m !== null, `not a kill row: "${l}"`);
+      return m.slice(1);
+    }),
+    totals: totals.slice(1).map((l) => l.split(/ +/)),
+  };
+}
+
+Deno.test("killsnoop.ts (TS probe bodies) reports every kill() and its result", async () => {
+  // Above pid_max: kill() fails with ESRCH.
+  const nobody = 1073741824;
+  let bash = -1;
+  const { kernel, interp } = await both(
+    "killsnoop",
+    [],
+    async () =>
+      bash = await run("bash", [
+        "-c",
+        `for i in 1 2 3 4 5; do kill -0 $$; done; kill -15 ${nobody}; ` +
+        "sleep 30 & kill -USR1 $!; wait",
+      ]),
+    ["-x", "-s", "15"],
+  );
+  for (const r of [kernel, interp]) {
+    if (r === undefined) continue;
+    const { kills, totals } = killTables(r.stdout);
+    assert.ok(kills.length > 0, r.stdout);
+    // The per-signal totals add up to the calls listed.
+    const sum = totals.reduce((n, [, c]) => n + Number(c), 0);
+    assert.equal(sum, kills.length);
+  }
+  // The interpreter run filtered in the probes: failed SIGTERMs only.
+  const i = killTables(interp.stdout);
+  let last = 0;
+  for (const [time] of i.kills) {
+    assert.ok(Number(time) >= last, `time goes back: ${time}`);
+    last = Number(time);
+  }
+  for (const [, , , sig, , result] of i.kills) {
+    assert.equal(sig, "SIGTERM");
+    assert.ok(Number(result.split(" ")[0]) < 0, result);
+  }
+  assert.deepEqual(i.totals, [["SIGTERM", String(i.kills.length)]]);
+  if (kernel !== undefined) {
+    const mine = killTables(kernel.stdout).kills.filter((r) =>
+      r[1] === String(bash)
+    ).map(([, , comm, sig, tpid, result]) => [comm, sig, tpid, result]);
+    const self = ["bash", "0", String(bash), "0"];
+    assert.deepEqual(mine.slice(0, 6), [
+      self,
+      self,
+      self,
+      self,
+      self,
+      ["bash", "SIGTERM", String(nobody), "-3 ESRCH"],
+    ]);
+    assert.equal(mine.length, 7, JSON.stringify(mine));
+    assert.deepEqual(mine[6].slice(0, 2), ["bash", "SIGUSR1"]);
+    assert.equal(mine[6][3], "0");
   }
 });
 
