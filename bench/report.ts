@@ -40,6 +40,12 @@ export interface BenchResults {
   skipped: string[];
 }
 
+function spread(xs: readonly number[]): string {
+  const v = xs.filter(Number.isFinite);
+  if (v.length === 0) return "n/a";
+  return `${num(Math.min(...v))}–${num(Math.max(...v))}`;
+}
+
 function holds(ok: boolean): string {
   return ok ? "yes" : "**no**";
 }
@@ -74,13 +80,21 @@ export function renderReport(r: BenchResults): string {
   if (r.startup) {
     md += "### Start-up (ms)\n\n";
     md += table(
-      ["metric", "tsbpf", "bpftrace", "ratio", "target ≤ 0.25×"],
+      [
+        "metric",
+        "tsbpf",
+        "bpftrace",
+        "ratio",
+        "target ≤ 0.25×",
+        "range tsbpf / bpftrace",
+      ],
       r.startup.map((s) => [
         s.name,
         num(s.ms.tsbpf, 1),
         num(s.ms.bpftrace, 1),
         ratio(s.ms.tsbpf, s.ms.bpftrace),
         holds(s.ms.tsbpf <= 0.25 * s.ms.bpftrace),
+        `${spread(s.samples.tsbpf)} / ${spread(s.samples.bpftrace)}`,
       ]),
     );
     md += "\n";
@@ -96,13 +110,24 @@ export function renderReport(r: BenchResults): string {
   if (r.perEvent) {
     md += "### Per-event cost in the kernel (ns per program run)\n\n";
     md += table(
-      ["one-liner", "tsbpf", "bpftrace", "ratio", "target ≤ 1.0×", "runs"],
+      [
+        "one-liner",
+        "tsbpf",
+        "bpftrace",
+        "ratio",
+        "target ≤ 1.0×",
+        "range tsbpf / bpftrace",
+        "runs",
+      ],
       r.perEvent.map((p) => [
         p.case.name,
         num(p.tools.tsbpf.nsPerRun, 0),
         num(p.tools.bpftrace.nsPerRun, 0),
         ratio(p.tools.tsbpf.nsPerRun, p.tools.bpftrace.nsPerRun),
         holds(p.tools.tsbpf.nsPerRun <= p.tools.bpftrace.nsPerRun),
+        `${spread(p.tools.tsbpf.samples)} / ${
+          spread(p.tools.bpftrace.samples)
+        }`,
         num(p.tools.tsbpf.runs),
       ]),
     );

@@ -37,6 +37,11 @@ export interface Engine {
   load(program: Program): Promise<void>;
   /** Attaches every probe except BEGIN and END. */
   attach(): Promise<void>;
+  /**
+   * Detaches every attached probe, keeping maps and programs (END and map
+   * reads still work). Absent: probes stay attached until `close()`.
+   */
+  detach?(): void;
   /** Runs the BEGIN or END probe once, if the program has it. */
   runSpecial(kind: "BEGIN" | "END"): Promise<void>;
   /**

@@ -196,7 +196,12 @@ export type EventAction =
    * `args.length - 1`) strings; print the first count joined by
    * `separator`, then a newline.
    */
-  | { kind: "join"; separator: string; args: TypeDesc[] };
+  | { kind: "join"; separator: string; args: TypeDesc[] }
+  /**
+   * `emit("event", "f1,f2", v1, v2)` (staged TS `c.emit()`): a typed
+   * record; `fields[i]` names `args[i]`. Not printed by default.
+   */
+  | { kind: "emit"; event: string; fields: string[]; args: TypeDesc[] };
 
 /**
  * One entry of the format table. Every ring buffer record starts with a u64

@@ -132,13 +132,21 @@ export class Session {
   }
 
   /**
-   * Loads the program, attaches every probe, prints the attach line and runs
-   * BEGIN.
+   * Loads the program, runs BEGIN, attaches every other probe, then prints
+   * the attach line and BEGIN's output. As in bpftrace, BEGIN runs before any
+   * other probe can fire; the attach line means the probes are live.
    */
   async start(): Promise<void> {
     await this.engine.load(this.program);
     this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
-    await this.engine.attach();
+    this.#started = this.#now();
+    await this.engine.runSpecial("BEGIN");
+    // BEGIN's events are rendered now, written after the attach line.
+    await this.engine.poll(0, (rec) => this.#handle(rec));
+    const begun = this.#pending;
+    this.#pending = [];
+    this.#pendingSize = 0;
+    if (!this.#exitRequested) await this.engine.attach();
     const n = this.probeCount();
     if (!this.#quiet) {
       this.#write(
@@ -147,9 +155,8 @@ export class Session {
           : formatAttachedProbesText(n),
       );
     }
-    this.#started = this.#now();
-    await this.engine.runSpecial("BEGIN");
-    await this.pump(0);
+    this.#pending = begun.concat(this.#pending);
+    this.#flush();
   }
 
   /** Asks `run()` to return at its next turn. */
@@ -247,6 +254,8 @@ export class Session {
     if (this.#finished) return;
     this.#finished = true;
     try {
+      // As in bpftrace, END runs once every other probe is detached.
+      this.engine.detach?.();
       await this.engine.runSpecial("END");
       await this.pump(0);
       if (options.printMaps ?? true) {

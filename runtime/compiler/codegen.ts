@@ -849,6 +849,19 @@ export class ProbeCompiler {
         case "cat":
           this.#formatEvent(e);
           return;
+        case "emit": {
+          const args = e.args.slice(2).map((a): [ast.Expr, SType] => [
+            a,
+            stored(this.#type(a)),
+          ]);
+          this.#event({
+            kind: "emit",
+            event: (e.args[0] as ast.StrLit).value,
+            fields: (e.args[1] as ast.StrLit).value.split(","),
+            args: args.map(([, t]) => this.#t.desc(t)),
+          }, args);
+          return;
+        }
         case "join":
           this.#join(e);
           return;

@@ -1429,6 +1429,31 @@ class Checker {
           ? { k: "timestamp" }
           : { k: "timestamp", format };
       }
+      case "emit": {
+        needStmt();
+        if (!this.#argc(e, 3, Infinity)) return NONE;
+        const [ev, names] = e.args;
+        if (ev.kind !== "str" || names.kind !== "str") {
+          this.#err(e.span, "emit() expects an event name and field names");
+          return NONE;
+        }
+        const fields = names.value.split(",");
+        if (fields.length !== e.args.length - 2) {
+          this.#err(
+            e.span,
+            `emit(): ${fields.length} field names for ${e.args.length - 2} values`,
+          );
+        }
+        this.#u.types.set(ev, NONE);
+        this.#u.types.set(names, NONE);
+        for (const a of e.args.slice(2)) {
+          const t = this.#expr(a);
+          if (t.k === "none" || t.k === "args" || t.k === "agg") {
+            this.#err(a.span, `emit() cannot send a value of type ${typeName(t)}`);
+          }
+        }
+        return NONE;
+      }
       case "join": {
         needStmt();
         if (!this.#argc(e, 1, 2)) return NONE;

@@ -676,7 +676,10 @@ export function decodeEvent(
   const body = record.subarray(8);
   const a = fmt.action;
   let types: TypeDesc[] = [];
-  if (a.kind === "printf" || a.kind === "system" || a.kind === "cat") {
+  if (
+    a.kind === "printf" || a.kind === "system" || a.kind === "cat" ||
+    a.kind === "emit"
+  ) {
     types = a.args;
   } else if (a.kind === "print_value") types = [a.type];
   else if (a.kind === "join") {

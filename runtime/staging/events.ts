@@ -2,9 +2,15 @@
  * Typed events: `c.emit(event, { field: expr, ... })` sends one record to
  * user space, which reads it back as a typed object.
  *
- * ## Wire form (no compiler change needed)
+ * ## Wire forms
  *
- * An emit is staged as a `printf` whose format string starts with the
+ * Native (the default): an `emit("name", "f1,f2", v1, v2)` call, which the
+ * compiler turns into an event with the `emit` action (`{ kind: "emit",
+ * event, fields, args }`): typed, and never printed by the CLI or a
+ * session.
+ *
+ * Printf (`{ emit: "printf" }`): an emit is staged as a `printf` whose
+ * format string starts with the
  * record separator byte `\x1e`, then the event's index in
  * {@linkcode StagedProgram.events}, then `\x1f`, then one `%s` per field
  * (the compiler accepts `%s` for every value type, and user space decodes
@@ -12,7 +18,8 @@
  * 63-byte format limit the fields are named (`pid=%s comm=%s\n`), so a
  * session that does not know about emits still prints something readable.
  * {@linkcode emitIndex} recognizes such a format; {@linkcode emitRecord}
- * zips the decoded arguments with the field names.
+ * zips the decoded arguments with the field names; {@linkcode matchEmit}
+ * reads both forms.
  *
  * @module
  */
@@ -52,9 +59,9 @@ export interface EventInfo {
 }
 
 /**
- * How emits are staged: `"printf"` (default; works with today's
- * compiler) or `"native"` (an `emit(...)` call, for a compiler with the
- * `emit` event action).
+ * How emits are staged: `"native"` (an `emit(...)` call: the compiler's
+ * `emit` event action; the `Tracer` default) or `"printf"` (a
+ * printf with a marked format).
  */
 export type EmitStyle = "printf" | "native";
 
@@ -98,10 +105,9 @@ export class EventDecl<S extends Shape = Shape> {
   }
 
   /**
-   * The call of one emit: `printf("\x1eN\x1f...", values...)` (the wire
-   * form today), or with `style` `"native"` the call
-   * `emit("name", "f1,f2", values...)` that needs the compiler's `emit`
-   * action (see the staging report).
+   * The call of one emit: `printf("\x1eN\x1f...", values...)`, or with
+   * `style` `"native"` the call `emit("name", "f1,f2", values...)` (the
+   * compiler's `emit` action).
    *
    * @throws {StagingError} when the fields differ from the first emit's.
    */

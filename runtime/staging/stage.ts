@@ -60,9 +60,10 @@ export interface StagedProgram {
 /** Options of {@linkcode stage} and {@linkcode Tracer}. */
 export interface StageOptions {
   /**
-   * How `c.emit()` is staged: `"printf"` (default: a printf with a
-   * marked format, works with today's compiler) or `"native"` (an
-   * `emit(...)` call: needs the compiler's `emit` event action).
+   * How `c.emit()` is staged: `"native"` (default: an `emit(...)` call,
+   * the compiler's `emit` event action, printed by nothing) or `"printf"`
+   * (a printf with a marked format, which a session that does not know
+   * emits still prints).
    */
   emit?: EmitStyle;
 }
@@ -108,7 +109,7 @@ export class Tracer implements ProgramScope {
 
   /** Makes an empty program. */
   constructor(options: StageOptions = {}) {
-    this.emitStyle = options.emit ?? "printf";
+    this.emitStyle = options.emit ?? "native";
   }
 
   /**

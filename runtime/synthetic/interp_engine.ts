@@ -423,6 +423,12 @@ export class InterpEngine implements Engine {
     this.#map(mapIndex).clear();
   }
 
+  /** Stops every event source; maps and END stay usable. */
+  detach(): void {
+    for (const s of this.#sources) s.stop();
+    this.#sources = [];
+  }
+
   /** Sets every value to zero, keeping the keys (bpftrace's `zero()`). */
   zeroMap(mapIndex: number): void {
     const map = this.#map(mapIndex);

@@ -34,6 +34,23 @@ Deno.test("parity table: at least 30 uniquely named rows, skips name rows", () =
   }
 });
 
+/** Why hardware perf events cannot be opened here, if they cannot. */
+function hardwareSkipReason(): string | undefined {
+  for (const pmu of ["cpu", "cpu_core", "cpu_atom", "armv8_pmuv3_0"]) {
+    try {
+      Deno.statSync(`/sys/bus/event_source/devices/${pmu}`);
+      return undefined;
+    } catch {
+      // next
+    }
+  }
+  return "this machine has no hardware performance counters (a VM?)";
+}
+
+const needs: Record<string, string | undefined> = {
+  "hardware-counters": hardwareSkipReason(),
+};
+
 if (workloadSkipReason !== undefined) {
   console.log(
     `Skipping the uprobe rows of the parity suite: ${workloadSkipReason}`,
@@ -47,10 +64,17 @@ for (const engine of ENGINES) {
     if (skip !== undefined && !runSkipped) {
       console.log(`Skipping parity ${engine}: ${row.name}: ${skip}`);
     }
+    const missing = engine === "kernel" && row.needs !== undefined
+      ? needs[row.needs]
+      : undefined;
+    if (missing !== undefined) {
+      console.log(`Skipping parity ${engine}: ${row.name}: ${missing}`);
+    }
     Deno.test({
       name: `parity ${engine}: ${row.name}`,
       ignore: (engine === "kernel" && kernelSkipReason !== undefined) ||
         (needsBin && workloadSkipReason !== undefined) ||
+        missing !== undefined ||
         (skip !== undefined && !runSkipped),
       async fn() {
         const check = async () => {

@@ -35,6 +35,8 @@ export interface Row extends RunSpec {
   features: string[];
   /** Assertions that hold on both engines. */
   expect: (r: RunResult) => void;
+  /** Something the kernel half needs from the machine beyond BPF. */
+  needs?: "hardware-counters";
 }
 
 /** Events each workload makes (and the interpreter's 20 ms at 1000/s). */
@@ -1024,6 +1026,21 @@ uprobe:${t.bin}:parity_target { @u[usym(reg("ip"))] = count(); @f[func] = count(
       // bpftrace 0.17 runs BEGIN first: no probe sees @s unset.
       const early = mapOf(r, "@early").entries;
       assert.deepEqual(early, [], `${r.engine}: ${JSON.stringify(early)}`);
+    },
+  },
+  {
+    name: "hardware_cycles",
+    features: ["hardware probe", "comm key", "-p"],
+    source: "hardware:cpu-cycles:1000000 { @[comm] = count(); @n = count(); }",
+    workload: ["spin", "100"],
+    pidFilter: true,
+    interpMs: 100,
+    needs: "hardware-counters",
+    expect(r) {
+      const e = entries(r, "@");
+      assert.equal(e.length, 1);
+      assert.equal(e[0][0], r.target.comm);
+      assert.ok(num(only(r, "@n")) > 0);
     },
   },
 ];
