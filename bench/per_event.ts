@@ -134,6 +134,12 @@ async function runOnce(
       throw new Error(`${tool} holds ${ids.length} of ${want} BPF programs`);
     }
     await sleep(300);
+    // Read again: bpftrace loads short-lived programs (feature probes)
+    // while it starts, which the first look may have caught.
+    ids = await p.progIds();
+    if (ids.length < want) {
+      throw new Error(`${tool} holds ${ids.length} of ${want} BPF programs`);
+    }
     const before = await readStats(ids);
     await work.release();
     const after = await readStats(ids);

@@ -767,6 +767,20 @@ export class KernelEngine implements Engine, Disposable {
     });
   }
 
+  /**
+   * Detaches every probe (links and perf events), keeping programs and maps:
+   * END can still run and maps can still be read.
+   */
+  detach(): void {
+    for (const a of this.#atts.splice(0)) {
+      try {
+        detach(a);
+      } catch {
+        // keep releasing
+      }
+    }
+  }
+
   /** Detaches and releases everything. Safe to call twice. */
   close(): void {
     if (this.#closed) return;

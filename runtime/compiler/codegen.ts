@@ -272,7 +272,8 @@ function needsCtx(u: Unit): boolean {
         found = true;
       }
     } else if (
-      node.kind === "call" && ["kstack", "ustack", "reg"].includes(node.name)
+      node.kind === "call" &&
+      ["kstack", "ustack", "reg", "uaddr"].includes(node.name)
     ) found = true;
     for (const [k, v] of Object.entries(node)) {
       if (k !== "span" && typeof v === "object") visit(v);
@@ -1707,8 +1708,9 @@ export class ProbeCompiler {
           const pt = this.#type(e.expr) as SType & { k: "int" };
           const elem = this.#type(e);
           const p = this.#own(this.#scalar(e.expr));
-          const i = this.#ra.holding([p], () =>
-            this.#times(this.#scalar(e.index), sizeOf(elem))
+          const i = this.#ra.holding(
+            [p],
+            () => this.#times(this.#scalar(e.index), sizeOf(elem)),
           );
           this.#aluOp("+", p, i, pt);
           return this.#deref(p, pt, elem);
@@ -1826,8 +1828,9 @@ export class ProbeCompiler {
     if (v.loc.kind === "imm") return this.#ra.imm(v.loc.v * BigInt(by));
     const r = this.#own(v);
     const shift = Math.log2(by);
-    if (Number.isInteger(shift)) this.#b.alu64Imm("LSH", this.#ra.reg(r), shift);
-    else this.#b.alu64Imm("MUL", this.#ra.reg(r), by);
+    if (Number.isInteger(shift)) {
+      this.#b.alu64Imm("LSH", this.#ra.reg(r), shift);
+    } else this.#b.alu64Imm("MUL", this.#ra.reg(r), by);
     return r;
   }
 
@@ -2091,6 +2094,21 @@ export class ProbeCompiler {
         return this.#scalar(e.args[1]);
       case "kaddr":
         return ra.imm(kernelAddress(this.#strConst(e.args[0]) ?? "") ?? 0n);
+      case "uaddr": {
+        const a = this.#u.uaddrs?.get(e);
+        if (a === undefined) return ra.imm(0);
+        if (a.relativeTo === undefined) return ra.imm(a.value);
+        // PIE: the symbol sits at the same distance from the probed
+        // address in memory as in the file.
+        const r = this.#ctxLoad(PT_REGS.ip, 8, false);
+        const delta = a.value - a.relativeTo;
+        this.#aluOp("+", r, ra.imm(delta), {
+          k: "int",
+          size: 8,
+          signed: false,
+        });
+        return r;
+      }
       case "kstack":
       case "ustack": {
         const t = this.#type(e) as { depth: number };

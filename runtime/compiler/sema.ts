@@ -23,6 +23,7 @@ import {
 import { bundledFormats } from "../probes/bundled_formats.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
+import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   type IntType,
@@ -122,6 +123,11 @@ export interface Unit {
   vars: Map<string, SType>;
   /** Highest raw-tracepoint argument read. */
   maxArg: number;
+  /**
+   * `uaddr()` calls: the symbol's address in the binary, and for PIE
+   * binaries the probed address the run-time `ip` is relative to.
+   */
+  uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
 }
 
 /** The analysis result. */
@@ -1108,6 +1114,82 @@ class Checker {
     return { k: kind, depth };
   }
 
+  /**
+   * `uaddr("sym")`: the address of a symbol of the probe's binary, as a
+   * user pointer to an integer of the symbol's size (1, 2 or 4 bytes,
+   * else 8). Non-PIE binaries use the symbol's address; for PIE binaries
+   * and shared libraries (loaded anywhere) a uprobe adds the load offset
+   * it sees at run time (`ip` minus the probed address). A uretprobe
+   * cannot see it (`ip` is the return address): PIE there is an error.
+   */
+  #uaddr(e: ast.CallExpr, name: string): SType {
+    const u = this.#u;
+    if (u.kind !== "uprobe" && u.kind !== "uretprobe") {
+      this.#err(e.span, "uaddr() can only be used with uprobes and uretprobes");
+      return U64;
+    }
+    const targets = new Set(u.attach.map((a) => a.target));
+    if (targets.size > 1) {
+      this.#err(
+        e.span,
+        "uaddr() needs all attach points of the probe in one binary",
+      );
+      return U64;
+    }
+    const ap = u.attach[0];
+    let info: ElfInfo;
+    let probeAddr: bigint;
+    try {
+      const t = resolveUprobe(ap.target, ap.symbol ?? "0", ap.offset ?? 0);
+      info = readElf(t.path);
+      probeAddr = t.address;
+    } catch (err) {
+      this.#err(
+        e.span,
+        `uaddr(): cannot read "${ap.target}": ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
+      return U64;
+    }
+    const sym = info.symbols.find((x) =>
+      x.name === name && x.section !== 0 && x.value !== 0n
+    );
+    if (sym === undefined) {
+      this.#err(
+        e.args[0].span,
+        `Could not resolve symbol: ${info.path}:${name}`,
+      );
+      return U64;
+    }
+    const pie = info.type !== 2;
+    if (pie && u.kind === "uretprobe") {
+      this.#err(
+        e.span,
+        `uaddr() in a uretprobe needs a non-PIE binary ("${info.path}" is PIE or a shared library)`,
+      );
+    } else if (pie && u.attach.length > 1) {
+      this.#err(
+        e.span,
+        `uaddr() of a PIE binary needs a probe with one attach point`,
+      );
+    }
+    (u.uaddrs ??= new Map()).set(
+      e,
+      pie ? { value: sym.value, relativeTo: probeAddr } : { value: sym.value },
+    );
+    const size = sym.size === 1 || sym.size === 2 || sym.size === 4
+      ? sym.size
+      : 8;
+    return {
+      k: "int",
+      size: 8,
+      signed: false,
+      ptr: "user",
+      deref: { k: "int", size, signed: true },
+    };
+  }
+
   #argc(e: ast.CallExpr, min: number, max = min): boolean {
     const n = e.args.length;
     if (n < min || n > max) {
@@ -1489,10 +1571,12 @@ class Checker {
         }
         return { k: "int", size: 8, signed: false, ptr: "kernel" };
       }
-      case "uaddr":
-        for (const a of e.args) this.#expr(a);
-        this.#err(e.span, "uaddr() is not supported");
-        return U64;
+      case "uaddr": {
+        if (!this.#argc(e, 1)) return U64;
+        const name = this.#strLitArg(e, 0);
+        if (name === undefined) return U64;
+        return this.#uaddr(e, name);
+      }
       case "strncmp": {
         if (!this.#argc(e, 3)) return U64;
         const a = this.#expr(e.args[0]);

@@ -120,8 +120,8 @@ Deno.test({
 });
 
 Deno.test({
-  // The JS consumer is slower than a tight openat() loop: most of a burst
-  // is dropped in the kernel, and every drop must be counted.
+  // A tight openat() loop can outrun the consumer and fill the ring
+  // buffer; whatever is dropped in the kernel must be counted.
   name: "cli: a burst that overflows the ring buffer reports its losses",
   ignore,
   async fn() {
