@@ -43,11 +43,13 @@ export async function measureConsumer(
 ): Promise<ConsumerRow[]> {
   const cols: Record<string, number[]> = {};
   const add = (k: string, v: number) => (cols[k] ??= []).push(v);
-  const program = compile(STREAM_PROGRAM);
   const sink = Deno.openSync("/dev/null", { write: true });
   try {
     for (let r = 0; r < rounds; r++) {
       const work = await Workload.start("opens", events);
+      const program = compile(
+        STREAM_PROGRAM.replace("$PID", String(work.pid)),
+      );
       const engine = new KernelEngine();
       try {
         await engine.load(program);

@@ -13,7 +13,7 @@
 
 import { attempt, median } from "./stats.ts";
 import { MOD, type Tool, ToolProcess, TOOLS } from "./tools.ts";
-import { ticker, WORKLOAD_COMM } from "./workload.ts";
+import { ticker } from "./workload.ts";
 
 /** One start-up metric, medians over the rounds. */
 export interface StartupRow {
@@ -36,9 +36,12 @@ export interface PhaseRow {
 /** One-liner whose attach line is timed. */
 export const ATTACH_PROGRAM =
   "tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }";
-/** One-liner that prints and exits on the first event of the ticker. */
+/**
+ * One-liner that prints and exits on the first event of the ticker, whose
+ * pid replaces `$PID`.
+ */
 export const FIRST_EVENT_PROGRAM =
-  `tracepoint:syscalls:sys_enter_getppid /comm == "${WORKLOAD_COMM}"/ { printf("first\\n"); exit(); }`;
+  `tracepoint:syscalls:sys_enter_getppid /pid == $PID/ { printf("first\\n"); exit(); }`;
 /** One-liner that exits at once. */
 export const BEGIN_EXIT_PROGRAM = "BEGIN { exit(); }";
 
@@ -52,8 +55,12 @@ async function timeAttach(tool: Tool): Promise<number> {
   }
 }
 
-async function timeFirstEvent(tool: Tool): Promise<[number, number]> {
-  const p = ToolProcess.spawn(tool, FIRST_EVENT_PROGRAM);
+async function timeFirstEvent(
+  tool: Tool,
+  pid: number,
+): Promise<[number, number]> {
+  const program = FIRST_EVENT_PROGRAM.replace("$PID", String(pid));
+  const p = ToolProcess.spawn(tool, program);
   const at = await p.waitFor(/^first$/, 30_000).catch(async (e) => {
     await p.stop();
     throw e;
@@ -105,7 +112,7 @@ export async function measureStartup(rounds: number): Promise<StartupRow[]> {
       for (const tool of order) {
         const [first, exit] = await attempt(
           `${tool} first event`,
-          () => timeFirstEvent(tool),
+          () => timeFirstEvent(tool, tick.pid),
         ) ?? [NaN, NaN];
         samples[1][tool].push(first);
         samples[2][tool].push(exit);

@@ -137,8 +137,8 @@ export class Workload {
 }
 
 /**
- * Runs `tsbbench tick US SEC` (getppid every US µs, no gate) in the
- * background; resolves when it ends.
+ * Starts `tsbbench tick US SEC` (getppid every US µs, no gate) in the
+ * background: its pid, a promise of its end, and a way to stop it.
  *
  * @example Tick for 100 ms (needs gcc)
  * ```ts ignore
@@ -150,7 +150,7 @@ export class Workload {
 export async function ticker(
   everyUs: number,
   seconds: number,
-): Promise<{ done: Promise<void>; stop: () => void }> {
+): Promise<{ pid: number; done: Promise<void>; stop: () => void }> {
   const bin = await buildWorkload();
   const child = new Deno.Command(bin, {
     args: ["tick", String(everyUs), String(seconds)],
@@ -159,6 +159,7 @@ export async function ticker(
     stderr: "inherit",
   }).spawn();
   return {
+    pid: child.pid,
     done: child.status.then(() => {}),
     stop: () => {
       try {

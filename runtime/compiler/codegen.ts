@@ -51,7 +51,7 @@ import {
 /** Default max entries of a user map (bpftrace's `BPFTRACE_MAP_KEYS_MAX`). */
 export const MAP_MAX_ENTRIES = 4096;
 /** Bytes of the events ring buffer. */
-export const RINGBUF_SIZE = 1 << 20;
+export const RINGBUF_SIZE = 1 << 22;
 /** Strings `join()` reads at most. */
 export const JOIN_MAX = 16;
 /** Bytes of each `join()` string. */
@@ -658,7 +658,11 @@ export class ProbeCompiler {
         return e.name === "cpid" && this.#opts.cpid !== undefined
           ? BigInt(this.#opts.cpid)
           : undefined;
+      case "offsetof":
+        return this.#u.consts?.get(e);
       case "sizeof": {
+        const c = this.#u.consts?.get(e);
+        if (c !== undefined) return c;
         if (e.arg.kind === "type") {
           const t = castType(e.arg);
           return t === undefined ? undefined : BigInt(sizeOf(t));

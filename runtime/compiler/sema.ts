@@ -24,6 +24,7 @@ import { bundledFormats } from "../probes/bundled_formats.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
+import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   type IntType,
@@ -128,6 +129,8 @@ export interface Unit {
    * binaries the probed address the run-time `ip` is relative to.
    */
   uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
+  /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
+  consts?: Map<ast.Expr, bigint>;
 }
 
 /** The analysis result. */
@@ -400,13 +403,15 @@ export function analyze(
   const units = buildUnits(prog, diag, opts.tracefsAvailable ?? true);
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
+  const structs = parseCStructs(prog.cDefinitions.map((d) => d.text));
   // Pass 1 fixes map types silently (a map may be read before the probe
   // that assigns it); pass 2 reports.
   for (const final of [false, true]) {
     for (const u of units) {
       u.types = new Map();
       u.vars = new Map();
-      new Checker(u, maps, final ? diag : undefined, opts, state).run();
+      new Checker(u, maps, final ? diag : undefined, opts, state, structs)
+        .run();
     }
   }
   return { units, maps, usesElapsed: state.usesElapsed };
@@ -419,6 +424,7 @@ class Checker {
   #opts: SemaOptions;
   #state: { usesElapsed: boolean };
   #loopDepth = 0;
+  #structs: CStructs;
 
   constructor(
     u: Unit,
@@ -426,7 +432,9 @@ class Checker {
     diag: Diagnostics | undefined,
     opts: SemaOptions,
     state: { usesElapsed: boolean },
+    structs: CStructs,
   ) {
+    this.#structs = structs;
     this.#u = u;
     this.#maps = maps;
     this.#diag = diag;
@@ -510,6 +518,12 @@ class Checker {
       case "return":
         return;
     }
+  }
+
+  /** Reports an unknown type, or why its definition could not be used. */
+  #unknownType(t: ast.TypeRef): void {
+    const bad = this.#structs.errors.find((x) => x.type === t.name);
+    this.#err(t.span, bad?.message ?? `Unknown type "${t.name}"`);
   }
 
   #cond(e: ast.Expr, what: string): void {
@@ -887,15 +901,26 @@ class Checker {
       }
       case "sizeof": {
         if (e.arg.kind === "type") {
-          if (castType(e.arg) === undefined) {
-            this.#err(e.arg.span, `Unknown type "${e.arg.name}"`);
+          const t = e.arg;
+          if (/^(struct|union) /.test(t.name) || t.arrayLength !== undefined) {
+            const n = this.#structs.sizeOf(t.name, t.pointer, t.arrayLength);
+            if (n === undefined) this.#unknownType(t);
+            else (this.#u.consts ??= new Map()).set(e, BigInt(n));
+          } else if (castType(t) === undefined) {
+            this.#err(t.span, `Unknown type "${t.name}"`);
           }
         } else this.#expr(e.arg);
         return U64;
       }
-      case "offsetof":
-        this.#err(e.span, `offsetof() needs C type information: not supported`);
+      case "offsetof": {
+        const off = this.#structs.offsetOf(e.type.name, e.field);
+        if (typeof off === "number") {
+          (this.#u.consts ??= new Map()).set(e, BigInt(off));
+        } else if (this.#structs.get(e.type.name) === undefined) {
+          this.#unknownType(e.type);
+        } else this.#err(e.span, off);
         return U64;
+      }
       case "index": {
         const base = this.#expr(e.expr);
         const it = this.#expr(e.index);
@@ -1523,7 +1548,9 @@ class Checker {
         if (fields.length !== e.args.length - 2) {
           this.#err(
             e.span,
-            `emit(): ${fields.length} field names for ${e.args.length - 2} values`,
+            `emit(): ${fields.length} field names for ${
+              e.args.length - 2
+            } values`,
           );
         }
         this.#u.types.set(ev, NONE);
@@ -1531,7 +1558,10 @@ class Checker {
         for (const a of e.args.slice(2)) {
           const t = this.#expr(a);
           if (t.k === "none" || t.k === "args" || t.k === "agg") {
-            this.#err(a.span, `emit() cannot send a value of type ${typeName(t)}`);
+            this.#err(
+              a.span,
+              `emit() cannot send a value of type ${typeName(t)}`,
+            );
           }
         }
         return NONE;

@@ -69,7 +69,8 @@ export const NONE: SType = { k: "none" };
  * ```
  */
 export function isScalar(t: SType): boolean {
-  return t.k === "int" || t.k === "ksym" || t.k === "kstack" || t.k === "ustack" || t.k === "timestamp" ||
+  return t.k === "int" || t.k === "ksym" || t.k === "kstack" ||
+    t.k === "ustack" || t.k === "timestamp" ||
     t.k === "username";
 }
 

@@ -39,7 +39,8 @@ import { VmProgram } from "../vm/interpreter.ts";
 import { createMap, RingBufMap, type VmMap } from "../vm/maps.ts";
 import { type EventSource, makeSource } from "./sources.ts";
 import { World } from "./world.ts";
-import { returnKey, returnOf, ReturnQueue } from "./pairing.ts";
+import { pairDomain, returnKey, returnOf, ReturnQueue } from "./pairing.ts";
+import type { SyntheticThread } from "./processes.ts";
 
 /** Options of {@linkcode InterpEngine}; every field has a default. */
 export interface InterpEngineOptions {
@@ -80,7 +81,8 @@ export interface InterpProbeStats extends ProbeStats {
 /**
  * Makes every return source whose entry is also traced (sys_enter_X and
  * sys_exit_X, kprobe and kretprobe of one function, uprobe and uretprobe)
- * follow its entry's events.
+ * follow its entry's events; a thread is in one call of a domain (one
+ * function, or any syscall) at a time.
  */
 function pairReturns(sources: EventSource[]): void {
   const byKey = new Map<string, EventSource>();
@@ -88,12 +90,19 @@ function pairReturns(sources: EventSource[]): void {
     const k = returnKey(s.attach);
     if (k !== undefined && !byKey.has(k)) byKey.set(k, s);
   }
+  const domains = new Map<string, Map<SyntheticThread, EventSource>>();
   for (const s of sources) {
     const k = returnOf(s.attach);
     const r = k === undefined ? undefined : byKey.get(k);
     if (r === undefined || r.queue !== undefined) continue;
     s.returns = r;
-    r.queue = new ReturnQueue();
+    const d = pairDomain(r.attach);
+    r.queue = new ReturnQueue(d !== undefined);
+    if (d !== undefined) {
+      let flight = domains.get(d);
+      if (flight === undefined) domains.set(d, flight = new Map());
+      r.inFlight = flight;
+    }
   }
 }
 
@@ -323,8 +332,10 @@ export class InterpEngine implements Engine {
           }
         }
         if (best === undefined) break;
+        const prev = this.#nowNs;
         this.#nowNs = t;
         best.fire(world);
+        if (best.preempt !== undefined) this.#preempt(best, prev);
         this.#run(best.probe, best.ctx);
         best.advance(world);
       }
@@ -361,20 +372,56 @@ export class InterpEngine implements Engine {
           i = p;
         }
       };
-      for (let i = (n >> 1) - 1; i >= 0; i--) down(i);
+      // Moves source `s` to its place after its `next` changed.
+      const fix = (s: EventSource) => {
+        up(pos[s.id]);
+        down(pos[s.id]);
+      };
       heap.forEach((s, i) => (pos[s] = i));
-      for (;;) {
-        const s = sources[heap[0]];
-        if (!(s.next < endNs)) break;
-        this.#nowNs = s.next;
-        s.fire(world);
-        this.#run(s.probe, s.ctx);
-        s.advance(world);
-        down(0);
-        if (s.returns !== undefined) up(pos[s.returns.id]);
+      for (let i = (n >> 1) - 1; i >= 0; i--) down(i);
+      // Paired sources reschedule each other while firing.
+      for (const s of sources) if (s.queue !== undefined) s.onMove = fix;
+      try {
+        for (;;) {
+          const s = sources[heap[0]];
+          if (!(s.next < endNs)) break;
+          const prev = this.#nowNs;
+          this.#nowNs = s.next;
+          s.fire(world);
+          if (s.preempt !== undefined) fix(this.#preempt(s, prev));
+          this.#run(s.probe, s.ctx);
+          s.advance(world);
+          fix(s);
+        }
+      } finally {
+        for (const s of sources) s.onMove = undefined;
       }
     }
     this.#nowNs = endNs;
+  }
+
+  /**
+   * Runs the return that `entry` preempted (its thread was still in a
+   * call): at `entry.preemptNs`, not before `prevNs` (the previous
+   * event), then makes the entry's context current again. Returns the
+   * return source, whose `next` changed.
+   */
+  #preempt(entry: EventSource, prevNs: number): EventSource {
+    const r = entry.preempt!;
+    entry.preempt = undefined;
+    const world = this.#world!;
+    const env = world.env;
+    const saved = env.save();
+    const t = this.#nowNs;
+    const at = Math.min(t, Math.max(prevNs, entry.preemptNs));
+    r.next = at;
+    this.#nowNs = at;
+    r.fire(world);
+    this.#run(r.probe, r.ctx);
+    r.advance(world);
+    this.#nowNs = t;
+    env.restore(saved);
+    return r;
   }
 
   #run(index: number, ctx: Uint8Array): void {
@@ -465,7 +512,7 @@ export class InterpEngine implements Engine {
   symbols(): SymbolResolver {
     const world = this.#world ??
       new World(this.#seed, this.#numCpus, this.#pid);
-    return world.symbols.resolver(this.#maps);
+    return world.symbols.resolver(this.#maps, (pid) => world.exeOf(pid));
   }
 
   /** Stops every source; maps stay readable. Safe to call twice. */

@@ -6,6 +6,11 @@
  * scripts (`@start[tid] = nsecs` … `nsecs - @start[tid]`) see real
  * distributions.
  *
+ * A thread is in at most one call of a pair at a time (and in at most one
+ * syscall at a time, over every traced syscall): an entry on a thread whose
+ * return is still pending first delivers that return, just before the new
+ * entry, as a thread that calls a function in a loop does.
+ *
  * @module
  */
 
@@ -17,8 +22,10 @@ import type { SyntheticThread } from "./processes.ts";
 export interface PendingReturn {
   /** Virtual ns when it fires. */
   time: number;
-  /** Tie-breaker: order of the entries. */
+  /** Tie-breaker: order of the entries (a hurried return goes first). */
   seq: number;
+  /** Virtual ns of the entry. */
+  start: number;
   thread: SyntheticThread;
   cpu: number;
   /** What was entered: a syscall name, or the probed function. */
@@ -45,6 +52,16 @@ export interface PendingReturn {
 export class ReturnQueue {
   readonly #heap: PendingReturn[] = [];
   #seq = 0;
+  /** Per thread, its pending return (pairs where a thread is in one call). */
+  readonly #byThread?: Map<SyntheticThread, PendingReturn>;
+
+  /**
+   * @param perThread Track each thread's pending return
+   * ({@linkcode ReturnQueue.pendingOf}); a thread then has at most one.
+   */
+  constructor(perThread = false) {
+    if (perThread) this.#byThread = new Map();
+  }
 
   /** Number of returns waiting. */
   get size(): number {
@@ -61,19 +78,54 @@ export class ReturnQueue {
     return this.#heap[0];
   }
 
-  /** Queues a return. */
+  /** The pending return of `thread` (per-thread queues only). */
+  pendingOf(thread: SyntheticThread): PendingReturn | undefined {
+    return this.#byThread?.get(thread);
+  }
+
+  /**
+   * Queues a return of an entry at `start` (default: `time`); in a
+   * per-thread queue it replaces the thread's pending one, if any, as the
+   * thread's (hurry that one first).
+   */
   push(
     time: number,
     thread: SyntheticThread,
     cpu: number,
     what: string,
     values?: number[],
+    start: number = time,
   ): void {
-    const h = this.#heap;
-    const item: PendingReturn = { time, seq: this.#seq++, thread, cpu, what };
+    const item: PendingReturn = {
+      time,
+      seq: this.#seq++,
+      start,
+      thread,
+      cpu,
+      what,
+    };
     if (values !== undefined) item.values = values;
-    let i = h.length;
-    h.push(item);
+    this.#byThread?.set(thread, item);
+    this.#up(this.#heap.length, item);
+  }
+
+  /**
+   * Moves `item` (pending here) to `time`, ahead of every return due at or
+   * after it: the entry's thread returns now, before it enters again.
+   */
+  hurry(item: PendingReturn, time: number): void {
+    const h = this.#heap;
+    const i = h.indexOf(item);
+    if (i < 0) return;
+    item.time = time;
+    // Ahead of ties; an earlier hurried return has fired already.
+    item.seq = -1;
+    this.#up(i, item);
+  }
+
+  #up(i: number, item: PendingReturn): void {
+    const h = this.#heap;
+    if (i === h.length) h.push(item);
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!before(item, h[p])) break;
@@ -88,6 +140,10 @@ export class ReturnQueue {
     const h = this.#heap;
     if (h.length === 0) return undefined;
     const top = h[0];
+    const byThread = this.#byThread;
+    if (byThread !== undefined && byThread.get(top.thread) === top) {
+      byThread.delete(top.thread);
+    }
     const last = h.pop()!;
     if (h.length > 0) {
       let i = 0;
@@ -109,6 +165,7 @@ export class ReturnQueue {
   /** Drops every pending return. */
   clear(): void {
     this.#heap.length = 0;
+    this.#byThread?.clear();
   }
 }
 
@@ -196,6 +253,29 @@ export function returnKey(ap: AttachPoint): string | undefined {
       return `uretprobe:${ap.target}:${ap.symbol ?? ""}`;
   }
   return undefined;
+}
+
+/**
+ * Where a thread can be in one call at a time, for return attach point
+ * `ap`: every traced syscall shares one (`"syscalls"`), raw syscalls
+ * another, each probed function its own; undefined for pairs whose
+ * returns run in another task (block I/O completions, wakeups), which may
+ * overlap.
+ *
+ * @example Usage
+ * ```ts
+ * import { pairDomain } from "./pairing.ts";
+ * console.assert(pairDomain({ kind: "tracepoint", target: "syscalls:sys_exit_read", text: "" }) === "syscalls");
+ * console.assert(pairDomain({ kind: "tracepoint", target: "block:block_rq_complete", text: "" }) === undefined);
+ * ```
+ */
+export function pairDomain(ap: AttachPoint): string | undefined {
+  if (ap.kind === "tracepoint") {
+    if (ap.target.startsWith("syscalls:sys_exit_")) return "syscalls";
+    if (ap.target === "raw_syscalls:sys_exit") return "raw_syscalls";
+    return undefined;
+  }
+  return returnKey(ap);
 }
 
 function logUniform(rng: Prng, lo: number, hi: number): number {

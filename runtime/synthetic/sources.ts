@@ -10,7 +10,7 @@ import type { AttachPoint, ContextLayout, FieldLayout } from "../program.ts";
 import { readTracepointFormat } from "../probes/tracepoint_format.ts";
 import { perfEvent } from "../probes/perf_events.ts";
 import type { SyntheticThread } from "./processes.ts";
-import { KERNEL_CHAINS } from "./symbols.ts";
+import { KERNEL_CHAINS, kernelCallers, userCallers } from "./symbols.ts";
 import {
   planRecords,
   POOL_SIZE,
@@ -76,6 +76,22 @@ export abstract class EventSource {
   returns?: EventSource;
   /** Pending returns, when this source is the return of a pair. */
   queue?: ReturnQueue;
+  /**
+   * For a return source whose threads are in one call at a time: per
+   * thread in a call, the return source it will return through (shared by
+   * the pairs of one domain, e.g. every traced syscall).
+   */
+  inFlight?: Map<SyntheticThread, EventSource>;
+  /**
+   * Set by `fire()` of an entry whose thread was still in a call: the
+   * return source that must deliver that return first, at `preemptNs`
+   * (or the previous event's time, if later).
+   */
+  preempt?: EventSource;
+  /** When the preempted return fires (see {@linkcode preempt}). */
+  preemptNs = 0;
+  /** Called when `next` of this source changed outside `advance()`. */
+  onMove?: (s: EventSource) => void;
   #start = 0;
   #slot = 0;
 
@@ -118,9 +134,15 @@ export abstract class EventSource {
 
   /** Moves to the next slot. */
   advance(world: World): void {
-    if (this.queue !== undefined) {
-      this.queue.pop();
-      this.next = this.queue.peekTime();
+    const q = this.queue;
+    if (q !== undefined) {
+      const p = q.pop();
+      const f = this.inFlight;
+      if (
+        f !== undefined && p !== undefined && f.get(p.thread) === this &&
+        q.pendingOf(p.thread) === undefined
+      ) f.delete(p.thread);
+      this.next = q.peekTime();
       return;
     }
     this.#slot++;
@@ -140,7 +162,12 @@ export abstract class EventSource {
    */
   abstract fire(world: World): void;
 
-  /** Owes the paired return source a return of `what` by task `t`. */
+  /**
+   * Owes the paired return source a return of `what` by task `t`. When
+   * `t` is still in a call of the same domain, that call returns first:
+   * its return is hurried to just before now and `preempt` set, for the
+   * engine to run it before this entry.
+   */
   protected owe(
     world: World,
     t: SyntheticThread,
@@ -149,15 +176,37 @@ export abstract class EventSource {
     values?: number[],
   ): void {
     const r = this.returns;
-    if (r === undefined || r.queue === undefined) return;
-    r.queue.push(
-      this.next + latencyNs(what, world.rng, user),
+    const q = r?.queue;
+    if (r === undefined || q === undefined) return;
+    const now = this.next;
+    const flight = r.inFlight;
+    if (flight !== undefined) {
+      const busy = flight.get(t);
+      const item = busy?.queue?.pendingOf(t);
+      if (busy !== undefined && item !== undefined) {
+        // The return comes a moment (the caller's loop) before the entry.
+        const gap = Math.min(
+          200 + world.rng.below(1800),
+          (now - item.start) / 2,
+        );
+        busy.queue!.hurry(item, now);
+        busy.next = now;
+        busy.onMove?.(busy);
+        this.preempt = busy;
+        this.preemptNs = Math.ceil(now - gap);
+      }
+      flight.set(t, r);
+    }
+    q.push(
+      now + latencyNs(what, world.rng, user),
       t,
       world.env.cpu,
       what,
       values,
+      now,
     );
-    r.next = r.queue.peekTime();
+    r.next = q.peekTime();
+    r.onMove?.(r);
   }
 }
 
@@ -360,6 +409,10 @@ export class RegsSource extends EventSource {
   readonly #templates: Uint8Array[] = [];
   readonly #kernel: boolean;
   readonly #ret: boolean;
+  /**
+   * `ip` of the context and `bpf_get_func_ip`: the probed address at an
+   * entry, the return address (inside the caller) at a return.
+   */
   readonly #ip: bigint;
   readonly #kstack: bigint[];
   readonly #ustacks: bigint[][];
@@ -380,26 +433,28 @@ export class RegsSource extends EventSource {
     const sym = this.#kernel ? attach.target : (attach.symbol ?? "main");
     this.#sym = sym;
     const rng = world.rng;
+    const off = attach.offset ?? 0;
+    // The stack at an entry starts at the probed address; at a return, at
+    // the return address in the caller.
+    let stack: bigint[];
+    let entry: bigint;
     if (this.#kernel) {
-      this.#ip = world.symbols.kernelAddress(sym) + BigInt(attach.offset ?? 0);
-      this.#kstack = [
-        this.#ip,
-        ...world.symbols.kernelChain(KERNEL_CHAINS.read).slice(4),
-      ];
-      if (this.#ret) this.#kstack = this.#kstack.slice(1);
+      entry = world.symbols.kernelAddress(sym) + BigInt(off);
+      const callers = world.symbols.kernelChain([sym, ...kernelCallers(sym)])
+        .slice(1);
+      stack = this.#ret ? callers : [entry, ...callers];
+      this.#kstack = stack;
       this.#ustacks = [];
     } else {
-      this.#ip = BigInt(world.symbols.userAddress(sym) + (attach.offset ?? 0));
+      entry = BigInt(world.symbols.userAddress(sym) + off);
+      const callers = world.symbols.userChain([sym, ...userCallers(sym)])
+        .slice(1);
+      stack = this.#ret ? callers : [entry, ...callers];
       this.#kstack = EMPTY;
-      const chain = world.symbols.userChain([
-        sym,
-        "main",
-        "__libc_start_call_main",
-        "__libc_start_main_impl",
-        "_start",
-      ]);
-      this.#ustacks = [chain];
+      this.#ustacks = [stack];
+      world.symbols.setUserModule(sym, attach.target);
     }
+    this.#ip = stack[0] ?? entry;
     // Threads that run this code.
     const base = attach.target.split("/").pop() ?? "";
     let threads = world.procs.eligible.filter((t) =>
@@ -410,8 +465,12 @@ export class RegsSource extends EventSource {
       threads = world.procs.eligible.filter((t) =>
         this.#kernel || t.kind !== "kernel"
       );
+      if (threads.length === 0) threads = [...world.procs.eligible];
+      // The one traced process (-p) runs the probed program.
+      if (!this.#kernel && world.pidFilter && !/\.so(\.|$)/.test(base)) {
+        for (const t of threads) world.setExe(t.pid, attach.target);
+      }
     }
-    if (threads.length === 0) threads = [...world.procs.eligible];
     this.#threads = threads;
     for (let k = 0; k < POOL_SIZE; k++) {
       const b = new Uint8Array(this.ctx.length);

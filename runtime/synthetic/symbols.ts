@@ -12,11 +12,28 @@
 
 import type { VmMap } from "../vm/maps.ts";
 import type { SymbolResolver } from "../output/types.ts";
+import { Kallsyms } from "../probes/kallsyms.ts";
 
 /** Start of the synthetic kernel text. */
 export const KERNEL_TEXT: bigint = 0xffffffff81000000n;
 /** Start of the synthetic user text (main binaries, then libraries). */
 export const USER_TEXT = 0x555555554000;
+/** Where the synthetic machine's C library lives. */
+export const LIBC_PATH = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+
+/** The host's kallsyms, read once (null: not readable). */
+let hostKernel: Kallsyms | null | undefined;
+
+function hostKallsyms(): Kallsyms | null {
+  if (hostKernel === undefined) {
+    try {
+      hostKernel = Kallsyms.load();
+    } catch {
+      hostKernel = null;
+    }
+  }
+  return hostKernel;
+}
 
 function hash32(s: string): number {
   let h = 0x811c9dc5;
@@ -71,6 +88,11 @@ export class SymbolTable {
     return start + 5 + (hash32(name + ":" + salt) % (size - 8));
   }
 
+  /** Offset just past the last function (the table's extent). */
+  get end(): number {
+    return this.#next;
+  }
+
   /** `[name, offset into it]` for an offset, or undefined. */
   lookup(off: number): [string, number] | undefined {
     const s = this.#starts;
@@ -104,6 +126,8 @@ export class SymbolTable {
 export class SyntheticSymbols {
   readonly #kernel = new SymbolTable();
   readonly #user = new SymbolTable();
+  /** Objects of user functions probed in a given binary or library. */
+  readonly #modules = new Map<string, string>();
 
   constructor() {
     for (const name of KERNEL_FUNCTIONS) this.#kernel.offsetOf(name);
@@ -133,10 +157,16 @@ export class SyntheticSymbols {
     return names.map((n, i) => BigInt(USER_TEXT + this.#user.siteOf(n, i)));
   }
 
-  /** Kernel symbol name for an address, else hexadecimal. */
+  /**
+   * Kernel symbol name for an address, else hexadecimal. Addresses outside
+   * the synthetic kernel text (`kaddr()` values) are looked up in the
+   * host's `/proc/kallsyms` when it is readable.
+   */
   ksym(addr: bigint): string {
     const hit = this.#kernelLookup(addr);
-    return hit === undefined ? hex(addr) : hit[0];
+    if (hit !== undefined) return hit[0];
+    if (this.#inKernelText(addr)) return hex(addr);
+    return hostKallsyms()?.lookup(addr)?.name ?? hex(addr);
   }
 
   /** User symbol name for an address, else hexadecimal. */
@@ -148,13 +178,48 @@ export class SyntheticSymbols {
   /** A kernel frame as bpftrace prints it: `name+offset`. */
   kframe(addr: bigint): string {
     const hit = this.#kernelLookup(addr);
-    return hit === undefined ? hex(addr) : `${hit[0]}+${hit[1]}`;
+    if (hit !== undefined) return `${hit[0]}+${hit[1]}`;
+    if (this.#inKernelText(addr)) return hex(addr);
+    const h = hostKallsyms()?.lookup(addr);
+    return h === undefined ? hex(addr) : `${h.name}+${h.offset}`;
   }
 
-  /** A user frame as bpftrace prints it: `name+offset`. */
+  /**
+   * A user frame as the kernel engine prints it: `name+offset`, just
+   * `name` at a function's entry.
+   */
   uframe(addr: bigint): string {
     const hit = this.#userLookup(addr);
-    return hit === undefined ? hex(addr) : `${hit[0]}+${hit[1]}`;
+    if (hit === undefined) return hex(addr);
+    return hit[1] === 0 ? hit[0] : `${hit[0]}+${hit[1]}`;
+  }
+
+  /** Records that user function `name` lives in object `path`. */
+  setUserModule(name: string, path: string): void {
+    this.#modules.set(name, path);
+  }
+
+  /**
+   * The object (executable or library) a user address lies in: the C
+   * library for libc functions, the probed binary for probed functions,
+   * a few well-known libraries, else `exe` (the process's executable).
+   */
+  userModule(addr: bigint, exe?: string): string | undefined {
+    const hit = this.#userLookup(addr);
+    if (hit === undefined) return undefined;
+    const name = hit[0];
+    const probed = this.#modules.get(name);
+    if (probed !== undefined) return probed;
+    if (LIBC_FUNCTIONS.has(name)) return LIBC_PATH;
+    for (const [re, path] of LIBRARIES) if (re.test(name)) return path;
+    if (exe !== undefined && exe.endsWith("/java")) {
+      return exe.replace(/\/bin\/java$/, "/lib/server/libjvm.so");
+    }
+    return exe === "" ? undefined : exe;
+  }
+
+  #inKernelText(addr: bigint): boolean {
+    return addr >= KERNEL_TEXT && addr < KERNEL_TEXT + BigInt(this.#kernel.end);
   }
 
   #kernelLookup(addr: bigint): [string, number] | undefined {
@@ -171,9 +236,13 @@ export class SyntheticSymbols {
 
   /**
    * A resolver for the engine's maps: `stack()` reads stack ids from the
-   * interpreter's STACK_TRACE maps (`maps[mapIndex]`).
+   * interpreter's STACK_TRACE maps (`maps[mapIndex]`); `exeOf` names a
+   * process's executable (for `userModule`).
    */
-  resolver(maps: readonly VmMap[]): SymbolResolver {
+  resolver(
+    maps: readonly VmMap[],
+    exeOf: (pid: number) => string | undefined = () => undefined,
+  ): SymbolResolver {
     const addresses = (mapIndex: number, id: number): bigint[] => {
       const map = maps[mapIndex];
       if (map === undefined || id < 0 || map.keySize !== 4) return [];
@@ -200,6 +269,8 @@ export class SyntheticSymbols {
       ksym: (addr) => this.ksym(addr),
       usym: (addr) => this.usym(addr),
       stackAddresses: addresses,
+      userModule: (addr, pid) =>
+        this.userModule(addr, pid === undefined ? undefined : exeOf(pid)),
       stack: (mapIndex, id, kernel) => {
         return addresses(mapIndex, id).map((ip) =>
           kernel ? this.kframe(ip) : this.uframe(ip)
@@ -668,6 +739,41 @@ export const DROP_CHAINS = {
   ],
 } as const;
 
+/** User functions of the C library. */
+const LIBC_FUNCTIONS = new Set([
+  "__libc_start_main_impl",
+  "__libc_start_call_main",
+  "start_thread",
+  "clone3",
+  "__libc_read",
+  "__libc_write",
+  "__libc_open64",
+  "__libc_recv",
+  "__libc_send",
+  "__libc_pread64",
+  "__poll",
+  "epoll_wait",
+  "epoll_pwait",
+  "__futex_abstimed_wait_common",
+  "__pthread_cond_timedwait",
+  "malloc",
+  "free",
+  "memcpy",
+  "read",
+  "write",
+  "open",
+  "close",
+  "strlen",
+]);
+
+/** Shared libraries by function name. */
+const LIBRARIES: [RegExp, string][] = [
+  [/^g_/, "/usr/lib/x86_64-linux-gnu/libglib-2.0.so.0.7400.6"],
+  [/^(SSL_|ssl3_)/, "/usr/lib/x86_64-linux-gnu/libssl.so.3"],
+  [/^curl_/, "/usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0"],
+  [/^sd_event_/, "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-252.so"],
+];
+
 const LIBC_MAIN = [
   "main",
   "__libc_start_call_main",
@@ -877,3 +983,51 @@ export const USER_CHAINS: Readonly<Record<string, readonly string[][]>> = {
     ["__libc_open64", "open_file", "cc1_main", "toplev::main", ...LIBC_MAIN],
   ],
 };
+
+/**
+ * A plausible chain of callers of user function `name`, innermost first:
+ * the frames after it in a known call chain, else `main` and the C
+ * library's start-up.
+ *
+ * @example Usage
+ * ```ts
+ * import { userCallers } from "./symbols.ts";
+ * console.assert(userCallers("parity_target")[0] === "main");
+ * console.assert(userCallers("readline")[0] === "yy_readline_get");
+ * ```
+ */
+export function userCallers(name: string): readonly string[] {
+  for (const chains of Object.values(USER_CHAINS)) {
+    for (const c of chains) {
+      const i = c.indexOf(name);
+      if (i >= 0) return c.slice(i + 1);
+    }
+  }
+  const i = LIBC_MAIN.indexOf(name);
+  return i >= 0 ? LIBC_MAIN.slice(i + 1) : LIBC_MAIN;
+}
+
+/**
+ * A plausible chain of callers of kernel function `name`, innermost
+ * first: the frames after it in a known call chain, else the read path
+ * (`vfs_read`, `ksys_read`, ...).
+ *
+ * @example Usage
+ * ```ts
+ * import { kernelCallers } from "./symbols.ts";
+ * console.assert(kernelCallers("vfs_read")[0] === "ksys_read");
+ * console.assert(kernelCallers("no_such_function")[0] === "vfs_read");
+ * ```
+ */
+export function kernelCallers(name: string): readonly string[] {
+  for (
+    const c of [
+      ...Object.values(KERNEL_CHAINS),
+      ...Object.values(DROP_CHAINS),
+    ] as readonly (readonly string[])[]
+  ) {
+    const i = c.indexOf(name);
+    if (i >= 0) return c.slice(i + 1);
+  }
+  return KERNEL_CHAINS.read.slice(4);
+}

@@ -84,6 +84,16 @@ export class UserMemory {
 
 const EMPTY: bigint[] = [];
 
+/** What {@linkcode SyntheticEnv.save} keeps of the current event. */
+export interface EnvState {
+  thread: SyntheticThread;
+  cpu: number;
+  timeNs: number;
+  funcIp: bigint;
+  kstack: bigint[];
+  ustack: bigint[];
+}
+
 /**
  * The process context of the event being run, as the interpreter's
  * helpers see it. One mutable object, updated per event.
@@ -115,6 +125,8 @@ export class SyntheticEnv implements VmEnvironment {
   ustack: bigint[] = EMPTY;
   /** Monotonic nanoseconds of the current event. */
   timeNs = 0;
+  /** The current event's thread (undefined before the first). */
+  thread?: SyntheticThread;
   /** Nanoseconds between boot and the monotonic clock (suspend time). */
   readonly bootOffsetNs: number;
   #reads = 0;
@@ -136,6 +148,7 @@ export class SyntheticEnv implements VmEnvironment {
 
   /** Makes `t` on `cpu` at `timeNs` the current context. */
   set(t: SyntheticThread, cpu: number, timeNs: number): void {
+    this.thread = t;
     this.pid = t.pid;
     this.tid = t.tid;
     this.uid = t.uid;
@@ -147,6 +160,29 @@ export class SyntheticEnv implements VmEnvironment {
     this.cpu = cpu;
     this.timeNs = timeNs;
     this.#reads = 0;
+  }
+
+  /** The current event's context, to {@linkcode restore} it later. */
+  save(): EnvState | undefined {
+    const t = this.thread;
+    if (t === undefined) return undefined;
+    return {
+      thread: t,
+      cpu: this.cpu,
+      timeNs: this.timeNs,
+      funcIp: this.funcIp,
+      kstack: this.kstack,
+      ustack: this.ustack,
+    };
+  }
+
+  /** Makes a saved context current again. */
+  restore(s: EnvState | undefined): void {
+    if (s === undefined) return;
+    this.set(s.thread, s.cpu, s.timeNs);
+    this.funcIp = s.funcIp;
+    this.kstack = s.kstack;
+    this.ustack = s.ustack;
   }
 
   nowNs(): bigint {
@@ -205,6 +241,8 @@ export class World {
   readonly baseNs: number;
   /** Buffers with realistic text, as user addresses. */
   readonly bufferAddrs: number[];
+  /** Executable per pid. */
+  readonly #exes = new Map<number, string>();
 
   constructor(seed: number, numCpus: number, pid?: number) {
     this.rng = new Prng(seed);
@@ -224,6 +262,7 @@ export class World {
     this.bufferAddrs = BUFFER_TEXT.map((t) => this.memory.string(t));
     const chainCache = new Map<string, bigint[][]>();
     for (const t of this.procs.threads) {
+      if (t.exe !== "" && !this.#exes.has(t.pid)) this.#exes.set(t.pid, t.exe);
       this.pathAddrs[t.index] = t.paths.map((p) => this.memory.string(p));
       let chains = chainCache.get(t.kind);
       if (chains === undefined) {
@@ -237,6 +276,16 @@ export class World {
         (t.exe || `/usr/bin/${t.comm}`) + "\0",
       );
     }
+  }
+
+  /** The executable process `pid` runs, if it is known and not a kernel thread. */
+  exeOf(pid: number): string | undefined {
+    return this.#exes.get(pid);
+  }
+
+  /** Makes process `pid` run `path` (a uprobe's binary under `-p`). */
+  setExe(pid: number, path: string): void {
+    this.#exes.set(pid, path);
   }
 
   /** Picks the thread of the next event. */

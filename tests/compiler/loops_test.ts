@@ -84,7 +84,7 @@ Deno.test("a loop that returns to the same state is rejected at its line", () =>
       assert.ok(e instanceof ProgramRejectedError);
       assert.equal(e.line, 3);
       assert.match(e.message, /infinite loop detected/);
-      assert.match(e.message, /3 \|   while \(\$i < 10\) \{/);
+      assert.ok(e.message.includes("3 |   while ($i < 10) {"), e.message);
       return true;
     },
   );

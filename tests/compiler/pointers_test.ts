@@ -166,8 +166,10 @@ Deno.test("a pointer kept in a map is a plain integer: + steps by bytes", () => 
 });
 
 Deno.test("pointer arithmetic of constants folds with the scale", () => {
-  const l = load("BEGIN { @a = (uint32 *)0x1000 + 3; @b = 2 + (uint64 *)0x10;" +
-    " @c = (uint8 *)0x10 + 3; @d = (uint64 *)0x40 - 2; }");
+  const l = load(
+    "BEGIN { @a = (uint32 *)0x1000 + 3; @b = 2 + (uint64 *)0x10;" +
+      " @c = (uint8 *)0x10 + 3; @d = (uint64 *)0x40 - 2; }",
+  );
   run(l, "BEGIN");
   assert.equal(valueOf(l, "@a"), 0x100cn);
   assert.equal(valueOf(l, "@b"), 0x20n);

@@ -131,13 +131,7 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/compiler/codegen.ts LOOP_CAP): every while loop silently
-  // stops after 1024 iterations. Repro:
-  //   deno run -A mod.ts -e 'BEGIN { $i = 0; while ($i < 2000) { $i++; } @ = $i; exit(); }'
-  // prints "@: 1024"; bpftrace 0.17 prints "@: 2000". A cap the program
-  // can hit should be a compile error or warning, never a wrong result.
   name: "vs bpftrace: a while loop runs past 1024 iterations",
-  ignore: true,
   async fn() {
     const out = await compare([
       "-e",
@@ -148,14 +142,7 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/compiler/codegen.ts, min()/max()): with a constant
-  // argument the value is put in r8 only on the map-hit path; the miss path
-  // stores r8 unset. Repro:
-  //   deno run -A mod.ts -e 'BEGIN { @m = max(5); @x = 1; exit(); }'
-  // → ERROR: Probe "BEGIN" rejected by the verifier at instruction 15 …:
-  //   R8 is read before it is written. bpftrace prints "@m: 5\n@x: 1".
   name: "vs bpftrace: min() and max() of constants",
-  ignore: true,
   async fn() {
     await compare([
       "-e",

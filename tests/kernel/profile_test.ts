@@ -90,13 +90,7 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (usym() on the kernel engine): prints the raw address,
-  // `@s[0x55930870735a]: 72`, where bpftrace prints `@s[tsb_spin_inner]`
-  // (ustack frames do resolve). Repro, with PID a CPU-busy process:
-  //   deno run -A mod.ts --duration 1
-  //     -e 'profile:hz:99 /pid == PID/ { @s[usym(reg("ip"))] = count(); }'
-  name: "cli: usym() resolves to the workload's symbols (BUG: hex)",
-  ignore: true,
+  name: "cli: usym() resolves to the workload's symbols",
   async fn() {
     const { out } = await profileRun();
     assert.match(out, /^@s\[tsb_spin_inner\]: \d+$/m);
@@ -104,11 +98,7 @@ Deno.test({
 });
 
 Deno.test({
-  // BUG (runtime/output/text.ts formatStack): an empty stack prints as
-  // `@e[\n]: N`; bpftrace 0.17 prints `@e[]: N` (a busy user-space process
-  // sampled by profile has an empty kernel stack).
   name: "cli: an empty kstack key prints as @e[] like bpftrace",
-  ignore: true,
   async fn() {
     const { out } = await profileRun();
     assert.match(out, /^@e\[\]: \d+$/m);

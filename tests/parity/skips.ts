@@ -34,24 +34,6 @@ export const SKIPS: Skip[] = [
       "bug: strftime() values print as raw nanoseconds (runtime/output/decode.ts returns a timestamp as its integer and nothing applies the format)",
   },
   {
-    row: "uretprobe_retval",
-    engine: "interp",
-    reason:
-      "bug: func in a uretprobe names the probed function (parity_target) on the interpreter; the kernel engine, like bpftrace 0.17, resolves the return address: the caller (main)",
-  },
-  {
-    row: "ksym_usym",
-    engine: "interp",
-    reason:
-      'bug: ksym(kaddr("vfs_read")) prints hex on the interpreter: kaddr() is the host\'s kallsyms address, the synthetic symbol table does not know it',
-  },
-  {
-    row: "uprobe_uretprobe_latency",
-    engine: "interp",
-    reason:
-      "bug: on a one-thread -p target the interpreter's paired uprobe/uretprobe calls nest (a second entry before the first return) and returns fall behind (12 of 20 after 20 ms, 861 of 1000 after 1 s at 1000/s), so the @start[tid] latency idiom loses calls",
-  },
-  {
     row: "sizeof_expr",
     engine: "kernel",
     reason:
@@ -64,12 +46,6 @@ export const SKIPS: Skip[] = [
       "bug: sizeof($x) is 8 for $x = (uint16)1 (bpftrace 0.17: 2): a scratch variable loses its cast's width",
   },
   {
-    row: "ustack_perf_module",
-    engine: "interp",
-    reason:
-      'bug: interpreter user stacks at a uprobe start at parity_target+51 (the kernel: parity_target, the entry) and ustack(perf) frames lack the "(/path/of/module)" suffix the kernel engine prints',
-  },
-  {
     row: "constant_short_circuit",
     engine: "kernel",
     reason:
@@ -80,12 +56,6 @@ export const SKIPS: Skip[] = [
     engine: "interp",
     reason:
       "bug: `if (1 || X)` and `if (0 && X)` compile to unreachable code that the verifier rejects (bpftrace 0.17 runs them)",
-  },
-  {
-    row: "begin_before_probes",
-    engine: "kernel",
-    reason:
-      "bug: Session.start() attaches every probe before it runs BEGIN, so on the kernel probes fire before BEGIN (bpftrace 0.17 runs BEGIN first); the interpreter runs nothing in between",
   },
 ];
 

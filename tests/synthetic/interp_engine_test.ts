@@ -373,7 +373,9 @@ Deno.test("kprobe, kretprobe and uprobe contexts carry plausible registers", asy
   for (const e of u.entries) {
     const [comm, stack] = e.key as [string, StackValue];
     assert.equal(comm, "bash");
-    assert.match(stack.frames[0], /^readline\+\d+$/);
+    // At a function's entry the first frame is the function itself.
+    assert.equal(stack.frames[0], "readline");
+    assert.match(stack.frames[1], /^yy_readline_get\+\d+$/);
     assert.match(stack.frames[stack.frames.length - 1], /^_start\+\d+$/);
   }
 });
@@ -475,4 +477,179 @@ tracepoint:sched:sched_switch /@q[args->next_pid]/ {
   // Run queue: mostly microseconds.
   const rq = buckets("@rq");
   assert.ok(Math.min(...rq) <= 3 && Math.max(...rq) < 16, rq.join(","));
+});
+
+/** Per thread, the kinds ("in"/"out") of its events in order. */
+function sequences(events: DecodedEvent[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of events) {
+    const [kind, tid] = e.args as [string, number];
+    const k = String(tid);
+    let list = out.get(k);
+    if (list === undefined) out.set(k, list = []);
+    list.push(kind);
+  }
+  return out;
+}
+
+/** Fails unless every thread alternates in, out, in, out, ... */
+function assertAlternating(events: DecodedEvent[]): void {
+  for (const [tid, kinds] of sequences(events)) {
+    kinds.forEach((k, i) =>
+      assert.equal(k, i % 2 === 0 ? "in" : "out", `tid ${tid}, event ${i}`)
+    );
+  }
+}
+
+/** Fails unless the events' timestamps (second argument) never go back. */
+function assertTimeOrdered(events: DecodedEvent[]): void {
+  let last = 0;
+  for (const e of events) {
+    const ns = Number((e.args as unknown[])[2]);
+    assert.ok(ns >= last, `${ns} after ${last}`);
+    last = ns;
+  }
+}
+
+const UPROBE_PAIR =
+  `uprobe:/usr/bin/bash:readline { printf("%s %d %d\\n", "in", tid, nsecs); @start[tid] = nsecs; @in = count(); }
+uretprobe:/usr/bin/bash:readline /@start[tid]/ {
+  printf("%s %d %d %s\\n", "out", tid, nsecs, func);
+  @lat = hist(nsecs - @start[tid]);
+  delete(@start[tid]);
+  @out = count();
+}`;
+
+Deno.test("a one-thread target enters and returns in turn, nothing lost", async () => {
+  const prog = compile(UPROBE_PAIR);
+  const a = await run(prog, { seed: 3, rate: 1000, pid: 4242 }, [1000]);
+  const v = (name: string) =>
+    Number(a.maps.find((m) => m.name === name)!.entries[0].value);
+  assert.equal(v("@in"), 1000);
+  // Every call returned but, perhaps, the last.
+  assert.ok(v("@out") >= 999, `${v("@out")} of 1000 returned`);
+  assert.equal(v("@out"), a.events.filter((e) => e.args[0] === "out").length);
+  assertAlternating(a.events);
+  assertTimeOrdered(a.events);
+  // The return address is in the caller.
+  for (const e of a.events) {
+    if (e.args[0] === "out") assert.equal(e.args[3], "yy_readline_get");
+  }
+  // However the time is cut into polls: the same events.
+  const b = await run(prog, { seed: 3, rate: 1000, pid: 4242 }, [
+    7,
+    13,
+    480,
+    1,
+    499,
+  ]);
+  assert.deepEqual(b.records, a.records);
+});
+
+Deno.test("a return due inside a poll window is delivered in it", async () => {
+  const prog = compile(UPROBE_PAIR);
+  const engine = new InterpEngine({ seed: 4, rate: 1000, pid: 4242 });
+  await engine.load(prog);
+  await engine.attach();
+  const records: Uint8Array[] = [];
+  await engine.poll(20, (r) => records.push(r.slice()));
+  const events = records.map((r) => decodeEvent(prog, r, engine.symbols()));
+  const ins = events.filter((e) => e.args[0] === "in").length;
+  const outs = events.filter((e) => e.args[0] === "out").length;
+  assert.equal(ins, 20);
+  assert.ok(outs === 19 || outs === 20, `${outs} returns`);
+  engine.close();
+});
+
+Deno.test("a thread is in one syscall at a time, over every traced syscall", async () => {
+  // Wildcards: many sources, merged through the engine's heap.
+  const prog = compile(
+    `tracepoint:syscalls:sys_enter_read,tracepoint:syscalls:sys_enter_write,tracepoint:syscalls:sys_enter_openat,tracepoint:syscalls:sys_enter_close,tracepoint:syscalls:sys_enter_futex
+{ printf("%s %d %d\\n", "in", tid, nsecs); }
+tracepoint:syscalls:sys_exit_read,tracepoint:syscalls:sys_exit_write,tracepoint:syscalls:sys_exit_openat,tracepoint:syscalls:sys_exit_close,tracepoint:syscalls:sys_exit_futex
+{ printf("%s %d %d\\n", "out", tid, nsecs); }`,
+  );
+  assert.ok(prog.probes.reduce((n, p) => n + p.attach.length, 0) > 8);
+  const a = await run(prog, { seed: 5, rate: 2000 }, [500]);
+  assert.ok(a.events.length > 9000, `${a.events.length} events`);
+  assertAlternating(a.events);
+  assertTimeOrdered(a.events);
+  const b = await run(prog, { seed: 5, rate: 2000 }, [100, 3, 397]);
+  assert.deepEqual(b.records, a.records);
+});
+
+Deno.test("kretprobe func and kstack start at the return address in the caller", async () => {
+  const prog = compile(
+    'kretprobe:vfs_read { @f[func] = count(); @k[kstack(2)] = count(); @ip[ksym(reg("ip"))] = count(); } kprobe:vfs_read { @e[kstack(1)] = count(); }',
+  );
+  const { maps } = await run(prog, { seed: 6, rate: 1000 }, [100]);
+  const keys = (name: string) =>
+    maps.find((m) => m.name === name)!.entries.map((e) => e.key);
+  assert.deepEqual(keys("@f"), [["ksys_read"]]);
+  assert.deepEqual(keys("@ip"), [["ksys_read"]]);
+  const k = keys("@k")[0][0] as StackValue;
+  assert.match(k.frames[0], /^ksys_read\+\d+$/);
+  assert.match(k.frames[1], /^__x64_sys_read\+\d+$/);
+  const e = keys("@e")[0][0] as StackValue;
+  assert.deepEqual(e.frames, ["vfs_read+0"]);
+});
+
+Deno.test("perf-mode user stacks name each frame's object", async () => {
+  const prog = compile(
+    "uprobe:/opt/app/bin/server:handle { @p[ustack(perf, 3)] = count(); }",
+  );
+  const { maps } = await run(prog, { seed: 7, rate: 1000, pid: 4242 }, [50]);
+  const p = maps.find((m) => m.name === "@p")!.entries[0].key[0] as StackValue;
+  assert.deepEqual(p.frames, [
+    "handle (/opt/app/bin/server)",
+    `${p.frames[1].split(" ")[0]} (/opt/app/bin/server)`,
+    `${p.frames[2].split(" ")[0]} (/usr/lib/x86_64-linux-gnu/libc.so.6)`,
+  ]);
+  assert.match(p.frames[1], /^main\+\d+ /);
+  assert.match(p.frames[2], /^__libc_start_call_main\+\d+ /);
+  assert.equal(p.addresses?.length, 3);
+  const all = await run(
+    compile(
+      'tracepoint:syscalls:sys_enter_read /comm == "nginx"/ { @n[ustack(perf)] = count(); }',
+    ),
+    { seed: 7, rate: 2000 },
+    [200],
+  );
+  const n = all.maps[0].entries;
+  assert.ok(n.length > 0);
+  for (const e of n) {
+    const s = e.key[0] as StackValue;
+    for (const f of s.frames) {
+      assert.match(
+        f,
+        /^\S+ \((\/usr\/sbin\/nginx|\/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6)\)$/,
+      );
+    }
+  }
+});
+
+const kallsymsSkip = (() => {
+  try {
+    const line = Deno.readTextFileSync("/proc/kallsyms").split("\n", 1)[0];
+    return /^0+ /.test(line)
+      ? "/proc/kallsyms hides addresses from this user"
+      : undefined;
+  } catch (e) {
+    return `/proc/kallsyms is not readable: ${(e as Error).message}`;
+  }
+})();
+if (kallsymsSkip !== undefined) {
+  console.log(`Skipping the host kallsyms test: ${kallsymsSkip}`);
+}
+
+Deno.test({
+  name: "ksym of a host kernel address (kaddr) names it",
+  ignore: kallsymsSkip !== undefined,
+  async fn() {
+    const prog = compile(
+      'BEGIN { printf("%s %s\\n", ksym(kaddr("vfs_read")), ksym(kaddr("do_sys_openat2") + 1)); exit(); }',
+    );
+    const { events } = await run(prog, { seed: 1 }, [0]);
+    assert.deepEqual(events[0].args, ["vfs_read", "do_sys_openat2"]);
+  },
 });

@@ -1,0 +1,290 @@
+/**
+ * A small C layout parser for the struct and union definitions of a
+ * script's preamble (`struct foo { int a; char b[16]; u64 c; };`), enough
+ * for `sizeof(struct foo)` and `offsetof(struct foo, c)`: x86-64 natural
+ * alignment, fixed-size arrays, pointers of 8 bytes, and members of
+ * structs defined earlier. Bit-fields, flexible arrays and anonymous
+ * nested types are refused with a message.
+ *
+ * @module
+ */
+
+/** One laid-out member. */
+export interface CField {
+  name: string;
+  /** Byte offset in the enclosing struct. */
+  offset: number;
+  /** Byte size (arrays: the whole array). */
+  size: number;
+  /** The member's struct or union type (`struct foo`), if it is one. */
+  record?: string;
+}
+
+/** A laid-out struct or union. */
+export interface CRecord {
+  /** `struct foo` or `union foo`. */
+  name: string;
+  size: number;
+  align: number;
+  fields: CField[];
+}
+
+/** A definition that could not be laid out. */
+export class CLayoutError extends SyntaxError {
+  /** Index of the definition in the list given to `parseCStructs`. */
+  index: number;
+  /** The type it defines (`struct foo`). */
+  type: string;
+
+  /** Builds the error for definition `index` of `type`. */
+  constructor(index: number, type: string, message: string) {
+    super(message);
+    this.name = "CLayoutError";
+    this.index = index;
+    this.type = type;
+  }
+}
+
+/** Size and alignment of the scalar C types (x86-64). */
+const SCALARS: Readonly<Record<string, number>> = {
+  "char": 1,
+  "signed char": 1,
+  "unsigned char": 1,
+  "bool": 1,
+  "_Bool": 1,
+  "short": 2,
+  "short int": 2,
+  "unsigned short": 2,
+  "unsigned short int": 2,
+  "int": 4,
+  "signed": 4,
+  "signed int": 4,
+  "unsigned": 4,
+  "unsigned int": 4,
+  "long": 8,
+  "long int": 8,
+  "unsigned long": 8,
+  "unsigned long int": 8,
+  "long long": 8,
+  "long long int": 8,
+  "unsigned long long": 8,
+  "unsigned long long int": 8,
+  "float": 4,
+  "double": 8,
+  "size_t": 8,
+  "ssize_t": 8,
+  "pid_t": 4,
+  "uid_t": 4,
+  "gid_t": 4,
+};
+
+/** Size of a scalar type name, or undefined. */
+function scalarSize(name: string): number | undefined {
+  const s = SCALARS[name];
+  if (s !== undefined) return s;
+  const m = /^(?:__)?[us](8|16|32|64)$/.exec(name) ??
+    /^u?int(8|16|32|64)(?:_t)?$/.exec(name);
+  return m === null ? undefined : Number(m[1]) / 8;
+}
+
+/**
+ * The struct and union layouts of a preamble.
+ *
+ * @example Sizes and offsets
+ * ```ts
+ * import { parseCStructs } from "./c_structs.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const t = parseCStructs(["struct foo { int a; char b[16]; u64 c; };"]);
+ * assert.equal(t.sizeOf("struct foo"), 32);
+ * assert.equal(t.offsetOf("struct foo", ["c"]), 24);
+ * ```
+ */
+export class CStructs {
+  readonly #records = new Map<string, CRecord>();
+  /** Definitions that could not be laid out. */
+  readonly errors: CLayoutError[] = [];
+
+  /** Adds a laid-out record. */
+  add(r: CRecord): void {
+    this.#records.set(r.name, r);
+  }
+
+  /** A record by name (`struct foo`), if defined. */
+  get(name: string): CRecord | undefined {
+    return this.#records.get(normalize(name));
+  }
+
+  /**
+   * Size of a type: a defined struct or union, a scalar, `pointer` levels
+   * of pointer (8 bytes), times `count` array elements.
+   */
+  sizeOf(name: string, pointer = 0, count = 1): number | undefined {
+    if (pointer > 0) return 8 * count;
+    const n = normalize(name);
+    const size = this.#records.get(n)?.size ?? scalarSize(n);
+    return size === undefined ? undefined : size * count;
+  }
+
+  /**
+   * Offset of a member path (`["a", "b"]` for `a.b`) in a struct or union.
+   *
+   * @returns The offset, or an error message.
+   */
+  offsetOf(name: string, path: readonly string[]): number | string {
+    const first = this.get(name);
+    if (first === undefined) return `Unknown struct or union "${name}"`;
+    let rec: CRecord = first;
+    let off = 0;
+    for (let i = 0; i < path.length; i++) {
+      const f: CField | undefined = rec.fields.find((x) => x.name === path[i]);
+      if (f === undefined) {
+        return `'${rec.name}' has no field named '${path[i]}'`;
+      }
+      off += f.offset;
+      if (i < path.length - 1) {
+        const next = f.record === undefined
+          ? undefined
+          : this.#records.get(f.record);
+        if (next === undefined) {
+          return `'${rec.name}.${path[i]}' is not a struct or union`;
+        }
+        rec = next;
+      }
+    }
+    return off;
+  }
+}
+
+function normalize(name: string): string {
+  return name.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * Lays out the named `struct`/`union` definitions among `defs` (raw C
+ * texts, in order; other definitions such as enums and typedefs are
+ * skipped). A definition that cannot be laid out is recorded in `errors`.
+ *
+ * @example A nested struct and a union
+ * ```ts
+ * import { parseCStructs } from "./c_structs.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const t = parseCStructs([
+ *   "struct in { char c; long l; };",
+ *   "union u { int i; struct in s; char b[3]; };",
+ *   "struct out { short s; struct in x[2]; void *p; };",
+ * ]);
+ * assert.equal(t.sizeOf("struct in"), 16);
+ * assert.equal(t.sizeOf("union u"), 16);
+ * assert.equal(t.offsetOf("struct out", ["x", "l"]), 16);
+ * assert.equal(t.sizeOf("struct out"), 48);
+ * ```
+ */
+export function parseCStructs(defs: readonly string[]): CStructs {
+  const out = new CStructs();
+  defs.forEach((text, index) => {
+    const src = text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/.*$/gm, "");
+    const m = /^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{([\s\S]*)\}\s*;?\s*$/
+      .exec(src);
+    if (m === null) return;
+    const [, kind, tag, body] = m;
+    try {
+      out.add(layout(`${kind} ${tag}`, kind === "union", body, out));
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      out.errors.push(new CLayoutError(index, `${kind} ${tag}`, e.message));
+    }
+  });
+  return out;
+}
+
+function layout(
+  name: string,
+  union: boolean,
+  body: string,
+  known: CStructs,
+): CRecord {
+  const fields: CField[] = [];
+  let size = 0;
+  let align = 1;
+  for (const raw of body.split(";")) {
+    const decl = raw.trim();
+    if (decl === "") continue;
+    if (decl.includes("{")) {
+      throw new SyntaxError(
+        `In ${name}: nested type definitions are not supported: "${decl}"`,
+      );
+    }
+    if (decl.includes(":")) {
+      throw new SyntaxError(
+        `In ${name}: bit-fields are not supported: "${decl}"`,
+      );
+    }
+    const parts = splitDecl(decl, name);
+    for (const d of parts.declarators) {
+      const dm = /^(\**)\s*([A-Za-z_]\w*)\s*((?:\[\s*\w*\s*\]\s*)*)$/.exec(d);
+      if (dm === null) {
+        throw new SyntaxError(`In ${name}: cannot read member "${d}"`);
+      }
+      const [, stars, member, dims] = dm;
+      let count = 1;
+      for (const n of dims.matchAll(/\[\s*(\w*)\s*\]/g)) {
+        if (!/^(0x[0-9a-f]+|\d+)$/i.test(n[1])) {
+          throw new SyntaxError(
+            `In ${name}: array "${member}" needs a constant size`,
+          );
+        }
+        count *= Number(n[1]);
+      }
+      let esize: number;
+      let ealign: number;
+      let record: string | undefined;
+      if (stars.length > 0) {
+        esize = ealign = 8;
+      } else {
+        const rec = known.get(parts.base);
+        const sc = scalarSize(parts.base);
+        if (rec !== undefined) {
+          esize = rec.size;
+          ealign = rec.align;
+          record = rec.name;
+        } else if (sc !== undefined) {
+          esize = ealign = sc;
+        } else {
+          throw new SyntaxError(
+            `In ${name}: unknown type "${parts.base}" of member "${member}"`,
+          );
+        }
+      }
+      const offset = union ? 0 : Math.ceil(size / ealign) * ealign;
+      const f: CField = { name: member, offset, size: esize * count };
+      if (record !== undefined) f.record = record;
+      fields.push(f);
+      size = union ? Math.max(size, f.size) : offset + f.size;
+      align = Math.max(align, ealign);
+    }
+  }
+  return { name, size: Math.ceil(size / align) * align, align, fields };
+}
+
+/** `const unsigned long *a, b[4]` → base type and declarators. */
+function splitDecl(
+  decl: string,
+  owner: string,
+): { base: string; declarators: string[] } {
+  const clean = decl.replace(/\b(const|volatile|restrict|__user)\b/g, " ")
+    .replace(/\*/g, " * ").replace(/\s+/g, " ").trim();
+  const [head, ...rest] = clean.split(",");
+  // The base type is every word of the first declarator before the name.
+  const m = /^(.*?)\s*((?:\*\s*)*[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*)$/.exec(
+    head.trim(),
+  );
+  if (m === null || m[1].trim() === "") {
+    throw new SyntaxError(`In ${owner}: cannot read member "${decl}"`);
+  }
+  return {
+    base: normalize(m[1]),
+    declarators: [m[2], ...rest].map((d) => d.replace(/\s+/g, "").trim()),
+  };
+}

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { parseCStructs } from "../../runtime/compiler/c_structs.ts";
+import { compile } from "../../runtime/compiler/compile.ts";
+import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
+import { load, run, valueOf } from "./harness.ts";
+
+/**
+ * sizeof(struct …) and offsetof(struct …, field) for structs declared in a
+ * script's preamble, laid out as x86-64 C does (checked against gcc).
+ */
+
+const DEFS = [
+  "struct foo { int a; char b[16]; u64 c; };",
+  "struct bar { struct foo f; char x; void *p; const char *s, **pp, arr[3]; unsigned long long z; };",
+  "union u { char c[5]; int i; short s; };",
+  "struct mix { char a; short b; char c; int d; char e; long f; union u g; char h[3]; };",
+  "struct tail { long l; char c; };",
+  "struct nest { char k; struct tail t[2]; unsigned int m; };",
+];
+
+/** [C expression, member path or undefined for sizeof]. */
+const QUERIES: [string, string, string[] | undefined][] = [
+  ["sizeof(struct foo)", "struct foo", undefined],
+  ["offsetof(struct foo, b)", "struct foo", ["b"]],
+  ["offsetof(struct foo, c)", "struct foo", ["c"]],
+  ["sizeof(struct bar)", "struct bar", undefined],
+  ["offsetof(struct bar, f.c)", "struct bar", ["f", "c"]],
+  ["offsetof(struct bar, x)", "struct bar", ["x"]],
+  ["offsetof(struct bar, arr)", "struct bar", ["arr"]],
+  ["offsetof(struct bar, z)", "struct bar", ["z"]],
+  ["sizeof(union u)", "union u", undefined],
+  ["sizeof(struct mix)", "struct mix", undefined],
+  ["offsetof(struct mix, d)", "struct mix", ["d"]],
+  ["offsetof(struct mix, f)", "struct mix", ["f"]],
+  ["offsetof(struct mix, g)", "struct mix", ["g"]],
+  ["offsetof(struct mix, h)", "struct mix", ["h"]],
+  ["sizeof(struct nest)", "struct nest", undefined],
+  ["offsetof(struct nest, t)", "struct nest", ["t"]],
+  ["offsetof(struct nest, m)", "struct nest", ["m"]],
+];
+
+/** What gcc says, or undefined when gcc is not there. */
+function gccFigures(): number[] | undefined {
+  const dir = Deno.makeTempDirSync({ prefix: "tsbpf_cstruct_" });
+  try {
+    const c = "#include <stdio.h>\n#include <stddef.h>\n#include <stdint.h>\n" +
+      "typedef uint64_t u64;\n" + DEFS.join("\n") + "\nint main(void) {\n" +
+      QUERIES.map(([q]) => `  printf("%zu\\n", ${q});`).join("\n") +
+      "\n  return 0;\n}\n";
+    Deno.writeTextFileSync(`${dir}/s.c`, c);
+    const cc = new Deno.Command("gcc", {
+      args: ["-o", `${dir}/s`, `${dir}/s.c`],
+      stderr: "null",
+    }).outputSync();
+    if (!cc.success) return undefined;
+    const out = new Deno.Command(`${dir}/s`).outputSync();
+    return new TextDecoder().decode(out.stdout).trim().split("\n").map(Number);
+  } catch {
+    return undefined;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+const gcc = gccFigures();
+if (gcc === undefined) console.log("Skipping the gcc layout check: no gcc");
+
+Deno.test({
+  name: "struct layouts agree with gcc",
+  ignore: gcc === undefined,
+  fn() {
+    const t = parseCStructs(DEFS);
+    assert.deepEqual(t.errors, []);
+    const ours = QUERIES.map(([, name, path]) =>
+      path === undefined ? t.sizeOf(name) : t.offsetOf(name, path)
+    );
+    assert.deepEqual(ours, gcc);
+  },
+});
+
+Deno.test("sizeof and offsetof of preamble structs are constants in probes", () => {
+  const src = DEFS.join("\n") +
+    "\nBEGIN { @s = sizeof(struct foo); @o = offsetof(struct foo, c);" +
+    " @n = offsetof(struct bar, f.c); @p = sizeof(struct bar *);" +
+    " @a = sizeof(struct foo[3]); @u = sizeof(union u) + 1; }";
+  const l = load(src);
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@s"), 32n);
+  assert.equal(valueOf(l, "@o"), 24n);
+  assert.equal(valueOf(l, "@n"), 24n);
+  assert.equal(valueOf(l, "@p"), 8n);
+  assert.equal(valueOf(l, "@a"), 96n);
+  assert.equal(valueOf(l, "@u"), 9n);
+  // Folded: no helper call computes them.
+  const insns = compile(src).probes[0].insns;
+  assert.ok(!insns.some((i) => i.code === 0x85 && i.imm !== 2));
+});
+
+function errors(src: string): string[] {
+  try {
+    compile(src);
+  } catch (e) {
+    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
+    throw e;
+  }
+  return [];
+}
+
+Deno.test("sizeof/offsetof errors name the type and the field", () => {
+  assert.deepEqual(errors("BEGIN { @ = sizeof(struct nope); }"), [
+    'Unknown type "struct nope"',
+  ]);
+  assert.deepEqual(
+    errors("struct foo { int a; };\nBEGIN { @ = offsetof(struct foo, zz); }"),
+    ["'struct foo' has no field named 'zz'"],
+  );
+  assert.deepEqual(
+    errors("struct foo { int a; };\nBEGIN { @ = offsetof(struct foo, a.b); }"),
+    ["'struct foo.a' is not a struct or union"],
+  );
+  assert.deepEqual(
+    errors("struct bf { int x : 3; };\nBEGIN { @ = sizeof(struct bf); }"),
+    ['In struct bf: bit-fields are not supported: "int x : 3"'],
+  );
+  assert.deepEqual(
+    errors("struct t { blah_t x; };\nBEGIN { @ = sizeof(struct t); }"),
+    ['In struct t: unknown type "blah_t" of member "x"'],
+  );
+  // An unusable definition is only an error where it is used.
+  assert.deepEqual(errors("struct bf { int x : 3; };\nBEGIN { @ = 1; }"), []);
+});
