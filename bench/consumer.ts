@@ -3,9 +3,9 @@
  * one-liner of the streaming benchmark loaded in-process on the kernel
  * engine, the ring buffer filled by the workload while nobody reads, then
  * each stage of the session's path timed separately over the same records:
- * draining the ring buffer (FFI callback and copy), decoding, formatting,
- * and writing one line per `writeSync` (as the session does) against one
- * write for the whole batch.
+ * draining the ring buffer, decoding, formatting, and writing one line per
+ * `writeSync` against one write for the whole poll's batch (what the
+ * session does since it batches its output).
  *
  * @module
  */
@@ -60,7 +60,10 @@ export async function measureConsumer(
         await engine.poll(0, (rec) => records.push(rec));
         const n = records.length;
         if (n === 0) throw new Error("No event reached the ring buffer");
-        add("drain ring buffer (FFI callback + copy)", performance.now() - t);
+        add(
+          "drain ring buffer (KernelEngine.poll, copy out)",
+          performance.now() - t,
+        );
         t = performance.now();
         const evs = records.map((rec) => decodeEvent(program, rec));
         add("decode record", performance.now() - t);
@@ -70,12 +73,15 @@ export async function measureConsumer(
         t = performance.now();
         for (const s of texts) sink.writeSync(encoder.encode(s));
         add(
-          "encode + writeSync per line (session today)",
+          "encode + writeSync per line (unbatched)",
           performance.now() - t,
         );
         t = performance.now();
         sink.writeSync(encoder.encode(texts.join("")));
-        add("encode + one writeSync per batch", performance.now() - t);
+        add(
+          "encode + one writeSync per poll (the session now)",
+          performance.now() - t,
+        );
         for (const k of Object.keys(cols)) {
           cols[k][cols[k].length - 1] *= 1000 / n;
         }

@@ -143,9 +143,9 @@ export class NativeLibs implements Disposable {
 
   /** Opens both libraries; prefer `native()`, which shares one instance. */
   constructor() {
-    this.#libc = openLib("libc.so.6", LIBC_SYMBOLS);
+    this.#libc = openLib("libc.so.6", LIBC_SYMBOLS, "libc6");
     try {
-      this.#bpf = openLib(libbpfName(), LIBBPF_SYMBOLS);
+      this.#bpf = openLib(libbpfName(), LIBBPF_SYMBOLS, "libbpf1");
     } catch (e) {
       this.#libc.close();
       throw e;
@@ -218,6 +218,7 @@ function libbpfName(): string {
 function openLib<S extends Deno.ForeignLibraryInterface>(
   name: string,
   symbols: S,
+  debianPackage: string,
 ): Deno.DynamicLibrary<S> {
   if (Deno.build.os !== "linux") {
     throw new FfiUnavailableError(
@@ -236,9 +237,7 @@ function openLib<S extends Deno.ForeignLibraryInterface>(
     const msg = e instanceof Error ? e.message : String(e);
     if (/cannot open shared object|No such file/i.test(msg)) {
       throw new FfiUnavailableError(
-        `${name} is not installed (Debian/Ubuntu: apt-get install ${
-          name.startsWith("libbpf") ? "libbpf1" : "libc6"
-        })`,
+        `${name} is not installed (Debian/Ubuntu: apt-get install ${debianPackage})`,
         { cause: e },
       );
     }

@@ -193,6 +193,7 @@ export function traceOptions(
     durationMs: common.durationMs,
     signal,
     realtime: true,
+    announce: true,
   };
 }
 

@@ -81,6 +81,11 @@ export interface TraceOptions {
    */
   fileName?: string;
   /**
+   * Write one line on standard error naming the engine and why it was
+   * chosen, as the CLI does (default false; scripts set it).
+   */
+  announce?: boolean;
+  /**
    * Events kept per unread iterator before the oldest are dropped
    * (default 100000); see `TraceSession.droppedEvents`.
    */
@@ -227,6 +232,7 @@ export async function trace(
   }
   verifyProgram(program);
   const { engine, note } = createEngine(options);
+  if (options.announce) console.error(`tsbpf: ${note}`);
   const session = new TraceSession(program, engine, note, options, staged);
   try {
     await session.start();

@@ -469,11 +469,18 @@ export class ProbeCompiler {
       }
       this.#prologue?.(this);
       if (this.#opts.pid !== undefined) this.#pidFilter(this.#opts.pid);
+      let live = true;
       if (p.predicate !== undefined) {
         b.at(p.predicate.span);
-        this.#branch(p.predicate, this.#exit, false);
+        const known = this.#truth(p.predicate);
+        if (known === undefined) this.#branch(p.predicate, this.#exit, false);
+        else {
+          // A decided predicate: no dead code after an unconditional jump.
+          this.#effects(p.predicate);
+          live = known;
+        }
       }
-      this.#block(p.body, true);
+      if (live) this.#block(p.body, true);
     } catch (e) {
       if (e instanceof RegisterPressureError || e instanceof RangeError) {
         this.#diag.error(p.span, e.message);
@@ -688,6 +695,9 @@ export class ProbeCompiler {
       case "binary": {
         let a = this.#fold(e.left);
         if (a === undefined) return undefined;
+        // `0 && x` and `1 || x` never evaluate x: their value is known.
+        if (e.op === "&&" && a === 0n) return 0n;
+        if (e.op === "||" && a !== 0n) return 1n;
         let b = this.#fold(e.right);
         if (b === undefined) return undefined;
         const sc = pointerScale(
@@ -745,6 +755,46 @@ export class ProbeCompiler {
     }
   }
 
+  /**
+   * The truth of a condition when it is known at compile time even though
+   * evaluating it may have side effects (`@n++ && 0` is false but counts):
+   * a known side makes `&&`/`||` decided, `!` flips. Undefined when the
+   * truth depends on run-time values.
+   */
+  #truth(e: ast.Expr): boolean | undefined {
+    const c = this.#fold(e);
+    if (c !== undefined) return c !== 0n;
+    if (e.kind === "unary" && e.op === "!") {
+      const t = this.#truth(e.expr);
+      return t === undefined ? undefined : !t;
+    }
+    if (e.kind === "binary" && (e.op === "&&" || e.op === "||")) {
+      const decided = e.op === "||";
+      const l = this.#truth(e.left);
+      if (l === decided) return decided;
+      const r = this.#truth(e.right);
+      if (r === decided) return decided;
+      if (l !== undefined && r !== undefined) return !decided;
+    }
+    return undefined;
+  }
+
+  /**
+   * Evaluates a condition whose truth is known (`#truth`) for its side
+   * effects alone: nothing for a pure constant, otherwise its branches,
+   * which all meet right after it.
+   */
+  #effects(e: ast.Expr): void {
+    if (this.#fold(e) !== undefined) return;
+    const b = this.#b;
+    const done = b.newLabel("fx");
+    this.#ra.evictCallerSaved();
+    const floor = this.#ra.split();
+    this.#branch(e, done, true);
+    b.label(done);
+    this.#ra.floor = floor;
+  }
+
   #strConst(e: ast.Expr): string | undefined {
     if (e.kind === "str") return e.value;
     if (e.kind === "builtin" && e.name === "probe") return this.#u.probeText;
@@ -786,9 +836,10 @@ export class ProbeCompiler {
         this.#assign(s);
         return;
       case "if": {
-        const c = this.#fold(s.cond);
+        const c = this.#truth(s.cond);
         if (c !== undefined) {
-          if (c !== 0n) this.#block(s.then, tail);
+          this.#effects(s.cond);
+          if (c) this.#block(s.then, tail);
           else if (s.else !== undefined) this.#stmt(s.else, tail);
           return;
         }
@@ -814,8 +865,11 @@ export class ProbeCompiler {
         // No hidden iteration cap: the loop runs exactly as written, and
         // one the verifier cannot prove bounded is rejected (as the
         // kernel rejects bpftrace's).
+        if (this.#truth(s.cond) === false) {
+          this.#effects(s.cond);
+          return;
+        }
         const always = this.#fold(s.cond);
-        if (always === 0n) return;
         if (always !== undefined && !breaks(s.body, true)) {
           this.#diag.error(
             s.span,
@@ -1624,8 +1678,10 @@ export class ProbeCompiler {
       this.#mapReadInto(e, d, size);
       return d;
     }
-    if (e.kind === "ternary" && this.#fold(e.cond) !== undefined) {
-      this.#into(this.#fold(e.cond) !== 0n ? e.then : e.else, d, t, true);
+    const known = e.kind === "ternary" ? this.#truth(e.cond) : undefined;
+    if (e.kind === "ternary" && known !== undefined) {
+      this.#effects(e.cond);
+      this.#into(known ? e.then : e.else, d, t, true);
       return d;
     }
     if (e.kind === "ternary") {
@@ -1781,8 +1837,11 @@ export class ProbeCompiler {
         return l;
       }
       case "ternary": {
-        const k = this.#fold(e.cond);
-        if (k !== undefined) return this.#scalar(k !== 0n ? e.then : e.else);
+        const k = this.#truth(e.cond);
+        if (k !== undefined) {
+          this.#effects(e.cond);
+          return this.#scalar(k ? e.then : e.else);
+        }
         const slot = this.#alloc(8);
         const elseL = b.newLabel("telse");
         const end = b.newLabel("tend");
@@ -1915,6 +1974,11 @@ export class ProbeCompiler {
   #boolValue(e: ast.Expr): Ref {
     const b = this.#b;
     const ra = this.#ra;
+    const known = this.#truth(e);
+    if (known !== undefined) {
+      this.#effects(e);
+      return ra.imm(known ? 1 : 0);
+    }
     const f = b.newLabel("f");
     const end = b.newLabel("b");
     ra.evictCallerSaved();
@@ -2018,7 +2082,9 @@ export class ProbeCompiler {
         return r;
       }
       case "nsecs":
-        return this.#call(Helper.ktime_get_ns, [], true)!;
+        // bpftrace 0.17 reads the boot clock (suspend included), which
+        // `strftime()` turns into wall-clock time by adding the boot time.
+        return this.#call(Helper.ktime_get_boot_ns, [], true)!;
       case "cpu":
         return this.#call(Helper.get_smp_processor_id, [], true)!;
       case "numaid":
@@ -2159,16 +2225,24 @@ export class ProbeCompiler {
     if (e.kind === "binary") {
       if (e.op === "&&" || e.op === "||") {
         const and = e.op === "&&";
+        // A left side of known truth (with side effects, or it would have
+        // folded) either decides the whole, so the right side is never
+        // evaluated and emitting it would leave dead code, or leaves it
+        // to the right side alone.
+        const lt = this.#truth(e.left);
         if (and !== when) {
           // && jumping when false, || jumping when true: both sides jump.
           this.#branch(e.left, target, when);
+          if (lt === when) return;
           ra.evictCallerSaved();
           this.#branch(e.right, target, when);
         } else {
           const skip = b.newLabel("sc");
           this.#branch(e.left, skip, !when);
-          ra.evictCallerSaved();
-          this.#branch(e.right, target, when);
+          if (lt !== !when) {
+            ra.evictCallerSaved();
+            this.#branch(e.right, target, when);
+          }
           b.label(skip);
         }
         return;

@@ -32,6 +32,7 @@ import {
   NONE,
   S64,
   stored,
+  sizeOf,
   STRING_SIZE,
   type SType,
   tupleOf,
@@ -424,6 +425,11 @@ class Checker {
   #opts: SemaOptions;
   #state: { usesElapsed: boolean };
   #loopDepth = 0;
+  /**
+   * Per variable, the type its first assignment gave it, at its own width
+   * (`(uint16)1` stays 2 bytes) for `sizeof`; storage widens integers.
+   */
+  #declared = new Map<string, SType>();
   #structs: CStructs;
 
   constructor(
@@ -606,6 +612,7 @@ class Checker {
           return;
         }
         this.#u.vars.set(t.name, vt.k === "int" ? stored(vt) : vt);
+        this.#declared.set(t.name, this.#sizeofType(v, vt));
       } else {
         const u = unify(old, vt);
         if (u === undefined) {
@@ -628,6 +635,31 @@ class Checker {
     if (m === undefined) return;
     this.#mapValue(m, s.op === "=" ? vt : U64, s.span);
     this.#u.types.set(t, m.value ?? vt);
+  }
+
+  /**
+   * The type `sizeof` measures for an expression of type `t`, as bpftrace
+   * 0.17 does: a variable keeps the width of its first assignment, a
+   * builtin is 64 bits wide, a tuple literal lays out its elements at their
+   * own widths; anything else measures its own type.
+   */
+  #sizeofType(e: ast.Expr, t: SType): SType {
+    switch (e.kind) {
+      case "var":
+        return this.#declared.get(e.name) ?? t;
+      case "builtin":
+        return t.k === "int" ? stored(t) : t;
+      case "tuple": {
+        if (t.k !== "tuple" || t.elems.length !== e.elems.length) return t;
+        return tupleOf(
+          e.elems.map((x, i) =>
+            this.#sizeofType(x, this.#u.types.get(x) ?? t.elems[i])
+          ),
+        );
+      }
+      default:
+        return t;
+    }
   }
 
   #mapValue(m: MapInfo, vt: SType, span: ast.Span): void {
@@ -909,7 +941,10 @@ class Checker {
           } else if (castType(t) === undefined) {
             this.#err(t.span, `Unknown type "${t.name}"`);
           }
-        } else this.#expr(e.arg);
+        } else {
+          const t = this.#sizeofType(e.arg, this.#expr(e.arg));
+          (this.#u.consts ??= new Map()).set(e, BigInt(sizeOf(t)));
+        }
         return U64;
       }
       case "offsetof": {

@@ -20,6 +20,8 @@
  */
 
 import type { RawMapEntry } from "../engine.ts";
+import { hostBootTimeNs } from "./boot_time.ts";
+import { formatStrftime } from "./strftime.ts";
 import type { MapSpec, Program, TypeDesc } from "../program.ts";
 import type {
   BufValue,
@@ -169,7 +171,11 @@ export function formatInet(addr: Uint8Array): string {
  * without one; a 16-byte `usym` passes its tgid as `pid`); `username` through `resolver.username` or /etc/passwd;
  * `kstack`/`ustack` hold a stack id that `resolver.stack` turns into frames
  * (perf mode adds `resolver.stackAddresses` and, for user frames,
- * `resolver.userModule`); `inet` is formatted like `ntop()`.
+ * `resolver.userModule`); `inet` is formatted like `ntop()`; a
+ * `timestamp` with a `format` (`strftime()`) becomes that text: the
+ * boot-clock nanoseconds plus the boot time (`resolver.bootTimeNs`, else
+ * the host's), formatted in local time (without a format: the raw
+ * nanoseconds).
  *
  * @example Decoding a tuple of an int and a string
  * ```ts
@@ -271,8 +277,14 @@ export function decodeValue(
       }
       return formatInet(bytes.subarray(offset, offset + type.size));
     }
-    case "timestamp":
-      return toInt(readU64(bytes, offset));
+    case "timestamp": {
+      // Boot-clock nanoseconds (`nsecs`): with a format (`strftime()`),
+      // the wall-clock time formatted as bpftrace prints it.
+      const ns = readU64(bytes, offset);
+      if (type.format === undefined) return toInt(ns);
+      const boot = resolver?.bootTimeNs?.() ?? hostBootTimeNs();
+      return formatStrftime(type.format, boot + ns);
+    }
     case "username": {
       const uid = view(bytes).getUint32(offset, true);
       return resolver?.username?.(uid) ?? userName(uid);

@@ -199,4 +199,14 @@ export interface SymbolResolver {
    * /etc/passwd is read, and an unknown uid prints as `""`.
    */
   username?(uid: number): string;
+  /**
+   * The engine's boot time in nanoseconds since the Unix epoch: the
+   * wall-clock time at which its boot clock (`nsecs`,
+   * `bpf_ktime_get_boot_ns`) read zero. `strftime()` timestamps add it.
+   * Optional: without it the host's boot time is used
+   * (`hostBootTimeNs()` in `boot_time.ts`), which suits the kernel; an
+   * engine with a clock of its own (the interpreter's synthetic one) may
+   * give the wall-clock time its clock started at instead.
+   */
+  bootTimeNs?(): bigint;
 }

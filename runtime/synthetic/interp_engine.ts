@@ -154,6 +154,8 @@ export class InterpEngine implements Engine {
   #sources: EventSource[] = [];
   #events?: RingBufMap;
   #nowNs = 0;
+  /** Virtual ns of the last event run (of several sources). */
+  #lastNs = 0;
   #wallStart = -1;
   #errors = 0;
   #firstError?: string;
@@ -332,8 +334,8 @@ export class InterpEngine implements Engine {
           }
         }
         if (best === undefined) break;
-        const prev = this.#nowNs;
-        this.#nowNs = t;
+        const prev = this.#lastNs;
+        this.#nowNs = this.#lastNs = t;
         best.fire(world);
         if (best.preempt !== undefined) this.#preempt(best, prev);
         this.#run(best.probe, best.ctx);
@@ -385,8 +387,8 @@ export class InterpEngine implements Engine {
         for (;;) {
           const s = sources[heap[0]];
           if (!(s.next < endNs)) break;
-          const prev = this.#nowNs;
-          this.#nowNs = s.next;
+          const prev = this.#lastNs;
+          this.#nowNs = this.#lastNs = s.next;
           s.fire(world);
           if (s.preempt !== undefined) fix(this.#preempt(s, prev));
           this.#run(s.probe, s.ctx);
@@ -402,9 +404,9 @@ export class InterpEngine implements Engine {
 
   /**
    * Runs the return that `entry` preempted (its thread was still in a
-   * call): at `entry.preemptNs`, not before `prevNs` (the previous
-   * event), then makes the entry's context current again. Returns the
-   * return source, whose `next` changed.
+   * call): at `entry.preemptNs`, not before `prevNs` (the previous event,
+   * however polls cut the time), then makes the entry's context current
+   * again. Returns the return source, whose `next` changed.
    */
   #preempt(entry: EventSource, prevNs: number): EventSource {
     const r = entry.preempt!;

@@ -452,7 +452,10 @@ export class RegsSource extends EventSource {
       stack = this.#ret ? callers : [entry, ...callers];
       this.#kstack = EMPTY;
       this.#ustacks = [stack];
-      world.symbols.setUserModule(sym, attach.target);
+      // Every program has a main: the process's executable names it.
+      if (sym !== "main" && sym !== "_start") {
+        world.symbols.setUserModule(sym, attach.target);
+      }
     }
     this.#ip = stack[0] ?? entry;
     // Threads that run this code.
