@@ -11,7 +11,7 @@ import type { SType } from "./types.ts";
 export interface FormatSpec {
   /** The whole specifier text, e.g. `%-10lu`. */
   text: string;
-  /** The conversion: d u x X o c s p r rx. */
+  /** The conversion: d u x X o c s p r rx rh. */
   conv: string;
 }
 
@@ -28,8 +28,8 @@ const SPEC_RE =
  * Parses a format string into its conversion specifiers, as bpftrace 0.17
  * counts them (text that is not a specifier is printed as it is).
  *
- * @returns The specifiers, or an error message for a specifier tsbpf
- *   cannot print.
+ * @returns The specifiers (the string alternative, an error message, is
+ *   kept for specifiers tsbpf cannot print; every bpftrace 0.17 one prints).
  * @example Usage
  * ```ts
  * import { parseFormat } from "./printf_format.ts";
@@ -46,16 +46,18 @@ export function parseFormat(format: string): FormatSpec[] | string {
       : text.endsWith("rh")
       ? "rh"
       : text[text.length - 1];
-    if (conv === "rh") {
-      return `The ${text} specifier is not supported (use %r or %rx)`;
-    }
     specs.push({ text, conv });
   }
   return specs;
 }
 
 /**
- * Checks one argument against its specifier.
+ * Checks one argument against its specifier as bpftrace 0.17 does, with
+ * its message (naming the bare conversion, `%s` for `%-10s`): `%s` takes
+ * strings and the values printed as text (symbols, stacks, addresses,
+ * timestamps, user names) but not integers, tuples or buffers; `%r`,
+ * `%rx` and `%rh` take buffers (and, unlike bpftrace, strings); the
+ * others take integers.
  *
  * @returns An error message, or undefined when the type fits.
  * @example Usage
@@ -70,27 +72,18 @@ export function checkArg(
   t: SType,
 ): string | undefined {
   const isInt = t.k === "int";
-  const textual = t.k === "str" || t.k === "buf" || t.k === "ksym" ||
-    t.k === "usym" || t.k === "kstack" || t.k === "ustack" ||
-    t.k === "inet" || t.k === "tuple" || t.k === "timestamp" ||
-    t.k === "username";
-  switch (spec.conv) {
-    case "s":
-      if (textual || isInt) return undefined;
-      break;
-    case "r":
-    case "rx":
-      if (t.k === "buf" || t.k === "str") return undefined;
-      break;
-    default:
-      if (isInt) return undefined;
-  }
-  const want = spec.conv === "s"
-    ? "string"
-    : spec.conv === "r" || spec.conv === "rx"
-    ? "buffer"
-    : "integer";
-  return `${fn}: ${spec.text} specifier expects a value of type ${want} (${
+  const textual = t.k === "str" || t.k === "ksym" || t.k === "usym" ||
+    t.k === "kstack" || t.k === "ustack" || t.k === "inet" ||
+    t.k === "timestamp" || t.k === "username";
+  const buffer = spec.conv === "r" || spec.conv === "rx" ||
+    spec.conv === "rh";
+  if (spec.conv === "s") {
+    if (textual) return undefined;
+  } else if (buffer) {
+    if (t.k === "buf" || t.k === "str") return undefined;
+  } else if (isInt) return undefined;
+  const want = spec.conv === "s" ? "string" : buffer ? "buffer" : "integer";
+  return `${fn}: %${spec.conv} specifier expects a value of type ${want} (${
     describe(t)
   } supplied)`;
 }

@@ -2,13 +2,17 @@
  * bpftrace 0.17's `printf()` formatting.
  *
  * bpftrace finds conversion specifiers with the pattern
- * `%-?[0-9]*(\.[0-9]+)?` followed by `s`, `r`, `rx`, `c`, or an optional
+ * `%-?[0-9]*(\.[0-9]+)?` followed by `s`, `r`, `rx`, `rh`, `c`, or an optional
  * length (`hh h l ll j z t`) and one of `d u o x X p`. Text between
  * specifiers goes through `snprintf` with the specifier that follows it (so
  * `%%` there prints `%`), while the text after the last specifier is copied
  * raw (`%%` stays `%%`, as in bpftrace 0.17). Each specifier is rendered by C `snprintf` rules with a 64-bit argument:
  * without a length modifier `%d`/`%u`/`%x` print the low 32 bits, `h` 16
- * bits, `hh` 8 bits, `l`/`ll`/`j`/`z`/`t` all 64 bits.
+ * bits, `hh` 8 bits, `l`/`ll`/`j`/`z`/`t` all 64 bits. Buffers print with
+ * `%r` (printable bytes as they are, others `\xNN`), `%rx` (every byte
+ * `\xNN`) and `%rh` (every byte two hex digits, separated by spaces);
+ * with a flag, width or precision these three print their own text, as
+ * bpftrace 0.17 does.
  *
  * @module
  */
@@ -32,12 +36,12 @@ export interface FormatSpec {
   precision?: number;
   /** Length modifier: "", "hh", "h", "l", "ll", "j", "z" or "t". */
   length: string;
-  /** Conversion: "d", "u", "o", "x", "X", "p", "c", "s", "r" or "rx". */
+  /** Conversion: "d", "u", "o", "x", "X", "p", "c", "s", "r", "rx" or "rh". */
   conversion: string;
 }
 
 const SPEC_RE =
-  /%(-?)([0-9]*)(?:\.([0-9]+))?(s|rx|r|c|(hh|h|ll|l|j|z|t)?([duoxXp]))/g;
+  /%(-?)([0-9]*)(?:\.([0-9]+))?(s|rx|rh|r|c|(hh|h|ll|l|j|z|t)?([duoxXp]))/g;
 
 /**
  * Finds the conversion specifiers of a format string as bpftrace 0.17 does;
@@ -152,12 +156,28 @@ function hexAll(bytes: Uint8Array): string {
   return s;
 }
 
+/** `%rh`: two lower-case hex digits a byte, separated by spaces. */
+function hexSpaced(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0) s += " ";
+    s += bytes[i].toString(16).padStart(2, "0");
+  }
+  return s;
+}
+
 function formatString(spec: FormatSpec, arg: Value): string {
   let s: string;
   const isBuf = typeof arg === "object" && !Array.isArray(arg) &&
     arg.type === "buf";
   if (spec.conversion === "rx" && isBuf) s = hexAll(arg.bytes);
-  else if (isBuf) s = formatBuf(arg.bytes);
+  else if (spec.conversion === "rh") {
+    s = hexSpaced(
+      isBuf
+        ? arg.bytes
+        : encoder.encode(typeof arg === "string" ? arg : formatValueText(arg)),
+    );
+  } else if (isBuf) s = formatBuf(arg.bytes);
   else s = formatValueText(arg);
   if (spec.precision !== undefined && byteLength(s) > spec.precision) {
     s = s.length === byteLength(s)
@@ -180,13 +200,24 @@ function formatString(spec: FormatSpec, arg: Value): string {
  */
 export function formatSpec(spec: FormatSpec, arg: Value): string {
   switch (spec.conversion) {
-    case "s":
     case "r":
     case "rx":
+    case "rh":
+      if (bufferLiteral(spec)) return spec.text;
+      return formatString(spec, arg);
+    case "s":
       return formatString(spec, arg);
     default:
       return formatInteger(spec, arg);
   }
+}
+
+/**
+ * bpftrace 0.17 prints a buffer specifier with a flag, width or precision
+ * (`%10rx`, `%-r`, `%.2rh`) as its own text.
+ */
+function bufferLiteral(spec: FormatSpec): boolean {
+  return spec.text.length !== spec.conversion.length + 1;
 }
 
 /** A printf format split once into literal text and renderers. */
@@ -243,6 +274,8 @@ function compileSpec(spec: FormatSpec): (arg: Value) => string {
       return (a) => formatString(spec, a);
     case "r":
     case "rx":
+    case "rh":
+      if (bufferLiteral(spec)) return () => spec.text;
       return (a) => formatString(spec, a);
     default:
       return formatIntFast(spec) ?? ((a) => formatInteger(spec, a));

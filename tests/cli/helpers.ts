@@ -16,14 +16,18 @@ export interface CliRun {
 /** Runs `deno run -A mod.ts ...args`. */
 export async function runCli(
   args: string[],
-  options: { stdin?: string; timeoutMs?: number } = {},
+  options: {
+    stdin?: string;
+    timeoutMs?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<CliRun> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-lock", MOD, ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...options.env },
   }).spawn();
   if (options.stdin !== undefined) {
     const w = child.stdin.getWriter();
