@@ -13,6 +13,8 @@
  * @module
  */
 
+import { PT_REGS, PT_REGS_SIZE } from "../runtime/probes/pt_regs.ts";
+
 /** Offsets and size of `struct bpf_map_create_opts` (libbpf). */
 export const MapCreateOpts = {
   size: 48,
@@ -197,30 +199,7 @@ export const AttachType = {
 export const BPF_STATS_RUN_TIME = 0;
 
 /** Offsets into x86_64 `struct pt_regs` (uprobe/kprobe context). */
-export const PtRegs = {
-  size: 168,
-  r15: 0,
-  r14: 8,
-  r13: 16,
-  r12: 24,
-  bp: 32,
-  bx: 40,
-  r11: 48,
-  r10: 56,
-  r9: 64,
-  r8: 72,
-  ax: 80,
-  cx: 88,
-  dx: 96,
-  si: 104,
-  di: 112,
-  orig_ax: 120,
-  ip: 128,
-  cs: 136,
-  flags: 144,
-  sp: 152,
-  ss: 160,
-} as const;
+export const PtRegs = { size: PT_REGS_SIZE, ...PT_REGS } as const;
 
 /** A zeroed struct buffer plus a little-endian view over it. */
 export interface StructBuf {

@@ -580,21 +580,44 @@ function isIntValue(v: Value): v is Int {
 function keyFieldCompare(a: Value, b: Value): number {
   if (isIntValue(a) && isIntValue(b)) {
     // bpftrace compares integer keys as unsigned.
+    if (typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0) {
+      return a - b;
+    }
     const x = BigInt.asUintN(64, BigInt(a)), y = BigInt.asUintN(64, BigInt(b));
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (typeof a === "string" && typeof b === "string") {
     return a < b ? -1 : a > b ? 1 : 0;
   }
+  if (Array.isArray(a) && Array.isArray(b)) return compareKeys(a, b);
   return 0;
+}
+
+/** Keys compared field by field, the first field most significant. */
+function compareKeys(a: Value[], b: Value[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = keyFieldCompare(a[i], b[i]);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/** Ascending by integer value; equal values ascending by key. */
+function byValueThenKey(a: MapEntry<unknown>, b: MapEntry<unknown>): number {
+  return cmpInt(a.value as Int, b.value as Int) || compareKeys(a.key, b.key);
 }
 
 /**
  * Returns `data` with its entries in bpftrace's print order: ascending by
  * value (count, sum, min, max, integer values), by average (avg, stats), by
  * total count (hist, lhist), otherwise by key (integer fields unsigned,
- * strings bytewise, first key field most significant). Sorting is stable,
- * so ties keep their input order.
+ * strings bytewise, tuples field by field, first key field most
+ * significant). Entries with equal values (count, sum, min, max, integer
+ * values) print in that key order too, so both engines print the same
+ * text (bpftrace's own order for ties is its hash order, unspecified).
+ * Other sorts are stable: ties keep their input order (`decodeMap` hands
+ * avg, stats and histogram entries over in raw key byte order).
  *
  * @example Sorting a count map
  * ```ts
@@ -614,7 +637,7 @@ export function sortMapData<T extends MapData>(data: T): T {
     case "sum":
     case "min":
     case "max":
-      entries.sort((a, b) => cmpInt(a.value as Int, b.value as Int));
+      entries.sort(byValueThenKey);
       break;
     case "avg":
     case "stats":
@@ -634,14 +657,8 @@ export function sortMapData<T extends MapData>(data: T): T {
       const intValued = data.type
         ? data.type.kind === "int"
         : entries.every((e) => isIntValue(e.value as Value));
-      if (intValued) {
-        entries.sort((a, b) => cmpInt(a.value as Int, b.value as Int));
-      } else {
-        const n = entries.reduce((m, e) => Math.max(m, e.key.length), 0);
-        for (let i = n - 1; i >= 0; i--) {
-          entries.sort((a, b) => keyFieldCompare(a.key[i], b.key[i]));
-        }
-      }
+      if (intValued) entries.sort(byValueThenKey);
+      else entries.sort((a, b) => compareKeys(a.key, b.key));
       break;
     }
   }

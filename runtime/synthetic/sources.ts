@@ -7,6 +7,7 @@
  */
 
 import type { AttachPoint, ContextLayout, FieldLayout } from "../program.ts";
+import { PT_REGS, PT_REGS_ARGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 import { readTracepointFormat } from "../probes/tracepoint_format.ts";
 import { perfEvent } from "../probes/perf_events.ts";
 import type { SyntheticThread } from "./processes.ts";
@@ -23,26 +24,9 @@ import { latencyNs, type ReturnQueue, TRACEPOINT_PAIRS } from "./pairing.ts";
 import { syscallNumber } from "../probes/syscalls.ts";
 
 /** Byte size of x86_64 `struct pt_regs`. */
-export const PT_REGS_SIZE = 168;
-/** pt_regs offsets (x86_64). */
-const R = {
-  bp: 32,
-  bx: 40,
-  r9: 64,
-  r8: 72,
-  ax: 80,
-  cx: 88,
-  dx: 96,
-  si: 104,
-  di: 112,
-  orig_ax: 120,
-  ip: 128,
-  cs: 136,
-  flags: 144,
-  sp: 152,
-  ss: 160,
-} as const;
-const ARG_OFFSETS = [R.di, R.si, R.dx, R.cx, R.r8, R.r9];
+export { PT_REGS_SIZE };
+const R = PT_REGS;
+const ARG_OFFSETS = PT_REGS_ARGS;
 const EMPTY: bigint[] = [];
 
 /**

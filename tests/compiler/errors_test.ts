@@ -44,9 +44,27 @@ const CASES: [string, string, boolean?][] = [
     'BEGIN { printf("%-05d %5.2lu %hhx %zd %p %c %s\\n", 1, 2, 3); }',
     "printf: Not enough arguments for format string (3 supplied, 7 expected)",
   ],
+  // bpftrace 0.17's messages, naming the bare conversion.
   [
-    'BEGIN { printf("%rh\\n", buf(0, 4)); }',
-    "printf: The %rh specifier is not supported (use %r or %rx)",
+    'BEGIN { printf("%-5s|\\n", 1); }',
+    "printf: %s specifier expects a value of type string (integer supplied)",
+  ],
+  [
+    'BEGIN { printf("%s\\n", (1, 2)); }',
+    "printf: %s specifier expects a value of type string (tuple supplied)",
+  ],
+  [
+    'BEGIN { printf("%s\\n", buf(0, 2)); }',
+    "printf: %s specifier expects a value of type string (buffer supplied)",
+  ],
+  [
+    'BEGIN { printf("%rh\\n", 1); }',
+    "printf: %rh specifier expects a value of type buffer (integer supplied)",
+  ],
+  [
+    'BEGIN { system("%s\\n", 1); }',
+    "system: %s specifier expects a value of type string (integer supplied)",
+    true,
   ],
   [
     'BEGIN { @m[1] = 1; @m["a"] = 2; }',

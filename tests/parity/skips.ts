@@ -20,44 +20,7 @@ export interface Skip {
 }
 
 /** Every skip; the test fails on an entry naming no row. */
-export const SKIPS: Skip[] = [
-  {
-    row: "strftime",
-    engine: "kernel",
-    reason:
-      "bug: strftime() values print as raw nanoseconds (runtime/output/decode.ts returns a timestamp as its integer and nothing applies the format)",
-  },
-  {
-    row: "strftime",
-    engine: "interp",
-    reason:
-      "bug: strftime() values print as raw nanoseconds (runtime/output/decode.ts returns a timestamp as its integer and nothing applies the format)",
-  },
-  {
-    row: "sizeof_expr",
-    engine: "kernel",
-    reason:
-      "bug: sizeof($x) is 8 for $x = (uint16)1 (bpftrace 0.17: 2): a scratch variable loses its cast's width",
-  },
-  {
-    row: "sizeof_expr",
-    engine: "interp",
-    reason:
-      "bug: sizeof($x) is 8 for $x = (uint16)1 (bpftrace 0.17: 2): a scratch variable loses its cast's width",
-  },
-  {
-    row: "constant_short_circuit",
-    engine: "kernel",
-    reason:
-      "bug: `if (1 || X)` and `if (0 && X)` compile to unreachable code that the verifier rejects (bpftrace 0.17 runs them)",
-  },
-  {
-    row: "constant_short_circuit",
-    engine: "interp",
-    reason:
-      "bug: `if (1 || X)` and `if (0 && X)` compile to unreachable code that the verifier rejects (bpftrace 0.17 runs them)",
-  },
-];
+export const SKIPS: Skip[] = [];
 
 /**
  * The reason `row` is skipped on `engine`, if it is.
