@@ -200,7 +200,6 @@ async function runScript(opts: CliOptions): Promise<number> {
     pid: opts.pid,
     realtime: true,
   });
-  stderr(`tsbpf: ${note}`);
   const session = new Session(program, engine, {
     format: opts.format,
     write,
@@ -213,6 +212,8 @@ async function runScript(opts: CliOptions): Promise<number> {
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
     await session.start();
+    // One line naming the engine and why, once its probes are live.
+    stderr(`tsbpf: ${note}`);
     if (child !== undefined) {
       child.status.then(() => abort.abort());
       Deno.kill(child.pid, "SIGCONT");

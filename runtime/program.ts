@@ -100,8 +100,9 @@ export interface FieldLayout {
  * address, then (size 16, as bpftrace) the tgid as a u64 so user space can
  * symbolize in that process (size 8: the address alone); `kstack`
  * holds the stack id from `mapIndex` (negative on failure); `ustack` holds
- * `tgid << 32 | (stack id as u32)`; `timestamp` holds nanoseconds from
- * `bpf_ktime_get_ns` (printed with `format` as strftime does); `username`
+ * `tgid << 32 | (stack id as u32)`; `timestamp` holds boot-clock
+ * nanoseconds (`nsecs`, `bpf_ktime_get_boot_ns`); with a `format` user
+ * space adds the boot time and prints it as strftime does; `username`
  * holds a uid.
  */
 export type TypeDesc =

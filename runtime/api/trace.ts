@@ -232,10 +232,11 @@ export async function trace(
   }
   verifyProgram(program);
   const { engine, note } = createEngine(options);
-  if (options.announce) console.error(`tsbpf: ${note}`);
   const session = new TraceSession(program, engine, note, options, staged);
   try {
     await session.start();
+    // One line naming the engine and why, once its probes are live.
+    if (options.announce) console.error(`tsbpf: ${note}`);
   } catch (e) {
     engine.close();
     throw e;

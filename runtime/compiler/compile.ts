@@ -21,6 +21,15 @@
  *   `[A-Za-z0-9_]` (shared or truncated names get `_1`, `_2`, …).
  * - `pid` option: every probe but BEGIN/END first tests
  *   `get_current_pid_tgid() >> 32 == pid` and exits when it differs.
+ * - `nsecs` is `bpf_ktime_get_boot_ns()` (boot clock, suspend included), as
+ *   in bpftrace 0.17; `strftime(fmt, ns)` sends those nanoseconds as a
+ *   `timestamp` and user space adds the boot time before formatting.
+ * - Conditions known at compile time (`1 || x`, `0 && x`, and `x && 0`
+ *   whose `x` must still run) emit no dead side: the kernel verifier
+ *   rejects unreachable instructions.
+ * - `sizeof` is a constant: a variable measures its first assignment's
+ *   width (`(uint16)1`: 2), builtins 8, tuple literals their own layout,
+ *   although registers and stack slots hold every integer as 64 bits.
  * - `elapsed`: BEGIN stores `ktime_get_ns()` in the one-slot ARRAY map
  *   `.start` (a BEGIN program is synthesized when the script has none);
  *   `elapsed` is `ktime_get_ns()` minus that value.

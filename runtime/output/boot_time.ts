@@ -41,7 +41,9 @@ export function parseUptime(text: string): bigint | undefined {
 
 /** Wall-clock nanoseconds since the Unix epoch, to the microsecond. */
 function nowEpochNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e3)) *
+  return BigInt(
+    Math.round((performance.timeOrigin + performance.now()) * 1e3),
+  ) *
     1000n;
 }
 

@@ -514,7 +514,13 @@ export class InterpEngine implements Engine {
   symbols(): SymbolResolver {
     const world = this.#world ??
       new World(this.#seed, this.#numCpus, this.#pid);
-    return world.symbols.resolver(this.#maps, (pid) => world.exeOf(pid));
+    // Virtual time 0 is now: strftime() of a boot-clock nsecs shows today.
+    const bootTimeNs = BigInt(Date.now()) * 1_000_000n -
+      BigInt(Math.round(world.baseNs + world.env.bootOffsetNs));
+    return {
+      ...world.symbols.resolver(this.#maps, (pid) => world.exeOf(pid)),
+      bootTimeNs: () => bootTimeNs,
+    };
   }
 
   /** Stops every source; maps stay readable. Safe to call twice. */

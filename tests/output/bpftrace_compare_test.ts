@@ -307,6 +307,20 @@ const PRINTFS: [string, string[], Value[]][] = [
     { type: "buf", bytes: new Uint8Array([0x61, 1]) },
     'q"\t',
   ]],
+  // %rh: hex bytes separated by spaces; buffer specifiers with a flag,
+  // width or precision print as their own text.
+  ["[%rh] [%rh] [%10rh] [%-r] [%.2rx] [%0r]\\n", [
+    'buf("ab\\x01\\xff", 4)',
+    'buf("", 0)',
+    'buf("ab", 2)',
+    'buf("ab", 2)',
+    'buf("ab", 2)',
+    'buf("ab", 2)',
+  ], [
+    { type: "buf", bytes: new Uint8Array([0x61, 0x62, 1, 0xff]) },
+    { type: "buf", bytes: new Uint8Array([]) },
+    ...new Array(4).fill({ type: "buf", bytes: new Uint8Array([0x61, 0x62]) }),
+  ]],
 ];
 
 function unescape(s: string): string {

@@ -434,3 +434,71 @@ Deno.test("decodeValue: perf-mode user frames name their object as bpftrace does
   const k = decodeValue(u64s(9), 0, { ...t, kind: "kstack" }, r);
   assert.equal(formatValueText(k), "\n\t7f0010 write+27\n\t55d0 0x55d0\n");
 });
+
+Deno.test("sortMapData: equal values print in key order, whatever the input order", () => {
+  const count = sortMapData({
+    name: "@c",
+    keyed: true,
+    kind: "count",
+    entries: [
+      { key: [10], value: 1 },
+      { key: [3], value: 1 },
+      { key: [-1], value: 1 }, // unsigned: largest
+      { key: [2n ** 60n], value: 1 },
+      { key: [1], value: 1 },
+      { key: [7], value: 0 },
+    ],
+  });
+  assert.deepEqual(count.entries.map((e) => e.key[0]), [
+    7,
+    1,
+    3,
+    10,
+    2n ** 60n,
+    -1,
+  ]);
+  const sum = sortMapData({
+    name: "@s",
+    keyed: true,
+    kind: "sum",
+    entries: [
+      { key: ["b", 2], value: 5 },
+      { key: ["a", 9], value: 5 },
+      { key: ["b", 1], value: 5 },
+      { key: ["a", 10], value: -5 },
+    ],
+  });
+  assert.deepEqual(sum.entries.map((e) => e.key), [["a", 10], ["a", 9], [
+    "b",
+    1,
+  ], ["b", 2]]);
+  for (const kind of ["min", "max"] as const) {
+    const d = sortMapData({
+      name: "@m",
+      keyed: true,
+      kind,
+      entries: [{ key: [[2, "x"]], value: 4 }, { key: [[1, "y"]], value: 4 }],
+    });
+    assert.deepEqual(d.entries.map((e) => e.key[0]), [[1, "y"], [2, "x"]]);
+  }
+  const value = sortMapData({
+    name: "@v",
+    keyed: true,
+    kind: "value",
+    type: { kind: "int", size: 8, signed: true },
+    entries: [{ key: ["z"], value: 2 }, { key: ["y"], value: 2 }, {
+      key: ["x"],
+      value: 3,
+    }],
+  });
+  assert.deepEqual(value.entries.map((e) => e.key[0]), ["y", "z", "x"]);
+});
+
+Deno.test("decodeMap: ties sort by key, not by the engine's entry order", () => {
+  const s = spec({ agg: { kind: "count" } });
+  const raw = [5, 1, 4, 2, 3].map((k) => ({ key: u64s(k), values: [u64s(7)] }));
+  const a = decodeMap(s, raw);
+  const b = decodeMap(s, [...raw].reverse());
+  assert.deepEqual(a.entries.map((e) => e.key[0]), [1, 2, 3, 4, 5]);
+  assert.deepEqual(b, a);
+});

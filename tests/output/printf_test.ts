@@ -148,3 +148,23 @@ Deno.test("formatPrintf: the shortcuts for plain %d %u %x %X %o %s agree with fo
   assert.equal(formatPrintf("%s %d\n", ["a", 1]), first);
   assert.equal(formatPrintf("%s %d\n", ["b", 2]), "b 2\n");
 });
+
+Deno.test("formatPrintf: %rh hex-dumps buffers; flagged buffer specifiers print as text", () => {
+  const buf = {
+    type: "buf" as const,
+    bytes: new Uint8Array([0xab, 0x0c, 0x61]),
+  };
+  assert.equal(parseFormat("%rh %-8rh")[1].conversion, "rh");
+  assert.equal(
+    formatPrintf("[%rh] [%rh] [%5rh] [%-r] [%.1rx]\n", [
+      buf,
+      { type: "buf", bytes: new Uint8Array(0) },
+      buf,
+      buf,
+      buf,
+    ]),
+    "[ab 0c 61] [] [%5rh] [%-r] [%.1rx]\n",
+  );
+  assert.equal(formatSpec(parseFormat("%rh")[0], buf), "ab 0c 61");
+  assert.equal(formatSpec(parseFormat("%rh")[0], "hé"), "68 c3 a9");
+});
