@@ -64,7 +64,16 @@ Deno.test({
           formats: [],
         });
         await engine.attach();
+        // Keep every CPU busy: a tickless idle CPU may take no sample at all.
+        const spinners = onlineCpus().map(() =>
+          new Deno.Command("timeout", {
+            args: ["1.1", "sh", "-c", "while :; do :; done"],
+            stdout: "null",
+            stderr: "null",
+          }).spawn()
+        );
         await new Promise((r) => setTimeout(r, 1000));
+        await Promise.all(spinners.map((c) => c.status));
         const [prof, intv, sw] = [0, 1, 2].map((i) =>
           perCpuSlot0(engine.readMap(i)[0].values)
         );
