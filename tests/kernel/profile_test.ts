@@ -30,6 +30,9 @@ let shared: Promise<ProfileRun> | undefined;
 function profileRun(): Promise<ProfileRun> {
   return shared ??= (async () => {
     const w = await Workload.start(["spin", String(SECONDS + 3)]);
+    // Kernel work to sample: on a quiet machine a user-space spinner alone
+    // gives only empty kernel stacks.
+    const k = await Workload.start(["syscalls", String(SECONDS + 3)]);
     const t = Tracer.tsbpf([
       "--duration",
       String(SECONDS),
@@ -40,10 +43,12 @@ function profileRun(): Promise<ProfileRun> {
     try {
       await t.attached();
       await w.go();
+      await k.go();
       const result = await t.finish(SECONDS * 1000 + 15_000);
       return { pid: w.pid, result, out: afterAttachLine(result.stdout) };
     } finally {
       await w.kill();
+      await k.kill();
       await t.kill();
     }
   })();

@@ -241,7 +241,11 @@ Deno.test("readlat.ts prints read() latency histograms with percentiles", async 
 Deno.test("profile.ts writes folded stacks for flamegraph.pl", async () => {
   const { kernel, interp } = await both("profile", [], async () => {
     await sleep(200);
-    await run("timeout", ["1.5", "sh", "-c", "while :; do :; done"]);
+    // A user-space spinner, and kernel work (tiny reads) for kernel frames.
+    await Promise.all([
+      run("timeout", ["1.5", "sh", "-c", "while :; do :; done"]),
+      run("dd", ["if=/dev/zero", "of=/dev/null", "bs=1", "count=300000"]),
+    ]);
   });
   const lines = (r: ScriptRun) => {
     const ls = r.stdout.split("\n").filter((l) => l !== "");
