@@ -24,14 +24,17 @@ import { addressOf, native, type NativeLibs } from "./libbpf.ts";
 import {
   AttachType,
   cstr,
-  HardwareEvent,
   PERF_FLAG_FD_CLOEXEC,
   perfEventAttr,
   PerfIoctl,
   PerfType,
-  SoftwareEvent,
   SYS_perf_event_open,
 } from "./structs.ts";
+import {
+  HARDWARE_EVENTS,
+  perfEvent,
+  SOFTWARE_EVENTS,
+} from "../runtime/probes/perf_events.ts";
 import { tracepointId } from "./tracefs.ts";
 
 /** Options for attaching. */
@@ -427,7 +430,7 @@ function attachInto(
       const hz = point.unit === undefined || point.unit === "hz";
       const attr = perfEventAttr({
         type: PerfType.SOFTWARE,
-        config: BigInt(SoftwareEvent["cpu-clock"]),
+        config: BigInt(perfEvent("software", "cpu-clock")!.config),
         period: hz ? BigInt(Math.trunc(point.period ?? 99)) : periodNs(point),
         freq: hz,
       });
@@ -438,20 +441,23 @@ function attachInto(
     }
     case "software":
     case "hardware": {
-      const table = point.kind === "software" ? SoftwareEvent : HardwareEvent;
-      const config = table[point.target];
-      if (config === undefined) {
+      const event = perfEvent(point.kind, point.target);
+      if (event === undefined) {
+        const table = point.kind === "software"
+          ? SOFTWARE_EVENTS
+          : HARDWARE_EVENTS;
         throw new AttachError(
           text,
           `unknown ${point.kind} event "${point.target}" (known: ${
-            Object.keys(table).join(", ")
+            table.map((e) => e.name).join(", ")
           })`,
         );
       }
       const attr = perfEventAttr({
-        type: point.kind === "software" ? PerfType.SOFTWARE : PerfType.HARDWARE,
-        config: BigInt(config),
-        period: BigInt(Math.trunc(point.period ?? 1000)) || 1n,
+        type: event.type,
+        config: BigInt(event.config),
+        // Without a count, bpftrace's default period for the event.
+        period: BigInt(Math.trunc(point.period ?? event.defaultPeriod)) || 1n,
       });
       sampling(att, progFd, attr, onlineCpus(), opts);
       return;

@@ -14,6 +14,7 @@
  */
 
 import { PT_REGS, PT_REGS_SIZE } from "../runtime/probes/pt_regs.ts";
+import { PerfType } from "../runtime/probes/perf_events.ts";
 
 /** Offsets and size of `struct bpf_map_create_opts` (libbpf). */
 export const MapCreateOpts = {
@@ -132,49 +133,8 @@ export const PerfFlag = {
   watermark: 1n << 14n,
 } as const;
 
-/** `perf_event_attr.type` values. */
-export const PerfType = {
-  HARDWARE: 0,
-  SOFTWARE: 1,
-  TRACEPOINT: 2,
-  HW_CACHE: 3,
-  RAW: 4,
-  BREAKPOINT: 5,
-} as const;
-
-/** `PERF_COUNT_SW_*` by bpftrace's event names (and aliases). */
-export const SoftwareEvent: Readonly<Record<string, number>> = {
-  "cpu-clock": 0,
-  cpu: 0,
-  "task-clock": 1,
-  "page-faults": 2,
-  faults: 2,
-  "context-switches": 3,
-  cs: 3,
-  "cpu-migrations": 4,
-  "minor-faults": 5,
-  "major-faults": 6,
-  "alignment-faults": 7,
-  "emulation-faults": 8,
-  dummy: 9,
-  "bpf-output": 10,
-};
-
-/** `PERF_COUNT_HW_*` by bpftrace's event names (and aliases). */
-export const HardwareEvent: Readonly<Record<string, number>> = {
-  "cpu-cycles": 0,
-  cycles: 0,
-  instructions: 1,
-  "cache-references": 2,
-  "cache-misses": 3,
-  "branch-instructions": 4,
-  branches: 4,
-  "branch-misses": 5,
-  "bus-cycles": 6,
-  "frontend-stalls": 7,
-  "backend-stalls": 8,
-  "ref-cycles": 9,
-};
+/** `perf_event_attr.type` values (one table: runtime/probes). */
+export { PerfType };
 
 /** perf ioctl request numbers (x86_64 `_IO`/`_IOW` encodings). */
 export const PerfIoctl = {
