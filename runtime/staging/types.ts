@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { AggName } from "../compiler/sema.ts";
+
 /** Integer widths in bits. */
 export type Bits = 8 | 16 | 32 | 64;
 
@@ -143,13 +145,5 @@ export type JsOf<T> = T extends Int ? number | bigint
   : T extends Tuple<infer E> ? { -readonly [I in keyof E]: JsOf<E[I]> }
   : unknown;
 
-/** The aggregation functions a map can hold. */
-export type AggKind =
-  | "count"
-  | "sum"
-  | "avg"
-  | "min"
-  | "max"
-  | "stats"
-  | "hist"
-  | "lhist";
+/** The aggregation functions a map can hold (the compiler's list). */
+export type AggKind = AggName;
