@@ -12,9 +12,10 @@
  * - User-space aggregation and rendering: {@linkcode rate},
  *   {@linkcode topK}, {@linkcode quantile}, {@linkcode SlidingWindow},
  *   {@linkcode formatTable}, {@linkcode formatHistogram}, ...
- * - The instruction set: {@linkcode compile}, {@linkcode disassemble},
- *   {@linkcode assemble}, {@linkcode verify}, {@linkcode VmProgram},
- *   {@linkcode InsnBuilder}, {@linkcode encode}, {@linkcode decode}.
+ * - The compiler: {@linkcode compile}, {@linkcode disassemble},
+ *   {@linkcode verify}. The rest of the eBPF toolkit (assembler,
+ *   interpreter, instruction builder) is `bpf.ts`, kept out of this module
+ *   so that the command-line tool starts without loading it.
  *
  * Run as a program, this module is the command-line tool:
  *
@@ -149,16 +150,12 @@ export {
 } from "./runtime/aggregate/histogram.ts";
 export { sparkline } from "./runtime/aggregate/sparkline.ts";
 
-// Compiler and instruction set.
+// The compiler.
 export { compile } from "./runtime/compiler/compile.ts";
 export type { Program } from "./runtime/program.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
-export { AsmError, assemble } from "./runtime/bpf/assembler.ts";
 export { verify } from "./runtime/verifier/verifier.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
-export { VmProgram } from "./runtime/vm/interpreter.ts";
-export { InsnBuilder } from "./runtime/bpf/builder.ts";
-export { decode, encode, type Insn } from "./runtime/bpf/insn.ts";
 
 // The command-line tool.
 export { main } from "./runtime/cli.ts";

@@ -202,7 +202,10 @@ export async function measurePhases(rounds: number): Promise<PhaseRow[]> {
     add("phases: load module graph (mod.ts, cached)", s.imported - s.first);
     add("phases: compile", s.compiled - s.imported);
     add("phases: verify (tsbpf's own verifier)", s.verified - s.compiled);
-    add("phases: dlopen libbpf + probe kernel", s.engine - s.verified);
+    add(
+      "phases: import kernel engine, dlopen libbpf, probe kernel",
+      s.engine - s.verified,
+    );
     add("phases: create maps + load programs", s.loaded - s.engine);
     add("phases: attach", s.attached - s.loaded);
     add("phases: spawn to attached", s.attached - p.spawn);

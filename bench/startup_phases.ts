@@ -23,7 +23,7 @@ export interface PhaseStamps {
   compiled?: number;
   /** `verifyProgram()` returned. */
   verified?: number;
-  /** The engine was chosen (libbpf opened, kernel probed). */
+  /** The engine was chosen (its module imported, libbpf opened, kernel probed). */
   engine?: number;
   /** Maps created and programs loaded. */
   loaded?: number;
@@ -63,7 +63,7 @@ async function phases(program: string): Promise<PhaseStamps> {
   s.compiled = now();
   verifyProgram(prog);
   s.verified = now();
-  const { engine } = selectEngine("kernel", {});
+  const { engine } = await selectEngine("kernel", {});
   s.engine = now();
   try {
     await engine.load(prog);

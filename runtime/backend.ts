@@ -2,13 +2,15 @@
  * Choosing the engine: the kernel when it can, else the interpreter on
  * synthetic events. One sentence says which and why.
  *
+ * Each engine's module is imported only once it is chosen: a kernel session
+ * never loads the interpreter and its synthetic events, and the other way
+ * round, which keeps start-up time and memory down.
+ *
  * @module
  */
 
-import { KernelEngine, probeKernel } from "../ffi/kernel_engine.ts";
 import type { BackendChoice } from "./cli_args.ts";
 import type { Engine } from "./engine.ts";
-import { InterpEngine } from "./synthetic/interp_engine.ts";
 
 /** Options passed on to the chosen engine. */
 export interface EngineOptions {
@@ -32,34 +34,39 @@ export class BackendError extends Error {
 }
 
 /**
- * Picks and creates an engine.
+ * Picks and creates an engine, importing only the chosen engine's modules.
  *
  * @throws {BackendError} when `kernel` is forced and impossible.
  * @example Ask for the best engine here
  * ```ts ignore
  * import { selectEngine } from "./backend.ts";
- * const { engine, note } = selectEngine("auto");
+ * const { engine, note } = await selectEngine("auto");
  * console.error(note);
  * engine.close();
  * ```
  */
-export function selectEngine(
+export async function selectEngine(
   choice: BackendChoice,
   options: EngineOptions = {},
-): { engine: Engine; note: string } {
-  const interp = () =>
-    new InterpEngine({
+): Promise<{ engine: Engine; note: string }> {
+  const interp = async () => {
+    const { InterpEngine } = await import("./synthetic/interp_engine.ts");
+    return new InterpEngine({
       seed: options.seed,
       rate: options.rate,
       pid: options.pid,
       realtime: options.realtime,
     });
+  };
   if (choice === "interp") {
     return {
-      engine: interp(),
+      engine: await interp(),
       note: "running in the interpreter on synthetic events (--backend interp)",
     };
   }
+  const { KernelEngine, probeKernel } = await import(
+    "../ffi/kernel_engine.ts"
+  );
   const probe = probeKernel();
   if (probe.ok) {
     return {
@@ -71,7 +78,7 @@ export function selectEngine(
     throw new BackendError(`Cannot use the kernel engine: ${probe.reason}`);
   }
   return {
-    engine: interp(),
+    engine: await interp(),
     note: `${probe.reason}; running in the interpreter on synthetic events`,
   };
 }

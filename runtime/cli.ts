@@ -8,18 +8,13 @@
  * @module
  */
 
-import { AsmError } from "./bpf/assembler.ts";
 import { selectEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile } from "./compiler/compile.ts";
-import { formatDryRun } from "./compiler/dry_run.ts";
 import { verifyProgram } from "./verify_program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
-import { parseHexBytes, runPlayground } from "./playground.ts";
-import { listProbes } from "./probes/list_probes.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
-import { VmError } from "./vm/vm_error.ts";
 
 /** The version `--version` prints. */
 export const VERSION = "tsbpf 0.1.0";
@@ -64,8 +59,10 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    if (opts.asm !== undefined) return playground(opts);
-    if (opts.list !== undefined) return list(opts.list);
+    // The playground and the probe list import their modules when asked
+    // for, so that tracing starts without loading them.
+    if (opts.asm !== undefined) return await playground(opts);
+    if (opts.list !== undefined) return await list(opts.list);
     return await runScript(opts);
   } catch (e) {
     return report(e, opts);
@@ -81,9 +78,7 @@ function report(e: unknown, opts: CliOptions): number {
     stderr(`tsbpf: ${e.message}\nTry "tsbpf --help".`);
     return 2;
   }
-  if (
-    e instanceof AsmError || e instanceof VerifierError || e instanceof VmError
-  ) {
+  if (e instanceof VerifierError) {
     stderr(`ERROR: ${e.message}`);
     return 1;
   }
@@ -108,7 +103,10 @@ function report(e: unknown, opts: CliOptions): number {
   return 1;
 }
 
-function playground(opts: CliOptions): number {
+async function playground(opts: CliOptions): Promise<number> {
+  const { AsmError } = await import("./bpf/assembler.ts");
+  const { parseHexBytes, runPlayground } = await import("./playground.ts");
+  const { VmError } = await import("./vm/vm_error.ts");
   const path = opts.asm!;
   let text: string;
   try {
@@ -124,17 +122,26 @@ function playground(opts: CliOptions): number {
     stderr(`ERROR: ${errorMessage(e)}`);
     return 1;
   }
-  const r = runPlayground(text, {
-    mem,
-    noVerify: opts.noVerify,
-    disasm: opts.disasm,
-    fileName: path,
-  });
-  writeStdout(r.lines.join("\n") + "\n");
+  try {
+    const r = runPlayground(text, {
+      mem,
+      noVerify: opts.noVerify,
+      disasm: opts.disasm,
+      fileName: path,
+    });
+    writeStdout(r.lines.join("\n") + "\n");
+  } catch (e) {
+    if (e instanceof AsmError || e instanceof VmError) {
+      stderr(`ERROR: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
   return 0;
 }
 
-function list(pattern: string): number {
+async function list(pattern: string): Promise<number> {
+  const { listProbes } = await import("./probes/list_probes.ts");
   const found = listProbes(pattern === "" ? undefined : pattern);
   writeStdout(found.map((p) => p + "\n").join(""));
   return 0;
@@ -178,7 +185,10 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
     throw e;
   }
-  if (opts.disasm) writeStdout(formatDryRun(program));
+  if (opts.disasm) {
+    const { formatDryRun } = await import("./compiler/dry_run.ts");
+    writeStdout(formatDryRun(program));
+  }
   if (opts.dryRun) return 0;
 
   let out: Deno.FsFile | undefined;
@@ -194,7 +204,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     });
   }
 
-  const { engine, note } = selectEngine(opts.backend, {
+  const { engine, note } = await selectEngine(opts.backend, {
     seed: opts.seed,
     rate: opts.rate,
     pid: opts.pid,

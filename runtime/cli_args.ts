@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { FlagError, parseFlags } from "./args.ts";
 
 /** Which engine runs the program. */
 export type BackendChoice = "auto" | "kernel" | "interp";
@@ -114,36 +114,31 @@ export function parseCli(args: string[]): CliOptions {
   }
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        e: { type: "string", short: "e" },
-        l: { type: "string", short: "l" },
-        p: { type: "string", short: "p" },
-        c: { type: "string", short: "c" },
-        f: { type: "string", short: "f" },
-        o: { type: "string", short: "o" },
-        d: { type: "boolean", short: "d" },
-        v: { type: "boolean", short: "v" },
-        h: { type: "boolean", short: "h" },
-        help: { type: "boolean" },
-        version: { type: "boolean" },
-        "dry-run": { type: "boolean" },
-        backend: { type: "string" },
-        duration: { type: "string" },
-        seed: { type: "string" },
-        rate: { type: "string" },
-        unsafe: { type: "boolean" },
-        asm: { type: "string" },
-        mem: { type: "string" },
-        "no-verify": { type: "boolean" },
-      },
+    parsed = parseFlags(argv, {
+      e: { type: "string", short: "e" },
+      l: { type: "string", short: "l" },
+      p: { type: "string", short: "p" },
+      c: { type: "string", short: "c" },
+      f: { type: "string", short: "f" },
+      o: { type: "string", short: "o" },
+      d: { type: "boolean", short: "d" },
+      v: { type: "boolean", short: "v" },
+      h: { type: "boolean", short: "h" },
+      help: { type: "boolean" },
+      version: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      backend: { type: "string" },
+      duration: { type: "string" },
+      seed: { type: "string" },
+      rate: { type: "string" },
+      unsafe: { type: "boolean" },
+      asm: { type: "string" },
+      mem: { type: "string" },
+      "no-verify": { type: "boolean" },
     });
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new UsageError(msg.replace(/\. To specify.*$/, ""));
+    if (e instanceof FlagError) throw new UsageError(e.message);
+    throw e;
   }
   const v = parsed.values;
   const format = v.f ?? "text";

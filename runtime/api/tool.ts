@@ -7,11 +7,11 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { FlagError, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../cli_args.ts";
 import type { TraceOptions } from "./trace.ts";
 
-/** `parseArgs` option specs of the common options. */
+/** Flag specs of the common options (see `../args.ts`). */
 export const COMMON_OPTIONS = {
   help: { type: "boolean", short: "h" },
   duration: { type: "string" },
@@ -102,7 +102,7 @@ export function numberOption(
 export function parseTool<
   O extends Record<
     string,
-    { type: "string" | "boolean"; short?: string; default?: string | boolean }
+    { type: "string" | "boolean"; short?: string }
   >,
 >(
   args: string[],
@@ -114,16 +114,15 @@ export function parseTool<
   )[K]["type"] extends "boolean" ? boolean : string;
 } {
   try {
-    const { values } = parseArgs({
+    const { values } = parseFlags(
       args,
-      options: { ...COMMON_OPTIONS, ...options },
-      strict: true,
-      allowPositionals: false,
-    });
+      { ...COMMON_OPTIONS, ...options },
+      false,
+    );
     return values as never;
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new ToolUsageError(msg.replace(/\. To specify.*$/, ""));
+    if (e instanceof FlagError) throw new ToolUsageError(e.message);
+    throw e;
   }
 }
 

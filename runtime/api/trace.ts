@@ -143,7 +143,7 @@ interface Subscriber {
 
 function createEngine(
   options: TraceOptions,
-): { engine: Engine; note: string } {
+): Promise<{ engine: Engine; note: string }> {
   const choice = options.backend ?? "auto";
   const engineOptions = {
     seed: options.seed,
@@ -231,7 +231,7 @@ export async function trace(
     });
   }
   verifyProgram(program);
-  const { engine, note } = createEngine(options);
+  const { engine, note } = await createEngine(options);
   const session = new TraceSession(program, engine, note, options, staged);
   try {
     await session.start();

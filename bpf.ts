@@ -1,0 +1,41 @@
+/**
+ * The eBPF toolkit under tsbpf: build, encode, decode, assemble,
+ * disassemble, verify and interpret eBPF instructions.
+ *
+ * `mod.ts` is the tracing surface and the command-line tool; this module is
+ * for working with bytecode directly, and stays out of the tool's start-up.
+ *
+ * @example Assemble, verify, run in the interpreter, disassemble
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   assemble,
+ *   createEnvironment,
+ *   disassemble,
+ *   verify,
+ *   VmProgram,
+ * } from "./bpf.ts";
+ *
+ * const insns = assemble("r0 = 7\nr0 += 35\nexit");
+ * verify(insns, { maps: [], ctxSize: 0 });
+ * const r0 = new VmProgram(insns, []).run(new Uint8Array(0), createEnvironment());
+ * assert.equal(r0, 42n);
+ * assert.deepEqual(disassemble(insns).map((l) => l.trim()), [
+ *   "0: r0 = 7",
+ *   "1: r0 += 35",
+ *   "2: exit",
+ * ]);
+ * ```
+ *
+ * @module
+ */
+
+export { AsmError, assemble } from "./runtime/bpf/assembler.ts";
+export { InsnBuilder } from "./runtime/bpf/builder.ts";
+export { disassemble } from "./runtime/bpf/disasm.ts";
+export { decode, encode, type Insn } from "./runtime/bpf/insn.ts";
+export { verify } from "./runtime/verifier/verifier.ts";
+export { VerifierError } from "./runtime/verifier/error.ts";
+export { VmProgram } from "./runtime/vm/interpreter.ts";
+export { createEnvironment } from "./runtime/vm/environment.ts";
+export { createMap } from "./runtime/vm/maps.ts";

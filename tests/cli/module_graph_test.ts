@@ -1,0 +1,81 @@
+/**
+ * Start-up cost is mostly the code Deno loads before the first line runs.
+ * These tests keep `mod.ts`'s static module graph (what `deno run mod.ts`
+ * loads before it can do anything) free of what a tracing run does not
+ * need: Deno's Node compatibility layer, the engines (imported once one is
+ * chosen), the interpreter, the assembler, the playground and the probe
+ * lister.
+ */
+import assert from "node:assert/strict";
+
+interface GraphModule {
+  specifier: string;
+  size?: number;
+  dependencies?: {
+    specifier: string;
+    code?: { specifier?: string };
+    isDynamic?: boolean;
+  }[];
+}
+
+async function staticGraph(entry: string): Promise<Map<string, number>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(out.success, "deno info failed");
+  const { modules } = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: GraphModule[];
+  };
+  const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
+  const root = new URL(entry, import.meta.url).href;
+  const seen = new Map<string, number>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    const m = bySpecifier.get(s);
+    seen.set(s, m?.size ?? 0);
+    for (const d of m?.dependencies ?? []) {
+      // `import type` never loads; dynamic imports load when reached.
+      if (d.isDynamic || d.code?.specifier === undefined) continue;
+      stack.push(d.code.specifier);
+    }
+  }
+  return seen;
+}
+
+const rel = (s: string) =>
+  s.replace(new URL("../../", import.meta.url).href, "");
+
+Deno.test("mod.ts loads no Node built-in and no engine before it runs", async () => {
+  const graph = await staticGraph("../../mod.ts");
+  const names = [...graph.keys()].map(rel);
+  const unwanted = names.filter((n) =>
+    n.startsWith("node:") ||
+    n.startsWith("ffi/") ||
+    n.startsWith("runtime/vm/") ||
+    n.startsWith("runtime/synthetic/") ||
+    n === "runtime/bpf/assembler.ts" ||
+    n === "runtime/playground.ts" ||
+    n === "runtime/probes/list_probes.ts"
+  );
+  assert.deepEqual(unwanted, [], "modules mod.ts should import lazily");
+  // A budget on the source loaded at start-up, with headroom: raise it
+  // knowingly, since every 100 kB costs this machine ≈ 7 ms of start-up.
+  const bytes = [...graph.values()].reduce((a, b) => a + b, 0);
+  assert.ok(bytes < 900_000, `mod.ts's static graph is ${bytes} bytes`);
+});
+
+Deno.test("the kernel engine's graph stays free of the interpreter", async () => {
+  const graph = await staticGraph("../../ffi/kernel_engine.ts");
+  const names = [...graph.keys()].map(rel);
+  assert.deepEqual(
+    names.filter((n) =>
+      n.startsWith("node:") || n.startsWith("runtime/vm/") ||
+      n.startsWith("runtime/synthetic/")
+    ),
+    [],
+  );
+});
