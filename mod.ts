@@ -12,10 +12,10 @@
  * - User-space aggregation and rendering: {@linkcode rate},
  *   {@linkcode topK}, {@linkcode quantile}, {@linkcode SlidingWindow},
  *   {@linkcode formatTable}, {@linkcode formatHistogram}, ...
- * - The compiler: {@linkcode compile}, {@linkcode disassemble},
- *   {@linkcode verify}. The rest of the eBPF toolkit (assembler,
- *   interpreter, instruction builder) is `bpf.ts`, kept out of this module
- *   so that the command-line tool starts without loading it.
+ * - The compiler: {@linkcode compile}, {@linkcode disassemble}. The eBPF
+ *   toolkit (verifier, assembler, interpreter, instruction builder) is
+ *   `bpf.ts`, kept out of this module so that the command-line tool starts
+ *   without loading it.
  *
  * Run as a program, this module is the command-line tool:
  *
@@ -154,7 +154,6 @@ export { sparkline } from "./runtime/aggregate/sparkline.ts";
 export { compile } from "./runtime/compiler/compile.ts";
 export type { Program } from "./runtime/program.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
-export { verify } from "./runtime/verifier/verifier.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
 
 // The command-line tool.

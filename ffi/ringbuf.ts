@@ -5,9 +5,12 @@
  * The kernel lets user space map a ring buffer map's fd: the consumer page
  * (holding `consumer_pos`) read-write at offset 0, and from offset
  * `page_size` the producer page (holding `producer_pos`) followed by the
- * data area, read-only. The kernel maps the data pages twice in a row, so a
- * record that wraps past the end of the data area is contiguous in the
- * mapping. Every record starts with an 8-byte header: a u32 length whose
+ * data area, read-only. The kernel lays the data pages out twice in a row,
+ * so that a record wrapping past the end is contiguous; libbpf maps both
+ * copies. This consumer maps the data area once — every mapped page counts
+ * in the process's resident memory, so a second copy would cost as much
+ * memory as the ring itself — and puts wrapping records together when it
+ * copies them out. Every record starts with an 8-byte header: a u32 length whose
  * bit 31 says "still being written" (busy) and bit 30 "discarded", then a
  * u32 page offset; records are 8-byte aligned. Positions are 64-bit byte
  * counters that only grow; a position's place in the data area is
@@ -120,15 +123,15 @@ export class MmapRingBuffer implements Disposable {
     this.#page = page;
     this.#consPtr = consPtr;
     this.#prodPtr = prodPtr;
-    this.#prodLen = page + 2 * size;
+    this.#prodLen = page + size;
     this.#epfd = epfd;
     const cons = Deno.UnsafePointerView.getArrayBuffer(consPtr!, 8);
     this.#cons32 = new Uint32Array(cons);
     this.#cons64 = new BigUint64Array(cons);
     const prod = Deno.UnsafePointerView.getArrayBuffer(prodPtr!, this.#prodLen);
     this.#prod32 = new Uint32Array(prod, 0, 2);
-    this.#hdr = new Int32Array(prod, page, (2 * size) / 4);
-    this.#data = new Uint8Array(prod, page, 2 * size);
+    this.#hdr = new Int32Array(prod, page, size / 4);
+    this.#data = new Uint8Array(prod, page, size);
     this.#cons = Number(Atomics.load(this.#cons64, 0));
     this.#consHi = Math.floor(this.#cons / TWO_32);
   }
@@ -162,7 +165,8 @@ export class MmapRingBuffer implements Disposable {
     if (failed(cons)) {
       throw n.error("map the ring buffer's consumer page", n.errno());
     }
-    const prodLen = page + 2 * size;
+    // The producer page and one copy of the data area (see the module doc).
+    const prodLen = page + size;
     const prod = n.libc.mmap(
       null,
       BigInt(prodLen),
@@ -230,19 +234,28 @@ export class MmapRingBuffer implements Disposable {
       const avail = (Atomics.load(this.#prod32, 0) - (this.#cons >>> 0)) >>>
         0;
       if (avail === 0) break;
-      const start = this.#cons % this.#size;
+      const size = this.#size;
+      const start = this.#cons % size;
       // Walk the headers: the committed stretch ends at the first busy one.
+      // Headers are 8-byte aligned and the size a multiple of 8, so a header
+      // never wraps; a record's body may.
       const hdr = this.#hdr;
-      let off = start;
-      const end = start + avail;
-      while (off < end) {
-        const len = Atomics.load(hdr, off >>> 2);
+      let off = 0;
+      while (off < avail) {
+        const len = Atomics.load(hdr, ((start + off) % size) >>> 2);
         if ((len & BUSY_BIT) !== 0) break;
         off += ((len & LEN_MASK) + HDR + 7) & ~7;
       }
-      const n = off - start;
+      const n = off;
       if (n === 0) break; // the oldest record is still being written
-      const bytes = this.#data.slice(start, off);
+      let bytes: Uint8Array<ArrayBuffer>;
+      if (start + n <= size) {
+        bytes = this.#data.slice(start, start + n);
+      } else {
+        bytes = new Uint8Array(n);
+        bytes.set(this.#data.subarray(start, size));
+        bytes.set(this.#data.subarray(0, start + n - size), size - start);
+      }
       this.#release(n);
       budget -= n;
       delivered += this.#deliver(

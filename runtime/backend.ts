@@ -11,6 +11,7 @@
 
 import type { BackendChoice } from "./cli_args.ts";
 import type { Engine } from "./engine.ts";
+import type { Program } from "./program.ts";
 
 /** Options passed on to the chosen engine. */
 export interface EngineOptions {
@@ -33,6 +34,40 @@ export class BackendError extends Error {
   }
 }
 
+type KernelModule = typeof import("../ffi/kernel_engine.ts");
+type InterpModule = typeof import("./synthetic/interp_engine.ts");
+
+let kernelModule: Promise<KernelModule> | undefined;
+let interpModule: Promise<InterpModule> | undefined;
+
+function importKernel(): Promise<KernelModule> {
+  return kernelModule ??= import("../ffi/kernel_engine.ts");
+}
+
+function importInterp(): Promise<InterpModule> {
+  return interpModule ??= import("./synthetic/interp_engine.ts");
+}
+
+/**
+ * Starts importing the engine `choice` will most likely pick (the kernel's
+ * unless `interp` is asked for), so that Deno reads its modules while the
+ * caller compiles. {@linkcode selectEngine} uses the same import.
+ *
+ * @example Start loading before compiling
+ * ```ts ignore
+ * import { preloadEngine, selectEngine } from "./backend.ts";
+ * preloadEngine("auto");
+ * // ... compile and verify ...
+ * const { engine } = await selectEngine("auto");
+ * engine.close();
+ * ```
+ */
+export function preloadEngine(choice: BackendChoice): void {
+  const loading = choice === "interp" ? importInterp() : importKernel();
+  // A failed import is reported by selectEngine, which awaits it again.
+  loading.catch(() => {});
+}
+
 /**
  * Picks and creates an engine, importing only the chosen engine's modules.
  *
@@ -50,7 +85,7 @@ export async function selectEngine(
   options: EngineOptions = {},
 ): Promise<{ engine: Engine; note: string }> {
   const interp = async () => {
-    const { InterpEngine } = await import("./synthetic/interp_engine.ts");
+    const { InterpEngine } = await importInterp();
     return new InterpEngine({
       seed: options.seed,
       rate: options.rate,
@@ -64,9 +99,7 @@ export async function selectEngine(
       note: "running in the interpreter on synthetic events (--backend interp)",
     };
   }
-  const { KernelEngine, probeKernel } = await import(
-    "../ffi/kernel_engine.ts"
-  );
+  const { KernelEngine, probeKernel } = await importKernel();
   const probe = probeKernel();
   if (probe.ok) {
     return {
@@ -81,4 +114,31 @@ export async function selectEngine(
     engine: await interp(),
     note: `${probe.reason}; running in the interpreter on synthetic events`,
   };
+}
+
+/**
+ * Runs tsbpf's own verifier on `program` unless `engine` is the kernel,
+ * whose verifier checks every program as it loads (and whose rejections
+ * the kernel engine maps back to the script line). The verifier's modules
+ * are imported only when needed: a kernel session starts without them.
+ *
+ * @throws {import("./verify_program.ts").ProgramRejectedError} when a probe
+ *   is rejected.
+ * @example Verify before running on the interpreter
+ * ```ts ignore
+ * import { selectEngine, verifyForEngine } from "./backend.ts";
+ * import { compile } from "./compiler/compile.ts";
+ * const program = compile("BEGIN { exit(); }");
+ * const { engine } = await selectEngine("interp");
+ * await verifyForEngine(program, engine);
+ * engine.close();
+ * ```
+ */
+export async function verifyForEngine(
+  program: Program,
+  engine: Engine,
+): Promise<void> {
+  if (engine.kind === "kernel") return;
+  const { verifyProgram } = await import("./verify_program.ts");
+  verifyProgram(program);
 }

@@ -8,10 +8,9 @@
  * @module
  */
 
-import { selectEngine } from "./backend.ts";
+import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile } from "./compiler/compile.ts";
-import { verifyProgram } from "./verify_program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
@@ -171,6 +170,7 @@ async function runScript(opts: CliOptions): Promise<number> {
   if (opts.command !== undefined && !opts.dryRun) {
     child = await spawnStopped(opts.command);
   }
+  if (!opts.dryRun) preloadEngine(opts.backend);
   let program;
   try {
     program = compile(source, {
@@ -180,7 +180,10 @@ async function runScript(opts: CliOptions): Promise<number> {
       pid: opts.pid,
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
     });
-    verifyProgram(program);
+    if (opts.dryRun) {
+      const { verifyProgram } = await import("./verify_program.ts");
+      verifyProgram(program);
+    }
   } catch (e) {
     await killChild(child);
     throw e;
@@ -204,12 +207,28 @@ async function runScript(opts: CliOptions): Promise<number> {
     });
   }
 
-  const { engine, note } = await selectEngine(opts.backend, {
-    seed: opts.seed,
-    rate: opts.rate,
-    pid: opts.pid,
-    realtime: true,
-  });
+  let selected;
+  try {
+    selected = await selectEngine(opts.backend, {
+      seed: opts.seed,
+      rate: opts.rate,
+      pid: opts.pid,
+      realtime: true,
+    });
+  } catch (e) {
+    out?.close();
+    await killChild(child);
+    throw e;
+  }
+  const { engine, note } = selected;
+  try {
+    await verifyForEngine(program, engine);
+  } catch (e) {
+    engine.close();
+    out?.close();
+    await killChild(child);
+    throw e;
+  }
   const session = new Session(program, engine, {
     format: opts.format,
     write,

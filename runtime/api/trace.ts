@@ -9,7 +9,7 @@
  * @module
  */
 
-import { selectEngine } from "../backend.ts";
+import { selectEngine, verifyForEngine } from "../backend.ts";
 import type { BackendChoice } from "../cli_args.ts";
 import { compile } from "../compiler/compile.ts";
 import type { Engine, ProbeStats } from "../engine.ts";
@@ -30,7 +30,6 @@ import {
 import type { MapRef, MapValueKind } from "../staging/maps.ts";
 import { compileStaged, type StagedProgram, Tracer } from "../staging/stage.ts";
 import type { KeyType } from "../staging/types.ts";
-import { verifyProgram } from "../verify_program.ts";
 import type { ApiKey, ApiMapValue, ApiRecord } from "./typed.ts";
 import {
   type KeyParts,
@@ -230,10 +229,11 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
-  verifyProgram(program);
   const { engine, note } = await createEngine(options);
-  const session = new TraceSession(program, engine, note, options, staged);
+  let session: TraceSession;
   try {
+    await verifyForEngine(program, engine);
+    session = new TraceSession(program, engine, note, options, staged);
     await session.start();
     // One line naming the engine and why, once its probes are live.
     if (options.announce) console.error(`tsbpf: ${note}`);

@@ -74,3 +74,24 @@ Deno.test("-l lists tracepoints matching a pattern", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^tracepoint:skb:kfree_skb$/m);
 });
+
+Deno.test("tsbpf's verifier judges the interpreter's programs and --dry-run", async () => {
+  // On the kernel engine the kernel's verifier judges (tests/kernel); the
+  // interpreter and --dry-run use tsbpf's own, mapped to the script line.
+  const program = "BEGIN {\n  $i = 0;\n  while ($i < 100000) {\n    $j = 0;\n" +
+    "    while ($j < 100000) { $j++; @x = $j; }\n    $i++;\n  }\n}";
+  for (const args of [["--backend", "interp"], ["--dry-run"]]) {
+    const r = await runCli([...args, "-e", program]);
+    assert.equal(r.code, 1, args.join(" "));
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.match(
+      lines[0],
+      /^ERROR: Probe "BEGIN" rejected by the verifier at instruction \d+ \(script line 5, column \d+\): the program is too complex/,
+    );
+    assert.equal(
+      lines.at(-1),
+      "  5 |     while ($j < 100000) { $j++; @x = $j; }",
+    );
+    assert.equal(hasStackTrace(r.stderr), false);
+  }
+});
