@@ -144,7 +144,7 @@ export async function runSuite(opts: SuiteOptions = {}): Promise<BenchResults> {
       log("tsbpf's event consumer…");
       res.consumer = await measureConsumer(
         rounds,
-        Math.max(100, Math.round(8000 * scale)),
+        Math.max(100, Math.round(30_000 * scale)),
       );
     }
   }
