@@ -86,6 +86,9 @@ export interface Slot {
   ref: boolean;
 }
 
+/** Deleted slots a hash map keeps for reuse. */
+const FREE_SLOTS = 1024;
+
 function round8(n: number): number {
   return (n + 7) & ~7;
 }
@@ -277,6 +280,12 @@ export class HashMap extends KvMap {
   /** Whether a full map evicts instead of refusing new keys. */
   readonly lru: boolean;
   readonly #slots = new Map<KeyId, Slot>();
+  /**
+   * Slots of deleted entries, reused by the next inserts as the kernel
+   * reuses a preallocated hash map's elements: a start/end pair that stores
+   * and deletes a key per event would otherwise allocate a slot per event.
+   */
+  readonly #free: Slot[] = [];
 
   /** An empty hash map. */
   constructor(shape: MapShape, numCpus: number, perCpu: boolean, lru: boolean) {
@@ -313,8 +322,18 @@ export class HashMap extends KvMap {
       if (!this.lru) return Errno.E2BIG;
       this.#evict();
     }
-    const key = buf.slice(off, off + this.keySize);
-    const s = makeSlot(key, this.valueSize, this.perCpu ? this.numCpus : 1);
+    let s = this.#free.pop();
+    if (s === undefined) {
+      const key = buf.slice(off, off + this.keySize);
+      s = makeSlot(key, this.valueSize, this.perCpu ? this.numCpus : 1);
+    } else {
+      s.key.set(buf.subarray(off, off + this.keySize));
+      for (const v of s.vals) v.fill(0);
+      s.epoch = -1;
+      s.ecpu = -1;
+      s.rid = 0;
+      s.ref = false;
+    }
     this.#slots.set(id, s);
     return s;
   }
@@ -349,7 +368,12 @@ export class HashMap extends KvMap {
 
   /** Program delete; 0 or errno. */
   remove(buf: Uint8Array, off: number): number {
-    return this.#slots.delete(keyId(buf, off, this.keySize)) ? 0 : Errno.ENOENT;
+    const id = keyId(buf, off, this.keySize);
+    const s = this.#slots.get(id);
+    if (s === undefined) return Errno.ENOENT;
+    this.#slots.delete(id);
+    if (this.#free.length < FREE_SLOTS) this.#free.push(s);
+    return 0;
   }
 
   /** Creates or updates an entry; 0 or a negative errno. */

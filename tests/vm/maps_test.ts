@@ -6,6 +6,7 @@ import {
   BPF_NOEXIST,
   createMap,
   Errno,
+  HashMap,
   PerfEventArrayMap,
   RingBufMap,
   StackTraceMap,
@@ -198,4 +199,22 @@ Deno.test("createMap refuses unknown types and bad shapes", () => {
     () => createMap(shape(MapType.ARRAY, 4, 1 << 20, 1 << 20), 1),
     RangeError,
   );
+});
+
+Deno.test("hash maps reuse deleted slots with a fresh key and zeroed values", () => {
+  const m = createMap(shape(MapType.PERCPU_HASH, 4, 8, 4), 2);
+  assert.ok(m instanceof HashMap);
+  assert.equal(m.update(le32(1), [le64(5n), le64(6n)]), 0);
+  const before = m.entries();
+  assert.equal(m.delete(le32(1)), 0);
+  assert.equal(m.delete(le32(1)), Errno.ENOENT);
+  // Key 2 takes the freed slot: stored on CPU 1 only, CPU 0 reads zero.
+  assert.equal(m.store(le32(2), 0, le64(7n), 0, BPF_ANY, 1), 0);
+  assert.equal(m.lookup(le32(1)), undefined);
+  assert.deepEqual(m.lookup(le32(2))!.map((v) => u64(v)), [0n, 7n]);
+  // Copies handed out earlier do not change with the reused slot.
+  assert.deepEqual(before[0].key, le32(1));
+  assert.deepEqual(before[0].values.map((v) => u64(v)), [5n, 6n]);
+  const keys = m.entries().map((e) => e.key[0]);
+  assert.deepEqual(keys, [2]);
 });
