@@ -172,7 +172,9 @@ export interface MapSpec {
    * How user space decodes the key; `none` for keyless maps, which use one
    * 8-byte zero key (hist/lhist: the bucket alone). Integer keys are
    * widened to 8 bytes; several keys form a C-aligned tuple. hist/lhist
-   * keys end with the u64 bucket index at `keySize - 8`.
+   * keys end with the u64 bucket index at `keySize - 8`. A keyless
+   * aggregation may instead be a PERCPU_ARRAY (`keySize` 4: the hist/lhist
+   * bucket, else index 0) whose slots no CPU wrote are no entries.
    */
   key: TypeDesc;
   /** Present on user-visible (@) maps. */

@@ -39,6 +39,13 @@ import {
 } from "./sema.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import {
+  countReuse,
+  mapAccessId,
+  mapsZeroedOrDeleted,
+  type ReuseCounts,
+  STABLE_HELPER,
+} from "./reuse.ts";
+import {
   alignUp,
   isScalar,
   sizeOf,
@@ -59,6 +66,46 @@ export const JOIN_STRLEN = 64;
 
 const BPF_F_USER_STACK = 1 << 8;
 
+/** Buckets of a hist: 0 (negative), 1 (zero), 2 + log2 for 1 .. 2^63-1. */
+export const HIST_BUCKETS = 65;
+
+/** Stack bytes at most kept for map keys reused within one program run. */
+const KEY_CACHE_BYTES = 64;
+/** Map values at most kept for reuse within one program run. */
+const VALUE_CACHE_SLOTS = 4;
+
+/**
+ * Entries a keyless aggregation needs as a per-CPU array: one, or one per
+ * hist/lhist bucket; undefined when it stays a hash map (too many lhist
+ * buckets).
+ */
+function arraySlots(agg: Aggregation): number | undefined {
+  switch (agg.kind) {
+    case "value":
+      return undefined;
+    case "hist":
+      return HIST_BUCKETS;
+    case "lhist": {
+      const n = Math.floor((agg.max - agg.min) / agg.step) + 2;
+      return Number.isInteger(n) && n > 0 && n <= MAP_MAX_ENTRIES
+        ? n
+        : undefined;
+    }
+    default:
+      return 1;
+  }
+}
+
+/** A point to return the tables to (see `ProgramTables.mark`). */
+export interface TablesMark {
+  /** Maps then. */
+  maps: number;
+  /** Formats then. */
+  formats: number;
+  /** The events ring buffer's index then. */
+  eventsMap?: number;
+}
+
 /** The program-wide tables codegen fills. */
 export class ProgramTables {
   /** Every map: user maps first, then internal ones as they are needed. */
@@ -69,9 +116,11 @@ export class ProgramTables {
   eventsMap?: number;
   #userMaps = new Map<string, number>();
   #internal = new Map<string, number>();
+  #keepHash: Set<string>;
 
   /** Registers the user maps. */
   constructor(a: Analysis) {
+    this.#keepHash = mapsZeroedOrDeleted(a.units.map((u) => u.probe));
     for (const m of a.maps.values()) {
       if (m.kind === undefined) continue;
       const spec = this.#userSpec(m);
@@ -112,6 +161,24 @@ export class ProgramTables {
       default:
         agg = { kind };
     }
+    const slots = keyT === undefined ? arraySlots(agg) : undefined;
+    if (slots !== undefined && !this.#keepHash.has(m.name)) {
+      // A keyless aggregation: a per-CPU array indexed by the bucket (or
+      // 0). Its lookup never misses and the kernel inlines it. A slot
+      // nobody wrote reads as zero: `decodeMap` skips those, so the map
+      // prints as the hash map it replaces would.
+      return {
+        name: m.name,
+        type: MapType.PERCPU_ARRAY,
+        keySize: 4,
+        // sum: the total, then 1 once this CPU's slot was written.
+        valueSize: kind === "sum" ? 16 : valueSize,
+        maxEntries: slots,
+        key: { kind: "none", size: 0 },
+        agg,
+        internal: false,
+      };
+    }
     return {
       name: m.name,
       type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
@@ -124,6 +191,30 @@ export class ProgramTables {
       agg,
       internal: false,
     };
+  }
+
+  /** What `reset` returns to: the tables as they are now. */
+  mark(): TablesMark {
+    return {
+      maps: this.maps.length,
+      formats: this.formats.length,
+      eventsMap: this.eventsMap,
+    };
+  }
+
+  /** Drops every map and format added since `m` was taken. */
+  reset(m: TablesMark): void {
+    this.maps.length = m.maps;
+    this.formats.length = m.formats;
+    this.eventsMap = m.eventsMap;
+    for (const [name, i] of this.#internal) {
+      if (i >= m.maps) this.#internal.delete(name);
+    }
+  }
+
+  /** Index of a user map, if the program has it. */
+  findUserMap(name: string): number | undefined {
+    return this.#userMaps.get(name);
   }
 
   /** Index of a user map. */
@@ -392,6 +483,22 @@ export interface ProbeOptions {
   pid?: number;
   /** The value of the `cpid` builtin. */
   cpid?: number;
+  /**
+   * Keep stable helper results, map keys and map values in stack slots for
+   * reuse within a run (default true; see `reuse.ts`). A probe whose stack
+   * would overflow with the slots is compiled again without them.
+   */
+  reuse?: boolean;
+}
+
+/** The probe needs more stack than the kernel gives a program. */
+class StackLimitError extends RangeError {
+  constructor() {
+    super(
+      `Stack limit exceeded: the probe needs more than ${STACK_SIZE} bytes`,
+    );
+    this.name = "StackLimitError";
+  }
 }
 
 /** Compiles one unit to a probe program. */
@@ -412,6 +519,18 @@ export class ProbeCompiler {
   #opts: ProbeOptions;
   /** Out-of-line blocks emitted after the final exit (cold paths). */
   #cold: (() => void)[] = [];
+  /** What the body uses more than once (see `reuse.ts`). */
+  #reuse: ReuseCounts;
+  /**
+   * Stack slots of values computed once per run and reused: `h:ID` a
+   * stable helper's result, `k:ACCESS` a map key, `v:ACCESS` a map value.
+   */
+  #slots = new Map<string, number>();
+  /**
+   * The slots that hold their value on every path reaching the code being
+   * emitted (see `#region`).
+   */
+  #avail = new Set<string>();
 
   /**
    * Prepares to compile one unit.
@@ -444,21 +563,142 @@ export class ProbeCompiler {
     }
     this.#ra = new RegAlloc(this.#b, () => this.#alloc(8), reserved);
     this.#exit = this.#b.newLabel("exit");
+    this.#reuse = opts.reuse === false
+      ? { helpers: new Map(), keys: new Map(), reads: new Map() }
+      : countReuse(u.probe, opts.pid !== undefined);
+  }
+
+  /**
+   * Gives a permanent stack slot to each stable helper result, map key and
+   * map value the body uses more than once.
+   */
+  #reserveSlots(): void {
+    const r = this.#reuse;
+    for (const [h, n] of r.helpers) {
+      if (n > 1) this.#slots.set(`h:${h}`, this.#alloc(8));
+    }
+    const specOf = (id: string): MapSpec | undefined => {
+      const i = this.#t.findUserMap(id.slice(0, id.indexOf("[")));
+      return i === undefined ? undefined : this.#t.maps[i];
+    };
+    let values = VALUE_CACHE_SLOTS;
+    for (const [id, n] of r.reads) {
+      const agg = specOf(id)?.agg;
+      if (
+        n > 1 && values > 0 && agg?.kind === "value" && agg.type.kind === "int"
+      ) {
+        values--;
+        this.#slots.set(`v:${id}`, this.#alloc(8));
+      }
+    }
+    let budget = KEY_CACHE_BYTES;
+    for (const [id, n] of r.keys) {
+      const spec = specOf(id);
+      if (n < 2 || spec === undefined) continue;
+      const kind = spec.agg?.kind;
+      if (kind === "hist" || kind === "lhist") continue;
+      const size = alignUp(spec.keySize, 8);
+      if (size > budget) continue;
+      budget -= size;
+      this.#slots.set(`k:${id}`, this.#alloc(size));
+    }
+  }
+
+  /**
+   * Emits `f`, code that runs on some paths only: what it leaves in slots
+   * is not known afterwards, and what it invalidates stays invalid.
+   */
+  #region<T>(f: () => T): T {
+    const before = this.#avail;
+    this.#avail = new Set(before);
+    try {
+      return f();
+    } finally {
+      const after = this.#avail;
+      this.#avail = new Set([...before].filter((id) => after.has(id)));
+    }
+  }
+
+  /** Forgets every cached map value (loops: a later write may come first). */
+  #forgetValues(): void {
+    for (const id of [...this.#avail]) {
+      if (id.startsWith("v:")) this.#avail.delete(id);
+    }
+  }
+
+  /** After a write to map `@name`: its cached values are stale. */
+  #written(name: string): void {
+    const prefix = `v:@${name}[`;
+    for (const id of [...this.#avail]) {
+      if (id.startsWith(prefix)) this.#avail.delete(id);
+    }
+  }
+
+  /**
+   * A stable helper's result (see `reuse.ts`): called, and kept in its
+   * slot when the body uses it again; read from the slot where it holds.
+   */
+  #helperValue(h: number): Ref {
+    const id = `h:${h}`;
+    const slot = this.#slots.get(id);
+    if (slot !== undefined && this.#avail.has(id)) return this.#ra.slot(slot);
+    const r = this.#call(h, [], true)!;
+    if (slot !== undefined) {
+      this.#b.stx(8, 10, slot, this.#ra.reg(r));
+      this.#avail.add(id);
+    }
+    return r;
+  }
+
+  /** The upper (`hi`) or lower 32 bits of a stable helper's result. */
+  #helperHalf(h: number, hi: boolean): Ref {
+    const id = `h:${h}`;
+    const slot = this.#slots.get(id);
+    if (slot !== undefined && this.#avail.has(id)) {
+      // Little-endian: the low half first.
+      const r = this.#ra.newReg();
+      this.#b.ldx(4, this.#ra.reg(r), 10, slot + (hi ? 4 : 0));
+      return r;
+    }
+    const r = this.#helperValue(h);
+    const rr = this.#ra.reg(r);
+    if (hi) this.#b.alu64Imm("RSH", rr, 32);
+    else this.#b.alu32Reg("MOV", rr, rr);
+    return r;
   }
 
   #alloc(size: number): number {
     this.#sp -= alignUp(size, 8);
-    if (-this.#sp > STACK_SIZE) {
-      throw new RangeError(
-        `Stack limit exceeded: the probe needs more than ${STACK_SIZE} bytes`,
-      );
-    }
+    if (-this.#sp > STACK_SIZE) throw new StackLimitError();
     this.#maxSp = Math.min(this.#maxSp, this.#sp);
     return this.#sp;
   }
 
   /** Compiles the unit. */
   compile(): ProbeProgram {
+    const mark = this.#t.mark();
+    const errors = this.#diag.errors.length;
+    const warnings = this.#diag.warnings.length;
+    try {
+      return this.#compile();
+    } catch (e) {
+      if (!(e instanceof StackLimitError)) throw e;
+      // The reuse slots did not fit: again without them, from scratch.
+      this.#t.reset(mark);
+      this.#diag.errors.length = errors;
+      this.#diag.warnings.length = warnings;
+      return new ProbeCompiler(
+        this.#u,
+        this.#t,
+        this.#diag,
+        this.#params,
+        this.#prologue,
+        { ...this.#opts, reuse: false },
+      ).compile();
+    }
+  }
+
+  #compile(): ProbeProgram {
     const b = this.#b;
     const p = this.#u.probe;
     b.at(p.span);
@@ -467,6 +707,7 @@ export class ProbeCompiler {
       for (const [name, t] of this.#u.vars) {
         this.#vars.set(name, this.#alloc(sizeOf(t)));
       }
+      this.#reserveSlots();
       this.#prologue?.(this);
       if (this.#opts.pid !== undefined) this.#pidFilter(this.#opts.pid);
       let live = true;
@@ -482,6 +723,7 @@ export class ProbeCompiler {
       }
       if (live) this.#block(p.body, true);
     } catch (e) {
+      if (e instanceof StackLimitError && this.#slots.size > 0) throw e;
       if (e instanceof RegisterPressureError || e instanceof RangeError) {
         this.#diag.error(p.span, e.message);
       } else throw e;
@@ -504,8 +746,7 @@ export class ProbeCompiler {
   /** `-p PID`: exits unless the current process is `pid`. */
   #pidFilter(pid: number): void {
     const ra = this.#ra;
-    const r = this.#call(Helper.get_current_pid_tgid, [], true)!;
-    this.#b.alu64Imm("RSH", ra.reg(r), 32);
+    const r = this.#helperHalf(Helper.get_current_pid_tgid, true);
     this.#b.jmpImm("JNE", ra.reg(r), pid, this.#exit);
     ra.free(r);
   }
@@ -846,12 +1087,12 @@ export class ProbeCompiler {
         const elseL = b.newLabel("else");
         this.#branch(s.cond, elseL, false);
         // With an else branch, falling off `then` must jump over it.
-        this.#block(s.then, tail && s.else === undefined);
+        this.#region(() => this.#block(s.then, tail && s.else === undefined));
         if (s.else !== undefined) {
           const end = b.newLabel("endif");
           if (!s.then.stmts.some(terminates)) b.ja(end);
           b.label(elseL);
-          this.#stmt(s.else, tail);
+          this.#region(() => this.#stmt(s.else!, tail));
           b.label(end);
         } else b.label(elseL);
         return;
@@ -879,13 +1120,19 @@ export class ProbeCompiler {
         }
         const head = b.newLabel("while");
         const end = b.newLabel("wend");
-        b.label(head);
-        this.#branch(s.cond, end, false);
-        this.#loops.push({ head, end });
-        this.#block(s.body);
-        this.#loops.pop();
-        b.ja(head);
-        b.label(end);
+        // A value read before the loop may be written by a later
+        // iteration before it is read again; break and continue jump from
+        // anywhere inside.
+        this.#forgetValues();
+        this.#region(() => {
+          b.label(head);
+          this.#branch(s.cond, end, false);
+          this.#loops.push({ head, end });
+          this.#block(s.body);
+          this.#loops.pop();
+          b.ja(head);
+          b.label(end);
+        });
         return;
       }
       case "break":
@@ -954,6 +1201,7 @@ export class ProbeCompiler {
             [{ map: idx }, { fp: key }],
             false,
           );
+          this.#written(m.name);
           return;
         }
         case "signal": {
@@ -1077,9 +1325,12 @@ export class ProbeCompiler {
     this.#ra.pin(rec);
     const base = this.#ra.reg(rec);
     b.st(8, base, 0, id);
-    args.forEach(([a, t], i) => {
-      this.#into(a, { base: rec, off: 8 + layout.offsets[i] }, t, false);
-    });
+    // Only when the reservation succeeded.
+    this.#region(() =>
+      args.forEach(([a, t], i) => {
+        this.#into(a, { base: rec, off: 8 + layout.offsets[i] }, t, false);
+      })
+    );
     rec.pinned = false;
     this.#call(Helper.ringbuf_submit, [rec, this.#ra.imm(0)], false);
     b.label(skip);
@@ -1126,6 +1377,7 @@ export class ProbeCompiler {
         { fp: vslot },
         this.#ra.imm(0),
       ], false);
+      this.#written(t.name);
       return;
     }
     const delta = this.#scalar(v);
@@ -1221,6 +1473,7 @@ export class ProbeCompiler {
     ], false);
     ra.floor = floor;
     b.label(done);
+    this.#written(m.name);
   }
 
   #isAgg(name: string): boolean {
@@ -1253,8 +1506,10 @@ export class ProbeCompiler {
       true,
     )!;
     if (v !== undefined) this.#stable(v);
-    const miss = b.newLabel("miss");
+    // A per-CPU array (keyless) never misses: no update path.
+    const array = spec.type === MapType.PERCPU_ARRAY;
     const done = b.newLabel("done");
+    const miss = array ? done : b.newLabel("miss");
     const pr = ra.reg(p);
     b.jmpImm("JEQ", pr, 0, miss);
     const floor = ra.split();
@@ -1279,6 +1534,8 @@ export class ProbeCompiler {
         break;
       case "sum":
         addV(0);
+        // Written: an array slot's sum of 0 still prints.
+        if (array) b.st(8, pr, 8, 1);
         break;
       case "avg":
       case "stats":
@@ -1306,6 +1563,12 @@ export class ProbeCompiler {
       }
     }
     ra.free(p);
+    if (array) {
+      ra.free(v);
+      ra.floor = floor;
+      b.label(done);
+      return;
+    }
     b.ja(done);
     b.label(miss);
     const vslot = this.#alloc(spec.valueSize);
@@ -1409,11 +1672,27 @@ export class ProbeCompiler {
     return out;
   }
 
-  /** Builds a map key on the stack; returns its frame offset. */
+  /**
+   * Builds a map key on the stack; returns its frame offset. A key the
+   * body builds again is built once, in its own slot (`#reserveSlots`).
+   * Per-CPU array maps (keyless aggregations) take a u32 index: the
+   * bucket, or 0.
+   */
   #buildKey(m: ast.MapExpr, bucket: Ref | undefined): number {
     const spec = this.#t.maps[this.#t.userMap(`@${m.name}`)];
+    const access = bucket === undefined ? mapAccessId(m) : undefined;
+    const id = access === undefined ? undefined : `k:${access}`;
+    const cached = id === undefined ? undefined : this.#slots.get(id);
+    if (cached !== undefined && this.#avail.has(id!)) return cached;
+    if (spec.type === MapType.PERCPU_ARRAY) {
+      const off = cached ?? this.#alloc(4);
+      if (bucket === undefined) this.#b.st(4, 10, off, 0);
+      else this.#storeScalar({ base: 10, off }, bucket, 4);
+      if (cached !== undefined) this.#avail.add(id!);
+      return off;
+    }
     const info = this.#keyType(m);
-    const off = this.#alloc(spec.keySize);
+    const off = cached ?? this.#alloc(spec.keySize);
     const d: Dst = { base: 10, off };
     if (m.keys.length === 0) {
       if (bucket === undefined) this.#b.st(8, 10, off, 0);
@@ -1431,6 +1710,7 @@ export class ProbeCompiler {
         this.#zero(d, userSize, spec.keySize - 8);
       }
     }
+    if (cached !== undefined) this.#avail.add(id!);
     return off;
   }
 
@@ -1512,8 +1792,7 @@ export class ProbeCompiler {
         : this.#ctxLoad(PT_REGS.ip, 8, false);
       this.#storeScalar(d, addr, 8);
       this.#ra.free(addr);
-      const pid = this.#call(Helper.get_current_pid_tgid, [], true)!;
-      b.alu64Imm("RSH", 0, 32);
+      const pid = this.#helperHalf(Helper.get_current_pid_tgid, true);
       this.#storeScalar({ base: d.base, off: d.off + 8 }, pid, 8);
       this.#ra.free(pid);
       return;
@@ -1691,10 +1970,10 @@ export class ProbeCompiler {
       this.#ra.evictCallerSaved();
       const floor = this.#ra.split();
       this.#branch(e.cond, elseL, false);
-      this.#into(e.then, d, t, true);
+      this.#region(() => this.#into(e.then, d, t, true));
       b.ja(end);
       b.label(elseL);
-      this.#into(e.else, d, t, true);
+      this.#region(() => this.#into(e.else, d, t, true));
       b.label(end);
       this.#ra.floor = floor;
       return d;
@@ -1747,6 +2026,12 @@ export class ProbeCompiler {
         return r;
       }
       case "map": {
+        // The same key read again, the map unwritten since: the value kept
+        // in its slot (bpftrace looks it up again).
+        const access = mapAccessId(e);
+        const id = access === undefined ? undefined : `v:${access}`;
+        const slot = id === undefined ? undefined : this.#slots.get(id);
+        if (slot !== undefined && this.#avail.has(id!)) return ra.slot(slot);
         const p = this.#mapLookup(e);
         const r = ra.newReg();
         const rr = ra.reg(r);
@@ -1757,6 +2042,10 @@ export class ProbeCompiler {
         b.ldx(8, rr, pr, 0);
         b.label(z);
         ra.free(p);
+        if (slot !== undefined) {
+          b.stx(8, 10, slot, rr);
+          this.#avail.add(id!);
+        }
         return r;
       }
       case "field":
@@ -1848,17 +2137,21 @@ export class ProbeCompiler {
         ra.evictCallerSaved();
         const floor = ra.split();
         this.#branch(e.cond, elseL, false);
-        const a = this.#scalar(e.then);
-        this.#storeScalar({ base: 10, off: slot }, a, 8);
-        ra.free(a);
+        this.#region(() => {
+          const a = this.#scalar(e.then);
+          this.#storeScalar({ base: 10, off: slot }, a, 8);
+          ra.free(a);
+        });
         b.ja(end);
         b.label(elseL);
-        const c2 = this.#scalar(e.else);
-        this.#storeScalar({ base: 10, off: slot }, c2, 8);
-        ra.free(c2);
+        this.#region(() => {
+          const c2 = this.#scalar(e.else);
+          this.#storeScalar({ base: 10, off: slot }, c2, 8);
+          ra.free(c2);
+        });
         b.label(end);
         ra.floor = floor;
-        return { loc: { kind: "spill", off: slot }, gen: ra.imm(0).gen };
+        return ra.slot(slot);
       }
       case "incdec":
         return this.#incdec(e, true)!;
@@ -2030,9 +2323,7 @@ export class ProbeCompiler {
       ra.imm(delta),
       value ? { off: slot, prefix: e.prefix } : undefined,
     );
-    return value
-      ? { loc: { kind: "spill", off: slot }, gen: ra.imm(0).gen }
-      : undefined;
+    return value ? ra.slot(slot) : undefined;
   }
 
   #ctxLoad(off: number, size: Width, signed: boolean): Ref {
@@ -2067,36 +2358,25 @@ export class ProbeCompiler {
     }
     switch (e.name) {
       case "pid":
-      case "tid": {
-        const r = this.#call(Helper.get_current_pid_tgid, [], true)!;
-        if (e.name === "pid") b.alu64Imm("RSH", 0, 32);
-        else b.alu32Reg("MOV", 0, 0);
-        return r;
-      }
+      case "tid":
+        return this.#helperHalf(STABLE_HELPER[e.name], e.name === "pid");
       case "uid":
       case "gid":
-      case "username": {
-        const r = this.#call(Helper.get_current_uid_gid, [], true)!;
-        if (e.name === "gid") b.alu64Imm("RSH", 0, 32);
-        else b.alu32Reg("MOV", 0, 0);
-        return r;
-      }
+      case "username":
+        return this.#helperHalf(STABLE_HELPER[e.name], e.name === "gid");
+      case "cpu":
+      case "numaid":
+      case "cgroup":
+      case "curtask":
+        return this.#helperValue(STABLE_HELPER[e.name]);
       case "nsecs":
         // bpftrace 0.17 reads the boot clock (suspend included), which
         // `strftime()` turns into wall-clock time by adding the boot time.
         return this.#call(Helper.ktime_get_boot_ns, [], true)!;
-      case "cpu":
-        return this.#call(Helper.get_smp_processor_id, [], true)!;
-      case "numaid":
-        return this.#call(Helper.get_numa_node_id, [], true)!;
       case "rand":
         return this.#call(Helper.get_prandom_u32, [], true)!;
-      case "cgroup":
-        return this.#call(Helper.get_current_cgroup_id, [], true)!;
       case "jiffies":
         return this.#call(Helper.jiffies64, [], true)!;
-      case "curtask":
-        return this.#call(Helper.get_current_task, [], true)!;
       case "ctx": {
         const r = ra.newReg();
         b.movReg(ra.reg(r), this.#ctx);
@@ -2144,13 +2424,17 @@ export class ProbeCompiler {
     if (kind === "kstack") return r;
     // ustack: tgid << 32 | stack id, so user space can symbolize.
     const b = this.#b;
+    const ra = this.#ra;
     const id = this.#own(r);
-    b.alu32Reg("MOV", this.#ra.reg(id), this.#ra.reg(id));
-    const pid = this.#call(Helper.get_current_pid_tgid, [], true)!;
-    b.alu64Imm("RSH", 0, 32);
-    b.alu64Imm("LSH", 0, 32);
-    b.alu64Reg("OR", this.#ra.reg(id), 0);
-    this.#ra.free(pid);
+    b.alu32Reg("MOV", ra.reg(id), ra.reg(id));
+    const pid = ra.holding(
+      [id],
+      () => this.#own(this.#helperHalf(Helper.get_current_pid_tgid, true)),
+    );
+    const [ir, pr] = ra.regs(id, pid);
+    b.alu64Imm("LSH", pr, 32);
+    b.alu64Reg("OR", ir, pr);
+    ra.free(pid);
     return id;
   }
 
@@ -2235,13 +2519,13 @@ export class ProbeCompiler {
           this.#branch(e.left, target, when);
           if (lt === when) return;
           ra.evictCallerSaved();
-          this.#branch(e.right, target, when);
+          this.#region(() => this.#branch(e.right, target, when));
         } else {
           const skip = b.newLabel("sc");
           this.#branch(e.left, skip, !when);
           if (lt !== !when) {
             ra.evictCallerSaved();
-            this.#branch(e.right, target, when);
+            this.#region(() => this.#branch(e.right, target, when));
           }
           b.label(skip);
         }
@@ -2277,9 +2561,43 @@ export class ProbeCompiler {
         return;
       }
     }
+    if (e.kind === "map" && this.#mapTruth(e, target, when)) return;
     const v = this.#scalar(e);
     b.jmpImm(when ? "JNE" : "JEQ", ra.reg(v), 0, target);
     ra.free(v);
+  }
+
+  /**
+   * A map value as a condition (`/@start[tid]/`): a missing key jumps
+   * straight to where a zero value goes, without making the 0. False when
+   * the plain way must be taken: the value is in its slot already, or a
+   * slot must hold it on every path and this is not the predicate's exit.
+   */
+  #mapTruth(e: ast.MapExpr, target: string, when: boolean): boolean {
+    if (!isScalar(this.#type(e))) return false;
+    const b = this.#b;
+    const ra = this.#ra;
+    const access = mapAccessId(e);
+    const id = access === undefined ? undefined : `v:${access}`;
+    const slot = id === undefined ? undefined : this.#slots.get(id);
+    if (slot !== undefined && (this.#avail.has(id!) || when)) return false;
+    if (slot !== undefined && target !== this.#exit) return false;
+    const p = this.#mapLookup(e);
+    const skip = when ? b.newLabel("mz") : target;
+    b.jmpImm("JEQ", ra.reg(p), 0, skip);
+    const r = ra.holding([p], () => ra.newReg());
+    const rr = ra.reg(r);
+    b.ldx(8, rr, ra.reg(p), 0);
+    ra.free(p);
+    b.jmpImm(when ? "JNE" : "JEQ", rr, 0, target);
+    if (when) b.label(skip);
+    // With a slot this is the predicate: only falling through continues.
+    if (slot !== undefined) {
+      b.stx(8, 10, slot, rr);
+      this.#avail.add(id!);
+    }
+    ra.free(r);
+    return true;
   }
 
   #cmpOp(e: ast.BinaryExpr): CondName | undefined {

@@ -6,9 +6,19 @@
  * - Every event is one record in the `.events` ring buffer: a u64 format id,
  *   then the arguments at `EventFormat.layout` offsets (integers widened to
  *   8 bytes, strings at their full size, C alignment).
- * - Aggregations live in PERCPU_HASH maps; plain values in HASH maps; maps
- *   without keys use one 8-byte zero key. hist/lhist keys end with a u64
+ * - Keyed aggregations live in PERCPU_HASH maps, plain values in HASH maps
+ *   (without keys: one 8-byte zero key). hist/lhist keys end with a u64
  *   bucket index at `keySize - 8`.
+ * - Keyless aggregations live in PERCPU_ARRAY maps (u32 key: the hist/lhist
+ *   bucket, else 0; a `sum` value is the total then a u64 1 once written),
+ *   whose lookup never misses and is inlined by the kernel, unless a probe
+ *   passes them to `zero()` or `delete()`. User space treats a slot no CPU
+ *   wrote as no entry (`decodeMap`).
+ * - Within one program run, a stable helper's result (pid/tid, uid/gid,
+ *   cpu, numaid, cgroup, curtask), a map key built from stable parts and a
+ *   map value read under such a key are computed once when the probe uses
+ *   them again and nothing in between can change them (`reuse.ts`);
+ *   `nsecs`, `rand`, `jiffies` and `elapsed` are read afresh every time.
  * - BEGIN and END are RAW_TRACEPOINT programs with an empty context, run
  *   once with BPF_PROG_TEST_RUN (kernel) or directly (interpreter).
  * - Events the ring buffer has no room for are counted in the internal

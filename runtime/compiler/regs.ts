@@ -84,6 +84,14 @@ export class RegAlloc {
     return { loc: { kind: "imm", v: BigInt(v) }, gen: this.#gen++ };
   }
 
+  /**
+   * A value held in the 8-byte stack slot at `off`, which its holder only
+   * reads: it moves to a register when used, the slot stays as it is.
+   */
+  slot(off: number): Ref {
+    return { loc: { kind: "spill", off }, gen: this.#gen++ };
+  }
+
   /** Raises the split floor to now; returns the old floor. */
   split(): number {
     const old = this.floor;

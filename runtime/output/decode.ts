@@ -15,11 +15,16 @@
  *   count per CPU, summed.
  * - `value`: the stored value decoded by its type; integers of per-CPU maps
  *   are summed, as bpftrace does.
+ * - Keyless aggregations in a per-CPU array (u32 key: the hist/lhist bucket,
+ *   else 0): every slot exists; one no CPU wrote (count or bucket count 0;
+ *   `sum` (`valueSize` 16), `min`, `max`: the u64 flag after the value 0)
+ *   is no entry, as in the hash map it stands for.
  *
  * @module
  */
 
 import type { RawMapEntry } from "../engine.ts";
+import { MapType } from "../bpf/opcodes.ts";
 import { hostBootTimeNs } from "./boot_time.ts";
 import { formatStrftime } from "./strftime.ts";
 import type { EventFormat, MapSpec, Program, TypeDesc } from "../program.ts";
@@ -360,6 +365,27 @@ function reduceMinMax(
   return 0xffffffffn - max;
 }
 
+/**
+ * The slots of a keyless aggregation's array some CPU wrote, keyed as the
+ * hash map layout: a u64 bucket index (or 0).
+ */
+function writtenSlots(spec: MapSpec, entries: RawMapEntry[]): RawMapEntry[] {
+  const kind = spec.agg?.kind;
+  const flagged = (kind === "sum" && spec.valueSize >= 16) ||
+    kind === "min" || kind === "max";
+  const at = flagged ? 8 : 0;
+  const out: RawMapEntry[] = [];
+  for (const e of entries) {
+    if (!e.values.some((v) => v.length >= at + 8 && readU64(v, at) !== 0n)) {
+      continue;
+    }
+    const key = new Uint8Array(8);
+    if (e.key.length >= 4) key.set(e.key.subarray(0, 4));
+    out.push({ key, values: e.values });
+  }
+  return out;
+}
+
 function decodeKey(
   spec: MapSpec,
   key: Uint8Array,
@@ -455,6 +481,10 @@ export function decodeMap(
     throw new TypeError(
       `Cannot decode map "${spec.name}": it has no aggregation kind`,
     );
+  }
+  if (spec.type === MapType.PERCPU_ARRAY || spec.type === MapType.ARRAY) {
+    entries = writtenSlots(spec, entries);
+    spec = { ...spec, keySize: 8 };
   }
   const base = { name: spec.name, keyed: spec.key.kind !== "none" };
   switch (agg.kind) {

@@ -169,16 +169,20 @@ Deno.test("pid option: probes other than BEGIN/END only fire in that process", (
   assert.deepEqual(entries(l, "@n")[0].value, [1n]);
 });
 
-Deno.test("pid option: the filter is 3 instructions ahead of the predicate", () => {
+Deno.test("pid option: the filter reads pid_tgid once, the predicate reuses it", () => {
   const src =
     "tracepoint:raw_syscalls:sys_enter /pid == 1234/ { @[args->id] = count(); }";
   const a = compile(src).probes[0].insns;
   const b = compile(src, { pid: 99 }).probes[0].insns;
   assert.equal(b.length, a.length + 3);
-  // call get_current_pid_tgid; r >>= 32; if r != 99 goto exit
+  // call get_current_pid_tgid; keep it in a slot; r >>= 32;
+  // if r != 99 goto exit; the predicate loads pid (the upper half).
   assert.deepEqual([b[1].code, b[1].imm], [0x85, 14]);
-  assert.deepEqual([b[2].code, b[2].imm], [0x77, 32]);
-  assert.deepEqual([b[3].code, b[3].imm], [0x55, 99]);
+  assert.deepEqual([b[2].code, b[2].dst, b[2].src], [0x7b, 10, 0]);
+  assert.deepEqual([b[3].code, b[3].imm], [0x77, 32]);
+  assert.deepEqual([b[4].code, b[4].imm], [0x55, 99]);
+  assert.deepEqual([b[5].code, b[5].src, b[5].off], [0x61, 10, b[2].off + 4]);
+  assert.equal(b.filter((i) => i.code === 0x85 && i.imm === 14).length, 1);
   assert.equal(
     compile("BEGIN { @x = 1; }", { pid: 99 }).probes[0].insns.length,
     compile("BEGIN { @x = 1; }").probes[0].insns.length,

@@ -11,6 +11,8 @@ import {
   type CompileOptions,
 } from "../../runtime/compiler/compile.ts";
 import type { FieldLayout, Program, TypeDesc } from "../../runtime/program.ts";
+import type { RawMapEntry } from "../../runtime/engine.ts";
+import { MapType } from "../../runtime/bpf/opcodes.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
 import { createMap, RingBufMap, type VmMap } from "../../runtime/vm/maps.ts";
@@ -156,8 +158,24 @@ export function u64(bytes: Uint8Array, off = 0): bigint {
 }
 
 /**
+ * A map's entries as the interpreter holds them, except that a keyless
+ * aggregation's per-CPU array (see `runtime/compiler/codegen.ts`) gives
+ * only the slots some CPU wrote: the count (or bucket count) nonzero, or
+ * for sum, min and max the flag after the value set.
+ */
+export function rawEntries(l: Loaded, i: number): RawMapEntry[] {
+  const spec = l.prog.maps[i];
+  const all = l.maps[i].entries();
+  if (spec.internal || spec.type !== MapType.PERCPU_ARRAY) return all;
+  const k = spec.agg?.kind;
+  const at = k === "sum" || k === "min" || k === "max" ? 8 : 0;
+  return all.filter((e) => e.values.some((v) => u64(v, at) !== 0n));
+}
+
+/**
  * Map entries decoded: key (per `MapSpec.key`, plus the bucket for hist
- * maps as the last element) and the value summed over CPUs (u64 slots).
+ * maps as the last element) and the value summed over CPUs (u64 slots;
+ * a keyless sum's written flag left out).
  */
 export function entries(
   l: Loaded,
@@ -166,9 +184,12 @@ export function entries(
   const i = mapIndex(l, name);
   const spec = l.prog.maps[i];
   const hist = spec.agg?.kind === "hist" || spec.agg?.kind === "lhist";
-  return l.maps[i].entries().map((e) => {
+  const array = spec.type === MapType.PERCPU_ARRAY;
+  return rawEntries(l, i).map((e) => {
     const key = decode(e.key, 0, spec.key);
-    const slots = Math.max(1, Math.floor(spec.valueSize / 8));
+    const slots = spec.agg?.kind === "sum"
+      ? 1
+      : Math.max(1, Math.floor(spec.valueSize / 8));
     const value: bigint[] = [];
     for (let s = 0; s < slots; s++) {
       let sum = 0n;
@@ -177,9 +198,10 @@ export function entries(
       }
       value.push(sum);
     }
-    return hist
-      ? { key, bucket: u64(e.key, spec.keySize - 8), value }
-      : { key, value };
+    const bucket = array
+      ? BigInt(new DataView(e.key.buffer, e.key.byteOffset).getUint32(0, true))
+      : u64(e.key, spec.keySize - 8);
+    return hist ? { key, bucket, value } : { key, value };
   });
 }
 
@@ -188,7 +210,7 @@ export function valueOf(l: Loaded, name: string, key: unknown = null): unknown {
   const i = mapIndex(l, name);
   const spec = l.prog.maps[i];
   const t = spec.agg?.kind === "value" ? spec.agg.type : undefined;
-  for (const e of l.maps[i].entries()) {
+  for (const e of rawEntries(l, i)) {
     const k = decode(e.key, 0, spec.key);
     if (JSON.stringify(k, big) === JSON.stringify(key, big)) {
       return t === undefined ? u64(e.values[0]) : decode(e.values[0], 0, t);

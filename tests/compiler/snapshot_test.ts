@@ -42,6 +42,14 @@ const PROGRAMS: [string, string][] = [
   ["uprobe args", "uprobe:/bin/bash:readline { @[arg0, arg1 * 2] = count(); }"],
   ["kstack", "profile:hz:99 { @[kstack(3)] = count(); }"],
   ["map increment", 'BEGIN { @n[comm]++; @m = @n["x"] + 1; }'],
+  [
+    "latency pair",
+    "tracepoint:syscalls:sys_enter_read { @s[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@s[tid]/ { @lat = hist(nsecs - @s[tid]); delete(@s[tid]); }",
+  ],
+  [
+    "pid and tid reused",
+    "tracepoint:raw_syscalls:sys_enter /pid == 1234/ { @[tid, pid, cpu] = count(); @c[cpu] = count(); }",
+  ],
 ];
 
 for (const [name, src] of PROGRAMS) {

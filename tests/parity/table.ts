@@ -1043,4 +1043,86 @@ uprobe:${t.bin}:parity_target { @u[usym(reg("ip"))] = count(); @f[func] = count(
       assert.ok(num(only(r, "@n")) > 0);
     },
   },
+  {
+    name: "reuse_latency_pair",
+    features: [
+      "start/end pair",
+      "map value read in predicate and body",
+      "pid/tid read once",
+      "keyless hist and count",
+    ],
+    source: `tracepoint:syscalls:sys_enter_getppid { @s[tid] = nsecs; }
+tracepoint:syscalls:sys_exit_getppid /@s[tid]/ { @lat = hist(nsecs - @s[tid]); @n = count(); @p[pid == tid, pid] = count(); delete(@s[tid]); }`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      const open = mapOf(r, "@s").entries.length;
+      assert.ok(open <= 1, `${r.engine}: ${open} calls in flight`);
+      if (r.engine === "kernel") assert.equal(open, 0);
+      const n = num(only(r, "@n"));
+      assert.equal(n + open, N);
+      assert.equal(total(r, "@lat"), n);
+      assert.deepEqual(entries(r, "@p"), [[`1|${r.target.pid}`, n]]);
+      assert.match(r.exitOutput, /^@lat: \n\[/m);
+    },
+  },
+  {
+    name: "reuse_map_values",
+    features: [
+      "map value reused until written",
+      "writes in branches and loops",
+      "delete() then read",
+    ],
+    source: `BEGIN {
+  @x = 5; @y[pid, tid] = 3;
+  printf("%d %d %d %d\\n", @x, @x + @x, @y[pid, tid], @y[pid, tid] * 2);
+  @x = 7; printf("%d\\n", @x);
+  @x++; printf("%d %d\\n", @x, @x);
+  delete(@x); printf("%d\\n", @x);
+  @v = 1; $a = @v; if ($a > 0) { @v = 10; } printf("%d %d\\n", $a, @v);
+  $i = 0; @z = 1; $t = @z;
+  while ($i < 5) { printf("%d\\n", @z); @z = @z * 2; $i++; if ($i == 3) { break; } }
+  printf("%d %d\\n", $t, @z);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "5 10 3 6\n7\n8 8\n0\n1 10\n1\n2\n4\n1 8\n",
+      );
+    },
+  },
+  {
+    name: "keyless_aggregations_unwritten",
+    features: [
+      "keyless aggregations never written",
+      "sum of 0",
+      "negative min/max",
+      "clear() of a keyless count",
+    ],
+    source:
+      `BEGIN { @s = sum(0); @mx = max(-3); @mn = min(-8); @c = count(); clear(@c); @h = hist(-1); @h = hist(6); exit(); }
+tracepoint:syscalls:sys_enter_getppid /0/ { @nc = count(); @ns = sum(1); @nh = hist(1); @na = avg(1); @nm = max(1); }`,
+    expect(r) {
+      // Keyless aggregations are per-CPU arrays: a slot nobody wrote is no
+      // entry, as a hash map key nobody inserted. (bpftrace 0.17 prints
+      // `@c: 0` and `@nc: 0` for an empty keyless count, and nothing for
+      // a negative max: differences that predate the arrays.)
+      for (const name of ["@c", "@nc", "@ns", "@nh", "@na", "@nm"]) {
+        assert.deepEqual(mapOf(r, name).entries, [], `${r.engine}: ${name}`);
+      }
+      assert.equal(only(r, "@s"), 0);
+      assert.equal(only(r, "@mx"), -3);
+      assert.equal(only(r, "@mn"), -8);
+      assert.equal(
+        r.exitOutput,
+        "\n\n@h: \n(..., 0)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n" +
+          "[0]                    0 |                                                    |\n" +
+          "[1]                    0 |                                                    |\n" +
+          "[2, 4)                 0 |                                                    |\n" +
+          "[4, 8)                 1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n" +
+          "@mn: -8\n@mx: -3\n@s: 0\n",
+      );
+    },
+  },
 ];
