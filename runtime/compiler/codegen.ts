@@ -724,9 +724,20 @@ export class ProbeCompiler {
       if (live) this.#block(p.body, true);
     } catch (e) {
       if (e instanceof StackLimitError && this.#slots.size > 0) throw e;
-      if (e instanceof RegisterPressureError || e instanceof RangeError) {
-        this.#diag.error(p.span, e.message);
-      } else throw e;
+      if (!(e instanceof RegisterPressureError || e instanceof RangeError)) {
+        throw e;
+      }
+      // The code stops mid-statement (jumps to labels never placed): there
+      // is nothing to build; compile() reports the error.
+      this.#diag.error(p.span, e.message);
+      return {
+        name: this.#u.name,
+        attach: this.#u.attach,
+        progType: this.#u.progType,
+        insns: [],
+        locs: [],
+        ctx: this.#u.ctx,
+      };
     }
     b.label(this.#exit);
     b.movImm(0, 0);

@@ -203,3 +203,22 @@ Deno.test("array subscripts: constant and in range", () => {
     "Array subscripts are supported on tracepoint array fields and pointers only",
   ]);
 });
+
+Deno.test("a probe that needs more stack than the kernel gives is a compile error", () => {
+  // Eight 64-byte strings in one map key, built on the stack, plus the
+  // count: more than 512 bytes. A clean error, not an internal one.
+  const s = "str(args->filename)";
+  const key = Array(8).fill(s).join(", ");
+  for (
+    const body of [
+      `@m[${key}] = count();`,
+      `@m[${key}] = 1; printf("%d\\n", @m[${key}]);`,
+    ]
+  ) {
+    assert.deepEqual(
+      messages(`tracepoint:syscalls:sys_enter_openat { ${body} }`),
+      ["Stack limit exceeded: the probe needs more than 512 bytes"],
+      body,
+    );
+  }
+});
