@@ -247,7 +247,7 @@ export class Session {
   }
 
   /**
-   * Runs END, handles its events, prints every non-empty map and the lost
+   * Runs END, handles its events, prints every map and the lost
    * event count, then releases the engine. Safe to call twice.
    */
   async finish(options: { printMaps?: boolean } = {}): Promise<void> {
@@ -259,8 +259,9 @@ export class Session {
       await this.engine.runSpecial("END");
       await this.pump(0);
       if (options.printMaps ?? true) {
-        // As bpftrace: two newlines, then every non-empty map.
-        const maps = this.readMaps().filter((m) => m.entries.length > 0);
+        // As bpftrace: two newlines, then every map; an empty one prints
+        // as a blank line (text) or nothing (JSON), a keyless count as 0.
+        const maps = this.readMaps();
         this.#write(
           this.#format === "json"
             ? formatExitMapsJson(maps)
@@ -289,7 +290,6 @@ export class Session {
       case "print_map": {
         if (this.#quiet) return;
         const data = this.#decodeMap(a.mapIndex);
-        if (data.entries.length === 0) return;
         const opts = { top: a.top, div: a.div };
         this.#emit(
           json ? formatMapJson(data, opts) : formatMapText(data, opts),

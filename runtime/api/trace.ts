@@ -60,7 +60,7 @@ export interface TraceOptions {
   format?: "text" | "json";
   /**
    * Print like the CLI: the attach line, printf output as it comes, and
-   * every non-empty map when the session closes (default false).
+   * every map when the session closes (default false).
    */
   print?: boolean;
   /** Where `print` output goes (default: standard output). */
@@ -435,7 +435,6 @@ export class TraceSession implements AsyncDisposable {
     let text: string | undefined;
     if (a.kind === "print_map") {
       const data = this.#session.readMap(this.program.maps[a.mapIndex].name);
-      if (data.entries.length === 0) return;
       const opts = { top: a.top, div: a.div };
       text = this.#format === "json"
         ? formatMapJson(data, opts)

@@ -14,7 +14,7 @@
  */
 
 import { sortMapData } from "./decode.ts";
-import { formatBuf, formatValueText } from "./text.ts";
+import { formatBuf, formatValueText, isUnwrittenCount } from "./text.ts";
 import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
 import type { PrintMapOptions } from "./text.ts";
 
@@ -111,7 +111,7 @@ function selectTop<T>(entries: T[], top: number): T[] {
 /**
  * Formats a map as one bpftrace JSON line (`"type"` is `map`, `hist` or
  * `stats`), honouring `print(@map, top, div)`. An empty map gives `""`, as
- * bpftrace prints nothing for it.
+ * bpftrace prints nothing for it, except a keyless `count()`, which is 0.
  *
  * @example Usage
  * ```ts
@@ -129,6 +129,9 @@ export function formatMapJson(
   data: MapData,
   options: PrintMapOptions = {},
 ): string {
+  if (isUnwrittenCount(data)) {
+    return `{"type": "map", "data": {"${jsonEscape(data.name)}": 0}}\n`;
+  }
   if (data.entries.length === 0) return "";
   const top = options.top ?? 0;
   const div = options.div || 1;
@@ -193,8 +196,8 @@ export function formatMapJson(
 
 /**
  * The maps printed at the end of a run with `-f json`: bpftrace 0.17 writes
- * `"\n\n"` first (even in JSON mode), then one line per non-empty map in
- * name order.
+ * `"\n\n"` first (even in JSON mode), then one line per non-empty map (and
+ * per keyless `count()`, empty or not) in name order.
  *
  * @example Usage
  * ```ts

@@ -256,6 +256,24 @@ function noDelimiter(data: MapData): boolean {
 }
 
 /**
+ * Whether `data` is a keyless `count()` map with no entry: bpftrace 0.17
+ * prints it as `@name: 0` (text) and `{"@name": 0}` (JSON), where every
+ * other empty map prints as a blank line (text) or nothing (JSON).
+ *
+ * @example A count nobody incremented
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isUnwrittenCount } from "./text.ts";
+ *
+ * assert.ok(isUnwrittenCount({ name: "@c", keyed: false, kind: "count", entries: [] }));
+ * assert.ok(!isUnwrittenCount({ name: "@c", keyed: true, kind: "count", entries: [] }));
+ * ```
+ */
+export function isUnwrittenCount(data: MapData): boolean {
+  return data.kind === "count" && !data.keyed && data.entries.length === 0;
+}
+
+/**
  * Formats a map as bpftrace 0.17's `print(@map, top, div)` and the
  * end-of-run dump do, including the trailing blank line where bpftrace
  * prints one (after `hist`, `lhist`, `avg` and `stats` maps, none after
@@ -288,6 +306,9 @@ export function formatMapText(
     case "sum":
     case "min":
     case "max": {
+      // bpftrace 0.17 prints a keyless count nobody incremented as 0; every
+      // other empty map as its bare separator (a blank line).
+      if (isUnwrittenCount(sorted)) return `${sorted.name}: 0\n`;
       const lines = selectTop(sorted.entries, top).map((e) =>
         head(e) + String(divInt(e.value, div))
       );
@@ -340,7 +361,8 @@ function statsText(
 
 /**
  * Formats the maps bpftrace prints when a run ends: a blank two-line
- * preamble (`"\n\n"`), then every map in name order.
+ * preamble (`"\n\n"`), then every map in name order, empty ones too (see
+ * {@linkcode formatMapText}).
  *
  * @example End-of-run output
  * ```ts

@@ -162,3 +162,21 @@ Deno.test({
     ], false);
   },
 });
+
+const EMPTY_MAPS =
+  'BEGIN { print(@c); print(@a); print(@k); printf("--\\n"); @x = count(); ' +
+  "clear(@x); exit(); } tracepoint:syscalls:sys_enter_getppid /0/ " +
+  "{ @c = count(); @s = sum(1); @h = hist(1); @l = lhist(1, 0, 10, 1); " +
+  "@a = avg(1); @t = stats(1); @k[pid] = count(); @v = 5; @x = count(); " +
+  "@m = min(1); }";
+
+Deno.test({
+  name: "vs bpftrace: empty maps, printed and at exit, text and -f json",
+  ignore,
+  async fn() {
+    const text = await compare(["-e", EMPTY_MAPS], false);
+    assert.match(text, /^@c: 0$/m); // a keyless count nobody incremented
+    const json = await compare(["-e", EMPTY_MAPS], true);
+    assert.match(json, /"data": \{"@x": 0\}/);
+  },
+});
