@@ -17,8 +17,8 @@
  * `pos & (size - 1)`.
  *
  * The consumer here works in batches: it reads `producer_pos`, walks the
- * headers up to the first busy record, copies that committed stretch into
- * one fresh JS buffer, hands the space back to the kernel at once (stores
+ * headers up to the first busy record (or about 256 KiB), copies that
+ * committed stretch into one fresh JS buffer, hands the space back to the kernel at once (stores
  * `consumer_pos`), and only then calls the handler on each record of the
  * copy. The kernel can thus refill the whole ring while JavaScript formats
  * the previous batch, and a handler may keep the records it is given.
@@ -37,6 +37,12 @@ const EPOLLIN = 1;
 const SC_PAGESIZE = 30;
 /** Bytes of one `struct epoll_event` on x86_64 (packed). */
 const EPOLL_EVENT_SIZE = 12;
+/**
+ * Bytes copied out per batch at most: the batch and what its records decode
+ * to are garbage soon after, so a full ring is read in slices that keep the
+ * process's memory small (a whole 4 MiB ring at once would grow the heap).
+ */
+const BATCH_BYTES = 256 * 1024;
 /** Record header bytes: u32 length (with flag bits), u32 page offset. */
 const HDR = 8;
 const BUSY_BIT = 0x80000000;
@@ -241,7 +247,7 @@ export class MmapRingBuffer implements Disposable {
       // never wraps; a record's body may.
       const hdr = this.#hdr;
       let off = 0;
-      while (off < avail) {
+      while (off < avail && off < BATCH_BYTES) {
         const len = Atomics.load(hdr, ((start + off) % size) >>> 2);
         if ((len & BUSY_BIT) !== 0) break;
         off += ((len & LEN_MASK) + HDR + 7) & ~7;
