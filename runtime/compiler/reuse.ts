@@ -14,6 +14,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import { Helper } from "../bpf/opcodes.ts";
+import { AGGS } from "./sema.ts";
 
 /**
  * Builtins whose value comes from a helper whose result cannot change
@@ -131,17 +132,6 @@ export interface ReuseCounts {
   /** Reads of a map value under a stable key, by {@linkcode mapAccessId}. */
   reads: Map<string, number>;
 }
-
-const AGGS = new Set([
-  "count",
-  "sum",
-  "avg",
-  "min",
-  "max",
-  "stats",
-  "hist",
-  "lhist",
-]);
 
 /**
  * Counts the reusable things a probe body (and its predicate) uses. A

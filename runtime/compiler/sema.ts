@@ -69,7 +69,8 @@ export type AggName =
   | "hist"
   | "lhist";
 
-const AGGS: ReadonlySet<string> = new Set([
+/** The names of the aggregation functions ({@linkcode AggName}). */
+export const AGGS: ReadonlySet<string> = new Set<AggName>([
   "count",
   "sum",
   "avg",
