@@ -23,6 +23,14 @@ export interface EngineOptions {
   pid?: number;
   /** Pace synthetic time with the wall clock (interpreter; CLI use). */
   realtime?: boolean;
+  /**
+   * Kernel: turn on the kernel's run-time statistics while the engine
+   * lives, so `stats()` reports run counts and times. They cost every BPF
+   * program on the machine two clock reads per run, so they are off unless
+   * asked for (or `kernel.bpf_stats_enabled` is set). The interpreter
+   * always counts.
+   */
+  stats?: boolean;
 }
 
 /** The engine could not be used as asked. */
@@ -103,7 +111,10 @@ export async function selectEngine(
   const probe = probeKernel();
   if (probe.ok) {
     return {
-      engine: new KernelEngine({ pid: options.pid, enableStats: true }),
+      engine: new KernelEngine({
+        pid: options.pid,
+        enableStats: options.stats ?? false,
+      }),
       note: "running in the kernel through libbpf",
     };
   }

@@ -70,6 +70,13 @@ export interface TraceOptions {
    * false: a tick of N ms runs N ms of synthetic time as fast as it can).
    */
   realtime?: boolean;
+  /**
+   * Kernel: time and count the programs' runs for {@linkcode
+   * TraceSession.stats} (the kernel's run-time statistics, which cost every
+   * BPF program on the machine two clock reads per run while the session
+   * lives; default false). The interpreter always counts.
+   */
+  stats?: boolean;
   /** End the session after this many milliseconds on the engine's clock. */
   durationMs?: number;
   /** End the session when this signal aborts. */
@@ -149,6 +156,7 @@ function createEngine(
     rate: options.rate,
     pid: options.pid,
     realtime: options.realtime ?? false,
+    stats: options.stats,
   };
   return selectEngine(choice, engineOptions);
 }
@@ -392,7 +400,10 @@ export class TraceSession implements AsyncDisposable {
     return this.#engine.lostEvents();
   }
 
-  /** Per-probe run statistics of the engine. */
+  /**
+   * Per-probe run statistics of the engine. On the kernel, run counts and
+   * times need `stats: true` (or `kernel.bpf_stats_enabled=1`).
+   */
   stats(): ProbeStats[] {
     return this.#engine.stats();
   }

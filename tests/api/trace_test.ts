@@ -272,3 +272,31 @@ Deno.test({
     for (const f of frames) assert.match(f, /^[\w.$]+\+\d+$|^0x[0-9a-f]+$/);
   },
 });
+
+Deno.test({
+  name:
+    "trace() turns the kernel's run-time statistics on only when asked (stats: true)",
+  ignore: ignoreKernel,
+  async fn() {
+    // They cost every BPF program on the machine, so a session leaves them
+    // off unless asked; the sysctl that forces them on is off meanwhile.
+    const sysctl = "/proc/sys/kernel/bpf_stats_enabled";
+    const saved = Deno.readTextFileSync(sysctl).trim();
+    Deno.writeTextFileSync(sysctl, "0");
+    try {
+      const counted = async (stats: boolean) => {
+        await using s = await trace(
+          "tracepoint:syscalls:sys_enter_getppid { @n = count(); }",
+          { backend: "kernel", stats },
+        );
+        await getppidChild(20);
+        await s.every(50).next();
+        return s.stats()[0].runCount;
+      };
+      assert.equal(await counted(false), 0);
+      assert.ok((await counted(true)) >= 20);
+    } finally {
+      Deno.writeTextFileSync(sysctl, saved);
+    }
+  },
+});
