@@ -6,19 +6,23 @@
  * (holding `consumer_pos`) read-write at offset 0, and from offset
  * `page_size` the producer page (holding `producer_pos`) followed by the
  * data area, read-only. The kernel lays the data pages out twice in a row,
- * so that a record wrapping past the end is contiguous; libbpf maps both
- * copies. This consumer maps the data area once — every mapped page counts
- * in the process's resident memory, so a second copy would cost as much
- * memory as the ring itself — and puts wrapping records together when it
- * copies them out. Every record starts with an 8-byte header: a u32 length whose
- * bit 31 says "still being written" (busy) and bit 30 "discarded", then a
- * u32 page offset; records are 8-byte aligned. Positions are 64-bit byte
- * counters that only grow; a position's place in the data area is
- * `pos & (size - 1)`.
+ * so that a record wrapping past the end is contiguous. Every record starts
+ * with an 8-byte header: a u32 length whose bit 31 says "still being
+ * written" (busy) and bit 30 "discarded", then a u32 page offset; records
+ * are 8-byte aligned. Positions are 64-bit byte counters that only grow; a
+ * position's place in the data area is `pos & (size - 1)`.
  *
- * The consumer here works in batches: it reads `producer_pos`, walks the
- * headers up to the first busy record (or about 256 KiB), copies that
- * committed stretch into one fresh JS buffer, hands the space back to the kernel at once (stores
+ * libbpf maps the whole data area, twice, for as long as the ring is open,
+ * and every mapped page of a ring buffer counts in the process's resident
+ * memory: 8 MiB for a 4 MiB ring. This consumer keeps only the consumer and
+ * producer pages mapped, and maps a window of the data area (about 256 KiB,
+ * where the double layout makes a wrapping stretch contiguous) for each
+ * batch it copies out, so a large ring costs no resident memory.
+ *
+ * The consumer works in batches: it reads `producer_pos`, maps the window
+ * at `consumer_pos`, walks the headers up to the first busy record (or
+ * about 256 KiB), copies that committed stretch into one fresh JS buffer,
+ * unmaps the window, hands the space back to the kernel at once (stores
  * `consumer_pos`), and only then calls the handler on each record of the
  * copy. The kernel can thus refill the whole ring while JavaScript formats
  * the previous batch, and a handler may keep the records it is given.
@@ -51,6 +55,16 @@ const LEN_MASK = 0x3fffffff;
 const TWO_32 = 0x100000000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAP_FAILED = 0xffffffffffffffffn;
+
+/** A mapped window of the data area; its views die with the mapping. */
+interface Window {
+  /** Start of the mapping; null once unmapped. */
+  ptr: Deno.PointerValue;
+  /** The window's bytes. */
+  bytes: Uint8Array;
+  /** The same, as i32s, for the atomic header loads. */
+  words: Int32Array;
+}
 
 /** Records not yet handed over when a handler threw. */
 interface Pending {
@@ -99,14 +113,12 @@ export class MmapRingBuffer implements Disposable {
   #n: NativeLibs;
   #size: number;
   #page: number;
+  #mapFd: number;
   #consPtr: Deno.PointerValue;
   #prodPtr: Deno.PointerValue;
-  #prodLen: number;
   #cons32: Uint32Array;
   #cons64: BigUint64Array;
   #prod32: Uint32Array;
-  #hdr: Int32Array;
-  #data: Uint8Array;
   /** consumer_pos as a number (exact up to 2^53 bytes). */
   #cons: number;
   #consHi: number;
@@ -118,6 +130,7 @@ export class MmapRingBuffer implements Disposable {
 
   private constructor(
     n: NativeLibs,
+    mapFd: number,
     size: number,
     page: number,
     consPtr: Deno.PointerValue,
@@ -125,19 +138,17 @@ export class MmapRingBuffer implements Disposable {
     epfd: number,
   ) {
     this.#n = n;
+    this.#mapFd = mapFd;
     this.#size = size;
     this.#page = page;
     this.#consPtr = consPtr;
     this.#prodPtr = prodPtr;
-    this.#prodLen = page + size;
     this.#epfd = epfd;
     const cons = Deno.UnsafePointerView.getArrayBuffer(consPtr!, 8);
     this.#cons32 = new Uint32Array(cons);
     this.#cons64 = new BigUint64Array(cons);
-    const prod = Deno.UnsafePointerView.getArrayBuffer(prodPtr!, this.#prodLen);
+    const prod = Deno.UnsafePointerView.getArrayBuffer(prodPtr!, 8);
     this.#prod32 = new Uint32Array(prod, 0, 2);
-    this.#hdr = new Int32Array(prod, page, size / 4);
-    this.#data = new Uint8Array(prod, page, size);
     this.#cons = Number(Atomics.load(this.#cons64, 0));
     this.#consHi = Math.floor(this.#cons / TWO_32);
   }
@@ -171,11 +182,10 @@ export class MmapRingBuffer implements Disposable {
     if (failed(cons)) {
       throw n.error("map the ring buffer's consumer page", n.errno());
     }
-    // The producer page and one copy of the data area (see the module doc).
-    const prodLen = page + size;
+    // The producer page only: the data is mapped a window at a time.
     const prod = n.libc.mmap(
       null,
-      BigInt(prodLen),
+      BigInt(page),
       PROT_READ,
       MAP_SHARED,
       mapFd,
@@ -184,7 +194,7 @@ export class MmapRingBuffer implements Disposable {
     if (failed(prod)) {
       const errno = n.errno();
       n.libc.munmap(cons, BigInt(page));
-      throw n.error("map the ring buffer's data", errno);
+      throw n.error("map the ring buffer's producer page", errno);
     }
     const epfd = n.libc.epoll_create1(EPOLL_CLOEXEC);
     let errno = epfd < 0 ? n.errno() : 0;
@@ -198,10 +208,10 @@ export class MmapRingBuffer implements Disposable {
     }
     if (errno !== 0) {
       n.libc.munmap(cons, BigInt(page));
-      n.libc.munmap(prod, BigInt(prodLen));
+      n.libc.munmap(prod, BigInt(page));
       throw n.error("watch the ring buffer with epoll", errno);
     }
-    return new MmapRingBuffer(n, size, page, cons, prod, epfd);
+    return new MmapRingBuffer(n, mapFd, size, page, cons, prod, epfd);
   }
 
   /** The data area's size in bytes. */
@@ -236,31 +246,47 @@ export class MmapRingBuffer implements Disposable {
       delivered += this.#deliver(p.bytes, p.words, p.at, onRecord);
     }
     let budget = maxBytes;
+    let bytes: Uint8Array<ArrayBuffer>;
     while (!this.#closed && budget > 0) {
       const avail = (Atomics.load(this.#prod32, 0) - (this.#cons >>> 0)) >>>
         0;
       if (avail === 0) break;
       const size = this.#size;
+      const page = this.#page;
       const start = this.#cons % size;
-      // Walk the headers: the committed stretch ends at the first busy one.
-      // Headers are 8-byte aligned and the size a multiple of 8, so a header
-      // never wraps; a record's body may.
-      const hdr = this.#hdr;
-      let off = 0;
-      while (off < avail && off < BATCH_BYTES) {
-        const len = Atomics.load(hdr, ((start + off) % size) >>> 2);
-        if ((len & BUSY_BIT) !== 0) break;
-        off += ((len & LEN_MASK) + HDR + 7) & ~7;
-      }
-      const n = off;
-      if (n === 0) break; // the oldest record is still being written
-      let bytes: Uint8Array<ArrayBuffer>;
-      if (start + n <= size) {
-        bytes = this.#data.slice(start, start + n);
-      } else {
-        bytes = new Uint8Array(n);
-        bytes.set(this.#data.subarray(start, size));
-        bytes.set(this.#data.subarray(0, start + n - size), size - start);
+      // The window starts at the page holding `start`; thanks to the double
+      // layout it may run past the end of the data area, up to one size.
+      const base = start - (start % page);
+      const head = start - base;
+      let win = this.#mapWindow(base, head + Math.min(avail, BATCH_BYTES));
+      let n = 0;
+      try {
+        // Walk the headers: the committed stretch ends at the first busy
+        // one, at the window's end, or after about BATCH_BYTES.
+        while (n < avail && n < BATCH_BYTES) {
+          const at = head + n;
+          if (at + HDR > win.bytes.length) break;
+          const len = Atomics.load(win.words, at >>> 2);
+          if ((len & BUSY_BIT) !== 0) break;
+          const rec = ((len & LEN_MASK) + HDR + 7) & ~7;
+          if (at + rec > win.bytes.length) {
+            if (n > 0) break;
+            if (rec > size) {
+              throw new RangeError(
+                `Ring buffer record of ${rec} bytes is larger than the ring (${size})`,
+              );
+            }
+            // A first record longer than the window: map enough for it.
+            this.#unmapWindow(win);
+            win = this.#mapWindow(base, at + rec);
+            continue;
+          }
+          n += rec;
+        }
+        if (n === 0) break; // the oldest record is still being written
+        bytes = win.bytes.slice(head, head + n);
+      } finally {
+        this.#unmapWindow(win);
       }
       this.#release(n);
       budget -= n;
@@ -272,6 +298,43 @@ export class MmapRingBuffer implements Disposable {
       );
     }
     return delivered;
+  }
+
+  /**
+   * Maps `len` bytes (rounded up to pages, at most one ring plus a page) of
+   * the data area's double layout from `base`, a page-aligned offset into
+   * the first copy.
+   */
+  #mapWindow(base: number, len: number): Window {
+    const page = this.#page;
+    const size = Math.min(
+      Math.ceil(len / page) * page,
+      this.#size + page,
+      2 * this.#size - base,
+    );
+    const n = this.#n;
+    const ptr = n.libc.mmap(
+      null,
+      BigInt(size),
+      PROT_READ,
+      MAP_SHARED,
+      this.#mapFd,
+      // The consumer page, the producer page, then the data.
+      BigInt(2 * page + base),
+    );
+    if (failed(ptr)) throw n.error("map the ring buffer's data", n.errno());
+    const buf = Deno.UnsafePointerView.getArrayBuffer(ptr!, size);
+    return {
+      ptr,
+      bytes: new Uint8Array(buf),
+      words: new Int32Array(buf),
+    };
+  }
+
+  #unmapWindow(win: Window): void {
+    if (win.ptr === null) return;
+    this.#n.libc.munmap(win.ptr, BigInt(win.bytes.length));
+    win.ptr = null;
   }
 
   #deliver(
@@ -353,10 +416,8 @@ export class MmapRingBuffer implements Disposable {
     this.#cons32 = new Uint32Array(2);
     this.#cons64 = new BigUint64Array(1);
     this.#prod32 = new Uint32Array(2);
-    this.#hdr = new Int32Array(0);
-    this.#data = new Uint8Array(0);
     this.#n.libc.munmap(this.#consPtr, BigInt(this.#page));
-    this.#n.libc.munmap(this.#prodPtr, BigInt(this.#prodLen));
+    this.#n.libc.munmap(this.#prodPtr, BigInt(this.#page));
     this.#consPtr = null;
     this.#prodPtr = null;
     if (!this.#waiting) this.#closeEpoll();
