@@ -739,26 +739,12 @@ export const DROP_CHAINS = {
   ],
 } as const;
 
-/** User functions of the C library. */
+/**
+ * User functions of the C library: those laid out first, but the
+ * program's own `_start` and `main`, and a few more.
+ */
 const LIBC_FUNCTIONS = new Set([
-  "__libc_start_main_impl",
-  "__libc_start_call_main",
-  "start_thread",
-  "clone3",
-  "__libc_read",
-  "__libc_write",
-  "__libc_open64",
-  "__libc_recv",
-  "__libc_send",
-  "__libc_pread64",
-  "__poll",
-  "epoll_wait",
-  "epoll_pwait",
-  "__futex_abstimed_wait_common",
-  "__pthread_cond_timedwait",
-  "malloc",
-  "free",
-  "memcpy",
+  ...USER_FUNCTIONS.filter((f) => f !== "_start" && f !== "main"),
   "read",
   "write",
   "open",
