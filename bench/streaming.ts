@@ -95,16 +95,9 @@ async function runOnce(
       seconds: w.elapsedNs / 1e9,
     };
   } catch (e) {
-    const r = await p.abort();
+    const err = await p.abortWith(e);
     await work.kill();
-    const why = r.stderr.split("\n").filter((l) =>
-      /error/i.test(l) && !l.includes("RLIMIT_MEMLOCK")
-    );
-    throw new Error(
-      `${e instanceof Error ? e.message : String(e)}${
-        why.length > 0 ? `; ${tool} said: ${why.slice(-2).join(" ")}` : ""
-      }`,
-    );
+    throw err;
   }
 }
 

@@ -363,6 +363,23 @@ export class ToolProcess {
   }
 
   /**
+   * Kills the tool after a measurement failed with `e`, and returns the
+   * error to throw: `e`'s message and the tool's last error lines (its
+   * RLIMIT_MEMLOCK warning left out).
+   */
+  async abortWith(e: unknown): Promise<Error> {
+    const r = await this.abort();
+    const why = r.stderr.split("\n").filter((l) =>
+      /error/i.test(l) && !l.includes("RLIMIT_MEMLOCK")
+    );
+    return new Error(
+      `${e instanceof Error ? e.message : String(e)}${
+        why.length > 0 ? `; ${this.tool} said: ${why.slice(-2).join(" ")}` : ""
+      }`,
+    );
+  }
+
+  /**
    * Sends SIGINT (as Ctrl-C) and waits for the exit. bpftrace ignores a
    * SIGINT that arrives while it is still attaching, so it is repeated
    * every second until the tool exits.
