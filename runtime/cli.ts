@@ -11,6 +11,7 @@
 import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile } from "./compiler/compile.ts";
+import type { Engine } from "./engine.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
@@ -195,68 +196,57 @@ async function runScript(opts: CliOptions): Promise<number> {
   if (opts.dryRun) return 0;
 
   let out: Deno.FsFile | undefined;
-  const write = opts.output === undefined ? writeStdout : (text: string) => {
-    let bytes = encoder.encode(text);
-    while (bytes.length > 0) bytes = bytes.subarray(out!.writeSync(bytes));
-  };
-  if (opts.output !== undefined) {
-    out = Deno.openSync(opts.output, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-  }
-
-  let selected;
+  let engine: Engine | undefined;
   try {
-    selected = await selectEngine(opts.backend, {
+    let write = writeStdout;
+    if (opts.output !== undefined) {
+      const file = out = Deno.openSync(opts.output, {
+        write: true,
+        create: true,
+        truncate: true,
+      });
+      write = (text: string) => {
+        let bytes = encoder.encode(text);
+        while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+      };
+    }
+    const selected = await selectEngine(opts.backend, {
       seed: opts.seed,
       rate: opts.rate,
       pid: opts.pid,
       realtime: true,
     });
-  } catch (e) {
-    out?.close();
-    await killChild(child);
-    throw e;
-  }
-  const { engine, note } = selected;
-  try {
+    engine = selected.engine;
     await verifyForEngine(program, engine);
-  } catch (e) {
-    engine.close();
-    out?.close();
-    await killChild(child);
-    throw e;
-  }
-  const session = new Session(program, engine, {
-    format: opts.format,
-    write,
-    unsafe: opts.unsafe,
-  });
-
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  try {
-    await session.start();
-    // One line naming the engine and why, once its probes are live.
-    stderr(`tsbpf: ${note}`);
-    if (child !== undefined) {
-      child.status.then(() => abort.abort());
-      Deno.kill(child.pid, "SIGCONT");
-    }
-    await session.run({
-      durationMs: opts.duration === undefined
-        ? undefined
-        : opts.duration * 1000,
-      signal: abort.signal,
+    const session = new Session(program, engine, {
+      format: opts.format,
+      write,
+      unsafe: opts.unsafe,
     });
-    await session.finish();
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    try {
+      await session.start();
+      // One line naming the engine and why, once its probes are live.
+      stderr(`tsbpf: ${selected.note}`);
+      if (child !== undefined) {
+        child.status.then(() => abort.abort());
+        Deno.kill(child.pid, "SIGCONT");
+      }
+      await session.run({
+        durationMs: opts.duration === undefined
+          ? undefined
+          : opts.duration * 1000,
+        signal: abort.signal,
+      });
+      await session.finish();
+    } finally {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    }
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    engine.close();
+    engine?.close();
     out?.close();
     await killChild(child);
   }
