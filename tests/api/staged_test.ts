@@ -1,7 +1,7 @@
 // trace() with TypeScript probe bodies: the same program as bpftrace text,
 // typed maps and typed emits, on the interpreter and (as root) the kernel.
 import assert from "node:assert/strict";
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { getppidChild, ignoreKernel } from "./helpers.ts";
 import {
   compile,
   type RecordOf,
@@ -13,31 +13,6 @@ import {
   type U32,
   type U64,
 } from "../../mod.ts";
-
-const kernel = probeKernel();
-if (!kernel.ok) console.log(`Skipping kernel staged tests: ${kernel.reason}`);
-const python = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "pass"] }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
-if (!python) console.log("Skipping getppid workloads: no python3");
-const ignoreKernel = !kernel.ok || !python;
-
-/** Runs python3 calling getppid() `n` times; resolves to its pid. */
-async function getppidChild(n: number): Promise<number> {
-  const child = new Deno.Command("python3", {
-    args: ["-c", `import os\nfor _ in range(${n}): os.getppid()`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const status = await child.status;
-  assert.ok(status.success);
-  return child.pid;
-}
 
 const BIG = 5000000000000000000n;
 

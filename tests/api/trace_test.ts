@@ -1,31 +1,6 @@
 import assert from "node:assert/strict";
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { getppidChild, ignoreKernel, kernel } from "./helpers.ts";
 import { trace, type TraceEvent } from "../../mod.ts";
-
-const kernel = probeKernel();
-if (!kernel.ok) console.log(`Skipping kernel API tests: ${kernel.reason}`);
-const python = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "pass"] }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
-if (!python) console.log("Skipping getppid workloads: no python3");
-const ignoreKernel = !kernel.ok || !python;
-
-/** Runs python3 calling getppid() `n` times; resolves to its pid. */
-async function getppidChild(n: number): Promise<number> {
-  const child = new Deno.Command("python3", {
-    args: ["-c", `import os\nfor _ in range(${n}): os.getppid()`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const status = await child.status;
-  assert.ok(status.success);
-  return child.pid;
-}
 
 const SOURCE = String.raw`tracepoint:syscalls:sys_enter_getppid {
   @calls[pid] = count();

@@ -1,0 +1,35 @@
+/**
+ * What the API tests share: whether the kernel engine can run here, and a
+ * getppid workload.
+ */
+import assert from "node:assert/strict";
+import { probeKernel } from "../../ffi/kernel_engine.ts";
+
+/** The kernel engine's verdict on this machine. */
+export const kernel: ReturnType<typeof probeKernel> = probeKernel();
+if (!kernel.ok) console.log(`Skipping kernel API tests: ${kernel.reason}`);
+
+const python = (() => {
+  try {
+    return new Deno.Command("python3", { args: ["-c", "pass"] }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+if (!python) console.log("Skipping getppid workloads: no python3");
+
+/** True when the kernel tests with a getppid workload cannot run. */
+export const ignoreKernel: boolean = !kernel.ok || !python;
+
+/** Runs python3 calling getppid() `n` times; resolves to its pid. */
+export async function getppidChild(n: number): Promise<number> {
+  const child = new Deno.Command("python3", {
+    args: ["-c", `import os\nfor _ in range(${n}): os.getppid()`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const status = await child.status;
+  assert.ok(status.success);
+  return child.pid;
+}
