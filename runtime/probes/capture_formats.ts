@@ -12,6 +12,11 @@
  *
  * Run as root with tracefs mounted:
  * `deno run -A runtime/probes/capture_formats.ts [--out DIR]`
+ * (`deno task formats:capture`), or with `--check` (`deno task
+ * formats:check`) to list where the bundle differs from this machine's kernel
+ * without writing anything. Kernel builds differ, so a difference is not a
+ * defect: it says the bundle was captured elsewhere. Unit tests never compare
+ * the bundle with the live kernel.
  *
  * @module
  */
@@ -164,7 +169,79 @@ export function captureFormats(outDir: string): CaptureResult {
   };
 }
 
-if (import.meta.main) {
+/**
+ * Compare the bundled files in `dataDir` with a fresh capture of this
+ * machine's kernel and return one line per difference (empty when they
+ * agree).
+ *
+ * @example Checking the bundle (needs tracefs, so not run)
+ * ```ts ignore
+ * import { checkBundle } from "./capture_formats.ts";
+ *
+ * for (const line of checkBundle("runtime/probes/data")) console.log(line);
+ * ```
+ */
+export function checkBundle(dataDir: string): string[] {
+  const fresh = Deno.makeTempDirSync();
+  try {
+    captureFormats(fresh);
+    const read = (dir: string, file: string) => {
+      try {
+        return JSON.parse(Deno.readTextFileSync(`${dir}/${file}`));
+      } catch {
+        return undefined;
+      }
+    };
+    const out: string[] = [];
+    const old = read(dataDir, "tracepoint_formats.json") as BundledFormats;
+    const now = read(fresh, "tracepoint_formats.json") as BundledFormats;
+    if (old.kernel !== now.kernel) {
+      out.push(`bundle from "${old.kernel}", kernel is "${now.kernel}"`);
+    }
+    const names = new Set([
+      ...Object.keys(old.events),
+      ...Object.keys(now.events),
+    ]);
+    for (const name of [...names].sort()) {
+      const a = JSON.stringify(old.events[name]);
+      const b = JSON.stringify(now.events[name]);
+      if (a === b) continue;
+      if (a === undefined) out.push(`${name}: only in the kernel`);
+      else if (b === undefined) out.push(`${name}: only in the bundle`);
+      else out.push(`${name}: format differs`);
+    }
+    const oldSys = read(dataDir, "syscalls_x86_64.json") as BundledSyscalls;
+    const nowSys = read(fresh, "syscalls_x86_64.json") as
+      | BundledSyscalls
+      | undefined;
+    if (
+      nowSys !== undefined &&
+      JSON.stringify(oldSys.syscalls) !== JSON.stringify(nowSys.syscalls)
+    ) {
+      out.push(`syscall numbers differ from ${UNISTD}`);
+    }
+    return out;
+  } finally {
+    Deno.removeSync(fresh, { recursive: true });
+  }
+}
+
+if (import.meta.main && Deno.args.includes("--check")) {
+  const dir = new URL("./data", import.meta.url).pathname;
+  try {
+    const diffs = checkBundle(dir);
+    for (const line of diffs) console.log(line);
+    console.log(
+      diffs.length === 0
+        ? "The bundle matches this kernel"
+        : `${diffs.length} differences between the bundle and this kernel`,
+    );
+    Deno.exit(diffs.length === 0 ? 0 : 1);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(1);
+  }
+} else if (import.meta.main) {
   const i = Deno.args.indexOf("--out");
   const out = i >= 0
     ? Deno.args[i + 1]

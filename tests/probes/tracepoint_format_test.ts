@@ -235,39 +235,6 @@ Deno.test("bundled data: header, coverage and parse time", () => {
   );
 });
 
-Deno.test({
-  name: "bundled formats equal tracefs formats on this kernel",
-  ignore: noTracefs,
-  fn() {
-    const data = bundledFormats();
-    const release = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
-    if (data.kernel !== release) {
-      console.log(
-        `bundle is from ${data.kernel}, kernel is ${release}: not compared`,
-      );
-      return;
-    }
-    const names = tracefsEvents();
-    const sample = [
-      "skb:kfree_skb",
-      "syscalls:sys_enter_openat",
-      "sched:sched_switch",
-      "raw_syscalls:sys_enter",
-      ...names.filter((_, i) => i % 97 === 0),
-    ];
-    for (const full of sample) {
-      const [cat, name] = full.split(":");
-      const bundled = readBundledTracepointFormat(cat, name);
-      const live = parseTracepointFormat(
-        Deno.readTextFileSync(`${root}/events/${cat}/${name}/format`),
-        cat,
-      );
-      assert.deepEqual(bundled, live, full);
-    }
-    assert.deepEqual(Object.keys(data.events).sort(), [...names].sort());
-  },
-});
-
 Deno.test("expandTracepoints matches glob patterns part by part", () => {
   const names = [
     "sched:sched_switch",
@@ -449,12 +416,8 @@ Deno.test("without tracefs access the bundle answers the same", async () => {
     assert.equal(child.count, Object.keys(bundledFormats().events).length);
     assert.ok(child.enter > 100);
     assert.ok(child.reasons > 10);
-    if (!noTracefs) {
-      assert.deepEqual(
-        child.fmt,
-        JSON.parse(JSON.stringify(readTracepointFormat("skb", "kfree_skb"))),
-      );
-    }
+    // Whether the bundle matches this machine's kernel is not a unit test's
+    // question: kernel builds differ. `deno task formats:check` answers it.
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
