@@ -179,6 +179,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       params: opts.params,
       unsafe: opts.unsafe,
       pid: opts.pid,
+      maxMapKeys: opts.maxMapKeys,
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
     });
     if (opts.dryRun) {

@@ -117,9 +117,14 @@ export class ProgramTables {
   #userMaps = new Map<string, number>();
   #internal = new Map<string, number>();
   #keepHash: Set<string>;
+  #maxKeys: number;
 
-  /** Registers the user maps. */
-  constructor(a: Analysis) {
+  /**
+   * Registers the user maps; a hash map holds at most `maxKeys` keys
+   * (`max_map_keys`, default {@linkcode MAP_MAX_ENTRIES}).
+   */
+  constructor(a: Analysis, maxKeys: number = MAP_MAX_ENTRIES) {
+    this.#maxKeys = maxKeys;
     this.#keepHash = mapsZeroedOrDeleted(a.units.map((u) => u.probe));
     for (const m of a.maps.values()) {
       if (m.kind === undefined) continue;
@@ -184,7 +189,7 @@ export class ProgramTables {
       type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
       keySize,
       valueSize,
-      maxEntries: MAP_MAX_ENTRIES,
+      maxEntries: this.#maxKeys,
       key: keyT === undefined
         ? { kind: "none", size: 0 }
         : toTypeDesc(keyT, stackMap),
@@ -256,6 +261,21 @@ export class ProgramTables {
       keySize: 4,
       valueSize: 8,
       maxEntries: 1,
+      key: { kind: "int", size: 4, signed: false },
+    });
+  }
+
+  /**
+   * The per-CPU counters of updates a full map refused (`.full`, u32 key:
+   * the refused map's index in `maps`, u64 value); user space sums them
+   * and warns. User maps come first, so one slot per user map suffices.
+   */
+  fullMap(): number {
+    return this.#internalMap(".full", {
+      type: MapType.PERCPU_ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: Math.max(this.#userMaps.size, 1),
       key: { kind: "int", size: 4, signed: false },
     });
   }
@@ -779,6 +799,34 @@ export class ProbeCompiler {
       b.ldMap(1, map);
       b.movReg(2, 10);
       b.alu64Imm("ADD", 2, key);
+      b.call(Helper.map_lookup_elem);
+      b.jmpImm("JEQ", 0, 0, resume);
+      b.movImm(1, 1);
+      b.atomic(8, "ADD", 0, 0, 1);
+      b.ja(resume);
+    });
+  }
+
+  /**
+   * Right after a `map_update_elem` call on user map `map`: when it failed
+   * (r0 != 0: the map is full), jumps to a cold block that adds 1 to the
+   * map's `.full` slot and continues after the jump. `scratch` is a stack
+   * slot of at least 4 bytes the update no longer needs (its value). The
+   * success path pays one conditional jump; hits never get here.
+   */
+  #updateFailed(map: number, scratch: number): void {
+    const b = this.#b;
+    const cold = b.newLabel("full");
+    const resume = b.newLabel("updated");
+    b.jmpImm("JNE", 0, 0, cold);
+    b.label(resume);
+    const full = this.#t.fullMap();
+    this.#cold.push(() => {
+      b.label(cold);
+      b.st(4, 10, scratch, map);
+      b.ldMap(1, full);
+      b.movReg(2, 10);
+      b.alu64Imm("ADD", 2, scratch);
       b.call(Helper.map_lookup_elem);
       b.jmpImm("JEQ", 0, 0, resume);
       b.movImm(1, 1);
@@ -1382,12 +1430,14 @@ export class ProbeCompiler {
         this.#storeScalar({ base: 10, off: vslot }, val, 8);
         this.#ra.free(val);
       } else this.#into(v, { base: 10, off: vslot }, vt, true);
+      const idx = this.#t.userMap(`@${t.name}`);
       this.#call(Helper.map_update_elem, [
-        { map: this.#t.userMap(`@${t.name}`) },
+        { map: idx },
         { fp: key },
         { fp: vslot },
         this.#ra.imm(0),
       ], false);
+      this.#updateFailed(idx, vslot);
       this.#written(t.name);
       return;
     }
@@ -1482,6 +1532,7 @@ export class ProbeCompiler {
       { fp: vslot },
       ra.imm(0),
     ], false);
+    this.#updateFailed(idx, vslot);
     ra.floor = floor;
     b.label(done);
     this.#written(m.name);
@@ -1610,6 +1661,7 @@ export class ProbeCompiler {
       { fp: vslot },
       ra.imm(0),
     ], false);
+    this.#updateFailed(idx, vslot);
     ra.floor = floor;
     b.label(done);
   }

@@ -51,7 +51,7 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
-import { ProbeCompiler, ProgramTables } from "./codegen.ts";
+import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
 import { analyze, type Unit } from "./sema.ts";
 import { ProgType } from "../bpf/opcodes.ts";
 
@@ -79,6 +79,53 @@ export interface CompileOptions {
    * `cpid` without it is a compile error).
    */
   cpid?: number;
+  /**
+   * Keys a map holds at most (bpftrace's `max_map_keys`); default: the
+   * environment's `BPFTRACE_MAP_KEYS_MAX`, else 4096. Updates a full map
+   * refuses are counted and reported (`runtime/output/map_full.ts`).
+   */
+  maxMapKeys?: number;
+}
+
+/** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
+const MAX_MAP_KEYS = 0xffffffff;
+
+/**
+ * The `max_map_keys` a compile uses: the option, else the environment's
+ * `BPFTRACE_MAP_KEYS_MAX` (when readable), else 4096.
+ *
+ * @throws {RangeError} when the value is not an integer from 1 to 2^32-1.
+ * @example Default and explicit values
+ * ```ts
+ * import { resolveMaxMapKeys } from "./compile.ts";
+ * console.assert(resolveMaxMapKeys(100) === 100);
+ * ```
+ */
+export function resolveMaxMapKeys(option?: number): number {
+  let value: number | undefined = option;
+  let what = "max_map_keys";
+  if (value === undefined) {
+    let env: string | undefined;
+    try {
+      env = Deno.env.get("BPFTRACE_MAP_KEYS_MAX");
+    } catch {
+      env = undefined; // no --allow-env: the default
+    }
+    if (env === undefined || env === "") return MAP_MAX_ENTRIES;
+    what = "BPFTRACE_MAP_KEYS_MAX";
+    value = /^\s*\d+\s*$/.test(env) ? Number(env) : NaN;
+    if (Number.isNaN(value)) {
+      throw new RangeError(
+        `Invalid ${what} "${env}": expected an integer from 1 to ${MAX_MAP_KEYS}`,
+      );
+    }
+  }
+  if (!Number.isInteger(value) || value < 1 || value > MAX_MAP_KEYS) {
+    throw new RangeError(
+      `Invalid ${what} ${value}: expected an integer from 1 to ${MAX_MAP_KEYS}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -119,6 +166,7 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   const params = opts.params ?? [];
+  const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
       throw new RangeError(
@@ -136,7 +184,7 @@ export function compileAst(
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));
   }
-  const tables = new ProgramTables(a);
+  const tables = new ProgramTables(a, maxMapKeys);
   const probes: ProbeProgram[] = [];
   let startStored = false;
   for (const u of a.units) {
