@@ -509,6 +509,11 @@ export interface ProbeOptions {
    * would overflow with the slots is compiled again without them.
    */
   reuse?: boolean;
+  /**
+   * Count the updates full maps refuse (`.full`; default true). Off when
+   * the counter map would take the program over the kernel's 64 maps.
+   */
+  countFull?: boolean;
 }
 
 /** The probe needs more stack than the kernel gives a program. */
@@ -815,6 +820,11 @@ export class ProbeCompiler {
    * success path pays one conditional jump; hits never get here.
    */
   #updateFailed(map: number, scratch: number): void {
+    if (this.#opts.countFull === false) return;
+    // A keyless map has one key: it is never full.
+    const spec = this.#t.maps[map];
+    const buckets = spec.agg?.kind === "hist" || spec.agg?.kind === "lhist";
+    if (spec.key.kind === "none" && !buckets) return;
     const b = this.#b;
     const cold = b.newLabel("full");
     const resume = b.newLabel("updated");

@@ -52,6 +52,7 @@ import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
+import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze, type Unit } from "./sema.ts";
 import { ProgType } from "../bpf/opcodes.ts";
 
@@ -194,13 +195,28 @@ export function compileAst(
       prologue = (c) => c.storeStartTime();
     }
     const pid = u.kind === "BEGIN" || u.kind === "END" ? undefined : opts.pid;
-    probes.push(
+    const mark = tables.mark();
+    const errors = diag.errors.length;
+    const warnings = diag.warnings.length;
+    const unit = (countFull: boolean) =>
       new ProbeCompiler(u, tables, diag, params, prologue, {
         pid,
         cpid: opts.cpid,
-      }).compile(),
-    );
+        countFull,
+      }).compile();
+    let probe = unit(true);
+    if (onlyCounterOverLimit(probe, tables.maps)) {
+      // The full-map counter would be the 65th map: this probe goes
+      // without it (its refused updates are not counted) rather than
+      // fail to load.
+      tables.reset(mark);
+      diag.errors.length = errors;
+      diag.warnings.length = warnings;
+      probe = unit(false);
+    }
+    probes.push(probe);
   }
+  checkKernelLimits(a.units, probes, tables.maps, diag);
   diag.throwIfErrors();
   uniqueNames(probes);
   const prog: Program = {
