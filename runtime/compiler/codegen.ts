@@ -266,18 +266,26 @@ export class ProgramTables {
   }
 
   /**
-   * The per-CPU counters of updates a full map refused (`.full`, u32 key:
-   * the refused map's index in `maps`, u64 value); user space sums them
-   * and warns. User maps come first, so one slot per user map suffices.
+   * The counters of updates a full map refused (`.full`): an ARRAY map of
+   * one entry whose value holds a u64 per user map, in the order user maps
+   * appear in `maps` (see `fullSlot`). Probes add to it through a direct
+   * value pointer (no lookup call); user space reads it and warns.
    */
   fullMap(): number {
     return this.#internalMap(".full", {
-      type: MapType.PERCPU_ARRAY,
+      type: MapType.ARRAY,
       keySize: 4,
-      valueSize: 8,
-      maxEntries: Math.max(this.#userMaps.size, 1),
-      key: { kind: "int", size: 4, signed: false },
+      valueSize: 8 * Math.max(this.#userMaps.size, 1),
+      maxEntries: 1,
+      key: { kind: "none", size: 0 },
     });
+  }
+
+  /** The byte offset of user map `mapIndex`'s counter in `.full`. */
+  fullSlot(mapIndex: number): number {
+    let n = 0;
+    for (let i = 0; i < mapIndex; i++) if (!this.maps[i].internal) n++;
+    return 8 * n;
   }
 
   /** A stack trace map for one kind and depth. */
@@ -814,12 +822,12 @@ export class ProbeCompiler {
 
   /**
    * Right after a `map_update_elem` call on user map `map`: when it failed
-   * (r0 != 0: the map is full), jumps to a cold block that adds 1 to the
-   * map's `.full` slot and continues after the jump. `scratch` is a stack
-   * slot of at least 4 bytes the update no longer needs (its value). The
-   * success path pays one conditional jump; hits never get here.
+   * (r0 != 0: the map is full), jumps to a cold block after the program's
+   * exit that atomically adds 1 to the map's `.full` counter and comes
+   * back. The success path pays one conditional jump (not taken); lookup
+   * hits never get here.
    */
-  #updateFailed(map: number, scratch: number): void {
+  #updateFailed(map: number): void {
     if (this.#opts.countFull === false) return;
     // A keyless map has one key: it is never full.
     const spec = this.#t.maps[map];
@@ -833,14 +841,9 @@ export class ProbeCompiler {
     const full = this.#t.fullMap();
     this.#cold.push(() => {
       b.label(cold);
-      b.st(4, 10, scratch, map);
-      b.ldMap(1, full);
-      b.movReg(2, 10);
-      b.alu64Imm("ADD", 2, scratch);
-      b.call(Helper.map_lookup_elem);
-      b.jmpImm("JEQ", 0, 0, resume);
-      b.movImm(1, 1);
-      b.atomic(8, "ADD", 0, 0, 1);
+      b.ldMapValue(1, full, this.#t.fullSlot(map));
+      b.movImm(2, 1);
+      b.atomic(8, "ADD", 1, 0, 2);
       b.ja(resume);
     });
   }
@@ -1447,7 +1450,7 @@ export class ProbeCompiler {
         { fp: vslot },
         this.#ra.imm(0),
       ], false);
-      this.#updateFailed(idx, vslot);
+      this.#updateFailed(idx);
       this.#written(t.name);
       return;
     }
@@ -1542,7 +1545,7 @@ export class ProbeCompiler {
       { fp: vslot },
       ra.imm(0),
     ], false);
-    this.#updateFailed(idx, vslot);
+    this.#updateFailed(idx);
     ra.floor = floor;
     b.label(done);
     this.#written(m.name);
@@ -1671,7 +1674,7 @@ export class ProbeCompiler {
       { fp: vslot },
       ra.imm(0),
     ], false);
-    this.#updateFailed(idx, vslot);
+    this.#updateFailed(idx);
     ra.floor = floor;
     b.label(done);
   }

@@ -1,8 +1,8 @@
 /**
  * Full maps: the updates a map refused because it held its `maxEntries`
- * keys, as counted by the program in the internal `.full` map (one per-CPU
- * u64 per user map, indexed by the map's index in `Program.maps`), and the
- * warning and JSON record that report them.
+ * keys, as counted by the program in the internal `.full` map (an array of
+ * one entry holding a u64 per user map, in the order user maps appear in
+ * `Program.maps`), and the warning and JSON record that report them.
  *
  * JSON record (one line, on the output stream, after the map it concerns
  * on `print()` and after the maps at exit):
@@ -27,22 +27,21 @@ export interface MapFull {
 }
 
 /**
- * Sums the `.full` counters read from an engine into one figure per map
- * that lost updates, in map order.
+ * Reads the `.full` counters (the entries of the map as an engine returns
+ * them) into one figure per map that lost updates, in name order.
  *
- * @example Two CPUs' counters for map 0
+ * @example Map 1 lost 5 updates
  * ```ts
  * import { mapFullCounts } from "./map_full.ts";
  * import assert from "node:assert/strict";
  *
- * const maps = [{ name: "@m", type: 5, keySize: 8, valueSize: 8,
+ * const map = (name: string) => ({ name, type: 1, keySize: 8, valueSize: 8,
  *   maxEntries: 4096, key: { kind: "none", size: 0 } as const,
- *   internal: false }];
- * const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
- * const key = new Uint8Array(4);
+ *   internal: false });
+ * const value = new Uint8Array(new BigUint64Array([0n, 5n]).buffer);
  * assert.deepEqual(
- *   mapFullCounts(maps, [{ key, values: [u64(2), u64(3)] }]),
- *   [{ name: "@m", lost: 5, maxEntries: 4096 }],
+ *   mapFullCounts([map("@a"), map("@b")], [{ key: new Uint8Array(4), values: [value] }]),
+ *   [{ name: "@b", lost: 5, maxEntries: 4096 }],
  * );
  * ```
  */
@@ -51,20 +50,15 @@ export function mapFullCounts(
   counters: readonly RawMapEntry[],
 ): MapFull[] {
   const out: MapFull[] = [];
-  for (const e of counters) {
-    if (e.key.length < 4) continue;
-    const index = new DataView(e.key.buffer, e.key.byteOffset).getUint32(
-      0,
-      true,
-    );
-    const spec = maps[index];
-    if (spec === undefined || spec.internal) continue;
-    let lost = 0n;
-    for (const v of e.values) {
-      if (v.length >= 8) {
-        lost += new DataView(v.buffer, v.byteOffset).getBigUint64(0, true);
-      }
-    }
+  const value = counters[0]?.values[0];
+  if (value === undefined) return out;
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  let off = 0;
+  for (const spec of maps) {
+    if (spec.internal) continue;
+    if (off + 8 > value.length) break;
+    const lost = view.getBigUint64(off, true);
+    off += 8;
     if (lost > 0n) {
       out.push({
         name: spec.name,
