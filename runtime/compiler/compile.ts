@@ -26,6 +26,15 @@
  *   `.events` is): a failed `ringbuf_reserve` jumps to a cold block placed
  *   after the program's final `exit` that adds 1 in place and jumps back,
  *   so the success path is unchanged.
+ * - Updates a full map refuses (`map_update_elem` failing: the map holds
+ *   `maxMapKeys` keys) are counted in the internal ARRAY map `.full` (one
+ *   entry; a u64 per user map, in the order of user maps in `maps`): a
+ *   failed update jumps to a cold block after the final `exit` that adds 1
+ *   through a direct value pointer and jumps back. Keyless maps (one key)
+ *   get no such code; a probe whose 65th map would be `.full` goes without
+ *   it. User space reports the counts (`output/map_full.ts`).
+ * - Kernel limits are compile errors (`kernel_limits.ts`): at most 64 maps
+ *   per probe program, at most 64 probes per tracepoint.
  * - `cpid` option: the value of the `cpid` builtin (a constant).
  * - Probe names are unique within a program and at most 15 characters of
  *   `[A-Za-z0-9_]` (shared or truncated names get `_1`, `_2`, …).
