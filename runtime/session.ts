@@ -286,20 +286,21 @@ export class Session {
   }
 
   /**
-   * Warns about every full map (at exit), or after `print()` showed map
-   * `printed`, about that one when its count grew since the last warning.
-   * With `-f json` the record also goes to the output.
+   * Reports full maps: at exit every one; after `print()` showed map
+   * `printed`, that one. With `-f json` a `map_full` record follows each
+   * (on every print); the warning on standard error is written at exit and
+   * when the count grew since the last warning.
    */
   #reportFull(printed?: string): void {
     for (const m of this.mapFull()) {
+      if (printed !== undefined && m.name !== printed) continue;
+      const json = this.#format === "json" ? formatMapFullJson(m) : "";
       if (printed !== undefined) {
-        if (m.name !== printed || this.#warnedFull.get(m.name) === m.lost) {
-          continue;
-        }
+        if (json !== "") this.#emit(json);
+        if (this.#warnedFull.get(m.name) === m.lost) continue;
         // The map's text first, then the warning about it.
-        if (this.#format === "json") this.#emit(formatMapFullJson(m));
         this.#flush();
-      } else if (this.#format === "json") this.#write(formatMapFullJson(m));
+      } else if (json !== "") this.#write(json);
       this.#warnedFull.set(m.name, m.lost);
       this.#warn(formatMapFullWarning(m));
     }

@@ -42,18 +42,31 @@ Deno.test("CLI: a full map warns at exit, and after print() shows it", async () 
   );
 });
 
-Deno.test("CLI: BPFTRACE_MAP_KEYS_MAX sets the limit; -f json adds map_full", async () => {
-  const r = await runCli([...INTERP, "-f", "json", "-e", FILL], {
-    env: { BPFTRACE_MAP_KEYS_MAX: "40" },
-  });
+Deno.test("CLI: BPFTRACE_MAP_KEYS_MAX sets the limit; -f json adds map_full records", async () => {
+  const r = await runCli([
+    ...INTERP,
+    "-f",
+    "json",
+    "-e",
+    FILL + " interval:ms:500 { print(@m, 1); }",
+  ], { env: { BPFTRACE_MAP_KEYS_MAX: "40" } });
   assert.equal(r.code, 0, r.stderr);
-  const [lost] = warnings(r.stderr);
-  const records = r.stdout.split("\n").filter((l) => l.includes('"map_full"'));
-  assert.deepEqual(records.map((l) => JSON.parse(l)), [{
-    type: "map_full",
-    data: { map: "@m", lost, max_entries: 40 },
-  }]);
-  const map = r.stdout.split("\n").find((l) => l.includes('"@m"'))!;
+  const lost = warnings(r.stderr);
+  assert.equal(lost.length, 2, r.stderr);
+  const lines = r.stdout.split("\n");
+  const records = lines.filter((l) => l.includes('"map_full"'))
+    .map((l) => JSON.parse(l));
+  // One after the map print() shows, one at exit: the warnings' figures.
+  assert.deepEqual(
+    records,
+    lost.map((n) => ({
+      type: "map_full",
+      data: { map: "@m", lost: n, max_entries: 40 },
+    })),
+  );
+  const printed = lines.findIndex((l) => l.includes('"@m"'));
+  assert.ok(lines[printed + 1].includes('"map_full"'), r.stdout);
+  const map = lines.findLast((l) => l.includes('"@m": {'))!;
   assert.equal(Object.keys(JSON.parse(map).data["@m"]).length, 40);
 });
 
