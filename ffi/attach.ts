@@ -32,6 +32,7 @@ import {
 } from "./structs.ts";
 import {
   HARDWARE_EVENTS,
+  maxSampleRate,
   perfEvent,
   SOFTWARE_EVENTS,
 } from "../runtime/probes/perf_events.ts";
@@ -475,21 +476,6 @@ function attachInto(
       sampling(att, progFd, attr, onlineCpus(), opts);
       return;
     }
-  }
-}
-
-/**
- * The kernel's limit of samples per second per CPU
- * (`kernel.perf_event_max_sample_rate`), or undefined when unreadable.
- */
-export function maxSampleRate(): number | undefined {
-  try {
-    const n = Number(
-      Deno.readTextFileSync("/proc/sys/kernel/perf_event_max_sample_rate"),
-    );
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
   }
 }
 

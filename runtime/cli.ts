@@ -11,6 +11,7 @@
 import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
+import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engine.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
@@ -186,6 +187,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       unsafe: opts.unsafe,
       pid: opts.pid,
       maxMapKeys,
+      maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
     });
     if (opts.dryRun) {

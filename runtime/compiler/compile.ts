@@ -95,6 +95,12 @@ export interface CompileOptions {
    * refuses are counted and reported (`runtime/output/map_full.ts`).
    */
   maxMapKeys?: number;
+  /**
+   * The kernel's `perf_event_max_sample_rate`, when the program is meant
+   * for this host: a `profile:hz:N` above it is a compile error (the
+   * kernel would refuse it at attach with EINVAL).
+   */
+  maxSampleRate?: number;
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
@@ -225,7 +231,7 @@ export function compileAst(
     }
     probes.push(probe);
   }
-  checkKernelLimits(a.units, probes, tables.maps, diag);
+  checkKernelLimits(a.units, probes, tables.maps, diag, opts.maxSampleRate);
   diag.throwIfErrors();
   uniqueNames(probes);
   const prog: Program = {

@@ -8,7 +8,10 @@
  * - a tracepoint runs at most 64 programs (`BPF_TRACE_MAX_PROGS`: the
  *   attach fails with E2BIG). Other tools' programs on the same tracepoint
  *   count too; only the kernel knows those, so the attach error explains
- *   itself as well (`ffi/attach.ts`).
+ *   itself as well (`ffi/attach.ts`);
+ * - with `maxSampleRate` (the host's `kernel.perf_event_max_sample_rate`,
+ *   which the caller reads: compiling stays pure), a `profile:hz:N` or
+ *   `interval:hz:N` above it (perf_event_open fails with EINVAL).
  *
  * @module
  */
@@ -45,9 +48,32 @@ export function checkKernelLimits(
   probes: readonly ProbeProgram[],
   maps: readonly MapSpec[],
   diag: Diagnostics,
+  maxSampleRate?: number,
 ): void {
   probes.forEach((p, i) => checkMaps(units[i], p, maps, diag));
   checkTracepoints(units, diag);
+  if (maxSampleRate !== undefined) checkRates(units, maxSampleRate, diag);
+}
+
+function checkRates(
+  units: readonly Unit[],
+  max: number,
+  diag: Diagnostics,
+): void {
+  for (const u of units) {
+    for (const a of u.attach) {
+      if (a.kind !== "profile" && a.kind !== "interval") continue;
+      if ((a.unit ?? "hz") !== "hz" || (a.period ?? 0) <= max) continue;
+      const node = u.probe.attachPoints.find((x) =>
+        x.provider === a.kind && (x.unit ?? "hz") === "hz" &&
+        x.period === a.period
+      );
+      diag.error(
+        node?.span ?? u.probe.span,
+        `${a.period} Hz is above this kernel's limit of ${max} samples per second (sysctl kernel.perf_event_max_sample_rate)`,
+      );
+    }
+  }
 }
 
 /**

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { mapsUsed } from "../../runtime/compiler/kernel_limits.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
+import { maxSampleRate } from "../../runtime/probes/perf_events.ts";
+import { runCli } from "../cli/helpers.ts";
 
 function errorsOf(src: string): CompileErrors {
   try {
@@ -84,4 +86,50 @@ Deno.test("65 probes on one tracepoint: a compile error at the 65th", () => {
       () => `rawtracepoint:sys_enter { @c = count(); }`,
     ).join("\n"),
   );
+});
+
+Deno.test("a sampling rate above the host's limit: a compile error when given", () => {
+  const src = "BEGIN { }\nprofile:hz:1001 { @c = count(); }";
+  assert.equal(compile(src).probes.length, 2); // no limit given: compiles
+  const e = (() => {
+    try {
+      compile(src, { maxSampleRate: 1000 });
+    } catch (e) {
+      if (e instanceof CompileErrors) return e;
+      throw e;
+    }
+    assert.fail("compiled");
+  })();
+  assert.equal(
+    e.errors[0].message,
+    "1001 Hz is above this kernel's limit of 1000 samples per second (sysctl kernel.perf_event_max_sample_rate)",
+  );
+  assert.equal(e.errors[0].line, 2);
+  compile("profile:hz:1000 { @c = count(); } profile:ms:1 { @d = count(); }", {
+    maxSampleRate: 1000,
+  });
+});
+
+Deno.test({
+  name: "--dry-run refuses a profile rate above this host's limit",
+  ignore: maxSampleRate() === undefined,
+  async fn() {
+    const hz = maxSampleRate()! + 1;
+    const r = await runCli([
+      "--dry-run",
+      "-e",
+      `profile:hz:${hz} { @ = count(); }`,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^stdin:1:1: ERROR: ${hz} Hz is above`));
+    // The interpreter runs synthetic profiles at any rate.
+    const interp = await runCli([
+      "--dry-run",
+      "--backend",
+      "interp",
+      "-e",
+      `profile:hz:${hz} { @ = count(); }`,
+    ]);
+    assert.equal(interp.code, 0, interp.stderr);
+  },
 });

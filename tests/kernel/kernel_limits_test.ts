@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { kernel } from "../api/helpers.ts";
 import { trace } from "../../mod.ts";
-import { maxSampleRate } from "../../ffi/attach.ts";
+import { maxSampleRate } from "../../runtime/probes/perf_events.ts";
 
 const ignore = !kernel.ok;
 
