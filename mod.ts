@@ -91,6 +91,7 @@ export type {
   Stats,
   Value,
 } from "./runtime/output/types.ts";
+export type { MapFull } from "./runtime/output/map_full.ts";
 
 // TypeScript probe bodies, staged into the bpftrace syntax tree.
 export {

@@ -32,6 +32,7 @@ import {
 } from "./structs.ts";
 import {
   HARDWARE_EVENTS,
+  maxSampleRate,
   perfEvent,
   SOFTWARE_EVENTS,
 } from "../runtime/probes/perf_events.ts";
@@ -239,12 +240,20 @@ function perfEventOpen(
   return fd;
 }
 
+/**
+ * What E2BIG means when attaching to a tracepoint: the kernel keeps at most
+ * 64 programs per tracepoint (`BPF_TRACE_MAX_PROGS`), counting every tool's.
+ */
+export const TRACEPOINT_E2BIG_HINT =
+  "The kernel allows at most 64 BPF programs on one tracepoint, counting those of every other tool attached to it";
+
 /** Attaches the program to one perf event fd; returns the link fd or -1. */
 function attachToPerf(
   libs: NativeLibs,
   text: string,
   progFd: number,
   perfFd: number,
+  e2bigHint?: string,
 ): number {
   const link = libs.bpf.bpf_link_create(
     progFd,
@@ -259,8 +268,12 @@ function attachToPerf(
   }
   // Older kernels: no perf links. Attach with ioctls instead.
   if (libs.libc.ioctl(perfFd, BigInt(PerfIoctl.SET_BPF), BigInt(progFd)) < 0) {
-    const errno = libs.errno();
-    throw libs.error(`attach "${text}"`, errno === 0 ? -link : errno);
+    const errno = libs.errno() || -link;
+    throw libs.error(
+      `attach "${text}"`,
+      errno,
+      errno === 7 ? e2bigHint : undefined,
+    );
   }
   if (libs.libc.ioctl(perfFd, BigInt(PerfIoctl.ENABLE), 0n) < 0) {
     throw libs.error(`enable "${text}"`, libs.errno());
@@ -336,7 +349,7 @@ function attachInto(
       });
       const fd = perfEventOpen(libs, text, attr, -1, 0);
       att.perfFds.push(fd);
-      const link = attachToPerf(libs, text, progFd, fd);
+      const link = attachToPerf(libs, text, progFd, fd, TRACEPOINT_E2BIG_HINT);
       if (link >= 0) att.links.push(link);
       return;
     }
@@ -428,6 +441,7 @@ function attachInto(
     case "profile":
     case "interval": {
       const hz = point.unit === undefined || point.unit === "hz";
+      if (hz) checkSampleRate(text, Math.trunc(point.period ?? 99));
       const attr = perfEventAttr({
         type: PerfType.SOFTWARE,
         config: BigInt(perfEvent("software", "cpu-clock")!.config),
@@ -463,6 +477,20 @@ function attachInto(
       return;
     }
   }
+}
+
+/**
+ * Refuses a frequency the kernel would refuse with a bare EINVAL: above
+ * `kernel.perf_event_max_sample_rate`.
+ */
+function checkSampleRate(text: string, hz: number): void {
+  const max = maxSampleRate();
+  if (max === undefined || hz <= max) return;
+  throw new AttachError(
+    text,
+    `${hz} Hz is above this kernel's limit of ${max} samples per second ` +
+      `(sysctl kernel.perf_event_max_sample_rate); use a lower rate`,
+  );
 }
 
 function sampling(

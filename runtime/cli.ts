@@ -10,7 +10,8 @@
 
 import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
-import { compile } from "./compiler/compile.ts";
+import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
+import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engine.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
@@ -165,6 +166,12 @@ async function runScript(opts: CliOptions): Promise<number> {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
   }
+  let maxMapKeys: number;
+  try {
+    maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
+  } catch (e) {
+    throw new UsageError(errorMessage(e));
+  }
   // -c: start the command stopped, so nothing it does escapes the probes;
   // it continues once every probe is attached.
   let child: Deno.ChildProcess | undefined;
@@ -179,6 +186,8 @@ async function runScript(opts: CliOptions): Promise<number> {
       params: opts.params,
       unsafe: opts.unsafe,
       pid: opts.pid,
+      maxMapKeys,
+      maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
     });
     if (opts.dryRun) {

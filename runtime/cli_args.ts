@@ -37,6 +37,8 @@ export interface CliOptions {
   seed?: number;
   rate?: number;
   unsafe: boolean;
+  /** `--max-map-keys N`: keys a map holds at most (`max_map_keys`). */
+  maxMapKeys?: number;
   help: boolean;
   version: boolean;
 }
@@ -63,6 +65,8 @@ OPTIONS:
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
     --unsafe         allow system(), cat() and signal()
+    --max-map-keys N keys a map holds at most (default 4096, or
+                     BPFTRACE_MAP_KEYS_MAX); updates a full map refuses are reported
     --asm FILE       assemble FILE, verify it and run it once in the interpreter
     --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
     --no-verify      skip our verifier in --asm mode
@@ -89,6 +93,16 @@ function num(
   if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(
       `Option ${name} needs a non-negative number, got "${v}"`,
+    );
+  }
+  return n;
+}
+
+function mapKeys(v: string | undefined): number | undefined {
+  const n = num("--max-map-keys", v);
+  if (n !== undefined && (n < 1 || n > 0xffffffff)) {
+    throw new UsageError(
+      `Option --max-map-keys needs an integer from 1 to 4294967295, got "${v}"`,
     );
   }
   return n;
@@ -132,6 +146,7 @@ export function parseCli(args: string[]): CliOptions {
       seed: { type: "string" },
       rate: { type: "string" },
       unsafe: { type: "boolean" },
+      "max-map-keys": { type: "string" },
       asm: { type: "string" },
       mem: { type: "string" },
       "no-verify": { type: "boolean" },
@@ -177,6 +192,7 @@ export function parseCli(args: string[]): CliOptions {
     seed: num("--seed", v.seed),
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,
+    maxMapKeys: mapKeys(v["max-map-keys"]),
     help: (v.h ?? false) || (v.help ?? false),
     version: v.version ?? false,
   };

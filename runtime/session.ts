@@ -19,6 +19,12 @@ import {
   formatMapJson,
   formatMessageJson,
 } from "./output/json.ts";
+import {
+  formatMapFullJson,
+  formatMapFullWarning,
+  type MapFull,
+  mapFullCounts,
+} from "./output/map_full.ts";
 import { formatPrintf } from "./output/printf.ts";
 import {
   formatAttachedProbesText,
@@ -49,6 +55,19 @@ export interface SessionOptions {
   onEvent?: (event: DecodedEvent) => void;
   /** Print nothing for events (the caller consumes them via `onEvent`). */
   quiet?: boolean;
+  /**
+   * Where warnings go (full maps; default: standard error). They are
+   * written at exit and when `print()` shows a map that lost updates.
+   */
+  warn?: (text: string) => void;
+}
+
+function writeStderr(text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) {
+    const n = Deno.stderr.writeSync(bytes);
+    bytes = bytes.subarray(n);
+  }
 }
 
 const encoder = new TextEncoder();
@@ -93,6 +112,9 @@ export class Session {
   #unsafe: boolean;
   #onEvent?: (event: DecodedEvent) => void;
   #quiet: boolean;
+  #warn: (text: string) => void;
+  /** Per map name, the lost-update count last warned about. */
+  #warnedFull = new Map<string, number>();
   #exitRequested = false;
   #stopRequested = false;
   #finished = false;
@@ -110,6 +132,7 @@ export class Session {
     this.#unsafe = options.unsafe ?? false;
     this.#onEvent = options.onEvent;
     this.#quiet = options.quiet ?? false;
+    this.#warn = options.warn ?? writeStderr;
   }
 
   /** True once the program called `exit()`. */
@@ -239,11 +262,48 @@ export class Session {
   }
 
   #decodeMap(i: number): MapData {
-    return decodeMap(
+    const data = decodeMap(
       this.program.maps[i],
       this.engine.readMap(i),
       this.#resolver,
     );
+    const lost = this.mapFull().find((m) => m.name === data.name)?.lost;
+    if (lost !== undefined) data.lostUpdates = lost;
+    return data;
+  }
+
+  /**
+   * Every user map that refused updates because it was full, with how
+   * many since the start (the program counts them in its `.full` map);
+   * empty when none did.
+   */
+  mapFull(): MapFull[] {
+    const i = this.program.maps.findIndex((m) =>
+      m.name === ".full" && m.internal
+    );
+    if (i < 0) return [];
+    return mapFullCounts(this.program.maps, this.engine.readMap(i));
+  }
+
+  /**
+   * Reports full maps: at exit every one; after `print()` showed map
+   * `printed`, that one. With `-f json` a `map_full` record follows each
+   * (on every print); the warning on standard error is written at exit and
+   * when the count grew since the last warning.
+   */
+  #reportFull(printed?: string): void {
+    for (const m of this.mapFull()) {
+      if (printed !== undefined && m.name !== printed) continue;
+      const json = this.#format === "json" ? formatMapFullJson(m) : "";
+      if (printed !== undefined) {
+        if (json !== "") this.#emit(json);
+        if (this.#warnedFull.get(m.name) === m.lost) continue;
+        // The map's text first, then the warning about it.
+        this.#flush();
+      } else if (json !== "") this.#write(json);
+      this.#warnedFull.set(m.name, m.lost);
+      this.#warn(formatMapFullWarning(m));
+    }
   }
 
   /**
@@ -268,6 +328,7 @@ export class Session {
             : formatExitMapsText(maps),
         );
       }
+      this.#reportFull();
       const lost = this.engine.lostEvents();
       if (lost > 0) {
         this.#write(
@@ -294,6 +355,7 @@ export class Session {
         this.#emit(
           json ? formatMapJson(data, opts) : formatMapText(data, opts),
         );
+        this.#reportFull(data.name);
         return;
       }
       case "clear":

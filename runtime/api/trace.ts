@@ -17,6 +17,7 @@ import { sortMapData } from "../output/decode.ts";
 import { formatEventOutput } from "../output/event.ts";
 import { formatAttachedProbesJson, formatMapJson } from "../output/json.ts";
 import { formatAttachedProbesText, formatMapText } from "../output/text.ts";
+import type { MapFull } from "../output/map_full.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
@@ -56,6 +57,16 @@ export interface TraceOptions {
   pid?: number;
   /** Allow `system()`, `cat()` and `signal()`. */
   unsafe?: boolean;
+  /**
+   * Keys a map holds at most (bpftrace's `max_map_keys`; default
+   * `BPFTRACE_MAP_KEYS_MAX` from the environment, else 4096). Updates a
+   * full map refuses are counted: see {@linkcode TraceSession.mapFull}.
+   */
+  maxMapKeys?: number;
+  /**
+   * Where warnings go (a full map lost updates; default: standard error).
+   */
+  warn?: (text: string) => void;
   /** Output format of what `print` writes (default `text`). */
   format?: "text" | "json";
   /**
@@ -218,6 +229,7 @@ export async function trace(
   const compileOptions = {
     params: options.params,
     unsafe: options.unsafe,
+    maxMapKeys: options.maxMapKeys,
   };
   let program: Program;
   let staged: StagedProgram | undefined;
@@ -355,6 +367,7 @@ export class TraceSession implements AsyncDisposable {
         this.#write(text);
       },
       unsafe: options.unsafe,
+      warn: options.warn,
       quiet: !this.#print || this.#selfPrint,
       onEvent: (ev) => this.#onEvent(ev),
     });
@@ -398,6 +411,15 @@ export class TraceSession implements AsyncDisposable {
   /** Ring-buffer records the engine lost. */
   lostEvents(): number {
     return this.#engine.lostEvents();
+  }
+
+  /**
+   * Every map that refused updates because it was full (`maxMapKeys`),
+   * with how many it refused since the start; empty when none did. The
+   * same figure is each map's `lostUpdates` in {@linkcode maps}.
+   */
+  mapFull(): MapFull[] {
+    return this.#session.mapFull();
   }
 
   /**

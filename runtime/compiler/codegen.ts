@@ -117,9 +117,14 @@ export class ProgramTables {
   #userMaps = new Map<string, number>();
   #internal = new Map<string, number>();
   #keepHash: Set<string>;
+  #maxKeys: number;
 
-  /** Registers the user maps. */
-  constructor(a: Analysis) {
+  /**
+   * Registers the user maps; a hash map holds at most `maxKeys` keys
+   * (`max_map_keys`, default {@linkcode MAP_MAX_ENTRIES}).
+   */
+  constructor(a: Analysis, maxKeys: number = MAP_MAX_ENTRIES) {
+    this.#maxKeys = maxKeys;
     this.#keepHash = mapsZeroedOrDeleted(a.units.map((u) => u.probe));
     for (const m of a.maps.values()) {
       if (m.kind === undefined) continue;
@@ -184,7 +189,7 @@ export class ProgramTables {
       type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
       keySize,
       valueSize,
-      maxEntries: MAP_MAX_ENTRIES,
+      maxEntries: this.#maxKeys,
       key: keyT === undefined
         ? { kind: "none", size: 0 }
         : toTypeDesc(keyT, stackMap),
@@ -258,6 +263,29 @@ export class ProgramTables {
       maxEntries: 1,
       key: { kind: "int", size: 4, signed: false },
     });
+  }
+
+  /**
+   * The counters of updates a full map refused (`.full`): an ARRAY map of
+   * one entry whose value holds a u64 per user map, in the order user maps
+   * appear in `maps` (see `fullSlot`). Probes add to it through a direct
+   * value pointer (no lookup call); user space reads it and warns.
+   */
+  fullMap(): number {
+    return this.#internalMap(".full", {
+      type: MapType.ARRAY,
+      keySize: 4,
+      valueSize: 8 * Math.max(this.#userMaps.size, 1),
+      maxEntries: 1,
+      key: { kind: "none", size: 0 },
+    });
+  }
+
+  /** The byte offset of user map `mapIndex`'s counter in `.full`. */
+  fullSlot(mapIndex: number): number {
+    let n = 0;
+    for (let i = 0; i < mapIndex; i++) if (!this.maps[i].internal) n++;
+    return 8 * n;
   }
 
   /** A stack trace map for one kind and depth. */
@@ -489,6 +517,11 @@ export interface ProbeOptions {
    * would overflow with the slots is compiled again without them.
    */
   reuse?: boolean;
+  /**
+   * Count the updates full maps refuse (`.full`; default true). Off when
+   * the counter map would take the program over the kernel's 64 maps.
+   */
+  countFull?: boolean;
 }
 
 /** The probe needs more stack than the kernel gives a program. */
@@ -783,6 +816,34 @@ export class ProbeCompiler {
       b.jmpImm("JEQ", 0, 0, resume);
       b.movImm(1, 1);
       b.atomic(8, "ADD", 0, 0, 1);
+      b.ja(resume);
+    });
+  }
+
+  /**
+   * Right after a `map_update_elem` call on user map `map`: when it failed
+   * (r0 != 0: the map is full), jumps to a cold block after the program's
+   * exit that atomically adds 1 to the map's `.full` counter and comes
+   * back. The success path pays one conditional jump (not taken); lookup
+   * hits never get here.
+   */
+  #updateFailed(map: number): void {
+    if (this.#opts.countFull === false) return;
+    // A keyless map has one key: it is never full.
+    const spec = this.#t.maps[map];
+    const buckets = spec.agg?.kind === "hist" || spec.agg?.kind === "lhist";
+    if (spec.key.kind === "none" && !buckets) return;
+    const b = this.#b;
+    const cold = b.newLabel("full");
+    const resume = b.newLabel("updated");
+    b.jmpImm("JNE", 0, 0, cold);
+    b.label(resume);
+    const full = this.#t.fullMap();
+    this.#cold.push(() => {
+      b.label(cold);
+      b.ldMapValue(1, full, this.#t.fullSlot(map));
+      b.movImm(2, 1);
+      b.atomic(8, "ADD", 1, 0, 2);
       b.ja(resume);
     });
   }
@@ -1382,12 +1443,14 @@ export class ProbeCompiler {
         this.#storeScalar({ base: 10, off: vslot }, val, 8);
         this.#ra.free(val);
       } else this.#into(v, { base: 10, off: vslot }, vt, true);
+      const idx = this.#t.userMap(`@${t.name}`);
       this.#call(Helper.map_update_elem, [
-        { map: this.#t.userMap(`@${t.name}`) },
+        { map: idx },
         { fp: key },
         { fp: vslot },
         this.#ra.imm(0),
       ], false);
+      this.#updateFailed(idx);
       this.#written(t.name);
       return;
     }
@@ -1482,6 +1545,7 @@ export class ProbeCompiler {
       { fp: vslot },
       ra.imm(0),
     ], false);
+    this.#updateFailed(idx);
     ra.floor = floor;
     b.label(done);
     this.#written(m.name);
@@ -1610,6 +1674,7 @@ export class ProbeCompiler {
       { fp: vslot },
       ra.imm(0),
     ], false);
+    this.#updateFailed(idx);
     ra.floor = floor;
     b.label(done);
   }

@@ -26,6 +26,15 @@
  *   `.events` is): a failed `ringbuf_reserve` jumps to a cold block placed
  *   after the program's final `exit` that adds 1 in place and jumps back,
  *   so the success path is unchanged.
+ * - Updates a full map refuses (`map_update_elem` failing: the map holds
+ *   `maxMapKeys` keys) are counted in the internal ARRAY map `.full` (one
+ *   entry; a u64 per user map, in the order of user maps in `maps`): a
+ *   failed update jumps to a cold block after the final `exit` that adds 1
+ *   through a direct value pointer and jumps back. Keyless maps (one key)
+ *   get no such code; a probe whose 65th map would be `.full` goes without
+ *   it. User space reports the counts (`output/map_full.ts`).
+ * - Kernel limits are compile errors (`kernel_limits.ts`): at most 64 maps
+ *   per probe program, at most 64 probes per tracepoint.
  * - `cpid` option: the value of the `cpid` builtin (a constant).
  * - Probe names are unique within a program and at most 15 characters of
  *   `[A-Za-z0-9_]` (shared or truncated names get `_1`, `_2`, …).
@@ -51,7 +60,8 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
-import { ProbeCompiler, ProgramTables } from "./codegen.ts";
+import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
+import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze, type Unit } from "./sema.ts";
 import { ProgType } from "../bpf/opcodes.ts";
 
@@ -79,6 +89,59 @@ export interface CompileOptions {
    * `cpid` without it is a compile error).
    */
   cpid?: number;
+  /**
+   * Keys a map holds at most (bpftrace's `max_map_keys`); default: the
+   * environment's `BPFTRACE_MAP_KEYS_MAX`, else 4096. Updates a full map
+   * refuses are counted and reported (`runtime/output/map_full.ts`).
+   */
+  maxMapKeys?: number;
+  /**
+   * The kernel's `perf_event_max_sample_rate`, when the program is meant
+   * for this host: a `profile:hz:N` above it is a compile error (the
+   * kernel would refuse it at attach with EINVAL).
+   */
+  maxSampleRate?: number;
+}
+
+/** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
+const MAX_MAP_KEYS = 0xffffffff;
+
+/**
+ * The `max_map_keys` a compile uses: the option, else the environment's
+ * `BPFTRACE_MAP_KEYS_MAX` (when readable), else 4096.
+ *
+ * @throws {RangeError} when the value is not an integer from 1 to 2^32-1.
+ * @example Default and explicit values
+ * ```ts
+ * import { resolveMaxMapKeys } from "./compile.ts";
+ * console.assert(resolveMaxMapKeys(100) === 100);
+ * ```
+ */
+export function resolveMaxMapKeys(option?: number): number {
+  let value: number | undefined = option;
+  let what = "max_map_keys";
+  if (value === undefined) {
+    let env: string | undefined;
+    try {
+      env = Deno.env.get("BPFTRACE_MAP_KEYS_MAX");
+    } catch {
+      env = undefined; // no --allow-env: the default
+    }
+    if (env === undefined || env === "") return MAP_MAX_ENTRIES;
+    what = "BPFTRACE_MAP_KEYS_MAX";
+    value = /^\s*\d+\s*$/.test(env) ? Number(env) : NaN;
+    if (Number.isNaN(value)) {
+      throw new RangeError(
+        `Invalid ${what} "${env}": expected an integer from 1 to ${MAX_MAP_KEYS}`,
+      );
+    }
+  }
+  if (!Number.isInteger(value) || value < 1 || value > MAX_MAP_KEYS) {
+    throw new RangeError(
+      `Invalid ${what} ${value}: expected an integer from 1 to ${MAX_MAP_KEYS}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -119,6 +182,7 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   const params = opts.params ?? [];
+  const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
       throw new RangeError(
@@ -136,7 +200,7 @@ export function compileAst(
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));
   }
-  const tables = new ProgramTables(a);
+  const tables = new ProgramTables(a, maxMapKeys);
   const probes: ProbeProgram[] = [];
   let startStored = false;
   for (const u of a.units) {
@@ -146,13 +210,28 @@ export function compileAst(
       prologue = (c) => c.storeStartTime();
     }
     const pid = u.kind === "BEGIN" || u.kind === "END" ? undefined : opts.pid;
-    probes.push(
+    const mark = tables.mark();
+    const errors = diag.errors.length;
+    const warnings = diag.warnings.length;
+    const unit = (countFull: boolean) =>
       new ProbeCompiler(u, tables, diag, params, prologue, {
         pid,
         cpid: opts.cpid,
-      }).compile(),
-    );
+        countFull,
+      }).compile();
+    let probe = unit(true);
+    if (onlyCounterOverLimit(probe, tables.maps)) {
+      // The full-map counter would be the 65th map: this probe goes
+      // without it (its refused updates are not counted) rather than
+      // fail to load.
+      tables.reset(mark);
+      diag.errors.length = errors;
+      diag.warnings.length = warnings;
+      probe = unit(false);
+    }
+    probes.push(probe);
   }
+  checkKernelLimits(a.units, probes, tables.maps, diag, opts.maxSampleRate);
   diag.throwIfErrors();
   uniqueNames(probes);
   const prog: Program = {

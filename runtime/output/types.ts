@@ -94,6 +94,12 @@ export interface MapDataBase {
   name: string;
   /** Whether the map has keys (`@x[k]`) or not (`@x`). */
   keyed: boolean;
+  /**
+   * Updates the map refused since the session started because it held its
+   * limit of keys (`max_map_keys`); absent when none was refused. Read
+   * from a running session (exporters publish it as a map-full count).
+   */
+  lostUpdates?: number;
 }
 
 /** A `count()`, `sum()`, `min()` or `max()` map: one integer per key. */

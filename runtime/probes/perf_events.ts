@@ -110,3 +110,26 @@ export function perfEvent(
   const table = kind === "software" ? SOFTWARE_EVENTS : HARDWARE_EVENTS;
   return table.find((e) => e.name === name || e.alias === name);
 }
+
+/**
+ * The host kernel's limit of samples per second per CPU
+ * (`kernel.perf_event_max_sample_rate`): a `profile:hz:N` above it fails
+ * with EINVAL. Undefined when unreadable (not Linux, no /proc).
+ *
+ * @example Read it
+ * ```ts
+ * import { maxSampleRate } from "./perf_events.ts";
+ * const max = maxSampleRate();
+ * console.assert(max === undefined || max > 0);
+ * ```
+ */
+export function maxSampleRate(): number | undefined {
+  try {
+    const n = Number(
+      Deno.readTextFileSync("/proc/sys/kernel/perf_event_max_sample_rate"),
+    );
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
