@@ -227,10 +227,13 @@ async function runScript(opts: CliOptions): Promise<number> {
     const onSignal = () => abort.abort();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
+    // The engine notice: for the interpreter always (its events are
+    // synthetic), for the kernel only with -v; before the attach line.
+    if (engine.kind === "interp" || opts.verbose) {
+      stderr(`tsbpf: ${selected.note}`);
+    }
     try {
       await session.start();
-      // One line naming the engine and why, once its probes are live.
-      stderr(`tsbpf: ${selected.note}`);
       if (child !== undefined) {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");

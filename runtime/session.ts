@@ -149,10 +149,13 @@ export class Session {
     if (!this.#exitRequested) await this.engine.attach();
     const n = this.probeCount();
     if (!this.#quiet) {
+      // Synthetic events say so on the attach line: never invented data
+      // that looks like the kernel's.
+      const synthetic = this.engine.kind === "interp";
       this.#write(
         this.#format === "json"
-          ? formatAttachedProbesJson(n)
-          : formatAttachedProbesText(n),
+          ? formatAttachedProbesJson(n, synthetic)
+          : formatAttachedProbesText(n, synthetic),
       );
     }
     this.#pending = begun.concat(this.#pending);

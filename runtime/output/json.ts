@@ -259,7 +259,8 @@ export function formatPrintValueJson(v: Value): string {
 }
 
 /**
- * The line written once probes are attached.
+ * The line written once probes are attached. On synthetic events (the
+ * interpreter) it carries `"synthetic": true`.
  *
  * @example Usage
  * ```ts
@@ -268,10 +269,17 @@ export function formatPrintValueJson(v: Value): string {
  *
  * assert.equal(formatAttachedProbesJson(2),
  *   '{"type": "attached_probes", "data": {"probes": 2}}\n');
+ * assert.equal(formatAttachedProbesJson(1, true),
+ *   '{"type": "attached_probes", "data": {"probes": 1, "synthetic": true}}\n');
  * ```
  */
-export function formatAttachedProbesJson(n: number): string {
-  return `{"type": "attached_probes", "data": {"probes": ${n}}}\n`;
+export function formatAttachedProbesJson(
+  n: number,
+  synthetic = false,
+): string {
+  return `{"type": "attached_probes", "data": {"probes": ${n}${
+    synthetic ? ', "synthetic": true' : ""
+  }}}\n`;
 }
 
 /**

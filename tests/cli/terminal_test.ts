@@ -1,0 +1,145 @@
+/**
+ * First contact at the terminal: honest engine choice, notices, listing,
+ * bad targets, unreadable input and output (issues 11 and 12).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  kernelSkipReason,
+  nobodySkipReason,
+  runCli,
+  runCliAsNobody,
+} from "./helpers.ts";
+
+const OPENAT = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }";
+const nobody = nobodySkipReason();
+const kernel = kernelSkipReason();
+
+function assertRefused(r: { code: number; stdout: string; stderr: string }) {
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "", "no synthetic data");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0],
+    /needs CAP_BPF and CAP_PERFMON, which this process \(uid 65534\) lacks: run as root \(sudo\).*; --backend interp runs the program on synthetic events instead$/,
+  );
+}
+
+Deno.test({
+  name:
+    "unprivileged on Linux: a one-liner says which capability is missing and exits 1",
+  ignore: nobody !== undefined,
+  fn: async () => {
+    assertRefused(await runCliAsNobody(["-e", OPENAT, "--duration", "1"]));
+    assertRefused(
+      await runCliAsNobody(["-f", "json", "-e", OPENAT, "--duration", "1"]),
+    );
+  },
+});
+
+Deno.test({
+  name: "unprivileged on Linux: a script refuses too",
+  ignore: nobody !== undefined,
+  fn: async () => {
+    const r = await runCliAsNobody(["scripts/syscount.ts", "--duration", "1"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^syscount: Tracing in the kernel needs CAP_BPF/);
+  },
+});
+
+Deno.test({
+  name: "unprivileged with --backend interp: the output says it is synthetic",
+  ignore: nobody !== undefined,
+  fn: async () => {
+    const r = await runCliAsNobody([
+      "--backend",
+      "interp",
+      "-e",
+      OPENAT,
+      "--duration",
+      "1",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Attaching 1 probe\.\.\. \(synthetic events from the interpreter, not the kernel\)\n/,
+    );
+  },
+});
+
+Deno.test("synthetic events are labelled: the attach line and the JSON field", async () => {
+  const text = await runCli([
+    "--backend",
+    "interp",
+    "-e",
+    "BEGIN { exit(); }",
+  ]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.equal(
+    text.stdout,
+    "Attaching 1 probe... (synthetic events from the interpreter, not the kernel)\n\n\n",
+  );
+  const json = await runCli([
+    "--backend",
+    "interp",
+    "-f",
+    "json",
+    "-e",
+    "BEGIN { exit(); }",
+  ]);
+  assert.equal(json.code, 0, json.stderr);
+  const first = JSON.parse(json.stdout.split("\n")[0]);
+  assert.deepEqual(first, {
+    type: "attached_probes",
+    data: { probes: 1, synthetic: true },
+  });
+});
+
+Deno.test("the interpreter's notice comes before the attach line", async () => {
+  // Both on one stream: stderr merged by the shell, in order.
+  const r = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `"${Deno.execPath()}" run -A --no-lock "${
+        new URL("../../mod.ts", import.meta.url).pathname
+      }" --backend interp -e 'BEGIN { printf("hi\\n"); exit(); }' 2>&1`,
+    ],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assert.equal(
+    out,
+    "tsbpf: running in the interpreter on synthetic events (--backend interp)\n" +
+      "Attaching 1 probe... (synthetic events from the interpreter, not the kernel)\n" +
+      "hi\n\n\n",
+  );
+});
+
+Deno.test({
+  name:
+    "the kernel engine prints no notice unless -v, and then before the attach line",
+  ignore: kernel !== undefined,
+  fn: async () => {
+    const quiet = await runCli(["-e", "BEGIN { exit(); }"]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, "");
+    assert.equal(quiet.stdout, "Attaching 1 probe...\n\n\n");
+    const r = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `"${Deno.execPath()}" run -A --no-lock "${
+          new URL("../../mod.ts", import.meta.url).pathname
+        }" -v -e 'BEGIN { exit(); }' 2>&1`,
+      ],
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(
+      new TextDecoder().decode(r.stdout),
+      "tsbpf: running in the kernel through libbpf\nAttaching 1 probe...\n\n\n",
+    );
+  },
+});
