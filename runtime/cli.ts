@@ -165,6 +165,12 @@ async function runScript(opts: CliOptions): Promise<number> {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
   }
+  // Bad targets are errors, as in bpftrace, before anything is compiled.
+  const badTarget = checkTargets(opts);
+  if (badTarget !== undefined) {
+    stderr(`ERROR: ${badTarget}`);
+    return 1;
+  }
   // -c: start the command stopped, so nothing it does escapes the probes;
   // it continues once every probe is attached.
   let child: Deno.ChildProcess | undefined;
@@ -254,6 +260,67 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
   }
   return 0;
+}
+
+/**
+ * Why `-p PID` or `-c CMD` cannot be traced, or undefined. A pid must name
+ * a live process (on Linux, where /proc tells; the interpreter's processes
+ * are synthetic); a simple command's program must be an executable file,
+ * given as a path or found in PATH. Shell lines (`a; b`, pipes) are left
+ * to the shell.
+ */
+function checkTargets(opts: CliOptions): string | undefined {
+  if (
+    opts.pid !== undefined && opts.backend !== "interp" &&
+    Deno.build.os === "linux" && !exists(`/proc/${opts.pid}`) &&
+    exists("/proc/self")
+  ) {
+    return `Cannot trace pid ${opts.pid} (-p): No such process`;
+  }
+  if (opts.command === undefined || /[;&|<>()`\n]/.test(opts.command)) {
+    return undefined;
+  }
+  const words = opts.command.trim().split(/\s+/);
+  const program = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  if (program === undefined || /["'$\\]/.test(program)) return undefined;
+  if (findExecutable(program) === undefined) {
+    return `Cannot run "${program}" (-c): ${
+      program.includes("/")
+        ? "no such executable file"
+        : "no such executable file in PATH"
+    }`;
+  }
+  return undefined;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);
+  } catch {
+    return false;
+  }
+}
+
+function findExecutable(program: string): string | undefined {
+  if (program.includes("/")) {
+    return isExecutableFile(program) ? program : undefined;
+  }
+  const path = Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+  for (const dir of path.split(":")) {
+    const candidate = `${dir === "" ? "." : dir}/${program}`;
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 /**

@@ -143,3 +143,40 @@ Deno.test({
     );
   },
 });
+
+Deno.test("-p with a pid that names no process is an error", async () => {
+  // Above the kernel's pid_max limit (4194304): never a live process.
+  const r = await runCli(["-p", "99999999", "-e", "BEGIN { exit(); }"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.stderr,
+    "ERROR: Cannot trace pid 99999999 (-p): No such process\n",
+  );
+});
+
+Deno.test("-c with a program that does not exist is an error", async () => {
+  const r = await runCli([
+    "-c",
+    "tsbpf-no-such-command --flag",
+    "-e",
+    "BEGIN { exit(); }",
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.stderr,
+    'ERROR: Cannot run "tsbpf-no-such-command" (-c): no such executable file in PATH\n',
+  );
+  const path = await runCli([
+    "-c",
+    "/nonexistent/tsbpf-cmd",
+    "-e",
+    "BEGIN { exit(); }",
+  ]);
+  assert.equal(path.code, 1, path.stderr);
+  assert.equal(
+    path.stderr,
+    'ERROR: Cannot run "/nonexistent/tsbpf-cmd" (-c): no such executable file\n',
+  );
+});
