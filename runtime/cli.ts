@@ -155,12 +155,23 @@ async function runScript(opts: CliOptions): Promise<number> {
     fileName = "stdin";
   } else if (opts.file !== undefined) {
     fileName = opts.file;
+    let bytes: Uint8Array;
     try {
-      source = Deno.readTextFileSync(opts.file);
+      bytes = Deno.readFileSync(opts.file);
     } catch (e) {
       stderr(`ERROR: Cannot read "${opts.file}": ${errorMessage(e)}`);
       return 1;
     }
+    const text = scriptText(bytes);
+    if (text === undefined) {
+      stderr(
+        `ERROR: "${opts.file}" is not a text file${
+          isElf(bytes) ? " (an ELF binary)" : ""
+        }: give a bpftrace program (.bt file) or -e 'PROGRAM'`,
+      );
+      return 2;
+    }
+    source = text;
   } else {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
@@ -206,14 +217,30 @@ async function runScript(opts: CliOptions): Promise<number> {
   try {
     let write = writeStdout;
     if (opts.output !== undefined) {
-      const file = out = Deno.openSync(opts.output, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
+      const path = opts.output;
+      let file: Deno.FsFile;
+      try {
+        file = out = Deno.openSync(path, {
+          write: true,
+          create: true,
+          truncate: true,
+        });
+      } catch (e) {
+        throw new Error(`Cannot open "${path}" for writing: ${errnoName(e)}`, {
+          cause: e,
+        });
+      }
       write = (text: string) => {
         let bytes = encoder.encode(text);
-        while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+        try {
+          while (bytes.length > 0) {
+            bytes = bytes.subarray(file.writeSync(bytes));
+          }
+        } catch (e) {
+          throw new Error(`Cannot write "${path}": ${errnoName(e)}`, {
+            cause: e,
+          });
+        }
       };
     }
     const selected = await selectEngine(opts.backend, {
@@ -260,6 +287,33 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
   }
   return 0;
+}
+
+/**
+ * A script file's text, or undefined when it is not text: a NUL byte or
+ * bytes that are not UTF-8 (an executable, an image, a compressed file).
+ */
+function scriptText(bytes: Uint8Array): string | undefined {
+  if (bytes.includes(0)) return undefined;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function isElf(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c &&
+    bytes[3] === 0x46;
+}
+
+/** `ENOSPC (No space left on device)` for an OS error, else its message. */
+function errnoName(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  const message = errorMessage(e).replace(/ \(os error \d+\).*$/s, "");
+  return typeof code === "string" && code !== "" && code !== message
+    ? `${code} (${message})`
+    : message;
 }
 
 /**

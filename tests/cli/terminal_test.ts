@@ -180,3 +180,69 @@ Deno.test("-c with a program that does not exist is an error", async () => {
     'ERROR: Cannot run "/nonexistent/tsbpf-cmd" (-c): no such executable file\n',
   );
 });
+
+Deno.test("a binary file given as the script is refused as not text, echoing nothing", async () => {
+  const elf = Deno.makeTempFileSync({ suffix: ".bt" });
+  const latin1 = Deno.makeTempFileSync({ suffix: ".bt" });
+  try {
+    // An ELF header and a few bytes; then a file that is not UTF-8.
+    Deno.writeFileSync(
+      elf,
+      new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0x1b, 0x5b]),
+    );
+    Deno.writeFileSync(latin1, new TextEncoder().encode("BEGIN { }\n"));
+    Deno.writeFileSync(latin1, new Uint8Array([0xe9, 0x0a]), { append: true });
+    const r = await runCli([elf]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      `ERROR: "${elf}" is not a text file (an ELF binary): give a bpftrace program (.bt file) or -e 'PROGRAM'\n`,
+    );
+    const l = await runCli([latin1]);
+    assert.equal(l.code, 2, l.stderr);
+    assert.equal(
+      l.stderr,
+      `ERROR: "${latin1}" is not a text file: give a bpftrace program (.bt file) or -e 'PROGRAM'\n`,
+    );
+  } finally {
+    Deno.removeSync(elf);
+    Deno.removeSync(latin1);
+  }
+});
+
+Deno.test({
+  name: "-o: write and open errors name the path and the errno",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    for (const backend of ["interp", "auto"]) {
+      if (backend === "auto" && kernel !== undefined) continue;
+      const r = await runCli([
+        "--backend",
+        backend,
+        "-o",
+        "/dev/full",
+        "-e",
+        'BEGIN { printf("x\\n"); exit(); }',
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^(tsbpf: .*\n)?ERROR: Cannot write "\/dev\/full": ENOSPC \(No space left on device\)\n$/,
+      );
+    }
+    const open = await runCli([
+      "--backend",
+      "interp",
+      "-o",
+      "/nonexistent/dir/out.txt",
+      "-e",
+      "BEGIN { exit(); }",
+    ]);
+    assert.equal(open.code, 1);
+    assert.equal(
+      open.stderr,
+      'ERROR: Cannot open "/nonexistent/dir/out.txt" for writing: ENOENT (No such file or directory)\n',
+    );
+  },
+});
