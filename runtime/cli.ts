@@ -62,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
     // The playground and the probe list import their modules when asked
     // for, so that tracing starts without loading them.
     if (opts.asm !== undefined) return await playground(opts);
-    if (opts.list !== undefined) return await list(opts.list);
+    if (opts.list !== undefined) return await list(opts.list, opts.verbose);
     return await runScript(opts);
   } catch (e) {
     return report(e, opts);
@@ -140,10 +140,32 @@ async function playground(opts: CliOptions): Promise<number> {
   return 0;
 }
 
-async function list(pattern: string): Promise<number> {
+async function list(pattern: string, verbose: boolean): Promise<number> {
   const { listProbes } = await import("./probes/list_probes.ts");
   const found = listProbes(pattern === "" ? undefined : pattern);
-  writeStdout(found.map((p) => p + "\n").join(""));
+  if (!verbose) {
+    writeStdout(found.map((p) => p + "\n").join(""));
+    return 0;
+  }
+  // -v: each tracepoint's arguments as its format declares them, as
+  // bpftrace -lv prints them (the common_* header fields left out).
+  const { readTracepointFormat } = await import(
+    "./probes/tracepoint_format.ts"
+  );
+  const lines: string[] = [];
+  for (const probe of found) {
+    lines.push(probe + "\n");
+    if (!probe.startsWith("tracepoint:")) continue;
+    const [, category, name] = probe.split(":");
+    let fields;
+    try {
+      fields = readTracepointFormat(category, name).fields;
+    } catch {
+      continue; // listed but its format is unreadable: the name alone
+    }
+    for (const f of fields) if (!f.common) lines.push(`    ${f.decl}\n`);
+  }
+  writeStdout(lines.join(""));
   return 0;
 }
 

@@ -18,7 +18,7 @@ export interface CliOptions {
   file?: string;
   /** Positional parameters `$1`, `$2`, … */
   params: string[];
-  /** `-l [PATTERN]`: list probes instead of running. */
+  /** `-l [PATTERN]`: list probes instead of running (with -v, their fields). */
   list?: string;
   /** `--asm FILE`: the eBPF playground. */
   asm?: string;
@@ -50,7 +50,8 @@ export const USAGE = `USAGE:
 
 OPTIONS:
     -e PROGRAM       program text (bpftrace language)
-    -l [PATTERN]     list tracepoints (and uprobe:BIN:* symbols) matching PATTERN
+    -l [PATTERN]     list tracepoints (and uprobe:BIN:* symbols) matching PATTERN;
+                     with -v (-lv), each tracepoint's arguments and their types
     -p PID           trace only this process
     -c 'CMD'         run CMD, trace it, exit when it exits
     -f text|json     output format (default text)
@@ -106,17 +107,14 @@ function num(
  * ```
  */
 export function parseCli(args: string[]): CliOptions {
-  // `-l` takes an optional pattern: rewrite a bare -l into -l "".
+  // `-l` is a switch, as in bpftrace: its pattern is the first positional,
+  // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
-  const li = argv.indexOf("-l");
-  if (li >= 0 && (li === argv.length - 1 || argv[li + 1].startsWith("-"))) {
-    argv.splice(li + 1, 0, "");
-  }
   let parsed;
   try {
     parsed = parseFlags(argv, {
       e: { type: "string", short: "e" },
-      l: { type: "string", short: "l" },
+      l: { type: "boolean", short: "l" },
       p: { type: "string", short: "p" },
       c: { type: "string", short: "c" },
       f: { type: "string", short: "f" },
@@ -154,14 +152,15 @@ export function parseCli(args: string[]): CliOptions {
     );
   }
   const positionals = [...parsed.positionals];
-  const file = v.e === undefined && v.l === undefined && v.asm === undefined
+  const list = v.l ? positionals.shift() ?? "" : undefined;
+  const file = v.e === undefined && list === undefined && v.asm === undefined
     ? positionals.shift()
     : undefined;
   return {
     expr: v.e,
     file,
     params: positionals,
-    list: v.l,
+    list,
     asm: v.asm,
     mem: v.mem,
     noVerify: v["no-verify"] ?? false,

@@ -65,7 +65,8 @@ let root: string | null | undefined;
 
 /**
  * The readable tracefs mount (`/sys/kernel/tracing` or
- * `/sys/kernel/debug/tracing`), or undefined. Probed once.
+ * `/sys/kernel/debug/tracing`, or only `$TSBPF_TRACEFS` when that is set),
+ * or undefined. Probed once.
  *
  * @example Finding tracefs
  * ```ts
@@ -77,7 +78,15 @@ let root: string | null | undefined;
 export function tracefsRoot(): string | undefined {
   if (root === undefined) {
     root = null;
-    for (const r of TRACEFS_ROOTS) {
+    // TSBPF_TRACEFS names the one mount to use (tracefs mounted elsewhere;
+    // a nonexistent path makes tsbpf use its bundled formats).
+    let only: string | undefined;
+    try {
+      only = Deno.env.get("TSBPF_TRACEFS");
+    } catch {
+      // no --allow-env: the usual places
+    }
+    for (const r of only !== undefined ? [only] : TRACEFS_ROOTS) {
       try {
         if (!Deno.statSync(`${r}/events`).isDirectory) continue;
         Deno.readTextFileSync(`${r}/events/header_page`);

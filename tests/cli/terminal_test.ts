@@ -246,3 +246,89 @@ Deno.test({
     );
   },
 });
+
+/**
+ * A tracefs tree of one made-up tracepoint, `demo:demo_event`, in a
+ * temporary directory; TSBPF_TRACEFS points tsbpf at it.
+ */
+function fakeTracefs(): string {
+  const root = Deno.makeTempDirSync({ prefix: "tsbpf_tracefs_" });
+  Deno.mkdirSync(`${root}/events/demo/demo_event`, { recursive: true });
+  Deno.writeTextFileSync(`${root}/events/header_page`, "");
+  Deno.writeTextFileSync(`${root}/available_events`, "demo:demo_event\n");
+  Deno.writeTextFileSync(
+    `${root}/events/demo/demo_event/format`,
+    [
+      "name: demo_event",
+      "ID: 4242",
+      "format:",
+      "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;",
+      "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;",
+      "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;",
+      "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;",
+      "",
+      "\tfield:const char * name;\toffset:8;\tsize:8;\tsigned:0;",
+      "\tfield:__data_loc char[] path;\toffset:16;\tsize:4;\tsigned:0;",
+      "\tfield:char comm[16];\toffset:20;\tsize:16;\tsigned:0;",
+      "\tfield:u32 reason;\toffset:36;\tsize:4;\tsigned:0;",
+      "",
+      'print fmt: "reason=%s", __print_symbolic(REC->reason, { 1, "FAKE_ONE" }, { 2, "FAKE_TWO" })',
+      "",
+    ].join("\n"),
+  );
+  return root;
+}
+
+Deno.test("-lv PATTERN and -l -v PATTERN list a tracepoint's arguments with their types", async () => {
+  const root = fakeTracefs();
+  try {
+    const expected = "tracepoint:demo:demo_event\n" +
+      "    const char * name\n" +
+      "    __data_loc char[] path\n" +
+      "    char comm[16]\n" +
+      "    u32 reason\n";
+    const env = { TSBPF_TRACEFS: root };
+    for (
+      const args of [
+        ["-lv", "tracepoint:demo:demo_event"],
+        ["-l", "-v", "tracepoint:demo:*"],
+        ["-v", "-l", "demo_event"],
+      ]
+    ) {
+      const r = await runCli(args, { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, expected, args.join(" "));
+    }
+    const plain = await runCli(["-l", "demo:*"], { env });
+    assert.equal(plain.stdout, "tracepoint:demo:demo_event\n");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+const bpftrace = (() => {
+  for (const p of ["/usr/bin/bpftrace", "/usr/local/bin/bpftrace"]) {
+    try {
+      if (Deno.statSync(p).isFile) return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+})();
+
+Deno.test({
+  name: "-lv prints what bpftrace -lv prints for the same tracepoints",
+  ignore: bpftrace === undefined || kernel !== undefined,
+  fn: async () => {
+    const pattern = "tracepoint:syscalls:sys_enter_open*";
+    const theirs = await new Deno.Command(bpftrace!, {
+      args: ["-lv", pattern],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const ours = await runCli(["-lv", pattern]);
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.equal(ours.stdout, new TextDecoder().decode(theirs.stdout));
+  },
+});
