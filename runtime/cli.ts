@@ -15,6 +15,7 @@ import type { Engine } from "./engine.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
+import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 
 /** The version `--version` prints. */
 export const VERSION = "tsbpf 0.1.0";
@@ -143,6 +144,8 @@ async function playground(opts: CliOptions): Promise<number> {
 async function list(pattern: string, verbose: boolean): Promise<number> {
   const { listProbes } = await import("./probes/list_probes.ts");
   const found = listProbes(pattern === "" ? undefined : pattern);
+  const bundled = bundledFormatsNotice();
+  if (bundled !== undefined && !verbose) stderr(`tsbpf: ${bundled}`);
   if (!verbose) {
     writeStdout(found.map((p) => p + "\n").join(""));
     return 0;
@@ -165,6 +168,8 @@ async function list(pattern: string, verbose: boolean): Promise<number> {
     }
     for (const f of fields) if (!f.common) lines.push(`    ${f.decl}\n`);
   }
+  const bundledAfter = bundledFormatsNotice();
+  if (bundledAfter !== undefined) stderr(`tsbpf: ${bundledAfter}`);
   writeStdout(lines.join(""));
   return 0;
 }
@@ -228,6 +233,10 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
     throw e;
   }
+  // Formats from the bundle rather than this kernel: say so, before the
+  // attach line.
+  const bundled = bundledFormatsNotice();
+  if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
   if (opts.disasm) {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
     writeStdout(formatDryRun(program));

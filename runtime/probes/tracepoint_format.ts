@@ -299,6 +299,7 @@ export function readTracepointFormat(
       // Not readable after all (permissions): use the bundle.
     }
   }
+  if (text === undefined) bundleUsed = true;
   const fmt = text !== undefined
     ? parseTracepointFormat(text, category)
     : fromBundle(category, name);
@@ -328,6 +329,28 @@ export function readBundledTracepointFormat(
 }
 
 let listCache: string[] | undefined;
+let bundleUsed = false;
+
+/**
+ * When a tracepoint format or the tracepoint list came from the bundled
+ * capture because tracefs could not be read, one sentence saying so and
+ * what it risks (the bundle is another kernel build's: layouts and value
+ * names such as drop reasons may differ); else undefined.
+ *
+ * @example After compiling
+ * ```ts
+ * import { bundledFormatsNotice } from "./tracepoint_format.ts";
+ * const notice = bundledFormatsNotice();
+ * if (notice !== undefined) console.error(notice);
+ * ```
+ */
+export function bundledFormatsNotice(): string | undefined {
+  if (!bundleUsed) return undefined;
+  return `tracefs is not readable here, so tracepoint formats come from ` +
+    `the bundled capture of Linux ${bundledFormats().kernel}: field ` +
+    `layouts and value names (such as drop reasons) may differ from ` +
+    `this kernel's`;
+}
 
 /**
  * Every tracepoint as "category:name", sorted: from tracefs
@@ -363,7 +386,10 @@ export function listTracepoints(): string[] {
       }
     }
   }
-  names ??= Object.keys(bundledFormats().events);
+  if (names === undefined) {
+    bundleUsed = true;
+    names = Object.keys(bundledFormats().events);
+  }
   listCache = [...new Set(names)].sort();
   return listCache;
 }

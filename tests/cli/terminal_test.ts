@@ -298,6 +298,7 @@ Deno.test("-lv PATTERN and -l -v PATTERN list a tracepoint's arguments with thei
       const r = await runCli(args, { env });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, expected, args.join(" "));
+      assert.equal(r.stderr, "", "the live format: no bundle notice");
     }
     const plain = await runCli(["-l", "demo:*"], { env });
     assert.equal(plain.stdout, "tracepoint:demo:demo_event\n");
@@ -331,4 +332,33 @@ Deno.test({
     assert.equal(ours.code, 0, ours.stderr);
     assert.equal(ours.stdout, new TextDecoder().decode(theirs.stdout));
   },
+});
+
+Deno.test("without a readable tracefs the bundled formats are used, and stderr says so once, before the attach line", async () => {
+  const r = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `"${Deno.execPath()}" run -A --no-lock "${
+        new URL("../../mod.ts", import.meta.url).pathname
+      }" --backend interp --duration 0.2 -e 'tracepoint:skb:kfree_skb { @n = count(); } tracepoint:skb:consume_skb { @c = count(); }' 2>&1`,
+    ],
+    env: { NO_COLOR: "1", TSBPF_TRACEFS: "/nonexistent/tracefs" },
+  }).output();
+  const lines = new TextDecoder().decode(r.stdout).split("\n");
+  assert.equal(r.code, 0, lines.join("\n"));
+  assert.match(
+    lines[0],
+    /^tsbpf: tracefs is not readable here, so tracepoint formats come from the bundled capture of Linux \S+: field layouts and value names \(such as drop reasons\) may differ from this kernel's$/,
+  );
+  assert.equal(
+    lines.filter((l) => l.includes("bundled capture")).length,
+    1,
+    "once per run",
+  );
+  assert.match(lines[2], /^Attaching 2 probes\.\.\./);
+  const list = await runCli(["-l", "skb:kfree_skb"], {
+    env: { TSBPF_TRACEFS: "/nonexistent/tracefs" },
+  });
+  assert.equal(list.stdout, "tracepoint:skb:kfree_skb\n");
+  assert.match(list.stderr, /^tsbpf: tracefs is not readable here/);
 });
