@@ -286,6 +286,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       format: opts.format,
       write,
       unsafe: opts.unsafe,
+      runSystemOnSynthetic: opts.runSystemOnSynthetic,
     });
     const abort = new AbortController();
     const onSignal = () => abort.abort();

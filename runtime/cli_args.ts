@@ -37,6 +37,8 @@ export interface CliOptions {
   seed?: number;
   rate?: number;
   unsafe: boolean;
+  /** `--run-system-on-synthetic-events`: let system() run in the interpreter. */
+  runSystemOnSynthetic: boolean;
   help: boolean;
   version: boolean;
 }
@@ -63,7 +65,10 @@ OPTIONS:
     --duration S     stop after S seconds
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
-    --unsafe         allow system(), cat() and signal()
+    --unsafe         allow system(), cat() and signal(); on synthetic events
+                     (interpreter) system() prints the command, not runs it
+    --run-system-on-synthetic-events
+                     with --unsafe: run system() for synthetic events too
     --asm FILE       assemble FILE, verify it and run it once in the interpreter
     --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
     --no-verify      skip our verifier in --asm mode
@@ -130,6 +135,7 @@ export function parseCli(args: string[]): CliOptions {
       seed: { type: "string" },
       rate: { type: "string" },
       unsafe: { type: "boolean" },
+      "run-system-on-synthetic-events": { type: "boolean" },
       asm: { type: "string" },
       mem: { type: "string" },
       "no-verify": { type: "boolean" },
@@ -149,6 +155,11 @@ export function parseCli(args: string[]): CliOptions {
   if (backend !== "auto" && backend !== "kernel" && backend !== "interp") {
     throw new UsageError(
       `Backend must be "auto", "kernel" or "interp", got "${backend}"`,
+    );
+  }
+  if (v["run-system-on-synthetic-events"] && !v.unsafe) {
+    throw new UsageError(
+      "Option --run-system-on-synthetic-events needs --unsafe",
     );
   }
   const positionals = [...parsed.positionals];
@@ -176,6 +187,7 @@ export function parseCli(args: string[]): CliOptions {
     seed: num("--seed", v.seed),
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,
+    runSystemOnSynthetic: v["run-system-on-synthetic-events"] ?? false,
     help: (v.h ?? false) || (v.help ?? false),
     version: v.version ?? false,
   };

@@ -45,6 +45,13 @@ export interface SessionOptions {
   write?: (text: string) => void;
   /** Allow `system()` and `cat()` events to act. */
   unsafe?: boolean;
+  /**
+   * Run `system()` commands for synthetic events too (the interpreter).
+   * Off by default: the command a synthetic event would run is printed
+   * instead, since it stems from invented data and may run thousands of
+   * times a second.
+   */
+  runSystemOnSynthetic?: boolean;
   /** Called with every decoded event before it is rendered. */
   onEvent?: (event: DecodedEvent) => void;
   /** Print nothing for events (the caller consumes them via `onEvent`). */
@@ -91,6 +98,7 @@ export class Session {
   #format: "text" | "json";
   #write: (text: string) => void;
   #unsafe: boolean;
+  #runSystemOnSynthetic: boolean;
   #onEvent?: (event: DecodedEvent) => void;
   #quiet: boolean;
   #exitRequested = false;
@@ -108,6 +116,7 @@ export class Session {
     this.#format = options.format ?? "text";
     this.#write = options.write ?? writeStdout;
     this.#unsafe = options.unsafe ?? false;
+    this.#runSystemOnSynthetic = options.runSystemOnSynthetic ?? false;
     this.#onEvent = options.onEvent;
     this.#quiet = options.quiet ?? false;
   }
@@ -311,6 +320,14 @@ export class Session {
       case "system": {
         if (!this.#unsafe) return;
         const cmd = formatPrintf(a.format, ev.args);
+        if (this.engine.kind === "interp" && !this.#runSystemOnSynthetic) {
+          this.#emit(
+            json
+              ? formatMessageJson("system_not_run", cmd)
+              : `[synthetic event] system() not run: ${cmd}\n`,
+          );
+          return;
+        }
         const out = new Deno.Command("sh", {
           args: ["-c", cmd],
           stdout: "piped",

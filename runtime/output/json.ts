@@ -218,13 +218,18 @@ export function formatExitMapsJson(maps: MapData[]): string {
   return "\n\n" + ordered.map((m) => formatMapJson(m)).join("");
 }
 
-/** Message types bpftrace's JSON output uses for text payloads. */
+/**
+ * Message types bpftrace's JSON output uses for text payloads, and
+ * tsbpf's `"system_not_run"`: the command a `system()` call on a synthetic
+ * event would have run.
+ */
 export type JsonMessageType =
   | "printf"
   | "time"
   | "cat"
   | "join"
-  | "syscall";
+  | "syscall"
+  | "system_not_run";
 
 /**
  * A text message line: `printf()` output (`"printf"`), `time()`

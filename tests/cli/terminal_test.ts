@@ -362,3 +362,73 @@ Deno.test("without a readable tracefs the bundled formats are used, and stderr s
   assert.equal(list.stdout, "tracepoint:skb:kfree_skb\n");
   assert.match(list.stderr, /^tsbpf: tracefs is not readable here/);
 });
+
+Deno.test("--unsafe on synthetic events prints what system() would run instead of running it", async () => {
+  const marker = Deno.makeTempFileSync({ suffix: ".marker" });
+  Deno.removeSync(marker);
+  const program =
+    `tracepoint:syscalls:sys_enter_getppid { system("touch ${marker}"); }`;
+  try {
+    const r = await runCli([
+      "--backend",
+      "interp",
+      "--unsafe",
+      "--rate",
+      "50",
+      "--duration",
+      "0.2",
+      "-e",
+      program,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.throws(() => Deno.statSync(marker), "nothing ran");
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^\\[synthetic event\\] system\\(\\) not run: touch ${marker}$`,
+        "m",
+      ),
+    );
+    const json = await runCli([
+      "--backend",
+      "interp",
+      "--unsafe",
+      "-f",
+      "json",
+      "-e",
+      `BEGIN { system("touch ${marker}"); exit(); }`,
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.throws(() => Deno.statSync(marker), "nothing ran");
+    assert.ok(
+      json.stdout.includes(
+        `{"type": "system_not_run", "data": "touch ${marker}"}\n`,
+      ),
+      json.stdout,
+    );
+    // Asked for explicitly, it runs.
+    const real = await runCli([
+      "--backend",
+      "interp",
+      "--unsafe",
+      "--run-system-on-synthetic-events",
+      "-e",
+      `BEGIN { system("touch ${marker}"); exit(); }`,
+    ]);
+    assert.equal(real.code, 0, real.stderr);
+    assert.ok(Deno.statSync(marker).isFile, "ran when asked");
+    const alone = await runCli([
+      "--run-system-on-synthetic-events",
+      "-e",
+      "BEGIN { exit(); }",
+    ]);
+    assert.equal(alone.code, 2);
+    assert.match(alone.stderr, /needs --unsafe/);
+  } finally {
+    try {
+      Deno.removeSync(marker);
+    } catch {
+      // never created
+    }
+  }
+});
