@@ -432,3 +432,81 @@ Deno.test("--unsafe on synthetic events prints what system() would run instead o
     }
   }
 });
+
+function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.includes("ERROR:"));
+}
+
+Deno.test("an erroneous expression reports one error, not a cascade", async () => {
+  const begin = await runCli([
+    "--dry-run",
+    "-e",
+    'BEGIN { printf("%s\\n", args->filename); }',
+  ]);
+  assert.equal(begin.code, 2);
+  assert.deepEqual(errorLines(begin.stderr), [
+    "stdin:1:24: ERROR: The args builtin can only be used with tracepoints",
+  ]);
+  const typo = await runCli([
+    "--dry-run",
+    "-e",
+    'tracepoint:syscalls:sys_enter_openat { printf("%s\\n", args->filenme); }',
+  ]);
+  assert.equal(typo.code, 2);
+  assert.deepEqual(errorLines(typo.stderr), [
+    'stdin:1:55: ERROR: Tracepoint "syscalls:sys_enter_openat" has no field "filenme"; did you mean "filename"?',
+  ]);
+  // Independent errors are all still reported.
+  const two = await runCli([
+    "--dry-run",
+    "-e",
+    'BEGIN { printf("%d %d\\n", $a, $b); }',
+  ]);
+  assert.equal(errorLines(two.stderr).length, 2, two.stderr);
+});
+
+Deno.test("did you mean: functions, probes, fields, maps, variables, builtins, flags", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["-e", "BEGIN { cnt(); }"],
+      'stdin:1:9: ERROR: Unknown function: "cnt"; did you mean "count"?',
+    ],
+    [
+      ["-e", "tracepoint:syscalls:sys_enter_opnat { exit(); }"],
+      'stdin:1:1: ERROR: Unknown tracepoint "syscalls:sys_enter_opnat"; did you mean "syscalls:sys_enter_openat"?',
+    ],
+    [
+      ["-e", "tracepiont:syscalls:sys_enter_openat { exit(); }"],
+      'stdin:1:1: ERROR: Unknown attach point type "tracepiont"; did you mean "tracepoint"?',
+    ],
+    [
+      ["-e", "BEGIN { @abc = 1; print(@abd); }"],
+      'stdin:1:25: ERROR: Undefined map: @abd; did you mean "@abc"?',
+    ],
+    [
+      ["-e", "BEGIN { $count = 1; print($cuont); }"],
+      'stdin:1:27: ERROR: Undefined or undeclared variable: $cuont; did you mean "$count"?',
+    ],
+    [
+      ["-e", 'BEGIN { printf("%s\\n", comn); }'],
+      'stdin:1:24: ERROR: Unknown identifier: "comn"; did you mean "comm"?',
+    ],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await runCli(["--dry-run", ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(errorLines(r.stderr), [expected], args.join(" "));
+  }
+  const flag = await runCli(["--durration", "1", "-e", "BEGIN { exit(); }"]);
+  assert.equal(flag.code, 2);
+  assert.equal(
+    flag.stderr,
+    "tsbpf: Unknown option '--durration'; did you mean '--duration'?\n" +
+      'Try "tsbpf --help".\n',
+  );
+  // Nothing near: no suggestion.
+  const far = await runCli(["--dry-run", "-e", "BEGIN { zzzzqq(); }"]);
+  assert.deepEqual(errorLines(far.stderr), [
+    'stdin:1:9: ERROR: Unknown function: "zzzzqq"',
+  ]);
+});
