@@ -59,7 +59,8 @@ OPTIONS:
     -f text|json     output format (default text)
     -o FILE          write output to FILE
     -d               print the bytecode of every probe
-    -v               verbose: the whole verifier log on rejection
+    -v               verbose: which engine runs, the whole verifier log on
+                     rejection; with -l, each tracepoint's arguments
     --dry-run        compile and verify, attach nothing
     --backend B      auto (default), kernel or interp
     --duration S     stop after S seconds
