@@ -126,7 +126,13 @@ export async function selectEngine(
   // `auto` stands in the interpreter only where the kernel path cannot
   // exist (not Linux, no libbpf). On Linux without privileges it stops
   // rather than pass synthetic events off as the machine's.
-  if (!probe.absent) throw new BackendError(probe.reason);
+  if (!probe.absent) {
+    const reason = probe.reason[0].toUpperCase() + probe.reason.slice(1);
+    throw new BackendError(
+      reason.includes("--backend interp") ? reason : `${reason}; ` +
+        "--backend interp runs the program on synthetic events instead",
+    );
+  }
   return {
     engine: await interp(),
     note: `${probe.reason}; running in the interpreter on synthetic events`,

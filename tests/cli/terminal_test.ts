@@ -510,3 +510,35 @@ Deno.test("did you mean: functions, probes, fields, maps, variables, builtins, f
     'stdin:1:9: ERROR: Unknown function: "zzzzqq"',
   ]);
 });
+
+Deno.test({
+  name:
+    "auto with FFI denied on Linux refuses too: it is not a missing kernel path",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--deny-ffi",
+        "--no-lock",
+        new URL("../../mod.ts", import.meta.url).pathname,
+        "-e",
+        "tracepoint:syscalls:sys_enter_getppid { @n = count(); }",
+        "--duration",
+        "1",
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    assert.equal(out.code, 1, dec.decode(out.stderr));
+    assert.equal(dec.decode(out.stdout), "");
+    assert.equal(
+      dec.decode(out.stderr),
+      "ERROR: FFI is not permitted (run with --allow-ffi); --backend interp " +
+        "runs the program on synthetic events instead\n",
+    );
+  },
+});
