@@ -233,15 +233,18 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
     throw e;
   }
-  // Formats from the bundle rather than this kernel: say so, before the
-  // attach line.
-  const bundled = bundledFormatsNotice();
-  if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
   if (opts.disasm) {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
     writeStdout(formatDryRun(program));
   }
-  if (opts.dryRun) return 0;
+  // Formats from the bundle rather than this kernel: say so once, after
+  // the engine is settled (a refusal stays one line) and before the
+  // attach line.
+  const bundled = bundledFormatsNotice();
+  if (opts.dryRun) {
+    if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+    return 0;
+  }
 
   let out: Deno.FsFile | undefined;
   let engine: Engine | undefined;
@@ -297,6 +300,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (engine.kind === "interp" || opts.verbose) {
       stderr(`tsbpf: ${selected.note}`);
     }
+    if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
     try {
       await session.start();
       if (child !== undefined) {
