@@ -16,6 +16,9 @@ import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
+import { checkTargets } from "./cli_targets.ts";
+import { OutputFile } from "./output_file.ts";
+import { NotTextError, readScriptFile } from "./script_file.ts";
 
 /** The version `--version` prints. */
 export const VERSION = "tsbpf 0.1.0";
@@ -142,35 +145,16 @@ async function playground(opts: CliOptions): Promise<number> {
 }
 
 async function list(pattern: string, verbose: boolean): Promise<number> {
-  const { listProbes } = await import("./probes/list_probes.ts");
-  const found = listProbes(pattern === "" ? undefined : pattern);
-  const bundled = bundledFormatsNotice();
-  if (bundled !== undefined && !verbose) stderr(`tsbpf: ${bundled}`);
-  if (!verbose) {
-    writeStdout(found.map((p) => p + "\n").join(""));
-    return 0;
-  }
-  // -v: each tracepoint's arguments as its format declares them, as
-  // bpftrace -lv prints them (the common_* header fields left out).
-  const { readTracepointFormat } = await import(
-    "./probes/tracepoint_format.ts"
+  const { formatProbeList, listProbes } = await import(
+    "./probes/list_probes.ts"
   );
-  const lines: string[] = [];
-  for (const probe of found) {
-    lines.push(probe + "\n");
-    if (!probe.startsWith("tracepoint:")) continue;
-    const [, category, name] = probe.split(":");
-    let fields;
-    try {
-      fields = readTracepointFormat(category, name).fields;
-    } catch {
-      continue; // listed but its format is unreadable: the name alone
-    }
-    for (const f of fields) if (!f.common) lines.push(`    ${f.decl}\n`);
-  }
-  const bundledAfter = bundledFormatsNotice();
-  if (bundledAfter !== undefined) stderr(`tsbpf: ${bundledAfter}`);
-  writeStdout(lines.join(""));
+  const text = formatProbeList(
+    listProbes(pattern === "" ? undefined : pattern),
+    verbose,
+  );
+  const bundled = bundledFormatsNotice();
+  if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+  writeStdout(text);
   return 0;
 }
 
@@ -182,23 +166,16 @@ async function runScript(opts: CliOptions): Promise<number> {
     fileName = "stdin";
   } else if (opts.file !== undefined) {
     fileName = opts.file;
-    let bytes: Uint8Array;
     try {
-      bytes = Deno.readFileSync(opts.file);
+      source = readScriptFile(opts.file);
     } catch (e) {
+      if (e instanceof NotTextError) {
+        stderr(`ERROR: ${e.message}`);
+        return 2;
+      }
       stderr(`ERROR: Cannot read "${opts.file}": ${errorMessage(e)}`);
       return 1;
     }
-    const text = scriptText(bytes);
-    if (text === undefined) {
-      stderr(
-        `ERROR: "${opts.file}" is not a text file${
-          isElf(bytes) ? " (an ELF binary)" : ""
-        }: give a bpftrace program (.bt file) or -e 'PROGRAM'`,
-      );
-      return 2;
-    }
-    source = text;
   } else {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
@@ -246,36 +223,13 @@ async function runScript(opts: CliOptions): Promise<number> {
     return 0;
   }
 
-  let out: Deno.FsFile | undefined;
+  let out: OutputFile | undefined;
   let engine: Engine | undefined;
   try {
     let write = writeStdout;
     if (opts.output !== undefined) {
-      const path = opts.output;
-      let file: Deno.FsFile;
-      try {
-        file = out = Deno.openSync(path, {
-          write: true,
-          create: true,
-          truncate: true,
-        });
-      } catch (e) {
-        throw new Error(`Cannot open "${path}" for writing: ${errnoName(e)}`, {
-          cause: e,
-        });
-      }
-      write = (text: string) => {
-        let bytes = encoder.encode(text);
-        try {
-          while (bytes.length > 0) {
-            bytes = bytes.subarray(file.writeSync(bytes));
-          }
-        } catch (e) {
-          throw new Error(`Cannot write "${path}": ${errnoName(e)}`, {
-            cause: e,
-          });
-        }
-      };
+      const file = out = new OutputFile(opts.output);
+      write = (text: string) => file.write(text);
     }
     const selected = await selectEngine(opts.backend, {
       seed: opts.seed,
@@ -323,94 +277,6 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
   }
   return 0;
-}
-
-/**
- * A script file's text, or undefined when it is not text: a NUL byte or
- * bytes that are not UTF-8 (an executable, an image, a compressed file).
- */
-function scriptText(bytes: Uint8Array): string | undefined {
-  if (bytes.includes(0)) return undefined;
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-function isElf(bytes: Uint8Array): boolean {
-  return bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c &&
-    bytes[3] === 0x46;
-}
-
-/** `ENOSPC (No space left on device)` for an OS error, else its message. */
-function errnoName(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  const message = errorMessage(e).replace(/ \(os error \d+\).*$/s, "");
-  return typeof code === "string" && code !== "" && code !== message
-    ? `${code} (${message})`
-    : message;
-}
-
-/**
- * Why `-p PID` or `-c CMD` cannot be traced, or undefined. A pid must name
- * a live process (on Linux, where /proc tells; the interpreter's processes
- * are synthetic); a simple command's program must be an executable file,
- * given as a path or found in PATH. Shell lines (`a; b`, pipes) are left
- * to the shell.
- */
-function checkTargets(opts: CliOptions): string | undefined {
-  if (
-    opts.pid !== undefined && opts.backend !== "interp" &&
-    Deno.build.os === "linux" && !exists(`/proc/${opts.pid}`) &&
-    exists("/proc/self")
-  ) {
-    return `Cannot trace pid ${opts.pid} (-p): No such process`;
-  }
-  if (opts.command === undefined || /[;&|<>()`\n]/.test(opts.command)) {
-    return undefined;
-  }
-  const words = opts.command.trim().split(/\s+/);
-  const program = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-  if (program === undefined || /["'$\\]/.test(program)) return undefined;
-  if (findExecutable(program) === undefined) {
-    return `Cannot run "${program}" (-c): ${
-      program.includes("/")
-        ? "no such executable file"
-        : "no such executable file in PATH"
-    }`;
-  }
-  return undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    const st = Deno.statSync(path);
-    return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);
-  } catch {
-    return false;
-  }
-}
-
-function findExecutable(program: string): string | undefined {
-  if (program.includes("/")) {
-    return isExecutableFile(program) ? program : undefined;
-  }
-  const path = Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
-  for (const dir of path.split(":")) {
-    const candidate = `${dir === "" ? "." : dir}/${program}`;
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /**
