@@ -24,6 +24,7 @@ import {
 } from "../probes/tracepoint_format.ts";
 import { bundledFormats } from "../probes/bundled_formats.ts";
 import { didYouMean } from "../lang/suggest.ts";
+import { BUILTINS, FUNCTIONS } from "./known_names.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
@@ -246,76 +247,6 @@ function progName(kind: ProbeKind, ap: AttachPoint): string {
     : ap.target || kind;
   return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
 }
-
-/** The functions a program may call, for "did you mean" suggestions. */
-const FUNCTIONS = [
-  "count",
-  "sum",
-  "avg",
-  "min",
-  "max",
-  "stats",
-  "hist",
-  "lhist",
-  "printf",
-  "system",
-  "cat",
-  "signal",
-  "exit",
-  "print",
-  "clear",
-  "zero",
-  "delete",
-  "time",
-  "str",
-  "buf",
-  "ksym",
-  "usym",
-  "kstack",
-  "ustack",
-  "ntop",
-  "strftime",
-  "emit",
-  "join",
-  "reg",
-  "kaddr",
-  "uaddr",
-  "strncmp",
-  "sizeof",
-];
-
-/** The builtin variables, for "did you mean" suggestions. */
-const BUILTINS = [
-  "pid",
-  "tid",
-  "uid",
-  "gid",
-  "cpu",
-  "rand",
-  "nsecs",
-  "cgroup",
-  "jiffies",
-  "numaid",
-  "username",
-  "cpid",
-  "elapsed",
-  "curtask",
-  "comm",
-  "probe",
-  "retval",
-  "func",
-  "args",
-  "kstack",
-  "stack",
-  "ustack",
-  "ctx",
-  "arg0",
-  "arg1",
-  "arg2",
-  "arg3",
-  "arg4",
-  "arg5",
-];
 
 /** Builds compile units from the probes, expanding wildcards. */
 function buildUnits(
