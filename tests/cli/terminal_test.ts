@@ -546,3 +546,41 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "root without capabilities (a reduced bounding set) is refused too, naming them",
+  ignore: nobody !== undefined,
+  fn: async () => {
+    const out = await new Deno.Command("/usr/bin/setpriv", {
+      args: [
+        "--bounding-set",
+        "-all",
+        "--inh-caps",
+        "-all",
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-lock",
+        new URL("../../mod.ts", import.meta.url).pathname,
+        "-e",
+        OPENAT,
+        "--duration",
+        "1",
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    assert.equal(out.code, 1, dec.decode(out.stderr));
+    assert.equal(dec.decode(out.stdout), "");
+    assert.equal(
+      dec.decode(out.stderr),
+      "ERROR: Tracing in the kernel needs CAP_BPF and CAP_PERFMON, which " +
+        "this process lacks although it runs as root (a container or a " +
+        "reduced capability set?): grant them to it; --backend interp runs " +
+        "the program on synthetic events instead\n",
+    );
+  },
+});
