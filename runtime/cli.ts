@@ -17,7 +17,7 @@ import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
-import { OutputFile } from "./output_file.ts";
+import { namingStdout, OutputFile } from "./output_file.ts";
 import { NotTextError, readScriptFile } from "./script_file.ts";
 
 /** The version `--version` prints. */
@@ -226,7 +226,7 @@ async function runScript(opts: CliOptions): Promise<number> {
   let out: OutputFile | undefined;
   let engine: Engine | undefined;
   try {
-    let write = writeStdout;
+    let write = namingStdout(writeStdout);
     if (opts.output !== undefined) {
       const file = out = new OutputFile(opts.output);
       write = (text: string) => file.write(text);

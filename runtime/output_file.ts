@@ -99,3 +99,46 @@ export class OutputFile {
     this.#file.close();
   }
 }
+
+/**
+ * Wraps a standard-output writer so that its operating system errors say
+ * where the write went (`Cannot write to standard output: ENOSPC (No
+ * space left on device)`). A closed pipe (`BrokenPipe`) passes through
+ * unchanged, for the caller to end quietly.
+ *
+ * @example Wrap a writer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { namingStdout } from "./output_file.ts";
+ *
+ * const write = namingStdout(() => {
+ *   const e = new Error("No space left on device (os error 28)");
+ *   Object.assign(e, { code: "ENOSPC" });
+ *   throw e;
+ * });
+ * assert.throws(() => write("x"), {
+ *   message: "Cannot write to standard output: ENOSPC (No space left on device)",
+ * });
+ * ```
+ */
+export function namingStdout(
+  write: (text: string) => void,
+): (text: string) => void {
+  return (text) => {
+    try {
+      write(text);
+    } catch (e) {
+      const code = (e as { code?: unknown } | undefined)?.code;
+      if (
+        e instanceof Deno.errors.BrokenPipe || typeof code !== "string" ||
+        code === "EPIPE"
+      ) {
+        throw e;
+      }
+      throw new Error(
+        `Cannot write to standard output: ${describeOsError(e)}`,
+        { cause: e },
+      );
+    }
+  };
+}

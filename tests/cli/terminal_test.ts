@@ -231,6 +231,21 @@ Deno.test({
         /^(tsbpf: .*\n)?ERROR: Cannot write "\/dev\/full": ENOSPC \(No space left on device\)\n$/,
       );
     }
+    const stdout = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `"${Deno.execPath()}" run -A --no-lock "${
+          new URL("../../mod.ts", import.meta.url).pathname
+        }" --backend interp -e 'BEGIN { printf("x\\n"); exit(); }' > /dev/full`,
+      ],
+      env: { NO_COLOR: "1" },
+      stderr: "piped",
+    }).output();
+    assert.equal(stdout.code, 1);
+    assert.match(
+      new TextDecoder().decode(stdout.stderr),
+      /\nERROR: Cannot write to standard output: ENOSPC \(No space left on device\)\n$/,
+    );
     const open = await runCli([
       "--backend",
       "interp",
