@@ -863,7 +863,7 @@ function permissionReason(uid: number, missing: string[]): string {
       `${them} (setcap ${
         caps.map((c) => c.toLowerCase()).join(",")
       }+ep on the deno binary)`;
-  return `Tracing in the kernel needs ${caps.join(" and ")}, ${how}; ` +
+  return `tracing in the kernel needs ${caps.join(" and ")}, ${how}; ` +
     `--backend interp runs the program on synthetic events instead`;
 }
 
