@@ -10,6 +10,8 @@
  * @module
  */
 
+import { didYouMean } from "./lang/suggest.ts";
+
 /** How one flag is spelled and whether it takes a value. */
 export interface FlagSpec {
   /** `"boolean"` for a switch, `"string"` for a flag with a value. */
@@ -92,7 +94,12 @@ export function parseFlags<O extends Record<string, FlagSpec>>(
       const name = arg.slice(2, eq < 0 ? undefined : eq);
       const spec = Object.hasOwn(options, name) ? options[name] : undefined;
       if (spec === undefined) {
-        throw new FlagError(`Unknown option '--${name}'`, arg);
+        const known = Object.keys(options).filter((k) => k.length > 1)
+          .map((k) => `--${k}`);
+        throw new FlagError(
+          `Unknown option '--${name}'${didYouMean(`--${name}`, known, "'")}`,
+          arg,
+        );
       }
       if (spec.type === "boolean") {
         if (eq >= 0) {

@@ -1,6 +1,7 @@
 /**
- * Choosing the engine: the kernel when it can, else the interpreter on
- * synthetic events. One sentence says which and why.
+ * Choosing the engine: the kernel when it can, the interpreter on
+ * synthetic events where the kernel path cannot exist (not Linux, no
+ * libbpf) or when asked for. One sentence says which and why.
  *
  * Each engine's module is imported only once it is chosen: a kernel session
  * never loads the interpreter and its synthetic events, and the other way
@@ -79,7 +80,8 @@ export function preloadEngine(choice: BackendChoice): void {
 /**
  * Picks and creates an engine, importing only the chosen engine's modules.
  *
- * @throws {BackendError} when `kernel` is forced and impossible.
+ * @throws {BackendError} when `kernel` is forced and impossible, or when
+ *   `auto` finds a Linux kernel it may not use (missing capabilities).
  * @example Ask for the best engine here
  * ```ts ignore
  * import { selectEngine } from "./backend.ts";
@@ -120,6 +122,16 @@ export async function selectEngine(
   }
   if (choice === "kernel") {
     throw new BackendError(`Cannot use the kernel engine: ${probe.reason}`);
+  }
+  // `auto` stands in the interpreter only where the kernel path cannot
+  // exist (not Linux, no libbpf). On Linux without privileges it stops
+  // rather than pass synthetic events off as the machine's.
+  if (!probe.absent) {
+    const reason = probe.reason[0].toUpperCase() + probe.reason.slice(1);
+    throw new BackendError(
+      reason.includes("--backend interp") ? reason : `${reason}; ` +
+        "--backend interp runs the program on synthetic events instead",
+    );
   }
   return {
     engine: await interp(),

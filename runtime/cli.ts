@@ -16,6 +16,10 @@ import type { Engine } from "./engine.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
+import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
+import { checkTargets } from "./cli_targets.ts";
+import { namingStdout, OutputFile } from "./output_file.ts";
+import { NotTextError, readScriptFile } from "./script_file.ts";
 
 /** The version `--version` prints. */
 export const VERSION = "tsbpf 0.1.0";
@@ -63,7 +67,7 @@ export async function main(args: string[]): Promise<number> {
     // The playground and the probe list import their modules when asked
     // for, so that tracing starts without loading them.
     if (opts.asm !== undefined) return await playground(opts);
-    if (opts.list !== undefined) return await list(opts.list);
+    if (opts.list !== undefined) return await list(opts.list, opts.verbose);
     return await runScript(opts);
   } catch (e) {
     return report(e, opts);
@@ -141,10 +145,17 @@ async function playground(opts: CliOptions): Promise<number> {
   return 0;
 }
 
-async function list(pattern: string): Promise<number> {
-  const { listProbes } = await import("./probes/list_probes.ts");
-  const found = listProbes(pattern === "" ? undefined : pattern);
-  writeStdout(found.map((p) => p + "\n").join(""));
+async function list(pattern: string, verbose: boolean): Promise<number> {
+  const { formatProbeList, listProbes } = await import(
+    "./probes/list_probes.ts"
+  );
+  const text = formatProbeList(
+    listProbes(pattern === "" ? undefined : pattern),
+    verbose,
+  );
+  const bundled = bundledFormatsNotice();
+  if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+  writeStdout(text);
   return 0;
 }
 
@@ -157,8 +168,12 @@ async function runScript(opts: CliOptions): Promise<number> {
   } else if (opts.file !== undefined) {
     fileName = opts.file;
     try {
-      source = Deno.readTextFileSync(opts.file);
+      source = readScriptFile(opts.file);
     } catch (e) {
+      if (e instanceof NotTextError) {
+        stderr(`ERROR: ${e.message}`);
+        return 2;
+      }
       stderr(`ERROR: Cannot read "${opts.file}": ${errorMessage(e)}`);
       return 1;
     }
@@ -171,6 +186,12 @@ async function runScript(opts: CliOptions): Promise<number> {
     maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
   } catch (e) {
     throw new UsageError(errorMessage(e));
+  }
+  // Bad targets are errors, as in bpftrace, before anything is compiled.
+  const badTarget = checkTargets(opts);
+  if (badTarget !== undefined) {
+    stderr(`ERROR: ${badTarget}`);
+    return 1;
   }
   // -c: start the command stopped, so nothing it does escapes the probes;
   // it continues once every probe is attached.
@@ -202,22 +223,22 @@ async function runScript(opts: CliOptions): Promise<number> {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
     writeStdout(formatDryRun(program));
   }
-  if (opts.dryRun) return 0;
+  // Formats from the bundle rather than this kernel: say so once, after
+  // the engine is settled (a refusal stays one line) and before the
+  // attach line.
+  const bundled = bundledFormatsNotice();
+  if (opts.dryRun) {
+    if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+    return 0;
+  }
 
-  let out: Deno.FsFile | undefined;
+  let out: OutputFile | undefined;
   let engine: Engine | undefined;
   try {
-    let write = writeStdout;
+    let write = namingStdout(writeStdout);
     if (opts.output !== undefined) {
-      const file = out = Deno.openSync(opts.output, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-      write = (text: string) => {
-        let bytes = encoder.encode(text);
-        while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
-      };
+      const file = out = new OutputFile(opts.output);
+      write = (text: string) => file.write(text);
     }
     const selected = await selectEngine(opts.backend, {
       seed: opts.seed,
@@ -231,15 +252,20 @@ async function runScript(opts: CliOptions): Promise<number> {
       format: opts.format,
       write,
       unsafe: opts.unsafe,
+      runSystemOnSynthetic: opts.runSystemOnSynthetic,
     });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
+    // The engine notice: for the interpreter always (its events are
+    // synthetic), for the kernel only with -v; before the attach line.
+    if (engine.kind === "interp" || opts.verbose) {
+      stderr(`tsbpf: ${selected.note}`);
+    }
+    if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
     try {
       await session.start();
-      // One line naming the engine and why, once its probes are live.
-      stderr(`tsbpf: ${selected.note}`);
       if (child !== undefined) {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");

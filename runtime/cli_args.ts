@@ -18,7 +18,7 @@ export interface CliOptions {
   file?: string;
   /** Positional parameters `$1`, `$2`, … */
   params: string[];
-  /** `-l [PATTERN]`: list probes instead of running. */
+  /** `-l [PATTERN]`: list probes instead of running (with -v, their fields). */
   list?: string;
   /** `--asm FILE`: the eBPF playground. */
   asm?: string;
@@ -39,6 +39,8 @@ export interface CliOptions {
   unsafe: boolean;
   /** `--max-map-keys N`: keys a map holds at most (`max_map_keys`). */
   maxMapKeys?: number;
+  /** `--run-system-on-synthetic-events`: let system() run in the interpreter. */
+  runSystemOnSynthetic: boolean;
   help: boolean;
   version: boolean;
 }
@@ -52,21 +54,26 @@ export const USAGE = `USAGE:
 
 OPTIONS:
     -e PROGRAM       program text (bpftrace language)
-    -l [PATTERN]     list tracepoints (and uprobe:BIN:* symbols) matching PATTERN
+    -l [PATTERN]     list tracepoints (and uprobe:BIN:* symbols) matching PATTERN;
+                     with -v (-lv), each tracepoint's arguments and their types
     -p PID           trace only this process
     -c 'CMD'         run CMD, trace it, exit when it exits
     -f text|json     output format (default text)
     -o FILE          write output to FILE
     -d               print the bytecode of every probe
-    -v               verbose: the whole verifier log on rejection
+    -v               verbose: which engine runs, the whole verifier log on
+                     rejection; with -l, each tracepoint's arguments
     --dry-run        compile and verify, attach nothing
     --backend B      auto (default), kernel or interp
     --duration S     stop after S seconds
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
-    --unsafe         allow system(), cat() and signal()
     --max-map-keys N keys a map holds at most (default 4096, or
                      BPFTRACE_MAP_KEYS_MAX); updates a full map refuses are reported
+    --unsafe         allow system(), cat() and signal(); on synthetic events
+                     (interpreter) system() prints the command, not runs it
+    --run-system-on-synthetic-events
+                     with --unsafe: run system() for synthetic events too
     --asm FILE       assemble FILE, verify it and run it once in the interpreter
     --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
     --no-verify      skip our verifier in --asm mode
@@ -120,17 +127,14 @@ function mapKeys(v: string | undefined): number | undefined {
  * ```
  */
 export function parseCli(args: string[]): CliOptions {
-  // `-l` takes an optional pattern: rewrite a bare -l into -l "".
+  // `-l` is a switch, as in bpftrace: its pattern is the first positional,
+  // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
-  const li = argv.indexOf("-l");
-  if (li >= 0 && (li === argv.length - 1 || argv[li + 1].startsWith("-"))) {
-    argv.splice(li + 1, 0, "");
-  }
   let parsed;
   try {
     parsed = parseFlags(argv, {
       e: { type: "string", short: "e" },
-      l: { type: "string", short: "l" },
+      l: { type: "boolean", short: "l" },
       p: { type: "string", short: "p" },
       c: { type: "string", short: "c" },
       f: { type: "string", short: "f" },
@@ -147,6 +151,7 @@ export function parseCli(args: string[]): CliOptions {
       rate: { type: "string" },
       unsafe: { type: "boolean" },
       "max-map-keys": { type: "string" },
+      "run-system-on-synthetic-events": { type: "boolean" },
       asm: { type: "string" },
       mem: { type: "string" },
       "no-verify": { type: "boolean" },
@@ -168,15 +173,21 @@ export function parseCli(args: string[]): CliOptions {
       `Backend must be "auto", "kernel" or "interp", got "${backend}"`,
     );
   }
+  if (v["run-system-on-synthetic-events"] && !v.unsafe) {
+    throw new UsageError(
+      "Option --run-system-on-synthetic-events needs --unsafe",
+    );
+  }
   const positionals = [...parsed.positionals];
-  const file = v.e === undefined && v.l === undefined && v.asm === undefined
+  const list = v.l ? positionals.shift() ?? "" : undefined;
+  const file = v.e === undefined && list === undefined && v.asm === undefined
     ? positionals.shift()
     : undefined;
   return {
     expr: v.e,
     file,
     params: positionals,
-    list: v.l,
+    list,
     asm: v.asm,
     mem: v.mem,
     noVerify: v["no-verify"] ?? false,
@@ -193,6 +204,7 @@ export function parseCli(args: string[]): CliOptions {
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,
     maxMapKeys: mapKeys(v["max-map-keys"]),
+    runSystemOnSynthetic: v["run-system-on-synthetic-events"] ?? false,
     help: (v.h ?? false) || (v.help ?? false),
     version: v.version ?? false,
   };

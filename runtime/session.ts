@@ -51,6 +51,13 @@ export interface SessionOptions {
   write?: (text: string) => void;
   /** Allow `system()` and `cat()` events to act. */
   unsafe?: boolean;
+  /**
+   * Run `system()` commands for synthetic events too (the interpreter).
+   * Off by default: the command a synthetic event would run is printed
+   * instead, since it stems from invented data and may run thousands of
+   * times a second.
+   */
+  runSystemOnSynthetic?: boolean;
   /** Called with every decoded event before it is rendered. */
   onEvent?: (event: DecodedEvent) => void;
   /** Print nothing for events (the caller consumes them via `onEvent`). */
@@ -110,6 +117,7 @@ export class Session {
   #format: "text" | "json";
   #write: (text: string) => void;
   #unsafe: boolean;
+  #runSystemOnSynthetic: boolean;
   #onEvent?: (event: DecodedEvent) => void;
   #quiet: boolean;
   #warn: (text: string) => void;
@@ -130,6 +138,7 @@ export class Session {
     this.#format = options.format ?? "text";
     this.#write = options.write ?? writeStdout;
     this.#unsafe = options.unsafe ?? false;
+    this.#runSystemOnSynthetic = options.runSystemOnSynthetic ?? false;
     this.#onEvent = options.onEvent;
     this.#quiet = options.quiet ?? false;
     this.#warn = options.warn ?? writeStderr;
@@ -172,10 +181,13 @@ export class Session {
     if (!this.#exitRequested) await this.engine.attach();
     const n = this.probeCount();
     if (!this.#quiet) {
+      // Synthetic events say so on the attach line: never invented data
+      // that looks like the kernel's.
+      const synthetic = this.engine.kind === "interp";
       this.#write(
         this.#format === "json"
-          ? formatAttachedProbesJson(n)
-          : formatAttachedProbesText(n),
+          ? formatAttachedProbesJson(n, synthetic)
+          : formatAttachedProbesText(n, synthetic),
       );
     }
     this.#pending = begun.concat(this.#pending);
@@ -370,6 +382,14 @@ export class Session {
       case "system": {
         if (!this.#unsafe) return;
         const cmd = formatPrintf(a.format, ev.args);
+        if (this.engine.kind === "interp" && !this.#runSystemOnSynthetic) {
+          this.#emit(
+            json
+              ? formatMessageJson("system_not_run", cmd)
+              : `[synthetic event] system() not run: ${cmd}\n`,
+          );
+          return;
+        }
         const out = new Deno.Command("sh", {
           args: ["-c", cmd],
           stdout: "piped",

@@ -18,10 +18,13 @@ import type {
 import { ProgType } from "../bpf/opcodes.ts";
 import {
   expandTracepoints,
+  listTracepoints,
   readBundledTracepointFormat,
   readTracepointFormat,
 } from "../probes/tracepoint_format.ts";
 import { bundledFormats } from "../probes/bundled_formats.ts";
+import { didYouMean } from "../lang/suggest.ts";
+import { BUILTINS, FUNCTIONS } from "./known_names.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
@@ -348,7 +351,14 @@ function buildUnits(
           if (e instanceof TypeError) {
             diag.error(
               probe.attachPoints[0].span,
-              `Unknown tracepoint "${group[0].target}"`,
+              `Unknown tracepoint "${group[0].target}"${
+                didYouMean(
+                  group[0].target,
+                  tracefs
+                    ? listTracepoints()
+                    : Object.keys(bundledFormats().events),
+                )
+              }`,
             );
             continue;
           }
@@ -426,7 +436,29 @@ class Checker {
     this.#state = state;
   }
 
+  /** `; did you mean "@x"?` for a map that is used but never assigned. */
+  #mapHint(name: string): string {
+    const defined = [...this.#maps.values()]
+      .filter((m) => m.kind !== undefined).map((m) => m.name);
+    return didYouMean(name, defined);
+  }
+
+  /** `; did you mean "$x"?` for a variable read before any assignment. */
+  #varHint(name: string): string {
+    return didYouMean(`$${name}`, [...this.#u.vars.keys()].map((v) => `$${v}`));
+  }
+
+  /** Errors this checker reported. */
+  #errors = 0;
+  /** `#errors` when the innermost expression being checked began; -1 outside. */
+  #exprStart = -1;
+
   #err(span: ast.Span, msg: string): void {
+    // An expression with an error inside it has the error type: whatever
+    // it would now say about its operands (a field of a bad value, a
+    // printf argument of the wrong type) only repeats that error.
+    if (this.#exprStart >= 0 && this.#errors > this.#exprStart) return;
+    this.#errors++;
     this.#diag?.error(span, msg);
   }
 
@@ -586,7 +618,12 @@ class Checker {
       const old = this.#u.vars.get(t.name);
       if (old === undefined) {
         if (s.op !== "=") {
-          this.#err(t.span, `Undefined or undeclared variable: $${t.name}`);
+          this.#err(
+            t.span,
+            `Undefined or undeclared variable: $${t.name}${
+              this.#varHint(t.name)
+            }`,
+          );
           return;
         }
         this.#u.vars.set(t.name, vt.k === "int" ? stored(vt) : vt);
@@ -726,7 +763,13 @@ class Checker {
   }
 
   #expr(e: ast.Expr, stmt = false): SType {
-    return this.#set(e, this.#exprInner(e, stmt));
+    const outer = this.#exprStart;
+    this.#exprStart = this.#errors;
+    try {
+      return this.#set(e, this.#exprInner(e, stmt));
+    } finally {
+      this.#exprStart = outer;
+    }
   }
 
   #exprInner(e: ast.Expr, stmt: boolean): SType {
@@ -758,7 +801,12 @@ class Checker {
       case "var": {
         const t = this.#u.vars.get(e.name);
         if (t === undefined) {
-          this.#err(e.span, `Undefined or undeclared variable: $${e.name}`);
+          this.#err(
+            e.span,
+            `Undefined or undeclared variable: $${e.name}${
+              this.#varHint(e.name)
+            }`,
+          );
           return S64;
         }
         return t;
@@ -768,7 +816,10 @@ class Checker {
         if (m === undefined) return S64;
         if (m.kind === undefined) {
           if (this.#diag !== undefined) {
-            this.#err(e.span, `Undefined map: ${m.name}`);
+            this.#err(
+              e.span,
+              `Undefined map: ${m.name}${this.#mapHint(m.name)}`,
+            );
           }
           return S64;
         }
@@ -784,7 +835,10 @@ class Checker {
       case "builtin":
         return this.#builtin(e);
       case "ident":
-        this.#err(e.span, `Unknown identifier: "${e.name}"`);
+        this.#err(
+          e.span,
+          `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
+        );
         return S64;
       case "call":
         return this.#call(e, stmt);
@@ -818,7 +872,12 @@ class Checker {
         if (t.kind === "var") {
           const vt = this.#u.vars.get(t.name);
           if (vt === undefined) {
-            this.#err(t.span, `Undefined or undeclared variable: $${t.name}`);
+            this.#err(
+              t.span,
+              `Undefined or undeclared variable: $${t.name}${
+                this.#varHint(t.name)
+              }`,
+            );
             return S64;
           }
           if (vt.k !== "int") {
@@ -1036,7 +1095,9 @@ class Checker {
     if (f === undefined) {
       this.#err(
         e.span,
-        `Tracepoint "${this.#u.attach[0].target}" has no field "${e.field}"`,
+        `Tracepoint "${this.#u.attach[0].target}" has no field "${e.field}"${
+          didYouMean(e.field, this.#u.fields?.keys() ?? [])
+        }`,
       );
       return S64;
     }
@@ -1301,12 +1362,15 @@ class Checker {
     const m = this.#maps.get(`@${a.name}`);
     if (m === undefined) {
       if (this.#diag !== undefined) {
-        this.#err(a.span, `Undefined map: @${a.name}`);
+        this.#err(
+          a.span,
+          `Undefined map: @${a.name}${this.#mapHint(`@${a.name}`)}`,
+        );
       }
       return undefined;
     }
     if (m !== undefined && m.kind === undefined && this.#diag !== undefined) {
-      this.#err(a.span, `Undefined map: ${m.name}`);
+      this.#err(a.span, `Undefined map: ${m.name}${this.#mapHint(m.name)}`);
     }
     return m;
   }
@@ -1455,7 +1519,7 @@ class Checker {
         const m = this.#mapKeys(a);
         this.#u.types.set(a, NONE);
         if (m !== undefined && m.kind === undefined && this.#diag) {
-          this.#err(a.span, `Undefined map: ${m.name}`);
+          this.#err(a.span, `Undefined map: ${m.name}${this.#mapHint(m.name)}`);
         }
         return NONE;
       }
@@ -1636,7 +1700,10 @@ class Checker {
         return U64;
       }
       default:
-        this.#err(e.span, `Unknown function: "${name}"`);
+        this.#err(
+          e.span,
+          `Unknown function: "${name}"${didYouMean(name, FUNCTIONS)}`,
+        );
         for (const a of e.args) this.#expr(a);
         return S64;
     }

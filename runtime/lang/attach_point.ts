@@ -8,6 +8,7 @@
 
 import type { AttachPointNode, ProviderName, Span } from "./ast.ts";
 import { type Diagnostics, quote } from "./diagnostics.ts";
+import { didYouMean } from "./suggest.ts";
 
 /** Provider names and short aliases, mapped to the long name. */
 export const PROVIDERS: Readonly<Record<string, ProviderName>> = {
@@ -255,7 +256,12 @@ export function buildAttachPoint(
   const [head, ...parts] = raw.parts;
   const provider = Object.hasOwn(PROVIDERS, head) ? PROVIDERS[head] : undefined;
   if (provider === undefined) {
-    diag.error(span, `Unknown attach point type ${quote(head)}`);
+    diag.error(
+      span,
+      `Unknown attach point type ${quote(head)}${
+        didYouMean(head, Object.keys(PROVIDERS).filter((p) => p.length > 2))
+      }`,
+    );
     return undefined;
   }
   const node: AttachPointNode = {

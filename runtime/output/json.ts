@@ -218,13 +218,18 @@ export function formatExitMapsJson(maps: MapData[]): string {
   return "\n\n" + ordered.map((m) => formatMapJson(m)).join("");
 }
 
-/** Message types bpftrace's JSON output uses for text payloads. */
+/**
+ * Message types bpftrace's JSON output uses for text payloads, and
+ * tsbpf's `"system_not_run"`: the command a `system()` call on a synthetic
+ * event would have run.
+ */
 export type JsonMessageType =
   | "printf"
   | "time"
   | "cat"
   | "join"
-  | "syscall";
+  | "syscall"
+  | "system_not_run";
 
 /**
  * A text message line: `printf()` output (`"printf"`), `time()`
@@ -259,7 +264,8 @@ export function formatPrintValueJson(v: Value): string {
 }
 
 /**
- * The line written once probes are attached.
+ * The line written once probes are attached. On synthetic events (the
+ * interpreter) it carries `"synthetic": true`.
  *
  * @example Usage
  * ```ts
@@ -268,10 +274,17 @@ export function formatPrintValueJson(v: Value): string {
  *
  * assert.equal(formatAttachedProbesJson(2),
  *   '{"type": "attached_probes", "data": {"probes": 2}}\n');
+ * assert.equal(formatAttachedProbesJson(1, true),
+ *   '{"type": "attached_probes", "data": {"probes": 1, "synthetic": true}}\n');
  * ```
  */
-export function formatAttachedProbesJson(n: number): string {
-  return `{"type": "attached_probes", "data": {"probes": ${n}}}\n`;
+export function formatAttachedProbesJson(
+  n: number,
+  synthetic = false,
+): string {
+  return `{"type": "attached_probes", "data": {"probes": ${n}${
+    synthetic ? ', "synthetic": true' : ""
+  }}}\n`;
 }
 
 /**

@@ -397,20 +397,35 @@ export function formatPrintValueText(v: Value): string {
   return formatValueText(v) + "\n";
 }
 
+/** What the attach line adds when the events are synthetic. */
+export const SYNTHETIC_LABEL =
+  "(synthetic events from the interpreter, not the kernel)";
+
 /**
- * The line bpftrace prints once probes are attached.
+ * The line bpftrace prints once probes are attached. On synthetic events
+ * (the interpreter) it says so, so that invented data cannot pass for
+ * real data.
  *
- * @example
+ * @example The attach line
  * ```ts
  * import { formatAttachedProbesText } from "./text.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatAttachedProbesText(1), "Attaching 1 probe...\n");
  * assert.equal(formatAttachedProbesText(3), "Attaching 3 probes...\n");
+ * assert.equal(
+ *   formatAttachedProbesText(1, true),
+ *   "Attaching 1 probe... (synthetic events from the interpreter, not the kernel)\n",
+ * );
  * ```
  */
-export function formatAttachedProbesText(n: number): string {
-  return `Attaching ${n} ${n === 1 ? "probe" : "probes"}...\n`;
+export function formatAttachedProbesText(
+  n: number,
+  synthetic = false,
+): string {
+  return `Attaching ${n} ${n === 1 ? "probe" : "probes"}...${
+    synthetic ? ` ${SYNTHETIC_LABEL}` : ""
+  }\n`;
 }
 
 /**

@@ -16,7 +16,11 @@ import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
 import { findBinary, listUprobeSymbols } from "./elf.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
-import { expandTracepoints, listTracepoints } from "./tracepoint_format.ts";
+import {
+  expandTracepoints,
+  listTracepoints,
+  readTracepointFormat,
+} from "./tracepoint_format.ts";
 
 function perfNames(kind: "software" | "hardware", pattern: string): string[] {
   const table = kind === "software" ? SOFTWARE_EVENTS : HARDWARE_EVENTS;
@@ -110,6 +114,40 @@ export function listProbes(pattern?: string): string[] {
     case "interval":
       return [];
   }
+}
+
+/**
+ * What `-l` prints for `probes`, one a line; with `verbose` (`-lv`), each
+ * tracepoint's arguments follow it, indented, as its format declares them
+ * (the `common_*` header fields left out), as `bpftrace -lv` prints them.
+ *
+ * @example A tracepoint and its arguments
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatProbeList } from "./list_probes.ts";
+ *
+ * const text = formatProbeList(["tracepoint:skb:kfree_skb"], true);
+ * assert.match(text, /^tracepoint:skb:kfree_skb\n    void \* skbaddr\n/);
+ * ```
+ */
+export function formatProbeList(
+  probes: readonly string[],
+  verbose = false,
+): string {
+  const lines: string[] = [];
+  for (const probe of probes) {
+    lines.push(probe + "\n");
+    if (!verbose || !probe.startsWith("tracepoint:")) continue;
+    const [, category, name] = probe.split(":");
+    let fields;
+    try {
+      fields = readTracepointFormat(category, name).fields;
+    } catch {
+      continue; // listed but its format is unreadable: the name alone
+    }
+    for (const f of fields) if (!f.common) lines.push(`    ${f.decl}\n`);
+  }
+  return lines.join("");
 }
 
 /**

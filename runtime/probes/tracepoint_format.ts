@@ -65,7 +65,8 @@ let root: string | null | undefined;
 
 /**
  * The readable tracefs mount (`/sys/kernel/tracing` or
- * `/sys/kernel/debug/tracing`), or undefined. Probed once.
+ * `/sys/kernel/debug/tracing`, or only `$TSBPF_TRACEFS` when that is set),
+ * or undefined. Probed once.
  *
  * @example Finding tracefs
  * ```ts
@@ -77,7 +78,15 @@ let root: string | null | undefined;
 export function tracefsRoot(): string | undefined {
   if (root === undefined) {
     root = null;
-    for (const r of TRACEFS_ROOTS) {
+    // TSBPF_TRACEFS names the one mount to use (tracefs mounted elsewhere;
+    // a nonexistent path makes tsbpf use its bundled formats).
+    let only: string | undefined;
+    try {
+      only = Deno.env.get("TSBPF_TRACEFS");
+    } catch {
+      // no --allow-env: the usual places
+    }
+    for (const r of only !== undefined ? [only] : TRACEFS_ROOTS) {
       try {
         if (!Deno.statSync(`${r}/events`).isDirectory) continue;
         Deno.readTextFileSync(`${r}/events/header_page`);
@@ -290,6 +299,7 @@ export function readTracepointFormat(
       // Not readable after all (permissions): use the bundle.
     }
   }
+  if (text === undefined) bundleUsed = true;
   const fmt = text !== undefined
     ? parseTracepointFormat(text, category)
     : fromBundle(category, name);
@@ -319,6 +329,28 @@ export function readBundledTracepointFormat(
 }
 
 let listCache: string[] | undefined;
+let bundleUsed = false;
+
+/**
+ * When a tracepoint format or the tracepoint list came from the bundled
+ * capture because tracefs could not be read, one sentence saying so and
+ * what it risks (the bundle is another kernel build's: layouts and value
+ * names such as drop reasons may differ); else undefined.
+ *
+ * @example After compiling
+ * ```ts
+ * import { bundledFormatsNotice } from "./tracepoint_format.ts";
+ * const notice = bundledFormatsNotice();
+ * if (notice !== undefined) console.error(notice);
+ * ```
+ */
+export function bundledFormatsNotice(): string | undefined {
+  if (!bundleUsed) return undefined;
+  return `tracefs is not readable here, so tracepoint formats come from ` +
+    `the bundled capture of Linux ${bundledFormats().kernel}: field ` +
+    `layouts and value names (such as drop reasons) may differ from ` +
+    `this kernel's`;
+}
 
 /**
  * Every tracepoint as "category:name", sorted: from tracefs
@@ -354,7 +386,10 @@ export function listTracepoints(): string[] {
       }
     }
   }
-  names ??= Object.keys(bundledFormats().events);
+  if (names === undefined) {
+    bundleUsed = true;
+    names = Object.keys(bundledFormats().events);
+  }
   listCache = [...new Set(names)].sort();
   return listCache;
 }

@@ -275,7 +275,39 @@ export function toNode(v: AnyLike): ast.Expr {
     case "bigint":
       return intNode(v);
   }
-  throw new TypeError(`Cannot stage a value of type "${typeof v}"`);
+  throw new TypeError(
+    `Cannot stage a value of type "${typeof v}"${stageHint(v)}`,
+  );
+}
+
+/** What was probably meant, for a value `toNode` cannot stage. */
+function stageHint(v: unknown): string {
+  const o = v as {
+    mapNode?: unknown;
+    at?: unknown;
+    name?: unknown;
+    constructor?: { name?: unknown };
+  } | undefined;
+  if (o === undefined) {
+    return ": undefined, a misspelt field (c.args.x) or an unset variable?";
+  }
+  if (o === null) return ": null is not a value in a probe";
+  if (typeof o.at === "function" && typeof o.name === "string") {
+    return `: the map @${o.name} is not a value; read an element with .at(keys).get()`;
+  }
+  if (typeof o.mapNode === "function") {
+    const node = o.mapNode() as { name?: string };
+    return `: a map slot (@${
+      node.name ?? ""
+    }[...]) is not a value; read its value with .get()`;
+  }
+  const ctor = typeof o === "object" ? o.constructor?.name : undefined;
+  return `${
+    typeof ctor === "string" && ctor !== "" && ctor !== "Object"
+      ? ` (${ctor})`
+      : ""
+  }: a probe works on staged values (c.pid, c.args.x, map.at(k).get()) ` +
+    `and number, bigint, boolean or string literals`;
 }
 
 function intNode(v: bigint): ast.Expr {

@@ -35,7 +35,7 @@ Deno.test("compile errors print FILE:LINE:COL, the line and a mark; status 2", a
   assert.equal(r.code, 2);
   assert.equal(
     r.stderr,
-    'stdin:1:51: ERROR: Unknown function: "cont"\n' +
+    'stdin:1:51: ERROR: Unknown function: "cont"; did you mean "count"?\n' +
       "tracepoint:syscalls:sys_enter_getppid { @[comm] = cont(); }\n" +
       "                                                  ~~~~~~\n",
   );

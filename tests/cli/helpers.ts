@@ -81,3 +81,74 @@ export function tempFile(text: string, suffix = ".txt"): string {
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
 }
+
+/** Why runs as another user cannot be made here, or undefined. */
+export function nobodySkipReason(): string | undefined {
+  if (Deno.build.os !== "linux") return "not Linux";
+  if (Deno.uid() !== 0) return "not root: cannot change user";
+  try {
+    Deno.statSync("/usr/bin/setpriv");
+  } catch {
+    return "no /usr/bin/setpriv (util-linux)";
+  }
+  return undefined;
+}
+
+let nobodyHome: string | undefined;
+
+/**
+ * Runs `deno run -A mod.ts ...args` (or another script given as the first
+ * argument ending in `.ts`) as uid/gid 65534 without capabilities, through
+ * `setpriv`, with a Deno cache of its own that user can write.
+ */
+export async function runCliAsNobody(
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<CliRun> {
+  if (nobodyHome === undefined) {
+    const home = nobodyHome = Deno.makeTempDirSync({
+      prefix: "tsbpf_nobody_",
+    });
+    Deno.chmodSync(home, 0o777);
+    globalThis.addEventListener("unload", () => {
+      Deno.removeSync(home, { recursive: true });
+    });
+  }
+  const script = args[0]?.endsWith(".ts")
+    ? new URL(`../../${args[0]}`, import.meta.url).pathname
+    : MOD;
+  const rest = args[0]?.endsWith(".ts") ? args.slice(1) : args;
+  const child = new Deno.Command("/usr/bin/setpriv", {
+    args: [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--no-lock",
+      script,
+      ...rest,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: {
+      NO_COLOR: "1",
+      DENO_DIR: `${nobodyHome}/deno`,
+      HOME: nobodyHome,
+    },
+  }).spawn();
+  const timer = setTimeout(
+    () => child.kill("SIGKILL"),
+    options.timeoutMs ?? 120_000,
+  );
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}

@@ -14,7 +14,7 @@ function messages(src: string, unsafe = false): string[] {
 }
 
 const CASES: [string, string, boolean?][] = [
-  ["BEGIN { @x = cont(); }", 'Unknown function: "cont"'],
+  ["BEGIN { @x = cont(); }", 'Unknown function: "cont"; did you mean "count"?'],
   [
     'BEGIN { printf("%d %d\\n", 1); }',
     "printf: Not enough arguments for format string (1 supplied, 2 expected)",
@@ -178,7 +178,7 @@ Deno.test("errors render with file, line, column and a marker", () => {
     assert.ok(e instanceof CompileErrors);
     assert.equal(
       e.format(),
-      'a.bt:2:8: ERROR: Unknown function: "cont"\n  @x = cont();\n       ~~~~~~',
+      'a.bt:2:8: ERROR: Unknown function: "cont"; did you mean "count"?\n  @x = cont();\n       ~~~~~~',
     );
   }
 });

@@ -267,7 +267,10 @@ Deno.test({
         JSON.parse(new TextDecoder().decode(out.stdout)),
         {
           ok: false,
-          reason: "BPF needs root or CAP_BPF (this process is uid 65534)",
+          reason: "tracing in the kernel needs CAP_BPF and CAP_PERFMON, " +
+            "which this process (uid 65534) lacks: run as root (sudo) or " +
+            "grant them (setcap cap_bpf,cap_perfmon+ep on the deno binary); " +
+            "--backend interp runs the program on synthetic events instead",
         },
         new TextDecoder().decode(out.stderr),
       );

@@ -57,7 +57,7 @@ Deno.test("errors: unknown attach point type", () => {
   assert.equal(
     errors("kprobez:foo { }", "a.bt"),
     [
-      'a.bt:1:1: ERROR: Unknown attach point type "kprobez"',
+      'a.bt:1:1: ERROR: Unknown attach point type "kprobez"; did you mean "kprobe"?',
       "kprobez:foo { }",
       "~~~~~~~~~~~",
     ].join("\n"),

@@ -305,7 +305,10 @@ export async function runProgram(
       write: (text) => {
         if (attachLine) {
           attachLine = false;
-          if (/^Attaching \d+ probes?\.\.\.\n$|"attached_probes"/.test(text)) {
+          if (
+            /^Attaching \d+ probes?\.\.\.( \(synthetic .*\))?\n$|"attached_probes"/
+              .test(text)
+          ) {
             return;
           }
         }
