@@ -166,6 +166,102 @@ export function commonOptions(values: {
 }
 
 /**
+ * Flag specs of the options of scripts that print tables: `-i`/`--interval S`
+ * (a table every S seconds, under a `[HH:MM:SS]` header) and `-T`/`--top N`
+ * (the N largest rows), as BCC's tools spell them.
+ */
+export const TABLE_OPTIONS = {
+  interval: { type: "string", short: "i" },
+  top: { type: "string", short: "T" },
+} as const;
+
+/** The validated {@linkcode TABLE_OPTIONS}. */
+export interface TableOptions {
+  /** Milliseconds between tables; undefined: one table, at the end. */
+  intervalMs?: number;
+  /** How many rows a table shows at most. */
+  top: number;
+}
+
+/**
+ * Help lines of {@linkcode TABLE_OPTIONS}, with the script's defaults
+ * (`interval` undefined: one table at the end).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableHelp } from "./tool.ts";
+ *
+ * assert.match(tableHelp({ interval: 1, top: 10 }), /-T, --top N +show the top N rows \(default 10\)/);
+ * ```
+ */
+export function tableHelp(defaults: { interval?: number; top: number }): string {
+  const every = defaults.interval === undefined
+    ? "print (and reset) every S seconds"
+    : `seconds between tables (default ${defaults.interval})`;
+  return `    -i, --interval S ${every}
+    -T, --top N      show the top N rows (default ${defaults.top})
+`;
+}
+
+/**
+ * Validates {@linkcode TABLE_OPTIONS}: positive numbers, falling back to
+ * the script's defaults.
+ *
+ * @throws {ToolUsageError} for a zero, negative or non-numeric value.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableOptions } from "./tool.ts";
+ *
+ * assert.deepEqual(tableOptions({ interval: "2" }, { top: 10 }), { intervalMs: 2000, top: 10 });
+ * assert.deepEqual(tableOptions({}, { interval: 1, top: 5 }), { intervalMs: 1000, top: 5 });
+ * assert.throws(() => tableOptions({ top: "0" }, { top: 5 }), /--top needs a positive/);
+ * ```
+ */
+export function tableOptions(
+  values: { interval?: string; top?: string },
+  defaults: { interval?: number; top: number },
+): TableOptions {
+  const interval = numberOption("--interval", values.interval, false) ??
+    defaults.interval;
+  const top = numberOption("--top", values.top) ?? defaults.top;
+  if (interval === 0) {
+    throw new ToolUsageError(
+      `Option --interval needs a positive number, got "${values.interval}"`,
+    );
+  }
+  if (top === 0) {
+    throw new ToolUsageError(
+      `Option --top needs a positive integer, got "${values.top}"`,
+    );
+  }
+  return {
+    intervalMs: interval === undefined ? undefined : interval * 1000,
+    top,
+  };
+}
+
+/**
+ * The header of one interval's table: the wall-clock time as `[HH:MM:SS]`,
+ * as BCC's tools print it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intervalHeader } from "./tool.ts";
+ *
+ * assert.equal(intervalHeader(new Date(2024, 0, 1, 9, 5, 7)), "[09:05:07]");
+ * ```
+ */
+export function intervalHeader(date: Date = new Date()): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `[${two(date.getHours())}:${two(date.getMinutes())}:${
+    two(date.getSeconds())
+  }]`;
+}
+
+/**
  * The `trace()` options a script gets from the common options: the chosen
  * engine, real-time pacing on the interpreter, the duration and the
  * Ctrl-C signal.
