@@ -41,34 +41,189 @@ export interface CliOptions {
   version: boolean;
 }
 
-/** The usage text printed by `--help`. */
-export const USAGE = `USAGE:
-    tsbpf [options] FILENAME [ARGS...]
-    tsbpf [options] -e 'program' [ARGS...]
-    tsbpf -l [PATTERN]
-    tsbpf --asm FILE [--mem HEX] [--no-verify] [-d]
+/** One option of the command line: its spelling, its value and its help. */
+export interface CliOption {
+  /** The one-letter spelling after a single dash (`-e`). */
+  short?: string;
+  /** The spelling after two dashes (`--duration`). */
+  long?: string;
+  /** `"boolean"` for a switch, `"string"` for an option with a value. */
+  type: "boolean" | "string";
+  /** The value's name in the help (`PROGRAM`, `S`, `[PATTERN]`). */
+  value?: string;
+  /** What the option does, in one line. */
+  help: string;
+  /**
+   * What shell completion offers as the value: a list of words, files,
+   * process ids or commands. Nothing: no completion for the value.
+   */
+  complete?: readonly string[] | "file" | "pid" | "command";
+}
 
+/**
+ * Every option of the command line, in the order `--help` lists them: the
+ * one table the parser, `--help`, the shell completions and the man page are
+ * made from. Add an option here and all four know it.
+ */
+export const CLI_OPTIONS = [
+  {
+    short: "e",
+    type: "string",
+    value: "PROGRAM",
+    help: "program text (bpftrace language)",
+  },
+  {
+    short: "l",
+    type: "string",
+    value: "[PATTERN]",
+    help: "list tracepoints (and uprobe:BIN:* symbols) matching PATTERN",
+  },
+  {
+    short: "p",
+    type: "string",
+    value: "PID",
+    help: "trace only this process",
+    complete: "pid",
+  },
+  {
+    short: "c",
+    type: "string",
+    value: "'CMD'",
+    help: "run CMD, trace it, exit when it exits",
+    complete: "command",
+  },
+  {
+    short: "f",
+    type: "string",
+    value: "text|json",
+    help: "output format (default text)",
+    complete: ["text", "json"],
+  },
+  {
+    short: "o",
+    type: "string",
+    value: "FILE",
+    help: "write output to FILE",
+    complete: "file",
+  },
+  { short: "d", type: "boolean", help: "print the bytecode of every probe" },
+  {
+    short: "v",
+    type: "boolean",
+    help: "verbose: the whole verifier log on rejection",
+  },
+  {
+    long: "dry-run",
+    type: "boolean",
+    help: "compile and verify, attach nothing",
+  },
+  {
+    long: "backend",
+    type: "string",
+    value: "B",
+    help: "auto (default), kernel or interp",
+    complete: ["auto", "kernel", "interp"],
+  },
+  {
+    long: "duration",
+    type: "string",
+    value: "S",
+    help: "stop after S seconds",
+  },
+  {
+    long: "seed",
+    type: "string",
+    value: "N",
+    help: "seed of the synthetic events (interpreter)",
+  },
+  {
+    long: "rate",
+    type: "string",
+    value: "N",
+    help: "synthetic events per second per probe (interpreter)",
+  },
+  {
+    long: "unsafe",
+    type: "boolean",
+    help: "allow system(), cat() and signal()",
+  },
+  {
+    long: "asm",
+    type: "string",
+    value: "FILE",
+    help: "assemble FILE, verify it and run it once in the interpreter",
+    complete: "file",
+  },
+  {
+    long: "mem",
+    type: "string",
+    value: "HEX",
+    help: "bytes r1 points at in --asm mode (r2 holds their length)",
+  },
+  {
+    long: "no-verify",
+    type: "boolean",
+    help: "skip our verifier in --asm mode",
+  },
+  { short: "h", long: "help", type: "boolean", help: "this text" },
+  { long: "version", type: "boolean", help: "the version" },
+] as const satisfies readonly CliOption[];
+
+/** The forms of the command line, as `--help` and the man page show them. */
+export const CLI_SYNOPSIS: readonly string[] = [
+  "tsbpf [options] FILENAME [ARGS...]",
+  "tsbpf [options] -e 'program' [ARGS...]",
+  "tsbpf -l [PATTERN]",
+  "tsbpf --asm FILE [--mem HEX] [--no-verify] [-d]",
+  "tsbpf completions bash|zsh",
+];
+
+/**
+ * How an option is written in the help: `-e PROGRAM`, `-h, --help`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { optionSpelling } from "./cli_args.ts";
+ *
+ * assert.equal(optionSpelling({ short: "h", long: "help", type: "boolean", help: "" }), "-h, --help");
+ * assert.equal(optionSpelling({ long: "seed", type: "string", value: "N", help: "" }), "--seed N");
+ * ```
+ */
+export function optionSpelling(o: CliOption): string {
+  const names = [
+    o.short === undefined ? undefined : `-${o.short}`,
+    o.long === undefined ? undefined : `--${o.long}`,
+  ].filter((n) => n !== undefined).join(", ");
+  return o.value === undefined ? names : `${names} ${o.value}`;
+}
+
+/** The parser's flag set: each option under its long name, else its letter. */
+type FlagsOf<T extends readonly CliOption[]> = {
+  [
+    O in T[number] as O extends { long: string } ? O["long"]
+      : O["short"] & string
+  ]: { type: O["type"]; short?: string };
+};
+
+function flagSpecs(): FlagsOf<typeof CLI_OPTIONS> {
+  const specs: Record<string, { type: "boolean" | "string"; short?: string }> =
+    {};
+  for (const o of CLI_OPTIONS as readonly CliOption[]) {
+    specs[o.long ?? o.short!] = { type: o.type, short: o.short };
+  }
+  return specs as FlagsOf<typeof CLI_OPTIONS>;
+}
+
+/** The usage text printed by `--help`, made from {@linkcode CLI_OPTIONS}. */
+export const USAGE: string = `USAGE:
+${CLI_SYNOPSIS.map((l) => `    ${l}\n`).join("")}
 OPTIONS:
-    -e PROGRAM       program text (bpftrace language)
-    -l [PATTERN]     list tracepoints (and uprobe:BIN:* symbols) matching PATTERN
-    -p PID           trace only this process
-    -c 'CMD'         run CMD, trace it, exit when it exits
-    -f text|json     output format (default text)
-    -o FILE          write output to FILE
-    -d               print the bytecode of every probe
-    -v               verbose: the whole verifier log on rejection
-    --dry-run        compile and verify, attach nothing
-    --backend B      auto (default), kernel or interp
-    --duration S     stop after S seconds
-    --seed N         seed of the synthetic events (interpreter)
-    --rate N         synthetic events per second per probe (interpreter)
-    --unsafe         allow system(), cat() and signal()
-    --asm FILE       assemble FILE, verify it and run it once in the interpreter
-    --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
-    --no-verify      skip our verifier in --asm mode
-    -h, --help       this text
-    --version        the version
-`;
+${
+  (CLI_OPTIONS as readonly CliOption[]).map((o) =>
+    `    ${optionSpelling(o).padEnd(16)} ${o.help}\n`
+  ).join("")
+}`;
 
 /** A command-line usage mistake, reported as one sentence. */
 export class UsageError extends TypeError {
@@ -114,28 +269,7 @@ export function parseCli(args: string[]): CliOptions {
   }
   let parsed;
   try {
-    parsed = parseFlags(argv, {
-      e: { type: "string", short: "e" },
-      l: { type: "string", short: "l" },
-      p: { type: "string", short: "p" },
-      c: { type: "string", short: "c" },
-      f: { type: "string", short: "f" },
-      o: { type: "string", short: "o" },
-      d: { type: "boolean", short: "d" },
-      v: { type: "boolean", short: "v" },
-      h: { type: "boolean", short: "h" },
-      help: { type: "boolean" },
-      version: { type: "boolean" },
-      "dry-run": { type: "boolean" },
-      backend: { type: "string" },
-      duration: { type: "string" },
-      seed: { type: "string" },
-      rate: { type: "string" },
-      unsafe: { type: "boolean" },
-      asm: { type: "string" },
-      mem: { type: "string" },
-      "no-verify": { type: "boolean" },
-    });
+    parsed = parseFlags(argv, flagSpecs());
   } catch (e) {
     if (e instanceof FlagError) throw new UsageError(e.message);
     throw e;
@@ -177,7 +311,7 @@ export function parseCli(args: string[]): CliOptions {
     seed: num("--seed", v.seed),
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,
-    help: (v.h ?? false) || (v.help ?? false),
+    help: v.help ?? false,
     version: v.version ?? false,
   };
 }
