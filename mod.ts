@@ -12,6 +12,10 @@
  * - User-space aggregation and rendering: {@linkcode rate},
  *   {@linkcode topK}, {@linkcode quantile}, {@linkcode SlidingWindow},
  *   {@linkcode formatTable}, {@linkcode formatHistogram}, ...
+ * - A script's command line like the bundled tools': {@linkcode runTool}
+ *   (Ctrl-C, one-line errors, exit status), {@linkcode parseTool} and
+ *   {@linkcode commonOptions} (`--duration`, `-p`, `--backend`, ...),
+ *   {@linkcode tableOptions} (`-i`/`--interval`, `-T`/`--top`).
  * - The compiler: {@linkcode compile}, {@linkcode disassemble}. The eBPF
  *   toolkit (verifier, assembler, interpreter, instruction builder) is
  *   `bpf.ts`, kept out of this module so that the command-line tool starts
@@ -149,6 +153,26 @@ export {
   type HistShape,
 } from "./runtime/aggregate/histogram.ts";
 export { sparkline } from "./runtime/aggregate/sparkline.ts";
+
+// What the bundled scripts share: options, Ctrl-C, one-line errors.
+export {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  type CommonOptions,
+  commonOptions,
+  intervalHeader,
+  numberOption,
+  out,
+  parseTool,
+  runTool,
+  TABLE_OPTIONS,
+  tableHelp,
+  type TableOptions,
+  tableOptions,
+  traceOptions,
+  ToolUsageError,
+} from "./runtime/api/tool.ts";
+export type { FlagSpec, FlagValues } from "./runtime/args.ts";
 
 // The compiler.
 export { compile } from "./runtime/compiler/compile.ts";

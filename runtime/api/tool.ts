@@ -1,8 +1,57 @@
 /**
- * The plumbing every script in `scripts/` shares: the common options
- * (`--help`, `--duration S`, `-p PID`, `--backend`, `--seed`, `--rate`),
- * Ctrl-C handling, and turning any failure into one line on standard error
- * and an exit status (never a stack trace).
+ * The plumbing every script in `scripts/` shares, public so that a user's
+ * own script behaves like the bundled ones: the common options (`--help`,
+ * `--duration S`, `-p PID`, `--backend`, `--seed`, `--rate`), the table
+ * options (`-i`/`--interval S`, `-T`/`--top N`), Ctrl-C handling, and
+ * turning any failure into one line on standard error and an exit status
+ * (never a stack trace). `mod.ts` exports all of it.
+ *
+ * @example A complete tool: options, help, Ctrl-C, a table per interval
+ * ```ts
+ * import {
+ *   COMMON_HELP,
+ *   commonOptions,
+ *   formatTable,
+ *   intervalHeader,
+ *   out,
+ *   parseTool,
+ *   runTool,
+ *   TABLE_OPTIONS,
+ *   tableHelp,
+ *   tableOptions,
+ *   trace,
+ *   traceOptions,
+ * } from "../../mod.ts";
+ *
+ * const DEFAULTS = { interval: 1, top: 5 };
+ * const USAGE = `USAGE: opens.ts [options]\n\nOPTIONS:\n` +
+ *   tableHelp(DEFAULTS) + COMMON_HELP;
+ *
+ * async function main(signal: AbortSignal): Promise<void> {
+ *   const v = parseTool(["--backend", "interp", "--duration", "2"], TABLE_OPTIONS);
+ *   const common = commonOptions(v);
+ *   if (common.help) return out(USAGE);
+ *   const { intervalMs, top } = tableOptions(v, DEFAULTS);
+ *   await using session = await trace(
+ *     "tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); }",
+ *     { ...traceOptions(common, signal), realtime: false },
+ *   );
+ *   out("Tracing openat()... Hit Ctrl-C to end.\n");
+ *   const opens = session.map<string, number>("opens");
+ *   for await (const _ of session.every(intervalMs!)) {
+ *     const rows = opens.entries().sort((a, b) => b[1] - a[1]).slice(0, top)
+ *       .map(([comm, n]) => ({ comm, n }));
+ *     out(`\n${intervalHeader()}\n` + formatTable(rows, [
+ *       { key: "comm", title: "COMM", width: 16 },
+ *       { key: "n", title: "OPENS" },
+ *     ]));
+ *   }
+ * }
+ *
+ * // In a script: if (import.meta.main) Deno.exit(await runTool("opens", main));
+ * const status = await runTool("opens", main);
+ * console.assert(status === 0);
+ * ```
  *
  * @module
  */
