@@ -69,6 +69,8 @@ export {
   TraceSession,
   type TraceSource,
 } from "./runtime/api/trace.ts";
+export type { BackendChoice } from "./runtime/cli_args.ts";
+export type { ProbeStats } from "./runtime/engine.ts";
 export {
   type KeyParts,
   type MapKey,
@@ -89,11 +91,19 @@ export type {
   BufValue,
   DecodedEvent,
   HistBucket,
+  HistMapData,
   Int,
+  LhistMapData,
   MapData,
+  MapDataBase,
+  MapEntry,
+  MapKind,
+  ScalarMapData,
   StackValue,
   Stats,
+  StatsMapData,
   Value,
+  ValueMapData,
 } from "./runtime/output/types.ts";
 
 // TypeScript probe bodies, staged into the bpftrace syntax tree.
@@ -105,14 +115,51 @@ export {
   type StageOptions,
   Tracer,
 } from "./runtime/staging/stage.ts";
-export type { ProbeContext } from "./runtime/staging/context.ts";
-export type { Expr } from "./runtime/staging/expr.ts";
-export type { MapRef, MapValueKind } from "./runtime/staging/maps.ts";
-export type { EventDecl, Shape } from "./runtime/staging/events.ts";
 export type {
+  ArgsOf,
+  ConvArg as PrintfConversionArg,
+  Flag as PrintfFlag,
+  FormatArgs,
+  FuncOf,
+  ProbeContext,
+  ProgramScope,
+  SpecArgs,
+  StagedArgs,
+  TracepointOf,
+  UntypedArgs,
+  Var,
+} from "./runtime/staging/context.ts";
+export type {
+  AnyLike,
+  CastName,
+  CastType,
+  Expr,
+  IntLike,
+  OperandOf,
+  StrLike,
+  TypeOf,
+} from "./runtime/staging/expr.ts";
+export type {
+  CompoundOp,
+  IsAny,
+  KeyArgs,
+  MapRef,
+  MapSlot,
+  MapValueKind,
+} from "./runtime/staging/maps.ts";
+export type {
+  EmitStyle,
+  EventDecl,
+  EventInfo,
+  Shape,
+} from "./runtime/staging/events.ts";
+export type {
+  AggKind,
+  Bits,
   Bool,
   Buf,
   Inet,
+  Int as StagedInt,
   IntT,
   KeyType,
   KStack,
@@ -129,8 +176,10 @@ export type {
   U32,
   U64,
   U8,
+  Untyped,
   UStack,
   Usym,
+  VType,
 } from "./runtime/staging/types.ts";
 
 // User-space aggregation and rendering helpers.
@@ -169,14 +218,27 @@ export {
   tableHelp,
   type TableOptions,
   tableOptions,
-  traceOptions,
   ToolUsageError,
+  traceOptions,
 } from "./runtime/api/tool.ts";
 export type { FlagSpec, FlagValues } from "./runtime/args.ts";
 
 // The compiler.
-export { compile } from "./runtime/compiler/compile.ts";
-export type { Program } from "./runtime/program.ts";
+export { compile, type CompileOptions } from "./runtime/compiler/compile.ts";
+export type {
+  Aggregation,
+  AttachPoint,
+  ContextLayout,
+  EventAction,
+  EventFormat,
+  FieldLayout,
+  MapSpec,
+  ProbeKind,
+  ProbeProgram,
+  Program,
+  TypeDesc,
+} from "./runtime/program.ts";
+export type { AssignOp } from "./runtime/lang/ast.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
 

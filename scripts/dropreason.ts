@@ -33,6 +33,8 @@ import {
 } from "../runtime/probes/tracepoint_format.ts";
 
 const DEFAULTS = { interval: 1, top: 10 };
+const WINDOW_HELP =
+  "    -w N             ticks in the sparkline window (default 10)\n";
 
 const USAGE = `USAGE: dropreason.ts [options]
 
@@ -40,8 +42,7 @@ Counts dropped packets by drop reason, printed every interval under a
 timestamp with the rate per second and a sparkline of the recent ticks.
 
 OPTIONS:
-${tableHelp(DEFAULTS)}    -w N             ticks in the sparkline window (default 10)
-${COMMON_HELP}`;
+${tableHelp(DEFAULTS)}${WINDOW_HELP}${COMMON_HELP}`;
 
 const SOURCE = "tracepoint:skb:kfree_skb { @reasons[args->reason] = count(); }";
 

@@ -91,11 +91,17 @@ export class ToolUsageError extends TypeError {
 
 /** The common options, validated. */
 export interface CommonOptions {
+  /** `-h`/`--help`: print the usage and exit. */
   help: boolean;
+  /** `--duration S`, in milliseconds; undefined: until Ctrl-C. */
   durationMs?: number;
+  /** `-p PID`: trace only this process. */
   pid?: number;
+  /** `--backend`: the engine. */
   backend: BackendChoice;
+  /** `--seed N`: seed of the synthetic events (interpreter). */
   seed?: number;
+  /** `--rate N`: synthetic events per second per probe (interpreter). */
   rate?: number;
 }
 
@@ -244,7 +250,9 @@ export interface TableOptions {
  * assert.match(tableHelp({ interval: 1, top: 10 }), /-T, --top N +show the top N rows \(default 10\)/);
  * ```
  */
-export function tableHelp(defaults: { interval?: number; top: number }): string {
+export function tableHelp(
+  defaults: { interval?: number; top: number },
+): string {
   const every = defaults.interval === undefined
     ? "print (and reset) every S seconds"
     : `seconds between tables (default ${defaults.interval})`;

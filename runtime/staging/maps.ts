@@ -27,8 +27,8 @@ import type { AggKind, Int, KeyType, Untyped, VType } from "./types.ts";
 /** What a map holds: an aggregation, or plain values of a type. */
 export type MapValueKind = AggKind | VType;
 
-/** Whether `T` is `any`. */
-type IsAny<T> = 0 extends (1 & T) ? true : false;
+/** Whether `T` is `any` (an untyped map or event). */
+export type IsAny<T> = 0 extends (1 & T) ? true : false;
 
 /** The key operands of a map with key types `K` (anything when untyped). */
 export type KeyArgs<K> = IsAny<K> extends true ? AnyLike[]
@@ -55,7 +55,11 @@ export class MapSlot<V extends MapValueKind = MapValueKind> {
     this.#node = node;
   }
 
-  /** The `@name[keys]` node (a fresh copy). */
+  /**
+   * The `@name[keys]` node (a fresh copy).
+   *
+   * @ignore
+   */
   mapNode(): ast.MapExpr {
     return cloneNode(this.#node);
   }
@@ -216,7 +220,11 @@ export class MapRef<
     return new MapSlot<V>(this.#stager, node);
   }
 
-  /** The bare `@name` node, for `clear`, `zero`, `print`. */
+  /**
+   * The bare `@name` node, for `clear`, `zero`, `print`.
+   *
+   * @ignore
+   */
   mapNode(): ast.MapExpr {
     return { kind: "map", name: this.name, keys: [], span: noSpan() };
   }
