@@ -276,3 +276,16 @@ Deno.test("deno install -g -n tsbpf mod.ts installs the tsbpf command", async ()
     Deno.removeSync(root, { recursive: true });
   }
 });
+
+Deno.test("the README's CLI reference is --help, and it installs the tsbpf command it shows", async () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const section = readme.slice(readme.indexOf("## CLI reference\n"));
+  const block = /```\n([\s\S]*?)```/.exec(section);
+  assert.ok(block !== null);
+  const help = await runCli(["--help"]);
+  assert.equal(block[1], help.stdout);
+  assert.ok(readme.includes("deno install -g -A -n tsbpf mod.ts\n"));
+  // Commands are written `deno ...`; `npx -y deno` only where it is explained.
+  const npx = readme.split("\n").filter((l) => l.includes("npx -y deno"));
+  assert.equal(npx.length, 1, npx.join("\n"));
+});
