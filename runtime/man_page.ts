@@ -34,7 +34,7 @@ function optionHead(o: CliOption): string {
  * import { manPage } from "./man_page.ts";
  *
  * const page = manPage();
- * assert.ok(page.startsWith(".TH TSBPF 1"));
+ * assert.match(page, /^\.TH TSBPF 1 /m);
  * assert.match(page, /\\fB\\-\\-duration\\fR \\fIS\\fR\nstop after S seconds/);
  * ```
  */

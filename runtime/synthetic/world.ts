@@ -27,7 +27,7 @@ const encoder = new TextEncoder();
 /** Command lines synthetic `execve()` calls run: programs, not data files. */
 const EXEC_COMMANDS = [
   ["/usr/bin/ls", "-la", "/var/log"],
-  ["/bin/sh", "-c", "date +%s"],
+  ["/bin/sh", "-c", "uptime"],
   ["/usr/bin/git", "status", "--short"],
   ["/usr/bin/cat", "/etc/hostname"],
   ["/usr/bin/grep", "-q", "root", "/etc/passwd"],
