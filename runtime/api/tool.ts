@@ -80,7 +80,23 @@ export const COMMON_HELP =
     -h, --help       this text
 `;
 
-/** A command-line mistake: printed as one line, exit status 2. */
+/**
+ * A command-line mistake: {@linkcode runTool} prints it as one line ending
+ * in `; try --help`, with exit status 2.
+ *
+ * @example Refuse a bad combination of options
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runTool, ToolUsageError } from "./tool.ts";
+ *
+ * const lines: string[] = [];
+ * const status = await runTool("demo", () => {
+ *   throw new ToolUsageError("Choose one of -a and -b");
+ * }, (line) => lines.push(line));
+ * assert.equal(status, 2);
+ * assert.deepEqual(lines, ["demo: Choose one of -a and -b; try --help"]);
+ * ```
+ */
 export class ToolUsageError extends TypeError {
   /** Creates the error. */
   constructor(message: string) {

@@ -122,6 +122,20 @@ export type FormatArgs<F extends string> = string extends F ? AnyLike[]
 /**
  * A scratch variable `$name` made by `c.let()`: readable as a value and
  * assignable.
+ *
+ * @example A variable set once and read twice
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tracer } from "../../mod.ts";
+ *
+ * const t = new Tracer();
+ * t.probe("tracepoint:syscalls:sys_exit_read", (c) => {
+ *   const ret = c.let(c.args.ret, "ret"); // a Var
+ *   c.filter(ret.gt(0));
+ *   c.printf("%d\n", ret);
+ * });
+ * assert.match(t.finish().source, /\$ret = args->ret;/);
+ * ```
  */
 export class Var<T extends VType = VType> extends Expr<T> {
   readonly #stager: Stager;

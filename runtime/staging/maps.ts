@@ -42,6 +42,19 @@ const MAP_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * One map element `@name[keys]`: aggregate into it, store, read or delete.
  * Methods are checked against the map's value kind `V`.
+ *
+ * @example A slot per process, from `map.at(key)`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type S64, Tracer, type U32 } from "../../mod.ts";
+ *
+ * const t = new Tracer();
+ * const bytes = t.map<[U32], S64>("bytes");
+ * t.probe("tracepoint:syscalls:sys_exit_read", (c) => {
+ *   bytes.at(c.pid).set(c.args.ret); // bytes.at(c.pid) is a MapSlot
+ * });
+ * assert.match(t.finish().source, /@bytes\[pid\] = args->ret;/);
+ * ```
  */
 export class MapSlot<V extends MapValueKind = MapValueKind> {
   /** Phantom: the map's value kind. */

@@ -289,3 +289,40 @@ Deno.test("the README's CLI reference is --help, and it installs the tsbpf comma
   const npx = readme.split("\n").filter((l) => l.includes("npx -y deno"));
   assert.equal(npx.length, 1, npx.join("\n"));
 });
+
+Deno.test("every exported function and class has a titled @example", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", "mod.ts", "bpf.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.ok(r.success);
+  interface Decl {
+    kind: string;
+    jsDoc?: { tags?: { kind: string; doc?: string }[] };
+  }
+  const doc = JSON.parse(new TextDecoder().decode(r.stdout)) as {
+    nodes: Record<
+      string,
+      { symbols: { name: string; declarations: Decl[] }[] }
+    >;
+  };
+  const lacking: string[] = [];
+  for (const { symbols } of Object.values(doc.nodes)) {
+    for (const s of symbols) {
+      for (const d of s.declarations) {
+        if (d.kind !== "function" && d.kind !== "class") continue;
+        const examples = (d.jsDoc?.tags ?? []).filter((t) =>
+          t.kind === "example"
+        );
+        const titled = examples.length > 0 && examples.every((t) => {
+          const title = (t.doc ?? "").split("\n")[0].trim();
+          return title !== "" && !title.startsWith("```");
+        });
+        if (!titled) lacking.push(s.name);
+      }
+    }
+  }
+  assert.deepEqual(lacking, []);
+});
