@@ -31,11 +31,32 @@
  */
 
 export { AsmError, assemble } from "./runtime/bpf/assembler.ts";
-export { InsnBuilder } from "./runtime/bpf/builder.ts";
+export {
+  type AluName,
+  type Built,
+  type CondName,
+  InsnBuilder,
+  type Reg,
+  type SourceLoc,
+  type Width,
+} from "./runtime/bpf/builder.ts";
+export { AluOp, AtomicOp, JmpOp } from "./runtime/bpf/opcodes.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
 export { decode, encode, type Insn } from "./runtime/bpf/insn.ts";
-export { verify } from "./runtime/verifier/verifier.ts";
+export {
+  verify,
+  type VerifyMap,
+  type VerifyOptions,
+  type VerifyResult,
+} from "./runtime/verifier/verifier.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
-export { VmProgram } from "./runtime/vm/interpreter.ts";
-export { createEnvironment } from "./runtime/vm/environment.ts";
-export { createMap } from "./runtime/vm/maps.ts";
+export { type RunOptions, VmProgram } from "./runtime/vm/interpreter.ts";
+export {
+  createEnvironment,
+  type EnvironmentOptions,
+  type MemorySegment,
+  type VmEnvironment,
+} from "./runtime/vm/environment.ts";
+export { createMap, type MapShape, type VmMap } from "./runtime/vm/maps.ts";
+export type { VmOutput } from "./runtime/vm/memory.ts";
+export type { RawMapEntry } from "./runtime/engine.ts";

@@ -12,6 +12,10 @@
  * - User-space aggregation and rendering: {@linkcode rate},
  *   {@linkcode topK}, {@linkcode quantile}, {@linkcode SlidingWindow},
  *   {@linkcode formatTable}, {@linkcode formatHistogram}, ...
+ * - A script's command line like the bundled tools': {@linkcode runTool}
+ *   (Ctrl-C, one-line errors, exit status), {@linkcode parseTool} and
+ *   {@linkcode commonOptions} (`--duration`, `-p`, `--backend`, ...),
+ *   {@linkcode tableOptions} (`-i`/`--interval`, `-T`/`--top`).
  * - The compiler: {@linkcode compile}, {@linkcode disassemble}. The eBPF
  *   toolkit (verifier, assembler, interpreter, instruction builder) is
  *   `bpf.ts`, kept out of this module so that the command-line tool starts
@@ -65,6 +69,8 @@ export {
   TraceSession,
   type TraceSource,
 } from "./runtime/api/trace.ts";
+export type { BackendChoice } from "./runtime/cli_args.ts";
+export type { ProbeStats } from "./runtime/engine.ts";
 export {
   type KeyParts,
   type MapKey,
@@ -85,11 +91,19 @@ export type {
   BufValue,
   DecodedEvent,
   HistBucket,
+  HistMapData,
   Int,
+  LhistMapData,
   MapData,
+  MapDataBase,
+  MapEntry,
+  MapKind,
+  ScalarMapData,
   StackValue,
   Stats,
+  StatsMapData,
   Value,
+  ValueMapData,
 } from "./runtime/output/types.ts";
 export type { MapFull } from "./runtime/output/map_full.ts";
 
@@ -102,14 +116,51 @@ export {
   type StageOptions,
   Tracer,
 } from "./runtime/staging/stage.ts";
-export type { ProbeContext } from "./runtime/staging/context.ts";
-export type { Expr } from "./runtime/staging/expr.ts";
-export type { MapRef, MapValueKind } from "./runtime/staging/maps.ts";
-export type { EventDecl, Shape } from "./runtime/staging/events.ts";
 export type {
+  ArgsOf,
+  ConvArg as PrintfConversionArg,
+  Flag as PrintfFlag,
+  FormatArgs,
+  FuncOf,
+  ProbeContext,
+  ProgramScope,
+  SpecArgs,
+  StagedArgs,
+  TracepointOf,
+  UntypedArgs,
+  Var,
+} from "./runtime/staging/context.ts";
+export type {
+  AnyLike,
+  CastName,
+  CastType,
+  Expr,
+  IntLike,
+  OperandOf,
+  StrLike,
+  TypeOf,
+} from "./runtime/staging/expr.ts";
+export type {
+  CompoundOp,
+  IsAny,
+  KeyArgs,
+  MapRef,
+  MapSlot,
+  MapValueKind,
+} from "./runtime/staging/maps.ts";
+export type {
+  EmitStyle,
+  EventDecl,
+  EventInfo,
+  Shape,
+} from "./runtime/staging/events.ts";
+export type {
+  AggKind,
+  Bits,
   Bool,
   Buf,
   Inet,
+  Int as StagedInt,
   IntT,
   KeyType,
   KStack,
@@ -126,8 +177,10 @@ export type {
   U32,
   U64,
   U8,
+  Untyped,
   UStack,
   Usym,
+  VType,
 } from "./runtime/staging/types.ts";
 
 // User-space aggregation and rendering helpers.
@@ -151,9 +204,42 @@ export {
 } from "./runtime/aggregate/histogram.ts";
 export { sparkline } from "./runtime/aggregate/sparkline.ts";
 
+// What the bundled scripts share: options, Ctrl-C, one-line errors.
+export {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  type CommonOptions,
+  commonOptions,
+  intervalHeader,
+  numberOption,
+  out,
+  parseTool,
+  runTool,
+  TABLE_OPTIONS,
+  tableHelp,
+  type TableOptions,
+  tableOptions,
+  ToolUsageError,
+  traceOptions,
+} from "./runtime/api/tool.ts";
+export type { FlagSpec, FlagValues } from "./runtime/args.ts";
+
 // The compiler.
-export { compile } from "./runtime/compiler/compile.ts";
-export type { Program } from "./runtime/program.ts";
+export { compile, type CompileOptions } from "./runtime/compiler/compile.ts";
+export type {
+  Aggregation,
+  AttachPoint,
+  ContextLayout,
+  EventAction,
+  EventFormat,
+  FieldLayout,
+  MapSpec,
+  ProbeKind,
+  ProbeProgram,
+  Program,
+  TypeDesc,
+} from "./runtime/program.ts";
+export type { AssignOp } from "./runtime/lang/ast.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
 

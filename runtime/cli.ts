@@ -48,6 +48,7 @@ function errorMessage(e: unknown): string {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "completions") return await completions(args.slice(1));
   let opts: CliOptions;
   try {
     opts = parseCli(args);
@@ -71,6 +72,23 @@ export async function main(args: string[]): Promise<number> {
     return await runScript(opts);
   } catch (e) {
     return report(e, opts);
+  }
+}
+
+/** `tsbpf completions bash|zsh`: the shell's completion script. */
+async function completions(args: string[]): Promise<number> {
+  const { completionScript } = await import("./completions.ts");
+  if (args.length !== 1) {
+    stderr('tsbpf: Usage: tsbpf completions bash|zsh\nTry "tsbpf --help".');
+    return 2;
+  }
+  try {
+    writeStdout(completionScript(args[0]));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    stderr(`tsbpf: ${e.message}\nTry "tsbpf --help".`);
+    return 2;
   }
 }
 

@@ -45,41 +45,211 @@ export interface CliOptions {
   version: boolean;
 }
 
-/** The usage text printed by `--help`. */
-export const USAGE = `USAGE:
-    tsbpf [options] FILENAME [ARGS...]
-    tsbpf [options] -e 'program' [ARGS...]
-    tsbpf -l [PATTERN]
-    tsbpf --asm FILE [--mem HEX] [--no-verify] [-d]
+/** One option of the command line: its spelling, its value and its help. */
+export interface CliOption {
+  /** The one-letter spelling after a single dash (`-e`). */
+  short?: string;
+  /** The spelling after two dashes (`--duration`). */
+  long?: string;
+  /** `"boolean"` for a switch, `"string"` for an option with a value. */
+  type: "boolean" | "string";
+  /** The value's name in the help (`PROGRAM`, `S`, `[PATTERN]`). */
+  value?: string;
+  /** What the option does, in one line. */
+  help: string;
+  /**
+   * What shell completion offers as the value: a list of words, files,
+   * process ids or commands. Nothing: no completion for the value.
+   */
+  complete?: readonly string[] | "file" | "pid" | "command";
+}
 
+/**
+ * Every option of the command line, in the order `--help` lists them: the
+ * one table the parser, `--help`, the shell completions and the man page are
+ * made from. Add an option here and all four know it.
+ */
+export const CLI_OPTIONS = [
+  {
+    short: "e",
+    type: "string",
+    value: "PROGRAM",
+    help: "program text (bpftrace language)",
+  },
+  {
+    short: "l",
+    type: "boolean",
+    value: "[PATTERN]",
+    help: "list tracepoints (and uprobe:BIN:* symbols) matching PATTERN;\n" +
+      "with -v (-lv), each tracepoint's arguments and their types",
+  },
+  {
+    short: "p",
+    type: "string",
+    value: "PID",
+    help: "trace only this process",
+    complete: "pid",
+  },
+  {
+    short: "c",
+    type: "string",
+    value: "'CMD'",
+    help: "run CMD, trace it, exit when it exits",
+    complete: "command",
+  },
+  {
+    short: "f",
+    type: "string",
+    value: "text|json",
+    help: "output format (default text)",
+    complete: ["text", "json"],
+  },
+  {
+    short: "o",
+    type: "string",
+    value: "FILE",
+    help: "write output to FILE",
+    complete: "file",
+  },
+  { short: "d", type: "boolean", help: "print the bytecode of every probe" },
+  {
+    short: "v",
+    type: "boolean",
+    help: "verbose: which engine runs, the whole verifier log on\n" +
+      "rejection; with -l, each tracepoint's arguments",
+  },
+  {
+    long: "dry-run",
+    type: "boolean",
+    help: "compile and verify, attach nothing",
+  },
+  {
+    long: "backend",
+    type: "string",
+    value: "B",
+    help: "auto (default), kernel or interp",
+    complete: ["auto", "kernel", "interp"],
+  },
+  {
+    long: "duration",
+    type: "string",
+    value: "S",
+    help: "stop after S seconds",
+  },
+  {
+    long: "seed",
+    type: "string",
+    value: "N",
+    help: "seed of the synthetic events (interpreter)",
+  },
+  {
+    long: "rate",
+    type: "string",
+    value: "N",
+    help: "synthetic events per second per probe (interpreter)",
+  },
+  {
+    long: "max-map-keys",
+    type: "string",
+    value: "N",
+    help: "keys a map holds at most (default 4096, or\n" +
+      "BPFTRACE_MAP_KEYS_MAX); updates a full map refuses are reported",
+  },
+  {
+    long: "unsafe",
+    type: "boolean",
+    help: "allow system(), cat() and signal(); on synthetic events\n" +
+      "(interpreter) system() prints the command, not runs it",
+  },
+  {
+    long: "run-system-on-synthetic-events",
+    type: "boolean",
+    help: "with --unsafe: run system() for synthetic events too",
+  },
+  {
+    long: "asm",
+    type: "string",
+    value: "FILE",
+    help: "assemble FILE, verify it and run it once in the interpreter",
+    complete: "file",
+  },
+  {
+    long: "mem",
+    type: "string",
+    value: "HEX",
+    help: "bytes r1 points at in --asm mode (r2 holds their length)",
+  },
+  {
+    long: "no-verify",
+    type: "boolean",
+    help: "skip our verifier in --asm mode",
+  },
+  { short: "h", long: "help", type: "boolean", help: "this text" },
+  { long: "version", type: "boolean", help: "the version" },
+] as const satisfies readonly CliOption[];
+
+/** The forms of the command line, as `--help` and the man page show them. */
+export const CLI_SYNOPSIS: readonly string[] = [
+  "tsbpf [options] FILENAME [ARGS...]",
+  "tsbpf [options] -e 'program' [ARGS...]",
+  "tsbpf -l [PATTERN]",
+  "tsbpf --asm FILE [--mem HEX] [--no-verify] [-d]",
+  "tsbpf completions bash|zsh",
+];
+
+/**
+ * How an option is written in the help: `-e PROGRAM`, `-h, --help`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { optionSpelling } from "./cli_args.ts";
+ *
+ * assert.equal(optionSpelling({ short: "h", long: "help", type: "boolean", help: "" }), "-h, --help");
+ * assert.equal(optionSpelling({ long: "seed", type: "string", value: "N", help: "" }), "--seed N");
+ * ```
+ */
+export function optionSpelling(o: CliOption): string {
+  const names = [
+    o.short === undefined ? undefined : `-${o.short}`,
+    o.long === undefined ? undefined : `--${o.long}`,
+  ].filter((n) => n !== undefined).join(", ");
+  return o.value === undefined ? names : `${names} ${o.value}`;
+}
+
+/** The parser's flag set: each option under its long name, else its letter. */
+type FlagsOf<T extends readonly CliOption[]> = {
+  [
+    O in T[number] as O extends { long: string } ? O["long"]
+      : O["short"] & string
+  ]: { type: O["type"]; short?: string };
+};
+
+function flagSpecs(): FlagsOf<typeof CLI_OPTIONS> {
+  const specs: Record<string, { type: "boolean" | "string"; short?: string }> =
+    {};
+  for (const o of CLI_OPTIONS as readonly CliOption[]) {
+    specs[o.long ?? o.short!] = { type: o.type, short: o.short };
+  }
+  return specs as FlagsOf<typeof CLI_OPTIONS>;
+}
+
+/** One option's lines in `--help`: spelling, then help; long ones wrap. */
+function helpLines(o: CliOption): string {
+  const spelling = optionSpelling(o);
+  const [first, ...rest] = o.help.split("\n");
+  const pad = " ".repeat(21);
+  const head = spelling.length > 16
+    ? `    ${spelling}\n${pad}${first}\n`
+    : `    ${spelling.padEnd(16)} ${first}\n`;
+  return head + rest.map((l) => `${pad}${l}\n`).join("");
+}
+
+/** The usage text printed by `--help`, made from {@linkcode CLI_OPTIONS}. */
+export const USAGE: string = `USAGE:
+${CLI_SYNOPSIS.map((l) => `    ${l}\n`).join("")}
 OPTIONS:
-    -e PROGRAM       program text (bpftrace language)
-    -l [PATTERN]     list tracepoints (and uprobe:BIN:* symbols) matching PATTERN;
-                     with -v (-lv), each tracepoint's arguments and their types
-    -p PID           trace only this process
-    -c 'CMD'         run CMD, trace it, exit when it exits
-    -f text|json     output format (default text)
-    -o FILE          write output to FILE
-    -d               print the bytecode of every probe
-    -v               verbose: which engine runs, the whole verifier log on
-                     rejection; with -l, each tracepoint's arguments
-    --dry-run        compile and verify, attach nothing
-    --backend B      auto (default), kernel or interp
-    --duration S     stop after S seconds
-    --seed N         seed of the synthetic events (interpreter)
-    --rate N         synthetic events per second per probe (interpreter)
-    --max-map-keys N keys a map holds at most (default 4096, or
-                     BPFTRACE_MAP_KEYS_MAX); updates a full map refuses are reported
-    --unsafe         allow system(), cat() and signal(); on synthetic events
-                     (interpreter) system() prints the command, not runs it
-    --run-system-on-synthetic-events
-                     with --unsafe: run system() for synthetic events too
-    --asm FILE       assemble FILE, verify it and run it once in the interpreter
-    --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
-    --no-verify      skip our verifier in --asm mode
-    -h, --help       this text
-    --version        the version
-`;
+${(CLI_OPTIONS as readonly CliOption[]).map(helpLines).join("")}`;
 
 /** A command-line usage mistake, reported as one sentence. */
 export class UsageError extends TypeError {
@@ -132,30 +302,7 @@ export function parseCli(args: string[]): CliOptions {
   const argv = [...args];
   let parsed;
   try {
-    parsed = parseFlags(argv, {
-      e: { type: "string", short: "e" },
-      l: { type: "boolean", short: "l" },
-      p: { type: "string", short: "p" },
-      c: { type: "string", short: "c" },
-      f: { type: "string", short: "f" },
-      o: { type: "string", short: "o" },
-      d: { type: "boolean", short: "d" },
-      v: { type: "boolean", short: "v" },
-      h: { type: "boolean", short: "h" },
-      help: { type: "boolean" },
-      version: { type: "boolean" },
-      "dry-run": { type: "boolean" },
-      backend: { type: "string" },
-      duration: { type: "string" },
-      seed: { type: "string" },
-      rate: { type: "string" },
-      unsafe: { type: "boolean" },
-      "max-map-keys": { type: "string" },
-      "run-system-on-synthetic-events": { type: "boolean" },
-      asm: { type: "string" },
-      mem: { type: "string" },
-      "no-verify": { type: "boolean" },
-    });
+    parsed = parseFlags(argv, flagSpecs());
   } catch (e) {
     if (e instanceof FlagError) throw new UsageError(e.message);
     throw e;
@@ -205,7 +352,7 @@ export function parseCli(args: string[]): CliOptions {
     unsafe: v.unsafe ?? false,
     maxMapKeys: mapKeys(v["max-map-keys"]),
     runSystemOnSynthetic: v["run-system-on-synthetic-events"] ?? false,
-    help: (v.h ?? false) || (v.help ?? false),
+    help: v.help ?? false,
     version: v.version ?? false,
   };
 }

@@ -10,6 +10,7 @@ import type { Program } from "./program.ts";
 
 /** One raw map entry: key bytes and value bytes (one per CPU if per-CPU). */
 export interface RawMapEntry {
+  /** The key's bytes. */
   key: Uint8Array;
   /** One element for ordinary maps, one per possible CPU for per-CPU maps. */
   values: Uint8Array[];
@@ -17,6 +18,7 @@ export interface RawMapEntry {
 
 /** Per-probe execution statistics. */
 export interface ProbeStats {
+  /** The probe program's name. */
   name: string;
   /** Times the program ran (kernel: needs kernel.bpf_stats_enabled=1). */
   runCount: number;

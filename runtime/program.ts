@@ -32,6 +32,7 @@ export type ProbeKind =
 
 /** One concrete attach point (wildcards already expanded). */
 export interface AttachPoint {
+  /** The probe type. */
   kind: ProbeKind;
   /**
    * tracepoint: "category:name"; rawtracepoint: "name";
@@ -54,9 +55,11 @@ export interface AttachPoint {
 export interface ProbeProgram {
   /** A stable name, usable as the kernel program name (≤ 15 chars). */
   name: string;
+  /** Where the program is attached; several for `a, b { ... }`. */
   attach: AttachPoint[];
   /** Kernel program type (`ProgType`). */
   progType: number;
+  /** The bytecode. */
   insns: Insn[];
   /** Per slot, the script location it was compiled from. */
   locs?: (SourceLoc | undefined)[];
@@ -70,6 +73,7 @@ export interface ProbeProgram {
 
 /** The shape of a probe's context (what r1 points at). */
 export interface ContextLayout {
+  /** What r1 points at. */
   kind: "tracepoint" | "pt_regs" | "raw_tp" | "perf_event" | "none";
   /** Bytes readable through r1. */
   size: number;
@@ -79,11 +83,15 @@ export interface ContextLayout {
 
 /** A field of a tracepoint record. */
 export interface FieldLayout {
+  /** The field's name (`args->NAME`). */
   name: string;
   /** The C type text from the format file, e.g. "const char *". */
   ctype: string;
+  /** Byte offset in the record. */
   offset: number;
+  /** Size in bytes. */
   size: number;
+  /** Whether the integer is signed. */
   signed: boolean;
   /** `__data_loc` field: the u32 holds (length << 16 | offset). */
   dataLoc?: boolean;
@@ -165,8 +173,11 @@ export interface MapSpec {
   name: string;
   /** Kernel map type (`MapType`). */
   type: number;
+  /** Key size in bytes. */
   keySize: number;
+  /** Value size in bytes (per CPU for per-CPU maps). */
   valueSize: number;
+  /** Capacity. */
   maxEntries: number;
   /**
    * How user space decodes the key; `none` for keyless maps, which use one
@@ -211,7 +222,9 @@ export type EventAction =
  * holding the entry's index, followed by the arguments laid out as `layout`.
  */
 export interface EventFormat {
+  /** The index in the format table; the record's first u64. */
   id: number;
+  /** What user space does with the record. */
   action: EventAction;
   /** Byte layout of the record after the 8-byte id. */
   layout: { offsets: number[]; size: number };
@@ -219,8 +232,11 @@ export interface EventFormat {
 
 /** The compiled program both engines consume unchanged. */
 export interface Program {
+  /** One compiled body per probe. */
   probes: ProbeProgram[];
+  /** The maps, by index (`ld_map_fd` immediates refer to them). */
   maps: MapSpec[];
+  /** The event format table (printf, join, emit, ...). */
   formats: EventFormat[];
   /** Index in `maps` of the ring buffer events travel through, if any. */
   eventsMap?: number;

@@ -16,10 +16,14 @@ import { formatTable, rate, SlidingWindow, sparkline, trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
+  intervalHeader,
   numberOption,
   out,
   parseTool,
   runTool,
+  TABLE_OPTIONS,
+  tableHelp,
+  tableOptions,
   ToolUsageError,
   traceOptions,
 } from "../runtime/api/tool.ts";
@@ -28,21 +32,23 @@ import {
   symbolicValues,
 } from "../runtime/probes/tracepoint_format.ts";
 
+const DEFAULTS = { interval: 1, top: 10 };
+const WINDOW_HELP =
+  "    -w N             ticks in the sparkline window (default 10)\n";
+
 const USAGE = `USAGE: dropreason.ts [options]
 
-Counts dropped packets by drop reason, printed every interval with the rate
-per second and a sparkline of the recent ticks.
+Counts dropped packets by drop reason, printed every interval under a
+timestamp with the rate per second and a sparkline of the recent ticks.
 
 OPTIONS:
-    -i S             seconds between tables (default 1)
-    -w N             ticks in the sparkline window (default 10)
-${COMMON_HELP}`;
+${tableHelp(DEFAULTS)}${WINDOW_HELP}${COMMON_HELP}`;
 
 const SOURCE = "tracepoint:skb:kfree_skb { @reasons[args->reason] = count(); }";
 
 async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {
-    i: { type: "string", short: "i" },
+    ...TABLE_OPTIONS,
     w: { type: "string", short: "w" },
   });
   const common = commonOptions(v);
@@ -50,10 +56,10 @@ async function main(signal: AbortSignal): Promise<void> {
     out(USAGE);
     return;
   }
-  const interval = numberOption("-i", v.i, false) ?? 1;
+  const table = tableOptions(v, DEFAULTS);
   const width = numberOption("-w", v.w) ?? 10;
-  if (interval === 0 || width === 0) {
-    throw new ToolUsageError("Options -i and -w need positive values");
+  if (width === 0) {
+    throw new ToolUsageError('Option -w needs a positive integer, got "0"');
   }
   let names = new Map<number, string>();
   try {
@@ -62,11 +68,11 @@ async function main(signal: AbortSignal): Promise<void> {
     // No format: print reason numbers.
   }
   await using session = await trace(SOURCE, traceOptions(common, signal));
-  out("Tracing packet drops by reason... Ctrl-C to end.\n");
+  out("Tracing packet drops by reason... Hit Ctrl-C to end.\n");
   const reasons = session.map<number, number | bigint>("reasons");
   const window = new SlidingWindow<number>(width);
   let prev = reasons.read();
-  for await (const tick of session.every(interval * 1000)) {
+  for await (const tick of session.every(table.intervalMs!)) {
     const now = reasons.read();
     window.observe(now);
     const perSec = rate(prev, now, tick.intervalMs);
@@ -78,9 +84,10 @@ async function main(signal: AbortSignal): Promise<void> {
         rate: (perSec.get(reason) ?? 0).toFixed(1),
         trend: sparkline(window.series(reason)),
       }))
-      .sort((a, b) => (a.n > b.n ? -1 : a.n < b.n ? 1 : 0));
+      .sort((a, b) => (a.n > b.n ? -1 : a.n < b.n ? 1 : 0))
+      .slice(0, table.top);
     out(
-      `\n${(tick.elapsedMs / 1000).toFixed(0)}s\n` + formatTable(rows, [
+      `\n${intervalHeader()}\n` + formatTable(rows, [
         { key: "reason", title: "REASON", width: 24 },
         { key: "n", title: "COUNT", width: 8, align: "right" },
         { key: "rate", title: "PER_SEC", width: 8, align: "right" },

@@ -22,21 +22,31 @@ import {
 
 const USAGE = `USAGE: execsnoop.ts [options]
 
-Prints every execve() as it happens: time, PID, the calling process's
-name, and the new program's arguments.
+Prints every execve() as it returns, as BCC's execsnoop -t does: time, the
+new program's name, its PID, its parent's PID ("?" when unknown), the
+return value (0, or -errno) and its arguments.
 
 OPTIONS:
+    -x               only failed execs
     -n NAME          only programs whose arguments contain NAME
 ${COMMON_HELP}`;
 
-// With join(), the arguments; without it, the path alone.
+// Entry: the path and (with join()) the arguments. Exit: the result. A
+// fork records the parent of every new task, for the PPID column.
+const COMMON = String.raw`
+tracepoint:sched:sched_process_fork { @ppid[args->child_pid] = pid; }
+tracepoint:sched:sched_process_exit { delete(@ppid[tid]); }
+tracepoint:syscalls:sys_exit_execve {
+  printf("X\t%d\t%d\t%d\t%s\t%d\t%d\n", elapsed / 1000000, tid, pid, comm,
+    args->ret, @ppid[pid]);
+}`;
 const WITH_ARGS = String.raw`tracepoint:syscalls:sys_enter_execve {
-  printf("%d\t%d\t%s\t%s\n", elapsed / 1000000, pid, comm, str(args->filename));
+  printf("E\t%d\t%d\t%s\n", tid, pid, str(args->filename));
   join(args->argv);
-}`;
+}` + COMMON;
 const PATH_ONLY = String.raw`tracepoint:syscalls:sys_enter_execve {
-  printf("%d\t%d\t%s\t%s\n", elapsed / 1000000, pid, comm, str(args->filename));
-}`;
+  printf("E\t%d\t%d\t%s\n", tid, pid, str(args->filename));
+}` + COMMON;
 
 async function start(
   options: Parameters<typeof trace>[1],
@@ -49,8 +59,29 @@ async function start(
   }
 }
 
+/** The parent of a live process of this machine, from /proc. */
+function procParent(pid: number): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /^PPid:\s+(\d+)$/m.exec(status);
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An exec between its entry and its exit. */
+interface Pending {
+  pid: number;
+  path: string;
+  args?: string;
+}
+
 async function main(signal: AbortSignal): Promise<void> {
-  const v = parseTool(Deno.args, { n: { type: "string", short: "n" } });
+  const v = parseTool(Deno.args, {
+    x: { type: "boolean", short: "x" },
+    n: { type: "string", short: "n" },
+  });
   const common = commonOptions(v);
   if (common.help) {
     out(USAGE);
@@ -58,34 +89,70 @@ async function main(signal: AbortSignal): Promise<void> {
   }
   const { session, withArgs } = await start(traceOptions(common, signal));
   await using _ = session;
+  const kernel = session.engineKind === "kernel";
   out(
-    "TIME(s)".padEnd(9) + "PID".padEnd(8) + "PCOMM".padEnd(17) + "ARGS\n",
+    "TIME(s)".padEnd(9) + "PCOMM".padEnd(17) + "PID".padEnd(8) +
+      "PPID".padEnd(8) + "RET ARGS\n",
   );
-  // A header (printf) is followed by its arguments (join) from the same
-  // probe run; pair them in arrival order.
-  let pending: string | undefined;
-  let path = "";
-  const emit = (args: string) => {
-    if (pending === undefined) return;
-    if (v.n === undefined || args.includes(v.n)) {
-      out(pending + (args === "" ? path : args) + "\n");
-    }
-    pending = undefined;
-  };
+  // Entries by thread; a join() follows its entry's printf.
+  const pending = new Map<number, Pending>();
+  let last: Pending | undefined;
   for await (const ev of session.events()) {
-    if (ev.action.kind === "printf") {
-      emit(path);
-      const [ms, pid, comm, file] = ev.args as [number, number, string, string];
-      pending = (ms / 1000).toFixed(3).padEnd(9) + String(pid).padEnd(8) +
-        comm.padEnd(17);
-      path = file;
-      if (!withArgs) emit(path);
-    } else if (ev.action.kind === "join") {
+    if (ev.action.kind === "join") {
       // One exec, one line: newlines inside arguments are shown escaped.
-      emit((ev.text ?? "").replace(/\n$/, "").replaceAll("\n", "\\n"));
+      if (last !== undefined) {
+        last.args = (ev.text ?? "").replace(/\n$/, "").replaceAll("\n", "\\n");
+      }
+      continue;
     }
+    if (ev.action.kind !== "printf") continue;
+    const [kind, ...f] = (ev.text ?? "").replace(/\n$/, "").split("\t");
+    if (kind === "E") {
+      last = { pid: Number(f[1]), path: f.slice(2).join("\t") };
+      pending.set(Number(f[0]), last);
+      if (!withArgs) last.args = last.path;
+      continue;
+    }
+    if (kind !== "X") continue;
+    const [ms, tid, pid, comm, ret, ppid] = [
+      Number(f[0]),
+      Number(f[1]),
+      Number(f[2]),
+      f[3],
+      Number(f[4]),
+      Number(f[5]),
+    ];
+    // A thread other than the leader that execs takes the leader's id.
+    let entry = pending.get(tid);
+    if (entry !== undefined) {
+      pending.delete(tid);
+    } else {
+      for (const [t, p] of pending) {
+        if (p.pid !== pid) continue;
+        entry = p;
+        pending.delete(t);
+        break;
+      }
+    }
+    if (entry === undefined) continue;
+    if (v.x && ret >= 0) continue;
+    const args = entry.args === undefined || entry.args === ""
+      ? entry.path
+      : entry.args;
+    if (v.n !== undefined && !args.includes(v.n)) continue;
+    // A successful exec names the task after the program's file, as the
+    // kernel does (the last path component, 15 bytes at most); a failed one
+    // leaves the caller's name.
+    const pcomm = ret === 0
+      ? (entry.path.split("/").at(-1) ?? "").slice(0, 15)
+      : comm;
+    const parent = ppid > 0 ? ppid : kernel ? procParent(pid) : undefined;
+    out(
+      (ms / 1000).toFixed(3).padEnd(9) + pcomm.padEnd(17) +
+        String(pid).padEnd(8) + String(parent ?? "?").padEnd(8) +
+        String(ret).padStart(3) + " " + args + "\n",
+    );
   }
-  emit(path);
 }
 
 if (import.meta.main) Deno.exit(await runTool("execsnoop", main));

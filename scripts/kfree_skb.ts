@@ -17,22 +17,28 @@ import { formatTable, trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
+  intervalHeader,
   out,
   parseTool,
   runTool,
+  TABLE_OPTIONS,
+  tableHelp,
+  tableOptions,
   ToolUsageError,
   traceOptions,
 } from "../runtime/api/tool.ts";
 
+const DEFAULTS = { interval: 1, top: 10 };
+
 const USAGE = `USAGE: kfree_skb.ts [options]
 
-Counts dropped packets (kfree_skb calls) per process, printed every second.
+Counts dropped packets (kfree_skb calls) per process, printed every interval
+under a timestamp, most drops first.
 
 OPTIONS:
     --kprobe         attach kprobe:kfree_skb instead of the tracepoint
     --kretprobe      attach kretprobe:kfree_skb instead of the tracepoint
-    --interval S     seconds between tables (default 1)
-${COMMON_HELP}`;
+${tableHelp(DEFAULTS)}${COMMON_HELP}`;
 
 // The program for each attach variant.
 function kfreeSkbSource(
@@ -48,7 +54,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {
     kprobe: { type: "boolean" },
     kretprobe: { type: "boolean" },
-    interval: { type: "string" },
+    ...TABLE_OPTIONS,
   });
   const common = commonOptions(v);
   if (common.help) {
@@ -58,12 +64,7 @@ async function main(signal: AbortSignal): Promise<void> {
   if (v.kprobe && v.kretprobe) {
     throw new ToolUsageError("Choose one of --kprobe and --kretprobe");
   }
-  const interval = Number(v.interval ?? "1");
-  if (!(interval > 0)) {
-    throw new ToolUsageError(
-      `Option --interval needs a positive number, got "${v.interval}"`,
-    );
-  }
+  const table = tableOptions(v, DEFAULTS);
   const variant = v.kprobe
     ? "kprobe"
     : v.kretprobe
@@ -73,14 +74,14 @@ async function main(signal: AbortSignal): Promise<void> {
     kfreeSkbSource(variant),
     traceOptions(common, signal),
   );
-  out("Tracing kfree_skb... Ctrl-C to end.\n");
+  out("Tracing kfree_skb... Hit Ctrl-C to end.\n");
   const drops = session.map<[number, string], number | bigint>("drops");
-  for await (const _ of session.every(interval * 1000)) {
+  for await (const _ of session.every(table.intervalMs!)) {
     const rows = drops.entries()
       .map(([[pid, comm], n]) => ({ pid, comm, n }))
       .sort((a, b) => (a.n > b.n ? -1 : a.n < b.n ? 1 : a.pid - b.pid));
     out(
-      "\n" + formatTable(rows, [
+      `\n${intervalHeader()}\n` + formatTable(rows.slice(0, table.top), [
         { key: "pid", title: "PID", width: 10 },
         { key: "comm", title: "COMM", width: 12 },
         { key: "n", title: "DROP_COUNTS", width: 10 },

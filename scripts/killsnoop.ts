@@ -27,7 +27,6 @@ import {
 import {
   COMMON_HELP,
   commonOptions,
-  numberOption,
   out,
   parseTool,
   runTool,
@@ -43,7 +42,8 @@ name); at the end, the number of kill() calls per signal.
 
 OPTIONS:
     -x               only failed kill() calls
-    -s SIG           only signal SIG (a number, 0 for the null signal)
+    -s SIG           only signal SIG: a name (TERM, SIGTERM) or a number
+                     (0 for the null signal)
 ${COMMON_HELP}`;
 
 /** What the options put into the probes. */
@@ -162,6 +162,32 @@ function signalName(n: number): string {
   return SIGNALS[n] ?? `SIG${n}`;
 }
 
+/**
+ * The signal number of `-s`'s value: a number up to 64, or a name with or
+ * without `SIG`, in any case.
+ *
+ * @throws {ToolUsageError} for anything else.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { signalNumber } from "./killsnoop.ts";
+ *
+ * assert.equal(signalNumber("TERM"), 15);
+ * assert.equal(signalNumber("sigkill"), 9);
+ * assert.equal(signalNumber("10"), 10);
+ * assert.throws(() => signalNumber("NOPE"), /Option -s needs a signal/);
+ * ```
+ */
+export function signalNumber(text: string): number {
+  if (/^\d+$/.test(text) && Number(text) <= 64) return Number(text);
+  const upper = text.toUpperCase();
+  const n = SIGNALS.indexOf(upper.startsWith("SIG") ? upper : `SIG${upper}`);
+  if (n > 0) return n;
+  throw new ToolUsageError(
+    `Option -s needs a signal name or number, got "${text}"`,
+  );
+}
+
 async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {
     x: { type: "boolean", short: "x" },
@@ -172,10 +198,7 @@ async function main(signal: AbortSignal): Promise<void> {
     out(USAGE);
     return;
   }
-  const only = numberOption("-s", v.s);
-  if (only !== undefined && only > 64) {
-    throw new ToolUsageError(`Option -s needs a signal number, got "${v.s}"`);
-  }
+  const only = v.s === undefined ? undefined : signalNumber(v.s);
   const { tracer, kill, bySignal } = killsnoop({
     failedOnly: v.x,
     signal: only,

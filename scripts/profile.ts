@@ -35,7 +35,8 @@ flamegraph.pl.
 OPTIONS:
     --hz N           samples per second per CPU (default 99)
     -o FILE          write the folded stacks to FILE instead of stdout
-    --no-offsets     keep "+offset" on frames (default: names only)
+    --offsets        keep "+offset" on frames
+    --no-offsets     function names only, without "+offset" (the default)
 ${COMMON_HELP}`;
 
 interface Stack {
@@ -55,6 +56,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {
     hz: { type: "string" },
     o: { type: "string", short: "o" },
+    offsets: { type: "boolean" },
     "no-offsets": { type: "boolean" },
   });
   const common = commonOptions(v);
@@ -66,14 +68,17 @@ async function main(signal: AbortSignal): Promise<void> {
   if (hz === 0) {
     throw new ToolUsageError('Option --hz needs a positive integer, got "0"');
   }
-  const offsets = v["no-offsets"] ?? false;
+  if (v.offsets && v["no-offsets"]) {
+    throw new ToolUsageError("Choose one of --offsets and --no-offsets");
+  }
+  const offsets = v.offsets ?? false;
   await using session = await trace(
     `profile:hz:${hz} { @samples[comm, ustack, kstack] = count(); }`,
     traceOptions(common, signal),
   );
   Deno.stderr.writeSync(
     new TextEncoder().encode(
-      `Sampling at ${hz} Hz per CPU... Ctrl-C to end.\n`,
+      `Sampling at ${hz} Hz per CPU... Hit Ctrl-C to end.\n`,
     ),
   );
   // Reading the samples every second symbolizes user stacks while their

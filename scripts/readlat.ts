@@ -21,11 +21,13 @@ import {
 import {
   COMMON_HELP,
   commonOptions,
-  numberOption,
+  intervalHeader,
   out,
   parseTool,
   runTool,
-  ToolUsageError,
+  TABLE_OPTIONS,
+  tableHelp,
+  tableOptions,
   traceOptions,
 } from "../runtime/api/tool.ts";
 
@@ -34,9 +36,7 @@ const USAGE = `USAGE: readlat.ts [options]
 Histograms of read() latency (microseconds) per process, with percentiles.
 
 OPTIONS:
-    -i S             print (and reset) every S seconds
-    -T N             show the N processes with most reads (default 5)
-${COMMON_HELP}`;
+${tableHelp({ top: 5 })}${COMMON_HELP}`;
 
 const SOURCE = `
 tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; }
@@ -51,21 +51,16 @@ function total(buckets: HistBucket[]): number {
 
 async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {
-    i: { type: "string", short: "i" },
-    T: { type: "string", short: "T" },
+    ...TABLE_OPTIONS,
   });
   const common = commonOptions(v);
   if (common.help) {
     out(USAGE);
     return;
   }
-  const top = numberOption("-T", v.T) ?? 5;
-  const interval = numberOption("-i", v.i, false);
-  if (interval === 0) {
-    throw new ToolUsageError('Option -i needs a positive number, got "0"');
-  }
+  const { intervalMs, top } = tableOptions(v, { top: 5 });
   await using session = await trace(SOURCE, traceOptions(common, signal));
-  out("Tracing read() latency... Ctrl-C to end.\n");
+  out("Tracing read() latency... Hit Ctrl-C to end.\n");
   const usecs = session.map<[number, string], HistBucket[]>("usecs");
   const print = () => {
     for (const [[pid, comm], buckets] of topK(usecs.read(), top, total)) {
@@ -78,8 +73,9 @@ async function main(signal: AbortSignal): Promise<void> {
       out(formatHistogram(buckets));
     }
   };
-  if (interval !== undefined) {
-    for await (const _ of session.every(interval * 1000)) {
+  if (intervalMs !== undefined) {
+    for await (const _ of session.every(intervalMs)) {
+      out(`\n${intervalHeader()}\n`);
       print();
       usecs.clear();
     }

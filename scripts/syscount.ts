@@ -15,11 +15,13 @@ import { formatTable, topK, trace } from "../mod.ts";
 import {
   COMMON_HELP,
   commonOptions,
-  numberOption,
+  intervalHeader,
   out,
   parseTool,
   runTool,
-  ToolUsageError,
+  TABLE_OPTIONS,
+  tableHelp,
+  tableOptions,
   traceOptions,
 } from "../runtime/api/tool.ts";
 import { syscallName } from "../runtime/probes/syscalls.ts";
@@ -29,51 +31,56 @@ const USAGE = `USAGE: syscount.ts [options]
 Counts system calls by name (or by process with -P) and prints the top ones.
 
 OPTIONS:
-    -P               count per process instead of per syscall
-    -i S             print (and reset) the counts every S seconds
-    -T N             show the top N (default 10)
-${COMMON_HELP}`;
+    -P               count per process (not per thread) instead of per syscall
+${tableHelp({ top: 10 })}${COMMON_HELP}`;
 
 const BY_SYSCALL =
   "tracepoint:raw_syscalls:sys_enter { @calls[args->id] = count(); }";
-const BY_PROCESS =
-  "tracepoint:raw_syscalls:sys_enter { @calls[pid, comm] = count(); }";
+// Per process: one row per pid whatever its threads are called; the name
+// is the process's own (/proc/PID/comm) where it can be read, else its main
+// thread's as last seen.
+const BY_PROCESS = `tracepoint:raw_syscalls:sys_enter {
+  @calls[pid] = count();
+  if (pid == tid) { @comm[pid] = comm; }
+}`;
 
-function clock(): string {
-  return new Date().toTimeString().slice(0, 8);
+function processName(pid: number, seen: string | undefined): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trimEnd();
+  } catch {
+    return seen ?? "[unknown]";
+  }
 }
 
 async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {
     P: { type: "boolean", short: "P" },
-    i: { type: "string", short: "i" },
-    T: { type: "string", short: "T" },
+    ...TABLE_OPTIONS,
   });
   const common = commonOptions(v);
   if (common.help) {
     out(USAGE);
     return;
   }
-  const top = numberOption("-T", v.T) ?? 10;
-  const interval = numberOption("-i", v.i, false);
-  if (interval === 0) {
-    throw new ToolUsageError('Option -i needs a positive number, got "0"');
-  }
+  const { intervalMs, top } = tableOptions(v, { top: 10 });
   await using session = await trace(
     v.P ? BY_PROCESS : BY_SYSCALL,
     traceOptions(common, signal),
   );
-  out(`Tracing syscalls, printing top ${top}... Ctrl-C to end.\n`);
-  const calls = session.map<number | [number, string], number | bigint>(
-    "calls",
-  );
+  out(`Tracing syscalls, printing top ${top}... Hit Ctrl-C to end.\n`);
+  const calls = session.map<number, number | bigint>("calls");
+  // Names from /proc only where the processes are this machine's.
+  const kernel = session.engineKind === "kernel";
+  const comms = v.P ? session.map<number, string>("comm") : undefined;
   const print = () => {
     const best = topK(calls.read(), top);
     if (v.P) {
-      const rows = best.map(([k, n]) => {
-        const [pid, comm] = k as [number, string];
-        return { pid, comm, n };
-      });
+      const seen = comms!.read();
+      const rows = best.map(([pid, n]) => ({
+        pid,
+        comm: kernel ? processName(pid, seen.get(pid)) : seen.get(pid) ?? "",
+        n,
+      }));
       out(formatTable(rows, [
         { key: "pid", title: "PID", width: 7 },
         { key: "comm", title: "COMM", width: 16 },
@@ -81,7 +88,7 @@ async function main(signal: AbortSignal): Promise<void> {
       ]));
     } else {
       const rows = best.map(([k, n]) => ({
-        name: syscallName(k as number) ?? `syscall_${k}`,
+        name: syscallName(k) ?? `syscall_${k}`,
         n,
       }));
       out(formatTable(rows, [
@@ -90,16 +97,16 @@ async function main(signal: AbortSignal): Promise<void> {
       ]));
     }
   };
-  if (interval !== undefined) {
-    for await (const _ of session.every(interval * 1000)) {
-      out(`\n[${clock()}]\n`);
+  if (intervalMs !== undefined) {
+    for await (const _ of session.every(intervalMs)) {
+      out(`\n${intervalHeader()}\n`);
       print();
       calls.clear();
     }
   } else {
     await session.run();
   }
-  if (interval === undefined) {
+  if (intervalMs === undefined) {
     out("\n");
     print();
   }

@@ -1,8 +1,57 @@
 /**
- * The plumbing every script in `scripts/` shares: the common options
- * (`--help`, `--duration S`, `-p PID`, `--backend`, `--seed`, `--rate`),
- * Ctrl-C handling, and turning any failure into one line on standard error
- * and an exit status (never a stack trace).
+ * The plumbing every script in `scripts/` shares, public so that a user's
+ * own script behaves like the bundled ones: the common options (`--help`,
+ * `--duration S`, `-p PID`, `--backend`, `--seed`, `--rate`), the table
+ * options (`-i`/`--interval S`, `-T`/`--top N`), Ctrl-C handling, and
+ * turning any failure into one line on standard error and an exit status
+ * (never a stack trace). `mod.ts` exports all of it.
+ *
+ * @example A complete tool: options, help, Ctrl-C, a table per interval
+ * ```ts
+ * import {
+ *   COMMON_HELP,
+ *   commonOptions,
+ *   formatTable,
+ *   intervalHeader,
+ *   out,
+ *   parseTool,
+ *   runTool,
+ *   TABLE_OPTIONS,
+ *   tableHelp,
+ *   tableOptions,
+ *   trace,
+ *   traceOptions,
+ * } from "../../mod.ts";
+ *
+ * const DEFAULTS = { interval: 1, top: 5 };
+ * const USAGE = `USAGE: opens.ts [options]\n\nOPTIONS:\n` +
+ *   tableHelp(DEFAULTS) + COMMON_HELP;
+ *
+ * async function main(signal: AbortSignal): Promise<void> {
+ *   const v = parseTool(["--backend", "interp", "--duration", "2"], TABLE_OPTIONS);
+ *   const common = commonOptions(v);
+ *   if (common.help) return out(USAGE);
+ *   const { intervalMs, top } = tableOptions(v, DEFAULTS);
+ *   await using session = await trace(
+ *     "tracepoint:syscalls:sys_enter_openat { @opens[comm] = count(); }",
+ *     { ...traceOptions(common, signal), realtime: false },
+ *   );
+ *   out("Tracing openat()... Hit Ctrl-C to end.\n");
+ *   const opens = session.map<string, number>("opens");
+ *   for await (const _ of session.every(intervalMs!)) {
+ *     const rows = opens.entries().sort((a, b) => b[1] - a[1]).slice(0, top)
+ *       .map(([comm, n]) => ({ comm, n }));
+ *     out(`\n${intervalHeader()}\n` + formatTable(rows, [
+ *       { key: "comm", title: "COMM", width: 16 },
+ *       { key: "n", title: "OPENS" },
+ *     ]));
+ *   }
+ * }
+ *
+ * // In a script: if (import.meta.main) Deno.exit(await runTool("opens", main));
+ * const status = await runTool("opens", main);
+ * console.assert(status === 0);
+ * ```
  *
  * @module
  */
@@ -31,7 +80,23 @@ export const COMMON_HELP =
     -h, --help       this text
 `;
 
-/** A command-line mistake: printed as one line, exit status 2. */
+/**
+ * A command-line mistake: {@linkcode runTool} prints it as one line ending
+ * in `; try --help`, with exit status 2.
+ *
+ * @example Refuse a bad combination of options
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runTool, ToolUsageError } from "./tool.ts";
+ *
+ * const lines: string[] = [];
+ * const status = await runTool("demo", () => {
+ *   throw new ToolUsageError("Choose one of -a and -b");
+ * }, (line) => lines.push(line));
+ * assert.equal(status, 2);
+ * assert.deepEqual(lines, ["demo: Choose one of -a and -b; try --help"]);
+ * ```
+ */
 export class ToolUsageError extends TypeError {
   /** Creates the error. */
   constructor(message: string) {
@@ -42,11 +107,17 @@ export class ToolUsageError extends TypeError {
 
 /** The common options, validated. */
 export interface CommonOptions {
+  /** `-h`/`--help`: print the usage and exit. */
   help: boolean;
+  /** `--duration S`, in milliseconds; undefined: until Ctrl-C. */
   durationMs?: number;
+  /** `-p PID`: trace only this process. */
   pid?: number;
+  /** `--backend`: the engine. */
   backend: BackendChoice;
+  /** `--seed N`: seed of the synthetic events (interpreter). */
   seed?: number;
+  /** `--rate N`: synthetic events per second per probe (interpreter). */
   rate?: number;
 }
 
@@ -163,6 +234,104 @@ export function commonOptions(values: {
     seed: numberOption("--seed", values.seed),
     rate: numberOption("--rate", values.rate, false),
   };
+}
+
+/**
+ * Flag specs of the options of scripts that print tables: `-i`/`--interval S`
+ * (a table every S seconds, under a `[HH:MM:SS]` header) and `-T`/`--top N`
+ * (the N largest rows), as BCC's tools spell them.
+ */
+export const TABLE_OPTIONS = {
+  interval: { type: "string", short: "i" },
+  top: { type: "string", short: "T" },
+} as const;
+
+/** The validated {@linkcode TABLE_OPTIONS}. */
+export interface TableOptions {
+  /** Milliseconds between tables; undefined: one table, at the end. */
+  intervalMs?: number;
+  /** How many rows a table shows at most. */
+  top: number;
+}
+
+/**
+ * Help lines of {@linkcode TABLE_OPTIONS}, with the script's defaults
+ * (`interval` undefined: one table at the end).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableHelp } from "./tool.ts";
+ *
+ * assert.match(tableHelp({ interval: 1, top: 10 }), /-T, --top N +show the top N rows \(default 10\)/);
+ * ```
+ */
+export function tableHelp(
+  defaults: { interval?: number; top: number },
+): string {
+  const every = defaults.interval === undefined
+    ? "print (and reset) every S seconds"
+    : `seconds between tables (default ${defaults.interval})`;
+  return `    -i, --interval S ${every}
+    -T, --top N      show the top N rows (default ${defaults.top})
+`;
+}
+
+/**
+ * Validates {@linkcode TABLE_OPTIONS}: positive numbers, falling back to
+ * the script's defaults.
+ *
+ * @throws {ToolUsageError} for a zero, negative or non-numeric value.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableOptions } from "./tool.ts";
+ *
+ * assert.deepEqual(tableOptions({ interval: "2" }, { top: 10 }), { intervalMs: 2000, top: 10 });
+ * assert.deepEqual(tableOptions({}, { interval: 1, top: 5 }), { intervalMs: 1000, top: 5 });
+ * assert.throws(() => tableOptions({ top: "0" }, { top: 5 }), /--top needs a positive/);
+ * ```
+ */
+export function tableOptions(
+  values: { interval?: string; top?: string },
+  defaults: { interval?: number; top: number },
+): TableOptions {
+  const interval = numberOption("--interval", values.interval, false) ??
+    defaults.interval;
+  const top = numberOption("--top", values.top) ?? defaults.top;
+  if (interval === 0) {
+    throw new ToolUsageError(
+      `Option --interval needs a positive number, got "${values.interval}"`,
+    );
+  }
+  if (top === 0) {
+    throw new ToolUsageError(
+      `Option --top needs a positive integer, got "${values.top}"`,
+    );
+  }
+  return {
+    intervalMs: interval === undefined ? undefined : interval * 1000,
+    top,
+  };
+}
+
+/**
+ * The header of one interval's table: the wall-clock time as `[HH:MM:SS]`,
+ * as BCC's tools print it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intervalHeader } from "./tool.ts";
+ *
+ * assert.equal(intervalHeader(new Date(2024, 0, 1, 9, 5, 7)), "[09:05:07]");
+ * ```
+ */
+export function intervalHeader(date: Date = new Date()): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `[${two(date.getHours())}:${two(date.getMinutes())}:${
+    two(date.getSeconds())
+  }]`;
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 
 import type { EventDecl, Shape } from "../staging/events.ts";
-import type { MapRef, MapValueKind } from "../staging/maps.ts";
+import type { IsAny, MapRef, MapValueKind } from "../staging/maps.ts";
 import type {
   Buf,
   Inet,
@@ -37,9 +37,6 @@ import type {
   Value,
 } from "../output/types.ts";
 import type { MapKey, MapValue } from "./map_view.ts";
-
-/** Whether `T` is `any` (an untyped map or event). */
-type IsAny<T> = 0 extends (1 & T) ? true : false;
 
 /**
  * The value user space decodes for a staged value type `T`: `number` for

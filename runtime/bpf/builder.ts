@@ -47,13 +47,17 @@ export function sizeBits(width: Width): number {
 
 /** Where in the source an instruction came from (1-based line, column). */
 export interface SourceLoc {
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   col: number;
 }
 
 /** A built program: its slots and, per slot, the source location if known. */
 export interface Built {
+  /** The instructions, one per 8-byte slot (`lddw` takes two). */
   insns: Insn[];
+  /** Per slot, where it came from, if known. */
   locs: (SourceLoc | undefined)[];
 }
 

@@ -20,6 +20,7 @@ export type Int = number | bigint;
 
 /** A resolved kernel or user stack (`kstack`, `ustack`). */
 export interface StackValue {
+  /** Tells a stack from the other values. */
   type: "stack";
   /** `true` for `kstack`, `false` for `ustack`. */
   kernel: boolean;
@@ -36,7 +37,9 @@ export interface StackValue {
 
 /** A `buf()` value: raw bytes, printed with `\xNN` escapes. */
 export interface BufValue {
+  /** Tells a buffer from the other values. */
   type: "buf";
+  /** The bytes. */
   bytes: Uint8Array;
 }
 
@@ -85,6 +88,7 @@ export interface HistBucket {
 export interface MapEntry<V> {
   /** The key, one element per key expression (`@x[pid, comm]` gives 2). */
   key: Value[];
+  /** The value stored under the key. */
   value: V;
 }
 
@@ -104,13 +108,17 @@ export interface MapDataBase {
 
 /** A `count()`, `sum()`, `min()` or `max()` map: one integer per key. */
 export interface ScalarMapData extends MapDataBase {
+  /** The aggregation. */
   kind: "count" | "sum" | "min" | "max";
+  /** The entries, in the map's order. */
   entries: MapEntry<Int>[];
 }
 
 /** An `avg()` or `stats()` map. */
 export interface StatsMapData extends MapDataBase {
+  /** The aggregation. */
   kind: "avg" | "stats";
+  /** The entries, in the map's order. */
   entries: MapEntry<Stats>[];
 }
 
@@ -120,21 +128,29 @@ export interface StatsMapData extends MapDataBase {
  * an all-zero entry has no buckets.
  */
 export interface HistMapData extends MapDataBase {
+  /** The aggregation. */
   kind: "hist";
+  /** The entries, in the map's order. */
   entries: MapEntry<HistBucket[]>[];
 }
 
 /** An `lhist(value, min, max, step)` map; buckets as in `HistMapData`. */
 export interface LhistMapData extends MapDataBase {
+  /** The aggregation. */
   kind: "lhist";
+  /** The `min` argument: the first bucket's lower bound. */
   min: number;
+  /** The `max` argument: values from here on count in the last bucket. */
   max: number;
+  /** The `step` argument: each bucket's width. */
   step: number;
+  /** The entries, in the map's order. */
   entries: MapEntry<HistBucket[]>[];
 }
 
 /** A map holding plain assigned values (`@x[k] = expr`). */
 export interface ValueMapData extends MapDataBase {
+  /** Plain values, no aggregation. */
   kind: "value";
   /**
    * The stored type. The text format uses it where bpftrace does: entries of
@@ -142,6 +158,7 @@ export interface ValueMapData extends MapDataBase {
    * separating newline, as bpftrace 0.17 does.
    */
   type?: TypeDesc;
+  /** The entries, in the map's order. */
   entries: MapEntry<Value>[];
 }
 

@@ -22,12 +22,7 @@ import {
   toNode,
   type TypeOf,
 } from "./expr.ts";
-import {
-  type EmitStyle,
-  EventDecl,
-  type Shape,
-  type ShapeOf,
-} from "./events.ts";
+import type { EmitStyle, EventDecl, Shape, ShapeOf } from "./events.ts";
 import { type CompoundOp, MapRef, type MapValueKind } from "./maps.ts";
 import { Site, type Stager, StagingError } from "./stager.ts";
 import type { TracepointArgs } from "./tracepoint_types.ts";
@@ -68,6 +63,8 @@ export type StagedArgs<F> = {
  * The type of `c.args` for probe spec `S`: typed fields for tracepoints in
  * {@linkcode TracepointArgs}, any field for other tracepoints (wildcards,
  * categories not generated), `never` for other probe types.
+ *
+ * @ignore
  */
 export type ArgsOf<S extends string> = [TracepointOf<S>] extends [never] ? never
   : TracepointOf<S> extends keyof TracepointArgs
@@ -78,7 +75,8 @@ export type ArgsOf<S extends string> = [TracepointOf<S>] extends [never] ? never
 export type FuncOf<S extends string> = S extends
   `${"uprobe" | "uretprobe" | "u" | "ur"}:${string}` ? Usym : Ksym;
 
-type Flag =
+/** A printf flag or length modifier, skipped when reading a conversion. */
+export type Flag =
   | "-"
   | "+"
   | " "
@@ -100,11 +98,14 @@ type Flag =
   | "z"
   | "t";
 
-type ConvArg<C extends string> = C extends "s" ? AnyLike
+/** What printf conversion `C` takes: `%s` anything, `%r` a buffer, else an integer. */
+export type ConvArg<C extends string> = C extends "s" ? AnyLike
   : C extends "r" ? Expr<Buf | Str>
   : IntLike;
 
-type SpecArgs<R extends string> = R extends `${Flag}${infer R2}` ? SpecArgs<R2>
+/** The arguments of the conversion at the start of `R`, then of the rest. */
+export type SpecArgs<R extends string> = R extends `${Flag}${infer R2}`
+  ? SpecArgs<R2>
   : R extends `${infer C}${infer Rest}` ? [ConvArg<C>, ...FormatArgs<Rest>]
   : [];
 
@@ -121,6 +122,20 @@ export type FormatArgs<F extends string> = string extends F ? AnyLike[]
 /**
  * A scratch variable `$name` made by `c.let()`: readable as a value and
  * assignable.
+ *
+ * @example A variable set once and read twice
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Tracer } from "../../mod.ts";
+ *
+ * const t = new Tracer();
+ * t.probe("tracepoint:syscalls:sys_exit_read", (c) => {
+ *   const ret = c.let(c.args.ret, "ret"); // a Var
+ *   c.filter(ret.gt(0));
+ *   c.printf("%d\n", ret);
+ * });
+ * assert.match(t.finish().source, /\$ret = args->ret;/);
+ * ```
  */
 export class Var<T extends VType = VType> extends Expr<T> {
   readonly #stager: Stager;
@@ -177,7 +192,11 @@ export class Var<T extends VType = VType> extends Expr<T> {
 
 /** Shared by the probes of one staged program: maps and events by name. */
 export interface ProgramScope {
-  /** The statement sink. */
+  /**
+   * The statement sink.
+   *
+   * @ignore
+   */
   readonly stager: Stager;
   /** A map by name (one `MapRef` per name). */
   map(name: string): MapRef;
@@ -218,7 +237,11 @@ export class ProbeContext<S extends string = string> {
     this.spec = spec;
   }
 
-  /** The predicate collected by top-level `filter()` calls, if any. */
+  /**
+   * The predicate collected by top-level `filter()` calls, if any.
+   *
+   * @ignore
+   */
   predicate(): ast.Expr | undefined {
     const p = this.#predicate?.use();
     if (p !== undefined && this.#predicateSite !== undefined) {

@@ -110,6 +110,8 @@ export class EventDecl<S extends Shape = Shape> {
    * compiler's `emit` action).
    *
    * @throws {StagingError} when the fields differ from the first emit's.
+   *
+   * @ignore
    */
   stageCall(
     values: Record<string, AnyLike>,

@@ -77,7 +77,11 @@ export function cloneNode<N>(node: N): N {
 export class Expr<T extends VType = VType> {
   /** Phantom: the value type (absent at run time). */
   declare readonly type: T;
-  /** The node computing the value (copy it before reuse: see `use()`). */
+  /**
+   * The node computing the value (copy it before reuse: see `use()`).
+   *
+   * @ignore
+   */
   readonly node: ast.Expr;
 
   /** Wraps a node; callers vouch for `T`. */
@@ -85,7 +89,11 @@ export class Expr<T extends VType = VType> {
     this.node = node;
   }
 
-  /** A fresh copy of the node, to place in a tree. */
+  /**
+   * A fresh copy of the node, to place in a tree.
+   *
+   * @ignore
+   */
   use(): ast.Expr {
     return cloneNode(this.node);
   }

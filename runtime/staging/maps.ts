@@ -27,8 +27,8 @@ import type { AggKind, Int, KeyType, Untyped, VType } from "./types.ts";
 /** What a map holds: an aggregation, or plain values of a type. */
 export type MapValueKind = AggKind | VType;
 
-/** Whether `T` is `any`. */
-type IsAny<T> = 0 extends (1 & T) ? true : false;
+/** Whether `T` is `any` (an untyped map or event). */
+export type IsAny<T> = 0 extends (1 & T) ? true : false;
 
 /** The key operands of a map with key types `K` (anything when untyped). */
 export type KeyArgs<K> = IsAny<K> extends true ? AnyLike[]
@@ -42,6 +42,19 @@ const MAP_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * One map element `@name[keys]`: aggregate into it, store, read or delete.
  * Methods are checked against the map's value kind `V`.
+ *
+ * @example A slot per process, from `map.at(key)`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type S64, Tracer, type U32 } from "../../mod.ts";
+ *
+ * const t = new Tracer();
+ * const bytes = t.map<[U32], S64>("bytes");
+ * t.probe("tracepoint:syscalls:sys_exit_read", (c) => {
+ *   bytes.at(c.pid).set(c.args.ret); // bytes.at(c.pid) is a MapSlot
+ * });
+ * assert.match(t.finish().source, /@bytes\[pid\] = args->ret;/);
+ * ```
  */
 export class MapSlot<V extends MapValueKind = MapValueKind> {
   /** Phantom: the map's value kind. */
@@ -55,7 +68,11 @@ export class MapSlot<V extends MapValueKind = MapValueKind> {
     this.#node = node;
   }
 
-  /** The `@name[keys]` node (a fresh copy). */
+  /**
+   * The `@name[keys]` node (a fresh copy).
+   *
+   * @ignore
+   */
   mapNode(): ast.MapExpr {
     return cloneNode(this.#node);
   }
@@ -216,7 +233,11 @@ export class MapRef<
     return new MapSlot<V>(this.#stager, node);
   }
 
-  /** The bare `@name` node, for `clear`, `zero`, `print`. */
+  /**
+   * The bare `@name` node, for `clear`, `zero`, `print`.
+   *
+   * @ignore
+   */
   mapNode(): ast.MapExpr {
     return { kind: "map", name: this.name, keys: [], span: noSpan() };
   }

@@ -44,7 +44,11 @@ import type { KeyType, Untyped } from "./types.ts";
 
 /** A staged program: its tree, the bpftrace text it prints as, its events. */
 export interface StagedProgram {
-  /** The syntax tree; spans point into `source`. */
+  /**
+   * The syntax tree; spans point into `source`.
+   *
+   * @ignore
+   */
   program: ast.Program;
   /** The program as bpftrace source text. */
   source: string;
@@ -53,6 +57,8 @@ export interface StagedProgram {
   /**
    * Where statements and predicates were written in TypeScript
    * (`file:line:col`); compile errors name the place.
+   *
+   * @ignore
    */
   sites?: ReadonlyMap<ast.Node, Site>;
 }
@@ -94,7 +100,11 @@ export type ProbeBody<S extends string> = (c: ProbeContext<S>) => void;
  * ```
  */
 export class Tracer implements ProgramScope {
-  /** The statement sink shared by every probe of this program. */
+  /**
+   * The statement sink shared by every probe of this program.
+   *
+   * @ignore
+   */
   readonly stager: Stager = new Stager();
   /** How emits are staged. */
   readonly emitStyle: EmitStyle;

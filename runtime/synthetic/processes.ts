@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Prng, weightedTable, zipfWeights } from "./prng.ts";
+import { type Prng, weightedTable, zipfWeights } from "./prng.ts";
 
 /** What a process is, for its files and call chains. */
 export type ProcessKind =

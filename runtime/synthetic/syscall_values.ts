@@ -352,6 +352,9 @@ export function syscallRet(sys: string, rng: Prng, world: World): number {
       if (r < 0.95) return sys === "accept4" ? E.EAGAIN : E.ENOENT;
       if (r < 0.99) return E.EACCES;
       return E.ENOTDIR;
+    case "execve":
+    case "execveat":
+      return r < 0.9 ? 0 : r < 0.97 ? E.ENOENT : E.EACCES;
     case "newfstatat":
     case "statx":
     case "access":

@@ -160,22 +160,24 @@ function pickWeighted<T>(rng: Prng, items: readonly [T, number][]): T {
   return items[items.length - 1][0];
 }
 
+// Real drops are mostly a few reasons: sockets closed or never there, and
+// packets not for this host; the long tail is rare.
 const DROP_WEIGHTS: Record<string, number> = {
-  NO_SOCKET: 35,
-  NOT_SPECIFIED: 30,
-  OTHERHOST: 6,
+  NOT_SPECIFIED: 45,
+  NO_SOCKET: 30,
+  OTHERHOST: 8,
   NETFILTER_DROP: 5,
-  UNIX_DISCONNECT: 4,
-  SOCKET_CLOSE: 3,
-  SOCKET_FILTER: 3,
-  TCP_INVALID_SEQUENCE: 3,
-  TCP_OLD_DATA: 2,
-  TCP_CSUM: 2,
-  UDP_CSUM: 1,
-  SOCKET_RCVBUFF: 1.5,
-  IP_NOPROTO: 1,
-  TCP_RESET: 1,
-  PKT_TOO_SMALL: 0.5,
+  UNIX_DISCONNECT: 2,
+  SOCKET_CLOSE: 2,
+  SOCKET_FILTER: 1.5,
+  TCP_INVALID_SEQUENCE: 1,
+  TCP_OLD_DATA: 1,
+  SOCKET_RCVBUFF: 1,
+  TCP_CSUM: 0.5,
+  IP_NOPROTO: 0.5,
+  TCP_RESET: 0.5,
+  UDP_CSUM: 0.3,
+  PKT_TOO_SMALL: 0.2,
 };
 
 function dropChain(reason: string): readonly string[] {
@@ -294,6 +296,19 @@ export function planRecords(
       );
       dynamic.add(f.name);
     } else if (
+      isSyscalls && sysMatch?.[1] === "enter" &&
+      (sysMatch[2] === "execve" || sysMatch[2] === "execveat") &&
+      (f.name === "filename" || f.name === "argv")
+    ) {
+      // The same draw picks the program and its arguments.
+      writers.push((v, _b, _t, _o, r) => {
+        const exec = world.execs[(r >>> 8) % world.execs.length];
+        const a = f.name === "filename" ? exec.path : exec.argv;
+        v.setUint32(off, a >>> 0, true);
+        v.setUint32(off + 4, Math.floor(a / 4294967296), true);
+      });
+      dynamic.add(f.name);
+    } else if (
       isSyscalls && sysMatch?.[1] === "enter" && isPathArg(f.name, f.ctype)
     ) {
       writers.push((v, _b, t, _o, r) => {
@@ -378,7 +393,7 @@ export function planRecords(
       const reasons = symbolic.get("reason") ?? new Map([[2, "NOT_SPECIFIED"]]);
       const items: [number, number][] = [...reasons].map((
         [v, n],
-      ) => [v, DROP_WEIGHTS[n] ?? 0.03]);
+      ) => [v, DROP_WEIGHTS[n] ?? 0.002]);
       const reason = pickWeighted(rng, items);
       const rname = reasons.get(reason) ?? "NOT_SPECIFIED";
       const chainNames = rname === "NO_SOCKET" && rng.float() < 0.4

@@ -24,6 +24,22 @@ export const KERNEL_HEAP: bigint = 0xffff888100000000n;
 
 const encoder = new TextEncoder();
 
+/** Command lines synthetic `execve()` calls run: programs, not data files. */
+const EXEC_COMMANDS = [
+  ["/usr/bin/ls", "-la", "/var/log"],
+  ["/bin/sh", "-c", "uptime"],
+  ["/usr/bin/git", "status", "--short"],
+  ["/usr/bin/cat", "/etc/hostname"],
+  ["/usr/bin/grep", "-q", "root", "/etc/passwd"],
+  ["/usr/bin/python3", "manage.py", "check"],
+  ["/usr/bin/curl", "-s", "http://127.0.0.1:8080/healthz"],
+  ["/usr/sbin/logrotate", "/etc/logrotate.conf"],
+  ["/usr/bin/ps", "-eo", "pid,comm"],
+  ["/usr/bin/sleep", "1"],
+  ["/usr/bin/uname", "-r"],
+  ["/usr/lib/postgresql/15/bin/pg_ctl", "status"],
+];
+
 const BUFFER_TEXT = [
   "GET /api/v1/orders?limit=50 HTTP/1.1\r\nHost: shop.internal\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
   'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: application/json\r\nContent-Length: 1289\r\n\r\n{"orders":[{"id":4412,"status":"shipped"}]}',
@@ -70,6 +86,28 @@ export class UserMemory {
     this.#bytes.set(b, this.#used);
     this.#used = (need + 7) & ~7;
     this.#strings.set(text, at);
+    return at;
+  }
+
+  /**
+   * Address of a NULL-terminated array of pointers (8 bytes each, little
+   * endian), as `argv` is; stored anew on every call.
+   */
+  pointers(addrs: readonly number[]): number {
+    const bytes = new Uint8Array((addrs.length + 1) * 8);
+    const view = new DataView(bytes.buffer);
+    addrs.forEach((a, i) => view.setBigUint64(i * 8, BigInt(a), true));
+    const need = this.#used + bytes.length;
+    if (need + 4096 > this.#bytes.length) {
+      const bigger = new Uint8Array(
+        Math.max(this.#bytes.length * 2, need + 8192),
+      );
+      bigger.set(this.#bytes);
+      this.#bytes = bigger;
+    }
+    const at = USER_DATA + this.#used;
+    this.#bytes.set(bytes, this.#used);
+    this.#used = (need + 7) & ~7;
     return at;
   }
 
@@ -241,6 +279,8 @@ export class World {
   readonly baseNs: number;
   /** Buffers with realistic text, as user addresses. */
   readonly bufferAddrs: number[];
+  /** Programs `execve()` runs: the path's and the `argv` array's addresses. */
+  readonly execs: { path: number; argv: number }[];
   /** Executable per pid. */
   readonly #exes = new Map<number, string>();
 
@@ -260,6 +300,10 @@ export class World {
     );
     for (const p of allPaths()) this.memory.string(p);
     this.bufferAddrs = BUFFER_TEXT.map((t) => this.memory.string(t));
+    this.execs = EXEC_COMMANDS.map((argv) => ({
+      path: this.memory.string(argv[0]),
+      argv: this.memory.pointers(argv.map((a) => this.memory.string(a))),
+    }));
     const chainCache = new Map<string, bigint[][]>();
     for (const t of this.procs.threads) {
       if (t.exe !== "" && !this.#exes.has(t.pid)) this.#exes.set(t.pid, t.exe);

@@ -15,7 +15,11 @@ import type { RawMapEntry } from "../../runtime/engine.ts";
 import { MapType } from "../../runtime/bpf/opcodes.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
-import { createMap, RingBufMap, type VmMap } from "../../runtime/vm/maps.ts";
+import {
+  createMap,
+  type RingBufMap,
+  type VmMap,
+} from "../../runtime/vm/maps.ts";
 import {
   createEnvironment,
   type EnvironmentOptions,

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { InsnBuilder } from "../../runtime/bpf/builder.ts";
+import type { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { Helper, MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
 import type {
   AttachPoint,

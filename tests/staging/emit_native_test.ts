@@ -11,7 +11,7 @@ import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import type { Program } from "../../runtime/program.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
-import { createMap, RingBufMap } from "../../runtime/vm/maps.ts";
+import { createMap, type RingBufMap } from "../../runtime/vm/maps.ts";
 import { createEnvironment } from "../../runtime/vm/environment.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";

@@ -10,7 +10,11 @@ import { compile } from "../../runtime/compiler/compile.ts";
 import type { Program } from "../../runtime/program.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
-import { createMap, RingBufMap, type VmMap } from "../../runtime/vm/maps.ts";
+import {
+  createMap,
+  type RingBufMap,
+  type VmMap,
+} from "../../runtime/vm/maps.ts";
 import {
   createEnvironment,
   type EnvironmentOptions,

@@ -8,8 +8,8 @@ import {
   Errno,
   HashMap,
   PerfEventArrayMap,
-  RingBufMap,
-  StackTraceMap,
+  type RingBufMap,
+  type StackTraceMap,
 } from "../../runtime/vm/maps.ts";
 import { le32, le64, u64 } from "./util.ts";
 
