@@ -1,0 +1,222 @@
+/**
+ * Name indexes over a BTF blob: struct, union, enum, fwd, typedef, func,
+ * int and float names to type ids, and enumerator names to the enums that
+ * define them. Built from the raw records in one pass, without decoding the
+ * types; a split blob's index consults its base's index too.
+ *
+ * @module
+ */
+
+import { BTF_KIND } from "./btf_types.ts";
+import { hashName } from "./btf_reader.ts";
+import type { Btf } from "./btf_reader.ts";
+
+const encoder = new TextEncoder();
+
+/** The kinds whose names are indexed. */
+export type IndexedKind =
+  | "int"
+  | "float"
+  | "struct"
+  | "union"
+  | "enum"
+  | "enum64"
+  | "fwd"
+  | "typedef"
+  | "func";
+
+const INDEXED: readonly IndexedKind[] = [
+  "int",
+  "float",
+  "struct",
+  "union",
+  "enum",
+  "enum64",
+  "fwd",
+  "typedef",
+  "func",
+];
+
+const indexes = new WeakMap<Btf, BtfIndex>();
+
+/**
+ * The name index of one blob (and, for split BTF, of its base).
+ *
+ * @example Finding a struct by name
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeBtf } from "./btf_writer.ts";
+ * import { parseBtf } from "./btf_reader.ts";
+ * import { BtfIndex } from "./btf_index.ts";
+ *
+ * const btf = parseBtf(encodeBtf([
+ *   { kind: "int", name: "int", size: 4, signed: true },
+ *   { kind: "struct", name: "pair", size: 8, members: [] },
+ *   { kind: "enum", name: "color", values: [{ name: "RED", value: 1 }] },
+ * ]), "example");
+ * const index = BtfIndex.of(btf);
+ * assert.deepEqual(index.ids("struct", "pair"), [2]);
+ * assert.deepEqual(index.enumsDefining("RED"), [3]);
+ * ```
+ */
+export class BtfIndex {
+  /** The blob indexed. */
+  readonly btf: Btf;
+  /** The base blob's index, for split BTF. */
+  readonly base: BtfIndex | undefined;
+  /** Milliseconds the build took (not counting the base's). */
+  readonly buildMs: number;
+  // Hash chains over names, in typed arrays: no name is decoded and no
+  // JS string made while building. `head[h & mask]` is the first entry of a
+  // bucket, `next[entry]` the following one, -1 ends a chain.
+  #mask: number;
+  #typeHead: Int32Array;
+  /** Per type (id - firstId): the next indexed type in the same bucket. */
+  #typeNext: Int32Array;
+  #enumHead: Int32Array;
+  /** Per enumerator entry: the next entry in the same bucket. */
+  #enumNext: Int32Array;
+  /** Per enumerator entry: the enum's type id. */
+  #enumType: Int32Array;
+  /** Per enumerator entry: the string offset of its name. */
+  #enumName: Int32Array;
+  #count = 0;
+
+  private constructor(btf: Btf) {
+    const t0 = performance.now();
+    this.btf = btf;
+    this.base = btf.base === undefined ? undefined : BtfIndex.of(btf.base);
+    const first = btf.firstId, end = btf.endId, n = end - first;
+    let size = 1024;
+    while (size < n) size *= 2;
+    const mask = size - 1;
+    const indexed = new Uint8Array(32);
+    for (const k of INDEXED) indexed[BTF_KIND[k]] = 1;
+    const typeHead = new Int32Array(size).fill(-1);
+    const typeNext = new Int32Array(n);
+    let enumerators = 0;
+    for (let id = first; id < end; id++) {
+      const kind = btf.recordKind(id);
+      if (indexed[kind] === 0) continue;
+      if (kind === BTF_KIND.enum || kind === BTF_KIND.enum64) {
+        enumerators += btf.recordVlen(id);
+      }
+      const nameOff = btf.recordNameOff(id);
+      if (nameOff === 0) continue;
+      const h = btf.stringHash(nameOff) & mask;
+      typeNext[id - first] = typeHead[h];
+      typeHead[h] = id - first;
+      this.#count++;
+    }
+    const enumHead = new Int32Array(size).fill(-1);
+    const enumNext = new Int32Array(enumerators);
+    const enumType = new Int32Array(enumerators);
+    const enumName = new Int32Array(enumerators);
+    let e = 0;
+    for (let id = first; id < end && e < enumerators; id++) {
+      const kind = btf.recordKind(id);
+      if (kind !== BTF_KIND.enum && kind !== BTF_KIND.enum64) continue;
+      const vlen = btf.recordVlen(id);
+      const step = kind === BTF_KIND.enum ? 8 : 12;
+      let at = btf.recordData(id);
+      for (let i = 0; i < vlen; i++, at += step, e++) {
+        const nameOff = btf.u32(at);
+        const h = btf.stringHash(nameOff) & mask;
+        enumNext[e] = enumHead[h];
+        enumHead[h] = e;
+        enumType[e] = id;
+        enumName[e] = nameOff;
+      }
+    }
+    this.#count += enumerators;
+    this.#mask = mask;
+    this.#typeHead = typeHead;
+    this.#typeNext = typeNext;
+    this.#enumHead = enumHead;
+    this.#enumNext = enumNext;
+    this.#enumType = enumType;
+    this.#enumName = enumName;
+    this.buildMs = performance.now() - t0;
+  }
+
+  /** The index of `btf`, built on first use and kept with the blob. */
+  static of(btf: Btf): BtfIndex {
+    let index = indexes.get(btf);
+    if (index === undefined) {
+      index = new BtfIndex(btf);
+      indexes.set(btf, index);
+    }
+    return index;
+  }
+
+  /** Ids of the types of kind `kind` named `name` (base first). */
+  ids(kind: IndexedKind, name: string): readonly number[] {
+    const inBase = this.base?.ids(kind, name) ?? [];
+    const bytes = encoder.encode(name);
+    if (bytes.length === 0) return inBase;
+    const btf = this.btf, first = btf.firstId, want = BTF_KIND[kind];
+    const own: number[] = [];
+    for (
+      let e = this.#typeHead[hashName(bytes) & this.#mask];
+      e !== -1;
+      e = this.#typeNext[e]
+    ) {
+      const id = first + e;
+      if (
+        btf.recordKind(id) === want &&
+        btf.stringEquals(btf.recordNameOff(id), bytes)
+      ) own.push(id);
+    }
+    // Chains run from the last inserted: give ids in ascending order.
+    own.reverse();
+    return inBase.length === 0 ? own : [...inBase, ...own];
+  }
+
+  /** Ids of the enums (and enum64s) with an enumerator named `name`. */
+  enumsDefining(name: string): readonly number[] {
+    const inBase = this.base?.enumsDefining(name) ?? [];
+    const bytes = encoder.encode(name);
+    const own: number[] = [];
+    for (
+      let e = this.#enumHead[hashName(bytes) & this.#mask];
+      e !== -1;
+      e = this.#enumNext[e]
+    ) {
+      if (this.btf.stringEquals(this.#enumName[e], bytes)) {
+        const id = this.#enumType[e];
+        if (own[own.length - 1] !== id) own.push(id);
+      }
+    }
+    own.reverse();
+    return inBase.length === 0 ? own : [...inBase, ...own];
+  }
+
+  /**
+   * Every name of the given kinds (base included), for suggestions; this
+   * decodes names, so it is meant for error paths.
+   */
+  names(kinds: readonly IndexedKind[]): string[] {
+    const out = new Set<string>(this.base?.names(kinds) ?? []);
+    const want = new Uint8Array(32);
+    for (const k of kinds) want[BTF_KIND[k]] = 1;
+    const btf = this.btf;
+    for (let id = btf.firstId; id < btf.endId; id++) {
+      if (want[btf.recordKind(id)] === 0) continue;
+      const nameOff = btf.recordNameOff(id);
+      if (nameOff !== 0) out.add(btf.string(nameOff));
+    }
+    return [...out];
+  }
+
+  /** Every enumerator name (base included), for suggestions. */
+  enumeratorNames(): string[] {
+    const out = new Set<string>(this.base?.enumeratorNames() ?? []);
+    for (const off of this.#enumName) out.add(this.btf.string(off));
+    return [...out];
+  }
+
+  /** Number of names indexed here (not counting the base). */
+  get size(): number {
+    return this.#count;
+  }
+}
