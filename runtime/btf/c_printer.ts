@@ -91,18 +91,19 @@ function isPacked(types: KernelTypes, c: CompositeType): boolean {
 
 function body(
   types: KernelTypes,
-  c: CompositeType | EnumType,
+  t: CompositeType | EnumType,
   depth: number,
   base: number,
   options: FormatOptions,
 ): string {
   const indent = "\t".repeat(depth + 1);
   const lines: string[] = [];
-  if (c.kind === "enum" || c.kind === "enum64") {
-    for (const v of c.values) lines.push(`${indent}${v.name} = ${v.value},`);
-    const head = c.name === "" ? "enum" : `enum ${c.name}`;
+  if (t.kind === "enum" || t.kind === "enum64") {
+    for (const v of t.values) lines.push(`${indent}${v.name} = ${v.value},`);
+    const head = t.name === "" ? "enum" : `enum ${t.name}`;
     return `${head} {\n${lines.join("\n")}\n${"\t".repeat(depth)}}`;
   }
+  const c: CompositeType = t;
   const packed = c.kind === "struct" && isPacked(types, c);
   let at = 0;
   let prevBitfield = false;
