@@ -103,7 +103,7 @@ function body(
     const head = t.name === "" ? "enum" : `enum ${t.name}`;
     return `${head} {\n${lines.join("\n")}\n${"\t".repeat(depth)}}`;
   }
-  const c: CompositeType = t;
+  const c = t as CompositeType;
   const packed = c.kind === "struct" && isPacked(types, c);
   let at = 0;
   let prevBitfield = false;
