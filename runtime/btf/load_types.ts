@@ -1,0 +1,122 @@
+/**
+ * Choosing where kernel types come from: the running kernel's BTF
+ * (`/sys/kernel/btf/vmlinux`, and module BTF split on top of it) when it
+ * can be read, the bundled table otherwise. The answer says which
+ * (`KernelTypes.source`), so that callers can tell the user.
+ *
+ * @module
+ */
+
+import { readBtfFile } from "./btf_reader.ts";
+import { BtfFormatError } from "./btf_types.ts";
+import { bundledTypes } from "./bundled_types.ts";
+import { KernelTypes } from "./kernel_types.ts";
+
+/** Where the kernel publishes its BTF. */
+export const SYS_BTF_DIR = "/sys/kernel/btf";
+
+/** Options of {@link kernelTypes}. */
+export interface KernelTypesOptions {
+  /** Read this vmlinux BTF file instead of the running kernel's. */
+  vmlinux?: string;
+  /** Use the bundled table even if the kernel's BTF is readable. */
+  bundled?: boolean;
+}
+
+let live: KernelTypes | undefined;
+const modules = new Map<string, KernelTypes>();
+
+/** Why the live BTF could not be used, for the start-up notice. */
+export let liveBtfProblem: string | undefined;
+
+/**
+ * The kernel's types: live BTF when readable, else the bundled table.
+ * Nothing is read before the first call; the live BTF is read once.
+ *
+ * @example Types from wherever they are
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kernelTypes } from "./load_types.ts";
+ *
+ * const types = kernelTypes();
+ * const task = types.lookup("struct task_struct")!;
+ * assert.equal(types.field(task, "pid")?.size, 4);
+ * console.log(`types from ${types.origin} (${types.source})`);
+ * ```
+ */
+export function kernelTypes(options: KernelTypesOptions = {}): KernelTypes {
+  if (options.bundled) return bundledTypes();
+  if (options.vmlinux !== undefined) {
+    return new KernelTypes(readBtfFile(options.vmlinux), "btf");
+  }
+  if (live !== undefined) return live;
+  try {
+    live = new KernelTypes(readBtfFile(`${SYS_BTF_DIR}/vmlinux`), "btf");
+    liveBtfProblem = undefined;
+    return live;
+  } catch (e) {
+    if (!(e instanceof BtfFormatError)) throw e;
+    liveBtfProblem = e.message;
+    return bundledTypes();
+  }
+}
+
+/**
+ * Names of the kernel modules that publish BTF (files of
+ * `/sys/kernel/btf` besides `vmlinux`); empty where there are none.
+ *
+ * @example Listing modules with BTF
+ * ```ts
+ * import { btfModules } from "./load_types.ts";
+ *
+ * console.log(btfModules().slice(0, 5));
+ * ```
+ */
+export function btfModules(): string[] {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(SYS_BTF_DIR)) {
+      if (e.name !== "vmlinux") names.push(e.name);
+    }
+  } catch {
+    // No BTF directory: no modules.
+  }
+  return names.sort();
+}
+
+/**
+ * The types of module `name`: its split BTF on top of the kernel's, so
+ * that its ids continue vmlinux's and its types may refer to vmlinux
+ * types. Read once per module.
+ *
+ * @example A module's types see vmlinux's
+ * ```ts ignore
+ * import { moduleTypes } from "./load_types.ts";
+ *
+ * const nf = moduleTypes("nf_conntrack");
+ * console.log(nf.lookup("struct sk_buff") !== undefined);
+ * ```
+ *
+ * @throws {BtfFormatError} When the kernel's or the module's BTF cannot
+ * be read.
+ */
+export function moduleTypes(name: string): KernelTypes {
+  const known = modules.get(name);
+  if (known !== undefined) return known;
+  if (name.includes("/") || name === "vmlinux" || name.startsWith(".")) {
+    throw new TypeError(`Invalid module name "${name}"`);
+  }
+  const base = kernelTypes();
+  if (base.source !== "btf") {
+    throw new BtfFormatError(
+      `${SYS_BTF_DIR}/${name}`,
+      `module BTF needs the kernel's BTF: ${liveBtfProblem}`,
+    );
+  }
+  const types = new KernelTypes(
+    readBtfFile(`${SYS_BTF_DIR}/${name}`, base.btf),
+    "btf",
+  );
+  modules.set(name, types);
+  return types;
+}
