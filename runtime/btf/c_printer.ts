@@ -12,7 +12,7 @@
  * @module
  */
 
-import { declare } from "./kernel_types.ts";
+import { checkDepth, declare } from "./kernel_types.ts";
 import type { KernelTypes } from "./kernel_types.ts";
 import type { CompositeType, EnumType } from "./btf_types.ts";
 
@@ -28,6 +28,9 @@ const PADS: readonly [string, number][] = [
   ["short", 16],
   ["char", 8],
 ];
+
+/** Holes wider than this many `long: 64;` lines are summarised. */
+const MAX_PADDING_LINES = 64;
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
@@ -52,6 +55,10 @@ function padding(
       [type, width, boundary] = [t, w, roundUp(from, w)];
       break;
     }
+  }
+  if (to - from > MAX_PADDING_LINES * 64) {
+    // Not a hole a compiler leaves: members left out (a bundled subset).
+    return [`/* ${(to - from) / 8} bytes not shown */`];
   }
   let at = from;
   if (boundary > at && boundary <= to) {
@@ -96,6 +103,7 @@ function body(
   base: number,
   options: FormatOptions,
 ): string {
+  checkDepth(types.btf, t.id, depth);
   const indent = "\t".repeat(depth + 1);
   const lines: string[] = [];
   if (t.kind === "enum" || t.kind === "enum64") {

@@ -22,6 +22,7 @@ import type {
   CompositeType,
   EnumType,
 } from "./btf_types.ts";
+import { BtfFormatError } from "./btf_types.ts";
 import { nearestNames } from "./nearest_names.ts";
 
 /** Where a set of types comes from. */
@@ -54,6 +55,19 @@ export interface EnumConstant {
   value: bigint;
   /** The enum's type id. */
   type: number;
+}
+
+/** Deeper nesting than this is a loop in a corrupt blob. */
+export const MAX_TYPE_DEPTH = 64;
+
+/** Throw if `depth` says type `id` is part of a reference loop. */
+export function checkDepth(btf: Btf, id: number, depth: number): void {
+  if (depth > MAX_TYPE_DEPTH) {
+    throw new BtfFormatError(
+      btf.source,
+      `type ${id} nests more than ${MAX_TYPE_DEPTH} levels deep: a reference loop?`,
+    );
+  }
 }
 
 const QUALIFIERS = new Set([
@@ -168,7 +182,10 @@ export class KernelTypes {
       if (!QUALIFIERS.has(t.kind)) return id;
       id = (t as { target: number }).target;
     }
-    throw new RangeError(`Type ${id} is a typedef loop`);
+    throw new BtfFormatError(
+      this.btf.source,
+      `type ${id} is part of a typedef loop`,
+    );
   }
 
   /** The type `id` names, typedefs and qualifiers skipped. */
@@ -180,7 +197,8 @@ export class KernelTypes {
    * Size in bytes of type `id` (pointers are 8 bytes; `void`, functions
    * and forward declarations 0).
    */
-  sizeOf(id: number): number {
+  sizeOf(id: number, depth = 0): number {
+    checkDepth(this.btf, id, depth);
     const t = this.resolve(id);
     switch (t.kind) {
       case "int":
@@ -194,9 +212,9 @@ export class KernelTypes {
       case "ptr":
         return 8;
       case "array":
-        return t.count * this.sizeOf(t.element);
+        return t.count * this.sizeOf(t.element, depth + 1);
       case "var":
-        return this.sizeOf(t.target);
+        return this.sizeOf(t.target, depth + 1);
       default:
         return 0;
     }
@@ -206,7 +224,8 @@ export class KernelTypes {
    * Alignment in bytes of type `id`, as the compiler laid it out: 1 for a
    * struct whose members sit at unaligned offsets (packed).
    */
-  alignOf(id: number): number {
+  alignOf(id: number, depth = 0): number {
+    checkDepth(this.btf, id, depth);
     const t = this.resolve(id);
     switch (t.kind) {
       case "int":
@@ -217,12 +236,12 @@ export class KernelTypes {
       case "ptr":
         return 8;
       case "array":
-        return this.alignOf(t.element);
+        return this.alignOf(t.element, depth + 1);
       case "struct":
       case "union": {
         let align = 1;
         for (const m of t.members) {
-          const a = this.alignOf(m.type);
+          const a = this.alignOf(m.type, depth + 1);
           if (m.bitSize === 0 && m.bitOffset % (a * 8) !== 0) return 1;
           align = Math.max(align, a);
         }
@@ -269,6 +288,7 @@ export class KernelTypes {
     base: number,
     path: number[],
   ): FieldInfo | undefined {
+    checkDepth(this.btf, c.id, path.length);
     for (let i = 0; i < c.members.length; i++) {
       const m = c.members[i];
       if (m.name === name) return this.#info(m, base, [...path, i]);
@@ -336,17 +356,18 @@ export class KernelTypes {
   /** The named members of struct/union `id`, anonymous members flattened. */
   fieldNames(id: number): string[] {
     const out: string[] = [];
-    const walk = (c: CompositeType) => {
+    const walk = (c: CompositeType, depth: number) => {
+      checkDepth(this.btf, c.id, depth);
       for (const m of c.members) {
         if (m.name !== "") out.push(m.name);
         else {
           const inner = this.composite(m.type);
-          if (inner !== undefined) walk(inner);
+          if (inner !== undefined) walk(inner, depth + 1);
         }
       }
     };
     const c = this.composite(id);
-    if (c !== undefined) walk(c);
+    if (c !== undefined) walk(c, 0);
     return out;
   }
 
@@ -432,7 +453,9 @@ export function declare(
   id: number,
   inner: string,
   anonymous?: (t: CompositeType | EnumType) => string,
+  depth = 0,
 ): string {
+  checkDepth(types.btf, id, depth);
   const t = types.type(id);
   const named = (spelling: string) =>
     inner === ""
@@ -441,7 +464,7 @@ export function declare(
       ? spelling + inner
       : `${spelling} ${inner}`;
   const again = (target: number, innerAgain: string) =>
-    declare(types, target, innerAgain, anonymous);
+    declare(types, target, innerAgain, anonymous, depth + 1);
   switch (t.kind) {
     case "void":
       return named("void");
