@@ -60,7 +60,22 @@ export interface EnumConstant {
 /** Deeper nesting than this is a loop in a corrupt blob. */
 export const MAX_TYPE_DEPTH = 64;
 
-/** Throw if `depth` says type `id` is part of a reference loop. */
+/**
+ * Throw a {@link BtfFormatError} if `depth` says that type `id` is part of
+ * a reference loop (only a corrupt blob has one).
+ *
+ * @example Guarding a recursive walk
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeBtf } from "./btf_writer.ts";
+ * import { parseBtf } from "./btf_reader.ts";
+ * import { checkDepth, MAX_TYPE_DEPTH } from "./kernel_types.ts";
+ *
+ * const btf = parseBtf(encodeBtf([]), "empty");
+ * checkDepth(btf, 1, MAX_TYPE_DEPTH);
+ * assert.throws(() => checkDepth(btf, 1, MAX_TYPE_DEPTH + 1), /loop/);
+ * ```
+ */
 export function checkDepth(btf: Btf, id: number, depth: number): void {
   if (depth > MAX_TYPE_DEPTH) {
     throw new BtfFormatError(

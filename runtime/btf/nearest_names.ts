@@ -4,7 +4,19 @@
  * @module
  */
 
-/** Optimal-string-alignment edit distance (a swap of neighbours costs 1). */
+/**
+ * Optimal-string-alignment edit distance (a swap of neighbours costs 1);
+ * once it is sure to exceed `max`, returns `max + 1`.
+ *
+ * @example Counting edits
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { editDistance } from "./nearest_names.ts";
+ *
+ * assert.equal(editDistance("comm", "cmom"), 1);
+ * assert.equal(editDistance("pid", "tgid"), 2);
+ * ```
+ */
 export function editDistance(a: string, b: string, max = Infinity): number {
   if (a === b) return 0;
   if (Math.abs(a.length - b.length) > max) return max + 1;

@@ -5,7 +5,6 @@
 import { encodeBtf } from "../../runtime/btf/btf_writer.ts";
 import type { BtfTypeSpec } from "../../runtime/btf/btf_writer.ts";
 import { parseBtf, readBtfFile } from "../../runtime/btf/btf_reader.ts";
-import type { Btf } from "../../runtime/btf/btf_reader.ts";
 import { KernelTypes } from "../../runtime/btf/kernel_types.ts";
 
 /** Path of the running kernel's BTF. */
