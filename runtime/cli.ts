@@ -141,6 +141,10 @@ async function playground(opts: CliOptions): Promise<number> {
 }
 
 async function list(pattern: string): Promise<number> {
+  if (/^\s*(struct|union|enum)\s/.test(pattern)) {
+    const { runListType } = await import("./btf/list_type.ts");
+    return runListType(pattern, writeStdout, stderr);
+  }
   const { listProbes } = await import("./probes/list_probes.ts");
   const found = listProbes(pattern === "" ? undefined : pattern);
   writeStdout(found.map((p) => p + "\n").join(""));

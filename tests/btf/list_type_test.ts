@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { listType, UnknownTypeError } from "../../runtime/btf/list_type.ts";
+import { bundledTypes } from "../../runtime/btf/bundled_types.ts";
+import { runCli } from "../cli/helpers.ts";
+import { liveSkipReason } from "./helpers.ts";
+
+Deno.test("listType prints a definition with offsets, or suggests names", () => {
+  const types = bundledTypes();
+  const text = listType("struct qstr", types);
+  // The layout of qstr is the same on every 64-bit kernel.
+  assert.match(text, /^struct qstr \{\n\tunion \{\n\t\tstruct \{\n/);
+  assert.match(
+    text,
+    /\n\tconst unsigned char \*name; \/\/ offset 8, size 8\n\};\n$/,
+  );
+  assert.throws(
+    () => listType("struct qstrr", types),
+    (e: unknown) =>
+      e instanceof UnknownTypeError && e.suggestions.includes("qstr") &&
+      /did you mean "struct qstr"/.test(e.message),
+  );
+  assert.throws(() => listType("struct", types), UnknownTypeError);
+});
+
+Deno.test("tsbpf -l 'struct NAME' lists the definition; an unknown name exits 1", async () => {
+  const ok = await runCli(["-l", "struct qstr"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^struct qstr \{\n/);
+  assert.match(ok.stdout, /\*name; \/\/ offset 8, size 8\n/);
+  // Without live BTF, a notice says where the types came from.
+  if (liveSkipReason === undefined) assert.equal(ok.stderr, "");
+  else assert.match(ok.stderr, /^Using bundled types/);
+  const bad = await runCli(["-l", "struct task_strukt"]);
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /ERROR: Unknown type "struct task_strukt" in .*did you mean "struct task_struct"/,
+  );
+  assert.equal(bad.stdout, "");
+});
