@@ -49,6 +49,52 @@ export interface FieldInfo {
   path: number[];
 }
 
+/**
+ * How to read a bit-field on a little-endian machine: load `size` bytes at
+ * byte `offset`, shift right by `shift`, keep `bits` bits (then
+ * sign-extend if the type is signed).
+ */
+export interface BitfieldLoad {
+  offset: number;
+  /** 1, 2, 4 or 8. */
+  size: number;
+  shift: number;
+  bits: number;
+}
+
+/**
+ * The load that reads bit-field `field` (a {@link FieldInfo} with a
+ * `bitSize`): the smallest power-of-two load from the byte holding its
+ * first bit that covers all its bits.
+ *
+ * @example A 3-bit field at bit 1027
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bitfieldLoad } from "./kernel_types.ts";
+ *
+ * assert.deepEqual(
+ *   bitfieldLoad({ bitOffset: 1027, bitSize: 3 }),
+ *   { offset: 128, size: 1, shift: 3, bits: 3 },
+ * );
+ * ```
+ *
+ * @throws {RangeError} When the field spans more than 8 bytes.
+ */
+export function bitfieldLoad(
+  field: Pick<FieldInfo, "bitOffset" | "bitSize">,
+): BitfieldLoad {
+  const offset = Math.floor(field.bitOffset / 8);
+  const shift = field.bitOffset % 8;
+  const bytes = Math.ceil((shift + field.bitSize) / 8);
+  const size = bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : 8;
+  if (bytes > 8) {
+    throw new RangeError(
+      `A bit-field of ${field.bitSize} bits at bit ${field.bitOffset} spans ${bytes} bytes`,
+    );
+  }
+  return { offset, size, shift, bits: field.bitSize };
+}
+
 /** An enumerator found by name. */
 export interface EnumConstant {
   name: string;

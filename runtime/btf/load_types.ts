@@ -120,3 +120,47 @@ export function moduleTypes(name: string): KernelTypes {
   modules.set(name, types);
   return types;
 }
+
+/** A type found by {@link findKernelType}, with the types that define it. */
+export interface FoundType {
+  types: KernelTypes;
+  id: number;
+  /** The module defining it, or undefined for vmlinux (or the bundle). */
+  module?: string;
+}
+
+/**
+ * Look `cname` up in the kernel's types, then in each module's BTF (read
+ * only when vmlinux does not have it), as bpftrace does for types of
+ * module functions.
+ *
+ * @example Finding a struct
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { findKernelType } from "./load_types.ts";
+ *
+ * const found = findKernelType("struct sk_buff")!;
+ * assert.equal(found.module, undefined);
+ * assert.ok(found.types.sizeOf(found.id) > 0);
+ * ```
+ */
+export function findKernelType(cname: string): FoundType | undefined {
+  const types = kernelTypes();
+  const id = types.lookup(cname);
+  if (id !== undefined) return { types, id };
+  if (types.source !== "btf") return undefined;
+  for (const module of btfModules()) {
+    let m: KernelTypes;
+    try {
+      m = moduleTypes(module);
+    } catch (e) {
+      if (e instanceof BtfFormatError) continue;
+      throw e;
+    }
+    const mid = m.lookup(cname);
+    if (mid !== undefined && mid >= m.btf.firstId) {
+      return { types: m, id: mid, module };
+    }
+  }
+  return undefined;
+}

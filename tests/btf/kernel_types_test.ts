@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { encodeBtf } from "../../runtime/btf/btf_writer.ts";
 import { parseBtf } from "../../runtime/btf/btf_reader.ts";
-import { KernelTypes } from "../../runtime/btf/kernel_types.ts";
-import { btfModules, moduleTypes } from "../../runtime/btf/load_types.ts";
+import { bitfieldLoad, KernelTypes } from "../../runtime/btf/kernel_types.ts";
+import {
+  btfModules,
+  findKernelType,
+  moduleTypes,
+} from "../../runtime/btf/load_types.ts";
 import { editDistance, nearestNames } from "../../runtime/btf/nearest_names.ts";
 import { everyKindTypes, liveTypes, skipLive } from "./helpers.ts";
 
@@ -319,4 +323,35 @@ Deno.test("live BTF: the kernel's own module BTF, where modules have it", () => 
     types.lookup("struct task_struct"),
     liveTypes().lookup("struct task_struct"),
   );
+});
+
+Deno.test("bit-field loads cover the bits from the byte of the first one", () => {
+  assert.deepEqual(bitfieldLoad({ bitOffset: 320, bitSize: 3 }), {
+    offset: 40,
+    size: 1,
+    shift: 0,
+    bits: 3,
+  });
+  assert.deepEqual(bitfieldLoad({ bitOffset: 323, bitSize: 5 }), {
+    offset: 40,
+    size: 1,
+    shift: 3,
+    bits: 5,
+  });
+  assert.deepEqual(bitfieldLoad({ bitOffset: 6, bitSize: 4 }), {
+    offset: 0,
+    size: 2,
+    shift: 6,
+    bits: 4,
+  });
+  assert.deepEqual(bitfieldLoad({ bitOffset: 12, bitSize: 20 }).size, 4);
+  assert.deepEqual(bitfieldLoad({ bitOffset: 1, bitSize: 40 }).size, 8);
+  assert.throws(() => bitfieldLoad({ bitOffset: 7, bitSize: 64 }), RangeError);
+});
+
+Deno.test("findKernelType looks in vmlinux first", () => {
+  const found = findKernelType("struct task_struct");
+  assert.ok(found !== undefined);
+  assert.equal(found.module, undefined);
+  assert.equal(findKernelType("struct tsbpf_no_such_type"), undefined);
 });
