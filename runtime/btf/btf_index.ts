@@ -64,7 +64,7 @@ export class BtfIndex {
   readonly btf: Btf;
   /** The base blob's index, for split BTF. */
   readonly base: BtfIndex | undefined;
-  /** Milliseconds the build took (not counting the base's). */
+  /** Milliseconds the type-name index took (not counting the base's). */
   readonly buildMs: number;
   // Hash chains over names, in typed arrays: no name is decoded and no
   // JS string made while building. `head[h & mask]` is the first entry of a
@@ -73,14 +73,16 @@ export class BtfIndex {
   #typeHead: Int32Array;
   /** Per type (id - firstId): the next indexed type in the same bucket. */
   #typeNext: Int32Array;
-  #enumHead: Int32Array;
-  /** Per enumerator entry: the next entry in the same bucket. */
-  #enumNext: Int32Array;
-  /** Per enumerator entry: the enum's type id. */
-  #enumType: Int32Array;
-  /** Per enumerator entry: the string offset of its name. */
-  #enumName: Int32Array;
+  /** The enumerator index, built on the first enumerator query. */
+  #enums:
+    | { head: Int32Array; next: Int32Array; type: Int32Array; name: Int32Array }
+    | undefined;
+  /** Ids of the enums, found while building the type index. */
+  #enumIds: number[] = [];
+  #enumerators = 0;
   #count = 0;
+  /** Milliseconds the enumerator index took, once built. */
+  enumBuildMs: number | undefined;
 
   private constructor(btf: Btf) {
     const t0 = performance.now();
@@ -94,12 +96,12 @@ export class BtfIndex {
     for (const k of INDEXED) indexed[BTF_KIND[k]] = 1;
     const typeHead = new Int32Array(size).fill(-1);
     const typeNext = new Int32Array(n);
-    let enumerators = 0;
     for (let id = first; id < end; id++) {
       const kind = btf.recordKind(id);
       if (indexed[kind] === 0) continue;
       if (kind === BTF_KIND.enum || kind === BTF_KIND.enum64) {
-        enumerators += btf.recordVlen(id);
+        this.#enumIds.push(id);
+        this.#enumerators += btf.recordVlen(id);
       }
       const nameOff = btf.recordNameOff(id);
       if (nameOff === 0) continue;
@@ -108,35 +110,42 @@ export class BtfIndex {
       typeHead[h] = id - first;
       this.#count++;
     }
-    const enumHead = new Int32Array(size).fill(-1);
-    const enumNext = new Int32Array(enumerators);
-    const enumType = new Int32Array(enumerators);
-    const enumName = new Int32Array(enumerators);
+    this.#mask = mask;
+    this.#typeHead = typeHead;
+    this.#typeNext = typeNext;
+    this.buildMs = performance.now() - t0;
+  }
+
+  /** Hash chains over enumerator names, built once. */
+  #enumIndex(): {
+    head: Int32Array;
+    next: Int32Array;
+    type: Int32Array;
+    name: Int32Array;
+  } {
+    if (this.#enums !== undefined) return this.#enums;
+    const t0 = performance.now();
+    const btf = this.btf, n = this.#enumerators, mask = this.#mask;
+    const head = new Int32Array(mask + 1).fill(-1);
+    const next = new Int32Array(n);
+    const type = new Int32Array(n);
+    const name = new Int32Array(n);
     let e = 0;
-    for (let id = first; id < end && e < enumerators; id++) {
-      const kind = btf.recordKind(id);
-      if (kind !== BTF_KIND.enum && kind !== BTF_KIND.enum64) continue;
+    for (const id of this.#enumIds) {
       const vlen = btf.recordVlen(id);
-      const step = kind === BTF_KIND.enum ? 8 : 12;
+      const step = btf.recordKind(id) === BTF_KIND.enum ? 8 : 12;
       let at = btf.recordData(id);
       for (let i = 0; i < vlen; i++, at += step, e++) {
         const nameOff = btf.u32(at);
         const h = btf.stringHash(nameOff) & mask;
-        enumNext[e] = enumHead[h];
-        enumHead[h] = e;
-        enumType[e] = id;
-        enumName[e] = nameOff;
+        next[e] = head[h];
+        head[h] = e;
+        type[e] = id;
+        name[e] = nameOff;
       }
     }
-    this.#count += enumerators;
-    this.#mask = mask;
-    this.#typeHead = typeHead;
-    this.#typeNext = typeNext;
-    this.#enumHead = enumHead;
-    this.#enumNext = enumNext;
-    this.#enumType = enumType;
-    this.#enumName = enumName;
-    this.buildMs = performance.now() - t0;
+    this.enumBuildMs = performance.now() - t0;
+    return this.#enums = { head, next, type, name };
   }
 
   /** The index of `btf`, built on first use and kept with the blob. */
@@ -177,13 +186,14 @@ export class BtfIndex {
     const inBase = this.base?.enumsDefining(name) ?? [];
     const bytes = encoder.encode(name);
     const own: number[] = [];
+    const enums = this.#enumIndex();
     for (
-      let e = this.#enumHead[hashName(bytes) & this.#mask];
+      let e = enums.head[hashName(bytes) & this.#mask];
       e !== -1;
-      e = this.#enumNext[e]
+      e = enums.next[e]
     ) {
-      if (this.btf.stringEquals(this.#enumName[e], bytes)) {
-        const id = this.#enumType[e];
+      if (this.btf.stringEquals(enums.name[e], bytes)) {
+        const id = enums.type[e];
         if (own[own.length - 1] !== id) own.push(id);
       }
     }
@@ -211,12 +221,12 @@ export class BtfIndex {
   /** Every enumerator name (base included), for suggestions. */
   enumeratorNames(): string[] {
     const out = new Set<string>(this.base?.enumeratorNames() ?? []);
-    for (const off of this.#enumName) out.add(this.btf.string(off));
+    for (const off of this.#enumIndex().name) out.add(this.btf.string(off));
     return [...out];
   }
 
-  /** Number of names indexed here (not counting the base). */
+  /** Number of names indexed here, enumerators included (not the base's). */
   get size(): number {
-    return this.#count;
+    return this.#count + this.#enumerators;
   }
 }

@@ -33,6 +33,11 @@ import type {
 
 const utf8 = new TextDecoder();
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Strings decoded one by one before the whole section is decoded once. */
+const SINGLE_STRING_CALLS = 512;
+
 /** Bytes of kind-specific data after the fixed record, per kind and vlen. */
 function extraBytes(kind: number, vlen: number): number {
   switch (kind) {
@@ -112,7 +117,10 @@ export class Btf {
   #offsets: Uint32Array | undefined;
   #count = -1;
   #cache: (BtfType | undefined)[] = [];
+  /** The blob as words, when their order is the host's and aligned. */
+  #words: Uint32Array | undefined;
   #strText: string | undefined;
+  #strCalls = 0;
   #strAscii = false;
 
   /** Use {@link parseBtf}. */
@@ -168,6 +176,16 @@ export class Btf {
     }
     if (strLen > 0 && bytes[this.#strStart + strLen - 1] !== 0) {
       throw this.#error("string section does not end with a NUL byte");
+    }
+    if (
+      this.#le === HOST_LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 &&
+      this.#typeStart % 4 === 0
+    ) {
+      this.#words = new Uint32Array(
+        bytes.buffer,
+        bytes.byteOffset,
+        bytes.byteLength >>> 2,
+      );
     }
     this.firstId = base === undefined ? 1 : base.endId;
     this.firstStringOffset = base === undefined
@@ -231,6 +249,14 @@ export class Btf {
       throw this.#error(
         `string offset ${offset} is outside the string section (${this.#strLen} bytes)`,
       );
+    }
+    if (
+      this.#strText === undefined && ++this.#strCalls <= SINGLE_STRING_CALLS
+    ) {
+      // A few names: decode just them, not megabytes of strings.
+      const start = this.#strStart + rel;
+      const end = this.#bytes.indexOf(0, start);
+      return utf8.decode(this.#bytes.subarray(start, end));
     }
     if (this.#strText === undefined) {
       this.#strText = utf8.decode(
@@ -333,7 +359,7 @@ export class Btf {
     );
     let n = 0;
     let at = this.#typeStart;
-    const view = this.#view, le = this.#le;
+    const view = this.#view, le = this.#le, words = this.#words;
     while (at < end) {
       if (at + BTF_TYPE_SIZE > end) {
         throw this.#error(
@@ -342,7 +368,9 @@ export class Btf {
           } at byte ${at} is cut off by the end of the type section`,
         );
       }
-      const info = view.getUint32(at + 4, le);
+      const info = words !== undefined
+        ? words[(at + 4) >>> 2]
+        : view.getUint32(at + 4, le);
       const kind = (info >>> 24) & 0x1f;
       if (kind === 0 || kind > BTF_KIND.enum64) {
         throw this.#error(
@@ -384,7 +412,10 @@ export class Btf {
   }
 
   #u32(at: number): number {
-    return this.#view.getUint32(at, this.#le);
+    const words = this.#words;
+    return words !== undefined
+      ? words[at >>> 2]
+      : this.#view.getUint32(at, this.#le);
   }
 
   #ref(id: number, what: string, ref: number): number {
