@@ -20,6 +20,12 @@ import type { CompositeType, EnumType } from "./btf_types.ts";
 export interface FormatOptions {
   /** End member lines with `// offset N, size M` comments. */
   offsets?: boolean;
+  /**
+   * Write each hole as one comment `/* N bytes LABEL *\/` instead of
+   * unnamed bit-fields: for tables that leave members out, such as the
+   * bundled one ("not in the bundled table").
+   */
+  holes?: string;
 }
 
 const PADS: readonly [string, number][] = [
@@ -44,9 +50,18 @@ function padding(
   to: number,
   align: number,
   inBitfields: boolean,
+  holes: string | undefined,
 ): string[] {
   const lines: string[] = [];
   if (from >= to) return lines;
+  if (holes !== undefined) {
+    // A hole alignment explains needs no comment.
+    if (!inBitfields && roundUp(from, align * 8) === to) return lines;
+    const gap = to - from;
+    return [
+      `/* ${gap % 8 === 0 ? `${gap / 8} bytes` : `${gap} bits`} ${holes} */`,
+    ];
+  }
   // The widest padding type with a boundary between here and there.
   let [type, width] = PADS[PADS.length - 1];
   let boundary = roundUp(from, width);
@@ -124,6 +139,7 @@ function body(
           m.bitOffset,
           align,
           prevBitfield && m.bitSize > 0,
+          options.holes,
         )
       ) {
         lines.push(indent + pad);
@@ -153,7 +169,7 @@ function body(
   }
   if (c.kind === "struct") {
     const align = packed ? 1 : types.alignOf(c.id);
-    for (const pad of padding(at, c.size * 8, align, false)) {
+    for (const pad of padding(at, c.size * 8, align, false, options.holes)) {
       lines.push(indent + pad);
     }
   }

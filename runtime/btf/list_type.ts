@@ -70,7 +70,10 @@ export function listType(cname: string, types: KernelTypes): string {
   ) {
     throw new UnknownTypeError(cname, types.suggestTypes(cname), types.origin);
   }
-  return formatType(types, id, { offsets: true });
+  return formatType(types, id, {
+    offsets: true,
+    holes: types.source === "bundled" ? "not in the bundled table" : undefined,
+  });
 }
 
 /**

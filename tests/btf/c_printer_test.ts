@@ -150,6 +150,25 @@ Deno.test("a C compiler lays the printed structs out at the BTF offsets", async 
   );
 });
 
+Deno.test("holes can be summarised for tables that leave members out", () => {
+  assert.equal(
+    formatType(holesTypes(), 4, { holes: "left out" }),
+    [
+      "struct holes {",
+      "\tchar c;",
+      "\tint i;",
+      "\tint a: 4;",
+      "\t/* 28 bits left out */",
+      "\tint b: 4;",
+      "\t/* 156 bits left out */",
+      "\tlong int l;",
+      "\t/* 24 bytes left out */",
+      "};",
+      "",
+    ].join("\n"),
+  );
+});
+
 Deno.test("a packed struct says so", () => {
   const types = new KernelTypes(
     parseBtf(

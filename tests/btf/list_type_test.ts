@@ -20,6 +20,10 @@ Deno.test("listType prints a definition with offsets, or suggests names", () => 
       /did you mean "struct qstr"/.test(e.message),
   );
   assert.throws(() => listType("struct", types), UnknownTypeError);
+  // What the bundle leaves out of a structure is one comment per hole.
+  const task = listType("struct task_struct", types);
+  assert.match(task, /\t\/\* \d+ bytes not in the bundled table \*\/\n/);
+  assert.doesNotMatch(task, /long: 64;/);
 });
 
 Deno.test("tsbpf -l 'struct NAME' lists the definition; an unknown name exits 1", async () => {
