@@ -547,14 +547,22 @@ export function declare(
     case "fwd":
       return named(`${t.union ? "union" : "struct"} ${t.name}`);
     case "ptr":
-      return again(t.target, `*${inner}`);
+      // `* (*f)(void)` for a function returning a pointer, as libbpf's
+      // dumper (and so bpftrace -lv) spaces it.
+      return again(
+        t.target,
+        inner.startsWith("(") ? `* ${inner}` : `*${inner}`,
+      );
     case "const":
     case "volatile":
     case "restrict": {
       // On a pointer the qualifier follows the star (`char * const p`);
       // on anything else it leads (`const char *p`).
       if (types.type(t.target).kind === "ptr") {
-        return again(t.target, inner === "" ? t.kind : `${t.kind} ${inner}`);
+        return again(
+          t.target,
+          inner === "" ? ` ${t.kind}` : ` ${t.kind} ${inner}`,
+        );
       }
       return `${t.kind} ${again(t.target, inner)}`;
     }

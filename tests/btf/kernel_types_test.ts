@@ -200,7 +200,7 @@ Deno.test("C spellings of types", () => {
     [14, "volatile const u32_t"],
     [15, "enum state"],
     [17, "union later"],
-    [18, "struct every *restrict"],
+    [18, "struct every * restrict"],
     [20, "void (struct every *, ...)"],
   ];
   for (const [id, spelling] of cases) {
