@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { encodeBtf } from "../../runtime/btf/btf_writer.ts";
 import { parseBtf } from "../../runtime/btf/btf_reader.ts";
-import { bitfieldLoad, KernelTypes } from "../../runtime/btf/kernel_types.ts";
+import {
+  bitfieldLoad,
+  declare,
+  KernelTypes,
+} from "../../runtime/btf/kernel_types.ts";
 import {
   btfModules,
   findKernelType,
@@ -354,4 +358,28 @@ Deno.test("findKernelType looks in vmlinux first", () => {
   assert.ok(found !== undefined);
   assert.equal(found.module, undefined);
   assert.equal(findKernelType("struct tsbpf_no_such_type"), undefined);
+});
+
+Deno.test("qualified pointers and functions returning pointers", () => {
+  const types = new KernelTypes(
+    parseBtf(
+      encodeBtf([
+        { kind: "int", name: "char", size: 1, signed: true, char: true }, // 1
+        { kind: "const", target: 1 }, // 2: const char
+        { kind: "ptr", target: 2 }, // 3: const char *
+        { kind: "const", target: 3 }, // 4: const char * const
+        { kind: "ptr", target: 4 }, // 5: const char * const *
+        { kind: "func_proto", returns: 3, params: [] }, // 6
+        { kind: "ptr", target: 6 }, // 7
+        { kind: "array", element: 7, index: 1, count: 2 }, // 8
+      ]),
+      "qualifiers",
+    ),
+    "btf",
+  );
+  assert.equal(declare(types, 5, "names"), "const char * const *names");
+  assert.equal(declare(types, 4, "p"), "const char * const p");
+  assert.equal(declare(types, 7, "f"), "const char * (*f)(void)");
+  assert.equal(declare(types, 8, "fs"), "const char * (*fs[2])(void)");
+  assert.equal(types.typeName(8), "const char * (*[2])(void)");
 });
