@@ -389,6 +389,7 @@ export class Btf {
     }
     if (n < offsets.length) offsets = offsets.slice(0, n);
     this.#offsets = offsets;
+    this.#cache = new Array(n);
     this.#count = n;
     return n;
   }
