@@ -7,13 +7,14 @@
  * the kernel's BTF.
  *
  * Run `deno task btf:capture` (`deno run -A runtime/btf/gen/capture_types.ts
- * [--from FILE] [--out DIR]`). Kernel builds differ: a table captured
+ * [--from FILE [--kernel RELEASE]] [--out DIR]`). Kernel builds differ: a table captured
  * elsewhere is not wrong, and no test compares it with the running kernel.
  *
  * @module
  */
 
 import { readBtfFile } from "../btf_reader.ts";
+import { BtfFormatError } from "../btf_types.ts";
 import { encodeBtf } from "../btf_writer.ts";
 import type { BtfTypeSpec } from "../btf_writer.ts";
 import { KernelTypes } from "../kernel_types.ts";
@@ -235,22 +236,35 @@ export function captureTypes(
 
 async function main(args: string[]): Promise<number> {
   let from = "/sys/kernel/btf/vmlinux";
+  let kernel: string | undefined;
   let outDir = new URL("../data/", import.meta.url);
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--from") from = args[++i];
+    else if (args[i] === "--kernel") kernel = args[++i];
     else if (args[i] === "--out") {
       outDir = new URL(`file://${Deno.realPathSync(args[++i])}/`);
     } else {
       console.error(`Unknown argument "${args[i]}"`);
-      console.error("Usage: capture_types.ts [--from BTF_FILE] [--out DIR]");
+      console.error(
+        "Usage: capture_types.ts [--from BTF_FILE [--kernel RELEASE]] [--out DIR]",
+      );
       return 2;
     }
   }
-  const types = new KernelTypes(readBtfFile(from), "btf");
+  let types: KernelTypes;
+  try {
+    types = new KernelTypes(readBtfFile(from), "btf");
+  } catch (e) {
+    if (!(e instanceof BtfFormatError)) throw e;
+    console.error(`ERROR: ${e.message}`);
+    return 1;
+  }
   const capture = captureTypes(types, BUNDLE_SPEC, BUNDLE_ENUMS);
   const info: BundledTypesInfo = {
     version: 1,
-    kernel: Deno.osRelease(),
+    // A file given by --from may come from another kernel.
+    kernel: kernel ??
+      (from === "/sys/kernel/btf/vmlinux" ? Deno.osRelease() : "unknown"),
     source: from,
     bytes: capture.btf.byteLength,
     structs: capture.structs,
