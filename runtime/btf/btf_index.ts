@@ -25,17 +25,24 @@ export type IndexedKind =
   | "typedef"
   | "func";
 
-const INDEXED: readonly IndexedKind[] = [
-  "int",
-  "float",
-  "struct",
-  "union",
-  "enum",
-  "enum64",
-  "fwd",
-  "typedef",
-  "func",
-];
+/** Kind number → 1 for the kinds of the first index (not functions). */
+const TYPE_KINDS = new Uint8Array(32);
+for (
+  const k of [
+    "int",
+    "float",
+    "struct",
+    "union",
+    "enum",
+    "enum64",
+    "fwd",
+    "typedef",
+  ] as const
+) TYPE_KINDS[BTF_KIND[k]] = 1;
+
+/** Kind number → 1 for functions, indexed on the first function query. */
+const FUNC_KINDS = new Uint8Array(32);
+FUNC_KINDS[BTF_KIND.func] = 1;
 
 const indexes = new WeakMap<Btf, BtfIndex>();
 
@@ -71,6 +78,10 @@ export class BtfIndex {
   // bucket, `next[entry]` the following one, -1 ends a chain.
   #mask: number;
   #typeHead: Int32Array;
+  /** Function names have their own heads, filled on first use. */
+  #funcHead: Int32Array | undefined;
+  /** Milliseconds the function-name index took, once built. */
+  funcBuildMs: number | undefined;
   /** Per type (id - firstId): the next indexed type in the same bucket. */
   #typeNext: Int32Array;
   /** The enumerator index, built on the first enumerator query. */
@@ -92,28 +103,51 @@ export class BtfIndex {
     let size = 1024;
     while (size < n) size *= 2;
     const mask = size - 1;
-    const indexed = new Uint8Array(32);
-    for (const k of INDEXED) indexed[BTF_KIND[k]] = 1;
-    const typeHead = new Int32Array(size).fill(-1);
-    const typeNext = new Int32Array(n);
-    for (let id = first; id < end; id++) {
-      const kind = btf.recordKind(id);
-      if (indexed[kind] === 0) continue;
+    this.#mask = mask;
+    this.#typeNext = new Int32Array(n);
+    this.#typeHead = this.#chain(TYPE_KINDS, (id, kind) => {
       if (kind === BTF_KIND.enum || kind === BTF_KIND.enum64) {
         this.#enumIds.push(id);
         this.#enumerators += btf.recordVlen(id);
       }
+    });
+    this.buildMs = performance.now() - t0;
+  }
+
+  /**
+   * Chain the named records whose kind `kinds` marks into new heads
+   * (sharing `#typeNext`: each record is in one group), calling `each`
+   * for every record of those kinds.
+   */
+  #chain(
+    kinds: Uint8Array,
+    each?: (id: number, kind: number) => void,
+  ): Int32Array {
+    const btf = this.btf, first = btf.firstId, end = btf.endId;
+    const mask = this.#mask, next = this.#typeNext;
+    const head = new Int32Array(mask + 1).fill(-1);
+    for (let id = first; id < end; id++) {
+      const kind = btf.recordKind(id);
+      if (kinds[kind] === 0) continue;
+      each?.(id, kind);
       const nameOff = btf.recordNameOff(id);
       if (nameOff === 0) continue;
       const h = btf.stringHash(nameOff) & mask;
-      typeNext[id - first] = typeHead[h];
-      typeHead[h] = id - first;
+      next[id - first] = head[h];
+      head[h] = id - first;
       this.#count++;
     }
-    this.#mask = mask;
-    this.#typeHead = typeHead;
-    this.#typeNext = typeNext;
-    this.buildMs = performance.now() - t0;
+    return head;
+  }
+
+  #heads(kind: number): Int32Array {
+    if (FUNC_KINDS[kind] === 0) return this.#typeHead;
+    if (this.#funcHead === undefined) {
+      const t0 = performance.now();
+      this.#funcHead = this.#chain(FUNC_KINDS);
+      this.funcBuildMs = performance.now() - t0;
+    }
+    return this.#funcHead;
   }
 
   /** Hash chains over enumerator names, built once. */
@@ -166,7 +200,7 @@ export class BtfIndex {
     const btf = this.btf, first = btf.firstId, want = BTF_KIND[kind];
     const own: number[] = [];
     for (
-      let e = this.#typeHead[hashName(bytes) & this.#mask];
+      let e = this.#heads(want)[hashName(bytes) & this.#mask];
       e !== -1;
       e = this.#typeNext[e]
     ) {
@@ -209,6 +243,7 @@ export class BtfIndex {
     const out = new Set<string>(this.base?.names(kinds) ?? []);
     const want = new Uint8Array(32);
     for (const k of kinds) want[BTF_KIND[k]] = 1;
+    if (want[BTF_KIND.func] === 1) this.#heads(BTF_KIND.func);
     const btf = this.btf;
     for (let id = btf.firstId; id < btf.endId; id++) {
       if (want[btf.recordKind(id)] === 0) continue;
@@ -225,7 +260,10 @@ export class BtfIndex {
     return [...out];
   }
 
-  /** Number of names indexed here, enumerators included (not the base's). */
+  /**
+   * Number of names indexed so far here, enumerators included (not the
+   * base's; function names once a function was looked up).
+   */
   get size(): number {
     return this.#count + this.#enumerators;
   }

@@ -361,6 +361,11 @@ Deno.test("the live vmlinux BTF is read and indexed lazily and fast", () => {
   assert.ok(btf.typeCount > 1000);
   // The goal is 30 ms here; the bound allows for a loaded machine.
   assert.ok(total < 1000, `read and index took ${total.toFixed(0)} ms`);
+  // Function names are indexed on the first function lookup.
+  assert.equal(index.funcBuildMs, undefined);
+  const [schedule] = index.ids("func", "schedule");
+  assert.equal(btf.kind(schedule), "func");
+  assert.ok(index.funcBuildMs !== undefined);
   // Every type decodes (the whole of a real kernel's BTF is well formed).
   for (let id = 1; id < btf.endId; id++) btf.type(id);
   assert.equal(liveTypes().source, "btf");
