@@ -60,7 +60,7 @@ export const BTF_KIND_NAMES: readonly (BtfKindName | undefined)[] = (() => {
 })();
 
 /** Fields every type has. */
-interface TypeBase {
+export interface TypeBase {
   /** The type id (0 is `void`). */
   id: number;
   /** The type's name, or "" when anonymous. */
@@ -69,14 +69,17 @@ interface TypeBase {
 
 /** `void`: type id 0, never stored in a blob. */
 export interface VoidType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "void";
 }
 
 /** An integer type (`int`, `long unsigned int`, `_Bool`, `char`, …). */
 export interface IntType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "int";
   /** Storage size in bytes. */
   size: number;
+  /** Signed (`BTF_INT_SIGNED`). */
   signed: boolean;
   /** Declared as a character type (`BTF_INT_CHAR`). */
   char: boolean;
@@ -90,12 +93,15 @@ export interface IntType extends TypeBase {
 
 /** A floating-point type. */
 export interface FloatType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "float";
+  /** Size in bytes. */
   size: number;
 }
 
 /** A pointer. */
 export interface PtrType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "ptr";
   /** The pointee's type id. */
   target: number;
@@ -103,6 +109,7 @@ export interface PtrType extends TypeBase {
 
 /** An array. */
 export interface ArrayType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "array";
   /** The element's type id. */
   element: number;
@@ -126,30 +133,37 @@ export interface BtfMember {
 
 /** A struct or union. */
 export interface CompositeType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "struct" | "union";
   /** Size in bytes. */
   size: number;
+  /** The members in declaration order. */
   members: BtfMember[];
 }
 
 /** One enumerator. */
 export interface EnumValue {
+  /** The enumerator's name. */
   name: string;
+  /** Its value (sign per the enum's `signed`). */
   value: bigint;
 }
 
 /** An enum (`enum` holds 32-bit values, `enum64` 64-bit ones). */
 export interface EnumType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "enum" | "enum64";
   /** Size in bytes of the enum's storage. */
   size: number;
   /** Values are signed (the `kind_flag` bit). */
   signed: boolean;
+  /** The enumerators in declaration order. */
   values: EnumValue[];
 }
 
 /** A forward declaration of a struct or union. */
 export interface FwdType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "fwd";
   /** Declares a union rather than a struct. */
   union: boolean;
@@ -157,6 +171,7 @@ export interface FwdType extends TypeBase {
 
 /** A typedef, or a `volatile`/`const`/`restrict` qualifier, or a type tag. */
 export interface RefType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "typedef" | "volatile" | "const" | "restrict" | "type_tag";
   /** The referred type's id. */
   target: number;
@@ -172,9 +187,11 @@ export interface BtfParam {
 
 /** A function prototype. */
 export interface FuncProtoType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "func_proto";
   /** The return type's id (0 for `void`). */
   returns: number;
+  /** The parameters (without the `...` marker). */
   params: BtfParam[];
   /** Ends with `...`. */
   variadic: boolean;
@@ -182,6 +199,7 @@ export interface FuncProtoType extends TypeBase {
 
 /** A function: a name bound to a prototype. */
 export interface FuncType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "func";
   /** The prototype's type id. */
   proto: number;
@@ -191,6 +209,7 @@ export interface FuncType extends TypeBase {
 
 /** A variable. */
 export interface VarType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "var";
   /** The variable's type id. */
   target: number;
@@ -210,13 +229,17 @@ export interface DatasecEntry {
 
 /** A data section (`.data`, `.bss`, `.data..percpu`, …). */
 export interface DatasecType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "datasec";
+  /** Size of the section in bytes. */
   size: number;
+  /** The variables placed in it. */
   vars: DatasecEntry[];
 }
 
 /** A declaration tag (`__attribute__((btf_decl_tag("…")))`). */
 export interface DeclTagType extends TypeBase {
+  /** The kind, which says the other fields. */
   kind: "decl_tag";
   /** The tagged type's id. */
   target: number;

@@ -14,6 +14,7 @@ import { KernelTypes } from "./kernel_types.ts";
 
 /** The content of `data/kernel_types.json`. */
 export interface BundledTypesInfo {
+  /** The format of this description. */
   version: 1;
   /** The kernel release the table was captured from. */
   kernel: string;

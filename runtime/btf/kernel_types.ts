@@ -55,10 +55,13 @@ export interface FieldInfo {
  * sign-extend if the type is signed).
  */
 export interface BitfieldLoad {
+  /** Byte offset of the load. */
   offset: number;
   /** 1, 2, 4 or 8. */
   size: number;
+  /** Right shift after the load. */
   shift: number;
+  /** Bits to keep after the shift. */
   bits: number;
 }
 
@@ -97,7 +100,9 @@ export function bitfieldLoad(
 
 /** An enumerator found by name. */
 export interface EnumConstant {
+  /** The enumerator's name. */
   name: string;
+  /** Its value. */
   value: bigint;
   /** The enum's type id. */
   type: number;

@@ -123,7 +123,9 @@ export function moduleTypes(name: string): KernelTypes {
 
 /** A type found by {@link findKernelType}, with the types that define it. */
 export interface FoundType {
+  /** The types that define it (a module's include vmlinux's). */
   types: KernelTypes;
+  /** Its id in `types`. */
   id: number;
   /** The module defining it, or undefined for vmlinux (or the bundle). */
   module?: string;

@@ -28,6 +28,7 @@ export interface Capture {
   btf: Uint8Array;
   /** Its description, without `kernel` and `source`. */
   structs: Record<string, string[]>;
+  /** The enums kept whole. */
   enums: string[];
   /** Names or members asked for that the source does not have. */
   missing: string[];
