@@ -17,21 +17,38 @@ export const SYS_BTF_DIR = "/sys/kernel/btf";
 
 /** Options of {@link kernelTypes}. */
 export interface KernelTypesOptions {
-  /** Read this vmlinux BTF file instead of the running kernel's. */
+  /**
+   * The vmlinux BTF file to prefer to the running kernel's; when it cannot
+   * be read, the bundled table answers.
+   */
   vmlinux?: string;
   /** Use the bundled table even if the kernel's BTF is readable. */
   bundled?: boolean;
 }
 
-let live: KernelTypes | undefined;
+/** The running kernel's types, or the reason they could not be read. */
+let live: KernelTypes | string | undefined;
 const modules = new Map<string, KernelTypes>();
 
-/** Why the live BTF could not be used, for the start-up notice. */
+/**
+ * Why the last {@link kernelTypes} call fell back to the bundled table
+ * (for the start-up notice), or undefined when it did not.
+ */
 export let liveBtfProblem: string | undefined;
 
+function readLive(path: string): KernelTypes | string {
+  try {
+    return new KernelTypes(readBtfFile(path), "btf");
+  } catch (e) {
+    if (!(e instanceof BtfFormatError)) throw e;
+    return e.message;
+  }
+}
+
 /**
- * The kernel's types: live BTF when readable, else the bundled table.
- * Nothing is read before the first call; the live BTF is read once.
+ * The kernel's types: live BTF when readable, else the bundled table
+ * (`source` says which, {@link liveBtfProblem} why). Nothing is read
+ * before the first call; the running kernel's BTF is read once.
  *
  * @example Types from wherever they are
  * ```ts
@@ -45,20 +62,14 @@ export let liveBtfProblem: string | undefined;
  * ```
  */
 export function kernelTypes(options: KernelTypesOptions = {}): KernelTypes {
+  liveBtfProblem = undefined;
   if (options.bundled) return bundledTypes();
-  if (options.vmlinux !== undefined) {
-    return new KernelTypes(readBtfFile(options.vmlinux), "btf");
-  }
-  if (live !== undefined) return live;
-  try {
-    live = new KernelTypes(readBtfFile(`${SYS_BTF_DIR}/vmlinux`), "btf");
-    liveBtfProblem = undefined;
-    return live;
-  } catch (e) {
-    if (!(e instanceof BtfFormatError)) throw e;
-    liveBtfProblem = e.message;
-    return bundledTypes();
-  }
+  const found = options.vmlinux !== undefined
+    ? readLive(options.vmlinux)
+    : (live ??= readLive(`${SYS_BTF_DIR}/vmlinux`));
+  if (typeof found !== "string") return found;
+  liveBtfProblem = found;
+  return bundledTypes();
 }
 
 /**

@@ -3,7 +3,7 @@ import {
   bundledTypes,
   bundledTypesInfo,
 } from "../../runtime/btf/bundled_types.ts";
-import { kernelTypes } from "../../runtime/btf/load_types.ts";
+import { kernelTypes, liveBtfProblem } from "../../runtime/btf/load_types.ts";
 import { formatType } from "../../runtime/btf/c_printer.ts";
 import { encodeBtf } from "../../runtime/btf/btf_writer.ts";
 import { parseBtf } from "../../runtime/btf/btf_reader.ts";
@@ -136,6 +136,22 @@ Deno.test("capture keeps the asked members, declares the rest", () => {
 Deno.test("the loader says which source answers", () => {
   const bundled = kernelTypes({ bundled: true });
   assert.equal(bundled.source, "bundled");
+  assert.equal(liveBtfProblem, undefined, "asked for, not a fallback");
+  // Unreadable BTF: the bundle answers, and the reason is kept.
+  const fallback = kernelTypes({ vmlinux: "/nonexistent/vmlinux" });
+  assert.equal(fallback.source, "bundled");
+  assert.match(
+    liveBtfProblem ?? "",
+    /^Cannot read BTF from "\/nonexistent\/vmlinux": /,
+  );
+  const corrupt = Deno.makeTempFileSync();
+  try {
+    Deno.writeFileSync(corrupt, new Uint8Array(100));
+    assert.equal(kernelTypes({ vmlinux: corrupt }).source, "bundled");
+    assert.match(liveBtfProblem ?? "", /bad magic/);
+  } finally {
+    Deno.removeSync(corrupt);
+  }
   const types = kernelTypes();
   if (liveSkipReason === undefined) assert.equal(types.source, "btf");
   else assert.equal(types.source, "bundled");
