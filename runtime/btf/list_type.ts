@@ -2,11 +2,12 @@
  * `tsbpf -l 'struct sock_common'` / `-lv 'struct sock_common'`: the C
  * definition of a kernel structure, union or enum with its members'
  * offsets, from the running kernel's BTF or else the bundled table (a
- * notice on stderr says so).
+ * notice on stderr says so); `-l 'struct sock_*'` lists matching names.
  *
  * @module
  */
 
+import { globToRegExp, hasWildcard } from "../probes/glob.ts";
 import { formatType } from "./c_printer.ts";
 import { kernelTypes, liveBtfProblem } from "./load_types.ts";
 import type { KernelTypes } from "./kernel_types.ts";
@@ -77,8 +78,37 @@ export function listType(cname: string, types: KernelTypes): string {
 }
 
 /**
- * Run `-l 'struct NAME'`: print the definition, or an error with the
- * nearest names; returns the exit code.
+ * The names of the structs, unions or enums matching a wildcard pattern
+ * (`struct sock_c*`), sorted, each with its tag, as `bpftrace -l` lists
+ * them.
+ *
+ * @example Listing struct names
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listTypeNames } from "./list_type.ts";
+ * import { bundledTypes } from "./bundled_types.ts";
+ *
+ * assert.deepEqual(listTypeNames("struct qst*", bundledTypes()), ["struct qstr"]);
+ * ```
+ */
+export function listTypeNames(pattern: string, types: KernelTypes): string[] {
+  const m = /^\s*(struct|union|enum)\s+(\S+)\s*$/.exec(pattern);
+  if (m === null) return [];
+  const [, tag, glob] = m;
+  const re = globToRegExp(glob);
+  const kinds = tag === "enum"
+    ? ["enum", "enum64"] as const
+    : [tag as "struct" | "union"];
+  return types.index.names([...kinds])
+    .filter((name) => re.test(name))
+    .sort()
+    .map((name) => `${tag} ${name}`);
+}
+
+/**
+ * Run `-l 'struct NAME'`: print the definition (or, for a wildcard
+ * pattern, the matching names), or an error with the nearest names;
+ * returns the exit code.
  *
  * @example Listing from the CLI
  * ```ts ignore
@@ -95,6 +125,10 @@ export function runListType(
   const types = kernelTypes();
   if (types.source === "bundled") {
     err(`Using ${types.origin}: ${liveBtfProblem ?? "no kernel BTF"}`);
+  }
+  if (hasWildcard(cname)) {
+    out(listTypeNames(cname, types).map((n) => n + "\n").join(""));
+    return 0;
   }
   try {
     out(listType(cname, types) + "\n");

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { listType, UnknownTypeError } from "../../runtime/btf/list_type.ts";
+import {
+  listType,
+  listTypeNames,
+  UnknownTypeError,
+} from "../../runtime/btf/list_type.ts";
 import { bundledTypes } from "../../runtime/btf/bundled_types.ts";
 import { runCli } from "../cli/helpers.ts";
 import { liveSkipReason } from "./helpers.ts";
@@ -20,6 +24,14 @@ Deno.test("listType prints a definition with offsets, or suggests names", () => 
       /did you mean "struct qstr"/.test(e.message),
   );
   assert.throws(() => listType("struct", types), UnknownTypeError);
+  const socks = listTypeNames("struct sock*", types);
+  for (const name of ["struct sock", "struct sock_common", "struct sockaddr"]) {
+    assert.ok(socks.includes(name), name);
+  }
+  assert.ok(socks.every((n) => n.startsWith("struct sock")));
+  assert.deepEqual(socks, [...socks].sort());
+  assert.deepEqual(listTypeNames("union *", types).length > 0, true);
+  assert.deepEqual(listTypeNames("sock*", types), []);
   // What the bundle leaves out of a structure is one comment per hole.
   const task = listType("struct task_struct", types);
   assert.match(task, /\t\/\* \d+ bytes not in the bundled table \*\/\n/);
@@ -34,6 +46,10 @@ Deno.test("tsbpf -l 'struct NAME' lists the definition; an unknown name exits 1"
   // Without live BTF, a notice says where the types came from.
   if (liveSkipReason === undefined) assert.equal(ok.stderr, "");
   else assert.match(ok.stderr, /^Using bundled types/);
+  const names = await runCli(["-l", "struct qst*"]);
+  assert.equal(names.code, 0, names.stderr);
+  assert.ok(names.stdout.split("\n").includes("struct qstr"), names.stdout);
+  assert.match(names.stdout, /^(struct \w+\n)+$/);
   const bad = await runCli(["-l", "struct task_strukt"]);
   assert.equal(bad.code, 1);
   assert.match(
