@@ -164,6 +164,10 @@ async function playground(opts: CliOptions): Promise<number> {
 }
 
 async function list(pattern: string, verbose: boolean): Promise<number> {
+  if (/^\s*(struct|union|enum)\s/.test(pattern)) {
+    const { runListType } = await import("./btf/list_type.ts");
+    return runListType(pattern, writeStdout, stderr, verbose);
+  }
   const { formatProbeList, listProbes } = await import(
     "./probes/list_probes.ts"
   );
