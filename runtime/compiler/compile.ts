@@ -79,6 +79,13 @@ export interface CompileOptions {
    * `cpid` without it is a compile error).
    */
   cpid?: number;
+  /**
+   * Compile for metrics export: every `hist()`/`lhist()` bucket also
+   * keeps the sum of the values it counted (`Aggregation.sum`), so the
+   * exported histograms have an exact `_sum`. Off by default: programs
+   * without it are unchanged.
+   */
+  histSums?: boolean;
 }
 
 /**
@@ -136,7 +143,7 @@ export function compileAst(
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));
   }
-  const tables = new ProgramTables(a);
+  const tables = new ProgramTables(a, { histSums: opts.histSums });
   const probes: ProbeProgram[] = [];
   let startStored = false;
   for (const u of a.units) {
