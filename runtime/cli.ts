@@ -12,6 +12,8 @@ import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile } from "./compiler/compile.ts";
 import type { Engine } from "./engine.ts";
+import type { MetricsServer } from "./metrics/server.ts";
+import type { Program } from "./program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
@@ -180,6 +182,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       unsafe: opts.unsafe,
       pid: opts.pid,
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
+      histSums: opts.metrics !== undefined,
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -197,7 +200,11 @@ async function runScript(opts: CliOptions): Promise<number> {
 
   let out: Deno.FsFile | undefined;
   let engine: Engine | undefined;
+  let metrics: MetricsServer | undefined;
   try {
+    if (opts.metrics !== undefined) {
+      metrics = await listenMetrics(opts, program);
+    }
     let write = writeStdout;
     if (opts.output !== undefined) {
       const file = out = Deno.openSync(opts.output, {
@@ -231,6 +238,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       await session.start();
       // One line naming the engine and why, once its probes are live.
       stderr(`tsbpf: ${selected.note}`);
+      if (metrics !== undefined) await exportSession(metrics, session);
       if (child !== undefined) {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");
@@ -241,16 +249,62 @@ async function runScript(opts: CliOptions): Promise<number> {
           : opts.duration * 1000,
         signal: abort.signal,
       });
+      await metrics?.close();
       await session.finish();
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
   } finally {
+    await metrics?.close();
     engine?.close();
     out?.close();
     await killChild(child);
   }
   return 0;
+}
+
+/**
+ * Listens for scrapes of the program's maps at `/metrics` (the server
+ * module is imported only here), before the program is loaded, so that a
+ * bad option or a busy address fails before anything attaches.
+ */
+async function listenMetrics(
+  opts: CliOptions,
+  program: Program,
+): Promise<MetricsServer> {
+  const { serveMetrics } = await import("./metrics/server.ts");
+  try {
+    return await serveMetrics(opts.metrics!, program, undefined, {
+      version: VERSION.replace(/^tsbpf /, ""),
+      prefix: opts.metricsPrefix,
+      maxSeries: opts.metricsMaxSeries,
+      maps: Object.fromEntries(
+        Object.entries(opts.metricsLabels ?? {}).map((
+          [m, labels],
+        ) => [m, { labels }]),
+      ),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Points the exporter at the running session; says where on stderr. */
+async function exportSession(
+  server: MetricsServer,
+  session: Session,
+): Promise<void> {
+  const { kernelStatsEnabled } = await import("./metrics/server.ts");
+  const engine = session.engine;
+  server.setSource({
+    engine: engine.kind,
+    readMaps: () => session.readMaps(),
+    lostEvents: () => engine.lostEvents(),
+    stats: () => engine.stats(),
+    statsEnabled: () => engine.kind === "interp" || kernelStatsEnabled(),
+  });
+  stderr(`tsbpf: serving metrics at ${server.url}`);
 }
 
 /**

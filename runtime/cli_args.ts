@@ -6,6 +6,11 @@
  */
 
 import { FlagError, parseFlags } from "./args.ts";
+import {
+  type MetricsAddress,
+  parseMetricsAddress,
+  parseMetricsLabels,
+} from "./metrics/options.ts";
 
 /** Which engine runs the program. */
 export type BackendChoice = "auto" | "kernel" | "interp";
@@ -37,6 +42,14 @@ export interface CliOptions {
   seed?: number;
   rate?: number;
   unsafe: boolean;
+  /** `--metrics [HOST:]PORT`: serve the maps at /metrics. */
+  metrics?: MetricsAddress;
+  /** `--metrics-labels`: label names per map. */
+  metricsLabels?: Record<string, string[]>;
+  /** `--metrics-prefix`: metric name prefix. */
+  metricsPrefix?: string;
+  /** `--metrics-max-series`: label sets per map. */
+  metricsMaxSeries?: number;
   help: boolean;
   version: boolean;
 }
@@ -63,6 +76,15 @@ OPTIONS:
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
     --unsafe         allow system(), cat() and signal()
+    --metrics [HOST:]PORT
+                     serve the maps at http://HOST:PORT/metrics for
+                     Prometheus (HOST defaults to 127.0.0.1)
+    --metrics-labels 'MAP=NAME,...[;MAP=...]'
+                     label names of a map's keys (default: from the keys)
+    --metrics-prefix P
+                     metric name prefix (default tsbpf_)
+    --metrics-max-series N
+                     label sets shown per map (default 10000)
     --asm FILE       assemble FILE, verify it and run it once in the interpreter
     --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
     --no-verify      skip our verifier in --asm mode
@@ -132,6 +154,10 @@ export function parseCli(args: string[]): CliOptions {
       seed: { type: "string" },
       rate: { type: "string" },
       unsafe: { type: "boolean" },
+      metrics: { type: "string" },
+      "metrics-labels": { type: "string" },
+      "metrics-prefix": { type: "string" },
+      "metrics-max-series": { type: "string" },
       asm: { type: "string" },
       mem: { type: "string" },
       "no-verify": { type: "boolean" },
@@ -153,6 +179,7 @@ export function parseCli(args: string[]): CliOptions {
       `Backend must be "auto", "kernel" or "interp", got "${backend}"`,
     );
   }
+  const metrics = metricsValues(v);
   const positionals = [...parsed.positionals];
   const file = v.e === undefined && v.l === undefined && v.asm === undefined
     ? positionals.shift()
@@ -177,7 +204,49 @@ export function parseCli(args: string[]): CliOptions {
     seed: num("--seed", v.seed),
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,
+    ...metrics,
     help: (v.h ?? false) || (v.help ?? false),
     version: v.version ?? false,
   };
+}
+
+/** The `--metrics*` options, checked. */
+function metricsValues(v: {
+  metrics?: string;
+  "metrics-labels"?: string;
+  "metrics-prefix"?: string;
+  "metrics-max-series"?: string;
+}): Pick<
+  CliOptions,
+  "metrics" | "metricsLabels" | "metricsPrefix" | "metricsMaxSeries"
+> {
+  const out: Pick<
+    CliOptions,
+    "metrics" | "metricsLabels" | "metricsPrefix" | "metricsMaxSeries"
+  > = {};
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  if (v.metrics !== undefined) {
+    out.metrics = wrap(() => parseMetricsAddress(v.metrics!));
+  }
+  if (v["metrics-labels"] !== undefined) {
+    out.metricsLabels = wrap(() => parseMetricsLabels(v["metrics-labels"]!));
+  }
+  if (v["metrics-prefix"] !== undefined) {
+    out.metricsPrefix = v["metrics-prefix"];
+  }
+  out.metricsMaxSeries = num("--metrics-max-series", v["metrics-max-series"]);
+  if (out.metricsMaxSeries === undefined) delete out.metricsMaxSeries;
+  const extra = ["metrics-labels", "metrics-prefix", "metrics-max-series"]
+    .find((k) => v[k as keyof typeof v] !== undefined);
+  if (out.metrics === undefined && extra !== undefined) {
+    throw new UsageError(`Option --${extra} needs --metrics [HOST:]PORT`);
+  }
+  return out;
 }

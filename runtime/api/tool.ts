@@ -9,7 +9,8 @@
 
 import { FlagError, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../cli_args.ts";
-import type { TraceOptions } from "./trace.ts";
+import { parseMetricsAddress, parseMetricsLabels } from "../metrics/options.ts";
+import type { TraceMetricsOptions, TraceOptions } from "./trace.ts";
 
 /** Flag specs of the common options (see `../args.ts`). */
 export const COMMON_OPTIONS = {
@@ -19,6 +20,10 @@ export const COMMON_OPTIONS = {
   backend: { type: "string" },
   seed: { type: "string" },
   rate: { type: "string" },
+  metrics: { type: "string" },
+  "metrics-labels": { type: "string" },
+  "metrics-prefix": { type: "string" },
+  "metrics-max-series": { type: "string" },
 } as const;
 
 /** Help lines of the common options. */
@@ -28,6 +33,15 @@ export const COMMON_HELP =
     --backend B      auto (default), kernel or interp
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
+    --metrics [HOST:]PORT
+                     serve the maps at http://HOST:PORT/metrics for
+                     Prometheus (HOST defaults to 127.0.0.1)
+    --metrics-labels 'MAP=NAME,...[;MAP=...]'
+                     label names of a map's keys
+    --metrics-prefix P
+                     metric name prefix (default tsbpf_)
+    --metrics-max-series N
+                     label sets shown per map (default 10000)
     -h, --help       this text
 `;
 
@@ -48,6 +62,8 @@ export interface CommonOptions {
   backend: BackendChoice;
   seed?: number;
   rate?: number;
+  /** `--metrics` and its companions. */
+  metrics?: TraceMetricsOptions;
 }
 
 /**
@@ -147,6 +163,10 @@ export function commonOptions(values: {
   backend?: string;
   seed?: string;
   rate?: string;
+  metrics?: string;
+  "metrics-labels"?: string;
+  "metrics-prefix"?: string;
+  "metrics-max-series"?: string;
 }): CommonOptions {
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "kernel" && backend !== "interp") {
@@ -155,7 +175,7 @@ export function commonOptions(values: {
     );
   }
   const duration = numberOption("--duration", values.duration, false);
-  return {
+  const out: CommonOptions = {
     help: values.help ?? false,
     durationMs: duration === undefined ? undefined : duration * 1000,
     pid: numberOption("-p", values.p),
@@ -163,6 +183,51 @@ export function commonOptions(values: {
     seed: numberOption("--seed", values.seed),
     rate: numberOption("--rate", values.rate, false),
   };
+  const metrics = metricsOption(values);
+  if (metrics !== undefined) out.metrics = metrics;
+  return out;
+}
+
+/** `--metrics` and its companions, checked. */
+function metricsOption(values: {
+  metrics?: string;
+  "metrics-labels"?: string;
+  "metrics-prefix"?: string;
+  "metrics-max-series"?: string;
+}): TraceMetricsOptions | undefined {
+  const extra =
+    (["metrics-labels", "metrics-prefix", "metrics-max-series"] as const)
+      .find((k) => values[k] !== undefined);
+  if (values.metrics === undefined) {
+    if (extra !== undefined) {
+      throw new ToolUsageError(`Option --${extra} needs --metrics [HOST:]PORT`);
+    }
+    return undefined;
+  }
+  try {
+    parseMetricsAddress(values.metrics);
+    const labels = values["metrics-labels"] === undefined
+      ? {}
+      : parseMetricsLabels(values["metrics-labels"]);
+    const o: TraceMetricsOptions = {
+      listen: values.metrics,
+      maps: Object.fromEntries(
+        Object.entries(labels).map(([m, l]) => [m, { labels: l }]),
+      ),
+    };
+    if (values["metrics-prefix"] !== undefined) {
+      o.prefix = values["metrics-prefix"];
+    }
+    const max = numberOption(
+      "--metrics-max-series",
+      values["metrics-max-series"],
+    );
+    if (max !== undefined) o.maxSeries = max;
+    return o;
+  } catch (e) {
+    if (e instanceof RangeError) throw new ToolUsageError(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -193,6 +258,7 @@ export function traceOptions(
     signal,
     realtime: true,
     announce: true,
+    ...(common.metrics === undefined ? {} : { metrics: common.metrics }),
   };
 }
 

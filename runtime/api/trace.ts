@@ -19,6 +19,7 @@ import { formatAttachedProbesJson, formatMapJson } from "../output/json.ts";
 import { formatAttachedProbesText, formatMapText } from "../output/text.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
+import type { MetricsServer } from "../metrics/server.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
 import {
   emitIndex,
@@ -96,6 +97,29 @@ export interface TraceOptions {
    * (default 100000); see `TraceSession.droppedEvents`.
    */
   maxBuffered?: number;
+  /**
+   * Serve the maps as Prometheus metrics at `http://HOST:PORT/metrics`
+   * while the session lives: `"[HOST:]PORT"` (HOST defaults to
+   * 127.0.0.1; port 0 picks a free one, see `TraceSession.metricsUrl`),
+   * or {@linkcode TraceMetricsOptions}. Histograms then also keep the sum
+   * of their values, for an exact `_sum`.
+   */
+  metrics?: string | number | TraceMetricsOptions;
+}
+
+/** Metrics export settings of {@linkcode TraceOptions.metrics}. */
+export interface TraceMetricsOptions {
+  /** `"[HOST:]PORT"` or a port (HOST defaults to 127.0.0.1). */
+  listen: string | number;
+  /** Metric name prefix (default `tsbpf_`). */
+  prefix?: string;
+  /** Label sets shown per map (default 10,000). */
+  maxSeries?: number;
+  /**
+   * Per map (`"drops"` or `"@drops"`): label names, one per key, and
+   * HELP text. These win over `t.map(name, { labels, help })`.
+   */
+  maps?: Record<string, { labels?: string[]; help?: string }>;
 }
 
 /** One tick of {@linkcode TraceSession.every}. */
@@ -218,6 +242,7 @@ export async function trace(
   const compileOptions = {
     params: options.params,
     unsafe: options.unsafe,
+    histSums: options.metrics !== undefined,
   };
   let program: Program;
   let staged: StagedProgram | undefined;
@@ -237,7 +262,19 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
-  const { engine, note } = await createEngine(options);
+  // The exporter listens before anything loads: a bad setting or a busy
+  // address fails before any probe attaches.
+  const metrics = options.metrics === undefined
+    ? undefined
+    : await listenMetrics(options.metrics, program, staged);
+  let created;
+  try {
+    created = await createEngine(options);
+  } catch (e) {
+    await metrics?.close();
+    throw e;
+  }
+  const { engine, note } = created;
   let session: TraceSession;
   try {
     await verifyForEngine(program, engine);
@@ -245,11 +282,50 @@ export async function trace(
     await session.start();
     // One line naming the engine and why, once its probes are live.
     if (options.announce) console.error(`tsbpf: ${note}`);
+    if (metrics !== undefined) {
+      await session.exportTo(metrics, options.stats ?? false);
+      if (options.announce) {
+        console.error(`tsbpf: serving metrics at ${metrics.url}`);
+      }
+    }
   } catch (e) {
+    await metrics?.close();
     engine.close();
     throw e;
   }
   return session;
+}
+
+/** Binds the exporter (its module imported only now). */
+async function listenMetrics(
+  metrics: string | number | TraceMetricsOptions,
+  program: Program,
+  staged: StagedProgram | undefined,
+): Promise<MetricsServer> {
+  const { serveMetrics } = await import("../metrics/server.ts");
+  const { parseMetricsAddress } = await import("../metrics/options.ts");
+  const { VERSION } = await import("../cli.ts");
+  const o: TraceMetricsOptions = typeof metrics === "object"
+    ? metrics
+    : { listen: metrics };
+  const maps: Record<string, { labels?: string[]; help?: string }> = {
+    ...staged?.maps,
+  };
+  for (const [name, m] of Object.entries(o.maps ?? {})) {
+    const full = name.startsWith("@") ? name : "@" + name;
+    maps[full] = { ...maps[full], ...m };
+  }
+  return await serveMetrics(
+    parseMetricsAddress(String(o.listen)),
+    program,
+    undefined,
+    {
+      version: VERSION.replace(/^tsbpf /, ""),
+      prefix: o.prefix,
+      maxSeries: o.maxSeries,
+      maps,
+    },
+  );
 }
 
 function stageBuilder(build: (t: Tracer) => void): StagedProgram {
@@ -320,6 +396,7 @@ export class TraceSession implements AsyncDisposable {
   #selfPrint: boolean;
   #format: "text" | "json";
   #pending: string[] = [];
+  #metrics?: MetricsServer;
 
   /** Use {@linkcode trace} instead: it compiles, verifies and starts. */
   constructor(
@@ -372,6 +449,32 @@ export class TraceSession implements AsyncDisposable {
       );
       this.#flush();
     }
+  }
+
+  /**
+   * Serves this session's maps through `server` until it closes (called
+   * by {@linkcode trace} with the `metrics` option).
+   */
+  async exportTo(server: MetricsServer, statsAsked: boolean): Promise<void> {
+    const { kernelStatsEnabled } = await import("../metrics/server.ts");
+    const engine = this.#engine;
+    server.setSource({
+      engine: engine.kind,
+      readMaps: () => this.#session.readMaps(),
+      lostEvents: () => engine.lostEvents(),
+      stats: () => engine.stats(),
+      statsEnabled: () =>
+        engine.kind === "interp" || statsAsked || kernelStatsEnabled(),
+    });
+    this.#metrics = server;
+  }
+
+  /**
+   * Where the maps are served as Prometheus metrics
+   * (`http://127.0.0.1:9464/metrics`), when the `metrics` option is on.
+   */
+  get metricsUrl(): string | undefined {
+    return this.#metrics?.url;
   }
 
   /** Why the session ended, or undefined while it runs. */
@@ -671,6 +774,7 @@ export class TraceSession implements AsyncDisposable {
     this.#reason ??= "stopped";
     if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
     try {
+      await this.#metrics?.close();
       await this.#session.finish({ printMaps: this.#print });
     } finally {
       this.#flush();

@@ -25,8 +25,6 @@ import type { MetricsAddress } from "./options.ts";
 
 /** What the exporter reads at scrape time. */
 export interface MetricsSource {
-  /** The running program (its map specs). */
-  program: Program;
   /** Which engine runs it. */
   engine: "kernel" | "interp";
   /** Every user-visible map, decoded, in `program.maps` order. */
@@ -60,7 +58,17 @@ export interface MetricsServer extends AsyncDisposable {
   readonly url: string;
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** One scrape's body, as `/metrics` serves it. */
+  /**
+   * Sets what scrapes read; until then `/metrics` answers 503 (the server
+   * can listen before the program is loaded, so that a busy address fails
+   * before anything attaches).
+   */
+  setSource(source: MetricsSource): void;
+  /**
+   * One scrape's body, as `/metrics` serves it.
+   *
+   * @throws {Error} before `setSource()`, or when the maps cannot be read.
+   */
   scrape(openMetrics?: boolean): string;
   /** Stops listening; in-flight scrapes finish first. Safe to call twice. */
   close(): Promise<void>;
@@ -124,7 +132,8 @@ export function kernelStatsEnabled(): boolean {
 }
 
 /**
- * Starts serving `source` at `http://HOST:PORT/metrics`.
+ * Starts serving the maps of `program` at `http://HOST:PORT/metrics`,
+ * read through `source` (given now or later with `setSource()`).
  *
  * @throws {RangeError} for bad options (prefix, label names that do not
  *   fit the program's maps); `Deno.errors.AddrInUse` and the like when the
@@ -140,8 +149,7 @@ export function kernelStatsEnabled(): boolean {
  *   { backend: "interp", seed: 1 },
  * );
  * for await (const t of s.every(100)) if (t.index === 1) break;
- * await using server = await serveMetrics({ hostname: "127.0.0.1", port: 0 }, {
- *   program: s.program,
+ * await using server = await serveMetrics({ hostname: "127.0.0.1", port: 0 }, s.program, {
  *   engine: "interp",
  *   readMaps: () => s.maps(),
  *   lostEvents: () => s.lostEvents(),
@@ -154,16 +162,16 @@ export function kernelStatsEnabled(): boolean {
  */
 export async function serveMetrics(
   address: MetricsAddress,
-  source: MetricsSource,
+  program: Program,
+  source: MetricsSource | undefined,
   options: ServeMetricsOptions,
 ): Promise<MetricsServer> {
   const renderer = new MetricsRenderer(options);
-  renderer.checkMaps(source.program.maps);
-  const specs = source.program.maps.filter((m) =>
-    !m.internal && m.agg !== undefined
-  );
-  const startTimeSeconds = Date.now() / 1000;
+  renderer.checkMaps(program.maps);
+  const specs = program.maps.filter((m) => !m.internal && m.agg !== undefined);
+  let startTimeSeconds = Date.now() / 1000;
   const scrape = (openMetrics = false): string => {
+    if (source === undefined) throw new Error("The program is not running yet");
     const data = source.readMaps();
     const maps: MapInput[] = data.map((d, i) => ({ spec: specs[i], data: d }));
     const process: ProcessInfo = {
@@ -239,6 +247,10 @@ export async function serveMetrics(
   return {
     url: `http://${host}:${port}/metrics`,
     port,
+    setSource(s: MetricsSource) {
+      source = s;
+      startTimeSeconds = Date.now() / 1000;
+    },
     scrape,
     close,
     [Symbol.asyncDispose]: close,
