@@ -274,7 +274,7 @@ async function listenMetrics(
 ): Promise<MetricsServer> {
   const { serveMetrics } = await import("./metrics/server.ts");
   try {
-    return await serveMetrics(opts.metrics!, program, undefined, {
+    return serveMetrics(opts.metrics!, program, undefined, {
       version: VERSION.replace(/^tsbpf /, ""),
       prefix: opts.metricsPrefix,
       maxSeries: opts.metricsMaxSeries,

@@ -315,7 +315,7 @@ async function listenMetrics(
     const full = name.startsWith("@") ? name : "@" + name;
     maps[full] = { ...maps[full], ...m };
   }
-  return await serveMetrics(
+  return serveMetrics(
     parseMetricsAddress(String(o.listen)),
     program,
     undefined,

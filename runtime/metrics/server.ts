@@ -149,7 +149,7 @@ export function kernelStatsEnabled(): boolean {
  *   { backend: "interp", seed: 1 },
  * );
  * for await (const t of s.every(100)) if (t.index === 1) break;
- * await using server = await serveMetrics({ hostname: "127.0.0.1", port: 0 }, s.program, {
+ * await using server = serveMetrics({ hostname: "127.0.0.1", port: 0 }, s.program, {
  *   engine: "interp",
  *   readMaps: () => s.maps(),
  *   lostEvents: () => s.lostEvents(),
@@ -160,12 +160,12 @@ export function kernelStatsEnabled(): boolean {
  * assert.match(body, /^tsbpf_calls_total\{comm="[^"]+"\} \d+$/m);
  * ```
  */
-export async function serveMetrics(
+export function serveMetrics(
   address: MetricsAddress,
   program: Program,
   source: MetricsSource | undefined,
   options: ServeMetricsOptions,
-): Promise<MetricsServer> {
+): MetricsServer {
   const renderer = new MetricsRenderer(options);
   renderer.checkMaps(program.maps);
   const specs = program.maps.filter((m) => !m.internal && m.agg !== undefined);
