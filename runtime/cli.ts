@@ -12,7 +12,7 @@ import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile } from "./compiler/compile.ts";
 import type { Engine } from "./engine.ts";
-import type { MetricsServer } from "./metrics/server.ts";
+import type { MetricsSource } from "./metrics/server.ts";
 import type { Program } from "./program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
@@ -182,7 +182,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       unsafe: opts.unsafe,
       pid: opts.pid,
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
-      histSums: opts.metrics !== undefined,
+      histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -200,11 +200,9 @@ async function runScript(opts: CliOptions): Promise<number> {
 
   let out: Deno.FsFile | undefined;
   let engine: Engine | undefined;
-  let metrics: MetricsServer | undefined;
+  let metrics: Exporter[] = [];
   try {
-    if (opts.metrics !== undefined) {
-      metrics = await listenMetrics(opts, program);
-    }
+    metrics = await startExporters(opts, program);
     let write = writeStdout;
     if (opts.output !== undefined) {
       const file = out = Deno.openSync(opts.output, {
@@ -238,7 +236,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       await session.start();
       // One line naming the engine and why, once its probes are live.
       stderr(`tsbpf: ${selected.note}`);
-      if (metrics !== undefined) await exportSession(metrics, session);
+      if (metrics.length > 0) await exportSession(metrics, session);
       if (child !== undefined) {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");
@@ -249,13 +247,13 @@ async function runScript(opts: CliOptions): Promise<number> {
           : opts.duration * 1000,
         signal: abort.signal,
       });
-      await metrics?.close();
+      await closeExporters(metrics);
       await session.finish();
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
   } finally {
-    await metrics?.close();
+    await closeExporters(metrics);
     engine?.close();
     out?.close();
     await killChild(child);
@@ -263,48 +261,94 @@ async function runScript(opts: CliOptions): Promise<number> {
   return 0;
 }
 
-/**
- * Listens for scrapes of the program's maps at `/metrics` (the server
- * module is imported only here), before the program is loaded, so that a
- * bad option or a busy address fails before anything attaches.
- */
-async function listenMetrics(
-  opts: CliOptions,
-  program: Program,
-): Promise<MetricsServer> {
-  const { serveMetrics } = await import("./metrics/server.ts");
-  try {
-    return serveMetrics(opts.metrics!, program, undefined, {
-      version: VERSION.replace(/^tsbpf /, ""),
-      prefix: opts.metricsPrefix,
-      maxSeries: opts.metricsMaxSeries,
-      maps: Object.fromEntries(
-        Object.entries(opts.metricsLabels ?? {}).map((
-          [m, labels],
-        ) => [m, { labels }]),
-      ),
-    });
-  } catch (e) {
-    if (e instanceof RangeError) throw new UsageError(e.message);
-    throw e;
-  }
+/** A metrics exporter: the HTTP server or the remote-write loop. */
+interface Exporter {
+  /** What to say once it runs. */
+  note: string;
+  setSource(source: MetricsSource): void;
+  close(): Promise<void>;
 }
 
-/** Points the exporter at the running session; says where on stderr. */
+/**
+ * Starts the exporters asked for (their modules imported only here):
+ * the `/metrics` server listens and the remote-write loop is set up
+ * before the program is loaded, so that a bad option or a busy address
+ * fails before anything attaches.
+ */
+async function startExporters(
+  opts: CliOptions,
+  program: Program,
+): Promise<Exporter[]> {
+  if (opts.metrics === undefined && opts.remoteWrite === undefined) return [];
+  const exposition = {
+    version: VERSION.replace(/^tsbpf /, ""),
+    prefix: opts.metricsPrefix,
+    maxSeries: opts.metricsMaxSeries,
+    maps: Object.fromEntries(
+      Object.entries(opts.metricsLabels ?? {}).map((
+        [m, labels],
+      ) => [m, { labels }]),
+    ),
+  };
+  const out: Exporter[] = [];
+  try {
+    if (opts.metrics !== undefined) {
+      const { serveMetrics } = await import("./metrics/server.ts");
+      const server = serveMetrics(opts.metrics, program, undefined, exposition);
+      out.push({
+        note: `serving metrics at ${server.url}`,
+        setSource: server.setSource,
+        close: server.close,
+      });
+    }
+    if (opts.remoteWrite !== undefined) {
+      const { startRemoteWrite } = await import("./metrics/remote_write.ts");
+      const w = startRemoteWrite(opts.remoteWrite, program, {
+        ...exposition,
+        intervalSeconds: opts.remoteWriteInterval,
+      });
+      out.push({
+        note: `writing metrics to ${w.url} every ${
+          opts.remoteWriteInterval ?? 15
+        } s`,
+        setSource: w.setSource,
+        close: w.close,
+      });
+    }
+  } catch (e) {
+    await closeExporters(out);
+    if (e instanceof RangeError || e instanceof TypeError) {
+      throw new UsageError(e.message);
+    }
+    throw e;
+  }
+  return out;
+}
+
+/** Points the exporters at the running session; says so on stderr. */
 async function exportSession(
-  server: MetricsServer,
+  exporters: Exporter[],
   session: Session,
 ): Promise<void> {
   const { kernelStatsEnabled } = await import("./metrics/server.ts");
   const engine = session.engine;
-  server.setSource({
+  const source: MetricsSource = {
     engine: engine.kind,
     readMaps: () => session.readMaps(),
     lostEvents: () => engine.lostEvents(),
     stats: () => engine.stats(),
     statsEnabled: () => engine.kind === "interp" || kernelStatsEnabled(),
-  });
-  stderr(`tsbpf: serving metrics at ${server.url}`);
+  };
+  for (const e of exporters) {
+    e.setSource(source);
+    stderr(`tsbpf: ${e.note}`);
+  }
+}
+
+/** Closes every exporter (a remote writer pushes a last time). */
+async function closeExporters(exporters: Exporter[]): Promise<void> {
+  const all = exporters.splice(0);
+  await Promise.all(all.map((e) => e.close()));
 }
 
 /**

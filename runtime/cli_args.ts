@@ -50,6 +50,10 @@ export interface CliOptions {
   metricsPrefix?: string;
   /** `--metrics-max-series`: label sets per map. */
   metricsMaxSeries?: number;
+  /** `--remote-write URL`: push the maps to a remote-write endpoint. */
+  remoteWrite?: string;
+  /** `--remote-write-interval S`: seconds between pushes. */
+  remoteWriteInterval?: number;
   help: boolean;
   version: boolean;
 }
@@ -85,6 +89,10 @@ OPTIONS:
                      metric name prefix (default tsbpf_)
     --metrics-max-series N
                      label sets shown per map (default 10000)
+    --remote-write URL
+                     push the maps to a Prometheus remote-write endpoint
+    --remote-write-interval S
+                     seconds between pushes (default 15)
     --asm FILE       assemble FILE, verify it and run it once in the interpreter
     --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
     --no-verify      skip our verifier in --asm mode
@@ -158,6 +166,8 @@ export function parseCli(args: string[]): CliOptions {
       "metrics-labels": { type: "string" },
       "metrics-prefix": { type: "string" },
       "metrics-max-series": { type: "string" },
+      "remote-write": { type: "string" },
+      "remote-write-interval": { type: "string" },
       asm: { type: "string" },
       mem: { type: "string" },
       "no-verify": { type: "boolean" },
@@ -210,20 +220,27 @@ export function parseCli(args: string[]): CliOptions {
   };
 }
 
-/** The `--metrics*` options, checked. */
+/** The metrics exporter's options. */
+type MetricsCliOptions = Pick<
+  CliOptions,
+  | "metrics"
+  | "metricsLabels"
+  | "metricsPrefix"
+  | "metricsMaxSeries"
+  | "remoteWrite"
+  | "remoteWriteInterval"
+>;
+
+/** The `--metrics*` and `--remote-write*` options, checked. */
 function metricsValues(v: {
   metrics?: string;
   "metrics-labels"?: string;
   "metrics-prefix"?: string;
   "metrics-max-series"?: string;
-}): Pick<
-  CliOptions,
-  "metrics" | "metricsLabels" | "metricsPrefix" | "metricsMaxSeries"
-> {
-  const out: Pick<
-    CliOptions,
-    "metrics" | "metricsLabels" | "metricsPrefix" | "metricsMaxSeries"
-  > = {};
+  "remote-write"?: string;
+  "remote-write-interval"?: string;
+}): MetricsCliOptions {
+  const out: MetricsCliOptions = {};
   const wrap = <T>(f: () => T): T => {
     try {
       return f();
@@ -243,10 +260,36 @@ function metricsValues(v: {
   }
   out.metricsMaxSeries = num("--metrics-max-series", v["metrics-max-series"]);
   if (out.metricsMaxSeries === undefined) delete out.metricsMaxSeries;
+  if (v["remote-write"] !== undefined) out.remoteWrite = v["remote-write"];
+  const interval = num(
+    "--remote-write-interval",
+    v["remote-write-interval"],
+    false,
+  );
+  if (interval !== undefined) {
+    if (interval <= 0) {
+      throw new UsageError(
+        `Option --remote-write-interval needs a positive number, got "${
+          v["remote-write-interval"]
+        }"`,
+      );
+    }
+    if (out.remoteWrite === undefined) {
+      throw new UsageError(
+        "Option --remote-write-interval needs --remote-write URL",
+      );
+    }
+    out.remoteWriteInterval = interval;
+  }
   const extra = ["metrics-labels", "metrics-prefix", "metrics-max-series"]
     .find((k) => v[k as keyof typeof v] !== undefined);
-  if (out.metrics === undefined && extra !== undefined) {
-    throw new UsageError(`Option --${extra} needs --metrics [HOST:]PORT`);
+  if (
+    out.metrics === undefined && out.remoteWrite === undefined &&
+    extra !== undefined
+  ) {
+    throw new UsageError(
+      `Option --${extra} needs --metrics [HOST:]PORT or --remote-write URL`,
+    );
   }
   return out;
 }

@@ -10,7 +10,11 @@
 import { FlagError, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../cli_args.ts";
 import { parseMetricsAddress, parseMetricsLabels } from "../metrics/options.ts";
-import type { TraceMetricsOptions, TraceOptions } from "./trace.ts";
+import type {
+  TraceMetricsOptions,
+  TraceOptions,
+  TraceRemoteWriteOptions,
+} from "./trace.ts";
 
 /** Flag specs of the common options (see `../args.ts`). */
 export const COMMON_OPTIONS = {
@@ -24,6 +28,8 @@ export const COMMON_OPTIONS = {
   "metrics-labels": { type: "string" },
   "metrics-prefix": { type: "string" },
   "metrics-max-series": { type: "string" },
+  "remote-write": { type: "string" },
+  "remote-write-interval": { type: "string" },
 } as const;
 
 /** Help lines of the common options. */
@@ -42,6 +48,10 @@ export const COMMON_HELP =
                      metric name prefix (default tsbpf_)
     --metrics-max-series N
                      label sets shown per map (default 10000)
+    --remote-write URL
+                     push the maps to a Prometheus remote-write endpoint
+    --remote-write-interval S
+                     seconds between pushes (default 15)
     -h, --help       this text
 `;
 
@@ -64,6 +74,8 @@ export interface CommonOptions {
   rate?: number;
   /** `--metrics` and its companions. */
   metrics?: TraceMetricsOptions;
+  /** `--remote-write` and its companions. */
+  remoteWrite?: TraceRemoteWriteOptions;
 }
 
 /**
@@ -167,6 +179,8 @@ export function commonOptions(values: {
   "metrics-labels"?: string;
   "metrics-prefix"?: string;
   "metrics-max-series"?: string;
+  "remote-write"?: string;
+  "remote-write-interval"?: string;
 }): CommonOptions {
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "kernel" && backend !== "interp") {
@@ -184,7 +198,37 @@ export function commonOptions(values: {
     rate: numberOption("--rate", values.rate, false),
   };
   const metrics = metricsOption(values);
-  if (metrics !== undefined) out.metrics = metrics;
+  if (metrics !== undefined) {
+    const { listen, ...settings } = metrics;
+    if (listen !== "") out.metrics = metrics;
+    const url = values["remote-write"];
+    if (url !== undefined) {
+      out.remoteWrite = { url, ...settings };
+      const s = numberOption(
+        "--remote-write-interval",
+        values["remote-write-interval"],
+        false,
+      );
+      if (s !== undefined) {
+        if (s <= 0) {
+          throw new ToolUsageError(
+            `Option --remote-write-interval needs a positive number, got "${
+              values["remote-write-interval"]
+            }"`,
+          );
+        }
+        out.remoteWrite.intervalSeconds = s;
+      }
+    }
+  }
+  if (
+    values["remote-write-interval"] !== undefined &&
+    values["remote-write"] === undefined
+  ) {
+    throw new ToolUsageError(
+      "Option --remote-write-interval needs --remote-write URL",
+    );
+  }
   return out;
 }
 
@@ -194,23 +238,27 @@ function metricsOption(values: {
   "metrics-labels"?: string;
   "metrics-prefix"?: string;
   "metrics-max-series"?: string;
+  "remote-write"?: string;
 }): TraceMetricsOptions | undefined {
   const extra =
     (["metrics-labels", "metrics-prefix", "metrics-max-series"] as const)
       .find((k) => values[k] !== undefined);
-  if (values.metrics === undefined) {
+  if (values.metrics === undefined && values["remote-write"] === undefined) {
     if (extra !== undefined) {
-      throw new ToolUsageError(`Option --${extra} needs --metrics [HOST:]PORT`);
+      throw new ToolUsageError(
+        `Option --${extra} needs --metrics [HOST:]PORT or --remote-write URL`,
+      );
     }
     return undefined;
   }
   try {
-    parseMetricsAddress(values.metrics);
+    // No --metrics (remote write alone): an empty listen address.
+    if (values.metrics !== undefined) parseMetricsAddress(values.metrics);
     const labels = values["metrics-labels"] === undefined
       ? {}
       : parseMetricsLabels(values["metrics-labels"]);
     const o: TraceMetricsOptions = {
-      listen: values.metrics,
+      listen: values.metrics ?? "",
       maps: Object.fromEntries(
         Object.entries(labels).map(([m, l]) => [m, { labels: l }]),
       ),
@@ -259,6 +307,9 @@ export function traceOptions(
     realtime: true,
     announce: true,
     ...(common.metrics === undefined ? {} : { metrics: common.metrics }),
+    ...(common.remoteWrite === undefined
+      ? {}
+      : { remoteWrite: common.remoteWrite }),
   };
 }
 

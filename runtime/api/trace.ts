@@ -19,7 +19,8 @@ import { formatAttachedProbesJson, formatMapJson } from "../output/json.ts";
 import { formatAttachedProbesText, formatMapText } from "../output/text.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
-import type { MetricsServer } from "../metrics/server.ts";
+import type { MetricsServer, MetricsSource } from "../metrics/server.ts";
+import type { RemoteWriter } from "../metrics/remote_write.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
 import {
   emitIndex,
@@ -105,6 +106,27 @@ export interface TraceOptions {
    * of their values, for an exact `_sum`.
    */
   metrics?: string | number | TraceMetricsOptions;
+  /**
+   * Push the maps to a Prometheus remote-write 1.0 endpoint
+   * (`http://host:9090/api/v1/write`) every `intervalSeconds` (default
+   * 15) while the session lives, and once more as it closes: the URL, or
+   * {@linkcode TraceRemoteWriteOptions}.
+   */
+  remoteWrite?: string | TraceRemoteWriteOptions;
+}
+
+/** Remote-write settings of {@linkcode TraceOptions.remoteWrite}. */
+export interface TraceRemoteWriteOptions
+  extends Omit<TraceMetricsOptions, "listen"> {
+  /** The endpoint. */
+  url: string;
+  /** Seconds between pushes (default 15). */
+  intervalSeconds?: number;
+  /**
+   * Labels added to every series (default `job="tsbpf"` and `instance`:
+   * the host name).
+   */
+  labels?: Record<string, string>;
 }
 
 /** Metrics export settings of {@linkcode TraceOptions.metrics}. */
@@ -242,7 +264,8 @@ export async function trace(
   const compileOptions = {
     params: options.params,
     unsafe: options.unsafe,
-    histSums: options.metrics !== undefined,
+    histSums: options.metrics !== undefined ||
+      options.remoteWrite !== undefined,
   };
   let program: Program;
   let staged: StagedProgram | undefined;
@@ -262,16 +285,16 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
-  // The exporter listens before anything loads: a bad setting or a busy
+  // The exporters start before anything loads: a bad setting or a busy
   // address fails before any probe attaches.
-  const metrics = options.metrics === undefined
-    ? undefined
-    : await listenMetrics(options.metrics, program, staged);
+  const exporters = await startExporters(options, program, staged);
+  const closeExporters = () =>
+    Promise.all([exporters.server?.close(), exporters.writer?.close()]);
   let created;
   try {
     created = await createEngine(options);
   } catch (e) {
-    await metrics?.close();
+    await closeExporters();
     throw e;
   }
   const { engine, note } = created;
@@ -282,50 +305,81 @@ export async function trace(
     await session.start();
     // One line naming the engine and why, once its probes are live.
     if (options.announce) console.error(`tsbpf: ${note}`);
-    if (metrics !== undefined) {
-      await session.exportTo(metrics, options.stats ?? false);
-      if (options.announce) {
-        console.error(`tsbpf: serving metrics at ${metrics.url}`);
-      }
+    await session.exportTo(exporters, options.stats ?? false);
+    if (options.announce && exporters.server !== undefined) {
+      console.error(`tsbpf: serving metrics at ${exporters.server.url}`);
+    }
+    if (options.announce && exporters.writer !== undefined) {
+      console.error(`tsbpf: writing metrics to ${exporters.writer.url}`);
     }
   } catch (e) {
-    await metrics?.close();
+    await closeExporters();
     engine.close();
     throw e;
   }
   return session;
 }
 
-/** Binds the exporter (its module imported only now). */
-async function listenMetrics(
-  metrics: string | number | TraceMetricsOptions,
+/** The exporters of a session. */
+interface Exporters {
+  server?: MetricsServer;
+  writer?: RemoteWriter;
+}
+
+/** Starts the exporters asked for (their modules imported only now). */
+async function startExporters(
+  options: TraceOptions,
   program: Program,
   staged: StagedProgram | undefined,
-): Promise<MetricsServer> {
-  const { serveMetrics } = await import("../metrics/server.ts");
-  const { parseMetricsAddress } = await import("../metrics/options.ts");
-  const { VERSION } = await import("../cli.ts");
-  const o: TraceMetricsOptions = typeof metrics === "object"
-    ? metrics
-    : { listen: metrics };
-  const maps: Record<string, { labels?: string[]; help?: string }> = {
-    ...staged?.maps,
-  };
-  for (const [name, m] of Object.entries(o.maps ?? {})) {
-    const full = name.startsWith("@") ? name : "@" + name;
-    maps[full] = { ...maps[full], ...m };
+): Promise<Exporters> {
+  const out: Exporters = {};
+  if (options.metrics === undefined && options.remoteWrite === undefined) {
+    return out;
   }
-  return serveMetrics(
-    parseMetricsAddress(String(o.listen)),
-    program,
-    undefined,
-    {
+  const { VERSION } = await import("../cli.ts");
+  const settings = (o: Omit<TraceMetricsOptions, "listen">) => {
+    const maps: Record<string, { labels?: string[]; help?: string }> = {
+      ...staged?.maps,
+    };
+    for (const [name, m] of Object.entries(o.maps ?? {})) {
+      const full = name.startsWith("@") ? name : "@" + name;
+      maps[full] = { ...maps[full], ...m };
+    }
+    return {
       version: VERSION.replace(/^tsbpf /, ""),
       prefix: o.prefix,
       maxSeries: o.maxSeries,
       maps,
-    },
-  );
+    };
+  };
+  try {
+    if (options.metrics !== undefined) {
+      const { serveMetrics } = await import("../metrics/server.ts");
+      const { parseMetricsAddress } = await import("../metrics/options.ts");
+      const m = options.metrics;
+      const o: TraceMetricsOptions = typeof m === "object" ? m : { listen: m };
+      out.server = serveMetrics(
+        parseMetricsAddress(String(o.listen)),
+        program,
+        undefined,
+        settings(o),
+      );
+    }
+    if (options.remoteWrite !== undefined) {
+      const { startRemoteWrite } = await import("../metrics/remote_write.ts");
+      const r = options.remoteWrite;
+      const o: TraceRemoteWriteOptions = typeof r === "object" ? r : { url: r };
+      out.writer = startRemoteWrite(o.url, program, {
+        ...settings(o),
+        intervalSeconds: o.intervalSeconds,
+        labels: o.labels,
+      });
+    }
+  } catch (e) {
+    await out.server?.close();
+    throw e;
+  }
+  return out;
 }
 
 function stageBuilder(build: (t: Tracer) => void): StagedProgram {
@@ -397,6 +451,7 @@ export class TraceSession implements AsyncDisposable {
   #format: "text" | "json";
   #pending: string[] = [];
   #metrics?: MetricsServer;
+  #writer?: RemoteWriter;
 
   /** Use {@linkcode trace} instead: it compiles, verifies and starts. */
   constructor(
@@ -452,21 +507,31 @@ export class TraceSession implements AsyncDisposable {
   }
 
   /**
-   * Serves this session's maps through `server` until it closes (called
-   * by {@linkcode trace} with the `metrics` option).
+   * Serves this session's maps through the `/metrics` server and pushes
+   * them through the remote writer, until it closes (called by
+   * {@linkcode trace} with the `metrics` or `remoteWrite` option).
    */
-  async exportTo(server: MetricsServer, statsAsked: boolean): Promise<void> {
+  async exportTo(
+    exporters: { server?: MetricsServer; writer?: RemoteWriter },
+    statsAsked: boolean,
+  ): Promise<void> {
+    if (exporters.server === undefined && exporters.writer === undefined) {
+      return;
+    }
     const { kernelStatsEnabled } = await import("../metrics/server.ts");
     const engine = this.#engine;
-    server.setSource({
+    const source: MetricsSource = {
       engine: engine.kind,
       readMaps: () => this.#session.readMaps(),
       lostEvents: () => engine.lostEvents(),
       stats: () => engine.stats(),
       statsEnabled: () =>
         engine.kind === "interp" || statsAsked || kernelStatsEnabled(),
-    });
-    this.#metrics = server;
+    };
+    exporters.server?.setSource(source);
+    exporters.writer?.setSource(source);
+    this.#metrics = exporters.server;
+    this.#writer = exporters.writer;
   }
 
   /**
@@ -774,7 +839,7 @@ export class TraceSession implements AsyncDisposable {
     this.#reason ??= "stopped";
     if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
     try {
-      await this.#metrics?.close();
+      await Promise.all([this.#metrics?.close(), this.#writer?.close()]);
       await this.#session.finish({ printMaps: this.#print });
     } finally {
       this.#flush();
