@@ -216,8 +216,11 @@ export function startRemoteWrite(
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inflight: Promise<number> | undefined;
-  const send = async (payload: Uint8Array<ArrayBuffer>): Promise<number> => {
-    const deadline = Date.now() + interval;
+  const send = async (
+    payload: Uint8Array<ArrayBuffer>,
+    budgetMs: number,
+  ): Promise<number> => {
+    const deadline = Date.now() + budgetMs;
     for (let attempt = 0;; attempt++) {
       let status = 0;
       let why = "";
@@ -251,7 +254,7 @@ export function startRemoteWrite(
         return status;
       }
       const wait = Math.min(8000, 250 * 2 ** attempt);
-      if (closed || Date.now() + wait >= deadline) {
+      if (Date.now() + wait >= deadline) {
         problem(
           `tsbpf: remote write to ${url} failed after ${attempt + 1} ${
             attempt === 0 ? "try" : "tries"
@@ -276,7 +279,9 @@ export function startRemoteWrite(
       return 0;
     }
     if (payload === undefined) return 0;
-    inflight = send(payload);
+    // Retries fit in the interval; the last push, as the session ends,
+    // tries for at most 5 seconds.
+    inflight = send(payload, closed ? Math.min(interval, 5000) : interval);
     try {
       return await inflight;
     } finally {

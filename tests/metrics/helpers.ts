@@ -108,12 +108,18 @@ export class Prometheus implements AsyncDisposable {
 
   /**
    * Starts Prometheus on 127.0.0.1 (free port, temporary storage),
-   * scraping `target` (`host:port`) at `/metrics` every second, and waits
-   * until it is ready.
+   * scraping `target` (`host:port`) at `/metrics` every second (none when
+   * `target` is undefined), and waits until it is ready. `receiver`:
+   * accept remote writes at `/api/v1/write`.
    */
-  static async start(target: string): Promise<Prometheus> {
+  static async start(
+    target: string | undefined,
+    options: { receiver?: boolean } = {},
+  ): Promise<Prometheus> {
     const dir = Deno.makeTempDirSync({ prefix: "tsbpf_prom_" });
-    const config = `global:
+    const config = target === undefined
+      ? "global:\n  scrape_interval: 1s\nscrape_configs: []\n"
+      : `global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -129,6 +135,7 @@ scrape_configs:
         `--storage.tsdb.path=${dir}/data`,
         `--web.listen-address=127.0.0.1:${port}`,
         "--log.level=warn",
+        ...(options.receiver ? ["--web.enable-remote-write-receiver"] : []),
       ],
       stdin: "null",
       stdout: "null",
