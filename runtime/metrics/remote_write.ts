@@ -13,8 +13,8 @@
  * @module
  */
 
-import protobuf from "npm:protobufjs@8.8.1/minimal.js";
-import { compress } from "npm:snappyjs@0.7.0";
+import protobuf from "protobufjs/minimal.js";
+import { compress } from "snappyjs";
 import type { Program } from "../program.ts";
 import { type ExpositionOptions, MetricsRenderer } from "./exposition.ts";
 import type { MetricsSource } from "./server.ts";

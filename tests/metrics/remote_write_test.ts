@@ -6,8 +6,8 @@
  * neither. Tests needing Prometheus skip with the reason when it is absent.
  */
 import assert from "node:assert/strict";
-import protobuf from "npm:protobufjs@8.8.1/minimal.js";
-import { uncompress } from "npm:snappyjs@0.7.0";
+import protobuf from "protobufjs/minimal.js";
+import { uncompress } from "snappyjs";
 import { trace } from "../../mod.ts";
 import { MetricsRenderer } from "../../runtime/metrics/exposition.ts";
 import {
