@@ -61,7 +61,9 @@ export {
   type Tick,
   trace,
   type TraceEvent,
+  type TraceMetricsOptions,
   type TraceOptions,
+  type TraceRemoteWriteOptions,
   TraceSession,
   type TraceSource,
 } from "./runtime/api/trace.ts";

@@ -13,7 +13,8 @@
  *   Other values (strings, symbols, stacks, addresses): an info-style gauge
  *   of 1 with the value as the `value` label.
  * - `stats()`: a summary without quantiles (`tsbpf_<m>_count`,
- *   `tsbpf_<m>_sum`) and a gauge `tsbpf_<m>_avg`.
+ *   `tsbpf_<m>_sum`; in OpenMetrics a negative sum is left out) and a
+ *   gauge `tsbpf_<m>_avg`.
  * - `hist()`, `lhist()`: a histogram with cumulative buckets whose `le` is
  *   each bpftrace bucket's largest value (`hist`: `[2^k, 2^(k+1))` is
  *   `le="2^(k+1)-1"`; the negative bucket is `le="-1"`), `+Inf`, exact
@@ -530,7 +531,8 @@ export class MetricsRenderer {
         for (const r of rows) {
           const v = r.value as Stats;
           line(base + "_count", r.l, num(v.count));
-          line(base + "_sum", r.l, num(v.total));
+          // OpenMetrics: a summary's sum is a counter, never negative.
+          if (!om || v.total >= 0) line(base + "_sum", r.l, num(v.total));
         }
         this.#help(out, base + "_avg", "gauge", spec, "stats() average", om);
         for (const r of rows) {

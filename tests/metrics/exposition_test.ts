@@ -159,6 +159,19 @@ Deno.test("OpenMetrics: family names without _total, # EOF, no _sum below zero",
     r.render([{ spec: neg, data }], undefined, false),
     /^tsbpf_neg_sum -1$/m,
   );
+  // A stats() total below zero: OpenMetrics summaries have no negative sum.
+  const st = specsOf("BEGIN { @delta = stats(-5); }").get("@delta")!;
+  const stData = decodeMap(st, [{
+    key: new Uint8Array(4),
+    values: [u64(1, -5n & (2n ** 64n - 1n))],
+  }]);
+  const stOm = r.render([{ spec: st, data: stData }], undefined, true);
+  assert.match(stOm, /^tsbpf_delta_count 1$/m);
+  assert.doesNotMatch(stOm, /tsbpf_delta_sum/);
+  assert.match(
+    r.render([{ spec: st, data: stData }], undefined, false),
+    /^tsbpf_delta_sum -5$/m,
+  );
 });
 
 Deno.test("the series limit keeps the largest and counts the rest", async () => {
