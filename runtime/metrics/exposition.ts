@@ -277,6 +277,18 @@ function mergeValues(kind: MapData["kind"], a: unknown, b: unknown): unknown {
   }
 }
 
+/** Sample names of the process metrics, after the prefix. */
+const PROCESS_SAMPLES = [
+  "build_info",
+  "start_time_seconds",
+  "events_lost_total",
+  "map_series",
+  "series_dropped_total",
+  "map_update_failures_total",
+  "probe_runs_total",
+  "probe_run_seconds_total",
+];
+
 /** How many key expressions a map has. */
 function keyCount(spec: MapSpec): number {
   if (spec.keyNames !== undefined) return spec.keyNames.length;
@@ -406,6 +418,24 @@ export class MetricsRenderer {
    * @throws {RangeError} naming the map and what is wrong.
    */
   checkMaps(specs: MapSpec[]): void {
+    // Two maps (or a map and tsbpf's own metrics) must not export the
+    // same sample name: the exposition would be invalid.
+    const owner = new Map<string, string>();
+    for (const n of PROCESS_SAMPLES) owner.set(this.#prefix + n, "");
+    for (const spec of specs) {
+      if (spec.internal || spec.agg === undefined) continue;
+      for (const sample of this.#sampleNames(spec)) {
+        const had = owner.get(sample);
+        if (had !== undefined) {
+          throw new RangeError(
+            had === ""
+              ? `Map "${spec.name}" would export "${sample}", a name tsbpf uses for its own metrics: rename the map or change the prefix`
+              : `Maps "${had}" and "${spec.name}" would both export "${sample}": rename one`,
+          );
+        }
+        owner.set(sample, spec.name);
+      }
+    }
     for (const [name, o] of this.#maps) {
       const spec = specs.find((m) => m.name === name && !m.internal && m.agg);
       if (spec === undefined) {
@@ -427,6 +457,27 @@ export class MetricsRenderer {
           } given`,
         );
       }
+    }
+  }
+
+  /** The sample names a map exports. */
+  #sampleNames(spec: MapSpec): string[] {
+    const base = this.metricName(spec.name);
+    const agg = spec.agg!;
+    switch (agg.kind) {
+      case "count":
+        return [base.replace(/_total$/, "") + "_total"];
+      case "sum":
+        return agg.signed === false
+          ? [base.replace(/_total$/, "") + "_total"]
+          : [base];
+      case "stats":
+        return [base + "_count", base + "_sum", base + "_avg"];
+      case "hist":
+      case "lhist":
+        return [base + "_bucket", base + "_count", base + "_sum"];
+      default:
+        return [base];
     }
   }
 

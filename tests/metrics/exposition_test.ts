@@ -255,6 +255,23 @@ Deno.test("label names: derived from keys, numbered, overridable and checked", (
     /reserved/,
   );
   assert.throws(
+    () =>
+      new MetricsRenderer().checkMaps([
+        ...specsOf("BEGIN { @ = count(); @map = count(); }").values(),
+      ]),
+    /Maps "@" and "@map" would both export "tsbpf_map_total": rename one/,
+  );
+  assert.throws(
+    () =>
+      new MetricsRenderer().checkMaps([
+        ...specsOf("BEGIN { @events_lost = count(); }").values(),
+      ]),
+    /Map "@events_lost" would export "tsbpf_events_lost_total", a name tsbpf uses/,
+  );
+  new MetricsRenderer({ prefix: "x_" }).checkMaps([
+    ...specsOf("BEGIN { @lat = hist(1); @lat_count = count(); }").values(),
+  ]);
+  assert.throws(
     () => new MetricsRenderer({ prefix: "9x" }),
     /Invalid metric prefix "9x"/,
   );
