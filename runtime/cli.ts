@@ -45,6 +45,15 @@ function errorMessage(e: unknown): string {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  // `serve`: several programs behind one /metrics (imported only here).
+  if (args[0] === "serve") {
+    const { serveMain } = await import("./metrics/serve.ts");
+    return await serveMain(
+      args.slice(1),
+      undefined,
+      VERSION.replace(/^tsbpf /, ""),
+    );
+  }
   let opts: CliOptions;
   try {
     opts = parseCli(args);

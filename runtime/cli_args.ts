@@ -63,6 +63,7 @@ export const USAGE = `USAGE:
     tsbpf [options] FILENAME [ARGS...]
     tsbpf [options] -e 'program' [ARGS...]
     tsbpf -l [PATTERN]
+    tsbpf serve --metrics [HOST:]PORT FILE.bt...   (see tsbpf serve --help)
     tsbpf --asm FILE [--mem HEX] [--no-verify] [-d]
 
 OPTIONS:

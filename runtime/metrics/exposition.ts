@@ -64,6 +64,11 @@ export interface ExpositionOptions {
   maxSeries?: number;
   /** Per-map settings, by map name (`drops` or `@drops`). */
   maps?: Record<string, MetricsMapOptions>;
+  /**
+   * Labels put first on every sample, e.g. `{ program: "a.bt" }` when
+   * several programs share one exposition.
+   */
+  constLabels?: Record<string, string>;
 }
 
 /** What the process metrics are made of, read at scrape time. */
@@ -351,6 +356,7 @@ export class MetricsRenderer {
   readonly #maps: Map<string, MetricsMapOptions>;
   readonly #ranges = new Map<string, { lo: number; hi: number }>();
   readonly #dropped = new Map<string, number>();
+  readonly #const: string;
 
   /**
    * Creates a renderer.
@@ -366,6 +372,8 @@ export class MetricsRenderer {
       );
     }
     this.#maxSeries = max;
+    this.#const = Object.entries(options.constLabels ?? {})
+      .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",");
     this.#maps = new Map();
     for (const [name, o] of Object.entries(options.maps ?? {})) {
       const full = name.startsWith("@") ? name : "@" + name;
@@ -539,8 +547,10 @@ export class MetricsRenderer {
       );
     }
     const base = this.metricName(spec.name);
+    const c = this.#const;
     const line = (name: string, l: string, v: string, extra = "") => {
-      const all = l === "" ? extra : extra === "" ? l : `${l},${extra}`;
+      let all = l === "" ? extra : extra === "" ? l : `${l},${extra}`;
+      if (c !== "") all = all === "" ? c : `${c},${all}`;
       out.push(all === "" ? `${name} ${v}\n` : `${name}{${all}} ${v}\n`);
     };
     switch (data.kind) {
@@ -690,6 +700,10 @@ export class MetricsRenderer {
     om: boolean,
   ): void {
     const P = this.#prefix;
+    const c = this.#const;
+    // Own labels: `{a="b"}` with the constant labels first.
+    const own = (l: string) =>
+      l === "" ? (c === "" ? "" : `{${c}}`) : `{${c === "" ? l : `${c},${l}`}}`;
     const counter = (name: string, help: string) => {
       out.push(
         `# HELP ${om ? name : name + "_total"} ${help}\n`,
@@ -705,17 +719,17 @@ export class MetricsRenderer {
       "The tsbpf version and the engine running the program.",
     );
     out.push(
-      `${P}build_info{version="${
-        escapeLabelValue(p.version)
-      }",engine="${p.engine}"} 1\n`,
+      `${P}build_info${
+        own(`version="${escapeLabelValue(p.version)}",engine="${p.engine}"`)
+      } 1\n`,
     );
     gauge(`${P}start_time_seconds`, "Unix time the tracing session started.");
-    out.push(`${P}start_time_seconds ${p.startTimeSeconds}\n`);
+    out.push(`${P}start_time_seconds${own("")} ${p.startTimeSeconds}\n`);
     counter(`${P}events_lost`, "Events lost because the ring buffer was full.");
-    out.push(`${P}events_lost_total ${p.lostEvents}\n`);
+    out.push(`${P}events_lost_total${own("")} ${p.lostEvents}\n`);
     gauge(`${P}map_series`, "Label sets (keys) each map holds now.");
     for (const s of series) {
-      out.push(`${P}map_series{${mapLabel(s.map)}} ${s.n}\n`);
+      out.push(`${P}map_series${own(mapLabel(s.map))} ${s.n}\n`);
     }
     counter(
       `${P}series_dropped`,
@@ -723,7 +737,7 @@ export class MetricsRenderer {
     );
     for (const s of series) {
       out.push(
-        `${P}series_dropped_total{${mapLabel(s.map)}} ${
+        `${P}series_dropped_total${own(mapLabel(s.map))} ${
           this.#dropped.get(s.map) ?? 0
         }\n`,
       );
@@ -735,7 +749,7 @@ export class MetricsRenderer {
       );
       for (const f of p.mapUpdateFailures) {
         out.push(
-          `${P}map_update_failures_total{${mapLabel(f.map)}} ${f.count}\n`,
+          `${P}map_update_failures_total${own(mapLabel(f.map))} ${f.count}\n`,
         );
       }
     }
@@ -743,9 +757,9 @@ export class MetricsRenderer {
       counter(`${P}probe_runs`, "Times each probe's program ran.");
       for (const s of p.probeStats) {
         out.push(
-          `${P}probe_runs_total{probe="${
-            escapeLabelValue(s.name)
-          }"} ${s.runCount}\n`,
+          `${P}probe_runs_total${
+            own(`probe="${escapeLabelValue(s.name)}"`)
+          } ${s.runCount}\n`,
         );
       }
       counter(
@@ -754,9 +768,9 @@ export class MetricsRenderer {
       );
       for (const s of p.probeStats) {
         out.push(
-          `${P}probe_run_seconds_total{probe="${escapeLabelValue(s.name)}"} ${
-            s.runTimeNs / 1e9
-          }\n`,
+          `${P}probe_run_seconds_total${
+            own(`probe="${escapeLabelValue(s.name)}"`)
+          } ${s.runTimeNs / 1e9}\n`,
         );
       }
     }
