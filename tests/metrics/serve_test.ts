@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { mergeExpositions } from "../../runtime/metrics/serve.ts";
-import { promtoolCheck, promtoolSkip } from "./helpers.ts";
+import { ignoreKernel, kernel } from "../api/helpers.ts";
+import {
+  promtoolCheck,
+  promtoolSkip,
+  PYTHON,
+  runNamed,
+  skip,
+} from "./helpers.ts";
 import { runCli } from "../cli/helpers.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
@@ -127,4 +134,81 @@ Deno.test("families merge; a type conflict leaves the later one out", () => {
     m.text,
     '# HELP x h\n# TYPE x gauge\nx{program="a"} 1\n# HELP y h\n# TYPE y gauge\ny{program="b"} 3\n',
   );
+});
+
+Deno.test({
+  name: "serve (kernel): exact counts from one program while another fails",
+  ignore: skip(
+    "the kernel serve test",
+    !kernel.ok
+      ? kernel.reason
+      : PYTHON === undefined || ignoreKernel
+      ? "no python3 for the workloads"
+      : undefined,
+  ),
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "tsbpf_serve_" });
+  const comm = `tssv${Deno.pid % 100000}`;
+  Deno.writeTextFileSync(
+    `${dir}/calls.bt`,
+    "tracepoint:syscalls:sys_enter_getppid { @calls[comm] = count(); }\n",
+  );
+  Deno.writeTextFileSync(
+    `${dir}/broken.bt`,
+    "tracepoint:no_such_category:no_such_event { @x = count(); }\n",
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MOD,
+      "serve",
+      "--backend",
+      "kernel",
+      "--metrics",
+      "127.0.0.1:0",
+      `${dir}/calls.bt`,
+      `${dir}/broken.bt`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const reading = (async () => {
+    const d = new TextDecoder();
+    for await (const c of child.stderr) err += d.decode(c, { stream: true });
+  })();
+  try {
+    assert.ok(
+      await waitUntil(() => Promise.resolve(/serving metrics at/.test(err))),
+      err,
+    );
+    const url = /serving metrics at (\S+)/.exec(err)![1];
+    await runNamed(
+      new TextEncoder().encode(comm),
+      "for _ in range(321): os.getppid()",
+    );
+    const text = await (await fetch(url)).text();
+    assert.match(
+      text,
+      new RegExp(
+        `^tsbpf_calls_total\\{program="calls\\.bt",comm="${comm}"\\} 321$`,
+        "m",
+      ),
+    );
+    assert.match(text, /^tsbpf_program_up\{program="broken\.bt"\} 0$/m);
+    assert.match(
+      text,
+      /^tsbpf_build_info\{program="calls\.bt",version="[^"]+",engine="kernel"\} 1$/m,
+    );
+    assert.match(err, /broken\.bt: .*no_such_category/);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await reading;
+    Deno.removeSync(dir, { recursive: true });
+    assert.equal(status.code, 0, err);
+  }
 });
