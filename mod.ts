@@ -65,7 +65,9 @@ export {
   type Tick,
   trace,
   type TraceEvent,
+  type TraceMetricsOptions,
   type TraceOptions,
+  type TraceRemoteWriteOptions,
   TraceSession,
   type TraceSource,
 } from "./runtime/api/trace.ts";

@@ -13,6 +13,8 @@ import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engine.ts";
+import type { MetricsSource } from "./metrics/server.ts";
+import type { Program } from "./program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
@@ -49,6 +51,15 @@ function errorMessage(e: unknown): string {
  */
 export async function main(args: string[]): Promise<number> {
   if (args[0] === "completions") return await completions(args.slice(1));
+  // `serve`: several programs behind one /metrics (imported only here).
+  if (args[0] === "serve") {
+    const { serveMain } = await import("./metrics/serve.ts");
+    return await serveMain(
+      args.slice(1),
+      undefined,
+      VERSION.replace(/^tsbpf /, ""),
+    );
+  }
   let opts: CliOptions;
   try {
     opts = parseCli(args);
@@ -232,6 +243,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       maxMapKeys,
       maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
+      histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -256,7 +268,9 @@ async function runScript(opts: CliOptions): Promise<number> {
 
   let out: OutputFile | undefined;
   let engine: Engine | undefined;
+  let metrics: Exporter[] = [];
   try {
+    metrics = await startExporters(opts, program);
     let write = namingStdout(writeStdout);
     if (opts.output !== undefined) {
       const file = out = new OutputFile(opts.output);
@@ -288,6 +302,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
     try {
       await session.start();
+      if (metrics.length > 0) await exportSession(metrics, session);
       if (child !== undefined) {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");
@@ -298,16 +313,110 @@ async function runScript(opts: CliOptions): Promise<number> {
           : opts.duration * 1000,
         signal: abort.signal,
       });
+      await closeExporters(metrics);
       await session.finish();
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
   } finally {
+    await closeExporters(metrics);
     engine?.close();
     out?.close();
     await killChild(child);
   }
   return 0;
+}
+
+/** A metrics exporter: the HTTP server or the remote-write loop. */
+interface Exporter {
+  /** What to say once it runs. */
+  note: string;
+  setSource(source: MetricsSource): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the exporters asked for (their modules imported only here):
+ * the `/metrics` server listens and the remote-write loop is set up
+ * before the program is loaded, so that a bad option or a busy address
+ * fails before anything attaches.
+ */
+async function startExporters(
+  opts: CliOptions,
+  program: Program,
+): Promise<Exporter[]> {
+  if (opts.metrics === undefined && opts.remoteWrite === undefined) return [];
+  const exposition = {
+    version: VERSION.replace(/^tsbpf /, ""),
+    prefix: opts.metricsPrefix,
+    maxSeries: opts.metricsMaxSeries,
+    maps: Object.fromEntries(
+      Object.entries(opts.metricsLabels ?? {}).map((
+        [m, labels],
+      ) => [m, { labels }]),
+    ),
+  };
+  const out: Exporter[] = [];
+  try {
+    if (opts.metrics !== undefined) {
+      const { serveMetrics } = await import("./metrics/server.ts");
+      const server = serveMetrics(opts.metrics, program, undefined, exposition);
+      out.push({
+        note: `serving metrics at ${server.url}`,
+        setSource: server.setSource,
+        close: server.close,
+      });
+    }
+    if (opts.remoteWrite !== undefined) {
+      const { startRemoteWrite } = await import("./metrics/remote_write.ts");
+      const w = startRemoteWrite(opts.remoteWrite, program, {
+        ...exposition,
+        intervalSeconds: opts.remoteWriteInterval,
+      });
+      out.push({
+        note: `writing metrics to ${w.url} every ${
+          opts.remoteWriteInterval ?? 15
+        } s`,
+        setSource: w.setSource,
+        close: w.close,
+      });
+    }
+  } catch (e) {
+    await closeExporters(out);
+    if (e instanceof RangeError || e instanceof TypeError) {
+      throw new UsageError(e.message);
+    }
+    throw e;
+  }
+  return out;
+}
+
+/** Points the exporters at the running session; says so on stderr. */
+async function exportSession(
+  exporters: Exporter[],
+  session: Session,
+): Promise<void> {
+  const { kernelStatsEnabled } = await import("./metrics/server.ts");
+  const engine = session.engine;
+  const source: MetricsSource = {
+    engine: engine.kind,
+    readMaps: () => session.readMaps(),
+    mapUpdateFailures: () =>
+      session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
+    lostEvents: () => engine.lostEvents(),
+    stats: () => engine.stats(),
+    statsEnabled: () => engine.kind === "interp" || kernelStatsEnabled(),
+  };
+  for (const e of exporters) {
+    e.setSource(source);
+    stderr(`tsbpf: ${e.note}`);
+  }
+}
+
+/** Closes every exporter (a remote writer pushes a last time). */
+async function closeExporters(exporters: Exporter[]): Promise<void> {
+  const all = exporters.splice(0);
+  await Promise.all(all.map((e) => e.close()));
 }
 
 /**

@@ -6,6 +6,11 @@
  */
 
 import { FlagError, parseFlags } from "./args.ts";
+import {
+  type MetricsAddress,
+  parseMetricsAddress,
+  parseMetricsLabels,
+} from "./metrics/options.ts";
 
 /** Which engine runs the program. */
 export type BackendChoice = "auto" | "kernel" | "interp";
@@ -41,6 +46,18 @@ export interface CliOptions {
   maxMapKeys?: number;
   /** `--run-system-on-synthetic-events`: let system() run in the interpreter. */
   runSystemOnSynthetic: boolean;
+  /** `--metrics [HOST:]PORT`: serve the maps at /metrics. */
+  metrics?: MetricsAddress;
+  /** `--metrics-labels`: label names per map. */
+  metricsLabels?: Record<string, string[]>;
+  /** `--metrics-prefix`: metric name prefix. */
+  metricsPrefix?: string;
+  /** `--metrics-max-series`: label sets per map. */
+  metricsMaxSeries?: number;
+  /** `--remote-write URL`: push the maps to a remote-write endpoint. */
+  remoteWrite?: string;
+  /** `--remote-write-interval S`: seconds between pushes. */
+  remoteWriteInterval?: number;
   help: boolean;
   version: boolean;
 }
@@ -167,6 +184,43 @@ export const CLI_OPTIONS = [
     help: "with --unsafe: run system() for synthetic events too",
   },
   {
+    long: "metrics",
+    type: "string",
+    value: "[HOST:]PORT",
+    help: "serve the maps at http://HOST:PORT/metrics for\n" +
+      "Prometheus (HOST defaults to 127.0.0.1)",
+  },
+  {
+    long: "metrics-labels",
+    type: "string",
+    value: "'MAP=NAME,...[;MAP=...]'",
+    help: "label names of a map's keys (default: from the keys)",
+  },
+  {
+    long: "metrics-prefix",
+    type: "string",
+    value: "P",
+    help: "metric name prefix (default tsbpf_)",
+  },
+  {
+    long: "metrics-max-series",
+    type: "string",
+    value: "N",
+    help: "label sets shown per map (default 10000)",
+  },
+  {
+    long: "remote-write",
+    type: "string",
+    value: "URL",
+    help: "push the maps to a Prometheus remote-write endpoint",
+  },
+  {
+    long: "remote-write-interval",
+    type: "string",
+    value: "S",
+    help: "seconds between pushes (default 15)",
+  },
+  {
     long: "asm",
     type: "string",
     value: "FILE",
@@ -193,6 +247,7 @@ export const CLI_SYNOPSIS: readonly string[] = [
   "tsbpf [options] FILENAME [ARGS...]",
   "tsbpf [options] -e 'program' [ARGS...]",
   "tsbpf -l [PATTERN]",
+  "tsbpf serve --metrics [HOST:]PORT FILE.bt...   (see tsbpf serve --help)",
   "tsbpf --asm FILE [--mem HEX] [--no-verify] [-d]",
   "tsbpf completions bash|zsh",
 ];
@@ -325,6 +380,7 @@ export function parseCli(args: string[]): CliOptions {
       "Option --run-system-on-synthetic-events needs --unsafe",
     );
   }
+  const metrics = metricsValues(v);
   const positionals = [...parsed.positionals];
   const list = v.l ? positionals.shift() ?? "" : undefined;
   const file = v.e === undefined && list === undefined && v.asm === undefined
@@ -352,7 +408,82 @@ export function parseCli(args: string[]): CliOptions {
     unsafe: v.unsafe ?? false,
     maxMapKeys: mapKeys(v["max-map-keys"]),
     runSystemOnSynthetic: v["run-system-on-synthetic-events"] ?? false,
+    ...metrics,
     help: v.help ?? false,
     version: v.version ?? false,
   };
+}
+
+/** The metrics exporter's options. */
+type MetricsCliOptions = Pick<
+  CliOptions,
+  | "metrics"
+  | "metricsLabels"
+  | "metricsPrefix"
+  | "metricsMaxSeries"
+  | "remoteWrite"
+  | "remoteWriteInterval"
+>;
+
+/** The `--metrics*` and `--remote-write*` options, checked. */
+function metricsValues(v: {
+  metrics?: string;
+  "metrics-labels"?: string;
+  "metrics-prefix"?: string;
+  "metrics-max-series"?: string;
+  "remote-write"?: string;
+  "remote-write-interval"?: string;
+}): MetricsCliOptions {
+  const out: MetricsCliOptions = {};
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  if (v.metrics !== undefined) {
+    out.metrics = wrap(() => parseMetricsAddress(v.metrics!));
+  }
+  if (v["metrics-labels"] !== undefined) {
+    out.metricsLabels = wrap(() => parseMetricsLabels(v["metrics-labels"]!));
+  }
+  if (v["metrics-prefix"] !== undefined) {
+    out.metricsPrefix = v["metrics-prefix"];
+  }
+  out.metricsMaxSeries = num("--metrics-max-series", v["metrics-max-series"]);
+  if (out.metricsMaxSeries === undefined) delete out.metricsMaxSeries;
+  if (v["remote-write"] !== undefined) out.remoteWrite = v["remote-write"];
+  const interval = num(
+    "--remote-write-interval",
+    v["remote-write-interval"],
+    false,
+  );
+  if (interval !== undefined) {
+    if (interval <= 0) {
+      throw new UsageError(
+        `Option --remote-write-interval needs a positive number, got "${
+          v["remote-write-interval"]
+        }"`,
+      );
+    }
+    if (out.remoteWrite === undefined) {
+      throw new UsageError(
+        "Option --remote-write-interval needs --remote-write URL",
+      );
+    }
+    out.remoteWriteInterval = interval;
+  }
+  const extra = ["metrics-labels", "metrics-prefix", "metrics-max-series"]
+    .find((k) => v[k as keyof typeof v] !== undefined);
+  if (
+    out.metrics === undefined && out.remoteWrite === undefined &&
+    extra !== undefined
+  ) {
+    throw new UsageError(
+      `Option --${extra} needs --metrics [HOST:]PORT or --remote-write URL`,
+    );
+  }
+  return out;
 }

@@ -161,9 +161,13 @@ export type Aggregation =
   | { kind: "avg" }
   /** Value: count then total, two u64 slots (min/max not kept, as bpftrace). */
   | { kind: "stats" }
-  /** Key gets a trailing u64 bucket index; value is a u64 count. */
-  | { kind: "hist" }
-  | { kind: "lhist"; min: number; max: number; step: number }
+  /**
+   * Key gets a trailing u64 bucket index; value is a u64 count. With `sum`
+   * (compiled for metrics export) the value is the count, then the i64
+   * sum of the values counted in that bucket.
+   */
+  | { kind: "hist"; sum?: boolean }
+  | { kind: "lhist"; min: number; max: number; step: number; sum?: boolean }
   /** A plain stored value (`@x = expr`). */
   | { kind: "value"; type: TypeDesc };
 
@@ -190,6 +194,11 @@ export interface MapSpec {
   key: TypeDesc;
   /** Present on user-visible (@) maps. */
   agg?: Aggregation;
+  /**
+   * Names of the keys, derived from the key expressions (`pid`, `comm`,
+   * `args->id` gives `id`); exporters use them as label names.
+   */
+  keyNames?: string[];
   /** Internal maps (ring buffer, stacks, scratch) are never printed. */
   internal: boolean;
 }

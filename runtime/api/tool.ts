@@ -58,7 +58,12 @@
 
 import { FlagError, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../cli_args.ts";
-import type { TraceOptions } from "./trace.ts";
+import { parseMetricsAddress, parseMetricsLabels } from "../metrics/options.ts";
+import type {
+  TraceMetricsOptions,
+  TraceOptions,
+  TraceRemoteWriteOptions,
+} from "./trace.ts";
 
 /** Flag specs of the common options (see `../args.ts`). */
 export const COMMON_OPTIONS = {
@@ -68,6 +73,12 @@ export const COMMON_OPTIONS = {
   backend: { type: "string" },
   seed: { type: "string" },
   rate: { type: "string" },
+  metrics: { type: "string" },
+  "metrics-labels": { type: "string" },
+  "metrics-prefix": { type: "string" },
+  "metrics-max-series": { type: "string" },
+  "remote-write": { type: "string" },
+  "remote-write-interval": { type: "string" },
 } as const;
 
 /** Help lines of the common options. */
@@ -77,6 +88,19 @@ export const COMMON_HELP =
     --backend B      auto (default), kernel or interp
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
+    --metrics [HOST:]PORT
+                     serve the maps at http://HOST:PORT/metrics for
+                     Prometheus (HOST defaults to 127.0.0.1)
+    --metrics-labels 'MAP=NAME,...[;MAP=...]'
+                     label names of a map's keys
+    --metrics-prefix P
+                     metric name prefix (default tsbpf_)
+    --metrics-max-series N
+                     label sets shown per map (default 10000)
+    --remote-write URL
+                     push the maps to a Prometheus remote-write endpoint
+    --remote-write-interval S
+                     seconds between pushes (default 15)
     -h, --help       this text
 `;
 
@@ -119,6 +143,10 @@ export interface CommonOptions {
   seed?: number;
   /** `--rate N`: synthetic events per second per probe (interpreter). */
   rate?: number;
+  /** `--metrics` and its companions. */
+  metrics?: TraceMetricsOptions;
+  /** `--remote-write` and its companions. */
+  remoteWrite?: TraceRemoteWriteOptions;
 }
 
 /**
@@ -218,6 +246,12 @@ export function commonOptions(values: {
   backend?: string;
   seed?: string;
   rate?: string;
+  metrics?: string;
+  "metrics-labels"?: string;
+  "metrics-prefix"?: string;
+  "metrics-max-series"?: string;
+  "remote-write"?: string;
+  "remote-write-interval"?: string;
 }): CommonOptions {
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "kernel" && backend !== "interp") {
@@ -226,7 +260,7 @@ export function commonOptions(values: {
     );
   }
   const duration = numberOption("--duration", values.duration, false);
-  return {
+  const out: CommonOptions = {
     help: values.help ?? false,
     durationMs: duration === undefined ? undefined : duration * 1000,
     pid: numberOption("-p", values.p),
@@ -234,6 +268,85 @@ export function commonOptions(values: {
     seed: numberOption("--seed", values.seed),
     rate: numberOption("--rate", values.rate, false),
   };
+  const metrics = metricsOption(values);
+  if (metrics !== undefined) {
+    const { listen, ...settings } = metrics;
+    if (listen !== "") out.metrics = metrics;
+    const url = values["remote-write"];
+    if (url !== undefined) {
+      out.remoteWrite = { url, ...settings };
+      const s = numberOption(
+        "--remote-write-interval",
+        values["remote-write-interval"],
+        false,
+      );
+      if (s !== undefined) {
+        if (s <= 0) {
+          throw new ToolUsageError(
+            `Option --remote-write-interval needs a positive number, got "${
+              values["remote-write-interval"]
+            }"`,
+          );
+        }
+        out.remoteWrite.intervalSeconds = s;
+      }
+    }
+  }
+  if (
+    values["remote-write-interval"] !== undefined &&
+    values["remote-write"] === undefined
+  ) {
+    throw new ToolUsageError(
+      "Option --remote-write-interval needs --remote-write URL",
+    );
+  }
+  return out;
+}
+
+/** `--metrics` and its companions, checked. */
+function metricsOption(values: {
+  metrics?: string;
+  "metrics-labels"?: string;
+  "metrics-prefix"?: string;
+  "metrics-max-series"?: string;
+  "remote-write"?: string;
+}): TraceMetricsOptions | undefined {
+  const extra =
+    (["metrics-labels", "metrics-prefix", "metrics-max-series"] as const)
+      .find((k) => values[k] !== undefined);
+  if (values.metrics === undefined && values["remote-write"] === undefined) {
+    if (extra !== undefined) {
+      throw new ToolUsageError(
+        `Option --${extra} needs --metrics [HOST:]PORT or --remote-write URL`,
+      );
+    }
+    return undefined;
+  }
+  try {
+    // No --metrics (remote write alone): an empty listen address.
+    if (values.metrics !== undefined) parseMetricsAddress(values.metrics);
+    const labels = values["metrics-labels"] === undefined
+      ? {}
+      : parseMetricsLabels(values["metrics-labels"]);
+    const o: TraceMetricsOptions = {
+      listen: values.metrics ?? "",
+      maps: Object.fromEntries(
+        Object.entries(labels).map(([m, l]) => [m, { labels: l }]),
+      ),
+    };
+    if (values["metrics-prefix"] !== undefined) {
+      o.prefix = values["metrics-prefix"];
+    }
+    const max = numberOption(
+      "--metrics-max-series",
+      values["metrics-max-series"],
+    );
+    if (max !== undefined) o.maxSeries = max;
+    return o;
+  } catch (e) {
+    if (e instanceof RangeError) throw new ToolUsageError(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -362,6 +475,10 @@ export function traceOptions(
     signal,
     realtime: true,
     announce: true,
+    ...(common.metrics === undefined ? {} : { metrics: common.metrics }),
+    ...(common.remoteWrite === undefined
+      ? {}
+      : { remoteWrite: common.remoteWrite }),
   };
 }
 

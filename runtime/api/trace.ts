@@ -20,6 +20,8 @@ import { formatAttachedProbesText, formatMapText } from "../output/text.ts";
 import type { MapFull } from "../output/map_full.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
+import type { MetricsServer, MetricsSource } from "../metrics/server.ts";
+import type { RemoteWriter } from "../metrics/remote_write.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
 import {
   emitIndex,
@@ -107,6 +109,50 @@ export interface TraceOptions {
    * (default 100000); see `TraceSession.droppedEvents`.
    */
   maxBuffered?: number;
+  /**
+   * Serve the maps as Prometheus metrics at `http://HOST:PORT/metrics`
+   * while the session lives: `"[HOST:]PORT"` (HOST defaults to
+   * 127.0.0.1; port 0 picks a free one, see `TraceSession.metricsUrl`),
+   * or {@linkcode TraceMetricsOptions}. Histograms then also keep the sum
+   * of their values, for an exact `_sum`.
+   */
+  metrics?: string | number | TraceMetricsOptions;
+  /**
+   * Push the maps to a Prometheus remote-write 1.0 endpoint
+   * (`http://host:9090/api/v1/write`) every `intervalSeconds` (default
+   * 15) while the session lives, and once more as it closes: the URL, or
+   * {@linkcode TraceRemoteWriteOptions}.
+   */
+  remoteWrite?: string | TraceRemoteWriteOptions;
+}
+
+/** Remote-write settings of {@linkcode TraceOptions.remoteWrite}. */
+export interface TraceRemoteWriteOptions
+  extends Omit<TraceMetricsOptions, "listen"> {
+  /** The endpoint. */
+  url: string;
+  /** Seconds between pushes (default 15). */
+  intervalSeconds?: number;
+  /**
+   * Labels added to every series (default `job="tsbpf"` and `instance`:
+   * the host name).
+   */
+  labels?: Record<string, string>;
+}
+
+/** Metrics export settings of {@linkcode TraceOptions.metrics}. */
+export interface TraceMetricsOptions {
+  /** `"[HOST:]PORT"` or a port (HOST defaults to 127.0.0.1). */
+  listen: string | number;
+  /** Metric name prefix (default `tsbpf_`). */
+  prefix?: string;
+  /** Label sets shown per map (default 10,000). */
+  maxSeries?: number;
+  /**
+   * Per map (`"drops"` or `"@drops"`): label names, one per key, and
+   * HELP text. These win over `t.map(name, { labels, help })`.
+   */
+  maps?: Record<string, { labels?: string[]; help?: string }>;
 }
 
 /** One tick of {@linkcode TraceSession.every}. */
@@ -230,6 +276,8 @@ export async function trace(
     params: options.params,
     unsafe: options.unsafe,
     maxMapKeys: options.maxMapKeys,
+    histSums: options.metrics !== undefined ||
+      options.remoteWrite !== undefined,
   };
   let program: Program;
   let staged: StagedProgram | undefined;
@@ -249,7 +297,19 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
-  const { engine, note } = await createEngine(options);
+  // The exporters start before anything loads: a bad setting or a busy
+  // address fails before any probe attaches.
+  const exporters = await startExporters(options, program, staged);
+  const closeExporters = () =>
+    Promise.all([exporters.server?.close(), exporters.writer?.close()]);
+  let created;
+  try {
+    created = await createEngine(options);
+  } catch (e) {
+    await closeExporters();
+    throw e;
+  }
+  const { engine, note } = created;
   let session: TraceSession;
   try {
     await verifyForEngine(program, engine);
@@ -257,11 +317,81 @@ export async function trace(
     await session.start();
     // One line naming the engine and why, once its probes are live.
     if (options.announce) console.error(`tsbpf: ${note}`);
+    await session.exportTo(exporters, options.stats ?? false);
+    if (options.announce && exporters.server !== undefined) {
+      console.error(`tsbpf: serving metrics at ${exporters.server.url}`);
+    }
+    if (options.announce && exporters.writer !== undefined) {
+      console.error(`tsbpf: writing metrics to ${exporters.writer.url}`);
+    }
   } catch (e) {
+    await closeExporters();
     engine.close();
     throw e;
   }
   return session;
+}
+
+/** The exporters of a session. */
+interface Exporters {
+  server?: MetricsServer;
+  writer?: RemoteWriter;
+}
+
+/** Starts the exporters asked for (their modules imported only now). */
+async function startExporters(
+  options: TraceOptions,
+  program: Program,
+  staged: StagedProgram | undefined,
+): Promise<Exporters> {
+  const out: Exporters = {};
+  if (options.metrics === undefined && options.remoteWrite === undefined) {
+    return out;
+  }
+  const { VERSION } = await import("../cli.ts");
+  const settings = (o: Omit<TraceMetricsOptions, "listen">) => {
+    const maps: Record<string, { labels?: string[]; help?: string }> = {
+      ...staged?.maps,
+    };
+    for (const [name, m] of Object.entries(o.maps ?? {})) {
+      const full = name.startsWith("@") ? name : "@" + name;
+      maps[full] = { ...maps[full], ...m };
+    }
+    return {
+      version: VERSION.replace(/^tsbpf /, ""),
+      prefix: o.prefix,
+      maxSeries: o.maxSeries,
+      maps,
+    };
+  };
+  try {
+    if (options.metrics !== undefined) {
+      const { serveMetrics } = await import("../metrics/server.ts");
+      const { parseMetricsAddress } = await import("../metrics/options.ts");
+      const m = options.metrics;
+      const o: TraceMetricsOptions = typeof m === "object" ? m : { listen: m };
+      out.server = serveMetrics(
+        parseMetricsAddress(String(o.listen)),
+        program,
+        undefined,
+        settings(o),
+      );
+    }
+    if (options.remoteWrite !== undefined) {
+      const { startRemoteWrite } = await import("../metrics/remote_write.ts");
+      const r = options.remoteWrite;
+      const o: TraceRemoteWriteOptions = typeof r === "object" ? r : { url: r };
+      out.writer = startRemoteWrite(o.url, program, {
+        ...settings(o),
+        intervalSeconds: o.intervalSeconds,
+        labels: o.labels,
+      });
+    }
+  } catch (e) {
+    await out.server?.close();
+    throw e;
+  }
+  return out;
 }
 
 function stageBuilder(build: (t: Tracer) => void): StagedProgram {
@@ -332,6 +462,8 @@ export class TraceSession implements AsyncDisposable {
   #selfPrint: boolean;
   #format: "text" | "json";
   #pending: string[] = [];
+  #metrics?: MetricsServer;
+  #writer?: RemoteWriter;
 
   /** Use {@linkcode trace} instead: it compiles, verifies and starts. */
   constructor(
@@ -385,6 +517,44 @@ export class TraceSession implements AsyncDisposable {
       );
       this.#flush();
     }
+  }
+
+  /**
+   * Serves this session's maps through the `/metrics` server and pushes
+   * them through the remote writer, until it closes (called by
+   * {@linkcode trace} with the `metrics` or `remoteWrite` option).
+   */
+  async exportTo(
+    exporters: { server?: MetricsServer; writer?: RemoteWriter },
+    statsAsked: boolean,
+  ): Promise<void> {
+    if (exporters.server === undefined && exporters.writer === undefined) {
+      return;
+    }
+    const { kernelStatsEnabled } = await import("../metrics/server.ts");
+    const engine = this.#engine;
+    const source: MetricsSource = {
+      engine: engine.kind,
+      readMaps: () => this.#session.readMaps(),
+      mapUpdateFailures: () =>
+        this.#session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
+      lostEvents: () => engine.lostEvents(),
+      stats: () => engine.stats(),
+      statsEnabled: () =>
+        engine.kind === "interp" || statsAsked || kernelStatsEnabled(),
+    };
+    exporters.server?.setSource(source);
+    exporters.writer?.setSource(source);
+    this.#metrics = exporters.server;
+    this.#writer = exporters.writer;
+  }
+
+  /**
+   * Where the maps are served as Prometheus metrics
+   * (`http://127.0.0.1:9464/metrics`), when the `metrics` option is on.
+   */
+  get metricsUrl(): string | undefined {
+    return this.#metrics?.url;
   }
 
   /** Why the session ended, or undefined while it runs. */
@@ -693,6 +863,7 @@ export class TraceSession implements AsyncDisposable {
     this.#reason ??= "stopped";
     if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
     try {
+      await Promise.all([this.#metrics?.close(), this.#writer?.close()]);
       await this.#session.finish({ printMaps: this.#print });
     } finally {
       this.#flush();

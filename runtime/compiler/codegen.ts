@@ -118,13 +118,20 @@ export class ProgramTables {
   #internal = new Map<string, number>();
   #keepHash: Set<string>;
   #maxKeys: number;
+  #histSums: boolean;
 
   /**
    * Registers the user maps; a hash map holds at most `maxKeys` keys
-   * (`max_map_keys`, default {@linkcode MAP_MAX_ENTRIES}).
+   * (`max_map_keys`, default {@linkcode MAP_MAX_ENTRIES}). `histSums`: every
+   * hist/lhist bucket also keeps the sum of its values (for metrics export).
    */
-  constructor(a: Analysis, maxKeys: number = MAP_MAX_ENTRIES) {
+  constructor(
+    a: Analysis,
+    maxKeys: number = MAP_MAX_ENTRIES,
+    options: { histSums?: boolean } = {},
+  ) {
     this.#maxKeys = maxKeys;
+    this.#histSums = options.histSums ?? false;
     this.#keepHash = mapsZeroedOrDeleted(a.units.map((u) => u.probe));
     for (const m of a.maps.values()) {
       if (m.kind === undefined) continue;
@@ -152,6 +159,14 @@ export class ProgramTables {
         break;
       case "lhist":
         agg = { kind: "lhist", ...(m.lhist ?? { min: 0, max: 1, step: 1 }) };
+        if (this.#histSums) {
+          agg.sum = true;
+          valueSize = 16;
+        }
+        break;
+      case "hist":
+        agg = this.#histSums ? { kind, sum: true } : { kind };
+        if (this.#histSums) valueSize = 16;
         break;
       case "avg":
       case "stats":
@@ -184,6 +199,7 @@ export class ProgramTables {
         internal: false,
       };
     }
+    const named = m.keyNames === undefined ? {} : { keyNames: m.keyNames };
     return {
       name: m.name,
       type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
@@ -195,6 +211,7 @@ export class ProgramTables {
         : toTypeDesc(keyT, stackMap),
       agg,
       internal: false,
+      ...named,
     };
   }
 
@@ -1565,13 +1582,17 @@ export class ProbeCompiler {
     let v: Ref | undefined;
     let bucket: Ref | undefined;
     if (agg !== "count") v = this.#scalar(call.args[0]);
+    // Compiled for metrics export: a hist/lhist bucket also sums its values.
+    const bucketSum = (spec.agg as { sum?: boolean }).sum === true;
     if (agg === "hist") {
+      const kept = bucketSum ? this.#copyRef(v!) : undefined;
       bucket = this.#log2(v!);
-      v = undefined;
+      v = kept;
     } else if (agg === "lhist") {
       const lh = spec.agg as { min: number; max: number; step: number };
+      const kept = bucketSum ? this.#copyRef(v!) : undefined;
       bucket = this.#linear(v!, lh.min, lh.max, lh.step);
-      v = undefined;
+      v = kept;
     }
     const key = this.#buildKey(m, bucket);
     ra.free(bucket);
@@ -1602,9 +1623,12 @@ export class ProbeCompiler {
     const one = (off: number): void => add(off, ra.imm(1));
     const addV = (off: number): void => add(off, v!);
     switch (agg) {
-      case "count":
       case "hist":
       case "lhist":
+        one(0);
+        if (bucketSum) addV(8);
+        break;
+      case "count":
         one(0);
         break;
       case "sum":
@@ -1648,9 +1672,12 @@ export class ProbeCompiler {
     b.label(miss);
     const vslot = this.#alloc(spec.valueSize);
     switch (agg) {
-      case "count":
       case "hist":
       case "lhist":
+        b.st(8, 10, vslot, 1);
+        if (bucketSum) this.#storeScalar({ base: 10, off: vslot + 8 }, v!, 8);
+        break;
+      case "count":
         b.st(8, 10, vslot, 1);
         break;
       case "sum":
@@ -1677,6 +1704,16 @@ export class ProbeCompiler {
     this.#updateFailed(idx);
     ra.floor = floor;
     b.label(done);
+  }
+
+  /** A copy of `v` in a register of its own (an immediate stays one). */
+  #copyRef(v: Ref): Ref {
+    const ra = this.#ra;
+    if (v.loc.kind === "imm") return ra.imm(v.loc.v);
+    const c = ra.holding([v], () => ra.newReg());
+    const [cr, vr] = ra.regs(c, v);
+    this.#b.movReg(cr, vr);
+    return c;
   }
 
   /** bpftrace's log2 bucket: 0 for negative, 1 for 0, 2 + floor(log2 v). */

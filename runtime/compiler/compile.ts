@@ -101,6 +101,13 @@ export interface CompileOptions {
    * kernel would refuse it at attach with EINVAL).
    */
   maxSampleRate?: number;
+  /**
+   * Compile for metrics export: every `hist()`/`lhist()` bucket also
+   * keeps the sum of the values it counted (`Aggregation.sum`), so the
+   * exported histograms have an exact `_sum`. Off by default: programs
+   * without it are unchanged.
+   */
+  histSums?: boolean;
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
@@ -200,7 +207,7 @@ export function compileAst(
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));
   }
-  const tables = new ProgramTables(a, maxMapKeys);
+  const tables = new ProgramTables(a, maxMapKeys, { histSums: opts.histSums });
   const probes: ProbeProgram[] = [];
   let startStored = false;
   for (const u of a.units) {

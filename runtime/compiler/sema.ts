@@ -29,6 +29,7 @@ import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
+import { keyNames } from "./key_names.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   type IntType,
@@ -100,6 +101,8 @@ export interface MapInfo {
   lhist?: { min: number; max: number; step: number };
   /** sum: whether the summed expression is signed. */
   sumSigned?: boolean;
+  /** Names of the keys, from the key expressions of the first use. */
+  keyNames?: string[];
   /** Where first used. */
   span: ast.Span;
 }
@@ -729,6 +732,7 @@ class Checker {
     let m = this.#maps.get(name);
     if (m === undefined) {
       m = { name, nkeys: kts.length, key: kt, span: e.span };
+      if (e.keys.length > 0) m.keyNames = keyNames(e.keys);
       this.#maps.set(name, m);
       return m;
     }

@@ -431,6 +431,7 @@ export function lhistBucketRange(
 function buildBuckets(
   counts: Map<number, bigint>,
   range: (i: number) => { min?: Int; max?: Int },
+  sums?: Map<number, bigint>,
 ): HistBucket[] {
   let first = Infinity, last = -1;
   for (const [i, c] of counts) {
@@ -440,7 +441,13 @@ function buildBuckets(
   }
   const out: HistBucket[] = [];
   for (let i = first; i <= last; i++) {
-    out.push({ index: i, ...range(i), count: toInt(counts.get(i) ?? 0n) });
+    const b: HistBucket = {
+      index: i,
+      ...range(i),
+      count: toInt(counts.get(i) ?? 0n),
+    };
+    if (sums !== undefined) b.sum = toInt(sums.get(i) ?? 0n);
+    out.push(b);
   }
   return out;
 }
@@ -529,7 +536,11 @@ export function decodeMap(
       const prefixLen = spec.keySize - 8;
       const groups = new Map<
         string,
-        { key: Uint8Array; counts: Map<number, bigint> }
+        {
+          key: Uint8Array;
+          counts: Map<number, bigint>;
+          sums?: Map<number, bigint>;
+        }
       >();
       for (const e of entries) {
         const prefix = e.key.subarray(0, prefixLen);
@@ -537,10 +548,12 @@ export function decodeMap(
         let g = groups.get(id);
         if (!g) {
           g = { key: prefix, counts: new Map() };
+          if (agg.sum === true) g.sums = new Map();
           groups.set(id, g);
         }
         const bucket = Number(readU64(e.key, prefixLen));
         g.counts.set(bucket, sumU64(e.values, 0));
+        g.sums?.set(bucket, sumI64(e.values, 8));
       }
       const ordered = [...groups.values()].sort((a, b) =>
         compareBytes(a.key, b.key, prefixLen)
@@ -550,7 +563,7 @@ export function decodeMap(
         : (i: number) => lhistBucketRange(i, agg.min, agg.max, agg.step);
       const out: MapEntry<HistBucket[]>[] = ordered.map((g) => ({
         key: decodeKey(spec, g.key, resolver),
-        value: buildBuckets(g.counts, range),
+        value: buildBuckets(g.counts, range, g.sums),
       }));
       if (agg.kind === "hist") {
         return sortMapData({ ...base, kind: "hist", entries: out });

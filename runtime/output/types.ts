@@ -82,6 +82,11 @@ export interface HistBucket {
   max?: Int;
   /** Events counted in this bucket (summed over CPUs). */
   count: Int;
+  /**
+   * The sum of the values counted in this bucket, when the program keeps
+   * it (compiled with `histSums`, as for metrics export).
+   */
+  sum?: Int;
 }
 
 /** One entry of a map: its key values (empty for a keyless map) and value. */

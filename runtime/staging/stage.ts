@@ -55,12 +55,25 @@ export interface StagedProgram {
   /** Declared or emitted events, by their index in emit formats. */
   events: EventInfo[];
   /**
+   * Metrics settings of maps declared with them (`t.map(name, { labels,
+   * help })`), by map name with its `@`.
+   */
+  maps?: Record<string, MapMetrics>;
+  /**
    * Where statements and predicates were written in TypeScript
    * (`file:line:col`); compile errors name the place.
    *
    * @ignore
    */
   sites?: ReadonlyMap<ast.Node, Site>;
+}
+
+/** How a map shows as a metric (see `runtime/metrics/exposition.ts`). */
+export interface MapMetrics {
+  /** One label name per key, in key order (default: from the keys). */
+  labels?: string[];
+  /** The metric's HELP text. */
+  help?: string;
 }
 
 /** Options of {@linkcode stage} and {@linkcode Tracer}. */
@@ -109,6 +122,7 @@ export class Tracer implements ProgramScope {
   /** How emits are staged. */
   readonly emitStyle: EmitStyle;
   readonly #maps = new Map<string, MapRef>();
+  readonly #mapMetrics: Record<string, MapMetrics> = {};
   readonly #events = new Map<string, EventDecl>();
   readonly #probes: ast.Probe[] = [];
   readonly #preamble: Pick<ast.Program, "includes" | "cDefinitions"> = {
@@ -185,17 +199,26 @@ export class Tracer implements ProgramScope {
     this.probe("END", body);
   }
 
-  /** The map `@name`, typed by key types `K` and value kind `V`. */
+  /**
+   * The map `@name`, typed by key types `K` and value kind `V`. `metrics`
+   * says how it shows when the session exports metrics: its label names
+   * (one per key) and HELP text.
+   */
   map<
     K extends readonly KeyType[] = Untyped,
     V extends MapValueKind = Untyped,
   >(
     name: string,
+    metrics?: MapMetrics,
   ): MapRef<K, V> {
     let m = this.#maps.get(name);
     if (m === undefined) {
       m = new MapRef(this.stager, name);
       this.#maps.set(name, m);
+    }
+    if (metrics !== undefined) {
+      const key = "@" + name;
+      this.#mapMetrics[key] = { ...this.#mapMetrics[key], ...metrics };
     }
     return m as MapRef<K, V>;
   }
@@ -225,7 +248,16 @@ export class Tracer implements ProgramScope {
       name: e.name,
       fields: [...e.fields ?? []],
     }));
-    return { program, source, events, sites: this.stager.sites };
+    const out: StagedProgram = {
+      program,
+      source,
+      events,
+      sites: this.stager.sites,
+    };
+    if (Object.keys(this.#mapMetrics).length > 0) {
+      out.maps = structuredClone(this.#mapMetrics);
+    }
+    return out;
   }
 }
 

@@ -1,0 +1,214 @@
+/**
+ * `tsbpf serve`: several programs in one process behind one `/metrics`
+ * with a `program` label; a failing program does not take the others
+ * down; SIGHUP re-reads the files; SIGTERM ends it with status 0. Runs on
+ * the interpreter (no root needed).
+ */
+import assert from "node:assert/strict";
+import { mergeExpositions } from "../../runtime/metrics/serve.ts";
+import { ignoreKernel, kernel } from "../api/helpers.ts";
+import {
+  promtoolCheck,
+  promtoolSkip,
+  PYTHON,
+  runNamed,
+  skip,
+} from "./helpers.ts";
+import { runCli } from "../cli/helpers.ts";
+
+const MOD = new URL("../../mod.ts", import.meta.url).pathname;
+
+async function waitUntil(
+  f: () => Promise<boolean>,
+  ms = 30_000,
+): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+Deno.test({
+  name: "serve: programs side by side, one failing, reloaded on SIGHUP",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "tsbpf_serve_" });
+  Deno.writeTextFileSync(`${dir}/a.bt`, 'BEGIN { @calls["a"] = count(); }\n');
+  Deno.writeTextFileSync(
+    `${dir}/b.bt`,
+    'BEGIN { @calls["b"] = count(); @calls["b"] = count(); @read_bytes = hist(5); }\n',
+  );
+  Deno.writeTextFileSync(`${dir}/bad.bt`, "BEGIN { @calls[ = count(); }\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MOD,
+      "serve",
+      "--backend",
+      "interp",
+      "--metrics",
+      "127.0.0.1:0",
+      `${dir}/a.bt`,
+      `${dir}/b.bt`,
+      `${dir}/bad.bt`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const reading = (async () => {
+    const d = new TextDecoder();
+    for await (const c of child.stderr) err += d.decode(c, { stream: true });
+  })();
+  try {
+    assert.ok(
+      await waitUntil(() => Promise.resolve(/serving metrics at/.test(err))),
+      err,
+    );
+    const url = /serving metrics at (\S+)/.exec(err)![1];
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^tsbpf_program_up\{program="a\.bt"\} 1$/m);
+    assert.match(text, /^tsbpf_program_up\{program="bad\.bt"\} 0$/m);
+    assert.match(text, /^tsbpf_calls_total\{program="a\.bt",key="a"\} 1$/m);
+    assert.match(text, /^tsbpf_calls_total\{program="b\.bt",key="b"\} 2$/m);
+    assert.match(text, /^tsbpf_read_bytes_sum\{program="b\.bt"\} 5$/m);
+    // One family header for both programs' @calls.
+    assert.equal(text.match(/^# TYPE tsbpf_calls_total counter$/gm)?.length, 1);
+    assert.match(err, /bad\.bt: .*bad\.bt:1:17: ERROR: /);
+    if (promtoolSkip === undefined) {
+      const r = await promtoolCheck(text);
+      assert.equal(r.code, 0, r.output);
+    }
+    const om = await (await fetch(url, {
+      headers: { accept: "application/openmetrics-text; version=1.0.0" },
+    })).text();
+    assert.ok(om.endsWith("# EOF\n"));
+
+    // Fix the bad file, change another, and reload.
+    Deno.writeTextFileSync(`${dir}/bad.bt`, "BEGIN { @fixed = count(); }\n");
+    Deno.writeTextFileSync(`${dir}/a.bt`, 'BEGIN { @extra["z"] = count(); }\n');
+    child.kill("SIGHUP");
+    let after = "";
+    assert.ok(
+      await waitUntil(async () => {
+        after = await (await fetch(url)).text();
+        return /tsbpf_fixed_total\{program="bad\.bt"\} 1/.test(after) &&
+          /tsbpf_extra_total\{program="a\.bt",key="z"\} 1/.test(after);
+      }),
+      after + err,
+    );
+    assert.match(after, /^tsbpf_program_up\{program="bad\.bt"\} 1$/m);
+    assert.doesNotMatch(after, /key="a"/);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await reading;
+    Deno.removeSync(dir, { recursive: true });
+    assert.equal(status.code, 0, err);
+  }
+});
+
+Deno.test("serve: usage mistakes are one sentence and exit 2", async () => {
+  const r = await runCli(["serve", "a.bt"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Option --metrics \[HOST:\]PORT is required/);
+  const r2 = await runCli(["serve", "--metrics", "99999", "a.bt"]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /Invalid metrics address "99999"/);
+  const r3 = await runCli(["serve", "--metrics", "0"]);
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /No program files given/);
+});
+
+Deno.test("families merge; a type conflict leaves the later one out", () => {
+  const a = '# HELP x h\n# TYPE x gauge\nx{program="a"} 1\n';
+  const b =
+    '# HELP x h\n# TYPE x counter\nx{program="b"} 2\n# HELP y h\n# TYPE y gauge\ny{program="b"} 3\n';
+  const m = mergeExpositions([a, b]);
+  assert.deepEqual(m.conflicts, ["x"]);
+  assert.equal(
+    m.text,
+    '# HELP x h\n# TYPE x gauge\nx{program="a"} 1\n# HELP y h\n# TYPE y gauge\ny{program="b"} 3\n',
+  );
+});
+
+Deno.test({
+  name: "serve (kernel): exact counts from one program while another fails",
+  ignore: skip(
+    "the kernel serve test",
+    !kernel.ok
+      ? kernel.reason
+      : PYTHON === undefined || ignoreKernel
+      ? "no python3 for the workloads"
+      : undefined,
+  ),
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "tsbpf_serve_" });
+  const comm = `tssv${Deno.pid % 100000}`;
+  Deno.writeTextFileSync(
+    `${dir}/calls.bt`,
+    "tracepoint:syscalls:sys_enter_getppid { @calls[comm] = count(); }\n",
+  );
+  Deno.writeTextFileSync(
+    `${dir}/broken.bt`,
+    "tracepoint:no_such_category:no_such_event { @x = count(); }\n",
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MOD,
+      "serve",
+      "--backend",
+      "kernel",
+      "--metrics",
+      "127.0.0.1:0",
+      `${dir}/calls.bt`,
+      `${dir}/broken.bt`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const reading = (async () => {
+    const d = new TextDecoder();
+    for await (const c of child.stderr) err += d.decode(c, { stream: true });
+  })();
+  try {
+    assert.ok(
+      await waitUntil(() => Promise.resolve(/serving metrics at/.test(err))),
+      err,
+    );
+    const url = /serving metrics at (\S+)/.exec(err)![1];
+    await runNamed(
+      new TextEncoder().encode(comm),
+      "for _ in range(321): os.getppid()",
+    );
+    const text = await (await fetch(url)).text();
+    assert.match(
+      text,
+      new RegExp(
+        `^tsbpf_calls_total\\{program="calls\\.bt",comm="${comm}"\\} 321$`,
+        "m",
+      ),
+    );
+    assert.match(text, /^tsbpf_program_up\{program="broken\.bt"\} 0$/m);
+    assert.match(
+      text,
+      /^tsbpf_build_info\{program="calls\.bt",version="[^"]+",engine="kernel"\} 1$/m,
+    );
+    assert.match(err, /broken\.bt: .*no_such_category/);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await reading;
+    Deno.removeSync(dir, { recursive: true });
+    assert.equal(status.code, 0, err);
+  }
+});
