@@ -98,6 +98,13 @@ const LIBC_SYMBOLS = {
   },
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  /** `close` on a worker thread: releasing a perf event can take long. */
+  closeAsync: {
+    name: "close",
+    parameters: ["i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   getpid: { parameters: [], result: "i32" },

@@ -222,9 +222,15 @@ async function runScript(opts: CliOptions): Promise<number> {
       format: opts.format,
       write,
       unsafe: opts.unsafe,
+      notice: stderr,
     });
     const abort = new AbortController();
-    const onSignal = () => abort.abort();
+    // The first Ctrl-C (or SIGTERM) ends the run; later ones say what is
+    // being waited for and how to force an exit.
+    const onSignal = () => {
+      if (!abort.signal.aborted) abort.abort();
+      else stderr(forceExitHint(session.detaching));
+    };
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     try {
@@ -242,6 +248,9 @@ async function runScript(opts: CliOptions): Promise<number> {
         signal: abort.signal,
       });
       await session.finish();
+      // As bpftrace, killed by SIGPIPE: `| head -1` ends the run quietly
+      // (everything released) with the status a shell gives that death.
+      if (session.outputClosed) return 141;
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
@@ -251,6 +260,18 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
   }
   return 0;
+}
+
+/** What a second Ctrl-C prints while the run ends. */
+function forceExitHint(
+  detaching: { done: number; total: number } | undefined,
+): string {
+  const kill = `kill -9 ${Deno.pid}`;
+  if (detaching === undefined) {
+    return `tsbpf: exiting; to force an exit: ${kill}`;
+  }
+  const left = detaching.total - detaching.done;
+  return `tsbpf: still detaching ${left} of ${detaching.total} probes: the kernel releases each in turn (tens of ms per tracepoint) and no signal can hurry it. To force an exit: ${kill} (the kernel still releases the remaining probes as the process ends).`;
 }
 
 /**
