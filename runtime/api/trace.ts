@@ -82,6 +82,15 @@ export interface TraceOptions {
   /** End the session when this signal aborts. */
   signal?: AbortSignal;
   /**
+   * End the session on Ctrl-C (SIGINT) or SIGTERM, as a script run until
+   * Ctrl-C wants: iterators (`every`, `events`, `emits`, `printf`, `run`)
+   * end, so the code after the loop runs, and `close()` runs END and
+   * prints the maps; a second signal exits the process at once (status
+   * 130). The listeners go when the session closes. Default: true unless
+   * `signal` is given (the caller then handles signals).
+   */
+  handleSignals?: boolean;
+  /**
    * Source name in compile errors (default `script` for bpftrace text,
    * `staged` for TypeScript probe bodies).
    */
@@ -308,6 +317,8 @@ export class TraceSession implements AsyncDisposable {
   #write: (text: string) => void;
   #durationMs?: number;
   #signal?: AbortSignal;
+  #unlisten?: () => void;
+  #handleSignals: boolean;
   #maxBuffered: number;
   #subs = new Set<Subscriber>();
   #pumping: Promise<unknown> | undefined;
@@ -341,6 +352,7 @@ export class TraceSession implements AsyncDisposable {
     this.#write = options.write ?? writeStdout;
     this.#durationMs = options.durationMs;
     this.#signal = options.signal;
+    this.#handleSignals = options.handleSignals ?? options.signal === undefined;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
     // Emits staged as marked printfs would print as text: in print mode,
     // render the other events here and keep the session quiet.
@@ -355,6 +367,7 @@ export class TraceSession implements AsyncDisposable {
         this.#write(text);
       },
       unsafe: options.unsafe,
+      notice: options.announce ? (line) => console.error(line) : undefined,
       quiet: !this.#print || this.#selfPrint,
       onEvent: (ev) => this.#onEvent(ev),
     });
@@ -363,6 +376,7 @@ export class TraceSession implements AsyncDisposable {
   /** Loads, attaches and runs BEGIN (called by {@linkcode trace}). */
   async start(): Promise<void> {
     await this.#session.start();
+    if (this.#handleSignals) this.#signal = this.#listen();
     if (this.#selfPrint) {
       const n = this.#session.probeCount();
       this.#write(
@@ -372,6 +386,34 @@ export class TraceSession implements AsyncDisposable {
       );
       this.#flush();
     }
+  }
+
+  /**
+   * Listens for SIGINT and SIGTERM until `close()`: the first aborts the
+   * returned signal, the next exits the process.
+   */
+  #listen(): AbortSignal {
+    const abort = new AbortController();
+    const onSignal = () => {
+      if (!abort.signal.aborted) abort.abort();
+      else Deno.exit(130);
+    };
+    const added: Deno.Signal[] = [];
+    for (const s of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(s, onSignal);
+        added.push(s);
+      } catch {
+        // not on this platform (SIGTERM on Windows) or not permitted
+      }
+    }
+    this.#unlisten = () => {
+      for (const s of added) Deno.removeSignalListener(s, onSignal);
+    };
+    const given = this.#signal;
+    return given === undefined
+      ? abort.signal
+      : AbortSignal.any([given, abort.signal]);
   }
 
   /** Why the session ended, or undefined while it runs. */
@@ -412,9 +454,10 @@ export class TraceSession implements AsyncDisposable {
     if (this.#reason !== undefined) return true;
     if (this.#session.exitRequested) this.#reason = "exit";
     else if (this.#signal?.aborted) this.#reason = "signal";
+    else if (this.#session.outputClosed) this.#reason = "closed";
     else if (
       this.#durationMs !== undefined &&
-      this.#session.elapsedMs() >= this.#durationMs
+      this.#session.durationPassed(this.#durationMs)
     ) this.#reason = "duration";
     return this.#reason !== undefined;
   }
@@ -673,6 +716,7 @@ export class TraceSession implements AsyncDisposable {
     try {
       await this.#session.finish({ printMaps: this.#print });
     } finally {
+      this.#unlisten?.();
       this.#flush();
     }
   }
