@@ -90,3 +90,75 @@ Deno.test("trace(): a second Ctrl-C exits at once", async () => {
   assert.match(r.stdout, /summary: loop ended by signal\n/);
   assert.ok(r.ms < 10_000, `exit took ${r.ms.toFixed(0)} ms`);
 });
+
+const SCRIPTS = new URL("../../scripts/", import.meta.url).pathname;
+
+Deno.test("runTool: a bundled script at a rate the interpreter cannot keep up with ends on Ctrl-C with its table", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-lock",
+      SCRIPTS + "syscount.ts",
+      "--backend",
+      "interp",
+      "--rate",
+      "1e12",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const dec = new TextDecoder();
+  let stdout = "";
+  const reader = (async () => {
+    for await (const c of child.stdout) stdout += dec.decode(c);
+  })();
+  const stderr = new Response(child.stderr).text();
+  while (!stdout.includes("Ctrl-C")) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = performance.now();
+  child.kill("SIGINT");
+  const status = await child.status;
+  const ms = performance.now() - t0;
+  clearTimeout(timer);
+  await reader;
+  assert.equal(status.signal, null, `killed by ${status.signal}`);
+  assert.equal(status.code, 0, await stderr);
+  assert.match(stdout, /SYSCALL +COUNT\n/);
+  assert.ok(ms < 2000, `exit took ${ms.toFixed(0)} ms`);
+});
+
+Deno.test("runTool: a script whose reader goes away ends quietly with status 141", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-lock",
+      SCRIPTS + "opensnoop.ts",
+      "--backend",
+      "interp",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  assert.ok(value !== undefined && value.length > 0);
+  await reader.cancel();
+  const [status, err] = await Promise.all([
+    child.status,
+    new Response(child.stderr).text(),
+  ]);
+  clearTimeout(timer);
+  assert.equal(status.signal, null, "killed: it did not end by itself");
+  assert.doesNotMatch(err, /Broken pipe/);
+  assert.equal(status.code, 141, err);
+});
