@@ -362,11 +362,29 @@ export class Session {
             : formatLostEventsText(lost),
         );
       }
+      this.#noticeLag();
       await this.#detach();
     } finally {
       this.#detachLeft = undefined;
       this.engine.close();
     }
+  }
+
+  /**
+   * Says so when an engine paced by the wall clock but with its own clock
+   * (the interpreter) fell behind: fewer events ran than its rate asks.
+   */
+  #noticeLag(): void {
+    if (this.#notice === undefined || this.engine.clockMs === undefined) return;
+    if (this.engine.realtime !== true) return;
+    const wall = performance.now() - this.#wallStart;
+    const ran = this.elapsedMs();
+    if (wall - ran < 100 || ran > 0.9 * wall) return;
+    this.#notice(
+      `tsbpf: the interpreter could not keep up with its event rate: it ran ${
+        ran < 10 ? ran.toPrecision(2) : Math.round(ran)
+      } ms of synthetic time in ${Math.round(wall)} ms`,
+    );
   }
 
   async #detach(): Promise<void> {
