@@ -86,7 +86,17 @@ function readEnv(name: string): string | undefined {
   }
 }
 
-/** Attach points of a program, BEGIN and END excepted. */
+/**
+ * Attach points of a program, BEGIN and END excepted.
+ *
+ * @example Count attach points
+ * ```ts
+ * import { attachCount } from "./probe_limit.ts";
+ * import { compile } from "./compiler/compile.ts";
+ * const p = compile("BEGIN { } tracepoint:syscalls:sys_enter_read { }");
+ * console.assert(attachCount(p) === 1);
+ * ```
+ */
 export function attachCount(program: Program): number {
   let n = 0;
   for (const p of program.probes) {
