@@ -116,6 +116,20 @@ export async function detachAsync(att: Attachment): Promise<void> {
 }
 
 /**
+ * The fds an attachment holds open (links first), for handing them to
+ * another process.
+ *
+ * @example No fds
+ * ```ts
+ * import { attachmentFds } from "./attach.ts";
+ * console.assert(attachmentFds({ text: "x", links: [], perfFds: [] }).length === 0);
+ * ```
+ */
+export function attachmentFds(att: Attachment): number[] {
+  return [...att.links, ...att.perfFds];
+}
+
+/**
  * The online CPUs (`/sys/devices/system/cpu/online`).
  *
  * @example List CPUs

@@ -19,6 +19,7 @@ import { encode, LD_IMM64 } from "../runtime/bpf/insn.ts";
 import { MapType, ProgType, PseudoSrc } from "../runtime/bpf/opcodes.ts";
 import {
   type Attachment,
+  attachmentFds,
   attachPoint,
   detach,
   detachAsync,
@@ -854,6 +855,43 @@ export class KernelEngine implements Engine, Disposable {
       workers.push(worker());
     }
     await Promise.all(workers);
+  }
+
+  /**
+   * Leaves the probes still attached to a background process, so that this
+   * one can exit at once: their fds (paused first) are inherited by a
+   * child that waits for this process to end, then ends itself, and the
+   * kernel releases them then, as slowly as ever but in the background.
+   * Returns how many attach points and the child's pid, or undefined when
+   * nothing is left or no child could be started.
+   */
+  handOff(): { count: number; pid: number } | undefined {
+    const atts = this.#atts;
+    if (atts.length === 0 || this.#libs === undefined) return undefined;
+    const n = this.#libs;
+    this.pause();
+    const fds = atts.flatMap(attachmentFds);
+    const F_SETFD = 2;
+    for (const fd of fds) n.libc.fcntl(fd, F_SETFD, 0); // no FD_CLOEXEC
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("sh", {
+        args: [
+          "-c",
+          `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 0.2; done`,
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch {
+      return undefined;
+    }
+    child.unref();
+    const count = atts.length;
+    // The child holds them now: closing ours is cheap.
+    for (const a of atts.splice(0)) detach(a);
+    return { count, pid: child.pid };
   }
 
   /** Detaches and releases everything. Safe to call twice. */

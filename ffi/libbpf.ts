@@ -105,6 +105,7 @@ const LIBC_SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   getpid: { parameters: [], result: "i32" },

@@ -13,7 +13,7 @@ import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile } from "./compiler/compile.ts";
 import type { Engine } from "./engine.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
-import { Session, writeStdout } from "./session.ts";
+import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
 
 /** The version `--version` prints. */
@@ -225,11 +225,22 @@ async function runScript(opts: CliOptions): Promise<number> {
       notice: stderr,
     });
     const abort = new AbortController();
-    // The first Ctrl-C (or SIGTERM) ends the run; later ones say what is
-    // being waited for and how to force an exit.
+    // The first Ctrl-C (or SIGTERM) ends the run; the second says what
+    // is being waited for and how to force an exit; the third forces it.
+    let presses = 0;
     const onSignal = () => {
-      if (!abort.signal.aborted) abort.abort();
-      else stderr(forceExitHint(session.detaching));
+      presses++;
+      if (presses === 1) abort.abort();
+      else if (presses === 2) stderr(forceExitHint(session.detaching));
+      else {
+        const left = engine?.handOff?.();
+        if (left !== undefined) {
+          stderr(
+            `tsbpf: exiting; process ${left.pid} holds the ${left.count} probes left until the kernel has released them`,
+          );
+        }
+        Deno.exit(130);
+      }
     };
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
@@ -263,15 +274,17 @@ async function runScript(opts: CliOptions): Promise<number> {
 }
 
 /** What a second Ctrl-C prints while the run ends. */
-function forceExitHint(
-  detaching: { done: number; total: number } | undefined,
-): string {
-  const kill = `kill -9 ${Deno.pid}`;
-  if (detaching === undefined) {
-    return `tsbpf: exiting; to force an exit: ${kill}`;
+function forceExitHint(detaching: DetachProgress | undefined): string {
+  const again = "Press Ctrl-C again to exit now";
+  if (detaching === undefined || detaching.total === 0) {
+    return `tsbpf: exiting. ${again}.`;
   }
-  const left = detaching.total - detaching.done;
-  return `tsbpf: still detaching ${left} of ${detaching.total} probes: the kernel releases each in turn (tens of ms per tracepoint) and no signal can hurry it. To force an exit: ${kill} (the kernel still releases the remaining probes as the process ends).`;
+  const { done, total, elapsedMs } = detaching;
+  const left = total - done;
+  const eta = done === 0
+    ? ""
+    : `, about ${Math.ceil((elapsedMs / done) * left / 1000)} s more`;
+  return `tsbpf: still detaching ${left} of ${total} probes${eta}: the kernel releases them one at a time and no signal hurries it (kill -9 would not either: the kernel still releases them before the process ends). ${again}, leaving them to a background process.`;
 }
 
 /**

@@ -63,6 +63,12 @@ export interface Engine {
     void
   >;
   /**
+   * Leaves the probes still attached to a background process that
+   * releases them, so that this process can exit at once; returns how many
+   * and its pid, or undefined (nothing left, or not possible).
+   */
+  handOff?(): { count: number; pid: number } | undefined;
+  /**
    * True when the engine's clock keeps pace with the wall clock (the
    * kernel; the interpreter with `realtime`). A session's duration then
    * also ends on wall time when the engine falls behind.

@@ -58,6 +58,16 @@ export interface SessionOptions {
   notice?: (line: string) => void;
 }
 
+/** How far `Session.finish()` got detaching probes. */
+export interface DetachProgress {
+  /** Attach points detached. */
+  done: number;
+  /** Attach points to detach (0 before the first one is done). */
+  total: number;
+  /** Milliseconds since detaching began. */
+  elapsedMs: number;
+}
+
 /**
  * Wall milliseconds of work after which a session's loop yields to the
  * event loop (signals, timers), and the most one poll works at once: far
@@ -130,7 +140,7 @@ export class Session {
   #outputClosed = false;
   #turnAt = performance.now();
   #wallStart = 0;
-  #detachLeft: { done: number; total: number } | undefined;
+  #detachLeft: DetachProgress | undefined;
 
   /** Creates a session; nothing is loaded until `start()`. */
   constructor(program: Program, engine: Engine, options: SessionOptions = {}) {
@@ -165,10 +175,10 @@ export class Session {
   }
 
   /**
-   * While `finish()` detaches probes: how many are done of how many;
-   * otherwise undefined.
+   * While `finish()` detaches probes: how many are done of how many, and
+   * for how long it has been detaching; otherwise undefined.
    */
-  get detaching(): { done: number; total: number } | undefined {
+  get detaching(): DetachProgress | undefined {
     return this.#detachLeft;
   }
 
@@ -396,8 +406,9 @@ export class Session {
     const notice = this.#notice;
     const t0 = performance.now();
     let shownAt = -1;
+    this.#detachLeft = { done: 0, total: 0, elapsedMs: 0 };
     await engine.detachAsync((done, total) => {
-      this.#detachLeft = { done, total };
+      this.#detachLeft = { done, total, elapsedMs: performance.now() - t0 };
       if (notice === undefined) return;
       const now = performance.now();
       if (shownAt < 0) {

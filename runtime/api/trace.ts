@@ -86,7 +86,7 @@ export interface TraceOptions {
    * Ctrl-C wants: iterators (`every`, `events`, `emits`, `printf`, `run`)
    * end, so the code after the loop runs, and `close()` runs END and
    * prints the maps; a second signal exits the process at once (status
-   * 130). The listeners go when the session closes. Default: true unless
+   * 130), leaving probes still to detach to a background process. The listeners go when the session closes. Default: true unless
    * `signal` is given (the caller then handles signals).
    */
   handleSignals?: boolean;
@@ -395,8 +395,18 @@ export class TraceSession implements AsyncDisposable {
   #listen(): AbortSignal {
     const abort = new AbortController();
     const onSignal = () => {
-      if (!abort.signal.aborted) abort.abort();
-      else Deno.exit(130);
+      if (!abort.signal.aborted) {
+        abort.abort();
+        return;
+      }
+      // Probes the kernel is still to release go to a background process.
+      const left = this.#engine.handOff?.();
+      if (left !== undefined) {
+        console.error(
+          `tsbpf: exiting; process ${left.pid} holds the ${left.count} probes left until the kernel has released them`,
+        );
+      }
+      Deno.exit(130);
     };
     const added: Deno.Signal[] = [];
     for (const s of ["SIGINT", "SIGTERM"] as const) {
