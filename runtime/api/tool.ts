@@ -9,7 +9,7 @@
 
 import { FlagError, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../cli_args.ts";
-import type { TraceOptions } from "./trace.ts";
+import { handOffProbes, type TraceOptions } from "./trace.ts";
 
 /** Flag specs of the common options (see `../args.ts`). */
 export const COMMON_OPTIONS = {
@@ -245,7 +245,10 @@ export async function runTool(
   const abort = new AbortController();
   const onSignal = () => {
     if (!abort.signal.aborted) abort.abort();
-    else Deno.exit(130);
+    else {
+      handOffProbes();
+      Deno.exit(130);
+    }
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);

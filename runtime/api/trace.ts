@@ -261,6 +261,32 @@ export async function trace(
   return session;
 }
 
+/** Sessions started and not yet closed. */
+const openSessions = new Set<TraceSession>();
+
+/**
+ * For an exit that cannot wait (a second Ctrl-C): leaves the probes that
+ * every open session still has attached to background processes, which
+ * hold them until the kernel has released them (tens of milliseconds per
+ * tracepoint), and says so on standard error. Exiting without this would
+ * wait for the kernel all the same.
+ *
+ * @example Before exiting at once
+ * ```ts
+ * import { handOffProbes } from "./trace.ts";
+ * handOffProbes();
+ * ```
+ */
+export function handOffProbes(): void {
+  for (const session of openSessions) {
+    const left = session.handOff();
+    if (left === undefined) continue;
+    console.error(
+      `tsbpf: exiting; process ${left.pid} holds the ${left.count} probes left until the kernel has released them`,
+    );
+  }
+}
+
 function stageBuilder(build: (t: Tracer) => void): StagedProgram {
   const t = new Tracer();
   build(t);
@@ -376,6 +402,7 @@ export class TraceSession implements AsyncDisposable {
   /** Loads, attaches and runs BEGIN (called by {@linkcode trace}). */
   async start(): Promise<void> {
     await this.#session.start();
+    openSessions.add(this);
     if (this.#handleSignals) this.#signal = this.#listen();
     if (this.#selfPrint) {
       const n = this.#session.probeCount();
@@ -399,13 +426,7 @@ export class TraceSession implements AsyncDisposable {
         abort.abort();
         return;
       }
-      // Probes the kernel is still to release go to a background process.
-      const left = this.#engine.handOff?.();
-      if (left !== undefined) {
-        console.error(
-          `tsbpf: exiting; process ${left.pid} holds the ${left.count} probes left until the kernel has released them`,
-        );
-      }
+      handOffProbes();
       Deno.exit(130);
     };
     const added: Deno.Signal[] = [];
@@ -424,6 +445,11 @@ export class TraceSession implements AsyncDisposable {
     return given === undefined
       ? abort.signal
       : AbortSignal.any([given, abort.signal]);
+  }
+
+  /** See {@linkcode handOffProbes}. */
+  handOff(): { count: number; pid: number } | undefined {
+    return this.#engine.handOff?.();
   }
 
   /** Why the session ended, or undefined while it runs. */
@@ -726,6 +752,7 @@ export class TraceSession implements AsyncDisposable {
     try {
       await this.#session.finish({ printMaps: this.#print });
     } finally {
+      openSessions.delete(this);
       this.#unlisten?.();
       this.#flush();
     }
