@@ -62,6 +62,7 @@
 export {
   type EmitRecord,
   type ExitReason,
+  handOffProbes,
   type Tick,
   trace,
   type TraceEvent,
@@ -112,6 +113,7 @@ export type { MapFull } from "./runtime/output/map_full.ts";
 // TypeScript probe bodies, staged into the bpftrace syntax tree.
 export {
   compileStaged,
+  type MapMetrics,
   type ProbeBody,
   stage,
   type StagedProgram,

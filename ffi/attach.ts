@@ -74,6 +74,63 @@ export function detach(att: Attachment): void {
 }
 
 /**
+ * Stops an attachment's probe from running, quickly: its perf events are
+ * disabled (an ioctl), links without perf events (raw tracepoints, whose
+ * release is cheap) are released. `detach()` or `detachAsync()` then
+ * releases the rest.
+ *
+ * @example Pause nothing
+ * ```ts
+ * import { pause } from "./attach.ts";
+ * pause({ text: "x", links: [], perfFds: [] });
+ * ```
+ */
+export function pause(att: Attachment): void {
+  if (att.links.length === 0 && att.perfFds.length === 0) return;
+  const libs = native();
+  if (att.perfFds.length === 0) {
+    detach(att);
+    return;
+  }
+  for (const fd of att.perfFds) {
+    libs.libc.ioctl(fd, BigInt(PerfIoctl.DISABLE), 0n);
+  }
+}
+
+/**
+ * Releases an attachment's fds like {@linkcode detach}, on a worker
+ * thread: the kernel may take tens of milliseconds to release one
+ * tracepoint's perf event (it waits for an RCU grace period), and the
+ * event loop keeps running meanwhile.
+ *
+ * @example Detach nothing
+ * ```ts
+ * import { detachAsync } from "./attach.ts";
+ * await detachAsync({ text: "x", links: [], perfFds: [] });
+ * ```
+ */
+export async function detachAsync(att: Attachment): Promise<void> {
+  if (att.links.length === 0 && att.perfFds.length === 0) return;
+  const libs = native();
+  for (const fd of att.links.splice(0)) await libs.libc.closeAsync(fd);
+  for (const fd of att.perfFds.splice(0)) await libs.libc.closeAsync(fd);
+}
+
+/**
+ * The fds an attachment holds open (links first), for handing them to
+ * another process.
+ *
+ * @example No fds
+ * ```ts
+ * import { attachmentFds } from "./attach.ts";
+ * console.assert(attachmentFds({ text: "x", links: [], perfFds: [] }).length === 0);
+ * ```
+ */
+export function attachmentFds(att: Attachment): number[] {
+  return [...att.links, ...att.perfFds];
+}
+
+/**
  * The online CPUs (`/sys/devices/system/cpu/online`).
  *
  * @example List CPUs

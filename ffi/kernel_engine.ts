@@ -8,15 +8,23 @@
  * @module
  */
 
-import type { Engine, ProbeStats, RawMapEntry } from "../runtime/engine.ts";
+import type {
+  Engine,
+  PollLimits,
+  ProbeStats,
+  RawMapEntry,
+} from "../runtime/engine.ts";
 import type { MapSpec, ProbeProgram, Program } from "../runtime/program.ts";
 import { encode, LD_IMM64 } from "../runtime/bpf/insn.ts";
 import { MapType, ProgType, PseudoSrc } from "../runtime/bpf/opcodes.ts";
 import {
   type Attachment,
+  attachmentFds,
   attachPoint,
   detach,
+  detachAsync,
   parseCpuList,
+  pause,
 } from "./attach.ts";
 import {
   failingInsn,
@@ -75,6 +83,11 @@ const STREAM_IDLE_MS = 50;
 const NAP_MS = 1;
 /** Bytes of one `struct epoll_event` on x86_64 (packed). */
 const EPOLL_EVENT_SIZE = 12;
+/**
+ * Attachments released at once by `detachAsync`: the kernel serialises
+ * most of the work, but overlapping the rest measured ~40% faster.
+ */
+const DETACH_CONCURRENCY = 16;
 
 /**
  * A kernel program name: ≤ 15 characters of `[A-Za-z0-9_.]`.
@@ -180,6 +193,8 @@ interface Loaded {
 export class KernelEngine implements Engine, Disposable {
   /** Always `"kernel"`. */
   readonly kind = "kernel" as const;
+  /** The kernel runs on the wall clock. */
+  readonly realtime = true;
   #opts: KernelEngineOptions;
   #libs: NativeLibs | undefined;
   #program: Program | undefined;
@@ -196,6 +211,8 @@ export class KernelEngine implements Engine, Disposable {
   #sink: ((record: Uint8Array) => void) | undefined;
   #delivered = 0;
   #sinkError: unknown = undefined;
+  #deadline = Infinity;
+  #outOfTime = false;
   #closed = false;
   #ncpus = 1;
 
@@ -405,6 +422,14 @@ export class KernelEngine implements Engine, Disposable {
         this.#sinkError = e;
         return -1;
       }
+      // Out of time: a negative return stops libbpf after this record,
+      // which counts as consumed.
+      if (
+        this.#delivered % 64 === 0 && performance.now() >= this.#deadline
+      ) {
+        this.#outOfTime = true;
+        return -1;
+      }
       return 0;
     });
     const rb = n.bpf.ring_buffer__new(
@@ -490,12 +515,16 @@ export class KernelEngine implements Engine, Disposable {
    * `onEvent` on the JS thread, in order. The wait (epoll) runs off the JS
    * thread. Records are `onEvent`'s to keep. An exception in `onEvent`
    * rejects the poll; that record counts as consumed, the rest wait for
-   * the next poll.
+   * the next poll. With `limits.sliceMs`, stops handing records over after
+   * about that many milliseconds; the rest wait for the next poll.
    */
   async poll(
     timeoutMs: number,
     onEvent: (record: Uint8Array) => void,
+    limits: PollLimits = {},
   ): Promise<number> {
+    const slice = limits.sliceMs;
+    this.#deadline = slice === undefined ? Infinity : performance.now() + slice;
     if (this.#ring !== undefined) return this.#pollMapped(timeoutMs, onEvent);
     if (this.#rb === null) {
       if (timeoutMs > 0) {
@@ -513,6 +542,7 @@ export class KernelEngine implements Engine, Disposable {
       Math.min(Math.trunc(timeoutMs), 2 ** 31 - 1),
     );
     if (this.#rb === null) return 0; // closed meanwhile
+    this.#deadline = slice === undefined ? Infinity : performance.now() + slice;
     got = this.#consume(onEvent);
     return got;
   }
@@ -529,7 +559,8 @@ export class KernelEngine implements Engine, Disposable {
     onEvent: (record: Uint8Array) => void,
   ): Promise<number> {
     const ring = this.#ring!;
-    let got = ring.consume(onEvent);
+    const max = 4 * ring.size;
+    let got = ring.consume(onEvent, max, this.#deadline);
     let now = performance.now();
     if (got > 0) this.#lastRecordAt = now;
     if (got > 0 || timeoutMs <= 0) return got;
@@ -540,7 +571,7 @@ export class KernelEngine implements Engine, Disposable {
       if (this.#ring !== ring) return 0; // closed meanwhile
       now = performance.now();
       if (ring.available() > 0) {
-        got = ring.consume(onEvent);
+        got = ring.consume(onEvent, max, this.#deadline);
         if (got > 0) {
           this.#lastRecordAt = now;
           return got;
@@ -550,7 +581,7 @@ export class KernelEngine implements Engine, Disposable {
     if (now >= end) return 0;
     await ring.wait(end - now);
     if (this.#ring !== ring) return 0;
-    got = ring.consume(onEvent);
+    got = ring.consume(onEvent, max, this.#deadline);
     if (got > 0) this.#lastRecordAt = performance.now();
     return got;
   }
@@ -560,12 +591,13 @@ export class KernelEngine implements Engine, Disposable {
     this.#sink = onEvent;
     this.#delivered = 0;
     this.#sinkError = undefined;
+    this.#outOfTime = false;
     const ret = n.bpf.ring_buffer__consume(this.#rb);
     this.#sink = undefined;
     const err = this.#sinkError;
     this.#sinkError = undefined;
     if (err !== undefined) throw err;
-    if (ret < 0) n.check("read the ring buffer", ret);
+    if (ret < 0 && !this.#outOfTime) n.check("read the ring buffer", ret);
     return this.#delivered;
   }
 
@@ -779,6 +811,87 @@ export class KernelEngine implements Engine, Disposable {
         // keep releasing
       }
     }
+  }
+
+  /**
+   * Stops every attached probe from running without detaching it (perf
+   * events are disabled; raw tracepoint links, cheap to release, are
+   * released). Fast whatever the number of probes.
+   */
+  pause(): void {
+    for (const a of this.#atts) {
+      try {
+        pause(a);
+      } catch {
+        // detach will release it
+      }
+    }
+  }
+
+  /**
+   * Detaches every probe like `detach()`, the kernel's slow part on worker
+   * threads, calling `onProgress(done, total)` after each attach point.
+   * `close()` meanwhile releases what is left at once.
+   */
+  async detachAsync(
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<void> {
+    const atts = this.#atts;
+    const total = atts.length;
+    let done = 0;
+    const worker = async () => {
+      for (let a = atts.shift(); a !== undefined; a = atts.shift()) {
+        try {
+          await detachAsync(a);
+        } catch {
+          // keep releasing
+        }
+        done++;
+        onProgress?.(done, total);
+      }
+    };
+    const workers = [];
+    for (let i = 0; i < Math.min(DETACH_CONCURRENCY, total); i++) {
+      workers.push(worker());
+    }
+    await Promise.all(workers);
+  }
+
+  /**
+   * Leaves the probes still attached to a background process, so that this
+   * one can exit at once: their fds (paused first) are inherited by a
+   * child that waits for this process to end, then ends itself, and the
+   * kernel releases them then, as slowly as ever but in the background.
+   * Returns how many attach points and the child's pid, or undefined when
+   * nothing is left or no child could be started.
+   */
+  handOff(): { count: number; pid: number } | undefined {
+    const atts = this.#atts;
+    if (atts.length === 0 || this.#libs === undefined) return undefined;
+    const n = this.#libs;
+    this.pause();
+    const fds = atts.flatMap(attachmentFds);
+    const F_SETFD = 2;
+    for (const fd of fds) n.libc.fcntl(fd, F_SETFD, 0); // no FD_CLOEXEC
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("sh", {
+        args: [
+          "-c",
+          `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 0.2; done`,
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch {
+      return undefined;
+    }
+    child.unref();
+    const count = atts.length;
+    // The child holds them now: closing ours is cheap.
+    for (const a of atts.splice(0)) detach(a);
+    return { count, pid: child.pid };
   }
 
   /** Detaches and releases everything. Safe to call twice. */

@@ -98,6 +98,14 @@ const LIBC_SYMBOLS = {
   },
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  /** `close` on a worker thread: releasing a perf event can take long. */
+  closeAsync: {
+    name: "close",
+    parameters: ["i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   getpid: { parameters: [], result: "i32" },

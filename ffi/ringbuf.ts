@@ -229,8 +229,9 @@ export class MmapRingBuffer implements Disposable {
    * Hands every committed record to `onRecord`, in order, skipping
    * discarded ones; stops at the first record still being written, when
    * the ring is empty, or after about `maxBytes` (default: four times the
-   * ring) so a steady stream cannot hold the caller forever. Returns how
-   * many records were handed over.
+   * ring) so a steady stream cannot hold the caller forever, or once
+   * `performance.now()` passes `deadline` (checked between batches of
+   * records). Returns how many records were handed over.
    *
    * When `onRecord` throws, that record counts as consumed, the records
    * after it are kept for the next call, and the error is rethrown.
@@ -238,6 +239,7 @@ export class MmapRingBuffer implements Disposable {
   consume(
     onRecord: (record: Uint8Array<ArrayBuffer>) => void,
     maxBytes: number = 4 * this.#size,
+    deadline: number = Infinity,
   ): number {
     let delivered = 0;
     if (this.#pending !== undefined) {
@@ -248,6 +250,7 @@ export class MmapRingBuffer implements Disposable {
     let budget = maxBytes;
     let bytes: Uint8Array<ArrayBuffer>;
     while (!this.#closed && budget > 0) {
+      if (delivered > 0 && performance.now() >= deadline) break;
       const avail = (Atomics.load(this.#prod32, 0) - (this.#cons >>> 0)) >>>
         0;
       if (avail === 0) break;

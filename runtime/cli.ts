@@ -16,7 +16,7 @@ import type { Engine } from "./engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
 import type { Program } from "./program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
-import { Session, writeStdout } from "./session.ts";
+import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
@@ -289,9 +289,26 @@ async function runScript(opts: CliOptions): Promise<number> {
       write,
       unsafe: opts.unsafe,
       runSystemOnSynthetic: opts.runSystemOnSynthetic,
+      notice: stderr,
     });
     const abort = new AbortController();
-    const onSignal = () => abort.abort();
+    // The first Ctrl-C (or SIGTERM) ends the run; the second says what
+    // is being waited for and how to force an exit; the third forces it.
+    let presses = 0;
+    const onSignal = () => {
+      presses++;
+      if (presses === 1) abort.abort();
+      else if (presses === 2) stderr(forceExitHint(session.detaching));
+      else {
+        const left = engine?.handOff?.();
+        if (left !== undefined) {
+          stderr(
+            `tsbpf: exiting; process ${left.pid} holds the ${left.count} probes left until the kernel has released them`,
+          );
+        }
+        Deno.exit(130);
+      }
+    };
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     // The engine notice: for the interpreter always (its events are
@@ -315,6 +332,9 @@ async function runScript(opts: CliOptions): Promise<number> {
       });
       await closeExporters(metrics);
       await session.finish();
+      // As bpftrace, killed by SIGPIPE: `| head -1` ends the run quietly
+      // (everything released) with the status a shell gives that death.
+      if (session.outputClosed) return 141;
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
@@ -417,6 +437,20 @@ async function exportSession(
 async function closeExporters(exporters: Exporter[]): Promise<void> {
   const all = exporters.splice(0);
   await Promise.all(all.map((e) => e.close()));
+}
+
+/** What a second Ctrl-C prints while the run ends. */
+function forceExitHint(detaching: DetachProgress | undefined): string {
+  const again = "Press Ctrl-C again to exit now";
+  if (detaching === undefined || detaching.total === 0) {
+    return `tsbpf: exiting. ${again}.`;
+  }
+  const { done, total, elapsedMs } = detaching;
+  const left = total - done;
+  const eta = done === 0
+    ? ""
+    : `, about ${Math.ceil((elapsedMs / done) * left / 1000)} s more`;
+  return `tsbpf: still detaching ${left} of ${total} probes${eta}: the kernel releases them one at a time and no signal hurries it (kill -9 would not either: the kernel still releases them before the process ends). ${again}, leaving them to a background process.`;
 }
 
 /**

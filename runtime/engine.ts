@@ -28,6 +28,12 @@ export interface ProbeStats {
   insnCount: number;
 }
 
+/** Bounds on the work of one `Engine.poll`. */
+export interface PollLimits {
+  /** Return after about this many wall milliseconds of work. */
+  sliceMs?: number;
+}
+
 /**
  * An engine loads a `Program`, attaches its probes, delivers the records its
  * probes send through the events ring buffer, and reads maps.
@@ -44,15 +50,46 @@ export interface Engine {
    * reads still work). Absent: probes stay attached until `close()`.
    */
   detach?(): void;
+  /**
+   * Stops every attached probe from running, quickly, keeping them
+   * attached (the kernel engine disables its perf events; detaching them
+   * can take the kernel tens of milliseconds each). Absent: probes keep
+   * running until `detach()`.
+   */
+  pause?(): void;
+  /**
+   * Detaches every probe like `detach()`, without blocking the event loop,
+   * reporting progress as `(done, total)` now and then.
+   */
+  detachAsync?(onProgress?: (done: number, total: number) => void): Promise<
+    void
+  >;
+  /**
+   * Leaves the probes still attached to a background process that
+   * releases them, so that this process can exit at once; returns how many
+   * and its pid, or undefined (nothing left, or not possible).
+   */
+  handOff?(): { count: number; pid: number } | undefined;
+  /**
+   * True when the engine's clock keeps pace with the wall clock (the
+   * kernel; the interpreter with `realtime`). A session's duration then
+   * also ends on wall time when the engine falls behind.
+   */
+  readonly realtime?: boolean;
   /** Runs the BEGIN or END probe once, if the program has it. */
   runSpecial(kind: "BEGIN" | "END"): Promise<void>;
   /**
    * Waits up to `timeoutMs` for events and hands each ring-buffer record
    * (starting with its u64 format id) to `onEvent`. Returns how many.
+   * With `limits.sliceMs`, one call does a bounded amount of work (about
+   * that many wall milliseconds), however fast events come, so that its
+   * caller can check signals and deadlines between calls; the
+   * interpreter's clock then may stop short of `timeoutMs`.
    */
   poll(
     timeoutMs: number,
     onEvent: (record: Uint8Array) => void,
+    limits?: PollLimits,
   ): Promise<number>;
   /** Records dropped because the ring buffer was full. */
   lostEvents(): number;

@@ -34,6 +34,7 @@ import {
 } from "./output/text.ts";
 import type { DecodedEvent, MapData, SymbolResolver } from "./output/types.ts";
 import type { Program } from "./program.ts";
+import { checkProbeLimit } from "./probe_limit.ts";
 
 /** Why a session ended. */
 export type ExitReason =
@@ -41,7 +42,8 @@ export type ExitReason =
   | "duration"
   | "signal"
   | "command"
-  | "stopped";
+  | "stopped"
+  | "closed";
 
 /** Options of a session. */
 export interface SessionOptions {
@@ -67,6 +69,34 @@ export interface SessionOptions {
    * written at exit and when `print()` shows a map that lost updates.
    */
   warn?: (text: string) => void;
+  /**
+   * Where notices about the session go (detach progress), one line each,
+   * without a newline (default: nowhere).
+   */
+  notice?: (line: string) => void;
+}
+
+/** How far `Session.finish()` got detaching probes. */
+export interface DetachProgress {
+  /** Attach points detached. */
+  done: number;
+  /** Attach points to detach (0 before the first one is done). */
+  total: number;
+  /** Milliseconds since detaching began. */
+  elapsedMs: number;
+}
+
+/**
+ * Wall milliseconds of work after which a session's loop yields to the
+ * event loop (signals, timers), and the most one poll works at once: far
+ * below the 100 ms in which Ctrl-C must be acted on.
+ */
+export const SLICE_MS = 20;
+/** A detach that lasts longer than this is announced, with progress. */
+const DETACH_NOTICE_MS = 250;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function writeStderr(text: string): void {
@@ -75,6 +105,12 @@ function writeStderr(text: string): void {
     const n = Deno.stderr.writeSync(bytes);
     bytes = bytes.subarray(n);
   }
+}
+
+/** True for the error a write to a pipe with no reader raises. */
+function isBrokenPipe(e: unknown): boolean {
+  return e instanceof Deno.errors.BrokenPipe ||
+    (e instanceof Error && (e as { code?: unknown }).code === "EPIPE");
 }
 
 const encoder = new TextEncoder();
@@ -130,13 +166,29 @@ export class Session {
   #started = 0;
   #pending: string[] = [];
   #pendingSize = 0;
+  #notice?: (line: string) => void;
+  #outputClosed = false;
+  #turnAt = performance.now();
+  #wallStart = 0;
+  #detachLeft: DetachProgress | undefined;
 
   /** Creates a session; nothing is loaded until `start()`. */
   constructor(program: Program, engine: Engine, options: SessionOptions = {}) {
     this.program = program;
     this.engine = engine;
     this.#format = options.format ?? "text";
-    this.#write = options.write ?? writeStdout;
+    const write = options.write ?? writeStdout;
+    // A reader that went away (`| head -1`) ends the session quietly.
+    this.#write = (text) => {
+      if (this.#outputClosed) return;
+      try {
+        write(text);
+      } catch (e) {
+        if (!isBrokenPipe(e)) throw e;
+        this.#outputClosed = true;
+      }
+    };
+    this.#notice = options.notice;
     this.#unsafe = options.unsafe ?? false;
     this.#runSystemOnSynthetic = options.runSystemOnSynthetic ?? false;
     this.#onEvent = options.onEvent;
@@ -147,6 +199,30 @@ export class Session {
   /** True once the program called `exit()`. */
   get exitRequested(): boolean {
     return this.#exitRequested;
+  }
+
+  /** True once a write found the output closed (a pipe with no reader). */
+  get outputClosed(): boolean {
+    return this.#outputClosed;
+  }
+
+  /**
+   * While `finish()` detaches probes: how many are done of how many, and
+   * for how long it has been detaching; otherwise undefined.
+   */
+  get detaching(): DetachProgress | undefined {
+    return this.#detachLeft;
+  }
+
+  /**
+   * True once `durationMs` passed on the engine's clock, or on the wall
+   * clock for an engine paced by it (an interpreter that falls behind its
+   * rate still ends on time).
+   */
+  durationPassed(durationMs: number): boolean {
+    if (this.elapsedMs() >= durationMs) return true;
+    return this.engine.realtime === true &&
+      performance.now() - this.#wallStart >= durationMs;
   }
 
   /** Milliseconds on the engine's clock since `start()`. */
@@ -169,9 +245,11 @@ export class Session {
    * other probe can fire; the attach line means the probes are live.
    */
   async start(): Promise<void> {
+    checkProbeLimit(this.program);
     await this.engine.load(this.program);
     this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
     this.#started = this.#now();
+    this.#wallStart = performance.now();
     await this.engine.runSpecial("BEGIN");
     // BEGIN's events are rendered now, written after the attach line.
     await this.engine.poll(0, (rec) => this.#handle(rec));
@@ -200,15 +278,29 @@ export class Session {
   }
 
   /**
-   * Polls once for up to `timeoutMs`, handling every event. Output of one
-   * poll is written at once: one write per batch, not per event.
+   * Polls once for up to `timeoutMs`, handling events for at most about
+   * {@linkcode SLICE_MS} of work. Output of one poll is written at once:
+   * one write per batch, not per event. However fast events come, the
+   * event loop gets a turn every `SLICE_MS`, so signal listeners and
+   * timers run.
    */
   async pump(timeoutMs: number): Promise<number> {
+    let got: number;
     try {
-      return await this.engine.poll(timeoutMs, (rec) => this.#handle(rec));
+      got = await this.engine.poll(
+        timeoutMs,
+        (rec) => this.#handle(rec),
+        { sliceMs: SLICE_MS },
+      );
     } finally {
       this.#flush();
     }
+    const now = performance.now();
+    if (now - this.#turnAt >= SLICE_MS) {
+      await nextTurn();
+      this.#turnAt = performance.now();
+    }
+    return got;
   }
 
   #emit(text: string): void {
@@ -237,12 +329,12 @@ export class Session {
     while (true) {
       if (this.#exitRequested) return "exit";
       if (this.#stopRequested) return "stopped";
+      if (this.#outputClosed) return "closed";
       if (options.signal?.aborted) return "signal";
       let wait = tick;
       if (options.durationMs !== undefined) {
-        const left = options.durationMs - this.elapsedMs();
-        if (left <= 0) return "duration";
-        wait = Math.min(wait, left);
+        if (this.durationPassed(options.durationMs)) return "duration";
+        wait = Math.min(wait, options.durationMs - this.elapsedMs());
       }
       await this.pump(Math.max(0, Math.ceil(wait)));
     }
@@ -320,14 +412,18 @@ export class Session {
 
   /**
    * Runs END, handles its events, prints every map and the lost
-   * event count, then releases the engine. Safe to call twice.
+   * event count, then detaches (announcing a slow detach through
+   * `notice`, with progress) and releases the engine. Safe to call twice.
    */
   async finish(options: { printMaps?: boolean } = {}): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
     try {
-      // As in bpftrace, END runs once every other probe is detached.
-      this.engine.detach?.();
+      // As in bpftrace, END runs once every other probe has stopped. An
+      // engine that can pause its probes quickly detaches them after the
+      // maps are printed: that can take the kernel a while.
+      if (this.engine.pause !== undefined) this.engine.pause();
+      else this.engine.detach?.();
       await this.engine.runSpecial("END");
       await this.pump(0);
       if (options.printMaps ?? true) {
@@ -349,9 +445,61 @@ export class Session {
             : formatLostEventsText(lost),
         );
       }
+      this.#noticeLag();
+      await this.#detach();
     } finally {
+      this.#detachLeft = undefined;
       this.engine.close();
     }
+  }
+
+  /**
+   * Says so when an engine paced by the wall clock but with its own clock
+   * (the interpreter) fell behind: fewer events ran than its rate asks.
+   */
+  #noticeLag(): void {
+    if (this.#notice === undefined || this.engine.clockMs === undefined) return;
+    if (this.engine.realtime !== true) return;
+    const wall = performance.now() - this.#wallStart;
+    const ran = this.elapsedMs();
+    if (wall - ran < 100 || ran > 0.9 * wall) return;
+    this.#notice(
+      `tsbpf: the interpreter could not keep up with its event rate: it ran ${
+        ran < 10 ? ran.toPrecision(2) : Math.round(ran)
+      } ms of synthetic time in ${Math.round(wall)} ms`,
+    );
+  }
+
+  async #detach(): Promise<void> {
+    const engine = this.engine;
+    if (engine.detachAsync === undefined) {
+      engine.detach?.();
+      return;
+    }
+    const notice = this.#notice;
+    const t0 = performance.now();
+    let shownAt = -1;
+    this.#detachLeft = { done: 0, total: 0, elapsedMs: 0 };
+    await engine.detachAsync((done, total) => {
+      this.#detachLeft = { done, total, elapsedMs: performance.now() - t0 };
+      if (notice === undefined) return;
+      const now = performance.now();
+      if (shownAt < 0) {
+        if (done < total && now - t0 >= DETACH_NOTICE_MS) {
+          notice(`tsbpf: detaching ${total} probes… (${done} done)`);
+          shownAt = now;
+        }
+      } else if (done === total) {
+        notice(
+          `tsbpf: detached ${total} probes in ${
+            ((now - t0) / 1000).toFixed(1)
+          } s`,
+        );
+      } else if (now - shownAt >= 1000) {
+        notice(`tsbpf: detaching… ${done} of ${total} probes done`);
+        shownAt = now;
+      }
+    });
   }
 
   #handle(record: Uint8Array): void {

@@ -59,10 +59,11 @@
 import { FlagError, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../cli_args.ts";
 import { parseMetricsAddress, parseMetricsLabels } from "../metrics/options.ts";
-import type {
-  TraceMetricsOptions,
-  TraceOptions,
-  TraceRemoteWriteOptions,
+import {
+  handOffProbes,
+  type TraceMetricsOptions,
+  type TraceOptions,
+  type TraceRemoteWriteOptions,
 } from "./trace.ts";
 
 /** Flag specs of the common options (see `../args.ts`). */
@@ -507,7 +508,11 @@ function oneLine(e: unknown): string {
 /**
  * Runs a script's body with Ctrl-C (SIGINT, SIGTERM) wired to an abort
  * signal and returns its exit status: 0 on success, 2 for a usage error,
- * 1 for anything else, reported as `NAME: message` on one line.
+ * 1 for anything else, reported as `NAME: message` on one line. The first
+ * signal aborts (the body's loops end, it prints its summary); a second
+ * exits at once with status 130. A closed standard output (`| head -1`)
+ * ends the script quietly with status 141, as bpftrace (killed by
+ * SIGPIPE) does.
  *
  * @example A body that fails
  * ```ts
@@ -525,13 +530,20 @@ export async function runTool(
     Deno.stderr.writeSync(encoder.encode(line + "\n")),
 ): Promise<number> {
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
+  const onSignal = () => {
+    if (!abort.signal.aborted) abort.abort();
+    else {
+      handOffProbes();
+      Deno.exit(130);
+    }
+  };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
     await body(abort.signal);
     return 0;
   } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) return 141;
     if (e instanceof ToolUsageError) {
       report(`${name}: ${oneLine(e)}; try --help`);
       return 2;

@@ -95,6 +95,15 @@ export interface TraceOptions {
   /** End the session when this signal aborts. */
   signal?: AbortSignal;
   /**
+   * End the session on Ctrl-C (SIGINT) or SIGTERM, as a script run until
+   * Ctrl-C wants: iterators (`every`, `events`, `emits`, `printf`, `run`)
+   * end, so the code after the loop runs, and `close()` runs END and
+   * prints the maps; a second signal exits the process at once (status
+   * 130), leaving probes still to detach to a background process. The listeners go when the session closes. Default: true unless
+   * `signal` is given (the caller then handles signals).
+   */
+  handleSignals?: boolean;
+  /**
    * Source name in compile errors (default `script` for bpftrace text,
    * `staged` for TypeScript probe bodies).
    */
@@ -394,6 +403,32 @@ async function startExporters(
   return out;
 }
 
+/** Sessions started and not yet closed. */
+const openSessions = new Set<TraceSession>();
+
+/**
+ * For an exit that cannot wait (a second Ctrl-C): leaves the probes that
+ * every open session still has attached to background processes, which
+ * hold them until the kernel has released them (tens of milliseconds per
+ * tracepoint), and says so on standard error. Exiting without this would
+ * wait for the kernel all the same.
+ *
+ * @example Before exiting at once
+ * ```ts
+ * import { handOffProbes } from "./trace.ts";
+ * handOffProbes();
+ * ```
+ */
+export function handOffProbes(): void {
+  for (const session of openSessions) {
+    const left = session.handOff();
+    if (left === undefined) continue;
+    console.error(
+      `tsbpf: exiting; process ${left.pid} holds the ${left.count} probes left until the kernel has released them`,
+    );
+  }
+}
+
 function stageBuilder(build: (t: Tracer) => void): StagedProgram {
   const t = new Tracer();
   build(t);
@@ -450,6 +485,8 @@ export class TraceSession implements AsyncDisposable {
   #write: (text: string) => void;
   #durationMs?: number;
   #signal?: AbortSignal;
+  #unlisten?: () => void;
+  #handleSignals: boolean;
   #maxBuffered: number;
   #subs = new Set<Subscriber>();
   #pumping: Promise<unknown> | undefined;
@@ -485,6 +522,7 @@ export class TraceSession implements AsyncDisposable {
     this.#write = options.write ?? writeStdout;
     this.#durationMs = options.durationMs;
     this.#signal = options.signal;
+    this.#handleSignals = options.handleSignals ?? options.signal === undefined;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
     // Emits staged as marked printfs would print as text: in print mode,
     // render the other events here and keep the session quiet.
@@ -500,6 +538,7 @@ export class TraceSession implements AsyncDisposable {
       },
       unsafe: options.unsafe,
       warn: options.warn,
+      notice: options.announce ? (line) => console.error(line) : undefined,
       quiet: !this.#print || this.#selfPrint,
       onEvent: (ev) => this.#onEvent(ev),
     });
@@ -508,6 +547,8 @@ export class TraceSession implements AsyncDisposable {
   /** Loads, attaches and runs BEGIN (called by {@linkcode trace}). */
   async start(): Promise<void> {
     await this.#session.start();
+    openSessions.add(this);
+    if (this.#handleSignals) this.#signal = this.#listen();
     if (this.#selfPrint) {
       const n = this.#session.probeCount();
       this.#write(
@@ -523,6 +564,8 @@ export class TraceSession implements AsyncDisposable {
    * Serves this session's maps through the `/metrics` server and pushes
    * them through the remote writer, until it closes (called by
    * {@linkcode trace} with the `metrics` or `remoteWrite` option).
+   *
+   * @ignore
    */
   async exportTo(
     exporters: { server?: MetricsServer; writer?: RemoteWriter },
@@ -555,6 +598,43 @@ export class TraceSession implements AsyncDisposable {
    */
   get metricsUrl(): string | undefined {
     return this.#metrics?.url;
+  }
+
+  /**
+   * Listens for SIGINT and SIGTERM until `close()`: the first aborts the
+   * returned signal, the next exits the process.
+   */
+  #listen(): AbortSignal {
+    const abort = new AbortController();
+    const onSignal = () => {
+      if (!abort.signal.aborted) {
+        abort.abort();
+        return;
+      }
+      handOffProbes();
+      Deno.exit(130);
+    };
+    const added: Deno.Signal[] = [];
+    for (const s of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(s, onSignal);
+        added.push(s);
+      } catch {
+        // not on this platform (SIGTERM on Windows) or not permitted
+      }
+    }
+    this.#unlisten = () => {
+      for (const s of added) Deno.removeSignalListener(s, onSignal);
+    };
+    const given = this.#signal;
+    return given === undefined
+      ? abort.signal
+      : AbortSignal.any([given, abort.signal]);
+  }
+
+  /** See {@linkcode handOffProbes}. */
+  handOff(): { count: number; pid: number } | undefined {
+    return this.#engine.handOff?.();
   }
 
   /** Why the session ended, or undefined while it runs. */
@@ -604,9 +684,10 @@ export class TraceSession implements AsyncDisposable {
     if (this.#reason !== undefined) return true;
     if (this.#session.exitRequested) this.#reason = "exit";
     else if (this.#signal?.aborted) this.#reason = "signal";
+    else if (this.#session.outputClosed) this.#reason = "closed";
     else if (
       this.#durationMs !== undefined &&
-      this.#session.elapsedMs() >= this.#durationMs
+      this.#session.durationPassed(this.#durationMs)
     ) this.#reason = "duration";
     return this.#reason !== undefined;
   }
@@ -866,6 +947,8 @@ export class TraceSession implements AsyncDisposable {
       await Promise.all([this.#metrics?.close(), this.#writer?.close()]);
       await this.#session.finish({ printMaps: this.#print });
     } finally {
+      openSessions.delete(this);
+      this.#unlisten?.();
       this.#flush();
     }
   }

@@ -31,7 +31,7 @@
  * @module
  */
 
-import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
+import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "../engine.ts";
 import type { SymbolResolver } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import { verify } from "../verifier/verifier.ts";
@@ -108,6 +108,8 @@ function pairReturns(sources: EventSource[]): void {
 
 /** Runs 1 in this many are timed; `runTimeNs` is extrapolated from them. */
 const TIME_SAMPLE = 32;
+/** Events run between two looks at the wall clock of a bounded poll. */
+const CLOCK_CHECK = 256;
 
 interface Loaded {
   name: string;
@@ -161,6 +163,11 @@ export class InterpEngine implements Engine {
   #firstError?: string;
   #closed = false;
   #attached = false;
+
+  /** True when `poll` paces virtual time with the wall clock. */
+  get realtime(): boolean {
+    return this.#realtime;
+  }
 
   /** Makes an engine; nothing happens until `load()`. */
   constructor(options: InterpEngineOptions = {}) {
@@ -288,11 +295,15 @@ export class InterpEngine implements Engine {
    * Advances virtual time by exactly `timeoutMs`, runs every event due in
    * that window in timestamp order, then hands the ring buffer's records
    * to `onEvent`. With `realtime`, also waits so virtual time tracks wall
-   * time.
+   * time. With `limits.sliceMs`, stops running events after about that
+   * many wall milliseconds: the clock then stands at the last event run,
+   * short of the window's end, and the next poll goes on from there (the
+   * events are the same however polls cut the time).
    */
   async poll(
     timeoutMs: number,
     onEvent: (record: Uint8Array) => void,
+    limits: PollLimits = {},
   ): Promise<number> {
     this.#checkOpen();
     if (!(timeoutMs >= 0)) throw new RangeError(`Invalid timeout ${timeoutMs}`);
@@ -300,7 +311,11 @@ export class InterpEngine implements Engine {
       this.#wallStart = performance.now() - this.#nowNs / 1e6;
     }
     if (this.#program !== undefined) {
-      this.#advance(this.#nowNs + timeoutMs * 1e6);
+      const slice = limits.sliceMs;
+      this.#advance(
+        this.#nowNs + timeoutMs * 1e6,
+        slice === undefined ? Infinity : performance.now() + slice,
+      );
     } else this.#nowNs += timeoutMs * 1e6;
     if (this.#realtime) {
       const wait = this.#wallStart + this.#nowNs / 1e6 - performance.now();
@@ -309,14 +324,23 @@ export class InterpEngine implements Engine {
     return this.#drain(onEvent);
   }
 
-  /** Runs the events of every source due before `endNs`. */
-  #advance(endNs: number): void {
+  /**
+   * Runs the events of every source due before `endNs`, or those due
+   * before the wall clock passes `wallEnd` (then the clock stays at the
+   * last event run).
+   */
+  #advance(endNs: number, wallEnd: number): void {
     const sources = this.#sources;
     const world = this.#world!;
     const n = sources.length;
+    const bounded = wallEnd !== Infinity;
+    let count = 0;
+    const late = () =>
+      bounded && ++count % CLOCK_CHECK === 0 && performance.now() >= wallEnd;
     if (n === 1) {
       const s = sources[0];
       while (s.next < endNs) {
+        if (late()) return;
         this.#nowNs = s.next;
         s.fire(world);
         this.#run(s.probe, s.ctx);
@@ -334,6 +358,7 @@ export class InterpEngine implements Engine {
           }
         }
         if (best === undefined) break;
+        if (late()) return;
         const prev = this.#lastNs;
         this.#nowNs = this.#lastNs = t;
         best.fire(world);
@@ -387,6 +412,7 @@ export class InterpEngine implements Engine {
         for (;;) {
           const s = sources[heap[0]];
           if (!(s.next < endNs)) break;
+          if (late()) return;
           const prev = this.#lastNs;
           this.#nowNs = this.#lastNs = s.next;
           s.fire(world);

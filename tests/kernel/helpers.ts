@@ -137,6 +137,21 @@ export class Tracer {
     ]);
   }
 
+  /**
+   * Starts `deno run -A mod.ts ...args` through `sh`, which execs it: the
+   * argument `$$` there is the tracer's own pid.
+   */
+  static tsbpfWithOwnPid(args: string[]): Tracer {
+    return new Tracer([
+      "sh",
+      "-c",
+      'exec "$0" run -A --no-lock "$@" "$$"',
+      Deno.execPath(),
+      MOD,
+      ...args,
+    ]);
+  }
+
   /** Starts `bpftrace ...args`. */
   static bpftrace(args: string[]): Tracer {
     if (BPFTRACE === undefined) throw new Error("bpftrace is not installed");
