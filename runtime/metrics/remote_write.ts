@@ -7,17 +7,41 @@
  * (the endpoint refuses the data) is not retried and is reported as one
  * line. A last push goes out when the session ends.
  *
- * Loaded only when remote write is asked for, with its two npm packages
- * (protobufjs' minimal writer, snappyjs), so start-up does not grow.
+ * Loaded only when remote write is asked for. Its two npm packages
+ * (protobufjs' minimal writer, snappyjs) are in `codecs.ts`, imported through
+ * a computed specifier: Deno's start-up module graph follows literal dynamic
+ * imports and would fetch the packages on every run otherwise, also where the
+ * npm registry is unreachable and remote write is not used.
  *
  * @module
  */
 
-import protobuf from "protobufjs/minimal.js";
-import { compress } from "snappyjs";
+import type * as Codecs from "./codecs.ts";
 import type { Program } from "../program.ts";
 import { type ExpositionOptions, MetricsRenderer } from "./exposition.ts";
 import type { MetricsSource } from "./server.ts";
+
+// Not a literal: see the module doc.
+const CODECS = "./codecs.ts";
+let codecs: typeof Codecs | undefined;
+
+/**
+ * Loads the protobuf and snappy codecs (their npm packages are fetched on
+ * first use).
+ *
+ * @example Encoding a request
+ * ```ts
+ * import { loadCodecs } from "./remote_write.ts";
+ *
+ * const { encodeWriteRequest } = await loadCodecs();
+ * const bytes = encodeWriteRequest([{ labels: [["__name__", "up"]], value: 1 }], 1000);
+ * console.assert(bytes[0] === 0x0a);
+ * ```
+ */
+export async function loadCodecs(): Promise<typeof Codecs> {
+  codecs ??= await import(CODECS) as typeof Codecs;
+  return codecs;
+}
 
 /** One time series with one sample. */
 export interface Series {
@@ -76,45 +100,6 @@ export function parseExposition(text: string): Series[] {
     out.push({ labels, value: v });
   }
   return out;
-}
-
-/**
- * Encodes series as a remote-write 1.0 `WriteRequest` (prometheus.proto:
- * `WriteRequest{repeated TimeSeries timeseries = 1}`, `TimeSeries{repeated
- * Label labels = 1; repeated Sample samples = 2}`, `Label{string name = 1;
- * string value = 2}`, `Sample{double value = 1; int64 timestamp = 2}`),
- * every sample at `timestampMs`.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeWriteRequest } from "./remote_write.ts";
- *
- * const bytes = encodeWriteRequest([{ labels: [["__name__", "up"]], value: 1 }], 1000);
- * assert.equal(bytes[0], 0x0a); // field 1, length-delimited
- * ```
- */
-export function encodeWriteRequest(
-  series: Series[],
-  timestampMs: number,
-): Uint8Array {
-  const w = protobuf.Writer.create();
-  for (const s of series) {
-    w.uint32((1 << 3) | 2).fork();
-    for (const [name, value] of s.labels) {
-      w.uint32((1 << 3) | 2).fork();
-      w.uint32((1 << 3) | 2).string(name);
-      w.uint32((2 << 3) | 2).string(value);
-      w.ldelim();
-    }
-    w.uint32((2 << 3) | 2).fork();
-    w.uint32((1 << 3) | 1).double(s.value);
-    w.uint32((2 << 3) | 0).int64(timestampMs);
-    w.ldelim();
-    w.ldelim();
-  }
-  const b = w.finish();
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Options of {@linkcode startRemoteWrite}. */
@@ -194,8 +179,10 @@ export function startRemoteWrite(
     if (line !== lastProblem) report(line);
     lastProblem = line;
   };
-  const body = (): Uint8Array<ArrayBuffer> | undefined => {
+  const loading = loadCodecs();
+  const body = async (): Promise<Uint8Array<ArrayBuffer> | undefined> => {
     if (source === undefined) return undefined;
+    const { compress, encodeWriteRequest } = await loading;
     const maps = source.readMaps().map((d, i) => ({ spec: specs[i], data: d }));
     const text = renderer.render(maps, {
       version: options.version,
@@ -269,7 +256,7 @@ export function startRemoteWrite(
     if (inflight !== undefined) await inflight.catch(() => 0);
     let payload: Uint8Array<ArrayBuffer> | undefined;
     try {
-      payload = body();
+      payload = await body();
     } catch (e) {
       problem(
         `tsbpf: remote write skipped: cannot read the maps: ${

@@ -86,3 +86,27 @@ Deno.test("the kernel engine's graph stays free of the interpreter", async () =>
     [],
   );
 });
+
+Deno.test("a run fetches no npm package unless it uses one", async () => {
+  // A fresh Deno cache, as on a new machine: a literal dynamic import of a
+  // module with npm dependencies would make every run download them.
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../mod.ts", import.meta.url).pathname,
+        "--version",
+      ],
+      env: { DENO_DIR: dir, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    assert.doesNotMatch(stderr, /Download/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

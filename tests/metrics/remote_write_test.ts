@@ -6,12 +6,12 @@
  * neither. Tests needing Prometheus skip with the reason when it is absent.
  */
 import assert from "node:assert/strict";
-import protobuf from "protobufjs/minimal.js";
-import { uncompress } from "snappyjs";
+import protobuf from "npm:protobufjs@8.8.1/minimal.js";
+import { uncompress } from "npm:snappyjs@0.7.0";
 import { trace } from "../../mod.ts";
 import { MetricsRenderer } from "../../runtime/metrics/exposition.ts";
+import { encodeWriteRequest } from "../../runtime/metrics/codecs.ts";
 import {
-  encodeWriteRequest,
   parseExposition,
   type Series,
 } from "../../runtime/metrics/remote_write.ts";
