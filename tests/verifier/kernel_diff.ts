@@ -1,0 +1,930 @@
+/**
+ * A differential test of our verifier against the kernel's: random programs
+ * (seeded, reproducible) go through our verifier and interpreter and through
+ * the running kernel (`bpf_prog_load`, then `BPF_PROG_TEST_RUN` as a raw
+ * tracepoint program with a 96-byte context). The rule checked: a program
+ * our verifier accepts loads in the kernel and returns the same r0 (the
+ * kernel reports its low 32 bits; every program folds the high half in).
+ * Being stricter than the kernel is allowed and counted.
+ *
+ * The generator aims at the places where a verifier's value tracking can be
+ * more precise than the kernel's: division and modulo (signed too), sign
+ * extension (`movsx`, `ldsx`), 32-bit ALU, shifts, byte swaps, spills and
+ * fills, and conditional jumps on derived values. It follows one concrete
+ * execution while it generates, so it can put a trap (a load through a
+ * scalar) on the side of a jump that this execution does not take, behind
+ * a condition that a precise enough analysis can prove; and it indexes a
+ * map value with a derived value bounded by a jump to the exit.
+ *
+ * Run thousands: `deno task fuzz:verifier --count 5000 --seed 1`.
+ *
+ * @module
+ */
+
+import { InsnBuilder } from "../../runtime/bpf/builder.ts";
+import { encode, type Insn } from "../../runtime/bpf/insn.ts";
+import { disassemble } from "../../runtime/bpf/disasm.ts";
+import { MapType, ProgType, PseudoSrc } from "../../runtime/bpf/opcodes.ts";
+import { VerifierError, verify } from "../../runtime/verifier/verifier.ts";
+import { createEnvironment } from "../../runtime/vm/environment.ts";
+import { VmProgram } from "../../runtime/vm/interpreter.ts";
+import { createMap } from "../../runtime/vm/maps.ts";
+
+/** Bytes of the raw tracepoint context (12 u64 arguments). */
+export const CTX_SIZE = 96;
+/** Value size of the one-entry array map the programs index. */
+export const VALUE_SIZE = 64;
+
+/** One generated program and its inputs. */
+export interface DiffCase {
+  /** The program. */
+  insns: Insn[];
+  /** The context bytes (`ctx_in`). */
+  ctx: Uint8Array<ArrayBuffer>;
+  /** The map value (key 0) before the run. */
+  value: Uint8Array<ArrayBuffer>;
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+const M64 = (1n << 64n) - 1n;
+const u64 = (v: bigint) => BigInt.asUintN(64, v);
+const s64 = (v: bigint) => BigInt.asIntN(64, v);
+const u32 = (v: bigint) => BigInt.asUintN(32, v);
+const s32 = (v: bigint) => BigInt.asIntN(32, v);
+
+type Alu =
+  | "ADD"
+  | "SUB"
+  | "MUL"
+  | "DIV"
+  | "SDIV"
+  | "MOD"
+  | "SMOD"
+  | "OR"
+  | "AND"
+  | "XOR"
+  | "LSH"
+  | "RSH"
+  | "ARSH"
+  | "MOV";
+
+const ALU_CODE: Record<Alu, number> = {
+  ADD: 0x00,
+  SUB: 0x10,
+  MUL: 0x20,
+  DIV: 0x30,
+  SDIV: 0x30,
+  OR: 0x40,
+  AND: 0x50,
+  LSH: 0x60,
+  RSH: 0x70,
+  MOD: 0x90,
+  SMOD: 0x90,
+  XOR: 0xa0,
+  MOV: 0xb0,
+  ARSH: 0xc0,
+};
+
+/** The concrete result of `a op b` as the ISA defines it. */
+function aluValue(op: Alu, a: bigint, b: bigint, bits: 32 | 64): bigint {
+  const w = bits === 64 ? u64 : u32;
+  const s = bits === 64 ? s64 : s32;
+  const A = w(a), B = w(b);
+  const sh = B & BigInt(bits - 1);
+  let r: bigint;
+  switch (op) {
+    case "ADD":
+      r = A + B;
+      break;
+    case "SUB":
+      r = A - B;
+      break;
+    case "MUL":
+      r = A * B;
+      break;
+    case "DIV":
+      r = B === 0n ? 0n : A / B;
+      break;
+    case "MOD":
+      r = B === 0n ? A : A % B;
+      break;
+    case "SDIV":
+      r = B === 0n ? 0n : s(A) / s(B);
+      break;
+    case "SMOD":
+      r = B === 0n ? A : s(A) % s(B);
+      break;
+    case "OR":
+      r = A | B;
+      break;
+    case "AND":
+      r = A & B;
+      break;
+    case "XOR":
+      r = A ^ B;
+      break;
+    case "LSH":
+      r = A << sh;
+      break;
+    case "RSH":
+      r = A >> sh;
+      break;
+    case "ARSH":
+      r = s(A) >> sh;
+      break;
+    case "MOV":
+      r = B;
+      break;
+  }
+  return w(r);
+}
+
+const INTERESTING = [
+  0,
+  1,
+  2,
+  3,
+  5,
+  7,
+  8,
+  15,
+  16,
+  31,
+  32,
+  63,
+  64,
+  100,
+  127,
+  128,
+  255,
+  256,
+  1000,
+  0x7fff,
+  0x8000,
+  0xffff,
+  0x10000,
+  0x7fffffff,
+  -0x80000000,
+  -1,
+  -2,
+  -3,
+  -7,
+  -100,
+  -128,
+  -129,
+  -256,
+  -32768,
+];
+
+const POOL = [0, 2, 3, 4, 5, 7, 8, 9];
+const JOPS = [
+  "JEQ",
+  "JNE",
+  "JGT",
+  "JGE",
+  "JLT",
+  "JLE",
+  "JSGT",
+  "JSGE",
+  "JSLT",
+  "JSLE",
+  "JSET",
+] as const;
+type JOp = typeof JOPS[number];
+const JCODE: Record<JOp, number> = {
+  JEQ: 0x10,
+  JGT: 0x20,
+  JGE: 0x30,
+  JSET: 0x40,
+  JNE: 0x50,
+  JSGT: 0x60,
+  JSGE: 0x70,
+  JLT: 0xa0,
+  JLE: 0xb0,
+  JSLT: 0xc0,
+  JSLE: 0xd0,
+};
+
+function holds(op: JOp, a: bigint, b: bigint, bits: 32 | 64): boolean {
+  const w = bits === 64 ? u64 : u32;
+  const s = bits === 64 ? s64 : s32;
+  const A = w(a), B = w(b);
+  switch (op) {
+    case "JEQ":
+      return A === B;
+    case "JNE":
+      return A !== B;
+    case "JGT":
+      return A > B;
+    case "JGE":
+      return A >= B;
+    case "JLT":
+      return A < B;
+    case "JLE":
+      return A <= B;
+    case "JSGT":
+      return s(A) > s(B);
+    case "JSGE":
+      return s(A) >= s(B);
+    case "JSLT":
+      return s(A) < s(B);
+    case "JSLE":
+      return s(A) <= s(B);
+    case "JSET":
+      return (A & B) !== 0n;
+  }
+}
+
+/** Generates one program; `next` is the random source. */
+export function generate(next: () => number): DiffCase {
+  const pick = <T>(a: readonly T[]): T => a[next() % a.length];
+  const chance = (pct: number) => next() % 100 < pct;
+  const ctx = new Uint8Array(CTX_SIZE);
+  const value = new Uint8Array(VALUE_SIZE);
+  const fillBytes = (buf: Uint8Array) => {
+    const dv = new DataView(buf.buffer);
+    for (let i = 0; i < buf.length; i += 8) {
+      const v = chance(50)
+        ? BigInt(pick(INTERESTING))
+        : (BigInt(next()) << 32n) | BigInt(next());
+      dv.setBigUint64(i, u64(chance(20) ? v << BigInt(next() % 40) : v), true);
+    }
+  };
+  fillBytes(ctx);
+  fillBytes(value);
+  const ctxView = new DataView(ctx.buffer);
+  const valView = new DataView(value.buffer);
+  const readLE = (dv: DataView, off: number, size: number, sx: boolean) => {
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) {
+      v = (v << 8n) | BigInt(dv.getUint8(off + i));
+    }
+    return sx ? u64(BigInt.asIntN(size * 8, v)) : v;
+  };
+
+  const b = new InsnBuilder();
+  // Concrete state of the path being generated (undefined: not on it).
+  const regs = new Map<number, bigint>();
+  const stack = new DataView(new ArrayBuffer(64)); // fp-64 .. fp-1
+  let live = true; // false inside code the concrete path skips
+  let label = 0;
+  const trapCount = { n: 0 };
+  const imm = (): number => {
+    if (chance(60)) return pick(INTERESTING);
+    return chance(50) ? (next() % 512) - 256 : next() | 0;
+  };
+  const set = (r: number, v: bigint | undefined) => {
+    if (!live) return;
+    if (v === undefined) regs.delete(r);
+    else regs.set(r, u64(v));
+  };
+  const val = (r: number): bigint | undefined => live ? regs.get(r) : undefined;
+
+  const ctxLoad = (dst: number) => {
+    const size = pick([1, 2, 4, 8] as const);
+    const sx = size < 8 && chance(40);
+    const off = (next() % (CTX_SIZE / size)) * size;
+    if (sx) b.ldxsx(size as 1 | 2 | 4, dst, 1, off);
+    else b.ldx(size, dst, 1, off);
+    set(dst, readLE(ctxView, off, size, sx));
+  };
+  const constLoad = (dst: number) => {
+    if (chance(70)) {
+      const v = imm();
+      b.movImm(dst, v);
+      set(dst, BigInt(v));
+    } else {
+      const v = u64(
+        (BigInt(imm()) << BigInt(next() % 64)) ^ BigInt(imm()),
+      );
+      b.ldImm64(dst, v);
+      set(dst, v);
+    }
+  };
+
+  // Prelude: r0 and the pool get values, r6 points at the map value, the
+  // stack's 64 bytes are written.
+  b.movImm(0, 0);
+  set(0, 0n);
+  for (const r of POOL) {
+    if (r === 0 && chance(50)) continue;
+    if (chance(55)) ctxLoad(r);
+    else constLoad(r);
+  }
+  b.ldMapValue(6, 0, 0);
+  for (let slot = 1; slot <= 8; slot++) {
+    const off = -8 * slot;
+    if (chance(50)) {
+      const r = pick(POOL);
+      b.stx(8, 10, off, r);
+      stack.setBigUint64(64 + off, val(r) ?? 0n, true);
+    } else {
+      const v = imm();
+      b.st(8, 10, off, v);
+      stack.setBigInt64(64 + off, BigInt(v), true);
+    }
+  }
+
+  const aluOp = (): void => {
+    const op = pick<Alu>([
+      "ADD",
+      "SUB",
+      "MUL",
+      "DIV",
+      "DIV",
+      "SDIV",
+      "MOD",
+      "MOD",
+      "SMOD",
+      "OR",
+      "AND",
+      "AND",
+      "XOR",
+      "LSH",
+      "RSH",
+      "ARSH",
+      "MOV",
+    ]);
+    const bits = chance(65) ? 64 : 32;
+    const dst = pick(POOL);
+    const signed = op === "SDIV" || op === "SMOD";
+    const cls = bits === 64 ? 0x07 : 0x04;
+    const shift = op === "LSH" || op === "RSH" || op === "ARSH";
+    if (chance(55)) {
+      let k = imm();
+      if (shift && !chance(3)) k = next() % bits;
+      if ((op === "DIV" || op === "MOD" || signed) && k === 0 && chance(90)) {
+        k = pick([3, 7, 10, -3, 16]);
+      }
+      b.raw({
+        code: cls | ALU_CODE[op],
+        dst,
+        src: 0,
+        off: signed ? 1 : 0,
+        imm: k,
+      });
+      const a = val(dst);
+      set(
+        dst,
+        a === undefined && op !== "MOV"
+          ? undefined
+          : aluValue(op, a ?? 0n, BigInt(k), bits),
+      );
+    } else {
+      const src = pick(POOL);
+      b.raw({
+        code: cls | ALU_CODE[op] | 0x08,
+        dst,
+        src,
+        off: signed ? 1 : 0,
+        imm: 0,
+      });
+      const a = val(dst), c = val(src);
+      set(
+        dst,
+        c === undefined || (a === undefined && op !== "MOV")
+          ? undefined
+          : aluValue(op, a ?? 0n, c, bits),
+      );
+    }
+  };
+
+  const unaryOp = (): void => {
+    const dst = pick(POOL);
+    const a = val(dst);
+    const k = next() % 4;
+    if (k === 0) {
+      const bits = chance(50) ? 64 : 32;
+      b.raw({
+        code: (bits === 64 ? 0x07 : 0x04) | 0x80,
+        dst,
+        src: 0,
+        off: 0,
+        imm: 0,
+      });
+      set(dst, a === undefined ? undefined : (bits === 64 ? u64(-a) : u32(-a)));
+    } else {
+      const kind = pick(["le", "be", "bswap"] as const);
+      const bits = pick([16, 32, 64] as const);
+      b.endian(kind, dst, bits);
+      if (a === undefined) return set(dst, undefined);
+      const low = BigInt.asUintN(bits, a);
+      if (kind === "le") return set(dst, low);
+      let out = 0n;
+      for (let i = 0; i < bits / 8; i++) {
+        out = (out << 8n) | ((low >> BigInt(i * 8)) & 0xffn);
+      }
+      set(dst, out);
+    }
+  };
+
+  const movsx = (): void => {
+    const dst = pick(POOL), src = pick(POOL);
+    const bits64 = chance(60);
+    const from = pick(bits64 ? [8, 16, 32] as const : [8, 16] as const);
+    b.movsx(from, dst, src, !bits64);
+    const a = val(src);
+    if (a === undefined) return set(dst, undefined);
+    const x = BigInt.asIntN(from, a);
+    set(dst, bits64 ? u64(x) : u32(x));
+  };
+
+  const stackOp = (): void => {
+    const size = pick([1, 2, 4, 8] as const);
+    const off = -8 * (1 + next() % 8) +
+      (size < 8 ? (next() % (8 / size)) * size : 0);
+    if (chance(45)) {
+      if (chance(70)) {
+        const r = pick(POOL);
+        b.stx(size, 10, off, r);
+        const v = val(r);
+        if (live) {
+          for (let i = 0; i < size; i++) {
+            stack.setUint8(
+              64 + off + i,
+              Number(((v ?? 0n) >> BigInt(8 * i)) & 0xffn),
+            );
+          }
+        }
+      } else {
+        const v = imm();
+        b.st(size, 10, off, v);
+        if (live) {
+          for (let i = 0; i < size; i++) {
+            stack.setUint8(
+              64 + off + i,
+              Number((u64(BigInt(v)) >> BigInt(8 * i)) & 0xffn),
+            );
+          }
+        }
+      }
+    } else {
+      const dst = pick(POOL);
+      const sx = size < 8 && chance(50);
+      if (sx) b.ldxsx(size as 1 | 2 | 4, dst, 10, off);
+      else b.ldx(size, dst, 10, off);
+      set(dst, readLE(stack, 64 + off, size, sx));
+    }
+  };
+
+  const trap = (): void => {
+    // A load through a scalar: refused wherever it may run.
+    const r = pick(POOL);
+    b.movImm(r, 7);
+    b.ldx(8, r, r, 0);
+    trapCount.n++;
+  };
+
+  /** A condition that holds on the concrete path, else undefined. */
+  const trueCond = (): {
+    op: JOp;
+    bits: 32 | 64;
+    a: number;
+    k: number | { reg: number };
+  } | undefined => {
+    const a = pick(POOL);
+    const v = val(a);
+    const bits = chance(70) ? 64 : 32;
+    for (let tries = 0; tries < 8; tries++) {
+      const op = pick(JOPS);
+      if (chance(20)) {
+        const r = pick(POOL);
+        const c = val(r);
+        if (v !== undefined && c !== undefined && holds(op, v, c, bits)) {
+          return { op, bits, a, k: { reg: r } };
+        }
+        continue;
+      }
+      const cands: number[] = [pick(INTERESTING), 0, -1];
+      if (v !== undefined) {
+        const sv = Number(BigInt.asIntN(32, v));
+        cands.push(sv, sv + 1, sv - 1, sv + 2);
+        const top = v.toString(2).length;
+        cands.push(
+          Number(BigInt.asIntN(32, (1n << BigInt(Math.min(top, 31))) - 1n)),
+        );
+      }
+      const k = pick(cands);
+      if (v !== undefined && holds(op, v, u64(BigInt(k | 0)), bits)) {
+        return { op, bits, a, k: k | 0 };
+      }
+    }
+    return undefined;
+  };
+
+  const jmp = (
+    c: { op: JOp; bits: 32 | 64; a: number; k: number | { reg: number } },
+    target: string,
+  ) => {
+    const op = c.op;
+    if (typeof c.k === "number") {
+      if (c.bits === 64) b.jmpImm(op, c.a, c.k, target);
+      else b.jmp32Imm(op, c.a, c.k, target);
+    } else if (c.bits === 64) b.jmpReg(op, c.a, c.k.reg, target);
+    else b.jmp32Reg(op, c.a, c.k.reg, target);
+  };
+
+  const mapAccess = (): void => {
+    const idx = pick(POOL);
+    const v = val(idx);
+    const size = pick([1, 2, 4, 8] as const);
+    // Bound the index on the concrete path, or not.
+    if (chance(60) && v !== undefined) {
+      const bound = chance(50)
+        ? VALUE_SIZE - size
+        : Number(v <= 0x7fffffffn ? v : 0n);
+      const bits = chance(70) ? 64 : 32;
+      const op = bits === 64 && chance(50) ? "JSGT" : "JGT";
+      if (bits === 64) b.jmpImm(op, idx, bound, "out");
+      else b.jmp32Imm(op, idx, bound, "out");
+      if (live && holds(op, v, BigInt(bound), bits)) live = false;
+    }
+    const tmp = pick(POOL.filter((r) => r !== idx));
+    if (chance(50)) {
+      b.movReg(tmp, 6);
+      b.alu64Reg("ADD", tmp, idx);
+    } else {
+      b.movReg(tmp, idx);
+      b.alu64Reg("ADD", tmp, 6);
+    }
+    const cur = val(idx);
+    let off = 0;
+    if (cur !== undefined && cur < BigInt(VALUE_SIZE)) {
+      const room = VALUE_SIZE - Number(cur) - size;
+      off = room > 0 ? next() % (room + 1) : 0;
+    }
+    b.ldx(size, tmp, tmp, off);
+    const at = cur === undefined ? -1 : Number(cur) + off;
+    set(
+      tmp,
+      at >= 0 && at + size <= VALUE_SIZE
+        ? readLE(valView, at, size, false)
+        : undefined,
+    );
+  };
+
+  const n = 6 + next() % 30;
+  const body = (count: number): void => {
+    for (let i = 0; i < count; i++) {
+      const r = next() % 100;
+      if (r < 30) aluOp();
+      else if (r < 36) unaryOp();
+      else if (r < 44) movsx();
+      else if (r < 48) ctxLoad(pick(POOL));
+      else if (r < 58) stackOp();
+      else if (r < 64) mapAccess();
+      else if (r < 82) {
+        // A trap behind a condition that holds on the concrete path.
+        const c = live ? trueCond() : undefined;
+        if (c === undefined) {
+          aluOp();
+          continue;
+        }
+        const skip = `L${label++}`;
+        jmp(c, skip);
+        trap();
+        b.label(skip);
+      } else if (r < 88 && live) {
+        // A trap on the taken side of a condition that fails here.
+        const c = trueCond();
+        if (c === undefined) continue;
+        const neg: Record<JOp, JOp | undefined> = {
+          JEQ: "JNE",
+          JNE: "JEQ",
+          JGT: "JLE",
+          JLE: "JGT",
+          JGE: "JLT",
+          JLT: "JGE",
+          JSGT: "JSLE",
+          JSLE: "JSGT",
+          JSGE: "JSLT",
+          JSLT: "JSGE",
+          JSET: undefined,
+        };
+        const op = neg[c.op];
+        if (op === undefined) continue;
+        const t = `T${label++}`, done = `D${label++}`;
+        jmp({ ...c, op }, t);
+        b.ja(done);
+        b.label(t);
+        trap();
+        b.label(done);
+      } else if (r < 96) {
+        // Skip a few operations, or not, on the concrete path.
+        const c = live ? trueCond() : undefined;
+        const skip = `S${label++}`;
+        const wasLive = live;
+        let goes = false, lost = false;
+        if (c !== undefined && chance(50)) {
+          jmp(c, skip);
+          goes = true;
+        } else {
+          const a = pick(POOL), k = imm(), op = pick(JOPS);
+          b.jmpImm(op, a, k, skip);
+          if (live) {
+            const v = val(a);
+            if (v === undefined) lost = true;
+            else goes = holds(op, v, u64(BigInt(k)), 64);
+          }
+        }
+        if (goes || lost) live = false;
+        body(1 + next() % 3);
+        b.label(skip);
+        live = wasLive && !lost && (goes || live);
+      } else {
+        // Leave early on a condition.
+        const a = pick(POOL);
+        const k = imm();
+        const op = pick(JOPS);
+        b.jmpImm(op, a, k, "out");
+        const v = val(a);
+        if (live && (v === undefined || holds(op, v, u64(BigInt(k)), 64))) {
+          live = false;
+        }
+      }
+    }
+  };
+  body(n);
+  b.label("out");
+  // r0's high half is folded into the low half the kernel reports.
+  b.movReg(1, 0);
+  b.alu64Imm("RSH", 1, 32);
+  b.alu64Reg("XOR", 0, 1);
+  b.exit();
+  return { insns: b.build().insns, ctx, value };
+}
+
+/** Our side of one case. */
+export interface OurVerdict {
+  /** Why our verifier refused, or undefined when it accepted. */
+  reason?: string;
+  /** r0 (low 32 bits) when accepted and run. */
+  r0?: number;
+  /** A fault of the interpreter after acceptance. */
+  fault?: string;
+}
+
+/** Runs a case through our verifier and interpreter. */
+export function runOurs(c: DiffCase): OurVerdict {
+  try {
+    verify(c.insns, {
+      maps: [{
+        type: MapType.ARRAY,
+        keySize: 4,
+        valueSize: VALUE_SIZE,
+        maxEntries: 1,
+      }],
+      ctxSize: CTX_SIZE,
+      progType: ProgType.RAW_TRACEPOINT,
+    });
+  } catch (e) {
+    if (e instanceof VerifierError) return { reason: e.message };
+    return { fault: `our verifier crashed: ${(e as Error).stack ?? e}` };
+  }
+  const map = createMap(
+    { type: MapType.ARRAY, keySize: 4, valueSize: VALUE_SIZE, maxEntries: 1 },
+    1,
+  );
+  map.update(new Uint8Array(4), c.value);
+  try {
+    const r0 = new VmProgram(c.insns, [map]).run(
+      new Uint8Array(c.ctx),
+      createEnvironment(),
+    );
+    return { r0: Number(r0 & 0xffffffffn) };
+  } catch (e) {
+    return { fault: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The kernel's side of one case. */
+export interface KernelVerdict {
+  /** The last lines of the verifier log when the kernel refused. */
+  reason?: string;
+  /** r0 (low 32 bits) when loaded and run. */
+  r0?: number;
+}
+
+/** Loads and runs cases in the kernel through libbpf (ffi/). */
+export class KernelRunner implements Disposable {
+  #n;
+  #mapFd: number;
+  #log = new Uint8Array(1 << 20);
+
+  /** Opens libbpf and creates the array map (needs root or CAP_BPF). */
+  constructor(n: import("../../ffi/libbpf.ts").NativeLibs) {
+    this.#n = n;
+    this.#mapFd = n.check(
+      "create the differential test's map",
+      n.bpf.bpf_map_create(
+        MapType.ARRAY,
+        new TextEncoder().encode("tsb_vdiff\0"),
+        4,
+        VALUE_SIZE,
+        1,
+        null,
+      ),
+    );
+  }
+
+  /** Loads, runs and unloads one case. */
+  async run(c: DiffCase): Promise<KernelVerdict> {
+    const { alloc, ProgLoadOpts, TestRunOpts } = await import(
+      "../../ffi/structs.ts"
+    );
+    const { addressOf } = await import("../../ffi/libbpf.ts");
+    const n = this.#n;
+    const code = encode(
+      c.insns.map((i) =>
+        i.code === 0x18 && i.src === PseudoSrc.MAP_VALUE
+          ? { ...i, imm: this.#mapFd }
+          : i
+      ),
+    ) as Uint8Array<ArrayBuffer>;
+    const load = (withLog: boolean): number => {
+      const { bytes: opts, view } = alloc(ProgLoadOpts.size);
+      view.setBigUint64(ProgLoadOpts.sz, BigInt(ProgLoadOpts.size), true);
+      if (withLog) {
+        this.#log.fill(0, 0, 16);
+        view.setUint32(ProgLoadOpts.log_level, 1, true);
+        view.setUint32(ProgLoadOpts.log_size, this.#log.length, true);
+        view.setBigUint64(ProgLoadOpts.log_buf, addressOf(this.#log), true);
+      }
+      return n.bpf.bpf_prog_load(
+        ProgType.RAW_TRACEPOINT,
+        new TextEncoder().encode("tsb_vdiff\0"),
+        new TextEncoder().encode("GPL\0"),
+        code,
+        BigInt(code.length / 8),
+        opts,
+      );
+    };
+    let fd = load(false);
+    if (fd < 0) {
+      const errno = -fd;
+      fd = load(true);
+      if (fd < 0) {
+        const end = this.#log.indexOf(0);
+        const log = new TextDecoder().decode(
+          this.#log.subarray(0, end < 0 ? this.#log.length : end),
+        ).trim().split("\n");
+        return {
+          reason: `errno ${errno}: ${log.slice(-2).join(" | ")}`,
+        };
+      }
+    }
+    try {
+      n.check(
+        "set the map value",
+        n.bpf.bpf_map_update_elem(this.#mapFd, new Uint8Array(4), c.value, 0n),
+      );
+      const { bytes: opts, view } = alloc(TestRunOpts.size);
+      view.setBigUint64(TestRunOpts.sz, BigInt(TestRunOpts.size), true);
+      const ctx = new Uint8Array(c.ctx);
+      view.setBigUint64(TestRunOpts.ctx_in, addressOf(ctx), true);
+      view.setUint32(TestRunOpts.ctx_size_in, ctx.length, true);
+      n.check("run the program", n.bpf.bpf_prog_test_run_opts(fd, opts));
+      ctx.fill(0, 0, 0); // keeps ctx alive until here
+      return { r0: view.getUint32(TestRunOpts.retval, true) };
+    } finally {
+      n.closeFd(fd);
+    }
+  }
+
+  /** Closes the map. */
+  [Symbol.dispose](): void {
+    this.#n.closeFd(this.#mapFd);
+    this.#mapFd = -1;
+  }
+}
+
+/** Figures of a differential run. */
+export interface DiffReport {
+  /** Programs generated. */
+  programs: number;
+  /** Both accepted (and ran). */
+  bothAccept: number;
+  /** Both refused. */
+  bothReject: number;
+  /** We refused, the kernel accepted (stricter: allowed). */
+  oursStricter: number;
+  /** We accepted, the kernel refused (must be 0). */
+  unsound: string[];
+  /** Both ran, r0 differed (must be 0). */
+  r0Mismatch: string[];
+  /** Our interpreter faulted after our verifier accepted (must be 0). */
+  faults: string[];
+  /** Our reasons for being stricter, counted by shape. */
+  stricterReasons: Map<string, number>;
+}
+
+/** Describes a case for a failure message. */
+export function describe(c: DiffCase, note: string): string {
+  const hex = (u: Uint8Array) =>
+    [...u].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${note}\n  ctx ${hex(c.ctx)}\n  value ${hex(c.value)}\n${
+    disassemble(c.insns).map((l) => `    ${l}`).join("\n")
+  }`;
+}
+
+/**
+ * Runs `count` cases from `seed` through both verifiers and engines.
+ *
+ * @example Compare 3 programs (needs root; prints the figures)
+ * ```ts ignore
+ * import { native } from "../../ffi/libbpf.ts";
+ * import { KernelRunner, runDiff } from "./kernel_diff.ts";
+ * using k = new KernelRunner(native());
+ * console.log(await runDiff(k, 3, 1));
+ * ```
+ */
+export async function runDiff(
+  kernel: KernelRunner,
+  count: number,
+  seed: number,
+): Promise<DiffReport> {
+  const rep: DiffReport = {
+    programs: 0,
+    bothAccept: 0,
+    bothReject: 0,
+    oursStricter: 0,
+    unsound: [],
+    r0Mismatch: [],
+    faults: [],
+    stricterReasons: new Map(),
+  };
+  for (let i = 0; i < count; i++) {
+    const c = generate(rng(seed * 1_000_003 + i));
+    rep.programs++;
+    const ours = runOurs(c);
+    const k = await kernel.run(c);
+    const tag = `seed ${seed} case ${i}`;
+    if (ours.fault !== undefined) {
+      rep.faults.push(describe(c, `${tag}: interpreter fault ${ours.fault}`));
+    }
+    if (ours.reason === undefined && k.reason !== undefined) {
+      rep.unsound.push(describe(c, `${tag}: kernel refused: ${k.reason}`));
+    } else if (ours.reason !== undefined && k.reason === undefined) {
+      rep.oursStricter++;
+      const key = ours.reason.replace(/^Instruction \d+ \([^)]*\): /, "")
+        .replace(/-?\d+/g, "N").slice(0, 70);
+      rep.stricterReasons.set(key, (rep.stricterReasons.get(key) ?? 0) + 1);
+    } else if (ours.reason !== undefined) {
+      rep.bothReject++;
+    } else {
+      rep.bothAccept++;
+      if (ours.r0 !== undefined && ours.r0 !== k.r0) {
+        rep.r0Mismatch.push(
+          describe(c, `${tag}: r0 ours ${ours.r0}, kernel ${k.r0}`),
+        );
+      }
+    }
+  }
+  return rep;
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const opt = (name: string, dflt: number): number => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const count = opt("count", 5000);
+  const seed = opt("seed", 1);
+  const { probeKernel } = await import("../../ffi/kernel_engine.ts");
+  const probe = probeKernel();
+  if (!probe.ok) {
+    console.error(`Cannot run the kernel differential: ${probe.reason}`);
+    Deno.exit(1);
+  }
+  const { native } = await import("../../ffi/libbpf.ts");
+  using k = new KernelRunner(native());
+  const t0 = performance.now();
+  const rep = await runDiff(k, count, seed);
+  for (
+    const s of [...rep.unsound, ...rep.r0Mismatch, ...rep.faults].slice(0, 5)
+  ) {
+    console.log(s);
+  }
+  console.log(
+    `${rep.programs} programs (seed ${seed}) in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s: both accept ${rep.bothAccept}, both reject ${rep.bothReject}, we reject and the kernel accepts ${rep.oursStricter}, we accept and the kernel rejects ${rep.unsound.length}, r0 mismatches ${rep.r0Mismatch.length}, interpreter faults ${rep.faults.length}`,
+  );
+  const top = [...rep.stricterReasons].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  for (const [why, k] of top) console.log(`  stricter ${k}× ${why}`);
+  Deno.exit(
+    rep.unsound.length + rep.r0Mismatch.length + rep.faults.length > 0 ? 1 : 0,
+  );
+}
