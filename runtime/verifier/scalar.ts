@@ -199,9 +199,18 @@ function exact32(op: AluKind, a: bigint, b: bigint): bigint {
  */
 export function alu64(op: AluKind, a: Range, b: Range): Range {
   const ca = constOf(a), cb = constOf(b);
+  // The kernel computes no range for division and modulo (not even of
+  // constants), nor for shifts by an amount that is not a known constant
+  // below 64: the result is any value.
+  if (op === "DIV" || op === "SDIV" || op === "MOD" || op === "SMOD") {
+    return FULL;
+  }
+  const shift = op === "LSH" || op === "RSH" || op === "ARSH";
+  if (shift && (cb === undefined || cb >= 64n)) return FULL;
   if (ca !== undefined && (cb !== undefined || op === "NEG")) {
     return constRange(exact64(op, ca, cb ?? 0n));
   }
+  if (op === "NEG") return alu64("SUB", constRange(0n), a);
   let u: [bigint, bigint] = [0n, U64_MAX];
   let s: [bigint, bigint] = [S64_MIN, S64_MAX];
   switch (op) {
@@ -217,20 +226,15 @@ export function alu64(op: AluKind, a: Range, b: Range): Range {
       if (lo >= S64_MIN && hi <= S64_MAX) s = [lo, hi];
       break;
     }
-    case "MUL":
+    case "MUL": {
       if (a.umax * b.umax <= U64_MAX) u = [a.umin * b.umin, a.umax * b.umax];
+      const p = [a.smin * b.smin, a.smin * b.smax, a.smax * b.smin];
+      p.push(a.smax * b.smax);
+      if (p.every((v) => v >= S64_MIN && v <= S64_MAX)) {
+        s = [p.reduce(min), p.reduce(max)];
+      }
       break;
-    case "DIV":
-      if (cb !== undefined) u = [a.umin / cb, a.umax / cb];
-      else if (b.umin > 0n) u = [a.umin / b.umax, a.umax / b.umin];
-      else u = [0n, a.umax];
-      break;
-    case "MOD":
-      if (cb !== undefined && cb !== 0n) {
-        u = a.umax < cb ? [a.umin, a.umax] : [0n, cb - 1n];
-      } else if (b.umin > 0n) u = [0n, min(a.umax, b.umax - 1n)];
-      else u = [0n, a.umax];
-      break;
+    }
     case "AND":
       u = [0n, min(a.umax, b.umax)];
       break;
@@ -241,16 +245,14 @@ export function alu64(op: AluKind, a: Range, b: Range): Range {
       u = [0n, fillBits(max(a.umax, b.umax))];
       break;
     case "LSH":
-      if (cb !== undefined && cb < 64n && (a.umax << cb) <= U64_MAX) {
-        u = [a.umin << cb, a.umax << cb];
-      }
+      // As the kernel: if the top bit may be shifted out, nothing is known.
+      if (a.umax <= 1n << (63n - cb!)) u = [a.umin << cb!, a.umax << cb!];
       break;
     case "RSH":
-      if (cb !== undefined) u = [a.umin >> (cb & 63n), a.umax >> (cb & 63n)];
-      else u = [0n, a.umax];
+      u = [a.umin >> cb!, a.umax >> cb!];
       break;
     case "ARSH":
-      if (cb !== undefined) s = [a.smin >> (cb & 63n), a.smax >> (cb & 63n)];
+      s = [a.smin >> cb!, a.smax >> cb!];
       break;
     default:
       break;
@@ -265,9 +267,19 @@ const U32: Range = Object.freeze({
   smax: U32_MAX,
 });
 
-/** Range of the zero-extended result of the 32-bit `a op b`. */
+/**
+ * Range of the zero-extended result of the 32-bit `a op b`. Division,
+ * modulo and shifts by an amount that is not a known constant below 32
+ * give any 64-bit value, as in the kernel (which leaves such a result
+ * unknown without zero-extending it).
+ */
 export function alu32(op: AluKind, a: Range, b: Range): Range {
   const ca = constOf(a), cb = constOf(b);
+  if (op === "DIV" || op === "SDIV" || op === "MOD" || op === "SMOD") {
+    return FULL;
+  }
+  const shift = op === "LSH" || op === "RSH" || op === "ARSH";
+  if (shift && (cb === undefined || cb >= 32n)) return FULL;
   if (ca !== undefined && (cb !== undefined || op === "NEG")) {
     return constRange(exact32(op, ca, cb ?? 0n));
   }
@@ -276,12 +288,11 @@ export function alu32(op: AluKind, a: Range, b: Range): Range {
     return uRange(0n, min(m, U32_MAX));
   }
   if (a.umax > U32_MAX || b.umax > U32_MAX) return U32;
-  if (op === "SDIV" || op === "SMOD" || op === "NEG") return U32;
+  if (op === "NEG") return alu32("SUB", constRange(0n), a);
   if (op === "ARSH" && a.umax >= 1n << 31n) return U32;
+  // The kernel's 32-bit left shift: the top bit must not be shifted out.
+  if (op === "LSH" && a.umax > 1n << (31n - cb!)) return U32;
   const k = op === "ARSH" ? "RSH" : op;
-  if ((op === "LSH" || op === "RSH" || op === "ARSH") && (cb ?? 32n) >= 32n) {
-    return U32;
-  }
   const r = alu64(k, a, b);
   return r.umax <= U32_MAX ? r : U32;
 }
@@ -293,15 +304,59 @@ export function truncate32(a: Range): Range {
   return c !== undefined ? constRange(c & U32_MAX) : U32;
 }
 
-/** Sign-extends the low `bits` of a range to 64 bits. */
+/**
+ * Sign-extends the low `bits` of a range to 64 bits, as the kernel does:
+ * a constant exactly; else, when the signed bounds lie in one aligned
+ * block of 2^bits values and their low parts, sign-extended, have the same
+ * sign, the range between those; else any value of `bits` bits.
+ *
+ * @example Bytes of [0, 100] stay [0, 100]; [0, 200] may be negative
+ * ```ts
+ * import { signExtend, uRange } from "./scalar.ts";
+ * console.assert(signExtend(uRange(0n, 100n), 8).smin === 0n);
+ * console.assert(signExtend(uRange(0n, 200n), 8).smin === -128n);
+ * ```
+ */
 export function signExtend(a: Range, bits: 8 | 16 | 32): Range {
   const c = constOf(a);
   if (c !== undefined) {
     return constRange(BigInt.asIntN(bits, c));
   }
-  const half = 1n << BigInt(bits - 1);
-  if (a.smin >= -half && a.smax < half) return a;
-  return sRange(-half, half - 1n);
+  const n = BigInt(bits);
+  const half = 1n << (n - 1n);
+  const wide = sRange(-half, half - 1n);
+  if (toU(a.smin) >> n !== toU(a.smax) >> n) return wide;
+  const lo = BigInt.asIntN(bits, a.smin), hi = BigInt.asIntN(bits, a.smax);
+  if ((lo >= 0n) !== (hi >= 0n)) return wide;
+  return sRange(min(lo, hi), max(lo, hi));
+}
+
+/**
+ * `w = (s8/s16)w`: sign-extends the low `bits` within 32 bits, then
+ * zero-extends. Only values known to fit in 32 bits keep a range.
+ */
+export function signExtend32(a: Range, bits: 8 | 16): Range {
+  const c = constOf(a);
+  if (c !== undefined) {
+    return constRange(BigInt.asUintN(32, BigInt.asIntN(bits, c)));
+  }
+  if (a.umax > U32_MAX) return U32;
+  // The 32-bit signed view of [umin, umax].
+  const top = 1n << 31n;
+  const s32 = a.umax < top
+    ? [a.umin, a.umax]
+    : a.umin >= top
+    ? [a.umin - (1n << 32n), a.umax - (1n << 32n)]
+    : undefined;
+  if (s32 === undefined) return U32;
+  const n = BigInt(bits);
+  const block = (v: bigint) => BigInt.asUintN(32, v) >> n;
+  if (block(s32[0]) !== block(s32[1])) return U32;
+  const lo = BigInt.asIntN(bits, s32[0]), hi = BigInt.asIntN(bits, s32[1]);
+  if ((lo >= 0n) !== (hi >= 0n)) return U32;
+  const ulo = BigInt.asUintN(32, min(lo, hi));
+  const uhi = BigInt.asUintN(32, max(lo, hi));
+  return uRange(ulo, uhi);
 }
 
 /** Comparison operators of conditional jumps. */
@@ -423,7 +478,10 @@ export function refine(
         if (cb === 0n || a.umax < lowBit(cb)) {
           return undefined;
         }
-        if (a.umin === 0n) na = with_(a, { umin: 1n });
+        // Like the kernel, learn only from a single-bit mask.
+        if (a.umin < cb && (cb & (cb - 1n)) === 0n) {
+          na = with_(a, { umin: cb });
+        }
       }
       break;
     case "JNSET":

@@ -141,6 +141,7 @@ import {
   refine32,
   S64_MAX,
   signExtend,
+  signExtend32,
   sRange,
   truncate32,
   U32_MAX,
@@ -497,8 +498,14 @@ class Checker {
             `sign-extending move of R${d.src}, ${typeName(s)}, is not allowed`,
           );
         }
-        const r = signExtend(s.r, d.off as 8 | 16 | 32);
-        this.set(d.dst, scalar(d.bits === 32 ? truncate32(r) : r));
+        this.set(
+          d.dst,
+          scalar(
+            d.bits === 32
+              ? signExtend32(s.r, d.off as 8 | 16)
+              : signExtend(s.r, d.off as 8 | 16 | 32),
+          ),
+        );
         return pc + 1;
       }
       case "neg":
@@ -1050,7 +1057,11 @@ class Checker {
         this.markNull(this.cur, a.id, op !== "JEQ");
         return next;
       }
-      if (isPointer(a.t)) return op === "JEQ" ? next : d.target;
+      // As the kernel, only pointers that cannot be NULL: stack and
+      // context pointers are compared like unknown values.
+      if (a.t === T.MAP_VALUE || a.t === T.MEM || a.t === T.MAP_PTR) {
+        return op === "JEQ" ? next : d.target;
+      }
     }
     this.fork(copyState(this.cur), d.target);
     return next;
