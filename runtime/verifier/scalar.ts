@@ -324,6 +324,7 @@ export function signExtend(a: Range, bits: 8 | 16 | 32): Range {
   }
   const n = BigInt(bits);
   const half = 1n << (n - 1n);
+  if (a.smin >= -half && a.smax < half) return a;
   const wide = sRange(-half, half - 1n);
   if (toU(a.smin) >> n !== toU(a.smax) >> n) return wide;
   const lo = BigInt.asIntN(bits, a.smin), hi = BigInt.asIntN(bits, a.smax);

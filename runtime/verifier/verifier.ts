@@ -841,6 +841,16 @@ class Checker {
   checkRegion(pc: number, rn: string, p: Reg, off: number, size: number): void {
     const limit = p.t === T.MEM ? p.size : this.opts.maps[p.map].valueSize;
     const what = p.t === T.MEM ? "ringbuf record" : "map value";
+    if (p.r.umax >= BigInt(MAX_VAR_OFF)) {
+      // The kernel bounds the variable offset by its unsigned maximum: a
+      // variable part that may be negative is unbounded there.
+      this.fail(
+        pc,
+        `${what} access through ${rn} with a variable offset that may be negative (${
+          rangeText(p.r)
+        }) is unbounded; make the offset non-negative first`,
+      );
+    }
     const lo = p.off + off + Number(p.r.smin);
     const hi = p.off + off + Number(p.r.smax) + size;
     if (lo < 0 || hi > limit) {
