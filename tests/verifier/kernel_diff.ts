@@ -284,7 +284,16 @@ export function generate(next: () => number): DiffCase {
     if (chance(60)) return pick(INTERESTING);
     return chance(50) ? (next() % 512) - 256 : next() | 0;
   };
+  /** Registers a loop body must not write (its counter). */
+  const busy = new Set<number>();
+  /** Registers written while generating a loop body. */
+  let written: Set<number> | undefined;
+  const dstReg = (): number => {
+    const free = POOL.filter((r) => !busy.has(r));
+    return pick(free);
+  };
   const set = (r: number, v: bigint | undefined) => {
+    written?.add(r);
     if (!live) return;
     if (v === undefined) regs.delete(r);
     else regs.set(r, u64(v));
@@ -319,10 +328,11 @@ export function generate(next: () => number): DiffCase {
   set(0, 0n);
   for (const r of POOL) {
     if (r === 0 && chance(50)) continue;
-    if (chance(55)) ctxLoad(r);
+    if (chance(45)) ctxLoad(r);
     else constLoad(r);
   }
   b.ldMapValue(6, 0, 0);
+  b.stx(8, 10, -80, 1); // the context, for after helper calls
   for (let slot = 1; slot <= 8; slot++) {
     const off = -8 * slot;
     if (chance(50)) {
@@ -357,7 +367,7 @@ export function generate(next: () => number): DiffCase {
       "MOV",
     ]);
     const bits = chance(65) ? 64 : 32;
-    const dst = pick(POOL);
+    const dst = dstReg();
     const signed = op === "SDIV" || op === "SMOD";
     const cls = bits === 64 ? 0x07 : 0x04;
     const shift = op === "LSH" || op === "RSH" || op === "ARSH";
@@ -401,7 +411,7 @@ export function generate(next: () => number): DiffCase {
   };
 
   const unaryOp = (): void => {
-    const dst = pick(POOL);
+    const dst = dstReg();
     const a = val(dst);
     const k = next() % 4;
     if (k === 0) {
@@ -430,7 +440,7 @@ export function generate(next: () => number): DiffCase {
   };
 
   const movsx = (): void => {
-    const dst = pick(POOL), src = pick(POOL);
+    const dst = dstReg(), src = pick(POOL);
     const bits64 = chance(60);
     const from = pick(bits64 ? [8, 16, 32] as const : [8, 16] as const);
     b.movsx(from, dst, src, !bits64);
@@ -536,21 +546,46 @@ export function generate(next: () => number): DiffCase {
   };
 
   const mapAccess = (): void => {
-    const idx = pick(POOL);
+    let idx = pick(POOL);
     const v = val(idx);
     const size = pick([1, 2, 4, 8] as const);
-    // Bound the index on the concrete path, or not.
-    if (chance(60) && v !== undefined) {
+    const onStack = chance(25);
+    const room = onStack ? 64 : VALUE_SIZE;
+    // Bound the index on the concrete path, or not; through a copy or not.
+    if (chance(65) && v !== undefined) {
+      let checked = idx;
+      if (chance(30)) {
+        const alias = pick(POOL.filter((r) => r !== idx));
+        b.movReg(alias, idx);
+        set(alias, v);
+        if (chance(50)) [checked, idx] = [alias, idx];
+        else [checked, idx] = [idx, alias];
+      }
       const bound = chance(50)
-        ? VALUE_SIZE - size
+        ? room - size
         : Number(v <= 0x7fffffffn ? v : 0n);
       const bits = chance(70) ? 64 : 32;
       const op = bits === 64 && chance(50) ? "JSGT" : "JGT";
-      if (bits === 64) b.jmpImm(op, idx, bound, "out");
-      else b.jmp32Imm(op, idx, bound, "out");
+      if (bits === 64) b.jmpImm(op, checked, bound, "out");
+      else b.jmp32Imm(op, checked, bound, "out");
       if (live && holds(op, v, BigInt(bound), bits)) live = false;
     }
+    const cur = val(idx);
     const tmp = pick(POOL.filter((r) => r !== idx));
+    if (onStack) {
+      // A 1-byte read at fp-64 + idx.
+      b.movReg(tmp, 10);
+      b.alu64Imm("ADD", tmp, -64);
+      b.alu64Reg("ADD", tmp, idx);
+      b.ldx(1, tmp, tmp, 0);
+      set(
+        tmp,
+        cur !== undefined && cur < 64n
+          ? BigInt(stack.getUint8(Number(cur)))
+          : undefined,
+      );
+      return;
+    }
     if (chance(50)) {
       b.movReg(tmp, 6);
       b.alu64Reg("ADD", tmp, idx);
@@ -558,7 +593,6 @@ export function generate(next: () => number): DiffCase {
       b.movReg(tmp, idx);
       b.alu64Reg("ADD", tmp, 6);
     }
-    const cur = val(idx);
     let off = 0;
     if (cur !== undefined && cur < BigInt(VALUE_SIZE)) {
       const room = VALUE_SIZE - Number(cur) - size;
@@ -574,6 +608,57 @@ export function generate(next: () => number): DiffCase {
     );
   };
 
+  /** map_lookup_elem(key 0), a NULL check, a load from the value. */
+  const lookup = (): void => {
+    b.st(8, 10, -72, 0);
+    b.movReg(2, 10);
+    b.alu64Imm("ADD", 2, -72);
+    b.ldMap(1, 0);
+    b.call(1);
+    b.ldx(8, 1, 10, -80);
+    const skip = `N${label++}`;
+    b.jmpImm("JEQ", 0, 0, skip);
+    const size = pick([1, 2, 4, 8] as const);
+    const off = (next() % (VALUE_SIZE / size)) * size;
+    b.ldx(size, 0, 0, off);
+    b.label(skip);
+    set(0, readLE(valView, off, size, false));
+    for (const r of [2, 3, 4, 5]) constLoad(r);
+  };
+
+  /** A counted loop whose body changes other registers. */
+  const loop = (): void => {
+    const i = pick(POOL);
+    const k = 1 + next() % 6;
+    const head = `H${label++}`;
+    b.movImm(i, 0);
+    set(i, 0n);
+    busy.add(i);
+    const outer = written;
+    written = new Set();
+    const wasLive = live;
+    live = false; // the body's values are not followed
+    b.label(head);
+    const ops = 1 + next() % 3;
+    for (let j = 0; j < ops; j++) {
+      const r = next() % 3;
+      if (r === 0) aluOp();
+      else if (r === 1) movsx();
+      else unaryOp();
+    }
+    b.alu64Imm("ADD", i, 1);
+    if (chance(50)) b.jmpImm("JLT", i, k, head);
+    else b.jmp32Imm("JNE", i, k, head);
+    live = wasLive;
+    for (const r of written) {
+      outer?.add(r);
+      regs.delete(r);
+    }
+    written = outer;
+    busy.delete(i);
+    set(i, BigInt(k));
+  };
+
   const n = 6 + next() % 30;
   const body = (count: number): void => {
     for (let i = 0; i < count; i++) {
@@ -581,10 +666,12 @@ export function generate(next: () => number): DiffCase {
       if (r < 30) aluOp();
       else if (r < 36) unaryOp();
       else if (r < 44) movsx();
-      else if (r < 48) ctxLoad(pick(POOL));
-      else if (r < 58) stackOp();
-      else if (r < 64) mapAccess();
-      else if (r < 82) {
+      else if (r < 47) ctxLoad(pick(POOL));
+      else if (r < 56) stackOp();
+      else if (r < 63) mapAccess();
+      else if (r < 67) lookup();
+      else if (r < 70) loop();
+      else if (r < 79) {
         // A trap behind a condition that holds on the concrete path.
         const c = live ? trueCond() : undefined;
         if (c === undefined) {
@@ -595,7 +682,7 @@ export function generate(next: () => number): DiffCase {
         jmp(c, skip);
         trap();
         b.label(skip);
-      } else if (r < 88 && live) {
+      } else if (r < 82 && live) {
         // A trap on the taken side of a condition that fails here.
         const c = trueCond();
         if (c === undefined) continue;
@@ -747,7 +834,8 @@ export class KernelRunner implements Disposable {
     const n = this.#n;
     const code = encode(
       c.insns.map((i) =>
-        i.code === 0x18 && i.src === PseudoSrc.MAP_VALUE
+        i.code === 0x18 &&
+          (i.src === PseudoSrc.MAP_VALUE || i.src === PseudoSrc.MAP_FD)
           ? { ...i, imm: this.#mapFd }
           : i
       ),
