@@ -2,6 +2,9 @@
  * Value ranges of 64-bit scalars as the verifier tracks them: an unsigned
  * interval `[umin, umax]` and a signed interval `[smin, smax]`, both holding
  * at once. ALU transfer functions and branch refinement work on these.
+ * They never compute a range where the kernel's verifier computes none
+ * (division, modulo, shifts by unknown amounts): see the module doc of
+ * `verifier.ts`.
  *
  * @module
  */

@@ -13,7 +13,8 @@
  * `MAP_VALUE` (an array map with one entry; the second imm is the offset).
  * Legacy packet loads, kfuncs, load-acquire/store-release are refused.
  * Division or modulo by a constant 0 and constant shifts by ≥ the width are
- * refused.
+ * refused, even in code that cannot run (the kernel checks only code it
+ * reaches).
  *
  * **Control flow.** Jumps stay inside their function and never land on the
  * second slot of `ld_imm64`; local calls target a slot of the program. The
@@ -44,6 +45,37 @@
  * may flow into a compare, pointer arithmetic, an address, a checked helper
  * argument, a call or a function's return; other scalars only need to be
  * scalars on both sides. Register liveness is a static analysis too.
+ *
+ * **Scalar values, never more precise than the kernel's.** A scalar is an
+ * unsigned and a signed 64-bit range (`scalar.ts`); the kernel also keeps
+ * known bits (tnums) and 32-bit subranges. Which side of a jump is followed
+ * depends on these ranges, so a range the kernel cannot compute would let
+ * us accept a program the kernel refuses. Where the kernel gives up, so do
+ * we:
+ * - division and modulo (`/`, `%`, signed or not, 64 or 32 bits) give any
+ *   64-bit value, even of two constants (the kernel computes no range for
+ *   them; its 32-bit result is not even known to be zero-extended);
+ * - shifts by a register give any 64-bit value unless it holds a constant
+ *   below the width; a left shift keeps a range only if no set bit can
+ *   reach the top bit (`umax ≤ 2^(63-n)`, `2^(31-n)` for 32 bits);
+ * - sign extension (`movsx`, `ldsx`) keeps a range when it is already in
+ *   the narrow type's range, or lies in one block of 2^bits values whose
+ *   ends sign-extend to the same sign; else the type's whole range;
+ * - `if r & K` learns `r ≥ K` only when K is a single bit;
+ * - only pointers that cannot be NULL (map values, ringbuf records, map
+ *   pointers) decide a comparison with 0; stack and context pointers are
+ *   compared like unknown values, both sides followed;
+ * - a map value or ringbuf record access needs a variable offset whose
+ *   unsigned maximum is below 2^29, i.e. one that cannot be negative.
+ * Where the kernel knows more, we refuse programs it accepts (allowed, and
+ * rare): bit-level facts (`r & ~3` is a multiple of 4, `x << 33` ends in
+ * zeros), 32-bit subranges of wider values (a 32-bit jump narrows only
+ * values that fit in 32 bits), narrow spills (a 4-byte store and load of a
+ * register, stored immediates and zeros read back), deltas between linked
+ * registers (`r2 = r1 + 5`), and a 32-bit move of a value wider than 32
+ * bits. `tests/verifier/kernel_diff.ts` compares verdicts and results with
+ * the running kernel on random programs aimed at these areas (`deno task
+ * fuzz:verifier --count 5000 --seed 1`).
  *
  * **Registers.** Reading an uninitialized register is refused; a call
  * clobbers r0-r5; at entry only r1 (context) and r10 are set.

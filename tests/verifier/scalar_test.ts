@@ -9,6 +9,8 @@ import {
   type Range,
   refine,
   refine32,
+  signExtend,
+  signExtend32,
   sRange,
   sync,
   uRange,
@@ -240,4 +242,20 @@ Deno.test("sync deduces signed from unsigned bounds and detects empty sets", () 
   const neg = sRange(-8n, -1n);
   assert.equal(neg.umin, (1n << 64n) - 8n);
   assert.equal(neg.umax, (1n << 64n) - 1n);
+});
+
+Deno.test("sign extension ranges contain every concrete result (random sampling)", () => {
+  for (let i = 0; i < 20_000; i++) {
+    const bits = ([8, 16, 32] as const)[i % 3];
+    const v = value();
+    const r = rangeAround(v);
+    const x = pick(r, v);
+    const out = signExtend(r, bits);
+    const want = BigInt.asUintN(64, BigInt.asIntN(bits, x));
+    assert.ok(holds(out, want), `(s${bits}) ${x} → ${want} not in range`);
+    if (bits === 32) continue;
+    const out32 = signExtend32(r, bits);
+    const want32 = BigInt.asUintN(32, BigInt.asIntN(bits, x));
+    assert.ok(holds(out32, want32), `w = (s${bits})w ${x} → ${want32}`);
+  }
 });
