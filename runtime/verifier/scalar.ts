@@ -450,12 +450,12 @@ export function refine(
       break;
     case "JGT":
       if (a.umax === 0n || b.umin === U64_MAX) return undefined;
-      na = with_(a, { umin: max(a.umin, b.umin + 1n) });
-      nb = with_(b, { umax: min(b.umax, a.umax - 1n) });
+      na = uNarrow(a, max(a.umin, b.umin + 1n), a.umax);
+      nb = uNarrow(b, b.umin, min(b.umax, a.umax - 1n));
       break;
     case "JGE":
-      na = with_(a, { umin: max(a.umin, b.umin) });
-      nb = with_(b, { umax: min(b.umax, a.umax) });
+      na = uNarrow(a, max(a.umin, b.umin), a.umax);
+      nb = uNarrow(b, b.umin, min(b.umax, a.umax));
       break;
     case "JLT":
       return swap(refine("JGT", b, a));
@@ -496,6 +496,22 @@ export function refine(
   }
   if (!na || !nb) return undefined;
   return [na, nb];
+}
+
+/**
+ * Narrows the unsigned bounds after an unsigned compare. The kernel keeps
+ * the signed bounds of a value whose signed range spans zero only when
+ * they fit in 32 bits (through its 32-bit bounds); otherwise, once the
+ * unsigned range lies on one side of the sign boundary, the signed range
+ * becomes the unsigned one. So do we, to follow no path the kernel prunes.
+ */
+function uNarrow(r: Range, umin: bigint, umax: bigint): Range | undefined {
+  const wide = r.smin < 0n && r.smax >= 0n &&
+    (r.smin < -(1n << 31n) || r.smax >= 1n << 31n);
+  if (wide && (umax <= S64_MAX || umin > S64_MAX)) {
+    return sync({ umin, umax, smin: S64_MIN, smax: S64_MAX });
+  }
+  return with_(r, { umin, umax });
 }
 
 function lowBit(v: bigint): bigint {

@@ -66,7 +66,11 @@
  *   pointers) decide a comparison with 0; stack and context pointers are
  *   compared like unknown values, both sides followed;
  * - a map value or ringbuf record access needs a variable offset whose
- *   unsigned maximum is below 2^29, i.e. one that cannot be negative.
+ *   unsigned maximum is below 2^29, i.e. one that cannot be negative;
+ * - an unsigned compare that puts a value on one side of the sign boundary
+ *   replaces a signed range spanning zero by the unsigned one, unless that
+ *   signed range fits in 32 bits (the kernel then keeps it through its
+ *   32-bit bounds): after `if r s< 3` and `if r <= 62`, r is [0, 62].
  * Where the kernel knows more, we refuse programs it accepts (allowed, and
  * rare): bit-level facts (`r & ~3` is a multiple of 4, `x << 33` ends in
  * zeros), 32-bit subranges of wider values (a 32-bit jump narrows only

@@ -1967,6 +1967,34 @@ test("map value accesses need a variable offset that cannot be negative", () => 
   );
 });
 
+test("an unsigned compare drops a signed range that spans zero beyond 32 bits (as the kernel)", () => {
+  const arr = [{
+    type: MapType.ARRAY,
+    keySize: 4,
+    valueSize: 64,
+    maxEntries: 1,
+  }];
+  // r7 s< 3, then r7 <= 62: the kernel knows [0, 62], not [0, 2].
+  const access = (lower: number | undefined) =>
+    prog((b) => {
+      b.ldx(8, 7, 1, 8);
+      b.jmpImm("JSGE", 7, 3, "out");
+      if (lower !== undefined) b.jmpImm("JSLT", 7, lower, "out");
+      b.jmpImm("JGT", 7, 62, "out");
+      b.ldMapValue(2, 0, 0);
+      b.alu64Reg("ADD", 2, 7);
+      b.ldx(2, 0, 2, 60);
+      b.label("out");
+      b.movImm(0, 0);
+      b.exit();
+    });
+  rejects(access(undefined), 6, /map value access out of range/, {
+    maps: arr,
+  });
+  // Within 32 bits the kernel keeps it (through its 32-bit bounds).
+  accepts(access(-100), { maps: arr });
+});
+
 test("negation, multiplication and byte swaps keep the ranges the kernel keeps", () => {
   accepts(prog((b) => {
     b.ldx(1, 2, 1, 8);
