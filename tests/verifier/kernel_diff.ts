@@ -561,14 +561,41 @@ export function generate(next: () => number): DiffCase {
         if (chance(50)) [checked, idx] = [alias, idx];
         else [checked, idx] = [idx, alias];
       }
-      const bound = chance(50)
-        ? room - size
-        : Number(v <= 0x7fffffffn ? v : 0n);
-      const bits = chance(70) ? 64 : 32;
-      const op = bits === 64 && chance(50) ? "JSGT" : "JGT";
-      if (bits === 64) b.jmpImm(op, checked, bound, "out");
-      else b.jmp32Imm(op, checked, bound, "out");
-      if (live && holds(op, v, BigInt(bound), bits)) live = false;
+      // One to three guards that leave for the exit, mixed signedness
+      // and widths, against narrow and wide constants.
+      const guards = 1 + (chance(60) ? 0 : next() % 3);
+      for (let g = 0; g < guards; g++) {
+        const wide = [
+          -(1n << 40n),
+          -(1n << 32n),
+          (1n << 63n) + 5n,
+          1n << 40n,
+          -(1n << 31n) - 1n,
+        ];
+        const k = g === guards - 1 && chance(60)
+          ? BigInt(room - size)
+          : chance(25)
+          ? pick(wide)
+          : BigInt(pick([0, -1, 3, -3, 2, -100, room - size, room, 1 << 20]));
+        const op = pick(
+          ["JGT", "JSGT", "JLT", "JSLT", "JGE", "JSGE", "JLE", "JSLE"] as const,
+        );
+        const bits = chance(75) ? 64 : 32;
+        if (k === BigInt.asIntN(32, k)) {
+          if (bits === 64) b.jmpImm(op, checked, Number(k), "out");
+          else b.jmp32Imm(op, checked, Number(k), "out");
+        } else {
+          const kr = pick(POOL.filter((r) => r !== checked && r !== idx));
+          b.ldImm64(kr, k);
+          set(kr, k);
+          if (bits === 64) b.jmpReg(op, checked, kr, "out");
+          else b.jmp32Reg(op, checked, kr, "out");
+        }
+        const now = val(checked);
+        if (live && (now === undefined || holds(op, now, u64(k), bits))) {
+          live = false;
+        }
+      }
     }
     const cur = val(idx);
     const tmp = pick(POOL.filter((r) => r !== idx));
