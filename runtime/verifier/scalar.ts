@@ -492,10 +492,26 @@ export function refine(
       if (ca !== undefined && cb !== undefined) {
         return (ca & cb) === 0n ? [a, b] : undefined;
       }
-      break;
+      return bitsCleared(a, b);
   }
   if (!na || !nb) return undefined;
   return [na, nb];
+}
+
+/**
+ * The side of `if a & b` where no bit is shared, with one side constant.
+ * The kernel clears the bits in its tnum; a signed range that spans zero
+ * does not survive that, so we forget it as well.
+ */
+function bitsCleared(a: Range, b: Range): [Range, Range] {
+  const drop = (r: Range) =>
+    r.smin < 0n && r.smax >= 0n
+      ? sync({ umin: r.umin, umax: r.umax, smin: S64_MIN, smax: S64_MAX }) ?? r
+      : r;
+  const ca = constOf(a), cb = constOf(b);
+  if (cb !== undefined && ca === undefined) return [drop(a), b];
+  if (ca !== undefined && cb === undefined) return [a, drop(b)];
+  return [a, b];
 }
 
 /**
@@ -553,6 +569,7 @@ export function refine32(
   }
   const limit = signed(op) ? (1n << 31n) - 1n : U32_MAX;
   if (a.umax <= limit && b.umax <= limit) return refine(op, a, b);
+  if (op === "JNSET") return bitsCleared(a, b);
   return [a, b];
 }
 

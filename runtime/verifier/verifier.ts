@@ -61,7 +61,8 @@
  * - sign extension (`movsx`, `ldsx`) keeps a range when it is already in
  *   the narrow type's range, or lies in one block of 2^bits values whose
  *   ends sign-extend to the same sign; else the type's whole range;
- * - `if r & K` learns `r ≥ K` only when K is a single bit;
+ * - `if r & K` learns `r ≥ K` only when K is a single bit; its other side
+ *   (no bit of K set) forgets a signed range that spans zero;
  * - only pointers that cannot be NULL (map values, ringbuf records, map
  *   pointers) decide a comparison with 0; stack and context pointers are
  *   compared like unknown values, both sides followed;

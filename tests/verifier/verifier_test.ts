@@ -1926,6 +1926,16 @@ test("JSET learns a lower bound only from a single-bit mask", () => {
   }));
 });
 
+test("the no-common-bit side of JSET forgets a signed range spanning zero (as the kernel)", () => {
+  for (const jmp32 of [false, true]) {
+    rejectsTrap((b) => b.ldxsx(2, 2, 1, 8), (ok, b) => {
+      if (jmp32) b.jmp32Imm("JSET", 2, 0x86, ok);
+      else b.jmpImm("JSET", 2, 0x86, ok);
+      b.jmpImm("JSGE", 2, -32768, ok);
+    });
+  }
+});
+
 test("stack and context pointers may be compared with 0 like unknown values", () => {
   rejectsTrap((b) => {
     b.movReg(2, 10);
