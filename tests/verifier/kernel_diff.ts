@@ -57,7 +57,6 @@ export function rng(seed: number): () => number {
   };
 }
 
-const M64 = (1n << 64n) - 1n;
 const u64 = (v: bigint) => BigInt.asUintN(64, v);
 const s64 = (v: bigint) => BigInt.asIntN(64, v);
 const u32 = (v: bigint) => BigInt.asUintN(32, v);
@@ -202,19 +201,6 @@ const JOPS = [
   "JSET",
 ] as const;
 type JOp = typeof JOPS[number];
-const JCODE: Record<JOp, number> = {
-  JEQ: 0x10,
-  JGT: 0x20,
-  JGE: 0x30,
-  JSET: 0x40,
-  JNE: 0x50,
-  JSGT: 0x60,
-  JSGE: 0x70,
-  JLT: 0xa0,
-  JLE: 0xb0,
-  JSLT: 0xc0,
-  JSLE: 0xd0,
-};
 
 function holds(op: JOp, a: bigint, b: bigint, bits: 32 | 64): boolean {
   const w = bits === 64 ? u64 : u32;
@@ -558,8 +544,9 @@ export function generate(next: () => number): DiffCase {
         const alias = pick(POOL.filter((r) => r !== idx));
         b.movReg(alias, idx);
         set(alias, v);
-        if (chance(50)) [checked, idx] = [alias, idx];
-        else [checked, idx] = [idx, alias];
+        // Compare one copy, index with the other.
+        if (chance(50)) checked = alias;
+        else idx = alias;
       }
       // One to three guards that leave for the exit, mixed signedness
       // and widths, against narrow and wide constants.
