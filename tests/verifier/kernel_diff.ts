@@ -483,13 +483,13 @@ export function generate(next: () => number): DiffCase {
   };
 
   /** A condition that holds on the concrete path, else undefined. */
-  const trueCond = (): {
+  const trueCond = (reg?: number): {
     op: JOp;
     bits: 32 | 64;
     a: number;
     k: number | { reg: number };
   } | undefined => {
-    const a = pick(POOL);
+    const a = reg ?? pick(POOL);
     const v = val(a);
     const bits = chance(70) ? 64 : 32;
     for (let tries = 0; tries < 8; tries++) {
@@ -531,6 +531,57 @@ export function generate(next: () => number): DiffCase {
     else b.jmp32Reg(op, c.a, c.k.reg, target);
   };
 
+  /**
+   * One to three guards that leave for the exit when `checked` is out of
+   * some range: mixed signedness, widths and JSET masks, against narrow
+   * and wide constants (`keep` is not used as a scratch register).
+   */
+  const guards = (checked: number, keep: number, fit: number, room: number) => {
+    const n = 1 + (chance(60) ? 0 : next() % 3);
+    for (let g = 0; g < n; g++) {
+      const wide = [
+        -(1n << 40n),
+        -(1n << 32n),
+        (1n << 63n) + 5n,
+        1n << 40n,
+        -(1n << 31n) - 1n,
+      ];
+      const k = g === n - 1 && chance(60)
+        ? BigInt(fit)
+        : chance(25)
+        ? pick(wide)
+        : BigInt(pick([0, -1, 3, -3, 2, -100, fit, room, 1 << 20, 0x86]));
+      const op = pick(
+        [
+          "JGT",
+          "JSGT",
+          "JLT",
+          "JSLT",
+          "JGE",
+          "JSGE",
+          "JLE",
+          "JSLE",
+          "JSET",
+        ] as const,
+      );
+      const bits = chance(75) ? 64 : 32;
+      if (k === BigInt.asIntN(32, k)) {
+        if (bits === 64) b.jmpImm(op, checked, Number(k), "out");
+        else b.jmp32Imm(op, checked, Number(k), "out");
+      } else {
+        const kr = pick(POOL.filter((r) => r !== checked && r !== keep));
+        b.ldImm64(kr, k);
+        set(kr, k);
+        if (bits === 64) b.jmpReg(op, checked, kr, "out");
+        else b.jmp32Reg(op, checked, kr, "out");
+      }
+      const now = val(checked);
+      if (live && (now === undefined || holds(op, now, u64(k), bits))) {
+        live = false;
+      }
+    }
+  };
+
   const mapAccess = (): void => {
     let idx = pick(POOL);
     const v = val(idx);
@@ -548,41 +599,7 @@ export function generate(next: () => number): DiffCase {
         if (chance(50)) checked = alias;
         else idx = alias;
       }
-      // One to three guards that leave for the exit, mixed signedness
-      // and widths, against narrow and wide constants.
-      const guards = 1 + (chance(60) ? 0 : next() % 3);
-      for (let g = 0; g < guards; g++) {
-        const wide = [
-          -(1n << 40n),
-          -(1n << 32n),
-          (1n << 63n) + 5n,
-          1n << 40n,
-          -(1n << 31n) - 1n,
-        ];
-        const k = g === guards - 1 && chance(60)
-          ? BigInt(room - size)
-          : chance(25)
-          ? pick(wide)
-          : BigInt(pick([0, -1, 3, -3, 2, -100, room - size, room, 1 << 20]));
-        const op = pick(
-          ["JGT", "JSGT", "JLT", "JSLT", "JGE", "JSGE", "JLE", "JSLE"] as const,
-        );
-        const bits = chance(75) ? 64 : 32;
-        if (k === BigInt.asIntN(32, k)) {
-          if (bits === 64) b.jmpImm(op, checked, Number(k), "out");
-          else b.jmp32Imm(op, checked, Number(k), "out");
-        } else {
-          const kr = pick(POOL.filter((r) => r !== checked && r !== idx));
-          b.ldImm64(kr, k);
-          set(kr, k);
-          if (bits === 64) b.jmpReg(op, checked, kr, "out");
-          else b.jmp32Reg(op, checked, kr, "out");
-        }
-        const now = val(checked);
-        if (live && (now === undefined || holds(op, now, u64(k), bits))) {
-          live = false;
-        }
-      }
+      guards(checked, idx, room - size, room);
     }
     const cur = val(idx);
     const tmp = pick(POOL.filter((r) => r !== idx));
@@ -677,8 +694,19 @@ export function generate(next: () => number): DiffCase {
   const body = (count: number): void => {
     for (let i = 0; i < count; i++) {
       const r = next() % 100;
-      if (r < 30) aluOp();
-      else if (r < 36) unaryOp();
+      if (r < 26) aluOp();
+      else if (r < 30 && live) {
+        // Guards on one value, then a trap behind a true condition on it.
+        const a = pick(POOL);
+        if (val(a) === undefined) continue;
+        guards(a, a, 64, 64);
+        const c = live ? trueCond(a) : undefined;
+        if (c === undefined) continue;
+        const skip = `G${label++}`;
+        jmp(c, skip);
+        trap();
+        b.label(skip);
+      } else if (r < 36) unaryOp();
       else if (r < 44) movsx();
       else if (r < 47) ctxLoad(pick(POOL));
       else if (r < 56) stackOp();
