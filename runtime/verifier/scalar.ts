@@ -500,14 +500,12 @@ export function refine(
 
 /**
  * The side of `if a & b` where no bit is shared, with one side constant.
- * The kernel clears the bits in its tnum; a signed range that spans zero
- * does not survive that, so we forget it as well.
+ * The kernel clears the bits in its tnum; the bounds of a value whose
+ * signed range spans zero do not survive that (only its tnum does), so we
+ * forget them as well.
  */
 function bitsCleared(a: Range, b: Range): [Range, Range] {
-  const drop = (r: Range) =>
-    r.smin < 0n && r.smax >= 0n
-      ? sync({ umin: r.umin, umax: r.umax, smin: S64_MIN, smax: S64_MAX }) ?? r
-      : r;
+  const drop = (r: Range) => r.smin < 0n && r.smax >= 0n ? FULL : r;
   const ca = constOf(a), cb = constOf(b);
   if (cb !== undefined && ca === undefined) return [drop(a), b];
   if (ca !== undefined && cb === undefined) return [a, drop(b)];
@@ -550,8 +548,9 @@ function exclude(a: Range, c: bigint): Range | undefined {
 }
 
 /**
- * Narrows for a 32-bit compare (`JMP32`). Only sound cases are refined: both
- * ranges inside [0, 2^32), or both exact constants.
+ * Narrows for a 32-bit compare (`JMP32`): both ranges inside [0, 2^32)
+ * (2^31 for signed compares) are narrowed as 64-bit values, two constants
+ * decide; otherwise the compared values become unknown on both sides.
  */
 export function refine32(
   op: CmpKind,
@@ -569,8 +568,91 @@ export function refine32(
   }
   const limit = signed(op) ? (1n << 31n) - 1n : U32_MAX;
   if (a.umax <= limit && b.umax <= limit) return refine(op, a, b);
-  if (op === "JNSET") return bitsCleared(a, b);
-  return [a, b];
+  // The kernel narrows the 32-bit bounds of wider values, and where that
+  // side cannot happen it goes on with bounds that need not contain ours:
+  // we go on with nothing known about the compared values.
+  return [ca !== undefined ? a : FULL, cb !== undefined ? b : FULL];
+}
+
+/**
+ * Whether `a op b` holds for all values (true), none (false), or it
+ * depends (undefined), judged as the kernel's branch prediction does from
+ * the bounds alone: constants, then disjoint or ordered intervals. A side
+ * of a jump is left out only when this decides; a side whose narrowed
+ * ranges are empty for another reason is still followed, as the kernel
+ * does (with whatever bounds it then has).
+ *
+ * @example `if r < 16` on [0, 15] is always taken
+ * ```ts
+ * import { branchTaken, constRange, uRange } from "./scalar.ts";
+ * console.assert(branchTaken("JLT", uRange(0n, 15n), constRange(16n), 64));
+ * ```
+ */
+export function branchTaken(
+  op: CmpKind,
+  a: Range,
+  b: Range,
+  bits: 32 | 64,
+): boolean | undefined {
+  const ca = constOf(a), cb = constOf(b);
+  if (bits === 32) {
+    if (ca !== undefined && cb !== undefined) {
+      return refine32(op, a, b) !== undefined;
+    }
+    const limit = signed(op) ? (1n << 31n) - 1n : U32_MAX;
+    if (a.umax > limit || b.umax > limit) return undefined;
+  }
+  if (ca !== undefined && cb !== undefined) {
+    return refine(op, a, b) !== undefined;
+  }
+  const su = (x: Range) => [x.umin, x.umax] as const;
+  const ss = (x: Range) => [x.smin, x.smax] as const;
+  const order = (
+    [lo1, hi1]: readonly [bigint, bigint],
+    [lo2, hi2]: readonly [bigint, bigint],
+    strict: boolean,
+  ): boolean | undefined => {
+    // a > b (strict) or a >= b.
+    if (strict ? lo1 > hi2 : lo1 >= hi2) return true;
+    if (strict ? hi1 <= lo2 : hi1 < lo2) return false;
+    return undefined;
+  };
+  switch (op) {
+    case "JEQ":
+    case "JNE": {
+      const disjoint = a.umin > b.umax || a.umax < b.umin ||
+        a.smin > b.smax || a.smax < b.smin;
+      if (!disjoint) return undefined;
+      return op === "JNE";
+    }
+    case "JGT":
+      return order(su(a), su(b), true);
+    case "JGE":
+      return order(su(a), su(b), false);
+    case "JLT":
+      return order(su(b), su(a), true);
+    case "JLE":
+      return order(su(b), su(a), false);
+    case "JSGT":
+      return order(ss(a), ss(b), true);
+    case "JSGE":
+      return order(ss(a), ss(b), false);
+    case "JSLT":
+      return order(ss(b), ss(a), true);
+    case "JSLE":
+      return order(ss(b), ss(a), false);
+    case "JSET":
+    case "JNSET": {
+      // No bit of the constant can be set in the other operand.
+      const k = cb ?? ca;
+      const x = cb !== undefined ? a : b;
+      if (k === undefined || (k !== 0n && x.umax >= lowBit(k))) {
+        return undefined;
+      }
+      return op === "JNSET";
+    }
+  }
+  return undefined;
 }
 
 function signed(op: CmpKind): boolean {

@@ -61,8 +61,16 @@
  * - sign extension (`movsx`, `ldsx`) keeps a range when it is already in
  *   the narrow type's range, or lies in one block of 2^bits values whose
  *   ends sign-extend to the same sign; else the type's whole range;
- * - `if r & K` learns `r ≥ K` only when K is a single bit; its other side
- *   (no bit of K set) forgets a signed range that spans zero;
+ * - `if r & K` learns `r ≥ K` only when K is a single bit; on its other
+ *   side (no bit of K set) a value whose signed range spans zero becomes
+ *   unknown;
+ * - a 32-bit compare of values wider than 32 bits leaves them unknown on
+ *   both sides (the kernel narrows their 32-bit bounds, and on a side that
+ *   cannot happen goes on with bounds unrelated to ours);
+ * - a side of a jump is left out only when the bounds decide the compare
+ *   (constants, disjoint or ordered intervals), as the kernel predicts
+ *   branches; a side that narrowing shows impossible otherwise is followed
+ *   with the compared values unknown;
  * - only pointers that cannot be NULL (map values, ringbuf records, map
  *   pointers) decide a comparison with 0; stack and context pointers are
  *   compared like unknown values, both sides followed;
@@ -166,6 +174,7 @@ import {
   alu32,
   alu64,
   type AluKind,
+  branchTaken,
   type CmpKind,
   constOf,
   constRange,
@@ -1074,8 +1083,18 @@ class Checker {
     const next = pc + 1;
     if (a.t === T.SCALAR && b.t === T.SCALAR) {
       const fn = d.bits === 64 ? refine : refine32;
-      const yes = fn(op, a.r, b.r);
-      const no = fn(negateCmp(op), a.r, b.r);
+      let yes = fn(op, a.r, b.r);
+      let no = fn(negateCmp(op), a.r, b.r);
+      if (!yes || !no) {
+        // The kernel leaves out a side only when its bounds decide the
+        // compare; a side that narrowing alone shows impossible is still
+        // followed there, so we follow it too, with the compared values
+        // unknown.
+        const taken = branchTaken(op, a.r, b.r, d.bits);
+        const lost: [Range, Range] = [FULL, d.useReg ? FULL : b.r];
+        if (taken !== false) yes ??= lost;
+        if (taken !== true) no ??= lost;
+      }
       if (yes && no) {
         const other = copyState(this.cur);
         this.applyRefine(other, d, a, b, yes);

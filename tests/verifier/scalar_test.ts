@@ -3,6 +3,7 @@ import {
   alu32,
   alu64,
   type AluKind,
+  branchTaken,
   type CmpKind,
   constRange,
   negateCmp,
@@ -227,6 +228,33 @@ Deno.test("branch narrowing keeps every pair of values that takes the side", () 
       `${side}${bits} a=${a} b=${b} narrowed too far`,
     );
   }
+});
+
+Deno.test("branch prediction from bounds never contradicts a pair of values", () => {
+  let decided = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const op = CMPS[i % CMPS.length];
+    const bits = i % 4 === 0 ? 32 : 64;
+    let a = value();
+    let b = BigInt.asUintN(64, i % 2 ? value() : a + (next() % 3n));
+    const ra = rangeAround(a), rb = rangeAround(b);
+    a = pick(ra, a);
+    b = pick(rb, b);
+    const t = branchTaken(op, ra, rb, bits);
+    if (t === undefined) continue;
+    decided++;
+    assert.equal(t, compare(op, a, b, bits), `${op}${bits} a=${a} b=${b}`);
+  }
+  assert.ok(decided > 1000, `${decided} decided`);
+  assert.equal(
+    branchTaken("JLT", uRange(0n, 15n), constRange(16n), 64),
+    true,
+  );
+  assert.equal(
+    branchTaken("JEQ", uRange(0n, 15n), constRange(3n), 64),
+    undefined,
+  );
+  assert.equal(branchTaken("JSET", uRange(0n, 7n), constRange(8n), 64), false);
 });
 
 Deno.test("sync deduces signed from unsigned bounds and detects empty sets", () => {

@@ -1936,6 +1936,26 @@ test("the no-common-bit side of JSET forgets a signed range spanning zero (as th
   }
 });
 
+test("a 32-bit compare of wider values leaves them unknown (the kernel may follow an impossible side)", () => {
+  // r2 >= 0x86 and w2 <= 2 cannot both hold for a sign-extended 32-bit
+  // load, but the kernel goes on (with r2 in [0, 2]) and reaches the trap.
+  rejectsTrap((b) => b.ldxsx(4, 2, 1, 8), (ok, b) => {
+    b.jmpImm("JLT", 2, 0x86, ok);
+    b.jmp32Imm("JGT", 2, 2, ok);
+    b.jmpImm("JGE", 2, 0x3c, ok);
+  });
+});
+
+test("the no-common-bit side of JSET makes a value spanning zero unknown", () => {
+  // The kernel forgets r2 >= 2 here and reaches the trap with r2 == 0.
+  rejectsTrap((b) => b.ldx(8, 2, 1, 8), (ok, b) => {
+    b.jmpImm("JLT", 2, 2, ok);
+    b.jmpImm("JSGE", 2, 0x100000, ok);
+    b.jmpImm("JSET", 2, 0x40, ok);
+    b.jmpImm("JGT", 2, 0, ok);
+  });
+});
+
 test("stack and context pointers may be compared with 0 like unknown values", () => {
   rejectsTrap((b) => {
     b.movReg(2, 10);
