@@ -500,16 +500,30 @@ export function refine(
 
 /**
  * The side of `if a & b` where no bit is shared, with one side constant.
- * The kernel clears the bits in its tnum; the bounds of a value whose
- * signed range spans zero do not survive that (only its tnum does), so we
- * forget them as well.
+ * The kernel clears those bits in its tnum (known bits) and keeps only the
+ * bounds that tnum implies, losing any range it had. We do the same from
+ * the tnum of our unsigned range (the kernel's is never less precise).
  */
 function bitsCleared(a: Range, b: Range): [Range, Range] {
-  const drop = (r: Range) => r.smin < 0n && r.smax >= 0n ? FULL : r;
   const ca = constOf(a), cb = constOf(b);
-  if (cb !== undefined && ca === undefined) return [drop(a), b];
-  if (ca !== undefined && cb === undefined) return [a, drop(b)];
+  if (cb !== undefined && ca === undefined) return [clearBits(a, cb), b];
+  if (ca !== undefined && cb === undefined) return [a, clearBits(b, ca)];
   return [a, b];
+}
+
+function clearBits(r: Range, c: bigint): Range {
+  // The kernel's tnum_range(umin, umax): the common prefix is known.
+  const diff = r.umin ^ r.umax;
+  const width = diff === 0n ? 0n : BigInt(diff.toString(2).length);
+  const mask = width >= 64n ? U64_MAX : (1n << width) - 1n;
+  const value = r.umin & ~mask & ~c & U64_MAX;
+  const m = mask & ~c & U64_MAX;
+  return sync({
+    umin: value,
+    umax: value | m,
+    smin: toS(value | (m & (1n << 63n))),
+    smax: toS(value | (m & S64_MAX)),
+  }) ?? FULL;
 }
 
 /**

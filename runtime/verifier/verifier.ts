@@ -62,8 +62,9 @@
  *   the narrow type's range, or lies in one block of 2^bits values whose
  *   ends sign-extend to the same sign; else the type's whole range;
  * - `if r & K` learns `r ≥ K` only when K is a single bit; on its other
- *   side (no bit of K set) a value whose signed range spans zero becomes
- *   unknown;
+ *   side (no bit of K set) only what the known bits of r say is kept (as
+ *   the kernel, which recomputes the bounds from its tnum there): the
+ *   common binary prefix of umin and umax, with K's bits cleared;
  * - a 32-bit compare of values wider than 32 bits leaves them unknown on
  *   both sides (the kernel narrows their 32-bit bounds, and on a side that
  *   cannot happen goes on with bounds unrelated to ours);

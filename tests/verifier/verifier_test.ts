@@ -1946,6 +1946,15 @@ test("a 32-bit compare of wider values leaves them unknown (the kernel may follo
   });
 });
 
+test("the no-common-bit side of JSET keeps only what the known bits say", () => {
+  // r2 in [65, 255]: with bits 0 and 2 clear the kernel knows [0, 250].
+  rejectsTrap((b) => b.ldx(1, 2, 1, 8), (ok, b) => {
+    b.jmpImm("JLT", 2, 65, ok);
+    b.jmpImm("JSET", 2, 5, ok);
+    b.jmpImm("JGE", 2, 64, ok);
+  });
+});
+
 test("the no-common-bit side of JSET makes a value spanning zero unknown", () => {
   // The kernel forgets r2 >= 2 here and reaches the trap with r2 == 0.
   rejectsTrap((b) => b.ldx(8, 2, 1, 8), (ok, b) => {
