@@ -250,7 +250,8 @@ export function generate(next: () => number): DiffCase {
   fillBytes(ctx);
   fillBytes(value);
   const ctxView = new DataView(ctx.buffer);
-  const valView = new DataView(value.buffer);
+  // The map value as the concrete path changes it (atomics write it).
+  const valView = new DataView(value.slice().buffer);
   const readLE = (dv: DataView, off: number, size: number, sx: boolean) => {
     let v = 0n;
     for (let i = size - 1; i >= 0; i--) {
@@ -434,6 +435,42 @@ export function generate(next: () => number): DiffCase {
     if (a === undefined) return set(dst, undefined);
     const x = BigInt.asIntN(from, a);
     set(dst, bits64 ? u64(x) : u32(x));
+  };
+
+  /** An atomic read-modify-write on a stack slot or the map value. */
+  const atomicOp = (): void => {
+    const size = chance(60) ? 8 : 4;
+    const onStack = chance(60);
+    const off = onStack
+      ? -8 * (1 + next() % 8) + (size === 4 && chance(50) ? 4 : 0)
+      : (next() % (VALUE_SIZE / size)) * size;
+    const op = pick(["ADD", "OR", "AND", "XOR", "XCHG"] as const);
+    const fetch = op === "XCHG" || chance(50);
+    const src = pick(POOL);
+    b.atomic(size, op, onStack ? 10 : 6, off, src, fetch);
+    if (!live) return;
+    const view = onStack ? stack : valView;
+    const at = onStack ? 64 + off : off;
+    const old = readLE(view, at, size, false);
+    const v = val(src);
+    if (v === undefined) {
+      live = false; // the memory is not followed any more
+      return;
+    }
+    const w = BigInt.asUintN(size * 8, v);
+    const now = op === "ADD"
+      ? old + w
+      : op === "OR"
+      ? old | w
+      : op === "AND"
+      ? old & w
+      : op === "XOR"
+      ? old ^ w
+      : w;
+    for (let i = 0; i < size; i++) {
+      view.setUint8(at + i, Number((now >> BigInt(8 * i)) & 0xffn));
+    }
+    if (fetch) set(src, old);
   };
 
   const stackOp = (): void => {
@@ -709,7 +746,8 @@ export function generate(next: () => number): DiffCase {
       } else if (r < 36) unaryOp();
       else if (r < 44) movsx();
       else if (r < 47) ctxLoad(pick(POOL));
-      else if (r < 56) stackOp();
+      else if (r < 54) stackOp();
+      else if (r < 56) atomicOp();
       else if (r < 63) mapAccess();
       else if (r < 67) lookup();
       else if (r < 70) loop();
