@@ -338,6 +338,12 @@ export function signExtend(a: Range, bits: 8 | 16 | 32): Range {
 /**
  * `w = (s8/s16)w`: sign-extends the low `bits` within 32 bits, then
  * zero-extends. Only values known to fit in 32 bits keep a range.
+ *
+ * @example A negative byte becomes a large 32-bit value
+ * ```ts
+ * import { constRange, signExtend32 } from "./scalar.ts";
+ * console.assert(signExtend32(constRange(0xffn), 8).umin === 0xffffffffn);
+ * ```
  */
 export function signExtend32(a: Range, bits: 8 | 16): Range {
   const c = constOf(a);

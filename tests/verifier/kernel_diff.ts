@@ -45,7 +45,15 @@ export interface DiffCase {
   value: Uint8Array<ArrayBuffer>;
 }
 
-/** A small deterministic PRNG (mulberry32). */
+/**
+ * A small deterministic PRNG (mulberry32).
+ *
+ * @example The same seed gives the same numbers
+ * ```ts
+ * import { rng } from "./kernel_diff.ts";
+ * console.assert(rng(1)() === rng(1)());
+ * ```
+ */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -232,7 +240,16 @@ function holds(op: JOp, a: bigint, b: bigint, bits: 32 | 64): boolean {
   }
 }
 
-/** Generates one program; `next` is the random source. */
+/**
+ * Generates one program and its inputs; `next` is the random source.
+ *
+ * @example Generate and check a program with our verifier
+ * ```ts
+ * import { generate, rng, runOurs } from "./kernel_diff.ts";
+ * const v = runOurs(generate(rng(42)));
+ * console.log(v.reason ?? `r0 = ${v.r0}`);
+ * ```
+ */
 export function generate(next: () => number): DiffCase {
   const pick = <T>(a: readonly T[]): T => a[next() % a.length];
   const chance = (pct: number) => next() % 100 < pct;
@@ -842,7 +859,15 @@ export interface OurVerdict {
   fault?: string;
 }
 
-/** Runs a case through our verifier and interpreter. */
+/**
+ * Runs a case through our verifier and interpreter.
+ *
+ * @example See the generator's example.
+ * ```ts
+ * import { generate, rng, runOurs } from "./kernel_diff.ts";
+ * console.assert(runOurs(generate(rng(1))).fault === undefined);
+ * ```
+ */
 export function runOurs(c: DiffCase): OurVerdict {
   try {
     verify(c.insns, {
@@ -883,7 +908,17 @@ export interface KernelVerdict {
   r0?: number;
 }
 
-/** Loads and runs cases in the kernel through libbpf (ffi/). */
+/**
+ * Loads and runs cases in the kernel through libbpf (ffi/).
+ *
+ * @example Run one case (needs root or CAP_BPF)
+ * ```ts ignore
+ * import { native } from "../../ffi/libbpf.ts";
+ * import { generate, KernelRunner, rng } from "./kernel_diff.ts";
+ * using k = new KernelRunner(native());
+ * console.log(await k.run(generate(rng(1))));
+ * ```
+ */
 export class KernelRunner implements Disposable {
   #n;
   #mapFd: number;
@@ -997,7 +1032,15 @@ export interface DiffReport {
   stricterReasons: Map<string, number>;
 }
 
-/** Describes a case for a failure message. */
+/**
+ * Describes a case for a failure message: inputs and disassembly.
+ *
+ * @example Describe a program
+ * ```ts
+ * import { describe, generate, rng } from "./kernel_diff.ts";
+ * console.log(describe(generate(rng(3)), "case 3"));
+ * ```
+ */
 export function describe(c: DiffCase, note: string): string {
   const hex = (u: Uint8Array) =>
     [...u].map((x) => x.toString(16).padStart(2, "0")).join("");
