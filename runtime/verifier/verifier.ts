@@ -13,8 +13,8 @@
  * `MAP_VALUE` (an array map with one entry; the second imm is the offset).
  * Legacy packet loads, kfuncs, load-acquire/store-release are refused.
  * Division or modulo by a constant 0 and constant shifts by ≥ the width are
- * refused, even in code that cannot run (the kernel checks only code it
- * reaches).
+ * refused where a path reaches them (as in the kernel, which checks only
+ * the code it reaches).
  *
  * **Control flow.** Jumps stay inside their function and never land on the
  * second slot of `ld_imm64`; local calls target a slot of the program. The
@@ -589,6 +589,7 @@ class Checker {
         return pc + 1;
       }
       case "alu":
+        if (d.invalid !== undefined) this.fail(pc, d.invalid);
         this.doAlu(pc, d);
         return pc + 1;
       case "ldimm64":

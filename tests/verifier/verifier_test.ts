@@ -551,6 +551,15 @@ test("rejects constant division by zero and oversized shifts", () => {
     1,
     /invalid shift by 32/,
   );
+  // Only where a path reaches them, as in the kernel.
+  accepts(prog((b) => {
+    b.movImm(0, 1);
+    b.jmpImm("JEQ", 0, 1, "ok");
+    b.alu64Imm("DIV", 0, 0);
+    b.alu32Imm("LSH", 0, 40);
+    b.label("ok");
+    b.exit();
+  }));
 });
 
 // ---------------------------------------------------------------------------
