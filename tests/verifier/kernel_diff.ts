@@ -695,6 +695,7 @@ export function generate(next: () => number): DiffCase {
 
   /** map_lookup_elem(key 0), a NULL check, a load from the value. */
   const lookup = (): void => {
+    if (chance(30)) return readStr();
     b.st(8, 10, -72, 0);
     b.movReg(2, 10);
     b.alu64Imm("ADD", 2, -72);
@@ -708,6 +709,24 @@ export function generate(next: () => number): DiffCase {
     b.ldx(size, 0, 0, off);
     b.label(skip);
     set(0, readLE(valView, off, size, false));
+    for (const r of [2, 3, 4, 5]) constLoad(r);
+  };
+
+  /**
+   * probe_read_kernel_str into fp-96.. from an address that faults in both
+   * engines: r0 is -EFAULT, its range bounded by the size.
+   */
+  const readStr = (): void => {
+    const size = 1 + next() % 8;
+    b.movReg(1, 10);
+    b.alu64Imm("ADD", 1, -96);
+    b.movImm(2, size);
+    // A kernel address that is not mapped (the kernel answers -ERANGE for
+    // user addresses, which the interpreter does not model).
+    b.ldImm64(3, 0xfffffffffffff000n);
+    b.call(115);
+    b.ldx(8, 1, 10, -80);
+    set(0, u64(-14n));
     for (const r of [2, 3, 4, 5]) constLoad(r);
   };
 
