@@ -551,6 +551,16 @@ test("rejects constant division by zero and oversized shifts", () => {
     1,
     /invalid shift by 32/,
   );
+  // By a register that holds 0: allowed (the result is 0, or x for %).
+  for (const op of ["DIV", "MOD"] as const) {
+    accepts(prog((b) => {
+      b.ldx(1, 0, 1, 8);
+      b.movImm(3, 0);
+      b.alu32Reg(op, 0, 3);
+      b.alu64Reg(op, 0, 3);
+      b.exit();
+    }));
+  }
   // Only where a path reaches them, as in the kernel.
   accepts(prog((b) => {
     b.movImm(0, 1);
