@@ -2368,8 +2368,14 @@ export class ProbeCompiler {
         if (freeR) ra.free(r);
         return;
       }
+      const pow2 = k > 0 && (k & (k - 1)) === 0;
       if (k === 0 && name === "DIV") b.movImm(ra.reg(l), 0);
-      else b.alu64Imm(name, ra.reg(l), k);
+      // Unsigned x % 2^n is x & (2^n - 1), x / 2^n is x >> n: cheaper, and
+      // the kernel's verifier keeps the range (it keeps none for / and %).
+      else if (pow2 && name === "MOD") b.alu64Imm("AND", ra.reg(l), k - 1);
+      else if (pow2 && name === "DIV") {
+        b.alu64Imm("RSH", ra.reg(l), 31 - Math.clz32(k));
+      } else b.alu64Imm(name, ra.reg(l), k);
     } else {
       const [lr, rr] = ra.regs(l, r);
       b.alu64Reg(name, lr, rr);

@@ -2,6 +2,9 @@
  * Value ranges of 64-bit scalars as the verifier tracks them: an unsigned
  * interval `[umin, umax]` and a signed interval `[smin, smax]`, both holding
  * at once. ALU transfer functions and branch refinement work on these.
+ * They never compute a range where the kernel's verifier computes none
+ * (division, modulo, shifts by unknown amounts): see the module doc of
+ * `verifier.ts`.
  *
  * @module
  */
@@ -199,9 +202,18 @@ function exact32(op: AluKind, a: bigint, b: bigint): bigint {
  */
 export function alu64(op: AluKind, a: Range, b: Range): Range {
   const ca = constOf(a), cb = constOf(b);
+  // The kernel computes no range for division and modulo (not even of
+  // constants), nor for shifts by an amount that is not a known constant
+  // below 64: the result is any value.
+  if (op === "DIV" || op === "SDIV" || op === "MOD" || op === "SMOD") {
+    return FULL;
+  }
+  const shift = op === "LSH" || op === "RSH" || op === "ARSH";
+  if (shift && (cb === undefined || cb >= 64n)) return FULL;
   if (ca !== undefined && (cb !== undefined || op === "NEG")) {
     return constRange(exact64(op, ca, cb ?? 0n));
   }
+  if (op === "NEG") return alu64("SUB", constRange(0n), a);
   let u: [bigint, bigint] = [0n, U64_MAX];
   let s: [bigint, bigint] = [S64_MIN, S64_MAX];
   switch (op) {
@@ -217,20 +229,15 @@ export function alu64(op: AluKind, a: Range, b: Range): Range {
       if (lo >= S64_MIN && hi <= S64_MAX) s = [lo, hi];
       break;
     }
-    case "MUL":
+    case "MUL": {
       if (a.umax * b.umax <= U64_MAX) u = [a.umin * b.umin, a.umax * b.umax];
+      const p = [a.smin * b.smin, a.smin * b.smax, a.smax * b.smin];
+      p.push(a.smax * b.smax);
+      if (p.every((v) => v >= S64_MIN && v <= S64_MAX)) {
+        s = [p.reduce(min), p.reduce(max)];
+      }
       break;
-    case "DIV":
-      if (cb !== undefined) u = [a.umin / cb, a.umax / cb];
-      else if (b.umin > 0n) u = [a.umin / b.umax, a.umax / b.umin];
-      else u = [0n, a.umax];
-      break;
-    case "MOD":
-      if (cb !== undefined && cb !== 0n) {
-        u = a.umax < cb ? [a.umin, a.umax] : [0n, cb - 1n];
-      } else if (b.umin > 0n) u = [0n, min(a.umax, b.umax - 1n)];
-      else u = [0n, a.umax];
-      break;
+    }
     case "AND":
       u = [0n, min(a.umax, b.umax)];
       break;
@@ -241,16 +248,14 @@ export function alu64(op: AluKind, a: Range, b: Range): Range {
       u = [0n, fillBits(max(a.umax, b.umax))];
       break;
     case "LSH":
-      if (cb !== undefined && cb < 64n && (a.umax << cb) <= U64_MAX) {
-        u = [a.umin << cb, a.umax << cb];
-      }
+      // As the kernel: if the top bit may be shifted out, nothing is known.
+      if (a.umax <= 1n << (63n - cb!)) u = [a.umin << cb!, a.umax << cb!];
       break;
     case "RSH":
-      if (cb !== undefined) u = [a.umin >> (cb & 63n), a.umax >> (cb & 63n)];
-      else u = [0n, a.umax];
+      u = [a.umin >> cb!, a.umax >> cb!];
       break;
     case "ARSH":
-      if (cb !== undefined) s = [a.smin >> (cb & 63n), a.smax >> (cb & 63n)];
+      s = [a.smin >> cb!, a.smax >> cb!];
       break;
     default:
       break;
@@ -265,9 +270,19 @@ const U32: Range = Object.freeze({
   smax: U32_MAX,
 });
 
-/** Range of the zero-extended result of the 32-bit `a op b`. */
+/**
+ * Range of the zero-extended result of the 32-bit `a op b`. Division,
+ * modulo and shifts by an amount that is not a known constant below 32
+ * give any 64-bit value, as in the kernel (which leaves such a result
+ * unknown without zero-extending it).
+ */
 export function alu32(op: AluKind, a: Range, b: Range): Range {
   const ca = constOf(a), cb = constOf(b);
+  if (op === "DIV" || op === "SDIV" || op === "MOD" || op === "SMOD") {
+    return FULL;
+  }
+  const shift = op === "LSH" || op === "RSH" || op === "ARSH";
+  if (shift && (cb === undefined || cb >= 32n)) return FULL;
   if (ca !== undefined && (cb !== undefined || op === "NEG")) {
     return constRange(exact32(op, ca, cb ?? 0n));
   }
@@ -276,12 +291,11 @@ export function alu32(op: AluKind, a: Range, b: Range): Range {
     return uRange(0n, min(m, U32_MAX));
   }
   if (a.umax > U32_MAX || b.umax > U32_MAX) return U32;
-  if (op === "SDIV" || op === "SMOD" || op === "NEG") return U32;
+  if (op === "NEG") return alu32("SUB", constRange(0n), a);
   if (op === "ARSH" && a.umax >= 1n << 31n) return U32;
+  // The kernel's 32-bit left shift: the top bit must not be shifted out.
+  if (op === "LSH" && a.umax > 1n << (31n - cb!)) return U32;
   const k = op === "ARSH" ? "RSH" : op;
-  if ((op === "LSH" || op === "RSH" || op === "ARSH") && (cb ?? 32n) >= 32n) {
-    return U32;
-  }
   const r = alu64(k, a, b);
   return r.umax <= U32_MAX ? r : U32;
 }
@@ -293,15 +307,66 @@ export function truncate32(a: Range): Range {
   return c !== undefined ? constRange(c & U32_MAX) : U32;
 }
 
-/** Sign-extends the low `bits` of a range to 64 bits. */
+/**
+ * Sign-extends the low `bits` of a range to 64 bits, as the kernel does:
+ * a constant exactly; else, when the signed bounds lie in one aligned
+ * block of 2^bits values and their low parts, sign-extended, have the same
+ * sign, the range between those; else any value of `bits` bits.
+ *
+ * @example Bytes of [0, 100] stay [0, 100]; [0, 200] may be negative
+ * ```ts
+ * import { signExtend, uRange } from "./scalar.ts";
+ * console.assert(signExtend(uRange(0n, 100n), 8).smin === 0n);
+ * console.assert(signExtend(uRange(0n, 200n), 8).smin === -128n);
+ * ```
+ */
 export function signExtend(a: Range, bits: 8 | 16 | 32): Range {
   const c = constOf(a);
   if (c !== undefined) {
     return constRange(BigInt.asIntN(bits, c));
   }
-  const half = 1n << BigInt(bits - 1);
+  const n = BigInt(bits);
+  const half = 1n << (n - 1n);
   if (a.smin >= -half && a.smax < half) return a;
-  return sRange(-half, half - 1n);
+  const wide = sRange(-half, half - 1n);
+  if (toU(a.smin) >> n !== toU(a.smax) >> n) return wide;
+  const lo = BigInt.asIntN(bits, a.smin), hi = BigInt.asIntN(bits, a.smax);
+  if ((lo >= 0n) !== (hi >= 0n)) return wide;
+  return sRange(min(lo, hi), max(lo, hi));
+}
+
+/**
+ * `w = (s8/s16)w`: sign-extends the low `bits` within 32 bits, then
+ * zero-extends. Only values known to fit in 32 bits keep a range.
+ *
+ * @example A negative byte becomes a large 32-bit value
+ * ```ts
+ * import { constRange, signExtend32 } from "./scalar.ts";
+ * console.assert(signExtend32(constRange(0xffn), 8).umin === 0xffffffffn);
+ * ```
+ */
+export function signExtend32(a: Range, bits: 8 | 16): Range {
+  const c = constOf(a);
+  if (c !== undefined) {
+    return constRange(BigInt.asUintN(32, BigInt.asIntN(bits, c)));
+  }
+  if (a.umax > U32_MAX) return U32;
+  // The 32-bit signed view of [umin, umax].
+  const top = 1n << 31n;
+  const s32 = a.umax < top
+    ? [a.umin, a.umax]
+    : a.umin >= top
+    ? [a.umin - (1n << 32n), a.umax - (1n << 32n)]
+    : undefined;
+  if (s32 === undefined) return U32;
+  const n = BigInt(bits);
+  const block = (v: bigint) => BigInt.asUintN(32, v) >> n;
+  if (block(s32[0]) !== block(s32[1])) return U32;
+  const lo = BigInt.asIntN(bits, s32[0]), hi = BigInt.asIntN(bits, s32[1]);
+  if ((lo >= 0n) !== (hi >= 0n)) return U32;
+  const ulo = BigInt.asUintN(32, min(lo, hi));
+  const uhi = BigInt.asUintN(32, max(lo, hi));
+  return uRange(ulo, uhi);
 }
 
 /** Comparison operators of conditional jumps. */
@@ -391,12 +456,12 @@ export function refine(
       break;
     case "JGT":
       if (a.umax === 0n || b.umin === U64_MAX) return undefined;
-      na = with_(a, { umin: max(a.umin, b.umin + 1n) });
-      nb = with_(b, { umax: min(b.umax, a.umax - 1n) });
+      na = uNarrow(a, max(a.umin, b.umin + 1n), a.umax);
+      nb = uNarrow(b, b.umin, min(b.umax, a.umax - 1n));
       break;
     case "JGE":
-      na = with_(a, { umin: max(a.umin, b.umin) });
-      nb = with_(b, { umax: min(b.umax, a.umax) });
+      na = uNarrow(a, max(a.umin, b.umin), a.umax);
+      nb = uNarrow(b, b.umin, min(b.umax, a.umax));
       break;
     case "JLT":
       return swap(refine("JGT", b, a));
@@ -423,17 +488,64 @@ export function refine(
         if (cb === 0n || a.umax < lowBit(cb)) {
           return undefined;
         }
-        if (a.umin === 0n) na = with_(a, { umin: 1n });
+        // Like the kernel, learn only from a single-bit mask.
+        if (a.umin < cb && (cb & (cb - 1n)) === 0n) {
+          na = with_(a, { umin: cb });
+        }
       }
       break;
     case "JNSET":
       if (ca !== undefined && cb !== undefined) {
         return (ca & cb) === 0n ? [a, b] : undefined;
       }
-      break;
+      return bitsCleared(a, b);
   }
   if (!na || !nb) return undefined;
   return [na, nb];
+}
+
+/**
+ * The side of `if a & b` where no bit is shared, with one side constant.
+ * The kernel clears those bits in its tnum (known bits) and keeps only the
+ * bounds that tnum implies, losing any range it had. We do the same from
+ * the tnum of our unsigned range (the kernel's is never less precise).
+ */
+function bitsCleared(a: Range, b: Range): [Range, Range] {
+  const ca = constOf(a), cb = constOf(b);
+  if (cb !== undefined && ca === undefined) return [clearBits(a, cb), b];
+  if (ca !== undefined && cb === undefined) return [a, clearBits(b, ca)];
+  return [a, b];
+}
+
+function clearBits(r: Range, c: bigint): Range {
+  // The kernel's tnum_range(umin, umax): the common prefix is known.
+  const diff = r.umin ^ r.umax;
+  const width = diff === 0n ? 0n : BigInt(diff.toString(2).length);
+  const mask = width >= 64n ? U64_MAX : (1n << width) - 1n;
+  const value = r.umin & ~mask & ~c & U64_MAX;
+  const m = mask & ~c & U64_MAX;
+  return sync({
+    umin: value,
+    umax: value | m,
+    smin: toS(value | (m & (1n << 63n))),
+    smax: toS(value | (m & S64_MAX)),
+  }) ?? FULL;
+}
+
+/**
+ * Narrows the unsigned bounds after an unsigned compare. The kernel keeps
+ * the signed bounds of a value whose signed range spans zero only when
+ * they fit in 32 bits (through its 32-bit bounds); otherwise, once the
+ * unsigned range lies on one side of the sign boundary, the signed range
+ * becomes the unsigned one. So do we, to follow no path the kernel prunes.
+ */
+function uNarrow(r: Range, umin: bigint, umax: bigint): Range | undefined {
+  const wide = r.smin < 0n && r.smax >= 0n &&
+    (r.smin < -(1n << 31n) || r.smax >= 1n << 31n);
+  if (wide && (umax <= S64_MAX || umin > S64_MAX)) {
+    return sync({ umin, umax, smin: S64_MIN, smax: S64_MAX });
+  }
+  return with_(r, { umin, umax });
 }
 
 function lowBit(v: bigint): bigint {
@@ -456,8 +568,9 @@ function exclude(a: Range, c: bigint): Range | undefined {
 }
 
 /**
- * Narrows for a 32-bit compare (`JMP32`). Only sound cases are refined: both
- * ranges inside [0, 2^32), or both exact constants.
+ * Narrows for a 32-bit compare (`JMP32`): both ranges inside [0, 2^32)
+ * (2^31 for signed compares) are narrowed as 64-bit values, two constants
+ * decide; otherwise the compared values become unknown on both sides.
  */
 export function refine32(
   op: CmpKind,
@@ -475,7 +588,91 @@ export function refine32(
   }
   const limit = signed(op) ? (1n << 31n) - 1n : U32_MAX;
   if (a.umax <= limit && b.umax <= limit) return refine(op, a, b);
-  return [a, b];
+  // The kernel narrows the 32-bit bounds of wider values, and where that
+  // side cannot happen it goes on with bounds that need not contain ours:
+  // we go on with nothing known about the compared values.
+  return [ca !== undefined ? a : FULL, cb !== undefined ? b : FULL];
+}
+
+/**
+ * Whether `a op b` holds for all values (true), none (false), or it
+ * depends (undefined), judged as the kernel's branch prediction does from
+ * the bounds alone: constants, then disjoint or ordered intervals. A side
+ * of a jump is left out only when this decides; a side whose narrowed
+ * ranges are empty for another reason is still followed, as the kernel
+ * does (with whatever bounds it then has).
+ *
+ * @example `if r < 16` on [0, 15] is always taken
+ * ```ts
+ * import { branchTaken, constRange, uRange } from "./scalar.ts";
+ * console.assert(branchTaken("JLT", uRange(0n, 15n), constRange(16n), 64));
+ * ```
+ */
+export function branchTaken(
+  op: CmpKind,
+  a: Range,
+  b: Range,
+  bits: 32 | 64,
+): boolean | undefined {
+  const ca = constOf(a), cb = constOf(b);
+  if (bits === 32) {
+    if (ca !== undefined && cb !== undefined) {
+      return refine32(op, a, b) !== undefined;
+    }
+    const limit = signed(op) ? (1n << 31n) - 1n : U32_MAX;
+    if (a.umax > limit || b.umax > limit) return undefined;
+  }
+  if (ca !== undefined && cb !== undefined) {
+    return refine(op, a, b) !== undefined;
+  }
+  const su = (x: Range) => [x.umin, x.umax] as const;
+  const ss = (x: Range) => [x.smin, x.smax] as const;
+  const order = (
+    [lo1, hi1]: readonly [bigint, bigint],
+    [lo2, hi2]: readonly [bigint, bigint],
+    strict: boolean,
+  ): boolean | undefined => {
+    // a > b (strict) or a >= b.
+    if (strict ? lo1 > hi2 : lo1 >= hi2) return true;
+    if (strict ? hi1 <= lo2 : hi1 < lo2) return false;
+    return undefined;
+  };
+  switch (op) {
+    case "JEQ":
+    case "JNE": {
+      const disjoint = a.umin > b.umax || a.umax < b.umin ||
+        a.smin > b.smax || a.smax < b.smin;
+      if (!disjoint) return undefined;
+      return op === "JNE";
+    }
+    case "JGT":
+      return order(su(a), su(b), true);
+    case "JGE":
+      return order(su(a), su(b), false);
+    case "JLT":
+      return order(su(b), su(a), true);
+    case "JLE":
+      return order(su(b), su(a), false);
+    case "JSGT":
+      return order(ss(a), ss(b), true);
+    case "JSGE":
+      return order(ss(a), ss(b), false);
+    case "JSLT":
+      return order(ss(b), ss(a), true);
+    case "JSLE":
+      return order(ss(b), ss(a), false);
+    case "JSET":
+    case "JNSET": {
+      // No bit of the constant can be set in the other operand.
+      const k = cb ?? ca;
+      const x = cb !== undefined ? a : b;
+      if (k === undefined || (k !== 0n && x.umax >= lowBit(k))) {
+        return undefined;
+      }
+      return op === "JNSET";
+    }
+  }
+  return undefined;
 }
 
 function signed(op: CmpKind): boolean {

@@ -68,6 +68,11 @@ export interface Dec {
   hi: number;
   /** The immediate operand as a range (sign-extended for 64-bit ops). */
   immR: Range;
+  /**
+   * Why this ALU instruction is invalid (division by constant zero, shift
+   * out of range); refused when a path reaches it, as the kernel does.
+   */
+  invalid?: string;
 }
 
 /** The result of the structural pass. */
@@ -241,7 +246,7 @@ function decodeOne(
         if (i.off !== 0 && i.off !== 1) reserved("off", i.off);
         d.sx = i.off === 1;
         if (d.sx) d.op = name === "DIV" ? "SDIV" : "SMOD";
-        if (!d.useReg && i.imm === 0) fail(pc, "division by constant zero");
+        if (!d.useReg && i.imm === 0) d.invalid = "division by constant zero";
       } else {
         reserved("off", i.off);
       }
@@ -249,7 +254,7 @@ function decodeOne(
         !d.useReg && (name === "LSH" || name === "RSH" || name === "ARSH") &&
         (i.imm < 0 || i.imm >= d.bits)
       ) {
-        fail(pc, `invalid shift by ${i.imm}: must be 0 to ${d.bits - 1}`);
+        d.invalid = `invalid shift by ${i.imm}: must be 0 to ${d.bits - 1}`;
       }
       return d;
     }

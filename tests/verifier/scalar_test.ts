@@ -3,12 +3,15 @@ import {
   alu32,
   alu64,
   type AluKind,
+  branchTaken,
   type CmpKind,
   constRange,
   negateCmp,
   type Range,
   refine,
   refine32,
+  signExtend,
+  signExtend32,
   sRange,
   sync,
   uRange,
@@ -227,6 +230,33 @@ Deno.test("branch narrowing keeps every pair of values that takes the side", () 
   }
 });
 
+Deno.test("branch prediction from bounds never contradicts a pair of values", () => {
+  let decided = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const op = CMPS[i % CMPS.length];
+    const bits = i % 4 === 0 ? 32 : 64;
+    let a = value();
+    let b = BigInt.asUintN(64, i % 2 ? value() : a + (next() % 3n));
+    const ra = rangeAround(a), rb = rangeAround(b);
+    a = pick(ra, a);
+    b = pick(rb, b);
+    const t = branchTaken(op, ra, rb, bits);
+    if (t === undefined) continue;
+    decided++;
+    assert.equal(t, compare(op, a, b, bits), `${op}${bits} a=${a} b=${b}`);
+  }
+  assert.ok(decided > 1000, `${decided} decided`);
+  assert.equal(
+    branchTaken("JLT", uRange(0n, 15n), constRange(16n), 64),
+    true,
+  );
+  assert.equal(
+    branchTaken("JEQ", uRange(0n, 15n), constRange(3n), 64),
+    undefined,
+  );
+  assert.equal(branchTaken("JSET", uRange(0n, 7n), constRange(8n), 64), false);
+});
+
 Deno.test("sync deduces signed from unsigned bounds and detects empty sets", () => {
   const r = sync({
     umin: 0n,
@@ -240,4 +270,20 @@ Deno.test("sync deduces signed from unsigned bounds and detects empty sets", () 
   const neg = sRange(-8n, -1n);
   assert.equal(neg.umin, (1n << 64n) - 8n);
   assert.equal(neg.umax, (1n << 64n) - 1n);
+});
+
+Deno.test("sign extension ranges contain every concrete result (random sampling)", () => {
+  for (let i = 0; i < 20_000; i++) {
+    const bits = ([8, 16, 32] as const)[i % 3];
+    const v = value();
+    const r = rangeAround(v);
+    const x = pick(r, v);
+    const out = signExtend(r, bits);
+    const want = BigInt.asUintN(64, BigInt.asIntN(bits, x));
+    assert.ok(holds(out, want), `(s${bits}) ${x} → ${want} not in range`);
+    if (bits === 32) continue;
+    const out32 = signExtend32(r, bits);
+    const want32 = BigInt.asUintN(32, BigInt.asIntN(bits, x));
+    assert.ok(holds(out32, want32), `w = (s${bits})w ${x} → ${want32}`);
+  }
 });

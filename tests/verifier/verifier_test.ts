@@ -551,6 +551,25 @@ test("rejects constant division by zero and oversized shifts", () => {
     1,
     /invalid shift by 32/,
   );
+  // By a register that holds 0: allowed (the result is 0, or x for %).
+  for (const op of ["DIV", "MOD"] as const) {
+    accepts(prog((b) => {
+      b.ldx(1, 0, 1, 8);
+      b.movImm(3, 0);
+      b.alu32Reg(op, 0, 3);
+      b.alu64Reg(op, 0, 3);
+      b.exit();
+    }));
+  }
+  // Only where a path reaches them, as in the kernel.
+  accepts(prog((b) => {
+    b.movImm(0, 1);
+    b.jmpImm("JEQ", 0, 1, "ok");
+    b.alu64Imm("DIV", 0, 0);
+    b.alu32Imm("LSH", 0, 40);
+    b.label("ok");
+    b.exit();
+  }));
 });
 
 // ---------------------------------------------------------------------------
@@ -1777,6 +1796,279 @@ test("a loop in a subprogram is followed to its end", () => {
     4,
     /infinite loop detected/,
   );
+});
+
+// ---------------------------------------------------------------------------
+// No more precise than the kernel: value tracking the kernel does not do
+// must not decide which paths are explored (each verdict is also checked
+// against the kernel below).
+// ---------------------------------------------------------------------------
+
+/** `if <cond> goto ok; r3 = 7; r3 = *(u64 *)(r3 + 0); ok: r0 = 0; exit`. */
+function trapUnless(b: InsnBuilder, cond: (ok: string) => void): number {
+  const ok = b.newLabel("ok");
+  cond(ok);
+  b.movImm(3, 7);
+  const at = b.length;
+  b.ldx(8, 3, 3, 0);
+  b.label(ok);
+  b.movImm(0, 0);
+  b.exit();
+  return at;
+}
+
+/** Rejects the trap: the kernel explores the side we used to prune. */
+function rejectsTrap(
+  make: (b: InsnBuilder) => void,
+  cond: (ok: string, b: InsnBuilder) => void,
+): void {
+  const b = new InsnBuilder();
+  make(b);
+  const at = trapUnless(b, (ok) => cond(ok, b));
+  rejects(
+    b.build().insns,
+    at,
+    /R3 is a scalar, not a pointer; it cannot be dereferenced/,
+  );
+}
+
+test("division and modulo results are unknown, even of constants (as in the kernel)", () => {
+  // The reproducer of issue 11: the kernel says "R3 invalid mem access 'scalar'".
+  rejectsTrap((b) => {
+    b.movImm(0, 0);
+    b.movImm(2, 10);
+    b.alu64Imm("DIV", 2, 3);
+  }, (ok, b) => b.jmpImm("JEQ", 2, 3, ok));
+  rejectsTrap((b) => {
+    b.movImm(2, 10);
+    b.alu64Imm("MOD", 2, 3);
+  }, (ok, b) => b.jmpImm("JEQ", 2, 1, ok));
+  rejectsTrap((b) => {
+    b.movImm(2, -7);
+    b.sdivmod("MOD", 64, 2, { imm: 3 });
+  }, (ok, b) => b.jmpImm("JEQ", 2, -1, ok));
+  rejectsTrap((b) => {
+    b.movImm(2, -7);
+    b.sdivmod("DIV", 32, 2, { imm: 2 });
+  }, (ok, b) => b.jmp32Imm("JEQ", 2, -3, ok));
+  // A byte divided by a byte is not known to stay a byte.
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.ldx(1, 4, 1, 9);
+    b.alu64Reg("DIV", 2, 4);
+  }, (ok, b) => b.jmpImm("JLE", 2, 255, ok));
+  // 32-bit division leaves the upper half unknown too.
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu32Imm("DIV", 2, 3);
+    b.ldImm64(4, 0xffffffffn);
+  }, (ok, b) => b.jmpReg("JLE", 2, 4, ok));
+});
+
+test("shifts by a register are unknown unless it is a constant below the width", () => {
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.ldx(1, 4, 1, 9);
+    b.alu64Imm("AND", 4, 3);
+    b.alu64Reg("RSH", 2, 4);
+  }, (ok, b) => b.jmpImm("JLE", 2, 255, ok));
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.ldx(1, 4, 1, 9);
+    b.alu32Reg("RSH", 2, 4);
+    b.ldImm64(4, 0xffffffffn);
+  }, (ok, b) => b.jmpReg("JLE", 2, 4, ok));
+  rejectsTrap((b) => {
+    b.movImm(2, 1);
+    b.movImm(4, 64);
+    b.alu64Reg("LSH", 2, 4);
+  }, (ok, b) => b.jmpImm("JEQ", 2, 1, ok));
+  // A constant shift of a bounded value keeps its range.
+  accepts(prog((b) => {
+    b.ldx(1, 2, 1, 8);
+    trapUnless(b, (ok) => {
+      b.alu64Imm("LSH", 2, 4);
+      b.jmpImm("JLE", 2, 4080, ok);
+    });
+  }));
+});
+
+test("sign extension keeps a range only where the kernel does", () => {
+  // [-100, 155] sign-extended from 8 bits is [-128, 127].
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu64Imm("SUB", 2, 100);
+    b.movsx(8, 2, 2);
+  }, (ok, b) => b.jmpImm("JSLE", 2, 100, ok));
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu64Imm("SUB", 2, 100);
+    b.movsx(8, 2, 2, true);
+  }, (ok, b) => b.jmpImm("JLE", 2, 255, ok));
+  // Loads sign-extend to the whole width.
+  rejectsTrap((b) => {
+    b.ldxsx(1, 2, 1, 8);
+  }, (ok, b) => b.jmpImm("JSGE", 2, 0, ok));
+  // In range already, or of one sign: [-5, 2] and [0, 100] stay as they are.
+  accepts(prog((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu64Imm("AND", 2, 7);
+    b.alu64Imm("SUB", 2, 5);
+    b.movsx(8, 2, 2);
+    trapUnless(b, (ok) => b.jmpImm("JSLE", 2, 2, ok));
+  }));
+  accepts(prog((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu64Imm("AND", 2, 100);
+    b.movsx(8, 2, 2);
+    trapUnless(b, (ok) => b.jmpImm("JLE", 2, 100, ok));
+  }));
+});
+
+test("JSET learns a lower bound only from a single-bit mask", () => {
+  rejectsTrap((b) => {
+    b.ldx(1, 2, 1, 8);
+    const on = b.newLabel("on");
+    b.jmpImm("JSET", 2, 3, on);
+    b.movImm(0, 0);
+    b.exit();
+    b.label(on);
+  }, (ok, b) => b.jmpImm("JNE", 2, 0, ok));
+  accepts(prog((b) => {
+    b.ldx(1, 2, 1, 8);
+    const on = b.newLabel("on");
+    b.jmpImm("JSET", 2, 4, on);
+    b.movImm(0, 0);
+    b.exit();
+    b.label(on);
+    trapUnless(b, (ok) => b.jmpImm("JGE", 2, 4, ok));
+  }));
+});
+
+test("the no-common-bit side of JSET forgets a signed range spanning zero (as the kernel)", () => {
+  for (const jmp32 of [false, true]) {
+    rejectsTrap((b) => b.ldxsx(2, 2, 1, 8), (ok, b) => {
+      if (jmp32) b.jmp32Imm("JSET", 2, 0x86, ok);
+      else b.jmpImm("JSET", 2, 0x86, ok);
+      b.jmpImm("JSGE", 2, -32768, ok);
+    });
+  }
+});
+
+test("a 32-bit compare of wider values leaves them unknown (the kernel may follow an impossible side)", () => {
+  // r2 >= 0x86 and w2 <= 2 cannot both hold for a sign-extended 32-bit
+  // load, but the kernel goes on (with r2 in [0, 2]) and reaches the trap.
+  rejectsTrap((b) => b.ldxsx(4, 2, 1, 8), (ok, b) => {
+    b.jmpImm("JLT", 2, 0x86, ok);
+    b.jmp32Imm("JGT", 2, 2, ok);
+    b.jmpImm("JGE", 2, 0x3c, ok);
+  });
+});
+
+test("the no-common-bit side of JSET keeps only what the known bits say", () => {
+  // r2 in [65, 255]: with bits 0 and 2 clear the kernel knows [0, 250].
+  rejectsTrap((b) => b.ldx(1, 2, 1, 8), (ok, b) => {
+    b.jmpImm("JLT", 2, 65, ok);
+    b.jmpImm("JSET", 2, 5, ok);
+    b.jmpImm("JGE", 2, 64, ok);
+  });
+});
+
+test("the no-common-bit side of JSET makes a value spanning zero unknown", () => {
+  // The kernel forgets r2 >= 2 here and reaches the trap with r2 == 0.
+  rejectsTrap((b) => b.ldx(8, 2, 1, 8), (ok, b) => {
+    b.jmpImm("JLT", 2, 2, ok);
+    b.jmpImm("JSGE", 2, 0x100000, ok);
+    b.jmpImm("JSET", 2, 0x40, ok);
+    b.jmpImm("JGT", 2, 0, ok);
+  });
+});
+
+test("stack and context pointers may be compared with 0 like unknown values", () => {
+  rejectsTrap((b) => {
+    b.movReg(2, 10);
+  }, (ok, b) => b.jmpImm("JNE", 2, 0, ok));
+  rejectsTrap(() => {}, (ok, b) => b.jmpImm("JNE", 1, 0, ok));
+});
+
+test("map value accesses need a variable offset that cannot be negative", () => {
+  const arr = [{
+    type: MapType.ARRAY,
+    keySize: 4,
+    valueSize: 64,
+    maxEntries: 1,
+  }];
+  rejects(
+    prog((b) => {
+      b.ldx(1, 2, 1, 8);
+      b.alu64Imm("AND", 2, 7);
+      b.alu64Imm("SUB", 2, 2); // [-2, 5]
+      b.ldMapValue(3, 0, 0);
+      b.alu64Reg("ADD", 3, 2);
+      b.ldx(4, 0, 3, 16);
+      b.exit();
+    }),
+    6,
+    /variable offset that may be negative \(signed \[-2, 5\]\) is unbounded/,
+    { maps: arr },
+  );
+  accepts(
+    prog((b) => {
+      b.ldx(1, 2, 1, 8);
+      b.alu64Imm("AND", 2, 7);
+      b.ldMapValue(3, 0, 0);
+      b.alu64Reg("ADD", 3, 2);
+      b.ldx(4, 0, 3, 16);
+      b.exit();
+    }),
+    { maps: arr },
+  );
+});
+
+test("an unsigned compare drops a signed range that spans zero beyond 32 bits (as the kernel)", () => {
+  const arr = [{
+    type: MapType.ARRAY,
+    keySize: 4,
+    valueSize: 64,
+    maxEntries: 1,
+  }];
+  // r7 s< 3, then r7 <= 62: the kernel knows [0, 62], not [0, 2].
+  const access = (lower: number | undefined) =>
+    prog((b) => {
+      b.ldx(8, 7, 1, 8);
+      b.jmpImm("JSGE", 7, 3, "out");
+      if (lower !== undefined) b.jmpImm("JSLT", 7, lower, "out");
+      b.jmpImm("JGT", 7, 62, "out");
+      b.ldMapValue(2, 0, 0);
+      b.alu64Reg("ADD", 2, 7);
+      b.ldx(2, 0, 2, 60);
+      b.label("out");
+      b.movImm(0, 0);
+      b.exit();
+    });
+  rejects(access(undefined), 6, /map value access out of range/, {
+    maps: arr,
+  });
+  // Within 32 bits the kernel keeps it (through its 32-bit bounds).
+  accepts(access(-100), { maps: arr });
+});
+
+test("negation, multiplication and byte swaps keep the ranges the kernel keeps", () => {
+  accepts(prog((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu64Imm("NEG", 2, 0);
+    trapUnless(b, (ok) => b.jmpImm("JSLE", 2, 0, ok));
+  }));
+  accepts(prog((b) => {
+    b.ldx(1, 2, 1, 8);
+    b.alu64Imm("MUL", 2, -3);
+    trapUnless(b, (ok) => b.jmpImm("JSGE", 2, -765, ok));
+  }));
+  accepts(prog((b) => {
+    b.movImm(2, 0x1234);
+    b.endian("be", 2, 16);
+    trapUnless(b, (ok) => b.jmpImm("JEQ", 2, 0x3412, ok));
+  }));
 });
 
 // ---------------------------------------------------------------------------
