@@ -184,6 +184,15 @@ function readBytes(
   return true;
 }
 
+/**
+ * The error of a failed read: the kernel's `probe_read_kernel*` refuse an
+ * address in the user half of the address space with -ERANGE before trying
+ * it (x86-64: below 0x0000800000000000); every other failure is -EFAULT.
+ */
+function readError(user: boolean | undefined, sh: number): number {
+  return user === false && (sh >>> 0) < 0x8000 ? Errno.ERANGE : Errno.EFAULT;
+}
+
 function probeRead(user: boolean | undefined): HelperFn {
   return (m, dl, dh, nl, nh, sl, sh) => {
     const n = size(nl, nh);
@@ -191,7 +200,7 @@ function probeRead(user: boolean | undefined): HelperFn {
     const dst = m.bufs[d];
     if (readBytes(m, dst, dl, n, sl, sh, user)) return ret(0);
     dst.fill(0, dl, dl + n);
-    return ret(Errno.EFAULT);
+    return ret(readError(user, sh));
   };
 }
 
@@ -242,7 +251,7 @@ function probeReadStr(user: boolean | undefined): HelperFn {
     const s = readString(m, n, sl, sh, user);
     if (s === null) {
       dst.fill(0, dl, dl + n);
-      return ret(Errno.EFAULT);
+      return ret(readError(user, sh));
     }
     dst.set(s, dl);
     return ret(s.length);

@@ -25,6 +25,7 @@ export const Errno = {
   EAGAIN: -11,
   ENOMEM: -12,
   EFAULT: -14,
+  ERANGE: -34,
   EEXIST: -17,
   EINVAL: -22,
   ENOSPC: -28,

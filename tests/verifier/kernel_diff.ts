@@ -714,19 +714,20 @@ export function generate(next: () => number): DiffCase {
 
   /**
    * probe_read_kernel_str into fp-96.. from an address that faults in both
-   * engines: r0 is -EFAULT, its range bounded by the size.
+   * engines: r0 is -EFAULT or -ERANGE, its range bounded by the size.
    */
   const readStr = (): void => {
     const size = 1 + next() % 8;
     b.movReg(1, 10);
     b.alu64Imm("ADD", 1, -96);
     b.movImm(2, size);
-    // A kernel address that is not mapped (the kernel answers -ERANGE for
-    // user addresses, which the interpreter does not model).
-    b.ldImm64(3, 0xfffffffffffff000n);
+    // A kernel address that is not mapped (-EFAULT), or a user address,
+    // which probe_read_kernel_str refuses with -ERANGE.
+    const userAddr = next() % 2 === 0;
+    b.ldImm64(3, userAddr ? [0n, 8n, 4096n][next() % 3] : 0xfffffffffffff000n);
     b.call(115);
     b.ldx(8, 1, 10, -80);
-    set(0, u64(-14n));
+    set(0, u64(userAddr ? -34n : -14n));
     for (const r of [2, 3, 4, 5]) constLoad(r);
   };
 

@@ -131,7 +131,7 @@ Deno.test("per-CPU maps: the program sees the environment's CPU; map_lookup_perc
   assert.equal(percpu(4), TWO64 - 1n);
 });
 
-Deno.test("probe_read* copy readable memory and fail with -EFAULT and a zeroed buffer", () => {
+Deno.test("probe_read* copy readable memory and fail with -EFAULT (-ERANGE) and a zeroed buffer", () => {
   const memory = [
     {
       addr: 0x1000n,
@@ -158,8 +158,10 @@ Deno.test("probe_read* copy readable memory and fail with -EFAULT and a zeroed b
   let x = read(Helper.probe_read_kernel, 0x1002, 4);
   assert.equal(x.r, 0n);
   assert.deepEqual(x.out.slice(0, 5), [3, 4, 5, 6, 255]);
+  // A failed kernel read at a user-half address is -ERANGE, as the kernel
+  // refuses those before trying them.
   x = read(Helper.probe_read_kernel, 0x1006, 4);
-  assert.equal(x.r, E(Errno.EFAULT));
+  assert.equal(x.r, E(Errno.ERANGE));
   assert.deepEqual(x.out.slice(0, 5), [0, 0, 0, 0, 255]);
   assert.equal(
     read(Helper.probe_read_user, 0x1000, 2).r,
