@@ -51,6 +51,7 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
+import { checkBounds } from "./bounds.ts";
 import { ProbeCompiler, ProgramTables } from "./codegen.ts";
 import { analyze, type Unit } from "./sema.ts";
 import { ProgType } from "../bpf/opcodes.ts";
@@ -126,6 +127,8 @@ export function compileAst(
       );
     }
   }
+  // Before any recursive pass: depth and expanded size (see bounds.ts).
+  if (!checkBounds(tree, diag, params)) diag.throwIfErrors();
   const a = analyze(tree, diag, {
     params,
     unsafe: opts.unsafe,
