@@ -39,3 +39,4 @@ export { VerifierError } from "./runtime/verifier/error.ts";
 export { VmProgram } from "./runtime/vm/interpreter.ts";
 export { createEnvironment } from "./runtime/vm/environment.ts";
 export { createMap } from "./runtime/vm/maps.ts";
+export { InvalidInsnError } from "./runtime/bpf/validate.ts";
