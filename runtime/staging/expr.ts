@@ -54,8 +54,9 @@ export function cloneNode<N>(node: N): N {
   // deeper than the compiler accepts is refused here, where the staging
   // call that made it is still on the stack.
   const top: { v?: unknown } = {};
-  const todo: [unknown, Record<string | number, unknown>, string | number][] =
-    [[node, top, "v"]];
+  const todo: [unknown, Record<string | number, unknown>, string | number][] = [
+    [node, top, "v"],
+  ];
   const depths = [0];
   while (todo.length > 0) {
     const [src, dst, key] = todo.pop()!;
