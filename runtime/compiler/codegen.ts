@@ -1293,6 +1293,7 @@ export class ProbeCompiler {
     }
     const t = this.#type(e);
     if (isScalar(t)) this.#ra.free(this.#scalar(e));
+    else if (t.k === "args" && e.kind === "builtin") return; // as bpftrace
     else if (t.k !== "none") this.#mem(e);
   }
 
@@ -1984,7 +1985,16 @@ export class ProbeCompiler {
       this.#mapReadInto(e, d, size);
       return;
     }
-    // General case: materialize, then copy.
+    // General case: materialize, then copy. Only these kinds have a
+    // materialization of their own (`#mem`); any other would come back
+    // here without end.
+    if (
+      e.kind !== "var" && e.kind !== "map" && e.kind !== "ternary" &&
+      e.kind !== "tuple_index"
+    ) {
+      this.#diag.error(e.span, `Cannot use a value of type ${et.k} here`);
+      return;
+    }
     const src = this.#mem(e);
     const n = Math.min(sizeOf(et), size);
     this.#copy(d, src, n);

@@ -347,6 +347,23 @@ export async function checkCli(
   src: string,
   timeoutMs = 30_000,
 ): Promise<Verdict> {
+  // A long program goes in a file: the argument list has a size limit.
+  const file = src.length > 50_000
+    ? await Deno.makeTempFile({ suffix: ".bt" })
+    : undefined;
+  if (file !== undefined) await Deno.writeTextFile(file, src);
+  try {
+    return await runCli(src, file, timeoutMs);
+  } finally {
+    if (file !== undefined) await Deno.remove(file);
+  }
+}
+
+async function runCli(
+  src: string,
+  file: string | undefined,
+  timeoutMs: number,
+): Promise<Verdict> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -357,8 +374,7 @@ export async function checkCli(
       "--dry-run",
       "--backend",
       "interp",
-      "-e",
-      src,
+      ...(file === undefined ? ["-e", src] : [file]),
       "1",
       "/bin/sh",
     ],
@@ -397,7 +413,7 @@ export async function checkCli(
     };
   }
   if (out.code === 2) {
-    const bad = locatedErrors(err, src, "stdin");
+    const bad = locatedErrors(err, src, file ?? "stdin");
     if (bad !== true) {
       return {
         outcome: "unlocated",

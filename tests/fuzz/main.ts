@@ -41,6 +41,8 @@ export interface FuzzOptions {
   hangMs?: number;
   /** Called after every case (progress). */
   onCase?: (fuzzer: string, index: number, report: Report) => void;
+  /** Called for every finding as it happens. */
+  onFinding?: (f: Finding) => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function fuzz(opts: FuzzOptions): Promise<Map<string, Report>> {
           line.f ? input(line.i) : "",
         );
         next = line.i + 1;
+        if (line.f) opts.onFinding?.(report.findings.at(-1)!);
         opts.onCase?.(name, line.i, report);
       });
       if (next >= to) break;
@@ -83,6 +86,7 @@ export async function fuzz(opts: FuzzOptions): Promise<Map<string, Report>> {
         0,
         input(next),
       );
+      opts.onFinding?.(report.findings.at(-1)!);
       opts.onCase?.(name, next, report);
       next++;
     }
@@ -216,16 +220,19 @@ if (import.meta.main) {
         console.log(`  ${name} case ${i}: ${r.findings.length} findings`);
       }
     },
+    onFinding(f) {
+      console.log(formatFinding(f));
+      if (values.out !== undefined) {
+        Deno.writeTextFileSync(values.out, JSON.stringify(f) + "\n", {
+          append: true,
+        });
+      }
+    },
   });
   let findings = 0;
   for (const [name, r] of reports) {
     console.log(formatReport(name, r));
-    for (const f of r.findings) console.log(formatFinding(f));
     findings += r.findings.length;
-    if (values.out !== undefined) {
-      const lines = r.findings.map((f) => JSON.stringify(f) + "\n").join("");
-      await Deno.writeTextFile(values.out, lines, { append: true });
-    }
   }
   Deno.exit(findings === 0 ? 0 : 1);
 }

@@ -1,0 +1,86 @@
+/**
+ * Regression tests for what the fuzzers found (each failed before its
+ * fix). The inputs are the smallest forms of the fuzzers' cases.
+ */
+import assert from "node:assert/strict";
+import { compile } from "../../runtime/compiler/compile.ts";
+import {
+  CompileErrors,
+  formatDiagnostic,
+} from "../../runtime/lang/diagnostics.ts";
+import { globToRegExp } from "../../runtime/probes/glob.ts";
+
+function errors(src: string): string[] {
+  try {
+    compile(src, { tracefsAvailable: false });
+    return [];
+  } catch (e) {
+    if (!(e instanceof CompileErrors)) throw e;
+    return e.errors.map((x) => `${x.span.line}:${x.span.col}: ${x.message}`);
+  }
+}
+
+Deno.test("finding: a huge tracepoint wildcard is an error, not a RegExp crash", () => {
+  // Was: SyntaxError "Invalid regular expression: … too large".
+  const src = `tracepoint:syscalls:sys_enter_getp*$${"v".repeat(100_000)} { }`;
+  const errs = errors(src);
+  assert.equal(errs.length, 1);
+  assert.match(errs[0], /^1:1: /);
+});
+
+Deno.test("finding: wildcards match in bounded time", () => {
+  const many = globToRegExp("*a".repeat(30) + "*b");
+  const t0 = performance.now();
+  assert.equal(many.test("a".repeat(5000)), false);
+  assert.ok(performance.now() - t0 < 1000);
+  const g = globToRegExp("sys_enter_*at?");
+  assert.ok(g.test("sys_enter_openat2"));
+  assert.ok(!g.test("sys_enter_openat"));
+  assert.ok(globToRegExp("*").test(""));
+  assert.ok(globToRegExp("a*b*c").test("aXXbYYc"));
+  assert.ok(!globToRegExp("a*b*c").test("aXXbYY"));
+  assert.ok(globToRegExp("[x]").test("[x]"));
+  assert.ok(!globToRegExp("?").test("ab"));
+});
+
+Deno.test("finding: `args` as a statement compiles, as in bpftrace", () => {
+  // Was: "Maximum call stack size exceeded" at 1:1.
+  assert.deepEqual(
+    errors("tracepoint:syscalls:sys_exit_openat { args; @n = count(); }"),
+    [],
+  );
+  // A value with no materialization is a located error, not a recursion.
+  assert.deepEqual(
+    errors("tracepoint:syscalls:sys_exit_openat { 1 ? args : args; }"),
+    ["1:43: Cannot use a value of type args here"],
+  );
+});
+
+Deno.test("finding: a diagnostic shows a window of a very long line", () => {
+  // Was: the whole 200 kB line once per error (0.8-2.8 s, mostly GC, and
+  // a screenful per error).
+  const src = "BEGIN { @x = " + "1 + ".repeat(50_000) + "foo; }";
+  const at = src.indexOf("foo");
+  const text = formatDiagnostic(
+    "a.bt",
+    src,
+    { start: at, end: at + 3, line: 1, col: at + 1 },
+    'Unknown identifier: "foo"',
+  );
+  const [head, line, mark] = text.split("\n");
+  assert.equal(head, `a.bt:1:${at + 1}: ERROR: Unknown identifier: "foo"`);
+  assert.ok(line.length <= 206, `${line.length}`);
+  assert.ok(line.startsWith("...") && line.endsWith("foo; }"));
+  // The mark is under "foo".
+  assert.equal(line.slice(mark.indexOf("~"), mark.length), "foo");
+  // Short lines are shown whole.
+  assert.equal(
+    formatDiagnostic("a.bt", "BEGIN {", {
+      start: 7,
+      end: 7,
+      line: 1,
+      col: 8,
+    }, "Unexpected end of input"),
+    "a.bt:1:8: ERROR: Unexpected end of input\nBEGIN {\n       ^",
+  );
+});
