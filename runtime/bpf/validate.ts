@@ -44,7 +44,17 @@ export class InvalidInsnError extends TypeError {
   }
 }
 
-/** A short, safe description of any value for an error message. */
+/**
+ * A short, safe description of any value for an error message.
+ *
+ * @example Describe values
+ * ```ts
+ * import { describeValue } from "./validate.ts";
+ * console.assert(describeValue(null) === "null");
+ * console.assert(describeValue({}) === "an object");
+ * console.assert(describeValue("r0 = 0") === '"r0 = 0"');
+ * ```
+ */
 export function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return `an array of ${v.length}`;

@@ -92,7 +92,19 @@ function children(n: ast.Node, out: ast.Node[]): void {
   }
 }
 
-/** The first node found deeper than {@linkcode MAX_NESTING}. */
+/**
+ * The first node found deeper than {@linkcode MAX_NESTING}, walking
+ * iteratively (any depth is fine here).
+ *
+ * @example Find a node too deep
+ * ```ts
+ * import { parse } from "../lang/parser.ts";
+ * import { tooDeep } from "./bounds.ts";
+ * const { ast } = parse(`BEGIN { @x = ${"1 + ".repeat(2000)}1; }`);
+ * console.assert(tooDeep(ast)?.kind === "binary");
+ * console.assert(tooDeep(parse("BEGIN { @x = 1; }").ast) === undefined);
+ * ```
+ */
 export function tooDeep(root: ast.Node): ast.Node | undefined {
   const nodes: ast.Node[] = [root];
   const depths: number[] = [0];
