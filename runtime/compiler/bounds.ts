@@ -137,13 +137,27 @@ function unrollCount(e: ast.Expr, params: readonly string[]): number {
 
 /**
  * The node of a probe that makes it too big (its outermost enclosing
- * `unroll`, else the probe), or undefined. The walk stops as soon as the
- * estimate passes the limit, so it costs at most that many steps.
+ * `unroll`, else the probe), or undefined.
  */
 function tooBig(
   probe: ast.Probe,
   params: readonly string[],
 ): ast.Node | undefined {
+  const m = measure(probe, params, MAX_PROGRAM_INSNS);
+  return m.size > MAX_PROGRAM_INSNS ? m.culprit : undefined;
+}
+
+/**
+ * The expanded size of a probe: its nodes, those inside `unroll` counted
+ * once per copy. The walk stops as soon as the size passes `limit`, so
+ * it costs at most that many steps; `culprit` is then the outermost
+ * `unroll` around the node where it stopped (else the probe).
+ */
+function measure(
+  probe: ast.Probe,
+  params: readonly string[],
+  limit: number,
+): { size: number; culprit: ast.Node } {
   const nodes: ast.Node[] = [probe];
   const mults: number[] = [1];
   const outer: (ast.Node | undefined)[] = [undefined];
@@ -154,9 +168,7 @@ function tooBig(
     const m = mults.pop()!;
     const o = outer.pop();
     size += m;
-    if (size > MAX_PROGRAM_INSNS) {
-      return o ?? probe;
-    }
+    if (size > limit) return { size, culprit: o ?? probe };
     kids.length = 0;
     children(n, kids);
     const inner = n.kind === "unroll"
@@ -171,5 +183,60 @@ function tooBig(
       outer.push(o ?? (n.kind === "unroll" ? n : undefined));
     }
   }
-  return undefined;
+  return { size, culprit: probe };
+}
+
+/**
+ * Most operations compiled for one script over all the programs its
+ * probes expand to (a wildcard attach point compiles the body once per
+ * match): about a second of compiling on a small machine.
+ */
+export const MAX_TOTAL_OPS = 300_000;
+
+/**
+ * Checks, after probe expansion, that compiling every program stays
+ * within {@linkcode MAX_TOTAL_OPS}: each probe's expanded size times the
+ * number of programs made from it. Reports at most one error.
+ *
+ * @returns whether the total is within bounds.
+ * @example A wildcard over many tracepoints with a huge body is refused
+ * ```ts
+ * import { parse } from "../lang/parser.ts";
+ * import { checkExpansion } from "./bounds.ts";
+ * const { ast, diagnostics } = parse(`BEGIN { @x = ${"1 + ".repeat(900)}1; }`);
+ * const units = Array.from({ length: 400 }, () => ({ probe: ast.probes[0] }));
+ * console.assert(!checkExpansion(units, diagnostics));
+ * console.assert(checkExpansion(units.slice(0, 1), diagnostics));
+ * ```
+ */
+export function checkExpansion(
+  units: readonly { probe: ast.Probe }[],
+  diag: Diagnostics,
+  params: readonly string[] = [],
+): boolean {
+  const counts = new Map<ast.Probe, number>();
+  for (const u of units) counts.set(u.probe, (counts.get(u.probe) ?? 0) + 1);
+  let total = 0;
+  for (const [probe, n] of counts) {
+    const { size, culprit } = measure(probe, params, MAX_TOTAL_OPS);
+    total += size * n;
+    if (total <= MAX_TOTAL_OPS) continue;
+    if (n === 1) {
+      diag.error(
+        culprit === probe
+          ? probe.attachPoints[0]?.span ?? probe.span
+          : culprit.span,
+        `The probe is too large to compile: more than ${MAX_TOTAL_OPS} operations${
+          culprit.kind === "unroll" ? " once unrolled" : ""
+        }`,
+      );
+    } else {
+      diag.error(
+        probe.attachPoints[0]?.span ?? probe.span,
+        `The script is too large to compile: this probe makes ${n} programs of about ${size} operations each, more than ${MAX_TOTAL_OPS} in all (narrow the wildcard or shorten the body)`,
+      );
+    }
+    return false;
+  }
+  return true;
 }

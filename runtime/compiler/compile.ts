@@ -51,7 +51,7 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
-import { checkBounds } from "./bounds.ts";
+import { checkBounds, checkExpansion } from "./bounds.ts";
 import { ProbeCompiler, ProgramTables } from "./codegen.ts";
 import { analyze, type Unit } from "./sema.ts";
 import { ProgType } from "../bpf/opcodes.ts";
@@ -136,6 +136,8 @@ export function compileAst(
     cpid: opts.cpid,
   });
   diag.throwIfErrors();
+  // Wildcards are expanded now: the total work of codegen is known.
+  if (!checkExpansion(a.units, diag, params)) diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));
   }

@@ -103,7 +103,10 @@ Deno.test("bounds: a body whose copies pass the limit is stopped after one copy"
   const errs = errors(src);
   const ms = performance.now() - t0;
   assert.equal(errs.length, 1);
-  assert.match(errs[0], /^1:(9|23): (unroll expands|Probe is too large)/);
+  assert.match(
+    errs[0],
+    /^1:(9|23): (unroll expands|Probe is too large|The probe is too large to compile)/,
+  );
   assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
 });
 
@@ -175,7 +178,7 @@ Deno.test("bounds: staged statements nested too deeply are refused", () => {
             if (k === 0) c.printf("x\n");
             else c.if(c.pid.eq(k), () => nest(k - 1));
           };
-          nest(3000);
+          nest(1200);
         })
       ),
     StagingError,
@@ -196,4 +199,26 @@ Deno.test("bounds: staged unroll is bounded like the text form", () => {
       e instanceof CompileErrors && e.errors[0].message.startsWith(UNROLL_ERR),
   );
   assert.ok(performance.now() - t0 < 1000);
+});
+
+Deno.test("bounds: a wildcard probe's total size is checked after expansion", () => {
+  // Found by the fuzzer: 360 syscalls × a 200-link chain took over 1 s.
+  const body = (n: number) =>
+    `tracepoint:syscalls:sys_enter_* { @[probe] = count(); $x = 1; @x = ${
+      "$x + ".repeat(n)
+    }1; }`;
+  const t0 = performance.now();
+  const errs = errors(body(700));
+  const ms = performance.now() - t0;
+  assert.equal(errs.length, 1);
+  assert.match(
+    errs[0],
+    /^1:1: The script is too large to compile: this probe makes \d+ programs of about \d+ operations each, more than 300000 in all/,
+  );
+  assert.ok(ms < 3000, `took ${ms.toFixed(0)} ms`);
+  // One attach point with the same body is fine.
+  assert.deepEqual(
+    errors(body(700).replace("sys_enter_*", "sys_enter_read")),
+    [],
+  );
 });

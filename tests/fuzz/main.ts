@@ -56,7 +56,13 @@ export async function fuzz(opts: FuzzOptions): Promise<Map<string, Report>> {
     const report = newReport();
     reports.set(name, report);
     const fuzzer = await fuzzerNamed(name);
-    const input = (i: number) => fuzzer.generate(Rand.forCase(opts.seed, i));
+    const input = (i: number) => {
+      try {
+        return fuzzer.generate(Rand.forCase(opts.seed, i));
+      } catch (e) {
+        return `(the generator failed: ${e})`;
+      }
+    };
     const t0 = performance.now();
     let next = from;
     while (next < to) {
