@@ -22,7 +22,7 @@ Deno.test("fuzz: seeds come from the README, the scripts and the parity table", 
 
 Deno.test("fuzz: compiler, bytecode and CLI, fixed seed", async () => {
   const reports = await fuzz({
-    plan: { compiler: [0, 8000], bytecode: [0, 20_000], cli: [0, 3] },
+    plan: { compiler: [0, 12_000], bytecode: [0, 30_000], cli: [0, 3] },
     seed: SEED,
   });
   const findings = [];
@@ -36,7 +36,7 @@ Deno.test("fuzz: compiler, bytecode and CLI, fixed seed", async () => {
     findings.slice(0, 5).map((f) => formatFinding(f)).join("\n"),
   );
   const c = reports.get("compiler")!;
-  assert.equal(c.cases, 8000);
+  assert.equal(c.cases, 12_000);
   // The mutations reach past the parser: some programs compile.
   assert.ok((c.outcomes.ok ?? 0) > 50, JSON.stringify(c.outcomes));
   const b = reports.get("bytecode")!;
