@@ -221,7 +221,8 @@ export function alu64(op: AluKind, a: Range, b: Range): Range {
       if (a.umax * b.umax <= U64_MAX) u = [a.umin * b.umin, a.umax * b.umax];
       break;
     case "DIV":
-      if (cb !== undefined) u = [a.umin / cb, a.umax / cb];
+      if (cb === 0n) u = [0n, 0n]; // BPF: x / 0 is 0
+      else if (cb !== undefined) u = [a.umin / cb, a.umax / cb];
       else if (b.umin > 0n) u = [a.umin / b.umax, a.umax / b.umin];
       else u = [0n, a.umax];
       break;

@@ -176,8 +176,140 @@ function deep(r: Rand, x: string): string {
   }
 }
 
+/** Tokens by class, for mutations that keep a program well-formed. */
+const SAME_CLASS: readonly (readonly string[])[] = [
+  [
+    "pid",
+    "tid",
+    "uid",
+    "gid",
+    "cpu",
+    "nsecs",
+    "elapsed",
+    "rand",
+    "cgroup",
+    "comm",
+    "probe",
+    "retval",
+    "arg0",
+    "arg1",
+    "curtask",
+    "kstack",
+    "ustack",
+    "func",
+    "username",
+    "$1",
+    "$2",
+    "$#",
+    "args",
+    "cpid",
+    "numaid",
+    "jiffies",
+  ],
+  [
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "&",
+    "|",
+    "^",
+    "<<",
+    ">>",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "&&",
+    "||",
+  ],
+  ["=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="],
+  [
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "stats",
+    "hist",
+    "lhist",
+    "delete",
+    "clear",
+    "zero",
+    "print",
+    "printf",
+    "str",
+    "ksym",
+    "usym",
+    "kaddr",
+    "uaddr",
+    "ntop",
+    "strncmp",
+    "join",
+    "time",
+    "strftime",
+    "exit",
+    "signal",
+    "system",
+    "cat",
+    "reg",
+    "sizeof",
+    "buf",
+    "macaddr",
+    "cgroupid",
+    "path",
+    "override",
+    "unwatch",
+  ],
+  [
+    "0",
+    "1",
+    "-1",
+    "2",
+    "7",
+    "8",
+    "16",
+    "63",
+    "64",
+    "255",
+    "4096",
+    "65536",
+    "0x7fffffff",
+    "0xffffffff",
+    "-9223372036854775808",
+    "18446744073709551615",
+  ],
+  ["@", "@x", "@m", "@start", "$x", "$i", "$s", "$t"],
+  [
+    "(uint8)",
+    "(int8)",
+    "(uint16)",
+    "(int32)",
+    "(uint64)",
+    "(int64)",
+    "(struct task_struct *)",
+    "(char *)",
+  ],
+];
+
 function mutate(r: Rand, toks: string[], seeds: readonly string[]): void {
   const at = r.int(toks.length + 1);
+  if (r.chance(0.3)) {
+    // Same-class replacement: the program stays parseable more often, so
+    // sema and codegen see more of these.
+    const spots = toks.flatMap((t, i) =>
+      SAME_CLASS.some((c) => c.includes(t)) ? [i] : []
+    );
+    if (spots.length > 0) {
+      const i = r.pick(spots);
+      const cls = SAME_CLASS.find((c) => c.includes(toks[i]))!;
+      toks[i] = r.pick(cls);
+      return;
+    }
+  }
   switch (r.int(11)) {
     case 0: // delete a run of tokens
       toks.splice(at, 1 + r.int(4));
@@ -258,7 +390,7 @@ export class CompilerFuzzer implements Fuzzer {
   /** A seed with one to four mutations. */
   generate(r: Rand): string {
     const toks = tokens(r.pick(this.seeds));
-    const n = 1 + r.int(4);
+    const n = r.chance(0.5) ? 1 : 2 + r.int(3);
     for (let i = 0; i < n; i++) {
       mutate(r, toks, this.seeds);
       let len = 0;

@@ -9,6 +9,8 @@ import {
   formatDiagnostic,
 } from "../../runtime/lang/diagnostics.ts";
 import { globToRegExp } from "../../runtime/probes/glob.ts";
+import { assemble, createEnvironment, verify, VmProgram } from "../../bpf.ts";
+import { verifyProgram } from "../../runtime/verify_program.ts";
 
 function errors(src: string): string[] {
   try {
@@ -83,4 +85,21 @@ Deno.test("finding: a diagnostic shows a window of a very long line", () => {
     }, "Unexpected end of input"),
     "a.bt:1:8: ERROR: Unexpected end of input\nBEGIN {\n       ^",
   );
+});
+
+Deno.test("finding: our verifier divides an unknown value by a known 0", () => {
+  // Was: RangeError "Division by zero" out of verify() (the compiler
+  // fuzzer: `@d = nsecs / @t0` with @t0 known 0 on one path).
+  const insns = assemble(
+    "r1 = *(u64 *)(r1 + 0)\nr2 = 0\nr1 /= r2\nw3 = 0\nw1 /= w3\nr0 = r1\nexit",
+  );
+  const res = verify(insns, { maps: [], ctxSize: 8 });
+  assert.ok(res.insnsProcessed > 0);
+  const ctx = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(new VmProgram(insns, []).run(ctx, createEnvironment()), 0n);
+  // A map value that is 0 when the key is missing, as the fuzzer found it.
+  const prog = compile("interval:ms:50 { @d = nsecs / @t0; @t0 = 1; }", {
+    tracefsAvailable: false,
+  });
+  assert.ok(verifyProgram(prog) > 0);
 });
