@@ -112,13 +112,19 @@ const IMMS = [
 
 type Slot = [number, number, number, number, number];
 
-function randomStream(r: Rand, len: number): Slot[] {
+function randomStream(r: Rand, len: number, ctx = 0): Slot[] {
   const out: Slot[] = [
     [0xbf, 2, 10, 0, 0], // r2 = r10
     [0x07, 2, 0, 0, -8 * (1 + r.int(8))], // r2 += -N
     [0x18, 3, 1, 0, r.int(MAPS.length)], // r3 = map
     [0, 0, 0, 0, 0],
   ];
+  // Unknown scalars from the context: ranges, not just constants.
+  for (let k = 0; ctx >= 8 && k < 4; k++) {
+    if (r.chance(0.5)) {
+      out.push([r.pick([0x79, 0x61, 0x71, 0x69]), 6 + k, 1, 0, 0]);
+    }
+  }
   while (out.length < len - 1) {
     const code = r.pick(CODES);
     const dst = r.int(11);
@@ -245,9 +251,10 @@ export class BytecodeFuzzer implements Fuzzer {
         break;
       case 1:
       case 2: {
+        const ctx = r.pick([0, 8, 16, 64]);
         c = {
-          insns: randomStream(r, 6 + r.int(60)),
-          ctx: r.pick([0, 8, 16, 64]),
+          insns: randomStream(r, 6 + r.int(60), ctx),
+          ctx,
           playground: r.chance(0.5),
         };
         if (r.chance(0.3)) mutateSlots(r, c.insns!);
