@@ -485,8 +485,9 @@ export async function checkCli(
   src: string,
   timeoutMs = 30_000,
 ): Promise<Verdict> {
-  // A long program goes in a file: the argument list has a size limit.
-  const file = src.length > 50_000
+  // A long program, or one with a NUL byte, goes in a file: an argument
+  // list has a size limit and no NUL.
+  const file = src.length > 50_000 || src.includes("\0")
     ? await Deno.makeTempFile({ suffix: ".bt" })
     : undefined;
   if (file !== undefined) await Deno.writeTextFile(file, src);

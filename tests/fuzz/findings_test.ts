@@ -9,7 +9,15 @@ import {
   formatDiagnostic,
 } from "../../runtime/lang/diagnostics.ts";
 import { globToRegExp } from "../../runtime/probes/glob.ts";
-import { assemble, createEnvironment, verify, VmProgram } from "../../bpf.ts";
+import {
+  assemble,
+  createEnvironment,
+  createMap,
+  verify,
+  VmProgram,
+} from "../../bpf.ts";
+import { insn } from "../../runtime/bpf/insn.ts";
+import { Helper, MapType } from "../../runtime/bpf/opcodes.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
 
 function errors(src: string): string[] {
@@ -102,4 +110,36 @@ Deno.test("finding: our verifier divides an unknown value by a known 0", () => {
     tracefsAvailable: false,
   });
   assert.ok(verifyProgram(prog) > 0);
+});
+
+Deno.test("finding: ringbuf_submit ignores flag bits it does not know, as the kernel", () => {
+  // Was: our verifier accepted `ringbuf_submit(rec, 225)` and the
+  // interpreter faulted ("flags must be 0-3"); the kernel reads only the
+  // wakeup bits of submit's and discard's flags.
+  const ringbuf = {
+    type: MapType.RINGBUF,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: 4096,
+  };
+  const insns = [
+    insn(0x18, 1, 1, 0, 0), // r1 = map[0]
+    insn(0, 0, 0, 0, 0),
+    insn(0xb7, 2, 0, 0, 8), // r2 = 8
+    insn(0xb7, 3, 0, 0, 0), // r3 = 0
+    insn(0x85, 0, 0, 0, Helper.ringbuf_reserve),
+    insn(0x15, 0, 0, 3, 0), // if r0 == 0 goto +3
+    insn(0xbf, 1, 0, 0, 0), // r1 = r0
+    insn(0xb7, 2, 0, 0, 225), // r2 = 225
+    insn(0x85, 0, 0, 0, Helper.ringbuf_submit),
+    insn(0xb7, 0, 0, 0, 0),
+    insn(0x95, 0, 0, 0, 0),
+  ];
+  verify(insns, { maps: [ringbuf], ctxSize: 0 });
+  const map = createMap(ringbuf, 1);
+  const r0 = new VmProgram(insns, [map]).run(
+    new Uint8Array(0),
+    createEnvironment(),
+  );
+  assert.equal(r0, 0n);
 });
