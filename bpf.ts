@@ -60,3 +60,4 @@ export {
 export { createMap, type MapShape, type VmMap } from "./runtime/vm/maps.ts";
 export type { VmOutput } from "./runtime/vm/memory.ts";
 export type { RawMapEntry } from "./runtime/engine.ts";
+export { InvalidInsnError } from "./runtime/bpf/validate.ts";

@@ -25,6 +25,7 @@
 
 import { type Insn, insn, LD_IMM64 } from "./insn.ts";
 import { Helper } from "./opcodes.ts";
+import { describeValue } from "./validate.ts";
 
 /**
  * An assembly error at a source position. The message starts with
@@ -958,6 +959,7 @@ class Asm {
  * @param fileName Named in error messages; `<asm>` by default.
  * @throws {AsmError} for an unknown mnemonic, a bad register, an immediate
  * or offset out of range, an unknown or duplicate label.
+ * @throws {TypeError} when `text` is not a string.
  *
  * @example Both syntaxes in one program
  * ```ts
@@ -975,6 +977,13 @@ class Asm {
  * ```
  */
 export function assemble(text: string, fileName = "<asm>"): Insn[] {
+  if (typeof text !== "string" || typeof fileName !== "string") {
+    throw new TypeError(
+      `assemble() expects text and a file name as strings, got ${
+        describeValue(typeof text !== "string" ? text : fileName)
+      }`,
+    );
+  }
   const asm = new Asm(fileName);
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {

@@ -53,6 +53,44 @@ export interface SourceLoc {
   col: number;
 }
 
+/**
+ * A jump whose offset does not fit the instruction's 16 bits: the program
+ * is too large for it.
+ *
+ * @example Catch it
+ * ```ts
+ * import { InsnBuilder, JumpRangeError } from "./builder.ts";
+ * const b = new InsnBuilder();
+ * b.ja("end");
+ * for (let i = 0; i < 40000; i++) b.movImm(0, i);
+ * b.label("end");
+ * b.exit();
+ * try {
+ *   b.build();
+ * } catch (e) {
+ *   console.assert(e instanceof JumpRangeError && e.distance === 40000);
+ * }
+ * ```
+ */
+export class JumpRangeError extends RangeError {
+  /** Slot of the jump. */
+  readonly pc: number;
+  /** Offset the jump would need. */
+  readonly distance: number;
+  /** Source location of the jump, if known. */
+  readonly loc: SourceLoc | undefined;
+  /** Makes the error. */
+  constructor(pc: number, distance: number, loc?: SourceLoc) {
+    super(
+      `Jump at instruction ${pc} would span ${distance} instructions, more than a jump can reach (32767)`,
+    );
+    this.name = "JumpRangeError";
+    this.pc = pc;
+    this.distance = distance;
+    this.loc = loc;
+  }
+}
+
 /** A built program: its slots and, per slot, the source location if known. */
 export interface Built {
   /** The instructions, one per 8-byte slot (`lddw` takes two). */
@@ -325,7 +363,7 @@ export class InsnBuilder {
    * Resolves labels and returns the slots.
    *
    * @throws {ReferenceError} for a jump to an unknown label.
-   * @throws {RangeError} for a jump offset that does not fit 16 bits.
+   * @throws {JumpRangeError} for a jump offset that does not fit 16 bits.
    */
   build(): Built {
     const insns: Insn[] = [];
@@ -343,9 +381,7 @@ export class InsnBuilder {
           out = { ...i, imm: rel };
         } else {
           if (rel < -32768 || rel > 32767) {
-            throw new RangeError(
-              `Jump from ${pc} to "${target}" does not fit 16 bits: ${rel}`,
-            );
+            throw new JumpRangeError(pc, rel, loc);
           }
           out = { ...i, off: rel };
         }

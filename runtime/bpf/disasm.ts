@@ -35,6 +35,7 @@
  */
 
 import type { Insn } from "./insn.ts";
+import { checkInsns } from "./validate.ts";
 import {
   decodeForm,
   helperName,
@@ -314,6 +315,8 @@ function listing(
  * Disassembles a program in the kernel syntax: one line per instruction,
  * `INDEX: text`, the index counting slots and right-aligned to width 4.
  *
+ * @throws {import("./validate.ts").InvalidInsnError} for a slot that is
+ *   not an instruction (an unknown opcode is listed, not thrown).
  * @example Disassemble `r0 = 0; exit`
  * ```ts
  * import assert from "node:assert/strict";
@@ -326,6 +329,7 @@ function listing(
  * ```
  */
 export function disassemble(insns: readonly Insn[]): string[] {
+  checkInsns(insns, "disassemble()");
   return listing(insns, kernelForm);
 }
 
@@ -345,5 +349,6 @@ export function disassemble(insns: readonly Insn[]): string[] {
  * ```
  */
 export function disassembleMnemonic(insns: readonly Insn[]): string[] {
+  checkInsns(insns, "disassembleMnemonic()");
   return listing(insns, mnemonicForm);
 }

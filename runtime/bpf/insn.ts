@@ -9,6 +9,7 @@
  */
 
 import { Class, Mode, Size } from "./opcodes.ts";
+import { checkInsns, describeValue } from "./validate.ts";
 
 /** One instruction slot, fields as in the kernel's `struct bpf_insn`. */
 export interface Insn {
@@ -63,6 +64,8 @@ export function imm64(lo: Insn, hi: Insn): bigint {
 /**
  * Encodes slots to the kernel's little-endian byte layout.
  *
+ * @throws {import("./validate.ts").InvalidInsnError} for a slot whose
+ *   fields are missing, not integers or out of range.
  * @example Encode `exit`
  * ```ts
  * import { encode, insn } from "./insn.ts";
@@ -71,6 +74,7 @@ export function imm64(lo: Insn, hi: Insn): bigint {
  * ```
  */
 export function encode(insns: readonly Insn[]): Uint8Array {
+  checkInsns(insns, "encode()");
   const out = new Uint8Array(insns.length * INSN_SIZE);
   const view = new DataView(out.buffer);
   for (let i = 0; i < insns.length; i++) {
@@ -88,6 +92,7 @@ export function encode(insns: readonly Insn[]): Uint8Array {
  * Decodes the kernel's byte layout into slots.
  *
  * @throws {RangeError} when the length is not a multiple of 8.
+ * @throws {TypeError} when `bytes` is not a Uint8Array.
  * @example Round trip
  * ```ts
  * import { decode, encode, insn } from "./insn.ts";
@@ -96,6 +101,11 @@ export function encode(insns: readonly Insn[]): Uint8Array {
  * ```
  */
 export function decode(bytes: Uint8Array): Insn[] {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `decode() expects a Uint8Array, got ${describeValue(bytes)}`,
+    );
+  }
   if (bytes.length % INSN_SIZE !== 0) {
     throw new RangeError(
       `Cannot decode ${bytes.length} bytes: not a multiple of ${INSN_SIZE}`,

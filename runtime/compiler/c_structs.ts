@@ -277,14 +277,33 @@ function splitDecl(
     .replace(/\*/g, " * ").replace(/\s+/g, " ").trim();
   const [head, ...rest] = clean.split(",");
   // The base type is every word of the first declarator before the name.
-  const m = /^(.*?)\s*((?:\*\s*)*[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*)$/.exec(
-    head.trim(),
-  );
-  if (m === null || m[1].trim() === "") {
+  const split = splitDeclarator(head.trim());
+  if (split === undefined || split[0].trim() === "") {
     throw new SyntaxError(`In ${owner}: cannot read member "${decl}"`);
   }
   return {
-    base: normalize(m[1]),
-    declarators: [m[2], ...rest].map((d) => d.replace(/\s+/g, "").trim()),
+    base: normalize(split[0]),
+    declarators: [split[1], ...rest].map((d) => d.replace(/\s+/g, "").trim()),
   };
+}
+
+/**
+ * `unsigned long * a [4]` → `["unsigned long", "* a [4]"]`: the words
+ * before the last declarator, and the declarator (its stars, name and
+ * array lengths). Scans from the end once: a regular expression doing the
+ * same backtracks quadratically on a long word.
+ */
+function splitDeclarator(h: string): [string, string] | undefined {
+  let end = h.length;
+  while (end > 0 && h[end - 1] === "]") {
+    const open = h.lastIndexOf("[", end - 1);
+    if (open < 0) return undefined;
+    end = open;
+    while (end > 0 && h[end - 1] === " ") end--;
+  }
+  let start = end;
+  while (start > 0 && /\w/.test(h[start - 1])) start--;
+  if (start === end || /\d/.test(h[start])) return undefined;
+  while (start > 0 && (h[start - 1] === " " || h[start - 1] === "*")) start--;
+  return [h.slice(0, start), h.slice(start)];
 }

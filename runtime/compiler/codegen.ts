@@ -11,8 +11,10 @@ import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import {
   type AluName,
+  type Built,
   type CondName,
   InsnBuilder,
+  JumpRangeError,
   type Width,
 } from "../bpf/builder.ts";
 import { Helper, MapType, STACK_SIZE } from "../bpf/opcodes.ts";
@@ -37,6 +39,7 @@ import {
   signalNumber,
   type Unit,
 } from "./sema.ts";
+import { MAX_PROGRAM_INSNS } from "./bounds.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import {
   countReuse,
@@ -551,6 +554,19 @@ class StackLimitError extends RangeError {
   }
 }
 
+/** An `unroll` would take the program past the kernel's size limit. */
+class UnrollSizeError extends RangeError {
+  /** The `unroll` statement. */
+  span: ast.Span;
+  constructor(span: ast.Span) {
+    super(
+      `unroll expands the probe past ${MAX_PROGRAM_INSNS} instructions, the kernel's limit for a program`,
+    );
+    this.name = "UnrollSizeError";
+    this.span = span;
+  }
+}
+
 /** Compiles one unit to a probe program. */
 export class ProbeCompiler {
   #u: Unit;
@@ -567,6 +583,8 @@ export class ProbeCompiler {
   #params: string[];
   #prologue: ((c: ProbeCompiler) => void) | undefined;
   #opts: ProbeOptions;
+  #folded = new Map<ast.Expr, bigint | null>();
+  #truths = new Map<ast.Expr, boolean | null>();
   /** Out-of-line blocks emitted after the final exit (cold paths). */
   #cold: (() => void)[] = [];
   /** What the body uses more than once (see `reuse.ts`). */
@@ -779,7 +797,10 @@ export class ProbeCompiler {
       }
       // The code stops mid-statement (jumps to labels never placed): there
       // is nothing to build; compile() reports the error.
-      this.#diag.error(p.span, e.message);
+      this.#diag.error(
+        e instanceof UnrollSizeError ? e.span : p.span,
+        e.message,
+      );
       return {
         name: this.#u.name,
         attach: this.#u.attach,
@@ -793,7 +814,19 @@ export class ProbeCompiler {
     b.movImm(0, 0);
     b.exit();
     for (const emit of this.#cold) emit();
-    const { insns, locs } = b.build();
+    let built: Built;
+    try {
+      built = b.build();
+    } catch (e) {
+      if (!(e instanceof JumpRangeError)) throw e;
+      const at = e.loc !== undefined && "start" in e.loc
+        ? e.loc as ast.Span
+        : p.span;
+      const why = e.message[0].toLowerCase() + e.message.slice(1);
+      this.#diag.error(at, `Probe is too large: ${why}`);
+      built = { insns: [], locs: [] };
+    }
+    const { insns, locs } = built;
     return {
       name: this.#u.name,
       attach: this.#u.attach,
@@ -977,7 +1010,20 @@ export class ProbeCompiler {
     return e.value ?? this.#params[e.index - 1];
   }
 
+  /**
+   * Constant value of `e`, computed once per node: `#branch` and `#truth`
+   * ask again at every level of a chain, which without the memo is
+   * quadratic (cubic for `&&` chains) in its length.
+   */
   #fold(e: ast.Expr): bigint | undefined {
+    const memo = this.#folded.get(e);
+    if (memo !== undefined) return memo === null ? undefined : memo;
+    const v = this.#foldNode(e);
+    this.#folded.set(e, v ?? null);
+    return v;
+  }
+
+  #foldNode(e: ast.Expr): bigint | undefined {
     switch (e.kind) {
       case "int":
         return e.value;
@@ -1092,6 +1138,14 @@ export class ProbeCompiler {
    * truth depends on run-time values.
    */
   #truth(e: ast.Expr): boolean | undefined {
+    const memo = this.#truths.get(e);
+    if (memo !== undefined) return memo === null ? undefined : memo;
+    const v = this.#truthNode(e);
+    this.#truths.set(e, v ?? null);
+    return v;
+  }
+
+  #truthNode(e: ast.Expr): boolean | undefined {
     const c = this.#fold(e);
     if (c !== undefined) return c !== 0n;
     if (e.kind === "unary" && e.op === "!") {
@@ -1188,7 +1242,15 @@ export class ProbeCompiler {
       }
       case "unroll": {
         const n = Number(this.#fold(s.count) ?? 1n);
-        for (let i = 0; i < n; i++) this.#block(s.body);
+        // The first copy measures the body: the program must stay under
+        // the kernel's limit once the rest are added (bounds.ts estimated
+        // it from the tree; this is exact, before the expansion).
+        const before = b.length;
+        this.#block(s.body);
+        if (b.length + (n - 1) * (b.length - before) > MAX_PROGRAM_INSNS) {
+          throw new UnrollSizeError(s.span);
+        }
+        for (let i = 1; i < n; i++) this.#block(s.body);
         return;
       }
       case "while": {
@@ -1309,6 +1371,7 @@ export class ProbeCompiler {
     }
     const t = this.#type(e);
     if (isScalar(t)) this.#ra.free(this.#scalar(e));
+    else if (t.k === "args" && e.kind === "builtin") return; // as bpftrace
     else if (t.k !== "none") this.#mem(e);
   }
 
@@ -2024,7 +2087,16 @@ export class ProbeCompiler {
       this.#mapReadInto(e, d, size);
       return;
     }
-    // General case: materialize, then copy.
+    // General case: materialize, then copy. Only these kinds have a
+    // materialization of their own (`#mem`); any other would come back
+    // here without end.
+    if (
+      e.kind !== "var" && e.kind !== "map" && e.kind !== "ternary" &&
+      e.kind !== "tuple_index"
+    ) {
+      this.#diag.error(e.span, `Cannot use a value of type ${et.k} here`);
+      return;
+    }
     const src = this.#mem(e);
     const n = Math.min(sizeOf(et), size);
     this.#copy(d, src, n);

@@ -60,6 +60,7 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
+import { checkBounds, checkExpansion } from "./bounds.ts";
 import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
 import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze, type Unit } from "./sema.ts";
@@ -197,6 +198,8 @@ export function compileAst(
       );
     }
   }
+  // Before any recursive pass: depth and expanded size (see bounds.ts).
+  if (!checkBounds(tree, diag, params)) diag.throwIfErrors();
   const a = analyze(tree, diag, {
     params,
     unsafe: opts.unsafe,
@@ -204,6 +207,8 @@ export function compileAst(
     cpid: opts.cpid,
   });
   diag.throwIfErrors();
+  // Wildcards are expanded now: the total work of codegen is known.
+  if (!checkExpansion(a.units, diag, params)) diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
     a.units.unshift(syntheticBegin(tree.span));
   }

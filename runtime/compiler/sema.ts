@@ -512,11 +512,10 @@ class Checker {
         const n = this.#constInt(s.count);
         if (n === undefined) {
           this.#err(s.count.span, "unroll count must be an integer literal");
-        } else if (n < 1n || n > 100n) {
-          this.#err(
-            s.count.span,
-            `unroll count must be between 1 and 100, got ${n}`,
-          );
+        } else if (n > 100n) {
+          this.#err(s.count.span, "unroll maximum value is 100");
+        } else if (n < 1n) {
+          this.#err(s.count.span, "unroll minimum value is 1");
         }
         this.#block(s.body);
         return;

@@ -330,11 +330,25 @@ export function formatDiagnostic(
   if (lineEnd < 0) lineEnd = sourceText.length;
   let text = sourceText.slice(lineStart, lineEnd);
   if (text.endsWith("\r")) text = text.slice(0, -1);
-  const prefix = text.slice(0, start - lineStart).replace(/[^\t]/g, " ");
-  const width = Math.min(span.end, lineStart + text.length) - start;
+  let at = start - lineStart;
+  let width = Math.min(span.end, lineStart + text.length) - start;
+  if (text.length > MAX_SHOWN) {
+    // A very long line (a generated one-liner): show a window around the
+    // mark, not the whole line once per error.
+    const from = Math.max(0, at - MAX_SHOWN / 4);
+    const to = Math.min(text.length, from + MAX_SHOWN);
+    const lead = from > 0 ? "..." : "";
+    text = lead + text.slice(from, to) + (to < text.length ? "..." : "");
+    at = at - from + lead.length;
+    width = Math.min(width, to - (at - lead.length + from));
+  }
+  const prefix = text.slice(0, at).replace(/[^\t]/g, " ");
   const marker = span.end <= span.start || width <= 0 ? "^" : "~".repeat(width);
   return `${head}\n${text}\n${prefix}${marker}`;
 }
+
+/** Longest source line shown whole under a diagnostic. */
+const MAX_SHOWN = 200;
 
 /**
  * Quotes a value for an error message: `"text"`, with control characters

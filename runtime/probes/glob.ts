@@ -7,7 +7,11 @@
  * @module
  */
 
-const cache = new Map<string, RegExp>();
+/** A compiled wildcard pattern. */
+export interface GlobPattern {
+  /** Whether `text` matches the pattern as a whole. */
+  test(text: string): boolean;
+}
 
 /**
  * Whether `text` contains a wildcard character (`*` or `?`).
@@ -26,7 +30,10 @@ export function hasWildcard(text: string): boolean {
 }
 
 /**
- * Compile a wildcard pattern to an anchored regular expression (cached).
+ * Compile a wildcard pattern to a matcher (the name is historical: it was
+ * a regular expression, which V8 refuses above some size and which
+ * backtracks badly on patterns with many `*`). Matching takes at most
+ * pattern length times text length steps, usually about the text's.
  *
  * @example Compiling a pattern
  * ```ts
@@ -38,20 +45,31 @@ export function hasWildcard(text: string): boolean {
  * assert.ok(!re.test("sched:sched_switch"));
  * ```
  */
-export function globToRegExp(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (re === undefined) {
-    let src = "^";
-    for (const ch of pattern) {
-      if (ch === "*") src += "[^]*";
-      else if (ch === "?") src += "[^]";
-      else src += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-    }
-    re = new RegExp(src + "$", "u");
-    if (cache.size > 256) cache.clear();
-    cache.set(pattern, re);
-  }
-  return re;
+export function globToRegExp(pattern: string): GlobPattern {
+  const p = [...pattern];
+  return {
+    test(text: string): boolean {
+      const s = [...text];
+      let i = 0;
+      let j = 0;
+      let star = -1;
+      let mark = 0;
+      while (j < s.length) {
+        if (i < p.length && p[i] !== "*" && (p[i] === "?" || p[i] === s[j])) {
+          i++;
+          j++;
+        } else if (i < p.length && p[i] === "*") {
+          star = i++;
+          mark = j;
+        } else if (star >= 0) {
+          i = star + 1;
+          j = ++mark;
+        } else return false;
+      }
+      while (i < p.length && p[i] === "*") i++;
+      return i === p.length;
+    },
+  };
 }
 
 /**

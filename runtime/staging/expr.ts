@@ -11,6 +11,7 @@
  */
 
 import type * as ast from "../lang/ast.ts";
+import { MAX_NESTING } from "../compiler/bounds.ts";
 import type {
   Bool,
   Int,
@@ -49,11 +50,38 @@ export function noSpan(): ast.Span {
  * ```
  */
 export function cloneNode<N>(node: N): N {
-  if (Array.isArray(node)) return node.map(cloneNode) as N;
-  if (node === null || typeof node !== "object") return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = cloneNode(v);
-  return out as N;
+  // Iterative (a staged chain may be long) and bounded: a tree nesting
+  // deeper than the compiler accepts is refused here, where the staging
+  // call that made it is still on the stack.
+  const top: { v?: unknown } = {};
+  const todo: [unknown, Record<string | number, unknown>, string | number][] = [
+    [node, top, "v"],
+  ];
+  const depths = [0];
+  while (todo.length > 0) {
+    const [src, dst, key] = todo.pop()!;
+    let depth = depths.pop()!;
+    if (src === null || typeof src !== "object") {
+      dst[key] = src;
+      continue;
+    }
+    if ("kind" in src && ++depth > MAX_NESTING) {
+      throw new RangeError(
+        `Cannot stage an expression nested more than ${MAX_NESTING} levels deep: evaluate parts of it into variables with c.let()`,
+      );
+    }
+    const out = (Array.isArray(src) ? new Array(src.length) : {}) as Record<
+      string | number,
+      unknown
+    >;
+    dst[key] = out;
+    for (const [k, v] of Object.entries(src)) {
+      out[k] = undefined; // keeps the key order
+      todo.push([v, out, k]);
+      depths.push(depth);
+    }
+  }
+  return top.v as N;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import { compileAst, type CompileOptions } from "../compiler/compile.ts";
+import { MAX_NESTING, tooDeep } from "../compiler/bounds.ts";
 import type { Program } from "../program.ts";
 import { ProbeContext, type ProgramScope } from "./context.ts";
 import {
@@ -243,6 +244,12 @@ export class Tracer implements ProgramScope {
       span: noSpan(),
     };
     if (this.#config !== undefined) program.config = this.#config;
+    // The printer recurses: a tree the compiler would refuse stops here.
+    if (tooDeep(program) !== undefined) {
+      throw new StagingError(
+        `The staged program is nested more than ${MAX_NESTING} levels deep`,
+      );
+    }
     const source = printProgram(program);
     const events = [...this.#events.values()].map((e) => ({
       name: e.name,

@@ -173,6 +173,12 @@ import type { Insn } from "../bpf/insn.ts";
 import { imm64 } from "../bpf/insn.ts";
 import { formatInsn } from "../bpf/disasm.ts";
 import {
+  checkInsns,
+  checkInt,
+  checkObject,
+  describeValue,
+} from "../bpf/validate.ts";
+import {
   MapType,
   MAX_INSNS_PROCESSED,
   ProgType,
@@ -1600,6 +1606,9 @@ function mapTypeName(t: number): string {
  *
  * @throws {VerifierError} with the instruction index, its disassembly and
  * the reason.
+ * @throws {import("../bpf/validate.ts").InvalidInsnError} for a slot that
+ * is not an instruction (a field missing, not an integer or out of range).
+ * @throws {TypeError} or {RangeError} for malformed `opts`.
  * @example Accept a program that returns 0
  * ```ts
  * import { verify } from "./verifier.ts";
@@ -1628,5 +1637,30 @@ export function verify(
   insns: readonly Insn[],
   opts: VerifyOptions,
 ): VerifyResult {
+  checkVerifyArgs(insns, opts);
   return new Checker(insns, opts).run();
+}
+
+/** Input validation of {@linkcode verify} (see `bpf/validate.ts`). */
+function checkVerifyArgs(insns: unknown, opts: unknown): void {
+  const where = "verify()";
+  checkInsns(insns, where);
+  checkObject(opts, "options", where);
+  if (!Array.isArray(opts.maps)) {
+    throw new TypeError(
+      `verify() expects options.maps to be an array, got ${
+        describeValue(opts.maps)
+      }`,
+    );
+  }
+  opts.maps.forEach((m: unknown, i: number) => {
+    checkObject(m, `options.maps[${i}]`, where);
+    for (const k of ["type", "keySize", "valueSize", "maxEntries"]) {
+      checkInt(m, k, `verify() options.maps[${i}]`, 0, 0xffffffff);
+    }
+  });
+  checkInt(opts, "ctxSize", "verify() options", 0, 0x7fffffff);
+  checkInt(opts, "progType", "verify() options", 0, 0xffff, true);
+  const o = "verify() options";
+  checkInt(opts, "maxInsnsProcessed", o, 0, Number.MAX_SAFE_INTEGER, true);
 }

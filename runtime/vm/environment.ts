@@ -7,6 +7,8 @@
  * @module
  */
 
+import { checkObject } from "../bpf/validate.ts";
+
 /** Everything helpers ask about "the current task" and the machine. */
 export interface VmEnvironment {
   /** Thread group id (user-space pid). */
@@ -111,6 +113,7 @@ export interface EnvironmentOptions {
 export function createEnvironment(
   options: EnvironmentOptions = {},
 ): VmEnvironment {
+  checkObject(options, "options", "createEnvironment()");
   let clock = options.startNs ?? 1_000_000_000n;
   const tick = options.tickNs ?? 1000n;
   let state = (options.seed ?? 1) >>> 0 || 1;

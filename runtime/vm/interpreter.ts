@@ -8,6 +8,7 @@
 import type { Insn } from "../bpf/insn.ts";
 import { formatInsn } from "../bpf/disasm.ts";
 import { MAX_INSNS_PROCESSED } from "../bpf/opcodes.ts";
+import { checkInsns, checkObject, describeValue } from "../bpf/validate.ts";
 import * as alu from "./alu64.ts";
 import type { VmEnvironment } from "./environment.ts";
 import { HELPERS, settle } from "./helpers.ts";
@@ -120,12 +121,23 @@ export class VmProgram {
    * instruction throws VmError only when a run reaches it.
    *
    * @throws {RangeError} for an invalid budget.
+   * @throws {import("../bpf/validate.ts").InvalidInsnError} for a slot that
+   *   is not an instruction.
+   * @throws {TypeError} when `maps` or `options` are not what they say.
    */
   constructor(
     insns: readonly Insn[],
     maps: readonly VmMap[],
     options: VmProgramOptions = {},
   ) {
+    checkInsns(insns, "new VmProgram()");
+    if (!Array.isArray(maps)) {
+      throw new TypeError(
+        `new VmProgram() expects an array of maps, got ${describeValue(maps)}`,
+      );
+    }
+    maps.forEach((m, i) => checkObject(m, `maps[${i}]`, "new VmProgram()"));
+    checkObject(options, "options", "new VmProgram()");
     this.insns = insns;
     this.maps = maps;
     this.budget = options.budget ?? MAX_INSNS_PROCESSED;
@@ -178,8 +190,15 @@ export class VmProgram {
    *
    * @throws {VmError} when the run faults or exceeds its budget.
    * @throws {RangeError} when `env.cpu` has no per-CPU slot in a map.
+   * @throws {TypeError} when `ctx` is not a Uint8Array or `env` no object.
    */
   run(ctx: Uint8Array, env: VmEnvironment, options?: RunOptions): bigint {
+    if (!(ctx instanceof Uint8Array)) {
+      throw new TypeError(
+        `run() expects ctx to be a Uint8Array, got ${describeValue(ctx)}`,
+      );
+    }
+    checkObject(env, "env", "run()");
     const m = this.#m;
     const cpu = env.cpu;
     if (!(cpu >= 0 && cpu < this.#maxCpu && Number.isInteger(cpu))) {

@@ -9,6 +9,7 @@
  */
 
 import { MapType } from "../bpf/opcodes.ts";
+import { checkObject } from "../bpf/validate.ts";
 import type { RawMapEntry } from "../engine.ts";
 
 /** `BPF_ANY`: create or update. */
@@ -804,6 +805,7 @@ export class StackTraceMap extends BaseMap {
  * Creates an in-memory map of any supported type.
  *
  * @throws {RangeError} for an unsupported type or an invalid shape.
+ * @throws {TypeError} when `spec` is not an object.
  * @example Count into a hash map from user space
  * ```ts
  * import { createMap } from "./maps.ts";
@@ -819,6 +821,7 @@ export class StackTraceMap extends BaseMap {
  * ```
  */
 export function createMap(spec: MapShape, numCpus: number): VmMap {
+  checkObject(spec, "the map shape", "createMap()");
   if (!Number.isInteger(numCpus) || numCpus < 1) {
     throw new RangeError(`Invalid CPU count ${numCpus}`);
   }

@@ -129,3 +129,29 @@ Deno.test("sizeof/offsetof errors name the type and the field", () => {
   // An unusable definition is only an error where it is used.
   assert.deepEqual(errors("struct bf { int x : 3; };\nBEGIN { @ = 1; }"), []);
 });
+
+Deno.test("C structs: a long member declaration is read in linear time", () => {
+  // Found by the fuzzer: a regular expression backtracked quadratically,
+  // 100,000 characters took about 50 s.
+  const long = "x".repeat(100_000);
+  const t0 = performance.now();
+  const bad = parseCStructs([`struct foo { "${long}" ; };`]);
+  const ok = parseCStructs([`struct foo { unsigned long ${long}[2]; };`]);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  assert.equal(bad.errors.length, 1);
+  assert.match(bad.errors[0].message, /cannot read member/);
+  assert.equal(ok.errors.length, 0);
+  assert.equal(ok.sizeOf("struct foo"), 16);
+  // Declarators keep their stars, names and array lengths.
+  const t = parseCStructs([
+    "struct s { const char * const *pp, a [3] [2]; int *p; unsigned x; };",
+  ]);
+  assert.equal(t.errors.length, 0);
+  assert.equal(t.offsetOf("struct s", ["a"]), 8);
+  assert.equal(t.offsetOf("struct s", ["p"]), 16);
+  assert.equal(t.offsetOf("struct s", ["x"]), 24);
+  for (const d of ["int 9a;", "int [3];", "int a];", "*p;"]) {
+    assert.equal(parseCStructs([`struct e { ${d} };`]).errors.length, 1, d);
+  }
+});

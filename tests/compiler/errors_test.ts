@@ -136,7 +136,8 @@ const CASES: [string, string, boolean?][] = [
   ],
   ["BEGIN { if (comm) { } }", "Invalid condition in if: string[16]"],
   ["BEGIN { @x = (int128)1; }", 'Cannot cast to "int128"'],
-  ["BEGIN { unroll(0) { } }", "unroll count must be between 1 and 100, got 0"],
+  ["BEGIN { unroll(0) { } }", "unroll minimum value is 1"],
+  ["BEGIN { unroll(101) { } }", "unroll maximum value is 100"],
   ['BEGIN { signal("SIGFOO"); }', 'Unknown signal "SIGFOO"', true],
   [
     "BEGIN { @c = count(); @x = @c; }",

@@ -2,24 +2,20 @@
  * Seeded fuzzing of the lexer and parser: random bytes, token soup,
  * truncations and mutations of valid programs, and pathological inputs.
  * Every outcome must be a tree or CompileErrors with sane spans, never any
- * other exception, and every case must finish quickly.
+ * other exception, and every case must finish quickly. (The whole
+ * compiler is fuzzed in tests/fuzz/; this file checks the parser's spans.)
  */
 import assert from "node:assert/strict";
 import type { Span } from "../../runtime/lang/ast.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { tokenize } from "../../runtime/lang/lexer.ts";
 import { parse, parseRecovering } from "../../runtime/lang/parser.ts";
+import { Rand } from "../fuzz/engine.ts";
 
-/** mulberry32: small deterministic PRNG. */
+/** The shared engine's seeded source, as a function of [0, 1). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rand(seed);
+  return () => r.next();
 }
 
 const VALID = [
