@@ -92,6 +92,8 @@ export interface DetachProgress {
  * below the 100 ms in which Ctrl-C must be acted on.
  */
 export const SLICE_MS = 20;
+/** The longest the ring is read at the end while probes still fire. */
+const DRAIN_MS = 2000;
 /** A detach that lasts longer than this is announced, with progress. */
 const DETACH_NOTICE_MS = 250;
 
@@ -303,6 +305,20 @@ export class Session {
     return got;
   }
 
+  /**
+   * Reads every record still in the ring, a slice at a time (one poll
+   * handles at most {@linkcode SLICE_MS} of work, and records not read are
+   * neither printed nor counted as lost). Once the probes are paused or
+   * detached the ring only empties; an engine whose probes still fire is
+   * drained for at most {@linkcode DRAIN_MS}.
+   */
+  async #drain(): Promise<void> {
+    const until = performance.now() + DRAIN_MS;
+    while (await this.pump(0) > 0 && performance.now() < until) {
+      // keep reading
+    }
+  }
+
   #emit(text: string): void {
     this.#pending.push(text);
     this.#pendingSize += text.length;
@@ -425,7 +441,7 @@ export class Session {
       if (this.engine.pause !== undefined) this.engine.pause();
       else this.engine.detach?.();
       await this.engine.runSpecial("END");
-      await this.pump(0);
+      await this.#drain();
       if (options.printMaps ?? true) {
         // As bpftrace: two newlines, then every map; an empty one prints
         // as a blank line (text) or nothing (JSON), a keyless count as 0.
