@@ -32,7 +32,7 @@ import {
   ToolUsageError,
   traceOptions,
 } from "../runtime/api/tool.ts";
-import type { ProcessMaps } from "../runtime/metrics/pprof.ts";
+import type { PprofMapping, ProcessMaps } from "../runtime/metrics/pprof.ts";
 
 const USAGE = `USAGE: profile.ts [options] > out.folded
 
@@ -65,6 +65,15 @@ function symbol(frame: string, kernel: boolean): string {
   return kernel || i < 0 || !frame.endsWith(")") ? frame : frame.slice(0, i);
 }
 
+/** The object a perf-mode user frame names, as a mapping without range. */
+function objectOf(frame: string): PprofMapping | undefined {
+  const i = frame.lastIndexOf(" (");
+  const file = frame.slice(i + 2, -1);
+  return i >= 0 && frame.endsWith(")") && file !== "" && file !== "[unknown]"
+    ? { start: 0n, limit: 0n, offset: 0n, file }
+    : undefined;
+}
+
 /** Innermost first, named as the folded output names them. */
 function frames(v: Value, kernel: boolean, offsets: boolean): string[] {
   return stackOf(v).frames.map((f) => {
@@ -75,6 +84,16 @@ function frames(v: Value, kernel: boolean, offsets: boolean): string[] {
 }
 
 type Sample = [[string, number | bigint, Value, Value], number | bigint];
+
+/** Creates `path` (empty) or says in one line why it cannot. */
+function writable(path: string): void {
+  try {
+    Deno.openSync(path, { write: true, create: true }).close();
+  } catch (e) {
+    const why = e instanceof Error ? e.name : String(e);
+    throw new Error(`Cannot write the profile "${path}": ${why}`);
+  }
+}
 
 /** Writes the samples as a gzipped pprof profile. */
 async function writeProfile(
@@ -87,7 +106,7 @@ async function writeProfile(
   const { writePprof } = await import("../runtime/metrics/pprof.ts");
   const pprof = samples.map(([[comm, pid, ustack, kstack], n]) => {
     const frame = (kernel: boolean, v: Value) => {
-      const { addresses } = stackOf(v);
+      const { frames: raw, addresses } = stackOf(v);
       return frames(v, kernel, false).map((name, i) => {
         const address = addresses?.[i];
         return {
@@ -95,9 +114,11 @@ async function writeProfile(
           systemName: kernel ? name.slice(0, -4) : name,
           address,
           kernel,
-          mapping: kernel || address === undefined
+          mapping: kernel
             ? undefined
-            : maps?.find(Number(pid), address),
+            : (address === undefined
+              ? undefined
+              : maps?.find(Number(pid), address)) ?? objectOf(raw[i]),
         };
       });
     };
@@ -136,6 +157,8 @@ async function main(signal: AbortSignal): Promise<void> {
     throw new ToolUsageError("Choose one of --offsets and --no-offsets");
   }
   const offsets = v.offsets ?? false;
+  // A profile that cannot be written fails now, not after the sampling.
+  if (v.pprof !== undefined) writable(v.pprof);
   await using session = await trace(
     `profile:hz:${hz} { @samples[comm, pid, ustack(perf), kstack(perf)] = count(); }`,
     traceOptions(common, signal),
