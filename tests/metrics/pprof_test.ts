@@ -295,3 +295,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test("profile.ts loads the pprof encoder only with --pprof", async () => {
+  const entry = new URL("../../scripts/profile.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry.pathname],
+    stdout: "piped",
+  }).output();
+  assert.ok(out.success, "deno info failed");
+  const { modules } = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier?: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const by = new Map(modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const stack = [entry.href];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of by.get(s)?.dependencies ?? []) {
+      if (!d.isDynamic && d.code?.specifier) stack.push(d.code.specifier);
+    }
+  }
+  const loaded = [...seen].filter((s) =>
+    /metrics\/pprof\.ts$|protobufjs/.test(s)
+  );
+  assert.deepEqual(loaded, []);
+  assert.ok(seen.size > 10, "the static graph was not read");
+});
