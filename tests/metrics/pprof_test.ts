@@ -15,6 +15,10 @@ import {
 } from "../../runtime/metrics/pprof.ts";
 import { decodePprof, foldedOf, parseFolded } from "./pprof_helpers.ts";
 import { runScript } from "../scripts/helpers.ts";
+// A second, independent reader (Datadog's), for the tests only: kept out of
+// deno.json's imports, which every run from a checkout installs.
+// deno-lint-ignore no-import-prefix
+import { Profile } from "npm:pprof-format@2.3.2";
 
 const KADDR = 0xffffffff81a00010n;
 
@@ -106,6 +110,81 @@ Deno.test("encodePprof: types, period, labels, kernel and user mappings", async 
   assert.equal(p.samples[1].locations[0].id, u2.id);
   assert.equal(p.mappings.length, 2);
   assert.deepEqual(p.samples[2].locations, []);
+});
+
+Deno.test("pprof-format, Datadog's decoder, reads what encodePprof writes", () => {
+  const exe = {
+    start: 0x400000n,
+    limit: 0x452000n,
+    offset: 0x1000n,
+    file: "/bin/x",
+  };
+  const bytes = encodePprof([
+    {
+      stack: [
+        {
+          name: "vfs_read_[k]",
+          systemName: "vfs_read",
+          address: KADDR,
+          kernel: true,
+        },
+        { name: "spin", address: 0x401100n, mapping: exe },
+        { name: "main", address: 0x401000n, mapping: exe },
+      ],
+      count: 3,
+      labels: { comm: "x", pid: "9" },
+    },
+    { stack: [{ name: "main", address: 0x401000n, mapping: exe }], count: 4 },
+  ], { periodNs: 1e7, timeNs: 5n, durationNs: 6n });
+  const p = Profile.decode(bytes);
+  const s = (i: number | bigint) => p.stringTable.strings[Number(i)];
+  assert.equal(s(0), "");
+  assert.deepEqual(p.sampleType.map((t) => [s(t.type), s(t.unit)]), [
+    ["samples", "count"],
+    ["cpu", "nanoseconds"],
+  ]);
+  assert.deepEqual([s(p.periodType!.type), s(p.periodType!.unit)], [
+    "cpu",
+    "nanoseconds",
+  ]);
+  assert.equal(Number(p.period), 1e7);
+  assert.equal(Number(p.timeNanos), 5);
+  assert.equal(Number(p.durationNanos), 6);
+  const fn = new Map(p.function.map((f) => [Number(f.id), f]));
+  const loc = new Map(p.location.map((l) => [Number(l.id), l]));
+  const map = new Map(p.mapping.map((m) => [Number(m.id), m]));
+  const stacks = p.sample.map((x) => ({
+    values: x.value.map(Number),
+    labels: x.label.map((l) => `${s(l.key)}=${s(l.str)}`),
+    frames: x.locationId.map((id) => {
+      const l = loc.get(Number(id))!;
+      const m = map.get(Number(l.mappingId))!;
+      const f = fn.get(Number(l.line[0].functionId))!;
+      return `${s(f.name)}/${s(f.systemName)}@${
+        BigInt(l.address).toString(16)
+      } in ${s(m.filename)} ${BigInt(m.memoryStart).toString(16)}-${
+        BigInt(m.memoryLimit).toString(16)
+      }+${BigInt(m.fileOffset).toString(16)}`;
+    }),
+  }));
+  assert.deepEqual(stacks, [
+    {
+      values: [3, 3e7],
+      labels: ["comm=x", "pid=9"],
+      frames: [
+        `vfs_read_[k]/vfs_read@${KADDR.toString(16)} in ${KERNEL_MAPPING} ${
+          KADDR.toString(16)
+        }-${(KADDR + 1n).toString(16)}+0`,
+        "spin/spin@401100 in /bin/x 400000-452000+1000",
+        "main/main@401000 in /bin/x 400000-452000+1000",
+      ],
+    },
+    {
+      values: [4, 4e7],
+      labels: [],
+      frames: ["main/main@401000 in /bin/x 400000-452000+1000"],
+    },
+  ]);
 });
 
 Deno.test("encodePprof: frames without address or mapping, bad counts", async () => {
