@@ -21,6 +21,7 @@
  */
 
 import protobuf from "protobufjs/minimal.js";
+import { readElf } from "../probes/elf.ts";
 
 /** A mapped object: an executable, a library, or the kernel. */
 export interface PprofMapping {
@@ -32,6 +33,8 @@ export interface PprofMapping {
   offset: bigint;
   /** The object's path, `[kernel.kallsyms]` for the kernel. */
   file: string;
+  /** The object's GNU build ID in hex, when known. */
+  buildId?: string;
 }
 
 /** One frame of a sampled stack. */
@@ -139,7 +142,9 @@ export function encodePprof(
   };
   const mappings = new Map<string, [number, PprofMapping]>();
   const mappingId = (m: PprofMapping): number => {
-    const key = `${m.start}-${m.limit}-${m.offset}-${m.file}`;
+    const key = `${m.start}-${m.limit}-${m.offset}-${m.file}-${
+      m.buildId ?? ""
+    }`;
     let e = mappings.get(key);
     if (e === undefined) {
       e = [mappings.size + 1, m];
@@ -210,6 +215,7 @@ export function encodePprof(
     u64(w, 3, m.limit);
     u64(w, 4, m.offset);
     w.uint32(5 << 3).int64(str(m.file));
+    if (m.buildId) w.uint32(6 << 3).int64(str(m.buildId));
     // Frames come symbolized: pprof need not look for the binaries.
     w.uint32(7 << 3).bool(true);
     w.ldelim();
@@ -287,7 +293,8 @@ export async function writePprof(
 }
 
 /**
- * The executable mappings of processes, from `/proc/PID/maps`, read while
+ * The executable mappings of processes, from `/proc/PID/maps` (with the
+ * GNU build ID of each file, which servers match debug info by), read while
  * the processes live: a profiler calls {@linkcode ProcessMaps.see} for the
  * pids it sampled while it runs, and {@linkcode ProcessMaps.find} when it
  * writes the profile (when a process may have exited).
@@ -299,12 +306,12 @@ export async function writePprof(
  *
  * const maps = new ProcessMaps((pid) =>
  *   pid === 7
- *     ? "00400000-00452000 r-xp 00001000 08:02 173521 /usr/bin/dd\n"
+ *     ? "00400000-00452000 r-xp 00001000 08:02 173521 /opt/none/dd\n"
  *     : undefined
  * );
  * maps.see(7);
  * assert.deepEqual(maps.find(7, 0x401000n), {
- *   start: 0x400000n, limit: 0x452000n, offset: 0x1000n, file: "/usr/bin/dd",
+ *   start: 0x400000n, limit: 0x452000n, offset: 0x1000n, file: "/opt/none/dd",
  * });
  * assert.equal(maps.find(7, 0x500000n), undefined);
  * ```
@@ -312,6 +319,8 @@ export async function writePprof(
 export class ProcessMaps {
   #read: (pid: number) => string | undefined;
   #maps = new Map<number, PprofMapping[]>();
+  #buildIds = new Map<string, string | undefined>();
+  #identified = new WeakSet<PprofMapping>();
 
   /**
    * @param read Reads the maps text of a pid (default: `/proc/PID/maps`;
@@ -327,9 +336,37 @@ export class ProcessMaps {
     if (text !== undefined) this.#maps.set(pid, parseExecutableMaps(text));
   }
 
+  #buildId(pid: number, file: string): string | undefined {
+    if (!file.startsWith("/")) return undefined;
+    // A process in another mount namespace sees its files under its root.
+    const key = `${pid}:${file}`;
+    if (this.#buildIds.has(file)) return this.#buildIds.get(file);
+    if (this.#buildIds.has(key)) return this.#buildIds.get(key);
+    for (const [path, k] of [[file, file], [`/proc/${pid}/root${file}`, key]]) {
+      try {
+        const id = readElf(path).buildId;
+        this.#buildIds.set(k, id);
+        return id;
+      } catch {
+        // not there, or not an ELF file
+      }
+    }
+    return undefined;
+  }
+
   /** The mapping of `pid` that holds `addr`, if known. */
   find(pid: number, addr: bigint): PprofMapping | undefined {
-    return this.#maps.get(pid)?.find((m) => addr >= m.start && addr < m.limit);
+    const m = this.#maps.get(pid)?.find((m) =>
+      addr >= m.start && addr < m.limit
+    );
+    // Build IDs are read for the mappings sampled only (the symbolizer has
+    // read those files already, and readElf caches them).
+    if (m !== undefined && !this.#identified.has(m)) {
+      this.#identified.add(m);
+      const id = this.#buildId(pid, m.file);
+      if (id !== undefined) m.buildId = id;
+    }
+    return m;
   }
 }
 

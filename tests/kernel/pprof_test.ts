@@ -57,6 +57,7 @@ Deno.test({
           names.add(l.functions[0].name);
           if (l.functions[0].name.startsWith("tsb_spin")) {
             assert.equal(l.mapping?.file, exe);
+            assert.match(l.mapping!.buildId, /^[0-9a-f]{40}$/);
             assert.ok(l.mapping!.limit > l.mapping!.start);
           }
         }

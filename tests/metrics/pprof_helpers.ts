@@ -79,6 +79,7 @@ export interface DecodedMapping {
   limit: bigint;
   offset: bigint;
   file: string;
+  buildId: string;
   hasFunctions: boolean;
 }
 
@@ -162,6 +163,7 @@ export async function decodePprof(gz: Uint8Array): Promise<DecodedProfile> {
       limit,
       offset: big(m.file_offset),
       file: str(m.filename),
+      buildId: str(m.build_id),
       hasFunctions: m.has_functions,
     };
   });

@@ -28,6 +28,7 @@ Deno.test("encodePprof: types, period, labels, kernel and user mappings", async 
     limit: 0x452000n,
     offset: 0x1000n,
     file: "/usr/bin/dd",
+    buildId: "0123456789abcdef0123456789abcdef01234567",
   };
   const p = await decodePprof(
     await gzip(encodePprof([
@@ -97,6 +98,7 @@ Deno.test("encodePprof: types, period, labels, kernel and user mappings", async 
       limit: KADDR + 0x501n,
       offset: 0n,
       file: KERNEL_MAPPING,
+      buildId: "",
       hasFunctions: true,
     },
   );
@@ -237,7 +239,16 @@ Deno.test("ProcessMaps: this process's own code is in a mapping", () => {
   const self = Deno.readTextFileSync("/proc/self/maps").split("\n")
     .find((l) => / r-xp .* \/\S+$/.test(l))!;
   const start = BigInt("0x" + self.slice(0, self.indexOf("-")));
-  assert.equal(maps.find(Deno.pid, start)?.file, self.split(/\s+/).at(-1));
+  const file = self.split(/\s+/).at(-1)!;
+  const m = maps.find(Deno.pid, start);
+  assert.equal(m?.file, file);
+  // The build ID, as binutils reads it.
+  if (which("readelf") === undefined) return;
+  const notes = new TextDecoder().decode(
+    new Deno.Command("readelf", { args: ["-n", file], stdout: "piped" })
+      .outputSync().stdout,
+  );
+  assert.equal(m?.buildId, /Build ID: ([0-9a-f]+)/.exec(notes)?.[1]);
 });
 
 /** Decodes the profile written to `path`, removed afterwards. */
