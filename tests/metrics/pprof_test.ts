@@ -262,6 +262,7 @@ async function readProfile(path: string) {
 
 Deno.test("profile.ts --pprof on the interpreter: the folded stacks, as pprof", async () => {
   const path = Deno.makeTempFileSync({ suffix: ".pb.gz" });
+  const before = BigInt(Date.now()) * 1_000_000n;
   const r = await runScript("profile", [
     "--backend",
     "interp",
@@ -277,7 +278,11 @@ Deno.test("profile.ts --pprof on the interpreter: the folded stacks, as pprof", 
   assert.equal(r.code, 0, r.stderr);
   const p = await readProfile(path);
   assert.equal(p.period, Math.round(1e9 / 49));
-  assert.ok(p.durationNanos >= 2_000_000_000n, String(p.durationNanos));
+  assert.ok(p.timeNanos > before, `${p.timeNanos} <= ${before}`);
+  assert.ok(p.timeNanos + p.durationNanos <= BigInt(Date.now()) * 1_000_000n);
+  // Timed from the first sample on, after the session started its clock.
+  assert.ok(p.durationNanos >= 1_000_000_000n, String(p.durationNanos));
+  assert.ok(p.durationNanos < 60_000_000_000n, String(p.durationNanos));
   const folded = parseFolded(r.stdout);
   assert.ok(folded.size > 10, r.stdout);
   // The same stacks with the same counts: the folded output, rebuilt.
