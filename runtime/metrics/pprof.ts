@@ -141,7 +141,11 @@ export function encodePprof(
     file: KERNEL_MAPPING,
   };
   const mappings = new Map<string, [number, PprofMapping]>();
+  // Frames of one object share its mapping object: look that up first.
+  const seen = new Map<PprofMapping, number>();
   const mappingId = (m: PprofMapping): number => {
+    const id = seen.get(m);
+    if (id !== undefined) return id;
     const key = `${m.start}-${m.limit}-${m.offset}-${m.file}-${
       m.buildId ?? ""
     }`;
@@ -150,6 +154,7 @@ export function encodePprof(
       e = [mappings.size + 1, m];
       mappings.set(key, e);
     }
+    seen.set(m, e[0]);
     return e[0];
   };
   const functions = new Map<string, [number, PprofFrame]>();
