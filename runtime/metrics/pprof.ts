@@ -361,9 +361,7 @@ export class ProcessMaps {
 
   /** The mapping of `pid` that holds `addr`, if known. */
   find(pid: number, addr: bigint): PprofMapping | undefined {
-    const m = this.#maps.get(pid)?.find((m) =>
-      addr >= m.start && addr < m.limit
-    );
+    const m = lookup(this.#maps.get(pid) ?? [], addr);
     // Build IDs are read for the mappings sampled only (the symbolizer has
     // read those files already, and readElf caches them).
     if (m !== undefined && !this.#identified.has(m)) {
@@ -373,6 +371,22 @@ export class ProcessMaps {
     }
     return m;
   }
+}
+
+/** Binary search in mappings sorted by address, as /proc/PID/maps lists them. */
+function lookup(
+  maps: readonly PprofMapping[],
+  addr: bigint,
+): PprofMapping | undefined {
+  let a = 0;
+  let b = maps.length - 1;
+  while (a <= b) {
+    const mid = (a + b) >>> 1;
+    if (maps[mid].limit <= addr) a = mid + 1;
+    else if (maps[mid].start > addr) b = mid - 1;
+    else return maps[mid];
+  }
+  return undefined;
 }
 
 function readProcMaps(pid: number): string | undefined {
