@@ -1,7 +1,7 @@
 /**
  * Writes CPU profiles in pprof's format (`profile.proto`, gzipped), the
  * format `go tool pprof` and continuous-profiling servers (Pyroscope,
- * Parca, Grafana's profiles drilldown, Google Cloud Profiler) read.
+ * Parca and the like) read.
  *
  * A profile is built from samples (a stack, innermost frame first, with a
  * count and labels) as a sampling profiler aggregates them. The layout is
