@@ -92,20 +92,27 @@ Deno.test("a run fetches no npm package unless it uses one", async () => {
   // module with npm dependencies would make every run download them.
   const dir = await Deno.makeTempDir();
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../../mod.ts", import.meta.url).pathname,
-        "--version",
-      ],
-      env: { DENO_DIR: dir, NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.ok(out.success, stderr);
-    assert.doesNotMatch(stderr, /Download/);
+    for (
+      const [file, arg] of [["mod.ts", "--version"], [
+        "scripts/profile.ts",
+        "--help",
+      ]]
+    ) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL(`../../${file}`, import.meta.url).pathname,
+          arg,
+        ],
+        env: { DENO_DIR: dir, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.ok(out.success, stderr);
+      assert.doesNotMatch(stderr, /Download/, file);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
