@@ -204,6 +204,8 @@ export class KernelEngine implements Engine, Disposable {
   #logs = new Map<string, string>();
   #statsFd = -1;
   #ring: MmapRingBuffer | undefined;
+  /** Set by `markDrain()`: consumer position where reading stops. */
+  #drainTo: number | undefined;
   #lastRecordAt = -Infinity;
   #rb: Deno.PointerValue = null;
   #rbEpollFd = -1;
@@ -554,11 +556,22 @@ export class KernelEngine implements Engine, Disposable {
    * thread hop per call (tens of µs), which a busy stream would pay every
    * few records. Once the stream is idle, waits go back to epoll.
    */
+  /** See {@linkcode Engine.markDrain}: the ring position to stop at. */
+  markDrain(): void {
+    const ring = this.#ring;
+    if (ring !== undefined) this.#drainTo = ring.consumed + ring.available();
+  }
+
   async #pollMapped(
     timeoutMs: number,
     onEvent: (record: Uint8Array) => void,
   ): Promise<number> {
     const ring = this.#ring!;
+    if (this.#drainTo !== undefined) {
+      // Draining: records up to the mark, no waiting.
+      const left = this.#drainTo - ring.consumed;
+      return left > 0 ? ring.consume(onEvent, left, this.#deadline) : 0;
+    }
     const max = 4 * ring.size;
     let got = ring.consume(onEvent, max, this.#deadline);
     let now = performance.now();

@@ -219,6 +219,11 @@ export class MmapRingBuffer implements Disposable {
     return this.#size;
   }
 
+  /** Bytes consumed since the ring was created (consumer_pos). */
+  get consumed(): number {
+    return this.#cons;
+  }
+
   /** Bytes committed or reserved by the kernel and not yet consumed. */
   available(): number {
     if (this.#closed) return 0;

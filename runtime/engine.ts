@@ -58,6 +58,15 @@ export interface Engine {
    */
   pause?(): void;
   /**
+   * Marks what the ring holds now: from then on `poll` hands over only
+   * records written before the mark, and returns 0 once they are all read,
+   * so a drain at the end terminates although probes still fire (the
+   * kernel runs BPF programs of a disabled tracepoint perf event; a
+   * program tracing our own writes refills the ring as we drain it).
+   * Absent: polls read whatever there is.
+   */
+  markDrain?(): void;
+  /**
    * Detaches every probe like `detach()`, without blocking the event loop,
    * reporting progress as `(done, total)` now and then.
    */

@@ -93,7 +93,7 @@ export interface DetachProgress {
  */
 export const SLICE_MS = 20;
 /** The longest the ring is read at the end while probes still fire. */
-const DRAIN_MS = 2000;
+const DRAIN_MS = 1000;
 /** A detach that lasts longer than this is announced, with progress. */
 const DETACH_NOTICE_MS = 250;
 
@@ -309,10 +309,13 @@ export class Session {
    * Reads every record still in the ring, a slice at a time (one poll
    * handles at most {@linkcode SLICE_MS} of work, and records not read are
    * neither printed nor counted as lost). Once the probes are paused or
-   * detached the ring only empties; an engine whose probes still fire is
+   * detached the ring only empties; the kernel engine stops at what the ring
+   * held when the drain began (`markDrain`), since a disabled tracepoint's
+   * program still runs; an engine without a mark whose probes still fire is
    * drained for at most {@linkcode DRAIN_MS}.
    */
   async #drain(): Promise<void> {
+    this.engine.markDrain?.();
     const until = performance.now() + DRAIN_MS;
     while (await this.pump(0) > 0 && performance.now() < until) {
       // keep reading
