@@ -202,6 +202,7 @@ export function compileAst(
     unsafe: opts.unsafe,
     tracefsAvailable: opts.tracefsAvailable,
     cpid: opts.cpid,
+    pid: opts.pid,
   });
   diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
