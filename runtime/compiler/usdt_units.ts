@@ -119,6 +119,11 @@ export function usdtAttachPoints(
  */
 export function usdtArgType(ap: AttachPoint, n: number): IntType | string {
   const site = ap.usdt;
+  if (site?.argError !== undefined) {
+    return `Cannot read the arguments of ${ap.target}:${
+      ap.symbol ?? ""
+    }: ${site.argError}`;
+  }
   const arg = site?.args[n];
   if (site === undefined || arg === undefined) {
     const count = site?.args.length ?? 0;

@@ -78,6 +78,11 @@ export interface UsdtProbe {
   argText: string;
   /** Whether the binary is position-independent (ET_DYN). */
   pie: boolean;
+  /**
+   * Why the arguments cannot be read (a spec not understood, a symbol
+   * not defined); `args` is then empty. The probe itself still attaches.
+   */
+  argError?: string;
 }
 
 /** A note as it is in `.note.stapsdt`, addresses not yet adjusted. */
@@ -467,9 +472,10 @@ function fileOffsetOf(info: ElfInfo, address: bigint): bigint | undefined {
  * note's base), file offsets from the `PT_LOAD` segments, argument specs
  * parsed and symbol operands resolved.
  *
- * @throws {UsdtArgError} When an argument spec is not understood.
- * @throws {RangeError} When a probe or semaphore address is in no segment,
- * or an operand names a symbol the binary does not define.
+ * A probe whose argument specs are not understood (or name a symbol the
+ * binary does not define) gets no arguments and says why in `argError`.
+ *
+ * @throws {RangeError} When a probe or semaphore address is in no segment.
  *
  * @example A hand-built note
  * ```ts
@@ -519,19 +525,27 @@ export function locateUsdtProbes(
       }
       semaOff = so;
     }
-    const args = parseUsdtArgs(n.args);
+    let args: UsdtArg[] = [];
+    let argError: string | undefined;
+    try {
+      args = parseUsdtArgs(n.args);
+    } catch (e) {
+      if (!(e instanceof UsdtArgError)) throw e;
+      argError = e.message;
+    }
     for (const a of args) {
       if (a.kind !== "mem" || a.symbol === undefined) continue;
       const s = info.symbols.find((x) =>
         x.name === a.symbol && x.section !== 0
       );
       if (s === undefined) {
-        throw new RangeError(
-          `USDT probe "${n.provider}:${n.name}" of "${info.path}": argument "${a.text}" names symbol "${a.symbol}", which the binary does not define`,
-        );
+        argError =
+          `Argument "${a.text}" names symbol "${a.symbol}", which "${info.path}" does not define`;
+        break;
       }
       a.symbolAddress = Number(s.value);
     }
+    if (argError !== undefined) args = [];
     out.push({
       path: info.path,
       provider: n.provider,
@@ -543,6 +557,7 @@ export function locateUsdtProbes(
       args,
       argText: n.args,
       pie: info.type === 3,
+      ...(argError !== undefined ? { argError } : {}),
     });
   }
   return out;

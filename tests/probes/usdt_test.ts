@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
+import { usdtArgType } from "../../runtime/compiler/usdt_units.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import type { ElfInfo } from "../../runtime/probes/elf.ts";
 import { listProbes } from "../../runtime/probes/list_probes.ts";
@@ -286,7 +287,7 @@ Deno.test("usdt: .stapsdt.base moves probe and semaphore addresses", () => {
   assert.equal(locateUsdtProbes(fakeElf(), [NOTE_A])[0].address, 0x401010);
 });
 
-Deno.test("usdt: bad locations and unknown symbols are RangeErrors", () => {
+Deno.test("usdt: bad locations are RangeErrors, bad arguments argErrors", () => {
   assert.throws(
     () => locateUsdtProbes(fakeElf(), [{ ...NOTE_B, pc: 0x900000n }]),
     /USDT probe "app:stop" of "\/opt\/app" is at 0x900000, in no loadable segment/,
@@ -297,9 +298,36 @@ Deno.test("usdt: bad locations and unknown symbols are RangeErrors", () => {
     () => locateUsdtProbes(fakeElf(), [{ ...NOTE_B, semaphore: 0x404300n }]),
     /semaphore of USDT probe "app:stop".* in no loadable segment/,
   );
-  assert.throws(
-    () => locateUsdtProbes(fakeElf(), [{ ...NOTE_B, args: "8@nope(%rip)" }]),
-    /names symbol "nope", which the binary does not define/,
+  // A probe whose arguments cannot be read still attaches; reading them
+  // is what fails (see the compile error below).
+  const [sym] = locateUsdtProbes(fakeElf(), [{
+    ...NOTE_B,
+    args: "8@%rdi 8@nope(%rip)",
+  }]);
+  assert.deepEqual(sym.args, []);
+  assert.equal(
+    sym.argError,
+    'Argument "8@nope(%rip)" names symbol "nope", which "/opt/app" does not define',
+  );
+  const [xmm] = locateUsdtProbes(fakeElf(), [{ ...NOTE_B, args: "8@%xmm0" }]);
+  assert.match(xmm.argError!, /Cannot parse USDT argument "8@%xmm0"/);
+  const ap = {
+    kind: "usdt" as const,
+    target: "/opt/app",
+    symbol: "app:stop",
+    text: "usdt:/opt/app:app:stop",
+  };
+  assert.equal(
+    usdtArgType({ ...ap, usdt: xmm }, 0),
+    'Cannot read the arguments of /opt/app:app:stop: Cannot parse USDT argument "8@%xmm0": unknown register "%xmm0"',
+  );
+  assert.equal(
+    usdtArgType({ ...ap, usdt: locateUsdtProbes(fakeElf(), [NOTE_B])[0] }, 0),
+    "couldn't get argument 0 for /opt/app:app:stop (it has no arguments)",
+  );
+  assert.deepEqual(
+    usdtArgType({ ...ap, usdt: locateUsdtProbes(fakeElf(), [NOTE_A])[0] }, 3),
+    { k: "int", size: 8, signed: false, ptr: "user" },
   );
 });
 
