@@ -16,8 +16,8 @@ import { ElfError } from "../probes/elf.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import {
   matchUsdtProbes,
-  readUsdtProbes,
-  resolveUsdtBinary,
+  readUsdtProbesOf,
+  usdtBinaries,
   type UsdtProbe,
 } from "../probes/usdt.ts";
 import type { IntType } from "./types.ts";
@@ -50,8 +50,11 @@ export function usdtAttachPoints(
   let probes: UsdtProbe[];
   let path: string;
   try {
-    path = resolveUsdtBinary(ap.target, pid);
-    probes = readUsdtProbes(path);
+    const paths = usdtBinaries(ap.target, pid);
+    path = paths.length === 1
+      ? paths[0]
+      : `the files of process ${pid} (${ap.target || "*"})`;
+    probes = readUsdtProbesOf(paths);
   } catch (e) {
     if (e instanceof ElfError && /^Cannot find|no such file/.test(e.message)) {
       diag.error(
@@ -87,9 +90,9 @@ export function usdtAttachPoints(
   }
   return found.map((p) => ({
     kind: "usdt",
-    target: path,
+    target: p.path,
     symbol: `${p.provider}:${p.name}`,
-    text: `usdt:${path}:${p.provider}:${p.name}`,
+    text: `usdt:${p.path}:${p.provider}:${p.name}`,
     usdt: p,
   }));
 }

@@ -49,6 +49,9 @@ function rawTracepoints(pattern: string): string[] {
  * is matched against tracepoints ("skb:*", or an event-name pattern like
  * "*kfree_skb*") and software/hardware event names.
  *
+ * With `opts.pid` (`-p`), `usdt:*` patterns list the USDT probes of every
+ * file that process maps.
+ *
  * @throws {SyntaxError} For a malformed uprobe pattern.
  * @throws {import("./elf.ts").ElfError} When a uprobe binary is missing.
  *
@@ -62,7 +65,10 @@ function rawTracepoints(pattern: string): string[] {
  * assert.ok(listProbes("uprobe:libc:getpid").some((p) => p.endsWith(":getpid")));
  * ```
  */
-export function listProbes(pattern?: string): string[] {
+export function listProbes(
+  pattern?: string,
+  opts: { pid?: number } = {},
+): string[] {
   const p = pattern?.trim() ?? "";
   if (p === "" || p === "*") {
     return [
@@ -112,10 +118,10 @@ export function listProbes(pattern?: string): string[] {
       const colon = rest.indexOf(":");
       const bin = colon < 0 ? rest : rest.slice(0, colon);
       const pat = colon < 0 ? "*" : rest.slice(colon + 1) || "*";
-      if (bin === "") {
+      if (bin === "" && opts.pid === undefined) {
         throw new SyntaxError(`Invalid probe pattern "${p}": missing binary`);
       }
-      return listUsdtProbes(bin, pat);
+      return listUsdtProbes(bin, pat, opts.pid);
     }
     case "BEGIN":
     case "END":

@@ -635,7 +635,9 @@ export function matchUsdtProbes(
  * What `-l 'usdt:BIN:PATTERN'` prints: `usdt:BIN:PROVIDER:NAME` for every
  * matching probe, unique and sorted, as bpftrace lists them: `BIN` as
  * written when it is a path (holds a `/`), else the path it resolves to.
- * `pattern` is `*`, `NAME` or `PROVIDER:NAME`, with wildcards.
+ * `pattern` is `*`, `NAME` or `PROVIDER:NAME`, with wildcards. With a
+ * `pid`, `BIN` `*` (or empty) lists the probes of every file the process
+ * maps, and a bare name is looked up among them first.
  *
  * @example Python's gc probes
  * ```ts
@@ -648,12 +650,17 @@ export function matchUsdtProbes(
  * }
  * ```
  */
-export function listUsdtProbes(binary: string, pattern = "*"): string[] {
-  const probes = readUsdtProbes(binary);
-  const shown = binary.includes("/") ? binary : findBinary(binary);
+export function listUsdtProbes(
+  binary: string,
+  pattern = "*",
+  pid?: number,
+): string[] {
+  const paths = usdtBinaries(binary, pid);
+  const probes = readUsdtProbesOf(paths);
+  const shown = paths.length === 1 && binary.includes("/") ? binary : "";
   const names = new Set(
     matchUsdtProbes(probes, pattern).map((p) =>
-      `usdt:${shown}:${p.provider}:${p.name}`
+      `usdt:${shown || p.path}:${p.provider}:${p.name}`
     ),
   );
   return [...names].sort();
@@ -699,6 +706,61 @@ export function mappedFiles(pid: number): string[] {
     if (m) out.add(m[1]);
   }
   return [...out];
+}
+
+/**
+ * The binaries a usdt attach point's `BIN` stands for: with `-p`, `*` or
+ * nothing means every file the process maps (as `/proc/PID/root/PATH`,
+ * as bpftrace names them); otherwise the one binary
+ * {@linkcode resolveUsdtBinary} finds.
+ *
+ * @throws {RangeError} For `*` or an empty `BIN` without a pid.
+ * @throws {import("./elf.ts").ElfError} When the binary is not found.
+ *
+ * @example One binary
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usdtBinaries } from "./usdt.ts";
+ *
+ * assert.deepEqual(usdtBinaries("/bin/true"), ["/bin/true"]);
+ * assert.throws(() => usdtBinaries("*"), RangeError);
+ * ```
+ */
+export function usdtBinaries(target: string, pid?: number): string[] {
+  if (target !== "" && target !== "*") {
+    return [resolveUsdtBinary(target, pid)];
+  }
+  if (pid === undefined) {
+    throw new RangeError(
+      `A usdt probe on every binary ("${target}") needs -p PID: the files of that process`,
+    );
+  }
+  return mappedFiles(pid).map((f) => `/proc/${pid}/root${f}`);
+}
+
+/**
+ * The probes of every file in `paths` that can be read as ELF (others,
+ * such as data files a process maps, are passed over).
+ *
+ * @example No files
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readUsdtProbesOf } from "./usdt.ts";
+ *
+ * assert.deepEqual(readUsdtProbesOf([]), []);
+ * ```
+ */
+export function readUsdtProbesOf(paths: readonly string[]): UsdtProbe[] {
+  if (paths.length === 1) return readUsdtProbes(paths[0]);
+  const out: UsdtProbe[] = [];
+  for (const p of paths) {
+    try {
+      out.push(...readUsdtProbes(p));
+    } catch {
+      // not ELF, unreadable, or gone: no probes
+    }
+  }
+  return out;
 }
 
 /**

@@ -153,12 +153,27 @@ Deno.test({
     let t: Tracer | undefined;
     try {
       await readUntil("ready\n");
-      // A bare name: looked up among the files the process maps.
+      // -l 'usdt:*' -p lists the probes of every file the process maps, as
+      // bpftrace does.
+      const listed = await runTsbpf([
+        "-l",
+        "usdt:*:tsbpf:g*",
+        "-p",
+        String(target.pid),
+      ]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(
+        listed.stdout,
+        `usdt:/proc/${target.pid}/root${bin}:tsbpf:guarded\n`,
+      );
+      // A bare name: looked up among the files the process maps; `*`:
+      // every one of them.
       t = Tracer.tsbpf([
         "-p",
         String(target.pid),
         "-e",
-        "usdt:usdt_target:tsbpf:guarded { @[pid == $1] = count(); @s = sum(arg0); }",
+        `usdt:usdt_target:tsbpf:guarded { @[pid == $1] = count(); @s = sum(arg0); }
+usdt:*:tsbpf:regs { @regs = count(); }`,
         String(target.pid),
       ]);
       await t.attached();
@@ -177,7 +192,7 @@ Deno.test({
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         afterAttachLine(r.stdout).trim(),
-        `@[1]: ${N}\n@s: ${N * (N - 1) / 2}`,
+        `@[1]: ${N}\n@regs: ${N}\n@s: ${N * (N - 1) / 2}`,
       );
     } finally {
       await t?.kill();

@@ -455,6 +455,16 @@ Deno.test("usdt: an unknown binary and a binary without notes are compile errors
       "usdt:/nonexistent/bin:p:n { @ = count(); }\n" +
       "~".repeat("usdt:/nonexistent/bin:p:n".length),
   );
+  // `*` or an empty binary stands for every file of the -p process.
+  for (const bin of ["*", ""]) {
+    const msg = compileError(`usdt:${bin}:python:gc__start { @ = count(); }`);
+    assert.ok(
+      msg.startsWith(
+        `x.bt:1:1: ERROR: A usdt probe on every binary ("${bin}") needs -p PID`,
+      ),
+      msg,
+    );
+  }
   assert.match(
     compileError("usdt:/bin/true:foo { @ = count(); }"),
     /^x\.bt:1:1: ERROR: No USDT probes in '\/bin\/true': it has no \.note\.stapsdt section\n/,
