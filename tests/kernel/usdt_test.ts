@@ -99,12 +99,13 @@ usdt:${bin}:tsbpf:mem { printf("mem %d %d %d\\n", arg0, arg1, arg2); }
 usdt:${bin}:tsbpf:index { printf("index %d\\n", arg0); }
 usdt:${bin}:tsbpf:consts { printf("consts %d %d %d\\n", arg0, arg1, arg2); @c[arg0] = count(); }
 usdt:${bin}:tsbpf:noargs { @noargs = count(); }
+usdt:${bin}:tsbpf:twice { @twice[arg0] = count(); }
 usdt:${bin}:tsbpf:guarded { printf("guarded %d\\n", arg0); @neg = min(arg0 - 5); }`,
       "-c",
       `${bin} 3 now`,
     ], 60_000);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.split("\n")[0], "Attaching 6 probes...");
+    assert.equal(r.stdout.split("\n")[0], "Attaching 8 probes...");
     const lines = afterAttachLine(r.stdout).split("\n");
     const events = lines.filter((l) => /^[a-z]+ /.test(l) && l !== "done");
     const want: string[] = [];
@@ -124,6 +125,10 @@ usdt:${bin}:tsbpf:guarded { printf("guarded %d\\n", arg0); @neg = min(arg0 - 5);
     assert.deepEqual(events, want);
     assert.match(r.stdout, /^@c\[-5\]: 3$/m);
     assert.match(r.stdout, /^@noargs: 3$/m);
+    // Both locations of tsbpf:twice: -4@%e?? (i), then 8@-N(%rsp) (5 i).
+    const twice = [...r.stdout.matchAll(/^@twice\[(\d+)\]: (\d+)$/gm)]
+      .map((m) => [Number(m[1]), Number(m[2])]).sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(twice, [[0, 2], [1, 1], [2, 1], [5, 1], [10, 1]]);
     assert.match(r.stdout, /^@neg: -5$/m);
   },
 });

@@ -2,7 +2,8 @@
  * A USDT test target for tsbpf: SystemTap SDT notes written with inline
  * assembly (no <sys/sdt.h> needed), one probe per operand form the notes
  * use: registers of every width, stack and RIP-relative memory, a
- * scaled-index memory operand, constants, and a probe behind a semaphore.
+ * scaled-index memory operand, constants, a probe behind a semaphore, and
+ * a probe at two locations.
  *
  *   usdt_target N [now]   fires every probe N times (i = 0 .. N-1), exits.
  *
@@ -64,6 +65,9 @@ __attribute__((noinline)) static void fire(int i) {
   TSBPF_NOTE("index", "0", "8@%0", "m"(table[idx]));
   TSBPF_NOTE("consts", "0", "-4@%0 4@%1 8@%2", "n"(-5), "n"(5), "n"(0x10));
   TSBPF_NOTE("noargs", "0", "");
+  /* One probe at two locations, arguments in different places. */
+  TSBPF_NOTE("twice", "0", "-4@%k0", "r"(i));
+  TSBPF_NOTE("twice", "0", "8@%0", "m"(local));
   if (tsbpf_guarded_semaphore)
     TSBPF_NOTE("guarded", "tsbpf_guarded_semaphore", "-4@%k0", "r"(i));
 }

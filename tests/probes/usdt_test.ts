@@ -405,7 +405,13 @@ Deno.test({
       "mem",
       "noargs",
       "regs",
+      "twice",
     ]);
+    // One probe, two locations, each with its own argument spec.
+    const twice = probes.filter((p) => p.name === "twice");
+    assert.equal(twice.length, 2);
+    assert.notEqual(twice[0].fileOffset, twice[1].fileOffset);
+    assert.deepEqual(twice.map((p) => p.args[0].kind), ["reg", "mem"]);
     assert.ok(probes.every((p) => p.pie));
     assert.deepEqual(
       by.get("regs")!.args.map((a) => [a.kind, a.size, a.signed]),
@@ -428,10 +434,17 @@ Deno.test({
     );
     assert.equal(by.get("guarded")!.semaphoreOffset > 0, true);
     assert.equal(by.get("regs")!.semaphoreOffset, 0);
-    // A path is listed as written.
+    // A path is listed as written, a probe once however many locations.
     assert.deepEqual(
       listUsdtProbes(bin, "tsbpf:*").map((l) => l.split(":").pop()),
-      ["consts", "guarded", "index", "mem", "noargs", "regs"],
+      ["consts", "guarded", "index", "mem", "noargs", "regs", "twice"],
+    );
+    // A program per location: the names stay unique.
+    const prog = compile(`usdt:${bin}:twice { @[arg0] = count(); }`);
+    assert.deepEqual(prog.probes.map((p) => p.name), ["twice_1", "twice_2"]);
+    assert.deepEqual(
+      prog.probes.map((p) => p.attach[0].usdt?.fileOffset),
+      twice.map((p) => p.fileOffset),
     );
     assert.ok(listUsdtProbes(bin)[0].startsWith(`usdt:${bin}:tsbpf:`));
   },
