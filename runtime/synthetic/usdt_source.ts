@@ -155,6 +155,18 @@ export class UsdtSource extends EventSource {
       for (const reg of indexes) {
         if (!bases.has(reg)) regs.set(reg, BigInt(rng.below(4)));
       }
+      // An index without a base (`0x10(,%rcx,4)`): the index register
+      // itself reaches into fresh memory.
+      for (const a of site.args) {
+        if (
+          a.kind !== "mem" || a.base !== undefined || a.symbol !== undefined ||
+          a.index === undefined || bases.has(a.index.reg)
+        ) continue;
+        const at = BigInt(world.memory.reserve(16 + a.scale));
+        const scale = BigInt(a.scale);
+        const disp = BigInt(a.disp);
+        regs.set(a.index.reg, (at - disp + scale - 1n) / scale);
+      }
       for (const [reg, r] of bases) {
         const at = world.memory.reserve(r.hi - r.lo);
         regs.set(reg, BigInt(at - r.lo));

@@ -22,6 +22,7 @@ import {
   targetSkipReason,
   usdtTargetPath,
 } from "../probes/usdt_helpers.ts";
+import { note, NOTE_SEMAPHORE, writeUsdtElf } from "../probes/usdt_elf.ts";
 
 const ignorePython = skip(
   "kernel USDT tests on python3.11",
@@ -209,6 +210,41 @@ usdt:*:tsbpf:regs { @regs = count(); }`,
       out.releaseLock();
       await target.stdout.cancel().catch(() => {});
       await target.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "kernel usdt: the kernel verifier takes every operand form",
+  ignore: skip("kernel USDT load test", skipReason),
+  async fn() {
+    // The hand-built ELF's notes hold the forms gcc did not write into
+    // the target: %ah, %r9w, an index without a base, an absolute symbol.
+    const path = writeUsdtElf([
+      note("regs", 0x400100n, "-4@%edi 8@%rax -1@%cl 1@%ah 2@%r9w"),
+      note(
+        "mem",
+        0x400110n,
+        "8@-16(%rbp) -4@112(%rsp) 8@value(%rip) 4@value+4",
+        NOTE_SEMAPHORE,
+      ),
+      note("index", 0x400120n, "8@(%rax,%rdx,8) 4@0x10(,%rcx,4)"),
+      note("consts", 0x400130n, "-4@$-5 4@$5 8@$0x10 -1@$255"),
+    ]);
+    try {
+      const r = await runTsbpf([
+        "--duration",
+        "0.2",
+        "-e",
+        `usdt:${path}:fix:regs { @r = sum(arg0 + arg1 + arg2 + arg3 + arg4); }
+usdt:${path}:fix:mem { @m = sum(arg0 + arg1 + arg2 + arg3); }
+usdt:${path}:fix:index { @i = sum(arg0 + arg1); }
+usdt:${path}:fix:consts { @c[arg0, arg1, arg2, arg3] = count(); }`,
+      ], 60_000);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.split("\n")[0], "Attaching 4 probes...");
+    } finally {
+      Deno.removeSync(path);
     }
   },
 });
