@@ -17,9 +17,6 @@ import { EventSource } from "./sources.ts";
 import { USER_TEXT } from "./symbols.ts";
 import type { World } from "./world.ts";
 
-/** Templates per source: values vary between events. */
-const POOL = 16;
-
 type Gen = (world: World) => bigint;
 
 const PY_FILES = [
@@ -79,11 +76,11 @@ function le(v: bigint, size: number): Uint8Array {
   return b.subarray(0, size);
 }
 
-/** Bytes to write into user memory before an event runs. */
-interface Patch {
-  addr: bigint;
-  bytes: Uint8Array;
-}
+/** Where an argument's value goes: the context, user memory, or nowhere. */
+type Slot =
+  | { kind: "ctx"; off: number }
+  | { kind: "mem"; addr: bigint }
+  | { kind: "none" };
 
 /**
  * The source of one USDT attach point.
@@ -112,8 +109,12 @@ interface Patch {
  * ```
  */
 export class UsdtSource extends EventSource {
-  readonly #templates: Uint8Array[] = [];
-  readonly #patches: Patch[][] = [];
+  /** The context before the arguments are written. */
+  readonly #template: Uint8Array;
+  /** Per argument, where its value goes (none for constants). */
+  readonly #slots: Slot[] = [];
+  readonly #gens: readonly Gen[] | undefined;
+  readonly #args: readonly UsdtArg[];
   readonly #threads: SyntheticThread[];
   readonly #ip: bigint;
 
@@ -125,87 +126,86 @@ export class UsdtSource extends EventSource {
     // are relative to it.
     const bias = site.pie ? BigInt(USER_TEXT) : 0n;
     this.#ip = BigInt(site.address) + bias;
-    const gens = KNOWN[`${site.provider}:${site.name}`];
+    this.#gens = KNOWN[`${site.provider}:${site.name}`];
+    this.#args = site.args;
     const sp = 0x7ffce0f00000 + rng.below(0x10000) * 16;
-    for (let k = 0; k < POOL; k++) {
-      const b = new Uint8Array(this.ctx.length);
-      const v = new DataView(b.buffer);
-      v.setBigUint64(PT_REGS.sp, BigInt(sp), true);
-      v.setBigUint64(PT_REGS.bp, BigInt(sp + 0x40), true);
-      v.setBigUint64(PT_REGS.ip, this.#ip, true);
-      v.setBigUint64(PT_REGS.cs, 0x33n, true);
-      v.setBigUint64(PT_REGS.ss, 0x2bn, true);
-      v.setBigUint64(PT_REGS.flags, 0x246n, true);
-      v.setBigInt64(PT_REGS.orig_ax, -1n, true);
-      const patches: Patch[] = [];
-      // Registers memory operands use: bases point into fresh user memory
-      // (disp ranges covered), indexes are small.
-      const bases = new Map<string, { lo: number; hi: number }>();
-      const indexes = new Set<string>();
-      for (const a of site.args) {
-        if (a.kind !== "mem" || a.symbol !== undefined) continue;
-        if (a.index !== undefined) indexes.add(a.index.reg);
-        if (a.base === undefined) continue;
-        const r = bases.get(a.base.reg) ?? { lo: a.disp, hi: a.disp };
-        r.lo = Math.min(r.lo, a.disp);
-        r.hi = Math.max(r.hi, a.disp + 8 + (a.index ? 3 * a.scale : 0));
-        bases.set(a.base.reg, r);
-      }
-      const regs = new Map<string, bigint>();
-      for (const reg of indexes) {
-        if (!bases.has(reg)) regs.set(reg, BigInt(rng.below(4)));
-      }
-      // An index without a base (`0x10(,%rcx,4)`): the index register
-      // itself reaches into fresh memory.
-      for (const a of site.args) {
-        if (
-          a.kind !== "mem" || a.base !== undefined || a.symbol !== undefined ||
-          a.index === undefined || bases.has(a.index.reg)
-        ) continue;
-        const at = BigInt(world.memory.reserve(16 + a.scale));
-        const scale = BigInt(a.scale);
-        const disp = BigInt(a.disp);
-        regs.set(a.index.reg, (at - disp + scale - 1n) / scale);
-      }
-      for (const [reg, r] of bases) {
-        const at = world.memory.reserve(r.hi - r.lo);
-        regs.set(reg, BigInt(at - r.lo));
-      }
-      site.args.forEach((a, i) => {
-        const value = gens?.[i]?.(world) ?? generic(world, a);
-        switch (a.kind) {
-          case "const":
-            return;
-          case "reg":
-            if (bases.has(a.reg.reg) || indexes.has(a.reg.reg)) return;
-            regs.set(
-              a.reg.reg,
-              (regs.get(a.reg.reg) ?? 0n) |
-                (BigInt.asUintN(a.size * 8, value) << BigInt(8 * a.reg.byte)),
-            );
-            return;
-          case "mem": {
-            let addr: bigint;
-            if (a.symbol !== undefined) {
-              addr = BigInt(a.symbolAddress ?? 0) + bias + BigInt(a.disp);
-              world.memory.map(addr, 8);
-            } else {
-              addr = (a.base ? regs.get(a.base.reg)! : 0n) + BigInt(a.disp) +
-                (a.index ? regs.get(a.index.reg)! * BigInt(a.scale) : 0n);
-            }
-            patches.push({ addr, bytes: le(value, a.size) });
-          }
-        }
-      });
-      for (const [reg, value] of regs) {
-        const off = (PT_REGS as Record<string, number>)[reg];
-        if (off !== undefined) {
-          v.setBigUint64(off, BigInt.asUintN(64, value), true);
-        }
-      }
-      this.#templates.push(b);
-      this.#patches.push(patches);
+    const b = new Uint8Array(this.ctx.length);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(PT_REGS.sp, BigInt(sp), true);
+    v.setBigUint64(PT_REGS.bp, BigInt(sp + 0x40), true);
+    v.setBigUint64(PT_REGS.ip, this.#ip, true);
+    v.setBigUint64(PT_REGS.cs, 0x33n, true);
+    v.setBigUint64(PT_REGS.ss, 0x2bn, true);
+    v.setBigUint64(PT_REGS.flags, 0x246n, true);
+    v.setBigInt64(PT_REGS.orig_ax, -1n, true);
+    // Registers memory operands use: bases point into fresh user memory
+    // (disp ranges covered), indexes are small.
+    const bases = new Map<string, { lo: number; hi: number }>();
+    const indexes = new Set<string>();
+    for (const a of site.args) {
+      if (a.kind !== "mem" || a.symbol !== undefined) continue;
+      if (a.index !== undefined) indexes.add(a.index.reg);
+      if (a.base === undefined) continue;
+      const r = bases.get(a.base.reg) ?? { lo: a.disp, hi: a.disp };
+      r.lo = Math.min(r.lo, a.disp);
+      r.hi = Math.max(r.hi, a.disp + 8 + (a.index ? 3 * a.scale : 0));
+      bases.set(a.base.reg, r);
     }
+    const regs = new Map<string, bigint>();
+    for (const reg of indexes) {
+      if (!bases.has(reg)) regs.set(reg, BigInt(rng.below(4)));
+    }
+    // An index without a base (`0x10(,%rcx,4)`): the index register
+    // itself reaches into fresh memory.
+    for (const a of site.args) {
+      if (
+        a.kind !== "mem" || a.base !== undefined || a.symbol !== undefined ||
+        a.index === undefined || bases.has(a.index.reg)
+      ) continue;
+      const at = BigInt(world.memory.reserve(16 + a.scale));
+      const scale = BigInt(a.scale);
+      const disp = BigInt(a.disp);
+      regs.set(a.index.reg, (at - disp + scale - 1n) / scale);
+    }
+    for (const [reg, r] of bases) {
+      const at = world.memory.reserve(r.hi - r.lo);
+      regs.set(reg, BigInt(at - r.lo));
+    }
+    for (const [reg, value] of regs) {
+      const off = (PT_REGS as Record<string, number>)[reg];
+      if (off !== undefined) {
+        v.setBigUint64(off, BigInt.asUintN(64, value), true);
+      }
+    }
+    for (const a of site.args) {
+      switch (a.kind) {
+        case "const":
+          this.#slots.push({ kind: "none" });
+          break;
+        case "reg": {
+          const off = (PT_REGS as Record<string, number>)[a.reg.reg];
+          // A register that also addresses memory keeps its address.
+          this.#slots.push(
+            off === undefined || regs.has(a.reg.reg)
+              ? { kind: "none" }
+              : { kind: "ctx", off: off + a.reg.byte },
+          );
+          break;
+        }
+        case "mem": {
+          let addr: bigint;
+          if (a.symbol !== undefined) {
+            addr = BigInt(a.symbolAddress ?? 0) + bias + BigInt(a.disp);
+            world.memory.map(addr, 8);
+          } else {
+            addr = (a.base ? regs.get(a.base.reg)! : 0n) + BigInt(a.disp) +
+              (a.index ? regs.get(a.index.reg)! * BigInt(a.scale) : 0n);
+          }
+          this.#slots.push({ kind: "mem", addr });
+        }
+      }
+    }
+    this.#template = b;
     const base = site.path.split("/").pop() ?? "";
     let threads = world.procs.eligible.filter((t) =>
       t.exe === site.path ||
@@ -223,9 +223,16 @@ export class UsdtSource extends EventSource {
 
   fire(world: World): void {
     const r = world.rng.next();
-    const k = r & (POOL - 1);
-    this.ctx.set(this.#templates[k]);
-    for (const p of this.#patches[k]) world.memory.write(p.addr, p.bytes);
+    this.ctx.set(this.#template);
+    // Fresh values every event, where the note's operands read them.
+    this.#args.forEach((a, i) => {
+      const slot = this.#slots[i];
+      if (slot.kind === "none") return;
+      const value = this.#gens?.[i]?.(world) ?? generic(world, a);
+      const bytes = le(value, a.size);
+      if (slot.kind === "ctx") this.ctx.set(bytes, slot.off);
+      else world.memory.write(slot.addr, bytes);
+    });
     const ts = this.#threads;
     const t = ts.length === world.procs.eligible.length
       ? world.pickThread()
