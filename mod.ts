@@ -244,6 +244,11 @@ export type {
   TypeDesc,
 } from "./runtime/program.ts";
 export type { AssignOp } from "./runtime/lang/ast.ts";
+export type {
+  UsdtArg,
+  UsdtProbe,
+  UsdtRegister,
+} from "./runtime/probes/usdt.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
 

@@ -495,6 +495,9 @@ function attachInto(
       if (link >= 0) att.links.push(link);
       return;
     }
+    case "usdt":
+      attachUsdt(att, progFd, point, opts);
+      return;
     case "profile":
     case "interval": {
       const hz = point.unit === undefined || point.unit === "hz";
@@ -534,6 +537,74 @@ function attachInto(
       return;
     }
   }
+}
+
+/**
+ * The bit position of `ref_ctr_offset` in a uprobe perf event's `config`
+ * (`config:32-63` in the PMU's format), or undefined when the kernel has
+ * no uprobe reference counters (before Linux 4.20).
+ */
+function refCtrShift(): bigint | undefined {
+  try {
+    const text = Deno.readTextFileSync(
+      "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset",
+    );
+    const m = /config:(\d+)/.exec(text);
+    return m ? BigInt(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A USDT probe: a uprobe at the note's file offset, with the semaphore's
+ * file offset as the uprobe's `ref_ctr_offset` so that the kernel counts
+ * the semaphore up in every process it is installed in (and down when it
+ * goes), which makes the traced program take its probe paths.
+ */
+function attachUsdt(
+  att: Attachment,
+  progFd: number,
+  point: AttachPoint,
+  opts: AttachOptions,
+): void {
+  const text = point.text;
+  const site = point.usdt;
+  if (site === undefined) {
+    throw new AttachError(text, "the program carries no USDT probe location");
+  }
+  const type = pmuType("uprobe");
+  if (type === undefined) {
+    throw new AttachError(
+      text,
+      "this kernel has no uprobes (built without CONFIG_UPROBE_EVENTS)",
+    );
+  }
+  let config = 0n;
+  if (site.semaphoreOffset !== 0) {
+    const shift = refCtrShift();
+    if (shift === undefined) {
+      throw new AttachError(
+        text,
+        "the probe has a semaphore and this kernel's uprobes cannot count it (no ref_ctr_offset, Linux 4.20+)",
+      );
+    }
+    config = BigInt(site.semaphoreOffset) << shift;
+  }
+  const libs = native();
+  const pathBuf = cstr(site.path);
+  const attr = perfEventAttr({
+    type,
+    config,
+    config1: addressOf(pathBuf),
+    config2: BigInt(site.fileOffset),
+  });
+  const pid = opts.pid ?? -1;
+  const fd = perfEventOpen(libs, text, attr, pid, pid === -1 ? 0 : -1);
+  pathBuf.fill(0, 0, 0); // keeps `pathBuf` alive until here
+  att.perfFds.push(fd);
+  const link = attachToPerf(libs, text, progFd, fd);
+  if (link >= 0) att.links.push(link);
 }
 
 /**

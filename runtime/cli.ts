@@ -79,7 +79,9 @@ export async function main(args: string[]): Promise<number> {
     // The playground and the probe list import their modules when asked
     // for, so that tracing starts without loading them.
     if (opts.asm !== undefined) return await playground(opts);
-    if (opts.list !== undefined) return await list(opts.list, opts.verbose);
+    if (opts.list !== undefined) {
+      return await list(opts.list, opts.verbose, opts.pid);
+    }
     return await runScript(opts);
   } catch (e) {
     return report(e, opts);
@@ -174,7 +176,11 @@ async function playground(opts: CliOptions): Promise<number> {
   return 0;
 }
 
-async function list(pattern: string, verbose: boolean): Promise<number> {
+async function list(
+  pattern: string,
+  verbose: boolean,
+  pid?: number,
+): Promise<number> {
   if (/^\s*(struct|union|enum)\s/.test(pattern)) {
     const { runListType } = await import("./btf/list_type.ts");
     return runListType(pattern, writeStdout, stderr, verbose);
@@ -183,7 +189,7 @@ async function list(pattern: string, verbose: boolean): Promise<number> {
     "./probes/list_probes.ts"
   );
   const text = formatProbeList(
-    listProbes(pattern === "" ? undefined : pattern),
+    listProbes(pattern === "" ? undefined : pattern, { pid }),
     verbose,
   );
   const bundled = bundledFormatsNotice();

@@ -14,6 +14,7 @@
 
 import type { SourceLoc } from "./bpf/builder.ts";
 import type { Insn } from "./bpf/insn.ts";
+import type { UsdtProbe } from "./probes/usdt.ts";
 
 /** Kinds of probe the language knows. */
 export type ProbeKind =
@@ -25,6 +26,7 @@ export type ProbeKind =
   | "kretprobe"
   | "uprobe"
   | "uretprobe"
+  | "usdt"
   | "profile"
   | "interval"
   | "software"
@@ -49,6 +51,12 @@ export interface AttachPoint {
   period?: number;
   /** Canonical text, e.g. "tracepoint:skb:kfree_skb". */
   text: string;
+  /**
+   * usdt: the probe location (one per attach point; `target` is the
+   * binary, `symbol` is `provider:name`): where the uprobe and its
+   * semaphore go, and how the arguments are read.
+   */
+  usdt?: UsdtProbe;
 }
 
 /** One compiled probe body, possibly shared by several attach points. */

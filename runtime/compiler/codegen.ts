@@ -2545,6 +2545,7 @@ export class ProbeCompiler {
       if (this.#u.kind === "rawtracepoint") {
         return this.#ctxLoad(n * 8, 8, false);
       }
+      if (this.#u.kind === "usdt") return this.#usdtArg(n);
       return this.#ctxLoad(PT_REGS[ARG_REGS[n] ?? "di"], 8, false);
     }
     switch (e.name) {
@@ -2603,6 +2604,60 @@ export class ProbeCompiler {
         return this.#stackId("ustack", 127);
     }
     return ra.imm(0);
+  }
+
+  /**
+   * `argN` of a USDT probe, where its note says: a register (its low
+   * `size` bytes), a constant, or memory at `disp + base + index * scale`
+   * (or a symbol's address, moved by the load bias `ip - address` in a
+   * PIE binary) read with `probe_read_user`; sign-extended when signed.
+   */
+  #usdtArg(n: number): Ref {
+    const ra = this.#ra;
+    const site = this.#u.attach[0].usdt;
+    const a = site?.args[n];
+    if (site === undefined || a === undefined) return ra.imm(0);
+    const u64: SType = { k: "int", size: 8, signed: false };
+    switch (a.kind) {
+      case "const": {
+        const v = BigInt(a.value);
+        return ra.imm(
+          a.signed
+            ? BigInt.asIntN(a.size * 8, v)
+            : BigInt.asUintN(a.size * 8, v),
+        );
+      }
+      case "reg":
+        return this.#ctxLoad(PT_REGS[a.reg.reg] + a.reg.byte, a.size, a.signed);
+      case "mem": {
+        let addr: Ref;
+        if (a.symbol !== undefined) {
+          const at = BigInt(a.symbolAddress ?? 0) + BigInt(a.disp);
+          if (site.pie) {
+            addr = this.#ctxLoad(PT_REGS.ip, 8, false);
+            this.#aluOp("+", addr, ra.imm(at - BigInt(site.address)), u64);
+          } else addr = ra.imm(at);
+        } else if (a.base !== undefined) {
+          addr = this.#ctxLoad(PT_REGS[a.base.reg] + a.base.byte, 8, false);
+          if (a.disp !== 0) this.#aluOp("+", addr, ra.imm(a.disp), u64);
+        } else addr = ra.imm(a.disp);
+        if (a.index !== undefined) {
+          const index = a.index;
+          addr = this.#own(addr);
+          const i = ra.holding([addr], () =>
+            this.#times(
+              this.#ctxLoad(PT_REGS[index.reg] + index.byte, 8, false),
+              a.scale,
+            ));
+          this.#aluOp("+", addr, i, u64);
+        }
+        return this.#deref(addr, { ...u64, ptr: "user" }, {
+          k: "int",
+          size: a.size,
+          signed: a.signed,
+        });
+      }
+    }
   }
 
   #stackId(kind: "kstack" | "ustack", depth: number): Ref {

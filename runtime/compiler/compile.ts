@@ -205,6 +205,7 @@ export function compileAst(
     unsafe: opts.unsafe,
     tracefsAvailable: opts.tracefsAvailable,
     cpid: opts.cpid,
+    pid: opts.pid,
   });
   diag.throwIfErrors();
   // Wildcards are expanded now: the total work of codegen is known.

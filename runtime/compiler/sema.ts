@@ -29,6 +29,7 @@ import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
+import { usdtArgType, usdtAttachPoints } from "./usdt_units.ts";
 import { keyNames } from "./key_names.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
@@ -60,6 +61,8 @@ export interface SemaOptions {
   tracefsAvailable?: boolean;
   /** The pid of the `-c` child, the value of `cpid`. */
   cpid?: number;
+  /** The `-p` process: usdt binaries are looked up in its mappings. */
+  pid?: number;
 }
 
 /** The aggregation functions. */
@@ -171,6 +174,7 @@ function kindOf(p: ast.ProviderName): ProbeKind | undefined {
     case "kretprobe":
     case "uprobe":
     case "uretprobe":
+    case "usdt":
     case "profile":
     case "interval":
     case "software":
@@ -247,6 +251,8 @@ function progName(kind: ProbeKind, ap: AttachPoint): string {
     ? ap.target.slice(ap.target.indexOf(":") + 1)
     : kind === "uprobe" || kind === "uretprobe"
     ? (ap.symbol ?? "uprobe")
+    : kind === "usdt"
+    ? (ap.usdt?.name ?? "usdt")
     : ap.target || kind;
   return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
 }
@@ -256,6 +262,7 @@ function buildUnits(
   prog: ast.Program,
   diag: Diagnostics,
   tracefs: boolean,
+  pid?: number,
 ): Unit[] {
   const readFormat = tracefs
     ? readTracepointFormat
@@ -295,6 +302,10 @@ function buildUnits(
         }
         continue;
       }
+      if (k === "usdt") {
+        points.push(...usdtAttachPoints(ap, diag, pid));
+        continue;
+      }
       const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
       if (ap.symbol !== undefined) pt.symbol = ap.symbol;
       if (ap.offset !== undefined) pt.offset = ap.offset;
@@ -311,8 +322,10 @@ function buildUnits(
       points.push(pt);
     }
     if (kind === undefined || points.length === 0) continue;
+    // USDT locations differ in where their arguments are: one program
+    // each, as bpftrace compiles them.
     const split = points.length > 1 &&
-      (usesBuiltin(probe, ["args", "probe"]) ||
+      (kind === "usdt" || usesBuiltin(probe, ["args", "probe"]) ||
         (kind === "tracepoint" && usesBuiltin(probe, ["args"])));
     const groups = split ? points.map((p) => [p]) : [points];
     for (const group of groups) {
@@ -392,7 +405,12 @@ export function analyze(
   diag: Diagnostics,
   opts: SemaOptions = {},
 ): Analysis {
-  const units = buildUnits(prog, diag, opts.tracefsAvailable ?? true);
+  const units = buildUnits(
+    prog,
+    diag,
+    opts.tracefsAvailable ?? true,
+    opts.pid,
+  );
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
   const structs = parseCStructs(prog.cDefinitions.map((d) => d.text));
@@ -1117,6 +1135,11 @@ class Checker {
         u.maxArg = Math.max(u.maxArg, n);
         u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
         return U64;
+      }
+      if (u.kind === "usdt") {
+        const t = usdtArgType(u.attach[0], n);
+        if (typeof t === "string") this.#err(e.span, t);
+        return typeof t === "string" ? U64 : t;
       }
       if (!["kprobe", "uprobe"].includes(u.kind)) {
         this.#err(

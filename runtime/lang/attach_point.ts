@@ -355,7 +355,9 @@ export function buildAttachPoint(
       if (parts.length < 2 || parts.length > 3) {
         return fail('expected "usdt:BINARY:[PROVIDER:]PROBE"');
       }
-      if (!nonEmpty("binary or probe")) return undefined;
+      // An empty binary (`usdt::p:n`, like `usdt:*:p:n`) means every file
+      // of the `-p` process.
+      if (parts.slice(1).some((x) => x === "")) return fail("empty probe");
       node.target = parts[0];
       node.symbol = parts.slice(1).join(":");
       break;

@@ -20,6 +20,7 @@ export const PROVIDER_ALIASES: Readonly<Record<string, ProbeKind>> = {
   kr: "kretprobe",
   u: "uprobe",
   ur: "uretprobe",
+  U: "usdt",
   p: "profile",
   i: "interval",
   s: "software",
@@ -35,6 +36,7 @@ const LONG_NAMES: readonly ProbeKind[] = [
   "kretprobe",
   "uprobe",
   "uretprobe",
+  "usdt",
   "profile",
   "interval",
   "software",
@@ -51,7 +53,8 @@ const LONG_NAMES: readonly ProbeKind[] = [
  *
  * assert.equal(providerKind("kr"), "kretprobe");
  * assert.equal(providerKind("tracepoint"), "tracepoint");
- * assert.equal(providerKind("usdt"), undefined);
+ * assert.equal(providerKind("U"), "usdt");
+ * assert.equal(providerKind("kfunc"), undefined);
  * ```
  */
 export function providerKind(name: string): ProbeKind | undefined {
@@ -189,6 +192,21 @@ export function parseAttachPoint(text: string): AttachPoint {
         ap.text += `+${offset}`;
       }
       return ap;
+    }
+    case "usdt": {
+      const colon = rest.indexOf(":");
+      const binary = colon < 0 ? "" : rest.slice(0, colon);
+      const probe = colon < 0 ? "" : rest.slice(colon + 1);
+      const parts = probe.split(":");
+      if (binary === "" || parts.length > 2 || parts.some((p) => p === "")) {
+        fail("expected usdt:binary:[provider:]probe");
+      }
+      return {
+        kind: "usdt",
+        target: binary,
+        symbol: probe,
+        text: `usdt:${binary}:${probe}`,
+      };
     }
     case "profile":
     case "interval": {

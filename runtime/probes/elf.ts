@@ -663,7 +663,11 @@ function findInPath(name: string): string | undefined {
     const p = `${dir}/${name}`;
     try {
       const st = Deno.statSync(p);
-      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0) return p;
+      // Scripts (a pyenv shim, a wrapper) are passed over: only an ELF
+      // file can be probed.
+      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0 && isElf(p)) {
+        return p;
+      }
     } catch {
       // not here
     }
@@ -675,7 +679,8 @@ function findInPath(name: string): string | undefined {
  * The absolute path of a binary named in a uprobe: an absolute path as
  * is; a relative path against the working directory; a library name
  * (`libc`, `libc.so.6`, `libbpf`) from the standard library directories
- * then `ldconfig -p`; a program name from `PATH`.
+ * then `ldconfig -p`; a program name from `PATH` (the first ELF file of
+ * that name: scripts such as version-manager shims are passed over).
  *
  * @throws {ElfError} When nothing matches.
  *

@@ -16,6 +16,7 @@ import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
 import { findBinary, listUprobeSymbols } from "./elf.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
+import { listUsdtProbes, matchUsdtProbes, readUsdtProbes } from "./usdt.ts";
 import {
   expandTracepoints,
   listTracepoints,
@@ -48,6 +49,9 @@ function rawTracepoints(pattern: string): string[] {
  * is matched against tracepoints ("skb:*", or an event-name pattern like
  * "*kfree_skb*") and software/hardware event names.
  *
+ * With `opts.pid` (`-p`), `usdt:*` patterns list the USDT probes of every
+ * file that process maps.
+ *
  * @throws {SyntaxError} For a malformed uprobe pattern.
  * @throws {import("./elf.ts").ElfError} When a uprobe binary is missing.
  *
@@ -61,7 +65,10 @@ function rawTracepoints(pattern: string): string[] {
  * assert.ok(listProbes("uprobe:libc:getpid").some((p) => p.endsWith(":getpid")));
  * ```
  */
-export function listProbes(pattern?: string): string[] {
+export function listProbes(
+  pattern?: string,
+  opts: { pid?: number } = {},
+): string[] {
   const p = pattern?.trim() ?? "";
   if (p === "" || p === "*") {
     return [
@@ -105,6 +112,16 @@ export function listProbes(pattern?: string): string[] {
       }
       const path = findBinary(bin);
       return listUprobeSymbols(path, sym).map((s) => `${kind}:${path}:${s}`);
+    }
+    case "usdt": {
+      // usdt:BIN[:PATTERN], the pattern `NAME` or `PROVIDER:NAME`.
+      const colon = rest.indexOf(":");
+      const bin = colon < 0 ? rest : rest.slice(0, colon);
+      const pat = colon < 0 ? "*" : rest.slice(colon + 1) || "*";
+      if (bin === "" && opts.pid === undefined) {
+        throw new SyntaxError(`Invalid probe pattern "${p}": missing binary`);
+      }
+      return listUsdtProbes(bin, pat, opts.pid);
     }
     case "BEGIN":
     case "END":
@@ -176,6 +193,16 @@ export function expandAttachPoint(ap: AttachPoint): AttachPoint[] {
     ap.text = `${ap.kind}:${ap.target}:${ap.symbol}${
       ap.offset !== undefined ? `+${ap.offset}` : ""
     }`;
+  }
+  if (ap.kind === "usdt") {
+    return matchUsdtProbes(readUsdtProbes(ap.target), ap.symbol ?? "*")
+      .map((u) => ({
+        kind: "usdt",
+        target: u.path,
+        symbol: `${u.provider}:${u.name}`,
+        text: `usdt:${u.path}:${u.provider}:${u.name}`,
+        usdt: u,
+      }));
   }
   if (!isWildcard(ap)) return [ap];
   switch (ap.kind) {

@@ -39,6 +39,7 @@ import { VmProgram } from "../vm/interpreter.ts";
 import { createMap, RingBufMap, type VmMap } from "../vm/maps.ts";
 import { type EventSource, makeSource } from "./sources.ts";
 import { World } from "./world.ts";
+import { UsdtSource } from "./usdt_source.ts";
 import { pairDomain, returnKey, returnOf, ReturnQueue } from "./pairing.ts";
 import type { SyntheticThread } from "./processes.ts";
 
@@ -253,7 +254,9 @@ export class InterpEngine implements Engine {
       program.probes.forEach((p, i) => {
         for (const ap of p.attach) {
           if (ap.kind === "BEGIN" || ap.kind === "END") continue;
-          const s = makeSource(world, ap, i, p.ctx, this.#rate);
+          const s = ap.kind === "usdt" && ap.usdt !== undefined
+            ? new UsdtSource(world, ap, i, this.#rate)
+            : makeSource(world, ap, i, p.ctx, this.#rate);
           if (s === undefined) {
             throw new TypeError(
               `Cannot attach "${ap.text}": no synthetic events for this probe type`,

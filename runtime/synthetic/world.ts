@@ -68,6 +68,7 @@ export class UserMemory {
   #bytes = new Uint8Array(1 << 16);
   #used = 0;
   readonly #strings = new Map<string, number>();
+  readonly #fixed: { addr: bigint; bytes: Uint8Array }[] = [];
 
   /** Address of `text` (NUL-terminated) in user memory, storing it once. */
   string(text: string): number {
@@ -111,8 +112,46 @@ export class UserMemory {
     return at;
   }
 
+  /**
+   * Address of `len` fresh zero bytes (8-byte aligned) in user memory,
+   * for values a probe's arguments point at.
+   */
+  reserve(len: number): number {
+    return this.pointers(
+      new Array(Math.max(0, Math.ceil(len / 8) - 1)).fill(0),
+    );
+  }
+
+  /**
+   * Makes `len` zero bytes readable at the fixed address `addr` (outside
+   * the string area: a binary's data, such as a variable a USDT argument
+   * names).
+   */
+  map(addr: bigint, len: number): void {
+    if (this.#fixed.some((f) => f.addr === addr && f.bytes.length >= len)) {
+      return;
+    }
+    this.#fixed.push({ addr, bytes: new Uint8Array(len) });
+  }
+
+  /** Writes `bytes` at `addr`; false when that is not synthetic memory. */
+  write(addr: bigint, bytes: Uint8Array): boolean {
+    const at = this.read(addr, bytes.length);
+    if (at === null) return false;
+    at.set(bytes);
+    return true;
+  }
+
   /** `len` bytes at `addr`, or null outside the synthetic memory. */
   read(addr: bigint, len: number): Uint8Array | null {
+    for (const f of this.#fixed) {
+      if (
+        addr >= f.addr && addr + BigInt(len) <= f.addr + BigInt(f.bytes.length)
+      ) {
+        const o = Number(addr - f.addr);
+        return f.bytes.subarray(o, o + len);
+      }
+    }
     if (addr < BigInt(USER_DATA)) return null;
     const off = Number(addr - BigInt(USER_DATA));
     if (off + len > this.#bytes.length || len < 0) return null;

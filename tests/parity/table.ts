@@ -874,6 +874,39 @@ uprobe:${t.bin}:parity_target { @u[usym(reg("ip"))] = count(); @f[func] = count(
     },
   },
   {
+    name: "usdt_args_semaphore",
+    features: [
+      "usdt",
+      "arg0 arg1 from a register note",
+      "semaphore",
+      "signed usdt arg",
+    ],
+    source: (t) =>
+      `usdt:${t.bin}:tsbparity:tick { @[arg0 % 3] = count(); @s = sum(arg0); @n = count(); @neg = min(-arg0); @two = sum(arg1); }`,
+    workload: ["usdt", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assertShape(r, "@", {
+        kind: "count",
+        keyed: true,
+        keys: ["int"],
+        values: ["int"],
+      });
+      assert.equal(only(r, "@n"), N);
+      assert.equal(total(r, "@"), N);
+      assert.equal(mapOf(r, "@s").kind, "sum");
+      assert.equal(mapOf(r, "@neg").kind, "min");
+      if (r.engine === "kernel") {
+        // The probe fires only while the semaphore is up: N exact events,
+        // I = 0 .. N-1 in arg0 (a signed 4-byte register), 2 * I in arg1.
+        assert.equal(only(r, "@s"), N * (N - 1) / 2);
+        assert.equal(only(r, "@two"), N * (N - 1));
+        assert.equal(only(r, "@neg"), -(N - 1));
+        assert.deepEqual(byKey(r, "@"), [["0", 7], ["1", 7], ["2", 6]]);
+      }
+    },
+  },
+  {
     name: "multi_attach_probe",
     features: ["several attach points on one probe", "probe builtin"],
     source:

@@ -14,6 +14,9 @@
  *   tsbparity spin MS      burns CPU in parity_spin() for MS milliseconds
  *   tsbparity exec N       execv("/bin/true", {"true", "alpha", "beta"})
  *                          (N is ignored)
+ *   tsbparity usdt N       N x USDT probe tsbparity:tick(I, 2 * I) with
+ *                          args "-4@REG 8@REG", behind a semaphore (it
+ *                          fires only while a tracer is attached)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -33,6 +36,38 @@ __attribute__((noinline)) int parity_target(int a, int b) {
 __attribute__((noinline)) int parity_name(const char *name, int j) {
   __asm__ volatile("" ::: "memory");
   return (int)strlen(name) + j;
+}
+
+/* The semaphore of tsbparity:tick (SystemTap SDT, no <sys/sdt.h> needed). */
+volatile unsigned short tsbparity_tick_semaphore
+    __attribute__((section(".probes"), used));
+
+__attribute__((noinline)) void parity_usdt(int i, long twice) {
+  if (!tsbparity_tick_semaphore) return;
+  __asm__ __volatile__(
+      "990: nop\n"
+      ".pushsection .note.stapsdt,\"?\",\"note\"\n"
+      ".balign 4\n"
+      ".4byte 992f-991f, 994f-993f, 3\n"
+      "991: .asciz \"stapsdt\"\n"
+      "992: .balign 4\n"
+      "993: .8byte 990b\n"
+      ".8byte _.stapsdt.base\n"
+      ".8byte tsbparity_tick_semaphore\n"
+      ".asciz \"tsbparity\"\n"
+      ".asciz \"tick\"\n"
+      ".asciz \"-4@%k0 8@%1\"\n"
+      "994: .balign 4\n"
+      ".popsection\n"
+      ".ifndef _.stapsdt.base\n"
+      ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n"
+      ".weak _.stapsdt.base\n"
+      ".hidden _.stapsdt.base\n"
+      "_.stapsdt.base: .space 1\n"
+      ".size _.stapsdt.base, 1\n"
+      ".popsection\n"
+      ".endif\n" ::"r"(i),
+      "r"(twice));
 }
 
 static double now_ms(void) {
@@ -88,6 +123,8 @@ int main(int argc, char **argv) {
     printf("%ld\n", sum);
   } else if (strcmp(argv[1], "spin") == 0) {
     printf("%lu\n", parity_spin((double)n) & 1);
+  } else if (strcmp(argv[1], "usdt") == 0) {
+    for (long i = 0; i < n; i++) parity_usdt((int)i, 2 * i);
   } else if (strcmp(argv[1], "exec") == 0) {
     char *args[] = {"true", "alpha", "beta", NULL};
     execv("/bin/true", args);

@@ -24,6 +24,7 @@ Deno.test("every alias gives the same attach point as its long name", () => {
     ["i:s:1", "interval:s:1"],
     ["s:cpu-clock:1000000", "software:cpu-clock:1000000"],
     ["h:cache-misses:1000000", "hardware:cache-misses:1000000"],
+    ["U:/bin/x:prov:probe", "usdt:/bin/x:prov:probe"],
   ];
   for (const [alias, long] of cases) {
     const a = parseAttachPoint(alias);
@@ -34,7 +35,7 @@ Deno.test("every alias gives the same attach point as its long name", () => {
   }
   assert.deepEqual(
     Object.keys(PROVIDER_ALIASES).sort(),
-    ["h", "i", "k", "kr", "p", "rt", "s", "t", "u", "ur"],
+    ["U", "h", "i", "k", "kr", "p", "rt", "s", "t", "u", "ur"],
   );
 });
 
@@ -109,6 +110,17 @@ Deno.test("attach point shapes", () => {
   );
 });
 
+Deno.test("usdt attach points keep the binary and [provider:]probe", () => {
+  assert.deepEqual(parseAttachPoint("U:/usr/bin/python3.11:python:gc__start"), {
+    kind: "usdt",
+    target: "/usr/bin/python3.11",
+    symbol: "python:gc__start",
+    text: "usdt:/usr/bin/python3.11:python:gc__start",
+  });
+  assert.equal(parseAttachPoint("usdt:libc:setjmp").symbol, "setjmp");
+  assert.ok(isWildcard(parseAttachPoint("usdt:/bin/x:py*:gc*")));
+});
+
 Deno.test("wildcards are kept and reported", () => {
   const tp = parseAttachPoint("t:syscalls:sys_enter_*");
   assert.equal(tp.target, "syscalls:sys_enter_*");
@@ -121,7 +133,9 @@ Deno.test("wildcards are kept and reported", () => {
 Deno.test("invalid attach points throw SyntaxError naming the text", () => {
   const bad: [string, RegExp][] = [
     ["kfree_skb", /expected provider:target/],
-    ["usdt:/bin/x:probe", /unknown provider "usdt"/],
+    ["kfunc:vfs_read", /unknown provider "kfunc"/],
+    ["usdt:/bin/x", /expected usdt:binary:\[provider:\]probe/],
+    ["usdt:/bin/x:a:b:c", /expected usdt:binary:\[provider:\]probe/],
     ["tracepoint:skb", /expected tracepoint:category:name/],
     ["tracepoint:skb:", /expected tracepoint:category:name/],
     ["tracepoint:", /missing target/],

@@ -296,3 +296,28 @@ Deno.test("readElf caches and reports build ID and debug symbols", () => {
     );
   }
 });
+
+Deno.test({
+  name: "findBinary passes over a script in PATH for the ELF file behind it",
+  ignore: Deno.build.os !== "linux",
+  fn() {
+    const shims = Deno.makeTempDirSync({ prefix: "tsbpf_shims_" });
+    const bins = Deno.makeTempDirSync({ prefix: "tsbpf_bins_" });
+    const name = `tsbpf_shimmed_${Deno.pid}`;
+    const path = Deno.env.get("PATH");
+    try {
+      // A version-manager shim first in PATH, the real program after it.
+      Deno.writeTextFileSync(`${shims}/${name}`, "#!/bin/sh\nexec true\n");
+      Deno.chmodSync(`${shims}/${name}`, 0o755);
+      Deno.copyFileSync("/bin/true", `${bins}/${name}`);
+      Deno.chmodSync(`${bins}/${name}`, 0o755);
+      Deno.env.set("PATH", `${shims}:${bins}`);
+      assert.equal(findBinary(name), `${bins}/${name}`);
+    } finally {
+      if (path === undefined) Deno.env.delete("PATH");
+      else Deno.env.set("PATH", path);
+      Deno.removeSync(shims, { recursive: true });
+      Deno.removeSync(bins, { recursive: true });
+    }
+  },
+});
