@@ -53,6 +53,7 @@ import {
   type SType,
   toTypeDesc,
   tupleOf,
+  U64,
 } from "./types.ts";
 
 /** Default max entries of a user map (bpftrace's `BPFTRACE_MAP_KEYS_MAX`). */
@@ -437,6 +438,23 @@ function terminates(s: ast.Stmt): boolean {
 function literalTrue(e: ast.Expr): boolean {
   return (e.kind === "int" && e.value !== 0n) ||
     (e.kind === "bool" && e.value);
+}
+
+/** Where a struct member or array element lives (`#addr`). */
+interface Place {
+  /** The base address. */
+  base: Ref;
+  /** Bytes added to it. */
+  off: number;
+  /** The memory it is in. */
+  origin: "user" | "kernel" | undefined;
+}
+
+/** `{ ptr: origin }` when the origin is known. */
+function originOf(
+  origin: "user" | "kernel" | undefined,
+): { ptr?: "user" | "kernel" } {
+  return origin === undefined ? {} : { ptr: origin };
 }
 
 /**
@@ -979,6 +997,7 @@ export class ProbeCompiler {
           ? BigInt(this.#opts.cpid)
           : undefined;
       case "offsetof":
+      case "ident":
         return this.#u.consts?.get(e);
       case "sizeof": {
         const c = this.#u.consts?.get(e);
@@ -1907,6 +1926,27 @@ export class ProbeCompiler {
         );
         return;
       }
+      if (
+        (e.kind === "field" && this.#u.members?.has(e)) ||
+        (e.kind === "index" && this.#type(e.expr).k === "array")
+      ) {
+        // A char[N] member: N bytes read where it lives.
+        const at = this.#addr(e);
+        const n = Math.min(sizeOf(et), size);
+        const p = this.#addrReg(at);
+        if (clean && n < size) this.#zero(d, n, size);
+        this.#call(
+          readHelper({
+            k: "int",
+            size: 8,
+            signed: false,
+            ...originOf(at.origin),
+          }, false),
+          [this.#ptrArg(d), this.#ra.imm(n), p],
+          false,
+        );
+        return;
+      }
       if (e.kind === "field" && this.#u.fields) {
         const f = this.#u.fields.get(e.field)!;
         if (f.dataLoc) {
@@ -2125,9 +2165,15 @@ export class ProbeCompiler {
         return r;
       }
       case "field":
+        if (this.#u.members?.has(e)) return this.#memberLoad(e);
         return this.#fieldLoad(e);
       case "index": {
         const a = arrayField(this.#u, e);
+        const bt = this.#type(e.expr);
+        if (bt.k === "array") {
+          const at = this.#addr(e);
+          return this.#readAt(at, this.#type(e));
+        }
         if (a === undefined) {
           // p[i]: read the element at p + i * its size.
           const pt = this.#type(e.expr) as SType & { k: "int" };
@@ -2411,6 +2457,94 @@ export class ProbeCompiler {
       this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
     }
     return r;
+  }
+
+  /**
+   * Where a struct member, a struct value or an array element lives: a
+   * base address and a constant offset (offsets of `.` and of constant
+   * indexes fold; each `->` is one read of the pointer).
+   */
+  #addr(e: ast.Expr): Place {
+    if (e.kind === "field") {
+      const m = this.#u.members!.get(e)!;
+      if (e.arrow) {
+        const pt = this.#type(e.expr) as SType & { k: "int" };
+        return { base: this.#scalar(e.expr), off: m.offset, origin: pt.ptr };
+      }
+      const inner = this.#addr(e.expr);
+      return { ...inner, off: inner.off + m.offset };
+    }
+    if (e.kind === "unary" && e.op === "*") {
+      const pt = this.#type(e.expr) as SType & { k: "int" };
+      return { base: this.#scalar(e.expr), off: 0, origin: pt.ptr };
+    }
+    if (e.kind === "index") {
+      const bt = this.#type(e.expr);
+      const es = sizeOf(this.#type(e));
+      let inner: Place;
+      if (bt.k === "array") inner = this.#addr(e.expr);
+      else {
+        const pt = bt as SType & { k: "int" };
+        inner = { base: this.#scalar(e.expr), off: 0, origin: pt.ptr };
+      }
+      const i = this.#fold(e.index);
+      if (i !== undefined) return { ...inner, off: inner.off + Number(i) * es };
+      const base = this.#own(inner.base);
+      const idx = this.#ra.holding(
+        [base],
+        () => this.#times(this.#scalar(e.index), es),
+      );
+      this.#aluOp("+", base, idx, U64);
+      return { ...inner, base };
+    }
+    // A value of unknown place: its address is 0 (sema refuses these).
+    return { base: this.#ra.imm(0), off: 0, origin: undefined };
+  }
+
+  /** The address of a place in a register. */
+  #addrReg(at: Place): Ref {
+    if (at.off === 0) return at.base;
+    if (at.base.loc.kind === "imm") {
+      return this.#ra.imm(at.base.loc.v + BigInt(at.off));
+    }
+    const r = this.#own(at.base);
+    this.#b.alu64Imm("ADD", this.#ra.reg(r), at.off);
+    return r;
+  }
+
+  /** Reads an integer (or a bit-field) of type `t` at a place. */
+  #readAt(
+    at: Place,
+    t: SType,
+    bits?: { size: 1 | 2 | 4 | 8; shift: number; width: number },
+  ): Ref {
+    const pt: SType = {
+      k: "int",
+      size: 8,
+      signed: false,
+      ...originOf(at.origin),
+    };
+    const addr = this.#addrReg(at);
+    if (bits === undefined) return this.#deref(addr, pt, t);
+    const r = this.#deref(addr, pt, {
+      k: "int",
+      size: bits.size,
+      signed: false,
+    });
+    const rr = this.#ra.reg(r);
+    const signed = t.k === "int" && t.signed;
+    // Keep `width` bits from `shift`, sign-extended for a signed field.
+    this.#b.alu64Imm("LSH", rr, 64 - bits.shift - bits.width);
+    this.#b.alu64Imm(signed ? "ARSH" : "RSH", rr, 64 - bits.width);
+    return r;
+  }
+
+  /** `p->f` / `s.f`: the member's value. */
+  #memberLoad(e: ast.FieldExpr): Ref {
+    const m = this.#u.members!.get(e)!;
+    const t = this.#type(e);
+    if (t.k !== "int") return this.#ra.imm(0);
+    return this.#readAt(this.#addr(e), t, m.bits);
   }
 
   #fieldLoad(e: ast.FieldExpr): Ref {

@@ -29,6 +29,13 @@ import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
+import {
+  enumValue,
+  kernelTypeSource,
+  member,
+  type MemberAccess,
+  namedType,
+} from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   type IntType,
@@ -137,6 +144,8 @@ export interface Unit {
   uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
   /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
   consts?: Map<ast.Expr, bigint>;
+  /** Struct and union members read by `->` and `.` (kernel types). */
+  members?: Map<ast.Expr, MemberAccess>;
 }
 
 /** The analysis result. */
@@ -834,12 +843,20 @@ class Checker {
       }
       case "builtin":
         return this.#builtin(e);
-      case "ident":
+      case "ident": {
+        const v = this.#enumConstant(e);
+        if (v !== undefined) {
+          (this.#u.consts ??= new Map()).set(e, v);
+          return S64;
+        }
         this.#err(
           e.span,
-          `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
+          /^[A-Z][A-Z0-9_]*$/.test(e.name) && kernelTypeSource() !== undefined
+            ? `Unknown identifier: "${e.name}" is neither a builtin nor an enum constant of the kernel's types; a #define constant from a header is not in BTF: write its value`
+            : `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
         );
         return S64;
+      }
       case "call":
         return this.#call(e, stmt);
       case "unary": {
@@ -855,6 +872,7 @@ class Checker {
             this.#err(e.span, `Invalid operand to unary *: ${typeName(t)}`);
             return S64;
           }
+          if (t.rec !== undefined) return this.#recordValue(t);
           return t.deref ?? U64;
         }
         if (t.k !== "int") {
@@ -941,6 +959,8 @@ class Checker {
       }
       case "cast": {
         const t = this.#expr(e.expr);
+        const kt = this.#kernelCast(e, t);
+        if (kt !== undefined) return kt;
         const ct = castType(e.type);
         if (ct === undefined) {
           this.#err(e.type.span, `Cannot cast to "${e.type.name}"`);
@@ -972,11 +992,14 @@ class Checker {
         if (e.arg.kind === "type") {
           const t = e.arg;
           if (/^(struct|union) /.test(t.name) || t.arrayLength !== undefined) {
-            const n = this.#structs.sizeOf(t.name, t.pointer, t.arrayLength);
+            const n = this.#structs.sizeOf(t.name, t.pointer, t.arrayLength) ??
+              this.#kernelSizeOf(t);
             if (n === undefined) this.#unknownType(t);
             else (this.#u.consts ??= new Map()).set(e, BigInt(n));
           } else if (castType(t) === undefined) {
-            this.#err(t.span, `Unknown type "${t.name}"`);
+            const n = this.#kernelSizeOf(t);
+            if (n === undefined) this.#unknownType(t);
+            else (this.#u.consts ??= new Map()).set(e, BigInt(n));
           }
         } else {
           const t = this.#sizeofType(e.arg, this.#expr(e.arg));
@@ -985,10 +1008,16 @@ class Checker {
         return U64;
       }
       case "offsetof": {
-        const off = this.#structs.offsetOf(e.type.name, e.field);
+        let off = this.#structs.offsetOf(e.type.name, e.field);
+        if (this.#structs.get(e.type.name) === undefined) {
+          off = this.#kernelOffsetOf(e.type, e.field) ?? off;
+        }
         if (typeof off === "number") {
           (this.#u.consts ??= new Map()).set(e, BigInt(off));
-        } else if (this.#structs.get(e.type.name) === undefined) {
+        } else if (
+          this.#structs.get(e.type.name) === undefined &&
+          off.startsWith("Unknown struct")
+        ) {
           this.#unknownType(e.type);
         } else this.#err(e.span, off);
         return U64;
@@ -997,6 +1026,28 @@ class Checker {
         const base = this.#expr(e.expr);
         const it = this.#expr(e.index);
         const a = arrayField(this.#u, e);
+        if (
+          base.k === "array" || (base.k === "int" && base.rec !== undefined)
+        ) {
+          if (it.k !== "int") {
+            this.#err(
+              e.index.span,
+              `Index must be an integer, got ${typeName(it)}`,
+            );
+          }
+          if (base.k === "int") return this.#recordValue(base);
+          const i = this.#constInt(e.index);
+          if (i !== undefined && (i < 0n || i >= BigInt(base.count))) {
+            this.#err(
+              e.index.span,
+              `Index ${i} is out of bounds for an array of ${base.count} elements`,
+            );
+          }
+          return base.elem.k === "int" || base.elem.k === "record" ||
+              base.elem.k === "array" || base.elem.k === "str"
+            ? base.elem
+            : S64;
+        }
         if (a === undefined && base.k === "int" && base.deref !== undefined) {
           // p[i]: the i-th element behind a pointer (`args->argv[1]`).
           if (it.k !== "int") {
@@ -1084,6 +1135,16 @@ class Checker {
       this.#err(e.span, `Use .N to index a tuple`);
       return S64;
     }
+    if (t.k === "record" || (t.k === "int" && t.rec !== undefined)) {
+      return this.#member(e, t);
+    }
+    if (t.k === "int" && !e.arrow && t.ptr !== undefined) {
+      this.#err(
+        e.span,
+        `Cannot access field "${e.field}" of a pointer with ".": use "->"`,
+      );
+      return S64;
+    }
     if (t.k !== "args") {
       this.#err(
         e.span,
@@ -1102,6 +1163,133 @@ class Checker {
       return S64;
     }
     return fieldType(f, this.#u.userPtrs);
+  }
+
+  /** `p->f` or `s.f` on a struct or union (kernel types). */
+  #member(e: ast.FieldExpr, t: SType): SType {
+    if (t.k === "int") {
+      if (!e.arrow) {
+        this.#err(
+          e.span,
+          `Cannot access field "${e.field}" of ${
+            typeName(t)
+          } with ".": it is a pointer; use "->"`,
+        );
+        return S64;
+      }
+    } else if (e.arrow) {
+      this.#err(
+        e.span,
+        `Cannot access field "${e.field}" of ${
+          typeName(t)
+        } with "->": it is not a pointer; use "."`,
+      );
+      return S64;
+    }
+    const rec = t.k === "int" ? t.rec! : (t as SType & { k: "record" }).rec;
+    const origin = (t as { ptr?: "user" | "kernel" }).ptr;
+    const m = member(rec, e.field, origin);
+    if (typeof m === "string") {
+      this.#err(e.span, m);
+      return S64;
+    }
+    (this.#u.members ??= new Map()).set(e, m);
+    return m.type;
+  }
+
+  /** The struct a pointer `t` points at, as a value read through. */
+  #recordValue(t: IntType): SType {
+    const st: SType = { k: "record", rec: t.rec!, size: t.rec!.size };
+    if (t.ptr !== undefined) st.ptr = t.ptr;
+    return st;
+  }
+
+  /** An enumerator of the kernel's types named by `e`, if there is one. */
+  #enumConstant(e: ast.IdentExpr): bigint | undefined {
+    if (kernelTypeSource() === undefined) return undefined;
+    return enumValue(e.name);
+  }
+
+  /**
+   * A cast to a struct, union, enum or typedef pointer of the kernel's
+   * types (`(struct sock *)arg0`); undefined for the cast names
+   * `castType` knows.
+   */
+  #kernelCast(e: ast.CastExpr, t: SType): SType | undefined {
+    const name = e.type.name;
+    const named = /^(struct|union|enum) /.test(name);
+    if (!named && castType({ ...e.type, pointer: 0 }) !== undefined) {
+      return undefined;
+    }
+    if (!named && kernelTypeSource() === undefined) return undefined;
+    const found = namedType(name);
+    if (typeof found === "string") {
+      this.#err(e.type.span, found);
+      return S64;
+    }
+    if (t.k !== "int") {
+      this.#err(
+        e.span,
+        `Cannot cast from ${typeName(t)} to ${name}${
+          "*".repeat(e.type.pointer) ? " " + "*".repeat(e.type.pointer) : ""
+        }`,
+      );
+      return S64;
+    }
+    if (e.type.pointer === 0) {
+      if (found.rec !== undefined) {
+        this.#err(
+          e.span,
+          `Cannot cast to ${found.rec.name}: cast to a pointer (${found.rec.name} *)`,
+        );
+        return S64;
+      }
+      if (found.type?.k !== "int") {
+        this.#err(e.type.span, `Cannot cast to "${name}"`);
+        return S64;
+      }
+      return found.type;
+    }
+    let p: IntType = { k: "int", size: 8, signed: false };
+    if (t.ptr !== undefined) p.ptr = t.ptr;
+    if (found.rec !== undefined) p.rec = found.rec;
+    else if (found.type?.k === "int") p.deref = found.type;
+    for (let i = 1; i < e.type.pointer; i++) {
+      const q: IntType = { k: "int", size: 8, signed: false };
+      if (t.ptr !== undefined) q.ptr = t.ptr;
+      q.deref = p;
+      p = q;
+    }
+    return p;
+  }
+
+  /** `sizeof` of a kernel type, if known. */
+  #kernelSizeOf(t: ast.TypeRef): number | undefined {
+    if (t.pointer > 0) return 8 * (t.arrayLength ?? 1);
+    if (kernelTypeSource() === undefined) return undefined;
+    const found = namedType(t.name);
+    if (typeof found === "string") return undefined;
+    return found.types.sizeOf(found.id) * (t.arrayLength ?? 1);
+  }
+
+  /** `offsetof` in a kernel type: the offset, an error, or undefined. */
+  #kernelOffsetOf(
+    t: ast.TypeRef,
+    path: readonly string[],
+  ): number | string | undefined {
+    if (kernelTypeSource() === undefined) return undefined;
+    const found = namedType(t.name);
+    if (typeof found === "string") return undefined;
+    let rec = found.rec;
+    let off = 0;
+    for (const f of path) {
+      if (rec === undefined) return `"${f}" is not inside a struct or union`;
+      const m = member(rec, f, undefined);
+      if (typeof m === "string") return m;
+      off += m.offset;
+      rec = m.type.k === "record" ? m.type.rec : undefined;
+    }
+    return off;
   }
 
   #builtin(e: ast.BuiltinExpr): SType {
@@ -1159,8 +1347,14 @@ class Checker {
       case "elapsed":
         this.#state.usesElapsed = true;
         return U64;
-      case "curtask":
-        return { k: "int", size: 8, signed: false, ptr: "kernel" };
+      case "curtask": {
+        const t: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
+        if (kernelTypeSource() !== undefined) {
+          const found = namedType("struct task_struct");
+          if (typeof found !== "string" && found.rec) t.rec = found.rec;
+        }
+        return t;
+      }
       case "comm":
         return { k: "str", size: 16 };
       case "probe":
@@ -1765,10 +1959,18 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
     return { k: "str", size: f.arrayLen };
   }
   if (f.ctype.includes("*")) {
-    return pointerType(
-      f.ctype,
-      userPtrs || f.ctype.includes("__user") ? "user" : "kernel",
-    );
+    const origin = userPtrs || f.ctype.includes("__user") ? "user" : "kernel";
+    const t = pointerType(f.ctype, origin);
+    const m = /\b(struct|union)\s+(\w+)\s*\*/.exec(f.ctype);
+    if (
+      m !== null && kernelTypeSource() !== undefined && t.deref === undefined
+    ) {
+      const found = namedType(`${m[1]} ${m[2]}`);
+      if (typeof found !== "string" && found.rec !== undefined) {
+        t.rec = found.rec;
+      }
+    }
+    return t;
   }
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
   return { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };
