@@ -484,14 +484,22 @@ function pointerScale(
   r: SType,
 ): { side: "left" | "right"; by: number } | undefined {
   if (op !== "+" && op !== "-") return undefined;
-  const pl = l.k === "int" && (l.ptr !== undefined || l.deref !== undefined);
-  const pr = r.k === "int" && (r.ptr !== undefined || r.deref !== undefined);
+  const pl = l.k === "int" &&
+    (l.ptr !== undefined || l.deref !== undefined || l.rec !== undefined);
+  const pr = r.k === "int" &&
+    (r.ptr !== undefined || r.deref !== undefined || r.rec !== undefined);
   if (pl === pr) return undefined;
   const p = (pl ? l : r) as SType & { k: "int" };
-  const by = p.deref?.size ?? 1;
+  const by = pointerStep(p);
   if (by === 1) return undefined;
   if (pl) return { side: "right", by };
   return op === "+" ? { side: "left", by } : undefined;
+}
+
+/** How far `p++` moves a pointer: the pointee's size; 1 for integers. */
+function pointerStep(t: SType): number {
+  if (t.k !== "int") return 1;
+  return t.deref?.size ?? t.rec?.size ?? 1;
 }
 
 /**
@@ -2423,7 +2431,9 @@ export class ProbeCompiler {
   #incdec(e: ast.IncDecExpr, value: boolean): Ref | undefined {
     const b = this.#b;
     const ra = this.#ra;
-    const delta = e.op === "++" ? 1 : -1;
+    // A pointer steps by the size of what it points at (bpftrace's).
+    const step = pointerStep(this.#type(e.target));
+    const delta = e.op === "++" ? step : -step;
     if (e.target.kind === "var") {
       const off = this.#vars.get(e.target.name)!;
       const r = ra.newReg();

@@ -9,6 +9,7 @@
  */
 
 import type { KernelTypes } from "../btf/kernel_types.ts";
+import type { LocalTypes } from "./c_types.ts";
 import type { IntType, RecordRef, SType } from "./types.ts";
 
 /** Where the compiler finds types by C name. */
@@ -17,6 +18,8 @@ export interface KernelTypeSource {
   types(): KernelTypes;
   /** A type by C name in vmlinux, then module BTF. */
   find(cname: string): { types: KernelTypes; id: number } | undefined;
+  /** A script's struct definitions as types on top of the kernel's. */
+  preamble(defs: readonly string[]): LocalTypes;
 }
 
 let source: KernelTypeSource | undefined;
@@ -27,9 +30,10 @@ let source: KernelTypeSource | undefined;
  *
  * @example Registering the live types
  * ```ts
- * import { useKernelTypes } from "./kernel_types.ts";
- * import { findKernelType, kernelTypes } from "../btf/load_types.ts";
- * useKernelTypes({ types: kernelTypes, find: findKernelType });
+ * import { kernelTypeSource, useKernelTypes } from "./kernel_types.ts";
+ * const saved = kernelTypeSource();
+ * useKernelTypes(undefined); // names no kernel type from now on
+ * useKernelTypes(saved);
  * ```
  */
 export function useKernelTypes(s: KernelTypeSource | undefined): void {
@@ -242,16 +246,20 @@ export function member(
  *
  * @example Usage
  * ```ts
- * import { namedType, useKernelTypes } from "./kernel_types.ts";
- * import { findKernelType, kernelTypes } from "../btf/load_types.ts";
- * useKernelTypes({ types: kernelTypes, find: findKernelType });
+ * import { namedType, prepareKernelTypes } from "./kernel_types.ts";
+ * await prepareKernelTypes("struct");
  * const t = namedType("struct sock");
  * console.assert(typeof t !== "string" && t.rec?.name === "struct sock");
  * ```
  */
 export function namedType(
   cname: string,
+  local?: LocalTypes,
 ): { rec?: RecordRef; type?: SType; types: KernelTypes; id: number } | string {
+  const own = local?.names.get(cname.replace(/\s+/g, " ").trim());
+  if (own !== undefined) {
+    return { rec: recordRef(local!.types, own), types: local!.types, id: own };
+  }
   const s = source;
   if (s === undefined) {
     return `Kernel types are not loaded, so "${cname}" is unknown`;
@@ -277,9 +285,8 @@ export function namedType(
  *
  * @example Usage
  * ```ts
- * import { enumValue, useKernelTypes } from "./kernel_types.ts";
- * import { findKernelType, kernelTypes } from "../btf/load_types.ts";
- * useKernelTypes({ types: kernelTypes, find: findKernelType });
+ * import { enumValue, prepareKernelTypes } from "./kernel_types.ts";
+ * await prepareKernelTypes("struct");
  * console.assert(enumValue("TCP_ESTABLISHED") === 1n);
  * ```
  */
@@ -299,8 +306,11 @@ export function enumValue(name: string): bigint | undefined {
  */
 export async function prepareKernelTypes(text: string): Promise<void> {
   if (source !== undefined || !mayNeedKernelTypes(text)) return;
-  const { findKernelType, kernelTypes } = await import(
-    "../btf/load_types.ts"
-  );
-  source = { types: () => kernelTypes(), find: findKernelType };
+  const [{ findKernelType, kernelTypes }, { preambleTypes }] = await Promise
+    .all([import("../btf/load_types.ts"), import("./c_types.ts")]);
+  source = {
+    types: () => kernelTypes(),
+    find: findKernelType,
+    preamble: (defs) => preambleTypes(defs, kernelTypes()),
+  };
 }

@@ -29,6 +29,8 @@ import { hasWildcard } from "../probes/glob.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
+import { type Preamble, preamble } from "./c_preamble.ts";
+import type { LocalTypes } from "./c_types.ts";
 import {
   enumValue,
   kernelTypeSource,
@@ -257,6 +259,34 @@ function progName(kind: ProbeKind, ap: AttachPoint): string {
   return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
 }
 
+/** A script's preamble: active definitions, constants, its own types. */
+interface ScriptPreamble extends Preamble {
+  /** Its structs and unions as types (when kernel types are loaded). */
+  local?: LocalTypes;
+}
+
+/**
+ * The preamble's conditionals applied (`BPFTRACE_HAVE_BTF` is defined when
+ * the kernel's types come from BTF), its structs as types.
+ */
+function scriptPreamble(prog: ast.Program): ScriptPreamble {
+  if (prog.cDefinitions.length === 0) {
+    return { definitions: [], defines: new Map() };
+  }
+  const src = kernelTypeSource();
+  const haveBtf = prog.cDefinitions.some((d) => d.text.startsWith("#")) &&
+    src?.types().source === "btf";
+  const pre: ScriptPreamble = preamble(
+    prog.cDefinitions,
+    new Set(haveBtf ? ["BPFTRACE_HAVE_BTF"] : []),
+  );
+  const texts = pre.definitions.map((d) => d.text);
+  if (src !== undefined && texts.some((t) => /^\s*(struct|union)\b/.test(t))) {
+    pre.local = src.preamble(texts);
+  }
+  return pre;
+}
+
 /** Builds compile units from the probes, expanding wildcards. */
 function buildUnits(
   prog: ast.Program,
@@ -401,14 +431,15 @@ export function analyze(
   const units = buildUnits(prog, diag, opts.tracefsAvailable ?? true);
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
-  const structs = parseCStructs(prog.cDefinitions.map((d) => d.text));
+  const pre = scriptPreamble(prog);
+  const structs = parseCStructs(pre.definitions.map((d) => d.text));
   // Pass 1 fixes map types silently (a map may be read before the probe
   // that assigns it); pass 2 reports.
   for (const final of [false, true]) {
     for (const u of units) {
       u.types = new Map();
       u.vars = new Map();
-      new Checker(u, maps, final ? diag : undefined, opts, state, structs)
+      new Checker(u, maps, final ? diag : undefined, opts, state, structs, pre)
         .run();
     }
   }
@@ -428,6 +459,7 @@ class Checker {
    */
   #declared = new Map<string, SType>();
   #structs: CStructs;
+  #pre: ScriptPreamble;
 
   constructor(
     u: Unit,
@@ -436,7 +468,9 @@ class Checker {
     opts: SemaOptions,
     state: { usesElapsed: boolean },
     structs: CStructs,
+    pre: ScriptPreamble,
   ) {
+    this.#pre = pre;
     this.#structs = structs;
     this.#u = u;
     this.#maps = maps;
@@ -696,10 +730,9 @@ class Checker {
       );
       return;
     }
-    // Maps hold plain integers (as bpftrace's): a pointer keeps where it
-    // points (user or kernel memory) but not what it points at.
+    // A pointer in a map keeps where it points and what it points at
+    // (bpftrace's `@p++` steps by the pointee's size).
     const st = stored(vt);
-    if (st.k === "int") delete st.deref;
     if (m.value === undefined) {
       m.kind = "value";
       m.value = st;
@@ -1206,6 +1239,8 @@ class Checker {
 
   /** An enumerator of the kernel's types named by `e`, if there is one. */
   #enumConstant(e: ast.IdentExpr): bigint | undefined {
+    const d = this.#pre.defines.get(e.name);
+    if (d !== undefined) return d;
     if (kernelTypeSource() === undefined) return undefined;
     return enumValue(e.name);
   }
@@ -1222,7 +1257,17 @@ class Checker {
       return undefined;
     }
     if (!named && kernelTypeSource() === undefined) return undefined;
-    const found = namedType(name);
+    if (
+      named && kernelTypeSource() === undefined &&
+      this.#structs.get(name) !== undefined
+    ) {
+      this.#err(
+        e.type.span,
+        `Cannot read ${name}: kernel types are not loaded`,
+      );
+      return S64;
+    }
+    const found = namedType(name, this.#pre.local);
     if (typeof found === "string") {
       this.#err(e.type.span, found);
       return S64;
@@ -1267,7 +1312,7 @@ class Checker {
   #kernelSizeOf(t: ast.TypeRef): number | undefined {
     if (t.pointer > 0) return 8 * (t.arrayLength ?? 1);
     if (kernelTypeSource() === undefined) return undefined;
-    const found = namedType(t.name);
+    const found = namedType(t.name, this.#pre.local);
     if (typeof found === "string") return undefined;
     return found.types.sizeOf(found.id) * (t.arrayLength ?? 1);
   }
@@ -1278,7 +1323,7 @@ class Checker {
     path: readonly string[],
   ): number | string | undefined {
     if (kernelTypeSource() === undefined) return undefined;
-    const found = namedType(t.name);
+    const found = namedType(t.name, this.#pre.local);
     if (typeof found === "string") return undefined;
     let rec = found.rec;
     let off = 0;
@@ -1949,7 +1994,7 @@ export function arrayField(
 
 /** Whether an integer is a pointer (knows its origin or its pointee). */
 function isPointer(t: IntType): boolean {
-  return t.ptr !== undefined || t.deref !== undefined;
+  return t.ptr !== undefined || t.deref !== undefined || t.rec !== undefined;
 }
 
 /** The value type of a tracepoint field. */
