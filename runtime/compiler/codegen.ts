@@ -2006,6 +2006,36 @@ export class ProbeCompiler {
       const f = last.kind === "field"
         ? this.#u.fields?.get(last.field)
         : undefined;
+      const lt = this.#type(last);
+      if (
+        (lt.k === "str" || lt.k === "array") &&
+        (last.kind === "field" || last.kind === "index")
+      ) {
+        // An address member of a kernel struct: its 4 or 16 bytes.
+        const fam = e.args.length === 2
+          ? this.#scalar(e.args[0])
+          : this.#ra.imm(lt.size === 16 ? 10 : 2);
+        this.#storeScalar(d, fam, 8);
+        this.#ra.free(fam);
+        const place = this.#addr(last);
+        const p = this.#addrReg(place);
+        this.#zero(d, 8, size);
+        this.#call(
+          readHelper({
+            k: "int",
+            size: 8,
+            signed: false,
+            ...originOf(place.origin),
+          }, false),
+          [
+            this.#ptrArg({ base: d.base, off: d.off + 8 }),
+            this.#ra.imm(lt.size),
+            p,
+          ],
+          false,
+        );
+        return;
+      }
       const v6 = f !== undefined && f.arrayLen === 16 && f.size === 16;
       const af = e.args.length === 2
         ? this.#scalar(e.args[0])

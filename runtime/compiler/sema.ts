@@ -26,6 +26,10 @@ import { bundledFormats } from "../probes/bundled_formats.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { BUILTINS, FUNCTIONS } from "./known_names.ts";
 import { hasWildcard } from "../probes/glob.ts";
+import { children } from "../lang/visit.ts";
+
+/** Bytes of the BPF stack. */
+const STACK_LIMIT = 512;
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
@@ -517,6 +521,39 @@ class Checker {
       }
     }
     this.#block(p.body);
+    if (kernelTypeSource() !== undefined) this.#checkRecordUses();
+  }
+
+  /**
+   * Struct and array values are only read through (`.field`, `[i]`,
+   * `ntop()` of an address array): anything else (a variable, a map, a
+   * printf argument) would copy them, which is refused by name.
+   */
+  #checkRecordUses(): void {
+    const visit = (node: ast.Node, parent: ast.Node | undefined) => {
+      const t = this.#u.types.get(node as ast.Expr);
+      if (t !== undefined && (t.k === "record" || t.k === "array")) {
+        const through = (parent?.kind === "field" && parent.expr === node) ||
+          (parent?.kind === "index" && parent.expr === node) ||
+          (parent?.kind === "call" && parent.name === "ntop");
+        if (!through) {
+          const big = t.size > STACK_LIMIT
+            ? `; at ${t.size} bytes it would not fit the BPF stack (512 bytes)`
+            : "";
+          this.#err(
+            (node as ast.Expr).span,
+            t.k === "record"
+              ? `A ${
+                typeName(t)
+              } value cannot be copied: read its members with "."${big}`
+              : `An array of ${typeName(t)} cannot be copied: index it${big}`,
+          );
+          return;
+        }
+      }
+      for (const c of children(node)) visit(c, node);
+    };
+    visit(this.#u.probe.body, undefined);
   }
 
   #block(b: ast.Block): void {
@@ -1846,7 +1883,30 @@ class Checker {
       }
       case "ntop": {
         if (!this.#argc(e, 1, 2)) return { k: "inet", size: 24 };
-        for (let i = 0; i < e.args.length; i++) this.#intArg(e, i);
+        const last = e.args.length - 1;
+        for (let i = 0; i < last; i++) this.#intArg(e, i);
+        // An address member of a kernel struct (`u8[16]`, read as bytes).
+        const a = e.args[last];
+        if (a.kind === "field" || a.kind === "index") {
+          const t = this.#expr(a);
+          if (
+            (t.k === "str" || t.k === "array") &&
+            this.#u.members?.has(a) !== false &&
+            (t.size === 4 || t.size === 16)
+          ) {
+            return { k: "inet", size: 24 };
+          }
+          if (t.k !== "int") {
+            this.#err(
+              a.span,
+              `ntop() expects an integer or a 4- or 16-byte address, got ${
+                typeName(t)
+              }`,
+            );
+          }
+          return { k: "inet", size: 24 };
+        }
+        this.#intArg(e, last);
         return { k: "inet", size: 24 };
       }
       case "strftime": {
