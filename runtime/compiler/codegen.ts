@@ -1989,6 +1989,32 @@ export class ProbeCompiler {
       this.#tupleInto(e.elems, d, st, clean);
       return;
     }
+    if (
+      st.k === "buf" && e.kind === "call" && e.name === "buf" &&
+      this.#fold(e.args[1]) === undefined
+    ) {
+      // buf(p, len) with a run-time length: clamped to the buffer.
+      const max = size - 1;
+      const p = this.#scalar(e.args[0]);
+      const at = this.#type(e.args[0]);
+      const len = this.#ra.holding(
+        [p],
+        () => this.#own(this.#scalar(e.args[1])),
+      );
+      const lr = this.#ra.reg(len);
+      const ok = b.newLabel("buflen");
+      b.jmpImm("JLE", lr, max, ok);
+      b.movImm(lr, max);
+      b.label(ok);
+      b.stx(1, this.#baseReg(d), d.off, lr);
+      this.#zero(d, 1, size);
+      this.#call(readHelper(at, false), [
+        this.#ptrArg({ base: d.base, off: d.off + 1 }),
+        len,
+        p,
+      ], false);
+      return;
+    }
     if (st.k === "buf" && e.kind === "call" && e.name === "buf") {
       const p = this.#scalar(e.args[0]);
       const at = this.#type(e.args[0]);
@@ -2696,6 +2722,18 @@ export class ProbeCompiler {
         return this.#scalar(e.args[0]);
       case "strftime":
         return this.#scalar(e.args[1]);
+      case "bswap": {
+        const t = this.#type(e) as SType & { k: "int" };
+        const r = this.#own(this.#scalar(e.args[0]));
+        if (t.size > 1) {
+          this.#b.endian("be", ra.reg(r), (t.size * 8) as 16 | 32 | 64);
+        }
+        if (t.signed && t.size < 8) {
+          this.#b.alu64Imm("LSH", ra.reg(r), 64 - t.size * 8);
+          this.#b.alu64Imm("ARSH", ra.reg(r), 64 - t.size * 8);
+        }
+        return r;
+      }
       case "kaddr":
         return ra.imm(kernelAddress(this.#strConst(e.args[0]) ?? "") ?? 0n);
       case "uaddr": {

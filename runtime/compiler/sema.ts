@@ -1826,8 +1826,14 @@ class Checker {
       case "buf": {
         if (!this.#argc(e, 2)) return { k: "buf", size: 1 };
         this.#intArg(e, 0);
-        const n = this.#litArg(e, 1);
-        if (n === undefined) return { k: "buf", size: 1 };
+        const n = this.#constInt(e.args[1]);
+        if (n === undefined) {
+          // A length known only at run time: up to a string's size
+          // (bpftrace 0.17's BPFTRACE_STRLEN).
+          this.#intArg(e, 1);
+          return { k: "buf", size: STRING_SIZE + 1 };
+        }
+        this.#expr(e.args[1]);
         if (n < 1n || n > 255n) {
           this.#err(e.args[1].span, "buf() length must be between 1 and 255");
           return { k: "buf", size: 1 };
@@ -1880,6 +1886,14 @@ class Checker {
         }
         const t = this.#stack(name, depth);
         return mode === undefined ? t : { k: name, depth, mode };
+      }
+      case "bswap": {
+        // bpftrace 0.17: the bytes of an integer reversed, at its size.
+        if (!this.#argc(e, 1)) return U64;
+        const t = this.#intArg(e, 0);
+        return t.k === "int"
+          ? { k: "int", size: t.size, signed: t.signed }
+          : U64;
       }
       case "ntop": {
         if (!this.#argc(e, 1, 2)) return { k: "inet", size: 24 };

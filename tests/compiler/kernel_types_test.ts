@@ -352,3 +352,40 @@ Deno.test("struct values are read through, never copied: a clear error, with the
     /^A struct sched_entity value cannot be copied/,
   );
 });
+
+Deno.test("bswap() reverses an integer's bytes at its size (tcpconnect's ports)", () => {
+  const l = load(
+    "BEGIN { @a = bswap((uint16)0x1234); @b = bswap((uint32)0x12345678);" +
+      " @c = bswap((uint64)0x0102030405060708); @d = bswap((uint8)7); }",
+  );
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@a"), 0x3412n);
+  assert.equal(valueOf(l, "@b"), 0x78563412n);
+  assert.equal(valueOf(l, "@c"), 0x0807060504030201n);
+  assert.equal(valueOf(l, "@d"), 7n);
+});
+
+Deno.test("buf() with a run-time length reads that many bytes, at most a string's size (undump)", () => {
+  const text = new TextEncoder().encode("x".repeat(100));
+  const src =
+    'kprobe:f { printf("%r|%r\\n", buf(arg0, arg1), buf(arg0, arg2)); }';
+  const l = load(src, {}, {
+    memory: [{ addr: SKB, bytes: text, space: "kernel" }],
+  });
+  run(l, "kprobe:f", regs({ di: SKB, si: 5n, dx: 100n }));
+  // Each buffer: its length byte, then the bytes read.
+  const rec = l.maps[l.prog.eventsMap!] as unknown as {
+    drain(cb: (r: Uint8Array) => void): number;
+  };
+  const recs: Uint8Array[] = [];
+  rec.drain((r) => recs.push(r.slice()));
+  const lay = l.prog.formats[0].layout.offsets.map((o) => 8 + o);
+  const bufAt = (i: number) => {
+    const n = recs[0][lay[i]];
+    return new TextDecoder().decode(
+      recs[0].subarray(lay[i] + 1, lay[i] + 1 + n),
+    );
+  };
+  assert.equal(bufAt(0), "xxxxx");
+  assert.equal(bufAt(1), "x".repeat(64));
+});
