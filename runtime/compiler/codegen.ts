@@ -2590,19 +2590,57 @@ export class ProbeCompiler {
       signed: false,
       ...originOf(at.origin),
     };
-    const addr = this.#addrReg(at);
-    if (bits === undefined) return this.#deref(addr, pt, t);
-    const r = this.#deref(addr, pt, {
-      k: "int",
-      size: bits.size,
-      signed: false,
-    });
+    const size = bits?.size ?? (t.k === "int" ? t.size : 8);
+    const slot = this.#readSlot(at, readHelper(pt, false), size);
+    if (bits === undefined && size === 8) return this.#ra.slot(slot);
+    const r = this.#ra.newReg();
     const rr = this.#ra.reg(r);
+    this.#b.ldx(size as Width, rr, 10, slot);
+    if (bits === undefined) {
+      if (t.k === "int" && t.signed && size < 8) {
+        this.#b.alu64Imm("LSH", rr, 64 - size * 8);
+        this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
+      }
+      return r;
+    }
     const signed = t.k === "int" && t.signed;
     // Keep `width` bits from `shift`, sign-extended for a signed field.
     this.#b.alu64Imm("LSH", rr, 64 - bits.shift - bits.width);
     this.#b.alu64Imm(signed ? "ARSH" : "RSH", rr, 64 - bits.width);
     return r;
+  }
+
+  /**
+   * Reads `size` bytes at a place into a fresh stack slot with `helper`,
+   * the address computed straight into r3 (as bpftrace does: no copy
+   * through a callee-saved register); a failed read leaves the slot as
+   * the helper leaves it (zeroed).
+   */
+  #readSlot(at: Place, helper: number, size: number): number {
+    const b = this.#b;
+    const ra = this.#ra;
+    const slot = this.#alloc(8);
+    const base = at.base;
+    const loc = base.loc;
+    if (
+      loc.kind === "reg" && loc.r <= 5 &&
+      (loc.r === 3 || !ra.live().includes(3))
+    ) {
+      // In a caller-saved register: into r3 before the others move out.
+      if (loc.r !== 3) b.movReg(3, loc.r);
+      ra.free(base);
+      ra.evictCallerSaved();
+    } else {
+      ra.evictCallerSaved();
+      ra.load(3, base);
+      ra.free(base);
+    }
+    if (at.off !== 0) b.alu64Imm("ADD", 3, at.off);
+    b.movReg(1, 10);
+    b.alu64Imm("ADD", 1, slot);
+    b.movImm(2, size);
+    b.call(helper);
+    return slot;
   }
 
   /** `p->f` / `s.f`: the member's value. */

@@ -389,3 +389,16 @@ Deno.test("buf() with a run-time length reads that many bytes, at most a string'
   assert.equal(bufAt(0), "xxxxx");
   assert.equal(bufAt(1), "x".repeat(64));
 });
+
+Deno.test("curtask->real_parent->pid takes no more instructions than bpftrace 0.17 (16, bpftool's xlated dump)", () => {
+  const insns = compile(
+    "tracepoint:syscalls:sys_enter_getppid { @[curtask->real_parent->pid] = count(); }",
+  ).probes[0].insns;
+  const callsAt = insns.flatMap((x, i) => x.code === 0x85 ? [i] : []);
+  // get_current_task, probe_read_kernel (real_parent), probe_read_kernel
+  // (pid), then the value's load and sign extension.
+  assert.equal(insns[callsAt[0]].imm, Helper.get_current_task);
+  assert.equal(insns[callsAt[2]].imm, Helper.probe_read_kernel);
+  const readEnd = callsAt[2] + 4;
+  assert.ok(readEnd <= 16, `the read takes ${readEnd} instructions`);
+});
