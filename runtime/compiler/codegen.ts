@@ -1941,18 +1941,14 @@ export class ProbeCompiler {
         // A char[N] member: N bytes read where it lives.
         const at = this.#addr(e);
         const n = Math.min(sizeOf(et), size);
-        const p = this.#addrReg(at);
         if (clean && n < size) this.#zero(d, n, size);
-        this.#call(
-          readHelper({
-            k: "int",
-            size: 8,
-            signed: false,
-            ...originOf(at.origin),
-          }, false),
-          [this.#ptrArg(d), this.#ra.imm(n), p],
-          false,
-        );
+        const h = readHelper({
+          k: "int",
+          size: 8,
+          signed: false,
+          ...originOf(at.origin),
+        }, false);
+        this.#readSlot(at, h, n, d);
         return;
       }
       if (e.kind === "field" && this.#u.fields) {
@@ -2616,10 +2612,10 @@ export class ProbeCompiler {
    * through a callee-saved register); a failed read leaves the slot as
    * the helper leaves it (zeroed).
    */
-  #readSlot(at: Place, helper: number, size: number): number {
+  #readSlot(at: Place, helper: number, size: number, dst?: Dst): number {
     const b = this.#b;
     const ra = this.#ra;
-    const slot = this.#alloc(8);
+    const slot = dst === undefined ? this.#alloc(8) : dst.off;
     const base = at.base;
     const loc = base.loc;
     if (
@@ -2636,7 +2632,9 @@ export class ProbeCompiler {
       ra.free(base);
     }
     if (at.off !== 0) b.alu64Imm("ADD", 3, at.off);
-    b.movReg(1, 10);
+    if (dst === undefined || typeof dst.base === "number") {
+      b.movReg(1, dst === undefined ? 10 : dst.base as number);
+    } else ra.load(1, dst.base);
     b.alu64Imm("ADD", 1, slot);
     b.movImm(2, size);
     b.call(helper);
