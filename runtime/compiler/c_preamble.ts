@@ -68,7 +68,9 @@ export function preamble(
         /^#\s*define\s+(\w+)\s+\(?\s*(-?(?:0x[0-9a-f]+|\d+))[uUlL]*\s*\)?\s*$/i
           .exec(text)) !== null
     ) {
-      defines.set(m[1], BigInt(m[2]));
+      const neg = m[2].startsWith("-");
+      const v = BigInt(neg ? m[2].slice(1) : m[2]);
+      defines.set(m[1], neg ? -v : v);
     } else if (!text.startsWith("#")) {
       definitions.push(d);
     }

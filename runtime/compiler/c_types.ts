@@ -38,7 +38,16 @@ const SCALARS: Readonly<Record<string, [number, boolean, boolean?]>> = {
   "unsigned long long int": [8, false],
 };
 
-/** A preamble definition that could not be turned into a type. */
+/**
+ * A preamble definition that could not be turned into a type.
+ *
+ * @example Usage
+ * ```ts
+ * import { CTypeError } from "./c_types.ts";
+ * const e = new CTypeError(0, 'In struct a: cannot read "int x:3"');
+ * console.assert(e.index === 0 && e instanceof SyntaxError);
+ * ```
+ */
 export class CTypeError extends SyntaxError {
   /** The definition's index. */
   index: number;

@@ -28,7 +28,7 @@ let source: KernelTypeSource | undefined;
  * Hands the compiler its kernel types (done by the CLI and `trace()`
  * after importing the BTF reader lazily).
  *
- * @example Registering the live types
+ * @example Dropping and restoring the registered types
  * ```ts
  * import { kernelTypeSource, useKernelTypes } from "./kernel_types.ts";
  * const saved = kernelTypeSource();

@@ -402,3 +402,17 @@ Deno.test("curtask->real_parent->pid takes no more instructions than bpftrace 0.
   const readEnd = callsAt[2] + 4;
   assert.ok(readEnd <= 16, `the read takes ${readEnd} instructions`);
 });
+
+Deno.test("the preamble's #define constants: decimal, hex, negative, suffixed; conditionals nest", () => {
+  const src =
+    "#define A 10\n#define B 0x20\n#define C -0x10\n#define D (4U)\n" +
+    "#ifdef A\n#ifndef A\n#define E 1\n#else\n#define E 2\n#endif\n#endif\n" +
+    "BEGIN { @a = A; @b = B; @c = C; @d = D; @e = E; }";
+  const l = load(src);
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@a"), 10n);
+  assert.equal(valueOf(l, "@b"), 32n);
+  assert.equal(valueOf(l, "@c"), -16n);
+  assert.equal(valueOf(l, "@d"), 4n);
+  assert.equal(valueOf(l, "@e"), 2n);
+});
