@@ -1891,9 +1891,12 @@ class Checker {
         // bpftrace 0.17: the bytes of an integer reversed, at its size.
         if (!this.#argc(e, 1)) return U64;
         const t = this.#intArg(e, 0);
-        return t.k === "int"
-          ? { k: "int", size: t.size, signed: t.signed }
-          : U64;
+        if (t.k !== "int") return U64;
+        // A variable swaps at the size it was declared with ($p = u16).
+        const arg = e.args[0];
+        const d = arg.kind === "var" ? this.#declared.get(arg.name) : undefined;
+        const size = d?.k === "int" ? d.size : t.size;
+        return { k: "int", size, signed: t.signed };
       }
       case "ntop": {
         if (!this.#argc(e, 1, 2)) return { k: "inet", size: 24 };

@@ -31,6 +31,30 @@ interface HeapObject {
   bytes?: Uint8Array | null;
 }
 
+/**
+ * The C names of the struct pointed at by each parameter of kernel
+ * function `fn` (undefined for other parameters), from its BTF prototype.
+ */
+function functionParams(
+  types: KernelTypes,
+  fn: string,
+): (string | undefined)[] {
+  const id = types.index.ids("func", fn)[0];
+  if (id === undefined) return [];
+  const f = types.type(id);
+  if (f.kind !== "func") return [];
+  const proto = types.type(f.proto);
+  if (proto.kind !== "func_proto") return [];
+  return proto.params.map((p) => {
+    const target = types.pointee(p.type);
+    if (target === undefined) return undefined;
+    const t = types.resolve(target);
+    return t.kind === "struct" || t.kind === "union"
+      ? `${t.kind} ${t.name}`
+      : undefined;
+  });
+}
+
 /** First address of objects the heap allocates itself. */
 const ALLOC_BASE = 0xffff88a000000000n;
 const encoder = new TextEncoder();
@@ -140,6 +164,74 @@ export class KernelHeap {
       w.int("mtu", name === "lo" ? 65536 : 1500);
     });
     return addr;
+  }
+
+  /**
+   * Makes the struct arguments of kernel function `fn` readable where a
+   * kprobe's argument registers point (`args`, unchanged): a `sock` with
+   * family, addresses and ports, an `sk_buff` with its device, a
+   * `request` with its disk. Needs the kernel's types (their prototype of
+   * `fn`); without them nothing is added.
+   */
+  addArgs(fn: string, args: readonly (number | bigint)[]): void {
+    const types = kernelTypeSource()?.types();
+    if (types === undefined) return;
+    const params = functionParams(types, fn);
+    params.forEach((cname, i) => {
+      const a = args[i];
+      if (cname === undefined || a === undefined) return;
+      const addr = BigInt.asUintN(64, BigInt(a));
+      if (addr < 0xffff800000000000n || this.#objects.has(addr)) return;
+      const pick = Number((addr >> 6n) % 1000n);
+      if (cname === "struct sock") this.#sockAt(addr, pick % 5 !== 0, pick);
+      else if (cname === "struct sk_buff") {
+        this.addSkb(addr, {
+          protocol: pick % 4 === 0 ? 0x86dd : 0x0800,
+          len: [54, 60, 66, 1514, 576][pick % 5],
+          device: ["eth0", "lo", "eth0"][pick % 3],
+          udp: pick % 2 === 0,
+        });
+      } else if (cname === "struct request") this.#requestAt(addr, pick);
+    });
+  }
+
+  #requestAt(addr: bigint, pick: number): void {
+    const name = ["sda", "nvme0n1", "sda", "dm-0"][pick % 4];
+    let disk = this.#devices.get(`disk:${name}`);
+    if (disk === undefined) {
+      disk = this.alloc(2048);
+      this.#devices.set(`disk:${name}`, disk);
+      const d = disk;
+      this.add(d, "struct gendisk", (w) => w.str("disk_name", name));
+    }
+    const q = this.alloc(1024);
+    const diskAddr = disk;
+    this.add(q, "struct request_queue", (w) => w.int("disk", diskAddr));
+    this.add(addr, "struct request", (w) => {
+      w.int("q", q);
+      w.int("__data_len", [4096, 8192, 512, 131072][pick % 4]);
+      w.int("__sector", pick * 2048);
+    });
+  }
+
+  #sockAt(addr: bigint, v4: boolean, pick: number): void {
+    const dport = [443, 80, 22, 53, 5432][pick % 5];
+    this.add(addr, "struct sock", (w) => {
+      w.int("__sk_common.skc_family", v4 ? 2 : 10);
+      w.int("__sk_common.skc_rcv_saddr", 0x0f02000a); // 10.0.2.15
+      w.int("__sk_common.skc_daddr", 0x22d8b85d + (pick << 24)); // 93.184.216.x
+      const v6 = new Uint8Array(16);
+      v6.set([0x20, 0x01, 0x0d, 0xb8]);
+      v6[15] = pick & 0xff;
+      w.bytes("__sk_common.skc_v6_daddr", v6);
+      v6[15] = 1;
+      w.bytes("__sk_common.skc_v6_rcv_saddr", v6);
+      w.int("__sk_common.skc_num", 32768 + pick * 17 % 28000);
+      w.int("__sk_common.skc_dport", ((dport & 0xff) << 8) | (dport >> 8));
+      w.int("__sk_common.skc_state", 1); // TCP_ESTABLISHED
+      w.int("sk_protocol", 6); // IPPROTO_TCP
+      w.int("sk_type", 1); // SOCK_STREAM
+    });
   }
 
   #sock(loopback: boolean): bigint {

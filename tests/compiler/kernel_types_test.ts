@@ -356,13 +356,16 @@ Deno.test("struct values are read through, never copied: a clear error, with the
 Deno.test("bswap() reverses an integer's bytes at its size (tcpconnect's ports)", () => {
   const l = load(
     "BEGIN { @a = bswap((uint16)0x1234); @b = bswap((uint32)0x12345678);" +
-      " @c = bswap((uint64)0x0102030405060708); @d = bswap((uint8)7); }",
+      " @c = bswap((uint64)0x0102030405060708); @d = bswap((uint8)7);" +
+      " $p = (uint16)0x1234; @v = bswap($p); }",
   );
   run(l, "BEGIN");
   assert.equal(valueOf(l, "@a"), 0x3412n);
   assert.equal(valueOf(l, "@b"), 0x78563412n);
   assert.equal(valueOf(l, "@c"), 0x0807060504030201n);
   assert.equal(valueOf(l, "@d"), 7n);
+  // A variable swaps at its declared size, as bpftrace 0.17's.
+  assert.equal(valueOf(l, "@v"), 0x3412n);
 });
 
 Deno.test("buf() with a run-time length reads that many bytes, at most a string's size (undump)", () => {
