@@ -1734,7 +1734,9 @@ class Checker {
       case "system":
       case "cat":
         needStmt();
-        if (!this.#opts.unsafe) {
+        // bpftrace 0.17 needs --unsafe for system() only (oomkill.bt
+        // calls cat() without it).
+        if (name === "system" && !this.#opts.unsafe) {
           this.#err(e.span, `${name}() is an unsafe function: use --unsafe`);
         }
         this.#format(e);

@@ -419,3 +419,10 @@ Deno.test("the preamble's #define constants: decimal, hex, negative, suffixed; c
   assert.equal(valueOf(l, "@d"), 4n);
   assert.equal(valueOf(l, "@e"), 2n);
 });
+
+Deno.test("cat() needs no --unsafe, as in bpftrace 0.17 (oomkill.bt); system() does", () => {
+  assert.deepEqual(messages('BEGIN { cat("/proc/loadavg"); }'), []);
+  assert.deepEqual(messages('BEGIN { system("true"); }'), [
+    "system() is an unsafe function: use --unsafe",
+  ]);
+});
