@@ -136,7 +136,14 @@ export function preambleTypes(
     const [, kind, tag, body] = m;
     const name = `${kind} ${tag}`;
     try {
-      const members: { name: string; type: number; bitOffset: number }[] = [];
+      const members: {
+        name: string;
+        type: number;
+        bitOffset: number;
+        bitSize?: number;
+      }[] = [];
+      // Bits used so far (a struct's members follow each other).
+      let bitPos = 0;
       let size = 0;
       let align = 1;
       for (const raw of body.split(";")) {
@@ -145,8 +152,72 @@ export function preambleTypes(
           " ",
         ).replace(/\*/g, " * ").replace(/\s+/g, " ").trim();
         if (decl === "") continue;
-        if (decl.includes("{") || decl.includes(":")) {
+        if (decl.includes("{")) {
           throw new CTypeError(index, `In ${name}: cannot read "${decl}"`);
+        }
+        if (decl.includes(":")) {
+          // Bit-fields (`unsigned int a:3, b:7, :0`): each in the unit of
+          // its type that holds its first bit, or the next one when it
+          // would straddle (the SysV x86-64 rule).
+          const [first, ...more] = decl.split(",").map((x) => x.trim());
+          const fm = /^(.*?)\s*([A-Za-z_]\w*)?\s*:\s*(\d+)$/.exec(first);
+          const baseName = fm?.[1].trim() ?? "";
+          const bt = SCALARS[baseName] !== undefined ||
+              /^(enum|u|s|__u|__s)/.test(baseName)
+            ? baseType(baseName, false)
+            : undefined;
+          if (fm === null || bt === undefined || bt.size > 8) {
+            throw new CTypeError(index, `In ${name}: cannot read "${decl}"`);
+          }
+          const unit = bt.size * 8;
+          align = Math.max(align, bt.align);
+          const parts = [
+            [fm[2], fm[3]],
+            ...more.map((x) => {
+              const pm = /^([A-Za-z_]\w*)?\s*:\s*(\d+)$/.exec(x);
+              if (pm === null) {
+                throw new CTypeError(index, `In ${name}: cannot read "${x}"`);
+              }
+              return [pm[1], pm[2]];
+            }),
+          ];
+          for (const [member, w] of parts) {
+            const width = Number(w);
+            if (width > unit) {
+              throw new CTypeError(
+                index,
+                `In ${name}: bit-field "${member}" is wider than its type`,
+              );
+            }
+            if (kind === "union") {
+              if (member !== undefined) {
+                members.push({
+                  name: member,
+                  type: bt.id,
+                  bitOffset: 0,
+                  bitSize: width,
+                });
+              }
+              size = Math.max(size, bt.size);
+              continue;
+            }
+            if (
+              width === 0 ||
+              Math.floor(bitPos / unit) !==
+                Math.floor((bitPos + width - 1) / unit)
+            ) bitPos = Math.ceil(bitPos / unit) * unit;
+            if (member !== undefined) {
+              members.push({
+                name: member,
+                type: bt.id,
+                bitOffset: bitPos,
+                bitSize: width,
+              });
+            }
+            bitPos += width;
+            size = Math.ceil(bitPos / 8);
+          }
+          continue;
         }
         const [head, ...rest] = decl.split(",");
         const dm = /^(.*?)\s*((?:\*\s*)*[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*)$/
@@ -190,9 +261,10 @@ export function preambleTypes(
           }
           const offset = kind === "union"
             ? 0
-            : Math.ceil(size / t.align) * t.align;
+            : Math.ceil(Math.ceil(bitPos / 8) / t.align) * t.align;
           members.push({ name: member, type: t.id, bitOffset: offset * 8 });
           size = kind === "union" ? Math.max(size, t.size) : offset + t.size;
+          if (kind !== "union") bitPos = size * 8;
           align = Math.max(align, t.align);
         }
       }

@@ -1306,7 +1306,9 @@ class Checker {
     }
     const found = namedType(name, this.#pre.local);
     if (typeof found === "string") {
-      this.#err(e.type.span, found);
+      // The script defines it in a way its layout cannot be read: say so.
+      const bad = this.#structs.errors.find((x) => x.type === name);
+      this.#err(e.type.span, bad?.message ?? found);
       return S64;
     }
     if (t.k !== "int") {

@@ -426,3 +426,27 @@ Deno.test("cat() needs no --unsafe, as in bpftrace 0.17 (oomkill.bt); system() d
     "system() is an unsafe function: use --unsafe",
   ]);
 });
+
+Deno.test("bit-fields of a preamble struct: laid out as gcc lays them out, read with sign", () => {
+  // gcc x86-64: c at byte 0; a bits 8-10, b bits 11-17, s bits 18-21 of
+  // the first unsigned int; d at byte 4 after `:0`; sizeof 16.
+  const src =
+    "struct foo { char c; unsigned int a:3, b:7; int s:4; unsigned int :0;" +
+    " unsigned char d; long e:40; };" +
+    " kprobe:f { $f = (struct foo *)arg0; @a = $f->a; @b = $f->b; @s = $f->s;" +
+    " @d = $f->d; @size = sizeof(struct foo); @off = offsetof(struct foo, d); }";
+  const bytes = new Uint8Array(16);
+  const word = (5 << 8) | (100 << 11) | ((-3 & 0xf) << 18);
+  new DataView(bytes.buffer).setUint32(0, word | 0x41, true);
+  bytes[4] = 9;
+  const l = load(src, {}, {
+    memory: [{ addr: SKB, bytes, space: "kernel" }],
+  });
+  run(l, "kprobe:f", regs({ di: SKB }));
+  assert.equal(valueOf(l, "@a"), 5n);
+  assert.equal(valueOf(l, "@b"), 100n);
+  assert.equal(valueOf(l, "@s"), -3n);
+  assert.equal(valueOf(l, "@d"), 9n);
+  assert.equal(valueOf(l, "@size"), 16n);
+  assert.equal(valueOf(l, "@off"), 4n);
+});
