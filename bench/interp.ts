@@ -8,6 +8,7 @@
  */
 
 import { compile } from "../runtime/compiler/compile.ts";
+import { prepareKernelTypes } from "../runtime/compiler/kernel_types.ts";
 import type { PerEventCase } from "./per_event.ts";
 import { median } from "./stats.ts";
 
@@ -72,6 +73,7 @@ export async function measureInterp(
   for (const c of cases) {
     const engine = new InterpEngine({ seed: 1, rate: RATE });
     try {
+      await prepareKernelTypes(c.program);
       await engine.load(compile(c.program.replaceAll("$PID", "1234")));
       await engine.attach();
       await engine.poll(Math.max(1, windowMs / 4), () => {}); // warm up

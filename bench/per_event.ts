@@ -11,6 +11,7 @@
  */
 
 import { compile } from "../runtime/compiler/compile.ts";
+import { prepareKernelTypes } from "../runtime/compiler/kernel_types.ts";
 import { attempt, median, sleep } from "./stats.ts";
 import { progShow, type Tool, ToolProcess, TOOLS } from "./tools.ts";
 import { Workload } from "./workload.ts";
@@ -62,6 +63,27 @@ export const PER_EVENT_CASES: readonly PerEventCase[] = [
       "tracepoint:syscalls:sys_enter_read { @s[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@s[tid]/ { @lat = hist(nsecs - @s[tid]); delete(@s[tid]); }",
     mode: "reads",
     calls: 50_000,
+  },
+  {
+    name: "struct: curtask->real_parent->pid",
+    program:
+      "tracepoint:syscalls:sys_enter_getppid { @[curtask->real_parent->pid] = count(); }",
+    mode: "getppid",
+    calls: 200_000,
+  },
+  {
+    name: "struct: nested . and char[16]",
+    program:
+      "tracepoint:syscalls:sys_enter_getppid /pid == $PID/ { @[curtask->real_parent->comm, curtask->se.nr_migrations] = count(); }",
+    mode: "getppid",
+    calls: 200_000,
+  },
+  {
+    name: "struct: cast, three pointer hops",
+    program:
+      "tracepoint:syscalls:sys_enter_openat /pid == $PID/ { @[((struct task_struct *)curtask)->real_parent->real_parent->tgid] = count(); }",
+    mode: "opens",
+    calls: 20_000,
   },
 ];
 
@@ -213,6 +235,7 @@ export async function measurePerEvent(
       samples: s.map((x) => x.nsPerRun),
     });
     const emitted: Record<string, number> = {};
+    await prepareKernelTypes(c.program);
     for (const p of compile(c.program.replaceAll("$PID", "1")).probes) {
       emitted[p.name] = p.insns.length;
     }

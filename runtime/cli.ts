@@ -11,6 +11,7 @@
 import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
+import { prepareKernelTypes } from "./compiler/kernel_types.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
@@ -239,6 +240,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     child = await spawnStopped(opts.command);
   }
   if (!opts.dryRun) preloadEngine(opts.backend);
+  await prepareKernelTypes(source);
   let program;
   try {
     program = compile(source, {

@@ -12,6 +12,7 @@
 import { selectEngine, verifyForEngine } from "../backend.ts";
 import type { BackendChoice } from "../cli_args.ts";
 import { compile } from "../compiler/compile.ts";
+import { prepareKernelTypes } from "../compiler/kernel_types.ts";
 import type { Engine, ProbeStats } from "../engine.ts";
 import { sortMapData } from "../output/decode.ts";
 import { formatEventOutput } from "../output/event.ts";
@@ -291,6 +292,7 @@ export async function trace(
   let program: Program;
   let staged: StagedProgram | undefined;
   if (typeof source === "string") {
+    await prepareKernelTypes(source);
     program = compile(source, {
       ...compileOptions,
       fileName: options.fileName ?? "script",

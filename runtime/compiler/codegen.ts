@@ -56,6 +56,7 @@ import {
   type SType,
   toTypeDesc,
   tupleOf,
+  U64,
 } from "./types.ts";
 
 /** Default max entries of a user map (bpftrace's `BPFTRACE_MAP_KEYS_MAX`). */
@@ -459,6 +460,23 @@ function literalTrue(e: ast.Expr): boolean {
     (e.kind === "bool" && e.value);
 }
 
+/** Where a struct member or array element lives (`#addr`). */
+interface Place {
+  /** The base address. */
+  base: Ref;
+  /** Bytes added to it. */
+  off: number;
+  /** The memory it is in. */
+  origin: "user" | "kernel" | undefined;
+}
+
+/** `{ ptr: origin }` when the origin is known. */
+function originOf(
+  origin: "user" | "kernel" | undefined,
+): { ptr?: "user" | "kernel" } {
+  return origin === undefined ? {} : { ptr: origin };
+}
+
 /**
  * The helper that reads through a pointer of type `t`: user or kernel
  * memory when the pointer says which, else the legacy helper that picks by
@@ -486,14 +504,22 @@ function pointerScale(
   r: SType,
 ): { side: "left" | "right"; by: number } | undefined {
   if (op !== "+" && op !== "-") return undefined;
-  const pl = l.k === "int" && (l.ptr !== undefined || l.deref !== undefined);
-  const pr = r.k === "int" && (r.ptr !== undefined || r.deref !== undefined);
+  const pl = l.k === "int" &&
+    (l.ptr !== undefined || l.deref !== undefined || l.rec !== undefined);
+  const pr = r.k === "int" &&
+    (r.ptr !== undefined || r.deref !== undefined || r.rec !== undefined);
   if (pl === pr) return undefined;
   const p = (pl ? l : r) as SType & { k: "int" };
-  const by = p.deref?.size ?? 1;
+  const by = pointerStep(p);
   if (by === 1) return undefined;
   if (pl) return { side: "right", by };
   return op === "+" ? { side: "left", by } : undefined;
+}
+
+/** How far `p++` moves a pointer: the pointee's size; 1 for integers. */
+function pointerStep(t: SType): number {
+  if (t.k !== "int") return 1;
+  return t.deref?.size ?? t.rec?.size ?? 1;
 }
 
 /**
@@ -1042,6 +1068,7 @@ export class ProbeCompiler {
           ? BigInt(this.#opts.cpid)
           : undefined;
       case "offsetof":
+      case "ident":
         return this.#u.consts?.get(e);
       case "sizeof": {
         const c = this.#u.consts?.get(e);
@@ -2007,6 +2034,23 @@ export class ProbeCompiler {
         );
         return;
       }
+      if (
+        (e.kind === "field" && this.#u.members?.has(e)) ||
+        (e.kind === "index" && this.#type(e.expr).k === "array")
+      ) {
+        // A char[N] member: N bytes read where it lives.
+        const at = this.#addr(e);
+        const n = Math.min(sizeOf(et), size);
+        if (clean && n < size) this.#zero(d, n, size);
+        const h = readHelper({
+          k: "int",
+          size: 8,
+          signed: false,
+          ...originOf(at.origin),
+        }, false);
+        this.#readSlot(at, h, n, d);
+        return;
+      }
       if (e.kind === "field" && this.#u.fields) {
         const f = this.#u.fields.get(e.field)!;
         if (f.dataLoc) {
@@ -2041,6 +2085,32 @@ export class ProbeCompiler {
       this.#tupleInto(e.elems, d, st, clean);
       return;
     }
+    if (
+      st.k === "buf" && e.kind === "call" && e.name === "buf" &&
+      this.#fold(e.args[1]) === undefined
+    ) {
+      // buf(p, len) with a run-time length: clamped to the buffer.
+      const max = size - 1;
+      const p = this.#scalar(e.args[0]);
+      const at = this.#type(e.args[0]);
+      const len = this.#ra.holding(
+        [p],
+        () => this.#own(this.#scalar(e.args[1])),
+      );
+      const lr = this.#ra.reg(len);
+      const ok = b.newLabel("buflen");
+      b.jmpImm("JLE", lr, max, ok);
+      b.movImm(lr, max);
+      b.label(ok);
+      b.stx(1, this.#baseReg(d), d.off, lr);
+      this.#zero(d, 1, size);
+      this.#call(readHelper(at, false), [
+        this.#ptrArg({ base: d.base, off: d.off + 1 }),
+        len,
+        p,
+      ], false);
+      return;
+    }
     if (st.k === "buf" && e.kind === "call" && e.name === "buf") {
       const p = this.#scalar(e.args[0]);
       const at = this.#type(e.args[0]);
@@ -2058,6 +2128,36 @@ export class ProbeCompiler {
       const f = last.kind === "field"
         ? this.#u.fields?.get(last.field)
         : undefined;
+      const lt = this.#type(last);
+      if (
+        (lt.k === "str" || lt.k === "array") &&
+        (last.kind === "field" || last.kind === "index")
+      ) {
+        // An address member of a kernel struct: its 4 or 16 bytes.
+        const fam = e.args.length === 2
+          ? this.#scalar(e.args[0])
+          : this.#ra.imm(lt.size === 16 ? 10 : 2);
+        this.#storeScalar(d, fam, 8);
+        this.#ra.free(fam);
+        const place = this.#addr(last);
+        const p = this.#addrReg(place);
+        this.#zero(d, 8, size);
+        this.#call(
+          readHelper({
+            k: "int",
+            size: 8,
+            signed: false,
+            ...originOf(place.origin),
+          }, false),
+          [
+            this.#ptrArg({ base: d.base, off: d.off + 8 }),
+            this.#ra.imm(lt.size),
+            p,
+          ],
+          false,
+        );
+        return;
+      }
       const v6 = f !== undefined && f.arrayLen === 16 && f.size === 16;
       const af = e.args.length === 2
         ? this.#scalar(e.args[0])
@@ -2234,9 +2334,15 @@ export class ProbeCompiler {
         return r;
       }
       case "field":
+        if (this.#u.members?.has(e)) return this.#memberLoad(e);
         return this.#fieldLoad(e);
       case "index": {
         const a = arrayField(this.#u, e);
+        const bt = this.#type(e.expr);
+        if (bt.k === "array") {
+          const at = this.#addr(e);
+          return this.#readAt(at, this.#type(e));
+        }
         if (a === undefined) {
           // p[i]: read the element at p + i * its size.
           const pt = this.#type(e.expr) as SType & { k: "int" };
@@ -2492,7 +2598,9 @@ export class ProbeCompiler {
   #incdec(e: ast.IncDecExpr, value: boolean): Ref | undefined {
     const b = this.#b;
     const ra = this.#ra;
-    const delta = e.op === "++" ? 1 : -1;
+    // A pointer steps by the size of what it points at (bpftrace's).
+    const step = pointerStep(this.#type(e.target));
+    const delta = e.op === "++" ? step : -step;
     if (e.target.kind === "var") {
       const off = this.#vars.get(e.target.name)!;
       const r = ra.newReg();
@@ -2526,6 +2634,134 @@ export class ProbeCompiler {
       this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
     }
     return r;
+  }
+
+  /**
+   * Where a struct member, a struct value or an array element lives: a
+   * base address and a constant offset (offsets of `.` and of constant
+   * indexes fold; each `->` is one read of the pointer).
+   */
+  #addr(e: ast.Expr): Place {
+    if (e.kind === "field") {
+      const m = this.#u.members!.get(e)!;
+      if (e.arrow) {
+        const pt = this.#type(e.expr) as SType & { k: "int" };
+        return { base: this.#scalar(e.expr), off: m.offset, origin: pt.ptr };
+      }
+      const inner = this.#addr(e.expr);
+      return { ...inner, off: inner.off + m.offset };
+    }
+    if (e.kind === "unary" && e.op === "*") {
+      const pt = this.#type(e.expr) as SType & { k: "int" };
+      return { base: this.#scalar(e.expr), off: 0, origin: pt.ptr };
+    }
+    if (e.kind === "index") {
+      const bt = this.#type(e.expr);
+      const es = sizeOf(this.#type(e));
+      let inner: Place;
+      if (bt.k === "array") inner = this.#addr(e.expr);
+      else {
+        const pt = bt as SType & { k: "int" };
+        inner = { base: this.#scalar(e.expr), off: 0, origin: pt.ptr };
+      }
+      const i = this.#fold(e.index);
+      if (i !== undefined) return { ...inner, off: inner.off + Number(i) * es };
+      const base = this.#own(inner.base);
+      const idx = this.#ra.holding(
+        [base],
+        () => this.#times(this.#scalar(e.index), es),
+      );
+      this.#aluOp("+", base, idx, U64);
+      return { ...inner, base };
+    }
+    // A value of unknown place: its address is 0 (sema refuses these).
+    return { base: this.#ra.imm(0), off: 0, origin: undefined };
+  }
+
+  /** The address of a place in a register. */
+  #addrReg(at: Place): Ref {
+    if (at.off === 0) return at.base;
+    if (at.base.loc.kind === "imm") {
+      return this.#ra.imm(at.base.loc.v + BigInt(at.off));
+    }
+    const r = this.#own(at.base);
+    this.#b.alu64Imm("ADD", this.#ra.reg(r), at.off);
+    return r;
+  }
+
+  /** Reads an integer (or a bit-field) of type `t` at a place. */
+  #readAt(
+    at: Place,
+    t: SType,
+    bits?: { size: 1 | 2 | 4 | 8; shift: number; width: number },
+  ): Ref {
+    const pt: SType = {
+      k: "int",
+      size: 8,
+      signed: false,
+      ...originOf(at.origin),
+    };
+    const size = bits?.size ?? (t.k === "int" ? t.size : 8);
+    const slot = this.#readSlot(at, readHelper(pt, false), size);
+    if (bits === undefined && size === 8) return this.#ra.slot(slot);
+    const r = this.#ra.newReg();
+    const rr = this.#ra.reg(r);
+    this.#b.ldx(size as Width, rr, 10, slot);
+    if (bits === undefined) {
+      if (t.k === "int" && t.signed && size < 8) {
+        this.#b.alu64Imm("LSH", rr, 64 - size * 8);
+        this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
+      }
+      return r;
+    }
+    const signed = t.k === "int" && t.signed;
+    // Keep `width` bits from `shift`, sign-extended for a signed field.
+    this.#b.alu64Imm("LSH", rr, 64 - bits.shift - bits.width);
+    this.#b.alu64Imm(signed ? "ARSH" : "RSH", rr, 64 - bits.width);
+    return r;
+  }
+
+  /**
+   * Reads `size` bytes at a place into a fresh stack slot with `helper`,
+   * the address computed straight into r3 (as bpftrace does: no copy
+   * through a callee-saved register); a failed read leaves the slot as
+   * the helper leaves it (zeroed).
+   */
+  #readSlot(at: Place, helper: number, size: number, dst?: Dst): number {
+    const b = this.#b;
+    const ra = this.#ra;
+    const slot = dst === undefined ? this.#alloc(8) : dst.off;
+    const base = at.base;
+    const loc = base.loc;
+    if (
+      loc.kind === "reg" && loc.r <= 5 &&
+      (loc.r === 3 || !ra.live().includes(3))
+    ) {
+      // In a caller-saved register: into r3 before the others move out.
+      if (loc.r !== 3) b.movReg(3, loc.r);
+      ra.free(base);
+      ra.evictCallerSaved();
+    } else {
+      ra.evictCallerSaved();
+      ra.load(3, base);
+      ra.free(base);
+    }
+    if (at.off !== 0) b.alu64Imm("ADD", 3, at.off);
+    if (dst === undefined || typeof dst.base === "number") {
+      b.movReg(1, dst === undefined ? 10 : dst.base as number);
+    } else ra.load(1, dst.base);
+    b.alu64Imm("ADD", 1, slot);
+    b.movImm(2, size);
+    b.call(helper);
+    return slot;
+  }
+
+  /** `p->f` / `s.f`: the member's value. */
+  #memberLoad(e: ast.FieldExpr): Ref {
+    const m = this.#u.members!.get(e)!;
+    const t = this.#type(e);
+    if (t.k !== "int") return this.#ra.imm(0);
+    return this.#readAt(this.#addr(e), t, m.bits);
   }
 
   #fieldLoad(e: ast.FieldExpr): Ref {
@@ -2692,6 +2928,18 @@ export class ProbeCompiler {
         return this.#scalar(e.args[0]);
       case "strftime":
         return this.#scalar(e.args[1]);
+      case "bswap": {
+        const t = this.#type(e) as SType & { k: "int" };
+        const r = this.#own(this.#scalar(e.args[0]));
+        if (t.size > 1) {
+          this.#b.endian("be", ra.reg(r), (t.size * 8) as 16 | 32 | 64);
+        }
+        if (t.signed && t.size < 8) {
+          this.#b.alu64Imm("LSH", ra.reg(r), 64 - t.size * 8);
+          this.#b.alu64Imm("ARSH", ra.reg(r), 64 - t.size * 8);
+        }
+        return r;
+      }
       case "kaddr":
         return ra.imm(kernelAddress(this.#strConst(e.args[0]) ?? "") ?? 0n);
       case "uaddr": {

@@ -17,6 +17,7 @@
 /** The functions a program may call, for "did you mean" suggestions. */
 export const FUNCTIONS: readonly string[] = [
   "count",
+  "bswap",
   "sum",
   "avg",
   "min",

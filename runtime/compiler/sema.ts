@@ -26,11 +26,24 @@ import { bundledFormats } from "../probes/bundled_formats.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { BUILTINS, FUNCTIONS } from "./known_names.ts";
 import { hasWildcard } from "../probes/glob.ts";
+import { children } from "../lang/visit.ts";
+
+/** Bytes of the BPF stack. */
+const STACK_LIMIT = 512;
 import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { usdtArgType, usdtAttachPoints } from "./usdt_units.ts";
 import { keyNames } from "./key_names.ts";
+import { type Preamble, preamble } from "./c_preamble.ts";
+import type { LocalTypes } from "./c_types.ts";
+import {
+  enumValue,
+  kernelTypeSource,
+  member,
+  type MemberAccess,
+  namedType,
+} from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   type IntType,
@@ -143,6 +156,8 @@ export interface Unit {
   uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
   /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
   consts?: Map<ast.Expr, bigint>;
+  /** Struct and union members read by `->` and `.` (kernel types). */
+  members?: Map<ast.Expr, MemberAccess>;
 }
 
 /** The analysis result. */
@@ -255,6 +270,34 @@ function progName(kind: ProbeKind, ap: AttachPoint): string {
     ? (ap.usdt?.name ?? "usdt")
     : ap.target || kind;
   return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
+}
+
+/** A script's preamble: active definitions, constants, its own types. */
+interface ScriptPreamble extends Preamble {
+  /** Its structs and unions as types (when kernel types are loaded). */
+  local?: LocalTypes;
+}
+
+/**
+ * The preamble's conditionals applied (`BPFTRACE_HAVE_BTF` is defined when
+ * the kernel's types come from BTF), its structs as types.
+ */
+function scriptPreamble(prog: ast.Program): ScriptPreamble {
+  if (prog.cDefinitions.length === 0) {
+    return { definitions: [], defines: new Map() };
+  }
+  const src = kernelTypeSource();
+  const haveBtf = prog.cDefinitions.some((d) => d.text.startsWith("#")) &&
+    src?.types().source === "btf";
+  const pre: ScriptPreamble = preamble(
+    prog.cDefinitions,
+    new Set(haveBtf ? ["BPFTRACE_HAVE_BTF"] : []),
+  );
+  const texts = pre.definitions.map((d) => d.text);
+  if (src !== undefined && texts.some((t) => /^\s*(struct|union)\b/.test(t))) {
+    pre.local = src.preamble(texts);
+  }
+  return pre;
 }
 
 /** Builds compile units from the probes, expanding wildcards. */
@@ -413,14 +456,15 @@ export function analyze(
   );
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
-  const structs = parseCStructs(prog.cDefinitions.map((d) => d.text));
+  const pre = scriptPreamble(prog);
+  const structs = parseCStructs(pre.definitions.map((d) => d.text));
   // Pass 1 fixes map types silently (a map may be read before the probe
   // that assigns it); pass 2 reports.
   for (const final of [false, true]) {
     for (const u of units) {
       u.types = new Map();
       u.vars = new Map();
-      new Checker(u, maps, final ? diag : undefined, opts, state, structs)
+      new Checker(u, maps, final ? diag : undefined, opts, state, structs, pre)
         .run();
     }
   }
@@ -440,6 +484,7 @@ class Checker {
    */
   #declared = new Map<string, SType>();
   #structs: CStructs;
+  #pre: ScriptPreamble;
 
   constructor(
     u: Unit,
@@ -448,7 +493,9 @@ class Checker {
     opts: SemaOptions,
     state: { usesElapsed: boolean },
     structs: CStructs,
+    pre: ScriptPreamble,
   ) {
+    this.#pre = pre;
     this.#structs = structs;
     this.#u = u;
     this.#maps = maps;
@@ -495,6 +542,39 @@ class Checker {
       }
     }
     this.#block(p.body);
+    if (kernelTypeSource() !== undefined) this.#checkRecordUses();
+  }
+
+  /**
+   * Struct and array values are only read through (`.field`, `[i]`,
+   * `ntop()` of an address array): anything else (a variable, a map, a
+   * printf argument) would copy them, which is refused by name.
+   */
+  #checkRecordUses(): void {
+    const visit = (node: ast.Node, parent: ast.Node | undefined) => {
+      const t = this.#u.types.get(node as ast.Expr);
+      if (t !== undefined && (t.k === "record" || t.k === "array")) {
+        const through = (parent?.kind === "field" && parent.expr === node) ||
+          (parent?.kind === "index" && parent.expr === node) ||
+          (parent?.kind === "call" && parent.name === "ntop");
+        if (!through) {
+          const big = t.size > STACK_LIMIT
+            ? `; at ${t.size} bytes it would not fit the BPF stack (512 bytes)`
+            : "";
+          this.#err(
+            (node as ast.Expr).span,
+            t.k === "record"
+              ? `A ${
+                typeName(t)
+              } value cannot be copied: read its members with "."${big}`
+              : `An array of ${typeName(t)} cannot be copied: index it${big}`,
+          );
+          return;
+        }
+      }
+      for (const c of children(node)) visit(c, node);
+    };
+    visit(this.#u.probe.body, undefined);
   }
 
   #block(b: ast.Block): void {
@@ -707,10 +787,9 @@ class Checker {
       );
       return;
     }
-    // Maps hold plain integers (as bpftrace's): a pointer keeps where it
-    // points (user or kernel memory) but not what it points at.
+    // A pointer in a map keeps where it points and what it points at
+    // (bpftrace's `@p++` steps by the pointee's size).
     const st = stored(vt);
-    if (st.k === "int") delete st.deref;
     if (m.value === undefined) {
       m.kind = "value";
       m.value = st;
@@ -855,12 +934,20 @@ class Checker {
       }
       case "builtin":
         return this.#builtin(e);
-      case "ident":
+      case "ident": {
+        const v = this.#enumConstant(e);
+        if (v !== undefined) {
+          (this.#u.consts ??= new Map()).set(e, v);
+          return S64;
+        }
         this.#err(
           e.span,
-          `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
+          /^[A-Z][A-Z0-9_]*$/.test(e.name) && kernelTypeSource() !== undefined
+            ? `Unknown identifier: "${e.name}" is neither a builtin nor an enum constant of the kernel's types; a #define constant from a header is not in BTF: write its value`
+            : `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
         );
         return S64;
+      }
       case "call":
         return this.#call(e, stmt);
       case "unary": {
@@ -876,6 +963,7 @@ class Checker {
             this.#err(e.span, `Invalid operand to unary *: ${typeName(t)}`);
             return S64;
           }
+          if (t.rec !== undefined) return this.#recordValue(t);
           return t.deref ?? U64;
         }
         if (t.k !== "int") {
@@ -962,6 +1050,8 @@ class Checker {
       }
       case "cast": {
         const t = this.#expr(e.expr);
+        const kt = this.#kernelCast(e, t);
+        if (kt !== undefined) return kt;
         const ct = castType(e.type);
         if (ct === undefined) {
           this.#err(e.type.span, `Cannot cast to "${e.type.name}"`);
@@ -993,11 +1083,14 @@ class Checker {
         if (e.arg.kind === "type") {
           const t = e.arg;
           if (/^(struct|union) /.test(t.name) || t.arrayLength !== undefined) {
-            const n = this.#structs.sizeOf(t.name, t.pointer, t.arrayLength);
+            const n = this.#structs.sizeOf(t.name, t.pointer, t.arrayLength) ??
+              this.#kernelSizeOf(t);
             if (n === undefined) this.#unknownType(t);
             else (this.#u.consts ??= new Map()).set(e, BigInt(n));
           } else if (castType(t) === undefined) {
-            this.#err(t.span, `Unknown type "${t.name}"`);
+            const n = this.#kernelSizeOf(t);
+            if (n === undefined) this.#unknownType(t);
+            else (this.#u.consts ??= new Map()).set(e, BigInt(n));
           }
         } else {
           const t = this.#sizeofType(e.arg, this.#expr(e.arg));
@@ -1006,10 +1099,16 @@ class Checker {
         return U64;
       }
       case "offsetof": {
-        const off = this.#structs.offsetOf(e.type.name, e.field);
+        let off = this.#structs.offsetOf(e.type.name, e.field);
+        if (this.#structs.get(e.type.name) === undefined) {
+          off = this.#kernelOffsetOf(e.type, e.field) ?? off;
+        }
         if (typeof off === "number") {
           (this.#u.consts ??= new Map()).set(e, BigInt(off));
-        } else if (this.#structs.get(e.type.name) === undefined) {
+        } else if (
+          this.#structs.get(e.type.name) === undefined &&
+          off.startsWith("Unknown struct")
+        ) {
           this.#unknownType(e.type);
         } else this.#err(e.span, off);
         return U64;
@@ -1018,6 +1117,28 @@ class Checker {
         const base = this.#expr(e.expr);
         const it = this.#expr(e.index);
         const a = arrayField(this.#u, e);
+        if (
+          base.k === "array" || (base.k === "int" && base.rec !== undefined)
+        ) {
+          if (it.k !== "int") {
+            this.#err(
+              e.index.span,
+              `Index must be an integer, got ${typeName(it)}`,
+            );
+          }
+          if (base.k === "int") return this.#recordValue(base);
+          const i = this.#constInt(e.index);
+          if (i !== undefined && (i < 0n || i >= BigInt(base.count))) {
+            this.#err(
+              e.index.span,
+              `Index ${i} is out of bounds for an array of ${base.count} elements`,
+            );
+          }
+          return base.elem.k === "int" || base.elem.k === "record" ||
+              base.elem.k === "array" || base.elem.k === "str"
+            ? base.elem
+            : S64;
+        }
         if (a === undefined && base.k === "int" && base.deref !== undefined) {
           // p[i]: the i-th element behind a pointer (`args->argv[1]`).
           if (it.k !== "int") {
@@ -1105,6 +1226,16 @@ class Checker {
       this.#err(e.span, `Use .N to index a tuple`);
       return S64;
     }
+    if (t.k === "record" || (t.k === "int" && t.rec !== undefined)) {
+      return this.#member(e, t);
+    }
+    if (t.k === "int" && !e.arrow && t.ptr !== undefined) {
+      this.#err(
+        e.span,
+        `Cannot access field "${e.field}" of a pointer with ".": use "->"`,
+      );
+      return S64;
+    }
     if (t.k !== "args") {
       this.#err(
         e.span,
@@ -1123,6 +1254,147 @@ class Checker {
       return S64;
     }
     return fieldType(f, this.#u.userPtrs);
+  }
+
+  /** `p->f` or `s.f` on a struct or union (kernel types). */
+  #member(e: ast.FieldExpr, t: SType): SType {
+    if (t.k === "int") {
+      if (!e.arrow) {
+        this.#err(
+          e.span,
+          `Cannot access field "${e.field}" of ${
+            typeName(t)
+          } with ".": it is a pointer; use "->"`,
+        );
+        return S64;
+      }
+    } else if (e.arrow) {
+      this.#err(
+        e.span,
+        `Cannot access field "${e.field}" of ${
+          typeName(t)
+        } with "->": it is not a pointer; use "."`,
+      );
+      return S64;
+    }
+    const rec = t.k === "int" ? t.rec! : (t as SType & { k: "record" }).rec;
+    const origin = (t as { ptr?: "user" | "kernel" }).ptr;
+    const m = member(rec, e.field, origin);
+    if (typeof m === "string") {
+      this.#err(e.span, m);
+      return S64;
+    }
+    (this.#u.members ??= new Map()).set(e, m);
+    return m.type;
+  }
+
+  /** The struct a pointer `t` points at, as a value read through. */
+  #recordValue(t: IntType): SType {
+    const st: SType = { k: "record", rec: t.rec!, size: t.rec!.size };
+    if (t.ptr !== undefined) st.ptr = t.ptr;
+    return st;
+  }
+
+  /** An enumerator of the kernel's types named by `e`, if there is one. */
+  #enumConstant(e: ast.IdentExpr): bigint | undefined {
+    const d = this.#pre.defines.get(e.name);
+    if (d !== undefined) return d;
+    if (kernelTypeSource() === undefined) return undefined;
+    return enumValue(e.name);
+  }
+
+  /**
+   * A cast to a struct, union, enum or typedef pointer of the kernel's
+   * types (`(struct sock *)arg0`); undefined for the cast names
+   * `castType` knows.
+   */
+  #kernelCast(e: ast.CastExpr, t: SType): SType | undefined {
+    const name = e.type.name;
+    const named = /^(struct|union|enum) /.test(name);
+    if (!named && castType({ ...e.type, pointer: 0 }) !== undefined) {
+      return undefined;
+    }
+    if (!named && kernelTypeSource() === undefined) return undefined;
+    if (
+      named && kernelTypeSource() === undefined &&
+      this.#structs.get(name) !== undefined
+    ) {
+      this.#err(
+        e.type.span,
+        `Cannot read ${name}: kernel types are not loaded`,
+      );
+      return S64;
+    }
+    const found = namedType(name, this.#pre.local);
+    if (typeof found === "string") {
+      // The script defines it in a way its layout cannot be read: say so.
+      const bad = this.#structs.errors.find((x) => x.type === name);
+      this.#err(e.type.span, bad?.message ?? found);
+      return S64;
+    }
+    if (t.k !== "int") {
+      this.#err(
+        e.span,
+        `Cannot cast from ${typeName(t)} to ${name}${
+          "*".repeat(e.type.pointer) ? " " + "*".repeat(e.type.pointer) : ""
+        }`,
+      );
+      return S64;
+    }
+    if (e.type.pointer === 0) {
+      if (found.rec !== undefined) {
+        this.#err(
+          e.span,
+          `Cannot cast to ${found.rec.name}: cast to a pointer (${found.rec.name} *)`,
+        );
+        return S64;
+      }
+      if (found.type?.k !== "int") {
+        this.#err(e.type.span, `Cannot cast to "${name}"`);
+        return S64;
+      }
+      return found.type;
+    }
+    let p: IntType = { k: "int", size: 8, signed: false };
+    if (t.ptr !== undefined) p.ptr = t.ptr;
+    if (found.rec !== undefined) p.rec = found.rec;
+    else if (found.type?.k === "int") p.deref = found.type;
+    for (let i = 1; i < e.type.pointer; i++) {
+      const q: IntType = { k: "int", size: 8, signed: false };
+      if (t.ptr !== undefined) q.ptr = t.ptr;
+      q.deref = p;
+      p = q;
+    }
+    return p;
+  }
+
+  /** `sizeof` of a kernel type, if known. */
+  #kernelSizeOf(t: ast.TypeRef): number | undefined {
+    if (t.pointer > 0) return 8 * (t.arrayLength ?? 1);
+    if (kernelTypeSource() === undefined) return undefined;
+    const found = namedType(t.name, this.#pre.local);
+    if (typeof found === "string") return undefined;
+    return found.types.sizeOf(found.id) * (t.arrayLength ?? 1);
+  }
+
+  /** `offsetof` in a kernel type: the offset, an error, or undefined. */
+  #kernelOffsetOf(
+    t: ast.TypeRef,
+    path: readonly string[],
+  ): number | string | undefined {
+    if (kernelTypeSource() === undefined) return undefined;
+    const found = namedType(t.name, this.#pre.local);
+    if (typeof found === "string") return undefined;
+    let rec = found.rec;
+    let off = 0;
+    for (const f of path) {
+      if (rec === undefined) return `"${f}" is not inside a struct or union`;
+      const m = member(rec, f, undefined);
+      if (typeof m === "string") return m;
+      off += m.offset;
+      rec = m.type.k === "record" ? m.type.rec : undefined;
+    }
+    return off;
   }
 
   #builtin(e: ast.BuiltinExpr): SType {
@@ -1185,8 +1457,14 @@ class Checker {
       case "elapsed":
         this.#state.usesElapsed = true;
         return U64;
-      case "curtask":
-        return { k: "int", size: 8, signed: false, ptr: "kernel" };
+      case "curtask": {
+        const t: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
+        if (kernelTypeSource() !== undefined) {
+          const found = namedType("struct task_struct");
+          if (typeof found !== "string" && found.rec) t.rec = found.rec;
+        }
+        return t;
+      }
       case "comm":
         return { k: "str", size: 16 };
       case "probe":
@@ -1484,7 +1762,9 @@ class Checker {
       case "system":
       case "cat":
         needStmt();
-        if (!this.#opts.unsafe) {
+        // bpftrace 0.17 needs --unsafe for system() only (oomkill.bt
+        // calls cat() without it).
+        if (name === "system" && !this.#opts.unsafe) {
           this.#err(e.span, `${name}() is an unsafe function: use --unsafe`);
         }
         this.#format(e);
@@ -1576,8 +1856,14 @@ class Checker {
       case "buf": {
         if (!this.#argc(e, 2)) return { k: "buf", size: 1 };
         this.#intArg(e, 0);
-        const n = this.#litArg(e, 1);
-        if (n === undefined) return { k: "buf", size: 1 };
+        const n = this.#constInt(e.args[1]);
+        if (n === undefined) {
+          // A length known only at run time: up to a string's size
+          // (bpftrace 0.17's BPFTRACE_STRLEN).
+          this.#intArg(e, 1);
+          return { k: "buf", size: STRING_SIZE + 1 };
+        }
+        this.#expr(e.args[1]);
         if (n < 1n || n > 255n) {
           this.#err(e.args[1].span, "buf() length must be between 1 and 255");
           return { k: "buf", size: 1 };
@@ -1631,9 +1917,43 @@ class Checker {
         const t = this.#stack(name, depth);
         return mode === undefined ? t : { k: name, depth, mode };
       }
+      case "bswap": {
+        // bpftrace 0.17: the bytes of an integer reversed, at its size.
+        if (!this.#argc(e, 1)) return U64;
+        const t = this.#intArg(e, 0);
+        if (t.k !== "int") return U64;
+        // A variable swaps at the size it was declared with ($p = u16).
+        const arg = e.args[0];
+        const d = arg.kind === "var" ? this.#declared.get(arg.name) : undefined;
+        const size = d?.k === "int" ? d.size : t.size;
+        return { k: "int", size, signed: t.signed };
+      }
       case "ntop": {
         if (!this.#argc(e, 1, 2)) return { k: "inet", size: 24 };
-        for (let i = 0; i < e.args.length; i++) this.#intArg(e, i);
+        const last = e.args.length - 1;
+        for (let i = 0; i < last; i++) this.#intArg(e, i);
+        // An address member of a kernel struct (`u8[16]`, read as bytes).
+        const a = e.args[last];
+        if (a.kind === "field" || a.kind === "index") {
+          const t = this.#expr(a);
+          if (
+            (t.k === "str" || t.k === "array") &&
+            this.#u.members?.has(a) !== false &&
+            (t.size === 4 || t.size === 16)
+          ) {
+            return { k: "inet", size: 24 };
+          }
+          if (t.k !== "int") {
+            this.#err(
+              a.span,
+              `ntop() expects an integer or a 4- or 16-byte address, got ${
+                typeName(t)
+              }`,
+            );
+          }
+          return { k: "inet", size: 24 };
+        }
+        this.#intArg(e, last);
         return { k: "inet", size: 24 };
       }
       case "strftime": {
@@ -1781,7 +2101,7 @@ export function arrayField(
 
 /** Whether an integer is a pointer (knows its origin or its pointee). */
 function isPointer(t: IntType): boolean {
-  return t.ptr !== undefined || t.deref !== undefined;
+  return t.ptr !== undefined || t.deref !== undefined || t.rec !== undefined;
 }
 
 /** The value type of a tracepoint field. */
@@ -1791,10 +2111,18 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
     return { k: "str", size: f.arrayLen };
   }
   if (f.ctype.includes("*")) {
-    return pointerType(
-      f.ctype,
-      userPtrs || f.ctype.includes("__user") ? "user" : "kernel",
-    );
+    const origin = userPtrs || f.ctype.includes("__user") ? "user" : "kernel";
+    const t = pointerType(f.ctype, origin);
+    const m = /\b(struct|union)\s+(\w+)\s*\*/.exec(f.ctype);
+    if (
+      m !== null && kernelTypeSource() !== undefined && t.deref === undefined
+    ) {
+      const found = namedType(`${m[1]} ${m[2]}`);
+      if (typeof found !== "string" && found.rec !== undefined) {
+        t.rec = found.rec;
+      }
+    }
+    return t;
   }
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
   return { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };

@@ -6,6 +6,22 @@
  */
 
 import type { TypeDesc } from "../program.ts";
+import type { KernelTypes } from "../btf/kernel_types.ts";
+
+/**
+ * A struct or union of a type table (the kernel's BTF, the bundle, or a
+ * script's preamble): its id in `types`, its C name and size.
+ */
+export interface RecordRef {
+  /** The table that defines it. */
+  types: KernelTypes;
+  /** Its id in `types`. */
+  id: number;
+  /** Its C name (`struct sock`). */
+  name: string;
+  /** Its size in bytes. */
+  size: number;
+}
 
 /** A value type during semantic analysis and code generation. */
 export type SType =
@@ -24,6 +40,19 @@ export type SType =
   | { k: "username" }
   /** The `args` record of a tracepoint (only usable with `->`). */
   | { k: "args" }
+  /**
+   * A struct or union value in memory, only ever read through (`.field`):
+   * where it lives (`ptr`) decides the helper.
+   */
+  | { k: "record"; rec: RecordRef; size: number; ptr?: "user" | "kernel" }
+  /** An array member (not of `char`), indexed or handed to `ntop()`. */
+  | {
+    k: "array";
+    elem: SType;
+    count: number;
+    size: number;
+    ptr?: "user" | "kernel";
+  }
   /** An aggregation call (`count()` ...), valid only as a map value. */
   | { k: "agg" }
   /** No value (`printf`, `exit`, ...). */
@@ -44,6 +73,8 @@ export interface IntType {
   ptr?: "user" | "kernel";
   /** What a pointer points at, when known. */
   deref?: IntType;
+  /** The struct or union a pointer points at (`->` reads its members). */
+  rec?: RecordRef;
 }
 
 /** Default bytes of a string (bpftrace's `BPFTRACE_STRLEN`). */
@@ -92,6 +123,8 @@ export function sizeOf(t: SType): number {
     case "buf":
     case "inet":
     case "tuple":
+    case "record":
+    case "array":
       return t.size;
     case "usym":
       return 16;
@@ -274,6 +307,11 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     ? a.deref
     : undefined;
   if (deref !== undefined) t.deref = deref;
+  const rec = a.rec === undefined ? b.rec : b.rec === undefined ||
+      (b.rec.id === a.rec.id && b.rec.types === a.rec.types)
+    ? a.rec
+    : undefined;
+  if (rec !== undefined) t.rec = rec;
   return t;
 }
 
@@ -289,7 +327,12 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
 export function typeName(t: SType): string {
   switch (t.k) {
     case "int":
+      if (t.rec !== undefined) return `${t.rec.name} *`;
       return `${t.signed ? "" : "u"}int${t.size * 8}`;
+    case "record":
+      return t.rec.name;
+    case "array":
+      return `${typeName(t.elem)}[${t.count}]`;
     case "str":
       return `string[${t.size}]`;
     case "buf":

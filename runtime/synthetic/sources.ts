@@ -465,6 +465,8 @@ export class RegsSource extends EventSource {
       const args = this.#kernel
         ? kernelArgs(world, sym)
         : genericArgs(world, false);
+      // Struct arguments (a kprobe's `struct sock *`) point at objects.
+      if (this.#kernel) world.heap.addArgs(sym, args);
       args.forEach((a, i) =>
         typeof a === "bigint"
           ? v.setBigUint64(ARG_OFFSETS[i], a, true)

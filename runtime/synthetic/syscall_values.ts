@@ -208,6 +208,12 @@ export function syscallArg(
       return rng.float() < 0.1 ? -1 : rng.pick(world.procs.threads).pid;
     case "sig":
       return rng.pick([0, 9, 15, 17, 2, 10, 1]);
+    case "rqtp": {
+      // A timespec in readable user memory (the draw kept as before).
+      const r = userPtr(rng);
+      const [sec, nsec] = SLEEPS[Number(BigInt(r) % BigInt(SLEEPS.length))];
+      return world.memory.pointers([sec, nsec]);
+    }
     case "addr":
     case "start":
     case "brk":
@@ -217,7 +223,6 @@ export function syscallArg(
     case "usockaddr":
     case "upeer_sockaddr":
     case "utime":
-    case "rqtp":
     case "rmtp":
     case "tsp":
     case "tvp":
@@ -395,3 +400,12 @@ export function syscallRet(sys: string, rng: Prng, world: World): number {
   if (r < 0.92) return 0;
   return r < 0.96 ? E.EINVAL : E.EAGAIN;
 }
+
+/** Sleeps `rqtp` asks for: [tv_sec, tv_nsec]. */
+const SLEEPS: readonly [number, number][] = [
+  [0, 12_300_000],
+  [1, 0],
+  [0, 1_000_000],
+  [0, 50_000_000],
+  [5, 0],
+];

@@ -107,6 +107,34 @@ export function writeInt(
   }
 }
 
+/**
+ * A record that names an skb (`skbaddr`) and its protocol: the skb is made
+ * readable in the kernel heap, agreeing with the record (protocol, len),
+ * on a device and with a socket chosen by its address (no random draw, so
+ * records stay what they were).
+ */
+function skbObject(
+  fields: readonly FieldLayout[],
+  view: DataView,
+  world: World,
+): void {
+  const skb = fields.find((f) => f.name === "skbaddr" && f.size === 8);
+  const proto = fields.find((f) => f.name === "protocol" && f.size === 2);
+  if (skb === undefined || proto === undefined) return;
+  const addr = view.getBigUint64(skb.offset, true);
+  if (addr === 0n) return;
+  const lenField = fields.find((f) => f.name === "len" && f.size === 4);
+  const pick = Number((addr >> 8n) % 1000n);
+  world.heap.addSkb(addr, {
+    protocol: view.getUint16(proto.offset, true),
+    len: lenField === undefined
+      ? PACKET_LENS[pick % PACKET_LENS.length]
+      : view.getUint32(lenField.offset, true),
+    device: DEVICES[pick % DEVICES.length],
+    udp: pick % 2 === 0,
+  });
+}
+
 function kheap(rng: Prng): bigint {
   return KERNEL_HEAP + BigInt(rng.below(0x4000000)) * 256n;
 }
@@ -496,6 +524,7 @@ export function planRecords(
       }
       writeInt(view, off, f.size, v);
     }
+    skbObject(fields, view, world);
     templates.push(bytes);
     syscalls.push(sc.sys ?? "");
     kstacks.push(sc.kstack);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { KernelHeap } from "./kernel_heap.ts";
 import type { VmEnvironment } from "../vm/environment.ts";
 import { Prng } from "./prng.ts";
 import {
@@ -209,6 +210,7 @@ export class SyntheticEnv implements VmEnvironment {
   #reads = 0;
   readonly #rng: Prng;
   readonly #memory: UserMemory;
+  readonly #heap: KernelHeap | undefined;
 
   /** @param rng Generator for `bpf_get_prandom_u32` only. */
   constructor(
@@ -216,7 +218,9 @@ export class SyntheticEnv implements VmEnvironment {
     rng: Prng,
     memory: UserMemory,
     bootOffsetNs = 0,
+    heap?: KernelHeap,
   ) {
+    this.#heap = heap;
     this.numCpus = numCpus;
     this.#rng = rng;
     this.#memory = memory;
@@ -234,6 +238,7 @@ export class SyntheticEnv implements VmEnvironment {
     this.commBytes = t.commBytes;
     this.cgroupId = t.cgroupId;
     this.task = t.task;
+    this.#heap?.addTask(t);
     this.cpu = cpu;
     this.timeNs = timeNs;
     this.#reads = 0;
@@ -284,7 +289,9 @@ export class SyntheticEnv implements VmEnvironment {
   }
 
   readMemory(addr: bigint, len: number, user: boolean): Uint8Array | null {
-    return user ? this.#memory.read(addr, len) : null;
+    return user
+      ? this.#memory.read(addr, len)
+      : this.#heap?.read(addr, len) ?? null;
   }
 }
 
@@ -305,6 +312,8 @@ export class World {
   readonly procs: ProcessTable;
   readonly symbols: SyntheticSymbols;
   readonly memory: UserMemory = new UserMemory();
+  /** Kernel objects synthetic pointers point at (tasks, skbs). */
+  readonly heap: KernelHeap = new KernelHeap();
   readonly env: SyntheticEnv;
   /** Per thread index, the user addresses of its paths. */
   readonly pathAddrs: number[][] = [];
@@ -336,7 +345,11 @@ export class World {
       new Prng(seed ^ 0x5bd1e995),
       this.memory,
       this.rng.below(600) * 1e9,
+      this.heap,
     );
+    const init = this.procs.threads.find((t) => t.pid === 1) ??
+      this.procs.idle[0];
+    if (init !== undefined) this.heap.setParent(init);
     for (const p of allPaths()) this.memory.string(p);
     this.bufferAddrs = BUFFER_TEXT.map((t) => this.memory.string(t));
     this.execs = EXEC_COMMANDS.map((argv) => ({

@@ -155,9 +155,9 @@ Deno.test("unary * reads the pointee's type, or a u64 through a plain integer", 
   assert.equal(valueOf(l, "@x"), -2n);
 });
 
-Deno.test("a pointer kept in a map is a plain integer: + steps by bytes", () => {
+Deno.test("a pointer kept in a map keeps its pointee: + steps by elements (bpftrace 0.17)", () => {
   const src = `${EXECVE} { @x[tid] = args->argv; }` +
-    ` tracepoint:syscalls:sys_exit_execve { printf("%s\\n", str(*(@x[tid] + 16))); }`;
+    ` tracepoint:syscalls:sys_exit_execve { printf("%s\\n", str(*(@x[tid] + 2))); }`;
   const l = load(src, {}, { memory: argv(["/bin/echo", "aa", "bb"]) });
   run(l, EXECVE, tpCtx(l, EXECVE, { argv: 0x9000 }));
   const exit = "tracepoint:syscalls:sys_exit_execve";
@@ -180,4 +180,23 @@ Deno.test("pointer arithmetic of constants folds with the scale", () => {
 Deno.test("pointers of unknown origin use the legacy helpers (x86 picks by address)", () => {
   const c = calls('rawtracepoint:sched_switch { printf("%s\\n", str(arg0)); }');
   assert.ok(c.includes(Helper.probe_read_str));
+});
+
+Deno.test("++ and -- step a pointer by its pointee's size, in variables and maps (bpftrace's pointers tests)", () => {
+  const l = load(
+    "BEGIN { $a = (uint16 *)1000; $a++; @a = $a; $b = (uint32 *)1000; $b--;" +
+      " @b = $b; $c = (uint64 *)1000; @c = ++$c; @c2 = $c--; @c3 = $c;" +
+      " @m = (int16 *)32; @m--; @n = (uint64 *)8; @n6 = @n + 6;" +
+      " @pre = --@n; @d = (uint32 *)1000 - 6; }",
+  );
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@a"), 1002n);
+  assert.equal(valueOf(l, "@b"), 996n);
+  assert.equal(valueOf(l, "@c"), 1008n);
+  assert.equal(valueOf(l, "@c2"), 1008n);
+  assert.equal(valueOf(l, "@c3"), 1000n);
+  assert.equal(valueOf(l, "@m"), 30n);
+  assert.equal(valueOf(l, "@n6"), 56n);
+  assert.equal(valueOf(l, "@pre"), 0n);
+  assert.equal(valueOf(l, "@d"), 976n);
 });

@@ -10,6 +10,7 @@
  */
 
 import { compile } from "../../runtime/compiler/compile.ts";
+import { prepareKernelTypes } from "../../runtime/compiler/kernel_types.ts";
 import type { Engine } from "../../runtime/engine.ts";
 import type { MapData } from "../../runtime/output/types.ts";
 import { type ExitReason, Session } from "../../runtime/session.ts";
@@ -283,6 +284,7 @@ export async function runProgram(
     const params = typeof spec.params === "function"
       ? spec.params(target)
       : spec.params;
+    await prepareKernelTypes(source);
     const program = compile(source, {
       params,
       pid: spec.pidFilter ? pid : undefined,

@@ -17,13 +17,19 @@
  *   tsbparity usdt N       N x USDT probe tsbparity:tick(I, 2 * I) with
  *                          args "-4@REG 8@REG", behind a semaphore (it
  *                          fires only while a tracer is attached)
+ *   tsbparity nanosleep N  N x clock_nanosleep(CLOCK_MONOTONIC, 0, 12.3 ms)
+ *   tsbparity udp N        N x a 100-byte UDP datagram to a closed port of
+ *                          127.0.0.1 (each dropped: no socket)
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +131,28 @@ int main(int argc, char **argv) {
     printf("%lu\n", parity_spin((double)n) & 1);
   } else if (strcmp(argv[1], "usdt") == 0) {
     for (long i = 0; i < n; i++) parity_usdt((int)i, 2 * i);
+  } else if (strcmp(argv[1], "nanosleep") == 0) {
+    struct timespec ts = {0, 12300000};
+    for (long i = 0; i < n; i++) clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, 0);
+  } else if (strcmp(argv[1], "udp") == 0) {
+    /* A port nothing listens on: bind one, note it, close it. */
+    struct sockaddr_in to = {0};
+    socklen_t len = sizeof to;
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int probe = socket(AF_INET, SOCK_DGRAM, 0);
+    if (probe < 0 || bind(probe, (struct sockaddr *)&to, sizeof to) != 0 ||
+        getsockname(probe, (struct sockaddr *)&to, &len) != 0) {
+      return 7;
+    }
+    close(probe);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return 8;
+    static char payload[100];
+    for (long i = 0; i < n; i++) {
+      sendto(fd, payload, sizeof payload, 0, (struct sockaddr *)&to, sizeof to);
+    }
+    close(fd);
   } else if (strcmp(argv[1], "exec") == 0) {
     char *args[] = {"true", "alpha", "beta", NULL};
     execv("/bin/true", args);

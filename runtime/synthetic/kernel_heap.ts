@@ -1,0 +1,344 @@
+/**
+ * The synthetic kernel heap: kernel objects that synthetic events point
+ * at (the current `task_struct`, a tracepoint's `sk_buff` with its
+ * `net_device` and `sock`), laid out by the same kernel types the compiler
+ * read (`kernelTypeSource()`: live BTF, else the bundle). Objects are
+ * registered by address with what they hold, and their bytes are built
+ * on the first read. Without kernel types (a script that names none) no
+ * kernel memory is readable, as before.
+ *
+ * @module
+ */
+
+import type { KernelTypes } from "../btf/kernel_types.ts";
+import { kernelTypeSource } from "../compiler/kernel_types.ts";
+import type { SyntheticThread } from "./processes.ts";
+
+/** Writes the fields of one object by member path. */
+export interface ObjectWriter {
+  /** An integer (or pointer) member, by dotted path (`__sk_common.skc_family`). */
+  int(path: string, value: number | bigint): void;
+  /** A `char[N]` member: the text, NUL-terminated within N. */
+  str(path: string, text: string): void;
+  /** Bytes at a member. */
+  bytes(path: string, bytes: Uint8Array): void;
+}
+
+interface HeapObject {
+  addr: bigint;
+  cname: string;
+  fill: (w: ObjectWriter, types: KernelTypes) => void;
+  bytes?: Uint8Array | null;
+}
+
+/**
+ * The C names of the struct pointed at by each parameter of kernel
+ * function `fn` (undefined for other parameters), from its BTF prototype.
+ */
+function functionParams(
+  types: KernelTypes,
+  fn: string,
+): (string | undefined)[] {
+  const id = types.index.ids("func", fn)[0];
+  if (id === undefined) return [];
+  const f = types.type(id);
+  if (f.kind !== "func") return [];
+  const proto = types.type(f.proto);
+  if (proto.kind !== "func_proto") return [];
+  return proto.params.map((p) => {
+    const target = types.pointee(p.type);
+    if (target === undefined) return undefined;
+    const t = types.resolve(target);
+    return t.kind === "struct" || t.kind === "union"
+      ? `${t.kind} ${t.name}`
+      : undefined;
+  });
+}
+
+/** First address of objects the heap allocates itself. */
+const ALLOC_BASE = 0xffff88a000000000n;
+const encoder = new TextEncoder();
+
+/**
+ * The heap.
+ *
+ * @example A task whose pid the compiled program can read
+ * ```ts
+ * import { KernelHeap } from "./kernel_heap.ts";
+ * const heap = new KernelHeap();
+ * heap.add(0xffff888000100000n, "struct task_struct", (w) => w.int("pid", 42));
+ * // heap.read(0xffff888000100000n + BigInt(pidOffset), 4) reads 42 once
+ * // kernel types are loaded.
+ * ```
+ */
+export class KernelHeap {
+  readonly #objects = new Map<bigint, HeapObject>();
+  #sorted: bigint[] | undefined;
+  #next = ALLOC_BASE;
+  readonly #tasks = new Map<bigint, SyntheticThread>();
+  #parent: SyntheticThread | undefined;
+  readonly #devices = new Map<string, bigint>();
+
+  /**
+   * Registers an object of C type `cname` at `addr`, filled by `fill`
+   * when first read.
+   */
+  add(
+    addr: bigint,
+    cname: string,
+    fill: (w: ObjectWriter, types: KernelTypes) => void,
+  ): void {
+    this.#objects.set(addr, { addr, cname, fill });
+    this.#sorted = undefined;
+  }
+
+  /** A fresh address for an object of `size` bytes. */
+  alloc(size: number): bigint {
+    const addr = this.#next;
+    this.#next += BigInt(Math.ceil((size + 64) / 256) * 256);
+    return addr;
+  }
+
+  /**
+   * Makes thread `t`'s task readable at `t.task`: pid, tgid, comm,
+   * real_parent/parent (the `parent` thread's task), group_leader.
+   */
+  addTask(t: SyntheticThread): void {
+    if (this.#tasks.has(t.task)) return;
+    this.#tasks.set(t.task, t);
+    this.add(t.task, "struct task_struct", (w) => {
+      w.int("pid", t.tid);
+      w.int("tgid", t.pid);
+      w.str("comm", t.comm);
+      const parent = this.#parent !== undefined && this.#parent !== t
+        ? this.#parent
+        : undefined;
+      if (parent !== undefined) this.addTask(parent);
+      const p = parent?.task ?? t.task;
+      w.int("real_parent", p);
+      w.int("parent", p);
+      w.int("group_leader", t.task);
+      w.int("prio", 120);
+      w.int("static_prio", 120);
+      w.int("normal_prio", 120);
+      if (t.kind === "kernel") w.int("flags", 0x00200000); // PF_KTHREAD
+    });
+  }
+
+  /** The thread whose task is every other task's parent (init). */
+  setParent(t: SyntheticThread): void {
+    this.#parent = t;
+  }
+
+  /**
+   * An `sk_buff` at `addr` as a tracepoint describes it: `protocol` in host
+   * order (stored big-endian, as the kernel's `__be16`), `len`, and the
+   * device it passes.
+   */
+  addSkb(
+    addr: bigint,
+    info: { protocol: number; len: number; device: string; udp?: boolean },
+  ): void {
+    if (this.#objects.has(addr)) return;
+    const dev = this.#device(info.device);
+    const sk = info.udp ? this.#sock(info.device === "lo") : 0n;
+    this.add(addr, "struct sk_buff", (w) => {
+      w.int("len", info.len);
+      w.int("data_len", 0);
+      w.int("protocol", ((info.protocol & 0xff) << 8) | (info.protocol >> 8));
+      w.int("dev", dev);
+      w.int("sk", sk);
+      w.int("truesize", info.len > 1500 ? 2304 : 768);
+    });
+  }
+
+  #device(name: string): bigint {
+    let addr = this.#devices.get(name);
+    if (addr !== undefined) return addr;
+    addr = this.alloc(4096);
+    this.#devices.set(name, addr);
+    const ifindex = this.#devices.size;
+    this.add(addr, "struct net_device", (w) => {
+      w.str("name", name);
+      w.int("ifindex", name === "lo" ? 1 : ifindex + 1);
+      w.int("mtu", name === "lo" ? 65536 : 1500);
+    });
+    return addr;
+  }
+
+  /**
+   * Makes the struct arguments of kernel function `fn` readable where a
+   * kprobe's argument registers point (`args`, unchanged): a `sock` with
+   * family, addresses and ports, an `sk_buff` with its device, a
+   * `request` with its disk. Needs the kernel's types (their prototype of
+   * `fn`); without them nothing is added.
+   */
+  addArgs(fn: string, args: readonly (number | bigint)[]): void {
+    const types = kernelTypeSource()?.types();
+    if (types === undefined) return;
+    const params = functionParams(types, fn);
+    params.forEach((cname, i) => {
+      const a = args[i];
+      if (cname === undefined || a === undefined) return;
+      const addr = BigInt.asUintN(64, BigInt(a));
+      if (addr < 0xffff800000000000n || this.#objects.has(addr)) return;
+      const pick = Number((addr >> 6n) % 1000n);
+      if (cname === "struct sock") this.#sockAt(addr, pick % 5 !== 0, pick);
+      else if (cname === "struct sk_buff") {
+        this.addSkb(addr, {
+          protocol: pick % 4 === 0 ? 0x86dd : 0x0800,
+          len: [54, 60, 66, 1514, 576][pick % 5],
+          device: ["eth0", "lo", "eth0"][pick % 3],
+          udp: pick % 2 === 0,
+        });
+      } else if (cname === "struct request") this.#requestAt(addr, pick);
+    });
+  }
+
+  #requestAt(addr: bigint, pick: number): void {
+    const name = ["sda", "nvme0n1", "sda", "dm-0"][pick % 4];
+    let disk = this.#devices.get(`disk:${name}`);
+    if (disk === undefined) {
+      disk = this.alloc(2048);
+      this.#devices.set(`disk:${name}`, disk);
+      const d = disk;
+      this.add(d, "struct gendisk", (w) => w.str("disk_name", name));
+    }
+    const q = this.alloc(1024);
+    const diskAddr = disk;
+    this.add(q, "struct request_queue", (w) => w.int("disk", diskAddr));
+    this.add(addr, "struct request", (w) => {
+      w.int("q", q);
+      w.int("__data_len", [4096, 8192, 512, 131072][pick % 4]);
+      w.int("__sector", pick * 2048);
+    });
+  }
+
+  #sockAt(addr: bigint, v4: boolean, pick: number): void {
+    const dport = [443, 80, 22, 53, 5432][pick % 5];
+    this.add(addr, "struct sock", (w) => {
+      w.int("__sk_common.skc_family", v4 ? 2 : 10);
+      w.int("__sk_common.skc_rcv_saddr", 0x0f02000a); // 10.0.2.15
+      w.int("__sk_common.skc_daddr", 0x22d8b85d + (pick << 24)); // 93.184.216.x
+      const v6 = new Uint8Array(16);
+      v6.set([0x20, 0x01, 0x0d, 0xb8]);
+      v6[15] = pick & 0xff;
+      w.bytes("__sk_common.skc_v6_daddr", v6);
+      v6[15] = 1;
+      w.bytes("__sk_common.skc_v6_rcv_saddr", v6);
+      w.int("__sk_common.skc_num", 32768 + pick * 17 % 28000);
+      w.int("__sk_common.skc_dport", ((dport & 0xff) << 8) | (dport >> 8));
+      w.int("__sk_common.skc_state", 1); // TCP_ESTABLISHED
+      w.int("sk_protocol", 6); // IPPROTO_TCP
+      w.int("sk_type", 1); // SOCK_STREAM
+    });
+  }
+
+  #sock(loopback: boolean): bigint {
+    const addr = this.alloc(2048);
+    const n = Number(addr >> 8n) & 0xffff;
+    const saddr = loopback ? 0x0100007f : 0x0a00020f; // 127.0.0.1, 10.0.2.15
+    const daddr = loopback ? 0x0100007f : 0x08080808;
+    const dport = 53;
+    this.add(addr, "struct sock", (w) => {
+      w.int("__sk_common.skc_family", 2); // AF_INET
+      w.int("__sk_common.skc_rcv_saddr", saddr);
+      w.int("__sk_common.skc_daddr", daddr);
+      w.int("__sk_common.skc_num", 32768 + (n % 28000));
+      w.int("__sk_common.skc_dport", ((dport & 0xff) << 8) | (dport >> 8));
+      w.int("sk_protocol", 17); // IPPROTO_UDP
+      w.int("sk_type", 2); // SOCK_DGRAM
+    });
+    return addr;
+  }
+
+  /**
+   * `len` bytes at kernel address `addr`, or null where no object is (or
+   * no kernel types are loaded).
+   */
+  read(addr: bigint, len: number): Uint8Array | null {
+    const source = kernelTypeSource();
+    if (source === undefined || this.#objects.size === 0) return null;
+    const sorted = this.#sorted ??= [...this.#objects.keys()].sort((a, b) =>
+      a < b ? -1 : a > b ? 1 : 0
+    );
+    // The object with the greatest start at or below addr.
+    let lo = 0;
+    let hi = sorted.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= addr) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return null;
+    const obj = this.#objects.get(sorted[found])!;
+    const bytes = this.#build(obj, source.types());
+    if (bytes === null) return null;
+    const at = Number(addr - obj.addr);
+    if (at + len > bytes.length) return null;
+    return bytes.slice(at, at + len);
+  }
+
+  #build(obj: HeapObject, types: KernelTypes): Uint8Array | null {
+    if (obj.bytes !== undefined) return obj.bytes;
+    const id = types.lookup(obj.cname);
+    const size = id === undefined ? 0 : types.sizeOf(id);
+    if (id === undefined || size === 0) {
+      obj.bytes = null;
+      return null;
+    }
+    const bytes = new Uint8Array(size);
+    obj.bytes = bytes;
+    const view = new DataView(bytes.buffer);
+    const at = (path: string) => {
+      const f = types.fieldPath(id, path);
+      return f === undefined || f.offset + f.size > size ? undefined : f;
+    };
+    obj.fill({
+      int(path, value) {
+        const f = at(path);
+        if (f === undefined) return;
+        const v = BigInt.asUintN(64, BigInt(value));
+        if (f.bitSize > 0) {
+          for (let i = 0; i < f.bitSize; i++) {
+            const bit = f.bitOffset + i;
+            const mask = 1 << (bit % 8);
+            const on = ((v >> BigInt(i)) & 1n) === 1n;
+            const b = Math.floor(bit / 8);
+            bytes[b] = on ? bytes[b] | mask : bytes[b] & ~mask;
+          }
+          return;
+        }
+        switch (f.size) {
+          case 1:
+            view.setUint8(f.offset, Number(v & 0xffn));
+            break;
+          case 2:
+            view.setUint16(f.offset, Number(v & 0xffffn), true);
+            break;
+          case 4:
+            view.setUint32(f.offset, Number(v & 0xffffffffn), true);
+            break;
+          case 8:
+            view.setBigUint64(f.offset, v, true);
+            break;
+        }
+      },
+      str(path, text) {
+        const f = at(path);
+        if (f === undefined) return;
+        const b = encoder.encode(text).subarray(0, f.size - 1);
+        bytes.set(b, f.offset);
+      },
+      bytes(path, data) {
+        const f = at(path);
+        if (f === undefined) return;
+        bytes.set(data.subarray(0, f.size), f.offset);
+      },
+    }, types);
+    return bytes;
+  }
+}
