@@ -7,7 +7,11 @@
  * @module
  */
 
+// An inline npm: specifier, not a deno.json import: Deno installs every
+// import deno.json lists on each run, also where the registry is unreachable.
+// deno-lint-ignore no-import-prefix
 import protobuf from "npm:protobufjs@8.8.1/minimal.js";
+// deno-lint-ignore no-import-prefix
 import { compress as snappy } from "npm:snappyjs@0.7.0";
 import type { Series } from "./remote_write.ts";
 

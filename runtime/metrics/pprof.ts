@@ -20,6 +20,9 @@
  * @module
  */
 
+// An inline npm: specifier, not a deno.json import: Deno installs every
+// import deno.json lists on each run, also where the registry is unreachable.
+// deno-lint-ignore no-import-prefix
 import protobuf from "npm:protobufjs@8.8.1/minimal.js";
 import { readElf } from "../probes/elf.ts";
 

@@ -10,6 +10,9 @@
  */
 
 import assert from "node:assert/strict";
+// An inline npm: specifier, not a deno.json import: Deno installs every
+// import deno.json lists on each run, also where the registry is unreachable.
+// deno-lint-ignore no-import-prefix
 import protobuf from "npm:protobufjs@8.8.1";
 
 const SCHEMA = `

@@ -6,7 +6,11 @@
  * neither. Tests needing Prometheus skip with the reason when it is absent.
  */
 import assert from "node:assert/strict";
+// An inline npm: specifier, not a deno.json import: Deno installs every
+// import deno.json lists on each run, also where the registry is unreachable.
+// deno-lint-ignore no-import-prefix
 import protobuf from "npm:protobufjs@8.8.1/minimal.js";
+// deno-lint-ignore no-import-prefix
 import { uncompress } from "npm:snappyjs@0.7.0";
 import { trace } from "../../mod.ts";
 import { MetricsRenderer } from "../../runtime/metrics/exposition.ts";
