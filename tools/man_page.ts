@@ -11,7 +11,7 @@ import {
   CLI_SYNOPSIS,
   type CliOption,
 } from "../runtime/cli_args.ts";
-import { VERSION } from "../runtime/cli.ts";
+import { VERSION } from "../runtime/version.ts";
 
 /** Escapes text for roff: backslashes, dashes, and a leading dot or quote. */
 function roff(text: string): string {
