@@ -251,3 +251,40 @@ Deno.test("only ffi/ calls Deno.dlopen", () => {
   );
   assert.deepEqual(callers, []);
 });
+
+/** Source folders: `runtime/` and its folders (not `data/`), `ffi/`, `tools/`. */
+function sourceFolders(): string[] {
+  const out = ["runtime", "ffi", "tools"];
+  for (const e of Deno.readDirSync(`${ROOT}runtime`)) {
+    if (e.isDirectory) out.push(`runtime/${e.name}`);
+  }
+  return out.sort();
+}
+
+Deno.test("every source folder has a README saying what it owns", () => {
+  const missing = sourceFolders().filter((d) => {
+    try {
+      return !Deno.statSync(`${ROOT}${d}/README.md`).isFile;
+    } catch {
+      return true;
+    }
+  });
+  assert.deepEqual(missing, []);
+});
+
+Deno.test("README's Layout section names every folder and only folders that exist", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const layout = readme.slice(
+    readme.indexOf("## Layout\n"),
+    readme.indexOf("\n## ", readme.indexOf("## Layout\n") + 1),
+  );
+  const named = [...layout.matchAll(/^- `([\w./]+)\/`/gm)].map((m) => m[1]);
+  const topLevel = [...Deno.readDirSync(ROOT)]
+    .filter((e) =>
+      e.isDirectory && !e.name.startsWith(".") && e.name !== "docs" &&
+      e.name !== "node_modules"
+    )
+    .map((e) => e.name);
+  const folders = [...new Set([...topLevel, ...sourceFolders()])].sort();
+  assert.deepEqual([...named].sort(), folders);
+});
