@@ -72,7 +72,7 @@ export {
   TraceSession,
   type TraceSource,
 } from "./runtime/api/trace.ts";
-export type { BackendChoice } from "./runtime/cli_args.ts";
+export type { BackendChoice } from "./runtime/backend.ts";
 export type { ProbeStats } from "./runtime/engine.ts";
 export {
   type KeyParts,

@@ -7,8 +7,7 @@
 import { AttachError } from "./errors.ts";
 import { native } from "./libbpf.ts";
 import { cstr } from "./structs.ts";
-
-const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+import { findTracefs, TRACEFS_DIRS } from "../runtime/probes/tracefs.ts";
 
 let mounted: string | undefined;
 
@@ -21,8 +20,10 @@ function hasEvents(dir: string): boolean {
 }
 
 /**
- * The tracefs mount point. When tracefs is not mounted and the process is
- * root, mounts it at `/sys/kernel/tracing` with mount(2).
+ * The tracefs mount point: `$TSBPF_TRACEFS` when that is set and is a
+ * tracefs, else `/sys/kernel/tracing` or `/sys/kernel/debug/tracing` (see
+ * `findTracefs`). When tracefs is not mounted and the process is root,
+ * mounts it at `/sys/kernel/tracing` with mount(2).
  *
  * @throws {Error} when tracefs is missing and cannot be mounted.
  * @example Find tracefs
@@ -35,10 +36,11 @@ function hasEvents(dir: string): boolean {
  */
 export function tracefsDir(): string {
   if (mounted !== undefined && hasEvents(mounted)) return mounted;
-  for (const dir of CANDIDATES) {
-    if (hasEvents(dir)) return mounted = dir;
-  }
-  const target = CANDIDATES[0];
+  // A $TSBPF_TRACEFS that is not a tracefs never leads to mounting over
+  // the usual place: the usual places are tried next.
+  const found = findTracefs() ?? findTracefs(TRACEFS_DIRS);
+  if (found !== undefined) return mounted = found;
+  const target = TRACEFS_DIRS[0];
   const libs = native();
   if (libs.libc.geteuid() !== 0) {
     throw new Error(

@@ -10,9 +10,11 @@
  * @module
  */
 
-import type { BackendChoice } from "./cli_args.ts";
 import type { Engine } from "./engine.ts";
 import type { Program } from "./program.ts";
+
+/** Which engine runs the program (`--backend`, `trace({ backend })`). */
+export type BackendChoice = "auto" | "kernel" | "interp";
 
 /** Options passed on to the chosen engine. */
 export interface EngineOptions {

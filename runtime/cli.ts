@@ -24,8 +24,9 @@ import { checkTargets } from "./cli_targets.ts";
 import { namingStdout, OutputFile } from "./output_file.ts";
 import { NotTextError, readScriptFile } from "./script_file.ts";
 
-/** The version `--version` prints. */
-export const VERSION = "tsbpf 0.1.0";
+import { VERSION } from "./version.ts";
+
+export { VERSION } from "./version.ts";
 
 const encoder = new TextEncoder();
 

@@ -12,8 +12,9 @@ import {
   parseMetricsLabels,
 } from "./metrics/options.ts";
 
-/** Which engine runs the program. */
-export type BackendChoice = "auto" | "kernel" | "interp";
+import type { BackendChoice } from "./backend.ts";
+
+export type { BackendChoice } from "./backend.ts";
 
 /** Parsed command line. */
 export interface CliOptions {

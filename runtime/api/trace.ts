@@ -10,7 +10,8 @@
  */
 
 import { selectEngine, verifyForEngine } from "../backend.ts";
-import type { BackendChoice } from "../cli_args.ts";
+import type { BackendChoice } from "../backend.ts";
+import { VERSION } from "../version.ts";
 import { compile } from "../compiler/compile.ts";
 import { prepareKernelTypes } from "../compiler/kernel_types.ts";
 import type { Engine, ProbeStats } from "../engine.ts";
@@ -359,7 +360,6 @@ async function startExporters(
   if (options.metrics === undefined && options.remoteWrite === undefined) {
     return out;
   }
-  const { VERSION } = await import("../cli.ts");
   const settings = (o: Omit<TraceMetricsOptions, "listen">) => {
     const maps: Record<string, { labels?: string[]; help?: string }> = {
       ...staged?.maps,

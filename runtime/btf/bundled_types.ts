@@ -1,7 +1,7 @@
 /**
  * The bundled kernel type table: the structures common tools read,
  * captured from one kernel's BTF by `deno task btf:capture`
- * (`gen/capture_types.ts`), for machines without BTF (macOS, Windows,
+ * (`tools/capture_types.ts`), for machines without BTF (macOS, Windows,
  * kernels built without `CONFIG_DEBUG_INFO_BTF`). It is a BTF blob, read
  * by the same reader and answered by the same queries as the kernel's.
  *

@@ -5,9 +5,10 @@
  * @module
  */
 
+import { parseFormat as parseSpecs } from "../lang/printf_format.ts";
 import type { SType } from "./types.ts";
 
-/** One conversion specifier of a format string. */
+/** One conversion specifier of a format string, as the compiler checks it. */
 export interface FormatSpec {
   /** The whole specifier text, e.g. `%-10lu`. */
   text: string;
@@ -16,17 +17,9 @@ export interface FormatSpec {
 }
 
 /**
- * bpftrace 0.17's specifier pattern: an optional `-`, a width, a precision,
- * then `s`, `c`, `r`, `rx`, `rh`, or an optional length (`hh h l ll j z t`)
- * and one of `d u o x X p`. Anything else after a `%` (`%i`, `%+d`, `%f`,
- * `%%`) is plain text, and an argument for it is one too many.
- */
-const SPEC_RE =
-  /%-?[0-9]*(?:\.[0-9]+)?(?:s|rx|rh|r|c|(?:hh|h|ll|l|j|z|t)?[duoxXp])/g;
-
-/**
  * Parses a format string into its conversion specifiers, as bpftrace 0.17
- * counts them (text that is not a specifier is printed as it is).
+ * counts them (text that is not a specifier is printed as it is), with the
+ * parser the output uses (`lang/printf_format.ts`).
  *
  * @returns The specifiers (the string alternative, an error message, is
  *   kept for specifiers tsbpf cannot print; every bpftrace 0.17 one prints).
@@ -38,17 +31,7 @@ const SPEC_RE =
  * ```
  */
 export function parseFormat(format: string): FormatSpec[] | string {
-  const specs: FormatSpec[] = [];
-  for (const m of format.matchAll(SPEC_RE)) {
-    const text = m[0];
-    const conv = text.endsWith("rx")
-      ? "rx"
-      : text.endsWith("rh")
-      ? "rh"
-      : text[text.length - 1];
-    specs.push({ text, conv });
-  }
-  return specs;
+  return parseSpecs(format).map((s) => ({ text: s.text, conv: s.conversion }));
 }
 
 /**

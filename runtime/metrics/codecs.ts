@@ -13,7 +13,7 @@
 import protobuf from "npm:protobufjs@8.8.1/minimal.js";
 // deno-lint-ignore no-import-prefix
 import { compress as snappy } from "npm:snappyjs@0.7.0";
-import type { Series } from "./remote_write.ts";
+import type { Series } from "./series.ts";
 
 /**
  * Encodes series as a remote-write 1.0 `WriteRequest` (prometheus.proto:

@@ -20,6 +20,9 @@ import type * as Codecs from "./codecs.ts";
 import type { Program } from "../program.ts";
 import { type ExpositionOptions, MetricsRenderer } from "./exposition.ts";
 import type { MetricsSource } from "./server.ts";
+import type { Series } from "./series.ts";
+
+export type { Series } from "./series.ts";
 
 // Not a literal: see the module doc.
 const CODECS = "./codecs.ts";
@@ -41,13 +44,6 @@ let codecs: typeof Codecs | undefined;
 export async function loadCodecs(): Promise<typeof Codecs> {
   codecs ??= await import(CODECS) as typeof Codecs;
   return codecs;
-}
-
-/** One time series with one sample. */
-export interface Series {
-  /** Label pairs, `__name__` included, sorted by name. */
-  labels: [string, string][];
-  value: number;
 }
 
 const SAMPLE = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$/;

@@ -18,7 +18,7 @@
 
 import { FlagError, parseFlags } from "../args.ts";
 import { selectEngine, verifyForEngine } from "../backend.ts";
-import type { BackendChoice } from "../cli_args.ts";
+import type { BackendChoice } from "../backend.ts";
 import { compile } from "../compiler/compile.ts";
 import type { Engine } from "../engine.ts";
 import { CompileErrors } from "../lang/diagnostics.ts";

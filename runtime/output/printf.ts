@@ -1,12 +1,12 @@
 /**
  * bpftrace 0.17's `printf()` formatting.
  *
- * bpftrace finds conversion specifiers with the pattern
- * `%-?[0-9]*(\.[0-9]+)?` followed by `s`, `r`, `rx`, `rh`, `c`, or an optional
- * length (`hh h l ll j z t`) and one of `d u o x X p`. Text between
- * specifiers goes through `snprintf` with the specifier that follows it (so
- * `%%` there prints `%`), while the text after the last specifier is copied
- * raw (`%%` stays `%%`, as in bpftrace 0.17). Each specifier is rendered by C `snprintf` rules with a 64-bit argument:
+ * Conversion specifiers are found by `lang/printf_format.ts` (re-exported
+ * here as `parseFormat` and `FormatSpec`), as bpftrace 0.17 finds them.
+ * Text between specifiers goes through `snprintf` with the specifier that
+ * follows it (so `%%` there prints `%`), while the text after the last
+ * specifier is copied raw (`%%` stays `%%`, as in bpftrace 0.17). Each
+ * specifier is rendered by C `snprintf` rules with a 64-bit argument:
  * without a length modifier `%d`/`%u`/`%x` print the low 32 bits, `h` 16
  * bits, `hh` 8 bits, `l`/`ll`/`j`/`z`/`t` all 64 bits. Buffers print with
  * `%r` (printable bytes as they are, others `\xNN`), `%rx` (every byte
@@ -17,63 +17,11 @@
  * @module
  */
 
+import { type FormatSpec, parseFormat } from "../lang/printf_format.ts";
 import { formatBuf, formatValueText } from "./text.ts";
 import type { Value } from "./types.ts";
 
-/** One conversion specifier of a printf format string. */
-export interface FormatSpec {
-  /** The specifier text, e.g. `"%-5ld"`. */
-  text: string;
-  /** Offset of the `%` in the format string. */
-  index: number;
-  /** `-` flag: pad on the right. */
-  left: boolean;
-  /** Width begins with `0`: pad numbers with zeros. */
-  zero: boolean;
-  /** Minimum field width (0 = none). */
-  width: number;
-  /** Precision after `.`, if given. */
-  precision?: number;
-  /** Length modifier: "", "hh", "h", "l", "ll", "j", "z" or "t". */
-  length: string;
-  /** Conversion: "d", "u", "o", "x", "X", "p", "c", "s", "r", "rx" or "rh". */
-  conversion: string;
-}
-
-const SPEC_RE =
-  /%(-?)([0-9]*)(?:\.([0-9]+))?(s|rx|rh|r|c|(hh|h|ll|l|j|z|t)?([duoxXp]))/g;
-
-/**
- * Finds the conversion specifiers of a format string as bpftrace 0.17 does;
- * the compiler uses it to check argument counts and types.
- *
- * @example
- * ```ts
- * import { parseFormat } from "./printf.ts";
- * import assert from "node:assert/strict";
- *
- * const specs = parseFormat("%-16s %5lu %%\n");
- * assert.deepEqual(specs.map((s) => s.conversion), ["s", "u"]);
- * ```
- */
-export function parseFormat(format: string): FormatSpec[] {
-  const specs: FormatSpec[] = [];
-  for (const m of format.matchAll(SPEC_RE)) {
-    const digits = m[2];
-    const conv = m[6] ?? m[4];
-    specs.push({
-      text: m[0],
-      index: m.index!,
-      left: m[1] === "-",
-      zero: digits.startsWith("0"),
-      width: digits === "" ? 0 : parseInt(digits, 10),
-      precision: m[3] === undefined ? undefined : parseInt(m[3], 10),
-      length: m[5] ?? "",
-      conversion: conv,
-    });
-  }
-  return specs;
-}
+export { type FormatSpec, parseFormat } from "../lang/printf_format.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
 /**
- * The bundled probe data captured by `capture_formats.ts`: tracepoint
+ * The bundled probe data captured by `tools/capture_formats.ts`: tracepoint
  * formats and the x86_64 syscall table, for machines without tracefs.
  *
  * The files are read lazily, on first use, from `./data/` next to this
@@ -13,7 +13,7 @@
  *   `asm/unistd_64.h` (linux-libc-dev 6.1: 362 syscalls up to 450);
  *   syscalls added after Linux 6.1 (cachestat, mseal, …) have no number.
  *
- * Re-capture with `deno run -A runtime/probes/capture_formats.ts`.
+ * Re-capture with `deno task formats:capture`.
  *
  * @module
  */

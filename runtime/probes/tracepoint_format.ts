@@ -14,6 +14,7 @@ import type { BundledField } from "./bundled_formats.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 import { printFmtTables } from "./print_fmt.ts";
 import type { PrintFmtTable } from "./print_fmt.ts";
+import { findTracefs } from "./tracefs.ts";
 
 /**
  * A tracepoint record field. `ctype` is the declared type with any array
@@ -60,13 +61,12 @@ export class UnknownTracepointError extends TypeError {
   }
 }
 
-const TRACEFS_ROOTS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 let root: string | null | undefined;
 
 /**
  * The readable tracefs mount (`/sys/kernel/tracing` or
  * `/sys/kernel/debug/tracing`, or only `$TSBPF_TRACEFS` when that is set),
- * or undefined. Probed once.
+ * or undefined. Probed once (see `findTracefs`).
  *
  * @example Finding tracefs
  * ```ts
@@ -76,27 +76,7 @@ let root: string | null | undefined;
  * ```
  */
 export function tracefsRoot(): string | undefined {
-  if (root === undefined) {
-    root = null;
-    // TSBPF_TRACEFS names the one mount to use (tracefs mounted elsewhere;
-    // a nonexistent path makes tsbpf use its bundled formats).
-    let only: string | undefined;
-    try {
-      only = Deno.env.get("TSBPF_TRACEFS");
-    } catch {
-      // no --allow-env: the usual places
-    }
-    for (const r of only !== undefined ? [only] : TRACEFS_ROOTS) {
-      try {
-        if (!Deno.statSync(`${r}/events`).isDirectory) continue;
-        Deno.readTextFileSync(`${r}/events/header_page`);
-        root = r;
-        break;
-      } catch {
-        // not mounted, not readable or no permission: try the next one
-      }
-    }
-  }
+  if (root === undefined) root = findTracefs() ?? null;
   return root ?? undefined;
 }
 

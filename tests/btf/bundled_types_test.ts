@@ -8,8 +8,8 @@ import { formatType } from "../../runtime/btf/c_printer.ts";
 import { encodeBtf } from "../../runtime/btf/btf_writer.ts";
 import { parseBtf } from "../../runtime/btf/btf_reader.ts";
 import { KernelTypes } from "../../runtime/btf/kernel_types.ts";
-import { captureTypes } from "../../runtime/btf/gen/capture_types.ts";
-import { BUNDLE_SPEC } from "../../runtime/btf/gen/bundle_spec.ts";
+import { captureTypes } from "../../tools/capture_types.ts";
+import { BUNDLE_SPEC } from "../../tools/bundle_spec.ts";
 import { liveSkipReason } from "./helpers.ts";
 
 // The bundle is checked against its own description and against facts of

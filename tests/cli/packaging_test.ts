@@ -12,7 +12,7 @@ import {
 } from "../../runtime/cli_args.ts";
 import { VERSION } from "../../runtime/cli.ts";
 import { bashCompletion, zshCompletion } from "../../runtime/completions.ts";
-import { manPage } from "../../runtime/man_page.ts";
+import { manPage } from "../../tools/man_page.ts";
 import { runCli } from "./helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

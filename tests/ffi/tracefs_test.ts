@@ -73,3 +73,45 @@ Deno.test({
     assert.equal(got.id, tracepointId("syscalls", "sys_enter_getppid"));
   },
 });
+
+Deno.test("TSBPF_TRACEFS names the tracefs that tracepoint ids come from; one that is not a tracefs falls back to the usual places", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "tsbpf_tracefs_" });
+  try {
+    Deno.mkdirSync(`${root}/events/demo/demo_event`, { recursive: true });
+    Deno.writeTextFileSync(`${root}/events/header_page`, "");
+    Deno.writeTextFileSync(`${root}/events/demo/demo_event/id`, "4242\n");
+    const url = new URL("../../ffi/tracefs.ts", import.meta.url).href;
+    const run = async (env: Record<string, string>, script: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-check",
+          `import { tracefsDir, tracepointId } from "${url}"; ${script}`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1", ...env },
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    assert.equal(
+      await run(
+        { TSBPF_TRACEFS: root },
+        `console.log(tracefsDir(), tracepointId("demo", "demo_event"));`,
+      ),
+      `${root} 4242`,
+    );
+    if (skipReason === undefined) {
+      assert.equal(
+        await run(
+          { TSBPF_TRACEFS: `${root}/nonexistent` },
+          `console.log(tracefsDir());`,
+        ),
+        Deno.realPathSync(tracefsDir()),
+      );
+    }
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});

@@ -13,6 +13,7 @@ import {
   UnknownTracepointError,
 } from "../../runtime/probes/tracepoint_format.ts";
 import { bundledFormats } from "../../runtime/probes/bundled_formats.ts";
+import { findTracefs } from "../../runtime/probes/tracefs.ts";
 
 const root = tracefsRoot();
 const noTracefs = root === undefined;
@@ -420,5 +421,25 @@ Deno.test("without tracefs access the bundle answers the same", async () => {
     // question: kernel builds differ. `deno task formats:check` answers it.
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("findTracefs takes the first directory with a readable events/header_page", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "tsbpf_tracefs_" });
+  try {
+    const fake = `${dir}/fake`;
+    Deno.mkdirSync(`${fake}/events`, { recursive: true });
+    Deno.mkdirSync(`${dir}/no_header/events`, { recursive: true });
+    assert.equal(
+      findTracefs([`${dir}/missing`, `${dir}/no_header`]),
+      undefined,
+    );
+    Deno.writeTextFileSync(`${fake}/events/header_page`, "");
+    assert.equal(
+      findTracefs([`${dir}/missing`, `${dir}/no_header`, fake]),
+      fake,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -6,19 +6,19 @@
  * (`data/kernel_types.json`). The type table is read by the same reader as
  * the kernel's BTF.
  *
- * Run `deno task btf:capture` (`deno run -A runtime/btf/gen/capture_types.ts
+ * Run `deno task btf:capture` (`deno run -A tools/capture_types.ts
  * [--from FILE [--kernel RELEASE]] [--out DIR]`). Kernel builds differ: a table captured
  * elsewhere is not wrong, and no test compares it with the running kernel.
  *
  * @module
  */
 
-import { readBtfFile } from "../btf_reader.ts";
-import { BtfFormatError } from "../btf_types.ts";
-import { encodeBtf } from "../btf_writer.ts";
-import type { BtfTypeSpec } from "../btf_writer.ts";
-import { KernelTypes } from "../kernel_types.ts";
-import type { BundledTypesInfo } from "../bundled_types.ts";
+import { readBtfFile } from "../runtime/btf/btf_reader.ts";
+import { BtfFormatError } from "../runtime/btf/btf_types.ts";
+import { encodeBtf } from "../runtime/btf/btf_writer.ts";
+import type { BtfTypeSpec } from "../runtime/btf/btf_writer.ts";
+import { KernelTypes } from "../runtime/btf/kernel_types.ts";
+import type { BundledTypesInfo } from "../runtime/btf/bundled_types.ts";
 import { BUNDLE_ENUMS, BUNDLE_SPEC } from "./bundle_spec.ts";
 import type { BundleSpec } from "./bundle_spec.ts";
 
@@ -40,9 +40,9 @@ export interface Capture {
  * @example Keeping one member of a struct
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeBtf } from "../btf_writer.ts";
- * import { parseBtf } from "../btf_reader.ts";
- * import { KernelTypes } from "../kernel_types.ts";
+ * import { encodeBtf } from "../runtime/btf/btf_writer.ts";
+ * import { parseBtf } from "../runtime/btf/btf_reader.ts";
+ * import { KernelTypes } from "../runtime/btf/kernel_types.ts";
  * import { captureTypes } from "./capture_types.ts";
  *
  * const from = new KernelTypes(parseBtf(encodeBtf([
@@ -238,7 +238,7 @@ export function captureTypes(
 async function main(args: string[]): Promise<number> {
   let from = "/sys/kernel/btf/vmlinux";
   let kernel: string | undefined;
-  let outDir = new URL("../data/", import.meta.url);
+  let outDir = new URL("../runtime/btf/data/", import.meta.url);
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--from") from = args[++i];
     else if (args[i] === "--kernel") kernel = args[++i];

@@ -3,15 +3,15 @@
  * bundled data files that `readTracepointFormat` and `syscallName` use when
  * tracefs is not available (no root, macOS, Windows):
  *
- * - `data/tracepoint_formats.json`: every event listed in tracefs
+ * - `runtime/probes/data/tracepoint_formats.json`: every event listed in tracefs
  *   `available_events`, with its ID, its non-common fields (declaration,
  *   offset, size, signed), and its print fmt. The common fields are stored
  *   once.
- * - `data/syscalls_x86_64.json`: name → number from
+ * - `runtime/probes/data/syscalls_x86_64.json`: name → number from
  *   `/usr/include/x86_64-linux-gnu/asm/unistd_64.h` (`__NR_*` lines).
  *
  * Run as root with tracefs mounted:
- * `deno run -A runtime/probes/capture_formats.ts [--out DIR]`
+ * `deno run -A tools/capture_formats.ts [--out DIR]`
  * (`deno task formats:capture`), or with `--check` (`deno task
  * formats:check`) to list where the bundle differs from this machine's kernel
  * without writing anything. Kernel builds differ, so a difference is not a
@@ -21,13 +21,16 @@
  * @module
  */
 
-import { parseTracepointFormat, tracefsRoot } from "./tracepoint_format.ts";
+import {
+  parseTracepointFormat,
+  tracefsRoot,
+} from "../runtime/probes/tracepoint_format.ts";
 import type {
   BundledEvent,
   BundledField,
   BundledFormats,
   BundledSyscalls,
-} from "./bundled_formats.ts";
+} from "../runtime/probes/bundled_formats.ts";
 
 const UNISTD = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
 
@@ -227,7 +230,7 @@ export function checkBundle(dataDir: string): string[] {
 }
 
 if (import.meta.main && Deno.args.includes("--check")) {
-  const dir = new URL("./data", import.meta.url).pathname;
+  const dir = new URL("../runtime/probes/data", import.meta.url).pathname;
   try {
     const diffs = checkBundle(dir);
     for (const line of diffs) console.log(line);
@@ -245,7 +248,7 @@ if (import.meta.main && Deno.args.includes("--check")) {
   const i = Deno.args.indexOf("--out");
   const out = i >= 0
     ? Deno.args[i + 1]
-    : new URL("./data", import.meta.url).pathname;
+    : new URL("../runtime/probes/data", import.meta.url).pathname;
   try {
     const t0 = performance.now();
     const r = captureFormats(out);

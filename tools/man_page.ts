@@ -6,8 +6,12 @@
  * @module
  */
 
-import { CLI_OPTIONS, CLI_SYNOPSIS, type CliOption } from "./cli_args.ts";
-import { VERSION } from "./cli.ts";
+import {
+  CLI_OPTIONS,
+  CLI_SYNOPSIS,
+  type CliOption,
+} from "../runtime/cli_args.ts";
+import { VERSION } from "../runtime/version.ts";
 
 /** Escapes text for roff: backslashes, dashes, and a leading dot or quote. */
 function roff(text: string): string {

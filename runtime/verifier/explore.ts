@@ -1,0 +1,219 @@
+/**
+ * Path exploration for the verifier: follows every path from the entry,
+ * remembers states at prune points, drops a path whose state is covered by a
+ * fully explored one, detects loops that return in the same state, enforces
+ * the processed-instruction budget, and finally checks the combined stack
+ * depth along call chains.
+ *
+ * @module
+ */
+
+import { STACK_SIZE } from "../bpf/opcodes.ts";
+import { FULL } from "./scalar.ts";
+import {
+  copyState,
+  mkReg,
+  newFrame,
+  type State,
+  stateCovers,
+  stateEqual,
+  T,
+} from "./state.ts";
+import type { VerifyResult } from "./options.ts";
+import type { Checkpoint, Verification } from "./verification.ts";
+import { step } from "./step.ts";
+
+/** A cheap hash of the current frame's registers (equal states, equal hash). */
+function fingerprint(st: State): number {
+  const f = st.frames[st.frames.length - 1];
+  let h = st.frames.length * 131 + f.callsite;
+  for (let r = 0; r < 10; r++) {
+    const x = f.regs[r];
+    h = (Math.imul(h, 31) + x.t * 7 + x.off) | 0;
+    if (x.t !== T.NOT_INIT) {
+      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umin))) | 0;
+      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umax))) | 0;
+    }
+  }
+  return h;
+}
+
+const PRUNED = Symbol("pruned");
+
+/**
+ * Follows every path of the program from its entry; returns the figures of
+ * an accepted program, throws `VerifierError` on the first rejection.
+ */
+export function run(vr: Verification): VerifyResult {
+  const main = newFrame(
+    0,
+    -1,
+    0,
+    "only r1 (context) and r10 are set at entry",
+  );
+  main.regs[1] = mkReg(T.CTX);
+  if (vr.opts.r2Scalar) main.regs[2] = mkReg(T.SCALAR, { r: FULL });
+  vr.cur = { frames: [main], refs: [] };
+  vr.pc = 0;
+  for (;;) {
+    const alive = followPath(vr);
+    if (!alive) {
+      endPath(vr);
+      const next = vr.pending.pop();
+      if (!next) break;
+      vr.cur = next.state;
+      vr.pc = next.pc;
+      vr.cp = next.cp;
+      vr.from = next.from;
+    }
+  }
+  return {
+    insnsProcessed: vr.processed,
+    maxStackDepth: checkStackDepth(vr),
+  };
+}
+
+/** Follows the current path until it ends; false when it did. */
+function followPath(vr: Verification): boolean {
+  for (;;) {
+    const pc = vr.pc;
+    if (vr.s.prune[pc]) {
+      const r = visitPrunePoint(vr, pc);
+      if (r === PRUNED) return false;
+      vr.cp = r;
+    }
+    if (++vr.processed > vr.budget) {
+      vr.fail(
+        pc,
+        `the program is too complex: more than ${vr.budget} instructions processed (a loop that is not provably bounded, or too many paths)`,
+      );
+    }
+    vr.insnsSinceCp++;
+    const next = step(vr, pc, vr.s.dec[pc]!);
+    if (next < 0) return false;
+    vr.from = pc;
+    vr.pc = next;
+  }
+}
+
+function endPath(vr: Verification): void {
+  let c = vr.cp;
+  while (c) {
+    c.branches--;
+    if (c.branches > 0) break;
+    complete(vr, c);
+    c = c.parent;
+  }
+}
+
+/** Moves a checkpoint whose paths are all explored to the done list. */
+function complete(vr: Verification, c: Checkpoint): void {
+  const at = vr.checkpoints[c.pc]!;
+  const bucket = at.active.get(c.hash)!;
+  bucket.splice(bucket.indexOf(c), 1);
+  if (bucket.length === 0) at.active.delete(c.hash);
+  at.activeCount--;
+  at.done.push(c);
+}
+
+function visitPrunePoint(
+  vr: Verification,
+  pc: number,
+): Checkpoint | null | typeof PRUNED {
+  let at = vr.checkpoints[pc];
+  if (!at) {
+    at = vr.checkpoints[pc] = {
+      done: [],
+      active: new Map(),
+      activeCount: 0,
+    };
+  }
+  // Coming back to a pc whose exploration is still under way: a loop.
+  const looping = at.activeCount > 0;
+  let hash = 0;
+  if (looping) {
+    hash = fingerprint(vr.cur);
+    for (const c of at.active.get(hash) ?? []) {
+      if (stateEqual(c.state, vr.cur)) {
+        vr.fail(
+          pc,
+          `infinite loop detected: the back-edge from insn ${vr.from} returns here in the same state, so the loop is not bounded`,
+        );
+      }
+    }
+  }
+  const live = (at: number): number => vr.s.liveIn[at];
+  const need = (at: number): number => vr.s.needIn[at];
+  const slotNeed = (at: number, w: 0 | 1): number =>
+    vr.s.slotNeedIn[2 * at + w];
+  let drop = false;
+  for (const c of at.done) {
+    if (stateCovers(c.state, vr.cur, pc, live, need, slotNeed)) {
+      c.hit++;
+      return PRUNED;
+    }
+    c.miss++;
+    if (c.miss > c.hit * 3 + 3) drop = true;
+  }
+  if (drop) at.done = at.done.filter((c) => c.miss <= c.hit * 3 + 3);
+  const rare = vr.jmpsSinceCp < 2 && vr.insnsSinceCp < 8;
+  const loopRare = vr.jmpsSinceCp < 20 && vr.insnsSinceCp < 100;
+  if (rare || (looping && loopRare)) return vr.cp;
+  if (!looping) hash = fingerprint(vr.cur);
+  const c: Checkpoint = {
+    state: copyState(vr.cur),
+    branches: 1,
+    parent: vr.cp,
+    hit: 0,
+    miss: 0,
+    pc,
+    hash,
+  };
+  const bucket = at.active.get(hash);
+  if (bucket) bucket.push(c);
+  else at.active.set(hash, [c]);
+  at.activeCount++;
+  vr.jmpsSinceCp = 0;
+  vr.insnsSinceCp = 0;
+  return c;
+}
+
+/** Checks the combined stack along call chains; returns the deepest. */
+function checkStackDepth(vr: Verification): number {
+  const n = vr.s.funcStarts.length;
+  const round = (v: number) => Math.ceil(v / 16) * 16;
+  const memoR = new Array<number>(n).fill(-1);
+  const memoU = new Array<number>(n).fill(-1);
+  const onPath = new Uint8Array(n);
+  const chain = (f: number): [number, number] => {
+    if (memoR[f] >= 0) return [memoR[f], memoU[f]];
+    onPath[f] = 1;
+    let bestR = 0, bestU = 0;
+    for (const c of vr.s.calls[f]) {
+      if (onPath[c.callee]) continue;
+      const [r, u] = chain(c.callee);
+      bestR = Math.max(bestR, r);
+      bestU = Math.max(bestU, u);
+    }
+    onPath[f] = 0;
+    memoR[f] = round(vr.funcDepth[f]) + bestR;
+    memoU[f] = vr.funcDepth[f] + bestU;
+    return [memoR[f], memoU[f]];
+  };
+  const [total, raw] = chain(0);
+  if (total > STACK_SIZE) {
+    let at = 0, worst = -1;
+    for (const c of vr.s.calls[0]) {
+      const [r] = chain(c.callee);
+      if (r > worst) {
+        worst = r;
+        at = c.pc;
+      }
+    }
+    vr.fail(
+      at,
+      `combined stack size of the call chain is ${total} bytes, more than ${STACK_SIZE}`,
+    );
+  }
+  return raw;
+}
