@@ -10,20 +10,9 @@
 
 import { Class, Mode, Size } from "./opcodes.ts";
 import { checkInsns, describeValue } from "./validate.ts";
+import type { Insn } from "./opcodes.ts";
 
-/** One instruction slot, fields as in the kernel's `struct bpf_insn`. */
-export interface Insn {
-  /** The opcode byte. */
-  code: number;
-  /** Destination register, 0-10. */
-  dst: number;
-  /** Source register, 0-10 (or a pseudo source for ld_imm64 and call). */
-  src: number;
-  /** Signed 16-bit offset. */
-  off: number;
-  /** Signed 32-bit immediate. */
-  imm: number;
-}
+export type { Insn } from "./opcodes.ts";
 
 /** Byte size of one encoded instruction slot. */
 export const INSN_SIZE = 8;

@@ -189,3 +189,17 @@ export const ProgType = {
   PERF_EVENT: 7,
   RAW_TRACEPOINT: 17,
 } as const;
+
+/** One instruction slot, fields as in the kernel's `struct bpf_insn`. */
+export interface Insn {
+  /** The opcode byte. */
+  code: number;
+  /** Destination register, 0-10. */
+  dst: number;
+  /** Source register, 0-10 (or a pseudo source for ld_imm64 and call). */
+  src: number;
+  /** Signed 16-bit offset. */
+  off: number;
+  /** Signed 32-bit immediate. */
+  imm: number;
+}

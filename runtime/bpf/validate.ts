@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Insn } from "./insn.ts";
+import type { Insn } from "./opcodes.ts";
 
 /** The fields of an instruction slot and their ranges. */
 const FIELDS: readonly [keyof Insn, number, number][] = [

@@ -14,76 +14,9 @@
 import { type ElfInfo, findBinary, readElf } from "./elf.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 
-/** A register an operand names: its `pt_regs` slot and the bytes used. */
-export interface UsdtRegister {
-  /** The `pt_regs` field (`di`, `r12`, `ip`, …). */
-  reg: string;
-  /** Byte offset in the 8-byte slot: 1 for `%ah`-style high bytes. */
-  byte: number;
-  /** Width the name denotes (8 for `%rax`, 4 for `%eax`, …). */
-  width: 1 | 2 | 4 | 8;
-}
-
-/** One argument of a USDT probe, as its note describes it. */
-export type UsdtArg =
-  & {
-    /** Bytes of the value (the number before `@`). */
-    size: 1 | 2 | 4 | 8;
-    /** Whether the value is signed (a `-` before the size). */
-    signed: boolean;
-    /** The spec text, e.g. `-4@112(%rsp)`. */
-    text: string;
-  }
-  & (
-    | { kind: "reg"; reg: UsdtRegister }
-    /** A constant (`$5`); the value as a decimal string. */
-    | { kind: "const"; value: string }
-    /**
-     * Memory at `disp + base + index * scale` (each part optional); with
-     * a `symbol`, `disp` is added to the symbol's address. With `%rip` as
-     * the base and a symbol, the address is the symbol's (as the
-     * assembler resolved it), not `ip`-relative.
-     */
-    | {
-      kind: "mem";
-      base?: UsdtRegister;
-      index?: UsdtRegister;
-      scale: number;
-      disp: number;
-      symbol?: string;
-      /** The symbol's link-time address, filled in by `readUsdtProbes`. */
-      symbolAddress?: number;
-    }
-  );
-
-/** One USDT probe location of a binary. */
-export interface UsdtProbe {
-  /** The binary's absolute path. */
-  path: string;
-  /** The provider (`python`). */
-  provider: string;
-  /** The probe name (`gc__start`). */
-  name: string;
-  /** Link-time address of the probe's `nop`, `.stapsdt.base`-adjusted. */
-  address: number;
-  /** File offset of the `nop`: where the uprobe goes. */
-  fileOffset: number;
-  /** Link-time address of the semaphore (0: none). */
-  semaphore: number;
-  /** File offset of the semaphore (the uprobe's `ref_ctr_offset`), 0: none. */
-  semaphoreOffset: number;
-  /** The arguments, in order. */
-  args: UsdtArg[];
-  /** The note's argument text, as written. */
-  argText: string;
-  /** Whether the binary is position-independent (ET_DYN). */
-  pie: boolean;
-  /**
-   * Why the arguments cannot be read (a spec not understood, a symbol
-   * not defined); `args` is then empty. The probe itself still attaches.
-   */
-  argError?: string;
-}
+// The data a USDT attach point carries lives with the Program contract.
+export type { UsdtArg, UsdtProbe, UsdtRegister } from "../program.ts";
+import type { UsdtArg, UsdtProbe, UsdtRegister } from "../program.ts";
 
 /** A note as it is in `.note.stapsdt`, addresses not yet adjusted. */
 export interface StapsdtNote {
