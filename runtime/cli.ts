@@ -210,13 +210,24 @@ async function runScript(opts: CliOptions): Promise<number> {
         while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
       };
     }
-    const selected = await selectEngine(opts.backend, {
+    const hooks = opts.record !== undefined || opts.replay !== undefined
+      ? await import("./record/cli_hooks.ts")
+      : undefined;
+    const replay = opts.replay === undefined ? undefined : await hooks!
+      .replayEngine(opts.replay, opts);
+    if (replay?.warning !== undefined) {
+      stderr(`tsbpf: WARNING: ${replay.warning}`);
+    }
+    const selected = replay ?? await selectEngine(opts.backend, {
       seed: opts.seed,
       rate: opts.rate,
       pid: opts.pid,
       realtime: true,
     });
     engine = selected.engine;
+    if (opts.record !== undefined) {
+      engine = hooks!.recordingEngine(engine, opts.record, fileName);
+    }
     await verifyForEngine(program, engine);
     const session = new Session(program, engine, {
       format: opts.format,
@@ -237,11 +248,25 @@ async function runScript(opts: CliOptions): Promise<number> {
       }
       await session.run({
         durationMs: opts.duration === undefined
-          ? undefined
+          ? replay?.durationMs
           : opts.duration * 1000,
         signal: abort.signal,
       });
       await session.finish();
+      if (replay?.feed.error !== undefined) {
+        stderr(`ERROR: ${replay.feed.error.message}`);
+        return 1;
+      }
+      const summary = (engine as { summary?: () => unknown }).summary?.() as
+        | { events: number; bytes: number; lost: number }
+        | undefined;
+      if (summary !== undefined) {
+        stderr(
+          `tsbpf: recorded ${summary.events} events (${summary.bytes} bytes${
+            summary.lost > 0 ? `, ${summary.lost} lost` : ""
+          }) to "${opts.record}"`,
+        );
+      }
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }

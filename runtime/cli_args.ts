@@ -37,6 +37,14 @@ export interface CliOptions {
   seed?: number;
   rate?: number;
   unsafe: boolean;
+  /** `--record FILE`: record every run of the probes to FILE. */
+  record?: string;
+  /** `--replay FILE`: run over a recording (or perf.data) instead. */
+  replay?: string;
+  /** `--realtime`: replay in recorded time, not as fast as possible. */
+  realtime: boolean;
+  /** `--salvage`: replay what precedes damage in a recording. */
+  salvage: boolean;
   help: boolean;
   version: boolean;
 }
@@ -63,6 +71,10 @@ OPTIONS:
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
     --unsafe         allow system(), cat() and signal()
+    --record FILE    record every run of the probes to FILE (kernel engine)
+    --replay FILE    run over a recording or a perf.data file (interpreter)
+    --realtime       replay at the recorded pace
+    --salvage        replay the part of a damaged recording before the damage
     --asm FILE       assemble FILE, verify it and run it once in the interpreter
     --mem HEX        bytes r1 points at in --asm mode (r2 holds their length)
     --no-verify      skip our verifier in --asm mode
@@ -135,6 +147,10 @@ export function parseCli(args: string[]): CliOptions {
       asm: { type: "string" },
       mem: { type: "string" },
       "no-verify": { type: "boolean" },
+      record: { type: "string" },
+      replay: { type: "string" },
+      realtime: { type: "boolean" },
+      salvage: { type: "boolean" },
     });
   } catch (e) {
     if (e instanceof FlagError) throw new UsageError(e.message);
@@ -177,6 +193,10 @@ export function parseCli(args: string[]): CliOptions {
     seed: num("--seed", v.seed),
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,
+    record: v.record,
+    replay: v.replay,
+    realtime: v.realtime ?? false,
+    salvage: v.salvage ?? false,
     help: (v.h ?? false) || (v.help ?? false),
     version: v.version ?? false,
   };

@@ -95,7 +95,7 @@ let passwd: Map<number, string> | undefined;
  * The name /etc/passwd gives `uid`, or `""` when it has none (or cannot be
  * read), as bpftrace prints `username`.
  */
-function userName(uid: number): string {
+export function userName(uid: number): string {
   if (passwd === undefined) {
     passwd = new Map();
     let text = "";

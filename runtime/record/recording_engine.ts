@@ -11,6 +11,7 @@
 import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
 import { engineSymbols } from "../host_symbols.ts";
 import { hostBootTimeNs } from "../output/boot_time.ts";
+import { userName } from "../output/decode.ts";
 import type { SymbolResolver } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import type { RecordingHeader, SymbolTable } from "./format.ts";
@@ -222,10 +223,8 @@ export class RecordingEngine implements Engine {
         return v;
       };
     }
-    if (inner.username !== undefined) {
-      const f = inner.username.bind(inner);
-      out.username = (uid) => (m.username[String(uid)] = f(uid));
-    }
+    const name = inner.username?.bind(inner) ?? userName;
+    out.username = (uid) => (m.username[String(uid)] = name(uid));
     if (inner.bootTimeNs !== undefined) out.bootTimeNs = inner.bootTimeNs;
     return out;
   }

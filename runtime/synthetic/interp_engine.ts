@@ -41,6 +41,7 @@ import { type EventSource, makeSource } from "./sources.ts";
 import { World } from "./world.ts";
 import { pairDomain, returnKey, returnOf, ReturnQueue } from "./pairing.ts";
 import type { SyntheticThread } from "./processes.ts";
+import type { EventFeed } from "./event_feed.ts";
 
 /** Options of {@linkcode InterpEngine}; every field has a default. */
 export interface InterpEngineOptions {
@@ -60,6 +61,11 @@ export interface InterpEngineOptions {
   pid?: number;
   /** Executed-instruction budget of one run (default: the kernel's 1M). */
   budget?: number;
+  /**
+   * Events from elsewhere (a recording) instead of the synthetic world:
+   * the feed supplies each event's context, environment and helpers.
+   */
+  feed?: EventFeed;
 }
 
 /** Runtime errors of the probes' runs. */
@@ -147,6 +153,7 @@ export class InterpEngine implements Engine {
   readonly #numCpus: number;
   readonly #pid?: number;
   readonly #budget?: number;
+  readonly #feed?: EventFeed;
   #world?: World;
   #program?: Program;
   #maps: VmMap[] = [];
@@ -170,6 +177,8 @@ export class InterpEngine implements Engine {
     this.#numCpus = options.numCpus ?? 2;
     this.#pid = options.pid;
     this.#budget = options.budget;
+    this.#feed = options.feed;
+    if (this.#feed !== undefined) this.#numCpus = this.#feed.numCpus;
     if (!(this.#rate > 0 && Number.isFinite(this.#rate))) {
       throw new RangeError(
         `Invalid event rate ${this.#rate}: it must be positive`,
@@ -208,11 +217,10 @@ export class InterpEngine implements Engine {
         probes.push({
           name: p.name,
           kind: p.attach[0]?.kind ?? "BEGIN",
-          vm: new VmProgram(
-            p.insns,
-            maps,
-            this.#budget === undefined ? {} : { budget: this.#budget },
-          ),
+          vm: new VmProgram(p.insns, maps, {
+            budget: this.#budget,
+            helpers: this.#feed?.helpers,
+          }),
           insnCount: p.insns.length,
           runs: 0,
           timed: 0,
@@ -221,6 +229,7 @@ export class InterpEngine implements Engine {
           errors: 0,
         });
       }
+      this.#feed?.load(program);
       this.#world = world;
       this.#maps = maps;
       this.#probes = probes;
@@ -242,6 +251,10 @@ export class InterpEngine implements Engine {
     const world = this.#world!;
     if (this.#attached) return Promise.resolve();
     try {
+      if (this.#feed !== undefined) {
+        this.#attached = true;
+        return Promise.resolve();
+      }
       const sources: EventSource[] = [];
       program.probes.forEach((p, i) => {
         for (const ap of p.attach) {
@@ -274,6 +287,11 @@ export class InterpEngine implements Engine {
     const empty = new Uint8Array(0);
     program.probes.forEach((p, i) => {
       if (!p.attach.some((a) => a.kind === kind)) return;
+      if (this.#feed !== undefined) {
+        const ctx = this.#feed.special(i);
+        if (ctx !== undefined) this.#run(i, ctx);
+        return;
+      }
       const env = world.env;
       env.set(world.procs.self, 0, world.baseNs + this.#nowNs);
       env.kstack = [];
@@ -311,6 +329,19 @@ export class InterpEngine implements Engine {
 
   /** Runs the events of every source due before `endNs`. */
   #advance(endNs: number): void {
+    if (this.#feed !== undefined) {
+      const feed = this.#feed;
+      if (!this.#attached) {
+        this.#nowNs = endNs;
+        return;
+      }
+      for (let e = feed.next(endNs); e !== undefined; e = feed.next(endNs)) {
+        if (e.timeNs > this.#nowNs) this.#nowNs = e.timeNs;
+        this.#run(e.probe, e.ctx);
+      }
+      this.#nowNs = endNs;
+      return;
+    }
     const sources = this.#sources;
     const world = this.#world!;
     const n = sources.length;
@@ -428,7 +459,7 @@ export class InterpEngine implements Engine {
 
   #run(index: number, ctx: Uint8Array): void {
     const p = this.#probes[index];
-    const env = this.#world!.env;
+    const env = this.#feed?.env ?? this.#world!.env;
     const n = ++p.runs;
     try {
       if (n % TIME_SAMPLE === 0) {
@@ -512,6 +543,7 @@ export class InterpEngine implements Engine {
 
   /** Names the synthetic machine's addresses and stack ids. */
   symbols(): SymbolResolver {
+    if (this.#feed !== undefined) return this.#feed.symbols(this.#maps);
     const world = this.#world ??
       new World(this.#seed, this.#numCpus, this.#pid);
     // Virtual time 0 is now: strftime() of a boot-clock nsecs shows today.

@@ -1,0 +1,415 @@
+/**
+ * Replay: a recording as the interpreter engine's event source. Each
+ * recorded run becomes an event of the same probe with the recorded
+ * context and task facts; helpers return what they returned in the kernel
+ * (times, random numbers, stack ids, the bytes reads found), so the program
+ * that made the recording prints exactly what it printed live.
+ *
+ * Another program may replay the file when it reads only what was
+ * recorded: the context, task facts, the event's time, strings captured at
+ * entry, and reads of the same addresses. Anything else stops the replay
+ * with one line naming the probe and the read.
+ *
+ * @module
+ */
+
+import type { SymbolResolver } from "../output/types.ts";
+import type { Program } from "../program.ts";
+import type { EventFeed, FedEvent } from "../synthetic/event_feed.ts";
+import { fromBigInt, hi, toBigU } from "../vm/alu64.ts";
+import type { VmEnvironment } from "../vm/environment.ts";
+import { type HelperFn, HELPERS } from "../vm/helpers.ts";
+import type { Machine } from "../vm/memory.ts";
+import { TAG } from "../vm/memory.ts";
+import { HELPER_NAMES } from "../bpf/opcodes.ts";
+import {
+  type RecordedCall,
+  type RecordedEvent,
+  RESULT_HELPERS,
+  WRITING_HELPERS,
+} from "./format.ts";
+import type { Recording } from "./reader.ts";
+
+const decoder = new TextDecoder();
+
+/** A read or result the recording does not hold. */
+export class ReplayError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ReplayError";
+  }
+}
+
+class ReplayEnv implements VmEnvironment {
+  pid = 0;
+  tid = 0;
+  uid = 0;
+  gid = 0;
+  cpu = 0;
+  numCpus: number;
+  cgroupId = 0n;
+  task = 0n;
+  funcIp = 0n;
+  commBytes: Uint8Array = new Uint8Array(16);
+  timeNs = 0n;
+  constructor(numCpus: number) {
+    this.numCpus = numCpus;
+  }
+  get comm(): string {
+    const b = this.commBytes;
+    const n = b.indexOf(0);
+    return decoder.decode(n < 0 ? b : b.subarray(0, n));
+  }
+  nowNs(): bigint {
+    return this.timeNs;
+  }
+  bootNs(): bigint {
+    return this.timeNs;
+  }
+  random32(): number {
+    return 0;
+  }
+  kernelStack(): bigint[] {
+    return [];
+  }
+  userStack(): bigint[] {
+    return [];
+  }
+  readMemory(): Uint8Array | null {
+    return null;
+  }
+}
+
+function ret(v: number): number {
+  hi.v = v < 0 ? -1 : 0;
+  return v | 0;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The recording's events for the interpreter engine.
+ *
+ * @example Replay a recording in the interpreter
+ * ```ts ignore
+ * import { openRecording } from "./reader.ts";
+ * import { ReplayFeed } from "./replay_feed.ts";
+ * import { InterpEngine } from "../synthetic/interp_engine.ts";
+ * const feed = new ReplayFeed(openRecording("trace.tsrec"));
+ * const engine = new InterpEngine({ feed });
+ * ```
+ */
+export class ReplayFeed implements EventFeed {
+  /** The environment of the current event. */
+  readonly env: ReplayEnv;
+  /** Helpers serving recorded values. */
+  readonly helpers: ReadonlyMap<number, HelperFn>;
+  /** CPUs of the recorded machine. */
+  readonly numCpus: number;
+  /** The first replay error, once one stopped the replay. */
+  error?: ReplayError;
+  readonly #rec: Recording;
+  readonly #iter: Iterator<RecordedEvent>;
+  #head?: RecordedEvent;
+  #done = false;
+  #firstNs: number;
+  /** Recorded probe index → program probe index (-1: not in the program). */
+  #map: number[] = [];
+  #special: boolean[] = [];
+  #ctxSize: number[] = [];
+  #names: string[] = [];
+  #cur?: RecordedEvent;
+  #curProbe = 0;
+  #pos = 0;
+  #events = 0;
+
+  /** Feeds `recording`'s events. */
+  constructor(recording: Recording) {
+    this.#rec = recording;
+    this.numCpus = Math.max(1, recording.header.numCpus | 0);
+    this.env = new ReplayEnv(this.numCpus);
+    this.#iter = recording.events();
+    const first = recording.trailer?.firstNs;
+    this.#firstNs = first === undefined ? NaN : Number(first);
+    this.helpers = this.#makeHelpers();
+  }
+
+  /** Events run so far. */
+  get events(): number {
+    return this.#events;
+  }
+
+  /** Nanoseconds between the first and the last recorded event. */
+  durationNs(): number {
+    const t = this.#rec.trailer;
+    if (t?.firstNs === undefined || t.lastNs === undefined) return 0;
+    return Number(t.lastNs) - Number(t.firstNs);
+  }
+
+  /** Matches the program's probes with the recorded ones. */
+  load(program: Program): void {
+    this.#matchProbes(program);
+  }
+
+  #matchProbes(program: Program): void {
+    if (this.#names.length > 0) return;
+    const recorded = this.#rec.header.probes;
+    const byText = new Map<string, number>();
+    program.probes.forEach((p, i) => {
+      for (const a of p.attach) byText.set(a.text, i);
+      this.#ctxSize[i] = p.ctx.size;
+      this.#names[i] = p.attach.map((a) => a.text).join(",") || p.name;
+    });
+    const have = new Set<number>();
+    this.#map = recorded.map((rp) => {
+      for (const t of rp.attach) {
+        const i = byText.get(t);
+        if (i !== undefined) {
+          have.add(i);
+          return i;
+        }
+      }
+      return -1;
+    });
+    program.probes.forEach((p, i) => {
+      const kind = p.attach[0]?.kind;
+      this.#special[i] = kind === "BEGIN" || kind === "END";
+      if (!have.has(i) && !this.#special[i]) {
+        const list = recorded.flatMap((r) => r.attach).join(", ");
+        throw new ReplayError(
+          `Cannot replay probe "${
+            this.#names[i]
+          }": the recording holds no events for it (it recorded ${
+            list || "nothing"
+          })`,
+        );
+      }
+    });
+  }
+
+  #peek(): RecordedEvent | undefined {
+    if (this.#head !== undefined) return this.#head;
+    if (this.#done) return undefined;
+    const r = this.#iter.next();
+    if (r.done) {
+      this.#done = true;
+      return undefined;
+    }
+    this.#head = r.value;
+    if (Number.isNaN(this.#firstNs)) this.#firstNs = r.value.timeNs;
+    return r.value;
+  }
+
+  /** The next recorded run due before `endNs` (engine ns). */
+  next(endNs: number): FedEvent | undefined {
+    if (this.error !== undefined) return undefined;
+    for (;;) {
+      const e = this.#peek();
+      if (e === undefined) return undefined;
+      const probe = this.#map[e.probe] ?? -1;
+      if (probe < 0 || this.#special[probe]) {
+        // END waits for runSpecial; BEGIN ran already; others are skipped.
+        if (probe >= 0 && this.#names[probe] === "END") return undefined;
+        this.#head = undefined;
+        continue;
+      }
+      const t = e.timeNs - this.#firstNs;
+      if (t >= endNs) return undefined;
+      this.#head = undefined;
+      this.#set(e, probe);
+      return { probe, ctx: this.#ctx(e, probe), timeNs: t };
+    }
+  }
+
+  /** Makes BEGIN/END probe `probe`'s recorded run current. */
+  special(probe: number): Uint8Array | undefined {
+    for (;;) {
+      const e = this.#peek();
+      if (e === undefined) break;
+      this.#head = undefined;
+      if (this.#map[e.probe] === probe) {
+        this.#set(e, probe);
+        return this.#ctx(e, probe);
+      }
+      if (this.#names[probe] === "BEGIN") {
+        this.#head = e; // BEGIN comes first or not at all
+        break;
+      }
+    }
+    const blank: RecordedEvent = {
+      probe: -1,
+      cpu: 0,
+      timeNs: Number.isNaN(this.#firstNs) ? 0 : this.#firstNs,
+      pid: 0,
+      tid: 0,
+      uid: 0,
+      gid: 0,
+      cgroupId: 0n,
+      comm: new Uint8Array(16),
+      flags: 0,
+      ctx: EMPTY,
+      calls: [],
+    };
+    this.#set(blank, probe);
+    return EMPTY;
+  }
+
+  #ctx(e: RecordedEvent, probe: number): Uint8Array {
+    const need = this.#ctxSize[probe] ?? 0;
+    if (e.ctx.length >= need) return e.ctx;
+    const out = new Uint8Array(need);
+    out.set(e.ctx);
+    return out;
+  }
+
+  #set(e: RecordedEvent, probe: number): void {
+    const env = this.env;
+    env.pid = e.pid;
+    env.tid = e.tid;
+    env.uid = e.uid;
+    env.gid = e.gid;
+    env.cpu = e.cpu < this.numCpus ? e.cpu : 0;
+    env.cgroupId = e.cgroupId;
+    env.commBytes = e.comm;
+    env.timeNs = BigInt(e.timeNs);
+    this.#cur = e;
+    this.#curProbe = probe;
+    this.#pos = 0;
+    this.#events++;
+  }
+
+  /** The next recorded call of `helper` in this run. */
+  #take(helper: number): RecordedCall | undefined {
+    const calls = this.#cur?.calls;
+    if (calls === undefined) return undefined;
+    for (let k = this.#pos; k < calls.length; k++) {
+      const c = calls[k];
+      if (!c.capture && c.helper === helper) {
+        this.#pos = k + 1;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  #miss(m: Machine, what: string): never {
+    const probe = this.#names[this.#curProbe] ?? "?";
+    const err = new ReplayError(
+      `Cannot replay probe "${probe}": it ${what}, which the recording does not hold; record with this program (--record FILE) to replay it`,
+    );
+    this.error ??= err;
+    throw m.fault(err.message);
+  }
+
+  #makeHelpers(): Map<number, HelperFn> {
+    const h = new Map<number, HelperFn>();
+    for (const id of RESULT_HELPERS) {
+      const name = HELPER_NAMES.get(id) ?? `helper ${id}`;
+      h.set(id, (m) => {
+        const c = this.#take(id);
+        if (c !== undefined) return fromBigInt(c.r0);
+        if (id === 5) return fromBigInt(this.env.timeNs);
+        return this.#miss(m, `calls ${name}`);
+      });
+    }
+    h.set(16, (m, bl, bh, nl, nh) => {
+      const n = nh === 0 && nl >= 0 ? nl : 0x7fffffff;
+      const d = m.region(bl, bh, n, true);
+      const c = this.#take(16);
+      const src = c?.bytes ?? this.env.commBytes;
+      const buf = m.bufs[d];
+      buf.fill(0, bl, bl + n);
+      buf.set(src.subarray(0, Math.min(n, src.length)), bl);
+      if (c === undefined && n > 0 && n <= 16) buf[bl + n - 1] = 0;
+      return c === undefined ? ret(0) : fromBigInt(c.r0);
+    });
+    for (const [id, w] of WRITING_HELPERS) {
+      if (id === 16) continue;
+      const name = HELPER_NAMES.get(id) ?? `helper ${id}`;
+      const builtin = HELPERS.get(id)!;
+      h.set(id, (m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h) => {
+        const regs = [0, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h];
+        const dl = regs[w.dst * 2 - 1], dh = regs[w.dst * 2];
+        const nl = regs[w.size * 2 - 1], nh = regs[w.size * 2];
+        const n = nh === 0 && nl >= 0 ? nl : 0x7fffffff;
+        const c = this.#take(id);
+        if (c !== undefined && c.bytes !== undefined && c.bytes.length === n) {
+          const d = m.region(dl, dh, n, true);
+          m.bufs[d].set(c.bytes, dl);
+          return fromBigInt(c.r0);
+        }
+        if (w.src === undefined) return this.#miss(m, `calls ${name}`);
+        const sl = regs[w.src * 2 - 1], sh = regs[w.src * 2];
+        // Reads of the context (or any region) need no recording.
+        if (((sh - TAG) >>> 0) < m.n) {
+          return builtin(m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h);
+        }
+        const addr = toBigU(sl, sh);
+        const got = this.#lookup(addr, n, w.str === true);
+        if (got === undefined) {
+          return this.#miss(
+            m,
+            `reads ${n} bytes at 0x${addr.toString(16)} (${name})`,
+          );
+        }
+        const d = m.region(dl, dh, n, true);
+        m.bufs[d].fill(0, dl, dl + n);
+        m.bufs[d].set(got.subarray(0, n), dl);
+        return ret(w.str ? got.length : 0);
+      });
+    }
+    return h;
+  }
+
+  /** Recorded bytes at `addr`: a whole read, or a string (with its NUL). */
+  #lookup(addr: bigint, n: number, str: boolean): Uint8Array | undefined {
+    for (const c of this.#cur?.calls ?? []) {
+      const b = c.bytes;
+      if (b === undefined || c.addr === 0n || addr < c.addr) continue;
+      const off = Number(addr - c.addr);
+      const isStr = WRITING_HELPERS.get(c.helper)?.str === true;
+      const r0 = Number(BigInt.asIntN(64, c.r0));
+      if (isStr) {
+        if (r0 <= 0) continue;
+        // A string read holds r0 bytes of memory, its NUL last.
+        if (off >= r0) continue;
+        const s = b.subarray(off, r0);
+        if (str) {
+          const out = s.slice(0, Math.min(s.length, n));
+          if (out.length > 0) out[out.length - 1] = 0;
+          return out;
+        }
+        if (s.length >= n) return s.subarray(0, n);
+        continue;
+      }
+      if (r0 !== 0) continue;
+      if (off + n <= b.length) {
+        if (!str) return b.subarray(off, off + n);
+        const s = b.subarray(off);
+        const nul = s.indexOf(0);
+        if (nul >= 0 && nul < n) return s.subarray(0, nul + 1);
+      }
+    }
+    return undefined;
+  }
+
+  /** Names from the recording's symbol table; hex for unknown addresses. */
+  symbols(): SymbolResolver {
+    const s = this.#rec.symbols;
+    const hex = (a: bigint) => a.toString(16);
+    const boot = BigInt(this.#rec.header.bootTimeNs);
+    return {
+      ksym: (a) => s.ksym[hex(a)] ?? `0x${hex(a)}`,
+      usym: (a, pid) => s.usym[`${pid ?? ""}:${hex(a)}`] ?? `0x${hex(a)}`,
+      stack: (map, id, kernel, pid) =>
+        s.stack[`${map}:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ?? [],
+      stackAddresses: (map, id) =>
+        (s.stackAddresses[`${map}:${id}`] ?? []).map((x) => BigInt(`0x${x}`)),
+      userModule: (a, pid) =>
+        s.userModule[`${pid ?? ""}:${hex(a)}`] ?? undefined,
+      username: (uid) => s.username[String(uid)] ?? "",
+      bootTimeNs: () => boot,
+    };
+  }
+}
