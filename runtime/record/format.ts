@@ -184,18 +184,24 @@ export class RecordingError extends Error {
   }
 }
 
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
+const CRC_TABLES = (() => {
+  const t = new Int32Array(256 * 4);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
   }
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 4; k++) {
+      const p = t[(k - 1) * 256 + n];
+      t[k * 256 + n] = t[p & 0xff] ^ (p >>> 8);
+    }
+  }
   return t;
 })();
 
 /**
- * CRC-32 (IEEE) of `bytes`.
+ * CRC-32 (IEEE) of `bytes` (slicing by 4).
  *
  * @example Check value
  * ```ts
@@ -204,10 +210,17 @@ const CRC_TABLE = (() => {
  * ```
  */
 export function crc32(bytes: Uint8Array): number {
+  const t = CRC_TABLES;
   let c = -1;
-  for (let i = 0; i < bytes.length; i++) {
-    c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  const end4 = bytes.length - 3;
+  for (; i < end4; i += 4) {
+    c ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) |
+      (bytes[i + 3] << 24);
+    c = t[768 + (c & 0xff)] ^ t[512 + ((c >>> 8) & 0xff)] ^
+      t[256 + ((c >>> 16) & 0xff)] ^ t[c >>> 24];
   }
+  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
@@ -282,6 +295,11 @@ export class ByteReader {
   /** Reads `bytes` from the start. */
   constructor(bytes: Uint8Array) {
     this.#b = bytes;
+  }
+
+  /** The bytes read from. */
+  get bytes(): Uint8Array {
+    return this.#b;
   }
 
   /** Whether every byte was read. */
@@ -404,43 +422,93 @@ export function encodeEvent(
 
 /** Decodes one event written by {@linkcode encodeEvent}. */
 export function decodeEvent(r: ByteReader, prevNs: number): RecordedEvent {
-  const probe = r.varint();
-  const cpu = r.varint();
-  const timeNs = prevNs + unzigzag(r.varint());
-  const pid = r.varint();
-  const tid = r.varint();
-  const uid = r.varint();
-  const gid = r.varint();
-  const cgroupId = r.u64();
-  const comm = new Uint8Array(16);
-  comm.set(r.raw(Math.min(16, r.varint())));
-  const flags = r.varint();
-  const ctx = padded(r);
-  const n = r.varint();
-  const calls: RecordedCall[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = r.varint();
-    const helper = Math.floor(k / 2);
+  return decodeEventInto(r, prevNs, blankEvent());
+}
+
+/** An event with every field zero, to decode into. */
+export function blankEvent(): RecordedEvent {
+  return {
+    probe: 0,
+    cpu: 0,
+    timeNs: 0,
+    pid: 0,
+    tid: 0,
+    uid: 0,
+    gid: 0,
+    cgroupId: 0n,
+    comm: new Uint8Array(16),
+    flags: 0,
+    ctx: new Uint8Array(0),
+    calls: [],
+  };
+}
+
+let lastCgroup = 0;
+let lastCgroupBig = 0n;
+
+/**
+ * Decodes one event into `out`, reusing its `comm` and (when the length
+ * matches) `ctx` buffers: the fast path of replay, which runs each event
+ * before decoding the next.
+ */
+export function decodeEventInto(
+  r: ByteReader,
+  prevNs: number,
+  out: RecordedEvent,
+): RecordedEvent {
+  out.probe = r.varint();
+  out.cpu = r.varint();
+  out.timeNs = prevNs + unzigzag(r.varint());
+  out.pid = r.varint();
+  out.tid = r.varint();
+  out.uid = r.varint();
+  out.gid = r.varint();
+  const cl = r.varint();
+  const ch = r.varint();
+  if (ch === 0 && cl === lastCgroup) out.cgroupId = lastCgroupBig;
+  else {
+    out.cgroupId = ch === 0 ? BigInt(cl) : (BigInt(ch) << 32n) | BigInt(cl);
+    if (ch === 0) {
+      lastCgroup = cl;
+      lastCgroupBig = out.cgroupId;
+    }
+  }
+  const comm = out.comm;
+  const n = Math.min(16, r.varint());
+  const at = r.pos;
+  if (at + n > r.bytes.length) throw new RecordingError("Truncated comm");
+  const b = r.bytes;
+  for (let i = 0; i < n; i++) comm[i] = b[at + i];
+  for (let i = n; i < 16; i++) comm[i] = 0;
+  r.pos = at + n;
+  out.flags = r.varint();
+  const len = r.varint();
+  const stored = r.varint();
+  if (stored > len || len > MAX_BLOCK) {
+    throw new RecordingError(`Malformed byte string (${stored} of ${len})`);
+  }
+  let ctx = out.ctx;
+  if (ctx.length !== len) ctx = out.ctx = new Uint8Array(len);
+  else if (stored < len) ctx.fill(0, stored);
+  const cat = r.pos;
+  if (cat + stored > b.length) throw new RecordingError("Truncated context");
+  if (stored <= 64) { for (let i = 0; i < stored; i++) ctx[i] = b[cat + i]; }
+  else ctx.set(b.subarray(cat, cat + stored));
+  r.pos = cat + stored;
+  const k = r.varint();
+  const calls = out.calls;
+  calls.length = 0;
+  for (let i = 0; i < k; i++) {
+    const kh = r.varint();
+    const helper = Math.floor(kh / 2);
     const r0 = r.u64();
     if (WRITING_HELPERS.has(helper)) {
       const addr = r.u64();
-      calls.push({ helper, capture: k % 2 === 1, r0, addr, bytes: padded(r) });
-    } else calls.push({ helper, capture: k % 2 === 1, r0, addr: 0n });
+      calls.push({ helper, capture: kh % 2 === 1, r0, addr, bytes: padded(r) });
+    } else calls.push({ helper, capture: kh % 2 === 1, r0, addr: 0n });
   }
-  return {
-    probe,
-    cpu,
-    timeNs,
-    pid,
-    tid,
-    uid,
-    gid,
-    cgroupId,
-    comm,
-    flags,
-    ctx,
-    calls,
-  };
+  out.calls = calls;
+  return out;
 }
 
 function padded(r: ByteReader): Uint8Array {

@@ -28,7 +28,7 @@ import {
   RESULT_HELPERS,
   WRITING_HELPERS,
 } from "./format.ts";
-import type { Recording } from "./reader.ts";
+import type { EventStream, Recording } from "./reader.ts";
 
 const decoder = new TextDecoder();
 
@@ -52,7 +52,8 @@ class ReplayEnv implements VmEnvironment {
   task = 0n;
   funcIp = 0n;
   commBytes: Uint8Array = new Uint8Array(16);
-  timeNs = 0n;
+  /** The event's monotonic time, ns. */
+  time = 0;
   constructor(numCpus: number) {
     this.numCpus = numCpus;
   }
@@ -62,10 +63,10 @@ class ReplayEnv implements VmEnvironment {
     return decoder.decode(n < 0 ? b : b.subarray(0, n));
   }
   nowNs(): bigint {
-    return this.timeNs;
+    return BigInt(this.time);
   }
   bootNs(): bigint {
-    return this.timeNs;
+    return BigInt(this.time);
   }
   random32(): number {
     return 0;
@@ -110,7 +111,7 @@ export class ReplayFeed implements EventFeed {
   /** The first replay error, once one stopped the replay. */
   error?: ReplayError;
   readonly #rec: Recording;
-  readonly #iter: Iterator<RecordedEvent>;
+  readonly #iter: EventStream;
   #head?: RecordedEvent;
   #done = false;
   #firstNs: number;
@@ -129,7 +130,7 @@ export class ReplayFeed implements EventFeed {
     this.#rec = recording;
     this.numCpus = Math.max(1, recording.header.numCpus | 0);
     this.env = new ReplayEnv(this.numCpus);
-    this.#iter = recording.events();
+    this.#iter = recording.stream();
     const first = recording.trailer?.firstNs;
     this.#firstNs = first === undefined ? NaN : Number(first);
     this.helpers = this.#makeHelpers();
@@ -191,14 +192,14 @@ export class ReplayFeed implements EventFeed {
   #peek(): RecordedEvent | undefined {
     if (this.#head !== undefined) return this.#head;
     if (this.#done) return undefined;
-    const r = this.#iter.next();
-    if (r.done) {
+    const e = this.#iter.next();
+    if (e === undefined) {
       this.#done = true;
       return undefined;
     }
-    this.#head = r.value;
-    if (Number.isNaN(this.#firstNs)) this.#firstNs = r.value.timeNs;
-    return r.value;
+    this.#head = e;
+    if (Number.isNaN(this.#firstNs)) this.#firstNs = e.timeNs;
+    return e;
   }
 
   /** The next recorded run due before `endNs` (engine ns). */
@@ -272,7 +273,7 @@ export class ReplayFeed implements EventFeed {
     env.cpu = e.cpu < this.numCpus ? e.cpu : 0;
     env.cgroupId = e.cgroupId;
     env.commBytes = e.comm;
-    env.timeNs = BigInt(e.timeNs);
+    env.time = e.timeNs;
     this.#cur = e;
     this.#curProbe = probe;
     this.#pos = 0;
@@ -309,20 +310,20 @@ export class ReplayFeed implements EventFeed {
       h.set(id, (m) => {
         const c = this.#take(id);
         if (c !== undefined) return fromBigInt(c.r0);
-        if (id === 5) return fromBigInt(this.env.timeNs);
+        if (id === 5) return fromBigInt(BigInt(this.env.time));
         return this.#miss(m, `calls ${name}`);
       });
     }
     h.set(16, (m, bl, bh, nl, nh) => {
       const n = nh === 0 && nl >= 0 ? nl : 0x7fffffff;
       const d = m.region(bl, bh, n, true);
-      const c = this.#take(16);
-      const src = c?.bytes ?? this.env.commBytes;
+      const src = this.env.commBytes;
       const buf = m.bufs[d];
-      buf.fill(0, bl, bl + n);
-      buf.set(src.subarray(0, Math.min(n, src.length)), bl);
-      if (c === undefined && n > 0 && n <= 16) buf[bl + n - 1] = 0;
-      return c === undefined ? ret(0) : fromBigInt(c.r0);
+      const k = Math.min(n, 16);
+      for (let i = 0; i < k; i++) buf[bl + i] = src[i];
+      if (n > 16) buf.fill(0, bl + 16, bl + n);
+      else if (n > 0) buf[bl + n - 1] = 0;
+      return ret(0);
     });
     for (const [id, w] of WRITING_HELPERS) {
       if (id === 16) continue;

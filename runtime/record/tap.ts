@@ -358,7 +358,10 @@ function tapProbe(
     if (i.code !== (Class.JMP | JmpOp.CALL) || i.src !== CallSrc.HELPER) {
       continue;
     }
-    const w = WRITING_HELPERS.get(i.imm);
+    // get_current_comm gives the comm recorded at entry: no tap needed.
+    const w = i.imm === Helper.get_current_comm
+      ? undefined
+      : WRITING_HELPERS.get(i.imm);
     if (w !== undefined) {
       piece.pre.push(
         ldx(DW, 0, 10, slot),
