@@ -169,6 +169,14 @@ export function parseCli(args: string[]): CliOptions {
       `Backend must be "auto", "kernel" or "interp", got "${backend}"`,
     );
   }
+  if (v.record !== undefined && v.replay !== undefined) {
+    throw new UsageError("--record and --replay cannot be used together");
+  }
+  if (v.replay === undefined && (v.realtime || v.salvage)) {
+    throw new UsageError(
+      `${v.realtime ? "--realtime" : "--salvage"} needs --replay FILE`,
+    );
+  }
   const positionals = [...parsed.positionals];
   const file = v.e === undefined && v.l === undefined && v.asm === undefined
     ? positionals.shift()

@@ -76,7 +76,7 @@ export function memorySource(bytes: Uint8Array): ByteSource {
 }
 
 /** An opened recording. */
-export interface Recording {
+export interface Recording extends Disposable {
   readonly header: RecordingHeader;
   /** The trailer; absent only when salvaging a file cut short. */
   readonly trailer?: Trailer;
@@ -260,6 +260,7 @@ export function readRecording(
     },
     stream: () => new EventStream(src, eventBlocks, fail),
     close: () => src.close(),
+    [Symbol.dispose]: () => src.close(),
   };
 }
 
