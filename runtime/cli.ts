@@ -171,7 +171,24 @@ async function runScript(opts: CliOptions): Promise<number> {
   if (opts.command !== undefined && !opts.dryRun) {
     child = await spawnStopped(opts.command);
   }
-  if (!opts.dryRun) preloadEngine(opts.backend);
+  if (!opts.dryRun && opts.replay === undefined) preloadEngine(opts.backend);
+  // --record/--replay: their modules load only when asked for; a replay
+  // opens its file first, the program compiling against its formats.
+  const hooks = opts.record !== undefined || opts.replay !== undefined
+    ? await import("./record/cli_hooks.ts")
+    : undefined;
+  let replay;
+  try {
+    replay = opts.replay === undefined || opts.dryRun
+      ? undefined
+      : await hooks!.replayEngine(opts.replay, opts);
+  } catch (e) {
+    await killChild(child);
+    throw e;
+  }
+  if (replay?.warning !== undefined) {
+    stderr(`tsbpf: WARNING: ${replay.warning}`);
+  }
   let program;
   try {
     program = compile(source, {
@@ -209,14 +226,6 @@ async function runScript(opts: CliOptions): Promise<number> {
         let bytes = encoder.encode(text);
         while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
       };
-    }
-    const hooks = opts.record !== undefined || opts.replay !== undefined
-      ? await import("./record/cli_hooks.ts")
-      : undefined;
-    const replay = opts.replay === undefined ? undefined : await hooks!
-      .replayEngine(opts.replay, opts);
-    if (replay?.warning !== undefined) {
-      stderr(`tsbpf: WARNING: ${replay.warning}`);
     }
     const selected = replay ?? await selectEngine(opts.backend, {
       seed: opts.seed,

@@ -10,6 +10,7 @@ import { InterpEngine } from "../synthetic/interp_engine.ts";
 import { openRecording } from "./reader.ts";
 import { RecordingEngine } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";
+import { useTracepointFormats } from "../probes/tracepoint_format.ts";
 
 /** A replay engine and what the CLI reports about it. */
 export interface Replay {
@@ -25,7 +26,8 @@ export interface Replay {
 
 /**
  * Opens `path` (a tsbpf recording or a perf.data file) and makes the
- * interpreter engine that replays it.
+ * interpreter engine that replays it. From then on, programs compile
+ * against the tracepoint formats the recording carries.
  *
  * @throws {import("./format.ts").RecordingError} for a damaged file.
  * @example Replay
@@ -40,6 +42,10 @@ export async function replayEngine(
   options: { realtime: boolean; salvage?: boolean },
 ): Promise<Replay> {
   const rec = await openAny(path, options.salvage ?? false);
+  // Programs compile against the recorded machine's tracepoints.
+  if (rec.header.formats !== undefined) {
+    useTracepointFormats(rec.header.formats);
+  }
   const feed = new ReplayFeed(rec);
   const h = rec.header;
   const events = rec.trailer?.events;

@@ -16,6 +16,7 @@
  */
 
 import type { ContextLayout } from "../program.ts";
+import type { TracepointFormat } from "../probes/tracepoint_format.ts";
 
 /** The first 8 bytes of every recording. */
 export const MAGIC: Uint8Array = new TextEncoder().encode("TSBPFREC");
@@ -68,6 +69,8 @@ export interface RecordingHeader {
   program?: { name: string; text: string };
   /** Bytes captured per `char *` tracepoint argument (0: none). */
   stringCapture: number;
+  /** The formats of the recorded tracepoints, as tracefs gave them. */
+  formats?: TracepointFormat[];
 }
 
 /** The last block's contents. */

@@ -39,7 +39,7 @@ export function decodeRawRecord(rec: Uint8Array): RecordedEvent {
   // Captures sit between the context and the calls; each starts with a
   // helper id carrying bit 16.
   let at = Off.CTX + ctxLen;
-  while (at + CALL_HEADER <= len) {
+  while (at + 16 <= len) {
     const raw = v.getUint32(at, true);
     const size = v.getUint32(at + 4, true);
     const helper = raw & 0xffff;
@@ -50,6 +50,7 @@ export function decodeRawRecord(rec: Uint8Array): RecordedEvent {
       at += 16;
       continue;
     }
+    if (at + CALL_HEADER > len) break;
     const addr = v.getBigUint64(at + 16, true);
     const end = at + CALL_HEADER + size;
     if (end > len) break;

@@ -14,12 +14,33 @@ import { hostBootTimeNs } from "../output/boot_time.ts";
 import { userName } from "../output/decode.ts";
 import type { SymbolResolver } from "../output/types.ts";
 import type { Program } from "../program.ts";
+import {
+  readTracepointFormat,
+  type TracepointFormat,
+} from "../probes/tracepoint_format.ts";
 import type { RecordingHeader, SymbolTable } from "./format.ts";
 import { VERSION } from "./format.ts";
 import { decodeRawRecord, isRecordRecord } from "./raw_record.ts";
 import { emptySymbols } from "./reader.ts";
 import { instrument, Off, type Tapped } from "./tap.ts";
 import { type ByteSink, RecordingWriter } from "./writer.ts";
+
+/** The formats of the program's tracepoints (those that can be read). */
+function tracepointFormats(program: Program): TracepointFormat[] {
+  const out = new Map<string, TracepointFormat>();
+  for (const p of program.probes) {
+    for (const a of p.attach) {
+      if (a.kind !== "tracepoint" || out.has(a.target)) continue;
+      const [category, name] = a.target.split(":");
+      try {
+        out.set(a.target, readTracepointFormat(category, name));
+      } catch {
+        // unknown here: the context layout in the header still says it
+      }
+    }
+  }
+  return [...out.values()];
+}
 
 /** Options of {@linkcode RecordingEngine}. */
 export interface RecordingOptions {
@@ -105,6 +126,7 @@ export class RecordingEngine implements Engine {
         ctx: p.ctx,
       })),
       stringCapture: this.#options.stringCapture ?? 256,
+      formats: tracepointFormats(program),
     };
     if (program.source !== undefined) {
       header.program = { name: program.source.name, text: program.source.text };
