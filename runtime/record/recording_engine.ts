@@ -149,17 +149,25 @@ export class RecordingEngine implements Engine {
     return this.#inner.runSpecial(kind);
   }
 
-  /** Polls, writing tap records to the file and passing the rest on. */
-  poll(
+  /**
+   * Polls, writing tap records to the file and passing the rest on. After
+   * a poll that found records it yields to the event loop once: a recorded
+   * probe that fires on the recorder's own system calls (reading the ring
+   * makes some) would otherwise keep every poll busy, and timers, signals
+   * and the `-c` child's exit would never be seen.
+   */
+  async poll(
     timeoutMs: number,
     onEvent: (record: Uint8Array) => void,
   ): Promise<number> {
     const w = this.#writer;
-    return this.#inner.poll(timeoutMs, (rec) => {
+    const got = await this.#inner.poll(timeoutMs, (rec) => {
       if (w !== undefined && isRecordRecord(rec)) {
         w.event(decodeRawRecord(rec));
       } else onEvent(rec);
     });
+    if (got > 0) await new Promise((r) => setTimeout(r, 0));
+    return got;
   }
 
   /** The program's own lost events. */

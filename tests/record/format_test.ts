@@ -99,8 +99,13 @@ Deno.test("a truncated recording is rejected, or salvaged when asked", () => {
         assert.ok(rec.damage instanceof RecordingError);
         const pids = [...rec.events()].map((e) => e.pid);
         // Whole blocks before the cut replay, in order.
-        assert.deepEqual(pids, Array.from({ length: pids.length }, (_, i) => i));
-        if (cut === Math.floor(full.length * 0.6)) assert.equal(pids.length, 100);
+        assert.deepEqual(
+          pids,
+          Array.from({ length: pids.length }, (_, i) => i),
+        );
+        if (cut === Math.floor(full.length * 0.6)) {
+          assert.equal(pids.length, 100);
+        }
       }
     } finally {
       Deno.removeSync(path);
