@@ -74,10 +74,8 @@ async function openAny(path: string, salvage: boolean) {
     // openRecording reports it
   }
   if (new TextDecoder().decode(head) === "PERFILE2") {
-    const { RecordingError } = await import("./format.ts");
-    throw new RecordingError(
-      `Cannot replay "${path}": perf.data import is not supported yet`,
-    );
+    const { openPerfData } = await import("./perf_data.ts");
+    return openPerfData(path, { salvage });
   }
   return openRecording(path, { salvage });
 }

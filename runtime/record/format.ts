@@ -71,6 +71,12 @@ export interface RecordingHeader {
   stringCapture: number;
   /** The formats of the recorded tracepoints, as tracefs gave them. */
   formats?: TracepointFormat[];
+  /**
+   * The task facts events carry, when not all of them ("pid", "tid",
+   * "uid", "gid", "cpu", "time", "comm", "cgroup"): perf.data has no uid,
+   * gid or cgroup.
+   */
+  facts?: string[];
 }
 
 /** The last block's contents. */
@@ -81,7 +87,7 @@ export interface Trailer {
   lost: number;
   /** Events whose record overflowed the scratch area (incomplete). */
   incomplete: number;
-  /** Boot-clock ns of the first and last event (decimal), if any. */
+  /** Monotonic ns of the earliest and latest event (decimal), if any. */
   firstNs?: string;
   lastNs?: string;
 }

@@ -90,7 +90,7 @@ export interface Recording extends Disposable {
    * A stream of the events decoded into one reused object (valid until the
    * next call): replay's fast path.
    */
-  stream(): EventStream;
+  stream(): { next(): RecordedEvent | undefined };
   /** Releases the file. */
   close(): void;
 }

@@ -28,7 +28,7 @@ import {
   RESULT_HELPERS,
   WRITING_HELPERS,
 } from "./format.ts";
-import type { EventStream, Recording } from "./reader.ts";
+import type { Recording } from "./reader.ts";
 
 const decoder = new TextDecoder();
 
@@ -88,6 +88,7 @@ function ret(v: number): number {
 }
 
 const EMPTY = new Uint8Array(0);
+const NONE: number[] = [];
 
 /**
  * The recording's events for the interpreter engine.
@@ -111,12 +112,15 @@ export class ReplayFeed implements EventFeed {
   /** The first replay error, once one stopped the replay. */
   error?: ReplayError;
   readonly #rec: Recording;
-  readonly #iter: EventStream;
+  readonly #iter: { next(): RecordedEvent | undefined };
   #head?: RecordedEvent;
   #done = false;
   #firstNs: number;
-  /** Recorded probe index → program probe index (-1: not in the program). */
-  #map: number[] = [];
+  /** Recorded probe index → the program probes its events run. */
+  #map: number[][] = [];
+  #fan: number[] = NONE;
+  #fanAt = 0;
+  #fanNs = 0;
   #special: boolean[] = [];
   #ctxSize: number[] = [];
   #names: string[] = [];
@@ -156,26 +160,37 @@ export class ReplayFeed implements EventFeed {
   #matchProbes(program: Program): void {
     if (this.#names.length > 0) return;
     const recorded = this.#rec.header.probes;
-    const byText = new Map<string, number>();
     program.probes.forEach((p, i) => {
-      for (const a of p.attach) byText.set(a.text, i);
       this.#ctxSize[i] = p.ctx.size;
       this.#names[i] = p.attach.map((a) => a.text).join(",") || p.name;
-    });
-    const have = new Set<number>();
-    this.#map = recorded.map((rp) => {
-      for (const t of rp.attach) {
-        const i = byText.get(t);
-        if (i !== undefined) {
-          have.add(i);
-          return i;
-        }
-      }
-      return -1;
-    });
-    program.probes.forEach((p, i) => {
       const kind = p.attach[0]?.kind;
       this.#special[i] = kind === "BEGIN" || kind === "END";
+    });
+    const same = recorded.length === program.probes.length &&
+      recorded.every((r, i) =>
+        r.name === program.probes[i].name &&
+        r.attach.join(",") === this.#names[i]
+      );
+    const have = new Set<number>();
+    if (same) {
+      // The program that made the recording: each probe its own events.
+      this.#map = recorded.map((_, i) => [i]);
+      recorded.forEach((_, i) => have.add(i));
+    } else {
+      // Another program: every probe on a recorded attach point runs.
+      this.#map = recorded.map((rp) => {
+        const texts = new Set(rp.attach);
+        const out: number[] = [];
+        program.probes.forEach((p, i) => {
+          if (p.attach.some((a) => texts.has(a.text))) {
+            out.push(i);
+            have.add(i);
+          }
+        });
+        return out;
+      });
+    }
+    program.probes.forEach((_, i) => {
       if (!have.has(i) && !this.#special[i]) {
         const list = recorded.flatMap((r) => r.attach).join(", ");
         throw new ReplayError(
@@ -205,10 +220,17 @@ export class ReplayFeed implements EventFeed {
   /** The next recorded run due before `endNs` (engine ns). */
   next(endNs: number): FedEvent | undefined {
     if (this.error !== undefined) return undefined;
+    if (this.#fanAt < this.#fan.length) {
+      const e = this.#cur!;
+      const probe = this.#fan[this.#fanAt++];
+      this.#set(e, probe);
+      return { probe, ctx: this.#ctx(e, probe), timeNs: this.#fanNs };
+    }
     for (;;) {
       const e = this.#peek();
       if (e === undefined) return undefined;
-      const probe = this.#map[e.probe] ?? -1;
+      const probes = this.#map[e.probe] ?? NONE;
+      const probe = probes.length === 0 ? -1 : probes[0];
       if (probe < 0 || this.#special[probe]) {
         // END waits for runSpecial; BEGIN ran already; others are skipped.
         if (probe >= 0 && this.#names[probe] === "END") return undefined;
@@ -219,6 +241,10 @@ export class ReplayFeed implements EventFeed {
       if (t >= endNs) return undefined;
       this.#head = undefined;
       this.#set(e, probe);
+      this.#events++;
+      this.#fan = probes;
+      this.#fanAt = 1;
+      this.#fanNs = t;
       return { probe, ctx: this.#ctx(e, probe), timeNs: t };
     }
   }
@@ -229,8 +255,9 @@ export class ReplayFeed implements EventFeed {
       const e = this.#peek();
       if (e === undefined) break;
       this.#head = undefined;
-      if (this.#map[e.probe] === probe) {
+      if (this.#map[e.probe]?.includes(probe)) {
         this.#set(e, probe);
+        this.#events++;
         return this.#ctx(e, probe);
       }
       if (this.#names[probe] === "BEGIN") {
@@ -277,7 +304,6 @@ export class ReplayFeed implements EventFeed {
     this.#cur = e;
     this.#curProbe = probe;
     this.#pos = 0;
-    this.#events++;
   }
 
   /** The next recorded call of `helper` in this run. */
@@ -313,6 +339,16 @@ export class ReplayFeed implements EventFeed {
         if (id === 5) return fromBigInt(BigInt(this.env.time));
         return this.#miss(m, `calls ${name}`);
       });
+    }
+    // Task facts a file lacks (perf.data has no uid, gid or cgroup).
+    const facts = this.#rec.header.facts;
+    if (facts !== undefined) {
+      if (!facts.includes("uid")) {
+        h.set(15, (m) => this.#miss(m, "calls get_current_uid_gid (uid, gid)"));
+      }
+      if (!facts.includes("cgroup")) {
+        h.set(80, (m) => this.#miss(m, "calls get_current_cgroup_id"));
+      }
     }
     h.set(16, (m, bl, bh, nl, nh) => {
       const n = nh === 0 && nl >= 0 ? nl : 0x7fffffff;

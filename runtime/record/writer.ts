@@ -91,8 +91,13 @@ export class RecordingWriter {
     this.#prevNs = e.timeNs;
     this.#events++;
     if (e.flags & 1) this.#incomplete++;
-    this.#firstNs ??= e.timeNs;
-    this.#lastNs = e.timeNs;
+    // Runs on several CPUs reach the ring slightly out of time order.
+    if (this.#firstNs === undefined || e.timeNs < this.#firstNs) {
+      this.#firstNs = e.timeNs;
+    }
+    if (this.#lastNs === undefined || e.timeNs > this.#lastNs) {
+      this.#lastNs = e.timeNs;
+    }
     if (this.#block.length >= BLOCK_TARGET) this.flush();
   }
 
