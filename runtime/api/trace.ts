@@ -77,6 +77,17 @@ export interface TraceOptions {
    * lives; default false). The interpreter always counts.
    */
   stats?: boolean;
+  /**
+   * Kernel: record every run of the probes to this file, for `replay`
+   * (docs/recording.md).
+   */
+  record?: string;
+  /**
+   * Run over this recording (or perf.data file) in the interpreter instead
+   * of live events; the session ends with the recording unless
+   * `durationMs` says otherwise.
+   */
+  replay?: string;
   /** End the session after this many milliseconds on the engine's clock. */
   durationMs?: number;
   /** End the session when this signal aborts. */
@@ -219,6 +230,19 @@ export async function trace(
     params: options.params,
     unsafe: options.unsafe,
   };
+  // record/replay: their modules load only when asked for; a replay opens
+  // its file first, the program compiling against the formats it carries.
+  const hooks = options.record !== undefined || options.replay !== undefined
+    ? await import("../record/cli_hooks.ts")
+    : undefined;
+  const replay = options.replay === undefined
+    ? undefined
+    : await hooks!.replayEngine(options.replay, {
+      realtime: options.realtime ?? false,
+    });
+  if (replay !== undefined && options.durationMs === undefined) {
+    options = { ...options, durationMs: replay.durationMs };
+  }
   let program: Program;
   let staged: StagedProgram | undefined;
   if (typeof source === "string") {
@@ -237,7 +261,11 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
-  const { engine, note } = await createEngine(options);
+  const created = replay ?? await createEngine(options);
+  const { note } = created;
+  const engine = options.record === undefined
+    ? created.engine
+    : hooks!.recordingEngine(created.engine, options.record, "trace()");
   let session: TraceSession;
   try {
     await verifyForEngine(program, engine);

@@ -154,3 +154,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "trace({ record }) then trace({ replay }) read the same maps",
+  ignore: skip !== undefined,
+  async fn() {
+    const { trace } = await import("../../runtime/api/trace.ts");
+    const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
+    const prog =
+      'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @n[comm, tid] = count(); @h = hist(tid); }';
+    try {
+      let live;
+      {
+        await using s = await trace(prog, { backend: "kernel", record: file });
+        await new Deno.Command("python3", {
+          args: ["-c", "import os\nfor _ in range(500): os.getppid()"],
+        }).output();
+        // Until the 500 calls are counted (a loaded machine may lag).
+        for await (const _ of s.every(50)) {
+          const n = [...s.map<[string, number], number>("n").read().values()];
+          if (n.reduce((a, b) => a + b, 0) >= 500) break;
+        }
+        live = s.maps();
+      }
+      await using r = await trace(prog, { replay: file });
+      for await (const _ of r.every(100)) { /* to the recording's end */ }
+      assert.deepEqual(r.maps(), live);
+    } finally {
+      Deno.removeSync(file);
+    }
+  },
+});
