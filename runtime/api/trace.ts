@@ -29,6 +29,7 @@ import {
 } from "../staging/events.ts";
 import type { MapRef, MapValueKind } from "../staging/maps.ts";
 import { compileStaged, type StagedProgram, Tracer } from "../staging/stage.ts";
+import type { Recording } from "../record/reader.ts";
 import type { KeyType } from "../staging/types.ts";
 import type { ApiKey, ApiMapValue, ApiRecord } from "./typed.ts";
 import {
@@ -87,7 +88,7 @@ export interface TraceOptions {
    * of live events; the session ends with the recording unless
    * `durationMs` says otherwise.
    */
-  replay?: string;
+  replay?: string | Recording;
   /** End the session after this many milliseconds on the engine's clock. */
   durationMs?: number;
   /** End the session when this signal aborts. */

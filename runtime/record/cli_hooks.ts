@@ -7,7 +7,7 @@
 
 import type { Engine } from "../engine.ts";
 import { InterpEngine } from "../synthetic/interp_engine.ts";
-import { openRecording } from "./reader.ts";
+import { openRecording, type Recording } from "./reader.ts";
 import { RecordingEngine } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";
 import { useTracepointFormats } from "../probes/tracepoint_format.ts";
@@ -38,10 +38,13 @@ export interface Replay {
  * ```
  */
 export async function replayEngine(
-  path: string,
+  source: string | Recording,
   options: { realtime: boolean; salvage?: boolean },
 ): Promise<Replay> {
-  const rec = await openAny(path, options.salvage ?? false);
+  const rec = typeof source === "string"
+    ? await openAny(source, options.salvage ?? false)
+    : source;
+  const path = typeof source === "string" ? source : "events";
   // Programs compile against the recorded machine's tracepoints.
   if (rec.header.formats !== undefined) {
     useTracepointFormats(rec.header.formats);

@@ -86,6 +86,8 @@ export interface Recording extends Disposable {
   readonly damage?: RecordingError;
   /** Streams the events, block by block, in file order. */
   events(): Generator<RecordedEvent>;
+  /** Called with the first replay error (a read the file does not hold). */
+  onReplayError?: (error: Error) => void;
   /**
    * A stream of the events decoded into one reused object (valid until the
    * next call): replay's fast path.

@@ -325,7 +325,10 @@ export class ReplayFeed implements EventFeed {
     const err = new ReplayError(
       `Cannot replay probe "${probe}": it ${what}, which the recording does not hold; record with this program (--record FILE) to replay it`,
     );
-    this.error ??= err;
+    if (this.error === undefined) {
+      this.error = err;
+      this.#rec.onReplayError?.(err);
+    }
     throw m.fault(err.message);
   }
 
@@ -336,7 +339,8 @@ export class ReplayFeed implements EventFeed {
       h.set(id, (m) => {
         const c = this.#take(id);
         if (c !== undefined) return fromBigInt(c.r0);
-        if (id === 5) return fromBigInt(BigInt(this.env.time));
+        // Clocks read the run's time when no reading was recorded.
+        if (id === 5 || id === 125) return fromBigInt(BigInt(this.env.time));
         return this.#miss(m, `calls ${name}`);
       });
     }
