@@ -18,10 +18,13 @@
  */
 
 export {
+  encodeEvents,
   eventsRecording,
   feedEvents,
   type FeedOptions,
   type FeedResult,
+  runScript,
+  type ScriptRun,
   type TestEvent,
 } from "./runtime/testing/feed_events.ts";
 export { ReplayError } from "./runtime/record/replay_feed.ts";

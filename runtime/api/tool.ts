@@ -19,6 +19,8 @@ export const COMMON_OPTIONS = {
   backend: { type: "string" },
   seed: { type: "string" },
   rate: { type: "string" },
+  record: { type: "string" },
+  replay: { type: "string" },
 } as const;
 
 /** Help lines of the common options. */
@@ -28,6 +30,8 @@ export const COMMON_HELP =
     --backend B      auto (default), kernel or interp
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)
+    --record FILE    record every run of the probes to FILE (kernel)
+    --replay FILE    run over a recording or perf.data file (interpreter)
     -h, --help       this text
 `;
 
@@ -48,6 +52,10 @@ export interface CommonOptions {
   backend: BackendChoice;
   seed?: number;
   rate?: number;
+  /** `--record FILE`. */
+  record?: string;
+  /** `--replay FILE`. */
+  replay?: string;
 }
 
 /**
@@ -147,6 +155,8 @@ export function commonOptions(values: {
   backend?: string;
   seed?: string;
   rate?: string;
+  record?: string;
+  replay?: string;
 }): CommonOptions {
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "kernel" && backend !== "interp") {
@@ -162,6 +172,8 @@ export function commonOptions(values: {
     backend,
     seed: numberOption("--seed", values.seed),
     rate: numberOption("--rate", values.rate, false),
+    record: values.record,
+    replay: values.replay,
   };
 }
 
@@ -191,7 +203,10 @@ export function traceOptions(
     rate: common.rate,
     durationMs: common.durationMs,
     signal,
-    realtime: true,
+    // A replay goes as fast as it can; synthetic events keep the wall clock.
+    realtime: common.replay === undefined,
+    record: common.record,
+    replay: common.replay,
     announce: true,
   };
 }

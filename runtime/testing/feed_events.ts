@@ -91,6 +91,28 @@ export function eventsRecording(
   events: readonly TestEvent[],
   numCpus = 2,
 ): Recording {
+  return readRecording(
+    memorySource(encodeEvents(events, numCpus)),
+    "test events",
+  );
+}
+
+/**
+ * The bytes of a recording of `events` (a file `--replay` reads).
+ *
+ * @throws {TypeError} for an unknown tracepoint or argument.
+ * @example Write a recording file
+ * ```ts ignore
+ * import { encodeEvents } from "./feed_events.ts";
+ * Deno.writeFileSync("drops.tsrec", encodeEvents([
+ *   { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx" },
+ * ]));
+ * ```
+ */
+export function encodeEvents(
+  events: readonly TestEvent[],
+  numCpus = 2,
+): Uint8Array {
   const probes: RecordingHeader["probes"] = [];
   const formats: TracepointFormat[] = [];
   const index = new Map<string, number>();
@@ -165,7 +187,7 @@ export function eventsRecording(
     bytes.set(c, at);
     at += c.length;
   }
-  return readRecording(memorySource(bytes), "test events");
+  return bytes;
 }
 
 function tracepointRecord(
@@ -299,4 +321,60 @@ export async function feedEvents(
   // A read the events do not provide (say `rand` with no `random`).
   if (failure !== undefined) throw failure;
   return { output, lines, maps, emits };
+}
+
+/** What a script printed over the events. */
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a script of `scripts/` (any script built on `runtime/api/tool.ts`,
+ * which all take `--replay FILE`) over `events`, in a child Deno, and
+ * returns what it printed.
+ *
+ * @example Run kfree_skb.ts over two drops
+ * ```ts ignore
+ * import { runScript } from "./feed_events.ts";
+ * const r = await runScript("scripts/kfree_skb.ts", [
+ *   { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx" },
+ *   { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx", timeNs: 2.5e9 },
+ * ]);
+ * console.log(r.stdout);
+ * ```
+ */
+export async function runScript(
+  script: string | URL,
+  events: readonly TestEvent[],
+  args: string[] = [],
+): Promise<ScriptRun> {
+  const file = await Deno.makeTempFile({ suffix: ".tsrec" });
+  try {
+    await Deno.writeFile(file, encodeEvents(events));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-lock",
+        script instanceof URL ? script.pathname : script,
+        "--replay",
+        file,
+        ...args,
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(file);
+  }
 }

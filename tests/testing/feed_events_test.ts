@@ -74,3 +74,26 @@ Deno.test("feedEvents: an unknown field and an unfed read are clear errors", asy
     /Cannot replay probe "tracepoint:skb:kfree_skb": it calls get_prandom_u32, which the recording does not hold/,
   );
 });
+
+Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events fed", async () => {
+  const { runScript } = await import("../../runtime/testing/feed_events.ts");
+  const r = await runScript(
+    new URL("../../scripts/kfree_skb.ts", import.meta.url),
+    [
+      { probe: KFREE_SKB, pid: 42, comm: "nginx", args: { reason: 2 } },
+      { probe: KFREE_SKB, pid: 42, comm: "nginx", timeNs: 1.2e9 },
+      { probe: KFREE_SKB, pid: 7, comm: "sshd", timeNs: 1.5e9 },
+      // After the first one-second table: in the recording, not in a table.
+      { probe: KFREE_SKB, pid: 9, comm: "curl", timeNs: 2.2e9 },
+    ],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "Tracing kfree_skb... Ctrl-C to end.\n\n" +
+      "PID        COMM         DROP_COUNTS\n" +
+      "42         nginx        2\n" +
+      "7          sshd         1\n",
+  );
+  assert.match(r.stderr, /replaying .* \(4 events recorded/);
+});
