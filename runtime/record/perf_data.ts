@@ -222,6 +222,8 @@ function readPerfData(
   let first: number | undefined, last: number | undefined;
   let damage: RecordingError | undefined;
   const scanner = new Chunked(src, dataAt, end);
+  const commHistory = new Map<number, [number, Uint8Array][]>();
+  const idTime = sampleIdTimeFromEnd(sampleType0);
   while (at < end) {
     const hv = scanner.view(at, 8);
     if (hv === undefined) {
@@ -238,7 +240,21 @@ function readPerfData(
       damage = fail("is truncated: a record runs past the data", at);
       break;
     }
-    if (type === RECORD_SAMPLE) {
+    if (type === RECORD_COMM) {
+      // Names by time: perf writes per-CPU rounds, so a sample may come
+      // before the COMM record of an exec that preceded it.
+      const tid = body.u32(12);
+      const raw = body.bytes.subarray(16, size);
+      const nul = raw.indexOf(0);
+      const comm = new Uint8Array(16);
+      comm.set(raw.subarray(0, Math.min(15, nul < 0 ? raw.length : nul)));
+      const t = idTime === undefined || size < 16 + idTime
+        ? 0
+        : body.n64(size - idTime);
+      let h = commHistory.get(tid);
+      if (h === undefined) commHistory.set(tid, h = []);
+      h.push([t, comm]);
+    } else if (type === RECORD_SAMPLE) {
       const s = parseSample(body, single, attrOf, sampleType0);
       if (s !== undefined && probeOf.has(s.id ?? -1n)) {
         events++;
@@ -280,7 +296,14 @@ function readPerfData(
   }
   const stream = () => {
     const chunks = new Chunked(src, dataAt, end);
-    const comms = new Map<number, Uint8Array>();
+    for (const h of commHistory.values()) h.sort((a, b) => a[0] - b[0]);
+    const commAt = (tid: number, t: number): Uint8Array | undefined => {
+      const h = commHistory.get(tid);
+      if (h === undefined) return undefined;
+      let best: Uint8Array | undefined;
+      for (const [at, c] of h) if (at <= t) best = c;
+      return best ?? h[0][1];
+    };
     const ev = blankEvent();
     let pos = dataAt;
     return {
@@ -292,15 +315,6 @@ function readPerfData(
           const body = size >= 8 ? chunks.view(pos, size) : undefined;
           if (body === undefined) return undefined;
           pos += size;
-          if (type === RECORD_COMM) {
-            const tid = body.u32(12);
-            const raw = body.bytes.subarray(16, size);
-            const nul = raw.indexOf(0);
-            const comm = new Uint8Array(16);
-            comm.set(raw.subarray(0, Math.min(15, nul < 0 ? raw.length : nul)));
-            comms.set(tid, comm);
-            continue;
-          }
           if (type !== RECORD_SAMPLE) continue;
           const s = parseSample(body, single, attrOf, sampleType0);
           const probe = s === undefined ? undefined : probeOf.get(s.id ?? -1n);
@@ -310,7 +324,7 @@ function readPerfData(
           ev.timeNs = s.time ?? 0;
           ev.pid = s.pid ?? 0;
           ev.tid = s.tid ?? 0;
-          ev.comm = comms.get(ev.tid) ?? comms.get(ev.pid) ??
+          ev.comm = commAt(ev.tid, ev.timeNs) ?? commAt(ev.pid, ev.timeNs) ??
             new Uint8Array(16);
           ev.ctx = s.raw ?? new Uint8Array(0);
           ev.calls.length = 0;
@@ -335,6 +349,21 @@ function readPerfData(
     close: () => src.close(),
     [Symbol.dispose]: () => src.close(),
   };
+}
+
+/**
+ * Bytes from the end of a non-sample record to its `sample_id` time
+ * (`sample_id_all`): TIME is followed by ID, STREAM_ID, CPU and IDENTIFIER
+ * when present. Undefined without TIME.
+ */
+function sampleIdTimeFromEnd(t: bigint): number | undefined {
+  if (!(t & S.TIME)) return undefined;
+  let n = 8;
+  if (t & S.ID) n += 8;
+  if (t & S.STREAM_ID) n += 8;
+  if (t & S.CPU) n += 8;
+  if (t & S.IDENTIFIER) n += 8;
+  return n;
 }
 
 interface Sample {

@@ -52,6 +52,7 @@ export function fileSource(path: string): ByteSource {
   return {
     size,
     read(offset, n) {
+      if (!(offset >= 0 && offset <= size && n >= 0)) return new Uint8Array(0);
       const out = new Uint8Array(Math.max(0, Math.min(n, size - offset)));
       file.seekSync(offset, Deno.SeekMode.Start);
       let got = 0;

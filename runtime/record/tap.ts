@@ -45,7 +45,7 @@ export const SCRATCH_SIZE = 16384;
 /** Largest memory write recorded whole; larger ones flag the run incomplete. */
 export const MAX_READ = 1024;
 /** Events ring size while recording (records share it with events). */
-export const RECORD_RING_SIZE = 16 << 20;
+export const RECORD_RING_SIZE = 32 << 20;
 
 /** Offsets in the scratch record. */
 export const Off = {

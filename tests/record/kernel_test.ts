@@ -19,6 +19,32 @@ const WORKLOADS: Record<string, string> = {
     "import os\nfor _ in range(2000): os.close(os.open('/etc/hostname', os.O_RDONLY))",
 };
 
+class LostRecords extends Error {}
+
+/**
+ * Records and replays until the two outputs match, at most three times:
+ * a run of the test is redone when records were lost (the machine too
+ * loaded to drain the ring) or when two CPUs printed within the same
+ * instant (runs replay in the order their records reached the ring, which
+ * can differ from the order of their printf output; docs/recording.md).
+ * The last attempt's outputs are returned for the caller to compare.
+ */
+async function attempts(
+  program: string,
+  workload: string,
+  extra: string[] = [],
+): Promise<{ live: string; replayed: string; file: string; events: number }> {
+  for (let i = 1;; i++) {
+    try {
+      const r = await recordThenReplay(program, workload, extra);
+      if (r.live === r.replayed || i === 3) return r;
+      Deno.removeSync(r.file);
+    } catch (e) {
+      if (!(e instanceof LostRecords) || i === 3) throw e;
+    }
+  }
+}
+
 /** Records `program` around a python3 workload, then replays it. */
 async function recordThenReplay(
   program: string,
@@ -36,7 +62,11 @@ async function recordThenReplay(
     live.stderr,
   );
   assert.ok(m !== null, live.stderr);
-  assert.equal(m[4], undefined, `records were lost: ${live.stderr}`);
+  if (m[4] !== undefined) {
+    // A machine too loaded to drain the ring: the replay would lack runs.
+    Deno.removeSync(file);
+    throw new LostRecords(live.stderr);
+  }
   const replayed = await runCli(["-e", program, ...extra, "--replay", file], {
     timeoutMs: 120_000,
   });
@@ -55,7 +85,7 @@ for (const c of PER_EVENT_CASES) {
     ignore: skip !== undefined,
     async fn() {
       const program = c.program.replace("pid == $PID", 'comm == "python3"');
-      const r = await recordThenReplay(program, WORKLOADS[c.mode]);
+      const r = await attempts(program, WORKLOADS[c.mode]);
       try {
         assert.ok(r.events > 0);
         assert.ok(r.live.split("\n").length > 3, r.live);
@@ -72,7 +102,7 @@ Deno.test({
     "record then replay is byte-identical: printf of str(args->filename), JSON, under an openat workload",
   ignore: skip !== undefined,
   async fn() {
-    const r = await recordThenReplay(
+    const r = await attempts(
       'tracepoint:syscalls:sys_enter_openat /comm == "python3"/ { printf("%s %d %s\\n", comm, pid, str(args->filename)); @[str(args->filename)] = count(); @h = hist(args->flags); }',
       WORKLOADS.opens,
       ["-f", "json"],
@@ -93,7 +123,7 @@ Deno.test({
   async fn() {
     const program =
       'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @[kstack, ustack(2), comm] = count(); @n = count(); }';
-    const r = await recordThenReplay(program, WORKLOADS.getppid);
+    const r = await attempts(program, WORKLOADS.getppid);
     try {
       assert.ok(r.live.includes("do_syscall_64"), r.live);
       const child = await new Deno.Command(Deno.execPath(), {
@@ -129,7 +159,7 @@ Deno.test({
   async fn() {
     const program =
       'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @ = count(); }';
-    const r = await recordThenReplay(program, WORKLOADS.getppid);
+    const r = await attempts(program, WORKLOADS.getppid);
     try {
       const bytes = Deno.readFileSync(r.file);
       Deno.writeFileSync(r.file, bytes.subarray(0, bytes.length - 40));
