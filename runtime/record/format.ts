@@ -77,6 +77,11 @@ export interface RecordingHeader {
    * gid or cgroup.
    */
   facts?: string[];
+  /**
+   * False for events written by hand (the testing API): a probe the file
+   * has no events for simply gets none, instead of refusing the replay.
+   */
+  complete?: boolean;
 }
 
 /** The last block's contents. */

@@ -191,7 +191,10 @@ export class ReplayFeed implements EventFeed {
       });
     }
     program.probes.forEach((_, i) => {
-      if (!have.has(i) && !this.#special[i]) {
+      if (
+        !have.has(i) && !this.#special[i] &&
+        this.#rec.header.complete !== false
+      ) {
         const list = recorded.flatMap((r) => r.attach).join(", ");
         throw new ReplayError(
           `Cannot replay probe "${

@@ -144,6 +144,7 @@ export function encodeEvents(
     probes,
     stringCapture: 256,
     formats,
+    complete: false,
   };
   const chunks: Uint8Array[] = [];
   const w = new RecordingWriter({
