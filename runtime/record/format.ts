@@ -186,6 +186,13 @@ export const RESULT_HELPERS: ReadonlySet<number> = new Set([
   173, // get_func_ip
 ]);
 
+/**
+ * Helpers that put a record in the events ring buffer (ringbuf_output,
+ * ringbuf_reserve): their entry's r0 is the `ktime_get_ns` time just after
+ * the call, which orders outputs across CPUs on replay.
+ */
+export const ORDER_HELPERS: ReadonlySet<number> = new Set([130, 131]);
+
 /** The recording is damaged or not a recording. */
 export class RecordingError extends Error {
   /** Byte offset of the damage, when known. */

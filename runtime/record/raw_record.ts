@@ -6,6 +6,7 @@
  */
 
 import {
+  ORDER_HELPERS,
   type RecordedCall,
   type RecordedEvent,
   RecordingError,
@@ -45,7 +46,7 @@ export function decodeRawRecord(rec: Uint8Array): RecordedEvent {
     const helper = raw & 0xffff;
     const capture = (raw & 0x10000) !== 0;
     const r0 = v.getBigUint64(at + 8, true);
-    if (!capture && RESULT_HELPERS.has(helper)) {
+    if (!capture && (RESULT_HELPERS.has(helper) || ORDER_HELPERS.has(helper))) {
       calls.push({ helper, capture, r0, addr: 0n });
       at += 16;
       continue;

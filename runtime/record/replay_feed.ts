@@ -20,6 +20,7 @@ import { fromBigInt, hi, toBigU } from "../vm/alu64.ts";
 import type { VmEnvironment } from "../vm/environment.ts";
 import { type HelperFn, HELPERS } from "../vm/helpers.ts";
 import type { Machine } from "../vm/memory.ts";
+import type { RingBufMap } from "../vm/maps.ts";
 import { TAG } from "../vm/memory.ts";
 import { HELPER_NAMES } from "../bpf/opcodes.ts";
 import {
@@ -125,6 +126,12 @@ export class ReplayFeed implements EventFeed {
   #ctxSize: number[] = [];
   #names: string[] = [];
   #cur?: RecordedEvent;
+  /** Outputs made, in ring order, with their live ring time. */
+  #outputs: { time: number; dropped: boolean }[] = [];
+  #reserved = new WeakMap<Uint8Array, { time: number; dropped: boolean }>();
+  #held: { time: number; seq: number; bytes: Uint8Array }[] = [];
+  #seq = 0;
+  #ended = false;
   #curProbe = 0;
   #pos = 0;
   #events = 0;
@@ -254,6 +261,7 @@ export class ReplayFeed implements EventFeed {
 
   /** Makes BEGIN/END probe `probe`'s recorded run current. */
   special(probe: number): Uint8Array | undefined {
+    if (this.#names[probe] === "END") this.#ended = true;
     for (;;) {
       const e = this.#peek();
       if (e === undefined) break;
@@ -357,6 +365,42 @@ export class ReplayFeed implements EventFeed {
         h.set(80, (m) => this.#miss(m, "calls get_current_cgroup_id"));
       }
     }
+    // Outputs: note when each entered the live ring (see drain()).
+    const reserve = HELPERS.get(131)!;
+    h.set(131, (m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h) => {
+      const lo = reserve(m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h);
+      const high = hi.v;
+      const c = this.#take(131);
+      if (high !== 0) {
+        const out = { time: this.#outputTime(c), dropped: false };
+        this.#outputs.push(out);
+        const rec = m.objs[(high - TAG) >>> 0] as { bytes: Uint8Array };
+        this.#reserved.set(rec.bytes, out);
+      }
+      hi.v = high;
+      return lo;
+    });
+    const output = HELPERS.get(130)!;
+    h.set(130, (m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h) => {
+      const lo = output(m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h);
+      const high = hi.v;
+      const c = this.#take(130);
+      if (lo === 0) {
+        this.#outputs.push({ time: this.#outputTime(c), dropped: false });
+      }
+      hi.v = high;
+      return lo;
+    });
+    const discard = HELPERS.get(133)!;
+    h.set(133, (m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h) => {
+      const id = (a1h - TAG) >>> 0;
+      const rec = id < m.n ? m.objs[id] as { bytes?: Uint8Array } : undefined;
+      const out = rec?.bytes === undefined
+        ? undefined
+        : this.#reserved.get(rec.bytes);
+      if (out !== undefined) out.dropped = true;
+      return discard(m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h);
+    });
     h.set(16, (m, bl, bh, nl, nh) => {
       const n = nh === 0 && nl >= 0 ? nl : 0x7fffffff;
       const d = m.region(bl, bh, n, true);
@@ -404,6 +448,42 @@ export class ReplayFeed implements EventFeed {
       });
     }
     return h;
+  }
+
+  /** When an output entered the live ring: recorded, else the run's time. */
+  #outputTime(c: RecordedCall | undefined): number {
+    return c === undefined ? this.env.time : Number(c.r0);
+  }
+
+  /**
+   * Hands the ring's records on in the order they reached the live ring:
+   * by the time the tap noted for each output. Runs replay in the order
+   * their records arrived (at exit), so two CPUs' outputs may need
+   * swapping: outputs wait until every run that could precede them has
+   * run (runs entered 1 ms before the next recorded run), and all go once
+   * the recording is over or END ran.
+   */
+  drain(ring: RingBufMap, onEvent: (record: Uint8Array) => void): number {
+    ring.drain((bytes) => {
+      let out = this.#outputs.shift();
+      while (out?.dropped) out = this.#outputs.shift();
+      this.#held.push({
+        time: out?.time ?? this.env.time,
+        seq: this.#seq++,
+        bytes,
+      });
+    });
+    const held = this.#held;
+    if (held.length === 0) return 0;
+    held.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const head = this.#ended || this.#names.length === 0
+      ? undefined
+      : this.#peek();
+    const limit = head === undefined ? Infinity : head.timeNs - 1e6;
+    let n = 0;
+    while (n < held.length && held[n].time < limit) onEvent(held[n++].bytes);
+    held.splice(0, n);
+    return n;
   }
 
   /** Recorded bytes at `addr`: a whole read, or a string (with its NUL). */

@@ -36,7 +36,7 @@ import {
   Source,
 } from "../bpf/opcodes.ts";
 import type { MapSpec, ProbeProgram, Program } from "../program.ts";
-import { RESULT_HELPERS, WRITING_HELPERS } from "./format.ts";
+import { ORDER_HELPERS, RESULT_HELPERS, WRITING_HELPERS } from "./format.ts";
 
 /** First u64 of a recording record in the events ring (never a format id). */
 export const RECORD_ID = 0xffffffff_72656373n;
@@ -273,7 +273,8 @@ function tapProbe(
       );
     }
   }
-  const slot = stackLow(insns) - 16;
+  // 8-aligned: the slot holds a spilled pointer.
+  const slot = Math.floor(stackLow(insns) / 8) * 8 - 16;
   if (slot < -512) {
     throw new RangeError(
       `Cannot record probe "${p.name}": its stack is full (the recorder needs 16 bytes)`,
@@ -398,6 +399,25 @@ function tapProbe(
         ldx(DW, 0, 1, 8),
       ];
       piece.post.push(...guarded(slot, capRead, body));
+    } else if (ORDER_HELPERS.has(i.imm)) {
+      // When the run's output entered the ring: replay emits outputs in
+      // this order, whatever order the runs' records arrived in. r0 (the
+      // reserved record) waits in the key slot meanwhile.
+      const body: Insn[] = [
+        add(1, 2),
+        st(W, 1, 0, i.imm),
+        st(W, 1, 4, 0),
+        stx(DW, 1, 0, 8),
+        addi(2, 16),
+        ldx(DW, 1, 10, slot),
+        stx(W, 1, 2, Off.LEN),
+      ];
+      piece.post.push(
+        stx(DW, 10, 0, key),
+        call(Helper.ktime_get_ns),
+        ...guarded(slot, capR0, body),
+        ldx(DW, 0, 10, key),
+      );
     } else if (RESULT_HELPERS.has(i.imm)) {
       const body: Insn[] = [
         add(1, 2),

@@ -10,7 +10,7 @@ import type { SymbolResolver } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import type { VmEnvironment } from "../vm/environment.ts";
 import type { HelperFn } from "../vm/helpers.ts";
-import type { VmMap } from "../vm/maps.ts";
+import type { RingBufMap, VmMap } from "../vm/maps.ts";
 
 /** One event to run: which probe, with which context. */
 export interface FedEvent {
@@ -39,6 +39,12 @@ export interface EventFeed {
   next(endNs: number): FedEvent | undefined;
   /** Makes BEGIN/END probe `probe`'s run current; its context, if any. */
   special(probe: number): Uint8Array | undefined;
+  /**
+   * Hands the ring buffer's records to `onEvent` in the order the feed
+   * says (a recording: the order they reached the live ring). Absent: ring
+   * order. Returns how many.
+   */
+  drain?(ring: RingBufMap, onEvent: (record: Uint8Array) => void): number;
   /** Names the addresses and stacks of the feed's events. */
   symbols(maps: readonly VmMap[]): SymbolResolver;
 }

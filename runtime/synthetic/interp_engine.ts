@@ -485,6 +485,7 @@ export class InterpEngine implements Engine {
   #drain(onEvent: (record: Uint8Array) => void): number {
     const ev = this.#events;
     if (ev === undefined) return 0;
+    if (this.#feed?.drain !== undefined) return this.#feed.drain(ev, onEvent);
     return ev.drain(onEvent);
   }
 

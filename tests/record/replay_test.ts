@@ -98,3 +98,40 @@ Deno.test("a probe the recording has no events for is refused", async () => {
     /Cannot replay probe "tracepoint:syscalls:sys_exit_openat": the recording holds no events for it \(it recorded tracepoint:syscalls:sys_enter_openat\)/,
   );
 });
+
+Deno.test("outputs replay in the order they reached the live ring, not the order runs ended", async () => {
+  const program = compile(
+    'tracepoint:syscalls:sys_enter_openat { printf("%d\\n", pid); }',
+  );
+  // Run 1 ended (its record arrived) first, but run 2 printed first.
+  const out = (pid: number, entry: number, printed: number) =>
+    event({
+      pid,
+      timeNs: entry,
+      ctx: new Uint8Array(program.probes[0].ctx.size),
+      calls: [{ helper: 131, capture: false, r0: BigInt(printed), addr: 0n }],
+    });
+  const path = Deno.makeTempFileSync({ suffix: ".tsrec" });
+  try {
+    Deno.writeFileSync(
+      path,
+      recordingBytes(headerFor(program), [
+        out(1, 1_000_000, 1_900_000),
+        out(2, 1_100_000, 1_200_000),
+        out(3, 9_000_000, 9_100_000),
+      ]),
+    );
+    const r = await replayEngine(path, { realtime: false });
+    let text = "";
+    const session = new Session(program, r.engine, {
+      format: "text",
+      write: (t) => (text += t),
+    });
+    await session.start();
+    await session.run({ durationMs: r.durationMs });
+    await session.finish();
+    assert.equal(text, "Attaching 1 probe...\n2\n1\n3\n\n\n");
+  } finally {
+    Deno.removeSync(path);
+  }
+});

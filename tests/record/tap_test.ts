@@ -71,12 +71,15 @@ Deno.test("the tap records task facts, the context, results and reads of every r
     // The captured filename, then the program's own calls in order.
     assert.deepEqual(helpers, [
       Helper.probe_read_user_str,
+      // The printf record's reservation, with the time it was made.
+      Helper.ringbuf_reserve,
       Helper.probe_read_user_str,
       Helper.ktime_get_boot_ns,
       Helper.get_stackid,
       Helper.get_stackid,
     ]);
-    const [capture, read] = e.calls;
+    const [capture, reserve, read] = e.calls;
+    assert.ok(reserve.r0 > 0n);
     assert.ok(capture.capture && !read.capture);
     assert.equal(capture.addr, read.addr);
     const path = dec.decode(read.bytes!.subarray(0, Number(read.r0) - 1));
