@@ -72,6 +72,22 @@ export {
   TraceSession,
   type TraceSource,
 } from "./runtime/api/trace.ts";
+export type {
+  TracepointField,
+  TracepointFormat,
+} from "./runtime/probes/tracepoint_format.ts";
+// An opened recording, as `trace({ replay })` also takes it (types only:
+// nothing of record/ loads at start-up).
+export type { Recording } from "./runtime/record/reader.ts";
+export type {
+  RecordedCall,
+  RecordedEvent,
+  RecordedProbe,
+  RecordingError,
+  RecordingHeader,
+  SymbolTable,
+  Trailer,
+} from "./runtime/record/format.ts";
 export type { BackendChoice } from "./runtime/backend.ts";
 export type { ProbeStats } from "./runtime/engine.ts";
 export {

@@ -240,7 +240,24 @@ async function runScript(opts: CliOptions): Promise<number> {
   if (opts.command !== undefined && !opts.dryRun) {
     child = await spawnStopped(opts.command);
   }
-  if (!opts.dryRun) preloadEngine(opts.backend);
+  if (!opts.dryRun && opts.replay === undefined) preloadEngine(opts.backend);
+  // --record/--replay: their modules load only when asked for; a replay
+  // opens its file first, the program compiling against its formats.
+  const hooks = opts.record !== undefined || opts.replay !== undefined
+    ? await import("./record/cli_hooks.ts")
+    : undefined;
+  let replay;
+  try {
+    replay = opts.replay === undefined || opts.dryRun
+      ? undefined
+      : await hooks!.replayEngine(opts.replay, opts);
+  } catch (e) {
+    await killChild(child);
+    throw e;
+  }
+  if (replay?.warning !== undefined) {
+    stderr(`tsbpf: WARNING: ${replay.warning}`);
+  }
   await prepareKernelTypes(source);
   let program;
   try {
@@ -285,13 +302,16 @@ async function runScript(opts: CliOptions): Promise<number> {
       const file = out = new OutputFile(opts.output);
       write = (text: string) => file.write(text);
     }
-    const selected = await selectEngine(opts.backend, {
+    const selected = replay ?? await selectEngine(opts.backend, {
       seed: opts.seed,
       rate: opts.rate,
       pid: opts.pid,
       realtime: true,
     });
     engine = selected.engine;
+    if (opts.record !== undefined) {
+      engine = hooks!.recordingEngine(engine, opts.record, fileName);
+    }
     await verifyForEngine(program, engine);
     const session = new Session(program, engine, {
       format: opts.format,
@@ -335,7 +355,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       }
       await session.run({
         durationMs: opts.duration === undefined
-          ? undefined
+          ? replay?.durationMs
           : opts.duration * 1000,
         signal: abort.signal,
       });
@@ -344,6 +364,20 @@ async function runScript(opts: CliOptions): Promise<number> {
       // As bpftrace, killed by SIGPIPE: `| head -1` ends the run quietly
       // (everything released) with the status a shell gives that death.
       if (session.outputClosed) return 141;
+      if (replay?.feed.error !== undefined) {
+        stderr(`ERROR: ${replay.feed.error.message}`);
+        return 1;
+      }
+      const summary = (engine as { summary?: () => unknown }).summary?.() as
+        | { events: number; bytes: number; lost: number }
+        | undefined;
+      if (summary !== undefined) {
+        stderr(
+          `tsbpf: recorded ${summary.events} events (${summary.bytes} bytes${
+            summary.lost > 0 ? `, ${summary.lost} lost` : ""
+          }) to "${opts.record}"`,
+        );
+      }
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }

@@ -59,6 +59,14 @@ export interface CliOptions {
   remoteWrite?: string;
   /** `--remote-write-interval S`: seconds between pushes. */
   remoteWriteInterval?: number;
+  /** `--record FILE`: record every run of the probes to FILE. */
+  record?: string;
+  /** `--replay FILE`: run over a recording (or perf.data) instead. */
+  replay?: string;
+  /** `--realtime`: replay in recorded time, not as fast as possible. */
+  realtime: boolean;
+  /** `--salvage`: replay what precedes damage in a recording. */
+  salvage: boolean;
   help: boolean;
   version: boolean;
 }
@@ -222,6 +230,30 @@ export const CLI_OPTIONS = [
     help: "seconds between pushes (default 15)",
   },
   {
+    long: "record",
+    type: "string",
+    value: "FILE",
+    help: "record every run of the probes to FILE (kernel engine)",
+    complete: "file",
+  },
+  {
+    long: "replay",
+    type: "string",
+    value: "FILE",
+    help: "run over a recording or a perf.data file (interpreter)",
+    complete: "file",
+  },
+  {
+    long: "realtime",
+    type: "boolean",
+    help: "replay at the recorded pace",
+  },
+  {
+    long: "salvage",
+    type: "boolean",
+    help: "replay the part of a damaged recording before the damage",
+  },
+  {
     long: "asm",
     type: "string",
     value: "FILE",
@@ -382,6 +414,14 @@ export function parseCli(args: string[]): CliOptions {
     );
   }
   const metrics = metricsValues(v);
+  if (v.record !== undefined && v.replay !== undefined) {
+    throw new UsageError("--record and --replay cannot be used together");
+  }
+  if (v.replay === undefined && (v.realtime || v.salvage)) {
+    throw new UsageError(
+      `${v.realtime ? "--realtime" : "--salvage"} needs --replay FILE`,
+    );
+  }
   const positionals = [...parsed.positionals];
   const list = v.l ? positionals.shift() ?? "" : undefined;
   const file = v.e === undefined && list === undefined && v.asm === undefined
@@ -410,6 +450,10 @@ export function parseCli(args: string[]): CliOptions {
     maxMapKeys: mapKeys(v["max-map-keys"]),
     runSystemOnSynthetic: v["run-system-on-synthetic-events"] ?? false,
     ...metrics,
+    record: v.record,
+    replay: v.replay,
+    realtime: v.realtime ?? false,
+    salvage: v.salvage ?? false,
     help: v.help ?? false,
     version: v.version ?? false,
   };

@@ -80,6 +80,8 @@ export const COMMON_OPTIONS = {
   "metrics-max-series": { type: "string" },
   "remote-write": { type: "string" },
   "remote-write-interval": { type: "string" },
+  record: { type: "string" },
+  replay: { type: "string" },
 } as const;
 
 /** Help lines of the common options. */
@@ -102,6 +104,8 @@ export const COMMON_HELP =
                      push the maps to a Prometheus remote-write endpoint
     --remote-write-interval S
                      seconds between pushes (default 15)
+    --record FILE    record every run of the probes to FILE (kernel)
+    --replay FILE    run over a recording or perf.data file (interpreter)
     -h, --help       this text
 `;
 
@@ -148,6 +152,10 @@ export interface CommonOptions {
   metrics?: TraceMetricsOptions;
   /** `--remote-write` and its companions. */
   remoteWrite?: TraceRemoteWriteOptions;
+  /** `--record FILE`. */
+  record?: string;
+  /** `--replay FILE`. */
+  replay?: string;
 }
 
 /**
@@ -253,6 +261,8 @@ export function commonOptions(values: {
   "metrics-max-series"?: string;
   "remote-write"?: string;
   "remote-write-interval"?: string;
+  record?: string;
+  replay?: string;
 }): CommonOptions {
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "kernel" && backend !== "interp") {
@@ -268,6 +278,8 @@ export function commonOptions(values: {
     backend,
     seed: numberOption("--seed", values.seed),
     rate: numberOption("--rate", values.rate, false),
+    record: values.record,
+    replay: values.replay,
   };
   const metrics = metricsOption(values);
   if (metrics !== undefined) {
@@ -474,7 +486,10 @@ export function traceOptions(
     rate: common.rate,
     durationMs: common.durationMs,
     signal,
-    realtime: true,
+    // A replay goes as fast as it can; synthetic events keep the wall clock.
+    realtime: common.replay === undefined,
+    record: common.record,
+    replay: common.replay,
     announce: true,
     ...(common.metrics === undefined ? {} : { metrics: common.metrics }),
     ...(common.remoteWrite === undefined

@@ -34,6 +34,7 @@ import {
 } from "../staging/events.ts";
 import type { MapRef, MapValueKind } from "../staging/maps.ts";
 import { compileStaged, type StagedProgram, Tracer } from "../staging/stage.ts";
+import type { Recording } from "../record/reader.ts";
 import type { KeyType } from "../staging/types.ts";
 import type { ApiKey, ApiMapValue, ApiRecord } from "./typed.ts";
 import {
@@ -92,6 +93,17 @@ export interface TraceOptions {
    * lives; default false). The interpreter always counts.
    */
   stats?: boolean;
+  /**
+   * Kernel: record every run of the probes to this file, for `replay`
+   * (docs/recording.md).
+   */
+  record?: string;
+  /**
+   * Run over this recording (or perf.data file) in the interpreter instead
+   * of live events; the session ends with the recording unless
+   * `durationMs` says otherwise.
+   */
+  replay?: string | Recording;
   /** End the session after this many milliseconds on the engine's clock. */
   durationMs?: number;
   /** End the session when this signal aborts. */
@@ -290,6 +302,19 @@ export async function trace(
     histSums: options.metrics !== undefined ||
       options.remoteWrite !== undefined,
   };
+  // record/replay: their modules load only when asked for; a replay opens
+  // its file first, the program compiling against the formats it carries.
+  const hooks = options.record !== undefined || options.replay !== undefined
+    ? await import("../record/cli_hooks.ts")
+    : undefined;
+  const replay = options.replay === undefined
+    ? undefined
+    : await hooks!.replayEngine(options.replay, {
+      realtime: options.realtime ?? false,
+    });
+  if (replay !== undefined && options.durationMs === undefined) {
+    options = { ...options, durationMs: replay.durationMs };
+  }
   let program: Program;
   let staged: StagedProgram | undefined;
   if (typeof source === "string") {
@@ -316,12 +341,15 @@ export async function trace(
     Promise.all([exporters.server?.close(), exporters.writer?.close()]);
   let created;
   try {
-    created = await createEngine(options);
+    created = replay ?? await createEngine(options);
   } catch (e) {
     await closeExporters();
     throw e;
   }
-  const { engine, note } = created;
+  const { note } = created;
+  const engine = options.record === undefined
+    ? created.engine
+    : hooks!.recordingEngine(created.engine, options.record, "trace()");
   let session: TraceSession;
   try {
     await verifyForEngine(program, engine);

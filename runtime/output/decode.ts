@@ -95,7 +95,7 @@ let passwd: Map<number, string> | undefined;
  * The name /etc/passwd gives `uid`, or `""` when it has none (or cannot be
  * read), as bpftrace prints `username`.
  */
-function userName(uid: number): string {
+export function userName(uid: number): string {
   if (passwd === undefined) {
     passwd = new Map();
     let text = "";
@@ -629,7 +629,17 @@ function keyFieldCompare(a: Value, b: Value): number {
     return a < b ? -1 : a > b ? 1 : 0;
   }
   if (Array.isArray(a) && Array.isArray(b)) return compareKeys(a, b);
+  if (isStackValue(a) && isStackValue(b)) {
+    // Stacks by their frames, innermost first: the same order on both
+    // engines, whatever their stack ids.
+    return compareKeys(a.frames, b.frames);
+  }
   return 0;
+}
+
+function isStackValue(v: Value): v is StackValue {
+  return typeof v === "object" && v !== null && !Array.isArray(v) &&
+    (v as StackValue).type === "stack";
 }
 
 /** Keys compared field by field, the first field most significant. */

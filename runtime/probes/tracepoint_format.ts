@@ -32,7 +32,9 @@ export interface TracepointField extends FieldLayout {
 
 /** A parsed tracefs `format` file. */
 export interface TracepointFormat {
+  /** The tracepoint's category (`skb`). */
   category: string;
+  /** The tracepoint's name (`kfree_skb`). */
   name: string;
   /** The tracepoint ID (perf_event_attr.config for PERF_TYPE_TRACEPOINT). */
   id: number;
@@ -494,4 +496,28 @@ export function tracepointContext(format: TracepointFormat): ContextLayout {
   let size = 0;
   for (const f of format.fields) size = Math.max(size, f.offset + f.size);
   return { kind: "tracepoint", size, fields: format.fields };
+}
+
+/**
+ * Makes `formats` the only tracepoints there are: `readTracepointFormat`
+ * answers from them and `listTracepoints` lists them, with no tracefs or
+ * bundle read. A replay compiles against the formats its recording carries.
+ *
+ * @example Use one format
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   listTracepoints,
+ *   readTracepointFormat,
+ *   useTracepointFormats,
+ * } from "./tracepoint_format.ts";
+ * const skb = readTracepointFormat("skb", "kfree_skb");
+ * useTracepointFormats([skb]);
+ * assert.deepEqual(listTracepoints(), ["skb:kfree_skb"]);
+ * ```
+ */
+export function useTracepointFormats(formats: TracepointFormat[]): void {
+  formatCache.clear();
+  for (const f of formats) formatCache.set(`${f.category}:${f.name}`, f);
+  listCache = [...formatCache.keys()].sort();
 }

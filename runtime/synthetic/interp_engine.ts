@@ -42,6 +42,7 @@ import { World } from "./world.ts";
 import { UsdtSource } from "./usdt_source.ts";
 import { pairDomain, returnKey, returnOf, ReturnQueue } from "./pairing.ts";
 import type { SyntheticThread } from "./processes.ts";
+import type { EventFeed } from "./event_feed.ts";
 
 /** Options of {@linkcode InterpEngine}; every field has a default. */
 export interface InterpEngineOptions {
@@ -61,6 +62,11 @@ export interface InterpEngineOptions {
   pid?: number;
   /** Executed-instruction budget of one run (default: the kernel's 1M). */
   budget?: number;
+  /**
+   * Events from elsewhere (a recording) instead of the synthetic world:
+   * the feed supplies each event's context, environment and helpers.
+   */
+  feed?: EventFeed;
 }
 
 /** Runtime errors of the probes' runs. */
@@ -150,6 +156,7 @@ export class InterpEngine implements Engine {
   readonly #numCpus: number;
   readonly #pid?: number;
   readonly #budget?: number;
+  readonly #feed?: EventFeed;
   #world?: World;
   #program?: Program;
   #maps: VmMap[] = [];
@@ -178,6 +185,8 @@ export class InterpEngine implements Engine {
     this.#numCpus = options.numCpus ?? 2;
     this.#pid = options.pid;
     this.#budget = options.budget;
+    this.#feed = options.feed;
+    if (this.#feed !== undefined) this.#numCpus = this.#feed.numCpus;
     if (!(this.#rate > 0 && Number.isFinite(this.#rate))) {
       throw new RangeError(
         `Invalid event rate ${this.#rate}: it must be positive`,
@@ -216,11 +225,10 @@ export class InterpEngine implements Engine {
         probes.push({
           name: p.name,
           kind: p.attach[0]?.kind ?? "BEGIN",
-          vm: new VmProgram(
-            p.insns,
-            maps,
-            this.#budget === undefined ? {} : { budget: this.#budget },
-          ),
+          vm: new VmProgram(p.insns, maps, {
+            budget: this.#budget,
+            helpers: this.#feed?.helpers,
+          }),
           insnCount: p.insns.length,
           runs: 0,
           timed: 0,
@@ -229,6 +237,7 @@ export class InterpEngine implements Engine {
           errors: 0,
         });
       }
+      this.#feed?.load(program);
       this.#world = world;
       this.#maps = maps;
       this.#probes = probes;
@@ -250,6 +259,10 @@ export class InterpEngine implements Engine {
     const world = this.#world!;
     if (this.#attached) return Promise.resolve();
     try {
+      if (this.#feed !== undefined) {
+        this.#attached = true;
+        return Promise.resolve();
+      }
       const sources: EventSource[] = [];
       program.probes.forEach((p, i) => {
         for (const ap of p.attach) {
@@ -284,6 +297,11 @@ export class InterpEngine implements Engine {
     const empty = new Uint8Array(0);
     program.probes.forEach((p, i) => {
       if (!p.attach.some((a) => a.kind === kind)) return;
+      if (this.#feed !== undefined) {
+        const ctx = this.#feed.special(i);
+        if (ctx !== undefined) this.#run(i, ctx);
+        return;
+      }
       const env = world.env;
       env.set(world.procs.self, 0, world.baseNs + this.#nowNs);
       env.kstack = [];
@@ -333,6 +351,28 @@ export class InterpEngine implements Engine {
    * last event run).
    */
   #advance(endNs: number, wallEnd: number): void {
+    if (this.#feed !== undefined) {
+      // A recording: its events, in order; the wall-clock bound holds too
+      // (the clock then stays at the last event run).
+      const feed = this.#feed;
+      if (!this.#attached) {
+        this.#nowNs = endNs;
+        return;
+      }
+      let seen = 0;
+      for (;;) {
+        if (
+          wallEnd !== Infinity && ++seen % CLOCK_CHECK === 0 &&
+          performance.now() >= wallEnd
+        ) return;
+        const e = feed.next(endNs);
+        if (e === undefined) break;
+        if (e.timeNs > this.#nowNs) this.#nowNs = e.timeNs;
+        this.#run(e.probe, e.ctx);
+      }
+      this.#nowNs = endNs;
+      return;
+    }
     const sources = this.#sources;
     const world = this.#world!;
     const n = sources.length;
@@ -457,7 +497,7 @@ export class InterpEngine implements Engine {
 
   #run(index: number, ctx: Uint8Array): void {
     const p = this.#probes[index];
-    const env = this.#world!.env;
+    const env = this.#feed?.env ?? this.#world!.env;
     const n = ++p.runs;
     try {
       if (n % TIME_SAMPLE === 0) {
@@ -483,6 +523,7 @@ export class InterpEngine implements Engine {
   #drain(onEvent: (record: Uint8Array) => void): number {
     const ev = this.#events;
     if (ev === undefined) return 0;
+    if (this.#feed?.drain !== undefined) return this.#feed.drain(ev, onEvent);
     return ev.drain(onEvent);
   }
 
@@ -541,6 +582,7 @@ export class InterpEngine implements Engine {
 
   /** Names the synthetic machine's addresses and stack ids. */
   symbols(): SymbolResolver {
+    if (this.#feed !== undefined) return this.#feed.symbols(this.#maps);
     const world = this.#world ??
       new World(this.#seed, this.#numCpus, this.#pid);
     // Virtual time 0 is now: strftime() of a boot-clock nsecs shows today.

@@ -11,7 +11,7 @@ import { MAX_INSNS_PROCESSED } from "../bpf/opcodes.ts";
 import { checkInsns, checkObject, describeValue } from "../bpf/validate.ts";
 import * as alu from "./alu64.ts";
 import type { VmEnvironment } from "./environment.ts";
-import { HELPERS, settle } from "./helpers.ts";
+import { type HelperFn, HELPERS, settle } from "./helpers.ts";
 import { ArrayMap, type VmMap } from "./maps.ts";
 import {
   CTX_REGION,
@@ -31,6 +31,8 @@ export interface VmProgramOptions {
   budget?: number;
   /** Where trace_printk lines and signals go (default: a new sink). */
   output?: VmOutput;
+  /** Helpers replacing the built-in ones, by id (replay serves recorded values). */
+  helpers?: ReadonlyMap<number, HelperFn>;
 }
 
 /** Options of one {@linkcode VmProgram.run}. */
@@ -171,13 +173,16 @@ export class VmProgram {
       if (map.perCpu) maxCpu = Math.min(maxCpu, map.numCpus);
     }
     this.#maxCpu = maxCpu;
+    const helpers = options.helpers === undefined
+      ? HELPERS
+      : new Map([...HELPERS, ...options.helpers]);
     const t = translate(insns, {
       mapHandle,
       mapValue,
-      helpers: new Set(HELPERS.keys()),
+      helpers: new Set(helpers.keys()),
     });
     const factory = new Function("M", "HO", "HF", "A", "U", t.source);
-    this.#runner = factory(m, alu.hi, HELPERS, alu, t.unitOf) as Runner;
+    this.#runner = factory(m, alu.hi, helpers, alu, t.unitOf) as Runner;
   }
 
   /** Instructions the last run executed (counted per basic block). */

@@ -502,3 +502,25 @@ Deno.test("decodeMap: ties sort by key, not by the engine's entry order", () => 
   assert.deepEqual(a.entries.map((e) => e.key[0]), [1, 2, 3, 4, 5]);
   assert.deepEqual(b, a);
 });
+
+Deno.test("sortMapData: equal counts of stack keys print in frame order on both engines", () => {
+  const stack = (frames: string[]) => ({
+    type: "stack" as const,
+    kernel: false,
+    frames,
+  });
+  const d = sortMapData({
+    name: "@",
+    keyed: true,
+    kind: "count",
+    entries: [
+      { key: [stack(["0x7f3e"]), "bash"], value: 1 },
+      { key: [stack(["0x7f1b", "0x2d78"]), "bash"], value: 1 },
+      { key: [stack(["0x7f1b"]), "bash"], value: 1 },
+    ],
+  });
+  assert.deepEqual(
+    d.entries.map((e) => (e.key[0] as { frames: string[] }).frames),
+    [["0x7f1b"], ["0x7f1b", "0x2d78"], ["0x7f3e"]],
+  );
+});

@@ -1,0 +1,123 @@
+/**
+ * What the CLI needs for `--record` and `--replay`, imported only when one
+ * of them is given.
+ *
+ * @module
+ */
+
+import type { Engine } from "../engine.ts";
+import { InterpEngine } from "../synthetic/interp_engine.ts";
+import { openRecording, type Recording } from "./reader.ts";
+import { RecordingEngine } from "./recording_engine.ts";
+import { ReplayFeed } from "./replay_feed.ts";
+import { useTracepointFormats } from "../probes/tracepoint_format.ts";
+
+/** A replay engine and what the CLI reports about it. */
+export interface Replay {
+  engine: Engine;
+  feed: ReplayFeed;
+  /** One sentence: what is replayed. */
+  note: string;
+  /** Milliseconds of recorded time (the default duration). */
+  durationMs: number;
+  /** A warning when salvaging a damaged file. */
+  warning?: string;
+}
+
+/**
+ * Opens `path` (a tsbpf recording or a perf.data file) and makes the
+ * interpreter engine that replays it. From then on, programs compile
+ * against the tracepoint formats the recording carries.
+ *
+ * @throws {import("./format.ts").RecordingError} for a damaged file.
+ * @example Replay
+ * ```ts ignore
+ * import { replayEngine } from "./cli_hooks.ts";
+ * const r = await replayEngine("trace.tsrec", { realtime: false });
+ * r.engine.close();
+ * ```
+ */
+export async function replayEngine(
+  source: string | Recording,
+  options: { realtime: boolean; salvage?: boolean },
+): Promise<Replay> {
+  const rec = typeof source === "string"
+    ? await openAny(source, options.salvage ?? false)
+    : source;
+  const path = typeof source === "string" ? source : "events";
+  // Programs compile against the recorded machine's tracepoints.
+  if (rec.header.formats !== undefined) {
+    useTracepointFormats(rec.header.formats);
+  }
+  const feed = new ReplayFeed(rec);
+  const h = rec.header;
+  const events = rec.trailer?.events;
+  return {
+    engine: new InterpEngine({ feed, realtime: options.realtime }),
+    feed,
+    note: `replaying "${path}" in the interpreter (${
+      events === undefined ? "" : `${events} events `
+    }recorded${
+      h.producer === "perf.data" ? " by perf" : ""
+    } on Linux ${h.kernelRelease}, ${h.numCpus} CPUs)`,
+    durationMs: feed.durationNs() / 1e6 + 1,
+    warning: rec.damage === undefined
+      ? undefined
+      : `${rec.damage.message}; replaying the events before it`,
+  };
+}
+
+async function openAny(path: string, salvage: boolean) {
+  let head = new Uint8Array(8);
+  try {
+    using f = Deno.openSync(path);
+    const n = f.readSync(head) ?? 0;
+    head = head.subarray(0, n);
+  } catch {
+    // openRecording reports it
+  }
+  if (new TextDecoder().decode(head) === "PERFILE2") {
+    const { openPerfData } = await import("./perf_data.ts");
+    return openPerfData(path, { salvage });
+  }
+  return openRecording(path, { salvage });
+}
+
+/**
+ * Wraps a kernel engine so that the session is recorded to `path`.
+ *
+ * @throws {TypeError} when `engine` is not the kernel engine.
+ */
+export function recordingEngine(
+  engine: Engine,
+  path: string,
+  name: string,
+): RecordingEngine {
+  if (engine.kind !== "kernel") {
+    throw new TypeError(
+      "Cannot record: --record needs the kernel engine (use --backend kernel as root)",
+    );
+  }
+  const file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const sink = {
+    writeSync: (b: Uint8Array) => file.writeSync(b),
+  };
+  const rec = new RecordingEngine(engine, sink, name);
+  const close = rec.close.bind(rec);
+  rec.close = () => {
+    try {
+      close();
+    } finally {
+      try {
+        file.close();
+      } catch {
+        // closed already
+      }
+    }
+  };
+  return rec;
+}

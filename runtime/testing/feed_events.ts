@@ -1,0 +1,381 @@
+/**
+ * The testing API: run a script's program over events you write, in the
+ * interpreter, with no privileges, and assert on what it printed, its maps
+ * and its emits. Each event names its probe and may fix the task facts
+ * (pid, tid, uid, gid, comm, CPU), the clock (`timeNs`, which `nsecs` and
+ * `elapsed` read) and the numbers `rand` returns; tracepoint arguments are
+ * given by field name, strings included. The events become an in-memory
+ * recording replayed as `--replay` replays a file (docs/recording.md).
+ *
+ * @module
+ */
+
+import type { TraceOptions, TraceSource } from "../api/trace.ts";
+import type { MapData } from "../output/types.ts";
+import {
+  readTracepointFormat,
+  tracepointContext,
+  type TracepointFormat,
+} from "../probes/tracepoint_format.ts";
+import type {
+  RecordedCall,
+  RecordedEvent,
+  RecordingHeader,
+} from "../record/format.ts";
+import {
+  emptySymbols,
+  memorySource,
+  readRecording,
+  type Recording,
+} from "../record/reader.ts";
+import { RecordingWriter } from "../record/writer.ts";
+
+/** One event fed to a probe. */
+export interface TestEvent {
+  /** The attach point, as the program writes it: "tracepoint:skb:kfree_skb". */
+  probe: string;
+  /** Process id (default 1000). */
+  pid?: number;
+  /** Thread id (default: pid). */
+  tid?: number;
+  /** User and group ids (default 0). */
+  uid?: number;
+  gid?: number;
+  /** Task name (default "test"). */
+  comm?: string;
+  /** CPU (default 0). */
+  cpu?: number;
+  /** Monotonic nanoseconds (default: the previous event's + 1 ms; 1 s first). */
+  timeNs?: number;
+  /**
+   * Tracepoint fields by name: integers, or strings for `char *` (the
+   * string is made readable at the pointer), `char[N]` and `__data_loc`
+   * fields.
+   */
+  args?: Record<string, number | bigint | string>;
+  /** What `rand` (bpf_get_prandom_u32) returns, call by call. */
+  random?: number[];
+}
+
+/** Options of {@linkcode feedEvents}. */
+export interface FeedOptions {
+  /** Output format of printed text (default "text"). */
+  format?: "text" | "json";
+  /** CPUs of the test machine (default 2). */
+  numCpus?: number;
+  /** Positional parameters `$1`, … */
+  params?: string[];
+}
+
+/** What a program did with the events. */
+export interface FeedResult {
+  /** Everything printed, as the CLI prints it (attach line, printf, maps at exit). */
+  output: string;
+  /** printf lines (and other printed events), in order. */
+  lines: string[];
+  /** Every map, decoded, at the end (before END cleared any). */
+  maps: MapData[];
+  /** Records sent with `c.emit()` / `emit()`, in order. */
+  emits: { event: string; record: Record<string, unknown> }[];
+}
+
+const enc = new TextEncoder();
+const USER_STRINGS = 0x7ff0_0000_0000n;
+
+/**
+ * Builds the in-memory recording of `events`.
+ *
+ * @throws {TypeError} for an unknown tracepoint or argument.
+ */
+export function eventsRecording(
+  events: readonly TestEvent[],
+  numCpus = 2,
+): Recording {
+  return readRecording(
+    memorySource(encodeEvents(events, numCpus)),
+    "test events",
+  );
+}
+
+/**
+ * The bytes of a recording of `events` (a file `--replay` reads).
+ *
+ * @throws {TypeError} for an unknown tracepoint or argument.
+ * @example Write a recording file
+ * ```ts ignore
+ * import { encodeEvents } from "./feed_events.ts";
+ * Deno.writeFileSync("drops.tsrec", encodeEvents([
+ *   { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx" },
+ * ]));
+ * ```
+ */
+export function encodeEvents(
+  events: readonly TestEvent[],
+  numCpus = 2,
+): Uint8Array {
+  const probes: RecordingHeader["probes"] = [];
+  const formats: TracepointFormat[] = [];
+  const index = new Map<string, number>();
+  const formatOf = new Map<string, TracepointFormat | undefined>();
+  for (const e of events) {
+    if (index.has(e.probe)) continue;
+    let f: TracepointFormat | undefined;
+    const m = /^(?:tracepoint|t):([^:]+):([^:]+)$/.exec(e.probe);
+    if (m !== null) {
+      f = readTracepointFormat(m[1], m[2]);
+      formats.push(f);
+    }
+    formatOf.set(e.probe, f);
+    const text = m !== null ? `tracepoint:${m[1]}:${m[2]}` : e.probe;
+    index.set(e.probe, probes.length);
+    probes.push({
+      name: text,
+      attach: [text],
+      ctx: f === undefined ? { kind: "none", size: 0 } : tracepointContext(f),
+    });
+  }
+  const header: RecordingHeader = {
+    version: 1,
+    producer: "tsbpf",
+    created: new Date(0).toISOString(),
+    kernelRelease: "test",
+    bootTimeNs: "0",
+    numCpus,
+    probes,
+    stringCapture: 256,
+    formats,
+    complete: false,
+  };
+  const chunks: Uint8Array[] = [];
+  const w = new RecordingWriter({
+    writeSync: (b) => (chunks.push(b.slice()), b.length),
+  }, header);
+  let t = 1e9 - 1e6;
+  let strings = 0;
+  for (const e of events) {
+    t = e.timeNs ?? t + 1e6;
+    const f = formatOf.get(e.probe);
+    const calls: RecordedCall[] = [];
+    const ctx = f === undefined
+      ? new Uint8Array(0)
+      : tracepointRecord(f, e, calls, () => strings++);
+    for (const r of e.random ?? []) {
+      calls.push({ helper: 7, capture: false, r0: BigInt(r >>> 0), addr: 0n });
+    }
+    const comm = new Uint8Array(16);
+    comm.set(enc.encode(e.comm ?? "test").subarray(0, 15));
+    const pid = e.pid ?? 1000;
+    const ev: RecordedEvent = {
+      probe: index.get(e.probe)!,
+      cpu: e.cpu ?? 0,
+      timeNs: t,
+      pid,
+      tid: e.tid ?? pid,
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      cgroupId: 1n,
+      comm,
+      flags: 0,
+      ctx,
+      calls,
+    };
+    w.event(ev);
+  }
+  w.finish(emptySymbols(), 0);
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+function tracepointRecord(
+  f: TracepointFormat,
+  e: TestEvent,
+  calls: RecordedCall[],
+  nextString: () => number,
+): Uint8Array {
+  const layout = tracepointContext(f);
+  const tail: Uint8Array[] = [];
+  let tailAt = layout.size;
+  const ctx = new Uint8Array(layout.size + 1024);
+  const dv = new DataView(ctx.buffer);
+  const common = f.fields.find((x) => x.name === "common_type");
+  if (common !== undefined) dv.setUint16(common.offset, f.id, true);
+  const pidField = f.fields.find((x) => x.name === "common_pid");
+  if (pidField !== undefined) dv.setInt32(pidField.offset, e.pid ?? 1000, true);
+  for (const [name, value] of Object.entries(e.args ?? {})) {
+    const field = f.fields.find((x) => x.name === name);
+    if (field === undefined) {
+      throw new TypeError(
+        `Tracepoint "${f.category}:${f.name}" has no field "${name}" (fields: ${
+          f.fields.filter((x) => !x.common).map((x) => x.name).join(", ")
+        })`,
+      );
+    }
+    if (typeof value === "string") {
+      const s = enc.encode(value);
+      if (field.dataLoc) {
+        const bytes = new Uint8Array(s.length + 1);
+        bytes.set(s);
+        dv.setUint32(field.offset, (bytes.length << 16) | tailAt, true);
+        tail.push(bytes);
+        ctx.set(bytes, tailAt);
+        tailAt += bytes.length;
+      } else if (field.arrayLen !== undefined) {
+        ctx.set(s.subarray(0, field.size - 1), field.offset);
+      } else if (field.size === 8) {
+        // A `char *`: the string lives at a made-up address, captured.
+        const addr = USER_STRINGS + BigInt(nextString()) * 0x1000n;
+        dv.setBigUint64(field.offset, addr, true);
+        const bytes = new Uint8Array(256);
+        bytes.set(s.subarray(0, 255));
+        calls.push({
+          helper: f.category === "syscalls" ? 114 : 115,
+          capture: true,
+          r0: BigInt(Math.min(s.length, 255) + 1),
+          addr,
+          bytes,
+        });
+      } else {
+        throw new TypeError(`Field "${name}" does not hold a string`);
+      }
+      continue;
+    }
+    const v = BigInt(value);
+    switch (field.size) {
+      case 1:
+        dv.setUint8(field.offset, Number(BigInt.asUintN(8, v)));
+        break;
+      case 2:
+        dv.setUint16(field.offset, Number(BigInt.asUintN(16, v)), true);
+        break;
+      case 4:
+        dv.setUint32(field.offset, Number(BigInt.asUintN(32, v)), true);
+        break;
+      case 8:
+        dv.setBigUint64(field.offset, BigInt.asUintN(64, v), true);
+        break;
+      default:
+        throw new TypeError(`Field "${name}" is not an integer`);
+    }
+  }
+  return ctx.slice(0, Math.max(tailAt, layout.size));
+}
+
+/**
+ * Runs `source` (bpftrace text or a staged `Tracer`) over `events` in the
+ * interpreter and returns what it printed, its maps and its emits.
+ *
+ * @throws {import("../record/replay_feed.ts").ReplayError} when the
+ *   program reads something the events do not give (e.g. `rand` without
+ *   `random`), naming the probe and the read.
+ *
+ * @example Test the kfree_skb one-liner
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { feedEvents } from "./feed_events.ts";
+ * const r = await feedEvents(
+ *   "tracepoint:skb:kfree_skb /pid != 0/ { @drops[pid, comm] = count(); }",
+ *   [
+ *     { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx", args: { reason: 2 } },
+ *     { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx" },
+ *     { probe: "tracepoint:skb:kfree_skb", pid: 0, comm: "swapper/0" },
+ *   ],
+ * );
+ * assert.equal(r.output, "Attaching 1 probe...\n\n\n@drops[42, nginx]: 2\n");
+ * ```
+ */
+export async function feedEvents(
+  source: TraceSource,
+  events: readonly TestEvent[],
+  options: FeedOptions = {},
+): Promise<FeedResult> {
+  const { trace } = await import("../api/trace.ts");
+  let output = "";
+  const lines: string[] = [];
+  const recording = eventsRecording(events, options.numCpus ?? 2);
+  let failure: Error | undefined;
+  recording.onReplayError = (e) => failure = e;
+  const traceOptions: TraceOptions = {
+    replay: recording,
+    print: true,
+    format: options.format ?? "text",
+    params: options.params,
+    write: (t) => (output += t),
+  };
+  const s = await trace(source, traceOptions);
+  const emits: FeedResult["emits"] = [];
+  const collect = (async () => {
+    for await (const ev of s.events()) {
+      if (ev.emit !== undefined) {
+        emits.push({ event: ev.emit.event, record: ev.emit.record });
+      } else if (ev.text !== undefined) lines.push(ev.text);
+    }
+  })();
+  await s.run();
+  const maps = s.maps();
+  await s.close();
+  await collect;
+  // A read the events do not provide (say `rand` with no `random`).
+  if (failure !== undefined) throw failure;
+  return { output, lines, maps, emits };
+}
+
+/** What a script printed over the events. */
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a script of `scripts/` (any script built on `runtime/api/tool.ts`,
+ * which all take `--replay FILE`) over `events`, in a child Deno, and
+ * returns what it printed.
+ *
+ * @example Run kfree_skb.ts over two drops
+ * ```ts ignore
+ * import { runScript } from "./feed_events.ts";
+ * const r = await runScript("scripts/kfree_skb.ts", [
+ *   { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx" },
+ *   { probe: "tracepoint:skb:kfree_skb", pid: 42, comm: "nginx", timeNs: 2.5e9 },
+ * ]);
+ * console.log(r.stdout);
+ * ```
+ */
+export async function runScript(
+  script: string | URL,
+  events: readonly TestEvent[],
+  args: string[] = [],
+): Promise<ScriptRun> {
+  const file = await Deno.makeTempFile({ suffix: ".tsrec" });
+  try {
+    await Deno.writeFile(file, encodeEvents(events));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-lock",
+        script instanceof URL ? script.pathname : script,
+        "--replay",
+        file,
+        ...args,
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(file);
+  }
+}

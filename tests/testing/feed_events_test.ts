@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { feedEvents } from "../../runtime/testing/feed_events.ts";
+import { Tracer } from "../../runtime/staging/stage.ts";
+import type { Str, U32 } from "../../runtime/staging/types.ts";
+
+const KFREE_SKB = "tracepoint:skb:kfree_skb";
+
+Deno.test("feedEvents: the kfree_skb one-liner counts exactly the events fed", async () => {
+  const r = await feedEvents(
+    `${KFREE_SKB} /pid != 0/ { @drops[pid, comm] = count(); }`,
+    [
+      { probe: KFREE_SKB, pid: 42, comm: "nginx", args: { reason: 2 } },
+      { probe: KFREE_SKB, pid: 42, comm: "nginx", args: { reason: 3 } },
+      { probe: KFREE_SKB, pid: 7, comm: "sshd" },
+      { probe: KFREE_SKB, pid: 0, comm: "swapper/0" },
+    ],
+  );
+  assert.equal(
+    r.output,
+    "Attaching 1 probe...\n\n\n@drops[7, sshd]: 1\n@drops[42, nginx]: 2\n",
+  );
+  assert.deepEqual(r.maps[0].entries, [
+    { key: [7, "sshd"], value: 1 },
+    { key: [42, "nginx"], value: 2 },
+  ]);
+});
+
+Deno.test("feedEvents: string arguments, a fixed clock, cpu and random numbers", async () => {
+  const r = await feedEvents(
+    'tracepoint:syscalls:sys_enter_openat { printf("%s %d %s %llu %d %d\\n", comm, tid, str(args->filename), nsecs, cpu, rand); }',
+    [
+      {
+        probe: "tracepoint:syscalls:sys_enter_openat",
+        pid: 5,
+        tid: 6,
+        comm: "cat",
+        cpu: 1,
+        timeNs: 5_000_000_000,
+        args: { filename: "/etc/hosts", flags: 0 },
+        random: [1234],
+      },
+    ],
+  );
+  assert.deepEqual(r.lines, ["cat 6 /etc/hosts 5000000000 1 1234\n"]);
+});
+
+Deno.test("feedEvents: emits of a TypeScript probe body arrive typed", async () => {
+  const t = new Tracer();
+  const drop = t.event<{ pid: U32; comm: Str; reason: U32 }>("drop");
+  t.probe(KFREE_SKB, (c) => {
+    c.emit(drop, { pid: c.pid, comm: c.comm, reason: c.args.reason });
+  });
+  const r = await feedEvents(t, [
+    { probe: KFREE_SKB, pid: 9, comm: "curl", args: { reason: 77 } },
+  ]);
+  assert.deepEqual(r.emits, [
+    { event: "drop", record: { pid: 9, comm: "curl", reason: 77 } },
+  ]);
+});
+
+Deno.test("feedEvents: an unknown field and an unfed read are clear errors", async () => {
+  await assert.rejects(
+    () =>
+      feedEvents(`${KFREE_SKB} { @ = count(); }`, [
+        { probe: KFREE_SKB, args: { no_such_field: 1 } },
+      ]),
+    /Tracepoint "skb:kfree_skb" has no field "no_such_field" \(fields: .*reason/,
+  );
+  await assert.rejects(
+    () =>
+      feedEvents(`${KFREE_SKB} { @[rand] = count(); }`, [
+        { probe: KFREE_SKB },
+      ]),
+    /Cannot replay probe "tracepoint:skb:kfree_skb": it calls get_prandom_u32, which the recording does not hold/,
+  );
+});
+
+Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events fed", async () => {
+  const { runScript } = await import("../../runtime/testing/feed_events.ts");
+  const r = await runScript(
+    new URL("../../scripts/kfree_skb.ts", import.meta.url),
+    [
+      { probe: KFREE_SKB, pid: 42, comm: "nginx", args: { reason: 2 } },
+      { probe: KFREE_SKB, pid: 42, comm: "nginx", timeNs: 1.2e9 },
+      { probe: KFREE_SKB, pid: 7, comm: "sshd", timeNs: 1.5e9 },
+      // After the first one-second table: in the recording, not in a table.
+      { probe: KFREE_SKB, pid: 9, comm: "curl", timeNs: 2.2e9 },
+    ],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "Tracing kfree_skb... Ctrl-C to end.\n\n" +
+      "PID        COMM         DROP_COUNTS\n" +
+      "42         nginx        2\n" +
+      "7          sshd         1\n",
+  );
+  assert.match(r.stderr, /replaying .* \(4 events recorded/);
+});
