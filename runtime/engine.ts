@@ -41,6 +41,12 @@ export interface PollLimits {
 export interface Engine {
   /** Which engine this is. */
   readonly kind: "kernel" | "interp";
+  /**
+   * True when the events are invented (the interpreter's synthetic world),
+   * false for the kernel's and for a replay of recorded ones. Absent: true
+   * for the interpreter.
+   */
+  readonly synthetic?: boolean;
   /** Creates the maps and loads (verifies) every probe. */
   load(program: Program): Promise<void>;
   /** Attaches every probe except BEGIN and END. */

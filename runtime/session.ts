@@ -263,7 +263,8 @@ export class Session {
     if (!this.#quiet) {
       // Synthetic events say so on the attach line: never invented data
       // that looks like the kernel's.
-      const synthetic = this.engine.kind === "interp";
+      const synthetic = this.engine.synthetic ??
+        this.engine.kind === "interp";
       this.#write(
         this.#format === "json"
           ? formatAttachedProbesJson(n, synthetic)
@@ -553,7 +554,9 @@ export class Session {
           this.#emit(
             json
               ? formatMessageJson("system_not_run", cmd)
-              : `[synthetic event] system() not run: ${cmd}\n`,
+              : `[${
+                this.engine.synthetic === false ? "replayed" : "synthetic"
+              } event] system() not run: ${cmd}\n`,
           );
           return;
         }

@@ -200,7 +200,17 @@ export const RESULT_HELPERS: ReadonlySet<number> = new Set([
  */
 export const ORDER_HELPERS: ReadonlySet<number> = new Set([130, 131]);
 
-/** The recording is damaged or not a recording. */
+/**
+ * The recording is damaged or not a recording.
+ *
+ * @example Where the damage is
+ * ```ts
+ * import { RecordingError } from "./format.ts";
+ *
+ * const e = new RecordingError("Recording is truncated", 4096);
+ * console.assert(e.offset === 4096 && e.name === "RecordingError");
+ * ```
+ */
 export class RecordingError extends Error {
   /** Byte offset of the damage, when known. */
   readonly offset?: number;

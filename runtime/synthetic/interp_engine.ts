@@ -150,6 +150,11 @@ interface Loaded {
 export class InterpEngine implements Engine {
   /** Which engine this is. */
   readonly kind = "interp" as const;
+
+  /** False when a feed (a recording) supplies the events. */
+  get synthetic(): boolean {
+    return this.#feed === undefined;
+  }
   readonly #seed: number;
   readonly #rate: number;
   readonly #realtime: boolean;
