@@ -50,9 +50,10 @@ export interface TestEvent {
   /**
    * Tracepoint fields by name: integers, or strings for `char *` (the
    * string is made readable at the pointer), `char[N]` and `__data_loc`
-   * fields.
+   * fields, or lists of strings for `char **` fields such as `argv` (a
+   * NULL-terminated array of pointers to them, as `join()` reads it).
    */
-  args?: Record<string, number | bigint | string>;
+  args?: Record<string, number | bigint | string | readonly string[]>;
   /** What `rand` (bpf_get_prandom_u32) returns, call by call. */
   random?: number[];
 }
@@ -215,6 +216,39 @@ function tracepointRecord(
         })`,
       );
     }
+    if (Array.isArray(value)) {
+      if (field.size !== 8) {
+        throw new TypeError(`Field "${name}" does not hold a string array`);
+      }
+      // The array of pointers, NULL-terminated, then each string: all
+      // readable memory of the event.
+      const base = USER_STRINGS + BigInt(nextString()) * 0x1000n;
+      dv.setBigUint64(field.offset, base, true);
+      const ptrs = new Uint8Array(8 * (value.length + 1));
+      const pv = new DataView(ptrs.buffer);
+      value.forEach((arg: string, i: number) => {
+        const addr = USER_STRINGS + BigInt(nextString()) * 0x1000n;
+        pv.setBigUint64(8 * i, addr, true);
+        const bytes = new Uint8Array(256);
+        const s = enc.encode(arg);
+        bytes.set(s.subarray(0, 255));
+        calls.push({
+          helper: 114,
+          capture: true,
+          r0: BigInt(Math.min(s.length, 255) + 1),
+          addr,
+          bytes,
+        });
+      });
+      calls.push({
+        helper: 112,
+        capture: true,
+        r0: 0n,
+        addr: base,
+        bytes: ptrs,
+      });
+      continue;
+    }
     if (typeof value === "string") {
       const s = enc.encode(value);
       if (field.dataLoc) {
@@ -244,7 +278,7 @@ function tracepointRecord(
       }
       continue;
     }
-    const v = BigInt(value);
+    const v = BigInt(value as number | bigint);
     switch (field.size) {
       case 1:
         dv.setUint8(field.offset, Number(BigInt.asUintN(8, v)));

@@ -89,8 +89,9 @@ Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
-    r.stdout,
-    "Tracing kfree_skb... Ctrl-C to end.\n\n" +
+    // The interval header shows the wall-clock time.
+    r.stdout.replace(/^\[\d\d:\d\d:\d\d\]$/m, "[HH:MM:SS]"),
+    "Tracing kfree_skb... Hit Ctrl-C to end.\n\n[HH:MM:SS]\n" +
       "PID        COMM         DROP_COUNTS\n" +
       "42         nginx        2\n" +
       "7          sshd         1\n",

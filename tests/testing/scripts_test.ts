@@ -20,7 +20,8 @@ async function run(
     args,
   );
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout;
+  // Interval headers show the wall-clock time.
+  return r.stdout.replace(/^\[\d\d:\d\d:\d\d\]$/gm, "[HH:MM:SS]");
 }
 
 Deno.test("scripts/syscount.ts counts the syscalls fed, by name", async () => {
@@ -33,7 +34,7 @@ Deno.test("scripts/syscount.ts counts the syscalls fed, by name", async () => {
   ]);
   assert.equal(
     out,
-    "Tracing syscalls, printing top 10... Ctrl-C to end.\n\n" +
+    "Tracing syscalls, printing top 10... Hit Ctrl-C to end.\n\n" +
       "SYSCALL                     COUNT\n" +
       "read                            3\n" +
       "write                           1\n",
@@ -71,13 +72,15 @@ Deno.test("scripts/execsnoop.ts prints each exec", async () => {
       probe: `${SYS}:sys_enter_execve`,
       pid: 7,
       comm: "bash",
-      args: { filename: "/usr/bin/ls" },
+      args: { filename: "/usr/bin/ls", argv: ["ls", "-la", "/tmp"] },
     },
+    // As it returns, the task already has the new program's name.
+    { probe: `${SYS}:sys_exit_execve`, pid: 7, comm: "ls", args: { ret: 0 } },
   ]);
   assert.equal(
     out,
-    "TIME(s)  PID     PCOMM            ARGS\n" +
-      "0.000    7       bash             /usr/bin/ls\n",
+    "TIME(s)  PCOMM            PID     PPID    RET ARGS\n" +
+      "0.001    ls               7       ?         0 ls -la /tmp\n",
   );
 });
 
@@ -133,7 +136,7 @@ Deno.test("scripts/readlat.ts histograms the read latencies fed", async () => {
   ], ["--duration", "1"]);
   assert.match(
     out,
-    /^Tracing read\(\) latency\.\.\. Ctrl-C to end\.\n\ncat \(PID 5\): 2 reads, /,
+    /^Tracing read\(\) latency\.\.\. Hit Ctrl-C to end\.\n\ncat \(PID 5\): 2 reads, /,
   );
   assert.ok(
     out.endsWith(
@@ -162,7 +165,7 @@ Deno.test("scripts/dropreason.ts counts drops by reason name", async () => {
   ], ["--duration", "1"]);
   assert.match(
     out,
-    /^Tracing packet drops by reason\.\.\. Ctrl-C to end\.\n\n1s\nREASON +COUNT +PER_SEC TREND\nNOT_SPECIFIED +2 +2\.0 /,
+    /^Tracing packet drops by reason\.\.\. Hit Ctrl-C to end\.\n\n\[HH:MM:SS\]\nREASON +COUNT +PER_SEC TREND\nNOT_SPECIFIED +2 +2\.0 /,
   );
   assert.match(out, /\n\w+ +1 +1\.0 /);
 });
