@@ -353,7 +353,14 @@ export async function trace(
   let session: TraceSession;
   try {
     await verifyForEngine(program, engine);
-    session = new TraceSession(program, engine, note, options, staged);
+    session = new TraceSession(
+      program,
+      engine,
+      note,
+      options,
+      staged,
+      replay === undefined ? undefined : () => replay.feed.error,
+    );
     await session.start();
     // One line naming the engine and why, once its probes are live.
     if (options.announce) console.error(`tsbpf: ${note}`);
@@ -509,6 +516,7 @@ export class TraceSession implements AsyncDisposable {
   readonly engineKind: "kernel" | "interp";
   /** One sentence: which engine and why. */
   readonly note: string;
+  #replayError: (() => Error | undefined) | undefined;
   #engine: Engine;
   #session: Session;
   #print: boolean;
@@ -539,7 +547,9 @@ export class TraceSession implements AsyncDisposable {
     note: string,
     options: TraceOptions = {},
     staged?: StagedProgram,
+    replayError?: () => Error | undefined,
   ) {
+    this.#replayError = replayError;
     this.program = program;
     this.staged = staged;
     this.#events = staged?.events ?? [];
@@ -981,6 +991,10 @@ export class TraceSession implements AsyncDisposable {
       this.#unlisten?.();
       this.#flush();
     }
+    // A replay that met a read the recording does not hold stopped that
+    // run: the output is incomplete, so the session fails.
+    const err = this.#replayError?.();
+    if (err !== undefined) throw err;
   }
 
   /** `await using` support: {@linkcode close}. */

@@ -169,3 +169,21 @@ Deno.test("scripts/dropreason.ts counts drops by reason name", async () => {
   );
   assert.match(out, /\n\w+ +1 +1\.0 /);
 });
+
+Deno.test("a script whose replay meets a read the events do not give fails in one line", async () => {
+  // execsnoop joins args->argv, which these events do not give.
+  const r = await runScript(
+    new URL("../../scripts/execsnoop.ts", import.meta.url),
+    [{
+      probe: `${SYS}:sys_enter_execve`,
+      pid: 7,
+      comm: "bash",
+      args: { filename: "/usr/bin/ls" },
+    }],
+  );
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^execsnoop: Cannot replay probe "tracepoint:syscalls:sys_enter_execve": it reads 8 bytes at 0x0 \(probe_read_user\)/m,
+  );
+});
