@@ -8,6 +8,7 @@
  */
 
 import type * as ast from "../lang/ast.ts";
+import { walk } from "../lang/visit.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import {
   type AluName,
@@ -398,28 +399,23 @@ const CTX_BUILTINS = new Set([
   "ctx",
 ]);
 
+/** Whether the probe reads its context (r1) anywhere: args, registers, stacks. */
 function needsCtx(u: Unit): boolean {
   let found = false;
-  const visit = (n: unknown): void => {
-    if (found || n === null || typeof n !== "object") return;
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    const node = n as ast.Node;
-    if (node.kind === "builtin") {
-      if (CTX_BUILTINS.has(node.name) || /^arg\d+$/.test(node.name)) {
-        found = true;
-      }
-    } else if (
-      node.kind === "call" &&
-      ["kstack", "ustack", "reg", "uaddr"].includes(node.name)
-    ) found = true;
-    for (const [k, v] of Object.entries(node)) {
-      if (k !== "span" && typeof v === "object") visit(v);
-    }
-  };
-  visit([u.probe.predicate, u.probe.body]);
+  for (const root of [u.probe.predicate, u.probe.body]) {
+    if (root === undefined) continue;
+    walk(root, (node) => {
+      if (node.kind === "builtin") {
+        if (CTX_BUILTINS.has(node.name) || /^arg\d+$/.test(node.name)) {
+          found = true;
+        }
+      } else if (
+        node.kind === "call" &&
+        ["kstack", "ustack", "reg", "uaddr"].includes(node.name)
+      ) found = true;
+      return !found;
+    });
+  }
   return found;
 }
 

@@ -26,7 +26,7 @@ import { bundledFormats } from "../probes/bundled_formats.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { BUILTINS, FUNCTIONS } from "./known_names.ts";
 import { hasWildcard } from "../probes/glob.ts";
-import { children } from "../lang/visit.ts";
+import { children, walk } from "../lang/visit.ts";
 
 /** Bytes of the BPF stack. */
 const STACK_LIMIT = 512;
@@ -235,25 +235,16 @@ function ctxOf(k: ProbeKind): ContextLayout {
   }
 }
 
-function walkUses(node: unknown, f: (n: ast.Node) => void): void {
-  if (node === null || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const x of node) walkUses(x, f);
-    return;
-  }
-  const n = node as ast.Node;
-  if (typeof (n as { kind?: unknown }).kind !== "string") return;
-  f(n);
-  for (const [k, v] of Object.entries(n)) {
-    if (k !== "span" && typeof v === "object") walkUses(v, f);
-  }
-}
-
+/** Whether `probe`'s predicate or body reads one of the builtins `names`. */
 function usesBuiltin(probe: ast.Probe, names: string[]): boolean {
   let found = false;
-  walkUses([probe.predicate, probe.body], (n) => {
-    if (n.kind === "builtin" && names.includes(n.name)) found = true;
-  });
+  for (const root of [probe.predicate, probe.body]) {
+    if (root === undefined) continue;
+    walk(root, (n) => {
+      if (n.kind === "builtin" && names.includes(n.name)) found = true;
+      return !found;
+    });
+  }
   return found;
 }
 
