@@ -18,7 +18,7 @@ import {
   JumpRangeError,
   type Width,
 } from "../bpf/builder.ts";
-import { Helper, MapType, STACK_SIZE } from "../bpf/opcodes.ts";
+import { Helper, MapType, R10, STACK_SIZE } from "../bpf/opcodes.ts";
 import type {
   Aggregation,
   EventAction,
@@ -70,6 +70,9 @@ export const JOIN_MAX = 16;
 export const JOIN_STRLEN = 64;
 
 const BPF_F_USER_STACK = 1 << 8;
+/** Address families `ntop` sends with an address it infers the family of. */
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 /** Buckets of a hist: 0 (negative), 1 (zero), 2 + log2 for 1 .. 2^63-1. */
 export const HIST_BUCKETS = 65;
@@ -350,7 +353,7 @@ export class ProgramTables {
   }
 }
 
-/** A memory destination: base register (10 = frame) or a record value. */
+/** A memory destination: base register (`R10`: the frame) or a record value. */
 interface Dst {
   base: number | Ref;
   off: number;
@@ -734,7 +737,7 @@ export class ProbeCompiler {
     if (slot !== undefined && this.#avail.has(id)) return this.#ra.slot(slot);
     const r = this.#call(h, [], true)!;
     if (slot !== undefined) {
-      this.#b.stx(8, 10, slot, this.#ra.reg(r));
+      this.#b.stx(8, R10, slot, this.#ra.reg(r));
       this.#avail.add(id);
     }
     return r;
@@ -747,7 +750,7 @@ export class ProbeCompiler {
     if (slot !== undefined && this.#avail.has(id)) {
       // Little-endian: the low half first.
       const r = this.#ra.newReg();
-      this.#b.ldx(4, this.#ra.reg(r), 10, slot + (hi ? 4 : 0));
+      this.#b.ldx(4, this.#ra.reg(r), R10, slot + (hi ? 4 : 0));
       return r;
     }
     const r = this.#helperValue(h);
@@ -880,9 +883,9 @@ export class ProbeCompiler {
     const key = this.#alloc(8);
     this.#cold.push(() => {
       b.label(cold);
-      b.st(4, 10, key, 0);
+      b.st(4, R10, key, 0);
       b.ldMap(1, map);
-      b.movReg(2, 10);
+      b.movReg(2, R10);
       b.alu64Imm("ADD", 2, key);
       b.call(Helper.map_lookup_elem);
       b.jmpImm("JEQ", 0, 0, resume);
@@ -926,8 +929,8 @@ export class ProbeCompiler {
     const now = this.#call(Helper.ktime_get_ns, [], true)!;
     const key = this.#alloc(8);
     const val = this.#alloc(8);
-    this.#b.st(4, 10, key, 0);
-    this.#storeScalar({ base: 10, off: val }, now, 8);
+    this.#b.st(4, R10, key, 0);
+    this.#storeScalar({ base: R10, off: val }, now, 8);
     this.#ra.free(now);
     this.#call(Helper.map_update_elem, [
       { map },
@@ -961,7 +964,7 @@ export class ProbeCompiler {
       const r = i + 1;
       if ("loc" in a) ra.load(r, a);
       else if ("fp" in a) {
-        this.#b.movReg(r, 10);
+        this.#b.movReg(r, R10);
         this.#b.alu64Imm("ADD", r, a.fp);
       } else if ("map" in a) this.#b.ldMap(r, a.map);
       else if ("ctx" in a) this.#b.movReg(r, this.#ctx);
@@ -1454,7 +1457,7 @@ export class ProbeCompiler {
       if (i > 0) b.alu64Imm("ADD", ra.reg(p), 8 * i);
       this.#call(readPtr, [{ fp: slot }, ra.imm(8), p], false);
       const s = ra.newReg();
-      b.ldx(8, ra.reg(s), 10, slot);
+      b.ldx(8, ra.reg(s), R10, slot);
       b.jmpImm("JEQ", ra.reg(s), 0, done);
       this.#call(readStr, [
         { ptr: rec, off: 8 + layout.offsets[1 + i] },
@@ -1524,14 +1527,14 @@ export class ProbeCompiler {
       const off = this.#vars.get(t.name)!;
       const vt = this.#u.vars.get(t.name)!;
       if (s.op === "=") {
-        this.#into(v, { base: 10, off }, vt, true);
+        this.#into(v, { base: R10, off }, vt, true);
         return;
       }
       const val = this.#scalar(v);
       const x = this.#ra.newReg();
-      this.#b.ldx(8, this.#ra.reg(x), 10, off);
+      this.#b.ldx(8, this.#ra.reg(x), R10, off);
       this.#aluOp(s.op.slice(0, -1) as ast.BinaryOp, x, val, vt);
-      this.#b.stx(8, 10, off, this.#ra.reg(x));
+      this.#b.stx(8, R10, off, this.#ra.reg(x));
       this.#ra.free(x);
       return;
     }
@@ -1543,9 +1546,9 @@ export class ProbeCompiler {
       const key = this.#buildKey(t, undefined);
       const vslot = this.#alloc(info.valueSize);
       if (val !== undefined) {
-        this.#storeScalar({ base: 10, off: vslot }, val, 8);
+        this.#storeScalar({ base: R10, off: vslot }, val, 8);
         this.#ra.free(val);
-      } else this.#into(v, { base: 10, off: vslot }, vt, true);
+      } else this.#into(v, { base: R10, off: vslot }, vt, true);
       const idx = this.#t.userMap(`@${t.name}`);
       this.#call(Helper.map_update_elem, [
         { map: idx },
@@ -1597,7 +1600,7 @@ export class ProbeCompiler {
         b.movReg(or, dr);
         b.atomic(8, "ADD", ra.reg(p), 0, or, true);
         if (result.prefix) b.alu64Reg("ADD", or, dr);
-        b.stx(8, 10, result.off, or);
+        b.stx(8, R10, result.off, or);
         ra.free(old);
       } else b.atomic(8, "ADD", ra.reg(p), 0, dr);
       ra.free(d);
@@ -1605,13 +1608,13 @@ export class ProbeCompiler {
       const x = ra.newReg();
       const xr = ra.reg(x);
       b.ldx(8, xr, ra.reg(p), 0);
-      if (result !== undefined && !result.prefix) b.stx(8, 10, result.off, xr);
+      if (result !== undefined && !result.prefix) b.stx(8, R10, result.off, xr);
       ra.holding(
         [x],
         () => this.#aluOp(op, x, v, { k: "int", size: 8, signed: true }, false),
       );
       b.stx(8, ra.reg(p), 0, xr);
-      if (result !== undefined && result.prefix) b.stx(8, 10, result.off, xr);
+      if (result !== undefined && result.prefix) b.stx(8, R10, result.off, xr);
       ra.free(x);
     }
     ra.free(p);
@@ -1620,26 +1623,26 @@ export class ProbeCompiler {
     // Miss: the value is op(0, v).
     const vslot = this.#alloc(8);
     if (op === "+" || op === "|" || op === "^") {
-      this.#storeScalar({ base: 10, off: vslot }, v, 8);
+      this.#storeScalar({ base: R10, off: vslot }, v, 8);
       if (result !== undefined) {
         if (result.prefix) {
-          this.#storeScalar({ base: 10, off: result.off }, v, 8);
-        } else b.st(8, 10, result.off, 0);
+          this.#storeScalar({ base: R10, off: result.off }, v, 8);
+        } else b.st(8, R10, result.off, 0);
       }
     } else if (op === "-") {
       const d = ra.newReg();
       const dr = ra.reg(d);
       ra.load(dr, v);
       b.alu64Imm("NEG", dr, 0);
-      b.stx(8, 10, vslot, dr);
+      b.stx(8, R10, vslot, dr);
       if (result !== undefined) {
-        if (result.prefix) b.stx(8, 10, result.off, dr);
-        else b.st(8, 10, result.off, 0);
+        if (result.prefix) b.stx(8, R10, result.off, dr);
+        else b.st(8, R10, result.off, 0);
       }
       ra.free(d);
     } else {
-      b.st(8, 10, vslot, 0);
-      if (result !== undefined) b.st(8, 10, result.off, 0);
+      b.st(8, R10, vslot, 0);
+      if (result !== undefined) b.st(8, R10, result.off, 0);
     }
     ra.free(v);
     this.#call(Helper.map_update_elem, [
@@ -1760,24 +1763,24 @@ export class ProbeCompiler {
     switch (agg) {
       case "hist":
       case "lhist":
-        b.st(8, 10, vslot, 1);
-        if (bucketSum) this.#storeScalar({ base: 10, off: vslot + 8 }, v!, 8);
+        b.st(8, R10, vslot, 1);
+        if (bucketSum) this.#storeScalar({ base: R10, off: vslot + 8 }, v!, 8);
         break;
       case "count":
-        b.st(8, 10, vslot, 1);
+        b.st(8, R10, vslot, 1);
         break;
       case "sum":
-        this.#storeScalar({ base: 10, off: vslot }, v!, 8);
+        this.#storeScalar({ base: R10, off: vslot }, v!, 8);
         break;
       case "avg":
       case "stats":
-        b.st(8, 10, vslot, 1);
-        this.#storeScalar({ base: 10, off: vslot + 8 }, v!, 8);
+        b.st(8, R10, vslot, 1);
+        this.#storeScalar({ base: R10, off: vslot + 8 }, v!, 8);
         break;
       case "min":
       case "max":
-        this.#storeScalar({ base: 10, off: vslot }, v!, 8);
-        b.st(8, 10, vslot + 8, 1);
+        this.#storeScalar({ base: R10, off: vslot }, v!, 8);
+        b.st(8, R10, vslot + 8, 1);
         break;
     }
     ra.free(v);
@@ -1885,16 +1888,16 @@ export class ProbeCompiler {
     if (cached !== undefined && this.#avail.has(id!)) return cached;
     if (spec.type === MapType.PERCPU_ARRAY) {
       const off = cached ?? this.#alloc(4);
-      if (bucket === undefined) this.#b.st(4, 10, off, 0);
-      else this.#storeScalar({ base: 10, off }, bucket, 4);
+      if (bucket === undefined) this.#b.st(4, R10, off, 0);
+      else this.#storeScalar({ base: R10, off }, bucket, 4);
       if (cached !== undefined) this.#avail.add(id!);
       return off;
     }
     const info = this.#keyType(m);
     const off = cached ?? this.#alloc(spec.keySize);
-    const d: Dst = { base: 10, off };
+    const d: Dst = { base: R10, off };
     if (m.keys.length === 0) {
-      if (bucket === undefined) this.#b.st(8, 10, off, 0);
+      if (bucket === undefined) this.#b.st(8, R10, off, 0);
     } else if (m.keys.length === 1) {
       this.#into(m.keys[0], d, info!, true);
     } else {
@@ -1902,7 +1905,7 @@ export class ProbeCompiler {
       this.#tupleInto(m.keys, d, tt, true);
     }
     if (bucket !== undefined) {
-      const at = { base: 10, off: off + spec.keySize - 8 };
+      const at = { base: R10, off: off + spec.keySize - 8 };
       this.#storeScalar(at, bucket, 8);
       if (m.keys.length > 0) {
         const userSize = sizeOf(info!);
@@ -2132,7 +2135,7 @@ export class ProbeCompiler {
         // An address member of a kernel struct: its 4 or 16 bytes.
         const fam = e.args.length === 2
           ? this.#scalar(e.args[0])
-          : this.#ra.imm(lt.size === 16 ? 10 : 2);
+          : this.#ra.imm(lt.size === 16 ? AF_INET6 : AF_INET);
         this.#storeScalar(d, fam, 8);
         this.#ra.free(fam);
         const place = this.#addr(last);
@@ -2157,7 +2160,7 @@ export class ProbeCompiler {
       const v6 = f !== undefined && f.arrayLen === 16 && f.size === 16;
       const af = e.args.length === 2
         ? this.#scalar(e.args[0])
-        : this.#ra.imm(v6 ? 10 : 2);
+        : this.#ra.imm(v6 ? AF_INET6 : AF_INET);
       this.#storeScalar(d, af, 8);
       this.#ra.free(af);
       if (v6) {
@@ -2230,10 +2233,10 @@ export class ProbeCompiler {
   /** A memory copy of an aggregate value (var slot or a temporary). */
   #mem(e: ast.Expr): { base: number; off: number } {
     const t = this.#type(e);
-    if (e.kind === "var") return { base: 10, off: this.#vars.get(e.name)! };
+    if (e.kind === "var") return { base: R10, off: this.#vars.get(e.name)! };
     const size = sizeOf(t);
     const off = this.#alloc(size);
-    const d = { base: 10, off };
+    const d = { base: R10, off };
     if (e.kind === "map") {
       this.#mapReadInto(e, d, size);
       return d;
@@ -2262,7 +2265,7 @@ export class ProbeCompiler {
     if (e.kind === "tuple_index") {
       const src = this.#mem(e.expr);
       const tt = this.#type(e.expr) as SType & { k: "tuple" };
-      return { base: 10, off: src.off + tt.offsets[e.index] };
+      return { base: R10, off: src.off + tt.offsets[e.index] };
     }
     this.#into(e, d, t, true);
     return d;
@@ -2303,7 +2306,7 @@ export class ProbeCompiler {
         return this.#builtin(e);
       case "var": {
         const r = ra.newReg();
-        b.ldx(8, ra.reg(r), 10, this.#vars.get(e.name)!);
+        b.ldx(8, ra.reg(r), R10, this.#vars.get(e.name)!);
         return r;
       }
       case "map": {
@@ -2324,7 +2327,7 @@ export class ProbeCompiler {
         b.label(z);
         ra.free(p);
         if (slot !== undefined) {
-          b.stx(8, 10, slot, rr);
+          b.stx(8, R10, slot, rr);
           this.#avail.add(id!);
         }
         return r;
@@ -2426,14 +2429,14 @@ export class ProbeCompiler {
         this.#branch(e.cond, elseL, false);
         this.#region(() => {
           const a = this.#scalar(e.then);
-          this.#storeScalar({ base: 10, off: slot }, a, 8);
+          this.#storeScalar({ base: R10, off: slot }, a, 8);
           ra.free(a);
         });
         b.ja(end);
         b.label(elseL);
         this.#region(() => {
           const c2 = this.#scalar(e.else);
-          this.#storeScalar({ base: 10, off: slot }, c2, 8);
+          this.#storeScalar({ base: R10, off: slot }, c2, 8);
           ra.free(c2);
         });
         b.label(end);
@@ -2448,7 +2451,7 @@ export class ProbeCompiler {
         const src = this.#mem(e.expr);
         const tt = this.#type(e.expr) as SType & { k: "tuple" };
         const r = ra.newReg();
-        b.ldx(8, ra.reg(r), 10, src.off + tt.offsets[e.index]);
+        b.ldx(8, ra.reg(r), R10, src.off + tt.offsets[e.index]);
         return r;
       }
       default:
@@ -2493,7 +2496,7 @@ export class ProbeCompiler {
     ], false);
     const r = this.#ra.newReg();
     const rr = this.#ra.reg(r);
-    this.#b.ldx(size, rr, 10, slot);
+    this.#b.ldx(size, rr, R10, slot);
     if (signed && size < 8) {
       this.#b.alu64Imm("LSH", rr, 64 - size * 8);
       this.#b.alu64Imm("ARSH", rr, 64 - size * 8);
@@ -2601,9 +2604,9 @@ export class ProbeCompiler {
       const off = this.#vars.get(e.target.name)!;
       const r = ra.newReg();
       const rr = ra.reg(r);
-      b.ldx(8, rr, 10, off);
+      b.ldx(8, rr, R10, off);
       b.alu64Imm("ADD", rr, delta);
-      b.stx(8, 10, off, rr);
+      b.stx(8, R10, off, rr);
       if (!value) {
         ra.free(r);
         return undefined;
@@ -2702,7 +2705,7 @@ export class ProbeCompiler {
     if (bits === undefined && size === 8) return this.#ra.slot(slot);
     const r = this.#ra.newReg();
     const rr = this.#ra.reg(r);
-    this.#b.ldx(size as Width, rr, 10, slot);
+    this.#b.ldx(size as Width, rr, R10, slot);
     if (bits === undefined) {
       if (t.k === "int" && t.signed && size < 8) {
         this.#b.alu64Imm("LSH", rr, 64 - size * 8);
@@ -2744,7 +2747,7 @@ export class ProbeCompiler {
     }
     if (at.off !== 0) b.alu64Imm("ADD", 3, at.off);
     if (dst === undefined || typeof dst.base === "number") {
-      b.movReg(1, dst === undefined ? 10 : dst.base as number);
+      b.movReg(1, dst === undefined ? R10 : dst.base as number);
     } else ra.load(1, dst.base);
     b.alu64Imm("ADD", 1, slot);
     b.movImm(2, size);
@@ -2813,7 +2816,7 @@ export class ProbeCompiler {
       case "elapsed": {
         const now = this.#call(Helper.ktime_get_ns, [], true)!;
         const key = this.#alloc(8);
-        b.st(4, 10, key, 0);
+        b.st(4, R10, key, 0);
         const p = this.#call(Helper.map_lookup_elem, [
           { map: this.#t.startMap() },
           { fp: key },
@@ -3083,7 +3086,7 @@ export class ProbeCompiler {
     if (when) b.label(skip);
     // With a slot this is the predicate: only falling through continues.
     if (slot !== undefined) {
-      b.stx(8, 10, slot, rr);
+      b.stx(8, R10, slot, rr);
       this.#avail.add(id!);
     }
     ra.free(r);

@@ -7,6 +7,7 @@
  */
 
 import type { InsnBuilder } from "../bpf/builder.ts";
+import { R10 } from "../bpf/opcodes.ts";
 
 /** Where a value is. */
 export type Loc =
@@ -129,7 +130,7 @@ export class RegAlloc {
   #spill(ref: Ref): void {
     if (ref.loc.kind !== "reg") return;
     const off = this.#spillSlot();
-    this.#b.stx(8, 10, off, ref.loc.r);
+    this.#b.stx(8, R10, off, ref.loc.r);
     this.#owner[ref.loc.r] = undefined;
     ref.loc = { kind: "spill", off };
   }
@@ -188,7 +189,7 @@ export class RegAlloc {
     if (loc.kind === "reg") return loc.r;
     const r = this.#grab();
     if (loc.kind === "imm") this.movImm(r, loc.v);
-    else this.#b.ldx(8, r, 10, loc.off);
+    else this.#b.ldx(8, r, R10, loc.off);
     ref.loc = { kind: "reg", r };
     this.#owner[r] = ref;
     return r;
@@ -207,7 +208,7 @@ export class RegAlloc {
   load(r: number, ref: Ref): void {
     const loc = ref.loc;
     if (loc.kind === "imm") this.movImm(r, loc.v);
-    else if (loc.kind === "spill") this.#b.ldx(8, r, 10, loc.off);
+    else if (loc.kind === "spill") this.#b.ldx(8, r, R10, loc.off);
     else if (loc.r !== r) this.#b.movReg(r, loc.r);
   }
 
