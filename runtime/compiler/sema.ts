@@ -455,14 +455,27 @@ export function analyze(
     for (const u of units) {
       u.types = new Map();
       u.vars = new Map();
-      new Checker(u, maps, final ? diag : undefined, opts, state, structs, pre)
+      new UnitTypeChecker(
+        u,
+        maps,
+        final ? diag : undefined,
+        opts,
+        state,
+        structs,
+        pre,
+      )
         .run();
     }
   }
   return { units, maps, usesElapsed: state.usesElapsed };
 }
 
-class Checker {
+/**
+ * Type-checks one probe unit: gives every expression its type (`Unit.types`),
+ * fixes map and variable types, and reports misuse into the diagnostics
+ * (on the final pass only; the first pass runs silent).
+ */
+class UnitTypeChecker {
   #u: Unit;
   #maps: Map<string, MapInfo>;
   #diag: Diagnostics | undefined;
