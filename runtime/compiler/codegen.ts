@@ -38,6 +38,12 @@ import {
 } from "./sema.ts";
 import { MAX_PROGRAM_INSNS } from "./bounds.ts";
 import type { ProgramTables } from "./tables.ts";
+import {
+  ConstFolder,
+  pointerScale,
+  pointerStep,
+  positionalText,
+} from "./fold.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import {
   countReuse,
@@ -202,35 +208,6 @@ function readHelper(t: SType, str: boolean): number {
 }
 
 /**
- * For `p + n` / `p - n` / `n + p` with a pointer that knows its pointee:
- * which side is the integer to scale, and by how much (bpftrace's pointer
- * arithmetic). Undefined when no scaling applies.
- */
-function pointerScale(
-  op: ast.BinaryOp,
-  l: SType,
-  r: SType,
-): { side: "left" | "right"; by: number } | undefined {
-  if (op !== "+" && op !== "-") return undefined;
-  const pl = l.k === "int" &&
-    (l.ptr !== undefined || l.deref !== undefined || l.rec !== undefined);
-  const pr = r.k === "int" &&
-    (r.ptr !== undefined || r.deref !== undefined || r.rec !== undefined);
-  if (pl === pr) return undefined;
-  const p = (pl ? l : r) as SType & { k: "int" };
-  const by = pointerStep(p);
-  if (by === 1) return undefined;
-  if (pl) return { side: "right", by };
-  return op === "+" ? { side: "left", by } : undefined;
-}
-
-/** How far `p++` moves a pointer: the pointee's size; 1 for integers. */
-function pointerStep(t: SType): number {
-  if (t.k !== "int") return 1;
-  return t.deref?.size ?? t.rec?.size ?? 1;
-}
-
-/**
  * Whether a loop body contains a `break` of that loop (with `leaves`, also
  * a `return` or an `exit()` anywhere inside).
  */
@@ -317,8 +294,7 @@ export class ProbeCompiler {
   #params: string[];
   #prologue: ((c: ProbeCompiler) => void) | undefined;
   #opts: ProbeOptions;
-  #folded = new Map<ast.Expr, bigint | null>();
-  #truths = new Map<ast.Expr, boolean | null>();
+  #consts: ConstFolder;
   /** Out-of-line blocks emitted after the final exit (cold paths). */
   #cold: (() => void)[] = [];
   /** What the body uses more than once (see `reuse.ts`). */
@@ -357,6 +333,13 @@ export class ProbeCompiler {
     this.#t = tables;
     this.#diag = diag;
     this.#params = params;
+    this.#consts = new ConstFolder({
+      params,
+      cpid: opts.cpid,
+      known: u.consts,
+      type: (e) => this.#type(e),
+      castType,
+    });
     this.#prologue = prologue;
     const reserved = new Set<number>();
     if (needsCtx(u)) {
@@ -740,162 +723,19 @@ export class ProbeCompiler {
 
   // ---- constants -------------------------------------------------------
 
+  /** The text of positional parameter `e` (`$1`), if given. */
   #param(e: ast.PositionalExpr): string | undefined {
-    return e.value ?? this.#params[e.index - 1];
+    return positionalText(e, this.#params);
   }
 
-  /**
-   * Constant value of `e`, computed once per node: `#branch` and `#truth`
-   * ask again at every level of a chain, which without the memo is
-   * quadratic (cubic for `&&` chains) in its length.
-   */
+  /** The constant value of `e`, if known at compile time (see `fold.ts`). */
   #fold(e: ast.Expr): bigint | undefined {
-    const memo = this.#folded.get(e);
-    if (memo !== undefined) return memo === null ? undefined : memo;
-    const v = this.#foldNode(e);
-    this.#folded.set(e, v ?? null);
-    return v;
+    return this.#consts.fold(e);
   }
 
-  #foldNode(e: ast.Expr): bigint | undefined {
-    switch (e.kind) {
-      case "int":
-        return e.value;
-      case "bool":
-        return e.value ? 1n : 0n;
-      case "positional": {
-        const v = this.#param(e);
-        return v !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(v)
-          ? BigInt(v)
-          : undefined;
-      }
-      case "positional_count":
-        return BigInt(this.#params.length);
-      case "builtin":
-        return e.name === "cpid" && this.#opts.cpid !== undefined
-          ? BigInt(this.#opts.cpid)
-          : undefined;
-      case "offsetof":
-      case "ident":
-        return this.#u.consts?.get(e);
-      case "sizeof": {
-        const c = this.#u.consts?.get(e);
-        if (c !== undefined) return c;
-        if (e.arg.kind === "type") {
-          const t = castType(e.arg);
-          return t === undefined ? undefined : BigInt(sizeOf(t));
-        }
-        return BigInt(sizeOf(this.#type(e.arg)));
-      }
-      case "cast": {
-        const v = this.#fold(e.expr);
-        const t = this.#type(e);
-        if (v === undefined || t.k !== "int") return undefined;
-        return t.signed
-          ? BigInt.asIntN(t.size * 8, v)
-          : BigInt.asUintN(t.size * 8, v);
-      }
-      case "unary": {
-        const v = this.#fold(e.expr);
-        if (v === undefined) return undefined;
-        if (e.op === "-") return BigInt.asIntN(64, -v);
-        if (e.op === "~") return BigInt.asIntN(64, ~v);
-        if (e.op === "!") return v === 0n ? 1n : 0n;
-        return undefined;
-      }
-      case "binary": {
-        let a = this.#fold(e.left);
-        if (a === undefined) return undefined;
-        // `0 && x` and `1 || x` never evaluate x: their value is known.
-        if (e.op === "&&" && a === 0n) return 0n;
-        if (e.op === "||" && a !== 0n) return 1n;
-        let b = this.#fold(e.right);
-        if (b === undefined) return undefined;
-        const sc = pointerScale(
-          e.op,
-          this.#type(e.left),
-          this.#type(e.right),
-        );
-        if (sc?.side === "left") a *= BigInt(sc.by);
-        if (sc?.side === "right") b *= BigInt(sc.by);
-        const ua = BigInt.asUintN(64, a);
-        const ub = BigInt.asUintN(64, b);
-        const signed = (this.#type(e) as { signed?: boolean }).signed ?? false;
-        switch (e.op) {
-          case "+":
-            return BigInt.asIntN(64, a + b);
-          case "-":
-            return BigInt.asIntN(64, a - b);
-          case "*":
-            return BigInt.asIntN(64, a * b);
-          case "/":
-            return ub === 0n ? 0n : BigInt.asIntN(64, ua / ub);
-          case "%":
-            return ub === 0n ? a : BigInt.asIntN(64, ua % ub);
-          case "&":
-            return a & b;
-          case "|":
-            return a | b;
-          case "^":
-            return a ^ b;
-          case "<<":
-            return BigInt.asIntN(64, a << (b & 63n));
-          case ">>":
-            return signed ? a >> (b & 63n) : BigInt.asIntN(64, ua >> (b & 63n));
-          case "==":
-            return a === b ? 1n : 0n;
-          case "!=":
-            return a !== b ? 1n : 0n;
-          case "<":
-            return a < b ? 1n : 0n;
-          case "<=":
-            return a <= b ? 1n : 0n;
-          case ">":
-            return a > b ? 1n : 0n;
-          case ">=":
-            return a >= b ? 1n : 0n;
-          case "&&":
-            return a !== 0n && b !== 0n ? 1n : 0n;
-          case "||":
-            return a !== 0n || b !== 0n ? 1n : 0n;
-        }
-        return undefined;
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  /**
-   * The truth of a condition when it is known at compile time even though
-   * evaluating it may have side effects (`@n++ && 0` is false but counts):
-   * a known side makes `&&`/`||` decided, `!` flips. Undefined when the
-   * truth depends on run-time values.
-   */
+  /** The truth of condition `e`, if known at compile time (see `fold.ts`). */
   #truth(e: ast.Expr): boolean | undefined {
-    const memo = this.#truths.get(e);
-    if (memo !== undefined) return memo === null ? undefined : memo;
-    const v = this.#truthNode(e);
-    this.#truths.set(e, v ?? null);
-    return v;
-  }
-
-  #truthNode(e: ast.Expr): boolean | undefined {
-    const c = this.#fold(e);
-    if (c !== undefined) return c !== 0n;
-    if (e.kind === "unary" && e.op === "!") {
-      const t = this.#truth(e.expr);
-      return t === undefined ? undefined : !t;
-    }
-    if (e.kind === "binary" && (e.op === "&&" || e.op === "||")) {
-      const decided = e.op === "||";
-      const l = this.#truth(e.left);
-      if (l === decided) return decided;
-      const r = this.#truth(e.right);
-      if (r === decided) return decided;
-      if (l !== undefined && r !== undefined) return !decided;
-    }
-    return undefined;
+    return this.#consts.truth(e);
   }
 
   /**

@@ -27,6 +27,7 @@ import { didYouMean } from "../lang/suggest.ts";
 import { BUILTINS, FUNCTIONS } from "./known_names.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import { children, walk } from "../lang/visit.ts";
+import { literalInt, positionalText } from "./fold.ts";
 
 /** Bytes of the BPF stack. */
 const STACK_LIMIT = 512;
@@ -653,23 +654,17 @@ class UnitTypeChecker {
     }
   }
 
+  /**
+   * The value of a literal where the language wants one (see
+   * `literalInt` in `fold.ts`).
+   */
   #constInt(e: ast.Expr): bigint | undefined {
-    if (e.kind === "int") return e.value;
-    if (e.kind === "positional") {
-      const v = this.#param(e);
-      if (v !== undefined && /^-?(0x[0-9a-f]+|\d+)$/i.test(v)) {
-        return BigInt(v);
-      }
-    }
-    if (e.kind === "unary" && e.op === "-") {
-      const v = this.#constInt(e.expr);
-      return v === undefined ? undefined : -v;
-    }
-    return undefined;
+    return literalInt(e, this.#opts.params ?? []);
   }
 
+  /** The text of positional parameter `e` (`$1`), if given. */
   #param(e: ast.PositionalExpr): string | undefined {
-    return e.value ?? this.#opts.params?.[e.index - 1];
+    return positionalText(e, this.#opts.params ?? []);
   }
 
   #assign(s: ast.AssignStmt): void {
