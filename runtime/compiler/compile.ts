@@ -64,7 +64,8 @@ import { checkBounds, checkExpansion } from "./bounds.ts";
 import { ProbeCompiler } from "./codegen.ts";
 import { MAP_MAX_ENTRIES, ProgramTables } from "./tables.ts";
 import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
-import { analyze, type Unit } from "./sema.ts";
+import { analyze } from "./sema.ts";
+import type { Unit } from "./units.ts";
 import { ProgType } from "../bpf/opcodes.ts";
 
 /** Options of {@linkcode compile}. */

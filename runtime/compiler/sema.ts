@@ -1,5 +1,5 @@
 /**
- * Semantic analysis: expands attach points into compile units, types every
+ * Semantic analysis: on the compile units `units.ts` builds, types every
  * expression, fixes each map's key and value layout and each scratch
  * variable's type, and reports errors through a `Diagnostics` collector.
  *
@@ -9,32 +9,23 @@
 import { PT_REGS as X86_PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
-import type {
-  AttachPoint,
-  ContextLayout,
-  FieldLayout,
-  ProbeKind,
-} from "../program.ts";
-import { ProgType } from "../bpf/opcodes.ts";
-import {
-  expandTracepoints,
-  listTracepoints,
-  readBundledTracepointFormat,
-  readTracepointFormat,
-} from "../probes/tracepoint_format.ts";
-import { bundledFormats } from "../probes/bundled_formats.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { BUILTINS, FUNCTIONS } from "./known_names.ts";
-import { hasWildcard } from "../probes/glob.ts";
-import { children, walk } from "../lang/visit.ts";
+import { children } from "../lang/visit.ts";
 import { literalInt, positionalText } from "./fold.ts";
+import { buildUnits, type Unit } from "./units.ts";
+import {
+  arrayField,
+  castType,
+  fieldType,
+  isPointer,
+  pointerTo,
+} from "./type_names.ts";
+import { kernelAddress, signalNumber } from "./call_constants.ts";
 
-/** Bytes of the BPF stack. */
-const STACK_LIMIT = 512;
-import { Kallsyms } from "../probes/kallsyms.ts";
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
-import { usdtArgType, usdtAttachPoints } from "./usdt_units.ts";
+import { usdtArgType } from "./usdt_units.ts";
 import { keyNames } from "./key_names.ts";
 import { type Preamble, preamble } from "./c_preamble.ts";
 import type { LocalTypes } from "./c_types.ts";
@@ -42,7 +33,6 @@ import {
   enumValue,
   kernelTypeSource,
   member,
-  type MemberAccess,
   namedType,
 } from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
@@ -61,6 +51,9 @@ import {
   U64,
   unify,
 } from "./types.ts";
+
+/** Bytes of the BPF stack. */
+const STACK_LIMIT = 512;
 
 /** Options of the analysis. */
 export interface SemaOptions {
@@ -124,43 +117,6 @@ export interface MapInfo {
   span: ast.Span;
 }
 
-/** One compiled probe program: a probe body for one context. */
-export interface Unit {
-  /** The probe whose body this is. */
-  probe: ast.Probe;
-  /** The probe type. */
-  kind: ProbeKind;
-  /** Attach points sharing this program. */
-  attach: AttachPoint[];
-  /** Kernel program type (`ProgType`). */
-  progType: number;
-  /** What r1 points at. */
-  ctx: ContextLayout;
-  /** Tracepoint fields by name (for `args->field`). */
-  fields?: Map<string, FieldLayout>;
-  /** Whether `char *` fields point to user memory (syscalls). */
-  userPtrs: boolean;
-  /** The text `probe` evaluates to. */
-  probeText: string;
-  /** Kernel program name. */
-  name: string;
-  /** Expression types. */
-  types: Map<ast.Expr, SType>;
-  /** Scratch variable types. */
-  vars: Map<string, SType>;
-  /** Highest raw-tracepoint argument read. */
-  maxArg: number;
-  /**
-   * `uaddr()` calls: the symbol's address in the binary, and for PIE
-   * binaries the probed address the run-time `ip` is relative to.
-   */
-  uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
-  /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
-  consts?: Map<ast.Expr, bigint>;
-  /** Struct and union members read by `->` and `.` (kernel types). */
-  members?: Map<ast.Expr, MemberAccess>;
-}
-
 /** The analysis result. */
 export interface Analysis {
   /** One per program to emit. */
@@ -179,90 +135,6 @@ export { PT_REGS_SIZE };
 export const ARG_REGS = ["di", "si", "dx", "cx", "r8", "r9"];
 
 const STACK_DEPTH = 127;
-
-function kindOf(p: ast.ProviderName): ProbeKind | undefined {
-  switch (p) {
-    case "BEGIN":
-    case "END":
-    case "tracepoint":
-    case "rawtracepoint":
-    case "kprobe":
-    case "kretprobe":
-    case "uprobe":
-    case "uretprobe":
-    case "usdt":
-    case "profile":
-    case "interval":
-    case "software":
-    case "hardware":
-      return p;
-    default:
-      return undefined;
-  }
-}
-
-function progTypeOf(k: ProbeKind): number {
-  switch (k) {
-    case "tracepoint":
-      return ProgType.TRACEPOINT;
-    case "BEGIN":
-    case "END":
-    case "rawtracepoint":
-      return ProgType.RAW_TRACEPOINT;
-    case "profile":
-    case "interval":
-    case "software":
-    case "hardware":
-      return ProgType.PERF_EVENT;
-    default:
-      return ProgType.KPROBE;
-  }
-}
-
-function ctxOf(k: ProbeKind): ContextLayout {
-  switch (k) {
-    case "BEGIN":
-    case "END":
-      return { kind: "none", size: 0 };
-    case "rawtracepoint":
-      return { kind: "raw_tp", size: 0 };
-    case "profile":
-    case "interval":
-    case "software":
-    case "hardware":
-      return { kind: "perf_event", size: PT_REGS_SIZE + 16 };
-    default:
-      return { kind: "pt_regs", size: PT_REGS_SIZE };
-  }
-}
-
-/** Whether `probe`'s predicate or body reads one of the builtins `names`. */
-function usesBuiltin(probe: ast.Probe, names: string[]): boolean {
-  let found = false;
-  for (const root of [probe.predicate, probe.body]) {
-    if (root === undefined) continue;
-    walk(root, (n) => {
-      if (n.kind === "builtin" && names.includes(n.name)) found = true;
-      return !found;
-    });
-  }
-  return found;
-}
-
-function progName(kind: ProbeKind, ap: AttachPoint): string {
-  if (kind === "BEGIN" || kind === "END") return kind;
-  if (kind === "profile" || kind === "interval") {
-    return `${kind}_${ap.unit}_${ap.period}`.slice(0, 15);
-  }
-  const base = kind === "tracepoint"
-    ? ap.target.slice(ap.target.indexOf(":") + 1)
-    : kind === "uprobe" || kind === "uretprobe"
-    ? (ap.symbol ?? "uprobe")
-    : kind === "usdt"
-    ? (ap.usdt?.name ?? "usdt")
-    : ap.target || kind;
-  return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
-}
 
 /** A script's preamble: active definitions, constants, its own types. */
 interface ScriptPreamble extends Preamble {
@@ -290,136 +162,6 @@ function scriptPreamble(prog: ast.Program): ScriptPreamble {
     pre.local = src.preamble(texts);
   }
   return pre;
-}
-
-/** Builds compile units from the probes, expanding wildcards. */
-function buildUnits(
-  prog: ast.Program,
-  diag: Diagnostics,
-  tracefs: boolean,
-  pid?: number,
-): Unit[] {
-  const readFormat = tracefs
-    ? readTracepointFormat
-    : readBundledTracepointFormat;
-  const expand = (p: string) =>
-    tracefs
-      ? expandTracepoints(p)
-      : expandTracepoints(p, Object.keys(bundledFormats().events));
-  const units: Unit[] = [];
-  for (const probe of prog.probes) {
-    const points: AttachPoint[] = [];
-    let kind: ProbeKind | undefined;
-    for (const ap of probe.attachPoints) {
-      const k = kindOf(ap.provider);
-      if (k === undefined) {
-        diag.error(
-          ap.span,
-          `Probe type "${ap.provider}" is not supported`,
-        );
-        continue;
-      }
-      if (kind !== undefined && kind !== k) {
-        diag.error(
-          ap.span,
-          `Attach points of one probe must have one type: "${kind}" and "${k}"`,
-        );
-        continue;
-      }
-      kind = k;
-      if (k === "tracepoint") {
-        const names = hasWildcard(ap.target) ? expand(ap.target) : [ap.target];
-        if (names.length === 0) {
-          diag.error(ap.span, `No tracepoints match "${ap.target}"`);
-        }
-        for (const n of names) {
-          points.push({ kind: k, target: n, text: `tracepoint:${n}` });
-        }
-        continue;
-      }
-      if (k === "usdt") {
-        points.push(...usdtAttachPoints(ap, diag, pid));
-        continue;
-      }
-      const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
-      if (ap.symbol !== undefined) pt.symbol = ap.symbol;
-      if (ap.offset !== undefined) pt.offset = ap.offset;
-      if (ap.unit !== undefined) pt.unit = ap.unit;
-      if (ap.period !== undefined) pt.period = ap.period;
-      if (k === "BEGIN" || k === "END") pt.text = k;
-      else if (k === "profile" || k === "interval") {
-        pt.text = `${k}:${ap.unit}:${ap.period}`;
-      } else if (k === "uprobe" || k === "uretprobe") {
-        pt.text = `${k}:${ap.target}:${ap.symbol ?? ap.address ?? ""}${
-          ap.offset ? `+${ap.offset}` : ""
-        }`;
-      } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
-      points.push(pt);
-    }
-    if (kind === undefined || points.length === 0) continue;
-    // USDT locations differ in where their arguments are: one program
-    // each, as bpftrace compiles them.
-    const split = points.length > 1 &&
-      (kind === "usdt" || usesBuiltin(probe, ["args", "probe"]) ||
-        (kind === "tracepoint" && usesBuiltin(probe, ["args"])));
-    const groups = split ? points.map((p) => [p]) : [points];
-    for (const group of groups) {
-      const unit: Unit = {
-        probe,
-        kind,
-        attach: group,
-        progType: progTypeOf(kind),
-        ctx: ctxOf(kind),
-        userPtrs: false,
-        probeText: group.length === 1
-          ? group[0].text
-          : probe.attachPoints[0].raw,
-        name: progName(kind, group[0]),
-        types: new Map(),
-        vars: new Map(),
-        maxArg: -1,
-      };
-      if (kind === "tracepoint") {
-        const [cat, name] = group[0].target.split(":");
-        try {
-          const fmt = readFormat(cat, name ?? "");
-          const fields = fmt.fields.map((f) => {
-            const { common: _c, decl: _d, relLoc: _r, ...rest } = f;
-            return rest as FieldLayout;
-          });
-          const size = fields.reduce(
-            (m, f) => Math.max(m, f.offset + f.size),
-            0,
-          );
-          unit.ctx = {
-            kind: "tracepoint",
-            size: Math.ceil(size / 8) * 8,
-            fields,
-          };
-          unit.fields = new Map(fields.map((f) => [f.name, f]));
-          unit.userPtrs = cat === "syscalls";
-        } catch (e) {
-          if (e instanceof TypeError) {
-            diag.error(
-              probe.attachPoints[0].span,
-              `Unknown tracepoint "${group[0].target}"${
-                didYouMean(
-                  group[0].target,
-                  tracefs
-                    ? listTracepoints()
-                    : Object.keys(bundledFormats().events),
-                )
-              }`,
-            );
-            continue;
-          }
-          throw e;
-        }
-      }
-      units.push(unit);
-    }
-  }
-  return units;
 }
 
 /**
@@ -2053,243 +1795,4 @@ class UnitTypeChecker {
         return S64;
     }
   }
-}
-
-let kallsyms: Kallsyms | undefined | null;
-
-/**
- * A kernel symbol's address from `/proc/kallsyms`, if readable and known.
- *
- * @example Usage
- * ```ts
- * import { kernelAddress } from "./sema.ts";
- * console.assert(kernelAddress("no_such_symbol_xyz") === undefined);
- * ```
- */
-export function kernelAddress(name: string): bigint | undefined {
-  if (kallsyms === undefined) {
-    try {
-      const k = Kallsyms.load();
-      kallsyms = k.hasAddresses ? k : null;
-    } catch {
-      kallsyms = null;
-    }
-  }
-  return kallsyms?.address(name);
-}
-
-/**
- * The tracepoint array field an index expression reads (`args->args[1]`),
- * with its element type.
- */
-export function arrayField(
-  u: Unit,
-  e: ast.IndexExpr,
-): { field: FieldLayout; elem: SType & { k: "int" } } | undefined {
-  const f = e.expr;
-  if (f.kind !== "field" || f.expr.kind !== "builtin") return undefined;
-  if (f.expr.name !== "args") return undefined;
-  const field = u.fields?.get(f.field);
-  if (field?.arrayLen === undefined || field.arrayLen === 0) return undefined;
-  if (/\bchar$/.test(field.ctype)) return undefined;
-  const es = field.size / field.arrayLen;
-  if (es !== 1 && es !== 2 && es !== 4 && es !== 8) return undefined;
-  const signed = ctypeSigned(field.ctype) ?? field.signed;
-  return { field, elem: { k: "int", size: es, signed } };
-}
-
-/** Whether an integer is a pointer (knows its origin or its pointee). */
-function isPointer(t: IntType): boolean {
-  return t.ptr !== undefined || t.deref !== undefined || t.rec !== undefined;
-}
-
-/** The value type of a tracepoint field. */
-export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
-  if (f.dataLoc) return { k: "str", size: STRING_SIZE };
-  if (f.arrayLen !== undefined && /\bchar$/.test(f.ctype)) {
-    return { k: "str", size: f.arrayLen };
-  }
-  if (f.ctype.includes("*")) {
-    const origin = userPtrs || f.ctype.includes("__user") ? "user" : "kernel";
-    const t = pointerType(f.ctype, origin);
-    const m = /\b(struct|union)\s+(\w+)\s*\*/.exec(f.ctype);
-    if (
-      m !== null && kernelTypeSource() !== undefined && t.deref === undefined
-    ) {
-      const found = namedType(`${m[1]} ${m[2]}`);
-      if (typeof found !== "string" && found.rec !== undefined) {
-        t.rec = found.rec;
-      }
-    }
-    return t;
-  }
-  const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
-  return { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };
-}
-
-/**
- * The type of a C pointer type text (`const char *const *`): an unsigned
- * 64-bit integer pointing into `origin` memory, with what it points at
- * when the pointee is an integer or another pointer.
- *
- * @example Usage
- * ```ts
- * import { pointerType } from "./sema.ts";
- * const t = pointerType("const char *const *", "user");
- * console.assert(t.deref?.size === 8 && t.deref.deref?.size === 1);
- * ```
- */
-export function pointerType(
-  ctype: string,
-  origin: "user" | "kernel" | undefined,
-): IntType {
-  const clean = ctype.replace(
-    /\b(const|volatile|restrict|__restrict|__user|__kernel)\b/g,
-    " ",
-  );
-  const stars = (clean.match(/\*/g) ?? []).length;
-  const base = clean.replace(/\*/g, " ").replace(/\s+/g, " ").trim();
-  return pointerTo(integerCType(base), stars, origin);
-}
-
-/** `stars` levels of pointer to `base` (an integer type or unknown). */
-function pointerTo(
-  base: IntType | undefined,
-  stars: number,
-  origin: "user" | "kernel" | undefined,
-): IntType {
-  let deref = base;
-  for (let i = 1; i < stars; i++) {
-    const p: IntType = { k: "int", size: 8, signed: false };
-    if (origin !== undefined) p.ptr = origin;
-    if (deref !== undefined) p.deref = deref;
-    deref = p;
-  }
-  const t: IntType = { k: "int", size: 8, signed: false };
-  if (origin !== undefined) t.ptr = origin;
-  if (deref !== undefined) t.deref = deref;
-  return t;
-}
-
-/** An integer C type name (`unsigned long`, `u32`, `size_t`), if known. */
-function integerCType(name: string): IntType | undefined {
-  const t = castType({ kind: "type", name, pointer: 0, span: NO_SPAN });
-  if (t !== undefined && t.k === "int") return t;
-  const m = /^(?:__)?([us])(8|16|32|64)$/.exec(name);
-  if (m !== null) {
-    return {
-      k: "int",
-      size: (Number(m[2]) / 8) as 1 | 2 | 4 | 8,
-      signed: m[1] === "s",
-    };
-  }
-  const c = C_INTS[name];
-  return c === undefined ? undefined : { k: "int", size: c[0], signed: c[1] };
-}
-
-/** Integer C type names beyond the cast names: [size, signed]. */
-const C_INTS: Readonly<Record<string, [1 | 2 | 4 | 8, boolean]>> = {
-  "signed char": [1, true],
-  "long long": [8, true],
-  "long int": [8, true],
-  "unsigned long long": [8, false],
-  "unsigned long int": [8, false],
-  "size_t": [8, false],
-  "ssize_t": [8, true],
-  "loff_t": [8, true],
-  "off_t": [8, true],
-  "pid_t": [4, true],
-  "uid_t": [4, false],
-  "gid_t": [4, false],
-  "umode_t": [2, false],
-};
-
-const NO_SPAN: ast.Span = { start: 0, end: 0, line: 0, col: 0 };
-
-const SIGNED_TYPEDEFS = new Set([
-  "pid_t",
-  "ssize_t",
-  "off_t",
-  "loff_t",
-  "time_t",
-  "clockid_t",
-  "key_serial_t",
-  "timer_t",
-  "mqd_t",
-]);
-
-/**
- * Signedness from a field's C type, as bpftrace reads it (syscall formats
- * mark every 8-byte argument unsigned, `int dfd` included); undefined when
- * the type does not say.
- */
-function ctypeSigned(ctype: string): boolean | undefined {
-  const t = ctype.replace(/\b(const|volatile)\s+/g, "").trim();
-  if (/\bunsigned\b/.test(t) || /^(__)?u(8|16|32|64)$/.test(t)) return false;
-  if (/^(signed\s+)?(char|short|int|long|long long|long int)$/.test(t)) {
-    return true;
-  }
-  if (/^(__)?s(8|16|32|64)$/.test(t) || SIGNED_TYPEDEFS.has(t)) return true;
-  return undefined;
-}
-
-/** The type a cast names, if it is an integer type. */
-export function castType(t: ast.TypeRef): SType | undefined {
-  if (t.pointer > 0) return { k: "int", size: 8, signed: false };
-  const m = /^(u?)int(8|16|32|64)(_t)?$/.exec(t.name) ??
-    /^([us])(8|16|32|64)$/.exec(t.name);
-  if (m !== null) {
-    return {
-      k: "int",
-      size: (Number(m[2]) / 8) as 1 | 2 | 4 | 8,
-      signed: m[1] !== "u",
-    };
-  }
-  switch (t.name) {
-    case "char":
-      return { k: "int", size: 1, signed: true };
-    case "short":
-      return { k: "int", size: 2, signed: true };
-    case "int":
-      return { k: "int", size: 4, signed: true };
-    case "long":
-      return { k: "int", size: 8, signed: true };
-    case "unsigned char":
-      return { k: "int", size: 1, signed: false };
-    case "unsigned short":
-      return { k: "int", size: 2, signed: false };
-    case "unsigned int":
-    case "unsigned":
-      return { k: "int", size: 4, signed: false };
-    case "unsigned long":
-      return { k: "int", size: 8, signed: false };
-  }
-  return undefined;
-}
-
-const SIGNALS: Readonly<Record<string, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGUSR1: 10,
-  SIGSEGV: 11,
-  SIGUSR2: 12,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-  SIGCHLD: 17,
-  SIGCONT: 18,
-  SIGSTOP: 19,
-  SIGTSTP: 20,
-};
-
-/** The number of a signal name (`SIGKILL`, `KILL`), if known. */
-export function signalNumber(name: string): number | undefined {
-  return SIGNALS[name] ?? SIGNALS[`SIG${name}`];
 }
