@@ -1,11 +1,20 @@
 /**
- * Constants calls name: kernel symbol addresses (`kaddr`, `ksym`) and
- * signal names (`signal`), shared by call checking and codegen.
+ * Constants calls name: kernel symbol addresses (`kaddr`, `ksym`), signal
+ * names (`signal`), registers (`reg`, `argN`), shared by call checking and
+ * codegen.
  *
  * @module
  */
 
+import { PT_REGS as X86_PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 import { Kallsyms } from "../probes/kallsyms.ts";
+
+/** pt_regs offsets on x86_64, by register name (runtime/probes' table). */
+export const PT_REGS: Readonly<Record<string, number>> = X86_PT_REGS;
+export { PT_REGS_SIZE };
+
+/** Registers carrying arguments 0-5 on x86_64. */
+export const ARG_REGS = ["di", "si", "dx", "cx", "r8", "r9"];
 
 let kallsyms: Kallsyms | undefined | null;
 

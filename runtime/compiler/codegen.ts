@@ -25,10 +25,15 @@ import type {
   ProbeProgram,
   TypeDesc,
 } from "../program.ts";
-import { type AggName, ARG_REGS, PT_REGS } from "./sema.ts";
+import type { AggName } from "./sema_scope.ts";
 import type { Unit } from "./units.ts";
 import { arrayField, castType, fieldType } from "./type_names.ts";
-import { kernelAddress, signalNumber } from "./call_constants.ts";
+import {
+  ARG_REGS,
+  kernelAddress,
+  PT_REGS,
+  signalNumber,
+} from "./call_constants.ts";
 import { MAX_PROGRAM_INSNS } from "./bounds.ts";
 import type { ProgramTables } from "./tables.ts";
 import {
