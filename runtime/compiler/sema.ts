@@ -31,14 +31,10 @@ import {
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
-
 import { type CStructs, parseCStructs } from "./c_structs.ts";
-
 import { keyNames } from "./key_names.ts";
 import { preamble } from "./c_preamble.ts";
-
 import { kernelTypeSource } from "./kernel_types.ts";
-
 import {
   joinInts,
   NONE,

@@ -7,14 +7,10 @@
  */
 
 import type * as ast from "../lang/ast.ts";
-
 import { didYouMean } from "../lang/suggest.ts";
 import { FUNCTIONS } from "./known_names.ts";
-
 import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
-
 import { usdtArgType } from "./usdt_units.ts";
-
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
@@ -27,14 +23,12 @@ import {
   U32,
   U64,
 } from "./types.ts";
-
 import {
   ARG_REGS,
   kernelAddress,
   PT_REGS,
   signalNumber,
 } from "./call_constants.ts";
-
 import type { MapInfo, SemaScope } from "./sema_scope.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */

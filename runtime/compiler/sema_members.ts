@@ -7,19 +7,15 @@
  */
 
 import type * as ast from "../lang/ast.ts";
-
 import { didYouMean } from "../lang/suggest.ts";
-
 import {
   enumValue,
   kernelTypeSource,
   member,
   namedType,
 } from "./kernel_types.ts";
-
 import { type IntType, S64, type SType, typeName } from "./types.ts";
 import { castType, fieldType } from "./type_names.ts";
-
 import type { SemaScope } from "./sema_scope.ts";
 
 /**
