@@ -229,6 +229,10 @@ export class ProbeCompiler implements Emitter {
     return r;
   }
 
+  /**
+   * Reserves `size` bytes (8-aligned) of stack; returns the frame offset.
+   * Throws `StackLimitError` past the 512-byte frame.
+   */
   alloc(size: number): number {
     this.#sp -= alignUp(size, 8);
     if (-this.#sp > STACK_SIZE) throw new StackLimitError();
@@ -260,6 +264,7 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
+  /** Emits the whole program: prologue, predicate, body, exit, cold blocks. */
   #compile(): ProbeProgram {
     const b = this.b;
     const p = this.u.probe;
@@ -358,6 +363,7 @@ export class ProbeCompiler implements Emitter {
 
   // ---- helpers ---------------------------------------------------------
 
+  /** The type sema gave `e` (a 64-bit signed integer if none). */
   type(e: ast.Expr): SType {
     return this.u.types.get(e) ?? { k: "int", size: 8, signed: true };
   }
@@ -394,10 +400,12 @@ export class ProbeCompiler implements Emitter {
     return result ? ra.claim(0) : undefined;
   }
 
+  /** The register a destination's base is in (`R10` for the stack). */
   baseReg(d: Dst): number {
     return typeof d.base === "number" ? d.base : this.ra.reg(d.base);
   }
 
+  /** Stores the `width` low bytes of scalar `v` at destination `d`. */
   storeScalar(d: Dst, v: Ref, width: Width): void {
     const base = this.baseReg(d);
     if (v.loc.kind === "imm" && fitsImm(v.loc.v)) {
@@ -407,6 +415,7 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
+  /** Zeroes bytes `from` to `to` of destination `d`, widest stores first. */
   zero(d: Dst, from: number, to: number): void {
     const base = this.baseReg(d);
     let at = from;
@@ -417,6 +426,7 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
+  /** Copies `n` bytes from `src` to destination `d` through a scratch register. */
   copy(d: Dst, src: { base: number | Ref; off: number }, n: number): void {
     let at = 0;
     const bases = [src.base, d.base].filter((x): x is Ref =>
@@ -439,6 +449,7 @@ export class ProbeCompiler implements Emitter {
     this.ra.free(tmp);
   }
 
+  /** Destination `d` as a pointer argument of a helper call. */
   ptrArg(d: Dst): { fp: number } | { ptr: Ref; off: number } {
     return typeof d.base === "number"
       ? { fp: d.off }
@@ -478,6 +489,10 @@ export class ProbeCompiler implements Emitter {
     this.ra.floor = floor;
   }
 
+  /**
+   * The string `e` is at compile time (a literal, `probe`, a non-numeric
+   * positional parameter), if known.
+   */
   strConst(e: ast.Expr): string | undefined {
     if (e.kind === "str") return e.value;
     if (e.kind === "builtin" && e.name === "probe") return this.u.probeText;
@@ -505,6 +520,7 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
+  /** Emits one statement; `tail`: nothing but the exit runs after it. */
   #stmt(s: ast.Stmt, tail = false): void {
     const b = this.b;
     b.at(s.span);
@@ -597,6 +613,7 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
+  /** Emits an expression used as a statement (calls with effects, `++`). */
   #exprStmt(e: ast.Expr, tail: boolean): void {
     if (e.kind === "call") {
       switch (e.name) {
@@ -674,6 +691,7 @@ export class ProbeCompiler implements Emitter {
     else if (t.k !== "none") this.mem(e);
   }
 
+  /** Emits an assignment to a variable or a map (aggregations included). */
   #assign(s: ast.AssignStmt): void {
     const t = s.target;
     const v = s.value;

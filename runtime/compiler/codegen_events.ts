@@ -37,6 +37,7 @@ export function reserveFailed(cg: Emitter, resume: string): void {
   });
 }
 
+/** Emits `print(@map[, top, div])` or `print(value)`. */
 export function print(cg: Emitter, e: ast.CallExpr): void {
   const a = e.args[0];
   if (a.kind === "map" && a.keys.length === 0 && cg.type(a).k === "none") {
@@ -113,6 +114,10 @@ export function join(cg: Emitter, e: ast.CallExpr): void {
   b.label(skip);
 }
 
+/**
+ * Emits a `printf`, `system` or `cat` event: the format and the
+ * arguments at their stored types.
+ */
 export function formatEvent(cg: Emitter, e: ast.CallExpr): void {
   const fmt = (e.args[0] as ast.StrLit).value;
   const args = e.args.slice(1).map((a): [ast.Expr, SType] => [

@@ -137,11 +137,16 @@ export function mapRmw(
   cg.written(m.name);
 }
 
+/** Whether `name` is an aggregation function. */
 export function isAgg(name: string): boolean {
   return ["count", "sum", "avg", "min", "max", "stats", "hist", "lhist"]
     .includes(name);
 }
 
+/**
+ * Emits an aggregation (`@m[k] = count()`, `sum(v)`, `hist(v)`, …):
+ * updated in place on a lookup hit, inserted on a miss.
+ */
 export function aggregate(
   cg: Emitter,
   m: ast.MapExpr,
@@ -410,11 +415,13 @@ export function buildKey(
   return off;
 }
 
+/** The key type of map `m`, none for a keyless map. */
 export function keyType(cg: Emitter, m: ast.MapExpr): SType | undefined {
   const spec = cg.t.maps[cg.t.userMap(`@${m.name}`)];
   return spec.key.kind === "none" ? undefined : descToType(cg, spec.key);
 }
 
+/** The type a map layout description stands for. */
 export function descToType(cg: Emitter, d: TypeDesc): SType {
   switch (d.kind) {
     case "int":
@@ -445,6 +452,7 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
   }
 }
 
+/** Copies the value of `@m[keys]` into destination `d` (zeroes on a miss). */
 export function mapReadInto(
   cg: Emitter,
   e: ast.MapExpr,
@@ -474,6 +482,7 @@ export function mapReadInto(
 
 // ---- scalars ----------------------------------------------------------
 
+/** Looks up `@m[keys]`: a pointer to its value, or 0 on a miss. */
 export function mapLookup(cg: Emitter, e: ast.MapExpr): Ref {
   const idx = cg.t.userMap(`@${e.name}`);
   const key = buildKey(cg, e, undefined);

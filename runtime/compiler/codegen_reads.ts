@@ -23,6 +23,10 @@ import {
   readHelper,
 } from "./emitter.ts";
 
+/**
+ * Loads `size` bytes at offset `off` of the context (sign-extended when
+ * `signed`).
+ */
 export function ctxLoad(
   cg: Emitter,
   off: number,
@@ -174,6 +178,7 @@ export function memberLoad(cg: Emitter, e: ast.FieldExpr): Ref {
   return readAt(cg, addr(cg, e), t, m.bits);
 }
 
+/** Loads an integer tracepoint field (`args->field`); 0 when unknown. */
 export function fieldLoad(cg: Emitter, e: ast.FieldExpr): Ref {
   const f = cg.u.fields?.get(e.field);
   if (f === undefined) return cg.ra.imm(0);
@@ -182,6 +187,7 @@ export function fieldLoad(cg: Emitter, e: ast.FieldExpr): Ref {
   return ctxLoad(cg, f.offset, t.size, t.signed);
 }
 
+/** The value of a builtin variable (`pid`, `argN`, `retval`, `nsecs`, …). */
 export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
   const b = cg.b;
   const ra = cg.ra;
@@ -304,6 +310,7 @@ export function usdtArg(cg: Emitter, n: number): Ref {
   }
 }
 
+/** The id of the current kernel or user stack in its stack map. */
 export function stackId(
   cg: Emitter,
   kind: "kstack" | "ustack",
@@ -332,6 +339,7 @@ export function stackId(
   return id;
 }
 
+/** The value of a call whose result is a scalar (`ksym`, `bswap`, …). */
 export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
   const ra = cg.ra;
   switch (e.name) {

@@ -238,6 +238,10 @@ export function own(cg: Emitter, v: Ref): Ref {
   return r;
 }
 
+/**
+ * Emits `l = l op r` for an arithmetic or bitwise operator with the
+ * signedness of `t`; frees `r` unless `freeR` is false.
+ */
 export function aluOp(
   cg: Emitter,
   op: ast.BinaryOp,
@@ -286,6 +290,7 @@ export function aluOp(
   if (freeR) ra.free(r);
 }
 
+/** A condition as a 0 or 1 value. */
 export function boolValue(cg: Emitter, e: ast.Expr): Ref {
   const b = cg.b;
   const ra = cg.ra;
@@ -310,6 +315,10 @@ export function boolValue(cg: Emitter, e: ast.Expr): Ref {
   return r;
 }
 
+/**
+ * Emits `++`/`--` on a variable or map; with `value`, returns the old
+ * (postfix) or new (prefix) value.
+ */
 export function incdec(
   cg: Emitter,
   e: ast.IncDecExpr,
@@ -423,6 +432,10 @@ export function branch(
   ra.free(v);
 }
 
+/**
+ * The conditional jump a comparison compiles to (signed when its operands
+ * are), or undefined when `e` is no comparison.
+ */
 export function cmpOp(cg: Emitter, e: ast.BinaryExpr): CondName | undefined {
   const lt = cg.type(e.left);
   const rt = cg.type(e.right);

@@ -21,6 +21,10 @@ import {
   readHelper,
 } from "./emitter.ts";
 
+/**
+ * Writes tuple elements at their offsets into destination `d`; `clean`:
+ * zero the padding too.
+ */
 export function tupleInto(
   cg: Emitter,
   elems: ast.Expr[],
@@ -277,6 +281,10 @@ export function into(
   if (clean && n < size) cg.zero(d, n, size);
 }
 
+/**
+ * Writes a string literal of `size` bytes into destination `d`; `clean`:
+ * zero the bytes after its end too.
+ */
 export function literalInto(
   cg: Emitter,
   s: string,

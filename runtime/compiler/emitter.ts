@@ -24,9 +24,11 @@ export const JOIN_MAX = 16;
 /** Bytes of each `join()` string. */
 export const JOIN_STRLEN = 64;
 
+/** `get_stackid` flag: the user stack rather than the kernel's. */
 export const BPF_F_USER_STACK = 1 << 8;
-/** Address families `ntop` sends with an address it infers the family of. */
+/** `AF_INET`: `ntop` sends it with a 4-byte address it infers the family of. */
 export const AF_INET = 2;
+/** `AF_INET6`, for 16-byte addresses. */
 export const AF_INET6 = 10;
 
 /** Stack bytes at most kept for map keys reused within one program run. */
@@ -40,6 +42,7 @@ export interface Dst {
   off: number;
 }
 
+/** The jump taken exactly when the given one is not. */
 export const INVERSE: Record<CondName, CondName> = {
   JEQ: "JNE",
   JNE: "JEQ",
@@ -54,6 +57,7 @@ export const INVERSE: Record<CondName, CondName> = {
   JSET: "JSET",
 };
 
+/** The jump with its operands swapped (`a < b` is `b > a`). */
 export const SWAPPED: Record<CondName, CondName> = {
   JEQ: "JEQ",
   JNE: "JNE",
@@ -68,11 +72,13 @@ export const SWAPPED: Record<CondName, CondName> = {
   JSET: "JSET",
 };
 
+/** Whether `v` fits a 32-bit sign-extended immediate. */
 export function fitsImm(v: bigint): boolean {
   const s = BigInt.asIntN(64, v);
   return s >= -0x80000000n && s <= 0x7fffffffn;
 }
 
+/** Builtins that read the probe's context (r1). */
 export const CTX_BUILTINS = new Set([
   "args",
   "retval",
@@ -223,6 +229,7 @@ export interface ProbeOptions {
 
 /** The probe needs more stack than the kernel gives a program. */
 export class StackLimitError extends RangeError {
+  /** The standard message. */
   constructor() {
     super(
       `Stack limit exceeded: the probe needs more than ${STACK_SIZE} bytes`,
@@ -235,6 +242,7 @@ export class StackLimitError extends RangeError {
 export class UnrollSizeError extends RangeError {
   /** The `unroll` statement. */
   span: ast.Span;
+  /** @param span Where the `unroll` is. */
   constructor(span: ast.Span) {
     super(
       `unroll expands the probe past ${MAX_PROGRAM_INSNS} instructions, the kernel's limit for a program`,
@@ -284,9 +292,15 @@ export interface Emitter {
   addr(e: ast.Expr): Place;
   /** The address of a place in a register. */
   addrReg(at: Place): Ref;
-  /** (undocumented) */
+  /**
+   * Reserves `size` bytes (8-aligned) of stack; returns the frame offset.
+   * Throws `StackLimitError` past the 512-byte frame.
+   */
   alloc(size: number): number;
-  /** (undocumented) */
+  /**
+   * Emits `l = l op r` for an arithmetic or bitwise operator with the
+   * signedness of `t`; frees `r` unless `freeR` is false.
+   */
   aluOp(
     op: ast.BinaryOp,
     l: Ref,
@@ -294,11 +308,11 @@ export interface Emitter {
     t: SType,
     freeR?: boolean,
   ): void;
-  /** (undocumented) */
+  /** The register a destination's base is in (`R10` for the stack). */
   baseReg(d: Dst): number;
   /** Jumps to `target` when `e` is true (`when`) or false (`!when`). */
   branch(e: ast.Expr, target: string, when: boolean): void;
-  /** (undocumented) */
+  /** The value of a builtin variable (`pid`, `argN`, `retval`, `nsecs`, …). */
   builtin(e: ast.BuiltinExpr): Ref;
   /** Calls a helper: arguments go to r1-r5, the result is r0. */
   call(
@@ -312,11 +326,14 @@ export interface Emitter {
     )[],
     result: boolean,
   ): Ref | undefined;
-  /** (undocumented) */
+  /** The value of a call whose result is a scalar (`ksym`, `bswap`, …). */
   callValue(e: ast.CallExpr): Ref;
-  /** (undocumented) */
+  /** Copies `n` bytes from `src` to destination `d` through a scratch register. */
   copy(d: Dst, src: { base: number | Ref; off: number }, n: number): void;
-  /** (undocumented) */
+  /**
+   * Loads `size` bytes at offset `off` of the context (sign-extended when
+   * `signed`).
+   */
   ctxLoad(off: number, size: Width, signed: boolean): Ref;
   /**
    * Reads a value of type `t` (an integer, or u64) at the address `addr`
@@ -330,7 +347,7 @@ export interface Emitter {
    * which all meet right after it.
    */
   effects(e: ast.Expr): void;
-  /** (undocumented) */
+  /** Loads an integer tracepoint field (`args->field`); 0 when unknown. */
   fieldLoad(e: ast.FieldExpr): Ref;
   /** The constant value of `e`, if known at compile time (see `fold.ts`). */
   fold(e: ast.Expr): bigint | undefined;
@@ -346,9 +363,9 @@ export interface Emitter {
    * `st`. With `clean`, bytes past a string's end are zeroed (keys).
    */
   into(e: ast.Expr, d: Dst, st: SType, clean: boolean): void;
-  /** (undocumented) */
+  /** Looks up `@m[keys]`: a pointer to its value, or 0 on a miss. */
   mapLookup(e: ast.MapExpr): Ref;
-  /** (undocumented) */
+  /** Copies the value of `@m[keys]` into destination `d` (zeroes on a miss). */
   mapReadInto(e: ast.MapExpr, d: Dst, size: number): void;
   /**
    * Read-modify-write of an integer map value: in place on a hit (atomic
@@ -374,7 +391,7 @@ export interface Emitter {
   memberLoad(e: ast.FieldExpr): Ref;
   /** A value in a register this code may overwrite. */
   own(v: Ref): Ref;
-  /** (undocumented) */
+  /** Destination `d` as a pointer argument of a helper call. */
   ptrArg(d: Dst): { fp: number } | { ptr: Ref; off: number };
   /** Reads an integer (or a bit-field) of type `t` at a place. */
   readAt(
@@ -402,9 +419,12 @@ export interface Emitter {
    * value is valid on both paths.
    */
   stable(v: Ref): void;
-  /** (undocumented) */
+  /** Stores the `width` low bytes of scalar `v` at destination `d`. */
   storeScalar(d: Dst, v: Ref, width: Width): void;
-  /** (undocumented) */
+  /**
+   * The string `e` is at compile time (a literal, `probe`, a non-numeric
+   * positional parameter), if known.
+   */
   strConst(e: ast.Expr): string | undefined;
   /**
    * Falls through when the strings are equal (up to `limit` bytes, stopping
@@ -415,17 +435,20 @@ export interface Emitter {
   times(v: Ref, by: number): Ref;
   /** The truth of condition `e`, if known at compile time (see `fold.ts`). */
   truth(e: ast.Expr): boolean | undefined;
-  /** (undocumented) */
+  /**
+   * Writes tuple elements at their offsets into destination `d`; `clean`:
+   * zero the padding too.
+   */
   tupleInto(
     elems: ast.Expr[],
     d: Dst,
     tt: SType & { k: "tuple" },
     clean: boolean,
   ): void;
-  /** (undocumented) */
+  /** The type sema gave `e` (a 64-bit signed integer if none). */
   type(e: ast.Expr): SType;
   /** After a write to map `@name`: its cached values are stale. */
   written(name: string): void;
-  /** (undocumented) */
+  /** Zeroes bytes `from` to `to` of destination `d`, widest stores first. */
   zero(d: Dst, from: number, to: number): void;
 }

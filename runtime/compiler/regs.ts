@@ -29,6 +29,7 @@ export interface Ref {
 
 /** Thrown when an expression needs more registers than exist. */
 export class RegisterPressureError extends RangeError {
+  /** The standard message. */
   constructor() {
     super("Expression is too complex: out of registers");
     this.name = "RegisterPressureError";
@@ -100,6 +101,7 @@ export class RegAlloc {
     return old;
   }
 
+  /** The first register of `list` neither reserved nor holding a value. */
   #freeReg(list: number[]): number | undefined {
     for (const r of list) {
       if (!this.#reserved.has(r) && this.#owner[r] === undefined) return r;
@@ -107,6 +109,10 @@ export class RegAlloc {
     return undefined;
   }
 
+  /**
+   * A register for a new value: a free one (callee-saved first), else
+   * the oldest movable value's, spilled to the stack.
+   */
   #grab(): number {
     const r = this.#freeReg(CALLEE) ?? this.#freeReg(CALLER);
     if (r !== undefined) return r;
@@ -127,6 +133,7 @@ export class RegAlloc {
     return freed;
   }
 
+  /** Moves a value from its register to a stack slot. */
   #spill(ref: Ref): void {
     if (ref.loc.kind !== "reg") return;
     const off = this.#spillSlot();

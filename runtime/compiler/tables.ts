@@ -95,6 +95,7 @@ export class ProgramTables {
     }
   }
 
+  /** The layout of user map `m`: type, key and value sizes, aggregation. */
   #userSpec(m: MapInfo): MapSpec {
     const kind = m.kind!;
     const keyT = m.key;
@@ -200,6 +201,7 @@ export class ProgramTables {
     return i;
   }
 
+  /** Index of internal map `name`, added with `spec` on first use. */
   #internalMap(name: string, spec: Omit<MapSpec, "name" | "internal">): number {
     let i = this.#internal.get(name);
     if (i === undefined) {
