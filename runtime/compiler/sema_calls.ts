@@ -9,7 +9,7 @@
 import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { FUNCTIONS } from "./known_names.ts";
-import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
+
 import { usdtArgType } from "./usdt_units.ts";
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
@@ -184,21 +184,12 @@ function checkUaddr(c: SemaScope, e: ast.CallExpr, name: string): SType {
     return U64;
   }
   const ap = u.attach[0];
-  let info: ElfInfo;
-  let probeAddr: bigint;
-  try {
-    const t = resolveUprobe(ap.target, ap.symbol ?? "0", ap.offset ?? 0);
-    info = readElf(t.path);
-    probeAddr = t.address;
-  } catch (err) {
-    c.err(
-      e.span,
-      `uaddr(): cannot read "${ap.target}": ${
-        err instanceof Error ? err.message : String(err)
-      }`,
-    );
+  const bin = u.binary ?? { error: "not read" };
+  if ("error" in bin) {
+    c.err(e.span, `uaddr(): cannot read "${ap.target}": ${bin.error}`);
     return U64;
   }
+  const { info, probeAddr } = bin;
   const sym = info.symbols.find((x) =>
     x.name === name && x.section !== 0 && x.value !== 0n
   );

@@ -29,7 +29,21 @@ import { hasWildcard } from "../probes/glob.ts";
 import { walk } from "../lang/visit.ts";
 import { usdtAttachPoints } from "./usdt_units.ts";
 import type { MemberAccess } from "./kernel_types.ts";
+import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
 import type { SType } from "./types.ts";
+
+/** A uprobe's binary as `uaddr()` needs it, or why it could not be read. */
+export type UprobeBinary =
+  | {
+    /** The binary's ELF headers and symbols. */
+    info: ElfInfo;
+    /** The address the probe is attached at (what PIE `ip` is relative to). */
+    probeAddr: bigint;
+  }
+  | {
+    /** Why the binary could not be read. */
+    error: string;
+  };
 
 /** One compiled probe program: a probe body for one context. */
 export interface Unit {
@@ -64,6 +78,12 @@ export interface Unit {
   uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
   /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
   consts?: Map<ast.Expr, bigint>;
+  /**
+   * For a uprobe whose body calls `uaddr()`: its binary's ELF headers and
+   * symbols with the probed address, or why they could not be read (read
+   * here, so that type checking does no file I/O).
+   */
+  binary?: UprobeBinary;
   /** Struct and union members read by `->` and `.` (kernel types). */
   members?: Map<ast.Expr, MemberAccess>;
 }
@@ -301,8 +321,36 @@ export function buildUnits(
           throw e;
         }
       }
+      if (
+        (kind === "uprobe" || kind === "uretprobe") &&
+        new Set(group.map((a) => a.target)).size === 1 &&
+        usesCall(probe, "uaddr")
+      ) unit.binary = uprobeBinary(group[0]);
       units.push(unit);
     }
   }
   return units;
+}
+
+/** Whether `probe`'s predicate or body calls function `name`. */
+function usesCall(probe: ast.Probe, name: string): boolean {
+  let found = false;
+  for (const root of [probe.predicate, probe.body]) {
+    if (root === undefined) continue;
+    walk(root, (n) => {
+      if (n.kind === "call" && n.name === name) found = true;
+      return !found;
+    });
+  }
+  return found;
+}
+
+/** Reads the binary of uprobe attach point `ap` for `uaddr()`. */
+function uprobeBinary(ap: AttachPoint): UprobeBinary {
+  try {
+    const t = resolveUprobe(ap.target, ap.symbol ?? "0", ap.offset ?? 0);
+    return { info: readElf(t.path), probeAddr: t.address };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
 }
