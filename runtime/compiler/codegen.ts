@@ -83,7 +83,7 @@ export class ProbeCompiler implements Emitter {
   slots = new Map<string, number>();
   /**
    * The slots that hold their value on every path reaching the code being
-   * emitted (see `#region`).
+   * emitted (see `region`).
    */
   avail = new Set<string>();
 
@@ -474,7 +474,7 @@ export class ProbeCompiler implements Emitter {
   }
 
   /**
-   * Evaluates a condition whose truth is known (`#truth`) for its side
+   * Evaluates a condition whose truth is known (`truth`) for its side
    * effects alone: nothing for a pure constant, otherwise its branches,
    * which all meet right after it.
    */

@@ -371,7 +371,7 @@ export function linear(
 
 /**
  * Builds a map key on the stack; returns its frame offset. A key the
- * body builds again is built once, in its own slot (`#reserveSlots`).
+ * body builds again is built once, in its own slot (the core's `#reserveSlots`).
  * Per-CPU array maps (keyless aggregations) take a u32 index: the
  * bucket, or 0.
  */

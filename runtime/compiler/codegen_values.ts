@@ -266,7 +266,7 @@ export function into(
     return;
   }
   // General case: materialize, then copy. Only these kinds have a
-  // materialization of their own (`#mem`); any other would come back
+  // materialization of their own (`mem`); any other would come back
   // here without end.
   if (
     e.kind !== "var" && e.kind !== "map" && e.kind !== "ternary" &&

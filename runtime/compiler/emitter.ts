@@ -146,7 +146,7 @@ export function literalTrue(e: ast.Expr): boolean {
     (e.kind === "bool" && e.value);
 }
 
-/** Where a struct member or array element lives (`#addr`). */
+/** Where a struct member or array element lives (`addr`). */
 export interface Place {
   /** The base address. */
   base: Ref;
@@ -342,7 +342,7 @@ export interface Emitter {
    */
   deref(addr: Ref, pt: SType, t: SType): Ref;
   /**
-   * Evaluates a condition whose truth is known (`#truth`) for its side
+   * Evaluates a condition whose truth is known (`truth`) for its side
    * effects alone: nothing for a pure constant, otherwise its branches,
    * which all meet right after it.
    */
