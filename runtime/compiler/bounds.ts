@@ -12,6 +12,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
+import { children } from "../lang/visit.ts";
 
 /**
  * Deepest nesting of syntax tree nodes a program may have. A chain of
@@ -75,23 +76,6 @@ export function checkBounds(
   return true;
 }
 
-/** Syntax tree nodes: objects with a `kind` and a `span`. */
-function isNode(v: unknown): v is ast.Node {
-  return v !== null && typeof v === "object" && !Array.isArray(v) &&
-    typeof (v as { kind?: unknown }).kind === "string" &&
-    typeof (v as { span?: unknown }).span === "object";
-}
-
-/** The children of a node, in no particular order. */
-function children(n: ast.Node, out: ast.Node[]): void {
-  for (const [k, v] of Object.entries(n)) {
-    if (k === "span") continue;
-    if (Array.isArray(v)) {
-      for (const x of v) if (isNode(x)) out.push(x);
-    } else if (isNode(v)) out.push(v);
-  }
-}
-
 /**
  * The first node found deeper than {@linkcode MAX_NESTING}, walking
  * iteratively (any depth is fine here).
@@ -108,14 +92,11 @@ function children(n: ast.Node, out: ast.Node[]): void {
 export function tooDeep(root: ast.Node): ast.Node | undefined {
   const nodes: ast.Node[] = [root];
   const depths: number[] = [0];
-  const kids: ast.Node[] = [];
   while (nodes.length > 0) {
     const n = nodes.pop()!;
     const d = depths.pop()!;
     if (d > MAX_NESTING) return n;
-    kids.length = 0;
-    children(n, kids);
-    for (const k of kids) {
+    for (const k of children(n)) {
       nodes.push(k);
       depths.push(d + 1);
     }
@@ -161,7 +142,6 @@ function measure(
   const nodes: ast.Node[] = [probe];
   const mults: number[] = [1];
   const outer: (ast.Node | undefined)[] = [undefined];
-  const kids: ast.Node[] = [];
   let size = 0;
   while (nodes.length > 0) {
     const n = nodes.pop()!;
@@ -169,12 +149,10 @@ function measure(
     const o = outer.pop();
     size += m;
     if (size > limit) return { size, culprit: o ?? probe };
-    kids.length = 0;
-    children(n, kids);
     const inner = n.kind === "unroll"
       ? m * unrollCount((n as ast.UnrollStmt).count, params)
       : m;
-    for (const k of kids) {
+    for (const k of children(n)) {
       nodes.push(k);
       // The count expression itself is evaluated at compile time.
       mults.push(

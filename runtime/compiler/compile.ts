@@ -61,9 +61,11 @@ import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
-import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
+import { ProbeCompiler } from "./codegen.ts";
+import { MAP_MAX_ENTRIES, ProgramTables } from "./tables.ts";
 import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
-import { analyze, type Unit } from "./sema.ts";
+import { analyze } from "./sema.ts";
+import type { Unit } from "./units.ts";
 import { ProgType } from "../bpf/opcodes.ts";
 
 /** Options of {@linkcode compile}. */

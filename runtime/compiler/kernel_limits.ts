@@ -21,7 +21,7 @@ import type { Diagnostics } from "../lang/diagnostics.ts";
 import { LD_IMM64 } from "../bpf/insn.ts";
 import { PseudoSrc } from "../bpf/opcodes.ts";
 import type { MapSpec, ProbeProgram } from "../program.ts";
-import type { Unit } from "./sema.ts";
+import type { Unit } from "./units.ts";
 
 /** Maps one program may use (the kernel's `MAX_USED_MAPS`). */
 export const MAX_MAPS_PER_PROGRAM = 64;

@@ -7,6 +7,7 @@
  */
 
 import type { InsnBuilder } from "../bpf/builder.ts";
+import { R10 } from "../bpf/opcodes.ts";
 
 /** Where a value is. */
 export type Loc =
@@ -28,6 +29,7 @@ export interface Ref {
 
 /** Thrown when an expression needs more registers than exist. */
 export class RegisterPressureError extends RangeError {
+  /** The standard message. */
   constructor() {
     super("Expression is too complex: out of registers");
     this.name = "RegisterPressureError";
@@ -99,6 +101,7 @@ export class RegAlloc {
     return old;
   }
 
+  /** The first register of `list` neither reserved nor holding a value. */
   #freeReg(list: number[]): number | undefined {
     for (const r of list) {
       if (!this.#reserved.has(r) && this.#owner[r] === undefined) return r;
@@ -106,6 +109,10 @@ export class RegAlloc {
     return undefined;
   }
 
+  /**
+   * A register for a new value: a free one (callee-saved first), else
+   * the oldest movable value's, spilled to the stack.
+   */
   #grab(): number {
     const r = this.#freeReg(CALLEE) ?? this.#freeReg(CALLER);
     if (r !== undefined) return r;
@@ -126,10 +133,11 @@ export class RegAlloc {
     return freed;
   }
 
+  /** Moves a value from its register to a stack slot. */
   #spill(ref: Ref): void {
     if (ref.loc.kind !== "reg") return;
     const off = this.#spillSlot();
-    this.#b.stx(8, 10, off, ref.loc.r);
+    this.#b.stx(8, R10, off, ref.loc.r);
     this.#owner[ref.loc.r] = undefined;
     ref.loc = { kind: "spill", off };
   }
@@ -188,7 +196,7 @@ export class RegAlloc {
     if (loc.kind === "reg") return loc.r;
     const r = this.#grab();
     if (loc.kind === "imm") this.movImm(r, loc.v);
-    else this.#b.ldx(8, r, 10, loc.off);
+    else this.#b.ldx(8, r, R10, loc.off);
     ref.loc = { kind: "reg", r };
     this.#owner[r] = ref;
     return r;
@@ -207,7 +215,7 @@ export class RegAlloc {
   load(r: number, ref: Ref): void {
     const loc = ref.loc;
     if (loc.kind === "imm") this.movImm(r, loc.v);
-    else if (loc.kind === "spill") this.#b.ldx(8, r, 10, loc.off);
+    else if (loc.kind === "spill") this.#b.ldx(8, r, R10, loc.off);
     else if (loc.r !== r) this.#b.movReg(r, loc.r);
   }
 

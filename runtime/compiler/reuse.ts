@@ -13,6 +13,7 @@
  */
 
 import type * as ast from "../lang/ast.ts";
+import { walk } from "../lang/visit.ts";
 import { Helper } from "../bpf/opcodes.ts";
 import { AGGS } from "./sema.ts";
 
@@ -301,23 +302,16 @@ export function countReuse(p: ast.Probe, pidFilter: boolean): ReuseCounts {
  */
 export function mapsZeroedOrDeleted(probes: ast.Probe[]): Set<string> {
   const out = new Set<string>();
-  const visit = (n: unknown): void => {
-    if (n === null || typeof n !== "object") return;
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    const node = n as ast.Node;
-    if (
-      node.kind === "call" && (node.name === "zero" || node.name === "delete")
-    ) {
-      const a = node.args[0];
-      if (a?.kind === "map") out.add(`@${a.name}`);
-    }
-    for (const [k, v] of Object.entries(node)) {
-      if (k !== "span" && typeof v === "object") visit(v);
-    }
-  };
-  visit(probes);
+  for (const probe of probes) {
+    walk(probe, (node) => {
+      if (
+        node.kind === "call" &&
+        (node.name === "zero" || node.name === "delete")
+      ) {
+        const a = node.args[0];
+        if (a?.kind === "map") out.add(`@${a.name}`);
+      }
+    });
+  }
   return out;
 }

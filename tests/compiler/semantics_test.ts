@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createEnvironment } from "../../runtime/vm/environment.ts";
-import { kernelAddress } from "../../runtime/compiler/sema.ts";
+import { kernelAddress } from "../../runtime/compiler/call_constants.ts";
 import { entries, events, load, run, tpCtx, u64, valueOf } from "./harness.ts";
 
 const OPENAT = "tracepoint:syscalls:sys_enter_openat";

@@ -167,6 +167,22 @@ Deno.test({
   },
 });
 
+Deno.test("uaddr() errors: a binary that cannot be read, attach points in two binaries", () => {
+  // The binary is read while building units, before type checking.
+  assert.deepEqual(
+    errors('uprobe:/nonexistent/tsbpf_bin:main { @ = uaddr("x"); }'),
+    [
+      'uaddr(): cannot read "/nonexistent/tsbpf_bin": Cannot read ELF "/nonexistent/tsbpf_bin": no such file',
+    ],
+  );
+  assert.deepEqual(
+    errors(
+      'uprobe:/nonexistent/a:main, uprobe:/nonexistent/b:main { @ = uaddr("x"); }',
+    ),
+    ["uaddr() needs all attach points of the probe in one binary"],
+  );
+});
+
 const kernel = probeKernel();
 
 Deno.test({

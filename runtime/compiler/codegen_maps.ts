@@ -1,0 +1,532 @@
+/**
+ * Map code: keys built on the stack, lookups, read-modify-write updates,
+ * the aggregations (`count`, `sum`, `hist`, …) updated in place, and the
+ * cold path that counts updates a full map refused.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import { Helper, MapType, R10 } from "../bpf/opcodes.ts";
+import type { TypeDesc } from "../program.ts";
+import type { AggName } from "./sema_scope.ts";
+import type { Ref } from "./regs.ts";
+import { mapAccessId } from "./reuse.ts";
+import { isScalar, sizeOf, type SType } from "./types.ts";
+import { type Dst, type Emitter, fitsImm } from "./emitter.ts";
+
+/**
+ * Right after a `map_update_elem` call on user map `map`: when it failed
+ * (r0 != 0: the map is full), jumps to a cold block after the program's
+ * exit that atomically adds 1 to the map's `.full` counter and comes
+ * back. The success path pays one conditional jump (not taken); lookup
+ * hits never get here.
+ */
+export function updateFailed(cg: Emitter, map: number): void {
+  if (cg.opts.countFull === false) return;
+  // A keyless map has one key: it is never full.
+  const spec = cg.t.maps[map];
+  const buckets = spec.agg?.kind === "hist" || spec.agg?.kind === "lhist";
+  if (spec.key.kind === "none" && !buckets) return;
+  const b = cg.b;
+  const cold = b.newLabel("full");
+  const resume = b.newLabel("updated");
+  b.jmpImm("JNE", 0, 0, cold);
+  b.label(resume);
+  const full = cg.t.fullMap();
+  cg.cold.push(() => {
+    b.label(cold);
+    b.ldMapValue(1, full, cg.t.fullSlot(map));
+    b.movImm(2, 1);
+    b.atomic(8, "ADD", 1, 0, 2);
+    b.ja(resume);
+  });
+}
+
+/**
+ * Read-modify-write of an integer map value: in place on a hit (atomic
+ * add where possible), `update(op(0, v))` on a miss. With `result`, the
+ * old (postfix) or new (prefix) value is stored into that stack slot.
+ */
+export function mapRmw(
+  cg: Emitter,
+  m: ast.MapExpr,
+  op: ast.BinaryOp,
+  v: Ref,
+  result: { off: number; prefix: boolean } | undefined,
+): void {
+  const b = cg.b;
+  const ra = cg.ra;
+  const idx = cg.t.userMap(`@${m.name}`);
+  const key = buildKey(cg, m, undefined);
+  const p = cg.call(
+    Helper.map_lookup_elem,
+    [{ map: idx }, { fp: key }],
+    true,
+  )!;
+  cg.stable(v);
+  const miss = b.newLabel("miss");
+  const done = b.newLabel("done");
+  b.jmpImm("JEQ", ra.reg(p), 0, miss);
+  const floor = ra.split();
+  if (op === "+" || op === "-") {
+    const d = ra.newReg();
+    const dr = ra.reg(d);
+    ra.load(dr, v);
+    if (op === "-") b.alu64Imm("NEG", dr, 0);
+    if (result !== undefined) {
+      const old = ra.holding([d], () => ra.newReg());
+      const or = ra.reg(old);
+      b.movReg(or, dr);
+      b.atomic(8, "ADD", ra.reg(p), 0, or, true);
+      if (result.prefix) b.alu64Reg("ADD", or, dr);
+      b.stx(8, R10, result.off, or);
+      ra.free(old);
+    } else b.atomic(8, "ADD", ra.reg(p), 0, dr);
+    ra.free(d);
+  } else {
+    const x = ra.newReg();
+    const xr = ra.reg(x);
+    b.ldx(8, xr, ra.reg(p), 0);
+    if (result !== undefined && !result.prefix) b.stx(8, R10, result.off, xr);
+    ra.holding(
+      [x],
+      () => cg.aluOp(op, x, v, { k: "int", size: 8, signed: true }, false),
+    );
+    b.stx(8, ra.reg(p), 0, xr);
+    if (result !== undefined && result.prefix) b.stx(8, R10, result.off, xr);
+    ra.free(x);
+  }
+  ra.free(p);
+  b.ja(done);
+  b.label(miss);
+  // Miss: the value is op(0, v).
+  const vslot = cg.alloc(8);
+  if (op === "+" || op === "|" || op === "^") {
+    cg.storeScalar({ base: R10, off: vslot }, v, 8);
+    if (result !== undefined) {
+      if (result.prefix) {
+        cg.storeScalar({ base: R10, off: result.off }, v, 8);
+      } else b.st(8, R10, result.off, 0);
+    }
+  } else if (op === "-") {
+    const d = ra.newReg();
+    const dr = ra.reg(d);
+    ra.load(dr, v);
+    b.alu64Imm("NEG", dr, 0);
+    b.stx(8, R10, vslot, dr);
+    if (result !== undefined) {
+      if (result.prefix) b.stx(8, R10, result.off, dr);
+      else b.st(8, R10, result.off, 0);
+    }
+    ra.free(d);
+  } else {
+    b.st(8, R10, vslot, 0);
+    if (result !== undefined) b.st(8, R10, result.off, 0);
+  }
+  ra.free(v);
+  cg.call(Helper.map_update_elem, [
+    { map: idx },
+    { fp: key },
+    { fp: vslot },
+    ra.imm(0),
+  ], false);
+  updateFailed(cg, idx);
+  ra.floor = floor;
+  b.label(done);
+  cg.written(m.name);
+}
+
+/** Whether `name` is an aggregation function. */
+export function isAgg(name: string): boolean {
+  return ["count", "sum", "avg", "min", "max", "stats", "hist", "lhist"]
+    .includes(name);
+}
+
+/**
+ * Emits an aggregation (`@m[k] = count()`, `sum(v)`, `hist(v)`, …):
+ * updated in place on a lookup hit, inserted on a miss.
+ */
+export function aggregate(
+  cg: Emitter,
+  m: ast.MapExpr,
+  call: ast.CallExpr,
+): void {
+  const b = cg.b;
+  const ra = cg.ra;
+  const agg = call.name as AggName;
+  const idx = cg.t.userMap(`@${m.name}`);
+  const spec = cg.t.maps[idx];
+  let v: Ref | undefined;
+  let bucket: Ref | undefined;
+  if (agg !== "count") v = cg.scalar(call.args[0]);
+  // Compiled for metrics export: a hist/lhist bucket also sums its values.
+  const bucketSum = (spec.agg as { sum?: boolean }).sum === true;
+  if (agg === "hist") {
+    const kept = bucketSum ? copyRef(cg, v!) : undefined;
+    bucket = log2(cg, v!);
+    v = kept;
+  } else if (agg === "lhist") {
+    const lh = spec.agg as { min: number; max: number; step: number };
+    const kept = bucketSum ? copyRef(cg, v!) : undefined;
+    bucket = linear(cg, v!, lh.min, lh.max, lh.step);
+    v = kept;
+  }
+  const key = buildKey(cg, m, bucket);
+  ra.free(bucket);
+  const p = cg.call(
+    Helper.map_lookup_elem,
+    [{ map: idx }, { fp: key }],
+    true,
+  )!;
+  if (v !== undefined) cg.stable(v);
+  // A per-CPU array (keyless) never misses: no update path.
+  const array = spec.type === MapType.PERCPU_ARRAY;
+  const done = b.newLabel("done");
+  const miss = array ? done : b.newLabel("miss");
+  const pr = ra.reg(p);
+  b.jmpImm("JEQ", pr, 0, miss);
+  const floor = ra.split();
+  // Per-CPU slot: a plain load/add/store (no lock prefix needed).
+  const add = (off: number, x: Ref): void => {
+    const t = ra.newReg();
+    const tr = ra.reg(t);
+    b.ldx(8, tr, pr, off);
+    if (x.loc.kind === "imm" && fitsImm(x.loc.v)) {
+      b.alu64Imm("ADD", tr, Number(BigInt.asIntN(64, x.loc.v)));
+    } else b.alu64Reg("ADD", tr, ra.holding([t], () => ra.reg(x)));
+    b.stx(8, pr, off, tr);
+    ra.free(t);
+  };
+  const one = (off: number): void => add(off, ra.imm(1));
+  const addV = (off: number): void => add(off, v!);
+  switch (agg) {
+    case "hist":
+    case "lhist":
+      one(0);
+      if (bucketSum) addV(8);
+      break;
+    case "count":
+      one(0);
+      break;
+    case "sum":
+      addV(0);
+      // Written: an array slot's sum of 0 still prints.
+      if (array) b.st(8, pr, 8, 1);
+      break;
+    case "avg":
+    case "stats":
+      one(0);
+      addV(8);
+      break;
+    case "min":
+    case "max": {
+      const t = ra.newReg();
+      const tr = ra.reg(t);
+      const store = b.newLabel("set");
+      b.ldx(8, tr, pr, 8);
+      b.jmpImm("JEQ", tr, 0, store);
+      b.ldx(8, tr, pr, 0);
+      // Keep the old value when it is already <= v (min) or >= v (max).
+      const keep = agg === "min" ? "JSLE" : "JSGE";
+      if (v!.loc.kind === "imm") {
+        b.jmpImm(keep, tr, Number(BigInt.asIntN(64, v!.loc.v)), done);
+      } else b.jmpReg(keep, tr, ra.holding([t], () => ra.reg(v!)), done);
+      b.label(store);
+      cg.storeScalar({ base: pr, off: 0 }, v!, 8);
+      b.st(8, pr, 8, 1);
+      ra.free(t);
+      break;
+    }
+  }
+  ra.free(p);
+  if (array) {
+    ra.free(v);
+    ra.floor = floor;
+    b.label(done);
+    return;
+  }
+  b.ja(done);
+  b.label(miss);
+  const vslot = cg.alloc(spec.valueSize);
+  switch (agg) {
+    case "hist":
+    case "lhist":
+      b.st(8, R10, vslot, 1);
+      if (bucketSum) cg.storeScalar({ base: R10, off: vslot + 8 }, v!, 8);
+      break;
+    case "count":
+      b.st(8, R10, vslot, 1);
+      break;
+    case "sum":
+      cg.storeScalar({ base: R10, off: vslot }, v!, 8);
+      break;
+    case "avg":
+    case "stats":
+      b.st(8, R10, vslot, 1);
+      cg.storeScalar({ base: R10, off: vslot + 8 }, v!, 8);
+      break;
+    case "min":
+    case "max":
+      cg.storeScalar({ base: R10, off: vslot }, v!, 8);
+      b.st(8, R10, vslot + 8, 1);
+      break;
+  }
+  ra.free(v);
+  cg.call(Helper.map_update_elem, [
+    { map: idx },
+    { fp: key },
+    { fp: vslot },
+    ra.imm(0),
+  ], false);
+  updateFailed(cg, idx);
+  ra.floor = floor;
+  b.label(done);
+}
+
+/** A copy of `v` in a register of its own (an immediate stays one). */
+export function copyRef(cg: Emitter, v: Ref): Ref {
+  const ra = cg.ra;
+  if (v.loc.kind === "imm") return ra.imm(v.loc.v);
+  const c = ra.holding([v], () => ra.newReg());
+  const [cr, vr] = ra.regs(c, v);
+  cg.b.movReg(cr, vr);
+  return c;
+}
+
+/** bpftrace's log2 bucket: 0 for negative, 1 for 0, 2 + floor(log2 v). */
+export function log2(cg: Emitter, v: Ref): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  if (v.loc.kind === "imm") {
+    const x = BigInt.asIntN(64, v.loc.v);
+    return ra.imm(x < 0n ? 0 : x === 0n ? 1 : 1 + x.toString(2).length);
+  }
+  const vr = ra.reg(v);
+  const out = ra.holding([v], () => ra.newReg());
+  const o = ra.reg(out);
+  const t = ra.holding([v, out], () => ra.newReg());
+  const tr = ra.reg(t);
+  const done = b.newLabel("log2");
+  b.movImm(o, 0);
+  b.jmpImm("JSLT", vr, 0, done);
+  b.movImm(o, 1);
+  b.jmpImm("JEQ", vr, 0, done);
+  b.movImm(o, 2);
+  const s16 = b.newLabel("s16");
+  b.movReg(tr, vr);
+  b.alu64Imm("RSH", tr, 32);
+  b.jmpImm("JEQ", tr, 0, s16);
+  b.movReg(vr, tr);
+  b.alu64Imm("ADD", o, 32);
+  b.label(s16);
+  ra.free(t);
+  for (const k of [16, 8, 4, 2]) {
+    const next = b.newLabel("s");
+    b.jmpImm("JLT", vr, 2 ** k, next);
+    b.alu64Imm("RSH", vr, k);
+    b.alu64Imm("ADD", o, k);
+    b.label(next);
+  }
+  b.jmpImm("JLT", vr, 2, done);
+  b.alu64Imm("ADD", o, 1);
+  b.label(done);
+  ra.free(v);
+  return out;
+}
+
+/** lhist bucket: 0 below min, n+1 at or above max, else (v-min)/step+1. */
+export function linear(
+  cg: Emitter,
+  v: Ref,
+  min: number,
+  max: number,
+  step: number,
+): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const n = Math.floor((max - min) / step);
+  if (v.loc.kind === "imm") {
+    const x = Number(BigInt.asIntN(64, v.loc.v));
+    return ra.imm(
+      x < min ? 0 : x >= max ? n + 1 : Math.floor((x - min) / step) + 1,
+    );
+  }
+  const vr = ra.reg(v);
+  const out = ra.holding([v], () => ra.newReg());
+  const o = ra.reg(out);
+  const done = b.newLabel("lin");
+  b.movImm(o, 0);
+  b.jmpImm("JSLT", vr, min, done);
+  b.movImm(o, n + 1);
+  b.jmpImm("JSGE", vr, max, done);
+  b.movReg(o, vr);
+  if (min !== 0) b.alu64Imm("SUB", o, min);
+  if (step !== 1) b.alu64Imm("DIV", o, step);
+  b.alu64Imm("ADD", o, 1);
+  b.label(done);
+  ra.free(v);
+  return out;
+}
+
+/**
+ * Builds a map key on the stack; returns its frame offset. A key the
+ * body builds again is built once, in its own slot (the core's `#reserveSlots`).
+ * Per-CPU array maps (keyless aggregations) take a u32 index: the
+ * bucket, or 0.
+ */
+export function buildKey(
+  cg: Emitter,
+  m: ast.MapExpr,
+  bucket: Ref | undefined,
+): number {
+  const spec = cg.t.maps[cg.t.userMap(`@${m.name}`)];
+  const access = bucket === undefined ? mapAccessId(m) : undefined;
+  const id = access === undefined ? undefined : `k:${access}`;
+  const cached = id === undefined ? undefined : cg.slots.get(id);
+  if (cached !== undefined && cg.avail.has(id!)) return cached;
+  if (spec.type === MapType.PERCPU_ARRAY) {
+    const off = cached ?? cg.alloc(4);
+    if (bucket === undefined) cg.b.st(4, R10, off, 0);
+    else cg.storeScalar({ base: R10, off }, bucket, 4);
+    if (cached !== undefined) cg.avail.add(id!);
+    return off;
+  }
+  const info = keyType(cg, m);
+  const off = cached ?? cg.alloc(spec.keySize);
+  const d: Dst = { base: R10, off };
+  if (m.keys.length === 0) {
+    if (bucket === undefined) cg.b.st(8, R10, off, 0);
+  } else if (m.keys.length === 1) {
+    cg.into(m.keys[0], d, info!, true);
+  } else {
+    const tt = info as SType & { k: "tuple" };
+    cg.tupleInto(m.keys, d, tt, true);
+  }
+  if (bucket !== undefined) {
+    const at = { base: R10, off: off + spec.keySize - 8 };
+    cg.storeScalar(at, bucket, 8);
+    if (m.keys.length > 0) {
+      const userSize = sizeOf(info!);
+      cg.zero(d, userSize, spec.keySize - 8);
+    }
+  }
+  if (cached !== undefined) cg.avail.add(id!);
+  return off;
+}
+
+/** The key type of map `m`, none for a keyless map. */
+export function keyType(cg: Emitter, m: ast.MapExpr): SType | undefined {
+  const spec = cg.t.maps[cg.t.userMap(`@${m.name}`)];
+  return spec.key.kind === "none" ? undefined : descToType(cg, spec.key);
+}
+
+/** The type a map layout description stands for. */
+export function descToType(cg: Emitter, d: TypeDesc): SType {
+  switch (d.kind) {
+    case "int":
+      return { k: "int", size: d.size, signed: d.signed };
+    case "string":
+      return { k: "str", size: d.size };
+    case "buf":
+      return { k: "buf", size: d.size };
+    case "inet":
+      return { k: "inet", size: d.size };
+    case "tuple":
+      return {
+        k: "tuple",
+        elems: d.fields.map((f) => descToType(cg, f)),
+        offsets: d.offsets,
+        size: d.size,
+      };
+    case "kstack":
+    case "ustack":
+      return { k: d.kind, depth: d.depth };
+    case "ksym":
+    case "usym":
+    case "timestamp":
+    case "username":
+      return { k: d.kind };
+    default:
+      return { k: "none" };
+  }
+}
+
+/** Copies the value of `@m[keys]` into destination `d` (zeroes on a miss). */
+export function mapReadInto(
+  cg: Emitter,
+  e: ast.MapExpr,
+  d: Dst,
+  size: number,
+): void {
+  const b = cg.b;
+  const idx = cg.t.userMap(`@${e.name}`);
+  const key = buildKey(cg, e, undefined);
+  const p = cg.call(
+    Helper.map_lookup_elem,
+    [{ map: idx }, { fp: key }],
+    true,
+  )!;
+  const miss = b.newLabel("rmiss");
+  const end = b.newLabel("rend");
+  b.jmpImm("JEQ", 0, 0, miss);
+  const floor = cg.ra.split();
+  cg.copy(d, { base: p, off: 0 }, size);
+  b.ja(end);
+  b.label(miss);
+  cg.zero(d, 0, size);
+  b.label(end);
+  cg.ra.free(p);
+  cg.ra.floor = floor;
+}
+
+// ---- scalars ----------------------------------------------------------
+
+/** Looks up `@m[keys]`: a pointer to its value, or 0 on a miss. */
+export function mapLookup(cg: Emitter, e: ast.MapExpr): Ref {
+  const idx = cg.t.userMap(`@${e.name}`);
+  const key = buildKey(cg, e, undefined);
+  return cg.call(
+    Helper.map_lookup_elem,
+    [{ map: idx }, { fp: key }],
+    true,
+  )!;
+}
+
+/**
+ * A map value as a condition (`/@start[tid]/`): a missing key jumps
+ * straight to where a zero value goes, without making the 0. False when
+ * the plain way must be taken: the value is in its slot already, or a
+ * slot must hold it on every path and this is not the predicate's exit.
+ */
+export function mapTruth(
+  cg: Emitter,
+  e: ast.MapExpr,
+  target: string,
+  when: boolean,
+): boolean {
+  if (!isScalar(cg.type(e))) return false;
+  const b = cg.b;
+  const ra = cg.ra;
+  const access = mapAccessId(e);
+  const id = access === undefined ? undefined : `v:${access}`;
+  const slot = id === undefined ? undefined : cg.slots.get(id);
+  if (slot !== undefined && (cg.avail.has(id!) || when)) return false;
+  if (slot !== undefined && target !== cg.exit) return false;
+  const p = mapLookup(cg, e);
+  const skip = when ? b.newLabel("mz") : target;
+  b.jmpImm("JEQ", ra.reg(p), 0, skip);
+  const r = ra.holding([p], () => ra.newReg());
+  const rr = ra.reg(r);
+  b.ldx(8, rr, ra.reg(p), 0);
+  ra.free(p);
+  b.jmpImm(when ? "JNE" : "JEQ", rr, 0, target);
+  if (when) b.label(skip);
+  // With a slot this is the predicate: only falling through continues.
+  if (slot !== undefined) {
+    b.stx(8, R10, slot, rr);
+    cg.avail.add(id!);
+  }
+  ra.free(r);
+  return true;
+}

@@ -1,0 +1,408 @@
+/**
+ * Reads from the probe's world: the context (`args`, `argN`, registers,
+ * USDT arguments), kernel and user memory at an address, struct members,
+ * builtin variables and the calls whose value is a scalar.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import type { Width } from "../bpf/builder.ts";
+import { Helper, R10 } from "../bpf/opcodes.ts";
+import { fieldType } from "./type_names.ts";
+import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
+import type { Ref } from "./regs.ts";
+import { STABLE_HELPER } from "./reuse.ts";
+import { sizeOf, type SType, U64 } from "./types.ts";
+import {
+  BPF_F_USER_STACK,
+  type Dst,
+  type Emitter,
+  originOf,
+  type Place,
+  readHelper,
+} from "./emitter.ts";
+
+/**
+ * Loads `size` bytes at offset `off` of the context (sign-extended when
+ * `signed`).
+ */
+export function ctxLoad(
+  cg: Emitter,
+  off: number,
+  size: Width,
+  signed: boolean,
+): Ref {
+  const r = cg.ra.newReg();
+  const rr = cg.ra.reg(r);
+  cg.b.ldx(size, rr, cg.ctx, off);
+  if (signed && size < 8) {
+    cg.b.alu64Imm("LSH", rr, 64 - size * 8);
+    cg.b.alu64Imm("ARSH", rr, 64 - size * 8);
+  }
+  return r;
+}
+
+/**
+ * Where a struct member, a struct value or an array element lives: a
+ * base address and a constant offset (offsets of `.` and of constant
+ * indexes fold; each `->` is one read of the pointer).
+ */
+export function addr(cg: Emitter, e: ast.Expr): Place {
+  if (e.kind === "field") {
+    const m = cg.u.members!.get(e)!;
+    if (e.arrow) {
+      const pt = cg.type(e.expr) as SType & { k: "int" };
+      return { base: cg.scalar(e.expr), off: m.offset, origin: pt.ptr };
+    }
+    const inner = addr(cg, e.expr);
+    return { ...inner, off: inner.off + m.offset };
+  }
+  if (e.kind === "unary" && e.op === "*") {
+    const pt = cg.type(e.expr) as SType & { k: "int" };
+    return { base: cg.scalar(e.expr), off: 0, origin: pt.ptr };
+  }
+  if (e.kind === "index") {
+    const bt = cg.type(e.expr);
+    const es = sizeOf(cg.type(e));
+    let inner: Place;
+    if (bt.k === "array") inner = addr(cg, e.expr);
+    else {
+      const pt = bt as SType & { k: "int" };
+      inner = { base: cg.scalar(e.expr), off: 0, origin: pt.ptr };
+    }
+    const i = cg.fold(e.index);
+    if (i !== undefined) return { ...inner, off: inner.off + Number(i) * es };
+    const base = cg.own(inner.base);
+    const idx = cg.ra.holding(
+      [base],
+      () => cg.times(cg.scalar(e.index), es),
+    );
+    cg.aluOp("+", base, idx, U64);
+    return { ...inner, base };
+  }
+  // A value of unknown place: its address is 0 (sema refuses these).
+  return { base: cg.ra.imm(0), off: 0, origin: undefined };
+}
+
+/** The address of a place in a register. */
+export function addrReg(cg: Emitter, at: Place): Ref {
+  if (at.off === 0) return at.base;
+  if (at.base.loc.kind === "imm") {
+    return cg.ra.imm(at.base.loc.v + BigInt(at.off));
+  }
+  const r = cg.own(at.base);
+  cg.b.alu64Imm("ADD", cg.ra.reg(r), at.off);
+  return r;
+}
+
+/** Reads an integer (or a bit-field) of type `t` at a place. */
+export function readAt(
+  cg: Emitter,
+  at: Place,
+  t: SType,
+  bits?: { size: 1 | 2 | 4 | 8; shift: number; width: number },
+): Ref {
+  const pt: SType = {
+    k: "int",
+    size: 8,
+    signed: false,
+    ...originOf(at.origin),
+  };
+  const size = bits?.size ?? (t.k === "int" ? t.size : 8);
+  const slot = readSlot(cg, at, readHelper(pt, false), size);
+  if (bits === undefined && size === 8) return cg.ra.slot(slot);
+  const r = cg.ra.newReg();
+  const rr = cg.ra.reg(r);
+  cg.b.ldx(size as Width, rr, R10, slot);
+  if (bits === undefined) {
+    if (t.k === "int" && t.signed && size < 8) {
+      cg.b.alu64Imm("LSH", rr, 64 - size * 8);
+      cg.b.alu64Imm("ARSH", rr, 64 - size * 8);
+    }
+    return r;
+  }
+  const signed = t.k === "int" && t.signed;
+  // Keep `width` bits from `shift`, sign-extended for a signed field.
+  cg.b.alu64Imm("LSH", rr, 64 - bits.shift - bits.width);
+  cg.b.alu64Imm(signed ? "ARSH" : "RSH", rr, 64 - bits.width);
+  return r;
+}
+
+/**
+ * Reads `size` bytes at a place into a fresh stack slot with `helper`,
+ * the address computed straight into r3 (as bpftrace does: no copy
+ * through a callee-saved register); a failed read leaves the slot as
+ * the helper leaves it (zeroed).
+ */
+export function readSlot(
+  cg: Emitter,
+  at: Place,
+  helper: number,
+  size: number,
+  dst?: Dst,
+): number {
+  const b = cg.b;
+  const ra = cg.ra;
+  const slot = dst === undefined ? cg.alloc(8) : dst.off;
+  const base = at.base;
+  const loc = base.loc;
+  if (
+    loc.kind === "reg" && loc.r <= 5 &&
+    (loc.r === 3 || !ra.live().includes(3))
+  ) {
+    // In a caller-saved register: into r3 before the others move out.
+    if (loc.r !== 3) b.movReg(3, loc.r);
+    ra.free(base);
+    ra.evictCallerSaved();
+  } else {
+    ra.evictCallerSaved();
+    ra.load(3, base);
+    ra.free(base);
+  }
+  if (at.off !== 0) b.alu64Imm("ADD", 3, at.off);
+  if (dst === undefined || typeof dst.base === "number") {
+    b.movReg(1, dst === undefined ? R10 : dst.base as number);
+  } else ra.load(1, dst.base);
+  b.alu64Imm("ADD", 1, slot);
+  b.movImm(2, size);
+  b.call(helper);
+  return slot;
+}
+
+/** `p->f` / `s.f`: the member's value. */
+export function memberLoad(cg: Emitter, e: ast.FieldExpr): Ref {
+  const m = cg.u.members!.get(e)!;
+  const t = cg.type(e);
+  if (t.k !== "int") return cg.ra.imm(0);
+  return readAt(cg, addr(cg, e), t, m.bits);
+}
+
+/** Loads an integer tracepoint field (`args->field`); 0 when unknown. */
+export function fieldLoad(cg: Emitter, e: ast.FieldExpr): Ref {
+  const f = cg.u.fields?.get(e.field);
+  if (f === undefined) return cg.ra.imm(0);
+  const t = fieldType(f, cg.u.userPtrs);
+  if (t.k !== "int") return cg.ra.imm(0);
+  return ctxLoad(cg, f.offset, t.size, t.signed);
+}
+
+/** The value of a builtin variable (`pid`, `argN`, `retval`, `nsecs`, …). */
+export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const m = /^arg(\d+)$/.exec(e.name);
+  if (m !== null) {
+    const n = Number(m[1]);
+    if (cg.u.kind === "rawtracepoint") {
+      return ctxLoad(cg, n * 8, 8, false);
+    }
+    if (cg.u.kind === "usdt") return usdtArg(cg, n);
+    return ctxLoad(cg, PT_REGS[ARG_REGS[n] ?? "di"], 8, false);
+  }
+  switch (e.name) {
+    case "pid":
+    case "tid":
+      return cg.helperHalf(STABLE_HELPER[e.name], e.name === "pid");
+    case "uid":
+    case "gid":
+    case "username":
+      return cg.helperHalf(STABLE_HELPER[e.name], e.name === "gid");
+    case "cpu":
+    case "numaid":
+    case "cgroup":
+    case "curtask":
+      return cg.helperValue(STABLE_HELPER[e.name]);
+    case "nsecs":
+      // bpftrace 0.17 reads the boot clock (suspend included), which
+      // `strftime()` turns into wall-clock time by adding the boot time.
+      return cg.call(Helper.ktime_get_boot_ns, [], true)!;
+    case "rand":
+      return cg.call(Helper.get_prandom_u32, [], true)!;
+    case "jiffies":
+      return cg.call(Helper.jiffies64, [], true)!;
+    case "ctx": {
+      const r = ra.newReg();
+      b.movReg(ra.reg(r), cg.ctx);
+      return r;
+    }
+    case "retval":
+      return ctxLoad(cg, PT_REGS.ax, 8, false);
+    case "func":
+      return ctxLoad(cg, PT_REGS.ip, 8, false);
+    case "elapsed": {
+      const now = cg.call(Helper.ktime_get_ns, [], true)!;
+      const key = cg.alloc(8);
+      b.st(4, R10, key, 0);
+      const p = cg.call(Helper.map_lookup_elem, [
+        { map: cg.t.startMap() },
+        { fp: key },
+      ], true)!;
+      const z = b.newLabel("nostart");
+      b.jmpImm("JEQ", 0, 0, z);
+      const t = ra.holding([now], () => ra.newReg());
+      const [tr, nr] = ra.regs(t, now);
+      b.ldx(8, tr, 0, 0);
+      b.alu64Reg("SUB", nr, tr);
+      ra.free(t);
+      b.label(z);
+      ra.free(p);
+      return now;
+    }
+    case "kstack":
+    case "stack":
+      return stackId(cg, "kstack", 127);
+    case "ustack":
+      return stackId(cg, "ustack", 127);
+  }
+  return ra.imm(0);
+}
+
+/**
+ * `argN` of a USDT probe, where its note says: a register (its low
+ * `size` bytes), a constant, or memory at `disp + base + index * scale`
+ * (or a symbol's address, moved by the load bias `ip - address` in a
+ * PIE binary) read with `probe_read_user`; sign-extended when signed.
+ */
+export function usdtArg(cg: Emitter, n: number): Ref {
+  const ra = cg.ra;
+  const site = cg.u.attach[0].usdt;
+  const a = site?.args[n];
+  if (site === undefined || a === undefined) return ra.imm(0);
+  const u64: SType = { k: "int", size: 8, signed: false };
+  switch (a.kind) {
+    case "const": {
+      const v = BigInt(a.value);
+      return ra.imm(
+        a.signed ? BigInt.asIntN(a.size * 8, v) : BigInt.asUintN(a.size * 8, v),
+      );
+    }
+    case "reg":
+      return ctxLoad(cg, PT_REGS[a.reg.reg] + a.reg.byte, a.size, a.signed);
+    case "mem": {
+      let addr: Ref;
+      if (a.symbol !== undefined) {
+        const at = BigInt(a.symbolAddress ?? 0) + BigInt(a.disp);
+        if (site.pie) {
+          addr = ctxLoad(cg, PT_REGS.ip, 8, false);
+          cg.aluOp("+", addr, ra.imm(at - BigInt(site.address)), u64);
+        } else addr = ra.imm(at);
+      } else if (a.base !== undefined) {
+        addr = ctxLoad(cg, PT_REGS[a.base.reg] + a.base.byte, 8, false);
+        if (a.disp !== 0) cg.aluOp("+", addr, ra.imm(a.disp), u64);
+      } else addr = ra.imm(a.disp);
+      if (a.index !== undefined) {
+        const index = a.index;
+        addr = cg.own(addr);
+        const i = ra.holding([addr], () =>
+          cg.times(
+            ctxLoad(cg, PT_REGS[index.reg] + index.byte, 8, false),
+            a.scale,
+          ));
+        cg.aluOp("+", addr, i, u64);
+      }
+      return cg.deref(addr, { ...u64, ptr: "user" }, {
+        k: "int",
+        size: a.size,
+        signed: a.signed,
+      });
+    }
+  }
+}
+
+/** The id of the current kernel or user stack in its stack map. */
+export function stackId(
+  cg: Emitter,
+  kind: "kstack" | "ustack",
+  depth: number,
+): Ref {
+  const map = cg.t.stackMap(kind, depth);
+  const r = cg.call(Helper.get_stackid, [
+    { ctx: true },
+    { map },
+    cg.ra.imm(kind === "ustack" ? BPF_F_USER_STACK : 0),
+  ], true)!;
+  if (kind === "kstack") return r;
+  // ustack: tgid << 32 | stack id, so user space can symbolize.
+  const b = cg.b;
+  const ra = cg.ra;
+  const id = cg.own(r);
+  b.alu32Reg("MOV", ra.reg(id), ra.reg(id));
+  const pid = ra.holding(
+    [id],
+    () => cg.own(cg.helperHalf(Helper.get_current_pid_tgid, true)),
+  );
+  const [ir, pr] = ra.regs(id, pid);
+  b.alu64Imm("LSH", pr, 32);
+  b.alu64Reg("OR", ir, pr);
+  ra.free(pid);
+  return id;
+}
+
+/** The value of a call whose result is a scalar (`ksym`, `bswap`, …). */
+export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
+  const ra = cg.ra;
+  switch (e.name) {
+    case "ksym":
+    case "usym":
+      return cg.scalar(e.args[0]);
+    case "strftime":
+      return cg.scalar(e.args[1]);
+    case "bswap": {
+      const t = cg.type(e) as SType & { k: "int" };
+      const r = cg.own(cg.scalar(e.args[0]));
+      if (t.size > 1) {
+        cg.b.endian("be", ra.reg(r), (t.size * 8) as 16 | 32 | 64);
+      }
+      if (t.signed && t.size < 8) {
+        cg.b.alu64Imm("LSH", ra.reg(r), 64 - t.size * 8);
+        cg.b.alu64Imm("ARSH", ra.reg(r), 64 - t.size * 8);
+      }
+      return r;
+    }
+    case "kaddr":
+      return ra.imm(kernelAddress(cg.strConst(e.args[0]) ?? "") ?? 0n);
+    case "uaddr": {
+      const a = cg.u.uaddrs?.get(e);
+      if (a === undefined) return ra.imm(0);
+      if (a.relativeTo === undefined) return ra.imm(a.value);
+      // PIE: the symbol sits at the same distance from the probed
+      // address in memory as in the file.
+      const r = ctxLoad(cg, PT_REGS.ip, 8, false);
+      const delta = a.value - a.relativeTo;
+      cg.aluOp("+", r, ra.imm(delta), {
+        k: "int",
+        size: 8,
+        signed: false,
+      });
+      return r;
+    }
+    case "kstack":
+    case "ustack": {
+      const t = cg.type(e) as { depth: number };
+      return stackId(cg, e.name, t.depth);
+    }
+    case "reg": {
+      const name = cg.strConst(e.args[0]) ?? "ip";
+      return ctxLoad(cg, PT_REGS[name] ?? 0, 8, false);
+    }
+    case "strncmp": {
+      const n = Number(cg.fold(e.args[2]) ?? 0n);
+      const f = cg.b.newLabel("ne");
+      const end = cg.b.newLabel("eq");
+      const r = ra.newReg();
+      ra.evictCallerSaved();
+      cg.strEq(e.args[0], e.args[1], f, n);
+      const rr = ra.reg(r);
+      cg.b.movImm(rr, 0);
+      cg.b.ja(end);
+      cg.b.label(f);
+      cg.b.movImm(rr, 1);
+      cg.b.label(end);
+      return r;
+    }
+  }
+  return ra.imm(0);
+}
+
+// ---- conditions -------------------------------------------------------

@@ -1,0 +1,361 @@
+/**
+ * Values in memory: expressions written into stack or record
+ * destinations (strings, tuples, records, buffers), and the stack address
+ * of an expression that lives in memory.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import type { Width } from "../bpf/builder.ts";
+import { Helper, R10 } from "../bpf/opcodes.ts";
+import { PT_REGS } from "./call_constants.ts";
+import { isScalar, sizeOf, type SType } from "./types.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  chunk,
+  type Dst,
+  type Emitter,
+  originOf,
+  readHelper,
+} from "./emitter.ts";
+
+/**
+ * Writes tuple elements at their offsets into destination `d`; `clean`:
+ * zero the padding too.
+ */
+export function tupleInto(
+  cg: Emitter,
+  elems: ast.Expr[],
+  d: Dst,
+  tt: SType & { k: "tuple" },
+  clean: boolean,
+): void {
+  let end = 0;
+  elems.forEach((el, i) => {
+    const off = tt.offsets[i];
+    if (clean && off > end) cg.zero(d, end, off);
+    into(cg, el, { base: d.base, off: d.off + off }, tt.elems[i], clean);
+    end = off + sizeOf(tt.elems[i]);
+  });
+  if (clean && tt.size > end) cg.zero(d, end, tt.size);
+}
+
+// ---- values into memory -----------------------------------------------
+
+/**
+ * Writes the value of `e` into memory at `d` as a value of slot type
+ * `st`. With `clean`, bytes past a string's end are zeroed (keys).
+ */
+export function into(
+  cg: Emitter,
+  e: ast.Expr,
+  d: Dst,
+  st: SType,
+  clean: boolean,
+): void {
+  const b = cg.b;
+  if (isScalar(st) || st.k === "int") {
+    const v = cg.scalar(e);
+    cg.storeScalar(d, v, sizeOf(st) as Width);
+    cg.ra.free(v);
+    return;
+  }
+  const size = sizeOf(st);
+  const et = cg.type(e);
+  if (
+    st.k === "usym" &&
+    ((e.kind === "call" && e.name === "usym") ||
+      (e.kind === "builtin" && e.name === "func"))
+  ) {
+    // The address, then the tgid: user space symbolizes in that process.
+    const addr = e.kind === "call"
+      ? cg.scalar(e.args[0])
+      : cg.ctxLoad(PT_REGS.ip, 8, false);
+    cg.storeScalar(d, addr, 8);
+    cg.ra.free(addr);
+    const pid = cg.helperHalf(Helper.get_current_pid_tgid, true);
+    cg.storeScalar({ base: d.base, off: d.off + 8 }, pid, 8);
+    cg.ra.free(pid);
+    return;
+  }
+  if (st.k === "str") {
+    const lit = cg.strConst(e);
+    if (lit !== undefined) {
+      literalInto(cg, lit, d, size, clean);
+      return;
+    }
+    if (e.kind === "builtin" && e.name === "comm") {
+      const n = Math.min(16, size);
+      cg.call(
+        Helper.get_current_comm,
+        [cg.ptrArg(d), cg.ra.imm(n)],
+        false,
+      );
+      if (clean) cg.zero(d, n, size);
+      return;
+    }
+    if (e.kind === "call" && e.name === "str") {
+      const arg = e.args[0];
+      const at = cg.type(arg);
+      const n = Math.min(size, sizeOf(cg.type(e)));
+      if (at.k === "str") {
+        into(cg, arg, d, { k: "str", size: n }, clean);
+        if (clean) cg.zero(d, n, size);
+        return;
+      }
+      const p = cg.scalar(arg);
+      if (clean) cg.zero(d, 0, size);
+      cg.call(
+        readHelper(at, true),
+        [cg.ptrArg(d), cg.ra.imm(n), p],
+        false,
+      );
+      return;
+    }
+    if (
+      (e.kind === "field" && cg.u.members?.has(e)) ||
+      (e.kind === "index" && cg.type(e.expr).k === "array")
+    ) {
+      // A char[N] member: N bytes read where it lives.
+      const at = cg.addr(e);
+      const n = Math.min(sizeOf(et), size);
+      if (clean && n < size) cg.zero(d, n, size);
+      const h = readHelper({
+        k: "int",
+        size: 8,
+        signed: false,
+        ...originOf(at.origin),
+      }, false);
+      cg.readSlot(at, h, n, d);
+      return;
+    }
+    if (e.kind === "field" && cg.u.fields) {
+      const f = cg.u.fields.get(e.field)!;
+      if (f.dataLoc) {
+        const t = cg.ra.newReg();
+        const tr = cg.ra.reg(t);
+        b.ldx(4, tr, cg.ctx, f.offset);
+        b.alu64Imm("AND", tr, 0xffff);
+        b.alu64Reg("ADD", tr, cg.ctx);
+        if (clean) cg.zero(d, 0, size);
+        cg.call(Helper.probe_read_kernel_str, [
+          cg.ptrArg(d),
+          cg.ra.imm(size),
+          t,
+        ], false);
+        return;
+      }
+      const n = Math.min(f.arrayLen ?? 0, size);
+      const t = cg.ra.newReg();
+      const tr = cg.ra.reg(t);
+      b.movReg(tr, cg.ctx);
+      b.alu64Imm("ADD", tr, f.offset);
+      cg.call(Helper.probe_read_kernel, [
+        cg.ptrArg(d),
+        cg.ra.imm(n),
+        t,
+      ], false);
+      if (clean) cg.zero(d, n, size);
+      return;
+    }
+  }
+  if (st.k === "tuple" && e.kind === "tuple") {
+    tupleInto(cg, e.elems, d, st, clean);
+    return;
+  }
+  if (
+    st.k === "buf" && e.kind === "call" && e.name === "buf" &&
+    cg.fold(e.args[1]) === undefined
+  ) {
+    // buf(p, len) with a run-time length: clamped to the buffer.
+    const max = size - 1;
+    const p = cg.scalar(e.args[0]);
+    const at = cg.type(e.args[0]);
+    const len = cg.ra.holding(
+      [p],
+      () => cg.own(cg.scalar(e.args[1])),
+    );
+    const lr = cg.ra.reg(len);
+    const ok = b.newLabel("buflen");
+    b.jmpImm("JLE", lr, max, ok);
+    b.movImm(lr, max);
+    b.label(ok);
+    b.stx(1, cg.baseReg(d), d.off, lr);
+    cg.zero(d, 1, size);
+    cg.call(readHelper(at, false), [
+      cg.ptrArg({ base: d.base, off: d.off + 1 }),
+      len,
+      p,
+    ], false);
+    return;
+  }
+  if (st.k === "buf" && e.kind === "call" && e.name === "buf") {
+    const p = cg.scalar(e.args[0]);
+    const at = cg.type(e.args[0]);
+    const n = size - 1;
+    b.st(1, cg.baseReg(d), d.off, n);
+    cg.call(readHelper(at, false), [
+      cg.ptrArg({ base: d.base, off: d.off + 1 }),
+      cg.ra.imm(n),
+      p,
+    ], false);
+    return;
+  }
+  if (st.k === "inet" && e.kind === "call" && e.name === "ntop") {
+    const last = e.args[e.args.length - 1];
+    const f = last.kind === "field" ? cg.u.fields?.get(last.field) : undefined;
+    const lt = cg.type(last);
+    if (
+      (lt.k === "str" || lt.k === "array") &&
+      (last.kind === "field" || last.kind === "index")
+    ) {
+      // An address member of a kernel struct: its 4 or 16 bytes.
+      const fam = e.args.length === 2
+        ? cg.scalar(e.args[0])
+        : cg.ra.imm(lt.size === 16 ? AF_INET6 : AF_INET);
+      cg.storeScalar(d, fam, 8);
+      cg.ra.free(fam);
+      const place = cg.addr(last);
+      const p = cg.addrReg(place);
+      cg.zero(d, 8, size);
+      cg.call(
+        readHelper({
+          k: "int",
+          size: 8,
+          signed: false,
+          ...originOf(place.origin),
+        }, false),
+        [
+          cg.ptrArg({ base: d.base, off: d.off + 8 }),
+          cg.ra.imm(lt.size),
+          p,
+        ],
+        false,
+      );
+      return;
+    }
+    const v6 = f !== undefined && f.arrayLen === 16 && f.size === 16;
+    const af = e.args.length === 2
+      ? cg.scalar(e.args[0])
+      : cg.ra.imm(v6 ? AF_INET6 : AF_INET);
+    cg.storeScalar(d, af, 8);
+    cg.ra.free(af);
+    if (v6) {
+      // An IPv6 address field: copy its 16 bytes from the record.
+      const t = cg.ra.newReg();
+      const tr = cg.ra.reg(t);
+      b.movReg(tr, cg.ctx);
+      b.alu64Imm("ADD", tr, f.offset);
+      cg.call(Helper.probe_read_kernel, [
+        cg.ptrArg({ base: d.base, off: d.off + 8 }),
+        cg.ra.imm(16),
+        t,
+      ], false);
+      return;
+    }
+    const a = cg.scalar(last);
+    cg.storeScalar({ base: d.base, off: d.off + 8 }, a, 4);
+    cg.ra.free(a);
+    cg.zero(d, 12, size);
+    return;
+  }
+  if (e.kind === "map" && sizeOf(et) === size) {
+    cg.mapReadInto(e, d, size);
+    return;
+  }
+  // General case: materialize, then copy. Only these kinds have a
+  // materialization of their own (`mem`); any other would come back
+  // here without end.
+  if (
+    e.kind !== "var" && e.kind !== "map" && e.kind !== "ternary" &&
+    e.kind !== "tuple_index"
+  ) {
+    cg.diag.error(e.span, `Cannot use a value of type ${et.k} here`);
+    return;
+  }
+  const src = mem(cg, e);
+  const n = Math.min(sizeOf(et), size);
+  cg.copy(d, src, n);
+  if (clean && n < size) cg.zero(d, n, size);
+}
+
+/**
+ * Writes a string literal of `size` bytes into destination `d`; `clean`:
+ * zero the bytes after its end too.
+ */
+export function literalInto(
+  cg: Emitter,
+  s: string,
+  d: Dst,
+  size: number,
+  clean: boolean,
+): void {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < s.length && i < size - 1; i++) {
+    bytes[i] = s.charCodeAt(i) & 0xff;
+  }
+  const used = Math.min(s.length + 1, size);
+  const end = clean ? size : used;
+  const base = cg.baseReg(d);
+  const dv = new DataView(bytes.buffer);
+  let at = 0;
+  while (at < end) {
+    const w = chunk(end - at, d.off + at);
+    if (w === 8 && dv.getBigUint64(at, true) === 0n) {
+      cg.b.st(8, base, d.off + at, 0);
+      at += 8;
+    } else if (w >= 4) {
+      cg.b.st(4, base, d.off + at, dv.getInt32(at, true));
+      at += 4;
+    } else if (w >= 2) {
+      cg.b.st(2, base, d.off + at, dv.getInt16(at, true));
+      at += 2;
+    } else {
+      cg.b.st(1, base, d.off + at, dv.getInt8(at));
+      at += 1;
+    }
+  }
+}
+
+/** A memory copy of an aggregate value (var slot or a temporary). */
+export function mem(cg: Emitter, e: ast.Expr): { base: number; off: number } {
+  const t = cg.type(e);
+  if (e.kind === "var") return { base: R10, off: cg.vars.get(e.name)! };
+  const size = sizeOf(t);
+  const off = cg.alloc(size);
+  const d = { base: R10, off };
+  if (e.kind === "map") {
+    cg.mapReadInto(e, d, size);
+    return d;
+  }
+  const known = e.kind === "ternary" ? cg.truth(e.cond) : undefined;
+  if (e.kind === "ternary" && known !== undefined) {
+    cg.effects(e.cond);
+    into(cg, known ? e.then : e.else, d, t, true);
+    return d;
+  }
+  if (e.kind === "ternary") {
+    const b = cg.b;
+    const elseL = b.newLabel("telse");
+    const end = b.newLabel("tend");
+    cg.ra.evictCallerSaved();
+    const floor = cg.ra.split();
+    cg.branch(e.cond, elseL, false);
+    cg.region(() => into(cg, e.then, d, t, true));
+    b.ja(end);
+    b.label(elseL);
+    cg.region(() => into(cg, e.else, d, t, true));
+    b.label(end);
+    cg.ra.floor = floor;
+    return d;
+  }
+  if (e.kind === "tuple_index") {
+    const src = mem(cg, e.expr);
+    const tt = cg.type(e.expr) as SType & { k: "tuple" };
+    return { base: R10, off: src.off + tt.offsets[e.index] };
+  }
+  into(cg, e, d, t, true);
+  return d;
+}

@@ -1,0 +1,728 @@
+/**
+ * Call and builtin checks: the type of every builtin variable (`pid`,
+ * `args`, `retval`, …) and every function call (`printf`, `str`, `hist`,
+ * …), the arguments each accepts and the errors for the rest.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import { didYouMean } from "../lang/suggest.ts";
+import { FUNCTIONS } from "./known_names.ts";
+
+import { usdtArgType } from "./usdt_units.ts";
+import { kernelTypeSource, namedType } from "./kernel_types.ts";
+import { checkArg, parseFormat } from "./printf_format.ts";
+import {
+  type IntType,
+  NONE,
+  S64,
+  STRING_SIZE,
+  type SType,
+  typeName,
+  U32,
+  U64,
+} from "./types.ts";
+import {
+  ARG_REGS,
+  kernelAddress,
+  PT_REGS,
+  signalNumber,
+} from "./call_constants.ts";
+import type { MapInfo, SemaScope } from "./sema_scope.ts";
+
+/** Frames a stack builtin keeps when no depth is given. */
+const STACK_DEPTH = 127;
+
+/**
+ * The type of a builtin variable (`pid`, `args`, `retval`, …); reports
+ * those the probe type has not or that need options it lacks.
+ */
+export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
+  const u = c.u;
+  const name = e.name;
+  const m = /^arg(\d+)$/.exec(name);
+  if (m !== null) {
+    const n = Number(m[1]);
+    if (u.kind === "rawtracepoint") {
+      u.maxArg = Math.max(u.maxArg, n);
+      u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
+      return U64;
+    }
+    if (u.kind === "usdt") {
+      const t = usdtArgType(u.attach[0], n);
+      if (typeof t === "string") c.err(e.span, t);
+      return typeof t === "string" ? U64 : t;
+    }
+    if (!["kprobe", "uprobe"].includes(u.kind)) {
+      c.err(
+        e.span,
+        `The ${name} builtin can only be used with kprobes and uprobes`,
+      );
+      return U64;
+    }
+    if (n >= ARG_REGS.length) {
+      c.err(
+        e.span,
+        `Only ${ARG_REGS.length} arguments are available: ${name}`,
+      );
+    }
+    return {
+      k: "int",
+      size: 8,
+      signed: false,
+      ptr: u.kind === "uprobe" ? "user" : "kernel",
+    };
+  }
+  switch (name) {
+    case "pid":
+    case "tid":
+    case "uid":
+    case "gid":
+    case "cpu":
+    case "rand":
+      return U32;
+    case "nsecs":
+    case "cgroup":
+    case "jiffies":
+      return U64;
+    case "numaid":
+      return U32;
+    case "username":
+      return { k: "username" };
+    case "cpid":
+      if (c.opts.cpid === undefined) {
+        c.err(e.span, "cpid is only available with -c");
+      }
+      return U32;
+    case "elapsed":
+      c.state.usesElapsed = true;
+      return U64;
+    case "curtask": {
+      const t: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
+      if (kernelTypeSource() !== undefined) {
+        const found = namedType("struct task_struct");
+        if (typeof found !== "string" && found.rec) t.rec = found.rec;
+      }
+      return t;
+    }
+    case "comm":
+      return { k: "str", size: 16 };
+    case "probe":
+      return { k: "str", size: u.probeText.length + 1 };
+    case "retval":
+      if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
+        c.err(
+          e.span,
+          "The retval builtin can only be used with kretprobes and uretprobes",
+        );
+      }
+      // A returned pointer points into the probed side's memory.
+      return { ...U64, ptr: u.kind === "uretprobe" ? "user" : "kernel" };
+    case "func":
+      if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
+        c.err(
+          e.span,
+          "The func builtin can only be used with kprobes and uprobes",
+        );
+        return { k: "ksym" };
+      }
+      return u.kind.startsWith("u") ? { k: "usym" } : { k: "ksym" };
+    case "args":
+      if (u.kind !== "tracepoint") {
+        c.err(
+          e.span,
+          "The args builtin can only be used with tracepoints",
+        );
+      }
+      return { k: "args" };
+    case "kstack":
+    case "stack":
+      return stackType("kstack");
+    case "ustack":
+      return stackType("ustack");
+    case "ctx":
+      return { k: "int", size: 8, signed: false, ptr: "kernel" };
+    default:
+      c.err(e.span, `The ${name} builtin is not supported`);
+      return U64;
+  }
+}
+
+/**
+ * A stack value. In BEGIN and END (as in bpftrace) it is the stack of
+ * whatever runs the program: the test run in the kernel, none in the
+ * interpreter.
+ */
+function stackType(
+  kind: "kstack" | "ustack",
+  depth = STACK_DEPTH,
+): SType {
+  return { k: kind, depth };
+}
+
+/**
+ * `uaddr("sym")`: the address of a symbol of the probe's binary, as a
+ * user pointer to an integer of the symbol's size (1, 2 or 4 bytes,
+ * else 8). Non-PIE binaries use the symbol's address; for PIE binaries
+ * and shared libraries (loaded anywhere) a uprobe adds the load offset
+ * it sees at run time (`ip` minus the probed address). A uretprobe
+ * cannot see it (`ip` is the return address): PIE there is an error.
+ */
+function checkUaddr(c: SemaScope, e: ast.CallExpr, name: string): SType {
+  const u = c.u;
+  if (u.kind !== "uprobe" && u.kind !== "uretprobe") {
+    c.err(e.span, "uaddr() can only be used with uprobes and uretprobes");
+    return U64;
+  }
+  const targets = new Set(u.attach.map((a) => a.target));
+  if (targets.size > 1) {
+    c.err(
+      e.span,
+      "uaddr() needs all attach points of the probe in one binary",
+    );
+    return U64;
+  }
+  const ap = u.attach[0];
+  const bin = u.binary ?? { error: "not read" };
+  if ("error" in bin) {
+    c.err(e.span, `uaddr(): cannot read "${ap.target}": ${bin.error}`);
+    return U64;
+  }
+  const { info, probeAddr } = bin;
+  const sym = info.symbols.find((x) =>
+    x.name === name && x.section !== 0 && x.value !== 0n
+  );
+  if (sym === undefined) {
+    c.err(
+      e.args[0].span,
+      `Could not resolve symbol: ${info.path}:${name}`,
+    );
+    return U64;
+  }
+  const pie = info.type !== 2;
+  if (pie && u.kind === "uretprobe") {
+    c.err(
+      e.span,
+      `uaddr() in a uretprobe needs a non-PIE binary ("${info.path}" is PIE or a shared library)`,
+    );
+  } else if (pie && u.attach.length > 1) {
+    c.err(
+      e.span,
+      `uaddr() of a PIE binary needs a probe with one attach point`,
+    );
+  }
+  (u.uaddrs ??= new Map()).set(
+    e,
+    pie ? { value: sym.value, relativeTo: probeAddr } : { value: sym.value },
+  );
+  const size = sym.size === 1 || sym.size === 2 || sym.size === 4
+    ? sym.size
+    : 8;
+  return {
+    k: "int",
+    size: 8,
+    signed: false,
+    ptr: "user",
+    deref: { k: "int", size, signed: true },
+  };
+}
+
+/** Whether call `e` has `min` to `max` arguments; reports otherwise. */
+function argc(
+  c: SemaScope,
+  e: ast.CallExpr,
+  min: number,
+  max = min,
+): boolean {
+  const n = e.args.length;
+  if (n < min || n > max) {
+    const want = min === max
+      ? `${min}`
+      : max === Infinity
+      ? `at least ${min}`
+      : `${min} to ${max}`;
+    c.err(
+      e.span,
+      `${e.name}() takes ${want} ${
+        min === 1 && max === 1 ? "argument" : "arguments"
+      } (${n} given)`,
+    );
+    for (const a of e.args) c.expr(a);
+    return false;
+  }
+  return true;
+}
+
+/** Checks argument `i` of call `e` is an integer; returns its type. */
+function intArg(c: SemaScope, e: ast.CallExpr, i: number): SType {
+  const t = c.expr(e.args[i]);
+  if (t.k !== "int") {
+    c.err(
+      e.args[i].span,
+      `${e.name}() expects an integer argument ${i + 1}, got ${typeName(t)}`,
+    );
+  }
+  return t;
+}
+
+/** Argument `i` of call `e` as an integer literal; reports otherwise. */
+function litArg(
+  c: SemaScope,
+  e: ast.CallExpr,
+  i: number,
+): bigint | undefined {
+  c.expr(e.args[i]);
+  const v = c.constInt(e.args[i]);
+  if (v === undefined) {
+    c.err(
+      e.args[i].span,
+      `${e.name}() expects an integer literal as argument ${i + 1}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Argument `i` of call `e` as a string literal or positional parameter;
+ * reports otherwise.
+ */
+function strLitArg(
+  c: SemaScope,
+  e: ast.CallExpr,
+  i: number,
+): string | undefined {
+  const a = e.args[i];
+  c.expr(a);
+  if (a.kind === "str") return a.value;
+  if (a.kind === "positional") {
+    const v = c.param(a);
+    if (v !== undefined) return v;
+  }
+  c.err(
+    a.span,
+    `${e.name}() expects a string literal as argument ${i + 1}`,
+  );
+  return undefined;
+}
+
+/**
+ * Argument `i` of call `e` as a map (without keys unless `keyed`);
+ * reports otherwise.
+ */
+function mapArg(
+  c: SemaScope,
+  e: ast.CallExpr,
+  i: number,
+  keyed: boolean,
+): MapInfo | undefined {
+  const a = e.args[i];
+  if (a.kind !== "map") {
+    c.err(a.span, `${e.name}() expects a map argument`);
+    c.expr(a);
+    return undefined;
+  }
+  if (!keyed && a.keys.length > 0) {
+    c.err(a.span, `${e.name}() expects a map without keys`);
+    return undefined;
+  }
+  c.u.types.set(a, NONE);
+  const m = c.maps.get(`@${a.name}`);
+  if (m === undefined) {
+    if (c.diag !== undefined) {
+      c.err(
+        a.span,
+        `Undefined map: @${a.name}${c.mapHint(`@${a.name}`)}`,
+      );
+    }
+    return undefined;
+  }
+  if (m !== undefined && m.kind === undefined && c.diag !== undefined) {
+    c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
+  }
+  return m;
+}
+
+/**
+ * Checks a `printf`-style call: a literal format whose conversions match
+ * the arguments' types.
+ */
+function checkFormat(c: SemaScope, e: ast.CallExpr): void {
+  if (e.args.length === 0) {
+    c.err(e.span, `${e.name}() takes at least 1 argument (0 given)`);
+    return;
+  }
+  const f = e.args[0];
+  const ts = e.args.slice(1).map((a) => c.expr(a));
+  c.expr(f);
+  if (f.kind !== "str") {
+    c.err(f.span, `${e.name}() expects a string literal format`);
+    return;
+  }
+  const specs = parseFormat(f.value);
+  if (typeof specs === "string") {
+    c.err(f.span, `${e.name}: ${specs}`);
+    return;
+  }
+  if (specs.length > ts.length) {
+    c.err(
+      e.span,
+      `${e.name}: Not enough arguments for format string (${ts.length} supplied, ${specs.length} expected)`,
+    );
+    return;
+  }
+  if (specs.length < ts.length) {
+    c.err(
+      e.span,
+      `${e.name}: Too many arguments for format string (${ts.length} supplied, ${specs.length} expected)`,
+    );
+    return;
+  }
+  // A format starting with the record separator is a staged emit's wire
+  // form (`{ emit: "printf" }` in runtime/staging/events.ts): its `%s`
+  // carries every value type, which user space decodes by type.
+  const emitForm = f.value.startsWith("\x1e");
+  for (let i = 0; i < specs.length; i++) {
+    if (emitForm && specs[i].conv === "s") continue;
+    const msg = checkArg(e.name, specs[i], ts[i]);
+    if (msg !== undefined) c.err(e.args[i + 1].span, msg);
+  }
+}
+
+/**
+ * The type of a function call (`printf`, `str`, `hist`, …), checking its
+ * arguments; `stmt`: whether the call is a statement of its own.
+ */
+export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
+  const name = e.name;
+  const needStmt = (): void => {
+    if (!stmt) c.err(e.span, `${name}() cannot be used as a value`);
+  };
+  switch (name) {
+    case "count":
+      argc(c, e, 0);
+      return { k: "agg" };
+    case "sum":
+    case "avg":
+    case "min":
+    case "max":
+    case "stats":
+    case "hist":
+      if (argc(c, e, 1)) intArg(c, e, 0);
+      return { k: "agg" };
+    case "lhist":
+      if (argc(c, e, 4)) {
+        intArg(c, e, 0);
+        const lo = litArg(c, e, 1);
+        const hi = litArg(c, e, 2);
+        const step = litArg(c, e, 3);
+        if (lo !== undefined && hi !== undefined && step !== undefined) {
+          if (step <= 0n) {
+            c.err(e.args[3].span, "lhist() step must be >= 1");
+          } else if (hi <= lo) {
+            c.err(e.args[2].span, "lhist() max must be greater than min");
+          } else if ((hi - lo) / step > 1000n) {
+            c.err(e.span, "lhist() has too many buckets (over 1000)");
+          }
+        }
+      }
+      return { k: "agg" };
+    case "printf":
+      needStmt();
+      checkFormat(c, e);
+      return NONE;
+    case "system":
+    case "cat":
+      needStmt();
+      // bpftrace 0.17 needs --unsafe for system() only (oomkill.bt
+      // calls cat() without it).
+      if (name === "system" && !c.opts.unsafe) {
+        c.err(e.span, `${name}() is an unsafe function: use --unsafe`);
+      }
+      checkFormat(c, e);
+      return NONE;
+    case "signal": {
+      needStmt();
+      if (!c.opts.unsafe) {
+        c.err(e.span, `signal() is an unsafe function: use --unsafe`);
+      }
+      if (!argc(c, e, 1)) return NONE;
+      const a = e.args[0];
+      if (a.kind === "str") {
+        c.expr(a);
+        if (signalNumber(a.value) === undefined) {
+          c.err(a.span, `Unknown signal "${a.value}"`);
+        }
+      } else intArg(c, e, 0);
+      return NONE;
+    }
+    case "exit":
+      needStmt();
+      argc(c, e, 0);
+      return NONE;
+    case "print": {
+      needStmt();
+      if (!argc(c, e, 1, 3)) return NONE;
+      const a = e.args[0];
+      if (a.kind === "map" && a.keys.length === 0) {
+        mapArg(c, e, 0, false);
+        for (let i = 1; i < e.args.length; i++) litArg(c, e, i);
+        return NONE;
+      }
+      if (e.args.length > 1) {
+        c.err(e.span, "print() takes 1 argument for a non-map value");
+      }
+      const t = c.expr(a);
+      if (t.k === "none" || t.k === "args" || t.k === "agg") {
+        c.err(
+          a.span,
+          `print() cannot print a value of type ${typeName(t)}`,
+        );
+      }
+      return NONE;
+    }
+    case "clear":
+    case "zero":
+      needStmt();
+      if (argc(c, e, 1)) mapArg(c, e, 0, false);
+      return NONE;
+    case "delete": {
+      needStmt();
+      if (!argc(c, e, 1)) return NONE;
+      const a = e.args[0];
+      if (a.kind !== "map") {
+        c.err(a.span, "delete() expects a map element");
+        return NONE;
+      }
+      const m = c.mapKeys(a);
+      c.u.types.set(a, NONE);
+      if (m !== undefined && m.kind === undefined && c.diag) {
+        c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
+      }
+      return NONE;
+    }
+    case "time":
+      needStmt();
+      if (argc(c, e, 0, 1) && e.args.length === 1) strLitArg(c, e, 0);
+      return NONE;
+    case "str": {
+      if (!argc(c, e, 1, 2)) return { k: "str", size: STRING_SIZE };
+      const t = c.expr(e.args[0]);
+      let size = STRING_SIZE;
+      if (e.args.length === 2) {
+        const n = litArg(c, e, 1);
+        if (n !== undefined) {
+          if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
+          else size = Math.min(Number(n) + 1, STRING_SIZE);
+        }
+      }
+      if (t.k === "str") return { k: "str", size: Math.min(size, t.size) };
+      if (t.k !== "int") {
+        c.err(
+          e.args[0].span,
+          `str() expects an integer or a string, got ${typeName(t)}`,
+        );
+      }
+      return { k: "str", size };
+    }
+    case "buf": {
+      if (!argc(c, e, 2)) return { k: "buf", size: 1 };
+      intArg(c, e, 0);
+      const n = c.constInt(e.args[1]);
+      if (n === undefined) {
+        // A length known only at run time: up to a string's size
+        // (bpftrace 0.17's BPFTRACE_STRLEN).
+        intArg(c, e, 1);
+        return { k: "buf", size: STRING_SIZE + 1 };
+      }
+      c.expr(e.args[1]);
+      if (n < 1n || n > 255n) {
+        c.err(e.args[1].span, "buf() length must be between 1 and 255");
+        return { k: "buf", size: 1 };
+      }
+      return { k: "buf", size: Number(n) + 1 };
+    }
+    case "ksym":
+      if (argc(c, e, 1)) intArg(c, e, 0);
+      return { k: "ksym" };
+    case "usym":
+      if (argc(c, e, 1)) intArg(c, e, 0);
+      return { k: "usym" };
+    case "kstack":
+    case "ustack": {
+      if (!argc(c, e, 0, 2)) return { k: name, depth: STACK_DEPTH };
+      // kstack([mode,] [depth]): mode is the bare word bpftrace or perf.
+      let mode: "perf" | undefined;
+      let at = 0;
+      const first = e.args[0];
+      if (first?.kind === "ident") {
+        c.u.types.set(first, NONE);
+        if (first.name === "perf") mode = "perf";
+        else if (first.name !== "bpftrace") {
+          c.err(
+            first.span,
+            `${name}() mode must be bpftrace or perf, not "${first.name}"`,
+          );
+        }
+        at = 1;
+      }
+      let depth = STACK_DEPTH;
+      if (e.args.length === 2 && at === 0) {
+        c.err(
+          e.args[0].span,
+          `${name}() with 2 arguments expects a mode (bpftrace or perf) first`,
+        );
+        c.expr(e.args[0]);
+        at = 1;
+      }
+      if (e.args.length > at) {
+        const n = litArg(c, e, at);
+        if (n !== undefined) {
+          if (n < 1n || n > 127n) {
+            c.err(
+              e.args[at].span,
+              `${name}() depth must be between 1 and 127`,
+            );
+          } else depth = Number(n);
+        }
+      }
+      const t = stackType(name, depth);
+      return mode === undefined ? t : { k: name, depth, mode };
+    }
+    case "bswap": {
+      // bpftrace 0.17: the bytes of an integer reversed, at its size.
+      if (!argc(c, e, 1)) return U64;
+      const t = intArg(c, e, 0);
+      if (t.k !== "int") return U64;
+      // A variable swaps at the size it was declared with ($p = u16).
+      const arg = e.args[0];
+      const d = arg.kind === "var" ? c.declared.get(arg.name) : undefined;
+      const size = d?.k === "int" ? d.size : t.size;
+      return { k: "int", size, signed: t.signed };
+    }
+    case "ntop": {
+      if (!argc(c, e, 1, 2)) return { k: "inet", size: 24 };
+      const last = e.args.length - 1;
+      for (let i = 0; i < last; i++) intArg(c, e, i);
+      // An address member of a kernel struct (`u8[16]`, read as bytes).
+      const a = e.args[last];
+      if (a.kind === "field" || a.kind === "index") {
+        const t = c.expr(a);
+        if (
+          (t.k === "str" || t.k === "array") &&
+          c.u.members?.has(a) !== false &&
+          (t.size === 4 || t.size === 16)
+        ) {
+          return { k: "inet", size: 24 };
+        }
+        if (t.k !== "int") {
+          c.err(
+            a.span,
+            `ntop() expects an integer or a 4- or 16-byte address, got ${
+              typeName(t)
+            }`,
+          );
+        }
+        return { k: "inet", size: 24 };
+      }
+      intArg(c, e, last);
+      return { k: "inet", size: 24 };
+    }
+    case "strftime": {
+      if (!argc(c, e, 2)) return { k: "timestamp" };
+      const format = strLitArg(c, e, 0);
+      intArg(c, e, 1);
+      return format === undefined
+        ? { k: "timestamp" }
+        : { k: "timestamp", format };
+    }
+    case "emit": {
+      needStmt();
+      if (!argc(c, e, 3, Infinity)) return NONE;
+      const [ev, names] = e.args;
+      if (ev.kind !== "str" || names.kind !== "str") {
+        c.err(e.span, "emit() expects an event name and field names");
+        return NONE;
+      }
+      const fields = names.value.split(",");
+      if (fields.length !== e.args.length - 2) {
+        c.err(
+          e.span,
+          `emit(): ${fields.length} field names for ${
+            e.args.length - 2
+          } values`,
+        );
+      }
+      c.u.types.set(ev, NONE);
+      c.u.types.set(names, NONE);
+      for (const a of e.args.slice(2)) {
+        const t = c.expr(a);
+        if (t.k === "none" || t.k === "args" || t.k === "agg") {
+          c.err(
+            a.span,
+            `emit() cannot send a value of type ${typeName(t)}`,
+          );
+        }
+      }
+      return NONE;
+    }
+    case "join": {
+      needStmt();
+      if (!argc(c, e, 1, 2)) return NONE;
+      intArg(c, e, 0);
+      if (e.args.length === 2) strLitArg(c, e, 1);
+      return NONE;
+    }
+    case "reg": {
+      if (!argc(c, e, 1)) return U64;
+      const r = strLitArg(c, e, 0);
+      if (
+        c.u.ctx.kind !== "pt_regs" && c.u.ctx.kind !== "perf_event"
+      ) {
+        c.err(
+          e.span,
+          "reg() can only be used with kprobes, uprobes and perf events",
+        );
+      } else if (r !== undefined && PT_REGS[r] === undefined) {
+        c.err(e.args[0].span, `Unknown register "${r}"`);
+      }
+      const k = c.u.kind;
+      return k === "uprobe" || k === "uretprobe"
+        ? { ...U64, ptr: "user" }
+        : k === "kprobe" || k === "kretprobe"
+        ? { ...U64, ptr: "kernel" }
+        : U64;
+    }
+    case "kaddr": {
+      if (!argc(c, e, 1)) return U64;
+      const name = strLitArg(c, e, 0);
+      if (name !== undefined && kernelAddress(name) === undefined) {
+        c.err(e.args[0].span, `Unknown kernel symbol "${name}"`);
+      }
+      return { k: "int", size: 8, signed: false, ptr: "kernel" };
+    }
+    case "uaddr": {
+      if (!argc(c, e, 1)) return U64;
+      const name = strLitArg(c, e, 0);
+      if (name === undefined) return U64;
+      return checkUaddr(c, e, name);
+    }
+    case "strncmp": {
+      if (!argc(c, e, 3)) return U64;
+      const a = c.expr(e.args[0]);
+      const b = c.expr(e.args[1]);
+      if (a.k !== "str" || b.k !== "str") {
+        c.err(e.span, "strncmp() expects two strings");
+      }
+      litArg(c, e, 2);
+      return U64;
+    }
+    default:
+      c.err(
+        e.span,
+        `Unknown function: "${name}"${didYouMean(name, FUNCTIONS)}`,
+      );
+      for (const a of e.args) c.expr(a);
+      return S64;
+  }
+}

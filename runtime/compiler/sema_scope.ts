@@ -1,0 +1,116 @@
+/**
+ * What sema's passes share: the analysis options, what a map holds, and
+ * {@linkcode SemaScope}, the part of the unit type checker (`sema.ts`)
+ * that the call and member checks (`sema_calls.ts`, `sema_members.ts`)
+ * use, so that those files need not import the checker.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import type { Diagnostics } from "../lang/diagnostics.ts";
+import type { CStructs } from "./c_structs.ts";
+import type { Preamble } from "./c_preamble.ts";
+import type { LocalTypes } from "./c_types.ts";
+import type { SType } from "./types.ts";
+import type { Unit } from "./units.ts";
+
+/** Options of the analysis. */
+export interface SemaOptions {
+  /** Positional parameters `$1`... */
+  params?: string[];
+  /** Allow `system`, `cat`, `signal`. */
+  unsafe?: boolean;
+  /**
+   * Read tracepoint formats and names from tracefs (default: when it is
+   * mounted); `false` uses only the bundled capture.
+   */
+  tracefsAvailable?: boolean;
+  /** The pid of the `-c` child, the value of `cpid`. */
+  cpid?: number;
+  /** The `-p` process: usdt binaries are looked up in its mappings. */
+  pid?: number;
+}
+
+/** The aggregation functions. */
+export type AggName =
+  | "count"
+  | "sum"
+  | "avg"
+  | "min"
+  | "max"
+  | "stats"
+  | "hist"
+  | "lhist";
+
+/** The names of the aggregation functions ({@linkcode AggName}). */
+export const AGGS: ReadonlySet<string> = new Set<AggName>([
+  "count",
+  "sum",
+  "avg",
+  "min",
+  "max",
+  "stats",
+  "hist",
+  "lhist",
+]);
+
+/** What a map holds, as analysis found it. */
+export interface MapInfo {
+  /** "@name" or "@". */
+  name: string;
+  /** Number of keys, fixed at first use. */
+  nkeys: number;
+  /** Key type: a single type or a tuple for several keys; none for 0. */
+  key?: SType;
+  /** The aggregation, or "value" for `@m = expr`. */
+  kind?: AggName | "value";
+  /** Value type for "value" maps. */
+  value?: SType;
+  /** lhist parameters. */
+  lhist?: { min: number; max: number; step: number };
+  /** sum: whether the summed expression is signed. */
+  sumSigned?: boolean;
+  /** Names of the keys, from the key expressions of the first use. */
+  keyNames?: string[];
+  /** Where first used. */
+  span: ast.Span;
+}
+
+/** A script's preamble: active definitions, constants, its own types. */
+export interface ScriptPreamble extends Preamble {
+  /** Its structs and unions as types (when kernel types are loaded). */
+  local?: LocalTypes;
+}
+
+/** The unit type checker as the call and member checks see it. */
+export interface SemaScope {
+  /** The unit being checked. */
+  readonly u: Unit;
+  /** User maps by name ("@x"), shared by all units. */
+  readonly maps: Map<string, MapInfo>;
+  /** Where errors go; undefined on the silent first pass. */
+  readonly diag: Diagnostics | undefined;
+  /** The analysis options. */
+  readonly opts: SemaOptions;
+  /** Program-wide facts found while checking. */
+  readonly state: { usesElapsed: boolean };
+  /** Per variable, the type its first assignment gave it (for `sizeof`). */
+  readonly declared: Map<string, SType>;
+  /** The script's own structs (C definitions). */
+  readonly structs: CStructs;
+  /** The script's preamble. */
+  readonly pre: ScriptPreamble;
+  /** Reports an error (on the final pass), once per expression. */
+  err(span: ast.Span, msg: string): void;
+  /** Checks an expression and records its type. */
+  expr(e: ast.Expr, stmt?: boolean): SType;
+  /** `; did you mean "@x"?` for a map used but never assigned. */
+  mapHint(name: string): string;
+  /** The value of a literal where the language wants one. */
+  constInt(e: ast.Expr): bigint | undefined;
+  /** The text of positional parameter `e`, if given. */
+  param(e: ast.PositionalExpr): string | undefined;
+  /** Checks a map's keys and returns what the map holds. */
+  mapKeys(e: ast.MapExpr): MapInfo | undefined;
+}

@@ -1,0 +1,356 @@
+/**
+ * Attach-point expansion: the probes of a script become compile units, one
+ * per program to emit, each with its attach points, program type and
+ * context layout. The only pass that reads the system (tracefs formats,
+ * ELF files for USDT); type checking (`sema.ts`) works on its result.
+ *
+ * @module
+ */
+
+import { PT_REGS_SIZE } from "../probes/pt_regs.ts";
+import type * as ast from "../lang/ast.ts";
+import type { Diagnostics } from "../lang/diagnostics.ts";
+import type {
+  AttachPoint,
+  ContextLayout,
+  FieldLayout,
+  ProbeKind,
+} from "../program.ts";
+import { ProgType } from "../bpf/opcodes.ts";
+import {
+  expandTracepoints,
+  listTracepoints,
+  readBundledTracepointFormat,
+  readTracepointFormat,
+} from "../probes/tracepoint_format.ts";
+import { bundledFormats } from "../probes/bundled_formats.ts";
+import { didYouMean } from "../lang/suggest.ts";
+import { hasWildcard } from "../probes/glob.ts";
+import { walk } from "../lang/visit.ts";
+import { usdtAttachPoints } from "./usdt_units.ts";
+import type { MemberAccess } from "./kernel_types.ts";
+import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
+import type { SType } from "./types.ts";
+
+/** A uprobe's binary as `uaddr()` needs it, or why it could not be read. */
+export type UprobeBinary =
+  | {
+    /** The binary's ELF headers and symbols. */
+    info: ElfInfo;
+    /** The address the probe is attached at (what PIE `ip` is relative to). */
+    probeAddr: bigint;
+  }
+  | {
+    /** Why the binary could not be read. */
+    error: string;
+  };
+
+/** One compiled probe program: a probe body for one context. */
+export interface Unit {
+  /** The probe whose body this is. */
+  probe: ast.Probe;
+  /** The probe type. */
+  kind: ProbeKind;
+  /** Attach points sharing this program. */
+  attach: AttachPoint[];
+  /** Kernel program type (`ProgType`). */
+  progType: number;
+  /** What r1 points at. */
+  ctx: ContextLayout;
+  /** Tracepoint fields by name (for `args->field`). */
+  fields?: Map<string, FieldLayout>;
+  /** Whether `char *` fields point to user memory (syscalls). */
+  userPtrs: boolean;
+  /** The text `probe` evaluates to. */
+  probeText: string;
+  /** Kernel program name. */
+  name: string;
+  /** Expression types. */
+  types: Map<ast.Expr, SType>;
+  /** Scratch variable types. */
+  vars: Map<string, SType>;
+  /** Highest raw-tracepoint argument read. */
+  maxArg: number;
+  /**
+   * `uaddr()` calls: the symbol's address in the binary, and for PIE
+   * binaries the probed address the run-time `ip` is relative to.
+   */
+  uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
+  /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
+  consts?: Map<ast.Expr, bigint>;
+  /**
+   * For a uprobe whose body calls `uaddr()`: its binary's ELF headers and
+   * symbols with the probed address, or why they could not be read (read
+   * here, so that type checking does no file I/O).
+   */
+  binary?: UprobeBinary;
+  /** Struct and union members read by `->` and `.` (kernel types). */
+  members?: Map<ast.Expr, MemberAccess>;
+}
+
+/** The probe kind of a provider, if supported. */
+function kindOf(p: ast.ProviderName): ProbeKind | undefined {
+  switch (p) {
+    case "BEGIN":
+    case "END":
+    case "tracepoint":
+    case "rawtracepoint":
+    case "kprobe":
+    case "kretprobe":
+    case "uprobe":
+    case "uretprobe":
+    case "usdt":
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return p;
+    default:
+      return undefined;
+  }
+}
+
+/** The kernel program type a probe kind compiles to. */
+function progTypeOf(k: ProbeKind): number {
+  switch (k) {
+    case "tracepoint":
+      return ProgType.TRACEPOINT;
+    case "BEGIN":
+    case "END":
+    case "rawtracepoint":
+      return ProgType.RAW_TRACEPOINT;
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return ProgType.PERF_EVENT;
+    default:
+      return ProgType.KPROBE;
+  }
+}
+
+/** What r1 points at in a probe of kind `k` (tracepoints: set later). */
+function ctxOf(k: ProbeKind): ContextLayout {
+  switch (k) {
+    case "BEGIN":
+    case "END":
+      return { kind: "none", size: 0 };
+    case "rawtracepoint":
+      return { kind: "raw_tp", size: 0 };
+    case "profile":
+    case "interval":
+    case "software":
+    case "hardware":
+      return { kind: "perf_event", size: PT_REGS_SIZE + 16 };
+    default:
+      return { kind: "pt_regs", size: PT_REGS_SIZE };
+  }
+}
+
+/** Whether `probe`'s predicate or body reads one of the builtins `names`. */
+function usesBuiltin(probe: ast.Probe, names: string[]): boolean {
+  let found = false;
+  for (const root of [probe.predicate, probe.body]) {
+    if (root === undefined) continue;
+    walk(root, (n) => {
+      if (n.kind === "builtin" && names.includes(n.name)) found = true;
+      return !found;
+    });
+  }
+  return found;
+}
+
+/** The kernel program name of a unit (at most 15 characters). */
+function progName(kind: ProbeKind, ap: AttachPoint): string {
+  if (kind === "BEGIN" || kind === "END") return kind;
+  if (kind === "profile" || kind === "interval") {
+    return `${kind}_${ap.unit}_${ap.period}`.slice(0, 15);
+  }
+  const base = kind === "tracepoint"
+    ? ap.target.slice(ap.target.indexOf(":") + 1)
+    : kind === "uprobe" || kind === "uretprobe"
+    ? (ap.symbol ?? "uprobe")
+    : kind === "usdt"
+    ? (ap.usdt?.name ?? "usdt")
+    : ap.target || kind;
+  return base.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15) || kind;
+}
+
+/**
+ * Builds compile units from the probes: checks each probe's attach points
+ * have one supported type, expands tracepoint wildcards and USDT probes,
+ * reads tracepoint formats (tracefs, else the bundled capture) and splits
+ * attach points that need programs of their own. Reports into `diag`.
+ *
+ * @example Usage
+ * ```ts
+ * import { parse } from "../lang/parser.ts";
+ * import { Diagnostics } from "../lang/diagnostics.ts";
+ * import { buildUnits } from "./units.ts";
+ * const src = "BEGIN { exit(); } interval:s:1 { exit(); }";
+ * const units = buildUnits(parse(src).ast, new Diagnostics("stdin", src), false);
+ * console.assert(units.map((u) => u.name).join() === "BEGIN,interval_s_1");
+ * ```
+ *
+ * @param prog The parsed program.
+ * @param diag Where errors go.
+ * @param tracefs Whether to read tracepoint formats from tracefs.
+ * @param pid The `pid` option (USDT probes of one process).
+ * @returns One unit per program to compile.
+ */
+export function buildUnits(
+  prog: ast.Program,
+  diag: Diagnostics,
+  tracefs: boolean,
+  pid?: number,
+): Unit[] {
+  const readFormat = tracefs
+    ? readTracepointFormat
+    : readBundledTracepointFormat;
+  const expand = (p: string) =>
+    tracefs
+      ? expandTracepoints(p)
+      : expandTracepoints(p, Object.keys(bundledFormats().events));
+  const units: Unit[] = [];
+  for (const probe of prog.probes) {
+    const points: AttachPoint[] = [];
+    let kind: ProbeKind | undefined;
+    for (const ap of probe.attachPoints) {
+      const k = kindOf(ap.provider);
+      if (k === undefined) {
+        diag.error(
+          ap.span,
+          `Probe type "${ap.provider}" is not supported`,
+        );
+        continue;
+      }
+      if (kind !== undefined && kind !== k) {
+        diag.error(
+          ap.span,
+          `Attach points of one probe must have one type: "${kind}" and "${k}"`,
+        );
+        continue;
+      }
+      kind = k;
+      if (k === "tracepoint") {
+        const names = hasWildcard(ap.target) ? expand(ap.target) : [ap.target];
+        if (names.length === 0) {
+          diag.error(ap.span, `No tracepoints match "${ap.target}"`);
+        }
+        for (const n of names) {
+          points.push({ kind: k, target: n, text: `tracepoint:${n}` });
+        }
+        continue;
+      }
+      if (k === "usdt") {
+        points.push(...usdtAttachPoints(ap, diag, pid));
+        continue;
+      }
+      const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
+      if (ap.symbol !== undefined) pt.symbol = ap.symbol;
+      if (ap.offset !== undefined) pt.offset = ap.offset;
+      if (ap.unit !== undefined) pt.unit = ap.unit;
+      if (ap.period !== undefined) pt.period = ap.period;
+      if (k === "BEGIN" || k === "END") pt.text = k;
+      else if (k === "profile" || k === "interval") {
+        pt.text = `${k}:${ap.unit}:${ap.period}`;
+      } else if (k === "uprobe" || k === "uretprobe") {
+        pt.text = `${k}:${ap.target}:${ap.symbol ?? ap.address ?? ""}${
+          ap.offset ? `+${ap.offset}` : ""
+        }`;
+      } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
+      points.push(pt);
+    }
+    if (kind === undefined || points.length === 0) continue;
+    // USDT locations differ in where their arguments are: one program
+    // each, as bpftrace compiles them.
+    const split = points.length > 1 &&
+      (kind === "usdt" || usesBuiltin(probe, ["args", "probe"]) ||
+        (kind === "tracepoint" && usesBuiltin(probe, ["args"])));
+    const groups = split ? points.map((p) => [p]) : [points];
+    for (const group of groups) {
+      const unit: Unit = {
+        probe,
+        kind,
+        attach: group,
+        progType: progTypeOf(kind),
+        ctx: ctxOf(kind),
+        userPtrs: false,
+        probeText: group.length === 1
+          ? group[0].text
+          : probe.attachPoints[0].raw,
+        name: progName(kind, group[0]),
+        types: new Map(),
+        vars: new Map(),
+        maxArg: -1,
+      };
+      if (kind === "tracepoint") {
+        const [cat, name] = group[0].target.split(":");
+        try {
+          const fmt = readFormat(cat, name ?? "");
+          const fields = fmt.fields.map((f) => {
+            const { common: _c, decl: _d, relLoc: _r, ...rest } = f;
+            return rest as FieldLayout;
+          });
+          const size = fields.reduce(
+            (m, f) => Math.max(m, f.offset + f.size),
+            0,
+          );
+          unit.ctx = {
+            kind: "tracepoint",
+            size: Math.ceil(size / 8) * 8,
+            fields,
+          };
+          unit.fields = new Map(fields.map((f) => [f.name, f]));
+          unit.userPtrs = cat === "syscalls";
+        } catch (e) {
+          if (e instanceof TypeError) {
+            diag.error(
+              probe.attachPoints[0].span,
+              `Unknown tracepoint "${group[0].target}"${
+                didYouMean(
+                  group[0].target,
+                  tracefs
+                    ? listTracepoints()
+                    : Object.keys(bundledFormats().events),
+                )
+              }`,
+            );
+            continue;
+          }
+          throw e;
+        }
+      }
+      if (
+        (kind === "uprobe" || kind === "uretprobe") &&
+        new Set(group.map((a) => a.target)).size === 1 &&
+        usesCall(probe, "uaddr")
+      ) unit.binary = uprobeBinary(group[0]);
+      units.push(unit);
+    }
+  }
+  return units;
+}
+
+/** Whether `probe`'s predicate or body calls function `name`. */
+function usesCall(probe: ast.Probe, name: string): boolean {
+  let found = false;
+  for (const root of [probe.predicate, probe.body]) {
+    if (root === undefined) continue;
+    walk(root, (n) => {
+      if (n.kind === "call" && n.name === name) found = true;
+      return !found;
+    });
+  }
+  return found;
+}
+
+/** Reads the binary of uprobe attach point `ap` for `uaddr()`. */
+function uprobeBinary(ap: AttachPoint): UprobeBinary {
+  try {
+    const t = resolveUprobe(ap.target, ap.symbol ?? "0", ap.offset ?? 0);
+    return { info: readElf(t.path), probeAddr: t.address };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
