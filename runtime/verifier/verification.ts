@@ -24,6 +24,12 @@ export const MAX_FRAMES = 8;
 export const MAX_VAR_OFF = 1 << 29;
 /** Bound on a helper's size argument. */
 export const MAX_SIZE = 1n << 29n;
+/**
+ * Most paths waiting to be explored at once: the kernel's
+ * `BPF_COMPLEXITY_LIMIT_JMP_SEQ` ("The sequence of 8193 jumps is too
+ * complex."). It bounds the memory held by queued states.
+ */
+export const MAX_PENDING = 8192;
 
 /** A state remembered at a prune point. */
 export interface Checkpoint {
@@ -142,8 +148,17 @@ export class Verification {
     return this.nextId++;
   }
 
-  /** Queues the other side of a branch, starting at `pc` in `state`. */
+  /**
+   * Queues the other side of a branch, starting at `pc` in `state`;
+   * refuses the program when more than `MAX_PENDING` paths would wait.
+   */
   fork(state: State, pc: number): void {
+    if (this.pending.length >= MAX_PENDING) {
+      this.fail(
+        this.pc,
+        `the program is too complex: more than ${MAX_PENDING} branches wait to be explored at once (a loop that is not provably bounded, or too many paths)`,
+      );
+    }
     if (this.cp) this.cp.branches++;
     this.pending.push({ state, pc, cp: this.cp, from: this.pc });
   }

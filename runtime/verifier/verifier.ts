@@ -32,7 +32,11 @@
  * instructions (default 1,000,000): a bounded `for (i = 0; i < 16; i++)` is
  * unrolled; a loop that comes back to a state identical to one still being
  * explored is refused at once ("infinite loop"), any other unbounded loop when
- * the budget runs out. At jump targets, fall-throughs of conditional jumps
+ * the budget runs out. As in the kernel, at most 8,192 paths may wait to be
+ * explored at once (`BPF_COMPLEXITY_LIMIT_JMP_SEQ`): a loop that queues the
+ * other side of a branch on every turn is refused when the 8,193rd would
+ * wait, where the kernel says "The sequence of 8193 jumps is too complex".
+ * At jump targets, fall-throughs of conditional jumps
  * and call return points the state is remembered (not more often than every
  * 2 jumps or 8 instructions, every 20 jumps or 100 instructions inside a
  * loop, as the kernel does); a path arriving in a state covered by a fully
