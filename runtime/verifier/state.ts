@@ -49,21 +49,32 @@ export interface Reg {
 /** Kinds of stack bytes. */
 export const S = { INVALID: 0, MISC: 1, SPILL: 2 } as const;
 
+/**
+ * One 8-byte stack slot: a spilled register (all 8 bytes `S.SPILL`), or a
+ * mask of the bytes holding data (bit b set: byte b of the slot is
+ * `S.MISC`, clear: `S.INVALID`, never written).
+ */
+export type Slot = Reg | number;
+
+/** Every byte of a slot holds data. */
+export const ALL_MISC = 0xff;
+
 /** One call frame. */
 export interface Frame {
   /** r0 to r10. */
   regs: Reg[];
-  /** Per byte from fp-512 (index 0) to fp-1 (index 511): one of `S`. */
-  kinds: number[];
-  /** Per 8-byte slot (index = byte index >> 3), the spilled register. */
-  spills: (Reg | undefined)[];
+  /**
+   * The 64 slots of the stack, from fp-512 (index 0) to fp-8 (index 63):
+   * byte index i (0 for fp-512, 511 for fp-1) is in slot i >> 3.
+   */
+  slots: Slot[];
   /** The call instruction that created the frame (-1 for the main one). */
   callsite: number;
   /** Index of the function the frame runs. */
   func: number;
   /**
-   * False while `kinds` and `spills` may be shared with another state;
-   * call `ownStack` before changing them.
+   * False while `slots` may be shared with another state; call `ownStack`
+   * before changing it.
    */
   own: boolean;
   /** Lowest byte index ever written (512 when none): bytes below are INVALID. */
@@ -136,8 +147,7 @@ export function newFrame(
   regs[10] = mkReg(T.STACK, { frame: index });
   return {
     regs,
-    kinds: new Array<number>(STACK_SIZE).fill(S.INVALID),
-    spills: new Array(STACK_SIZE / 8).fill(undefined),
+    slots: new Array<Slot>(STACK_SIZE / 8).fill(0),
     callsite,
     func,
     own: true,
@@ -145,12 +155,35 @@ export function newFrame(
   };
 }
 
-/** Makes a frame's stack arrays private to it before a change. */
+/** Makes a frame's stack private to it before a change. */
 export function ownStack(f: Frame): void {
   if (f.own) return;
-  f.kinds = f.kinds.slice();
-  f.spills = f.spills.slice();
+  f.slots = f.slots.slice();
   f.own = true;
+}
+
+/** What byte `i` of a frame's stack holds: one of `S`. */
+export function byteKind(f: Frame, i: number): number {
+  const x = f.slots[i >> 3];
+  if (typeof x !== "number") return S.SPILL;
+  return (x >> (i & 7)) & 1 ? S.MISC : S.INVALID;
+}
+
+/** The register spilled to slot `s`, if any. */
+export function spillAt(f: Frame, s: number): Reg | undefined {
+  const x = f.slots[s];
+  return typeof x === "number" ? undefined : x;
+}
+
+/** Marks bytes [start, end) of a frame's own stack as data. */
+export function markMisc(f: Frame, start: number, end: number): void {
+  for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
+    const x = f.slots[s];
+    const from = Math.max(start, s * 8) - s * 8;
+    const to = Math.min(end, s * 8 + 8) - s * 8;
+    const bits = ((1 << to) - 1) & ~((1 << from) - 1);
+    f.slots[s] = (typeof x === "number" ? x : ALL_MISC) | bits;
+  }
 }
 
 /**
@@ -163,8 +196,7 @@ export function copyState(s: State): State {
       f.own = false;
       return {
         regs: f.regs.slice(),
-        kinds: f.kinds,
-        spills: f.spills,
+        slots: f.slots,
         callsite: f.callsite,
         func: f.func,
         own: false,
@@ -263,34 +295,39 @@ function stackCovers(
   need0: number,
   need1: number,
 ): boolean {
-  const ok = old.kinds, ck = cur.kinds;
-  if (ok === ck && old.spills === cur.spills) {
+  const os = old.slots, cs = cur.slots;
+  if (os === cs) {
     // Same bytes: only the ids of spilled registers need matching up.
-    for (const sp of old.spills) {
-      if (sp && (sp.id !== 0 || sp.ref !== 0) && !regCovers(sp, sp, ids)) {
+    for (const sp of os) {
+      if (
+        typeof sp !== "number" && (sp.id !== 0 || sp.ref !== 0) &&
+        !regCovers(sp, sp, ids)
+      ) {
         return false;
       }
     }
     return true;
   }
-  for (let i = old.lo; i < ok.length; i++) {
-    const o = ok[i];
-    if (o === S.INVALID) continue;
-    const c = ck[i];
-    const slot = i >> 3;
+  for (let slot = old.lo >> 3; slot < os.length; slot++) {
+    const o = os[slot];
+    const c = cs[slot];
+    if (typeof o === "number") {
+      // Data: the same bytes (or more) hold data, or a spilled scalar.
+      if (o === 0) continue;
+      if (typeof c === "number" ? (o & ~c) !== 0 : c.t !== T.SCALAR) {
+        return false;
+      }
+      continue;
+    }
     const need = slot < 32 ? need0 & (1 << slot) : need1 & (1 << (slot - 32));
-    if (o === S.MISC || (!need && old.spills[slot]!.t === T.SCALAR)) {
-      // Data (or a scalar whose value does not matter): any data will do.
-      if (c === S.MISC) continue;
-      if (c === S.SPILL && cur.spills[slot]!.t === T.SCALAR) continue;
-      return false;
+    if (!need && o.t === T.SCALAR) {
+      // A scalar whose value does not matter: any data will do.
+      if (typeof c === "number" ? c !== ALL_MISC : c.t !== T.SCALAR) {
+        return false;
+      }
+      continue;
     }
-    if (c !== S.SPILL) return false;
-    if (
-      (i & 7) === 0 && !regCovers(old.spills[slot]!, cur.spills[slot]!, ids)
-    ) {
-      return false;
-    }
+    if (typeof c === "number" || !regCovers(o, c, ids)) return false;
   }
   return true;
 }
@@ -357,13 +394,12 @@ export function stateEqual(a: State, b: State): boolean {
       if (!regEqual(x.regs[r], y.regs[r], ids)) return false;
     }
     if (x.lo !== y.lo) return false;
-    for (let i = x.lo; i < x.kinds.length; i++) {
-      if (x.kinds[i] !== y.kinds[i]) return false;
-    }
-    for (let i = 0; i < x.spills.length; i++) {
-      const p = x.spills[i], q = y.spills[i];
+    const xs = x.slots, ys = y.slots;
+    for (let i = 0; i < xs.length; i++) {
+      const p = xs[i], q = ys[i];
       if (p === q) continue;
-      if (!p || !q || !regEqual(p, q, ids)) return false;
+      if (typeof p === "number" || typeof q === "number") return false;
+      if (!regEqual(p, q, ids)) return false;
     }
   }
   return refsMatch(a.refs, b.refs, ids);
