@@ -14,29 +14,18 @@ import {
   copyState,
   mkReg,
   newFrame,
-  type State,
   stateCovers,
   stateEqual,
+  stateHash,
   T,
 } from "./state.ts";
 import type { VerifyResult } from "./options.ts";
-import type { Checkpoint, Verification } from "./verification.ts";
+import type {
+  Checkpoint,
+  PcCheckpoints,
+  Verification,
+} from "./verification.ts";
 import { step } from "./step.ts";
-
-/** A cheap hash of the current frame's registers (equal states, equal hash). */
-function fingerprint(st: State): number {
-  const f = st.frames[st.frames.length - 1];
-  let h = st.frames.length * 131 + f.callsite;
-  for (let r = 0; r < 10; r++) {
-    const x = f.regs[r];
-    h = (Math.imul(h, 31) + x.t * 7 + x.off) | 0;
-    if (x.t !== T.NOT_INIT) {
-      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umin))) | 0;
-      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umax))) | 0;
-    }
-  }
-  return h;
-}
 
 const PRUNED = Symbol("pruned");
 
@@ -101,19 +90,37 @@ function endPath(vr: Verification): void {
   while (c) {
     c.branches--;
     if (c.branches > 0) break;
+    const up = c.parent;
     complete(vr, c);
-    c = c.parent;
+    c = up;
   }
 }
 
-/** Moves a checkpoint whose paths are all explored to the done list. */
+/**
+ * Moves a checkpoint whose paths are all explored to the done list, and
+ * lets go of its parent (no longer needed: the state can be freed once
+ * pruning drops it).
+ */
 function complete(vr: Verification, c: Checkpoint): void {
   const at = vr.checkpoints[c.pc]!;
-  const bucket = at.active.get(c.hash)!;
-  bucket.splice(bucket.indexOf(c), 1);
-  if (bucket.length === 0) at.active.delete(c.hash);
+  if (c.hash === undefined) {
+    at.unhashed.splice(at.unhashed.lastIndexOf(c), 1);
+  } else {
+    const bucket = at.active.get(c.hash)!;
+    bucket.splice(bucket.lastIndexOf(c), 1);
+    if (bucket.length === 0) at.active.delete(c.hash);
+  }
   at.activeCount--;
+  c.parent = null;
   at.done.push(c);
+}
+
+/** Files checkpoint `c` of `at` under its state's hash. */
+function index(at: PcCheckpoints, c: Checkpoint, hash: number): void {
+  c.hash = hash;
+  const bucket = at.active.get(hash);
+  if (bucket) bucket.push(c);
+  else at.active.set(hash, [c]);
 }
 
 function visitPrunePoint(
@@ -125,6 +132,7 @@ function visitPrunePoint(
     at = vr.checkpoints[pc] = {
       done: [],
       active: new Map(),
+      unhashed: [],
       activeCount: 0,
     };
   }
@@ -132,7 +140,9 @@ function visitPrunePoint(
   const looping = at.activeCount > 0;
   let hash = 0;
   if (looping) {
-    hash = fingerprint(vr.cur);
+    for (const c of at.unhashed) index(at, c, stateHash(c.state));
+    at.unhashed.length = 0;
+    hash = stateHash(vr.cur);
     for (const c of at.active.get(hash) ?? []) {
       if (stateEqual(c.state, vr.cur)) {
         vr.fail(
@@ -159,7 +169,6 @@ function visitPrunePoint(
   const rare = vr.jmpsSinceCp < 2 && vr.insnsSinceCp < 8;
   const loopRare = vr.jmpsSinceCp < 20 && vr.insnsSinceCp < 100;
   if (rare || (looping && loopRare)) return vr.cp;
-  if (!looping) hash = fingerprint(vr.cur);
   const c: Checkpoint = {
     state: copyState(vr.cur),
     branches: 1,
@@ -167,11 +176,10 @@ function visitPrunePoint(
     hit: 0,
     miss: 0,
     pc,
-    hash,
+    hash: undefined,
   };
-  const bucket = at.active.get(hash);
-  if (bucket) bucket.push(c);
-  else at.active.set(hash, [c]);
+  if (looping) index(at, c, hash);
+  else at.unhashed.push(c);
   at.activeCount++;
   vr.jmpsSinceCp = 0;
   vr.insnsSinceCp = 0;

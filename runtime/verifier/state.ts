@@ -383,6 +383,53 @@ export function stateCovers(
   return refsMatch(old.refs, cur.refs, ids);
 }
 
+/** Mixes the 64 bits of `v` into hash `h`. */
+function mix64(h: number, v: bigint): number {
+  h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, v))) | 0;
+  return (Math.imul(h, 31) + Number(BigInt.asIntN(32, v >> 32n))) | 0;
+}
+
+/** Hashes of ranges already seen (ranges are immutable and shared). */
+const rangeHashes = new WeakMap<Range, number>();
+
+/** A hash of all four bounds of a range, computed once per range. */
+function rangeHash(r: Range): number {
+  let h = rangeHashes.get(r);
+  if (h === undefined) {
+    h = mix64(mix64(mix64(mix64(0, r.umin), r.umax), r.smin), r.smax);
+    rangeHashes.set(r, h);
+  }
+  return h;
+}
+
+/** A hash of a register's kind, offset and range (not its ids). */
+function regHash(h: number, x: Reg): number {
+  h = (Math.imul(h, 31) + x.t) | 0;
+  if (x.t === T.NOT_INIT) return h;
+  h = (Math.imul(h, 31) + x.off) | 0;
+  return (Math.imul(h, 31) + rangeHash(x.r)) | 0;
+}
+
+/**
+ * A hash of the current frame (registers and stack), equal for states
+ * that `stateEqual` finds equal: where a loop may have come back to a
+ * state, only states of the same hash need comparing.
+ */
+export function stateHash(st: State): number {
+  const f = st.frames[st.frames.length - 1];
+  let h = (st.frames.length * 131 + f.callsite) | 0;
+  for (let r = 0; r < 10; r++) h = regHash(h, f.regs[r]);
+  h = (Math.imul(h, 31) + f.lo) | 0;
+  const sl = f.slots;
+  for (let i = f.lo >> 3; i < sl.length; i++) {
+    const x = sl[i];
+    h = typeof x === "number"
+      ? (Math.imul(h, 31) + x) | 0
+      : regHash(Math.imul(h, 31) | 0, x);
+  }
+  return h;
+}
+
 /** True when both states are the same (ids matched up to renaming). */
 export function stateEqual(a: State, b: State): boolean {
   if (a.frames.length !== b.frames.length) return false;

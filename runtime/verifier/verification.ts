@@ -40,16 +40,25 @@ export interface Checkpoint {
   hit: number;
   miss: number;
   pc: number;
-  /** `fingerprint` of the state. */
-  hash: number;
+  /**
+   * `stateHash` of the state, computed when a loop first comes back to
+   * `pc` while the checkpoint is still being explored.
+   */
+  hash: number | undefined;
 }
 
 /** The checkpoints remembered at one pc. */
-interface PcCheckpoints {
+export interface PcCheckpoints {
   /** Fully explored: usable for pruning. */
   done: Checkpoint[];
-  /** Still being explored, by fingerprint: usable for loop detection. */
+  /**
+   * Still being explored, by hash: a loop that comes back to `pc` in the
+   * state of one of them is infinite.
+   */
   active: Map<number, Checkpoint[]>;
+  /** Still being explored, not hashed yet (no loop came back yet). */
+  unhashed: Checkpoint[];
+  /** Checkpoints still being explored, hashed or not. */
   activeCount: number;
 }
 

@@ -5,9 +5,11 @@
  * compiler turns out quickly must not make it explore for seconds.
  */
 import assert from "node:assert/strict";
+import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
 import { VerifierError } from "../../runtime/verifier/error.ts";
+import { verify } from "../../runtime/verifier/verifier.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
@@ -35,13 +37,27 @@ function threadCpuMs(): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** Verifies `src`'s probes; returns the rejection and the CPU ms used. */
-function verifyTimed(src: string): { err: VerifierError; ms: number } {
-  const prog = compile(src, { tracefsAvailable: false });
+/**
+ * Verifies `src`'s probes (or a program built with `InsnBuilder`); returns
+ * the rejection and the CPU ms used.
+ */
+function verifyTimed(
+  src: string | ((b: InsnBuilder) => void),
+): { err: VerifierError; ms: number } {
+  let run: () => void;
+  if (typeof src === "string") {
+    const prog = compile(src, { tracefsAvailable: false });
+    run = () => verifyProgram(prog);
+  } else {
+    const b = new InsnBuilder();
+    src(b);
+    const insns = b.build().insns;
+    run = () => verify(insns, { maps: [], ctxSize: 64 });
+  }
   const t0 = threadCpuMs();
   let err: unknown;
   try {
-    verifyProgram(prog);
+    run();
   } catch (e) {
     err = e;
   }
@@ -111,4 +127,32 @@ Deno.test("verifier bounds: running into the 1,000,000-instruction budget takes 
   const run = await cli(["--dry-run", "-e", LONG_BODY]);
   assert.equal(run.code, 1, run.err);
   assert.match(run.err, /more than 1000000 instructions processed/);
+});
+
+Deno.test("verifier bounds: loops that differ only on the stack or in high bits are checked for repeats in linear time", () => {
+  // Each turn adds 1 to a counter kept on the stack: the registers are
+  // the same at every turn. The states remembered in the loop were all
+  // compared with each other (a minute for 200,000 turns).
+  const onStack = verifyTimed((b) => {
+    b.st(8, 10, -8, 0);
+    b.label("l");
+    b.ldx(8, 6, 10, -8);
+    b.alu64Imm("ADD", 6, 1);
+    b.stx(8, 10, -8, 6);
+    b.movImm(6, 0);
+    b.ja("l");
+  });
+  // Each turn adds 2^32: the low 32 bits never change.
+  const highBits = verifyTimed((b) => {
+    b.movImm(6, 0);
+    b.label("l");
+    b.ldImm64(7, 1n << 32n);
+    b.alu64Reg("ADD", 6, 7);
+    b.movImm(7, 0);
+    b.ja("l");
+  });
+  for (const { err, ms } of [onStack, highBits]) {
+    assert.match(err.reason, /more than 1000000 instructions processed/);
+    assert.ok(ms < 1000, `took ${ms} ms of CPU`);
+  }
 });
