@@ -88,12 +88,14 @@ export function sync(r: Range): Range | undefined {
 
 /** True when every value of `inner` is in `outer`. */
 export function rangeWithin(outer: Range, inner: Range): boolean {
+  if (outer === inner) return true;
   return outer.umin <= inner.umin && inner.umax <= outer.umax &&
     outer.smin <= inner.smin && inner.smax <= outer.smax;
 }
 
 /** True when both ranges are the same. */
 export function rangeEqual(a: Range, b: Range): boolean {
+  if (a === b) return true;
   return a.umin === b.umin && a.umax === b.umax && a.smin === b.smin &&
     a.smax === b.smax;
 }

@@ -270,6 +270,13 @@ function ptrFieldsEqual(a: Reg, b: Reg): boolean {
 /** True when `old` covers every value `cur` may hold. */
 function regCovers(old: Reg, cur: Reg, ids: IdMap, exact = true): boolean {
   if (old.t === T.NOT_INIT) return true;
+  if (old === cur) {
+    // The same register (they are immutable): only its ids must match up.
+    if (old.t === T.SCALAR) {
+      return !exact || old.id === 0 || ids.check(old.id, old.id);
+    }
+    return ids.check(old.id, old.id) && ids.check(old.ref, old.ref);
+  }
   if (old.t !== cur.t) return false;
   if (old.t === T.SCALAR) {
     if (!exact) return true;
@@ -283,6 +290,7 @@ function regCovers(old: Reg, cur: Reg, ids: IdMap, exact = true): boolean {
 function regEqual(a: Reg, b: Reg, ids: IdMap): boolean {
   if (a.t !== b.t) return false;
   if (a.t === T.NOT_INIT) return true;
+  if (a === b) return ids.check(a.id, a.id) && ids.check(a.ref, a.ref);
   return ptrFieldsEqual(a, b) && rangeEqual(a.r, b.r) &&
     ids.check(a.id, b.id) &&
     ids.check(a.ref, b.ref);
