@@ -152,13 +152,9 @@ function visitPrunePoint(
       }
     }
   }
-  const live = (at: number): number => vr.s.liveIn[at];
-  const need = (at: number): number => vr.s.needIn[at];
-  const slotNeed = (at: number, w: 0 | 1): number =>
-    vr.s.slotNeedIn[2 * at + w];
   let drop = false;
   for (const c of at.done) {
-    if (stateCovers(c.state, vr.cur, pc, live, need, slotNeed)) {
+    if (stateCovers(c.state, vr.cur, pc, vr.s)) {
       c.hit++;
       return PRUNED;
     }

@@ -10,6 +10,7 @@
 
 import { STACK_SIZE } from "../bpf/opcodes.ts";
 import { constRange, type Range, rangeEqual, rangeWithin } from "./scalar.ts";
+import type { Structure } from "./structure.ts";
 
 /** Register value kinds. */
 export const T = {
@@ -354,18 +355,14 @@ function refsMatch(a: Ref[], b: Ref[], ids: IdMap): boolean {
  * at least as general as in `cur`. Scalars whose value is not needed
  * (see `Structure.needIn`) are compared by kind only.
  *
- * @param liveAt registers live at a pc (bit r for register r).
- * @param neededAt registers whose value matters at a pc.
- * @param slotsNeededAt stack slots (of the current frame) whose value
- * matters at a pc, as two 32-bit words.
+ * @param s the static analyses: registers live at a pc, registers and
+ * stack slots (of the current frame) whose value matters at a pc.
  */
 export function stateCovers(
   old: State,
   cur: State,
   pc: number,
-  liveAt: (pc: number) => number,
-  neededAt: (pc: number) => number,
-  slotsNeededAt: (pc: number, word: 0 | 1) => number,
+  s: Pick<Structure, "liveIn" | "needIn" | "slotNeedIn">,
 ): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   const ids = new IdMap();
@@ -376,7 +373,7 @@ export function stateCovers(
     // A caller's r0-r5 are overwritten when its callee returns.
     const at = f === last ? pc : cur.frames[f + 1].callsite + 1;
     const mask = f === last ? 0x7ff : 0x3c0;
-    const live = liveAt(at) & mask, need = neededAt(at);
+    const live = s.liveIn[at] & mask, need = s.needIn[at];
     for (let r = 0; r < 10; r++) {
       const b = 1 << r;
       if ((live & b) === 0) continue;
@@ -384,8 +381,8 @@ export function stateCovers(
         return false;
       }
     }
-    const n0 = f === last ? slotsNeededAt(pc, 0) : -1;
-    const n1 = f === last ? slotsNeededAt(pc, 1) : -1;
+    const n0 = f === last ? s.slotNeedIn[2 * pc] : -1;
+    const n1 = f === last ? s.slotNeedIn[2 * pc + 1] : -1;
     if (!stackCovers(of, cf, ids, n0, n1)) return false;
   }
   return refsMatch(old.refs, cur.refs, ids);
