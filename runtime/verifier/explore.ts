@@ -14,16 +14,18 @@ import {
   copyState,
   mkReg,
   newFrame,
+  type State,
   stateCovers,
   stateEqual,
   stateHash,
   T,
 } from "./state.ts";
 import type { VerifyResult } from "./options.ts";
-import type {
-  Checkpoint,
-  PcCheckpoints,
-  Verification,
+import {
+  type Checkpoint,
+  MAX_KEPT_STATES,
+  type PcCheckpoints,
+  type Verification,
 } from "./verification.ts";
 import { step } from "./step.ts";
 
@@ -106,18 +108,49 @@ function complete(vr: Verification, c: Checkpoint): void {
   if (c.hash === undefined) {
     at.unhashed.splice(at.unhashed.lastIndexOf(c), 1);
   } else {
-    const bucket = at.active.get(c.hash)!;
+    const bucket = at.active!.get(c.hash)!;
     bucket.splice(bucket.lastIndexOf(c), 1);
-    if (bucket.length === 0) at.active.delete(c.hash);
+    if (bucket.length === 0) at.active!.delete(c.hash);
   }
   at.activeCount--;
+  vr.activeCount--;
   c.parent = null;
   at.done.push(c);
+  vr.doneOrder.push(c);
+  vr.doneCount++;
+  if (vr.doneCount + vr.activeCount > MAX_KEPT_STATES) evictOldest(vr);
+}
+
+/** A state for checkpoints that were let go: nothing left to compare. */
+const RELEASED: State = { frames: [], refs: [] };
+
+/** Lets go of a done checkpoint (no longer listed at its pc). */
+function release(vr: Verification, c: Checkpoint): void {
+  c.gone = true;
+  c.state = RELEASED;
+  vr.doneCount--;
+}
+
+/** Lets go of the oldest done checkpoints beyond `MAX_KEPT_STATES`. */
+function evictOldest(vr: Verification): void {
+  const order = vr.doneOrder;
+  while (vr.doneCount > 0 && vr.doneCount + vr.activeCount > MAX_KEPT_STATES) {
+    const c = order[vr.doneHead++];
+    if (c.gone) continue;
+    const list = vr.checkpoints[c.pc]!.done;
+    list.splice(list.indexOf(c), 1);
+    release(vr, c);
+  }
+  if (vr.doneHead > 4096 && vr.doneHead * 2 > order.length) {
+    vr.doneOrder = order.slice(vr.doneHead);
+    vr.doneHead = 0;
+  }
 }
 
 /** Files checkpoint `c` of `at` under its state's hash. */
 function index(at: PcCheckpoints, c: Checkpoint, hash: number): void {
   c.hash = hash;
+  at.active ??= new Map();
   const bucket = at.active.get(hash);
   if (bucket) bucket.push(c);
   else at.active.set(hash, [c]);
@@ -131,7 +164,7 @@ function visitPrunePoint(
   if (!at) {
     at = vr.checkpoints[pc] = {
       done: [],
-      active: new Map(),
+      active: undefined,
       unhashed: [],
       activeCount: 0,
     };
@@ -143,7 +176,7 @@ function visitPrunePoint(
     for (const c of at.unhashed) index(at, c, stateHash(c.state));
     at.unhashed.length = 0;
     hash = stateHash(vr.cur);
-    for (const c of at.active.get(hash) ?? []) {
+    for (const c of at.active?.get(hash) ?? []) {
       if (stateEqual(c.state, vr.cur)) {
         vr.fail(
           pc,
@@ -161,10 +194,17 @@ function visitPrunePoint(
     c.miss++;
     if (c.miss > c.hit * 3 + 3) drop = true;
   }
-  if (drop) at.done = at.done.filter((c) => c.miss <= c.hit * 3 + 3);
+  if (drop) {
+    at.done = at.done.filter((c) => {
+      if (c.miss <= c.hit * 3 + 3) return true;
+      release(vr, c);
+      return false;
+    });
+  }
   const rare = vr.jmpsSinceCp < 2 && vr.insnsSinceCp < 8;
   const loopRare = vr.jmpsSinceCp < 20 && vr.insnsSinceCp < 100;
   if (rare || (looping && loopRare)) return vr.cp;
+  if (vr.activeCount >= MAX_KEPT_STATES) return vr.cp;
   const c: Checkpoint = {
     state: copyState(vr.cur),
     branches: 1,
@@ -172,11 +212,14 @@ function visitPrunePoint(
     hit: 0,
     miss: 0,
     pc,
+    gone: false,
     hash: undefined,
   };
   if (looping) index(at, c, hash);
   else at.unhashed.push(c);
   at.activeCount++;
+  vr.activeCount++;
+  if (vr.doneCount + vr.activeCount > MAX_KEPT_STATES) evictOldest(vr);
   vr.jmpsSinceCp = 0;
   vr.insnsSinceCp = 0;
   return c;

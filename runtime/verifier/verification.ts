@@ -30,6 +30,18 @@ export const MAX_SIZE = 1n << 29n;
  * complex."). It bounds the memory held by queued states.
  */
 export const MAX_PENDING = 8192;
+/**
+ * Most states kept at checkpoints at once, explored or being explored.
+ * Beyond it the oldest explored ones are let go, and while every kept
+ * state is still being explored no new checkpoint is made. Sound: a
+ * checkpoint only saves work (a path that is not pruned is checked in
+ * full, a loop that is not caught repeating runs into the budget). The
+ * kernel keeps every state that still prunes (its `peak_states`); a
+ * program with a join every few instructions can leave 100,000 of them,
+ * 2-7 KB each here. No program of the tests and fuzzers keeps more than
+ * 64.
+ */
+export const MAX_KEPT_STATES = 16_384;
 
 /** A state remembered at a prune point. */
 export interface Checkpoint {
@@ -40,6 +52,8 @@ export interface Checkpoint {
   hit: number;
   miss: number;
   pc: number;
+  /** Let go: no longer in its pc's lists, its state freed. */
+  gone: boolean;
   /**
    * `stateHash` of the state, computed when a loop first comes back to
    * `pc` while the checkpoint is still being explored.
@@ -55,7 +69,7 @@ export interface PcCheckpoints {
    * Still being explored, by hash: a loop that comes back to `pc` in the
    * state of one of them is infinite.
    */
-  active: Map<number, Checkpoint[]>;
+  active: Map<number, Checkpoint[]> | undefined;
   /** Still being explored, not hashed yet (no loop came back yet). */
   unhashed: Checkpoint[];
   /** Checkpoints still being explored, hashed or not. */
@@ -93,6 +107,14 @@ export class Verification {
   readonly checkpoints: (PcCheckpoints | undefined)[];
   /** Paths still to explore. */
   readonly pending: Pending[] = [];
+  /** Fully explored checkpoints, oldest first (from `doneHead` on). */
+  doneOrder: Checkpoint[] = [];
+  /** Index of the oldest entry of `doneOrder` still to look at. */
+  doneHead = 0;
+  /** Fully explored checkpoints kept for pruning. */
+  doneCount = 0;
+  /** Checkpoints still being explored. */
+  activeCount = 0;
   /** Jumps since the last checkpoint (how often to remember states). */
   jmpsSinceCp = 0;
   /** Instructions since the last checkpoint. */
