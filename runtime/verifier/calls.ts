@@ -202,7 +202,7 @@ export function doHelper(vr: Verification, pc: number, d: Dec): void {
     case "mem_or_null": {
       const id = vr.newId();
       regs[0] = mkReg(T.MEM_OR_NULL, { size: allocSize, id, ref: id });
-      vr.cur.refs.push({ id, pc });
+      vr.cur.refs = [...vr.cur.refs, { id, pc }];
       break;
     }
   }

@@ -94,8 +94,11 @@ export interface Ref {
 export interface State {
   /** Call frames, the current one last. */
   frames: Frame[];
-  /** Acquired ringbuf records not yet submitted or discarded. */
-  refs: Ref[];
+  /**
+   * Acquired ringbuf records not yet submitted or discarded. Shared
+   * between copies: replace it, never change it in place.
+   */
+  refs: readonly Ref[];
 }
 
 const ZERO = constRange(0n);
@@ -188,8 +191,8 @@ export function markMisc(f: Frame, start: number, end: number): void {
 }
 
 /**
- * A copy (registers are shared: they are immutable; stacks are shared
- * copy-on-write, see `ownStack`).
+ * A copy (registers and the list of references are shared: they are
+ * immutable; stacks are shared copy-on-write, see `ownStack`).
  */
 export function copyState(s: State): State {
   return {
@@ -204,7 +207,7 @@ export function copyState(s: State): State {
         lo: f.lo,
       };
     }),
-    refs: s.refs.slice(),
+    refs: s.refs,
   };
 }
 
@@ -341,7 +344,11 @@ function stackCovers(
   return true;
 }
 
-function refsMatch(a: Ref[], b: Ref[], ids: IdMap): boolean {
+function refsMatch(
+  a: readonly Ref[],
+  b: readonly Ref[],
+  ids: IdMap,
+): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     if (!ids.check(a[i].id, b[i].id)) return false;
