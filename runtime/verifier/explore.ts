@@ -119,6 +119,12 @@ function complete(vr: Verification, c: Checkpoint): void {
   vr.doneOrder.push(c);
   vr.doneCount++;
   if (vr.doneCount + vr.activeCount > MAX_KEPT_STATES) evictOldest(vr);
+  // Forget the checkpoints dropped meanwhile (most are, by misses).
+  const listed = vr.doneOrder.length - vr.doneHead;
+  if (listed > 4096 && listed > 2 * vr.doneCount) {
+    vr.doneOrder = vr.doneOrder.slice(vr.doneHead).filter((d) => !d.gone);
+    vr.doneHead = 0;
+  }
 }
 
 /** A state for checkpoints that were let go: nothing left to compare. */
@@ -140,10 +146,6 @@ function evictOldest(vr: Verification): void {
     const list = vr.checkpoints[c.pc]!.done;
     list.splice(list.indexOf(c), 1);
     release(vr, c);
-  }
-  if (vr.doneHead > 4096 && vr.doneHead * 2 > order.length) {
-    vr.doneOrder = order.slice(vr.doneHead);
-    vr.doneHead = 0;
   }
 }
 
