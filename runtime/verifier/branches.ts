@@ -118,11 +118,11 @@ function setScalar(
       const x = fr.regs[i];
       if (x.t === T.SCALAR && x.id === old.id) fr.regs[i] = nv;
     }
-    for (let s = 0; s < fr.spills.length; s++) {
-      const x = fr.spills[s];
-      if (x && x.t === T.SCALAR && x.id === old.id) {
+    for (let s = 0; s < fr.slots.length; s++) {
+      const x = fr.slots[s];
+      if (typeof x !== "number" && x.t === T.SCALAR && x.id === old.id) {
         ownStack(fr);
-        fr.spills[s] = nv;
+        fr.slots[s] = nv;
       }
     }
   }
@@ -146,11 +146,11 @@ function markNull(
       const x = fr.regs[i];
       if (isOrNull(x.t) && x.id === id) fr.regs[i] = conv(x);
     }
-    for (let s = 0; s < fr.spills.length; s++) {
-      const x = fr.spills[s];
-      if (x && isOrNull(x.t) && x.id === id) {
+    for (let s = 0; s < fr.slots.length; s++) {
+      const x = fr.slots[s];
+      if (typeof x !== "number" && isOrNull(x.t) && x.id === id) {
         ownStack(fr);
-        fr.spills[s] = conv(x);
+        fr.slots[s] = conv(x);
       }
     }
   }

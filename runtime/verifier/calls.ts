@@ -15,8 +15,8 @@ import {
   newFrame,
   notInit,
   ownStack,
-  S,
   scalar,
+  spillAt,
   T,
   typeName,
 } from "./state.ts";
@@ -202,7 +202,7 @@ export function doHelper(vr: Verification, pc: number, d: Dec): void {
     case "mem_or_null": {
       const id = vr.newId();
       regs[0] = mkReg(T.MEM_OR_NULL, { size: allocSize, id, ref: id });
-      vr.cur.refs.push({ id, pc });
+      vr.cur.refs = [...vr.cur.refs, { id, pc }];
       break;
     }
   }
@@ -223,11 +223,10 @@ function releaseRef(
     for (let i = 0; i < 10; i++) {
       if (fr.regs[i].ref === ref) fr.regs[i] = gone;
     }
-    for (let s = 0; s < fr.spills.length; s++) {
-      if (fr.spills[s]?.ref === ref) {
+    for (let s = 0; s < fr.slots.length; s++) {
+      if (spillAt(fr, s)?.ref === ref) {
         ownStack(fr);
-        fr.spills[s] = undefined;
-        fr.kinds.fill(S.INVALID, s * 8, s * 8 + 8);
+        fr.slots[s] = 0;
       }
     }
   }

@@ -17,26 +17,17 @@ import {
   type State,
   stateCovers,
   stateEqual,
+  stateHash,
   T,
 } from "./state.ts";
 import type { VerifyResult } from "./options.ts";
-import type { Checkpoint, Verification } from "./verification.ts";
+import {
+  type Checkpoint,
+  MAX_KEPT_STATES,
+  type PcCheckpoints,
+  type Verification,
+} from "./verification.ts";
 import { step } from "./step.ts";
-
-/** A cheap hash of the current frame's registers (equal states, equal hash). */
-function fingerprint(st: State): number {
-  const f = st.frames[st.frames.length - 1];
-  let h = st.frames.length * 131 + f.callsite;
-  for (let r = 0; r < 10; r++) {
-    const x = f.regs[r];
-    h = (Math.imul(h, 31) + x.t * 7 + x.off) | 0;
-    if (x.t !== T.NOT_INIT) {
-      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umin))) | 0;
-      h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, x.r.umax))) | 0;
-    }
-  }
-  return h;
-}
 
 const PRUNED = Symbol("pruned");
 
@@ -101,19 +92,70 @@ function endPath(vr: Verification): void {
   while (c) {
     c.branches--;
     if (c.branches > 0) break;
+    const up = c.parent;
     complete(vr, c);
-    c = c.parent;
+    c = up;
   }
 }
 
-/** Moves a checkpoint whose paths are all explored to the done list. */
+/**
+ * Moves a checkpoint whose paths are all explored to the done list, and
+ * lets go of its parent (no longer needed: the state can be freed once
+ * pruning drops it).
+ */
 function complete(vr: Verification, c: Checkpoint): void {
   const at = vr.checkpoints[c.pc]!;
-  const bucket = at.active.get(c.hash)!;
-  bucket.splice(bucket.indexOf(c), 1);
-  if (bucket.length === 0) at.active.delete(c.hash);
+  if (c.hash === undefined) {
+    at.unhashed.splice(at.unhashed.lastIndexOf(c), 1);
+  } else {
+    const bucket = at.active!.get(c.hash)!;
+    bucket.splice(bucket.lastIndexOf(c), 1);
+    if (bucket.length === 0) at.active!.delete(c.hash);
+  }
   at.activeCount--;
+  vr.activeCount--;
+  c.parent = null;
   at.done.push(c);
+  vr.doneOrder.push(c);
+  vr.doneCount++;
+  if (vr.doneCount + vr.activeCount > MAX_KEPT_STATES) evictOldest(vr);
+  // Forget the checkpoints dropped meanwhile (most are, by misses).
+  const listed = vr.doneOrder.length - vr.doneHead;
+  if (listed > 4096 && listed > 2 * vr.doneCount) {
+    vr.doneOrder = vr.doneOrder.slice(vr.doneHead).filter((d) => !d.gone);
+    vr.doneHead = 0;
+  }
+}
+
+/** A state for checkpoints that were let go: nothing left to compare. */
+const RELEASED: State = { frames: [], refs: [] };
+
+/** Lets go of a done checkpoint (no longer listed at its pc). */
+function release(vr: Verification, c: Checkpoint): void {
+  c.gone = true;
+  c.state = RELEASED;
+  vr.doneCount--;
+}
+
+/** Lets go of the oldest done checkpoints beyond `MAX_KEPT_STATES`. */
+function evictOldest(vr: Verification): void {
+  const order = vr.doneOrder;
+  while (vr.doneCount > 0 && vr.doneCount + vr.activeCount > MAX_KEPT_STATES) {
+    const c = order[vr.doneHead++];
+    if (c.gone) continue;
+    const list = vr.checkpoints[c.pc]!.done;
+    list.splice(list.indexOf(c), 1);
+    release(vr, c);
+  }
+}
+
+/** Files checkpoint `c` of `at` under its state's hash. */
+function index(at: PcCheckpoints, c: Checkpoint, hash: number): void {
+  c.hash = hash;
+  at.active ??= new Map();
+  const bucket = at.active.get(hash);
+  if (bucket) bucket.push(c);
+  else at.active.set(hash, [c]);
 }
 
 function visitPrunePoint(
@@ -124,7 +166,8 @@ function visitPrunePoint(
   if (!at) {
     at = vr.checkpoints[pc] = {
       done: [],
-      active: new Map(),
+      active: undefined,
+      unhashed: [],
       activeCount: 0,
     };
   }
@@ -132,8 +175,10 @@ function visitPrunePoint(
   const looping = at.activeCount > 0;
   let hash = 0;
   if (looping) {
-    hash = fingerprint(vr.cur);
-    for (const c of at.active.get(hash) ?? []) {
+    for (const c of at.unhashed) index(at, c, stateHash(c.state));
+    at.unhashed.length = 0;
+    hash = stateHash(vr.cur);
+    for (const c of at.active?.get(hash) ?? []) {
       if (stateEqual(c.state, vr.cur)) {
         vr.fail(
           pc,
@@ -142,24 +187,26 @@ function visitPrunePoint(
       }
     }
   }
-  const live = (at: number): number => vr.s.liveIn[at];
-  const need = (at: number): number => vr.s.needIn[at];
-  const slotNeed = (at: number, w: 0 | 1): number =>
-    vr.s.slotNeedIn[2 * at + w];
   let drop = false;
   for (const c of at.done) {
-    if (stateCovers(c.state, vr.cur, pc, live, need, slotNeed)) {
+    if (stateCovers(c.state, vr.cur, pc, vr.s)) {
       c.hit++;
       return PRUNED;
     }
     c.miss++;
     if (c.miss > c.hit * 3 + 3) drop = true;
   }
-  if (drop) at.done = at.done.filter((c) => c.miss <= c.hit * 3 + 3);
+  if (drop) {
+    at.done = at.done.filter((c) => {
+      if (c.miss <= c.hit * 3 + 3) return true;
+      release(vr, c);
+      return false;
+    });
+  }
   const rare = vr.jmpsSinceCp < 2 && vr.insnsSinceCp < 8;
   const loopRare = vr.jmpsSinceCp < 20 && vr.insnsSinceCp < 100;
   if (rare || (looping && loopRare)) return vr.cp;
-  if (!looping) hash = fingerprint(vr.cur);
+  if (vr.activeCount >= MAX_KEPT_STATES) return vr.cp;
   const c: Checkpoint = {
     state: copyState(vr.cur),
     branches: 1,
@@ -167,12 +214,14 @@ function visitPrunePoint(
     hit: 0,
     miss: 0,
     pc,
-    hash,
+    gone: false,
+    hash: undefined,
   };
-  const bucket = at.active.get(hash);
-  if (bucket) bucket.push(c);
-  else at.active.set(hash, [c]);
+  if (looping) index(at, c, hash);
+  else at.unhashed.push(c);
   at.activeCount++;
+  vr.activeCount++;
+  if (vr.doneCount + vr.activeCount > MAX_KEPT_STATES) evictOldest(vr);
   vr.jmpsSinceCp = 0;
   vr.insnsSinceCp = 0;
   return c;

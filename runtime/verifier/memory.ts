@@ -9,13 +9,17 @@
 import { ProgType, STACK_SIZE } from "../bpf/opcodes.ts";
 import { constOf, FULL, loadRange, rangeText } from "./scalar.ts";
 import {
+  ALL_MISC,
+  byteKind,
   type Frame,
   isOrNull,
   isPointer,
+  markMisc,
   ownStack,
   type Reg,
   S,
   scalar,
+  spillAt,
   T,
   typeName,
 } from "./state.ts";
@@ -214,21 +218,15 @@ function stackAccess(
       }
     }
     if (!variable && size === 8 && (start & 7) === 0) {
-      f.kinds.fill(S.SPILL, start, end);
-      f.spills[start >> 3] = v;
+      f.slots[start >> 3] = v;
       return undefined;
     }
-    for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
-      if (f.spills[s]) {
-        f.spills[s] = undefined;
-        f.kinds.fill(S.MISC, s * 8, s * 8 + 8);
-      }
-    }
-    if (!variable) f.kinds.fill(S.MISC, start, end);
+    forgetSpills(f, start, end);
+    if (!variable) markMisc(f, start, end);
     return undefined;
   }
   for (let i = start; i < end; i++) {
-    if (f.kinds[i] === S.INVALID) {
+    if (byteKind(f, i) === S.INVALID) {
       vr.fail(
         pc,
         `reads ${size} bytes at fp${sign(lo)}${
@@ -239,13 +237,12 @@ function stackAccess(
       );
     }
   }
-  if (
-    !variable && size === 8 && (start & 7) === 0 && f.kinds[start] === S.SPILL
-  ) {
-    return f.spills[start >> 3]!;
+  if (!variable && size === 8 && (start & 7) === 0) {
+    const sp = spillAt(f, start >> 3);
+    if (sp) return sp;
   }
   for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
-    const sp = f.spills[s];
+    const sp = spillAt(f, s);
     if (sp && sp.t !== T.SCALAR) {
       vr.fail(
         pc,
@@ -304,8 +301,7 @@ export function doAtomic(vr: Verification, pc: number, d: Dec): void {
     const at = p.off + d.off + STACK_SIZE;
     if (d.size === 8) {
       ownStack(f);
-      f.spills[at >> 3] = undefined;
-      f.kinds.fill(S.MISC, at, at + 8);
+      f.slots[at >> 3] = ALL_MISC;
     }
   }
   if (d.sx) {
@@ -356,17 +352,12 @@ export function memArg(
   if (write) {
     ownStack(f);
     if (!variable && start < f.lo) f.lo = start;
-    for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
-      if (f.spills[s]) {
-        f.spills[s] = undefined;
-        f.kinds.fill(S.MISC, s * 8, s * 8 + 8);
-      }
-    }
-    if (!variable) f.kinds.fill(S.MISC, start, end);
+    forgetSpills(f, start, end);
+    if (!variable) markMisc(f, start, end);
     return;
   }
   for (let i = start; i < end; i++) {
-    if (f.kinds[i] === S.INVALID) {
+    if (byteKind(f, i) === S.INVALID) {
       vr.fail(
         pc,
         `${what}: reads ${size} bytes at fp${sign(lo)} but fp${
@@ -374,6 +365,16 @@ export function memArg(
         } was never written (uninitialized stack)`,
       );
     }
+  }
+}
+
+/**
+ * Turns the spilled registers in the slots of bytes [start, end) into
+ * data (a write over part of a spill, or at a variable offset).
+ */
+function forgetSpills(f: Frame, start: number, end: number): void {
+  for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
+    if (typeof f.slots[s] !== "number") f.slots[s] = ALL_MISC;
   }
 }
 

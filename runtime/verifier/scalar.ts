@@ -65,18 +65,29 @@ export function constOf(r: Range): bigint | undefined {
  * when the two intervals have no value in common (an impossible state).
  */
 export function sync(r: Range): Range | undefined {
-  let { umin, umax, smin, smax } = r;
+  return bounds(r.umin, r.umax, r.smin, r.smax);
+}
+
+const TWO_64 = 1n << 64n;
+
+/** `sync` of the four bounds given one by one. */
+function bounds(
+  umin: bigint,
+  umax: bigint,
+  smin: bigint,
+  smax: bigint,
+): Range | undefined {
   for (let round = 0; round < 2; round++) {
     if (umax <= S64_MAX) {
-      smin = max(smin, umin);
-      smax = min(smax, umax);
+      if (umin > smin) smin = umin;
+      if (umax < smax) smax = umax;
     } else if (umin > S64_MAX) {
-      smin = max(smin, umin - (1n << 64n));
-      smax = min(smax, umax - (1n << 64n));
+      smin = max(smin, umin - TWO_64);
+      smax = min(smax, umax - TWO_64);
     }
     if (smin >= 0n) {
-      umin = max(umin, smin);
-      umax = min(umax, smax);
+      if (smin > umin) umin = smin;
+      if (smax < umax) umax = smax;
     } else if (smax < 0n) {
       umin = max(umin, toU(smin));
       umax = min(umax, toU(smax));
@@ -88,12 +99,14 @@ export function sync(r: Range): Range | undefined {
 
 /** True when every value of `inner` is in `outer`. */
 export function rangeWithin(outer: Range, inner: Range): boolean {
+  if (outer === inner) return true;
   return outer.umin <= inner.umin && inner.umax <= outer.umax &&
     outer.smin <= inner.smin && inner.smax <= outer.smax;
 }
 
 /** True when both ranges are the same. */
 export function rangeEqual(a: Range, b: Range): boolean {
+  if (a === b) return true;
   return a.umin === b.umin && a.umax === b.umax && a.smin === b.smin &&
     a.smax === b.smax;
 }
@@ -108,9 +121,16 @@ export function loadRange(width: number, signExtend: boolean): Range {
   return uRange(0n, (1n << bits) - 1n);
 }
 
+/** The number of bits of `v` (0 to 64) up to its highest set bit. */
+function bitLength(v: bigint): number {
+  const hi = Number(v >> 32n);
+  if (hi !== 0) return 64 - Math.clz32(hi);
+  return 32 - Math.clz32(Number(v));
+}
+
 /** All ones up to and including the highest set bit of `v`. */
 function fillBits(v: bigint): bigint {
-  return v === 0n ? 0n : (1n << BigInt(v.toString(2).length)) - 1n;
+  return v === 0n ? 0n : (1n << BigInt(bitLength(v))) - 1n;
 }
 
 /** ALU operation names the transfer function understands. */
@@ -414,10 +434,6 @@ export function negateCmp(op: CmpKind): CmpKind {
   }
 }
 
-function with_(r: Range, p: Partial<Range>): Range | undefined {
-  return sync({ ...r, ...p });
-}
-
 /**
  * Narrows `a` and `b` assuming `a op b` holds (64-bit compare). Returns
  * undefined when it cannot hold for any values in the ranges.
@@ -469,12 +485,12 @@ export function refine(
       return swap(refine("JGE", b, a));
     case "JSGT":
       if (a.smax === S64_MIN || b.smin === S64_MAX) return undefined;
-      na = with_(a, { smin: max(a.smin, b.smin + 1n) });
-      nb = with_(b, { smax: min(b.smax, a.smax - 1n) });
+      na = bounds(a.umin, a.umax, max(a.smin, b.smin + 1n), a.smax);
+      nb = bounds(b.umin, b.umax, b.smin, min(b.smax, a.smax - 1n));
       break;
     case "JSGE":
-      na = with_(a, { smin: max(a.smin, b.smin) });
-      nb = with_(b, { smax: min(b.smax, a.smax) });
+      na = bounds(a.umin, a.umax, max(a.smin, b.smin), a.smax);
+      nb = bounds(b.umin, b.umax, b.smin, min(b.smax, a.smax));
       break;
     case "JSLT":
       return swap(refine("JSGT", b, a));
@@ -490,7 +506,7 @@ export function refine(
         }
         // Like the kernel, learn only from a single-bit mask.
         if (a.umin < cb && (cb & (cb - 1n)) === 0n) {
-          na = with_(a, { umin: cb });
+          na = bounds(cb, a.umax, a.smin, a.smax);
         }
       }
       break;
@@ -520,7 +536,7 @@ function bitsCleared(a: Range, b: Range): [Range, Range] {
 function clearBits(r: Range, c: bigint): Range {
   // The kernel's tnum_range(umin, umax): the common prefix is known.
   const diff = r.umin ^ r.umax;
-  const width = diff === 0n ? 0n : BigInt(diff.toString(2).length);
+  const width = BigInt(bitLength(diff));
   const mask = width >= 64n ? U64_MAX : (1n << width) - 1n;
   const value = r.umin & ~mask & ~c & U64_MAX;
   const m = mask & ~c & U64_MAX;
@@ -545,7 +561,7 @@ function uNarrow(r: Range, umin: bigint, umax: bigint): Range | undefined {
   if (wide && (umax <= S64_MAX || umin > S64_MAX)) {
     return sync({ umin, umax, smin: S64_MIN, smax: S64_MAX });
   }
-  return with_(r, { umin, umax });
+  return bounds(umin, umax, r.smin, r.smax);
 }
 
 function lowBit(v: bigint): bigint {
@@ -558,12 +574,12 @@ function swap(r: [Range, Range] | undefined): [Range, Range] | undefined {
 
 function exclude(a: Range, c: bigint): Range | undefined {
   let r: Range | undefined = a;
-  if (r.umin === c) r = with_(r, { umin: c + 1n });
-  else if (r.umax === c) r = with_(r, { umax: c - 1n });
+  if (r.umin === c) r = bounds(c + 1n, r.umax, r.smin, r.smax);
+  else if (r.umax === c) r = bounds(r.umin, c - 1n, r.smin, r.smax);
   if (!r) return undefined;
   const s = toS(c);
-  if (r.smin === s) r = with_(r, { smin: s + 1n });
-  else if (r.smax === s) r = with_(r, { smax: s - 1n });
+  if (r.smin === s) r = bounds(r.umin, r.umax, s + 1n, r.smax);
+  else if (r.smax === s) r = bounds(r.umin, r.umax, r.smin, s - 1n);
   return r;
 }
 

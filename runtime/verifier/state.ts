@@ -10,6 +10,7 @@
 
 import { STACK_SIZE } from "../bpf/opcodes.ts";
 import { constRange, type Range, rangeEqual, rangeWithin } from "./scalar.ts";
+import type { Structure } from "./structure.ts";
 
 /** Register value kinds. */
 export const T = {
@@ -49,21 +50,32 @@ export interface Reg {
 /** Kinds of stack bytes. */
 export const S = { INVALID: 0, MISC: 1, SPILL: 2 } as const;
 
+/**
+ * One 8-byte stack slot: a spilled register (all 8 bytes `S.SPILL`), or a
+ * mask of the bytes holding data (bit b set: byte b of the slot is
+ * `S.MISC`, clear: `S.INVALID`, never written).
+ */
+export type Slot = Reg | number;
+
+/** Every byte of a slot holds data. */
+export const ALL_MISC = 0xff;
+
 /** One call frame. */
 export interface Frame {
   /** r0 to r10. */
   regs: Reg[];
-  /** Per byte from fp-512 (index 0) to fp-1 (index 511): one of `S`. */
-  kinds: number[];
-  /** Per 8-byte slot (index = byte index >> 3), the spilled register. */
-  spills: (Reg | undefined)[];
+  /**
+   * The 64 slots of the stack, from fp-512 (index 0) to fp-8 (index 63):
+   * byte index i (0 for fp-512, 511 for fp-1) is in slot i >> 3.
+   */
+  slots: Slot[];
   /** The call instruction that created the frame (-1 for the main one). */
   callsite: number;
   /** Index of the function the frame runs. */
   func: number;
   /**
-   * False while `kinds` and `spills` may be shared with another state;
-   * call `ownStack` before changing them.
+   * False while `slots` may be shared with another state; call `ownStack`
+   * before changing it.
    */
   own: boolean;
   /** Lowest byte index ever written (512 when none): bytes below are INVALID. */
@@ -82,8 +94,11 @@ export interface Ref {
 export interface State {
   /** Call frames, the current one last. */
   frames: Frame[];
-  /** Acquired ringbuf records not yet submitted or discarded. */
-  refs: Ref[];
+  /**
+   * Acquired ringbuf records not yet submitted or discarded. Shared
+   * between copies: replace it, never change it in place.
+   */
+  refs: readonly Ref[];
 }
 
 const ZERO = constRange(0n);
@@ -136,8 +151,7 @@ export function newFrame(
   regs[10] = mkReg(T.STACK, { frame: index });
   return {
     regs,
-    kinds: new Array<number>(STACK_SIZE).fill(S.INVALID),
-    spills: new Array(STACK_SIZE / 8).fill(undefined),
+    slots: new Array<Slot>(STACK_SIZE / 8).fill(0),
     callsite,
     func,
     own: true,
@@ -145,17 +159,40 @@ export function newFrame(
   };
 }
 
-/** Makes a frame's stack arrays private to it before a change. */
+/** Makes a frame's stack private to it before a change. */
 export function ownStack(f: Frame): void {
   if (f.own) return;
-  f.kinds = f.kinds.slice();
-  f.spills = f.spills.slice();
+  f.slots = f.slots.slice();
   f.own = true;
 }
 
+/** What byte `i` of a frame's stack holds: one of `S`. */
+export function byteKind(f: Frame, i: number): number {
+  const x = f.slots[i >> 3];
+  if (typeof x !== "number") return S.SPILL;
+  return (x >> (i & 7)) & 1 ? S.MISC : S.INVALID;
+}
+
+/** The register spilled to slot `s`, if any. */
+export function spillAt(f: Frame, s: number): Reg | undefined {
+  const x = f.slots[s];
+  return typeof x === "number" ? undefined : x;
+}
+
+/** Marks bytes [start, end) of a frame's own stack as data. */
+export function markMisc(f: Frame, start: number, end: number): void {
+  for (let s = start >> 3; s <= (end - 1) >> 3; s++) {
+    const x = f.slots[s];
+    const from = Math.max(start, s * 8) - s * 8;
+    const to = Math.min(end, s * 8 + 8) - s * 8;
+    const bits = ((1 << to) - 1) & ~((1 << from) - 1);
+    f.slots[s] = (typeof x === "number" ? x : ALL_MISC) | bits;
+  }
+}
+
 /**
- * A copy (registers are shared: they are immutable; stacks are shared
- * copy-on-write, see `ownStack`).
+ * A copy (registers and the list of references are shared: they are
+ * immutable; stacks are shared copy-on-write, see `ownStack`).
  */
 export function copyState(s: State): State {
   return {
@@ -163,15 +200,14 @@ export function copyState(s: State): State {
       f.own = false;
       return {
         regs: f.regs.slice(),
-        kinds: f.kinds,
-        spills: f.spills,
+        slots: f.slots,
         callsite: f.callsite,
         func: f.func,
         own: false,
         lo: f.lo,
       };
     }),
-    refs: s.refs.slice(),
+    refs: s.refs,
   };
 }
 
@@ -238,6 +274,13 @@ function ptrFieldsEqual(a: Reg, b: Reg): boolean {
 /** True when `old` covers every value `cur` may hold. */
 function regCovers(old: Reg, cur: Reg, ids: IdMap, exact = true): boolean {
   if (old.t === T.NOT_INIT) return true;
+  if (old === cur) {
+    // The same register (they are immutable): only its ids must match up.
+    if (old.t === T.SCALAR) {
+      return !exact || old.id === 0 || ids.check(old.id, old.id);
+    }
+    return ids.check(old.id, old.id) && ids.check(old.ref, old.ref);
+  }
   if (old.t !== cur.t) return false;
   if (old.t === T.SCALAR) {
     if (!exact) return true;
@@ -251,6 +294,7 @@ function regCovers(old: Reg, cur: Reg, ids: IdMap, exact = true): boolean {
 function regEqual(a: Reg, b: Reg, ids: IdMap): boolean {
   if (a.t !== b.t) return false;
   if (a.t === T.NOT_INIT) return true;
+  if (a === b) return ids.check(a.id, a.id) && ids.check(a.ref, a.ref);
   return ptrFieldsEqual(a, b) && rangeEqual(a.r, b.r) &&
     ids.check(a.id, b.id) &&
     ids.check(a.ref, b.ref);
@@ -263,39 +307,48 @@ function stackCovers(
   need0: number,
   need1: number,
 ): boolean {
-  const ok = old.kinds, ck = cur.kinds;
-  if (ok === ck && old.spills === cur.spills) {
+  const os = old.slots, cs = cur.slots;
+  if (os === cs) {
     // Same bytes: only the ids of spilled registers need matching up.
-    for (const sp of old.spills) {
-      if (sp && (sp.id !== 0 || sp.ref !== 0) && !regCovers(sp, sp, ids)) {
+    for (const sp of os) {
+      if (
+        typeof sp !== "number" && (sp.id !== 0 || sp.ref !== 0) &&
+        !regCovers(sp, sp, ids)
+      ) {
         return false;
       }
     }
     return true;
   }
-  for (let i = old.lo; i < ok.length; i++) {
-    const o = ok[i];
-    if (o === S.INVALID) continue;
-    const c = ck[i];
-    const slot = i >> 3;
+  for (let slot = old.lo >> 3; slot < os.length; slot++) {
+    const o = os[slot];
+    const c = cs[slot];
+    if (typeof o === "number") {
+      // Data: the same bytes (or more) hold data, or a spilled scalar.
+      if (o === 0) continue;
+      if (typeof c === "number" ? (o & ~c) !== 0 : c.t !== T.SCALAR) {
+        return false;
+      }
+      continue;
+    }
     const need = slot < 32 ? need0 & (1 << slot) : need1 & (1 << (slot - 32));
-    if (o === S.MISC || (!need && old.spills[slot]!.t === T.SCALAR)) {
-      // Data (or a scalar whose value does not matter): any data will do.
-      if (c === S.MISC) continue;
-      if (c === S.SPILL && cur.spills[slot]!.t === T.SCALAR) continue;
-      return false;
+    if (!need && o.t === T.SCALAR) {
+      // A scalar whose value does not matter: any data will do.
+      if (typeof c === "number" ? c !== ALL_MISC : c.t !== T.SCALAR) {
+        return false;
+      }
+      continue;
     }
-    if (c !== S.SPILL) return false;
-    if (
-      (i & 7) === 0 && !regCovers(old.spills[slot]!, cur.spills[slot]!, ids)
-    ) {
-      return false;
-    }
+    if (typeof c === "number" || !regCovers(o, c, ids)) return false;
   }
   return true;
 }
 
-function refsMatch(a: Ref[], b: Ref[], ids: IdMap): boolean {
+function refsMatch(
+  a: readonly Ref[],
+  b: readonly Ref[],
+  ids: IdMap,
+): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     if (!ids.check(a[i].id, b[i].id)) return false;
@@ -309,18 +362,14 @@ function refsMatch(a: Ref[], b: Ref[], ids: IdMap): boolean {
  * at least as general as in `cur`. Scalars whose value is not needed
  * (see `Structure.needIn`) are compared by kind only.
  *
- * @param liveAt registers live at a pc (bit r for register r).
- * @param neededAt registers whose value matters at a pc.
- * @param slotsNeededAt stack slots (of the current frame) whose value
- * matters at a pc, as two 32-bit words.
+ * @param s the static analyses: registers live at a pc, registers and
+ * stack slots (of the current frame) whose value matters at a pc.
  */
 export function stateCovers(
   old: State,
   cur: State,
   pc: number,
-  liveAt: (pc: number) => number,
-  neededAt: (pc: number) => number,
-  slotsNeededAt: (pc: number, word: 0 | 1) => number,
+  s: Pick<Structure, "liveIn" | "needIn" | "slotNeedIn">,
 ): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   const ids = new IdMap();
@@ -331,7 +380,7 @@ export function stateCovers(
     // A caller's r0-r5 are overwritten when its callee returns.
     const at = f === last ? pc : cur.frames[f + 1].callsite + 1;
     const mask = f === last ? 0x7ff : 0x3c0;
-    const live = liveAt(at) & mask, need = neededAt(at);
+    const live = s.liveIn[at] & mask, need = s.needIn[at];
     for (let r = 0; r < 10; r++) {
       const b = 1 << r;
       if ((live & b) === 0) continue;
@@ -339,11 +388,58 @@ export function stateCovers(
         return false;
       }
     }
-    const n0 = f === last ? slotsNeededAt(pc, 0) : -1;
-    const n1 = f === last ? slotsNeededAt(pc, 1) : -1;
+    const n0 = f === last ? s.slotNeedIn[2 * pc] : -1;
+    const n1 = f === last ? s.slotNeedIn[2 * pc + 1] : -1;
     if (!stackCovers(of, cf, ids, n0, n1)) return false;
   }
   return refsMatch(old.refs, cur.refs, ids);
+}
+
+/** Mixes the 64 bits of `v` into hash `h`. */
+function mix64(h: number, v: bigint): number {
+  h = (Math.imul(h, 31) + Number(BigInt.asUintN(32, v))) | 0;
+  return (Math.imul(h, 31) + Number(BigInt.asIntN(32, v >> 32n))) | 0;
+}
+
+/** Hashes of ranges already seen (ranges are immutable and shared). */
+const rangeHashes = new WeakMap<Range, number>();
+
+/** A hash of all four bounds of a range, computed once per range. */
+function rangeHash(r: Range): number {
+  let h = rangeHashes.get(r);
+  if (h === undefined) {
+    h = mix64(mix64(mix64(mix64(0, r.umin), r.umax), r.smin), r.smax);
+    rangeHashes.set(r, h);
+  }
+  return h;
+}
+
+/** A hash of a register's kind, offset and range (not its ids). */
+function regHash(h: number, x: Reg): number {
+  h = (Math.imul(h, 31) + x.t) | 0;
+  if (x.t === T.NOT_INIT) return h;
+  h = (Math.imul(h, 31) + x.off) | 0;
+  return (Math.imul(h, 31) + rangeHash(x.r)) | 0;
+}
+
+/**
+ * A hash of the current frame (registers and stack), equal for states
+ * that `stateEqual` finds equal: where a loop may have come back to a
+ * state, only states of the same hash need comparing.
+ */
+export function stateHash(st: State): number {
+  const f = st.frames[st.frames.length - 1];
+  let h = (st.frames.length * 131 + f.callsite) | 0;
+  for (let r = 0; r < 10; r++) h = regHash(h, f.regs[r]);
+  h = (Math.imul(h, 31) + f.lo) | 0;
+  const sl = f.slots;
+  for (let i = f.lo >> 3; i < sl.length; i++) {
+    const x = sl[i];
+    h = typeof x === "number"
+      ? (Math.imul(h, 31) + x) | 0
+      : regHash(Math.imul(h, 31) | 0, x);
+  }
+  return h;
 }
 
 /** True when both states are the same (ids matched up to renaming). */
@@ -357,13 +453,12 @@ export function stateEqual(a: State, b: State): boolean {
       if (!regEqual(x.regs[r], y.regs[r], ids)) return false;
     }
     if (x.lo !== y.lo) return false;
-    for (let i = x.lo; i < x.kinds.length; i++) {
-      if (x.kinds[i] !== y.kinds[i]) return false;
-    }
-    for (let i = 0; i < x.spills.length; i++) {
-      const p = x.spills[i], q = y.spills[i];
+    const xs = x.slots, ys = y.slots;
+    for (let i = 0; i < xs.length; i++) {
+      const p = xs[i], q = ys[i];
       if (p === q) continue;
-      if (!p || !q || !regEqual(p, q, ids)) return false;
+      if (typeof p === "number" || typeof q === "number") return false;
+      if (!regEqual(p, q, ids)) return false;
     }
   }
   return refsMatch(a.refs, b.refs, ids);

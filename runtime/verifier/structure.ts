@@ -452,11 +452,17 @@ export function analyzeStructure(
   }
   const dec: (Dec | undefined)[] = new Array(n);
   const second = new Uint8Array(n);
+  // Ranges are immutable: one per distinct immediate.
+  const immRanges = new Map<number, Range>();
   for (let pc = 0; pc < n; pc++) {
     if (second[pc]) continue;
     const d = decodeOne(insns, pc, mapCount, fail);
     if (d.imm !== 0) {
-      d.immR = constRange(d.bits === 64 ? BigInt(d.imm) : BigInt(d.imm >>> 0));
+      // 64-bit operations sign-extend the immediate, 32-bit ones do not.
+      const v = d.bits === 64 ? d.imm : d.imm >>> 0;
+      let r = immRanges.get(v);
+      if (r === undefined) immRanges.set(v, r = constRange(BigInt(v)));
+      d.immR = r;
     }
     dec[pc] = d;
     if (d.k === "ldimm64") second[pc + 1] = 1;

@@ -24,6 +24,24 @@ export const MAX_FRAMES = 8;
 export const MAX_VAR_OFF = 1 << 29;
 /** Bound on a helper's size argument. */
 export const MAX_SIZE = 1n << 29n;
+/**
+ * Most paths waiting to be explored at once: the kernel's
+ * `BPF_COMPLEXITY_LIMIT_JMP_SEQ` ("The sequence of 8193 jumps is too
+ * complex."). It bounds the memory held by queued states.
+ */
+export const MAX_PENDING = 8192;
+/**
+ * Most states kept at checkpoints at once, explored or being explored.
+ * Beyond it the oldest explored ones are let go, and while every kept
+ * state is still being explored no new checkpoint is made. Sound: a
+ * checkpoint only saves work (a path that is not pruned is checked in
+ * full, a loop that is not caught repeating runs into the budget). The
+ * kernel keeps every state that still prunes (its `peak_states`); a
+ * program with a join every few instructions can leave 100,000 of them,
+ * 2-7 KB each here. No program of the tests and fuzzers keeps more than
+ * 64.
+ */
+export const MAX_KEPT_STATES = 16_384;
 
 /** A state remembered at a prune point. */
 export interface Checkpoint {
@@ -34,16 +52,27 @@ export interface Checkpoint {
   hit: number;
   miss: number;
   pc: number;
-  /** `fingerprint` of the state. */
-  hash: number;
+  /** Let go: no longer in its pc's lists, its state freed. */
+  gone: boolean;
+  /**
+   * `stateHash` of the state, computed when a loop first comes back to
+   * `pc` while the checkpoint is still being explored.
+   */
+  hash: number | undefined;
 }
 
 /** The checkpoints remembered at one pc. */
-interface PcCheckpoints {
+export interface PcCheckpoints {
   /** Fully explored: usable for pruning. */
   done: Checkpoint[];
-  /** Still being explored, by fingerprint: usable for loop detection. */
-  active: Map<number, Checkpoint[]>;
+  /**
+   * Still being explored, by hash: a loop that comes back to `pc` in the
+   * state of one of them is infinite.
+   */
+  active: Map<number, Checkpoint[]> | undefined;
+  /** Still being explored, not hashed yet (no loop came back yet). */
+  unhashed: Checkpoint[];
+  /** Checkpoints still being explored, hashed or not. */
   activeCount: number;
 }
 
@@ -78,6 +107,14 @@ export class Verification {
   readonly checkpoints: (PcCheckpoints | undefined)[];
   /** Paths still to explore. */
   readonly pending: Pending[] = [];
+  /** Fully explored checkpoints, oldest first (from `doneHead` on). */
+  doneOrder: Checkpoint[] = [];
+  /** Index of the oldest entry of `doneOrder` still to look at. */
+  doneHead = 0;
+  /** Fully explored checkpoints kept for pruning. */
+  doneCount = 0;
+  /** Checkpoints still being explored. */
+  activeCount = 0;
   /** Jumps since the last checkpoint (how often to remember states). */
   jmpsSinceCp = 0;
   /** Instructions since the last checkpoint. */
@@ -142,8 +179,17 @@ export class Verification {
     return this.nextId++;
   }
 
-  /** Queues the other side of a branch, starting at `pc` in `state`. */
+  /**
+   * Queues the other side of a branch, starting at `pc` in `state`;
+   * refuses the program when more than `MAX_PENDING` paths would wait.
+   */
   fork(state: State, pc: number): void {
+    if (this.pending.length >= MAX_PENDING) {
+      this.fail(
+        this.pc,
+        `the program is too complex: more than ${MAX_PENDING} branches wait to be explored at once (a loop that is not provably bounded, or too many paths)`,
+      );
+    }
     if (this.cp) this.cp.branches++;
     this.pending.push({ state, pc, cp: this.cp, from: this.pc });
   }

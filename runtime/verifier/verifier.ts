@@ -32,7 +32,11 @@
  * instructions (default 1,000,000): a bounded `for (i = 0; i < 16; i++)` is
  * unrolled; a loop that comes back to a state identical to one still being
  * explored is refused at once ("infinite loop"), any other unbounded loop when
- * the budget runs out. At jump targets, fall-throughs of conditional jumps
+ * the budget runs out. As in the kernel, at most 8,192 paths may wait to be
+ * explored at once (`BPF_COMPLEXITY_LIMIT_JMP_SEQ`): a loop that queues the
+ * other side of a branch on every turn is refused when the 8,193rd would
+ * wait, where the kernel says "The sequence of 8193 jumps is too complex".
+ * At jump targets, fall-throughs of conditional jumps
  * and call return points the state is remembered (not more often than every
  * 2 jumps or 8 instructions, every 20 jumps or 100 instructions inside a
  * loop, as the kernel does); a path arriving in a state covered by a fully
@@ -45,6 +49,21 @@
  * may flow into a compare, pointer arithmetic, an address, a checked helper
  * argument, a call or a function's return; other scalars only need to be
  * scalars on both sides. Register liveness is a static analysis too.
+ *
+ * **Bounded work.** As in the kernel, a remembered state that keeps failing
+ * to prune (more than 3 misses per hit, plus 3) is dropped. Beyond the
+ * kernel, at most 16,384 remembered states are kept at once: the oldest
+ * fully explored ones are let go first, and while all are still being
+ * explored no new one is made (this only costs pruning; no program of the
+ * tests and fuzzers comes near it). Whether a loop came back to a state
+ * still being explored is looked up by a hash of the current frame
+ * (registers, stack, all 64 bits of every bound), so each visit compares
+ * with the few states of the same hash. With the budget and the 8,192
+ * waiting paths, verifying any program of a given size takes bounded time
+ * and memory: reaching the 1,000,000-instruction budget takes 0.1-0.4 s of
+ * CPU here, within 300 MB for programs of up to several hundred thousand
+ * instructions (the decoded program needs about 150 bytes per
+ * instruction).
  *
  * **Scalar values, never more precise than the kernel's.** A scalar is an
  * unsigned and a signed 64-bit range (`scalar.ts`); the kernel also keeps

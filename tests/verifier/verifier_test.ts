@@ -753,6 +753,27 @@ test("rejects an unbounded loop when the budget runs out", () => {
   assert.ok(err.pc >= 2 && err.pc <= 3);
 });
 
+test("rejects more than 8192 branches waiting at once, as the kernel does", () => {
+  // Each turn of the loop queues the side where r7 == r6; the loop goes on
+  // with a new r6 each time, so nothing is pruned.
+  const err = rejects(
+    prog((b) => {
+      b.ldx(8, 7, 1, 8);
+      b.movImm(6, 0);
+      b.label("l");
+      b.alu64Imm("ADD", 6, 1);
+      b.jmpReg("JEQ", 7, 6, "out");
+      b.ja("l");
+      b.label("out");
+      b.movImm(0, 0);
+      b.exit();
+    }),
+    3,
+    /too complex: more than 8192 branches wait to be explored at once/,
+  );
+  assert.match(err.message, /^Instruction 3 \(if r7 == r6 goto pc\+1\)/);
+});
+
 test("rejects too many instruction slots and an empty program", () => {
   rejects([], 0, /the program is empty/);
   const huge: Insn[] = new Array(1_000_001).fill(insn(0xb7, 0, 0, 0, 0));
