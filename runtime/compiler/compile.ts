@@ -59,6 +59,7 @@
 import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
+import { lowerProgram } from "../lang/lowering.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
@@ -189,6 +190,7 @@ export function compileAst(
   diag: Diagnostics = new Diagnostics(),
   opts: CompileOptions = {},
 ): Program {
+  tree = lowerProgram(tree);
   const params = opts.params ?? [];
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {

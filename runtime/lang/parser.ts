@@ -37,6 +37,7 @@ import { isBuiltinName } from "./ast.ts";
 import { buildAttachPoint, scanAttachPoint } from "./attach_point.ts";
 import { Diagnostics, quote } from "./diagnostics.ts";
 import { describeToken, Lexer, type Token } from "./lexer.ts";
+import { lowerElvis } from "./lowering.ts";
 
 /** What {@linkcode parse} returns. */
 export interface ParseResult {
@@ -287,7 +288,8 @@ class Parser {
   private looksLikeProbeStart(): boolean {
     const t = this.cur;
     if (t.type !== "ident" || t.span.col !== 1) return false;
-    return t.text === "BEGIN" || t.text === "END" ||
+    return t.text === "BEGIN" || t.text === "END" || t.text === "begin" ||
+      t.text === "end" ||
       (this.at(":", 1) && this.peek(1).span.start === t.span.end);
   }
 
@@ -697,6 +699,14 @@ class Parser {
       const cond = this.parseBinary(1);
       if (!this.at("?")) return cond;
       this.advance();
+      if (this.at(":")) {
+        this.advance();
+        const other = this.parseExpr();
+        const r = lowerElvis(cond, other, this.from(start));
+        if (!("error" in r)) return r;
+        this.diag.error(r.at, r.error);
+        return cond;
+      }
       const saved = this.inPredicate;
       this.inPredicate = false;
       let then: Expr;
