@@ -222,6 +222,19 @@ async function runScript(opts: CliOptions): Promise<number> {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
   }
+  // --include FILE: as bpftrace, an #include of the preamble; appended so
+  // that the script's own line numbers stay as written.
+  for (const inc of opts.includes) {
+    source += inc.startsWith("/") || inc.startsWith(".")
+      ? `\n#include "${inc}"`
+      : `\n#include <${inc}>`;
+  }
+  const warn = opts.noWarnings ? () => {} : stderr;
+  if (opts.helperErrors) {
+    warn(
+      "tsbpf: WARNING: -k has nothing to do: tsbpf does not report BPF helper errors yet",
+    );
+  }
   let maxMapKeys: number;
   try {
     maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
@@ -299,6 +312,13 @@ async function runScript(opts: CliOptions): Promise<number> {
       unsafe: opts.unsafe,
       runSystemOnSynthetic: opts.runSystemOnSynthetic,
       notice: stderr,
+      attachLine: !opts.quiet,
+      warn,
+      // bpftrace's runtime tests wait for this line on stdout.
+      onAttached:
+        Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined
+          ? () => writeStdout("__BPFTRACE_NOTIFY_PROBES_ATTACHED\n")
+          : undefined,
     });
     const abort = new AbortController();
     // The first Ctrl-C (or SIGTERM) ends the run; the second says what
