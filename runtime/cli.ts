@@ -235,9 +235,10 @@ async function runScript(opts: CliOptions): Promise<number> {
       "tsbpf: WARNING: -k has nothing to do: tsbpf does not report BPF helper errors yet",
     );
   }
-  let maxMapKeys: number;
   try {
-    maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
+    // Checked now (a usage error); resolved by the compile, where the
+    // script's config block may set it.
+    resolveMaxMapKeys(opts.maxMapKeys);
   } catch (e) {
     throw new UsageError(errorMessage(e));
   }
@@ -262,7 +263,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       params: opts.params,
       unsafe: opts.unsafe,
       pid: opts.pid,
-      maxMapKeys,
+      maxMapKeys: opts.maxMapKeys,
       maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
       histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
@@ -275,6 +276,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
     throw e;
   }
+  for (const w of program.config?.warnings ?? []) warn(w);
   if (opts.disasm) {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
     writeStdout(formatDryRun(program));

@@ -454,7 +454,9 @@ export class Session {
       else this.engine.detach?.();
       await this.engine.runSpecial("END");
       await this.#drain();
-      if (options.printMaps ?? true) {
+      if (
+        options.printMaps ?? this.program.config?.printMapsOnExit ?? true
+      ) {
         // As bpftrace: two newlines, then every map; an empty one prints
         // as a blank line (text) or nothing (JSON), a keyless count as 0.
         const maps = this.readMaps();

@@ -60,6 +60,7 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import { lowerProgram } from "../lang/lowering.ts";
+import { readConfig, sessionConfig } from "../lang/config.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
@@ -192,7 +193,8 @@ export function compileAst(
 ): Program {
   tree = lowerProgram(tree);
   const params = opts.params ?? [];
-  const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
+  const config = readConfig(tree.config, diag);
+  const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
       throw new RangeError(
@@ -255,6 +257,7 @@ export function compileAst(
     formats: tables.formats,
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
+  if (tree.config) prog.config = sessionConfig(config, diag);
   return prog;
 }
 

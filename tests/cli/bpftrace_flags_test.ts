@@ -130,3 +130,41 @@ Deno.test("flags: --include is an #include of the preamble (types come from BTF)
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout.trim(), "16");
 });
+
+for (const { backend, ignore } of ENGINES) {
+  Deno.test({
+    name:
+      `config ${backend}: print_maps_on_exit=0 prints no maps; warnings on stderr unless --no-warnings`,
+    ignore,
+    async fn() {
+      const prog = "config = { print_maps_on_exit = 0; stack_mode = raw }\n" +
+        'begin { @test = 1; @m["k"] = count(); printf("x\\n"); exit(); }';
+      const r = await runCli(["--backend", backend, "-e", prog]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Attaching 1 probe.*\nx\n$/);
+      assert.match(
+        r.stderr,
+        /^stdin:1:36: WARNING: stack_mode is not supported yet: stacks print in bpftrace mode\n/m,
+      );
+      const printed = await runCli([
+        "--backend",
+        backend,
+        "--no-warnings",
+        "-e",
+        prog.replace("= 0", "= 1"),
+      ]);
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stdout, /\nx\n\n\n@m\[k\]: 1\n\n?@test: 1\n$/);
+      assert.doesNotMatch(printed.stderr, /WARNING/);
+    },
+  });
+}
+
+Deno.test("config: a bad key is a compile error with bpftrace's wording", async () => {
+  const r = await runCli(["-e", "config = { bad_config=raw } begin {}"]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^stdin:1:12: ERROR: bad_config: not a known configuration option\n/,
+  );
+});

@@ -143,6 +143,15 @@ exit(); }`,
     },
   },
   {
+    name: "config_max_map_keys",
+    features: ["config block", "max_map_keys"],
+    source: `config = { max_map_keys = 2; BPFTRACE_STACK_MODE = bpftrace }
+begin { @[1] = 1; @[2] = 2; @[3] = 3; exit(); }`,
+    expect(r) {
+      assert.deepEqual(byKey(r, "@").map(([k]) => k), ["1", "2"]);
+    },
+  },
+  {
     name: "exit_in_begin",
     features: ["exit()", "interval not firing after exit"],
     source: `BEGIN { printf("a\\n"); exit(); }
