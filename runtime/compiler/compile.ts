@@ -61,6 +61,7 @@ import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import { lowerProgram } from "../lang/lowering.ts";
 import { readConfig, sessionConfig } from "../lang/config.ts";
+import { resolveImports } from "../lang/imports.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { MAP_MAX_ENTRIES, ProbeCompiler, ProgramTables } from "./codegen.ts";
@@ -169,7 +170,7 @@ export function resolveMaxMapKeys(option?: number): number {
 export function compile(source: string, opts: CompileOptions = {}): Program {
   const fileName = opts.fileName ?? "stdin";
   const { ast, diagnostics } = parse(source, fileName, opts.params);
-  const prog = compileAst(ast, diagnostics, opts);
+  const prog = compileAst(resolveImports(ast, diagnostics), diagnostics, opts);
   prog.source = { name: fileName, text: source };
   return prog;
 }

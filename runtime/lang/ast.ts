@@ -92,6 +92,19 @@ export interface Span {
   line: number;
   /** 1-based column of `start`. */
   col: number;
+  /**
+   * The file the offsets point into, when it is not the program's own
+   * (set on the nodes of an `import`ed script).
+   */
+  source?: SourceText;
+}
+
+/** A named source text. */
+export interface SourceText {
+  /** The file name as errors print it. */
+  name: string;
+  /** The whole text. */
+  text: string;
 }
 
 /** A whole bpftrace program. */
@@ -104,6 +117,8 @@ export interface Program {
   cDefinitions: CDefinition[];
   /** The `config = { ... }` block, if present. */
   config?: ConfigBlock;
+  /** `import "path";` statements, in order (resolved by `imports.ts`). */
+  imports?: ImportDecl[];
   /** The probes, in source order. */
   probes: Probe[];
   /** Source range of the node. */
@@ -118,6 +133,16 @@ export interface Include {
   path: string;
   /** `true` for `<...>`, `false` for `"..."`. */
   system: boolean;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** `import "path";`. */
+export interface ImportDecl {
+  /** Node kind (the discriminant). */
+  kind: "import";
+  /** The path as written. */
+  path: string;
   /** Source range of the node. */
   span: Span;
 }

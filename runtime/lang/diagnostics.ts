@@ -61,7 +61,7 @@ export class CompileError extends SyntaxError {
   ) {
     super(message);
     this.name = "CompileError";
-    this.file = file;
+    this.file = span.source?.name ?? file;
     this.line = span.line;
     this.col = span.col;
     this.span = span;
@@ -76,9 +76,10 @@ export class CompileError extends SyntaxError {
    * @returns Three lines (no trailing newline).
    */
   format(sourceText: string, sourceName: string = this.file): string {
+    // A span into an imported file renders from that file.
     return formatDiagnostic(
-      sourceName,
-      sourceText,
+      this.span.source?.name ?? sourceName,
+      this.span.source?.text ?? sourceText,
       this.span,
       this.message,
       this.severity,

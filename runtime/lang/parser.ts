@@ -23,6 +23,7 @@ import type {
   ConfigEntry,
   Expr,
   IfStmt,
+  ImportDecl,
   Include,
   MapExpr,
   Probe,
@@ -323,6 +324,7 @@ class Parser {
     const cDefinitions: CDefinition[] = [];
     const probes: Probe[] = [];
     let config: ConfigBlock | undefined;
+    const imports: ImportDecl[] = [];
     const start = this.cur.span;
     while (this.cur.type !== "eof") {
       if (this.tooManyErrors()) break;
@@ -354,6 +356,22 @@ class Parser {
           (TAG_KEYWORDS.has(t.text) || t.text === "typedef")
         ) {
           this.parseCDefinition(t, cDefinitions);
+        } else if (this.atWord("import") && this.peek(1).type === "str") {
+          const kw = this.advance();
+          const path = this.advance();
+          const decl: ImportDecl = {
+            kind: "import",
+            path: path.value ?? "",
+            span: joinSpan(kw.span, path.span),
+          };
+          if (probes.length > 0) {
+            this.diag.error(
+              decl.span,
+              "Imports must come before the probes",
+            );
+          }
+          imports.push(decl);
+          if (this.at(";")) this.advance();
         } else if (this.atWord("config") && this.at("=", 1)) {
           const c = this.parseConfig();
           if (config) {
@@ -372,7 +390,7 @@ class Parser {
         if (e !== BAIL_TO_PROBE) this.recoverTopLevel();
       }
     }
-    if (probes.length === 0 && !this.diag.hasErrors) {
+    if (probes.length === 0 && imports.length === 0 && !this.diag.hasErrors) {
       this.diag.error(this.lx.endSpan(), "Program has no probes");
     }
     const end = this.lx.endSpan();
@@ -381,6 +399,7 @@ class Parser {
       includes,
       cDefinitions,
       ...(config ? { config } : {}),
+      ...(imports.length > 0 ? { imports } : {}),
       probes,
       span: {
         start: Math.min(start.start, end.end),
