@@ -192,7 +192,7 @@ export function compileAst(
   diag: Diagnostics = new Diagnostics(),
   opts: CompileOptions = {},
 ): Program {
-  tree = lowerProgram(tree);
+  tree = lowerProgram(tree, diag);
   const params = opts.params ?? [];
   const config = readConfig(tree.config, diag);
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);

@@ -97,6 +97,8 @@ export interface Span {
    * (set on the nodes of an `import`ed script).
    */
   source?: SourceText;
+  /** Set on code a macro call put here: that call, and the macro's name. */
+  expandedFrom?: { span: Span; macro: string };
 }
 
 /** A named source text. */
@@ -119,6 +121,8 @@ export interface Program {
   config?: ConfigBlock;
   /** `import "path";` statements, in order (resolved by `imports.ts`). */
   imports?: ImportDecl[];
+  /** `macro name(...) { ... }` definitions (expanded by `macros.ts`). */
+  macros?: MacroDef[];
   /** The probes, in source order. */
   probes: Probe[];
   /** Source range of the node. */
@@ -133,6 +137,32 @@ export interface Include {
   path: string;
   /** `true` for `<...>`, `false` for `"..."`. */
   system: boolean;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** One parameter of a macro: `$var`, `@map` or a bare name (any expression). */
+export interface MacroParam {
+  /** `var` for `$a`, `map` for `@m`, `ident` for `x`. */
+  kind: "var" | "map" | "ident";
+  /** The name without its sigil. */
+  name: string;
+  /** Source range of the parameter. */
+  span: Span;
+}
+
+/** `macro name(params) { body }`. */
+export interface MacroDef {
+  /** Node kind (the discriminant). */
+  kind: "macro";
+  /** The macro's name. */
+  name: string;
+  /** The parameters, in order. */
+  params: MacroParam[];
+  /** The body. */
+  body: Block;
+  /** Whether the body ends with an expression (no `;`): the macro's value. */
+  hasValue: boolean;
   /** Source range of the node. */
   span: Span;
 }

@@ -127,6 +127,7 @@ export function resolveImports(
     probes: [],
   };
   delete merged.imports;
+  delete merged.macros;
   const load = (p: Program, dir: string) => {
     for (const imp of p.imports ?? []) {
       const path = join(dir, imp.path);
@@ -189,6 +190,7 @@ export function resolveImports(
         merged.includes.push(...sub.includes);
         merged.cDefinitions.push(...sub.cDefinitions);
         merged.probes.push(...sub.probes);
+        merged.macros = [...merged.macros ?? [], ...sub.macros ?? []];
       }
     }
   };
@@ -196,7 +198,10 @@ export function resolveImports(
   merged.includes.push(...program.includes);
   merged.cDefinitions.push(...program.cDefinitions);
   merged.probes.push(...program.probes);
+  merged.macros = [...merged.macros ?? [], ...program.macros ?? []];
+  if (merged.macros.length === 0) delete merged.macros;
   if (merged.probes.length === 0 && !diag.hasErrors) {
+    // A program of macros and imports must still have a probe somewhere.
     diag.error(program.span, NO_PROBES);
   }
   return merged;

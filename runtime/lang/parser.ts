@@ -25,6 +25,8 @@ import type {
   IfStmt,
   ImportDecl,
   Include,
+  MacroDef,
+  MacroParam,
   MapExpr,
   Probe,
   Program,
@@ -325,6 +327,7 @@ class Parser {
     const probes: Probe[] = [];
     let config: ConfigBlock | undefined;
     const imports: ImportDecl[] = [];
+    const macros: MacroDef[] = [];
     const start = this.cur.span;
     while (this.cur.type !== "eof") {
       if (this.tooManyErrors()) break;
@@ -356,6 +359,8 @@ class Parser {
           (TAG_KEYWORDS.has(t.text) || t.text === "typedef")
         ) {
           this.parseCDefinition(t, cDefinitions);
+        } else if (this.atWord("macro") && this.peek(1).type === "ident") {
+          macros.push(this.parseMacro());
         } else if (this.atWord("import") && this.peek(1).type === "str") {
           const kw = this.advance();
           const path = this.advance();
@@ -390,7 +395,10 @@ class Parser {
         if (e !== BAIL_TO_PROBE) this.recoverTopLevel();
       }
     }
-    if (probes.length === 0 && imports.length === 0 && !this.diag.hasErrors) {
+    if (
+      probes.length === 0 && imports.length === 0 && macros.length === 0 &&
+      !this.diag.hasErrors
+    ) {
       this.diag.error(this.lx.endSpan(), "Program has no probes");
     }
     const end = this.lx.endSpan();
@@ -400,6 +408,7 @@ class Parser {
       cDefinitions,
       ...(config ? { config } : {}),
       ...(imports.length > 0 ? { imports } : {}),
+      ...(macros.length > 0 ? { macros } : {}),
       probes,
       span: {
         start: Math.min(start.start, end.end),
@@ -407,6 +416,48 @@ class Parser {
         line: start.line,
         col: start.col,
       },
+    };
+  }
+
+  private parseMacro(): MacroDef {
+    const start = this.advance().span; // macro
+    const name = this.advance().text;
+    const params: MacroParam[] = [];
+    this.expect("(", `after the macro name "${name}"`);
+    while (!this.at(")")) {
+      const t = this.cur;
+      if (t.type === "var" || t.type === "map" || t.type === "ident") {
+        this.advance();
+        params.push({
+          kind: t.type,
+          name: t.type === "ident" ? t.text : t.value ?? "",
+          span: t.span,
+        });
+      } else {
+        this.fail(
+          t.span,
+          `Expected a macro parameter ($var, @map or a name), found ${
+            describeToken(t)
+          }`,
+        );
+      }
+      if (!this.at(")")) this.expect(",", "between macro parameters");
+    }
+    this.advance();
+    const body = this.parseBlock();
+    const last = body.stmts.at(-1);
+    // The value: a last expression not followed by ";".
+    const tail = last
+      ? this.lx.src.slice(last.span.end, body.span.end - 1)
+        .replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "")
+      : ";";
+    return {
+      kind: "macro",
+      name,
+      params,
+      body,
+      hasValue: last?.kind === "expr" && !tail.includes(";"),
+      span: this.from(start),
     };
   }
 

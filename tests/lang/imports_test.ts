@@ -122,3 +122,18 @@ Deno.test("imports: only before the probes; a program of imports alone is a prog
   assert.deepEqual(ast.imports?.map((i) => i.path), ["a.bt"]);
   assert.equal(ast.probes.length, 0);
 });
+
+Deno.test("imports: an imported file of macros lends them to the importer", () => {
+  const dir = tree({
+    "main.bt": 'import "helpers.bt";\nbegin { greet(); }',
+    "helpers.bt": 'macro greet() { printf("hello\\n"); }',
+  });
+  try {
+    const { program, errors } = load(dir, "main.bt");
+    assert.equal(errors, "");
+    assert.deepEqual(program.macros?.map((m) => m.name), ["greet"]);
+    assert.equal(program.probes.length, 1);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -152,6 +152,34 @@ begin { @[1] = 1; @[2] = 2; @[3] = 3; exit(); }`,
     },
   },
   {
+    name: "macros",
+    features: [
+      "macro $var/@map/expression parameters",
+      "macro value",
+      "hygiene",
+      "nested macros",
+    ],
+    source: `macro inc($x) { $x += 1; $x }
+macro set(@m, k, v) { @m[k] = v; }
+macro add1(x) { x + 1 }
+macro add2(y) { y + add1(y) }
+macro fresh(x) { $y = x + 1; $y }
+macro one() { 1 }
+macro twice(x) { x; x; }
+begin {
+  $a = 1; $b = inc($a); inc($a);
+  set(@s, "k", add2($a * 2));
+  $y = 2; $z = fresh(5);
+  twice(printf("hi "));
+  print(($a, $b, $y, $z, one, one()));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "hi hi (3, 2, 2, 6, 1, 1)\n");
+      assert.deepEqual(byKey(r, "@s"), [["k", 13]]);
+    },
+  },
+  {
     name: "exit_in_begin",
     features: ["exit()", "interval not firing after exit"],
     source: `BEGIN { printf("a\\n"); exit(); }
