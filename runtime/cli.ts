@@ -222,9 +222,23 @@ async function runScript(opts: CliOptions): Promise<number> {
     stderr(`tsbpf: No program given: use -e 'PROGRAM' or a FILE\n\n${USAGE}`);
     return 2;
   }
-  let maxMapKeys: number;
+  // --include FILE: as bpftrace, an #include of the preamble; appended so
+  // that the script's own line numbers stay as written.
+  for (const inc of opts.includes) {
+    source += inc.startsWith("/") || inc.startsWith(".")
+      ? `\n#include "${inc}"`
+      : `\n#include <${inc}>`;
+  }
+  const warn = opts.noWarnings ? () => {} : stderr;
+  if (opts.helperErrors) {
+    warn(
+      "tsbpf: WARNING: -k has nothing to do: tsbpf does not report BPF helper errors yet",
+    );
+  }
   try {
-    maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
+    // Checked now (a usage error); resolved by the compile, where the
+    // script's config block may set it.
+    resolveMaxMapKeys(opts.maxMapKeys);
   } catch (e) {
     throw new UsageError(errorMessage(e));
   }
@@ -266,7 +280,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       params: opts.params,
       unsafe: opts.unsafe,
       pid: opts.pid,
-      maxMapKeys,
+      maxMapKeys: opts.maxMapKeys,
       maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
       histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
@@ -279,6 +293,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
     throw e;
   }
+  for (const w of program.config?.warnings ?? []) warn(w);
   if (opts.disasm) {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
     writeStdout(formatDryRun(program));
@@ -319,6 +334,13 @@ async function runScript(opts: CliOptions): Promise<number> {
       unsafe: opts.unsafe,
       runSystemOnSynthetic: opts.runSystemOnSynthetic,
       notice: stderr,
+      attachLine: !opts.quiet,
+      warn,
+      // bpftrace's runtime tests wait for this line on stdout.
+      onAttached:
+        Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined
+          ? () => writeStdout("__BPFTRACE_NOTIFY_PROBES_ATTACHED\n")
+          : undefined,
     });
     const abort = new AbortController();
     // The first Ctrl-C (or SIGTERM) ends the run; the second says what

@@ -38,6 +38,14 @@ export interface CliOptions {
   disasm: boolean;
   dryRun: boolean;
   verbose: boolean;
+  /** `-q`: no attach line. */
+  quiet: boolean;
+  /** `-k`/`-kk`: report BPF helper errors (accepted; tsbpf warns). */
+  helperErrors: boolean;
+  /** `--no-warnings`: print no warnings. */
+  noWarnings: boolean;
+  /** `--include FILE` (repeatable): as `#include <FILE>` in the program. */
+  includes: string[];
   backend: BackendChoice;
   duration?: number;
   seed?: number;
@@ -143,6 +151,25 @@ export const CLI_OPTIONS = [
     type: "boolean",
     help: "verbose: which engine runs, the whole verifier log on\n" +
       "rejection; with -l, each tracepoint's arguments",
+  },
+  { short: "q", type: "boolean", help: "quiet: no attach line" },
+  {
+    short: "k",
+    type: "boolean",
+    help: "report BPF helper errors (-kk as well): accepted for\n" +
+      "bpftrace's scripts; tsbpf does not report them yet and says so",
+  },
+  {
+    long: "no-warnings",
+    type: "boolean",
+    help: "print no warnings",
+  },
+  {
+    long: "include",
+    type: "string",
+    value: "FILE",
+    help: "as '#include <FILE>' in the program (repeatable)",
+    complete: "file",
   },
   {
     long: "dry-run",
@@ -388,6 +415,7 @@ export function parseCli(args: string[]): CliOptions {
   // `-l` is a switch, as in bpftrace: its pattern is the first positional,
   // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
+  const includes = takeRepeated(argv, "include");
   let parsed;
   try {
     parsed = parseFlags(argv, flagSpecs());
@@ -442,6 +470,10 @@ export function parseCli(args: string[]): CliOptions {
     disasm: v.d ?? false,
     dryRun: v["dry-run"] ?? false,
     verbose: v.v ?? false,
+    quiet: v.q ?? false,
+    helperErrors: v.k ?? false,
+    noWarnings: v["no-warnings"] ?? false,
+    includes,
     backend,
     duration: num("--duration", v.duration, false),
     seed: num("--seed", v.seed),
@@ -457,6 +489,31 @@ export function parseCli(args: string[]): CliOptions {
     help: v.help ?? false,
     version: v.version ?? false,
   };
+}
+
+/**
+ * Removes every `--NAME VALUE` and `--NAME=VALUE` before `--` from `argv`
+ * and returns the values in order (the flag parser keeps only the last).
+ */
+function takeRepeated(argv: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < argv.length;) {
+    const arg = argv[i];
+    if (arg === "--") break;
+    if (arg === `--${name}`) {
+      if (i + 1 >= argv.length) {
+        throw new UsageError(`Option '--${name}' needs a value`);
+      }
+      values.push(argv[i + 1]);
+      argv.splice(i, 2);
+    } else if (arg.startsWith(`--${name}=`)) {
+      values.push(arg.slice(name.length + 3));
+      argv.splice(i, 1);
+    } else {
+      i++;
+    }
+  }
+  return values;
 }
 
 /** The metrics exporter's options. */

@@ -258,6 +258,11 @@ export interface Program {
   eventsMap?: number;
   /** Source text and file name, for mapping errors back to lines. */
   source?: { name: string; text: string };
+  /**
+   * From the script's `config = { ... }` block: whether maps print at
+   * exit, and warnings (rendered) about settings not applied.
+   */
+  config?: { printMapsOnExit?: boolean; warnings: string[] };
 }
 
 /** A register an operand names: its `pt_regs` slot and the bytes used. */

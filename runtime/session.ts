@@ -64,6 +64,10 @@ export interface SessionOptions {
   onEvent?: (event: DecodedEvent) => void;
   /** Print nothing for events (the caller consumes them via `onEvent`). */
   quiet?: boolean;
+  /** Print the attach line (`-q` turns it off; default: on). */
+  attachLine?: boolean;
+  /** Called once every probe is attached, after the attach line. */
+  onAttached?: () => void;
   /**
    * Where warnings go (full maps; default: standard error). They are
    * written at exit and when `print()` shows a map that lost updates.
@@ -158,6 +162,8 @@ export class Session {
   #runSystemOnSynthetic: boolean;
   #onEvent?: (event: DecodedEvent) => void;
   #quiet: boolean;
+  #attachLine: boolean;
+  #onAttached?: () => void;
   #warn: (text: string) => void;
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
@@ -195,6 +201,8 @@ export class Session {
     this.#runSystemOnSynthetic = options.runSystemOnSynthetic ?? false;
     this.#onEvent = options.onEvent;
     this.#quiet = options.quiet ?? false;
+    this.#attachLine = options.attachLine ?? true;
+    this.#onAttached = options.onAttached;
     this.#warn = options.warn ?? writeStderr;
   }
 
@@ -260,7 +268,7 @@ export class Session {
     this.#pendingSize = 0;
     if (!this.#exitRequested) await this.engine.attach();
     const n = this.probeCount();
-    if (!this.#quiet) {
+    if (!this.#quiet && this.#attachLine) {
       // Synthetic events say so on the attach line: never invented data
       // that looks like the kernel's.
       const synthetic = this.engine.synthetic ??
@@ -271,6 +279,7 @@ export class Session {
           : formatAttachedProbesText(n, synthetic),
       );
     }
+    this.#onAttached?.();
     this.#pending = begun.concat(this.#pending);
     this.#flush();
   }
@@ -446,7 +455,9 @@ export class Session {
       else this.engine.detach?.();
       await this.engine.runSpecial("END");
       await this.#drain();
-      if (options.printMaps ?? true) {
+      if (
+        options.printMaps ?? this.program.config?.printMapsOnExit ?? true
+      ) {
         // As bpftrace: two newlines, then every map; an empty one prints
         // as a blank line (text) or nothing (JSON), a keyless count as 0.
         const maps = this.readMaps();

@@ -59,6 +59,9 @@
 import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
+import { lowerProgram } from "../lang/lowering.ts";
+import { readConfig, sessionConfig } from "../lang/config.ts";
+import { resolveImports } from "../lang/imports.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { ProbeCompiler } from "./codegen.ts";
@@ -169,7 +172,7 @@ export function resolveMaxMapKeys(option?: number): number {
 export function compile(source: string, opts: CompileOptions = {}): Program {
   const fileName = opts.fileName ?? "stdin";
   const { ast, diagnostics } = parse(source, fileName, opts.params);
-  const prog = compileAst(ast, diagnostics, opts);
+  const prog = compileAst(resolveImports(ast, diagnostics), diagnostics, opts);
   prog.source = { name: fileName, text: source };
   return prog;
 }
@@ -191,8 +194,10 @@ export function compileAst(
   diag: Diagnostics = new Diagnostics(),
   opts: CompileOptions = {},
 ): Program {
+  tree = lowerProgram(tree, diag);
   const params = opts.params ?? [];
-  const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys);
+  const config = readConfig(tree.config, diag);
+  const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
       throw new RangeError(
@@ -255,6 +260,7 @@ export function compileAst(
     formats: tables.formats,
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
+  if (tree.config) prog.config = sessionConfig(config, diag);
   return prog;
 }
 

@@ -92,6 +92,21 @@ export interface Span {
   line: number;
   /** 1-based column of `start`. */
   col: number;
+  /**
+   * The file the offsets point into, when it is not the program's own
+   * (set on the nodes of an `import`ed script).
+   */
+  source?: SourceText;
+  /** Set on code a macro call put here: that call, and the macro's name. */
+  expandedFrom?: { span: Span; macro: string };
+}
+
+/** A named source text. */
+export interface SourceText {
+  /** The file name as errors print it. */
+  name: string;
+  /** The whole text. */
+  text: string;
 }
 
 /** A whole bpftrace program. */
@@ -104,6 +119,10 @@ export interface Program {
   cDefinitions: CDefinition[];
   /** The `config = { ... }` block, if present. */
   config?: ConfigBlock;
+  /** `import "path";` statements, in order (resolved by `imports.ts`). */
+  imports?: ImportDecl[];
+  /** `macro name(...) { ... }` definitions (expanded by `macros.ts`). */
+  macros?: MacroDef[];
   /** The probes, in source order. */
   probes: Probe[];
   /** Source range of the node. */
@@ -118,6 +137,42 @@ export interface Include {
   path: string;
   /** `true` for `<...>`, `false` for `"..."`. */
   system: boolean;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** One parameter of a macro: `$var`, `@map` or a bare name (any expression). */
+export interface MacroParam {
+  /** `var` for `$a`, `map` for `@m`, `ident` for `x`. */
+  kind: "var" | "map" | "ident";
+  /** The name without its sigil. */
+  name: string;
+  /** Source range of the parameter. */
+  span: Span;
+}
+
+/** `macro name(params) { body }`. */
+export interface MacroDef {
+  /** Node kind (the discriminant). */
+  kind: "macro";
+  /** The macro's name. */
+  name: string;
+  /** The parameters, in order. */
+  params: MacroParam[];
+  /** The body. */
+  body: Block;
+  /** Whether the body ends with an expression (no `;`): the macro's value. */
+  hasValue: boolean;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** `import "path";`. */
+export interface ImportDecl {
+  /** Node kind (the discriminant). */
+  kind: "import";
+  /** The path as written. */
+  path: string;
   /** Source range of the node. */
   span: Span;
 }

@@ -12,6 +12,8 @@ import { didYouMean } from "./suggest.ts";
 
 /** Provider names and short aliases, mapped to the long name. */
 export const PROVIDERS: Readonly<Record<string, ProviderName>> = {
+  begin: "BEGIN",
+  end: "END",
   BEGIN: "BEGIN",
   END: "END",
   tracepoint: "tracepoint",

@@ -19,7 +19,7 @@
 import type { Span } from "./ast.ts";
 
 /** Severity of a diagnostic. */
-export type Severity = "error" | "warning";
+export type Severity = "error" | "warning" | "note";
 
 /**
  * One compile error (or warning) at a source location.
@@ -61,7 +61,7 @@ export class CompileError extends SyntaxError {
   ) {
     super(message);
     this.name = "CompileError";
-    this.file = file;
+    this.file = span.source?.name ?? file;
     this.line = span.line;
     this.col = span.col;
     this.span = span;
@@ -76,13 +76,26 @@ export class CompileError extends SyntaxError {
    * @returns Three lines (no trailing newline).
    */
   format(sourceText: string, sourceName: string = this.file): string {
-    return formatDiagnostic(
-      sourceName,
-      sourceText,
+    // A span into an imported file renders from that file.
+    const main = formatDiagnostic(
+      this.span.source?.name ?? sourceName,
+      this.span.source?.text ?? sourceText,
       this.span,
       this.message,
       this.severity,
     );
+    // Code from a macro: also the call it was expanded from.
+    const notes: string[] = [];
+    for (let at = this.span.expandedFrom; at; at = at.span.expandedFrom) {
+      notes.push(formatDiagnostic(
+        at.span.source?.name ?? sourceName,
+        at.span.source?.text ?? sourceText,
+        at.span,
+        `In the expansion of macro ${at.macro}() called here`,
+        "note",
+      ));
+    }
+    return [main, ...notes].join("\n");
   }
 }
 
@@ -321,7 +334,7 @@ export function formatDiagnostic(
   severity: Severity = "error",
 ): string {
   const head = `${sourceName}:${span.line}:${span.col}: ${
-    severity === "error" ? "ERROR" : "WARNING"
+    severity === "error" ? "ERROR" : severity === "note" ? "NOTE" : "WARNING"
   }: ${message}`;
   const start = Math.max(0, Math.min(span.start, sourceText.length));
   let lineStart = sourceText.lastIndexOf("\n", start - 1) + 1;

@@ -88,6 +88,17 @@ function punctLength(s: string, p: number, c: number): number {
 
 const U64_MAX = (1n << 64n) - 1n;
 
+/** Nanoseconds per unit of a duration literal (`100ms`). */
+const DURATION_NS: Readonly<Record<string, bigint>> = {
+  ns: 1n,
+  us: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+};
+
 /** Length of an integer suffix (`u`, `l`, `ul`, `ll`, `ull`, `llu`) at `p`. */
 function suffixLength(s: string, p: number): number {
   let q = p;
@@ -377,8 +388,15 @@ export class Lexer {
         else value *= 10n ** BigInt(exp);
       }
     }
-    // Integer suffixes: u, l, ul, ll, ull (any case).
-    p += suffixLength(s, p);
+    // Duration suffixes (0.19+): the value in nanoseconds.
+    const unit = /^(ns|us|ms|s|m|h|d)(?![A-Za-z0-9_])/.exec(s.slice(p, p + 3));
+    if (unit && !bad) {
+      p += unit[1].length;
+      value *= DURATION_NS[unit[1]];
+    } else {
+      // Integer suffixes: u, l, ul, ll, ull (any case).
+      p += suffixLength(s, p);
+    }
     if (p < s.length && isIdentPart(s.charCodeAt(p))) {
       while (p < s.length && isIdentPart(s.charCodeAt(p))) p++;
       bad ??= "has an invalid suffix";

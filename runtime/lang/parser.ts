@@ -23,7 +23,10 @@ import type {
   ConfigEntry,
   Expr,
   IfStmt,
+  ImportDecl,
   Include,
+  MacroDef,
+  MacroParam,
   MapExpr,
   Probe,
   Program,
@@ -37,6 +40,7 @@ import { isBuiltinName } from "./ast.ts";
 import { buildAttachPoint, scanAttachPoint } from "./attach_point.ts";
 import { Diagnostics, quote } from "./diagnostics.ts";
 import { describeToken, Lexer, type Token } from "./lexer.ts";
+import { lowerElvis } from "./lowering.ts";
 
 /** What {@linkcode parse} returns. */
 export interface ParseResult {
@@ -287,7 +291,8 @@ class Parser {
   private looksLikeProbeStart(): boolean {
     const t = this.cur;
     if (t.type !== "ident" || t.span.col !== 1) return false;
-    return t.text === "BEGIN" || t.text === "END" ||
+    return t.text === "BEGIN" || t.text === "END" || t.text === "begin" ||
+      t.text === "end" ||
       (this.at(":", 1) && this.peek(1).span.start === t.span.end);
   }
 
@@ -321,6 +326,8 @@ class Parser {
     const cDefinitions: CDefinition[] = [];
     const probes: Probe[] = [];
     let config: ConfigBlock | undefined;
+    const imports: ImportDecl[] = [];
+    const macros: MacroDef[] = [];
     const start = this.cur.span;
     while (this.cur.type !== "eof") {
       if (this.tooManyErrors()) break;
@@ -352,6 +359,24 @@ class Parser {
           (TAG_KEYWORDS.has(t.text) || t.text === "typedef")
         ) {
           this.parseCDefinition(t, cDefinitions);
+        } else if (this.atWord("macro") && this.peek(1).type === "ident") {
+          macros.push(this.parseMacro());
+        } else if (this.atWord("import") && this.peek(1).type === "str") {
+          const kw = this.advance();
+          const path = this.advance();
+          const decl: ImportDecl = {
+            kind: "import",
+            path: path.value ?? "",
+            span: joinSpan(kw.span, path.span),
+          };
+          if (probes.length > 0) {
+            this.diag.error(
+              decl.span,
+              "Imports must come before the probes",
+            );
+          }
+          imports.push(decl);
+          if (this.at(";")) this.advance();
         } else if (this.atWord("config") && this.at("=", 1)) {
           const c = this.parseConfig();
           if (config) {
@@ -370,7 +395,10 @@ class Parser {
         if (e !== BAIL_TO_PROBE) this.recoverTopLevel();
       }
     }
-    if (probes.length === 0 && !this.diag.hasErrors) {
+    if (
+      probes.length === 0 && imports.length === 0 && macros.length === 0 &&
+      !this.diag.hasErrors
+    ) {
       this.diag.error(this.lx.endSpan(), "Program has no probes");
     }
     const end = this.lx.endSpan();
@@ -379,6 +407,8 @@ class Parser {
       includes,
       cDefinitions,
       ...(config ? { config } : {}),
+      ...(imports.length > 0 ? { imports } : {}),
+      ...(macros.length > 0 ? { macros } : {}),
       probes,
       span: {
         start: Math.min(start.start, end.end),
@@ -386,6 +416,48 @@ class Parser {
         line: start.line,
         col: start.col,
       },
+    };
+  }
+
+  private parseMacro(): MacroDef {
+    const start = this.advance().span; // macro
+    const name = this.advance().text;
+    const params: MacroParam[] = [];
+    this.expect("(", `after the macro name "${name}"`);
+    while (!this.at(")")) {
+      const t = this.cur;
+      if (t.type === "var" || t.type === "map" || t.type === "ident") {
+        this.advance();
+        params.push({
+          kind: t.type,
+          name: t.type === "ident" ? t.text : t.value ?? "",
+          span: t.span,
+        });
+      } else {
+        this.fail(
+          t.span,
+          `Expected a macro parameter ($var, @map or a name), found ${
+            describeToken(t)
+          }`,
+        );
+      }
+      if (!this.at(")")) this.expect(",", "between macro parameters");
+    }
+    this.advance();
+    const body = this.parseBlock();
+    const last = body.stmts.at(-1);
+    // The value: a last expression not followed by ";".
+    const tail = last
+      ? this.lx.src.slice(last.span.end, body.span.end - 1)
+        .replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "")
+      : ";";
+    return {
+      kind: "macro",
+      name,
+      params,
+      body,
+      hasValue: last?.kind === "expr" && !tail.includes(";"),
+      span: this.from(start),
     };
   }
 
@@ -697,6 +769,14 @@ class Parser {
       const cond = this.parseBinary(1);
       if (!this.at("?")) return cond;
       this.advance();
+      if (this.at(":")) {
+        this.advance();
+        const other = this.parseExpr();
+        const r = lowerElvis(cond, other, this.from(start));
+        if (!("error" in r)) return r;
+        this.diag.error(r.at, r.error);
+        return cond;
+      }
       const saved = this.inPredicate;
       this.inPredicate = false;
       let then: Expr;

@@ -27,6 +27,7 @@ import {
   Diagnostics,
 } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
+import { expandMacros } from "../lang/macros.ts";
 import { compileAst, type CompileOptions } from "../compiler/compile.ts";
 import { MAX_NESTING, tooDeep } from "../compiler/bounds.ts";
 import type { Program } from "../program.ts";
@@ -177,7 +178,15 @@ export class Tracer implements ProgramScope {
    *   errors (file name `bpftrace`).
    */
   bpftrace(source: string): void {
-    const { ast: tree, diagnostics } = parse(source, "bpftrace");
+    const { ast: parsed, diagnostics } = parse(source, "bpftrace");
+    if (parsed.imports !== undefined) {
+      diagnostics.error(
+        parsed.imports[0].span,
+        "import is not supported in bpftrace text given to stage(): it has no file to be relative to",
+      );
+    }
+    // Macros are expanded here: the staged program holds their bodies.
+    const tree = expandMacros(parsed, diagnostics);
     diagnostics.throwIfErrors();
     this.#probes.push(...tree.probes);
     this.#preamble.includes.push(...tree.includes);

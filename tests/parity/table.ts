@@ -106,6 +106,80 @@ END { printf("end %d\\n", 1); }`,
     },
   },
   {
+    name: "begin_end_lowercase_several",
+    features: ["begin/end (0.26)", "several BEGIN and END, in order"],
+    source: `begin { printf("b1\\n"); } BEGIN { printf("b2 %s\\n", probe); }
+begin { printf("b3\\n"); exit(); }
+end { printf("e1\\n"); } END { printf("e2\\n"); }`,
+    expect(r) {
+      assert.equal(r.output, "b1\nb2 BEGIN\nb3\n");
+      assert.match(r.exitOutput, /^e1\ne2\n/);
+    },
+  },
+  {
+    name: "begin_end_one_probe",
+    features: ["BEGIN,END in one probe", "probe per attach point"],
+    source: `BEGIN,END { printf("x %s\\n", probe); exit(); }`,
+    expect(r) {
+      assert.equal(r.output, "x BEGIN\n");
+      assert.match(r.exitOutput, /^x END\n/);
+    },
+  },
+  {
+    name: "elvis_and_durations",
+    features: ["a ?: b", "duration literals"],
+    source: `begin { $x = 1; @z = 0; $a = $x ?: 10; $b = 0 ?: 20; $c = @z ?: 30;
+print(($a, $b, $c));
+print((10ns, 5us, 100ms, 1s, 1m, 2h, 1d));
+$t = nsecs; if (nsecs - $t < 1s) { printf("fast\\n"); }
+exit(); }`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(1, 20, 30)\n" +
+          "(10, 5000, 100000000, 1000000000, 60000000000, 7200000000000, 86400000000000)\n" +
+          "fast\n",
+      );
+    },
+  },
+  {
+    name: "config_max_map_keys",
+    features: ["config block", "max_map_keys"],
+    source: `config = { max_map_keys = 2; BPFTRACE_STACK_MODE = bpftrace }
+begin { @[1] = 1; @[2] = 2; @[3] = 3; exit(); }`,
+    expect(r) {
+      assert.deepEqual(byKey(r, "@").map(([k]) => k), ["1", "2"]);
+    },
+  },
+  {
+    name: "macros",
+    features: [
+      "macro $var/@map/expression parameters",
+      "macro value",
+      "hygiene",
+      "nested macros",
+    ],
+    source: `macro inc($x) { $x += 1; $x }
+macro set(@m, k, v) { @m[k] = v; }
+macro add1(x) { x + 1 }
+macro add2(y) { y + add1(y) }
+macro fresh(x) { $y = x + 1; $y }
+macro one() { 1 }
+macro twice(x) { x; x; }
+begin {
+  $a = 1; $b = inc($a); inc($a);
+  set(@s, "k", add2($a * 2));
+  $y = 2; $z = fresh(5);
+  twice(printf("hi "));
+  print(($a, $b, $y, $z, one, one()));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "hi hi (3, 2, 2, 6, 1, 1)\n");
+      assert.deepEqual(byKey(r, "@s"), [["k", 13]]);
+    },
+  },
+  {
     name: "exit_in_begin",
     features: ["exit()", "interval not firing after exit"],
     source: `BEGIN { printf("a\\n"); exit(); }

@@ -206,3 +206,20 @@ Deno.test("native emit style stages emit(name, fields, values...)", () => {
     },
   );
 });
+
+Deno.test("bpftrace text with macros is staged expanded; import is refused", () => {
+  const staged = stage((t) =>
+    t.bpftrace(
+      "macro inc($x) { $x += 1; $x }\nbegin { $a = 1; $b = inc($a); }",
+    )
+  );
+  const a = compileStaged(staged, OPTS);
+  const b = compile("begin { $a = 1; $a += 1; $b = $a; }", OPTS);
+  assert.deepEqual(a.probes.map((p) => p.insns), b.probes.map((p) => p.insns));
+  assert.doesNotMatch(staged.source, /macro/);
+  assert.throws(
+    () => stage((t) => t.bpftrace('import "x.bt";\nbegin { }')),
+    (e: unknown) =>
+      e instanceof CompileErrors && /import is not supported/.test(e.message),
+  );
+});

@@ -1,0 +1,170 @@
+/**
+ * bpftrace's flags `-q`, `-k`/`-kk`, `--no-warnings`, `--include` and the
+ * `__BPFTRACE_NOTIFY_PROBES_ATTACHED` environment variable, on both
+ * engines.
+ */
+
+import assert from "node:assert/strict";
+import { parseCli } from "../../runtime/cli_args.ts";
+import { kernelSkipReason, runCli } from "./helpers.ts";
+
+const NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
+const kernelSkip = kernelSkipReason();
+if (kernelSkip !== undefined) {
+  console.log(`Skipping the kernel half of the flag tests: ${kernelSkip}`);
+}
+const ENGINES = [
+  { backend: "kernel", ignore: kernelSkip !== undefined },
+  { backend: "interp", ignore: false },
+];
+
+Deno.test("flags: parsed, --include repeatable in both spellings", () => {
+  const o = parseCli([
+    "-q",
+    "-kk",
+    "--no-warnings",
+    "--include",
+    "linux/path.h",
+    "--include=linux/dcache.h",
+    "-e",
+    "begin {}",
+    "--",
+    "--include",
+  ]);
+  assert.equal(o.quiet, true);
+  assert.equal(o.helperErrors, true);
+  assert.equal(o.noWarnings, true);
+  assert.deepEqual(o.includes, ["linux/path.h", "linux/dcache.h"]);
+  assert.deepEqual(o.params, ["--include"]);
+  const none = parseCli(["-e", "begin {}"]);
+  assert.deepEqual(
+    [none.quiet, none.helperErrors, none.noWarnings, none.includes],
+    [false, false, false, []],
+  );
+  assert.throws(() => parseCli(["--include"]), /'--include' needs a value/);
+});
+
+for (const { backend, ignore } of ENGINES) {
+  Deno.test({
+    name:
+      `flags ${backend}: -q prints no attach line, the script's output stays`,
+    ignore,
+    async fn() {
+      const prog = 'begin { printf("hi\\n"); exit(); }';
+      const loud = await runCli(["--backend", backend, "-e", prog]);
+      assert.equal(loud.code, 0, loud.stderr);
+      assert.match(loud.stdout, /^Attaching 1 probe\.\.\..*\nhi\n/);
+      const q = await runCli(["--backend", backend, "-q", "-e", prog]);
+      assert.equal(q.code, 0, q.stderr);
+      assert.doesNotMatch(q.stdout + q.stderr, /Attaching/);
+      assert.match(q.stdout, /^hi\n/);
+    },
+  });
+
+  Deno.test({
+    name:
+      `flags ${backend}: ${NOTIFY} is printed on stdout once probes are attached`,
+    ignore,
+    async fn() {
+      const prog =
+        'begin { printf("begun\\n"); } interval:ms:50 { printf("tick\\n"); exit(); }';
+      const r = await runCli(["--backend", backend, "-e", prog], {
+        env: { [NOTIFY]: "1" },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n");
+      assert.equal(lines.filter((l) => l === NOTIFY).length, 1);
+      const at = lines.indexOf(NOTIFY);
+      assert.match(lines[at - 1], /^Attaching 2 probes/);
+      assert.ok(at < lines.indexOf("begun") && at < lines.indexOf("tick"));
+      const plain = await runCli(["--backend", backend, "-e", prog]);
+      assert.doesNotMatch(plain.stdout, new RegExp(NOTIFY));
+    },
+  });
+}
+
+Deno.test("flags: -k and -kk are accepted and say they have nothing to do; --no-warnings silences that", async () => {
+  const prog = "begin { exit(); }";
+  for (const k of ["-k", "-kk"]) {
+    const r = await runCli(["--backend", "interp", k, "-e", prog]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /WARNING: -k has nothing to do: tsbpf does not report BPF helper errors yet/,
+    );
+  }
+  const quiet = await runCli([
+    "--backend",
+    "interp",
+    "-k",
+    "--no-warnings",
+    "-e",
+    prog,
+  ]);
+  assert.equal(quiet.code, 0);
+  assert.doesNotMatch(quiet.stderr, /WARNING/);
+});
+
+Deno.test("flags: --include is an #include of the preamble (types come from BTF); line numbers stay the script's", async () => {
+  const prog =
+    'begin { printf("%d\\n", sizeof(struct path)); exit(); }\nbegin { @x = nope; }';
+  const r = await runCli([
+    "--backend",
+    "interp",
+    "--include",
+    "linux/path.h",
+    "-e",
+    prog,
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^stdin:2:/m, "the error is on the script's line 2");
+  const ok = await runCli([
+    "--backend",
+    "interp",
+    "-q",
+    "--include",
+    "linux/path.h",
+    "-e",
+    'begin { printf("%d\\n", sizeof(struct path)); exit(); }',
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trim(), "16");
+});
+
+for (const { backend, ignore } of ENGINES) {
+  Deno.test({
+    name:
+      `config ${backend}: print_maps_on_exit=0 prints no maps; warnings on stderr unless --no-warnings`,
+    ignore,
+    async fn() {
+      const prog = "config = { print_maps_on_exit = 0; stack_mode = raw }\n" +
+        'begin { @test = 1; @m["k"] = count(); printf("x\\n"); exit(); }';
+      const r = await runCli(["--backend", backend, "-e", prog]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Attaching 1 probe.*\nx\n$/);
+      assert.match(
+        r.stderr,
+        /^stdin:1:36: WARNING: stack_mode is not supported yet: stacks print in bpftrace mode\n/m,
+      );
+      const printed = await runCli([
+        "--backend",
+        backend,
+        "--no-warnings",
+        "-e",
+        prog.replace("= 0", "= 1"),
+      ]);
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stdout, /\nx\n\n\n@m\[k\]: 1\n\n?@test: 1\n$/);
+      assert.doesNotMatch(printed.stderr, /WARNING/);
+    },
+  });
+}
+
+Deno.test("config: a bad key is a compile error with bpftrace's wording", async () => {
+  const r = await runCli(["-e", "config = { bad_config=raw } begin {}"]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^stdin:1:12: ERROR: bad_config: not a known configuration option\n/,
+  );
+});
