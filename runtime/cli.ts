@@ -337,10 +337,9 @@ async function runScript(opts: CliOptions): Promise<number> {
       attachLine: !opts.quiet,
       warn,
       // bpftrace's runtime tests wait for this line on stdout.
-      onAttached:
-        Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined
-          ? () => writeStdout("__BPFTRACE_NOTIFY_PROBES_ATTACHED\n")
-          : undefined,
+      onAttached: notifyAttached()
+        ? () => writeStdout("__BPFTRACE_NOTIFY_PROBES_ATTACHED\n")
+        : undefined,
     });
     const abort = new AbortController();
     // The first Ctrl-C (or SIGTERM) ends the run; the second says what
@@ -502,6 +501,18 @@ async function exportSession(
 async function closeExporters(exporters: Exporter[]): Promise<void> {
   const all = exporters.splice(0);
   await Promise.all(all.map((e) => e.close()));
+}
+
+/**
+ * Whether `__BPFTRACE_NOTIFY_PROBES_ATTACHED` is set (false without
+ * `--allow-env`: a run allowed to read only its input still runs).
+ */
+function notifyAttached(): boolean {
+  try {
+    return Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** What a second Ctrl-C prints while the run ends. */
