@@ -121,7 +121,19 @@ export interface FieldLayout {
  * holds a uid.
  */
 export type TypeDesc =
-  | { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean }
+  | {
+    kind: "int";
+    size: 1 | 2 | 4 | 8;
+    signed: boolean;
+    /**
+     * How the integer prints (0.26): `bool` as `true`/`false`, `hex` (a
+     * typed pointer) as `0x1000`, `enum` as the name `enumerators` gives
+     * its value (the number when none does).
+     */
+    show?: "bool" | "hex" | "enum";
+    /** For `show: "enum"`: value (decimal text) and name pairs. */
+    enumerators?: [string, string][];
+  }
   | { kind: "string"; size: number }
   | { kind: "buf"; size: number }
   | { kind: "tuple"; fields: TypeDesc[]; offsets: number[]; size: number }

@@ -8,7 +8,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
-import type { EventAction } from "../program.ts";
+import type { EventAction, TypeDesc } from "../program.ts";
 import { stored, type SType } from "./types.ts";
 import { type Emitter, JOIN_MAX, JOIN_STRLEN, readHelper } from "./emitter.ts";
 
@@ -124,9 +124,18 @@ export function formatEvent(cg: Emitter, e: ast.CallExpr): void {
     a,
     stored(cg.type(a)),
   ]);
-  const descs = args.map(([, t]) => cg.t.desc(t));
+  const descs = args.map(([, t]) => formatArgDesc(cg.t.desc(t)));
   const kind = e.name as "printf" | "system" | "cat";
   event(cg, { kind, format: fmt, args: descs }, args);
+}
+
+/**
+ * A format argument's TypeDesc: a pointer is a number there (`%p` and
+ * `%x` print it in hex, `%d` in decimal), not the hex text print() shows.
+ */
+function formatArgDesc(d: TypeDesc): TypeDesc {
+  if (d.kind !== "int" || d.show !== "hex") return d;
+  return { kind: "int", size: d.size, signed: d.signed };
 }
 
 /** Reserves a record, writes id and args into it, submits it. */

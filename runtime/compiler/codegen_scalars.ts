@@ -91,8 +91,9 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       );
     }
     case "cast": {
-      const v = scalar(cg, e.expr);
       const t = cg.type(e);
+      if (t.k === "int" && t.bool) return boolCast(cg, e);
+      const v = scalar(cg, e.expr);
       if (t.k !== "int" || t.size === 8) return v;
       const r = own(cg, v);
       const rr = ra.reg(r);
@@ -182,6 +183,25 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
     default:
       return ra.imm(0);
   }
+}
+
+/**
+ * `(bool)e`: 1 when the integer is not 0 or the string not empty, else 0.
+ */
+function boolCast(cg: Emitter, e: ast.CastExpr): Ref {
+  const b = cg.b;
+  let r: Ref;
+  if (cg.type(e.expr).k === "str") {
+    const src = cg.mem(e.expr);
+    r = cg.ra.newReg();
+    b.ldx(1, cg.ra.reg(r), src.base, src.off);
+  } else r = own(cg, scalar(cg, e.expr));
+  const rr = cg.ra.reg(r);
+  const done = b.newLabel("bool");
+  b.jmpImm("JEQ", rr, 0, done);
+  b.movImm(rr, 1);
+  b.label(done);
+  return r;
 }
 
 /**

@@ -253,6 +253,7 @@ export class ConstFolder {
         const v = this.fold(e.expr);
         const t = this.#type(e);
         if (v === undefined || t.k !== "int") return undefined;
+        if (t.bool) return v === 0n ? 0n : 1n;
         return t.signed
           ? BigInt.asIntN(t.size * 8, v)
           : BigInt.asUintN(t.size * 8, v);

@@ -30,12 +30,14 @@ import {
   type SemaScope,
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
+import { boolCast } from "./sema_types.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
 import { preamble } from "./c_preamble.ts";
 import { kernelTypeSource } from "./kernel_types.ts";
 import {
+  BOOL,
   joinInts,
   NONE,
   S64,
@@ -560,7 +562,7 @@ class UnitTypeChecker implements SemaScope {
       case "int":
         return S64;
       case "bool":
-        return S64;
+        return BOOL;
       case "str": {
         if (e.value.length > STRING_SIZE - 1) {
           this.err(
@@ -656,7 +658,7 @@ class UnitTypeChecker implements SemaScope {
           );
           return S64;
         }
-        if (e.op === "!") return U64;
+        if (e.op === "!") return BOOL;
         return { k: "int", size: 8, signed: e.op === "-" ? true : t.signed };
       }
       case "incdec": {
@@ -733,6 +735,9 @@ class UnitTypeChecker implements SemaScope {
       }
       case "cast": {
         const t = this.expr(e.expr);
+        if (e.type.name === "bool" && e.type.pointer === 0) {
+          return boolCast(this, e, t);
+        }
         const kt = kernelCast(this, e, t);
         if (kt !== undefined) return kt;
         const ct = castType(e.type);
@@ -859,8 +864,8 @@ class UnitTypeChecker implements SemaScope {
     const a = this.expr(e.left);
     const b = this.expr(e.right);
     if (e.op === "==" || e.op === "!=") {
-      if (a.k === "str" && b.k === "str") return U64;
-      if (a.k === "int" && b.k === "int") return U64;
+      if (a.k === "str" && b.k === "str") return BOOL;
+      if (a.k === "int" && b.k === "int") return BOOL;
       this.err(
         e.span,
         `Type mismatch for "${e.op}": comparing ${typeName(a)} with ${
@@ -883,7 +888,7 @@ class UnitTypeChecker implements SemaScope {
       case ">=":
       case "&&":
       case "||":
-        return U64;
+        return BOOL;
       default: {
         // Pointer ± integer stays a pointer (bpftrace scales the integer
         // by the pointee's size); pointer - pointer is a plain integer.

@@ -75,6 +75,18 @@ export interface IntType {
   deref?: IntType;
   /** The struct or union a pointer points at (`->` reads its members). */
   rec?: RecordRef;
+  /** A `bool` (0.26): 0 or 1, printed `false`/`true`. */
+  bool?: true;
+  /** An enum: printed as its enumerator's name (`(enum tcp_state)$x`). */
+  enumType?: EnumRef;
+}
+
+/** An enum type of the kernel's types or a script's: its values' names. */
+export interface EnumRef {
+  /** Its C name (`enum tcp_state`). */
+  name: string;
+  /** Its enumerators, value (decimal text) to name. */
+  values: [string, string][];
 }
 
 /** Default bytes of a string (bpftrace's `BPFTRACE_STRLEN`). */
@@ -86,6 +98,8 @@ export const U64: IntType = { k: "int", size: 8, signed: false };
 export const S64: IntType = { k: "int", size: 8, signed: true };
 /** u32. */
 export const U32: IntType = { k: "int", size: 4, signed: false };
+/** `bool`: one byte, 0 or 1 (8 bytes wide in registers, maps, tuples). */
+export const BOOL: IntType = { k: "int", size: 1, signed: false, bool: true };
 /** No value. */
 export const NONE: SType = { k: "none" };
 
@@ -312,6 +326,10 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     ? a.rec
     : undefined;
   if (rec !== undefined) t.rec = rec;
+  if (a.bool && b.bool) t.bool = true;
+  if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
+    t.enumType = a.enumType;
+  }
   return t;
 }
 
@@ -328,6 +346,8 @@ export function typeName(t: SType): string {
   switch (t.k) {
     case "int":
       if (t.rec !== undefined) return `${t.rec.name} *`;
+      if (t.bool) return "bool";
+      if (t.enumType !== undefined) return t.enumType.name;
       return `${t.signed ? "" : "u"}int${t.size * 8}`;
     case "record":
       return t.rec.name;
@@ -371,8 +391,21 @@ export function toTypeDesc(
   stackMap: (kind: "kstack" | "ustack", depth: number) => number = () => -1,
 ): TypeDesc {
   switch (t.k) {
-    case "int":
-      return { kind: "int", size: t.size, signed: t.signed };
+    case "int": {
+      const d: TypeDesc & { kind: "int" } = {
+        kind: "int",
+        size: t.size,
+        signed: t.signed,
+      };
+      if (t.bool) d.show = "bool";
+      else if (t.enumType !== undefined) {
+        d.show = "enum";
+        d.enumerators = t.enumType.values;
+      } else if (t.deref !== undefined || t.rec !== undefined) {
+        d.show = "hex";
+      }
+      return d;
+    }
     case "str":
       return { kind: "string", size: t.size };
     case "buf":

@@ -206,7 +206,11 @@ export function labelText(v: Value): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   if (Array.isArray(v)) return v.map(labelText).join(",");
+  if (typeof v === "boolean") return String(v);
   if (v.type === "stack") return [...v.frames].reverse().join(";");
+  if (v.type === "record") {
+    return v.fields.map(([, x]) => labelText(x)).join(",");
+  }
   let s = "";
   for (const b of v.bytes) {
     s += b >= 0x20 && b < 0x7f && b !== 0x5c

@@ -206,8 +206,10 @@ export function decodeValue(
   resolver?: SymbolResolver,
 ): Value {
   switch (type.kind) {
-    case "int":
-      return readInt(view(bytes), offset, type.size, type.signed);
+    case "int": {
+      const v = readInt(view(bytes), offset, type.size, type.signed);
+      return type.show === undefined ? v : showInt(v, type);
+    }
     case "string":
       return stringAt(bytes, offset, type.size);
     case "buf": {
@@ -292,6 +294,27 @@ export function decodeValue(
     }
     case "none":
       return 0;
+  }
+}
+
+/**
+ * An integer shown as 0.26 prints it: a bool as `true`/`false`, a typed
+ * pointer as hex text, an enum as its enumerator's name (its number when
+ * the value names none).
+ */
+function showInt(v: Int, type: TypeDesc & { kind: "int" }): Value {
+  switch (type.show) {
+    case "bool":
+      return v !== 0 && v !== 0n;
+    case "hex":
+      return "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
+    case "enum": {
+      const text = String(v);
+      const hit = type.enumerators?.find(([n]) => n === text);
+      return hit === undefined ? v : hit[1];
+    }
+    default:
+      return v;
   }
 }
 
@@ -765,6 +788,9 @@ type ArgReader = (
 ) => Value;
 
 function argReader(t: TypeDesc, at: number): ArgReader {
+  if (t.kind === "int" && t.show !== undefined) {
+    return (r, resolver) => decodeValue(r, at, t, resolver);
+  }
   if (t.kind === "int") {
     if (t.size === 8) {
       return t.signed ? (r) => i64At(r, at) : (r) => u64At(r, at);

@@ -69,6 +69,12 @@ export function formatValueJson(v: Value): string {
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   if (typeof v === "string") return '"' + jsonEscape(v) + '"';
   if (Array.isArray(v)) return "[" + v.map(formatValueJson).join(",") + "]";
+  if (typeof v === "boolean") return String(v);
+  if (v.type === "record") {
+    return "{" + v.fields.map(([n, x]) =>
+      '"' + jsonEscape(n) + '":' + formatValueJson(x)
+    ).join(",") + "}";
+  }
   if (v.type === "buf") return '"' + jsonEscape(formatBuf(v.bytes)) + '"';
   return '"' + jsonEscape(formatValueText(v)) + '"';
 }

@@ -47,6 +47,7 @@ function pad(s: string, spec: FormatSpec, zeroOk: boolean): string {
 
 function toBig(v: Value): bigint {
   if (typeof v === "bigint") return v;
+  if (typeof v === "boolean") return v ? 1n : 0n;
   if (typeof v === "number") return BigInt(Math.trunc(v));
   return 0n;
 }

@@ -114,7 +114,13 @@ export function formatValueText(
     return "(" + v.map((x) => formatValueText(x, stackIndent)).join(", ") +
       ")";
   }
+  if (typeof v === "boolean") return v ? "true" : "false";
   if (v.type === "stack") return formatStack(v.frames, stackIndent, v);
+  if (v.type === "record") {
+    return "{ " + v.fields.map(([n, x]) =>
+      `.${n} = ${formatValueText(x, stackIndent)}`
+    ).join(", ") + " }";
+  }
   return formatBuf(v.bytes);
 }
 

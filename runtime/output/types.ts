@@ -44,16 +44,39 @@ export interface BufValue {
 }
 
 /**
+ * A record (0.26, `(a=1, b="x")`): its fields in declaration order, each a
+ * name and a value. Text prints it `{ .a = 1, .b = x }`.
+ */
+export interface RecordValue {
+  /** Tells a record from the other values. */
+  type: "record";
+  /** The fields, in order: `[name, value]`. */
+  fields: [string, Value][];
+}
+
+/**
  * One decoded value.
  *
  * - integers: {@linkcode Int};
+ * - `bool` values (0.26): `boolean`;
+ * - typed pointers: their address as hex text (`"0x1000"`), as 0.26
+ *   prints them; enums: their enumerator's name (the number when the
+ *   value names none);
+ * - records: {@linkcode RecordValue};
  * - strings (`comm`, `str()`), resolved `ksym`/`usym` and `ntop` addresses:
  *   `string`;
  * - tuples: arrays of values;
  * - stacks: {@linkcode StackValue};
  * - buffers: {@linkcode BufValue}.
  */
-export type Value = Int | string | Value[] | StackValue | BufValue;
+export type Value =
+  | Int
+  | boolean
+  | string
+  | Value[]
+  | StackValue
+  | BufValue
+  | RecordValue;
 
 /** `count`, `average` and `total` of an `avg()` or `stats()` entry. */
 export interface Stats {
