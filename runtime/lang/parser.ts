@@ -41,6 +41,7 @@ import { buildAttachPoint, scanAttachPoint } from "./attach_point.ts";
 import { Diagnostics, quote } from "./diagnostics.ts";
 import { describeToken, Lexer, type Token } from "./lexer.ts";
 import { lowerElvis } from "./lowering.ts";
+import { callStyleBuiltin } from "./call_builtins.ts";
 
 /** What {@linkcode parse} returns. */
 export interface ParseResult {
@@ -1121,7 +1122,11 @@ class Parser {
       this.inPredicate = false;
       try {
         const args = this.parseArgs(")", `arguments of ${name}()`);
-        return { kind: "call", name, args, span: this.from(t.span) };
+        const span = this.from(t.span);
+        const b = callStyleBuiltin(name, args, span);
+        if (b !== undefined && "error" in b) this.fail(b.span, b.error);
+        if (b !== undefined) return b;
+        return { kind: "call", name, args, span };
       } finally {
         this.inPredicate = saved;
         this.leave();
