@@ -136,7 +136,14 @@ export type TypeDesc =
   }
   | { kind: "string"; size: number }
   | { kind: "buf"; size: number }
-  | { kind: "tuple"; fields: TypeDesc[]; offsets: number[]; size: number }
+  | {
+    kind: "tuple";
+    fields: TypeDesc[];
+    offsets: number[];
+    size: number;
+    /** A record's field names (0.26 `(a=1, b="x")`): decoded as a record. */
+    names?: string[];
+  }
   | { kind: "ksym"; size: 8 }
   | { kind: "usym"; size: 8 | 16 }
   | {

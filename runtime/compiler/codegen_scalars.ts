@@ -15,6 +15,7 @@ import { arrayField } from "./type_names.ts";
 import { pointerScale, pointerStep } from "./fold.ts";
 import type { Ref } from "./regs.ts";
 import { mapAccessId } from "./reuse.ts";
+import { elementOf } from "./codegen_values.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
   type Emitter,
@@ -30,6 +31,19 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
   const b = cg.b;
   const c = cg.fold(e);
   if (c !== undefined) return ra.imm(c);
+  const el = elementOf(cg, e);
+  if (el !== undefined) {
+    // An element of a tuple or record (8 bytes), a byte of a string.
+    const src = cg.mem(el.of);
+    const r = ra.newReg();
+    b.ldx(
+      cg.type(el.of).k === "str" ? 1 : 8,
+      ra.reg(r),
+      src.base,
+      src.off + el.off,
+    );
+    return r;
+  }
   switch (e.kind) {
     case "builtin":
       return cg.builtin(e);

@@ -270,7 +270,7 @@ export function into(
   // here without end.
   if (
     e.kind !== "var" && e.kind !== "map" && e.kind !== "ternary" &&
-    e.kind !== "tuple_index"
+    e.kind !== "tuple_index" && elementOf(cg, e) === undefined
   ) {
     cg.diag.error(e.span, `Cannot use a value of type ${et.k} here`);
     return;
@@ -356,6 +356,31 @@ export function mem(cg: Emitter, e: ast.Expr): { base: number; off: number } {
     const tt = cg.type(e.expr) as SType & { k: "tuple" };
     return { base: R10, off: src.off + tt.offsets[e.index] };
   }
+  const el = elementOf(cg, e);
+  if (el !== undefined) {
+    const src = mem(cg, el.of);
+    return { base: R10, off: src.off + el.off };
+  }
   into(cg, e, d, t, true);
   return d;
+}
+
+/**
+ * For `$t[1]`, `$r.a` (an element of a tuple or record) and `$s[0]` (a
+ * byte of a string): the aggregate and the element's offset in it.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const el = elementOf(cg, e); // { of: $t, off: 8 }
+ * ```
+ */
+export function elementOf(
+  cg: Emitter,
+  e: ast.Expr,
+): { of: ast.Expr; off: number } | undefined {
+  if (e.kind !== "index" && e.kind !== "field") return undefined;
+  const i = cg.u.elems?.get(e);
+  if (i === undefined) return undefined;
+  const t = cg.type(e.expr);
+  return { of: e.expr, off: t.k === "tuple" ? t.offsets[i] : i };
 }

@@ -100,7 +100,9 @@ export function stableId(e: ast.Expr): string | undefined {
     }
     case "tuple": {
       const ids = e.elems.map(stableId);
-      return ids.includes(undefined) ? undefined : `(${ids.join(",")})`;
+      if (ids.includes(undefined)) return undefined;
+      const names = e.names;
+      return `(${ids.map((x, i) => names ? `${names[i]}=${x}` : x).join(",")})`;
     }
     default:
       return undefined;

@@ -30,7 +30,7 @@ import {
   type SemaScope,
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
-import { boolCast } from "./sema_types.ts";
+import { boolCast, indexValue } from "./sema_types.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
@@ -731,7 +731,7 @@ class UnitTypeChecker implements SemaScope {
             this.err(e.elems[i].span, `Invalid tuple element: ${typeName(t)}`);
           }
         }
-        return tupleOf(ts.map(stored));
+        return tupleOf(ts.map(stored), e.names);
       }
       case "cast": {
         const t = this.expr(e.expr);
@@ -804,6 +804,9 @@ class UnitTypeChecker implements SemaScope {
       case "index": {
         const base = this.expr(e.expr);
         const it = this.expr(e.index);
+        if (base.k === "tuple" || base.k === "str") {
+          return indexValue(this, e, base, it);
+        }
         const a = arrayField(this.u, e);
         if (
           base.k === "array" || (base.k === "int" && base.rec !== undefined)

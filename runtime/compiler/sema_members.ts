@@ -17,6 +17,7 @@ import {
 import { type IntType, S64, type SType, typeName } from "./types.ts";
 import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
+import { recordField } from "./sema_types.ts";
 
 /**
  * The type of `e.field` / `e->field`: a tuple element, a record or struct
@@ -24,6 +25,9 @@ import type { SemaScope } from "./sema_scope.ts";
  */
 export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
   const t = c.expr(e.expr);
+  if (t.k === "tuple" && t.names !== undefined && !e.arrow) {
+    return recordField(c, e, t);
+  }
   if (t.k === "tuple") {
     c.err(e.span, `Use .N to index a tuple`);
     return S64;

@@ -1,12 +1,13 @@
 /**
  * Checks of the 0.26 value types: `(bool)` casts, records
- * (`(a=1, b="x")`), string subscripts (`$s[0]`), integer-array casts
- * (`(uint8[4])$x`) and enum casts (`(enum tcp_state)$x`).
+ * (`(a=1, b="x")` and `.a`), tuple subscripts (`$t[1]`) and string
+ * subscripts (`$s[0]`).
  *
  * @module
  */
 
 import type * as ast from "../lang/ast.ts";
+import { didYouMean } from "../lang/suggest.ts";
 import { BOOL, S64, type SType, typeName } from "./types.ts";
 import type { SemaScope } from "./sema_scope.ts";
 
@@ -21,5 +22,71 @@ export function boolCast(c: SemaScope, e: ast.CastExpr, t: SType): SType {
   return BOOL;
 }
 
-/** The value of `S64` for callers that report an error and go on. */
-export const NOT_TYPED: SType = S64;
+/** `r.a` on a record: its element, noted in `u.elems`. */
+export function recordField(
+  c: SemaScope,
+  e: ast.FieldExpr,
+  t: SType & { k: "tuple" },
+): SType {
+  const names = t.names!;
+  const i = names.indexOf(e.field);
+  if (i < 0) {
+    c.err(
+      e.span,
+      `Record has no field "${e.field}"${didYouMean(e.field, names)}`,
+    );
+    return S64;
+  }
+  (c.u.elems ??= new Map()).set(e, i);
+  return t.elems[i];
+}
+
+/**
+ * `t[i]` on a tuple (a constant index: the element, as `t.i`) or `s[i]`
+ * on a string (the byte at a constant index, an unsigned 8-bit integer).
+ */
+export function indexValue(
+  c: SemaScope,
+  e: ast.IndexExpr,
+  base: SType & { k: "tuple" | "str" },
+  it: SType,
+): SType {
+  if (it.k !== "int") {
+    c.err(e.index.span, `Index must be an integer, got ${typeName(it)}`);
+    return S64;
+  }
+  const i = constIndex(c, e.index);
+  const what = base.k === "tuple" ? "tuple" : "string";
+  if (i === undefined) {
+    c.err(
+      e.index.span,
+      `The index of a ${what} must be a constant integer expression`,
+    );
+    return S64;
+  }
+  const n = base.k === "tuple" ? base.elems.length : base.size;
+  if (i < 0n || i >= BigInt(n)) {
+    c.err(
+      e.index.span,
+      base.k === "tuple"
+        ? `Tuple index ${i} out of range: tuple has ${n} elements`
+        : `String index ${i} out of bounds for a string of ${n} bytes`,
+    );
+    return S64;
+  }
+  (c.u.elems ??= new Map()).set(e, Number(i));
+  if (base.k === "str") return { k: "int", size: 1, signed: false };
+  return base.elems[Number(i)];
+}
+
+/** A constant index: a literal, or `+ - *` of constant indexes. */
+function constIndex(c: SemaScope, e: ast.Expr): bigint | undefined {
+  if (e.kind !== "binary") return c.constInt(e);
+  const a = constIndex(c, e.left);
+  const b = constIndex(c, e.right);
+  if (a === undefined || b === undefined) return undefined;
+  if (e.op === "+") return a + b;
+  if (e.op === "-") return a - b;
+  if (e.op === "*") return a * b;
+  return undefined;
+}

@@ -28,7 +28,14 @@ export type SType =
   | IntType
   | { k: "str"; size: number }
   | { k: "buf"; size: number }
-  | { k: "tuple"; elems: SType[]; offsets: number[]; size: number }
+  | {
+    k: "tuple";
+    elems: SType[];
+    offsets: number[];
+    size: number;
+    /** A record's field names (`(a=1, b="x")`), one per element. */
+    names?: string[];
+  }
   | { k: "ksym" }
   /** 16 bytes in memory: the address, then the tgid (as bpftrace). */
   | { k: "usym" }
@@ -189,7 +196,7 @@ export function alignOf(t: SType): number {
  */
 export function stored(t: SType): SType {
   if (t.k === "int") return { ...t, size: 8 };
-  if (t.k === "tuple") return tupleOf(t.elems.map(stored));
+  if (t.k === "tuple") return tupleOf(t.elems.map(stored), t.names);
   return t;
 }
 
@@ -203,7 +210,10 @@ export function stored(t: SType): SType {
  * console.assert(t.k === "tuple" && t.offsets[1] === 16 && t.size === 24);
  * ```
  */
-export function tupleOf(elems: SType[]): SType & { k: "tuple" } {
+export function tupleOf(
+  elems: SType[],
+  names?: string[],
+): SType & { k: "tuple" } {
   const offsets: number[] = [];
   let off = 0;
   let maxAlign = 1;
@@ -214,7 +224,14 @@ export function tupleOf(elems: SType[]): SType & { k: "tuple" } {
     offsets.push(off);
     off += sizeOf(e);
   }
-  return { k: "tuple", elems, offsets, size: alignUp(off, maxAlign) };
+  const t: SType & { k: "tuple" } = {
+    k: "tuple",
+    elems,
+    offsets,
+    size: alignUp(off, maxAlign),
+  };
+  if (names !== undefined) t.names = names;
+  return t;
 }
 
 /**
@@ -251,6 +268,7 @@ export function sameType(a: SType, b: SType): boolean {
     case "tuple": {
       const t = b as typeof a;
       return t.elems.length === a.elems.length &&
+        sameNames(a.names, t.names) &&
         a.elems.every((e, i) => sameType(e, t.elems[i]));
     }
     case "kstack":
@@ -284,15 +302,22 @@ export function unify(a: SType, b: SType): SType | undefined {
   }
   if (a.k === "tuple" && b.k === "tuple") {
     if (a.elems.length !== b.elems.length) return undefined;
+    if (!sameNames(a.names, b.names)) return undefined;
     const elems: SType[] = [];
     for (let i = 0; i < a.elems.length; i++) {
       const u = unify(a.elems[i], b.elems[i]);
       if (u === undefined) return undefined;
       elems.push(u);
     }
-    return tupleOf(elems);
+    return tupleOf(elems, a.names);
   }
   return sameType(a, b) ? a : undefined;
+}
+
+/** Whether two tuples' field names agree (both plain, or the same). */
+function sameNames(a?: string[], b?: string[]): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }
 
 /**
@@ -358,6 +383,11 @@ export function typeName(t: SType): string {
     case "buf":
       return `buffer[${t.size}]`;
     case "tuple":
+      if (t.names !== undefined) {
+        return `record { ${
+          t.elems.map((e, i) => `${typeName(e)} ${t.names![i]}`).join(", ")
+        } }`;
+      }
       return `(${t.elems.map(typeName).join(",")})`;
     case "inet":
       return `inet[${t.size}]`;
@@ -418,6 +448,7 @@ export function toTypeDesc(
         fields: t.elems.map((e) => toTypeDesc(e, stackMap)),
         offsets: t.offsets,
         size: t.size,
+        ...(t.names !== undefined ? { names: t.names } : {}),
       };
     case "ksym":
       return { kind: "ksym", size: 8 };

@@ -79,6 +79,11 @@ export interface Unit {
   /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
   consts?: Map<ast.Expr, bigint>;
   /**
+   * An `index` (`$t[1]`, `$s[0]`) or `field` (`$r.a`) node that reads
+   * element N of a tuple or record, or byte N of a string.
+   */
+  elems?: Map<ast.Expr, number>;
+  /**
    * For a uprobe whose body calls `uaddr()`: its binary's ELF headers and
    * symbols with the probed address, or why they could not be read (read
    * here, so that type checking does no file I/O).

@@ -628,8 +628,10 @@ export interface IndexExpr {
 export interface TupleExpr {
   /** Node kind (the discriminant). */
   kind: "tuple";
-  /** The elements (two or more). */
+  /** The elements (two or more; a record's may be one). */
   elems: Expr[];
+  /** A record's field names (`(a=1, b="x")`), one per element. */
+  names?: string[];
   /** Source range of the node. */
   span: Span;
 }

@@ -1083,6 +1083,9 @@ class Parser {
     const saved = this.inPredicate;
     this.inPredicate = false;
     try {
+      if (this.cur.type === "ident" && this.at("=", 1)) {
+        return this.parseRecordFields(open);
+      }
       const first = this.parseExpr();
       if (this.at(")")) {
         this.advance();
@@ -1101,6 +1104,32 @@ class Parser {
       this.inPredicate = saved;
       this.leave();
     }
+  }
+
+  /** `(a=1, b="x")`, after its "(": a tuple with field names. */
+  private parseRecordFields(open: Token): Expr {
+    const names: string[] = [];
+    const elems: Expr[] = [];
+    for (;;) {
+      const n = this.cur;
+      if (n.type !== "ident" || !this.at("=", 1)) {
+        this.fail(
+          n.span,
+          `Expected a record field "name=value", found ${describeToken(n)}`,
+        );
+      }
+      if (names.includes(n.text)) {
+        this.fail(n.span, `Duplicate record field "${n.text}"`);
+      }
+      this.advance();
+      this.advance();
+      names.push(n.text);
+      elems.push(this.parseExpr());
+      if (this.at(")")) break;
+      this.expect(",", "record");
+    }
+    this.advance();
+    return { kind: "tuple", elems, names, span: this.from(open.span) };
   }
 
   private parseIdent(t: Token): Expr {

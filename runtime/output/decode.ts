@@ -35,6 +35,7 @@ import type {
   Int,
   MapData,
   MapEntry,
+  RecordValue,
   StackValue,
   Stats,
   SymbolResolver,
@@ -221,10 +222,17 @@ export function decodeValue(
       };
       return buf;
     }
-    case "tuple":
-      return type.fields.map((f, i) =>
+    case "tuple": {
+      const vs = type.fields.map((f, i) =>
         decodeValue(bytes, offset + type.offsets[i], f, resolver)
       );
+      if (type.names === undefined) return vs;
+      const rec: RecordValue = {
+        type: "record",
+        fields: vs.map((v, i) => [type.names![i], v]),
+      };
+      return rec;
+    }
     case "ksym": {
       const addr = readU64(bytes, offset);
       return resolver ? resolver.ksym(addr) : hexAddr(addr);
@@ -416,7 +424,7 @@ function decodeKey(
 ): Value[] {
   const t = spec.key;
   if (t.kind === "none") return [];
-  if (t.kind === "tuple") {
+  if (t.kind === "tuple" && t.names === undefined) {
     return t.fields.map((f, i) => decodeValue(key, t.offsets[i], f, resolver));
   }
   return [decodeValue(key, 0, t, resolver)];
