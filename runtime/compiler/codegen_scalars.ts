@@ -120,6 +120,13 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
     }
     case "unary": {
       if (e.op === "!") return boolValue(cg, e);
+      if (e.op === "&") {
+        // `&$x`: the variable's stack slot (sema allows only variables).
+        const r = ra.newReg();
+        b.movReg(ra.reg(r), R10);
+        b.alu64Imm("ADD", ra.reg(r), cg.mem(e.expr).off);
+        return r;
+      }
       if (e.op === "*") {
         return deref(cg, scalar(cg, e.expr), cg.type(e.expr), cg.type(e));
       }

@@ -30,7 +30,7 @@ import {
   type SemaScope,
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
-import { boolCast, indexValue } from "./sema_types.ts";
+import { addressOf, boolCast, indexValue } from "./sema_types.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
@@ -637,10 +637,7 @@ class UnitTypeChecker implements SemaScope {
         return checkCall(this, e, stmt);
       case "unary": {
         const t = this.expr(e.expr);
-        if (e.op === "&") {
-          this.err(e.span, `Operator "${e.op}" is not supported`);
-          return S64;
-        }
+        if (e.op === "&") return addressOf(this, e, t);
         if (e.op === "*") {
           // Dereference: what the pointer points at, else (a plain
           // integer used as an address) a u64, as bpftrace reads it.

@@ -8,7 +8,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
-import { BOOL, S64, type SType, typeName } from "./types.ts";
+import { BOOL, type IntType, S64, type SType, typeName } from "./types.ts";
 import type { SemaScope } from "./sema_scope.ts";
 
 /**
@@ -89,4 +89,34 @@ function constIndex(c: SemaScope, e: ast.Expr): bigint | undefined {
   if (e.op === "-") return a - b;
   if (e.op === "*") return a * b;
   return undefined;
+}
+
+/**
+ * `&$x`: the address of a scratch variable on the BPF stack, a kernel
+ * pointer to its value (an integer's 64-bit slot, a string's first byte);
+ * valid while the probe runs.
+ */
+export function addressOf(
+  c: SemaScope,
+  e: ast.UnaryExpr,
+  t: SType,
+): SType {
+  if (e.expr.kind !== "var") {
+    c.err(
+      e.span,
+      `The address-of operator "&" takes a scratch variable ($x), not a ${
+        e.expr.kind === "map" ? "map value" : "value"
+      }`,
+    );
+    return S64;
+  }
+  const p: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
+  if (t.k === "int" && !t.bool && t.enumType === undefined) {
+    p.deref = { k: "int", size: 8, signed: t.signed };
+  } else if (t.k === "str") p.deref = { k: "int", size: 1, signed: true };
+  else {
+    c.err(e.span, `Cannot take the address of a value of type ${typeName(t)}`);
+    return S64;
+  }
+  return p;
 }
