@@ -10,6 +10,7 @@ import type * as ast from "../lang/ast.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
 import type { EventAction, TypeDesc } from "../program.ts";
 import { stored, type SType } from "./types.ts";
+import { parseFormat } from "./printf_format.ts";
 import { type Emitter, JOIN_MAX, JOIN_STRLEN, readHelper } from "./emitter.ts";
 
 /**
@@ -124,17 +125,25 @@ export function formatEvent(cg: Emitter, e: ast.CallExpr): void {
     a,
     stored(cg.type(a)),
   ]);
-  const descs = args.map(([, t]) => formatArgDesc(cg.t.desc(t)));
+  const specs = parseFormat(fmt);
+  const descs = args.map(([, t], i) =>
+    formatArgDesc(
+      cg.t.desc(t),
+      typeof specs === "string" ? undefined : specs[i]?.conv,
+    )
+  );
   const kind = e.name as "printf" | "system" | "cat";
   event(cg, { kind, format: fmt, args: descs }, args);
 }
 
 /**
  * A format argument's TypeDesc: a pointer is a number there (`%p` and
- * `%x` print it in hex, `%d` in decimal), not the hex text print() shows.
+ * `%x` print it in hex, `%d` in decimal), not the hex text print() shows;
+ * an enum prints its name only with `%s`.
  */
-function formatArgDesc(d: TypeDesc): TypeDesc {
-  if (d.kind !== "int" || d.show !== "hex") return d;
+function formatArgDesc(d: TypeDesc, conv: string | undefined): TypeDesc {
+  if (d.kind !== "int" || d.show === undefined || d.show === "bool") return d;
+  if (d.show === "enum" && conv === "s") return d;
   return { kind: "int", size: d.size, signed: d.signed };
 }
 

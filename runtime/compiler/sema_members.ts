@@ -17,7 +17,7 @@ import {
 import { type IntType, S64, type SType, typeName } from "./types.ts";
 import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
-import { recordField } from "./sema_types.ts";
+import { enumCast, recordField } from "./sema_types.ts";
 
 /**
  * The type of `e.field` / `e->field`: a tuple element, a record or struct
@@ -166,7 +166,7 @@ export function kernelCast(
       c.err(e.type.span, `Cannot cast to "${name}"`);
       return S64;
     }
-    return found.type;
+    return enumCast(name, found.types, found.id, found.type);
   }
   let p: IntType = { k: "int", size: 8, signed: false };
   if (t.ptr !== undefined) p.ptr = t.ptr;

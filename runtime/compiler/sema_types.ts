@@ -10,6 +10,7 @@ import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { BOOL, type IntType, S64, type SType, typeName } from "./types.ts";
 import type { SemaScope } from "./sema_scope.ts";
+import type { KernelTypes } from "../btf/kernel_types.ts";
 
 /**
  * `(bool)e`: an integer or pointer is true when not 0, a string when not
@@ -119,4 +120,25 @@ export function addressOf(
     return S64;
   }
   return p;
+}
+
+/**
+ * `(enum name)x`: the integer type of the enum, knowing its enumerators,
+ * so that print() and `%s` show the name (as bpftrace 0.26).
+ */
+export function enumCast(
+  name: string,
+  types: KernelTypes,
+  id: number,
+  t: IntType,
+): IntType {
+  const bt = types.resolve(id);
+  if (bt.kind !== "enum" && bt.kind !== "enum64") return t;
+  return {
+    ...t,
+    enumType: {
+      name: /^enum /.test(name) ? name : `enum ${name}`,
+      values: bt.values.map((v) => [String(v.value), v.name]),
+    },
+  };
 }
