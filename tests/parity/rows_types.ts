@@ -1,0 +1,201 @@
+/**
+ * Parity rows for the value types and expressions of bpftrace 0.26:
+ * `bool`, call-style builtins, tuple and string subscripts, records,
+ * `&` address-of, typed pointers printed in hex, enum casts. Expected
+ * output follows bpftrace v0.26.1's tests/runtime (bool, tuples, record,
+ * pointers, variable) and docs/stdlib.md.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { entries, only } from "./expect.ts";
+import { N, type Row } from "./row.ts";
+
+/** The rows of this area. */
+export const TYPES_ROWS: Row[] = [
+  {
+    name: "bool_values_casts_printing",
+    features: [
+      "true/false",
+      "comparisons yield bool",
+      "(bool) casts",
+      "bool printed true/false, %d 1/0",
+    ],
+    source: `begin {
+  print((true, false));
+  if (true) { print(1); } if (false) { print(2); }
+  $b = true; $c = false; print(($b, $c));
+  print(((bool)1, (bool)0, (bool)256, (bool)-1));
+  print(((bool)"hello", (bool)""));
+  $p = (int64 *)0; $q = (int64 *)1; print(((bool)$q, (bool)$p));
+  print(((int64)true, (int64)false));
+  $x = 0; print((!0, !10, !$x));
+  $a = 100000; $z = 0; $g = $a > $z; $d = $a && $z; $e = $g || $d;
+  print(($g, $d, $e, (uint64)$g, $a == 100000, "a" != "a"));
+  printf("%d %d %u\\n", $g, 1 == 2, true);
+  print(true ? 5 : 6);
+  @m[true] = false; @n[false, 1, true] = 1; @v = 3 > 4;
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(true, false)\n1\n(true, false)\n(true, false, true, true)\n" +
+          "(true, false)\n(true, false)\n(1, 0)\n(true, false, true)\n" +
+          "(true, false, true, 1, true, false)\n1 0 1\n5\n",
+      );
+      assert.match(r.exitOutput, /^@m\[true\]: false$/m);
+      assert.match(r.exitOutput, /^@n\[false, 1, true\]: 1$/m);
+      assert.match(r.exitOutput, /^@v: false$/m);
+      assert.equal(only(r, "@v"), false);
+    },
+  },
+  {
+    name: "call_style_builtins",
+    features: [
+      "comm()",
+      "pid()",
+      "tid()",
+      "pid(init)",
+      "tid(curr_ns)",
+      "nsecs()",
+    ],
+    source:
+      `tracepoint:syscalls:sys_enter_getppid { @[comm(), pid()] = count(); @same[pid(init) == pid && tid(curr_ns) == tid() && nsecs() > 0 && nsecs(boot) > 0] = count(); }`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.deepEqual(entries(r, "@"), [[
+        `${r.target.comm}|${r.target.pid}`,
+        N,
+      ]]);
+      assert.deepEqual(entries(r, "@same"), [["true", N]]);
+    },
+  },
+  {
+    name: "tuples_index_keys_nested",
+    features: [
+      "$t.N",
+      "$t[const expr]",
+      "tuple map keys and values",
+      "nested tuples",
+    ],
+    source: `begin {
+  $v = 99; $t = (0, 1, "str", (5, 6), $v);
+  printf("%d %d %s %d %d %d\\n", $t.0, $t.1, $t.2, $t.3.0, $t.3.1, $t.4);
+  @t = (0, 1, "str"); printf("%d %d %s\\n", @t.0, @t.1, @t.2);
+  $a = (1, 2, 3); print($a[1 + 1]); print($t[3][1]);
+  @[(1, 2)] = (3, 4); @x["abcd", 2] = (3, 4, 5);
+  $k = (1, "hello"); @y[(1, "hello")] = 1; @y[$k] = 2;
+  @z = ((int8)1, ((int8)-20, (int8)30));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "0 1 str 5 6 99\n0 1 str\n3\n6\n");
+      assert.match(r.exitOutput, /^@\[1, 2\]: \(3, 4\)$/m);
+      assert.match(r.exitOutput, /^@x\[abcd, 2\]: \(3, 4, 5\)$/m);
+      assert.match(r.exitOutput, /^@y\[1, hello\]: 2$/m);
+      assert.match(r.exitOutput, /^@z: \(1, \(-20, 30\)\)$/m);
+    },
+  },
+  {
+    name: "records",
+    features: [
+      '(a=1, b="x")',
+      ".a access",
+      "records in variables, map keys and values",
+      "record printing",
+    ],
+    source: `begin {
+  $v = 99; $t = (a=0, b=1, c="str", d=(5, 6), e=$v);
+  printf("%d %d %s %d %d %d\\n", $t.a, $t.b, $t.c, $t.d.0, $t.d.1, $t.e);
+  $w = (x=1, y=2); $u = (a=0, b=1, c="str", d=(5, 6), e=$w); print($u);
+  print($u.e.y);
+  @r = (m="bye", n=(x=3, y=true)); print(@r.n.x);
+  @k[(a=1, b="k")] = (one=1);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "0 1 str 5 6 99\n" +
+          "{ .a = 0, .b = 1, .c = str, .d = (5, 6), .e = { .x = 1, .y = 2 } }\n" +
+          "2\n3\n",
+      );
+      assert.match(
+        r.exitOutput,
+        /^@r: \{ \.m = bye, \.n = \{ \.x = 3, \.y = true \} \}$/m,
+      );
+      assert.match(
+        r.exitOutput,
+        /^@k\[\{ \.a = 1, \.b = k \}\]: \{ \.one = 1 \}$/m,
+      );
+      assert.deepEqual(only(r, "@r"), {
+        type: "record",
+        fields: [["m", "bye"], ["n", {
+          type: "record",
+          fields: [["x", 3], ["y", true]],
+        }]],
+      });
+    },
+  },
+  {
+    name: "string_subscripts",
+    features: ["$s[N] gives the byte as an integer"],
+    source: `begin {
+  $s = "hello"; print(($s[0], $s[4], $s[5]));
+  printf("%c%c\\n", $s[1], $s[2]);
+  @c = $s[3] == 108;
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "(104, 111, 0)\nel\n");
+      assert.equal(only(r, "@c"), true);
+    },
+  },
+  {
+    name: "address_of_and_pointers",
+    features: [
+      "&$var",
+      "*(&$var)",
+      "pointers print in hex",
+      "%p and %d of a pointer",
+    ],
+    source: `begin {
+  $a = 7; $b = &$a; print(*$b);
+  $s = "hello"; $c = (int8 *)&$s; printf("%c %c\\n", *$c, *($c + 1));
+  $n = -3; $m = &$n; printf("%d\\n", *$m);
+  print((int8 *)0x1000);
+  printf("%p %d %x\\n", (int8 *)0x1000, (int8 *)0x1000, (int8 *)0x1000);
+  print(((int16 *)0x20, 1));
+  @p = (int32 *)0x32; @k[(int8 *)0x10] = 1;
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "7\nh e\n-3\n0x1000\n0x1000 4096 1000\n(0x20, 1)\n",
+      );
+      assert.match(r.exitOutput, /^@p: 0x32$/m);
+      assert.match(r.exitOutput, /^@k\[0x10\]: 1$/m);
+    },
+  },
+  {
+    name: "enum_casts",
+    features: ["(enum name)x", "enum printed by name with print(), %s, maps"],
+    source: `begin {
+  $x = 2; $e = (enum sock_type)$x; print($e);
+  printf("%s %d %s\\n", $e, $e, (enum sock_type)1);
+  print((enum sock_type)77);
+  @m = (enum sock_type)1; @k[(enum sock_type)2] = 1;
+  exit();
+}`,
+    expect(r) {
+      // SOCK_STREAM = 1, SOCK_DGRAM = 2 (include/linux/net.h, every kernel).
+      assert.equal(r.output, "SOCK_DGRAM\nSOCK_DGRAM 2 SOCK_STREAM\n77\n");
+      assert.match(r.exitOutput, /^@m: SOCK_STREAM$/m);
+      assert.match(r.exitOutput, /^@k\[SOCK_DGRAM\]: 1$/m);
+    },
+  },
+];
