@@ -117,6 +117,7 @@ export type {
   MapDataBase,
   MapEntry,
   MapKind,
+  RecordValue,
   ScalarMapData,
   StackValue,
   Stats,

@@ -198,7 +198,7 @@ usdt:*:tsbpf:regs { @regs = count(); }`,
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         afterAttachLine(r.stdout).trim(),
-        `@[1]: ${N}\n@regs: ${N}\n@s: ${N * (N - 1) / 2}`,
+        `@[true]: ${N}\n@regs: ${N}\n@s: ${N * (N - 1) / 2}`,
       );
     } finally {
       await t?.kill();

@@ -255,7 +255,7 @@ interval:s:10 { printf("never\\n"); }`,
     expect(r) {
       assert.equal(only(r, "@all"), N);
       const err = mapOf(r, "@err");
-      for (const [k] of entries(r, "@err")) assert.equal(k, "1");
+      for (const [k] of entries(r, "@err")) assert.equal(k, "true");
       assert.ok(total(r, "@err") <= N);
       if (r.engine === "kernel") assert.equal(total(r, "@err"), N);
       assert.equal(err.kind, "count");
@@ -999,12 +999,12 @@ uprobe:${t.bin}:parity_target { @u[usym(reg("ip"))] = count(); @f[func] = count(
       assertShape(r, "@neg", {
         kind: "count",
         keyed: true,
-        keys: ["int"],
+        keys: ["boolean"],
         values: ["int"],
       });
       assert.equal(total(r, "@neg"), num(only(r, "@all")));
       if (r.engine === "kernel") {
-        assert.ok(num(new Map(entries(r, "@neg")).get("1")) >= N);
+        assert.ok(num(new Map(entries(r, "@neg")).get("true")) >= N);
       }
     },
   },
@@ -1101,11 +1101,11 @@ uprobe:${t.bin}:parity_target { @u[usym(reg("ip"))] = count(); @f[func] = count(
       assertShape(r, "@", {
         kind: "count",
         keyed: true,
-        keys: ["string,int"],
+        keys: ["string,boolean"],
         values: ["int"],
       });
       for (const [k] of entries(r, "@")) {
-        assert.equal(k, `${r.target.comm}|1`);
+        assert.equal(k, `${r.target.comm}|true`);
       }
     },
   },
@@ -1158,7 +1158,7 @@ tracepoint:syscalls:sys_exit_getppid /@s[tid]/ { @lat = hist(nsecs - @s[tid]); @
       const n = num(only(r, "@n"));
       assert.equal(n + open, N);
       assert.equal(total(r, "@lat"), n);
-      assert.deepEqual(entries(r, "@p"), [[`1|${r.target.pid}`, n]]);
+      assert.deepEqual(entries(r, "@p"), [[`true|${r.target.pid}`, n]]);
       assert.match(r.exitOutput, /^@lat: \n\[/m);
     },
   },
@@ -1240,7 +1240,7 @@ tracepoint:syscalls:sys_enter_getppid /0/ { @nc = count(); @ns = sum(1); @nh = h
     pidFilter: true,
     expect(r) {
       // The kernel's own task agrees with the helpers, on both engines.
-      assert.deepEqual(entries(r, "@ok"), [["1|1|1", N]]);
+      assert.deepEqual(entries(r, "@ok"), [["true|true|true", N]]);
       const parent = entries(r, "@parent");
       assert.equal(parent.length, 1);
       assert.equal(parent[0][1], N);
@@ -1287,12 +1287,12 @@ tracepoint:syscalls:sys_enter_getppid /0/ { @nc = count(); @ns = sum(1); @nh = h
     pidFilter: true,
     expect(r) {
       // The kernel stores ntohs(skb->protocol) in the record.
-      assert.deepEqual(entries(r, "@proto"), [["1", total(r, "@proto")]]);
+      assert.deepEqual(entries(r, "@proto"), [["true", total(r, "@proto")]]);
       assert.equal(total(r, "@dev"), total(r, "@proto"));
       if (r.engine === "kernel") {
         // N datagrams of 100 bytes to a closed port of 127.0.0.1: dropped
         // on loopback with the UDP header (8 bytes) still on.
-        assert.deepEqual(entries(r, "@proto"), [["1", N]]);
+        assert.deepEqual(entries(r, "@proto"), [["true", N]]);
         assert.deepEqual(entries(r, "@dev"), [["lo", N]]);
         assert.deepEqual(entries(r, "@len"), [["108", N]]);
       } else {
