@@ -15,6 +15,11 @@ import type { KernelTypes } from "../btf/kernel_types.ts";
 /**
  * `(bool)e`: an integer or pointer is true when not 0, a string when not
  * empty (as bpftrace 0.26).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = boolCast(scope, castNode, { k: "str", size: 6 }); // BOOL
+ * ```
  */
 export function boolCast(c: SemaScope, e: ast.CastExpr, t: SType): SType {
   if (t.k !== "int" && t.k !== "str") {
@@ -23,7 +28,12 @@ export function boolCast(c: SemaScope, e: ast.CastExpr, t: SType): SType {
   return BOOL;
 }
 
-/** `r.a` on a record: its element, noted in `u.elems`. */
+/** `r.a` on a record: its element, noted in `u.elems`. *
+ * @example Usage
+ * ```ts ignore
+ * const t = recordField(scope, fieldNode, recordType); // the field's type
+ * ```
+ */
 export function recordField(
   c: SemaScope,
   e: ast.FieldExpr,
@@ -45,6 +55,11 @@ export function recordField(
 /**
  * `t[i]` on a tuple (a constant index: the element, as `t.i`) or `s[i]`
  * on a string (the byte at a constant index, an unsigned 8-bit integer).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = indexValue(scope, indexNode, { k: "str", size: 6 }, S64); // u8
+ * ```
  */
 export function indexValue(
   c: SemaScope,
@@ -96,6 +111,11 @@ function constIndex(c: SemaScope, e: ast.Expr): bigint | undefined {
  * `&$x`: the address of a scratch variable on the BPF stack, a kernel
  * pointer to its value (an integer's 64-bit slot, a string's first byte);
  * valid while the probe runs.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = addressOf(scope, unaryNode, S64); // a kernel pointer to int64
+ * ```
  */
 export function addressOf(
   c: SemaScope,
@@ -125,6 +145,11 @@ export function addressOf(
 /**
  * `(enum name)x`: the integer type of the enum, knowing its enumerators,
  * so that print() and `%s` show the name (as bpftrace 0.26).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = enumCast("enum sock_type", types, id, { k: "int", size: 4, signed: false });
+ * ```
  */
 export function enumCast(
   name: string,
