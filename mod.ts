@@ -88,8 +88,8 @@ export type {
   SymbolTable,
   Trailer,
 } from "./runtime/record/format.ts";
-export type { BackendChoice } from "./runtime/backend.ts";
-export type { ProbeStats } from "./runtime/engine.ts";
+export type { BackendChoice } from "./runtime/engines/backend.ts";
+export type { ProbeStats } from "./runtime/engines/engine.ts";
 export {
   type KeyParts,
   type MapKey,

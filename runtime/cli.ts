@@ -8,12 +8,16 @@
  * @module
  */
 
-import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
+import {
+  preloadEngine,
+  selectEngine,
+  verifyForEngine,
+} from "./engines/backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { prepareKernelTypes } from "./compiler/kernel_types.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "./engines/engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
 import type { Program } from "./program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Engine } from "./engine.ts";
+import type { Engine } from "./engines/engine.ts";
 import { engineSymbols } from "./host_symbols.ts";
 import { decodeEvent, decodeMap } from "./output/decode.ts";
 import { formatEventOutput } from "./output/event.ts";

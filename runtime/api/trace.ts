@@ -9,12 +9,12 @@
  * @module
  */
 
-import { selectEngine, verifyForEngine } from "../backend.ts";
-import type { BackendChoice } from "../backend.ts";
+import { selectEngine, verifyForEngine } from "../engines/backend.ts";
+import type { BackendChoice } from "../engines/backend.ts";
 import { VERSION } from "../version.ts";
 import { compile } from "../compiler/compile.ts";
 import { prepareKernelTypes } from "../compiler/kernel_types.ts";
-import type { Engine, ProbeStats } from "../engine.ts";
+import type { Engine, ProbeStats } from "../engines/engine.ts";
 import { sortMapData } from "../output/decode.ts";
 import { formatEventOutput } from "../output/event.ts";
 import { formatAttachedProbesJson, formatMapJson } from "../output/json.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ProbeStats } from "../engine.ts";
+import type { ProbeStats } from "../engines/engine.ts";
 import type { MapData } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import {

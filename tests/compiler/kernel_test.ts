@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import {
+  KernelEngine,
+  probeKernel,
+} from "../../runtime/engines/kernel_engine.ts";
 import type { Program } from "../../runtime/program.ts";
 import type { Insn } from "../../runtime/bpf/insn.ts";
 import { Class, JmpOp } from "../../runtime/bpf/opcodes.ts";

@@ -20,8 +20,11 @@ import {
   type EnvironmentOptions,
 } from "../../runtime/vm/environment.ts";
 import { decodeEvent, decodeMap } from "../../runtime/output/decode.ts";
-import { InterpEngine } from "../../runtime/synthetic/interp_engine.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
+import {
+  KernelEngine,
+  probeKernel,
+} from "../../runtime/engines/kernel_engine.ts";
 import {
   compileStaged,
   stage,

@@ -10,7 +10,7 @@ import type { Program } from "../../runtime/program.ts";
 import {
   InterpEngine,
   type InterpEngineOptions,
-} from "../../runtime/synthetic/interp_engine.ts";
+} from "../../runtime/engines/interp_engine.ts";
 
 /** Every comm the synthetic machine may show (realistic process names). */
 const KNOWN_COMMS = new Set([

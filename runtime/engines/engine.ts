@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { SymbolResolver } from "./output/types.ts";
-import type { Program } from "./program.ts";
+import type { SymbolResolver } from "../output/types.ts";
+import type { Program } from "../program.ts";
 
 /** One raw map entry: key bytes and value bytes (one per CPU if per-CPU). */
 export interface RawMapEntry {

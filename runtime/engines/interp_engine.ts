@@ -31,18 +31,23 @@
  * @module
  */
 
-import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "../engine.ts";
+import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "./engine.ts";
 import type { SymbolResolver } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import { verify } from "../verifier/verifier.ts";
 import { VmProgram } from "../vm/interpreter.ts";
 import { createMap, RingBufMap, type VmMap } from "../vm/maps.ts";
-import { type EventSource, makeSource } from "./sources.ts";
-import { World } from "./world.ts";
-import { UsdtSource } from "./usdt_source.ts";
-import { pairDomain, returnKey, returnOf, ReturnQueue } from "./pairing.ts";
-import type { SyntheticThread } from "./processes.ts";
-import type { EventFeed } from "./event_feed.ts";
+import { type EventSource, makeSource } from "../synthetic/sources.ts";
+import { World } from "../synthetic/world.ts";
+import { UsdtSource } from "../synthetic/usdt_source.ts";
+import {
+  pairDomain,
+  returnKey,
+  returnOf,
+  ReturnQueue,
+} from "../synthetic/pairing.ts";
+import type { SyntheticThread } from "../synthetic/processes.ts";
+import type { EventFeed } from "../synthetic/event_feed.ts";
 
 /** Options of {@linkcode InterpEngine}; every field has a default. */
 export interface InterpEngineOptions {
