@@ -8,11 +8,7 @@
  * @module
  */
 
-import {
-  preloadEngine,
-  selectEngine,
-  verifyForEngine,
-} from "./engines/backend.ts";
+import { preloadEngine, selectEngine } from "./engines/backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { prepareKernelTypes } from "./compiler/kernel_types.ts";
@@ -331,7 +327,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (opts.record !== undefined) {
       engine = hooks!.recordingEngine(engine, opts.record, fileName);
     }
-    await verifyForEngine(program, engine);
+    engine.verify?.(program);
     const session = new Session(program, engine, {
       format: opts.format,
       write,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { selectEngine, verifyForEngine } from "../engines/backend.ts";
+import { selectEngine } from "../engines/backend.ts";
 import type { BackendChoice } from "../engines/backend.ts";
 import { VERSION } from "../version.ts";
 import { compile } from "../compiler/compile.ts";
@@ -347,12 +347,12 @@ export async function trace(
     throw e;
   }
   const { note } = created;
-  const engine = options.record === undefined
+  const engine: Engine = options.record === undefined
     ? created.engine
     : hooks!.recordingEngine(created.engine, options.record, "trace()");
   let session: TraceSession;
   try {
-    await verifyForEngine(program, engine);
+    engine.verify?.(program);
     session = new TraceSession(
       program,
       engine,

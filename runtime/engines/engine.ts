@@ -47,6 +47,13 @@ export interface Engine {
    * for the interpreter.
    */
   readonly synthetic?: boolean;
+  /**
+   * Checks `program` as `load` would, so that a rejection surfaces before
+   * anything is created or said; `load` of this same program then does not
+   * check it again. Throws what `load` would. Absent: `load` checks (the
+   * kernel's verifier judges as the kernel loads).
+   */
+  verify?(program: Program): void;
   /** Creates the maps and loads (verifies) every probe. */
   load(program: Program): Promise<void>;
   /** Attaches every probe except BEGIN and END. */

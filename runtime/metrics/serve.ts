@@ -17,7 +17,7 @@
  */
 
 import { FlagError, parseFlags } from "../args.ts";
-import { selectEngine, verifyForEngine } from "../engines/backend.ts";
+import { selectEngine } from "../engines/backend.ts";
 import type { BackendChoice } from "../engines/backend.ts";
 import { compile } from "../compiler/compile.ts";
 import type { Engine } from "../engines/engine.ts";
@@ -121,7 +121,7 @@ class ProgramRunner {
         realtime: true,
       });
       this.#engine = engine;
-      await verifyForEngine(program, engine);
+      engine.verify?.(program);
       const session = new Session(program, engine, {
         quiet: true,
         write: () => {},
