@@ -133,7 +133,6 @@ export {
   type ProbeBody,
   stage,
   type StagedProgram,
-  type StageOptions,
   Tracer,
 } from "./runtime/staging/stage.ts";
 export type {
@@ -168,12 +167,7 @@ export type {
   MapSlot,
   MapValueKind,
 } from "./runtime/staging/maps.ts";
-export type {
-  EmitStyle,
-  EventDecl,
-  EventInfo,
-  Shape,
-} from "./runtime/staging/events.ts";
+export type { EventDecl, EventInfo, Shape } from "./runtime/staging/events.ts";
 export type {
   AggKind,
   Bits,

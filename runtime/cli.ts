@@ -480,17 +480,8 @@ async function exportSession(
   exporters: Exporter[],
   session: Session,
 ): Promise<void> {
-  const { kernelStatsEnabled } = await import("./metrics/server.ts");
-  const engine = session.engine;
-  const source: MetricsSource = {
-    engine: engine.kind,
-    readMaps: () => session.readMaps(),
-    mapUpdateFailures: () =>
-      session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
-    lostEvents: () => engine.lostEvents(),
-    stats: () => engine.stats(),
-    statsEnabled: () => engine.kind === "interp" || kernelStatsEnabled(),
-  };
+  const { sessionMetrics } = await import("./metrics/server.ts");
+  const source = sessionMetrics(session);
   for (const e of exporters) {
     e.setSource(source);
     stderr(`tsbpf: ${e.note}`);
