@@ -9,8 +9,8 @@
  */
 
 import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "./engine.ts";
-import type { ProbeProgram, Program } from "../program.ts";
-import { encode, LD_IMM64 } from "../bpf/insn.ts";
+import type { MapSpec, ProbeProgram, Program } from "../program.ts";
+import { encode, type Insn, LD_IMM64 } from "../bpf/insn.ts";
 import { MapType, ProgType, PseudoSrc } from "../bpf/opcodes.ts";
 import {
   type Attachment,
@@ -96,6 +96,66 @@ interface Loaded {
   fd: number;
   kname: string;
   special: boolean;
+  /** Loaded behind the stop check ({@linkcode stopCheck}). */
+  stoppable: boolean;
+}
+
+/**
+ * Whether a probe is loaded behind the stop check: the programs a disabled
+ * perf event does not stop (tracepoints, kprobes, uprobes, USDT). Raw
+ * tracepoints are stopped by releasing their links, which is cheap, and
+ * sampling perf events by disabling them.
+ */
+function needsStopCheck(probe: ProbeProgram, special: boolean): boolean {
+  return !special && (probe.progType === ProgType.TRACEPOINT ||
+    probe.progType === ProgType.KPROBE);
+}
+
+/**
+ * The instructions put before a stoppable program: `if (*stop) return 0;`
+ * where `stop` is the engine's one-byte flag that `pause()` sets. One load
+ * and one branch per event; the program's own instructions follow
+ * unchanged (their jumps are relative).
+ */
+function stopCheck(stopFd: number): Insn[] {
+  return [
+    { code: LD_IMM64, dst: 0, src: PseudoSrc.MAP_VALUE, off: 0, imm: stopFd },
+    { code: 0, dst: 0, src: 0, off: 0, imm: 0 },
+    { code: 0x71, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = *(u8 *)(r0 + 0)
+    { code: 0x15, dst: 0, src: 0, off: 2, imm: 0 }, // if r0 == 0 goto +2
+    { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = 0
+    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
+  ];
+}
+
+/**
+ * Slots of the stop check before each stoppable program (tracepoints,
+ * kprobes, uprobes): its xlated length counts them too. Four of them run
+ * per event (`ld_imm64` is one instruction in two slots).
+ *
+ * @example The xlated slots of a tracepoint program's own code
+ * ```ts
+ * import { STOP_CHECK_SLOTS } from "./kernel_engine.ts";
+ * const xlated = 41;
+ * console.assert(xlated - STOP_CHECK_SLOTS === 35);
+ * ```
+ */
+export const STOP_CHECK_SLOTS = 6;
+
+/** The map of the stop flag: one u64, whose first byte is the flag. */
+const STOP_MAP: MapSpec = {
+  name: ".stop",
+  type: MapType.ARRAY,
+  keySize: 4,
+  valueSize: 8,
+  maxEntries: 1,
+  key: { kind: "int", size: 4, signed: false },
+  internal: true,
+};
+
+/** True for BEGIN and END, which run once through BPF_PROG_TEST_RUN. */
+function isSpecial(probe: ProbeProgram): boolean {
+  return probe.attach.some((a) => a.kind === "BEGIN" || a.kind === "END");
 }
 
 /**
@@ -161,6 +221,8 @@ export class KernelEngine implements Engine, Disposable {
   #atts: Attachment[] = [];
   #logs = new Map<string, string>();
   #statsFd = -1;
+  /** The stop flag's map (one u64; byte 0 set by `pause()`), or -1. */
+  #stopFd = -1;
   #ring: MmapRingBuffer | undefined;
   /** Set by `markDrain()`: consumer position where reading stops. */
   #drainTo: number | undefined;
@@ -230,11 +292,17 @@ export class KernelEngine implements Engine, Disposable {
       this.#statsFd = Math.max(-1, n.bpf.bpf_enable_stats(BPF_STATS_RUN_TIME));
     }
     program.maps.forEach((m, i) => this.#mapFds.push(createKernelMap(n, m, i)));
+    if (program.probes.some((p) => needsStopCheck(p, isSpecial(p)))) {
+      this.#stopFd = createKernelMap(n, STOP_MAP, program.maps.length);
+    }
     for (const probe of program.probes) this.#loadProbe(probe);
     if (program.eventsMap !== undefined) this.#openRingBuffer();
   }
 
-  #patch(insns: ProbeProgram["insns"]): Uint8Array<ArrayBuffer> {
+  #patch(
+    insns: ProbeProgram["insns"],
+    stoppable: boolean,
+  ): Uint8Array<ArrayBuffer> {
     const out = insns.map((i) => ({ ...i }));
     for (let pc = 0; pc < out.length; pc++) {
       const i = out[pc];
@@ -252,22 +320,29 @@ export class KernelEngine implements Engine, Disposable {
         pc++; // skip the second half
       }
     }
-    return encode(out) as Uint8Array<ArrayBuffer>;
+    const code = stoppable ? [...stopCheck(this.#stopFd), ...out] : out;
+    return encode(code) as Uint8Array<ArrayBuffer>;
   }
 
   #loadProbe(probe: ProbeProgram): void {
-    const special = probe.attach.some((a) =>
-      a.kind === "BEGIN" || a.kind === "END"
-    );
+    const special = isSpecial(probe);
     // BPF_PROG_TEST_RUN runs raw tracepoint and socket filter programs, not
     // kprobe or tracepoint ones: BEGIN/END load as raw tracepoints.
     const progType = special && probe.progType !== ProgType.SOCKET_FILTER
       ? ProgType.RAW_TRACEPOINT
       : probe.progType;
     const kname = kernelName(probe.name);
-    const code = this.#patch(probe.insns);
     const level = this.#opts.logLevel ?? 0;
+    let stoppable = needsStopCheck(probe, special);
+    let code = this.#patch(probe.insns, stoppable);
     let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
+    if (fd < 0 && stoppable) {
+      // Judged without the stop check, the program is the one compiled:
+      // the verifier's log and instruction numbers are the script's.
+      stoppable = false;
+      code = this.#patch(probe.insns, false);
+      ({ fd, log } = this.#tryLoad(progType, kname, code, level, level > 0));
+    }
     if (level > 0) this.#logs.set(probe.name, log);
     if (fd < 0) {
       const errno = -fd;
@@ -291,7 +366,7 @@ export class KernelEngine implements Engine, Disposable {
         );
       }
     }
-    this.#progs.push({ probe, fd, kname, special });
+    this.#progs.push({ probe, fd, kname, special, stoppable });
   }
 
   #tryLoad(
@@ -621,11 +696,27 @@ export class KernelEngine implements Engine, Disposable {
   }
 
   /**
-   * Stops every attached probe from running without detaching it (perf
-   * events are disabled; raw tracepoint links, cheap to release, are
-   * released). Fast whatever the number of probes.
+   * Stops every attached probe from running without detaching it: the
+   * stop flag is set, which the programs of tracepoints, kprobes and
+   * uprobes check first (a disabled perf event does not stop them), perf
+   * events are disabled, raw tracepoint links (cheap to release) are
+   * released. Fast whatever the number of probes.
    */
   pause(): void {
+    if (this.#stopFd >= 0 && this.#libs !== undefined) {
+      const n = this.#libs;
+      const key = new Uint8Array(4);
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      try {
+        n.check(
+          "stop the probes",
+          n.bpf.bpf_map_update_elem(this.#stopFd, key, one, 0n),
+        );
+      } catch {
+        // detach will stop them
+      }
+    }
     for (const a of this.#atts) {
       try {
         pause(a);
@@ -727,6 +818,8 @@ export class KernelEngine implements Engine, Disposable {
     for (const fd of this.#mapFds.splice(0)) n.closeFd(fd);
     n.closeFd(this.#statsFd);
     this.#statsFd = -1;
+    n.closeFd(this.#stopFd);
+    this.#stopFd = -1;
   }
 
   /** Same as `close()`, for `using`. */
