@@ -302,9 +302,9 @@ export class Session {
    * handles at most {@linkcode SLICE_MS} of work, and records not read are
    * neither printed nor counted as lost). Once the probes are paused or
    * detached the ring only empties; the kernel engine stops at what the ring
-   * held when the drain began (`markDrain`), since a disabled tracepoint's
-   * program still runs; an engine without a mark whose probes still fire is
-   * drained for at most {@linkcode DRAIN_MS}.
+   * held when the drain began (`markDrain`), since a program it could not
+   * load behind its stop check still runs; an engine without a mark whose
+   * probes still fire is drained for at most {@linkcode DRAIN_MS}.
    */
   async #drain(): Promise<void> {
     this.engine.markDrain?.();

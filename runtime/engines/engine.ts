@@ -65,17 +65,19 @@ export interface Engine {
   detach?(): void;
   /**
    * Stops every attached probe from running, quickly, keeping them
-   * attached (the kernel engine disables its perf events; detaching them
-   * can take the kernel tens of milliseconds each). Absent: probes keep
-   * running until `detach()`.
+   * attached (the kernel engine sets the stop flag its tracepoint, kprobe
+   * and uprobe programs check and disables its perf events; detaching
+   * them can take the kernel tens of milliseconds each). Absent: probes
+   * keep running until `detach()`.
    */
   pause?(): void;
   /**
    * Marks what the ring holds now: from then on `poll` hands over only
    * records written before the mark, and returns 0 once they are all read,
-   * so a drain at the end terminates although probes still fire (the
-   * kernel runs BPF programs of a disabled tracepoint perf event; a
-   * program tracing our own writes refills the ring as we drain it).
+   * so a drain at the end terminates although probes still fire (a
+   * kernel program loaded without the stop check runs while its perf
+   * event is disabled; one tracing our own writes refills the ring as we
+   * drain it).
    * Absent: polls read whatever there is.
    */
   markDrain?(): void;

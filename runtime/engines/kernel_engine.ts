@@ -96,8 +96,6 @@ interface Loaded {
   fd: number;
   kname: string;
   special: boolean;
-  /** Loaded behind the stop check ({@linkcode stopCheck}). */
-  stoppable: boolean;
 }
 
 /**
@@ -333,13 +331,14 @@ export class KernelEngine implements Engine, Disposable {
       : probe.progType;
     const kname = kernelName(probe.name);
     const level = this.#opts.logLevel ?? 0;
-    let stoppable = needsStopCheck(probe, special);
+    const stoppable = needsStopCheck(probe, special);
     let code = this.#patch(probe.insns, stoppable);
     let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
     if (fd < 0 && stoppable) {
       // Judged without the stop check, the program is the one compiled:
-      // the verifier's log and instruction numbers are the script's.
-      stoppable = false;
+      // the verifier's log and instruction numbers are the script's. (If
+      // it loads so, it runs without the check: markDrain still ends the
+      // drain at exit.)
       code = this.#patch(probe.insns, false);
       ({ fd, log } = this.#tryLoad(progType, kname, code, level, level > 0));
     }
@@ -366,7 +365,7 @@ export class KernelEngine implements Engine, Disposable {
         );
       }
     }
-    this.#progs.push({ probe, fd, kname, special, stoppable });
+    this.#progs.push({ probe, fd, kname, special });
   }
 
   #tryLoad(
