@@ -73,6 +73,15 @@ export interface KernelEngineOptions {
    * mapping fails.
    */
   ringReader?: "mmap" | "libbpf";
+  /**
+   * Put the stop check ({@linkcode STOP_CHECK_SLOTS} slots: one load, one
+   * branch) before every tracepoint, kprobe and uprobe program, so that
+   * `pause()` stops them (default true). False loads every program
+   * exactly as given, to compare the kernel's verdict with another
+   * verifier's (the check initializes r0 and is a valid jump target); a
+   * paused tracepoint's program then keeps running until `detach()`.
+   */
+  stopCheck?: boolean;
 }
 
 /** Bytes of verifier log collected on a rejection. */
@@ -290,7 +299,10 @@ export class KernelEngine implements Engine, Disposable {
       this.#statsFd = Math.max(-1, n.bpf.bpf_enable_stats(BPF_STATS_RUN_TIME));
     }
     program.maps.forEach((m, i) => this.#mapFds.push(createKernelMap(n, m, i)));
-    if (program.probes.some((p) => needsStopCheck(p, isSpecial(p)))) {
+    if (
+      this.#opts.stopCheck !== false &&
+      program.probes.some((p) => needsStopCheck(p, isSpecial(p)))
+    ) {
       this.#stopFd = createKernelMap(n, STOP_MAP, program.maps.length);
     }
     for (const probe of program.probes) this.#loadProbe(probe);
@@ -331,7 +343,7 @@ export class KernelEngine implements Engine, Disposable {
       : probe.progType;
     const kname = kernelName(probe.name);
     const level = this.#opts.logLevel ?? 0;
-    const stoppable = needsStopCheck(probe, special);
+    const stoppable = this.#stopFd >= 0 && needsStopCheck(probe, special);
     let code = this.#patch(probe.insns, stoppable);
     let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
     if (fd < 0 && stoppable) {
