@@ -59,5 +59,5 @@ export {
 } from "./runtime/vm/environment.ts";
 export { createMap, type MapShape, type VmMap } from "./runtime/vm/maps.ts";
 export type { VmOutput } from "./runtime/vm/memory.ts";
-export type { RawMapEntry } from "./runtime/engine.ts";
+export type { RawMapEntry } from "./runtime/engines/engine.ts";
 export { InvalidInsnError } from "./runtime/bpf/validate.ts";

@@ -88,8 +88,8 @@ export type {
   SymbolTable,
   Trailer,
 } from "./runtime/record/format.ts";
-export type { BackendChoice } from "./runtime/backend.ts";
-export type { ProbeStats } from "./runtime/engine.ts";
+export type { BackendChoice } from "./runtime/engines/backend.ts";
+export type { ProbeStats } from "./runtime/engines/engine.ts";
 export {
   type KeyParts,
   type MapKey,
@@ -134,7 +134,6 @@ export {
   type ProbeBody,
   stage,
   type StagedProgram,
-  type StageOptions,
   Tracer,
 } from "./runtime/staging/stage.ts";
 export type {
@@ -169,12 +168,7 @@ export type {
   MapSlot,
   MapValueKind,
 } from "./runtime/staging/maps.ts";
-export type {
-  EmitStyle,
-  EventDecl,
-  EventInfo,
-  Shape,
-} from "./runtime/staging/events.ts";
+export type { EventDecl, EventInfo, Shape } from "./runtime/staging/events.ts";
 export type {
   AggKind,
   Bits,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { KernelEngine } from "../ffi/kernel_engine.ts";
+import { KernelEngine } from "../runtime/engines/kernel_engine.ts";
 import { compile } from "../runtime/compiler/compile.ts";
 import { decodeEvent } from "../runtime/output/decode.ts";
 import { formatEventOutput } from "../runtime/output/event.ts";

@@ -38,9 +38,9 @@ const RATE = 1_000_000;
  */
 export async function interpSkipReason(): Promise<string | undefined> {
   try {
-    const m = await import("../runtime/synthetic/interp_engine.ts");
+    const m = await import("../runtime/engines/interp_engine.ts");
     if (typeof m.InterpEngine !== "function") {
-      return "runtime/synthetic/interp_engine.ts exports no InterpEngine";
+      return "runtime/engines/interp_engine.ts exports no InterpEngine";
     }
     return undefined;
   } catch (e) {
@@ -67,7 +67,7 @@ export async function measureInterp(
   windowMs: number,
 ): Promise<InterpRow[]> {
   const { InterpEngine } = await import(
-    "../runtime/synthetic/interp_engine.ts"
+    "../runtime/engines/interp_engine.ts"
   );
   const rows: InterpRow[] = [];
   for (const c of cases) {

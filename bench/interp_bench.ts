@@ -10,7 +10,7 @@
  */
 
 import { compile } from "../runtime/compiler/compile.ts";
-import { InterpEngine } from "../runtime/synthetic/interp_engine.ts";
+import { InterpEngine } from "../runtime/engines/interp_engine.ts";
 
 const RATE = 1_000_000;
 const WINDOW_MS = 100;

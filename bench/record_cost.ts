@@ -12,8 +12,8 @@
  */
 
 import { compile } from "../runtime/compiler/compile.ts";
-import { KernelEngine } from "../ffi/kernel_engine.ts";
-import type { Engine } from "../runtime/engine.ts";
+import { KernelEngine } from "../runtime/engines/kernel_engine.ts";
+import type { Engine } from "../runtime/engines/engine.ts";
 import { RecordingEngine } from "../runtime/record/recording_engine.ts";
 import { Session } from "../runtime/session.ts";
 import { PER_EVENT_CASES, type PerEventCase } from "./per_event.ts";

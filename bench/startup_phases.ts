@@ -52,7 +52,7 @@ async function phases(program: string): Promise<PhaseStamps> {
   // The static graph `deno run mod.ts` loads before its first line runs.
   const [{ compile }, { preloadEngine, selectEngine }] = await Promise.all([
     import("../runtime/compiler/compile.ts"),
-    import("../runtime/backend.ts"),
+    import("../runtime/engines/backend.ts"),
     import("../mod.ts"),
   ]);
   s.imported = now();

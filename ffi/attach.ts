@@ -74,10 +74,14 @@ export function detach(att: Attachment): void {
 }
 
 /**
- * Stops an attachment's probe from running, quickly: its perf events are
+ * Stops an attachment's probe from firing, quickly: its perf events are
  * disabled (an ioctl), links without perf events (raw tracepoints, whose
  * release is cheap) are released. `detach()` or `detachAsync()` then
- * releases the rest.
+ * releases the rest. A tracepoint, kprobe or uprobe still runs its BPF
+ * programs while its perf event is disabled (the kernel runs the event's
+ * program array regardless); releasing their links would take the kernel
+ * an RCU grace period each, so the kernel engine stops those programs
+ * with a flag they check instead.
  *
  * @example Pause nothing
  * ```ts

@@ -91,7 +91,7 @@ function failed(p: Deno.PointerValue): boolean {
  * import assert from "node:assert/strict";
  * import { MmapRingBuffer } from "./ringbuf.ts";
  * import { native } from "./libbpf.ts";
- * import { probeKernel } from "./kernel_engine.ts";
+ * import { probeKernel } from "../runtime/engines/kernel_engine.ts";
  * import { cstr } from "./structs.ts";
  * import { MapType } from "../runtime/bpf/opcodes.ts";
  *

@@ -8,12 +8,12 @@
  * @module
  */
 
-import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
+import { preloadEngine, selectEngine } from "./engines/backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { prepareKernelTypes } from "./compiler/kernel_types.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "./engines/engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
 import type { Program } from "./program.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
@@ -327,7 +327,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (opts.record !== undefined) {
       engine = hooks!.recordingEngine(engine, opts.record, fileName);
     }
-    await verifyForEngine(program, engine);
+    engine.verify?.(program);
     const session = new Session(program, engine, {
       format: opts.format,
       write,
@@ -480,17 +480,8 @@ async function exportSession(
   exporters: Exporter[],
   session: Session,
 ): Promise<void> {
-  const { kernelStatsEnabled } = await import("./metrics/server.ts");
-  const engine = session.engine;
-  const source: MetricsSource = {
-    engine: engine.kind,
-    readMaps: () => session.readMaps(),
-    mapUpdateFailures: () =>
-      session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
-    lostEvents: () => engine.lostEvents(),
-    stats: () => engine.stats(),
-    statsEnabled: () => engine.kind === "interp" || kernelStatsEnabled(),
-  };
+  const { sessionMetrics } = await import("./metrics/server.ts");
+  const source = sessionMetrics(session);
   for (const e of exporters) {
     e.setSource(source);
     stderr(`tsbpf: ${e.note}`);

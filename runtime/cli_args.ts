@@ -12,9 +12,7 @@ import {
   parseMetricsLabels,
 } from "./metrics/options.ts";
 
-import type { BackendChoice } from "./backend.ts";
-
-export type { BackendChoice } from "./backend.ts";
+import type { BackendChoice } from "./engines/backend.ts";
 
 /** Parsed command line. */
 export interface CliOptions {

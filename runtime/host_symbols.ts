@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Engine } from "./engine.ts";
+import type { Engine } from "./engines/engine.ts";
 import type { SymbolResolver } from "./output/types.ts";
 import { Kallsyms } from "./probes/kallsyms.ts";
 import { ElfSymbolizer } from "./probes/elf.ts";
@@ -25,7 +25,7 @@ function hex(addr: bigint): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { engineSymbols } from "./host_symbols.ts";
- * import type { Engine } from "./engine.ts";
+ * import type { Engine } from "./engines/engine.ts";
  *
  * const none = { readMap: () => [] } as unknown as Engine;
  * const r = engineSymbols(none, { kallsyms: "ffffffff81000100 T do_one\n" });

@@ -8,30 +8,16 @@
  * @module
  */
 
-import type { Engine } from "./engine.ts";
+import type { Engine } from "./engines/engine.ts";
 import { engineSymbols } from "./host_symbols.ts";
 import { decodeEvent, decodeMap } from "./output/decode.ts";
-import { formatEventOutput } from "./output/event.ts";
+import { type Formatter, formatterFor } from "./output/formatter.ts";
 import {
-  formatAttachedProbesJson,
-  formatExitMapsJson,
-  formatLostEventsJson,
-  formatMapJson,
-  formatMessageJson,
-} from "./output/json.ts";
-import {
-  formatMapFullJson,
   formatMapFullWarning,
   type MapFull,
   mapFullCounts,
 } from "./output/map_full.ts";
 import { formatPrintf } from "./output/printf.ts";
-import {
-  formatAttachedProbesText,
-  formatExitMapsText,
-  formatLostEventsText,
-  formatMapText,
-} from "./output/text.ts";
 import type { DecodedEvent, MapData, SymbolResolver } from "./output/types.ts";
 import type { Program } from "./program.ts";
 import { checkProbeLimit } from "./probe_limit.ts";
@@ -156,7 +142,7 @@ export class Session {
   readonly program: Program;
   /** The engine running it. */
   readonly engine: Engine;
-  #format: "text" | "json";
+  #out: Formatter;
   #write: (text: string) => void;
   #unsafe: boolean;
   #runSystemOnSynthetic: boolean;
@@ -184,7 +170,7 @@ export class Session {
   constructor(program: Program, engine: Engine, options: SessionOptions = {}) {
     this.program = program;
     this.engine = engine;
-    this.#format = options.format ?? "text";
+    this.#out = formatterFor(options.format ?? "text");
     const write = options.write ?? writeStdout;
     // A reader that went away (`| head -1`) ends the session quietly.
     this.#write = (text) => {
@@ -273,11 +259,7 @@ export class Session {
       // that looks like the kernel's.
       const synthetic = this.engine.synthetic ??
         this.engine.kind === "interp";
-      this.#write(
-        this.#format === "json"
-          ? formatAttachedProbesJson(n, synthetic)
-          : formatAttachedProbesText(n, synthetic),
-      );
+      this.#write(this.#out.attached(n, synthetic));
     }
     this.#onAttached?.();
     this.#pending = begun.concat(this.#pending);
@@ -320,9 +302,9 @@ export class Session {
    * handles at most {@linkcode SLICE_MS} of work, and records not read are
    * neither printed nor counted as lost). Once the probes are paused or
    * detached the ring only empties; the kernel engine stops at what the ring
-   * held when the drain began (`markDrain`), since a disabled tracepoint's
-   * program still runs; an engine without a mark whose probes still fire is
-   * drained for at most {@linkcode DRAIN_MS}.
+   * held when the drain began (`markDrain`), since a program it could not
+   * load behind its stop check still runs; an engine without a mark whose
+   * probes still fire is drained for at most {@linkcode DRAIN_MS}.
    */
   async #drain(): Promise<void> {
     this.engine.markDrain?.();
@@ -347,6 +329,25 @@ export class Session {
   }
 
   /**
+   * Why the session should end now, or undefined while it should go on:
+   * the program exited, `stop()` was called, the output was closed, the
+   * signal aborted, or `durationMs` passed on the engine's clock (checked
+   * in that order).
+   */
+  endReason(
+    limits: { durationMs?: number; signal?: AbortSignal } = {},
+  ): ExitReason | undefined {
+    if (this.#exitRequested) return "exit";
+    if (this.#stopRequested) return "stopped";
+    if (this.#outputClosed) return "closed";
+    if (limits.signal?.aborted) return "signal";
+    if (
+      limits.durationMs !== undefined && this.durationPassed(limits.durationMs)
+    ) return "duration";
+    return undefined;
+  }
+
+  /**
    * Handles events until the program exits, `stop()` is called, the signal
    * aborts, or `durationMs` passes on the engine's clock.
    */
@@ -356,13 +357,10 @@ export class Session {
   ): Promise<ExitReason> {
     const tick = options.tickMs ?? 100;
     while (true) {
-      if (this.#exitRequested) return "exit";
-      if (this.#stopRequested) return "stopped";
-      if (this.#outputClosed) return "closed";
-      if (options.signal?.aborted) return "signal";
+      const reason = this.endReason(options);
+      if (reason !== undefined) return reason;
       let wait = tick;
       if (options.durationMs !== undefined) {
-        if (this.durationPassed(options.durationMs)) return "duration";
         wait = Math.min(wait, options.durationMs - this.elapsedMs());
       }
       await this.pump(Math.max(0, Math.ceil(wait)));
@@ -427,7 +425,7 @@ export class Session {
   #reportFull(printed?: string): void {
     for (const m of this.mapFull()) {
       if (printed !== undefined && m.name !== printed) continue;
-      const json = this.#format === "json" ? formatMapFullJson(m) : "";
+      const json = this.#out.mapFull(m);
       if (printed !== undefined) {
         if (json !== "") this.#emit(json);
         if (this.#warnedFull.get(m.name) === m.lost) continue;
@@ -460,22 +458,11 @@ export class Session {
       ) {
         // As bpftrace: two newlines, then every map; an empty one prints
         // as a blank line (text) or nothing (JSON), a keyless count as 0.
-        const maps = this.readMaps();
-        this.#write(
-          this.#format === "json"
-            ? formatExitMapsJson(maps)
-            : formatExitMapsText(maps),
-        );
+        this.#write(this.#out.exitMaps(this.readMaps()));
       }
       this.#reportFull();
       const lost = this.engine.lostEvents();
-      if (lost > 0) {
-        this.#write(
-          this.#format === "json"
-            ? formatLostEventsJson(lost)
-            : formatLostEventsText(lost),
-        );
-      }
+      if (lost > 0) this.#write(this.#out.lostEvents(lost));
       this.#noticeLag();
       await this.#detach();
     } finally {
@@ -537,15 +524,11 @@ export class Session {
     const ev = decodeEvent(this.program, record, this.#resolver);
     this.#onEvent?.(ev);
     const a = ev.action;
-    const json = this.#format === "json";
     switch (a.kind) {
       case "print_map": {
         if (this.#quiet) return;
         const data = this.#decodeMap(a.mapIndex);
-        const opts = { top: a.top, div: a.div };
-        this.#emit(
-          json ? formatMapJson(data, opts) : formatMapText(data, opts),
-        );
+        this.#emit(this.#out.map(data, { top: a.top, div: a.div }));
         this.#reportFull(data.name);
         return;
       }
@@ -563,11 +546,10 @@ export class Session {
         const cmd = formatPrintf(a.format, ev.args);
         if (this.engine.kind === "interp" && !this.#runSystemOnSynthetic) {
           this.#emit(
-            json
-              ? formatMessageJson("system_not_run", cmd)
-              : `[${
-                this.engine.synthetic === false ? "replayed" : "synthetic"
-              } event] system() not run: ${cmd}\n`,
+            this.#out.systemNotRun(
+              cmd,
+              this.engine.synthetic === false ? "replayed" : "synthetic",
+            ),
           );
           return;
         }
@@ -577,7 +559,7 @@ export class Session {
           stderr: "inherit",
         }).outputSync();
         const text = new TextDecoder().decode(out.stdout);
-        this.#emit(json ? formatMessageJson("syscall", text) : text);
+        this.#emit(this.#out.systemOutput(text));
         return;
       }
       case "cat": {
@@ -591,13 +573,13 @@ export class Session {
             e instanceof Error ? e.message : String(e)
           }\n`;
         }
-        this.#emit(json ? formatMessageJson("cat", text) : text);
+        this.#emit(this.#out.catOutput(text));
         return;
       }
       default: {
         // printf, print(value), time(), join(): rendered by the output code.
         if (this.#quiet) return;
-        const text = formatEventOutput(ev, this.#format);
+        const text = this.#out.event(ev);
         if (text !== undefined) this.#emit(text);
       }
     }

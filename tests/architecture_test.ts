@@ -10,11 +10,12 @@
  * 3. API: `bpf.ts`, `runtime/api/`, `runtime/metrics/` (the exporters),
  *    `runtime/args.ts` (the flag parser the CLI, `tool()` and the exporters
  *    share), `runtime/version.ts`.
- * 4. engines: `runtime/session.ts`, `engine.ts`, `backend.ts`,
- *    `host_symbols.ts`, `probe_limit.ts`, `verify_program.ts`, `ffi/` (the
- *    kernel engine and its bindings), `runtime/synthetic/` (the interpreter
- *    engine and its events), `runtime/vm/`, `runtime/output/`,
- *    `runtime/aggregate/`.
+ * 4. engines: `runtime/engines/` (the `Engine` interface, the engine
+ *    choice, the kernel engine and the interpreter engine), `ffi/` (the
+ *    native bindings the kernel engine is built on), `runtime/synthetic/`
+ *    (the interpreter's events), `runtime/vm/`, `runtime/session.ts`,
+ *    `host_symbols.ts`, `probe_limit.ts`, `verify_program.ts`,
+ *    `runtime/record/`, `runtime/output/`, `runtime/aggregate/`.
  * 5. compiler: `runtime/compiler/`, `runtime/staging/` (TypeScript scripts).
  * 6. language: `runtime/lang/`, and what programs are checked against:
  *    `runtime/probes/` (probe names, tracepoint formats, tracefs),
@@ -23,8 +24,10 @@
  *    every engine runs).
  *
  * Type-only imports count too. Also: `ffi/` and `runtime/vm/` depend on the
- * instruction set and the `Program` type, never on each other, and only
- * `ffi/` calls `Deno.dlopen`.
+ * instruction set and the `Program` type, never on each other; `ffi/` holds
+ * bindings only and never imports the engines built on it; the kernel
+ * engine never imports the interpreter's modules nor the interpreter engine
+ * `ffi/`; and only `ffi/` calls `Deno.dlopen`.
  *
  * @module
  */
@@ -54,9 +57,8 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "runtime/version.ts",
   ]],
   ["engines", [
+    "runtime/engines/",
     "runtime/session.ts",
-    "runtime/engine.ts",
-    "runtime/backend.ts",
     "runtime/host_symbols.ts",
     "runtime/probe_limit.ts",
     "runtime/verify_program.ts",
@@ -238,6 +240,37 @@ Deno.test("ffi/ and runtime/vm/ never import each other", () => {
       if (
         (file.startsWith("ffi/") && d.startsWith("runtime/vm/")) ||
         (file.startsWith("runtime/vm/") && d.startsWith("ffi/"))
+      ) bad.push(`${file} -> ${d}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("ffi/ holds bindings only: it never imports an engine", () => {
+  const bad: string[] = [];
+  for (const [file, deps] of graph) {
+    if (!file.startsWith("ffi/")) continue;
+    for (const d of deps) {
+      if (d.startsWith("runtime/engines/")) bad.push(`${file} -> ${d}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("the kernel engine and the interpreter engine never import each other's parts", () => {
+  const interpParts = ["runtime/vm/", "runtime/synthetic/"];
+  const bad: string[] = [];
+  for (const [file, deps] of graph) {
+    const kernel = file.startsWith("runtime/engines/kernel_");
+    const interp = file === "runtime/engines/interp_engine.ts";
+    for (const d of deps) {
+      if (
+        kernel && (interpParts.some((p) => d.startsWith(p)) ||
+          d === "runtime/engines/interp_engine.ts")
+      ) bad.push(`${file} -> ${d}`);
+      if (
+        interp &&
+        (d.startsWith("ffi/") || d.startsWith("runtime/engines/kernel_"))
       ) bad.push(`${file} -> ${d}`);
     }
   }

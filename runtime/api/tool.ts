@@ -57,7 +57,7 @@
  */
 
 import { FlagError, parseFlags } from "../args.ts";
-import type { BackendChoice } from "../backend.ts";
+import type { BackendChoice } from "../engines/backend.ts";
 import { parseMetricsAddress, parseMetricsLabels } from "../metrics/options.ts";
 import {
   handOffProbes,

@@ -9,24 +9,25 @@
  * @module
  */
 
-import { selectEngine, verifyForEngine } from "../backend.ts";
-import type { BackendChoice } from "../backend.ts";
-import { VERSION } from "../version.ts";
+import { selectEngine } from "../engines/backend.ts";
+import type { BackendChoice } from "../engines/backend.ts";
 import { compile } from "../compiler/compile.ts";
 import { prepareKernelTypes } from "../compiler/kernel_types.ts";
-import type { Engine, ProbeStats } from "../engine.ts";
+import type { Engine, ProbeStats } from "../engines/engine.ts";
 import { sortMapData } from "../output/decode.ts";
-import { formatEventOutput } from "../output/event.ts";
-import { formatAttachedProbesJson, formatMapJson } from "../output/json.ts";
-import { formatAttachedProbesText, formatMapText } from "../output/text.ts";
+import { textFormatter } from "../output/formatter.ts";
 import type { MapFull } from "../output/map_full.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
-import type { MetricsServer, MetricsSource } from "../metrics/server.ts";
+import type { MetricsServer } from "../metrics/server.ts";
 import type { RemoteWriter } from "../metrics/remote_write.ts";
+import {
+  startExporters,
+  type TraceMetricsOptions,
+  type TraceRemoteWriteOptions,
+} from "./trace_metrics.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
 import {
-  emitIndex,
   type EventDecl,
   type EventInfo,
   matchEmit,
@@ -47,6 +48,10 @@ import {
 } from "./map_view.ts";
 
 export type { ExitReason } from "../session.ts";
+export type {
+  TraceMetricsOptions,
+  TraceRemoteWriteOptions,
+} from "./trace_metrics.ts";
 
 /** Options of {@linkcode trace}. */
 export interface TraceOptions {
@@ -147,35 +152,6 @@ export interface TraceOptions {
    * {@linkcode TraceRemoteWriteOptions}.
    */
   remoteWrite?: string | TraceRemoteWriteOptions;
-}
-
-/** Remote-write settings of {@linkcode TraceOptions.remoteWrite}. */
-export interface TraceRemoteWriteOptions
-  extends Omit<TraceMetricsOptions, "listen"> {
-  /** The endpoint. */
-  url: string;
-  /** Seconds between pushes (default 15). */
-  intervalSeconds?: number;
-  /**
-   * Labels added to every series (default `job="tsbpf"` and `instance`:
-   * the host name).
-   */
-  labels?: Record<string, string>;
-}
-
-/** Metrics export settings of {@linkcode TraceOptions.metrics}. */
-export interface TraceMetricsOptions {
-  /** `"[HOST:]PORT"` or a port (HOST defaults to 127.0.0.1). */
-  listen: string | number;
-  /** Metric name prefix (default `tsbpf_`). */
-  prefix?: string;
-  /** Label sets shown per map (default 10,000). */
-  maxSeries?: number;
-  /**
-   * Per map (`"drops"` or `"@drops"`): label names, one per key, and
-   * HELP text. These win over `t.map(name, { labels, help })`.
-   */
-  maps?: Record<string, { labels?: string[]; help?: string }>;
 }
 
 /** One tick of {@linkcode TraceSession.every}. */
@@ -347,12 +323,12 @@ export async function trace(
     throw e;
   }
   const { note } = created;
-  const engine = options.record === undefined
+  const engine: Engine = options.record === undefined
     ? created.engine
     : hooks!.recordingEngine(created.engine, options.record, "trace()");
   let session: TraceSession;
   try {
-    await verifyForEngine(program, engine);
+    engine.verify?.(program);
     session = new TraceSession(
       program,
       engine,
@@ -377,67 +353,6 @@ export async function trace(
     throw e;
   }
   return session;
-}
-
-/** The exporters of a session. */
-interface Exporters {
-  server?: MetricsServer;
-  writer?: RemoteWriter;
-}
-
-/** Starts the exporters asked for (their modules imported only now). */
-async function startExporters(
-  options: TraceOptions,
-  program: Program,
-  staged: StagedProgram | undefined,
-): Promise<Exporters> {
-  const out: Exporters = {};
-  if (options.metrics === undefined && options.remoteWrite === undefined) {
-    return out;
-  }
-  const settings = (o: Omit<TraceMetricsOptions, "listen">) => {
-    const maps: Record<string, { labels?: string[]; help?: string }> = {
-      ...staged?.maps,
-    };
-    for (const [name, m] of Object.entries(o.maps ?? {})) {
-      const full = name.startsWith("@") ? name : "@" + name;
-      maps[full] = { ...maps[full], ...m };
-    }
-    return {
-      version: VERSION.replace(/^tsbpf /, ""),
-      prefix: o.prefix,
-      maxSeries: o.maxSeries,
-      maps,
-    };
-  };
-  try {
-    if (options.metrics !== undefined) {
-      const { serveMetrics } = await import("../metrics/server.ts");
-      const { parseMetricsAddress } = await import("../metrics/options.ts");
-      const m = options.metrics;
-      const o: TraceMetricsOptions = typeof m === "object" ? m : { listen: m };
-      out.server = serveMetrics(
-        parseMetricsAddress(String(o.listen)),
-        program,
-        undefined,
-        settings(o),
-      );
-    }
-    if (options.remoteWrite !== undefined) {
-      const { startRemoteWrite } = await import("../metrics/remote_write.ts");
-      const r = options.remoteWrite;
-      const o: TraceRemoteWriteOptions = typeof r === "object" ? r : { url: r };
-      out.writer = startRemoteWrite(o.url, program, {
-        ...settings(o),
-        intervalSeconds: o.intervalSeconds,
-        labels: o.labels,
-      });
-    }
-  } catch (e) {
-    await out.server?.close();
-    throw e;
-  }
-  return out;
 }
 
 /** Sessions started and not yet closed. */
@@ -520,7 +435,6 @@ export class TraceSession implements AsyncDisposable {
   #engine: Engine;
   #session: Session;
   #print: boolean;
-  #write: (text: string) => void;
   #durationMs?: number;
   #signal?: AbortSignal;
   #unlisten?: () => void;
@@ -533,10 +447,6 @@ export class TraceSession implements AsyncDisposable {
   #dropped = 0;
   #events: readonly EventInfo[];
   #eventNames: Set<string>;
-  /** Print mode renders events itself (emits stay silent). */
-  #selfPrint: boolean;
-  #format: "text" | "json";
-  #pending: string[] = [];
   #metrics?: MetricsServer;
   #writer?: RemoteWriter;
 
@@ -554,32 +464,21 @@ export class TraceSession implements AsyncDisposable {
     this.staged = staged;
     this.#events = staged?.events ?? [];
     this.#eventNames = eventNames(program, this.#events);
-    this.#format = options.format ?? "text";
     this.#engine = engine;
     this.engineKind = engine.kind;
     this.note = note;
     this.#print = options.print ?? false;
-    this.#write = options.write ?? writeStdout;
     this.#durationMs = options.durationMs;
     this.#signal = options.signal;
     this.#handleSignals = options.handleSignals ?? options.signal === undefined;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
-    // Emits staged as marked printfs would print as text: in print mode,
-    // render the other events here and keep the session quiet.
-    this.#selfPrint = this.#print &&
-      program.formats.some((f) =>
-        f.action.kind === "printf" && emitIndex(f.action.format) !== undefined
-      );
     this.#session = new Session(program, this.#engine, {
       format: options.format,
-      write: (text) => {
-        this.#flush();
-        this.#write(text);
-      },
+      write: options.write ?? writeStdout,
       unsafe: options.unsafe,
       warn: options.warn,
       notice: options.announce ? (line) => console.error(line) : undefined,
-      quiet: !this.#print || this.#selfPrint,
+      quiet: !this.#print,
       onEvent: (ev) => this.#onEvent(ev),
     });
   }
@@ -589,15 +488,6 @@ export class TraceSession implements AsyncDisposable {
     await this.#session.start();
     openSessions.add(this);
     if (this.#handleSignals) this.#signal = this.#listen();
-    if (this.#selfPrint) {
-      const n = this.#session.probeCount();
-      this.#write(
-        this.#format === "json"
-          ? formatAttachedProbesJson(n)
-          : formatAttachedProbesText(n),
-      );
-      this.#flush();
-    }
   }
 
   /**
@@ -614,18 +504,8 @@ export class TraceSession implements AsyncDisposable {
     if (exporters.server === undefined && exporters.writer === undefined) {
       return;
     }
-    const { kernelStatsEnabled } = await import("../metrics/server.ts");
-    const engine = this.#engine;
-    const source: MetricsSource = {
-      engine: engine.kind,
-      readMaps: () => this.#session.readMaps(),
-      mapUpdateFailures: () =>
-        this.#session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
-      lostEvents: () => engine.lostEvents(),
-      stats: () => engine.stats(),
-      statsEnabled: () =>
-        engine.kind === "interp" || statsAsked || kernelStatsEnabled(),
-    };
+    const { sessionMetrics } = await import("../metrics/server.ts");
+    const source = sessionMetrics(this.#session, statsAsked);
     exporters.server?.setSource(source);
     exporters.writer?.setSource(source);
     this.#metrics = exporters.server;
@@ -721,29 +601,23 @@ export class TraceSession implements AsyncDisposable {
   }
 
   #checkDone(): boolean {
-    if (this.#reason !== undefined) return true;
-    if (this.#session.exitRequested) this.#reason = "exit";
-    else if (this.#signal?.aborted) this.#reason = "signal";
-    else if (this.#session.outputClosed) this.#reason = "closed";
-    else if (
-      this.#durationMs !== undefined &&
-      this.#session.durationPassed(this.#durationMs)
-    ) this.#reason = "duration";
+    this.#reason ??= this.#session.endReason({
+      durationMs: this.#durationMs,
+      signal: this.#signal,
+    });
     return this.#reason !== undefined;
   }
 
   #onEvent(ev: DecodedEvent): void {
-    if (this.#subs.size === 0 && !this.#selfPrint) return;
-    const emit = matchEmit(this.#events, ev) as EmitRecord | undefined;
-    if (this.#selfPrint && emit === undefined) this.#render(ev);
     if (this.#subs.size === 0) return;
+    const emit = matchEmit(ev) as EmitRecord | undefined;
     const out: TraceEvent = {
       id: ev.id,
       action: ev.action,
       args: ev.args,
     };
     if (emit !== undefined) out.emit = emit;
-    else out.text = formatEventOutput(ev, "text");
+    else out.text = textFormatter.event(ev);
     for (const s of this.#subs) {
       if (s.items.length - s.head >= this.#maxBuffered) {
         s.head++;
@@ -751,27 +625,6 @@ export class TraceSession implements AsyncDisposable {
       }
       s.items.push(out);
     }
-  }
-
-  /** Print mode with emits: renders what the session would print. */
-  #render(ev: DecodedEvent): void {
-    const a = ev.action;
-    let text: string | undefined;
-    if (a.kind === "print_map") {
-      const data = this.#session.readMap(this.program.maps[a.mapIndex].name);
-      const opts = { top: a.top, div: a.div };
-      text = this.#format === "json"
-        ? formatMapJson(data, opts)
-        : formatMapText(data, opts);
-    } else text = formatEventOutput(ev, this.#format);
-    if (text !== undefined) this.#pending.push(text);
-  }
-
-  #flush(): void {
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.join("");
-    this.#pending = [];
-    this.#write(text);
   }
 
   /** Polls once (shared by every waiting iterator). */
@@ -790,7 +643,6 @@ export class TraceSession implements AsyncDisposable {
       await this.#pumping;
     } finally {
       this.#pumping = undefined;
-      this.#flush();
     }
   }
 
@@ -989,7 +841,6 @@ export class TraceSession implements AsyncDisposable {
     } finally {
       openSessions.delete(this);
       this.#unlisten?.();
-      this.#flush();
     }
     // A replay that met a read the recording does not hold stopped that
     // run: the output is incomplete, so the session fails.

@@ -378,12 +378,7 @@ function checkFormat(c: SemaScope, e: ast.CallExpr): void {
     );
     return;
   }
-  // A format starting with the record separator is a staged emit's wire
-  // form (`{ emit: "printf" }` in runtime/staging/events.ts): its `%s`
-  // carries every value type, which user space decodes by type.
-  const emitForm = f.value.startsWith("\x1e");
   for (let i = 0; i < specs.length; i++) {
-    if (emitForm && specs[i].conv === "s") continue;
     const msg = checkArg(e.name, specs[i], ts[i]);
     if (msg !== undefined) c.err(e.args[i + 1].span, msg);
   }

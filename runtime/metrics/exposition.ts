@@ -30,7 +30,7 @@
  * @module
  */
 
-import type { ProbeStats } from "../engine.ts";
+import type { ProbeStats } from "../engines/engine.ts";
 import { histBucketRange, lhistBucketRange } from "../output/decode.ts";
 import type {
   HistBucket,

@@ -17,10 +17,10 @@
  */
 
 import { FlagError, parseFlags } from "../args.ts";
-import { selectEngine, verifyForEngine } from "../backend.ts";
-import type { BackendChoice } from "../backend.ts";
+import { selectEngine } from "../engines/backend.ts";
+import type { BackendChoice } from "../engines/backend.ts";
 import { compile } from "../compiler/compile.ts";
-import type { Engine } from "../engine.ts";
+import type { Engine } from "../engines/engine.ts";
 import { CompileErrors } from "../lang/diagnostics.ts";
 import { Session } from "../session.ts";
 import {
@@ -121,7 +121,7 @@ class ProgramRunner {
         realtime: true,
       });
       this.#engine = engine;
-      await verifyForEngine(program, engine);
+      engine.verify?.(program);
       const session = new Session(program, engine, {
         quiet: true,
         write: () => {},

@@ -10,9 +10,10 @@
  * @module
  */
 
-import type { ProbeStats } from "../engine.ts";
+import type { ProbeStats } from "../engines/engine.ts";
 import type { MapData } from "../output/types.ts";
 import type { Program } from "../program.ts";
+import type { Session } from "../session.ts";
 import {
   type ExpositionOptions,
   type MapInput,
@@ -129,6 +130,49 @@ function readStatsSysctl(): boolean {
  */
 export function kernelStatsEnabled(): boolean {
   return readStatsSysctl();
+}
+
+/**
+ * What the exporters read of a running session: its maps, full maps, lost
+ * events and run statistics. The CLI and `trace()` serve and push this one
+ * source. `statsAsked`: the session turned the kernel's run-time
+ * statistics on (the interpreter always counts).
+ *
+ * @example The source of a session on the interpreter
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sessionMetrics } from "./server.ts";
+ * import { Session } from "../session.ts";
+ * import { compile } from "../compiler/compile.ts";
+ * import { InterpEngine } from "../engines/interp_engine.ts";
+ *
+ * const program = compile("BEGIN { @x = count(); }");
+ * const session = new Session(program, new InterpEngine(), {
+ *   quiet: true,
+ *   attachLine: false,
+ * });
+ * await session.start();
+ * const source = sessionMetrics(session);
+ * assert.equal(source.readMaps()[0].name, "@x");
+ * assert.ok(source.statsEnabled());
+ * await session.finish({ printMaps: false });
+ * ```
+ */
+export function sessionMetrics(
+  session: Session,
+  statsAsked = false,
+): MetricsSource {
+  const engine = session.engine;
+  return {
+    engine: engine.kind,
+    readMaps: () => session.readMaps(),
+    mapUpdateFailures: () =>
+      session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
+    lostEvents: () => engine.lostEvents(),
+    stats: () => engine.stats(),
+    statsEnabled: () =>
+      engine.kind === "interp" || statsAsked || kernelStatsEnabled(),
+  };
 }
 
 /**

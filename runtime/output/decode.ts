@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { RawMapEntry } from "../engine.ts";
+import type { RawMapEntry } from "../engines/engine.ts";
 import { MapType } from "../bpf/opcodes.ts";
 import { hostBootTimeNs } from "./boot_time.ts";
 import { formatStrftime } from "./strftime.ts";

@@ -18,8 +18,90 @@ import type { DecodedEvent } from "./types.ts";
 export type OutputFormat = "text" | "json";
 
 /**
- * Renders an output-only event, or returns `undefined` when the event's
- * action is one the session must carry out itself.
+ * Renders an output-only event in bpftrace's text format, or returns
+ * `undefined` when the event's action is one the session must carry out
+ * itself.
+ *
+ * @example A printf event
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatEventText } from "./event.ts";
+ *
+ * const ev = {
+ *   id: 0,
+ *   action: { kind: "printf" as const, format: "pid %d\n", args: [] },
+ *   args: [42],
+ * };
+ * assert.equal(formatEventText(ev), "pid 42\n");
+ * ```
+ */
+export function formatEventText(
+  event: DecodedEvent,
+  now: Date = new Date(),
+): string | undefined {
+  const a = event.action;
+  switch (a.kind) {
+    case "printf":
+      return formatPrintf(a.format, event.args);
+    case "print_value":
+      return formatPrintValueText(event.args[0]);
+    case "join":
+      // bpftrace 0.17: the strings joined by the separator, and a newline.
+      return joined(event, a.separator) + "\n";
+    case "time":
+      return formatTime(a.format, now);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Renders an output-only event as a `-f json` line, or returns `undefined`
+ * when the event's action is one the session must carry out itself.
+ *
+ * @example A printf event
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatEventJson } from "./event.ts";
+ *
+ * const ev = {
+ *   id: 0,
+ *   action: { kind: "printf" as const, format: "pid %d\n", args: [] },
+ *   args: [42],
+ * };
+ * assert.equal(
+ *   formatEventJson(ev),
+ *   '{"type": "printf", "data": "pid 42\\n"}\n',
+ * );
+ * ```
+ */
+export function formatEventJson(
+  event: DecodedEvent,
+  now: Date = new Date(),
+): string | undefined {
+  const a = event.action;
+  switch (a.kind) {
+    case "printf":
+      return formatMessageJson("printf", formatPrintf(a.format, event.args));
+    case "print_value":
+      return formatPrintValueJson(event.args[0]);
+    case "join":
+      // bpftrace 0.17: JSON carries the joined text alone.
+      return formatMessageJson("join", joined(event, a.separator));
+    case "time":
+      return formatMessageJson("time", formatTime(a.format, now));
+    default:
+      return undefined;
+  }
+}
+
+function joined(event: DecodedEvent, separator: string): string {
+  return event.args.map((v) => formatValueText(v)).join(separator);
+}
+
+/**
+ * Renders an output-only event in `format`, or returns `undefined` when
+ * the event's action is one the session must carry out itself.
  *
  * @example Rendering a printf event both ways
  * ```ts
@@ -43,29 +125,7 @@ export function formatEventOutput(
   format: OutputFormat,
   now: Date = new Date(),
 ): string | undefined {
-  const a = event.action;
-  switch (a.kind) {
-    case "printf": {
-      const text = formatPrintf(a.format, event.args);
-      return format === "json" ? formatMessageJson("printf", text) : text;
-    }
-    case "print_value":
-      return format === "json"
-        ? formatPrintValueJson(event.args[0])
-        : formatPrintValueText(event.args[0]);
-    case "join": {
-      // bpftrace 0.17: the strings joined by the separator; text output
-      // adds a newline, JSON carries the joined text alone.
-      const text = event.args.map((v) => formatValueText(v)).join(
-        a.separator,
-      );
-      return format === "json" ? formatMessageJson("join", text) : text + "\n";
-    }
-    case "time": {
-      const text = formatTime(a.format, now);
-      return format === "json" ? formatMessageJson("time", text) : text;
-    }
-    default:
-      return undefined;
-  }
+  return format === "json"
+    ? formatEventJson(event, now)
+    : formatEventText(event, now);
 }

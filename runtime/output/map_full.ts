@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { RawMapEntry } from "../engine.ts";
+import type { RawMapEntry } from "../engines/engine.ts";
 import type { MapSpec } from "../program.ts";
 import { jsonEscape } from "./json.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Engine } from "../engine.ts";
-import { InterpEngine } from "../synthetic/interp_engine.ts";
+import type { Engine } from "../engines/engine.ts";
+import { InterpEngine } from "../engines/interp_engine.ts";
 import { openRecording, type Recording } from "./reader.ts";
 import { RecordingEngine } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";

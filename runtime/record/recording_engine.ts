@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
+import type { Engine, ProbeStats, RawMapEntry } from "../engines/engine.ts";
 import { engineSymbols } from "../host_symbols.ts";
 import { hostBootTimeNs } from "../output/boot_time.ts";
 import { userName } from "../output/decode.ts";
@@ -60,7 +60,7 @@ export interface RecordingSummary {
  *
  * @example Record a one-liner for one second
  * ```ts ignore
- * import { KernelEngine } from "../../ffi/kernel_engine.ts";
+ * import { KernelEngine } from "../engines/kernel_engine.ts";
  * import { RecordingEngine } from "./recording_engine.ts";
  * import { Session } from "../session.ts";
  * import { compile } from "../compiler/compile.ts";

@@ -98,7 +98,7 @@ const NONE: number[] = [];
  * ```ts ignore
  * import { openRecording } from "./reader.ts";
  * import { ReplayFeed } from "./replay_feed.ts";
- * import { InterpEngine } from "../synthetic/interp_engine.ts";
+ * import { InterpEngine } from "../engines/interp_engine.ts";
  * const feed = new ReplayFeed(openRecording("trace.tsrec"));
  * const engine = new InterpEngine({ feed });
  * ```

@@ -22,7 +22,7 @@ import {
   toNode,
   type TypeOf,
 } from "./expr.ts";
-import type { EmitStyle, EventDecl, Shape, ShapeOf } from "./events.ts";
+import type { EventDecl, Shape, ShapeOf } from "./events.ts";
 import { type CompoundOp, MapRef, type MapValueKind } from "./maps.ts";
 import { Site, type Stager, StagingError } from "./stager.ts";
 import type { TracepointArgs } from "./tracepoint_types.ts";
@@ -202,8 +202,6 @@ export interface ProgramScope {
   map(name: string): MapRef;
   /** An event by name (one `EventDecl` per name). */
   event(name: string): EventDecl;
-  /** How emits are staged. */
-  readonly emitStyle?: EmitStyle;
 }
 
 /**
@@ -529,7 +527,7 @@ export class ProbeContext<S extends string = string> {
   emit<O extends Record<string, AnyLike>>(name: string, values: O): void;
   emit(event: EventDecl | string, values: Record<string, AnyLike>): void {
     const decl = typeof event === "string" ? this.#scope.event(event) : event;
-    this.#stmt(decl.stageCall(values, this.#scope.emitStyle));
+    this.#stmt(decl.stageCall(values));
   }
 
   #callStmt(name: string, args: readonly AnyLike[]): void {

@@ -2,24 +2,10 @@
  * Typed events: `c.emit(event, { field: expr, ... })` sends one record to
  * user space, which reads it back as a typed object.
  *
- * ## Wire forms
- *
- * Native (the default): an `emit("name", "f1,f2", v1, v2)` call, which the
- * compiler turns into an event with the `emit` action (`{ kind: "emit",
- * event, fields, args }`): typed, and never printed by the CLI or a
- * session.
- *
- * Printf (`{ emit: "printf" }`): an emit is staged as a `printf` whose
- * format string starts with the
- * record separator byte `\x1e`, then the event's index in
- * {@linkcode StagedProgram.events}, then `\x1f`, then one `%s` per field
- * (the compiler accepts `%s` for every value type, and user space decodes
- * each argument by its `TypeDesc`, never by the text). When it fits in the
- * 63-byte format limit the fields are named (`pid=%s comm=%s\n`), so a
- * session that does not know about emits still prints something readable.
- * {@linkcode emitIndex} recognizes such a format; {@linkcode emitRecord}
- * zips the decoded arguments with the field names; {@linkcode matchEmit}
- * reads both forms.
+ * An emit is staged as an `emit("name", "f1,f2", v1, v2)` call, which
+ * the compiler turns into an event with the `emit` action (`{ kind:
+ * "emit", event, fields, args }`): typed, and never printed by the CLI or
+ * a session. {@linkcode matchEmit} reads such an event back as a record.
  *
  * @module
  */
@@ -58,17 +44,6 @@ export interface EventInfo {
   fields: string[];
 }
 
-/**
- * How emits are staged: `"native"` (an `emit(...)` call: the compiler's
- * `emit` event action; the `Tracer` default) or `"printf"` (a
- * printf with a marked format).
- */
-export type EmitStyle = "printf" | "native";
-
-/** The first byte of every emit format. */
-export const EMIT_MARK = "\x1e";
-const FIELD_SEP = "\x1f";
-const MAX_FORMAT = 63;
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -105,18 +80,14 @@ export class EventDecl<S extends Shape = Shape> {
   }
 
   /**
-   * The call of one emit: `printf("\x1eN\x1f...", values...)`, or with
-   * `style` `"native"` the call `emit("name", "f1,f2", values...)` (the
+   * The call of one emit: `emit("name", "f1,f2", values...)` (the
    * compiler's `emit` action).
    *
    * @throws {StagingError} when the fields differ from the first emit's.
    *
    * @ignore
    */
-  stageCall(
-    values: Record<string, AnyLike>,
-    style: EmitStyle = "printf",
-  ): ast.CallExpr {
+  stageCall(values: Record<string, AnyLike>): ast.CallExpr {
     const names = Object.keys(values);
     for (const n of names) {
       if (!FIELD_NAME.test(n)) {
@@ -140,58 +111,17 @@ export class EventDecl<S extends Shape = Shape> {
       }
     }
     const fields = this.fields;
-    if (style === "native") {
-      return {
-        kind: "call",
-        name: "emit",
-        args: [
-          { kind: "str", value: this.name, span: noSpan() },
-          { kind: "str", value: fields.join(","), span: noSpan() },
-          ...fields.map((f) => toNode(values[f])),
-        ],
-        span: noSpan(),
-      };
-    }
-    const prefix = `${EMIT_MARK}${this.index}${FIELD_SEP}`;
-    let format = prefix + fields.map((f) => `${f}=%s`).join(" ") + "\n";
-    if (format.length > MAX_FORMAT) {
-      format = prefix + fields.map(() => "%s").join(FIELD_SEP);
-    }
-    if (format.length > MAX_FORMAT) {
-      throw new StagingError(
-        `Event "${this.name}" has too many fields (${fields.length}): at most ${
-          Math.floor((MAX_FORMAT - prefix.length + 1) / 3)
-        }`,
-      );
-    }
     return {
       kind: "call",
-      name: "printf",
+      name: "emit",
       args: [
-        { kind: "str", value: format, span: noSpan() },
+        { kind: "str", value: this.name, span: noSpan() },
+        { kind: "str", value: fields.join(","), span: noSpan() },
         ...fields.map((f) => toNode(values[f])),
       ],
       span: noSpan(),
     };
   }
-}
-
-/**
- * The event index an emit format carries, or `undefined` for any other
- * printf format.
- *
- * @example Usage
- * ```ts
- * import { emitIndex } from "./events.ts";
- * console.assert(emitIndex("\x1e3\x1fpid=%s\n") === 3);
- * console.assert(emitIndex("%d\n") === undefined);
- * ```
- */
-export function emitIndex(format: string): number | undefined {
-  if (!format.startsWith(EMIT_MARK)) return undefined;
-  const sep = format.indexOf(FIELD_SEP);
-  const digits = format.slice(1, sep);
-  return sep > 1 && /^\d+$/.test(digits) ? Number(digits) : undefined;
 }
 
 /**
@@ -223,10 +153,8 @@ export function emitRecord(
 
 /**
  * The event name and typed record of a decoded ring-buffer event, when it
- * is an emit of `events` (a staged program's event table); `undefined` for
- * every other event (printf, exit, ...). Both wire forms are understood:
- * the printf form and a native `emit` action (`{ kind: "emit", event,
- * fields, args }`).
+ * is an emit (an event with the `emit` action, `{ kind: "emit", event,
+ * fields, args }`); `undefined` for every other event (printf, exit, ...).
  *
  * @example Usage
  * ```ts
@@ -234,30 +162,22 @@ export function emitRecord(
  * import assert from "node:assert/strict";
  * const ev = {
  *   id: 0,
- *   action: { kind: "printf" as const, format: "\x1e0\x1fpid=%s\n", args: [] },
+ *   action: {
+ *     kind: "emit" as const,
+ *     event: "e",
+ *     fields: ["pid"],
+ *     args: [{ kind: "int" as const, size: 4 as const, signed: false }],
+ *   },
  *   args: [42],
  * };
- * assert.deepEqual(matchEmit([{ name: "e", fields: ["pid"] }], ev), {
- *   event: "e",
- *   record: { pid: 42 },
- * });
+ * assert.deepEqual(matchEmit(ev), { event: "e", record: { pid: 42 } });
  * ```
  */
 export function matchEmit(
-  events: readonly EventInfo[],
   ev: DecodedEvent,
 ): { event: string; record: Record<string, unknown> } | undefined {
-  const action = ev.action as {
-    kind: string;
-    event?: string;
-    fields?: string[];
-  };
-  if (action.kind === "emit" && action.fields !== undefined) {
-    const info = { name: action.event ?? "", fields: action.fields };
-    return { event: info.name, record: emitRecord(info, ev.args) };
-  }
-  if (ev.action.kind !== "printf") return undefined;
-  const i = emitIndex(ev.action.format);
-  if (i === undefined || events[i] === undefined) return undefined;
-  return { event: events[i].name, record: emitRecord(events[i], ev.args) };
+  const action = ev.action;
+  if (action.kind !== "emit") return undefined;
+  const info = { name: action.event, fields: action.fields };
+  return { event: info.name, record: emitRecord(info, ev.args) };
 }

@@ -32,12 +32,7 @@ import { compileAst, type CompileOptions } from "../compiler/compile.ts";
 import { MAX_NESTING, tooDeep } from "../compiler/bounds.ts";
 import type { Program } from "../program.ts";
 import { ProbeContext, type ProgramScope } from "./context.ts";
-import {
-  type EmitStyle,
-  EventDecl,
-  type EventInfo,
-  type Shape,
-} from "./events.ts";
+import { EventDecl, type EventInfo, type Shape } from "./events.ts";
 import { noSpan } from "./expr.ts";
 import { MapRef, type MapValueKind } from "./maps.ts";
 import { printProgram } from "./print.ts";
@@ -78,17 +73,6 @@ export interface MapMetrics {
   help?: string;
 }
 
-/** Options of {@linkcode stage} and {@linkcode Tracer}. */
-export interface StageOptions {
-  /**
-   * How `c.emit()` is staged: `"native"` (default: an `emit(...)` call,
-   * the compiler's `emit` event action, printed by nothing) or `"printf"`
-   * (a printf with a marked format, which a session that does not know
-   * emits still prints).
-   */
-  emit?: EmitStyle;
-}
-
 /** A probe body: runs once at staging time. */
 export type ProbeBody<S extends string> = (c: ProbeContext<S>) => void;
 
@@ -121,8 +105,6 @@ export class Tracer implements ProgramScope {
    * @ignore
    */
   readonly stager: Stager = new Stager();
-  /** How emits are staged. */
-  readonly emitStyle: EmitStyle;
   readonly #maps = new Map<string, MapRef>();
   readonly #mapMetrics: Record<string, MapMetrics> = {};
   readonly #events = new Map<string, EventDecl>();
@@ -132,11 +114,6 @@ export class Tracer implements ProgramScope {
     cDefinitions: [],
   };
   #config?: ast.ConfigBlock;
-
-  /** Makes an empty program. */
-  constructor(options: StageOptions = {}) {
-    this.emitStyle = options.emit ?? "native";
-  }
 
   /**
    * Adds a probe on one attach point or several (`["tracepoint:a:b",
@@ -309,11 +286,8 @@ function parseAttach(spec: string): ast.AttachPointNode {
  * console.assert(s.source.includes("@drops[pid, comm] = count();"));
  * ```
  */
-export function stage(
-  build: (t: Tracer) => void,
-  options: StageOptions = {},
-): StagedProgram {
-  const t = new Tracer(options);
+export function stage(build: (t: Tracer) => void): StagedProgram {
+  const t = new Tracer();
   build(t);
   return t.finish();
 }

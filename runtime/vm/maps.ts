@@ -10,7 +10,7 @@
 
 import { MapType } from "../bpf/opcodes.ts";
 import { checkObject } from "../bpf/validate.ts";
-import type { RawMapEntry } from "../engine.ts";
+import type { RawMapEntry } from "../engines/engine.ts";
 
 /** `BPF_ANY`: create or update. */
 export const BPF_ANY = 0;

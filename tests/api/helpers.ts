@@ -3,7 +3,7 @@
  * getppid workload.
  */
 import assert from "node:assert/strict";
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
 
 /** The kernel engine's verdict on this machine. */
 export const kernel: ReturnType<typeof probeKernel> = probeKernel();

@@ -11,7 +11,7 @@ import {
   type CompileOptions,
 } from "../../runtime/compiler/compile.ts";
 import type { FieldLayout, Program, TypeDesc } from "../../runtime/program.ts";
-import type { RawMapEntry } from "../../runtime/engine.ts";
+import type { RawMapEntry } from "../../runtime/engines/engine.ts";
 import { MapType } from "../../runtime/bpf/opcodes.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";

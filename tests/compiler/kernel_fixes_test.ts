@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import {
+  KernelEngine,
+  probeKernel,
+} from "../../runtime/engines/kernel_engine.ts";
 import type { Program } from "../../runtime/program.ts";
 import { decodeEvent, decodeMap } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";

@@ -3,7 +3,10 @@ import { compile } from "../../runtime/compiler/compile.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { readElf } from "../../runtime/probes/elf.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import {
+  KernelEngine,
+  probeKernel,
+} from "../../runtime/engines/kernel_engine.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
 import { events, load, run } from "./harness.ts";

@@ -7,7 +7,7 @@ import {
   KernelError,
   VerifierRejection,
 } from "../../ffi/errors.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import {
   mapSpec,
   noLeaks,
@@ -188,7 +188,8 @@ Deno.test({
   name: "without --allow-ffi the engine says so in one sentence",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
-    const url = new URL("../../ffi/kernel_engine.ts", import.meta.url).href;
+    const url =
+      new URL("../../runtime/engines/kernel_engine.ts", import.meta.url).href;
     const denied = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -240,7 +241,8 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "tsbpf_nobody_" });
     try {
       await Deno.chmod(dir, 0o777);
-      const url = new URL("../../ffi/kernel_engine.ts", import.meta.url).href;
+      const url =
+        new URL("../../runtime/engines/kernel_engine.ts", import.meta.url).href;
       const script = `${dir}/p.ts`;
       await Deno.writeTextFile(
         script,

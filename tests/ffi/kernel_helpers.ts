@@ -14,7 +14,7 @@ import type {
   MapSpec,
   ProbeProgram,
 } from "../../runtime/program.ts";
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
 import { loadedPrograms } from "../../ffi/introspect.ts";
 
 const probe = probeKernel();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { Helper, MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import { mapSpec, noLeaks, probeOf, skipReason } from "./kernel_helpers.ts";
 
 const N = 10_000;

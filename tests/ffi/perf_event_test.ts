@@ -3,7 +3,7 @@ import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
 import type { AttachPoint } from "../../runtime/program.ts";
 import { onlineCpus } from "../../ffi/attach.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import {
   addToSlot0,
   mapSpec,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { Helper, MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
 import type { Program } from "../../runtime/program.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import { native } from "../../ffi/libbpf.ts";
 import {
   counterMap,

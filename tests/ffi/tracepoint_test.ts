@@ -3,7 +3,7 @@ import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { Helper, MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
 import type { Program } from "../../runtime/program.ts";
 import { onlineCpus } from "../../ffi/attach.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import {
   addToSlot0,
   counterMap,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import { PtRegs } from "../../ffi/structs.ts";
 import {
   addToSlot0,

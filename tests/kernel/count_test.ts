@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { Session } from "../../runtime/session.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import {
   afterAttachLine,
   hasStackTrace,

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { Session } from "../../runtime/session.ts";
 import { Class, Helper, JmpOp } from "../../runtime/bpf/opcodes.ts";
-import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import { VerifierRejection } from "../../ffi/errors.ts";
 import {
   hasStackTrace,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const WORKLOAD_C = new URL("./workload.c", import.meta.url).pathname;

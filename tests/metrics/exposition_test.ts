@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import type { RawMapEntry } from "../../runtime/engine.ts";
+import type { RawMapEntry } from "../../runtime/engines/engine.ts";
 import { MetricsRenderer } from "../../runtime/metrics/exposition.ts";
 import type { MapInput } from "../../runtime/metrics/exposition.ts";
 import { wantsOpenMetrics } from "../../runtime/metrics/server.ts";

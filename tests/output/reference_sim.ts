@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { RawMapEntry } from "../../runtime/engine.ts";
+import type { RawMapEntry } from "../../runtime/engines/engine.ts";
 import type { MapSpec, TypeDesc } from "../../runtime/program.ts";
 import { decodeMap } from "../../runtime/output/decode.ts";
 import type { MapData } from "../../runtime/output/types.ts";

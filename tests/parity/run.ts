@@ -11,12 +11,15 @@
 
 import { compile } from "../../runtime/compiler/compile.ts";
 import { prepareKernelTypes } from "../../runtime/compiler/kernel_types.ts";
-import type { Engine } from "../../runtime/engine.ts";
+import type { Engine } from "../../runtime/engines/engine.ts";
 import type { MapData } from "../../runtime/output/types.ts";
 import { type ExitReason, Session } from "../../runtime/session.ts";
-import { InterpEngine } from "../../runtime/synthetic/interp_engine.ts";
+import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import {
+  KernelEngine,
+  probeKernel,
+} from "../../runtime/engines/kernel_engine.ts";
 
 /** The two engines. */
 export type EngineKind = "kernel" | "interp";

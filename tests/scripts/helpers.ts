@@ -6,7 +6,7 @@
  * @module
  */
 
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
 
 /** What a script run printed and returned. */
 export interface ScriptRun {

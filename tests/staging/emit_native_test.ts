@@ -1,8 +1,8 @@
 /**
  * Native emits: `c.emit()` stages an `emit("name", "f1,f2", values...)`
- * call by default, which compiles to an event with the `emit` action. Its
- * records decode to typed objects, print nothing, and count in `.lost`
- * when the ring buffer is full; the printf form keeps working.
+ * call, which compiles to an event with the `emit` action. Its records
+ * decode to typed objects, print nothing, and count in `.lost` when the
+ * ring buffer is full.
  */
 
 import assert from "node:assert/strict";
@@ -55,11 +55,11 @@ function runBegin(
   return { events, lost };
 }
 
-function emitting(style?: "native" | "printf"): StagedProgram {
+function emitting(): StagedProgram {
   return stage((t) => {
     const e = t.event<{ pid: U32; comm: Str; n: U64 }>("hello");
     t.begin((c) => c.emit(e, { pid: c.pid, comm: c.comm, n: c.nsecs.mul(0) }));
-  }, style === undefined ? {} : { emit: style });
+  });
 }
 
 Deno.test("the Tracer stages native emits by default", () => {
@@ -85,23 +85,12 @@ Deno.test("a native emit decodes to a typed record and prints nothing", () => {
   const staged = emitting();
   const { events } = runBegin(compileStaged(staged, OPTS), 1);
   assert.equal(events.length, 1);
-  assert.deepEqual(matchEmit(staged.events, events[0]), {
+  assert.deepEqual(matchEmit(events[0]), {
     event: "hello",
     record: { pid: 42, comm: "tsbpf", n: 0 },
   });
   assert.equal(formatEventOutput(events[0], "text"), undefined);
   assert.equal(formatEventOutput(events[0], "json"), undefined);
-});
-
-Deno.test("the printf form still works when asked for", () => {
-  const staged = emitting("printf");
-  assert.match(staged.source, /printf\("\\x1e0\\x1f/);
-  const { events } = runBegin(compileStaged(staged, OPTS), 1);
-  assert.equal(events[0].action.kind, "printf");
-  assert.deepEqual(matchEmit(staged.events, events[0]), {
-    event: "hello",
-    record: { pid: 42, comm: "tsbpf", n: 0 },
-  });
 });
 
 Deno.test("emits the ring buffer has no room for are counted in .lost", () => {

@@ -20,8 +20,11 @@ import {
   type EnvironmentOptions,
 } from "../../runtime/vm/environment.ts";
 import { decodeEvent, decodeMap } from "../../runtime/output/decode.ts";
-import { InterpEngine } from "../../runtime/synthetic/interp_engine.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
+import {
+  KernelEngine,
+  probeKernel,
+} from "../../runtime/engines/kernel_engine.ts";
 import {
   compileStaged,
   stage,
@@ -160,7 +163,7 @@ Deno.test("interpreter: emit sends typed records user space reads back", () => {
   l.run(0, { ret: 65536 }, { pid: 5, comm: "cp" });
   const events = l.events();
   assert.equal(events.length, 4);
-  const emits = events.map((e) => matchEmit(staged.events, e));
+  const emits = events.map((e) => matchEmit(e));
   assert.deepEqual(emits.filter((e) => e !== undefined), [
     { event: "big_read", record: { pid: 4, comm: "dd", bytes: 8192 } },
     { event: "big_read", record: { pid: 5, comm: "cp", bytes: 65536 } },
@@ -264,7 +267,7 @@ Deno.test({
       const records: Record<string, unknown>[] = [];
       for (let i = 0; i < 20 && records.length < N; i++) {
         await engine.poll(50, (rec) => {
-          const m = matchEmit(staged.events, decodeEvent(prog, rec));
+          const m = matchEmit(decodeEvent(prog, rec));
           if (m !== undefined) records.push(m.record);
         });
       }

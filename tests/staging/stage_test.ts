@@ -177,21 +177,20 @@ BEGIN { @start = nsecs; }`;
   );
 });
 
-Deno.test("native emit style stages emit(name, fields, values...)", () => {
+Deno.test("c.emit() stages emit(name, fields, values...)", () => {
   const staged = stage((t) => {
     const ev = t.event<{ pid: U64; comm: Str }>("drop");
     t.probe("tracepoint:skb:kfree_skb", (c) => {
       c.emit(ev, { comm: c.comm, pid: c.pid });
       c.emit(ev, { pid: 0, comm: "x" });
     });
-  }, { emit: "native" });
+  });
   const bt =
     'tracepoint:skb:kfree_skb { emit("drop", "comm,pid", comm, pid); ' +
     'emit("drop", "comm,pid", "x", 0); }';
   assert.deepEqual(stripSpans(staged.program), stripSpans(parse(bt).ast));
   assert.deepEqual(staged.events, [{ name: "drop", fields: ["comm", "pid"] }]);
-  // matchEmit reads a native `emit` action (as the proposed compiler
-  // patch makes it) as well as the printf form.
+  // matchEmit reads an `emit` action back as a record.
   const action = {
     kind: "emit",
     event: "drop",
@@ -199,7 +198,7 @@ Deno.test("native emit style stages emit(name, fields, values...)", () => {
     args: [],
   } as unknown as import("../../runtime/program.ts").EventAction;
   assert.deepEqual(
-    matchEmit(staged.events, { id: 0, action, args: ["sh", 7] }),
+    matchEmit({ id: 0, action, args: ["sh", 7] }),
     {
       event: "drop",
       record: { comm: "sh", pid: 7 },

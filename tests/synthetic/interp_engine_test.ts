@@ -7,10 +7,11 @@ import type {
   StackValue,
 } from "../../runtime/output/types.ts";
 import type { Program } from "../../runtime/program.ts";
+import { VerifierError } from "../../runtime/verifier/error.ts";
 import {
   InterpEngine,
   type InterpEngineOptions,
-} from "../../runtime/synthetic/interp_engine.ts";
+} from "../../runtime/engines/interp_engine.ts";
 
 /** Every comm the synthetic machine may show (realistic process names). */
 const KNOWN_COMMS = new Set([
@@ -289,7 +290,12 @@ Deno.test("a probe the verifier rejects fails to load with its message", async (
     { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
   ];
   const engine = new InterpEngine();
-  await assert.rejects(engine.load(prog), /^VerifierError: Instruction 0/);
+  const err = await engine.load(prog).then(() => undefined, (e) => e);
+  assert.ok(err instanceof VerifierError);
+  assert.match(
+    String(err),
+    /^ProgramRejectedError: Probe "sys_enter" rejected by the verifier at instruction 0 \(script line 1, column \d+\): context access out of range/,
+  );
 });
 
 Deno.test("reads outside synthetic memory fail with a zeroed result", async () => {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { InterpEngine } from "../../runtime/synthetic/interp_engine.ts";
+import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
 
 async function engineFor(source: string, rate: number): Promise<InterpEngine> {
   const engine = new InterpEngine({ seed: 3, rate });

@@ -1133,7 +1133,9 @@ if (import.meta.main) {
   };
   const count = opt("count", 5000);
   const seed = opt("seed", 1);
-  const { probeKernel } = await import("../../ffi/kernel_engine.ts");
+  const { probeKernel } = await import(
+    "../../runtime/engines/kernel_engine.ts"
+  );
   const probe = probeKernel();
   if (!probe.ok) {
     console.error(`Cannot run the kernel differential: ${probe.reason}`);

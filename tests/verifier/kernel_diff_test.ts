@@ -6,7 +6,9 @@ const SEED = 11;
 
 async function kernelProbe(): Promise<string | undefined> {
   try {
-    const { probeKernel } = await import("../../ffi/kernel_engine.ts");
+    const { probeKernel } = await import(
+      "../../runtime/engines/kernel_engine.ts"
+    );
     const r = probeKernel();
     return r.ok ? undefined : r.reason;
   } catch (e) {

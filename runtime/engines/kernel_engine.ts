@@ -8,46 +8,48 @@
  * @module
  */
 
-import type {
-  Engine,
-  PollLimits,
-  ProbeStats,
-  RawMapEntry,
-} from "../runtime/engine.ts";
-import type { MapSpec, ProbeProgram, Program } from "../runtime/program.ts";
-import { encode, LD_IMM64 } from "../runtime/bpf/insn.ts";
-import { MapType, ProgType, PseudoSrc } from "../runtime/bpf/opcodes.ts";
+import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "./engine.ts";
+import type { MapSpec, ProbeProgram, Program } from "../program.ts";
+import { encode, type Insn, LD_IMM64 } from "../bpf/insn.ts";
+import { MapType, ProgType, PseudoSrc } from "../bpf/opcodes.ts";
 import {
   type Attachment,
   attachmentFds,
   attachPoint,
   detach,
   detachAsync,
-  parseCpuList,
   pause,
-} from "./attach.ts";
-import {
-  failingInsn,
-  FfiUnavailableError,
-  KernelError,
-  VerifierRejection,
-} from "./errors.ts";
-import { progInfo } from "./introspect.ts";
-import { MmapRingBuffer } from "./ringbuf.ts";
+} from "../../ffi/attach.ts";
+import { failingInsn, VerifierRejection } from "../../ffi/errors.ts";
+import { progInfo } from "../../ffi/introspect.ts";
+import { MmapRingBuffer } from "../../ffi/ringbuf.ts";
 import {
   addressOf,
   Callback,
   native,
   type NativeLibs,
   RINGBUF_SAMPLE_FN,
-} from "./libbpf.ts";
+} from "../../ffi/libbpf.ts";
 import {
   alloc,
   BPF_STATS_RUN_TIME,
   cstr,
   ProgLoadOpts,
   TestRunOpts,
-} from "./structs.ts";
+} from "../../ffi/structs.ts";
+import {
+  clearKernelMap,
+  createKernelMap,
+  type KernelMap,
+  kernelName,
+  possibleCpus,
+  readKernelMap,
+  ringbufSize,
+  zeroKernelMap,
+} from "./kernel_maps.ts";
+
+export { type KernelProbe, probeKernel } from "./kernel_probe.ts";
+export { kernelName, possibleCpus } from "./kernel_maps.ts";
 
 /** Options of the kernel engine. */
 export interface KernelEngineOptions {
@@ -71,6 +73,15 @@ export interface KernelEngineOptions {
    * mapping fails.
    */
   ringReader?: "mmap" | "libbpf";
+  /**
+   * Put the stop check ({@linkcode STOP_CHECK_SLOTS} slots: one load, one
+   * branch) before every tracepoint, kprobe and uprobe program, so that
+   * `pause()` stops them (default true). False loads every program
+   * exactly as given, to compare the kernel's verdict with another
+   * verifier's (the check initializes r0 and is a valid jump target); a
+   * paused tracepoint's program then keeps running until `detach()`.
+   */
+  stopCheck?: boolean;
 }
 
 /** Bytes of verifier log collected on a rejection. */
@@ -89,55 +100,69 @@ const EPOLL_EVENT_SIZE = 12;
  */
 const DETACH_CONCURRENCY = 16;
 
-/**
- * A kernel program name: ≤ 15 characters of `[A-Za-z0-9_.]`.
- *
- * @example Clean a name
- * ```ts
- * import { kernelName } from "./kernel_engine.ts";
- * console.assert(kernelName("tracepoint:skb:kfree_skb") === "tracepoint_skb_");
- * ```
- */
-export function kernelName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
-}
-
-/**
- * Number of possible CPUs, as per-CPU maps count them.
- *
- * @example Count CPUs
- * ```ts
- * import { possibleCpus } from "./kernel_engine.ts";
- * if (Deno.build.os === "linux") console.assert(possibleCpus() >= 1);
- * ```
- */
-export function possibleCpus(): number {
-  const cpus = parseCpuList(
-    Deno.readTextFileSync("/sys/devices/system/cpu/possible"),
-  );
-  return Math.max(...cpus) + 1;
-}
-
-function isPerCpu(type: number): boolean {
-  return type === MapType.PERCPU_HASH || type === MapType.PERCPU_ARRAY ||
-    type === MapType.LRU_PERCPU_HASH;
-}
-
-function isArray(type: number): boolean {
-  return type === MapType.ARRAY || type === MapType.PERCPU_ARRAY;
-}
-
-function ringbufSize(n: number): number {
-  let size = 4096;
-  while (size < n) size *= 2;
-  return size;
-}
-
 interface Loaded {
   probe: ProbeProgram;
   fd: number;
   kname: string;
   special: boolean;
+}
+
+/**
+ * Whether a probe is loaded behind the stop check: the programs a disabled
+ * perf event does not stop (tracepoints, kprobes, uprobes, USDT). Raw
+ * tracepoints are stopped by releasing their links, which is cheap, and
+ * sampling perf events by disabling them.
+ */
+function needsStopCheck(probe: ProbeProgram, special: boolean): boolean {
+  return !special && (probe.progType === ProgType.TRACEPOINT ||
+    probe.progType === ProgType.KPROBE);
+}
+
+/**
+ * The instructions put before a stoppable program: `if (*stop) return 0;`
+ * where `stop` is the engine's one-byte flag that `pause()` sets. One load
+ * and one branch per event; the program's own instructions follow
+ * unchanged (their jumps are relative).
+ */
+function stopCheck(stopFd: number): Insn[] {
+  return [
+    { code: LD_IMM64, dst: 0, src: PseudoSrc.MAP_VALUE, off: 0, imm: stopFd },
+    { code: 0, dst: 0, src: 0, off: 0, imm: 0 },
+    { code: 0x71, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = *(u8 *)(r0 + 0)
+    { code: 0x15, dst: 0, src: 0, off: 2, imm: 0 }, // if r0 == 0 goto +2
+    { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = 0
+    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
+  ];
+}
+
+/**
+ * Slots of the stop check before each stoppable program (tracepoints,
+ * kprobes, uprobes): its xlated length counts them too. Four of them run
+ * per event (`ld_imm64` is one instruction in two slots).
+ *
+ * @example The xlated slots of a tracepoint program's own code
+ * ```ts
+ * import { STOP_CHECK_SLOTS } from "./kernel_engine.ts";
+ * const xlated = 41;
+ * console.assert(xlated - STOP_CHECK_SLOTS === 35);
+ * ```
+ */
+export const STOP_CHECK_SLOTS = 6;
+
+/** The map of the stop flag: one u64, whose first byte is the flag. */
+const STOP_MAP: MapSpec = {
+  name: ".stop",
+  type: MapType.ARRAY,
+  keySize: 4,
+  valueSize: 8,
+  maxEntries: 1,
+  key: { kind: "int", size: 4, signed: false },
+  internal: true,
+};
+
+/** True for BEGIN and END, which run once through BPF_PROG_TEST_RUN. */
+function isSpecial(probe: ProbeProgram): boolean {
+  return probe.attach.some((a) => a.kind === "BEGIN" || a.kind === "END");
 }
 
 /**
@@ -155,8 +180,8 @@ interface Loaded {
  * ```ts
  * import assert from "node:assert/strict";
  * import { KernelEngine, probeKernel } from "./kernel_engine.ts";
- * import { InsnBuilder } from "../runtime/bpf/builder.ts";
- * import { Helper, MapType, ProgType } from "../runtime/bpf/opcodes.ts";
+ * import { InsnBuilder } from "../bpf/builder.ts";
+ * import { Helper, MapType, ProgType } from "../bpf/opcodes.ts";
  *
  * const b = new InsnBuilder();
  * b.st(4, 10, -4, 0).st(8, 10, -16, 42);
@@ -203,6 +228,8 @@ export class KernelEngine implements Engine, Disposable {
   #atts: Attachment[] = [];
   #logs = new Map<string, string>();
   #statsFd = -1;
+  /** The stop flag's map (one u64; byte 0 set by `pause()`), or -1. */
+  #stopFd = -1;
   #ring: MmapRingBuffer | undefined;
   /** Set by `markDrain()`: consumer position where reading stops. */
   #drainTo: number | undefined;
@@ -271,33 +298,21 @@ export class KernelEngine implements Engine, Disposable {
       // Best effort: without it run counts and times read 0.
       this.#statsFd = Math.max(-1, n.bpf.bpf_enable_stats(BPF_STATS_RUN_TIME));
     }
-    program.maps.forEach((m, i) => this.#mapFds.push(this.#createMap(m, i)));
+    program.maps.forEach((m, i) => this.#mapFds.push(createKernelMap(n, m, i)));
+    if (
+      this.#opts.stopCheck !== false &&
+      program.probes.some((p) => needsStopCheck(p, isSpecial(p)))
+    ) {
+      this.#stopFd = createKernelMap(n, STOP_MAP, program.maps.length);
+    }
     for (const probe of program.probes) this.#loadProbe(probe);
     if (program.eventsMap !== undefined) this.#openRingBuffer();
   }
 
-  #createMap(m: MapSpec, index: number): number {
-    const n = this.#n;
-    const ring = m.type === MapType.RINGBUF;
-    const name = kernelName(
-      `${index}${m.name.replace(/^[@.]/, "_")}`,
-    );
-    const ret = n.bpf.bpf_map_create(
-      m.type,
-      cstr(name),
-      ring ? 0 : m.keySize,
-      ring ? 0 : m.valueSize,
-      ring ? ringbufSize(m.maxEntries) : m.maxEntries,
-      null,
-    );
-    return n.check(
-      `create map "${m.name}"`,
-      ret,
-      ret === -1 ? "Creating BPF maps needs root or CAP_BPF" : undefined,
-    );
-  }
-
-  #patch(insns: ProbeProgram["insns"]): Uint8Array<ArrayBuffer> {
+  #patch(
+    insns: ProbeProgram["insns"],
+    stoppable: boolean,
+  ): Uint8Array<ArrayBuffer> {
     const out = insns.map((i) => ({ ...i }));
     for (let pc = 0; pc < out.length; pc++) {
       const i = out[pc];
@@ -315,22 +330,30 @@ export class KernelEngine implements Engine, Disposable {
         pc++; // skip the second half
       }
     }
-    return encode(out) as Uint8Array<ArrayBuffer>;
+    const code = stoppable ? [...stopCheck(this.#stopFd), ...out] : out;
+    return encode(code) as Uint8Array<ArrayBuffer>;
   }
 
   #loadProbe(probe: ProbeProgram): void {
-    const special = probe.attach.some((a) =>
-      a.kind === "BEGIN" || a.kind === "END"
-    );
+    const special = isSpecial(probe);
     // BPF_PROG_TEST_RUN runs raw tracepoint and socket filter programs, not
     // kprobe or tracepoint ones: BEGIN/END load as raw tracepoints.
     const progType = special && probe.progType !== ProgType.SOCKET_FILTER
       ? ProgType.RAW_TRACEPOINT
       : probe.progType;
     const kname = kernelName(probe.name);
-    const code = this.#patch(probe.insns);
     const level = this.#opts.logLevel ?? 0;
+    const stoppable = this.#stopFd >= 0 && needsStopCheck(probe, special);
+    let code = this.#patch(probe.insns, stoppable);
     let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
+    if (fd < 0 && stoppable) {
+      // Judged without the stop check, the program is the one compiled:
+      // the verifier's log and instruction numbers are the script's. (If
+      // it loads so, it runs without the check: markDrain still ends the
+      // drain at exit.)
+      code = this.#patch(probe.insns, false);
+      ({ fd, log } = this.#tryLoad(progType, kname, code, level, level > 0));
+    }
     if (level > 0) this.#logs.set(probe.name, log);
     if (fd < 0) {
       const errno = -fd;
@@ -629,171 +652,28 @@ export class KernelEngine implements Engine, Disposable {
     return Number(total);
   }
 
-  #spec(mapIndex: number): [MapSpec, number] {
+  #map(mapIndex: number): KernelMap {
     const spec = this.#program?.maps[mapIndex];
     const fd = this.#mapFds[mapIndex];
     if (spec === undefined || fd === undefined) {
       throw new RangeError(`No map ${mapIndex} is loaded`);
     }
-    return [spec, fd];
+    return { n: this.#n, spec, fd, ncpus: this.#ncpus };
   }
 
   /** Every entry of a map; per-CPU maps give one value per possible CPU. */
   readMap(mapIndex: number): RawMapEntry[] {
-    const [spec, fd] = this.#spec(mapIndex);
-    if (spec.type === MapType.RINGBUF) return [];
-    const n = this.#n;
-    const perCpu = isPerCpu(spec.type);
-    const stride = perCpu ? Math.ceil(spec.valueSize / 8) * 8 : spec.valueSize;
-    const ncpu = perCpu ? this.#ncpus : 1;
-    if (spec.type !== MapType.STACK_TRACE && spec.keySize > 0) {
-      const batch = this.#readBatch(spec, fd, stride, ncpu);
-      if (batch !== undefined) return batch;
-    }
-    const out: RawMapEntry[] = [];
-    let key: Uint8Array<ArrayBuffer> | null = null;
-    for (;;) {
-      const next = new Uint8Array(Math.max(spec.keySize, 1));
-      const ret = n.bpf.bpf_map_get_next_key(fd, key, next);
-      if (ret === -2) break; // ENOENT: end
-      n.check(`read map "${spec.name}"`, ret);
-      key = next;
-      const value = new Uint8Array(Math.max(stride * ncpu, 1));
-      const got = n.bpf.bpf_map_lookup_elem(fd, next, value);
-      if (got === -2) continue; // deleted meanwhile
-      n.check(`read map "${spec.name}"`, got);
-      const values: Uint8Array[] = [];
-      for (let c = 0; c < ncpu; c++) {
-        values.push(value.slice(c * stride, c * stride + spec.valueSize));
-      }
-      out.push({ key: next.slice(0, spec.keySize), values });
-    }
-    return out;
-  }
-
-  /**
-   * Reads a map with `bpf_map_lookup_batch` (one call per few thousand
-   * entries). Undefined when the kernel cannot batch this map type.
-   */
-  #readBatch(
-    spec: MapSpec,
-    fd: number,
-    stride: number,
-    ncpu: number,
-  ): RawMapEntry[] | undefined {
-    const n = this.#n;
-    const { keySize, valueSize } = spec;
-    let chunk = Math.max(1, Math.min(spec.maxEntries, 4096));
-    // Hash maps pass a u32 bucket token, array maps a key.
-    const token = Math.max(keySize, 8);
-    let inTok: Uint8Array<ArrayBuffer> | null = null;
-    const outTok = new Uint8Array(token);
-    const count = new Uint32Array(1);
-    const countBytes = new Uint8Array(count.buffer);
-    const out: RawMapEntry[] = [];
-    for (;;) {
-      const keys = new Uint8Array(chunk * keySize);
-      const values = new Uint8Array(chunk * stride * ncpu);
-      count[0] = chunk;
-      const ret = n.bpf.bpf_map_lookup_batch(
-        fd,
-        inTok,
-        outTok,
-        keys,
-        values,
-        countBytes,
-        null,
-      );
-      if (ret < 0 && ret !== -2) {
-        // A hash bucket larger than the chunk: retry with more room.
-        if (ret === -28 && chunk < spec.maxEntries * 2) {
-          chunk *= 2;
-          continue;
-        }
-        if (out.length === 0 && inTok === null) return undefined;
-        n.check(`read map "${spec.name}"`, ret);
-      }
-      const got = count[0];
-      for (let i = 0; i < got; i++) {
-        const base = i * stride * ncpu;
-        const vals: Uint8Array[] = [];
-        for (let c = 0; c < ncpu; c++) {
-          const at = base + c * stride;
-          vals.push(values.subarray(at, at + valueSize));
-        }
-        // Views into this batch's fresh buffers: no copies.
-        out.push({
-          key: keys.subarray(i * keySize, (i + 1) * keySize),
-          values: vals,
-        });
-      }
-      if (ret === -2) return out; // ENOENT: that was the last batch
-      inTok = outTok.slice();
-    }
+    return readKernelMap(this.#map(mapIndex));
   }
 
   /** Deletes every entry of a map (array maps: zeroes every value). */
   clearMap(mapIndex: number): void {
-    const [spec, fd] = this.#spec(mapIndex);
-    if (spec.type === MapType.RINGBUF) return;
-    const n = this.#n;
-    if (isArray(spec.type)) {
-      const stride = isPerCpu(spec.type)
-        ? Math.ceil(spec.valueSize / 8) * 8 * this.#ncpus
-        : spec.valueSize;
-      const zero = new Uint8Array(stride);
-      const key = new Uint32Array(1);
-      for (let i = 0; i < spec.maxEntries; i++) {
-        key[0] = i;
-        n.check(
-          `clear map "${spec.name}"`,
-          n.bpf.bpf_map_update_elem(fd, new Uint8Array(key.buffer), zero, 0n),
-        );
-      }
-      return;
-    }
-    const keys: Uint8Array<ArrayBuffer>[] = [];
-    let key: Uint8Array<ArrayBuffer> | null = null;
-    for (;;) {
-      const next = new Uint8Array(Math.max(spec.keySize, 1));
-      const ret = n.bpf.bpf_map_get_next_key(fd, key, next);
-      if (ret === -2) break;
-      n.check(`clear map "${spec.name}"`, ret);
-      keys.push(next);
-      key = next;
-    }
-    for (const k of keys) {
-      const ret = n.bpf.bpf_map_delete_elem(fd, k);
-      if (ret !== -2) n.check(`clear map "${spec.name}"`, ret);
-    }
+    clearKernelMap(this.#map(mapIndex));
   }
 
   /** Sets every value to zero, keeping the keys (bpftrace's `zero()`). */
   zeroMap(mapIndex: number): void {
-    const [spec, fd] = this.#spec(mapIndex);
-    if (isArray(spec.type)) {
-      this.clearMap(mapIndex);
-      return;
-    }
-    if (spec.type === MapType.RINGBUF || spec.type === MapType.STACK_TRACE) {
-      return;
-    }
-    const n = this.#n;
-    const stride = isPerCpu(spec.type)
-      ? Math.ceil(spec.valueSize / 8) * 8 * this.#ncpus
-      : spec.valueSize;
-    const zero = new Uint8Array(stride);
-    let key: Uint8Array<ArrayBuffer> | null = null;
-    for (;;) {
-      const next = new Uint8Array(Math.max(spec.keySize, 1));
-      const ret = n.bpf.bpf_map_get_next_key(fd, key, next);
-      if (ret === -2) break;
-      n.check(`zero map "${spec.name}"`, ret);
-      // BPF_EXIST: a key deleted meanwhile stays deleted.
-      const up = n.bpf.bpf_map_update_elem(fd, next, zero, 2n);
-      if (up !== -2) n.check(`zero map "${spec.name}"`, up);
-      key = next;
-    }
+    zeroKernelMap(this.#map(mapIndex));
   }
 
   /**
@@ -827,11 +707,27 @@ export class KernelEngine implements Engine, Disposable {
   }
 
   /**
-   * Stops every attached probe from running without detaching it (perf
-   * events are disabled; raw tracepoint links, cheap to release, are
-   * released). Fast whatever the number of probes.
+   * Stops every attached probe from running without detaching it: the
+   * stop flag is set, which the programs of tracepoints, kprobes and
+   * uprobes check first (a disabled perf event does not stop them), perf
+   * events are disabled, raw tracepoint links (cheap to release) are
+   * released. Fast whatever the number of probes.
    */
   pause(): void {
+    if (this.#stopFd >= 0 && this.#libs !== undefined) {
+      const n = this.#libs;
+      const key = new Uint8Array(4);
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      try {
+        n.check(
+          "stop the probes",
+          n.bpf.bpf_map_update_elem(this.#stopFd, key, one, 0n),
+        );
+      } catch {
+        // detach will stop them
+      }
+    }
     for (const a of this.#atts) {
       try {
         pause(a);
@@ -933,131 +829,12 @@ export class KernelEngine implements Engine, Disposable {
     for (const fd of this.#mapFds.splice(0)) n.closeFd(fd);
     n.closeFd(this.#statsFd);
     this.#statsFd = -1;
+    n.closeFd(this.#stopFd);
+    this.#stopFd = -1;
   }
 
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/**
- * Whether the kernel engine can run here, and if not, why. `absent` is set
- * when the kernel path cannot exist on this machine at all (not Linux, or
- * no usable libbpf): only then may `auto` stand in the interpreter.
- */
-export type KernelProbe = { ok: true } | {
-  ok: false;
-  reason: string;
-  absent?: true;
-};
-
-const CAP_SYS_ADMIN = 21;
-const CAP_PERFMON = 38;
-const CAP_BPF = 39;
-
-/**
- * The capabilities tracing needs that this process lacks (CAP_BPF and
- * CAP_PERFMON; CAP_SYS_ADMIN stands for both), from `/proc/self/status`.
- * Empty when they are all there or the file cannot be read.
- */
-function missingCapabilities(): string[] {
-  let eff: bigint;
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
-    if (m === null) return [];
-    eff = BigInt(`0x${m[1]}`);
-  } catch {
-    return [];
-  }
-  const has = (cap: number) => (eff >> BigInt(cap) & 1n) === 1n;
-  if (has(CAP_SYS_ADMIN)) return [];
-  const missing: string[] = [];
-  if (!has(CAP_BPF)) missing.push("CAP_BPF");
-  if (!has(CAP_PERFMON)) missing.push("CAP_PERFMON");
-  return missing;
-}
-
-function permissionReason(uid: number, missing: string[]): string {
-  const caps = missing.length > 0 ? missing : ["CAP_BPF", "CAP_PERFMON"];
-  const them = caps.length > 1 ? "them" : "it";
-  const how = uid === 0
-    ? `which this process lacks although it runs as root (a container or ` +
-      `a reduced capability set?): grant ${them} to it`
-    : `which this process (uid ${uid}) lacks: run as root (sudo) or grant ` +
-      `${them} (setcap ${
-        caps.map((c) => c.toLowerCase()).join(",")
-      }+ep on the deno binary)`;
-  return `tracing in the kernel needs ${caps.join(" and ")}, ${how}; ` +
-    `--backend interp runs the program on synthetic events instead`;
-}
-
-/**
- * Tells whether the kernel engine can be used on this machine, and if not,
- * why, in one sentence. Creates (and closes) one tiny map to be sure, and
- * checks the capabilities attaching needs.
- *
- * @example Check the machine
- * ```ts
- * import { probeKernel } from "./kernel_engine.ts";
- * const r = probeKernel();
- * console.log(r.ok ? "kernel engine available" : r.reason);
- * ```
- */
-export function probeKernel(): KernelProbe {
-  if (Deno.build.os !== "linux") {
-    return {
-      ok: false,
-      reason: `the kernel engine needs Linux, this is ${Deno.build.os}`,
-      absent: true,
-    };
-  }
-  let n: NativeLibs;
-  try {
-    n = native();
-  } catch (e) {
-    if (e instanceof FfiUnavailableError) {
-      // Denied FFI is the user's choice, not a missing kernel path.
-      return e.cause instanceof Deno.errors.NotCapable
-        ? { ok: false, reason: e.reason }
-        : { ok: false, reason: e.reason, absent: true };
-    }
-    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
-  }
-  const fd = n.bpf.bpf_map_create(
-    MapType.ARRAY,
-    cstr("tsb_probe"),
-    4,
-    8,
-    1,
-    null,
-  );
-  if (fd >= 0) {
-    n.closeFd(fd);
-    // Maps may be allowed (CAP_BPF) while attaching is not (CAP_PERFMON).
-    const missing = missingCapabilities();
-    if (missing.length > 0) {
-      return { ok: false, reason: permissionReason(n.libc.geteuid(), missing) };
-    }
-    return { ok: true };
-  }
-  const errno = -fd;
-  if (errno === 1 || errno === 13) {
-    return {
-      ok: false,
-      reason: permissionReason(n.libc.geteuid(), missingCapabilities()),
-    };
-  }
-  if (errno === 38) {
-    return {
-      ok: false,
-      reason: "this kernel was built without BPF (CONFIG_BPF_SYSCALL)",
-    };
-  }
-  return {
-    ok: false,
-    reason: new KernelError("create a BPF map", errno, n.strerror(errno))
-      .message,
-  };
 }

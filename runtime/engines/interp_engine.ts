@@ -31,18 +31,23 @@
  * @module
  */
 
-import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "../engine.ts";
+import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "./engine.ts";
 import type { SymbolResolver } from "../output/types.ts";
 import type { Program } from "../program.ts";
-import { verify } from "../verifier/verifier.ts";
+import { verifyProgram } from "../verify_program.ts";
 import { VmProgram } from "../vm/interpreter.ts";
 import { createMap, RingBufMap, type VmMap } from "../vm/maps.ts";
-import { type EventSource, makeSource } from "./sources.ts";
-import { World } from "./world.ts";
-import { UsdtSource } from "./usdt_source.ts";
-import { pairDomain, returnKey, returnOf, ReturnQueue } from "./pairing.ts";
-import type { SyntheticThread } from "./processes.ts";
-import type { EventFeed } from "./event_feed.ts";
+import { type EventSource, makeSource } from "../synthetic/sources.ts";
+import { World } from "../synthetic/world.ts";
+import { UsdtSource } from "../synthetic/usdt_source.ts";
+import {
+  pairDomain,
+  returnKey,
+  returnOf,
+  ReturnQueue,
+} from "../synthetic/pairing.ts";
+import type { SyntheticThread } from "../synthetic/processes.ts";
+import type { EventFeed } from "../synthetic/event_feed.ts";
 
 /** Options of {@linkcode InterpEngine}; every field has a default. */
 export interface InterpEngineOptions {
@@ -164,6 +169,8 @@ export class InterpEngine implements Engine {
   readonly #feed?: EventFeed;
   #world?: World;
   #program?: Program;
+  /** The program `verify()` last accepted: `load` need not check it again. */
+  #verified?: Program;
   #maps: VmMap[] = [];
   #probes: Loaded[] = [];
   #sources: EventSource[] = [];
@@ -209,8 +216,22 @@ export class InterpEngine implements Engine {
   }
 
   /**
-   * Creates every map, verifies every probe (a rejection throws the
-   * verifier's error) and prepares it for the interpreter.
+   * Runs tsbpf's verifier over every probe of `program`, as `load` does;
+   * `load` of this same program then does not run it again.
+   *
+   * @throws {import("../verify_program.ts").ProgramRejectedError} for the
+   *   first probe rejected, with its script line when known.
+   */
+  verify(program: Program): void {
+    this.#checkOpen();
+    verifyProgram(program);
+    this.#verified = program;
+  }
+
+  /**
+   * Creates every map, verifies every probe unless `verify()` accepted this
+   * program (a rejection throws a `ProgramRejectedError`, with the script
+   * line when known) and prepares it for the interpreter.
    */
   load(program: Program): Promise<void> {
     this.#checkOpen();
@@ -218,15 +239,12 @@ export class InterpEngine implements Engine {
       return Promise.reject(new TypeError("A program is already loaded"));
     }
     try {
+      if (program !== this.#verified) verifyProgram(program);
+      this.#verified = undefined;
       const world = new World(this.#seed, this.#numCpus, this.#pid);
       const maps = program.maps.map((m) => createMap(m, this.#numCpus));
       const probes: Loaded[] = [];
       for (const p of program.probes) {
-        verify(p.insns, {
-          maps: program.maps,
-          ctxSize: p.ctx.size,
-          progType: p.progType,
-        });
         probes.push({
           name: p.name,
           kind: p.attach[0]?.kind ?? "BEGIN",

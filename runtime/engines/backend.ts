@@ -11,7 +11,6 @@
  */
 
 import type { Engine } from "./engine.ts";
-import type { Program } from "./program.ts";
 
 /** Which engine runs the program (`--backend`, `trace({ backend })`). */
 export type BackendChoice = "auto" | "kernel" | "interp";
@@ -45,18 +44,18 @@ export class BackendError extends Error {
   }
 }
 
-type KernelModule = typeof import("../ffi/kernel_engine.ts");
-type InterpModule = typeof import("./synthetic/interp_engine.ts");
+type KernelModule = typeof import("./kernel_engine.ts");
+type InterpModule = typeof import("./interp_engine.ts");
 
 let kernelModule: Promise<KernelModule> | undefined;
 let interpModule: Promise<InterpModule> | undefined;
 
 function importKernel(): Promise<KernelModule> {
-  return kernelModule ??= import("../ffi/kernel_engine.ts");
+  return kernelModule ??= import("./kernel_engine.ts");
 }
 
 function importInterp(): Promise<InterpModule> {
-  return interpModule ??= import("./synthetic/interp_engine.ts");
+  return interpModule ??= import("./interp_engine.ts");
 }
 
 /**
@@ -139,31 +138,4 @@ export async function selectEngine(
     engine: await interp(),
     note: `${probe.reason}; running in the interpreter on synthetic events`,
   };
-}
-
-/**
- * Runs tsbpf's own verifier on `program` unless `engine` is the kernel,
- * whose verifier checks every program as it loads (and whose rejections
- * the kernel engine maps back to the script line). The verifier's modules
- * are imported only when needed: a kernel session starts without them.
- *
- * @throws {import("./verify_program.ts").ProgramRejectedError} when a probe
- *   is rejected.
- * @example Verify before running on the interpreter
- * ```ts ignore
- * import { selectEngine, verifyForEngine } from "./backend.ts";
- * import { compile } from "./compiler/compile.ts";
- * const program = compile("BEGIN { exit(); }");
- * const { engine } = await selectEngine("interp");
- * await verifyForEngine(program, engine);
- * engine.close();
- * ```
- */
-export async function verifyForEngine(
-  program: Program,
-  engine: Engine,
-): Promise<void> {
-  if (engine.kind === "kernel") return;
-  const { verifyProgram } = await import("./verify_program.ts");
-  verifyProgram(program);
 }

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { SymbolResolver } from "./output/types.ts";
-import type { Program } from "./program.ts";
+import type { SymbolResolver } from "../output/types.ts";
+import type { Program } from "../program.ts";
 
 /** One raw map entry: key bytes and value bytes (one per CPU if per-CPU). */
 export interface RawMapEntry {
@@ -47,6 +47,13 @@ export interface Engine {
    * for the interpreter.
    */
   readonly synthetic?: boolean;
+  /**
+   * Checks `program` as `load` would, so that a rejection surfaces before
+   * anything is created or said; `load` of this same program then does not
+   * check it again. Throws what `load` would. Absent: `load` checks (the
+   * kernel's verifier judges as the kernel loads).
+   */
+  verify?(program: Program): void;
   /** Creates the maps and loads (verifies) every probe. */
   load(program: Program): Promise<void>;
   /** Attaches every probe except BEGIN and END. */
@@ -58,17 +65,19 @@ export interface Engine {
   detach?(): void;
   /**
    * Stops every attached probe from running, quickly, keeping them
-   * attached (the kernel engine disables its perf events; detaching them
-   * can take the kernel tens of milliseconds each). Absent: probes keep
-   * running until `detach()`.
+   * attached (the kernel engine sets the stop flag its tracepoint, kprobe
+   * and uprobe programs check and disables its perf events; detaching
+   * them can take the kernel tens of milliseconds each). Absent: probes
+   * keep running until `detach()`.
    */
   pause?(): void;
   /**
    * Marks what the ring holds now: from then on `poll` hands over only
    * records written before the mark, and returns 0 once they are all read,
-   * so a drain at the end terminates although probes still fire (the
-   * kernel runs BPF programs of a disabled tracepoint perf event; a
-   * program tracing our own writes refills the ring as we drain it).
+   * so a drain at the end terminates although probes still fire (a
+   * kernel program loaded without the stop check runs while its perf
+   * event is disabled; one tracing our own writes refills the ring as we
+   * drain it).
    * Absent: polls read whatever there is.
    */
   markDrain?(): void;

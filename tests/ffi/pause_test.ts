@@ -1,0 +1,166 @@
+/**
+ * Pausing the kernel engine's probes stops them: a tracepoint's BPF
+ * program runs whether or not its perf event is enabled (the kernel runs
+ * the tracepoint's program array regardless), so `pause()` must take the
+ * program off the tracepoint, not only disable the event. Otherwise END
+ * and the maps printed at exit count events that came after Ctrl-C.
+ */
+import assert from "node:assert/strict";
+import { InsnBuilder } from "../../runtime/bpf/builder.ts";
+import { ProgType } from "../../runtime/bpf/opcodes.ts";
+import type { Program } from "../../runtime/program.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import { compile } from "../../runtime/compiler/compile.ts";
+import { Session } from "../../runtime/session.ts";
+import {
+  addToSlot0,
+  counterMap,
+  filterTgid,
+  noLeaks,
+  point,
+  probeOf,
+  skipReason,
+  slot0,
+} from "./kernel_helpers.ts";
+
+const N = 2000;
+
+/** Counts getppid() calls of one tgid into map 0. */
+function countingProgram(tgid: number): Program {
+  const b = new InsnBuilder();
+  b.movReg(6, 1);
+  filterTgid(b, tgid, "out");
+  b.movImm(7, 1);
+  addToSlot0(b, 0, "out");
+  b.label("out");
+  b.movImm(0, 0);
+  b.exit();
+  const probe = probeOf("pause", ProgType.TRACEPOINT, [
+    point("tracepoint", "syscalls:sys_enter_getppid"),
+  ], b);
+  return { probes: [probe], maps: [counterMap], formats: [] };
+}
+
+/**
+ * A python3 child that calls getppid() `n` times each time it reads a
+ * line, and says "done" after each round.
+ */
+function twoRounds(n: number) {
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import os, sys\n" +
+      "for _ in range(2):\n" +
+      "    if not sys.stdin.readline(): break\n" +
+      `    for _ in range(${n}): os.getppid()\n` +
+      "    print('done', flush=True)\n",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  let rounds = 0;
+  return {
+    pid: child.pid,
+    async round(): Promise<void> {
+      await writer.write(new TextEncoder().encode("go\n"));
+      rounds++;
+      while (said.split("done").length - 1 < rounds) {
+        const { value, done } = await lines.read();
+        assert.ok(!done, `the child ended after ${said}`);
+        said += value;
+      }
+    },
+    async end(): Promise<void> {
+      await writer.close().catch(() => {});
+      await lines.cancel().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await child.status;
+    },
+  };
+}
+
+Deno.test({
+  name: "a paused tracepoint probe no longer runs",
+  ignore: skipReason !== undefined,
+  fn: () =>
+    noLeaks(async () => {
+      const child = twoRounds(N);
+      const engine = new KernelEngine();
+      try {
+        await engine.load(countingProgram(child.pid));
+        await engine.attach();
+        await child.round();
+        assert.equal(slot0(engine.readMap(0)), BigInt(N));
+        engine.pause();
+        await child.round();
+        assert.equal(
+          slot0(engine.readMap(0)),
+          BigInt(N),
+          "calls made after pause() were counted",
+        );
+      } finally {
+        engine.close();
+        await child.end();
+      }
+    }),
+});
+
+Deno.test({
+  name: "END and the maps printed at exit see no event after the probes stop",
+  ignore: skipReason !== undefined,
+  fn: () =>
+    noLeaks(async () => {
+      // Calls getppid() until killed (at most 10 s).
+      const child = new Deno.Command("/usr/bin/python3", {
+        args: [
+          "-c",
+          "import os, time\nend = time.time() + 10\n" +
+          "while time.time() < end:\n" +
+          "    for _ in range(1000): os.getppid()\n",
+        ],
+        stdout: "null",
+        stderr: "inherit",
+      }).spawn();
+      let out = "";
+      const program = compile(
+        `tracepoint:syscalls:sys_enter_getppid /pid == ${child.pid}/ ` +
+          "{ @n = @n + 1; } END { @at_end = @n; }",
+      );
+      const session = new Session(program, new KernelEngine(), {
+        write: (text) => out += text,
+        attachLine: false,
+      });
+      try {
+        await session.start();
+        // Until the probe has counted some calls of the child.
+        const deadline = performance.now() + 5000;
+        while (performance.now() < deadline) {
+          const [n] = session.readMap("@n").entries;
+          if (n !== undefined && Number(n.value) > 1000) break;
+          await session.pump(10);
+        }
+        await session.finish();
+      } finally {
+        await session.finish();
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await child.status;
+      }
+      const n = /^@n: (\d+)$/m.exec(out)?.[1];
+      const atEnd = /^@at_end: (\d+)$/m.exec(out)?.[1];
+      assert.ok(n !== undefined && atEnd !== undefined, out);
+      assert.ok(Number(n) > 1000, out);
+      assert.equal(n, atEnd, "calls counted after END ran");
+    }),
+});
