@@ -12,6 +12,7 @@ import { preloadEngine, selectEngine, verifyForEngine } from "./backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { prepareKernelTypes } from "./compiler/kernel_types.ts";
+import { loadOnDemand } from "./compiler/on_demand.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
@@ -272,7 +273,12 @@ async function runScript(opts: CliOptions): Promise<number> {
   if (replay?.warning !== undefined) {
     stderr(`tsbpf: WARNING: ${replay.warning}`);
   }
-  await prepareKernelTypes(source);
+  // What a plain one-liner does not need loads only for the scripts that
+  // may need it: kernel types, macros, ELF and USDT readers, kallsyms.
+  await Promise.all([
+    prepareKernelTypes(source),
+    loadOnDemand(source, opts.params),
+  ]);
   let program;
   try {
     program = compile(source, {

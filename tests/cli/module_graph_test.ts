@@ -3,8 +3,9 @@
  * These tests keep `mod.ts`'s static module graph (what `deno run mod.ts`
  * loads before it can do anything) free of what a tracing run does not
  * need: Deno's Node compatibility layer, the engines (imported once one is
- * chosen), the interpreter, the assembler, the playground and the probe
- * lister.
+ * chosen), the interpreter, the assembler, the playground, the probe
+ * lister, and what `runtime/compiler/on_demand.ts` loads for the scripts
+ * that use it (macros, imports, config blocks, ELF, USDT, kallsyms).
  */
 import assert from "node:assert/strict";
 
@@ -66,13 +67,23 @@ Deno.test("mod.ts loads no Node built-in and no engine before it runs", async ()
     n === "runtime/metrics/exposition.ts" ||
     n === "runtime/metrics/remote_write.ts" ||
     n === "runtime/metrics/serve.ts" ||
+    // Loaded by on_demand.ts for the scripts that need them.
+    n === "runtime/lang/macros.ts" ||
+    n === "runtime/lang/imports.ts" ||
+    n === "runtime/lang/config.ts" ||
+    n === "runtime/probes/elf.ts" ||
+    n === "runtime/probes/usdt.ts" ||
+    n === "runtime/probes/kallsyms.ts" ||
+    n === "runtime/compiler/usdt_units.ts" ||
     n.startsWith("npm:")
   );
   assert.deepEqual(unwanted, [], "modules mod.ts should import lazily");
-  // A budget on the source loaded at start-up, with headroom: raise it
-  // knowingly, since every 100 kB costs this machine ≈ 7 ms of start-up.
+  // A budget on the source loaded at start-up, about 5% over its size
+  // (814 kB on 2026-12-07): raise it knowingly, since every 100 kB costs
+  // this machine ≈ 7 ms of start-up. Something new that a plain one-liner
+  // does not need is imported where it is first used, or on demand.
   const bytes = [...graph.values()].reduce((a, b) => a + b, 0);
-  assert.ok(bytes < 900_000, `mod.ts's static graph is ${bytes} bytes`);
+  assert.ok(bytes < 855_000, `mod.ts's static graph is ${bytes} bytes`);
 });
 
 Deno.test("the kernel engine's graph stays free of the interpreter", async () => {
