@@ -20,17 +20,21 @@ interface GraphModule {
 }
 
 async function staticGraph(entry: string): Promise<Map<string, number>> {
+  // `deno info` resolves a relative path against the working directory,
+  // not this file: give it the absolute one.
+  const root = new URL(entry, import.meta.url).href;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
+    args: ["info", "--json", root],
     stdout: "piped",
     stderr: "inherit",
   }).output();
   assert.ok(out.success, "deno info failed");
   const { modules } = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: GraphModule[];
+    modules: (GraphModule & { error?: string })[];
   };
   const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
-  const root = new URL(entry, import.meta.url).href;
+  assert.equal(bySpecifier.get(root)?.error, undefined, root);
+  assert.ok((bySpecifier.get(root)?.size ?? 0) > 0, `${root} not in the graph`);
   const seen = new Map<string, number>();
   const stack = [root];
   while (stack.length > 0) {
