@@ -26,6 +26,7 @@ import { namingStdout, OutputFile } from "./output_file.ts";
 import { NotTextError, readScriptFile } from "./script_file.ts";
 
 import { VERSION } from "./version.ts";
+import { envVar } from "./probes/env.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -514,11 +515,7 @@ async function closeExporters(exporters: Exporter[]): Promise<void> {
  * `--allow-env`: a run allowed to read only its input still runs).
  */
 function notifyAttached(): boolean {
-  try {
-    return Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined;
-  } catch {
-    return false;
-  }
+  return envVar("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined;
 }
 
 /** What a second Ctrl-C prints while the run ends. */

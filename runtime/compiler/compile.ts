@@ -70,6 +70,7 @@ import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze } from "./sema.ts";
 import type { Unit } from "./units.ts";
 import { ProgType } from "../bpf/opcodes.ts";
+import { envVar } from "../probes/env.ts";
 
 /** Options of {@linkcode compile}. */
 export interface CompileOptions {
@@ -134,12 +135,7 @@ export function resolveMaxMapKeys(option?: number): number {
   let value: number | undefined = option;
   let what = "max_map_keys";
   if (value === undefined) {
-    let env: string | undefined;
-    try {
-      env = Deno.env.get("BPFTRACE_MAP_KEYS_MAX");
-    } catch {
-      env = undefined; // no --allow-env: the default
-    }
+    const env = envVar("BPFTRACE_MAP_KEYS_MAX");
     if (env === undefined || env === "") return MAP_MAX_ENTRIES;
     what = "BPFTRACE_MAP_KEYS_MAX";
     value = /^\s*\d+\s*$/.test(env) ? Number(env) : NaN;

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { envVar } from "./env.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 
 /** ELF symbol type (`STT_*`). */
@@ -655,9 +656,7 @@ function findLibrary(name: string): string | undefined {
 
 function findInPath(name: string): string | undefined {
   for (
-    const dir of (Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin").split(
-      ":",
-    )
+    const dir of (envVar("PATH") ?? "/usr/local/bin:/usr/bin:/bin").split(":")
   ) {
     if (dir === "") continue;
     const p = `${dir}/${name}`;
