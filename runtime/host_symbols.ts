@@ -11,7 +11,7 @@
 import type { Engine } from "./engine.ts";
 import type { SymbolResolver } from "./output/types.ts";
 import type { Kallsyms } from "./probes/kallsyms.ts";
-import type { ElfSymbolizer } from "./probes/elf.ts";
+import type { ElfSymbolizer } from "./probes/user_symbols.ts";
 import { onDemand } from "./compiler/on_demand.ts";
 
 function hex(addr: bigint): string {
@@ -55,7 +55,7 @@ export function engineSymbols(
   const user = (pid?: number): ElfSymbolizer => {
     let s = users.get(pid);
     if (s === undefined) {
-      s = new (onDemand("elf").ElfSymbolizer)(pid);
+      s = new (onDemand("symbolizer").ElfSymbolizer)(pid);
       users.set(pid, s);
     }
     return s;

@@ -1,9 +1,10 @@
 /**
  * Modules a plain one-liner does not need, loaded on demand: the macro,
- * import and config passes, the ELF and USDT readers (uprobes, USDT,
- * `uaddr()`, user symbols) and `/proc/kallsyms` (`kaddr()`, kernel
- * symbols). The compiler and the symbol resolver are synchronous, so they
- * take these modules from here ({@linkcode onDemand}) once loaded.
+ * import and config passes, the ELF reader with the uprobe resolver and
+ * the user symbolizer (uprobes, `uaddr()`, `usym`, `ustack`), the USDT
+ * reader and `/proc/kallsyms` (`kaddr()`, kernel symbols). The compiler
+ * and the symbol resolver are synchronous, so they take these modules
+ * from here ({@linkcode onDemand}) once loaded.
  *
  * Who loads them:
  * - the command-line tool (`mod.ts` run as the main module) calls
@@ -23,6 +24,8 @@ const LOADERS = {
   imports: () => import("../lang/imports.ts"),
   config: () => import("../lang/config.ts"),
   elf: () => import("../probes/elf.ts"),
+  uprobes: () => import("../probes/uprobe_target.ts"),
+  symbolizer: () => import("../probes/user_symbols.ts"),
   usdt: () => import("./usdt_units.ts"),
   kallsyms: () => import("../probes/kallsyms.ts"),
 };
@@ -45,6 +48,8 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   imports: "the import resolver",
   config: "the config block checker",
   elf: "the ELF reader",
+  uprobes: "the uprobe resolver",
+  symbolizer: "the user symbolizer",
   usdt: "the USDT attach-point expander",
   kallsyms: "the kernel symbol table",
 };
@@ -60,8 +65,9 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
  * import assert from "node:assert/strict";
  * import { onDemandNeeds } from "./on_demand.ts";
  * assert.deepEqual(onDemandNeeds("BEGIN { exit(); }"), []);
- * assert.deepEqual(onDemandNeeds("uprobe:/bin/sh:main { @[ustack] = count(); }"), ["elf"]);
- * assert.deepEqual(onDemandNeeds("$1:/bin/sh:main { }", ["u"]), ["elf"]);
+ * const elf = ["elf", "uprobes", "symbolizer"];
+ * assert.deepEqual(onDemandNeeds("uprobe:/bin/sh:main { @[ustack] = count(); }"), elf);
+ * assert.deepEqual(onDemandNeeds("$1:/bin/sh:main { }", ["u"]), elf);
  * ```
  *
  * @param text The script.
@@ -81,7 +87,7 @@ export function onDemandNeeds(
   if (
     usdt || /\b(?:uprobe|uretprobe|ur?)\s*:|\bu(?:sym|stack|addr)\b/.test(t)
   ) {
-    out.push("elf");
+    out.push("elf", "uprobes", "symbolizer");
   }
   if (usdt) out.push("usdt");
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");

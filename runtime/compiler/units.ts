@@ -348,7 +348,8 @@ function usesCall(probe: ast.Probe, name: string): boolean {
 
 /** Reads the binary of uprobe attach point `ap` for `uaddr()`. */
 function uprobeBinary(ap: AttachPoint): UprobeBinary {
-  const { readElf, resolveUprobe } = onDemand("elf");
+  const { readElf } = onDemand("elf");
+  const { resolveUprobe } = onDemand("uprobes");
   try {
     const t = resolveUprobe(ap.target, ap.symbol ?? "0", ap.offset ?? 0);
     return { info: readElf(t.path), probeAddr: t.address };

@@ -76,6 +76,9 @@ Deno.test("mod.ts loads no Node built-in and no engine before it runs", async ()
     n === "runtime/lang/imports.ts" ||
     n === "runtime/lang/config.ts" ||
     n === "runtime/probes/elf.ts" ||
+    n === "runtime/probes/find_binary.ts" ||
+    n === "runtime/probes/uprobe_target.ts" ||
+    n === "runtime/probes/user_symbols.ts" ||
     n === "runtime/probes/usdt.ts" ||
     n === "runtime/probes/kallsyms.ts" ||
     n === "runtime/compiler/usdt_units.ts" ||

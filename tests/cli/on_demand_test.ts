@@ -17,22 +17,23 @@ import {
 } from "./helpers.ts";
 
 Deno.test("onDemandNeeds: what a script's text may need", () => {
+  const elf = ["elf", "uprobes", "symbolizer"];
   const cases: [string, string[], string[]][] = [
     ["BEGIN { exit(); }", [], []],
     ["tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }", [], []],
     ["macro one() { 1 } BEGIN { print(one()); }", [], ["macros"]],
     ["config = { max_map_keys = 2 } BEGIN { }", [], ["config"]],
-    ["uprobe:/bin/sh:main { }", [], ["elf"]],
-    ["ur:/bin/sh:main { }", [], ["elf"]],
-    ["profile:hz:99 { @[ustack] = count(); }", [], ["elf"]],
-    ['BEGIN { print(usym(1)); print(uaddr("x")); }', [], ["elf"]],
-    ["usdt:/bin/python3:gc__start { }", [], ["elf", "usdt"]],
-    ["U:/bin/python3:gc__start { }", [], ["elf", "usdt"]],
+    ["uprobe:/bin/sh:main { }", [], elf],
+    ["ur:/bin/sh:main { }", [], elf],
+    ["profile:hz:99 { @[ustack] = count(); }", [], elf],
+    ['BEGIN { print(usym(1)); print(uaddr("x")); }', [], elf],
+    ["usdt:/bin/python3:gc__start { }", [], [...elf, "usdt"]],
+    ["U:/bin/python3:gc__start { }", [], [...elf, "usdt"]],
     ["profile:hz:99 { @[kstack] = count(); }", [], ["kallsyms"]],
     ['BEGIN { print(ksym(kaddr("vfs_read"))); }', [], ["kallsyms"]],
     ["kprobe:vfs_read { @[func] = count(); }", [], ["kallsyms"]],
     // A positional parameter may be the provider.
-    ["$1:/bin/sh:main { }", ["uprobe"], ["elf"]],
+    ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
   ];
   for (const [text, params, want] of cases) {
@@ -44,6 +45,8 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "imports",
     "config",
     "elf",
+    "uprobes",
+    "symbolizer",
     "usdt",
     "kallsyms",
   ]);

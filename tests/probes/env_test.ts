@@ -15,7 +15,7 @@ async function run(allowEnv: boolean): Promise<Record<string, unknown>> {
       script,
       `import { envVar } from "${new URL("runtime/probes/env.ts", root)}";
 import { findExecutable } from "${new URL("runtime/cli_targets.ts", root)}";
-import { findBinary } from "${new URL("runtime/probes/elf.ts", root)}";
+import { findBinary } from "${new URL("runtime/probes/find_binary.ts", root)}";
 console.log(JSON.stringify({
   set: envVar("TSBPF_ENV_TEST") ?? null,
   unset: envVar("TSBPF_ENV_TEST_UNSET") ?? null,
