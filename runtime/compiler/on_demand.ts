@@ -113,11 +113,11 @@ export async function loadOnDemand(
   params: readonly string[] = [],
 ): Promise<void> {
   const names = text === undefined ? ALL : onDemandNeeds(text, params);
-  await Promise.all(names.map(async (name) => {
-    if (loaded[name] !== undefined) return;
-    // deno-lint-ignore no-explicit-any
-    (loaded as any)[name] = await LOADERS[name]();
-  }));
+  await Promise.all(names.map((name) => load(name)));
+}
+
+async function load<K extends OnDemandName>(name: K): Promise<void> {
+  loaded[name] ??= await LOADERS[name]() as OnDemandModules[K];
 }
 
 /**
