@@ -50,6 +50,10 @@ async function phases(program: string): Promise<PhaseStamps> {
   const now = () => performance.timeOrigin + performance.now();
   const s: PhaseStamps = { first };
   // The static graph `deno run mod.ts` loads before its first line runs.
+  // Imported from here (not as the main module), mod.ts also loads what
+  // runtime/compiler/on_demand.ts leaves to the scripts that use it
+  // (macros, ELF, USDT, kallsyms …): this phase is a little longer than
+  // the CLI's own.
   const [{ compile }, { preloadEngine, selectEngine }] = await Promise.all([
     import("../runtime/compiler/compile.ts"),
     import("../runtime/engines/backend.ts"),

@@ -19,7 +19,7 @@
 
 import type { AttachPoint } from "../runtime/program.ts";
 import { AttachError, KernelError } from "./errors.ts";
-import { resolveUprobe } from "../runtime/probes/elf.ts";
+import { resolveUprobe } from "../runtime/probes/uprobe_target.ts";
 import { addressOf, native, type NativeLibs } from "./libbpf.ts";
 import {
   AttachType,

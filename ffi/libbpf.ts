@@ -11,6 +11,7 @@
  */
 
 import { FfiUnavailableError, KernelError } from "./errors.ts";
+import { envVar } from "../runtime/probes/env.ts";
 
 const LIBBPF_SYMBOLS = {
   bpf_map_create: {
@@ -216,11 +217,7 @@ export class NativeLibs implements Disposable {
  * without it), else `libbpf.so.1`.
  */
 function libbpfName(): string {
-  try {
-    return Deno.env.get("TSBPF_LIBBPF") || "libbpf.so.1";
-  } catch {
-    return "libbpf.so.1"; // no --allow-env
-  }
+  return envVar("TSBPF_LIBBPF") || "libbpf.so.1";
 }
 
 function openLib<S extends Deno.ForeignLibraryInterface>(

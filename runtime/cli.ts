@@ -12,6 +12,7 @@ import { preloadEngine, selectEngine } from "./engines/backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { prepareKernelTypes } from "./compiler/kernel_types.ts";
+import { loadOnDemand } from "./compiler/on_demand.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engines/engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
@@ -25,6 +26,7 @@ import { namingStdout, OutputFile } from "./output_file.ts";
 import { NotTextError, readScriptFile } from "./script_file.ts";
 
 import { VERSION } from "./version.ts";
+import { envVar } from "./probes/env.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -272,7 +274,12 @@ async function runScript(opts: CliOptions): Promise<number> {
   if (replay?.warning !== undefined) {
     stderr(`tsbpf: WARNING: ${replay.warning}`);
   }
-  await prepareKernelTypes(source);
+  // What a plain one-liner does not need loads only for the scripts that
+  // may need it: kernel types, macros, ELF and USDT readers, kallsyms.
+  await Promise.all([
+    prepareKernelTypes(source),
+    loadOnDemand(source, opts.params),
+  ]);
   let program;
   try {
     program = compile(source, {
@@ -499,11 +506,7 @@ async function closeExporters(exporters: Exporter[]): Promise<void> {
  * `--allow-env`: a run allowed to read only its input still runs).
  */
 function notifyAttached(): boolean {
-  try {
-    return Deno.env.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined;
-  } catch {
-    return false;
-  }
+  return envVar("__BPFTRACE_NOTIFY_PROBES_ATTACHED") !== undefined;
 }
 
 /** What a second Ctrl-C prints while the run ends. */

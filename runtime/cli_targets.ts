@@ -6,6 +6,8 @@
  * @module
  */
 
+import { envVar } from "./probes/env.ts";
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -41,7 +43,7 @@ export function findExecutable(program: string): string | undefined {
   if (program.includes("/")) {
     return isExecutableFile(program) ? program : undefined;
   }
-  const path = Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+  const path = envVar("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
   for (const dir of path.split(":")) {
     const candidate = `${dir === "" ? "." : dir}/${program}`;
     if (isExecutableFile(candidate)) return candidate;

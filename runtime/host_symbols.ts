@@ -2,15 +2,17 @@
  * A {@linkcode SymbolResolver} for engines that bring none (the kernel
  * engine today): kernel addresses through `/proc/kallsyms`, user addresses
  * through the process's ELF symbols, stack ids through the engine's own
- * stack-trace maps.
+ * stack-trace maps. The kallsyms and ELF readers are the ones
+ * `compiler/on_demand.ts` loaded for the program.
  *
  * @module
  */
 
 import type { Engine } from "./engines/engine.ts";
 import type { SymbolResolver } from "./output/types.ts";
-import { Kallsyms } from "./probes/kallsyms.ts";
-import { ElfSymbolizer } from "./probes/elf.ts";
+import type { Kallsyms } from "./probes/kallsyms.ts";
+import type { ElfSymbolizer } from "./probes/user_symbols.ts";
+import { onDemand } from "./compiler/on_demand.ts";
 
 function hex(addr: bigint): string {
   return "0x" + addr.toString(16);
@@ -40,6 +42,7 @@ export function engineSymbols(
   let kallsyms: Kallsyms | null | undefined;
   const kernel = (): Kallsyms | null => {
     if (kallsyms === undefined) {
+      const { Kallsyms } = onDemand("kallsyms");
       try {
         kallsyms = Kallsyms.load(options.kallsyms);
       } catch {
@@ -52,7 +55,7 @@ export function engineSymbols(
   const user = (pid?: number): ElfSymbolizer => {
     let s = users.get(pid);
     if (s === undefined) {
-      s = new ElfSymbolizer(pid);
+      s = new (onDemand("symbolizer").ElfSymbolizer)(pid);
       users.set(pid, s);
     }
     return s;

@@ -9,6 +9,7 @@
  */
 
 import type { Program } from "./program.ts";
+import { envVar } from "./probes/env.ts";
 
 /** The default limit, bpftrace's. */
 export const DEFAULT_MAX_PROBES = 512;
@@ -62,7 +63,7 @@ export class TooManyProbesError extends RangeError {
  * ```
  */
 export function maxProbes(
-  getEnv: (name: string) => string | undefined = readEnv,
+  getEnv: (name: string) => string | undefined = envVar,
 ): number {
   for (const name of MAX_PROBES_VARS) {
     const text = getEnv(name);
@@ -76,14 +77,6 @@ export function maxProbes(
     return n;
   }
   return DEFAULT_MAX_PROBES;
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: the default
-  }
 }
 
 /**

@@ -20,49 +20,34 @@
  * first `exit` instruction. 32-bit immediates accept -2^31 to 2^32-1 and
  * keep the low 32 bits.
  *
+ * Lexing is `asm_lexer.ts`, the opcode tables `asm_opcodes.ts`.
+ *
  * @module
  */
 
 import { type Insn, insn, LD_IMM64 } from "./insn.ts";
-import { Helper } from "./opcodes.ts";
 import { describeValue } from "./validate.ts";
+import {
+  AsmError,
+  checkWidth,
+  commentStart,
+  Cursor,
+  INT32_MIN,
+  type Reg,
+  UINT32_MAX,
+} from "./asm_lexer.ts";
+import {
+  ALU_KERNEL,
+  ALU_OPS,
+  ATOMIC_OPS,
+  HELPERS,
+  JMP_KERNEL,
+  JMP_OPS,
+  SIZE_BITS,
+  SIZE_OF_BYTES,
+} from "./asm_opcodes.ts";
 
-/**
- * An assembly error at a source position. The message starts with
- * `FILE:LINE:COL: `.
- *
- * @example Catch an unknown mnemonic
- * ```ts
- * import assert from "node:assert/strict";
- * import { AsmError, assemble } from "./assembler.ts";
- * assert.throws(() => assemble("exit\nfrob r1", "prog.s"), (e) => {
- *   assert.ok(e instanceof AsmError);
- *   assert.equal(e.message, 'prog.s:2:1: Unknown mnemonic "frob"');
- *   assert.equal(e.line, 2);
- *   return true;
- * });
- * ```
- */
-export class AsmError extends SyntaxError {
-  /** 1-based line number. */
-  readonly line: number;
-  /** 1-based column number. */
-  readonly col: number;
-  /** The file name given to {@linkcode assemble}, or `<asm>`. */
-  readonly fileName: string;
-  /** The message without the position. */
-  readonly reason: string;
-
-  /** Makes an error at `fileName:line:col`. */
-  constructor(reason: string, fileName: string, line: number, col: number) {
-    super(`${fileName}:${line}:${col}: ${reason}`);
-    this.name = "AsmError";
-    this.line = line;
-    this.col = col;
-    this.fileName = fileName;
-    this.reason = reason;
-  }
-}
+export { AsmError } from "./asm_lexer.ts";
 
 interface Fixup {
   slot: number;
@@ -75,265 +60,6 @@ interface Fixup {
 }
 
 type Target = { rel: number } | { label: string; col: number };
-
-interface Reg {
-  n: number;
-  w: boolean;
-  col: number;
-}
-
-const INT32_MIN = -(2n ** 31n);
-const UINT32_MAX = 2n ** 32n - 1n;
-
-const HELPERS: ReadonlyMap<string, number> = new Map(
-  Object.entries(Helper).flatMap((
-    [name, id],
-  ) => [[name, id], [`bpf_${name}`, id]]),
-);
-
-const ALU_OPS: Record<string, number> = {
-  add: 0x00,
-  sub: 0x10,
-  mul: 0x20,
-  div: 0x30,
-  or: 0x40,
-  and: 0x50,
-  lsh: 0x60,
-  rsh: 0x70,
-  mod: 0x90,
-  xor: 0xa0,
-  mov: 0xb0,
-  arsh: 0xc0,
-  sdiv: 0x30,
-  smod: 0x90,
-};
-
-const ALU_KERNEL: Record<string, [number, number]> = {
-  "+=": [0x00, 0],
-  "-=": [0x10, 0],
-  "*=": [0x20, 0],
-  "/=": [0x30, 0],
-  "|=": [0x40, 0],
-  "&=": [0x50, 0],
-  "<<=": [0x60, 0],
-  ">>=": [0x70, 0],
-  "%=": [0x90, 0],
-  "^=": [0xa0, 0],
-  "=": [0xb0, 0],
-  "s>>=": [0xc0, 0],
-  "s/=": [0x30, 1],
-  "s%=": [0x90, 1],
-};
-
-const JMP_OPS: Record<string, number> = {
-  jeq: 0x10,
-  jgt: 0x20,
-  jge: 0x30,
-  jset: 0x40,
-  jne: 0x50,
-  jsgt: 0x60,
-  jsge: 0x70,
-  jlt: 0xa0,
-  jle: 0xb0,
-  jslt: 0xc0,
-  jsle: 0xd0,
-};
-
-const JMP_KERNEL: Record<string, number> = {
-  "==": 0x10,
-  ">": 0x20,
-  ">=": 0x30,
-  "&": 0x40,
-  "!=": 0x50,
-  "s>": 0x60,
-  "s>=": 0x70,
-  "<": 0xa0,
-  "<=": 0xb0,
-  "s<": 0xc0,
-  "s<=": 0xd0,
-};
-
-const ATOMIC_OPS: Record<string, number> = {
-  add: 0x00,
-  or: 0x40,
-  and: 0x50,
-  xor: 0xa0,
-  xchg: 0xe1,
-  cmpxchg: 0xf1,
-};
-
-const SIZE_BITS: Record<string, number> = {
-  w: 0x00,
-  h: 0x08,
-  b: 0x10,
-  dw: 0x18,
-};
-const SIZE_OF_BYTES: Record<number, number> = {
-  4: 0x00,
-  2: 0x08,
-  1: 0x10,
-  8: 0x18,
-};
-
-/** Where a `#` starts a comment rather than a helper id. */
-function commentStart(s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i];
-    if (ch === ";" || (ch === "/" && s[i + 1] === "/")) return i;
-    if (ch === "#") {
-      const glued = i > 0 && /[\w]/.test(s[i - 1]);
-      const afterCall = /(^|\s)call\s+$/.test(s.slice(0, i)) &&
-        /[-\d]/.test(s[i + 1] ?? "");
-      if (!glued && !afterCall) return i;
-    }
-  }
-  return s.length;
-}
-
-class Cursor {
-  p = 0;
-  constructor(
-    readonly s: string,
-    readonly line: number,
-    readonly file: string,
-  ) {}
-
-  fail(reason: string, col = this.p + 1): never {
-    throw new AsmError(reason, this.file, this.line, col);
-  }
-
-  ws(): void {
-    while (
-      this.p < this.s.length &&
-      (this.s[this.p] === " " || this.s[this.p] === "\t")
-    ) {
-      this.p++;
-    }
-  }
-
-  eof(): boolean {
-    this.ws();
-    return this.p >= this.s.length;
-  }
-
-  /** The next token, for error messages. */
-  token(): string {
-    this.ws();
-    const m = /[+-]?[%\w.]+|[^\s\w%.+-]+|\S/y;
-    m.lastIndex = this.p;
-    return m.exec(this.s)?.[0] ?? "end of line";
-  }
-
-  found(): string {
-    const t = this.token();
-    return t === "end of line" ? t : `"${t}"`;
-  }
-
-  /** Matches a sticky regex after blanks; advances on success. */
-  re(re: RegExp): RegExpExecArray | undefined {
-    this.ws();
-    const r = new RegExp(re.source, "y" + re.flags.replace("y", ""));
-    r.lastIndex = this.p;
-    const m = r.exec(this.s);
-    if (m === null) return undefined;
-    this.p = r.lastIndex;
-    return m;
-  }
-
-  /** Whether a sticky regex matches after blanks, without advancing. */
-  peek(re: RegExp): boolean {
-    this.ws();
-    const r = new RegExp(re.source, "y");
-    r.lastIndex = this.p;
-    return r.test(this.s);
-  }
-
-  lit(text: string): boolean {
-    this.ws();
-    if (!this.s.startsWith(text, this.p)) return false;
-    const end = this.p + text.length;
-    if (/\w$/.test(text) && /\w/.test(this.s[end] ?? "")) return false;
-    this.p = end;
-    return true;
-  }
-
-  expect(text: string): void {
-    if (!this.lit(text)) this.fail(`Expected "${text}", found ${this.found()}`);
-  }
-
-  peekWord(): string | undefined {
-    this.ws();
-    const r = /[A-Za-z_][\w]*/y;
-    r.lastIndex = this.p;
-    return r.exec(this.s)?.[0];
-  }
-
-  word(): string | undefined {
-    const w = this.peekWord();
-    if (w !== undefined) this.p += w.length;
-    return w;
-  }
-
-  isReg(): boolean {
-    this.ws();
-    const r = /%?[rw]\d+(?!\w)/y;
-    r.lastIndex = this.p;
-    return r.test(this.s);
-  }
-
-  reg(allowW = false): Reg {
-    this.ws();
-    const col = this.p + 1;
-    const m = this.re(/%?([rw])(\d+)(?!\w)/);
-    if (m === undefined) {
-      this.fail(`Expected a register, found ${this.found()}`);
-    }
-    const n = Number(m[2]);
-    const w = m[1] === "w";
-    if (n > 10 || m[2].length > 2) {
-      this.fail(`Invalid register "${m[0]}": registers are r0 to r10`, col);
-    }
-    if (w && !allowW) {
-      this.fail(`Expected a 64-bit register, found "${m[0]}"`, col);
-    }
-    return { n, w, col };
-  }
-
-  /** A number with optional sign; returns value, text and column. */
-  num(what = "a number"): { v: bigint; text: string; col: number } {
-    this.ws();
-    const col = this.p + 1;
-    const m = this.re(/([+-]?)\s*(0[xX][0-9a-fA-F]+|\d+)(?![\w.])/);
-    if (m === undefined) this.fail(`Expected ${what}, found ${this.found()}`);
-    const mag = BigInt(m[2]);
-    return {
-      v: m[1] === "-" ? -mag : mag,
-      text: m[0].replace(/\s+/g, ""),
-      col,
-    };
-  }
-
-  imm32(what = "an immediate"): number {
-    const { v, text, col } = this.num(what);
-    if (v < INT32_MIN || v > UINT32_MAX) {
-      this.fail(`Immediate ${text} does not fit 32 bits`, col);
-    }
-    return Number(BigInt.asIntN(32, v));
-  }
-
-  off16(v: bigint, text: string, col: number): number {
-    if (v < -32768n || v > 32767n) {
-      this.fail(`Offset ${text} does not fit 16 bits`, col);
-    }
-    return Number(v);
-  }
-}
-
-function checkWidth(c: Cursor, a: Reg, b: Reg): void {
-  if (a.w !== b.w) {
-    c.fail(`Cannot mix 32-bit and 64-bit registers in one instruction`, b.col);
-  }
-}
 
 /** Assembler state for one text. */
 class Asm {

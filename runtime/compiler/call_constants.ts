@@ -7,7 +7,8 @@
  */
 
 import { PT_REGS as X86_PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
-import { Kallsyms } from "../probes/kallsyms.ts";
+import type { Kallsyms } from "../probes/kallsyms.ts";
+import { onDemand } from "./on_demand.ts";
 
 /** pt_regs offsets on x86_64, by register name (runtime/probes' table). */
 export const PT_REGS: Readonly<Record<string, number>> = X86_PT_REGS;
@@ -29,6 +30,7 @@ let kallsyms: Kallsyms | undefined | null;
  */
 export function kernelAddress(name: string): bigint | undefined {
   if (kallsyms === undefined) {
+    const { Kallsyms } = onDemand("kallsyms");
     try {
       const k = Kallsyms.load();
       kallsyms = k.hasAddresses ? k : null;

@@ -60,8 +60,8 @@ import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import { lowerProgram } from "../lang/lowering.ts";
-import { readConfig, sessionConfig } from "../lang/config.ts";
-import { resolveImports } from "../lang/imports.ts";
+import type { ScriptConfig } from "../lang/config.ts";
+import { onDemand } from "./on_demand.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { ProbeCompiler } from "./codegen.ts";
@@ -70,6 +70,7 @@ import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze } from "./sema.ts";
 import type { Unit } from "./units.ts";
 import { ProgType } from "../bpf/opcodes.ts";
+import { envVar } from "../probes/env.ts";
 
 /** Options of {@linkcode compile}. */
 export interface CompileOptions {
@@ -134,12 +135,7 @@ export function resolveMaxMapKeys(option?: number): number {
   let value: number | undefined = option;
   let what = "max_map_keys";
   if (value === undefined) {
-    let env: string | undefined;
-    try {
-      env = Deno.env.get("BPFTRACE_MAP_KEYS_MAX");
-    } catch {
-      env = undefined; // no --allow-env: the default
-    }
+    const env = envVar("BPFTRACE_MAP_KEYS_MAX");
     if (env === undefined || env === "") return MAP_MAX_ENTRIES;
     what = "BPFTRACE_MAP_KEYS_MAX";
     value = /^\s*\d+\s*$/.test(env) ? Number(env) : NaN;
@@ -172,7 +168,10 @@ export function resolveMaxMapKeys(option?: number): number {
 export function compile(source: string, opts: CompileOptions = {}): Program {
   const fileName = opts.fileName ?? "stdin";
   const { ast, diagnostics } = parse(source, fileName, opts.params);
-  const prog = compileAst(resolveImports(ast, diagnostics), diagnostics, opts);
+  const tree = ast.imports?.length
+    ? onDemand("imports").resolveImports(ast, diagnostics)
+    : ast;
+  const prog = compileAst(tree, diagnostics, opts);
   prog.source = { name: fileName, text: source };
   return prog;
 }
@@ -194,9 +193,14 @@ export function compileAst(
   diag: Diagnostics = new Diagnostics(),
   opts: CompileOptions = {},
 ): Program {
-  tree = lowerProgram(tree, diag);
+  // Macros, imports and config blocks: their passes load only for the
+  // scripts that have them (on_demand.ts).
+  if (tree.macros?.length) tree = onDemand("macros").expandMacros(tree, diag);
+  tree = lowerProgram(tree);
   const params = opts.params ?? [];
-  const config = readConfig(tree.config, diag);
+  const config: ScriptConfig = tree.config
+    ? onDemand("config").readConfig(tree.config, diag)
+    : { warnings: [] };
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
@@ -260,7 +264,9 @@ export function compileAst(
     formats: tables.formats,
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
-  if (tree.config) prog.config = sessionConfig(config, diag);
+  if (tree.config) {
+    prog.config = onDemand("config").sessionConfig(config, diag);
+  }
   return prog;
 }
 

@@ -10,7 +10,7 @@ import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { FUNCTIONS } from "./known_names.ts";
 
-import { usdtArgType } from "./usdt_units.ts";
+import { usdtArgType } from "./usdt_args.ts";
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {

@@ -2,7 +2,8 @@
  * Attach-point expansion: the probes of a script become compile units, one
  * per program to emit, each with its attach points, program type and
  * context layout. The only pass that reads the system (tracefs formats,
- * ELF files for USDT); type checking (`sema.ts`) works on its result.
+ * ELF files for uprobes and USDT, through the readers `on_demand.ts`
+ * loads); type checking (`sema.ts`) works on its result.
  *
  * @module
  */
@@ -27,9 +28,9 @@ import { bundledFormats } from "../probes/bundled_formats.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { hasWildcard } from "../probes/glob.ts";
 import { walk } from "../lang/visit.ts";
-import { usdtAttachPoints } from "./usdt_units.ts";
+import { onDemand } from "./on_demand.ts";
 import type { MemberAccess } from "./kernel_types.ts";
-import { type ElfInfo, readElf, resolveUprobe } from "../probes/elf.ts";
+import type { ElfInfo } from "../probes/elf.ts";
 import type { SType } from "./types.ts";
 
 /** A uprobe's binary as `uaddr()` needs it, or why it could not be read. */
@@ -248,7 +249,7 @@ export function buildUnits(
         continue;
       }
       if (k === "usdt") {
-        points.push(...usdtAttachPoints(ap, diag, pid));
+        points.push(...onDemand("usdt").usdtAttachPoints(ap, diag, pid));
         continue;
       }
       const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
@@ -352,6 +353,8 @@ function usesCall(probe: ast.Probe, name: string): boolean {
 
 /** Reads the binary of uprobe attach point `ap` for `uaddr()`. */
 function uprobeBinary(ap: AttachPoint): UprobeBinary {
+  const { readElf } = onDemand("elf");
+  const { resolveUprobe } = onDemand("uprobes");
   try {
     const t = resolveUprobe(ap.target, ap.symbol ?? "0", ap.offset ?? 0);
     return { info: readElf(t.path), probeAddr: t.address };

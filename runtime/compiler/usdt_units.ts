@@ -1,9 +1,10 @@
 /**
  * USDT attach points for the compiler: a `usdt:BIN:[PROVIDER:]NAME`
  * attach point (wildcards allowed in provider and name) expanded to one
- * concrete attach point per probe location of the binary's notes, and the
- * type of `argN` at a location. Errors are worded as bpftrace words them
- * where it has an equivalent.
+ * concrete attach point per probe location of the binary's notes (the
+ * type of `argN` at a location is `usdt_args.ts`). Errors are worded as
+ * bpftrace words them where it has an equivalent. Loaded on demand
+ * (`on_demand.ts`): it brings the ELF and USDT readers.
  *
  * @module
  */
@@ -20,7 +21,6 @@ import {
   usdtBinaries,
   type UsdtProbe,
 } from "../probes/usdt.ts";
-import type { IntType } from "./types.ts";
 
 /**
  * The attach points of one `usdt:` attach point: one per matching probe
@@ -95,52 +95,4 @@ export function usdtAttachPoints(
     text: `usdt:${p.path}:${p.provider}:${p.name}`,
     usdt: p,
   }));
-}
-
-/**
- * The type of `argN` at a usdt attach point: a 64-bit integer, signed when
- * the note says so (sign-extended from its size), a user pointer when it
- * is an unsigned 8-byte value; or the error message when the probe has no
- * such argument (bpftrace's wording, then the count).
- *
- * @example Python's gc__start has one signed argument
- * ```ts
- * import assert from "node:assert/strict";
- * import { usdtArgType } from "./usdt_units.ts";
- *
- * const usdt = {
- *   path: "/p", provider: "python", name: "gc__start", address: 0,
- *   fileOffset: 0, semaphore: 0, semaphoreOffset: 0, argText: "-4@%edi",
- *   pie: false,
- *   args: [{ size: 4 as const, signed: true, text: "-4@%edi", kind: "reg" as const,
- *     reg: { reg: "di", byte: 0, width: 4 as const } }],
- * };
- * const ap = { kind: "usdt" as const, target: "/p", text: "usdt:/p:python:gc__start", usdt };
- * assert.deepEqual(usdtArgType(ap, 0), { k: "int", size: 8, signed: true });
- * assert.match(String(usdtArgType(ap, 1)), /couldn't get argument 1/);
- * ```
- */
-export function usdtArgType(ap: AttachPoint, n: number): IntType | string {
-  const site = ap.usdt;
-  if (site?.argError !== undefined) {
-    return `Cannot read the arguments of ${ap.target}:${
-      ap.symbol ?? ""
-    }: ${site.argError}`;
-  }
-  const arg = site?.args[n];
-  if (site === undefined || arg === undefined) {
-    const count = site?.args.length ?? 0;
-    const has = count === 0
-      ? "it has no arguments"
-      : count === 1
-      ? "it has 1 argument: arg0"
-      : `it has ${count} arguments: arg0 to arg${count - 1}`;
-    return `couldn't get argument ${n} for ${ap.target}:${
-      ap.symbol ?? ""
-    } (${has})`;
-  }
-  if (arg.signed) return { k: "int", size: 8, signed: true };
-  return arg.size === 8
-    ? { k: "int", size: 8, signed: false, ptr: "user" }
-    : { k: "int", size: 8, signed: false };
 }

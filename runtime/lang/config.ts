@@ -12,6 +12,7 @@
 import type { ConfigBlock, ConfigEntry, Span } from "./ast.ts";
 import { CompileError, type Diagnostics, quote } from "./diagnostics.ts";
 import { didYouMean } from "./suggest.ts";
+import { envVar } from "../probes/env.ts";
 
 /** The settings of a config block, as tsbpf uses them. */
 export interface ScriptConfig {
@@ -59,12 +60,8 @@ function valueOf(e: ConfigEntry): bigint | string | boolean | undefined {
 }
 
 function envSet(name: string): boolean {
-  try {
-    const v = Deno.env.get(name);
-    return v !== undefined && v !== "";
-  } catch {
-    return false; // no --allow-env
-  }
+  const v = envVar(name);
+  return v !== undefined && v !== "";
 }
 
 /**

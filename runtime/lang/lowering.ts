@@ -3,10 +3,11 @@
  * knows:
  *
  * - {@linkcode lowerProgram} (run by the compiler before semantic
- *   analysis): macros expanded (see `macros.ts`); a probe whose attach points mix `BEGIN`/`END` with each
- *   other or with other providers becomes one probe per special provider
- *   plus one for the rest, each with its own copy of the predicate and
- *   body, in source order.
+ *   analysis, after it expands macros with `macros.ts`): a probe whose
+ *   attach points mix `BEGIN`/`END` with each other or with other
+ *   providers becomes one probe per special provider plus one for the
+ *   rest, each with its own copy of the predicate and body, in source
+ *   order.
  * - {@linkcode lowerElvis} (run by the parser): `a ?: b` becomes
  *   `a ? a : b`; `a` must have no side effects, since it is evaluated
  *   twice.
@@ -16,8 +17,6 @@
 
 import type { Expr, Probe, Program, Span, TernaryExpr } from "./ast.ts";
 import { children } from "./visit.ts";
-import { Diagnostics } from "./diagnostics.ts";
-import { expandMacros } from "./macros.ts";
 
 /**
  * The program with every lowering of this module applied (the input is
@@ -36,12 +35,8 @@ import { expandMacros } from "./macros.ts";
  * @param program A parsed program.
  * @returns The lowered program.
  */
-export function lowerProgram(
-  program: Program,
-  diag: Diagnostics = new Diagnostics(),
-): Program {
-  const expanded = expandMacros(program, diag);
-  return { ...expanded, probes: expanded.probes.flatMap(splitSpecialProbes) };
+export function lowerProgram(program: Program): Program {
+  return { ...program, probes: program.probes.flatMap(splitSpecialProbes) };
 }
 
 /**

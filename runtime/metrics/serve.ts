@@ -20,6 +20,7 @@ import { FlagError, parseFlags } from "../args.ts";
 import { selectEngine } from "../engines/backend.ts";
 import type { BackendChoice } from "../engines/backend.ts";
 import { compile } from "../compiler/compile.ts";
+import { loadOnDemand } from "../compiler/on_demand.ts";
 import type { Engine } from "../engines/engine.ts";
 import { CompileErrors } from "../lang/diagnostics.ts";
 import { Session } from "../session.ts";
@@ -108,6 +109,7 @@ class ProgramRunner {
     this.#abort = new AbortController();
     try {
       const source = Deno.readTextFileSync(this.file);
+      await loadOnDemand(source);
       const program = compile(source, { fileName: this.file, histSums: true });
       this.#renderer = new MetricsRenderer({
         prefix: this.#options.prefix,

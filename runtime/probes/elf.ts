@@ -1,17 +1,16 @@
 /**
- * A minimal ELF64 little-endian reader for uprobes: symbols from `.symtab`
- * and `.dynsym`, the `PT_LOAD` segments that turn a symbol's virtual
- * address into the file offset the kernel's uprobe wants, binary lookup by
- * bare name (`libc`, `bash`), symbol listing for `-l`, and a user-stack
- * symbolizer over `/proc/PID/maps`.
+ * A minimal ELF64 little-endian reader: symbols from `.symtab` and
+ * `.dynsym` (and from the separate debug file a `.gnu_debuglink` or build
+ * id names), the `PT_LOAD` segments that turn a symbol's virtual address
+ * into a file offset, and the `.note.*` sections. Only the headers and the
+ * symbol and string tables are read, never the whole file.
  *
- * Only the headers and the symbol and string tables are read, never the
- * whole file.
+ * Its users: `uprobe_target.ts` (where a uprobe attaches, `-l` listing),
+ * `find_binary.ts` (a binary by bare name), `user_symbols.ts` (user-stack
+ * symbolization), `usdt.ts` (USDT notes).
  *
  * @module
  */
-
-import { globToRegExp, hasWildcard } from "./glob.ts";
 
 /** ELF symbol type (`STT_*`). */
 export type ElfSymbolType =
@@ -156,7 +155,8 @@ const elfCache = new Map<
  * @example Reading a shared library
  * ```ts
  * import assert from "node:assert/strict";
- * import { findBinary, readElf } from "./elf.ts";
+ * import { readElf } from "./elf.ts";
+ * import { findBinary } from "./find_binary.ts";
  *
  * const info = readElf(findBinary("libc.so.6"));
  * assert.ok(info.loads.length > 0);
@@ -430,7 +430,8 @@ function readSymbols(
  * @example Symbols of libc
  * ```ts
  * import assert from "node:assert/strict";
- * import { findBinary, readElfSymbols } from "./elf.ts";
+ * import { readElfSymbols } from "./elf.ts";
+ * import { findBinary } from "./find_binary.ts";
  *
  * const getpid = readElfSymbols(findBinary("libc")).find((s) => s.name === "getpid");
  * assert.equal(getpid?.type, "func");
@@ -440,141 +441,16 @@ export function readElfSymbols(path: string): ElfSymbol[] {
   return readElf(path).symbols;
 }
 
-/** The file offset of a virtual address, via the PT_LOAD containing it. */
-function fileOffsetOf(info: ElfInfo, address: bigint): bigint | undefined {
-  for (const s of info.loads) {
-    if (address >= s.vaddr && address < s.vaddr + s.filesz) {
-      return address - s.vaddr + s.offset;
-    }
-  }
-  return undefined;
-}
-
-/** Where a uprobe goes. */
-export interface UprobeTarget {
-  /** The binary's absolute path. */
-  path: string;
-  /** Offset in the file: what the kernel's uprobe attach wants. */
-  fileOffset: bigint;
-  /** The virtual address (symbol value + offset). */
-  address: bigint;
-  /** The symbol resolved, when attached by name. */
-  symbol?: ElfSymbol;
-}
-
 /**
- * Resolve `binary:symbol+offset` to the file offset a uprobe attaches at.
- * `binary` goes through `findBinary`; `symbol` may also be an address
- * (`0x4f2a0`). The file offset is `vaddr - p_vaddr + p_offset` of the
- * `PT_LOAD` segment holding the address.
+ * Whether `path` is a readable file that starts with the ELF magic.
  *
- * @throws {UnknownSymbolError} When the symbol is not defined in the binary.
- * @throws {RangeError} When the offset lies outside the symbol or no
- * segment holds the address.
- *
- * @example Resolving getpid in libc
+ * @example A script is not an ELF file, a program is
  * ```ts
- * import assert from "node:assert/strict";
- * import { resolveUprobe } from "./elf.ts";
- *
- * const t = resolveUprobe("libc", "getpid");
- * assert.ok(t.path.startsWith("/"));
- * assert.ok(t.fileOffset > 0n);
+ * import { isElfFile } from "./elf.ts";
+ * console.assert(isElfFile("/bin/sh") && !isElfFile("/etc/hostname"));
  * ```
  */
-export function resolveUprobe(
-  binary: string,
-  symbol: string,
-  offset = 0,
-): UprobeTarget {
-  const path = findBinary(binary);
-  const info = readElf(path);
-  let address: bigint;
-  let sym: ElfSymbol | undefined;
-  if (/^(?:0x[0-9a-fA-F]+|\d+)$/.test(symbol)) {
-    address = BigInt(symbol) + BigInt(offset);
-  } else {
-    sym = findSymbol(info, symbol);
-    if (sym === undefined) throw new UnknownSymbolError(path, symbol);
-    if (offset < 0 || (sym.size > 0 && offset >= sym.size)) {
-      throw new RangeError(
-        `Offset ${offset} is outside "${symbol}" (size ${sym.size}) in "${path}"`,
-      );
-    }
-    address = sym.value + BigInt(offset);
-  }
-  const fileOffset = fileOffsetOf(info, address);
-  if (fileOffset === undefined) {
-    throw new RangeError(
-      `Address 0x${
-        address.toString(16)
-      } is in no loadable segment of "${path}"`,
-    );
-  }
-  const out: UprobeTarget = { path, fileOffset, address };
-  if (sym !== undefined) out.symbol = sym;
-  return out;
-}
-
-function findSymbol(info: ElfInfo, name: string): ElfSymbol | undefined {
-  let best: ElfSymbol | undefined;
-  for (const s of info.symbols) {
-    if (s.name !== name || s.section === 0 || s.value === 0n) continue;
-    if (s.type === "func" || s.type === "ifunc") return s;
-    best ??= s;
-  }
-  return best;
-}
-
-/**
- * The defined function symbols of a binary matching a wildcard pattern,
- * unique and sorted, for `-l 'uprobe:BIN:PATTERN'` (the same set bpftrace
- * lists: debug-file symbols included, `f.part.0` clones left out).
- *
- * @example Listing getpid-like functions of libc
- * ```ts
- * import assert from "node:assert/strict";
- * import { listUprobeSymbols } from "./elf.ts";
- *
- * assert.ok(listUprobeSymbols("libc", "getp*").includes("getpid"));
- * ```
- */
-export function listUprobeSymbols(binary: string, pattern = "*"): string[] {
-  const info = readElf(findBinary(binary));
-  const wild = hasWildcard(pattern);
-  const re = wild ? globToRegExp(pattern) : undefined;
-  const names = new Set<string>();
-  for (const s of info.symbols) {
-    if (s.section === 0 || s.value === 0n) continue;
-    if (s.type !== "func" && s.type !== "ifunc") continue;
-    // Partial-inlining clones (`f.part.0`) are left out, as bpftrace does.
-    if (/\.part\.\d/.test(s.name)) continue;
-    if (re ? re.test(s.name) : s.name === pattern) names.add(s.name);
-  }
-  return [...names].sort();
-}
-
-const LIB_DIRS = [
-  "/lib/x86_64-linux-gnu",
-  "/usr/lib/x86_64-linux-gnu",
-  "/lib64",
-  "/usr/lib64",
-  "/lib",
-  "/usr/lib",
-  "/usr/local/lib",
-];
-const binaryCache = new Map<string, string>();
-let ldconfigCache: [string, string][] | undefined;
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-function isElf(path: string): boolean {
+export function isElfFile(path: string): boolean {
   try {
     const f = Deno.openSync(path, { read: true });
     try {
@@ -590,356 +466,10 @@ function isElf(path: string): boolean {
   }
 }
 
-/** `ldconfig -p` as [soname, path] pairs (64-bit x86 entries only). */
-function ldconfig(): [string, string][] {
-  if (ldconfigCache !== undefined) return ldconfigCache;
-  ldconfigCache = [];
-  for (const exe of ["/sbin/ldconfig", "/usr/sbin/ldconfig", "ldconfig"]) {
-    try {
-      const out = new Deno.Command(exe, {
-        args: ["-p"],
-        stdout: "piped",
-        stderr: "null",
-      })
-        .outputSync();
-      if (!out.success) continue;
-      for (const line of utf8.decode(out.stdout).split("\n")) {
-        const m = /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)\s*$/.exec(line);
-        if (m && (m[2].includes("x86-64") || !m[2].includes(","))) {
-          ldconfigCache.push([m[1], m[3]]);
-        }
-      }
-      break;
-    } catch {
-      // not installed or --allow-run missing: standard directories only
-    }
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
   }
-  return ldconfigCache;
-}
-
-/** Rank library file names for a bare name: exact, then `name.so.N`, then `name.so`. */
-function libRank(file: string, name: string): number {
-  if (file === name) return 0;
-  const base = name.endsWith(".so") ? name : `${name}.so`;
-  if (
-    file.startsWith(base + ".") && /^\.[\d.]+$/.test(file.slice(base.length))
-  ) {
-    return 1 + (file.length - base.length) / 100;
-  }
-  if (file === base) return 3;
-  return -1;
-}
-
-function findLibrary(name: string): string | undefined {
-  let best: [number, string] | undefined;
-  const consider = (file: string, path: string) => {
-    const r = libRank(file, name);
-    if (r < 0 || (best && best[0] <= r) || !isElf(path)) return;
-    best = [r, path];
-  };
-  for (const dir of LIB_DIRS) {
-    let entries: Iterable<Deno.DirEntry>;
-    try {
-      entries = Deno.readDirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith(name)) consider(e.name, `${dir}/${e.name}`);
-    }
-    if (best) return best[1];
-  }
-  for (const [so, path] of ldconfig()) consider(so, path);
-  return best?.[1];
-}
-
-function findInPath(name: string): string | undefined {
-  for (
-    const dir of (Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin").split(
-      ":",
-    )
-  ) {
-    if (dir === "") continue;
-    const p = `${dir}/${name}`;
-    try {
-      const st = Deno.statSync(p);
-      // Scripts (a pyenv shim, a wrapper) are passed over: only an ELF
-      // file can be probed.
-      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0 && isElf(p)) {
-        return p;
-      }
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/**
- * The absolute path of a binary named in a uprobe: an absolute path as
- * is; a relative path against the working directory; a library name
- * (`libc`, `libc.so.6`, `libbpf`) from the standard library directories
- * then `ldconfig -p`; a program name from `PATH` (the first ELF file of
- * that name: scripts such as version-manager shims are passed over).
- *
- * @throws {ElfError} When nothing matches.
- *
- * @example Finding libc and bash
- * ```ts
- * import assert from "node:assert/strict";
- * import { findBinary } from "./elf.ts";
- *
- * assert.match(findBinary("libc"), /\/libc\.so\.6$/);
- * assert.equal(findBinary("/bin/true"), "/bin/true");
- * ```
- */
-export function findBinary(name: string): string {
-  if (name.startsWith("/")) return name;
-  const cached = binaryCache.get(name);
-  if (cached !== undefined) return cached;
-  let found: string | undefined;
-  if (name.includes("/")) {
-    const cwd = Deno.cwd();
-    found = `${cwd === "/" ? "" : cwd}/${name.replace(/^\.\//, "")}`;
-    if (!isFile(found)) found = undefined;
-  } else if (name.startsWith("lib") || name.includes(".so")) {
-    found = findLibrary(name) ?? findInPath(name);
-  } else {
-    found = findInPath(name) ?? findLibrary(name);
-  }
-  if (found === undefined) {
-    throw new ElfError(name, `Cannot find binary "${name}"`);
-  }
-  binaryCache.set(name, found);
-  return found;
-}
-
-/** One line of `/proc/PID/maps` backed by a file. */
-interface MapEntry {
-  start: bigint;
-  end: bigint;
-  pgoff: bigint;
-  path: string;
-}
-
-/** A symbol table sorted for address lookup. */
-interface SortedSymbols {
-  info: ElfInfo;
-  values: bigint[];
-  syms: ElfSymbol[];
-}
-
-const sortedCache = new Map<string, SortedSymbols | null>();
-
-/**
- * Among aliases at one address, lower is preferred: sized, exported
- * (`.dynsym`), fewer leading underscores, global over weak over local.
- */
-function preference(s: ElfSymbol): number {
-  const underscores = /^_*/.exec(s.name)![0].length;
-  const bind = s.bind === "global" ? 0 : s.bind === "weak" ? 1 : 2;
-  return (s.size === 0 ? 1000 : 0) + (s.dynamic ? 0 : 100) +
-    Math.min(underscores, 9) * 10 + bind;
-}
-
-function sortedSymbols(path: string): SortedSymbols | undefined {
-  let s = sortedCache.get(path);
-  if (s === undefined) {
-    try {
-      const info = readElf(path);
-      const seen = new Set<string>();
-      const syms = info.symbols.filter((x) => {
-        if (x.section === 0 || x.value === 0n) return false;
-        if (x.type !== "func" && x.type !== "ifunc" && x.type !== "object") {
-          return false;
-        }
-        const key = `${x.name}@${x.value}`;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      }).sort((a, b) =>
-        a.value < b.value
-          ? -1
-          : a.value > b.value
-          ? 1
-          : preference(a) - preference(b) ||
-            (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-      );
-      s = { info, values: syms.map((x) => x.value), syms };
-    } catch {
-      s = null;
-    }
-    sortedCache.set(path, s);
-  }
-  return s ?? undefined;
-}
-
-/** A user address resolved to a symbol. */
-export interface UserSymbol {
-  name: string;
-  /** Bytes past the symbol's start. */
-  offset: number;
-  /** The binary holding it. */
-  path: string;
-}
-
-/**
- * Symbolizes user-space addresses of one process: address → mapping in
- * `/proc/PID/maps` → file offset → ELF virtual address → symbol. Symbol
- * tables are cached per binary across symbolizers.
- *
- * @example Symbolizing an address of a fake mapping
- * ```ts
- * import assert from "node:assert/strict";
- * import { ElfSymbolizer, resolveUprobe } from "./elf.ts";
- *
- * const t = resolveUprobe("libc", "getpid");
- * // Pretend libc's file offset 0 is mapped at 0x7f0000000000.
- * const base = 0x7f0000000000n;
- * const s = ElfSymbolizer.fromMaps(
- *   `7f0000000000-7f0000400000 r-xp 00000000 08:01 42 ${t.path}\n`,
- * );
- * assert.equal(s.symbolize(base + t.fileOffset + 2n), "getpid+2");
- * ```
- */
-export class ElfSymbolizer {
-  #pid: number | undefined;
-  #maps: MapEntry[] = [];
-
-  /**
-   * @param pid The process whose `/proc/PID/maps` to read (default: this
-   * process).
-   * @param maps Maps text to use instead of reading `/proc/PID/maps`.
-   */
-  constructor(pid?: number, maps?: string) {
-    this.#pid = pid;
-    if (maps === undefined) this.refresh();
-    else this.#maps = parseMaps(maps);
-  }
-
-  /**
-   * A symbolizer over given maps text instead of a live process.
-   *
-   * @example From maps text
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { ElfSymbolizer } from "./elf.ts";
-   *
-   * const s = ElfSymbolizer.fromMaps("");
-   * assert.equal(s.symbolize(0x1234n), "0x1234");
-   * ```
-   */
-  static fromMaps(text: string): ElfSymbolizer {
-    return new ElfSymbolizer(undefined, text);
-  }
-
-  /** Re-read the process's maps (after it loaded libraries). */
-  refresh(): void {
-    const file = `/proc/${this.#pid ?? "self"}/maps`;
-    let text = "";
-    try {
-      text = Deno.readTextFileSync(file);
-    } catch {
-      // gone or not readable: nothing resolves
-    }
-    this.#maps = parseMaps(text);
-  }
-
-  /**
-   * Resolve an address to symbol, offset and binary, or undefined.
-   *
-   * @example Resolving inside this process
-   * ```ts
-   * import { ElfSymbolizer } from "./elf.ts";
-   *
-   * console.log(new ElfSymbolizer().resolve(0n)); // undefined
-   * ```
-   */
-  resolve(addr: bigint): UserSymbol | undefined {
-    const maps = this.#maps;
-    let a = 0;
-    let b = maps.length - 1;
-    let m: MapEntry | undefined;
-    while (a <= b) {
-      const mid = (a + b) >>> 1;
-      if (maps[mid].end <= addr) a = mid + 1;
-      else if (maps[mid].start > addr) b = mid - 1;
-      else {
-        m = maps[mid];
-        break;
-      }
-    }
-    if (m === undefined) return undefined;
-    let path = m.path;
-    if (this.#pid !== undefined && !isFile(path)) {
-      path = `/proc/${this.#pid}/root${m.path}`;
-    }
-    const table = sortedSymbols(path);
-    if (table === undefined) return undefined;
-    const fileOff = addr - m.start + m.pgoff;
-    let vaddr: bigint | undefined;
-    for (const s of table.info.loads) {
-      if (fileOff >= s.offset && fileOff < s.offset + s.filesz) {
-        vaddr = fileOff - s.offset + s.vaddr;
-        break;
-      }
-    }
-    if (vaddr === undefined) return undefined;
-    const values = table.values;
-    let lo = 0;
-    let hi = values.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (values[mid] <= vaddr) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    // Walk back over aliases at the same address to the preferred one.
-    while (found > 0 && values[found - 1] === values[found]) found--;
-    if (found < 0) return undefined;
-    const sym = table.syms[found];
-    const offset = Number(vaddr - sym.value);
-    if (sym.size > 0 && offset >= sym.size) return undefined;
-    return { name: sym.name, offset, path: m.path };
-  }
-
-  /**
-   * bpftrace-style text for an address: `name+offset` (decimal; `name` at
-   * offset 0), or the hex address when unknown.
-   *
-   * @example Unknown addresses print as hex
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { ElfSymbolizer } from "./elf.ts";
-   *
-   * assert.equal(ElfSymbolizer.fromMaps("").symbolize(0xdeadn), "0xdead");
-   * ```
-   */
-  symbolize(addr: bigint): string {
-    const s = this.resolve(addr);
-    if (s === undefined) return `0x${addr.toString(16)}`;
-    return s.offset === 0 ? s.name : `${s.name}+${s.offset}`;
-  }
-}
-
-function parseMaps(text: string): MapEntry[] {
-  const out: MapEntry[] = [];
-  for (const line of text.split("\n")) {
-    const m =
-      /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+([0-9a-f]+)\s+\S+\s+\d+\s+(\/.*?)(?: \(deleted\))?$/
-        .exec(line);
-    if (m === null) continue;
-    out.push({
-      start: BigInt("0x" + m[1]),
-      end: BigInt("0x" + m[2]),
-      pgoff: BigInt("0x" + m[4]),
-      path: m[5],
-    });
-  }
-  return out.sort((
-    a,
-    b,
-  ) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
 }

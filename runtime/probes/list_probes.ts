@@ -13,7 +13,8 @@
 
 import type { AttachPoint } from "../program.ts";
 import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
-import { findBinary, listUprobeSymbols } from "./elf.ts";
+import { findBinary } from "./find_binary.ts";
+import { listUprobeSymbols } from "./uprobe_target.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
 import { listUsdtProbes, matchUsdtProbes, readUsdtProbes } from "./usdt.ts";

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { envVar } from "./env.ts";
+
 /** The usual tracefs mount points, in the order they are tried. */
 export const TRACEFS_DIRS: readonly string[] = [
   "/sys/kernel/tracing",
@@ -25,12 +27,7 @@ export const TRACEFS_DIRS: readonly string[] = [
  * ```
  */
 export function tracefsCandidates(): readonly string[] {
-  let only: string | undefined;
-  try {
-    only = Deno.env.get("TSBPF_TRACEFS");
-  } catch {
-    // no --allow-env: the usual places
-  }
+  const only = envVar("TSBPF_TRACEFS");
   return only !== undefined ? [only] : TRACEFS_DIRS;
 }
 

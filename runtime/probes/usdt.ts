@@ -11,7 +11,8 @@
  * @module
  */
 
-import { type ElfInfo, findBinary, readElf } from "./elf.ts";
+import { type ElfInfo, readElf } from "./elf.ts";
+import { findBinary } from "./find_binary.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
 
 // The data a USDT attach point carries lives with the Program contract.

@@ -27,7 +27,7 @@ import {
   Diagnostics,
 } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
-import { expandMacros } from "../lang/macros.ts";
+import { onDemand } from "../compiler/on_demand.ts";
 import { compileAst, type CompileOptions } from "../compiler/compile.ts";
 import { MAX_NESTING, tooDeep } from "../compiler/bounds.ts";
 import type { Program } from "../program.ts";
@@ -163,7 +163,9 @@ export class Tracer implements ProgramScope {
       );
     }
     // Macros are expanded here: the staged program holds their bodies.
-    const tree = expandMacros(parsed, diagnostics);
+    const tree = parsed.macros?.length
+      ? onDemand("macros").expandMacros(parsed, diagnostics)
+      : parsed;
     diagnostics.throwIfErrors();
     this.#probes.push(...tree.probes);
     this.#preamble.includes.push(...tree.includes);

@@ -11,7 +11,8 @@ import { PT_REGS, PT_REGS_ARGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 import { readTracepointFormat } from "../probes/tracepoint_format.ts";
 import { perfEvent } from "../probes/perf_events.ts";
 import type { SyntheticThread } from "./processes.ts";
-import { KERNEL_CHAINS, kernelCallers, userCallers } from "./symbols.ts";
+import { KERNEL_CHAINS, kernelCallers } from "./kernel_chains.ts";
+import { userCallers } from "./user_chains.ts";
 import {
   planRecords,
   POOL_SIZE,

@@ -17,7 +17,7 @@ import {
 import type { Prng } from "./prng.ts";
 import { weightedTable } from "./prng.ts";
 import type { SyntheticThread } from "./processes.ts";
-import { DROP_CHAINS, KERNEL_CHAINS } from "./symbols.ts";
+import { DROP_CHAINS, KERNEL_CHAINS } from "./kernel_chains.ts";
 import {
   isPathArg,
   SYSCALL_MIX,

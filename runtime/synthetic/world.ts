@@ -16,7 +16,8 @@ import {
   ProcessTable,
   type SyntheticThread,
 } from "./processes.ts";
-import { SyntheticSymbols, USER_CHAINS } from "./symbols.ts";
+import { SyntheticSymbols } from "./symbols.ts";
+import { USER_CHAINS } from "./user_chains.ts";
 
 /** Start of the readable synthetic user memory (strings and buffers). */
 export const USER_DATA = 0x7ffce0001000;

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import {
   ElfError,
-  ElfSymbolizer,
-  findBinary,
-  listUprobeSymbols,
   readElf,
   readElfSymbols,
-  resolveUprobe,
   UnknownSymbolError,
 } from "../../runtime/probes/elf.ts";
+import { findBinary } from "../../runtime/probes/find_binary.ts";
+import {
+  listUprobeSymbols,
+  resolveUprobe,
+} from "../../runtime/probes/uprobe_target.ts";
+import { ElfSymbolizer } from "../../runtime/probes/user_symbols.ts";
 
 function run(cmd: string, args: string[]): string | undefined {
   try {

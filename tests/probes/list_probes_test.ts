@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseAttachPoint } from "../../runtime/probes/attach_spec.ts";
-import { findBinary } from "../../runtime/probes/elf.ts";
+import { findBinary } from "../../runtime/probes/find_binary.ts";
 import { globToRegExp, matchGlob } from "../../runtime/probes/glob.ts";
 import {
   expandAttachPoint,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { usdtArgType } from "../../runtime/compiler/usdt_units.ts";
+import { usdtArgType } from "../../runtime/compiler/usdt_args.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import type { ElfInfo } from "../../runtime/probes/elf.ts";
 import { listProbes } from "../../runtime/probes/list_probes.ts";

@@ -1,0 +1,153 @@
+/**
+ * Modules a plain one-liner does not need, loaded on demand: the macro,
+ * import and config passes, the ELF reader with the uprobe resolver and
+ * the user symbolizer (uprobes, `uaddr()`, `usym`, `ustack`), the USDT
+ * reader and `/proc/kallsyms` (`kaddr()`, kernel symbols). The compiler
+ * and the symbol resolver are synchronous, so they take these modules
+ * from here ({@linkcode onDemand}) once loaded.
+ *
+ * Who loads them:
+ * - the command-line tool (`mod.ts` run as the main module) calls
+ *   {@linkcode loadOnDemand} with the script's text before compiling it,
+ *   loading only what that text may use: `BEGIN { exit(); }` loads none;
+ * - in any other process (`mod.ts` or a runtime module imported as a
+ *   library, the tests, the tools) this module loads them all as it is
+ *   imported, so that the synchronous `compile()` handles every script
+ *   without a preparing step.
+ *
+ * @module
+ */
+
+/** The modules, each imported by a literal specifier (bundlers see them). */
+const LOADERS = {
+  macros: () => import("../lang/macros.ts"),
+  imports: () => import("../lang/imports.ts"),
+  config: () => import("../lang/config.ts"),
+  elf: () => import("../probes/elf.ts"),
+  uprobes: () => import("../probes/uprobe_target.ts"),
+  symbolizer: () => import("../probes/user_symbols.ts"),
+  usdt: () => import("./usdt_units.ts"),
+  kallsyms: () => import("../probes/kallsyms.ts"),
+};
+
+/** The name of a module loaded on demand. */
+export type OnDemandName = keyof typeof LOADERS;
+
+/** The modules loaded on demand, by name. */
+export type OnDemandModules = {
+  [K in OnDemandName]: Awaited<ReturnType<typeof LOADERS[K]>>;
+};
+
+const ALL = Object.keys(LOADERS) as OnDemandName[];
+
+const loaded: Partial<OnDemandModules> = {};
+
+/** What each module is, for the message when one was not loaded. */
+const WHAT: Readonly<Record<OnDemandName, string>> = {
+  macros: "the macro expander",
+  imports: "the import resolver",
+  config: "the config block checker",
+  elf: "the ELF reader",
+  uprobes: "the uprobe resolver",
+  symbolizer: "the user symbolizer",
+  usdt: "the USDT attach-point expander",
+  kallsyms: "the kernel symbol table",
+};
+
+/**
+ * The modules a script's text may need (a cheap look at the text, erring
+ * on the side of loading): `$N` is replaced by `params[N-1]` first, since
+ * a positional parameter may name an attach point's provider. A script
+ * that imports files may need anything.
+ *
+ * @example A plain one-liner needs nothing, a uprobe the ELF reader
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { onDemandNeeds } from "./on_demand.ts";
+ * assert.deepEqual(onDemandNeeds("BEGIN { exit(); }"), []);
+ * const elf = ["elf", "uprobes", "symbolizer"];
+ * assert.deepEqual(onDemandNeeds("uprobe:/bin/sh:main { @[ustack] = count(); }"), elf);
+ * assert.deepEqual(onDemandNeeds("$1:/bin/sh:main { }", ["u"]), elf);
+ * ```
+ *
+ * @param text The script.
+ * @param params Its positional parameters.
+ * @returns The names of the modules to load.
+ */
+export function onDemandNeeds(
+  text: string,
+  params: readonly string[] = [],
+): OnDemandName[] {
+  const t = text.replace(/\$(\d+)/g, (m, n) => params[Number(n) - 1] ?? m);
+  if (/\bimport\b/.test(t)) return [...ALL];
+  const out: OnDemandName[] = [];
+  if (/\bmacro\b/.test(t)) out.push("macros");
+  if (/\bconfig\b/.test(t)) out.push("config");
+  const usdt = /\b(?:usdt|U)\s*:/.test(t);
+  if (
+    usdt || /\b(?:uprobe|uretprobe|ur?)\s*:|\bu(?:sym|stack|addr)\b/.test(t)
+  ) {
+    out.push("elf", "uprobes", "symbolizer");
+  }
+  if (usdt) out.push("usdt");
+  if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
+  return out;
+}
+
+/**
+ * Loads the modules `text` may need ({@linkcode onDemandNeeds}), or all
+ * of them without a text.
+ *
+ * @example Before compiling a script
+ * ```ts
+ * import { loadOnDemand, onDemand } from "./on_demand.ts";
+ * await loadOnDemand("macro one() { 1 } BEGIN { print(one()); exit(); }");
+ * console.assert(typeof onDemand("macros").expandMacros === "function");
+ * ```
+ *
+ * @param text The script, if known.
+ * @param params Its positional parameters.
+ */
+export async function loadOnDemand(
+  text?: string,
+  params: readonly string[] = [],
+): Promise<void> {
+  const names = text === undefined ? ALL : onDemandNeeds(text, params);
+  await Promise.all(names.map((name) => load(name)));
+}
+
+async function load<K extends OnDemandName>(name: K): Promise<void> {
+  loaded[name] ??= await LOADERS[name]() as OnDemandModules[K];
+}
+
+/**
+ * A module loaded on demand.
+ *
+ * @example The macro expander
+ * ```ts
+ * import { onDemand } from "./on_demand.ts";
+ * const { expandMacros } = onDemand("macros");
+ * console.assert(typeof expandMacros === "function");
+ * ```
+ *
+ * @param name Which module.
+ * @returns The module.
+ * @throws {Error} when it was not loaded: {@linkcode loadOnDemand} was
+ *   not called with a text that needs it (an internal error).
+ */
+export function onDemand<K extends OnDemandName>(name: K): OnDemandModules[K] {
+  const m = loaded[name];
+  if (m === undefined) {
+    throw new Error(
+      `Internal error: ${
+        WHAT[name]
+      } was used before it was loaded (loadOnDemand)`,
+    );
+  }
+  return m;
+}
+
+// Anything but the command-line tool loads every module now (see above).
+if (Deno.mainModule !== new URL("../../mod.ts", import.meta.url).href) {
+  await loadOnDemand();
+}

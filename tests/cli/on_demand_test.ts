@@ -1,0 +1,123 @@
+/**
+ * The command-line tool loads the macro, import and config passes, the
+ * ELF and USDT readers and kallsyms only for scripts that may use them
+ * (`runtime/compiler/on_demand.ts`): which texts load what, and that the
+ * CLI, where nothing is loaded up front, compiles and runs scripts using
+ * each of them (an internal "used before it was loaded" error otherwise).
+ * That a plain one-liner's start-up graph holds none of them is
+ * `module_graph_test.ts`.
+ */
+import assert from "node:assert/strict";
+import { onDemandNeeds } from "../../runtime/compiler/on_demand.ts";
+import {
+  hasStackTrace,
+  kernelSkipReason,
+  runCli,
+  tempFile,
+} from "./helpers.ts";
+
+Deno.test("onDemandNeeds: what a script's text may need", () => {
+  const elf = ["elf", "uprobes", "symbolizer"];
+  const cases: [string, string[], string[]][] = [
+    ["BEGIN { exit(); }", [], []],
+    ["tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }", [], []],
+    ["macro one() { 1 } BEGIN { print(one()); }", [], ["macros"]],
+    ["config = { max_map_keys = 2 } BEGIN { }", [], ["config"]],
+    ["uprobe:/bin/sh:main { }", [], elf],
+    ["ur:/bin/sh:main { }", [], elf],
+    ["profile:hz:99 { @[ustack] = count(); }", [], elf],
+    ['BEGIN { print(usym(1)); print(uaddr("x")); }', [], elf],
+    ["usdt:/bin/python3:gc__start { }", [], [...elf, "usdt"]],
+    ["U:/bin/python3:gc__start { }", [], [...elf, "usdt"]],
+    ["profile:hz:99 { @[kstack] = count(); }", [], ["kallsyms"]],
+    ['BEGIN { print(ksym(kaddr("vfs_read"))); }', [], ["kallsyms"]],
+    ["kprobe:vfs_read { @[func] = count(); }", [], ["kallsyms"]],
+    // A positional parameter may be the provider.
+    ["$1:/bin/sh:main { }", ["uprobe"], elf],
+    ["$1:/bin/sh:main { }", [], []],
+  ];
+  for (const [text, params, want] of cases) {
+    assert.deepEqual(onDemandNeeds(text, params), want, text);
+  }
+  // An imported file is read later: anything may be needed.
+  assert.deepEqual(onDemandNeeds('import "lib.bt"; BEGIN { }'), [
+    "macros",
+    "imports",
+    "config",
+    "elf",
+    "uprobes",
+    "symbolizer",
+    "usdt",
+    "kallsyms",
+  ]);
+});
+
+Deno.test("the CLI compiles scripts that use each module loaded on demand", async () => {
+  const lib = tempFile("macro two() { 2 }\n", ".bt");
+  const cases: [string[], number, RegExp][] = [
+    [
+      ["-e", 'macro one() { 1 } BEGIN { printf("%d\\n", one()); exit(); }'],
+      0,
+      /^$/,
+    ],
+    [
+      ["-e", "config = { stack_mode = perf } BEGIN { exit(); }"],
+      0,
+      /WARNING: stack_mode is not supported yet/,
+    ],
+    [
+      ["-e", `import "${lib}"; BEGIN { printf("%d\\n", two()); exit(); }`],
+      0,
+      /^$/,
+    ],
+    [
+      ["-e", 'uprobe:/nonexistent/bin:main { @ = uaddr("main"); }'],
+      2,
+      /ERROR: .*nonexistent/,
+    ],
+    [
+      ["-e", '$1:/nonexistent/bin:main { @ = uaddr("main"); }', "ur"],
+      2,
+      /ERROR: .*nonexistent/,
+    ],
+    [
+      ["-e", "usdt:/nonexistent/bin:p:n { }"],
+      2,
+      /ERROR: usdt target file '\/nonexistent\/bin' does not exist/,
+    ],
+    [
+      ["-e", 'BEGIN { @ = kaddr("no_such_symbol_tsbpf"); }'],
+      2,
+      /ERROR: Unknown kernel symbol "no_such_symbol_tsbpf"/,
+    ],
+  ];
+  try {
+    for (const [args, code, stderr] of cases) {
+      const r = await runCli(["--dry-run", ...args]);
+      assert.ok(!hasStackTrace(r.stderr), r.stderr);
+      assert.doesNotMatch(r.stderr, /Internal error/, args.join(" "));
+      assert.equal(r.code, code, `${args.join(" ")}\n${r.stderr}`);
+      assert.match(r.stderr, stderr, args.join(" "));
+    }
+  } finally {
+    Deno.removeSync(lib);
+  }
+});
+
+const skip = kernelSkipReason();
+if (skip !== undefined) {
+  console.log(`Skipping the CLI's kernel symbols on demand: ${skip}`);
+}
+
+Deno.test({
+  name: "the CLI resolves kernel symbols with kallsyms loaded on demand",
+  ignore: skip !== undefined,
+  async fn() {
+    const r = await runCli([
+      "-e",
+      'BEGIN { printf("%s\\n", ksym(kaddr("vfs_read"))); exit(); }',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^vfs_read$/m);
+  },
+});
