@@ -335,6 +335,8 @@ async function runScript(opts: CliOptions): Promise<number> {
       runSystemOnSynthetic: opts.runSystemOnSynthetic,
       notice: stderr,
       attachLine: !opts.quiet,
+      // As bpftrace 0.24+: the attach and lost-events lines on stderr.
+      messages: stderr,
       warn,
       // bpftrace's runtime tests wait for this line on stdout.
       onAttached: notifyAttached()

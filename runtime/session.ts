@@ -69,6 +69,13 @@ export interface SessionOptions {
   /** Called once every probe is attached, after the attach line. */
   onAttached?: () => void;
   /**
+   * Where the text-format lines that are not the script's output go: the
+   * attach line and `Lost N events` (default: `write`). The CLI sends
+   * them to standard error, as bpftrace 0.24 and later do; with `-f json`
+   * their records stay in the output, as in bpftrace.
+   */
+  messages?: (text: string) => void;
+  /**
    * Where warnings go (full maps; default: standard error). They are
    * written at exit and when `print()` shows a map that lost updates.
    */
@@ -164,6 +171,7 @@ export class Session {
   #quiet: boolean;
   #attachLine: boolean;
   #onAttached?: () => void;
+  #messages?: (text: string) => void;
   #warn: (text: string) => void;
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
@@ -203,6 +211,7 @@ export class Session {
     this.#quiet = options.quiet ?? false;
     this.#attachLine = options.attachLine ?? true;
     this.#onAttached = options.onAttached;
+    this.#messages = options.messages;
     this.#warn = options.warn ?? writeStderr;
   }
 
@@ -273,11 +282,10 @@ export class Session {
       // that looks like the kernel's.
       const synthetic = this.engine.synthetic ??
         this.engine.kind === "interp";
-      this.#write(
-        this.#format === "json"
-          ? formatAttachedProbesJson(n, synthetic)
-          : formatAttachedProbesText(n, synthetic),
-      );
+      const messages = this.#messages ?? this.#write;
+      if (this.#format === "json") {
+        this.#write(formatAttachedProbesJson(n, synthetic));
+      } else messages(formatAttachedProbesText(n, synthetic));
     }
     this.#onAttached?.();
     this.#pending = begun.concat(this.#pending);
@@ -470,11 +478,8 @@ export class Session {
       this.#reportFull();
       const lost = this.engine.lostEvents();
       if (lost > 0) {
-        this.#write(
-          this.#format === "json"
-            ? formatLostEventsJson(lost)
-            : formatLostEventsText(lost),
-        );
+        if (this.#format === "json") this.#write(formatLostEventsJson(lost));
+        else (this.#messages ?? this.#write)(formatLostEventsText(lost));
       }
       this.#noticeLag();
       await this.#detach();

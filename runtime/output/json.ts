@@ -264,8 +264,9 @@ export function formatPrintValueJson(v: Value): string {
 }
 
 /**
- * The line written once probes are attached. On synthetic events (the
- * interpreter) it carries `"synthetic": true`.
+ * The line written once probes are attached, as bpftrace 0.26 writes it
+ * (with `"count"` beside `"data"`; 0.17 had only `"data"`). On synthetic
+ * events (the interpreter) it carries `"synthetic": true`.
  *
  * @example Usage
  * ```ts
@@ -273,22 +274,23 @@ export function formatPrintValueJson(v: Value): string {
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatAttachedProbesJson(2),
- *   '{"type": "attached_probes", "data": {"probes": 2}}\n');
+ *   '{"type": "attached_probes", "count": 2, "data": {"probes": 2}}\n');
  * assert.equal(formatAttachedProbesJson(1, true),
- *   '{"type": "attached_probes", "data": {"probes": 1, "synthetic": true}}\n');
+ *   '{"type": "attached_probes", "count": 1, "data": {"probes": 1, "synthetic": true}}\n');
  * ```
  */
 export function formatAttachedProbesJson(
   n: number,
   synthetic = false,
 ): string {
-  return `{"type": "attached_probes", "data": {"probes": ${n}${
+  return `{"type": "attached_probes", "count": ${n}, "data": {"probes": ${n}${
     synthetic ? ', "synthetic": true' : ""
   }}}\n`;
 }
 
 /**
- * The line written when ring-buffer records were lost.
+ * The line written when ring-buffer records were lost, as bpftrace 0.26
+ * writes it (with `"count"`).
  *
  * @example Usage
  * ```ts
@@ -296,9 +298,9 @@ export function formatAttachedProbesJson(
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatLostEventsJson(3),
- *   '{"type": "lost_events", "data": {"events": 3}}\n');
+ *   '{"type": "lost_events", "count": 3, "data": {"events": 3}}\n');
  * ```
  */
 export function formatLostEventsJson(n: number): string {
-  return `{"type": "lost_events", "data": {"events": ${n}}}\n`;
+  return `{"type": "lost_events", "count": ${n}, "data": {"events": ${n}}}\n`;
 }

@@ -188,12 +188,30 @@ export class Tracer {
     }
   }
 
-  /** Waits for the attach line both tools print (text or JSON). */
-  attached(timeoutMs = 20_000): Promise<void> {
-    return this.waitFor(
-      this.json ? '"attached_probes"' : "Attaching",
-      timeoutMs,
-    );
+  /**
+   * Waits for the attach line both tools print: JSON's record on standard
+   * output; in text, bpftrace 0.17's `Attaching N probes...` on standard
+   * output or tsbpf's (bpftrace 0.26's) `Attached N probes` on standard
+   * error.
+   */
+  async attached(timeoutMs = 20_000): Promise<void> {
+    if (this.json) return await this.waitFor('"attached_probes"', timeoutMs);
+    const end = performance.now() + timeoutMs;
+    const seen = () =>
+      this.stdout.includes("Attaching") ||
+      /^Attached \d+ probe/m.test(this.stderr);
+    while (!seen()) {
+      if (this.#done || performance.now() > end) {
+        await sleep(50); // let the readers drain
+        if (seen()) return;
+        throw new Error(
+          `${
+            this.#done ? "Tracer exited" : "Timed out"
+          } before attaching\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
+        );
+      }
+      await sleep(20);
+    }
   }
 
   /** Sends a signal (ignored when already exited). */
@@ -276,10 +294,32 @@ export function runBpftrace(
   return Tracer.bpftrace(args).finish(timeoutMs);
 }
 
-/** Standard output after the first line (the `Attaching` line). */
+/**
+ * Standard output without bpftrace 0.17's attach line (its first line,
+ * `Attaching N probes...`, or the JSON record): tsbpf writes no attach line
+ * on standard output in text (it goes to standard error, as in bpftrace
+ * 0.26), so its output is returned whole.
+ */
 export function afterAttachLine(stdout: string): string {
+  if (
+    !/^(Attaching \d+ probes?\.\.\.|\{"type": "attached_probes")/.test(stdout)
+  ) {
+    return stdout;
+  }
   const i = stdout.indexOf("\n");
   return i < 0 ? "" : stdout.slice(i + 1);
+}
+
+/**
+ * bpftrace 0.17's `-f json` output rewritten where bpftrace 0.26 (which
+ * tsbpf follows) changed its shape: the `attached_probes` and
+ * `lost_events` records carry `"count"`.
+ */
+export function json017As026(text: string): string {
+  return text.replace(
+    /^\{"type": "(attached_probes|lost_events)", "data": \{"(probes|events)": (\d+)/gm,
+    '{"type": "$1", "count": $3, "data": {"$2": $3',
+  );
 }
 
 /** True when text looks like a JavaScript stack trace. */

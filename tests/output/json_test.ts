@@ -101,11 +101,11 @@ Deno.test("JSON messages and end-of-run output", () => {
   );
   assert.equal(
     formatAttachedProbesJson(1),
-    '{"type": "attached_probes", "data": {"probes": 1}}\n',
+    '{"type": "attached_probes", "count": 1, "data": {"probes": 1}}\n',
   );
   assert.equal(
     formatLostEventsJson(0),
-    '{"type": "lost_events", "data": {"events": 0}}\n',
+    '{"type": "lost_events", "count": 0, "data": {"events": 0}}\n',
   );
   assert.equal(
     formatExitMapsJson([
