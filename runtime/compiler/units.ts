@@ -305,16 +305,16 @@ export function buildUnits(
           unit.userPtrs = cat === "syscalls";
         } catch (e) {
           if (e instanceof TypeError) {
+            // bpftrace 0.26's wording (0.17: "tracepoint not found: X").
+            const hint = didYouMean(
+              group[0].target,
+              tracefs
+                ? listTracepoints()
+                : Object.keys(bundledFormats().events),
+            );
             diag.error(
               probe.attachPoints[0].span,
-              `Unknown tracepoint "${group[0].target}"${
-                didYouMean(
-                  group[0].target,
-                  tracefs
-                    ? listTracepoints()
-                    : Object.keys(bundledFormats().events),
-                )
-              }`,
+              `No matches for tracepoint ${group[0].target}${hint || "."}`,
             );
             continue;
           }

@@ -494,7 +494,7 @@ Deno.test("did you mean: functions, probes, fields, maps, variables, builtins, f
     ],
     [
       ["-e", "tracepoint:syscalls:sys_enter_opnat { exit(); }"],
-      'stdin:1:1: ERROR: Unknown tracepoint "syscalls:sys_enter_opnat"; did you mean "syscalls:sys_enter_openat"?',
+      'stdin:1:1: ERROR: No matches for tracepoint syscalls:sys_enter_opnat; did you mean "syscalls:sys_enter_openat"?',
     ],
     [
       ["-e", "tracepiont:syscalls:sys_enter_openat { exit(); }"],

@@ -78,7 +78,7 @@ Deno.test({
     const lines = await failsWith(
       "tracepoint:nosuch:thing { @ = count(); }",
       2,
-      /^stdin:1:1: ERROR: Unknown tracepoint "nosuch:thing"$/,
+      /^stdin:1:1: ERROR: No matches for tracepoint nosuch:thing\.$/,
     );
     assert.equal(lines[1], "tracepoint:nosuch:thing { @ = count(); }");
     await failsWith(
