@@ -293,6 +293,15 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
     throw e;
   }
+  // test:/bench: probes run only with --test/--bench (the module loads
+  // only for programs that have them or ask for a mode).
+  const modes = opts.mode !== undefined ||
+      program.probes.some((p) =>
+        p.attach[0]?.kind === "test" || p.attach[0]?.kind === "bench"
+      )
+    ? await import("./test_mode.ts")
+    : undefined;
+  if (modes !== undefined) program = modes.probesForMode(program, opts.mode);
   for (const w of program.config?.warnings ?? []) warn(w);
   if (opts.disasm) {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
@@ -328,13 +337,16 @@ async function runScript(opts: CliOptions): Promise<number> {
       engine = hooks!.recordingEngine(engine, opts.record, fileName);
     }
     await verifyForEngine(program, engine);
+    // --test/--bench divert the output of each run (kept or dropped).
+    let diverted: ((text: string) => void) | undefined;
+    const output = write;
     const session = new Session(program, engine, {
       format: opts.format,
-      write,
+      write: (text) => (diverted ?? output)(text),
       unsafe: opts.unsafe,
       runSystemOnSynthetic: opts.runSystemOnSynthetic,
       notice: stderr,
-      attachLine: !opts.quiet,
+      attachLine: !opts.quiet && opts.mode === undefined,
       // As bpftrace 0.24+: the attach and lost-events lines on stderr.
       messages: stderr,
       warn,
@@ -371,6 +383,18 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
     try {
       await session.start();
+      if (modes !== undefined && opts.mode !== undefined) {
+        const status = await modes.runProbeMode(session, opts.mode, {
+          format: opts.format,
+          color: opts.output === undefined && Deno.stdout.isTerminal() &&
+            !Deno.noColor,
+          write: output,
+          divert: (to) => diverted = to,
+          error: stderr,
+        });
+        await session.finish();
+        return session.outputClosed ? 141 : status;
+      }
       if (metrics.length > 0) await exportSession(metrics, session);
       if (child !== undefined) {
         child.status.then(() => abort.abort());

@@ -37,6 +37,8 @@ export interface CliOptions {
   output?: string;
   disasm: boolean;
   dryRun: boolean;
+  /** `--test` / `--bench`: run the `test:` / `bench:` probes. */
+  mode?: "test" | "bench";
   verbose: boolean;
   /** `-q`: no attach line. */
   quiet: boolean;
@@ -175,6 +177,18 @@ export const CLI_OPTIONS = [
     long: "dry-run",
     type: "boolean",
     help: "compile and verify, attach nothing",
+  },
+  {
+    long: "test",
+    type: "boolean",
+    help: "run the test:NAME probes (after begin, before end)\n" +
+      "and report which pass; other probes are not attached",
+  },
+  {
+    long: "bench",
+    type: "boolean",
+    help: "run the bench:NAME probes and report the average time\n" +
+      "of one run; other probes are not attached",
   },
   {
     long: "backend",
@@ -441,6 +455,9 @@ export function parseCli(args: string[]): CliOptions {
       "Option --run-system-on-synthetic-events needs --unsafe",
     );
   }
+  if (v.test && v.bench) {
+    throw new UsageError("--test and --bench cannot be used together");
+  }
   const metrics = metricsValues(v);
   if (v.record !== undefined && v.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
@@ -469,6 +486,8 @@ export function parseCli(args: string[]): CliOptions {
     output: v.o,
     disasm: v.d ?? false,
     dryRun: v["dry-run"] ?? false,
+    ...(v.test ? { mode: "test" as const } : {}),
+    ...(v.bench ? { mode: "bench" as const } : {}),
     verbose: v.v ?? false,
     quiet: v.q ?? false,
     helperErrors: v.k ?? false,

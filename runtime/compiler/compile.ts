@@ -229,7 +229,10 @@ export function compileAst(
       startStored = true;
       prologue = (c) => c.storeStartTime();
     }
-    const pid = u.kind === "BEGIN" || u.kind === "END" ? undefined : opts.pid;
+    const pid = u.kind === "BEGIN" || u.kind === "END" || u.kind === "test" ||
+        u.kind === "bench"
+      ? undefined
+      : opts.pid;
     const mark = tables.mark();
     const errors = diag.errors.length;
     const warnings = diag.warnings.length;

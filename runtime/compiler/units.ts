@@ -93,6 +93,8 @@ function kindOf(p: ast.ProviderName): ProbeKind | undefined {
   switch (p) {
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
     case "tracepoint":
     case "rawtracepoint":
     case "kprobe":
@@ -117,6 +119,8 @@ function progTypeOf(k: ProbeKind): number {
       return ProgType.TRACEPOINT;
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
     case "rawtracepoint":
       return ProgType.RAW_TRACEPOINT;
     case "profile":
@@ -134,6 +138,8 @@ function ctxOf(k: ProbeKind): ContextLayout {
   switch (k) {
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
       return { kind: "none", size: 0 };
     case "rawtracepoint":
       return { kind: "raw_tp", size: 0 };
@@ -163,6 +169,9 @@ function usesBuiltin(probe: ast.Probe, names: string[]): boolean {
 /** The kernel program name of a unit (at most 15 characters). */
 function progName(kind: ProbeKind, ap: AttachPoint): string {
   if (kind === "BEGIN" || kind === "END") return kind;
+  if (kind === "test" || kind === "bench") {
+    return `${kind}_${ap.target}`.slice(0, 15);
+  }
   if (kind === "profile" || kind === "interval") {
     return `${kind}_${ap.unit}_${ap.period}`.slice(0, 15);
   }
@@ -252,6 +261,7 @@ export function buildUnits(
       if (ap.unit !== undefined) pt.unit = ap.unit;
       if (ap.period !== undefined) pt.period = ap.period;
       if (k === "BEGIN" || k === "END") pt.text = k;
+      else if (k === "test" || k === "bench") pt.text = `${k}:${ap.target}`;
       else if (k === "profile" || k === "interval") {
         pt.text = `${k}:${ap.unit}:${ap.period}`;
       } else if (k === "uprobe" || k === "uretprobe") {

@@ -125,6 +125,8 @@ export function listProbes(
     }
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
     case "kprobe":
     case "kretprobe":
     case "profile":
