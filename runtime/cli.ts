@@ -16,6 +16,8 @@ import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
 import type { Program } from "./program.ts";
+import type { Program as Tree } from "./lang/ast.ts";
+import type { Analysis } from "./compiler/sema.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
@@ -273,6 +275,11 @@ async function runScript(opts: CliOptions): Promise<number> {
     stderr(`tsbpf: WARNING: ${replay.warning}`);
   }
   await prepareKernelTypes(source);
+  // -d parse/ast/types: the compiler's intermediate results, on stdout.
+  const stages =
+    opts.debug.some((s) => s === "parse" || s === "ast" || s === "types")
+      ? await import("./compiler/debug_stages.ts")
+      : undefined;
   let program;
   try {
     program = compile(source, {
@@ -284,6 +291,18 @@ async function runScript(opts: CliOptions): Promise<number> {
       maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
       histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
+      debug: stages === undefined ? undefined : {
+        parsed: opts.debug.includes("parse")
+          ? (t) =>
+            writeStdout(stages.formatAstStage("Parsed program", t as Tree))
+          : undefined,
+        lowered: opts.debug.includes("ast")
+          ? (t) => writeStdout(stages.formatAstStage("AST", t as Tree))
+          : undefined,
+        types: opts.debug.includes("types")
+          ? (a) => writeStdout(stages.formatTypesStage(a as Analysis))
+          : undefined,
+      },
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -302,6 +321,15 @@ async function runScript(opts: CliOptions): Promise<number> {
     ? await import("./test_mode.ts")
     : undefined;
   if (modes !== undefined) program = modes.probesForMode(program, opts.mode);
+  if (opts.probeFilter !== undefined) {
+    const { filterProbes } = await import("./probe_filter.ts");
+    try {
+      program = filterProbes(program, opts.probeFilter);
+    } catch (e) {
+      await killChild(child);
+      throw e;
+    }
+  }
   for (const w of program.config?.warnings ?? []) warn(w);
   if (opts.disasm) {
     const { formatDryRun } = await import("./compiler/dry_run.ts");
@@ -311,8 +339,23 @@ async function runScript(opts: CliOptions): Promise<number> {
   // the engine is settled (a refusal stays one line) and before the
   // attach line.
   const bundled = bundledFormatsNotice();
+  if (opts.debug.includes("libbpf")) {
+    warn(
+      "tsbpf: WARNING: -d libbpf has nothing to print: tsbpf calls no libbpf function that logs",
+    );
+  }
   if (opts.dryRun) {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+    // -d verifier: the kernel's verdict needs a load (then released).
+    if (opts.debug.includes("verifier") && opts.backend !== "interp") {
+      const { engine } = await selectEngine(opts.backend, { logLevel: 2 });
+      try {
+        await engine.load(program);
+        printVerifierLogs(engine, program);
+      } finally {
+        engine.close();
+      }
+    }
     return 0;
   }
 
@@ -331,6 +374,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       rate: opts.rate,
       pid: opts.pid,
       realtime: true,
+      logLevel: opts.debug.includes("verifier") ? 2 : undefined,
     });
     engine = selected.engine;
     if (opts.record !== undefined) {
@@ -383,6 +427,7 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
     try {
       await session.start();
+      if (opts.debug.includes("verifier")) printVerifierLogs(engine, program);
       if (modes !== undefined && opts.mode !== undefined) {
         const status = await modes.runProbeMode(session, opts.mode, {
           format: opts.format,
@@ -435,6 +480,24 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
   }
   return 0;
+}
+
+/**
+ * `-d verifier`: the kernel verifier's log of every probe, on stdout
+ * (the interpreter's verifier keeps none: it says so).
+ */
+function printVerifierLogs(engine: Engine, program: Program): void {
+  const logs = engine as { verifierLog?: (name: string) => string | undefined };
+  if (logs.verifierLog === undefined) {
+    stderr(
+      `tsbpf: -d verifier: the ${engine.kind} engine keeps no verifier log`,
+    );
+    return;
+  }
+  for (const p of program.probes) {
+    const log = logs.verifierLog(p.name) ?? "";
+    writeStdout(`Verifier log of ${p.name}\n${log.trimEnd()}\n\n`);
+  }
 }
 
 /** A metrics exporter: the HTTP server or the remote-write loop. */

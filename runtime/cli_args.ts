@@ -36,7 +36,11 @@ export interface CliOptions {
   format: "text" | "json";
   output?: string;
   disasm: boolean;
+  /** `-d STAGE[,STAGE]`: the debug stages asked for (`-d` alone: `dis`). */
+  debug: DebugStage[];
   dryRun: boolean;
+  /** `--probe-filter REGEX`: attach only the probes it matches. */
+  probeFilter?: string;
   /** `--test` / `--bench`: run the `test:` / `bench:` probes. */
   mode?: "test" | "bench";
   verbose: boolean;
@@ -147,7 +151,15 @@ export const CLI_OPTIONS = [
     help: "write output to FILE",
     complete: "file",
   },
-  { short: "d", type: "boolean", help: "print the bytecode of every probe" },
+  {
+    short: "d",
+    long: "debug",
+    type: "boolean",
+    value: "[STAGE]",
+    help: "print a stage of the compile (stdout): parse, ast, types,\n" +
+      "codegen, codegen-opt or dis (the bytecode; -d alone), verifier,\n" +
+      "libbpf, or all; several: ast,dis",
+  },
   {
     short: "v",
     type: "boolean",
@@ -177,6 +189,13 @@ export const CLI_OPTIONS = [
     long: "dry-run",
     type: "boolean",
     help: "compile and verify, attach nothing",
+  },
+  {
+    long: "probe-filter",
+    type: "string",
+    value: "REGEX",
+    help: "attach only the probes whose name REGEX matches\n" +
+      "(begin and end always run)",
   },
   {
     long: "test",
@@ -316,6 +335,107 @@ export const CLI_OPTIONS = [
   { long: "version", type: "boolean", help: "the version" },
 ] as const satisfies readonly CliOption[];
 
+/** The stage names `-d` takes, as bpftrace 0.26 names them. */
+export const DEBUG_STAGES = [
+  "parse",
+  "ast",
+  "types",
+  "codegen",
+  "codegen-opt",
+  "dis",
+  "libbpf",
+  "verifier",
+] as const;
+
+/** One `-d` stage. */
+export type DebugStage = typeof DEBUG_STAGES[number];
+
+/**
+ * Parses a `-d` argument: stage names separated by commas, or `all`.
+ *
+ * @throws {UsageError} for a name bpftrace does not know.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDebugStages } from "./cli_args.ts";
+ *
+ * assert.deepEqual(parseDebugStages("ast,dis"), ["ast", "dis"]);
+ * assert.equal(parseDebugStages("all").length, 8);
+ * ```
+ */
+export function parseDebugStages(arg: string): DebugStage[] {
+  const out = new Set<DebugStage>();
+  for (const s of arg.split(",")) {
+    if (s === "") continue;
+    if (s === "all") { for (const x of DEBUG_STAGES) out.add(x); }
+    else if ((DEBUG_STAGES as readonly string[]).includes(s)) {
+      out.add(s as DebugStage);
+    } else {
+      throw new UsageError(
+        `Invalid option for -d: "${s}" (stages: all, ${
+          DEBUG_STAGES.join(", ")
+        })`,
+      );
+    }
+  }
+  return [...out];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** True for a word that names debug stages (`ast`, `all`, `ast,dis`). */
+function isStageList(word: string | undefined): boolean {
+  return word !== undefined &&
+    word.split(",").every((s) =>
+      s === "all" || (DEBUG_STAGES as readonly string[]).includes(s)
+    );
+}
+
+/**
+ * Removes every `-d [STAGE]`, `-dSTAGE`, `--debug [STAGE]` and
+ * `--debug=STAGE` before `--` from `argv` (bpftrace's `-d` takes a
+ * stage; tsbpf's `-d` alone, the bytecode, stays valid) and returns the
+ * stages (`-d` combined with other letters, `-dv`, is left to the flag
+ * parser: the bytecode).
+ */
+function takeDebug(argv: string[]): DebugStage[] {
+  const stages: DebugStage[] = [];
+  for (let i = 0; i < argv.length;) {
+    const arg = argv[i];
+    if (arg === "--") break;
+    let value: string | undefined;
+    let taken = 1;
+    if (arg === "-d" || arg === "--debug") {
+      const next = argv[i + 1];
+      // A stage-like word that names no file is a stage, perhaps a wrong
+      // one (bpftrace: "invalid option for -d"); a file is the script.
+      if (
+        isStageList(next) ||
+        (next !== undefined && /^[a-z][a-z,-]*$/.test(next) && !isFile(next))
+      ) {
+        value = next;
+        taken = 2;
+      } else value = "dis";
+    } else if (arg.startsWith("--debug=")) value = arg.slice(8);
+    else if (/^-d[a-z]/.test(arg) && isStageList(arg.slice(2))) {
+      value = arg.slice(2);
+    }
+    if (value === undefined) {
+      i++;
+      continue;
+    }
+    stages.push(...parseDebugStages(value));
+    argv.splice(i, taken);
+  }
+  return [...new Set(stages)];
+}
+
 /** The forms of the command line, as `--help` and the man page show them. */
 export const CLI_SYNOPSIS: readonly string[] = [
   "tsbpf [options] FILENAME [ARGS...]",
@@ -430,6 +550,7 @@ export function parseCli(args: string[]): CliOptions {
   // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
   const includes = takeRepeated(argv, "include");
+  const debug = takeDebug(argv);
   let parsed;
   try {
     parsed = parseFlags(argv, flagSpecs());
@@ -484,8 +605,15 @@ export function parseCli(args: string[]): CliOptions {
     command: v.c,
     format,
     output: v.o,
-    disasm: v.d ?? false,
+    disasm:
+      debug.some((s) =>
+        s === "dis" || s === "codegen" || s === "codegen-opt"
+      ) || (v.debug ?? false),
+    debug: v.debug && debug.length === 0 ? ["dis"] : debug,
     dryRun: v["dry-run"] ?? false,
+    ...(v["probe-filter"] === undefined
+      ? {}
+      : { probeFilter: v["probe-filter"] }),
     ...(v.test ? { mode: "test" as const } : {}),
     ...(v.bench ? { mode: "bench" as const } : {}),
     verbose: v.v ?? false,

@@ -114,6 +114,17 @@ export interface CompileOptions {
    * without it are unchanged.
    */
   histSums?: boolean;
+  /**
+   * Sees the compiler's intermediate results (`-d STAGE`, internal): the
+   * tree as parsed and after lowering (an `ast.Program` of
+   * `runtime/lang/ast.ts`), and the type analysis (an `Analysis` of
+   * `runtime/compiler/sema.ts`).
+   */
+  debug?: {
+    parsed?: (tree: unknown) => void;
+    lowered?: (tree: unknown) => void;
+    types?: (analysis: unknown) => void;
+  };
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
@@ -172,7 +183,11 @@ export function resolveMaxMapKeys(option?: number): number {
 export function compile(source: string, opts: CompileOptions = {}): Program {
   const fileName = opts.fileName ?? "stdin";
   const { ast, diagnostics } = parse(source, fileName, opts.params);
-  const prog = compileAst(resolveImports(ast, diagnostics), diagnostics, opts);
+  const tree = resolveImports(ast, diagnostics);
+  if (opts.debug?.parsed !== undefined && diagnostics.errors.length === 0) {
+    opts.debug.parsed(tree);
+  }
+  const prog = compileAst(tree, diagnostics, opts);
   prog.source = { name: fileName, text: source };
   return prog;
 }
@@ -195,6 +210,9 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   tree = lowerProgram(tree, diag);
+  if (opts.debug?.lowered !== undefined && diag.errors.length === 0) {
+    opts.debug.lowered(tree);
+  }
   const params = opts.params ?? [];
   const config = readConfig(tree.config, diag);
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
@@ -215,6 +233,7 @@ export function compileAst(
     pid: opts.pid,
   });
   diag.throwIfErrors();
+  opts.debug?.types?.(a);
   // Wildcards are expanded now: the total work of codegen is known.
   if (!checkExpansion(a.units, diag, params)) diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
