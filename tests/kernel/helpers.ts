@@ -6,6 +6,7 @@
  * @module
  */
 
+export { json017As026 } from "../output/json_017_as_026.ts";
 import { probeKernel } from "../../ffi/kernel_engine.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
@@ -308,18 +309,6 @@ export function afterAttachLine(stdout: string): string {
   }
   const i = stdout.indexOf("\n");
   return i < 0 ? "" : stdout.slice(i + 1);
-}
-
-/**
- * bpftrace 0.17's `-f json` output rewritten where bpftrace 0.26 (which
- * tsbpf follows) changed its shape: the `attached_probes` and
- * `lost_events` records carry `"count"`.
- */
-export function json017As026(text: string): string {
-  return text.replace(
-    /^\{"type": "(attached_probes|lost_events)", "data": \{"(probes|events)": (\d+)/gm,
-    '{"type": "$1", "count": $3, "data": {"$2": $3',
-  );
 }
 
 /** True when text looks like a JavaScript stack trace. */
