@@ -232,6 +232,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       : `\n#include <${inc}>`;
   }
   const warn = opts.noWarnings ? () => {} : stderr;
+  for (const hint of opts.migrationHints) warn(`tsbpf: WARNING: ${hint}`);
   if (opts.helperErrors) {
     warn(
       "tsbpf: WARNING: -k has nothing to do: tsbpf does not report BPF helper errors yet",

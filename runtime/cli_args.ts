@@ -50,6 +50,11 @@ export interface CliOptions {
   helperErrors: boolean;
   /** `--no-warnings`: print no warnings. */
   noWarnings: boolean;
+  /**
+   * bpftrace 0.17 spellings that 0.26 refuses and tsbpf still runs: the
+   * warning for each, with bpftrace's migration hint.
+   */
+  migrationHints: string[];
   /** `--include FILE` (repeatable): as `#include <FILE>` in the program. */
   includes: string[];
   backend: BackendChoice;
@@ -550,6 +555,7 @@ export function parseCli(args: string[]): CliOptions {
   // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
   const includes = takeRepeated(argv, "include");
+  const migrationHints = oldSpellings(argv);
   const debug = takeDebug(argv);
   let parsed;
   try {
@@ -620,6 +626,7 @@ export function parseCli(args: string[]): CliOptions {
     quiet: v.q ?? false,
     helperErrors: v.k ?? false,
     noWarnings: v["no-warnings"] ?? false,
+    migrationHints,
     includes,
     backend,
     duration: num("--duration", v.duration, false),
@@ -661,6 +668,37 @@ function takeRepeated(argv: string[], name: string): string[] {
     }
   }
   return values;
+}
+
+/**
+ * The bpftrace 0.17 spellings in `argv` (before `--`) that bpftrace 0.26
+ * refuses and tsbpf still runs, each with its migration hint: `-kk`
+ * (0.23 made `-k` alone report errors) and `-d`/`-dd` without a stage
+ * (0.20 made `-d` take one).
+ */
+function oldSpellings(argv: readonly string[]): string[] {
+  const hints: string[] = [];
+  const end = argv.indexOf("--");
+  const args = end < 0 ? argv : argv.slice(0, end);
+  const ks = args.filter((a) => /^-k+$/.test(a))
+    .reduce((n, a) => n + a.length - 1, 0);
+  if (ks > 1) {
+    hints.push(
+      "-kk has been deprecated. Use a single -k for runtime warnings for errors in map lookups and probe reads.",
+    );
+  }
+  const bare = args.some((a, i) =>
+    a === "-dd" ||
+    ((a === "-d" || a === "--debug") && !isStageList(args[i + 1]) &&
+      !(args[i + 1] !== undefined && /^[a-z][a-z,-]*$/.test(args[i + 1]) &&
+        !isFile(args[i + 1])))
+  );
+  if (bare) {
+    hints.push(
+      "-d takes a stage since bpftrace 0.20 (-d dis for the bytecode, -d all for every stage); tsbpf reads -d alone as -d dis",
+    );
+  }
+  return hints;
 }
 
 /** The metrics exporter's options. */
