@@ -192,6 +192,24 @@ export function compile(source: string, opts: CompileOptions = {}): Program {
   return prog;
 }
 
+/** Reports a `test:` or `bench:` name used twice, as bpftrace does. */
+function uniqueTestNames(tree: ast.Program, diag: Diagnostics): void {
+  const seen = new Set<string>();
+  for (const p of tree.probes) {
+    for (const ap of p.attachPoints) {
+      if (ap.provider !== "test" && ap.provider !== "bench") continue;
+      const key = `${ap.provider}:${ap.target}`;
+      if (seen.has(key)) {
+        diag.error(
+          ap.span,
+          `"${ap.target}" was used as the name for more than one ${ap.provider.toUpperCase()} probe`,
+        );
+      }
+      seen.add(key);
+    }
+  }
+}
+
 /**
  * Compiles a parsed program, reporting into `diag`.
  *
@@ -210,6 +228,7 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   tree = lowerProgram(tree, diag);
+  uniqueTestNames(tree, diag);
   if (opts.debug?.lowered !== undefined && diag.errors.length === 0) {
     opts.debug.lowered(tree);
   }

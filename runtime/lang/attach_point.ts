@@ -303,6 +303,10 @@ export function buildAttachPoint(
     case "test":
     case "bench":
       // `test:NAME`, `bench:NAME`: run by --test / --bench only.
+      if (parts.length === 0 || parts[0] === "") {
+        diag.error(span, `${provider} probes must have a name`);
+        return undefined;
+      }
       if (parts.length !== 1 || !/^[A-Za-z0-9_.\-]+$/.test(parts[0])) {
         return fail(`expected "${provider}:NAME"`);
       }

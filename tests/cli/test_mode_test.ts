@@ -205,3 +205,24 @@ Deno.test("--test/--bench formatting: durations, colours off, bench columns", ()
     long + " " + "7".padEnd(15) + "3",
   );
 });
+
+Deno.test("test: and bench: names: required and unique per kind, as bpftrace", async () => {
+  const dup = await runCli([
+    "--dry-run",
+    "-e",
+    "test:a { } test:a { } bench:a { } bench:b { } bench:b { }",
+  ]);
+  assert.equal(dup.code, 2);
+  assert.match(
+    dup.stderr,
+    /^stdin:1:13: ERROR: "a" was used as the name for more than one TEST probe$/m,
+  );
+  assert.match(
+    dup.stderr,
+    /ERROR: "b" was used as the name for more than one BENCH probe$/m,
+  );
+  assert.doesNotMatch(dup.stderr, /"a" was used .* BENCH/);
+  const unnamed = await runCli(["--dry-run", "-e", "test: { }"]);
+  assert.equal(unnamed.code, 2);
+  assert.match(unnamed.stderr, /ERROR: test probes must have a name$/m);
+});
