@@ -215,7 +215,7 @@ Deno.test("test: and bench: names: required and unique per kind, as bpftrace", a
   assert.equal(dup.code, 2);
   assert.match(
     dup.stderr,
-    /^stdin:1:13: ERROR: "a" was used as the name for more than one TEST probe$/m,
+    /^stdin:1:12: ERROR: "a" was used as the name for more than one TEST probe$/m,
   );
   assert.match(
     dup.stderr,
