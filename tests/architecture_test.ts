@@ -11,10 +11,10 @@
  *    `runtime/args.ts` (the flag parser the CLI, `tool()` and the exporters
  *    share), `runtime/version.ts`.
  * 4. engines: `runtime/session.ts`, `engine.ts`, `backend.ts`,
- *    `host_symbols.ts`, `probe_limit.ts`, `verify_program.ts`, `ffi/` (the
- *    kernel engine and its bindings), `runtime/synthetic/` (the interpreter
- *    engine and its events), `runtime/vm/`, `runtime/output/`,
- *    `runtime/aggregate/`.
+ *    `host_symbols.ts`, `probe_limit.ts`, `probe_filter.ts`, `test_mode.ts`,
+ *    `verify_program.ts`, `ffi/` (the kernel engine and its bindings),
+ *    `runtime/synthetic/` (the interpreter engine and its events),
+ *    `runtime/vm/`, `runtime/output/`, `runtime/aggregate/`.
  * 5. compiler: `runtime/compiler/`, `runtime/staging/` (TypeScript scripts).
  * 6. language: `runtime/lang/`, and what programs are checked against:
  *    `runtime/probes/` (probe names, tracepoint formats, tracefs),
@@ -59,6 +59,8 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "runtime/backend.ts",
     "runtime/host_symbols.ts",
     "runtime/probe_limit.ts",
+    "runtime/probe_filter.ts",
+    "runtime/test_mode.ts",
     "runtime/verify_program.ts",
     "ffi/",
     "runtime/synthetic/",
