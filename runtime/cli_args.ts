@@ -123,6 +123,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "l",
+    long: "list",
     type: "boolean",
     value: "[PATTERN]",
     help: "list tracepoints (and uprobe:BIN:* symbols) matching PATTERN;\n" +
@@ -130,6 +131,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "p",
+    long: "pid",
     type: "string",
     value: "PID",
     help: "trace only this process",
@@ -137,6 +139,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "c",
+    long: "cmd",
     type: "string",
     value: "'CMD'",
     help: "run CMD, trace it, exit when it exits",
@@ -151,6 +154,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "o",
+    long: "output",
     type: "string",
     value: "FILE",
     help: "write output to FILE",
@@ -167,13 +171,15 @@ export const CLI_OPTIONS = [
   },
   {
     short: "v",
+    long: "verbose",
     type: "boolean",
     help: "verbose: which engine runs, the whole verifier log on\n" +
       "rejection; with -l, each tracepoint's arguments",
   },
-  { short: "q", type: "boolean", help: "quiet: no attach line" },
+  { short: "q", long: "quiet", type: "boolean", help: "quiet: no attach line" },
   {
     short: "k",
+    long: "warnings",
     type: "boolean",
     help: "report BPF helper errors (-kk as well): accepted for\n" +
       "bpftrace's scripts; tsbpf does not report them yet and says so",
@@ -201,6 +207,13 @@ export const CLI_OPTIONS = [
     value: "REGEX",
     help: "attach only the probes whose name REGEX matches\n" +
       "(begin and end always run)",
+  },
+  {
+    long: "mode",
+    type: "string",
+    value: "test|bench",
+    help: "as --test or --bench (bpftrace's other modes are not in tsbpf)",
+    complete: ["test", "bench"],
   },
   {
     long: "test",
@@ -337,7 +350,7 @@ export const CLI_OPTIONS = [
     help: "skip our verifier in --asm mode",
   },
   { short: "h", long: "help", type: "boolean", help: "this text" },
-  { long: "version", type: "boolean", help: "the version" },
+  { short: "V", long: "version", type: "boolean", help: "the version" },
 ] as const satisfies readonly CliOption[];
 
 /** The stage names `-d` takes, as bpftrace 0.26 names them. */
@@ -566,6 +579,7 @@ export function parseCli(args: string[]): CliOptions {
   }
   const v = parsed.values;
   const format = v.f ?? "text";
+  const mode = modeOf(v.mode, v.test, v.bench);
   if (format !== "text" && format !== "json") {
     throw new UsageError(
       `Output format must be "text" or "json", got "${format}"`,
@@ -582,9 +596,6 @@ export function parseCli(args: string[]): CliOptions {
       "Option --run-system-on-synthetic-events needs --unsafe",
     );
   }
-  if (v.test && v.bench) {
-    throw new UsageError("--test and --bench cannot be used together");
-  }
   const metrics = metricsValues(v);
   if (v.record !== undefined && v.replay !== undefined) {
     throw new UsageError("--record and --replay cannot be used together");
@@ -595,7 +606,7 @@ export function parseCli(args: string[]): CliOptions {
     );
   }
   const positionals = [...parsed.positionals];
-  const list = v.l ? positionals.shift() ?? "" : undefined;
+  const list = v.list ? positionals.shift() ?? "" : undefined;
   const file = v.e === undefined && list === undefined && v.asm === undefined
     ? positionals.shift()
     : undefined;
@@ -607,10 +618,10 @@ export function parseCli(args: string[]): CliOptions {
     asm: v.asm,
     mem: v.mem,
     noVerify: v["no-verify"] ?? false,
-    pid: num("-p", v.p),
-    command: v.c,
+    pid: num("-p", v.pid),
+    command: v.cmd,
     format,
-    output: v.o,
+    output: v.output,
     disasm:
       debug.some((s) =>
         s === "dis" || s === "codegen" || s === "codegen-opt"
@@ -620,11 +631,10 @@ export function parseCli(args: string[]): CliOptions {
     ...(v["probe-filter"] === undefined
       ? {}
       : { probeFilter: v["probe-filter"] }),
-    ...(v.test ? { mode: "test" as const } : {}),
-    ...(v.bench ? { mode: "bench" as const } : {}),
-    verbose: v.v ?? false,
-    quiet: v.q ?? false,
-    helperErrors: v.k ?? false,
+    ...(mode === undefined ? {} : { mode }),
+    verbose: v.verbose ?? false,
+    quiet: v.quiet ?? false,
+    helperErrors: v.warnings ?? false,
     noWarnings: v["no-warnings"] ?? false,
     migrationHints,
     includes,
@@ -699,6 +709,29 @@ function oldSpellings(argv: readonly string[]): string[] {
     );
   }
   return hints;
+}
+
+/** `--mode`, `--test`, `--bench`: at most one, as bpftrace. */
+function modeOf(
+  mode: string | undefined,
+  test: boolean | undefined,
+  bench: boolean | undefined,
+): "test" | "bench" | undefined {
+  if (test && bench) {
+    throw new UsageError("--test and --bench cannot be used together");
+  }
+  if (mode !== undefined && (test || bench)) {
+    throw new UsageError(
+      `--${test ? "test" : "bench"} conflicts with existing --mode`,
+    );
+  }
+  if (mode !== undefined && mode !== "test" && mode !== "bench") {
+    throw new UsageError(
+      `--mode can only be 'test' or 'bench' in tsbpf, got "${mode}"`,
+    );
+  }
+  return (mode as "test" | "bench" | undefined) ??
+    (test ? "test" : bench ? "bench" : undefined);
 }
 
 /** The metrics exporter's options. */

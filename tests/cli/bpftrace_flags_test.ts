@@ -18,6 +18,28 @@ const ENGINES = [
   { backend: "interp", ignore: false },
 ];
 
+Deno.test("flags: bpftrace 0.26's long spellings and -V", () => {
+  const o = parseCli([
+    "--quiet",
+    "--verbose",
+    "--warnings",
+    "--pid",
+    "42",
+    "--cmd",
+    "true",
+    "--output",
+    "out.txt",
+    "-e",
+    "x",
+  ]);
+  assert.deepEqual(
+    [o.quiet, o.verbose, o.helperErrors, o.pid, o.command, o.output],
+    [true, true, true, 42, "true", "out.txt"],
+  );
+  assert.equal(parseCli(["--list", "t:skb:*"]).list, "t:skb:*");
+  assert.equal(parseCli(["-V"]).version, true);
+});
+
 Deno.test("flags: parsed, --include repeatable in both spellings", () => {
   const o = parseCli([
     "-q",

@@ -172,6 +172,17 @@ Deno.test("--test and --bench: parsed, not together; return with a value only in
     () => parseCli(["--test", "--bench", "-e", "x"]),
     /--test and --bench cannot be used together/,
   );
+  // bpftrace's --mode spelling (its runtime tests use --mode bench).
+  assert.equal(parseCli(["--mode", "bench", "-e", "x"]).mode, "bench");
+  assert.equal(parseCli(["--mode", "test", "-e", "x"]).mode, "test");
+  assert.throws(
+    () => parseCli(["--mode", "test", "--bench", "-e", "x"]),
+    /--bench conflicts with existing --mode/,
+  );
+  assert.throws(
+    () => parseCli(["--mode", "format", "-e", "x"]),
+    /--mode can only be 'test' or 'bench' in tsbpf, got "format"/,
+  );
   const r = await runCli([
     "--backend",
     "interp",
