@@ -120,6 +120,24 @@ for (const { backend, ignore } of ENGINES) {
 
   Deno.test({
     name:
+      `--test ${backend}: a test probe reads the task (comm, pid) as BEGIN does: raw tracepoint helpers`,
+    ignore,
+    async fn() {
+      const r = await runCli([
+        "--backend",
+        backend,
+        "--test",
+        "-e",
+        'test:task { printf("%s %d\\n", comm, pid > 0); return 1; }',
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      // The failed test's output: the runner's own process.
+      assert.match(r.stdout, /^\[ RUN {6}\] task\n(deno|tsbpf) 1\n/m);
+    },
+  });
+
+  Deno.test({
+    name:
       `--bench ${backend}: a table of average times and iterations; non-zero return skips`,
     ignore,
     async fn() {
