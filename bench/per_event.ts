@@ -143,7 +143,7 @@ async function runOnce(
     eventMarker: "tsbbench ",
   });
   try {
-    await p.waitFor(/^Attaching \d+ probes?\.\.\./, 30_000);
+    await p.waitFor(/^Attach(ing \d+ probes?\.\.\.|ed \d+ probes?)/, 30_000);
     // bpftrace prints the line before attaching: wait until it holds its
     // programs, then a little more for the attach itself.
     let ids: number[] = [];

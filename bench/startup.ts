@@ -1,6 +1,6 @@
 /**
- * Start-up: wall time from spawning the tool to its `Attaching N probes...`
- * line, to the first event of an attached probe reaching standard output,
+ * Start-up: wall time from spawning the tool to its attach line (bpftrace
+ * 0.17's `Attaching N probes...`, tsbpf's `Attached N probes`), to the first event of an attached probe reaching standard output,
  * and, for `BEGIN { exit(); }`, to process exit. tsbpf and bpftrace
  * alternate within each round. Also a breakdown of tsbpf's start-up from
  * `bench/startup_phases.ts`.
@@ -48,7 +48,10 @@ export const BEGIN_EXIT_PROGRAM = "BEGIN { exit(); }";
 async function timeAttach(tool: Tool): Promise<number> {
   const p = ToolProcess.spawn(tool, ATTACH_PROGRAM);
   try {
-    const at = await p.waitFor(/^Attaching \d+ probes?\.\.\./, 30_000);
+    const at = await p.waitFor(
+      /^Attach(ing \d+ probes?\.\.\.|ed \d+ probes?)/,
+      30_000,
+    );
     return at - p.spawnedAt;
   } finally {
     await p.abort();
@@ -89,7 +92,7 @@ async function timeBeginExit(tool: Tool): Promise<[number, number]> {
  */
 export async function measureStartup(rounds: number): Promise<StartupRow[]> {
   const names = [
-    "to `Attaching` line",
+    "to the attach line",
     "to first event (attached + delivered)",
     "first event, to process exit",
     "`BEGIN { exit(); }` to exit",

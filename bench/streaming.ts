@@ -70,7 +70,7 @@ async function runOnce(
     eventMarker: `${WORKLOAD_COMM} `,
   });
   try {
-    await p.waitFor(/^Attaching \d+ probes?\.\.\./, 30_000);
+    await p.waitFor(/^Attach(ing \d+ probes?\.\.\.|ed \d+ probes?)/, 30_000);
     for (let i = 0; i < 300 && (await p.progIds()).length === 0; i++) {
       await sleep(10);
     }

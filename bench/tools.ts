@@ -211,10 +211,30 @@ export class ToolProcess {
 
   async #readStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
     const d = new TextDecoder();
+    let partial = "";
     for await (const chunk of stream) {
-      this.#stderr += d.decode(chunk, { stream: true });
+      const at = performance.now();
+      const text = d.decode(chunk, { stream: true });
+      this.#stderr += text;
+      // tsbpf (as bpftrace 0.24+) writes its attach and lost-events lines
+      // on standard error: waiters and the lost count see them too.
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) this.#onErrLine(line, at);
     }
     this.#stderr += d.decode();
+  }
+
+  #onErrLine(line: string, at: number): void {
+    const m = /^Lost (\d+) events/.exec(line);
+    if (m) this.#lost += Number(m[1]);
+    if (this.#lines.length < 1000) this.#lines.push({ line, at });
+    for (const w of this.#waiters.slice()) {
+      if (w.re.test(line)) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve(at);
+      }
+    }
   }
 
   #onText(text: string, at: number): void {
@@ -251,7 +271,7 @@ export class ToolProcess {
 
   /**
    * Resolves with the `performance.now()` time at which a line of standard
-   * output first matched `re` (non-event lines only).
+   * output (non-event lines only) or of standard error first matched `re`.
    */
   waitFor(re: RegExp, timeoutMs: number): Promise<number> {
     const seen = this.#lines.find((l) => re.test(l.line));

@@ -17,6 +17,8 @@ import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engines/engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
 import type { Program } from "./program.ts";
+import type { Program as Tree } from "./lang/ast.ts";
+import type { Analysis } from "./compiler/sema.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
@@ -232,6 +234,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       : `\n#include <${inc}>`;
   }
   const warn = opts.noWarnings ? () => {} : stderr;
+  for (const hint of opts.migrationHints) warn(`tsbpf: WARNING: ${hint}`);
   if (opts.helperErrors) {
     warn(
       "tsbpf: WARNING: -k has nothing to do: tsbpf does not report BPF helper errors yet",
@@ -280,6 +283,11 @@ async function runScript(opts: CliOptions): Promise<number> {
     prepareKernelTypes(source),
     loadOnDemand(source, opts.params),
   ]);
+  // -d parse/ast/types: the compiler's intermediate results, on stdout.
+  const stages =
+    opts.debug.some((s) => s === "parse" || s === "ast" || s === "types")
+      ? await import("./compiler/debug_stages.ts")
+      : undefined;
   let program;
   try {
     program = compile(source, {
@@ -291,6 +299,18 @@ async function runScript(opts: CliOptions): Promise<number> {
       maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
       histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
+      debug: stages === undefined ? undefined : {
+        parsed: opts.debug.includes("parse")
+          ? (t) =>
+            writeStdout(stages.formatAstStage("Parsed program", t as Tree))
+          : undefined,
+        lowered: opts.debug.includes("ast")
+          ? (t) => writeStdout(stages.formatAstStage("AST", t as Tree))
+          : undefined,
+        types: opts.debug.includes("types")
+          ? (a) => writeStdout(stages.formatTypesStage(a as Analysis))
+          : undefined,
+      },
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -299,6 +319,24 @@ async function runScript(opts: CliOptions): Promise<number> {
   } catch (e) {
     await killChild(child);
     throw e;
+  }
+  // test:/bench: probes run only with --test/--bench (the module loads
+  // only for programs that have them or ask for a mode).
+  const modes = opts.mode !== undefined ||
+      program.probes.some((p) =>
+        p.attach[0]?.kind === "test" || p.attach[0]?.kind === "bench"
+      )
+    ? await import("./test_mode.ts")
+    : undefined;
+  if (modes !== undefined) program = modes.probesForMode(program, opts.mode);
+  if (opts.probeFilter !== undefined) {
+    const { filterProbes } = await import("./probe_filter.ts");
+    try {
+      program = filterProbes(program, opts.probeFilter);
+    } catch (e) {
+      await killChild(child);
+      throw e;
+    }
   }
   for (const w of program.config?.warnings ?? []) warn(w);
   if (opts.disasm) {
@@ -309,8 +347,23 @@ async function runScript(opts: CliOptions): Promise<number> {
   // the engine is settled (a refusal stays one line) and before the
   // attach line.
   const bundled = bundledFormatsNotice();
+  if (opts.debug.includes("libbpf")) {
+    warn(
+      "tsbpf: WARNING: -d libbpf has nothing to print: tsbpf calls no libbpf function that logs",
+    );
+  }
   if (opts.dryRun) {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+    // -d verifier: the kernel's verdict needs a load (then released).
+    if (opts.debug.includes("verifier") && opts.backend !== "interp") {
+      const { engine } = await selectEngine(opts.backend, { logLevel: 2 });
+      try {
+        await engine.load(program);
+        printVerifierLogs(engine, program);
+      } finally {
+        engine.close();
+      }
+    }
     return 0;
   }
 
@@ -329,19 +382,25 @@ async function runScript(opts: CliOptions): Promise<number> {
       rate: opts.rate,
       pid: opts.pid,
       realtime: true,
+      logLevel: opts.debug.includes("verifier") ? 2 : undefined,
     });
     engine = selected.engine;
     if (opts.record !== undefined) {
       engine = hooks!.recordingEngine(engine, opts.record, fileName);
     }
     engine.verify?.(program);
+    // --test/--bench divert the output of each run (kept or dropped).
+    let diverted: ((text: string) => void) | undefined;
+    const output = write;
     const session = new Session(program, engine, {
       format: opts.format,
-      write,
+      write: (text) => (diverted ?? output)(text),
       unsafe: opts.unsafe,
       runSystemOnSynthetic: opts.runSystemOnSynthetic,
       notice: stderr,
-      attachLine: !opts.quiet,
+      attachLine: !opts.quiet && opts.mode === undefined,
+      // As bpftrace 0.24+: the attach and lost-events lines on stderr.
+      messages: stderr,
       warn,
       // bpftrace's runtime tests wait for this line on stdout.
       onAttached: notifyAttached()
@@ -376,6 +435,19 @@ async function runScript(opts: CliOptions): Promise<number> {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
     try {
       await session.start();
+      if (opts.debug.includes("verifier")) printVerifierLogs(engine, program);
+      if (modes !== undefined && opts.mode !== undefined) {
+        const status = await modes.runProbeMode(session, opts.mode, {
+          format: opts.format,
+          color: opts.output === undefined && Deno.stdout.isTerminal() &&
+            !Deno.noColor,
+          write: output,
+          divert: (to) => diverted = to,
+          error: stderr,
+        });
+        await session.finish();
+        return session.outputClosed ? 141 : status;
+      }
       if (metrics.length > 0) await exportSession(metrics, session);
       if (child !== undefined) {
         child.status.then(() => abort.abort());
@@ -416,6 +488,24 @@ async function runScript(opts: CliOptions): Promise<number> {
     await killChild(child);
   }
   return 0;
+}
+
+/**
+ * `-d verifier`: the kernel verifier's log of every probe, on stdout
+ * (the interpreter's verifier keeps none: it says so).
+ */
+function printVerifierLogs(engine: Engine, program: Program): void {
+  const logs = engine as { verifierLog?: (name: string) => string | undefined };
+  if (logs.verifierLog === undefined) {
+    stderr(
+      `tsbpf: -d verifier: the ${engine.kind} engine keeps no verifier log`,
+    );
+    return;
+  }
+  for (const p of program.probes) {
+    const log = logs.verifierLog(p.name) ?? "";
+    writeStdout(`Verifier log of ${p.name}\n${log.trimEnd()}\n\n`);
+  }
 }
 
 /** A metrics exporter: the HTTP server or the remote-write loop. */

@@ -34,7 +34,13 @@ export interface CliOptions {
   format: "text" | "json";
   output?: string;
   disasm: boolean;
+  /** `-d STAGE[,STAGE]`: the debug stages asked for (`-d` alone: `dis`). */
+  debug: DebugStage[];
   dryRun: boolean;
+  /** `--probe-filter REGEX`: attach only the probes it matches. */
+  probeFilter?: string;
+  /** `--test` / `--bench`: run the `test:` / `bench:` probes. */
+  mode?: "test" | "bench";
   verbose: boolean;
   /** `-q`: no attach line. */
   quiet: boolean;
@@ -42,6 +48,11 @@ export interface CliOptions {
   helperErrors: boolean;
   /** `--no-warnings`: print no warnings. */
   noWarnings: boolean;
+  /**
+   * bpftrace 0.17 spellings that 0.26 refuses and tsbpf still runs: the
+   * warning for each, with bpftrace's migration hint.
+   */
+  migrationHints: string[];
   /** `--include FILE` (repeatable): as `#include <FILE>` in the program. */
   includes: string[];
   backend: BackendChoice;
@@ -110,6 +121,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "l",
+    long: "list",
     type: "boolean",
     value: "[PATTERN]",
     help: "list tracepoints (and uprobe:BIN:* symbols) matching PATTERN;\n" +
@@ -117,6 +129,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "p",
+    long: "pid",
     type: "string",
     value: "PID",
     help: "trace only this process",
@@ -124,6 +137,7 @@ export const CLI_OPTIONS = [
   },
   {
     short: "c",
+    long: "cmd",
     type: "string",
     value: "'CMD'",
     help: "run CMD, trace it, exit when it exits",
@@ -138,21 +152,32 @@ export const CLI_OPTIONS = [
   },
   {
     short: "o",
+    long: "output",
     type: "string",
     value: "FILE",
     help: "write output to FILE",
     complete: "file",
   },
-  { short: "d", type: "boolean", help: "print the bytecode of every probe" },
+  {
+    short: "d",
+    long: "debug",
+    type: "boolean",
+    value: "[STAGE]",
+    help: "print a stage of the compile (stdout): parse, ast, types,\n" +
+      "codegen, codegen-opt or dis (the bytecode; -d alone), verifier,\n" +
+      "libbpf, or all; several: ast,dis",
+  },
   {
     short: "v",
+    long: "verbose",
     type: "boolean",
     help: "verbose: which engine runs, the whole verifier log on\n" +
       "rejection; with -l, each tracepoint's arguments",
   },
-  { short: "q", type: "boolean", help: "quiet: no attach line" },
+  { short: "q", long: "quiet", type: "boolean", help: "quiet: no attach line" },
   {
     short: "k",
+    long: "warnings",
     type: "boolean",
     help: "report BPF helper errors (-kk as well): accepted for\n" +
       "bpftrace's scripts; tsbpf does not report them yet and says so",
@@ -173,6 +198,32 @@ export const CLI_OPTIONS = [
     long: "dry-run",
     type: "boolean",
     help: "compile and verify, attach nothing",
+  },
+  {
+    long: "probe-filter",
+    type: "string",
+    value: "REGEX",
+    help: "attach only the probes whose name REGEX matches\n" +
+      "(begin and end always run)",
+  },
+  {
+    long: "mode",
+    type: "string",
+    value: "test|bench",
+    help: "as --test or --bench (bpftrace's other modes are not in tsbpf)",
+    complete: ["test", "bench"],
+  },
+  {
+    long: "test",
+    type: "boolean",
+    help: "run the test:NAME probes (after begin, before end)\n" +
+      "and report which pass; other probes are not attached",
+  },
+  {
+    long: "bench",
+    type: "boolean",
+    help: "run the bench:NAME probes and report the average time\n" +
+      "of one run; other probes are not attached",
   },
   {
     long: "backend",
@@ -297,8 +348,109 @@ export const CLI_OPTIONS = [
     help: "skip our verifier in --asm mode",
   },
   { short: "h", long: "help", type: "boolean", help: "this text" },
-  { long: "version", type: "boolean", help: "the version" },
+  { short: "V", long: "version", type: "boolean", help: "the version" },
 ] as const satisfies readonly CliOption[];
+
+/** The stage names `-d` takes, as bpftrace 0.26 names them. */
+export const DEBUG_STAGES = [
+  "parse",
+  "ast",
+  "types",
+  "codegen",
+  "codegen-opt",
+  "dis",
+  "libbpf",
+  "verifier",
+] as const;
+
+/** One `-d` stage. */
+export type DebugStage = typeof DEBUG_STAGES[number];
+
+/**
+ * Parses a `-d` argument: stage names separated by commas, or `all`.
+ *
+ * @throws {UsageError} for a name bpftrace does not know.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDebugStages } from "./cli_args.ts";
+ *
+ * assert.deepEqual(parseDebugStages("ast,dis"), ["ast", "dis"]);
+ * assert.equal(parseDebugStages("all").length, 8);
+ * ```
+ */
+export function parseDebugStages(arg: string): DebugStage[] {
+  const out = new Set<DebugStage>();
+  for (const s of arg.split(",")) {
+    if (s === "") continue;
+    if (s === "all") { for (const x of DEBUG_STAGES) out.add(x); }
+    else if ((DEBUG_STAGES as readonly string[]).includes(s)) {
+      out.add(s as DebugStage);
+    } else {
+      throw new UsageError(
+        `Invalid option for -d: "${s}" (stages: all, ${
+          DEBUG_STAGES.join(", ")
+        })`,
+      );
+    }
+  }
+  return [...out];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** True for a word that names debug stages (`ast`, `all`, `ast,dis`). */
+function isStageList(word: string | undefined): boolean {
+  return word !== undefined &&
+    word.split(",").every((s) =>
+      s === "all" || (DEBUG_STAGES as readonly string[]).includes(s)
+    );
+}
+
+/**
+ * Removes every `-d [STAGE]`, `-dSTAGE`, `--debug [STAGE]` and
+ * `--debug=STAGE` before `--` from `argv` (bpftrace's `-d` takes a
+ * stage; tsbpf's `-d` alone, the bytecode, stays valid) and returns the
+ * stages (`-d` combined with other letters, `-dv`, is left to the flag
+ * parser: the bytecode).
+ */
+function takeDebug(argv: string[]): DebugStage[] {
+  const stages: DebugStage[] = [];
+  for (let i = 0; i < argv.length;) {
+    const arg = argv[i];
+    if (arg === "--") break;
+    let value: string | undefined;
+    let taken = 1;
+    if (arg === "-d" || arg === "--debug") {
+      const next = argv[i + 1];
+      // A stage-like word that names no file is a stage, perhaps a wrong
+      // one (bpftrace: "invalid option for -d"); a file is the script.
+      if (
+        isStageList(next) ||
+        (next !== undefined && /^[a-z][a-z,-]*$/.test(next) && !isFile(next))
+      ) {
+        value = next;
+        taken = 2;
+      } else value = "dis";
+    } else if (arg.startsWith("--debug=")) value = arg.slice(8);
+    else if (/^-d[a-z]/.test(arg) && isStageList(arg.slice(2))) {
+      value = arg.slice(2);
+    }
+    if (value === undefined) {
+      i++;
+      continue;
+    }
+    stages.push(...parseDebugStages(value));
+    argv.splice(i, taken);
+  }
+  return [...new Set(stages)];
+}
 
 /** The forms of the command line, as `--help` and the man page show them. */
 export const CLI_SYNOPSIS: readonly string[] = [
@@ -414,6 +566,8 @@ export function parseCli(args: string[]): CliOptions {
   // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
   const includes = takeRepeated(argv, "include");
+  const migrationHints = oldSpellings(argv);
+  const debug = takeDebug(argv);
   let parsed;
   try {
     parsed = parseFlags(argv, flagSpecs());
@@ -423,6 +577,7 @@ export function parseCli(args: string[]): CliOptions {
   }
   const v = parsed.values;
   const format = v.f ?? "text";
+  const mode = modeOf(v.mode, v.test, v.bench);
   if (format !== "text" && format !== "json") {
     throw new UsageError(
       `Output format must be "text" or "json", got "${format}"`,
@@ -449,7 +604,7 @@ export function parseCli(args: string[]): CliOptions {
     );
   }
   const positionals = [...parsed.positionals];
-  const list = v.l ? positionals.shift() ?? "" : undefined;
+  const list = v.list ? positionals.shift() ?? "" : undefined;
   const file = v.e === undefined && list === undefined && v.asm === undefined
     ? positionals.shift()
     : undefined;
@@ -461,16 +616,25 @@ export function parseCli(args: string[]): CliOptions {
     asm: v.asm,
     mem: v.mem,
     noVerify: v["no-verify"] ?? false,
-    pid: num("-p", v.p),
-    command: v.c,
+    pid: num("-p", v.pid),
+    command: v.cmd,
     format,
-    output: v.o,
-    disasm: v.d ?? false,
+    output: v.output,
+    disasm:
+      debug.some((s) =>
+        s === "dis" || s === "codegen" || s === "codegen-opt"
+      ) || (v.debug ?? false),
+    debug: v.debug && debug.length === 0 ? ["dis"] : debug,
     dryRun: v["dry-run"] ?? false,
-    verbose: v.v ?? false,
-    quiet: v.q ?? false,
-    helperErrors: v.k ?? false,
+    ...(v["probe-filter"] === undefined
+      ? {}
+      : { probeFilter: v["probe-filter"] }),
+    ...(mode === undefined ? {} : { mode }),
+    verbose: v.verbose ?? false,
+    quiet: v.quiet ?? false,
+    helperErrors: v.warnings ?? false,
     noWarnings: v["no-warnings"] ?? false,
+    migrationHints,
     includes,
     backend,
     duration: num("--duration", v.duration, false),
@@ -512,6 +676,60 @@ function takeRepeated(argv: string[], name: string): string[] {
     }
   }
   return values;
+}
+
+/**
+ * The bpftrace 0.17 spellings in `argv` (before `--`) that bpftrace 0.26
+ * refuses and tsbpf still runs, each with its migration hint: `-kk`
+ * (0.23 made `-k` alone report errors) and `-d`/`-dd` without a stage
+ * (0.20 made `-d` take one).
+ */
+function oldSpellings(argv: readonly string[]): string[] {
+  const hints: string[] = [];
+  const end = argv.indexOf("--");
+  const args = end < 0 ? argv : argv.slice(0, end);
+  const ks = args.filter((a) => /^-k+$/.test(a))
+    .reduce((n, a) => n + a.length - 1, 0);
+  if (ks > 1) {
+    hints.push(
+      "-kk has been deprecated. Use a single -k for runtime warnings for errors in map lookups and probe reads.",
+    );
+  }
+  const bare = args.some((a, i) =>
+    a === "-dd" ||
+    ((a === "-d" || a === "--debug") && !isStageList(args[i + 1]) &&
+      !(args[i + 1] !== undefined && /^[a-z][a-z,-]*$/.test(args[i + 1]) &&
+        !isFile(args[i + 1])))
+  );
+  if (bare) {
+    hints.push(
+      "-d takes a stage since bpftrace 0.20 (-d dis for the bytecode, -d all for every stage); tsbpf reads -d alone as -d dis",
+    );
+  }
+  return hints;
+}
+
+/** `--mode`, `--test`, `--bench`: at most one, as bpftrace. */
+function modeOf(
+  mode: string | undefined,
+  test: boolean | undefined,
+  bench: boolean | undefined,
+): "test" | "bench" | undefined {
+  if (test && bench) {
+    throw new UsageError("--test and --bench cannot be used together");
+  }
+  if (mode !== undefined && (test || bench)) {
+    throw new UsageError(
+      `--${test ? "test" : "bench"} conflicts with existing --mode`,
+    );
+  }
+  if (mode !== undefined && mode !== "test" && mode !== "bench") {
+    throw new UsageError(
+      `--mode can only be 'test' or 'bench' in tsbpf, got "${mode}"`,
+    );
+  }
+  return (mode as "test" | "bench" | undefined) ??
+    (test ? "test" : bench ? "bench" : undefined);
 }
 
 /** The metrics exporter's options. */

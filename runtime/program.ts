@@ -29,7 +29,9 @@ export type ProbeKind =
   | "profile"
   | "interval"
   | "software"
-  | "hardware";
+  | "hardware"
+  | "test"
+  | "bench";
 
 /** One concrete attach point (wildcards already expanded). */
 export interface AttachPoint {

@@ -55,6 +55,13 @@ export interface SessionOptions {
   /** Called once every probe is attached, after the attach line. */
   onAttached?: () => void;
   /**
+   * Where the text-format lines that are not the script's output go: the
+   * attach line and `Lost N events` (default: `write`). The CLI sends
+   * them to standard error, as bpftrace 0.24 and later do; with `-f json`
+   * their records stay in the output, as in bpftrace.
+   */
+  messages?: (text: string) => void;
+  /**
    * Where warnings go (full maps; default: standard error). They are
    * written at exit and when `print()` shows a map that lost updates.
    */
@@ -150,6 +157,7 @@ export class Session {
   #quiet: boolean;
   #attachLine: boolean;
   #onAttached?: () => void;
+  #messages?: (text: string) => void;
   #warn: (text: string) => void;
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
@@ -189,6 +197,7 @@ export class Session {
     this.#quiet = options.quiet ?? false;
     this.#attachLine = options.attachLine ?? true;
     this.#onAttached = options.onAttached;
+    this.#messages = options.messages;
     this.#warn = options.warn ?? writeStderr;
   }
 
@@ -259,7 +268,9 @@ export class Session {
       // that looks like the kernel's.
       const synthetic = this.engine.synthetic ??
         this.engine.kind === "interp";
-      this.#write(this.#out.attached(n, synthetic));
+      const attached = this.#out.attached(n, synthetic);
+      if (this.#out.format === "json") this.#write(attached);
+      else (this.#messages ?? this.#write)(attached);
     }
     this.#onAttached?.();
     this.#pending = begun.concat(this.#pending);
@@ -462,7 +473,11 @@ export class Session {
       }
       this.#reportFull();
       const lost = this.engine.lostEvents();
-      if (lost > 0) this.#write(this.#out.lostEvents(lost));
+      if (lost > 0) {
+        const line = this.#out.lostEvents(lost);
+        if (this.#out.format === "json") this.#write(line);
+        else (this.#messages ?? this.#write)(line);
+      }
       this.#noticeLag();
       await this.#detach();
     } finally {

@@ -14,7 +14,8 @@
  *    choice, the kernel engine and the interpreter engine), `ffi/` (the
  *    native bindings the kernel engine is built on), `runtime/synthetic/`
  *    (the interpreter's events), `runtime/vm/`, `runtime/session.ts`,
- *    `host_symbols.ts`, `probe_limit.ts`, `verify_program.ts`,
+ *    `host_symbols.ts`, `probe_limit.ts`, `probe_filter.ts`,
+ *    `test_mode.ts`, `verify_program.ts`,
  *    `runtime/record/`, `runtime/output/`, `runtime/aggregate/`.
  * 5. compiler: `runtime/compiler/`, `runtime/staging/` (TypeScript scripts).
  * 6. language: `runtime/lang/`, and what programs are checked against:
@@ -61,6 +62,8 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "runtime/session.ts",
     "runtime/host_symbols.ts",
     "runtime/probe_limit.ts",
+    "runtime/probe_filter.ts",
+    "runtime/test_mode.ts",
     "runtime/verify_program.ts",
     "ffi/",
     "runtime/synthetic/",

@@ -156,6 +156,11 @@ export class InsnBuilder {
     return this;
   }
 
+  /** True if an instruction emitted so far jumps to the label. */
+  targets(name: string): boolean {
+    return this.#items.some((i) => i.target === name);
+  }
+
   /** True if the label is bound. */
   hasLabel(name: string): boolean {
     return this.#labels.has(name);

@@ -309,10 +309,21 @@ export class ProbeCompiler implements Emitter {
         ctx: this.u.ctx,
       };
     }
-    b.label(this.exit);
-    b.movImm(0, 0);
-    b.exit();
+    // A body ending in `return EXPR;` (test and bench probes) has exited
+    // already: the common exit goes last, and only if something jumps to it.
+    const last = p.body.stmts[p.body.stmts.length - 1];
+    const returned = last?.kind === "return" && last.value !== undefined;
+    if (!returned) {
+      b.label(this.exit);
+      b.movImm(0, 0);
+      b.exit();
+    }
     for (const emit of this.cold) emit();
+    if (returned && b.targets(this.exit)) {
+      b.label(this.exit);
+      b.movImm(0, 0);
+      b.exit();
+    }
     let built: Built;
     try {
       built = b.build();
@@ -608,6 +619,14 @@ export class ProbeCompiler implements Emitter {
         b.ja(this.#loops[this.#loops.length - 1].head);
         return;
       case "return":
+        if (s.value !== undefined) {
+          // `return EXPR;` (test and bench probes): the program's r0.
+          const v = this.scalar(s.value);
+          b.movReg(0, this.ra.reg(v));
+          this.ra.free(v);
+          b.exit();
+          return;
+        }
         if (!tail) b.ja(this.exit);
         return;
     }

@@ -115,6 +115,17 @@ export interface CompileOptions {
    * without it are unchanged.
    */
   histSums?: boolean;
+  /**
+   * Sees the compiler's intermediate results (`-d STAGE`, internal): the
+   * tree as parsed and after lowering (an `ast.Program` of
+   * `runtime/lang/ast.ts`), and the type analysis (an `Analysis` of
+   * `runtime/compiler/sema.ts`).
+   */
+  debug?: {
+    parsed?: (tree: unknown) => void;
+    lowered?: (tree: unknown) => void;
+    types?: (analysis: unknown) => void;
+  };
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
@@ -171,9 +182,30 @@ export function compile(source: string, opts: CompileOptions = {}): Program {
   const tree = ast.imports?.length
     ? onDemand("imports").resolveImports(ast, diagnostics)
     : ast;
+  if (opts.debug?.parsed !== undefined && diagnostics.errors.length === 0) {
+    opts.debug.parsed(tree);
+  }
   const prog = compileAst(tree, diagnostics, opts);
   prog.source = { name: fileName, text: source };
   return prog;
+}
+
+/** Reports a `test:` or `bench:` name used twice, as bpftrace does. */
+function uniqueTestNames(tree: ast.Program, diag: Diagnostics): void {
+  const seen = new Set<string>();
+  for (const p of tree.probes) {
+    for (const ap of p.attachPoints) {
+      if (ap.provider !== "test" && ap.provider !== "bench") continue;
+      const key = `${ap.provider}:${ap.target}`;
+      if (seen.has(key)) {
+        diag.error(
+          ap.span,
+          `"${ap.target}" was used as the name for more than one ${ap.provider.toUpperCase()} probe`,
+        );
+      }
+      seen.add(key);
+    }
+  }
 }
 
 /**
@@ -197,6 +229,10 @@ export function compileAst(
   // scripts that have them (on_demand.ts).
   if (tree.macros?.length) tree = onDemand("macros").expandMacros(tree, diag);
   tree = lowerProgram(tree);
+  uniqueTestNames(tree, diag);
+  if (opts.debug?.lowered !== undefined && diag.errors.length === 0) {
+    opts.debug.lowered(tree);
+  }
   const params = opts.params ?? [];
   const config: ScriptConfig = tree.config
     ? onDemand("config").readConfig(tree.config, diag)
@@ -219,6 +255,7 @@ export function compileAst(
     pid: opts.pid,
   });
   diag.throwIfErrors();
+  opts.debug?.types?.(a);
   // Wildcards are expanded now: the total work of codegen is known.
   if (!checkExpansion(a.units, diag, params)) diag.throwIfErrors();
   if (a.usesElapsed && !a.units.some((u) => u.kind === "BEGIN")) {
@@ -233,7 +270,10 @@ export function compileAst(
       startStored = true;
       prologue = (c) => c.storeStartTime();
     }
-    const pid = u.kind === "BEGIN" || u.kind === "END" ? undefined : opts.pid;
+    const pid = u.kind === "BEGIN" || u.kind === "END" || u.kind === "test" ||
+        u.kind === "bench"
+      ? undefined
+      : opts.pid;
     const mark = tables.mark();
     const errors = diag.errors.length;
     const warnings = diag.warnings.length;

@@ -313,8 +313,19 @@ class UnitTypeChecker implements SemaScope {
           this.err(s.span, `${s.kind} used outside of a while loop`);
         }
         return;
-      case "return":
+      case "return": {
+        if (s.value === undefined) return;
+        const t = this.expr(s.value);
+        if (this.u.kind !== "test" && this.u.kind !== "bench") {
+          this.err(
+            s.value.span,
+            "return with a value is allowed only in test and bench probes",
+          );
+        } else if (t.k !== "int") {
+          this.err(s.value.span, "return value must be an integer");
+        }
         return;
+      }
     }
   }
 

@@ -692,7 +692,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (!argc(c, e, 1)) return U64;
       const name = strLitArg(c, e, 0);
       if (name !== undefined && kernelAddress(name) === undefined) {
-        c.err(e.args[0].span, `Unknown kernel symbol "${name}"`);
+        c.err(e.span, `Failed to resolve kernel symbol: ${name}`);
       }
       return { k: "int", size: 8, signed: false, ptr: "kernel" };
     }

@@ -99,6 +99,8 @@ function kindOf(p: ast.ProviderName): ProbeKind | undefined {
   switch (p) {
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
     case "tracepoint":
     case "rawtracepoint":
     case "kprobe":
@@ -123,6 +125,8 @@ function progTypeOf(k: ProbeKind): number {
       return ProgType.TRACEPOINT;
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
     case "rawtracepoint":
       return ProgType.RAW_TRACEPOINT;
     case "profile":
@@ -140,6 +144,8 @@ function ctxOf(k: ProbeKind): ContextLayout {
   switch (k) {
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
       return { kind: "none", size: 0 };
     case "rawtracepoint":
       return { kind: "raw_tp", size: 0 };
@@ -169,6 +175,9 @@ function usesBuiltin(probe: ast.Probe, names: string[]): boolean {
 /** The kernel program name of a unit (at most 15 characters). */
 function progName(kind: ProbeKind, ap: AttachPoint): string {
   if (kind === "BEGIN" || kind === "END") return kind;
+  if (kind === "test" || kind === "bench") {
+    return `${kind}_${ap.target}`.slice(0, 15);
+  }
   if (kind === "profile" || kind === "interval") {
     return `${kind}_${ap.unit}_${ap.period}`.slice(0, 15);
   }
@@ -258,6 +267,7 @@ export function buildUnits(
       if (ap.unit !== undefined) pt.unit = ap.unit;
       if (ap.period !== undefined) pt.period = ap.period;
       if (k === "BEGIN" || k === "END") pt.text = k;
+      else if (k === "test" || k === "bench") pt.text = `${k}:${ap.target}`;
       else if (k === "profile" || k === "interval") {
         pt.text = `${k}:${ap.unit}:${ap.period}`;
       } else if (k === "uprobe" || k === "uretprobe") {
@@ -311,16 +321,16 @@ export function buildUnits(
           unit.userPtrs = cat === "syscalls";
         } catch (e) {
           if (e instanceof TypeError) {
+            // bpftrace 0.26's wording (0.17: "tracepoint not found: X").
+            const hint = didYouMean(
+              group[0].target,
+              tracefs
+                ? listTracepoints()
+                : Object.keys(bundledFormats().events),
+            );
             diag.error(
               probe.attachPoints[0].span,
-              `Unknown tracepoint "${group[0].target}"${
-                didYouMean(
-                  group[0].target,
-                  tracefs
-                    ? listTracepoints()
-                    : Object.keys(bundledFormats().events),
-                )
-              }`,
+              `No matches for tracepoint ${group[0].target}${hint || "."}`,
             );
             continue;
           }

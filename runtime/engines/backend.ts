@@ -33,6 +33,8 @@ export interface EngineOptions {
    * always counts.
    */
   stats?: boolean;
+  /** Kernel: verifier log level of every load (`-d verifier`: 1). */
+  logLevel?: 0 | 1 | 2;
 }
 
 /** The engine could not be used as asked. */
@@ -117,6 +119,7 @@ export async function selectEngine(
       engine: new KernelEngine({
         pid: options.pid,
         enableStats: options.stats ?? false,
+        logLevel: options.logLevel,
       }),
       note: "running in the kernel through libbpf",
     };

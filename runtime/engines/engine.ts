@@ -103,6 +103,16 @@ export interface Engine {
   /** Runs the BEGIN or END probe once, if the program has it. */
   runSpecial(kind: "BEGIN" | "END"): Promise<void>;
   /**
+   * Runs probe `index` of the program (a `test:` or `bench:` probe)
+   * `repeat` times and returns its last return value and the average
+   * nanoseconds one run took (`--test`, `--bench`). Absent: the engine
+   * cannot run probes on demand.
+   */
+  runProbe?(
+    index: number,
+    repeat: number,
+  ): Promise<{ retval: number; averageNs: number }>;
+  /**
    * Waits up to `timeoutMs` for events and hands each ring-buffer record
    * (starting with its u64 format id) to `onEvent`. Returns how many.
    * With `limits.sliceMs`, one call does a bounded amount of work (about

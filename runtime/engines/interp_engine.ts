@@ -289,7 +289,10 @@ export class InterpEngine implements Engine {
       const sources: EventSource[] = [];
       program.probes.forEach((p, i) => {
         for (const ap of p.attach) {
-          if (ap.kind === "BEGIN" || ap.kind === "END") continue;
+          if (
+            ap.kind === "BEGIN" || ap.kind === "END" || ap.kind === "test" ||
+            ap.kind === "bench"
+          ) continue;
           const s = ap.kind === "usdt" && ap.usdt !== undefined
             ? new UsdtSource(world, ap, i, this.#rate)
             : makeSource(world, ap, i, p.ctx, this.#rate);
@@ -333,6 +336,42 @@ export class InterpEngine implements Engine {
       this.#run(i, empty);
     });
     return Promise.resolve();
+  }
+
+  /**
+   * Runs probe `index` (a `test:` or `bench:` probe) `repeat` times, as
+   * the engine's own process, and returns the last r0 and the average
+   * wall-clock nanoseconds one run took in the interpreter.
+   */
+  runProbe(
+    index: number,
+    repeat: number,
+  ): Promise<{ retval: number; averageNs: number }> {
+    this.#checkOpen();
+    this.#loaded();
+    const p = this.#probes[index];
+    if (p === undefined) {
+      return Promise.reject(new RangeError(`No probe ${index} is loaded`));
+    }
+    const world = this.#world!;
+    const empty = new Uint8Array(0);
+    const env = world.env;
+    env.set(world.procs.self, 0, world.baseNs + this.#nowNs);
+    env.kstack = [];
+    env.ustack = [];
+    env.funcIp = 0n;
+    let retval = 0n;
+    const t0 = performance.now();
+    for (let i = 0; i < repeat; i++) {
+      p.runs++;
+      retval = p.vm.run(empty, env);
+      p.executed += p.vm.executed;
+    }
+    const ns = (performance.now() - t0) * 1e6;
+    return Promise.resolve({
+      retval: Number(BigInt.asUintN(32, retval)),
+      averageNs: repeat > 0 ? ns / repeat : 0,
+    });
   }
 
   /**

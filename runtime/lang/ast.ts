@@ -241,7 +241,9 @@ export type ProviderName =
   | "kfunc"
   | "kretfunc"
   | "watchpoint"
-  | "iter";
+  | "iter"
+  | "test"
+  | "bench";
 
 /**
  * One attach point, e.g. `tracepoint:syscalls:sys_enter_openat`,
@@ -378,10 +380,12 @@ export interface WhileStmt {
   span: Span;
 }
 
-/** `return;`, `break;`, `continue;`. */
+/** `return;`, `return EXPR;` (test and bench probes), `break;`, `continue;`. */
 export interface JumpStmt {
   /** Node kind (the discriminant). */
   kind: "return" | "break" | "continue";
+  /** `return EXPR;`: the probe's return value. */
+  value?: Expr;
   /** Source range of the node. */
   span: Span;
 }

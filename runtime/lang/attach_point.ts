@@ -46,6 +46,8 @@ export const PROVIDERS: Readonly<Record<string, ProviderName>> = {
   w: "watchpoint",
   iter: "iter",
   it: "iter",
+  test: "test",
+  bench: "bench",
 };
 
 /** Software event names (and aliases) perf knows. */
@@ -297,6 +299,18 @@ export function buildAttachPoint(
     case "BEGIN":
     case "END":
       if (parts.length > 0) return fail(`${provider} takes no arguments`);
+      return node;
+    case "test":
+    case "bench":
+      // `test:NAME`, `bench:NAME`: run by --test / --bench only.
+      if (parts.length === 0 || parts[0] === "") {
+        diag.error(span, `${provider} probes must have a name`);
+        return undefined;
+      }
+      if (parts.length !== 1 || !/^[A-Za-z0-9_.\-]+$/.test(parts[0])) {
+        return fail(`expected "${provider}:NAME"`);
+      }
+      node.target = parts[0];
       return node;
     case "tracepoint":
       if (parts.length !== 2) {

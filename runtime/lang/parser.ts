@@ -692,7 +692,15 @@ class Parser {
           const body = this.parseBlock();
           return { kind: "unroll", count, body, span: this.from(t.span) };
         }
-        case "return":
+        case "return": {
+          // `return EXPR;` sets a test or bench probe's result.
+          this.advance();
+          if (this.at(";") || this.at("}")) {
+            return { kind: "return", span: t.span };
+          }
+          const value = this.parseExpr();
+          return { kind: "return", value, span: this.from(t.span) };
+        }
         case "break":
         case "continue":
           this.advance();

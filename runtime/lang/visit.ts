@@ -85,7 +85,9 @@ export function children(node: Node): Node[] {
     case "include":
     case "cdef":
     case "attach":
+      return [];
     case "return":
+      return node.value ? [node.value] : [];
     case "break":
     case "continue":
     case "int":

@@ -1,14 +1,18 @@
 /**
- * bpftrace 0.17's `-f json` output: one JSON object per line, with
+ * bpftrace 0.26's `-f json` output: one JSON object per line, with
  * bpftrace's exact spacing and key order, e.g.
- * `{"type": "map", "data": {"@x": {"a": 1}}}`.
+ * `{"type": "map", "data": {"@x": {"a": 1}}}`. Where 0.26 changed 0.17's
+ * shapes, 0.26 is followed: `hist` buckets are separated by `,` alone and
+ * their bounds are exact 64-bit values (0.17 wrapped them from 2^31 up);
+ * the maps printed at exit come without 0.17's two blank lines;
+ * `attached_probes` and `lost_events` carry `"count"`; integers a double
+ * cannot hold exactly are strings; booleans are `true`/`false`, a value
+ * of no type `null`, records objects and tuples arrays.
  *
  * Strings are escaped as bpftrace escapes them: `"` `\` `\n` `\r` `\t`
  * with a backslash, other control bytes as `\u00XX`, and — reproducing
- * bpftrace 0.17's signed-`char` quirk — every byte of a non-ASCII UTF-8
- * sequence as `\uffffffXX`. Likewise `hist` bucket bounds from 2^31 up are
- * printed as bpftrace 0.17 prints them (computed in 32-bit `int`, so they
- * wrap); the decoded {@linkcode HistBucket} data keeps the true bounds.
+ * bpftrace's signed-`char` quirk (0.17 and 0.26 alike) — every byte of a
+ * non-ASCII UTF-8 sequence as `\uffffffXX`.
  *
  * @module
  */
@@ -16,6 +20,24 @@
 import { sortMapData } from "./decode.ts";
 import { formatBuf, formatValueText, isUnwrittenCount } from "./text.ts";
 import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
+
+/**
+ * A record value (bpftrace 0.26's `(a=1, b="x")`): its fields in order.
+ * The JSON output writes it as an object.
+ */
+export interface JsonRecord {
+  /** Discriminant. */
+  type: "record";
+  /** Field names and values, in declaration order. */
+  fields: [string, JsonValue][];
+}
+
+/**
+ * What the JSON output renders: every {@linkcode Value}, and the values of
+ * bpftrace 0.26's newer types — booleans, `null` (a value of no type)
+ * and records — nested in tuples and records as well.
+ */
+export type JsonValue = Value | boolean | null | JsonRecord | JsonValue[];
 import type { PrintMapOptions } from "./text.ts";
 
 const encoder = new TextEncoder();
@@ -54,8 +76,28 @@ export function jsonEscape(s: string): string {
 }
 
 /**
- * A value as bpftrace's JSON output writes it: integers bare, strings,
- * symbols, stacks and buffers quoted, tuples as arrays (no spaces).
+ * An integer as bpftrace 0.26's JSON writes it: bare when a double holds
+ * it exactly, otherwise quoted (JSON numbers are doubles, RFC 8259).
+ *
+ * @example Usage
+ * ```ts
+ * import { formatIntJson } from "./json.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatIntJson(-5), "-5");
+ * assert.equal(formatIntJson(9007199254740993n), '"9007199254740993"');
+ * ```
+ */
+export function formatIntJson(v: Int): string {
+  if (typeof v === "number") return String(v);
+  return BigInt(Number(v)) === v ? String(v) : `"${v}"`;
+}
+
+/**
+ * A value as bpftrace's JSON output writes it: integers bare (quoted
+ * beyond a double's precision), booleans, `null`, strings, symbols,
+ * stacks and buffers quoted, tuples as arrays (no spaces), records as
+ * objects (`", "` between fields).
  *
  * @example Usage
  * ```ts
@@ -63,48 +105,54 @@ export function jsonEscape(s: string): string {
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatValueJson([1, "two"]), '[1,"two"]');
+ * assert.equal(formatValueJson([true, null]), "[true,null]");
+ * assert.equal(
+ *   formatValueJson({ type: "record", fields: [["a", 0], ["d", [5, 6]]] }),
+ *   '{"a": 0, "d": [5,6]}',
+ * );
  * ```
  */
-export function formatValueJson(v: Value): string {
-  if (typeof v === "number" || typeof v === "bigint") return String(v);
+export function formatValueJson(v: JsonValue): string {
+  if (typeof v === "number" || typeof v === "bigint") return formatIntJson(v);
+  if (typeof v === "boolean") return String(v);
+  if (v === null) return "null";
   if (typeof v === "string") return '"' + jsonEscape(v) + '"';
   if (Array.isArray(v)) return "[" + v.map(formatValueJson).join(",") + "]";
-  if (typeof v === "boolean") return String(v);
   if (v.type === "record") {
-    return "{" + v.fields.map(([n, x]) =>
-      '"' + jsonEscape(n) + '":' + formatValueJson(x)
-    ).join(",") + "}";
+    return "{" + v.fields.map(([k, x]) =>
+      `"${jsonEscape(k)}": ${formatValueJson(x)}`
+    ).join(", ") + "}";
   }
   if (v.type === "buf") return '"' + jsonEscape(formatBuf(v.bytes)) + '"';
   return '"' + jsonEscape(formatValueText(v)) + '"';
 }
 
-function divInt(v: Int, div: number): Int {
+function divInt(v: Int, div: number): string {
+  return formatIntJson(divRaw(v, div));
+}
+
+function divRaw(v: Int, div: number): Int {
   if (div === 1) return v;
   if (typeof v === "number") return Math.trunc(v / div);
   return v / BigInt(div);
 }
 
-function histJson(buckets: HistBucket[], div: number, log2: boolean): string {
+function histJson(buckets: HistBucket[], div: number): string {
   const parts = buckets.map((b) => {
-    let min = b.min, max = b.max;
-    if (log2 && b.index >= 3) {
-      // bpftrace 0.17 computes these bounds with 32-bit `int` shifts (the
-      // shift count wraps at 32 and the result overflows): reproduce it.
-      min = 1 << (b.index - 2);
-      max = ((1 << (b.index - 1)) - 1) | 0;
-    }
     let s = "{";
-    if (min !== undefined) s += `"min": ${min}, `;
-    if (max !== undefined) s += `"max": ${max}, `;
+    if (b.min !== undefined) s += `"min": ${formatIntJson(b.min)}, `;
+    if (b.max !== undefined) s += `"max": ${formatIntJson(b.max)}, `;
     return s + `"count": ${divInt(b.count, div)}}`;
   });
-  return "[" + parts.join(", ") + "]";
+  // bpftrace 0.26: buckets separated by "," alone.
+  return "[" + parts.join(",") + "]";
 }
 
 function statsJson(kind: "avg" | "stats", s: Stats, div: number): string {
-  if (kind === "avg") return String(divInt(s.average, div));
-  return `{"count": ${s.count}, "average": ${s.average}, "total": ${s.total}}`;
+  if (kind === "avg") return divInt(s.average, div);
+  return `{"count": ${formatIntJson(s.count)}, "average": ${
+    formatIntJson(s.average)
+  }, "total": ${formatIntJson(s.total)}}`;
 }
 
 function selectTop<T>(entries: T[], top: number): T[] {
@@ -152,7 +200,7 @@ export function formatMapJson(
       type = "map";
       items = selectTop(sorted.entries, top).map((e) => ({
         key: e.key,
-        text: String(divInt(e.value, div)),
+        text: divInt(e.value, div),
       }));
       break;
     case "value":
@@ -160,7 +208,7 @@ export function formatMapJson(
       items = selectTop(sorted.entries, top).map((e) => ({
         key: e.key,
         text: typeof e.value === "number" || typeof e.value === "bigint"
-          ? String(divInt(e.value, div))
+          ? divInt(e.value, div)
           : formatValueJson(e.value),
       }));
       break;
@@ -183,7 +231,7 @@ export function formatMapJson(
       const log2 = sorted.kind === "hist";
       items = selectTop(sorted.entries, top).map((e) => ({
         key: e.key,
-        text: histJson(e.value, log2 ? div : 1, log2),
+        text: histJson(e.value, log2 ? div : 1),
       }));
       break;
     }
@@ -201,9 +249,10 @@ export function formatMapJson(
 }
 
 /**
- * The maps printed at the end of a run with `-f json`: bpftrace 0.17 writes
- * `"\n\n"` first (even in JSON mode), then one line per non-empty map (and
- * per keyless `count()`, empty or not) in name order.
+ * The maps printed at the end of a run with `-f json`: one line per
+ * non-empty map (and per keyless `count()`, empty or not) in name order.
+ * bpftrace 0.26 writes nothing before them (0.17 wrote `"\n\n"`, as in
+ * text).
  *
  * @example Usage
  * ```ts
@@ -213,7 +262,7 @@ export function formatMapJson(
  * assert.equal(
  *   formatExitMapsJson([{ name: "@a", keyed: false, kind: "sum",
  *     entries: [{ key: [], value: -7 }] }]),
- *   '\n\n{"type": "map", "data": {"@a": -7}}\n',
+ *   '{"type": "map", "data": {"@a": -7}}\n',
  * );
  * ```
  */
@@ -221,7 +270,7 @@ export function formatExitMapsJson(maps: MapData[]): string {
   const ordered = [...maps].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0
   );
-  return "\n\n" + ordered.map((m) => formatMapJson(m)).join("");
+  return ordered.map((m) => formatMapJson(m)).join("");
 }
 
 /**
@@ -270,8 +319,9 @@ export function formatPrintValueJson(v: Value): string {
 }
 
 /**
- * The line written once probes are attached. On synthetic events (the
- * interpreter) it carries `"synthetic": true`.
+ * The line written once probes are attached, as bpftrace 0.26 writes it
+ * (with `"count"` beside `"data"`; 0.17 had only `"data"`). On synthetic
+ * events (the interpreter) it carries `"synthetic": true`.
  *
  * @example Usage
  * ```ts
@@ -279,22 +329,23 @@ export function formatPrintValueJson(v: Value): string {
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatAttachedProbesJson(2),
- *   '{"type": "attached_probes", "data": {"probes": 2}}\n');
+ *   '{"type": "attached_probes", "count": 2, "data": {"probes": 2}}\n');
  * assert.equal(formatAttachedProbesJson(1, true),
- *   '{"type": "attached_probes", "data": {"probes": 1, "synthetic": true}}\n');
+ *   '{"type": "attached_probes", "count": 1, "data": {"probes": 1, "synthetic": true}}\n');
  * ```
  */
 export function formatAttachedProbesJson(
   n: number,
   synthetic = false,
 ): string {
-  return `{"type": "attached_probes", "data": {"probes": ${n}${
+  return `{"type": "attached_probes", "count": ${n}, "data": {"probes": ${n}${
     synthetic ? ', "synthetic": true' : ""
   }}}\n`;
 }
 
 /**
- * The line written when ring-buffer records were lost.
+ * The line written when ring-buffer records were lost, as bpftrace 0.26
+ * writes it (with `"count"`).
  *
  * @example Usage
  * ```ts
@@ -302,9 +353,9 @@ export function formatAttachedProbesJson(
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatLostEventsJson(3),
- *   '{"type": "lost_events", "data": {"events": 3}}\n');
+ *   '{"type": "lost_events", "count": 3, "data": {"events": 3}}\n');
  * ```
  */
 export function formatLostEventsJson(n: number): string {
-  return `{"type": "lost_events", "data": {"events": ${n}}}\n`;
+  return `{"type": "lost_events", "count": ${n}, "data": {"events": ${n}}}\n`;
 }

@@ -1,7 +1,8 @@
 /**
- * bpftrace 0.17's text output, byte for byte: maps (`@x[k]: v`), stats,
- * histograms with their 52-wide bars, values, stacks and buffers, and the
- * `Attaching N probes...` / `Lost N events` lines.
+ * bpftrace's text output, byte for byte: maps (`@x[k]: v`), stats,
+ * histograms with their 52-wide bars, values, stacks and buffers (as 0.17
+ * and 0.26 print them), and the `Attached N probes` / `Lost N events`
+ * lines (0.26's wording; the CLI writes both on standard error).
  *
  * @module
  */
@@ -408,20 +409,22 @@ export const SYNTHETIC_LABEL =
   "(synthetic events from the interpreter, not the kernel)";
 
 /**
- * The line bpftrace prints once probes are attached. On synthetic events
- * (the interpreter) it says so, so that invented data cannot pass for
- * real data.
+ * The line bpftrace (0.24 and later) prints once probes are attached:
+ * `Attached N probes` (bpftrace 0.17 printed `Attaching N probes...` on
+ * standard output; the CLI writes this one on standard error). On
+ * synthetic events (the interpreter) it says so, so that invented data
+ * cannot pass for real data.
  *
  * @example The attach line
  * ```ts
  * import { formatAttachedProbesText } from "./text.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(formatAttachedProbesText(1), "Attaching 1 probe...\n");
- * assert.equal(formatAttachedProbesText(3), "Attaching 3 probes...\n");
+ * assert.equal(formatAttachedProbesText(1), "Attached 1 probe\n");
+ * assert.equal(formatAttachedProbesText(3), "Attached 3 probes\n");
  * assert.equal(
  *   formatAttachedProbesText(1, true),
- *   "Attaching 1 probe... (synthetic events from the interpreter, not the kernel)\n",
+ *   "Attached 1 probe (synthetic events from the interpreter, not the kernel)\n",
  * );
  * ```
  */
@@ -429,7 +432,7 @@ export function formatAttachedProbesText(
   n: number,
   synthetic = false,
 ): string {
-  return `Attaching ${n} ${n === 1 ? "probe" : "probes"}...${
+  return `Attached ${n} ${n === 1 ? "probe" : "probes"}${
     synthetic ? ` ${SYNTHETIC_LABEL}` : ""
   }\n`;
 }

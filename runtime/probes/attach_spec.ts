@@ -132,6 +132,9 @@ export function parseAttachPoint(text: string): AttachPoint {
     case "BEGIN":
     case "END":
       return fail(`${kind} takes no arguments`);
+    case "test":
+    case "bench":
+      return { kind: kind!, target: rest, text: `${kind}:${rest}` };
     case "tracepoint": {
       const parts = rest.split(":");
       if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {

@@ -126,6 +126,8 @@ export function listProbes(
     }
     case "BEGIN":
     case "END":
+    case "test":
+    case "bench":
     case "kprobe":
     case "kretprobe":
     case "profile":

@@ -56,7 +56,8 @@ export class UnknownTracepointError extends TypeError {
    * @param name The event name, e.g. "kfree_skbx".
    */
   constructor(category: string, name: string) {
-    super(`Unknown tracepoint "${category}:${name}"`);
+    // bpftrace 0.26's wording, which users search for.
+    super(`No matches for tracepoint ${category}:${name}`);
     this.name = "UnknownTracepointError";
     this.category = category;
     this.tracepoint = name;

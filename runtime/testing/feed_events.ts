@@ -319,7 +319,7 @@ function tracepointRecord(
  *     { probe: "tracepoint:skb:kfree_skb", pid: 0, comm: "swapper/0" },
  *   ],
  * );
- * assert.equal(r.output, "Attaching 1 probe...\n\n\n@drops[42, nginx]: 2\n");
+ * assert.equal(r.output, "Attached 1 probe\n\n\n@drops[42, nginx]: 2\n");
  * ```
  */
 export async function feedEvents(

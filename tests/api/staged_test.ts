@@ -144,7 +144,7 @@ Deno.test("emits are never printed as text, in print mode or by printf()", async
   assert.deepEqual(lines, []);
   assert.equal(
     printed,
-    "Attaching 2 probes... (synthetic events from the interpreter, not the kernel)\n" +
+    "Attached 2 probes (synthetic events from the interpreter, not the kernel)\n" +
       `hello\n\n\n@n: ${n}\n`,
   );
 });

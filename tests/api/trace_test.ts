@@ -110,7 +110,7 @@ Deno.test({
     assert.ok(ticks >= 4 && ticks <= 8, `${ticks} ticks`);
     assert.equal(await s.run(), "exit");
     await s.close();
-    assert.equal(printed, "Attaching 2 probes...\nhello\n\n\n@start: 1\n");
+    assert.equal(printed, "Attached 2 probes\nhello\n\n\n@start: 1\n");
   },
 });
 

@@ -18,6 +18,28 @@ const ENGINES = [
   { backend: "interp", ignore: false },
 ];
 
+Deno.test("flags: bpftrace 0.26's long spellings and -V", () => {
+  const o = parseCli([
+    "--quiet",
+    "--verbose",
+    "--warnings",
+    "--pid",
+    "42",
+    "--cmd",
+    "true",
+    "--output",
+    "out.txt",
+    "-e",
+    "x",
+  ]);
+  assert.deepEqual(
+    [o.quiet, o.verbose, o.helperErrors, o.pid, o.command, o.output],
+    [true, true, true, 42, "true", "out.txt"],
+  );
+  assert.equal(parseCli(["--list", "t:skb:*"]).list, "t:skb:*");
+  assert.equal(parseCli(["-V"]).version, true);
+});
+
 Deno.test("flags: parsed, --include repeatable in both spellings", () => {
   const o = parseCli([
     "-q",
@@ -53,10 +75,11 @@ for (const { backend, ignore } of ENGINES) {
       const prog = 'begin { printf("hi\\n"); exit(); }';
       const loud = await runCli(["--backend", backend, "-e", prog]);
       assert.equal(loud.code, 0, loud.stderr);
-      assert.match(loud.stdout, /^Attaching 1 probe\.\.\..*\nhi\n/);
+      assert.match(loud.stderr, /^Attached 1 probe\b/m);
+      assert.match(loud.stdout, /^hi\n/);
       const q = await runCli(["--backend", backend, "-q", "-e", prog]);
       assert.equal(q.code, 0, q.stderr);
-      assert.doesNotMatch(q.stdout + q.stderr, /Attaching/);
+      assert.doesNotMatch(q.stdout + q.stderr, /Attach/);
       assert.match(q.stdout, /^hi\n/);
     },
   });
@@ -75,7 +98,7 @@ for (const { backend, ignore } of ENGINES) {
       const lines = r.stdout.split("\n");
       assert.equal(lines.filter((l) => l === NOTIFY).length, 1);
       const at = lines.indexOf(NOTIFY);
-      assert.match(lines[at - 1], /^Attaching 2 probes/);
+      assert.match(r.stderr, /^Attached 2 probes\b/m);
       assert.ok(at < lines.indexOf("begun") && at < lines.indexOf("tick"));
       const plain = await runCli(["--backend", backend, "-e", prog]);
       assert.doesNotMatch(plain.stdout, new RegExp(NOTIFY));
@@ -141,7 +164,7 @@ for (const { backend, ignore } of ENGINES) {
         'begin { @test = 1; @m["k"] = count(); printf("x\\n"); exit(); }';
       const r = await runCli(["--backend", backend, "-e", prog]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^Attaching 1 probe.*\nx\n$/);
+      assert.equal(r.stdout, "x\n");
       assert.match(
         r.stderr,
         /^stdin:1:36: WARNING: stack_mode is not supported yet: stacks print in bpftrace mode\n/m,
@@ -154,7 +177,7 @@ for (const { backend, ignore } of ENGINES) {
         prog.replace("= 0", "= 1"),
       ]);
       assert.equal(printed.code, 0, printed.stderr);
-      assert.match(printed.stdout, /\nx\n\n\n@m\[k\]: 1\n\n?@test: 1\n$/);
+      assert.match(printed.stdout, /^x\n\n\n@m\[k\]: 1\n\n?@test: 1\n$/);
       assert.doesNotMatch(printed.stderr, /WARNING/);
     },
   });

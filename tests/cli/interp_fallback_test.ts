@@ -12,7 +12,8 @@ Deno.test("without libbpf the one-liner runs in the interpreter, the same twice"
   assert.equal(
     a.stderr,
     "tsbpf: /nonexistent/libbpf.so.1 is not installed (Debian/Ubuntu: " +
-      "apt-get install libbpf1); running in the interpreter on synthetic events\n",
+      "apt-get install libbpf1); running in the interpreter on synthetic events\n" +
+      "Attached 1 probe (synthetic events from the interpreter, not the kernel)\n",
   );
   assert.equal(a.stdout, b.stdout, "same seed, same output");
   const rows = [...a.stdout.matchAll(/^@\[(.+), (\d+)\]: (\d+)$/gm)];

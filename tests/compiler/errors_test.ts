@@ -96,7 +96,7 @@ const CASES: [string, string, boolean?][] = [
   ],
   [
     "tracepoint:nope:nothing { @ = count(); }",
-    'Unknown tracepoint "nope:nothing"',
+    "No matches for tracepoint nope:nothing.",
   ],
   [
     "tracepoint:nope:nothing* { @ = count(); }",

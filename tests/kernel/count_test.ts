@@ -36,7 +36,7 @@ Deno.test({
       const r = await t.stop();
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!hasStackTrace(r.stderr), r.stderr);
-      assert.equal(r.stdout.split("\n")[0], "Attaching 1 probe...");
+      assert.match(r.stderr, /^Attached 1 probe$/m);
       assert.equal(afterAttachLine(r.stdout), `\n\n@: ${N}\n`);
     } finally {
       await w.kill();
@@ -92,7 +92,7 @@ Deno.test({
     });
     try {
       await session.start();
-      assert.equal(out, "Attaching 1 probe...\n");
+      assert.equal(out, "Attached 1 probe\n");
       await w.run();
       await session.pump(0);
       const live = session.readMap("@n");
@@ -103,7 +103,7 @@ Deno.test({
       session.stop();
       assert.equal(await session.run(), "stopped");
       await session.finish();
-      assert.equal(out, `Attaching 1 probe...\n\n\n@n: ${N}\n`);
+      assert.equal(out, `Attached 1 probe\n\n\n@n: ${N}\n`);
     } finally {
       await session.finish();
       await w.kill();

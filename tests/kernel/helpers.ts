@@ -6,6 +6,7 @@
  * @module
  */
 
+export { json017As026 } from "../output/json_017_as_026.ts";
 import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
@@ -188,12 +189,30 @@ export class Tracer {
     }
   }
 
-  /** Waits for the attach line both tools print (text or JSON). */
-  attached(timeoutMs = 20_000): Promise<void> {
-    return this.waitFor(
-      this.json ? '"attached_probes"' : "Attaching",
-      timeoutMs,
-    );
+  /**
+   * Waits for the attach line both tools print: JSON's record on standard
+   * output; in text, bpftrace 0.17's `Attaching N probes...` on standard
+   * output or tsbpf's (bpftrace 0.26's) `Attached N probes` on standard
+   * error.
+   */
+  async attached(timeoutMs = 20_000): Promise<void> {
+    if (this.json) return await this.waitFor('"attached_probes"', timeoutMs);
+    const end = performance.now() + timeoutMs;
+    const seen = () =>
+      this.stdout.includes("Attaching") ||
+      /^Attached \d+ probe/m.test(this.stderr);
+    while (!seen()) {
+      if (this.#done || performance.now() > end) {
+        await sleep(50); // let the readers drain
+        if (seen()) return;
+        throw new Error(
+          `${
+            this.#done ? "Tracer exited" : "Timed out"
+          } before attaching\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
+        );
+      }
+      await sleep(20);
+    }
   }
 
   /** Sends a signal (ignored when already exited). */
@@ -276,8 +295,18 @@ export function runBpftrace(
   return Tracer.bpftrace(args).finish(timeoutMs);
 }
 
-/** Standard output after the first line (the `Attaching` line). */
+/**
+ * Standard output without bpftrace 0.17's attach line (its first line,
+ * `Attaching N probes...`, or the JSON record): tsbpf writes no attach line
+ * on standard output in text (it goes to standard error, as in bpftrace
+ * 0.26), so its output is returned whole.
+ */
 export function afterAttachLine(stdout: string): string {
+  if (
+    !/^(Attaching \d+ probes?\.\.\.|\{"type": "attached_probes")/.test(stdout)
+  ) {
+    return stdout;
+  }
   const i = stdout.indexOf("\n");
   return i < 0 ? "" : stdout.slice(i + 1);
 }

@@ -63,7 +63,7 @@ Deno.test({
     const t = Tracer.tsbpf(["-e", `${probes} { @[probe] = count(); }`]);
     try {
       await t.attached(30_000);
-      const count = Number(/Attaching (\d+) probes/.exec(t.stdout)?.[1]);
+      const count = Number(/Attached (\d+) probes/.exec(t.stderr)?.[1]);
       assert.ok(count >= 30 && count <= 120, `${count} probes`);
       await new Promise((r) => setTimeout(r, 300));
       const t0 = performance.now();

@@ -20,9 +20,27 @@ Deno.test("jsonEscape: bpftrace's escapes, including its signed-char quirk", () 
   assert.equal(jsonEscape("é"), "\\uffffffc3\\uffffffa9");
 });
 
-Deno.test("formatValueJson: ints bare, strings quoted, tuples compact", () => {
+Deno.test("formatValueJson: ints bare (quoted beyond a double), strings quoted, tuples compact, bool, null, records", () => {
   assert.equal(formatValueJson(-5), "-5");
-  assert.equal(formatValueJson(2n ** 64n - 1n), "18446744073709551615");
+  assert.equal(formatValueJson(2n ** 53n), "9007199254740992");
+  assert.equal(formatValueJson(2n ** 53n + 1n), '"9007199254740993"');
+  assert.equal(formatValueJson(2n ** 64n - 1n), '"18446744073709551615"');
+  // bpftrace 0.26's tests/runtime/json-output: record, bool, none.
+  assert.equal(
+    formatValueJson({
+      type: "record",
+      fields: [["a", 0], ["b", 1], ["c", "str"], ["d", [5, 6]], ["e", {
+        type: "record",
+        fields: [["x", 1], ["y", 2]],
+      }]],
+    }),
+    '{"a": 0, "b": 1, "c": "str", "d": [5,6], "e": {"x": 1, "y": 2}}',
+  );
+  assert.equal(formatValueJson([true, false]), "[true,false]");
+  assert.equal(
+    formatValueJson({ type: "record", fields: [["i", 5], ["f", null]] }),
+    '{"i": 5, "f": null}',
+  );
   assert.equal(formatValueJson([1, "a", [2, "b"]]), '[1,"a",[2,"b"]]');
   assert.equal(
     formatValueJson({ type: "stack", kernel: true, frames: ["f+1"] }),
@@ -72,7 +90,7 @@ Deno.test("formatMapJson: map, stats and hist lines", () => {
   assert.equal(
     formatMapJson(h, { div: 2 }),
     '{"type": "hist", "data": {"@h": {"1,x": [{"max": -1, "count": 2}], ' +
-      '"2,y": [{"min": -2147483648, "max": 0, "count": 2}, {"min": 1, "max": 1, "count": 2}]}}}\n',
+      '"2,y": [{"min": 2147483648, "max": 4294967295, "count": 2},{"min": 4294967296, "max": 8589934591, "count": 2}]}}}\n',
   );
   assert.equal(formatMapJson({ ...h, entries: [] }), "");
   assert.equal(
@@ -101,11 +119,11 @@ Deno.test("JSON messages and end-of-run output", () => {
   );
   assert.equal(
     formatAttachedProbesJson(1),
-    '{"type": "attached_probes", "data": {"probes": 1}}\n',
+    '{"type": "attached_probes", "count": 1, "data": {"probes": 1}}\n',
   );
   assert.equal(
     formatLostEventsJson(0),
-    '{"type": "lost_events", "data": {"events": 0}}\n',
+    '{"type": "lost_events", "count": 0, "data": {"events": 0}}\n',
   );
   assert.equal(
     formatExitMapsJson([
@@ -117,7 +135,7 @@ Deno.test("JSON messages and end-of-run output", () => {
       },
       { name: "@a", keyed: true, kind: "count", entries: [] },
     ]),
-    '\n\n{"type": "map", "data": {"@b": 2}}\n',
+    '{"type": "map", "data": {"@b": 2}}\n',
   );
 });
 

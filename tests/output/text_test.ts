@@ -268,8 +268,8 @@ Deno.test("end-of-run output and status lines", () => {
     { name: "@m", keyed: true, kind: "count", entries: [] },
   ];
   assert.equal(formatExitMapsText(maps), "\n\n@a: 3\n\n\n@z: 1\n");
-  assert.equal(formatAttachedProbesText(1), "Attaching 1 probe...\n");
-  assert.equal(formatAttachedProbesText(0), "Attaching 0 probes...\n");
+  assert.equal(formatAttachedProbesText(1), "Attached 1 probe\n");
+  assert.equal(formatAttachedProbesText(0), "Attached 0 probes\n");
   assert.equal(formatLostEventsText(12), "Lost 12 events\n");
 });
 

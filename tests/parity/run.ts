@@ -311,7 +311,7 @@ export async function runProgram(
         if (attachLine) {
           attachLine = false;
           if (
-            /^Attaching \d+ probes?\.\.\.( \(synthetic .*\))?\n$|"attached_probes"/
+            /^Attached \d+ probes?( \(synthetic .*\))?\n$|"attached_probes"/
               .test(text)
           ) {
             return;

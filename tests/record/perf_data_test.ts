@@ -64,7 +64,7 @@ Deno.test({
       assert.match(r.stderr, /recorded by perf on Linux /);
       assert.equal(
         r.stdout,
-        `Attaching 1 probe...\n\n\n@: ${N}\n@cpu[true]: ${N}\n`,
+        `\n\n@: ${N}\n@cpu[true]: ${N}\n`,
       );
       // A program reading what perf.data lacks gets one line.
       const uid = await runCli([

@@ -67,7 +67,7 @@ Deno.test("another program replays what the recording holds: context, task facts
   assert.equal(error, undefined);
   assert.equal(
     out,
-    "Attaching 1 probe...\n" +
+    "Attached 1 probe\n" +
       "nginx 100 /etc/hosts 33\n" +
       "nginx 101 /etc/passwd 33\n" +
       "nginx 100 /tmp/x 33\n\n\n" +
@@ -130,7 +130,7 @@ Deno.test("outputs replay in the order they reached the live ring, not the order
     await session.start();
     await session.run({ durationMs: r.durationMs });
     await session.finish();
-    assert.equal(text, "Attaching 1 probe...\n2\n1\n3\n\n\n");
+    assert.equal(text, "Attached 1 probe\n2\n1\n3\n\n\n");
   } finally {
     Deno.removeSync(path);
   }

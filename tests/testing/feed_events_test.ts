@@ -17,7 +17,7 @@ Deno.test("feedEvents: the kfree_skb one-liner counts exactly the events fed", a
   );
   assert.equal(
     r.output,
-    "Attaching 1 probe...\n\n\n@drops[7, sshd]: 1\n@drops[42, nginx]: 2\n",
+    "Attached 1 probe\n\n\n@drops[7, sshd]: 1\n@drops[42, nginx]: 2\n",
   );
   assert.deepEqual(r.maps[0].entries, [
     { key: [7, "sshd"], value: 1 },
