@@ -23,9 +23,17 @@ if (!python) console.log("Skipping getppid workloads: no python3");
 export const ignoreKernel: boolean = !kernel.ok || !python;
 
 /** Runs python3 calling getppid() `n` times; resolves to its pid. */
-export async function getppidChild(n: number): Promise<number> {
+export async function getppidChild(
+  n: number,
+  comm?: string,
+): Promise<number> {
+  // A name of its own keeps other python3 processes on the machine out of
+  // a test that filters by comm.
+  const rename = comm === undefined
+    ? ""
+    : `open("/proc/self/comm", "w").write(${JSON.stringify(comm)})\n`;
   const child = new Deno.Command("python3", {
-    args: ["-c", `import os\nfor _ in range(${n}): os.getppid()`],
+    args: ["-c", `import os\n${rename}for _ in range(${n}): os.getppid()`],
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -77,12 +77,12 @@ Deno.test({
   ignore: ignoreKernel,
   async fn() {
     const warnings: string[] = [];
-    await using s = await trace(source('/comm == "python3"/'), {
+    await using s = await trace(source('/comm == "tsbmapfull"/'), {
       backend: "kernel",
       maxMapKeys: KEYS,
       warn: (text) => warnings.push(text),
     });
-    await getppidChild(400);
+    await getppidChild(400, "tsbmapfull");
     await s.every(100).next();
     checkFull(s.maps(), s.mapFull());
     await s.close();
