@@ -9,13 +9,14 @@ import { engineSymbols } from "../../runtime/host_symbols.ts";
 import { Workload, workloadPath } from "../kernel/helpers.ts";
 
 /**
- * The compiler fixes checked in the running kernel: its verifier accepts
- * the programs and they compute what bpftrace computes.
+ * Builtins and user-memory reads (min/max of constants, loops, usym, func,
+ * kstack, str of user pointers, exec argv) run in the kernel: its verifier
+ * accepts the programs and they compute what bpftrace computes.
  */
 
 const probe = probeKernel();
 if (!probe.ok) {
-  console.log(`Skipping kernel compiler fix tests: ${probe.reason}`);
+  console.log(`Skipping kernel builtin tests: ${probe.reason}`);
 }
 
 /** Slot `slot` (u64) of a map entry's value, summed over CPUs. */
