@@ -87,7 +87,7 @@ Deno.test({
   async fn() {
     // tsb_spin is entered once, then spins for a second: the symbols are
     // read while the process is still there.
-    const w = await Workload.start(["spin", "1"]);
+    const w = await Workload.start(["spin", "1000"]);
     const bin = await workloadPath();
     const prog = compile(
       `uprobe:${bin}:tsb_spin /pid == ${w.pid}/ { @s[usym(reg("ip"))] = count(); @f[func] = count(); }`,

@@ -6,43 +6,25 @@
  * @module
  */
 
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import {
+  commandSkipReason,
+  kernelSkipReason,
+  skip,
+  which,
+} from "../support/skip.ts";
+import {
+  workloadBinary,
+  workloadOutput,
+  workloadSkipReason,
+} from "../support/workload.ts";
+
+export { skip };
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const WORKLOAD_C = new URL("./workload.c", import.meta.url).pathname;
-
-function which(cmd: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      const path = `${dir}/${cmd}`;
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // next
-    }
-  }
-  for (const dir of ["/usr/sbin", "/sbin", "/usr/bin", "/usr/local/bin"]) {
-    try {
-      const path = `${dir}/${cmd}`;
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
-function computeSkip(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not root";
-  const probe = probeKernel();
-  if (!probe.ok) return probe.reason;
-  if (which("gcc") === undefined) return "no gcc to build the workload";
-  if (which("bpftool") === undefined) return "no bpftool to list programs";
-  return undefined;
-}
 
 /** Why the kernel acceptance tests cannot run here, or undefined. */
-export const skipReason: string | undefined = computeSkip();
+export const skipReason: string | undefined = kernelSkipReason() ??
+  workloadSkipReason() ?? commandSkipReason("bpftool", "list programs");
 
 /** Path of bpftrace, when installed. */
 export const BPFTRACE: string | undefined = which("bpftrace");
@@ -50,18 +32,6 @@ export const BPFTRACE: string | undefined = which("bpftrace");
 /** Why the bpftrace comparisons cannot run here, or undefined. */
 export const bpftraceSkipReason: string | undefined = skipReason ??
   (BPFTRACE === undefined ? "bpftrace is not installed" : undefined);
-
-/**
- * True when the test must be skipped; prints the reason once per test
- * file that asks.
- */
-export function skip(what: string, reason = skipReason): boolean {
-  if (reason !== undefined) {
-    console.log(`Skipping ${what}: ${reason}`);
-    return true;
-  }
-  return false;
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -287,38 +257,12 @@ export function hasStackTrace(text: string): boolean {
   return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
 }
 
-let workload: Promise<string> | undefined;
-
-async function buildWorkload(): Promise<string> {
-  const src = await Deno.readFile(WORKLOAD_C);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", src));
-  const tag = [...digest.slice(0, 6)].map((b) =>
-    b.toString(16).padStart(2, "0")
-  ).join("");
-  const dir = `/tmp/tsbpf_kernel_tests_${tag}`;
-  const bin = `${dir}/tsbwork`;
-  try {
-    if (Deno.statSync(bin).isFile) return bin;
-  } catch {
-    // build it
-  }
-  Deno.mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${Deno.pid}`;
-  const out = await new Deno.Command("gcc", {
-    args: ["-O1", "-g", "-fno-omit-frame-pointer", "-o", tmp, WORKLOAD_C],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`gcc failed:\n${decoder.decode(out.stderr)}`);
-  }
-  Deno.renameSync(tmp, bin);
-  return bin;
-}
-
-/** Path of the gcc-built workload binary (built once, cached in /tmp). */
+/**
+ * Path of the workload binary (`tests/support/workload.c`, built once,
+ * cached in /tmp), named `tsbwork`: its processes' comm.
+ */
 export function workloadPath(): Promise<string> {
-  return workload ??= buildWorkload();
+  return workloadBinary("tsbwork");
 }
 
 /**
@@ -378,12 +322,15 @@ export class Workload {
     return { code: status.code, stdout: this.stdout };
   }
 
-  /** `go()` then `wait()`; asserts the work succeeded. */
+  /**
+   * `go()` then `wait()`; asserts the work succeeded and returns what the
+   * mode printed (without the `ready` and `done` lines).
+   */
   async run(): Promise<string> {
     await this.go();
     const r = await this.wait();
     if (r.code !== 0) throw new Error(`Workload exited with ${r.code}`);
-    return r.stdout;
+    return workloadOutput(r.stdout);
   }
 
   /** Kills the child if it still runs (for `finally`). */

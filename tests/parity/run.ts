@@ -16,7 +16,12 @@ import type { MapData } from "../../runtime/output/types.ts";
 import { type ExitReason, Session } from "../../runtime/session.ts";
 import { InterpEngine } from "../../runtime/synthetic/interp_engine.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { kernelSkipReason as supportKernelSkip } from "../support/skip.ts";
+import {
+  workloadBinary,
+  workloadSkipReason as supportWorkloadSkip,
+} from "../support/workload.ts";
 
 /** The two engines. */
 export type EngineKind = "kernel" | "interp";
@@ -33,79 +38,26 @@ export const INTERP_TARGET_COMM = "target";
 /** The comm of the kernel workload (its binary's name). */
 export const KERNEL_TARGET_COMM = "tsbparity";
 
-const WORKLOAD_C = new URL("./workload.c", import.meta.url).pathname;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-function computeGccSkip(): string | undefined {
-  if (Deno.build.os !== "linux") {
-    return `the workload is a Linux ELF binary, this is ${Deno.build.os}`;
-  }
-  try {
-    const out = new Deno.Command("gcc", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return out.success
-      ? undefined
-      : "gcc does not run: cannot build the workload";
-  } catch {
-    return "no gcc to build the workload";
-  }
-}
 
 /**
  * Why the workload binary cannot be built here (uprobe rows need it on
  * both engines), or undefined when it can.
  */
-export const workloadSkipReason: string | undefined = computeGccSkip();
-
-function computeKernelSkip(): string | undefined {
-  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
-  const probe = probeKernel();
-  if (!probe.ok) return probe.reason;
-  return workloadSkipReason;
-}
+export const workloadSkipReason: string | undefined = supportWorkloadSkip();
 
 /** Why the kernel engine cannot run here, or undefined when it can. */
-export const kernelSkipReason: string | undefined = computeKernelSkip();
-
-let built: Promise<string> | undefined;
-
-async function buildWorkload(): Promise<string> {
-  const src = await Deno.readFile(WORKLOAD_C);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", src));
-  const tag = [...digest.slice(0, 6)]
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
-  const dir = `/tmp/tsbpf_parity_${tag}`;
-  const bin = `${dir}/${KERNEL_TARGET_COMM}`;
-  try {
-    if (Deno.statSync(bin).isFile) return bin;
-  } catch {
-    // not built yet
-  }
-  Deno.mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${Deno.pid}`;
-  const out = await new Deno.Command("gcc", {
-    args: ["-O1", "-g", "-fno-omit-frame-pointer", "-o", tmp, WORKLOAD_C],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`gcc failed:\n${decoder.decode(out.stderr)}`);
-  }
-  Deno.renameSync(tmp, bin);
-  return bin;
-}
+export const kernelSkipReason: string | undefined = supportKernelSkip() ??
+  workloadSkipReason;
 
 /**
- * Path of the gcc-built workload binary (built once per source version,
- * cached in /tmp, shared by every row). Uprobe rows name it in their
- * source on both engines.
+ * Path of the workload binary (`tests/support/workload.c`, built once per
+ * source version, cached in /tmp, shared by every row), named
+ * `tsbparity`. Uprobe rows name it in their source on both engines.
  */
 export function workloadPath(): Promise<string> {
-  return built ??= buildWorkload();
+  return workloadBinary(KERNEL_TARGET_COMM);
 }
 
 /** The workload child, started and waiting at its gate. */
@@ -145,7 +97,7 @@ class Child {
     let ended = false;
     this.child.status.then(() => ended = true);
     const end = performance.now() + 20_000;
-    while (!this.stdout.includes("done\n") && !ended) {
+    while (!/^done \d+ \d+$/m.test(this.stdout) && !ended) {
       if (performance.now() > end) throw new Error("Workload never done");
       await new Promise((r) => setTimeout(r, 2));
     }
