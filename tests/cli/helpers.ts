@@ -4,6 +4,8 @@
  * @module
  */
 
+import { kernelSkipReason } from "../support/skip.ts";
+
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
 /** What a CLI run printed and returned. */
@@ -49,26 +51,7 @@ export async function runCli(
 }
 
 /** Why kernel tests cannot run here, or undefined when they can. */
-export function kernelSkipReason(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not root";
-  for (
-    const dir of [
-      "/usr/lib/x86_64-linux-gnu",
-      "/lib/x86_64-linux-gnu",
-      "/usr/lib64",
-      "/usr/lib",
-    ]
-  ) {
-    try {
-      Deno.statSync(`${dir}/libbpf.so.1`);
-      return undefined;
-    } catch {
-      // next
-    }
-  }
-  return "no libbpf.so.1";
-}
+export { kernelSkipReason };
 
 /** A temporary file holding `text`; returns its path. */
 export function tempFile(text: string, suffix = ".txt"): string {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import type { Program } from "../../runtime/program.ts";
 import type { Insn } from "../../runtime/bpf/insn.ts";
 import { Class, JmpOp } from "../../runtime/bpf/opcodes.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
 
-const probe = probeKernel();
-if (!probe.ok) console.log(`Skipping kernel compiler tests: ${probe.reason}`);
+const kernelSkip = kernelSkipReason();
 
 /** bpftrace 0.17 xlated counts measured here (see fast_test.ts). */
 const CASES: [string, number][] = [
@@ -42,7 +42,7 @@ function coldSlots(insns: Insn[]): number {
 
 Deno.test({
   name: "the kernel verifier accepts the hot path programs, xlated ≤ bpftrace",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const got: string[] = [];
     for (const [src, bpftrace] of CASES) {
@@ -85,7 +85,7 @@ const SCOPE = [
 
 Deno.test({
   name: "the kernel verifier accepts programs across the language",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     for (const src of SCOPE) {
       const engine = new KernelEngine();
@@ -118,7 +118,7 @@ function kernelValue(
 
 Deno.test({
   name: "kernel: events a full ring buffer drops are counted in .lost",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const prog = compile(
       'BEGIN { $i = 0; while ($i < 1000) { printf("%d\\n", $i); $i++; } }',
@@ -160,7 +160,7 @@ async function readLine(r: ReadableStreamDefaultReader<Uint8Array>) {
 
 Deno.test({
   name: "kernel: the pid option counts only that process's syscalls",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const a = getppidChild(1500);
     const b = getppidChild(700);
@@ -198,7 +198,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: unique program names and numaid load and run",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const engine = new KernelEngine();
     try {
@@ -226,7 +226,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: join(args->argv) of an exec renders as bpftrace's",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const prog = compile(
       'tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/echo"/ { join(args->argv); join(args->argv, ","); }',

@@ -3,7 +3,8 @@ import { compile } from "../../runtime/compiler/compile.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { readElf } from "../../runtime/probes/elf.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
-import { KernelEngine, probeKernel } from "../../ffi/kernel_engine.ts";
+import { KernelEngine } from "../../ffi/kernel_engine.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
 import { events, load, run } from "./harness.ts";
@@ -183,11 +184,10 @@ Deno.test("uaddr() errors: a binary that cannot be read, attach points in two bi
   );
 });
 
-const kernel = probeKernel();
-
 Deno.test({
   name: "kernel: *uaddr() reads a global of PIE and non-PIE programs",
-  ignore: bins === undefined || !kernel.ok,
+  ignore: bins === undefined ||
+    skip("the uaddr kernel test", kernelSkipReason()),
   async fn() {
     for (const bin of [bins!.nopie, bins!.pie]) {
       const prog = compile(

@@ -14,15 +14,11 @@ import type {
   MapSpec,
   ProbeProgram,
 } from "../../runtime/program.ts";
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { kernelSkipReason } from "../support/skip.ts";
 import { loadedPrograms } from "../../ffi/introspect.ts";
 
-const probe = probeKernel();
-
 /** Why kernel tests cannot run here, or undefined when they can. */
-export const skipReason: string | undefined = probe.ok
-  ? undefined
-  : probe.reason;
+export const skipReason: string | undefined = kernelSkipReason();
 if (skipReason !== undefined) {
   console.log(`Skipping kernel engine tests: ${skipReason}`);
 }

@@ -5,11 +5,11 @@
  * (EINVAL).
  */
 import assert from "node:assert/strict";
-import { kernel } from "../api/helpers.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import { trace } from "../../mod.ts";
 import { maxSampleRate } from "../../runtime/probes/perf_events.ts";
 
-const ignore = !kernel.ok;
+const ignore = skip("the kernel limit tests", kernelSkipReason());
 
 const stmts = (n: number, f: (i: number) => string) =>
   Array.from({ length: n }, (_, i) => f(i)).join(" ");

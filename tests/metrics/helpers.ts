@@ -8,20 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-
-function which(cmd: string): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":")
-    .concat(["/usr/bin", "/usr/local/bin", "/bin"]);
-  for (const dir of dirs) {
-    if (dir === "") continue;
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
+import { skip, which } from "../support/skip.ts";
 
 /** Path of `prometheus`, when installed. */
 export const PROMETHEUS: string | undefined = which("prometheus");
@@ -39,12 +26,7 @@ export const promtoolSkip: string | undefined = PROMTOOL === undefined
   ? "promtool is not installed (Debian: apt-get install prometheus)"
   : undefined;
 
-/** Prints why `what` is skipped, once, and says whether to skip. */
-export function skip(what: string, reason: string | undefined): boolean {
-  if (reason === undefined) return false;
-  console.log(`Skipping ${what}: ${reason}`);
-  return true;
-}
+export { skip };
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort(): number {

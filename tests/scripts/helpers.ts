@@ -6,7 +6,7 @@
  * @module
  */
 
-import { probeKernel } from "../../ffi/kernel_engine.ts";
+import { kernelSkipReason } from "../support/skip.ts";
 
 /** What a script run printed and returned. */
 export interface ScriptRun {
@@ -17,12 +17,8 @@ export interface ScriptRun {
   ms: number;
 }
 
-const kernel = probeKernel();
-
 /** Why kernel script tests cannot run here, or undefined when they can. */
-export const kernelSkip: string | undefined = kernel.ok
-  ? undefined
-  : kernel.reason;
+export const kernelSkip: string | undefined = kernelSkipReason();
 
 /**
  * Runs `deno run -A scripts/NAME.ts ...args`; once standard output or
