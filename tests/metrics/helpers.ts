@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { skip, which } from "../support/skip.ts";
+import { kernelSkipReason, skip, which } from "../support/skip.ts";
+import { Tracer } from "../support/child.ts";
 
 /** Path of `prometheus`, when installed. */
 export const PROMETHEUS: string | undefined = which("prometheus");
@@ -21,6 +22,26 @@ export const PYTHON: string | undefined = which("python3");
 export const prometheusSkip: string | undefined = PROMETHEUS === undefined
   ? "prometheus is not installed (Debian: apt-get install prometheus)"
   : undefined;
+/**
+ * Why the kernel tests with python3 workloads cannot run, or undefined.
+ */
+export const kernelWorkloadSkip: string | undefined = kernelSkipReason() ??
+  (PYTHON === undefined ? "no python3 for the workloads" : undefined);
+
+/**
+ * Starts the CLI (`deno run -A mod.ts ...args`) serving metrics and waits
+ * (up to `timeoutMs`) for its `serving metrics at URL` line: the running
+ * tracer and the URL (undefined when it never came: see `tracer.stderr`).
+ */
+export async function serveCli(
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ tracer: Tracer; url: string | undefined }> {
+  const tracer = Tracer.tsbpf(args);
+  const m = await tracer.waitForStderr(/serving metrics at (\S+)/, timeoutMs);
+  return { tracer, url: m?.[1] };
+}
+
 /** Why tests needing promtool cannot run, or undefined. */
 export const promtoolSkip: string | undefined = PROMTOOL === undefined
   ? "promtool is not installed (Debian: apt-get install prometheus)"

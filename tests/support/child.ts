@@ -162,6 +162,26 @@ export class Tracer {
     }
   }
 
+  /**
+   * Waits until standard error matches `re`; returns the match, or
+   * undefined when the tracer exits or `timeoutMs` passes first.
+   */
+  async waitForStderr(
+    re: RegExp,
+    timeoutMs = 20_000,
+  ): Promise<RegExpExecArray | undefined> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.stderr);
+      if (m !== null) return m;
+      if (this.#done || performance.now() > end) {
+        await sleep(50); // let the readers drain
+        return re.exec(this.stderr) ?? undefined;
+      }
+      await sleep(20);
+    }
+  }
+
   /** Waits for the attach line both tools print (text or JSON). */
   attached(timeoutMs = 20_000): Promise<void> {
     return this.waitFor(
