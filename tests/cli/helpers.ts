@@ -5,6 +5,10 @@
  */
 
 import { kernelSkipReason } from "../support/skip.ts";
+import { hasStackTrace } from "../support/child.ts";
+
+/** True when text looks like a JavaScript stack trace. */
+export { hasStackTrace };
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
@@ -58,11 +62,6 @@ export function tempFile(text: string, suffix = ".txt"): string {
   const path = Deno.makeTempFileSync({ suffix });
   Deno.writeTextFileSync(path, text);
   return path;
-}
-
-/** True when text looks like a JavaScript stack trace. */
-export function hasStackTrace(text: string): boolean {
-  return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
 }
 
 /** Why runs as another user cannot be made here, or undefined. */

@@ -12,7 +12,12 @@ import {
   skip,
   which,
 } from "../support/skip.ts";
-import { type Finished, progIdsOf, Tracer } from "../support/child.ts";
+import {
+  type Finished,
+  hasStackTrace,
+  progIdsOf,
+  Tracer,
+} from "../support/child.ts";
 import {
   workloadBinary,
   workloadOutput,
@@ -20,7 +25,7 @@ import {
 } from "../support/workload.ts";
 
 export { skip };
-export { type Finished, progIdsOf, Tracer };
+export { type Finished, hasStackTrace, progIdsOf, Tracer };
 
 /** Why the kernel acceptance tests cannot run here, or undefined. */
 export const skipReason: string | undefined = kernelSkipReason() ??
@@ -69,11 +74,6 @@ export function runBpftrace(
 export function afterAttachLine(stdout: string): string {
   const i = stdout.indexOf("\n");
   return i < 0 ? "" : stdout.slice(i + 1);
-}
-
-/** True when text looks like a JavaScript stack trace. */
-export function hasStackTrace(text: string): boolean {
-  return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
 }
 
 /**

@@ -7,6 +7,10 @@
  */
 
 import { kernelSkipReason } from "../support/skip.ts";
+import { hasStackTrace } from "../support/child.ts";
+
+/** True when text looks like a JavaScript stack trace. */
+export { hasStackTrace };
 
 /** What a script run printed and returned. */
 export interface ScriptRun {
@@ -91,9 +95,4 @@ export function udpToClosedPort(n: number): Promise<number> {
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** True when `text` looks like a JS stack trace. */
-export function hasStackTrace(text: string): boolean {
-  return /^\s+at .+:\d+:\d+\)?$/m.test(text);
 }

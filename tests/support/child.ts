@@ -317,3 +317,17 @@ export function progIdsOf(pid: number): number[] {
   }
   return ids.sort((a, b) => a - b);
 }
+
+/**
+ * True when text looks like a JavaScript stack trace (an `at file:line:col`
+ * line or an uncaught error): what a user must never see.
+ *
+ * @example A stack trace
+ * ```ts ignore
+ * import { hasStackTrace } from "./child.ts";
+ * console.log(hasStackTrace("    at main (file:///x.ts:1:2)")); // true
+ * ```
+ */
+export function hasStackTrace(text: string): boolean {
+  return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
+}
