@@ -20,7 +20,7 @@ import {
 } from "../support/child.ts";
 import {
   workloadBinary,
-  workloadOutput,
+  WorkloadProcess,
   workloadSkipReason,
 } from "../support/workload.ts";
 
@@ -38,20 +38,10 @@ export const BPFTRACE: string | undefined = which("bpftrace");
 export const bpftraceSkipReason: string | undefined = skipReason ??
   (BPFTRACE === undefined ? "bpftrace is not installed" : undefined);
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function collect(
-  stream: ReadableStream<Uint8Array>,
-  onText: (text: string) => void,
-): Promise<void> {
-  const d = new TextDecoder();
-  for await (const chunk of stream) onText(d.decode(chunk, { stream: true }));
-  onText(d.decode());
 }
 
 /** Runs the tsbpf CLI to its end (`deno run -A mod.ts ...args`). */
@@ -85,89 +75,18 @@ export function workloadPath(): Promise<string> {
 }
 
 /**
- * The workload binary running in a child process, gated: it prints
- * `ready` and waits for `go()` before doing its work.
+ * The workload binary running in a child process as `tsbwork`, gated: it
+ * prints `ready` and waits for `go()` before doing its work.
  */
-export class Workload {
-  /** The child process. */
-  readonly child: Deno.ChildProcess;
-  /** Standard output so far. */
-  stdout = "";
-  #reader: Promise<void>;
-
-  private constructor(child: Deno.ChildProcess) {
-    this.child = child;
-    this.#reader = collect(child.stdout, (t) => this.stdout += t);
-  }
-
+export const Workload = {
   /** Starts `tsbwork ...args` and waits until it is ready. */
-  static async start(args: string[]): Promise<Workload> {
-    const bin = await workloadPath();
-    const w = new Workload(
-      new Deno.Command(bin, {
-        args,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn(),
-    );
-    const end = performance.now() + 10_000;
-    while (!w.stdout.includes("ready\n")) {
-      if (performance.now() > end) {
-        await w.kill();
-        throw new Error(`Workload ${args.join(" ")} never became ready`);
-      }
-      await sleep(5);
-    }
-    return w;
-  }
+  start(args: string[]): Promise<WorkloadProcess> {
+    return WorkloadProcess.start("tsbwork", args);
+  },
+};
 
-  /** The child's pid (its comm is `tsbwork`). */
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  /** Lets the work begin. */
-  async go(): Promise<void> {
-    const w = this.child.stdin.getWriter();
-    await w.write(encoder.encode("g"));
-    await w.close();
-  }
-
-  /** Waits for the end; returns the status and what it printed. */
-  async wait(): Promise<{ code: number; stdout: string }> {
-    const status = await this.child.status;
-    await this.#reader;
-    return { code: status.code, stdout: this.stdout };
-  }
-
-  /**
-   * `go()` then `wait()`; asserts the work succeeded and returns what the
-   * mode printed (without the `ready` and `done` lines).
-   */
-  async run(): Promise<string> {
-    await this.go();
-    const r = await this.wait();
-    if (r.code !== 0) throw new Error(`Workload exited with ${r.code}`);
-    return workloadOutput(r.stdout);
-  }
-
-  /** Kills the child if it still runs (for `finally`). */
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-    try {
-      await this.child.stdin.close();
-    } catch {
-      // closed by go()
-    }
-    await this.child.status;
-    await this.#reader;
-  }
-}
+/** A running `tsbwork` workload (see `Workload.start`). */
+export type Workload = WorkloadProcess;
 
 /** One program as `bpftool prog show -j` lists it. */
 export interface BpftoolProg {

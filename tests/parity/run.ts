@@ -20,6 +20,7 @@ import { KernelEngine } from "../../ffi/kernel_engine.ts";
 import { kernelSkipReason as supportKernelSkip } from "../support/skip.ts";
 import {
   workloadBinary,
+  WorkloadProcess,
   workloadSkipReason as supportWorkloadSkip,
 } from "../support/workload.ts";
 
@@ -38,9 +39,6 @@ export const INTERP_TARGET_COMM = "target";
 /** The comm of the kernel workload (its binary's name). */
 export const KERNEL_TARGET_COMM = "tsbparity";
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
 /**
  * Why the workload binary cannot be built here (uprobe rows need it on
  * both engines), or undefined when it can.
@@ -58,76 +56,6 @@ export const kernelSkipReason: string | undefined = supportKernelSkip() ??
  */
 export function workloadPath(): Promise<string> {
   return workloadBinary(KERNEL_TARGET_COMM);
-}
-
-/** The workload child, started and waiting at its gate. */
-class Child {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  readonly #reader: Promise<void>;
-  #stdin?: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(bin: string, args: string[]) {
-    const child = new Deno.Command(bin, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.child = child;
-    this.#reader = (async () => {
-      for await (const chunk of child.stdout) {
-        this.stdout += decoder.decode(chunk, { stream: true });
-      }
-    })();
-  }
-
-  async ready(): Promise<void> {
-    const end = performance.now() + 10_000;
-    while (!this.stdout.includes("ready\n")) {
-      if (performance.now() > end) throw new Error("Workload never ready");
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-
-  /** Opens the gate and waits until the work is done (or the child ended). */
-  async go(): Promise<void> {
-    this.#stdin = this.child.stdin.getWriter();
-    await this.#stdin.write(encoder.encode("g"));
-    let ended = false;
-    this.child.status.then(() => ended = true);
-    const end = performance.now() + 20_000;
-    while (!/^done \d+ \d+$/m.test(this.stdout) && !ended) {
-      if (performance.now() > end) throw new Error("Workload never done");
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-
-  /** Closes standard input, lets the child exit and checks its status. */
-  async release(): Promise<void> {
-    await this.#stdin?.close().catch(() => {});
-    this.#stdin = undefined;
-    const status = await this.child.status;
-    await this.#reader;
-    if (status.code !== 0) {
-      throw new Error(`Workload exited with status ${status.code}`);
-    }
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    try {
-      await (this.#stdin ?? this.child.stdin).close();
-    } catch {
-      // already closed
-    }
-    await this.child.status;
-    await this.#reader;
-  }
 }
 
 /** Who the program traces on this engine: the values rows expect. */
@@ -219,14 +147,13 @@ export async function runProgram(
   const needsBin = typeof spec.source === "function" ||
     (engine === "kernel" && spec.workload !== undefined);
   const bin = needsBin ? await workloadPath() : "";
-  let child: Child | undefined;
+  let child: WorkloadProcess | undefined;
   try {
     let pid = INTERP_TARGET_PID;
     let comm = INTERP_TARGET_COMM;
     if (engine === "kernel" && spec.workload !== undefined) {
-      child = new Child(bin, spec.workload);
-      await child.ready();
-      pid = child.child.pid;
+      child = await WorkloadProcess.start(KERNEL_TARGET_COMM, spec.workload);
+      pid = child.pid;
       comm = KERNEL_TARGET_COMM;
     }
     const target: Target = { engine, pid, comm, bin };
@@ -274,7 +201,7 @@ export async function runProgram(
     let exitOutput = "";
     try {
       await session.start();
-      await child?.go();
+      await child?.open();
       reason = await session.run({
         durationMs: engine === "kernel"
           ? (spec.kernelMs ?? 100)

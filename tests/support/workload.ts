@@ -122,3 +122,146 @@ export function workloadBinary(name: string): Promise<string> {
 export function workloadOutput(stdout: string): string {
   return stdout.replace(/^ready\n/, "").replace(/^done \d+ \d+\n/m, "");
 }
+
+const encoder = new TextEncoder();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The workload running in a child process, gated: started, it prints
+ * `ready` and waits at its gate. `go()` opens the gate and closes standard
+ * input (the workload exits when done); `open()` opens it and keeps
+ * standard input open, so the workload stays alive after `done` until
+ * `release()`.
+ *
+ * @example Ten getppid calls as "tsbwork"
+ * ```ts ignore
+ * import { WorkloadProcess } from "./workload.ts";
+ * const w = await WorkloadProcess.start("tsbwork", ["getppid", "10"]);
+ * try {
+ *   console.log(w.pid, await w.run());
+ * } finally {
+ *   await w.kill();
+ * }
+ * ```
+ */
+export class WorkloadProcess {
+  /** The child process. */
+  readonly child: Deno.ChildProcess;
+  /** Standard output so far. */
+  stdout = "";
+  #reader: Promise<void>;
+  #stdin?: WritableStreamDefaultWriter<Uint8Array>;
+  #ended = false;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.child = child;
+    this.#reader = (async () => {
+      const d = new TextDecoder();
+      for await (const chunk of child.stdout) {
+        this.stdout += d.decode(chunk, { stream: true });
+      }
+      this.stdout += d.decode();
+    })();
+    child.status.then(() => this.#ended = true);
+  }
+
+  /**
+   * Starts the workload named `name` (its comm) with `args` and waits (up
+   * to 10 s) until it is at its gate.
+   */
+  static async start(name: string, args: string[]): Promise<WorkloadProcess> {
+    const bin = await workloadBinary(name);
+    const w = new WorkloadProcess(
+      new Deno.Command(bin, {
+        args,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn(),
+    );
+    const end = performance.now() + 10_000;
+    while (!w.stdout.includes("ready\n")) {
+      if (performance.now() > end || w.#ended) {
+        await w.kill();
+        throw new Error(`Workload ${args.join(" ")} never became ready`);
+      }
+      await sleep(2);
+    }
+    return w;
+  }
+
+  /** The child's pid. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Opens the gate; the work begins, the workload exits when done. */
+  async go(): Promise<void> {
+    const w = this.#stdin ?? this.child.stdin.getWriter();
+    this.#stdin = undefined;
+    await w.write(encoder.encode("g"));
+    await w.close();
+  }
+
+  /**
+   * Opens the gate and waits (up to `timeoutMs`) until the work is done
+   * (or the workload ended); it stays alive until `release()`.
+   */
+  async open(timeoutMs = 20_000): Promise<void> {
+    this.#stdin = this.child.stdin.getWriter();
+    await this.#stdin.write(encoder.encode("g"));
+    const end = performance.now() + timeoutMs;
+    while (!/^done \d+ \d+$/m.test(this.stdout) && !this.#ended) {
+      if (performance.now() > end) throw new Error("Workload never done");
+      await sleep(2);
+    }
+  }
+
+  /** Closes standard input after `open()`; throws unless it exits with 0. */
+  async release(): Promise<void> {
+    await this.#stdin?.close().catch(() => {});
+    this.#stdin = undefined;
+    const status = await this.child.status;
+    await this.#reader;
+    if (status.code !== 0) {
+      throw new Error(`Workload exited with status ${status.code}`);
+    }
+  }
+
+  /** Waits for the end; returns the status and what it printed. */
+  async wait(): Promise<{ code: number; stdout: string }> {
+    const status = await this.child.status;
+    await this.#reader;
+    return { code: status.code, stdout: this.stdout };
+  }
+
+  /**
+   * `go()` then `wait()`; throws unless the work succeeded, and returns
+   * what the mode printed (without the `ready` and `done` lines).
+   */
+  async run(): Promise<string> {
+    await this.go();
+    const r = await this.wait();
+    if (r.code !== 0) throw new Error(`Workload exited with ${r.code}`);
+    return workloadOutput(r.stdout);
+  }
+
+  /** Kills the child if it still runs (for `finally`). */
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    try {
+      await (this.#stdin ?? this.child.stdin).close();
+    } catch {
+      // closed already
+    }
+    await this.child.status;
+    await this.#reader;
+  }
+}
