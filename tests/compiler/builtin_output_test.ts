@@ -8,12 +8,18 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { decodeEvent, decodeMap } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
 import { formatValueText } from "../../runtime/output/text.ts";
 import type { RingBufMap } from "../../runtime/vm/maps.ts";
-import { entries, load, mapIndex, run, tpCtx } from "./harness.ts";
+import {
+  compileErrors as errorsOf,
+  entries,
+  load,
+  mapIndex,
+  run,
+  tpCtx,
+} from "./harness.ts";
 
 /** A resolver that knows no symbols. */
 const noSymbols = {
@@ -21,16 +27,6 @@ const noSymbols = {
   usym: (a: bigint) => `0x${a.toString(16)}`,
   stack: () => [],
 };
-
-function errorsOf(src: string, opts = {}): string[] {
-  try {
-    compile(src, opts);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((d) => d.message);
-    throw e;
-  }
-  return [];
-}
 
 // ---- join end to end --------------------------------------------------
 

@@ -7,18 +7,14 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
-import { entries, load, run, tpCtx, valueOf } from "./harness.ts";
-
-function errorsOf(src: string, opts = {}): string[] {
-  try {
-    compile(src, opts);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((d) => d.message);
-    throw e;
-  }
-  return [];
-}
+import {
+  compileErrors as errorsOf,
+  entries,
+  load,
+  run,
+  tpCtx,
+  valueOf,
+} from "./harness.ts";
 
 Deno.test("pid option: probes other than BEGIN/END only fire in that process", () => {
   const tp = "tracepoint:syscalls:sys_enter_getppid";

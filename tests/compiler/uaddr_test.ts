@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { readElf } from "../../runtime/probes/elf.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
 import { KernelEngine } from "../../ffi/kernel_engine.ts";
 import { kernelSkipReason, skip } from "../support/skip.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
-import { events, load, run } from "./harness.ts";
+import { compileErrors as errors, events, load, run } from "./harness.ts";
 
 /**
  * `uaddr("sym")` in uprobes: the symbol's address in the probe's binary
@@ -70,16 +69,6 @@ else {
 
 function symbol(path: string, name: string): bigint {
   return readElf(path).symbols.find((s) => s.name === name)!.value;
-}
-
-function errors(src: string): string[] {
-  try {
-    compile(src);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
-    throw e;
-  }
-  return [];
 }
 
 Deno.test({
