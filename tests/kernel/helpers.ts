@@ -9,7 +9,7 @@
 import {
   commandSkipReason,
   kernelSkipReason,
-  skip,
+  skip as skipWithReason,
   which,
 } from "../support/skip.ts";
 import {
@@ -24,12 +24,19 @@ import {
   workloadSkipReason,
 } from "../support/workload.ts";
 
-export { skip };
 export { type Finished, hasStackTrace, progIdsOf, Tracer };
 
 /** Why the kernel acceptance tests cannot run here, or undefined. */
 export const skipReason: string | undefined = kernelSkipReason() ??
   workloadSkipReason() ?? commandSkipReason("bpftool", "list programs");
+
+/**
+ * True when the test must be skipped; prints `Skipping WHAT: REASON`
+ * (`tests/support/skip.ts`), the reason being `skipReason` unless given.
+ */
+export function skip(what: string, reason = skipReason): boolean {
+  return skipWithReason(what, reason);
+}
 
 /** Path of bpftrace, when installed. */
 export const BPFTRACE: string | undefined = which("bpftrace");
