@@ -22,7 +22,7 @@ export interface PerEventCase {
   name: string;
   /** The program; `$PID` is replaced by the workload's pid. */
   program: string;
-  /** Workload mode of `bench/workload.c`. */
+  /** Workload mode of `tests/support/workload.c`. */
   mode: "getppid" | "reads" | "opens";
   /** System calls the workload makes at scale 1. */
   calls: number;

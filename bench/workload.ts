@@ -1,14 +1,12 @@
 /**
- * The benchmark workload (`bench/workload.c`): built once per process with
- * gcc into a temporary directory as `tsbbench`, then run in a mode that
- * makes a known number of system calls once released.
+ * The benchmark workload (`tests/support/workload.c`, shared with the
+ * tests): built once per source version with gcc, run as `tsbbench` in a
+ * mode that makes a known number of system calls once released.
  *
  * @module
  */
 
-const SOURCE = new URL("./workload.c", import.meta.url).pathname;
-
-let built: Promise<string> | undefined;
+import { workloadBinary } from "../tests/support/workload.ts";
 
 /** The comm of the workload process. */
 export const WORKLOAD_COMM = "tsbbench";
@@ -23,30 +21,7 @@ export const WORKLOAD_COMM = "tsbbench";
  * ```
  */
 export function buildWorkload(): Promise<string> {
-  return built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "tsbbench" });
-    const bin = `${dir}/${WORKLOAD_COMM}`;
-    const out = await new Deno.Command("gcc", {
-      args: ["-O2", "-o", bin, SOURCE],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(
-        `Cannot build the workload: ${
-          new TextDecoder().decode(out.stderr).trim()
-        }`,
-      );
-    }
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch {
-        // best effort
-      }
-    });
-    return bin;
-  })();
+  return workloadBinary(WORKLOAD_COMM);
 }
 
 /** What a finished workload did. */
@@ -137,7 +112,7 @@ export class Workload {
 }
 
 /**
- * Starts `tsbbench tick US SEC` (getppid every US µs, no gate) in the
+ * Starts `tsbbench tick US SEC` (getppid every US µs, not gated) in the
  * background: its pid, a promise of its end, and a way to stop it.
  *
  * @example Tick for 100 ms (needs gcc)
@@ -154,6 +129,7 @@ export async function ticker(
   const bin = await buildWorkload();
   const child = new Deno.Command(bin, {
     args: ["tick", String(everyUs), String(seconds)],
+    env: { NOGATE: "1" },
     stdin: "null",
     stdout: "null",
     stderr: "inherit",

@@ -46,8 +46,6 @@ export const PROVIDERS: Readonly<Record<string, ProviderName>> = {
   w: "watchpoint",
   iter: "iter",
   it: "iter",
-  test: "test",
-  bench: "bench",
 };
 
 /** Software event names (and aliases) perf knows. */
@@ -231,6 +229,293 @@ function parseNumber(text: string): number | undefined {
 const WILDCARD = /[*?]/;
 
 /**
+ * What an attach point's provider-specific parts say, once the grammar
+ * accepted them (see {@linkcode parseAttachParts}).
+ */
+export interface AttachShape {
+  /** What to attach to: see {@linkcode AttachPointNode}'s `target`. */
+  target: string;
+  /** Symbol, probe name or watchpoint mode, when the provider has one. */
+  symbol?: string;
+  /** A `+OFFSET` of a kprobe or uprobe. */
+  offset?: number;
+  /** A uprobe's numeric address. */
+  address?: number;
+  /** The unit of a profile or interval probe. */
+  unit?: "hz" | "s" | "ms" | "us";
+  /** A rate, period, event count or watchpoint length. */
+  period?: number;
+  /** Whether the target or symbol holds a `*` or `?`. */
+  wildcard: boolean;
+}
+
+/**
+ * Why the grammar rejects an attach point, as data: the language's
+ * diagnostics and the probe lister each put it in their own words.
+ */
+export type AttachProblem =
+  /** BEGIN or END was given parts. */
+  | { problem: "arguments" }
+  /** A `test:` or `bench:` probe without a name. */
+  | { problem: "name" }
+  /** The wrong number of parts for the provider. */
+  | { problem: "shape" }
+  /** A part that must not be empty is (`what` names it). */
+  | { problem: "empty"; what: string }
+  /** A `+OFFSET` that is not a number (`text` is after the `+`). */
+  | { problem: "offset"; text: string }
+  /** A `+OFFSET` on a return probe, which has none. */
+  | { problem: "return offset" }
+  /** A kernel function name with characters no function has. */
+  | { problem: "function" }
+  /** A profile or interval unit other than hz, s, ms, us. */
+  | { problem: "unit"; unit: string }
+  /** A rate or period that is not a positive number. */
+  | { problem: "number"; text: string }
+  /** A software or hardware event perf does not know. */
+  | { problem: "event"; name: string }
+  /** An event count that is not a positive number. */
+  | { problem: "count"; text: string }
+  /** A watchpoint without a length and a mode of r, w and x. */
+  | { problem: "watch" };
+
+/**
+ * The attach-point grammar: checks the colon-separated parts after the
+ * provider and says what they mean, or what is wrong with them. The one
+ * place that knows each provider's shape; both the language's
+ * {@linkcode buildAttachPoint} and the probe lister
+ * (`probes/attach_spec.ts`) use it.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseAttachParts } from "./attach_point.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseAttachParts("kprobe", ["do_open+0x10"]), {
+ *   target: "do_open",
+ *   offset: 16,
+ *   wildcard: false,
+ * });
+ * assert.deepEqual(parseAttachParts("tracepoint", ["sched"]), {
+ *   problem: "shape",
+ * });
+ * ```
+ *
+ * @param provider The long provider name.
+ * @param parts The parts after the provider.
+ * @returns The shape, or the problem.
+ */
+export function parseAttachParts(
+  provider: ProviderName,
+  parts: readonly string[],
+): AttachShape | AttachProblem {
+  const shape: AttachShape = { target: "", wildcard: false };
+  const empty = (what: string): AttachProblem | undefined =>
+    parts.some((x) => x === "") ? { problem: "empty", what } : undefined;
+  const splitOffset = (
+    text: string,
+  ): [string, number | undefined] | AttachProblem => {
+    const plus = text.lastIndexOf("+");
+    if (plus < 0) return [text, undefined];
+    const off = parseNumber(text.slice(plus + 1));
+    if (off === undefined || plus === 0) {
+      return { problem: "offset", text: text.slice(plus + 1) };
+    }
+    return [text.slice(0, plus), off];
+  };
+  /** A return probe's `+N` (a number) is an offset it cannot have. */
+  const returnOffset = (text: string): boolean => {
+    const plus = text.lastIndexOf("+");
+    return plus > 0 && parseNumber(text.slice(plus + 1)) !== undefined;
+  };
+  switch (provider) {
+    case "BEGIN":
+    case "END":
+      return parts.length > 0 ? { problem: "arguments" } : shape;
+    case "test":
+    case "bench":
+      // `test:NAME`, `bench:NAME`: run by --test / --bench only.
+      if (parts.length === 0 || parts[0] === "") return { problem: "name" };
+      if (parts.length !== 1 || !/^[A-Za-z0-9_.\-]+$/.test(parts[0])) {
+        return { problem: "shape" };
+      }
+      shape.target = parts[0];
+      return shape;
+    case "tracepoint": {
+      if (parts.length !== 2) return { problem: "shape" };
+      const bad = empty("category or event");
+      if (bad) return bad;
+      shape.target = `${parts[0]}:${parts[1]}`;
+      break;
+    }
+    case "rawtracepoint":
+    case "iter":
+      if (parts.length !== 1 || parts[0] === "") return { problem: "shape" };
+      shape.target = parts[0];
+      break;
+    case "kprobe":
+    case "kretprobe":
+    case "kfunc":
+    case "kretfunc": {
+      if (parts.length < 1 || parts.length > 2) return { problem: "shape" };
+      const bad = empty("function");
+      if (bad) return bad;
+      const last = parts[parts.length - 1];
+      if (provider === "kretprobe" && returnOffset(last)) {
+        return { problem: "return offset" };
+      }
+      const split = provider === "kprobe"
+        ? splitOffset(last)
+        : [last, undefined] as const;
+      if (!Array.isArray(split)) return split as AttachProblem;
+      const [fn, off] = split;
+      if (!/^[A-Za-z0-9_.*?]+$/.test(fn)) return { problem: "function" };
+      shape.target = parts.length === 2 ? `${parts[0]}:${fn}` : fn;
+      if (off !== undefined) shape.offset = off;
+      break;
+    }
+    case "uprobe":
+    case "uretprobe": {
+      if (parts.length < 2 || parts.length > 3) return { problem: "shape" };
+      const bad = empty("binary or symbol");
+      if (bad) return bad;
+      shape.target = parts[0];
+      const last = parts[parts.length - 1];
+      const addr = parseNumber(last);
+      if (addr !== undefined && /^[0-9]/.test(last)) {
+        shape.address = addr;
+        shape.symbol = last;
+        break;
+      }
+      if (provider === "uretprobe" && returnOffset(last)) {
+        return { problem: "return offset" };
+      }
+      const split = provider === "uprobe"
+        ? splitOffset(last)
+        : [last, undefined] as const;
+      if (!Array.isArray(split)) return split as AttachProblem;
+      shape.symbol = split[0];
+      if (split[1] !== undefined) shape.offset = split[1];
+      break;
+    }
+    case "usdt":
+      if (parts.length < 2 || parts.length > 3) return { problem: "shape" };
+      // An empty binary (`usdt::p:n`, like `usdt:*:p:n`) means every file
+      // of the `-p` process.
+      if (parts.slice(1).some((x) => x === "")) {
+        return { problem: "empty", what: "probe" };
+      }
+      shape.target = parts[0];
+      shape.symbol = parts.slice(1).join(":");
+      break;
+    case "profile":
+    case "interval": {
+      let unit = "hz";
+      let num: string;
+      if (parts.length === 2) [unit, num] = parts;
+      else if (parts.length === 1 && provider === "profile") num = parts[0];
+      else return { problem: "shape" };
+      if (unit !== "hz" && unit !== "s" && unit !== "ms" && unit !== "us") {
+        return { problem: "unit", unit };
+      }
+      const n = parseNumber(num);
+      if (n === undefined || n <= 0) return { problem: "number", text: num };
+      shape.unit = unit;
+      shape.period = n;
+      shape.target = unit;
+      return shape;
+    }
+    case "software":
+    case "hardware": {
+      if (parts.length < 1 || parts.length > 2 || parts[0] === "") {
+        return { problem: "shape" };
+      }
+      const events = provider === "software"
+        ? SOFTWARE_EVENTS
+        : HARDWARE_EVENTS;
+      if (!events.has(parts[0]) && !WILDCARD.test(parts[0])) {
+        return { problem: "event", name: parts[0] };
+      }
+      shape.target = parts[0];
+      if (parts.length === 2) {
+        const n = parseNumber(parts[1]);
+        if (n === undefined || n <= 0) {
+          return { problem: "count", text: parts[1] };
+        }
+        shape.period = n;
+      }
+      break;
+    }
+    case "watchpoint": {
+      if (parts.length !== 3) return { problem: "shape" };
+      const len = parseNumber(parts[1]);
+      if (len === undefined || !/^[rwx]+$/.test(parts[2])) {
+        return { problem: "watch" };
+      }
+      shape.target = parts[0];
+      shape.period = len;
+      shape.symbol = parts[2];
+      return shape;
+    }
+  }
+  shape.wildcard = WILDCARD.test(shape.target) ||
+    (shape.symbol !== undefined && WILDCARD.test(shape.symbol));
+  return shape;
+}
+
+/** The language's words for each problem of {@linkcode parseAttachParts}. */
+function describe(provider: ProviderName, p: AttachProblem): string {
+  switch (p.problem) {
+    case "arguments":
+      return `${provider} takes no arguments`;
+    case "name":
+      return `${provider} probes must have a name`;
+    case "shape":
+      switch (provider) {
+        case "tracepoint":
+          return 'expected "tracepoint:CATEGORY:EVENT"';
+        case "uprobe":
+        case "uretprobe":
+          return `expected "${provider}:BINARY:SYMBOL"`;
+        case "usdt":
+          return 'expected "usdt:BINARY:[PROVIDER:]PROBE"';
+        case "profile":
+        case "interval":
+          return `expected "${provider}:UNIT:N"`;
+        case "software":
+        case "hardware":
+          return `expected "${provider}:EVENT[:COUNT]"`;
+        case "watchpoint":
+          return 'expected "watchpoint:ADDRESS:LENGTH:MODE"';
+        case "kprobe":
+        case "kretprobe":
+        case "kfunc":
+        case "kretfunc":
+          return `expected "${provider}:FUNCTION"`;
+        default:
+          return `expected "${provider}:NAME"`;
+      }
+    case "empty":
+      return `empty ${p.what}`;
+    case "offset":
+      return "invalid offset";
+    case "return offset":
+      return `${provider} takes no offset`;
+    case "function":
+      return "invalid function name";
+    case "unit":
+      return `unknown unit ${quote(p.unit)}, expected hz, s, ms or us`;
+    case "number":
+      return `expected a positive number, found ${quote(p.text)}`;
+    case "event":
+      return `unknown ${provider} event ${quote(p.name)}`;
+    case "count":
+      return `expected a positive count, found ${quote(p.text)}`;
+    case "watch":
+      return "expected a length and a mode of r, w and x";
+  }
+}
+
+/**
  * Validates a scanned attach point and builds its node, reporting errors
  * (returns `undefined` when it cannot be understood).
  *
@@ -268,170 +553,34 @@ export function buildAttachPoint(
     );
     return undefined;
   }
+  const shape = parseAttachParts(provider, parts);
+  if ("problem" in shape && shape.problem === "name") {
+    // bpftrace's words, without the attach point around them.
+    diag.error(span, describe(provider, shape));
+    return undefined;
+  }
+  if ("problem" in shape) {
+    diag.error(
+      span,
+      `Invalid attach point ${quote(raw.raw)}: ${describe(provider, shape)}`,
+    );
+    return undefined;
+  }
   const node: AttachPointNode = {
     kind: "attach",
     provider,
     raw: raw.raw,
     parts,
-    target: "",
-    wildcard: false,
+    target: shape.target,
+    wildcard: shape.wildcard,
     span,
   };
-  const fail = (why: string): undefined => {
-    diag.error(span, `Invalid attach point ${quote(raw.raw)}: ${why}`);
-    return undefined;
-  };
-  const nonEmpty = (what: string): boolean => {
-    if (parts.some((x) => x === "")) {
-      fail(`empty ${what}`);
-      return false;
-    }
-    return true;
-  };
-  const splitOffset = (text: string): [string, number | undefined] | null => {
-    const plus = text.lastIndexOf("+");
-    if (plus < 0) return [text, undefined];
-    const off = parseNumber(text.slice(plus + 1));
-    if (off === undefined || plus === 0) return null;
-    return [text.slice(0, plus), off];
-  };
-  switch (provider) {
-    case "BEGIN":
-    case "END":
-      if (parts.length > 0) return fail(`${provider} takes no arguments`);
-      return node;
-    case "test":
-    case "bench":
-      // `test:NAME`, `bench:NAME`: run by --test / --bench only.
-      if (parts.length === 0 || parts[0] === "") {
-        diag.error(span, `${provider} probes must have a name`);
-        return undefined;
-      }
-      if (parts.length !== 1 || !/^[A-Za-z0-9_.\-]+$/.test(parts[0])) {
-        return fail(`expected "${provider}:NAME"`);
-      }
-      node.target = parts[0];
-      return node;
-    case "tracepoint":
-      if (parts.length !== 2) {
-        return fail('expected "tracepoint:CATEGORY:EVENT"');
-      }
-      if (!nonEmpty("category or event")) return undefined;
-      node.target = `${parts[0]}:${parts[1]}`;
-      break;
-    case "rawtracepoint":
-    case "iter":
-      if (parts.length !== 1 || parts[0] === "") {
-        return fail(`expected "${provider}:NAME"`);
-      }
-      node.target = parts[0];
-      break;
-    case "kprobe":
-    case "kretprobe":
-    case "kfunc":
-    case "kretfunc": {
-      if (parts.length < 1 || parts.length > 2) {
-        return fail(`expected "${provider}:FUNCTION"`);
-      }
-      if (!nonEmpty("function")) return undefined;
-      const last = parts[parts.length - 1];
-      const split = provider === "kprobe"
-        ? splitOffset(last)
-        : [last, undefined] as const;
-      if (split === null) return fail("invalid offset");
-      const [fn, off] = split;
-      if (!/^[A-Za-z0-9_.*?]+$/.test(fn)) return fail("invalid function name");
-      node.target = parts.length === 2 ? `${parts[0]}:${fn}` : fn;
-      if (off !== undefined) node.offset = off;
-      break;
-    }
-    case "uprobe":
-    case "uretprobe": {
-      if (parts.length < 2 || parts.length > 3) {
-        return fail(`expected "${provider}:BINARY:SYMBOL"`);
-      }
-      if (!nonEmpty("binary or symbol")) return undefined;
-      node.target = parts[0];
-      const last = parts[parts.length - 1];
-      const addr = parseNumber(last);
-      if (addr !== undefined && /^[0-9]/.test(last)) {
-        node.address = addr;
-        node.symbol = last;
-        break;
-      }
-      const split = provider === "uprobe"
-        ? splitOffset(last)
-        : [last, undefined] as const;
-      if (split === null) return fail("invalid offset");
-      node.symbol = split[0];
-      if (split[1] !== undefined) node.offset = split[1];
-      break;
-    }
-    case "usdt":
-      if (parts.length < 2 || parts.length > 3) {
-        return fail('expected "usdt:BINARY:[PROVIDER:]PROBE"');
-      }
-      // An empty binary (`usdt::p:n`, like `usdt:*:p:n`) means every file
-      // of the `-p` process.
-      if (parts.slice(1).some((x) => x === "")) return fail("empty probe");
-      node.target = parts[0];
-      node.symbol = parts.slice(1).join(":");
-      break;
-    case "profile":
-    case "interval": {
-      let unit = "hz";
-      let num: string;
-      if (parts.length === 2) [unit, num] = parts;
-      else if (parts.length === 1 && provider === "profile") num = parts[0];
-      else return fail(`expected "${provider}:UNIT:N"`);
-      if (unit !== "hz" && unit !== "s" && unit !== "ms" && unit !== "us") {
-        return fail(`unknown unit ${quote(unit)}, expected hz, s, ms or us`);
-      }
-      const n = parseNumber(num);
-      if (n === undefined || n <= 0) {
-        return fail(`expected a positive number, found ${quote(num)}`);
-      }
-      node.unit = unit;
-      node.period = n;
-      node.target = unit;
-      return node;
-    }
-    case "software":
-    case "hardware": {
-      if (parts.length < 1 || parts.length > 2 || parts[0] === "") {
-        return fail(`expected "${provider}:EVENT[:COUNT]"`);
-      }
-      const events = provider === "software"
-        ? SOFTWARE_EVENTS
-        : HARDWARE_EVENTS;
-      if (!events.has(parts[0]) && !WILDCARD.test(parts[0])) {
-        return fail(`unknown ${provider} event ${quote(parts[0])}`);
-      }
-      node.target = parts[0];
-      if (parts.length === 2) {
-        const n = parseNumber(parts[1]);
-        if (n === undefined || n <= 0) {
-          return fail(`expected a positive count, found ${quote(parts[1])}`);
-        }
-        node.period = n;
-      }
-      break;
-    }
-    case "watchpoint": {
-      if (parts.length !== 3) {
-        return fail('expected "watchpoint:ADDRESS:LENGTH:MODE"');
-      }
-      const len = parseNumber(parts[1]);
-      if (len === undefined || !/^[rwx]+$/.test(parts[2])) {
-        return fail("expected a length and a mode of r, w and x");
-      }
-      node.target = parts[0];
-      node.period = len;
-      node.symbol = parts[2];
-      return node;
-    }
-  }
-  node.wildcard = WILDCARD.test(node.target) ||
-    (node.symbol !== undefined && WILDCARD.test(node.symbol));
+  // In the order the fields were always set (printed ASTs keep it).
+  if (provider === "watchpoint") node.period = shape.period;
+  if (shape.address !== undefined) node.address = shape.address;
+  if (shape.symbol !== undefined) node.symbol = shape.symbol;
+  if (shape.offset !== undefined) node.offset = shape.offset;
+  if (shape.unit !== undefined) node.unit = shape.unit;
+  if (shape.period !== undefined) node.period = shape.period;
   return node;
 }

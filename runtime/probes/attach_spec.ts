@@ -2,31 +2,24 @@
  * Attach point text, bpftrace style, to the `AttachPoint` of the Program
  * contract: long provider names and their aliases (`t k kr u ur p i s h
  * rt`), `profile:hz:99`, `interval:s:1`, `uprobe:/bin/bash:readline`,
- * `kprobe:f+0x10`, `software:cpu-clock:1000000`. Purely syntactic: binaries
- * are not looked up and wildcards are kept (see `list_probes.ts`).
+ * `kprobe:f+0x10`, `software:cpu-clock:1000000`, checked by the language's
+ * attach-point grammar (`lang/attach_point.ts`) and worded for the probe
+ * lister. Purely syntactic: binaries are not looked up and wildcards are
+ * kept (see `list_probes.ts`).
  *
  * @module
  */
 
 import type { AttachPoint, ProbeKind } from "../program.ts";
+import {
+  type AttachProblem,
+  parseAttachParts,
+  PROVIDERS,
+} from "../lang/attach_point.ts";
 import { hasWildcard } from "./glob.ts";
 import { perfEvent } from "./perf_events.ts";
 
-/** Provider aliases → long names. */
-export const PROVIDER_ALIASES: Readonly<Record<string, ProbeKind>> = {
-  t: "tracepoint",
-  rt: "rawtracepoint",
-  k: "kprobe",
-  kr: "kretprobe",
-  u: "uprobe",
-  ur: "uretprobe",
-  U: "usdt",
-  p: "profile",
-  i: "interval",
-  s: "software",
-  h: "hardware",
-};
-
+/** The providers probes can be listed and attached for. */
 const LONG_NAMES: readonly ProbeKind[] = [
   "BEGIN",
   "END",
@@ -42,6 +35,18 @@ const LONG_NAMES: readonly ProbeKind[] = [
   "software",
   "hardware",
 ];
+
+/**
+ * Provider aliases → long names: the language's short aliases
+ * (`PROVIDERS` of `lang/attach_point.ts`) of the providers above.
+ */
+export const PROVIDER_ALIASES: Readonly<Record<string, ProbeKind>> = Object
+  .fromEntries(
+    Object.entries(PROVIDERS).filter(([alias, name]) =>
+      alias.length <= 2 && alias !== name &&
+      (LONG_NAMES as readonly string[]).includes(name)
+    ),
+  ) as Record<string, ProbeKind>;
 
 /**
  * The long provider name for a provider or alias, or undefined.
@@ -66,34 +71,55 @@ export function providerKind(name: string): ProbeKind | undefined {
     : undefined;
 }
 
-/** Parse "123", "0x10", "1e6", "1_000" as a non-negative safe integer. */
-function parseCount(text: string): number | undefined {
-  const t = text.replaceAll("_", "");
-  let n: number;
-  if (/^0x[0-9a-fA-F]+$/.test(t)) n = parseInt(t.slice(2), 16);
-  else if (/^\d+$/.test(t)) n = Number(t);
-  else if (/^\d+e\d+$/i.test(t)) n = Number(t);
-  else return undefined;
-  return Number.isSafeInteger(n) ? n : undefined;
+/** The lister's words for a problem the attach-point grammar found. */
+function describe(kind: ProbeKind, p: AttachProblem): string {
+  switch (p.problem) {
+    case "arguments":
+      return `${kind} takes no arguments`;
+    case "offset":
+      return `bad offset "${p.text}"`;
+    case "return offset":
+      return `${kind} takes no offset`;
+    case "function":
+      return "invalid function name";
+    case "unit":
+      return `unknown unit "${p.unit}" (expected hz, s, ms, us)`;
+    case "number":
+      return `bad number "${p.text}"`;
+    case "event":
+      return `unknown ${kind} event "${p.name}"`;
+    case "count":
+      return `bad count "${p.text}"`;
+    default:
+      // A wrong number of parts, or an empty one.
+      switch (kind) {
+        case "tracepoint":
+          return "expected tracepoint:category:name";
+        case "rawtracepoint":
+          return "expected rawtracepoint:name";
+        case "kprobe":
+        case "kretprobe":
+          return "missing function";
+        case "uprobe":
+        case "uretprobe":
+          return `expected ${kind}:binary:symbol`;
+        case "usdt":
+          return "expected usdt:binary:[provider:]probe";
+        case "profile":
+        case "interval":
+          return `expected ${kind}:unit:number`;
+        default:
+          return `expected ${kind}:event[:count]`;
+      }
+  }
 }
-
-/** Split "sym+off" into symbol and offset. */
-function splitOffset(
-  text: string,
-  fail: (why: string) => never,
-): [string, number | undefined] {
-  const plus = text.lastIndexOf("+");
-  if (plus <= 0) return [text, undefined];
-  const off = parseCount(text.slice(plus + 1));
-  if (off === undefined) fail(`bad offset "${text.slice(plus + 1)}"`);
-  return [text.slice(0, plus), off];
-}
-
-const UNITS = ["hz", "s", "ms", "us"] as const;
 
 /**
- * Parse one attach point. The result's `text` is the canonical form (long
- * provider name, canonical event names, explicit default periods).
+ * Parse one attach point with the language's attach-point grammar
+ * (`parseAttachParts` of `lang/attach_point.ts`). The result's `text` is
+ * the canonical form (long provider name, canonical event names, explicit
+ * default periods). Stricter than a program's attach point where a listing
+ * needs it: profile and interval name their unit, usdt its binary.
  *
  * @throws {SyntaxError} `Invalid attach point "x": reason`.
  *
@@ -125,143 +151,80 @@ export function parseAttachPoint(text: string): AttachPoint {
   if (colon < 0) fail("expected provider:target");
   const provider = raw.slice(0, colon);
   const rest = raw.slice(colon + 1);
-  const kind = providerKind(provider);
-  if (kind === undefined) fail(`unknown provider "${provider}"`);
+  const kind = providerKind(provider) ??
+    fail(`unknown provider "${provider}"`);
   if (rest === "") fail("missing target");
-  switch (kind!) {
-    case "BEGIN":
-    case "END":
-      return fail(`${kind} takes no arguments`);
-    case "test":
-    case "bench":
-      return { kind: kind!, target: rest, text: `${kind}:${rest}` };
-    case "tracepoint": {
-      const parts = rest.split(":");
-      if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-        fail("expected tracepoint:category:name");
-      }
-      return { kind: "tracepoint", target: rest, text: `tracepoint:${rest}` };
-    }
-    case "rawtracepoint": {
-      if (rest.split(":").some((p) => p === "")) {
-        fail("expected rawtracepoint:name");
-      }
-      return {
-        kind: "rawtracepoint",
-        target: rest,
-        text: `rawtracepoint:${rest}`,
-      };
-    }
-    case "kprobe":
-    case "kretprobe": {
-      const [fn, offset] = splitOffset(rest, fail);
-      if (fn === "" || fn.split(":").some((p) => p === "")) {
-        fail("missing function");
-      }
-      if (offset !== undefined && kind === "kretprobe") {
-        fail("kretprobe takes no offset");
-      }
-      const ap: AttachPoint = {
-        kind: kind!,
-        target: fn,
-        text: `${kind}:${fn}`,
-      };
-      if (offset !== undefined) {
-        ap.offset = offset;
-        ap.text += `+${offset}`;
-      }
-      return ap;
-    }
-    case "uprobe":
-    case "uretprobe": {
-      const last = rest.lastIndexOf(":");
-      if (last <= 0 || last === rest.length - 1) {
-        fail(`expected ${kind}:binary:symbol`);
-      }
-      const binary = rest.slice(0, last);
-      const [symbol, offset] = splitOffset(rest.slice(last + 1), fail);
-      if (symbol === "") fail("missing symbol");
-      if (offset !== undefined && kind === "uretprobe") {
-        fail("uretprobe takes no offset");
-      }
-      const ap: AttachPoint = {
-        kind: kind!,
-        target: binary,
-        symbol,
-        text: `${kind}:${binary}:${symbol}`,
-      };
-      if (offset !== undefined) {
-        ap.offset = offset;
-        ap.text += `+${offset}`;
-      }
-      return ap;
-    }
-    case "usdt": {
-      const colon = rest.indexOf(":");
-      const binary = colon < 0 ? "" : rest.slice(0, colon);
-      const probe = colon < 0 ? "" : rest.slice(colon + 1);
-      const parts = probe.split(":");
-      if (binary === "" || parts.length > 2 || parts.some((p) => p === "")) {
-        fail("expected usdt:binary:[provider:]probe");
-      }
-      return {
-        kind: "usdt",
-        target: binary,
-        symbol: probe,
-        text: `usdt:${binary}:${probe}`,
-      };
-    }
+  let parts = rest.split(":");
+  switch (kind) {
+    case "rawtracepoint":
+      // `rawtracepoint:module:event` names the event of a module.
+      if (parts.some((p) => p === "")) return fail(describe(kind, shape()));
+      parts = [rest];
+      break;
+    case "usdt":
+      if (parts[0] === "") return fail(describe(kind, shape()));
+      break;
     case "profile":
-    case "interval": {
-      const parts = rest.split(":");
-      if (parts.length !== 2) fail(`expected ${kind}:unit:number`);
-      const unit = parts[0] as typeof UNITS[number];
-      if (!UNITS.includes(unit)) {
-        fail(`unknown unit "${parts[0]}" (expected ${UNITS.join(", ")})`);
+    case "interval":
+      if (parts.length !== 2) return fail(describe(kind, shape()));
+      break;
+    case "software":
+    case "hardware":
+      // `h:branches:` lists the event with its default count.
+      if (parts.length === 2 && parts[1] === "") parts = [parts[0]];
+      break;
+  }
+  const found = parseAttachParts(kind, parts);
+  if ("problem" in found) return fail(describe(kind, found));
+  const ap: AttachPoint = { kind, target: found.target, text: "" };
+  switch (kind) {
+    case "kprobe":
+    case "kretprobe":
+    case "uprobe":
+    case "uretprobe":
+    case "usdt":
+      if (found.symbol !== undefined) ap.symbol = found.symbol;
+      ap.text = [kind, found.target, found.symbol]
+        .filter((x) => x !== undefined).join(":");
+      if (found.offset !== undefined) {
+        ap.offset = found.offset;
+        ap.text += `+${found.offset}`;
       }
-      const period = parseCount(parts[1]);
-      if (period === undefined || period <= 0) fail(`bad number "${parts[1]}"`);
+      return ap;
+    case "profile":
+    case "interval":
       return {
-        kind: kind!,
+        kind,
         target: "",
-        unit,
-        period,
-        text: `${kind}:${unit}:${period}`,
+        unit: found.unit,
+        period: found.period,
+        text: `${kind}:${found.unit}:${found.period}`,
       };
-    }
     case "software":
     case "hardware": {
-      const parts = rest.split(":");
-      if (parts.length > 2 || parts[0] === "") {
-        fail(`expected ${kind}:event[:count]`);
-      }
-      let period: number | undefined;
-      if (parts.length === 2 && parts[1] !== "") {
-        period = parseCount(parts[1]);
-        if (period === undefined || period <= 0) {
-          fail(`bad count "${parts[1]}"`);
-        }
-      }
-      if (hasWildcard(parts[0])) {
-        const ap: AttachPoint = {
-          kind: kind!,
-          target: parts[0],
-          text: `${kind}:${rest}`,
-        };
-        if (period !== undefined) ap.period = period;
+      if (hasWildcard(found.target)) {
+        ap.text = `${kind}:${rest}`;
+        if (found.period !== undefined) ap.period = found.period;
         return ap;
       }
-      const ev = perfEvent(kind!, parts[0]);
-      if (ev === undefined) fail(`unknown ${kind} event "${parts[0]}"`);
-      period ??= ev!.defaultPeriod;
+      const ev = perfEvent(kind, found.target) ??
+        fail(`unknown ${kind} event "${found.target}"`);
+      const period = found.period ?? ev.defaultPeriod;
       return {
-        kind: kind!,
-        target: ev!.name,
+        kind,
+        target: ev.name,
         period,
-        text: `${kind}:${ev!.name}:${period}`,
+        text: `${kind}:${ev.name}:${period}`,
       };
     }
+    default:
+      ap.text = `${kind}:${found.target}`;
+      return ap;
   }
+}
+
+function shape(): AttachProblem {
+  return { problem: "shape" };
 }
 
 /**

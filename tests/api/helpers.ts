@@ -3,20 +3,21 @@
  * getppid workload.
  */
 import assert from "node:assert/strict";
-import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason, which } from "../support/skip.ts";
 
-/** The kernel engine's verdict on this machine. */
-export const kernel: ReturnType<typeof probeKernel> = probeKernel();
-if (!kernel.ok) console.log(`Skipping kernel API tests: ${kernel.reason}`);
+/** Why the kernel engine cannot run here, or undefined when it can. */
+export const kernelSkip: string | undefined = kernelSkipReason();
+if (kernelSkip !== undefined) {
+  console.log(`Skipping kernel API tests: ${kernelSkip}`);
+}
 
-const python = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "pass"] }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
+/** The kernel engine's verdict on this machine (`kernelSkip` as a record). */
+export const kernel: { ok: boolean; reason: string } = {
+  ok: kernelSkip === undefined,
+  reason: kernelSkip ?? "",
+};
+
+const python = which("python3") !== undefined;
 if (!python) console.log("Skipping getppid workloads: no python3");
 
 /** True when the kernel tests with a getppid workload cannot run. */

@@ -8,50 +8,38 @@
 
 import assert from "node:assert/strict";
 import { ignoreKernel } from "./helpers.ts";
+import { closedStdout, Tracer } from "../support/child.ts";
 
 const SCRIPT = new URL("./script_signal.ts", import.meta.url).pathname;
 
+/**
+ * Runs `script` until it prints `ready`, then sends SIGINT (`signals`
+ * times: the second once the summary printed); returns how it ended and
+ * the milliseconds from the first SIGINT to its exit.
+ */
 async function ctrlC(
+  script: string,
   args: string[],
   signals = 1,
+  ready = "Hit Ctrl-C",
 ): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", SCRIPT, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  let stdout = "";
-  let stderr = "";
-  const dec = new TextDecoder();
-  const readers = Promise.all([
-    (async () => {
-      for await (const c of child.stdout) stdout += dec.decode(c);
-    })(),
-    (async () => {
-      for await (const c of child.stderr) stderr += dec.decode(c);
-    })(),
-  ]);
-  while (!stdout.includes("Hit Ctrl-C")) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  const t0 = performance.now();
-  child.kill("SIGINT");
-  if (signals > 1) {
-    while (!stdout.includes("summary:")) {
-      await new Promise((r) => setTimeout(r, 20));
+  const t = Tracer.script(script, args);
+  try {
+    await t.waitFor(ready, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.now();
+    t.signal("SIGINT");
+    if (signals > 1) {
+      await t.waitFor("summary:", 60_000);
+      t.signal("SIGINT");
     }
-    child.kill("SIGINT");
+    const r = await t.finish(60_000);
+    const ms = performance.now() - t0;
+    assert.equal(r.signal, null, `killed by ${r.signal}\n${r.stderr}`);
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, ms };
+  } finally {
+    await t.kill();
   }
-  const status = await child.status;
-  const ms = performance.now() - t0;
-  clearTimeout(timer);
-  await readers;
-  assert.equal(status.signal, null, `killed by ${status.signal}\n${stderr}`);
-  return { code: status.code, stdout, stderr, ms };
 }
 
 const backends = [
@@ -67,7 +55,7 @@ for (const { backend, rate, ignore } of backends) {
         `trace() on ${backend} (rate ${rate}): Ctrl-C ends a ${loop}() loop, runs END, the summary prints`,
       ignore,
       async fn() {
-        const r = await ctrlC([backend, rate, loop]);
+        const r = await ctrlC(SCRIPT, [backend, rate, loop]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /summary: loop ended by signal\n/);
         assert.match(r.stdout, /END ran\n/);
@@ -79,13 +67,13 @@ for (const { backend, rate, ignore } of backends) {
 }
 
 Deno.test("trace(): Ctrl-C ends an emits() loop", async () => {
-  const r = await ctrlC(["interp", "1000", "emits"]);
+  const r = await ctrlC(SCRIPT, ["interp", "1000", "emits"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /summary: loop ended by signal\n/);
 });
 
 Deno.test("trace(): a second Ctrl-C exits at once", async () => {
-  const r = await ctrlC(["interp", "1000", "every", "linger"], 2);
+  const r = await ctrlC(SCRIPT, ["interp", "1000", "every", "linger"], 2);
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stdout, /summary: loop ended by signal\n/);
   assert.ok(r.ms < 10_000, `exit took ${r.ms.toFixed(0)} ms`);
@@ -94,71 +82,25 @@ Deno.test("trace(): a second Ctrl-C exits at once", async () => {
 const SCRIPTS = new URL("../../scripts/", import.meta.url).pathname;
 
 Deno.test("runTool: a bundled script at a rate the interpreter cannot keep up with ends on Ctrl-C with its table", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-lock",
-      SCRIPTS + "syscount.ts",
-      "--backend",
-      "interp",
-      "--rate",
-      "1e12",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const dec = new TextDecoder();
-  let stdout = "";
-  const reader = (async () => {
-    for await (const c of child.stdout) stdout += dec.decode(c);
-  })();
-  const stderr = new Response(child.stderr).text();
-  while (!stdout.includes("Ctrl-C")) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  const t0 = performance.now();
-  child.kill("SIGINT");
-  const status = await child.status;
-  const ms = performance.now() - t0;
-  clearTimeout(timer);
-  await reader;
-  assert.equal(status.signal, null, `killed by ${status.signal}`);
-  assert.equal(status.code, 0, await stderr);
-  assert.match(stdout, /SYSCALL +COUNT\n/);
-  assert.ok(ms < 2000, `exit took ${ms.toFixed(0)} ms`);
+  const r = await ctrlC(
+    SCRIPTS + "syscount.ts",
+    ["--backend", "interp", "--rate", "1e12"],
+    1,
+    "Ctrl-C",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /SYSCALL +COUNT\n/);
+  assert.ok(r.ms < 2000, `exit took ${r.ms.toFixed(0)} ms`);
 });
 
 Deno.test("runTool: a script whose reader goes away ends quietly with status 141", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-lock",
-      SCRIPTS + "opensnoop.ts",
-      "--backend",
-      "interp",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  assert.ok(value !== undefined && value.length > 0);
-  await reader.cancel();
-  const [status, err] = await Promise.all([
-    child.status,
-    new Response(child.stderr).text(),
-  ]);
-  clearTimeout(timer);
-  assert.equal(status.signal, null, "killed: it did not end by itself");
-  assert.doesNotMatch(err, /Broken pipe/);
-  assert.equal(status.code, 141, err);
+  const r = await closedStdout(
+    SCRIPTS + "opensnoop.ts",
+    ["--backend", "interp"],
+    60_000,
+  );
+  assert.ok(r.first.length > 0);
+  assert.equal(r.status.signal, null, "killed: it did not end by itself");
+  assert.doesNotMatch(r.stderr, /Broken pipe/);
+  assert.equal(r.status.code, 141, r.stderr);
 });

@@ -17,14 +17,10 @@ import { renderReport } from "../../bench/report.ts";
 import { measureStartup } from "../../bench/startup.ts";
 import { measureStreaming } from "../../bench/streaming.ts";
 import { kernelSkipReason } from "../../bench/tools.ts";
+import { skip } from "../support/skip.ts";
 
 const kernelSkip = kernelSkipReason();
 const interpSkip = await interpSkipReason();
-
-function skip(what: string, reason: string | undefined): boolean {
-  if (reason !== undefined) console.log(`Skipping ${what}: ${reason}`);
-  return reason !== undefined;
-}
 
 function positive(x: number, what: string): void {
   assert.ok(Number.isFinite(x) && x > 0, `${what} is ${x}`);

@@ -10,6 +10,7 @@ import {
   liveTypes,
   skipLive,
 } from "./helpers.ts";
+import { which } from "../support/skip.ts";
 
 Deno.test("a struct with every kind of member, with and without offsets", async (t) => {
   const types = everyKindTypes();
@@ -78,18 +79,6 @@ Deno.test("holes are filled as a C compiler needs to lay members out", () => {
     ].join("\n"),
   );
 });
-
-/** A C compiler, when there is one. */
-function which(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not there.
-    }
-  }
-  return undefined;
-}
 
 Deno.test("a C compiler lays the printed structs out at the BTF offsets", async () => {
   const cc = which("cc");

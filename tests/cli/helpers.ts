@@ -4,6 +4,12 @@
  * @module
  */
 
+import { kernelSkipReason } from "../support/skip.ts";
+import { hasStackTrace } from "../support/child.ts";
+
+/** True when text looks like a JavaScript stack trace. */
+export { hasStackTrace };
+
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
 /** What a CLI run printed and returned. */
@@ -49,37 +55,13 @@ export async function runCli(
 }
 
 /** Why kernel tests cannot run here, or undefined when they can. */
-export function kernelSkipReason(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not root";
-  for (
-    const dir of [
-      "/usr/lib/x86_64-linux-gnu",
-      "/lib/x86_64-linux-gnu",
-      "/usr/lib64",
-      "/usr/lib",
-    ]
-  ) {
-    try {
-      Deno.statSync(`${dir}/libbpf.so.1`);
-      return undefined;
-    } catch {
-      // next
-    }
-  }
-  return "no libbpf.so.1";
-}
+export { kernelSkipReason };
 
 /** A temporary file holding `text`; returns its path. */
 export function tempFile(text: string, suffix = ".txt"): string {
   const path = Deno.makeTempFileSync({ suffix });
   Deno.writeTextFileSync(path, text);
   return path;
-}
-
-/** True when text looks like a JavaScript stack trace. */
-export function hasStackTrace(text: string): boolean {
-  return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
 }
 
 /** Why runs as another user cannot be made here, or undefined. */
@@ -94,35 +76,23 @@ export function nobodySkipReason(): string | undefined {
   return undefined;
 }
 
-let nobodyHome: string | undefined;
-
 /**
  * Runs `deno run -A mod.ts ...args` (or another script given as the first
- * argument ending in `.ts`) as uid/gid 65534 without capabilities, through
- * `setpriv`, with a Deno cache of its own that user can write.
+ * argument ending in `.ts`) through `/usr/bin/setpriv` with `privileges`
+ * (its options: another user, fewer capabilities).
  */
-export async function runCliAsNobody(
+export async function runCliWithPrivileges(
+  privileges: string[],
   args: string[],
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
-  if (nobodyHome === undefined) {
-    const home = nobodyHome = Deno.makeTempDirSync({
-      prefix: "tsbpf_nobody_",
-    });
-    Deno.chmodSync(home, 0o777);
-    globalThis.addEventListener("unload", () => {
-      Deno.removeSync(home, { recursive: true });
-    });
-  }
   const script = args[0]?.endsWith(".ts")
     ? new URL(`../../${args[0]}`, import.meta.url).pathname
     : MOD;
   const rest = args[0]?.endsWith(".ts") ? args.slice(1) : args;
   const child = new Deno.Command("/usr/bin/setpriv", {
     args: [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
+      ...privileges,
       Deno.execPath(),
       "run",
       "-A",
@@ -133,11 +103,7 @@ export async function runCliAsNobody(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: {
-      NO_COLOR: "1",
-      DENO_DIR: `${nobodyHome}/deno`,
-      HOME: nobodyHome,
-    },
+    env: { NO_COLOR: "1", ...options.env },
   }).spawn();
   const timer = setTimeout(
     () => child.kill("SIGKILL"),
@@ -151,4 +117,34 @@ export async function runCliAsNobody(
     stdout: dec.decode(out.stdout),
     stderr: dec.decode(out.stderr),
   };
+}
+
+let nobodyHome: string | undefined;
+
+/**
+ * Runs `deno run -A mod.ts ...args` (or another script given as the first
+ * argument ending in `.ts`) as uid/gid 65534 without capabilities, through
+ * `setpriv`, with a Deno cache of its own that user can write.
+ */
+export function runCliAsNobody(
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<CliRun> {
+  if (nobodyHome === undefined) {
+    const home = nobodyHome = Deno.makeTempDirSync({
+      prefix: "tsbpf_nobody_",
+    });
+    Deno.chmodSync(home, 0o777);
+    globalThis.addEventListener("unload", () => {
+      Deno.removeSync(home, { recursive: true });
+    });
+  }
+  return runCliWithPrivileges(
+    ["--reuid=65534", "--regid=65534", "--clear-groups"],
+    args,
+    {
+      ...options,
+      env: { DENO_DIR: `${nobodyHome}/deno`, HOME: nobodyHome },
+    },
+  );
 }

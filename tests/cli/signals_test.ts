@@ -11,7 +11,8 @@
  */
 
 import assert from "node:assert/strict";
-import { hasStackTrace, Tracer } from "../kernel/helpers.ts";
+import { closedStdout, Tracer } from "../support/child.ts";
+import { hasStackTrace, runCli } from "./helpers.ts";
 
 const GETPPID = "tracepoint:syscalls:sys_enter_getppid { @e = count(); }";
 
@@ -76,38 +77,19 @@ Deno.test("interp at --rate 1e12: --duration 1 is kept on the wall clock", async
 });
 
 Deno.test("a closed stdout ends the run quietly, with bpftrace's status 141", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-lock",
-      new URL("../../mod.ts", import.meta.url).pathname,
-      "--backend",
-      "interp",
-      "--rate",
-      "1000",
-      "-e",
-      'tracepoint:syscalls:sys_enter_getppid { printf("%d\\n", pid); }',
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
   // Read the first line, then go away as `head -1` does.
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  assert.ok(value !== undefined && value.length > 0);
-  await reader.cancel();
-  const [status, err] = await Promise.all([
-    child.status,
-    new Response(child.stderr).text(),
+  const r = await closedStdout(undefined, [
+    "--backend",
+    "interp",
+    "--rate",
+    "1000",
+    "-e",
+    'tracepoint:syscalls:sys_enter_getppid { printf("%d\\n", pid); }',
   ]);
-  clearTimeout(timer);
-  assert.equal(status.signal, null, "killed: it did not end by itself");
-  assert.doesNotMatch(err, /Broken pipe|ERROR/);
-  assert.equal(status.code, 141, err);
+  assert.ok(r.first.length > 0);
+  assert.equal(r.status.signal, null, "killed: it did not end by itself");
+  assert.doesNotMatch(r.stderr, /Broken pipe|ERROR/);
+  assert.equal(r.status.code, 141, r.stderr);
 });
 
 Deno.test("a program above the probe limit is refused before attaching", async () => {
@@ -139,37 +121,21 @@ for (const name of ["TSBPF_MAX_PROBES", "BPFTRACE_MAX_PROBES"]) {
   Deno.test(`${name} sets the probe limit`, async () => {
     const program =
       "tracepoint:syscalls:sys_enter_getppid, tracepoint:syscalls:sys_enter_getpid, tracepoint:sched:sched_switch { @ = count(); }";
-    const run = (limit: string) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--no-lock",
-          new URL("../../mod.ts", import.meta.url).pathname,
-          "--backend",
-          "interp",
-          "--duration",
-          "0.1",
-          "-e",
-          program,
-        ],
-        stdin: "null",
-        env: { NO_COLOR: "1", [name]: limit },
+    const run = (limit: string) =>
+      runCli(["--backend", "interp", "--duration", "0.1", "-e", program], {
+        env: { [name]: limit },
       });
-      return child.output();
-    };
-    const dec = new TextDecoder();
     const refused = await run("2");
     assert.equal(refused.code, 1);
-    const err = dec.decode(refused.stderr);
+    const err = refused.stderr;
     assert.match(err, /Cannot attach 3 probes: the limit is 2/);
     // Not every probe is a syscall: no raw_syscalls suggestion.
     assert.doesNotMatch(err, /raw_syscalls/);
     const allowed = await run("3");
-    assert.equal(allowed.code, 0, dec.decode(allowed.stderr));
-    assert.match(dec.decode(allowed.stderr), /^Attached 3 probes\b/m);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /^Attached 3 probes\b/m);
     const bad = await run("many");
     assert.equal(bad.code, 1);
-    assert.match(dec.decode(bad.stderr), new RegExp(`Invalid ${name} "many"`));
+    assert.match(bad.stderr, new RegExp(`Invalid ${name} "many"`));
   });
 }

@@ -11,7 +11,9 @@ import {
   nobodySkipReason,
   runCli,
   runCliAsNobody,
+  runCliWithPrivileges,
 } from "./helpers.ts";
+import { skip, which } from "../support/skip.ts";
 
 const OPENAT = "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }";
 const nobody = nobodySkipReason();
@@ -31,7 +33,7 @@ function assertRefused(r: { code: number; stdout: string; stderr: string }) {
 Deno.test({
   name:
     "unprivileged on Linux: a one-liner says which capability is missing and exits 1",
-  ignore: nobody !== undefined,
+  ignore: skip("the run-as-nobody test", nobody),
   fn: async () => {
     assertRefused(await runCliAsNobody(["-e", OPENAT, "--duration", "1"]));
     assertRefused(
@@ -42,7 +44,7 @@ Deno.test({
 
 Deno.test({
   name: "unprivileged on Linux: a script refuses too",
-  ignore: nobody !== undefined,
+  ignore: skip("the run-as-nobody test", nobody),
   fn: async () => {
     const r = await runCliAsNobody(["scripts/syscount.ts", "--duration", "1"]);
     assert.equal(r.code, 1, r.stderr);
@@ -53,7 +55,7 @@ Deno.test({
 
 Deno.test({
   name: "unprivileged with --backend interp: the output says it is synthetic",
-  ignore: nobody !== undefined,
+  ignore: skip("the run-as-nobody test", nobody),
   fn: async () => {
     const r = await runCliAsNobody([
       "--backend",
@@ -124,7 +126,7 @@ Deno.test("the interpreter's notice comes before the attach line", async () => {
 Deno.test({
   name:
     "the kernel engine prints no notice unless -v, and then before the attach line",
-  ignore: kernel !== undefined,
+  ignore: skip("the kernel notice test", kernel),
   fn: async () => {
     const quiet = await runCli(["-e", "BEGIN { exit(); }"]);
     assert.equal(quiet.code, 0, quiet.stderr);
@@ -324,20 +326,15 @@ Deno.test("-lv PATTERN and -l -v PATTERN list a tracepoint's arguments with thei
   }
 });
 
-const bpftrace = (() => {
-  for (const p of ["/usr/bin/bpftrace", "/usr/local/bin/bpftrace"]) {
-    try {
-      if (Deno.statSync(p).isFile) return p;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-})();
+const bpftrace = which("bpftrace");
 
 Deno.test({
   name: "-lv prints what bpftrace -lv prints for the same tracepoints",
-  ignore: bpftrace === undefined || kernel !== undefined,
+  ignore: skip(
+    "the -lv comparison with bpftrace",
+    kernel ??
+      (bpftrace === undefined ? "bpftrace is not installed" : undefined),
+  ),
   fn: async () => {
     const pattern = "tracepoint:syscalls:sys_enter_open*";
     const theirs = await new Deno.Command(bpftrace!, {
@@ -567,33 +564,16 @@ Deno.test({
 Deno.test({
   name:
     "root without capabilities (a reduced bounding set) is refused too, naming them",
-  ignore: nobody !== undefined,
+  ignore: skip("the run-as-nobody test", nobody),
   fn: async () => {
-    const out = await new Deno.Command("/usr/bin/setpriv", {
-      args: [
-        "--bounding-set",
-        "-all",
-        "--inh-caps",
-        "-all",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--no-lock",
-        new URL("../../mod.ts", import.meta.url).pathname,
-        "-e",
-        OPENAT,
-        "--duration",
-        "1",
-      ],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    assert.equal(out.code, 1, dec.decode(out.stderr));
-    assert.equal(dec.decode(out.stdout), "");
+    const out = await runCliWithPrivileges(
+      ["--bounding-set", "-all", "--inh-caps", "-all"],
+      ["-e", OPENAT, "--duration", "1"],
+    );
+    assert.equal(out.code, 1, out.stderr);
+    assert.equal(out.stdout, "");
     assert.equal(
-      dec.decode(out.stderr),
+      out.stderr,
       "ERROR: Tracing in the kernel needs CAP_BPF and CAP_PERFMON, which " +
         "this process lacks although it runs as root (a container or a " +
         "reduced capability set?): grant them to it; --backend interp runs " +

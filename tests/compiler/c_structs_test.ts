@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { parseCStructs } from "../../runtime/compiler/c_structs.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
-import { load, run, valueOf } from "./harness.ts";
+import { compileErrors as errors, load, run, valueOf } from "./harness.ts";
 
 /**
  * sizeof(struct …) and offsetof(struct …, field) for structs declared in a
@@ -95,16 +94,6 @@ Deno.test("sizeof and offsetof of preamble structs are constants in probes", () 
   const insns = compile(src).probes[0].insns;
   assert.ok(!insns.some((i) => i.code === 0x85 && i.imm !== 2));
 });
-
-function errors(src: string): string[] {
-  try {
-    compile(src);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
-    throw e;
-  }
-  return [];
-}
 
 Deno.test("sizeof/offsetof errors name the type and the field", () => {
   assert.deepEqual(errors("BEGIN { @ = sizeof(struct nope); }"), [

@@ -12,6 +12,7 @@ import {
 } from "../../runtime/compiler/compile.ts";
 import type { FieldLayout, Program, TypeDesc } from "../../runtime/program.ts";
 import type { RawMapEntry } from "../../runtime/engines/engine.ts";
+import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { MapType } from "../../runtime/bpf/opcodes.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
@@ -257,4 +258,21 @@ export function events(l: Loaded): Event[] {
     });
   });
   return out;
+}
+
+/**
+ * The messages (without locations) of the errors compiling `src` reports;
+ * empty when it compiles. Any other exception propagates.
+ */
+export function compileErrors(
+  src: string,
+  opts: CompileOptions = {},
+): string[] {
+  try {
+    compile(src, opts);
+  } catch (e) {
+    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
+    throw e;
+  }
+  return [];
 }

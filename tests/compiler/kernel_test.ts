@@ -2,17 +2,16 @@ import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
 import {
   KernelEngine,
-  probeKernel,
   STOP_CHECK_SLOTS,
 } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import type { Program } from "../../runtime/program.ts";
 import type { Insn } from "../../runtime/bpf/insn.ts";
 import { Class, JmpOp } from "../../runtime/bpf/opcodes.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
 
-const probe = probeKernel();
-if (!probe.ok) console.log(`Skipping kernel compiler tests: ${probe.reason}`);
+const kernelSkip = kernelSkipReason();
 
 /** bpftrace 0.17 xlated counts measured here (see fast_test.ts). */
 const CASES: [string, number][] = [
@@ -46,7 +45,7 @@ function coldSlots(insns: Insn[]): number {
 
 Deno.test({
   name: "the kernel verifier accepts the hot path programs, xlated ≤ bpftrace",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const got: string[] = [];
     for (const [src, bpftrace] of CASES) {
@@ -94,7 +93,7 @@ const SCOPE = [
 
 Deno.test({
   name: "the kernel verifier accepts programs across the language",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     for (const src of SCOPE) {
       const engine = new KernelEngine();
@@ -127,7 +126,7 @@ function kernelValue(
 
 Deno.test({
   name: "kernel: events a full ring buffer drops are counted in .lost",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const prog = compile(
       'BEGIN { $i = 0; while ($i < 1000) { printf("%d\\n", $i); $i++; } }',
@@ -169,7 +168,7 @@ async function readLine(r: ReadableStreamDefaultReader<Uint8Array>) {
 
 Deno.test({
   name: "kernel: the pid option counts only that process's syscalls",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const a = getppidChild(1500);
     const b = getppidChild(700);
@@ -207,7 +206,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: unique program names and numaid load and run",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const engine = new KernelEngine();
     try {
@@ -235,7 +234,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: join(args->argv) of an exec renders as bpftrace's",
-  ignore: !probe.ok,
+  ignore: skip("the kernel compiler test", kernelSkip),
   async fn() {
     const prog = compile(
       'tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/echo"/ { join(args->argv); join(args->argv, ","); }',

@@ -5,10 +5,17 @@ import {
   prepareKernelTypes,
 } from "../../runtime/compiler/kernel_types.ts";
 import { Helper } from "../../runtime/bpf/opcodes.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import type { MemorySegment } from "../../runtime/vm/environment.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
-import { events, load, run, tpCtx, u64, valueOf } from "./harness.ts";
+import {
+  compileErrors as messages,
+  events,
+  load,
+  run,
+  tpCtx,
+  u64,
+  valueOf,
+} from "./harness.ts";
 
 /**
  * Kernel types in the language: casts to struct pointers, `->` and `.`
@@ -69,16 +76,6 @@ function regs(values: Record<string, bigint>): Uint8Array {
 function calls(src: string, probe = 0): number[] {
   return compile(src).probes[probe].insns.filter((i) => i.code === 0x85)
     .map((i) => i.imm);
-}
-
-function messages(src: string): string[] {
-  try {
-    compile(src);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
-    throw e;
-  }
-  return [];
 }
 
 const TASK = 0xffff888000100000n;

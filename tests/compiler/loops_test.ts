@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import {
   ProgramRejectedError,
   verifyProgram,
 } from "../../runtime/verify_program.ts";
-import { load, run, valueOf } from "./harness.ts";
+import { compileErrors as messages, load, run, valueOf } from "./harness.ts";
 
 /**
  * `while` loops run exactly as written (no hidden iteration cap, as in
@@ -59,16 +58,6 @@ Deno.test("while (0) compiles to nothing", () => {
   run(l, "BEGIN");
   assert.equal(valueOf(l, "@"), 7n);
 });
-
-function messages(src: string): string[] {
-  try {
-    compile(src);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
-    throw e;
-  }
-  return [];
-}
 
 Deno.test("while (1) that can never end is a compile error", () => {
   assert.deepEqual(messages("BEGIN { $i = 0; while (1) { $i++; } @ = $i; }"), [

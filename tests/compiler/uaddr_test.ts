@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { readElf } from "../../runtime/probes/elf.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
-import {
-  KernelEngine,
-  probeKernel,
-} from "../../runtime/engines/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
-import { events, load, run } from "./harness.ts";
+import { compileErrors as errors, events, load, run } from "./harness.ts";
 
 /**
  * `uaddr("sym")` in uprobes: the symbol's address in the probe's binary
@@ -72,16 +69,6 @@ else {
 
 function symbol(path: string, name: string): bigint {
   return readElf(path).symbols.find((s) => s.name === name)!.value;
-}
-
-function errors(src: string): string[] {
-  try {
-    compile(src);
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.errors.map((x) => x.message);
-    throw e;
-  }
-  return [];
 }
 
 Deno.test({
@@ -186,11 +173,10 @@ Deno.test("uaddr() errors: a binary that cannot be read, attach points in two bi
   );
 });
 
-const kernel = probeKernel();
-
 Deno.test({
   name: "kernel: *uaddr() reads a global of PIE and non-PIE programs",
-  ignore: bins === undefined || !kernel.ok,
+  ignore: bins === undefined ||
+    skip("the uaddr kernel test", kernelSkipReason()),
   async fn() {
     for (const bin of [bins!.nopie, bins!.pie]) {
       const prog = compile(

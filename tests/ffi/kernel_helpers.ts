@@ -14,15 +14,11 @@ import type {
   MapSpec,
   ProbeProgram,
 } from "../../runtime/program.ts";
-import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason } from "../support/skip.ts";
 import { loadedPrograms } from "../../ffi/introspect.ts";
 
-const probe = probeKernel();
-
 /** Why kernel tests cannot run here, or undefined when they can. */
-export const skipReason: string | undefined = probe.ok
-  ? undefined
-  : probe.reason;
+export const skipReason: string | undefined = kernelSkipReason();
 if (skipReason !== undefined) {
   console.log(`Skipping kernel engine tests: ${skipReason}`);
 }
@@ -222,65 +218,6 @@ export function spawnGetppid(n: number, cpu?: number): {
       }
       await child.stdin.abort().catch(() => {});
       await child.status;
-    },
-  };
-}
-
-/** Why the C helper cannot be built, or its path. */
-export async function buildCHelper(
-  dir: string,
-): Promise<{ path: string } | { skip: string }> {
-  const src = `${dir}/helper.c`;
-  const bin = `${dir}/tsb_helper`;
-  await Deno.writeTextFile(
-    src,
-    `#include <stdio.h>
-#include <stdlib.h>
-__attribute__((noinline)) long tsb_target(long x) {
-  __asm__ volatile("" ::: "memory");
-  return x * 2 + 1;
-}
-int main(int argc, char **argv) {
-  long n = argc > 1 ? atol(argv[1]) : 0, s = 0;
-  getchar();
-  for (long i = 0; i < n; i++) s += tsb_target(i);
-  printf("%ld\\n", s);
-  return 0;
-}
-`,
-  );
-  try {
-    const out = await new Deno.Command("gcc", {
-      args: ["-O1", "-o", bin, src],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      return { skip: `gcc failed: ${new TextDecoder().decode(out.stderr)}` };
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { skip: "no gcc installed" };
-    throw e;
-  }
-  return { path: bin };
-}
-
-/** Spawns the C helper with `n` calls, waiting for a byte on stdin. */
-export function spawnHelper(bin: string, n: number) {
-  const child = new Deno.Command(bin, {
-    args: [String(n)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  return {
-    pid: child.pid,
-    run: async () => {
-      const w = child.stdin.getWriter();
-      await w.write(new Uint8Array([0x0a]));
-      await w.close();
-      const out = await child.output();
-      return new TextDecoder().decode(out.stdout).trim();
     },
   };
 }

@@ -5,7 +5,6 @@ import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
 import { PtRegs } from "../../ffi/structs.ts";
 import {
   addToSlot0,
-  buildCHelper,
   filterTgid,
   mapSpec,
   noLeaks,
@@ -13,20 +12,25 @@ import {
   probeOf,
   skipReason,
   slot0,
-  spawnHelper,
 } from "./kernel_helpers.ts";
+import {
+  workloadBinary,
+  WorkloadProcess,
+  workloadSkipReason,
+} from "../support/workload.ts";
 
 const N = 1000;
 
-const dir = skipReason === undefined
-  ? await Deno.makeTempDir({ prefix: "tsbpf_ffi_" })
-  : undefined;
-const built = dir === undefined
-  ? { skip: skipReason! }
-  : await buildCHelper(dir);
-const skip = "skip" in built ? built.skip : undefined;
+const skip = skipReason ?? workloadSkipReason();
 if (skip !== undefined && skipReason === undefined) {
   console.log(`Skipping uprobe tests: ${skip}`);
+}
+
+/** What `calls n` returns in all: the sum of i % 3 for i < n. */
+function sumMod3(n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += i % 3;
+  return s;
 }
 
 Deno.test({
@@ -35,9 +39,12 @@ Deno.test({
   ignore: skip !== undefined,
   fn: () =>
     noLeaks(async () => {
-      const bin = (built as { path: string }).path;
-      const child = spawnHelper(bin, N);
-      const other = spawnHelper(bin, N / 2);
+      const bin = await workloadBinary("tsbwork");
+      const child = await WorkloadProcess.start("tsbwork", ["calls", `${N}`]);
+      const other = await WorkloadProcess.start("tsbwork", [
+        "calls",
+        `${N / 2}`,
+      ]);
       // The pid option restricts both probes to the child; `other` runs
       // the same function and must not be seen.
       const engine = new KernelEngine({ pid: child.pid });
@@ -73,12 +80,14 @@ Deno.test({
           child.run(),
           other.run(),
         ]);
-        assert.equal(printed, String(N * N));
-        assert.equal(otherPrinted, String((N / 2) ** 2));
+        assert.equal(printed.trim(), String(sumMod3(N)));
+        assert.equal(otherPrinted.trim(), String(sumMod3(N / 2)));
         assert.equal(slot0(engine.readMap(0)), BigInt(N));
-        assert.equal(slot0(engine.readMap(1)), BigInt(N * N));
+        assert.equal(slot0(engine.readMap(1)), BigInt(sumMod3(N)));
       } finally {
         engine.close();
+        await child.kill();
+        await other.kill();
       }
     }),
 });
@@ -88,7 +97,7 @@ Deno.test({
   ignore: skip !== undefined,
   fn: () =>
     noLeaks(async () => {
-      const bin = (built as { path: string }).path;
+      const bin = await workloadBinary("tsbwork");
       const engine = new KernelEngine();
       try {
         const b = new InsnBuilder().movImm(0, 0).exit();
@@ -110,12 +119,4 @@ Deno.test({
         engine.close();
       }
     }),
-});
-
-Deno.test({
-  name: "uprobe test cleanup",
-  ignore: dir === undefined,
-  fn: async () => {
-    await Deno.remove(dir!, { recursive: true });
-  },
 });

@@ -22,6 +22,7 @@ import { createEnvironment } from "../../runtime/vm/environment.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
 import { createMap, type MapShape } from "../../runtime/vm/maps.ts";
 import { describe, type Fuzzer, type Rand, type Verdict } from "./engine.ts";
+import { BPF_CODES, BPF_IMMS } from "./vocabulary.ts";
 import { ONE_LINERS } from "./seeds.ts";
 
 /** One case: slots as [code, dst, src, off, imm], or assembly text. */
@@ -46,69 +47,7 @@ const MAPS: MapShape[] = [
   { type: MapType.PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 8 },
 ];
 
-const ALU = [
-  0x00,
-  0x10,
-  0x20,
-  0x30,
-  0x40,
-  0x50,
-  0x60,
-  0x70,
-  0x80,
-  0x90,
-  0xa0,
-  0xb0,
-  0xc0,
-  0xd0,
-];
-const JMP = [
-  0x00,
-  0x10,
-  0x20,
-  0x30,
-  0x40,
-  0x50,
-  0x60,
-  0x70,
-  0xa0,
-  0xb0,
-  0xc0,
-  0xd0,
-];
-/** Opcodes the kernel knows, to bias streams towards meaningful code. */
-const CODES: number[] = [
-  ...[0x07, 0x04].flatMap((c) => ALU.flatMap((op) => [c | op, c | op | 8])),
-  ...[0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a],
-  ...[0x63, 0x6b, 0x73, 0x7b, 0xc3, 0xdb],
-  ...[0x05, 0x06].flatMap((c) => JMP.flatMap((op) => [c | op, c | op | 8])),
-  0x18,
-  0x85,
-  0x95,
-];
 const HELPERS = Object.values(Helper) as number[];
-const IMMS = [
-  0,
-  1,
-  -1,
-  2,
-  7,
-  8,
-  16,
-  31,
-  32,
-  63,
-  64,
-  -8,
-  -16,
-  -512,
-  0x7fffffff,
-  -0x80000000,
-  0x100,
-  0xe1,
-  0xf1,
-  0x01,
-];
 
 type Slot = [number, number, number, number, number];
 
@@ -126,7 +65,7 @@ function randomStream(r: Rand, len: number, ctx = 0): Slot[] {
     }
   }
   while (out.length < len - 1) {
-    const code = r.pick(CODES);
+    const code = r.pick(BPF_CODES);
     const dst = r.int(11);
     const src = r.int(11);
     const cls = code & 7;
@@ -151,7 +90,7 @@ function randomStream(r: Rand, len: number, ctx = 0): Slot[] {
       : cls === 4 || cls === 7
       ? (r.chance(0.1) ? r.pick([1, 8, 16, 32]) : 0)
       : 0;
-    const imm = r.chance(0.7) ? r.pick(IMMS) : r.u32() | 0;
+    const imm = r.chance(0.7) ? r.pick(BPF_IMMS) : r.u32() | 0;
     out.push([code, dst, src, off, imm]);
   }
   out.push([0x95, 0, 0, 0, 0]);
@@ -209,7 +148,7 @@ function mutateSlots(r: Rand, slots: Slot[]): void {
     const s = slots[at];
     switch (r.int(8)) {
       case 0:
-        s[0] = r.chance(0.5) ? r.pick(CODES) : r.int(256);
+        s[0] = r.chance(0.5) ? r.pick(BPF_CODES) : r.int(256);
         break;
       case 1:
         s[1] = r.int(r.chance(0.9) ? 11 : 16);
@@ -222,7 +161,7 @@ function mutateSlots(r: Rand, slots: Slot[]): void {
         s[3] = Math.max(-32768, Math.min(32767, s[3]));
         break;
       case 4:
-        s[4] = r.chance(0.5) ? r.pick(IMMS) : r.u32() | 0;
+        s[4] = r.chance(0.5) ? r.pick(BPF_IMMS) : r.u32() | 0;
         break;
       case 5:
         slots.splice(at, 1);

@@ -17,6 +17,7 @@ import { VerifierError } from "../../runtime/verifier/error.ts";
 import { verify } from "../../runtime/verifier/verifier.ts";
 import { describe, type Fuzzer, type Rand, type Verdict } from "./engine.ts";
 import { seedPrograms } from "./seeds.ts";
+import { SOURCE_TOKENS } from "./vocabulary.ts";
 
 const FILE = "fuzz.bt";
 
@@ -38,95 +39,6 @@ const TOKEN_RE =
 function tokens(src: string): string[] {
   return src.match(TOKEN_RE) ?? [];
 }
-
-/** Tokens worth planting. */
-const DICT = [
-  "BEGIN",
-  "END",
-  "tracepoint:syscalls:sys_enter_openat",
-  "tracepoint:a:b",
-  "uprobe:/bin/sh:main",
-  "kprobe:f",
-  "profile:hz:99",
-  "interval:s:1",
-  "{",
-  "}",
-  "(",
-  ")",
-  "[",
-  "]",
-  ";",
-  ",",
-  ":",
-  "/",
-  "?",
-  ".",
-  "->",
-  "=",
-  "+=",
-  "<<=",
-  "++",
-  "--",
-  "+",
-  "-",
-  "*",
-  "&",
-  "!",
-  "~",
-  "==",
-  "<",
-  "&&",
-  "||",
-  "@",
-  "@m",
-  "@x[1]",
-  "$x",
-  "$1",
-  "$#",
-  "pid",
-  "comm",
-  "args",
-  "args->filename",
-  "retval",
-  "nsecs",
-  "count()",
-  "hist(1)",
-  "lhist(1, 0, 10, 1)",
-  "str(",
-  "printf(",
-  'printf("%d\\n", 1)',
-  "exit()",
-  "if",
-  "else",
-  "while",
-  "unroll(100)",
-  "return",
-  "break",
-  "continue",
-  "sizeof",
-  "offsetof",
-  "struct",
-  "struct task_struct *",
-  "(uint8)",
-  "(int64)",
-  "config",
-  "0",
-  "1",
-  "-1",
-  "0x1f",
-  "1e3",
-  '"s"',
-  '"%s %d"',
-  "\n",
-  " ",
-  "//c\n",
-  "/*c*/",
-  "#include <linux/sched.h>\n",
-  '"',
-  "/*",
-  "\\",
-  "`",
-];
 
 const HUGE_INTS = [
   "18446744073709551615",
@@ -331,10 +243,10 @@ function mutate(r: Rand, toks: string[], seeds: readonly string[]): void {
       break;
     }
     case 4: // replace with a dictionary token
-      toks.splice(at, 1, r.pick(DICT));
+      toks.splice(at, 1, r.pick(SOURCE_TOKENS));
       break;
     case 5: // insert a dictionary token
-      toks.splice(at, 0, r.pick(DICT), " ");
+      toks.splice(at, 0, r.pick(SOURCE_TOKENS), " ");
       break;
     case 6: { // a huge literal in place of a number
       const nums = toks.flatMap((t, i) => /^\d|^0x/.test(t) ? [i] : []);

@@ -7,43 +7,37 @@
  */
 
 export { json017As026 } from "../output/json_017_as_026.ts";
-import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
+import {
+  commandSkipReason,
+  kernelSkipReason,
+  skip as skipWithReason,
+  which,
+} from "../support/skip.ts";
+import {
+  type Finished,
+  hasStackTrace,
+  progIdsOf,
+  Tracer,
+} from "../support/child.ts";
+import {
+  workloadBinary,
+  WorkloadProcess,
+  workloadSkipReason,
+} from "../support/workload.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-const WORKLOAD_C = new URL("./workload.c", import.meta.url).pathname;
-
-function which(cmd: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      const path = `${dir}/${cmd}`;
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // next
-    }
-  }
-  for (const dir of ["/usr/sbin", "/sbin", "/usr/bin", "/usr/local/bin"]) {
-    try {
-      const path = `${dir}/${cmd}`;
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
-function computeSkip(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not root";
-  const probe = probeKernel();
-  if (!probe.ok) return probe.reason;
-  if (which("gcc") === undefined) return "no gcc to build the workload";
-  if (which("bpftool") === undefined) return "no bpftool to list programs";
-  return undefined;
-}
+export { type Finished, hasStackTrace, progIdsOf, Tracer };
 
 /** Why the kernel acceptance tests cannot run here, or undefined. */
-export const skipReason: string | undefined = computeSkip();
+export const skipReason: string | undefined = kernelSkipReason() ??
+  workloadSkipReason() ?? commandSkipReason("bpftool", "list programs");
+
+/**
+ * True when the test must be skipped; prints `Skipping WHAT: REASON`
+ * (`tests/support/skip.ts`), the reason being `skipReason` unless given.
+ */
+export function skip(what: string, reason = skipReason): boolean {
+  return skipWithReason(what, reason);
+}
 
 /** Path of bpftrace, when installed. */
 export const BPFTRACE: string | undefined = which("bpftrace");
@@ -52,231 +46,10 @@ export const BPFTRACE: string | undefined = which("bpftrace");
 export const bpftraceSkipReason: string | undefined = skipReason ??
   (BPFTRACE === undefined ? "bpftrace is not installed" : undefined);
 
-/**
- * True when the test must be skipped; prints the reason once per test
- * file that asks.
- */
-export function skip(what: string, reason = skipReason): boolean {
-  if (reason !== undefined) {
-    console.log(`Skipping ${what}: ${reason}`);
-    return true;
-  }
-  return false;
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function collect(
-  stream: ReadableStream<Uint8Array>,
-  onText: (text: string) => void,
-): Promise<void> {
-  const d = new TextDecoder();
-  for await (const chunk of stream) onText(d.decode(chunk, { stream: true }));
-  onText(d.decode());
-}
-
-/** What a finished process printed and returned. */
-export interface Finished {
-  /** Exit status. */
-  code: number;
-  /** Signal that ended it, if any. */
-  signal: Deno.Signal | null;
-  /** All of standard output. */
-  stdout: string;
-  /** All of standard error. */
-  stderr: string;
-}
-
-/**
- * A tracer (the tsbpf CLI or bpftrace) running in a child process, its
- * output read as it comes.
- */
-export class Tracer {
-  /** The child process. */
-  readonly child: Deno.ChildProcess;
-  /** Standard output so far. */
-  stdout = "";
-  /** Standard error so far. */
-  stderr = "";
-  #readers: Promise<void>;
-  #status: Promise<Deno.CommandStatus>;
-  #done = false;
-  /** Whether the tracer was asked for JSON output (`-f json`). */
-  readonly json: boolean;
-
-  private constructor(argv: string[]) {
-    this.json = argv.some((a, i) => a === "json" && argv[i - 1] === "-f");
-    this.child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.#readers = Promise.all([
-      collect(this.child.stdout, (t) => this.stdout += t),
-      collect(this.child.stderr, (t) => this.stderr += t),
-    ]).then(() => {});
-    this.#status = this.child.status;
-    this.#status.then(() => this.#done = true);
-  }
-
-  /** Starts `deno run -A mod.ts ...args`. */
-  static tsbpf(args: string[]): Tracer {
-    return new Tracer([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--no-lock",
-      MOD,
-      ...args,
-    ]);
-  }
-
-  /**
-   * Starts `deno run -A mod.ts ...args` through `sh`, which execs it: the
-   * argument `$$` there is the tracer's own pid.
-   */
-  static tsbpfWithOwnPid(args: string[]): Tracer {
-    return new Tracer([
-      "sh",
-      "-c",
-      'exec "$0" run -A --no-lock "$@" "$$"',
-      Deno.execPath(),
-      MOD,
-      ...args,
-    ]);
-  }
-
-  /** Starts `bpftrace ...args`. */
-  static bpftrace(args: string[]): Tracer {
-    if (BPFTRACE === undefined) throw new Error("bpftrace is not installed");
-    return new Tracer([BPFTRACE, ...args]);
-  }
-
-  /** The child's pid. */
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  /** True once the child has exited. */
-  get exited(): boolean {
-    return this.#done;
-  }
-
-  /**
-   * Waits until standard output contains `text`; throws with everything
-   * printed so far when the tracer exits or `timeoutMs` passes first.
-   */
-  async waitFor(text: string, timeoutMs = 20_000): Promise<void> {
-    const end = performance.now() + timeoutMs;
-    while (!this.stdout.includes(text)) {
-      if (this.#done || performance.now() > end) {
-        await sleep(50); // let the readers drain
-        if (this.stdout.includes(text)) return;
-        throw new Error(
-          `${
-            this.#done ? "Tracer exited" : "Timed out"
-          } before printing "${text}"\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
-        );
-      }
-      await sleep(20);
-    }
-  }
-
-  /**
-   * Waits for the attach line both tools print: JSON's record on standard
-   * output; in text, bpftrace 0.17's `Attaching N probes...` on standard
-   * output or tsbpf's (bpftrace 0.26's) `Attached N probes` on standard
-   * error.
-   */
-  async attached(timeoutMs = 20_000): Promise<void> {
-    if (this.json) return await this.waitFor('"attached_probes"', timeoutMs);
-    const end = performance.now() + timeoutMs;
-    const seen = () =>
-      this.stdout.includes("Attaching") ||
-      /^Attached \d+ probe/m.test(this.stderr);
-    while (!seen()) {
-      if (this.#done || performance.now() > end) {
-        await sleep(50); // let the readers drain
-        if (seen()) return;
-        throw new Error(
-          `${
-            this.#done ? "Tracer exited" : "Timed out"
-          } before attaching\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
-        );
-      }
-      await sleep(20);
-    }
-  }
-
-  /** Sends a signal (ignored when already exited). */
-  signal(sig: Deno.Signal): void {
-    if (this.#done) return;
-    try {
-      this.child.kill(sig);
-    } catch {
-      // already gone
-    }
-  }
-
-  /**
-   * Waits for the exit (SIGKILL after `timeoutMs`) and returns everything
-   * printed.
-   */
-  async finish(timeoutMs = 20_000): Promise<Finished> {
-    const timer = setTimeout(() => this.signal("SIGKILL"), timeoutMs);
-    const status = await this.#status;
-    clearTimeout(timer);
-    await this.#readers;
-    return {
-      code: status.code,
-      signal: status.signal,
-      stdout: this.stdout,
-      stderr: this.stderr,
-    };
-  }
-
-  /** SIGINT, then `finish()`. */
-  stop(timeoutMs = 20_000): Promise<Finished> {
-    this.signal("SIGINT");
-    return this.finish(timeoutMs);
-  }
-
-  /** Kills the child if it still runs and waits for it (for `finally`). */
-  async kill(): Promise<void> {
-    this.signal("SIGKILL");
-    await this.#status;
-    await this.#readers;
-  }
-
-  /** Ids of the BPF programs this tracer holds open right now. */
-  progIds(): number[] {
-    return progIdsOf(this.pid);
-  }
-
-  /**
-   * Waits until the tracer holds at least `n` programs (bpftrace prints
-   * its `Attaching` line before it loads them) and returns their ids.
-   */
-  async waitProgIds(n: number, timeoutMs = 20_000): Promise<number[]> {
-    const end = performance.now() + timeoutMs;
-    for (;;) {
-      const ids = this.progIds();
-      if (ids.length >= n) return ids;
-      if (this.#done || performance.now() > end) {
-        throw new Error(
-          `Tracer holds ${ids.length} programs, not ${n}\n--- stderr:\n${this.stderr}`,
-        );
-      }
-      await sleep(20);
-    }
-  }
 }
 
 /** Runs the tsbpf CLI to its end (`deno run -A mod.ts ...args`). */
@@ -311,126 +84,27 @@ export function afterAttachLine(stdout: string): string {
   return i < 0 ? "" : stdout.slice(i + 1);
 }
 
-/** True when text looks like a JavaScript stack trace. */
-export function hasStackTrace(text: string): boolean {
-  return /^\s+at .+:\d+:\d+\)?$/m.test(text) || text.includes("Uncaught");
-}
-
-let workload: Promise<string> | undefined;
-
-async function buildWorkload(): Promise<string> {
-  const src = await Deno.readFile(WORKLOAD_C);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", src));
-  const tag = [...digest.slice(0, 6)].map((b) =>
-    b.toString(16).padStart(2, "0")
-  ).join("");
-  const dir = `/tmp/tsbpf_kernel_tests_${tag}`;
-  const bin = `${dir}/tsbwork`;
-  try {
-    if (Deno.statSync(bin).isFile) return bin;
-  } catch {
-    // build it
-  }
-  Deno.mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${Deno.pid}`;
-  const out = await new Deno.Command("gcc", {
-    args: ["-O1", "-g", "-fno-omit-frame-pointer", "-o", tmp, WORKLOAD_C],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`gcc failed:\n${decoder.decode(out.stderr)}`);
-  }
-  Deno.renameSync(tmp, bin);
-  return bin;
-}
-
-/** Path of the gcc-built workload binary (built once, cached in /tmp). */
+/**
+ * Path of the workload binary (`tests/support/workload.c`, built once,
+ * cached in /tmp), named `tsbwork`: its processes' comm.
+ */
 export function workloadPath(): Promise<string> {
-  return workload ??= buildWorkload();
+  return workloadBinary("tsbwork");
 }
 
 /**
- * The workload binary running in a child process, gated: it prints
- * `ready` and waits for `go()` before doing its work.
+ * The workload binary running in a child process as `tsbwork`, gated: it
+ * prints `ready` and waits for `go()` before doing its work.
  */
-export class Workload {
-  /** The child process. */
-  readonly child: Deno.ChildProcess;
-  /** Standard output so far. */
-  stdout = "";
-  #reader: Promise<void>;
-
-  private constructor(child: Deno.ChildProcess) {
-    this.child = child;
-    this.#reader = collect(child.stdout, (t) => this.stdout += t);
-  }
-
+export const Workload = {
   /** Starts `tsbwork ...args` and waits until it is ready. */
-  static async start(args: string[]): Promise<Workload> {
-    const bin = await workloadPath();
-    const w = new Workload(
-      new Deno.Command(bin, {
-        args,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn(),
-    );
-    const end = performance.now() + 10_000;
-    while (!w.stdout.includes("ready\n")) {
-      if (performance.now() > end) {
-        await w.kill();
-        throw new Error(`Workload ${args.join(" ")} never became ready`);
-      }
-      await sleep(5);
-    }
-    return w;
-  }
+  start(args: string[]): Promise<WorkloadProcess> {
+    return WorkloadProcess.start("tsbwork", args);
+  },
+};
 
-  /** The child's pid (its comm is `tsbwork`). */
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  /** Lets the work begin. */
-  async go(): Promise<void> {
-    const w = this.child.stdin.getWriter();
-    await w.write(encoder.encode("g"));
-    await w.close();
-  }
-
-  /** Waits for the end; returns the status and what it printed. */
-  async wait(): Promise<{ code: number; stdout: string }> {
-    const status = await this.child.status;
-    await this.#reader;
-    return { code: status.code, stdout: this.stdout };
-  }
-
-  /** `go()` then `wait()`; asserts the work succeeded. */
-  async run(): Promise<string> {
-    await this.go();
-    const r = await this.wait();
-    if (r.code !== 0) throw new Error(`Workload exited with ${r.code}`);
-    return r.stdout;
-  }
-
-  /** Kills the child if it still runs (for `finally`). */
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-    try {
-      await this.child.stdin.close();
-    } catch {
-      // closed by go()
-    }
-    await this.child.status;
-    await this.#reader;
-  }
-}
+/** A running `tsbwork` workload (see `Workload.start`). */
+export type Workload = WorkloadProcess;
 
 /** One program as `bpftool prog show -j` lists it. */
 export interface BpftoolProg {
@@ -460,32 +134,6 @@ export async function bpftoolProgs(): Promise<BpftoolProg[]> {
   }
   const text = decoder.decode(out.stdout).trim();
   return text === "" ? [] : JSON.parse(text) as BpftoolProg[];
-}
-
-/**
- * Ids of the BPF programs process `pid` holds open, read from
- * `/proc/PID/fdinfo` (fds whose target is `anon_inode:bpf-prog`).
- */
-export function progIdsOf(pid: number): number[] {
-  const ids: number[] = [];
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(`/proc/${pid}/fd`)];
-  } catch {
-    return ids;
-  }
-  for (const e of entries) {
-    try {
-      const target = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`);
-      if (!target.includes("bpf-prog")) continue;
-      const info = Deno.readTextFileSync(`/proc/${pid}/fdinfo/${e.name}`);
-      const m = info.match(/^prog_id:\s*(\d+)/m);
-      if (m) ids.push(Number(m[1]));
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return ids.sort((a, b) => a - b);
 }
 
 /**

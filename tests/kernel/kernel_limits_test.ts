@@ -5,11 +5,11 @@
  * (EINVAL).
  */
 import assert from "node:assert/strict";
-import { kernel } from "../api/helpers.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import { trace } from "../../mod.ts";
 import { maxSampleRate } from "../../runtime/probes/perf_events.ts";
 
-const ignore = !kernel.ok;
+const ignore = skip("the kernel limit tests", kernelSkipReason());
 
 const stmts = (n: number, f: (i: number) => string) =>
   Array.from({ length: n }, (_, i) => f(i)).join(" ");
@@ -57,7 +57,12 @@ Deno.test({
 
 Deno.test({
   name: "profile above perf_event_max_sample_rate: refused, explained",
-  ignore: ignore || maxSampleRate() === undefined,
+  ignore: ignore || skip(
+    "the sample-rate limit test",
+    maxSampleRate() === undefined
+      ? "no /proc/sys/kernel/perf_event_max_sample_rate"
+      : undefined,
+  ),
   async fn() {
     const max = maxSampleRate()!;
     await assert.rejects(

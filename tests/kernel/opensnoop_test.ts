@@ -126,7 +126,7 @@ Deno.test({
   ignore,
   async fn() {
     const total = 150_000;
-    const w = await Workload.start(["openburst", String(total)]);
+    const w = await Workload.start(["opens", String(total)]);
     const t = Tracer.tsbpf(["-e", snoop(w.pid)]);
     try {
       await t.attached();

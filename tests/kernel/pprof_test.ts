@@ -20,7 +20,7 @@ Deno.test({
   ignore: skip("the kernel pprof test", skipReason),
   async fn() {
     const path = Deno.makeTempFileSync({ suffix: ".pb.gz" });
-    const w = await Workload.start(["spin", "4"]);
+    const w = await Workload.start(["spin", "4000"]);
     try {
       const r = await runScript(
         "profile",

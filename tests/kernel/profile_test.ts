@@ -29,7 +29,7 @@ let shared: Promise<ProfileRun> | undefined;
 
 function profileRun(): Promise<ProfileRun> {
   return shared ??= (async () => {
-    const w = await Workload.start(["spin", String(SECONDS + 3)]);
+    const w = await Workload.start(["spin", String((SECONDS + 3) * 1000)]);
     // Kernel work to sample: on a quiet machine a user-space spinner alone
     // gives only empty kernel stacks.
     const k = await Workload.start(["syscalls", String(SECONDS + 3)]);

@@ -11,6 +11,7 @@ import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { tokenize } from "../../runtime/lang/lexer.ts";
 import { parse, parseRecovering } from "../../runtime/lang/parser.ts";
 import { Rand } from "../fuzz/engine.ts";
+import { SOURCE_TOKENS } from "../fuzz/vocabulary.ts";
 
 /** The shared engine's seeded source, as a function of [0, 1). */
 function rng(seed: number): () => number {
@@ -44,77 +45,6 @@ BEGIN, END { printf("hi\\n"); } // done
   `i:ms:100 { @a <<= 1; @b ^= ~arg0; $c = -(1 + 2) * !0; $d = 0x7f & $c | 1_000; }`,
   `t:sched:sched_switch { @[args->prev_comm, args.next_pid] = sum(1e3); $s = "\\x41\\101\\t"; return; }`,
   "u:./a.out:main+4, ur:/lib/libc.so.6:mall?c { @x[$#, $2] -= offsetof(struct sk_buff, dev.name); --@y; }",
-];
-
-const TOKENS = [
-  "BEGIN",
-  "END",
-  "tracepoint:a:b",
-  "uprobe:/bin/x:f",
-  "profile:hz:99",
-  "{",
-  "}",
-  "(",
-  ")",
-  "[",
-  "]",
-  ";",
-  ",",
-  ":",
-  "/",
-  "?",
-  ".",
-  "->",
-  "=",
-  "+=",
-  "<<=",
-  "++",
-  "--",
-  "+",
-  "-",
-  "*",
-  "&",
-  "!",
-  "~",
-  "==",
-  "&&",
-  "||",
-  "@",
-  "@m",
-  "$x",
-  "$1",
-  "$#",
-  "pid",
-  "comm",
-  "args",
-  "count",
-  "printf",
-  "if",
-  "else",
-  "while",
-  "unroll",
-  "return",
-  "break",
-  "sizeof",
-  "offsetof",
-  "struct",
-  "config",
-  "u32",
-  "0",
-  "42",
-  "0x1f",
-  "1e3",
-  '"s"',
-  '"\\n"',
-  "\n",
-  " ",
-  "//c\n",
-  "/*c*/",
-  "#include <x.h>\n",
-  '"',
-  "/*",
-  "\\",
-  "`",
 ];
 
 /** Offset → 1-based line/col, computed independently of the lexer. */
@@ -240,7 +170,9 @@ Deno.test("fuzz: 3,500 seeded cases never escape, never hang", () => {
   for (let i = 0; i < 800; i++) {
     let s = "";
     const len = 1 + n(40);
-    for (let j = 0; j < len; j++) s += pick(TOKENS) + (rand() < 0.5 ? " " : "");
+    for (let j = 0; j < len; j++) {
+      s += pick(SOURCE_TOKENS) + (rand() < 0.5 ? " " : "");
+    }
     run(s);
   }
   // 3. Every truncation point of every valid program (bounded).
@@ -258,7 +190,7 @@ Deno.test("fuzz: 3,500 seeded cases never escape, never hang", () => {
           s = s.slice(0, at) + s.slice(at + 1 + n(6));
           break;
         case 1:
-          s = s.slice(0, at) + pick(TOKENS) + s.slice(at);
+          s = s.slice(0, at) + pick(SOURCE_TOKENS) + s.slice(at);
           break;
         case 2:
           s = s.slice(0, at) + String.fromCharCode(n(128)) + s.slice(at + 1);

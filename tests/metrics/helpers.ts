@@ -8,20 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-
-function which(cmd: string): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":")
-    .concat(["/usr/bin", "/usr/local/bin", "/bin"]);
-  for (const dir of dirs) {
-    if (dir === "") continue;
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
+import { kernelSkipReason, skip, which } from "../support/skip.ts";
+import { Tracer } from "../support/child.ts";
 
 /** Path of `prometheus`, when installed. */
 export const PROMETHEUS: string | undefined = which("prometheus");
@@ -34,17 +22,32 @@ export const PYTHON: string | undefined = which("python3");
 export const prometheusSkip: string | undefined = PROMETHEUS === undefined
   ? "prometheus is not installed (Debian: apt-get install prometheus)"
   : undefined;
+/**
+ * Why the kernel tests with python3 workloads cannot run, or undefined.
+ */
+export const kernelWorkloadSkip: string | undefined = kernelSkipReason() ??
+  (PYTHON === undefined ? "no python3 for the workloads" : undefined);
+
+/**
+ * Starts the CLI (`deno run -A mod.ts ...args`) serving metrics and waits
+ * (up to `timeoutMs`) for its `serving metrics at URL` line: the running
+ * tracer and the URL (undefined when it never came: see `tracer.stderr`).
+ */
+export async function serveCli(
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ tracer: Tracer; url: string | undefined }> {
+  const tracer = Tracer.tsbpf(args);
+  const m = await tracer.waitForStderr(/serving metrics at (\S+)/, timeoutMs);
+  return { tracer, url: m?.[1] };
+}
+
 /** Why tests needing promtool cannot run, or undefined. */
 export const promtoolSkip: string | undefined = PROMTOOL === undefined
   ? "promtool is not installed (Debian: apt-get install prometheus)"
   : undefined;
 
-/** Prints why `what` is skipped, once, and says whether to skip. */
-export function skip(what: string, reason: string | undefined): boolean {
-  if (reason === undefined) return false;
-  console.log(`Skipping ${what}: ${reason}`);
-  return true;
-}
+export { skip };
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort(): number {

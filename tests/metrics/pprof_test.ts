@@ -19,6 +19,7 @@ import { runScript } from "../scripts/helpers.ts";
 // deno.json's imports, which every run from a checkout installs.
 // deno-lint-ignore no-import-prefix
 import { Profile } from "npm:pprof-format@2.3.2";
+import { which } from "../support/skip.ts";
 
 const KADDR = 0xffffffff81a00010n;
 
@@ -325,17 +326,6 @@ Deno.test("profile.ts --pprof into a missing directory: one line before sampling
   );
   assert.equal(r.stdout, "");
 });
-
-function which(cmd: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const PPROF = which("pprof");
 const GO = which("go");

@@ -10,26 +10,20 @@ import assert from "node:assert/strict";
 import { trace } from "../../mod.ts";
 import { formatMapText } from "../../runtime/output/text.ts";
 import type { HistBucket } from "../../runtime/output/types.ts";
-import { ignoreKernel, kernel } from "../api/helpers.ts";
 import {
+  kernelWorkloadSkip,
   Prometheus,
   prometheusSkip,
   promtoolCheck,
   promtoolSkip,
-  PYTHON,
   runNamed,
+  serveCli,
   skip,
 } from "./helpers.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const enc = new TextEncoder();
 
-const kernelSkip = prometheusSkip ?? promtoolSkip ??
-  (!kernel.ok
-    ? kernel.reason
-    : PYTHON === undefined || ignoreKernel
-    ? "no python3 for the workloads"
-    : undefined);
+const kernelSkip = prometheusSkip ?? promtoolSkip ?? kernelWorkloadSkip;
 
 /** A process name of our own, ≤ 15 bytes. */
 function uniqueComm(tag: string): string {
@@ -177,37 +171,18 @@ Deno.test({
     @ratio = stats(10); @ratio = stats(20);
     @level["x"] = max(-3);
   }`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MOD,
-      "--backend",
-      "interp",
-      "--duration",
-      "60",
-      "--metrics",
-      "127.0.0.1:0",
-      "-e",
-      program,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const d = new TextDecoder();
-  let err = "";
-  const reader = child.stderr.getReader();
-  let url: string | undefined;
-  while (url === undefined) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    err += d.decode(value, { stream: true });
-    url = /serving metrics at (\S+)/.exec(err)?.[1];
-  }
-  reader.releaseLock();
-  const stdout = child.stdout.pipeTo(new WritableStream());
+  const { tracer, url } = await serveCli([
+    "--backend",
+    "interp",
+    "--duration",
+    "60",
+    "--metrics",
+    "127.0.0.1:0",
+    "-e",
+    program,
+  ]);
   try {
-    assert.ok(url, `no metrics URL in:\n${err}`);
+    assert.ok(url, `no metrics URL in:\n${tracer.stderr}`);
     const text = await (await fetch(url)).text();
     const check = await promtoolCheck(text);
     assert.equal(check.code, 0, check.output + text);
@@ -239,9 +214,7 @@ Deno.test({
     const health = await prom.targetHealth();
     assert.deepEqual(health.map((h) => [h.health, h.lastError]), [["up", ""]]);
   } finally {
-    child.kill("SIGINT");
-    await child.status;
-    await stdout.catch(() => {});
-    await child.stderr.cancel().catch(() => {});
+    tracer.signal("SIGINT");
+    await tracer.finish();
   }
 });

@@ -19,16 +19,16 @@ import {
   parseExposition,
   type Series,
 } from "../../runtime/metrics/remote_write.ts";
-import { ignoreKernel, kernel } from "../api/helpers.ts";
+import { runCli } from "../cli/helpers.ts";
+import { Tracer } from "../support/child.ts";
 import {
+  kernelWorkloadSkip,
   Prometheus,
   prometheusSkip,
-  PYTHON,
   runNamed,
   skip,
 } from "./helpers.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const enc = new TextEncoder();
 
 /** Decodes a WriteRequest with protobufjs' reader (field by field). */
@@ -161,27 +161,19 @@ Deno.test("5xx answers are retried with backoff; the push then arrives", async (
 Deno.test("a refusing endpoint is one line on stderr, not one per push", async () => {
   const ep = endpoint([[400, "out of order sample\nmore"]]);
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MOD,
-        "--backend",
-        "interp",
-        "--duration",
-        "3.5",
-        "--remote-write",
-        ep.url,
-        "--remote-write-interval",
-        "1",
-        "-e",
-        "BEGIN { @x = count(); }",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const out = await child.output();
-    const err = new TextDecoder().decode(out.stderr);
+    const out = await runCli([
+      "--backend",
+      "interp",
+      "--duration",
+      "3.5",
+      "--remote-write",
+      ep.url,
+      "--remote-write-interval",
+      "1",
+      "-e",
+      "BEGIN { @x = count(); }",
+    ]);
+    const err = out.stderr;
     assert.equal(out.code, 0, err);
     assert.ok(ep.bodies.length >= 3, `${ep.bodies.length} pushes`);
     const refused = err.split("\n").filter((l) => l.includes("refused"));
@@ -201,25 +193,18 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   await using prom = await Prometheus.start(undefined, { receiver: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MOD,
-      "--backend",
-      "interp",
-      "--duration",
-      "60",
-      "--remote-write",
-      `${prom.url}/api/v1/write`,
-      "--remote-write-interval",
-      "1",
-      "-e",
-      'BEGIN { @calls["plain"] = count(); @calls["plain"] = count(); @calls["q\\"b\\\\s\\nn"] = count(); @sizes = hist(5); @sizes = hist(300); }',
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const tracer = Tracer.tsbpf([
+    "--backend",
+    "interp",
+    "--duration",
+    "60",
+    "--remote-write",
+    `${prom.url}/api/v1/write`,
+    "--remote-write-interval",
+    "1",
+    "-e",
+    'BEGIN { @calls["plain"] = count(); @calls["plain"] = count(); @calls["q\\"b\\\\s\\nn"] = count(); @sizes = hist(5); @sizes = hist(300); }',
+  ]);
   try {
     const plain = await prom.waitFor(
       'tsbpf_calls_total{key="plain",job="tsbpf"}',
@@ -233,9 +218,8 @@ Deno.test({
     const q = await prom.query("histogram_quantile(0.5, tsbpf_sizes_bucket)");
     assert.ok(q[0].value > 3 && q[0].value <= 7, `median ${q[0].value}`);
   } finally {
-    child.kill("SIGINT");
-    await child.status;
-    await child.stderr.cancel().catch(() => {});
+    tracer.signal("SIGINT");
+    await tracer.finish();
   }
 });
 
@@ -243,12 +227,7 @@ Deno.test({
   name: "kernel: remote write delivers the exact getppid count",
   ignore: skip(
     "the kernel remote-write test",
-    prometheusSkip ??
-      (!kernel.ok
-        ? kernel.reason
-        : PYTHON === undefined || ignoreKernel
-        ? "no python3 for the workloads"
-        : undefined),
+    prometheusSkip ?? kernelWorkloadSkip,
   ),
   sanitizeOps: false,
   sanitizeResources: false,

@@ -6,17 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { mergeExpositions } from "../../runtime/metrics/serve.ts";
-import { ignoreKernel, kernel } from "../api/helpers.ts";
 import {
+  kernelWorkloadSkip,
   promtoolCheck,
   promtoolSkip,
-  PYTHON,
   runNamed,
+  serveCli,
   skip,
 } from "./helpers.ts";
 import { runCli } from "../cli/helpers.ts";
-
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
 async function waitUntil(
   f: () => Promise<boolean>,
@@ -42,34 +40,18 @@ Deno.test({
     'BEGIN { @calls["b"] = count(); @calls["b"] = count(); @read_bytes = hist(5); }\n',
   );
   Deno.writeTextFileSync(`${dir}/bad.bt`, "BEGIN { @calls[ = count(); }\n");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MOD,
-      "serve",
-      "--backend",
-      "interp",
-      "--metrics",
-      "127.0.0.1:0",
-      `${dir}/a.bt`,
-      `${dir}/b.bt`,
-      `${dir}/bad.bt`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const reading = (async () => {
-    const d = new TextDecoder();
-    for await (const c of child.stderr) err += d.decode(c, { stream: true });
-  })();
+  const { tracer, url } = await serveCli([
+    "serve",
+    "--backend",
+    "interp",
+    "--metrics",
+    "127.0.0.1:0",
+    `${dir}/a.bt`,
+    `${dir}/b.bt`,
+    `${dir}/bad.bt`,
+  ]);
   try {
-    assert.ok(
-      await waitUntil(() => Promise.resolve(/serving metrics at/.test(err))),
-      err,
-    );
-    const url = /serving metrics at (\S+)/.exec(err)![1];
+    assert.ok(url, tracer.stderr);
     const text = await (await fetch(url)).text();
     assert.match(text, /^tsbpf_program_up\{program="a\.bt"\} 1$/m);
     assert.match(text, /^tsbpf_program_up\{program="bad\.bt"\} 0$/m);
@@ -78,7 +60,7 @@ Deno.test({
     assert.match(text, /^tsbpf_read_bytes_sum\{program="b\.bt"\} 5$/m);
     // One family header for both programs' @calls.
     assert.equal(text.match(/^# TYPE tsbpf_calls_total counter$/gm)?.length, 1);
-    assert.match(err, /bad\.bt: .*bad\.bt:1:17: ERROR: /);
+    assert.match(tracer.stderr, /bad\.bt: .*bad\.bt:1:17: ERROR: /);
     if (promtoolSkip === undefined) {
       const r = await promtoolCheck(text);
       assert.equal(r.code, 0, r.output);
@@ -91,7 +73,7 @@ Deno.test({
     // Fix the bad file, change another, and reload.
     Deno.writeTextFileSync(`${dir}/bad.bt`, "BEGIN { @fixed = count(); }\n");
     Deno.writeTextFileSync(`${dir}/a.bt`, 'BEGIN { @extra["z"] = count(); }\n');
-    child.kill("SIGHUP");
+    tracer.signal("SIGHUP");
     let after = "";
     assert.ok(
       await waitUntil(async () => {
@@ -99,16 +81,15 @@ Deno.test({
         return /tsbpf_fixed_total\{program="bad\.bt"\} 1/.test(after) &&
           /tsbpf_extra_total\{program="a\.bt",key="z"\} 1/.test(after);
       }),
-      after + err,
+      after + tracer.stderr,
     );
     assert.match(after, /^tsbpf_program_up\{program="bad\.bt"\} 1$/m);
     assert.doesNotMatch(after, /key="a"/);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await reading;
+    tracer.signal("SIGTERM");
+    const r = await tracer.finish();
     Deno.removeSync(dir, { recursive: true });
-    assert.equal(status.code, 0, err);
+    assert.equal(r.code, 0, r.stderr);
   }
 });
 
@@ -140,11 +121,7 @@ Deno.test({
   name: "serve (kernel): exact counts from one program while another fails",
   ignore: skip(
     "the kernel serve test",
-    !kernel.ok
-      ? kernel.reason
-      : PYTHON === undefined || ignoreKernel
-      ? "no python3 for the workloads"
-      : undefined,
+    kernelWorkloadSkip,
   ),
   sanitizeOps: false,
   sanitizeResources: false,
@@ -159,33 +136,17 @@ Deno.test({
     `${dir}/broken.bt`,
     "tracepoint:no_such_category:no_such_event { @x = count(); }\n",
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MOD,
-      "serve",
-      "--backend",
-      "kernel",
-      "--metrics",
-      "127.0.0.1:0",
-      `${dir}/calls.bt`,
-      `${dir}/broken.bt`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const reading = (async () => {
-    const d = new TextDecoder();
-    for await (const c of child.stderr) err += d.decode(c, { stream: true });
-  })();
+  const { tracer, url } = await serveCli([
+    "serve",
+    "--backend",
+    "kernel",
+    "--metrics",
+    "127.0.0.1:0",
+    `${dir}/calls.bt`,
+    `${dir}/broken.bt`,
+  ]);
   try {
-    assert.ok(
-      await waitUntil(() => Promise.resolve(/serving metrics at/.test(err))),
-      err,
-    );
-    const url = /serving metrics at (\S+)/.exec(err)![1];
+    assert.ok(url, tracer.stderr);
     await runNamed(
       new TextEncoder().encode(comm),
       "for _ in range(321): os.getppid()",
@@ -203,12 +164,11 @@ Deno.test({
       text,
       /^tsbpf_build_info\{program="calls\.bt",version="[^"]+",engine="kernel"\} 1$/m,
     );
-    assert.match(err, /broken\.bt: .*no_such_category/);
+    assert.match(tracer.stderr, /broken\.bt: .*no_such_category/);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await reading;
+    tracer.signal("SIGTERM");
+    const r = await tracer.finish();
     Deno.removeSync(dir, { recursive: true });
-    assert.equal(status.code, 0, err);
+    assert.equal(r.code, 0, r.stderr);
   }
 });

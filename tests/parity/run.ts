@@ -16,10 +16,13 @@ import type { MapData } from "../../runtime/output/types.ts";
 import { type ExitReason, Session } from "../../runtime/session.ts";
 import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason as supportKernelSkip } from "../support/skip.ts";
 import {
-  KernelEngine,
-  probeKernel,
-} from "../../runtime/engines/kernel_engine.ts";
+  workloadBinary,
+  WorkloadProcess,
+  workloadSkipReason as supportWorkloadSkip,
+} from "../support/workload.ts";
 
 /** The two engines. */
 export type EngineKind = "kernel" | "interp";
@@ -36,149 +39,23 @@ export const INTERP_TARGET_COMM = "target";
 /** The comm of the kernel workload (its binary's name). */
 export const KERNEL_TARGET_COMM = "tsbparity";
 
-const WORKLOAD_C = new URL("./workload.c", import.meta.url).pathname;
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-function computeGccSkip(): string | undefined {
-  if (Deno.build.os !== "linux") {
-    return `the workload is a Linux ELF binary, this is ${Deno.build.os}`;
-  }
-  try {
-    const out = new Deno.Command("gcc", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return out.success
-      ? undefined
-      : "gcc does not run: cannot build the workload";
-  } catch {
-    return "no gcc to build the workload";
-  }
-}
-
 /**
  * Why the workload binary cannot be built here (uprobe rows need it on
  * both engines), or undefined when it can.
  */
-export const workloadSkipReason: string | undefined = computeGccSkip();
-
-function computeKernelSkip(): string | undefined {
-  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
-  const probe = probeKernel();
-  if (!probe.ok) return probe.reason;
-  return workloadSkipReason;
-}
+export const workloadSkipReason: string | undefined = supportWorkloadSkip();
 
 /** Why the kernel engine cannot run here, or undefined when it can. */
-export const kernelSkipReason: string | undefined = computeKernelSkip();
-
-let built: Promise<string> | undefined;
-
-async function buildWorkload(): Promise<string> {
-  const src = await Deno.readFile(WORKLOAD_C);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", src));
-  const tag = [...digest.slice(0, 6)]
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
-  const dir = `/tmp/tsbpf_parity_${tag}`;
-  const bin = `${dir}/${KERNEL_TARGET_COMM}`;
-  try {
-    if (Deno.statSync(bin).isFile) return bin;
-  } catch {
-    // not built yet
-  }
-  Deno.mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${Deno.pid}`;
-  const out = await new Deno.Command("gcc", {
-    args: ["-O1", "-g", "-fno-omit-frame-pointer", "-o", tmp, WORKLOAD_C],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`gcc failed:\n${decoder.decode(out.stderr)}`);
-  }
-  Deno.renameSync(tmp, bin);
-  return bin;
-}
+export const kernelSkipReason: string | undefined = supportKernelSkip() ??
+  workloadSkipReason;
 
 /**
- * Path of the gcc-built workload binary (built once per source version,
- * cached in /tmp, shared by every row). Uprobe rows name it in their
- * source on both engines.
+ * Path of the workload binary (`tests/support/workload.c`, built once per
+ * source version, cached in /tmp, shared by every row), named
+ * `tsbparity`. Uprobe rows name it in their source on both engines.
  */
 export function workloadPath(): Promise<string> {
-  return built ??= buildWorkload();
-}
-
-/** The workload child, started and waiting at its gate. */
-class Child {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  readonly #reader: Promise<void>;
-  #stdin?: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(bin: string, args: string[]) {
-    const child = new Deno.Command(bin, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.child = child;
-    this.#reader = (async () => {
-      for await (const chunk of child.stdout) {
-        this.stdout += decoder.decode(chunk, { stream: true });
-      }
-    })();
-  }
-
-  async ready(): Promise<void> {
-    const end = performance.now() + 10_000;
-    while (!this.stdout.includes("ready\n")) {
-      if (performance.now() > end) throw new Error("Workload never ready");
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-
-  /** Opens the gate and waits until the work is done (or the child ended). */
-  async go(): Promise<void> {
-    this.#stdin = this.child.stdin.getWriter();
-    await this.#stdin.write(encoder.encode("g"));
-    let ended = false;
-    this.child.status.then(() => ended = true);
-    const end = performance.now() + 20_000;
-    while (!this.stdout.includes("done\n") && !ended) {
-      if (performance.now() > end) throw new Error("Workload never done");
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-
-  /** Closes standard input, lets the child exit and checks its status. */
-  async release(): Promise<void> {
-    await this.#stdin?.close().catch(() => {});
-    this.#stdin = undefined;
-    const status = await this.child.status;
-    await this.#reader;
-    if (status.code !== 0) {
-      throw new Error(`Workload exited with status ${status.code}`);
-    }
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    try {
-      await (this.#stdin ?? this.child.stdin).close();
-    } catch {
-      // already closed
-    }
-    await this.child.status;
-    await this.#reader;
-  }
+  return workloadBinary(KERNEL_TARGET_COMM);
 }
 
 /** Who the program traces on this engine: the values rows expect. */
@@ -270,14 +147,13 @@ export async function runProgram(
   const needsBin = typeof spec.source === "function" ||
     (engine === "kernel" && spec.workload !== undefined);
   const bin = needsBin ? await workloadPath() : "";
-  let child: Child | undefined;
+  let child: WorkloadProcess | undefined;
   try {
     let pid = INTERP_TARGET_PID;
     let comm = INTERP_TARGET_COMM;
     if (engine === "kernel" && spec.workload !== undefined) {
-      child = new Child(bin, spec.workload);
-      await child.ready();
-      pid = child.child.pid;
+      child = await WorkloadProcess.start(KERNEL_TARGET_COMM, spec.workload);
+      pid = child.pid;
       comm = KERNEL_TARGET_COMM;
     }
     const target: Target = { engine, pid, comm, bin };
@@ -325,7 +201,7 @@ export async function runProgram(
     let exitOutput = "";
     try {
       await session.start();
-      await child?.go();
+      await child?.open();
       reason = await session.run({
         durationMs: engine === "kernel"
           ? (spec.kernelMs ?? 100)

@@ -2,7 +2,7 @@
  * The backend parity table: one row per program, each run on both engines
  * by the same test code, each row's `expect` holding on both.
  *
- * Kernel rows trace a deterministic workload child (tests/parity/
+ * Kernel rows trace a deterministic workload child (tests/support/
  * workload.c) and filter on its pid; the interpreter, given the same pid,
  * makes every synthetic event come from a synthetic process with that pid
  * at 1000 events per second per attach point, so 20 virtual ms give 20

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { probeKernel } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason } from "../support/skip.ts";
+import { hasStackTrace } from "../support/child.ts";
+
+/** True when text looks like a JavaScript stack trace. */
+export { hasStackTrace };
 
 /** What a script run printed and returned. */
 export interface ScriptRun {
@@ -17,12 +21,8 @@ export interface ScriptRun {
   ms: number;
 }
 
-const kernel = probeKernel();
-
 /** Why kernel script tests cannot run here, or undefined when they can. */
-export const kernelSkip: string | undefined = kernel.ok
-  ? undefined
-  : kernel.reason;
+export const kernelSkip: string | undefined = kernelSkipReason();
 
 /**
  * Runs `deno run -A scripts/NAME.ts ...args`; once standard output or
@@ -95,9 +95,4 @@ export function udpToClosedPort(n: number): Promise<number> {
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** True when `text` looks like a JS stack trace. */
-export function hasStackTrace(text: string): boolean {
-  return /^\s+at .+:\d+:\d+\)?$/m.test(text);
 }

@@ -9,6 +9,7 @@ import {
   sleep,
   udpToClosedPort,
 } from "./helpers.ts";
+import { skip } from "../support/skip.ts";
 
 if (kernelSkip !== undefined) {
   console.log(`Kernel runs of the scripts are skipped: ${kernelSkip}`);
@@ -105,7 +106,10 @@ Deno.test("kfree_skb.ts prints PID COMM DROP_COUNTS every second", async () => {
 Deno.test({
   name:
     "kfree_skb.ts --kprobe/--kretprobe say in one line there are no kprobes",
-  ignore: kernelSkip !== undefined || hasKprobes(),
+  ignore: skip(
+    "the no-kprobes script test",
+    kernelSkip ?? (hasKprobes() ? "this kernel has kprobes" : undefined),
+  ),
   async fn() {
     for (const flag of ["--kprobe", "--kretprobe"]) {
       const r = await runScript("kfree_skb", [flag, "--backend", "kernel"]);

@@ -21,10 +21,8 @@ import {
 } from "../../runtime/vm/environment.ts";
 import { decodeEvent, decodeMap } from "../../runtime/output/decode.ts";
 import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
-import {
-  KernelEngine,
-  probeKernel,
-} from "../../runtime/engines/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import {
   compileStaged,
   stage,
@@ -206,9 +204,6 @@ Deno.test("interpreter engine: staged and bpftrace programs see the same synthet
   assert.deepEqual(a, b);
 });
 
-const kernel = probeKernel();
-if (!kernel.ok) console.log(`Skipping staged kernel tests: ${kernel.reason}`);
-
 /** Spawns python3 calling getppid() n times once it reads a byte. */
 function spawnGetppid(n: number) {
   const child = new Deno.Command("/usr/bin/python3", {
@@ -243,7 +238,7 @@ function spawnGetppid(n: number) {
 Deno.test({
   name:
     "kernel: a staged probe counts and emits exactly a child's getppid calls",
-  ignore: !kernel.ok,
+  ignore: skip("the staged kernel test", kernelSkipReason()),
   async fn() {
     const N = 300;
     const child = spawnGetppid(N);

@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { generate, rng, runOurs } from "./kernel_diff.ts";
+import { kernelSkipReason } from "../support/skip.ts";
 
 const COUNT = 400;
 const SEED = 11;
 
-async function kernelProbe(): Promise<string | undefined> {
-  try {
-    const { probeKernel } = await import(
-      "../../runtime/engines/kernel_engine.ts"
-    );
-    const r = probeKernel();
-    return r.ok ? undefined : r.reason;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
-
-const skip = await kernelProbe();
+const skip = kernelSkipReason();
 if (skip !== undefined) {
   console.log(`Skipping the kernel differential of the verifier: ${skip}`);
 }

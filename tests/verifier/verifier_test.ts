@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { kernelSkipReason } from "../support/skip.ts";
 import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { type Insn, insn } from "../../runtime/bpf/insn.ts";
 import { Helper, MapType, ProgType } from "../../runtime/bpf/opcodes.ts";
@@ -2113,19 +2114,7 @@ const STRICTER = [
   /reserved field off must be 0.*found 1$/, // the kernel ignores exit's off
 ];
 
-const kernel = await kernelProbe();
-
-async function kernelProbe(): Promise<string | undefined> {
-  try {
-    const { probeKernel } = await import(
-      "../../runtime/engines/kernel_engine.ts"
-    );
-    const r = probeKernel();
-    return r.ok ? undefined : r.reason;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
+const kernel = kernelSkipReason();
 if (kernel !== undefined) {
   console.log(`Skipping the kernel cross-check: ${kernel}`);
 }

@@ -4,20 +4,8 @@ import { createEnvironment } from "../../runtime/vm/environment.ts";
 import { VmError, VmProgram } from "../../runtime/vm/interpreter.ts";
 import { opcode, OPS, refRun } from "./reference.ts";
 import { rng } from "./util.ts";
+import { COND_JMP_OPS } from "../fuzz/vocabulary.ts";
 
-const JMP_OPS = [
-  0x10,
-  0x20,
-  0x30,
-  0x40,
-  0x50,
-  0x60,
-  0x70,
-  0xa0,
-  0xb0,
-  0xc0,
-  0xd0,
-];
 const ATOMICS = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
 
 /** A random program of valid instructions (no calls), ending in exit. */
@@ -82,7 +70,7 @@ function program(next: () => number, len: number): Insn[] {
       const off = (next() % 14) - 5;
       out.push(
         insn(
-          cls | pick(JMP_OPS) | (x ? 8 : 0),
+          cls | pick(COND_JMP_OPS) | (x ? 8 : 0),
           reg(),
           x ? reg() : 0,
           off,

@@ -5,84 +5,9 @@ import { createEnvironment } from "../../runtime/vm/environment.ts";
 import { VmError, VmProgram } from "../../runtime/vm/interpreter.ts";
 import { createMap } from "../../runtime/vm/maps.ts";
 import { rng } from "./util.ts";
+import { BPF_CODES, BPF_IMMS } from "../fuzz/vocabulary.ts";
 
-/** Opcodes the kernel knows, to bias streams towards meaningful code. */
-const CODES = [
-  // ALU64 / ALU, K and X
-  ...[0x07, 0x04].flatMap((c) =>
-    [
-      0x00,
-      0x10,
-      0x20,
-      0x30,
-      0x40,
-      0x50,
-      0x60,
-      0x70,
-      0x80,
-      0x90,
-      0xa0,
-      0xb0,
-      0xc0,
-      0xd0,
-    ]
-      .flatMap((op) => [c | op, c | op | 0x08])
-  ),
-  // LDX / ST / STX of every size, MEMSX, atomics
-  0x61,
-  0x69,
-  0x71,
-  0x79,
-  0x81,
-  0x89,
-  0x91,
-  0x62,
-  0x6a,
-  0x72,
-  0x7a,
-  0x63,
-  0x6b,
-  0x73,
-  0x7b,
-  0xc3,
-  0xdb,
-  0xd3,
-  0xcb,
-  // ld_imm64
-  0x18,
-  // JMP / JMP32, K and X
-  ...[0x05, 0x06].flatMap((c) =>
-    [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0]
-      .flatMap((op) => [c | op, c | op | 0x08])
-  ),
-  0x85,
-  0x95,
-];
 const HELPERS = Object.values(Helper);
-const IMMS = [
-  0,
-  1,
-  -1,
-  8,
-  16,
-  31,
-  32,
-  63,
-  64,
-  -8,
-  -512,
-  0x7fffffff,
-  -0x80000000,
-  0x100,
-  0xe1,
-  0xf1,
-  0x01,
-  0x40,
-  0x51,
-  0xa0,
-  0x100,
-  0x110,
-];
 
 function validish(next: () => number, len: number): Insn[] {
   const pick = <T>(a: readonly T[]) => a[next() % a.length];
@@ -94,14 +19,14 @@ function validish(next: () => number, len: number): Insn[] {
   ];
   while (out.length < len - 1) {
     const r = next() % 100;
-    const code = pick(CODES);
+    const code = pick(BPF_CODES);
     const dst = next() % 11, src = next() % 11;
     const off = r < 50
       ? (next() % 33) - 16
       : r < 80
       ? -(next() % 520)
       : (next() << 16) >> 16;
-    let imm = r < 70 ? pick(IMMS) : next() | 0;
+    let imm = r < 70 ? pick(BPF_IMMS) : next() | 0;
     if (code === 0x85) {
       if (r < 70) out.push(insn(code, 0, 0, 0, pick(HELPERS)));
       else out.push(insn(code, 0, 1, 0, (next() % 20) - 5));

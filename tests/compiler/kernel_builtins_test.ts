@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import {
-  KernelEngine,
-  probeKernel,
-} from "../../runtime/engines/kernel_engine.ts";
+import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import { kernelSkipReason, skip } from "../support/skip.ts";
 import type { Program } from "../../runtime/program.ts";
 import { decodeEvent, decodeMap } from "../../runtime/output/decode.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
@@ -12,14 +10,12 @@ import { engineSymbols } from "../../runtime/host_symbols.ts";
 import { Workload, workloadPath } from "../kernel/helpers.ts";
 
 /**
- * The compiler fixes checked in the running kernel: its verifier accepts
- * the programs and they compute what bpftrace computes.
+ * Builtins and user-memory reads (min/max of constants, loops, usym, func,
+ * kstack, str of user pointers, exec argv) run in the kernel: its verifier
+ * accepts the programs and they compute what bpftrace computes.
  */
 
-const probe = probeKernel();
-if (!probe.ok) {
-  console.log(`Skipping kernel compiler fix tests: ${probe.reason}`);
-}
+const kernelSkip = kernelSkipReason();
 
 /** Slot `slot` (u64) of a map entry's value, summed over CPUs. */
 function kernelSlot(
@@ -56,7 +52,7 @@ async function withBegin(
 
 Deno.test({
   name: "kernel: min() and max() of constants load and store on insert",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     await withBegin(
       "BEGIN { @m = max(5); @n = min(-3); @k[1] = max(7); @s = sum(0x123456789); @x = 1; exit(); }",
@@ -74,7 +70,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: a while loop runs all 2000 iterations",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     await withBegin(
       "BEGIN { $i = 0; while ($i < 2000) { $i++; } @ = $i; exit(); }",
@@ -85,11 +81,11 @@ Deno.test({
 
 Deno.test({
   name: "kernel: usym() and func of a uprobe resolve in the traced process",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     // tsb_spin is entered once, then spins for a second: the symbols are
     // read while the process is still there.
-    const w = await Workload.start(["spin", "1"]);
+    const w = await Workload.start(["spin", "1000"]);
     const bin = await workloadPath();
     const prog = compile(
       `uprobe:${bin}:tsb_spin /pid == ${w.pid}/ { @s[usym(reg("ip"))] = count(); @f[func] = count(); }`,
@@ -123,7 +119,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: kstack in BEGIN is the stack of the test run, as bpftrace's",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     await withBegin(
       "BEGIN { @k[kstack(4)] = count(); @u[ustack(2)] = count(); }",
@@ -164,7 +160,7 @@ async function tracedText(
 
 Deno.test({
   name: "kernel: str(arg0) and str(retval) of a libc uprobe read user memory",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     const bin = await workloadPath();
     const libc = "/lib/x86_64-linux-gnu/libc.so.6";
@@ -186,7 +182,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: a filename pointer kept in a map reads user memory at exit",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     const w = await Workload.start(["open", "/etc/hostname"]);
     try {
@@ -204,7 +200,7 @@ Deno.test({
 
 Deno.test({
   name: "kernel: args->argv[i] and *(args->argv + i) of an exec",
-  ignore: !probe.ok,
+  ignore: skip("the kernel builtin test", kernelSkip),
   async fn() {
     const text = await tracedText(
       'tracepoint:syscalls:sys_enter_execve /str(args->filename) == "/bin/echo"/ { $p = args->argv;' +
