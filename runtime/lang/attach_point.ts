@@ -462,6 +462,34 @@ export function parseAttachParts(
   return shape;
 }
 
+/** What each provider's attach point looks like, for a wrong one. */
+function expectedShape(provider: ProviderName): string {
+  switch (provider) {
+    case "tracepoint":
+      return 'expected "tracepoint:CATEGORY:EVENT"';
+    case "uprobe":
+    case "uretprobe":
+      return `expected "${provider}:BINARY:SYMBOL"`;
+    case "usdt":
+      return 'expected "usdt:BINARY:[PROVIDER:]PROBE"';
+    case "profile":
+    case "interval":
+      return `expected "${provider}:UNIT:N"`;
+    case "software":
+    case "hardware":
+      return `expected "${provider}:EVENT[:COUNT]"`;
+    case "watchpoint":
+      return 'expected "watchpoint:ADDRESS:LENGTH:MODE"';
+    case "kprobe":
+    case "kretprobe":
+    case "kfunc":
+    case "kretfunc":
+      return `expected "${provider}:FUNCTION"`;
+    default:
+      return `expected "${provider}:NAME"`;
+  }
+}
+
 /** The language's words for each problem of {@linkcode parseAttachParts}. */
 function describe(provider: ProviderName, p: AttachProblem): string {
   switch (p.problem) {
@@ -470,30 +498,7 @@ function describe(provider: ProviderName, p: AttachProblem): string {
     case "name":
       return `${provider} probes must have a name`;
     case "shape":
-      switch (provider) {
-        case "tracepoint":
-          return 'expected "tracepoint:CATEGORY:EVENT"';
-        case "uprobe":
-        case "uretprobe":
-          return `expected "${provider}:BINARY:SYMBOL"`;
-        case "usdt":
-          return 'expected "usdt:BINARY:[PROVIDER:]PROBE"';
-        case "profile":
-        case "interval":
-          return `expected "${provider}:UNIT:N"`;
-        case "software":
-        case "hardware":
-          return `expected "${provider}:EVENT[:COUNT]"`;
-        case "watchpoint":
-          return 'expected "watchpoint:ADDRESS:LENGTH:MODE"';
-        case "kprobe":
-        case "kretprobe":
-        case "kfunc":
-        case "kretfunc":
-          return `expected "${provider}:FUNCTION"`;
-        default:
-          return `expected "${provider}:NAME"`;
-      }
+      return expectedShape(provider);
     case "empty":
       return `empty ${p.what}`;
     case "offset":
