@@ -46,6 +46,8 @@ export const PROVIDERS: Readonly<Record<string, ProviderName>> = {
   w: "watchpoint",
   iter: "iter",
   it: "iter",
+  test: "test",
+  bench: "bench",
 };
 
 /** Software event names (and aliases) perf knows. */

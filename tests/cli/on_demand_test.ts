@@ -88,7 +88,7 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
     [
       ["-e", 'BEGIN { @ = kaddr("no_such_symbol_tsbpf"); }'],
       2,
-      /ERROR: Unknown kernel symbol "no_such_symbol_tsbpf"/,
+      /ERROR: Failed to resolve kernel symbol: no_such_symbol_tsbpf/,
     ],
   ];
   try {

@@ -182,12 +182,30 @@ export class Tracer {
     }
   }
 
-  /** Waits for the attach line both tools print (text or JSON). */
-  attached(timeoutMs = 20_000): Promise<void> {
-    return this.waitFor(
-      this.json ? '"attached_probes"' : "Attaching",
-      timeoutMs,
-    );
+  /**
+   * Waits for the attach line both tools print: JSON's record on standard
+   * output; in text, bpftrace 0.17's `Attaching N probes...` on standard
+   * output or tsbpf's (bpftrace 0.26's) `Attached N probes` on standard
+   * error.
+   */
+  async attached(timeoutMs = 20_000): Promise<void> {
+    if (this.json) return await this.waitFor('"attached_probes"', timeoutMs);
+    const end = performance.now() + timeoutMs;
+    const seen = () =>
+      this.stdout.includes("Attaching") ||
+      /^Attached \d+ probe/m.test(this.stderr);
+    while (!seen()) {
+      if (this.#done || performance.now() > end) {
+        await sleep(50); // let the readers drain
+        if (seen()) return;
+        throw new Error(
+          `${
+            this.#done ? "Tracer exited" : "Timed out"
+          } before attaching\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
+        );
+      }
+      await sleep(20);
+    }
   }
 
   /** Sends a signal (ignored when already exited). */
