@@ -19,7 +19,7 @@
 
 import type { AttachPoint } from "../runtime/program.ts";
 import { AttachError, KernelError } from "./errors.ts";
-import { resolveUprobe } from "../runtime/probes/uprobe_target.ts";
+import type { resolveUprobe } from "../runtime/probes/uprobe_target.ts";
 import { addressOf, native, type NativeLibs } from "./libbpf.ts";
 import {
   AttachType,
@@ -42,6 +42,12 @@ import { tracepointId } from "./tracefs.ts";
 export interface AttachOptions {
   /** Restrict uprobes and sampling perf events to this process. */
   pid?: number;
+  /**
+   * Finds a uprobe's binary and file offset (the ELF reader): needed for
+   * uprobe and uretprobe points only, so the caller loads it when a
+   * program has them (`runtime/probes/uprobe_target.ts`).
+   */
+  resolveUprobe?: typeof resolveUprobe;
 }
 
 /**
@@ -467,10 +473,15 @@ function attachInto(
           "this kernel has no uprobes (built without CONFIG_UPROBE_EVENTS)",
         );
       }
+      if (opts.resolveUprobe === undefined) {
+        throw new Error(
+          `Internal error: attaching "${text}" needs the uprobe resolver (AttachOptions.resolveUprobe)`,
+        );
+      }
       let path: string;
       let offset: bigint;
       try {
-        const t = resolveUprobe(
+        const t = opts.resolveUprobe(
           point.target,
           point.symbol ?? String(point.offset ?? 0),
           point.symbol === undefined ? 0 : point.offset ?? 0,

@@ -1,7 +1,11 @@
 /**
  * The native libraries of the kernel engine: libbpf (`libbpf.so.1`) and
- * libc (`libc.so.6`), opened lazily with one `Deno.dlopen` each and shared
- * by the whole process. The only place in tsbpf that calls `Deno.dlopen`.
+ * libc (`libc.so.6`), opened lazily and shared by the whole process. The
+ * only place in tsbpf that calls `Deno.dlopen`.
+ *
+ * Binding a function costs Deno ≈ 70 µs (it compiles a call trampoline):
+ * the functions every kernel run calls ({@linkcode EAGER}) are bound when
+ * a library opens, the others on first use ({@linkcode LazyLibrary}).
  *
  * libbpf ≥ 1.0 conventions: int-returning calls return `-errno`;
  * pointer-returning calls return NULL and set errno, read right after the
@@ -130,6 +134,37 @@ const LIBC_SYMBOLS = {
   sysconf: { parameters: ["i32"], result: "i64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/**
+ * The functions every kernel run calls (create maps, load, attach, run
+ * BEGIN, read maps, the ring buffer, close), bound when the libraries
+ * open; the rest bind on first use.
+ */
+const EAGER = {
+  libbpf: [
+    "bpf_map_create",
+    "bpf_map_update_elem",
+    "bpf_map_lookup_elem",
+    "bpf_map_get_next_key",
+    "bpf_map_lookup_batch",
+    "bpf_prog_load",
+    "bpf_prog_test_run_opts",
+    "bpf_link_create",
+  ] satisfies (keyof typeof LIBBPF_SYMBOLS)[],
+  libc: [
+    "syscall",
+    "ioctl",
+    "close",
+    "closeAsync",
+    "__errno_location",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "mmap",
+    "munmap",
+    "sysconf",
+  ] satisfies (keyof typeof LIBC_SYMBOLS)[],
+};
+
 /** libbpf's symbols as Deno FFI exposes them. */
 export type LibbpfSymbols = Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>[
   "symbols"
@@ -142,8 +177,8 @@ export type LibcSymbols = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
  * them again on next use.
  */
 export class NativeLibs implements Disposable {
-  #bpf: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>;
-  #libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
+  #bpf: LazyLibrary<typeof LIBBPF_SYMBOLS>;
+  #libc: LazyLibrary<typeof LIBC_SYMBOLS>;
   #closed = false;
   /** libbpf's symbols. */
   readonly bpf: LibbpfSymbols;
@@ -152,9 +187,19 @@ export class NativeLibs implements Disposable {
 
   /** Opens both libraries; prefer `native()`, which shares one instance. */
   constructor() {
-    this.#libc = openLib("libc.so.6", LIBC_SYMBOLS, "libc6");
+    this.#libc = new LazyLibrary(
+      "libc.so.6",
+      LIBC_SYMBOLS,
+      EAGER.libc,
+      "libc6",
+    );
     try {
-      this.#bpf = openLib(libbpfName(), LIBBPF_SYMBOLS, "libbpf1");
+      this.#bpf = new LazyLibrary(
+        libbpfName(),
+        LIBBPF_SYMBOLS,
+        EAGER.libbpf,
+        "libbpf1",
+      );
     } catch (e) {
       this.#libc.close();
       throw e;
@@ -249,6 +294,75 @@ function openLib<S extends Deno.ForeignLibraryInterface>(
     throw new FfiUnavailableError(`cannot open ${name}: ${msg}`, {
       cause: e,
     });
+  }
+}
+
+/**
+ * A library whose functions outside `eager` are bound on first use, each
+ * by its own `Deno.dlopen` (the library is loaded already: that costs the
+ * trampoline only). Opening still fails, as one `Deno.dlopen` of every
+ * function would, when a required symbol is missing: the others are
+ * looked up as plain addresses, which compiles nothing.
+ */
+class LazyLibrary<S extends Deno.ForeignLibraryInterface> {
+  /** The functions, as `Deno.DynamicLibrary.symbols`. */
+  readonly symbols: Deno.DynamicLibrary<S>["symbols"];
+  #libs: Deno.DynamicLibrary<Deno.ForeignLibraryInterface>[] = [];
+  #name: string;
+
+  constructor(
+    name: string,
+    symbols: S,
+    eager: readonly (keyof S & string)[],
+    debianPackage: string,
+  ) {
+    this.#name = name;
+    const isEager = new Set<string>(eager);
+    const first: Deno.ForeignLibraryInterface = {};
+    for (const [k, def] of Object.entries(symbols)) {
+      first[k] = isEager.has(k) ? def : {
+        name: "name" in def && def.name !== undefined ? def.name : k,
+        type: "pointer",
+        optional: def.optional,
+      };
+    }
+    const lib = openLib(name, first, debianPackage);
+    this.#libs.push(lib);
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(symbols)) {
+      // Absent optional symbols read as null, as Deno gives them.
+      if (isEager.has(k) || lib.symbols[k] === null) {
+        out[k] = lib.symbols[k];
+        continue;
+      }
+      Object.defineProperty(out, k, {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          const fn = this.#bind(k, symbols[k]);
+          Object.defineProperty(out, k, { value: fn, enumerable: true });
+          return fn;
+        },
+      });
+    }
+    this.symbols = out as Deno.DynamicLibrary<S>["symbols"];
+  }
+
+  #bind(
+    key: string,
+    def: Deno.ForeignFunction | Deno.ForeignStatic,
+  ): unknown {
+    if (this.#libs.length === 0) {
+      throw new Error(`Cannot call ${key}: ${this.#name} is closed`);
+    }
+    const one = Deno.dlopen(this.#name, { [key]: def });
+    this.#libs.push(one);
+    return one.symbols[key];
+  }
+
+  /** Closes the library (every handle). Safe to call twice. */
+  close(): void {
+    for (const lib of this.#libs.splice(0)) lib.close();
   }
 }
 

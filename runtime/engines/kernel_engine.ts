@@ -474,21 +474,30 @@ export class KernelEngine implements Engine, Disposable {
   }
 
   /** Attaches every probe except BEGIN and END. A second call does nothing. */
-  attach(): Promise<void> {
-    if (this.#atts.length > 0) return Promise.resolve();
+  async attach(): Promise<void> {
+    if (this.#atts.length > 0) return;
+    // The ELF reader loads only for programs with uprobes.
+    const resolveUprobe = this.#progs.some((p) =>
+        !p.special &&
+        p.probe.attach.some((a) =>
+          a.kind === "uprobe" || a.kind === "uretprobe"
+        )
+      )
+      ? (await import("../probes/uprobe_target.ts")).resolveUprobe
+      : undefined;
+    if (this.#atts.length > 0) return;
     try {
       for (const p of this.#progs) {
         if (p.special) continue;
         for (const point of p.probe.attach) {
           this.#atts.push(
-            attachPoint(p.fd, point, { pid: this.#opts.pid }),
+            attachPoint(p.fd, point, { pid: this.#opts.pid, resolveUprobe }),
           );
         }
       }
-      return Promise.resolve();
     } catch (e) {
       for (const a of this.#atts.splice(0)) detach(a);
-      return Promise.reject(e);
+      throw e;
     }
   }
 
