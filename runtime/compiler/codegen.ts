@@ -610,7 +610,34 @@ export class ProbeCompiler implements Emitter {
       case "return":
         if (!tail) b.ja(this.exit);
         return;
+      case "let": {
+        if (s.value !== undefined) {
+          this.#assign({
+            kind: "assign",
+            op: "=",
+            target: s.target,
+            value: s.value,
+            span: s.span,
+          });
+          return;
+        }
+        // A declaration without a value: zero, each time it runs.
+        const off = this.vars.get(s.target.name);
+        const t = this.u.vars.get(s.target.name);
+        if (off !== undefined && t !== undefined) {
+          this.zero({ base: R10, off }, 0, sizeOf(t));
+        }
+        return;
+      }
+      case "for":
+        this.#for(s);
+        return;
     }
+  }
+
+  /** `for` loops (see `codegen_loops.ts`). */
+  #for(s: ast.ForStmt): void {
+    this.diag.error(s.span, "for loops are not supported yet");
   }
 
   /** Emits an expression used as a statement (calls with effects, `++`). */

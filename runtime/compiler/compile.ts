@@ -68,6 +68,7 @@ import { ProbeCompiler } from "./codegen.ts";
 import { MAP_MAX_ENTRIES, ProgramTables } from "./tables.ts";
 import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze } from "./sema.ts";
+import { resolveScopes } from "./scopes.ts";
 import type { Unit } from "./units.ts";
 import { ProgType } from "../bpf/opcodes.ts";
 
@@ -195,6 +196,7 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   tree = lowerProgram(tree, diag);
+  resolveScopes(tree, diag);
   const params = opts.params ?? [];
   const config = readConfig(tree.config, diag);
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
@@ -261,6 +263,13 @@ export function compileAst(
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
   if (tree.config) prog.config = sessionConfig(config, diag);
+  if (diag.warnings.length > 0) {
+    // Compile warnings (scoping hints) print with the config's.
+    prog.config ??= { warnings: [] };
+    for (const w of diag.warnings) {
+      prog.config.warnings.push(w.format(diag.source, diag.file));
+    }
+  }
   return prog;
 }
 

@@ -42,6 +42,10 @@
  * - `unroll` ({@linkcode UnrollStmt}): `unroll (count) { ... }`.
  * - `while` ({@linkcode WhileStmt}): `while (cond) { ... }`.
  * - `return` / `break` / `continue` ({@linkcode JumpStmt}).
+ * - `let` ({@linkcode LetStmt}): `let $x [: type] [= value];`, a variable
+ *   declared in the enclosing block.
+ * - `for` ({@linkcode ForStmt}): `for ($kv : @map) { ... }` or
+ *   `for ($i : from..to) { ... }`.
  * - `block` ({@linkcode Block}): `{ stmts }` (also every probe body).
  *
  * ## Expressions ({@linkcode Expr})
@@ -386,6 +390,38 @@ export interface JumpStmt {
   span: Span;
 }
 
+/** `let $x [: type] [= value];`. */
+export interface LetStmt {
+  /** Node kind (the discriminant). */
+  kind: "let";
+  /** The declared variable. */
+  target: VarExpr;
+  /** The declared type, when written. */
+  type?: TypeRef;
+  /** The initial value, when written (otherwise the variable is zero). */
+  value?: Expr;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** `for ($kv : @map) { ... }` or `for ($i : from..to) { ... }`. */
+export interface ForStmt {
+  /** Node kind (the discriminant). */
+  kind: "for";
+  /** The loop variable, declared in the loop's scope. */
+  target: VarExpr;
+  /** The map iterated over (a map with no keys written). */
+  map?: MapExpr;
+  /** The range's start (inclusive), for a range loop. */
+  from?: Expr;
+  /** The range's end (exclusive), for a range loop. */
+  to?: Expr;
+  /** The loop body. */
+  body: Block;
+  /** Source range of the node. */
+  span: Span;
+}
+
 /** Any statement. */
 export type Stmt =
   | ExprStmt
@@ -394,6 +430,8 @@ export type Stmt =
   | UnrollStmt
   | WhileStmt
   | JumpStmt
+  | LetStmt
+  | ForStmt
   | Block;
 
 /** An integer literal. */

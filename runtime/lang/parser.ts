@@ -22,9 +22,11 @@ import type {
   ConfigBlock,
   ConfigEntry,
   Expr,
+  ForStmt,
   IfStmt,
   ImportDecl,
   Include,
+  LetStmt,
   MacroDef,
   MacroParam,
   MapExpr,
@@ -632,7 +634,7 @@ class Parser {
           stmts.push(s);
           if (
             s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
-            s.kind === "block"
+            s.kind === "block" || s.kind === "for"
           ) {
             continue;
           }
@@ -698,6 +700,13 @@ class Parser {
           return { kind: t.text, span: t.span };
         case "else":
           this.fail(t.span, 'Unexpected "else" without a matching "if"');
+          break;
+        case "let":
+          if (this.peek(1).type === "var") return this.parseLet();
+          break;
+        case "for":
+          if (this.at("(", 1)) return this.parseFor();
+          break;
       }
     }
     const expr = this.parseExpr();
@@ -722,6 +731,77 @@ class Parser {
       };
     }
     return { kind: "expr", expr, span: expr.span };
+  }
+
+  /** `let $x [: type] [= value]` (at `let`). */
+  private parseLet(): LetStmt {
+    const start = this.advance().span;
+    const v = this.advance();
+    const target: VarExpr = { kind: "var", name: v.value ?? "", span: v.span };
+    let type: TypeRef | undefined;
+    if (this.at(":")) {
+      this.advance();
+      type = this.parseType();
+    }
+    let value: Expr | undefined;
+    if (this.at("=")) {
+      this.advance();
+      value = this.parseExpr();
+    } else if (this.cur.type === "punct" && ASSIGN_OPS.has(this.cur.text)) {
+      this.fail(
+        this.cur.span,
+        `Expected "=" or ";" after "let $${target.name}", found ${
+          describeToken(this.cur)
+        }`,
+      );
+    }
+    return {
+      kind: "let",
+      target,
+      ...(type ? { type } : {}),
+      ...(value ? { value } : {}),
+      span: this.from(start),
+    };
+  }
+
+  /** `for ($v : @map) { }` or `for ($v : from..to) { }` (at `for`). */
+  private parseFor(): ForStmt {
+    const start = this.advance().span;
+    this.expect("(", 'after "for"');
+    const v = this.cur;
+    if (v.type !== "var") {
+      this.fail(
+        v.span,
+        `Expected a $variable after "for (", found ${describeToken(v)}`,
+      );
+    }
+    this.advance();
+    const target: VarExpr = { kind: "var", name: v.value ?? "", span: v.span };
+    this.expect(":", "after the loop variable");
+    const first = this.parseUnary();
+    let stmt: ForStmt;
+    if (this.at(".") && this.at(".", 1)) {
+      this.advance();
+      this.advance();
+      const to = this.parseUnary();
+      this.expect(")", "after the range");
+      const body = this.parseBlock();
+      stmt = { kind: "for", target, from: first, to, body, span: start };
+    } else {
+      if (first.kind !== "map") {
+        this.fail(
+          first.span,
+          `Expected a map or a range "start..end" to loop over, found ${
+            describeExpr(first)
+          }`,
+        );
+      }
+      this.expect(")", "after the map");
+      const body = this.parseBlock();
+      stmt = { kind: "for", target, map: first, body, span: start };
+    }
+    stmt.span = this.from(start);
+    return stmt;
   }
 
   private parseIf(): IfStmt {
@@ -952,6 +1032,7 @@ class Parser {
       const t = this.cur;
       if (t.type !== "punct") return e;
       if (t.text === "." || t.text === "->") {
+        if (t.text === "." && this.at(".", 1)) return e; // a range `a..b`
         this.advance();
         const f = this.cur;
         if (f.type === "ident") {

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { compile } from "../../runtime/compiler/compile.ts";
+import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
+
+/** The error messages a script gets, and its warnings (no location). */
+function diagnose(src: string): { errors: string[]; warnings: string[] } {
+  try {
+    const p = compile(src);
+    return {
+      errors: [],
+      warnings: (p.config?.warnings ?? []).map((w) =>
+        w.split("\n")[0].replace(/^stdin:\d+:\d+: WARNING: /, "")
+      ),
+    };
+  } catch (e) {
+    if (!(e instanceof CompileErrors)) throw e;
+    return {
+      errors: e.errors.map((x) => x.message),
+      warnings: e.warnings.map((x) => x.message),
+    };
+  }
+}
+
+const HINT = (n: string) =>
+  `; $${n} is only visible in the block that declares it (bpftrace 0.22 and later): declare it with "let $${n};" before that block`;
+
+const ERRORS: [string, string][] = [
+  [
+    "begin { let $x = 1; if (1) { let $x = 2; } }",
+    "Variable $x was already declared. Variable shadowing is not allowed.",
+  ],
+  [
+    "begin { let $x; let $x; }",
+    "Variable $x was already declared. Variable shadowing is not allowed.",
+  ],
+  // A name declared with let: 0.26's scoping, the use after the block is
+  // an error with the migration hint.
+  [
+    "begin { if (1) { let $x = 1; } print($x); }",
+    `Undefined or undeclared variable: $x${HINT("x")}`,
+  ],
+  [
+    "begin { { let $x = 1; } { $x = 2; } if (1) { $y = $x; } }",
+    `Undefined or undeclared variable: $x${HINT("x")}`,
+  ],
+  [
+    "begin { let $x: struct_nope = 1; }",
+    'Cannot declare a variable of type "struct_nope"',
+  ],
+  [
+    'begin { let $x: u32 = "s"; }',
+    "Type mismatch for $x: trying to assign value of type 'string[2]' when variable already contains a value of type 'uint64'",
+  ],
+  [
+    'begin { { let $a = 1; } { let $a = "s"; $a = 2; } }',
+    "Type mismatch for $a: trying to assign value of type 'int64' when variable already contains a value of type 'string[2]'",
+  ],
+  ["begin { continue; }", "continue used outside of a loop"],
+];
+
+for (const [src, want] of ERRORS) {
+  Deno.test(`compile error: ${src}`, () => {
+    assert.deepEqual(diagnose(src).errors, [want]);
+  });
+}
+
+Deno.test("0.17 scripts: a variable used outside the block that assigns it runs, with the hint as a warning", () => {
+  const d = diagnose(
+    "begin { if (1) { $x = 1; } else { $x = 2; } print($x); print($x); }",
+  );
+  assert.deepEqual(d.errors, []);
+  assert.deepEqual(d.warnings, [
+    `Variable $x is used outside the block that assigns it: bpftrace 0.22 and later reject this ("Undefined or undeclared variable")${
+      HINT("x")
+    }`,
+  ]);
+});
+
+Deno.test("0.17 scripts: probe-scoped variables used in their block get no warning", () => {
+  const d = diagnose(
+    "begin { $x = 1; if ($x) { $x = 2; $y = $x; } print($x); }",
+  );
+  assert.deepEqual(d, { errors: [], warnings: [] });
+});
+
+Deno.test("let $x; read before assignment warns as bpftrace does", () => {
+  const d = diagnose("begin { let $x; print($x); }");
+  assert.deepEqual(d, {
+    errors: [],
+    warnings: ["Variable used before it was assigned: $x"],
+  });
+});
+
+Deno.test("let: sibling declarations of one name get their own slots", () => {
+  const p = compile(
+    'begin { { let $a = 1; print($a); } { let $a = "str"; print($a); } }',
+  );
+  assert.equal(p.probes.length, 1);
+});
+
+Deno.test("a failed use renders with its location and the source line", () => {
+  try {
+    compile("begin { if (1) { let $x = 1; } print($x); }");
+    assert.fail("expected an error");
+  } catch (e) {
+    assert.ok(e instanceof CompileErrors);
+    assert.match(
+      e.errors[0].format(e.source),
+      /^stdin:1:38: ERROR: Undefined or undeclared variable: \$x;[^\n]*\nbegin \{ if \(1\) \{ let \$x = 1; \} print\(\$x\); \}\n {37}~~/,
+    );
+  }
+});
