@@ -635,9 +635,61 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
-  /** `for` loops (see `codegen_loops.ts`). */
+  /**
+   * `for ($i : from..to)` with bounds known at compile time: an inline
+   * loop the verifier bounds by itself (the bounds are constants), with
+   * the variable in its stack slot. Ranges with run-time bounds (bpftrace
+   * uses `bpf_loop` for them) and loops over maps (`bpf_for_each_map_elem`)
+   * need callback subprograms, which tsbpf does not emit yet.
+   */
   #for(s: ast.ForStmt): void {
-    this.diag.error(s.span, "for loops are not supported yet");
+    const b = this.b;
+    if (s.map !== undefined) {
+      this.diag.error(
+        s.span,
+        "for loops over maps (bpf_for_each_map_elem) are not supported yet",
+      );
+      return;
+    }
+    const from = this.fold(s.from!);
+    const to = this.fold(s.to!);
+    const fits = (v: bigint) => v >= -(1n << 31n) && v < (1n << 31n);
+    if (from === undefined || to === undefined) {
+      this.diag.error(
+        (from === undefined ? s.from! : s.to!).span,
+        "for loop ranges need bounds known at compile time (run-time bounds need bpf_loop, not supported yet)",
+      );
+      return;
+    }
+    if (!fits(from) || !fits(to)) {
+      this.diag.error(s.span, "for loop range bounds must fit in 32 bits");
+      return;
+    }
+    if (from >= to) return;
+    const off = this.vars.get(s.target.name)!;
+    const head = b.newLabel("for");
+    const next = b.newLabel("fnext");
+    const end = b.newLabel("fend");
+    this.#forgetValues();
+    this.region(() => {
+      b.st(8, R10, off, Number(from));
+      b.label(head);
+      const r = this.ra.newReg();
+      b.ldx(8, this.ra.reg(r), R10, off);
+      b.jmpImm("JSGE", this.ra.reg(r), Number(to), end);
+      this.ra.free(r);
+      this.#loops.push({ head: next, end });
+      this.#block(s.body);
+      this.#loops.pop();
+      b.label(next);
+      const x = this.ra.newReg();
+      b.ldx(8, this.ra.reg(x), R10, off);
+      b.alu64Imm("ADD", this.ra.reg(x), 1);
+      b.stx(8, R10, off, this.ra.reg(x));
+      this.ra.free(x);
+      b.ja(head);
+      b.label(end);
+    });
   }
 
   /** Emits an expression used as a statement (calls with effects, `++`). */

@@ -56,6 +56,47 @@ const ERRORS: [string, string][] = [
     "Type mismatch for $a: trying to assign value of type 'int64' when variable already contains a value of type 'string[2]'",
   ],
   ["begin { continue; }", "continue used outside of a loop"],
+  [
+    "begin { let $i = 1; for ($i : 0..2) { } }",
+    "Loop declaration shadows existing variable: $i",
+  ],
+  [
+    "begin { for ($i : 0..2) { } print($i); }",
+    `Undefined or undeclared variable: $i${HINT("i")}`,
+  ],
+  [
+    "tracepoint:syscalls:sys_enter_read { for ($i : 0..2) { print(args->fd); } }",
+    "'args' builtin is not allowed in a for-loop",
+  ],
+  [
+    "uprobe:/bin/sh:main { for ($i : 0..2) { print(arg0); } }",
+    "'arg0' builtin is not allowed in a for-loop",
+  ],
+  [
+    'begin { for ($i : 0.."a") { } }',
+    "Invalid type for a range bound: string[2]",
+  ],
+  [
+    "begin { for ($i : 0..nsecs) { } }",
+    "for loop ranges need bounds known at compile time (run-time bounds need bpf_loop, not supported yet)",
+  ],
+  [
+    "begin { @m[1] = 2; for ($kv : @m) { print($kv.0); } }",
+    "for loops over maps (bpf_for_each_map_elem) are not supported yet",
+  ],
+  [
+    "begin { @m = 2; for ($kv : @m) { } }",
+    "A for loop needs a map with keys: @m has none",
+  ],
+  [
+    "begin { @m[1] = hist(2); for ($kv : @m) { } }",
+    "A for loop cannot iterate over a map of hist()",
+  ],
+  ["begin { for ($kv : @nope) { } }", "Undefined map: @nope"],
+  [
+    "begin { for ($kv : 5) { } }",
+    'Expected a map or a range "start..end" to loop over, found a literal',
+  ],
 ];
 
 for (const [src, want] of ERRORS) {

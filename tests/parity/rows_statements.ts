@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Row } from "./row.ts";
+import { only, total } from "./expect.ts";
+import { N, type Row } from "./row.ts";
 
 /** The statement rows. */
 export const STATEMENT_ROWS: Row[] = [
@@ -45,6 +46,47 @@ export const STATEMENT_ROWS: Row[] = [
 }`,
     expect(r) {
       assert.equal(r.output, "0 0\n1 10\n2 20\n");
+    },
+  },
+  {
+    name: "for_range_break_continue",
+    features: ["for ($i : a..b)", "break", "continue", "empty range"],
+    source: `begin {
+  $s = 0;
+  for ($i : 0..10) {
+    if ($i == 2) { continue; }
+    if ($i == 7) { break; }
+    $s += $i;
+    printf("%d ", $i);
+  }
+  printf("sum %d\\n", $s);
+  for ($j : 3..1) { printf("never\\n"); }
+  for ($k : -2..1) { for ($m : 0..2) { printf("(%d,%d)", $k, $m); } }
+  printf("\\n");
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "0 1 3 4 5 6 sum 19\n(-2,0)(-2,1)(-1,0)(-1,1)(0,0)(0,1)\n",
+      );
+    },
+  },
+  {
+    name: "for_range_return_in_probe",
+    features: ["return in a for loop", "for in a tracepoint probe"],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  for ($i : 0..5) {
+    @iter = count();
+    if ($i == 2) { return; }
+  }
+  @after = count();
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(only(r, "@iter"), 3 * N);
+      assert.equal(total(r, "@after"), 0);
     },
   },
 ];
