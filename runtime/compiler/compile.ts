@@ -196,7 +196,6 @@ export function compileAst(
   opts: CompileOptions = {},
 ): Program {
   tree = lowerProgram(tree, diag);
-  resolveScopes(tree, diag);
   const params = opts.params ?? [];
   const config = readConfig(tree.config, diag);
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
@@ -209,6 +208,7 @@ export function compileAst(
   }
   // Before any recursive pass: depth and expanded size (see bounds.ts).
   if (!checkBounds(tree, diag, params)) diag.throwIfErrors();
+  resolveScopes(tree, diag);
   const a = analyze(tree, diag, {
     params,
     unsafe: opts.unsafe,

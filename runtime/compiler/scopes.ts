@@ -26,7 +26,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
-import { children } from "../lang/visit.ts";
+import { children, walk } from "../lang/visit.ts";
 
 /** Suffix of a use that resolves to no declaration in its scope. */
 const UNDECLARED = "'?";
@@ -112,13 +112,11 @@ class ProbeScopes {
   }
 
   run(p: ast.Probe): void {
-    const collect = (n: ast.Node): void => {
+    walk(p.body, (n) => {
       if (n.kind === "let" || n.kind === "for") {
         this.#modern.add(n.target.name);
       }
-      for (const c of children(n)) collect(c);
-    };
-    collect(p.body);
+    });
     this.#stack.push(new Map());
     if (p.predicate !== undefined) this.#expr(p.predicate);
     this.#block(p.body);
@@ -242,7 +240,8 @@ class ProbeScopes {
 
 /**
  * Resolves the scratch variables of every probe in place (see the module
- * documentation); errors and warnings go to `diag`. A probe body shared by
+ * documentation); errors and warnings go to `diag`. Recursive: run it
+ * after `checkBounds` (`bounds.ts`) has limited the tree's depth. A probe body shared by
  * several probes is resolved once.
  *
  * @example Two loops over the same name get two slots

@@ -9,9 +9,8 @@
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import { didYouMean } from "../lang/suggest.ts";
-import { BUILTINS } from "./known_names.ts";
+import { BUILTINS, CTX_BUILTINS } from "./known_names.ts";
 import { children, walk } from "../lang/visit.ts";
-import { CTX_BUILTINS } from "./emitter.ts";
 import { literalInt, positionalText } from "./fold.ts";
 import { checkBuiltin, checkCall } from "./sema_calls.ts";
 import {
