@@ -34,6 +34,7 @@ import {
 } from "./errors.ts";
 import { progInfo } from "./introspect.ts";
 import { MmapRingBuffer } from "./ringbuf.ts";
+import { type FuncInfo, funcInfo, functionStarts } from "./func_info.ts";
 import {
   addressOf,
   Callback,
@@ -216,6 +217,8 @@ export class KernelEngine implements Engine, Disposable {
   #deadline = Infinity;
   #outOfTime = false;
   #closed = false;
+  /** The function BTF of the program being loaded, if it has callbacks. */
+  #btf: { fd: number; info: FuncInfo } | undefined;
   #ncpus = 1;
 
   /** Creates an engine; nothing touches the kernel before `load()`. */
@@ -329,6 +332,42 @@ export class KernelEngine implements Engine, Disposable {
       : probe.progType;
     const kname = kernelName(probe.name);
     const code = this.#patch(probe.insns);
+    const starts = functionStarts(probe.insns);
+    const btf = starts.length > 1 ? this.#loadFuncBtf(starts) : undefined;
+    try {
+      this.#loadCode(probe, progType, kname, code, special, btf);
+    } finally {
+      this.#btf = undefined;
+      if (btf !== undefined) this.#n.closeFd(btf.fd);
+    }
+  }
+
+  /**
+   * Loads the BTF of a program's functions (the kernel wants `func_info`
+   * for callbacks); returns its fd and the records.
+   */
+  #loadFuncBtf(starts: number[]): { fd: number; info: FuncInfo } {
+    const n = this.#n;
+    const info = funcInfo(starts);
+    if (n.bpf.bpf_btf_load === null) {
+      throw new TypeError(
+        "This libbpf has no bpf_btf_load: programs with for loops need it",
+      );
+    }
+    const fd = n.bpf.bpf_btf_load(info.btf, BigInt(info.btf.length), null);
+    if (fd < 0) throw n.error("load the BTF of a program's functions", -fd);
+    return { fd, info };
+  }
+
+  #loadCode(
+    probe: ProbeProgram,
+    progType: number,
+    kname: string,
+    code: Uint8Array<ArrayBuffer>,
+    special: boolean,
+    btf: { fd: number; info: FuncInfo } | undefined,
+  ): void {
+    this.#btf = btf;
     const level = this.#opts.logLevel ?? 0;
     let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
     if (level > 0) this.#logs.set(probe.name, log);
@@ -367,6 +406,13 @@ export class KernelEngine implements Engine, Disposable {
     const n = this.#n;
     const { bytes: opts, view } = alloc(ProgLoadOpts.size);
     view.setBigUint64(ProgLoadOpts.sz, BigInt(ProgLoadOpts.size), true);
+    if (this.#btf !== undefined) {
+      const { fd, info } = this.#btf;
+      view.setUint32(ProgLoadOpts.prog_btf_fd, fd, true);
+      view.setBigUint64(ProgLoadOpts.func_info, addressOf(info.records), true);
+      view.setUint32(ProgLoadOpts.func_info_cnt, info.count, true);
+      view.setUint32(ProgLoadOpts.func_info_rec_size, 8, true);
+    }
     const logBuf = withLog ? new Uint8Array(LOG_SIZE) : undefined;
     if (logBuf) {
       view.setUint32(ProgLoadOpts.log_level, logLevel, true);

@@ -399,6 +399,12 @@ class UnitTypeChecker implements SemaScope {
           m.span,
           `A for loop cannot iterate over a map of ${info.kind}()`,
         );
+      } else if (info.kind !== "value") {
+        // Per-CPU values: bpftrace sums them with map_lookup_percpu_elem.
+        this.err(
+          m.span,
+          `for loops over ${info.kind}() maps (per-CPU values) are not supported yet`,
+        );
       } else {
         const vt: SType = info.kind === "value" ? info.value! : {
           k: "int",
