@@ -236,13 +236,15 @@ export function translate(
   });
 
   // A helper calling back into the program (bpf_loop, for_each_map_elem):
-  // the callee gets a new frame; the caller's registers are kept.
+  // the callee gets a new frame; the caller's registers are kept. A call's
+  // instructions count against the budget only while it runs: the helper
+  // bounds the calls (as the kernel's run time is not budgeted either).
   const regs = [...Array(11).keys()].flatMap((r) => [`L${r}`, `H${r}`]);
   out.push(`function CB(t, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h) {
   if (D >= ${
     MAX_FRAMES - 1
   }) throw f(M.pc, "Call stack deeper than ${MAX_FRAMES} frames");
-  const sv = [${regs.join(", ")}], spc = M.pc;
+  const sv = [${regs.join(", ")}], spc = M.pc, sn = N;
   L1 = a1l; H1 = a1h; L2 = a2l; H2 = a2h; L3 = a3l; H3 = a3h; L4 = a4l; H4 = a4h; L5 = 0; H5 = 0;
   D++;
   switch (t) { ${
@@ -251,7 +253,7 @@ export function translate(
   D--;
   const rl = L0, rh = H0;
   [${regs.join(", ")}] = sv;
-  M.pc = spc; HO.v = rh;
+  M.pc = spc; HO.v = rh; N = sn;
   return rl;
 }`);
   out.push(`return {

@@ -77,12 +77,12 @@ const ERRORS: [string, string][] = [
     "Invalid type for a range bound: string[2]",
   ],
   [
-    "begin { for ($i : 0..nsecs) { } }",
-    "for loop ranges need bounds known at compile time (run-time bounds need bpf_loop, not supported yet)",
+    "begin { @m[1] = count(); for ($kv : @m) { } }",
+    "for loops over count() maps (per-CPU values) are not supported yet",
   ],
   [
-    "begin { @m[1] = 2; for ($kv : @m) { print($kv.0); } }",
-    "for loops over maps (bpf_for_each_map_elem) are not supported yet",
+    "begin { for ($i : 0..2) { for ($i : 0..2) { } } }",
+    "Loop declaration shadows existing variable: $i",
   ],
   [
     "begin { @m = 2; for ($kv : @m) { } }",
@@ -150,4 +150,23 @@ Deno.test("a failed use renders with its location and the source line", () => {
       /^stdin:1:38: ERROR: Undefined or undeclared variable: \$x;[^\n]*\nbegin \{ if \(1\) \{ let \$x = 1; \} print\(\$x\); \}\n {37}~~/,
     );
   }
+});
+
+Deno.test("for: ranges with run-time bounds and map loops compile to callbacks", () => {
+  const p = compile(
+    "begin { @m[1] = 2; $n = 3; for ($kv : @m) { print($kv); } for ($i : 0..$n) { print($i); } }",
+  );
+  const [probe] = p.probes;
+  // ld_imm64 with BPF_PSEUDO_FUNC (src 4), then the helpers 164 and 181.
+  const funcs = probe.insns.filter((i) => i.code === 0x18 && i.src === 4);
+  const calls = probe.insns.filter((i) => i.code === 0x85 && i.src === 0)
+    .map((i) => i.imm);
+  assert.equal(funcs.length, 2);
+  assert.ok(calls.includes(164) && calls.includes(181));
+});
+
+Deno.test("for: a small constant range is an inline loop, without callbacks", () => {
+  const p = compile("begin { for ($i : 0..10) { print($i); } }");
+  const funcs = p.probes[0].insns.filter((i) => i.code === 0x18 && i.src === 4);
+  assert.equal(funcs.length, 0);
 });
