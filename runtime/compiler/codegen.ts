@@ -720,6 +720,15 @@ export class ProbeCompiler implements Emitter {
     return true;
   }
 
+  /** Emits the statements of a block expression (before its value). */
+  blockStmts(stmts: ast.Stmt[]): void {
+    for (const s of stmts) {
+      const mark = this.#sp;
+      this.#stmt(s);
+      this.#sp = mark;
+    }
+  }
+
   /** `for ($kv : @map)` and `for ($i : from..to)`. */
   #for(s: ast.ForStmt): void {
     const b = this.b;

@@ -276,6 +276,8 @@ export interface Emitter {
   u: Unit;
   /** Stack offsets of scratch variables by name. */
   vars: Map<string, number>;
+  /** Emits the statements of a block expression (before its value). */
+  blockStmts(stmts: ast.Stmt[]): void;
   /**
    * Where a struct member, a struct value or an array element lives: a
    * base address and a constant offset (offsets of `.` and of constant

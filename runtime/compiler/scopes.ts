@@ -234,6 +234,13 @@ class ProbeScopes {
       this.#use(e);
       return;
     }
+    if (e.kind === "block_expr") {
+      this.#stack.push(new Map());
+      for (const s of e.stmts) this.#stmt(s);
+      this.#expr(e.value);
+      this.#stack.pop();
+      return;
+    }
     for (const c of children(e)) this.#expr(c);
   }
 }

@@ -771,6 +771,9 @@ class UnitTypeChecker implements SemaScope {
       }
       case "builtin":
         return checkBuiltin(this, e);
+      case "block_expr":
+        for (const s of e.stmts) this.#stmt(s);
+        return this.expr(e.value);
       case "ident": {
         const v = enumConstant(this, e);
         if (v !== undefined) {

@@ -80,6 +80,8 @@
  * - `cast` ({@linkcode CastExpr}): `(type) expr` with a `type` node.
  * - `sizeof` ({@linkcode SizeofExpr}): `sizeof(type)` or `sizeof(expr)`.
  * - `offsetof` ({@linkcode OffsetofExpr}): `offsetof(struct foo, field)`.
+ * - `block_expr` ({@linkcode BlockExpr}): `{ stmts; value }`, a block whose
+ *   last statement is an expression without `;`: its value.
  * - `type` ({@linkcode TypeRef}): a type name as written in a cast, e.g.
  *   `u32`, `struct task_struct *`.
  *
@@ -723,6 +725,18 @@ export interface OffsetofExpr {
   span: Span;
 }
 
+/** `{ stmts; value }`: a block used as an expression. */
+export interface BlockExpr {
+  /** Node kind (the discriminant). */
+  kind: "block_expr";
+  /** The statements run first, in the block's own scope. */
+  stmts: Stmt[];
+  /** The last expression: the block's value. */
+  value: Expr;
+  /** Source range of the node. */
+  span: Span;
+}
+
 /** Any expression. */
 export type Expr =
   | IntLit
@@ -745,7 +759,8 @@ export type Expr =
   | TupleExpr
   | CastExpr
   | SizeofExpr
-  | OffsetofExpr;
+  | OffsetofExpr
+  | BlockExpr;
 
 /** Any node of the tree. */
 export type Node =

@@ -1152,9 +1152,58 @@ class Parser {
         return this.parseIdent(t);
       case "punct":
         if (t.text === "(") return this.parseParen(t);
+        if (t.text === "{") return this.parseBlockExpr(t);
         break;
     }
     this.fail(t.span, `Expected an expression, found ${describeToken(t)}`);
+  }
+
+  /** `{ stmts; value }` used as an expression (at `{`). */
+  private parseBlockExpr(open: Token): Expr {
+    this.advance();
+    this.enter(open.span);
+    const saved = this.inPredicate;
+    this.inPredicate = false;
+    const stmts: Stmt[] = [];
+    let value: Expr | undefined;
+    try {
+      while (!this.at("}") && this.cur.type !== "eof") {
+        if (this.at(";")) {
+          this.advance();
+          continue;
+        }
+        const s = this.parseStmt();
+        if (this.at("}") && s.kind === "expr") {
+          value = s.expr;
+          break;
+        }
+        stmts.push(s);
+        if (
+          s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
+          s.kind === "block" || s.kind === "for"
+        ) continue;
+        if (this.at(";")) this.advance();
+        else if (!this.at("}")) {
+          this.fail(
+            this.cur.span,
+            `Expected ";" or "}" after statement, found ${
+              describeToken(this.cur)
+            }`,
+          );
+        }
+      }
+    } finally {
+      this.inPredicate = saved;
+      this.leave();
+    }
+    this.expect("}", "to close the block expression");
+    if (value === undefined) {
+      this.fail(
+        this.from(open.span),
+        'A block used as a value must end with an expression without ";"',
+      );
+    }
+    return { kind: "block_expr", stmts, value, span: this.from(open.span) };
   }
 
   private parseParen(open: Token): Expr {

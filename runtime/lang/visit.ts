@@ -86,6 +86,8 @@ export function children(node: Node): Node[] {
       return [node.expr, node.index];
     case "tuple":
       return [...node.elems];
+    case "block_expr":
+      return [...node.stmts, node.value];
     case "cast":
       return [node.type, node.expr];
     case "sizeof":

@@ -94,6 +94,14 @@ const ERRORS: [string, string][] = [
   ],
   ["begin { for ($kv : @nope) { } }", "Undefined map: @nope"],
   [
+    "begin { $a = { let $b = 1; }; }",
+    'A block used as a value must end with an expression without ";"',
+  ],
+  [
+    "begin { $a = { let $b = 1; $b }; print($b); }",
+    `Undefined or undeclared variable: $b${HINT("b")}`,
+  ],
+  [
     "begin { for ($kv : 5) { } }",
     'Expected a map or a range "start..end" to loop over, found a literal',
   ],

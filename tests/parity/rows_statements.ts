@@ -194,4 +194,20 @@ interval:ms:50 { exit(); }`,
       assert.equal(only(r, "@iter"), 1000 * N);
     },
   },
+  {
+    name: "block_expressions",
+    features: ["block expressions", "scope of a block expression"],
+    source: `begin {
+  let $a = { let $b = 1; $b + 1 };
+  $s = { $t = "xy"; $t };
+  @m[{ let $k = 3; $k * 2 }] = { 5 };
+  $n = 1 + { let $q = 10; if ($q > 5) { $q = 20; } $q };
+  printf("%d %s %d\\n", $a, $s, $n);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "2 xy 21\n");
+      assert.deepEqual(entries(r, "@m"), [["6", 5]]);
+    },
+  },
 ];
