@@ -70,7 +70,8 @@ import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze } from "./sema.ts";
 import { resolveScopes } from "./scopes.ts";
 import type { Unit } from "./units.ts";
-import { ProgType } from "../bpf/opcodes.ts";
+import type { MapInfo } from "./sema_scope.ts";
+import { MapType, ProgType } from "../bpf/opcodes.ts";
 
 /** Options of {@linkcode compile}. */
 export interface CompileOptions {
@@ -216,6 +217,7 @@ export function compileAst(
     cpid: opts.cpid,
     pid: opts.pid,
   });
+  if (tree.mapDecls !== undefined) applyMapDecls(tree.mapDecls, a.maps, diag);
   diag.throwIfErrors();
   // Wildcards are expanded now: the total work of codegen is known.
   if (!checkExpansion(a.units, diag, params)) diag.throwIfErrors();
@@ -271,6 +273,53 @@ export function compileAst(
     }
   }
   return prog;
+}
+
+/** BPF map types of `let @m = type(n);`, plain then per-CPU. */
+const DECL_TYPES: Record<ast.MapDeclType, [number, boolean]> = {
+  hash: [MapType.HASH, false],
+  lruhash: [MapType.LRU_HASH, false],
+  percpuhash: [MapType.PERCPU_HASH, true],
+  percpulruhash: [MapType.LRU_PERCPU_HASH, true],
+};
+
+/**
+ * Gives declared maps their type and size: a value map takes `hash` or
+ * `lruhash`, an aggregation (per-CPU values) `percpuhash` or
+ * `percpulruhash`, as in bpftrace; a declared map no probe uses is warned
+ * about.
+ */
+function applyMapDecls(
+  decls: ast.MapDecl[],
+  maps: Map<string, MapInfo>,
+  diag: Diagnostics,
+): void {
+  const seen = new Set<string>();
+  for (const d of decls) {
+    const name = `@${d.name}`;
+    if (seen.has(name)) {
+      diag.error(d.span, `Map ${name} is declared more than once`);
+      continue;
+    }
+    seen.add(name);
+    const m = maps.get(name);
+    if (m === undefined || m.kind === undefined) {
+      diag.warning(d.span, `Unused map: ${name}`);
+      continue;
+    }
+    const [type, perCpu] = DECL_TYPES[d.type];
+    const want = m.kind === "value" ? false : true;
+    if (perCpu !== want) {
+      diag.error(
+        m.span,
+        `Incompatible map types. Type from declaration: ${d.type}. Type from value/key type: ${
+          want ? "percpuhash" : "hash"
+        }`,
+      );
+      continue;
+    }
+    m.decl = { type, maxEntries: d.maxEntries };
+  }
 }
 
 /** Longest kernel program name (BPF_OBJ_NAME_LEN - 1). */

@@ -129,6 +129,8 @@ export interface Program {
   imports?: ImportDecl[];
   /** `macro name(...) { ... }` definitions (expanded by `macros.ts`). */
   macros?: MacroDef[];
+  /** `let @name = hash(N);` map declarations, in order. */
+  mapDecls?: MapDecl[];
   /** The probes, in source order. */
   probes: Probe[];
   /** Source range of the node. */
@@ -169,6 +171,23 @@ export interface MacroDef {
   body: Block;
   /** Whether the body ends with an expression (no `;`): the macro's value. */
   hasValue: boolean;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** The map types a declaration may name. */
+export type MapDeclType = "hash" | "lruhash" | "percpuhash" | "percpulruhash";
+
+/** `let @name = type(max_entries);` before the probes. */
+export interface MapDecl {
+  /** Node kind (the discriminant). */
+  kind: "map_decl";
+  /** The map's name without `@`. */
+  name: string;
+  /** The declared BPF map type. */
+  type: MapDeclType;
+  /** The map's maximum number of entries. */
+  maxEntries: number;
   /** Source range of the node. */
   span: Span;
 }

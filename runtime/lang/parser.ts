@@ -29,6 +29,8 @@ import type {
   LetStmt,
   MacroDef,
   MacroParam,
+  MapDecl,
+  MapDeclType,
   MapExpr,
   Probe,
   Program,
@@ -140,6 +142,14 @@ const TYPE_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 const TAG_KEYWORDS: ReadonlySet<string> = new Set(["struct", "union", "enum"]);
+
+/** The map types of `let @m = type(n);`. */
+const MAP_DECL_TYPES: ReadonlySet<string> = new Set([
+  "hash",
+  "lruhash",
+  "percpuhash",
+  "percpulruhash",
+]);
 
 const KEYWORDS: ReadonlySet<string> = new Set([
   "if",
@@ -330,6 +340,7 @@ class Parser {
     let config: ConfigBlock | undefined;
     const imports: ImportDecl[] = [];
     const macros: MacroDef[] = [];
+    const mapDecls: MapDecl[] = [];
     const start = this.cur.span;
     while (this.cur.type !== "eof") {
       if (this.tooManyErrors()) break;
@@ -379,6 +390,9 @@ class Parser {
           }
           imports.push(decl);
           if (this.at(";")) this.advance();
+        } else if (this.atWord("let") && this.peek(1).type === "map") {
+          const d = this.parseMapDecl();
+          if (d !== undefined) mapDecls.push(d);
         } else if (this.atWord("config") && this.at("=", 1)) {
           const c = this.parseConfig();
           if (config) {
@@ -411,6 +425,7 @@ class Parser {
       ...(config ? { config } : {}),
       ...(imports.length > 0 ? { imports } : {}),
       ...(macros.length > 0 ? { macros } : {}),
+      ...(mapDecls.length > 0 ? { mapDecls } : {}),
       probes,
       span: {
         start: Math.min(start.start, end.end),
@@ -731,6 +746,56 @@ class Parser {
       };
     }
     return { kind: "expr", expr, span: expr.span };
+  }
+
+  /** `let @name = type(max_entries);` at the top level (at `let`). */
+  private parseMapDecl(): MapDecl | undefined {
+    const start = this.advance().span;
+    const m = this.advance();
+    this.expect("=", `after "let @${m.value ?? ""}"`);
+    const t = this.cur;
+    if (t.type !== "ident") {
+      this.fail(t.span, `Expected a map type, found ${describeToken(t)}`);
+    }
+    this.advance();
+    this.expect("(", "after the map type");
+    const n = this.cur;
+    if (n.type !== "int") {
+      this.fail(
+        n.span,
+        `Expected the map's maximum number of entries, found ${
+          describeToken(n)
+        }`,
+      );
+    }
+    this.advance();
+    this.expect(")", "after the number of entries");
+    if (this.at(";")) this.advance();
+    const span = this.from(start);
+    if (!MAP_DECL_TYPES.has(t.text)) {
+      this.diag.error(
+        t.span,
+        `Invalid bpf map type: ${t.text}; valid types: ${
+          [...MAP_DECL_TYPES].join(", ")
+        }`,
+      );
+      return undefined;
+    }
+    const max = n.int ?? 0n;
+    if (max < 1n || max > 0xffffffffn) {
+      this.diag.error(
+        n.span,
+        `Invalid number of entries ${n.text}: expected 1 to 4294967295`,
+      );
+      return undefined;
+    }
+    return {
+      kind: "map_decl",
+      name: m.value ?? "",
+      type: t.text as MapDeclType,
+      maxEntries: Number(max),
+      span,
+    };
   }
 
   /** `let $x [: type] [= value]` (at `let`). */

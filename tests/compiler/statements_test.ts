@@ -94,6 +94,22 @@ const ERRORS: [string, string][] = [
   ],
   ["begin { for ($kv : @nope) { } }", "Undefined map: @nope"],
   [
+    "let @a = hash(1); begin { @a = count(); }",
+    "Incompatible map types. Type from declaration: hash. Type from value/key type: percpuhash",
+  ],
+  [
+    "let @a = percpulruhash(1); begin { @a[1] = 2; }",
+    "Incompatible map types. Type from declaration: percpulruhash. Type from value/key type: hash",
+  ],
+  [
+    "let @a = foo(1); begin { }",
+    "Invalid bpf map type: foo; valid types: hash, lruhash, percpuhash, percpulruhash",
+  ],
+  [
+    "let @a = hash(0); begin { }",
+    "Invalid number of entries 0: expected 1 to 4294967295",
+  ],
+  [
     "begin { $a = { let $b = 1; }; }",
     'A block used as a value must end with an expression without ";"',
   ],
@@ -177,4 +193,23 @@ Deno.test("for: a small constant range is an inline loop, without callbacks", ()
   const p = compile("begin { for ($i : 0..10) { print($i); } }");
   const funcs = p.probes[0].insns.filter((i) => i.code === 0x18 && i.src === 4);
   assert.equal(funcs.length, 0);
+});
+
+Deno.test("map declarations set the BPF map type and max entries", () => {
+  const p = compile(`let @a = hash(10); let @b = lruhash(20);
+let @c = percpuhash(30); let @d = percpulruhash(40);
+begin { @a[1] = 1; @b[1] = 1; @c = count(); @d[1] = sum(2); @e[1] = 1; }`);
+  const spec = (n: string) => p.maps.find((m) => m.name === n)!;
+  assert.deepEqual(
+    ["@a", "@b", "@c", "@d"].map((n) => [spec(n).type, spec(n).maxEntries]),
+    [[1, 10], [9, 20], [5, 30], [10, 40]],
+  );
+  assert.equal(spec("@e").maxEntries, 4096);
+});
+
+Deno.test("a declared map no probe uses is warned about", () => {
+  assert.deepEqual(diagnose("let @a = percpuhash(1); begin { }"), {
+    errors: [],
+    warnings: ["Unused map: @a"],
+  });
 });

@@ -210,4 +210,32 @@ interval:ms:50 { exit(); }`,
       assert.deepEqual(entries(r, "@m"), [["6", 5]]);
     },
   },
+  {
+    name: "map_declarations",
+    features: [
+      "let @m = hash(n)",
+      "lruhash",
+      "percpuhash",
+      "percpulruhash",
+      "max entries honoured",
+    ],
+    source: `let @h = hash(1);
+let @l = lruhash(1);
+let @p = percpuhash(2);
+let @q = percpulruhash(1);
+begin {
+  @h[1] = 1; @h[2] = 2;
+  @l[1] = 1; @l[2] = 2;
+  @p[1] = count(); @p[2] = count(); @p[3] = count();
+  @q[1] = count(); @q[2] = count();
+  exit();
+}`,
+    expect(r) {
+      // hash refuses the second key; the LRU maps evict the first.
+      assert.deepEqual(entries(r, "@h"), [["1", 1]]);
+      assert.deepEqual(entries(r, "@l"), [["2", 2]]);
+      assert.deepEqual(entries(r, "@p").sort(), [["1", 1], ["2", 1]]);
+      assert.deepEqual(entries(r, "@q"), [["2", 1]]);
+    },
+  },
 ];
