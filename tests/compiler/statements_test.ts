@@ -213,3 +213,18 @@ Deno.test("a declared map no probe uses is warned about", () => {
     warnings: ["Unused map: @a"],
   });
 });
+
+Deno.test("map declarations of an imported script apply", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/lib.bt`, "let @a = lruhash(3);\n");
+    const main = `${dir}/main.bt`;
+    const src = 'import "lib.bt";\nbegin { @a[1] = 1; }\n';
+    Deno.writeTextFileSync(main, src);
+    const p = compile(src, { fileName: main });
+    const a = p.maps.find((m) => m.name === "@a")!;
+    assert.deepEqual([a.type, a.maxEntries], [9, 3]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
