@@ -749,7 +749,11 @@ export class ProbeCompiler implements Emitter {
       b.alu64Reg("SUB", ra.reg(n), ra.reg(from));
       ra.free(from);
       b.jmpImm("JSLE", ra.reg(n), 0, skip);
-      this.call(Helper.loop, [n, { func: fn }, { fp: this.#varLo }, ra.imm(0)], false);
+      this.call(
+        Helper.loop,
+        [n, { func: fn }, { fp: this.#varLo }, ra.imm(0)],
+        false,
+      );
     } else {
       const idx = this.t.userMap(`@${s.map.name}`);
       this.call(Helper.for_each_map_elem, [

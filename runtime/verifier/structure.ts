@@ -535,7 +535,9 @@ export function analyzeStructure(
         `jump out of its function: target ${d.target} belongs to another function`,
       );
     }
-    if (d.k === "callLocal" || (d.k === "ldimm64" && d.src === PseudoSrc.FUNC)) {
+    if (
+      d.k === "callLocal" || (d.k === "ldimm64" && d.src === PseudoSrc.FUNC)
+    ) {
       calls[funcOf[pc]].push({
         pc,
         callee: funcStarts.indexOf(d.target),
