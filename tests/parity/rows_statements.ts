@@ -238,4 +238,20 @@ begin {
       assert.deepEqual(entries(r, "@q"), [["2", 1]]);
     },
   },
+  {
+    name: "for_map_in_probe",
+    features: ["for ($kv : @map) in a tracepoint probe", "per-event loop"],
+    source: `begin { @w[1] = 10; @w[2] = 20; @w[3] = 30; }
+tracepoint:syscalls:sys_enter_getppid {
+  $t = 0;
+  for ($kv : @w) { $t += $kv.1; if ($kv.0 == 2) { @seen = count(); } }
+  @total = sum($t);
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(only(r, "@total"), 60 * N);
+      assert.equal(only(r, "@seen"), N);
+    },
+  },
 ];
