@@ -64,6 +64,11 @@ const LIBBPF_SYMBOLS = {
     parameters: ["i32", "buffer", "buffer", "buffer", "usize", "buffer"],
     result: "i32",
   },
+  bpf_btf_load: {
+    parameters: ["buffer", "usize", "buffer"],
+    result: "i32",
+    optional: true,
+  },
   bpf_link_create: {
     parameters: ["i32", "i32", "i32", "buffer"],
     result: "i32",

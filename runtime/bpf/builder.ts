@@ -301,6 +301,15 @@ export class InsnBuilder {
     return this.raw(insn(0, 0, 0, 0, offset));
   }
 
+  /**
+   * Loads a pointer to the function starting at a label (`ld_imm64` with
+   * `BPF_PSEUDO_FUNC`): a callback for `bpf_loop` and the like.
+   */
+  ldFunc(dst: Reg, target: string): this {
+    this.raw(insn(LD_IMM64, dst, PseudoSrc.FUNC, 0, 0), target, true);
+    return this.raw(insn(0, 0, 0, 0, 0));
+  }
+
   // Jumps and calls
 
   /** Unconditional jump to a label. */

@@ -159,7 +159,9 @@ export const Helper = {
   ringbuf_reserve: 131,
   ringbuf_submit: 132,
   ringbuf_discard: 133,
+  for_each_map_elem: 164,
   get_func_ip: 173,
+  loop: 181,
   map_lookup_percpu_elem: 195,
 } as const;
 

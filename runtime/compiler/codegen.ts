@@ -26,6 +26,7 @@ import {
 import { Helper, R10, STACK_SIZE } from "../bpf/opcodes.ts";
 import type { MapSpec, ProbeProgram } from "../program.ts";
 import type { Unit } from "./units.ts";
+import { children, walk } from "../lang/visit.ts";
 import { castType } from "./type_names.ts";
 import { signalNumber } from "./call_constants.ts";
 import { MAX_PROGRAM_INSNS } from "./bounds.ts";
@@ -54,6 +55,9 @@ import {
   UnrollSizeError,
   VALUE_CACHE_SLOTS,
 } from "./emitter.ts";
+
+/** Longest constant range a `for` loop runs inline (else via bpf_loop). */
+const INLINE_LOOP_MAX = 64n;
 
 /** Compiles one unit to a probe program. */
 export class ProbeCompiler implements Emitter {
@@ -274,6 +278,7 @@ export class ProbeCompiler implements Emitter {
       for (const [name, t] of this.u.vars) {
         this.vars.set(name, this.alloc(sizeOf(t)));
       }
+      this.#callbackFrame(p.body);
       this.#reserveSlots();
       this.#prologue?.(this);
       if (this.opts.pid !== undefined) this.#pidFilter(this.opts.pid);
@@ -323,6 +328,16 @@ export class ProbeCompiler implements Emitter {
       b.label(this.exit);
       b.movImm(0, 0);
       b.exit();
+    }
+    if (!this.#emitCallbacks()) {
+      return {
+        name: this.u.name,
+        attach: this.u.attach,
+        progType: this.u.progType,
+        insns: [],
+        locs: [],
+        ctx: this.u.ctx,
+      };
     }
     let built: Built;
     try {
@@ -388,6 +403,7 @@ export class ProbeCompiler implements Emitter {
       | { map: number }
       | { ctx: true }
       | { ptr: Ref; off: number }
+      | { func: string }
     )[],
     result: boolean,
   ): Ref | undefined {
@@ -400,6 +416,7 @@ export class ProbeCompiler implements Emitter {
         this.b.movReg(r, R10);
         this.b.alu64Imm("ADD", r, a.fp);
       } else if ("map" in a) this.b.ldMap(r, a.map);
+      else if ("func" in a) this.b.ldFunc(r, a.func);
       else if ("ctx" in a) this.b.movReg(r, this.ctx);
       else {
         ra.load(r, a.ptr);
@@ -629,7 +646,303 @@ export class ProbeCompiler implements Emitter {
         }
         if (!tail) b.ja(this.exit);
         return;
+      case "let": {
+        if (s.value !== undefined) {
+          this.#assign({
+            kind: "assign",
+            op: "=",
+            target: s.target,
+            value: s.value,
+            span: s.span,
+          });
+          return;
+        }
+        // A declaration without a value: zero, each time it runs.
+        const off = this.vars.get(s.target.name);
+        const t = this.u.vars.get(s.target.name);
+        if (off !== undefined && t !== undefined) {
+          this.zero({ base: R10, off }, 0, sizeOf(t));
+        }
+        return;
+      }
+      case "for":
+        this.#for(s);
+        return;
     }
+  }
+
+  // ---- for loops --------------------------------------------------------
+  //
+  // A range with small constant bounds is an inline loop the verifier
+  // bounds by itself. Every other `for` runs its body in a callback
+  // subprogram: `bpf_for_each_map_elem` over a map (kernel 5.13),
+  // `bpf_loop` over a range (5.17), as bpftrace 0.26 does. The callback
+  // has its own frame: it copies the probe's variables in from the
+  // caller's frame (the helper's context argument points at them), runs
+  // the body on its copy, and copies them back when it returns (0 to go
+  // on, 1 for `break`; `return` and `exit()` also set a flag the caller
+  // tests after the helper).
+
+  /** Callbacks still to emit (after the program, each its own function). */
+  #callbacks: (() => void)[] = [];
+  /** Low end of the variables' area, which callbacks copy (0: none). */
+  #varLo = 0;
+  /** Slot of the flag a callback sets for `return` / `exit()`. */
+  #retFlag = 0;
+  /** Per range loop run through `bpf_loop`: the slot of its start. */
+  #rangeFrom = new Map<ast.ForStmt, number>();
+
+  /** The constant bounds of a range loop emitted inline, if it is one. */
+  #inlineRange(s: ast.ForStmt): [bigint, bigint] | undefined {
+    if (s.map !== undefined) return undefined;
+    const from = this.fold(s.from!);
+    const to = this.fold(s.to!);
+    if (from === undefined || to === undefined) return undefined;
+    const fits = (v: bigint) => v >= -(1n << 31n) && v < (1n << 31n);
+    if (!fits(from) || !fits(to) || to - from > INLINE_LOOP_MAX) {
+      return undefined;
+    }
+    return [from, to];
+  }
+
+  /**
+   * With callback loops in the body: the return flag and range starts next
+   * to the variables, and all of them zeroed (a callback reads them all).
+   */
+  #callbackFrame(body: ast.Block): void {
+    const loops: ast.ForStmt[] = [];
+    walk(body, (n) => {
+      if (n.kind === "for" && this.#inlineRange(n) === undefined) loops.push(n);
+    });
+    if (loops.length === 0) return;
+    this.#retFlag = this.alloc(8);
+    for (const f of loops) {
+      if (f.map === undefined) this.#rangeFrom.set(f, this.alloc(8));
+    }
+    this.#varLo = this.#sp;
+    this.zero({ base: R10, off: this.#varLo }, 0, -this.#varLo);
+  }
+
+  /** Emits the callbacks after the program; false after an error. */
+  #emitCallbacks(): boolean {
+    for (let i = 0; i < this.#callbacks.length; i++) {
+      try {
+        this.#callbacks[i]();
+      } catch (e) {
+        if (!(e instanceof RegisterPressureError || e instanceof RangeError)) {
+          throw e;
+        }
+        this.diag.error(this.u.probe.span, e.message);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Emits the statements of a block expression (before its value). */
+  blockStmts(stmts: ast.Stmt[]): void {
+    for (const s of stmts) {
+      const mark = this.#sp;
+      this.#stmt(s);
+      this.#sp = mark;
+    }
+  }
+
+  /** `for ($kv : @map)` and `for ($i : from..to)`. */
+  #for(s: ast.ForStmt): void {
+    const b = this.b;
+    const ra = this.ra;
+    const inline = this.#inlineRange(s);
+    if (inline !== undefined) {
+      this.#inlineFor(s, inline[0], inline[1]);
+      return;
+    }
+    const fn = b.newLabel("cb");
+    const skip = b.newLabel("fskip");
+    this.#forgetValues();
+    if (s.map === undefined) {
+      const from = this.scalar(s.from!);
+      const n = this.scalar(s.to!);
+      const fromSlot = this.#rangeFrom.get(s)!;
+      this.storeScalar({ base: R10, off: fromSlot }, from, 8);
+      b.alu64Reg("SUB", ra.reg(n), ra.reg(from));
+      ra.free(from);
+      b.jmpImm("JSLE", ra.reg(n), 0, skip);
+      this.call(
+        Helper.loop,
+        [n, { func: fn }, { fp: this.#varLo }, ra.imm(0)],
+        false,
+      );
+    } else {
+      const idx = this.t.userMap(`@${s.map.name}`);
+      this.call(Helper.for_each_map_elem, [
+        { map: idx },
+        { func: fn },
+        { fp: this.#varLo },
+        ra.imm(0),
+      ], false);
+    }
+    const r = ra.newReg();
+    b.ldx(8, ra.reg(r), R10, this.#retFlag);
+    b.jmpImm("JNE", ra.reg(r), 0, this.exit);
+    ra.free(r);
+    b.label(skip);
+    this.#forgetValues();
+    this.#callbacks.push(() => this.#callback(s, fn));
+  }
+
+  /** Copies the variables between this frame and the one at `base`. */
+  #copyVars(base: number, out: boolean): void {
+    const b = this.b;
+    for (let k = 0; k < -this.#varLo; k += 8) {
+      if (out) {
+        b.ldx(8, 0, R10, this.#varLo + k);
+        b.stx(8, base, k, 0);
+      } else {
+        b.ldx(8, 0, base, k);
+        b.stx(8, R10, this.#varLo + k, 0);
+      }
+    }
+  }
+
+  /** Copies `n` bytes from `base` + 0 to the stack at `off` (via r0). */
+  #copyIn(base: number, off: number, n: number): void {
+    for (let k = 0; k < n;) {
+      const w = chunk(n - k, off + k);
+      this.b.ldx(w, 0, base, k);
+      this.b.stx(w, R10, off + k, 0);
+      k += w;
+    }
+  }
+
+  /** Emits the callback of loop `s` at label `fn`. */
+  #callback(s: ast.ForStmt, fn: string): void {
+    const b = this.b;
+    const saved = {
+      sp: this.#sp,
+      ra: this.ra,
+      slots: this.slots,
+      avail: this.avail,
+      exit: this.exit,
+      loops: this.#loops,
+      cold: this.cold,
+    };
+    this.#sp = this.#varLo;
+    const reserved = new Set<number>(this.ctx >= 0 ? [this.ctx] : []);
+    this.ra = new RegAlloc(b, () => this.alloc(8), reserved);
+    this.slots = new Map();
+    this.avail = new Set();
+    this.cold = [];
+    const cont = b.newLabel("cbnext");
+    const brk = b.newLabel("cbbreak");
+    const ret = b.newLabel("cbret");
+    const out = b.newLabel("cbout");
+    this.exit = ret;
+    this.#loops = [{ head: cont, end: brk }];
+    b.at(s.span);
+    b.label(fn);
+    const ctxReg = s.map === undefined ? 2 : 4;
+    const ctxSlot = this.alloc(8);
+    b.stx(8, R10, ctxSlot, ctxReg);
+    this.#copyVars(ctxReg, false);
+    const off = this.vars.get(s.target.name)!;
+    if (s.map === undefined) {
+      b.ldx(8, 0, R10, this.#rangeFrom.get(s)!);
+      b.alu64Reg("ADD", 0, 1);
+      b.stx(8, R10, off, 0);
+    } else {
+      const spec = this.t.maps[this.t.userMap(`@${s.map.name}`)];
+      const kv = this.u.vars.get(s.target.name) as SType & { k: "tuple" };
+      const [kt, vt] = kv.elems;
+      this.#copyIn(2, off + kv.offsets[0], Math.min(spec.keySize, sizeOf(kt)));
+      this.#copyIn(
+        3,
+        off + kv.offsets[1],
+        Math.min(spec.valueSize, sizeOf(vt)),
+      );
+    }
+    this.#block(s.body);
+    // Only the exits something reaches (the kernel refuses dead code).
+    const j = this.#jumps(s.body);
+    if (!s.body.stmts.some(terminates) || j.cont) {
+      b.label(cont);
+      b.movImm(7, 0);
+      b.ja(out);
+    }
+    if (j.brk) {
+      b.label(brk);
+      b.movImm(7, 1);
+      b.ja(out);
+    }
+    if (j.ret) {
+      b.label(ret);
+      b.st(8, R10, this.#retFlag, 1);
+      b.movImm(7, 1);
+    }
+    b.label(out);
+    b.ldx(8, 1, R10, ctxSlot);
+    this.#copyVars(1, true);
+    b.movReg(0, 7);
+    b.exit();
+    for (const emit of this.cold) emit();
+    this.#sp = saved.sp;
+    this.ra = saved.ra;
+    this.slots = saved.slots;
+    this.avail = saved.avail;
+    this.exit = saved.exit;
+    this.#loops = saved.loops;
+    this.cold = saved.cold;
+  }
+
+  /**
+   * Which exits of a callback its body takes: `continue` and `break` of
+   * this loop; `return`, `exit()` or a callback loop anywhere inside.
+   */
+  #jumps(body: ast.Block): { cont: boolean; brk: boolean; ret: boolean } {
+    const j = { cont: false, brk: false, ret: false };
+    const visit = (n: ast.Node, own: boolean): void => {
+      if (n.kind === "break" && own) j.brk = true;
+      else if (n.kind === "continue" && own) j.cont = true;
+      else if (n.kind === "return") j.ret = true;
+      else if (n.kind === "call" && n.name === "exit") j.ret = true;
+      else if (n.kind === "for" && this.#inlineRange(n) === undefined) {
+        j.ret = true;
+      }
+      const inner = own && n.kind !== "while" && n.kind !== "for";
+      for (const c of children(n)) visit(c, inner);
+    };
+    for (const st of body.stmts) visit(st, true);
+    return j;
+  }
+
+  /** A range loop with constant bounds, inline. */
+  #inlineFor(s: ast.ForStmt, from: bigint, to: bigint): void {
+    const b = this.b;
+    if (from >= to) return;
+    const off = this.vars.get(s.target.name)!;
+    const head = b.newLabel("for");
+    const next = b.newLabel("fnext");
+    const end = b.newLabel("fend");
+    this.#forgetValues();
+    this.region(() => {
+      b.st(8, R10, off, Number(from));
+      b.label(head);
+      const r = this.ra.newReg();
+      b.ldx(8, this.ra.reg(r), R10, off);
+      b.jmpImm("JSGE", this.ra.reg(r), Number(to), end);
+      this.ra.free(r);
+      this.#loops.push({ head: next, end });
+      this.#block(s.body);
+      this.#loops.pop();
+      b.label(next);
+      const x = this.ra.newReg();
+      b.ldx(8, this.ra.reg(x), R10, off);
+      b.alu64Imm("ADD", this.ra.reg(x), 1);
+      b.stx(8, R10, off, this.ra.reg(x));
+      this.ra.free(x);
+      b.ja(head);
+      b.label(end);
+    });
   }
 
   /** Emits an expression used as a statement (calls with effects, `++`). */

@@ -194,6 +194,9 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       return incdec(cg, e, true)!;
     case "call":
       return cg.callValue(e);
+    case "block_expr":
+      cg.blockStmts(e.stmts);
+      return scalar(cg, e.value);
     case "tuple_index": {
       const src = cg.mem(e.expr);
       const tt = cg.type(e.expr) as SType & { k: "tuple" };

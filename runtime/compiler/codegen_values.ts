@@ -56,6 +56,11 @@ export function into(
   clean: boolean,
 ): void {
   const b = cg.b;
+  if (e.kind === "block_expr") {
+    cg.blockStmts(e.stmts);
+    into(cg, e.value, d, st, clean);
+    return;
+  }
   if (isScalar(st) || st.k === "int") {
     const v = cg.scalar(e);
     cg.storeScalar(d, v, sizeOf(st) as Width);
@@ -321,6 +326,10 @@ export function literalInto(
 
 /** A memory copy of an aggregate value (var slot or a temporary). */
 export function mem(cg: Emitter, e: ast.Expr): { base: number; off: number } {
+  if (e.kind === "block_expr") {
+    cg.blockStmts(e.stmts);
+    return mem(cg, e.value);
+  }
   const t = cg.type(e);
   if (e.kind === "var") return { base: R10, off: cg.vars.get(e.name)! };
   const size = sizeOf(t);

@@ -68,8 +68,10 @@ import { ProbeCompiler } from "./codegen.ts";
 import { MAP_MAX_ENTRIES, ProgramTables } from "./tables.ts";
 import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
 import { analyze } from "./sema.ts";
+import { resolveScopes } from "./scopes.ts";
 import type { Unit } from "./units.ts";
-import { ProgType } from "../bpf/opcodes.ts";
+import type { MapInfo } from "./sema_scope.ts";
+import { MapType, ProgType } from "../bpf/opcodes.ts";
 import { envVar } from "../probes/env.ts";
 
 /** Options of {@linkcode compile}. */
@@ -247,6 +249,7 @@ export function compileAst(
   }
   // Before any recursive pass: depth and expanded size (see bounds.ts).
   if (!checkBounds(tree, diag, params)) diag.throwIfErrors();
+  resolveScopes(tree, diag);
   const a = analyze(tree, diag, {
     params,
     unsafe: opts.unsafe,
@@ -254,6 +257,7 @@ export function compileAst(
     cpid: opts.cpid,
     pid: opts.pid,
   });
+  if (tree.mapDecls !== undefined) applyMapDecls(tree.mapDecls, a.maps, diag);
   diag.throwIfErrors();
   opts.debug?.types?.(a);
   // Wildcards are expanded now: the total work of codegen is known.
@@ -307,7 +311,61 @@ export function compileAst(
   if (tree.config) {
     prog.config = onDemand("config").sessionConfig(config, diag);
   }
+  if (diag.warnings.length > 0) {
+    // Compile warnings (scoping hints) print with the config's.
+    prog.config ??= { warnings: [] };
+    for (const w of diag.warnings) {
+      prog.config.warnings.push(w.format(diag.source, diag.file));
+    }
+  }
   return prog;
+}
+
+/** BPF map types of `let @m = type(n);`, plain then per-CPU. */
+const DECL_TYPES: Record<ast.MapDeclType, [number, boolean]> = {
+  hash: [MapType.HASH, false],
+  lruhash: [MapType.LRU_HASH, false],
+  percpuhash: [MapType.PERCPU_HASH, true],
+  percpulruhash: [MapType.LRU_PERCPU_HASH, true],
+};
+
+/**
+ * Gives declared maps their type and size: a value map takes `hash` or
+ * `lruhash`, an aggregation (per-CPU values) `percpuhash` or
+ * `percpulruhash`, as in bpftrace; a declared map no probe uses is warned
+ * about.
+ */
+function applyMapDecls(
+  decls: ast.MapDecl[],
+  maps: Map<string, MapInfo>,
+  diag: Diagnostics,
+): void {
+  const seen = new Set<string>();
+  for (const d of decls) {
+    const name = `@${d.name}`;
+    if (seen.has(name)) {
+      diag.error(d.span, `Map ${name} is declared more than once`);
+      continue;
+    }
+    seen.add(name);
+    const m = maps.get(name);
+    if (m === undefined || m.kind === undefined) {
+      diag.warning(d.span, `Unused map: ${name}`);
+      continue;
+    }
+    const [type, perCpu] = DECL_TYPES[d.type];
+    const want = m.kind === "value" ? false : true;
+    if (perCpu !== want) {
+      diag.error(
+        m.span,
+        `Incompatible map types. Type from declaration: ${d.type}. Type from value/key type: ${
+          want ? "percpuhash" : "hash"
+        }`,
+      );
+      continue;
+    }
+    m.decl = { type, maxEntries: d.maxEntries };
+  }
 }
 
 /** Longest kernel program name (BPF_OBJ_NAME_LEN - 1). */

@@ -18,6 +18,7 @@ import { MAX_PROGRAM_INSNS } from "./bounds.ts";
 import type { ProgramTables } from "./tables.ts";
 import type { Ref, RegAlloc } from "./regs.ts";
 import type { SType } from "./types.ts";
+import { CTX_BUILTINS } from "./known_names.ts";
 
 /** Strings `join()` reads at most. */
 export const JOIN_MAX = 16;
@@ -78,16 +79,7 @@ export function fitsImm(v: bigint): boolean {
   return s >= -0x80000000n && s <= 0x7fffffffn;
 }
 
-/** Builtins that read the probe's context (r1). */
-export const CTX_BUILTINS = new Set([
-  "args",
-  "retval",
-  "func",
-  "kstack",
-  "ustack",
-  "stack",
-  "ctx",
-]);
+export { CTX_BUILTINS };
 
 /** Whether the probe reads its context (r1) anywhere: args, registers, stacks. */
 export function needsCtx(u: Unit): boolean {
@@ -284,6 +276,8 @@ export interface Emitter {
   u: Unit;
   /** Stack offsets of scratch variables by name. */
   vars: Map<string, number>;
+  /** Emits the statements of a block expression (before its value). */
+  blockStmts(stmts: ast.Stmt[]): void;
   /**
    * Where a struct member, a struct value or an array element lives: a
    * base address and a constant offset (offsets of `.` and of constant

@@ -84,3 +84,14 @@ export const BUILTINS: readonly string[] = [
   "arg4",
   "arg5",
 ];
+
+/** Builtins that read the probe's context (r1). */
+export const CTX_BUILTINS: ReadonlySet<string> = new Set([
+  "args",
+  "retval",
+  "func",
+  "kstack",
+  "ustack",
+  "stack",
+  "ctx",
+]);

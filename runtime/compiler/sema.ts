@@ -9,8 +9,8 @@
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import { didYouMean } from "../lang/suggest.ts";
-import { BUILTINS } from "./known_names.ts";
-import { children } from "../lang/visit.ts";
+import { BUILTINS, CTX_BUILTINS } from "./known_names.ts";
+import { children, walk } from "../lang/visit.ts";
 import { literalInt, positionalText } from "./fold.ts";
 import { checkBuiltin, checkCall } from "./sema_calls.ts";
 import {
@@ -31,6 +31,7 @@ import {
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
 import { addressOf, boolCast, indexValue } from "./sema_types.ts";
+import { isOutOfScope, scopeHint, shownName, shownNames } from "./scopes.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
@@ -206,7 +207,7 @@ class UnitTypeChecker implements SemaScope {
     // printf argument of the wrong type) only repeats that error.
     if (this.#exprStart >= 0 && this.#errors > this.#exprStart) return;
     this.#errors++;
-    this.diag?.error(span, msg);
+    this.diag?.error(span, shownNames(msg));
   }
 
   /** Checks the unit: its predicate, its body, then record uses. */
@@ -222,6 +223,9 @@ class UnitTypeChecker implements SemaScope {
       }
     }
     this.#block(p.body);
+    for (const name of this.#untyped) {
+      if (!this.u.vars.has(name)) this.u.vars.set(name, S64);
+    }
     if (kernelTypeSource() !== undefined) this.#checkRecordUses();
   }
 
@@ -310,7 +314,7 @@ class UnitTypeChecker implements SemaScope {
       case "break":
       case "continue":
         if (this.#loopDepth === 0) {
-          this.err(s.span, `${s.kind} used outside of a while loop`);
+          this.err(s.span, `${s.kind} used outside of a loop`);
         }
         return;
       case "return": {
@@ -326,7 +330,136 @@ class UnitTypeChecker implements SemaScope {
         }
         return;
       }
+      case "let":
+        this.#let(s);
+        return;
+      case "for":
+        this.#for(s);
+        return;
     }
+  }
+
+  /** Variables declared by `let $x;` with no type and no value yet. */
+  #untyped = new Set<string>();
+
+  /** `let $x [: type] [= value]`. */
+  #let(s: ast.LetStmt): void {
+    const name = s.target.name;
+    let declared: SType | undefined;
+    if (s.type !== undefined) {
+      declared = s.type.name === "string" && s.type.pointer === 0
+        ? { k: "str", size: STRING_SIZE }
+        : castType(s.type);
+      if (declared === undefined) {
+        this.err(
+          s.type.span,
+          `Cannot declare a variable of type "${s.type.name}"`,
+        );
+      } else {
+        this.u.vars.set(
+          name,
+          declared.k === "int" ? stored(declared) : declared,
+        );
+        this.declared.set(name, declared);
+      }
+    }
+    if (s.value !== undefined) {
+      this.#assign({
+        kind: "assign",
+        op: "=",
+        target: s.target,
+        value: s.value,
+        span: s.span,
+      });
+      return;
+    }
+    if (declared === undefined && !this.u.vars.has(name)) {
+      this.#untyped.add(name);
+    }
+    this.u.types.set(s.target, this.u.vars.get(name) ?? S64);
+  }
+
+  /** `for ($kv : @map)` or `for ($i : from..to)`. */
+  #for(s: ast.ForStmt): void {
+    const name = s.target.name;
+    if (s.map !== undefined) {
+      const m = s.map;
+      if (m.keys.length > 0) {
+        this.err(
+          m.span,
+          "A for loop iterates over a whole map: write it without keys",
+        );
+        return;
+      }
+      const info = this.maps.get(`@${m.name}`);
+      if (info === undefined || info.kind === undefined) {
+        if (this.diag !== undefined) {
+          this.err(
+            m.span,
+            `Undefined map: @${m.name}${this.mapHint(`@${m.name}`)}`,
+          );
+        }
+      } else if (info.nkeys === 0) {
+        this.err(
+          m.span,
+          `A for loop needs a map with keys: @${m.name} has none`,
+        );
+      } else if (
+        info.kind !== "value" && info.kind !== "count" && info.kind !== "sum" &&
+        info.kind !== "min" && info.kind !== "max"
+      ) {
+        this.err(
+          m.span,
+          `A for loop cannot iterate over a map of ${info.kind}()`,
+        );
+      } else if (info.kind !== "value") {
+        // Per-CPU values: bpftrace sums them with map_lookup_percpu_elem.
+        this.err(
+          m.span,
+          `for loops over ${info.kind}() maps (per-CPU values) are not supported yet`,
+        );
+      } else {
+        const vt: SType = info.kind === "value" ? info.value! : {
+          k: "int",
+          size: 8,
+          signed: info.kind === "sum"
+            ? info.sumSigned ?? true
+            : info.kind !== "count",
+        };
+        const t = tupleOf([info.key!, vt]);
+        this.u.vars.set(name, t);
+        this.declared.set(name, t);
+        this.u.types.set(s.target, t);
+        this.u.types.set(m, NONE);
+      }
+    } else {
+      for (const e of [s.from!, s.to!]) {
+        const t = this.expr(e);
+        if (t.k !== "int" && t.k !== "none") {
+          this.err(e.span, `Invalid type for a range bound: ${typeName(t)}`);
+        }
+      }
+      this.u.vars.set(name, S64);
+      this.declared.set(name, S64);
+      this.u.types.set(s.target, S64);
+    }
+    // The loop body runs in a callback, without the probe's context.
+    walk(s.body, (n) => {
+      if (
+        n.kind === "builtin" &&
+        (CTX_BUILTINS.has(n.name) || /^s?arg\d+$/.test(n.name))
+      ) {
+        this.err(n.span, `'${n.name}' builtin is not allowed in a for-loop`);
+      } else if (
+        n.kind === "call" &&
+        ["kstack", "ustack", "reg", "uaddr"].includes(n.name)
+      ) {
+        this.err(n.span, `'${n.name}' is not allowed in a for-loop`);
+      }
+    });
+    this.#loopDepth++;
+    this.#block(s.body);
+    this.#loopDepth--;
   }
 
   /** Reports an unknown type, or why its definition could not be used. */
@@ -404,6 +537,11 @@ class UnitTypeChecker implements SemaScope {
       return;
     }
     if (t.kind === "var") {
+      if (
+        s.op !== "=" && this.#untyped.has(t.name) && !this.u.vars.has(t.name)
+      ) {
+        this.u.vars.set(t.name, S64); // `let $x; $x += 1;`: from zero
+      }
       const old = this.u.vars.get(t.name);
       if (old === undefined) {
         if (s.op !== "=") {
@@ -596,6 +734,22 @@ class UnitTypeChecker implements SemaScope {
         return S64;
       case "var": {
         const t = this.u.vars.get(e.name);
+        if (t === undefined && this.#untyped.has(e.name)) {
+          this.diag?.warning(
+            e.span,
+            `Variable used before it was assigned: $${shownName(e.name)}`,
+          );
+          this.u.vars.set(e.name, S64);
+          return S64;
+        }
+        if (t === undefined && isOutOfScope(e.name)) {
+          const n = shownName(e.name);
+          this.err(
+            e.span,
+            `Undefined or undeclared variable: $${n}${scopeHint(n)}`,
+          );
+          return S64;
+        }
         if (t === undefined) {
           this.err(
             e.span,
@@ -630,6 +784,9 @@ class UnitTypeChecker implements SemaScope {
       }
       case "builtin":
         return checkBuiltin(this, e);
+      case "block_expr":
+        for (const s of e.stmts) this.#stmt(s);
+        return this.expr(e.value);
       case "ident": {
         const v = enumConstant(this, e);
         if (v !== undefined) {

@@ -75,6 +75,8 @@ export interface MapInfo {
   keyNames?: string[];
   /** Where first used. */
   span: ast.Span;
+  /** Its `let @m = type(n);` declaration: BPF map type and max entries. */
+  decl?: { type: number; maxEntries: number };
 }
 
 /** A script's preamble: active definitions, constants, its own types. */

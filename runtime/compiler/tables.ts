@@ -137,7 +137,10 @@ export class ProgramTables {
         agg = { kind };
     }
     const slots = keyT === undefined ? arraySlots(agg) : undefined;
-    if (slots !== undefined && !this.#keepHash.has(m.name)) {
+    if (
+      slots !== undefined && !this.#keepHash.has(m.name) &&
+      m.decl === undefined
+    ) {
       // A keyless aggregation: a per-CPU array indexed by the bucket (or
       // 0). Its lookup never misses and the kernel inlines it. A slot
       // nobody wrote reads as zero: `decodeMap` skips those, so the map
@@ -157,10 +160,11 @@ export class ProgramTables {
     const named = m.keyNames === undefined ? {} : { keyNames: m.keyNames };
     return {
       name: m.name,
-      type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
+      type: m.decl?.type ??
+        (kind === "value" ? MapType.HASH : MapType.PERCPU_HASH),
       keySize,
       valueSize,
-      maxEntries: this.#maxKeys,
+      maxEntries: m.decl?.maxEntries ?? this.#maxKeys,
       key: keyT === undefined
         ? { kind: "none", size: 0 }
         : toTypeDesc(keyT, stackMap),

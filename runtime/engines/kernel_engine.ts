@@ -24,6 +24,11 @@ import { failingInsn, VerifierRejection } from "../../ffi/errors.ts";
 import { progInfo } from "../../ffi/introspect.ts";
 import { MmapRingBuffer } from "../../ffi/ringbuf.ts";
 import {
+  type FuncInfo,
+  funcInfo,
+  functionStarts,
+} from "../../ffi/func_info.ts";
+import {
   addressOf,
   Callback,
   native,
@@ -246,6 +251,8 @@ export class KernelEngine implements Engine, Disposable {
   #deadline = Infinity;
   #outOfTime = false;
   #closed = false;
+  /** The function BTF of the program being loaded, if it has callbacks. */
+  #btf: { fd: number; info: FuncInfo } | undefined;
   #ncpus = 1;
 
   /** Creates an engine; nothing touches the kernel before `load()`. */
@@ -345,8 +352,48 @@ export class KernelEngine implements Engine, Disposable {
       ? ProgType.RAW_TRACEPOINT
       : probe.progType;
     const kname = kernelName(probe.name);
+    const starts = functionStarts(probe.insns);
+    // A program with callbacks (for loops) loads without the stop check:
+    // its functions' BTF records the compiled offsets. (The drain mark
+    // still ends the final read at exit.)
+    const stoppable = this.#stopFd >= 0 && needsStopCheck(probe, special) &&
+      starts.length === 1;
+    const btf = starts.length > 1 ? this.#loadFuncBtf(starts) : undefined;
+    try {
+      this.#loadCode(probe, progType, kname, special, stoppable, btf);
+    } finally {
+      this.#btf = undefined;
+      if (btf !== undefined) this.#n.closeFd(btf.fd);
+    }
+  }
+
+  /**
+   * Loads the BTF of a program's functions (the kernel wants `func_info`
+   * for callbacks); returns its fd and the records.
+   */
+  #loadFuncBtf(starts: number[]): { fd: number; info: FuncInfo } {
+    const n = this.#n;
+    const info = funcInfo(starts);
+    if (n.bpf.bpf_btf_load === null) {
+      throw new TypeError(
+        "This libbpf has no bpf_btf_load: programs with for loops need it",
+      );
+    }
+    const fd = n.bpf.bpf_btf_load(info.btf, BigInt(info.btf.length), null);
+    if (fd < 0) throw n.error("load the BTF of a program's functions", -fd);
+    return { fd, info };
+  }
+
+  #loadCode(
+    probe: ProbeProgram,
+    progType: number,
+    kname: string,
+    special: boolean,
+    stoppable: boolean,
+    btf: { fd: number; info: FuncInfo } | undefined,
+  ): void {
+    this.#btf = btf;
     const level = this.#opts.logLevel ?? 0;
-    const stoppable = this.#stopFd >= 0 && needsStopCheck(probe, special);
     let code = this.#patch(probe.insns, stoppable);
     let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
     if (fd < 0 && stoppable) {
@@ -393,6 +440,13 @@ export class KernelEngine implements Engine, Disposable {
     const n = this.#n;
     const { bytes: opts, view } = alloc(ProgLoadOpts.size);
     view.setBigUint64(ProgLoadOpts.sz, BigInt(ProgLoadOpts.size), true);
+    if (this.#btf !== undefined) {
+      const { fd, info } = this.#btf;
+      view.setUint32(ProgLoadOpts.prog_btf_fd, fd, true);
+      view.setBigUint64(ProgLoadOpts.func_info, addressOf(info.records), true);
+      view.setUint32(ProgLoadOpts.func_info_cnt, info.count, true);
+      view.setUint32(ProgLoadOpts.func_info_rec_size, 8, true);
+    }
     const logBuf = withLog ? new Uint8Array(LOG_SIZE) : undefined;
     if (logBuf) {
       view.setUint32(ProgLoadOpts.log_level, logLevel, true);

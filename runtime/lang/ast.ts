@@ -42,6 +42,10 @@
  * - `unroll` ({@linkcode UnrollStmt}): `unroll (count) { ... }`.
  * - `while` ({@linkcode WhileStmt}): `while (cond) { ... }`.
  * - `return` / `break` / `continue` ({@linkcode JumpStmt}).
+ * - `let` ({@linkcode LetStmt}): `let $x [: type] [= value];`, a variable
+ *   declared in the enclosing block.
+ * - `for` ({@linkcode ForStmt}): `for ($kv : @map) { ... }` or
+ *   `for ($i : from..to) { ... }`.
  * - `block` ({@linkcode Block}): `{ stmts }` (also every probe body).
  *
  * ## Expressions ({@linkcode Expr})
@@ -76,6 +80,8 @@
  * - `cast` ({@linkcode CastExpr}): `(type) expr` with a `type` node.
  * - `sizeof` ({@linkcode SizeofExpr}): `sizeof(type)` or `sizeof(expr)`.
  * - `offsetof` ({@linkcode OffsetofExpr}): `offsetof(struct foo, field)`.
+ * - `block_expr` ({@linkcode BlockExpr}): `{ stmts; value }`, a block whose
+ *   last statement is an expression without `;`: its value.
  * - `type` ({@linkcode TypeRef}): a type name as written in a cast, e.g.
  *   `u32`, `struct task_struct *`.
  *
@@ -123,6 +129,8 @@ export interface Program {
   imports?: ImportDecl[];
   /** `macro name(...) { ... }` definitions (expanded by `macros.ts`). */
   macros?: MacroDef[];
+  /** `let @name = hash(N);` map declarations, in order. */
+  mapDecls?: MapDecl[];
   /** The probes, in source order. */
   probes: Probe[];
   /** Source range of the node. */
@@ -163,6 +171,23 @@ export interface MacroDef {
   body: Block;
   /** Whether the body ends with an expression (no `;`): the macro's value. */
   hasValue: boolean;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** The map types a declaration may name. */
+export type MapDeclType = "hash" | "lruhash" | "percpuhash" | "percpulruhash";
+
+/** `let @name = type(max_entries);` before the probes. */
+export interface MapDecl {
+  /** Node kind (the discriminant). */
+  kind: "map_decl";
+  /** The map's name without `@`. */
+  name: string;
+  /** The declared BPF map type. */
+  type: MapDeclType;
+  /** The map's maximum number of entries. */
+  maxEntries: number;
   /** Source range of the node. */
   span: Span;
 }
@@ -390,6 +415,38 @@ export interface JumpStmt {
   span: Span;
 }
 
+/** `let $x [: type] [= value];`. */
+export interface LetStmt {
+  /** Node kind (the discriminant). */
+  kind: "let";
+  /** The declared variable. */
+  target: VarExpr;
+  /** The declared type, when written. */
+  type?: TypeRef;
+  /** The initial value, when written (otherwise the variable is zero). */
+  value?: Expr;
+  /** Source range of the node. */
+  span: Span;
+}
+
+/** `for ($kv : @map) { ... }` or `for ($i : from..to) { ... }`. */
+export interface ForStmt {
+  /** Node kind (the discriminant). */
+  kind: "for";
+  /** The loop variable, declared in the loop's scope. */
+  target: VarExpr;
+  /** The map iterated over (a map with no keys written). */
+  map?: MapExpr;
+  /** The range's start (inclusive), for a range loop. */
+  from?: Expr;
+  /** The range's end (exclusive), for a range loop. */
+  to?: Expr;
+  /** The loop body. */
+  body: Block;
+  /** Source range of the node. */
+  span: Span;
+}
+
 /** Any statement. */
 export type Stmt =
   | ExprStmt
@@ -398,6 +455,8 @@ export type Stmt =
   | UnrollStmt
   | WhileStmt
   | JumpStmt
+  | LetStmt
+  | ForStmt
   | Block;
 
 /** An integer literal. */
@@ -691,6 +750,18 @@ export interface OffsetofExpr {
   span: Span;
 }
 
+/** `{ stmts; value }`: a block used as an expression. */
+export interface BlockExpr {
+  /** Node kind (the discriminant). */
+  kind: "block_expr";
+  /** The statements run first, in the block's own scope. */
+  stmts: Stmt[];
+  /** The last expression: the block's value. */
+  value: Expr;
+  /** Source range of the node. */
+  span: Span;
+}
+
 /** Any expression. */
 export type Expr =
   | IntLit
@@ -713,7 +784,8 @@ export type Expr =
   | TupleExpr
   | CastExpr
   | SizeofExpr
-  | OffsetofExpr;
+  | OffsetofExpr
+  | BlockExpr;
 
 /** Any node of the tree. */
 export type Node =

@@ -128,6 +128,7 @@ export function resolveImports(
   };
   delete merged.imports;
   delete merged.macros;
+  delete merged.mapDecls;
   const load = (p: Program, dir: string) => {
     for (const imp of p.imports ?? []) {
       const path = join(dir, imp.path);
@@ -191,6 +192,7 @@ export function resolveImports(
         merged.cDefinitions.push(...sub.cDefinitions);
         merged.probes.push(...sub.probes);
         merged.macros = [...merged.macros ?? [], ...sub.macros ?? []];
+        merged.mapDecls = [...merged.mapDecls ?? [], ...sub.mapDecls ?? []];
       }
     }
   };
@@ -200,6 +202,8 @@ export function resolveImports(
   merged.probes.push(...program.probes);
   merged.macros = [...merged.macros ?? [], ...program.macros ?? []];
   if (merged.macros.length === 0) delete merged.macros;
+  merged.mapDecls = [...merged.mapDecls ?? [], ...program.mapDecls ?? []];
+  if (merged.mapDecls.length === 0) delete merged.mapDecls;
   if (merged.probes.length === 0 && !diag.hasErrors) {
     // A program of macros and imports must still have a probe somewhere.
     diag.error(program.span, NO_PROBES);

@@ -22,11 +22,15 @@ import type {
   ConfigBlock,
   ConfigEntry,
   Expr,
+  ForStmt,
   IfStmt,
   ImportDecl,
   Include,
+  LetStmt,
   MacroDef,
   MacroParam,
+  MapDecl,
+  MapDeclType,
   MapExpr,
   Probe,
   Program,
@@ -139,6 +143,14 @@ const TYPE_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 const TAG_KEYWORDS: ReadonlySet<string> = new Set(["struct", "union", "enum"]);
+
+/** The map types of `let @m = type(n);`. */
+const MAP_DECL_TYPES: ReadonlySet<string> = new Set([
+  "hash",
+  "lruhash",
+  "percpuhash",
+  "percpulruhash",
+]);
 
 const KEYWORDS: ReadonlySet<string> = new Set([
   "if",
@@ -329,6 +341,7 @@ class Parser {
     let config: ConfigBlock | undefined;
     const imports: ImportDecl[] = [];
     const macros: MacroDef[] = [];
+    const mapDecls: MapDecl[] = [];
     const start = this.cur.span;
     while (this.cur.type !== "eof") {
       if (this.tooManyErrors()) break;
@@ -378,6 +391,9 @@ class Parser {
           }
           imports.push(decl);
           if (this.at(";")) this.advance();
+        } else if (this.atWord("let") && this.peek(1).type === "map") {
+          const d = this.parseMapDecl();
+          if (d !== undefined) mapDecls.push(d);
         } else if (this.atWord("config") && this.at("=", 1)) {
           const c = this.parseConfig();
           if (config) {
@@ -410,6 +426,7 @@ class Parser {
       ...(config ? { config } : {}),
       ...(imports.length > 0 ? { imports } : {}),
       ...(macros.length > 0 ? { macros } : {}),
+      ...(mapDecls.length > 0 ? { mapDecls } : {}),
       probes,
       span: {
         start: Math.min(start.start, end.end),
@@ -633,7 +650,7 @@ class Parser {
           stmts.push(s);
           if (
             s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
-            s.kind === "block"
+            s.kind === "block" || s.kind === "for"
           ) {
             continue;
           }
@@ -707,6 +724,13 @@ class Parser {
           return { kind: t.text, span: t.span };
         case "else":
           this.fail(t.span, 'Unexpected "else" without a matching "if"');
+          break;
+        case "let":
+          if (this.peek(1).type === "var") return this.parseLet();
+          break;
+        case "for":
+          if (this.at("(", 1)) return this.parseFor();
+          break;
       }
     }
     const expr = this.parseExpr();
@@ -731,6 +755,127 @@ class Parser {
       };
     }
     return { kind: "expr", expr, span: expr.span };
+  }
+
+  /** `let @name = type(max_entries);` at the top level (at `let`). */
+  private parseMapDecl(): MapDecl | undefined {
+    const start = this.advance().span;
+    const m = this.advance();
+    this.expect("=", `after "let @${m.value ?? ""}"`);
+    const t = this.cur;
+    if (t.type !== "ident") {
+      this.fail(t.span, `Expected a map type, found ${describeToken(t)}`);
+    }
+    this.advance();
+    this.expect("(", "after the map type");
+    const n = this.cur;
+    if (n.type !== "int") {
+      this.fail(
+        n.span,
+        `Expected the map's maximum number of entries, found ${
+          describeToken(n)
+        }`,
+      );
+    }
+    this.advance();
+    this.expect(")", "after the number of entries");
+    if (this.at(";")) this.advance();
+    const span = this.from(start);
+    if (!MAP_DECL_TYPES.has(t.text)) {
+      this.diag.error(
+        t.span,
+        `Invalid bpf map type: ${t.text}; valid types: ${
+          [...MAP_DECL_TYPES].join(", ")
+        }`,
+      );
+      return undefined;
+    }
+    const max = n.int ?? 0n;
+    if (max < 1n || max > 0xffffffffn) {
+      this.diag.error(
+        n.span,
+        `Invalid number of entries ${n.text}: expected 1 to 4294967295`,
+      );
+      return undefined;
+    }
+    return {
+      kind: "map_decl",
+      name: m.value ?? "",
+      type: t.text as MapDeclType,
+      maxEntries: Number(max),
+      span,
+    };
+  }
+
+  /** `let $x [: type] [= value]` (at `let`). */
+  private parseLet(): LetStmt {
+    const start = this.advance().span;
+    const v = this.advance();
+    const target: VarExpr = { kind: "var", name: v.value ?? "", span: v.span };
+    let type: TypeRef | undefined;
+    if (this.at(":")) {
+      this.advance();
+      type = this.parseType();
+    }
+    let value: Expr | undefined;
+    if (this.at("=")) {
+      this.advance();
+      value = this.parseExpr();
+    } else if (this.cur.type === "punct" && ASSIGN_OPS.has(this.cur.text)) {
+      this.fail(
+        this.cur.span,
+        `Expected "=" or ";" after "let $${target.name}", found ${
+          describeToken(this.cur)
+        }`,
+      );
+    }
+    return {
+      kind: "let",
+      target,
+      ...(type ? { type } : {}),
+      ...(value ? { value } : {}),
+      span: this.from(start),
+    };
+  }
+
+  /** `for ($v : @map) { }` or `for ($v : from..to) { }` (at `for`). */
+  private parseFor(): ForStmt {
+    const start = this.advance().span;
+    this.expect("(", 'after "for"');
+    const v = this.cur;
+    if (v.type !== "var") {
+      this.fail(
+        v.span,
+        `Expected a $variable after "for (", found ${describeToken(v)}`,
+      );
+    }
+    this.advance();
+    const target: VarExpr = { kind: "var", name: v.value ?? "", span: v.span };
+    this.expect(":", "after the loop variable");
+    const first = this.parseUnary();
+    let stmt: ForStmt;
+    if (this.at(".") && this.at(".", 1)) {
+      this.advance();
+      this.advance();
+      const to = this.parseUnary();
+      this.expect(")", "after the range");
+      const body = this.parseBlock();
+      stmt = { kind: "for", target, from: first, to, body, span: start };
+    } else {
+      if (first.kind !== "map") {
+        this.fail(
+          first.span,
+          `Expected a map or a range "start..end" to loop over, found ${
+            describeExpr(first)
+          }`,
+        );
+      }
+      this.expect(")", "after the map");
+      const body = this.parseBlock();
+      stmt = { kind: "for", target, map: first, body, span: start };
+    }
+    stmt.span = this.from(start);
+    return stmt;
   }
 
   private parseIf(): IfStmt {
@@ -961,6 +1106,7 @@ class Parser {
       const t = this.cur;
       if (t.type !== "punct") return e;
       if (t.text === "." || t.text === "->") {
+        if (t.text === "." && this.at(".", 1)) return e; // a range `a..b`
         this.advance();
         const f = this.cur;
         if (f.type === "ident") {
@@ -1080,9 +1226,58 @@ class Parser {
         return this.parseIdent(t);
       case "punct":
         if (t.text === "(") return this.parseParen(t);
+        if (t.text === "{") return this.parseBlockExpr(t);
         break;
     }
     this.fail(t.span, `Expected an expression, found ${describeToken(t)}`);
+  }
+
+  /** `{ stmts; value }` used as an expression (at `{`). */
+  private parseBlockExpr(open: Token): Expr {
+    this.advance();
+    this.enter(open.span);
+    const saved = this.inPredicate;
+    this.inPredicate = false;
+    const stmts: Stmt[] = [];
+    let value: Expr | undefined;
+    try {
+      while (!this.at("}") && this.cur.type !== "eof") {
+        if (this.at(";")) {
+          this.advance();
+          continue;
+        }
+        const s = this.parseStmt();
+        if (this.at("}") && s.kind === "expr") {
+          value = s.expr;
+          break;
+        }
+        stmts.push(s);
+        if (
+          s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
+          s.kind === "block" || s.kind === "for"
+        ) continue;
+        if (this.at(";")) this.advance();
+        else if (!this.at("}")) {
+          this.fail(
+            this.cur.span,
+            `Expected ";" or "}" after statement, found ${
+              describeToken(this.cur)
+            }`,
+          );
+        }
+      }
+    } finally {
+      this.inPredicate = saved;
+      this.leave();
+    }
+    this.expect("}", "to close the block expression");
+    if (value === undefined) {
+      this.fail(
+        this.from(open.span),
+        'A block used as a value must end with an expression without ";"',
+      );
+    }
+    return { kind: "block_expr", stmts, value, span: this.from(open.span) };
   }
 
   private parseParen(open: Token): Expr {

@@ -57,6 +57,16 @@ export function children(node: Node): Node[] {
       return [node.count, node.body];
     case "while":
       return [node.cond, node.body];
+    case "let":
+      return [
+        node.target,
+        ...(node.type ? [node.type] : []),
+        ...(node.value ? [node.value] : []),
+      ];
+    case "for":
+      return node.map
+        ? [node.target, node.map, node.body]
+        : [node.target, node.from!, node.to!, node.body];
     case "map":
       return [...node.keys];
     case "call":
@@ -76,6 +86,8 @@ export function children(node: Node): Node[] {
       return [node.expr, node.index];
     case "tuple":
       return [...node.elems];
+    case "block_expr":
+      return [...node.stmts, node.value];
     case "cast":
       return [node.type, node.expr];
     case "sizeof":

@@ -24,8 +24,11 @@ import type { Dec } from "./structure.ts";
 import { MAX_FRAMES, MAX_SIZE, type Verification } from "./verification.ts";
 import { memArg } from "./memory.ts";
 
-/** Checks a helper call against its prototype and sets R0 to its result. */
-export function doHelper(vr: Verification, pc: number, d: Dec): void {
+/**
+ * Checks a helper call against its prototype and sets R0 to its result;
+ * returns the next pc (a callback's first, for a helper that calls one).
+ */
+export function doHelper(vr: Verification, pc: number, d: Dec): number {
   const proto = HELPER_PROTOS.get(d.imm)!;
   const name = proto.name;
   const regs = vr.frame.regs;
@@ -47,6 +50,14 @@ export function doHelper(vr: Verification, pc: number, d: Dec): void {
     }
     switch (kind) {
       case "anything":
+        break;
+      case "func":
+        if (r.t !== T.FUNC) {
+          vr.fail(
+            pc,
+            `${arg(i)} must be a callback function, but it is ${typeName(r)}`,
+          );
+        }
         break;
       case "ctx":
         if (r.t !== T.CTX || r.off !== 0 || constOf(r.r) !== 0n) {
@@ -182,6 +193,9 @@ export function doHelper(vr: Verification, pc: number, d: Dec): void {
     );
   }
   if (release !== 0) releaseRef(vr, release, pc, name);
+  if (name === "loop" || name === "for_each_map_elem") {
+    return enterCallback(vr, pc, name, mapIdx);
+  }
   const note = `R0-R5 are clobbered by the call at insn ${pc}`;
   const clob = notInit(note);
   for (let r = 1; r <= 5; r++) regs[r] = clob;
@@ -206,6 +220,64 @@ export function doHelper(vr: Verification, pc: number, d: Dec): void {
       break;
     }
   }
+  return pc + 1;
+}
+
+/** Most iterations of bpf_loop (the kernel's BPF_MAX_LOOPS). */
+const MAX_LOOPS = 1n << 23n;
+
+/**
+ * A helper that calls a callback (`bpf_loop`, `bpf_for_each_map_elem`):
+ * the callback is entered as a call from the helper's pc, with the
+ * arguments the helper passes; its exit returns to after the helper (see
+ * `doExit`). Modelled as one call: the callback's effects on the caller's
+ * stack through the context pointer are checked once, as the kernel's
+ * first pass does.
+ */
+function enterCallback(
+  vr: Verification,
+  pc: number,
+  name: string,
+  mapIdx: number,
+): number {
+  const regs = vr.frame.regs;
+  const ctx = regs[3];
+  if (ctx.t !== T.STACK && !(ctx.t === T.SCALAR && constOf(ctx.r) === 0n)) {
+    vr.fail(
+      pc,
+      `R3 (argument 3 of ${name}) must be a stack pointer or 0, but it is ${
+        typeName(ctx)
+      }`,
+    );
+  }
+  const target = regs[2].off;
+  const frames = vr.cur.frames;
+  if (frames.length >= MAX_FRAMES) {
+    vr.fail(
+      pc,
+      `the call stack of ${
+        frames.length + 1
+      } frames is too deep (at most ${MAX_FRAMES})`,
+    );
+  }
+  const callee = newFrame(
+    frames.length,
+    pc,
+    vr.s.funcOf[target],
+    `r0 and r${name === "loop" ? 3 : 5}-r9 start uninitialized in a callback`,
+  );
+  if (name === "loop") {
+    callee.regs[1] = scalar(sRange(0n, MAX_LOOPS - 1n));
+    callee.regs[2] = ctx;
+  } else {
+    const m = vr.opts.maps[mapIdx];
+    callee.regs[1] = mkReg(T.MAP_PTR, { map: mapIdx });
+    callee.regs[2] = mkReg(T.MEM, { size: m.keySize });
+    callee.regs[3] = mkReg(T.MAP_VALUE, { map: mapIdx });
+    callee.regs[4] = ctx;
+  }
+  frames.push(callee);
+  return target;
 }
 
 function releaseRef(
@@ -278,9 +350,21 @@ export function doExit(vr: Verification, pc: number): number {
         `returning a pointer to the function's own stack is not allowed`,
       );
     }
+    const callback = vr.s.dec[f.callsite]?.k === "call";
+    if (
+      callback &&
+      (r0.t !== T.SCALAR || r0.r.smin < 0n || r0.r.smax > 1n)
+    ) {
+      vr.fail(
+        pc,
+        `a callback must return 0 or 1, but R0 is ${
+          r0.t === T.SCALAR ? rangeText(r0.r) : typeName(r0)
+        }`,
+      );
+    }
     frames.pop();
     const caller = vr.frame;
-    caller.regs[0] = r0;
+    caller.regs[0] = callback ? scalar(FULL) : r0;
     const clob = notInit(
       `R0-R5 are clobbered by the call at insn ${f.callsite}`,
     );

@@ -22,6 +22,8 @@ import { Helper, MapType } from "../bpf/opcodes.ts";
  * - `ctx`: the unmodified context pointer.
  * - `alloc_mem`: a non-NULL ringbuf record from ringbuf_reserve, unmodified;
  *   the call releases it.
+ * - `func`: a callback function (`ld_imm64` with `BPF_PSEUDO_FUNC`); the
+ *   helper calls it (see `calls.ts`).
  */
 export type ArgKind =
   | "anything"
@@ -35,7 +37,8 @@ export type ArgKind =
   | "size_or_zero"
   | "alloc_size"
   | "ctx"
-  | "alloc_mem";
+  | "alloc_mem"
+  | "func";
 
 /** What a helper leaves in r0. */
 export type RetKind =
@@ -83,6 +86,17 @@ const probeReadStr: HelperProto = { ...probeRead, retBoundedBySize: true };
 const noArgs: HelperProto = { name: "", args: [], ret: "integer" };
 
 const table: [number, HelperProto][] = [
+  [Helper.loop, {
+    name: "",
+    args: ["anything", "func", "anything", "anything"],
+    ret: "integer",
+  }],
+  [Helper.for_each_map_elem, {
+    name: "",
+    args: ["map", "func", "anything", "anything"],
+    ret: "integer",
+    mapTypes: LOOKUP_MAPS,
+  }],
   [Helper.map_lookup_elem, {
     name: "",
     args: ["map", "key"],

@@ -23,6 +23,8 @@ export const T = {
   STACK: 6,
   MEM: 7,
   MEM_OR_NULL: 8,
+  /** A callback function (`ld_imm64` of a function); `off` is its pc. */
+  FUNC: 9,
 } as const;
 
 /** What a register holds. Treated as immutable: replace, never mutate. */
@@ -242,6 +244,8 @@ export function typeName(r: Reg): string {
       return "a ringbuf record pointer";
     case T.MEM_OR_NULL:
       return "a ringbuf record that may be NULL";
+    case T.FUNC:
+      return "a callback function";
   }
   return "unknown";
 }

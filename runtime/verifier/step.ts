@@ -137,8 +137,7 @@ export function step(vr: Verification, pc: number, d: Dec): number {
       vr.jmpsSinceCp++;
       return doJcond(vr, pc, d);
     case "call":
-      doHelper(vr, pc, d);
-      return pc + 1;
+      return doHelper(vr, pc, d);
     case "callLocal":
       return doCallLocal(vr, pc, d);
     case "exit":
@@ -289,6 +288,10 @@ function pointerAlu(
 }
 
 function doLdImm64(vr: Verification, pc: number, d: Dec): void {
+  if (d.src === PseudoSrc.FUNC) {
+    vr.set(d.dst, mkReg(T.FUNC, { off: d.target }));
+    return;
+  }
   if (d.src === 0) {
     const v = imm64(vr.insns[pc], vr.insns[pc + 1]);
     vr.set(d.dst, scalar(constRange(v)));

@@ -285,7 +285,11 @@ function decodeOne(
       d.src = i.src;
       d.imm = i.imm;
       d.hi = n.imm;
-      if (i.src !== 0) {
+      if (i.src === PseudoSrc.FUNC) {
+        // A callback (bpf_loop, for_each_map_elem): imm is its offset.
+        reserved("imm of the second slot", n.imm);
+        d.target = pc + 1 + i.imm;
+      } else if (i.src !== 0) {
         if (i.src !== PseudoSrc.MAP_FD && i.src !== PseudoSrc.MAP_VALUE) {
           fail(pc, `unsupported ld_imm64 source ${i.src}`);
         }
@@ -472,7 +476,12 @@ export function analyzeStructure(
   for (let pc = 0; pc < n; pc++) {
     const d = dec[pc];
     if (!d) continue;
-    if (d.k === "callLocal") {
+    if (d.k === "ldimm64" && d.src === PseudoSrc.FUNC) {
+      if (d.target < 0 || d.target >= n || second[d.target]) {
+        fail(pc, `callback function out of range: target ${d.target}`);
+      }
+      starts.add(d.target);
+    } else if (d.k === "callLocal") {
       if (d.target < 0 || d.target >= n) {
         fail(
           pc,
@@ -526,7 +535,9 @@ export function analyzeStructure(
         `jump out of its function: target ${d.target} belongs to another function`,
       );
     }
-    if (d.k === "callLocal") {
+    if (
+      d.k === "callLocal" || (d.k === "ldimm64" && d.src === PseudoSrc.FUNC)
+    ) {
       calls[funcOf[pc]].push({
         pc,
         callee: funcStarts.indexOf(d.target),
@@ -564,6 +575,10 @@ export function analyzeStructure(
       case "callLocal":
         prune[next] = 1;
         visit(d.target);
+        visit(next);
+        break;
+      case "ldimm64":
+        if (d.src === PseudoSrc.FUNC) visit(d.target);
         visit(next);
         break;
       default:

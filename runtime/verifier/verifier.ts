@@ -181,9 +181,16 @@
  * **Exit.** r0 must be set; the main program must return a scalar (a
  * pointer would leak) and hold no unreleased ringbuf record.
  *
+ * **Callbacks.** `bpf_loop` and `bpf_for_each_map_elem` take a function
+ * (`ld_imm64` with `BPF_PSEUDO_FUNC`); the callback is checked as one call
+ * from the helper, with the arguments the helper passes (the map's key and
+ * value pointers, or the index, and the context pointer), and must return
+ * 0 or 1.
+ *
  * Not modelled: tail calls' effects, packet pointers, BTF, kfuncs, iterators,
- * spin locks, callbacks, and per-program-type context field rules (the
- * context is only bounds- and alignment-checked).
+ * spin locks, a callback's repeated calls (it is checked once), and
+ * per-program-type context field rules (the context is only bounds- and
+ * alignment-checked).
  *
  * ## Files
  *

@@ -28,7 +28,7 @@ import {
   slotView,
   StackTraceMap,
 } from "./maps.ts";
-import { type Machine, RegionKind, TAG } from "./memory.ts";
+import { FUNC_TAG, type Machine, RegionKind, TAG } from "./memory.ts";
 
 /** A helper implementation: r1-r5 as pairs in, r0 low half out. */
 export type HelperFn = (
@@ -544,6 +544,82 @@ function sendSignal(m: Machine, sl: number, sh: number): number {
   return ret(0);
 }
 
+/** The callback a helper was given (r2): its first slot. */
+function callbackOf(m: Machine, l: number, h: number): number {
+  if (h !== FUNC_TAG || m.callback === undefined) {
+    throw m.fault("Helper argument is not a callback function");
+  }
+  return l;
+}
+
+/** Most iterations `bpf_loop` runs (the kernel's BPF_MAX_LOOPS). */
+const MAX_LOOPS = 1 << 23;
+
+/**
+ * `bpf_loop(nr_loops, callback, ctx, flags)`: calls `callback(i, ctx)`
+ * for i from 0 while it returns 0; returns the calls made.
+ */
+function loopHelper(
+  m: Machine,
+  nl: number,
+  nh: number,
+  fl: number,
+  fh: number,
+  cl: number,
+  ch: number,
+  gl: number,
+  gh: number,
+): number {
+  const t = callbackOf(m, fl, fh);
+  if (gl !== 0 || gh !== 0) return ret(Errno.EINVAL);
+  const n = nl >>> 0;
+  if (nh !== 0 || n > MAX_LOOPS) return ret(Errno.E2BIG);
+  for (let i = 0; i < n; i++) {
+    const r = m.callback!(t, i, 0, cl, ch, 0, 0, 0, 0);
+    if (r !== 0 || hi.v !== 0) return ret(i + 1);
+  }
+  return ret(n);
+}
+
+/**
+ * `bpf_for_each_map_elem(map, callback, ctx, flags)`: calls
+ * `callback(map, &key, &value, ctx)` per entry (this CPU's value of a
+ * per-CPU map) while it returns 0; returns the entries visited.
+ */
+function forEachMapElem(
+  m: Machine,
+  ml: number,
+  mh: number,
+  fl: number,
+  fh: number,
+  cl: number,
+  ch: number,
+  gl: number,
+  gh: number,
+): number {
+  const map = kvMap(m, ml, mh, "for_each_map_elem");
+  const t = callbackOf(m, fl, fh);
+  if (gl !== 0 || gh !== 0) return ret(Errno.EINVAL);
+  let n = 0;
+  for (const e of map.entries()) {
+    const s = map.find(e.key, 0);
+    if (s === undefined) continue; // deleted by an earlier call
+    const krid = m.add(
+      e.key,
+      new DataView(e.key.buffer),
+      RegionKind.MAP_VALUE,
+      s,
+      false,
+    );
+    valuePtr(m, s, map.perCpu ? m.cpu : 0);
+    const vh = hi.v;
+    n++;
+    const r = m.callback!(t, ml, mh, 0, TAG + krid, 0, vh, cl, ch);
+    if (r !== 0 || hi.v !== 0) break;
+  }
+  return ret(n);
+}
+
 /** Helper implementations by helper id. */
 export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
   [
@@ -551,6 +627,8 @@ export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
     [Helper.map_update_elem, mapUpdate as HelperFn],
     [Helper.map_delete_elem, mapDelete as HelperFn],
     [Helper.map_lookup_percpu_elem, mapLookupPercpu as HelperFn],
+    [Helper.loop, loopHelper as HelperFn],
+    [Helper.for_each_map_elem, forEachMapElem as HelperFn],
     [Helper.probe_read, probeRead(undefined)],
     [Helper.probe_read_kernel, probeRead(false)],
     [Helper.probe_read_user, probeRead(true)],

@@ -26,6 +26,11 @@ export const MAX_FRAMES = 8;
 export const CTX_REGION = 8;
 /** Bytes of one stack frame. */
 export const FRAME_SIZE = 512;
+/**
+ * High half of a function pointer (`ld_imm64` with `BPF_PSEUDO_FUNC`): the
+ * low half is the callee's first slot. No region has this tag.
+ */
+export const FUNC_TAG = 0x0f0c0000;
 /** Region capacity; a run needing more faults. */
 export const MAX_REGIONS = 1 << 20;
 
@@ -93,6 +98,23 @@ export class Machine {
   base = 0;
   /** pc of the helper being called, for errors. */
   pc = 0;
+  /**
+   * Runs the subprogram starting at slot `t` with r1-r5 as pairs (a helper
+   * calling a callback: `bpf_loop`, `bpf_for_each_map_elem`); returns r0's
+   * low half, the high half in the helpers' `hi.v`. Set by the program
+   * being run.
+   */
+  callback?: (
+    t: number,
+    a1l: number,
+    a1h: number,
+    a2l: number,
+    a2h: number,
+    a3l: number,
+    a3h: number,
+    a4l: number,
+    a4h: number,
+  ) => number;
   /** Current environment (valid during a run). */
   env!: VmEnvironment;
   /** Current CPU (valid during a run). */

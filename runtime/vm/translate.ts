@@ -28,7 +28,7 @@ import {
   Size,
   Source,
 } from "../bpf/opcodes.ts";
-import { FRAME_SIZE, MAX_FRAMES, TAG } from "./memory.ts";
+import { FRAME_SIZE, FUNC_TAG, MAX_FRAMES, TAG } from "./memory.ts";
 
 /** Most slots per generated unit function. */
 export const UNIT_MAX = 40;
@@ -131,6 +131,10 @@ export function translate(
       const t = pc + 1 + i.imm;
       if (t >= 0 && t < n) starts.add(t);
     }
+    if (isLdImm64Pair(s, pc) && i.src === PseudoSrc.FUNC) {
+      const t = pc + 1 + i.imm; // a callback's first slot
+      if (t >= 0 && t < n) starts.add(t);
+    }
   }
   const subStarts = [...starts].sort((a, b) => a - b);
   const subOf = new Int32Array(n);
@@ -231,9 +235,30 @@ export function translate(
     out.push(`function s${st}() { ${body} }`);
   });
 
+  // A helper calling back into the program (bpf_loop, for_each_map_elem):
+  // the callee gets a new frame; the caller's registers are kept. A call's
+  // instructions count against the budget only while it runs: the helper
+  // bounds the calls (as the kernel's run time is not budgeted either).
+  const regs = [...Array(11).keys()].flatMap((r) => [`L${r}`, `H${r}`]);
+  out.push(`function CB(t, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h) {
+  if (D >= ${
+    MAX_FRAMES - 1
+  }) throw f(M.pc, "Call stack deeper than ${MAX_FRAMES} frames");
+  const sv = [${regs.join(", ")}], spc = M.pc, sn = N;
+  L1 = a1l; H1 = a1h; L2 = a2l; H2 = a2h; L3 = a3l; H3 = a3h; L4 = a4l; H4 = a4h; L5 = 0; H5 = 0;
+  D++;
+  switch (t) { ${
+    subStarts.map((st) => `case ${st}: s${st}(); break;`).join(" ")
+  } default: throw f(M.pc, "Callback to invalid target " + t); }
+  D--;
+  const rl = L0, rh = H0;
+  [${regs.join(", ")}] = sv;
+  M.pc = spc; HO.v = rh; N = sn;
+  return rl;
+}`);
   out.push(`return {
   run(a1l, a1h, a2l, a2h, budget) {
-    N = 0; B = budget; D = 0;
+    N = 0; B = budget; D = 0; M.callback = CB;
     L0 = 0; H0 = 0; L1 = a1l; H1 = a1h; L2 = a2l; H2 = a2h;
     L3 = 0; H3 = 0; L4 = 0; H4 = 0; L5 = 0; H5 = 0;
     L6 = 0; H6 = 0; L7 = 0; H7 = 0; L8 = 0; H8 = 0; L9 = 0; H9 = 0;
@@ -395,6 +420,13 @@ function unitSource(
               : rid < 0
               ? invalid(pc, `Map ${lo} has no direct value access`)
               : `${ld} = ${hiImm}; ${hd} = ${TAG + rid};`;
+            break;
+          }
+          case PseudoSrc.FUNC: {
+            const t = pc + 1 + lo;
+            c = t < 0 || t >= n || subStarts[subOf[t]] !== t
+              ? invalid(pc, `Callback at invalid target ${t}`)
+              : `${ld} = ${t}; ${hd} = ${FUNC_TAG};`;
             break;
           }
           default:

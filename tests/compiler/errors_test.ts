@@ -128,7 +128,7 @@ const CASES: [string, string, boolean?][] = [
   ["BEGIN { @x = foo; }", 'Unknown identifier: "foo"'],
   ["BEGIN { print(@nomap); }", "Undefined map: @nomap"],
   ["BEGIN { @x = @nomap; }", "Undefined map: @nomap"],
-  ["BEGIN { break; }", "break used outside of a while loop"],
+  ["BEGIN { break; }", "break used outside of a loop"],
   ["BEGIN { @x = comm + 1; }", 'Type mismatch for "+": string[16] and int64'],
   [
     "BEGIN { @x = comm == 1; }",

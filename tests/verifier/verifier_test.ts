@@ -2097,6 +2097,73 @@ test("negation, multiplication and byte swaps keep the ranges the kernel keeps",
 // The kernel's verifier agrees (run for real when this machine can load BPF)
 // ---------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------
+// Callbacks: bpf_loop and bpf_for_each_map_elem
+// ---------------------------------------------------------------------------
+
+test("accepts bpf_loop with a callback that writes the caller's stack through its context", () => {
+  accepts(prog((b) => {
+    b.st(8, 10, -8, 0);
+    b.movImm(1, 10);
+    b.ldFunc(2, "cb");
+    b.movReg(3, 10).alu64Imm("ADD", 3, -8);
+    b.movImm(4, 0);
+    b.call(Helper.loop);
+    b.ldx(8, 0, 10, -8);
+    b.exit();
+    b.label("cb");
+    b.ldx(8, 3, 2, 0).alu64Reg("ADD", 3, 1).stx(8, 2, 0, 3);
+    b.movImm(0, 0);
+    b.exit();
+  }));
+});
+
+test("accepts bpf_for_each_map_elem reading the key and the value", () => {
+  accepts(prog((b) => {
+    b.st(8, 10, -8, 0);
+    b.ldMap(1, M.hash);
+    b.ldFunc(2, "cb");
+    b.movReg(3, 10).alu64Imm("ADD", 3, -8);
+    b.movImm(4, 0);
+    b.call(Helper.for_each_map_elem);
+    b.ldx(8, 0, 10, -8);
+    b.exit();
+    b.label("cb");
+    b.ldx(4, 5, 2, 0); // the key (4 bytes)
+    b.ldx(8, 0, 3, 0); // the value (8 bytes)
+    b.alu64Reg("ADD", 0, 5).stx(8, 4, 0, 0);
+    b.movImm(0, 0);
+    b.exit();
+  }));
+});
+
+test("rejects a callback that returns something other than 0 or 1", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(1, 10);
+      b.ldFunc(2, "cb");
+      b.movImm(3, 0).movImm(4, 0);
+      b.call(Helper.loop);
+      b.exit();
+      b.label("cb").movImm(0, 2).exit();
+    }),
+    8,
+    /a callback must return 0 or 1, but R0 is 2/,
+  );
+});
+
+test("rejects bpf_loop without a callback function", () => {
+  rejects(
+    prog((b) => {
+      b.movImm(1, 10).movImm(2, 0).movImm(3, 0).movImm(4, 0);
+      b.call(Helper.loop);
+      b.exit();
+    }),
+    4,
+    /R2 \(argument 2 of loop\) must be a callback function, but it is a scalar/,
+  );
+});
+
 /**
  * Rejections where we are deliberately stricter than a privileged kernel,
  * or where the kernel's context is larger than the 64 bytes used here.

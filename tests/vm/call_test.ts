@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { insn } from "../../runtime/bpf/insn.ts";
+import { Helper } from "../../runtime/bpf/opcodes.ts";
 import { createEnvironment } from "../../runtime/vm/environment.ts";
 import { prog, run1, runRaw } from "./util.ts";
 
@@ -117,5 +118,46 @@ Deno.test("calls to invalid targets and kfuncs fault", () => {
         b.label("f").movImm(0, 1).exit();
       }),
     { message: /Jump out of function/ },
+  );
+});
+
+Deno.test("bpf_loop calls its callback with the index and stops when it returns 1", () => {
+  assert.equal(
+    run1((b) => {
+      b.st(8, 10, -8, 0);
+      b.movImm(1, 10);
+      b.ldFunc(2, "cb");
+      b.movReg(3, 10).alu64Imm("ADD", 3, -8);
+      b.movImm(4, 0);
+      b.movImm(6, 7); // kept across the helper and its callbacks
+      b.call(Helper.loop);
+      // r0 = calls made * 1000 + sum of the indexes + r6 * 100000
+      b.ldx(8, 1, 10, -8).alu64Imm("MUL", 0, 1000).alu64Reg("ADD", 0, 1);
+      b.movReg(1, 6).alu64Imm("MUL", 1, 100000).alu64Reg("ADD", 0, 1);
+      b.exit();
+      b.label("cb");
+      b.movImm(6, -1);
+      b.ldx(8, 3, 2, 0).alu64Reg("ADD", 3, 1).stx(8, 2, 0, 3);
+      b.movImm(0, 0);
+      b.jmpImm("JNE", 1, 4, "go");
+      b.movImm(0, 1);
+      b.label("go");
+      b.exit();
+    }),
+    700000n + 5000n + 10n,
+  );
+});
+
+Deno.test("bpf_loop refuses more than 2^23 iterations with -E2BIG", () => {
+  assert.equal(
+    run1((b) => {
+      b.ldImm64(1, (1 << 23) + 1);
+      b.ldFunc(2, "cb");
+      b.movImm(3, 0).movImm(4, 0);
+      b.call(Helper.loop);
+      b.exit();
+      b.label("cb").movImm(0, 0).exit();
+    }),
+    BigInt.asUintN(64, -7n),
   );
 });
