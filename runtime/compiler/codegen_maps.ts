@@ -442,6 +442,13 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
     case "kstack":
     case "ustack":
       return { k: d.kind, depth: d.depth };
+    case "array":
+      return {
+        k: "intarray",
+        elem: { k: "int", size: d.elem.size, signed: d.elem.signed },
+        count: d.count,
+        size: d.size,
+      };
     case "ksym":
     case "usym":
     case "timestamp":

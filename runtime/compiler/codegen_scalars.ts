@@ -16,6 +16,7 @@ import { pointerScale, pointerStep } from "./fold.ts";
 import type { Ref } from "./regs.ts";
 import { mapAccessId } from "./reuse.ts";
 import { elementOf } from "./codegen_values.ts";
+import { aggregateEq, loadInt } from "./codegen_arrays.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
   type Emitter,
@@ -35,9 +36,19 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
   if (el !== undefined) {
     // An element of a tuple or record (8 bytes), a byte of a string.
     const src = cg.mem(el.of);
+    const ot = cg.type(el.of);
+    if (ot.k === "intarray") {
+      return loadInt(
+        cg,
+        src.base,
+        src.off + el.off,
+        ot.elem.size,
+        ot.elem.signed,
+      );
+    }
     const r = ra.newReg();
     b.ldx(
-      cg.type(el.of).k === "str" ? 1 : 8,
+      ot.k === "str" ? 1 : 8,
       ra.reg(r),
       src.base,
       src.off + el.off,
@@ -107,6 +118,12 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
     case "cast": {
       const t = cg.type(e);
       if (t.k === "int" && t.bool) return boolCast(cg, e);
+      const at = cg.type(e.expr);
+      if (at.k === "intarray" && t.k === "int") {
+        // `(uint32)$a` of a uint8[4]: its bytes as one integer.
+        const src = cg.mem(e.expr);
+        return loadInt(cg, src.base, src.off, t.size, t.signed);
+      }
       const v = scalar(cg, e.expr);
       if (t.k !== "int" || t.size === 8) return v;
       const r = own(cg, v);
@@ -440,6 +457,15 @@ export function branch(
     const cmp = cmpOp(cg, e);
     if (cmp !== undefined) {
       const lt = cg.type(e.left);
+      if (lt.k === "tuple" || lt.k === "intarray") {
+        if (e.op === "==" ? when : !when) {
+          const ne = b.newLabel("tne");
+          aggregateEq(cg, e.left, e.right, ne);
+          b.ja(target);
+          b.label(ne);
+        } else aggregateEq(cg, e.left, e.right, target);
+        return;
+      }
       if (lt.k === "str") {
         if (e.op === "==" ? when : !when) {
           const ne = b.newLabel("sne");

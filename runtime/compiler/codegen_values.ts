@@ -11,6 +11,7 @@ import type { Width } from "../bpf/builder.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
 import { PT_REGS } from "./call_constants.ts";
 import { isScalar, sizeOf, type SType } from "./types.ts";
+import { intArrayInto } from "./codegen_arrays.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -163,6 +164,10 @@ export function into(
   }
   if (st.k === "tuple" && e.kind === "tuple") {
     tupleInto(cg, e.elems, d, st, clean);
+    return;
+  }
+  if (st.k === "intarray" && e.kind === "cast" && et.k === "intarray") {
+    intArrayInto(cg, e, d, st, clean);
     return;
   }
   if (
@@ -382,5 +387,10 @@ export function elementOf(
   const i = cg.u.elems?.get(e);
   if (i === undefined) return undefined;
   const t = cg.type(e.expr);
-  return { of: e.expr, off: t.k === "tuple" ? t.offsets[i] : i };
+  const off = t.k === "tuple"
+    ? t.offsets[i]
+    : t.k === "intarray"
+    ? i * t.elem.size
+    : i;
+  return { of: e.expr, off };
 }

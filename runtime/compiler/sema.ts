@@ -31,6 +31,7 @@ import {
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
 import { addressOf, boolCast, indexValue } from "./sema_types.ts";
+import { aggregateEq, intArrayCast } from "./sema_arrays.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
@@ -732,8 +733,14 @@ class UnitTypeChecker implements SemaScope {
       }
       case "cast": {
         const t = this.expr(e.expr);
-        if (e.type.name === "bool" && e.type.pointer === 0) {
+        if (
+          e.type.name === "bool" && e.type.pointer === 0 &&
+          e.type.arrayLength === undefined
+        ) {
           return boolCast(this, e, t);
+        }
+        if (e.type.arrayLength !== undefined && e.type.pointer === 0) {
+          return intArrayCast(this, e, t);
         }
         const kt = kernelCast(this, e, t);
         if (kt !== undefined) return kt;
@@ -741,6 +748,9 @@ class UnitTypeChecker implements SemaScope {
         if (ct === undefined) {
           this.err(e.type.span, `Cannot cast to "${e.type.name}"`);
           return S64;
+        }
+        if (t.k === "intarray" && ct.k === "int" && ct.size === t.size) {
+          return ct;
         }
         if (t.k !== "int") {
           this.err(
@@ -801,7 +811,7 @@ class UnitTypeChecker implements SemaScope {
       case "index": {
         const base = this.expr(e.expr);
         const it = this.expr(e.index);
-        if (base.k === "tuple" || base.k === "str") {
+        if (base.k === "tuple" || base.k === "str" || base.k === "intarray") {
           return indexValue(this, e, base, it);
         }
         const a = arrayField(this.u, e);
@@ -866,6 +876,12 @@ class UnitTypeChecker implements SemaScope {
     if (e.op === "==" || e.op === "!=") {
       if (a.k === "str" && b.k === "str") return BOOL;
       if (a.k === "int" && b.k === "int") return BOOL;
+      const why = aggregateEq(a, b);
+      if (why === undefined) return BOOL;
+      if (why !== "") {
+        this.err(e.span, why);
+        return BOOL;
+      }
       this.err(
         e.span,
         `Type mismatch for "${e.op}": comparing ${typeName(a)} with ${

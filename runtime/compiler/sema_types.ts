@@ -64,7 +64,7 @@ export function recordField(
 export function indexValue(
   c: SemaScope,
   e: ast.IndexExpr,
-  base: SType & { k: "tuple" | "str" },
+  base: SType & { k: "tuple" | "str" | "intarray" },
   it: SType,
 ): SType {
   if (it.k !== "int") {
@@ -72,7 +72,11 @@ export function indexValue(
     return S64;
   }
   const i = constIndex(c, e.index);
-  const what = base.k === "tuple" ? "tuple" : "string";
+  const what = base.k === "tuple"
+    ? "tuple"
+    : base.k === "str"
+    ? "string"
+    : "array";
   if (i === undefined) {
     c.err(
       e.index.span,
@@ -80,18 +84,25 @@ export function indexValue(
     );
     return S64;
   }
-  const n = base.k === "tuple" ? base.elems.length : base.size;
+  const n = base.k === "tuple"
+    ? base.elems.length
+    : base.k === "str"
+    ? base.size
+    : base.count;
   if (i < 0n || i >= BigInt(n)) {
     c.err(
       e.index.span,
       base.k === "tuple"
         ? `Tuple index ${i} out of range: tuple has ${n} elements`
-        : `String index ${i} out of bounds for a string of ${n} bytes`,
+        : base.k === "str"
+        ? `String index ${i} out of bounds for a string of ${n} bytes`
+        : `The index ${i} is out of bounds for array of size ${n}`,
     );
     return S64;
   }
   (c.u.elems ??= new Map()).set(e, Number(i));
   if (base.k === "str") return { k: "int", size: 1, signed: false };
+  if (base.k === "intarray") return base.elem;
   return base.elems[Number(i)];
 }
 

@@ -60,6 +60,11 @@ export type SType =
     size: number;
     ptr?: "user" | "kernel";
   }
+  /**
+   * An integer array held as a value (0.26 `(uint8[4])x`), on the stack
+   * like a string: `count` elements of `elem`, not widened in maps.
+   */
+  | { k: "intarray"; elem: IntType; count: number; size: number }
   /** An aggregation call (`count()` ...), valid only as a map value. */
   | { k: "agg" }
   /** No value (`printf`, `exit`, ...). */
@@ -146,6 +151,7 @@ export function sizeOf(t: SType): number {
     case "tuple":
     case "record":
     case "array":
+    case "intarray":
       return t.size;
     case "usym":
       return 16;
@@ -179,6 +185,10 @@ export function alignOf(t: SType): number {
       return 1;
     case "tuple":
       return t.elems.reduce((a, e) => Math.max(a, alignOf(e)), 1);
+    case "intarray":
+      // Up to 8 bytes: stored and loaded as one integer (the stack wants
+      // aligned access).
+      return t.size <= 8 ? 8 : t.elem.size;
     default:
       return 8;
   }
@@ -275,6 +285,11 @@ export function sameType(a: SType, b: SType): boolean {
     case "ustack": {
       const t = b as typeof a;
       return t.depth === a.depth && t.mode === a.mode;
+    }
+    case "intarray": {
+      const t = b as typeof a;
+      return t.count === a.count && sameType(t.elem, a.elem) &&
+        !t.elem.bool === !a.elem.bool;
     }
     default:
       return true;
@@ -377,6 +392,7 @@ export function typeName(t: SType): string {
     case "record":
       return t.rec.name;
     case "array":
+    case "intarray":
       return `${typeName(t.elem)}[${t.count}]`;
     case "str":
       return `string[${t.size}]`;
@@ -449,6 +465,13 @@ export function toTypeDesc(
         offsets: t.offsets,
         size: t.size,
         ...(t.names !== undefined ? { names: t.names } : {}),
+      };
+    case "intarray":
+      return {
+        kind: "array",
+        elem: toTypeDesc(t.elem) as TypeDesc & { kind: "int" },
+        count: t.count,
+        size: t.size,
       };
     case "ksym":
       return { kind: "ksym", size: 8 };

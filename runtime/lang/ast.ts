@@ -647,7 +647,7 @@ export interface TypeRef {
   name: string;
   /** Number of `*`. */
   pointer: number;
-  /** Array length for `type[N]`. */
+  /** Array length for `type[N]` (0 for `type[]`: the cast value's). */
   arrayLength?: number;
   /** Source range of the node. */
   span: Span;
