@@ -198,4 +198,60 @@ export const TYPES_ROWS: Row[] = [
       assert.match(r.exitOutput, /^@k\[SOCK_DGRAM\]: 1$/m);
     },
   },
+  {
+    name: "integer_array_casts",
+    features: [
+      "(uint8[4])x",
+      '(int8[])x and (int8[])"str"',
+      "(uint64)$array",
+      "array subscripts",
+      "arrays printed [1,2,3,4] in print(), map keys, values and tuples",
+      "bool arrays",
+    ],
+    source: `begin {
+  $a = (uint8[4])(uint32)0x04030201; print($a);
+  printf("%x %x\\n", ((int8[8])12345)[0], ((int8[])12345)[1]);
+  printf("%d %x\\n", (uint64)(int8[8])12345, (uint32)$a);
+  print((int8[])"hello");
+  print(((int16[2])(int32)-2)[0]);
+  print(((1, (uint8[2])(uint16)258), (int8[6])(int32)0x030201));
+  print((bool[4])(uint32)0x0100);
+  @m = (int16[2])(int32)-2;
+  @k[(uint8[2])(uint16)258, 1] = (1, (uint8[4])(uint32)7);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "[1,2,3,4]\n39 30\n12345 4030201\n[104,101,108,108,111,0]\n-2\n" +
+          "((1, [2,1]), [1,2,3,0,0,0])\n[false,true,false,false]\n",
+      );
+      assert.match(r.exitOutput, /^@m: \[-2,-1\]$/m);
+      assert.match(r.exitOutput, /^@k\[\[2,1\], 1\]: \(1, \[7,0,0,0\]\)$/m);
+      assert.deepEqual(only(r, "@m"), { type: "array", values: [-2, -1] });
+    },
+  },
+  {
+    name: "aggregate_equality",
+    features: ["== and != on tuples", "on records", "on integer arrays"],
+    source: `begin {
+  $t = (1, "ab", (int16)3); $u = (1, "ab", 3); $v = (1, "ac", (int16)3);
+  print(($t == $u, $t != $u, $t == $v, $t != $v));
+  $r = (a=1, b="x"); $s = (a=1, b="x"); $q = (a=2, b="x");
+  print(($r == $s, $r == $q, (1, (2, 3)) == (1, (2, 3)), (1, (2, 3)) == (1, (2, 4))));
+  $x = (uint8[4])(uint32)0x04030201; $y = (uint8[4])(uint32)0x04030201;
+  print(($x == $y, $x != $y, $x == (uint8[4])(uint32)5));
+  if ($t == $u) { printf("tuples equal\\n"); }
+  @e = $r != $q;
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(true, false, false, true)\n(true, false, true, false)\n" +
+          "(true, false, false)\ntuples equal\n",
+      );
+      assert.equal(only(r, "@e"), true);
+    },
+  },
 ];
