@@ -9,7 +9,7 @@
 import type * as ast from "../lang/ast.ts";
 import type { Width } from "../bpf/builder.ts";
 import { R10 } from "../bpf/opcodes.ts";
-import { sizeOf, type SType } from "./types.ts";
+import { sizeOf, stored, type SType } from "./types.ts";
 import type { Dst, Emitter } from "./emitter.ts";
 
 /**
@@ -94,15 +94,25 @@ export function aggregateEq(
   c: ast.Expr,
   ne: string,
 ): void {
-  const x = cg.mem(a);
-  const y = cg.mem(c);
-  const ta = cg.type(a);
-  const tc = cg.type(c);
+  const x = memOf(cg, a);
+  const y = memOf(cg, c);
+  const ta = stored(cg.type(a));
+  const tc = stored(cg.type(c));
   const t = cg.ra.newReg();
   const u = cg.ra.holding([t], () => cg.ra.newReg());
   memEq(cg, ta, tc, x.off, y.off, t, u, ne);
   cg.ra.free(t);
   cg.ra.free(u);
+}
+
+/** Where the value of `e` is on the stack (an array member: copied there). */
+function memOf(cg: Emitter, e: ast.Expr): { base: number; off: number } {
+  const t = cg.type(e);
+  if (t.k !== "array") return cg.mem(e);
+  const st = stored(t);
+  const d = { base: R10, off: cg.alloc(sizeOf(st)) };
+  cg.into(e, d, st, true);
+  return d;
 }
 
 /** Compares the values of types `ta` at `R10 + xo` and `tc` at `R10 + yo`. */

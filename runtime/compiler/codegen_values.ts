@@ -170,6 +170,18 @@ export function into(
     intArrayInto(cg, e, d, st, clean);
     return;
   }
+  if (st.k === "intarray" && et.k === "array") {
+    // An integer array member: its bytes, read where it lives.
+    const at = cg.addr(e);
+    const h = readHelper({
+      k: "int",
+      size: 8,
+      signed: false,
+      ...originOf(at.origin),
+    }, false);
+    cg.readSlot(at, h, Math.min(et.size, size), d);
+    return;
+  }
   if (
     st.k === "buf" && e.kind === "call" && e.name === "buf" &&
     cg.fold(e.args[1]) === undefined

@@ -237,7 +237,9 @@ class UnitTypeChecker implements SemaScope {
       if (t !== undefined && (t.k === "record" || t.k === "array")) {
         const through = (parent?.kind === "field" && parent.expr === node) ||
           (parent?.kind === "index" && parent.expr === node) ||
-          (parent?.kind === "call" && parent.name === "ntop");
+          (parent?.kind === "call" && parent.name === "ntop") ||
+          // An integer array is copied as a value (0.26).
+          (stored(t).k === "intarray" && t.size <= STACK_LIMIT);
         if (!through) {
           const big = t.size > STACK_LIMIT
             ? `; at ${t.size} bytes it would not fit the BPF stack (512 bytes)`
@@ -405,7 +407,10 @@ class UnitTypeChecker implements SemaScope {
           );
           return;
         }
-        this.u.vars.set(t.name, vt.k === "int" ? stored(vt) : vt);
+        this.u.vars.set(
+          t.name,
+          vt.k === "int" || vt.k === "array" ? stored(vt) : vt,
+        );
         this.declared.set(t.name, this.#sizeofType(v, vt));
       } else {
         const u = unify(old, vt);

@@ -7,7 +7,14 @@
  */
 
 import type * as ast from "../lang/ast.ts";
-import { BOOL, type IntType, S64, type SType, typeName } from "./types.ts";
+import {
+  BOOL,
+  type IntType,
+  S64,
+  stored,
+  type SType,
+  typeName,
+} from "./types.ts";
 import { castType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
 
@@ -81,7 +88,8 @@ export function intArrayCast(
  * const why = aggregateEq(tupleA, tupleB); // undefined: comparable
  * ```
  */
-export function aggregateEq(a: SType, b: SType): string | undefined {
+export function aggregateEq(x: SType, y: SType): string | undefined {
+  const a = stored(x), b = stored(y);
   if (a.k === "intarray" && b.k === "intarray") {
     if (a.count !== b.count) {
       return "Only arrays of same size support comparison operators.";

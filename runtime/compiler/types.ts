@@ -206,6 +206,10 @@ export function alignOf(t: SType): number {
  */
 export function stored(t: SType): SType {
   if (t.k === "int") return { ...t, size: 8 };
+  if (t.k === "array" && t.elem.k === "int") {
+    // An integer array member, copied: its bytes as they are (0.26).
+    return { k: "intarray", elem: t.elem, count: t.count, size: t.size };
+  }
   if (t.k === "tuple") return tupleOf(t.elems.map(stored), t.names);
   return t;
 }

@@ -254,4 +254,28 @@ export const TYPES_ROWS: Row[] = [
       assert.equal(only(r, "@e"), true);
     },
   },
+  {
+    name: "kernel_int_arrays_as_values",
+    features: [
+      "an int array member copied into a variable, map key, value, tuple",
+      "printed [0]",
+      "indexed after the copy",
+    ],
+    // The workload blocks no signals: `blocked.sig` (unsigned long[1])
+    // is [0] in the kernel and in the interpreter's zeroed task.
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  $t = (struct task_struct *)curtask;
+  $v = $t->blocked.sig;
+  @k[$t->blocked.sig, $v[0]] = count();
+  @v = ($v, $t->blocked.sig);
+  @same[$v == $t->blocked.sig] = count();
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.match(r.exitOutput, new RegExp(`^@k\\[\\[0\\], 0\\]: ${N}$`, "m"));
+      assert.match(r.exitOutput, /^@v: \(\[0\], \[0\]\)$/m);
+      assert.deepEqual(entries(r, "@same"), [["true", N]]);
+    },
+  },
 ];
