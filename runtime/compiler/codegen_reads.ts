@@ -183,6 +183,10 @@ export function fieldLoad(cg: Emitter, e: ast.FieldExpr): Ref {
   const f = cg.u.fields?.get(e.field);
   if (f === undefined) return cg.ra.imm(0);
   const t = fieldType(f, cg.u.userPtrs);
+  if (t.k === "intarray" && (t.size === 4 || t.size === 8)) {
+    // An address array handed to ntop(): its bytes as one integer.
+    return ctxLoad(cg, f.offset, t.size, false);
+  }
   if (t.k !== "int") return cg.ra.imm(0);
   return ctxLoad(cg, f.offset, t.size, t.signed);
 }

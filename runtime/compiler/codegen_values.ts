@@ -170,6 +170,21 @@ export function into(
     intArrayInto(cg, e, d, st, clean);
     return;
   }
+  if (
+    st.k === "intarray" && e.kind === "field" &&
+    cg.u.fields?.get(e.field)?.arrayLen !== undefined &&
+    cg.type(e.expr).k === "args"
+  ) {
+    // A tracepoint's integer array: its bytes, read from the record.
+    const f = cg.u.fields.get(e.field)!;
+    const t = cg.ra.newReg();
+    b.movReg(cg.ra.reg(t), cg.ctx);
+    b.alu64Imm("ADD", cg.ra.reg(t), f.offset);
+    const n = Math.min(f.size, size);
+    cg.call(Helper.probe_read_kernel, [cg.ptrArg(d), cg.ra.imm(n), t], false);
+    if (clean) cg.zero(d, n, size);
+    return;
+  }
   if (st.k === "intarray" && et.k === "array") {
     // An integer array member: its bytes, read where it lives.
     const at = cg.addr(e);

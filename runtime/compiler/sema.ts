@@ -816,7 +816,10 @@ class UnitTypeChecker implements SemaScope {
       case "index": {
         const base = this.expr(e.expr);
         const it = this.expr(e.index);
-        if (base.k === "tuple" || base.k === "str" || base.k === "intarray") {
+        if (
+          (base.k === "tuple" || base.k === "str" || base.k === "intarray") &&
+          arrayField(this.u, e) === undefined
+        ) {
           return indexValue(this, e, base, it);
         }
         const a = arrayField(this.u, e);

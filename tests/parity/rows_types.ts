@@ -278,4 +278,25 @@ export const TYPES_ROWS: Row[] = [
       assert.deepEqual(entries(r, "@same"), [["true", N]]);
     },
   },
+  {
+    name: "tracepoint_int_arrays_as_values",
+    features: [
+      "a tracepoint's integer array field (unsigned long args[6]) as a value",
+      "printed [a,b,...] as 0.26",
+      "indexed, compared, sized",
+    ],
+    source: `tracepoint:raw_syscalls:sys_enter {
+  $a = args->args;
+  @ok[$a[5] == args->args[5], $a == args->args, sizeof($a)] = count();
+  @last = args->args;
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      const ok = entries(r, "@ok");
+      assert.ok(ok.length === 1, `one key: ${JSON.stringify(ok)}`);
+      assert.equal(ok[0][0], "true|true|48");
+      assert.match(r.exitOutput, /^@last: \[\d+(,\d+){5}\]$/m);
+    },
+  },
 ];
