@@ -438,6 +438,7 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
         elems: d.fields.map((f) => descToType(cg, f)),
         offsets: d.offsets,
         size: d.size,
+        ...(d.names !== undefined ? { names: d.names } : {}),
       };
     case "kstack":
     case "ustack":

@@ -12,6 +12,7 @@ import { Helper, R10 } from "../bpf/opcodes.ts";
 import { PT_REGS } from "./call_constants.ts";
 import { isScalar, sizeOf, type SType } from "./types.ts";
 import { intArrayInto } from "./codegen_arrays.ts";
+import { recordInto, reordered } from "./codegen_records.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -161,6 +162,10 @@ export function into(
       if (clean) cg.zero(d, n, size);
       return;
     }
+  }
+  if (reordered(st, et)) {
+    recordInto(cg, e, d, st as SType & { k: "tuple" }, clean);
+    return;
   }
   if (st.k === "tuple" && e.kind === "tuple") {
     tupleInto(cg, e.elems, d, st, clean);

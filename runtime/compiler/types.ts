@@ -321,7 +321,20 @@ export function unify(a: SType, b: SType): SType | undefined {
   }
   if (a.k === "tuple" && b.k === "tuple") {
     if (a.elems.length !== b.elems.length) return undefined;
-    if (!sameNames(a.names, b.names)) return undefined;
+    if (!sameNames(a.names, b.names)) {
+      // A record with the same fields in another order (0.26): by name,
+      // in the order `a` has.
+      const bn = b.names;
+      if (a.names === undefined || bn === undefined) return undefined;
+      const elems: SType[] = [];
+      for (let i = 0; i < a.elems.length; i++) {
+        const j = bn.indexOf(a.names[i]);
+        const u = j < 0 ? undefined : unify(a.elems[i], b.elems[j]);
+        if (u === undefined) return undefined;
+        elems.push(u);
+      }
+      return tupleOf(elems, a.names);
+    }
     const elems: SType[] = [];
     for (let i = 0; i < a.elems.length; i++) {
       const u = unify(a.elems[i], b.elems[i]);

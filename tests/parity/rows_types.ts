@@ -299,4 +299,34 @@ export const TYPES_ROWS: Row[] = [
       assert.match(r.exitOutput, /^@last: \[\d+(,\d+){5}\]$/m);
     },
   },
+  {
+    name: "records_in_another_field_order",
+    features: [
+      "a record assigned with its fields in another order keeps the first order",
+      "by name in variables, map keys and values, nested records",
+    ],
+    source: `begin {
+  $a = (foo=1, bar="x"); $a = (bar="yy", foo=2); print($a);
+  $b = (bar="z", foo=3); $a = $b; print(($a.foo, $a.bar));
+  $n = (p=1, q=(x=1, y=2)); $o = (q=(y=5, x=6), p=7); $n = $o; print($n);
+  $n = (q=(y=8, x=9), p=10); print($n);
+  @m[(a=1, b=2)] = 1; @m[(b=2, a=1)] += 5; @m[(b=3, a=4)] = 2;
+  @w[1, (x=1, y="a")] = (y="b", x=2); @w[2, (y="c", x=3)] = (x=4, y="d");
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "{ .foo = 2, .bar = yy }\n(3, z)\n" +
+          "{ .p = 7, .q = { .x = 6, .y = 5 } }\n" +
+          "{ .p = 10, .q = { .x = 9, .y = 8 } }\n",
+      );
+      assert.match(r.exitOutput, /^@m\[\{ \.a = 1, \.b = 2 \}\]: 6$/m);
+      assert.match(r.exitOutput, /^@m\[\{ \.a = 4, \.b = 3 \}\]: 2$/m);
+      assert.match(
+        r.exitOutput,
+        /^@w\[2, \{ \.x = 3, \.y = c \}\]: \{ \.y = d, \.x = 4 \}$/m,
+      );
+    },
+  },
 ];
