@@ -161,6 +161,7 @@ export const Helper = {
   ringbuf_discard: 133,
   get_func_ip: 173,
   map_lookup_percpu_elem: 195,
+  ktime_get_tai_ns: 208,
 } as const;
 
 /** Helper names by id, for the disassembler and error messages. */

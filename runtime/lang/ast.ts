@@ -460,6 +460,8 @@ export interface BuiltinExpr {
   kind: "builtin";
   /** The name (`pid`, `arg0`, ...). */
   name: string;
+  /** `nsecs(monotonic)`, `nsecs(tai)`: the clock read (default: boot). */
+  clock?: "monotonic" | "tai";
   /** Source range of the node. */
   span: Span;
 }

@@ -66,8 +66,12 @@ const CASES: [string, RegExp][] = [
   ["begin { print(tid(foo)); }", /tid\(\) takes "curr_ns" or "init"/],
   ["begin { print(comm(1)); }", /comm\(pid\) is not supported/],
   [
-    "begin { print(nsecs(tai)); }",
-    /nsecs\(tai\) is not supported: only the boot clock/,
+    "begin { print(nsecs(sw_tai)); }",
+    /nsecs\(sw_tai\) is not supported: use nsecs\(tai\)/,
+  ],
+  [
+    "begin { print(nsecs(wall)); }",
+    /nsecs\(\) takes a clock \(boot, monotonic, tai, sw_tai\)/,
   ],
   ["begin { print(uid(1)); }", /uid\(\) takes no arguments/],
   [

@@ -329,4 +329,22 @@ export const TYPES_ROWS: Row[] = [
       );
     },
   },
+  {
+    name: "nsecs_clocks",
+    features: ["nsecs(monotonic)", "nsecs(tai)", "nsecs(boot)"],
+    source: `begin {
+  $m = nsecs(monotonic); $b = nsecs(boot); $t = nsecs(tai);
+  printf("%d %d\\n", $t / 1000000000, $m > 0 && $b >= $m && $t > $b);
+  @tai = nsecs(tai) > 1000000000 * 1000000000;
+  exit();
+}`,
+    expect(r) {
+      const [secs, ok] = r.output.trim().split(" ").map(Number);
+      // CLOCK_TAI is the wall clock plus the leap seconds the kernel was
+      // told of (37 at most so far, 0 unless NTP set them).
+      assert.ok(Math.abs(secs - Date.now() / 1000) < 600, r.output);
+      assert.equal(ok, 1);
+      assert.equal(only(r, "@tai"), true);
+    },
+  },
 ];
