@@ -347,4 +347,25 @@ export const TYPES_ROWS: Row[] = [
       assert.equal(only(r, "@tai"), true);
     },
   },
+  {
+    name: "pointer_compound_assignment",
+    features: [
+      "@p += n and $p -= n step n elements of the pointee",
+      "on map values, keyed map values and variables",
+    ],
+    source: `begin {
+  @p = (int32 *)0x1000; @p += 6; @a = @p; @p++; @b = @p; @p -= 2;
+  $q = (int16 *)0x10; $q += 3; print($q); $q++; $q -= 1; print($q);
+  @q[1] = (int64 *)0x100; @q[1]++; @q[1] += 2;
+  $i = 1; $i += 2; @n = 5; @n += 3; print(($i, @n));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "0x16\n0x16\n(3, 8)\n");
+      assert.match(r.exitOutput, /^@a: 0x1018$/m);
+      assert.match(r.exitOutput, /^@b: 0x101c$/m);
+      assert.match(r.exitOutput, /^@p: 0x1014$/m);
+      assert.match(r.exitOutput, /^@q\[1\]: 0x118$/m);
+    },
+  },
 ];
