@@ -17,6 +17,7 @@ import type { Ref } from "./regs.ts";
 import { mapAccessId } from "./reuse.ts";
 import { elementOf } from "./codegen_values.ts";
 import { aggregateEq, loadInt } from "./codegen_arrays.ts";
+import { aggRead } from "./codegen_agg_read.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
   type Emitter,
@@ -64,6 +65,7 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       return r;
     }
     case "map": {
+      if (cg.u.aggReads?.has(e)) return aggRead(cg, e);
       // The same key read again, the map unwritten since: the value kept
       // in its slot (bpftrace looks it up again).
       const access = mapAccessId(e);

@@ -31,7 +31,7 @@ import {
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
 import { addressOf, boolCast, indexValue } from "./sema_types.ts";
-import { aggregateEq, intArrayCast } from "./sema_arrays.ts";
+import { aggregateEq, castableMap, intArrayCast } from "./sema_arrays.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
@@ -737,7 +737,7 @@ class UnitTypeChecker implements SemaScope {
         return tupleOf(ts.map(stored), e.names);
       }
       case "cast": {
-        const t = this.expr(e.expr);
+        const t = castableMap(this, e.expr) ?? this.expr(e.expr);
         if (
           e.type.name === "bool" && e.type.pointer === 0 &&
           e.type.arrayLength === undefined

@@ -79,6 +79,32 @@ export function intArrayCast(
 }
 
 /**
+ * `(bool)@c` / `(int64)@s` on a `count()` or `sum()` map (0.26's
+ * castable maps): the map's total as an integer, noted in `u.aggReads`.
+ * Undefined for anything else (the ordinary checks apply).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = castableMap(scope, castNode.expr); // U64 for a count map
+ * ```
+ */
+export function castableMap(c: SemaScope, e: ast.Expr): SType | undefined {
+  if (e.kind !== "map") return undefined;
+  const known = c.maps.get(`@${e.name}`);
+  if (known?.kind !== "count" && known?.kind !== "sum") return undefined;
+  const m = c.mapKeys(e);
+  if (m === undefined) return S64;
+  (c.u.aggReads ??= new Set()).add(e);
+  const t: IntType = {
+    k: "int",
+    size: 8,
+    signed: m.kind === "sum" && m.sumSigned !== false,
+  };
+  c.u.types.set(e, t);
+  return t;
+}
+
+/**
  * Whether `a == b` / `a != b` compares two values of these types
  * element by element (tuples and records whose elements compare, integer
  * arrays of the same type); the message says why not.

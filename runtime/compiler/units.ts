@@ -84,6 +84,11 @@ export interface Unit {
    */
   elems?: Map<ast.Expr, number>;
   /**
+   * Reads of a `count()` or `sum()` map's value under a cast (0.26's
+   * `(bool)@c`): summed over the CPUs in the program.
+   */
+  aggReads?: Set<ast.MapExpr>;
+  /**
    * For a uprobe whose body calls `uaddr()`: its binary's ELF headers and
    * symbols with the probed address, or why they could not be read (read
    * here, so that type checking does no file I/O).

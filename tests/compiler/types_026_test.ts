@@ -128,6 +128,14 @@ const CASES: [string, RegExp][] = [
     /Type mismatch for "=="/,
   ],
   [
+    "begin { @a = avg(1); print((bool)@a); }",
+    /The value of aggregation map @a \(avg\) cannot be read in an expression/,
+  ],
+  [
+    "begin { @a = count(); print(@a + 1); }",
+    /The value of aggregation map @a \(count\) cannot be read/,
+  ],
+  [
     "begin { $a = (int8[2])(int16)1; print((uint32)$a); }",
     /Cannot cast from int8\[2\] to uint32/,
   ],

@@ -368,4 +368,30 @@ export const TYPES_ROWS: Row[] = [
       assert.match(r.exitOutput, /^@q\[1\]: 0x118$/m);
     },
   },
+  {
+    name: "castable_aggregation_maps",
+    features: [
+      "(bool)@count, (int64)@sum, (uint64)@m[k] of count() and sum() maps",
+      "summed over the CPUs in the program",
+    ],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @c = count(); @s = sum(2); @k[1] = count(); @z = sum(0);
+  @seen[(bool)@c] = count();
+}
+END {
+  print(((uint64)@c, (int64)@s, (bool)@c, (uint64)@k[1], (uint64)@k[2], (bool)@z));
+  if ((bool)@k[1]) { printf("k1\\n"); }
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.ok(
+        r.exitOutput.startsWith(
+          `(${N}, ${2 * N}, true, ${N}, 0, false)\nk1\n`,
+        ),
+        r.exitOutput,
+      );
+      assert.deepEqual(entries(r, "@seen"), [["true", N]]);
+    },
+  },
 ];
