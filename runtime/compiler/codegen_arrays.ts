@@ -8,7 +8,8 @@
 
 import type * as ast from "../lang/ast.ts";
 import type { Width } from "../bpf/builder.ts";
-import { R10 } from "../bpf/opcodes.ts";
+import { Helper, R10 } from "../bpf/opcodes.ts";
+import type { Ref } from "./regs.ts";
 import { sizeOf, stored, type SType } from "./types.ts";
 import type { Dst, Emitter } from "./emitter.ts";
 
@@ -50,6 +51,46 @@ export function intArrayInto(
     if (at < st.size) cg.b.alu64Imm("RSH", cg.ra.reg(r), w * 8);
   }
   cg.ra.free(r);
+}
+
+/**
+ * `$s[$i]` / `$a[$i]` with a run-time index: the element read from the
+ * value's stack copy at `i * size` when `i` is below the element count
+ * (unsigned: a negative index is out of bounds too), else 0.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const r = varIndexLoad(cg, indexNode); // the byte, or 0
+ * ```
+ */
+export function varIndexLoad(cg: Emitter, e: ast.IndexExpr): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const bt = cg.type(e.expr);
+  const es = (bt.k === "intarray" ? bt.elem.size : 1) as Width;
+  const n = bt.k === "intarray" ? bt.count : sizeOf(bt);
+  const signed = bt.k === "intarray" && bt.elem.signed;
+  const src = cg.mem(e.expr);
+  const res = cg.alloc(8);
+  b.st(8, R10, res, 0);
+  const i = cg.own(cg.scalar(e.index));
+  ra.evictCallerSaved();
+  const floor = ra.split();
+  const out = b.newLabel("oob");
+  cg.region(() => {
+    b.jmpImm("JGE", ra.reg(i), n, out);
+    const at = cg.times(i, es);
+    b.alu64Reg("ADD", ra.reg(at), R10);
+    b.alu64Imm("ADD", ra.reg(at), src.off);
+    cg.call(
+      Helper.probe_read_kernel,
+      [{ fp: res }, ra.imm(es), at],
+      false,
+    );
+    b.label(out);
+  });
+  ra.floor = floor;
+  return loadInt(cg, R10, res, es, signed);
 }
 
 /**

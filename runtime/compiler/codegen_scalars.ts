@@ -16,7 +16,7 @@ import { pointerScale, pointerStep } from "./fold.ts";
 import type { Ref } from "./regs.ts";
 import { mapAccessId } from "./reuse.ts";
 import { elementOf } from "./codegen_values.ts";
-import { aggregateEq, loadInt } from "./codegen_arrays.ts";
+import { aggregateEq, loadInt, varIndexLoad } from "./codegen_arrays.ts";
 import { aggRead } from "./codegen_agg_read.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
@@ -92,6 +92,7 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       if (cg.u.members?.has(e)) return cg.memberLoad(e);
       return cg.fieldLoad(e);
     case "index": {
+      if (cg.u.varIndex?.has(e)) return varIndexLoad(cg, e);
       const a = arrayField(cg.u, e);
       const bt = cg.type(e.expr);
       if (bt.k === "array") {

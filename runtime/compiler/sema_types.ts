@@ -77,6 +77,11 @@ export function indexValue(
     : base.k === "str"
     ? "string"
     : "array";
+  if (i === undefined && base.k !== "tuple") {
+    // A run-time index: checked against the size when it runs.
+    (c.u.varIndex ??= new Set()).add(e);
+    return base.k === "str" ? { k: "int", size: 1, signed: false } : base.elem;
+  }
   if (i === undefined) {
     c.err(
       e.index.span,

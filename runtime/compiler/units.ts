@@ -89,6 +89,11 @@ export interface Unit {
    */
   aggReads?: Set<ast.MapExpr>;
   /**
+   * `$s[$i]` on a string or integer array with a run-time index: checked
+   * against the size when it runs (0 when out of bounds).
+   */
+  varIndex?: Set<ast.IndexExpr>;
+  /**
    * For a uprobe whose body calls `uaddr()`: its binary's ELF headers and
    * symbols with the probed address, or why they could not be read (read
    * here, so that type checking does no file I/O).

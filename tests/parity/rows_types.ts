@@ -394,4 +394,26 @@ END {
       assert.deepEqual(entries(r, "@seen"), [["true", N]]);
     },
   },
+  {
+    name: "runtime_string_and_array_index",
+    features: [
+      "$s[$i] with a run-time index, checked against the size",
+      "$a[$i] on an integer array",
+      "out of bounds (past the end, negative) reads 0",
+      "*++$p through &$s",
+    ],
+    source: `begin {
+  $s = "hello"; $i = 1; $n = -1;
+  print(($s[$i], $s[$i + 3], $s[$i + 4], $s[$i + 5], $s[$n]));
+  $a = (int16[4])(uint64)0xfffe000300020001;
+  $j = 0;
+  while ($j < 5) { printf("%d ", $a[$j]); $j++; }
+  printf("\\n");
+  $b = (int8 *)&$s; printf("%c %c\\n", *$b, *++$b);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "(101, 111, 0, 0, 0)\n1 2 3 -2 0 \nh e\n");
+    },
+  },
 ];
