@@ -171,6 +171,15 @@ export function into(
     tupleInto(cg, e.elems, d, st, clean);
     return;
   }
+  if (e.kind === "unary" && e.op === "*") {
+    // `*(&$t)`: the value read back from where the pointer points.
+    const pt = cg.type(e.expr);
+    const p = cg.scalar(e.expr);
+    const n = Math.min(sizeOf(et), size);
+    if (clean && n < size) cg.zero(d, n, size);
+    cg.call(readHelper(pt, false), [cg.ptrArg(d), cg.ra.imm(n), p], false);
+    return;
+  }
   if (st.k === "intarray" && e.kind === "cast" && et.k === "intarray") {
     intArrayInto(cg, e, d, st, clean);
     return;

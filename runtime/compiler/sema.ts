@@ -652,6 +652,7 @@ class UnitTypeChecker implements SemaScope {
             return S64;
           }
           if (t.rec !== undefined) return recordValue(t);
+          if (t.pointee !== undefined) return t.pointee;
           return t.deref ?? U64;
         }
         if (t.k !== "int") {

@@ -150,8 +150,14 @@ export function addressOf(
   const p: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
   if (t.k === "int" && !t.bool && t.enumType === undefined) {
     p.deref = { k: "int", size: 8, signed: t.signed };
-  } else if (t.k === "str") p.deref = { k: "int", size: 1, signed: true };
-  else {
+  } else if (
+    t.k === "str" || t.k === "tuple" || t.k === "intarray" ||
+    t.k === "username" || t.k === "ksym" || t.k === "timestamp" ||
+    t.k === "inet" || t.k === "buf" || t.k === "usym"
+  ) {
+    // `*p` reads the whole value back (0.26: `print(*(&$t))`).
+    p.pointee = t;
+  } else {
     c.err(e.span, `Cannot take the address of a value of type ${typeName(t)}`);
     return S64;
   }

@@ -85,6 +85,11 @@ export interface IntType {
   ptr?: "user" | "kernel";
   /** What a pointer points at, when known. */
   deref?: IntType;
+  /**
+   * What a pointer to a scratch variable (0.26 `&$t`) points at when that
+   * is not an integer: a tuple, a string, a `username`, ...
+   */
+  pointee?: SType;
   /** The struct or union a pointer points at (`->` reads its members). */
   rec?: RecordRef;
   /** A `bool` (0.26): 0 or 1, printed `false`/`true`. */
@@ -383,6 +388,10 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     ? a.rec
     : undefined;
   if (rec !== undefined) t.rec = rec;
+  if (
+    a.pointee !== undefined && b.pointee !== undefined &&
+    sameType(a.pointee, b.pointee)
+  ) t.pointee = a.pointee;
   if (a.bool && b.bool) t.bool = true;
   if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
     t.enumType = a.enumType;
@@ -403,6 +412,7 @@ export function typeName(t: SType): string {
   switch (t.k) {
     case "int":
       if (t.rec !== undefined) return `${t.rec.name} *`;
+      if (t.pointee !== undefined) return `${typeName(t.pointee)} *`;
       if (t.bool) return "bool";
       if (t.enumType !== undefined) return t.enumType.name;
       return `${t.signed ? "" : "u"}int${t.size * 8}`;
@@ -464,7 +474,9 @@ export function toTypeDesc(
       else if (t.enumType !== undefined) {
         d.show = "enum";
         d.enumerators = t.enumType.values;
-      } else if (t.deref !== undefined || t.rec !== undefined) {
+      } else if (
+        t.deref !== undefined || t.rec !== undefined || t.pointee !== undefined
+      ) {
         d.show = "hex";
       }
       return d;

@@ -416,4 +416,26 @@ END {
       assert.equal(r.output, "(101, 111, 0, 0, 0)\n1 2 3 -2 0 \nh e\n");
     },
   },
+  {
+    name: "address_of_values",
+    features: [
+      "&$t of a tuple, record, string, integer array, username",
+      "*p reads the whole value back",
+    ],
+    source: `begin {
+  $t = (1, "hello", 2); print(*(&$t));
+  $s = "hello"; $p = &$s; print(*$p);
+  $u = username; $q = &$u; printf("user %s\\n", *$q);
+  $r = (x=1, y="z"); $rp = &$r; print(*$rp); @m = *$rp;
+  $arr = (uint8[2])(uint16)0x0201; print(*(&$arr));
+  exit();
+}`,
+    expect(r) {
+      assert.match(
+        r.output,
+        /^\(1, hello, 2\)\nhello\nuser \S+\n\{ \.x = 1, \.y = z \}\n\[1,2\]\n$/,
+      );
+      assert.match(r.exitOutput, /^@m: \{ \.x = 1, \.y = z \}$/m);
+    },
+  },
 ];
