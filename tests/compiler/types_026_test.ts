@@ -224,3 +224,13 @@ Deno.test("0.26 types: integer arrays decode as plain data and print [1,2]", () 
   assert.deepEqual(nested, { type: "array", values: [true, true] });
   assert.equal(formatValueText(nested), "[true,true]");
 });
+
+Deno.test("0.26 types: nsecs(tai) and nsecs(monotonic) print back as written", async () => {
+  const { parse } = await import("../../runtime/lang/parser.ts");
+  const { printProgram } = await import("../../runtime/staging/print.ts");
+  const src = "begin { @a = nsecs(tai); @b = nsecs(monotonic); @c = nsecs; }";
+  const text = printProgram(parse(src).ast);
+  assert.match(text, /nsecs\(tai\)/);
+  assert.match(text, /nsecs\(monotonic\)/);
+  assert.equal(printProgram(parse(text).ast), text);
+});
