@@ -179,12 +179,14 @@ function memEq(
   }
   if (ta.k === "tuple" && tc.k === "tuple") {
     for (let i = 0; i < ta.elems.length; i++) {
+      // A record's field by name (the other may have another order).
+      const j = ta.names === undefined ? i : tc.names!.indexOf(ta.names[i]);
       memEq(
         cg,
         ta.elems[i],
-        tc.elems[i],
+        tc.elems[j],
         xo + ta.offsets[i],
-        yo + tc.offsets[i],
+        yo + tc.offsets[j],
         t,
         u,
         ne,

@@ -127,9 +127,13 @@ export function aggregateEq(x: SType, y: SType): string | undefined {
   }
   if (a.k === "tuple" && b.k === "tuple") {
     if (a.elems.length !== b.elems.length) return "";
-    if ((a.names ?? []).join() !== (b.names ?? []).join()) return "";
+    if ((a.names === undefined) !== (b.names === undefined)) return "";
+    // Records compare field by field by name, whatever their order.
+    const at = (i: number) =>
+      a.names === undefined ? i : b.names!.indexOf(a.names[i]);
     for (let i = 0; i < a.elems.length; i++) {
-      const x = a.elems[i], y = b.elems[i];
+      if (at(i) < 0) return "";
+      const x = a.elems[i], y = b.elems[at(i)];
       if (x.k === "int" && y.k === "int") continue;
       if (x.k === "str" && y.k === "str") continue;
       if (aggregateEq(x, y) !== undefined) return "";

@@ -124,7 +124,7 @@ const CASES: [string, RegExp][] = [
     /Type mismatch for "=="/,
   ],
   [
-    "begin { print((a=1, b=2) == (b=1, a=2)); }",
+    "begin { print((a=1, b=2) == (a=1, c=2)); }",
     /Type mismatch for "=="/,
   ],
   [

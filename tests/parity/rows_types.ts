@@ -242,6 +242,8 @@ export const TYPES_ROWS: Row[] = [
   $x = (uint8[4])(uint32)0x04030201; $y = (uint8[4])(uint32)0x04030201;
   print(($x == $y, $x != $y, $x == (uint8[4])(uint32)5));
   if ($t == $u) { printf("tuples equal\\n"); }
+  $o = (b="x", a=1); $p = (p=1, q=(m=1, n=2));
+  print(($r == $o, $q == $o, $p == (q=(n=2, m=1), p=1)));
   @e = $r != $q;
   exit();
 }`,
@@ -249,7 +251,7 @@ export const TYPES_ROWS: Row[] = [
       assert.equal(
         r.output,
         "(true, false, false, true)\n(true, false, true, false)\n" +
-          "(true, false, false)\ntuples equal\n",
+          "(true, false, false)\ntuples equal\n(true, false, true)\n",
       );
       assert.equal(only(r, "@e"), true);
     },
