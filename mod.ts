@@ -107,6 +107,7 @@ export type {
   ValueOf,
 } from "./runtime/api/typed.ts";
 export type {
+  ArrayValue,
   BufValue,
   DecodedEvent,
   HistBucket,

@@ -146,6 +146,16 @@ export type TypeDesc =
     /** A record's field names (0.26 `(a=1, b="x")`): decoded as a record. */
     names?: string[];
   }
+  /**
+   * An integer array (0.26 `(uint8[4])x`, an array member copied): `count`
+   * elements of `elem`, packed; printed `[1,2,3,4]`.
+   */
+  | {
+    kind: "array";
+    elem: TypeDesc & { kind: "int" };
+    count: number;
+    size: number;
+  }
   | { kind: "ksym"; size: 8 }
   | { kind: "usym"; size: 8 | 16 }
   | {

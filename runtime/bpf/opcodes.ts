@@ -163,6 +163,7 @@ export const Helper = {
   get_func_ip: 173,
   loop: 181,
   map_lookup_percpu_elem: 195,
+  ktime_get_tai_ns: 208,
 } as const;
 
 /** Helper names by id, for the disassembler and error messages. */

@@ -31,7 +31,7 @@ import { castType } from "./type_names.ts";
 import { signalNumber } from "./call_constants.ts";
 import { MAX_PROGRAM_INSNS } from "./bounds.ts";
 import type { ProgramTables } from "./tables.ts";
-import { ConstFolder, positionalText } from "./fold.ts";
+import { ConstFolder, pointerScale, positionalText } from "./fold.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import { countReuse, type ReuseCounts } from "./reuse.ts";
 import { alignUp, isScalar, sizeOf, stored, type SType } from "./types.ts";
@@ -1038,10 +1038,14 @@ export class ProbeCompiler implements Emitter {
         this.into(v, { base: R10, off }, vt, true);
         return;
       }
-      const val = this.scalar(v);
+      const op = s.op.slice(0, -1) as ast.BinaryOp;
+      // `$p += n` on a pointer steps n elements, as `$p = $p + n`.
+      const sc = pointerScale(op, vt, this.type(v));
+      let val = this.scalar(v);
+      if (sc?.side === "right") val = this.times(val, sc.by);
       const x = this.ra.newReg();
       this.b.ldx(8, this.ra.reg(x), R10, off);
-      this.aluOp(s.op.slice(0, -1) as ast.BinaryOp, x, val, vt);
+      this.aluOp(op, x, val, vt);
       this.b.stx(8, R10, off, this.ra.reg(x));
       this.ra.free(x);
       return;
@@ -1068,8 +1072,11 @@ export class ProbeCompiler implements Emitter {
       this.written(t.name);
       return;
     }
-    const delta = this.scalar(v);
-    this.mapRmw(t, s.op.slice(0, -1) as ast.BinaryOp, delta, undefined);
+    const op = s.op.slice(0, -1) as ast.BinaryOp;
+    const sc = pointerScale(op, vt, this.type(v));
+    let delta = this.scalar(v);
+    if (sc?.side === "right") delta = this.times(delta, sc.by);
+    this.mapRmw(t, op, delta, undefined);
   }
 
   // ---- the pieces in other files, as the Emitter interface shows them

@@ -438,10 +438,18 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
         elems: d.fields.map((f) => descToType(cg, f)),
         offsets: d.offsets,
         size: d.size,
+        ...(d.names !== undefined ? { names: d.names } : {}),
       };
     case "kstack":
     case "ustack":
       return { k: d.kind, depth: d.depth };
+    case "array":
+      return {
+        k: "intarray",
+        elem: { k: "int", size: d.elem.size, signed: d.elem.signed },
+        count: d.count,
+        size: d.size,
+      };
     case "ksym":
     case "usym":
     case "timestamp":

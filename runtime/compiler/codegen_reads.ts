@@ -183,6 +183,10 @@ export function fieldLoad(cg: Emitter, e: ast.FieldExpr): Ref {
   const f = cg.u.fields?.get(e.field);
   if (f === undefined) return cg.ra.imm(0);
   const t = fieldType(f, cg.u.userPtrs);
+  if (t.k === "intarray" && (t.size === 4 || t.size === 8)) {
+    // An address array handed to ntop(): its bytes as one integer.
+    return ctxLoad(cg, f.offset, t.size, false);
+  }
   if (t.k !== "int") return cg.ra.imm(0);
   return ctxLoad(cg, f.offset, t.size, t.signed);
 }
@@ -216,7 +220,16 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
     case "nsecs":
       // bpftrace 0.17 reads the boot clock (suspend included), which
       // `strftime()` turns into wall-clock time by adding the boot time.
-      return cg.call(Helper.ktime_get_boot_ns, [], true)!;
+      // 0.26's nsecs(monotonic) and nsecs(tai) read those clocks.
+      return cg.call(
+        e.clock === "monotonic"
+          ? Helper.ktime_get_ns
+          : e.clock === "tai"
+          ? Helper.ktime_get_tai_ns
+          : Helper.ktime_get_boot_ns,
+        [],
+        true,
+      )!;
     case "rand":
       return cg.call(Helper.get_prandom_u32, [], true)!;
     case "jiffies":

@@ -16,6 +16,8 @@ import { pointerScale, pointerStep } from "./fold.ts";
 import type { Ref } from "./regs.ts";
 import { mapAccessId } from "./reuse.ts";
 import { elementOf } from "./codegen_values.ts";
+import { aggregateEq, loadInt, varIndexLoad } from "./codegen_arrays.ts";
+import { aggRead } from "./codegen_agg_read.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
   type Emitter,
@@ -35,9 +37,19 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
   if (el !== undefined) {
     // An element of a tuple or record (8 bytes), a byte of a string.
     const src = cg.mem(el.of);
+    const ot = cg.type(el.of);
+    if (ot.k === "intarray") {
+      return loadInt(
+        cg,
+        src.base,
+        src.off + el.off,
+        ot.elem.size,
+        ot.elem.signed,
+      );
+    }
     const r = ra.newReg();
     b.ldx(
-      cg.type(el.of).k === "str" ? 1 : 8,
+      ot.k === "str" ? 1 : 8,
       ra.reg(r),
       src.base,
       src.off + el.off,
@@ -53,6 +65,7 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       return r;
     }
     case "map": {
+      if (cg.u.aggReads?.has(e)) return aggRead(cg, e);
       // The same key read again, the map unwritten since: the value kept
       // in its slot (bpftrace looks it up again).
       const access = mapAccessId(e);
@@ -79,6 +92,7 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       if (cg.u.members?.has(e)) return cg.memberLoad(e);
       return cg.fieldLoad(e);
     case "index": {
+      if (cg.u.varIndex?.has(e)) return varIndexLoad(cg, e);
       const a = arrayField(cg.u, e);
       const bt = cg.type(e.expr);
       if (bt.k === "array") {
@@ -107,6 +121,12 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
     case "cast": {
       const t = cg.type(e);
       if (t.k === "int" && t.bool) return boolCast(cg, e);
+      const at = cg.type(e.expr);
+      if (at.k === "intarray" && t.k === "int") {
+        // `(uint32)$a` of a uint8[4]: its bytes as one integer.
+        const src = cg.mem(e.expr);
+        return loadInt(cg, src.base, src.off, t.size, t.signed);
+      }
       const v = scalar(cg, e.expr);
       if (t.k !== "int" || t.size === 8) return v;
       const r = own(cg, v);
@@ -443,6 +463,15 @@ export function branch(
     const cmp = cmpOp(cg, e);
     if (cmp !== undefined) {
       const lt = cg.type(e.left);
+      if (lt.k === "tuple" || lt.k === "intarray") {
+        if (e.op === "==" ? when : !when) {
+          const ne = b.newLabel("tne");
+          aggregateEq(cg, e.left, e.right, ne);
+          b.ja(target);
+          b.label(ne);
+        } else aggregateEq(cg, e.left, e.right, target);
+        return;
+      }
       if (lt.k === "str") {
         if (e.op === "==" ? when : !when) {
           const ne = b.newLabel("sne");

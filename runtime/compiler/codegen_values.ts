@@ -11,6 +11,8 @@ import type { Width } from "../bpf/builder.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
 import { PT_REGS } from "./call_constants.ts";
 import { isScalar, sizeOf, type SType } from "./types.ts";
+import { intArrayInto } from "./codegen_arrays.ts";
+import { recordInto, reordered } from "./codegen_records.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -166,8 +168,52 @@ export function into(
       return;
     }
   }
+  if (reordered(st, et)) {
+    recordInto(cg, e, d, st as SType & { k: "tuple" }, clean);
+    return;
+  }
   if (st.k === "tuple" && e.kind === "tuple") {
     tupleInto(cg, e.elems, d, st, clean);
+    return;
+  }
+  if (e.kind === "unary" && e.op === "*") {
+    // `*(&$t)`: the value read back from where the pointer points.
+    const pt = cg.type(e.expr);
+    const p = cg.scalar(e.expr);
+    const n = Math.min(sizeOf(et), size);
+    if (clean && n < size) cg.zero(d, n, size);
+    cg.call(readHelper(pt, false), [cg.ptrArg(d), cg.ra.imm(n), p], false);
+    return;
+  }
+  if (st.k === "intarray" && e.kind === "cast" && et.k === "intarray") {
+    intArrayInto(cg, e, d, st, clean);
+    return;
+  }
+  if (
+    st.k === "intarray" && e.kind === "field" &&
+    cg.u.fields?.get(e.field)?.arrayLen !== undefined &&
+    cg.type(e.expr).k === "args"
+  ) {
+    // A tracepoint's integer array: its bytes, read from the record.
+    const f = cg.u.fields.get(e.field)!;
+    const t = cg.ra.newReg();
+    b.movReg(cg.ra.reg(t), cg.ctx);
+    b.alu64Imm("ADD", cg.ra.reg(t), f.offset);
+    const n = Math.min(f.size, size);
+    cg.call(Helper.probe_read_kernel, [cg.ptrArg(d), cg.ra.imm(n), t], false);
+    if (clean) cg.zero(d, n, size);
+    return;
+  }
+  if (st.k === "intarray" && et.k === "array") {
+    // An integer array member: its bytes, read where it lives.
+    const at = cg.addr(e);
+    const h = readHelper({
+      k: "int",
+      size: 8,
+      signed: false,
+      ...originOf(at.origin),
+    }, false);
+    cg.readSlot(at, h, Math.min(et.size, size), d);
     return;
   }
   if (
@@ -391,5 +437,10 @@ export function elementOf(
   const i = cg.u.elems?.get(e);
   if (i === undefined) return undefined;
   const t = cg.type(e.expr);
-  return { of: e.expr, off: t.k === "tuple" ? t.offsets[i] : i };
+  const off = t.k === "tuple"
+    ? t.offsets[i]
+    : t.k === "intarray"
+    ? i * t.elem.size
+    : i;
+  return { of: e.expr, off };
 }

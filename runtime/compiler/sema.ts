@@ -32,6 +32,7 @@ import {
 import { buildUnits, type Unit } from "./units.ts";
 import { addressOf, boolCast, indexValue } from "./sema_types.ts";
 import { isOutOfScope, scopeHint, shownName, shownNames } from "./scopes.ts";
+import { aggregateEq, castableMap, intArrayCast } from "./sema_arrays.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
@@ -240,7 +241,9 @@ class UnitTypeChecker implements SemaScope {
       if (t !== undefined && (t.k === "record" || t.k === "array")) {
         const through = (parent?.kind === "field" && parent.expr === node) ||
           (parent?.kind === "index" && parent.expr === node) ||
-          (parent?.kind === "call" && parent.name === "ntop");
+          (parent?.kind === "call" && parent.name === "ntop") ||
+          // An integer array is copied as a value (0.26).
+          (stored(t).k === "intarray" && t.size <= STACK_LIMIT);
         if (!through) {
           const big = t.size > STACK_LIMIT
             ? `; at ${t.size} bytes it would not fit the BPF stack (512 bytes)`
@@ -553,7 +556,10 @@ class UnitTypeChecker implements SemaScope {
           );
           return;
         }
-        this.u.vars.set(t.name, vt.k === "int" ? stored(vt) : vt);
+        this.u.vars.set(
+          t.name,
+          vt.k === "int" || vt.k === "array" ? stored(vt) : vt,
+        );
         this.declared.set(t.name, this.#sizeofType(v, vt));
       } else {
         const u = unify(old, vt);
@@ -814,6 +820,7 @@ class UnitTypeChecker implements SemaScope {
             return S64;
           }
           if (t.rec !== undefined) return recordValue(t);
+          if (t.pointee !== undefined) return t.pointee;
           return t.deref ?? U64;
         }
         if (t.k !== "int") {
@@ -899,9 +906,15 @@ class UnitTypeChecker implements SemaScope {
         return tupleOf(ts.map(stored), e.names);
       }
       case "cast": {
-        const t = this.expr(e.expr);
-        if (e.type.name === "bool" && e.type.pointer === 0) {
+        const t = castableMap(this, e.expr) ?? this.expr(e.expr);
+        if (
+          e.type.name === "bool" && e.type.pointer === 0 &&
+          e.type.arrayLength === undefined
+        ) {
           return boolCast(this, e, t);
+        }
+        if (e.type.arrayLength !== undefined && e.type.pointer === 0) {
+          return intArrayCast(this, e, t);
         }
         const kt = kernelCast(this, e, t);
         if (kt !== undefined) return kt;
@@ -909,6 +922,9 @@ class UnitTypeChecker implements SemaScope {
         if (ct === undefined) {
           this.err(e.type.span, `Cannot cast to "${e.type.name}"`);
           return S64;
+        }
+        if (t.k === "intarray" && ct.k === "int" && ct.size === t.size) {
+          return ct;
         }
         if (t.k !== "int") {
           this.err(
@@ -969,7 +985,10 @@ class UnitTypeChecker implements SemaScope {
       case "index": {
         const base = this.expr(e.expr);
         const it = this.expr(e.index);
-        if (base.k === "tuple" || base.k === "str") {
+        if (
+          (base.k === "tuple" || base.k === "str" || base.k === "intarray") &&
+          arrayField(this.u, e) === undefined
+        ) {
           return indexValue(this, e, base, it);
         }
         const a = arrayField(this.u, e);
@@ -1034,6 +1053,12 @@ class UnitTypeChecker implements SemaScope {
     if (e.op === "==" || e.op === "!=") {
       if (a.k === "str" && b.k === "str") return BOOL;
       if (a.k === "int" && b.k === "int") return BOOL;
+      const why = aggregateEq(a, b);
+      if (why === undefined) return BOOL;
+      if (why !== "") {
+        this.err(e.span, why);
+        return BOOL;
+      }
       this.err(
         e.span,
         `Type mismatch for "${e.op}": comparing ${typeName(a)} with ${

@@ -610,6 +610,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         ) {
           return { k: "inet", size: 24 };
         }
+        // A tracepoint's address array (`__u8 saddr[4]`, `saddr_v6[16]`).
+        if (t.k === "intarray" && (t.size === 4 || t.size === 16)) {
+          return { k: "inet", size: 24 };
+        }
         if (t.k !== "int") {
           c.err(
             a.span,

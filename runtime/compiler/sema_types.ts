@@ -64,7 +64,7 @@ export function recordField(
 export function indexValue(
   c: SemaScope,
   e: ast.IndexExpr,
-  base: SType & { k: "tuple" | "str" },
+  base: SType & { k: "tuple" | "str" | "intarray" },
   it: SType,
 ): SType {
   if (it.k !== "int") {
@@ -72,7 +72,16 @@ export function indexValue(
     return S64;
   }
   const i = constIndex(c, e.index);
-  const what = base.k === "tuple" ? "tuple" : "string";
+  const what = base.k === "tuple"
+    ? "tuple"
+    : base.k === "str"
+    ? "string"
+    : "array";
+  if (i === undefined && base.k !== "tuple") {
+    // A run-time index: checked against the size when it runs.
+    (c.u.varIndex ??= new Set()).add(e);
+    return base.k === "str" ? { k: "int", size: 1, signed: false } : base.elem;
+  }
   if (i === undefined) {
     c.err(
       e.index.span,
@@ -80,18 +89,25 @@ export function indexValue(
     );
     return S64;
   }
-  const n = base.k === "tuple" ? base.elems.length : base.size;
+  const n = base.k === "tuple"
+    ? base.elems.length
+    : base.k === "str"
+    ? base.size
+    : base.count;
   if (i < 0n || i >= BigInt(n)) {
     c.err(
       e.index.span,
       base.k === "tuple"
         ? `Tuple index ${i} out of range: tuple has ${n} elements`
-        : `String index ${i} out of bounds for a string of ${n} bytes`,
+        : base.k === "str"
+        ? `String index ${i} out of bounds for a string of ${n} bytes`
+        : `The index ${i} is out of bounds for array of size ${n}`,
     );
     return S64;
   }
   (c.u.elems ??= new Map()).set(e, Number(i));
   if (base.k === "str") return { k: "int", size: 1, signed: false };
+  if (base.k === "intarray") return base.elem;
   return base.elems[Number(i)];
 }
 
@@ -134,8 +150,14 @@ export function addressOf(
   const p: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
   if (t.k === "int" && !t.bool && t.enumType === undefined) {
     p.deref = { k: "int", size: 8, signed: t.signed };
-  } else if (t.k === "str") p.deref = { k: "int", size: 1, signed: true };
-  else {
+  } else if (
+    t.k === "str" || t.k === "tuple" || t.k === "intarray" ||
+    t.k === "username" || t.k === "ksym" || t.k === "timestamp" ||
+    t.k === "inet" || t.k === "buf" || t.k === "usym"
+  ) {
+    // `*p` reads the whole value back (0.26: `print(*(&$t))`).
+    p.pointee = t;
+  } else {
     c.err(e.span, `Cannot take the address of a value of type ${typeName(t)}`);
     return S64;
   }

@@ -53,6 +53,18 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
   if (f.arrayLen !== undefined && /\bchar$/.test(f.ctype)) {
     return { k: "str", size: f.arrayLen };
   }
+  if (f.arrayLen !== undefined && f.arrayLen > 0 && !f.ctype.includes("*")) {
+    // An integer array (`__u8 saddr[4]`): a value printed [127,0,0,1].
+    const es = f.size / f.arrayLen;
+    if (es === 1 || es === 2 || es === 4 || es === 8) {
+      const elem: IntType = {
+        k: "int",
+        size: es,
+        signed: ctypeSigned(f.ctype) ?? f.signed,
+      };
+      return { k: "intarray", elem, count: f.arrayLen, size: f.size };
+    }
+  }
   if (f.ctype.includes("*")) {
     const origin = userPtrs || f.ctype.includes("__user") ? "user" : "kernel";
     const t = pointerType(f.ctype, origin);

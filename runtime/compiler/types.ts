@@ -60,6 +60,11 @@ export type SType =
     size: number;
     ptr?: "user" | "kernel";
   }
+  /**
+   * An integer array held as a value (0.26 `(uint8[4])x`), on the stack
+   * like a string: `count` elements of `elem`, not widened in maps.
+   */
+  | { k: "intarray"; elem: IntType; count: number; size: number }
   /** An aggregation call (`count()` ...), valid only as a map value. */
   | { k: "agg" }
   /** No value (`printf`, `exit`, ...). */
@@ -80,6 +85,11 @@ export interface IntType {
   ptr?: "user" | "kernel";
   /** What a pointer points at, when known. */
   deref?: IntType;
+  /**
+   * What a pointer to a scratch variable (0.26 `&$t`) points at when that
+   * is not an integer: a tuple, a string, a `username`, ...
+   */
+  pointee?: SType;
   /** The struct or union a pointer points at (`->` reads its members). */
   rec?: RecordRef;
   /** A `bool` (0.26): 0 or 1, printed `false`/`true`. */
@@ -146,6 +156,7 @@ export function sizeOf(t: SType): number {
     case "tuple":
     case "record":
     case "array":
+    case "intarray":
       return t.size;
     case "usym":
       return 16;
@@ -179,6 +190,10 @@ export function alignOf(t: SType): number {
       return 1;
     case "tuple":
       return t.elems.reduce((a, e) => Math.max(a, alignOf(e)), 1);
+    case "intarray":
+      // Up to 8 bytes: stored and loaded as one integer (the stack wants
+      // aligned access).
+      return t.size <= 8 ? 8 : t.elem.size;
     default:
       return 8;
   }
@@ -196,6 +211,10 @@ export function alignOf(t: SType): number {
  */
 export function stored(t: SType): SType {
   if (t.k === "int") return { ...t, size: 8 };
+  if (t.k === "array" && t.elem.k === "int") {
+    // An integer array member, copied: its bytes as they are (0.26).
+    return { k: "intarray", elem: t.elem, count: t.count, size: t.size };
+  }
   if (t.k === "tuple") return tupleOf(t.elems.map(stored), t.names);
   return t;
 }
@@ -276,6 +295,11 @@ export function sameType(a: SType, b: SType): boolean {
       const t = b as typeof a;
       return t.depth === a.depth && t.mode === a.mode;
     }
+    case "intarray": {
+      const t = b as typeof a;
+      return t.count === a.count && sameType(t.elem, a.elem) &&
+        !t.elem.bool === !a.elem.bool;
+    }
     default:
       return true;
   }
@@ -302,7 +326,20 @@ export function unify(a: SType, b: SType): SType | undefined {
   }
   if (a.k === "tuple" && b.k === "tuple") {
     if (a.elems.length !== b.elems.length) return undefined;
-    if (!sameNames(a.names, b.names)) return undefined;
+    if (!sameNames(a.names, b.names)) {
+      // A record with the same fields in another order (0.26): by name,
+      // in the order `a` has.
+      const bn = b.names;
+      if (a.names === undefined || bn === undefined) return undefined;
+      const elems: SType[] = [];
+      for (let i = 0; i < a.elems.length; i++) {
+        const j = bn.indexOf(a.names[i]);
+        const u = j < 0 ? undefined : unify(a.elems[i], b.elems[j]);
+        if (u === undefined) return undefined;
+        elems.push(u);
+      }
+      return tupleOf(elems, a.names);
+    }
     const elems: SType[] = [];
     for (let i = 0; i < a.elems.length; i++) {
       const u = unify(a.elems[i], b.elems[i]);
@@ -351,6 +388,10 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     ? a.rec
     : undefined;
   if (rec !== undefined) t.rec = rec;
+  if (
+    a.pointee !== undefined && b.pointee !== undefined &&
+    sameType(a.pointee, b.pointee)
+  ) t.pointee = a.pointee;
   if (a.bool && b.bool) t.bool = true;
   if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
     t.enumType = a.enumType;
@@ -371,12 +412,14 @@ export function typeName(t: SType): string {
   switch (t.k) {
     case "int":
       if (t.rec !== undefined) return `${t.rec.name} *`;
+      if (t.pointee !== undefined) return `${typeName(t.pointee)} *`;
       if (t.bool) return "bool";
       if (t.enumType !== undefined) return t.enumType.name;
       return `${t.signed ? "" : "u"}int${t.size * 8}`;
     case "record":
       return t.rec.name;
     case "array":
+    case "intarray":
       return `${typeName(t.elem)}[${t.count}]`;
     case "str":
       return `string[${t.size}]`;
@@ -431,7 +474,9 @@ export function toTypeDesc(
       else if (t.enumType !== undefined) {
         d.show = "enum";
         d.enumerators = t.enumType.values;
-      } else if (t.deref !== undefined || t.rec !== undefined) {
+      } else if (
+        t.deref !== undefined || t.rec !== undefined || t.pointee !== undefined
+      ) {
         d.show = "hex";
       }
       return d;
@@ -449,6 +494,13 @@ export function toTypeDesc(
         offsets: t.offsets,
         size: t.size,
         ...(t.names !== undefined ? { names: t.names } : {}),
+      };
+    case "intarray":
+      return {
+        kind: "array",
+        elem: toTypeDesc(t.elem) as TypeDesc & { kind: "int" },
+        count: t.count,
+        size: t.size,
       };
     case "ksym":
       return { kind: "ksym", size: 8 };

@@ -85,6 +85,16 @@ export interface Unit {
    */
   elems?: Map<ast.Expr, number>;
   /**
+   * Reads of a `count()` or `sum()` map's value under a cast (0.26's
+   * `(bool)@c`): summed over the CPUs in the program.
+   */
+  aggReads?: Set<ast.MapExpr>;
+  /**
+   * `$s[$i]` on a string or integer array with a run-time index: checked
+   * against the size when it runs (0 when out of bounds).
+   */
+  varIndex?: Set<ast.IndexExpr>;
+  /**
    * For a uprobe whose body calls `uaddr()`: its binary's ELF headers and
    * symbols with the probed address, or why they could not be read (read
    * here, so that type checking does no file I/O).

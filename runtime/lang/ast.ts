@@ -523,6 +523,8 @@ export interface BuiltinExpr {
   kind: "builtin";
   /** The name (`pid`, `arg0`, ...). */
   name: string;
+  /** `nsecs(monotonic)`, `nsecs(tai)`: the clock read (default: boot). */
+  clock?: "monotonic" | "tai";
   /** Source range of the node. */
   span: Span;
 }
@@ -710,7 +712,7 @@ export interface TypeRef {
   name: string;
   /** Number of `*`. */
   pointer: number;
-  /** Array length for `type[N]`. */
+  /** Array length for `type[N]` (0 for `type[]`: the cast value's). */
   arrayLength?: number;
   /** Source range of the node. */
   span: Span;

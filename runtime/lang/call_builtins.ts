@@ -77,9 +77,12 @@ export function callStyleBuiltin(
   }
   if (args.length === 1 && name === "nsecs") {
     if (word === "boot") return { kind: "builtin", name, span };
+    if (word === "monotonic" || word === "tai") {
+      return { kind: "builtin", name, clock: word, span };
+    }
     return {
-      error: word === "monotonic" || word === "tai" || word === "sw_tai"
-        ? `nsecs(${word}) is not supported: only the boot clock, nsecs(boot)`
+      error: word === "sw_tai"
+        ? `nsecs(sw_tai) is not supported: use nsecs(tai), which reads CLOCK_TAI directly`
         : `nsecs() takes a clock (boot, monotonic, tai, sw_tai), not an expression`,
       span: a.span,
     };

@@ -1051,7 +1051,8 @@ class Parser {
       k++;
       stars++;
     }
-    if (this.at("[", k)) {
+    if (this.at("[", k) && this.at("]", k + 1)) k += 2; // `(int8[])x`
+    else if (this.at("[", k)) {
       if (this.peek(k + 1).type !== "int" || !this.at("]", k + 2)) return false;
       k += 3;
     }
@@ -1083,7 +1084,12 @@ class Parser {
       pointer++;
     }
     const type: TypeRef = { kind: "type", name, pointer, span: start };
-    if (this.at("[")) {
+    if (this.at("[") && this.at("]", 1)) {
+      // `int8[]`: an array whose length the cast value gives (0 here).
+      this.advance();
+      this.advance();
+      type.arrayLength = 0;
+    } else if (this.at("[")) {
       this.advance();
       const n = this.cur;
       if (n.type !== "int") {

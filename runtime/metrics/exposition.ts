@@ -211,6 +211,7 @@ export function labelText(v: Value): string {
   if (v.type === "record") {
     return v.fields.map(([, x]) => labelText(x)).join(",");
   }
+  if (v.type === "array") return v.values.map(labelText).join(",");
   let s = "";
   for (const b of v.bytes) {
     s += b >= 0x20 && b < 0x7f && b !== 0x5c

@@ -29,6 +29,7 @@ import { hostBootTimeNs } from "./boot_time.ts";
 import { formatStrftime } from "./strftime.ts";
 import type { EventFormat, MapSpec, Program, TypeDesc } from "../program.ts";
 import type {
+  ArrayValue,
   BufValue,
   DecodedEvent,
   HistBucket,
@@ -232,6 +233,14 @@ export function decodeValue(
         fields: vs.map((v, i) => [type.names![i], v]),
       };
       return rec;
+    }
+    case "array": {
+      const es = type.elem.size;
+      const arr: ArrayValue = { type: "array", values: [] };
+      for (let i = 0; i < type.count; i++) {
+        arr.values.push(decodeValue(bytes, offset + i * es, type.elem));
+      }
+      return arr;
     }
     case "ksym": {
       const addr = readU64(bytes, offset);
@@ -665,7 +674,15 @@ function keyFieldCompare(a: Value, b: Value): number {
     // engines, whatever their stack ids.
     return compareKeys(a.frames, b.frames);
   }
+  if (isArrayValue(a) && isArrayValue(b)) {
+    return compareKeys(a.values, b.values);
+  }
   return 0;
+}
+
+function isArrayValue(v: Value): v is ArrayValue {
+  return typeof v === "object" && v !== null && !Array.isArray(v) &&
+    (v as ArrayValue).type === "array";
 }
 
 function isStackValue(v: Value): v is StackValue {

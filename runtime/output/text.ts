@@ -117,6 +117,12 @@ export function formatValueText(
   }
   if (typeof v === "boolean") return v ? "true" : "false";
   if (v.type === "stack") return formatStack(v.frames, stackIndent, v);
+  if (v.type === "array") {
+    return "[" + v.values.map((x) =>
+      formatValueText(x, stackIndent)
+    ).join(",") +
+      "]";
+  }
   if (v.type === "record") {
     return "{ " + v.fields.map(([n, x]) =>
       `.${n} = ${formatValueText(x, stackIndent)}`

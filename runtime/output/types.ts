@@ -55,6 +55,17 @@ export interface RecordValue {
 }
 
 /**
+ * An integer array (0.26 `(uint8[4])x`): its elements in order. Text
+ * prints it `[1,2,3,4]`.
+ */
+export interface ArrayValue {
+  /** Tells an array from a tuple and the other values. */
+  type: "array";
+  /** The elements. */
+  values: Value[];
+}
+
+/**
  * One decoded value.
  *
  * - integers: {@linkcode Int};
@@ -63,6 +74,7 @@ export interface RecordValue {
  *   prints them; enums: their enumerator's name (the number when the
  *   value names none);
  * - records: {@linkcode RecordValue};
+ * - integer arrays: {@linkcode ArrayValue};
  * - strings (`comm`, `str()`), resolved `ksym`/`usym` and `ntop` addresses:
  *   `string`;
  * - tuples: arrays of values;
@@ -76,7 +88,8 @@ export type Value =
   | Value[]
   | StackValue
   | BufValue
-  | RecordValue;
+  | RecordValue
+  | ArrayValue;
 
 /** `count`, `average` and `total` of an `avg()` or `stats()` entry. */
 export interface Stats {

@@ -234,6 +234,8 @@ function exprText(w: Writer, e: ast.Expr): void {
       }
       return;
     case "builtin":
+      w.write(e.clock === undefined ? e.name : `${e.name}(${e.clock})`);
+      return;
     case "ident":
       w.write(e.name);
       return;

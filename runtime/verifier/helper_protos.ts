@@ -129,6 +129,7 @@ const table: [number, HelperProto][] = [
   [Helper.probe_read_kernel_str, probeReadStr],
   [Helper.ktime_get_ns, noArgs],
   [Helper.ktime_get_boot_ns, noArgs],
+  [Helper.ktime_get_tai_ns, noArgs],
   [Helper.jiffies64, noArgs],
   [Helper.get_prandom_u32, noArgs],
   [Helper.get_smp_processor_id, noArgs],

@@ -29,6 +29,12 @@ export interface VmEnvironment {
   nowNs(): bigint;
   /** `bpf_ktime_get_boot_ns`: nanoseconds since boot, suspend included. */
   bootNs(): bigint;
+  /**
+   * `bpf_ktime_get_tai_ns`: CLOCK_TAI nanoseconds; without it, the
+   * host's wall clock (CLOCK_REALTIME, TAI less the leap seconds the
+   * kernel was told of, usually none).
+   */
+  taiNs?(): bigint;
   /** `bpf_get_prandom_u32`: a random unsigned 32-bit number. */
   random32(): number;
   /** `bpf_get_current_cgroup_id`. */

@@ -55,6 +55,12 @@ function retU32(v: number): number {
   return v | 0;
 }
 
+/** The host's wall clock in nanoseconds (CLOCK_REALTIME). */
+function wallNs(): bigint {
+  return BigInt(Math.floor(performance.timeOrigin * 1000)) * 1000n +
+    BigInt(Math.round(performance.now() * 1e6));
+}
+
 function retBig(v: bigint): number {
   return fromBigInt(BigInt.asUintN(64, v));
 }
@@ -653,6 +659,7 @@ export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
     [Helper.get_current_comm, getCurrentComm as HelperFn],
     [Helper.ktime_get_ns, (m) => retBig(m.env.nowNs())],
     [Helper.ktime_get_boot_ns, (m) => retBig(m.env.bootNs())],
+    [Helper.ktime_get_tai_ns, (m) => retBig(m.env.taiNs?.() ?? wallNs())],
     [Helper.jiffies64, (m) => retBig(m.env.bootNs() / 4_000_000n)],
     [Helper.get_smp_processor_id, (m) => retU32(m.cpu)],
     // One NUMA node in the interpreter.

@@ -40,8 +40,8 @@ Deno.test("0.26 types: errors point at the span with bpftrace-style text", () =>
 
 const CASES: [string, RegExp][] = [
   [
-    'begin { $s = "hello"; $i = 1; print($s[$i]); }',
-    /The index of a string must be a constant integer expression/,
+    "begin { $q = (1, 2); $i = 1; print($q[$i]); }",
+    /The index of a tuple must be a constant integer expression/,
   ],
   [
     "begin { $q = (1, 2); print($q[2]); }",
@@ -66,8 +66,12 @@ const CASES: [string, RegExp][] = [
   ["begin { print(tid(foo)); }", /tid\(\) takes "curr_ns" or "init"/],
   ["begin { print(comm(1)); }", /comm\(pid\) is not supported/],
   [
-    "begin { print(nsecs(tai)); }",
-    /nsecs\(tai\) is not supported: only the boot clock/,
+    "begin { print(nsecs(sw_tai)); }",
+    /nsecs\(sw_tai\) is not supported: use nsecs\(tai\)/,
+  ],
+  [
+    "begin { print(nsecs(wall)); }",
+    /nsecs\(\) takes a clock \(boot, monotonic, tai, sw_tai\)/,
   ],
   ["begin { print(uid(1)); }", /uid\(\) takes no arguments/],
   [
@@ -76,12 +80,64 @@ const CASES: [string, RegExp][] = [
   ],
   ["begin { print(&1); }", /"&" takes a scratch variable/],
   [
-    "begin { $t = (1, 2); print(&$t); }",
-    /Cannot take the address of a value of type \(int64,int64\)/,
+    "begin { $k = kstack; print(&$k); }",
+    /Cannot take the address of a value of type kstack/,
   ],
   [
     'begin { printf("%s\\n", true); }',
     /%s specifier expects a value of type string/,
+  ],
+  [
+    "begin { print((int32[])(int16)1); }",
+    /Cannot determine array size: the element size is incompatible/,
+  ],
+  [
+    'begin { print((int8[2])"hello"); }',
+    /Cannot cast from "string\[6\]" to "int8\[2\]": the sizes differ/,
+  ],
+  [
+    "begin { $x = 5; print((uint8[4])$x); }",
+    /Cannot cast from "int64" to "uint8\[4\]": the sizes differ \(8 and 4/,
+  ],
+  [
+    "begin { print((struct foo[2])1); }",
+    /Cannot cast from "int64" to "struct foo\[2\]"/,
+  ],
+  [
+    "begin { $a = (int8[2])(int16)1; print($a[2]); }",
+    /The index 2 is out of bounds for array of size 2/,
+  ],
+  [
+    "begin { $a = (int8[4])(int32)1; $b = (int8[2])(int16)2; print($a == $b); }",
+    /Only arrays of same size support comparison operators/,
+  ],
+  [
+    "begin { $a = (int8[4])(int32)1; $b = (uint8[4])(int32)2; print($a == $b); }",
+    /Only arrays of same sized integer support comparison operators/,
+  ],
+  [
+    "begin { $a = (1, 2); $b = (1, 2, 3); print($a == $b); }",
+    /Type mismatch for "==": comparing \(int64,int64\) with \(int64,int64,int64\)/,
+  ],
+  [
+    'begin { print((1, true, "a") == (1, "a", true)); }',
+    /Type mismatch for "=="/,
+  ],
+  [
+    "begin { print((a=1, b=2) == (a=1, c=2)); }",
+    /Type mismatch for "=="/,
+  ],
+  [
+    "begin { @a = avg(1); print((bool)@a); }",
+    /The value of aggregation map @a \(avg\) cannot be read in an expression/,
+  ],
+  [
+    "begin { @a = count(); print(@a + 1); }",
+    /The value of aggregation map @a \(count\) cannot be read/,
+  ],
+  [
+    "begin { $a = (int8[2])(int16)1; print((uint32)$a); }",
+    /Cannot cast from int8\[2\] to uint32/,
   ],
 ];
 
@@ -146,4 +202,35 @@ Deno.test("0.26 types: comparisons are bool, arithmetic on them is not", () => {
     signed: false,
     show: "bool",
   });
+});
+
+Deno.test("0.26 types: integer arrays decode as plain data and print [1,2]", () => {
+  const b = new Uint8Array([1, 0xff, 3, 0]);
+  const arr = decodeValue(b, 0, {
+    kind: "array",
+    elem: { kind: "int", size: 1, signed: true },
+    count: 4,
+    size: 4,
+  });
+  assert.deepEqual(arr, { type: "array", values: [1, -1, 3, 0] });
+  assert.equal(formatValueText(arr), "[1,-1,3,0]");
+  assert.equal(formatValueText([1, arr]), "(1, [1,-1,3,0])");
+  const nested = decodeValue(b, 0, {
+    kind: "array",
+    elem: { kind: "int", size: 2, signed: false, show: "bool" },
+    count: 2,
+    size: 4,
+  });
+  assert.deepEqual(nested, { type: "array", values: [true, true] });
+  assert.equal(formatValueText(nested), "[true,true]");
+});
+
+Deno.test("0.26 types: nsecs(tai) and nsecs(monotonic) print back as written", async () => {
+  const { parse } = await import("../../runtime/lang/parser.ts");
+  const { printProgram } = await import("../../runtime/staging/print.ts");
+  const src = "begin { @a = nsecs(tai); @b = nsecs(monotonic); @c = nsecs; }";
+  const text = printProgram(parse(src).ast);
+  assert.match(text, /nsecs\(tai\)/);
+  assert.match(text, /nsecs\(monotonic\)/);
+  assert.equal(printProgram(parse(text).ast), text);
 });

@@ -198,4 +198,246 @@ export const TYPES_ROWS: Row[] = [
       assert.match(r.exitOutput, /^@k\[SOCK_DGRAM\]: 1$/m);
     },
   },
+  {
+    name: "integer_array_casts",
+    features: [
+      "(uint8[4])x",
+      '(int8[])x and (int8[])"str"',
+      "(uint64)$array",
+      "array subscripts",
+      "arrays printed [1,2,3,4] in print(), map keys, values and tuples",
+      "bool arrays",
+    ],
+    source: `begin {
+  $a = (uint8[4])(uint32)0x04030201; print($a);
+  printf("%x %x\\n", ((int8[8])12345)[0], ((int8[])12345)[1]);
+  printf("%d %x\\n", (uint64)(int8[8])12345, (uint32)$a);
+  print((int8[])"hello");
+  print(((int16[2])(int32)-2)[0]);
+  print(((1, (uint8[2])(uint16)258), (int8[6])(int32)0x030201));
+  print((bool[4])(uint32)0x0100);
+  @m = (int16[2])(int32)-2;
+  @k[(uint8[2])(uint16)258, 1] = (1, (uint8[4])(uint32)7);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "[1,2,3,4]\n39 30\n12345 4030201\n[104,101,108,108,111,0]\n-2\n" +
+          "((1, [2,1]), [1,2,3,0,0,0])\n[false,true,false,false]\n",
+      );
+      assert.match(r.exitOutput, /^@m: \[-2,-1\]$/m);
+      assert.match(r.exitOutput, /^@k\[\[2,1\], 1\]: \(1, \[7,0,0,0\]\)$/m);
+      assert.deepEqual(only(r, "@m"), { type: "array", values: [-2, -1] });
+    },
+  },
+  {
+    name: "aggregate_equality",
+    features: ["== and != on tuples", "on records", "on integer arrays"],
+    source: `begin {
+  $t = (1, "ab", (int16)3); $u = (1, "ab", 3); $v = (1, "ac", (int16)3);
+  print(($t == $u, $t != $u, $t == $v, $t != $v));
+  $r = (a=1, b="x"); $s = (a=1, b="x"); $q = (a=2, b="x");
+  print(($r == $s, $r == $q, (1, (2, 3)) == (1, (2, 3)), (1, (2, 3)) == (1, (2, 4))));
+  $x = (uint8[4])(uint32)0x04030201; $y = (uint8[4])(uint32)0x04030201;
+  print(($x == $y, $x != $y, $x == (uint8[4])(uint32)5));
+  if ($t == $u) { printf("tuples equal\\n"); }
+  $o = (b="x", a=1); $p = (p=1, q=(m=1, n=2));
+  print(($r == $o, $q == $o, $p == (q=(n=2, m=1), p=1)));
+  @e = $r != $q;
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(true, false, false, true)\n(true, false, true, false)\n" +
+          "(true, false, false)\ntuples equal\n(true, false, true)\n",
+      );
+      assert.equal(only(r, "@e"), true);
+    },
+  },
+  {
+    name: "kernel_int_arrays_as_values",
+    features: [
+      "an int array member copied into a variable, map key, value, tuple",
+      "printed [0]",
+      "indexed after the copy",
+    ],
+    // The workload blocks no signals: `blocked.sig` (unsigned long[1])
+    // is [0] in the kernel and in the interpreter's zeroed task.
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  $t = (struct task_struct *)curtask;
+  $v = $t->blocked.sig;
+  @k[$t->blocked.sig, $v[0]] = count();
+  @v = ($v, $t->blocked.sig);
+  @same[$v == $t->blocked.sig] = count();
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.match(r.exitOutput, new RegExp(`^@k\\[\\[0\\], 0\\]: ${N}$`, "m"));
+      assert.match(r.exitOutput, /^@v: \(\[0\], \[0\]\)$/m);
+      assert.deepEqual(entries(r, "@same"), [["true", N]]);
+    },
+  },
+  {
+    name: "tracepoint_int_arrays_as_values",
+    features: [
+      "a tracepoint's integer array field (unsigned long args[6]) as a value",
+      "printed [a,b,...] as 0.26",
+      "indexed, compared, sized",
+    ],
+    source: `tracepoint:raw_syscalls:sys_enter {
+  $a = args->args;
+  @ok[$a[5] == args->args[5], $a == args->args, sizeof($a)] = count();
+  @last = args->args;
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      const ok = entries(r, "@ok");
+      assert.ok(ok.length === 1, `one key: ${JSON.stringify(ok)}`);
+      assert.equal(ok[0][0], "true|true|48");
+      assert.match(r.exitOutput, /^@last: \[\d+(,\d+){5}\]$/m);
+    },
+  },
+  {
+    name: "records_in_another_field_order",
+    features: [
+      "a record assigned with its fields in another order keeps the first order",
+      "by name in variables, map keys and values, nested records",
+    ],
+    source: `begin {
+  $a = (foo=1, bar="x"); $a = (bar="yy", foo=2); print($a);
+  $b = (bar="z", foo=3); $a = $b; print(($a.foo, $a.bar));
+  $n = (p=1, q=(x=1, y=2)); $o = (q=(y=5, x=6), p=7); $n = $o; print($n);
+  $n = (q=(y=8, x=9), p=10); print($n);
+  @m[(a=1, b=2)] = 1; @m[(b=2, a=1)] += 5; @m[(b=3, a=4)] = 2;
+  @w[1, (x=1, y="a")] = (y="b", x=2); @w[2, (y="c", x=3)] = (x=4, y="d");
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "{ .foo = 2, .bar = yy }\n(3, z)\n" +
+          "{ .p = 7, .q = { .x = 6, .y = 5 } }\n" +
+          "{ .p = 10, .q = { .x = 9, .y = 8 } }\n",
+      );
+      assert.match(r.exitOutput, /^@m\[\{ \.a = 1, \.b = 2 \}\]: 6$/m);
+      assert.match(r.exitOutput, /^@m\[\{ \.a = 4, \.b = 3 \}\]: 2$/m);
+      assert.match(
+        r.exitOutput,
+        /^@w\[2, \{ \.x = 3, \.y = c \}\]: \{ \.y = d, \.x = 4 \}$/m,
+      );
+    },
+  },
+  {
+    name: "nsecs_clocks",
+    features: ["nsecs(monotonic)", "nsecs(tai)", "nsecs(boot)"],
+    source: `begin {
+  $m = nsecs(monotonic); $b = nsecs(boot); $t = nsecs(tai);
+  printf("%d %d\\n", $t / 1000000000, $m > 0 && $b >= $m && $t > $b);
+  @tai = nsecs(tai) > 1000000000 * 1000000000;
+  exit();
+}`,
+    expect(r) {
+      const [secs, ok] = r.output.trim().split(" ").map(Number);
+      // CLOCK_TAI is the wall clock plus the leap seconds the kernel was
+      // told of (37 at most so far, 0 unless NTP set them).
+      assert.ok(Math.abs(secs - Date.now() / 1000) < 600, r.output);
+      assert.equal(ok, 1);
+      assert.equal(only(r, "@tai"), true);
+    },
+  },
+  {
+    name: "pointer_compound_assignment",
+    features: [
+      "@p += n and $p -= n step n elements of the pointee",
+      "on map values, keyed map values and variables",
+    ],
+    source: `begin {
+  @p = (int32 *)0x1000; @p += 6; @a = @p; @p++; @b = @p; @p -= 2;
+  $q = (int16 *)0x10; $q += 3; print($q); $q++; $q -= 1; print($q);
+  @q[1] = (int64 *)0x100; @q[1]++; @q[1] += 2;
+  $i = 1; $i += 2; @n = 5; @n += 3; print(($i, @n));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "0x16\n0x16\n(3, 8)\n");
+      assert.match(r.exitOutput, /^@a: 0x1018$/m);
+      assert.match(r.exitOutput, /^@b: 0x101c$/m);
+      assert.match(r.exitOutput, /^@p: 0x1014$/m);
+      assert.match(r.exitOutput, /^@q\[1\]: 0x118$/m);
+    },
+  },
+  {
+    name: "castable_aggregation_maps",
+    features: [
+      "(bool)@count, (int64)@sum, (uint64)@m[k] of count() and sum() maps",
+      "summed over the CPUs in the program",
+    ],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @c = count(); @s = sum(2); @k[1] = count(); @z = sum(0);
+  @seen[(bool)@c] = count();
+}
+END {
+  print(((uint64)@c, (int64)@s, (bool)@c, (uint64)@k[1], (uint64)@k[2], (bool)@z));
+  if ((bool)@k[1]) { printf("k1\\n"); }
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.ok(
+        r.exitOutput.startsWith(
+          `(${N}, ${2 * N}, true, ${N}, 0, false)\nk1\n`,
+        ),
+        r.exitOutput,
+      );
+      assert.deepEqual(entries(r, "@seen"), [["true", N]]);
+    },
+  },
+  {
+    name: "runtime_string_and_array_index",
+    features: [
+      "$s[$i] with a run-time index, checked against the size",
+      "$a[$i] on an integer array",
+      "out of bounds (past the end, negative) reads 0",
+      "*++$p through &$s",
+    ],
+    source: `begin {
+  $s = "hello"; $i = 1; $n = -1;
+  print(($s[$i], $s[$i + 3], $s[$i + 4], $s[$i + 5], $s[$n]));
+  $a = (int16[4])(uint64)0xfffe000300020001;
+  $j = 0;
+  while ($j < 5) { printf("%d ", $a[$j]); $j++; }
+  printf("\\n");
+  $b = (int8 *)&$s; printf("%c %c\\n", *$b, *++$b);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "(101, 111, 0, 0, 0)\n1 2 3 -2 0 \nh e\n");
+    },
+  },
+  {
+    name: "address_of_values",
+    features: [
+      "&$t of a tuple, record, string, integer array, username",
+      "*p reads the whole value back",
+    ],
+    source: `begin {
+  $t = (1, "hello", 2); print(*(&$t));
+  $s = "hello"; $p = &$s; print(*$p);
+  $u = username; $q = &$u; printf("user %s\\n", *$q);
+  $r = (x=1, y="z"); $rp = &$r; print(*$rp); @m = *$rp;
+  $arr = (uint8[2])(uint16)0x0201; print(*(&$arr));
+  exit();
+}`,
+    expect(r) {
+      assert.match(
+        r.output,
+        /^\(1, hello, 2\)\nhello\nuser \S+\n\{ \.x = 1, \.y = z \}\n\[1,2\]\n$/,
+      );
+      assert.match(r.exitOutput, /^@m: \{ \.x = 1, \.y = z \}$/m);
+    },
+  },
 ];
