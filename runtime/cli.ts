@@ -399,6 +399,8 @@ async function runScript(opts: CliOptions): Promise<number> {
           }) to "${opts.record}"`,
         );
       }
+      // exit(code) (0.26): the program's own status.
+      if (session.exitCode !== undefined) return session.exitCode;
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }

@@ -218,7 +218,22 @@ export type EventAction =
   | { kind: "clear"; mapIndex: number }
   | { kind: "zero"; mapIndex: number }
   | { kind: "time"; format: string }
-  | { kind: "exit" }
+  /** `exit([code])`: `args` holds the code's type when one is given. */
+  | { kind: "exit"; args?: TypeDesc[] }
+  /**
+   * `errorf(fmt, ...)` / `warnf(fmt, ...)`: printed on stderr after the
+   * call's place in the source (line, first and past-the-end column, and
+   * the file when it is not the program's own).
+   */
+  | {
+    kind: "errorf" | "warnf";
+    format: string;
+    args: TypeDesc[];
+    line: number;
+    col: number;
+    endCol: number;
+    file?: string;
+  }
   | { kind: "system"; format: string; args: TypeDesc[] }
   | { kind: "cat"; format: string; args: TypeDesc[] }
   /**

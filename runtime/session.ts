@@ -168,6 +168,7 @@ export class Session {
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
   #exitRequested = false;
+  #exitCode: number | undefined;
   #stopRequested = false;
   #finished = false;
   #resolver?: SymbolResolver;
@@ -209,6 +210,14 @@ export class Session {
   /** True once the program called `exit()`. */
   get exitRequested(): boolean {
     return this.#exitRequested;
+  }
+
+  /**
+   * The code the program gave `exit(code)` (0.26), if it gave one: the
+   * status the process exits with.
+   */
+  get exitCode(): number | undefined {
+    return this.#exitCode;
   }
 
   /** True once a write found the output closed (a pipe with no reader). */
@@ -556,8 +565,24 @@ export class Session {
         this.engine.zeroMap(a.mapIndex);
         return;
       case "exit":
+        if (ev.args.length > 0 && this.#exitCode === undefined) {
+          // As a process status: the low 8 bits.
+          this.#exitCode = Number(BigInt(ev.args[0] as number | bigint) & 255n);
+        }
         this.#exitRequested = true;
         return;
+      case "errorf":
+      case "warnf": {
+        // bpftrace 0.26: `FILE:LINE:COL-END: ERROR: message` on stderr.
+        const file = a.file ?? this.program.source?.name ?? "stdin";
+        const text = formatPrintf(a.format, ev.args).replace(/\n$/, "");
+        const line = `${file}:${a.line}:${a.col}-${a.endCol}: ${
+          a.kind === "errorf" ? "ERROR" : "WARNING"
+        }: ${text}\n`;
+        if (a.kind === "errorf") writeStderr(line);
+        else this.#warn(line);
+        return;
+      }
       case "system": {
         if (!this.#unsafe) return;
         const cmd = formatPrintf(a.format, ev.args);

@@ -33,6 +33,7 @@ import type { ProgramTables } from "./tables.ts";
 import { ConstFolder, positionalText } from "./fold.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import { countReuse, type ReuseCounts } from "./reuse.ts";
+import { keyedMap } from "./sugar.ts";
 import { alignUp, isScalar, sizeOf, stored, type SType } from "./types.ts";
 import * as events from "./codegen_events.ts";
 import * as maps from "./codegen_maps.ts";
@@ -639,8 +640,18 @@ export class ProbeCompiler implements Emitter {
           events.join(this, e);
           return;
         case "exit":
-          events.event(this, { kind: "exit" }, []);
+          if (e.args.length === 1) {
+            const t = stored(this.type(e.args[0]));
+            events.event(this, {
+              kind: "exit",
+              args: [this.t.desc(t)],
+            }, [[e.args[0], t]]);
+          } else events.event(this, { kind: "exit" }, []);
           if (!tail) this.b.ja(this.exit);
+          return;
+        case "errorf":
+        case "warnf":
+          events.located(this, e);
           return;
         case "print":
           events.print(this, e);
@@ -660,7 +671,7 @@ export class ProbeCompiler implements Emitter {
           return;
         }
         case "delete": {
-          const m = e.args[0] as ast.MapExpr;
+          const m = (keyedMap(e) ?? e.args[0]) as ast.MapExpr;
           const idx = this.t.userMap(`@${m.name}`);
           const key = maps.buildKey(this, m, undefined);
           this.call(

@@ -129,6 +129,27 @@ export function formatEvent(cg: Emitter, e: ast.CallExpr): void {
   event(cg, { kind, format: fmt, args: descs }, args);
 }
 
+/**
+ * Emits `errorf()` / `warnf()`: a `printf` that user space prints on
+ * stderr after the call's place in the source.
+ */
+export function located(cg: Emitter, e: ast.CallExpr): void {
+  const args = e.args.slice(1).map((a): [ast.Expr, SType] => [
+    a,
+    stored(cg.type(a)),
+  ]);
+  const span = e.span;
+  event(cg, {
+    kind: e.name as "errorf" | "warnf",
+    format: (e.args[0] as ast.StrLit).value,
+    args: args.map(([, t]) => cg.t.desc(t)),
+    line: span.line,
+    col: span.col,
+    endCol: span.col + (span.end - span.start),
+    ...(span.source !== undefined ? { file: span.source.name } : {}),
+  }, args);
+}
+
 /** Reserves a record, writes id and args into it, submits it. */
 export function event(
   cg: Emitter,

@@ -13,6 +13,8 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
+import { keyedMap, ppidExpr } from "./sugar.ts";
+import { ncpus } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
 import {
   BPF_F_USER_STACK,
@@ -254,6 +256,21 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       return stackId(cg, "kstack", 127);
     case "ustack":
       return stackId(cg, "ustack", 127);
+    case "ppid":
+      return cg.scalar(ppidExpr(e));
+    case "ncpus":
+      return ra.imm(ncpus());
+    case "usermode": {
+      // begin/end run in bpftrace's own process: user mode (as 0.26).
+      if (cg.u.ctx.kind === "none") return ra.imm(1);
+      // x86_64: the privilege level in the low bits of cs; 3 is user.
+      const r = cg.own(ctxLoad(cg, PT_REGS.cs, 8, false));
+      const rr = ra.reg(r);
+      b.alu64Imm("AND", rr, 3);
+      b.alu64Imm("ADD", rr, 1);
+      b.alu64Imm("RSH", rr, 2);
+      return r;
+    }
   }
   return ra.imm(0);
 }
@@ -386,6 +403,17 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       const name = cg.strConst(e.args[0]) ?? "ip";
       return ctxLoad(cg, PT_REGS[name] ?? 0, 8, false);
     }
+    case "has_key": {
+      const p = cg.own(cg.mapLookup(keyedMap(e)!));
+      const pr = ra.reg(p);
+      const miss = cg.b.newLabel("nokey");
+      cg.b.jmpImm("JEQ", pr, 0, miss);
+      cg.b.movImm(pr, 1);
+      cg.b.label(miss);
+      return p;
+    }
+    case "strcontains":
+      return strContains(cg, e);
     case "strncmp": {
       const n = Number(cg.fold(e.args[2]) ?? 0n);
       const f = cg.b.newLabel("ne");
@@ -403,6 +431,52 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     }
   }
   return ra.imm(0);
+}
+
+/**
+ * `strcontains(haystack, "needle")`: 1 when the literal needle occurs in
+ * the haystack (before its NUL), else 0; unrolled over every start.
+ */
+function strContains(cg: Emitter, e: ast.CallExpr): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const needle = cg.strConst(e.args[1]) ?? "";
+  const size = sizeOf(cg.type(e.args[0]));
+  const r = ra.newReg();
+  ra.evictCallerSaved();
+  const found = b.newLabel("sfound");
+  const end = b.newLabel("send");
+  if (needle.length === 0) {
+    b.movImm(ra.reg(r), 1);
+    return r;
+  }
+  const hay = cg.mem(e.args[0]);
+  const t = ra.holding([r], () => ra.newReg());
+  const tr = ra.reg(t);
+  const rr = ra.reg(r);
+  b.movImm(rr, 0);
+  // Starts whose match fits before the last byte (the NUL's place).
+  const starts = size - needle.length;
+  for (let i = 0; i < starts; i++) {
+    const next = b.newLabel("snext");
+    for (let j = 0; j < needle.length; j++) {
+      b.ldx(1, tr, hay.base, hay.off + i + j);
+      b.jmpImm("JNE", tr, needle.charCodeAt(j) & 0xff, next);
+    }
+    b.ja(found);
+    b.label(next);
+    // The haystack ends here: no later start can match.
+    b.ldx(1, tr, hay.base, hay.off + i);
+    b.jmpImm("JEQ", tr, 0, end);
+  }
+  if (starts > 0) {
+    b.ja(end);
+    b.label(found);
+    b.movImm(rr, 1);
+  }
+  b.label(end);
+  ra.free(t);
+  return r;
 }
 
 // ---- conditions -------------------------------------------------------

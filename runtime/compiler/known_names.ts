@@ -50,6 +50,10 @@ export const FUNCTIONS: readonly string[] = [
   "uaddr",
   "strncmp",
   "sizeof",
+  "has_key",
+  "strcontains",
+  "errorf",
+  "warnf",
 ];
 
 /** The builtin variables, for "did you mean" suggestions. */
@@ -83,4 +87,7 @@ export const BUILTINS: readonly string[] = [
   "arg3",
   "arg4",
   "arg5",
+  "ppid",
+  "ncpus",
+  "usermode",
 ];

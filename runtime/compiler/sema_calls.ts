@@ -30,6 +30,8 @@ import {
   signalNumber,
 } from "./call_constants.ts";
 import type { MapInfo, SemaScope } from "./sema_scope.ts";
+import { keyedMap, ppidExpr } from "./sugar.ts";
+import { ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
 const STACK_DEPTH = 127;
@@ -143,6 +145,25 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return stackType("ustack");
     case "ctx":
       return { k: "int", size: 8, signed: false, ptr: "kernel" };
+    case "ppid": {
+      // bpftrace 0.26's standard library: curtask->real_parent->pid.
+      const t = c.expr(ppidExpr(e));
+      return t.k === "int" ? { k: "int", size: 4, signed: false } : U32;
+    }
+    case "ncpus":
+      ncpus();
+      return U64;
+    case "usermode":
+      if (
+        u.ctx.kind !== "none" && u.ctx.kind !== "pt_regs" &&
+        u.ctx.kind !== "perf_event"
+      ) {
+        c.err(
+          e.span,
+          "The usermode builtin can only be used with kprobes, uprobes, perf events, begin and end",
+        );
+      }
+      return { k: "int", size: 1, signed: false };
     default:
       c.err(e.span, `The ${name} builtin is not supported`);
       return U64;
@@ -343,6 +364,46 @@ function mapArg(
   return m;
 }
 
+/** The string a string literal or positional parameter `e` is, if any. */
+function strConstant(c: SemaScope, e: ast.Expr): string | undefined {
+  if (e.kind === "str") return e.value;
+  if (e.kind === "positional" && c.constInt(e) === undefined) {
+    return c.param(e);
+  }
+  return undefined;
+}
+
+/**
+ * `f(@m, k)` (`has_key`, `delete`): `@m` a map with keys, `k` its key
+ * (a tuple literal for several); checks the element `@m[k]` as a lookup.
+ */
+function elementArg(c: SemaScope, e: ast.CallExpr): MapInfo | undefined {
+  const a = e.args[0];
+  if (a.kind !== "map" || a.keys.length > 0) {
+    c.err(a.span, `${e.name}() expects a map as argument 1`);
+    c.expr(a);
+    c.expr(e.args[1]);
+    return undefined;
+  }
+  c.u.types.set(a, NONE);
+  const known = c.maps.get(`@${a.name}`);
+  if (known !== undefined && known.nkeys === 0) {
+    c.err(
+      a.span,
+      `call to ${e.name}() expects a map with explicit keys (non-scalar map)`,
+    );
+    c.expr(e.args[1]);
+    return undefined;
+  }
+  const el = keyedMap(e)!;
+  const m = c.mapKeys(el);
+  c.u.types.set(el, NONE);
+  if (m !== undefined && m.kind === undefined && c.diag) {
+    c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
+  }
+  return m;
+}
+
 /**
  * Checks a `printf`-style call: a literal format whose conversions match
  * the arguments' types.
@@ -458,8 +519,33 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     }
     case "exit":
       needStmt();
-      argc(c, e, 0);
+      // exit([code]): the code is the process's exit status (0.26).
+      if (argc(c, e, 0, 1) && e.args.length === 1) intArg(c, e, 0);
       return NONE;
+    case "errorf":
+    case "warnf":
+      needStmt();
+      checkFormat(c, e);
+      return NONE;
+    case "has_key": {
+      if (!argc(c, e, 2)) return U64;
+      elementArg(c, e);
+      return U64;
+    }
+    case "strcontains": {
+      if (!argc(c, e, 2)) return U64;
+      const hay = c.expr(e.args[0]);
+      const needle = c.expr(e.args[1]);
+      if (hay.k !== "str" || needle.k !== "str") {
+        c.err(e.span, "strcontains() expects two strings");
+      } else if (strConstant(c, e.args[1]) === undefined) {
+        c.err(
+          e.args[1].span,
+          "strcontains() expects a string literal as the needle (argument 2)",
+        );
+      }
+      return U64;
+    }
     case "print": {
       needStmt();
       if (!argc(c, e, 1, 3)) return NONE;
@@ -488,7 +574,11 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       return NONE;
     case "delete": {
       needStmt();
-      if (!argc(c, e, 1)) return NONE;
+      if (!argc(c, e, 1, 2)) return NONE;
+      if (e.args.length === 2) {
+        elementArg(c, e);
+        return NONE;
+      }
       const a = e.args[0];
       if (a.kind !== "map") {
         c.err(a.span, "delete() expects a map element");

@@ -834,10 +834,11 @@ function buildDecoder(id: number, fmt: EventFormat): FormatDecoder {
   let types: TypeDesc[] = [];
   if (
     a.kind === "printf" || a.kind === "system" || a.kind === "cat" ||
-    a.kind === "emit"
+    a.kind === "emit" || a.kind === "errorf" || a.kind === "warnf"
   ) {
     types = a.args;
-  } else if (a.kind === "print_value") types = [a.type];
+  } else if (a.kind === "exit") types = a.args ?? [];
+  else if (a.kind === "print_value") types = [a.type];
   const readers = types.map((t, i) => argReader(t, 8 + offsets[i]));
   const n = readers.length;
   const minLength = intEnd(types);
