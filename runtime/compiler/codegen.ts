@@ -33,7 +33,7 @@ import type { ProgramTables } from "./tables.ts";
 import { ConstFolder, positionalText } from "./fold.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import { countReuse, type ReuseCounts } from "./reuse.ts";
-import { keyedMap } from "./sugar.ts";
+import { assertCode, keyedMap } from "./sugar.ts";
 import { alignUp, isScalar, sizeOf, stored, type SType } from "./types.ts";
 import * as events from "./codegen_events.ts";
 import * as maps from "./codegen_maps.ts";
@@ -500,6 +500,12 @@ export class ProbeCompiler implements Emitter {
     if (e.kind === "positional" && this.fold(e) === undefined) {
       return this.#param(e);
     }
+    if (
+      e.kind === "call" && e.name === "str" && e.args[0]?.kind === "positional"
+    ) {
+      // str($N): the parameter's text, "" when not given (bpftrace).
+      return this.#param(e.args[0]) ?? "";
+    }
     return undefined;
   }
 
@@ -653,6 +659,21 @@ export class ProbeCompiler implements Emitter {
         case "warnf":
           events.located(this, e);
           return;
+        case "assert": {
+          // bpftrace 0.26: if (!cond) { errorf("assert failed: %s", msg);
+          // exit(1); }
+          const ok = this.b.newLabel("asserted");
+          this.branch(e.args[0], ok, true);
+          events.located(this, e, "assert failed: %s");
+          const code = assertCode(e);
+          events.event(this, {
+            kind: "exit",
+            args: [this.t.desc(stored(this.type(code)))],
+          }, [[code, stored(this.type(code))]]);
+          this.b.ja(this.exit);
+          this.b.label(ok);
+          return;
+        }
         case "print":
           events.print(this, e);
           return;

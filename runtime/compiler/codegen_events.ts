@@ -133,15 +133,18 @@ export function formatEvent(cg: Emitter, e: ast.CallExpr): void {
  * Emits `errorf()` / `warnf()`: a `printf` that user space prints on
  * stderr after the call's place in the source.
  */
-export function located(cg: Emitter, e: ast.CallExpr): void {
-  const args = e.args.slice(1).map((a): [ast.Expr, SType] => [
-    a,
-    stored(cg.type(a)),
-  ]);
+export function located(
+  cg: Emitter,
+  e: ast.CallExpr,
+  assertion?: string,
+): void {
+  // After the format (errorf), or the condition (assert): the same slice.
+  const args = e.args.slice(1)
+    .map((a): [ast.Expr, SType] => [a, stored(cg.type(a))]);
   const span = e.span;
   event(cg, {
-    kind: e.name as "errorf" | "warnf",
-    format: (e.args[0] as ast.StrLit).value,
+    kind: assertion === undefined ? e.name as "errorf" | "warnf" : "errorf",
+    format: assertion ?? (e.args[0] as ast.StrLit).value,
     args: args.map(([, t]) => cg.t.desc(t)),
     line: span.line,
     col: span.col,

@@ -572,10 +572,8 @@ class UnitTypeChecker implements SemaScope {
       }
       case "positional": {
         const v = this.param(e);
-        if (v === undefined) {
-          this.err(e.span, `Positional parameter $${e.index} is not set`);
-          return S64;
-        }
+        // Not given: 0 (and "" in `str()`), as in bpftrace.
+        if (v === undefined) return S64;
         if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) return S64;
         return { k: "str", size: Math.min(v.length + 1, STRING_SIZE) };
       }

@@ -30,7 +30,7 @@ import {
   signalNumber,
 } from "./call_constants.ts";
 import type { MapInfo, SemaScope } from "./sema_scope.ts";
-import { keyedMap, ppidExpr } from "./sugar.ts";
+import { assertCode, keyedMap, ppidExpr } from "./sugar.ts";
 import { ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
@@ -522,6 +522,17 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       // exit([code]): the code is the process's exit status (0.26).
       if (argc(c, e, 0, 1) && e.args.length === 1) intArg(c, e, 0);
       return NONE;
+    case "assert": {
+      needStmt();
+      if (!argc(c, e, 2)) return NONE;
+      c.expr(e.args[0]);
+      const m = c.expr(e.args[1]);
+      if (m.k !== "str") {
+        c.err(e.args[1].span, "assert() expects a string message");
+      }
+      c.expr(assertCode(e));
+      return NONE;
+    }
     case "errorf":
     case "warnf":
       needStmt();
@@ -605,6 +616,12 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
           if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
           else size = Math.min(Number(n) + 1, STRING_SIZE);
         }
+      }
+      const a = e.args[0];
+      if (a.kind === "positional") {
+        // str($N): the parameter's text, "" when not given (bpftrace).
+        const text = c.param(a) ?? "";
+        return { k: "str", size: Math.min(size, text.length + 1) };
       }
       if (t.k === "str") return { k: "str", size: Math.min(size, t.size) };
       if (t.k !== "int") {

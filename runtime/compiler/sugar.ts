@@ -63,7 +63,7 @@ export function ppidExpr(e: ast.BuiltinExpr): ast.FieldExpr {
  *   name: "has_key",
  *   args: [
  *     { kind: "map" as const, name: "m", keys: [], span },
- *     { kind: "int" as const, value: 1n, span },
+ *     { kind: "int" as const, value: 1n, raw: "1", span },
  *   ],
  *   span,
  * };
@@ -81,4 +81,20 @@ export function keyedMap(e: ast.CallExpr): ast.MapExpr | undefined {
     keys: k.kind === "tuple" ? k.elems : [k],
     span: m.span,
   }));
+}
+
+/**
+ * The exit code `assert(cond, msg)` exits with when `cond` is false (1,
+ * as bpftrace's standard library), as a literal node of the call.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertCode } from "./sugar.ts";
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * const call = { kind: "call" as const, name: "assert", args: [], span };
+ * console.assert(assertCode(call).value === 1n);
+ * ```
+ */
+export function assertCode(e: ast.CallExpr): ast.IntLit {
+  return cached(e, () => ({ kind: "int", value: 1n, raw: "1", span: e.span }));
 }

@@ -124,7 +124,39 @@ const CASES: [string, string, boolean?][] = [
     "BEGIN { @x = lhist(1, 10, 0, 1); }",
     "lhist() max must be greater than min",
   ],
-  ["BEGIN { @x = $1; }", "Positional parameter $1 is not set"],
+  [
+    'BEGIN { @g = 2; if (has_key(@g, 2)) { printf("ok\\n"); } }',
+    "call to has_key() expects a map with explicit keys (non-scalar map)",
+  ],
+  [
+    'BEGIN { @g[1, "hi"] = 2; if (has_key(@g, (1, 2))) { exit(); } }',
+    "Argument mismatch for @g: trying to access with arguments: [(int64,int64)] when map expects arguments: [(int64,string[3])]",
+  ],
+  [
+    "BEGIN { @g = 2; delete(@g, 1); }",
+    "call to delete() expects a map with explicit keys (non-scalar map)",
+  ],
+  ["BEGIN { has_key(1, 2); }", "has_key() expects a map as argument 1"],
+  [
+    "BEGIN { @x = strcontains(comm, comm); }",
+    "strcontains() expects a string literal as the needle (argument 2)",
+  ],
+  ["BEGIN { @x = strcontains(comm, 1); }", "strcontains() expects two strings"],
+  ["BEGIN { exit(1, 2); }", "exit() takes 0 to 1 arguments (2 given)"],
+  [
+    'BEGIN { exit("x"); }',
+    "exit() expects an integer argument 1, got string[2]",
+  ],
+  ["BEGIN { assert(1, 2); }", "assert() expects a string message"],
+  ["BEGIN { errorf(); }", "errorf() takes at least 1 argument (0 given)"],
+  [
+    'BEGIN { warnf("%d"); }',
+    "warnf: Not enough arguments for format string (0 supplied, 1 expected)",
+  ],
+  [
+    "tracepoint:syscalls:sys_enter_openat { @ = usermode; }",
+    "The usermode builtin can only be used with kprobes, uprobes, perf events, begin and end",
+  ],
   ["BEGIN { @x = foo; }", 'Unknown identifier: "foo"'],
   ["BEGIN { print(@nomap); }", "Undefined map: @nomap"],
   ["BEGIN { @x = @nomap; }", "Undefined map: @nomap"],
