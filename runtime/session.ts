@@ -73,6 +73,8 @@ export interface SessionOptions {
    * written at exit and when `print()` shows a map that lost updates.
    */
   warn?: (text: string) => void;
+  /** Where `errorf()` messages go (default: standard error). */
+  error?: (text: string) => void;
   /**
    * Where notices about the session go (detach progress), one line each,
    * without a newline (default: nowhere).
@@ -165,6 +167,7 @@ export class Session {
   #attachLine: boolean;
   #onAttached?: () => void;
   #warn: (text: string) => void;
+  #error: (text: string) => void;
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
   #exitRequested = false;
@@ -205,6 +208,7 @@ export class Session {
     this.#attachLine = options.attachLine ?? true;
     this.#onAttached = options.onAttached;
     this.#warn = options.warn ?? writeStderr;
+    this.#error = options.error ?? writeStderr;
   }
 
   /** True once the program called `exit()`. */
@@ -579,7 +583,7 @@ export class Session {
         const line = `${file}:${a.line}:${a.col}-${a.endCol}: ${
           a.kind === "errorf" ? "ERROR" : "WARNING"
         }: ${text}\n`;
-        if (a.kind === "errorf") writeStderr(line);
+        if (a.kind === "errorf") this.#error(line);
         else this.#warn(line);
         return;
       }

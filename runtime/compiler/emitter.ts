@@ -87,6 +87,7 @@ export const CTX_BUILTINS = new Set([
   "ustack",
   "stack",
   "ctx",
+  "usermode",
 ]);
 
 /** Whether the probe reads its context (r1) anywhere: args, registers, stacks. */

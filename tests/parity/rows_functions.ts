@@ -1,0 +1,190 @@
+/**
+ * Parity rows for the functions of bpftrace 0.26 (`docs/stdlib.md` at
+ * v0.26.1, its `tests/runtime/`): map functions, string search, exit
+ * codes, errors and warnings from the program, task and machine facts,
+ * and positional parameters that were not given.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { ncpus } from "../../runtime/compiler/host_facts.ts";
+import { entries, only, total } from "./expect.ts";
+import type { RunResult } from "./run.ts";
+import { N, type Row } from "./row.ts";
+
+function byKey(r: RunResult, name: string): [string, unknown][] {
+  return entries(r, name).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+}
+
+function existsTask(tid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${Deno.pid}/task/${tid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The rows of this area. */
+export const FUNCTION_ROWS: Row[] = [
+  {
+    name: "fn_has_key_delete",
+    features: [
+      "has_key(@m, k)",
+      "has_key with a tuple key",
+      "delete(@m, k)",
+      "delete(@m, (k1, k2))",
+    ],
+    source: `begin {
+  @a[1] = 10; @a[2] = 20;
+  @b[1, "x"] = 3; @b[2, "y"] = 4;
+  @s["longer"] = 0;
+  $k = 2;
+  printf("%d %d %d %d %d %d\\n", has_key(@a, 1), has_key(@a, 3), has_key(@a, $k),
+    has_key(@b, (1, "x")), has_key(@b, (1, "y")), has_key(@s, "long"));
+  delete(@a, 1);
+  delete(@b, (2, "y"));
+  delete(@a, 99);
+  printf("%d %d\\n", has_key(@a, 1), has_key(@b, (2, "y")));
+  if (has_key(@a, 2)) { printf("kept\\n"); }
+  if (!has_key(@a, 1)) { printf("gone\\n"); }
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "1 0 1 1 0 0\n0 0\nkept\ngone\n");
+      assert.deepEqual(byKey(r, "@a"), [["2", 20]]);
+      assert.deepEqual(byKey(r, "@b"), [["1|x", 3]]);
+    },
+  },
+  {
+    name: "fn_has_key_in_probe",
+    features: ["has_key in a tracepoint", "delete(@m, k) of the pid key"],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  if (!has_key(@seen, pid)) { @first = count(); }
+  @seen[pid] = 1; @n++;
+  if (@n == ${N}) { delete(@seen, pid); }
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(only(r, "@first"), 1);
+      assert.equal(only(r, "@n"), N);
+      assert.deepEqual(entries(r, "@seen"), []);
+    },
+  },
+  {
+    name: "fn_strcontains",
+    features: ['strcontains(s, "lit")', "strcontains of comm"],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @hit[strcontains(comm, "parity")] = count();
+  @t[strcontains(comm, "")] = count();
+}
+begin {
+  printf("%d %d %d %d %d %d\\n", strcontains("abcabd", "abd"), strcontains("abcabd", "abe"),
+    strcontains("abc", "abc"), strcontains("ab", "abc"), strcontains("", "a"),
+    strcontains(str($1), "ll"));
+}`,
+    params: ["hello"],
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(r.output, "1 0 1 0 0 1\n");
+      // The kernel's target is "tsbparity", the interpreter's "target".
+      const has = r.target.comm.includes("parity") ? "1" : "0";
+      assert.deepEqual(entries(r, "@hit"), [[has, N]]);
+      assert.deepEqual(entries(r, "@t"), [["1", N]]);
+    },
+  },
+  {
+    name: "fn_exit_code",
+    features: ["exit(code)", "end runs after exit(code)"],
+    source: `interval:ms:5 { @n++; if (@n == 2) { exit(7); } }
+end { printf("end %d\\n", @n); }`,
+    kernelMs: 2000,
+    interpMs: 1000,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      assert.equal(r.exitCode, 7);
+      // exit() is asynchronous (docs/stdlib.md): a later event may still
+      // run before the session stops.
+      const n = Number(only(r, "@n"));
+      assert.ok(n >= 2, `${n}`);
+      assert.match(r.exitOutput, /^end \d+\n/);
+    },
+  },
+  {
+    name: "fn_errorf_warnf",
+    features: ["errorf()", "warnf()", "FILE:LINE:COL-END on stderr"],
+    source: `begin { errorf("Something bad: %d, %s", 10, "arg2");
+  warnf("careful %x", 255); printf("out\\n"); exit(); }`,
+    expect(r) {
+      assert.equal(r.output, "out\n");
+      assert.equal(
+        r.stderr,
+        "stdin:1:9-52: ERROR: Something bad: 10, arg2\n" +
+          "stdin:2:3-27: WARNING: careful ff\n",
+      );
+      assert.equal(r.exitCode, undefined);
+    },
+  },
+  {
+    name: "fn_assert",
+    features: ["assert(cond, msg)", "assert exits with 1"],
+    source: `begin { $x = 2; assert($x == 2, "fine"); printf("a\\n");
+  assert($x > 5, "too small"); printf("b\\n"); }`,
+    expect(r) {
+      assert.equal(r.output, "a\n");
+      assert.equal(r.stderr, "stdin:2:3-30: ERROR: assert failed: too small\n");
+      assert.equal(r.exitCode, 1);
+      assert.equal(r.reason, "exit");
+    },
+  },
+  {
+    name: "fn_ncpus_usermode",
+    features: ["ncpus", "usermode in begin", "usermode in a uprobe"],
+    source: (t) =>
+      `begin { printf("%d %d\\n", ncpus, usermode); }
+uprobe:${t.bin}:parity_target { @u[usermode] = count(); }`,
+    workload: ["calls", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(r.output, `${ncpus()} 1\n`);
+      assert.deepEqual(entries(r, "@u"), [["1", N]]);
+    },
+  },
+  {
+    name: "fn_ppid",
+    features: ["ppid (curtask->real_parent->pid)"],
+    source: `tracepoint:syscalls:sys_enter_getppid { @p[ppid] = count(); }
+tracepoint:syscalls:sys_exit_getppid { @r[args->ret] = count(); }`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      // What getppid() returns is what ppid saw.
+      assert.equal(total(r, "@p"), N);
+      const [[p]] = entries(r, "@p");
+      if (r.engine === "kernel") {
+        // real_parent->pid is the parent's thread that started the child
+        // (bpftrace's definition): a thread of this test process, whose
+        // process getppid() returns.
+        assert.deepEqual(entries(r, "@r"), [[String(Deno.pid), N]]);
+        assert.ok(
+          Number(p) === Deno.pid || existsTask(Number(p)),
+          `${p} is no thread of ${Deno.pid}`,
+        );
+      } else assert.ok(Number(p) > 0, p);
+    },
+  },
+  {
+    name: "fn_positional_unset",
+    features: ["unset $N is 0", 'str($N) of an unset parameter is ""'],
+    source:
+      `begin { printf("[%d] [%s] [%d] [%s] [%s]\\n", $2, str($2), $1 + 1, str($1),
+  str($1, 1)); exit(); }`,
+    params: ["41"],
+    expect(r) {
+      assert.equal(r.output, "[0] [] [42] [41] [4]\n");
+    },
+  },
+];
