@@ -147,6 +147,11 @@ export type TypeDesc =
   | { kind: "timestamp"; size: 8; format?: string }
   /** A uid (`username`): user space prints the name /etc/passwd gives it. */
   | { kind: "username"; size: 8 }
+  /**
+   * A number printed as its name (`strerror()`, `signal_name()`,
+   * `syscall_name()`): user space looks it up in `table`.
+   */
+  | { kind: "intname"; size: 8; table: "errno" | "signal" | "syscall" }
   | { kind: "none"; size: 0 };
 
 /** How a map's per-key value is aggregated and printed. */

@@ -10,7 +10,7 @@
 
 import type { Engine } from "./engine.ts";
 import { engineSymbols } from "./host_symbols.ts";
-import { decodeEvent, decodeMap } from "./output/decode.ts";
+import { decodeEvent, decodeMap, loadNumberNames } from "./output/decode.ts";
 import { formatEventOutput } from "./output/event.ts";
 import {
   formatAttachedProbesJson,
@@ -269,6 +269,7 @@ export class Session {
    */
   async start(): Promise<void> {
     checkProbeLimit(this.program);
+    await loadNumberNames(this.program);
     await this.engine.load(this.program);
     this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
     this.#started = this.#now();

@@ -447,6 +447,8 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
     case "timestamp":
     case "username":
       return { k: d.kind };
+    case "intname":
+      return { k: "intname", table: d.table };
     default:
       return { k: "none" };
   }

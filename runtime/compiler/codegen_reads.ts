@@ -362,6 +362,9 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
   switch (e.name) {
     case "ksym":
     case "usym":
+    case "strerror":
+    case "signal_name":
+    case "syscall_name":
       return cg.scalar(e.args[0]);
     case "strftime":
       return cg.scalar(e.args[1]);

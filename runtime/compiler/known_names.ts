@@ -54,6 +54,9 @@ export const FUNCTIONS: readonly string[] = [
   "strcontains",
   "errorf",
   "warnf",
+  "strerror",
+  "signal_name",
+  "syscall_name",
 ];
 
 /** The builtin variables, for "did you mean" suggestions. */

@@ -652,6 +652,19 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "ksym":
       if (argc(c, e, 1)) intArg(c, e, 0);
       return { k: "ksym" };
+    case "strerror":
+    case "signal_name":
+    case "syscall_name": {
+      // Named in user space (bpftrace 0.26 names them in the kernel):
+      // printable everywhere, not comparable as strings in a probe.
+      if (argc(c, e, 1)) intArg(c, e, 0);
+      const table = name === "strerror"
+        ? "errno"
+        : name === "signal_name"
+        ? "signal"
+        : "syscall";
+      return { k: "intname", table };
+    }
     case "usym":
       if (argc(c, e, 1)) intArg(c, e, 0);
       return { k: "usym" };

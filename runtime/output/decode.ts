@@ -91,6 +91,31 @@ function readI64(bytes: Uint8Array, offset: number): bigint {
 
 let passwd: Map<number, string> | undefined;
 
+let numberNamer:
+  | ((table: "errno" | "signal" | "syscall", n: number) => string)
+  | undefined;
+
+/**
+ * Loads the names numbers print as (`strerror()`, `signal_name()`,
+ * `syscall_name()`) when `program` has such values; until then they
+ * decode as their numbers. Kept out of the start-up module graph.
+ *
+ * @example Usage
+ * ```ts
+ * import { compile } from "../compiler/compile.ts";
+ * import { loadNumberNames } from "./decode.ts";
+ * await loadNumberNames(compile("BEGIN { print(strerror(1)); }"));
+ * ```
+ */
+export async function loadNumberNames(program: Program): Promise<void> {
+  if (numberNamer !== undefined) return;
+  const used = JSON.stringify([
+    program.formats.map((f) => f.action),
+    program.maps,
+  ]).includes('"kind":"intname"');
+  if (used) numberNamer = (await import("./int_names.ts")).numberName;
+}
+
 /**
  * The name /etc/passwd gives `uid`, or `""` when it has none (or cannot be
  * read), as bpftrace prints `username`.
@@ -289,6 +314,10 @@ export function decodeValue(
     case "username": {
       const uid = view(bytes).getUint32(offset, true);
       return resolver?.username?.(uid) ?? userName(uid);
+    }
+    case "intname": {
+      const n = Number(BigInt.asIntN(32, readU64(bytes, offset)));
+      return numberNamer === undefined ? String(n) : numberNamer(type.table, n);
     }
     case "none":
       return 0;
