@@ -6,6 +6,7 @@
  * @module
  */
 
+import { addressBytes } from "./host_facts.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Width } from "../bpf/builder.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
@@ -205,6 +206,22 @@ export function into(
   }
   if (st.k === "inet" && e.kind === "call" && e.name === "ntop") {
     const last = e.args[e.args.length - 1];
+    if (last.kind === "call" && last.name === "pton") {
+      // A compile-time address: the family, then its bytes.
+      const bytes = addressBytes(cg.strConst(last.args[0]) ?? "") ??
+        new Uint8Array(4);
+      const fam = e.args.length === 2
+        ? cg.scalar(e.args[0])
+        : cg.ra.imm(bytes.length === 16 ? AF_INET6 : AF_INET);
+      cg.storeScalar(d, fam, 8);
+      cg.ra.free(fam);
+      const words = new DataView(bytes.buffer);
+      for (let i = 0; i < bytes.length; i += 4) {
+        b.st(4, cg.baseReg(d), d.off + 8 + i, words.getInt32(i, true));
+      }
+      cg.zero(d, 8 + bytes.length, size);
+      return;
+    }
     const f = last.kind === "field" ? cg.u.fields?.get(last.field) : undefined;
     const lt = cg.type(last);
     if (

@@ -31,7 +31,7 @@ import {
 } from "./call_constants.ts";
 import type { MapInfo, SemaScope } from "./sema_scope.ts";
 import { assertCode, keyedMap, ppidExpr } from "./sugar.ts";
-import { ncpus } from "./host_facts.ts";
+import { addressBytes, ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
 const STACK_DEPTH = 127;
@@ -570,7 +570,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         c.err(e.span, "print() takes 1 argument for a non-map value");
       }
       const t = c.expr(a);
-      if (t.k === "none" || t.k === "args" || t.k === "agg") {
+      if (
+        t.k === "none" || t.k === "args" || t.k === "agg" ||
+        (a.kind === "call" && t.k === "array")
+      ) {
         c.err(
           a.span,
           `print() cannot print a value of type ${typeName(t)}`,
@@ -726,6 +729,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       for (let i = 0; i < last; i++) intArg(c, e, i);
       // An address member of a kernel struct (`u8[16]`, read as bytes).
       const a = e.args[last];
+      if (a.kind === "call" && a.name === "pton") {
+        c.expr(a);
+        return { k: "inet", size: 24 };
+      }
       if (a.kind === "field" || a.kind === "index") {
         const t = c.expr(a);
         if (
@@ -747,6 +754,21 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       }
       intArg(c, e, last);
       return { k: "inet", size: 24 };
+    }
+    case "pton": {
+      // Compile time (0.26): the address's bytes, 4 or 16 of them.
+      const u8: SType = { k: "int", size: 1, signed: false };
+      if (!argc(c, e, 1)) return { k: "array", elem: u8, count: 4, size: 4 };
+      const text = strLitArg(c, e, 0);
+      const bytes = text === undefined ? undefined : addressBytes(text);
+      if (text !== undefined && bytes === undefined) {
+        c.err(
+          e.args[0].span,
+          `pton() expects an IPv4 or IPv6 address, got "${text}"`,
+        );
+      }
+      const n = bytes?.length ?? 4;
+      return { k: "array", elem: u8, count: n, size: n };
     }
     case "strftime": {
       if (!argc(c, e, 2)) return { k: "timestamp" };
