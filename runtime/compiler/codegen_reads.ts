@@ -417,6 +417,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     }
     case "strcontains":
       return strContains(cg, e);
+    case "len":
+      return stackLen(cg, e);
     case "strncmp": {
       const n = Number(cg.fold(e.args[2]) ?? 0n);
       const f = cg.b.newLabel("ne");
@@ -434,6 +436,39 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     }
   }
   return ra.imm(0);
+}
+
+/**
+ * `len(kstack)` / `len(ustack)`: the frames of the current stack, as
+ * `get_stack` writes them into a per-CPU slot (bytes / 8); 0 on failure.
+ */
+function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const t = cg.type(e.args[0]) as { k: "kstack" | "ustack"; depth: number };
+  const key = cg.alloc(8);
+  b.st(4, R10, key, 0);
+  const p = cg.call(Helper.map_lookup_elem, [
+    { map: cg.t.stackBuffer(t.depth) },
+    { fp: key },
+  ], true)!;
+  const n = ra.holding([p], () => ra.newReg());
+  const done = b.newLabel("lendone");
+  b.movImm(ra.reg(n), 0);
+  b.jmpImm("JEQ", ra.reg(p), 0, done);
+  const got = cg.call(Helper.get_stack, [
+    { ctx: true },
+    p,
+    ra.imm(8 * t.depth),
+    ra.imm(t.k === "ustack" ? BPF_F_USER_STACK : 0),
+  ], true)!;
+  const [gr, nr] = ra.regs(got, n);
+  b.jmpImm("JSLT", gr, 0, done);
+  b.movReg(nr, gr);
+  b.alu64Imm("RSH", nr, 3);
+  b.label(done);
+  ra.free(got);
+  return n;
 }
 
 /**

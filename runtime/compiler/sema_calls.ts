@@ -538,6 +538,33 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       needStmt();
       checkFormat(c, e);
       return NONE;
+    case "len": {
+      // len(kstack|ustack): frames (0.26). len(@map) needs an element
+      // count in the kernel (bpf_for_each_map_elem), not done yet.
+      if (!argc(c, e, 1)) return S64;
+      const a = e.args[0];
+      if (a.kind === "map" && a.keys.length === 0) {
+        c.u.types.set(a, NONE);
+        c.err(
+          e.span,
+          "len() of a map is not supported yet: it needs the kernel to count the elements (bpf_for_each_map_elem)",
+        );
+        return S64;
+      }
+      const t = c.expr(a);
+      if (t.k !== "kstack" && t.k !== "ustack") {
+        c.err(
+          a.span,
+          `call to len() expects a map, ustack, or kstack, got ${typeName(t)}`,
+        );
+      } else if (a.kind !== "builtin" && a.kind !== "call") {
+        c.err(
+          a.span,
+          "len() counts the frames of kstack or ustack where it is called: pass the builtin, not a stored stack",
+        );
+      }
+      return S64;
+    }
     case "has_key": {
       if (!argc(c, e, 2)) return U64;
       elementArg(c, e);

@@ -272,6 +272,17 @@ export class ProgramTables {
     }) + (kind === "kstack" ? 0 : 0);
   }
 
+  /** A per-CPU slot of `depth` addresses that `len(kstack)` reads into. */
+  stackBuffer(depth: number): number {
+    return this.#internalMap(`.stackbuf${depth}`, {
+      type: MapType.PERCPU_ARRAY,
+      keySize: 4,
+      valueSize: 8 * depth,
+      maxEntries: 1,
+      key: { kind: "none", size: 0 },
+    });
+  }
+
   /** The one-slot array holding the start time for `elapsed`. */
   startMap(): number {
     return this.#internalMap(".start", {

@@ -177,6 +177,59 @@ tracepoint:syscalls:sys_exit_getppid { @r[args->ret] = count(); }`,
     },
   },
   {
+    name: "fn_len_stacks",
+    features: ["len(ustack)", "len(ustack(n))", "len(kstack)"],
+    source: (t) =>
+      `uprobe:${t.bin}:parity_target { @deep[len(ustack) >= 2] = count(); @two[len(ustack(2))] = count(); @k[len(kstack) >= 0] = count(); }`,
+    workload: ["calls", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.deepEqual(entries(r, "@deep"), [["1", N]]);
+      assert.deepEqual(entries(r, "@two"), [["2", N]]);
+      assert.deepEqual(entries(r, "@k"), [["1", N]]);
+    },
+  },
+  {
+    name: "fn_number_names",
+    features: [
+      "strerror()",
+      "signal_name()",
+      "syscall_name()",
+      "names as map keys and values",
+    ],
+    source: `begin {
+  print(strerror(1));
+  printf("%s|%s|%s|%s|%s|%s\\n", strerror(-2), strerror(7), strerror(4095),
+    signal_name(9), signal_name(99), syscall_name(0));
+  @e[strerror(13)] = count(); @v = syscall_name(110);
+}
+tracepoint:syscalls:sys_enter_getppid { @s[syscall_name(args->__syscall_nr)] = count(); exit(); }`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "Operation not permitted\n" +
+          "No such file or directory|Argument list too long|Unknown error|Killed|N/A|read\n",
+      );
+      assert.deepEqual(entries(r, "@e"), [["Permission denied", 1]]);
+      assert.deepEqual(entries(r, "@v"), [["", "getppid"]]);
+      assert.deepEqual(entries(r, "@s").map(([k]) => k), ["getppid"]);
+    },
+  },
+  {
+    name: "fn_pton_print_elem",
+    features: ["pton() IPv4 and IPv6", "print(@m[k])"],
+    source: `begin {
+  printf("IP: %s %s %s\\n", ntop(pton("127.0.0.1")), ntop(10, pton("::1")),
+    ntop(pton("fe80::ab:1")));
+  @x[1] = 5; @x[2] = 6; print(@x[2]); exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "IP: 127.0.0.1 ::1 fe80::ab:1\n6\n");
+    },
+  },
+  {
     name: "fn_positional_unset",
     features: ["unset $N is 0", 'str($N) of an unset parameter is ""'],
     source:
