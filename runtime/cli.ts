@@ -284,6 +284,7 @@ async function runScript(opts: CliOptions): Promise<number> {
       maxSampleRate: opts.backend === "interp" ? undefined : maxSampleRate(),
       cpid: child?.pid ?? (opts.command !== undefined ? 0 : undefined),
       histSums: opts.metrics !== undefined || opts.remoteWrite !== undefined,
+      named: opts.named,
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -292,6 +293,16 @@ async function runScript(opts: CliOptions): Promise<number> {
   } catch (e) {
     await killChild(child);
     throw e;
+  }
+  if (opts.named.size > 0) {
+    // Named parameters the program does not read, `--help`, bad values.
+    const { checkNamed } = await import("./compiler/getopt.ts");
+    const issues = checkNamed(program.options ?? [], opts.named);
+    if (issues.length > 0) {
+      await killChild(child);
+      for (const i of issues) stderr(`${i.kind}: ${i.text}`);
+      return 1;
+    }
   }
   for (const w of program.config?.warnings ?? []) warn(w);
   if (opts.disasm) {

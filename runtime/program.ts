@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { ProgramOption } from "./compiler/getopt.ts";
 import type { SourceLoc } from "./bpf/builder.ts";
 import type { Insn } from "./bpf/insn.ts";
 
@@ -283,6 +284,8 @@ export interface Program {
    * exit, and warnings (rendered) about settings not applied.
    */
   config?: { printMapsOnExit?: boolean; warnings: string[] };
+  /** The named parameters the program reads (`getopt()`), for `--help`. */
+  options?: ProgramOption[];
 }
 
 /** A register an operand names: its `pt_regs` slot and the bytes used. */

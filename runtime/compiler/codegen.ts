@@ -506,6 +506,10 @@ export class ProbeCompiler implements Emitter {
       // str($N): the parameter's text, "" when not given (bpftrace).
       return this.#param(e.args[0]) ?? "";
     }
+    if (e.kind === "call" && e.name === "getopt") {
+      const v = this.u.getopts?.get(e)?.value;
+      if (typeof v === "string") return v;
+    }
     return undefined;
   }
 

@@ -419,6 +419,10 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return strContains(cg, e);
     case "len":
       return stackLen(cg, e);
+    case "getopt": {
+      const v = cg.u.getopts?.get(e)?.value;
+      return ra.imm(typeof v === "bigint" ? v : 0n);
+    }
     case "strncmp": {
       const n = Number(cg.fold(e.args[2]) ?? 0n);
       const f = cg.b.newLabel("ne");

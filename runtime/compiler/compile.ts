@@ -56,6 +56,7 @@
  * @module
  */
 
+import type { NamedParams, ProgramOption } from "./getopt.ts";
 import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
@@ -114,6 +115,11 @@ export interface CompileOptions {
    * without it are unchanged.
    */
   histSums?: boolean;
+  /**
+   * Named parameters (`-- --name=value`), the values `getopt()` reads;
+   * the program's `options` say which it expects (`checkNamed()`).
+   */
+  named?: NamedParams;
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
@@ -213,6 +219,7 @@ export function compileAst(
     tracefsAvailable: opts.tracefsAvailable,
     cpid: opts.cpid,
     pid: opts.pid,
+    named: opts.named,
   });
   diag.throwIfErrors();
   // Wildcards are expanded now: the total work of codegen is known.
@@ -261,7 +268,20 @@ export function compileAst(
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
   if (tree.config) prog.config = sessionConfig(config, diag);
+  const options = programOptions(a.units);
+  if (options.length > 0) prog.options = options;
   return prog;
+}
+
+/** The named parameters the units read with `getopt()`, first use first. */
+function programOptions(units: Unit[]): ProgramOption[] {
+  const seen = new Map<string, ProgramOption>();
+  const calls = units.flatMap((u) => [...(u.getopts?.values() ?? [])]);
+  calls.sort((a, b) => a.at - b.at);
+  for (const { option } of calls) {
+    if (!seen.has(option.name)) seen.set(option.name, option);
+  }
+  return [...seen.values()];
 }
 
 /** Longest kernel program name (BPF_OBJ_NAME_LEN - 1). */

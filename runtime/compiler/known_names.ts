@@ -55,6 +55,7 @@ export const FUNCTIONS: readonly string[] = [
   "errorf",
   "warnf",
   "strerror",
+  "getopt",
   "len",
   "signal_name",
   "syscall_name",

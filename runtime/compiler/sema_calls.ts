@@ -31,6 +31,7 @@ import {
 } from "./call_constants.ts";
 import type { MapInfo, SemaScope } from "./sema_scope.ts";
 import { assertCode, keyedMap, ppidExpr } from "./sugar.ts";
+import { optionValue, type ProgramOption } from "./getopt.ts";
 import { addressBytes, ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
@@ -405,6 +406,74 @@ function elementArg(c: SemaScope, e: ast.CallExpr): MapInfo | undefined {
 }
 
 /**
+ * `getopt("name"[, default[, "description"]])`: a named parameter, typed
+ * by its default (none: a boolean), its value this run's (`-- --name=v`)
+ * or the default. A value of the wrong type keeps the default here; the
+ * command line check (`checkNamed()`) refuses it before anything runs.
+ */
+function checkGetopt(c: SemaScope, e: ast.CallExpr): SType {
+  if (!argc(c, e, 1, 3)) return U64;
+  const name = strLitArg(c, e, 0);
+  let option: ProgramOption | undefined;
+  const d = e.args[1];
+  if (d === undefined) {
+    option = { name: name ?? "", description: "", type: "bool", default: 0n };
+  } else {
+    c.expr(d);
+    const n = c.constInt(d);
+    if (d.kind === "bool") {
+      option = {
+        name: name ?? "",
+        description: "",
+        type: "bool",
+        default: d.value ? 1n : 0n,
+      };
+    } else if (d.kind === "str") {
+      option = {
+        name: name ?? "",
+        description: "",
+        type: "string",
+        default: d.value,
+      };
+    } else if (n !== undefined) {
+      option = {
+        name: name ?? "",
+        description: "",
+        type: n < 0n ? "int" : "uint",
+        default: n,
+      };
+    } else {
+      c.err(
+        d.span,
+        "getopt() expects a literal default value (integer, string, true or false)",
+      );
+    }
+  }
+  if (e.args.length === 3 && option !== undefined) {
+    option.description = strLitArg(c, e, 2) ?? "";
+  }
+  if (name === undefined || option === undefined) return U64;
+  const given = c.opts.named;
+  let value = option.default;
+  if (given?.has(name)) {
+    const v = optionValue(option, given.get(name));
+    if (typeof v !== "object") value = v;
+  }
+  (c.u.getopts ??= new Map()).set(e, { option, value, at: e.span.start });
+  switch (option.type) {
+    case "string":
+      return {
+        k: "str",
+        size: Math.min(String(value).length + 1, STRING_SIZE),
+      };
+    case "int":
+      return S64;
+    default:
+      return U64;
+  }
+}
+
+/**
  * Checks a `printf`-style call: a literal format whose conversions match
  * the arguments' types.
  */
@@ -538,6 +607,8 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       needStmt();
       checkFormat(c, e);
       return NONE;
+    case "getopt":
+      return checkGetopt(c, e);
     case "len": {
       // len(kstack|ustack): frames (0.26). len(@map) needs an element
       // count in the kernel (bpf_for_each_map_elem), not done yet.

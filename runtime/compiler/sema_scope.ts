@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { NamedParams } from "./getopt.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import type { CStructs } from "./c_structs.ts";
@@ -30,6 +31,8 @@ export interface SemaOptions {
   cpid?: number;
   /** The `-p` process: usdt binaries are looked up in its mappings. */
   pid?: number;
+  /** Named parameters (`-- --name=value`), read by `getopt()`. */
+  named?: NamedParams;
 }
 
 /** The aggregation functions. */
