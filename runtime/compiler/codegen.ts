@@ -515,6 +515,12 @@ export class ProbeCompiler implements Emitter {
 
   // ---- statements ------------------------------------------------------
 
+  /** Whether `s` is an `assert()` whose condition is false as compiled. */
+  #failsAssert(s: ast.Stmt): boolean {
+    return s.kind === "expr" && s.expr.kind === "call" &&
+      s.expr.name === "assert" && this.truth(s.expr.args[0]) === false;
+  }
+
   /** `tail`: nothing runs after this block but the program's exit. */
   #block(b: ast.Block, tail = false): void {
     const n = b.stmts.length;
@@ -523,7 +529,7 @@ export class ProbeCompiler implements Emitter {
       const mark = this.#sp;
       this.#stmt(s, tail && i === n - 1);
       this.#sp = mark;
-      if (terminates(s)) break;
+      if (terminates(s) || this.#failsAssert(s)) break;
       if (
         s.kind === "while" && !breaks(s.body) &&
         (this.fold(s.cond) ?? 0n) !== 0n
@@ -666,16 +672,22 @@ export class ProbeCompiler implements Emitter {
         case "assert": {
           // bpftrace 0.26: if (!cond) { errorf("assert failed: %s", msg);
           // exit(1); }
+          const known = this.truth(e.args[0]);
+          if (known === true) {
+            this.effects(e.args[0]);
+            return;
+          }
           const ok = this.b.newLabel("asserted");
-          this.branch(e.args[0], ok, true);
+          if (known === undefined) this.branch(e.args[0], ok, true);
+          else this.effects(e.args[0]);
           events.located(this, e, "assert failed: %s");
           const code = assertCode(e);
           events.event(this, {
             kind: "exit",
             args: [this.t.desc(stored(this.type(code)))],
           }, [[code, stored(this.type(code))]]);
-          this.b.ja(this.exit);
-          this.b.label(ok);
+          if (known === undefined || !tail) this.b.ja(this.exit);
+          if (known === undefined) this.b.label(ok);
           return;
         }
         case "print":
