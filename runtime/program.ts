@@ -179,7 +179,16 @@ export type Aggregation =
    * (compiled for metrics export) the value is the count, then the i64
    * sum of the values counted in that bucket.
    */
-  | { kind: "hist"; sum?: boolean }
+  | {
+    kind: "hist";
+    sum?: boolean;
+    /**
+     * `hist(n, k)`: 2^k buckets per power of 2 (absent: 0). Bucket 0
+     * counts negative values, 1 to 2^k the values 0 to 2^k - 1, then
+     * each power of 2 splits into 2^k equal parts.
+     */
+    bits?: number;
+  }
   | { kind: "lhist"; min: number; max: number; step: number; sum?: boolean }
   /** A plain stored value (`@x = expr`). */
   | { kind: "value"; type: TypeDesc };

@@ -164,7 +164,8 @@ export function aggregate(
   const bucketSum = (spec.agg as { sum?: boolean }).sum === true;
   if (agg === "hist") {
     const kept = bucketSum ? copyRef(cg, v!) : undefined;
-    bucket = log2(cg, v!);
+    const bits = (spec.agg as { bits?: number }).bits ?? 0;
+    bucket = bits === 0 ? log2(cg, v!) : log2Bits(cg, v!, bits);
     v = kept;
   } else if (agg === "lhist") {
     const lh = spec.agg as { min: number; max: number; step: number };
@@ -331,6 +332,68 @@ export function log2(cg: Emitter, v: Ref): Ref {
   b.jmpImm("JLT", vr, 2, done);
   b.alu64Imm("ADD", o, 1);
   b.label(done);
+  ra.free(v);
+  return out;
+}
+
+/**
+ * The bucket of `hist(v, k)` with k >= 1 (bpftrace 0.26): 0 for negative
+ * values, v + 1 below 2^k, else the power of 2 and the k bits after its
+ * leading one: ((p - k + 1) << k) + ((v >> (p - k)) & (2^k - 1)) + 1,
+ * p the leading one's position.
+ */
+export function log2Bits(cg: Emitter, v: Ref, k: number): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const mask = (1 << k) - 1;
+  if (v.loc.kind === "imm") {
+    const x = BigInt.asIntN(64, v.loc.v);
+    if (x < 0n) return ra.imm(0);
+    if (x <= BigInt(mask)) return ra.imm(x + 1n);
+    const l = x.toString(2).length - 1 - k;
+    const top = (x >> BigInt(l)) & BigInt(mask);
+    return ra.imm((BigInt(l + 1) << BigInt(k)) + top + 1n);
+  }
+  const out = ra.holding([v], () => ra.newReg());
+  const t = ra.holding([v, out], () => ra.newReg());
+  const [vr, o, tr] = ra.regs(v, out, t);
+  const done = b.newLabel("log2k");
+  b.movImm(o, 0);
+  b.jmpImm("JSLT", vr, 0, done);
+  b.movReg(o, vr);
+  b.alu64Imm("ADD", o, 1);
+  b.jmpImm("JLE", vr, mask, done);
+  // o = position of the leading one, found on a copy of v.
+  b.movReg(tr, vr);
+  b.movImm(o, 0);
+  const u = ra.holding([v, out, t], () => ra.newReg());
+  const ur = ra.reg(u);
+  const low = b.newLabel("s32");
+  b.movReg(ur, tr);
+  b.alu64Imm("RSH", ur, 32);
+  b.jmpImm("JEQ", ur, 0, low);
+  b.movReg(tr, ur);
+  b.alu64Imm("ADD", o, 32);
+  b.label(low);
+  ra.free(u);
+  for (const s of [16, 8, 4, 2, 1]) {
+    const next = b.newLabel("s");
+    b.jmpImm("JLT", tr, 2 ** s, next);
+    b.alu64Imm("RSH", tr, s);
+    b.alu64Imm("ADD", o, s);
+    b.label(next);
+  }
+  // l = p - k; t = (v >> l) & mask; o = ((l + 1) << k) + t + 1.
+  b.alu64Imm("SUB", o, k);
+  b.movReg(tr, vr);
+  b.alu64Reg("RSH", tr, o);
+  b.alu64Imm("AND", tr, mask);
+  b.alu64Imm("ADD", o, 1);
+  b.alu64Imm("LSH", o, k);
+  b.alu64Reg("ADD", o, tr);
+  b.alu64Imm("ADD", o, 1);
+  b.label(done);
+  ra.free(t);
   ra.free(v);
   return out;
 }

@@ -372,6 +372,17 @@ class UnitTypeChecker implements SemaScope {
         const signed = at?.k === "int" ? at.signed : true;
         m.sumSigned = (m.sumSigned ?? signed) && signed;
       }
+      if (agg === "hist") {
+        const k = v.args.length === 2 ? this.constInt(v.args[1]) : 0n;
+        const bits = Number(k ?? 0n);
+        if (m.histBits === undefined) m.histBits = bits;
+        else if (m.histBits !== bits) {
+          this.err(
+            v.span,
+            `hist() of ${m.name} was used with ${m.histBits} bits, not ${bits}`,
+          );
+        }
+      }
       if (agg === "lhist") {
         const [, a, b, c] = v.args.map((x) => this.constInt(x));
         if (a !== undefined && b !== undefined && c !== undefined) {

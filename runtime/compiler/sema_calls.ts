@@ -537,8 +537,19 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "min":
     case "max":
     case "stats":
-    case "hist":
       if (argc(c, e, 1)) intArg(c, e, 0);
+      return { k: "agg" };
+    case "hist":
+      // hist(n[, k]): 2^k buckets per power of 2, 0 <= k <= 5 (0.26).
+      if (argc(c, e, 1, 2)) {
+        intArg(c, e, 0);
+        if (e.args.length === 2) {
+          const k = litArg(c, e, 1);
+          if (k !== undefined && (k < 0n || k > 5n)) {
+            c.err(e.args[1].span, "hist() k must be between 0 and 5");
+          }
+        }
+      }
       return { k: "agg" };
     case "lhist":
       if (argc(c, e, 4)) {

@@ -72,6 +72,8 @@ export interface MapInfo {
   value?: SType;
   /** lhist parameters. */
   lhist?: { min: number; max: number; step: number };
+  /** hist(n, k): sub-buckets per power of 2 are 2^k (0.26; 0 when absent). */
+  histBits?: number;
   /** sum: whether the summed expression is signed. */
   sumSigned?: boolean;
   /** Names of the keys, from the key expressions of the first use. */

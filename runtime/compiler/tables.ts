@@ -38,7 +38,7 @@ function arraySlots(agg: Aggregation): number | undefined {
     case "value":
       return undefined;
     case "hist":
-      return HIST_BUCKETS;
+      return agg.bits ? (64 - agg.bits) * 2 ** agg.bits + 1 : HIST_BUCKETS;
     case "lhist": {
       const n = Math.floor((agg.max - agg.min) / agg.step) + 2;
       return Number.isInteger(n) && n > 0 && n <= MAP_MAX_ENTRIES
@@ -122,6 +122,7 @@ export class ProgramTables {
       case "hist":
         agg = this.#histSums ? { kind, sum: true } : { kind };
         if (this.#histSums) valueSize = 16;
+        if (m.histBits) agg.bits = m.histBits;
         break;
       case "avg":
       case "stats":

@@ -444,6 +444,27 @@ export function histBucketRange(index: number): { min?: Int; max?: Int } {
   return { min: toInt(lo), max: toInt((lo << 1n) - 1n) };
 }
 
+/**
+ * Inclusive value range of bucket `index` of a `hist(n, k)` with k >= 1:
+ * 0 is the negative values, 1 to 2^k the values 0 to 2^k - 1, then each
+ * power of 2 in 2^k equal parts.
+ *
+ * @example Usage
+ * ```ts
+ * import { finerRange } from "./decode.ts";
+ * console.assert(finerRange(17, 3).min === 16 && finerRange(17, 3).max === 17);
+ * ```
+ */
+export function finerRange(index: number, k: number): { min?: Int; max?: Int } {
+  const n = 1 << k;
+  if (index === 0) return { max: -1 };
+  if (index <= n) return { min: index - 1, max: index - 1 };
+  const j = BigInt(index - 1);
+  const l = (j >> BigInt(k)) - 1n;
+  const lo = (BigInt(n) + (j & BigInt(n - 1))) << l;
+  return { min: toInt(lo), max: toInt(lo + (1n << l) - 1n) };
+}
+
 /** Inclusive value range of bucket `index` of an `lhist(min, max, step)`. */
 export function lhistBucketRange(
   index: number,
@@ -587,15 +608,17 @@ export function decodeMap(
       const ordered = [...groups.values()].sort((a, b) =>
         compareBytes(a.key, b.key, prefixLen)
       );
+      const bits = agg.kind === "hist" ? agg.bits ?? 0 : 0;
       const range = agg.kind === "hist"
-        ? histBucketRange
+        ? (bits === 0 ? histBucketRange : (i: number) => finerRange(i, bits))
         : (i: number) => lhistBucketRange(i, agg.min, agg.max, agg.step);
       const out: MapEntry<HistBucket[]>[] = ordered.map((g) => ({
         key: decodeKey(spec, g.key, resolver),
         value: buildBuckets(g.counts, range, g.sums),
       }));
       if (agg.kind === "hist") {
-        return sortMapData({ ...base, kind: "hist", entries: out });
+        const data = { ...base, kind: "hist" as const, entries: out };
+        return sortMapData(bits === 0 ? data : { ...data, bits });
       }
       return sortMapData({
         ...base,

@@ -79,10 +79,15 @@ function divInt(v: Int, div: number): Int {
   return v / BigInt(div);
 }
 
-function histJson(buckets: HistBucket[], div: number, log2: boolean): string {
+function histJson(
+  buckets: HistBucket[],
+  div: number,
+  log2: boolean,
+  finer = false,
+): string {
   const parts = buckets.map((b) => {
     let min = b.min, max = b.max;
-    if (log2 && b.index >= 3) {
+    if (log2 && b.index >= 3 && !finer) {
       // bpftrace 0.17 computes these bounds with 32-bit `int` shifts (the
       // shift count wraps at 32 and the result overflows): reproduce it.
       min = 1 << (b.index - 2);
@@ -177,7 +182,12 @@ export function formatMapJson(
       const log2 = sorted.kind === "hist";
       items = selectTop(sorted.entries, top).map((e) => ({
         key: e.key,
-        text: histJson(e.value, log2 ? div : 1, log2),
+        text: histJson(
+          e.value,
+          log2 ? div : 1,
+          log2,
+          sorted.kind === "hist" && (sorted.bits ?? 0) > 0,
+        ),
       }));
       break;
     }

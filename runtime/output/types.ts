@@ -135,6 +135,8 @@ export interface StatsMapData extends MapDataBase {
 export interface HistMapData extends MapDataBase {
   /** The aggregation. */
   kind: "hist";
+  /** `hist(n, k)`: 2^k buckets per power of 2 (absent: 0). */
+  bits?: number;
   /** The entries, in the map's order. */
   entries: MapEntry<HistBucket[]>[];
 }

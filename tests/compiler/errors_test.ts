@@ -114,7 +114,7 @@ const CASES: [string, string, boolean?][] = [
   ["BEGIN { signal(9); }", "signal() is an unsafe function: use --unsafe"],
   ["BEGIN { count(); }", "count() should be directly assigned to a map"],
   ["BEGIN { $x = sum(1); }", "sum() should be directly assigned to a map"],
-  ["BEGIN { @x = hist(); }", "hist() takes 1 argument (0 given)"],
+  ["BEGIN { @x = hist(); }", "hist() takes 1 to 2 arguments (0 given)"],
   ["BEGIN { @x = str(1, 2, 3); }", "str() takes 1 to 2 arguments (3 given)"],
   [
     "BEGIN { @x = lhist(1, 0, 10, pid); }",
@@ -149,6 +149,31 @@ const CASES: [string, string, boolean?][] = [
   ],
   ["BEGIN { assert(1, 2); }", "assert() expects a string message"],
   ["BEGIN { errorf(); }", "errorf() takes at least 1 argument (0 given)"],
+  ["BEGIN { @h = hist(1, 6); }", "hist() k must be between 0 and 5"],
+  [
+    "BEGIN { @h = hist(1, 2); @h = hist(2, 1); }",
+    "hist() of @h was used with 2 bits, not 1",
+  ],
+  [
+    'BEGIN { print(pton("1.2.3")); }',
+    'pton() expects an IPv4 or IPv6 address, got "1.2.3"',
+  ],
+  [
+    "BEGIN { @m[1] = 1; @x = len(@m); }",
+    "len() of a map is not supported yet: it needs the kernel to count the elements (bpf_for_each_map_elem)",
+  ],
+  [
+    "BEGIN { @x = len(1); }",
+    "call to len() expects a map, ustack, or kstack, got int64",
+  ],
+  [
+    'BEGIN { @x = getopt("a", pid); }',
+    "getopt() expects a literal default value (integer, string, true or false)",
+  ],
+  [
+    'BEGIN { print(pton("::1")); }',
+    "print() cannot print a value of type uint8[16]",
+  ],
   [
     'BEGIN { warnf("%d"); }',
     "warnf: Not enough arguments for format string (0 supplied, 1 expected)",

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { ncpus } from "../../runtime/compiler/host_facts.ts";
+import type { HistBucket } from "../../runtime/output/types.ts";
 import { entries, only, total } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
@@ -227,6 +228,50 @@ tracepoint:syscalls:sys_enter_getppid { @s[syscall_name(args->__syscall_nr)] = c
 }`,
     expect(r) {
       assert.equal(r.output, "IP: 127.0.0.1 ::1 fe80::ab:1\n6\n");
+    },
+  },
+  {
+    name: "fn_hist_finer",
+    features: ["hist(n, k)", "finer buckets in JSON shape", "text labels"],
+    source: `begin {
+  $i = 0; while ($i < 1024) { @h = hist($i, 3); $i++; }
+  @t = hist(-1, 2); @t = hist(0, 2); @t = hist(7, 2); @t = hist(8, 2);
+  @t = hist(200, 2); @t = hist(9000, 2);
+  exit();
+}`,
+    expect(r) {
+      // bpftrace v0.26.1 tests/runtime/outputs/hist_2args.json: 0 to 15
+      // one value each, then 8 buckets per power of 2.
+      const [[, h]] = entries(r, "@h");
+      const b = (h as HistBucket[]).map((x) => [
+        Number(x.min),
+        Number(x.max),
+        Number(x.count),
+      ]);
+      assert.equal(b.length, 64);
+      assert.deepEqual(b[0], [0, 0, 1]);
+      assert.deepEqual(b[15], [15, 15, 1]);
+      assert.deepEqual(b[16], [16, 17, 2]);
+      assert.deepEqual(b[24], [32, 35, 4]);
+      assert.deepEqual(b[40], [128, 143, 16]);
+      assert.deepEqual(b[63], [960, 1023, 64]);
+      const rows = r.exitOutput.split("\n");
+      for (
+        const label of [
+          "(..., 0)",
+          "[0]",
+          "[7]",
+          "[8, 10)",
+          "[192, 224)",
+          "[3584, 4K)",
+          "[8K, 10K)",
+        ]
+      ) {
+        assert.ok(
+          rows.some((l) => l.startsWith(label.padEnd(16))),
+          `no row ${label} in\n${r.exitOutput}`,
+        );
+      }
     },
   },
   {
