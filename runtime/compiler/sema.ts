@@ -870,6 +870,7 @@ class UnitTypeChecker implements SemaScope {
     if (e.op === "==" || e.op === "!=") {
       if (a.k === "str" && b.k === "str") return U64;
       if (a.k === "int" && b.k === "int") return U64;
+      if (a.k === "buf" && b.k === "buf") return U64;
       this.err(
         e.span,
         `Type mismatch for "${e.op}": comparing ${typeName(a)} with ${

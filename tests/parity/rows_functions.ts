@@ -27,8 +27,94 @@ function existsTask(tid: number): boolean {
   }
 }
 
+/**
+ * bpftrace 0.17's runtime tests of `buf` (tests/runtime/call, other and
+ * variable at v0.17.0): program, positional parameters, and a line the
+ * output must have (printed events, or the maps at exit).
+ */
+const BUF_017: [string, string, string[], string][] = [
+  [
+    "buf_map_key",
+    'i:ms:100 { @[buf("ok_key", 6)] = 1; exit(); }',
+    [],
+    "@[ok_key]: 1",
+  ],
+  [
+    "buf_map_multikey",
+    'BEGIN { @[buf("ok_key", 8), 1] = hist(1); exit(); }',
+    [],
+    "@[ok_key\\x00\\x00, 1]: ",
+  ],
+  [
+    "buf_hist_map_key",
+    'BEGIN { @[buf("ok_key", 8)] = hist(1); exit(); }',
+    [],
+    "@[ok_key\\x00\\x00]: ",
+  ],
+  [
+    "buf_map_value",
+    'i:ms:100 { @ = buf("ok_value", 8); exit(); }',
+    [],
+    "@: ok_value",
+  ],
+  [
+    "buf_no_ascii",
+    'BEGIN { printf("%rx", buf("Hello\\0", 6)); exit(); }',
+    [],
+    "\\x48\\x65\\x6c\\x6c\\x6f\\x00",
+  ],
+  [
+    "buf_no_ascii_no_escaping",
+    'BEGIN { printf("%rh", buf("Hello\\0", 6)); exit(); }',
+    [],
+    "48 65 6c 6c 6f 00",
+  ],
+  [
+    "positional_buf",
+    'BEGIN { @ = buf("hello", $1); exit(); }',
+    ["5"],
+    "@: hello",
+  ],
+  [
+    "global_buf",
+    'i:ms:1 {@a = buf("hi", 2); printf("%r\\n", @a); exit();}',
+    [],
+    "@a: hi",
+  ],
+  [
+    "local_buf",
+    'i:ms:1 {$a = buf("hi", 2); printf("a=%r\\n", $a); exit();}',
+    [],
+    "a=hi",
+  ],
+  [
+    "buf_equality",
+    'i:ms:1 {$a = buf("hi", 2); $b = buf("bye", 3); printf("equal=%d, unequal=%d\\n", $a == $a, $a != $b); exit();}',
+    [],
+    "equal=1, unequal=1",
+  ],
+];
+
+const BUF_ROWS: Row[] = BUF_017.map(([name, source, params, line]) => ({
+  name: `fn_017_${name}`,
+  features: ["buf() of a string", "%r %rx %rh", "buf keys and values", "=="],
+  source,
+  params,
+  kernelMs: 2000,
+  interpMs: 1000,
+  expect(r) {
+    assert.equal(r.reason, "exit");
+    const lines = (r.output + r.exitOutput).split("\n");
+    assert.ok(
+      lines.includes(line),
+      `no line ${JSON.stringify(line)} in ${JSON.stringify(lines)}`,
+    );
+  },
+}));
+
 /** The rows of this area. */
 export const FUNCTION_ROWS: Row[] = [
+  ...BUF_ROWS,
   {
     name: "fn_has_key_delete",
     features: [
