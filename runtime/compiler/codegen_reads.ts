@@ -373,7 +373,7 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       const r = cg.own(cg.scalar(e.args[0]));
       if (t.size > 1) {
         cg.b.endian("be", ra.reg(r), (t.size * 8) as 16 | 32 | 64);
-      }
+      } else cg.b.alu64Imm("AND", ra.reg(r), 0xff);
       if (t.signed && t.size < 8) {
         cg.b.alu64Imm("LSH", ra.reg(r), 64 - t.size * 8);
         cg.b.alu64Imm("ARSH", ra.reg(r), 64 - t.size * 8);

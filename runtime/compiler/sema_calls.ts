@@ -841,7 +841,8 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const arg = e.args[0];
       const d = arg.kind === "var" ? c.declared.get(arg.name) : undefined;
       const size = d?.k === "int" ? d.size : t.size;
-      return { k: "int", size, signed: t.signed };
+      // Unsigned, as bpftrace 0.17 and 0.26 (docs/stdlib.md) return it.
+      return { k: "int", size, signed: false };
     }
     case "ntop": {
       if (!argc(c, e, 1, 2)) return { k: "inet", size: 24 };
