@@ -12,7 +12,6 @@
  * @module
  */
 
-import type { ProgramOption } from "./compiler/getopt.ts";
 import type { SourceLoc } from "./bpf/builder.ts";
 import type { Insn } from "./bpf/insn.ts";
 
@@ -366,4 +365,16 @@ export interface UsdtProbe {
    * not defined); `args` is then empty. The probe itself still attaches.
    */
   argError?: string;
+}
+
+/** A named parameter a program reads with `getopt()` (bpftrace 0.26). */
+export interface ProgramOption {
+  /** Its name, without `--`. */
+  name: string;
+  /** What `--help` says about it ("" for none). */
+  description: string;
+  /** Its type, from the default value. */
+  type: "int" | "uint" | "bool" | "string";
+  /** The default value. */
+  default: bigint | string;
 }

@@ -9,17 +9,9 @@
  * @module
  */
 
-/** An option a program reads with `getopt()`. */
-export interface ProgramOption {
-  /** Its name, without `--`. */
-  name: string;
-  /** What `--help` says about it ("" for none). */
-  description: string;
-  /** Its type, from the default value. */
-  type: "int" | "uint" | "bool" | "string";
-  /** The default value. */
-  default: bigint | string;
-}
+import type { ProgramOption } from "../program.ts";
+
+export type { ProgramOption };
 
 /** Named parameters as given: a value, or undefined for a bare `--name`. */
 export type NamedParams = Map<string, string | undefined>;
