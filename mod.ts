@@ -257,6 +257,7 @@ export type {
   ProbeKind,
   ProbeProgram,
   Program,
+  ProgramOption,
   TypeDesc,
 } from "./runtime/program.ts";
 export type { AssignOp } from "./runtime/lang/ast.ts";

@@ -56,7 +56,7 @@
  * @module
  */
 
-import type { NamedParams, ProgramOption } from "./getopt.ts";
+import type { ProgramOption } from "./getopt.ts";
 import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
@@ -119,7 +119,7 @@ export interface CompileOptions {
    * Named parameters (`-- --name=value`), the values `getopt()` reads;
    * the program's `options` say which it expects (`checkNamed()`).
    */
-  named?: NamedParams;
+  named?: Map<string, string | undefined>;
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
