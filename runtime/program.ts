@@ -178,6 +178,13 @@ export type Aggregation =
    * (compiled for metrics export) the value is the count, then the i64
    * sum of the values counted in that bucket.
    */
+  /**
+   * `tseries(n, interval, num[, agg])` (0.26): the key gets a trailing u64
+   * slot index (epoch % num); the value is the slot's value (i64), its
+   * `meta` (the time of the last write, or the count for `avg`) and its
+   * epoch (boot-clock ns / interval). A plain hash map.
+   */
+  | ({ kind: "tseries" } & TseriesParams)
   | {
     kind: "hist";
     sum?: boolean;
@@ -377,4 +384,16 @@ export interface ProgramOption {
   type: "int" | "uint" | "bool" | "string";
   /** The default value. */
   default: bigint | string;
+}
+
+/** The parameters of a `tseries()` aggregation. */
+export interface TseriesParams {
+  /** Interval length in nanoseconds. */
+  interval: number;
+  /** Intervals kept. */
+  num: number;
+  /** How values in one interval combine ("last": the last one written). */
+  agg: "last" | "avg" | "max" | "min" | "sum";
+  /** Whether the values are signed. */
+  signed: boolean;
 }

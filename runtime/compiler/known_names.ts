@@ -56,6 +56,7 @@ export const FUNCTIONS: readonly string[] = [
   "warnf",
   "strerror",
   "getopt",
+  "tseries",
   "len",
   "signal_name",
   "syscall_name",

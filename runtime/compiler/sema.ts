@@ -383,6 +383,19 @@ class UnitTypeChecker implements SemaScope {
           );
         }
       }
+      if (agg === "tseries") {
+        const [, iv, num] = v.args.map((x) => this.constInt(x));
+        const at = this.u.types.get(v.args[0]);
+        const f = v.args[3]?.kind === "str" ? v.args[3].value : "last";
+        if (iv !== undefined && num !== undefined) {
+          m.tseries ??= {
+            interval: Number(iv),
+            num: Number(num),
+            agg: f as "last",
+            signed: at?.k === "int" ? at.signed : true,
+          };
+        }
+      }
       if (agg === "lhist") {
         const [, a, b, c] = v.args.map((x) => this.constInt(x));
         if (a !== undefined && b !== undefined && c !== undefined) {

@@ -551,6 +551,32 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         }
       }
       return { k: "agg" };
+    case "tseries":
+      // tseries(n, interval_ns, num_intervals[, "avg"|"max"|"min"|"sum"]).
+      if (argc(c, e, 3, 4)) {
+        intArg(c, e, 0);
+        const iv = litArg(c, e, 1);
+        const num = litArg(c, e, 2);
+        if (iv !== undefined && iv < 1n) {
+          c.err(e.args[1].span, "tseries() interval must be >= 1");
+        }
+        if (num !== undefined && (num < 1n || num > 1000000n)) {
+          c.err(
+            e.args[2].span,
+            "tseries() num_intervals must be between 1 and 1000000",
+          );
+        }
+        if (e.args.length === 4) {
+          const f = strLitArg(c, e, 3);
+          if (f !== undefined && !["avg", "max", "min", "sum"].includes(f)) {
+            c.err(
+              e.args[3].span,
+              `tseries() aggregation must be "avg", "max", "min" or "sum", got "${f}"`,
+            );
+          }
+        }
+      }
+      return { k: "agg" };
     case "lhist":
       if (argc(c, e, 4)) {
         intArg(c, e, 0);

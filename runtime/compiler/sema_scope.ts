@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { TseriesParams } from "../program.ts";
 import type { NamedParams } from "./getopt.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
@@ -44,7 +45,8 @@ export type AggName =
   | "max"
   | "stats"
   | "hist"
-  | "lhist";
+  | "lhist"
+  | "tseries";
 
 /** The names of the aggregation functions ({@linkcode AggName}). */
 export const AGGS: ReadonlySet<string> = new Set<AggName>([
@@ -56,6 +58,7 @@ export const AGGS: ReadonlySet<string> = new Set<AggName>([
   "stats",
   "hist",
   "lhist",
+  "tseries",
 ]);
 
 /** What a map holds, as analysis found it. */
@@ -72,6 +75,8 @@ export interface MapInfo {
   value?: SType;
   /** lhist parameters. */
   lhist?: { min: number; max: number; step: number };
+  /** tseries(n, interval, num[, agg]) parameters (0.26). */
+  tseries?: TseriesParams;
   /** hist(n, k): sub-buckets per power of 2 are 2^k (0.26; 0 when absent). */
   histBits?: number;
   /** sum: whether the summed expression is signed. */

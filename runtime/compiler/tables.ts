@@ -39,6 +39,8 @@ function arraySlots(agg: Aggregation): number | undefined {
       return undefined;
     case "hist":
       return agg.bits ? (64 - agg.bits) * 2 ** agg.bits + 1 : HIST_BUCKETS;
+    case "tseries":
+      return undefined;
     case "lhist": {
       const n = Math.floor((agg.max - agg.min) / agg.step) + 2;
       return Number.isInteger(n) && n > 0 && n <= MAP_MAX_ENTRIES
@@ -102,7 +104,7 @@ export class ProgramTables {
     const userKeySize = keyT === undefined ? 0 : sizeOf(keyT);
     const stackMap = (k: "kstack" | "ustack", d: number) => this.stackMap(k, d);
     let keySize: number;
-    if (kind === "hist" || kind === "lhist") {
+    if (kind === "hist" || kind === "lhist" || kind === "tseries") {
       keySize = alignUp(userKeySize, 8) + 8;
     } else keySize = keyT === undefined ? 8 : userKeySize;
     let agg: Aggregation;
@@ -111,6 +113,14 @@ export class ProgramTables {
       case "value":
         agg = { kind: "value", type: toTypeDesc(m.value!, stackMap) };
         valueSize = Math.max(sizeOf(m.value!), 1);
+        break;
+      case "tseries":
+        agg = {
+          kind: "tseries",
+          ...(m.tseries ??
+            { interval: 1, num: 1, agg: "last", signed: true }),
+        };
+        valueSize = 24;
         break;
       case "lhist":
         agg = { kind: "lhist", ...(m.lhist ?? { min: 0, max: 1, step: 1 }) };
@@ -158,7 +168,9 @@ export class ProgramTables {
     const named = m.keyNames === undefined ? {} : { keyNames: m.keyNames };
     return {
       name: m.name,
-      type: kind === "value" ? MapType.HASH : MapType.PERCPU_HASH,
+      type: kind === "value" || kind === "tseries"
+        ? MapType.HASH
+        : MapType.PERCPU_HASH,
       keySize,
       valueSize,
       maxEntries: this.#maxKeys,

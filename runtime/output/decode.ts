@@ -27,6 +27,7 @@ import type { RawMapEntry } from "../engine.ts";
 import { MapType } from "../bpf/opcodes.ts";
 import { hostBootTimeNs } from "./boot_time.ts";
 import { formatStrftime } from "./strftime.ts";
+import { decodeTseries } from "./tseries.ts";
 import type { EventFormat, MapSpec, Program, TypeDesc } from "../program.ts";
 import type {
   BufValue,
@@ -580,6 +581,14 @@ export function decodeMap(
         };
       });
       return sortMapData({ ...base, kind: agg.kind, entries: out });
+    }
+    case "tseries": {
+      const boot = resolver?.bootTimeNs?.() ?? hostBootTimeNs();
+      const out = decodeTseries(spec, entries, boot).map((g) => ({
+        key: decodeKey(spec, g.key, resolver),
+        value: g.value,
+      }));
+      return { ...base, kind: "tseries", entries: out };
     }
     case "hist":
     case "lhist": {

@@ -15,6 +15,7 @@
 
 import { sortMapData } from "./decode.ts";
 import { formatBuf, formatValueText, isUnwrittenCount } from "./text.ts";
+import { formatTseriesJson } from "./tseries.ts";
 import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
 import type { PrintMapOptions } from "./text.ts";
 
@@ -191,6 +192,13 @@ export function formatMapJson(
       }));
       break;
     }
+    case "tseries":
+      type = "tseries";
+      items = sorted.entries.map((e) => ({
+        key: e.key,
+        text: formatTseriesJson(e.value),
+      }));
+      break;
   }
   const body = items.map((it) =>
     data.keyed

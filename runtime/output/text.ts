@@ -6,6 +6,7 @@
  * @module
  */
 
+import { formatTseriesText } from "./tseries.ts";
 import { sortMapData } from "./decode.ts";
 import type {
   HistBucket,
@@ -375,6 +376,12 @@ export function formatMapText(
       );
       return lines.join("\n") + "\n";
     }
+    case "tseries":
+      // 0.26: `@name:` or `@name[key]:`, the chart, a blank line.
+      return sorted.entries.map((e) =>
+        formatMapKey(data.name, e.key, data.keyed) + ":\n" +
+        formatTseriesText(e.value) + "\n"
+      ).join("");
     case "lhist": {
       const { min, max, step } = sorted;
       const label = (i: number) => lhistLabel(i, min, max, step);

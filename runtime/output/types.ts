@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { TseriesPoint } from "./tseries.ts";
 import type { EventAction, TypeDesc } from "../program.ts";
 
 /**
@@ -169,12 +170,24 @@ export interface ValueMapData extends MapDataBase {
   entries: MapEntry<Value>[];
 }
 
+/**
+ * A `tseries()` map (0.26): per key, the intervals from its first within
+ * the last `num` to the latest (values null where nothing was recorded).
+ */
+export interface TseriesMapData extends MapDataBase {
+  /** The aggregation. */
+  kind: "tseries";
+  /** The entries, in key order. */
+  entries: MapEntry<TseriesPoint[]>[];
+}
+
 /** A whole map, decoded and reduced over CPUs; see the variants. */
 export type MapData =
   | ScalarMapData
   | StatsMapData
   | HistMapData
   | LhistMapData
+  | TseriesMapData
   | ValueMapData;
 
 /** The kind of a {@linkcode MapData}. */

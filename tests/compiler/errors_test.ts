@@ -151,6 +151,18 @@ const CASES: [string, string, boolean?][] = [
   ["BEGIN { errorf(); }", "errorf() takes at least 1 argument (0 given)"],
   ["BEGIN { @h = hist(1, 6); }", "hist() k must be between 0 and 5"],
   [
+    'BEGIN { @t = tseries(1, 1s, 5, "median"); }',
+    'tseries() aggregation must be "avg", "max", "min" or "sum", got "median"',
+  ],
+  [
+    "BEGIN { @t = tseries(1, 1s, 0); }",
+    "tseries() num_intervals must be between 1 and 1000000",
+  ],
+  [
+    "BEGIN { @t = tseries(1, 1s); }",
+    "tseries() takes 3 to 4 arguments (2 given)",
+  ],
+  [
     "BEGIN { @h = hist(1, 2); @h = hist(2, 1); }",
     "hist() of @h was used with 2 bits, not 1",
   ],

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { ncpus } from "../../runtime/compiler/host_facts.ts";
 import type { HistBucket } from "../../runtime/output/types.ts";
-import { entries, only, total } from "./expect.ts";
+import type { TseriesPoint } from "../../runtime/output/tseries.ts";
+import { entries, mapOf, only, total } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
 
@@ -358,6 +359,43 @@ tracepoint:syscalls:sys_enter_getppid { @s[syscall_name(args->__syscall_nr)] = c
           `no row ${label} in\n${r.exitOutput}`,
         );
       }
+    },
+  },
+  {
+    name: "fn_tseries",
+    features: ["tseries(n, interval, num)", "tseries max and sum", "chart"],
+    source: `interval:ms:10 {
+  @n++;
+  @a = tseries(@n, 50ms, 4, "max");
+  @c["k"] = tseries(1, 50ms, 3, "sum");
+  @l = tseries(@n % 3, 50ms, 2);
+  if (@n == 40) { exit(); }
+}`,
+    kernelMs: 3000,
+    interpMs: 2000,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      const a = mapOf(r, "@a");
+      assert.equal(a.kind, "tseries");
+      const [[, pa]] = entries(r, "@a");
+      const va = (pa as TseriesPoint[]).map((p) => Number(p.value));
+      assert.ok(va.length >= 2 && va.length <= 4, `${va}`);
+      // The maximum of each 50 ms interval grows with @n; the last is 40.
+      for (let i = 1; i < va.length; i++) assert.ok(va[i] > va[i - 1], `${va}`);
+      assert.equal(va[va.length - 1], 40);
+      const [[k, pc]] = entries(r, "@c");
+      assert.equal(k, "k");
+      const vc = (pc as TseriesPoint[]).map((p) => Number(p.value));
+      assert.ok(vc.length >= 1 && vc.length <= 3, `${vc}`);
+      // About 5 ticks of 10 ms in each interval (the last one may be short).
+      for (const v of vc.slice(0, -1)) assert.ok(v >= 3 && v <= 7, `${vc}`);
+      const [[, pl]] = entries(r, "@l");
+      assert.equal((pl as TseriesPoint[]).at(-1)!.value, 40 % 3);
+      assert.match(
+        r.exitOutput,
+        /^@a:\n {13}\d+ +\d+\nhh:mm:ss\.ms {2}\|_{51}\|\n/m,
+      );
+      assert.match(r.exitOutput, /^@c\[k\]:\n/m);
     },
   },
   {
