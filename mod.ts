@@ -121,9 +121,11 @@ export type {
   StackValue,
   Stats,
   StatsMapData,
+  TseriesMapData,
   Value,
   ValueMapData,
 } from "./runtime/output/types.ts";
+export type { TseriesPoint } from "./runtime/output/tseries.ts";
 export type { MapFull } from "./runtime/output/map_full.ts";
 
 // TypeScript probe bodies, staged into the bpftrace syntax tree.
@@ -258,6 +260,7 @@ export type {
   ProbeProgram,
   Program,
   ProgramOption,
+  TseriesParams,
   TypeDesc,
 } from "./runtime/program.ts";
 export type { AssignOp } from "./runtime/lang/ast.ts";
