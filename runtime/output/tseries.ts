@@ -46,7 +46,7 @@ function toInt(v: bigint): Int {
  * import { decodeTseries } from "./tseries.ts";
  * const spec = {
  *   name: "@", type: 1, keySize: 8, valueSize: 24, maxEntries: 8,
- *   key: { kind: "none" as const, size: 0 }, internal: false,
+ *   key: { kind: "none" as const, size: 0 as const }, internal: false,
  *   agg: { kind: "tseries" as const, interval: 10, num: 2, agg: "last" as const, signed: true },
  * };
  * const value = new Uint8Array(24);
