@@ -122,10 +122,10 @@ export type {
   Stats,
   StatsMapData,
   TseriesMapData,
+  TseriesPoint,
   Value,
   ValueMapData,
 } from "./runtime/output/types.ts";
-export type { TseriesPoint } from "./runtime/output/tseries.ts";
 export type { MapFull } from "./runtime/output/map_full.ts";
 
 // TypeScript probe bodies, staged into the bpftrace syntax tree.

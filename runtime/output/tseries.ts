@@ -6,18 +6,11 @@
  * @module
  */
 
-import type { RawMapEntry } from "../engine.ts";
 import type { MapSpec, TseriesParams } from "../program.ts";
 import { formatStrftime } from "./strftime.ts";
-import type { Int } from "./types.ts";
+import type { Int, TseriesPoint } from "./types.ts";
 
-/** One interval of a time series: when it started, and its value. */
-export interface TseriesPoint {
-  /** Wall-clock start of the interval, in ns since the Unix epoch. */
-  start: bigint;
-  /** The interval's value; null when nothing was recorded in it. */
-  value: Int | null;
-}
+export type { TseriesPoint };
 
 /** A slot of a tseries map as read: its key prefix, epoch and value. */
 interface Slot {
@@ -58,7 +51,7 @@ function toInt(v: bigint): Int {
  */
 export function decodeTseries(
   spec: MapSpec,
-  entries: RawMapEntry[],
+  entries: { key: Uint8Array; values: Uint8Array[] }[],
   bootNs: bigint,
 ): { key: Uint8Array; value: TseriesPoint[] }[] {
   const ts = spec.agg as TseriesParams;

@@ -10,7 +10,6 @@
  * @module
  */
 
-import type { TseriesPoint } from "./tseries.ts";
 import type { EventAction, TypeDesc } from "../program.ts";
 
 /**
@@ -168,6 +167,14 @@ export interface ValueMapData extends MapDataBase {
   type?: TypeDesc;
   /** The entries, in the map's order. */
   entries: MapEntry<Value>[];
+}
+
+/** One interval of a time series: when it started, and its value. */
+export interface TseriesPoint {
+  /** Wall-clock start of the interval, in ns since the Unix epoch. */
+  start: bigint;
+  /** The interval's value; null when nothing was recorded in it. */
+  value: Int | null;
 }
 
 /**
