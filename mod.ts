@@ -123,6 +123,8 @@ export type {
   StackValue,
   Stats,
   StatsMapData,
+  TseriesMapData,
+  TseriesPoint,
   Value,
   ValueMapData,
 } from "./runtime/output/types.ts";
@@ -253,6 +255,8 @@ export type {
   ProbeKind,
   ProbeProgram,
   Program,
+  ProgramOption,
+  TseriesParams,
   TypeDesc,
 } from "./runtime/program.ts";
 export type { AssignOp } from "./runtime/lang/ast.ts";

@@ -311,6 +311,7 @@ async function runScript(opts: CliOptions): Promise<number> {
           ? (a) => writeStdout(stages.formatTypesStage(a as Analysis))
           : undefined,
       },
+      named: opts.named,
     });
     if (opts.dryRun) {
       const { verifyProgram } = await import("./verify_program.ts");
@@ -336,6 +337,16 @@ async function runScript(opts: CliOptions): Promise<number> {
     } catch (e) {
       await killChild(child);
       throw e;
+    }
+  }
+  if (opts.named.size > 0) {
+    // Named parameters the program does not read, `--help`, bad values.
+    const { checkNamed } = await import("./compiler/getopt.ts");
+    const issues = checkNamed(program.options ?? [], opts.named);
+    if (issues.length > 0) {
+      await killChild(child);
+      for (const i of issues) stderr(`${i.kind}: ${i.text}`);
+      return 1;
     }
   }
   for (const w of program.config?.warnings ?? []) warn(w);
@@ -478,6 +489,8 @@ async function runScript(opts: CliOptions): Promise<number> {
           }) to "${opts.record}"`,
         );
       }
+      // exit(code) (0.26): the program's own status.
+      if (session.exitCode !== undefined) return session.exitCode;
     } finally {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }

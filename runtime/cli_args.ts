@@ -22,6 +22,11 @@ export interface CliOptions {
   file?: string;
   /** Positional parameters `$1`, `$2`, … */
   params: string[];
+  /**
+   * Named parameters after `--` (`--name=value`, or `--name` without a
+   * value), read by `getopt()` (bpftrace 0.26).
+   */
+  named: Map<string, string | undefined>;
   /** `-l [PATTERN]`: list probes instead of running (with -v, their fields). */
   list?: string;
   /** `--asm FILE`: the eBPF playground. */
@@ -565,6 +570,7 @@ export function parseCli(args: string[]): CliOptions {
   // `-l` is a switch, as in bpftrace: its pattern is the first positional,
   // so `-lv PATTERN` and `-l -v PATTERN` mean the same.
   const argv = [...args];
+  const named = takeNamed(argv);
   const includes = takeRepeated(argv, "include");
   const migrationHints = oldSpellings(argv);
   const debug = takeDebug(argv);
@@ -612,6 +618,7 @@ export function parseCli(args: string[]): CliOptions {
     expr: v.e,
     file,
     params: positionals,
+    named,
     list,
     asm: v.asm,
     mem: v.mem,
@@ -651,6 +658,27 @@ export function parseCli(args: string[]): CliOptions {
     help: v.help ?? false,
     version: v.version ?? false,
   };
+}
+
+/**
+ * Removes the named parameters (`--name[=value]`) after `--` from `argv`
+ * and returns them; the positional ones stay.
+ */
+function takeNamed(argv: string[]): Map<string, string | undefined> {
+  const named = new Map<string, string | undefined>();
+  const dash = argv.indexOf("--");
+  if (dash < 0) return named;
+  const rest = argv.splice(dash + 1);
+  for (const a of rest) {
+    if (!a.startsWith("--") || a === "--") {
+      argv.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    if (eq < 0) named.set(a.slice(2), undefined);
+    else named.set(a.slice(2, eq), a.slice(eq + 1));
+  }
+  return named;
 }
 
 /**

@@ -178,6 +178,11 @@ export type TypeDesc =
   | { kind: "timestamp"; size: 8; format?: string }
   /** A uid (`username`): user space prints the name /etc/passwd gives it. */
   | { kind: "username"; size: 8 }
+  /**
+   * A number printed as its name (`strerror()`, `signal_name()`,
+   * `syscall_name()`): user space looks it up in `table`.
+   */
+  | { kind: "intname"; size: 8; table: "errno" | "signal" | "syscall" }
   | { kind: "none"; size: 0 };
 
 /** How a map's per-key value is aggregated and printed. */
@@ -204,7 +209,23 @@ export type Aggregation =
    * (compiled for metrics export) the value is the count, then the i64
    * sum of the values counted in that bucket.
    */
-  | { kind: "hist"; sum?: boolean }
+  /**
+   * `tseries(n, interval, num[, agg])` (0.26): the key gets a trailing u64
+   * slot index (epoch % num); the value is the slot's value (i64), its
+   * `meta` (the time of the last write, or the count for `avg`) and its
+   * epoch (boot-clock ns / interval). A plain hash map.
+   */
+  | ({ kind: "tseries" } & TseriesParams)
+  | {
+    kind: "hist";
+    sum?: boolean;
+    /**
+     * `hist(n, k)`: 2^k buckets per power of 2 (absent: 0). Bucket 0
+     * counts negative values, 1 to 2^k the values 0 to 2^k - 1, then
+     * each power of 2 splits into 2^k equal parts.
+     */
+    bits?: number;
+  }
   | { kind: "lhist"; min: number; max: number; step: number; sum?: boolean }
   /** A plain stored value (`@x = expr`). */
   | { kind: "value"; type: TypeDesc };
@@ -249,7 +270,22 @@ export type EventAction =
   | { kind: "clear"; mapIndex: number }
   | { kind: "zero"; mapIndex: number }
   | { kind: "time"; format: string }
-  | { kind: "exit" }
+  /** `exit([code])`: `args` holds the code's type when one is given. */
+  | { kind: "exit"; args?: TypeDesc[] }
+  /**
+   * `errorf(fmt, ...)` / `warnf(fmt, ...)`: printed on stderr after the
+   * call's place in the source (line, first and past-the-end column, and
+   * the file when it is not the program's own).
+   */
+  | {
+    kind: "errorf" | "warnf";
+    format: string;
+    args: TypeDesc[];
+    line: number;
+    col: number;
+    endCol: number;
+    file?: string;
+  }
   | { kind: "system"; format: string; args: TypeDesc[] }
   | { kind: "cat"; format: string; args: TypeDesc[] }
   /**
@@ -294,6 +330,8 @@ export interface Program {
    * exit, and warnings (rendered) about settings not applied.
    */
   config?: { printMapsOnExit?: boolean; warnings: string[] };
+  /** The named parameters the program reads (`getopt()`), for `--help`. */
+  options?: ProgramOption[];
 }
 
 /** A register an operand names: its `pt_regs` slot and the bytes used. */
@@ -365,4 +403,28 @@ export interface UsdtProbe {
    * not defined); `args` is then empty. The probe itself still attaches.
    */
   argError?: string;
+}
+
+/** A named parameter a program reads with `getopt()` (bpftrace 0.26). */
+export interface ProgramOption {
+  /** Its name, without `--`. */
+  name: string;
+  /** What `--help` says about it ("" for none). */
+  description: string;
+  /** Its type, from the default value. */
+  type: "int" | "uint" | "bool" | "string";
+  /** The default value. */
+  default: bigint | string;
+}
+
+/** The parameters of a `tseries()` aggregation. */
+export interface TseriesParams {
+  /** Interval length in nanoseconds. */
+  interval: number;
+  /** Intervals kept. */
+  num: number;
+  /** How values in one interval combine ("last": the last one written). */
+  agg: "last" | "avg" | "max" | "min" | "sum";
+  /** Whether the values are signed. */
+  signed: boolean;
 }

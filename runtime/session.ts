@@ -10,7 +10,7 @@
 
 import type { Engine } from "./engines/engine.ts";
 import { engineSymbols } from "./host_symbols.ts";
-import { decodeEvent, decodeMap } from "./output/decode.ts";
+import { decodeEvent, decodeMap, loadNumberNames } from "./output/decode.ts";
 import { type Formatter, formatterFor } from "./output/formatter.ts";
 import {
   formatMapFullWarning,
@@ -66,6 +66,8 @@ export interface SessionOptions {
    * written at exit and when `print()` shows a map that lost updates.
    */
   warn?: (text: string) => void;
+  /** Where `errorf()` messages go (default: standard error). */
+  error?: (text: string) => void;
   /**
    * Where notices about the session go (detach progress), one line each,
    * without a newline (default: nowhere).
@@ -159,9 +161,11 @@ export class Session {
   #onAttached?: () => void;
   #messages?: (text: string) => void;
   #warn: (text: string) => void;
+  #error: (text: string) => void;
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
   #exitRequested = false;
+  #exitCode: number | undefined;
   #stopRequested = false;
   #finished = false;
   #resolver?: SymbolResolver;
@@ -199,11 +203,20 @@ export class Session {
     this.#onAttached = options.onAttached;
     this.#messages = options.messages;
     this.#warn = options.warn ?? writeStderr;
+    this.#error = options.error ?? writeStderr;
   }
 
   /** True once the program called `exit()`. */
   get exitRequested(): boolean {
     return this.#exitRequested;
+  }
+
+  /**
+   * The code the program gave `exit(code)` (0.26), if it gave one: the
+   * status the process exits with.
+   */
+  get exitCode(): number | undefined {
+    return this.#exitCode;
   }
 
   /** True once a write found the output closed (a pipe with no reader). */
@@ -251,6 +264,7 @@ export class Session {
    */
   async start(): Promise<void> {
     checkProbeLimit(this.program);
+    await loadNumberNames(this.program);
     await this.engine.load(this.program);
     this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
     this.#started = this.#now();
@@ -554,8 +568,24 @@ export class Session {
         this.engine.zeroMap(a.mapIndex);
         return;
       case "exit":
+        if (ev.args.length > 0 && this.#exitCode === undefined) {
+          // As a process status: the low 8 bits.
+          this.#exitCode = Number(BigInt(ev.args[0] as number | bigint) & 255n);
+        }
         this.#exitRequested = true;
         return;
+      case "errorf":
+      case "warnf": {
+        // bpftrace 0.26: `FILE:LINE:COL-END: ERROR: message` on stderr.
+        const file = a.file ?? this.program.source?.name ?? "stdin";
+        const text = formatPrintf(a.format, ev.args).replace(/\n$/, "");
+        const line = `${file}:${a.line}:${a.col}-${a.endCol}: ${
+          a.kind === "errorf" ? "ERROR" : "WARNING"
+        }: ${text}\n`;
+        if (a.kind === "errorf") this.#error(line);
+        else this.#warn(line);
+        return;
+      }
       case "system": {
         if (!this.#unsafe) return;
         const cmd = formatPrintf(a.format, ev.args);

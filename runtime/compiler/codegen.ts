@@ -34,6 +34,7 @@ import type { ProgramTables } from "./tables.ts";
 import { ConstFolder, pointerScale, positionalText } from "./fold.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
 import { countReuse, type ReuseCounts } from "./reuse.ts";
+import { assertCode, keyedMap } from "./sugar.ts";
 import { alignUp, isScalar, sizeOf, stored, type SType } from "./types.ts";
 import * as events from "./codegen_events.ts";
 import * as maps from "./codegen_maps.ts";
@@ -527,10 +528,26 @@ export class ProbeCompiler implements Emitter {
     if (e.kind === "positional" && this.fold(e) === undefined) {
       return this.#param(e);
     }
+    if (
+      e.kind === "call" && e.name === "str" && e.args[0]?.kind === "positional"
+    ) {
+      // str($N): the parameter's text, "" when not given (bpftrace).
+      return this.#param(e.args[0]) ?? "";
+    }
+    if (e.kind === "call" && e.name === "getopt") {
+      const v = this.u.getopts?.get(e)?.value;
+      if (typeof v === "string") return v;
+    }
     return undefined;
   }
 
   // ---- statements ------------------------------------------------------
+
+  /** Whether `s` is an `assert()` whose condition is false as compiled. */
+  #failsAssert(s: ast.Stmt): boolean {
+    return s.kind === "expr" && s.expr.kind === "call" &&
+      s.expr.name === "assert" && this.truth(s.expr.args[0]) === false;
+  }
 
   /** `tail`: nothing runs after this block but the program's exit. */
   #block(b: ast.Block, tail = false): void {
@@ -540,7 +557,7 @@ export class ProbeCompiler implements Emitter {
       const mark = this.#sp;
       this.#stmt(s, tail && i === n - 1);
       this.#sp = mark;
-      if (terminates(s)) break;
+      if (terminates(s) || this.#failsAssert(s)) break;
       if (
         s.kind === "while" && !breaks(s.body) &&
         (this.fold(s.cond) ?? 0n) !== 0n
@@ -971,9 +988,40 @@ export class ProbeCompiler implements Emitter {
           events.join(this, e);
           return;
         case "exit":
-          events.event(this, { kind: "exit" }, []);
+          if (e.args.length === 1) {
+            const t = stored(this.type(e.args[0]));
+            events.event(this, {
+              kind: "exit",
+              args: [this.t.desc(t)],
+            }, [[e.args[0], t]]);
+          } else events.event(this, { kind: "exit" }, []);
           if (!tail) this.b.ja(this.exit);
           return;
+        case "errorf":
+        case "warnf":
+          events.located(this, e);
+          return;
+        case "assert": {
+          // bpftrace 0.26: if (!cond) { errorf("assert failed: %s", msg);
+          // exit(1); }
+          const known = this.truth(e.args[0]);
+          if (known === true) {
+            this.effects(e.args[0]);
+            return;
+          }
+          const ok = this.b.newLabel("asserted");
+          if (known === undefined) this.branch(e.args[0], ok, true);
+          else this.effects(e.args[0]);
+          events.located(this, e, "assert failed: %s");
+          const code = assertCode(e);
+          events.event(this, {
+            kind: "exit",
+            args: [this.t.desc(stored(this.type(code)))],
+          }, [[code, stored(this.type(code))]]);
+          if (known === undefined || !tail) this.b.ja(this.exit);
+          if (known === undefined) this.b.label(ok);
+          return;
+        }
         case "print":
           events.print(this, e);
           return;
@@ -992,7 +1040,7 @@ export class ProbeCompiler implements Emitter {
           return;
         }
         case "delete": {
-          const m = e.args[0] as ast.MapExpr;
+          const m = (keyedMap(e) ?? e.args[0]) as ast.MapExpr;
           const idx = this.t.userMap(`@${m.name}`);
           const key = maps.buildKey(this, m, undefined);
           this.call(

@@ -147,6 +147,30 @@ function formatArgDesc(d: TypeDesc, conv: string | undefined): TypeDesc {
   return { kind: "int", size: d.size, signed: d.signed };
 }
 
+/**
+ * Emits `errorf()` / `warnf()`: a `printf` that user space prints on
+ * stderr after the call's place in the source.
+ */
+export function located(
+  cg: Emitter,
+  e: ast.CallExpr,
+  assertion?: string,
+): void {
+  // After the format (errorf), or the condition (assert): the same slice.
+  const args = e.args.slice(1)
+    .map((a): [ast.Expr, SType] => [a, stored(cg.type(a))]);
+  const span = e.span;
+  event(cg, {
+    kind: assertion === undefined ? e.name as "errorf" | "warnf" : "errorf",
+    format: assertion ?? (e.args[0] as ast.StrLit).value,
+    args: args.map(([, t]) => cg.t.desc(t)),
+    line: span.line,
+    col: span.col,
+    endCol: span.col + (span.end - span.start),
+    ...(span.source !== undefined ? { file: span.source.name } : {}),
+  }, args);
+}
+
 /** Reserves a record, writes id and args into it, submits it. */
 export function event(
   cg: Emitter,

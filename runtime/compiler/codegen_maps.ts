@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { TseriesParams } from "../program.ts";
 import type * as ast from "../lang/ast.ts";
 import { Helper, MapType, R10 } from "../bpf/opcodes.ts";
 import type { TypeDesc } from "../program.ts";
@@ -139,8 +140,17 @@ export function mapRmw(
 
 /** Whether `name` is an aggregation function. */
 export function isAgg(name: string): boolean {
-  return ["count", "sum", "avg", "min", "max", "stats", "hist", "lhist"]
-    .includes(name);
+  return [
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "stats",
+    "hist",
+    "lhist",
+    "tseries",
+  ].includes(name);
 }
 
 /**
@@ -157,6 +167,10 @@ export function aggregate(
   const agg = call.name as AggName;
   const idx = cg.t.userMap(`@${m.name}`);
   const spec = cg.t.maps[idx];
+  if (spec.agg?.kind === "tseries") {
+    tseries(cg, m, call, idx, spec.agg);
+    return;
+  }
   let v: Ref | undefined;
   let bucket: Ref | undefined;
   if (agg !== "count") v = cg.scalar(call.args[0]);
@@ -164,7 +178,8 @@ export function aggregate(
   const bucketSum = (spec.agg as { sum?: boolean }).sum === true;
   if (agg === "hist") {
     const kept = bucketSum ? copyRef(cg, v!) : undefined;
-    bucket = log2(cg, v!);
+    const bits = (spec.agg as { bits?: number }).bits ?? 0;
+    bucket = bits === 0 ? log2(cg, v!) : log2Bits(cg, v!, bits);
     v = kept;
   } else if (agg === "lhist") {
     const lh = spec.agg as { min: number; max: number; step: number };
@@ -335,6 +350,180 @@ export function log2(cg: Emitter, v: Ref): Ref {
   return out;
 }
 
+/**
+ * `@m[k] = tseries(v, interval, num[, agg])`: the slot of the current
+ * interval (epoch = boot ns / interval, slot epoch % num), restarted when
+ * it holds an older epoch, then updated: the last value (and its time),
+ * or the sum, min, max, or sum and count (avg).
+ */
+function tseries(
+  cg: Emitter,
+  m: ast.MapExpr,
+  call: ast.CallExpr,
+  idx: number,
+  ts: TseriesParams,
+): void {
+  const b = cg.b;
+  const ra = cg.ra;
+  const v = cg.own(cg.scalar(call.args[0]));
+  const now = ra.holding(
+    [v],
+    () => cg.own(cg.call(Helper.ktime_get_boot_ns, [], true)!),
+  );
+  const epoch = ra.holding([v, now], () => ra.newReg());
+  const slot = ra.holding([v, now, epoch], () => ra.newReg());
+  const t = ra.holding([v, now, epoch, slot], () => ra.newReg());
+  {
+    const [nr, er, sr, tr] = ra.regs(now, epoch, slot, t);
+    b.movReg(er, nr);
+    b.ldImm64(tr, BigInt(ts.interval));
+    b.alu64Reg("DIV", er, tr);
+    b.movReg(sr, er);
+    b.ldImm64(tr, BigInt(ts.num));
+    b.alu64Reg("MOD", sr, tr);
+  }
+  ra.free(t);
+  const key = buildKey(cg, m, slot);
+  ra.free(slot);
+  const p = ra.holding(
+    [v, now, epoch],
+    () =>
+      cg.own(
+        cg.call(Helper.map_lookup_elem, [{ map: idx }, { fp: key }], true)!,
+      ),
+  );
+  const u = ra.holding([p, v, now, epoch], () => ra.newReg());
+  const [pr, vr, nr, er, tr] = ra.regs(p, v, now, epoch, u);
+  const miss = b.newLabel("tsmiss");
+  const done = b.newLabel("tsdone");
+  b.jmpImm("JEQ", pr, 0, miss);
+  // A slot of an older epoch starts over.
+  const same = b.newLabel("tssame");
+  b.ldx(8, tr, pr, 16);
+  b.jmpReg("JEQ", tr, er, same);
+  b.st(8, pr, 0, 0);
+  b.st(8, pr, 8, 0);
+  b.stx(8, pr, 16, er);
+  b.label(same);
+  switch (ts.agg) {
+    case "last":
+      b.stx(8, pr, 0, vr);
+      b.stx(8, pr, 8, nr);
+      break;
+    case "sum":
+    case "avg":
+      b.ldx(8, tr, pr, 0);
+      b.alu64Reg("ADD", tr, vr);
+      b.stx(8, pr, 0, tr);
+      if (ts.agg === "avg") {
+        b.ldx(8, tr, pr, 8);
+        b.alu64Imm("ADD", tr, 1);
+        b.stx(8, pr, 8, tr);
+      }
+      break;
+    case "min":
+    case "max": {
+      const set = b.newLabel("tsset");
+      b.ldx(8, tr, pr, 8);
+      b.jmpImm("JEQ", tr, 0, set);
+      b.ldx(8, tr, pr, 0);
+      const keep = ts.agg === "min"
+        ? (ts.signed ? "JSLE" : "JLE")
+        : (ts.signed ? "JSGE" : "JGE");
+      b.jmpReg(keep, tr, vr, done);
+      b.label(set);
+      b.stx(8, pr, 0, vr);
+      b.st(8, pr, 8, 1);
+      break;
+    }
+  }
+  b.ja(done);
+  // A new slot: its value, meta and epoch, inserted.
+  b.label(miss);
+  const vslot = cg.alloc(24);
+  b.stx(8, R10, vslot, vr);
+  if (ts.agg === "last") b.stx(8, R10, vslot + 8, nr);
+  else b.st(8, R10, vslot + 8, ts.agg === "sum" ? 0 : 1);
+  b.stx(8, R10, vslot + 16, er);
+  ra.free(u);
+  ra.free(p);
+  ra.free(v);
+  ra.free(now);
+  ra.free(epoch);
+  ra.evictCallerSaved();
+  const r = cg.call(Helper.map_update_elem, [
+    { map: idx },
+    { fp: key },
+    { fp: vslot },
+    ra.imm(0),
+  ], true)!;
+  ra.free(r);
+  b.label(done);
+  cg.written(m.name);
+}
+
+/**
+ * The bucket of `hist(v, k)` with k >= 1 (bpftrace 0.26): 0 for negative
+ * values, v + 1 below 2^k, else the power of 2 and the k bits after its
+ * leading one: ((p - k + 1) << k) + ((v >> (p - k)) & (2^k - 1)) + 1,
+ * p the leading one's position.
+ */
+export function log2Bits(cg: Emitter, v: Ref, k: number): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const mask = (1 << k) - 1;
+  if (v.loc.kind === "imm") {
+    const x = BigInt.asIntN(64, v.loc.v);
+    if (x < 0n) return ra.imm(0);
+    if (x <= BigInt(mask)) return ra.imm(x + 1n);
+    const l = x.toString(2).length - 1 - k;
+    const top = (x >> BigInt(l)) & BigInt(mask);
+    return ra.imm((BigInt(l + 1) << BigInt(k)) + top + 1n);
+  }
+  const out = ra.holding([v], () => ra.newReg());
+  const t = ra.holding([v, out], () => ra.newReg());
+  const [vr, o, tr] = ra.regs(v, out, t);
+  const done = b.newLabel("log2k");
+  b.movImm(o, 0);
+  b.jmpImm("JSLT", vr, 0, done);
+  b.movReg(o, vr);
+  b.alu64Imm("ADD", o, 1);
+  b.jmpImm("JLE", vr, mask, done);
+  // o = position of the leading one, found on a copy of v.
+  b.movReg(tr, vr);
+  b.movImm(o, 0);
+  const u = ra.holding([v, out, t], () => ra.newReg());
+  const ur = ra.reg(u);
+  const low = b.newLabel("s32");
+  b.movReg(ur, tr);
+  b.alu64Imm("RSH", ur, 32);
+  b.jmpImm("JEQ", ur, 0, low);
+  b.movReg(tr, ur);
+  b.alu64Imm("ADD", o, 32);
+  b.label(low);
+  ra.free(u);
+  for (const s of [16, 8, 4, 2, 1]) {
+    const next = b.newLabel("s");
+    b.jmpImm("JLT", tr, 2 ** s, next);
+    b.alu64Imm("RSH", tr, s);
+    b.alu64Imm("ADD", o, s);
+    b.label(next);
+  }
+  // l = p - k; t = (v >> l) & mask; o = ((l + 1) << k) + t + 1.
+  b.alu64Imm("SUB", o, k);
+  b.movReg(tr, vr);
+  b.alu64Reg("RSH", tr, o);
+  b.alu64Imm("AND", tr, mask);
+  b.alu64Imm("ADD", o, 1);
+  b.alu64Imm("LSH", o, k);
+  b.alu64Reg("ADD", o, tr);
+  b.alu64Imm("ADD", o, 1);
+  b.label(done);
+  ra.free(t);
+  ra.free(v);
+  return out;
+}
+
 /** lhist bucket: 0 below min, n+1 at or above max, else (v-min)/step+1. */
 export function linear(
   cg: Emitter,
@@ -455,6 +644,8 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
     case "timestamp":
     case "username":
       return { k: d.kind };
+    case "intname":
+      return { k: "intname", table: d.table };
     default:
       return { k: "none" };
   }

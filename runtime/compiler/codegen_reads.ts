@@ -13,6 +13,8 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
+import { keyedMap, ppidExpr } from "./sugar.ts";
+import { ncpus } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
 import {
   BPF_F_USER_STACK,
@@ -267,6 +269,21 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       return stackId(cg, "kstack", 127);
     case "ustack":
       return stackId(cg, "ustack", 127);
+    case "ppid":
+      return cg.scalar(ppidExpr(e));
+    case "ncpus":
+      return ra.imm(ncpus());
+    case "usermode": {
+      // begin/end run in bpftrace's own process: user mode (as 0.26).
+      if (cg.u.ctx.kind === "none") return ra.imm(1);
+      // x86_64: the privilege level in the low bits of cs; 3 is user.
+      const r = cg.own(ctxLoad(cg, PT_REGS.cs, 8, false));
+      const rr = ra.reg(r);
+      b.alu64Imm("AND", rr, 3);
+      b.alu64Imm("ADD", rr, 1);
+      b.alu64Imm("RSH", rr, 2);
+      return r;
+    }
   }
   return ra.imm(0);
 }
@@ -358,6 +375,9 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
   switch (e.name) {
     case "ksym":
     case "usym":
+    case "strerror":
+    case "signal_name":
+    case "syscall_name":
       return cg.scalar(e.args[0]);
     case "strftime":
       return cg.scalar(e.args[1]);
@@ -366,7 +386,7 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       const r = cg.own(cg.scalar(e.args[0]));
       if (t.size > 1) {
         cg.b.endian("be", ra.reg(r), (t.size * 8) as 16 | 32 | 64);
-      }
+      } else cg.b.alu64Imm("AND", ra.reg(r), 0xff);
       if (t.signed && t.size < 8) {
         cg.b.alu64Imm("LSH", ra.reg(r), 64 - t.size * 8);
         cg.b.alu64Imm("ARSH", ra.reg(r), 64 - t.size * 8);
@@ -399,6 +419,23 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       const name = cg.strConst(e.args[0]) ?? "ip";
       return ctxLoad(cg, PT_REGS[name] ?? 0, 8, false);
     }
+    case "has_key": {
+      const p = cg.own(cg.mapLookup(keyedMap(e)!));
+      const pr = ra.reg(p);
+      const miss = cg.b.newLabel("nokey");
+      cg.b.jmpImm("JEQ", pr, 0, miss);
+      cg.b.movImm(pr, 1);
+      cg.b.label(miss);
+      return p;
+    }
+    case "strcontains":
+      return strContains(cg, e);
+    case "len":
+      return stackLen(cg, e);
+    case "getopt": {
+      const v = cg.u.getopts?.get(e)?.value;
+      return ra.imm(typeof v === "bigint" ? v : 0n);
+    }
     case "strncmp": {
       const n = Number(cg.fold(e.args[2]) ?? 0n);
       const f = cg.b.newLabel("ne");
@@ -416,6 +453,85 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     }
   }
   return ra.imm(0);
+}
+
+/**
+ * `len(kstack)` / `len(ustack)`: the frames of the current stack, as
+ * `get_stack` writes them into a per-CPU slot (bytes / 8); 0 on failure.
+ */
+function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const t = cg.type(e.args[0]) as { k: "kstack" | "ustack"; depth: number };
+  const key = cg.alloc(8);
+  b.st(4, R10, key, 0);
+  const p = cg.call(Helper.map_lookup_elem, [
+    { map: cg.t.stackBuffer(t.depth) },
+    { fp: key },
+  ], true)!;
+  const n = ra.holding([p], () => ra.newReg());
+  const done = b.newLabel("lendone");
+  b.movImm(ra.reg(n), 0);
+  b.jmpImm("JEQ", ra.reg(p), 0, done);
+  const got = cg.call(Helper.get_stack, [
+    { ctx: true },
+    p,
+    ra.imm(8 * t.depth),
+    ra.imm(t.k === "ustack" ? BPF_F_USER_STACK : 0),
+  ], true)!;
+  const [gr, nr] = ra.regs(got, n);
+  b.jmpImm("JSLT", gr, 0, done);
+  b.movReg(nr, gr);
+  b.alu64Imm("RSH", nr, 3);
+  b.label(done);
+  ra.free(got);
+  return n;
+}
+
+/**
+ * `strcontains(haystack, "needle")`: 1 when the literal needle occurs in
+ * the haystack (before its NUL), else 0; unrolled over every start.
+ */
+function strContains(cg: Emitter, e: ast.CallExpr): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const needle = cg.strConst(e.args[1]) ?? "";
+  const size = sizeOf(cg.type(e.args[0]));
+  const r = ra.newReg();
+  ra.evictCallerSaved();
+  const found = b.newLabel("sfound");
+  const end = b.newLabel("send");
+  if (needle.length === 0) {
+    b.movImm(ra.reg(r), 1);
+    return r;
+  }
+  const hay = cg.mem(e.args[0]);
+  const t = ra.holding([r], () => ra.newReg());
+  const tr = ra.reg(t);
+  const rr = ra.reg(r);
+  b.movImm(rr, 0);
+  // Starts whose match fits before the last byte (the NUL's place).
+  const starts = size - needle.length;
+  for (let i = 0; i < starts; i++) {
+    const next = b.newLabel("snext");
+    for (let j = 0; j < needle.length; j++) {
+      b.ldx(1, tr, hay.base, hay.off + i + j);
+      b.jmpImm("JNE", tr, needle.charCodeAt(j) & 0xff, next);
+    }
+    b.ja(found);
+    b.label(next);
+    // The haystack ends here: no later start can match.
+    b.ldx(1, tr, hay.base, hay.off + i);
+    b.jmpImm("JEQ", tr, 0, end);
+  }
+  if (starts > 0) {
+    b.ja(end);
+    b.label(found);
+    b.movImm(rr, 1);
+  }
+  b.label(end);
+  ra.free(t);
+  return r;
 }
 
 // ---- conditions -------------------------------------------------------

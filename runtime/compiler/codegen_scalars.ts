@@ -472,13 +472,16 @@ export function branch(
         } else aggregateEq(cg, e.left, e.right, target);
         return;
       }
-      if (lt.k === "str") {
+      if (lt.k === "str" || lt.k === "buf") {
+        const eq = lt.k === "str"
+          ? (ne: string) => strEq(cg, e.left, e.right, ne, Infinity)
+          : (ne: string) => bufEq(cg, e.left, e.right, ne);
         if (e.op === "==" ? when : !when) {
           const ne = b.newLabel("sne");
-          strEq(cg, e.left, e.right, ne, Infinity);
+          eq(ne);
           b.ja(target);
           b.label(ne);
-        } else strEq(cg, e.left, e.right, target, Infinity);
+        } else eq(target);
         return;
       }
       let op = when ? cmp : INVERSE[cmp];
@@ -532,6 +535,41 @@ export function cmpOp(cg: Emitter, e: ast.BinaryExpr): CondName | undefined {
       return signed ? "JSGE" : "JGE";
   }
   return undefined;
+}
+
+/**
+ * Jumps to `ne` unless buffers `a` and `c` are equal: the same length
+ * (their first byte) and the same bytes up to it.
+ */
+export function bufEq(
+  cg: Emitter,
+  a: ast.Expr,
+  c: ast.Expr,
+  ne: string,
+): void {
+  const b = cg.b;
+  const ra = cg.ra;
+  const mx = cg.mem(a);
+  const my = cg.mem(c);
+  const n = Math.min(sizeOf(cg.type(a)), sizeOf(cg.type(c)));
+  const len = ra.newReg();
+  const t = ra.holding([len], () => ra.newReg());
+  const u = ra.holding([len, t], () => ra.newReg());
+  const [lr, tr, ur] = ra.regs(len, t, u);
+  const eq = b.newLabel("beq");
+  b.ldx(1, lr, mx.base, mx.off);
+  b.ldx(1, ur, my.base, my.off);
+  b.jmpReg("JNE", lr, ur, ne);
+  for (let i = 1; i < n; i++) {
+    b.jmpImm("JLT", lr, i, eq);
+    b.ldx(1, tr, mx.base, mx.off + i);
+    b.ldx(1, ur, my.base, my.off + i);
+    b.jmpReg("JNE", tr, ur, ne);
+  }
+  b.label(eq);
+  ra.free(u);
+  ra.free(t);
+  ra.free(len);
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { addressBytes } from "./host_facts.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Width } from "../bpf/builder.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
@@ -242,6 +243,13 @@ export function into(
     ], false);
     return;
   }
+  if (
+    st.k === "buf" && e.kind === "call" && e.name === "buf" &&
+    cg.type(e.args[0]).k === "str"
+  ) {
+    bufOfString(cg, e.args[0], d, size - 1);
+    return;
+  }
   if (st.k === "buf" && e.kind === "call" && e.name === "buf") {
     const p = cg.scalar(e.args[0]);
     const at = cg.type(e.args[0]);
@@ -256,6 +264,22 @@ export function into(
   }
   if (st.k === "inet" && e.kind === "call" && e.name === "ntop") {
     const last = e.args[e.args.length - 1];
+    if (last.kind === "call" && last.name === "pton") {
+      // A compile-time address: the family, then its bytes.
+      const bytes = addressBytes(cg.strConst(last.args[0]) ?? "") ??
+        new Uint8Array(4);
+      const fam = e.args.length === 2
+        ? cg.scalar(e.args[0])
+        : cg.ra.imm(bytes.length === 16 ? AF_INET6 : AF_INET);
+      cg.storeScalar(d, fam, 8);
+      cg.ra.free(fam);
+      const words = new DataView(bytes.buffer);
+      for (let i = 0; i < bytes.length; i += 4) {
+        b.st(4, cg.baseReg(d), d.off + 8 + i, words.getInt32(i, true));
+      }
+      cg.zero(d, 8 + bytes.length, size);
+      return;
+    }
     const f = last.kind === "field" ? cg.u.fields?.get(last.field) : undefined;
     const lt = cg.type(last);
     if (
@@ -368,6 +392,39 @@ export function literalInto(
       at += 1;
     }
   }
+}
+
+/**
+ * `buf(string, n)`: the length byte n, then the string's first n bytes
+ * (zeros past its end).
+ */
+function bufOfString(cg: Emitter, s: ast.Expr, d: Dst, n: number): void {
+  const b = cg.b;
+  const base = cg.baseReg(d);
+  b.st(1, base, d.off, n);
+  const lit = cg.strConst(s);
+  if (lit !== undefined) {
+    const bytes = new Uint8Array(n + 4);
+    for (let i = 0; i < n && i < lit.length; i++) {
+      bytes[i] = lit.charCodeAt(i) & 0xff;
+    }
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < n;) {
+      const w = Math.min(chunk(n - i, d.off + 1 + i), 4) as 1 | 2 | 4;
+      const v = w === 4
+        ? view.getInt32(i, true)
+        : w === 2
+        ? view.getUint16(i, true)
+        : bytes[i];
+      b.st(w, base, d.off + 1 + i, v);
+      i += w;
+    }
+    return;
+  }
+  const src = cg.mem(s);
+  const m = Math.min(n, sizeOf(cg.type(s)));
+  cg.copy({ base: d.base, off: d.off + 1 }, src, m);
+  if (m < n) cg.zero(d, 1 + m, 1 + n);
 }
 
 /** A memory copy of an aggregate value (var slot or a temporary). */

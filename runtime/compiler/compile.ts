@@ -56,6 +56,7 @@
  * @module
  */
 
+import type { ProgramOption } from "./getopt.ts";
 import type * as ast from "../lang/ast.ts";
 import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
@@ -128,6 +129,11 @@ export interface CompileOptions {
     lowered?: (tree: unknown) => void;
     types?: (analysis: unknown) => void;
   };
+  /**
+   * Named parameters (`-- --name=value`), the values `getopt()` reads;
+   * the program's `options` say which it expects (`checkNamed()`).
+   */
+  named?: Map<string, string | undefined>;
 }
 
 /** Largest `max_map_keys` accepted (the kernel's max_entries is a u32). */
@@ -256,6 +262,7 @@ export function compileAst(
     tracefsAvailable: opts.tracefsAvailable,
     cpid: opts.cpid,
     pid: opts.pid,
+    named: opts.named,
   });
   if (tree.mapDecls !== undefined) applyMapDecls(tree.mapDecls, a.maps, diag);
   diag.throwIfErrors();
@@ -318,6 +325,8 @@ export function compileAst(
       prog.config.warnings.push(w.format(diag.source, diag.file));
     }
   }
+  const options = programOptions(a.units);
+  if (options.length > 0) prog.options = options;
   return prog;
 }
 
@@ -366,6 +375,17 @@ function applyMapDecls(
     }
     m.decl = { type, maxEntries: d.maxEntries };
   }
+}
+
+/** The named parameters the units read with `getopt()`, first use first. */
+function programOptions(units: Unit[]): ProgramOption[] {
+  const seen = new Map<string, ProgramOption>();
+  const calls = units.flatMap((u) => [...(u.getopts?.values() ?? [])]);
+  calls.sort((a, b) => a.at - b.at);
+  for (const { option } of calls) {
+    if (!seen.has(option.name)) seen.set(option.name, option);
+  }
+  return [...seen.values()];
 }
 
 /** Longest kernel program name (BPF_OBJ_NAME_LEN - 1). */

@@ -89,7 +89,9 @@ export function literalInt(
 ): bigint | undefined {
   if (e.kind === "int") return e.value;
   if (e.kind === "positional") {
-    const v = numericParam(positionalText(e, params));
+    const text = positionalText(e, params);
+    if (text === undefined) return 0n;
+    const v = numericParam(text);
     if (v !== undefined) return v;
   }
   if (e.kind === "unary" && e.op === "-") {
@@ -229,8 +231,11 @@ export class ConstFolder {
         return e.value;
       case "bool":
         return e.value ? 1n : 0n;
-      case "positional":
-        return numericParam(positionalText(e, this.#params));
+      case "positional": {
+        // Not given: 0, as in bpftrace.
+        const text = positionalText(e, this.#params);
+        return text === undefined ? 0n : numericParam(text);
+      }
       case "positional_count":
         return BigInt(this.#params.length);
       case "builtin":

@@ -66,7 +66,7 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|sizeof|offsetof)\b|->|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
+  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
     .test(text);
 }
 

@@ -50,6 +50,16 @@ export const FUNCTIONS: readonly string[] = [
   "uaddr",
   "strncmp",
   "sizeof",
+  "has_key",
+  "strcontains",
+  "errorf",
+  "warnf",
+  "strerror",
+  "getopt",
+  "tseries",
+  "len",
+  "signal_name",
+  "syscall_name",
 ];
 
 /** The builtin variables, for "did you mean" suggestions. */
@@ -83,6 +93,9 @@ export const BUILTINS: readonly string[] = [
   "arg3",
   "arg4",
   "arg5",
+  "ppid",
+  "ncpus",
+  "usermode",
 ];
 
 /** Builtins that read the probe's context (r1). */
@@ -94,4 +107,5 @@ export const CTX_BUILTINS: ReadonlySet<string> = new Set([
   "ustack",
   "stack",
   "ctx",
+  "usermode",
 ]);

@@ -57,7 +57,7 @@ export function checkArg(
   const isInt = t.k === "int";
   const textual = t.k === "str" || t.k === "ksym" || t.k === "usym" ||
     t.k === "kstack" || t.k === "ustack" || t.k === "inet" ||
-    t.k === "timestamp" || t.k === "username" ||
+    t.k === "timestamp" || t.k === "username" || t.k === "intname" ||
     (t.k === "int" && t.enumType !== undefined);
   const buffer = spec.conv === "r" || spec.conv === "rx" ||
     spec.conv === "rh";

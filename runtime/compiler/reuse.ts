@@ -12,6 +12,7 @@
  * @module
  */
 
+import { keyedMap } from "./sugar.ts";
 import type * as ast from "../lang/ast.ts";
 import { walk } from "../lang/visit.ts";
 import { Helper } from "../bpf/opcodes.ts";
@@ -197,6 +198,14 @@ export function countReuse(p: ast.Probe, pidFilter: boolean): ReuseCounts {
           bump(out.helpers, Helper.get_current_pid_tgid);
         }
         if (e.name === "clear" || e.name === "zero") return;
+        if (
+          (e.name === "has_key" || e.name === "delete") &&
+          e.args.length === 2
+        ) {
+          const el = keyedMap(e);
+          if (el !== undefined) access(el, false);
+          return;
+        }
         if (e.name === "delete" && e.args[0]?.kind === "map") {
           access(e.args[0], false);
           return;

@@ -521,6 +521,30 @@ class UnitTypeChecker implements SemaScope {
         const signed = at?.k === "int" ? at.signed : true;
         m.sumSigned = (m.sumSigned ?? signed) && signed;
       }
+      if (agg === "hist") {
+        const k = v.args.length === 2 ? this.constInt(v.args[1]) : 0n;
+        const bits = Number(k ?? 0n);
+        if (m.histBits === undefined) m.histBits = bits;
+        else if (m.histBits !== bits) {
+          this.err(
+            v.span,
+            `hist() of ${m.name} was used with ${m.histBits} bits, not ${bits}`,
+          );
+        }
+      }
+      if (agg === "tseries") {
+        const [, iv, num] = v.args.map((x) => this.constInt(x));
+        const at = this.u.types.get(v.args[0]);
+        const f = v.args[3]?.kind === "str" ? v.args[3].value : "last";
+        if (iv !== undefined && num !== undefined) {
+          m.tseries ??= {
+            interval: Number(iv),
+            num: Number(num),
+            agg: f as "last",
+            signed: at?.k === "int" ? at.signed : true,
+          };
+        }
+      }
       if (agg === "lhist") {
         const [, a, b, c] = v.args.map((x) => this.constInt(x));
         if (a !== undefined && b !== undefined && c !== undefined) {
@@ -729,10 +753,8 @@ class UnitTypeChecker implements SemaScope {
       }
       case "positional": {
         const v = this.param(e);
-        if (v === undefined) {
-          this.err(e.span, `Positional parameter $${e.index} is not set`);
-          return S64;
-        }
+        // Not given: 0 (and "" in `str()`), as in bpftrace.
+        if (v === undefined) return S64;
         if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) return S64;
         return { k: "str", size: Math.min(v.length + 1, STRING_SIZE) };
       }
@@ -1053,6 +1075,7 @@ class UnitTypeChecker implements SemaScope {
     if (e.op === "==" || e.op === "!=") {
       if (a.k === "str" && b.k === "str") return BOOL;
       if (a.k === "int" && b.k === "int") return BOOL;
+      if (a.k === "buf" && b.k === "buf") return BOOL;
       const why = aggregateEq(a, b);
       if (why === undefined) return BOOL;
       if (why !== "") {

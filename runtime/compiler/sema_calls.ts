@@ -30,6 +30,9 @@ import {
   signalNumber,
 } from "./call_constants.ts";
 import type { MapInfo, SemaScope } from "./sema_scope.ts";
+import { assertCode, keyedMap, ppidExpr } from "./sugar.ts";
+import { optionValue, type ProgramOption } from "./getopt.ts";
+import { addressBytes, ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
 const STACK_DEPTH = 127;
@@ -143,6 +146,25 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return stackType("ustack");
     case "ctx":
       return { k: "int", size: 8, signed: false, ptr: "kernel" };
+    case "ppid": {
+      // bpftrace 0.26's standard library: curtask->real_parent->pid.
+      const t = c.expr(ppidExpr(e));
+      return t.k === "int" ? { k: "int", size: 4, signed: false } : U32;
+    }
+    case "ncpus":
+      ncpus();
+      return U64;
+    case "usermode":
+      if (
+        u.ctx.kind !== "none" && u.ctx.kind !== "pt_regs" &&
+        u.ctx.kind !== "perf_event"
+      ) {
+        c.err(
+          e.span,
+          "The usermode builtin can only be used with kprobes, uprobes, perf events, begin and end",
+        );
+      }
+      return { k: "int", size: 1, signed: false };
     default:
       c.err(e.span, `The ${name} builtin is not supported`);
       return U64;
@@ -343,6 +365,114 @@ function mapArg(
   return m;
 }
 
+/** The string a string literal or positional parameter `e` is, if any. */
+function strConstant(c: SemaScope, e: ast.Expr): string | undefined {
+  if (e.kind === "str") return e.value;
+  if (e.kind === "positional" && c.constInt(e) === undefined) {
+    return c.param(e);
+  }
+  return undefined;
+}
+
+/**
+ * `f(@m, k)` (`has_key`, `delete`): `@m` a map with keys, `k` its key
+ * (a tuple literal for several); checks the element `@m[k]` as a lookup.
+ */
+function elementArg(c: SemaScope, e: ast.CallExpr): MapInfo | undefined {
+  const a = e.args[0];
+  if (a.kind !== "map" || a.keys.length > 0) {
+    c.err(a.span, `${e.name}() expects a map as argument 1`);
+    c.expr(a);
+    c.expr(e.args[1]);
+    return undefined;
+  }
+  c.u.types.set(a, NONE);
+  const known = c.maps.get(`@${a.name}`);
+  if (known !== undefined && known.nkeys === 0) {
+    c.err(
+      a.span,
+      `call to ${e.name}() expects a map with explicit keys (non-scalar map)`,
+    );
+    c.expr(e.args[1]);
+    return undefined;
+  }
+  const el = keyedMap(e)!;
+  const m = c.mapKeys(el);
+  c.u.types.set(el, NONE);
+  if (m !== undefined && m.kind === undefined && c.diag) {
+    c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
+  }
+  return m;
+}
+
+/**
+ * `getopt("name"[, default[, "description"]])`: a named parameter, typed
+ * by its default (none: a boolean), its value this run's (`-- --name=v`)
+ * or the default. A value of the wrong type keeps the default here; the
+ * command line check (`checkNamed()`) refuses it before anything runs.
+ */
+function checkGetopt(c: SemaScope, e: ast.CallExpr): SType {
+  if (!argc(c, e, 1, 3)) return U64;
+  const name = strLitArg(c, e, 0);
+  let option: ProgramOption | undefined;
+  const d = e.args[1];
+  if (d === undefined) {
+    option = { name: name ?? "", description: "", type: "bool", default: 0n };
+  } else {
+    c.expr(d);
+    const n = c.constInt(d);
+    if (d.kind === "bool") {
+      option = {
+        name: name ?? "",
+        description: "",
+        type: "bool",
+        default: d.value ? 1n : 0n,
+      };
+    } else if (d.kind === "str") {
+      option = {
+        name: name ?? "",
+        description: "",
+        type: "string",
+        default: d.value,
+      };
+    } else if (n !== undefined) {
+      option = {
+        name: name ?? "",
+        description: "",
+        type: n < 0n ? "int" : "uint",
+        default: n,
+      };
+    } else {
+      c.err(
+        d.span,
+        "getopt() expects a literal default value (integer, string, true or false)",
+      );
+    }
+  }
+  if (e.args.length === 3 && option !== undefined) {
+    option.description = strLitArg(c, e, 2) ?? "";
+  }
+  if (name === undefined || option === undefined) return U64;
+  const given = c.opts.named;
+  let value = option.default;
+  if (given?.has(name)) {
+    const v = optionValue(option, given.get(name));
+    if (typeof v !== "object") value = v;
+  }
+  (c.u.getopts ??= new Map()).set(e, { option, value, at: e.span.start });
+  switch (option.type) {
+    case "string":
+      return {
+        k: "str",
+        size: Math.min(String(value).length + 1, STRING_SIZE),
+      };
+    case "int":
+      return S64;
+    default:
+      return U64;
+  }
+}
+
 /**
  * Checks a `printf`-style call: a literal format whose conversions match
  * the arguments' types.
@@ -402,8 +532,45 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "min":
     case "max":
     case "stats":
-    case "hist":
       if (argc(c, e, 1)) intArg(c, e, 0);
+      return { k: "agg" };
+    case "hist":
+      // hist(n[, k]): 2^k buckets per power of 2, 0 <= k <= 5 (0.26).
+      if (argc(c, e, 1, 2)) {
+        intArg(c, e, 0);
+        if (e.args.length === 2) {
+          const k = litArg(c, e, 1);
+          if (k !== undefined && (k < 0n || k > 5n)) {
+            c.err(e.args[1].span, "hist() k must be between 0 and 5");
+          }
+        }
+      }
+      return { k: "agg" };
+    case "tseries":
+      // tseries(n, interval_ns, num_intervals[, "avg"|"max"|"min"|"sum"]).
+      if (argc(c, e, 3, 4)) {
+        intArg(c, e, 0);
+        const iv = litArg(c, e, 1);
+        const num = litArg(c, e, 2);
+        if (iv !== undefined && iv < 1n) {
+          c.err(e.args[1].span, "tseries() interval must be >= 1");
+        }
+        if (num !== undefined && (num < 1n || num > 1000000n)) {
+          c.err(
+            e.args[2].span,
+            "tseries() num_intervals must be between 1 and 1000000",
+          );
+        }
+        if (e.args.length === 4) {
+          const f = strLitArg(c, e, 3);
+          if (f !== undefined && !["avg", "max", "min", "sum"].includes(f)) {
+            c.err(
+              e.args[3].span,
+              `tseries() aggregation must be "avg", "max", "min" or "sum", got "${f}"`,
+            );
+          }
+        }
+      }
       return { k: "agg" };
     case "lhist":
       if (argc(c, e, 4)) {
@@ -453,8 +620,73 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     }
     case "exit":
       needStmt();
-      argc(c, e, 0);
+      // exit([code]): the code is the process's exit status (0.26).
+      if (argc(c, e, 0, 1) && e.args.length === 1) intArg(c, e, 0);
       return NONE;
+    case "assert": {
+      needStmt();
+      if (!argc(c, e, 2)) return NONE;
+      c.expr(e.args[0]);
+      const m = c.expr(e.args[1]);
+      if (m.k !== "str") {
+        c.err(e.args[1].span, "assert() expects a string message");
+      }
+      c.expr(assertCode(e));
+      return NONE;
+    }
+    case "errorf":
+    case "warnf":
+      needStmt();
+      checkFormat(c, e);
+      return NONE;
+    case "getopt":
+      return checkGetopt(c, e);
+    case "len": {
+      // len(kstack|ustack): frames (0.26). len(@map) needs an element
+      // count in the kernel (bpf_for_each_map_elem), not done yet.
+      if (!argc(c, e, 1)) return S64;
+      const a = e.args[0];
+      if (a.kind === "map" && a.keys.length === 0) {
+        c.u.types.set(a, NONE);
+        c.err(
+          e.span,
+          "len() of a map is not supported yet: it needs the kernel to count the elements (bpf_for_each_map_elem)",
+        );
+        return S64;
+      }
+      const t = c.expr(a);
+      if (t.k !== "kstack" && t.k !== "ustack") {
+        c.err(
+          a.span,
+          `call to len() expects a map, ustack, or kstack, got ${typeName(t)}`,
+        );
+      } else if (a.kind !== "builtin" && a.kind !== "call") {
+        c.err(
+          a.span,
+          "len() counts the frames of kstack or ustack where it is called: pass the builtin, not a stored stack",
+        );
+      }
+      return S64;
+    }
+    case "has_key": {
+      if (!argc(c, e, 2)) return U64;
+      elementArg(c, e);
+      return U64;
+    }
+    case "strcontains": {
+      if (!argc(c, e, 2)) return U64;
+      const hay = c.expr(e.args[0]);
+      const needle = c.expr(e.args[1]);
+      if (hay.k !== "str" || needle.k !== "str") {
+        c.err(e.span, "strcontains() expects two strings");
+      } else if (strConstant(c, e.args[1]) === undefined) {
+        c.err(
+          e.args[1].span,
+          "strcontains() expects a string literal as the needle (argument 2)",
+        );
+      }
+      return U64;
+    }
     case "print": {
       needStmt();
       if (!argc(c, e, 1, 3)) return NONE;
@@ -468,7 +700,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         c.err(e.span, "print() takes 1 argument for a non-map value");
       }
       const t = c.expr(a);
-      if (t.k === "none" || t.k === "args" || t.k === "agg") {
+      if (
+        t.k === "none" || t.k === "args" || t.k === "agg" ||
+        (a.kind === "call" && t.k === "array")
+      ) {
         c.err(
           a.span,
           `print() cannot print a value of type ${typeName(t)}`,
@@ -483,7 +718,11 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       return NONE;
     case "delete": {
       needStmt();
-      if (!argc(c, e, 1)) return NONE;
+      if (!argc(c, e, 1, 2)) return NONE;
+      if (e.args.length === 2) {
+        elementArg(c, e);
+        return NONE;
+      }
       const a = e.args[0];
       if (a.kind !== "map") {
         c.err(a.span, "delete() expects a map element");
@@ -511,6 +750,12 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
           else size = Math.min(Number(n) + 1, STRING_SIZE);
         }
       }
+      const a = e.args[0];
+      if (a.kind === "positional") {
+        // str($N): the parameter's text, "" when not given (bpftrace).
+        const text = c.param(a) ?? "";
+        return { k: "str", size: Math.min(size, text.length + 1) };
+      }
       if (t.k === "str") return { k: "str", size: Math.min(size, t.size) };
       if (t.k !== "int") {
         c.err(
@@ -522,6 +767,17 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     }
     case "buf": {
       if (!argc(c, e, 2)) return { k: "buf", size: 1 };
+      if (c.expr(e.args[0]).k === "str") {
+        // buf(string, n) (0.17's runtime tests, 0.26): the string's
+        // first n bytes, zero-padded.
+        const n = litArg(c, e, 1);
+        if (n === undefined) return { k: "buf", size: 1 };
+        if (n < 1n || n > 255n) {
+          c.err(e.args[1].span, "buf() length must be between 1 and 255");
+          return { k: "buf", size: 1 };
+        }
+        return { k: "buf", size: Number(n) + 1 };
+      }
       intArg(c, e, 0);
       const n = c.constInt(e.args[1]);
       if (n === undefined) {
@@ -540,6 +796,19 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "ksym":
       if (argc(c, e, 1)) intArg(c, e, 0);
       return { k: "ksym" };
+    case "strerror":
+    case "signal_name":
+    case "syscall_name": {
+      // Named in user space (bpftrace 0.26 names them in the kernel):
+      // printable everywhere, not comparable as strings in a probe.
+      if (argc(c, e, 1)) intArg(c, e, 0);
+      const table = name === "strerror"
+        ? "errno"
+        : name === "signal_name"
+        ? "signal"
+        : "syscall";
+      return { k: "intname", table };
+    }
     case "usym":
       if (argc(c, e, 1)) intArg(c, e, 0);
       return { k: "usym" };
@@ -593,7 +862,8 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const arg = e.args[0];
       const d = arg.kind === "var" ? c.declared.get(arg.name) : undefined;
       const size = d?.k === "int" ? d.size : t.size;
-      return { k: "int", size, signed: t.signed };
+      // Unsigned, as bpftrace 0.17 and 0.26 (docs/stdlib.md) return it.
+      return { k: "int", size, signed: false };
     }
     case "ntop": {
       if (!argc(c, e, 1, 2)) return { k: "inet", size: 24 };
@@ -601,6 +871,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       for (let i = 0; i < last; i++) intArg(c, e, i);
       // An address member of a kernel struct (`u8[16]`, read as bytes).
       const a = e.args[last];
+      if (a.kind === "call" && a.name === "pton") {
+        c.expr(a);
+        return { k: "inet", size: 24 };
+      }
       if (a.kind === "field" || a.kind === "index") {
         const t = c.expr(a);
         if (
@@ -626,6 +900,21 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       }
       intArg(c, e, last);
       return { k: "inet", size: 24 };
+    }
+    case "pton": {
+      // Compile time (0.26): the address's bytes, 4 or 16 of them.
+      const u8: SType = { k: "int", size: 1, signed: false };
+      if (!argc(c, e, 1)) return { k: "array", elem: u8, count: 4, size: 4 };
+      const text = strLitArg(c, e, 0);
+      const bytes = text === undefined ? undefined : addressBytes(text);
+      if (text !== undefined && bytes === undefined) {
+        c.err(
+          e.args[0].span,
+          `pton() expects an IPv4 or IPv6 address, got "${text}"`,
+        );
+      }
+      const n = bytes?.length ?? 4;
+      return { k: "array", elem: u8, count: n, size: n };
     }
     case "strftime": {
       if (!argc(c, e, 2)) return { k: "timestamp" };

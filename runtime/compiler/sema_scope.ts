@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { TseriesParams } from "../program.ts";
+import type { NamedParams } from "./getopt.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import type { CStructs } from "./c_structs.ts";
@@ -30,6 +32,8 @@ export interface SemaOptions {
   cpid?: number;
   /** The `-p` process: usdt binaries are looked up in its mappings. */
   pid?: number;
+  /** Named parameters (`-- --name=value`), read by `getopt()`. */
+  named?: NamedParams;
 }
 
 /** The aggregation functions. */
@@ -41,7 +45,8 @@ export type AggName =
   | "max"
   | "stats"
   | "hist"
-  | "lhist";
+  | "lhist"
+  | "tseries";
 
 /** The names of the aggregation functions ({@linkcode AggName}). */
 export const AGGS: ReadonlySet<string> = new Set<AggName>([
@@ -53,6 +58,7 @@ export const AGGS: ReadonlySet<string> = new Set<AggName>([
   "stats",
   "hist",
   "lhist",
+  "tseries",
 ]);
 
 /** What a map holds, as analysis found it. */
@@ -69,6 +75,10 @@ export interface MapInfo {
   value?: SType;
   /** lhist parameters. */
   lhist?: { min: number; max: number; step: number };
+  /** tseries(n, interval, num[, agg]) parameters (0.26). */
+  tseries?: TseriesParams;
+  /** hist(n, k): sub-buckets per power of 2 are 2^k (0.26; 0 when absent). */
+  histBits?: number;
   /** sum: whether the summed expression is signed. */
   sumSigned?: boolean;
   /** Names of the keys, from the key expressions of the first use. */

@@ -38,7 +38,9 @@ function arraySlots(agg: Aggregation): number | undefined {
     case "value":
       return undefined;
     case "hist":
-      return HIST_BUCKETS;
+      return agg.bits ? (64 - agg.bits) * 2 ** agg.bits + 1 : HIST_BUCKETS;
+    case "tseries":
+      return undefined;
     case "lhist": {
       const n = Math.floor((agg.max - agg.min) / agg.step) + 2;
       return Number.isInteger(n) && n > 0 && n <= MAP_MAX_ENTRIES
@@ -102,7 +104,7 @@ export class ProgramTables {
     const userKeySize = keyT === undefined ? 0 : sizeOf(keyT);
     const stackMap = (k: "kstack" | "ustack", d: number) => this.stackMap(k, d);
     let keySize: number;
-    if (kind === "hist" || kind === "lhist") {
+    if (kind === "hist" || kind === "lhist" || kind === "tseries") {
       keySize = alignUp(userKeySize, 8) + 8;
     } else keySize = keyT === undefined ? 8 : userKeySize;
     let agg: Aggregation;
@@ -111,6 +113,14 @@ export class ProgramTables {
       case "value":
         agg = { kind: "value", type: toTypeDesc(m.value!, stackMap) };
         valueSize = Math.max(sizeOf(m.value!), 1);
+        break;
+      case "tseries":
+        agg = {
+          kind: "tseries",
+          ...(m.tseries ??
+            { interval: 1, num: 1, agg: "last", signed: true }),
+        };
+        valueSize = 24;
         break;
       case "lhist":
         agg = { kind: "lhist", ...(m.lhist ?? { min: 0, max: 1, step: 1 }) };
@@ -122,6 +132,7 @@ export class ProgramTables {
       case "hist":
         agg = this.#histSums ? { kind, sum: true } : { kind };
         if (this.#histSums) valueSize = 16;
+        if (m.histBits) agg.bits = m.histBits;
         break;
       case "avg":
       case "stats":
@@ -161,7 +172,9 @@ export class ProgramTables {
     return {
       name: m.name,
       type: m.decl?.type ??
-        (kind === "value" ? MapType.HASH : MapType.PERCPU_HASH),
+        (kind === "value" || kind === "tseries"
+          ? MapType.HASH
+          : MapType.PERCPU_HASH),
       keySize,
       valueSize,
       maxEntries: m.decl?.maxEntries ?? this.#maxKeys,
@@ -274,6 +287,17 @@ export class ProgramTables {
       maxEntries: MAP_MAX_ENTRIES,
       key: { kind: "none", size: 0 },
     }) + (kind === "kstack" ? 0 : 0);
+  }
+
+  /** A per-CPU slot of `depth` addresses that `len(kstack)` reads into. */
+  stackBuffer(depth: number): number {
+    return this.#internalMap(`.stackbuf${depth}`, {
+      type: MapType.PERCPU_ARRAY,
+      keySize: 4,
+      valueSize: 8 * depth,
+      maxEntries: 1,
+      key: { kind: "none", size: 0 },
+    });
   }
 
   /** The one-slot array holding the start time for `elapsed`. */

@@ -45,6 +45,8 @@ export type SType =
   | { k: "timestamp"; format?: string }
   /** A uid printed as its user name (`username`). */
   | { k: "username" }
+  /** A number printed as its name (`strerror()`, …; see `int_names.ts`). */
+  | { k: "intname"; table: "errno" | "signal" | "syscall" }
   /** The `args` record of a tracepoint (only usable with `->`). */
   | { k: "args" }
   /**
@@ -133,7 +135,7 @@ export const NONE: SType = { k: "none" };
 export function isScalar(t: SType): boolean {
   return t.k === "int" || t.k === "ksym" || t.k === "kstack" ||
     t.k === "ustack" || t.k === "timestamp" ||
-    t.k === "username";
+    t.k === "username" || t.k === "intname";
 }
 
 /**
@@ -165,6 +167,7 @@ export function sizeOf(t: SType): number {
     case "ustack":
     case "timestamp":
     case "username":
+    case "intname":
       return 8;
     default:
       return 0;
@@ -508,6 +511,8 @@ export function toTypeDesc(
       return { kind: "usym", size: 16 };
     case "username":
       return { kind: "username", size: 8 };
+    case "intname":
+      return { kind: "intname", size: 8, table: t.table };
     case "timestamp":
       return t.format === undefined
         ? { kind: "timestamp", size: 8 }

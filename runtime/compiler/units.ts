@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ProgramOption } from "./getopt.ts";
 import { PT_REGS_SIZE } from "../probes/pt_regs.ts";
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
@@ -77,6 +78,11 @@ export interface Unit {
    * binaries the probed address the run-time `ip` is relative to.
    */
   uaddrs?: Map<ast.Expr, { value: bigint; relativeTo?: bigint }>;
+  /** `getopt()` calls: the option each reads and its value in this run. */
+  getopts?: Map<
+    ast.Expr,
+    { option: ProgramOption; value: bigint | string; at: number }
+  >;
   /** Values of `sizeof(struct …)` and `offsetof()`, from the preamble. */
   consts?: Map<ast.Expr, bigint>;
   /**

@@ -830,6 +830,10 @@ export const BUILTINS: ReadonlySet<string> = new Set([
   "ctx",
   "username",
   "jiffies",
+  // bpftrace 0.26
+  "ppid",
+  "ncpus",
+  "usermode",
 ]);
 
 /**

@@ -283,6 +283,7 @@ function mergeValues(kind: MapData["kind"], a: unknown, b: unknown): unknown {
     case "lhist":
       return mergeBuckets(a as HistBucket[], b as HistBucket[]);
     case "value":
+    case "tseries":
       return a;
   }
 }
@@ -326,6 +327,8 @@ function magnitude(kind: MapData["kind"], value: unknown): number {
       const v = value as Value;
       return typeof v === "number" || typeof v === "bigint" ? Number(v) : 0;
     }
+    case "tseries":
+      return 0;
   }
 }
 
@@ -609,6 +612,9 @@ export class MetricsRenderer {
       case "hist":
       case "lhist":
         this.#histogram(out, base, spec, data, rows, line, om);
+        break;
+      case "tseries":
+        // Time series are printed, not exported.
         break;
       case "value": {
         this.#help(out, base, "gauge", spec, "value", om);

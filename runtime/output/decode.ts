@@ -27,6 +27,7 @@ import type { RawMapEntry } from "../engines/engine.ts";
 import { MapType } from "../bpf/opcodes.ts";
 import { hostBootTimeNs } from "./boot_time.ts";
 import { formatStrftime } from "./strftime.ts";
+import { decodeTseries } from "./tseries.ts";
 import type { EventFormat, MapSpec, Program, TypeDesc } from "../program.ts";
 import type {
   ArrayValue,
@@ -92,6 +93,31 @@ function readI64(bytes: Uint8Array, offset: number): bigint {
 }
 
 let passwd: Map<number, string> | undefined;
+
+let numberNamer:
+  | ((table: "errno" | "signal" | "syscall", n: number) => string)
+  | undefined;
+
+/**
+ * Loads the names numbers print as (`strerror()`, `signal_name()`,
+ * `syscall_name()`) when `program` has such values; until then they
+ * decode as their numbers. Kept out of the start-up module graph.
+ *
+ * @example Usage
+ * ```ts
+ * import { compile } from "../compiler/compile.ts";
+ * import { loadNumberNames } from "./decode.ts";
+ * await loadNumberNames(compile("BEGIN { print(strerror(1)); }"));
+ * ```
+ */
+export async function loadNumberNames(program: Program): Promise<void> {
+  if (numberNamer !== undefined) return;
+  const used = JSON.stringify([
+    program.formats.map((f) => f.action),
+    program.maps,
+  ]).includes('"kind":"intname"');
+  if (used) numberNamer = (await import("./int_names.ts")).numberName;
+}
 
 /**
  * The name /etc/passwd gives `uid`, or `""` when it has none (or cannot be
@@ -309,6 +335,10 @@ export function decodeValue(
       const uid = view(bytes).getUint32(offset, true);
       return resolver?.username?.(uid) ?? userName(uid);
     }
+    case "intname": {
+      const n = Number(BigInt.asIntN(32, readU64(bytes, offset)));
+      return numberNamer === undefined ? String(n) : numberNamer(type.table, n);
+    }
     case "none":
       return 0;
   }
@@ -455,6 +485,27 @@ export function histBucketRange(index: number): { min?: Int; max?: Int } {
   return { min: toInt(lo), max: toInt((lo << 1n) - 1n) };
 }
 
+/**
+ * Inclusive value range of bucket `index` of a `hist(n, k)` with k >= 1:
+ * 0 is the negative values, 1 to 2^k the values 0 to 2^k - 1, then each
+ * power of 2 in 2^k equal parts.
+ *
+ * @example Usage
+ * ```ts
+ * import { finerRange } from "./decode.ts";
+ * console.assert(finerRange(17, 3).min === 16 && finerRange(17, 3).max === 17);
+ * ```
+ */
+export function finerRange(index: number, k: number): { min?: Int; max?: Int } {
+  const n = 1 << k;
+  if (index === 0) return { max: -1 };
+  if (index <= n) return { min: index - 1, max: index - 1 };
+  const j = BigInt(index - 1);
+  const l = (j >> BigInt(k)) - 1n;
+  const lo = (BigInt(n) + (j & BigInt(n - 1))) << l;
+  return { min: toInt(lo), max: toInt(lo + (1n << l) - 1n) };
+}
+
 /** Inclusive value range of bucket `index` of an `lhist(min, max, step)`. */
 export function lhistBucketRange(
   index: number,
@@ -571,6 +622,14 @@ export function decodeMap(
       });
       return sortMapData({ ...base, kind: agg.kind, entries: out });
     }
+    case "tseries": {
+      const boot = resolver?.bootTimeNs?.() ?? hostBootTimeNs();
+      const out = decodeTseries(spec, entries, boot).map((g) => ({
+        key: decodeKey(spec, g.key, resolver),
+        value: g.value,
+      }));
+      return { ...base, kind: "tseries", entries: out };
+    }
     case "hist":
     case "lhist": {
       const prefixLen = spec.keySize - 8;
@@ -598,15 +657,17 @@ export function decodeMap(
       const ordered = [...groups.values()].sort((a, b) =>
         compareBytes(a.key, b.key, prefixLen)
       );
+      const bits = agg.kind === "hist" ? agg.bits ?? 0 : 0;
       const range = agg.kind === "hist"
-        ? histBucketRange
+        ? (bits === 0 ? histBucketRange : (i: number) => finerRange(i, bits))
         : (i: number) => lhistBucketRange(i, agg.min, agg.max, agg.step);
       const out: MapEntry<HistBucket[]>[] = ordered.map((g) => ({
         key: decodeKey(spec, g.key, resolver),
         value: buildBuckets(g.counts, range, g.sums),
       }));
       if (agg.kind === "hist") {
-        return sortMapData({ ...base, kind: "hist", entries: out });
+        const data = { ...base, kind: "hist" as const, entries: out };
+        return sortMapData(bits === 0 ? data : { ...data, bits });
       }
       return sortMapData({
         ...base,
@@ -885,10 +946,11 @@ function buildDecoder(id: number, fmt: EventFormat): FormatDecoder {
   let types: TypeDesc[] = [];
   if (
     a.kind === "printf" || a.kind === "system" || a.kind === "cat" ||
-    a.kind === "emit"
+    a.kind === "emit" || a.kind === "errorf" || a.kind === "warnf"
   ) {
     types = a.args;
-  } else if (a.kind === "print_value") types = [a.type];
+  } else if (a.kind === "exit") types = a.args ?? [];
+  else if (a.kind === "print_value") types = [a.type];
   const readers = types.map((t, i) => argReader(t, 8 + offsets[i]));
   const n = readers.length;
   const minLength = intEnd(types);

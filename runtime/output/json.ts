@@ -19,6 +19,7 @@
 
 import { sortMapData } from "./decode.ts";
 import { formatBuf, formatValueText, isUnwrittenCount } from "./text.ts";
+import { formatTseriesJson } from "./tseries.ts";
 import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
 
 /**
@@ -235,6 +236,13 @@ export function formatMapJson(
       }));
       break;
     }
+    case "tseries":
+      type = "tseries";
+      items = sorted.entries.map((e) => ({
+        key: e.key,
+        text: formatTseriesJson(e.value),
+      }));
+      break;
   }
   const body = items.map((it) =>
     data.keyed

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { formatTseriesText } from "./tseries.ts";
 import { sortMapData } from "./decode.ts";
 import type {
   HistBucket,
@@ -193,6 +194,41 @@ export function histLabel(index: number): string {
   return `[${histPowerLabel(index - 2)}, ${histPowerLabel(index - 1)})`;
 }
 
+/**
+ * Row label of bucket `index` of a `hist(n, k)`, as bpftrace 0.26 prints
+ * it: `[5]` for a bucket of one value, `[16, 18)` or `[9K, 10K)` for a
+ * range (bounds above 2^(k+1) in K, M, G… units when whole).
+ *
+ * @example Usage
+ * ```ts
+ * import { finerLabel } from "./text.ts";
+ * console.assert(finerLabel(5, 3) === "[4]");
+ * console.assert(finerLabel(17, 3) === "[16, 18)");
+ * ```
+ */
+export function finerLabel(index: number, k: number): string {
+  if (index === 0) return "(..., 0)";
+  // Bounds up to 2^(k+1) are the plain numbers index - 1 and index.
+  const bound = (i: number): { text: string; plain: boolean } => {
+    if (i <= 2 << k) return { text: String(i), plain: true };
+    const n = 1 << k;
+    let power = (i >> k) - 1;
+    const part = i & (n - 1);
+    const decade = Math.floor(power / 10);
+    power -= 10 * decade;
+    const v = (1n << BigInt(power)) * BigInt(n + part);
+    return {
+      text: `${v}${["", "K", "M", "G", "T", "P", "E"][decade]}`,
+      plain: false,
+    };
+  };
+  const lo = bound(index - 1);
+  const hi = bound(index);
+  return lo.plain && hi.plain && index <= 2 << k
+    ? `[${lo.text}]`
+    : `[${lo.text}, ${hi.text})`;
+}
+
 /** Row label of `lhist(min, max, step)` bucket `index`, e.g. `[0, 10)`. */
 export function lhistLabel(
   index: number,
@@ -346,11 +382,19 @@ export function formatMapText(
       return lines.join("\n") + "\n\n";
     }
     case "hist": {
+      const k = sorted.bits ?? 0;
+      const label = k === 0 ? histLabel : (i: number) => finerLabel(i, k);
       const lines = selectTop(sorted.entries, top).map((e) =>
-        head(e) + "\n" + formatHistRows(e.value, histLabel, div)
+        head(e) + "\n" + formatHistRows(e.value, label, div)
       );
       return lines.join("\n") + "\n";
     }
+    case "tseries":
+      // 0.26: `@name:` or `@name[key]:`, the chart, a blank line.
+      return sorted.entries.map((e) =>
+        formatMapKey(data.name, e.key, data.keyed) + ":\n" +
+        formatTseriesText(e.value) + "\n"
+      ).join("");
     case "lhist": {
       const { min, max, step } = sorted;
       const label = (i: number) => lhistLabel(i, min, max, step);

@@ -171,6 +171,8 @@ export interface StatsMapData extends MapDataBase {
 export interface HistMapData extends MapDataBase {
   /** The aggregation. */
   kind: "hist";
+  /** `hist(n, k)`: 2^k buckets per power of 2 (absent: 0). */
+  bits?: number;
   /** The entries, in the map's order. */
   entries: MapEntry<HistBucket[]>[];
 }
@@ -203,12 +205,32 @@ export interface ValueMapData extends MapDataBase {
   entries: MapEntry<Value>[];
 }
 
+/** One interval of a time series: when it started, and its value. */
+export interface TseriesPoint {
+  /** Wall-clock start of the interval, in ns since the Unix epoch. */
+  start: bigint;
+  /** The interval's value; null when nothing was recorded in it. */
+  value: Int | null;
+}
+
+/**
+ * A `tseries()` map (0.26): per key, the intervals from its first within
+ * the last `num` to the latest (values null where nothing was recorded).
+ */
+export interface TseriesMapData extends MapDataBase {
+  /** The aggregation. */
+  kind: "tseries";
+  /** The entries, in key order. */
+  entries: MapEntry<TseriesPoint[]>[];
+}
+
 /** A whole map, decoded and reduced over CPUs; see the variants. */
 export type MapData =
   | ScalarMapData
   | StatsMapData
   | HistMapData
   | LhistMapData
+  | TseriesMapData
   | ValueMapData;
 
 /** The kind of a {@linkcode MapData}. */

@@ -114,7 +114,7 @@ const CASES: [string, string, boolean?][] = [
   ["BEGIN { signal(9); }", "signal() is an unsafe function: use --unsafe"],
   ["BEGIN { count(); }", "count() should be directly assigned to a map"],
   ["BEGIN { $x = sum(1); }", "sum() should be directly assigned to a map"],
-  ["BEGIN { @x = hist(); }", "hist() takes 1 argument (0 given)"],
+  ["BEGIN { @x = hist(); }", "hist() takes 1 to 2 arguments (0 given)"],
   ["BEGIN { @x = str(1, 2, 3); }", "str() takes 1 to 2 arguments (3 given)"],
   [
     "BEGIN { @x = lhist(1, 0, 10, pid); }",
@@ -124,7 +124,76 @@ const CASES: [string, string, boolean?][] = [
     "BEGIN { @x = lhist(1, 10, 0, 1); }",
     "lhist() max must be greater than min",
   ],
-  ["BEGIN { @x = $1; }", "Positional parameter $1 is not set"],
+  [
+    'BEGIN { @g = 2; if (has_key(@g, 2)) { printf("ok\\n"); } }',
+    "call to has_key() expects a map with explicit keys (non-scalar map)",
+  ],
+  [
+    'BEGIN { @g[1, "hi"] = 2; if (has_key(@g, (1, 2))) { exit(); } }',
+    "Argument mismatch for @g: trying to access with arguments: [(int64,int64)] when map expects arguments: [(int64,string[3])]",
+  ],
+  [
+    "BEGIN { @g = 2; delete(@g, 1); }",
+    "call to delete() expects a map with explicit keys (non-scalar map)",
+  ],
+  ["BEGIN { has_key(1, 2); }", "has_key() expects a map as argument 1"],
+  [
+    "BEGIN { @x = strcontains(comm, comm); }",
+    "strcontains() expects a string literal as the needle (argument 2)",
+  ],
+  ["BEGIN { @x = strcontains(comm, 1); }", "strcontains() expects two strings"],
+  ["BEGIN { exit(1, 2); }", "exit() takes 0 to 1 arguments (2 given)"],
+  [
+    'BEGIN { exit("x"); }',
+    "exit() expects an integer argument 1, got string[2]",
+  ],
+  ["BEGIN { assert(1, 2); }", "assert() expects a string message"],
+  ["BEGIN { errorf(); }", "errorf() takes at least 1 argument (0 given)"],
+  ["BEGIN { @h = hist(1, 6); }", "hist() k must be between 0 and 5"],
+  [
+    'BEGIN { @t = tseries(1, 1s, 5, "median"); }',
+    'tseries() aggregation must be "avg", "max", "min" or "sum", got "median"',
+  ],
+  [
+    "BEGIN { @t = tseries(1, 1s, 0); }",
+    "tseries() num_intervals must be between 1 and 1000000",
+  ],
+  [
+    "BEGIN { @t = tseries(1, 1s); }",
+    "tseries() takes 3 to 4 arguments (2 given)",
+  ],
+  [
+    "BEGIN { @h = hist(1, 2); @h = hist(2, 1); }",
+    "hist() of @h was used with 2 bits, not 1",
+  ],
+  [
+    'BEGIN { print(pton("1.2.3")); }',
+    'pton() expects an IPv4 or IPv6 address, got "1.2.3"',
+  ],
+  [
+    "BEGIN { @m[1] = 1; @x = len(@m); }",
+    "len() of a map is not supported yet: it needs the kernel to count the elements (bpf_for_each_map_elem)",
+  ],
+  [
+    "BEGIN { @x = len(1); }",
+    "call to len() expects a map, ustack, or kstack, got int64",
+  ],
+  [
+    'BEGIN { @x = getopt("a", pid); }',
+    "getopt() expects a literal default value (integer, string, true or false)",
+  ],
+  [
+    'BEGIN { print(pton("::1")); }',
+    "print() cannot print a value of type uint8[16]",
+  ],
+  [
+    'BEGIN { warnf("%d"); }',
+    "warnf: Not enough arguments for format string (0 supplied, 1 expected)",
+  ],
+  [
+    "tracepoint:syscalls:sys_enter_openat { @ = usermode; }",
+    "The usermode builtin can only be used with kprobes, uprobes, perf events, begin and end",
+  ],
   ["BEGIN { @x = foo; }", 'Unknown identifier: "foo"'],
   ["BEGIN { print(@nomap); }", "Undefined map: @nomap"],
   ["BEGIN { @x = @nomap; }", "Undefined map: @nomap"],

@@ -246,7 +246,7 @@ export function events(l: Loaded): Event[] {
     const f = l.prog.formats[id];
     const a = f.action;
     const types: TypeDesc[] = "args" in a
-      ? a.args
+      ? a.args ?? []
       : a.kind === "print_value"
       ? [a.type]
       : [];

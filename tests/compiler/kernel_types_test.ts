@@ -365,6 +365,17 @@ Deno.test("bswap() reverses an integer's bytes at its size (tcpconnect's ports)"
   assert.equal(valueOf(l, "@v"), 0x3412n);
 });
 
+Deno.test("bswap() of a signed integer is unsigned (0.17 prints 65279 for (int16)-2)", () => {
+  const l = load(
+    "BEGIN { $x = (int16)-2; @a = bswap($x); @b = bswap((int8)-1);" +
+      " @c = bswap((int32)-2); }",
+  );
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@a"), 65279n);
+  assert.equal(valueOf(l, "@b"), 255n);
+  assert.equal(valueOf(l, "@c"), 0xfeffffffn);
+});
+
 Deno.test("buf() with a run-time length reads that many bytes, at most a string's size (undump)", () => {
   const text = new TextEncoder().encode("x".repeat(100));
   const src =

@@ -121,6 +121,10 @@ export interface RunResult {
   maps: MapData[];
   /** Why the event loop ended. */
   reason: ExitReason;
+  /** The code the program gave `exit(code)`, if any. */
+  exitCode?: number;
+  /** What the session wrote on standard error (errorf, warnf, warnings). */
+  stderr: string;
   /** Interpreter runs that faulted (always 0 on the kernel). */
   faults: number;
   /** The first fault's message, if any. */
@@ -181,8 +185,11 @@ export async function runProgram(
       });
     let output = "";
     let attachLine = true;
+    let stderr = "";
     const session = new Session(program, eng, {
       format: spec.format ?? "text",
+      warn: (text) => stderr += text,
+      error: (text) => stderr += text,
       write: (text) => {
         if (attachLine) {
           attachLine = false;
@@ -232,6 +239,8 @@ export async function runProgram(
       exitOutput,
       maps,
       reason,
+      ...(session.exitCode !== undefined ? { exitCode: session.exitCode } : {}),
+      stderr,
       faults: faults.count,
       firstFault: faults.first,
     };

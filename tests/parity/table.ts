@@ -29,6 +29,7 @@ import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
 import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
+import { FUNCTION_ROWS } from "./rows_functions.ts";
 
 export { N, type Row };
 
@@ -1313,4 +1314,5 @@ export const ROWS: Row[] = [
   ...CORE_ROWS,
   ...TYPES_ROWS,
   ...STATEMENT_ROWS,
+  ...FUNCTION_ROWS,
 ];

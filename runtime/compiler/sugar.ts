@@ -1,0 +1,100 @@
+/**
+ * Functions of the modern language (bpftrace 0.26) that stand for an
+ * expression the compiler already knows: `ppid` is
+ * `curtask->real_parent->pid`, `has_key(@m, k)` and `delete(@m, k)` look
+ * up or delete the element `@m[k]`. Sema and codegen ask for the same
+ * node (cached per call), so the types sema records are the ones codegen
+ * reads.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+
+const expansions = new WeakMap<ast.Expr, ast.Expr>();
+
+function cached<T extends ast.Expr>(e: ast.Expr, make: () => T): T {
+  let x = expansions.get(e);
+  if (x === undefined) {
+    x = make();
+    expansions.set(e, x);
+  }
+  return x as T;
+}
+
+/**
+ * `ppid`: the pid of the current task's real parent, as bpftrace's
+ * standard library defines it (`curtask->real_parent->pid`).
+ *
+ * @example Usage
+ * ```ts
+ * import { ppidExpr } from "./sugar.ts";
+ * const span = { start: 0, end: 4, line: 1, col: 1 };
+ * const e = ppidExpr({ kind: "builtin", name: "ppid", span });
+ * console.assert(e.kind === "field" && e.field === "pid");
+ * ```
+ */
+export function ppidExpr(e: ast.BuiltinExpr): ast.FieldExpr {
+  return cached(e, () => {
+    const span = e.span;
+    const task: ast.Expr = { kind: "builtin", name: "curtask", span };
+    const parent: ast.FieldExpr = {
+      kind: "field",
+      expr: task,
+      field: "real_parent",
+      arrow: true,
+      span,
+    };
+    return { kind: "field", expr: parent, field: "pid", arrow: true, span };
+  });
+}
+
+/**
+ * The element a two-argument map call names: `has_key(@m, k)` and
+ * `delete(@m, k)` mean `@m[k]`; a tuple literal key `(a, b)` means
+ * `@m[a, b]`, as bpftrace stores several keys as one tuple.
+ *
+ * @example Usage
+ * ```ts
+ * import { keyedMap } from "./sugar.ts";
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * const call = {
+ *   kind: "call" as const,
+ *   name: "has_key",
+ *   args: [
+ *     { kind: "map" as const, name: "m", keys: [], span },
+ *     { kind: "int" as const, value: 1n, raw: "1", span },
+ *   ],
+ *   span,
+ * };
+ * console.assert(keyedMap(call)?.keys.length === 1);
+ * ```
+ *
+ * @returns The element, or undefined when the first argument is no map.
+ */
+export function keyedMap(e: ast.CallExpr): ast.MapExpr | undefined {
+  const [m, k] = e.args;
+  if (m?.kind !== "map" || k === undefined) return undefined;
+  return cached(e, () => ({
+    kind: "map",
+    name: m.name,
+    keys: k.kind === "tuple" ? k.elems : [k],
+    span: m.span,
+  }));
+}
+
+/**
+ * The exit code `assert(cond, msg)` exits with when `cond` is false (1,
+ * as bpftrace's standard library), as a literal node of the call.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertCode } from "./sugar.ts";
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * const call = { kind: "call" as const, name: "assert", args: [], span };
+ * console.assert(assertCode(call).value === 1n);
+ * ```
+ */
+export function assertCode(e: ast.CallExpr): ast.IntLit {
+  return cached(e, () => ({ kind: "int", value: 1n, raw: "1", span: e.span }));
+}
