@@ -14,6 +14,7 @@ import { usdtArgType } from "./usdt_args.ts";
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
+  BOOL,
   type IntType,
   NONE,
   S64,
@@ -671,7 +672,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "has_key": {
       if (!argc(c, e, 2)) return U64;
       elementArg(c, e);
-      return U64;
+      return BOOL;
     }
     case "strcontains": {
       if (!argc(c, e, 2)) return U64;
@@ -685,7 +686,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
           "strcontains() expects a string literal as the needle (argument 2)",
         );
       }
-      return U64;
+      return BOOL;
     }
     case "print": {
       needStmt();

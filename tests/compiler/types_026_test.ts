@@ -175,7 +175,7 @@ Deno.test("0.26 types: bool, pointer, enum and record values decode as plain dat
     fields: [["a", 4096], ["ok", true]],
   });
   assert.equal(formatValueText(rec), "{ .a = 4096, .ok = true }");
-  assert.equal(formatValueJson(rec), '{"a":4096,"ok":true}');
+  assert.equal(formatValueJson(rec), '{"a": 4096, "ok": true}');
   assert.equal(formatValueText([true, false]), "(true, false)");
   assert.equal(formatPrintf("%d %u|%3d\n", [true, false, true]), "1 0|  1\n");
 });

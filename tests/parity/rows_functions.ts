@@ -179,9 +179,9 @@ begin {
     expect(r) {
       assert.equal(r.output, "1 0 1 0 0 1\n");
       // The kernel's target is "tsbparity", the interpreter's "target".
-      const has = r.target.comm.includes("parity") ? "1" : "0";
+      const has = r.target.comm.includes("parity") ? "true" : "false";
       assert.deepEqual(entries(r, "@hit"), [[has, N]]);
-      assert.deepEqual(entries(r, "@t"), [["1", N]]);
+      assert.deepEqual(entries(r, "@t"), [["true", N]]);
     },
   },
   {
@@ -272,9 +272,9 @@ tracepoint:syscalls:sys_exit_getppid { @r[args->ret] = count(); }`,
     workload: ["calls", String(N)],
     pidFilter: true,
     expect(r) {
-      assert.deepEqual(entries(r, "@deep"), [["1", N]]);
+      assert.deepEqual(entries(r, "@deep"), [["true", N]]);
       assert.deepEqual(entries(r, "@two"), [["2", N]]);
-      assert.deepEqual(entries(r, "@k"), [["1", N]]);
+      assert.deepEqual(entries(r, "@k"), [["true", N]]);
     },
   },
   {
