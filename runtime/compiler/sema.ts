@@ -20,6 +20,7 @@ import {
   kernelOffsetOf,
   kernelSizeOf,
   recordValue,
+  unknownConstant,
 } from "./sema_members.ts";
 import {
   type AggName,
@@ -72,7 +73,7 @@ export { ARG_REGS, PT_REGS, PT_REGS_SIZE } from "./call_constants.ts";
  * the kernel's types come from BTF), its structs as types.
  */
 function scriptPreamble(prog: ast.Program): ScriptPreamble {
-  if (prog.cDefinitions.length === 0) {
+  if (prog.cDefinitions.length === 0 && prog.includes.length === 0) {
     return { definitions: [], defines: new Map() };
   }
   const src = kernelTypeSource();
@@ -81,6 +82,7 @@ function scriptPreamble(prog: ast.Program): ScriptPreamble {
   const pre: ScriptPreamble = preamble(
     prog.cDefinitions,
     new Set(haveBtf ? ["BPFTRACE_HAVE_BTF"] : []),
+    prog.includes,
   );
   const texts = pre.definitions.map((d) => d.text);
   if (src !== undefined && texts.some((t) => /^\s*(struct|union)\b/.test(t))) {
@@ -626,7 +628,7 @@ class UnitTypeChecker implements SemaScope {
         this.err(
           e.span,
           /^[A-Z][A-Z0-9_]*$/.test(e.name) && kernelTypeSource() !== undefined
-            ? `Unknown identifier: "${e.name}" is neither a builtin nor an enum constant of the kernel's types; a #define constant from a header is not in BTF: write its value`
+            ? unknownConstant(this, e.name)
             : `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
         );
         return S64;

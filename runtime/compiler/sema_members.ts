@@ -104,8 +104,53 @@ export function enumConstant(
 ): bigint | undefined {
   const d = c.pre.defines.get(e.name);
   if (d !== undefined) return d;
-  if (kernelTypeSource() === undefined) return undefined;
+  const src = kernelTypeSource();
+  if (src === undefined) return undefined;
+  // As clang expands a header's macros before anything else sees them.
+  if (c.pre.includes !== undefined && src.headers !== undefined) {
+    const h = src.headers(c.pre.includes).lookup(e.name);
+    if (h.kind === "value") return h.value;
+  }
   return enumValue(e.name);
+}
+
+/**
+ * The error for an upper-case name that is no constant: what was looked
+ * at (the kernel's enums, the included headers, found or not).
+ */
+export function unknownConstant(c: SemaScope, name: string): string {
+  const head =
+    `Unknown identifier: "${name}" is neither a builtin nor an enum constant of the kernel's types`;
+  const incs = c.pre.includes;
+  const src = kernelTypeSource();
+  if (incs === undefined || src?.headers === undefined) {
+    return `${head}; a #define constant from a header is not in BTF: write its value`;
+  }
+  const h = src.headers(incs);
+  const found = h.lookup(name);
+  if (found.kind === "other") {
+    return `${head}; ${found.file} defines it as "${found.text}", which is not an integer constant: write its value`;
+  }
+  const names = incs.map((i) => (i.system ? `<${i.path}>` : `"${i.path}"`));
+  if (h.missing.length === incs.length) {
+    const where = h.dirs.length === 0
+      ? "no system include directories on this system"
+      : `searched ${h.dirs.join(", ")}`;
+    return `${head}, and ${names.join(", ")} ${
+      names.length === 1 ? "was" : "were"
+    } not found (${where}): write its value`;
+  }
+  const missing = h.missing.length === 0
+    ? ""
+    : ` (${h.missing.join(", ")} not found)`;
+  const read = h.files.length === 0
+    ? ""
+    : ` (read ${h.files[0]}${
+      h.files.length > 1 ? ` and ${h.files.length - 1} more` : ""
+    })`;
+  return `${head}, nor a #define of ${
+    names.join(", ")
+  }${missing}${read}: installed headers are the userspace API; the kernel's internal headers, where constants such as the task states are, are not installed: write its value`;
 }
 
 /**
