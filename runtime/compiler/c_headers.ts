@@ -401,7 +401,7 @@ function directives(text: string): string[] {
 }
 
 const TOKEN =
-  /\s*(0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|'(?:\\.|[^'\\])+'|"(?:\\.|[^"\\])*"|<<|>>|<=|>=|==|!=|&&|\|\||##|[-+*/%()<>!~&|^?:,#])/y;
+  /\s*(0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|'(?:\\.|[^'\\])+'|"(?:\\.|[^"\\])*"|<<|>>|<=|>=|==|!=|&&|\|\||##|[-+*/%()<>!~&|^?:,#.[\]{};=])/y;
 
 function tokenize(text: string): string[] {
   const out: string[] = [];
