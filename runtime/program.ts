@@ -125,6 +125,23 @@ export type TypeDesc =
   | { kind: "string"; size: number }
   | { kind: "buf"; size: number }
   | { kind: "tuple"; fields: TypeDesc[]; offsets: number[]; size: number }
+  /**
+   * A struct or union copied from memory (`print(*p)`): its members,
+   * anonymous ones flattened, at their byte offsets; a bit-field keeps
+   * `width` bits from bit `shift` of its bytes.
+   */
+  | {
+    kind: "record";
+    size: number;
+    fields: {
+      name: string;
+      offset: number;
+      type: TypeDesc;
+      bits?: { shift: number; width: number };
+    }[];
+  }
+  /** An array member (not of `char`): `count` elements of `elem`. */
+  | { kind: "array"; size: number; elem: TypeDesc; count: number }
   | { kind: "ksym"; size: 8 }
   | { kind: "usym"; size: 8 | 16 }
   | {

@@ -447,6 +447,15 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
     case "timestamp":
     case "username":
       return { k: d.kind };
+    case "record":
+    case "array":
+      // Copied whole: only its size matters here.
+      return {
+        k: "array",
+        elem: { k: "int", size: 1, signed: false },
+        count: d.size,
+        size: d.size,
+      };
     default:
       return { k: "none" };
   }

@@ -64,6 +64,18 @@ export function into(
   }
   const size = sizeOf(st);
   const et = cg.type(e);
+  if (st.k === "record" || st.k === "array") {
+    // A struct or array copied whole from where it lives.
+    const at = cg.addr(e);
+    const h = readHelper({
+      k: "int",
+      size: 8,
+      signed: false,
+      ...originOf(at.origin),
+    }, false);
+    cg.readSlot(at, h, size, d);
+    return;
+  }
   if (
     st.k === "usym" &&
     ((e.kind === "call" && e.name === "usym") ||

@@ -237,7 +237,17 @@ class UnitTypeChecker implements SemaScope {
         const through = (parent?.kind === "field" && parent.expr === node) ||
           (parent?.kind === "index" && parent.expr === node) ||
           (parent?.kind === "call" && parent.name === "ntop");
-        if (!through) {
+        // Copied whole, as bpftrace does: printed, or a map's value or key.
+        const copied = t.size <= STACK_LIMIT && (
+          (parent?.kind === "call" && parent.name === "print" &&
+            parent.args[0] === node) ||
+          (parent?.kind === "assign" && parent.op === "=" &&
+            parent.target.kind === "map" &&
+            (parent.value === node || parent.target === node)) ||
+          (parent?.kind === "map" && parent.keys.length === 1 &&
+            parent.keys[0] === node)
+        );
+        if (!through && !copied) {
           const big = t.size > STACK_LIMIT
             ? `; at ${t.size} bytes it would not fit the BPF stack (512 bytes)`
             : "";

@@ -207,6 +207,10 @@ export function labelText(v: Value): string {
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   if (Array.isArray(v)) return v.map(labelText).join(",");
   if (v.type === "stack") return [...v.frames].reverse().join(";");
+  if (v.type === "array") return v.items.map(labelText).join(",");
+  if (v.type === "record") {
+    return v.fields.map((f) => `${f.name}=${labelText(f.value)}`).join(",");
+  }
   let s = "";
   for (const b of v.bytes) {
     s += b >= 0x20 && b < 0x7f && b !== 0x5c

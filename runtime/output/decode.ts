@@ -29,12 +29,14 @@ import { hostBootTimeNs } from "./boot_time.ts";
 import { formatStrftime } from "./strftime.ts";
 import type { EventFormat, MapSpec, Program, TypeDesc } from "../program.ts";
 import type {
+  ArrayValue,
   BufValue,
   DecodedEvent,
   HistBucket,
   Int,
   MapData,
   MapEntry,
+  RecordValue,
   StackValue,
   Stats,
   SymbolResolver,
@@ -223,6 +225,29 @@ export function decodeValue(
       return type.fields.map((f, i) =>
         decodeValue(bytes, offset + type.offsets[i], f, resolver)
       );
+    case "record": {
+      const rec: RecordValue = {
+        type: "record",
+        fields: type.fields.map((f) => ({
+          name: f.name,
+          value: f.bits === undefined
+            ? decodeValue(bytes, offset + f.offset, f.type, resolver)
+            : bitfield(bytes, offset + f.offset, f.type, f.bits),
+        })),
+      };
+      return rec;
+    }
+    case "array": {
+      const es = type.count > 0 ? type.size / type.count : 0;
+      const arr: ArrayValue = {
+        type: "array",
+        items: Array.from(
+          { length: type.count },
+          (_, i) => decodeValue(bytes, offset + i * es, type.elem, resolver),
+        ),
+      };
+      return arr;
+    }
     case "ksym": {
       const addr = readU64(bytes, offset);
       return resolver ? resolver.ksym(addr) : hexAddr(addr);
@@ -918,4 +943,21 @@ export function decodeEvent(
     );
   }
   return d.decode(record, resolver);
+}
+
+/** A bit-field: `width` bits from bit `shift` of the bytes at `offset`. */
+function bitfield(
+  bytes: Uint8Array,
+  offset: number,
+  type: TypeDesc,
+  bits: { shift: number; width: number },
+): Int {
+  let raw = 0n;
+  const n = Math.ceil((bits.shift + bits.width) / 8);
+  for (let i = n - 1; i >= 0; i--) {
+    raw = (raw << 8n) | BigInt(bytes[offset + i] ?? 0);
+  }
+  let v = (raw >> BigInt(bits.shift)) & ((1n << BigInt(bits.width)) - 1n);
+  if (type.kind === "int" && type.signed) v = BigInt.asIntN(bits.width, v);
+  return toInt(v);
 }

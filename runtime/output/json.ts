@@ -14,7 +14,12 @@
  */
 
 import { sortMapData } from "./decode.ts";
-import { formatBuf, formatValueText, isUnwrittenCount } from "./text.ts";
+import {
+  formatBuf,
+  formatKeyText,
+  formatValueText,
+  isUnwrittenCount,
+} from "./text.ts";
 import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
 import type { PrintMapOptions } from "./text.ts";
 
@@ -70,6 +75,15 @@ export function formatValueJson(v: Value): string {
   if (typeof v === "string") return '"' + jsonEscape(v) + '"';
   if (Array.isArray(v)) return "[" + v.map(formatValueJson).join(",") + "]";
   if (v.type === "buf") return '"' + jsonEscape(formatBuf(v.bytes)) + '"';
+  if (v.type === "array") {
+    return "[" + v.items.map(formatValueJson).join(",") + "]";
+  }
+  if (v.type === "record") {
+    // As bpftrace 0.17: { "a": 1, "b": { "c": 2 } }.
+    return "{ " + v.fields.map((f) =>
+      '"' + jsonEscape(f.name) + '": ' + formatValueJson(f.value)
+    ).join(", ") + " }";
+  }
   return '"' + jsonEscape(formatValueText(v)) + '"';
 }
 
@@ -184,7 +198,7 @@ export function formatMapJson(
   }
   const body = items.map((it) =>
     data.keyed
-      ? '"' + jsonEscape(it.key.map((k) => formatValueText(k, 4)).join(",")) +
+      ? '"' + jsonEscape(it.key.map(formatKeyText).join(",")) +
         '": ' + it.text
       : it.text
   ).join(", ");

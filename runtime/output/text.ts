@@ -8,10 +8,12 @@
 
 import { sortMapData } from "./decode.ts";
 import type {
+  ArrayValue,
   HistBucket,
   Int,
   MapData,
   MapEntry,
+  RecordValue,
   Stats,
   Value,
 } from "./types.ts";
@@ -115,7 +117,27 @@ export function formatValueText(
       ")";
   }
   if (v.type === "stack") return formatStack(v.frames, stackIndent, v);
+  if (v.type === "record" || v.type === "array") {
+    return formatRecord(v, true);
+  }
   return formatBuf(v.bytes);
+}
+
+/**
+ * A struct as bpftrace prints it: `{ .a = 1, .b = [0,1] }` as a value,
+ * `{.a=1,.b=[0,1]}` in a map key.
+ */
+function formatRecord(v: RecordValue | ArrayValue, spaced: boolean): string {
+  const one = (x: Value): string =>
+    typeof x === "object" && !Array.isArray(x) &&
+      (x.type === "record" || x.type === "array")
+      ? formatRecord(x, spaced)
+      : formatValueText(x);
+  if (v.type === "array") return "[" + v.items.map(one).join(",") + "]";
+  const parts = v.fields.map((f) =>
+    spaced ? `.${f.name} = ${one(f.value)}` : `.${f.name}=${one(f.value)}`
+  );
+  return spaced ? `{ ${parts.join(", ")} }` : `{${parts.join(",")}}`;
 }
 
 /** Integer division truncating toward zero (C semantics), keeping `Int`. */
@@ -143,8 +165,29 @@ export function formatMapKey(
   keyed: boolean,
 ): string {
   if (!keyed) return name;
-  return name + "[" +
-    key.map((k) => formatValueText(k, STACK_KEY_INDENT)).join(", ") + "]";
+  return name + "[" + key.map(formatKeyText).join(", ") + "]";
+}
+
+/**
+ * One map key as bpftrace prints it in `@m[...]`: stacks indented by 4,
+ * structs without spaces (`{.a=1,.b=[0,1]}`).
+ *
+ * @example A struct key
+ * ```ts
+ * import { formatKeyText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   formatKeyText({ type: "record", fields: [{ name: "val", value: 0 }] }),
+ *   "{.val=0}",
+ * );
+ * ```
+ */
+export function formatKeyText(k: Value): string {
+  return typeof k === "object" && !Array.isArray(k) &&
+      (k.type === "record" || k.type === "array")
+    ? formatRecord(k, false)
+    : formatValueText(k, STACK_KEY_INDENT);
 }
 
 function histPowerLabel(power: number): string {

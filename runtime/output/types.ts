@@ -51,9 +51,34 @@ export interface BufValue {
  *   `string`;
  * - tuples: arrays of values;
  * - stacks: {@linkcode StackValue};
- * - buffers: {@linkcode BufValue}.
+ * - buffers: {@linkcode BufValue};
+ * - structs and unions: {@linkcode RecordValue};
+ * - array members: {@linkcode ArrayValue}.
  */
-export type Value = Int | string | Value[] | StackValue | BufValue;
+export type Value =
+  | Int
+  | string
+  | Value[]
+  | StackValue
+  | BufValue
+  | RecordValue
+  | ArrayValue;
+
+/** A struct or union copied from memory (`print(*p)`): its members in order. */
+export interface RecordValue {
+  /** Tells a record from the other values. */
+  type: "record";
+  /** Member names and values, anonymous members flattened. */
+  fields: { name: string; value: Value }[];
+}
+
+/** An array member (`int a[3]`). */
+export interface ArrayValue {
+  /** Tells an array from a tuple. */
+  type: "array";
+  /** The elements. */
+  items: Value[];
+}
 
 /** `count`, `average` and `total` of an `avg()` or `stats()` entry. */
 export interface Stats {

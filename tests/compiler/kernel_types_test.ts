@@ -348,8 +348,13 @@ Deno.test("struct values are read through, never copied: a clear error, with the
     /^A struct task_struct value cannot be copied: read its members with "\."; at \d+ bytes it would not fit the BPF stack \(512 bytes\)$/,
   );
   assert.match(
-    messages("BEGIN { @[curtask->se] = count(); }")[0],
-    /^A struct sched_entity value cannot be copied/,
+    messages("BEGIN { @[*curtask] = count(); }")[0],
+    /^A struct task_struct value cannot be copied: .*would not fit the BPF stack/,
+  );
+  // Variables of struct type are not supported yet: refused by name.
+  assert.match(
+    messages("BEGIN { $l = curtask->se.load; }")[0],
+    /^A struct load_weight value cannot be copied/,
   );
 });
 

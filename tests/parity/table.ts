@@ -27,6 +27,7 @@ import {
 } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
+import { BTF_ROWS } from "./rows_btf.ts";
 
 export { N, type Row };
 
@@ -1309,4 +1310,5 @@ tracepoint:syscalls:sys_enter_getppid /0/ { @nc = count(); @ns = sum(1); @nh = h
  */
 export const ROWS: Row[] = [
   ...CORE_ROWS,
+  ...BTF_ROWS,
 ];
