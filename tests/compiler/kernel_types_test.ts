@@ -8,7 +8,7 @@ import { Helper } from "../../runtime/bpf/opcodes.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import type { MemorySegment } from "../../runtime/vm/environment.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
-import { events, load, run, tpCtx, u64, valueOf } from "./harness.ts";
+import { entries, events, load, run, tpCtx, u64, valueOf } from "./harness.ts";
 
 /**
  * Kernel types in the language: casts to struct pointers, `->` and `.`
@@ -454,4 +454,33 @@ Deno.test("bit-fields of a preamble struct: laid out as gcc lays them out, read 
   assert.equal(valueOf(l, "@d"), 9n);
   assert.equal(valueOf(l, "@size"), 16n);
   assert.equal(valueOf(l, "@off"), 4n);
+});
+
+Deno.test("a u64 or unsigned member as a map key is read straight into the key slot", () => {
+  const insns = (src: string) => compile(src).probes[0].insns.length;
+  // The same read as a signed int needs its copy through a register (load,
+  // sign extension, store); the u64 goes to its slot in the read itself.
+  const signed = insns("kprobe:f { @[curtask->pid] = count(); }");
+  const wide = insns("kprobe:f { @[curtask->se.nr_migrations] = count(); }");
+  assert.equal(signed - wide, 4);
+  const l = load(
+    "BEGIN { @[curtask->se.nr_migrations, curtask->flags] = count(); }",
+    {},
+    {
+      task: TASK,
+      memory: [{
+        addr: TASK,
+        bytes: object("struct task_struct", {
+          "se.nr_migrations": 0x1122334455667788n,
+          flags: 0x80000001,
+        }),
+        space: "kernel",
+      }],
+    },
+  );
+  run(l, "BEGIN");
+  assert.deepEqual(
+    entries(l, "@").map((e) => e.key),
+    [[0x1122334455667788n, 0x80000001n]],
+  );
 });
