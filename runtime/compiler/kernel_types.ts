@@ -69,7 +69,7 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|sizeof|offsetof)\b|->|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
+  return /\b(struct|union|enum|curtask|sizeof|offsetof)\b|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
     .test(text);
 }
 
