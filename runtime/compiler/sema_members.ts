@@ -41,7 +41,9 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
   if (t.k !== "args") {
     c.err(
       e.span,
-      `Cannot access field "${e.field}" of a value of type ${typeName(t)}`,
+      `Cannot access field "${e.field}" of a value of type ${typeName(t)}${
+        whyNotStruct(c, e.expr)
+      }`,
     );
     return S64;
   }
@@ -56,6 +58,32 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
     return S64;
   }
   return fieldType(f, c.u.userPtrs);
+}
+
+/**
+ * Why a tracepoint field declared as a struct pointer (`args->rqtp`, a
+ * `struct __kernel_timespec *`) is a plain integer here: no kernel types,
+ * or types (a recording's, the bundle) without that struct. Empty for
+ * other expressions.
+ */
+function whyNotStruct(c: SemaScope, e: ast.Expr): string {
+  if (e.kind !== "field" || e.expr.kind !== "builtin") return "";
+  if (e.expr.name !== "args") return "";
+  const f = c.u.fields?.get(e.field);
+  const m = f === undefined
+    ? null
+    : /\b(struct|union)\s+(\w+)\s*\*/.exec(f.ctype);
+  if (f === undefined || m === null) return "";
+  const name = `${m[1]} ${m[2]}`;
+  const src = kernelTypeSource();
+  const why = src === undefined
+    ? "kernel types are not loaded"
+    : typeof namedType(name) === "string"
+    ? `the kernel types in use (${src.types().source}) have no ${name}`
+    : "";
+  return why === ""
+    ? ""
+    : `: args->${e.field} is a "${f.ctype.trim()}", but ${why}`;
 }
 
 /** `p->f` or `s.f` on a struct or union (kernel types). */

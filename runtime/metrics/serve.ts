@@ -19,6 +19,7 @@
 import { FlagError, parseFlags } from "../args.ts";
 import { selectEngine, verifyForEngine } from "../backend.ts";
 import type { BackendChoice } from "../backend.ts";
+import { prepareKernelTypes } from "../compiler/kernel_types.ts";
 import { compile } from "../compiler/compile.ts";
 import type { Engine } from "../engine.ts";
 import { CompileErrors } from "../lang/diagnostics.ts";
@@ -108,6 +109,8 @@ class ProgramRunner {
     this.#abort = new AbortController();
     try {
       const source = Deno.readTextFileSync(this.file);
+      // Kernel types for a script that reads kernel structs, as the CLI.
+      await prepareKernelTypes(source);
       const program = compile(source, { fileName: this.file, histSums: true });
       this.#renderer = new MetricsRenderer({
         prefix: this.#options.prefix,

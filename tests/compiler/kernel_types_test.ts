@@ -3,6 +3,7 @@ import { compile } from "../../runtime/compiler/compile.ts";
 import {
   kernelTypeSource,
   prepareKernelTypes,
+  useKernelTypes,
 } from "../../runtime/compiler/kernel_types.ts";
 import { Helper } from "../../runtime/bpf/opcodes.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
@@ -483,4 +484,26 @@ Deno.test("a u64 or unsigned member as a map key is read straight into the key s
     entries(l, "@").map((e) => e.key),
     [[0x1122334455667788n, 0x80000001n]],
   );
+});
+
+Deno.test("a struct pointer field whose struct the types in use lack: the error says so, not just uint64", () => {
+  // As with a replay's recorded types (only the structs its program read)
+  // left in place for a later compile: the field degrades to an integer.
+  const saved = kernelTypeSource()!;
+  useKernelTypes({
+    types: saved.types,
+    find: (cname) =>
+      cname.includes("__kernel_timespec") ? undefined : saved.find(cname),
+    preamble: saved.preamble,
+  });
+  try {
+    assert.match(
+      messages(
+        "tracepoint:syscalls:sys_enter_clock_nanosleep { @ = args->rqtp->tv_nsec; }",
+      )[0],
+      /^Cannot access field "tv_nsec" of a value of type uint64: args->rqtp is a "const struct __kernel_timespec \*", but the kernel types in use \(\w+\) have no struct __kernel_timespec$/,
+    );
+  } finally {
+    useKernelTypes(saved);
+  }
 });
