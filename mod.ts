@@ -107,6 +107,7 @@ export type {
   ValueOf,
 } from "./runtime/api/typed.ts";
 export type {
+  ArrayValue,
   BufValue,
   DecodedEvent,
   HistBucket,
@@ -117,6 +118,7 @@ export type {
   MapDataBase,
   MapEntry,
   MapKind,
+  RecordValue,
   ScalarMapData,
   StackValue,
   Stats,
@@ -160,6 +162,7 @@ export type {
   StrLike,
   TypeOf,
 } from "./runtime/staging/expr.ts";
+export type { KernelValue } from "./runtime/staging/kernel.ts";
 export type {
   CompoundOp,
   IsAny,
