@@ -68,7 +68,10 @@ export function into(
   }
   const size = sizeOf(st);
   const et = cg.type(e);
-  if (st.k === "record" || st.k === "array") {
+  if (
+    (st.k === "record" || st.k === "array") &&
+    (e.kind === "field" || e.kind === "unary" || e.kind === "index")
+  ) {
     // A struct or array copied whole from where it lives.
     const at = cg.addr(e);
     const h = readHelper({

@@ -242,8 +242,11 @@ class UnitTypeChecker implements SemaScope {
           (parent?.kind === "call" && parent.name === "print" &&
             parent.args[0] === node) ||
           (parent?.kind === "assign" && parent.op === "=" &&
-            parent.target.kind === "map" &&
             (parent.value === node || parent.target === node)) ||
+          (node.kind === "var" && parent?.kind === "call" &&
+            parent.name === "print") ||
+          (node.kind === "var" && parent?.kind === "assign" &&
+            parent.value === node) ||
           (parent?.kind === "map" && parent.keys.length === 1 &&
             parent.keys[0] === node)
         );

@@ -352,11 +352,6 @@ Deno.test("struct values are read through, never copied: a clear error, with the
     messages("BEGIN { @[*curtask] = count(); }")[0],
     /^A struct task_struct value cannot be copied: .*would not fit the BPF stack/,
   );
-  // Variables of struct type are not supported yet: refused by name.
-  assert.match(
-    messages("BEGIN { $l = curtask->se.load; }")[0],
-    /^A struct load_weight value cannot be copied/,
-  );
 });
 
 Deno.test("bswap() reverses an integer's bytes at its size (tcpconnect's ports)", () => {

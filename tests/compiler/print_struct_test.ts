@@ -81,6 +81,37 @@ Deno.test("print(*p), a struct map value and key: bpftrace's text and JSON", () 
   );
 });
 
+Deno.test("a struct variable: copied once, printed, its members read, copied again", () => {
+  const src = "struct pr { short lo; short hi; }\n" +
+    "struct x { int a[3]; struct pr pair; long i; }\n" +
+    "kprobe:f { $x = *(struct x *)arg0; print($x); @i = $x.i;" +
+    " @hi = $x.pair.hi; @a1 = $x.a[1]; $y = $x; print($y.pair); @v = $y; }";
+  const bytes = new Uint8Array(32);
+  const v = new DataView(bytes.buffer);
+  v.setInt32(4, -9, true);
+  v.setInt16(14, 42, true);
+  v.setBigInt64(16, 123456789012n, true);
+  const regs = new Uint8Array(168);
+  new DataView(regs.buffer).setBigUint64(112, OBJ, true);
+  const l = load(src, {}, {
+    memory: [{ addr: OBJ, bytes, space: "kernel" }],
+  });
+  run(l, "kprobe:f", regs);
+  const vals = printed(l).map((x) => formatValueText(x));
+  const text =
+    "{ .a = [0,-9,0], .pair = { .lo = 0, .hi = 42 }, .i = 123456789012 }";
+  assert.deepEqual(vals, [text, "{ .lo = 0, .hi = 42 }"]);
+  const value = (name: string) => {
+    const i = mapIndex(l, name);
+    return formatMapText(decodeMap(l.prog.maps[i], l.maps[i].entries()))
+      .trim();
+  };
+  assert.equal(value("@i"), "@i: 123456789012");
+  assert.equal(value("@hi"), "@hi: 42");
+  assert.equal(value("@a1"), "@a1: -9");
+  assert.equal(value("@v"), `@v: ${text}`);
+});
+
 Deno.test("a kernel struct with bit-fields and nested anonymous unions decodes each member", () => {
   // struct sock's sk_type/sk_protocol are bit-fields on some kernels and
   // plain members on others: asked of the types, never assumed.

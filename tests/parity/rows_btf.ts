@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { formatKeyText, formatValueText } from "../../runtime/output/text.ts";
 import type { Value } from "../../runtime/output/types.ts";
-import { linesOf, mapOf, total } from "./expect.ts";
+import { entries, linesOf, mapOf, total } from "./expect.ts";
 import { N, type Row } from "./row.ts";
 
 /** The kernel-types rows. */
@@ -42,6 +42,23 @@ export const BTF_ROWS: Row[] = [
           assert.match(k, /^\{\.tv_sec=\d+,\.tv_nsec=\d+\}$/);
         }
         assert.match(last, /^\{ \.tv_sec = \d+, \.tv_nsec = \d+ \}$/);
+      }
+    },
+  },
+  {
+    name: "struct_variable_rqtp",
+    features: ["struct variable", "member of a struct variable"],
+    source: "tracepoint:syscalls:sys_enter_clock_nanosleep {" +
+      " $t = *args->rqtp; @[$t.tv_sec, $t.tv_nsec] = count(); }",
+    workload: ["nanosleep", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(total(r, "@"), N);
+      const keys = entries(r, "@").map(([k]) => k);
+      if (r.engine === "kernel") assert.deepEqual(keys, ["0|12300000"]);
+      for (const k of keys) {
+        const [sec, nsec] = k.split("|").map(Number);
+        assert.ok(sec >= 0 && nsec >= 0 && nsec < 1e9, k);
       }
     },
   },
