@@ -163,6 +163,7 @@ export type {
   StrLike,
   TypeOf,
 } from "./runtime/staging/expr.ts";
+export type { KernelValue } from "./runtime/staging/kernel.ts";
 export type {
   CompoundOp,
   IsAny,

@@ -147,14 +147,30 @@ export type TypeDesc =
     names?: string[];
   }
   /**
-   * An integer array (0.26 `(uint8[4])x`, an array member copied): `count`
-   * elements of `elem`, packed; printed `[1,2,3,4]`.
+   * An array: an integer array (0.26 `(uint8[4])x`, an array member
+   * copied) or a kernel struct's array member: `count` elements of `elem`,
+   * packed; printed `[1,2,3,4]`.
    */
   | {
     kind: "array";
-    elem: TypeDesc & { kind: "int" };
+    elem: TypeDesc;
     count: number;
     size: number;
+  }
+  /**
+   * A struct or union copied from memory (`print(*p)`): its members,
+   * anonymous ones flattened, at their byte offsets; a bit-field keeps
+   * `width` bits from bit `shift` of its bytes.
+   */
+  | {
+    kind: "record";
+    size: number;
+    fields: {
+      name: string;
+      offset: number;
+      type: TypeDesc;
+      bits?: { shift: number; width: number };
+    }[];
   }
   | { kind: "ksym"; size: 8 }
   | { kind: "usym"; size: 8 | 16 }

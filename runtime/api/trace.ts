@@ -300,6 +300,11 @@ export async function trace(
       fileName: options.fileName ?? "script",
     });
   } else {
+    // A builder that reads kernel structs (`c.kernel(...)`) stages with
+    // the kernel's types at hand.
+    if (typeof source === "function") {
+      await prepareKernelTypes(source.toString());
+    }
     staged = typeof source === "function"
       ? stageBuilder(source)
       : source instanceof Tracer

@@ -15,6 +15,8 @@ export interface Preamble {
   definitions: ast.CDefinition[];
   /** `#define NAME <integer>` constants. */
   defines: Map<string, bigint>;
+  /** The `#include`s not excluded by `#if`s, in order. */
+  includes?: ast.Include[];
 }
 
 /**
@@ -22,6 +24,7 @@ export interface Preamble {
  *
  * @param defs The preamble's lines and definitions, in order.
  * @param defined Names defined before the script (`BPFTRACE_HAVE_BTF`).
+ * @param includes The preamble's `#include` lines (placed by position).
  * @example A definition only for kernels without BTF
  * ```ts
  * import assert from "node:assert/strict";
@@ -40,14 +43,22 @@ export interface Preamble {
 export function preamble(
   defs: readonly ast.CDefinition[],
   defined: ReadonlySet<string>,
+  includes: readonly ast.Include[] = [],
 ): Preamble {
   const definitions: ast.CDefinition[] = [];
   const defines = new Map<string, bigint>();
+  const activeIncludes: ast.Include[] = [];
+  const lines: (ast.CDefinition | ast.Include)[] = [...defs, ...includes]
+    .sort((a, b) => a.span.start - b.span.start);
   // One entry per open conditional: whether its current branch is taken.
   const stack: boolean[] = [];
   const active = () => stack.every((x) => x);
   const isDefined = (n: string) => defined.has(n) || defines.has(n);
-  for (const d of defs) {
+  for (const d of lines) {
+    if (d.kind === "include") {
+      if (active()) activeIncludes.push(d);
+      continue;
+    }
     const text = d.text.trim();
     let m: RegExpExecArray | null;
     if ((m = /^#\s*ifdef\s+(\w+)/.exec(text)) !== null) {
@@ -75,5 +86,7 @@ export function preamble(
       definitions.push(d);
     }
   }
-  return { definitions, defines };
+  return activeIncludes.length === 0
+    ? { definitions, defines }
+    : { definitions, defines, includes: activeIncludes };
 }

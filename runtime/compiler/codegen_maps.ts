@@ -633,10 +633,19 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
     case "ustack":
       return { k: d.kind, depth: d.depth };
     case "array":
+      if (d.elem.kind === "int") {
+        return {
+          k: "intarray",
+          elem: { k: "int", size: d.elem.size, signed: d.elem.signed },
+          count: d.count,
+          size: d.size,
+        };
+      }
+      // An array of structs or arrays: copied whole, as a record is.
       return {
-        k: "intarray",
-        elem: { k: "int", size: d.elem.size, signed: d.elem.signed },
-        count: d.count,
+        k: "array",
+        elem: { k: "int", size: 1, signed: false },
+        count: d.size,
         size: d.size,
       };
     case "ksym":
@@ -646,6 +655,14 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
       return { k: d.kind };
     case "intname":
       return { k: "intname", table: d.table };
+    case "record":
+      // Copied whole: only its size matters here.
+      return {
+        k: "array",
+        elem: { k: "int", size: 1, signed: false },
+        count: d.size,
+        size: d.size,
+      };
     default:
       return { k: "none" };
   }

@@ -83,6 +83,13 @@ export function addr(cg: Emitter, e: ast.Expr): Place {
     cg.aluOp("+", base, idx, U64);
     return { ...inner, base };
   }
+  if (e.kind === "var" || e.kind === "map") {
+    // A struct copied to the stack (a variable, a map value): its slot.
+    const m = cg.mem(e);
+    const r = cg.ra.newReg();
+    cg.b.movReg(cg.ra.reg(r), R10);
+    return { base: r, off: m.off, origin: "kernel" };
+  }
   // A value of unknown place: its address is 0 (sema refuses these).
   return { base: cg.ra.imm(0), off: 0, origin: undefined };
 }

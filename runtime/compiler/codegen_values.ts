@@ -64,6 +64,10 @@ export function into(
     into(cg, e.value, d, st, clean);
     return;
   }
+  if (
+    st.k === "int" && e.kind === "field" && cg.u.members?.has(e) &&
+    memberInto(cg, e, d, sizeOf(st))
+  ) return;
   if (isScalar(st) || st.k === "int") {
     const v = cg.scalar(e);
     cg.storeScalar(d, v, sizeOf(st) as Width);
@@ -72,6 +76,21 @@ export function into(
   }
   const size = sizeOf(st);
   const et = cg.type(e);
+  if (
+    (st.k === "record" || st.k === "array") &&
+    (e.kind === "field" || e.kind === "unary" || e.kind === "index")
+  ) {
+    // A struct or array copied whole from where it lives.
+    const at = cg.addr(e);
+    const h = readHelper({
+      k: "int",
+      size: 8,
+      signed: false,
+      ...originOf(at.origin),
+    }, false);
+    cg.readSlot(at, h, size, d);
+    return;
+  }
   if (
     st.k === "usym" &&
     ((e.kind === "call" && e.name === "usym") ||
@@ -354,6 +373,34 @@ export function into(
   const n = Math.min(sizeOf(et), size);
   cg.copy(d, src, n);
   if (clean && n < size) cg.zero(d, n, size);
+}
+
+/**
+ * An integer struct member that needs no sign extension (as wide as the
+ * slot, or unsigned) read straight into its slot at `d` (a map key or
+ * value), without a copy through a register; false (nothing emitted)
+ * for the others.
+ */
+function memberInto(
+  cg: Emitter,
+  e: ast.FieldExpr,
+  d: Dst,
+  size: number,
+): boolean {
+  const m = cg.u.members!.get(e)!;
+  const t = cg.type(e);
+  if (m.bits !== undefined || t.k !== "int") return false;
+  if (t.size !== size && (t.signed || t.size > size)) return false;
+  if (t.size < size) cg.zero(d, t.size, size);
+  const at = cg.addr(e);
+  const h = readHelper({
+    k: "int",
+    size: 8,
+    signed: false,
+    ...originOf(at.origin),
+  }, false);
+  cg.readSlot(at, h, t.size, d);
+  return true;
 }
 
 /**

@@ -10,6 +10,7 @@
 
 import type { KernelTypes } from "../btf/kernel_types.ts";
 import type { LocalTypes } from "./c_types.ts";
+import type { HeaderDefines, HeaderInclude } from "./c_headers.ts";
 import type { IntType, RecordRef, SType } from "./types.ts";
 
 /** Where the compiler finds types by C name. */
@@ -20,6 +21,8 @@ export interface KernelTypeSource {
   find(cname: string): { types: KernelTypes; id: number } | undefined;
   /** A script's struct definitions as types on top of the kernel's. */
   preamble(defs: readonly string[]): LocalTypes;
+  /** The `#define`s of a script's `#include`d system headers. */
+  headers?(includes: readonly HeaderInclude[]): HeaderDefines;
 }
 
 let source: KernelTypeSource | undefined;
@@ -66,7 +69,7 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
+  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
     .test(text);
 }
 
@@ -306,11 +309,19 @@ export function enumValue(name: string): bigint | undefined {
  */
 export async function prepareKernelTypes(text: string): Promise<void> {
   if (source !== undefined || !mayNeedKernelTypes(text)) return;
-  const [{ findKernelType, kernelTypes }, { preambleTypes }] = await Promise
-    .all([import("../btf/load_types.ts"), import("./c_types.ts")]);
+  const [
+    { findKernelType, kernelTypes },
+    { preambleTypes },
+    { headerDefines },
+  ] = await Promise.all([
+    import("../btf/load_types.ts"),
+    import("./c_types.ts"),
+    import("./c_headers.ts"),
+  ]);
   source = {
     types: () => kernelTypes(),
     find: findKernelType,
     preamble: (defs) => preambleTypes(defs, kernelTypes()),
+    headers: headerDefines,
   };
 }

@@ -20,6 +20,7 @@ import {
   kernelOffsetOf,
   kernelSizeOf,
   recordValue,
+  unknownConstant,
 } from "./sema_members.ts";
 import {
   type AggName,
@@ -76,7 +77,7 @@ export { ARG_REGS, PT_REGS, PT_REGS_SIZE } from "./call_constants.ts";
  * the kernel's types come from BTF), its structs as types.
  */
 function scriptPreamble(prog: ast.Program): ScriptPreamble {
-  if (prog.cDefinitions.length === 0) {
+  if (prog.cDefinitions.length === 0 && prog.includes.length === 0) {
     return { definitions: [], defines: new Map() };
   }
   const src = kernelTypeSource();
@@ -85,6 +86,7 @@ function scriptPreamble(prog: ast.Program): ScriptPreamble {
   const pre: ScriptPreamble = preamble(
     prog.cDefinitions,
     new Set(haveBtf ? ["BPFTRACE_HAVE_BTF"] : []),
+    prog.includes,
   );
   const texts = pre.definitions.map((d) => d.text);
   if (src !== undefined && texts.some((t) => /^\s*(struct|union)\b/.test(t))) {
@@ -244,7 +246,20 @@ class UnitTypeChecker implements SemaScope {
           (parent?.kind === "call" && parent.name === "ntop") ||
           // An integer array is copied as a value (0.26).
           (stored(t).k === "intarray" && t.size <= STACK_LIMIT);
-        if (!through) {
+        // Copied whole, as bpftrace does: printed, or a map's value or key.
+        const copied = t.size <= STACK_LIMIT && (
+          (parent?.kind === "call" && parent.name === "print" &&
+            parent.args[0] === node) ||
+          (parent?.kind === "assign" && parent.op === "=" &&
+            (parent.value === node || parent.target === node)) ||
+          (node.kind === "var" && parent?.kind === "call" &&
+            parent.name === "print") ||
+          (node.kind === "var" && parent?.kind === "assign" &&
+            parent.value === node) ||
+          (parent?.kind === "map" && parent.keys.length === 1 &&
+            parent.keys[0] === node)
+        );
+        if (!through && !copied) {
           const big = t.size > STACK_LIMIT
             ? `; at ${t.size} bytes it would not fit the BPF stack (512 bytes)`
             : "";
@@ -824,7 +839,7 @@ class UnitTypeChecker implements SemaScope {
         this.err(
           e.span,
           /^[A-Z][A-Z0-9_]*$/.test(e.name) && kernelTypeSource() !== undefined
-            ? `Unknown identifier: "${e.name}" is neither a builtin nor an enum constant of the kernel's types; a #define constant from a header is not in BTF: write its value`
+            ? unknownConstant(this, e.name)
             : `Unknown identifier: "${e.name}"${didYouMean(e.name, BUILTINS)}`,
         );
         return S64;

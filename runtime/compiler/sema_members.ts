@@ -45,7 +45,9 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
   if (t.k !== "args") {
     c.err(
       e.span,
-      `Cannot access field "${e.field}" of a value of type ${typeName(t)}`,
+      `Cannot access field "${e.field}" of a value of type ${typeName(t)}${
+        whyNotStruct(c, e.expr)
+      }`,
     );
     return S64;
   }
@@ -60,6 +62,32 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
     return S64;
   }
   return fieldType(f, c.u.userPtrs);
+}
+
+/**
+ * Why a tracepoint field declared as a struct pointer (`args->rqtp`, a
+ * `struct __kernel_timespec *`) is a plain integer here: no kernel types,
+ * or types (a recording's, the bundle) without that struct. Empty for
+ * other expressions.
+ */
+function whyNotStruct(c: SemaScope, e: ast.Expr): string {
+  if (e.kind !== "field" || e.expr.kind !== "builtin") return "";
+  if (e.expr.name !== "args") return "";
+  const f = c.u.fields?.get(e.field);
+  const m = f === undefined
+    ? null
+    : /\b(struct|union)\s+(\w+)\s*\*/.exec(f.ctype);
+  if (f === undefined || m === null) return "";
+  const name = `${m[1]} ${m[2]}`;
+  const src = kernelTypeSource();
+  const why = src === undefined
+    ? "kernel types are not loaded"
+    : typeof namedType(name) === "string"
+    ? `the kernel types in use (${src.types().source}) have no ${name}`
+    : "";
+  return why === ""
+    ? ""
+    : `: args->${e.field} is a "${f.ctype.trim()}", but ${why}`;
 }
 
 /** `p->f` or `s.f` on a struct or union (kernel types). */
@@ -108,8 +136,53 @@ export function enumConstant(
 ): bigint | undefined {
   const d = c.pre.defines.get(e.name);
   if (d !== undefined) return d;
-  if (kernelTypeSource() === undefined) return undefined;
+  const src = kernelTypeSource();
+  if (src === undefined) return undefined;
+  // As clang expands a header's macros before anything else sees them.
+  if (c.pre.includes !== undefined && src.headers !== undefined) {
+    const h = src.headers(c.pre.includes).lookup(e.name);
+    if (h.kind === "value") return h.value;
+  }
   return enumValue(e.name);
+}
+
+/**
+ * The error for an upper-case name that is no constant: what was looked
+ * at (the kernel's enums, the included headers, found or not).
+ */
+export function unknownConstant(c: SemaScope, name: string): string {
+  const head =
+    `Unknown identifier: "${name}" is neither a builtin nor an enum constant of the kernel's types`;
+  const incs = c.pre.includes;
+  const src = kernelTypeSource();
+  if (incs === undefined || src?.headers === undefined) {
+    return `${head}; a #define constant from a header is not in BTF: write its value`;
+  }
+  const h = src.headers(incs);
+  const found = h.lookup(name);
+  if (found.kind === "other") {
+    return `${head}; ${found.file} defines it as "${found.text}", which is not an integer constant: write its value`;
+  }
+  const names = incs.map((i) => (i.system ? `<${i.path}>` : `"${i.path}"`));
+  if (h.missing.length === incs.length) {
+    const where = h.dirs.length === 0
+      ? "no system include directories on this system"
+      : `searched ${h.dirs.join(", ")}`;
+    return `${head}, and ${names.join(", ")} ${
+      names.length === 1 ? "was" : "were"
+    } not found (${where}): write its value`;
+  }
+  const missing = h.missing.length === 0
+    ? ""
+    : ` (${h.missing.join(", ")} not found)`;
+  const read = h.files.length === 0
+    ? ""
+    : ` (read ${h.files[0]}${
+      h.files.length > 1 ? ` and ${h.files.length - 1} more` : ""
+    })`;
+  return `${head}, nor a #define of ${
+    names.join(", ")
+  }${missing}${read}: installed headers are the userspace API; the kernel's internal headers, where constants such as the task states are, are not installed: write its value`;
 }
 
 /**

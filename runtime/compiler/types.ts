@@ -7,6 +7,7 @@
 
 import type { TypeDesc } from "../program.ts";
 import type { KernelTypes } from "../btf/kernel_types.ts";
+import { recordDesc } from "./record_desc.ts";
 
 /**
  * A struct or union of a type table (the kernel's BTF, the bundle, or a
@@ -528,6 +529,15 @@ export function toTypeDesc(
       if (t.mode === "perf") d.mode = "perf";
       return d;
     }
+    case "record":
+      return recordDesc(t.rec.types, t.rec.id);
+    case "array":
+      return {
+        kind: "array",
+        size: t.size,
+        elem: toTypeDesc(t.elem, stackMap),
+        count: t.count,
+      };
     default:
       return { kind: "none", size: 0 };
   }

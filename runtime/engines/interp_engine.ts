@@ -106,7 +106,13 @@ function pairReturns(sources: EventSource[]): void {
   for (const s of sources) {
     const k = returnOf(s.attach);
     const r = k === undefined ? undefined : byKey.get(k);
-    if (r === undefined || r.queue !== undefined) continue;
+    if (r === undefined) continue;
+    // Several starts of one object's life (either of a kernel's two
+    // names for a function) feed one end.
+    if (r.queue !== undefined) {
+      if (k!.startsWith("kpair:")) s.returns = r;
+      continue;
+    }
     s.returns = r;
     const d = pairDomain(r.attach);
     r.queue = new ReturnQueue(d !== undefined);

@@ -19,6 +19,7 @@
 import { FlagError, parseFlags } from "../args.ts";
 import { selectEngine } from "../engines/backend.ts";
 import type { BackendChoice } from "../engines/backend.ts";
+import { prepareKernelTypes } from "../compiler/kernel_types.ts";
 import { compile } from "../compiler/compile.ts";
 import { loadOnDemand } from "../compiler/on_demand.ts";
 import type { Engine } from "../engines/engine.ts";
@@ -109,7 +110,8 @@ class ProgramRunner {
     this.#abort = new AbortController();
     try {
       const source = Deno.readTextFileSync(this.file);
-      await loadOnDemand(source);
+      // Kernel types for a script that reads kernel structs, as the CLI.
+      await Promise.all([loadOnDemand(source), prepareKernelTypes(source)]);
       const program = compile(source, { fileName: this.file, histSums: true });
       this.#renderer = new MetricsRenderer({
         prefix: this.#options.prefix,

@@ -260,12 +260,28 @@ export function decodeValue(
       };
       return rec;
     }
+    case "record": {
+      const rec: RecordValue = {
+        type: "record",
+        fields: type.fields.map((f): [string, Value] => [
+          f.name,
+          f.bits === undefined
+            ? decodeValue(bytes, offset + f.offset, f.type, resolver)
+            : bitfield(bytes, offset + f.offset, f.type, f.bits),
+        ]),
+        struct: true,
+      };
+      return rec;
+    }
     case "array": {
-      const es = type.elem.size;
-      const arr: ArrayValue = { type: "array", values: [] };
-      for (let i = 0; i < type.count; i++) {
-        arr.values.push(decodeValue(bytes, offset + i * es, type.elem));
-      }
+      const es = type.count > 0 ? type.size / type.count : 0;
+      const arr: ArrayValue = {
+        type: "array",
+        values: Array.from(
+          { length: type.count },
+          (_, i) => decodeValue(bytes, offset + i * es, type.elem, resolver),
+        ),
+      };
       return arr;
     }
     case "ksym": {
@@ -1031,4 +1047,21 @@ export function decodeEvent(
     );
   }
   return d.decode(record, resolver);
+}
+
+/** A bit-field: `width` bits from bit `shift` of the bytes at `offset`. */
+function bitfield(
+  bytes: Uint8Array,
+  offset: number,
+  type: TypeDesc,
+  bits: { shift: number; width: number },
+): Int {
+  let raw = 0n;
+  const n = Math.ceil((bits.shift + bits.width) / 8);
+  for (let i = n - 1; i >= 0; i--) {
+    raw = (raw << 8n) | BigInt(bytes[offset + i] ?? 0);
+  }
+  let v = (raw >> BigInt(bits.shift)) & ((1n << BigInt(bits.width)) - 1n);
+  if (type.kind === "int" && type.signed) v = BigInt.asIntN(bits.width, v);
+  return toInt(v);
 }

@@ -18,7 +18,12 @@
  */
 
 import { sortMapData } from "./decode.ts";
-import { formatBuf, formatValueText, isUnwrittenCount } from "./text.ts";
+import {
+  formatBuf,
+  formatKeyText,
+  formatValueText,
+  isUnwrittenCount,
+} from "./text.ts";
 import { formatTseriesJson } from "./tseries.ts";
 import type { HistBucket, Int, MapData, Stats, Value } from "./types.ts";
 
@@ -120,11 +125,18 @@ export function formatValueJson(v: JsonValue): string {
   if (typeof v === "string") return '"' + jsonEscape(v) + '"';
   if (Array.isArray(v)) return "[" + v.map(formatValueJson).join(",") + "]";
   if (v.type === "record") {
-    return "{" + v.fields.map(([k, x]) =>
+    const fields = v.fields.map(([k, x]) =>
       `"${jsonEscape(k)}": ${formatValueJson(x)}`
-    ).join(", ") + "}";
+    ).join(", ");
+    // A C struct as bpftrace prints it: { "a": 1 }; a 0.26 record {"a": 1}.
+    return "struct" in v && v.struct === true
+      ? "{ " + fields + " }"
+      : "{" + fields + "}";
   }
   if (v.type === "buf") return '"' + jsonEscape(formatBuf(v.bytes)) + '"';
+  if (v.type === "array") {
+    return "[" + v.values.map(formatValueJson).join(",") + "]";
+  }
   return '"' + jsonEscape(formatValueText(v)) + '"';
 }
 
@@ -246,7 +258,7 @@ export function formatMapJson(
   }
   const body = items.map((it) =>
     data.keyed
-      ? '"' + jsonEscape(it.key.map((k) => formatValueText(k, 4)).join(",")) +
+      ? '"' + jsonEscape(it.key.map(formatKeyText).join(",")) +
         '": ' + it.text
       : it.text
   ).join(", ");

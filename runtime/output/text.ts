@@ -10,10 +10,12 @@
 import { formatTseriesText } from "./tseries.ts";
 import { sortMapData } from "./decode.ts";
 import type {
+  ArrayValue,
   HistBucket,
   Int,
   MapData,
   MapEntry,
+  RecordValue,
   Stats,
   Value,
 } from "./types.ts";
@@ -118,18 +120,27 @@ export function formatValueText(
   }
   if (typeof v === "boolean") return v ? "true" : "false";
   if (v.type === "stack") return formatStack(v.frames, stackIndent, v);
-  if (v.type === "array") {
-    return "[" + v.values.map((x) =>
-      formatValueText(x, stackIndent)
-    ).join(",") +
-      "]";
-  }
-  if (v.type === "record") {
-    return "{ " + v.fields.map(([n, x]) =>
-      `.${n} = ${formatValueText(x, stackIndent)}`
-    ).join(", ") + " }";
+  if (v.type === "record" || v.type === "array") {
+    return formatRecord(v, true);
   }
   return formatBuf(v.bytes);
+}
+
+/**
+ * A record or array as bpftrace prints it: `{ .a = 1, .b = [0,1] }` as a
+ * value, a struct `{.a=1,.b=[0,1]}` in a map key.
+ */
+function formatRecord(v: RecordValue | ArrayValue, spaced: boolean): string {
+  const one = (x: Value): string =>
+    typeof x === "object" && !Array.isArray(x) &&
+      (x.type === "record" || x.type === "array")
+      ? formatRecord(x, spaced)
+      : formatValueText(x);
+  if (v.type === "array") return "[" + v.values.map(one).join(",") + "]";
+  const parts = v.fields.map(([name, x]) =>
+    spaced ? `.${name} = ${one(x)}` : `.${name}=${one(x)}`
+  );
+  return spaced ? `{ ${parts.join(", ")} }` : `{${parts.join(",")}}`;
 }
 
 /** Integer division truncating toward zero (C semantics), keeping `Int`. */
@@ -157,8 +168,29 @@ export function formatMapKey(
   keyed: boolean,
 ): string {
   if (!keyed) return name;
-  return name + "[" +
-    key.map((k) => formatValueText(k, STACK_KEY_INDENT)).join(", ") + "]";
+  return name + "[" + key.map(formatKeyText).join(", ") + "]";
+}
+
+/**
+ * One map key as bpftrace prints it in `@m[...]`: stacks indented by 4,
+ * structs without spaces (`{.a=1,.b=[0,1]}`).
+ *
+ * @example A struct key
+ * ```ts
+ * import { formatKeyText } from "./text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   formatKeyText({ type: "record", fields: [["val", 0]], struct: true }),
+ *   "{.val=0}",
+ * );
+ * ```
+ */
+export function formatKeyText(k: Value): string {
+  return typeof k === "object" && !Array.isArray(k) &&
+      k.type === "record" && k.struct === true
+    ? formatRecord(k, false)
+    : formatValueText(k, STACK_KEY_INDENT);
 }
 
 function histPowerLabel(power: number): string {

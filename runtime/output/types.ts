@@ -52,6 +52,12 @@ export interface RecordValue {
   type: "record";
   /** The fields, in order: `[name, value]`. */
   fields: [string, Value][];
+  /**
+   * Set for a C struct or union copied from memory (`print(*p)`, anonymous
+   * members flattened): printed as bpftrace prints structs (`{.a=1}` in a
+   * map key, `{ "a": 1 }` in JSON).
+   */
+  struct?: true;
 }
 
 /**
@@ -79,7 +85,9 @@ export interface ArrayValue {
  *   `string`;
  * - tuples: arrays of values;
  * - stacks: {@linkcode StackValue};
- * - buffers: {@linkcode BufValue}.
+ * - buffers: {@linkcode BufValue};
+ * - structs and unions: {@linkcode RecordValue};
+ * - array members: {@linkcode ArrayValue}.
  */
 export type Value =
   | Int

@@ -25,6 +25,7 @@ import {
 import type { EventDecl, Shape, ShapeOf } from "./events.ts";
 import { type CompoundOp, MapRef, type MapValueKind } from "./maps.ts";
 import { Site, type Stager, StagingError } from "./stager.ts";
+import { kernelCast, type KernelValue } from "./kernel.ts";
 import type { TracepointArgs } from "./tracepoint_types.ts";
 import type {
   Bool,
@@ -309,6 +310,13 @@ export class ProbeContext<S extends string = string> {
   /** Return value (kretprobe, uretprobe). */
   get retval(): Expr<U64> {
     return builtin("retval");
+  }
+  /**
+   * `(cname *)ptr`: a kernel struct whose members read as properties
+   * (`c.kernel("struct task_struct", c.curtask).real_parent.pid`).
+   */
+  kernel(cname: string, ptr: Expr): KernelValue {
+    return kernelCast(cname, ptr);
   }
   /** Tracepoint fields (`args.NAME`), typed from the format. */
   get args(): ArgsOf<S> {

@@ -55,6 +55,23 @@ function functionParams(
   });
 }
 
+/** The C name of the struct kernel function `fn` returns a pointer to. */
+function functionReturn(
+  types: KernelTypes,
+  fn: string,
+): string | undefined {
+  const id = types.index.ids("func", fn)[0];
+  if (id === undefined) return undefined;
+  const f = types.type(id);
+  if (f.kind !== "func") return undefined;
+  const proto = types.type(f.proto);
+  if (proto.kind !== "func_proto" || proto.returns === 0) return undefined;
+  const target = types.pointee(proto.returns);
+  if (target === undefined) return undefined;
+  const t = types.resolve(target);
+  return t.kind === "struct" ? `struct ${t.name}` : undefined;
+}
+
 /** First address of objects the heap allocates itself. */
 const ALLOC_BASE = 0xffff88a000000000n;
 const encoder = new TextEncoder();
@@ -171,12 +188,18 @@ export class KernelHeap {
    * kprobe's argument registers point (`args`, unchanged): a `sock` with
    * family, addresses and ports, an `sk_buff` with its device, a
    * `request` with its disk. Needs the kernel's types (their prototype of
-   * `fn`); without them nothing is added.
+   * `fn`, else `fallback`: the struct name of each parameter); without
+   * them nothing is added.
    */
-  addArgs(fn: string, args: readonly (number | bigint)[]): void {
+  addArgs(
+    fn: string,
+    args: readonly (number | bigint)[],
+    fallback: readonly (string | undefined)[] = [],
+  ): void {
     const types = kernelTypeSource()?.types();
     if (types === undefined) return;
-    const params = functionParams(types, fn);
+    let params = functionParams(types, fn);
+    if (params.length === 0) params = [...fallback];
     params.forEach((cname, i) => {
       const a = args[i];
       if (cname === undefined || a === undefined) return;
@@ -192,6 +215,40 @@ export class KernelHeap {
           udp: pick % 2 === 0,
         });
       } else if (cname === "struct request") this.#requestAt(addr, pick);
+      else if (cname === "struct oom_control") this.#oomAt(addr, pick);
+    });
+  }
+
+  /**
+   * An object for a kretprobe of kernel function `fn` to return (a
+   * `struct sock *` of `inet_csk_accept`), or undefined when `fn` returns
+   * no struct this heap fills.
+   */
+  returnObject(fn: string, pick: number): bigint | undefined {
+    const types = kernelTypeSource()?.types();
+    if (types === undefined) return undefined;
+    const cname = functionReturn(types, fn);
+    if (cname !== "struct sock" && cname !== "struct request") {
+      return undefined;
+    }
+    const addr = this.alloc(4096);
+    if (cname === "struct sock") this.#sockAt(addr, pick % 5 !== 0, pick);
+    else this.#requestAt(addr, pick);
+    return addr;
+  }
+
+  /** An OOM kill: the victim is one of the tasks events have shown. */
+  #oomAt(addr: bigint, pick: number): void {
+    this.add(addr, "struct oom_control", (w) => {
+      const tasks = [...this.#tasks]
+        .filter(([, t]) =>
+          t.kind !== "kernel" && t.pid !== 1 && t.comm !== "tsbpf"
+        )
+        .map(([addr]) => addr);
+      if (tasks.length > 0) w.int("chosen", tasks[pick % tasks.length]);
+      w.int("totalpages", 2_031_616); // 7.75 GiB of 4 KiB pages
+      w.int("chosen_points", 1000 + pick * 37);
+      w.int("order", 0);
     });
   }
 
@@ -214,9 +271,34 @@ export class KernelHeap {
     });
   }
 
+  /**
+   * A TCP socket at a fresh address, as `struct tcp_sock` (a `struct
+   * sock *` to it reads the same members; a cast to `struct tcp_sock *`
+   * reads its byte counts).
+   */
+  addTcpSock(pick: number): bigint {
+    const addr = this.alloc(4096);
+    const sock = this.#sockFields(pick % 5 !== 0, pick);
+    const sk = "inet_conn.icsk_inet.sk.";
+    this.add(addr, "struct tcp_sock", (w) => {
+      sock({
+        int: (p, v) => w.int(sk + p, v),
+        str: (p, t) => w.str(sk + p, t),
+        bytes: (p, b) => w.bytes(sk + p, b),
+      });
+      w.int("bytes_acked", [1200, 53_000, 2_400_000, 310][pick % 4]);
+      w.int("bytes_received", [88_000, 4_100, 1_300_000, 640][pick % 4]);
+    });
+    return addr;
+  }
+
   #sockAt(addr: bigint, v4: boolean, pick: number): void {
+    this.add(addr, "struct sock", this.#sockFields(v4, pick));
+  }
+
+  #sockFields(v4: boolean, pick: number): (w: ObjectWriter) => void {
     const dport = [443, 80, 22, 53, 5432][pick % 5];
-    this.add(addr, "struct sock", (w) => {
+    return (w) => {
       w.int("__sk_common.skc_family", v4 ? 2 : 10);
       w.int("__sk_common.skc_rcv_saddr", 0x0f02000a); // 10.0.2.15
       w.int("__sk_common.skc_daddr", 0x22d8b85d + (pick << 24)); // 93.184.216.x
@@ -231,13 +313,15 @@ export class KernelHeap {
       w.int("__sk_common.skc_state", 1); // TCP_ESTABLISHED
       w.int("sk_protocol", 6); // IPPROTO_TCP
       w.int("sk_type", 1); // SOCK_STREAM
-    });
+      w.int("sk_ack_backlog", pick % 3);
+      w.int("sk_max_ack_backlog", 4096);
+    };
   }
 
   #sock(loopback: boolean): bigint {
     const addr = this.alloc(2048);
     const n = Number(addr >> 8n) & 0xffff;
-    const saddr = loopback ? 0x0100007f : 0x0a00020f; // 127.0.0.1, 10.0.2.15
+    const saddr = loopback ? 0x0100007f : 0x0f02000a; // 127.0.0.1, 10.0.2.15
     const daddr = loopback ? 0x0100007f : 0x08080808;
     const dport = 53;
     this.add(addr, "struct sock", (w) => {
@@ -246,6 +330,7 @@ export class KernelHeap {
       w.int("__sk_common.skc_daddr", daddr);
       w.int("__sk_common.skc_num", 32768 + (n % 28000));
       w.int("__sk_common.skc_dport", ((dport & 0xff) << 8) | (dport >> 8));
+      w.int("__sk_common.skc_state", 1); // connected: TCP_ESTABLISHED
       w.int("sk_protocol", 17); // IPPROTO_UDP
       w.int("sk_type", 2); // SOCK_DGRAM
     });

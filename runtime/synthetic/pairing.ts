@@ -32,6 +32,8 @@ export interface PendingReturn {
   what: string;
   /** Field values the return record repeats (block dev, sector, ...). */
   values?: number[];
+  /** Arguments the return repeats (the object pointer of a kprobe pair). */
+  args?: bigint[];
 }
 
 /**
@@ -52,6 +54,8 @@ export interface PendingReturn {
 export class ReturnQueue {
   readonly #heap: PendingReturn[] = [];
   #seq = 0;
+  /** Objects of kprobe pairs between start and end (no two alike). */
+  readonly objects: Set<bigint> = new Set();
   /** Per thread, its pending return (pairs where a thread is in one call). */
   readonly #byThread?: Map<SyntheticThread, PendingReturn>;
 
@@ -95,7 +99,7 @@ export class ReturnQueue {
     what: string,
     values?: number[],
     start: number = time,
-  ): void {
+  ): PendingReturn {
     const item: PendingReturn = {
       time,
       seq: this.#seq++,
@@ -107,6 +111,7 @@ export class ReturnQueue {
     if (values !== undefined) item.values = values;
     this.#byThread?.set(thread, item);
     this.#up(this.#heap.length, item);
+    return item;
   }
 
   /**
@@ -166,6 +171,7 @@ export class ReturnQueue {
   clear(): void {
     this.#heap.length = 0;
     this.#byThread?.clear();
+    this.objects.clear();
   }
 }
 
@@ -202,6 +208,46 @@ export const TRACEPOINT_PAIRS: readonly {
   },
 ];
 
+/**
+ * Kernel functions called at the start and at the end of the life of one
+ * object (a block request): the end's kprobe sees the pointer a start's
+ * kprobe saw, after a plausible latency, in whatever task is current.
+ */
+export const KPROBE_PAIRS: readonly {
+  entries: readonly string[];
+  ends: readonly string[];
+  /** The arguments (by index) the end repeats. */
+  args: readonly number[];
+  /** Their struct types, for a kernel without the function's BTF. */
+  types: readonly string[];
+  latency: string;
+}[] = [
+  {
+    entries: ["blk_account_io_start", "__blk_account_io_start"],
+    // Accounted, then issued (biostacks) or completed (biosnoop).
+    ends: [
+      "blk_start_request",
+      "blk_mq_start_request",
+      "blk_account_io_done",
+      "__blk_account_io_done",
+      "blk_mq_end_request",
+    ],
+    args: [0],
+    types: ["struct request"],
+    latency: "block-io",
+  },
+];
+
+/** The kprobe pair a kprobe's function starts or ends, if any. */
+export function kprobePair(
+  ap: AttachPoint,
+): (typeof KPROBE_PAIRS)[number] | undefined {
+  if (ap.kind !== "kprobe") return undefined;
+  return KPROBE_PAIRS.find((p) =>
+    p.entries.includes(ap.target) || p.ends.includes(ap.target)
+  );
+}
+
 function before(a: PendingReturn, b: PendingReturn): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
@@ -230,8 +276,11 @@ export function returnOf(ap: AttachPoint): string | undefined {
       }
       return undefined;
     }
-    case "kprobe":
-      return `kretprobe:${ap.target}`;
+    case "kprobe": {
+      const p = kprobePair(ap);
+      if (p?.entries.includes(ap.target)) return `kpair:${p.latency}`;
+      return p === undefined ? `kretprobe:${ap.target}` : undefined;
+    }
     case "uprobe":
       return `uretprobe:${ap.target}:${ap.symbol ?? ""}`;
   }
@@ -249,6 +298,10 @@ export function returnKey(ap: AttachPoint): string | undefined {
         : undefined;
     case "kretprobe":
       return `kretprobe:${ap.target}`;
+    case "kprobe": {
+      const p = kprobePair(ap);
+      return p?.ends.includes(ap.target) ? `kpair:${p.latency}` : undefined;
+    }
     case "uretprobe":
       return `uretprobe:${ap.target}:${ap.symbol ?? ""}`;
   }
@@ -270,6 +323,7 @@ export function returnKey(ap: AttachPoint): string | undefined {
  * ```
  */
 export function pairDomain(ap: AttachPoint): string | undefined {
+  if (ap.kind === "kprobe") return undefined;
   if (ap.kind === "tracepoint") {
     if (ap.target.startsWith("syscalls:sys_exit_")) return "syscalls";
     if (ap.target === "raw_syscalls:sys_exit") return "raw_syscalls";

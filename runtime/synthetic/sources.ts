@@ -21,7 +21,13 @@ import {
 } from "./tracepoint_records.ts";
 import type { World } from "./world.ts";
 import { syscallRet } from "./syscall_values.ts";
-import { latencyNs, type ReturnQueue, TRACEPOINT_PAIRS } from "./pairing.ts";
+import { TcpLives } from "./tcp_lives.ts";
+import {
+  kprobePair,
+  latencyNs,
+  type ReturnQueue,
+  TRACEPOINT_PAIRS,
+} from "./pairing.ts";
 import { syscallNumber } from "../probes/syscalls.ts";
 
 /** Byte size of x86_64 `struct pt_regs`. */
@@ -159,6 +165,7 @@ export abstract class EventSource {
     what: string,
     user: boolean,
     values?: number[],
+    args?: bigint[],
   ): void {
     const r = this.returns;
     const q = r?.queue;
@@ -182,7 +189,7 @@ export abstract class EventSource {
       }
       flight.set(t, r);
     }
-    q.push(
+    const item = q.push(
       now + latencyNs(what, world.rng, user),
       t,
       world.env.cpu,
@@ -190,6 +197,7 @@ export abstract class EventSource {
       values,
       now,
     );
+    if (args !== undefined) item.args = args;
     r.next = q.peekTime();
     r.onMove?.(r);
   }
@@ -403,6 +411,10 @@ export class RegsSource extends EventSource {
   readonly #ustacks: bigint[][];
   readonly #threads: SyntheticThread[];
   readonly #sym: string;
+  /** Connections changing state, for `tcp_set_state`. */
+  readonly #tcp?: TcpLives;
+  /** The object-life pair (start/end kprobes) this function is in. */
+  readonly #pair?: ReturnType<typeof kprobePair>;
 
   constructor(
     world: World,
@@ -417,6 +429,10 @@ export class RegsSource extends EventSource {
     this.#ret = kind === "kretprobe" || kind === "uretprobe";
     const sym = this.#kernel ? attach.target : (attach.symbol ?? "main");
     this.#sym = sym;
+    this.#pair = kprobePair(attach);
+    if (kind === "kprobe" && sym === "tcp_set_state") {
+      this.#tcp = new TcpLives(world.heap);
+    }
     const rng = world.rng;
     const off = attach.offset ?? 0;
     // The stack at an entry starts at the probed address; at a return, at
@@ -467,7 +483,14 @@ export class RegsSource extends EventSource {
         ? kernelArgs(world, sym)
         : genericArgs(world, false);
       // Struct arguments (a kprobe's `struct sock *`) point at objects.
-      if (this.#kernel) world.heap.addArgs(sym, args);
+      if (this.#kernel) {
+        const fallback: (string | undefined)[] = [];
+        this.#pair?.args.forEach((
+          a,
+          j,
+        ) => (fallback[a] = this.#pair!.types[j]));
+        world.heap.addArgs(sym, args, fallback);
+      }
       args.forEach((a, i) =>
         typeof a === "bigint"
           ? v.setBigUint64(ARG_OFFSETS[i], a, true)
@@ -479,14 +502,20 @@ export class RegsSource extends EventSource {
         this.#kernel ? 0 : 0x7ffce0f00000 + rng.below(0x10000) * 16,
       );
       writeU64(v, R.bx, rng.below(1 << 20));
-      const ret = this.#ret
+      const obj = this.#ret && this.#kernel
+        ? world.heap.returnObject(sym, rng.below(1000))
+        : undefined;
+      const ret = obj !== undefined
+        ? obj
+        : this.#ret
         ? (this.#kernel
           ? syscallRet(retLike(sym), rng, world)
           : rng.float() < 0.5
           ? rng.pick(world.bufferAddrs)
           : rng.below(4096))
         : rng.below(1 << 16);
-      writeU64(v, R.ax, ret);
+      if (typeof ret === "bigint") v.setBigUint64(R.ax, ret, true);
+      else writeU64(v, R.ax, ret);
       writeU64(v, R.orig_ax, this.#kernel ? 0 : -1);
       v.setBigUint64(R.ip, this.#ip, true);
       writeU64(v, R.cs, this.#kernel ? 0x10 : 0x33);
@@ -509,18 +538,48 @@ export class RegsSource extends EventSource {
     if (this.queue !== undefined) {
       const p = this.queue.peek()!;
       this.ctx.set(this.#templates[r & (POOL_SIZE - 1)]);
-      this.#setEnv(world, p.thread, p.cpu, r);
+      if (p.args === undefined) {
+        this.#setEnv(world, p.thread, p.cpu, r);
+        return;
+      }
+      // The end of an object's life: its pointer, in the current task.
+      const pair = this.#pair!;
+      this.queue.objects.delete(p.args[0]);
+      p.args.forEach((a, i) =>
+        this.view.setBigUint64(ARG_OFFSETS[pair.args[i]], a, true)
+      );
+      const t = world.pickThread();
+      this.#setEnv(world, t, world.cpuFor(t, r >>> 16), r);
       return;
     }
     const ts = this.#threads;
-    const t = ts.length === world.procs.eligible.length
+    let t = ts.length === world.procs.eligible.length
       ? world.pickThread()
       : ts[(r >>> 8) % ts.length];
-    const cpu = world.cpuFor(t, r >>> 16);
     this.ctx.set(this.#templates[r & (POOL_SIZE - 1)]);
+    if (this.#tcp !== undefined) {
+      const step = this.#tcp.step(t, rng.next());
+      this.view.setBigUint64(ARG_OFFSETS[0], step.sk, true);
+      this.view.setBigUint64(ARG_OFFSETS[1], BigInt(step.state), true);
+      t = step.thread;
+    }
+    const cpu = world.cpuFor(t, r >>> 16);
     this.#setEnv(world, t, cpu, r);
-    if (this.returns !== undefined) {
-      this.owe(world, t, this.#sym, !this.#kernel);
+    if (this.returns === undefined) return;
+    const pair = this.#pair;
+    if (pair === undefined) this.owe(world, t, this.#sym, !this.#kernel);
+    else {
+      // An object not in flight already (templates repeat).
+      const v = this.view;
+      const busy = this.returns.queue!.objects;
+      const first = ARG_OFFSETS[pair.args[0]];
+      for (let k = 1; k < POOL_SIZE; k++) {
+        if (!busy.has(v.getBigUint64(first, true))) break;
+        this.ctx.set(this.#templates[(r + k) & (POOL_SIZE - 1)]);
+      }
+      busy.add(v.getBigUint64(first, true));
+      const args = pair.args.map((i) => v.getBigUint64(ARG_OFFSETS[i], true));
+      this.owe(world, t, pair.latency, false, undefined, args);
     }
   }
 

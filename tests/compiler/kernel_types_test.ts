@@ -3,12 +3,14 @@ import { compile } from "../../runtime/compiler/compile.ts";
 import {
   kernelTypeSource,
   prepareKernelTypes,
+  useKernelTypes,
 } from "../../runtime/compiler/kernel_types.ts";
 import { Helper } from "../../runtime/bpf/opcodes.ts";
 import type { MemorySegment } from "../../runtime/vm/environment.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../../runtime/compiler/sema.ts";
 import {
   compileErrors as messages,
+  entries,
   events,
   load,
   run,
@@ -345,8 +347,8 @@ Deno.test("struct values are read through, never copied: a clear error, with the
     /^A struct task_struct value cannot be copied: read its members with "\."; at \d+ bytes it would not fit the BPF stack \(512 bytes\)$/,
   );
   assert.match(
-    messages("BEGIN { @[curtask->se] = count(); }")[0],
-    /^A struct sched_entity value cannot be copied/,
+    messages("BEGIN { @[*curtask] = count(); }")[0],
+    /^A struct task_struct value cannot be copied: .*would not fit the BPF stack/,
   );
 });
 
@@ -457,4 +459,55 @@ Deno.test("bit-fields of a preamble struct: laid out as gcc lays them out, read 
   assert.equal(valueOf(l, "@d"), 9n);
   assert.equal(valueOf(l, "@size"), 16n);
   assert.equal(valueOf(l, "@off"), 4n);
+});
+
+Deno.test("a u64 or unsigned member as a map key is read straight into the key slot", () => {
+  const insns = (src: string) => compile(src).probes[0].insns.length;
+  // The same read as a signed int needs its copy through a register (load,
+  // sign extension, store); the u64 goes to its slot in the read itself.
+  const signed = insns("kprobe:f { @[curtask->pid] = count(); }");
+  const wide = insns("kprobe:f { @[curtask->se.nr_migrations] = count(); }");
+  assert.equal(signed - wide, 4);
+  const l = load(
+    "BEGIN { @[curtask->se.nr_migrations, curtask->flags] = count(); }",
+    {},
+    {
+      task: TASK,
+      memory: [{
+        addr: TASK,
+        bytes: object("struct task_struct", {
+          "se.nr_migrations": 0x1122334455667788n,
+          flags: 0x80000001,
+        }),
+        space: "kernel",
+      }],
+    },
+  );
+  run(l, "BEGIN");
+  assert.deepEqual(
+    entries(l, "@").map((e) => e.key),
+    [[0x1122334455667788n, 0x80000001n]],
+  );
+});
+
+Deno.test("a struct pointer field whose struct the types in use lack: the error says so, not just uint64", () => {
+  // As with a replay's recorded types (only the structs its program read)
+  // left in place for a later compile: the field degrades to an integer.
+  const saved = kernelTypeSource()!;
+  useKernelTypes({
+    types: saved.types,
+    find: (cname) =>
+      cname.includes("__kernel_timespec") ? undefined : saved.find(cname),
+    preamble: saved.preamble,
+  });
+  try {
+    assert.match(
+      messages(
+        "tracepoint:syscalls:sys_enter_clock_nanosleep { @ = args->rqtp->tv_nsec; }",
+      )[0],
+      /^Cannot access field "tv_nsec" of a value of type uint64: args->rqtp is a "const struct __kernel_timespec \*", but the kernel types in use \(\w+\) have no struct __kernel_timespec$/,
+    );
+  } finally {
+    useKernelTypes(saved);
+  }
 });

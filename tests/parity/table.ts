@@ -30,6 +30,7 @@ import { N, type Row } from "./row.ts";
 import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
 import { FUNCTION_ROWS } from "./rows_functions.ts";
+import { BTF_ROWS } from "./rows_btf.ts";
 
 export { N, type Row };
 
@@ -1315,4 +1316,5 @@ export const ROWS: Row[] = [
   ...TYPES_ROWS,
   ...STATEMENT_ROWS,
   ...FUNCTION_ROWS,
+  ...BTF_ROWS,
 ];
