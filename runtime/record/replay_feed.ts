@@ -90,6 +90,7 @@ function ret(v: number): number {
 
 const EMPTY = new Uint8Array(0);
 const NONE: number[] = [];
+const NO_CALLS: RecordedCall[] = [];
 
 /**
  * The recording's events for the interpreter engine.
@@ -331,6 +332,17 @@ export class ReplayFeed implements EventFeed {
     return undefined;
   }
 
+  /** The id of the event's given stack of a kind; undefined: none given. */
+  #givenStack(user: boolean): bigint | undefined {
+    let any = false;
+    for (const c of this.#cur?.calls ?? NO_CALLS) {
+      if (!c.capture || c.helper !== 27) continue;
+      any = true;
+      if ((c.r0 & 1n) === (user ? 1n : 0n)) return c.r0;
+    }
+    return any ? -14n : undefined;
+  }
+
   #miss(m: Machine, what: string): never {
     const probe = this.#names[this.#curProbe] ?? "?";
     const err = new ReplayError(
@@ -347,9 +359,15 @@ export class ReplayFeed implements EventFeed {
     const h = new Map<number, HelperFn>();
     for (const id of RESULT_HELPERS) {
       const name = HELPER_NAMES.get(id) ?? `helper ${id}`;
-      h.set(id, (m) => {
+      h.set(id, (m, _1l, _1h, _2l, _2h, a3l) => {
         const c = this.#take(id);
         if (c !== undefined) return fromBigInt(c.r0);
+        // Events written with their stacks (the testing API): the stack
+        // of the kind asked (BPF_F_USER_STACK), or -EFAULT without one.
+        if (id === 27) {
+          const got = this.#givenStack((a3l & 0x100) !== 0);
+          if (got !== undefined) return fromBigInt(got);
+        }
         // Clocks read the run's time when no reading was recorded.
         if (id === 5 || id === 125) return fromBigInt(BigInt(this.env.time));
         return this.#miss(m, `calls ${name}`);
@@ -526,10 +544,13 @@ export class ReplayFeed implements EventFeed {
     return {
       ksym: (a) => s.ksym[hex(a)] ?? `0x${hex(a)}`,
       usym: (a, pid) => s.usym[`${pid ?? ""}:${hex(a)}`] ?? `0x${hex(a)}`,
+      // Keys with map "*": stacks given with events (the testing API).
       stack: (map, id, kernel, pid) =>
-        s.stack[`${map}:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ?? [],
+        s.stack[`${map}:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ??
+          s.stack[`*:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ?? [],
       stackAddresses: (map, id) =>
-        (s.stackAddresses[`${map}:${id}`] ?? []).map((x) => BigInt(`0x${x}`)),
+        (s.stackAddresses[`${map}:${id}`] ?? s.stackAddresses[`*:${id}`] ??
+          []).map((x) => BigInt(`0x${x}`)),
       userModule: (a, pid) =>
         s.userModule[`${pid ?? ""}:${hex(a)}`] ?? undefined,
       username: (uid) => s.username[String(uid)] ?? "",

@@ -98,3 +98,30 @@ Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events
   );
   assert.match(r.stderr, /replaying .* \(4 events recorded/);
 });
+
+Deno.test("feedEvents: stacks fed with profile ticks print named from the symbols given", async () => {
+  const tick = "profile:hz:99";
+  const r = await feedEvents(
+    `${tick} { @[comm, kstack, ustack] = count(); }`,
+    [
+      { probe: tick, comm: "app", kstack: [0xffffffff81000110n], ustack: [5] },
+      { probe: tick, comm: "app", kstack: [0xffffffff81000110n], ustack: [5] },
+      { probe: tick, comm: "idle", kstack: [0xffffffff81000010n] },
+    ],
+    {
+      symbols: {
+        kernel: {
+          "0xffffffff81000000": "do_idle",
+          "0xffffffff81000100": "vfs_read",
+        },
+        user: { "4": "main" },
+      },
+    },
+  );
+  assert.equal(
+    r.output,
+    "Attaching 1 probe...\n\n\n" +
+      "@[idle, \n    do_idle+16\n, ]: 1\n" +
+      "@[app, \n    vfs_read+16\n, \n    main+1\n]: 2\n",
+  );
+});

@@ -1,8 +1,7 @@
 /**
  * The scripts of scripts/, each run over crafted events with the testing
  * API (`runScript`), their output pinned row by row. (scripts/kfree_skb.ts
- * is in feed_events_test.ts; scripts/profile.ts samples stacks, which
- * crafted events do not carry yet.)
+ * is in feed_events_test.ts.)
  */
 import assert from "node:assert/strict";
 import { runScript, type TestEvent } from "../../testing.ts";
@@ -185,5 +184,53 @@ Deno.test("a script whose replay meets a read the events do not give fails in on
   assert.match(
     r.stderr,
     /^execsnoop: Cannot replay probe "tracepoint:syscalls:sys_enter_execve": it reads 8 bytes at 0x0 \(probe_read_user\)/m,
+  );
+});
+
+Deno.test("scripts/profile.ts folds the stacks fed, by count", async () => {
+  const tick = "profile:hz:99";
+  const symbols = {
+    kernel: {
+      "0xffffffff81000000": "do_syscall_64",
+      "0xffffffff81000100": "__x64_sys_read",
+    },
+    user: { "0x401000": "main", "0x401100": "work;loop" },
+    userObject: "/usr/bin/app",
+  };
+  const read = {
+    kstack: [0xffffffff81000110n, 0xffffffff81000010n],
+    ustack: [0x401105, 0x401010],
+  };
+  const events: TestEvent[] = [
+    { probe: tick, pid: 5, comm: "app", ...read },
+    { probe: tick, pid: 5, comm: "app", cpu: 1, ...read },
+    { probe: tick, pid: 5, comm: "app", ustack: [0x401010] },
+    { probe: tick, pid: 0, comm: "swapper/0", kstack: [0xffffffff81000008n] },
+    { probe: tick, pid: 5, comm: "app", ...read, timeNs: 2.5e9 },
+  ];
+  const r = await runScript(
+    new URL("../../scripts/profile.ts", import.meta.url),
+    events,
+    [],
+    { symbols },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // Outermost first, kernel frames last with _[k]; ";" in a name becomes
+  // ":" (it separates frames); a stack missing on one side is left out.
+  assert.equal(
+    r.stdout,
+    "app;main;work:loop;do_syscall_64_[k];__x64_sys_read_[k] 3\n" +
+      "app;main 1\n" +
+      "swapper/0;do_syscall_64_[k] 1\n",
+  );
+  const offsets = await runScript(
+    new URL("../../scripts/profile.ts", import.meta.url),
+    events.slice(0, 1),
+    ["--offsets"],
+    { symbols },
+  );
+  assert.equal(
+    offsets.stdout,
+    "app;main+16;work:loop+5;do_syscall_64+16_[k];__x64_sys_read+16_[k] 1\n",
   );
 });
