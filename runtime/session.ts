@@ -244,6 +244,12 @@ export class Session {
     return this.engine.clockMs ? this.engine.clockMs() : performance.now();
   }
 
+  /** The time on the engine's clock: now, or the recorded time of a replay. */
+  wallClock(): Date {
+    const ns = this.engine.wallClockNs?.();
+    return ns === undefined ? new Date() : new Date(Number(ns / 1_000_000n));
+  }
+
   /** Number of attach points, as bpftrace counts probes. */
   probeCount(): number {
     return this.program.probes.reduce((n, p) => n + p.attach.length, 0);
@@ -597,7 +603,7 @@ export class Session {
       default: {
         // printf, print(value), time(), join(): rendered by the output code.
         if (this.#quiet) return;
-        const text = formatEventOutput(ev, this.#format);
+        const text = formatEventOutput(ev, this.#format, this.wallClock());
         if (text !== undefined) this.#emit(text);
       }
     }

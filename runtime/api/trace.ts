@@ -698,6 +698,15 @@ export class TraceSession implements AsyncDisposable {
     return this.#session.elapsedMs();
   }
 
+  /**
+   * The date and time on the session's clock: now, or on a replay (and in
+   * the testing API) the recorded time, so that a script's interval
+   * headers print the same on replay as live.
+   */
+  wallClock(): Date {
+    return this.#session.wallClock();
+  }
+
   /** Ring-buffer records the engine lost. */
   lostEvents(): number {
     return this.#engine.lostEvents();
@@ -743,7 +752,7 @@ export class TraceSession implements AsyncDisposable {
       args: ev.args,
     };
     if (emit !== undefined) out.emit = emit;
-    else out.text = formatEventOutput(ev, "text");
+    else out.text = formatEventOutput(ev, "text", this.wallClock());
     for (const s of this.#subs) {
       if (s.items.length - s.head >= this.#maxBuffered) {
         s.head++;
@@ -763,7 +772,7 @@ export class TraceSession implements AsyncDisposable {
       text = this.#format === "json"
         ? formatMapJson(data, opts)
         : formatMapText(data, opts);
-    } else text = formatEventOutput(ev, this.#format);
+    } else text = formatEventOutput(ev, this.#format, this.wallClock());
     if (text !== undefined) this.#pending.push(text);
   }
 

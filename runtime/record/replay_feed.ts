@@ -132,6 +132,7 @@ export class ReplayFeed implements EventFeed {
   #reserved = new WeakMap<Uint8Array, { time: number; dropped: boolean }>();
   #held: { time: number; seq: number; bytes: Uint8Array }[] = [];
   #seq = 0;
+  #handing?: number;
   #ended = false;
   #curProbe = 0;
   #pos = 0;
@@ -499,9 +500,28 @@ export class ReplayFeed implements EventFeed {
       : this.#peek();
     const limit = head === undefined ? Infinity : head.timeNs - 1e6;
     let n = 0;
-    while (n < held.length && held[n].time < limit) onEvent(held[n++].bytes);
+    try {
+      while (n < held.length && held[n].time < limit) {
+        this.#handing = held[n].time;
+        onEvent(held[n++].bytes);
+      }
+    } finally {
+      this.#handing = undefined;
+    }
     held.splice(0, n);
     return n;
+  }
+
+  /**
+   * The recorded machine's wall clock at engine time `engineNs`: its boot
+   * time plus the recorded monotonic time (while an output is handed on,
+   * the time it entered the live ring), so that interval headers, `time()`
+   * and the like print the recorded time.
+   */
+  wallClockNs(engineNs: number): bigint {
+    const first = Number.isNaN(this.#firstNs) ? 0 : this.#firstNs;
+    const t = this.#handing ?? first + engineNs;
+    return BigInt(this.#rec.header.bootTimeNs) + BigInt(Math.round(t));
   }
 
   /** Recorded bytes at `addr`: a whole read, or a string (with its NUL). */

@@ -495,7 +495,9 @@ export interface ScriptRun {
 /**
  * Runs a script of `scripts/` (any script built on `runtime/api/tool.ts`,
  * which all take `--replay FILE`) over `events`, in a child Deno, and
- * returns what it printed.
+ * returns what it printed. The clock is the events' (`timeNs`, from a boot
+ * at the epoch) and the time zone UTC: the first event's default time,
+ * 1 s, prints as `[00:00:01]`.
  *
  * @example Run kfree_skb.ts over two drops
  * ```ts ignore
@@ -526,7 +528,8 @@ export async function runScript(
         file,
         ...args,
       ],
-      env: { NO_COLOR: "1" },
+      // UTC: the recorded clock of the events prints the same everywhere.
+      env: { NO_COLOR: "1", TZ: "UTC" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -89,9 +89,10 @@ Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
-    // The interval header shows the wall-clock time.
-    r.stdout.replace(/^\[\d\d:\d\d:\d\d\]$/m, "[HH:MM:SS]"),
-    "Tracing kfree_skb... Hit Ctrl-C to end.\n\n[HH:MM:SS]\n" +
+    // The interval header shows the events' clock: one second after the
+    // first event, which is 1 s after a boot at the epoch (UTC).
+    r.stdout,
+    "Tracing kfree_skb... Hit Ctrl-C to end.\n\n[00:00:02]\n" +
       "PID        COMM         DROP_COUNTS\n" +
       "42         nginx        2\n" +
       "7          sshd         1\n",
@@ -124,4 +125,15 @@ Deno.test("feedEvents: stacks fed with profile ticks print named from the symbol
       "@[idle, \n    do_idle+16\n, ]: 1\n" +
       "@[app, \n    vfs_read+16\n, \n    main+1\n]: 2\n",
   );
+});
+
+Deno.test("feedEvents: time() and strftime() print the events' clock, not the wall clock", async () => {
+  const r = await feedEvents(
+    'tracepoint:skb:kfree_skb { time("%s\\n"); printf("%s\\n", strftime("%s", nsecs)); }',
+    [
+      { probe: KFREE_SKB, timeNs: 5e9 },
+      { probe: KFREE_SKB, timeNs: 7.5e9 },
+    ],
+  );
+  assert.deepEqual(r.lines, ["5\n", "5\n", "7\n", "7\n"]);
 });

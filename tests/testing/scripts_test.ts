@@ -19,8 +19,7 @@ async function run(
     args,
   );
   assert.equal(r.code, 0, r.stderr);
-  // Interval headers show the wall-clock time.
-  return r.stdout.replace(/^\[\d\d:\d\d:\d\d\]$/gm, "[HH:MM:SS]");
+  return r.stdout;
 }
 
 Deno.test("scripts/syscount.ts counts the syscalls fed, by name", async () => {
@@ -133,19 +132,15 @@ Deno.test("scripts/readlat.ts histograms the read latencies fed", async () => {
       timeNs: 1.1e9 + 2_000,
     },
   ], ["--duration", "1"]);
-  assert.match(
+  assert.equal(
     out,
-    /^Tracing read\(\) latency\.\.\. Hit Ctrl-C to end\.\n\ncat \(PID 5\): 2 reads, /,
-  );
-  assert.ok(
-    out.endsWith(
+    "Tracing read() latency... Hit Ctrl-C to end.\n\n" +
+      "cat (PID 5): 2 reads, p50 4.0 us, p90 57.6 us, p99 63.4 us\n" +
       "[2, 4)                 1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n" +
-        "[4, 8)                 0 |                                                    |\n" +
-        "[8, 16)                0 |                                                    |\n" +
-        "[16, 32)               0 |                                                    |\n" +
-        "[32, 64)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n",
-    ),
-    out,
+      "[4, 8)                 0 |                                                    |\n" +
+      "[8, 16)                0 |                                                    |\n" +
+      "[16, 32)               0 |                                                    |\n" +
+      "[32, 64)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n",
   );
 });
 
@@ -162,11 +157,15 @@ Deno.test("scripts/dropreason.ts counts drops by reason name", async () => {
       timeNs: 1.5e9,
     },
   ], ["--duration", "1"]);
-  assert.match(
+  // The header is the events' clock: 1 s after the first event (at 1 s).
+  assert.equal(
     out,
-    /^Tracing packet drops by reason\.\.\. Hit Ctrl-C to end\.\n\n\[HH:MM:SS\]\nREASON +COUNT +PER_SEC TREND\nNOT_SPECIFIED +2 +2\.0 /,
+    "Tracing packet drops by reason... Hit Ctrl-C to end.\n\n" +
+      "[00:00:02]\n" +
+      "REASON                      COUNT  PER_SEC TREND\n" +
+      "NOT_SPECIFIED                   2      2.0 \u2588\n" +
+      "SOCKET_RCVBUFF                  1      1.0 \u2588\n",
   );
-  assert.match(out, /\n\w+ +1 +1\.0 /);
 });
 
 Deno.test("a script whose replay meets a read the events do not give fails in one line", async () => {
