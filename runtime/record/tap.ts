@@ -173,10 +173,14 @@ function charPointers(p: ProbeProgram): { name: string; offset: number }[] {
   ).map((f) => ({ name: f.name, offset: f.offset }));
 }
 
-/** Whether the context can be copied as the program sees it. */
+/**
+ * Whether the context can be copied as the program sees it (perf-event
+ * contexts through loads: the verifier rewrites those, while the pointer
+ * leads to the kernel's own struct).
+ */
 function copyableCtx(p: ProbeProgram): boolean {
   return p.ctx.kind === "tracepoint" || p.ctx.kind === "pt_regs" ||
-    p.ctx.kind === "raw_tp";
+    p.ctx.kind === "raw_tp" || p.ctx.kind === "perf_event";
 }
 
 /** Bytes of context copied at entry. */
@@ -304,7 +308,12 @@ function tapProbe(
   pro.push(call(Helper.get_current_cgroup_id), stx(DW, 7, 0, Off.CGROUP));
   pro.push(mov(1, 7), addi(1, Off.COMM), movi(2, 16));
   pro.push(call(Helper.get_current_comm));
-  if (ctxLen > 0) {
+  if (ctxLen > 0 && p.ctx.kind === "perf_event") {
+    // bpf_perf_event_data (registers, sample_period, addr): 8-byte loads.
+    for (let off = 0; off + 8 <= ctxLen; off += 8) {
+      pro.push(ldx(DW, 0, 6, off), stx(DW, 7, 0, Off.CTX + off));
+    }
+  } else if (ctxLen > 0) {
     pro.push(mov(1, 7), addi(1, Off.CTX), movi(2, ctxLen), mov(3, 6));
     pro.push(call(Helper.probe_read_kernel));
   }

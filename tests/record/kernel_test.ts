@@ -17,6 +17,7 @@ const WORKLOADS: Record<string, string> = {
     "import os\nf = os.open('/dev/zero', os.O_RDONLY)\nfor _ in range(5000): os.read(f, 512)",
   opens:
     "import os\nfor _ in range(2000): os.close(os.open('/etc/hostname', os.O_RDONLY))",
+  busy: "import time\nt = time.time()\nwhile time.time() - t < 0.7: pass",
 };
 
 class LostRecords extends Error {}
@@ -109,6 +110,25 @@ Deno.test({
     );
     try {
       assert.ok(r.live.includes("/etc/hostname"), r.live.slice(0, 500));
+      assert.equal(r.replayed, r.live);
+    } finally {
+      Deno.removeSync(r.file);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "record then replay is byte-identical: profile samples with stacks and registers (the perf-event context)",
+  ignore: skip !== undefined,
+  async fn() {
+    const r = await attempts(
+      'profile:hz:199 /comm == "python3"/ { @[comm, kstack, ustack(3)] = count(); @ip = hist(reg("ip") & 0xffff); @sp = sum(reg("sp") & 0xff); } interval:ms:100 { @ticks = count(); }',
+      WORKLOADS.busy,
+    );
+    try {
+      assert.match(r.live, /^@sp: [1-9]\d*$/m);
+      assert.match(r.live, /^@ticks: [1-9]\d*$/m);
       assert.equal(r.replayed, r.live);
     } finally {
       Deno.removeSync(r.file);
