@@ -78,6 +78,11 @@ export interface RecordingHeader {
    */
   facts?: string[];
   /**
+   * Bytes of the events ring buffer (a power of two): output positions
+   * ({@linkcode RING_POSITION}) are compared modulo it.
+   */
+  ringSize?: number;
+  /**
    * False for events written by hand (the testing API): a probe the file
    * has no events for simply gets none, instead of refusing the replay.
    */
@@ -199,6 +204,15 @@ export const RESULT_HELPERS: ReadonlySet<number> = new Set([
  * the call, which orders outputs across CPUs on replay.
  */
 export const ORDER_HELPERS: ReadonlySet<number> = new Set([130, 131]);
+
+/**
+ * A pseudo helper id: the entry after a `ringbuf_reserve` entry whose r0
+ * is the low 32 bits of the reserved record's address, its position in
+ * the ring: replay hands outputs on in ring order, the order the live
+ * reader consumed them, even when two CPUs reserved within the same
+ * nanoseconds.
+ */
+export const RING_POSITION = 0x7fff;
 
 /**
  * The recording is damaged or not a recording.

@@ -126,6 +126,7 @@ export class RecordingEngine implements Engine {
         ctx: p.ctx,
       })),
       stringCapture: this.#options.stringCapture ?? 256,
+      ringSize: tapped.program.maps[tapped.program.eventsMap!].maxEntries,
       formats: tracepointFormats(program),
     };
     if (program.source !== undefined) {

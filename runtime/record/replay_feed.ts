@@ -27,6 +27,7 @@ import {
   type RecordedCall,
   type RecordedEvent,
   RESULT_HELPERS,
+  RING_POSITION,
   WRITING_HELPERS,
 } from "./format.ts";
 import type { Recording } from "./reader.ts";
@@ -88,6 +89,13 @@ function ret(v: number): number {
   return v | 0;
 }
 
+/** An output of the replayed program: when and where it entered the ring. */
+interface Output {
+  time: number;
+  pos?: number;
+  dropped: boolean;
+}
+
 const EMPTY = new Uint8Array(0);
 const NONE: number[] = [];
 const NO_CALLS: RecordedCall[] = [];
@@ -128,9 +136,13 @@ export class ReplayFeed implements EventFeed {
   #names: string[] = [];
   #cur?: RecordedEvent;
   /** Outputs made, in ring order, with their live ring time. */
-  #outputs: { time: number; dropped: boolean }[] = [];
-  #reserved = new WeakMap<Uint8Array, { time: number; dropped: boolean }>();
-  #held: { time: number; seq: number; bytes: Uint8Array }[] = [];
+  #outputs: Output[] = [];
+  #reserved = new WeakMap<Uint8Array, Output>();
+  #held: { time: number; pos?: number; seq: number; bytes: Uint8Array }[] =
+    [];
+  /** The ring position of the last output handed on. */
+  #lastPos?: number;
+  readonly #ringSize: number;
   #seq = 0;
   #handing?: number;
   #ended = false;
@@ -147,6 +159,8 @@ export class ReplayFeed implements EventFeed {
     const first = recording.trailer?.firstNs;
     this.#firstNs = first === undefined ? NaN : Number(first);
     this.helpers = this.#makeHelpers();
+    const ring = recording.header.ringSize ?? 0;
+    this.#ringSize = ring > 0 && (ring & (ring - 1)) === 0 ? ring : 0;
   }
 
   /** Events run so far. */
@@ -390,8 +404,13 @@ export class ReplayFeed implements EventFeed {
       const lo = reserve(m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h);
       const high = hi.v;
       const c = this.#take(131);
+      const at = this.#take(RING_POSITION);
       if (high !== 0) {
-        const out = { time: this.#outputTime(c), dropped: false };
+        const out = {
+          time: this.#outputTime(c),
+          pos: at === undefined ? undefined : Number(at.r0),
+          dropped: false,
+        };
         this.#outputs.push(out);
         const rec = m.objs[(high - TAG) >>> 0] as { bytes: Uint8Array };
         this.#reserved.set(rec.bytes, out);
@@ -488,13 +507,26 @@ export class ReplayFeed implements EventFeed {
       while (out?.dropped) out = this.#outputs.shift();
       this.#held.push({
         time: out?.time ?? this.env.time,
+        pos: out?.pos,
         seq: this.#seq++,
         bytes,
       });
     });
     const held = this.#held;
     if (held.length === 0) return 0;
-    held.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const size = this.#ringSize;
+    if (size > 0 && held.every((h) => h.pos !== undefined)) {
+      // Ring order: by the distance from the last output handed on (or
+      // the earliest held), modulo the ring's size, as a signed number.
+      const ref = this.#lastPos ??
+        held.reduce((a, b) => (b.time < a.time ? b : a)).pos!;
+      const dist = (p: number) => {
+        const d = (p - ref) % size;
+        const u = d < 0 ? d + size : d;
+        return u >= size / 2 ? u - size : u;
+      };
+      held.sort((a, b) => dist(a.pos!) - dist(b.pos!) || a.seq - b.seq);
+    } else held.sort((a, b) => a.time - b.time || a.seq - b.seq);
     const head = this.#ended || this.#names.length === 0
       ? undefined
       : this.#peek();
@@ -503,6 +535,7 @@ export class ReplayFeed implements EventFeed {
     try {
       while (n < held.length && held[n].time < limit) {
         this.#handing = held[n].time;
+        if (held[n].pos !== undefined) this.#lastPos = held[n].pos;
         onEvent(held[n++].bytes);
       }
     } finally {

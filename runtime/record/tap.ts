@@ -409,18 +409,33 @@ function tapProbe(
       ];
       piece.post.push(...guarded(slot, capRead, body));
     } else if (ORDER_HELPERS.has(i.imm)) {
-      // When the run's output entered the ring: replay emits outputs in
-      // this order, whatever order the runs' records arrived in. r0 (the
-      // reserved record) waits in the key slot meanwhile.
-      const body: Insn[] = [
-        add(1, 2),
-        st(W, 1, 0, i.imm),
-        st(W, 1, 4, 0),
-        stx(DW, 1, 0, 8),
-        addi(2, 16),
-        ldx(DW, 1, 10, slot),
-        stx(W, 1, 2, Off.LEN),
-      ];
+      // When the run's output entered the ring and, for a reservation,
+      // where (the record's address: ring order, which is the order the
+      // reader consumes outputs in): replay emits outputs in this order,
+      // whatever order the runs' records arrived in. r0 (the reserved
+      // record) waits in the key slot meanwhile.
+      const reserve = i.imm === Helper.ringbuf_reserve;
+      const body: Insn[] = reserve
+        ? [
+          add(1, 2),
+          st(W, 1, 0, i.imm),
+          st(W, 1, 4, 8),
+          stx(DW, 1, 0, 8),
+          ldx(DW, 3, 10, key),
+          stx(DW, 1, 3, 16),
+          addi(2, 24),
+          ldx(DW, 1, 10, slot),
+          stx(W, 1, 2, Off.LEN),
+        ]
+        : [
+          add(1, 2),
+          st(W, 1, 0, i.imm),
+          st(W, 1, 4, 0),
+          stx(DW, 1, 0, 8),
+          addi(2, 16),
+          ldx(DW, 1, 10, slot),
+          stx(W, 1, 2, Off.LEN),
+        ];
       piece.post.push(
         stx(DW, 10, 0, key),
         call(Helper.ktime_get_ns),
