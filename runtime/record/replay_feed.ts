@@ -138,8 +138,7 @@ export class ReplayFeed implements EventFeed {
   /** Outputs made, in ring order, with their live ring time. */
   #outputs: Output[] = [];
   #reserved = new WeakMap<Uint8Array, Output>();
-  #held: { time: number; pos?: number; seq: number; bytes: Uint8Array }[] =
-    [];
+  #held: { time: number; pos?: number; seq: number; bytes: Uint8Array }[] = [];
   /** The ring position of the last output handed on. */
   #lastPos?: number;
   readonly #ringSize: number;

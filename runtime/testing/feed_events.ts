@@ -262,7 +262,9 @@ class StackTable {
       this.#table.stackAddresses[`*:${id}`] = addrs.map(hex);
     }
     const t = this.#table;
-    const names = addrs.map((a) => nameOf(kernel ? this.#kernel : this.#user, a));
+    const names = addrs.map((a) =>
+      nameOf(kernel ? this.#kernel : this.#user, a)
+    );
     t.stack[`*:${id}:${kernel ? 1 : 0}:${kernel ? "" : pid}`] = names.map((
       n,
       i,
