@@ -191,7 +191,9 @@ Deno.test({
       const dec = new TextDecoder();
       assert.equal(child.code, 0, dec.decode(child.stderr));
       assert.equal(dec.decode(child.stdout), r.live);
-      assert.match(r.live, /@n: 20000\n/);
+      // The workload's 20000 calls under one stack (another python3 on
+      // the machine may add a few runs of its own).
+      assert.match(r.live, /, python3\]: 20000\n/);
     } finally {
       Deno.removeSync(r.file);
     }
