@@ -8,6 +8,7 @@
 import type { Engine } from "../engine.ts";
 import { InterpEngine } from "../synthetic/interp_engine.ts";
 import { openRecording, type Recording } from "./reader.ts";
+import { RecordingError } from "./format.ts";
 import { RecordingEngine } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";
 import { useTracepointFormats } from "../probes/tracepoint_format.ts";
@@ -49,6 +50,10 @@ export async function replayEngine(
   if (rec.header.formats !== undefined) {
     useTracepointFormats(rec.header.formats);
   }
+  // And against the kernel types the recorded program read.
+  if (rec.header.btf !== undefined) {
+    await useRecordedTypes(rec.header.btf, path);
+  }
   const feed = new ReplayFeed(rec);
   const h = rec.header;
   const events = rec.trailer?.events;
@@ -65,6 +70,35 @@ export async function replayEngine(
       ? undefined
       : `${rec.damage.message}; replaying the events before it`,
   };
+}
+
+/** Makes the compiler find kernel types in the recording's BTF blob. */
+async function useRecordedTypes(text: string, path: string): Promise<void> {
+  const [{ parseBtf }, { KernelTypes }, { useKernelTypes }, { preambleTypes }] =
+    await Promise.all([
+      import("../btf/btf_reader.ts"),
+      import("../btf/kernel_types.ts"),
+      import("../compiler/kernel_types.ts"),
+      import("../compiler/c_types.ts"),
+    ]);
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    throw new RecordingError(`Recording "${path}" has malformed kernel types`);
+  }
+  const types = new KernelTypes(
+    parseBtf(bytes, `recording "${path}"`),
+    "btf",
+  );
+  useKernelTypes({
+    types: () => types,
+    find: (cname) => {
+      const id = types.lookup(cname);
+      return id === undefined ? undefined : { types, id };
+    },
+    preamble: (defs) => preambleTypes(defs, types),
+  });
 }
 
 async function openAny(path: string, salvage: boolean) {

@@ -78,6 +78,12 @@ export interface RecordingHeader {
    */
   facts?: string[];
   /**
+   * The kernel types the program read (structures with the members read,
+   * enums), as a BTF blob in base64, so that a replay compiles with no BTF
+   * to read.
+   */
+  btf?: string;
+  /**
    * Bytes of the events ring buffer (a power of two): output positions
    * ({@linkcode RING_POSITION}) are compared modulo it.
    */

@@ -9,6 +9,7 @@
  */
 
 import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
+import { usedKernelTypes } from "../compiler/kernel_types.ts";
 import { engineSymbols } from "../host_symbols.ts";
 import { hostBootTimeNs } from "../output/boot_time.ts";
 import { userName } from "../output/decode.ts";
@@ -40,6 +41,30 @@ function tracepointFormats(program: Program): TracepointFormat[] {
     }
   }
   return [...out.values()];
+}
+
+/**
+ * The kernel types programs read (usedKernelTypes), selected from the
+ * kernel's into a small BTF blob; undefined when they read none.
+ */
+async function usedTypesBlob(): Promise<Uint8Array | undefined> {
+  const used = usedKernelTypes();
+  if (Object.keys(used.records).length === 0 && used.enums.length === 0) {
+    return undefined;
+  }
+  const [{ captureTypes }, { kernelTypes }] = await Promise.all([
+    import("../btf/select_types.ts"),
+    import("../btf/load_types.ts"),
+  ]);
+  return captureTypes(kernelTypes(), used.records, used.enums).btf;
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
 }
 
 /** Options of {@linkcode RecordingEngine}. */
@@ -129,6 +154,8 @@ export class RecordingEngine implements Engine {
       ringSize: tapped.program.maps[tapped.program.eventsMap!].maxEntries,
       formats: tracepointFormats(program),
     };
+    const btf = await usedTypesBlob();
+    if (btf !== undefined) header.btf = base64(btf);
     if (program.source !== undefined) {
       header.program = { name: program.source.name, text: program.source.text };
     } else header.program = { name: this.#name, text: "" };

@@ -202,6 +202,54 @@ Deno.test({
 
 Deno.test({
   name:
+    "a recording of a struct-reading program carries its kernel types: it replays with only the file readable",
+  ignore: skip !== undefined,
+  async fn() {
+    const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
+    const program =
+      'tracepoint:syscalls:sys_enter_clock_nanosleep /comm == "sleep"/ { printf("%d\\n", args->rqtp->tv_nsec); @[curtask->real_parent->pid > 0, kstack(3)] = count(); }';
+    try {
+      const live = await runCli(
+        ["-e", program, "-c", "sleep 0.0123", "--record", file],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(live.code, 0, live.stderr);
+      assert.match(live.stdout, /^12300000$/m);
+      assert.match(live.stdout, /do_syscall_64|syscall_trace_enter/);
+      const header = JSON.parse(
+        new TextDecoder().decode(Deno.readFileSync(file).subarray(20)).slice(
+          0,
+          new DataView(Deno.readFileSync(file).buffer).getUint32(12, true),
+        ),
+      );
+      assert.equal(typeof header.btf, "string");
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          "--no-lock",
+          `--allow-read=${file}`,
+          new URL("../../mod.ts", import.meta.url).pathname,
+          "-e",
+          program,
+          "--replay",
+          file,
+        ],
+        env: { NO_COLOR: "1", TSBPF_LIBBPF: "/nonexistent" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      assert.equal(child.code, 0, dec.decode(child.stderr));
+      assert.equal(dec.decode(child.stdout), live.stdout);
+    } finally {
+      Deno.removeSync(file);
+    }
+  },
+});
+
+Deno.test({
+  name:
     "--replay of a damaged recording is one error line; --salvage replays the part before",
   ignore: skip !== undefined,
   async fn() {
