@@ -5,6 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { runScript, type TestEvent } from "../../testing.ts";
+import {
+  decodePprof,
+  foldedOf,
+  parseFolded,
+} from "../metrics/pprof_helpers.ts";
 
 const SYS = "tracepoint:syscalls";
 
@@ -222,6 +227,24 @@ Deno.test("scripts/profile.ts folds the stacks fed, by count", async () => {
       "app;main 1\n" +
       "swapper/0;do_syscall_64_[k] 1\n",
   );
+  // --pprof: the same samples, stamped with the events' clock (the first
+  // event at 1 s after a boot at the epoch, the last at 2.5 s).
+  const pprof = await Deno.makeTempFile({ suffix: ".pb.gz" });
+  try {
+    const p = await runScript(
+      new URL("../../scripts/profile.ts", import.meta.url),
+      events,
+      ["--pprof", pprof],
+      { symbols },
+    );
+    assert.equal(p.code, 0, p.stderr);
+    const profile = await decodePprof(await Deno.readFile(pprof));
+    assert.equal(profile.timeNanos, 1_000_000_000n);
+    assert.equal(profile.durationNanos, 1_501_000_000n);
+    assert.deepEqual(foldedOf(profile), parseFolded(r.stdout));
+  } finally {
+    await Deno.remove(pprof);
+  }
   const offsets = await runScript(
     new URL("../../scripts/profile.ts", import.meta.url),
     events.slice(0, 1),
