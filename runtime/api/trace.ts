@@ -334,6 +334,8 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
+  // A replay's kernel types served this compile only.
+  replay?.restoreTypes();
   // The exporters start before anything loads: a bad setting or a busy
   // address fails before any probe attaches.
   const exporters = await startExporters(options, program, staged);

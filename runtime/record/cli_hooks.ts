@@ -9,6 +9,7 @@ import type { Engine } from "../engine.ts";
 import { InterpEngine } from "../synthetic/interp_engine.ts";
 import { openRecording, type Recording } from "./reader.ts";
 import { RecordingError } from "./format.ts";
+import { kernelTypeSource, useKernelTypes } from "../compiler/kernel_types.ts";
 import { RecordingEngine } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";
 import { useTracepointFormats } from "../probes/tracepoint_format.ts";
@@ -23,6 +24,11 @@ export interface Replay {
   durationMs: number;
   /** A warning when salvaging a damaged file. */
   warning?: string;
+  /**
+   * Gives the compiler back the kernel types it had before the recording's
+   * (call once the replayed program is compiled, in a process that goes on).
+   */
+  restoreTypes(): void;
 }
 
 /**
@@ -51,6 +57,7 @@ export async function replayEngine(
     useTracepointFormats(rec.header.formats);
   }
   // And against the kernel types the recorded program read.
+  const before = kernelTypeSource();
   if (rec.header.btf !== undefined) {
     await useRecordedTypes(rec.header.btf, path);
   }
@@ -66,6 +73,7 @@ export async function replayEngine(
       h.producer === "perf.data" ? " by perf" : ""
     } on Linux ${h.kernelRelease}, ${h.numCpus} CPUs)`,
     durationMs: feed.durationNs() / 1e6 + 1,
+    restoreTypes: () => useKernelTypes(before),
     warning: rec.damage === undefined
       ? undefined
       : `${rec.damage.message}; replaying the events before it`,
@@ -74,11 +82,10 @@ export async function replayEngine(
 
 /** Makes the compiler find kernel types in the recording's BTF blob. */
 async function useRecordedTypes(text: string, path: string): Promise<void> {
-  const [{ parseBtf }, { KernelTypes }, { useKernelTypes }, { preambleTypes }] =
-    await Promise.all([
+  const [{ parseBtf }, { KernelTypes }, { preambleTypes }] = await Promise
+    .all([
       import("../btf/btf_reader.ts"),
       import("../btf/kernel_types.ts"),
-      import("../compiler/kernel_types.ts"),
       import("../compiler/c_types.ts"),
     ]);
   let bytes: Uint8Array;

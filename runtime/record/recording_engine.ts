@@ -9,7 +9,10 @@
  */
 
 import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
-import { usedKernelTypes } from "../compiler/kernel_types.ts";
+import {
+  mayNeedKernelTypes,
+  usedKernelTypes,
+} from "../compiler/kernel_types.ts";
 import { engineSymbols } from "../host_symbols.ts";
 import { hostBootTimeNs } from "../output/boot_time.ts";
 import { userName } from "../output/decode.ts";
@@ -154,7 +157,12 @@ export class RecordingEngine implements Engine {
       ringSize: tapped.program.maps[tapped.program.eventsMap!].maxEntries,
       formats: tracepointFormats(program),
     };
-    const btf = await usedTypesBlob();
+    // Types used by this program (a text that cannot name kernel types
+    // gets none of what earlier programs of the process used).
+    const text = program.source?.text;
+    const btf = text === undefined || mayNeedKernelTypes(text)
+      ? await usedTypesBlob()
+      : undefined;
     if (btf !== undefined) header.btf = base64(btf);
     if (program.source !== undefined) {
       header.program = { name: program.source.name, text: program.source.text };
