@@ -524,6 +524,7 @@ export class TraceSession implements AsyncDisposable {
   #print: boolean;
   #write: (text: string) => void;
   #durationMs?: number;
+  #recording: boolean;
   #signal?: AbortSignal;
   #unlisten?: () => void;
   #handleSignals: boolean;
@@ -563,6 +564,7 @@ export class TraceSession implements AsyncDisposable {
     this.#print = options.print ?? false;
     this.#write = options.write ?? writeStdout;
     this.#durationMs = options.durationMs;
+    this.#recording = options.record !== undefined;
     this.#signal = options.signal;
     this.#handleSignals = options.handleSignals ?? options.signal === undefined;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
@@ -740,6 +742,9 @@ export class TraceSession implements AsyncDisposable {
       this.#durationMs !== undefined &&
       this.#session.durationPassed(this.#durationMs)
     ) this.#reason = "duration";
+    // A recording stops with the session, so that the script's last reads
+    // of its maps see exactly the runs the file holds (a replay's too).
+    if (this.#reason !== undefined && this.#recording) this.#engine.pause?.();
     return this.#reason !== undefined;
   }
 

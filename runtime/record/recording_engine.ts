@@ -180,6 +180,12 @@ export class RecordingEngine implements Engine {
     this.#inner.detach?.();
   }
 
+  /** Stops every probe from running (detaching when it cannot pause). */
+  pause(): void {
+    if (this.#inner.pause !== undefined) this.#inner.pause();
+    else this.#inner.detach?.();
+  }
+
   /** Runs BEGIN or END (their runs are recorded too). */
   runSpecial(kind: "BEGIN" | "END"): Promise<void> {
     return this.#inner.runSpecial(kind);

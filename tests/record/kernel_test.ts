@@ -134,6 +134,40 @@ Deno.test({
 
 Deno.test({
   name:
+    "scripts/profile.ts --record then --replay prints the same folded stacks",
+  ignore: skip !== undefined,
+  async fn() {
+    const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
+    const script = new URL("../../scripts/profile.ts", import.meta.url)
+      .pathname;
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-lock", script, ...args],
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const busy = new Deno.Command("python3", {
+      args: ["-c", WORKLOADS.busy.replace("0.7", "2")],
+    }).spawn();
+    try {
+      const live = await run(["--duration", "1", "--record", file]);
+      const dec = new TextDecoder();
+      assert.equal(live.code, 0, dec.decode(live.stderr));
+      assert.match(dec.decode(live.stdout), /^python3;.* \d+$/m);
+      const replayed = await run(["--replay", file]);
+      assert.equal(replayed.code, 0, dec.decode(replayed.stderr));
+      assert.equal(dec.decode(replayed.stdout), dec.decode(live.stdout));
+    } finally {
+      await busy.status;
+      Deno.removeSync(file);
+    }
+  },
+});
+
+Deno.test({
+  name:
     "record then replay is byte-identical: printf from two CPUs at once keeps the live order",
   ignore: skip !== undefined,
   async fn() {
