@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { PER_EVENT_CASES } from "../../bench/per_event.ts";
 import { kernelSkipReason, runCli } from "../cli/helpers.ts";
+import { RING_POSITION } from "../../runtime/record/format.ts";
+import { openRecording } from "../../runtime/record/reader.ts";
 
 const skip = kernelSkipReason();
 if (skip !== undefined) {
@@ -190,6 +192,19 @@ Deno.test({
       });
       assert.equal(replayed.code, 0, replayed.stderr);
       assert.equal(replayed.stdout, live.stdout);
+      // Each printf's reservation has its own place in the ring.
+      using rec = openRecording(file);
+      const places = new Set<bigint>();
+      let outputs = 0;
+      for (const e of rec.events()) {
+        for (const c of e.calls) {
+          if (c.helper !== RING_POSITION) continue;
+          outputs++;
+          places.add(c.r0);
+        }
+      }
+      assert.equal(outputs, live.stdout.split("\n").length - 4);
+      assert.equal(places.size, outputs);
     } finally {
       Deno.removeSync(file);
     }
