@@ -30,6 +30,7 @@ import {
   type Recording,
 } from "../record/reader.ts";
 import { RecordingWriter } from "../record/writer.ts";
+import { PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 
 /** One event fed to a probe. */
 export interface TestEvent {
@@ -64,6 +65,11 @@ export interface TestEvent {
   kstack?: readonly (number | bigint)[];
   /** The user stack of the run, innermost frame first (`ustack`). */
   ustack?: readonly (number | bigint)[];
+  /**
+   * Registers of a `profile`/`interval` sample or a uprobe hit, by x86-64
+   * `pt_regs` name (`reg("ip")`, `arg0` from `di`, …); the rest are 0.
+   */
+  regs?: Partial<Record<keyof typeof PT_REGS, number | bigint>>;
 }
 
 /**
@@ -186,9 +192,16 @@ export function encodeEvents(
     t = e.timeNs ?? t + 1e6;
     const f = formatOf.get(e.probe);
     const calls: RecordedCall[] = [];
-    const ctx = f === undefined
-      ? new Uint8Array(0)
-      : tracepointRecord(f, e, calls, () => strings++);
+    if (f !== undefined && e.regs !== undefined) {
+      throw new TypeError(
+        `Probe "${e.probe}" is a tracepoint: its events have no registers`,
+      );
+    }
+    const ctx = f !== undefined
+      ? tracepointRecord(f, e, calls, () => strings++)
+      : e.regs !== undefined
+      ? registers(e.regs)
+      : new Uint8Array(0);
     for (const r of e.random ?? []) {
       calls.push({ helper: 7, capture: false, r0: BigInt(r >>> 0), addr: 0n });
     }
@@ -227,6 +240,26 @@ export function encodeEvents(
     at += c.length;
   }
   return bytes;
+}
+
+/** `bpf_perf_event_data` (pt_regs, sample period, address) with `regs` set. */
+function registers(
+  regs: Partial<Record<string, number | bigint>>,
+): Uint8Array {
+  const ctx = new Uint8Array(PT_REGS_SIZE + 16);
+  const dv = new DataView(ctx.buffer);
+  for (const [name, value] of Object.entries(regs)) {
+    const at = (PT_REGS as Record<string, number>)[name];
+    if (at === undefined || !Object.hasOwn(PT_REGS, name)) {
+      throw new TypeError(
+        `Unknown register "${name}" (registers: ${
+          Object.keys(PT_REGS).join(", ")
+        })`,
+      );
+    }
+    dv.setBigUint64(at, BigInt.asUintN(64, BigInt(value ?? 0)), true);
+  }
+  return ctx;
 }
 
 /** Stack ids of the events' stacks, and their names in the symbol table. */

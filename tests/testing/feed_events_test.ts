@@ -137,3 +137,44 @@ Deno.test("feedEvents: time() and strftime() print the events' clock, not the wa
   );
   assert.deepEqual(r.lines, ["5\n", "5\n", "7\n", "7\n"]);
 });
+
+Deno.test("feedEvents: interval ticks and profile samples fed at fixed times", async () => {
+  const r = await feedEvents(
+    'interval:s:1 { @ticks = count(); printf("tick %d\\n", elapsed / 1000000000); } profile:hz:99 { @s[cpu] = count(); }',
+    [
+      { probe: "profile:hz:99", cpu: 1 },
+      { probe: "interval:s:1", timeNs: 2e9 },
+      { probe: "profile:hz:99", cpu: 0 },
+      { probe: "interval:s:1", timeNs: 3e9 },
+    ],
+  );
+  assert.deepEqual(r.lines, ["tick 1\n", "tick 2\n"]);
+  assert.deepEqual(r.maps.find((m) => m.name === "@s")?.entries, [
+    { key: [0], value: 1 },
+    { key: [1], value: 1 },
+  ]);
+});
+
+Deno.test("feedEvents: registers of profile samples (reg()), and a clear error for an unknown one", async () => {
+  const tick = "profile:hz:99";
+  const r = await feedEvents(
+    `${tick} { @[reg("ip") & 0xfff, reg("sp") > 0] = count(); }`,
+    [
+      { probe: tick, regs: { ip: 0xffffffff81000123n, sp: 0x7ffc0000 } },
+      { probe: tick, regs: { ip: 0x401123 } },
+      { probe: tick, regs: { ip: 0x401123 } },
+    ],
+  );
+  assert.equal(
+    r.output,
+    "Attaching 1 probe...\n\n\n@[291, 1]: 1\n@[291, 0]: 2\n",
+  );
+  await assert.rejects(
+    () =>
+      feedEvents(`${tick} { @ = count(); }`, [{
+        probe: tick,
+        regs: { pc: 1 } as never,
+      }]),
+    /Unknown register "pc" \(registers: r15, /,
+  );
+});
