@@ -180,10 +180,14 @@ export class RecordingEngine implements Engine {
     this.#inner.detach?.();
   }
 
-  /** Stops every probe from running (detaching when it cannot pause). */
+  /**
+   * Stops every probe from running, by detaching them: a paused
+   * tracepoint's program still runs (disabling its perf event does not stop
+   * it), and a run after the last drain of the ring would be in the maps
+   * but not in the file. END can still run and maps can still be read.
+   */
   pause(): void {
-    if (this.#inner.pause !== undefined) this.#inner.pause();
-    else this.#inner.detach?.();
+    this.#inner.detach?.();
   }
 
   /** Runs BEGIN or END (their runs are recorded too). */
