@@ -240,9 +240,12 @@ Deno.test({
       const dec = new TextDecoder();
       assert.equal(child.code, 0, dec.decode(child.stderr));
       assert.equal(dec.decode(child.stdout), r.live);
-      // The workload's 20000 calls under one stack (another python3 on
-      // the machine may add a few runs of its own).
-      assert.match(r.live, /, python3\]: 20000\n/);
+      // The workload's 20000 calls (the kernel stack of a call may vary
+      // with what else is attached, and another python3 on the machine
+      // may add runs of its own).
+      const counts = [...r.live.matchAll(/, python3\]: (\d+)\n/g)];
+      const total = counts.reduce((n, m) => n + Number(m[1]), 0);
+      assert.ok(total >= 20000, r.live);
     } finally {
       Deno.removeSync(r.file);
     }
