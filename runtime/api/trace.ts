@@ -349,9 +349,10 @@ export async function trace(
     throw e;
   }
   const { note } = created;
-  const engine = options.record === undefined
-    ? created.engine
+  const recorder = options.record === undefined
+    ? undefined
     : hooks!.recordingEngine(created.engine, options.record, "trace()");
+  const engine = recorder ?? created.engine;
   let session: TraceSession;
   try {
     await verifyForEngine(program, engine);
@@ -362,6 +363,10 @@ export async function trace(
       options,
       staged,
       replay === undefined ? undefined : () => replay.feed.error,
+      {
+        mark: recorder === undefined ? undefined : (ns) => recorder.mark(ns),
+        feed: replay?.feed,
+      },
     );
     await session.start();
     // One line naming the engine and why, once its probes are live.
@@ -487,6 +492,29 @@ function eventNames(
   return names;
 }
 
+const MS = 1_000_000n;
+
+/**
+ * How a session's ticks line up with a recording: a recorded session marks
+ * where each tick read its maps; a replayed one stops its runs at each mark
+ * until the tick is handed out.
+ */
+export interface TickSync {
+  /**
+   * Recording: drains the runs made so far and marks a tick at this
+   * wall-clock time (ns since the epoch).
+   */
+  mark?: (wallNs: bigint) => Promise<void>;
+  /** Replay: the recording's runs, stopping at tick marks when asked. */
+  feed?: {
+    holdAtMarks: boolean;
+    readonly marked: boolean;
+    atMark(): bigint | undefined;
+    releaseMark(): void;
+    readonly exhausted: boolean;
+  };
+}
+
 /**
  * A running program. Every iterator (`every`, `events`, `emits`,
  * `printf`, `run`) drives the engine while it waits, so any one of them
@@ -525,6 +553,9 @@ export class TraceSession implements AsyncDisposable {
   #write: (text: string) => void;
   #durationMs?: number;
   #recording: boolean;
+  #ticks: TickSync;
+  /** The time of the tick being handed out (see `every()`). */
+  #tickDate?: Date;
   #signal?: AbortSignal;
   #unlisten?: () => void;
   #handleSignals: boolean;
@@ -551,7 +582,9 @@ export class TraceSession implements AsyncDisposable {
     options: TraceOptions = {},
     staged?: StagedProgram,
     replayError?: () => Error | undefined,
+    ticks: TickSync = {},
   ) {
+    this.#ticks = ticks;
     this.#replayError = replayError;
     this.program = program;
     this.staged = staged;
@@ -708,7 +741,7 @@ export class TraceSession implements AsyncDisposable {
    * headers print the same on replay as live.
    */
   wallClock(): Date {
-    return this.#session.wallClock();
+    return this.#tickDate ?? this.#session.wallClock();
   }
 
   /** Ring-buffer records the engine lost. */
@@ -824,6 +857,11 @@ export class TraceSession implements AsyncDisposable {
     }
     let last = this.elapsedMs();
     const first = Math.floor(last / intervalMs) + 1;
+    const { mark, feed } = this.#ticks;
+    if (feed?.marked) {
+      yield* this.#recordedTicks(feed);
+      return;
+    }
     for (let index = 0;; index++) {
       const target = (first + index) * intervalMs;
       while (!this.#checkDone() && this.elapsedMs() < target) {
@@ -831,9 +869,54 @@ export class TraceSession implements AsyncDisposable {
       }
       const now = this.elapsedMs();
       if (now < target) return;
-      yield { index, elapsedMs: now, intervalMs: now - last };
+      if (mark !== undefined) {
+        // Recording: where this tick reads the maps, and when.
+        if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
+        this.#tickDate = new Date();
+        await mark(BigInt(this.#tickDate.getTime()) * MS);
+      }
+      try {
+        yield { index, elapsedMs: now, intervalMs: now - last };
+      } finally {
+        this.#tickDate = undefined;
+      }
       last = now;
       if (this.#checkDone()) return;
+    }
+  }
+
+  /**
+   * The ticks of a replay of a recorded session that ticked: each comes
+   * where a recorded tick read the maps (after the same runs), at the
+   * recorded time of day, until the recording's runs are over.
+   */
+  async *#recordedTicks(feed: NonNullable<TickSync["feed"]>): AsyncGenerator<
+    Tick
+  > {
+    feed.holdAtMarks = true;
+    let last = this.elapsedMs();
+    try {
+      for (let index = 0;; index++) {
+        let stalls = 0;
+        while (feed.atMark() === undefined && !feed.exhausted) {
+          if (this.#signal?.aborted || this.#session.exitRequested) return;
+          if (this.#checkDone() && ++stalls > 3) return;
+          await this.#step(100);
+        }
+        const at = feed.atMark();
+        if (at === undefined) return;
+        const now = this.elapsedMs();
+        this.#tickDate = new Date(Number(at / MS));
+        try {
+          yield { index, elapsedMs: now, intervalMs: now - last };
+        } finally {
+          this.#tickDate = undefined;
+          feed.releaseMark();
+        }
+        last = now;
+      }
+    } finally {
+      feed.holdAtMarks = false;
     }
   }
 

@@ -107,6 +107,8 @@ export interface Trailer {
   firstNs?: string;
   /** Monotonic ns of the latest event (decimal), if any. */
   lastNs?: string;
+  /** Tick marks in the stream ({@linkcode MARK_PROBE}), when any. */
+  marks?: number;
 }
 
 /**
@@ -219,6 +221,17 @@ export const ORDER_HELPERS: ReadonlySet<number> = new Set([130, 131]);
  * nanoseconds.
  */
 export const RING_POSITION = 0x7fff;
+
+/**
+ * The probe index of a tick mark: where in the stream of runs a recorded
+ * `trace()` session's interval tick read its maps. Its one entry
+ * ({@linkcode TICK_WALL}) holds the wall-clock ns of the tick. Replays by
+ * other programs skip it (no probe has that index).
+ */
+export const MARK_PROBE = 0xffff;
+
+/** The pseudo helper id of a tick mark's wall-clock time. */
+export const TICK_WALL = 0x7ffe;
 
 /**
  * The recording is damaged or not a recording.

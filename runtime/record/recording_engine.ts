@@ -9,6 +9,7 @@
  */
 
 import type { Engine, ProbeStats, RawMapEntry } from "../engine.ts";
+import { MapType } from "../bpf/opcodes.ts";
 import {
   mayNeedKernelTypes,
   usedKernelTypes,
@@ -70,6 +71,16 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+/** Map types a tick's snapshot holds (those with entries to read). */
+const SNAPSHOT_TYPES: ReadonlySet<number> = new Set([
+  MapType.HASH,
+  MapType.ARRAY,
+  MapType.PERCPU_HASH,
+  MapType.PERCPU_ARRAY,
+  MapType.LRU_HASH,
+  MapType.LRU_PERCPU_HASH,
+]);
+
 /** Options of {@linkcode RecordingEngine}. */
 export interface RecordingOptions {
   /** Bytes captured per `char *` tracepoint argument (default 256; 0: none). */
@@ -114,6 +125,10 @@ export class RecordingEngine implements Engine {
   #memo: SymbolTable = emptySymbols();
   #closed = false;
   #summary?: RecordingSummary;
+  #onEvent?: (record: Uint8Array) => void;
+  #program?: Program;
+  /** Maps read at the last tick mark, served until the next poll. */
+  #snapshot?: Map<number, RawMapEntry[]>;
 
   /** Wraps `inner`; the recording goes to `sink` (`name` labels the program). */
   constructor(
@@ -134,6 +149,7 @@ export class RecordingEngine implements Engine {
     const tapped = instrument(program, this.#options);
     await this.#inner.load(tapped.program);
     this.#tapped = tapped;
+    this.#program = program;
     const cpus = this.#inner.readMap(tapped.scratchMap)[0]?.values.length ?? 1;
     let release = "unknown";
     try {
@@ -190,6 +206,32 @@ export class RecordingEngine implements Engine {
     this.#inner.detach?.();
   }
 
+  /**
+   * Marks where a tick of the session reads the maps (at `wallNs`), so
+   * that a replay's tick reads after the same runs: the runs recorded so
+   * far are taken off the ring first (the program's own records go to the
+   * last poll's handler), and the tick reads right after.
+   */
+  async mark(wallNs: bigint): Promise<void> {
+    const w = this.#writer;
+    if (w === undefined || this.#closed) return;
+    const onEvent = this.#onEvent;
+    await this.#inner.poll(0, (rec) => {
+      if (isRecordRecord(rec)) w.event(decodeRawRecord(rec));
+      else onEvent?.(rec);
+    });
+    // The tick's reads are served from maps read now, right after the
+    // drain, not whenever the script gets to them (runs made meanwhile
+    // would be in the maps but after the mark).
+    const snapshot = new Map<number, RawMapEntry[]>();
+    this.#program?.maps.forEach((m, i) => {
+      if (m.internal || !SNAPSHOT_TYPES.has(m.type)) return;
+      snapshot.set(i, this.#inner.readMap(i));
+    });
+    w.mark(wallNs);
+    this.#snapshot = snapshot;
+  }
+
   /** Runs BEGIN or END (their runs are recorded too). */
   runSpecial(kind: "BEGIN" | "END"): Promise<void> {
     return this.#inner.runSpecial(kind);
@@ -207,6 +249,8 @@ export class RecordingEngine implements Engine {
     onEvent: (record: Uint8Array) => void,
   ): Promise<number> {
     const w = this.#writer;
+    this.#onEvent = onEvent;
+    this.#snapshot = undefined;
     const got = await this.#inner.poll(timeoutMs, (rec) => {
       if (w !== undefined && isRecordRecord(rec)) {
         w.event(decodeRawRecord(rec));
@@ -239,18 +283,20 @@ export class RecordingEngine implements Engine {
     return total;
   }
 
-  /** Reads a map of the program. */
+  /** Reads a map of the program (during a tick: as the tick began). */
   readMap(mapIndex: number): RawMapEntry[] {
-    return this.#inner.readMap(mapIndex);
+    return this.#snapshot?.get(mapIndex) ?? this.#inner.readMap(mapIndex);
   }
 
   /** Clears a map of the program. */
   clearMap(mapIndex: number): void {
+    this.#snapshot?.delete(mapIndex);
     this.#inner.clearMap(mapIndex);
   }
 
   /** Zeroes a map of the program. */
   zeroMap(mapIndex: number): void {
+    this.#snapshot?.delete(mapIndex);
     this.#inner.zeroMap(mapIndex);
   }
 

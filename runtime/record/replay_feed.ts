@@ -24,10 +24,12 @@ import type { RingBufMap } from "../vm/maps.ts";
 import { TAG } from "../vm/memory.ts";
 import { HELPER_NAMES } from "../bpf/opcodes.ts";
 import {
+  MARK_PROBE,
   type RecordedCall,
   type RecordedEvent,
   RESULT_HELPERS,
   RING_POSITION,
+  TICK_WALL,
   WRITING_HELPERS,
 } from "./format.ts";
 import type { Recording } from "./reader.ts";
@@ -121,6 +123,14 @@ export class ReplayFeed implements EventFeed {
   readonly numCpus: number;
   /** The first replay error, once one stopped the replay. */
   error?: ReplayError;
+  /**
+   * Whether runs stop at a tick mark until {@linkcode releaseMark}: set
+   * while a `trace()` session ticks, so that each tick reads the maps
+   * after the runs the live tick's read saw. Otherwise marks are skipped.
+   */
+  holdAtMarks = false;
+  /** Whether the recording has tick marks (a recorded session ticked). */
+  readonly marked: boolean;
   readonly #rec: Recording;
   readonly #iter: { next(): RecordedEvent | undefined };
   #head?: RecordedEvent;
@@ -158,6 +168,7 @@ export class ReplayFeed implements EventFeed {
     const first = recording.trailer?.firstNs;
     this.#firstNs = first === undefined ? NaN : Number(first);
     this.helpers = this.#makeHelpers();
+    this.marked = (recording.trailer?.marks ?? 0) > 0;
     const ring = recording.header.ringSize ?? 0;
     this.#ringSize = ring > 0 && (ring & (ring - 1)) === 0 ? ring : 0;
   }
@@ -238,7 +249,9 @@ export class ReplayFeed implements EventFeed {
       return undefined;
     }
     this.#head = e;
-    if (Number.isNaN(this.#firstNs)) this.#firstNs = e.timeNs;
+    if (Number.isNaN(this.#firstNs) && e.probe !== MARK_PROBE) {
+      this.#firstNs = e.timeNs;
+    }
     return e;
   }
 
@@ -254,6 +267,11 @@ export class ReplayFeed implements EventFeed {
     for (;;) {
       const e = this.#peek();
       if (e === undefined) return undefined;
+      if (e.probe === MARK_PROBE) {
+        if (this.holdAtMarks && this.marked) return undefined;
+        this.#head = undefined;
+        continue;
+      }
       const probes = this.#map[e.probe] ?? NONE;
       const probe = probes.length === 0 ? -1 : probes[0];
       if (probe < 0 || this.#special[probe]) {
@@ -272,6 +290,28 @@ export class ReplayFeed implements EventFeed {
       this.#fanNs = t;
       return { probe, ctx: this.#ctx(e, probe), timeNs: t };
     }
+  }
+
+  /**
+   * The wall-clock ns of the tick mark the runs stopped at, if they did
+   * (see {@linkcode holdAtMarks}).
+   */
+  atMark(): bigint | undefined {
+    if (!this.holdAtMarks || !this.marked) return undefined;
+    const e = this.#peek();
+    return e?.probe === MARK_PROBE
+      ? e.calls.find((c) => c.helper === TICK_WALL)?.r0 ?? 0n
+      : undefined;
+  }
+
+  /** Goes past the tick mark the runs stopped at. */
+  releaseMark(): void {
+    if (this.#peek()?.probe === MARK_PROBE) this.#head = undefined;
+  }
+
+  /** Whether every recorded run has been fed. */
+  get exhausted(): boolean {
+    return this.#peek() === undefined;
   }
 
   /** Makes BEGIN/END probe `probe`'s recorded run current. */
@@ -551,6 +591,8 @@ export class ReplayFeed implements EventFeed {
    * and the like print the recorded time.
    */
   wallClockNs(engineNs: number): bigint {
+    const mark = this.atMark();
+    if (mark !== undefined) return mark;
     const first = Number.isNaN(this.#firstNs) ? 0 : this.#firstNs;
     const t = this.#handing ?? first + engineNs;
     return BigInt(this.#rec.header.bootTimeNs) + BigInt(Math.round(t));

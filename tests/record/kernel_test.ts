@@ -170,6 +170,46 @@ Deno.test({
 
 Deno.test({
   name:
+    "scripts/kfree_skb.ts --record then --replay prints the same per-second tables, headers included",
+  ignore: skip !== undefined,
+  async fn() {
+    const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
+    const script = new URL("../../scripts/kfree_skb.ts", import.meta.url)
+      .pathname;
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-lock", script, ...args],
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    // UDP to a closed local port: each datagram is dropped (NO_SOCKET).
+    const drops = new Deno.Command("python3", {
+      args: [
+        "-c",
+        "import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nt = time.time()\nwhile time.time() - t < 3.5:\n    s.sendto(b'x', ('127.0.0.1', 9))\n    time.sleep(0.0005)",
+      ],
+    }).spawn();
+    try {
+      const live = await run(["--duration", "3", "--record", file]);
+      const dec = new TextDecoder();
+      assert.equal(live.code, 0, dec.decode(live.stderr));
+      const out = dec.decode(live.stdout);
+      assert.equal(out.match(/^\[\d\d:\d\d:\d\d\]$/gm)?.length, 3, out);
+      assert.match(out, /python3 +\d+/);
+      const replayed = await run(["--replay", file]);
+      assert.equal(replayed.code, 0, dec.decode(replayed.stderr));
+      assert.equal(dec.decode(replayed.stdout), out);
+    } finally {
+      await drops.status;
+      Deno.removeSync(file);
+    }
+  },
+});
+
+Deno.test({
+  name:
     "record then replay is byte-identical: printf from two CPUs at once keeps the live order",
   ignore: skip !== undefined,
   async fn() {

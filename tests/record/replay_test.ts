@@ -187,3 +187,43 @@ Deno.test("outputs made within the same nanoseconds replay in ring order (the or
     Deno.removeSync(path);
   }
 });
+
+Deno.test("a replay's ticks read the maps where the recorded ticks did, at the recorded time", async () => {
+  const { trace } = await import("../../runtime/api/trace.ts");
+  const text = "tracepoint:syscalls:sys_enter_openat { @n = count(); }";
+  const program = compile(text);
+  const at = (ms: number) =>
+    event({
+      timeNs: 5_000_000_000 + ms * 1_000_000,
+      ctx: new Uint8Array(program.probes[0].ctx.size),
+    });
+  // The live ticks read after the 3rd and the 4th run: the 3rd run (at
+  // 1.05 s) came before the first tick's read, which lagged its tick.
+  const wall = 1_700_000_000_000_000_000n;
+  const path = Deno.makeTempFileSync({ suffix: ".tsrec" });
+  try {
+    Deno.writeFileSync(
+      path,
+      recordingBytes(
+        headerFor(program),
+        [at(0), at(990), at(1050), at(1900), at(2500)],
+        {
+          marks: new Map([[2, wall + 1_000_000_000n], [
+            3,
+            wall + 2_000_000_000n,
+          ]]),
+        },
+      ),
+    );
+    await using s = await trace(text, { replay: path });
+    const seen: [number, number][] = [];
+    for await (const _ of s.every(1000)) {
+      const n = s.map<[], number>("n").read();
+      seen.push([s.wallClock().getTime(), [...n.values()][0] ?? 0]);
+    }
+    assert.deepEqual(seen, [[1_700_000_001_000, 3], [1_700_000_002_000, 4]]);
+    assert.equal([...s.map<[], number>("n").read().values()][0], 5);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
