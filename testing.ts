@@ -24,8 +24,10 @@ export {
   type FeedOptions,
   type FeedResult,
   runScript,
+  type RunScriptOptions,
   type ScriptRun,
   type TestEvent,
+  type TestSymbols,
 } from "./runtime/testing/feed_events.ts";
 export { ReplayError } from "./runtime/record/replay_feed.ts";
 export { RecordingError } from "./runtime/record/format.ts";

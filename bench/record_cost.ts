@@ -12,6 +12,7 @@
  */
 
 import { compile } from "../runtime/compiler/compile.ts";
+import { prepareKernelTypes } from "../runtime/compiler/kernel_types.ts";
 import { KernelEngine } from "../runtime/engines/kernel_engine.ts";
 import type { Engine } from "../runtime/engines/engine.ts";
 import { RecordingEngine } from "../runtime/record/recording_engine.ts";
@@ -28,7 +29,10 @@ interface Run {
 
 async function measure(c: PerEventCase, record: boolean): Promise<Run> {
   const work = await Workload.start(c.mode, c.calls);
-  const program = compile(c.program.replaceAll("$PID", String(work.pid)));
+  const text = c.program.replaceAll("$PID", String(work.pid));
+  // Kernel types for the one-liners that read kernel structures.
+  await prepareKernelTypes(text);
+  const program = compile(text);
   const inner = new KernelEngine({ enableStats: true });
   const path = Deno.makeTempFileSync({ suffix: ".tsrec" });
   const file = Deno.openSync(path, { write: true });

@@ -252,6 +252,12 @@ export class Session {
     return this.engine.clockMs ? this.engine.clockMs() : performance.now();
   }
 
+  /** The time on the engine's clock: now, or the recorded time of a replay. */
+  wallClock(): Date {
+    const ns = this.engine.wallClockNs?.();
+    return ns === undefined ? new Date() : new Date(Number(ns / 1_000_000n));
+  }
+
   /** Number of attach points, as bpftrace counts probes. */
   probeCount(): number {
     return this.program.probes.reduce((n, p) => n + p.attach.length, 0);
@@ -624,7 +630,7 @@ export class Session {
       default: {
         // printf, print(value), time(), join(): rendered by the output code.
         if (this.#quiet) return;
-        const text = this.#out.event(ev);
+        const text = this.#out.event(ev, this.wallClock());
         if (text !== undefined) this.#emit(text);
       }
     }

@@ -87,7 +87,7 @@ async function main(signal: AbortSignal): Promise<void> {
       .sort((a, b) => (a.n > b.n ? -1 : a.n < b.n ? 1 : 0))
       .slice(0, table.top);
     out(
-      `\n${intervalHeader()}\n` + formatTable(rows, [
+      `\n${intervalHeader(session.wallClock())}\n` + formatTable(rows, [
         { key: "reason", title: "REASON", width: 24 },
         { key: "n", title: "COUNT", width: 8, align: "right" },
         { key: "rate", title: "PER_SEC", width: 8, align: "right" },

@@ -81,11 +81,12 @@ async function main(signal: AbortSignal): Promise<void> {
       .map(([[pid, comm], n]) => ({ pid, comm, n }))
       .sort((a, b) => (a.n > b.n ? -1 : a.n < b.n ? 1 : a.pid - b.pid));
     out(
-      `\n${intervalHeader()}\n` + formatTable(rows.slice(0, table.top), [
-        { key: "pid", title: "PID", width: 10 },
-        { key: "comm", title: "COMM", width: 12 },
-        { key: "n", title: "DROP_COUNTS", width: 10 },
-      ]),
+      `\n${intervalHeader(session.wallClock())}\n` +
+        formatTable(rows.slice(0, table.top), [
+          { key: "pid", title: "PID", width: 10 },
+          { key: "comm", title: "COMM", width: 12 },
+          { key: "n", title: "DROP_COUNTS", width: 10 },
+        ]),
     );
   }
 }

@@ -109,6 +109,7 @@ async function writeProfile(
   maps: ProcessMaps | undefined,
   hz: number,
   startMs: number,
+  endMs: number,
 ): Promise<void> {
   const { writePprof } = await loadPprof();
   const pprof = samples.map(([[comm, pid, ustack, kstack], n]) => {
@@ -138,7 +139,7 @@ async function writeProfile(
   await writePprof(path, pprof, {
     periodNs: 1e9 / hz,
     timeNs: BigInt(startMs) * 1_000_000n,
-    durationNs: BigInt(Math.round((Date.now() - startMs) * 1e6)),
+    durationNs: BigInt(Math.round((endMs - startMs) * 1e6)),
     comments: [`tsbpf profile.ts --hz ${hz}`],
   });
 }
@@ -175,7 +176,8 @@ async function main(signal: AbortSignal): Promise<void> {
       `Sampling at ${hz} Hz per CPU... Hit Ctrl-C to end.\n`,
     ),
   );
-  const startMs = Date.now();
+  // The session's clock: the recorded time on a replay.
+  const startMs = session.wallClock().getTime();
   // User mappings come from /proc/PID/maps; the interpreter's processes
   // are synthetic, so its profiles name the objects alone.
   const maps = v.pprof !== undefined && session.engineKind === "kernel"
@@ -217,7 +219,8 @@ async function main(signal: AbortSignal): Promise<void> {
   if (v.o !== undefined) Deno.writeTextFileSync(v.o, lines);
   else out(lines);
   if (v.pprof !== undefined) {
-    await writeProfile(v.pprof, samples, maps, hz, startMs);
+    const endMs = session.wallClock().getTime();
+    await writeProfile(v.pprof, samples, maps, hz, startMs, endMs);
   }
 }
 

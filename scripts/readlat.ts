@@ -75,7 +75,7 @@ async function main(signal: AbortSignal): Promise<void> {
   };
   if (intervalMs !== undefined) {
     for await (const _ of session.every(intervalMs)) {
-      out(`\n${intervalHeader()}\n`);
+      out(`\n${intervalHeader(session.wallClock())}\n`);
       print();
       usecs.clear();
     }

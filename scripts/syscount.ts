@@ -99,7 +99,7 @@ async function main(signal: AbortSignal): Promise<void> {
   };
   if (intervalMs !== undefined) {
     for await (const _ of session.every(intervalMs)) {
-      out(`\n${intervalHeader()}\n`);
+      out(`\n${intervalHeader(session.wallClock())}\n`);
       print();
       calls.clear();
     }

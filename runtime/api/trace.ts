@@ -315,6 +315,8 @@ export async function trace(
       fileName: options.fileName ?? "staged",
     });
   }
+  // A replay's kernel types served this compile only.
+  replay?.restoreTypes();
   // The exporters start before anything loads: a bad setting or a busy
   // address fails before any probe attaches.
   const exporters = await startExporters(options, program, staged);
@@ -328,9 +330,10 @@ export async function trace(
     throw e;
   }
   const { note } = created;
-  const engine: Engine = options.record === undefined
-    ? created.engine
+  const recorder = options.record === undefined
+    ? undefined
     : hooks!.recordingEngine(created.engine, options.record, "trace()");
+  const engine: Engine = recorder ?? created.engine;
   let session: TraceSession;
   try {
     engine.verify?.(program);
@@ -341,6 +344,10 @@ export async function trace(
       options,
       staged,
       replay === undefined ? undefined : () => replay.feed.error,
+      {
+        mark: recorder === undefined ? undefined : (ns) => recorder.mark(ns),
+        feed: replay?.feed,
+      },
     );
     await session.start();
     // One line naming the engine and why, once its probes are live.
@@ -405,6 +412,29 @@ function eventNames(
   return names;
 }
 
+const MS = 1_000_000n;
+
+/**
+ * How a session's ticks line up with a recording: a recorded session marks
+ * where each tick read its maps; a replayed one stops its runs at each mark
+ * until the tick is handed out.
+ */
+export interface TickSync {
+  /**
+   * Recording: drains the runs made so far and marks a tick at this
+   * wall-clock time (ns since the epoch).
+   */
+  mark?: (wallNs: bigint) => Promise<void>;
+  /** Replay: the recording's runs, stopping at tick marks when asked. */
+  feed?: {
+    holdAtMarks: boolean;
+    readonly marked: boolean;
+    atMark(): bigint | undefined;
+    releaseMark(): void;
+    readonly exhausted: boolean;
+  };
+}
+
 /**
  * A running program. Every iterator (`every`, `events`, `emits`,
  * `printf`, `run`) drives the engine while it waits, so any one of them
@@ -441,6 +471,10 @@ export class TraceSession implements AsyncDisposable {
   #session: Session;
   #print: boolean;
   #durationMs?: number;
+  #recording: boolean;
+  #ticks: TickSync;
+  /** The time of the tick being handed out (see `every()`). */
+  #tickDate?: Date;
   #signal?: AbortSignal;
   #unlisten?: () => void;
   #handleSignals: boolean;
@@ -463,7 +497,9 @@ export class TraceSession implements AsyncDisposable {
     options: TraceOptions = {},
     staged?: StagedProgram,
     replayError?: () => Error | undefined,
+    ticks: TickSync = {},
   ) {
+    this.#ticks = ticks;
     this.#replayError = replayError;
     this.program = program;
     this.staged = staged;
@@ -474,6 +510,7 @@ export class TraceSession implements AsyncDisposable {
     this.note = note;
     this.#print = options.print ?? false;
     this.#durationMs = options.durationMs;
+    this.#recording = options.record !== undefined;
     this.#signal = options.signal;
     this.#handleSignals = options.handleSignals ?? options.signal === undefined;
     this.#maxBuffered = options.maxBuffered ?? 100_000;
@@ -583,6 +620,15 @@ export class TraceSession implements AsyncDisposable {
     return this.#session.elapsedMs();
   }
 
+  /**
+   * The date and time on the session's clock: now, or on a replay (and in
+   * the testing API) the recorded time, so that a script's interval
+   * headers print the same on replay as live.
+   */
+  wallClock(): Date {
+    return this.#tickDate ?? this.#session.wallClock();
+  }
+
   /** Ring-buffer records the engine lost. */
   lostEvents(): number {
     return this.#engine.lostEvents();
@@ -606,10 +652,14 @@ export class TraceSession implements AsyncDisposable {
   }
 
   #checkDone(): boolean {
-    this.#reason ??= this.#session.endReason({
+    if (this.#reason !== undefined) return true;
+    this.#reason = this.#session.endReason({
       durationMs: this.#durationMs,
       signal: this.#signal,
     });
+    // A recording stops with the session, so that the script's last reads
+    // of its maps see exactly the runs the file holds (a replay's too).
+    if (this.#reason !== undefined && this.#recording) this.#engine.pause?.();
     return this.#reason !== undefined;
   }
 
@@ -622,7 +672,7 @@ export class TraceSession implements AsyncDisposable {
       args: ev.args,
     };
     if (emit !== undefined) out.emit = emit;
-    else out.text = textFormatter.event(ev);
+    else out.text = textFormatter.event(ev, this.wallClock());
     for (const s of this.#subs) {
       if (s.items.length - s.head >= this.#maxBuffered) {
         s.head++;
@@ -665,6 +715,11 @@ export class TraceSession implements AsyncDisposable {
     }
     let last = this.elapsedMs();
     const first = Math.floor(last / intervalMs) + 1;
+    const { mark, feed } = this.#ticks;
+    if (feed?.marked) {
+      yield* this.#recordedTicks(feed);
+      return;
+    }
     for (let index = 0;; index++) {
       const target = (first + index) * intervalMs;
       while (!this.#checkDone() && this.elapsedMs() < target) {
@@ -672,9 +727,54 @@ export class TraceSession implements AsyncDisposable {
       }
       const now = this.elapsedMs();
       if (now < target) return;
-      yield { index, elapsedMs: now, intervalMs: now - last };
+      if (mark !== undefined) {
+        // Recording: where this tick reads the maps, and when.
+        if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
+        this.#tickDate = new Date();
+        await mark(BigInt(this.#tickDate.getTime()) * MS);
+      }
+      try {
+        yield { index, elapsedMs: now, intervalMs: now - last };
+      } finally {
+        this.#tickDate = undefined;
+      }
       last = now;
       if (this.#checkDone()) return;
+    }
+  }
+
+  /**
+   * The ticks of a replay of a recorded session that ticked: each comes
+   * where a recorded tick read the maps (after the same runs), at the
+   * recorded time of day, until the recording's runs are over.
+   */
+  async *#recordedTicks(feed: NonNullable<TickSync["feed"]>): AsyncGenerator<
+    Tick
+  > {
+    feed.holdAtMarks = true;
+    let last = this.elapsedMs();
+    try {
+      for (let index = 0;; index++) {
+        let stalls = 0;
+        while (feed.atMark() === undefined && !feed.exhausted) {
+          if (this.#signal?.aborted || this.#session.exitRequested) return;
+          if (this.#checkDone() && ++stalls > 3) return;
+          await this.#step(100);
+        }
+        const at = feed.atMark();
+        if (at === undefined) return;
+        const now = this.elapsedMs();
+        this.#tickDate = new Date(Number(at / MS));
+        try {
+          yield { index, elapsedMs: now, intervalMs: now - last };
+        } finally {
+          this.#tickDate = undefined;
+          feed.releaseMark();
+        }
+        last = now;
+      }
+    } finally {
+      feed.holdAtMarks = false;
     }
   }
 

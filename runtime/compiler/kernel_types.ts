@@ -27,6 +27,43 @@ export interface KernelTypeSource {
 
 let source: KernelTypeSource | undefined;
 
+/** Kernel records programs read (name → members), and enum constants. */
+const used = new Map<string, Set<string>>();
+const usedEnums = new Set<string>();
+
+function use(rec: RecordRef, member?: string): void {
+  if (rec.name.endsWith("(anonymous)")) return;
+  const name = rec.name.replace(/^(struct|union) /, "");
+  let m = used.get(name);
+  if (m === undefined) used.set(name, m = new Set());
+  if (member !== undefined) m.add(member);
+}
+
+/**
+ * The kernel types the programs compiled in this process read: records by
+ * name with the members read (an empty list: only the record's size, for a
+ * cast or `sizeof`), and enum constants. A recording carries them, so that
+ * a replay compiles with no BTF to read.
+ *
+ * @example After compiling a struct-reading program
+ * ```ts
+ * import { prepareKernelTypes, usedKernelTypes } from "./kernel_types.ts";
+ * import { compile } from "./compile.ts";
+ * const text = "tracepoint:sched:sched_switch { @[curtask->pid] = count(); }";
+ * await prepareKernelTypes(text);
+ * compile(text);
+ * console.assert(usedKernelTypes().records.task_struct?.includes("pid"));
+ * ```
+ */
+export function usedKernelTypes(): {
+  records: Record<string, string[]>;
+  enums: string[];
+} {
+  const records: Record<string, string[]> = {};
+  for (const [name, members] of used) records[name] = [...members].sort();
+  return { records, enums: [...usedEnums].sort() };
+}
+
 /**
  * Hands the compiler its kernel types (done by the CLI and `trace()`
  * after importing the BTF reader lazily).
@@ -215,6 +252,7 @@ export function member(
 ): MemberAccess | string {
   const types = rec.types;
   const f = types.field(rec.id, name);
+  if (f !== undefined) use(rec, name);
   if (f === undefined) {
     const near = types.suggestFields(rec.id, name);
     return `${rec.name} has no field named "${name}"${
@@ -277,6 +315,7 @@ export function namedType(
     }`;
   }
   const rec = recordRef(found.types, found.id);
+  if (rec !== undefined) use(rec);
   if (rec !== undefined) return { rec, types: found.types, id: found.id };
   const type = btfSType(found.types, found.id, undefined);
   return { type, types: found.types, id: found.id };
@@ -294,7 +333,9 @@ export function namedType(
  * ```
  */
 export function enumValue(name: string): bigint | undefined {
-  return source?.types().enumConstant(name)?.value;
+  const v = source?.types().enumConstant(name)?.value;
+  if (v !== undefined) usedEnums.add(name);
+  return v;
 }
 
 /**

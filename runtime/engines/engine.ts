@@ -141,6 +141,11 @@ export interface Engine {
    * Absent: `performance.now()`.
    */
   clockMs?(): number;
+  /**
+   * Wall-clock nanoseconds since the epoch when the engine's clock is not
+   * the host's (a replay: the recorded time). Absent or undefined: now.
+   */
+  wallClockNs?(): bigint | undefined;
   /** Resolves addresses and stack ids for this engine's events and maps. */
   symbols?(): SymbolResolver;
   /** Detaches and releases everything. Safe to call twice. */

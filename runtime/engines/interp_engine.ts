@@ -648,6 +648,11 @@ export class InterpEngine implements Engine {
     return this.#nowNs / 1e6;
   }
 
+  /** The recorded wall-clock time of a replay; undefined otherwise. */
+  wallClockNs(): bigint | undefined {
+    return this.#feed?.wallClockNs?.(this.#nowNs);
+  }
+
   /** Names the synthetic machine's addresses and stack ids. */
   symbols(): SymbolResolver {
     if (this.#feed !== undefined) return this.#feed.symbols(this.#maps);

@@ -8,6 +8,8 @@
 import type { Engine } from "../engines/engine.ts";
 import { InterpEngine } from "../engines/interp_engine.ts";
 import { openRecording, type Recording } from "./reader.ts";
+import { RecordingError } from "./format.ts";
+import { kernelTypeSource, useKernelTypes } from "../compiler/kernel_types.ts";
 import { RecordingEngine } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";
 import { useTracepointFormats } from "../probes/tracepoint_format.ts";
@@ -22,6 +24,11 @@ export interface Replay {
   durationMs: number;
   /** A warning when salvaging a damaged file. */
   warning?: string;
+  /**
+   * Gives the compiler back the kernel types it had before the recording's
+   * (call once the replayed program is compiled, in a process that goes on).
+   */
+  restoreTypes(): void;
 }
 
 /**
@@ -49,6 +56,11 @@ export async function replayEngine(
   if (rec.header.formats !== undefined) {
     useTracepointFormats(rec.header.formats);
   }
+  // And against the kernel types the recorded program read.
+  const before = kernelTypeSource();
+  if (rec.header.btf !== undefined) {
+    await useRecordedTypes(rec.header.btf, path);
+  }
   const feed = new ReplayFeed(rec);
   const h = rec.header;
   const events = rec.trailer?.events;
@@ -61,10 +73,39 @@ export async function replayEngine(
       h.producer === "perf.data" ? " by perf" : ""
     } on Linux ${h.kernelRelease}, ${h.numCpus} CPUs)`,
     durationMs: feed.durationNs() / 1e6 + 1,
+    restoreTypes: () => useKernelTypes(before),
     warning: rec.damage === undefined
       ? undefined
       : `${rec.damage.message}; replaying the events before it`,
   };
+}
+
+/** Makes the compiler find kernel types in the recording's BTF blob. */
+async function useRecordedTypes(text: string, path: string): Promise<void> {
+  const [{ parseBtf }, { KernelTypes }, { preambleTypes }] = await Promise
+    .all([
+      import("../btf/btf_reader.ts"),
+      import("../btf/kernel_types.ts"),
+      import("../compiler/c_types.ts"),
+    ]);
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    throw new RecordingError(`Recording "${path}" has malformed kernel types`);
+  }
+  const types = new KernelTypes(
+    parseBtf(bytes, `recording "${path}"`),
+    "btf",
+  );
+  useKernelTypes({
+    types: () => types,
+    find: (cname) => {
+      const id = types.lookup(cname);
+      return id === undefined ? undefined : { types, id };
+    },
+    preamble: (defs) => preambleTypes(defs, types),
+  });
 }
 
 async function openAny(path: string, salvage: boolean) {

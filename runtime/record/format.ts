@@ -78,6 +78,17 @@ export interface RecordingHeader {
    */
   facts?: string[];
   /**
+   * The kernel types the program read (structures with the members read,
+   * enums), as a BTF blob in base64, so that a replay compiles with no BTF
+   * to read.
+   */
+  btf?: string;
+  /**
+   * Bytes of the events ring buffer (a power of two): output positions
+   * ({@linkcode RING_POSITION}) are compared modulo it.
+   */
+  ringSize?: number;
+  /**
    * False for events written by hand (the testing API): a probe the file
    * has no events for simply gets none, instead of refusing the replay.
    */
@@ -96,6 +107,8 @@ export interface Trailer {
   firstNs?: string;
   /** Monotonic ns of the latest event (decimal), if any. */
   lastNs?: string;
+  /** Tick marks in the stream ({@linkcode MARK_PROBE}), when any. */
+  marks?: number;
 }
 
 /**
@@ -199,6 +212,26 @@ export const RESULT_HELPERS: ReadonlySet<number> = new Set([
  * the call, which orders outputs across CPUs on replay.
  */
 export const ORDER_HELPERS: ReadonlySet<number> = new Set([130, 131]);
+
+/**
+ * A pseudo helper id: the entry after a `ringbuf_reserve` entry whose r0
+ * is the low 32 bits of the reserved record's address, its position in
+ * the ring: replay hands outputs on in ring order, the order the live
+ * reader consumed them, even when two CPUs reserved within the same
+ * nanoseconds.
+ */
+export const RING_POSITION = 0x7fff;
+
+/**
+ * The probe index of a tick mark: where in the stream of runs a recorded
+ * `trace()` session's interval tick read its maps. Its one entry
+ * ({@linkcode TICK_WALL}) holds the wall-clock ns of the tick. Replays by
+ * other programs skip it (no probe has that index).
+ */
+export const MARK_PROBE = 0xffff;
+
+/** The pseudo helper id of a tick mark's wall-clock time. */
+export const TICK_WALL = 0x7ffe;
 
 /**
  * The recording is damaged or not a recording.

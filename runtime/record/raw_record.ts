@@ -11,7 +11,9 @@ import {
   type RecordedEvent,
   RecordingError,
   RESULT_HELPERS,
+  RING_POSITION,
 } from "./format.ts";
+import { Helper } from "../bpf/opcodes.ts";
 import { CALL_HEADER, Off, RECORD_ID } from "./tap.ts";
 
 /** Whether a ring buffer record is a recording record. */
@@ -46,6 +48,18 @@ export function decodeRawRecord(rec: Uint8Array): RecordedEvent {
     const helper = raw & 0xffff;
     const capture = (raw & 0x10000) !== 0;
     const r0 = v.getBigUint64(at + 8, true);
+    if (!capture && helper === Helper.ringbuf_reserve && size === 8) {
+      // The reservation's time, then its position in the ring.
+      calls.push({ helper, capture, r0, addr: 0n });
+      calls.push({
+        helper: RING_POSITION,
+        capture,
+        r0: v.getBigUint64(at + 16, true) & 0xffffffffn,
+        addr: 0n,
+      });
+      at += 24;
+      continue;
+    }
     if (!capture && (RESULT_HELPERS.has(helper) || ORDER_HELPERS.has(helper))) {
       calls.push({ helper, capture, r0, addr: 0n });
       at += 16;

@@ -9,6 +9,11 @@
  */
 
 import type { Engine, ProbeStats, RawMapEntry } from "../engines/engine.ts";
+import { MapType } from "../bpf/opcodes.ts";
+import {
+  mayNeedKernelTypes,
+  usedKernelTypes,
+} from "../compiler/kernel_types.ts";
 import { engineSymbols } from "../host_symbols.ts";
 import { hostBootTimeNs } from "../output/boot_time.ts";
 import { userName } from "../output/decode.ts";
@@ -41,6 +46,40 @@ function tracepointFormats(program: Program): TracepointFormat[] {
   }
   return [...out.values()];
 }
+
+/**
+ * The kernel types programs read (usedKernelTypes), selected from the
+ * kernel's into a small BTF blob; undefined when they read none.
+ */
+async function usedTypesBlob(): Promise<Uint8Array | undefined> {
+  const used = usedKernelTypes();
+  if (Object.keys(used.records).length === 0 && used.enums.length === 0) {
+    return undefined;
+  }
+  const [{ captureTypes }, { kernelTypes }] = await Promise.all([
+    import("../btf/select_types.ts"),
+    import("../btf/load_types.ts"),
+  ]);
+  return captureTypes(kernelTypes(), used.records, used.enums).btf;
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** Map types a tick's snapshot holds (those with entries to read). */
+const SNAPSHOT_TYPES: ReadonlySet<number> = new Set([
+  MapType.HASH,
+  MapType.ARRAY,
+  MapType.PERCPU_HASH,
+  MapType.PERCPU_ARRAY,
+  MapType.LRU_HASH,
+  MapType.LRU_PERCPU_HASH,
+]);
 
 /** Options of {@linkcode RecordingEngine}. */
 export interface RecordingOptions {
@@ -86,6 +125,10 @@ export class RecordingEngine implements Engine {
   #memo: SymbolTable = emptySymbols();
   #closed = false;
   #summary?: RecordingSummary;
+  #onEvent?: (record: Uint8Array) => void;
+  #program?: Program;
+  /** Maps read at the last tick mark, served until the next poll. */
+  #snapshot?: Map<number, RawMapEntry[]>;
 
   /** Wraps `inner`; the recording goes to `sink` (`name` labels the program). */
   constructor(
@@ -106,6 +149,7 @@ export class RecordingEngine implements Engine {
     const tapped = instrument(program, this.#options);
     await this.#inner.load(tapped.program);
     this.#tapped = tapped;
+    this.#program = program;
     const cpus = this.#inner.readMap(tapped.scratchMap)[0]?.values.length ?? 1;
     let release = "unknown";
     try {
@@ -126,8 +170,16 @@ export class RecordingEngine implements Engine {
         ctx: p.ctx,
       })),
       stringCapture: this.#options.stringCapture ?? 256,
+      ringSize: tapped.program.maps[tapped.program.eventsMap!].maxEntries,
       formats: tracepointFormats(program),
     };
+    // Types used by this program (a text that cannot name kernel types
+    // gets none of what earlier programs of the process used).
+    const text = program.source?.text;
+    const btf = text === undefined || mayNeedKernelTypes(text)
+      ? await usedTypesBlob()
+      : undefined;
+    if (btf !== undefined) header.btf = base64(btf);
     if (program.source !== undefined) {
       header.program = { name: program.source.name, text: program.source.text };
     } else header.program = { name: this.#name, text: "" };
@@ -142,6 +194,42 @@ export class RecordingEngine implements Engine {
   /** Detaches every probe. */
   detach(): void {
     this.#inner.detach?.();
+  }
+
+  /**
+   * Stops every probe from running, by detaching them: a paused
+   * tracepoint's program still runs (disabling its perf event does not stop
+   * it), and a run after the last drain of the ring would be in the maps
+   * but not in the file. END can still run and maps can still be read.
+   */
+  pause(): void {
+    this.#inner.detach?.();
+  }
+
+  /**
+   * Marks where a tick of the session reads the maps (at `wallNs`), so
+   * that a replay's tick reads after the same runs: the runs recorded so
+   * far are taken off the ring first (the program's own records go to the
+   * last poll's handler), and the tick reads right after.
+   */
+  async mark(wallNs: bigint): Promise<void> {
+    const w = this.#writer;
+    if (w === undefined || this.#closed) return;
+    const onEvent = this.#onEvent;
+    await this.#inner.poll(0, (rec) => {
+      if (isRecordRecord(rec)) w.event(decodeRawRecord(rec));
+      else onEvent?.(rec);
+    });
+    // The tick's reads are served from maps read now, right after the
+    // drain, not whenever the script gets to them (runs made meanwhile
+    // would be in the maps but after the mark).
+    const snapshot = new Map<number, RawMapEntry[]>();
+    this.#program?.maps.forEach((m, i) => {
+      if (m.internal || !SNAPSHOT_TYPES.has(m.type)) return;
+      snapshot.set(i, this.#inner.readMap(i));
+    });
+    w.mark(wallNs);
+    this.#snapshot = snapshot;
   }
 
   /** Runs BEGIN or END (their runs are recorded too). */
@@ -161,6 +249,8 @@ export class RecordingEngine implements Engine {
     onEvent: (record: Uint8Array) => void,
   ): Promise<number> {
     const w = this.#writer;
+    this.#onEvent = onEvent;
+    this.#snapshot = undefined;
     const got = await this.#inner.poll(timeoutMs, (rec) => {
       if (w !== undefined && isRecordRecord(rec)) {
         w.event(decodeRawRecord(rec));
@@ -193,18 +283,20 @@ export class RecordingEngine implements Engine {
     return total;
   }
 
-  /** Reads a map of the program. */
+  /** Reads a map of the program (during a tick: as the tick began). */
   readMap(mapIndex: number): RawMapEntry[] {
-    return this.#inner.readMap(mapIndex);
+    return this.#snapshot?.get(mapIndex) ?? this.#inner.readMap(mapIndex);
   }
 
   /** Clears a map of the program. */
   clearMap(mapIndex: number): void {
+    this.#snapshot?.delete(mapIndex);
     this.#inner.clearMap(mapIndex);
   }
 
   /** Zeroes a map of the program. */
   zeroMap(mapIndex: number): void {
+    this.#snapshot?.delete(mapIndex);
     this.#inner.zeroMap(mapIndex);
   }
 

@@ -24,9 +24,12 @@ import type { RingBufMap } from "../vm/maps.ts";
 import { TAG } from "../vm/memory.ts";
 import { HELPER_NAMES } from "../bpf/opcodes.ts";
 import {
+  MARK_PROBE,
   type RecordedCall,
   type RecordedEvent,
   RESULT_HELPERS,
+  RING_POSITION,
+  TICK_WALL,
   WRITING_HELPERS,
 } from "./format.ts";
 import type { Recording } from "./reader.ts";
@@ -88,8 +91,16 @@ function ret(v: number): number {
   return v | 0;
 }
 
+/** An output of the replayed program: when and where it entered the ring. */
+interface Output {
+  time: number;
+  pos?: number;
+  dropped: boolean;
+}
+
 const EMPTY = new Uint8Array(0);
 const NONE: number[] = [];
+const NO_CALLS: RecordedCall[] = [];
 
 /**
  * The recording's events for the interpreter engine.
@@ -112,6 +123,14 @@ export class ReplayFeed implements EventFeed {
   readonly numCpus: number;
   /** The first replay error, once one stopped the replay. */
   error?: ReplayError;
+  /**
+   * Whether runs stop at a tick mark until {@linkcode releaseMark}: set
+   * while a `trace()` session ticks, so that each tick reads the maps
+   * after the runs the live tick's read saw. Otherwise marks are skipped.
+   */
+  holdAtMarks = false;
+  /** Whether the recording has tick marks (a recorded session ticked). */
+  readonly marked: boolean;
   readonly #rec: Recording;
   readonly #iter: { next(): RecordedEvent | undefined };
   #head?: RecordedEvent;
@@ -127,10 +146,14 @@ export class ReplayFeed implements EventFeed {
   #names: string[] = [];
   #cur?: RecordedEvent;
   /** Outputs made, in ring order, with their live ring time. */
-  #outputs: { time: number; dropped: boolean }[] = [];
-  #reserved = new WeakMap<Uint8Array, { time: number; dropped: boolean }>();
-  #held: { time: number; seq: number; bytes: Uint8Array }[] = [];
+  #outputs: Output[] = [];
+  #reserved = new WeakMap<Uint8Array, Output>();
+  #held: { time: number; pos?: number; seq: number; bytes: Uint8Array }[] = [];
+  /** The ring position of the last output handed on. */
+  #lastPos?: number;
+  readonly #ringSize: number;
   #seq = 0;
+  #handing?: number;
   #ended = false;
   #curProbe = 0;
   #pos = 0;
@@ -145,6 +168,9 @@ export class ReplayFeed implements EventFeed {
     const first = recording.trailer?.firstNs;
     this.#firstNs = first === undefined ? NaN : Number(first);
     this.helpers = this.#makeHelpers();
+    this.marked = (recording.trailer?.marks ?? 0) > 0;
+    const ring = recording.header.ringSize ?? 0;
+    this.#ringSize = ring > 0 && (ring & (ring - 1)) === 0 ? ring : 0;
   }
 
   /** Events run so far. */
@@ -223,7 +249,9 @@ export class ReplayFeed implements EventFeed {
       return undefined;
     }
     this.#head = e;
-    if (Number.isNaN(this.#firstNs)) this.#firstNs = e.timeNs;
+    if (Number.isNaN(this.#firstNs) && e.probe !== MARK_PROBE) {
+      this.#firstNs = e.timeNs;
+    }
     return e;
   }
 
@@ -239,6 +267,11 @@ export class ReplayFeed implements EventFeed {
     for (;;) {
       const e = this.#peek();
       if (e === undefined) return undefined;
+      if (e.probe === MARK_PROBE) {
+        if (this.holdAtMarks && this.marked) return undefined;
+        this.#head = undefined;
+        continue;
+      }
       const probes = this.#map[e.probe] ?? NONE;
       const probe = probes.length === 0 ? -1 : probes[0];
       if (probe < 0 || this.#special[probe]) {
@@ -257,6 +290,28 @@ export class ReplayFeed implements EventFeed {
       this.#fanNs = t;
       return { probe, ctx: this.#ctx(e, probe), timeNs: t };
     }
+  }
+
+  /**
+   * The wall-clock ns of the tick mark the runs stopped at, if they did
+   * (see {@linkcode holdAtMarks}).
+   */
+  atMark(): bigint | undefined {
+    if (!this.holdAtMarks || !this.marked) return undefined;
+    const e = this.#peek();
+    return e?.probe === MARK_PROBE
+      ? e.calls.find((c) => c.helper === TICK_WALL)?.r0 ?? 0n
+      : undefined;
+  }
+
+  /** Goes past the tick mark the runs stopped at. */
+  releaseMark(): void {
+    if (this.#peek()?.probe === MARK_PROBE) this.#head = undefined;
+  }
+
+  /** Whether every recorded run has been fed. */
+  get exhausted(): boolean {
+    return this.#peek() === undefined;
   }
 
   /** Makes BEGIN/END probe `probe`'s recorded run current. */
@@ -331,6 +386,17 @@ export class ReplayFeed implements EventFeed {
     return undefined;
   }
 
+  /** The id of the event's given stack of a kind; undefined: none given. */
+  #givenStack(user: boolean): bigint | undefined {
+    let any = false;
+    for (const c of this.#cur?.calls ?? NO_CALLS) {
+      if (!c.capture || c.helper !== 27) continue;
+      any = true;
+      if ((c.r0 & 1n) === (user ? 1n : 0n)) return c.r0;
+    }
+    return any ? -14n : undefined;
+  }
+
   #miss(m: Machine, what: string): never {
     const probe = this.#names[this.#curProbe] ?? "?";
     const err = new ReplayError(
@@ -347,9 +413,15 @@ export class ReplayFeed implements EventFeed {
     const h = new Map<number, HelperFn>();
     for (const id of RESULT_HELPERS) {
       const name = HELPER_NAMES.get(id) ?? `helper ${id}`;
-      h.set(id, (m) => {
+      h.set(id, (m, _1l, _1h, _2l, _2h, a3l) => {
         const c = this.#take(id);
         if (c !== undefined) return fromBigInt(c.r0);
+        // Events written with their stacks (the testing API): the stack
+        // of the kind asked (BPF_F_USER_STACK), or -EFAULT without one.
+        if (id === 27) {
+          const got = this.#givenStack((a3l & 0x100) !== 0);
+          if (got !== undefined) return fromBigInt(got);
+        }
         // Clocks read the run's time when no reading was recorded.
         if (id === 5 || id === 125) return fromBigInt(BigInt(this.env.time));
         return this.#miss(m, `calls ${name}`);
@@ -371,8 +443,13 @@ export class ReplayFeed implements EventFeed {
       const lo = reserve(m, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h);
       const high = hi.v;
       const c = this.#take(131);
+      const at = this.#take(RING_POSITION);
       if (high !== 0) {
-        const out = { time: this.#outputTime(c), dropped: false };
+        const out = {
+          time: this.#outputTime(c),
+          pos: at === undefined ? undefined : Number(at.r0),
+          dropped: false,
+        };
         this.#outputs.push(out);
         const rec = m.objs[(high - TAG) >>> 0] as { bytes: Uint8Array };
         this.#reserved.set(rec.bytes, out);
@@ -469,21 +546,56 @@ export class ReplayFeed implements EventFeed {
       while (out?.dropped) out = this.#outputs.shift();
       this.#held.push({
         time: out?.time ?? this.env.time,
+        pos: out?.pos,
         seq: this.#seq++,
         bytes,
       });
     });
     const held = this.#held;
     if (held.length === 0) return 0;
-    held.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const size = this.#ringSize;
+    if (size > 0 && held.every((h) => h.pos !== undefined)) {
+      // Ring order: by the distance from the last output handed on (or
+      // the earliest held), modulo the ring's size, as a signed number.
+      const ref = this.#lastPos ??
+        held.reduce((a, b) => (b.time < a.time ? b : a)).pos!;
+      const dist = (p: number) => {
+        const d = (p - ref) % size;
+        const u = d < 0 ? d + size : d;
+        return u >= size / 2 ? u - size : u;
+      };
+      held.sort((a, b) => dist(a.pos!) - dist(b.pos!) || a.seq - b.seq);
+    } else held.sort((a, b) => a.time - b.time || a.seq - b.seq);
     const head = this.#ended || this.#names.length === 0
       ? undefined
       : this.#peek();
     const limit = head === undefined ? Infinity : head.timeNs - 1e6;
     let n = 0;
-    while (n < held.length && held[n].time < limit) onEvent(held[n++].bytes);
+    try {
+      while (n < held.length && held[n].time < limit) {
+        this.#handing = held[n].time;
+        if (held[n].pos !== undefined) this.#lastPos = held[n].pos;
+        onEvent(held[n++].bytes);
+      }
+    } finally {
+      this.#handing = undefined;
+    }
     held.splice(0, n);
     return n;
+  }
+
+  /**
+   * The recorded machine's wall clock at engine time `engineNs`: its boot
+   * time plus the recorded monotonic time (while an output is handed on,
+   * the time it entered the live ring), so that interval headers, `time()`
+   * and the like print the recorded time.
+   */
+  wallClockNs(engineNs: number): bigint {
+    const mark = this.atMark();
+    if (mark !== undefined) return mark;
+    const first = Number.isNaN(this.#firstNs) ? 0 : this.#firstNs;
+    const t = this.#handing ?? first + engineNs;
+    return BigInt(this.#rec.header.bootTimeNs) + BigInt(Math.round(t));
   }
 
   /** Recorded bytes at `addr`: a whole read, or a string (with its NUL). */
@@ -526,10 +638,13 @@ export class ReplayFeed implements EventFeed {
     return {
       ksym: (a) => s.ksym[hex(a)] ?? `0x${hex(a)}`,
       usym: (a, pid) => s.usym[`${pid ?? ""}:${hex(a)}`] ?? `0x${hex(a)}`,
+      // Keys with map "*": stacks given with events (the testing API).
       stack: (map, id, kernel, pid) =>
-        s.stack[`${map}:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ?? [],
+        s.stack[`${map}:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ??
+          s.stack[`*:${id}:${kernel ? 1 : 0}:${pid ?? ""}`] ?? [],
       stackAddresses: (map, id) =>
-        (s.stackAddresses[`${map}:${id}`] ?? []).map((x) => BigInt(`0x${x}`)),
+        (s.stackAddresses[`${map}:${id}`] ?? s.stackAddresses[`*:${id}`] ??
+          []).map((x) => BigInt(`0x${x}`)),
       userModule: (a, pid) =>
         s.userModule[`${pid ?? ""}:${hex(a)}`] ?? undefined,
       username: (uid) => s.username[String(uid)] ?? "",

@@ -173,10 +173,14 @@ function charPointers(p: ProbeProgram): { name: string; offset: number }[] {
   ).map((f) => ({ name: f.name, offset: f.offset }));
 }
 
-/** Whether the context can be copied as the program sees it. */
+/**
+ * Whether the context can be copied as the program sees it (perf-event
+ * contexts through loads: the verifier rewrites those, while the pointer
+ * leads to the kernel's own struct).
+ */
 function copyableCtx(p: ProbeProgram): boolean {
   return p.ctx.kind === "tracepoint" || p.ctx.kind === "pt_regs" ||
-    p.ctx.kind === "raw_tp";
+    p.ctx.kind === "raw_tp" || p.ctx.kind === "perf_event";
 }
 
 /** Bytes of context copied at entry. */
@@ -304,7 +308,12 @@ function tapProbe(
   pro.push(call(Helper.get_current_cgroup_id), stx(DW, 7, 0, Off.CGROUP));
   pro.push(mov(1, 7), addi(1, Off.COMM), movi(2, 16));
   pro.push(call(Helper.get_current_comm));
-  if (ctxLen > 0) {
+  if (ctxLen > 0 && p.ctx.kind === "perf_event") {
+    // bpf_perf_event_data (registers, sample_period, addr): 8-byte loads.
+    for (let off = 0; off + 8 <= ctxLen; off += 8) {
+      pro.push(ldx(DW, 0, 6, off), stx(DW, 7, 0, Off.CTX + off));
+    }
+  } else if (ctxLen > 0) {
     pro.push(mov(1, 7), addi(1, Off.CTX), movi(2, ctxLen), mov(3, 6));
     pro.push(call(Helper.probe_read_kernel));
   }
@@ -400,18 +409,33 @@ function tapProbe(
       ];
       piece.post.push(...guarded(slot, capRead, body));
     } else if (ORDER_HELPERS.has(i.imm)) {
-      // When the run's output entered the ring: replay emits outputs in
-      // this order, whatever order the runs' records arrived in. r0 (the
-      // reserved record) waits in the key slot meanwhile.
-      const body: Insn[] = [
-        add(1, 2),
-        st(W, 1, 0, i.imm),
-        st(W, 1, 4, 0),
-        stx(DW, 1, 0, 8),
-        addi(2, 16),
-        ldx(DW, 1, 10, slot),
-        stx(W, 1, 2, Off.LEN),
-      ];
+      // When the run's output entered the ring and, for a reservation,
+      // where (the record's address: ring order, which is the order the
+      // reader consumes outputs in): replay emits outputs in this order,
+      // whatever order the runs' records arrived in. r0 (the reserved
+      // record) waits in the key slot meanwhile.
+      const reserve = i.imm === Helper.ringbuf_reserve;
+      const body: Insn[] = reserve
+        ? [
+          add(1, 2),
+          st(W, 1, 0, i.imm),
+          st(W, 1, 4, 8),
+          stx(DW, 1, 0, 8),
+          ldx(DW, 3, 10, key),
+          stx(DW, 1, 3, 16),
+          addi(2, 24),
+          ldx(DW, 1, 10, slot),
+          stx(W, 1, 2, Off.LEN),
+        ]
+        : [
+          add(1, 2),
+          st(W, 1, 0, i.imm),
+          st(W, 1, 4, 0),
+          stx(DW, 1, 0, 8),
+          addi(2, 16),
+          ldx(DW, 1, 10, slot),
+          stx(W, 1, 2, Off.LEN),
+        ];
       piece.post.push(
         stx(DW, 10, 0, key),
         call(Helper.ktime_get_ns),

@@ -13,10 +13,12 @@ import {
   crc32,
   encodeEvent,
   MAGIC,
+  MARK_PROBE,
   PREAMBLE_SIZE,
   type RecordedEvent,
   type RecordingHeader,
   type SymbolTable,
+  TICK_WALL,
   type Trailer,
   VERSION,
 } from "./format.ts";
@@ -56,6 +58,7 @@ export class RecordingWriter {
   #prevNs = 0;
   #events = 0;
   #incomplete = 0;
+  #marks = 0;
   #firstNs?: number;
   #lastNs?: number;
   #bytes = 0;
@@ -101,6 +104,31 @@ export class RecordingWriter {
     if (this.#block.length >= BLOCK_TARGET) this.flush();
   }
 
+  /**
+   * Marks the place in the stream where a tick of the session read its
+   * maps (at `wallNs`, wall-clock ns since the epoch); not counted as an
+   * event.
+   */
+  mark(wallNs: bigint): void {
+    const t = this.#lastNs ?? 0;
+    encodeEvent(this.#block, {
+      probe: MARK_PROBE,
+      cpu: 0,
+      timeNs: t,
+      pid: 0,
+      tid: 0,
+      uid: 0,
+      gid: 0,
+      cgroupId: 0n,
+      comm: new Uint8Array(16),
+      flags: 0,
+      ctx: new Uint8Array(0),
+      calls: [{ helper: TICK_WALL, capture: false, r0: wallNs, addr: 0n }],
+    }, this.#prevNs);
+    this.#prevNs = t;
+    this.#marks++;
+  }
+
   /** Writes the pending events as a block. */
   flush(): void {
     if (this.#block.length === 0) return;
@@ -127,6 +155,7 @@ export class RecordingWriter {
       trailer.firstNs = String(this.#firstNs);
       trailer.lastNs = String(this.#lastNs);
     }
+    if (this.#marks > 0) trailer.marks = this.#marks;
     this.#writeBlock(BlockKind.END, encoder.encode(JSON.stringify(trailer)));
   }
 

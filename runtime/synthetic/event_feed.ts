@@ -45,6 +45,12 @@ export interface EventFeed {
    * order. Returns how many.
    */
   drain?(ring: RingBufMap, onEvent: (record: Uint8Array) => void): number;
+  /**
+   * Wall-clock ns since the epoch at engine time `engineNs` (a recording:
+   * the recorded machine's clock; while `drain` hands an output on, the
+   * time it entered the live ring).
+   */
+  wallClockNs?(engineNs: number): bigint;
   /** Names the addresses and stacks of the feed's events. */
   symbols(maps: readonly VmMap[]): SymbolResolver;
 }

@@ -21,6 +21,7 @@ import type {
   RecordedCall,
   RecordedEvent,
   RecordingHeader,
+  SymbolTable,
 } from "../record/format.ts";
 import {
   emptySymbols,
@@ -29,6 +30,7 @@ import {
   type Recording,
 } from "../record/reader.ts";
 import { RecordingWriter } from "../record/writer.ts";
+import { PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 
 /** One event fed to a probe. */
 export interface TestEvent {
@@ -56,6 +58,33 @@ export interface TestEvent {
   args?: Record<string, number | bigint | string | readonly string[]>;
   /** What `rand` (bpf_get_prandom_u32) returns, call by call. */
   random?: number[];
+  /**
+   * The kernel stack of the run, innermost frame first, as addresses
+   * (`kstack`, `get_stackid`); named from {@linkcode TestSymbols}.
+   */
+  kstack?: readonly (number | bigint)[];
+  /** The user stack of the run, innermost frame first (`ustack`). */
+  ustack?: readonly (number | bigint)[];
+  /**
+   * Registers of a `profile`/`interval` sample or a uprobe hit, by x86-64
+   * `pt_regs` name (`reg("ip")`, `arg0` from `di`, …); the rest are 0.
+   */
+  regs?: Partial<Record<keyof typeof PT_REGS, number | bigint>>;
+}
+
+/**
+ * Symbols for the addresses of the events' stacks: function start
+ * addresses (hex or decimal text) to names. A frame is named after the
+ * nearest function at or below its address, `name+offset` as bpftrace
+ * prints it; an address below every function stays hex.
+ */
+export interface TestSymbols {
+  /** Kernel functions: `{ "0xffffffff81000000": "do_syscall_64" }`. */
+  kernel?: Record<string, string>;
+  /** User functions (every process). */
+  user?: Record<string, string>;
+  /** The object user frames are in (`ustack(perf)` shows it; default none). */
+  userObject?: string;
 }
 
 /** Options of {@linkcode feedEvents}. */
@@ -66,6 +95,8 @@ export interface FeedOptions {
   numCpus?: number;
   /** Positional parameters `$1`, … */
   params?: string[];
+  /** Names of the stacks' addresses. */
+  symbols?: TestSymbols;
 }
 
 /** What a program did with the events. */
@@ -91,9 +122,10 @@ const USER_STRINGS = 0x7ff0_0000_0000n;
 export function eventsRecording(
   events: readonly TestEvent[],
   numCpus = 2,
+  symbols: TestSymbols = {},
 ): Recording {
   return readRecording(
-    memorySource(encodeEvents(events, numCpus)),
+    memorySource(encodeEvents(events, numCpus, symbols)),
     "test events",
   );
 }
@@ -113,6 +145,7 @@ export function eventsRecording(
 export function encodeEvents(
   events: readonly TestEvent[],
   numCpus = 2,
+  symbols: TestSymbols = {},
 ): Uint8Array {
   const probes: RecordingHeader["probes"] = [];
   const formats: TracepointFormat[] = [];
@@ -153,19 +186,36 @@ export function encodeEvents(
   }, header);
   let t = 1e9 - 1e6;
   let strings = 0;
+  const table = emptySymbols();
+  const stacks = new StackTable(symbols, table);
   for (const e of events) {
     t = e.timeNs ?? t + 1e6;
     const f = formatOf.get(e.probe);
     const calls: RecordedCall[] = [];
-    const ctx = f === undefined
-      ? new Uint8Array(0)
-      : tracepointRecord(f, e, calls, () => strings++);
+    if (f !== undefined && e.regs !== undefined) {
+      throw new TypeError(
+        `Probe "${e.probe}" is a tracepoint: its events have no registers`,
+      );
+    }
+    const ctx = f !== undefined
+      ? tracepointRecord(f, e, calls, () => strings++)
+      : e.regs !== undefined
+      ? registers(e.regs)
+      : new Uint8Array(0);
     for (const r of e.random ?? []) {
       calls.push({ helper: 7, capture: false, r0: BigInt(r >>> 0), addr: 0n });
     }
+    const pid = e.pid ?? 1000;
+    // The run's stacks, as ids get_stackid gives out (kernel even, user
+    // odd): replay hands each to the get_stackid call of its kind.
+    if (e.kstack !== undefined) {
+      calls.push(stacks.call(e.kstack, true, pid));
+    }
+    if (e.ustack !== undefined) {
+      calls.push(stacks.call(e.ustack, false, pid));
+    }
     const comm = new Uint8Array(16);
     comm.set(enc.encode(e.comm ?? "test").subarray(0, 15));
-    const pid = e.pid ?? 1000;
     const ev: RecordedEvent = {
       probe: index.get(e.probe)!,
       cpu: e.cpu ?? 0,
@@ -182,7 +232,7 @@ export function encodeEvents(
     };
     w.event(ev);
   }
-  w.finish(emptySymbols(), 0);
+  w.finish(table, 0);
   const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -190,6 +240,108 @@ export function encodeEvents(
     at += c.length;
   }
   return bytes;
+}
+
+/** `bpf_perf_event_data` (pt_regs, sample period, address) with `regs` set. */
+function registers(
+  regs: Partial<Record<string, number | bigint>>,
+): Uint8Array {
+  const ctx = new Uint8Array(PT_REGS_SIZE + 16);
+  const dv = new DataView(ctx.buffer);
+  for (const [name, value] of Object.entries(regs)) {
+    const at = (PT_REGS as Record<string, number>)[name];
+    if (at === undefined || !Object.hasOwn(PT_REGS, name)) {
+      throw new TypeError(
+        `Unknown register "${name}" (registers: ${
+          Object.keys(PT_REGS).join(", ")
+        })`,
+      );
+    }
+    dv.setBigUint64(at, BigInt.asUintN(64, BigInt(value ?? 0)), true);
+  }
+  return ctx;
+}
+
+/** Stack ids of the events' stacks, and their names in the symbol table. */
+class StackTable {
+  readonly #ids = new Map<string, number>();
+  readonly #kernel: [bigint, string][];
+  readonly #user: [bigint, string][];
+  readonly #object?: string;
+  readonly #table: SymbolTable;
+  #next = [0, 0];
+
+  constructor(symbols: TestSymbols, table: SymbolTable) {
+    this.#kernel = sortedSymbols(symbols.kernel);
+    this.#user = sortedSymbols(symbols.user);
+    this.#object = symbols.userObject;
+    this.#table = table;
+  }
+
+  /** The captured get_stackid result of `stack`, named in the table. */
+  call(
+    stack: readonly (number | bigint)[],
+    kernel: boolean,
+    pid: number,
+  ): RecordedCall {
+    const addrs = stack.map((a) => BigInt.asUintN(64, BigInt(a)));
+    const hex = (a: bigint) => a.toString(16);
+    const key = `${kernel ? "k" : "u"}:${addrs.map(hex).join(",")}`;
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      const k = kernel ? 0 : 1;
+      id = 2 * this.#next[k]++ + k;
+      this.#ids.set(key, id);
+      this.#table.stackAddresses[`*:${id}`] = addrs.map(hex);
+    }
+    const t = this.#table;
+    const names = addrs.map((a) =>
+      nameOf(kernel ? this.#kernel : this.#user, a)
+    );
+    t.stack[`*:${id}:${kernel ? 1 : 0}:${kernel ? "" : pid}`] = names.map((
+      n,
+      i,
+    ) => n === undefined ? `0x${hex(addrs[i])}` : `${n.name}+${n.offset}`);
+    addrs.forEach((a, i) => {
+      const name = names[i]?.name ?? `0x${hex(a)}`;
+      if (kernel) t.ksym[hex(a)] = name;
+      else {
+        t.usym[`${pid}:${hex(a)}`] = name;
+        if (this.#object !== undefined) {
+          t.userModule[`${pid}:${hex(a)}`] = this.#object;
+        }
+      }
+    });
+    return { helper: 27, capture: true, r0: BigInt(id), addr: 0n };
+  }
+}
+
+function sortedSymbols(
+  table: Record<string, string> | undefined,
+): [bigint, string][] {
+  return Object.entries(table ?? {}).map(([a, name]): [bigint, string] => {
+    let addr: bigint;
+    try {
+      addr = BigInt(a);
+    } catch {
+      throw new TypeError(`Symbol address "${a}" of "${name}" is not a number`);
+    }
+    return [addr, name];
+  }).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+}
+
+function nameOf(
+  table: [bigint, string][],
+  addr: bigint,
+): { name: string; offset: bigint } | undefined {
+  let best: [bigint, string] | undefined;
+  for (const s of table) {
+    if (s[0] > addr) break;
+    best = s;
+  }
+  return best === undefined
+    ? undefined
+    : { name: best[1], offset: addr - best[0] };
 }
 
 function tracepointRecord(
@@ -330,7 +482,11 @@ export async function feedEvents(
   const { trace } = await import("../api/trace.ts");
   let output = "";
   const lines: string[] = [];
-  const recording = eventsRecording(events, options.numCpus ?? 2);
+  const recording = eventsRecording(
+    events,
+    options.numCpus ?? 2,
+    options.symbols,
+  );
   let failure: Error | undefined;
   recording.onReplayError = (e) => failure = e;
   const traceOptions: TraceOptions = {
@@ -358,6 +514,12 @@ export async function feedEvents(
   return { output, lines, maps, emits };
 }
 
+/** Options of {@linkcode runScript}. */
+export interface RunScriptOptions {
+  /** Names of the stacks' addresses. */
+  symbols?: TestSymbols;
+}
+
 /** What a script printed over the events. */
 export interface ScriptRun {
   code: number;
@@ -368,7 +530,9 @@ export interface ScriptRun {
 /**
  * Runs a script of `scripts/` (any script built on `runtime/api/tool.ts`,
  * which all take `--replay FILE`) over `events`, in a child Deno, and
- * returns what it printed.
+ * returns what it printed. The clock is the events' (`timeNs`, from a boot
+ * at the epoch) and the time zone UTC: the first event's default time,
+ * 1 s, prints as `[00:00:01]`.
  *
  * @example Run kfree_skb.ts over two drops
  * ```ts ignore
@@ -384,10 +548,11 @@ export async function runScript(
   script: string | URL,
   events: readonly TestEvent[],
   args: string[] = [],
+  options: RunScriptOptions = {},
 ): Promise<ScriptRun> {
   const file = await Deno.makeTempFile({ suffix: ".tsrec" });
   try {
-    await Deno.writeFile(file, encodeEvents(events));
+    await Deno.writeFile(file, encodeEvents(events, 2, options.symbols));
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -398,7 +563,8 @@ export async function runScript(
         file,
         ...args,
       ],
-      env: { NO_COLOR: "1" },
+      // UTC: the recorded clock of the events prints the same everywhere.
+      env: { NO_COLOR: "1", TZ: "UTC" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

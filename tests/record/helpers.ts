@@ -55,7 +55,11 @@ export function event(patch: Partial<RecordedEvent> = {}): RecordedEvent {
 export function recordingBytes(
   header: RecordingHeader,
   events: RecordedEvent[],
-  options: { blockEvery?: number } = {},
+  options: {
+    blockEvery?: number;
+    /** Tick marks: after the event at an index, at a wall-clock time. */
+    marks?: ReadonlyMap<number, bigint>;
+  } = {},
 ): Uint8Array {
   const chunks: Uint8Array[] = [];
   const w = new RecordingWriter({
@@ -63,6 +67,8 @@ export function recordingBytes(
   }, header);
   events.forEach((e, i) => {
     w.event(e);
+    const mark = options.marks?.get(i);
+    if (mark !== undefined) w.mark(mark);
     if (options.blockEvery && (i + 1) % options.blockEvery === 0) w.flush();
   });
   w.finish(emptySymbols(), 0);

@@ -3,7 +3,10 @@ import { compile } from "../../runtime/compiler/compile.ts";
 import { replayEngine } from "../../runtime/record/cli_hooks.ts";
 import { Session } from "../../runtime/session.ts";
 import { event, headerFor, recordingBytes } from "./helpers.ts";
-import type { RecordedEvent } from "../../runtime/record/format.ts";
+import {
+  type RecordedEvent,
+  RING_POSITION,
+} from "../../runtime/record/format.ts";
 
 const recorder = compile(
   "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }",
@@ -131,6 +134,95 @@ Deno.test("outputs replay in the order they reached the live ring, not the order
     await session.run({ durationMs: r.durationMs });
     await session.finish();
     assert.equal(text, "Attached 1 probe\n2\n1\n3\n\n\n");
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("outputs made within the same nanoseconds replay in ring order (the order the live reader consumed them)", async () => {
+  const program = compile(
+    'tracepoint:syscalls:sys_enter_openat { printf("%d\\n", pid); }',
+  );
+  // Reservations timed the other way round from their ring positions (two
+  // CPUs, a few ns apart); the ring wrapped between pid 3 and pid 4.
+  const size = 1 << 16;
+  const out = (pid: number, entry: number, printed: number, pos: number) =>
+    event({
+      pid,
+      timeNs: entry,
+      ctx: new Uint8Array(program.probes[0].ctx.size),
+      calls: [
+        { helper: 131, capture: false, r0: BigInt(printed), addr: 0n },
+        {
+          helper: RING_POSITION,
+          capture: false,
+          r0: BigInt((0xffff0000 + pos) >>> 0),
+          addr: 0n,
+        },
+      ],
+    });
+  const path = Deno.makeTempFileSync({ suffix: ".tsrec" });
+  try {
+    Deno.writeFileSync(
+      path,
+      recordingBytes({ ...headerFor(program), ringSize: size }, [
+        out(1, 1_000_000, 1_000_009, size - 0x80),
+        out(2, 1_000_001, 1_000_003, size - 0x100),
+        out(3, 1_000_002, 1_000_004, size - 0x20),
+        out(4, 1_000_003, 1_000_005, size + 0x40),
+        out(5, 9_000_000, 9_100_000, size + 0x300),
+      ]),
+    );
+    const r = await replayEngine(path, { realtime: false });
+    let text = "";
+    const session = new Session(program, r.engine, {
+      format: "text",
+      write: (t) => (text += t),
+    });
+    await session.start();
+    await session.run({ durationMs: r.durationMs });
+    await session.finish();
+    assert.equal(text, "Attaching 1 probe...\n2\n1\n3\n4\n5\n\n\n");
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("a replay's ticks read the maps where the recorded ticks did, at the recorded time", async () => {
+  const { trace } = await import("../../runtime/api/trace.ts");
+  const text = "tracepoint:syscalls:sys_enter_openat { @n = count(); }";
+  const program = compile(text);
+  const at = (ms: number) =>
+    event({
+      timeNs: 5_000_000_000 + ms * 1_000_000,
+      ctx: new Uint8Array(program.probes[0].ctx.size),
+    });
+  // The live ticks read after the 3rd and the 4th run: the 3rd run (at
+  // 1.05 s) came before the first tick's read, which lagged its tick.
+  const wall = 1_700_000_000_000_000_000n;
+  const path = Deno.makeTempFileSync({ suffix: ".tsrec" });
+  try {
+    Deno.writeFileSync(
+      path,
+      recordingBytes(
+        headerFor(program),
+        [at(0), at(990), at(1050), at(1900), at(2500)],
+        {
+          marks: new Map([[2, wall + 1_000_000_000n], [
+            3,
+            wall + 2_000_000_000n,
+          ]]),
+        },
+      ),
+    );
+    await using s = await trace(text, { replay: path });
+    const seen: [number, number][] = [];
+    for await (const _ of s.every(1000)) {
+      const n = s.map<[], number>("n").read();
+      seen.push([s.wallClock().getTime(), [...n.values()][0] ?? 0]);
+    }
+    assert.deepEqual(seen, [[1_700_000_001_000, 3], [1_700_000_002_000, 4]]);
+    assert.equal([...s.map<[], number>("n").read().values()][0], 5);
   } finally {
     Deno.removeSync(path);
   }

@@ -9,7 +9,10 @@ import { instrument, stackLow } from "../../runtime/record/tap.ts";
 import { VmProgram } from "../../runtime/vm/interpreter.ts";
 import { createMap, type RingBufMap } from "../../runtime/vm/maps.ts";
 import { createEnvironment } from "../../runtime/vm/environment.ts";
-import type { RecordedEvent } from "../../runtime/record/format.ts";
+import {
+  type RecordedEvent,
+  RING_POSITION,
+} from "../../runtime/record/format.ts";
 
 /**
  * Runs the tapped program in the interpreter (the kernel allows a
@@ -71,14 +74,16 @@ Deno.test("the tap records task facts, the context, results and reads of every r
     // The captured filename, then the program's own calls in order.
     assert.deepEqual(helpers, [
       Helper.probe_read_user_str,
-      // The printf record's reservation, with the time it was made.
+      // The printf record's reservation, with the time it was made and
+      // its position in the ring.
       Helper.ringbuf_reserve,
+      RING_POSITION,
       Helper.probe_read_user_str,
       Helper.ktime_get_boot_ns,
       Helper.get_stackid,
       Helper.get_stackid,
     ]);
-    const [capture, reserve, read] = e.calls;
+    const [capture, reserve, , read] = e.calls;
     assert.ok(reserve.r0 > 0n);
     assert.ok(capture.capture && !read.capture);
     assert.equal(capture.addr, read.addr);

@@ -89,12 +89,92 @@ Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
-    // The interval header shows the wall-clock time.
-    r.stdout.replace(/^\[\d\d:\d\d:\d\d\]$/m, "[HH:MM:SS]"),
-    "Tracing kfree_skb... Hit Ctrl-C to end.\n\n[HH:MM:SS]\n" +
+    // The interval header shows the events' clock: one second after the
+    // first event, which is 1 s after a boot at the epoch (UTC).
+    r.stdout,
+    "Tracing kfree_skb... Hit Ctrl-C to end.\n\n[00:00:02]\n" +
       "PID        COMM         DROP_COUNTS\n" +
       "42         nginx        2\n" +
       "7          sshd         1\n",
   );
   assert.match(r.stderr, /replaying .* \(4 events recorded/);
+});
+
+Deno.test("feedEvents: stacks fed with profile ticks print named from the symbols given", async () => {
+  const tick = "profile:hz:99";
+  const r = await feedEvents(
+    `${tick} { @[comm, kstack, ustack] = count(); }`,
+    [
+      { probe: tick, comm: "app", kstack: [0xffffffff81000110n], ustack: [5] },
+      { probe: tick, comm: "app", kstack: [0xffffffff81000110n], ustack: [5] },
+      { probe: tick, comm: "idle", kstack: [0xffffffff81000010n] },
+    ],
+    {
+      symbols: {
+        kernel: {
+          "0xffffffff81000000": "do_idle",
+          "0xffffffff81000100": "vfs_read",
+        },
+        user: { "4": "main" },
+      },
+    },
+  );
+  assert.equal(
+    r.output,
+    "Attaching 1 probe...\n\n\n" +
+      "@[idle, \n    do_idle+16\n, ]: 1\n" +
+      "@[app, \n    vfs_read+16\n, \n    main+1\n]: 2\n",
+  );
+});
+
+Deno.test("feedEvents: time() and strftime() print the events' clock, not the wall clock", async () => {
+  const r = await feedEvents(
+    'tracepoint:skb:kfree_skb { time("%s\\n"); printf("%s\\n", strftime("%s", nsecs)); }',
+    [
+      { probe: KFREE_SKB, timeNs: 5e9 },
+      { probe: KFREE_SKB, timeNs: 7.5e9 },
+    ],
+  );
+  assert.deepEqual(r.lines, ["5\n", "5\n", "7\n", "7\n"]);
+});
+
+Deno.test("feedEvents: interval ticks and profile samples fed at fixed times", async () => {
+  const r = await feedEvents(
+    'interval:s:1 { @ticks = count(); printf("tick %d\\n", elapsed / 1000000000); } profile:hz:99 { @s[cpu] = count(); }',
+    [
+      { probe: "profile:hz:99", cpu: 1 },
+      { probe: "interval:s:1", timeNs: 2e9 },
+      { probe: "profile:hz:99", cpu: 0 },
+      { probe: "interval:s:1", timeNs: 3e9 },
+    ],
+  );
+  assert.deepEqual(r.lines, ["tick 1\n", "tick 2\n"]);
+  assert.deepEqual(r.maps.find((m) => m.name === "@s")?.entries, [
+    { key: [0], value: 1 },
+    { key: [1], value: 1 },
+  ]);
+});
+
+Deno.test("feedEvents: registers of profile samples (reg()), and a clear error for an unknown one", async () => {
+  const tick = "profile:hz:99";
+  const r = await feedEvents(
+    `${tick} { @[reg("ip") & 0xfff, reg("sp") > 0] = count(); }`,
+    [
+      { probe: tick, regs: { ip: 0xffffffff81000123n, sp: 0x7ffc0000 } },
+      { probe: tick, regs: { ip: 0x401123 } },
+      { probe: tick, regs: { ip: 0x401123 } },
+    ],
+  );
+  assert.equal(
+    r.output,
+    "Attaching 1 probe...\n\n\n@[291, 1]: 1\n@[291, 0]: 2\n",
+  );
+  await assert.rejects(
+    () =>
+      feedEvents(`${tick} { @ = count(); }`, [{
+        probe: tick,
+        regs: { pc: 1 } as never,
+      }]),
+    /Unknown register "pc" \(registers: r15, /,
+  );
 });
