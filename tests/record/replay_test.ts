@@ -182,7 +182,7 @@ Deno.test("outputs made within the same nanoseconds replay in ring order (the or
     await session.start();
     await session.run({ durationMs: r.durationMs });
     await session.finish();
-    assert.equal(text, "Attaching 1 probe...\n2\n1\n3\n4\n5\n\n\n");
+    assert.equal(text, "Attached 1 probe\n2\n1\n3\n4\n5\n\n\n");
   } finally {
     Deno.removeSync(path);
   }

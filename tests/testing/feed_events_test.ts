@@ -121,7 +121,7 @@ Deno.test("feedEvents: stacks fed with profile ticks print named from the symbol
   );
   assert.equal(
     r.output,
-    "Attaching 1 probe...\n\n\n" +
+    "Attached 1 probe\n\n\n" +
       "@[idle, \n    do_idle+16\n, ]: 1\n" +
       "@[app, \n    vfs_read+16\n, \n    main+1\n]: 2\n",
   );
@@ -167,7 +167,7 @@ Deno.test("feedEvents: registers of profile samples (reg()), and a clear error f
   );
   assert.equal(
     r.output,
-    "Attaching 1 probe...\n\n\n@[291, 1]: 1\n@[291, 0]: 2\n",
+    "Attached 1 probe\n\n\n@[291, true]: 1\n@[291, false]: 2\n",
   );
   await assert.rejects(
     () =>
