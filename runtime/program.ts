@@ -151,16 +151,16 @@ export type TypeDesc =
     size: 8;
     mapIndex: number;
     depth: number;
-    /** How frames print: bpftrace's (default) or perf's layout. */
-    mode?: "bpftrace" | "perf";
+    /** How frames print: bpftrace's (default), perf's, or raw addresses. */
+    mode?: "bpftrace" | "perf" | "raw";
   }
   | {
     kind: "ustack";
     size: 8;
     mapIndex: number;
     depth: number;
-    /** How frames print: bpftrace's (default) or perf's layout. */
-    mode?: "bpftrace" | "perf";
+    /** How frames print: bpftrace's (default), perf's, or raw addresses. */
+    mode?: "bpftrace" | "perf" | "raw";
   }
   | { kind: "inet"; size: number }
   | { kind: "timestamp"; size: 8; format?: string }

@@ -198,7 +198,7 @@ export function compileAst(
   if (tree.macros?.length) tree = onDemand("macros").expandMacros(tree, diag);
   tree = lowerProgram(tree);
   const params = opts.params ?? [];
-  const config: ScriptConfig = tree.config
+  const config: ScriptConfig = tree.config || envVar("BPFTRACE_STACK_MODE")
     ? onDemand("config").readConfig(tree.config, diag)
     : { warnings: [] };
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
@@ -217,6 +217,7 @@ export function compileAst(
     tracefsAvailable: opts.tracefsAvailable,
     cpid: opts.cpid,
     pid: opts.pid,
+    stackMode: config.stackMode,
   });
   diag.throwIfErrors();
   // Wildcards are expanded now: the total work of codegen is known.

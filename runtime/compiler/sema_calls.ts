@@ -138,9 +138,9 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "args" };
     case "kstack":
     case "stack":
-      return stackType("kstack");
+      return stackType("kstack", STACK_DEPTH, c.opts.stackMode);
     case "ustack":
-      return stackType("ustack");
+      return stackType("ustack", STACK_DEPTH, c.opts.stackMode);
     case "ctx":
       return { k: "int", size: 8, signed: false, ptr: "kernel" };
     default:
@@ -157,8 +157,9 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
 function stackType(
   kind: "kstack" | "ustack",
   depth = STACK_DEPTH,
+  mode?: "perf" | "raw",
 ): SType {
-  return { k: kind, depth };
+  return mode === undefined ? { k: kind, depth } : { k: kind, depth, mode };
 }
 
 /**
@@ -546,17 +547,21 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "kstack":
     case "ustack": {
       if (!argc(c, e, 0, 2)) return { k: name, depth: STACK_DEPTH };
-      // kstack([mode,] [depth]): mode is the bare word bpftrace or perf.
-      let mode: "perf" | undefined;
+      // kstack([mode,] [depth]): mode is the bare word bpftrace, perf or
+      // raw; without it, the config's stack_mode.
+      let mode = c.opts.stackMode;
       let at = 0;
       const first = e.args[0];
       if (first?.kind === "ident") {
         c.u.types.set(first, NONE);
-        if (first.name === "perf") mode = "perf";
-        else if (first.name !== "bpftrace") {
+        if (first.name === "perf" || first.name === "raw") mode = first.name;
+        else if (first.name === "bpftrace") mode = undefined;
+        else if (first.name === "build_id") {
+          c.err(first.span, `${name}(build_id) is not supported by tsbpf`);
+        } else {
           c.err(
             first.span,
-            `${name}() mode must be bpftrace or perf, not "${first.name}"`,
+            `${name}() mode must be bpftrace, perf or raw, not "${first.name}"`,
           );
         }
         at = 1;
@@ -565,7 +570,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (e.args.length === 2 && at === 0) {
         c.err(
           e.args[0].span,
-          `${name}() with 2 arguments expects a mode (bpftrace or perf) first`,
+          `${name}() with 2 arguments expects a mode (bpftrace, perf or raw) first`,
         );
         c.expr(e.args[0]);
         at = 1;
@@ -581,8 +586,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
           } else depth = Number(n);
         }
       }
-      const t = stackType(name, depth);
-      return mode === undefined ? t : { k: name, depth, mode };
+      return stackType(name, depth, mode);
     }
     case "bswap": {
       // bpftrace 0.17: the bytes of an integer reversed, at its size.

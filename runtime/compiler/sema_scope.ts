@@ -30,6 +30,8 @@ export interface SemaOptions {
   cpid?: number;
   /** The `-p` process: usdt binaries are looked up in its mappings. */
   pid?: number;
+  /** `stack_mode`: how `kstack`/`ustack` without a mode print. */
+  stackMode?: "perf" | "raw";
 }
 
 /** The aggregation functions. */

@@ -20,6 +20,8 @@ export interface ScriptConfig {
   maxMapKeys?: number;
   /** `print_maps_on_exit`: whether maps print at exit (default true). */
   printMapsOnExit?: boolean;
+  /** `stack_mode`: how `kstack`/`ustack` without a mode print. */
+  stackMode?: "perf" | "raw";
   /** Settings accepted but not applied: one warning each. */
   warnings: CompileError[];
 }
@@ -43,8 +45,16 @@ const IGNORED: ReadonlySet<string> = new Set([
 ]);
 
 /** Settings tsbpf reads, and those it knows but does not apply. */
-const APPLIED = ["max_map_keys", "print_maps_on_exit"];
-const CHECKED = ["max_strlen", "missing_probes", "stack_mode"];
+const APPLIED = ["max_map_keys", "print_maps_on_exit", "stack_mode"];
+const CHECKED = ["max_strlen", "missing_probes"];
+
+/** The stack modes tsbpf prints (bpftrace's `build_id` it does not). */
+const STACK_MODES = ["bpftrace", "perf", "raw"];
+
+/** A stack mode's setting: undefined for bpftrace's own (the default). */
+function stackModeOf(v: string): "perf" | "raw" | undefined {
+  return v === "perf" || v === "raw" ? v : undefined;
+}
 
 /** Bytes of a string in tsbpf (bpftrace 0.17's `BPFTRACE_STRLEN`). */
 const STRLEN = 64;
@@ -67,7 +77,8 @@ function envSet(name: string): boolean {
 /**
  * Checks a config block: errors for unknown keys and bad values go to
  * `diag`; the settings tsbpf applies are returned, with a warning for
- * each setting it does not support yet.
+ * each setting it does not support yet. `BPFTRACE_STACK_MODE` in the
+ * environment applies with or without a block (and wins over it).
  *
  * @example Usage
  * ```ts
@@ -84,6 +95,7 @@ function envSet(name: string): boolean {
  * @param block The parsed block, if the program has one.
  * @param diag Where errors go (its file names the warnings too).
  * @returns The settings.
+ * @throws {RangeError} A bad `BPFTRACE_STACK_MODE` in the environment.
  */
 export function readConfig(
   block: ConfigBlock | undefined,
@@ -158,18 +170,30 @@ export function readConfig(
         }
         break;
       case "stack_mode":
-        if (!["bpftrace", "perf", "raw", "build_id"].includes(String(value))) {
-          bad('"bpftrace", "perf", "raw" or "build_id"');
-        } else if (value !== "bpftrace") {
-          warn(
-            e.span,
-            "stack_mode is not supported yet: stacks print in bpftrace mode",
+        if (value === "build_id") {
+          diag.error(
+            e.value.span,
+            "stack_mode build_id is not supported by tsbpf",
           );
-        }
+        } else if (!STACK_MODES.includes(String(value))) {
+          bad('"bpftrace", "perf" or "raw"');
+        } else out.stackMode = stackModeOf(String(value));
         break;
       default:
         warn(e.span, `${key} is not supported by tsbpf: ignored`);
     }
+  }
+  // As in bpftrace, the environment wins over the block.
+  const env = envVar("BPFTRACE_STACK_MODE");
+  if (env !== undefined && env !== "") {
+    if (!STACK_MODES.includes(env)) {
+      throw new RangeError(
+        `Invalid BPFTRACE_STACK_MODE "${env}": expected bpftrace, perf or raw`,
+      );
+    }
+    const mode = stackModeOf(env);
+    if (mode === undefined) delete out.stackMode;
+    else out.stackMode = mode;
   }
   return out;
 }
@@ -184,10 +208,10 @@ export function readConfig(
  * import { Diagnostics } from "./diagnostics.ts";
  * import { parse } from "./parser.ts";
  * import assert from "node:assert/strict";
- * const src = "config = { stack_mode = perf } begin { }";
+ * const src = "config = { on_stack_limit = 32 } begin { }";
  * const diag = new Diagnostics("stdin", src);
  * const c = sessionConfig(readConfig(parse(src).ast.config, diag), diag);
- * assert.match(c.warnings[0], /^stdin:1:12: WARNING: stack_mode is not supported yet/);
+ * assert.match(c.warnings[0], /^stdin:1:12: WARNING: on_stack_limit is not supported by tsbpf/);
  * ```
  *
  * @param config The checked block.
