@@ -61,7 +61,7 @@ import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import { lowerProgram } from "../lang/lowering.ts";
 import type { ScriptConfig } from "../lang/config.ts";
-import { onDemand } from "./on_demand.ts";
+import { CONFIG_ENV, onDemand } from "./on_demand.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { ProbeCompiler } from "./codegen.ts";
@@ -198,7 +198,7 @@ export function compileAst(
   if (tree.macros?.length) tree = onDemand("macros").expandMacros(tree, diag);
   tree = lowerProgram(tree);
   const params = opts.params ?? [];
-  const config: ScriptConfig = tree.config || envVar("BPFTRACE_STACK_MODE")
+  const config: ScriptConfig = tree.config || CONFIG_ENV.some(envVar)
     ? onDemand("config").readConfig(tree.config, diag)
     : { warnings: [] };
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
@@ -218,6 +218,7 @@ export function compileAst(
     cpid: opts.cpid,
     pid: opts.pid,
     stackMode: config.stackMode,
+    maxStrlen: config.maxStrlen,
   });
   diag.throwIfErrors();
   // Wildcards are expanded now: the total work of codegen is known.
@@ -257,6 +258,9 @@ export function compileAst(
     probes.push(probe);
   }
   checkKernelLimits(a.units, probes, tables.maps, diag, opts.maxSampleRate);
+  if (config.maxStrlen !== undefined && diag.errors.length > 0) {
+    onDemand("config").explainStackLimit(diag, config.maxStrlen);
+  }
   diag.throwIfErrors();
   uniqueNames(probes);
   const prog: Program = {

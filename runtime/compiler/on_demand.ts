@@ -18,6 +18,26 @@
  * @module
  */
 
+import { envVar } from "../probes/env.ts";
+
+/**
+ * The environment variables that set what a config block sets (read by
+ * lang/config.ts): when one is set the config checker is needed, even
+ * for a script without a block.
+ *
+ * @example Usage
+ * ```ts
+ * import { CONFIG_ENV } from "./on_demand.ts";
+ * console.assert(CONFIG_ENV.includes("BPFTRACE_STACK_MODE"));
+ * ```
+ */
+export const CONFIG_ENV: readonly string[] = [
+  "BPFTRACE_MAX_STRLEN",
+  "BPFTRACE_STRLEN",
+  "BPFTRACE_MISSING_PROBES",
+  "BPFTRACE_STACK_MODE",
+];
+
 /** The modules, each imported by a literal specifier (bundlers see them). */
 const LOADERS = {
   macros: () => import("../lang/macros.ts"),
@@ -82,7 +102,7 @@ export function onDemandNeeds(
   if (/\bimport\b/.test(t)) return [...ALL];
   const out: OnDemandName[] = [];
   if (/\bmacro\b/.test(t)) out.push("macros");
-  if (/\bconfig\b/.test(t)) out.push("config");
+  if (/\bconfig\b/.test(t) || CONFIG_ENV.some(envVar)) out.push("config");
   const usdt = /\b(?:usdt|U)\s*:/.test(t);
   if (
     usdt || /\b(?:uprobe|uretprobe|ur?)\s*:|\bu(?:sym|stack|addr)\b/.test(t)

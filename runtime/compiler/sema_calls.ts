@@ -502,14 +502,15 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (argc(c, e, 0, 1) && e.args.length === 1) strLitArg(c, e, 0);
       return NONE;
     case "str": {
-      if (!argc(c, e, 1, 2)) return { k: "str", size: STRING_SIZE };
+      const max = c.opts.maxStrlen ?? STRING_SIZE;
+      if (!argc(c, e, 1, 2)) return { k: "str", size: max };
       const t = c.expr(e.args[0]);
-      let size = STRING_SIZE;
+      let size = max;
       if (e.args.length === 2) {
         const n = litArg(c, e, 1);
         if (n !== undefined) {
           if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
-          else size = Math.min(Number(n) + 1, STRING_SIZE);
+          else size = Math.min(Number(n) + 1, max);
         }
       }
       if (t.k === "str") return { k: "str", size: Math.min(size, t.size) };
@@ -527,9 +528,9 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const n = c.constInt(e.args[1]);
       if (n === undefined) {
         // A length known only at run time: up to a string's size
-        // (bpftrace 0.17's BPFTRACE_STRLEN).
+        // (max_strlen).
         intArg(c, e, 1);
-        return { k: "buf", size: STRING_SIZE + 1 };
+        return { k: "buf", size: (c.opts.maxStrlen ?? STRING_SIZE) + 1 };
       }
       c.expr(e.args[1]);
       if (n < 1n || n > 255n) {

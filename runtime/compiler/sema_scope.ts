@@ -32,6 +32,8 @@ export interface SemaOptions {
   pid?: number;
   /** `stack_mode`: how `kstack`/`ustack` without a mode print. */
   stackMode?: "perf" | "raw";
+  /** `max_strlen`: bytes of a string read at run time (default 64). */
+  maxStrlen?: number;
 }
 
 /** The aggregation functions. */

@@ -1,10 +1,11 @@
 /**
  * The script's `config = { ... }` block, checked: which settings tsbpf
- * applies, and a warning for each one it does not support yet.
+ * applies, and a warning for each one it ignores.
  *
  * Keys are written as bpftrace allows: `stack_mode`, `STACK_MODE` or
  * `BPFTRACE_STACK_MODE`. As in bpftrace, the environment wins over the
- * block: `BPFTRACE_MAP_KEYS_MAX` over `max_map_keys`.
+ * block: `BPFTRACE_MAP_KEYS_MAX` over `max_map_keys`,
+ * `BPFTRACE_STACK_MODE` over `stack_mode`.
  *
  * @module
  */
@@ -22,6 +23,13 @@ export interface ScriptConfig {
   printMapsOnExit?: boolean;
   /** `stack_mode`: how `kstack`/`ustack` without a mode print. */
   stackMode?: "perf" | "raw";
+  /** `max_strlen`: bytes of a string read at run time (default 64). */
+  maxStrlen?: number;
+  /**
+   * `missing_probes`: what an attach point that cannot be attached does
+   * (default `error`: the run fails).
+   */
+  missingProbes?: "warn" | "ignore";
   /** Settings accepted but not applied: one warning each. */
   warnings: CompileError[];
 }
@@ -44,20 +52,40 @@ const IGNORED: ReadonlySet<string> = new Set([
   "unstable_dw_ustack",
 ]);
 
-/** Settings tsbpf reads, and those it knows but does not apply. */
-const APPLIED = ["max_map_keys", "print_maps_on_exit", "stack_mode"];
-const CHECKED = ["max_strlen", "missing_probes"];
+/** The settings tsbpf reads. */
+const APPLIED = [
+  "max_map_keys",
+  "max_strlen",
+  "missing_probes",
+  "print_maps_on_exit",
+  "stack_mode",
+];
+
+/** Old names bpftrace 0.26 still takes for a setting. */
+const RENAMED: Readonly<Record<string, string>> = {
+  strlen: "max_strlen",
+  map_keys_max: "max_map_keys",
+  cat_bytes_max: "max_cat_bytes",
+  no_cpp_demangle: "cpp_demangle",
+};
 
 /** The stack modes tsbpf prints (bpftrace's `build_id` it does not). */
 const STACK_MODES = ["bpftrace", "perf", "raw"];
 
-/** A stack mode's setting: undefined for bpftrace's own (the default). */
-function stackModeOf(v: string): "perf" | "raw" | undefined {
-  return v === "perf" || v === "raw" ? v : undefined;
-}
+/** Largest `max_strlen` (a string's size is a 32-bit count). */
+const MAX_STRLEN = 0xffffffff;
 
-/** Bytes of a string in tsbpf (bpftrace 0.17's `BPFTRACE_STRLEN`). */
-const STRLEN = 64;
+/**
+ * The environment variables that set what a block sets, in the order
+ * read (the first one set wins), by setting (the list of all of them is
+ * `CONFIG_ENV` in compiler/on_demand.ts). `BPFTRACE_MAP_KEYS_MAX` is
+ * read where the map size is resolved (compile.ts).
+ */
+const ENV: Readonly<Record<string, readonly string[]>> = {
+  max_strlen: ["BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"],
+  missing_probes: ["BPFTRACE_MISSING_PROBES"],
+  stack_mode: ["BPFTRACE_STACK_MODE"],
+};
 
 /** The value as written: a number, or a name or string's text. */
 function valueOf(e: ConfigEntry): bigint | string | boolean | undefined {
@@ -74,11 +102,67 @@ function envSet(name: string): boolean {
   return v !== undefined && v !== "";
 }
 
+/** What a setting's value means, or the values it expects. */
+type Parsed<T> = { ok: T } | { expected: string };
+
+function parseStackMode(v: unknown): Parsed<"perf" | "raw" | undefined> {
+  if (v === "perf" || v === "raw") return { ok: v };
+  if (v === "bpftrace") return { ok: undefined };
+  return { expected: '"bpftrace", "perf" or "raw"' };
+}
+
+function parseMissingProbes(v: unknown): Parsed<"warn" | "ignore" | undefined> {
+  const s = typeof v === "string" ? v.toLowerCase() : "";
+  if (s === "warn" || s === "ignore") return { ok: s };
+  if (s === "error") return { ok: undefined };
+  return { expected: '"error", "warn" or "ignore"' };
+}
+
+function parseMaxStrlen(v: unknown): Parsed<number> {
+  const n = typeof v === "string" && /^\s*\d+\s*$/.test(v) ? BigInt(v) : v;
+  if (typeof n === "bigint" && n >= 1n && n <= BigInt(MAX_STRLEN)) {
+    return { ok: Number(n) };
+  }
+  return { expected: `an integer from 1 to ${MAX_STRLEN}` };
+}
+
+/** Stores a setting's parsed value (undefined: tsbpf's default). */
+function apply(
+  out: ScriptConfig,
+  key: string,
+  value: unknown,
+): Parsed<unknown> {
+  switch (key) {
+    case "stack_mode": {
+      const p = parseStackMode(value);
+      if ("ok" in p) {
+        if (p.ok === undefined) delete out.stackMode;
+        else out.stackMode = p.ok;
+      }
+      return p;
+    }
+    case "missing_probes": {
+      const p = parseMissingProbes(value);
+      if ("ok" in p) {
+        if (p.ok === undefined) delete out.missingProbes;
+        else out.missingProbes = p.ok;
+      }
+      return p;
+    }
+    default: {
+      const p = parseMaxStrlen(value);
+      if ("ok" in p) out.maxStrlen = p.ok;
+      return p;
+    }
+  }
+}
+
 /**
  * Checks a config block: errors for unknown keys and bad values go to
  * `diag`; the settings tsbpf applies are returned, with a warning for
- * each setting it does not support yet. `BPFTRACE_STACK_MODE` in the
- * environment applies with or without a block (and wins over it).
+ * each setting it ignores. `BPFTRACE_STACK_MODE`, `BPFTRACE_MAX_STRLEN`
+ * (or 0.17's `BPFTRACE_STRLEN`) and `BPFTRACE_MISSING_PROBES` in the
+ * environment apply with or without a block, and win over it.
  *
  * @example Usage
  * ```ts
@@ -95,7 +179,7 @@ function envSet(name: string): boolean {
  * @param block The parsed block, if the program has one.
  * @param diag Where errors go (its file names the warnings too).
  * @returns The settings.
- * @throws {RangeError} A bad `BPFTRACE_STACK_MODE` in the environment.
+ * @throws {RangeError} A bad value of one of the environment variables.
  */
 export function readConfig(
   block: ConfigBlock | undefined,
@@ -107,16 +191,15 @@ export function readConfig(
   };
   const seen = new Set<string>();
   for (const e of block?.entries ?? []) {
-    const key = e.key.toLowerCase().replace(/^bpftrace_/, "");
+    let key = e.key.toLowerCase().replace(/^bpftrace_/, "");
+    key = RENAMED[key] ?? key;
     const value = valueOf(e);
     if (value === undefined) continue; // the parser reported it
-    const known = APPLIED.includes(key) || CHECKED.includes(key) ||
-      IGNORED.has(key);
-    if (!known) {
+    if (!APPLIED.includes(key) && !IGNORED.has(key)) {
       diag.error(
         e.span,
         `${e.key}: not a known configuration option${
-          didYouMean(key, [...APPLIED, ...CHECKED, ...IGNORED])
+          didYouMean(key, [...APPLIED, ...IGNORED])
         }`,
       );
       continue;
@@ -149,53 +232,67 @@ export function readConfig(
           out.printMapsOnExit = false;
         } else bad("true, false, 1 or 0");
         break;
-      case "max_strlen":
-        if (typeof value !== "bigint" || value < 1n) {
-          bad("a positive integer");
-        } else if (value !== BigInt(STRLEN)) {
-          warn(
-            e.span,
-            `max_strlen is not supported yet: strings stay ${STRLEN} bytes`,
-          );
-        }
-        break;
-      case "missing_probes":
-        if (!["error", "warn", "ignore"].includes(String(value))) {
-          bad('"error", "warn" or "ignore"');
-        } else if (value !== "error") {
-          warn(
-            e.span,
-            "missing_probes is not supported yet: a probe that cannot be attached is an error",
-          );
-        }
-        break;
       case "stack_mode":
-        if (value === "build_id") {
+      case "max_strlen":
+      case "missing_probes": {
+        if (key === "stack_mode" && value === "build_id") {
           diag.error(
             e.value.span,
             "stack_mode build_id is not supported by tsbpf",
           );
-        } else if (!STACK_MODES.includes(String(value))) {
-          bad('"bpftrace", "perf" or "raw"');
-        } else out.stackMode = stackModeOf(String(value));
+          break;
+        }
+        const p = apply(out, key, value);
+        if ("expected" in p) bad(p.expected);
         break;
+      }
       default:
         warn(e.span, `${key} is not supported by tsbpf: ignored`);
     }
   }
   // As in bpftrace, the environment wins over the block.
-  const env = envVar("BPFTRACE_STACK_MODE");
-  if (env !== undefined && env !== "") {
-    if (!STACK_MODES.includes(env)) {
+  for (const [key, names] of Object.entries(ENV)) {
+    const name = names.find(envSet);
+    if (name === undefined) continue;
+    const value = envVar(name)!;
+    const p = apply(out, key, key === "max_strlen" ? value : value.trim());
+    if ("expected" in p) {
       throw new RangeError(
-        `Invalid BPFTRACE_STACK_MODE "${env}": expected bpftrace, perf or raw`,
+        `Invalid ${name} ${quote(value)}: expected ${p.expected}`,
       );
     }
-    const mode = stackModeOf(env);
-    if (mode === undefined) delete out.stackMode;
-    else out.stackMode = mode;
   }
   return out;
+}
+
+/**
+ * Adds the cause to a "Stack limit exceeded" error when `max_strlen`
+ * made strings larger than tsbpf's default: they live on the 512-byte
+ * BPF stack.
+ *
+ * @example Usage
+ * ```ts
+ * import { explainStackLimit } from "./config.ts";
+ * import { Diagnostics } from "./diagnostics.ts";
+ * import assert from "node:assert/strict";
+ * const diag = new Diagnostics();
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * diag.error(span, "Stack limit exceeded: the probe needs more than 512 bytes");
+ * explainStackLimit(diag, 1024);
+ * assert.match(diag.errors[0].message, /max_strlen is 1024/);
+ * ```
+ *
+ * @param diag The compile's diagnostics.
+ * @param maxStrlen The `max_strlen` in effect.
+ */
+export function explainStackLimit(diag: Diagnostics, maxStrlen: number): void {
+  for (const e of diag.errors) {
+    if (e.message.startsWith("Stack limit exceeded")) {
+      e.message += ` (max_strlen is ${maxStrlen}: tsbpf keeps strings on ` +
+        "the BPF stack, lower max_strlen or read shorter strings with " +
+        "str(p, n))";
+    }
+  }
 }
 
 /**

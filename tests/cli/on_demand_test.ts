@@ -61,9 +61,9 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
       /^$/,
     ],
     [
-      ["-e", "config = { stack_mode = perf } BEGIN { exit(); }"],
+      ["-e", 'config = { license = "GPL" } BEGIN { exit(); }'],
       0,
-      /WARNING: stack_mode is not supported yet/,
+      /WARNING: license is not supported by tsbpf: ignored/,
     ],
     [
       ["-e", `import "${lib}"; BEGIN { printf("%d\\n", two()); exit(); }`],
