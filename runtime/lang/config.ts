@@ -69,9 +69,6 @@ const RENAMED: Readonly<Record<string, string>> = {
   no_cpp_demangle: "cpp_demangle",
 };
 
-/** The stack modes tsbpf prints (bpftrace's `build_id` it does not). */
-const STACK_MODES = ["bpftrace", "perf", "raw"];
-
 /** Largest `max_strlen` (a string's size is a 32-bit count). */
 const MAX_STRLEN = 0xffffffff;
 
