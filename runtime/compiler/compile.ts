@@ -201,6 +201,15 @@ export function compileAst(
   const config: ScriptConfig = tree.config || CONFIG_ENV.some(envVar)
     ? onDemand("config").readConfig(tree.config, diag)
     : { warnings: [] };
+  if (config.missingProbes !== undefined) {
+    tree = onDemand("missing").dropMissingProbes(
+      tree,
+      diag,
+      config.missingProbes,
+      opts.tracefsAvailable ?? true,
+      config.warnings,
+    );
+  }
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
@@ -269,7 +278,7 @@ export function compileAst(
     formats: tables.formats,
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
-  if (tree.config) {
+  if (tree.config || config.warnings.length > 0) {
     prog.config = onDemand("config").sessionConfig(config, diag);
   }
   return prog;

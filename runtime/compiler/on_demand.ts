@@ -43,6 +43,7 @@ const LOADERS = {
   macros: () => import("../lang/macros.ts"),
   imports: () => import("../lang/imports.ts"),
   config: () => import("../lang/config.ts"),
+  missing: () => import("./missing_probes.ts"),
   elf: () => import("../probes/elf.ts"),
   uprobes: () => import("../probes/uprobe_target.ts"),
   symbolizer: () => import("../probes/user_symbols.ts"),
@@ -67,6 +68,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   macros: "the macro expander",
   imports: "the import resolver",
   config: "the config block checker",
+  missing: "the missing_probes filter",
   elf: "the ELF reader",
   uprobes: "the uprobe resolver",
   symbolizer: "the user symbolizer",
@@ -103,6 +105,9 @@ export function onDemandNeeds(
   const out: OnDemandName[] = [];
   if (/\bmacro\b/.test(t)) out.push("macros");
   if (/\bconfig\b/.test(t) || CONFIG_ENV.some(envVar)) out.push("config");
+  if (/\bmissing_probes\b/i.test(t) || envVar("BPFTRACE_MISSING_PROBES")) {
+    out.push("missing");
+  }
   const usdt = /\b(?:usdt|U)\s*:/.test(t);
   if (
     usdt || /\b(?:uprobe|uretprobe|ur?)\s*:|\bu(?:sym|stack|addr)\b/.test(t)

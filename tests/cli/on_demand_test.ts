@@ -44,6 +44,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "macros",
     "imports",
     "config",
+    "missing",
     "elf",
     "uprobes",
     "symbolizer",
