@@ -27,6 +27,7 @@ import {
 } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
+import { CONFIG_ROWS } from "./rows_config.ts";
 import { TYPES_ROWS } from "./rows_types.ts";
 
 export { N, type Row };
@@ -1311,4 +1312,5 @@ tracepoint:syscalls:sys_enter_getppid /0/ { @nc = count(); @ns = sum(1); @nh = h
 export const ROWS: Row[] = [
   ...CORE_ROWS,
   ...TYPES_ROWS,
+  ...CONFIG_ROWS,
 ];
