@@ -279,9 +279,14 @@ export interface Program {
   source?: { name: string; text: string };
   /**
    * From the script's `config = { ... }` block: whether maps print at
-   * exit, and warnings (rendered) about settings not applied.
+   * exit, what an attach point that fails to attach does
+   * (`missing_probes`; absent: the run fails), and warnings (rendered).
    */
-  config?: { printMapsOnExit?: boolean; warnings: string[] };
+  config?: {
+    printMapsOnExit?: boolean;
+    missingProbes?: "warn" | "ignore";
+    warnings: string[];
+  };
 }
 
 /** A register an operand names: its `pt_regs` slot and the bytes used. */

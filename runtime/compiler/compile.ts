@@ -198,7 +198,8 @@ export function compileAst(
   if (tree.macros?.length) tree = onDemand("macros").expandMacros(tree, diag);
   tree = lowerProgram(tree);
   const params = opts.params ?? [];
-  const config: ScriptConfig = tree.config || CONFIG_ENV.some(envVar)
+  const configured = tree.config !== undefined || CONFIG_ENV.some(envVar);
+  const config: ScriptConfig = configured
     ? onDemand("config").readConfig(tree.config, diag)
     : { warnings: [] };
   if (config.missingProbes !== undefined) {
@@ -278,7 +279,7 @@ export function compileAst(
     formats: tables.formats,
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
-  if (tree.config || config.warnings.length > 0) {
+  if (configured) {
     prog.config = onDemand("config").sessionConfig(config, diag);
   }
   return prog;

@@ -14,6 +14,7 @@ import type { ConfigBlock, ConfigEntry, Span } from "./ast.ts";
 import { CompileError, type Diagnostics, quote } from "./diagnostics.ts";
 import { didYouMean } from "./suggest.ts";
 import { envVar } from "../probes/env.ts";
+import type { Program } from "../program.ts";
 
 /** The settings of a config block, as tsbpf uses them. */
 export interface ScriptConfig {
@@ -248,6 +249,12 @@ export function readConfig(
     }
   }
   // As in bpftrace, the environment wins over the block.
+  readEnv(out);
+  return out;
+}
+
+/** Sets `out`'s settings from the environment; throws on a bad value. */
+function readEnv(out: ScriptConfig): void {
   for (const [key, names] of Object.entries(ENV)) {
     const name = names.find(envSet);
     if (name === undefined) continue;
@@ -259,7 +266,22 @@ export function readConfig(
       );
     }
   }
-  return out;
+}
+
+/**
+ * Checks the environment variables that set what a config block sets
+ * (the CLI's usage check, before anything is compiled).
+ *
+ * @example Usage
+ * ```ts
+ * import { checkConfigEnv } from "./config.ts";
+ * checkConfigEnv();
+ * ```
+ *
+ * @throws {RangeError} A bad value of one of them.
+ */
+export function checkConfigEnv(): void {
+  readEnv({ warnings: [] });
 }
 
 /**
@@ -315,11 +337,14 @@ export function explainStackLimit(diag: Diagnostics, maxStrlen: number): void {
 export function sessionConfig(
   config: ScriptConfig,
   diag: Diagnostics,
-): { printMapsOnExit?: boolean; warnings: string[] } {
+): NonNullable<Program["config"]> {
   return {
     ...(config.printMapsOnExit === undefined
       ? {}
       : { printMapsOnExit: config.printMapsOnExit }),
+    ...(config.missingProbes === undefined
+      ? {}
+      : { missingProbes: config.missingProbes }),
     warnings: config.warnings.map((w) => w.format(diag.source, diag.file)),
   };
 }
