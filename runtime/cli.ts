@@ -12,7 +12,7 @@ import { preloadEngine, selectEngine } from "./engines/backend.ts";
 import { type CliOptions, parseCli, USAGE, UsageError } from "./cli_args.ts";
 import { compile, resolveMaxMapKeys } from "./compiler/compile.ts";
 import { prepareKernelTypes } from "./compiler/kernel_types.ts";
-import { loadOnDemand } from "./compiler/on_demand.ts";
+import { CONFIG_ENV, loadOnDemand } from "./compiler/on_demand.ts";
 import { maxSampleRate } from "./probes/perf_events.ts";
 import type { Engine } from "./engines/engine.ts";
 import type { MetricsSource } from "./metrics/server.ts";
@@ -244,6 +244,10 @@ async function runScript(opts: CliOptions): Promise<number> {
     // Checked now (a usage error); resolved by the compile, where the
     // script's config block may set it.
     resolveMaxMapKeys(opts.maxMapKeys);
+    // BPFTRACE_STACK_MODE and the other settings of a config block.
+    if (CONFIG_ENV.some(envVar)) {
+      (await import("./lang/config.ts")).checkConfigEnv();
+    }
   } catch (e) {
     throw new UsageError(errorMessage(e));
   }

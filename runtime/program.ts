@@ -179,16 +179,16 @@ export type TypeDesc =
     size: 8;
     mapIndex: number;
     depth: number;
-    /** How frames print: bpftrace's (default) or perf's layout. */
-    mode?: "bpftrace" | "perf";
+    /** How frames print: bpftrace's (default), perf's, or raw addresses. */
+    mode?: "bpftrace" | "perf" | "raw";
   }
   | {
     kind: "ustack";
     size: 8;
     mapIndex: number;
     depth: number;
-    /** How frames print: bpftrace's (default) or perf's layout. */
-    mode?: "bpftrace" | "perf";
+    /** How frames print: bpftrace's (default), perf's, or raw addresses. */
+    mode?: "bpftrace" | "perf" | "raw";
   }
   | { kind: "inet"; size: number }
   | { kind: "timestamp"; size: 8; format?: string }
@@ -343,9 +343,14 @@ export interface Program {
   source?: { name: string; text: string };
   /**
    * From the script's `config = { ... }` block: whether maps print at
-   * exit, and warnings (rendered) about settings not applied.
+   * exit, what an attach point that fails to attach does
+   * (`missing_probes`; absent: the run fails), and warnings (rendered).
    */
-  config?: { printMapsOnExit?: boolean; warnings: string[] };
+  config?: {
+    printMapsOnExit?: boolean;
+    missingProbes?: "warn" | "ignore";
+    warnings: string[];
+  };
   /** The named parameters the program reads (`getopt()`), for `--help`. */
   options?: ProgramOption[];
 }

@@ -258,9 +258,13 @@ export class Session {
     return ns === undefined ? new Date() : new Date(Number(ns / 1_000_000n));
   }
 
-  /** Number of attach points, as bpftrace counts probes. */
+  /**
+   * Number of attach points, as bpftrace counts probes (less those
+   * skipped by `missing_probes`).
+   */
   probeCount(): number {
-    return this.program.probes.reduce((n, p) => n + p.attach.length, 0);
+    return this.program.probes.reduce((n, p) => n + p.attach.length, 0) -
+      (this.engine.skippedAttachPoints?.().length ?? 0);
   }
 
   /**
@@ -282,6 +286,14 @@ export class Session {
     this.#pending = [];
     this.#pendingSize = 0;
     if (!this.#exitRequested) await this.engine.attach();
+    if (this.program.config?.missingProbes === "warn") {
+      // bpftrace 0.26's words for an attach point skipped at attach time.
+      for (const s of this.engine.skippedAttachPoints?.() ?? []) {
+        this.#warn(
+          `WARNING: ${s.error.message}\nWARNING: Unable to attach probe: ${s.point}. Skipping.\n`,
+        );
+      }
+    }
     const n = this.probeCount();
     if (!this.#quiet && this.#attachLine) {
       // Synthetic events say so on the attach line: never invented data

@@ -62,7 +62,7 @@ import { Diagnostics } from "../lang/diagnostics.ts";
 import { parse } from "../lang/parser.ts";
 import { lowerProgram } from "../lang/lowering.ts";
 import type { ScriptConfig } from "../lang/config.ts";
-import { onDemand } from "./on_demand.ts";
+import { CONFIG_ENV, onDemand } from "./on_demand.ts";
 import type { ProbeProgram, Program } from "../program.ts";
 import { checkBounds, checkExpansion } from "./bounds.ts";
 import { ProbeCompiler } from "./codegen.ts";
@@ -242,9 +242,19 @@ export function compileAst(
     opts.debug.lowered(tree);
   }
   const params = opts.params ?? [];
-  const config: ScriptConfig = tree.config
+  const configured = tree.config !== undefined || CONFIG_ENV.some(envVar);
+  const config: ScriptConfig = configured
     ? onDemand("config").readConfig(tree.config, diag)
     : { warnings: [] };
+  if (config.missingProbes !== undefined) {
+    tree = onDemand("missing").dropMissingProbes(
+      tree,
+      diag,
+      config.missingProbes,
+      opts.tracefsAvailable ?? true,
+      config.warnings,
+    );
+  }
   const maxMapKeys = resolveMaxMapKeys(opts.maxMapKeys ?? config.maxMapKeys);
   for (const [k, v] of [["pid", opts.pid], ["cpid", opts.cpid]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)) {
@@ -263,6 +273,8 @@ export function compileAst(
     cpid: opts.cpid,
     pid: opts.pid,
     named: opts.named,
+    stackMode: config.stackMode,
+    maxStrlen: config.maxStrlen,
   });
   if (tree.mapDecls !== undefined) applyMapDecls(tree.mapDecls, a.maps, diag);
   diag.throwIfErrors();
@@ -307,6 +319,9 @@ export function compileAst(
     probes.push(probe);
   }
   checkKernelLimits(a.units, probes, tables.maps, diag, opts.maxSampleRate);
+  if (config.maxStrlen !== undefined && diag.errors.length > 0) {
+    onDemand("config").explainStackLimit(diag, config.maxStrlen);
+  }
   diag.throwIfErrors();
   uniqueNames(probes);
   const prog: Program = {
@@ -315,7 +330,7 @@ export function compileAst(
     formats: tables.formats,
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
-  if (tree.config) {
+  if (configured) {
     prog.config = onDemand("config").sessionConfig(config, diag);
   }
   if (diag.warnings.length > 0) {

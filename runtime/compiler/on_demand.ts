@@ -18,11 +18,32 @@
  * @module
  */
 
+import { envVar } from "../probes/env.ts";
+
+/**
+ * The environment variables that set what a config block sets (read by
+ * lang/config.ts): when one is set the config checker is needed, even
+ * for a script without a block.
+ *
+ * @example Usage
+ * ```ts
+ * import { CONFIG_ENV } from "./on_demand.ts";
+ * console.assert(CONFIG_ENV.includes("BPFTRACE_STACK_MODE"));
+ * ```
+ */
+export const CONFIG_ENV: readonly string[] = [
+  "BPFTRACE_MAX_STRLEN",
+  "BPFTRACE_STRLEN",
+  "BPFTRACE_MISSING_PROBES",
+  "BPFTRACE_STACK_MODE",
+];
+
 /** The modules, each imported by a literal specifier (bundlers see them). */
 const LOADERS = {
   macros: () => import("../lang/macros.ts"),
   imports: () => import("../lang/imports.ts"),
   config: () => import("../lang/config.ts"),
+  missing: () => import("./missing_probes.ts"),
   elf: () => import("../probes/elf.ts"),
   uprobes: () => import("../probes/uprobe_target.ts"),
   symbolizer: () => import("../probes/user_symbols.ts"),
@@ -47,6 +68,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   macros: "the macro expander",
   imports: "the import resolver",
   config: "the config block checker",
+  missing: "the missing_probes filter",
   elf: "the ELF reader",
   uprobes: "the uprobe resolver",
   symbolizer: "the user symbolizer",
@@ -82,7 +104,10 @@ export function onDemandNeeds(
   if (/\bimport\b/.test(t)) return [...ALL];
   const out: OnDemandName[] = [];
   if (/\bmacro\b/.test(t)) out.push("macros");
-  if (/\bconfig\b/.test(t)) out.push("config");
+  if (/\bconfig\b/.test(t) || CONFIG_ENV.some(envVar)) out.push("config");
+  if (/\bmissing_probes\b/i.test(t) || envVar("BPFTRACE_MISSING_PROBES")) {
+    out.push("missing");
+  }
   const usdt = /\b(?:usdt|U)\s*:/.test(t);
   if (
     usdt || /\b(?:uprobe|uretprobe|ur?)\s*:|\bu(?:sym|stack|addr)\b/.test(t)

@@ -758,10 +758,13 @@ class UnitTypeChecker implements SemaScope {
       case "bool":
         return BOOL;
       case "str": {
-        if (e.value.length > STRING_SIZE - 1) {
+        // A literal is as long as written, up to the larger of a string's
+        // default size and max_strlen.
+        const max = Math.max(STRING_SIZE, this.opts.maxStrlen ?? 0);
+        if (e.value.length > max - 1) {
           this.err(
             e.span,
-            `String is too long (over ${STRING_SIZE} bytes): "${e.value}"`,
+            `String is too long (over ${max} bytes): "${e.value}"`,
           );
         }
         return { k: "str", size: e.value.length + 1 };
@@ -771,7 +774,10 @@ class UnitTypeChecker implements SemaScope {
         // Not given: 0 (and "" in `str()`), as in bpftrace.
         if (v === undefined) return S64;
         if (/^-?(0x[0-9a-f]+|\d+)$/i.test(v)) return S64;
-        return { k: "str", size: Math.min(v.length + 1, STRING_SIZE) };
+        return {
+          k: "str",
+          size: Math.min(v.length + 1, this.opts.maxStrlen ?? STRING_SIZE),
+        };
       }
       case "positional_count":
         return S64;

@@ -142,9 +142,9 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "args" };
     case "kstack":
     case "stack":
-      return stackType("kstack");
+      return stackType("kstack", STACK_DEPTH, c.opts.stackMode);
     case "ustack":
-      return stackType("ustack");
+      return stackType("ustack", STACK_DEPTH, c.opts.stackMode);
     case "ctx":
       return { k: "int", size: 8, signed: false, ptr: "kernel" };
     case "ppid": {
@@ -180,8 +180,9 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
 function stackType(
   kind: "kstack" | "ustack",
   depth = STACK_DEPTH,
+  mode?: "perf" | "raw",
 ): SType {
-  return { k: kind, depth };
+  return mode === undefined ? { k: kind, depth } : { k: kind, depth, mode };
 }
 
 /**
@@ -741,14 +742,15 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (argc(c, e, 0, 1) && e.args.length === 1) strLitArg(c, e, 0);
       return NONE;
     case "str": {
-      if (!argc(c, e, 1, 2)) return { k: "str", size: STRING_SIZE };
+      const max = c.opts.maxStrlen ?? STRING_SIZE;
+      if (!argc(c, e, 1, 2)) return { k: "str", size: max };
       const t = c.expr(e.args[0]);
-      let size = STRING_SIZE;
+      let size = max;
       if (e.args.length === 2) {
         const n = litArg(c, e, 1);
         if (n !== undefined) {
           if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
-          else size = Math.min(Number(n) + 1, STRING_SIZE);
+          else size = Math.min(Number(n) + 1, max);
         }
       }
       const a = e.args[0];
@@ -783,9 +785,9 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const n = c.constInt(e.args[1]);
       if (n === undefined) {
         // A length known only at run time: up to a string's size
-        // (bpftrace 0.17's BPFTRACE_STRLEN).
+        // (max_strlen).
         intArg(c, e, 1);
-        return { k: "buf", size: STRING_SIZE + 1 };
+        return { k: "buf", size: (c.opts.maxStrlen ?? STRING_SIZE) + 1 };
       }
       c.expr(e.args[1]);
       if (n < 1n || n > 255n) {
@@ -816,17 +818,21 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "kstack":
     case "ustack": {
       if (!argc(c, e, 0, 2)) return { k: name, depth: STACK_DEPTH };
-      // kstack([mode,] [depth]): mode is the bare word bpftrace or perf.
-      let mode: "perf" | undefined;
+      // kstack([mode,] [depth]): mode is the bare word bpftrace, perf or
+      // raw; without it, the config's stack_mode.
+      let mode = c.opts.stackMode;
       let at = 0;
       const first = e.args[0];
       if (first?.kind === "ident") {
         c.u.types.set(first, NONE);
-        if (first.name === "perf") mode = "perf";
-        else if (first.name !== "bpftrace") {
+        if (first.name === "perf" || first.name === "raw") mode = first.name;
+        else if (first.name === "bpftrace") mode = undefined;
+        else if (first.name === "build_id") {
+          c.err(first.span, `${name}(build_id) is not supported by tsbpf`);
+        } else {
           c.err(
             first.span,
-            `${name}() mode must be bpftrace or perf, not "${first.name}"`,
+            `${name}() mode must be bpftrace, perf or raw, not "${first.name}"`,
           );
         }
         at = 1;
@@ -835,7 +841,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (e.args.length === 2 && at === 0) {
         c.err(
           e.args[0].span,
-          `${name}() with 2 arguments expects a mode (bpftrace or perf) first`,
+          `${name}() with 2 arguments expects a mode (bpftrace, perf or raw) first`,
         );
         c.expr(e.args[0]);
         at = 1;
@@ -851,8 +857,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
           } else depth = Number(n);
         }
       }
-      const t = stackType(name, depth);
-      return mode === undefined ? t : { k: name, depth, mode };
+      return stackType(name, depth, mode);
     }
     case "bswap": {
       // bpftrace 0.17: the bytes of an integer reversed, at its size.

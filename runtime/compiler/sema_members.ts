@@ -61,6 +61,10 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
     );
     return S64;
   }
+  // A __data_loc string is read at the size of any string (max_strlen).
+  if (f.dataLoc && c.opts.maxStrlen !== undefined) {
+    return { k: "str", size: c.opts.maxStrlen };
+  }
   return fieldType(f, c.u.userPtrs);
 }
 

@@ -34,6 +34,10 @@ export interface SemaOptions {
   pid?: number;
   /** Named parameters (`-- --name=value`), read by `getopt()`. */
   named?: NamedParams;
+  /** `stack_mode`: how `kstack`/`ustack` without a mode print. */
+  stackMode?: "perf" | "raw";
+  /** `max_strlen`: bytes of a string read at run time (default 64). */
+  maxStrlen?: number;
 }
 
 /** The aggregation functions. */

@@ -40,8 +40,8 @@ export type SType =
   | { k: "ksym" }
   /** 16 bytes in memory: the address, then the tgid (as bpftrace). */
   | { k: "usym" }
-  | { k: "kstack"; depth: number; mode?: "perf" }
-  | { k: "ustack"; depth: number; mode?: "perf" }
+  | { k: "kstack"; depth: number; mode?: "perf" | "raw" }
+  | { k: "ustack"; depth: number; mode?: "perf" | "raw" }
   | { k: "inet"; size: number }
   | { k: "timestamp"; format?: string }
   /** A uid printed as its user name (`username`). */
@@ -440,7 +440,7 @@ export function typeName(t: SType): string {
       return `inet[${t.size}]`;
     case "kstack":
     case "ustack":
-      return t.mode === "perf" ? `${t.k}(perf)` : t.k;
+      return t.mode === undefined ? t.k : `${t.k}(${t.mode})`;
     case "args":
       return "args";
     case "agg":
@@ -526,7 +526,7 @@ export function toTypeDesc(
         mapIndex: stackMap(t.k, t.depth),
         depth: t.depth,
       };
-      if (t.mode === "perf") d.mode = "perf";
+      if (t.mode !== undefined) d.mode = t.mode;
       return d;
     }
     case "record":

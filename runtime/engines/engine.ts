@@ -34,6 +34,14 @@ export interface PollLimits {
   sliceMs?: number;
 }
 
+/** An attach point that could not be attached and was skipped. */
+export interface SkippedAttach {
+  /** The attach point's text (`hardware:cycles:100000`). */
+  point: string;
+  /** Why it could not be attached. */
+  error: Error;
+}
+
 /**
  * An engine loads a `Program`, attaches its probes, delivers the records its
  * probes send through the events ring buffer, and reads maps.
@@ -56,8 +64,17 @@ export interface Engine {
   verify?(program: Program): void;
   /** Creates the maps and loads (verifies) every probe. */
   load(program: Program): Promise<void>;
-  /** Attaches every probe except BEGIN and END. */
+  /**
+   * Attaches every probe except BEGIN and END. With the program's
+   * `config.missingProbes` set, an attach point that fails is skipped
+   * (see `skippedAttachPoints`) instead of failing the attach.
+   */
   attach(): Promise<void>;
+  /**
+   * The attach points `attach()` skipped (`missing_probes` warn or
+   * ignore) and why. Absent: the engine never skips.
+   */
+  skippedAttachPoints?(): readonly SkippedAttach[];
   /**
    * Detaches every attached probe, keeping maps and programs (END and map
    * reads still work). Absent: probes stay attached until `close()`.

@@ -8,7 +8,13 @@
  * @module
  */
 
-import type { Engine, PollLimits, ProbeStats, RawMapEntry } from "./engine.ts";
+import type {
+  Engine,
+  PollLimits,
+  ProbeStats,
+  RawMapEntry,
+  SkippedAttach,
+} from "./engine.ts";
 import type { MapSpec, ProbeProgram, Program } from "../program.ts";
 import { encode, type Insn, LD_IMM64 } from "../bpf/insn.ts";
 import { MapType, ProgType, PseudoSrc } from "../bpf/opcodes.ts";
@@ -229,6 +235,7 @@ export class KernelEngine implements Engine, Disposable {
   /** The kernel runs on the wall clock. */
   readonly realtime = true;
   #opts: KernelEngineOptions;
+  #skipped: SkippedAttach[] = [];
   #libs: NativeLibs | undefined;
   #program: Program | undefined;
   #mapFds: number[] = [];
@@ -281,6 +288,11 @@ export class KernelEngine implements Engine, Disposable {
   /** Program fds, per probe, in order (for inspection). */
   get programFds(): number[] {
     return this.#progs.map((p) => p.fd);
+  }
+
+  /** See {@linkcode Engine.skippedAttachPoints}. */
+  skippedAttachPoints(): readonly SkippedAttach[] {
+    return this.#skipped;
   }
 
   /** The verifier log of a probe, when `logLevel` was set or it failed. */
@@ -527,9 +539,14 @@ export class KernelEngine implements Engine, Disposable {
     this.#rbEpollFd = n.bpf.ring_buffer__epoll_fd(rb);
   }
 
-  /** Attaches every probe except BEGIN and END. A second call does nothing. */
+  /**
+   * Attaches every probe except BEGIN and END. A second call does nothing.
+   * With `missing_probes` warn or ignore, an attach point that fails is
+   * skipped ({@linkcode skippedAttachPoints}).
+   */
   async attach(): Promise<void> {
     if (this.#atts.length > 0) return;
+    const skip = this.#program?.config?.missingProbes !== undefined;
     // The ELF reader loads only for programs with uprobes.
     const resolveUprobe = this.#progs.some((p) =>
         !p.special &&
@@ -544,9 +561,14 @@ export class KernelEngine implements Engine, Disposable {
       for (const p of this.#progs) {
         if (p.special) continue;
         for (const point of p.probe.attach) {
-          this.#atts.push(
-            attachPoint(p.fd, point, { pid: this.#opts.pid, resolveUprobe }),
-          );
+          try {
+            this.#atts.push(
+              attachPoint(p.fd, point, { pid: this.#opts.pid, resolveUprobe }),
+            );
+          } catch (e) {
+            if (!skip || !(e instanceof Error)) throw e;
+            this.#skipped.push({ point: point.text, error: e });
+          }
         }
       }
     } catch (e) {

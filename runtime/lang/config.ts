@@ -1,10 +1,11 @@
 /**
  * The script's `config = { ... }` block, checked: which settings tsbpf
- * applies, and a warning for each one it does not support yet.
+ * applies, and a warning for each one it ignores.
  *
  * Keys are written as bpftrace allows: `stack_mode`, `STACK_MODE` or
  * `BPFTRACE_STACK_MODE`. As in bpftrace, the environment wins over the
- * block: `BPFTRACE_MAP_KEYS_MAX` over `max_map_keys`.
+ * block: `BPFTRACE_MAP_KEYS_MAX` over `max_map_keys`,
+ * `BPFTRACE_STACK_MODE` over `stack_mode`.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import type { ConfigBlock, ConfigEntry, Span } from "./ast.ts";
 import { CompileError, type Diagnostics, quote } from "./diagnostics.ts";
 import { didYouMean } from "./suggest.ts";
 import { envVar } from "../probes/env.ts";
+import type { Program } from "../program.ts";
 
 /** The settings of a config block, as tsbpf uses them. */
 export interface ScriptConfig {
@@ -20,6 +22,15 @@ export interface ScriptConfig {
   maxMapKeys?: number;
   /** `print_maps_on_exit`: whether maps print at exit (default true). */
   printMapsOnExit?: boolean;
+  /** `stack_mode`: how `kstack`/`ustack` without a mode print. */
+  stackMode?: "perf" | "raw";
+  /** `max_strlen`: bytes of a string read at run time (default 64). */
+  maxStrlen?: number;
+  /**
+   * `missing_probes`: what an attach point that cannot be attached does
+   * (default `error`: the run fails).
+   */
+  missingProbes?: "warn" | "ignore";
   /** Settings accepted but not applied: one warning each. */
   warnings: CompileError[];
 }
@@ -42,12 +53,37 @@ const IGNORED: ReadonlySet<string> = new Set([
   "unstable_dw_ustack",
 ]);
 
-/** Settings tsbpf reads, and those it knows but does not apply. */
-const APPLIED = ["max_map_keys", "print_maps_on_exit"];
-const CHECKED = ["max_strlen", "missing_probes", "stack_mode"];
+/** The settings tsbpf reads. */
+const APPLIED = [
+  "max_map_keys",
+  "max_strlen",
+  "missing_probes",
+  "print_maps_on_exit",
+  "stack_mode",
+];
 
-/** Bytes of a string in tsbpf (bpftrace 0.17's `BPFTRACE_STRLEN`). */
-const STRLEN = 64;
+/** Old names bpftrace 0.26 still takes for a setting. */
+const RENAMED: Readonly<Record<string, string>> = {
+  strlen: "max_strlen",
+  map_keys_max: "max_map_keys",
+  cat_bytes_max: "max_cat_bytes",
+  no_cpp_demangle: "cpp_demangle",
+};
+
+/** Largest `max_strlen` (a string's size is a 32-bit count). */
+const MAX_STRLEN = 0xffffffff;
+
+/**
+ * The environment variables that set what a block sets, in the order
+ * read (the first one set wins), by setting (the list of all of them is
+ * `CONFIG_ENV` in compiler/on_demand.ts). `BPFTRACE_MAP_KEYS_MAX` is
+ * read where the map size is resolved (compile.ts).
+ */
+const ENV: Readonly<Record<string, readonly string[]>> = {
+  max_strlen: ["BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"],
+  missing_probes: ["BPFTRACE_MISSING_PROBES"],
+  stack_mode: ["BPFTRACE_STACK_MODE"],
+};
 
 /** The value as written: a number, or a name or string's text. */
 function valueOf(e: ConfigEntry): bigint | string | boolean | undefined {
@@ -64,10 +100,67 @@ function envSet(name: string): boolean {
   return v !== undefined && v !== "";
 }
 
+/** What a setting's value means, or the values it expects. */
+type Parsed<T> = { ok: T } | { expected: string };
+
+function parseStackMode(v: unknown): Parsed<"perf" | "raw" | undefined> {
+  if (v === "perf" || v === "raw") return { ok: v };
+  if (v === "bpftrace") return { ok: undefined };
+  return { expected: '"bpftrace", "perf" or "raw"' };
+}
+
+function parseMissingProbes(v: unknown): Parsed<"warn" | "ignore" | undefined> {
+  const s = typeof v === "string" ? v.toLowerCase() : "";
+  if (s === "warn" || s === "ignore") return { ok: s };
+  if (s === "error") return { ok: undefined };
+  return { expected: '"error", "warn" or "ignore"' };
+}
+
+function parseMaxStrlen(v: unknown): Parsed<number> {
+  const n = typeof v === "string" && /^\s*\d+\s*$/.test(v) ? BigInt(v) : v;
+  if (typeof n === "bigint" && n >= 1n && n <= BigInt(MAX_STRLEN)) {
+    return { ok: Number(n) };
+  }
+  return { expected: `an integer from 1 to ${MAX_STRLEN}` };
+}
+
+/** Stores a setting's parsed value (undefined: tsbpf's default). */
+function apply(
+  out: ScriptConfig,
+  key: string,
+  value: unknown,
+): Parsed<unknown> {
+  switch (key) {
+    case "stack_mode": {
+      const p = parseStackMode(value);
+      if ("ok" in p) {
+        if (p.ok === undefined) delete out.stackMode;
+        else out.stackMode = p.ok;
+      }
+      return p;
+    }
+    case "missing_probes": {
+      const p = parseMissingProbes(value);
+      if ("ok" in p) {
+        if (p.ok === undefined) delete out.missingProbes;
+        else out.missingProbes = p.ok;
+      }
+      return p;
+    }
+    default: {
+      const p = parseMaxStrlen(value);
+      if ("ok" in p) out.maxStrlen = p.ok;
+      return p;
+    }
+  }
+}
+
 /**
  * Checks a config block: errors for unknown keys and bad values go to
  * `diag`; the settings tsbpf applies are returned, with a warning for
- * each setting it does not support yet.
+ * each setting it ignores. `BPFTRACE_STACK_MODE`, `BPFTRACE_MAX_STRLEN`
+ * (or 0.17's `BPFTRACE_STRLEN`) and `BPFTRACE_MISSING_PROBES` in the
+ * environment apply with or without a block, and win over it.
  *
  * @example Usage
  * ```ts
@@ -84,6 +177,7 @@ function envSet(name: string): boolean {
  * @param block The parsed block, if the program has one.
  * @param diag Where errors go (its file names the warnings too).
  * @returns The settings.
+ * @throws {RangeError} A bad value of one of the environment variables.
  */
 export function readConfig(
   block: ConfigBlock | undefined,
@@ -95,16 +189,15 @@ export function readConfig(
   };
   const seen = new Set<string>();
   for (const e of block?.entries ?? []) {
-    const key = e.key.toLowerCase().replace(/^bpftrace_/, "");
+    let key = e.key.toLowerCase().replace(/^bpftrace_/, "");
+    key = RENAMED[key] ?? key;
     const value = valueOf(e);
     if (value === undefined) continue; // the parser reported it
-    const known = APPLIED.includes(key) || CHECKED.includes(key) ||
-      IGNORED.has(key);
-    if (!known) {
+    if (!APPLIED.includes(key) && !IGNORED.has(key)) {
       diag.error(
         e.span,
         `${e.key}: not a known configuration option${
-          didYouMean(key, [...APPLIED, ...CHECKED, ...IGNORED])
+          didYouMean(key, [...APPLIED, ...IGNORED])
         }`,
       );
       continue;
@@ -137,41 +230,88 @@ export function readConfig(
           out.printMapsOnExit = false;
         } else bad("true, false, 1 or 0");
         break;
-      case "max_strlen":
-        if (typeof value !== "bigint" || value < 1n) {
-          bad("a positive integer");
-        } else if (value !== BigInt(STRLEN)) {
-          warn(
-            e.span,
-            `max_strlen is not supported yet: strings stay ${STRLEN} bytes`,
-          );
-        }
-        break;
-      case "missing_probes":
-        if (!["error", "warn", "ignore"].includes(String(value))) {
-          bad('"error", "warn" or "ignore"');
-        } else if (value !== "error") {
-          warn(
-            e.span,
-            "missing_probes is not supported yet: a probe that cannot be attached is an error",
-          );
-        }
-        break;
       case "stack_mode":
-        if (!["bpftrace", "perf", "raw", "build_id"].includes(String(value))) {
-          bad('"bpftrace", "perf", "raw" or "build_id"');
-        } else if (value !== "bpftrace") {
-          warn(
-            e.span,
-            "stack_mode is not supported yet: stacks print in bpftrace mode",
+      case "max_strlen":
+      case "missing_probes": {
+        if (key === "stack_mode" && value === "build_id") {
+          diag.error(
+            e.value.span,
+            "stack_mode build_id is not supported by tsbpf",
           );
+          break;
         }
+        const p = apply(out, key, value);
+        if ("expected" in p) bad(p.expected);
         break;
+      }
       default:
         warn(e.span, `${key} is not supported by tsbpf: ignored`);
     }
   }
+  // As in bpftrace, the environment wins over the block.
+  readEnv(out);
   return out;
+}
+
+/** Sets `out`'s settings from the environment; throws on a bad value. */
+function readEnv(out: ScriptConfig): void {
+  for (const [key, names] of Object.entries(ENV)) {
+    const name = names.find(envSet);
+    if (name === undefined) continue;
+    const value = envVar(name)!;
+    const p = apply(out, key, key === "max_strlen" ? value : value.trim());
+    if ("expected" in p) {
+      throw new RangeError(
+        `Invalid ${name} ${quote(value)}: expected ${p.expected}`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks the environment variables that set what a config block sets
+ * (the CLI's usage check, before anything is compiled).
+ *
+ * @example Usage
+ * ```ts
+ * import { checkConfigEnv } from "./config.ts";
+ * checkConfigEnv();
+ * ```
+ *
+ * @throws {RangeError} A bad value of one of them.
+ */
+export function checkConfigEnv(): void {
+  readEnv({ warnings: [] });
+}
+
+/**
+ * Adds the cause to a "Stack limit exceeded" error when `max_strlen`
+ * made strings larger than tsbpf's default: they live on the 512-byte
+ * BPF stack.
+ *
+ * @example Usage
+ * ```ts
+ * import { explainStackLimit } from "./config.ts";
+ * import { Diagnostics } from "./diagnostics.ts";
+ * import assert from "node:assert/strict";
+ * const diag = new Diagnostics();
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * diag.error(span, "Stack limit exceeded: the probe needs more than 512 bytes");
+ * explainStackLimit(diag, 1024);
+ * assert.match(diag.errors[0].message, /max_strlen is 1024/);
+ * ```
+ *
+ * @param diag The compile's diagnostics.
+ * @param maxStrlen The `max_strlen` in effect.
+ */
+export function explainStackLimit(diag: Diagnostics, maxStrlen: number): void {
+  for (const e of diag.errors) {
+    if (e.message.startsWith("Stack limit exceeded")) {
+      e.message += ` (max_strlen is ${maxStrlen}: tsbpf keeps strings on ` +
+        "the BPF stack, lower max_strlen or read shorter strings with " +
+        "str(p, n))";
+    }
+  }
 }
 
 /**
@@ -184,10 +324,10 @@ export function readConfig(
  * import { Diagnostics } from "./diagnostics.ts";
  * import { parse } from "./parser.ts";
  * import assert from "node:assert/strict";
- * const src = "config = { stack_mode = perf } begin { }";
+ * const src = "config = { on_stack_limit = 32 } begin { }";
  * const diag = new Diagnostics("stdin", src);
  * const c = sessionConfig(readConfig(parse(src).ast.config, diag), diag);
- * assert.match(c.warnings[0], /^stdin:1:12: WARNING: stack_mode is not supported yet/);
+ * assert.match(c.warnings[0], /^stdin:1:12: WARNING: on_stack_limit is not supported by tsbpf/);
  * ```
  *
  * @param config The checked block.
@@ -197,11 +337,14 @@ export function readConfig(
 export function sessionConfig(
   config: ScriptConfig,
   diag: Diagnostics,
-): { printMapsOnExit?: boolean; warnings: string[] } {
+): NonNullable<Program["config"]> {
   return {
     ...(config.printMapsOnExit === undefined
       ? {}
       : { printMapsOnExit: config.printMapsOnExit }),
+    ...(config.missingProbes === undefined
+      ? {}
+      : { missingProbes: config.missingProbes }),
     warnings: config.warnings.map((w) => w.format(diag.source, diag.file)),
   };
 }

@@ -302,6 +302,18 @@ export function decodeValue(
       const id = Number(BigInt.asIntN(32, raw));
       const kernel = type.kind === "kstack";
       const pid = Number(raw >> 32n);
+      if (type.mode === "raw") {
+        // No symbols: the addresses in hexadecimal (bpftrace's raw mode).
+        const addrs = resolver?.stackAddresses && id >= 0
+          ? resolver.stackAddresses(type.mapIndex, id)
+          : [];
+        return {
+          type: "stack",
+          kernel,
+          mode: "raw",
+          frames: addrs.slice(0, type.depth).map((a) => a.toString(16)),
+        };
+      }
       const stack: StackValue = {
         type: "stack",
         kernel,

@@ -60,6 +60,7 @@ export function formatBuf(bytes: Uint8Array): string {
  * indented frame per line. In perf mode (`kstack(perf)`) every line is a
  * tab, the address in hexadecimal, a space and the frame, whatever the
  * indentation; frames without a known address print after the tab alone.
+ * In raw mode the frames (addresses) print without indentation.
  * An empty stack prints as nothing (bpftrace's `@e[]: 3`).
  *
  * @example A kernel stack as a map value, in bpftrace and perf mode
@@ -78,7 +79,7 @@ export function formatBuf(bytes: Uint8Array): string {
 export function formatStack(
   frames: string[],
   indent: number,
-  perf?: { mode?: "perf"; addresses?: bigint[] },
+  perf?: { mode?: "perf" | "raw"; addresses?: bigint[] },
 ): string {
   // bpftrace prints nothing at all for an empty stack (a failed
   // get_stackid), not a lone newline: `@e[]: 3`.
@@ -91,7 +92,7 @@ export function formatStack(
     });
     return s;
   }
-  const pad = " ".repeat(indent);
+  const pad = perf?.mode === "raw" ? "" : " ".repeat(indent);
   for (const f of frames) s += pad + f + "\n";
   return s;
 }

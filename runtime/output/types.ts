@@ -28,9 +28,11 @@ export interface StackValue {
   frames: string[];
   /**
    * `"perf"` for `kstack(perf)`/`ustack(perf)`: printed one tab-indented
-   * `address symbol` line per frame, as `perf script` does.
+   * `address symbol` line per frame, as `perf script` does. `"raw"`
+   * (`kstack(raw)`, `stack_mode = raw`): the frames are the addresses in
+   * hexadecimal, printed one per line without indentation.
    */
-  mode?: "perf";
+  mode?: "perf" | "raw";
   /** The frames' instruction pointers, when known (perf mode prints them). */
   addresses?: bigint[];
 }

@@ -162,14 +162,14 @@ for (const { backend, ignore } of ENGINES) {
       `config ${backend}: print_maps_on_exit=0 prints no maps; warnings on stderr unless --no-warnings`,
     ignore,
     async fn() {
-      const prog = "config = { print_maps_on_exit = 0; stack_mode = raw }\n" +
+      const prog = 'config = { print_maps_on_exit = 0; license = "GPL" }\n' +
         'begin { @test = 1; @m["k"] = count(); printf("x\\n"); exit(); }';
       const r = await runCli(["--backend", backend, "-e", prog]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "x\n");
       assert.match(
         r.stderr,
-        /^stdin:1:36: WARNING: stack_mode is not supported yet: stacks print in bpftrace mode\n/m,
+        /^stdin:1:36: WARNING: license is not supported by tsbpf: ignored\n/m,
       );
       const printed = await runCli([
         "--backend",

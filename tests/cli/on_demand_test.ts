@@ -44,6 +44,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "macros",
     "imports",
     "config",
+    "missing",
     "elf",
     "uprobes",
     "symbolizer",
@@ -61,9 +62,9 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
       /^$/,
     ],
     [
-      ["-e", "config = { stack_mode = perf } BEGIN { exit(); }"],
+      ["-e", 'config = { license = "GPL" } BEGIN { exit(); }'],
       0,
-      /WARNING: stack_mode is not supported yet/,
+      /WARNING: license is not supported by tsbpf: ignored/,
     ],
     [
       ["-e", `import "${lib}"; BEGIN { printf("%d\\n", two()); exit(); }`],

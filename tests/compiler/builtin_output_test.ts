@@ -88,12 +88,12 @@ Deno.test("kstack/ustack modes: perf flows into the TypeDesc, errors otherwise",
   const d = key("@d");
   assert.ok(d.kind === "kstack" && d.mode === undefined && d.depth === 4);
   assert.deepEqual(
-    errorsOf("profile:hz:99 { @[kstack(raw)] = count(); }"),
-    ['kstack() mode must be bpftrace or perf, not "raw"'],
+    errorsOf("profile:hz:99 { @[kstack(fancy)] = count(); }"),
+    ['kstack() mode must be bpftrace, perf or raw, not "fancy"'],
   );
   assert.deepEqual(
     errorsOf("profile:hz:99 { @[ustack(3, 4)] = count(); }"),
-    ["ustack() with 2 arguments expects a mode (bpftrace or perf) first"],
+    ["ustack() with 2 arguments expects a mode (bpftrace, perf or raw) first"],
   );
   assert.deepEqual(
     errorsOf(

@@ -38,22 +38,29 @@ Deno.test("config: applied settings, in every spelling bpftrace accepts", () => 
   assert.deepEqual(none, { warnings: [] });
 });
 
-Deno.test("config: tsbpf's own behaviour is accepted silently; other values warn", () => {
+Deno.test("config: max_strlen, stack_mode and missing_probes are applied", () => {
   const same = read(
     "max_strlen = 64; missing_probes = error; stack_mode = bpftrace",
   );
   assert.equal(same.errors, "");
   assert.deepEqual(same.warnings, []);
+  assert.deepEqual(same.config, { maxStrlen: 64, warnings: [] });
   const other = read(
     'max_strlen = 128; missing_probes = "warn"; stack_mode = perf; license = "GPL"',
   );
   assert.equal(other.errors, "");
+  assert.equal(other.config.maxStrlen, 128);
+  assert.equal(other.config.missingProbes, "warn");
+  assert.equal(other.config.stackMode, "perf");
   assert.deepEqual(other.warnings.map((w) => w.split("\n")[0]), [
-    "stdin:1:12: WARNING: max_strlen is not supported yet: strings stay 64 bytes",
-    "stdin:1:30: WARNING: missing_probes is not supported yet: a probe that cannot be attached is an error",
-    "stdin:1:55: WARNING: stack_mode is not supported yet: stacks print in bpftrace mode",
     "stdin:1:74: WARNING: license is not supported by tsbpf: ignored",
   ]);
+  assert.equal(read("STACK_MODE = raw").config.stackMode, "raw");
+  assert.equal(read("missing_probes = IGNORE").config.missingProbes, "ignore");
+  // bpftrace 0.26's old names of settings.
+  assert.equal(read("strlen = 32").config.maxStrlen, 32);
+  assert.equal(read("BPFTRACE_STRLEN = 32").config.maxStrlen, 32);
+  assert.equal(read("map_keys_max = 5").config.maxMapKeys, 5);
 });
 
 Deno.test("config: unknown keys and bad values are errors at the entry", () => {
@@ -71,18 +78,81 @@ Deno.test("config: unknown keys and bad values are errors at the entry", () => {
     /Invalid value "0" for max_map_keys: expected an integer from 1/,
   );
   assert.match(read("print_maps_on_exit = 2").errors, /expected true, false/);
-  assert.match(read("stack_mode = fancy").errors, /"bpftrace", "perf"/);
+  assert.match(
+    read("stack_mode = fancy").errors,
+    /"bpftrace", "perf" or "raw"/,
+  );
+  assert.match(
+    read("stack_mode = build_id").errors,
+    /stack_mode build_id is not supported by tsbpf/,
+  );
+  assert.match(
+    read("max_strlen = 0").errors,
+    /Invalid value "0" for max_strlen: expected an integer from 1 to 4294967295/,
+  );
+  assert.match(read('max_strlen = "x"').errors, /for max_strlen/);
   assert.match(read("missing_probes = maybe").errors, /"error", "warn"/);
   assert.match(read("max_map_keys = 1; max_map_keys = 2").errors, /set twice/);
 });
 
+function withEnv(vars: Record<string, string>, f: () => void): void {
+  for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+  try {
+    f();
+  } finally {
+    for (const k of Object.keys(vars)) Deno.env.delete(k);
+  }
+}
+
 Deno.test("config: the environment wins over the block, as in bpftrace", () => {
-  for (const env of ["BPFTRACE_MAP_KEYS_MAX"]) {
-    Deno.env.set(env, "9");
-    try {
-      assert.equal(read("max_map_keys = 7").config.maxMapKeys, undefined, env);
-    } finally {
-      Deno.env.delete(env);
-    }
+  withEnv({ BPFTRACE_MAP_KEYS_MAX: "9" }, () => {
+    assert.equal(read("max_map_keys = 7").config.maxMapKeys, undefined);
+  });
+  withEnv({ BPFTRACE_STACK_MODE: "raw" }, () => {
+    assert.equal(read("stack_mode = perf").config.stackMode, "raw");
+    // Without a block too.
+    const none = readConfig(undefined, new Diagnostics());
+    assert.equal(none.stackMode, "raw");
+  });
+  withEnv({ BPFTRACE_STACK_MODE: "bpftrace" }, () => {
+    assert.equal(read("stack_mode = perf").config.stackMode, undefined);
+  });
+  withEnv({ BPFTRACE_MAX_STRLEN: "16", BPFTRACE_STRLEN: "99" }, () => {
+    assert.equal(read("max_strlen = 200").config.maxStrlen, 16);
+  });
+  withEnv({ BPFTRACE_STRLEN: "99" }, () => {
+    assert.equal(read("max_strlen = 200").config.maxStrlen, 99);
+  });
+  withEnv({ BPFTRACE_MISSING_PROBES: "ignore" }, () => {
+    assert.equal(read("missing_probes = warn").config.missingProbes, "ignore");
+  });
+});
+
+Deno.test("config: a bad value in the environment is a RangeError naming it", () => {
+  for (
+    const [k, v, want] of [
+      [
+        "BPFTRACE_STACK_MODE",
+        "fancy",
+        /^Invalid BPFTRACE_STACK_MODE "fancy": expected "bpftrace", "perf" or "raw"$/,
+      ],
+      [
+        "BPFTRACE_MAX_STRLEN",
+        "12x",
+        /^Invalid BPFTRACE_MAX_STRLEN "12x": expected an integer/,
+      ],
+      [
+        "BPFTRACE_MISSING_PROBES",
+        "maybe",
+        /^Invalid BPFTRACE_MISSING_PROBES "maybe"/,
+      ],
+    ] as const
+  ) {
+    withEnv({ [k]: v }, () => {
+      assert.throws(() => readConfig(undefined, new Diagnostics()), {
+        name: "RangeError",
+        message: want,
+      });
+    });
   }
 });

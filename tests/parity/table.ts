@@ -27,6 +27,7 @@ import {
 } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
+import { CONFIG_ROWS } from "./rows_config.ts";
 import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
 import { FUNCTION_ROWS } from "./rows_functions.ts";
@@ -1317,4 +1318,5 @@ export const ROWS: Row[] = [
   ...STATEMENT_ROWS,
   ...FUNCTION_ROWS,
   ...BTF_ROWS,
+  ...CONFIG_ROWS,
 ];
