@@ -61,7 +61,7 @@ for (const { backend, ignore } of ENGINES) {
         "tracepoint:syscalls:sys_enter_openat,tracepoint:syscalls:tsbpf_nonsense { @ = count(); exit(); }";
       const r = await runCli(["--backend", backend, ...run, "-e", prog]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^Attaching 1 probe\.\.\./);
+      assert.match(r.stderr, /^Attached 1 probe\b/m);
       assert.match(
         r.stderr,
         /^stdin:2:38: WARNING: No matches for tracepoint syscalls:tsbpf_nonsense\. Skipping\.\n/m,
@@ -112,7 +112,7 @@ Deno.test({
       `config = { missing_probes = ${mode} } hardware:cycles:1000000 { @h = count(); } interval:ms:100 { @i = 1; exit(); }`;
     const warn = await runCli(["-e", prog("warn")]);
     assert.equal(warn.code, 0, warn.stderr);
-    assert.match(warn.stdout, /^Attaching 1 probe\.\.\.\n/);
+    assert.match(warn.stderr, /^Attached 1 probe\n/m);
     assert.match(warn.stdout, /@i: 1\n/);
     assert.match(
       warn.stderr,

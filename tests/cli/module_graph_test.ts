@@ -88,11 +88,12 @@ Deno.test("mod.ts loads no Node built-in and no engine before it runs", async ()
   );
   assert.deepEqual(unwanted, [], "modules mod.ts should import lazily");
   // A budget on the source loaded at start-up, about 5% over its size
-  // (814 kB on 2026-12-07): raise it knowingly, since every 100 kB costs
-  // this machine ≈ 7 ms of start-up. Something new that a plain one-liner
+  // (990 kB on 2026-12-07, after the 0.26 language grew the parser and the
+  // compiler by 175 kB): raise it knowingly, since every 100 kB costs this
+  // machine ≈ 7 ms of start-up. Something new that a plain one-liner
   // does not need is imported where it is first used, or on demand.
   const bytes = [...graph.values()].reduce((a, b) => a + b, 0);
-  assert.ok(bytes < 855_000, `mod.ts's static graph is ${bytes} bytes`);
+  assert.ok(bytes < 1_040_000, `mod.ts's static graph is ${bytes} bytes`);
 });
 
 Deno.test("the kernel engine's graph stays free of the interpreter", async () => {
