@@ -1,0 +1,296 @@
+/**
+ * The statement grammar: blocks (with recovery to the next statement
+ * after an error), assignments, `if`/`else if`/`else`, `while`,
+ * `unroll`, `for` over a map or a range, `let`, `return`, `break` and
+ * `continue`.
+ *
+ * @module
+ */
+
+import type {
+  AssignOp,
+  Block,
+  Expr,
+  ForStmt,
+  IfStmt,
+  LetStmt,
+  MapExpr,
+  Span,
+  Stmt,
+  TypeRef,
+  VarExpr,
+} from "./ast.ts";
+import { describeToken } from "./lexer.ts";
+import {
+  Bail,
+  BAIL_TO_PROBE,
+  joinSpan,
+  type ParserState,
+} from "./parse_state.ts";
+import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
+import { parseType } from "./parse_type.ts";
+
+/** The assignment operators. */
+const ASSIGN_OPS: ReadonlySet<string> = new Set([
+  "=",
+  "+=",
+  "-=",
+  "*=",
+  "/=",
+  "%=",
+  "&=",
+  "|=",
+  "^=",
+  "<<=",
+  ">>=",
+]);
+
+/** `{ statements }`, recovering from errors statement by statement. */
+export function parseBlock(p: ParserState): Block {
+  const open = p.expect("{");
+  const openMark = p.lx.errorCount;
+  p.enter(open.span);
+  const stmts: Stmt[] = [];
+  try {
+    while (!p.at("}") && p.cur.type !== "eof") {
+      if (p.tooManyErrors()) break;
+      if (p.at(";")) {
+        p.advance();
+        continue;
+      }
+      if (p.looksLikeProbeStart()) {
+        // A probe header inside a block: the block's "}" is missing.
+        // Report it once and let the top level parse the next probe.
+        const t = p.cur;
+        if (p.lx.errorCount === openMark) {
+          p.diag.error(
+            t.span,
+            `Expected "}" to close the block opened at line ${open.span.line}, found ${
+              describeToken(t)
+            }`,
+          );
+        }
+        throw BAIL_TO_PROBE;
+      }
+      p.lexMark = p.cur.errorMark ?? p.lx.errorCount;
+      try {
+        const s = parseStmt(p);
+        stmts.push(s);
+        if (
+          s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
+          s.kind === "block" || s.kind === "for"
+        ) {
+          continue;
+        }
+        if (p.at(";")) p.advance();
+        else if (!p.at("}")) {
+          const t = p.cur;
+          p.fail(
+            t.span,
+            `Expected ";" or "}" after statement, found ${describeToken(t)}`,
+          );
+        }
+      } catch (e) {
+        if (!(e instanceof Bail) || e === BAIL_TO_PROBE) throw e;
+        p.recoverStatement();
+      }
+    }
+  } finally {
+    p.leave();
+  }
+  if (p.cur.type === "eof") {
+    p.fail(
+      p.cur.span,
+      `Expected "}" to close the block opened at line ${open.span.line}, found end of input`,
+      openMark,
+    );
+  }
+  p.advance();
+  return { kind: "block", stmts, span: p.from(open.span) };
+}
+
+/** `(condition)` after `what`. */
+function parseParenExpr(p: ParserState, what: string): Expr {
+  p.expect("(", `after "${what}"`);
+  const e = parseExpr(p);
+  p.expect(")", `after the ${what} condition`);
+  return e;
+}
+
+/** One statement, without its `;`. */
+export function parseStmt(p: ParserState): Stmt {
+  const t = p.cur;
+  if (t.type === "punct" && t.text === "{") return parseBlock(p);
+  if (t.type === "ident") {
+    switch (t.text) {
+      case "if":
+        return parseIf(p);
+      case "while": {
+        p.advance();
+        const cond = parseParenExpr(p, "while");
+        const body = parseBlock(p);
+        return { kind: "while", cond, body, span: p.from(t.span) };
+      }
+      case "unroll": {
+        p.advance();
+        p.expect("(", 'after "unroll"');
+        const count = parseExpr(p);
+        p.expect(")", "after the unroll count");
+        const body = parseBlock(p);
+        return { kind: "unroll", count, body, span: p.from(t.span) };
+      }
+      case "return": {
+        // `return EXPR;` sets a test or bench probe's result.
+        p.advance();
+        if (p.at(";") || p.at("}")) {
+          return { kind: "return", span: t.span };
+        }
+        const value = parseExpr(p);
+        return { kind: "return", value, span: p.from(t.span) };
+      }
+      case "break":
+      case "continue":
+        p.advance();
+        return { kind: t.text, span: t.span };
+      case "else":
+        p.fail(t.span, 'Unexpected "else" without a matching "if"');
+        break;
+      case "let":
+        if (p.peek(1).type === "var") return parseLet(p);
+        break;
+      case "for":
+        if (p.at("(", 1)) return parseFor(p);
+        break;
+    }
+  }
+  const expr = parseExpr(p);
+  const op = p.cur;
+  if (op.type === "punct" && ASSIGN_OPS.has(op.text)) {
+    p.advance();
+    if (expr.kind !== "var" && expr.kind !== "map") {
+      p.diag.error(
+        expr.span,
+        `Cannot assign to ${
+          describeExpr(expr)
+        }: only a map or a $variable can be assigned`,
+      );
+    }
+    const value = parseExpr(p);
+    return {
+      kind: "assign",
+      op: op.text as AssignOp,
+      target: expr as VarExpr | MapExpr,
+      value,
+      span: p.from(expr.span),
+    };
+  }
+  return { kind: "expr", expr, span: expr.span };
+}
+
+/** `let $x [: type] [= value]` (at `let`). */
+function parseLet(p: ParserState): LetStmt {
+  const start = p.advance().span;
+  const v = p.advance();
+  const target: VarExpr = { kind: "var", name: v.value ?? "", span: v.span };
+  let type: TypeRef | undefined;
+  if (p.at(":")) {
+    p.advance();
+    type = parseType(p);
+  }
+  let value: Expr | undefined;
+  if (p.at("=")) {
+    p.advance();
+    value = parseExpr(p);
+  } else if (p.cur.type === "punct" && ASSIGN_OPS.has(p.cur.text)) {
+    p.fail(
+      p.cur.span,
+      `Expected "=" or ";" after "let $${target.name}", found ${
+        describeToken(p.cur)
+      }`,
+    );
+  }
+  return {
+    kind: "let",
+    target,
+    ...(type ? { type } : {}),
+    ...(value ? { value } : {}),
+    span: p.from(start),
+  };
+}
+
+/** `for ($v : @map) { }` or `for ($v : from..to) { }` (at `for`). */
+function parseFor(p: ParserState): ForStmt {
+  const start = p.advance().span;
+  p.expect("(", 'after "for"');
+  const v = p.cur;
+  if (v.type !== "var") {
+    p.fail(
+      v.span,
+      `Expected a $variable after "for (", found ${describeToken(v)}`,
+    );
+  }
+  p.advance();
+  const target: VarExpr = { kind: "var", name: v.value ?? "", span: v.span };
+  p.expect(":", "after the loop variable");
+  const first = parseUnary(p);
+  let stmt: ForStmt;
+  if (p.at(".") && p.at(".", 1)) {
+    p.advance();
+    p.advance();
+    const to = parseUnary(p);
+    p.expect(")", "after the range");
+    const body = parseBlock(p);
+    stmt = { kind: "for", target, from: first, to, body, span: start };
+  } else {
+    if (first.kind !== "map") {
+      p.fail(
+        first.span,
+        `Expected a map or a range "start..end" to loop over, found ${
+          describeExpr(first)
+        }`,
+      );
+    }
+    p.expect(")", "after the map");
+    const body = parseBlock(p);
+    stmt = { kind: "for", target, map: first, body, span: start };
+  }
+  stmt.span = p.from(start);
+  return stmt;
+}
+
+/** `if (c) { } else if (c) { } else { }` (at `if`). */
+function parseIf(p: ParserState): IfStmt {
+  // `else if` chains are collected iteratively (no recursion per link).
+  const links: { start: Span; cond: Expr; then: Block }[] = [];
+  let tail: Block | undefined;
+  for (;;) {
+    const start = p.advance().span;
+    const cond = parseParenExpr(p, "if");
+    const then = parseBlock(p);
+    links.push({ start, cond, then });
+    if (!p.atWord("else")) break;
+    p.advance();
+    if (p.atWord("if")) continue;
+    if (!p.at("{")) {
+      p.fail(
+        p.cur.span,
+        `Expected "{" or "if" after "else", found ${describeToken(p.cur)}`,
+      );
+    }
+    tail = parseBlock(p);
+    break;
+  }
+  const end = p.prev.span;
+  let node: IfStmt | Block | undefined = tail;
+  for (let i = links.length - 1; i >= 0; i--) {
+    const { start, cond, then } = links[i];
+    node = {
+      kind: "if",
+      cond,
+      then,
+      ...(node ? { else: node } : {}),
+      span: joinSpan(start, end),
+    };
+  }
+  return node as IfStmt;
+}
