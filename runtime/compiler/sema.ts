@@ -12,7 +12,8 @@ import { didYouMean } from "../lang/suggest.ts";
 import { BUILTINS, CTX_BUILTINS } from "./known_names.ts";
 import { children, walk } from "../lang/visit.ts";
 import { literalInt, positionalText } from "./fold.ts";
-import { checkBuiltin, checkCall } from "./sema_calls.ts";
+import { checkCall } from "./sema_calls.ts";
+import { checkBuiltin } from "./sema_builtins.ts";
 import {
   checkField,
   enumConstant,
