@@ -244,6 +244,21 @@ export class UnrollSizeError extends RangeError {
   }
 }
 
+/**
+ * The state of the `for` loops a probe runs as callbacks (see
+ * `codegen_loops.ts`).
+ */
+export interface CallbackLoops {
+  /** Callbacks still to emit (after the program, each its own function). */
+  callbacks: (() => void)[];
+  /** Low end of the variables' area, which callbacks copy (0: none). */
+  varLo: number;
+  /** Slot of the flag a callback sets for `return` / `exit()`. */
+  retFlag: number;
+  /** Per range loop run through `bpf_loop`: the slot of its start. */
+  rangeFrom: Map<ast.ForStmt, number>;
+}
+
 /** The probe compiler as the code generation pieces see it. */
 export interface Emitter {
   /**
@@ -253,6 +268,8 @@ export interface Emitter {
   avail: Set<string>;
   /** The instruction builder of this program. */
   b: InsnBuilder;
+  /** The `for` loops run as callbacks. */
+  cb: CallbackLoops;
   /** Out-of-line blocks emitted after the final exit (cold paths). */
   cold: (() => void)[];
   /** The register holding the context (r1 on entry), or -1. */
@@ -261,6 +278,8 @@ export interface Emitter {
   diag: Diagnostics;
   /** The label of the program's exit. */
   exit: string;
+  /** The loops around the code being emitted, innermost last. */
+  loops: { head: string; end: string }[];
   /** Process filter, `cpid`, reuse. */
   opts: ProbeOptions;
   /** The register allocator. */
@@ -270,6 +289,8 @@ export interface Emitter {
    * stable helper's result, `k:ACCESS` a map key, `v:ACCESS` a map value.
    */
   slots: Map<string, number>;
+  /** The frame offset of the stack's free end (0 or negative). */
+  sp: number;
   /** Program-wide maps and formats. */
   t: ProgramTables;
   /** The unit being compiled, with sema's types. */
@@ -278,6 +299,10 @@ export interface Emitter {
   vars: Map<string, number>;
   /** Emits the statements of a block expression (before its value). */
   blockStmts(stmts: ast.Stmt[]): void;
+  /** Emits a block; `tail`: nothing runs after it but the program's exit. */
+  block(b: ast.Block, tail?: boolean): void;
+  /** Forgets every cached map value (loops: a later write may come first). */
+  forgetValues(): void;
   /**
    * Where a struct member, a struct value or an array element lives: a
    * base address and a constant offset (offsets of `.` and of constant
@@ -317,6 +342,7 @@ export interface Emitter {
       | { map: number }
       | { ctx: true }
       | { ptr: Ref; off: number }
+      | { func: string }
     )[],
     result: boolean,
   ): Ref | undefined;

@@ -3,16 +3,29 @@
  * expression, fixes each map's key and value layout and each scratch
  * variable's type, and reports errors through a `Diagnostics` collector.
  *
+ * This file holds the unit type checker and the expressions; statements
+ * are checked in `sema_stmts.ts`, builtins in `sema_builtins.ts`, calls in
+ * `sema_calls.ts` and members in `sema_members.ts`, each through the
+ * `SemaScope` interface (`sema_scope.ts`).
+ *
  * @module
  */
 
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
 import { didYouMean } from "../lang/suggest.ts";
-import { BUILTINS, CTX_BUILTINS } from "./known_names.ts";
-import { children, walk } from "../lang/visit.ts";
+import { BUILTINS } from "./known_names.ts";
+import { children } from "../lang/visit.ts";
 import { literalInt, positionalText } from "./fold.ts";
-import { checkBuiltin, checkCall } from "./sema_calls.ts";
+import { checkCall } from "./sema_calls.ts";
+import { checkBuiltin } from "./sema_builtins.ts";
+import {
+  checkBlock,
+  checkCond,
+  checkStmt,
+  mapValue,
+  sizeofType,
+} from "./sema_stmts.ts";
 import {
   checkField,
   enumConstant,
@@ -22,13 +35,11 @@ import {
   recordValue,
   unknownConstant,
 } from "./sema_members.ts";
-import {
-  type AggName,
-  AGGS,
-  type MapInfo,
-  type ScriptPreamble,
-  type SemaOptions,
-  type SemaScope,
+import type {
+  MapInfo,
+  ScriptPreamble,
+  SemaOptions,
+  SemaScope,
 } from "./sema_scope.ts";
 import { buildUnits, type Unit } from "./units.ts";
 import { addressOf, boolCast, indexValue } from "./sema_types.ts";
@@ -42,7 +53,6 @@ import { kernelTypeSource } from "./kernel_types.ts";
 import {
   BOOL,
   joinInts,
-  NONE,
   S64,
   sizeOf,
   stored,
@@ -155,7 +165,8 @@ class UnitTypeChecker implements SemaScope {
   diag: Diagnostics | undefined;
   opts: SemaOptions;
   state: { usesElapsed: boolean };
-  #loopDepth = 0;
+  /** How many loops the statement being checked is inside. */
+  loopDepth = 0;
   /**
    * Per variable, the type its first assignment gave it, at its own width
    * (`(uint16)1` stays 2 bytes) for `sizeof`; storage widens integers.
@@ -191,7 +202,7 @@ class UnitTypeChecker implements SemaScope {
   }
 
   /** `; did you mean "$x"?` for a variable read before any assignment. */
-  #varHint(name: string): string {
+  varHint(name: string): string {
     return didYouMean(`$${name}`, [...this.u.vars.keys()].map((v) => `$${v}`));
   }
 
@@ -225,8 +236,8 @@ class UnitTypeChecker implements SemaScope {
         );
       }
     }
-    this.#block(p.body);
-    for (const name of this.#untyped) {
+    checkBlock(this, p.body);
+    for (const name of this.untyped) {
       if (!this.u.vars.has(name)) this.u.vars.set(name, S64);
     }
     if (kernelTypeSource() !== undefined) this.#checkRecordUses();
@@ -279,219 +290,13 @@ class UnitTypeChecker implements SemaScope {
     visit(this.u.probe.body, undefined);
   }
 
-  /** Checks every statement of a block. */
-  #block(b: ast.Block): void {
-    for (const s of b.stmts) this.#stmt(s);
-  }
-
-  /** Checks one statement. */
-  #stmt(s: ast.Stmt): void {
-    switch (s.kind) {
-      case "block":
-        this.#block(s);
-        return;
-      case "expr": {
-        const e = s.expr;
-        if (e.kind === "call" && AGGS.has(e.name)) {
-          this.err(
-            e.span,
-            `${e.name}() should be directly assigned to a map`,
-          );
-        }
-        this.expr(e, true);
-        return;
-      }
-      case "assign":
-        this.#assign(s);
-        return;
-      case "if": {
-        this.#cond(s.cond, "if");
-        this.#block(s.then);
-        if (s.else !== undefined) this.#stmt(s.else);
-        return;
-      }
-      case "unroll": {
-        const n = this.constInt(s.count);
-        if (n === undefined) {
-          this.err(s.count.span, "unroll count must be an integer literal");
-        } else if (n > 100n) {
-          this.err(s.count.span, "unroll maximum value is 100");
-        } else if (n < 1n) {
-          this.err(s.count.span, "unroll minimum value is 1");
-        }
-        this.#block(s.body);
-        return;
-      }
-      case "while": {
-        this.#cond(s.cond, "while");
-        this.#loopDepth++;
-        this.#block(s.body);
-        this.#loopDepth--;
-        return;
-      }
-      case "break":
-      case "continue":
-        if (this.#loopDepth === 0) {
-          this.err(s.span, `${s.kind} used outside of a loop`);
-        }
-        return;
-      case "return": {
-        if (s.value === undefined) return;
-        const t = this.expr(s.value);
-        if (this.u.kind !== "test" && this.u.kind !== "bench") {
-          this.err(
-            s.value.span,
-            "return with a value is allowed only in test and bench probes",
-          );
-        } else if (t.k !== "int") {
-          this.err(s.value.span, "return value must be an integer");
-        }
-        return;
-      }
-      case "let":
-        this.#let(s);
-        return;
-      case "for":
-        this.#for(s);
-        return;
-    }
-  }
-
   /** Variables declared by `let $x;` with no type and no value yet. */
-  #untyped = new Set<string>();
-
-  /** `let $x [: type] [= value]`. */
-  #let(s: ast.LetStmt): void {
-    const name = s.target.name;
-    let declared: SType | undefined;
-    if (s.type !== undefined) {
-      declared = s.type.name === "string" && s.type.pointer === 0
-        ? { k: "str", size: STRING_SIZE }
-        : castType(s.type);
-      if (declared === undefined) {
-        this.err(
-          s.type.span,
-          `Cannot declare a variable of type "${s.type.name}"`,
-        );
-      } else {
-        this.u.vars.set(
-          name,
-          declared.k === "int" ? stored(declared) : declared,
-        );
-        this.declared.set(name, declared);
-      }
-    }
-    if (s.value !== undefined) {
-      this.#assign({
-        kind: "assign",
-        op: "=",
-        target: s.target,
-        value: s.value,
-        span: s.span,
-      });
-      return;
-    }
-    if (declared === undefined && !this.u.vars.has(name)) {
-      this.#untyped.add(name);
-    }
-    this.u.types.set(s.target, this.u.vars.get(name) ?? S64);
-  }
-
-  /** `for ($kv : @map)` or `for ($i : from..to)`. */
-  #for(s: ast.ForStmt): void {
-    const name = s.target.name;
-    if (s.map !== undefined) {
-      const m = s.map;
-      if (m.keys.length > 0) {
-        this.err(
-          m.span,
-          "A for loop iterates over a whole map: write it without keys",
-        );
-        return;
-      }
-      const info = this.maps.get(`@${m.name}`);
-      if (info === undefined || info.kind === undefined) {
-        if (this.diag !== undefined) {
-          this.err(
-            m.span,
-            `Undefined map: @${m.name}${this.mapHint(`@${m.name}`)}`,
-          );
-        }
-      } else if (info.nkeys === 0) {
-        this.err(
-          m.span,
-          `A for loop needs a map with keys: @${m.name} has none`,
-        );
-      } else if (
-        info.kind !== "value" && info.kind !== "count" && info.kind !== "sum" &&
-        info.kind !== "min" && info.kind !== "max"
-      ) {
-        this.err(
-          m.span,
-          `A for loop cannot iterate over a map of ${info.kind}()`,
-        );
-      } else if (info.kind !== "value") {
-        // Per-CPU values: bpftrace sums them with map_lookup_percpu_elem.
-        this.err(
-          m.span,
-          `for loops over ${info.kind}() maps (per-CPU values) are not supported yet`,
-        );
-      } else {
-        const vt: SType = info.kind === "value" ? info.value! : {
-          k: "int",
-          size: 8,
-          signed: info.kind === "sum"
-            ? info.sumSigned ?? true
-            : info.kind !== "count",
-        };
-        const t = tupleOf([info.key!, vt]);
-        this.u.vars.set(name, t);
-        this.declared.set(name, t);
-        this.u.types.set(s.target, t);
-        this.u.types.set(m, NONE);
-      }
-    } else {
-      for (const e of [s.from!, s.to!]) {
-        const t = this.expr(e);
-        if (t.k !== "int" && t.k !== "none") {
-          this.err(e.span, `Invalid type for a range bound: ${typeName(t)}`);
-        }
-      }
-      this.u.vars.set(name, S64);
-      this.declared.set(name, S64);
-      this.u.types.set(s.target, S64);
-    }
-    // The loop body runs in a callback, without the probe's context.
-    walk(s.body, (n) => {
-      if (
-        n.kind === "builtin" &&
-        (CTX_BUILTINS.has(n.name) || /^s?arg\d+$/.test(n.name))
-      ) {
-        this.err(n.span, `'${n.name}' builtin is not allowed in a for-loop`);
-      } else if (
-        n.kind === "call" &&
-        ["kstack", "ustack", "reg", "uaddr"].includes(n.name)
-      ) {
-        this.err(n.span, `'${n.name}' is not allowed in a for-loop`);
-      }
-    });
-    this.#loopDepth++;
-    this.#block(s.body);
-    this.#loopDepth--;
-  }
+  untyped = new Set<string>();
 
   /** Reports an unknown type, or why its definition could not be used. */
   #unknownType(t: ast.TypeRef): void {
     const bad = this.structs.errors.find((x) => x.type === t.name);
     this.err(t.span, bad?.message ?? `Unknown type "${t.name}"`);
-  }
-
-  /** Checks a condition (of `what`: "if", "while", …) is an integer. */
-  #cond(e: ast.Expr, what: string): void {
-    const t = this.expr(e);
-    if (t.k !== "int" && t.k !== "none") {
-      this.err(e.span, `Invalid condition in ${what}: ${typeName(t)}`);
-    }
   }
 
   /**
@@ -505,180 +310,6 @@ class UnitTypeChecker implements SemaScope {
   /** The text of positional parameter `e` (`$1`), if given. */
   param(e: ast.PositionalExpr): string | undefined {
     return positionalText(e, this.opts.params ?? []);
-  }
-
-  /** Checks an assignment to a variable or map, fixing its type on first use. */
-  #assign(s: ast.AssignStmt): void {
-    const t = s.target;
-    const v = s.value;
-    if (v.kind === "call" && AGGS.has(v.name)) {
-      if (t.kind !== "map" || s.op !== "=") {
-        this.err(v.span, `${v.name}() should be directly assigned to a map`);
-        this.expr(v);
-        return;
-      }
-      this.expr(v);
-      const m = this.mapKeys(t);
-      if (m === undefined) return;
-      const agg = v.name as AggName;
-      if (m.kind === undefined) m.kind = agg;
-      else if (m.kind !== agg) {
-        this.err(
-          s.span,
-          `Type mismatch for ${m.name}: trying to assign value of type '${agg}' when map already contains a value of type '${
-            m.kind === "value" ? typeName(m.value!) : m.kind
-          }'`,
-        );
-        return;
-      }
-      if (agg === "sum") {
-        const at = this.u.types.get(v.args[0]);
-        const signed = at?.k === "int" ? at.signed : true;
-        m.sumSigned = (m.sumSigned ?? signed) && signed;
-      }
-      if (agg === "hist") {
-        const k = v.args.length === 2 ? this.constInt(v.args[1]) : 0n;
-        const bits = Number(k ?? 0n);
-        if (m.histBits === undefined) m.histBits = bits;
-        else if (m.histBits !== bits) {
-          this.err(
-            v.span,
-            `hist() of ${m.name} was used with ${m.histBits} bits, not ${bits}`,
-          );
-        }
-      }
-      if (agg === "tseries") {
-        const [, iv, num] = v.args.map((x) => this.constInt(x));
-        const at = this.u.types.get(v.args[0]);
-        const f = v.args[3]?.kind === "str" ? v.args[3].value : "last";
-        if (iv !== undefined && num !== undefined) {
-          m.tseries ??= {
-            interval: Number(iv),
-            num: Number(num),
-            agg: f as "last",
-            signed: at?.k === "int" ? at.signed : true,
-          };
-        }
-      }
-      if (agg === "lhist") {
-        const [, a, b, c] = v.args.map((x) => this.constInt(x));
-        if (a !== undefined && b !== undefined && c !== undefined) {
-          m.lhist = { min: Number(a), max: Number(b), step: Number(c) };
-        }
-      }
-      this.u.types.set(t, NONE);
-      return;
-    }
-    const vt = this.expr(v);
-    if (vt.k === "none" || vt.k === "args") {
-      this.err(v.span, `Cannot assign a value of type ${typeName(vt)}`);
-      return;
-    }
-    if (s.op !== "=" && vt.k !== "int") {
-      this.err(v.span, `Operator ${s.op} needs an integer operand`);
-      return;
-    }
-    if (t.kind === "var") {
-      if (
-        s.op !== "=" && this.#untyped.has(t.name) && !this.u.vars.has(t.name)
-      ) {
-        this.u.vars.set(t.name, S64); // `let $x; $x += 1;`: from zero
-      }
-      const old = this.u.vars.get(t.name);
-      if (old === undefined) {
-        if (s.op !== "=") {
-          this.err(
-            t.span,
-            `Undefined or undeclared variable: $${t.name}${
-              this.#varHint(t.name)
-            }`,
-          );
-          return;
-        }
-        this.u.vars.set(
-          t.name,
-          vt.k === "int" || vt.k === "array" ? stored(vt) : vt,
-        );
-        this.declared.set(t.name, this.#sizeofType(v, vt));
-      } else {
-        const u = unify(old, vt);
-        if (u === undefined) {
-          this.err(
-            s.span,
-            `Type mismatch for $${t.name}: trying to assign value of type '${
-              typeName(vt)
-            }' when variable already contains a value of type '${
-              typeName(old)
-            }'`,
-          );
-          return;
-        }
-        this.u.vars.set(t.name, u);
-      }
-      this.u.types.set(t, this.u.vars.get(t.name)!);
-      return;
-    }
-    const m = this.mapKeys(t);
-    if (m === undefined) return;
-    this.#mapValue(m, s.op === "=" ? vt : U64, s.span);
-    this.u.types.set(t, m.value ?? vt);
-  }
-
-  /**
-   * The type `sizeof` measures for an expression of type `t`, as bpftrace
-   * 0.17 does: a variable keeps the width of its first assignment, a
-   * builtin is 64 bits wide, a tuple literal lays out its elements at their
-   * own widths; anything else measures its own type.
-   */
-  #sizeofType(e: ast.Expr, t: SType): SType {
-    switch (e.kind) {
-      case "var":
-        return this.declared.get(e.name) ?? t;
-      case "builtin":
-        return t.k === "int" ? stored(t) : t;
-      case "tuple": {
-        if (t.k !== "tuple" || t.elems.length !== e.elems.length) return t;
-        return tupleOf(
-          e.elems.map((x, i) =>
-            this.#sizeofType(x, this.u.types.get(x) ?? t.elems[i])
-          ),
-        );
-      }
-      default:
-        return t;
-    }
-  }
-
-  /** Fixes or checks the value type of map `m` assigned a `vt`. */
-  #mapValue(m: MapInfo, vt: SType, span: ast.Span): void {
-    if (m.kind !== undefined && m.kind !== "value") {
-      this.err(
-        span,
-        `Type mismatch for ${m.name}: trying to assign value of type '${
-          typeName(vt)
-        }' when map already contains a value of type '${m.kind}'`,
-      );
-      return;
-    }
-    // A pointer in a map keeps where it points and what it points at
-    // (bpftrace's `@p++` steps by the pointee's size).
-    const st = stored(vt);
-    if (m.value === undefined) {
-      m.kind = "value";
-      m.value = st;
-      return;
-    }
-    const u = unify(m.value, st);
-    if (u === undefined) {
-      this.err(
-        span,
-        `Type mismatch for ${m.name}: trying to assign value of type '${
-          typeName(vt)
-        }' when map already contains a value of type '${typeName(m.value)}'`,
-      );
-      return;
-    }
-    m.value = u;
   }
 
   /** Types the keys of a map access and registers the map. */
@@ -783,7 +414,7 @@ class UnitTypeChecker implements SemaScope {
         return S64;
       case "var": {
         const t = this.u.vars.get(e.name);
-        if (t === undefined && this.#untyped.has(e.name)) {
+        if (t === undefined && this.untyped.has(e.name)) {
           this.diag?.warning(
             e.span,
             `Variable used before it was assigned: $${shownName(e.name)}`,
@@ -803,7 +434,7 @@ class UnitTypeChecker implements SemaScope {
           this.err(
             e.span,
             `Undefined or undeclared variable: $${e.name}${
-              this.#varHint(e.name)
+              this.varHint(e.name)
             }`,
           );
           return S64;
@@ -834,7 +465,7 @@ class UnitTypeChecker implements SemaScope {
       case "builtin":
         return checkBuiltin(this, e);
       case "block_expr":
-        for (const s of e.stmts) this.#stmt(s);
+        for (const s of e.stmts) checkStmt(this, s);
         return this.expr(e.value);
       case "ident": {
         const v = enumConstant(this, e);
@@ -884,7 +515,7 @@ class UnitTypeChecker implements SemaScope {
             this.err(
               t.span,
               `Undefined or undeclared variable: $${t.name}${
-                this.#varHint(t.name)
+                this.varHint(t.name)
               }`,
             );
             return S64;
@@ -897,14 +528,14 @@ class UnitTypeChecker implements SemaScope {
         }
         const m = this.mapKeys(t);
         if (m === undefined) return S64;
-        this.#mapValue(m, U64, e.span);
+        mapValue(this, m, U64, e.span);
         this.u.types.set(t, m.value ?? U64);
         return m.value ?? U64;
       }
       case "binary":
         return this.#binary(e);
       case "ternary": {
-        this.#cond(e.cond, "ternary");
+        checkCond(this, e.cond, "ternary");
         const a = this.expr(e.then);
         const b = this.expr(e.else);
         const u = unify(a, b);
@@ -1005,7 +636,7 @@ class UnitTypeChecker implements SemaScope {
             else (this.u.consts ??= new Map()).set(e, BigInt(n));
           }
         } else {
-          const t = this.#sizeofType(e.arg, this.expr(e.arg));
+          const t = sizeofType(this, e.arg, this.expr(e.arg));
           (this.u.consts ??= new Map()).set(e, BigInt(sizeOf(t)));
         }
         return U64;

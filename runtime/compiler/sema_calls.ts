@@ -1,7 +1,8 @@
 /**
- * Call and builtin checks: the type of every builtin variable (`pid`,
- * `args`, `retval`, …) and every function call (`printf`, `str`, `hist`,
- * …), the arguments each accepts and the errors for the rest.
+ * Function call checks: the type of every function call (`printf`, `str`,
+ * `hist`, …), the arguments each accepts and the errors for the rest.
+ * Builtin variables are checked in `sema_builtins.ts`; the argument checks
+ * the calls share are in `sema_call_args.ts`.
  *
  * @module
  */
@@ -10,180 +11,31 @@ import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { FUNCTIONS } from "./known_names.ts";
 
-import { usdtArgType } from "./usdt_args.ts";
-import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { checkArg, parseFormat } from "./printf_format.ts";
 import {
   BOOL,
-  type IntType,
   NONE,
   S64,
   STRING_SIZE,
   type SType,
   typeName,
-  U32,
   U64,
 } from "./types.ts";
-import {
-  ARG_REGS,
-  kernelAddress,
-  PT_REGS,
-  signalNumber,
-} from "./call_constants.ts";
-import type { MapInfo, SemaScope } from "./sema_scope.ts";
-import { assertCode, keyedMap, ppidExpr } from "./sugar.ts";
+import { kernelAddress, PT_REGS, signalNumber } from "./call_constants.ts";
+import type { SemaScope } from "./sema_scope.ts";
+import { assertCode } from "./sugar.ts";
 import { optionValue, type ProgramOption } from "./getopt.ts";
-import { addressBytes, ncpus } from "./host_facts.ts";
-
-/** Frames a stack builtin keeps when no depth is given. */
-const STACK_DEPTH = 127;
-
-/**
- * The type of a builtin variable (`pid`, `args`, `retval`, …); reports
- * those the probe type has not or that need options it lacks.
- */
-export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
-  const u = c.u;
-  const name = e.name;
-  const m = /^arg(\d+)$/.exec(name);
-  if (m !== null) {
-    const n = Number(m[1]);
-    if (u.kind === "rawtracepoint") {
-      u.maxArg = Math.max(u.maxArg, n);
-      u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
-      return U64;
-    }
-    if (u.kind === "usdt") {
-      const t = usdtArgType(u.attach[0], n);
-      if (typeof t === "string") c.err(e.span, t);
-      return typeof t === "string" ? U64 : t;
-    }
-    if (!["kprobe", "uprobe"].includes(u.kind)) {
-      c.err(
-        e.span,
-        `The ${name} builtin can only be used with kprobes and uprobes`,
-      );
-      return U64;
-    }
-    if (n >= ARG_REGS.length) {
-      c.err(
-        e.span,
-        `Only ${ARG_REGS.length} arguments are available: ${name}`,
-      );
-    }
-    return {
-      k: "int",
-      size: 8,
-      signed: false,
-      ptr: u.kind === "uprobe" ? "user" : "kernel",
-    };
-  }
-  switch (name) {
-    case "pid":
-    case "tid":
-    case "uid":
-    case "gid":
-    case "cpu":
-    case "rand":
-      return U32;
-    case "nsecs":
-    case "cgroup":
-    case "jiffies":
-      return U64;
-    case "numaid":
-      return U32;
-    case "username":
-      return { k: "username" };
-    case "cpid":
-      if (c.opts.cpid === undefined) {
-        c.err(e.span, "cpid is only available with -c");
-      }
-      return U32;
-    case "elapsed":
-      c.state.usesElapsed = true;
-      return U64;
-    case "curtask": {
-      const t: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
-      if (kernelTypeSource() !== undefined) {
-        const found = namedType("struct task_struct");
-        if (typeof found !== "string" && found.rec) t.rec = found.rec;
-      }
-      return t;
-    }
-    case "comm":
-      return { k: "str", size: 16 };
-    case "probe":
-      return { k: "str", size: u.probeText.length + 1 };
-    case "retval":
-      if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
-        c.err(
-          e.span,
-          "The retval builtin can only be used with kretprobes and uretprobes",
-        );
-      }
-      // A returned pointer points into the probed side's memory.
-      return { ...U64, ptr: u.kind === "uretprobe" ? "user" : "kernel" };
-    case "func":
-      if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
-        c.err(
-          e.span,
-          "The func builtin can only be used with kprobes and uprobes",
-        );
-        return { k: "ksym" };
-      }
-      return u.kind.startsWith("u") ? { k: "usym" } : { k: "ksym" };
-    case "args":
-      if (u.kind !== "tracepoint") {
-        c.err(
-          e.span,
-          "The args builtin can only be used with tracepoints",
-        );
-      }
-      return { k: "args" };
-    case "kstack":
-    case "stack":
-      return stackType("kstack", STACK_DEPTH, c.opts.stackMode);
-    case "ustack":
-      return stackType("ustack", STACK_DEPTH, c.opts.stackMode);
-    case "ctx":
-      return { k: "int", size: 8, signed: false, ptr: "kernel" };
-    case "ppid": {
-      // bpftrace 0.26's standard library: curtask->real_parent->pid.
-      const t = c.expr(ppidExpr(e));
-      return t.k === "int" ? { k: "int", size: 4, signed: false } : U32;
-    }
-    case "ncpus":
-      ncpus();
-      return U64;
-    case "usermode":
-      if (
-        u.ctx.kind !== "none" && u.ctx.kind !== "pt_regs" &&
-        u.ctx.kind !== "perf_event"
-      ) {
-        c.err(
-          e.span,
-          "The usermode builtin can only be used with kprobes, uprobes, perf events, begin and end",
-        );
-      }
-      return { k: "int", size: 1, signed: false };
-    default:
-      c.err(e.span, `The ${name} builtin is not supported`);
-      return U64;
-  }
-}
-
-/**
- * A stack value. In BEGIN and END (as in bpftrace) it is the stack of
- * whatever runs the program: the test run in the kernel, none in the
- * interpreter.
- */
-function stackType(
-  kind: "kstack" | "ustack",
-  depth = STACK_DEPTH,
-  mode?: "perf" | "raw",
-): SType {
-  return mode === undefined ? { k: kind, depth } : { k: kind, depth, mode };
-}
+import { addressBytes } from "./host_facts.ts";
+import { STACK_DEPTH, stackType } from "./sema_builtins.ts";
+import {
+  argc,
+  elementArg,
+  intArg,
+  litArg,
+  mapArg,
+  strConstant,
+  strLitArg,
+} from "./sema_call_args.ts";
 
 /**
  * `uaddr("sym")`: the address of a symbol of the probe's binary, as a
@@ -250,161 +102,6 @@ function checkUaddr(c: SemaScope, e: ast.CallExpr, name: string): SType {
     ptr: "user",
     deref: { k: "int", size, signed: true },
   };
-}
-
-/** Whether call `e` has `min` to `max` arguments; reports otherwise. */
-function argc(
-  c: SemaScope,
-  e: ast.CallExpr,
-  min: number,
-  max = min,
-): boolean {
-  const n = e.args.length;
-  if (n < min || n > max) {
-    const want = min === max
-      ? `${min}`
-      : max === Infinity
-      ? `at least ${min}`
-      : `${min} to ${max}`;
-    c.err(
-      e.span,
-      `${e.name}() takes ${want} ${
-        min === 1 && max === 1 ? "argument" : "arguments"
-      } (${n} given)`,
-    );
-    for (const a of e.args) c.expr(a);
-    return false;
-  }
-  return true;
-}
-
-/** Checks argument `i` of call `e` is an integer; returns its type. */
-function intArg(c: SemaScope, e: ast.CallExpr, i: number): SType {
-  const t = c.expr(e.args[i]);
-  if (t.k !== "int") {
-    c.err(
-      e.args[i].span,
-      `${e.name}() expects an integer argument ${i + 1}, got ${typeName(t)}`,
-    );
-  }
-  return t;
-}
-
-/** Argument `i` of call `e` as an integer literal; reports otherwise. */
-function litArg(
-  c: SemaScope,
-  e: ast.CallExpr,
-  i: number,
-): bigint | undefined {
-  c.expr(e.args[i]);
-  const v = c.constInt(e.args[i]);
-  if (v === undefined) {
-    c.err(
-      e.args[i].span,
-      `${e.name}() expects an integer literal as argument ${i + 1}`,
-    );
-  }
-  return v;
-}
-
-/**
- * Argument `i` of call `e` as a string literal or positional parameter;
- * reports otherwise.
- */
-function strLitArg(
-  c: SemaScope,
-  e: ast.CallExpr,
-  i: number,
-): string | undefined {
-  const a = e.args[i];
-  c.expr(a);
-  if (a.kind === "str") return a.value;
-  if (a.kind === "positional") {
-    const v = c.param(a);
-    if (v !== undefined) return v;
-  }
-  c.err(
-    a.span,
-    `${e.name}() expects a string literal as argument ${i + 1}`,
-  );
-  return undefined;
-}
-
-/**
- * Argument `i` of call `e` as a map (without keys unless `keyed`);
- * reports otherwise.
- */
-function mapArg(
-  c: SemaScope,
-  e: ast.CallExpr,
-  i: number,
-  keyed: boolean,
-): MapInfo | undefined {
-  const a = e.args[i];
-  if (a.kind !== "map") {
-    c.err(a.span, `${e.name}() expects a map argument`);
-    c.expr(a);
-    return undefined;
-  }
-  if (!keyed && a.keys.length > 0) {
-    c.err(a.span, `${e.name}() expects a map without keys`);
-    return undefined;
-  }
-  c.u.types.set(a, NONE);
-  const m = c.maps.get(`@${a.name}`);
-  if (m === undefined) {
-    if (c.diag !== undefined) {
-      c.err(
-        a.span,
-        `Undefined map: @${a.name}${c.mapHint(`@${a.name}`)}`,
-      );
-    }
-    return undefined;
-  }
-  if (m !== undefined && m.kind === undefined && c.diag !== undefined) {
-    c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
-  }
-  return m;
-}
-
-/** The string a string literal or positional parameter `e` is, if any. */
-function strConstant(c: SemaScope, e: ast.Expr): string | undefined {
-  if (e.kind === "str") return e.value;
-  if (e.kind === "positional" && c.constInt(e) === undefined) {
-    return c.param(e);
-  }
-  return undefined;
-}
-
-/**
- * `f(@m, k)` (`has_key`, `delete`): `@m` a map with keys, `k` its key
- * (a tuple literal for several); checks the element `@m[k]` as a lookup.
- */
-function elementArg(c: SemaScope, e: ast.CallExpr): MapInfo | undefined {
-  const a = e.args[0];
-  if (a.kind !== "map" || a.keys.length > 0) {
-    c.err(a.span, `${e.name}() expects a map as argument 1`);
-    c.expr(a);
-    c.expr(e.args[1]);
-    return undefined;
-  }
-  c.u.types.set(a, NONE);
-  const known = c.maps.get(`@${a.name}`);
-  if (known !== undefined && known.nkeys === 0) {
-    c.err(
-      a.span,
-      `call to ${e.name}() expects a map with explicit keys (non-scalar map)`,
-    );
-    c.expr(e.args[1]);
-    return undefined;
-  }
-  const el = keyedMap(e)!;
-  const m = c.mapKeys(el);
-  c.u.types.set(el, NONE);
-  if (m !== undefined && m.kind === undefined && c.diag) {
-    c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
-  }
-  return m;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * What sema's passes share: the analysis options, what a map holds, and
  * {@linkcode SemaScope}, the part of the unit type checker (`sema.ts`)
- * that the call and member checks (`sema_calls.ts`, `sema_members.ts`)
- * use, so that those files need not import the checker.
+ * that the statement, call and member checks (`sema_stmts.ts`,
+ * `sema_calls.ts`, `sema_members.ts`, …) use, so that those files need not
+ * import the checker.
  *
  * @module
  */
@@ -99,7 +100,9 @@ export interface ScriptPreamble extends Preamble {
   local?: LocalTypes;
 }
 
-/** The unit type checker as the call and member checks see it. */
+/**
+ * The unit type checker as the statement, call and member checks see it.
+ */
 export interface SemaScope {
   /** The unit being checked. */
   readonly u: Unit;
@@ -117,12 +120,18 @@ export interface SemaScope {
   readonly structs: CStructs;
   /** The script's preamble. */
   readonly pre: ScriptPreamble;
+  /** How many loops the statement being checked is inside (0: none). */
+  loopDepth: number;
+  /** Variables declared by `let $x;` with no type and no value yet. */
+  readonly untyped: Set<string>;
   /** Reports an error (on the final pass), once per expression. */
   err(span: ast.Span, msg: string): void;
   /** Checks an expression and records its type. */
   expr(e: ast.Expr, stmt?: boolean): SType;
   /** `; did you mean "@x"?` for a map used but never assigned. */
   mapHint(name: string): string;
+  /** `; did you mean "$x"?` for a variable read before any assignment. */
+  varHint(name: string): string;
   /** The value of a literal where the language wants one. */
   constInt(e: ast.Expr): bigint | undefined;
   /** The text of positional parameter `e`, if given. */

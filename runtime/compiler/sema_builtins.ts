@@ -1,0 +1,167 @@
+/**
+ * Builtin variable checks: the type of every builtin (`pid`, `comm`,
+ * `args`, `retval`, `argN`, `kstack`, …) for the probe type it appears in,
+ * and the errors for builtins a probe type has not or that need options it
+ * lacks. Function calls are checked in `sema_calls.ts`.
+ *
+ * @module
+ */
+
+import type * as ast from "../lang/ast.ts";
+import { usdtArgType } from "./usdt_args.ts";
+import { kernelTypeSource, namedType } from "./kernel_types.ts";
+import { type IntType, type SType, U32, U64 } from "./types.ts";
+import { ARG_REGS } from "./call_constants.ts";
+import type { SemaScope } from "./sema_scope.ts";
+import { ppidExpr } from "./sugar.ts";
+import { ncpus } from "./host_facts.ts";
+
+/** Frames a stack builtin keeps when no depth is given. */
+export const STACK_DEPTH = 127;
+
+/**
+ * The type of a builtin variable (`pid`, `args`, `retval`, …); reports
+ * those the probe type has not or that need options it lacks.
+ */
+export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
+  const u = c.u;
+  const name = e.name;
+  const m = /^arg(\d+)$/.exec(name);
+  if (m !== null) {
+    const n = Number(m[1]);
+    if (u.kind === "rawtracepoint") {
+      u.maxArg = Math.max(u.maxArg, n);
+      u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
+      return U64;
+    }
+    if (u.kind === "usdt") {
+      const t = usdtArgType(u.attach[0], n);
+      if (typeof t === "string") c.err(e.span, t);
+      return typeof t === "string" ? U64 : t;
+    }
+    if (!["kprobe", "uprobe"].includes(u.kind)) {
+      c.err(
+        e.span,
+        `The ${name} builtin can only be used with kprobes and uprobes`,
+      );
+      return U64;
+    }
+    if (n >= ARG_REGS.length) {
+      c.err(
+        e.span,
+        `Only ${ARG_REGS.length} arguments are available: ${name}`,
+      );
+    }
+    return {
+      k: "int",
+      size: 8,
+      signed: false,
+      ptr: u.kind === "uprobe" ? "user" : "kernel",
+    };
+  }
+  switch (name) {
+    case "pid":
+    case "tid":
+    case "uid":
+    case "gid":
+    case "cpu":
+    case "rand":
+      return U32;
+    case "nsecs":
+    case "cgroup":
+    case "jiffies":
+      return U64;
+    case "numaid":
+      return U32;
+    case "username":
+      return { k: "username" };
+    case "cpid":
+      if (c.opts.cpid === undefined) {
+        c.err(e.span, "cpid is only available with -c");
+      }
+      return U32;
+    case "elapsed":
+      c.state.usesElapsed = true;
+      return U64;
+    case "curtask": {
+      const t: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
+      if (kernelTypeSource() !== undefined) {
+        const found = namedType("struct task_struct");
+        if (typeof found !== "string" && found.rec) t.rec = found.rec;
+      }
+      return t;
+    }
+    case "comm":
+      return { k: "str", size: 16 };
+    case "probe":
+      return { k: "str", size: u.probeText.length + 1 };
+    case "retval":
+      if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
+        c.err(
+          e.span,
+          "The retval builtin can only be used with kretprobes and uretprobes",
+        );
+      }
+      // A returned pointer points into the probed side's memory.
+      return { ...U64, ptr: u.kind === "uretprobe" ? "user" : "kernel" };
+    case "func":
+      if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
+        c.err(
+          e.span,
+          "The func builtin can only be used with kprobes and uprobes",
+        );
+        return { k: "ksym" };
+      }
+      return u.kind.startsWith("u") ? { k: "usym" } : { k: "ksym" };
+    case "args":
+      if (u.kind !== "tracepoint") {
+        c.err(
+          e.span,
+          "The args builtin can only be used with tracepoints",
+        );
+      }
+      return { k: "args" };
+    case "kstack":
+    case "stack":
+      return stackType("kstack", STACK_DEPTH, c.opts.stackMode);
+    case "ustack":
+      return stackType("ustack", STACK_DEPTH, c.opts.stackMode);
+    case "ctx":
+      return { k: "int", size: 8, signed: false, ptr: "kernel" };
+    case "ppid": {
+      // bpftrace 0.26's standard library: curtask->real_parent->pid.
+      const t = c.expr(ppidExpr(e));
+      return t.k === "int" ? { k: "int", size: 4, signed: false } : U32;
+    }
+    case "ncpus":
+      ncpus();
+      return U64;
+    case "usermode":
+      if (
+        u.ctx.kind !== "none" && u.ctx.kind !== "pt_regs" &&
+        u.ctx.kind !== "perf_event"
+      ) {
+        c.err(
+          e.span,
+          "The usermode builtin can only be used with kprobes, uprobes, perf events, begin and end",
+        );
+      }
+      return { k: "int", size: 1, signed: false };
+    default:
+      c.err(e.span, `The ${name} builtin is not supported`);
+      return U64;
+  }
+}
+
+/**
+ * A stack value. In BEGIN and END (as in bpftrace) it is the stack of
+ * whatever runs the program: the test run in the kernel, none in the
+ * interpreter.
+ */
+export function stackType(
+  kind: "kstack" | "ustack",
+  depth = STACK_DEPTH,
+  mode?: "perf" | "raw",
+): SType {
+  return mode === undefined ? { k: kind, depth } : { k: kind, depth, mode };
+}
