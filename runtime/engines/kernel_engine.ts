@@ -44,7 +44,6 @@ import {
   ringbufSize,
   zeroKernelMap,
 } from "./kernel_maps.ts";
-
 import {
   isSpecial,
   type Loaded,

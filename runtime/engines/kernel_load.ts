@@ -107,7 +107,7 @@ export interface LoadContext {
   logs: Map<string, string>;
 }
 
-/** The probe's code with map fds in place, behind the stop check if `stoppable`. */
+/** The probe's code with map fds in, behind the stop check if `stoppable`. */
 function patch(
   cx: LoadContext,
   insns: ProbeProgram["insns"],
