@@ -15,9 +15,8 @@ import type {
   RawMapEntry,
   SkippedAttach,
 } from "./engine.ts";
-import type { MapSpec, ProbeProgram, Program } from "../program.ts";
-import { encode, type Insn, LD_IMM64 } from "../bpf/insn.ts";
-import { MapType, ProgType, PseudoSrc } from "../bpf/opcodes.ts";
+import type { ProbeProgram, Program } from "../program.ts";
+import { MapType, ProgType } from "../bpf/opcodes.ts";
 import {
   type Attachment,
   attachmentFds,
@@ -26,14 +25,8 @@ import {
   detachAsync,
   pause,
 } from "../../ffi/attach.ts";
-import { failingInsn, VerifierRejection } from "../../ffi/errors.ts";
 import { progInfo } from "../../ffi/introspect.ts";
 import { MmapRingBuffer } from "../../ffi/ringbuf.ts";
-import {
-  type FuncInfo,
-  funcInfo,
-  functionStarts,
-} from "../../ffi/func_info.ts";
 import {
   addressOf,
   Callback,
@@ -41,25 +34,26 @@ import {
   type NativeLibs,
   RINGBUF_SAMPLE_FN,
 } from "../../ffi/libbpf.ts";
-import {
-  alloc,
-  BPF_STATS_RUN_TIME,
-  cstr,
-  ProgLoadOpts,
-  TestRunOpts,
-} from "../../ffi/structs.ts";
+import { alloc, BPF_STATS_RUN_TIME, TestRunOpts } from "../../ffi/structs.ts";
 import {
   clearKernelMap,
   createKernelMap,
   type KernelMap,
-  kernelName,
   possibleCpus,
   readKernelMap,
   ringbufSize,
   zeroKernelMap,
 } from "./kernel_maps.ts";
+import {
+  isSpecial,
+  type Loaded,
+  loadProbe,
+  needsStopCheck,
+  STOP_MAP,
+} from "./kernel_load.ts";
 
 export { type KernelProbe, probeKernel } from "./kernel_probe.ts";
+export { STOP_CHECK_SLOTS } from "./kernel_load.ts";
 export { kernelName, possibleCpus } from "./kernel_maps.ts";
 
 /** Options of the kernel engine. */
@@ -95,8 +89,6 @@ export interface KernelEngineOptions {
   stopCheck?: boolean;
 }
 
-/** Bytes of verifier log collected on a rejection. */
-const LOG_SIZE = 16 * 1024 * 1024;
 /** Size of the raw tracepoint context handed to BEGIN/END test runs. */
 const RAW_TP_CTX_SIZE = 12 * 8;
 /** A stream of records counts as idle after this long without one. */
@@ -110,74 +102,6 @@ const EPOLL_EVENT_SIZE = 12;
  * most of the work, but overlapping the rest measured ~40% faster.
  */
 const DETACH_CONCURRENCY = 16;
-
-interface Loaded {
-  probe: ProbeProgram;
-  fd: number;
-  kname: string;
-  special: boolean;
-}
-
-/**
- * Whether a probe is loaded behind the stop check: the programs a disabled
- * perf event does not stop (tracepoints, kprobes, uprobes, USDT). Raw
- * tracepoints are stopped by releasing their links, which is cheap, and
- * sampling perf events by disabling them.
- */
-function needsStopCheck(probe: ProbeProgram, special: boolean): boolean {
-  return !special && (probe.progType === ProgType.TRACEPOINT ||
-    probe.progType === ProgType.KPROBE);
-}
-
-/**
- * The instructions put before a stoppable program: `if (*stop) return 0;`
- * where `stop` is the engine's one-byte flag that `pause()` sets. One load
- * and one branch per event; the program's own instructions follow
- * unchanged (their jumps are relative).
- */
-function stopCheck(stopFd: number): Insn[] {
-  return [
-    { code: LD_IMM64, dst: 0, src: PseudoSrc.MAP_VALUE, off: 0, imm: stopFd },
-    { code: 0, dst: 0, src: 0, off: 0, imm: 0 },
-    { code: 0x71, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = *(u8 *)(r0 + 0)
-    { code: 0x15, dst: 0, src: 0, off: 2, imm: 0 }, // if r0 == 0 goto +2
-    { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = 0
-    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
-  ];
-}
-
-/**
- * Slots of the stop check before each stoppable program (tracepoints,
- * kprobes, uprobes): its xlated length counts them too. Four of them run
- * per event (`ld_imm64` is one instruction in two slots).
- *
- * @example The xlated slots of a tracepoint program's own code
- * ```ts
- * import { STOP_CHECK_SLOTS } from "./kernel_engine.ts";
- * const xlated = 41;
- * console.assert(xlated - STOP_CHECK_SLOTS === 35);
- * ```
- */
-export const STOP_CHECK_SLOTS = 6;
-
-/** The map of the stop flag: one u64, whose first byte is the flag. */
-const STOP_MAP: MapSpec = {
-  name: ".stop",
-  type: MapType.ARRAY,
-  keySize: 4,
-  valueSize: 8,
-  maxEntries: 1,
-  key: { kind: "int", size: 4, signed: false },
-  internal: true,
-};
-
-/** True for BEGIN and END, which run once through BPF_PROG_TEST_RUN. */
-function isSpecial(probe: ProbeProgram): boolean {
-  return probe.attach.some((a) =>
-    a.kind === "BEGIN" || a.kind === "END" || a.kind === "test" ||
-    a.kind === "bench"
-  );
-}
 
 /**
  * Runs a `Program` in the kernel.
@@ -258,8 +182,6 @@ export class KernelEngine implements Engine, Disposable {
   #deadline = Infinity;
   #outOfTime = false;
   #closed = false;
-  /** The function BTF of the program being loaded, if it has callbacks. */
-  #btf: { fd: number; info: FuncInfo } | undefined;
   #ncpus = 1;
 
   /** Creates an engine; nothing touches the kernel before `load()`. */
@@ -331,156 +253,14 @@ export class KernelEngine implements Engine, Disposable {
     if (program.eventsMap !== undefined) this.#openRingBuffer();
   }
 
-  #patch(
-    insns: ProbeProgram["insns"],
-    stoppable: boolean,
-  ): Uint8Array<ArrayBuffer> {
-    const out = insns.map((i) => ({ ...i }));
-    for (let pc = 0; pc < out.length; pc++) {
-      const i = out[pc];
-      if (
-        i.code === LD_IMM64 &&
-        (i.src === PseudoSrc.MAP_FD || i.src === PseudoSrc.MAP_VALUE)
-      ) {
-        const fd = this.#mapFds[i.imm];
-        if (fd === undefined) {
-          throw new RangeError(
-            `Instruction ${pc} refers to map ${i.imm}, the program has ${this.#mapFds.length}`,
-          );
-        }
-        i.imm = fd;
-        pc++; // skip the second half
-      }
-    }
-    const code = stoppable ? [...stopCheck(this.#stopFd), ...out] : out;
-    return encode(code) as Uint8Array<ArrayBuffer>;
-  }
-
   #loadProbe(probe: ProbeProgram): void {
-    const special = isSpecial(probe);
-    // BPF_PROG_TEST_RUN runs raw tracepoint and socket filter programs, not
-    // kprobe or tracepoint ones: BEGIN/END load as raw tracepoints.
-    const progType = special && probe.progType !== ProgType.SOCKET_FILTER
-      ? ProgType.RAW_TRACEPOINT
-      : probe.progType;
-    const kname = kernelName(probe.name);
-    const starts = functionStarts(probe.insns);
-    // A program with callbacks (for loops) loads without the stop check:
-    // its functions' BTF records the compiled offsets. (The drain mark
-    // still ends the final read at exit.)
-    const stoppable = this.#stopFd >= 0 && needsStopCheck(probe, special) &&
-      starts.length === 1;
-    const btf = starts.length > 1 ? this.#loadFuncBtf(starts) : undefined;
-    try {
-      this.#loadCode(probe, progType, kname, special, stoppable, btf);
-    } finally {
-      this.#btf = undefined;
-      if (btf !== undefined) this.#n.closeFd(btf.fd);
-    }
-  }
-
-  /**
-   * Loads the BTF of a program's functions (the kernel wants `func_info`
-   * for callbacks); returns its fd and the records.
-   */
-  #loadFuncBtf(starts: number[]): { fd: number; info: FuncInfo } {
-    const n = this.#n;
-    const info = funcInfo(starts);
-    if (n.bpf.bpf_btf_load === null) {
-      throw new TypeError(
-        "This libbpf has no bpf_btf_load: programs with for loops need it",
-      );
-    }
-    const fd = n.bpf.bpf_btf_load(info.btf, BigInt(info.btf.length), null);
-    if (fd < 0) throw n.error("load the BTF of a program's functions", -fd);
-    return { fd, info };
-  }
-
-  #loadCode(
-    probe: ProbeProgram,
-    progType: number,
-    kname: string,
-    special: boolean,
-    stoppable: boolean,
-    btf: { fd: number; info: FuncInfo } | undefined,
-  ): void {
-    this.#btf = btf;
-    const level = this.#opts.logLevel ?? 0;
-    let code = this.#patch(probe.insns, stoppable);
-    let { fd, log } = this.#tryLoad(progType, kname, code, level, level > 0);
-    if (fd < 0 && stoppable) {
-      // Judged without the stop check, the program is the one compiled:
-      // the verifier's log and instruction numbers are the script's. (If
-      // it loads so, it runs without the check: markDrain still ends the
-      // drain at exit.)
-      code = this.#patch(probe.insns, false);
-      ({ fd, log } = this.#tryLoad(progType, kname, code, level, level > 0));
-    }
-    if (level > 0) this.#logs.set(probe.name, log);
-    if (fd < 0) {
-      const errno = -fd;
-      if (level === 0) {
-        ({ fd, log } = this.#tryLoad(progType, kname, code, 1, true));
-        this.#logs.set(probe.name, log);
-      }
-      if (fd >= 0) {
-        // Loaded with a log though it failed without: keep it.
-      } else if (log.trim() !== "") {
-        const at = failingInsn(log);
-        const loc = at === undefined ? undefined : probe.locs?.[at];
-        throw new VerifierRejection(kname, log, errno, at, loc);
-      } else {
-        throw this.#n.error(
-          `load program "${kname}"`,
-          errno,
-          errno === 1
-            ? "Loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)"
-            : undefined,
-        );
-      }
-    }
-    this.#progs.push({ probe, fd, kname, special });
-  }
-
-  #tryLoad(
-    progType: number,
-    name: string,
-    code: Uint8Array<ArrayBuffer>,
-    logLevel: number,
-    withLog: boolean,
-  ): { fd: number; log: string } {
-    const n = this.#n;
-    const { bytes: opts, view } = alloc(ProgLoadOpts.size);
-    view.setBigUint64(ProgLoadOpts.sz, BigInt(ProgLoadOpts.size), true);
-    if (this.#btf !== undefined) {
-      const { fd, info } = this.#btf;
-      view.setUint32(ProgLoadOpts.prog_btf_fd, fd, true);
-      view.setBigUint64(ProgLoadOpts.func_info, addressOf(info.records), true);
-      view.setUint32(ProgLoadOpts.func_info_cnt, info.count, true);
-      view.setUint32(ProgLoadOpts.func_info_rec_size, 8, true);
-    }
-    const logBuf = withLog ? new Uint8Array(LOG_SIZE) : undefined;
-    if (logBuf) {
-      view.setUint32(ProgLoadOpts.log_level, logLevel, true);
-      view.setUint32(ProgLoadOpts.log_size, logBuf.length, true);
-      view.setBigUint64(ProgLoadOpts.log_buf, addressOf(logBuf), true);
-    }
-    const fd = n.bpf.bpf_prog_load(
-      progType,
-      cstr(name),
-      cstr("GPL"),
-      code,
-      BigInt(code.length / 8),
-      opts,
-    );
-    let log = "";
-    if (logBuf) {
-      const end = logBuf.indexOf(0);
-      log = new TextDecoder().decode(
-        logBuf.subarray(0, end < 0 ? logBuf.length : end),
-      );
-    }
-    return { fd, log };
+    this.#progs.push(loadProbe({
+      n: this.#n,
+      mapFds: this.#mapFds,
+      stopFd: this.#stopFd,
+      logLevel: this.#opts.logLevel ?? 0,
+      logs: this.#logs,
+    }, probe));
   }
 
   #openRingBuffer(): void {

@@ -13,7 +13,7 @@ import type { AttachPoint } from "../program.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
 import type { UsdtArg, UsdtProbe } from "../probes/usdt.ts";
 import type { SyntheticThread } from "./processes.ts";
-import { EventSource } from "./sources.ts";
+import { EventSource } from "./event_source.ts";
 import { USER_TEXT } from "./symbols.ts";
 import type { World } from "./world.ts";
 
