@@ -41,6 +41,7 @@ import * as maps from "./codegen_maps.ts";
 import * as values from "./codegen_values.ts";
 import * as scalars from "./codegen_scalars.ts";
 import * as reads from "./codegen_reads.ts";
+import { loopAggValue } from "./codegen_agg_read.ts";
 import {
   breaks,
   chunk,
@@ -740,6 +741,22 @@ export class ProbeCompiler implements Emitter {
     this.zero({ base: R10, off: this.#varLo }, 0, -this.#varLo);
   }
 
+  /** Labels of the subprograms queued by `subprog`, by id. */
+  #subprogs = new Map<string, string>();
+
+  subprog(id: string, emit: () => void): string {
+    let fn = this.#subprogs.get(id);
+    if (fn === undefined) {
+      const at = fn = this.b.newLabel(id);
+      this.#subprogs.set(id, at);
+      this.#callbacks.push(() => {
+        this.b.label(at);
+        emit();
+      });
+    }
+    return fn;
+  }
+
   /** Emits the callbacks after the program; false after an error. */
   #emitCallbacks(): boolean {
     for (let i = 0; i < this.#callbacks.length; i++) {
@@ -872,11 +889,9 @@ export class ProbeCompiler implements Emitter {
       const kv = this.u.vars.get(s.target.name) as SType & { k: "tuple" };
       const [kt, vt] = kv.elems;
       this.#copyIn(2, off + kv.offsets[0], Math.min(spec.keySize, sizeOf(kt)));
-      this.#copyIn(
-        3,
-        off + kv.offsets[1],
-        Math.min(spec.valueSize, sizeOf(vt)),
-      );
+      const key = off + kv.offsets[0], val = off + kv.offsets[1];
+      if (spec.agg?.kind !== "value") loopAggValue(this, s.map, key, val);
+      else this.#copyIn(3, val, Math.min(spec.valueSize, sizeOf(vt)));
     }
     this.#block(s.body);
     // Only the exits something reaches (the kernel refuses dead code).
