@@ -77,6 +77,36 @@ export function checkBounds(
 }
 
 /**
+ * Checks that no macro body nests deeper than {@linkcode MAX_NESTING}
+ * (the expander copies bodies recursively, before `checkBounds` runs).
+ * Reports the first one too deep into `diag`.
+ *
+ * @returns whether every body is within bounds.
+ * @example A macro of ordinary depth
+ * ```ts
+ * import { parse } from "../lang/parser.ts";
+ * import { checkMacroDepth } from "./bounds.ts";
+ * const { ast, diagnostics } = parse("macro one() { 1 } BEGIN { @x = one(); }");
+ * console.assert(checkMacroDepth(ast.macros ?? [], diagnostics));
+ * ```
+ */
+export function checkMacroDepth(
+  macros: readonly ast.MacroDef[],
+  diag: Diagnostics,
+): boolean {
+  for (const m of macros) {
+    const deep = tooDeep(m.body);
+    if (deep === undefined) continue;
+    diag.error(
+      deep.span,
+      `Program is nested too deeply: more than ${MAX_NESTING} levels (in macro ${m.name}())`,
+    );
+    return false;
+  }
+  return true;
+}
+
+/**
  * The first node found deeper than {@linkcode MAX_NESTING}, walking
  * iteratively (any depth is fine here).
  *

@@ -39,6 +39,7 @@ import * as scalars from "./codegen_scalars.ts";
 import * as reads from "./codegen_reads.ts";
 import * as stmts from "./codegen_stmts.ts";
 import * as loops from "./codegen_loops.ts";
+import { loopAggValue } from "./codegen_agg_read.ts";
 import {
   type CallbackLoops,
   chunk,
@@ -84,6 +85,8 @@ export class ProbeCompiler implements Emitter {
   };
   /** What the body uses more than once (see `reuse.ts`). */
   #reuse: ReuseCounts;
+  /** Labels of the subprograms queued by `subprog`, by id. */
+  #subprogs = new Map<string, string>();
   /**
    * Stack slots of values computed once per run and reused: `h:ID` a
    * stable helper's result, `k:ACCESS` a map key, `v:ACCESS` a map value.
@@ -94,6 +97,19 @@ export class ProbeCompiler implements Emitter {
    * emitted (see `region`).
    */
   avail = new Set<string>();
+
+  subprog(id: string, emit: () => void): string {
+    let fn = this.#subprogs.get(id);
+    if (fn === undefined) {
+      const at = fn = this.b.newLabel(id);
+      this.#subprogs.set(id, at);
+      this.cb.callbacks.push(() => {
+        this.b.label(at);
+        emit();
+      });
+    }
+    return fn;
+  }
 
   /**
    * Prepares to compile one unit.

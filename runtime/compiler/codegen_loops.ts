@@ -12,6 +12,7 @@
  * @module
  */
 
+import { loopAggValue } from "./codegen_agg_read.ts";
 import type * as ast from "../lang/ast.ts";
 import { children, walk } from "../lang/visit.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
@@ -179,7 +180,9 @@ function callback(cg: Emitter, s: ast.ForStmt, fn: string): void {
     const kv = cg.u.vars.get(s.target.name) as SType & { k: "tuple" };
     const [kt, vt] = kv.elems;
     copyIn(cg, 2, off + kv.offsets[0], Math.min(spec.keySize, sizeOf(kt)));
-    copyIn(cg, 3, off + kv.offsets[1], Math.min(spec.valueSize, sizeOf(vt)));
+    const key = off + kv.offsets[0], val = off + kv.offsets[1];
+    if (spec.agg?.kind !== "value") loopAggValue(cg, s.map, key, val);
+    else copyIn(cg, 3, val, Math.min(spec.valueSize, sizeOf(vt)));
   }
   cg.block(s.body);
   // Only the exits something reaches (the kernel refuses dead code).

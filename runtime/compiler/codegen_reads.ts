@@ -14,6 +14,7 @@ import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
 import { keyedMap, ppidExpr } from "./sugar.ts";
+import { mapLen } from "./codegen_len.ts";
 import { ncpus } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
 import {
@@ -438,7 +439,7 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     case "strcontains":
       return strContains(cg, e);
     case "len":
-      return stackLen(cg, e);
+      return e.args[0].kind === "map" ? mapLen(cg, e) : stackLen(cg, e);
     case "getopt": {
       const v = cg.u.getopts?.get(e)?.value;
       return ra.imm(typeof v === "bigint" ? v : 0n);

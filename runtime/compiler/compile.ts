@@ -64,7 +64,7 @@ import { lowerProgram } from "../lang/lowering.ts";
 import type { ScriptConfig } from "../lang/config.ts";
 import { CONFIG_ENV, onDemand } from "./on_demand.ts";
 import type { ProbeProgram, Program } from "../program.ts";
-import { checkBounds, checkExpansion } from "./bounds.ts";
+import { checkBounds, checkExpansion, checkMacroDepth } from "./bounds.ts";
 import { ProbeCompiler } from "./codegen.ts";
 import { MAP_MAX_ENTRIES, ProgramTables } from "./tables.ts";
 import { checkKernelLimits, onlyCounterOverLimit } from "./kernel_limits.ts";
@@ -235,7 +235,10 @@ export function compileAst(
 ): Program {
   // Macros, imports and config blocks: their passes load only for the
   // scripts that have them (on_demand.ts).
-  if (tree.macros?.length) tree = onDemand("macros").expandMacros(tree, diag);
+  if (tree.macros?.length) {
+    if (!checkMacroDepth(tree.macros, diag)) diag.throwIfErrors();
+    tree = onDemand("macros").expandMacros(tree, diag);
+  }
   tree = lowerProgram(tree);
   uniqueTestNames(tree, diag);
   if (opts.debug?.lowered !== undefined && diag.errors.length === 0) {

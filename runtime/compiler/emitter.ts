@@ -346,6 +346,11 @@ export interface Emitter {
     )[],
     result: boolean,
   ): Ref | undefined;
+  /**
+   * Queues a subprogram (a helper's callback) emitted after the program,
+   * once per `id`; returns its label, for a `{ func }` argument of `call`.
+   */
+  subprog(id: string, emit: () => void): string;
   /** The value of a call whose result is a scalar (`ksym`, `bswap`, …). */
   callValue(e: ast.CallExpr): Ref;
   /** Copies `n` bytes from `src` to destination `d` through a scratch register. */

@@ -341,16 +341,17 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "getopt":
       return checkGetopt(c, e);
     case "len": {
-      // len(kstack|ustack): frames (0.26). len(@map) needs an element
-      // count in the kernel (bpf_for_each_map_elem), not done yet.
+      // len(kstack|ustack): frames; len(@map): its elements (0.26).
       if (!argc(c, e, 1)) return S64;
       const a = e.args[0];
       if (a.kind === "map" && a.keys.length === 0) {
-        c.u.types.set(a, NONE);
-        c.err(
-          e.span,
-          "len() of a map is not supported yet: it needs the kernel to count the elements (bpf_for_each_map_elem)",
-        );
+        const m = mapArg(c, e, 0, false);
+        if (m?.kind !== undefined && m.nkeys === 0) {
+          c.err(
+            e.span,
+            "call to len() expects a map with explicit keys (non-scalar map)",
+          );
+        }
         return S64;
       }
       const t = c.expr(a);

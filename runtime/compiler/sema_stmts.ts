@@ -171,19 +171,15 @@ function checkFor(c: SemaScope, s: ast.ForStmt): void {
       );
     } else if (
       info.kind !== "value" && info.kind !== "count" && info.kind !== "sum" &&
-      info.kind !== "min" && info.kind !== "max"
+      info.kind !== "min" && info.kind !== "max" && info.kind !== "avg"
     ) {
       c.err(
         m.span,
         `A for loop cannot iterate over a map of ${info.kind}()`,
       );
-    } else if (info.kind !== "value") {
-      // Per-CPU values: bpftrace sums them with map_lookup_percpu_elem.
-      c.err(
-        m.span,
-        `for loops over ${info.kind}() maps (per-CPU values) are not supported yet`,
-      );
     } else {
+      // Per-CPU aggregations: the value is the total over the CPUs
+      // (codegen_agg_read.ts), as bpftrace's map_lookup_percpu_elem loop.
       const vt: SType = info.kind === "value" ? info.value! : {
         k: "int",
         size: 8,

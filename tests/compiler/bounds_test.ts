@@ -153,6 +153,14 @@ for (const [what, make] of Object.entries(CHAINS)) {
   });
 }
 
+Deno.test("bounds: a macro body nested too deeply is a located error, not a stack overflow", () => {
+  // Found by the fuzzer: the expander copied the body recursively.
+  const src = `macro one() { 11${".a".repeat(5000)} }\nBEGIN { @x = one(); }`;
+  assert.deepEqual(errors(src), [
+    `1:15: Program is nested too deeply: more than ${MAX_NESTING} levels (in macro one())`,
+  ]);
+});
+
 Deno.test("bounds: a staged chain too deep is refused while staging", () => {
   assert.throws(
     () =>

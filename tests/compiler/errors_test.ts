@@ -171,8 +171,17 @@ const CASES: [string, string, boolean?][] = [
     'pton() expects an IPv4 or IPv6 address, got "1.2.3"',
   ],
   [
-    "BEGIN { @m[1] = 1; @x = len(@m); }",
-    "len() of a map is not supported yet: it needs the kernel to count the elements (bpf_for_each_map_elem)",
+    "BEGIN { @m = 1; @x = len(@m); }",
+    "call to len() expects a map with explicit keys (non-scalar map)",
+  ],
+  ["BEGIN { @x = len(@nomap); }", "Undefined map: @nomap"],
+  [
+    "BEGIN { @m[1] = 1; @x = len(@m[1]); }",
+    "call to len() expects a map, ustack, or kstack, got int64",
+  ],
+  [
+    'BEGIN { $s = "abc"; @x = len($s); }',
+    "call to len() expects a map, ustack, or kstack, got string[4]",
   ],
   [
     "BEGIN { @x = len(1); }",

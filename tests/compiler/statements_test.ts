@@ -77,8 +77,8 @@ const ERRORS: [string, string][] = [
     "Invalid type for a range bound: string[2]",
   ],
   [
-    "begin { @m[1] = count(); for ($kv : @m) { } }",
-    "for loops over count() maps (per-CPU values) are not supported yet",
+    "begin { @m[1] = stats(2); for ($kv : @m) { } }",
+    "A for loop cannot iterate over a map of stats()",
   ],
   [
     "begin { for ($i : 0..2) { for ($i : 0..2) { } } }",
@@ -187,6 +187,38 @@ Deno.test("for: ranges with run-time bounds and map loops compile to callbacks",
     .map((i) => i.imm);
   assert.equal(funcs.length, 2);
   assert.ok(calls.includes(164) && calls.includes(181));
+});
+
+Deno.test("len(@m) counts with bpf_for_each_map_elem and one shared empty callback", () => {
+  const p = compile(
+    "begin { @m[1] = 2; @n[3] = count(); print(len(@m)); print(len(@n)); }",
+  );
+  const insns = p.probes[0].insns;
+  const funcs = insns.flatMap((x, pc) =>
+    x.code === 0x18 && x.src === 4 ? [pc + 1 + x.imm] : []
+  );
+  assert.equal(funcs.length, 2);
+  assert.equal(funcs[0], funcs[1]);
+  // The callback: r0 = 0; exit, the last function of the program.
+  assert.equal(funcs[0], insns.length - 2);
+  assert.deepEqual(
+    [insns[funcs[0]].code, insns[funcs[0]].imm, insns[funcs[0] + 1].code],
+    [0xb7, 0, 0x95],
+  );
+  const calls = insns.filter((i) => i.code === 0x85 && i.src === 0);
+  assert.equal(calls.filter((i) => i.imm === 164).length, 2);
+});
+
+Deno.test("for over an aggregation map folds the CPUs' slots in the callback", () => {
+  for (const agg of ["count()", "sum(1)", "min(1)", "max(1)", "avg(1)"]) {
+    const p = compile(
+      `begin { @m[1] = ${agg}; for ($kv : @m) { print($kv.1); } }`,
+    );
+    const calls = p.probes[0].insns.filter((i) => i.code === 0x85)
+      .map((i) => i.imm);
+    // map_lookup_percpu_elem (195) after for_each_map_elem (164).
+    assert.ok(calls.indexOf(195) > calls.indexOf(164), agg);
+  }
 });
 
 Deno.test("for: a small constant range is an inline loop, without callbacks", () => {

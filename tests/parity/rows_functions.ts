@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { ncpus } from "../../runtime/compiler/host_facts.ts";
 import type { HistBucket } from "../../runtime/output/types.ts";
 import type { TseriesPoint } from "../../runtime/output/tseries.ts";
-import { entries, mapOf, only, total } from "./expect.ts";
+import { entries, linesOf, mapOf, only, total } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
 
@@ -407,6 +407,59 @@ tracepoint:syscalls:sys_enter_getppid { @s[syscall_name(args->__syscall_nr)] = c
     params: ["41"],
     expect(r) {
       assert.equal(r.output, "[0] [] [42] [41] [4]\n");
+    },
+  },
+  {
+    name: "fn_len_map",
+    features: [
+      "len(@map): its elements",
+      "len() after delete",
+      "len() in a for body",
+      "strings as keys are zero-filled",
+    ],
+    source: `begin {
+  @[0] = 0; @[1] = 1;
+  printf("map len: %d\\n", len(@));
+  @c["a"] = count(); @c["b"] = count(); @c["b"] = count();
+  $n = len(@c);
+  if ($n > 1) { print("true"); }
+  delete(@c, "a");
+  print(len(@c));
+  $x = "xxxxx"; $x = "a"; @s[$x] = 1; $y = "yyyyy"; $y = "a"; @s[$y] = 1;
+  printf("len: %d\\n", len(@s));
+  @e[1] = 1; delete(@e, 1);
+  printf("empty %d\\n", len(@e));
+  for ($kv : @) { printf("in loop %d %d\\n", $kv.0, len(@c) + len(@)); }
+  exit();
+}`,
+    expect(r) {
+      assert.deepEqual(r.output.split("\n").slice(0, 5), [
+        "map len: 2",
+        "true",
+        "1",
+        "len: 1",
+        "empty 0",
+      ]);
+      assert.deepEqual(linesOf(r).slice(5).sort(), [
+        "in loop 0 3",
+        "in loop 1 3",
+      ]);
+    },
+  },
+  {
+    name: "fn_len_map_in_probe",
+    features: ["len(@map) per event", "len() of an aggregation map"],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @[pid] = count();
+  if (len(@) != 1) { @bad = count(); }
+  @n = sum(len(@));
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(only(r, "@n"), N);
+      assert.equal(total(r, "@"), N);
+      assert.equal(mapOf(r, "@bad").entries.length, 0);
     },
   },
 ];

@@ -254,4 +254,62 @@ tracepoint:syscalls:sys_enter_getppid {
       assert.equal(only(r, "@seen"), N);
     },
   },
+  {
+    name: "for_map_aggregations",
+    features: [
+      "for ($kv : @map) over count(), sum(), min(), max(), avg()",
+      "$kv.1 folded over the CPUs",
+    ],
+    source: `begin {
+  @c[16, 17] = count(); @c[16, 17] = count(); @c[1, 2] = count();
+  @s["a"] = sum(5); @s["a"] = sum(-7);
+  @mn[1] = min(5); @mn[1] = min(-3); @mn[1] = min(8);
+  @mx[1] = max(4); @mx[1] = max(9); @mx[1] = max(-1); @mx[2] = max(-6);
+  @a[1] = avg(10); @a[1] = avg(-25); @a[2] = avg(7); @a[2] = avg(8);
+  for ($kv : @c) { print($kv); }
+  for ($kv : @s) { print($kv); }
+  for ($kv : @mn) { printf("min %d\\n", $kv.1); }
+  for ($kv : @mx) { printf("max %d %d\\n", $kv.0, $kv.1); }
+  for ($kv : @a) { printf("avg %d %d\\n", $kv.0, $kv.1); }
+  exit();
+}`,
+    expect(r) {
+      assert.deepEqual(linesOf(r).sort(), [
+        "((1, 2), 1)",
+        "((16, 17), 2)",
+        "(a, -2)",
+        "avg 1 -7",
+        "avg 2 7",
+        "max 1 9",
+        "max 2 -6",
+        "min -3",
+      ]);
+    },
+  },
+  {
+    name: "for_map_aggregations_in_probe",
+    features: ["for over per-CPU maps written by events on any CPU"],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @c[1] = count(); @s[1] = sum(3); @mx[1] = max(7); @mn[1] = min(-2);
+  @a[1] = avg(4);
+}
+end {
+  for ($kv : @c) { printf("c %d\\n", $kv.1); }
+  for ($kv : @s) { printf("s %d\\n", $kv.1); }
+  for ($kv : @mx) { printf("mx %d\\n", $kv.1); }
+  for ($kv : @mn) { printf("mn %d\\n", $kv.1); }
+  for ($kv : @a) { printf("a %d\\n", $kv.1); }
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.deepEqual(r.exitOutput.split("\n").slice(0, 5), [
+        `c ${N}`,
+        `s ${3 * N}`,
+        "mx 7",
+        "mn -2",
+        "a 4",
+      ]);
+    },
+  },
 ];
