@@ -25,7 +25,6 @@ import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
 import { namingStdout, OutputFile } from "./output_file.ts";
-import { NotTextError, readScriptFile } from "./script_file.ts";
 
 import { VERSION } from "./version.ts";
 import { envVar } from "./probes/env.ts";
@@ -212,6 +211,8 @@ async function runScript(opts: CliOptions): Promise<number> {
     fileName = "stdin";
   } else if (opts.file !== undefined) {
     fileName = opts.file;
+    // Imported only here: a one-liner reads no script file.
+    const { NotTextError, readScriptFile } = await import("./script_file.ts");
     try {
       source = readScriptFile(opts.file);
     } catch (e) {

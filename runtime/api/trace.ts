@@ -19,8 +19,8 @@ import type { MapFull } from "../output/map_full.ts";
 import type { DecodedEvent, MapData, Value } from "../output/types.ts";
 import type { Program } from "../program.ts";
 import type { MetricsServer } from "../metrics/server.ts";
+import type { Exporters } from "./trace_metrics.ts";
 import type { RemoteWriter } from "../metrics/remote_write.ts";
-import { startExporters } from "./trace_metrics.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
 import {
   type EventDecl,
@@ -186,7 +186,15 @@ export async function trace(
   replay?.restoreTypes();
   // The exporters start before anything loads: a bad setting or a busy
   // address fails before any probe attaches.
-  const exporters = await startExporters(options, program, staged);
+  // (trace_metrics.ts is imported only when an exporter is asked for.)
+  const exporters: Exporters =
+    options.metrics === undefined && options.remoteWrite === undefined
+      ? {}
+      : await (await import("./trace_metrics.ts")).startExporters(
+        options,
+        program,
+        staged,
+      );
   const closeExporters = () =>
     Promise.all([exporters.server?.close(), exporters.writer?.close()]);
   let created;

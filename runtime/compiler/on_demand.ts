@@ -2,7 +2,8 @@
  * Modules a plain one-liner does not need, loaded on demand: the macro,
  * import and config passes, the ELF reader with the uprobe resolver and
  * the user symbolizer (uprobes, `uaddr()`, `usym`, `ustack`), the USDT
- * reader and `/proc/kallsyms` (`kaddr()`, kernel symbols). The compiler
+ * reader, `/proc/kallsyms` (`kaddr()`, kernel symbols) and the named
+ * parameters of `getopt()`. The compiler
  * and the symbol resolver are synchronous, so they take these modules
  * from here ({@linkcode onDemand}) once loaded.
  *
@@ -49,6 +50,7 @@ const LOADERS = {
   symbolizer: () => import("../probes/user_symbols.ts"),
   usdt: () => import("./usdt_units.ts"),
   kallsyms: () => import("../probes/kallsyms.ts"),
+  getopt: () => import("./getopt.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -74,6 +76,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   symbolizer: "the user symbolizer",
   usdt: "the USDT attach-point expander",
   kallsyms: "the kernel symbol table",
+  getopt: "the getopt() parameter reader",
 };
 
 /**
@@ -116,6 +119,7 @@ export function onDemandNeeds(
   }
   if (usdt) out.push("usdt");
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
+  if (/\bgetopt\b/.test(t)) out.push("getopt");
   return out;
 }
 

@@ -24,7 +24,8 @@ import {
 import { kernelAddress, PT_REGS, signalNumber } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { assertCode } from "./sugar.ts";
-import { optionValue, type ProgramOption } from "./getopt.ts";
+import type { ProgramOption } from "./getopt.ts";
+import { onDemand } from "./on_demand.ts";
 import { addressBytes } from "./host_facts.ts";
 import { STACK_DEPTH, stackType } from "./sema_builtins.ts";
 import {
@@ -155,7 +156,7 @@ function checkGetopt(c: SemaScope, e: ast.CallExpr): SType {
   const given = c.opts.named;
   let value = option.default;
   if (given?.has(name)) {
-    const v = optionValue(option, given.get(name));
+    const v = onDemand("getopt").optionValue(option, given.get(name));
     if (typeof v !== "object") value = v;
   }
   (c.u.getopts ??= new Map()).set(e, { option, value, at: e.span.start });

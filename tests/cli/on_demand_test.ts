@@ -1,6 +1,6 @@
 /**
  * The command-line tool loads the macro, import and config passes, the
- * ELF and USDT readers and kallsyms only for scripts that may use them
+ * ELF and USDT readers, kallsyms and getopt() only for scripts that may use them
  * (`runtime/compiler/on_demand.ts`): which texts load what, and that the
  * CLI, where nothing is loaded up front, compiles and runs scripts using
  * each of them (an internal "used before it was loaded" error otherwise).
@@ -32,6 +32,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["profile:hz:99 { @[kstack] = count(); }", [], ["kallsyms"]],
     ['BEGIN { print(ksym(kaddr("vfs_read"))); }', [], ["kallsyms"]],
     ["kprobe:vfs_read { @[func] = count(); }", [], ["kallsyms"]],
+    ['BEGIN { print(getopt("n", 1)); }', [], ["getopt"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -50,6 +51,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "symbolizer",
     "usdt",
     "kallsyms",
+    "getopt",
   ]);
 });
 
@@ -85,6 +87,16 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
       ["-e", "usdt:/nonexistent/bin:p:n { }"],
       2,
       /ERROR: usdt target file '\/nonexistent\/bin' does not exist/,
+    ],
+    [
+      [
+        "-e",
+        'BEGIN { printf("%d\\n", getopt("n", 1)); exit(); }',
+        "--",
+        "--n=3",
+      ],
+      0,
+      /^$/,
     ],
     [
       ["-e", 'BEGIN { @ = kaddr("no_such_symbol_tsbpf"); }'],
