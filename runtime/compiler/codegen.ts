@@ -39,7 +39,6 @@ import * as scalars from "./codegen_scalars.ts";
 import * as reads from "./codegen_reads.ts";
 import * as stmts from "./codegen_stmts.ts";
 import * as loops from "./codegen_loops.ts";
-import { loopAggValue } from "./codegen_agg_read.ts";
 import {
   type CallbackLoops,
   chunk,
