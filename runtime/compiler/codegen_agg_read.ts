@@ -21,8 +21,9 @@ import type { Emitter } from "./emitter.ts";
 const MAX_CPUS = 1024;
 
 /**
- * The value of `@m[keys]` of a count or sum map: the sum over the CPUs'
- * slots (0 when the key is absent).
+ * The value of `@m[keys]` of a per-CPU aggregation map, folded over the
+ * CPUs' slots by its kind (see {@linkcode aggTotal}; 0 when the key is
+ * absent).
  *
  * @example Usage
  * ```ts ignore
@@ -31,7 +32,8 @@ const MAX_CPUS = 1024;
  */
 export function aggRead(cg: Emitter, e: ast.MapExpr): Ref {
   const idx = cg.t.userMap(`@${e.name}`);
-  return aggTotal(cg, idx, buildKey(cg, e, undefined), "sum");
+  const kind = cg.t.maps[idx].agg!.kind as CastableAgg;
+  return aggTotal(cg, idx, buildKey(cg, e, undefined), kind);
 }
 
 /** The per-CPU aggregations whose value folds to one integer. */

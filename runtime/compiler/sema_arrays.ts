@@ -79,8 +79,9 @@ export function intArrayCast(
 }
 
 /**
- * `(bool)@c` / `(int64)@s` on a `count()` or `sum()` map (0.26's
- * castable maps): the map's total as an integer, noted in `u.aggReads`.
+ * `(bool)@c` / `(int64)@s` on a `count()`, `sum()`, `min()`, `max()` or
+ * `avg()` map (0.26's castable maps): the value folded over the CPUs as an
+ * integer, noted in `u.aggReads`.
  * Undefined for anything else (the ordinary checks apply).
  *
  * @example Usage
@@ -91,14 +92,19 @@ export function intArrayCast(
 export function castableMap(c: SemaScope, e: ast.Expr): SType | undefined {
   if (e.kind !== "map") return undefined;
   const known = c.maps.get(`@${e.name}`);
-  if (known?.kind !== "count" && known?.kind !== "sum") return undefined;
+  const kind = known?.kind;
+  if (
+    kind !== "count" && kind !== "sum" && kind !== "min" && kind !== "max" &&
+    kind !== "avg"
+  ) return undefined;
   const m = c.mapKeys(e);
   if (m === undefined) return S64;
   (c.u.aggReads ??= new Set()).add(e);
+  // count() is unsigned; sum() as its values; min, max and avg signed.
   const t: IntType = {
     k: "int",
     size: 8,
-    signed: m.kind === "sum" && m.sumSigned !== false,
+    signed: m.kind === "sum" ? m.sumSigned !== false : m.kind !== "count",
   };
   c.u.types.set(e, t);
   return t;

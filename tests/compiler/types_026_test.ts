@@ -128,8 +128,8 @@ const CASES: [string, RegExp][] = [
     /Type mismatch for "=="/,
   ],
   [
-    "begin { @a = avg(1); print((bool)@a); }",
-    /The value of aggregation map @a \(avg\) cannot be read in an expression/,
+    "begin { @a = stats(1); print((bool)@a); }",
+    /The value of aggregation map @a \(stats\) cannot be read in an expression/,
   ],
   [
     "begin { @a = count(); print(@a + 1); }",

@@ -397,6 +397,27 @@ END {
     },
   },
   {
+    name: "castable_min_max_avg_maps",
+    features: [
+      "(int64)@m of min(), max() and avg() maps, folded over the CPUs",
+    ],
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @mn = min(5); @mn = min(-3); @mx = max(7); @mx = max(2);
+  @av = avg(10); @av = avg(-25);
+  @n[(int64)@mn, (int64)@mx] = count();
+}
+END {
+  printf("%d %d %d %d\\n", (int64)@mn, (int64)@mx, (int64)@av, (bool)@av);
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      // avg: (10 - 25) / 2 per event pair, rounded toward zero as bpftrace.
+      assert.ok(r.exitOutput.startsWith("-3 7 -7 1\n"), r.exitOutput);
+      assert.deepEqual(entries(r, "@n"), [["-3|7", N]]);
+    },
+  },
+  {
     name: "runtime_string_and_array_index",
     features: [
       "$s[$i] with a run-time index, checked against the size",
