@@ -168,6 +168,8 @@ function checkGetopt(c: SemaScope, e: ast.CallExpr): SType {
       };
     case "int":
       return S64;
+    case "bool":
+      return BOOL;
     default:
       return U64;
   }
