@@ -21,9 +21,8 @@ import {
   BPF_F_USER_STACK,
   type Dst,
   type Emitter,
-  originOf,
   type Place,
-  readHelper,
+  readHelperFrom,
 } from "./emitter.ts";
 
 /**
@@ -113,14 +112,8 @@ export function readAt(
   t: SType,
   bits?: { size: 1 | 2 | 4 | 8; shift: number; width: number },
 ): Ref {
-  const pt: SType = {
-    k: "int",
-    size: 8,
-    signed: false,
-    ...originOf(at.origin),
-  };
   const size = bits?.size ?? (t.k === "int" ? t.size : 8);
-  const slot = readSlot(cg, at, readHelper(pt, false), size);
+  const slot = readSlot(cg, at, readHelperFrom(at.origin, false), size);
   if (bits === undefined && size === 8) return cg.ra.slot(slot);
   const r = cg.ra.newReg();
   const rr = cg.ra.reg(r);

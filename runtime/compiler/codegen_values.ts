@@ -20,8 +20,8 @@ import {
   chunk,
   type Dst,
   type Emitter,
-  originOf,
   readHelper,
+  readHelperFrom,
 } from "./emitter.ts";
 
 /**
@@ -82,12 +82,7 @@ export function into(
   ) {
     // A struct or array copied whole from where it lives.
     const at = cg.addr(e);
-    const h = readHelper({
-      k: "int",
-      size: 8,
-      signed: false,
-      ...originOf(at.origin),
-    }, false);
+    const h = readHelperFrom(at.origin, false);
     cg.readSlot(at, h, size, d);
     return;
   }
@@ -149,12 +144,7 @@ export function into(
       const at = cg.addr(e);
       const n = Math.min(sizeOf(et), size);
       if (clean && n < size) cg.zero(d, n, size);
-      const h = readHelper({
-        k: "int",
-        size: 8,
-        signed: false,
-        ...originOf(at.origin),
-      }, false);
+      const h = readHelperFrom(at.origin, false);
       cg.readSlot(at, h, n, d);
       return;
     }
@@ -227,12 +217,7 @@ export function into(
   if (st.k === "intarray" && et.k === "array") {
     // An integer array member: its bytes, read where it lives.
     const at = cg.addr(e);
-    const h = readHelper({
-      k: "int",
-      size: 8,
-      signed: false,
-      ...originOf(at.origin),
-    }, false);
+    const h = readHelperFrom(at.origin, false);
     cg.readSlot(at, h, Math.min(et.size, size), d);
     return;
   }
@@ -315,12 +300,7 @@ export function into(
       const p = cg.addrReg(place);
       cg.zero(d, 8, size);
       cg.call(
-        readHelper({
-          k: "int",
-          size: 8,
-          signed: false,
-          ...originOf(place.origin),
-        }, false),
+        readHelperFrom(place.origin, false),
         [
           cg.ptrArg({ base: d.base, off: d.off + 8 }),
           cg.ra.imm(lt.size),
@@ -393,12 +373,7 @@ function memberInto(
   if (t.size !== size && (t.signed || t.size > size)) return false;
   if (t.size < size) cg.zero(d, t.size, size);
   const at = cg.addr(e);
-  const h = readHelper({
-    k: "int",
-    size: 8,
-    signed: false,
-    ...originOf(at.origin),
-  }, false);
+  const h = readHelperFrom(at.origin, false);
   cg.readSlot(at, h, t.size, d);
   return true;
 }

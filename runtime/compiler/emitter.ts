@@ -148,20 +148,23 @@ export interface Place {
   origin: "user" | "kernel" | undefined;
 }
 
-/** `{ ptr: origin }` when the origin is known. */
-export function originOf(
-  origin: "user" | "kernel" | undefined,
-): { ptr?: "user" | "kernel" } {
-  return origin === undefined ? {} : { ptr: origin };
-}
-
 /**
  * The helper that reads through a pointer of type `t`: user or kernel
  * memory when the pointer says which, else the legacy helper that picks by
  * address on x86 (bpftrace's choice for pointers of unknown origin).
  */
 export function readHelper(t: SType, str: boolean): number {
-  const origin = t.k === "int" ? t.ptr : undefined;
+  return readHelperFrom(t.k === "int" ? t.ptr : undefined, str);
+}
+
+/**
+ * The helper that reads memory of a known origin (a place's `origin`):
+ * as {@linkcode readHelper}, without a pointer type around it.
+ */
+export function readHelperFrom(
+  origin: "user" | "kernel" | undefined,
+  str: boolean,
+): number {
   if (origin === "user") {
     return str ? Helper.probe_read_user_str : Helper.probe_read_user;
   }
