@@ -37,6 +37,7 @@ import {
   SOFTWARE_EVENTS,
 } from "../runtime/probes/perf_events.ts";
 import { tracepointId } from "./tracefs.ts";
+import { ProgType } from "../runtime/bpf/opcodes.ts";
 
 /** Options for attaching. */
 export interface AttachOptions {
@@ -48,6 +49,12 @@ export interface AttachOptions {
    * program has them (`runtime/probes/uprobe_target.ts`).
    */
   resolveUprobe?: typeof resolveUprobe;
+  /**
+   * Attach to perf events through BPF links where the kernel has them
+   * (default true). False attaches with `PERF_EVENT_IOC_SET_BPF` as on
+   * kernels before 5.15, to test that path.
+   */
+  perfLinks?: boolean;
 }
 
 /**
@@ -61,6 +68,12 @@ export interface Attachment {
   links: number[];
   /** Perf event fds. */
   perfFds: number[];
+  /**
+   * True for tracepoint, kprobe, uprobe and USDT events: the kernel runs
+   * their programs whether the event is enabled or not, so disabling one
+   * does not stop its program (sampling events stop when disabled).
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -80,31 +93,161 @@ export function detach(att: Attachment): void {
 }
 
 /**
- * Stops an attachment's probe from firing, quickly: its perf events are
- * disabled (an ioctl), links without perf events (raw tracepoints, whose
- * release is cheap) are released. `detach()` or `detachAsync()` then
- * releases the rest. A tracepoint, kprobe or uprobe still runs its BPF
- * programs while its perf event is disabled (the kernel runs the event's
- * program array regardless); releasing their links would take the kernel
- * an RCU grace period each, so the kernel engine stops those programs
- * with a flag they check instead.
+ * Stops an attachment's probe from firing, quickly, keeping its perf
+ * events (whose release is the kernel's slow part) for `detach()` or
+ * `detachAsync()`. Resolves to false when the program may still run: a
+ * tracing event (see {@linkcode Attachment.tracing}) attached without a
+ * BPF link (kernels before 5.15), which only closing its perf event
+ * stops.
+ *
+ * - Sampling perf events are disabled (an ioctl).
+ * - Raw tracepoint links are released (cheap).
+ * - Tracing events' perf links are released: the kernel takes the
+ *   program out of the event's program array at once, then waits for an
+ *   RCU tasks-trace grace period (~20-30 ms) before the close returns.
+ *   The closes run on worker threads, all at once, and the promise
+ *   resolves as soon as `PERF_EVENT_IOC_QUERY_BPF` no longer lists the
+ *   program (`progId`) for the event, about a millisecond; where the
+ *   query fails, once the close has returned.
+ *
+ * A run of the program that began before may still be finishing on
+ * another CPU when the promise resolves (microseconds).
  *
  * @example Pause nothing
  * ```ts
  * import { pause } from "./attach.ts";
- * pause({ text: "x", links: [], perfFds: [] });
+ * console.assert(await pause({ text: "x", links: [], perfFds: [] }, 0));
  * ```
  */
-export function pause(att: Attachment): void {
-  if (att.links.length === 0 && att.perfFds.length === 0) return;
+export async function pause(att: Attachment, progId: number): Promise<boolean> {
+  if (att.links.length === 0 && att.perfFds.length === 0) return true;
   const libs = native();
   if (att.perfFds.length === 0) {
     detach(att);
-    return;
+    return true;
   }
   for (const fd of att.perfFds) {
     libs.libc.ioctl(fd, BigInt(PerfIoctl.DISABLE), 0n);
   }
+  if (att.tracing !== true) return true;
+  // A tracing attach point has one perf event, with its link if any.
+  const stopped = att.links.length === att.perfFds.length;
+  const links = att.links.splice(0);
+  await Promise.all(
+    links.map((link, i) => releaseLink(libs, link, att.perfFds[i], progId)),
+  );
+  return stopped;
+}
+
+/** Milliseconds between two queries of a program array. */
+const QUERY_NAP_MS = 1;
+
+/**
+ * Closes a perf link on a worker thread; resolves once the event's
+ * program array no longer holds `progId` or the close has returned.
+ */
+async function releaseLink(
+  libs: NativeLibs,
+  link: number,
+  perfFd: number,
+  progId: number,
+): Promise<void> {
+  let closed = false;
+  const closing = libs.libc.closeAsync(link).then(() => {
+    closed = true;
+  });
+  while (!closed) {
+    const runs = runsProgram(libs, perfFd, progId);
+    if (runs === false) return;
+    if (runs === undefined) break;
+    await Promise.race([
+      closing,
+      new Promise((r) => setTimeout(r, QUERY_NAP_MS)),
+    ]);
+  }
+  await closing;
+}
+
+/** `BPF_TRACE_MAX_PROGS`: the most programs one event runs. */
+const MAX_EVENT_PROGS = 64;
+
+/**
+ * Whether a tracing perf event's program array holds program `progId`
+ * (`PERF_EVENT_IOC_QUERY_BPF`), or undefined when the kernel does not
+ * say (no such ioctl, not permitted).
+ *
+ * @example Query a bad fd
+ * ```ts
+ * import { runsProgram } from "./attach.ts";
+ * import { native } from "./libbpf.ts";
+ * if (Deno.build.os === "linux") {
+ *   try {
+ *     console.assert(runsProgram(native(), -1, 1) === undefined);
+ *   } catch { // no libbpf here
+ *   }
+ * }
+ * ```
+ */
+export function runsProgram(
+  libs: NativeLibs,
+  perfFd: number,
+  progId: number,
+): boolean | undefined {
+  const query = new Uint32Array(2 + MAX_EVENT_PROGS);
+  query[0] = MAX_EVENT_PROGS;
+  const ret = libs.libc.ioctl(
+    perfFd,
+    BigInt(PerfIoctl.QUERY_BPF),
+    addressOf(new Uint8Array(query.buffer)),
+  );
+  if (ret < 0) return undefined;
+  const count = Math.min(query[1], MAX_EVENT_PROGS);
+  return query.subarray(2, 2 + count).includes(progId);
+}
+
+let perfLinks: boolean | undefined;
+
+/**
+ * Whether this kernel attaches programs to perf events through BPF links
+ * (`BPF_PERF_EVENT`, Linux 5.15): the attach points {@linkcode pause}
+ * can stop by releasing their links. Found once per process as libbpf
+ * does: a link to fd -1 fails with EBADF where the attach type exists,
+ * EINVAL where not.
+ *
+ * @example Ask
+ * ```ts
+ * import { hasPerfLinks } from "./attach.ts";
+ * if (Deno.build.os === "linux" && Deno.uid() === 0) {
+ *   try {
+ *     console.log(hasPerfLinks());
+ *   } catch { // no libbpf here
+ *   }
+ * }
+ * ```
+ */
+export function hasPerfLinks(): boolean {
+  if (perfLinks !== undefined) return perfLinks;
+  const libs = native();
+  const code = new Uint8Array(16);
+  code[0] = 0xb7; // r0 = 0
+  code[8] = 0x95; // exit
+  const prog = libs.bpf.bpf_prog_load(
+    ProgType.TRACEPOINT,
+    cstr("tsb_probe_link"),
+    cstr("GPL"),
+    code,
+    2n,
+    null,
+  );
+  if (prog < 0) return false; // not cached: no program loads at all
+  try {
+    const ret = libs.bpf.bpf_link_create(prog, -1, AttachType.PERF_EVENT, null);
+    if (ret >= 0) libs.closeFd(ret);
+    perfLinks = ret === -9; // EBADF
+  } finally {
+    libs.closeFd(prog);
+  }
+  return perfLinks;
 }
 
 /**
@@ -314,20 +457,21 @@ function perfEventOpen(
 export const TRACEPOINT_E2BIG_HINT =
   "The kernel allows at most 64 BPF programs on one tracepoint, counting those of every other tool attached to it";
 
-/** Attaches the program to one perf event fd; returns the link fd or -1. */
+/**
+ * Attaches the program to one perf event fd; returns the link fd or -1
+ * (attached with ioctls: no perf links, or `links` false).
+ */
 function attachToPerf(
   libs: NativeLibs,
   text: string,
   progFd: number,
   perfFd: number,
+  links: boolean,
   e2bigHint?: string,
 ): number {
-  const link = libs.bpf.bpf_link_create(
-    progFd,
-    perfFd,
-    AttachType.PERF_EVENT,
-    null,
-  );
+  const link = links
+    ? libs.bpf.bpf_link_create(progFd, perfFd, AttachType.PERF_EVENT, null)
+    : -22;
   if (link >= 0) {
     // As libbpf does: make sure the event is enabled.
     libs.libc.ioctl(perfFd, BigInt(PerfIoctl.ENABLE), 0n);
@@ -416,7 +560,15 @@ function attachInto(
       });
       const fd = perfEventOpen(libs, text, attr, -1, 0);
       att.perfFds.push(fd);
-      const link = attachToPerf(libs, text, progFd, fd, TRACEPOINT_E2BIG_HINT);
+      att.tracing = true;
+      const link = attachToPerf(
+        libs,
+        text,
+        progFd,
+        fd,
+        opts.perfLinks !== false,
+        TRACEPOINT_E2BIG_HINT,
+      );
       if (link >= 0) att.links.push(link);
       return;
     }
@@ -459,7 +611,14 @@ function attachInto(
       const fd = perfEventOpen(libs, text, attr, -1, 0);
       fn.fill(0, 0, 0); // keeps `fn` alive until here
       att.perfFds.push(fd);
-      const link = attachToPerf(libs, text, progFd, fd);
+      att.tracing = true;
+      const link = attachToPerf(
+        libs,
+        text,
+        progFd,
+        fd,
+        opts.perfLinks !== false,
+      );
       if (link >= 0) att.links.push(link);
       return;
     }
@@ -506,7 +665,14 @@ function attachInto(
       const fd = perfEventOpen(libs, text, attr, pid, pid === -1 ? 0 : -1);
       pathBuf.fill(0, 0, 0); // keeps `pathBuf` alive until here
       att.perfFds.push(fd);
-      const link = attachToPerf(libs, text, progFd, fd);
+      att.tracing = true;
+      const link = attachToPerf(
+        libs,
+        text,
+        progFd,
+        fd,
+        opts.perfLinks !== false,
+      );
       if (link >= 0) att.links.push(link);
       return;
     }
@@ -524,8 +690,9 @@ function attachInto(
         freq: hz,
       });
       // interval is wall-clock time: never restricted to a pid.
-      if (point.kind === "interval") sampling(att, progFd, attr, [0], {});
-      else sampling(att, progFd, attr, onlineCpus(), opts);
+      if (point.kind === "interval") {
+        sampling(att, progFd, attr, [0], { perfLinks: opts.perfLinks });
+      } else sampling(att, progFd, attr, onlineCpus(), opts);
       return;
     }
     case "software":
@@ -618,7 +785,8 @@ function attachUsdt(
   const fd = perfEventOpen(libs, text, attr, pid, pid === -1 ? 0 : -1);
   pathBuf.fill(0, 0, 0); // keeps `pathBuf` alive until here
   att.perfFds.push(fd);
-  const link = attachToPerf(libs, text, progFd, fd);
+  att.tracing = true;
+  const link = attachToPerf(libs, text, progFd, fd, opts.perfLinks !== false);
   if (link >= 0) att.links.push(link);
 }
 
@@ -667,7 +835,13 @@ function sampling(
       throw e;
     }
     att.perfFds.push(fd);
-    const link = attachToPerf(libs, att.text, progFd, fd);
+    const link = attachToPerf(
+      libs,
+      att.text,
+      progFd,
+      fd,
+      opts.perfLinks !== false,
+    );
     if (link >= 0) att.links.push(link);
   }
 }

@@ -139,11 +139,17 @@ export const PerfFlag = {
 /** `perf_event_attr.type` values (one table: runtime/probes). */
 export { PerfType };
 
-/** perf ioctl request numbers (x86_64 `_IO`/`_IOW` encodings). */
+/** perf ioctl request numbers (x86_64 `_IO`/`_IOW`/`_IOWR` encodings). */
 export const PerfIoctl = {
   ENABLE: 0x2400,
   DISABLE: 0x2401,
   SET_BPF: 0x40042408,
+  /**
+   * `PERF_EVENT_IOC_QUERY_BPF`: the ids of the programs a tracepoint,
+   * kprobe or uprobe event runs (`struct perf_event_query_bpf`: u32
+   * `ids_len`, u32 `prog_cnt`, then the ids).
+   */
+  QUERY_BPF: 0xc008240a,
 } as const;
 
 /** `PERF_FLAG_FD_CLOEXEC` for perf_event_open's flags. */

@@ -345,9 +345,9 @@ export class Session {
    * handles at most {@linkcode SLICE_MS} of work, and records not read are
    * neither printed nor counted as lost). Once the probes are paused or
    * detached the ring only empties; the kernel engine stops at what the ring
-   * held when the drain began (`markDrain`), since a program it could not
-   * load behind its stop check still runs; an engine without a mark whose
-   * probes still fire is drained for at most {@linkcode DRAIN_MS}.
+   * held when the drain began (`markDrain`), in case a probe still runs;
+   * an engine without a mark whose probes still fire is drained for at
+   * most {@linkcode DRAIN_MS}.
    */
   async #drain(): Promise<void> {
     this.engine.markDrain?.();
@@ -492,7 +492,7 @@ export class Session {
       // As in bpftrace, END runs once every other probe has stopped. An
       // engine that can pause its probes quickly detaches them after the
       // maps are printed: that can take the kernel a while.
-      if (this.engine.pause !== undefined) this.engine.pause();
+      if (this.engine.pause !== undefined) await this.engine.pause();
       else this.engine.detach?.();
       await this.engine.runSpecial("END");
       await this.#drain();

@@ -81,20 +81,20 @@ export interface Engine {
    */
   detach?(): void;
   /**
-   * Stops every attached probe from running, quickly, keeping them
-   * attached (the kernel engine sets the stop flag its tracepoint, kprobe
-   * and uprobe programs check and disables its perf events; detaching
-   * them can take the kernel tens of milliseconds each). Absent: probes
-   * keep running until `detach()`.
+   * Stops every attached probe from running, quickly, keeping what is
+   * slow to release for `detach()` (the kernel engine releases the BPF
+   * links of its tracepoints, kprobes and uprobes and disables its
+   * sampling perf events; closing their perf events can take the kernel
+   * tens of milliseconds each). Resolves once no probe runs. Absent:
+   * probes keep running until `detach()`.
    */
-  pause?(): void;
+  pause?(): void | Promise<void>;
   /**
    * Marks what the ring holds now: from then on `poll` hands over only
    * records written before the mark, and returns 0 once they are all read,
-   * so a drain at the end terminates although probes still fire (a
-   * kernel program loaded without the stop check runs while its perf
-   * event is disabled; one tracing our own writes refills the ring as we
-   * drain it).
+   * so a drain at the end terminates although probes still fire (an
+   * engine without `pause()`, or a probe it could not pause, tracing our
+   * own writes refills the ring as we drain it).
    * Absent: polls read whatever there is.
    */
   markDrain?(): void;

@@ -23,6 +23,7 @@ import {
   attachPoint,
   detach,
   detachAsync,
+  hasPerfLinks,
   pause,
 } from "../../ffi/attach.ts";
 import { progInfo } from "../../ffi/introspect.ts";
@@ -34,7 +35,12 @@ import {
   type NativeLibs,
   RINGBUF_SAMPLE_FN,
 } from "../../ffi/libbpf.ts";
-import { alloc, BPF_STATS_RUN_TIME, TestRunOpts } from "../../ffi/structs.ts";
+import {
+  alloc,
+  BPF_STATS_RUN_TIME,
+  PerfIoctl,
+  TestRunOpts,
+} from "../../ffi/structs.ts";
 import {
   clearKernelMap,
   createKernelMap,
@@ -79,14 +85,23 @@ export interface KernelEngineOptions {
    */
   ringReader?: "mmap" | "libbpf";
   /**
-   * Put the stop check ({@linkcode STOP_CHECK_SLOTS} slots: one load, one
-   * branch) before every tracepoint, kprobe and uprobe program, so that
-   * `pause()` stops them (default true). False loads every program
-   * exactly as given, to compare the kernel's verdict with another
-   * verifier's (the check initializes r0 and is a valid jump target); a
-   * paused tracepoint's program then keeps running until `detach()`.
+   * On a kernel without perf links (before 5.15), put the stop check
+   * ({@linkcode STOP_CHECK_SLOTS} slots: one load, one branch) before
+   * every tracepoint, kprobe and uprobe program, so that `pause()` stops
+   * them (default true). Where perf links exist `pause()` releases them
+   * instead and programs load exactly as compiled, whatever this says.
+   * False loads every program exactly as given on every kernel, to
+   * compare the kernel's verdict with another verifier's (the check
+   * initializes r0 and is a valid jump target); on an old kernel a
+   * paused tracepoint's program is then detached by `pause()`, slowly.
    */
   stopCheck?: boolean;
+  /**
+   * Attach to perf events through BPF links where the kernel has them
+   * (default true). False attaches as on kernels before 5.15 (ioctls,
+   * programs behind the stop check), to test that path.
+   */
+  perfLinks?: boolean;
 }
 
 /** Size of the raw tracepoint context handed to BEGIN/END test runs. */
@@ -165,9 +180,14 @@ export class KernelEngine implements Engine, Disposable {
   #mapFds: number[] = [];
   #progs: Loaded[] = [];
   #atts: Attachment[] = [];
+  /** The program of each attachment. */
+  #progOf = new WeakMap<Attachment, Loaded>();
   #logs = new Map<string, string>();
   #statsFd = -1;
-  /** The stop flag's map (one u64; byte 0 set by `pause()`), or -1. */
+  /**
+   * The stop flag's map (one u64; byte 0 set by `pause()`), or -1: only
+   * on kernels without perf links.
+   */
   #stopFd = -1;
   #ring: MmapRingBuffer | undefined;
   /** Set by `markDrain()`: consumer position where reading stops. */
@@ -243,9 +263,12 @@ export class KernelEngine implements Engine, Disposable {
       this.#statsFd = Math.max(-1, n.bpf.bpf_enable_stats(BPF_STATS_RUN_TIME));
     }
     program.maps.forEach((m, i) => this.#mapFds.push(createKernelMap(n, m, i)));
+    // Where perf links exist, pause() releases them: no program needs
+    // the stop check (found once per process, one tiny program load).
     if (
       this.#opts.stopCheck !== false &&
-      program.probes.some((p) => needsStopCheck(p, isSpecial(p)))
+      program.probes.some((p) => needsStopCheck(p, isSpecial(p))) &&
+      (this.#opts.perfLinks === false || !hasPerfLinks())
     ) {
       this.#stopFd = createKernelMap(n, STOP_MAP, program.maps.length);
     }
@@ -342,9 +365,13 @@ export class KernelEngine implements Engine, Disposable {
         if (p.special) continue;
         for (const point of p.probe.attach) {
           try {
-            this.#atts.push(
-              attachPoint(p.fd, point, { pid: this.#opts.pid, resolveUprobe }),
-            );
+            const a = attachPoint(p.fd, point, {
+              pid: this.#opts.pid,
+              resolveUprobe,
+              perfLinks: this.#opts.perfLinks,
+            });
+            this.#progOf.set(a, p);
+            this.#atts.push(a);
           } catch (e) {
             if (!skip || !(e instanceof Error)) throw e;
             this.#skipped.push({ point: point.text, error: e });
@@ -623,33 +650,60 @@ export class KernelEngine implements Engine, Disposable {
   }
 
   /**
-   * Stops every attached probe from running without detaching it: the
-   * stop flag is set, which the programs of tracepoints, kprobes and
-   * uprobes check first (a disabled perf event does not stop them), perf
-   * events are disabled, raw tracepoint links (cheap to release) are
-   * released. Fast whatever the number of probes.
+   * Whether programs were loaded behind the stop check (kernels without
+   * perf links): their xlated code is then {@linkcode STOP_CHECK_SLOTS}
+   * slots longer than compiled.
    */
-  pause(): void {
-    if (this.#stopFd >= 0 && this.#libs !== undefined) {
-      const n = this.#libs;
-      const key = new Uint8Array(4);
-      const one = new Uint8Array(8);
-      one[0] = 1;
+  get stopChecked(): boolean {
+    return this.#stopFd >= 0;
+  }
+
+  /**
+   * Stops every attached probe from running without detaching it, fast
+   * whatever the number of probes (see `pause()` in `ffi/attach.ts`):
+   * the perf links of tracepoints, kprobes and uprobes are released (a
+   * disabled perf event does not stop their programs; releasing a link
+   * takes a program out of the event at once), sampling perf events are
+   * disabled, raw tracepoint links (cheap to release) are released. The
+   * perf events, whose release is the kernel's slow part, are left to
+   * `detach()`, `detachAsync()` or `handOff()`. On a kernel without perf
+   * links the stop flag the programs check is set instead; a tracing
+   * program loaded without it (`stopCheck: false`) is detached.
+   * Resolves once no probe's program runs any more.
+   */
+  async pause(): Promise<void> {
+    this.#setStopFlag();
+    const ids = new Map<number, number>();
+    await Promise.all(this.#atts.map(async (a) => {
+      const p = this.#progOf.get(a);
       try {
-        n.check(
-          "stop the probes",
-          n.bpf.bpf_map_update_elem(this.#stopFd, key, one, 0n),
-        );
-      } catch {
-        // detach will stop them
-      }
-    }
-    for (const a of this.#atts) {
-      try {
-        pause(a);
+        let id = 0;
+        if (a.tracing === true && a.links.length > 0 && p !== undefined) {
+          id = ids.get(p.fd) ?? progInfo(p.fd).id;
+          ids.set(p.fd, id);
+        }
+        const stopped = await pause(a, id);
+        if (!stopped && p?.stopChecked !== true) await detachAsync(a);
       } catch {
         // detach will release it
       }
+    }));
+  }
+
+  /** Sets the stop flag, if there is one. */
+  #setStopFlag(): void {
+    if (this.#stopFd < 0 || this.#libs === undefined) return;
+    const n = this.#libs;
+    const key = new Uint8Array(4);
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    try {
+      n.check(
+        "stop the probes",
+        n.bpf.bpf_map_update_elem(this.#stopFd, key, one, 0n),
+      );
+    } catch {
+      // detach will stop them
     }
   }
 
@@ -684,17 +738,25 @@ export class KernelEngine implements Engine, Disposable {
 
   /**
    * Leaves the probes still attached to a background process, so that this
-   * one can exit at once: their fds (paused first) are inherited by a
-   * child that waits for this process to end, then ends itself, and the
-   * kernel releases them then, as slowly as ever but in the background.
-   * Returns how many attach points and the child's pid, or undefined when
-   * nothing is left or no child could be started.
+   * one can exit at once: their fds are inherited by a child that waits
+   * for this process to end, then ends itself, and the kernel releases
+   * them then, as slowly as ever but in the background. Returns how many
+   * attach points and the child's pid, or undefined when nothing is left
+   * or no child could be started. Called after `pause()` (the session's
+   * end does so first), only perf events are left; otherwise their perf
+   * events are disabled (and the stop flag set) here, and a tracing
+   * probe's program runs until the child ends.
    */
   handOff(): { count: number; pid: number } | undefined {
     const atts = this.#atts;
     if (atts.length === 0 || this.#libs === undefined) return undefined;
     const n = this.#libs;
-    this.pause();
+    this.#setStopFlag();
+    for (const a of atts) {
+      for (const fd of a.perfFds) {
+        n.libc.ioctl(fd, BigInt(PerfIoctl.DISABLE), 0n);
+      }
+    }
     const fds = atts.flatMap(attachmentFds);
     const F_SETFD = 2;
     for (const fd of fds) n.libc.fcntl(fd, F_SETFD, 0); // no FD_CLOEXEC

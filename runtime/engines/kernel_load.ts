@@ -1,6 +1,7 @@
 /**
  * Loading a program's probes into the kernel: map fds patched into the
- * code, the stop check put before stoppable programs, the function BTF
+ * code, the stop check put before stoppable programs (on kernels without
+ * perf links only), the function BTF
  * (`func_info`) of programs with callbacks, and the verifier's log asked
  * for and turned into a {@linkcode VerifierRejection} when a load fails.
  * The kernel engine (`kernel_engine.ts`) owns the fds this returns.
@@ -30,13 +31,18 @@ export interface Loaded {
   fd: number;
   kname: string;
   special: boolean;
+  /** Whether it was loaded behind the stop check. */
+  stopChecked: boolean;
 }
 
 /**
- * Whether a probe is loaded behind the stop check: the programs a disabled
- * perf event does not stop (tracepoints, kprobes, uprobes, USDT). Raw
- * tracepoints are stopped by releasing their links, which is cheap, and
- * sampling perf events by disabling them.
+ * Whether a probe needs the stop check where the kernel has no perf links
+ * (before 5.15): the programs a disabled perf event does not stop
+ * (tracepoints, kprobes, uprobes, USDT), which only closing the perf event
+ * (slow) would then stop. With perf links, pausing releases their links
+ * instead, at once, and no program carries the check. Raw tracepoints
+ * are stopped by releasing their links, which is cheap, and sampling
+ * perf events by disabling them.
  */
 export function needsStopCheck(probe: ProbeProgram, special: boolean): boolean {
   return !special && (probe.progType === ProgType.TRACEPOINT ||
@@ -62,8 +68,10 @@ function stopCheck(stopFd: number): Insn[] {
 
 /**
  * Slots of the stop check before each stoppable program (tracepoints,
- * kprobes, uprobes): its xlated length counts them too. Four of them run
- * per event (`ld_imm64` is one instruction in two slots).
+ * kprobes, uprobes) on a kernel without perf links: its xlated length
+ * counts them too. Four of them run per event (`ld_imm64` is one
+ * instruction in two slots). Where perf links exist (Linux 5.15+) no
+ * program carries it.
  *
  * @example The xlated slots of a tracepoint program's own code
  * ```ts
@@ -99,7 +107,10 @@ export interface LoadContext {
   n: NativeLibs;
   /** The fd of each of the program's maps, by index. */
   mapFds: readonly number[];
-  /** The stop flag's map fd, or -1 when no program is stoppable. */
+  /**
+   * The stop flag's map fd, or -1 when no program needs the check (the
+   * kernel has perf links, or no program is stoppable).
+   */
   stopFd: number;
   /** The verifier log level asked for (0 = none). */
   logLevel: 0 | 1 | 2;
@@ -149,8 +160,8 @@ export function loadProbe(cx: LoadContext, probe: ProbeProgram): Loaded {
   const kname = kernelName(probe.name);
   const starts = functionStarts(probe.insns);
   // A program with callbacks (for loops) loads without the stop check:
-  // its functions' BTF records the compiled offsets. (The drain mark
-  // still ends the final read at exit.)
+  // its functions' BTF records the compiled offsets. (Without perf links
+  // it is then detached when paused.)
   const stoppable = cx.stopFd >= 0 && needsStopCheck(probe, special) &&
     starts.length === 1;
   const btf = starts.length > 1 ? loadFuncBtf(cx.n, starts) : undefined;
@@ -191,14 +202,15 @@ function loadCode(
   btf: { fd: number; info: FuncInfo } | undefined,
 ): Loaded {
   const level = cx.logLevel;
+  let checked = stoppable;
   let code = patch(cx, probe.insns, stoppable);
   let { fd, log } = tryLoad(cx.n, btf, progType, kname, code, level, level > 0);
   if (fd < 0 && stoppable) {
     // Judged without the stop check, the program is the one compiled:
     // the verifier's log and instruction numbers are the script's. (If
-    // it loads so, it runs without the check: markDrain still ends the
-    // drain at exit.)
+    // it loads so, it runs without the check: pausing detaches it.)
     code = patch(cx, probe.insns, false);
+    checked = false;
     ({ fd, log } = tryLoad(cx.n, btf, progType, kname, code, level, level > 0));
   }
   if (level > 0) cx.logs.set(probe.name, log);
@@ -224,7 +236,7 @@ function loadCode(
       );
     }
   }
-  return { probe, fd, kname, special };
+  return { probe, fd, kname, special, stopChecked: checked };
 }
 
 /** One `bpf_prog_load`, with the verifier's log when `withLog`. */

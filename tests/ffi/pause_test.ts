@@ -4,18 +4,28 @@
  * the tracepoint's program array regardless), so `pause()` must take the
  * program off the tracepoint, not only disable the event. Otherwise END
  * and the maps printed at exit count events that came after Ctrl-C.
+ * With perf links it releases them; attached as on kernels without them
+ * (`perfLinks: false`), the stop check the programs then carry stops
+ * them, or, loaded without it, detaching them.
  */
 import assert from "node:assert/strict";
 import { InsnBuilder } from "../../runtime/bpf/builder.ts";
 import { ProgType } from "../../runtime/bpf/opcodes.ts";
 import type { Program } from "../../runtime/program.ts";
-import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import {
+  KernelEngine,
+  type KernelEngineOptions,
+  STOP_CHECK_SLOTS,
+} from "../../runtime/engines/kernel_engine.ts";
+import { hasPerfLinks } from "../../ffi/attach.ts";
+import { Helper, MapType } from "../../runtime/bpf/opcodes.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { Session } from "../../runtime/session.ts";
 import {
   addToSlot0,
   counterMap,
   filterTgid,
+  mapSpec,
   noLeaks,
   point,
   probeOf,
@@ -87,29 +97,97 @@ function twoRounds(n: number) {
   };
 }
 
+const PAUSES: [string, KernelEngineOptions][] = [
+  ["", {}],
+  [", attached without perf links (stop check)", { perfLinks: false }],
+  [
+    ", attached without perf links nor stop check (detached)",
+    { perfLinks: false, stopCheck: false },
+  ],
+];
+
+for (const [how, options] of PAUSES) {
+  Deno.test({
+    name: `a paused tracepoint probe no longer runs${how}`,
+    ignore: skipReason !== undefined,
+    fn: () =>
+      noLeaks(async () => {
+        const child = twoRounds(N);
+        const engine = new KernelEngine(options);
+        try {
+          const program = countingProgram(child.pid);
+          await engine.load(program);
+          const compiled = program.probes[0].insns.length;
+          const [{ insnCount }] = engine.stats();
+          // The stop check is there only when asked for without links.
+          const checked = options.perfLinks === false &&
+            options.stopCheck !== false;
+          assert.equal(engine.stopChecked, checked);
+          // The array lookup is inlined by the verifier: compare with
+          // the same program loaded as compiled.
+          using plain = new KernelEngine({ stopCheck: false });
+          await plain.load(countingProgram(child.pid));
+          const [{ insnCount: asCompiled }] = plain.stats();
+          assert.ok(asCompiled >= compiled);
+          assert.equal(
+            insnCount,
+            asCompiled + (checked ? STOP_CHECK_SLOTS : 0),
+          );
+          await engine.attach();
+          await child.round();
+          assert.equal(slot0(engine.readMap(0)), BigInt(N));
+          await engine.pause();
+          await child.round();
+          assert.equal(
+            slot0(engine.readMap(0)),
+            BigInt(N),
+            "calls made after pause() were counted",
+          );
+        } finally {
+          engine.close();
+          await child.end();
+        }
+      }),
+  });
+}
+
 Deno.test({
-  name: "a paused tracepoint probe no longer runs",
+  name: "a tracepoint program runs as compiled: xlated == compiled",
   ignore: skipReason !== undefined,
   fn: () =>
     noLeaks(async () => {
-      const child = twoRounds(N);
-      const engine = new KernelEngine();
-      try {
-        await engine.load(countingProgram(child.pid));
-        await engine.attach();
-        await child.round();
-        assert.equal(slot0(engine.readMap(0)), BigInt(N));
-        engine.pause();
-        await child.round();
-        assert.equal(
-          slot0(engine.readMap(0)),
-          BigInt(N),
-          "calls made after pause() were counted",
-        );
-      } finally {
-        engine.close();
-        await child.end();
+      if (!hasPerfLinks()) {
+        console.log("skipped: this kernel has no perf links (Linux 5.15+)");
+        return;
       }
+      // @n[tgid] = 1 for one tgid: no instruction the verifier rewrites.
+      const b = new InsnBuilder();
+      b.movReg(6, 1);
+      filterTgid(b, Deno.pid, "out");
+      b.st(4, 10, -4, 0);
+      b.st(8, 10, -16, 1);
+      b.ldMap(1, 0);
+      b.movReg(2, 10).alu64Imm("ADD", 2, -4);
+      b.movReg(3, 10).alu64Imm("ADD", 3, -16);
+      b.movImm(4, 0);
+      b.call(Helper.map_update_elem);
+      b.label("out");
+      b.movImm(0, 0);
+      b.exit();
+      const probe = probeOf("as_compiled", ProgType.TRACEPOINT, [
+        point("tracepoint", "syscalls:sys_enter_getppid"),
+      ], b);
+      const program: Program = {
+        probes: [probe],
+        maps: [mapSpec("@n", MapType.HASH, 4, 8, 1)],
+        formats: [],
+      };
+      using engine = new KernelEngine();
+      await engine.load(program);
+      await engine.attach();
+      assert.equal(engine.stopChecked, false);
+      assert.equal(engine.stats()[0].insnCount, probe.insns.length);
+      await engine.pause();
     }),
 });
 
