@@ -74,6 +74,12 @@ export interface Attachment {
    * does not stop its program (sampling events stop when disabled).
    */
   tracing?: boolean;
+  /**
+   * Threads closing links `pause()` released (`pthread_t`s): joined
+   * before the perf events are closed, so that the kernel's slow release
+   * of a perf event happens where we close it, not on those threads.
+   */
+  closing?: bigint[];
 }
 
 /**
@@ -86,10 +92,17 @@ export interface Attachment {
  * ```
  */
 export function detach(att: Attachment): void {
-  if (att.links.length === 0 && att.perfFds.length === 0) return;
+  if (released(att)) return;
   const libs = native();
   for (const fd of att.links.splice(0)) libs.closeFd(fd);
+  for (const t of att.closing?.splice(0) ?? []) libs.libc.pthread_join(t, null);
   for (const fd of att.perfFds.splice(0)) libs.closeFd(fd);
+}
+
+/** True when an attachment holds nothing any more. */
+function released(att: Attachment): boolean {
+  return att.links.length === 0 && att.perfFds.length === 0 &&
+    !att.closing?.length;
 }
 
 /**
@@ -105,9 +118,9 @@ export function detach(att: Attachment): void {
  * - Tracing events' perf links are released: the kernel takes the
  *   program out of the event's program array at once, then waits for an
  *   RCU tasks-trace grace period (~20-30 ms) before the close returns.
- *   The closes run on worker threads, all at once, and the promise
+ *   The closes run on threads of their own, all at once, and the promise
  *   resolves as soon as `PERF_EVENT_IOC_QUERY_BPF` no longer lists the
- *   program (`progId`) for the event, about a millisecond; where the
+ *   program (`progId`) for the event, a millisecond or two; where the
  *   query fails, once the close has returned.
  *
  * A run of the program that began before may still be finishing on
@@ -134,38 +147,57 @@ export async function pause(att: Attachment, progId: number): Promise<boolean> {
   const stopped = att.links.length === att.perfFds.length;
   const links = att.links.splice(0);
   await Promise.all(
-    links.map((link, i) => releaseLink(libs, link, att.perfFds[i], progId)),
+    links.map((link, i) =>
+      releaseLink(libs, att, link, att.perfFds[i], progId)
+    ),
   );
   return stopped;
 }
 
 /** Milliseconds between two queries of a program array. */
 const QUERY_NAP_MS = 1;
+/** Milliseconds of queries without a nap first. */
+const SPIN_MS = 1;
+/**
+ * Longest wait for the kernel to take a program out of an event's array
+ * once its link is closing (it takes about a millisecond).
+ */
+const RELEASE_WAIT_MS = 5_000;
 
 /**
- * Closes a perf link on a worker thread; resolves once the event's
- * program array no longer holds `progId` or the close has returned.
+ * Closes a perf link; resolves once the event's program array no longer
+ * holds `progId` (the close runs on a thread of its own, not waited
+ * for), or, where the array cannot be queried, once the close returns.
  */
 async function releaseLink(
   libs: NativeLibs,
+  att: Attachment,
   link: number,
   perfFd: number,
   progId: number,
 ): Promise<void> {
-  let closed = false;
-  const closing = libs.libc.closeAsync(link).then(() => {
-    closed = true;
-  });
-  while (!closed) {
-    const runs = runsProgram(libs, perfFd, progId);
-    if (runs === false) return;
-    if (runs === undefined) break;
-    await Promise.race([
-      closing,
-      new Promise((r) => setTimeout(r, QUERY_NAP_MS)),
-    ]);
+  const thread = runsProgram(libs, perfFd, progId) === undefined
+    ? undefined
+    : libs.closeOnThread(link);
+  if (thread === undefined) {
+    await libs.libc.closeAsync(link);
+    return;
   }
-  await closing;
+  (att.closing ??= []).push(thread);
+  // Every link of a pause starts closing before any is waited for.
+  await Promise.resolve();
+  // The kernel takes it out within about 0.1 ms of the thread's start:
+  // ask again at once for a while, then between naps (a timer's nap is
+  // a millisecond or more).
+  const spin = performance.now() + SPIN_MS;
+  while (performance.now() < spin) {
+    if (runsProgram(libs, perfFd, progId) !== true) return;
+  }
+  const end = performance.now() + RELEASE_WAIT_MS;
+  while (performance.now() < end) {
+    if (runsProgram(libs, perfFd, progId) !== true) return;
+    await new Promise((r) => setTimeout(r, QUERY_NAP_MS));
+  }
 }
 
 /** `BPF_TRACE_MAX_PROGS`: the most programs one event runs. */
@@ -263,9 +295,12 @@ export function hasPerfLinks(): boolean {
  * ```
  */
 export async function detachAsync(att: Attachment): Promise<void> {
-  if (att.links.length === 0 && att.perfFds.length === 0) return;
+  if (released(att)) return;
   const libs = native();
   for (const fd of att.links.splice(0)) await libs.libc.closeAsync(fd);
+  for (const t of att.closing?.splice(0) ?? []) {
+    await libs.libc.pthread_joinAsync(t, null);
+  }
   for (const fd of att.perfFds.splice(0)) await libs.libc.closeAsync(fd);
 }
 

@@ -116,6 +116,19 @@ const LIBC_SYMBOLS = {
     nonblocking: true,
   },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+  pthread_create: {
+    parameters: ["buffer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  pthread_join: { parameters: ["u64", "pointer"], result: "i32" },
+  /** `pthread_join` on a worker thread. */
+  pthread_joinAsync: {
+    name: "pthread_join",
+    parameters: ["u64", "pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   getpid: { parameters: [], result: "i32" },
@@ -185,6 +198,7 @@ export class NativeLibs implements Disposable {
   #bpf: LazyLibrary<typeof LIBBPF_SYMBOLS>;
   #libc: LazyLibrary<typeof LIBC_SYMBOLS>;
   #closed = false;
+  #closeFn: Deno.PointerValue | undefined;
   /** libbpf's symbols. */
   readonly bpf: LibbpfSymbols;
   /** libc's symbols. */
@@ -211,6 +225,34 @@ export class NativeLibs implements Disposable {
     }
     this.bpf = this.#bpf.symbols;
     this.libc = this.#libc.symbols;
+  }
+
+  /**
+   * Closes a file descriptor on a thread of its own; returns the thread
+   * (for `pthread_join`, which must follow), or undefined when no thread
+   * could be started (nothing was closed). Releasing a tracepoint's perf
+   * link takes the kernel an RCU grace period (~20-30 ms) before `close`
+   * returns, and Deno runs at most 32 blocking calls (`closeAsync`) at
+   * once: the rest would wait a grace period per 32. The thread's start
+   * routine is libc's `close` itself, the fd its argument (a `void *`:
+   * on x86_64 and arm64 the first integer argument travels in the same
+   * register either way).
+   */
+  closeOnThread(fd: number): bigint | undefined {
+    const libc = this.libc;
+    this.#closeFn ??= libc.dlsym(
+      null,
+      new TextEncoder().encode("close\0"),
+    );
+    if (this.#closeFn === null) return undefined;
+    const tid = new BigUint64Array(1);
+    const ret = libc.pthread_create(
+      new Uint8Array(tid.buffer),
+      null,
+      this.#closeFn,
+      Deno.UnsafePointer.create(BigInt(fd)),
+    );
+    return ret === 0 ? tid[0] : undefined;
   }
 
   /** The current thread's errno. Meaningful right after a sync call only. */
