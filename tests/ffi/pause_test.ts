@@ -19,6 +19,7 @@ import {
 } from "../../runtime/engines/kernel_engine.ts";
 import { hasPerfLinks } from "../../ffi/attach.ts";
 import { Helper, MapType } from "../../runtime/bpf/opcodes.ts";
+import { workloadBinary, workloadSkipReason } from "../support/workload.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { Session } from "../../runtime/session.ts";
 import {
@@ -240,5 +241,63 @@ Deno.test({
       assert.ok(n !== undefined && atEnd !== undefined, out);
       assert.ok(Number(n) > 1000, out);
       assert.equal(n, atEnd, "calls counted after END ran");
+    }),
+});
+
+Deno.test({
+  name: "a paused uprobe no longer runs",
+  ignore: skipReason !== undefined || workloadSkipReason() !== undefined,
+  fn: () =>
+    noLeaks(async () => {
+      const bin = await workloadBinary("tsbwork");
+      // Calls tsb_target() until killed, from the start.
+      const child = new Deno.Command(bin, {
+        args: ["calls", "1000000000000"],
+        env: { NOGATE: "1" },
+        stdout: "null",
+        stderr: "inherit",
+      }).spawn();
+      const engine = new KernelEngine();
+      try {
+        const b = new InsnBuilder();
+        filterTgid(b, child.pid, "out");
+        b.movImm(7, 1);
+        addToSlot0(b, 0, "out");
+        b.label("out").movImm(0, 0).exit();
+        await engine.load({
+          probes: [
+            probeOf("pause_up", ProgType.KPROBE, [
+              point("uprobe", bin, { symbol: "tsb_target" }),
+            ], b),
+          ],
+          maps: [counterMap],
+          formats: [],
+        });
+        await engine.attach();
+        const deadline = performance.now() + 10_000;
+        while (
+          slot0(engine.readMap(0)) < 1000n && performance.now() < deadline
+        ) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.ok(slot0(engine.readMap(0)) >= 1000n, "the uprobe never ran");
+        await engine.pause();
+        const paused = slot0(engine.readMap(0));
+        // The child keeps calling: a probe still attached counts on.
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(
+          slot0(engine.readMap(0)),
+          paused,
+          "calls made after pause() were counted",
+        );
+      } finally {
+        engine.close();
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await child.status;
+      }
     }),
 });
