@@ -80,6 +80,8 @@ export interface Attachment {
    * of a perf event happens where we close it, not on those threads.
    */
   closing?: bigint[];
+  /** Set once `pause()` has released a tracing event's links. */
+  paused?: boolean;
 }
 
 /**
@@ -142,16 +144,17 @@ export async function pause(att: Attachment, progId: number): Promise<boolean> {
   for (const fd of att.perfFds) {
     libs.libc.ioctl(fd, BigInt(PerfIoctl.DISABLE), 0n);
   }
-  if (att.tracing !== true) return true;
+  if (att.tracing !== true || att.paused === true) return true;
   // A tracing attach point has one perf event, with its link if any.
-  const stopped = att.links.length === att.perfFds.length;
+  if (att.links.length < att.perfFds.length) return false;
   const links = att.links.splice(0);
   await Promise.all(
     links.map((link, i) =>
       releaseLink(libs, att, link, att.perfFds[i], progId)
     ),
   );
-  return stopped;
+  att.paused = true;
+  return true;
 }
 
 /** Milliseconds between two queries of a program array. */

@@ -138,6 +138,7 @@ for (const [how, options] of PAUSES) {
           await child.round();
           assert.equal(slot0(engine.readMap(0)), BigInt(N));
           await engine.pause();
+          await engine.pause(); // a second call changes nothing
           await child.round();
           assert.equal(
             slot0(engine.readMap(0)),
