@@ -22,6 +22,7 @@ import type { Analysis } from "./compiler/sema.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
+import { VerifierRejection } from "../ffi/errors.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
 import { namingStdout, OutputFile } from "./output_file.ts";
@@ -119,9 +120,11 @@ function report(e: unknown, opts: CliOptions): number {
     stderr(`tsbpf: ${e.message}\nTry "tsbpf --help".`);
     return 2;
   }
+  // A program a verifier refused (ours or the kernel's) never ran: like
+  // a compile error, status 2.
   if (e instanceof VerifierError) {
     stderr(`ERROR: ${e.message}`);
-    return 1;
+    return 2;
   }
   if (e instanceof Deno.errors.NotCapable) {
     stderr(`ERROR: ${e.message}; run with -A`);
@@ -141,7 +144,7 @@ function report(e: unknown, opts: CliOptions): number {
     }
     stderr(shown.join("\n"));
   }
-  return 1;
+  return e instanceof VerifierRejection ? 2 : 1;
 }
 
 async function playground(opts: CliOptions): Promise<number> {
@@ -160,8 +163,8 @@ async function playground(opts: CliOptions): Promise<number> {
   try {
     mem = opts.mem === undefined ? undefined : parseHexBytes(opts.mem);
   } catch (e) {
-    stderr(`ERROR: ${errorMessage(e)}`);
-    return 1;
+    stderr(`tsbpf: ${errorMessage(e)}\nTry "tsbpf --help".`);
+    return 2;
   }
   try {
     const r = runPlayground(text, {
@@ -172,9 +175,11 @@ async function playground(opts: CliOptions): Promise<number> {
     });
     writeStdout(r.lines.join("\n") + "\n");
   } catch (e) {
+    // Assembly errors are compile errors (status 2, as are verifier
+    // rejections: see report()); faults of the run are run-time errors.
     if (e instanceof AsmError || e instanceof VmError) {
       stderr(`ERROR: ${e.message}`);
-      return 1;
+      return e instanceof AsmError ? 2 : 1;
     }
     throw e;
   }

@@ -82,7 +82,8 @@ Deno.test("tsbpf's verifier judges the interpreter's programs and --dry-run", as
     "    while ($j < 100000) { $j++; @x = $j; }\n    $i++;\n  }\n}";
   for (const args of [["--backend", "interp"], ["--dry-run"]]) {
     const r = await runCli([...args, "-e", program]);
-    assert.equal(r.code, 1, args.join(" "));
+    // Refused before it ran: status 2, as a compile error.
+    assert.equal(r.code, 2, args.join(" "));
     const lines = r.stderr.trimEnd().split("\n");
     assert.match(
       lines[0],

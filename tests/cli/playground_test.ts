@@ -33,19 +33,19 @@ Deno.test("playground writes to --mem bytes and reads both syntaxes", async () =
   assert.equal(r.stdout, "0x1100\n");
 });
 
-Deno.test("playground reports assembly errors with status 1, no stack trace", async () => {
+Deno.test("playground reports assembly errors with status 2, no stack trace", async () => {
   const file = tempFile("mov r0, 1\nfrob r1\nexit\n", ".asm");
   const r = await runCli(["--asm", file]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /:2:1: .*frob/);
   assert.equal(hasStackTrace(r.stderr), false);
   assert.equal(r.stdout, "");
 });
 
-Deno.test("playground reports verifier rejections with status 1", async () => {
+Deno.test("playground reports verifier rejections with status 2, as --dry-run", async () => {
   const file = tempFile("ldxdw r0, [r10+8]\nexit\n", ".asm");
   const r = await runCli(["--asm", file]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(
     r.stderr,
     /^ERROR: Instruction 0 \(r0 = \*\(u64 \*\)\(r10 \+8\)\)/,
@@ -67,8 +67,8 @@ Deno.test("playground with --no-verify reports runtime faults with status 1", as
 Deno.test("playground rejects bad --mem and missing files", async () => {
   const file = tempFile("exit\n", ".asm");
   const bad = await runCli(["--asm", file, "--mem", "0g"]);
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /Invalid --mem "0g"/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^tsbpf: Invalid --mem "0g"/);
   const missing = await runCli(["--asm", "/nonexistent/x.asm"]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /Cannot read "\/nonexistent\/x.asm"/);

@@ -122,7 +122,7 @@ Deno.test({
     const lines = await failsWith(
       "BEGIN {\n  $i = 0;\n  while ($i < 100000) {\n    $j = 0;\n" +
         "    while ($j < 100000) { $j++; @x = $j; }\n    $i++;\n  }\n}",
-      1,
+      2,
       /^ERROR: Cannot load program "BEGIN": .*\(line 5, column \d+\): BPF program is too large/,
     );
     assert.match(
