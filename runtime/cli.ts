@@ -22,7 +22,6 @@ import type { Analysis } from "./compiler/sema.ts";
 import { CompileErrors } from "./lang/diagnostics.ts";
 import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
-import { VerifierRejection } from "../ffi/errors.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
 import { namingStdout, OutputFile } from "./output_file.ts";
@@ -144,7 +143,8 @@ function report(e: unknown, opts: CliOptions): number {
     }
     stderr(shown.join("\n"));
   }
-  return e instanceof VerifierRejection ? 2 : 1;
+  // The kernel's VerifierRejection (ffi/errors.ts, loaded with the engine).
+  return e instanceof Error && e.name === "VerifierRejection" ? 2 : 1;
 }
 
 async function playground(opts: CliOptions): Promise<number> {

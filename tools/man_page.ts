@@ -68,8 +68,9 @@ ${options}.SH COMMANDS
 print the shell completion script (bash: source it; zsh: save it as
 \\fI_tsbpf\\fR in a directory of \\fI$fpath\\fR)
 .SH EXIT STATUS
-0 on success, 1 for a run\\-time, kernel, assembly or verifier error,
-2 for a usage or compile error.
+0 on success, 1 for a run\\-time or kernel error, 2 for a usage or
+compile error: a script or assembly error, or a program a verifier
+(tsbpf's or the kernel's) refused.
 .SH EXAMPLES
 .nf
 tsbpf \\-e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'
