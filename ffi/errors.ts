@@ -130,17 +130,22 @@ export class KernelError extends Error {
 /**
  * The kernel verifier refused a program. Carries the verifier log, the
  * index of the failing instruction slot, and the script location when the
- * program has one for that slot.
+ * program has one for that slot. The message reads as tsbpf's own
+ * verifier's (`ProgramRejectedError`): the probe, the instruction and
+ * its script line and column, the reason, then the instruction and the
+ * script's line; the log's tail is the CLI's to show.
  *
  * @example Inspect a rejection
  * ```ts
  * import { VerifierRejection } from "./errors.ts";
  * const e = new VerifierRejection("p", "0: (95) exit\nR0 !read_ok\n", 13, 0);
  * console.assert(e.insnIndex === 0 && e.reason === "R0 !read_ok");
+ * console.assert(e.message ===
+ *   'Probe "p" rejected by the kernel\'s verifier at instruction 0: R0 !read_ok\n  0: exit');
  * ```
  */
 export class VerifierRejection extends Error {
-  /** The program's name. */
+  /** The program's name in the kernel. */
   readonly program: string;
   /** The kernel's verifier log (log level 1). */
   readonly log: string;
@@ -155,22 +160,38 @@ export class VerifierRejection extends Error {
   /** The verifier's own last message line. */
   readonly reason: string;
 
-  /** Creates the error; parses the reason line from the log. */
+  /**
+   * Creates the error; parses the reason line from the log. `shown`
+   * names the probe as the script knows it (default: `program`) and
+   * gives the text of the script line at `loc`.
+   */
   constructor(
     program: string,
     log: string,
     errno: number,
     insnIndex: number | undefined,
     loc?: { line: number; col: number },
+    shown: { probe?: string; sourceLine?: string } = {},
   ) {
     const reason = verifierReason(log);
     const where = insnIndex === undefined
       ? ""
       : ` at instruction ${insnIndex}${
-        loc ? ` (line ${loc.line}, column ${loc.col})` : ""
+        loc ? ` (script line ${loc.line}, column ${loc.col})` : ""
       }`;
+    const insn = insnIndex === undefined
+      ? undefined
+      // Without the register states the kernel appends after a `;`.
+      : new RegExp(`^${insnIndex}: \\([0-9a-f]{2}\\) (.*?)(?:\\s+;.*)?$`, "m")
+        .exec(log)?.[1];
     super(
-      `Cannot load program "${program}": the kernel verifier rejected it${where}: ${reason}`,
+      `Probe "${
+        shown.probe ?? program
+      }" rejected by the kernel's verifier${where}: ${reason}` +
+        (insn === undefined ? "" : `\n  ${insnIndex}: ${insn}`) +
+        (loc && shown.sourceLine !== undefined
+          ? `\n  ${loc.line} | ${shown.sourceLine}`
+          : ""),
     );
     this.name = "VerifierRejection";
     this.program = program;

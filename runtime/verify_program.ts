@@ -31,7 +31,7 @@ export class ProgramRejectedError extends VerifierError {
     super(cause.pc, cause.insnText, cause.reason);
     const where = loc ? ` (script line ${loc.line}, column ${loc.col})` : "";
     this.message =
-      `Probe "${probe}" rejected by the verifier at instruction ${cause.pc}${where}: ${cause.reason}\n  ${cause.pc}: ${cause.insnText}` +
+      `Probe "${probe}" rejected by tsbpf's verifier at instruction ${cause.pc}${where}: ${cause.reason}\n  ${cause.pc}: ${cause.insnText}` +
       (sourceLine !== undefined ? `\n  ${loc!.line} | ${sourceLine}` : "");
     this.name = "ProgramRejectedError";
     this.probe = probe;

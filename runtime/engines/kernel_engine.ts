@@ -283,6 +283,7 @@ export class KernelEngine implements Engine, Disposable {
       stopFd: this.#stopFd,
       logLevel: this.#opts.logLevel ?? 0,
       logs: this.#logs,
+      source: this.#program?.source?.text,
     }, probe));
   }
 

@@ -116,6 +116,8 @@ export interface LoadContext {
   logLevel: 0 | 1 | 2;
   /** Where verifier logs are kept, by probe name. */
   logs: Map<string, string>;
+  /** The script's text, to quote its line in a rejection. */
+  source?: string;
 }
 
 /** The probe's code with map fds in, behind the stop check if `stoppable`. */
@@ -225,7 +227,13 @@ function loadCode(
     } else if (log.trim() !== "") {
       const at = failingInsn(log);
       const loc = at === undefined ? undefined : probe.locs?.[at];
-      throw new VerifierRejection(kname, log, errno, at, loc);
+      const sourceLine = loc === undefined
+        ? undefined
+        : cx.source?.split("\n")[loc.line - 1];
+      throw new VerifierRejection(kname, log, errno, at, loc, {
+        probe: probe.name,
+        sourceLine,
+      });
     } else {
       throw cx.n.error(
         `load program "${kname}"`,

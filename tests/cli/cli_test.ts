@@ -87,7 +87,7 @@ Deno.test("tsbpf's verifier judges the interpreter's programs and --dry-run", as
     const lines = r.stderr.trimEnd().split("\n");
     assert.match(
       lines[0],
-      /^ERROR: Probe "BEGIN" rejected by the verifier at instruction \d+ \(script line 5, column \d+\): the program is too complex/,
+      /^ERROR: Probe "BEGIN" rejected by tsbpf's verifier at instruction \d+ \(script line 5, column \d+\): the program is too complex/,
     );
     assert.equal(
       lines.at(-1),

@@ -101,12 +101,13 @@ Deno.test({
             assert.equal(e.errno, 13);
             assert.equal(e.reason, "R2 !read_ok");
             assert.match(e.log, /^3: \(0f\) r0 \+= r2$/m);
+            // Worded as tsbpf's verifier words it (ProgramRejectedError).
             assert.equal(
               e.message,
-              `Cannot load program "${
+              `Probe "${
                 pname("bad")
-              }": the kernel verifier rejected it at instruction 3 ` +
-                "(line 7, column 3): R2 !read_ok",
+              }" rejected by the kernel's verifier at instruction 3 ` +
+                "(script line 7, column 3): R2 !read_ok\n  3: r0 += r2",
             );
             return true;
           },
@@ -284,4 +285,24 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a kernel verifier rejection reads as tsbpf's verifier's", () => {
+  const log = "0: (b7) r0 = 0                        ; R0_w=0\n" +
+    "1: (0f) r0 += r2\nR2 !read_ok\nprocessed 2 insns\n";
+  const e = new VerifierRejection("tp_sys_enter", log, 13, 1, {
+    line: 2,
+    col: 5,
+  }, { probe: "sys_enter", sourceLine: "  @x = $y;" });
+  assert.equal(
+    e.message,
+    `Probe "sys_enter" rejected by the kernel's verifier at instruction 1 ` +
+      "(script line 2, column 5): R2 !read_ok\n  1: r0 += r2\n  2 |   @x = $y;",
+  );
+  assert.equal(e.program, "tp_sys_enter");
+  const states = new VerifierRejection("p", log, 13, 0);
+  assert.equal(
+    states.message,
+    `Probe "p" rejected by the kernel's verifier at instruction 0: R2 !read_ok\n  0: r0 = 0`,
+  );
 });

@@ -123,13 +123,17 @@ Deno.test({
       "BEGIN {\n  $i = 0;\n  while ($i < 100000) {\n    $j = 0;\n" +
         "    while ($j < 100000) { $j++; @x = $j; }\n    $i++;\n  }\n}",
       2,
-      /^ERROR: Cannot load program "BEGIN": .*\(line 5, column \d+\): BPF program is too large/,
+      /^ERROR: Probe "BEGIN" rejected by the kernel's verifier at instruction \d+ \(script line 5, column \d+\): BPF program is too large/,
     );
+    // The instruction and the script's line, as tsbpf's verifier shows
+    // them, then the log's tail.
+    assert.match(lines[1] ?? "", /^  \d+: [^;]+$/);
+    assert.equal(lines[2], "  5 |     while ($j < 100000) { $j++; @x = $j; }");
     assert.match(
-      lines[1] ?? "",
+      lines[3] ?? "",
       /^Verifier log \(last 12 of \d+ lines; -v shows all\):$/,
     );
-    assert.ok(lines.length <= 15, lines.join("\n"));
+    assert.ok(lines.length <= 17, lines.join("\n"));
   },
 });
 

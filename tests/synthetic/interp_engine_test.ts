@@ -294,7 +294,7 @@ Deno.test("a probe the verifier rejects fails to load with its message", async (
   assert.ok(err instanceof VerifierError);
   assert.match(
     String(err),
-    /^ProgramRejectedError: Probe "sys_enter" rejected by the verifier at instruction 0 \(script line 1, column \d+\): context access out of range/,
+    /^ProgramRejectedError: Probe "sys_enter" rejected by tsbpf's verifier at instruction 0 \(script line 1, column \d+\): context access out of range/,
   );
 });
 
