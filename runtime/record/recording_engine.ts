@@ -197,10 +197,12 @@ export class RecordingEngine implements Engine {
   }
 
   /**
-   * Stops every probe from running, by detaching them: a paused
-   * tracepoint's program still runs (disabling its perf event does not stop
-   * it), and a run after the last drain of the ring would be in the maps
-   * but not in the file. END can still run and maps can still be read.
+   * Stops every probe from running, by detaching them: the kernel
+   * engine's `pause()` takes a program off its event at once, but a run
+   * already under way on another CPU may end after it, and a run after
+   * the last drain of the ring would be in the maps but not in the file;
+   * detaching waits for those (RCU grace periods). END can still run and
+   * maps can still be read.
    */
   pause(): void {
     this.#inner.detach?.();

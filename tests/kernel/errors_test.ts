@@ -127,7 +127,7 @@ Deno.test({
     );
     // The instruction and the script's line, as tsbpf's verifier shows
     // them, then the log's tail.
-    assert.match(lines[1] ?? "", /^  \d+: [^;]+$/);
+    assert.match(lines[1] ?? "", /^ {2}\d+: [^;]+$/);
     assert.equal(lines[2], "  5 |     while ($j < 100000) { $j++; @x = $j; }");
     assert.match(
       lines[3] ?? "",
