@@ -461,7 +461,9 @@ async function runScript(opts: CliOptions): Promise<number> {
           divert: (to) => diverted = to,
           error: stderr,
         });
-        await session.finish();
+        // As bpftrace 0.26 (src/bpftrace.cpp): no maps at exit in these
+        // modes.
+        await session.finish({ printMaps: false });
         return session.outputClosed ? 141 : status;
       }
       if (metrics.length > 0) await exportSession(metrics, session);
@@ -469,12 +471,20 @@ async function runScript(opts: CliOptions): Promise<number> {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");
       }
-      await session.run({
-        durationMs: opts.duration === undefined
-          ? replay?.durationMs
-          : opts.duration * 1000,
-        signal: abort.signal,
-      });
+      // As bpftrace 0.24+: a program of begin and end probes only ends
+      // once begin has run (unless a command or an exporter keeps it).
+      const onlySpecial = child === undefined && metrics.length === 0 &&
+        program.probes.every((p) =>
+          p.attach.every((a) => a.kind === "BEGIN" || a.kind === "END")
+        );
+      if (!onlySpecial) {
+        await session.run({
+          durationMs: opts.duration === undefined
+            ? replay?.durationMs
+            : opts.duration * 1000,
+          signal: abort.signal,
+        });
+      }
       await closeExporters(metrics);
       await session.finish();
       // As bpftrace, killed by SIGPIPE: `| head -1` ends the run quietly
