@@ -72,3 +72,102 @@ for (const { backend, ignore } of ENGINES) {
     },
   });
 }
+
+const NO_SUCH_UPROBE = `uprobe:${Deno.execPath()}:tsbpf_no_such_function`;
+
+Deno.test({
+  // man/adoc/bpftrace.adoc (--dry-run: "Terminate execution right after
+  // attaching all the probes"); tests/runtime/other "dry run empty
+  // output": begin's printf and the maps do not show.
+  name: "--dry-run kernel: loads and attaches, prints nothing, status 0",
+  ignore: kernelSkip !== undefined,
+  async fn() {
+    const r = await runCli([
+      "--dry-run",
+      "-e",
+      'begin { printf("hello\\n"); @ = 0; } ' +
+      "tracepoint:syscalls:sys_enter_getppid { @c = count(); }",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.doesNotMatch(r.stderr, /Attached|hello|@/);
+  },
+});
+
+Deno.test({
+  // src/bpftrace.cpp: the attach happens under --dry-run, so a probe that
+  // cannot attach fails it, in the words of log_probe_attach_failure.
+  name:
+    "--dry-run kernel: a probe that cannot attach fails the run (status 1); --backend interp only compiles",
+  ignore: kernelSkip !== undefined,
+  async fn() {
+    const r = await runCli(["--dry-run", "-e", `${NO_SUCH_UPROBE} { }`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^ERROR: Unable to attach probe: ${NO_SUCH_UPROBE}\\. If this is expected, set the 'missing_probes' config variable to 'warn'\\.$`,
+        "m",
+      ),
+    );
+    const interp = await runCli([
+      "--dry-run",
+      "--backend",
+      "interp",
+      "-e",
+      `${NO_SUCH_UPROBE} { }`,
+    ]);
+    assert.equal(interp.code, 0, interp.stderr);
+    assert.equal(interp.stdout + interp.stderr, "");
+  },
+});
+
+Deno.test({
+  // src/bpftrace.cpp log_probe_attach_failure: the reason, then
+  // "Unable to attach probe: NAME. If this is expected, ..."; the run
+  // fails (status 1) with missing_probes = error, the default.
+  name: "missing_probes = error: bpftrace 0.26's words at attach, status 1",
+  ignore: kernelSkip !== undefined,
+  async fn() {
+    for (
+      const prefix of ["", 'config = { missing_probes = "error" } ']
+    ) {
+      const r = await runCli([
+        "-e",
+        `${prefix}tracepoint:syscalls:sys_enter_getppid { } ${NO_SUCH_UPROBE} { }`,
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.match(lines.at(-2)!, /^ERROR: Cannot attach ".*": /);
+      assert.equal(
+        lines.at(-1),
+        `ERROR: Unable to attach probe: ${NO_SUCH_UPROBE}. If this is expected, set the 'missing_probes' config variable to 'warn'.`,
+      );
+    }
+  },
+});
+
+Deno.test("missing_probes = error: a wildcard matching nothing alone is bpftrace 0.26's error (status 2); beside other attach points it is dropped", async () => {
+  // src/ast/passes/probe_prune.cpp, ap_probe_expansion.cpp.
+  const alone = await runCli([
+    "--dry-run",
+    "--backend",
+    "interp",
+    "-e",
+    "tracepoint:tsbpf_no_such_group:* { }",
+  ]);
+  assert.equal(alone.code, 2, alone.stderr);
+  assert.match(
+    alone.stderr,
+    /^stdin:1:1: ERROR: Probe has no valid attach points\. If this is expected, set the 'missing_probes' config variable to 'warn'\.$/m,
+  );
+  const beside = await runCli([
+    "--dry-run",
+    "--backend",
+    "interp",
+    "-e",
+    "tracepoint:tsbpf_no_such_group:*, tracepoint:syscalls:sys_enter_getppid { }",
+  ]);
+  assert.equal(beside.code, 0, beside.stderr);
+});
