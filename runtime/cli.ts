@@ -468,7 +468,7 @@ async function runScript(opts: CliOptions): Promise<number> {
         });
         // As bpftrace 0.26 (src/bpftrace.cpp): no maps at exit in these
         // modes.
-        await session.finish({ printMaps: false });
+        await session.finish({ printMaps: false, end: true });
         return session.outputClosed ? 141 : status;
       }
       if (metrics.length > 0) await exportSession(metrics, session);

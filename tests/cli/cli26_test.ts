@@ -171,3 +171,31 @@ Deno.test("missing_probes = error: a wildcard matching nothing alone is bpftrace
   ]);
   assert.equal(beside.code, 0, beside.stderr);
 });
+
+for (const { backend, ignore } of ENGINES) {
+  Deno.test({
+    // CHANGELOG.md 0.24.0: "Text mode now emits all non-script generated
+    // output (e.g., errors, attached notifications) to stderr".
+    name:
+      `${backend}: standard output holds only what the script prints (warnings, notices, the attach line on stderr)`,
+    ignore,
+    async fn() {
+      const r = await runCli([
+        "--backend",
+        backend,
+        "-v",
+        "-k",
+        "-e",
+        'config = { license = "GPL" } begin { printf("a\\n"); } ' +
+        'interval:ms:10 { printf("b %d\\n", 1); exit(); }',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      // The script's lines, then the end of the output (no maps).
+      assert.equal(r.stdout, "a\nb 1\n\n\n");
+      assert.match(r.stderr, /^Attached 2 probes/m);
+      assert.match(r.stderr, /WARNING: license is not supported/);
+      assert.match(r.stderr, /-k has nothing to do/);
+      assert.match(r.stderr, /^tsbpf: running in the /m);
+    },
+  });
+}

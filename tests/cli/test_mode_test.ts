@@ -59,8 +59,9 @@ for (const { backend, ignore } of ENGINES) {
             "[  PASSED  ] 2 tests.\n" +
             "[  FAILED  ] 1 test, listed below:\n" +
             "[  FAILED  ] failure\n" +
-            // No maps at exit in --test (bpftrace 0.26 src/bpftrace.cpp).
-            "end\n",
+            // The output's end, no maps, in --test (bpftrace 0.26
+            // src/bpftrace.cpp).
+            "end\n\n\n",
         );
         const json = await runCli([
           "--backend",
