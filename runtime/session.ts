@@ -277,6 +277,13 @@ export class Session {
     await loadNumberNames(this.program);
     await this.engine.load(this.program);
     this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
+    const trailer = this.program.config?.strTruncTrailer;
+    if (trailer !== undefined) {
+      // Strings cut at max_strlen end with the config's trailer.
+      this.#resolver = Object.assign(Object.create(this.#resolver), {
+        strTruncTrailer: trailer,
+      });
+    }
     this.#started = this.#now();
     this.#wallStart = performance.now();
     await this.engine.runSpecial("BEGIN");
