@@ -1,17 +1,22 @@
 /**
- * Parity rows for bpftrace 0.26 output settings: `str_trunc_trailer`
- * (bpftrace v0.26.1 docs/language.md "str_trunc_trailer",
- * src/types_format.cpp, tests/runtime/call "str_truncated" and
- * "str_truncated_custom"). tsbpf's `max_strlen` counts the NUL, as 0.17
- * does: with `max_strlen = 8` a string shows 7 characters, and the
- * trailer follows those that fill the 8 bytes.
+ * Parity rows for bpftrace 0.26 behaviour of the output:
+ *
+ * - `str_trunc_trailer` (bpftrace v0.26.1 docs/language.md
+ *   "str_trunc_trailer", src/types_format.cpp, tests/runtime/call
+ *   "str_truncated" and "str_truncated_custom"). tsbpf's `max_strlen`
+ *   counts the NUL, as 0.17 does: with `max_strlen = 8` a string shows 7
+ *   characters, and the trailer follows those that fill the 8 bytes.
+ * - `tseries()` intervals on CLOCK_TAI (src/ast/passes/codegen_llvm.cpp
+ *   buckets on TimestampMode::sw_tai, the boot clock moved to TAI;
+ *   src/types_format.cpp prints `epoch * interval` as wall-clock time).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { entries, total } from "./expect.ts";
+import { entries, mapOf, total } from "./expect.ts";
 import { N, type Row } from "./row.ts";
+import type { TseriesPoint } from "../../runtime/output/tseries.ts";
 
 /** The rows of this area. */
 export const CLI26_ROWS: Row[] = [
@@ -67,6 +72,41 @@ tracepoint:syscalls:sys_enter_openat {
           assert.match(k, /^\/nonexistent\/tsbparity\/\d+$/, k);
         }
       }
+    },
+  },
+  {
+    name: "tseries_intervals_on_tai",
+    features: [
+      "tseries() buckets on CLOCK_TAI",
+      "interval starts are round wall-clock times",
+    ],
+    source: `interval:ms:10 {
+  @n++;
+  @t = tseries(@n, 100ms, 5, "max");
+  if (@n == 30) { exit(); }
+}`,
+    kernelMs: 3000,
+    interpMs: 2000,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      assert.equal(mapOf(r, "@t").kind, "tseries");
+      const [[, points]] = entries(r, "@t");
+      const starts = (points as TseriesPoint[]).map((p) => BigInt(p.start));
+      assert.ok(starts.length >= 2, `${starts}`);
+      const now = BigInt(Date.now()) * 1_000_000n;
+      for (const s of starts) {
+        // A multiple of the interval since the epoch, and about now (TAI
+        // is UTC plus the leap seconds the kernel was told of: 0 or 37).
+        assert.equal(s % 100_000_000n, 0n, `${s}`);
+        const off = s > now ? s - now : now - s;
+        assert.ok(off < 120_000_000_000n, `${s} vs ${now}`);
+      }
+      // Printed in ms: each row's start ends in "00".
+      const rows = r.exitOutput.split("\n").filter((l) =>
+        /^\d\d:\d\d:\d\d\.\d{3} /.test(l)
+      );
+      assert.equal(rows.length, starts.length, r.exitOutput);
+      for (const l of rows) assert.match(l, /^\d\d:\d\d:\d\d\.\d00 /, l);
     },
   },
 ];
