@@ -24,6 +24,7 @@ import { type DetachProgress, Session, writeStdout } from "./session.ts";
 import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
+import { checkProbeLimit } from "./probe_limit.ts";
 import { namingStdout, OutputFile } from "./output_file.ts";
 
 import { VERSION } from "./version.ts";
@@ -129,8 +130,15 @@ function report(e: unknown, opts: CliOptions): number {
     stderr(`ERROR: ${e.message}; run with -A`);
     return 1;
   }
-  const err = e as { log?: unknown };
+  const err = e as { log?: unknown; probe?: unknown };
   stderr(`ERROR: ${errorMessage(e)}`);
+  // bpftrace 0.26's words for a probe that fails to attach with
+  // missing_probes = error, its default (src/bpftrace.cpp).
+  if (e instanceof Error && e.name === "AttachError") {
+    stderr(
+      `ERROR: Unable to attach probe: ${err.probe}. If this is expected, set the 'missing_probes' config variable to 'warn'.`,
+    );
+  }
   if (typeof err.log === "string" && err.log.length > 0) {
     const lines = err.log.trimEnd().split("\n");
     const shown = opts.verbose ? lines : lines.slice(-12);
@@ -375,15 +383,12 @@ async function runScript(opts: CliOptions): Promise<number> {
   }
   if (opts.dryRun) {
     if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
-    // -d verifier: the kernel's verdict needs a load (then released).
-    if (opts.debug.includes("verifier") && opts.backend !== "interp") {
-      const { engine } = await selectEngine(opts.backend, { logLevel: 2 });
-      try {
-        await engine.load(program);
-        printVerifierLogs(engine, program);
-      } finally {
-        engine.close();
-      }
+    // As bpftrace 0.26 (man/adoc/bpftrace.adoc, src/bpftrace.cpp): load
+    // and attach every probe, then end, printing nothing (no attach line,
+    // no end probe, no maps). With --backend interp (or --replay): the
+    // compile and tsbpf's verifier only, which need no privileges.
+    if (opts.backend !== "interp" && opts.replay === undefined) {
+      return await dryRunAttach(opts, program, warn);
     }
     return 0;
   }
@@ -466,7 +471,9 @@ async function runScript(opts: CliOptions): Promise<number> {
           divert: (to) => diverted = to,
           error: stderr,
         });
-        await session.finish();
+        // As bpftrace 0.26 (src/bpftrace.cpp): no maps at exit in these
+        // modes.
+        await session.finish({ printMaps: false, end: true });
         return session.outputClosed ? 141 : status;
       }
       if (metrics.length > 0) await exportSession(metrics, session);
@@ -474,12 +481,20 @@ async function runScript(opts: CliOptions): Promise<number> {
         child.status.then(() => abort.abort());
         Deno.kill(child.pid, "SIGCONT");
       }
-      await session.run({
-        durationMs: opts.duration === undefined
-          ? replay?.durationMs
-          : opts.duration * 1000,
-        signal: abort.signal,
-      });
+      // As bpftrace 0.24+: a program of begin and end probes only ends
+      // once begin has run (unless a command or an exporter keeps it).
+      const onlySpecial = child === undefined && metrics.length === 0 &&
+        program.probes.every((p) =>
+          p.attach.every((a) => a.kind === "BEGIN" || a.kind === "END")
+        );
+      if (!onlySpecial) {
+        await session.run({
+          durationMs: opts.duration === undefined
+            ? replay?.durationMs
+            : opts.duration * 1000,
+          signal: abort.signal,
+        });
+      }
       await closeExporters(metrics);
       await session.finish();
       // As bpftrace, killed by SIGPIPE: `| head -1` ends the run quietly
@@ -509,6 +524,38 @@ async function runScript(opts: CliOptions): Promise<number> {
     engine?.close();
     out?.close();
     await killChild(child);
+  }
+  return 0;
+}
+
+/**
+ * `--dry-run` on the kernel engine: loads the program and attaches every
+ * probe (`missing_probes` applies), then releases them. Begin is not run:
+ * bpftrace runs it but reads none of its output, so nothing of it shows.
+ */
+async function dryRunAttach(
+  opts: CliOptions,
+  program: Program,
+  warn: (text: string) => void,
+): Promise<number> {
+  checkProbeLimit(program);
+  const { engine } = await selectEngine(opts.backend, {
+    pid: opts.pid,
+    logLevel: opts.debug.includes("verifier") ? 2 : undefined,
+  });
+  try {
+    await engine.load(program);
+    if (opts.debug.includes("verifier")) printVerifierLogs(engine, program);
+    await engine.attach();
+    if (program.config?.missingProbes === "warn") {
+      for (const s of engine.skippedAttachPoints?.() ?? []) {
+        warn(
+          `WARNING: ${s.error.message}\nWARNING: Unable to attach probe: ${s.point}. Skipping.`,
+        );
+      }
+    }
+  } finally {
+    engine.close();
   }
   return 0;
 }

@@ -202,7 +202,8 @@ export const CLI_OPTIONS = [
   {
     long: "dry-run",
     type: "boolean",
-    help: "compile and verify, attach nothing",
+    help: "load and attach every probe, then exit (no output);\n" +
+      "with --backend interp: compile and verify only, no privileges",
   },
   {
     long: "probe-filter",

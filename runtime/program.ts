@@ -349,6 +349,11 @@ export interface Program {
   config?: {
     printMapsOnExit?: boolean;
     missingProbes?: "warn" | "ignore";
+    /**
+     * `str_trunc_trailer`: the text strings of `size` bytes that fill
+     * it (cut at `max_strlen`) end with when printed.
+     */
+    strTruncTrailer?: { size: number; text: string };
     warnings: string[];
   };
   /** The named parameters the program reads (`getopt()`), for `--help`. */

@@ -277,6 +277,13 @@ export class Session {
     await loadNumberNames(this.program);
     await this.engine.load(this.program);
     this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
+    const trailer = this.program.config?.strTruncTrailer;
+    if (trailer !== undefined) {
+      // Strings cut at max_strlen end with the config's trailer.
+      this.#resolver = Object.assign(Object.create(this.#resolver), {
+        strTruncTrailer: trailer,
+      });
+    }
     this.#started = this.#now();
     this.#wallStart = performance.now();
     await this.engine.runSpecial("BEGIN");
@@ -484,8 +491,13 @@ export class Session {
    * Runs END, handles its events, prints every map and the lost
    * event count, then detaches (announcing a slow detach through
    * `notice`, with progress) and releases the engine. Safe to call twice.
+   * `printMaps: false` prints no maps; `end: true` still writes the end
+   * of the output (two newlines in text), as bpftrace does whether or
+   * not maps follow; `print_maps_on_exit = false` implies it.
    */
-  async finish(options: { printMaps?: boolean } = {}): Promise<void> {
+  async finish(
+    options: { printMaps?: boolean; end?: boolean } = {},
+  ): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
     try {
@@ -496,12 +508,14 @@ export class Session {
       else this.engine.detach?.();
       await this.engine.runSpecial("END");
       await this.#drain();
-      if (
-        options.printMaps ?? this.program.config?.printMapsOnExit ?? true
-      ) {
+      const config = this.program.config?.printMapsOnExit;
+      if (options.printMaps ?? config ?? true) {
         // As bpftrace: two newlines, then every map; an empty one prints
         // as a blank line (text) or nothing (JSON), a keyless count as 0.
         this.#write(this.#out.exitMaps(this.readMaps()));
+      } else if (options.end ?? config === false) {
+        // bpftrace 0.26 (src/bpftrace.cpp): the output's end, no maps.
+        this.#write(this.#out.exitMaps([]));
       }
       this.#reportFull();
       const lost = this.engine.lostEvents();

@@ -352,7 +352,10 @@ export function log2(cg: Emitter, v: Ref): Ref {
 
 /**
  * `@m[k] = tseries(v, interval, num[, agg])`: the slot of the current
- * interval (epoch = boot ns / interval, slot epoch % num), restarted when
+ * interval (epoch = TAI ns / interval, slot epoch % num: bpftrace 0.26
+ * buckets on its sw_tai clock, the boot clock moved to TAI, so intervals
+ * start at round wall-clock times; src/ast/passes/codegen_llvm.cpp,
+ * irbuilderbpf.cpp), restarted when
  * it holds an older epoch, then updated: the last value (and its time),
  * or the sum, min, max, or sum and count (avg).
  */
@@ -368,7 +371,7 @@ function tseries(
   const v = cg.own(cg.scalar(call.args[0]));
   const now = ra.holding(
     [v],
-    () => cg.own(cg.call(Helper.ktime_get_boot_ns, [], true)!),
+    () => cg.own(cg.call(Helper.ktime_get_tai_ns, [], true)!),
   );
   const epoch = ra.holding([v, now], () => ra.newReg());
   const slot = ra.holding([v, now, epoch], () => ra.newReg());

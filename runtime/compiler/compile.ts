@@ -74,6 +74,7 @@ import type { Unit } from "./units.ts";
 import type { MapInfo } from "./sema_scope.ts";
 import { MapType, ProgType } from "../bpf/opcodes.ts";
 import { envVar } from "../probes/env.ts";
+import { STRING_SIZE } from "./types.ts";
 
 /** Options of {@linkcode compile}. */
 export interface CompileOptions {
@@ -334,7 +335,7 @@ export function compileAst(
   };
   if (tables.eventsMap !== undefined) prog.eventsMap = tables.eventsMap;
   if (configured) {
-    prog.config = onDemand("config").sessionConfig(config, diag);
+    prog.config = onDemand("config").sessionConfig(config, diag, STRING_SIZE);
   }
   if (diag.warnings.length > 0) {
     // Compile warnings (scoping hints) print with the config's.

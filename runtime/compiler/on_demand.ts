@@ -37,6 +37,7 @@ export const CONFIG_ENV: readonly string[] = [
   "BPFTRACE_STRLEN",
   "BPFTRACE_MISSING_PROBES",
   "BPFTRACE_STACK_MODE",
+  "BPFTRACE_STR_TRUNC_TRAILER",
 ];
 
 /** The modules, each imported by a literal specifier (bundlers see them). */

@@ -246,6 +246,7 @@ export function buildUnits(
   for (const probe of prog.probes) {
     const points: AttachPoint[] = [];
     let kind: ProbeKind | undefined;
+    let unmatched = false;
     for (const ap of probe.attachPoints) {
       const k = kindOf(ap.provider);
       if (k === undefined) {
@@ -265,9 +266,10 @@ export function buildUnits(
       kind = k;
       if (k === "tracepoint") {
         const names = hasWildcard(ap.target) ? expand(ap.target) : [ap.target];
-        if (names.length === 0) {
-          diag.error(ap.span, `No tracepoints match "${ap.target}"`);
-        }
+        // As bpftrace 0.26 (src/ast/passes/ap_probe_expansion.cpp,
+        // probe_prune.cpp): a wildcard matching nothing is dropped; a
+        // probe left without attach points is the error.
+        if (names.length === 0) unmatched = true;
         for (const n of names) {
           points.push({ kind: k, target: n, text: `tracepoint:${n}` });
         }
@@ -292,6 +294,12 @@ export function buildUnits(
         }`;
       } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
       points.push(pt);
+    }
+    if (unmatched && points.length === 0) {
+      diag.error(
+        probe.span,
+        "Probe has no valid attach points. If this is expected, set the 'missing_probes' config variable to 'warn'.",
+      );
     }
     if (kind === undefined || points.length === 0) continue;
     // USDT locations differ in where their arguments are: one program

@@ -174,6 +174,7 @@ export class InterpEngine implements Engine {
   readonly #budget?: number;
   readonly #feed?: EventFeed;
   #world?: World;
+  #bootTimeNs?: bigint;
   #program?: Program;
   /** The program `verify()` last accepted: `load` need not check it again. */
   #verified?: Program;
@@ -248,6 +249,7 @@ export class InterpEngine implements Engine {
       if (program !== this.#verified) verifyProgram(program);
       this.#verified = undefined;
       const world = new World(this.#seed, this.#numCpus, this.#pid);
+      world.env.wallBootNs = this.#wallBootNs(world);
       const maps = program.maps.map((m) => createMap(m, this.#numCpus));
       const probes: Loaded[] = [];
       for (const p of program.probes) {
@@ -658,13 +660,22 @@ export class InterpEngine implements Engine {
     if (this.#feed !== undefined) return this.#feed.symbols(this.#maps);
     const world = this.#world ??
       new World(this.#seed, this.#numCpus, this.#pid);
-    // Virtual time 0 is now: strftime() of a boot-clock nsecs shows today.
-    const bootTimeNs = BigInt(Date.now()) * 1_000_000n -
-      BigInt(Math.round(world.baseNs + world.env.bootOffsetNs));
+    const bootTimeNs = this.#wallBootNs(world);
     return {
       ...world.symbols.resolver(this.#maps, (pid) => world.exeOf(pid)),
       bootTimeNs: () => bootTimeNs,
     };
+  }
+
+  /**
+   * The wall-clock time the synthetic boot clock started at, fixed once:
+   * virtual time 0 is now, so strftime() of a boot-clock nsecs shows
+   * today and CLOCK_TAI (tseries(), nsecs(tai)) agrees with it.
+   */
+  #wallBootNs(world: World): bigint {
+    this.#bootTimeNs ??= BigInt(Date.now()) * 1_000_000n -
+      BigInt(Math.round(world.baseNs + world.env.bootOffsetNs));
+    return this.#bootTimeNs;
   }
 
   /** Stops every source; maps stay readable. Safe to call twice. */

@@ -31,6 +31,11 @@ export interface ScriptConfig {
    * (default `error`: the run fails).
    */
   missingProbes?: "warn" | "ignore";
+  /**
+   * `str_trunc_trailer`: what strings cut at `max_strlen` end with
+   * (default none, as bpftrace 0.17 prints them; 0.26's is `..`).
+   */
+  strTruncTrailer?: string;
   /** Settings accepted but not applied: one warning each. */
   warnings: CompileError[];
 }
@@ -48,7 +53,6 @@ const IGNORED: ReadonlySet<string> = new Set([
   "on_stack_limit",
   "perf_rb_pages",
   "show_debug_info",
-  "str_trunc_trailer",
   "unstable_tseries",
   "unstable_dw_ustack",
 ]);
@@ -60,6 +64,7 @@ const APPLIED = [
   "missing_probes",
   "print_maps_on_exit",
   "stack_mode",
+  "str_trunc_trailer",
 ];
 
 /** Old names bpftrace 0.26 still takes for a setting. */
@@ -83,6 +88,7 @@ const ENV: Readonly<Record<string, readonly string[]>> = {
   max_strlen: ["BPFTRACE_MAX_STRLEN", "BPFTRACE_STRLEN"],
   missing_probes: ["BPFTRACE_MISSING_PROBES"],
   stack_mode: ["BPFTRACE_STACK_MODE"],
+  str_trunc_trailer: ["BPFTRACE_STR_TRUNC_TRAILER"],
 };
 
 /** The value as written: a number, or a name or string's text. */
@@ -146,6 +152,12 @@ function apply(
         else out.missingProbes = p.ok;
       }
       return p;
+    }
+    case "str_trunc_trailer": {
+      if (typeof value !== "string") return { expected: "a string" };
+      if (value === "") delete out.strTruncTrailer;
+      else out.strTruncTrailer = value;
+      return { ok: value };
     }
     default: {
       const p = parseMaxStrlen(value);
@@ -232,7 +244,8 @@ export function readConfig(
         break;
       case "stack_mode":
       case "max_strlen":
-      case "missing_probes": {
+      case "missing_probes":
+      case "str_trunc_trailer": {
         if (key === "stack_mode" && value === "build_id") {
           diag.error(
             e.value.span,
@@ -259,7 +272,8 @@ function readEnv(out: ScriptConfig): void {
     const name = names.find(envSet);
     if (name === undefined) continue;
     const value = envVar(name)!;
-    const p = apply(out, key, key === "max_strlen" ? value : value.trim());
+    const raw = key === "max_strlen" || key === "str_trunc_trailer";
+    const p = apply(out, key, raw ? value : value.trim());
     if ("expected" in p) {
       throw new RangeError(
         `Invalid ${name} ${quote(value)}: expected ${p.expected}`,
@@ -332,11 +346,13 @@ export function explainStackLimit(diag: Diagnostics, maxStrlen: number): void {
  *
  * @param config The checked block.
  * @param diag The compile's diagnostics (for the source text).
+ * @param defaultStrlen The string size without `max_strlen`.
  * @returns What `Program.config` holds.
  */
 export function sessionConfig(
   config: ScriptConfig,
   diag: Diagnostics,
+  defaultStrlen = 64,
 ): NonNullable<Program["config"]> {
   return {
     ...(config.printMapsOnExit === undefined
@@ -345,6 +361,12 @@ export function sessionConfig(
     ...(config.missingProbes === undefined
       ? {}
       : { missingProbes: config.missingProbes }),
+    ...(config.strTruncTrailer === undefined ? {} : {
+      strTruncTrailer: {
+        size: config.maxStrlen ?? defaultStrlen,
+        text: config.strTruncTrailer,
+      },
+    }),
     warnings: config.warnings.map((w) => w.format(diag.source, diag.file)),
   };
 }

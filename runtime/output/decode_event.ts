@@ -56,7 +56,10 @@ function argReader(t: TypeDesc, at: number): ArgReader {
   }
   if (t.kind === "string") {
     const size = t.size;
-    return (r) => stringAt(r, at, size);
+    return (r, resolver) =>
+      resolver?.strTruncTrailer === undefined
+        ? stringAt(r, at, size)
+        : decodeValue(r, at, t, resolver);
   }
   return (r, resolver) => decodeValue(r, at, t, resolver);
 }

@@ -9,7 +9,6 @@
 import type { RawMapEntry } from "../engines/engine.ts";
 import { MapType } from "../bpf/opcodes.ts";
 import { decodeValue, readI64, readU64, toInt, view } from "./decode_value.ts";
-import { hostBootTimeNs } from "./boot_time.ts";
 import { decodeTseries } from "./tseries.ts";
 import type { MapSpec } from "../program.ts";
 import type {
@@ -282,8 +281,7 @@ export function decodeMap(
       return sortMapData({ ...base, kind: agg.kind, entries: out });
     }
     case "tseries": {
-      const boot = resolver?.bootTimeNs?.() ?? hostBootTimeNs();
-      const out = decodeTseries(spec, entries, boot).map((g) => ({
+      const out = decodeTseries(spec, entries).map((g) => ({
         key: decodeKey(spec, g.key, resolver),
         value: g.value,
       }));

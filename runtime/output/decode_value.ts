@@ -216,8 +216,15 @@ export function decodeValue(
       const v = readInt(view(bytes), offset, type.size, type.signed);
       return type.show === undefined ? v : showInt(v, type);
     }
-    case "string":
-      return stringAt(bytes, offset, type.size);
+    case "string": {
+      const s = stringAt(bytes, offset, type.size);
+      const trailer = resolver?.strTruncTrailer;
+      if (
+        trailer !== undefined && type.size === trailer.size &&
+        bytes.indexOf(0, offset) === offset + type.size - 1
+      ) return s + trailer.text;
+      return s;
+    }
     case "buf": {
       // Layout as bpftrace: a length byte, then the data.
       const len = Math.min(bytes[offset], type.size - 1);

@@ -32,7 +32,9 @@ function toInt(v: bigint): Int {
  * The time series of every key of a tseries map: the intervals from the
  * first one a key has within the last `num` (ending at the latest epoch
  * of the whole map) to that latest one, missing ones null, keys in the
- * order of their bytes. `bootNs` turns boot-clock times into wall time.
+ * order of their bytes. Epochs count intervals of CLOCK_TAI, as in
+ * bpftrace 0.26: an interval starts at `epoch * interval` nanoseconds
+ * since the Unix epoch, printed as wall-clock time (src/types_format.cpp).
  *
  * @example Usage
  * ```ts
@@ -45,14 +47,13 @@ function toInt(v: bigint): Int {
  * const value = new Uint8Array(24);
  * new DataView(value.buffer).setBigInt64(0, 7n, true);
  * new DataView(value.buffer).setBigUint64(16, 3n, true);
- * const out = decodeTseries(spec, [{ key: new Uint8Array(8), values: [value] }], 0n);
+ * const out = decodeTseries(spec, [{ key: new Uint8Array(8), values: [value] }]);
  * console.assert(out[0].value[0].value === 7);
  * ```
  */
 export function decodeTseries(
   spec: MapSpec,
   entries: { key: Uint8Array; values: Uint8Array[] }[],
-  bootNs: bigint,
 ): { key: Uint8Array; value: TseriesPoint[] }[] {
   const ts = spec.agg as TseriesParams;
   const prefixLen = spec.keySize - 8;
@@ -96,7 +97,7 @@ export function decodeTseries(
     for (let e = from; e <= last; e++) {
       const v = k.values.get(e);
       points.push({
-        start: bootNs + e * interval,
+        start: e * interval,
         value: v === undefined ? null : toInt(v),
       });
     }

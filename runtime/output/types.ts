@@ -305,4 +305,10 @@ export interface SymbolResolver {
    * give the wall-clock time its clock started at instead.
    */
   bootTimeNs?(): bigint;
+  /**
+   * `str_trunc_trailer`: strings of `size` bytes that fill it (the last
+   * byte the NUL, none before) were likely cut and print with `text`
+   * after them, as bpftrace 0.26 marks truncated strings.
+   */
+  strTruncTrailer?: { size: number; text: string };
 }

@@ -204,6 +204,7 @@ export const RESULT_HELPERS: ReadonlySet<number> = new Set([
   118, // jiffies64
   125, // ktime_get_boot_ns
   173, // get_func_ip
+  208, // ktime_get_tai_ns
 ]);
 
 /**

@@ -424,6 +424,12 @@ export class ReplayFeed implements EventFeed {
         }
         // Clocks read the run's time when no reading was recorded.
         if (id === 5 || id === 125) return fromBigInt(BigInt(this.env.time));
+        // CLOCK_TAI: the recorded boot time plus the run's time.
+        if (id === 208) {
+          return fromBigInt(
+            BigInt(this.#rec.header.bootTimeNs) + BigInt(this.env.time),
+          );
+        }
         return this.#miss(m, `calls ${name}`);
       });
     }

@@ -208,6 +208,12 @@ export class SyntheticEnv implements VmEnvironment {
   thread?: SyntheticThread;
   /** Nanoseconds between boot and the monotonic clock (suspend time). */
   readonly bootOffsetNs: number;
+  /**
+   * The wall-clock time (ns since the Unix epoch) at which the boot clock
+   * read zero: `taiNs()` adds it, so that CLOCK_TAI follows the synthetic
+   * clock (no leap seconds told to the kernel, TAI = UTC).
+   */
+  wallBootNs = 0n;
   #reads = 0;
   readonly #rng: Prng;
   readonly #memory: UserMemory;
@@ -275,6 +281,10 @@ export class SyntheticEnv implements VmEnvironment {
 
   bootNs(): bigint {
     return BigInt(this.timeNs + this.bootOffsetNs + 150 * this.#reads++);
+  }
+
+  taiNs(): bigint {
+    return this.wallBootNs + this.bootNs();
   }
 
   random32(): number {

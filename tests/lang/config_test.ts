@@ -156,3 +156,25 @@ Deno.test("config: a bad value in the environment is a RangeError naming it", ()
     });
   }
 });
+
+Deno.test("config: str_trunc_trailer is a string (bpftrace 0.26 docs/language.md), applied with max_strlen's size", () => {
+  const r = read('str_trunc_trailer = "_xxx"; max_strlen = 16');
+  assert.equal(r.errors, "");
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.config.strTruncTrailer, "_xxx");
+  const diag = new Diagnostics("stdin", "");
+  assert.deepEqual(sessionConfig(r.config, diag).strTruncTrailer, {
+    size: 16,
+    text: "_xxx",
+  });
+  // The default: none (bpftrace 0.17's output); "" turns it off.
+  assert.equal(
+    read('str_trunc_trailer = ""').config.strTruncTrailer,
+    undefined,
+  );
+  assert.equal(read("max_strlen = 16").config.strTruncTrailer, undefined);
+  assert.match(
+    read("str_trunc_trailer = 5").errors,
+    /Invalid value "5" for str_trunc_trailer: expected a string/,
+  );
+});

@@ -27,6 +27,7 @@ import {
 } from "./expect.ts";
 import type { RunResult } from "./run.ts";
 import { N, type Row } from "./row.ts";
+import { CLI26_ROWS } from "./rows_cli26.ts";
 import { CONFIG_ROWS } from "./rows_config.ts";
 import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
@@ -1319,4 +1320,5 @@ export const ROWS: Row[] = [
   ...FUNCTION_ROWS,
   ...BTF_ROWS,
   ...CONFIG_ROWS,
+  ...CLI26_ROWS,
 ];
