@@ -50,6 +50,7 @@ const LOADERS = {
   symbolizer: () => import("../probes/user_symbols.ts"),
   usdt: () => import("./usdt_units.ts"),
   kallsyms: () => import("../probes/kallsyms.ts"),
+  kfuncs: () => import("../probes/kernel_functions.ts"),
   getopt: () => import("./getopt.ts"),
 };
 
@@ -76,6 +77,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   symbolizer: "the user symbolizer",
   usdt: "the USDT attach-point expander",
   kallsyms: "the kernel symbol table",
+  kfuncs: "the kprobe wildcard expander",
   getopt: "the getopt() parameter reader",
 };
 
@@ -119,6 +121,7 @@ export function onDemandNeeds(
   }
   if (usdt) out.push("usdt");
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
+  if (/\b(?:kprobe|kretprobe|kr?)\s*:[\w.:]*[*?]/.test(t)) out.push("kfuncs");
   if (/\bgetopt\b/.test(t)) out.push("getopt");
   return out;
 }

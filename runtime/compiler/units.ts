@@ -277,6 +277,10 @@ export function buildUnits(
         points.push(...onDemand("usdt").usdtAttachPoints(ap, diag, pid));
         continue;
       }
+      if ((k === "kprobe" || k === "kretprobe") && hasWildcard(ap.target)) {
+        points.push(...kprobeAttachPoints(k, ap, diag));
+        continue;
+      }
       const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
       if (ap.symbol !== undefined) pt.symbol = ap.symbol;
       if (ap.offset !== undefined) pt.offset = ap.offset;
@@ -362,6 +366,35 @@ export function buildUnits(
     }
   }
   return units;
+}
+
+/**
+ * The attach points of a kprobe or kretprobe whose target has wildcards:
+ * one per kernel function it matches (kernel_functions.ts, loaded on
+ * demand), or an error naming the wildcard.
+ */
+function kprobeAttachPoints(
+  kind: "kprobe" | "kretprobe",
+  ap: ast.AttachPointNode,
+  diag: Diagnostics,
+): AttachPoint[] {
+  let names: string[];
+  try {
+    names = onDemand("kfuncs").expandKernelFunctions(ap.target);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    diag.error(ap.span, `Cannot expand "${kind}:${ap.target}": ${why}`);
+    return [];
+  }
+  if (names.length === 0) {
+    diag.error(ap.span, `No kernel functions match "${kind}:${ap.target}"`);
+  }
+  const off = ap.offset ? `+${ap.offset}` : "";
+  return names.map((n) => {
+    const pt: AttachPoint = { kind, target: n, text: `${kind}:${n}${off}` };
+    if (ap.offset !== undefined) pt.offset = ap.offset;
+    return pt;
+  });
 }
 
 /** Whether `probe`'s predicate or body calls function `name`. */
