@@ -237,12 +237,16 @@ export class KernelHeap {
     return addr;
   }
 
-  /** An OOM kill: the victim is one of the tasks events have shown. */
+  /**
+   * An OOM kill: the victim is a process (a thread group's leader, as the
+   * OOM killer chooses) of the tasks registered (addTask).
+   */
   #oomAt(addr: bigint, pick: number): void {
     this.add(addr, "struct oom_control", (w) => {
       const tasks = [...this.#tasks]
         .filter(([, t]) =>
-          t.kind !== "kernel" && t.pid !== 1 && t.comm !== "tsbpf"
+          t.kind !== "kernel" && t.pid !== 1 && t.comm !== "tsbpf" &&
+          t.tid === t.pid
         )
         .map(([addr]) => addr);
       if (tasks.length > 0) w.int("chosen", tasks[pick % tasks.length]);

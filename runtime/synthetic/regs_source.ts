@@ -19,6 +19,15 @@ import { TcpLives } from "./tcp_lives.ts";
 import { kprobePair } from "./pairing.ts";
 import { EventSource, writeU64 } from "./event_source.ts";
 
+/**
+ * Kernel functions that run rarely on a healthy machine, with the events
+ * per second at most their kprobes see (an OOM kill is news, not a
+ * stream).
+ */
+const RARE_KERNEL_FUNCTIONS: Readonly<Record<string, number>> = {
+  oom_kill_process: 1,
+};
+
 const R = PT_REGS;
 const ARG_OFFSETS = PT_REGS_ARGS;
 const EMPTY: bigint[] = [];
@@ -63,8 +72,17 @@ export class RegsSource extends EventSource {
     ctxSize: number,
     rate: number,
   ) {
-    super(attach, probe, Math.max(ctxSize, PT_REGS_SIZE), 1e9 / rate, true);
     const kind = attach.kind;
+    const rare = kind === "kprobe" || kind === "kretprobe"
+      ? RARE_KERNEL_FUNCTIONS[attach.target]
+      : undefined;
+    super(
+      attach,
+      probe,
+      Math.max(ctxSize, PT_REGS_SIZE),
+      1e9 / Math.min(rate, rare ?? rate),
+      true,
+    );
     this.#kernel = kind === "kprobe" || kind === "kretprobe";
     this.#ret = kind === "kretprobe" || kind === "uretprobe";
     const sym = this.#kernel ? attach.target : (attach.symbol ?? "main");
@@ -72,6 +90,10 @@ export class RegsSource extends EventSource {
     this.#pair = kprobePair(attach);
     if (kind === "kprobe" && sym === "tcp_set_state") {
       this.#tcp = new TcpLives(world.heap);
+    }
+    // The OOM killer chooses among all processes, not those seen so far.
+    if (this.#kernel && sym === "oom_kill_process") {
+      for (const t of world.procs.eligible) world.heap.addTask(t);
     }
     const rng = world.rng;
     const off = attach.offset ?? 0;
