@@ -246,6 +246,10 @@ export function buildUnits(
   for (const probe of prog.probes) {
     const points: AttachPoint[] = [];
     let kind: ProbeKind | undefined;
+    // A kprobe wildcard that matches nothing is left out, as bpftrace
+    // leaves it out (dcsnoop's `lookup_fast.constprop.*`), unless the
+    // probe is left with no attach point at all.
+    let unmatched: ast.AttachPointNode | undefined;
     for (const ap of probe.attachPoints) {
       const k = kindOf(ap.provider);
       if (k === undefined) {
@@ -278,7 +282,10 @@ export function buildUnits(
         continue;
       }
       if ((k === "kprobe" || k === "kretprobe") && hasWildcard(ap.target)) {
-        points.push(...kprobeAttachPoints(k, ap, diag));
+        const found = kprobeAttachPoints(k, ap, diag);
+        if (found === undefined) continue;
+        if (found.length === 0) unmatched ??= ap;
+        points.push(...found);
         continue;
       }
       const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
@@ -296,6 +303,12 @@ export function buildUnits(
         }`;
       } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
       points.push(pt);
+    }
+    if (unmatched !== undefined && points.length === 0) {
+      diag.error(
+        unmatched.span,
+        `No kernel functions match "${unmatched.provider}:${unmatched.target}"`,
+      );
     }
     if (kind === undefined || points.length === 0) continue;
     // USDT locations differ in where their arguments are: one program
@@ -371,23 +384,21 @@ export function buildUnits(
 /**
  * The attach points of a kprobe or kretprobe whose target has wildcards:
  * one per kernel function it matches (kernel_functions.ts, loaded on
- * demand), or an error naming the wildcard.
+ * demand), possibly none; undefined after an error naming the wildcard
+ * (no list of the kernel's functions is readable).
  */
 function kprobeAttachPoints(
   kind: "kprobe" | "kretprobe",
   ap: ast.AttachPointNode,
   diag: Diagnostics,
-): AttachPoint[] {
+): AttachPoint[] | undefined {
   let names: string[];
   try {
     names = onDemand("kfuncs").expandKernelFunctions(ap.target);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     diag.error(ap.span, `Cannot expand "${kind}:${ap.target}": ${why}`);
-    return [];
-  }
-  if (names.length === 0) {
-    diag.error(ap.span, `No kernel functions match "${kind}:${ap.target}"`);
+    return undefined;
   }
   const off = ap.offset ? `+${ap.offset}` : "";
   return names.map((n) => {

@@ -61,5 +61,13 @@ Deno.test({
       r.stderr,
       /ERROR: No kernel functions match "kretprobe:tsbpf_no_such_fn_\*"/,
     );
+    // Beside an attach point that matches, it is left out, as bpftrace
+    // leaves it out (dcsnoop.bt's `kprobe:lookup_fast.constprop.*`).
+    const beside = await runCli([
+      "--dry-run",
+      "-e",
+      "kprobe:vfs_read, kprobe:tsbpf_no_such_fn_* { @ = count(); }",
+    ]);
+    assert.equal(beside.code, 0, beside.stderr);
   },
 });
