@@ -28,6 +28,44 @@ const RARE_KERNEL_FUNCTIONS: Readonly<Record<string, number>> = {
   oom_kill_process: 1,
 };
 
+/**
+ * How often the VFS functions run, relative to `vfs_read`: reads and
+ * writes most, then opens and stats; the other `vfs_*` functions (mknod,
+ * rename, setxattr, …) a two-hundredth as often, so that a `kprobe:vfs_*`
+ * count looks like a machine's.
+ */
+const VFS_SHARES: Readonly<Record<string, number>> = {
+  vfs_read: 1,
+  vfs_write: 0.8,
+  vfs_open: 0.3,
+  vfs_getattr: 0.3,
+  vfs_getattr_nosec: 0.3,
+  vfs_statx: 0.25,
+  vfs_fstat: 0.2,
+  vfs_fstatat: 0.2,
+  vfs_llseek: 0.15,
+  vfs_writev: 0.1,
+  vfs_iocb_iter_read: 0.1,
+  vfs_iocb_iter_write: 0.1,
+  vfs_readv: 0.05,
+  vfs_iter_read: 0.05,
+  vfs_iter_write: 0.05,
+  vfs_splice_read: 0.02,
+  vfs_fsync: 0.01,
+  vfs_fsync_range: 0.01,
+};
+const OTHER_VFS_SHARE = 0.005;
+
+/** Events per second of a kprobe on kernel function `fn`. */
+function kernelRate(fn: string, rate: number): number {
+  const rare = RARE_KERNEL_FUNCTIONS[fn];
+  if (rare !== undefined) return Math.min(rate, rare);
+  if (fn.startsWith("vfs_")) {
+    return rate * (VFS_SHARES[fn] ?? OTHER_VFS_SHARE);
+  }
+  return rate;
+}
+
 const R = PT_REGS;
 const ARG_OFFSETS = PT_REGS_ARGS;
 const EMPTY: bigint[] = [];
@@ -73,14 +111,12 @@ export class RegsSource extends EventSource {
     rate: number,
   ) {
     const kind = attach.kind;
-    const rare = kind === "kprobe" || kind === "kretprobe"
-      ? RARE_KERNEL_FUNCTIONS[attach.target]
-      : undefined;
+    const kernel = kind === "kprobe" || kind === "kretprobe";
     super(
       attach,
       probe,
       Math.max(ctxSize, PT_REGS_SIZE),
-      1e9 / Math.min(rate, rare ?? rate),
+      1e9 / (kernel ? kernelRate(attach.target, rate) : rate),
       true,
     );
     this.#kernel = kind === "kprobe" || kind === "kretprobe";
