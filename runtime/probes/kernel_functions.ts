@@ -7,8 +7,10 @@
  * blocklist names (when readable) and those known to hang the machine
  * when traced (`arch_cpu_idle`, `default_idle`, `bpf_dispatcher_xdp_func`,
  * `rcu_*`, `__ftrace_invalid_address__*`). kallsyms also names code that
- * is no function entry: `.cold` parts, `__pfx_`/`__cfi_` padding and
- * section bounds (`_stext`, `__entry_text_start`); these are left out too.
+ * is no function entry or is gone: `.cold` parts, `__pfx_`/`__cfi_`
+ * padding, section bounds (`_stext`, `__entry_text_start`) and boot-time
+ * functions (between `_sinittext` and `_einittext`, freed after boot);
+ * these are left out too.
  *
  * @module
  */
@@ -94,11 +96,21 @@ function leftOut(name: string): boolean {
  */
 export function parseKallsymsFunctions(text: string): KernelFunction[] {
   const out: KernelFunction[] = [];
+  // Boot-time code (between _sinittext and _einittext) is freed after
+  // boot: nothing to trace. Addresses have one width: compare as text.
+  const init = /^(\w+) T _sinittext$/m.exec(text)?.[1];
+  const initEnd = /^(\w+) T _einittext$/m.exec(text)?.[1];
+  const bounded = init !== undefined && initEnd !== undefined &&
+    init.length === initEnd.length && /[1-9a-f]/.test(init);
   for (const line of text.split("\n")) {
     const sp = line.indexOf(" ");
     if (sp < 0) continue;
     const type = line.charCodeAt(sp + 1);
     if (type !== 0x74 && type !== 0x54) continue; // t, T
+    if (bounded && sp === init.length) {
+      const addr = line.slice(0, sp);
+      if (addr >= init && addr < initEnd) continue;
+    }
     const rest = line.slice(sp + 3);
     const tab = rest.indexOf("\t");
     const name = (tab < 0 ? rest : rest.slice(0, tab)).trim();
