@@ -39,7 +39,8 @@ export { PT_REGS_SIZE };
 /**
  * Tracepoints that fire rarely on a healthy machine, with the events per
  * second at most (a bdi's writeback runs a few times a second, a busy
- * machine starts tens of processes a second, not a thousand).
+ * machine starts tens of processes a second and signals a hundred, not a
+ * thousand).
  */
 const RARE_TRACEPOINTS: Readonly<Record<string, number>> = {
   "writeback:writeback_start": 10,
@@ -48,9 +49,9 @@ const RARE_TRACEPOINTS: Readonly<Record<string, number>> = {
   "sched:sched_process_exec": 30,
   "syscalls:sys_enter_execve": 30,
   "syscalls:sys_enter_execveat": 3,
-  "syscalls:sys_enter_kill": 10,
+  "syscalls:sys_enter_kill": 100,
   "syscalls:sys_enter_tkill": 3,
-  "syscalls:sys_enter_tgkill": 10,
+  "syscalls:sys_enter_tgkill": 100,
 };
 
 /**
