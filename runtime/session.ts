@@ -108,6 +108,17 @@ function writeStderr(text: string): void {
   }
 }
 
+/** Why a file did not open, in strerror's words (what bpftrace prints). */
+function openError(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "No such file or directory";
+  if (
+    e instanceof Deno.errors.PermissionDenied ||
+    e instanceof Deno.errors.NotCapable
+  ) return "Permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "Is a directory";
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** True for the error a write to a pipe with no reader raises. */
 function isBrokenPipe(e: unknown): boolean {
   return e instanceof Deno.errors.BrokenPipe ||
@@ -640,15 +651,13 @@ export class Session {
         return;
       }
       case "cat": {
-        if (!this.#unsafe) return;
+        // Reading a file needs no --unsafe (bpftrace 0.17 and 0.26).
         const path = formatPrintf(a.format, ev.args);
         let text: string;
         try {
           text = Deno.readTextFileSync(path);
         } catch (e) {
-          text = `ERROR: failed to open file '${path}': ${
-            e instanceof Error ? e.message : String(e)
-          }\n`;
+          text = `ERROR: failed to open file '${path}': ${openError(e)}\n`;
         }
         this.#emit(this.#out.catOutput(text));
         return;

@@ -45,6 +45,49 @@ export function updateFailed(cg: Emitter, map: number): void {
 }
 
 /**
+ * The out-of-line insert of an aggregation's first value (the constant 1
+ * at `vslot`) under the key at `key`, from label `miss` back to `resume`:
+ * a cold block after the program's exit. It runs right after the lookup
+ * that missed, so it uses fixed registers only (r1-r4 for the call, as
+ * any helper call clobbers them); a refused update (the map is full)
+ * adds 1 to the map's `.full` counter on its way back, in the same block.
+ */
+function coldInsert(
+  cg: Emitter,
+  map: number,
+  key: number,
+  vslot: number,
+  miss: string,
+  resume: string,
+): void {
+  const b = cg.b;
+  const spec = cg.t.maps[map];
+  const buckets = spec.agg?.kind === "hist" || spec.agg?.kind === "lhist";
+  const counted = cg.opts.countFull !== false &&
+    (spec.key.kind !== "none" || buckets);
+  const full = counted ? cg.t.fullMap() : 0;
+  const slot = counted ? cg.t.fullSlot(map) : 0;
+  cg.cold.push(() => {
+    b.label(miss);
+    b.st(8, R10, vslot, 1);
+    b.ldMap(1, map);
+    b.movReg(2, R10);
+    b.alu64Imm("ADD", 2, key);
+    b.movReg(3, R10);
+    b.alu64Imm("ADD", 3, vslot);
+    b.movImm(4, 0);
+    b.call(Helper.map_update_elem);
+    if (counted) {
+      b.jmpImm("JEQ", 0, 0, resume);
+      b.ldMapValue(1, full, slot);
+      b.movImm(2, 1);
+      b.atomic(8, "ADD", 1, 0, 2);
+    }
+    b.ja(resume);
+  });
+}
+
+/**
  * Read-modify-write of an integer map value: in place on a hit (atomic
  * add where possible), `update(op(0, v))` on a miss. With `result`, the
  * old (postfix) or new (prefix) value is stored into that stack slot.
@@ -261,6 +304,18 @@ export function aggregate(
     b.label(done);
     return;
   }
+  if (
+    agg === "count" || (v === undefined && (agg === "hist" || agg === "lhist"))
+  ) {
+    // The value a miss inserts is the constant 1: the miss path goes
+    // out of line, after the program's exit, so that a hit (every event
+    // but a key's first) falls through without a jump.
+    const vslot = cg.alloc(spec.valueSize);
+    ra.floor = floor;
+    b.label(done);
+    coldInsert(cg, idx, key, vslot, miss, done);
+    return;
+  }
   b.ja(done);
   b.label(miss);
   const vslot = cg.alloc(spec.valueSize);
@@ -269,9 +324,6 @@ export function aggregate(
     case "lhist":
       b.st(8, R10, vslot, 1);
       if (bucketSum) cg.storeScalar({ base: R10, off: vslot + 8 }, v!, 8);
-      break;
-    case "count":
-      b.st(8, R10, vslot, 1);
       break;
     case "sum":
       cg.storeScalar({ base: R10, off: vslot }, v!, 8);

@@ -51,6 +51,7 @@ const LOADERS = {
   symbolizer: () => import("../probes/user_symbols.ts"),
   usdt: () => import("./usdt_units.ts"),
   kallsyms: () => import("../probes/kallsyms.ts"),
+  kfuncs: () => import("../probes/kernel_functions.ts"),
   getopt: () => import("./getopt.ts"),
 };
 
@@ -77,6 +78,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   symbolizer: "the user symbolizer",
   usdt: "the USDT attach-point expander",
   kallsyms: "the kernel symbol table",
+  kfuncs: "the kprobe wildcard expander",
   getopt: "the getopt() parameter reader",
 };
 
@@ -120,6 +122,7 @@ export function onDemandNeeds(
   }
   if (usdt) out.push("usdt");
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
+  if (/\b(?:kprobe|kretprobe|kr?)\s*:[\w.:]*[*?]/.test(t)) out.push("kfuncs");
   if (/\bgetopt\b/.test(t)) out.push("getopt");
   return out;
 }

@@ -246,7 +246,11 @@ export function buildUnits(
   for (const probe of prog.probes) {
     const points: AttachPoint[] = [];
     let kind: ProbeKind | undefined;
+    // A wildcard that matches nothing is left out, as bpftrace leaves it
+    // out (dcsnoop's `lookup_fast.constprop.*`), unless the probe is left
+    // with no attach point at all.
     let unmatched = false;
+    let unmatchedKprobe: ast.AttachPointNode | undefined;
     for (const ap of probe.attachPoints) {
       const k = kindOf(ap.provider);
       if (k === undefined) {
@@ -279,6 +283,13 @@ export function buildUnits(
         points.push(...onDemand("usdt").usdtAttachPoints(ap, diag, pid));
         continue;
       }
+      if ((k === "kprobe" || k === "kretprobe") && hasWildcard(ap.target)) {
+        const found = kprobeAttachPoints(k, ap, diag);
+        if (found === undefined) continue;
+        if (found.length === 0) unmatchedKprobe ??= ap;
+        points.push(...found);
+        continue;
+      }
       const pt: AttachPoint = { kind: k, target: ap.target, text: ap.raw };
       if (ap.symbol !== undefined) pt.symbol = ap.symbol;
       if (ap.offset !== undefined) pt.offset = ap.offset;
@@ -295,7 +306,12 @@ export function buildUnits(
       } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
       points.push(pt);
     }
-    if (unmatched && points.length === 0) {
+    if (unmatchedKprobe !== undefined && points.length === 0) {
+      diag.error(
+        unmatchedKprobe.span,
+        `No kernel functions match "${unmatchedKprobe.provider}:${unmatchedKprobe.target}"`,
+      );
+    } else if (unmatched && points.length === 0) {
       diag.error(
         probe.span,
         "Probe has no valid attach points. If this is expected, set the 'missing_probes' config variable to 'warn'.",
@@ -370,6 +386,33 @@ export function buildUnits(
     }
   }
   return units;
+}
+
+/**
+ * The attach points of a kprobe or kretprobe whose target has wildcards:
+ * one per kernel function it matches (kernel_functions.ts, loaded on
+ * demand), possibly none; undefined after an error naming the wildcard
+ * (no list of the kernel's functions is readable).
+ */
+function kprobeAttachPoints(
+  kind: "kprobe" | "kretprobe",
+  ap: ast.AttachPointNode,
+  diag: Diagnostics,
+): AttachPoint[] | undefined {
+  let names: string[];
+  try {
+    names = onDemand("kfuncs").expandKernelFunctions(ap.target);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    diag.error(ap.span, `Cannot expand "${kind}:${ap.target}": ${why}`);
+    return undefined;
+  }
+  const off = ap.offset ? `+${ap.offset}` : "";
+  return names.map((n) => {
+    const pt: AttachPoint = { kind, target: n, text: `${kind}:${n}${off}` };
+    if (ap.offset !== undefined) pt.offset = ap.offset;
+    return pt;
+  });
 }
 
 /** Whether `probe`'s predicate or body calls function `name`. */

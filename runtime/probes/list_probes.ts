@@ -5,8 +5,8 @@
  *
  * Listed: tracepoints (tracefs or bundled), raw tracepoints (one per
  * tracepoint event name), software and hardware events, and uprobes of a
- * named binary. Not listed: kprobes (this kernel has none; tracefs
- * `available_filter_functions` is not read).
+ * named binary, kernel functions for kprobes (kernel_functions.ts:
+ * kallsyms, else tracefs's `available_filter_functions`).
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
 import { findBinary } from "./find_binary.ts";
 import { listUprobeSymbols } from "./uprobe_target.ts";
 import { globToRegExp, hasWildcard } from "./glob.ts";
+import { expandKernelFunctions } from "./kernel_functions.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
 import { listUsdtProbes, matchUsdtProbes, readUsdtProbes } from "./usdt.ts";
 import {
@@ -124,12 +125,14 @@ export function listProbes(
       }
       return listUsdtProbes(bin, pat, opts.pid);
     }
+    case "kprobe":
+    case "kretprobe":
+      return expandKernelFunctions(rest === "" ? "*" : rest)
+        .map((n) => `${kind}:${n}`);
     case "BEGIN":
     case "END":
     case "test":
     case "bench":
-    case "kprobe":
-    case "kretprobe":
     case "profile":
     case "interval":
       return [];
@@ -173,7 +176,7 @@ export function formatProbeList(
 /**
  * Expand one attach point's wildcards into concrete attach points:
  * tracepoints via tracefs or the bundle, uprobe symbols via the binary's
- * ELF symbols, software/hardware event names via the event tables. An
+ * ELF symbols, kprobe functions via the kernel's list, software/hardware event names via the event tables. An
  * attach point without wildcards comes back alone. Uprobe binaries named
  * bare (`libc`) are resolved to absolute paths.
  *
@@ -233,6 +236,15 @@ export function expandAttachPoint(ap: AttachPoint): AttachPoint[] {
         target: ap.target,
         symbol: s,
         text: `${ap.kind}:${ap.target}:${s}`,
+      }));
+    }
+    case "kprobe":
+    case "kretprobe": {
+      const kind = ap.kind;
+      return expandKernelFunctions(ap.target).map((n) => ({
+        kind,
+        target: n,
+        text: `${kind}:${n}`,
       }));
     }
     case "software":

@@ -77,6 +77,48 @@ const ALLOC_BASE = 0xffff88a000000000n;
 const encoder = new TextEncoder();
 
 /**
+ * Struct parameters of kernel functions tools probe that a kernel's BTF
+ * may lack (in a module not loaded: md's md_flush_request).
+ */
+const KNOWN_PARAMS: Readonly<Record<string, readonly (string | undefined)[]>> =
+  {
+    md_flush_request: [undefined, "struct bio"],
+  };
+
+/** Names a path walk looks up, one component at a time. */
+const PATH_COMPONENTS = [
+  "usr",
+  "lib",
+  "x86_64-linux-gnu",
+  "libc.so.6",
+  "etc",
+  "passwd",
+  "localtime",
+  "ld.so.cache",
+  "proc",
+  "self",
+  "status",
+  "var",
+  "log",
+  "syslog",
+  "nginx",
+  "access.log",
+  "tmp",
+  "python3.11",
+  "site-packages",
+  "node_modules",
+];
+
+/** Messages local processes send each other over unix sockets. */
+const UNIX_MESSAGES = [
+  "l\x01\x00\x01\x18\x00\x00\x00\x02\x00\x00\x00org.freedesktop.DBus",
+  '{"level":"info","msg":"container started","id":"3f2a9c1"}\n',
+  "PRIORITY=6\nSYSLOG_IDENTIFIER=sshd\nMESSAGE=Accepted publickey for dev\n",
+  "GET /containers/json HTTP/1.1\r\nHost: docker\r\n\r\n",
+  "Q\x00\x00\x00\x1eSELECT 1 FROM pg_stat_activity\x00",
+];
+
+/**
  * The heap.
  *
  * @example A task whose pid the compiled program can read
@@ -199,7 +241,7 @@ export class KernelHeap {
     const types = kernelTypeSource()?.types();
     if (types === undefined) return;
     let params = functionParams(types, fn);
-    if (params.length === 0) params = [...fallback];
+    if (params.length === 0) params = [...(KNOWN_PARAMS[fn] ?? fallback)];
     params.forEach((cname, i) => {
       const a = args[i];
       if (cname === undefined || a === undefined) return;
@@ -216,6 +258,64 @@ export class KernelHeap {
         });
       } else if (cname === "struct request") this.#requestAt(addr, pick);
       else if (cname === "struct oom_control") this.#oomAt(addr, pick);
+      else if (cname === "struct nameidata") {
+        // A path walk's last component (dcsnoop's lookup_fast).
+        const name = PATH_COMPONENTS[pick % PATH_COMPONENTS.length];
+        const text = this.#kstring(name);
+        this.add(addr, cname, (w) => {
+          w.int("last.name", text);
+          w.int("last.len", name.length);
+        });
+      } else if (cname === "struct qstr") {
+        const name = PATH_COMPONENTS[(pick * 7) % PATH_COMPONENTS.length];
+        const text = this.#kstring(name);
+        this.add(addr, cname, (w) => {
+          w.int("name", text);
+          w.int("len", name.length);
+        });
+      } else if (cname === "struct bio") {
+        // A flush of a software RAID device (mdflush's md_flush_request).
+        const disk = this.#disk(["md0", "md127", "md1"][pick % 3]);
+        const bdev = this.alloc(1024);
+        this.add(bdev, "struct block_device", (w) => w.int("bd_disk", disk));
+        this.add(addr, cname, (w) => {
+          w.int("bi_bdev", bdev);
+          w.int("bi_opf", 0x800 | 1); // REQ_PREFLUSH | REQ_OP_WRITE
+        });
+      }
+    });
+  }
+
+  /** A NUL-terminated kernel string at a fresh address. */
+  #kstring(text: string): bigint {
+    const bytes = new TextEncoder().encode(text + "\0");
+    const addr = this.alloc(bytes.length);
+    this.#objects.set(addr, { addr, cname: "char[]", fill: () => {}, bytes });
+    this.#sorted = undefined;
+    return addr;
+  }
+
+  /**
+   * A unix-socket `sk_buff` at `addr` whose data is a message between
+   * local processes (undump's unix_stream_read_actor).
+   */
+  addUnixSkb(addr: bigint, pick: number): void {
+    if (this.#objects.has(addr)) return;
+    const text = UNIX_MESSAGES[pick % UNIX_MESSAGES.length];
+    const bytes = new TextEncoder().encode(text);
+    const data = this.alloc(bytes.length);
+    this.#objects.set(data, {
+      addr: data,
+      cname: "char[]",
+      fill: () => {},
+      bytes,
+    });
+    this.#sorted = undefined;
+    this.add(addr, "struct sk_buff", (w) => {
+      w.int("len", bytes.length);
+      w.int("data_len", 0);
+      w.int("data", data);
+      w.int("truesize", 768);
     });
   }
 
@@ -232,17 +332,28 @@ export class KernelHeap {
       return undefined;
     }
     const addr = this.alloc(4096);
-    if (cname === "struct sock") this.#sockAt(addr, pick % 5 !== 0, pick);
-    else this.#requestAt(addr, pick);
+    // An accepted connection: the local port is the service's.
+    const server = fn === "inet_csk_accept";
+    if (cname === "struct sock") {
+      this.add(
+        addr,
+        "struct sock",
+        this.#sockFields(pick % 5 !== 0, pick, server),
+      );
+    } else this.#requestAt(addr, pick);
     return addr;
   }
 
-  /** An OOM kill: the victim is one of the tasks events have shown. */
+  /**
+   * An OOM kill: the victim is a process (a thread group's leader, as the
+   * OOM killer chooses) of the tasks registered (addTask).
+   */
   #oomAt(addr: bigint, pick: number): void {
     this.add(addr, "struct oom_control", (w) => {
       const tasks = [...this.#tasks]
         .filter(([, t]) =>
-          t.kind !== "kernel" && t.pid !== 1 && t.comm !== "tsbpf"
+          t.kind !== "kernel" && t.pid !== 1 && t.comm !== "tsbpf" &&
+          t.tid === t.pid
         )
         .map(([addr]) => addr);
       if (tasks.length > 0) w.int("chosen", tasks[pick % tasks.length]);
@@ -252,8 +363,8 @@ export class KernelHeap {
     });
   }
 
-  #requestAt(addr: bigint, pick: number): void {
-    const name = ["sda", "nvme0n1", "sda", "dm-0"][pick % 4];
+  /** The `gendisk` named `name`, made once. */
+  #disk(name: string): bigint {
     let disk = this.#devices.get(`disk:${name}`);
     if (disk === undefined) {
       disk = this.alloc(2048);
@@ -261,6 +372,12 @@ export class KernelHeap {
       const d = disk;
       this.add(d, "struct gendisk", (w) => w.str("disk_name", name));
     }
+    return disk;
+  }
+
+  #requestAt(addr: bigint, pick: number): void {
+    const name = ["sda", "nvme0n1", "sda", "dm-0"][pick % 4];
+    const disk = this.#disk(name);
     const q = this.alloc(1024);
     const diskAddr = disk;
     this.add(q, "struct request_queue", (w) => w.int("disk", diskAddr));
@@ -296,8 +413,14 @@ export class KernelHeap {
     this.add(addr, "struct sock", this.#sockFields(v4, pick));
   }
 
-  #sockFields(v4: boolean, pick: number): (w: ObjectWriter) => void {
-    const dport = [443, 80, 22, 53, 5432][pick % 5];
+  #sockFields(
+    v4: boolean,
+    pick: number,
+    server = false,
+  ): (w: ObjectWriter) => void {
+    const service = [443, 80, 22, 53, 5432][pick % 5];
+    const ephemeral = 32768 + pick * 17 % 28000;
+    const dport = server ? ephemeral : service;
     return (w) => {
       w.int("__sk_common.skc_family", v4 ? 2 : 10);
       w.int("__sk_common.skc_rcv_saddr", 0x0f02000a); // 10.0.2.15
@@ -308,7 +431,7 @@ export class KernelHeap {
       w.bytes("__sk_common.skc_v6_daddr", v6);
       v6[15] = 1;
       w.bytes("__sk_common.skc_v6_rcv_saddr", v6);
-      w.int("__sk_common.skc_num", 32768 + pick * 17 % 28000);
+      w.int("__sk_common.skc_num", server ? service : ephemeral);
       w.int("__sk_common.skc_dport", ((dport & 0xff) << 8) | (dport >> 8));
       w.int("__sk_common.skc_state", 1); // TCP_ESTABLISHED
       w.int("sk_protocol", 6); // IPPROTO_TCP

@@ -206,6 +206,13 @@ export const TRACEPOINT_PAIRS: readonly {
     mode: "handoff",
     latency: "run-queue",
   },
+  {
+    entries: ["writeback:writeback_start"],
+    ret: "writeback:writeback_written",
+    copy: ["name", "sb_dev", "reason"],
+    mode: "any",
+    latency: "writeback",
+  },
 ];
 
 /**
@@ -356,6 +363,7 @@ export function latencyNs(what: string, rng: Prng, user: boolean): number {
       ? logUniform(rng, 40_000, 400_000)
       : logUniform(rng, 1_000_000, 30_000_000);
   }
+  if (what === "writeback") return logUniform(rng, 200_000, 200_000_000);
   if (what === "run-queue") {
     return rng.float() < 0.9
       ? logUniform(rng, 1_000, 60_000)

@@ -19,6 +19,64 @@ import { TcpLives } from "./tcp_lives.ts";
 import { kprobePair } from "./pairing.ts";
 import { EventSource, writeU64 } from "./event_source.ts";
 
+/**
+ * Kernel functions that run rarely on a healthy machine, with the events
+ * per second at most their kprobes see (an OOM kill is news, not a
+ * stream).
+ */
+const RARE_KERNEL_FUNCTIONS: Readonly<Record<string, number>> = {
+  oom_kill_process: 1,
+};
+
+/**
+ * User functions that run rarely, with the events per second at most
+ * their uprobes see: a name resolved, a thread started.
+ */
+const RARE_USER_FUNCTIONS: Readonly<Record<string, number>> = {
+  getaddrinfo: 20,
+  gethostbyname: 5,
+  gethostbyname2: 5,
+  pthread_create: 20,
+};
+
+/**
+ * How often the VFS functions run, relative to `vfs_read`: reads and
+ * writes most, then opens and stats; the other `vfs_*` functions (mknod,
+ * rename, setxattr, …) a two-hundredth as often, so that a `kprobe:vfs_*`
+ * count looks like a machine's.
+ */
+const VFS_SHARES: Readonly<Record<string, number>> = {
+  vfs_read: 1,
+  vfs_write: 0.8,
+  vfs_open: 0.3,
+  vfs_getattr: 0.3,
+  vfs_getattr_nosec: 0.3,
+  vfs_statx: 0.25,
+  vfs_fstat: 0.2,
+  vfs_fstatat: 0.2,
+  vfs_llseek: 0.15,
+  vfs_writev: 0.1,
+  vfs_iocb_iter_read: 0.1,
+  vfs_iocb_iter_write: 0.1,
+  vfs_readv: 0.05,
+  vfs_iter_read: 0.05,
+  vfs_iter_write: 0.05,
+  vfs_splice_read: 0.02,
+  vfs_fsync: 0.01,
+  vfs_fsync_range: 0.01,
+};
+const OTHER_VFS_SHARE = 0.005;
+
+/** Events per second of a kprobe on kernel function `fn`. */
+function kernelRate(fn: string, rate: number): number {
+  const rare = RARE_KERNEL_FUNCTIONS[fn];
+  if (rare !== undefined) return Math.min(rate, rare);
+  if (fn.startsWith("vfs_")) {
+    return rate * (VFS_SHARES[fn] ?? OTHER_VFS_SHARE);
+  }
+  return rate;
+}
+
 const R = PT_REGS;
 const ARG_OFFSETS = PT_REGS_ARGS;
 const EMPTY: bigint[] = [];
@@ -55,6 +113,10 @@ export class RegsSource extends EventSource {
   readonly #tcp?: TcpLives;
   /** The object-life pair (start/end kprobes) this function is in. */
   readonly #pair?: ReturnType<typeof kprobePair>;
+  /** A kernel function on a system call's path: runs in user tasks. */
+  #inSyscall = false;
+  /** Events come from any user task (weighted by activity). */
+  readonly #anyUser: boolean = false;
 
   constructor(
     world: World,
@@ -63,8 +125,18 @@ export class RegsSource extends EventSource {
     ctxSize: number,
     rate: number,
   ) {
-    super(attach, probe, Math.max(ctxSize, PT_REGS_SIZE), 1e9 / rate, true);
     const kind = attach.kind;
+    const kernel = kind === "kprobe" || kind === "kretprobe";
+    super(
+      attach,
+      probe,
+      Math.max(ctxSize, PT_REGS_SIZE),
+      1e9 /
+        (kernel
+          ? kernelRate(attach.target, rate)
+          : Math.min(rate, RARE_USER_FUNCTIONS[attach.symbol ?? ""] ?? rate)),
+      true,
+    );
     this.#kernel = kind === "kprobe" || kind === "kretprobe";
     this.#ret = kind === "kretprobe" || kind === "uretprobe";
     const sym = this.#kernel ? attach.target : (attach.symbol ?? "main");
@@ -72,6 +144,10 @@ export class RegsSource extends EventSource {
     this.#pair = kprobePair(attach);
     if (kind === "kprobe" && sym === "tcp_set_state") {
       this.#tcp = new TcpLives(world.heap);
+    }
+    // The OOM killer chooses among all processes, not those seen so far.
+    if (this.#kernel && sym === "oom_kill_process") {
+      for (const t of world.procs.eligible) world.heap.addTask(t);
     }
     const rng = world.rng;
     const off = attach.offset ?? 0;
@@ -81,10 +157,11 @@ export class RegsSource extends EventSource {
     let entry: bigint;
     if (this.#kernel) {
       entry = world.symbols.kernelAddress(sym) + BigInt(off);
-      const callers = world.symbols.kernelChain([sym, ...kernelCallers(sym)])
-        .slice(1);
+      const names = kernelCallers(sym);
+      const callers = world.symbols.kernelChain([sym, ...names]).slice(1);
       stack = this.#ret ? callers : [entry, ...callers];
       this.#kstack = stack;
+      this.#inSyscall = names.includes("do_syscall_64");
       this.#ustacks = [];
     } else {
       entry = BigInt(world.symbols.userAddress(sym) + off);
@@ -105,11 +182,16 @@ export class RegsSource extends EventSource {
       t.exe === attach.target ||
       (base !== "" && (t.comm === base || t.exe.endsWith("/" + base)))
     );
+    // Servers accept connections.
+    if (this.#kernel && sym === "inet_csk_accept") {
+      threads = world.procs.eligible.filter((t) => SERVERS.has(t.comm));
+    }
     if (threads.length === 0) {
       threads = world.procs.eligible.filter((t) =>
-        this.#kernel || t.kind !== "kernel"
+        (this.#kernel && !this.#inSyscall) || t.kind !== "kernel"
       );
       if (threads.length === 0) threads = [...world.procs.eligible];
+      else this.#anyUser = this.#inSyscall;
       // The one traced process (-p) runs the probed program.
       if (!this.#kernel && world.pidFilter && !/\.so(\.|$)/.test(base)) {
         for (const t of threads) world.setExe(t.pid, attach.target);
@@ -119,9 +201,7 @@ export class RegsSource extends EventSource {
     for (let k = 0; k < POOL_SIZE; k++) {
       const b = new Uint8Array(this.ctx.length);
       const v = new DataView(b.buffer);
-      const args = this.#kernel
-        ? kernelArgs(world, sym)
-        : genericArgs(world, false);
+      const args = this.#kernel ? kernelArgs(world, sym) : userArgs(world, sym);
       // Struct arguments (a kprobe's `struct sock *`) point at objects.
       if (this.#kernel) {
         const fallback: (string | undefined)[] = [];
@@ -129,6 +209,10 @@ export class RegsSource extends EventSource {
           a,
           j,
         ) => (fallback[a] = this.#pair!.types[j]));
+        if (sym === "unix_stream_read_actor") {
+          // The sk_buff's data is a message (undump).
+          world.heap.addUnixSkb(BigInt(args[0]), rng.below(1000));
+        }
         world.heap.addArgs(sym, args, fallback);
       }
       args.forEach((a, i) =>
@@ -150,9 +234,7 @@ export class RegsSource extends EventSource {
         : this.#ret
         ? (this.#kernel
           ? syscallRet(retLike(sym), rng, world)
-          : rng.float() < 0.5
-          ? rng.pick(world.bufferAddrs)
-          : rng.below(4096))
+          : userRet(world, sym))
         : rng.below(1 << 16);
       if (typeof ret === "bigint") v.setBigUint64(R.ax, ret, true);
       else writeU64(v, R.ax, ret);
@@ -193,7 +275,9 @@ export class RegsSource extends EventSource {
       return;
     }
     const ts = this.#threads;
-    let t = ts.length === world.procs.eligible.length
+    let t = this.#anyUser
+      ? world.pickUserThread()
+      : ts.length === world.procs.eligible.length
       ? world.pickThread()
       : ts[(r >>> 8) % ts.length];
     this.ctx.set(this.#templates[r & (POOL_SIZE - 1)]);
@@ -273,11 +357,99 @@ function kernelArgs(world: World, fn: string): (number | bigint)[] {
       return [kheapPtr(world), kheapPtr(world), size(), 0, kheapPtr(world)];
     case "tcp_v4_connect":
       return [kheapPtr(world), kheapPtr(world), 16];
+    case "d_lookup":
+    case "md_flush_request":
+      return [kheapPtr(world), kheapPtr(world)];
+    case "cap_capable":
+      // cred, user namespace, the capability, CAP_OPT_* (NOAUDIT = 2).
+      return [
+        kheapPtr(world),
+        kheapPtr(world),
+        rng.pick([21, 21, 12, 19, 1, 7, 6, 10, 24, 0, 3, 5, 14, 2]),
+        rng.pick([0, 0, 2]),
+      ];
     case "kfree_skb_reason":
       return [kheapPtr(world), rng.pick([2, 3, 3, 4, 12])];
   }
   if (fn.startsWith("__x64_sys_")) return [kheapPtr(world)];
   return genericArgs(world, true);
+}
+
+/** Programs that accept TCP connections. */
+const SERVERS = new Set([
+  "nginx",
+  "sshd",
+  "postgres",
+  "java",
+  "node",
+  "redis-server",
+  "dockerd",
+]);
+
+/** Lines typed at a shell prompt (what bash's `readline()` returns). */
+const READLINE_LINES = [
+  "ls -la",
+  "git status",
+  "cd /var/log",
+  "tail -f syslog",
+  "sudo systemctl restart nginx",
+  "vim /etc/hosts",
+  "make -j4",
+  "ps aux | grep java",
+  "df -h",
+  "docker ps",
+];
+
+/** Host names programs resolve. */
+const HOST_NAMES = [
+  "shop.internal",
+  "db-1.internal",
+  "api.github.com",
+  "deb.debian.org",
+  "localhost",
+  "redis",
+];
+
+/** Functions new threads start in (`pthread_create`'s routine). */
+const THREAD_ROUTINES = [
+  "worker_main",
+  "thread_start",
+  "g_thread_proxy",
+  "event_loop",
+  "uv__thread_start",
+];
+
+/** Arguments of well-known user functions, else generic ones. */
+function userArgs(world: World, fn: string): (number | bigint)[] {
+  const rng = world.rng;
+  switch (fn) {
+    case "getaddrinfo":
+    case "gethostbyname":
+    case "gethostbyname2":
+      return [
+        world.memory.string(rng.pick(HOST_NAMES)),
+        0,
+        rng.pick(world.bufferAddrs),
+        rng.pick(world.bufferAddrs),
+      ];
+    case "pthread_create":
+      return [
+        rng.pick(world.bufferAddrs),
+        0,
+        BigInt(world.symbols.userAddress(rng.pick(THREAD_ROUTINES))),
+        rng.pick(world.bufferAddrs),
+      ];
+  }
+  return genericArgs(world, false);
+}
+
+/** The return value of a user function, at a uretprobe. */
+function userRet(world: World, fn: string): number {
+  const rng = world.rng;
+  if (fn === "readline") {
+    return world.memory.string(rng.pick(READLINE_LINES));
+  }
+  return rng.float() < 0.5 ? rng.pick(world.bufferAddrs) : rng.below(4096);
 }
 
 function genericArgs(world: World, kernel: boolean): (number | bigint)[] {

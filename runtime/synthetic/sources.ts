@@ -37,6 +37,24 @@ export { PerfSource } from "./perf_source.ts";
 export { PT_REGS_SIZE };
 
 /**
+ * Tracepoints that fire rarely on a healthy machine, with the events per
+ * second at most (a bdi's writeback runs a few times a second, a busy
+ * machine starts tens of processes a second and signals a hundred, not a
+ * thousand).
+ */
+const RARE_TRACEPOINTS: Readonly<Record<string, number>> = {
+  "writeback:writeback_start": 10,
+  "writeback:writeback_written": 10,
+  "sched:sched_process_fork": 30,
+  "sched:sched_process_exec": 30,
+  "syscalls:sys_enter_execve": 30,
+  "syscalls:sys_enter_execveat": 3,
+  "syscalls:sys_enter_kill": 100,
+  "syscalls:sys_enter_tkill": 3,
+  "syscalls:sys_enter_tgkill": 100,
+};
+
+/**
  * A tracepoint: records laid out per its format.
  *
  * @example Usage
@@ -75,7 +93,14 @@ export class TracepointSource extends EventSource {
   ) {
     const [cat, name] = splitTarget(attach.target);
     const plan = planRecords(world, cat, name, fields);
-    super(attach, probe, Math.max(plan.size, ctxSize), 1e9 / rate, true);
+    const most = RARE_TRACEPOINTS[attach.target];
+    super(
+      attach,
+      probe,
+      Math.max(plan.size, ctxSize),
+      1e9 / (most === undefined ? rate : Math.min(rate, most)),
+      true,
+    );
     this.#plan = plan;
     this.#what = /^sys_(?:enter|exit)_(.+)$/.exec(name)?.[1] ?? name;
     this.#idOffset = cat === "raw_syscalls"

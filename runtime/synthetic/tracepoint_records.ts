@@ -174,6 +174,8 @@ interface Scenario {
 
 const DEVICES = ["eth0", "eth0", "eth0", "lo", "lo", "docker0", "veth3f2a9c1"];
 const DISKS = ["sda", "nvme0n1", "sda", "dm-0"];
+/** Backing devices by the names writeback events give them (MAJOR:MINOR). */
+const BDIS = ["8:0", "259:0", "8:0", "253:0"];
 const RWBS = ["R", "R", "W", "WS", "RA", "FWS", "WM", "RM", "N"];
 const PACKET_LENS = [54, 60, 66, 74, 1514, 1514, 1448, 576, 118, 9014];
 
@@ -480,7 +482,9 @@ export function planRecords(
         const s = f.name === "rwbs"
           ? rng.pick(RWBS)
           : /name|dev/.test(f.name)
-          ? rng.pick(cat === "block" ? DISKS : DEVICES)
+          ? rng.pick(
+            cat === "block" ? DISKS : cat === "writeback" ? BDIS : DEVICES,
+          )
           : rng.pick(world.procs.threads).comm;
         bytes.set(encoder.encode(s).subarray(0, f.size - 1), off);
         continue;

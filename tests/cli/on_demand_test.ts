@@ -32,6 +32,9 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["profile:hz:99 { @[kstack] = count(); }", [], ["kallsyms"]],
     ['BEGIN { print(ksym(kaddr("vfs_read"))); }', [], ["kallsyms"]],
     ["kprobe:vfs_read { @[func] = count(); }", [], ["kallsyms"]],
+    ["kprobe:vfs_* { @ = count(); }", [], ["kfuncs"]],
+    ["kr:vmlinux:vfs_rea? { @ = count(); }", [], ["kfuncs"]],
+    ["$1:vfs_* { @ = count(); }", ["k"], ["kfuncs"]],
     ['BEGIN { print(getopt("n", 1)); }', [], ["getopt"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
@@ -51,6 +54,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "symbolizer",
     "usdt",
     "kallsyms",
+    "kfuncs",
     "getopt",
   ]);
 });

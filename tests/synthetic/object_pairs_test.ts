@@ -13,14 +13,17 @@ import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
 
 await prepareKernelTypes("struct");
 
-/** Runs `src` for 2 s of synthetic time; its maps by name. */
-async function maps(src: string): Promise<Map<string, Map<string, number>>> {
+/** Runs `src` for `ms` of synthetic time (2 s); its maps by name. */
+async function maps(
+  src: string,
+  ms = 2000,
+): Promise<Map<string, Map<string, number>>> {
   const program = compile(src);
   const engine = new InterpEngine({ seed: 5 });
   await engine.load(program);
   await engine.attach();
   await engine.runSpecial("BEGIN");
-  await engine.poll(2000, () => {});
+  await engine.poll(ms, () => {});
   const out = new Map<string, Map<string, number>>();
   const resolver = engine.symbols();
   program.maps.forEach((m, i) => {
@@ -106,4 +109,26 @@ tracepoint:skb:kfree_skb {
   assert.deepEqual([...m.get("@family")!.keys()].sort(), ["10", "2"]);
   const addrs = [...m.get("@saddr")!.keys()].sort();
   assert.deepEqual(addrs, ["10.0.2.15", "127.0.0.1"]);
+});
+
+Deno.test("oom_kill_process fires rarely (1/s at most) and its victim is a process leader of any process", async () => {
+  const m = await maps(
+    `
+kprobe:oom_kill_process {
+  $oc = (struct oom_control *)arg0;
+  @kills = count();
+  @victims[$oc->chosen->pid, $oc->chosen->tgid, $oc->chosen->comm] = count();
+}`,
+    10_000,
+  );
+  const kills = total(m.get("@kills"));
+  assert.ok(kills >= 5 && kills <= 11, `kills ${kills}`);
+  const victims = [...m.get("@victims")!.keys()];
+  for (const v of victims) {
+    const [pid, tgid, comm] = v.split(",");
+    assert.equal(pid, tgid, v);
+    assert.notEqual(pid, "1", v);
+    assert.notEqual(comm, "", v);
+  }
+  assert.ok(victims.length > 1, victims.join(" "));
 });
