@@ -15,7 +15,7 @@ import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
 import { keyedMap, ppidExpr } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
-import { ncpus } from "./host_facts.ts";
+import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
 import {
   BPF_F_USER_STACK,
@@ -223,7 +223,13 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
     case "nsecs":
       // bpftrace 0.17 reads the boot clock (suspend included), which
       // `strftime()` turns into wall-clock time by adding the boot time.
-      // 0.26's nsecs(monotonic) and nsecs(tai) read those clocks.
+      // 0.26's nsecs(monotonic) and nsecs(tai) read those clocks;
+      // nsecs(sw_tai) is the boot clock plus the TAI offset measured now.
+      if (e.clock === "sw_tai") {
+        const ns = cg.call(Helper.ktime_get_boot_ns, [], true)!;
+        cg.aluOp("+", ns, ra.imm(taiBootDeltaNs()), U64);
+        return ns;
+      }
       return cg.call(
         e.clock === "monotonic"
           ? Helper.ktime_get_ns

@@ -1,11 +1,13 @@
 /**
  * Facts about the machine that the compiler writes into a program as
- * constants, as bpftrace does: `ncpus` is the number of possible CPUs.
+ * constants, as bpftrace does: `ncpus` is the number of possible CPUs,
+ * `nsecs(sw_tai)` the boot clock plus the host's TAI offset.
  *
  * @module
  */
 
 let possible: number | undefined;
+let taiDelta: bigint | undefined;
 
 /**
  * Counts the CPUs of a kernel CPU list (`0-3,8`, as in
@@ -48,6 +50,83 @@ export function ncpus(): number {
   }
   if (!(possible >= 1)) possible = navigator.hardwareConcurrency || 1;
   return possible;
+}
+
+/**
+ * Reads CLOCK_TAI minus CLOCK_BOOTTIME from `/proc/timer_list` text: the
+ * kernel lists each hrtimer clock base's `.offset` from the monotonic
+ * clock (index 2 is the boot clock, 3 TAI). Undefined when the text
+ * does not list both.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseTimerListTaiDelta } from "./host_facts.ts";
+ * const text = [
+ *   " clock 2:", "  .index:      2", "  .offset:     5 nsecs",
+ *   " clock 3:", "  .index:      3", "  .offset:     1700000000000000037 nsecs",
+ * ].join("\n");
+ * console.assert(parseTimerListTaiDelta(text) === 1700000000000000032n);
+ * ```
+ */
+export function parseTimerListTaiDelta(text: string): bigint | undefined {
+  const offsets = new Map<number, bigint>();
+  let index = -1;
+  for (const line of text.split("\n")) {
+    const i = /^\s*\.index:\s+(\d+)\s*$/.exec(line);
+    if (i !== null) {
+      index = Number(i[1]);
+      continue;
+    }
+    const o = /^\s*\.offset:\s+(-?\d+) nsecs\s*$/.exec(line);
+    if (o !== null && index >= 0 && !offsets.has(index)) {
+      offsets.set(index, BigInt(o[1]));
+      if (offsets.has(2) && offsets.has(3)) break;
+    }
+  }
+  const boot = offsets.get(2);
+  const tai = offsets.get(3);
+  return boot === undefined || tai === undefined ? undefined : tai - boot;
+}
+
+/**
+ * CLOCK_TAI minus CLOCK_BOOTTIME of this host in nanoseconds, which
+ * `nsecs(sw_tai)` adds to the boot clock (bpftrace 0.26 measures it once
+ * at start). Read exactly from `/proc/timer_list` (root only); elsewhere
+ * the wall-clock time less the uptime of `/proc/uptime` (to about 10 ms,
+ * TAI's leap seconds not counted), else the wall-clock time less the
+ * process's run time.
+ *
+ * @example Usage
+ * ```ts
+ * import { taiBootDeltaNs } from "./host_facts.ts";
+ * console.assert(taiBootDeltaNs() > 0n);
+ * ```
+ */
+export function taiBootDeltaNs(): bigint {
+  if (taiDelta !== undefined) return taiDelta;
+  try {
+    taiDelta = parseTimerListTaiDelta(
+      Deno.readTextFileSync("/proc/timer_list"),
+    );
+  } catch {
+    // Not root, or no /proc: the approximations below.
+  }
+  if (taiDelta === undefined) {
+    const wallNs = BigInt(Math.round(Date.now() * 1e6));
+    let uptimeNs = BigInt(Math.round(performance.now() * 1e6));
+    try {
+      const m = /^(\d+)\.(\d{2})\s/.exec(
+        Deno.readTextFileSync("/proc/uptime"),
+      );
+      if (m !== null) {
+        uptimeNs = BigInt(m[1]) * 1_000_000_000n + BigInt(m[2]) * 10_000_000n;
+      }
+    } catch {
+      // No /proc/uptime: the process's run time stands in.
+    }
+    taiDelta = wallNs - uptimeNs;
+  }
+  return taiDelta;
 }
 
 /**

@@ -68,6 +68,9 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "rand":
       return U32;
     case "nsecs":
+      if (e.clock === "monotonic") return { ...U64, clock: "monotonic" };
+      if (e.clock !== undefined) return { ...U64, clock: "tai" };
+      return U64;
     case "cgroup":
     case "jiffies":
       return U64;

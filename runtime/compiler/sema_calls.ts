@@ -626,9 +626,16 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "strftime": {
       if (!argc(c, e, 2)) return { k: "timestamp" };
       const format = strLitArg(c, e, 0);
-      intArg(c, e, 1);
-      return format === undefined
-        ? { k: "timestamp" }
+      const t = intArg(c, e, 1);
+      // bpftrace 0.26 (type_checker.cpp): a monotonic time is no date; a
+      // TAI time is one already, which the boot time is not added to.
+      const clock = t.k === "int" ? t.clock : undefined;
+      if (clock === "monotonic") {
+        c.err(e.span, "strftime() can not take a monotonic timestamp");
+      }
+      if (format === undefined) return { k: "timestamp" };
+      return clock === "tai"
+        ? { k: "timestamp", format, epoch: true }
         : { k: "timestamp", format };
     }
     case "emit": {

@@ -43,7 +43,7 @@ export type SType =
   | { k: "kstack"; depth: number; mode?: "perf" | "raw" }
   | { k: "ustack"; depth: number; mode?: "perf" | "raw" }
   | { k: "inet"; size: number }
-  | { k: "timestamp"; format?: string }
+  | { k: "timestamp"; format?: string; epoch?: true }
   /** A uid printed as its user name (`username`). */
   | { k: "username" }
   /** A number printed as its name (`strerror()`, …; see `int_names.ts`). */
@@ -97,6 +97,11 @@ export interface IntType {
   rec?: RecordRef;
   /** A `bool` (0.26): 0 or 1, printed `false`/`true`. */
   bool?: true;
+  /**
+   * A timestamp of `nsecs(monotonic)`, or of `nsecs(tai)`/`nsecs(sw_tai)`
+   * (nanoseconds since the epoch), for `strftime()` (0.26).
+   */
+  clock?: "monotonic" | "tai";
   /** An enum: printed as its enumerator's name (`(enum tcp_state)$x`). */
   enumType?: EnumRef;
 }
@@ -517,6 +522,8 @@ export function toTypeDesc(
     case "timestamp":
       return t.format === undefined
         ? { kind: "timestamp", size: 8 }
+        : t.epoch
+        ? { kind: "timestamp", size: 8, format: t.format, epoch: true }
         : { kind: "timestamp", size: 8, format: t.format };
     case "kstack":
     case "ustack": {
