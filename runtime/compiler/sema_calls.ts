@@ -345,7 +345,18 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       return checkGetopt(c, e);
     case "len": {
       // len(kstack|ustack): frames; len(@map): its elements (0.26).
-      if (!argc(c, e, 1)) return S64;
+      if (e.args.length !== 1) {
+        // 0.26's len() is a macro of one argument (base.bt), and a call
+        // matching none is reported with these words.
+        c.err(
+          e.span,
+          `Call to len() has arguments that do not match any definition. Expected: 1 but got ${e.args.length}`,
+        );
+        for (const a of e.args) {
+          if (a.kind !== "map" || a.keys.length > 0) c.expr(a);
+        }
+        return S64;
+      }
       const a = e.args[0];
       if (a.kind === "map" && a.keys.length === 0) {
         const m = mapArg(c, e, 0, false);

@@ -32,6 +32,7 @@ import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
 import { FUNCTION_ROWS } from "./rows_functions.ts";
 import { BTF_ROWS } from "./rows_btf.ts";
+import { LANG26_ROWS } from "./rows_lang26.ts";
 
 export { N, type Row };
 
@@ -1319,4 +1320,5 @@ export const ROWS: Row[] = [
   ...FUNCTION_ROWS,
   ...BTF_ROWS,
   ...CONFIG_ROWS,
+  ...LANG26_ROWS,
 ];

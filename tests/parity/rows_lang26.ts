@@ -1,0 +1,127 @@
+/**
+ * Parity rows for the last pieces of bpftrace 0.26's language: the clocks
+ * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
+ * task builtins with a task argument (`ppid(task)`, `pcomm`,
+ * `leader_comm`, `leader_tid`), and bools inside tuples and map keys.
+ * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
+ * tests/runtime (each cited where it is used).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { entries, only } from "./expect.ts";
+import { N, type Row } from "./row.ts";
+
+/** Wall-clock minus uptime, from `/proc/uptime` (10 ms steps), in ns. */
+function bootWallNs(): number {
+  const up = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
+  return Date.now() * 1e6 - up * 1e9;
+}
+
+/** The rows of this area. */
+export const LANG26_ROWS: Row[] = [
+  {
+    name: "lang26_nsecs_sw_tai",
+    features: [
+      "nsecs(sw_tai)",
+      "strftime() of nsecs(tai)",
+      "strftime() of a sw_tai variable",
+    ],
+    // stdlib.md (nsecs): sw_tai approximates the TAI timestamp from the
+    // boot clock; its example prints sw_tai against tai, a few ns apart.
+    // strftime() of a TAI time is a date without the boot time added
+    // (type_checker.cpp accepts nsecs(tai) there).
+    source: `begin {
+  $b = nsecs(boot); $s = nsecs(sw_tai); $b2 = nsecs(boot);
+  $a = nsecs(sw_tai); $t = nsecs(tai); $c = nsecs(sw_tai);
+  print(($s - $b, $b2 - $b, (int64)(($a + $c) / 2) - (int64)$t));
+  $w = nsecs(sw_tai);
+  printf("%s %s\\n", strftime("%Y", nsecs(tai)), strftime("%Y", $w));
+  @year = strftime("%Y", nsecs(tai));
+  exit();
+}`,
+    expect(r) {
+      const lines = r.output.trim().split("\n");
+      const [delta, spread, vsTai] = lines[0].slice(1, -1).split(", ").map(
+        Number,
+      );
+      // sw_tai - boot is the host's CLOCK_TAI - CLOCK_BOOTTIME: the wall
+      // clock less the uptime, plus TAI's leap seconds (37 at most).
+      const off = (delta - bootWallNs()) / 1e9;
+      assert.ok(off > -1 && off < 40, `${r.engine}: ${lines[0]}`);
+      assert.ok(spread >= 0 && spread < 1e9, lines[0]);
+      const year = String(new Date().getFullYear());
+      assert.equal(lines[1].split(" ")[0], year);
+      assert.equal(String(only(r, "@year")), year);
+      if (r.engine === "kernel") {
+        // The kernel's own TAI clock between two sw_tai reads: within a
+        // millisecond (bpftrace's example shows about 100 ns).
+        assert.ok(Math.abs(vsTai) < 1e6, lines[0]);
+        assert.equal(lines[1], `${year} ${year}`);
+      }
+    },
+  },
+  {
+    name: "lang26_task_relatives",
+    features: [
+      "pcomm",
+      "pcomm(task)",
+      "leader_comm",
+      "leader_tid()",
+      "ppid(task)",
+    ],
+    // stdlib.md: pcomm is task.real_parent.comm, leader_comm
+    // task.group_leader.comm, leader_tid task.group_leader.pid, ppid(task)
+    // task.real_parent.pid; each takes a task or defaults to curtask.
+    source: `tracepoint:syscalls:sys_enter_getppid {
+  @parent[pcomm] = count();
+  @same[pcomm() == pcomm(curtask), leader_comm == comm,
+    leader_comm(curtask) == comm(), leader_tid == pid, leader_tid() == tid,
+    ppid(curtask) == ppid, ppid(curtask->real_parent) > 0] = count();
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      // The workload is single-threaded: its own group leader.
+      assert.deepEqual(entries(r, "@same"), [[
+        "true|true|true|true|true|true|true",
+        N,
+      ]]);
+      const parents = entries(r, "@parent");
+      assert.equal(parents.length, 1, JSON.stringify(parents));
+      assert.equal(parents[0][1], N);
+      assert.match(parents[0][0], /^\S{1,15}$/);
+    },
+  },
+  {
+    name: "lang26_bools_in_tuples",
+    features: [
+      "bool in a printed tuple",
+      "bool in a map key tuple",
+      "bool in a map value tuple",
+      "sizeof of a tuple with bools",
+    ],
+    // tests/runtime/bool ("bool values", "bool in resized tuples") and
+    // tests/runtime/tuples (struct sizing); a bool is one byte
+    // (types.cpp: CreateBool), aligned as a byte in a tuple.
+    source: `begin {
+  print((true, 1));
+  $t = (true, (int8)1, false);
+  print(($t, sizeof($t), sizeof((true, 1)), sizeof((1 > 0, (int16)2))));
+  @a[false, 1, true] = 1; @a[true, (int32)2, false] = 2;
+  @v = (false, 3, true);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "(true, 1)\n((true, 1, false), 3, 16, 4)\n");
+      assert.match(r.exitOutput, /^@a\[false, 1, true\]: 1$/m);
+      assert.match(r.exitOutput, /^@a\[true, 2, false\]: 2$/m);
+      assert.match(r.exitOutput, /^@v: \(false, 3, true\)$/m);
+      assert.deepEqual(entries(r, "@a").sort(), [
+        ["false|1|true", 1],
+        ["true|2|false", 2],
+      ]);
+    },
+  },
+];
