@@ -203,6 +203,12 @@ export function alignOf(t: SType): number {
       // Up to 8 bytes: stored and loaded as one integer (the stack wants
       // aligned access).
       return t.size <= 8 ? 8 : t.elem.size;
+    case "array": {
+      // An array of arrays of integers: as its innermost integers (0.26).
+      let e: SType = t.elem;
+      while (e.k === "array") e = e.elem;
+      return e.k === "int" && t.size > 8 ? e.size : 8;
+    }
     default:
       return 8;
   }

@@ -111,6 +111,14 @@ const CASES: [string, string, number, number, string][] = [
     17,
     "pcomm() takes at most 1 argument",
   ],
+  // type_checker.cpp (binop of arrays): the elements must be integers.
+  [
+    "== of arrays of arrays",
+    "struct B { int y[2][2]; } begin { $t = (1, 2); $p = (struct B *)&$t; print($p->y == $p->y); }",
+    76,
+    14,
+    "Only arrays of same sized integer support comparison operators.",
+  ],
 ];
 
 for (const [what, src, col, len, message] of CASES) {

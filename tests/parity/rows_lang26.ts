@@ -2,7 +2,8 @@
  * Parity rows for the last pieces of bpftrace 0.26's language: the clocks
  * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
  * task builtins with a task argument (`ppid(task)`, `pcomm`,
- * `leader_comm`, `leader_tid`), and bools inside tuples and map keys.
+ * `leader_comm`, `leader_tid`), bools inside tuples and map keys, and
+ * arrays of arrays.
  * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
  * tests/runtime (each cited where it is used).
  *
@@ -122,6 +123,44 @@ export const LANG26_ROWS: Row[] = [
         ["false|1|true", 1],
         ["true|2|false", 2],
       ]);
+    },
+  },
+  {
+    name: "lang26_arrays_of_arrays",
+    features: [
+      "int y[2][2] member indexed",
+      "copied to a variable, a map value, a map key",
+      "indexed after the copy",
+      "printed nested",
+      "in a tuple",
+      "sizeof",
+    ],
+    // tests/runtime/array ("multi-dimensional array ..."): the same
+    // struct B, read here from a scratch tuple's bytes (5, 6, 7, 8)
+    // instead of the test program's memory; tests/runtime/tuples ("array
+    // in tuple sizing"): an int32 then 16 bytes of int is 20 bytes.
+    source: `struct B { int y[2][2]; }
+begin {
+  $t = (0x0000000600000005, 0x0000000800000007);
+  $p = (struct B *)&$t;
+  printf("Result: %d\\n", $p->y[1][0]);
+  $b = $p->y; printf("Result: %d\\n", $b[1][0]);
+  @b[0] = $p->y; printf("Result: %d\\n", @b[0][1][0]);
+  $x = @b[0]; printf("Result: %d\\n", $x[1][1]);
+  @m = $p->y; @x[$p->y] = 0; @y[@m] = 1;
+  print(($b, $b[1], sizeof($b), sizeof(((int32)1, $b))));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "Result: 7\nResult: 7\nResult: 7\nResult: 8\n" +
+          "([[5,6],[7,8]], [7,8], 16, 20)\n",
+      );
+      assert.match(r.exitOutput, /^@b\[0\]: \[\[5,6\],\[7,8\]\]$/m);
+      assert.match(r.exitOutput, /^@m: \[\[5,6\],\[7,8\]\]$/m);
+      assert.match(r.exitOutput, /^@x\[\[\[5,6\],\[7,8\]\]\]: 0$/m);
+      assert.match(r.exitOutput, /^@y\[\[\[5,6\],\[7,8\]\]\]: 1$/m);
     },
   },
 ];
