@@ -9,7 +9,11 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
+import { prepareKernelTypes } from "../../runtime/compiler/kernel_types.ts";
 import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
+
+// Script structs (`struct B { ... }`) are laid out with the kernel's types.
+await prepareKernelTypes("struct");
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
