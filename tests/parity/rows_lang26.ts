@@ -28,6 +28,7 @@ export const LANG26_ROWS: Row[] = [
       "nsecs(sw_tai)",
       "strftime() of nsecs(tai)",
       "strftime() of a sw_tai variable",
+      "strftime() of a map holding nsecs(tai)",
     ],
     // stdlib.md (nsecs): sw_tai approximates the TAI timestamp from the
     // boot clock; its example prints sw_tai against tai, a few ns apart.
@@ -39,7 +40,8 @@ export const LANG26_ROWS: Row[] = [
   print(($s - $b, $b2 - $b, (int64)(($a + $c) / 2) - (int64)$t));
   $w = nsecs(sw_tai);
   printf("%s %s\\n", strftime("%Y", nsecs(tai)), strftime("%Y", $w));
-  @year = strftime("%Y", nsecs(tai));
+  @tai = nsecs(tai);
+  @year = strftime("%Y", @tai);
   exit();
 }`,
     expect(r) {
