@@ -96,6 +96,7 @@ export const BUILTINS: readonly string[] = [
   "ppid",
   "ncpus",
   "usermode",
+  "probetype",
 ];
 
 /** Builtins that read the probe's context (r1). */

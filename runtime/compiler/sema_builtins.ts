@@ -13,7 +13,7 @@ import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { type IntType, type SType, U32, U64 } from "./types.ts";
 import { ARG_REGS } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
-import { ppidExpr } from "./sugar.ts";
+import { ppidExpr, probetypeText } from "./sugar.ts";
 import { ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
@@ -98,6 +98,11 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "str", size: 16 };
     case "probe":
       return { k: "str", size: u.probeText.length + 1 };
+    case "probetype": {
+      // A constant, as 0.26's __builtin_probetype: the first attach point's.
+      const p = u.probe.attachPoints[0]?.provider ?? u.kind;
+      return { k: "str", size: probetypeText(p).length + 1 };
+    }
     case "retval":
       if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
         c.err(

@@ -2,7 +2,8 @@
  * Functions of the modern language (bpftrace 0.26) that stand for an
  * expression the compiler already knows: `ppid` is
  * `curtask->real_parent->pid`, `has_key(@m, k)` and `delete(@m, k)` look
- * up or delete the element `@m[k]`. Sema and codegen ask for the same
+ * up or delete the element `@m[k]`, `probetype` is the name of the probe's
+ * type. Sema and codegen ask for the same
  * node (cached per call), so the types sema records are the ones codegen
  * reads.
  *
@@ -97,4 +98,28 @@ export function keyedMap(e: ast.CallExpr): ast.MapExpr | undefined {
  */
 export function assertCode(e: ast.CallExpr): ast.IntLit {
   return cached(e, () => ({ kind: "int", value: 1n, raw: "1", span: e.span }));
+}
+
+/** 0.26's names of probe types, where they differ from the provider's. */
+const PROBE_TYPE_NAMES: Readonly<Record<string, string>> = {
+  BEGIN: "special",
+  END: "special",
+  bench: "benchmark",
+  kfunc: "fentry",
+  kretfunc: "fexit",
+};
+
+/**
+ * `probetype`: the type of the probe's first attach point as bpftrace
+ * 0.26 names it (`begin` and `end` are `special`).
+ *
+ * @example Usage
+ * ```ts
+ * import { probetypeText } from "./sugar.ts";
+ * console.assert(probetypeText("BEGIN") === "special");
+ * console.assert(probetypeText("tracepoint") === "tracepoint");
+ * ```
+ */
+export function probetypeText(provider: string): string {
+  return PROBE_TYPE_NAMES[provider] ?? provider;
 }

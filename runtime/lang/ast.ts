@@ -837,6 +837,7 @@ export const BUILTINS: ReadonlySet<string> = new Set([
   "ppid",
   "ncpus",
   "usermode",
+  "probetype",
 ]);
 
 /**

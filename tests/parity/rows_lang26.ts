@@ -2,7 +2,7 @@
  * Parity rows for the last pieces of bpftrace 0.26's language: the clocks
  * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
  * task builtins with a task argument (`ppid(task)`, `pcomm`,
- * `leader_comm`, `leader_tid`), bools inside tuples and map keys, and
+ * `leader_comm`, `leader_tid`), `probetype`, bools inside tuples and map keys, and
  * arrays of arrays.
  * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
  * tests/runtime (each cited where it is used).
@@ -95,6 +95,20 @@ export const LANG26_ROWS: Row[] = [
       assert.equal(parents.length, 1, JSON.stringify(parents));
       assert.equal(parents[0][1], N);
       assert.match(parents[0][0], /^\S{1,15}$/);
+    },
+  },
+  {
+    name: "lang26_probetype",
+    features: ["probetype", "probetype()"],
+    // stdlib.md (probetype): begin and end are "special";
+    // tests/runtime/macro ("builtin wrapper probetype") prints it in begin.
+    source: `begin { print((probetype, probetype() == probetype)); }
+tracepoint:syscalls:sys_enter_getppid { @t[probetype] = count(); }`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(r.output, "(special, true)\n");
+      assert.deepEqual(entries(r, "@t"), [["tracepoint", N]]);
     },
   },
   {
