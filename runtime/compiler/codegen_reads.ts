@@ -15,6 +15,7 @@ import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
 import { keyedMap, ppidExpr } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
+import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
 import {
@@ -278,6 +279,21 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       return stackId(cg, "ustack", 127);
     case "ppid":
       return cg.scalar(ppidExpr(e));
+    case "cpid": {
+      // No -c (with it, cpid is a constant): 0 and a warning each time it
+      // is read, as 0.26's standard library (base.bt) does.
+      const span = e.span;
+      event(cg, {
+        kind: "warnf",
+        format: "No child command (`-c`); cpid is zero",
+        args: [],
+        line: span.line,
+        col: span.col,
+        endCol: span.col + (span.end - span.start),
+        ...(span.source !== undefined ? { file: span.source.name } : {}),
+      }, []);
+      return ra.imm(0);
+    }
     case "ncpus":
       return ra.imm(ncpus());
     case "usermode": {

@@ -239,6 +239,9 @@ export class ConstFolder {
       case "positional_count":
         return BigInt(this.#params.length);
       case "builtin":
+        // has_cpid: whether there is a -c child (stdlib.md's words; the
+        // macro of 0.26.1's base.bt tests the opposite).
+        if (e.name === "has_cpid") return this.#cpid === undefined ? 0n : 1n;
         return e.name === "cpid" && this.#cpid !== undefined
           ? BigInt(this.#cpid)
           : undefined;

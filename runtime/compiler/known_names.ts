@@ -97,6 +97,7 @@ export const BUILTINS: readonly string[] = [
   "ncpus",
   "usermode",
   "probetype",
+  "has_cpid",
 ];
 
 /** Builtins that read the probe's context (r1). */

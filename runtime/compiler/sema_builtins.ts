@@ -10,7 +10,7 @@
 import type * as ast from "../lang/ast.ts";
 import { usdtArgType } from "./usdt_args.ts";
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
-import { type IntType, type SType, U32, U64 } from "./types.ts";
+import { BOOL, type IntType, type SType, U32, U64 } from "./types.ts";
 import { ARG_REGS } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { ppidExpr, probetypeText } from "./sugar.ts";
@@ -79,10 +79,10 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "username":
       return { k: "username" };
     case "cpid":
-      if (c.opts.cpid === undefined) {
-        c.err(e.span, "cpid is only available with -c");
-      }
+      // Without -c: 0 and a run-time warning (codegen), as 0.26.
       return U32;
+    case "has_cpid":
+      return BOOL;
     case "elapsed":
       c.state.usesElapsed = true;
       return U64;

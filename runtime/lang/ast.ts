@@ -838,6 +838,7 @@ export const BUILTINS: ReadonlySet<string> = new Set([
   "ncpus",
   "usermode",
   "probetype",
+  "has_cpid",
 ]);
 
 /**

@@ -2,7 +2,7 @@
  * Parity rows for the last pieces of bpftrace 0.26's language: the clocks
  * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
  * task builtins with a task argument (`ppid(task)`, `pcomm`,
- * `leader_comm`, `leader_tid`), `probetype`, bools inside tuples and map keys, and
+ * `leader_comm`, `leader_tid`), `probetype`, `has_cpid`, bools inside tuples and map keys, and
  * arrays of arrays.
  * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
  * tests/runtime (each cited where it is used).
@@ -109,6 +109,21 @@ tracepoint:syscalls:sys_enter_getppid { @t[probetype] = count(); }`,
     expect(r) {
       assert.equal(r.output, "(special, true)\n");
       assert.deepEqual(entries(r, "@t"), [["tracepoint", N]]);
+    },
+  },
+  {
+    name: "lang26_has_cpid",
+    features: ["has_cpid", "has_cpid()", "cpid without -c"],
+    // stdlib.md (has_cpid, cpid): has_cpid is true iff there is a -c
+    // child; cpid without one is zero with a warning where it is read.
+    source:
+      `begin { print((has_cpid, has_cpid())); if (has_cpid) { print(cpid); } print(cpid); exit(); }`,
+    expect(r) {
+      assert.equal(r.output, "(false, false)\n0\n");
+      assert.equal(
+        r.stderr,
+        "stdin:1:77-81: WARNING: No child command (`-c`); cpid is zero\n",
+      );
     },
   },
   {
