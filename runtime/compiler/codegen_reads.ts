@@ -404,6 +404,9 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return cg.scalar(e.args[0]);
     case "strftime":
       return cg.scalar(e.args[1]);
+    case "kptr":
+    case "uptr":
+      return cg.scalar(e.args[0]);
     case "bswap": {
       const t = cg.type(e) as SType & { k: "int" };
       const r = cg.own(cg.scalar(e.args[0]));

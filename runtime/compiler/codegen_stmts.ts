@@ -223,6 +223,19 @@ function exprStmt(cg: Emitter, e: ast.Expr, tail: boolean): void {
       case "warnf":
         events.located(cg, e);
         return;
+      case "static_assert": {
+        // 0.26's meta.bt: the build fails where a false one is reached.
+        const v = cg.fold(e.args[0]);
+        if (v === undefined) {
+          cg.diag.error(
+            e.args[0].span,
+            "static_assert() needs a condition known at compile time",
+          );
+        } else if (v === 0n) {
+          cg.diag.error(e.span, (e.args[1] as ast.StrLit).value);
+        }
+        return;
+      }
       case "assert": {
         // bpftrace 0.26: if (!cond) { errorf("assert failed: %s", msg);
         // exit(1); }

@@ -247,6 +247,7 @@ export class ConstFolder {
           : undefined;
       case "offsetof":
       case "ident":
+      case "call": // is_str(), is_ptr(), ...: sema's answer
         return this.#known?.get(e);
       case "sizeof": {
         const c = this.#known?.get(e);

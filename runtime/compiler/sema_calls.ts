@@ -387,6 +387,47 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       elementArg(c, e);
       return BOOL;
     }
+    case "is_str":
+    case "is_ptr":
+    case "is_array":
+    case "is_integer":
+    case "is_unsigned_integer":
+    case "is_literal": {
+      // 0.26's meta.bt: the argument's type (or form), known at compile
+      // time; the argument is not evaluated.
+      if (!argc(c, e, 1)) return BOOL;
+      const a = e.args[0];
+      const t = a.kind === "map" && a.keys.length === 0
+        ? (c.mapKeys(a)?.value ?? NONE)
+        : c.expr(a);
+      (c.u.consts ??= new Map()).set(e, typeIs(name, a, t) ? 1n : 0n);
+      return BOOL;
+    }
+    case "kptr":
+    case "uptr": {
+      // stdlib.md: marks the pointer's address space, type unchanged.
+      if (!argc(c, e, 1)) return U64;
+      const t = c.expr(e.args[0]);
+      if (t.k !== "int") {
+        c.err(
+          e.args[0].span,
+          `${name}() only supports integer or pointer arguments (${
+            t.k === "str" ? "string" : typeName(t)
+          } provided)`,
+        );
+        return U64;
+      }
+      return { ...t, ptr: name === "kptr" ? "kernel" : "user" };
+    }
+    case "static_assert": {
+      // 0.26's meta.bt: fail(msg) when the condition is false at compile
+      // time (codegen folds it; a branch never emitted is not checked).
+      needStmt();
+      if (!argc(c, e, 2)) return NONE;
+      c.expr(e.args[0]);
+      strLitArg(c, e, 1);
+      return NONE;
+    }
     case "strcontains": {
       if (!argc(c, e, 2)) return U64;
       const hay = c.expr(e.args[0]);
@@ -737,5 +778,26 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       );
       for (const a of e.args) c.expr(a);
       return S64;
+  }
+}
+
+/** What `is_str()`, `is_ptr()`, ... say of an argument `a` of type `t`. */
+function typeIs(name: string, a: ast.Expr, t: SType): boolean {
+  const ptr = t.k === "int" &&
+    (t.deref !== undefined || t.rec !== undefined || t.pointee !== undefined);
+  switch (name) {
+    case "is_str":
+      return t.k === "str";
+    case "is_ptr":
+      return ptr;
+    case "is_array":
+      return t.k === "array" || t.k === "intarray";
+    case "is_integer":
+      return t.k === "int" && !ptr && !t.bool;
+    case "is_unsigned_integer":
+      return t.k === "int" && !ptr && !t.bool && !t.signed;
+    default: // is_literal: 1, -1, true, "hello"
+      return a.kind === "int" || a.kind === "bool" || a.kind === "str" ||
+        (a.kind === "unary" && a.op === "-" && a.expr.kind === "int");
   }
 }

@@ -115,6 +115,29 @@ const CASES: [string, string, number, number, string][] = [
     17,
     "pcomm() takes at most 1 argument",
   ],
+  // stdlib/meta.bt: static_assert(cond, msg) fails the build with msg.
+  [
+    "static_assert() of a false condition",
+    'begin { static_assert(1 == 2, "one is not two"); }',
+    9,
+    39,
+    "one is not two",
+  ],
+  [
+    "static_assert() of a run-time condition",
+    'begin { static_assert(pid, "x"); }',
+    23,
+    3,
+    "static_assert() needs a condition known at compile time",
+  ],
+  // type_checker.cpp (kptr/uptr): integers or pointers only.
+  [
+    "kptr() of a string",
+    'begin { print(kptr("a")); }',
+    20,
+    3,
+    "kptr() only supports integer or pointer arguments (string provided)",
+  ],
   // type_checker.cpp (binop of arrays): the elements must be integers.
   [
     "== of arrays of arrays",

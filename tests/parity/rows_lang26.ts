@@ -2,7 +2,8 @@
  * Parity rows for the last pieces of bpftrace 0.26's language: the clocks
  * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
  * task builtins with a task argument (`ppid(task)`, `pcomm`,
- * `leader_comm`, `leader_tid`), `probetype`, `has_cpid`, bools inside tuples and map keys, and
+ * `leader_comm`, `leader_tid`), `probetype`, `has_cpid`, the type tests of meta.bt (`is_str()`, ...),
+ * bools inside tuples and map keys, and
  * arrays of arrays.
  * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
  * tests/runtime (each cited where it is used).
@@ -123,6 +124,41 @@ tracepoint:syscalls:sys_enter_getppid { @t[probetype] = count(); }`,
       assert.equal(
         r.stderr,
         "stdin:1:77-81: WARNING: No child command (`-c`); cpid is zero\n",
+      );
+    },
+  },
+  {
+    name: "lang26_type_introspection",
+    features: [
+      "is_str()",
+      "is_ptr()",
+      "is_array()",
+      "is_integer()",
+      "is_unsigned_integer()",
+      "is_literal()",
+      "kptr()/uptr()",
+      "static_assert()",
+    ],
+    // stdlib.md (is_*, kptr, uptr, static_assert) and stdlib/meta.bt: the
+    // answers come from the argument's type (is_literal: its form) at
+    // compile time; kptr/uptr leave the value and type as they are.
+    source: `begin {
+  $p = (int8 *)0x10; $a = (uint8[4])(uint32)1; $s = "x"; @m = 5;
+  static_assert(1 + 1 == 2, "math");
+  print((is_str($s), is_str(1), is_ptr($p), is_ptr(1), is_array($a),
+    is_array($s), is_integer(1), is_integer(true), is_integer($p)));
+  print((is_unsigned_integer((uint8)1), is_unsigned_integer(-1),
+    is_literal(1), is_literal(-1), is_literal("a"), is_literal($s),
+    is_integer(@m)));
+  if (is_str($s)) { print(kptr($p)); }
+  print(uptr(curtask) == curtask);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(true, false, true, false, true, false, true, false, false)\n" +
+          "(true, false, true, true, true, false, true)\n0x10\ntrue\n",
       );
     },
   },
