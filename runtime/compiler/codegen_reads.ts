@@ -407,6 +407,22 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     case "kptr":
     case "uptr":
       return cg.scalar(e.args[0]);
+    case "is_err": {
+      // The kernel's IS_ERR(): the last 4095 values, -MAX_ERRNO to -1
+      // (the immediate sign-extends; the comparison is unsigned).
+      const b = cg.b;
+      const r = cg.own(cg.scalar(e.args[0]));
+      const rr = ra.reg(r);
+      const no = b.newLabel("noerr");
+      const done = b.newLabel("iserr");
+      b.jmpImm("JLT", rr, -4095, no);
+      b.movImm(rr, 1);
+      b.ja(done);
+      b.label(no);
+      b.movImm(rr, 0);
+      b.label(done);
+      return r;
+    }
     case "bswap": {
       const t = cg.type(e) as SType & { k: "int" };
       const r = cg.own(cg.scalar(e.args[0]));

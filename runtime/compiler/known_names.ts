@@ -67,6 +67,8 @@ export const FUNCTIONS: readonly string[] = [
   "kptr",
   "uptr",
   "static_assert",
+  "is_err",
+  "fail",
   "signal_name",
   "syscall_name",
 ];

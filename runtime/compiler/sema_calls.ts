@@ -186,7 +186,8 @@ function checkFormat(c: SemaScope, e: ast.CallExpr): void {
   }
   const f = e.args[0];
   const ts = e.args.slice(1).map((a) => c.expr(a));
-  c.expr(f);
+  // A format is no string value: as long as written (bpftrace too).
+  if (f.kind !== "str") c.expr(f);
   if (f.kind !== "str") {
     c.err(f.span, `${e.name}() expects a string literal format`);
     return;
@@ -419,6 +420,22 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       }
       return { ...t, ptr: name === "kptr" ? "kernel" : "user" };
     }
+    case "is_err": {
+      if (!argc(c, e, 1)) return BOOL;
+      const t = c.expr(e.args[0]);
+      if (t.k !== "int") {
+        c.err(
+          e.args[0].span,
+          `is_err() expects a pointer, got ${typeName(t)}`,
+        );
+      }
+      return BOOL;
+    }
+    case "fail":
+      // A compile error where codegen reaches it (stdlib.md).
+      needStmt();
+      checkFormat(c, e);
+      return NONE;
     case "static_assert": {
       // 0.26's meta.bt: fail(msg) when the condition is false at compile
       // time (codegen folds it; a branch never emitted is not checked).

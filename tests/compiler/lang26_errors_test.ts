@@ -130,6 +130,22 @@ const CASES: [string, string, number, number, string][] = [
     3,
     "static_assert() needs a condition known at compile time",
   ],
+  // stdlib.md (fail): reached, it fails the build with its message; $1
+  // not given is 0.
+  [
+    "fail() reached",
+    'begin { if ($1 < 2) { fail("Expected more than 1, got %d", $1); } }',
+    23,
+    40,
+    "Expected more than 1, got 0",
+  ],
+  [
+    "fail() of a run-time value",
+    'begin { fail("pid %d", pid); }',
+    24,
+    3,
+    "fail() takes literal arguments only",
+  ],
   // type_checker.cpp (kptr/uptr): integers or pointers only.
   [
     "kptr() of a string",

@@ -163,6 +163,31 @@ tracepoint:syscalls:sys_enter_getppid { @t[probetype] = count(); }`,
     },
   },
   {
+    name: "lang26_is_err_fail_long_format",
+    features: [
+      "is_err()",
+      "fail() in a branch never taken",
+      "a printf format longer than a string",
+    ],
+    // stdlib.md (is_err): the kernel's IS_ERR(), -4095 to -1; (fail): a
+    // build error only where it is reached, as the positional-parameter
+    // example there. bpftrace takes formats of any length.
+    source: `begin {
+  print((is_err((int8 *)-2), is_err((int8 *)0x1000), is_err((int8 *)-4095),
+    is_err((int8 *)-4096)));
+  if ($1 > 5) { fail("Expected at most 5, got %d", $1); }
+  printf("a format longer than sixty-four bytes, which bpftrace takes whole: %d\\n", 7);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(true, false, true, false)\n" +
+          "a format longer than sixty-four bytes, which bpftrace takes whole: 7\n",
+      );
+    },
+  },
+  {
     name: "lang26_bools_in_tuples",
     features: [
       "bool in a printed tuple",
