@@ -130,6 +130,64 @@ export function taiBootDeltaNs(): bigint {
 }
 
 /**
+ * The cgroup id `cgroupid(path)` stands for: the inode number of a
+ * directory of a cgroup file system (kernfs gives a cgroup's id as its
+ * inode number, which is what bpftrace's file handle holds). Throws a
+ * message for paths that are not there or not cgroups.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { cgroupId } from "./host_facts.ts";
+ * console.log(cgroupId("/sys/fs/cgroup"));
+ * ```
+ */
+export function cgroupId(path: string): bigint {
+  let ino: number | null;
+  try {
+    ino = Deno.statSync(path).ino;
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "No such file or directory"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "Permission denied"
+      : (e as Error).message.replace(/ \(os error \d+\)$/, "");
+    throw new Error(`Failed to get \`cgroupid\` for path: "${path}": ${why}`);
+  }
+  const fs = mountType(path);
+  if (fs !== "cgroup2" && fs !== "cgroup") {
+    throw new Error(
+      `Failed to get \`cgroupid\` for path: "${path}": not a cgroup (${
+        fs ?? "unknown"
+      } file system)`,
+    );
+  }
+  return BigInt(ino ?? 0);
+}
+
+/** The file system type of the mount `path` is on (`/proc/mounts`). */
+function mountType(path: string): string | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/mounts");
+  } catch {
+    return undefined;
+  }
+  const full = path.endsWith("/") ? path : `${path}/`;
+  let best = "";
+  let type: string | undefined;
+  for (const line of text.split("\n")) {
+    const [, dir, fs] = line.split(" ");
+    if (dir === undefined || fs === undefined) continue;
+    const d = dir.endsWith("/") ? dir : `${dir}/`;
+    if (full.startsWith(d) && d.length >= best.length) {
+      best = d;
+      type = fs;
+    }
+  }
+  return type;
+}
+
+/**
  * The bytes of an IPv4 (`1.2.3.4`) or IPv6 (`::1`, `fe80::1`,
  * `::ffff:1.2.3.4`) address in network order, as `pton()` makes them at
  * compile time; undefined when the text is neither.

@@ -69,6 +69,7 @@ export const FUNCTIONS: readonly string[] = [
   "static_assert",
   "is_err",
   "fail",
+  "cgroupid",
   "signal_name",
   "syscall_name",
 ];

@@ -26,7 +26,7 @@ import type { SemaScope } from "./sema_scope.ts";
 import { assertCode } from "./sugar.ts";
 import type { ProgramOption } from "./getopt.ts";
 import { onDemand } from "./on_demand.ts";
-import { addressBytes } from "./host_facts.ts";
+import { addressBytes, cgroupId } from "./host_facts.ts";
 import { STACK_DEPTH, stackType } from "./sema_builtins.ts";
 import {
   argc,
@@ -419,6 +419,18 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         return U64;
       }
       return { ...t, ptr: name === "kptr" ? "kernel" : "user" };
+    }
+    case "cgroupid": {
+      // stdlib.md: a compile-time constant, the cgroup's id.
+      if (!argc(c, e, 1)) return U64;
+      const path = strLitArg(c, e, 0);
+      if (path === undefined) return U64;
+      try {
+        (c.u.consts ??= new Map()).set(e, cgroupId(path));
+      } catch (err) {
+        c.err(e.span, (err as Error).message);
+      }
+      return U64;
     }
     case "is_err": {
       if (!argc(c, e, 1)) return BOOL;
