@@ -13,7 +13,7 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
-import { keyedMap, ppidExpr } from "./sugar.ts";
+import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
 import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
@@ -407,6 +407,34 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     case "kptr":
     case "uptr":
       return cg.scalar(e.args[0]);
+    case "strlen": {
+      const at = cg.type(e.args[0]);
+      const x = strlenOf(e, at.k === "int");
+      const lit = cg.strConst(x);
+      if (lit !== undefined) {
+        const nul = lit.indexOf("\0");
+        return ra.imm(nul < 0 ? lit.length : nul);
+      }
+      // Count the bytes before the first NUL, all of them unrolled: a
+      // string is at most max_strlen bytes.
+      const b = cg.b;
+      const m = cg.mem(x);
+      const n = sizeOf(cg.type(x));
+      const r = ra.newReg();
+      const c = ra.holding([r], () => ra.newReg());
+      const rr = ra.reg(r);
+      const cr = ra.reg(c);
+      const done = b.newLabel("strlen");
+      b.movImm(rr, 0);
+      for (let i = 0; i < n; i++) {
+        b.ldx(1, cr, m.base, m.off + i);
+        b.jmpImm("JEQ", cr, 0, done);
+        b.alu64Imm("ADD", rr, 1);
+      }
+      b.label(done);
+      ra.free(c);
+      return r;
+    }
     case "is_err": {
       // The kernel's IS_ERR(): the last 4095 values, -MAX_ERRNO to -1
       // (the immediate sign-extends; the comparison is unsigned).

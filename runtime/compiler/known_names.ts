@@ -70,6 +70,7 @@ export const FUNCTIONS: readonly string[] = [
   "is_err",
   "fail",
   "cgroupid",
+  "strlen",
   "signal_name",
   "syscall_name",
 ];

@@ -23,7 +23,7 @@ import {
 } from "./types.ts";
 import { kernelAddress, PT_REGS, signalNumber } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
-import { assertCode } from "./sugar.ts";
+import { assertCode, strlenOf } from "./sugar.ts";
 import type { ProgramOption } from "./getopt.ts";
 import { onDemand } from "./on_demand.ts";
 import { addressBytes, cgroupId } from "./host_facts.ts";
@@ -419,6 +419,21 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         return U64;
       }
       return { ...t, ptr: name === "kptr" ? "kernel" : "user" };
+    }
+    case "strlen": {
+      // stdlib.md: the bytes before the NUL of a string, or of the string
+      // a `char *` points at (read as str() reads it).
+      if (!argc(c, e, 1)) return U64;
+      const t = c.expr(e.args[0]);
+      if (t.k === "int" && (t.deref !== undefined || t.ptr !== undefined)) {
+        c.expr(strlenOf(e, true));
+      } else if (t.k !== "str") {
+        c.err(
+          e.args[0].span,
+          `strlen() expects a string or a pointer to one, got ${typeName(t)}`,
+        );
+      }
+      return U64;
     }
     case "cgroupid": {
       // stdlib.md: a compile-time constant, the cgroup's id.

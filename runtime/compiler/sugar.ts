@@ -123,3 +123,26 @@ const PROBE_TYPE_NAMES: Readonly<Record<string, string>> = {
 export function probetypeText(provider: string): string {
   return PROBE_TYPE_NAMES[provider] ?? provider;
 }
+
+/**
+ * The string `strlen(x)` measures: `x` itself, or for a pointer `str(x)`
+ * (0.26 reads a `char *` up to the default string length).
+ *
+ * @example Usage
+ * ```ts
+ * import { strlenOf } from "./sugar.ts";
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * const p = { kind: "builtin" as const, name: "arg0", span };
+ * const e = { kind: "call" as const, name: "strlen", args: [p], span };
+ * console.assert(strlenOf(e, true).kind === "call");
+ * console.assert(strlenOf(e, false) === p);
+ * ```
+ */
+export function strlenOf(e: ast.CallExpr, pointer: boolean): ast.Expr {
+  const a = e.args[0];
+  if (!pointer) return a;
+  return cached(
+    e,
+    () => ({ kind: "call", name: "str", args: [a], span: a.span }),
+  );
+}

@@ -146,6 +146,13 @@ const CASES: [string, string, number, number, string][] = [
     3,
     "fail() takes literal arguments only",
   ],
+  [
+    "strlen() of an integer",
+    "begin { print(strlen(1)); }",
+    22,
+    1,
+    "strlen() expects a string or a pointer to one, got int64",
+  ],
   // type_checker.cpp (kptr/uptr): integers or pointers only.
   [
     "kptr() of a string",

@@ -3,6 +3,7 @@
  * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
  * task builtins with a task argument (`ppid(task)`, `pcomm`,
  * `leader_comm`, `leader_tid`), `probetype`, `has_cpid`, the type tests of meta.bt (`is_str()`, ...),
+ * `strlen()`,
  * bools inside tuples and map keys, and
  * arrays of arrays.
  * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
@@ -185,6 +186,33 @@ tracepoint:syscalls:sys_enter_getppid { @t[probetype] = count(); }`,
         "(true, false, true, false)\n" +
           "a format longer than sixty-four bytes, which bpftrace takes whole: 7\n",
       );
+    },
+  },
+  {
+    name: "lang26_strlen",
+    features: [
+      "strlen(string)",
+      "strlen(char *)",
+      "strlen of a literal, a variable, comm",
+    ],
+    // stdlib.md (strlen): the length of a string-like object, a string or
+    // an int8 pointer (read as far as str() reads).
+    source: `begin {
+  $s = "hello"; print((strlen("abc"), strlen($s), strlen(""), strlen(comm) > 0));
+}
+tracepoint:syscalls:sys_enter_openat {
+  @n[strlen(args.filename)] = count();
+  @same[strlen(args.filename) == strlen(str(args.filename))] = count();
+}`,
+    workload: ["open", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.equal(r.output, "(3, 5, 0, true)\n");
+      assert.deepEqual(entries(r, "@same"), [["true", N]]);
+      if (r.engine === "kernel") {
+        // The workload opens /nonexistent/tsbparity/0 to /19.
+        assert.deepEqual(entries(r, "@n").sort(), [["24", 10], ["25", 10]]);
+      }
     },
   },
   {
