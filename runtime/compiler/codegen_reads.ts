@@ -499,7 +499,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return p;
     }
     case "strcontains":
-      return strContains(cg, e);
+    case "strstr":
+      return strContains(cg, e, e.name === "strstr");
     case "len":
       return e.args[0].kind === "map" ? mapLen(cg, e) : stackLen(cg, e);
     case "getopt": {
@@ -560,9 +561,10 @@ function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
 
 /**
  * `strcontains(haystack, "needle")`: 1 when the literal needle occurs in
- * the haystack (before its NUL), else 0; unrolled over every start.
+ * the haystack (before its NUL), else 0; with `index` (`strstr()`) the
+ * first place it starts, else -1. Unrolled over every start.
  */
-function strContains(cg: Emitter, e: ast.CallExpr): Ref {
+function strContains(cg: Emitter, e: ast.CallExpr, index: boolean): Ref {
   const b = cg.b;
   const ra = cg.ra;
   const needle = cg.strConst(e.args[1]) ?? "";
@@ -572,14 +574,15 @@ function strContains(cg: Emitter, e: ast.CallExpr): Ref {
   const found = b.newLabel("sfound");
   const end = b.newLabel("send");
   if (needle.length === 0) {
-    b.movImm(ra.reg(r), 1);
+    // An empty needle is found at once (0.26's strstr: index 0).
+    b.movImm(ra.reg(r), index ? 0 : 1);
     return r;
   }
   const hay = cg.mem(e.args[0]);
   const t = ra.holding([r], () => ra.newReg());
   const tr = ra.reg(t);
   const rr = ra.reg(r);
-  b.movImm(rr, 0);
+  b.movImm(rr, index ? -1 : 0);
   // Starts whose match fits before the last byte (the NUL's place).
   const starts = size - needle.length;
   for (let i = 0; i < starts; i++) {
@@ -588,13 +591,16 @@ function strContains(cg: Emitter, e: ast.CallExpr): Ref {
       b.ldx(1, tr, hay.base, hay.off + i + j);
       b.jmpImm("JNE", tr, needle.charCodeAt(j) & 0xff, next);
     }
-    b.ja(found);
+    if (index) {
+      b.movImm(rr, i);
+      b.ja(end);
+    } else b.ja(found);
     b.label(next);
     // The haystack ends here: no later start can match.
     b.ldx(1, tr, hay.base, hay.off + i);
     b.jmpImm("JEQ", tr, 0, end);
   }
-  if (starts > 0) {
+  if (starts > 0 && !index) {
     b.ja(end);
     b.label(found);
     b.movImm(rr, 1);

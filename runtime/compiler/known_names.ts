@@ -71,6 +71,7 @@ export const FUNCTIONS: readonly string[] = [
   "fail",
   "cgroupid",
   "strlen",
+  "strstr",
   "signal_name",
   "syscall_name",
 ];

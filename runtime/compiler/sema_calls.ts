@@ -472,19 +472,23 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       strLitArg(c, e, 1);
       return NONE;
     }
-    case "strcontains": {
-      if (!argc(c, e, 2)) return U64;
+    case "strcontains":
+    case "strstr": {
+      // strstr(): the index of the needle in the haystack, -1 if it is
+      // not there (stdlib.md); strcontains() whether it is.
+      const out = name === "strstr" ? S64 : BOOL;
+      if (!argc(c, e, 2)) return out;
       const hay = c.expr(e.args[0]);
       const needle = c.expr(e.args[1]);
       if (hay.k !== "str" || needle.k !== "str") {
-        c.err(e.span, "strcontains() expects two strings");
+        c.err(e.span, `${name}() expects two strings`);
       } else if (strConstant(c, e.args[1]) === undefined) {
         c.err(
           e.args[1].span,
-          "strcontains() expects a string literal as the needle (argument 2)",
+          `${name}() expects a string literal as the needle (argument 2)`,
         );
       }
-      return BOOL;
+      return out;
     }
     case "print": {
       needStmt();

@@ -3,7 +3,7 @@
  * of `nsecs()` (`sw_tai` included) and `strftime()` of a TAI time, the
  * task builtins with a task argument (`ppid(task)`, `pcomm`,
  * `leader_comm`, `leader_tid`), `probetype`, `has_cpid`, the type tests of meta.bt (`is_str()`, ...),
- * `strlen()`,
+ * `strlen()`, `strstr()`,
  * bools inside tuples and map keys, and
  * arrays of arrays.
  * Expected output follows bpftrace v0.26.1's docs/stdlib.md and
@@ -213,6 +213,21 @@ tracepoint:syscalls:sys_enter_openat {
         // The workload opens /nonexistent/tsbparity/0 to /19.
         assert.deepEqual(entries(r, "@n").sort(), [["24", 10], ["25", 10]]);
       }
+    },
+  },
+  {
+    name: "lang26_strstr",
+    features: ['strstr(haystack, "needle")'],
+    // stdlib.md (strstr): the index of the needle's first occurrence, -1
+    // when it is not there; strings.bt: an empty needle is at 0.
+    source: `begin {
+  $s = "hello world";
+  print((strstr($s, "world"), strstr($s, "h"), strstr($s, "xyz"),
+    strstr($s, ""), strstr("abcabc", "ca"), strstr($s, "d")));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "(6, 0, -1, 0, 2, 10)\n");
     },
   },
   {
