@@ -17,7 +17,7 @@ import type { Ref } from "./regs.ts";
 import { assertCode, keyedMap } from "./sugar.ts";
 import { isScalar, sizeOf, stored, type SType } from "./types.ts";
 import * as events from "./codegen_events.ts";
-import { formatPrintf } from "../output/printf.ts";
+import { formatLiterals } from "./printf_format.ts";
 import * as maps from "./codegen_maps.ts";
 import * as scalars from "./codegen_scalars.ts";
 import * as loops from "./codegen_loops.ts";
@@ -237,7 +237,7 @@ function exprStmt(cg: Emitter, e: ast.Expr, tail: boolean): void {
           return;
         }
         const fmt = (e.args[0] as ast.StrLit).value;
-        cg.diag.error(e.span, formatPrintf(fmt, args as (bigint | string)[]));
+        cg.diag.error(e.span, formatLiterals(fmt, args as (bigint | string)[]));
         return;
       }
       case "static_assert": {
