@@ -191,7 +191,8 @@ export type TypeDesc =
     mode?: "bpftrace" | "perf" | "raw";
   }
   | { kind: "inet"; size: number }
-  | { kind: "timestamp"; size: 8; format?: string }
+  /** `epoch`: nanoseconds since the epoch (`nsecs(tai)`), no boot time added. */
+  | { kind: "timestamp"; size: 8; format?: string; epoch?: true }
   /** A uid (`username`): user space prints the name /etc/passwd gives it. */
   | { kind: "username"; size: 8 }
   /**

@@ -28,6 +28,7 @@ import { Helper, R10, STACK_SIZE } from "../bpf/opcodes.ts";
 import type { MapSpec, ProbeProgram } from "../program.ts";
 import type { Unit } from "./units.ts";
 import { castType } from "./type_names.ts";
+import { probetypeText } from "./sugar.ts";
 import type { ProgramTables } from "./tables.ts";
 import { ConstFolder, positionalText } from "./fold.ts";
 import { type Ref, RegAlloc, RegisterPressureError } from "./regs.ts";
@@ -543,6 +544,11 @@ export class ProbeCompiler implements Emitter {
   strConst(e: ast.Expr): string | undefined {
     if (e.kind === "str") return e.value;
     if (e.kind === "builtin" && e.name === "probe") return this.u.probeText;
+    if (e.kind === "builtin" && e.name === "probetype") {
+      return probetypeText(
+        this.u.probe.attachPoints[0]?.provider ?? this.u.kind,
+      );
+    }
     if (e.kind === "positional" && this.fold(e) === undefined) {
       return this.#param(e);
     }

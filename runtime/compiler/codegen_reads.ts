@@ -13,9 +13,10 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
-import { keyedMap, ppidExpr } from "./sugar.ts";
+import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
-import { ncpus } from "./host_facts.ts";
+import { event } from "./codegen_events.ts";
+import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
 import {
   BPF_F_USER_STACK,
@@ -223,7 +224,13 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
     case "nsecs":
       // bpftrace 0.17 reads the boot clock (suspend included), which
       // `strftime()` turns into wall-clock time by adding the boot time.
-      // 0.26's nsecs(monotonic) and nsecs(tai) read those clocks.
+      // 0.26's nsecs(monotonic) and nsecs(tai) read those clocks;
+      // nsecs(sw_tai) is the boot clock plus the TAI offset measured now.
+      if (e.clock === "sw_tai") {
+        const ns = cg.call(Helper.ktime_get_boot_ns, [], true)!;
+        cg.aluOp("+", ns, ra.imm(taiBootDeltaNs()), U64);
+        return ns;
+      }
       return cg.call(
         e.clock === "monotonic"
           ? Helper.ktime_get_ns
@@ -272,6 +279,21 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       return stackId(cg, "ustack", 127);
     case "ppid":
       return cg.scalar(ppidExpr(e));
+    case "cpid": {
+      // No -c (with it, cpid is a constant): 0 and a warning each time it
+      // is read, as 0.26's standard library (base.bt) does.
+      const span = e.span;
+      event(cg, {
+        kind: "warnf",
+        format: "No child command (`-c`); cpid is zero",
+        args: [],
+        line: span.line,
+        col: span.col,
+        endCol: span.col + (span.end - span.start),
+        ...(span.source !== undefined ? { file: span.source.name } : {}),
+      }, []);
+      return ra.imm(0);
+    }
     case "ncpus":
       return ra.imm(ncpus());
     case "usermode": {
@@ -382,6 +404,53 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return cg.scalar(e.args[0]);
     case "strftime":
       return cg.scalar(e.args[1]);
+    case "kptr":
+    case "uptr":
+      return cg.scalar(e.args[0]);
+    case "strlen": {
+      const at = cg.type(e.args[0]);
+      const x = strlenOf(e, at.k === "int");
+      const lit = cg.strConst(x);
+      if (lit !== undefined) {
+        const nul = lit.indexOf("\0");
+        return ra.imm(nul < 0 ? lit.length : nul);
+      }
+      // Count the bytes before the first NUL, all of them unrolled: a
+      // string is at most max_strlen bytes.
+      const b = cg.b;
+      const m = cg.mem(x);
+      const n = sizeOf(cg.type(x));
+      const r = ra.newReg();
+      const c = ra.holding([r], () => ra.newReg());
+      const rr = ra.reg(r);
+      const cr = ra.reg(c);
+      const done = b.newLabel("strlen");
+      b.movImm(rr, 0);
+      for (let i = 0; i < n; i++) {
+        b.ldx(1, cr, m.base, m.off + i);
+        b.jmpImm("JEQ", cr, 0, done);
+        b.alu64Imm("ADD", rr, 1);
+      }
+      b.label(done);
+      ra.free(c);
+      return r;
+    }
+    case "is_err": {
+      // The kernel's IS_ERR(): the last 4095 values, -MAX_ERRNO to -1
+      // (the immediate sign-extends; the comparison is unsigned).
+      const b = cg.b;
+      const r = cg.own(cg.scalar(e.args[0]));
+      const rr = ra.reg(r);
+      const no = b.newLabel("noerr");
+      const done = b.newLabel("iserr");
+      b.jmpImm("JLT", rr, -4095, no);
+      b.movImm(rr, 1);
+      b.ja(done);
+      b.label(no);
+      b.movImm(rr, 0);
+      b.label(done);
+      return r;
+    }
     case "bswap": {
       const t = cg.type(e) as SType & { k: "int" };
       const r = cg.own(cg.scalar(e.args[0]));
@@ -430,7 +499,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return p;
     }
     case "strcontains":
-      return strContains(cg, e);
+    case "strstr":
+      return strContains(cg, e, e.name === "strstr");
     case "len":
       return e.args[0].kind === "map" ? mapLen(cg, e) : stackLen(cg, e);
     case "getopt": {
@@ -491,9 +561,10 @@ function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
 
 /**
  * `strcontains(haystack, "needle")`: 1 when the literal needle occurs in
- * the haystack (before its NUL), else 0; unrolled over every start.
+ * the haystack (before its NUL), else 0; with `index` (`strstr()`) the
+ * first place it starts, else -1. Unrolled over every start.
  */
-function strContains(cg: Emitter, e: ast.CallExpr): Ref {
+function strContains(cg: Emitter, e: ast.CallExpr, index: boolean): Ref {
   const b = cg.b;
   const ra = cg.ra;
   const needle = cg.strConst(e.args[1]) ?? "";
@@ -503,14 +574,15 @@ function strContains(cg: Emitter, e: ast.CallExpr): Ref {
   const found = b.newLabel("sfound");
   const end = b.newLabel("send");
   if (needle.length === 0) {
-    b.movImm(ra.reg(r), 1);
+    // An empty needle is found at once (0.26's strstr: index 0).
+    b.movImm(ra.reg(r), index ? 0 : 1);
     return r;
   }
   const hay = cg.mem(e.args[0]);
   const t = ra.holding([r], () => ra.newReg());
   const tr = ra.reg(t);
   const rr = ra.reg(r);
-  b.movImm(rr, 0);
+  b.movImm(rr, index ? -1 : 0);
   // Starts whose match fits before the last byte (the NUL's place).
   const starts = size - needle.length;
   for (let i = 0; i < starts; i++) {
@@ -519,13 +591,16 @@ function strContains(cg: Emitter, e: ast.CallExpr): Ref {
       b.ldx(1, tr, hay.base, hay.off + i + j);
       b.jmpImm("JNE", tr, needle.charCodeAt(j) & 0xff, next);
     }
-    b.ja(found);
+    if (index) {
+      b.movImm(rr, i);
+      b.ja(end);
+    } else b.ja(found);
     b.label(next);
     // The haystack ends here: no later start can match.
     b.ldx(1, tr, hay.base, hay.off + i);
     b.jmpImm("JEQ", tr, 0, end);
   }
-  if (starts > 0) {
+  if (starts > 0 && !index) {
     b.ja(end);
     b.label(found);
     b.movImm(rr, 1);

@@ -17,6 +17,7 @@ import type { Ref } from "./regs.ts";
 import { assertCode, keyedMap } from "./sugar.ts";
 import { isScalar, sizeOf, stored, type SType } from "./types.ts";
 import * as events from "./codegen_events.ts";
+import { formatLiterals } from "./printf_format.ts";
 import * as maps from "./codegen_maps.ts";
 import * as scalars from "./codegen_scalars.ts";
 import * as loops from "./codegen_loops.ts";
@@ -223,6 +224,35 @@ function exprStmt(cg: Emitter, e: ast.Expr, tail: boolean): void {
       case "warnf":
         events.located(cg, e);
         return;
+      case "fail": {
+        // stdlib.md: a compile error where it is reached, its literal
+        // arguments formatted as printf() does.
+        const args = e.args.slice(1).map((a) => cg.fold(a) ?? cg.strConst(a));
+        const bad = args.findIndex((a) => a === undefined);
+        if (bad >= 0) {
+          cg.diag.error(
+            e.args[bad + 1].span,
+            "fail() takes literal arguments only",
+          );
+          return;
+        }
+        const fmt = (e.args[0] as ast.StrLit).value;
+        cg.diag.error(e.span, formatLiterals(fmt, args as (bigint | string)[]));
+        return;
+      }
+      case "static_assert": {
+        // 0.26's meta.bt: the build fails where a false one is reached.
+        const v = cg.fold(e.args[0]);
+        if (v === undefined) {
+          cg.diag.error(
+            e.args[0].span,
+            "static_assert() needs a condition known at compile time",
+          );
+        } else if (v === 0n) {
+          cg.diag.error(e.span, (e.args[1] as ast.StrLit).value);
+        }
+        return;
+      }
       case "assert": {
         // bpftrace 0.26: if (!cond) { errorf("assert failed: %s", msg);
         // exit(1); }

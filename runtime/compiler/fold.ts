@@ -239,11 +239,15 @@ export class ConstFolder {
       case "positional_count":
         return BigInt(this.#params.length);
       case "builtin":
+        // has_cpid: whether there is a -c child (stdlib.md's words; the
+        // macro of 0.26.1's base.bt tests the opposite).
+        if (e.name === "has_cpid") return this.#cpid === undefined ? 0n : 1n;
         return e.name === "cpid" && this.#cpid !== undefined
           ? BigInt(this.#cpid)
           : undefined;
       case "offsetof":
       case "ident":
+      case "call": // is_str(), is_ptr(), ...: sema's answer
         return this.#known?.get(e);
       case "sizeof": {
         const c = this.#known?.get(e);

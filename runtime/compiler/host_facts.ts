@@ -1,11 +1,13 @@
 /**
  * Facts about the machine that the compiler writes into a program as
- * constants, as bpftrace does: `ncpus` is the number of possible CPUs.
+ * constants, as bpftrace does: `ncpus` is the number of possible CPUs,
+ * `nsecs(sw_tai)` the boot clock plus the host's TAI offset.
  *
  * @module
  */
 
 let possible: number | undefined;
+let taiDelta: bigint | undefined;
 
 /**
  * Counts the CPUs of a kernel CPU list (`0-3,8`, as in
@@ -48,6 +50,141 @@ export function ncpus(): number {
   }
   if (!(possible >= 1)) possible = navigator.hardwareConcurrency || 1;
   return possible;
+}
+
+/**
+ * Reads CLOCK_TAI minus CLOCK_BOOTTIME from `/proc/timer_list` text: the
+ * kernel lists each hrtimer clock base's `.offset` from the monotonic
+ * clock (index 2 is the boot clock, 3 TAI). Undefined when the text
+ * does not list both.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseTimerListTaiDelta } from "./host_facts.ts";
+ * const text = [
+ *   " clock 2:", "  .index:      2", "  .offset:     5 nsecs",
+ *   " clock 3:", "  .index:      3", "  .offset:     1700000000000000037 nsecs",
+ * ].join("\n");
+ * console.assert(parseTimerListTaiDelta(text) === 1700000000000000032n);
+ * ```
+ */
+export function parseTimerListTaiDelta(text: string): bigint | undefined {
+  const offsets = new Map<number, bigint>();
+  let index = -1;
+  for (const line of text.split("\n")) {
+    const i = /^\s*\.index:\s+(\d+)\s*$/.exec(line);
+    if (i !== null) {
+      index = Number(i[1]);
+      continue;
+    }
+    const o = /^\s*\.offset:\s+(-?\d+) nsecs\s*$/.exec(line);
+    if (o !== null && index >= 0 && !offsets.has(index)) {
+      offsets.set(index, BigInt(o[1]));
+      if (offsets.has(2) && offsets.has(3)) break;
+    }
+  }
+  const boot = offsets.get(2);
+  const tai = offsets.get(3);
+  return boot === undefined || tai === undefined ? undefined : tai - boot;
+}
+
+/**
+ * CLOCK_TAI minus CLOCK_BOOTTIME of this host in nanoseconds, which
+ * `nsecs(sw_tai)` adds to the boot clock (bpftrace 0.26 measures it once
+ * at start). Read exactly from `/proc/timer_list` (root only); elsewhere
+ * the wall-clock time less the uptime of `/proc/uptime` (to about 10 ms,
+ * TAI's leap seconds not counted), else the wall-clock time less the
+ * process's run time.
+ *
+ * @example Usage
+ * ```ts
+ * import { taiBootDeltaNs } from "./host_facts.ts";
+ * console.assert(taiBootDeltaNs() > 0n);
+ * ```
+ */
+export function taiBootDeltaNs(): bigint {
+  if (taiDelta !== undefined) return taiDelta;
+  try {
+    taiDelta = parseTimerListTaiDelta(
+      Deno.readTextFileSync("/proc/timer_list"),
+    );
+  } catch {
+    // Not root, or no /proc: the approximations below.
+  }
+  if (taiDelta === undefined) {
+    const wallNs = BigInt(Math.round(Date.now() * 1e6));
+    let uptimeNs = BigInt(Math.round(performance.now() * 1e6));
+    try {
+      const m = /^(\d+)\.(\d{2})\s/.exec(
+        Deno.readTextFileSync("/proc/uptime"),
+      );
+      if (m !== null) {
+        uptimeNs = BigInt(m[1]) * 1_000_000_000n + BigInt(m[2]) * 10_000_000n;
+      }
+    } catch {
+      // No /proc/uptime: the process's run time stands in.
+    }
+    taiDelta = wallNs - uptimeNs;
+  }
+  return taiDelta;
+}
+
+/**
+ * The cgroup id `cgroupid(path)` stands for: the inode number of a
+ * directory of a cgroup file system (kernfs gives a cgroup's id as its
+ * inode number, which is what bpftrace's file handle holds). Throws a
+ * message for paths that are not there or not cgroups.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { cgroupId } from "./host_facts.ts";
+ * console.log(cgroupId("/sys/fs/cgroup"));
+ * ```
+ */
+export function cgroupId(path: string): bigint {
+  let ino: number | null;
+  try {
+    ino = Deno.statSync(path).ino;
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "No such file or directory"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "Permission denied"
+      : (e as Error).message.replace(/ \(os error \d+\)$/, "");
+    throw new Error(`Failed to get \`cgroupid\` for path: "${path}": ${why}`);
+  }
+  const fs = mountType(path);
+  if (fs !== "cgroup2" && fs !== "cgroup") {
+    throw new Error(
+      `Failed to get \`cgroupid\` for path: "${path}": not a cgroup (${
+        fs ?? "unknown"
+      } file system)`,
+    );
+  }
+  return BigInt(ino ?? 0);
+}
+
+/** The file system type of the mount `path` is on (`/proc/mounts`). */
+function mountType(path: string): string | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/mounts");
+  } catch {
+    return undefined;
+  }
+  const full = path.endsWith("/") ? path : `${path}/`;
+  let best = "";
+  let type: string | undefined;
+  for (const line of text.split("\n")) {
+    const [, dir, fs] = line.split(" ");
+    if (dir === undefined || fs === undefined) continue;
+    const d = dir.endsWith("/") ? dir : `${dir}/`;
+    if (full.startsWith(d) && d.length >= best.length) {
+      best = d;
+      type = fs;
+    }
+  }
+  return type;
 }
 
 /**

@@ -58,6 +58,20 @@ export const FUNCTIONS: readonly string[] = [
   "getopt",
   "tseries",
   "len",
+  "is_str",
+  "is_ptr",
+  "is_array",
+  "is_integer",
+  "is_unsigned_integer",
+  "is_literal",
+  "kptr",
+  "uptr",
+  "static_assert",
+  "is_err",
+  "fail",
+  "cgroupid",
+  "strlen",
+  "strstr",
   "signal_name",
   "syscall_name",
 ];
@@ -96,6 +110,8 @@ export const BUILTINS: readonly string[] = [
   "ppid",
   "ncpus",
   "usermode",
+  "probetype",
+  "has_cpid",
 ];
 
 /** Builtins that read the probe's context (r1). */

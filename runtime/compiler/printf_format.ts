@@ -84,3 +84,47 @@ function describe(t: SType): string {
       return t.k;
   }
 }
+
+/**
+ * Formats literal values as printf() would print them, for messages the
+ * compiler writes itself (`fail()`): integers in the specifier's base,
+ * strings as they are, padded to the width; `%%` is a percent sign.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatLiterals } from "./printf_format.ts";
+ * console.assert(formatLiterals("%d %s %x%%", [5n, "a", 255n]) === "5 a ff%");
+ * ```
+ */
+export function formatLiterals(
+  format: string,
+  args: readonly (bigint | string)[],
+): string {
+  const text = (t: string) => t.replaceAll("%%", "%");
+  let out = "";
+  let at = 0;
+  parseSpecs(format).forEach((s, i) => {
+    out += text(format.slice(at, s.index));
+    at = s.index + s.text.length;
+    const v = args[i] ?? "";
+    let t: string;
+    if (typeof v === "string") t = v;
+    else if (s.conversion === "c") t = String.fromCharCode(Number(v & 0xffn));
+    else if (s.conversion === "d") t = BigInt.asIntN(64, v).toString();
+    else {
+      const u = BigInt.asUintN(64, v);
+      t = s.conversion === "x" || s.conversion === "p"
+        ? u.toString(16)
+        : s.conversion === "X"
+        ? u.toString(16).toUpperCase()
+        : s.conversion === "o"
+        ? u.toString(8)
+        : u.toString();
+    }
+    const pad = Math.max(0, s.width - t.length);
+    out += s.left
+      ? t + " ".repeat(pad)
+      : (s.zero && typeof v !== "string" ? "0" : " ").repeat(pad) + t;
+  });
+  return out + text(format.slice(at));
+}

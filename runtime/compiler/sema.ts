@@ -255,6 +255,11 @@ class UnitTypeChecker implements SemaScope {
         const through = (parent?.kind === "field" && parent.expr === node) ||
           (parent?.kind === "index" && parent.expr === node) ||
           (parent?.kind === "call" && parent.name === "ntop") ||
+          // sizeof reads nothing (an array of arrays too: 0.26); a
+          // comparison #binary has refused already, if it must.
+          parent?.kind === "sizeof" ||
+          (parent?.kind === "binary" &&
+            (parent.op === "==" || parent.op === "!=")) ||
           // An integer array is copied as a value (0.26).
           (stored(t).k === "intarray" && t.size <= STACK_LIMIT);
         // Copied whole, as bpftrace does: printed, or a map's value or key.
@@ -268,7 +273,8 @@ class UnitTypeChecker implements SemaScope {
           (node.kind === "var" && parent?.kind === "assign" &&
             parent.value === node) ||
           (parent?.kind === "map" && parent.keys.length === 1 &&
-            parent.keys[0] === node)
+            parent.keys[0] === node) ||
+          (t.k === "array" && parent?.kind === "tuple")
         );
         if (!through && !copied) {
           const big = t.size > STACK_LIMIT

@@ -131,6 +131,12 @@ export function aggregateEq(x: SType, y: SType): string | undefined {
     }
     return undefined;
   }
+  if (a.k === "array" && b.k === "array") {
+    // An array of arrays (0.26's words: its elements are no integers).
+    return a.count !== b.count
+      ? "Only arrays of same size support comparison operators."
+      : "Only arrays of same sized integer support comparison operators.";
+  }
   if (a.k === "tuple" && b.k === "tuple") {
     if (a.elems.length !== b.elems.length) return "";
     if ((a.names === undefined) !== (b.names === undefined)) return "";

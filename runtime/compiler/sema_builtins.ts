@@ -10,10 +10,10 @@
 import type * as ast from "../lang/ast.ts";
 import { usdtArgType } from "./usdt_args.ts";
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
-import { type IntType, type SType, U32, U64 } from "./types.ts";
+import { BOOL, type IntType, type SType, U32, U64 } from "./types.ts";
 import { ARG_REGS } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
-import { ppidExpr } from "./sugar.ts";
+import { ppidExpr, probetypeText } from "./sugar.ts";
 import { ncpus } from "./host_facts.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
@@ -68,6 +68,9 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "rand":
       return U32;
     case "nsecs":
+      if (e.clock === "monotonic") return { ...U64, clock: "monotonic" };
+      if (e.clock !== undefined) return { ...U64, clock: "tai" };
+      return U64;
     case "cgroup":
     case "jiffies":
       return U64;
@@ -76,10 +79,10 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "username":
       return { k: "username" };
     case "cpid":
-      if (c.opts.cpid === undefined) {
-        c.err(e.span, "cpid is only available with -c");
-      }
+      // Without -c: 0 and a run-time warning (codegen), as 0.26.
       return U32;
+    case "has_cpid":
+      return BOOL;
     case "elapsed":
       c.state.usesElapsed = true;
       return U64;
@@ -95,6 +98,11 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "str", size: 16 };
     case "probe":
       return { k: "str", size: u.probeText.length + 1 };
+    case "probetype": {
+      // A constant, as 0.26's __builtin_probetype: the first attach point's.
+      const p = u.probe.attachPoints[0]?.provider ?? u.kind;
+      return { k: "str", size: probetypeText(p).length + 1 };
+    }
     case "retval":
       if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
         c.err(

@@ -23,10 +23,10 @@ import {
 } from "./types.ts";
 import { kernelAddress, PT_REGS, signalNumber } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
-import { assertCode } from "./sugar.ts";
+import { assertCode, strlenOf } from "./sugar.ts";
 import type { ProgramOption } from "./getopt.ts";
 import { onDemand } from "./on_demand.ts";
-import { addressBytes } from "./host_facts.ts";
+import { addressBytes, cgroupId } from "./host_facts.ts";
 import { STACK_DEPTH, stackType } from "./sema_builtins.ts";
 import {
   argc,
@@ -186,7 +186,8 @@ function checkFormat(c: SemaScope, e: ast.CallExpr): void {
   }
   const f = e.args[0];
   const ts = e.args.slice(1).map((a) => c.expr(a));
-  c.expr(f);
+  // A format is no string value: as long as written (bpftrace too).
+  if (f.kind !== "str") c.expr(f);
   if (f.kind !== "str") {
     c.err(f.span, `${e.name}() expects a string literal format`);
     return;
@@ -345,7 +346,18 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       return checkGetopt(c, e);
     case "len": {
       // len(kstack|ustack): frames; len(@map): its elements (0.26).
-      if (!argc(c, e, 1)) return S64;
+      if (e.args.length !== 1) {
+        // 0.26's len() is a macro of one argument (base.bt), and a call
+        // matching none is reported with these words.
+        c.err(
+          e.span,
+          `Call to len() has arguments that do not match any definition. Expected: 1 but got ${e.args.length}`,
+        );
+        for (const a of e.args) {
+          if (a.kind !== "map" || a.keys.length > 0) c.expr(a);
+        }
+        return S64;
+      }
       const a = e.args[0];
       if (a.kind === "map" && a.keys.length === 0) {
         const m = mapArg(c, e, 0, false);
@@ -376,19 +388,107 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       elementArg(c, e);
       return BOOL;
     }
-    case "strcontains": {
-      if (!argc(c, e, 2)) return U64;
-      const hay = c.expr(e.args[0]);
-      const needle = c.expr(e.args[1]);
-      if (hay.k !== "str" || needle.k !== "str") {
-        c.err(e.span, "strcontains() expects two strings");
-      } else if (strConstant(c, e.args[1]) === undefined) {
+    case "is_str":
+    case "is_ptr":
+    case "is_array":
+    case "is_integer":
+    case "is_unsigned_integer":
+    case "is_literal": {
+      // 0.26's meta.bt: the argument's type (or form), known at compile
+      // time; the argument is not evaluated.
+      if (!argc(c, e, 1)) return BOOL;
+      const a = e.args[0];
+      const t = a.kind === "map" && a.keys.length === 0
+        ? (c.mapKeys(a)?.value ?? NONE)
+        : c.expr(a);
+      (c.u.consts ??= new Map()).set(e, typeIs(name, a, t) ? 1n : 0n);
+      return BOOL;
+    }
+    case "kptr":
+    case "uptr": {
+      // stdlib.md: marks the pointer's address space, type unchanged.
+      if (!argc(c, e, 1)) return U64;
+      const t = c.expr(e.args[0]);
+      if (t.k !== "int") {
         c.err(
-          e.args[1].span,
-          "strcontains() expects a string literal as the needle (argument 2)",
+          e.args[0].span,
+          `${name}() only supports integer or pointer arguments (${
+            t.k === "str" ? "string" : typeName(t)
+          } provided)`,
+        );
+        return U64;
+      }
+      return { ...t, ptr: name === "kptr" ? "kernel" : "user" };
+    }
+    case "strlen": {
+      // stdlib.md: the bytes before the NUL of a string, or of the string
+      // a `char *` points at (read as str() reads it).
+      if (!argc(c, e, 1)) return U64;
+      const t = c.expr(e.args[0]);
+      if (t.k === "int" && (t.deref !== undefined || t.ptr !== undefined)) {
+        c.expr(strlenOf(e, true));
+      } else if (t.k !== "str") {
+        c.err(
+          e.args[0].span,
+          `strlen() expects a string or a pointer to one, got ${typeName(t)}`,
+        );
+      }
+      return U64;
+    }
+    case "cgroupid": {
+      // stdlib.md: a compile-time constant, the cgroup's id.
+      if (!argc(c, e, 1)) return U64;
+      const path = strLitArg(c, e, 0);
+      if (path === undefined) return U64;
+      try {
+        (c.u.consts ??= new Map()).set(e, cgroupId(path));
+      } catch (err) {
+        c.err(e.span, (err as Error).message);
+      }
+      return U64;
+    }
+    case "is_err": {
+      if (!argc(c, e, 1)) return BOOL;
+      const t = c.expr(e.args[0]);
+      if (t.k !== "int") {
+        c.err(
+          e.args[0].span,
+          `is_err() expects a pointer, got ${typeName(t)}`,
         );
       }
       return BOOL;
+    }
+    case "fail":
+      // A compile error where codegen reaches it (stdlib.md).
+      needStmt();
+      checkFormat(c, e);
+      return NONE;
+    case "static_assert": {
+      // 0.26's meta.bt: fail(msg) when the condition is false at compile
+      // time (codegen folds it; a branch never emitted is not checked).
+      needStmt();
+      if (!argc(c, e, 2)) return NONE;
+      c.expr(e.args[0]);
+      strLitArg(c, e, 1);
+      return NONE;
+    }
+    case "strcontains":
+    case "strstr": {
+      // strstr(): the index of the needle in the haystack, -1 if it is
+      // not there (stdlib.md); strcontains() whether it is.
+      const out = name === "strstr" ? S64 : BOOL;
+      if (!argc(c, e, 2)) return out;
+      const hay = c.expr(e.args[0]);
+      const needle = c.expr(e.args[1]);
+      if (hay.k !== "str" || needle.k !== "str") {
+        c.err(e.span, `${name}() expects two strings`);
+      } else if (strConstant(c, e.args[1]) === undefined) {
+        c.err(
+          e.args[1].span,
+          `${name}() expects a string literal as the needle (argument 2)`,
+        );
+      }
+      return out;
     }
     case "print": {
       needStmt();
@@ -626,9 +726,16 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     case "strftime": {
       if (!argc(c, e, 2)) return { k: "timestamp" };
       const format = strLitArg(c, e, 0);
-      intArg(c, e, 1);
-      return format === undefined
-        ? { k: "timestamp" }
+      const t = intArg(c, e, 1);
+      // bpftrace 0.26 (type_checker.cpp): a monotonic time is no date; a
+      // TAI time is one already, which the boot time is not added to.
+      const clock = t.k === "int" ? t.clock : undefined;
+      if (clock === "monotonic") {
+        c.err(e.span, "strftime() can not take a monotonic timestamp");
+      }
+      if (format === undefined) return { k: "timestamp" };
+      return clock === "tai"
+        ? { k: "timestamp", format, epoch: true }
         : { k: "timestamp", format };
     }
     case "emit": {
@@ -719,5 +826,26 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       );
       for (const a of e.args) c.expr(a);
       return S64;
+  }
+}
+
+/** What `is_str()`, `is_ptr()`, ... say of an argument `a` of type `t`. */
+function typeIs(name: string, a: ast.Expr, t: SType): boolean {
+  const ptr = t.k === "int" &&
+    (t.deref !== undefined || t.rec !== undefined || t.pointee !== undefined);
+  switch (name) {
+    case "is_str":
+      return t.k === "str";
+    case "is_ptr":
+      return ptr;
+    case "is_array":
+      return t.k === "array" || t.k === "intarray";
+    case "is_integer":
+      return t.k === "int" && !ptr && !t.bool;
+    case "is_unsigned_integer":
+      return t.k === "int" && !ptr && !t.bool && !t.signed;
+    default: // is_literal: 1, -1, true, "hello"
+      return a.kind === "int" || a.kind === "bool" || a.kind === "str" ||
+        (a.kind === "unary" && a.op === "-" && a.expr.kind === "int");
   }
 }

@@ -138,12 +138,19 @@ export function addressOf(
   e: ast.UnaryExpr,
   t: SType,
 ): SType {
-  if (e.expr.kind !== "var") {
+  if (e.expr.kind === "map" && e.expr.keys.length === 0) {
+    // 0.26's `&@m` is the BPF map object itself, for its C library.
     c.err(
       e.span,
-      `The address-of operator "&" takes a scratch variable ($x), not a ${
-        e.expr.kind === "map" ? "map value" : "value"
-      }`,
+      `The address of a map (the BPF map object) is not supported: copy the value to a scratch variable ($x = @m; &$x)`,
+    );
+    return S64;
+  }
+  if (e.expr.kind !== "var") {
+    // bpftrace 0.26's words (tests/parser.cpp).
+    c.err(
+      e.span,
+      "The address-of operator (&) can only be used on a map or variable",
     );
     return S64;
   }

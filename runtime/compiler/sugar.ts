@@ -2,7 +2,8 @@
  * Functions of the modern language (bpftrace 0.26) that stand for an
  * expression the compiler already knows: `ppid` is
  * `curtask->real_parent->pid`, `has_key(@m, k)` and `delete(@m, k)` look
- * up or delete the element `@m[k]`. Sema and codegen ask for the same
+ * up or delete the element `@m[k]`, `probetype` is the name of the probe's
+ * type. Sema and codegen ask for the same
  * node (cached per call), so the types sema records are the ones codegen
  * reads.
  *
@@ -97,4 +98,51 @@ export function keyedMap(e: ast.CallExpr): ast.MapExpr | undefined {
  */
 export function assertCode(e: ast.CallExpr): ast.IntLit {
   return cached(e, () => ({ kind: "int", value: 1n, raw: "1", span: e.span }));
+}
+
+/** 0.26's names of probe types, where they differ from the provider's. */
+const PROBE_TYPE_NAMES: Readonly<Record<string, string>> = {
+  BEGIN: "special",
+  END: "special",
+  bench: "benchmark",
+  kfunc: "fentry",
+  kretfunc: "fexit",
+};
+
+/**
+ * `probetype`: the type of the probe's first attach point as bpftrace
+ * 0.26 names it (`begin` and `end` are `special`).
+ *
+ * @example Usage
+ * ```ts
+ * import { probetypeText } from "./sugar.ts";
+ * console.assert(probetypeText("BEGIN") === "special");
+ * console.assert(probetypeText("tracepoint") === "tracepoint");
+ * ```
+ */
+export function probetypeText(provider: string): string {
+  return PROBE_TYPE_NAMES[provider] ?? provider;
+}
+
+/**
+ * The string `strlen(x)` measures: `x` itself, or for a pointer `str(x)`
+ * (0.26 reads a `char *` up to the default string length).
+ *
+ * @example Usage
+ * ```ts
+ * import { strlenOf } from "./sugar.ts";
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * const p = { kind: "builtin" as const, name: "arg0", span };
+ * const e = { kind: "call" as const, name: "strlen", args: [p], span };
+ * console.assert(strlenOf(e, true).kind === "call");
+ * console.assert(strlenOf(e, false) === p);
+ * ```
+ */
+export function strlenOf(e: ast.CallExpr, pointer: boolean): ast.Expr {
+  const a = e.args[0];
+  if (!pointer) return a;
+  return cached(
+    e,
+    () => ({ kind: "call", name: "str", args: [a], span: a.span }),
+  );
 }

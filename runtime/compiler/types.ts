@@ -43,7 +43,7 @@ export type SType =
   | { k: "kstack"; depth: number; mode?: "perf" | "raw" }
   | { k: "ustack"; depth: number; mode?: "perf" | "raw" }
   | { k: "inet"; size: number }
-  | { k: "timestamp"; format?: string }
+  | { k: "timestamp"; format?: string; epoch?: true }
   /** A uid printed as its user name (`username`). */
   | { k: "username" }
   /** A number printed as its name (`strerror()`, …; see `int_names.ts`). */
@@ -97,6 +97,11 @@ export interface IntType {
   rec?: RecordRef;
   /** A `bool` (0.26): 0 or 1, printed `false`/`true`. */
   bool?: true;
+  /**
+   * A timestamp of `nsecs(monotonic)`, or of `nsecs(tai)`/`nsecs(sw_tai)`
+   * (nanoseconds since the epoch), for `strftime()` (0.26).
+   */
+  clock?: "monotonic" | "tai";
   /** An enum: printed as its enumerator's name (`(enum tcp_state)$x`). */
   enumType?: EnumRef;
 }
@@ -198,6 +203,12 @@ export function alignOf(t: SType): number {
       // Up to 8 bytes: stored and loaded as one integer (the stack wants
       // aligned access).
       return t.size <= 8 ? 8 : t.elem.size;
+    case "array": {
+      // An array of arrays of integers: as its innermost integers (0.26).
+      let e: SType = t.elem;
+      while (e.k === "array") e = e.elem;
+      return e.k === "int" && t.size > 8 ? e.size : 8;
+    }
     default:
       return 8;
   }
@@ -397,6 +408,7 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     sameType(a.pointee, b.pointee)
   ) t.pointee = a.pointee;
   if (a.bool && b.bool) t.bool = true;
+  if (a.clock !== undefined && a.clock === b.clock) t.clock = a.clock;
   if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
     t.enumType = a.enumType;
   }
@@ -517,6 +529,8 @@ export function toTypeDesc(
     case "timestamp":
       return t.format === undefined
         ? { kind: "timestamp", size: 8 }
+        : t.epoch
+        ? { kind: "timestamp", size: 8, format: t.format, epoch: true }
         : { kind: "timestamp", size: 8, format: t.format };
     case "kstack":
     case "ustack": {

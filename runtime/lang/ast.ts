@@ -523,8 +523,11 @@ export interface BuiltinExpr {
   kind: "builtin";
   /** The name (`pid`, `arg0`, ...). */
   name: string;
-  /** `nsecs(monotonic)`, `nsecs(tai)`: the clock read (default: boot). */
-  clock?: "monotonic" | "tai";
+  /**
+   * `nsecs(monotonic)`, `nsecs(tai)`, `nsecs(sw_tai)` (the boot clock
+   * plus the host's TAI offset): the clock read (default: boot).
+   */
+  clock?: "monotonic" | "tai" | "sw_tai";
   /** Source range of the node. */
   span: Span;
 }
@@ -834,6 +837,8 @@ export const BUILTINS: ReadonlySet<string> = new Set([
   "ppid",
   "ncpus",
   "usermode",
+  "probetype",
+  "has_cpid",
 ]);
 
 /**

@@ -13,7 +13,7 @@ import { isBuiltinName } from "./ast.ts";
 import { quote } from "./diagnostics.ts";
 import { describeToken, type Token } from "./lexer.ts";
 import { lowerElvis } from "./lowering.ts";
-import { callStyleBuiltin } from "./call_builtins.ts";
+import { callStyleBuiltin, taskRelative } from "./call_builtins.ts";
 import { joinSpan, type ParserState } from "./parse_state.ts";
 import { castAhead, KEYWORDS, parseType, typeAhead } from "./parse_type.ts";
 
@@ -441,7 +441,8 @@ function parseIdent(p: ParserState, t: Token): Expr {
     }
   }
   if (isBuiltinName(name)) return { kind: "builtin", name, span: t.span };
-  return { kind: "ident", name, span: t.span };
+  return taskRelative(name, undefined, t.span) ??
+    { kind: "ident", name, span: t.span };
 }
 
 /** `sizeof(type)` or `sizeof(expr)` (at `sizeof`). */

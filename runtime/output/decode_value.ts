@@ -341,6 +341,7 @@ export function decodeValue(
       // the wall-clock time formatted as bpftrace prints it.
       const ns = readU64(bytes, offset);
       if (type.format === undefined) return toInt(ns);
+      if (type.epoch) return formatStrftime(type.format, ns);
       const boot = resolver?.bootTimeNs?.() ?? hostBootTimeNs();
       return formatStrftime(type.format, boot + ns);
     }

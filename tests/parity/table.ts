@@ -33,6 +33,7 @@ import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
 import { FUNCTION_ROWS } from "./rows_functions.ts";
 import { BTF_ROWS } from "./rows_btf.ts";
+import { LANG26_ROWS } from "./rows_lang26.ts";
 
 export { N, type Row };
 
@@ -1321,4 +1322,5 @@ export const ROWS: Row[] = [
   ...BTF_ROWS,
   ...CONFIG_ROWS,
   ...CLI26_ROWS,
+  ...LANG26_ROWS,
 ];
