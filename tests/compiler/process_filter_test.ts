@@ -7,15 +7,7 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import {
-  compileErrors as errorsOf,
-  entries,
-  events,
-  load,
-  run,
-  tpCtx,
-  valueOf,
-} from "./harness.ts";
+import { entries, events, load, run, tpCtx, valueOf } from "./harness.ts";
 
 Deno.test("pid option: probes other than BEGIN/END only fire in that process", () => {
   const tp = "tracepoint:syscalls:sys_enter_getppid";
