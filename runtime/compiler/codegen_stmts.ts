@@ -303,12 +303,22 @@ function exprStmt(cg: Emitter, e: ast.Expr, tail: boolean): void {
         cg.written(m.name);
         return;
       }
-      case "signal": {
+      case "signal":
+      case "signal_thread": {
         const a = e.args[0];
         const v = a.kind === "str"
           ? cg.ra.imm(signalNumber(a.value) ?? 0)
           : cg.scalar(a);
-        cg.call(Helper.send_signal, [v], false);
+        const h = e.name === "signal"
+          ? Helper.send_signal
+          : Helper.send_signal_thread;
+        cg.call(h, [v], false);
+        return;
+      }
+      case "override": {
+        // bpf_override_return(ctx, rc): kprobes only (sema_funcs.ts).
+        const v = cg.scalar(e.args[0]);
+        cg.call(Helper.override_return, [{ ctx: true }, v], false);
         return;
       }
     }

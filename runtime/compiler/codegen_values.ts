@@ -266,6 +266,11 @@ export function into(
     ], false);
     return;
   }
+  if (e.kind === "call" && e.name === "macaddr") {
+    macaddrInto(cg, e, d);
+    if (clean) cg.zero(d, 6, size);
+    return;
+  }
   if (st.k === "inet" && e.kind === "call" && e.name === "ntop") {
     const last = e.args[e.args.length - 1];
     if (last.kind === "call" && last.name === "pton") {
@@ -522,4 +527,27 @@ export function elementOf(
     ? i * t.elem.size
     : i;
   return { of: e.expr, off };
+}
+
+/**
+ * Writes `macaddr(a)` into `d`: the six bytes `a` points at (read with
+ * the helper its address space calls for; a failed read gives zeros, as
+ * bpftrace's), or the first six of the array `a`.
+ */
+function macaddrInto(cg: Emitter, e: ast.CallExpr, d: Dst): void {
+  const a = e.args[0];
+  const t = cg.type(a);
+  if (t.k === "int") {
+    const p = cg.scalar(a);
+    cg.call(readHelper(t, false), [cg.ptrArg(d), cg.ra.imm(6), p], false);
+    return;
+  }
+  if ((t.k === "array" || t.k === "str") && a.kind !== "var") {
+    // A member of a struct: read where it lives.
+    const at = cg.addr(a);
+    cg.readSlot(at, readHelperFrom(at.origin, false), 6, d);
+    return;
+  }
+  // An array held as a value (a variable, a tracepoint's array field).
+  cg.copy(d, mem(cg, a), 6);
 }

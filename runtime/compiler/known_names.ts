@@ -74,6 +74,11 @@ export const FUNCTIONS: readonly string[] = [
   "strstr",
   "signal_name",
   "syscall_name",
+  "macaddr",
+  "signal_thread",
+  "override",
+  "path",
+  "skboutput",
 ];
 
 /** The builtin variables, for "did you mean" suggestions. */

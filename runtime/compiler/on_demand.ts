@@ -53,6 +53,7 @@ const LOADERS = {
   kallsyms: () => import("../probes/kallsyms.ts"),
   kfuncs: () => import("../probes/kernel_functions.ts"),
   getopt: () => import("./getopt.ts"),
+  funcs: () => import("./sema_funcs.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -80,7 +81,18 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   kallsyms: "the kernel symbol table",
   kfuncs: "the kprobe wildcard expander",
   getopt: "the getopt() parameter reader",
+  funcs: "the checks of macaddr(), override() and others",
 };
+
+/**
+ * The functions `sema_funcs.ts` checks, loaded when a program names one.
+ */
+export const ON_DEMAND_FUNCS: ReadonlySet<string> = new Set([
+  "macaddr",
+  "override",
+  "path",
+  "skboutput",
+]);
 
 /**
  * The modules a script's text may need (a cheap look at the text, erring
@@ -124,6 +136,9 @@ export function onDemandNeeds(
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
   if (/\b(?:kprobe|kretprobe|kr?)\s*:[\w.:]*[*?]/.test(t)) out.push("kfuncs");
   if (/\bgetopt\b/.test(t)) out.push("getopt");
+  if (/\b(?:macaddr|override|path|skboutput)\s*\(/.test(t)) {
+    out.push("funcs");
+  }
   return out;
 }
 

@@ -25,7 +25,7 @@ import { kernelAddress, PT_REGS, signalNumber } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { assertCode, strlenOf } from "./sugar.ts";
 import type { ProgramOption } from "./getopt.ts";
-import { onDemand } from "./on_demand.ts";
+import { ON_DEMAND_FUNCS, onDemand } from "./on_demand.ts";
 import { addressBytes, cgroupId } from "./host_facts.ts";
 import { STACK_DEPTH, stackType } from "./sema_builtins.ts";
 import {
@@ -306,10 +306,11 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       }
       checkFormat(c, e);
       return NONE;
-    case "signal": {
+    case "signal":
+    case "signal_thread": {
       needStmt();
       if (!c.opts.unsafe) {
-        c.err(e.span, `signal() is an unsafe function: use --unsafe`);
+        c.err(e.span, `${name}() is an unsafe function: use --unsafe`);
       }
       if (!argc(c, e, 1)) return NONE;
       const a = e.args[0];
@@ -820,6 +821,9 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       return U64;
     }
     default:
+      if (ON_DEMAND_FUNCS.has(name)) {
+        return onDemand("funcs").checkFuncCall(c, e, name, stmt)!;
+      }
       c.err(
         e.span,
         `Unknown function: "${name}"${didYouMean(name, FUNCTIONS)}`,

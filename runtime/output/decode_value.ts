@@ -334,6 +334,8 @@ export function decodeValue(
         const len = family === 10n ? 16 : 4;
         return formatInet(bytes.subarray(offset + 8, offset + 8 + len));
       }
+      // Six bytes: a MAC address (`macaddr()`), as bpftrace prints it.
+      if (type.size === 6) return formatMac(bytes.subarray(offset, offset + 6));
       return formatInet(bytes.subarray(offset, offset + type.size));
     }
     case "timestamp": {
@@ -417,4 +419,10 @@ export function bitfield(
   let v = (raw >> BigInt(bits.shift)) & ((1n << BigInt(bits.width)) - 1n);
   if (type.kind === "int" && type.signed) v = BigInt.asIntN(bits.width, v);
   return toInt(v);
+}
+
+/** Six bytes as a MAC address, `XX:XX:XX:XX:XX:XX` (upper case, as bpftrace). */
+function formatMac(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).toUpperCase().padStart(2, "0"))
+    .join(":");
 }

@@ -167,6 +167,16 @@ const table: [number, HelperProto][] = [
     retBoundedBySize: true,
   }],
   [Helper.send_signal, { name: "", args: ["anything"], ret: "integer" }],
+  [Helper.send_signal_thread, {
+    name: "",
+    args: ["anything"],
+    ret: "integer",
+  }],
+  [Helper.override_return, {
+    name: "",
+    args: ["ctx", "anything"],
+    ret: "integer",
+  }],
   [Helper.get_func_ip, { name: "", args: ["ctx"], ret: "integer" }],
   [Helper.tail_call, {
     name: "",

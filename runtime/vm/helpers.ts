@@ -670,5 +670,6 @@ export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
     [Helper.get_current_cgroup_id, (m) => retBig(m.env.cgroupId)],
     [Helper.get_func_ip, (m) => retBig(m.env.funcIp)],
     [Helper.send_signal, sendSignal as HelperFn],
+    [Helper.send_signal_thread, sendSignal as HelperFn],
   ],
 );
