@@ -93,7 +93,7 @@ export function needsCtx(u: Unit): boolean {
         }
       } else if (
         node.kind === "call" &&
-        ["kstack", "ustack", "reg", "uaddr"].includes(node.name)
+        ["kstack", "ustack", "reg", "uaddr", "override"].includes(node.name)
       ) found = true;
       return !found;
     });

@@ -544,6 +544,14 @@ function formatPrintk(
   return out;
 }
 
+/**
+ * bpf_override_return: the interpreter runs no kernel function whose
+ * return value could change; the call is accepted and has no effect.
+ */
+function overrideReturn(): number {
+  return ret(0);
+}
+
 function sendSignal(m: Machine, sl: number, sh: number): number {
   if (sh !== 0 || sl >>> 0 > 64) return ret(Errno.EINVAL);
   m.output.signals.push({ signal: sl, pid: m.env.pid, tid: m.env.tid });
@@ -671,5 +679,6 @@ export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
     [Helper.get_func_ip, (m) => retBig(m.env.funcIp)],
     [Helper.send_signal, sendSignal as HelperFn],
     [Helper.send_signal_thread, sendSignal as HelperFn],
+    [Helper.override_return, overrideReturn as HelperFn],
   ],
 );
