@@ -33,6 +33,7 @@ import { TYPES_ROWS } from "./rows_types.ts";
 import { STATEMENT_ROWS } from "./rows_statements.ts";
 import { FUNCTION_ROWS } from "./rows_functions.ts";
 import { BTF_ROWS } from "./rows_btf.ts";
+import { FUNCS_ROWS } from "./rows_funcs.ts";
 import { LANG26_ROWS } from "./rows_lang26.ts";
 
 export { N, type Row };
@@ -1323,4 +1324,5 @@ export const ROWS: Row[] = [
   ...CONFIG_ROWS,
   ...CLI26_ROWS,
   ...LANG26_ROWS,
+  ...FUNCS_ROWS,
 ];

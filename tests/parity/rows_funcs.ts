@@ -1,0 +1,66 @@
+/**
+ * Parity rows for functions of bpftrace 0.17 that tsbpf lacked until
+ * issue 17: `macaddr()` (printed as bpftrace prints it, upper-case hex
+ * bytes joined by `:`) in printf, `print()`, map keys, values and tuples,
+ * and of a user pointer in a tracepoint.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { entries, linesOf, only } from "./expect.ts";
+import { N, type Row } from "./row.ts";
+
+const MAC = /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/;
+
+/** The rows of this file, spread into `ROWS` (`table.ts`). */
+export const FUNCS_ROWS: Row[] = [
+  {
+    name: "fn_macaddr_values",
+    features: [
+      "macaddr() of an array variable",
+      "macaddr() of a cast",
+      "macaddr() of a pointer (&$x)",
+      "macaddr() as map key, value and in a tuple",
+    ],
+    source: `begin {
+  $a = (uint8[8])(uint64)0x0000665544332211;
+  $m = macaddr($a);
+  printf("%s %s\\n", $m, macaddr((uint8[8])(uint64)0xffeeddccbbaa));
+  $p = (uint64)0x0a0b0c0d0e0f;
+  printf("%s\\n", macaddr(&$p));
+  @m[macaddr($a)] = count();
+  @v = macaddr($a);
+  @t = (1, macaddr($a));
+  exit();
+}`,
+    expect(r) {
+      assert.deepEqual(linesOf(r).slice(0, 2), [
+        "11:22:33:44:55:66 AA:BB:CC:DD:EE:FF",
+        "0F:0E:0D:0C:0B:0A",
+      ]);
+      assert.deepEqual(entries(r, "@m"), [["11:22:33:44:55:66", 1]]);
+      assert.equal(only(r, "@v"), "11:22:33:44:55:66");
+      assert.deepEqual(only(r, "@t"), [1, "11:22:33:44:55:66"]);
+    },
+  },
+  {
+    name: "fn_macaddr_user_pointer",
+    features: ["macaddr() of a char * tracepoint field (user memory)"],
+    source: `tracepoint:syscalls:sys_enter_openat {
+  @[macaddr(args->filename)] = count();
+}`,
+    workload: ["open", String(N)],
+    pidFilter: true,
+    expect(r) {
+      const e = entries(r, "@");
+      assert.ok(e.length > 0, "no openat seen");
+      for (const [k] of e) assert.match(k, MAC);
+      if (r.engine === "kernel") {
+        // The workload opens "/nonexistent/tsbparity/I": "/nonex".
+        const hit = e.find(([k]) => k === "2F:6E:6F:6E:65:78");
+        assert.equal(hit?.[1], N, JSON.stringify(e));
+      }
+    },
+  },
+];
