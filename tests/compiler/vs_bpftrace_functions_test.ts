@@ -1,6 +1,6 @@
 /**
  * Functions whose 0.17 behaviour the installed bpftrace 0.17 shows, run
- * by both: `bswap()` of signed integers, positional parameters not given,
+ * by both: `bswap()` of signed integers, `macaddr()`, positional parameters not given,
  * and `buf()` of strings (keys, values, `%rx`, `%rh`, `==`). tsbpf runs
  * them in the kernel and in the interpreter; all three must print the
  * same.
@@ -31,6 +31,14 @@ async function three(args: string[]): Promise<string[]> {
 }
 
 const CASES: [string, string[], string][] = [
+  [
+    "macaddr() of an unreadable pointer is zeros: print, %s, key, value",
+    [
+      "-e",
+      'BEGIN { $m = macaddr(1); print($m); printf("[%s]\\n", $m); @[$m] = 1; @v = $m; exit(); }',
+    ],
+    "00:00:00:00:00:00\n[00:00:00:00:00:00]\n\n\n@[00:00:00:00:00:00]: 1\n@v: 00:00:00:00:00:00\n",
+  ],
   [
     "bswap() is unsigned at the argument's width",
     [
