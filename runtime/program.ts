@@ -197,9 +197,15 @@ export type TypeDesc =
   | { kind: "username"; size: 8 }
   /**
    * A number printed as its name (`strerror()`, `signal_name()`,
-   * `syscall_name()`): user space looks it up in `table`.
+   * `syscall_name()`): user space looks it up in `table`; a cgroup id
+   * (`cgroup_path()`) is looked up in the hierarchies `filter` matches.
    */
-  | { kind: "intname"; size: 8; table: "errno" | "signal" | "syscall" }
+  | {
+    kind: "intname";
+    size: 8;
+    table: "errno" | "signal" | "syscall" | "cgroup";
+    filter?: string;
+  }
   | { kind: "none"; size: 0 };
 
 /** How a map's per-key value is aggregated and printed. */

@@ -709,7 +709,9 @@ export function descToType(cg: Emitter, d: TypeDesc): SType {
     case "username":
       return { k: d.kind };
     case "intname":
-      return { k: "intname", table: d.table };
+      return d.filter === undefined
+        ? { k: "intname", table: d.table }
+        : { k: "intname", table: d.table, filter: d.filter };
     case "record":
       // Copied whole: only its size matters here.
       return {

@@ -401,6 +401,7 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     case "strerror":
     case "signal_name":
     case "syscall_name":
+    case "cgroup_path":
       return cg.scalar(e.args[0]);
     case "strftime":
       return cg.scalar(e.args[1]);

@@ -75,6 +75,7 @@ export const FUNCTIONS: readonly string[] = [
   "signal_name",
   "syscall_name",
   "macaddr",
+  "cgroup_path",
   "signal_thread",
   "override",
   "path",

@@ -89,6 +89,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
  */
 export const ON_DEMAND_FUNCS: ReadonlySet<string> = new Set([
   "macaddr",
+  "cgroup_path",
   "override",
   "path",
   "skboutput",
@@ -136,7 +137,7 @@ export function onDemandNeeds(
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
   if (/\b(?:kprobe|kretprobe|kr?)\s*:[\w.:]*[*?]/.test(t)) out.push("kfuncs");
   if (/\bgetopt\b/.test(t)) out.push("getopt");
-  if (/\b(?:macaddr|override|path|skboutput)\s*\(/.test(t)) {
+  if (/\b(?:macaddr|cgroup_path|override|path|skboutput)\s*\(/.test(t)) {
     out.push("funcs");
   }
   return out;

@@ -1,6 +1,6 @@
 /**
  * Checks of functions of bpftrace few scripts call, loaded on demand:
- * `macaddr()`, `override()`, and those tsbpf refuses with the reason
+ * `macaddr()`, `cgroup_path()`, `override()`, and those tsbpf refuses with the reason
  * (`path()` and `skboutput()`, helpers of fentry programs). Only type
  * imports and leaf modules here: `on_demand.ts` loads this module while
  * it is itself being loaded.
@@ -39,6 +39,8 @@ export function checkFuncCall(
   switch (name) {
     case "macaddr":
       return checkMacaddr(c, e);
+    case "cgroup_path":
+      return checkCgroupPath(c, e);
     case "override":
       return checkOverride(c, e, stmt);
     case "path":
@@ -89,6 +91,37 @@ function checkMacaddr(c: SemaScope, e: ast.CallExpr): SType {
     c.err(a.span, "macaddr() argument must be at least 6 bytes in size");
   }
   return MACADDR;
+}
+
+/**
+ * `cgroup_path(id[, "filter"])`: the id, named in user space where it is
+ * printed (the hierarchies then mounted; `filter` matches their names).
+ */
+function checkCgroupPath(c: SemaScope, e: ast.CallExpr): SType {
+  const t: SType = { k: "intname", table: "cgroup" };
+  if (e.args.length < 1 || e.args.length > 2) {
+    c.err(
+      e.span,
+      `cgroup_path() takes 1 to 2 arguments (${e.args.length} given)`,
+    );
+    for (const a of e.args) c.expr(a);
+    return t;
+  }
+  const id = c.expr(e.args[0]);
+  if (id.k !== "int") {
+    c.err(
+      e.args[0].span,
+      `cgroup_path() expects an integer argument 1, got ${typeName(id)}`,
+    );
+  }
+  if (e.args.length === 1) return t;
+  const f = e.args[1];
+  c.expr(f);
+  if (f.kind !== "str") {
+    c.err(f.span, "cgroup_path() only supports a string literal as filter");
+    return t;
+  }
+  return { ...t, filter: f.value };
 }
 
 /** `override(rc)`: kprobes only (`bpf_override_return`), with `--unsafe`. */

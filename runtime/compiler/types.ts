@@ -47,7 +47,12 @@ export type SType =
   /** A uid printed as its user name (`username`). */
   | { k: "username" }
   /** A number printed as its name (`strerror()`, …; see `int_names.ts`). */
-  | { k: "intname"; table: "errno" | "signal" | "syscall" }
+  | {
+    k: "intname";
+    table: "errno" | "signal" | "syscall" | "cgroup";
+    /** `cgroup_path()`'s filter of hierarchies. */
+    filter?: string;
+  }
   /** The `args` record of a tracepoint (only usable with `->`). */
   | { k: "args" }
   /**
@@ -525,7 +530,9 @@ export function toTypeDesc(
     case "username":
       return { kind: "username", size: 8 };
     case "intname":
-      return { kind: "intname", size: 8, table: t.table };
+      return t.filter === undefined
+        ? { kind: "intname", size: 8, table: t.table }
+        : { kind: "intname", size: 8, table: t.table, filter: t.filter };
     case "timestamp":
       return t.format === undefined
         ? { kind: "timestamp", size: 8 }

@@ -76,6 +76,8 @@ let numberNamer:
   | ((table: "errno" | "signal" | "syscall", n: number) => string)
   | undefined;
 
+let cgroupNamer: ((id: bigint, filter?: string) => string) | undefined;
+
 /**
  * Loads the names numbers print as (`strerror()`, `signal_name()`,
  * `syscall_name()`) when `program` has such values; until then they
@@ -90,11 +92,16 @@ let numberNamer:
  */
 export async function loadNumberNames(program: Program): Promise<void> {
   if (numberNamer !== undefined) return;
-  const used = JSON.stringify([
+  const text = JSON.stringify([
     program.formats.map((f) => f.action),
     program.maps,
-  ]).includes('"kind":"intname"');
-  if (used) numberNamer = (await import("./int_names.ts")).numberName;
+  ]);
+  if (text.includes('"table":"cgroup"')) {
+    cgroupNamer = (await import("./cgroup_paths.ts")).cgroupPaths;
+  }
+  if (text.includes('"kind":"intname"')) {
+    numberNamer = (await import("./int_names.ts")).numberName;
+  }
 }
 
 /**
@@ -352,6 +359,10 @@ export function decodeValue(
       return resolver?.username?.(uid) ?? userName(uid);
     }
     case "intname": {
+      if (type.table === "cgroup") {
+        const id = readU64(bytes, offset);
+        return cgroupNamer === undefined ? "" : cgroupNamer(id, type.filter);
+      }
       const n = Number(BigInt.asIntN(32, readU64(bytes, offset)));
       return numberNamer === undefined ? String(n) : numberNamer(type.table, n);
     }
