@@ -64,6 +64,22 @@ const CASES: [string, string, number, number, string, boolean][] = [
     "macaddr() takes 1 argument (0 given)",
     false,
   ],
+  [
+    "cgroup_path() of a string",
+    'begin { print(cgroup_path("x")); }',
+    27,
+    3,
+    "cgroup_path() expects an integer argument 1, got string[2]",
+    false,
+  ],
+  [
+    "cgroup_path() with a run-time filter",
+    "begin { print(cgroup_path(1, comm)); }",
+    30,
+    4,
+    "cgroup_path() only supports a string literal as filter",
+    false,
+  ],
   // 0.17: "override can only be used with kprobes."
   [
     "override() in a tracepoint",

@@ -1,6 +1,6 @@
 /**
  * Functions whose 0.17 behaviour the installed bpftrace 0.17 shows, run
- * by both: `bswap()` of signed integers, `macaddr()`, positional parameters not given,
+ * by both: `bswap()` of signed integers, `macaddr()`, `cgroup_path()`, positional parameters not given,
  * and `buf()` of strings (keys, values, `%rx`, `%rh`, `==`). tsbpf runs
  * them in the kernel and in the interpreter; all three must print the
  * same.
@@ -31,6 +31,14 @@ async function three(args: string[]): Promise<string[]> {
 }
 
 const CASES: [string, string[], string][] = [
+  [
+    "cgroup_path() of the root cgroup id, filtered, in a variable, and of an unknown id",
+    [
+      "-e",
+      'BEGIN { printf("%s|\\n", cgroup_path(1, "unified")); printf("[%s]\\n", cgroup_path(123456789)); $c = cgroup_path(1, "unified"); print($c); exit(); }',
+    ],
+    "unified:/|\n[]\nunified:/\n\n\n",
+  ],
   [
     "macaddr() of an unreadable pointer is zeros: print, %s, key, value",
     [

@@ -2,16 +2,30 @@
  * Parity rows for functions of bpftrace 0.17 that tsbpf lacked until
  * issue 17: `macaddr()` (printed as bpftrace prints it, upper-case hex
  * bytes joined by `:`) in printf, `print()`, map keys, values and tuples,
- * and of a user pointer in a tracepoint.
+ * and of a user pointer in a tracepoint; `cgroup_path()` (named in user
+ * space from the cgroup hierarchies mounted).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { entries, linesOf, only } from "./expect.ts";
+import { entries, linesOf, only, total } from "./expect.ts";
 import { N, type Row } from "./row.ts";
 
 const MAC = /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/;
+
+/** Whether a cgroup2 hierarchy is mounted (`cgroup_path()`'s "unified"). */
+function cgroup2Mounted(): boolean {
+  return Deno.readTextFileSync("/proc/mounts").split("\n")
+    .some((l) => l.startsWith("cgroup2 "));
+}
+
+/** This process's cgroup2 path ("0::/..."); the workload shares it. */
+function ownCgroup2Path(): string | undefined {
+  const line = Deno.readTextFileSync("/proc/self/cgroup").split("\n")
+    .find((l) => l.startsWith("0::"));
+  return line?.slice(3);
+}
 
 /** The rows of this file, spread into `ROWS` (`table.ts`). */
 export const FUNCS_ROWS: Row[] = [
@@ -60,6 +74,29 @@ export const FUNCS_ROWS: Row[] = [
         // The workload opens "/nonexistent/tsbparity/I": "/nonex".
         const hit = e.find(([k]) => k === "2F:6E:6F:6E:65:78");
         assert.equal(hit?.[1], N, JSON.stringify(e));
+      }
+    },
+  },
+  {
+    name: "fn_cgroup_path",
+    features: [
+      "cgroup_path(id, filter) printed with %s",
+      "cgroup_path(cgroup) as a map key",
+    ],
+    source: `begin { printf("[%s]\\n", cgroup_path(1, "unified")); }
+tracepoint:syscalls:sys_enter_getppid {
+  @[cgroup_path(cgroup, "unified")] = count();
+}`,
+    workload: ["getppid", String(N)],
+    pidFilter: true,
+    expect(r) {
+      const v2 = cgroup2Mounted();
+      // The root of a hierarchy has inode 1, the root cgroup's id.
+      assert.equal(linesOf(r)[0], v2 ? "[unified:/]" : "[]");
+      assert.equal(total(r, "@"), N);
+      if (r.engine === "kernel" && v2) {
+        const own = ownCgroup2Path();
+        assert.deepEqual(entries(r, "@"), [[`unified:${own}`, N]]);
       }
     },
   },
