@@ -15,6 +15,7 @@ import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
 import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
+import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
 import { sizeOf, type SType, U64 } from "./types.ts";
@@ -408,6 +409,9 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     case "kptr":
     case "uptr":
       return cg.scalar(e.args[0]);
+    case "memcmp":
+      return memcmpValue(cg, e);
+    case "strcap": // of a pointer: the string's length (sema_funcs.ts)
     case "strlen": {
       const at = cg.type(e.args[0]);
       const x = strlenOf(e, at.k === "int");

@@ -90,6 +90,15 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
 export const ON_DEMAND_FUNCS: ReadonlySet<string> = new Set([
   "macaddr",
   "cgroup_path",
+  "assert_str",
+  "default_str_length",
+  "strcap",
+  "memcmp",
+  "kfunc_exist",
+  "kfunc_allowed",
+  "socket_cookie",
+  "percpu_kaddr",
+  "find",
   "override",
   "path",
   "skboutput",
@@ -137,7 +146,10 @@ export function onDemandNeeds(
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
   if (/\b(?:kprobe|kretprobe|kr?)\s*:[\w.:]*[*?]/.test(t)) out.push("kfuncs");
   if (/\bgetopt\b/.test(t)) out.push("getopt");
-  if (/\b(?:macaddr|cgroup_path|override|path|skboutput)\s*\(/.test(t)) {
+  if (
+    /\b(?:macaddr|cgroup_path|override|assert_str|default_str_length|strcap|memcmp|kfunc_exist|kfunc_allowed|socket_cookie|percpu_kaddr|find|path|skboutput)\s*\(/
+      .test(t)
+  ) {
     out.push("funcs");
   }
   return out;

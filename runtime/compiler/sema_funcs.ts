@@ -9,8 +9,19 @@
  */
 
 import type * as ast from "../lang/ast.ts";
-import { NONE, type SType, typeName, U64 } from "./types.ts";
+import {
+  BOOL,
+  NONE,
+  S64,
+  sizeOf,
+  STRING_SIZE,
+  type SType,
+  typeName,
+  U64,
+} from "./types.ts";
 import type { SemaScope } from "./sema_scope.ts";
+import { strlenOf } from "./sugar.ts";
+import { readBtfFile } from "../btf/btf_reader.ts";
 
 /** The bytes of a MAC address. */
 export const MAC_SIZE = 6;
@@ -43,6 +54,50 @@ export function checkFuncCall(
       return checkCgroupPath(c, e);
     case "override":
       return checkOverride(c, e, stmt);
+    case "assert_str":
+      if (oneArg(c, e)) checkStringLike(c, e.args[0]);
+      return NONE;
+    case "default_str_length":
+      // stdlib/strings.bt: the size of str() of a pointer.
+      if (noArgs(c, e)) constant(c, e, c.opts.maxStrlen ?? STRING_SIZE);
+      return S64;
+    case "strcap":
+      return checkStrcap(c, e);
+    case "memcmp":
+      return checkMemcmp(c, e);
+    case "kfunc_exist":
+    case "kfunc_allowed": {
+      const name = kfuncName(c, e);
+      if (name === undefined) return BOOL;
+      // tsbpf calls no kfuncs: none is allowed in its programs.
+      constant(c, e, e.name === "kfunc_exist" && kernelHasFunc(name) ? 1 : 0);
+      return BOOL;
+    }
+    case "socket_cookie":
+      // bpf_get_socket_cookie takes a socket pointer in BTF tracing
+      // programs (fentry, fexit) only.
+      for (const a of e.args) c.expr(a);
+      c.err(
+        e.span,
+        "socket_cookie() needs an fentry or fexit probe " +
+          "(bpf_get_socket_cookie), which tsbpf does not support",
+      );
+      return U64;
+    case "percpu_kaddr":
+      for (const a of e.args) c.expr(a);
+      c.err(
+        e.span,
+        "percpu_kaddr() is not supported: bpf_this_cpu_ptr() takes a " +
+          "BTF variable (a BPF_PSEUDO_BTF_ID load), which tsbpf does not emit",
+      );
+      return U64;
+    case "find":
+      for (const a of e.args) if (a.kind !== "map") c.expr(a);
+      c.err(
+        e.span,
+        "find() is not supported yet: use has_key(@m, k) and @m[k]",
+      );
+      return BOOL;
     case "path":
       // bpf_d_path is allowed only in BTF tracing programs (fentry,
       // fexit, iterators), which tsbpf does not load.
@@ -142,6 +197,123 @@ function checkOverride(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     }
   }
   return NONE;
+}
+
+/** Records the compile-time value of call `e`. */
+function constant(c: SemaScope, e: ast.CallExpr, v: number): void {
+  (c.u.consts ??= new Map()).set(e, BigInt(v));
+}
+
+/** Whether call `e` has no arguments; reports otherwise. */
+function noArgs(c: SemaScope, e: ast.CallExpr): boolean {
+  if (e.args.length === 0) return true;
+  c.err(e.span, `${e.name}() takes 0 arguments (${e.args.length} given)`);
+  for (const a of e.args) c.expr(a);
+  return false;
+}
+
+/**
+ * stdlib/strings.bt's assert_str(): a string, an array of `int8` or a
+ * pointer to `int8`; returns its type.
+ */
+function checkStringLike(c: SemaScope, a: ast.Expr): SType {
+  const t = c.expr(a);
+  if (t.k === "str") return t;
+  const elem = t.k === "intarray" || t.k === "array"
+    ? t.elem
+    : t.k === "int" && (t.deref !== undefined || t.pointee !== undefined)
+    ? t.deref ?? t.pointee
+    : undefined;
+  if (elem === undefined) {
+    c.err(
+      a.span,
+      "string-like values must be either strings, arrays or pointers",
+    );
+  } else if (elem.k !== "int" || elem.size !== 1) {
+    const what = t.k === "int"
+      ? "pointers must point to"
+      : "arrays must contain";
+    c.err(a.span, `string-like ${what} a char-like type`);
+  }
+  return t;
+}
+
+/**
+ * `strcap(s)` (stdlib/strings.bt): a string's size, an array's length,
+ * and for a pointer the string it points at's length (strlen()).
+ */
+function checkStrcap(c: SemaScope, e: ast.CallExpr): SType {
+  if (!oneArg(c, e)) return S64;
+  const t = checkStringLike(c, e.args[0]);
+  if (t.k === "str") constant(c, e, t.size);
+  else if (t.k === "intarray" || t.k === "array") constant(c, e, t.count);
+  else if (t.k === "int") c.expr(strlenOf(e, true));
+  return S64;
+}
+
+/**
+ * `memcmp(a, b, n)` (stdlib/internal.bt): the first `n` bytes of two
+ * values compared, `n` a literal within both.
+ */
+function checkMemcmp(c: SemaScope, e: ast.CallExpr): SType {
+  const r: SType = { k: "int", size: 4, signed: true };
+  if (e.args.length !== 3) {
+    c.err(e.span, `memcmp() takes 3 arguments (${e.args.length} given)`);
+    for (const a of e.args) c.expr(a);
+    return r;
+  }
+  const sizes: number[] = [];
+  for (const a of e.args.slice(0, 2)) {
+    const t = c.expr(a);
+    const ok = t.k === "str" || t.k === "buf" || t.k === "intarray" ||
+      t.k === "tuple" || t.k === "int";
+    if (!ok) {
+      c.err(a.span, `memcmp() cannot compare a value of type ${typeName(t)}`);
+    }
+    sizes.push(ok ? sizeOf(t) : Infinity);
+  }
+  c.expr(e.args[2]);
+  const n = c.constInt(e.args[2]);
+  if (n === undefined || n < 0n) {
+    c.err(
+      e.args[2].span,
+      "memcmp() expects a non-negative integer literal as argument 3",
+    );
+  } else if (n > BigInt(Math.min(...sizes))) {
+    c.err(
+      e.args[2].span,
+      `memcmp() compares at most ${Math.min(...sizes)} bytes of these values`,
+    );
+  }
+  return r;
+}
+
+/** The string literal argument of `kfunc_exist()`/`kfunc_allowed()`. */
+function kfuncName(c: SemaScope, e: ast.CallExpr): string | undefined {
+  if (!oneArg(c, e)) return undefined;
+  const a = e.args[0];
+  c.expr(a);
+  if (a.kind === "str") return a.value;
+  c.err(a.span, `${e.name}() expects a string literal`);
+  return undefined;
+}
+
+let vmlinuxFuncs: Set<string> | undefined;
+
+/** Whether the kernel's BTF has a function `name` (bpftrace's test). */
+function kernelHasFunc(name: string): boolean {
+  if (vmlinuxFuncs === undefined) {
+    vmlinuxFuncs = new Set();
+    try {
+      const btf = readBtfFile("/sys/kernel/btf/vmlinux");
+      for (let id = 1; id < btf.endId; id++) {
+        if (btf.kind(id) === "func") vmlinuxFuncs.add(btf.name(id));
+      }
+    } catch {
+      // No BTF: no kfunc is known.
+    }
+  }
+  return vmlinuxFuncs.has(name);
 }
 
 /** Whether call `e` has one argument; reports otherwise. */
