@@ -113,6 +113,79 @@ const CASES: [string, string, number, number, string, boolean][] = [
     'Unknown signal "SIGFOO"',
     true,
   ],
+  // stdlib/strings.bt (assert_str): its static_assert() and fail() texts.
+  [
+    "assert_str() of an integer",
+    "begin { assert_str(1); }",
+    20,
+    1,
+    "string-like values must be either strings, arrays or pointers",
+    false,
+  ],
+  [
+    "assert_str() of an array of uint32",
+    "begin { $a = (uint32[2])(uint64)1; assert_str($a); }",
+    47,
+    2,
+    "string-like arrays must contain a char-like type",
+    false,
+  ],
+  [
+    "strcap() of a pointer to uint32",
+    "begin { $p = (uint32 *)0; print(strcap($p)); }",
+    40,
+    2,
+    "string-like pointers must point to a char-like type",
+    false,
+  ],
+  [
+    "memcmp() past the end of a value",
+    'begin { $a = "ab"; $b = "abcdef"; print(memcmp($a, $b, 4)); }',
+    56,
+    1,
+    "memcmp() compares at most 3 bytes of these values",
+    false,
+  ],
+  [
+    "memcmp() of a run-time length",
+    'begin { $a = "ab"; print(memcmp($a, $a, pid)); }',
+    41,
+    3,
+    "memcmp() expects a non-negative integer literal as argument 3",
+    false,
+  ],
+  [
+    "kfunc_exist() of a run-time string",
+    "begin { print(kfunc_exist(comm)); }",
+    27,
+    4,
+    "kfunc_exist() expects a string literal",
+    false,
+  ],
+  [
+    "socket_cookie() in a tracepoint",
+    "tracepoint:sock:inet_sock_set_state { print(socket_cookie(args->skaddr)); }",
+    45,
+    27,
+    "socket_cookie() needs an fentry or fexit probe (bpf_get_socket_cookie), which tsbpf does not support",
+    false,
+  ],
+  [
+    "percpu_kaddr()",
+    'begin { print(percpu_kaddr("process_counts")); }',
+    15,
+    30,
+    "percpu_kaddr() is not supported: bpf_this_cpu_ptr() takes a BTF variable (a BPF_PSEUDO_BTF_ID load), which tsbpf does not emit",
+    false,
+  ],
+  [
+    "find()",
+    "begin { @m[1] = 2; $v = 0; if (find(@m, 1, $v)) { print($v); } }",
+    32,
+    15,
+    "find() is not supported yet: use has_key(@m, k) and @m[k]",
+    false,
+  ],
   // pre_type_check.cpp (path), and why tsbpf has no such probe.
   [
     "path() in a tracepoint",
@@ -207,4 +280,25 @@ Deno.test({
       await Deno.remove(script);
     }
   },
+});
+
+Deno.test("kfunc_exist() reads the kernel's BTF; kfunc_allowed() is false", () => {
+  let btf = false;
+  try {
+    btf = Deno.statSync("/sys/kernel/btf/vmlinux").isFile;
+  } catch {
+    // No BTF: kfunc_exist() is false for every name.
+  }
+  const l = load(
+    'BEGIN { @e = kfunc_exist("bpf_task_from_pid"); @n = kfunc_exist("tsbpf_no_such_kfunc"); @a = kfunc_allowed("bpf_task_from_pid"); }',
+  );
+  run(l, "BEGIN");
+  const v = (name: string) => rawEntries(l, mapIndex(l, name))[0].values[0][0];
+  // bpf_task_from_pid is a kfunc of Linux 6.2 and later.
+  const [major, minor] = Deno.osRelease().split(".").map(Number);
+  if (btf && (major > 6 || (major === 6 && minor >= 2))) {
+    assert.equal(v("@e"), 1);
+  }
+  assert.equal(v("@n"), 0);
+  assert.equal(v("@a"), 0);
 });

@@ -3,7 +3,8 @@
  * issue 17: `macaddr()` (printed as bpftrace prints it, upper-case hex
  * bytes joined by `:`) in printf, `print()`, map keys, values and tuples,
  * and of a user pointer in a tracepoint; `cgroup_path()` (named in user
- * space from the cgroup hierarchies mounted).
+ * space from the cgroup hierarchies mounted); 0.26's `memcmp()`,
+ * `strcap()`, `default_str_length()` and `assert_str()`.
  *
  * @module
  */
@@ -98,6 +99,35 @@ tracepoint:syscalls:sys_enter_getppid {
         const own = ownCgroup2Path();
         assert.deepEqual(entries(r, "@"), [[`unified:${own}`, N]]);
       }
+    },
+  },
+  {
+    name: "fn_memcmp_strcap",
+    features: [
+      "memcmp() of strings and arrays (signed bytes)",
+      "strcap() of a string, an array and a char pointer",
+      "default_str_length()",
+      "assert_str()",
+    ],
+    source: `begin {
+  $a = "hello"; $b = "help!";
+  printf("%d %d %d %d\\n", memcmp($a, $b, 3), memcmp($a, $b, 4),
+    memcmp($b, $a, 4), memcmp($a, "hello", 6));
+  $x = (uint8[4])(uint32)0x80000001; $y = (uint8[4])(uint32)0x00000001;
+  printf("%d %d %d %d\\n", memcmp($x, $y, 4), default_str_length(),
+    strcap($a), strcap($x));
+  assert_str($a);
+}
+tracepoint:syscalls:sys_enter_openat {
+  assert_str(args->filename);
+  @[strcap(args->filename) == strlen(args->filename)] = count();
+}`,
+    workload: ["open", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.deepEqual(linesOf(r).slice(0, 2), ["0 -4 4 0", "-128 64 6 4"]);
+      assert.deepEqual(entries(r, "@"), [["true", total(r, "@")]]);
+      assert.ok(total(r, "@") >= (r.engine === "kernel" ? N : 1));
     },
   },
 ];
