@@ -19,9 +19,26 @@ import {
   typeName,
   U64,
 } from "./types.ts";
-import type { SemaScope } from "./sema_scope.ts";
 import { strlenOf } from "./sugar.ts";
 import { readBtfFile } from "../btf/btf_reader.ts";
+
+/**
+ * What these checks use of the analysis (`SemaScope` of `sema_scope.ts`,
+ * which this module does not import: that would close a cycle through
+ * `on_demand.ts`).
+ */
+export interface SemaScope {
+  /** The probe: its kind, and the calls with compile-time values. */
+  readonly u: { kind: string; consts?: Map<ast.Expr, bigint> };
+  /** The compile options these checks read. */
+  readonly opts: { unsafe?: boolean; maxStrlen?: number };
+  /** Reports an error at `span`. */
+  err(span: ast.Span, msg: string): void;
+  /** Checks an expression; returns its type. */
+  expr(e: ast.Expr, stmt?: boolean): SType;
+  /** The value of a constant integer expression. */
+  constInt(e: ast.Expr): bigint | undefined;
+}
 
 /** The bytes of a MAC address. */
 export const MAC_SIZE = 6;
