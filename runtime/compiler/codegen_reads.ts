@@ -13,7 +13,7 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
-import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
+import { findOf, keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
 import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
@@ -411,6 +411,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return cg.scalar(e.args[0]);
     case "memcmp":
       return memcmpValue(cg, e);
+    case "find": // the block it stands for (sema_funcs.ts)
+      return cg.scalar(findOf(e));
     case "strcap": // of a pointer: the string's length (sema_funcs.ts)
     case "strlen": {
       const at = cg.type(e.args[0]);

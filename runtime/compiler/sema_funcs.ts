@@ -19,7 +19,7 @@ import {
   typeName,
   U64,
 } from "./types.ts";
-import { strlenOf } from "./sugar.ts";
+import { findOf, strlenOf } from "./sugar.ts";
 import { readBtfFile } from "../btf/btf_reader.ts";
 
 /**
@@ -30,6 +30,8 @@ import { readBtfFile } from "../btf/btf_reader.ts";
 export interface SemaScope {
   /** The probe: its kind, and the calls with compile-time values. */
   readonly u: { kind: string; consts?: Map<ast.Expr, bigint> };
+  /** User maps by name (`@x`): the number of keys each takes. */
+  readonly maps: Map<string, { nkeys: number }>;
   /** The compile options these checks read. */
   readonly opts: { unsafe?: boolean; maxStrlen?: number };
   /** Reports an error at `span`. */
@@ -109,12 +111,7 @@ export function checkFuncCall(
       );
       return U64;
     case "find":
-      for (const a of e.args) if (a.kind !== "map") c.expr(a);
-      c.err(
-        e.span,
-        "find() is not supported yet: use has_key(@m, k) and @m[k]",
-      );
-      return BOOL;
+      return checkFind(c, e);
     case "path":
       // bpf_d_path is allowed only in BTF tracing programs (fentry,
       // fexit, iterators), which tsbpf does not load.
@@ -303,6 +300,36 @@ function checkMemcmp(c: SemaScope, e: ast.CallExpr): SType {
     );
   }
   return r;
+}
+
+/**
+ * `find(@m, k, $v)`: a keyed map, a key, a scratch variable; checked as
+ * the block it stands for (`sugar.ts`), with `has_key()`'s checks.
+ */
+function checkFind(c: SemaScope, e: ast.CallExpr): SType {
+  if (e.args.length !== 3) {
+    c.err(e.span, `find() takes 3 arguments (${e.args.length} given)`);
+    return BOOL;
+  }
+  const [m, , v] = e.args;
+  if (m.kind !== "map" || m.keys.length > 0) {
+    c.err(m.span, "find() expects a map as argument 1");
+    return BOOL;
+  }
+  if (v.kind !== "var") {
+    c.err(v.span, "find() expects a scratch variable as argument 3");
+    return BOOL;
+  }
+  if (c.maps.get(`@${m.name}`)?.nkeys === 0) {
+    // stdlib/meta.bt's check_key().
+    c.err(
+      m.span,
+      "call to find() expects a map with explicit keys (non-scalar map)",
+    );
+    return BOOL;
+  }
+  c.expr(findOf(e));
+  return BOOL;
 }
 
 /** The string literal argument of `kfunc_exist()`/`kfunc_allowed()`. */

@@ -146,3 +146,52 @@ export function strlenOf(e: ast.CallExpr, pointer: boolean): ast.Expr {
     () => ({ kind: "call", name: "str", args: [a], span: a.span }),
   );
 }
+
+/**
+ * `find(@m, k, $v)` (bpftrace 0.26) as the block it stands for:
+ * `{ if (has_key(@m, k)) { $v = @m[k]; } has_key(@m, k) }` (true and `$v`
+ * set when the key is there; `$v` unchanged otherwise).
+ *
+ * @example Usage
+ * ```ts
+ * import { findOf } from "./sugar.ts";
+ * const span = { start: 0, end: 1, line: 1, col: 1 };
+ * const m = { kind: "map" as const, name: "m", keys: [], span };
+ * const k = { kind: "int" as const, value: 1n, raw: "1", span };
+ * const v = { kind: "var" as const, name: "v", span };
+ * const e = { kind: "call" as const, name: "find", args: [m, k, v], span };
+ * console.assert(findOf(e).kind === "block_expr");
+ * ```
+ */
+export function findOf(e: ast.CallExpr): ast.BlockExpr {
+  return cached(e, () => {
+    const [m, k, v] = e.args as [ast.MapExpr, ast.Expr, ast.VarExpr];
+    const span = e.span;
+    const has = (): ast.CallExpr => ({
+      kind: "call",
+      name: "has_key",
+      args: [m, k],
+      span,
+    });
+    const elem: ast.MapExpr = {
+      kind: "map",
+      name: m.name,
+      keys: k.kind === "tuple" ? k.elems : [k],
+      span: m.span,
+    };
+    const assign: ast.AssignStmt = {
+      kind: "assign",
+      op: "=",
+      target: v,
+      value: elem,
+      span,
+    };
+    const test: ast.IfStmt = {
+      kind: "if",
+      cond: has(),
+      then: { kind: "block", stmts: [assign], span },
+      span,
+    };
+    return { kind: "block_expr", stmts: [test], value: has(), span };
+  });
+}

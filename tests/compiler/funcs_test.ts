@@ -178,12 +178,21 @@ const CASES: [string, string, number, number, string, boolean][] = [
     "percpu_kaddr() is not supported: bpf_this_cpu_ptr() takes a BTF variable (a BPF_PSEUDO_BTF_ID load), which tsbpf does not emit",
     false,
   ],
+  // stdlib/meta.bt (check_key), as find() calls it.
   [
-    "find()",
-    "begin { @m[1] = 2; $v = 0; if (find(@m, 1, $v)) { print($v); } }",
-    32,
-    15,
-    "find() is not supported yet: use has_key(@m, k) and @m[k]",
+    "find() in a map without keys",
+    "begin { @x = 1; $v = 0; print(find(@x, 1, $v)); }",
+    36,
+    2,
+    "call to find() expects a map with explicit keys (non-scalar map)",
+    false,
+  ],
+  [
+    "find() into a literal",
+    "begin { @m[1] = 1; print(find(@m, 1, 5)); }",
+    38,
+    1,
+    "find() expects a scratch variable as argument 3",
     false,
   ],
   // pre_type_check.cpp (path), and why tsbpf has no such probe.

@@ -4,7 +4,7 @@
  * bytes joined by `:`) in printf, `print()`, map keys, values and tuples,
  * and of a user pointer in a tracepoint; `cgroup_path()` (named in user
  * space from the cgroup hierarchies mounted); 0.26's `memcmp()`,
- * `strcap()`, `default_str_length()` and `assert_str()`.
+ * `strcap()`, `default_str_length()`, `assert_str()` and `find()`.
  *
  * @module
  */
@@ -128,6 +128,32 @@ tracepoint:syscalls:sys_enter_openat {
       assert.deepEqual(linesOf(r).slice(0, 2), ["0 -4 4 0", "-128 64 6 4"]);
       assert.deepEqual(entries(r, "@"), [["true", total(r, "@")]]);
       assert.ok(total(r, "@") >= (r.engine === "kernel" ? N : 1));
+    },
+  },
+  {
+    name: "fn_find",
+    features: [
+      "find(@m, k, $v) of a present and a missing key",
+      "find() of a string-valued map",
+      "find() with a tuple key and a tuple value",
+    ],
+    source: `begin {
+  @m[2] = 5; @s["a"] = "xyz"; @t[1, "k"] = (3, "q");
+  let $v; let $s: string; $w = 0;
+  if (find(@m, 2, $v)) { printf("found %d\\n", $v); }
+  if (!find(@m, 9, $w)) { printf("missing, w=%d\\n", $w); }
+  $r = find(@s, "a", $s);
+  printf("%d %s\\n", $r, $s);
+  let $tv;
+  if (find(@t, (1, "k"), $tv)) { printf("%d %s\\n", $tv.0, $tv.1); }
+}`,
+    expect(r) {
+      assert.deepEqual(linesOf(r).slice(0, 4), [
+        "found 5",
+        "missing, w=0",
+        "1 xyz",
+        "3 q",
+      ]);
     },
   },
 ];
