@@ -78,13 +78,40 @@ export function splitSpecialProbes(probe: Probe): Probe[] {
       attachPoints: aps,
       ...(probe.predicate
         ? {
-          predicate: first ? probe.predicate : structuredClone(probe.predicate),
+          predicate: first ? probe.predicate : cloneTree(probe.predicate),
         }
         : {}),
-      body: first ? probe.body : structuredClone(probe.body),
+      body: first ? probe.body : cloneTree(probe.body),
     });
   }
   return out;
+}
+
+/**
+ * A deep copy of a syntax tree without recursion (`structuredClone`
+ * exhausts the engine's stack on trees the parser still accepts, such as
+ * a chain of 5000 `&&`); shared nodes stay shared.
+ */
+function cloneTree<T>(root: T): T {
+  const copies = new Map<object, unknown>();
+  const copyOf = (v: unknown): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    let c = copies.get(v);
+    if (c === undefined) {
+      c = Array.isArray(v) ? new Array(v.length) : {};
+      copies.set(v, c);
+      work.push(v);
+    }
+    return c;
+  };
+  const work: object[] = [];
+  const top = copyOf(root);
+  while (work.length > 0) {
+    const v = work.pop()!;
+    const c = copies.get(v) as Record<string, unknown>;
+    for (const [k, x] of Object.entries(v)) c[k] = copyOf(x);
+  }
+  return top as T;
 }
 
 /** Functions that compute a value and change nothing. */

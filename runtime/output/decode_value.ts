@@ -91,15 +91,15 @@ let cgroupNamer: ((id: bigint, filter?: string) => string) | undefined;
  * ```
  */
 export async function loadNumberNames(program: Program): Promise<void> {
-  if (numberNamer !== undefined) return;
+  if (numberNamer !== undefined && cgroupNamer !== undefined) return;
   const text = JSON.stringify([
     program.formats.map((f) => f.action),
     program.maps,
   ]);
-  if (text.includes('"table":"cgroup"')) {
+  if (cgroupNamer === undefined && text.includes('"table":"cgroup"')) {
     cgroupNamer = (await import("./cgroup_paths.ts")).cgroupPaths;
   }
-  if (text.includes('"kind":"intname"')) {
+  if (numberNamer === undefined && text.includes('"kind":"intname"')) {
     numberNamer = (await import("./int_names.ts")).numberName;
   }
 }

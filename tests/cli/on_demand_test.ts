@@ -36,6 +36,8 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["kr:vmlinux:vfs_rea? { @ = count(); }", [], ["kfuncs"]],
     ["$1:vfs_* { @ = count(); }", ["k"], ["kfuncs"]],
     ['BEGIN { print(getopt("n", 1)); }', [], ["getopt"]],
+    ["BEGIN { print(macaddr(1)); }", [], ["funcs"]],
+    ["BEGIN { print(cgroup_path(cgroup)); }", [], ["funcs"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -56,6 +58,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "kallsyms",
     "kfuncs",
     "getopt",
+    "funcs",
   ]);
 });
 

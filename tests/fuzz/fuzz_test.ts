@@ -51,6 +51,7 @@ Deno.test("fuzz: pathological programs compile or fail located, in time", () => 
     "BEGIN " + "{".repeat(20000),
     "BEGIN { $x = " + "1 + ".repeat(20000) + "1; }",
     "BEGIN { $x = 1; @y = " + "$x && ".repeat(5000) + "1; }",
+    'BEGIN,END { printf("%d\\n", ' + "1 && ".repeat(5000) + "1); }",
     "BEGIN { " + "if (1) { } else ".repeat(3000) + "{ } }",
     "BEGIN { @x = " + "a->".repeat(5000) + "b; }",
     "BEGIN { @x[" + "1,".repeat(5000) + "1] = 1; }",
