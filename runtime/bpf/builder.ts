@@ -130,6 +130,18 @@ export class InsnBuilder {
   #labels = new Map<string, number>();
   #loc: SourceLoc | undefined;
   #nextLabel = 0;
+  #foldSignExtension: boolean;
+
+  /**
+   * With `foldSignExtension`, a load of 1, 2 or 4 bytes followed by the
+   * two shifts that sign-extend it (`dst <<= k; dst s>>= k`, nothing
+   * jumping between them) becomes one sign-extending load (`ldxsx`,
+   * Linux 6.6+; loaders expand it again for older kernels with
+   * `expandSignExtendingLoads()` of `sign_loads.ts`).
+   */
+  constructor(opts: { foldSignExtension?: boolean } = {}) {
+    this.#foldSignExtension = opts.foldSignExtension ?? false;
+  }
 
   /** Number of slots emitted so far. */
   get length(): number {
@@ -176,7 +188,40 @@ export class InsnBuilder {
 
   /** 64-bit ALU with an immediate: `dst op= imm`. */
   alu64Imm(op: AluName, dst: Reg, imm: number): this {
+    if (op === "ARSH" && this.#foldSignExtension && this.#foldLoad(dst, imm)) {
+      return this;
+    }
     return this.raw(insn(Class.ALU64 | AluOp[op] | Source.K, dst, 0, 0, imm));
+  }
+
+  /**
+   * Turns `dst = *(uN *)(src + off); dst <<= k` just emitted, with the
+   * `dst s>>= k` being emitted, into `dst = *(sN *)(src + off)`; false
+   * when the last two slots are not that or a label is bound after the
+   * load.
+   */
+  #foldLoad(dst: Reg, k: number): boolean {
+    const n = this.#items.length;
+    if (n < 2) return false;
+    const load = this.#items[n - 2];
+    const shl = this.#items[n - 1];
+    const code = load.insn.code;
+    if ((code & 0xe7) !== (Class.LDX | Mode.MEM) || load.target !== undefined) {
+      return false;
+    }
+    const width = code & 0x18;
+    const bits = width === Size.B ? 8 : width === Size.H ? 16 : width === Size.W
+      ? 32
+      : 0;
+    if (bits === 0 || k !== 64 - bits || load.insn.dst !== dst) return false;
+    const lsh = Class.ALU64 | AluOp.LSH | Source.K;
+    if (shl.insn.code !== lsh || shl.insn.dst !== dst || shl.insn.imm !== k) {
+      return false;
+    }
+    for (const at of this.#labels.values()) if (at >= n - 1) return false;
+    this.#items.pop();
+    load.insn = { ...load.insn, code: Class.LDX | Mode.MEMSX | width };
+    return true;
   }
 
   /** 64-bit ALU with a register: `dst op= src`. */
