@@ -19,6 +19,13 @@ import {
   Source,
 } from "./opcodes.ts";
 
+/** Bits of the load sizes a sign-extending load exists for. */
+const NARROW_BITS = new Map<number, number>([
+  [Size.B, 8],
+  [Size.H, 16],
+  [Size.W, 32],
+]);
+
 /** A register number, 0-10. */
 export type Reg = number;
 
@@ -210,10 +217,10 @@ export class InsnBuilder {
       return false;
     }
     const width = code & 0x18;
-    const bits = width === Size.B ? 8 : width === Size.H ? 16 : width === Size.W
-      ? 32
-      : 0;
-    if (bits === 0 || k !== 64 - bits || load.insn.dst !== dst) return false;
+    const bits = NARROW_BITS.get(width);
+    if (bits === undefined || k !== 64 - bits || load.insn.dst !== dst) {
+      return false;
+    }
     const lsh = Class.ALU64 | AluOp.LSH | Source.K;
     if (shl.insn.code !== lsh || shl.insn.dst !== dst || shl.insn.imm !== k) {
       return false;

@@ -172,7 +172,15 @@ export function loadProbe(cx: LoadContext, compiled: ProbeProgram): Loaded {
     starts.length === 1;
   const btf = starts.length > 1 ? loadFuncBtf(cx.n, starts) : undefined;
   try {
-    const loaded = loadCode(cx, probe, progType, kname, special, stoppable, btf);
+    const loaded = loadCode(
+      cx,
+      probe,
+      progType,
+      kname,
+      special,
+      stoppable,
+      btf,
+    );
     // The engine finds a loaded probe by the compiled object.
     return { ...loaded, probe: compiled };
   } finally {
