@@ -140,11 +140,13 @@ export class InsnBuilder {
   #foldSignExtension: boolean;
 
   /**
-   * With `foldSignExtension`, a load of 1, 2 or 4 bytes followed by the
-   * two shifts that sign-extend it (`dst <<= k; dst s>>= k`, nothing
-   * jumping between them) becomes one sign-extending load (`ldxsx`,
-   * Linux 6.6+; loaders expand it again for older kernels with
-   * `expandSignExtendingLoads()` of `sign_loads.ts`).
+   * With `foldSignExtension`, the two shifts that sign-extend a register
+   * (`dst <<= k; dst s>>= k`, nothing jumping to the second) become one
+   * instruction: a sign-extending load (`ldxsx`) when a load of 1, 2 or 4
+   * bytes into it comes right before them (nothing jumping between), else
+   * a sign-extending move (`movsx`). Both are Linux 6.6+; loaders expand
+   * them again for older kernels with `expandSignExtension()` of
+   * `sign_extend.ts`.
    */
   constructor(opts: { foldSignExtension?: boolean } = {}) {
     this.#foldSignExtension = opts.foldSignExtension ?? false;
@@ -195,7 +197,10 @@ export class InsnBuilder {
 
   /** 64-bit ALU with an immediate: `dst op= imm`. */
   alu64Imm(op: AluName, dst: Reg, imm: number): this {
-    if (op === "ARSH" && this.#foldSignExtension && this.#foldLoad(dst, imm)) {
+    if (
+      op === "ARSH" && this.#foldSignExtension &&
+      (this.#foldLoad(dst, imm) || this.#foldShift(dst, imm))
+    ) {
       return this;
     }
     return this.raw(insn(Class.ALU64 | AluOp[op] | Source.K, dst, 0, 0, imm));
@@ -228,6 +233,24 @@ export class InsnBuilder {
     for (const at of this.#labels.values()) if (at >= n - 1) return false;
     this.#items.pop();
     load.insn = { ...load.insn, code: Class.LDX | Mode.MEMSX | width };
+    return true;
+  }
+
+  /**
+   * Turns `dst <<= k` just emitted, with the `dst s>>= k` being emitted,
+   * into `dst = (sN)dst` (`movsx`); false when the last slot is not that
+   * or a label is bound to the shift being emitted.
+   */
+  #foldShift(dst: Reg, k: number): boolean {
+    const n = this.#items.length;
+    if (n < 1 || (k !== 56 && k !== 48 && k !== 32)) return false;
+    const shl = this.#items[n - 1];
+    const lsh = Class.ALU64 | AluOp.LSH | Source.K;
+    if (shl.insn.code !== lsh || shl.insn.dst !== dst || shl.insn.imm !== k) {
+      return false;
+    }
+    for (const at of this.#labels.values()) if (at >= n) return false;
+    shl.insn = insn(Class.ALU64 | AluOp.MOV | Source.X, dst, dst, 64 - k, 0);
     return true;
   }
 

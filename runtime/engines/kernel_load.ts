@@ -21,7 +21,7 @@ import {
 import { addressOf, type NativeLibs } from "../../ffi/libbpf.ts";
 import { alloc, cstr, ProgLoadOpts } from "../../ffi/structs.ts";
 import { kernelName } from "./kernel_maps.ts";
-import { expandSignExtendingLoads } from "../bpf/sign_loads.ts";
+import { expandSignExtension } from "../bpf/sign_extend.ts";
 
 /** Bytes of verifier log collected on a rejection. */
 const LOG_SIZE = 16 * 1024 * 1024;
@@ -156,7 +156,7 @@ function patch(
 export function loadProbe(cx: LoadContext, compiled: ProbeProgram): Loaded {
   const probe = hasSignExtendingLoads(cx.n)
     ? compiled
-    : expandSignExtendingLoads(compiled);
+    : expandSignExtension(compiled);
   const special = isSpecial(probe);
   // BPF_PROG_TEST_RUN runs raw tracepoint and socket filter programs, not
   // kprobe or tracepoint ones: BEGIN/END load as raw tracepoints.
@@ -191,8 +191,8 @@ export function loadProbe(cx: LoadContext, compiled: ProbeProgram): Loaded {
 let signLoads: boolean | undefined;
 
 /**
- * Whether the kernel runs sign-extending loads (`ldxsx`, Linux 6.6+): a
- * socket filter reading an s32 from the stack loads. Asked once.
+ * Whether the kernel runs sign-extending loads and moves (`ldxsx`,
+ * `movsx`, Linux 6.6+): a socket filter using both loads. Asked once.
  */
 function hasSignExtendingLoads(n: NativeLibs): boolean {
   if (signLoads !== undefined) return signLoads;
@@ -200,6 +200,7 @@ function hasSignExtendingLoads(n: NativeLibs): boolean {
     { code: 0xb7, dst: 1, src: 0, off: 0, imm: 0 }, // r1 = 0
     { code: 0x7b, dst: 10, src: 1, off: -8, imm: 0 }, // *(u64 *)(r10 - 8) = r1
     { code: 0x81, dst: 0, src: 10, off: -8, imm: 0 }, // r0 = *(s32 *)(r10 - 8)
+    { code: 0xbf, dst: 0, src: 0, off: 8, imm: 0 }, // r0 = (s8)r0
     { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
   ]) as Uint8Array<ArrayBuffer>;
   const fd = n.bpf.bpf_prog_load(
@@ -207,7 +208,7 @@ function hasSignExtendingLoads(n: NativeLibs): boolean {
     cstr("tsb_probe_sx"),
     cstr("GPL"),
     code,
-    4n,
+    5n,
     null,
   );
   signLoads = fd >= 0;
