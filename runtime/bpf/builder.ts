@@ -19,6 +19,13 @@ import {
   Source,
 } from "./opcodes.ts";
 
+/** Bits of the load sizes a sign-extending load exists for. */
+const NARROW_BITS = new Map<number, number>([
+  [Size.B, 8],
+  [Size.H, 16],
+  [Size.W, 32],
+]);
+
 /** A register number, 0-10. */
 export type Reg = number;
 
@@ -130,6 +137,20 @@ export class InsnBuilder {
   #labels = new Map<string, number>();
   #loc: SourceLoc | undefined;
   #nextLabel = 0;
+  #foldSignExtension: boolean;
+
+  /**
+   * With `foldSignExtension`, the two shifts that sign-extend a register
+   * (`dst <<= k; dst s>>= k`, nothing jumping to the second) become one
+   * instruction: a sign-extending load (`ldxsx`) when a load of 1, 2 or 4
+   * bytes into it comes right before them (nothing jumping between), else
+   * a sign-extending move (`movsx`). Both are Linux 6.6+; loaders expand
+   * them again for older kernels with `expandSignExtension()` of
+   * `sign_extend.ts`.
+   */
+  constructor(opts: { foldSignExtension?: boolean } = {}) {
+    this.#foldSignExtension = opts.foldSignExtension ?? false;
+  }
 
   /** Number of slots emitted so far. */
   get length(): number {
@@ -176,7 +197,61 @@ export class InsnBuilder {
 
   /** 64-bit ALU with an immediate: `dst op= imm`. */
   alu64Imm(op: AluName, dst: Reg, imm: number): this {
+    if (
+      op === "ARSH" && this.#foldSignExtension &&
+      (this.#foldLoad(dst, imm) || this.#foldShift(dst, imm))
+    ) {
+      return this;
+    }
     return this.raw(insn(Class.ALU64 | AluOp[op] | Source.K, dst, 0, 0, imm));
+  }
+
+  /**
+   * Turns `dst = *(uN *)(src + off); dst <<= k` just emitted, with the
+   * `dst s>>= k` being emitted, into `dst = *(sN *)(src + off)`; false
+   * when the last two slots are not that or a label is bound after the
+   * load.
+   */
+  #foldLoad(dst: Reg, k: number): boolean {
+    const n = this.#items.length;
+    if (n < 2) return false;
+    const load = this.#items[n - 2];
+    const shl = this.#items[n - 1];
+    const code = load.insn.code;
+    if ((code & 0xe7) !== (Class.LDX | Mode.MEM) || load.target !== undefined) {
+      return false;
+    }
+    const width = code & 0x18;
+    const bits = NARROW_BITS.get(width);
+    if (bits === undefined || k !== 64 - bits || load.insn.dst !== dst) {
+      return false;
+    }
+    const lsh = Class.ALU64 | AluOp.LSH | Source.K;
+    if (shl.insn.code !== lsh || shl.insn.dst !== dst || shl.insn.imm !== k) {
+      return false;
+    }
+    for (const at of this.#labels.values()) if (at >= n - 1) return false;
+    this.#items.pop();
+    load.insn = { ...load.insn, code: Class.LDX | Mode.MEMSX | width };
+    return true;
+  }
+
+  /**
+   * Turns `dst <<= k` just emitted, with the `dst s>>= k` being emitted,
+   * into `dst = (sN)dst` (`movsx`); false when the last slot is not that
+   * or a label is bound to the shift being emitted.
+   */
+  #foldShift(dst: Reg, k: number): boolean {
+    const n = this.#items.length;
+    if (n < 1 || (k !== 56 && k !== 48 && k !== 32)) return false;
+    const shl = this.#items[n - 1];
+    const lsh = Class.ALU64 | AluOp.LSH | Source.K;
+    if (shl.insn.code !== lsh || shl.insn.dst !== dst || shl.insn.imm !== k) {
+      return false;
+    }
+    for (const at of this.#labels.values()) if (at >= n) return false;
+    shl.insn = insn(Class.ALU64 | AluOp.MOV | Source.X, dst, dst, 64 - k, 0);
+    return true;
   }
 
   /** 64-bit ALU with a register: `dst op= src`. */

@@ -60,7 +60,7 @@ export class ProbeCompiler implements Emitter {
   u: Unit;
   t: ProgramTables;
   diag: Diagnostics;
-  b = new InsnBuilder();
+  b = new InsnBuilder({ foldSignExtension: true });
   ra: RegAlloc;
   /** The frame offset of the stack's free end (0 or negative). */
   sp = 0;

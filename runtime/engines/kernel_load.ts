@@ -21,6 +21,7 @@ import {
 import { addressOf, type NativeLibs } from "../../ffi/libbpf.ts";
 import { alloc, cstr, ProgLoadOpts } from "../../ffi/structs.ts";
 import { kernelName } from "./kernel_maps.ts";
+import { expandSignExtension } from "../bpf/sign_extend.ts";
 
 /** Bytes of verifier log collected on a rejection. */
 const LOG_SIZE = 16 * 1024 * 1024;
@@ -152,7 +153,10 @@ function patch(
  * BPF_PROG_TEST_RUN can run); throws a {@linkcode VerifierRejection} or an
  * errno error when the kernel refuses it.
  */
-export function loadProbe(cx: LoadContext, probe: ProbeProgram): Loaded {
+export function loadProbe(cx: LoadContext, compiled: ProbeProgram): Loaded {
+  const probe = hasSignExtendingLoads(cx.n)
+    ? compiled
+    : expandSignExtension(compiled);
   const special = isSpecial(probe);
   // BPF_PROG_TEST_RUN runs raw tracepoint and socket filter programs, not
   // kprobe or tracepoint ones: BEGIN/END load as raw tracepoints.
@@ -168,10 +172,48 @@ export function loadProbe(cx: LoadContext, probe: ProbeProgram): Loaded {
     starts.length === 1;
   const btf = starts.length > 1 ? loadFuncBtf(cx.n, starts) : undefined;
   try {
-    return loadCode(cx, probe, progType, kname, special, stoppable, btf);
+    const loaded = loadCode(
+      cx,
+      probe,
+      progType,
+      kname,
+      special,
+      stoppable,
+      btf,
+    );
+    // The engine finds a loaded probe by the compiled object.
+    return { ...loaded, probe: compiled };
   } finally {
     if (btf !== undefined) cx.n.closeFd(btf.fd);
   }
+}
+
+let signLoads: boolean | undefined;
+
+/**
+ * Whether the kernel runs sign-extending loads and moves (`ldxsx`,
+ * `movsx`, Linux 6.6+): a socket filter using both loads. Asked once.
+ */
+function hasSignExtendingLoads(n: NativeLibs): boolean {
+  if (signLoads !== undefined) return signLoads;
+  const code = encode([
+    { code: 0xb7, dst: 1, src: 0, off: 0, imm: 0 }, // r1 = 0
+    { code: 0x7b, dst: 10, src: 1, off: -8, imm: 0 }, // *(u64 *)(r10 - 8) = r1
+    { code: 0x81, dst: 0, src: 10, off: -8, imm: 0 }, // r0 = *(s32 *)(r10 - 8)
+    { code: 0xbf, dst: 0, src: 0, off: 8, imm: 0 }, // r0 = (s8)r0
+    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
+  ]) as Uint8Array<ArrayBuffer>;
+  const fd = n.bpf.bpf_prog_load(
+    ProgType.SOCKET_FILTER,
+    cstr("tsb_probe_sx"),
+    cstr("GPL"),
+    code,
+    5n,
+    null,
+  );
+  signLoads = fd >= 0;
+  if (fd >= 0) n.closeFd(fd);
+  return signLoads;
 }
 
 /**

@@ -9,6 +9,8 @@ import type { Program } from "../../runtime/program.ts";
 import type { Insn } from "../../runtime/bpf/insn.ts";
 import { Class, JmpOp } from "../../runtime/bpf/opcodes.ts";
 import { decodeEvent } from "../../runtime/output/decode.ts";
+import { expandSignExtension } from "../../runtime/bpf/sign_extend.ts";
+import { prepareKernelTypes } from "../../runtime/compiler/kernel_types.ts";
 import { formatEventOutput } from "../../runtime/output/event.ts";
 
 const kernelSkip = kernelSkipReason();
@@ -104,6 +106,48 @@ Deno.test({
         assert.fail(`${src}\n${e instanceof Error ? e.message : e}`);
       } finally {
         engine.close();
+      }
+    }
+  },
+});
+
+/**
+ * Programs reading signed fields narrower than 64 bits (`ldxsx`) or
+ * casting to signed narrower types (`movsx`).
+ */
+const SIGNED_READS = [
+  "tracepoint:syscalls:sys_enter_getppid { @[curtask->real_parent->pid] = count(); }",
+  "tracepoint:syscalls:sys_enter_openat { @[((struct task_struct *)curtask)->real_parent->real_parent->tgid] = count(); }",
+  "tracepoint:sched:sched_switch { @[args->prev_comm, args->next_pid] = count(); }",
+  "tracepoint:sched:sched_wakeup /args->prio > 100/ { @[args->target_cpu, curtask->prio] = sum(args->prio); }",
+  "tracepoint:syscalls:sys_enter_read { @[(int8)args->count, (int16)args->fd, (int32)args->count] = count(); }",
+];
+
+Deno.test({
+  name:
+    "the kernel verifier accepts sign-extending loads and moves, and their expansion for older kernels",
+  ignore: skip("the kernel compiler test", kernelSkip),
+  async fn() {
+    for (const src of SIGNED_READS) {
+      await prepareKernelTypes(src);
+      const prog = compile(src);
+      const sx = prog.probes[0].insns.filter((i) =>
+        (i.code & 0xe7) === 0x81 || (i.code === 0xbf && i.off !== 0)
+      );
+      assert.ok(sx.length > 0, `${src}: no ldxsx or movsx`);
+      const expanded = {
+        ...prog,
+        probes: prog.probes.map((p) => expandSignExtension(p)),
+      };
+      for (const p of [prog, expanded]) {
+        const engine = new KernelEngine();
+        try {
+          await engine.load(p);
+        } catch (e) {
+          assert.fail(`${src}\n${e instanceof Error ? e.message : e}`);
+        } finally {
+          engine.close();
+        }
       }
     }
   },
