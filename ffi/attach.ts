@@ -496,6 +496,32 @@ export const TRACEPOINT_E2BIG_HINT =
   "The kernel allows at most 64 BPF programs on one tracepoint, counting those of every other tool attached to it";
 
 /**
+ * Attaches the program to a tracing perf event (tracepoint, kprobe, uprobe,
+ * USDT) that `att` now holds: its programs keep running while the event is
+ * disabled, so pausing it means releasing the link (`att.tracing`).
+ */
+function attachTracing(
+  att: Attachment,
+  libs: NativeLibs,
+  progFd: number,
+  perfFd: number,
+  opts: AttachOptions,
+  e2bigHint?: string,
+): void {
+  att.perfFds.push(perfFd);
+  att.tracing = true;
+  const link = attachToPerf(
+    libs,
+    att.text,
+    progFd,
+    perfFd,
+    opts.perfLinks !== false,
+    e2bigHint,
+  );
+  if (link >= 0) att.links.push(link);
+}
+
+/**
  * Attaches the program to one perf event fd; returns the link fd or -1
  * (attached with ioctls: no perf links, or `links` false).
  */
@@ -597,17 +623,7 @@ function attachInto(
         period: 1n,
       });
       const fd = perfEventOpen(libs, text, attr, -1, 0);
-      att.perfFds.push(fd);
-      att.tracing = true;
-      const link = attachToPerf(
-        libs,
-        text,
-        progFd,
-        fd,
-        opts.perfLinks !== false,
-        TRACEPOINT_E2BIG_HINT,
-      );
-      if (link >= 0) att.links.push(link);
+      attachTracing(att, libs, progFd, fd, opts, TRACEPOINT_E2BIG_HINT);
       return;
     }
     case "rawtracepoint": {
@@ -648,16 +664,7 @@ function attachInto(
       });
       const fd = perfEventOpen(libs, text, attr, -1, 0);
       fn.fill(0, 0, 0); // keeps `fn` alive until here
-      att.perfFds.push(fd);
-      att.tracing = true;
-      const link = attachToPerf(
-        libs,
-        text,
-        progFd,
-        fd,
-        opts.perfLinks !== false,
-      );
-      if (link >= 0) att.links.push(link);
+      attachTracing(att, libs, progFd, fd, opts);
       return;
     }
     case "uprobe":
@@ -702,16 +709,7 @@ function attachInto(
       const pid = opts.pid ?? -1;
       const fd = perfEventOpen(libs, text, attr, pid, pid === -1 ? 0 : -1);
       pathBuf.fill(0, 0, 0); // keeps `pathBuf` alive until here
-      att.perfFds.push(fd);
-      att.tracing = true;
-      const link = attachToPerf(
-        libs,
-        text,
-        progFd,
-        fd,
-        opts.perfLinks !== false,
-      );
-      if (link >= 0) att.links.push(link);
+      attachTracing(att, libs, progFd, fd, opts);
       return;
     }
     case "usdt":
@@ -822,10 +820,7 @@ function attachUsdt(
   const pid = opts.pid ?? -1;
   const fd = perfEventOpen(libs, text, attr, pid, pid === -1 ? 0 : -1);
   pathBuf.fill(0, 0, 0); // keeps `pathBuf` alive until here
-  att.perfFds.push(fd);
-  att.tracing = true;
-  const link = attachToPerf(libs, text, progFd, fd, opts.perfLinks !== false);
-  if (link >= 0) att.links.push(link);
+  attachTracing(att, libs, progFd, fd, opts);
 }
 
 /**
