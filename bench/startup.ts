@@ -14,6 +14,7 @@
 import { attempt, median } from "./stats.ts";
 import { MOD, type Tool, ToolProcess, TOOLS } from "./tools.ts";
 import { ticker } from "./workload.ts";
+import { bundleCli } from "../tools/bundle_cli.ts";
 
 /** One start-up metric, medians over the rounds. */
 export interface StartupRow {
@@ -61,9 +62,10 @@ async function timeAttach(tool: Tool): Promise<number> {
 async function timeFirstEvent(
   tool: Tool,
   pid: number,
+  entry?: string,
 ): Promise<[number, number]> {
   const program = FIRST_EVENT_PROGRAM.replace("$PID", String(pid));
-  const p = ToolProcess.spawn(tool, program);
+  const p = ToolProcess.spawn(tool, program, { entry });
   const at = await p.waitFor(/^first$/, 30_000).catch(async (e) => {
     await p.stop();
     throw e;
@@ -72,8 +74,14 @@ async function timeFirstEvent(
   return [at - p.spawnedAt, r.wallMs];
 }
 
-async function timeBeginExit(tool: Tool): Promise<[number, number]> {
-  const p = ToolProcess.spawn(tool, BEGIN_EXIT_PROGRAM, { timeRss: true });
+async function timeBeginExit(
+  tool: Tool,
+  entry?: string,
+): Promise<[number, number]> {
+  const p = ToolProcess.spawn(tool, BEGIN_EXIT_PROGRAM, {
+    timeRss: true,
+    entry,
+  });
   const r = await p.wait();
   if (r.code !== 0) {
     throw new Error(`${tool} failed on BEGIN { exit(); }: ${r.stderr}`);
@@ -97,11 +105,18 @@ export async function measureStartup(rounds: number): Promise<StartupRow[]> {
     "first event, to process exit",
     "`BEGIN { exit(); }` to exit",
     "`BEGIN { exit(); }` CPU time (user + sys)",
+    "to first event, bundled command (`deno task bundle`)",
+    "`BEGIN { exit(); }` to exit, bundled command",
   ];
   const samples = names.map(() => ({
     tsbpf: [] as number[],
     bpftrace: [] as number[],
   }));
+  // The bundled command, built (and its code cache primed) as
+  // `deno task bundle` does; its rows compare it with the same rounds'
+  // bpftrace figures.
+  const dist = await Deno.makeTempDir({ prefix: "tsbpf-bench-" });
+  const bundle = await attempt("bundle", () => bundleCli(dist));
   // Events for the first-event probe: getppid every 200 µs all along.
   const tick = await ticker(200, 3600);
   try {
@@ -128,10 +143,25 @@ export async function measureStartup(rounds: number): Promise<StartupRow[]> {
         samples[3][tool].push(wall);
         samples[4][tool].push(cpu);
       }
+      if (bundle !== undefined) {
+        const [first] = await attempt(
+          "bundled first event",
+          () => timeFirstEvent("tsbpf", tick.pid, bundle.file),
+        ) ?? [NaN];
+        samples[5].tsbpf.push(first);
+        samples[5].bpftrace.push(samples[1].bpftrace.at(-1)!);
+        const [wall] = await attempt(
+          "bundled BEGIN exit",
+          () => timeBeginExit("tsbpf", bundle.file),
+        ) ?? [NaN];
+        samples[6].tsbpf.push(wall);
+        samples[6].bpftrace.push(samples[3].bpftrace.at(-1)!);
+      }
     }
   } finally {
     tick.stop();
     await tick.done;
+    await Deno.remove(dist, { recursive: true });
   }
   return names.map((name, i) => ({
     name,
@@ -144,19 +174,6 @@ export async function measureStartup(rounds: number): Promise<StartupRow[]> {
 }
 
 const PHASES = new URL("./startup_phases.ts", import.meta.url).pathname;
-
-/** Bundles the CLI into one JavaScript file, or undefined if it cannot. */
-async function bundleCli(): Promise<string | undefined> {
-  const file = await Deno.makeTempFile({ prefix: "tsbpf", suffix: ".js" });
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "-q", MOD, "-o", file],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => undefined);
-  if (out?.success) return file;
-  Deno.removeSync(file);
-  return undefined;
-}
 
 async function runPhases(
   args: string[],
@@ -223,21 +240,10 @@ export async function measurePhases(rounds: number): Promise<PhaseRow[]> {
     add("memory: phases script V8 heap used (MiB)", s.heapUsed / 2 ** 20);
     add("memory: phases script external (MiB)", s.external / 2 ** 20);
   }
-  const bundle = await bundleCli();
-  if (bundle !== undefined) {
-    // Deno writes a module's V8 code cache only once its evaluation has
-    // gone on far enough; a CLI run (top-level await, then Deno.exit) never
-    // does for its main module. Importing the bundle once, which finishes
-    // evaluating it, writes the cache a user's later runs would find.
-    // (`deno eval` writes no code cache: a script file does.)
-    const primer = await Deno.makeTempFile({ prefix: "tsbpf", suffix: ".ts" });
-    Deno.writeTextFileSync(primer, "await import(Deno.args[0]);\n");
-    await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", primer, `file://${bundle}`],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    Deno.removeSync(primer);
+  const dist = await Deno.makeTempDir({ prefix: "tsbpf-bench-" });
+  const built = await attempt("bundle", () => bundleCli(dist));
+  if (built !== undefined) {
+    const bundle = built.file;
     // Round -1 warms Deno's caches (transpile, V8 code cache) for both.
     for (let r = -1; r < rounds; r++) {
       for (const [name, file] of [["mod.ts", MOD], ["bundled", bundle]]) {
@@ -251,13 +257,13 @@ export async function measurePhases(rounds: number): Promise<PhaseRow[]> {
           add(
             name === "mod.ts"
               ? "CLI `BEGIN { exit(); }`: deno run mod.ts"
-              : "same, CLI bundled into one .js (deno bundle)",
+              : "same, the bundled command (deno task bundle)",
             performance.now() - t0,
           );
         }
       }
     }
-    Deno.removeSync(bundle);
   }
+  await Deno.remove(dist, { recursive: true });
   return Object.entries(cols).map(([phase, v]) => ({ phase, ms: median(v) }));
 }

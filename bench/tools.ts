@@ -61,9 +61,10 @@ export function toolArgv(
   tool: Tool,
   program: string,
   extra: string[] = [],
+  entry: string = MOD,
 ): [string, string[]] {
   if (tool === "tsbpf") {
-    return [Deno.execPath(), ["run", "-A", MOD, ...extra, "-e", program]];
+    return [Deno.execPath(), ["run", "-A", entry, ...extra, "-e", program]];
   }
   return [which("bpftrace") ?? "bpftrace", [...extra, "-e", program]];
 }
@@ -96,6 +97,8 @@ export interface SpawnOptions {
   timeRss?: boolean;
   /** Extra command-line arguments before `-e`. */
   extra?: string[];
+  /** What tsbpf runs instead of `mod.ts` (the bundled command). */
+  entry?: string;
 }
 
 const KEEP_HEAD = 1 << 20;
@@ -143,7 +146,7 @@ export class ToolProcess {
   private constructor(tool: Tool, program: string, opts: SpawnOptions) {
     this.tool = tool;
     this.#marker = opts.eventMarker;
-    const [cmd, args] = toolArgv(tool, program, opts.extra);
+    const [cmd, args] = toolArgv(tool, program, opts.extra, opts.entry);
     const time = opts.timeRss ? which("time") : undefined;
     this.#viaTime = time !== undefined;
     this.spawnedAt = performance.now();

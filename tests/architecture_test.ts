@@ -39,7 +39,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Layers, top first: path prefixes (a trailing `/` is a folder). */
 const LAYERS: readonly (readonly [string, readonly string[]])[] = [
-  ["entry", ["mod.ts"]],
+  ["entry", ["mod.ts", "runtime/cli_bundle.ts"]],
   ["CLI", [
     "runtime/cli.ts",
     "runtime/cli_args.ts",
@@ -320,7 +320,7 @@ Deno.test("README's Layout section names every folder and only folders that exis
   const topLevel = [...Deno.readDirSync(ROOT)]
     .filter((e) =>
       e.isDirectory && !e.name.startsWith(".") && e.name !== "docs" &&
-      e.name !== "node_modules"
+      e.name !== "node_modules" && e.name !== "dist"
     )
     .map((e) => e.name);
   const folders = [...new Set([...topLevel, ...sourceFolders()])].sort();

@@ -8,7 +8,7 @@
  * from here ({@linkcode onDemand}) once loaded.
  *
  * Who loads them:
- * - the command-line tool (`mod.ts` run as the main module) calls
+ * - the command-line tool (`mod.ts` run as the main module, or the bundled command) calls
  *   {@linkcode loadOnDemand} with the script's text before compiling it,
  *   loading only what that text may use: `BEGIN { exit(); }` loads none;
  * - in any other process (`mod.ts` or a runtime module imported as a
@@ -209,6 +209,11 @@ export function onDemand<K extends OnDemandName>(name: K): OnDemandModules[K] {
 }
 
 // Anything but the command-line tool loads every module now (see above).
-if (Deno.mainModule !== new URL("../../mod.ts", import.meta.url).href) {
+// The tool is `mod.ts` run as the main module, or the bundled command
+// (`deno task bundle`), where every module is the one main file.
+if (
+  Deno.mainModule !== new URL("../../mod.ts", import.meta.url).href &&
+  Deno.mainModule !== import.meta.url
+) {
   await loadOnDemand();
 }

@@ -19,17 +19,21 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `deno run -A mod.ts ...args`. */
+/**
+ * Runs `deno run -A mod.ts ...args` (or `entry` instead of `mod.ts`, such
+ * as the bundled command).
+ */
 export async function runCli(
   args: string[],
   options: {
     stdin?: string;
     timeoutMs?: number;
     env?: Record<string, string>;
+    entry?: string;
   } = {},
 ): Promise<CliRun> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", MOD, ...args],
+    args: ["run", "-A", "--no-lock", options.entry ?? MOD, ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

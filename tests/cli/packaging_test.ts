@@ -290,7 +290,8 @@ Deno.test("the README's CLI reference is --help, and it installs the tsbpf comma
   assert.ok(block !== null);
   const help = await runCli(["--help"]);
   assert.equal(block[1], help.stdout);
-  assert.ok(readme.includes("deno install -g -A -n tsbpf mod.ts\n"));
+  assert.ok(readme.includes("deno task install\n"));
+  assert.ok(readme.includes("`deno install -g -A -n tsbpf mod.ts`"));
   // Commands are written `deno ...`; `npx -y deno` only where it is explained.
   const npx = readme.split("\n").filter((l) => l.includes("npx -y deno"));
   assert.equal(npx.length, 1, npx.join("\n"));
