@@ -31,7 +31,7 @@ Deno.test({
   ignore: skip("the start-up smoke test", kernelSkip),
   async fn() {
     const rows = await measureStartup(1);
-    assert.equal(rows.length, 5);
+    assert.equal(rows.length, 7);
     for (const r of rows) {
       positive(r.ms.tsbpf, `tsbpf ${r.name}`);
       positive(r.ms.bpftrace, `bpftrace ${r.name}`);
@@ -89,7 +89,7 @@ Deno.test({
   ignore: skip("the consumer smoke test", kernelSkip),
   async fn() {
     const rows = await measureConsumer(1, 200);
-    assert.equal(rows.length, 5);
+    assert.equal(rows.length, 7);
     for (const r of rows) positive(r.usPerEvent, r.stage);
   },
 });
