@@ -25,7 +25,7 @@ import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
 import { checkProbeLimit } from "./probe_limit.ts";
-import { namingStdout, OutputFile } from "./output_file.ts";
+import { describeOsError, namingStdout, OutputFile } from "./output_file.ts";
 
 import { VERSION } from "./version.ts";
 import { envVar } from "./probes/env.ts";
@@ -164,7 +164,7 @@ async function playground(opts: CliOptions): Promise<number> {
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    stderr(`ERROR: Cannot read "${path}": ${errorMessage(e)}`);
+    stderr(`ERROR: Cannot read "${path}": ${describeOsError(e)}`);
     return 1;
   }
   let mem: Uint8Array | undefined;
@@ -223,17 +223,24 @@ async function runScript(opts: CliOptions): Promise<number> {
     source = opts.expr;
     fileName = "stdin";
   } else if (opts.file !== undefined) {
-    fileName = opts.file;
+    // `-` reads the program from standard input, named "stdin" as bpftrace
+    // names it.
+    fileName = opts.file === "-" ? "stdin" : opts.file;
     // Imported only here: a one-liner reads no script file.
-    const { NotTextError, readScriptFile } = await import("./script_file.ts");
+    const { NotTextError, readScriptFile, readScriptStdin } = await import(
+      "./script_file.ts"
+    );
     try {
-      source = readScriptFile(opts.file);
+      source = opts.file === "-"
+        ? await readScriptStdin()
+        : readScriptFile(opts.file);
     } catch (e) {
       if (e instanceof NotTextError) {
         stderr(`ERROR: ${e.message}`);
         return 2;
       }
-      stderr(`ERROR: Cannot read "${opts.file}": ${errorMessage(e)}`);
+      const what = opts.file === "-" ? "standard input" : `"${opts.file}"`;
+      stderr(`ERROR: Cannot read ${what}: ${describeOsError(e)}`);
       return 1;
     }
   } else {

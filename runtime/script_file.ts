@@ -64,7 +64,29 @@ export function decodeScript(bytes: Uint8Array): string | undefined {
  * ```
  */
 export function readScriptFile(path: string): string {
-  const bytes = Deno.readFileSync(path);
+  return scriptText(path, Deno.readFileSync(path));
+}
+
+/**
+ * Reads the script from standard input to its end, as `tsbpf -` does
+ * (bpftrace's `-` file name).
+ *
+ * @throws {NotTextError} when the input is not text.
+ * @example Read a piped script
+ * ```ts ignore
+ * import { readScriptStdin } from "./script_file.ts";
+ * // echo 'BEGIN { exit(); }' | deno run -A mod.ts -
+ * console.log(await readScriptStdin());
+ * ```
+ */
+export async function readScriptStdin(): Promise<string> {
+  const bytes = new Uint8Array(
+    await new Response(Deno.stdin.readable).arrayBuffer(),
+  );
+  return scriptText("-", bytes);
+}
+
+function scriptText(path: string, bytes: Uint8Array): string {
   const text = decodeScript(bytes);
   if (text === undefined) {
     const elf = bytes[0] === 0x7f && bytes[1] === 0x45 &&

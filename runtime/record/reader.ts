@@ -133,9 +133,13 @@ export function openRecording(
   try {
     src = fileSource(path);
   } catch (e) {
+    // The system's words and errno name, without Deno's decoration.
+    const code = (e as { code?: unknown }).code;
+    const text = (e instanceof Error ? e.message : String(e))
+      .replace(/ \(os error \d+\).*$/s, "");
     throw new RecordingError(
       `Cannot open recording "${path}": ${
-        e instanceof Error ? e.message : String(e)
+        typeof code === "string" && code !== "" ? `${code} (${text})` : text
       }`,
     );
   }
