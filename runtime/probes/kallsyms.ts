@@ -297,9 +297,9 @@ export class Kallsyms {
   }
 
   /**
-   * Format an address as bpftrace's `ksym`/`kstack` do: `name+offset`
-   * (decimal offset, `name` alone at offset 0), or the hex address when
-   * unknown.
+   * Format an address as bpftrace's `kstack` frames: `name+offset`
+   * (decimal, `+0` included), or the hex address when unknown (`ksym()`
+   * prints the name alone).
    *
    * @example Formatting addresses
    * ```ts
@@ -308,13 +308,13 @@ export class Kallsyms {
    *
    * const k = Kallsyms.load("ffffffff81000040 T start\nffffffff81000080 T next\n");
    * assert.equal(k.format(0xffffffff81000050n), "start+16");
-   * assert.equal(k.format(0xffffffff81000040n), "start");
+   * assert.equal(k.format(0xffffffff81000040n), "start+0");
    * assert.equal(k.format(0x10n), "0x10");
    * ```
    */
   format(addr: bigint): string {
     const s = this.lookup(addr);
     if (s === undefined) return `0x${addr.toString(16)}`;
-    return s.offset === 0 ? s.name : `${s.name}+${s.offset}`;
+    return `${s.name}+${s.offset}`;
   }
 }

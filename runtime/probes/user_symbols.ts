@@ -52,9 +52,9 @@ function sortedSymbols(path: string): SortedSymbols | undefined {
       const seen = new Set<string>();
       const syms = info.symbols.filter((x) => {
         if (x.section === 0 || x.value === 0n) return false;
-        if (x.type !== "func" && x.type !== "ifunc" && x.type !== "object") {
-          return false;
-        }
+        // Functions only, as bpftrace's symbolizers: a stack's stray
+        // frame pointing into data prints as an address, not a variable.
+        if (x.type !== "func" && x.type !== "ifunc") return false;
         const key = `${x.name}@${x.value}`;
         if (seen.has(key)) return false;
         seen.add(key);
@@ -209,8 +209,8 @@ export class ElfSymbolizer {
   }
 
   /**
-   * bpftrace-style text for an address: `name+offset` (decimal; `name` at
-   * offset 0), or the hex address when unknown.
+   * bpftrace-style text for a stack frame: `name+offset` (decimal, `+0`
+   * included, as bpftrace prints frames), or the hex address when unknown.
    *
    * @example Unknown addresses print as hex
    * ```ts
@@ -223,7 +223,7 @@ export class ElfSymbolizer {
   symbolize(addr: bigint): string {
     const s = this.resolve(addr);
     if (s === undefined) return `0x${addr.toString(16)}`;
-    return s.offset === 0 ? s.name : `${s.name}+${s.offset}`;
+    return `${s.name}+${s.offset}`;
   }
 }
 

@@ -250,7 +250,7 @@ Deno.test({
       return;
     }
     const s = new ElfSymbolizer();
-    assert.equal(s.symbolize(addr), "getpid");
+    assert.equal(s.symbolize(addr), "getpid+0");
     assert.equal(s.symbolize(addr + 3n), "getpid+3");
     const r = s.resolve(addr + 1n);
     assert.equal(r?.name, "getpid");
