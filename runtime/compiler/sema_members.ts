@@ -35,6 +35,8 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
   if (t.k === "record" || (t.k === "int" && t.rec !== undefined)) {
     return checkMember(c, e, t);
   }
+  // A cast to an unknown type was reported already.
+  if (t.k === "int" && t.failed) return S64;
   if (t.k === "int" && !e.arrow && t.ptr !== undefined) {
     c.err(
       e.span,
@@ -220,7 +222,7 @@ export function kernelCast(
     // The script defines it in a way its layout cannot be read: say so.
     const bad = c.structs.errors.find((x) => x.type === name);
     c.err(e.type.span, bad?.message ?? found);
-    return S64;
+    return { ...S64, failed: true };
   }
   if (t.k !== "int") {
     c.err(

@@ -109,6 +109,11 @@ export interface IntType {
   clock?: "monotonic" | "tai";
   /** An enum: printed as its enumerator's name (`(enum tcp_state)$x`). */
   enumType?: EnumRef;
+  /**
+   * The value of a cast to a type that does not exist (already reported):
+   * its members are not checked, so that one typo makes one error.
+   */
+  failed?: true;
 }
 
 /** An enum type of the kernel's types or a script's: its values' names. */

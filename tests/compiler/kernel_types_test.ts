@@ -273,7 +273,12 @@ Deno.test("pointer arithmetic on struct pointers steps by the struct's size; poi
 Deno.test("errors: unknown struct and field with suggestions, -> and . misuse, casts of strings, #define constants", () => {
   assert.match(
     messages("kprobe:f { $s = (struct sk_buf *)arg0; }")[0],
-    /^Unknown type "struct sk_buf"; did you mean "sk_buff"/,
+    /^Unknown type "struct sk_buf"; did you mean "struct sk_buff"/,
+  );
+  // One typo, one error: the members of the unknown type are not checked.
+  assert.deepEqual(
+    messages("kprobe:f { $s = (struct sk_buf *)arg0; @ = $s->len; }").length,
+    1,
   );
   assert.match(
     messages("kprobe:f { @ = ((struct sk_buff *)arg0)->lenn; }")[0],
