@@ -53,7 +53,7 @@ function permissionReason(uid: number, missing: string[]): string {
   const them = caps.length > 1 ? "them" : "it";
   const how = uid === 0
     ? `which this process lacks although it runs as root (a container or ` +
-      `a reduced capability set?): grant ${them} to it`
+      `a reduced capability set?): grant ${them} to the process`
     : `which this process (uid ${uid}) lacks: run as root (sudo) or grant ` +
       `${them} (setcap ${
         caps.map((c) => c.toLowerCase()).join(",")
