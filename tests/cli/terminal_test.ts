@@ -576,7 +576,7 @@ Deno.test({
       out.stderr,
       "ERROR: Tracing in the kernel needs CAP_BPF and CAP_PERFMON, which " +
         "this process lacks although it runs as root (a container or a " +
-        "reduced capability set?): grant them to it; --backend interp runs " +
+        "reduced capability set?): grant them to the process; --backend interp runs " +
         "the program on synthetic events instead\n",
     );
   },
