@@ -13,8 +13,9 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
-import { findOf, keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
+import { findOf, findParts, keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
+import { findLookup } from "./codegen_maps.ts";
 import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
@@ -411,8 +412,11 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return cg.scalar(e.args[0]);
     case "memcmp":
       return memcmpValue(cg, e);
-    case "find": // the block it stands for (sema_funcs.ts)
-      return cg.scalar(findOf(e));
+    case "find": {
+      // One lookup; the block it stands for (sema_funcs.ts) otherwise.
+      const { elem, target } = findParts(e);
+      return findLookup(cg, elem, target) ?? cg.scalar(findOf(e));
+    }
     case "strcap": // of a pointer: the string's length (sema_funcs.ts)
     case "strlen": {
       const at = cg.type(e.args[0]);

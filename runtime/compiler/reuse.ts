@@ -12,7 +12,7 @@
  * @module
  */
 
-import { keyedMap } from "./sugar.ts";
+import { findParts, keyedMap } from "./sugar.ts";
 import type * as ast from "../lang/ast.ts";
 import { walk } from "../lang/visit.ts";
 import { Helper } from "../bpf/opcodes.ts";
@@ -204,6 +204,14 @@ export function countReuse(p: ast.Probe, pidFilter: boolean): ReuseCounts {
         ) {
           const el = keyedMap(e);
           if (el !== undefined) access(el, false);
+          return;
+        }
+        if (
+          e.name === "find" && e.args.length === 3 &&
+          e.args[0].kind === "map" && e.args[2].kind === "var"
+        ) {
+          // One lookup of @m[k] (codegen_maps.ts's findLookup).
+          access(findParts(e).elem, false);
           return;
         }
         if (e.name === "delete" && e.args[0]?.kind === "map") {
