@@ -1,7 +1,8 @@
 /**
  * Parity rows for the code generator's short forms: `find()` with one
  * map lookup (its key evaluated once, as 0.26's `let $key = key`), in a
- * condition, negated, as a value and per event.
+ * condition, negated, as a value and per event; `strlen()` a word at a
+ * time, at the lengths around its words' edges and at `max_strlen`.
  *
  * @module
  */
@@ -9,6 +10,30 @@
 import assert from "node:assert/strict";
 import { entries, linesOf, only, total } from "./expect.ts";
 import { N, type Row } from "./row.ts";
+
+/** `n` letters (a to z, again). */
+function letters(n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += String.fromCharCode(97 + i % 26);
+  return s;
+}
+
+/**
+ * strlen() of map values of these lengths, one BEGIN probe each (a line
+ * each; each copy of a value takes max_strlen bytes of stack).
+ */
+function strlenSource(lens: number[], maxStrlen?: number): string {
+  const config = maxStrlen === undefined
+    ? ""
+    : `config = { max_strlen = ${maxStrlen} }\n`;
+  return config +
+    lens.map((n, i) =>
+      `begin { @s[${i}] = "${letters(n)}"; printf("%d\\n", strlen(@s[${i}])); }`
+    ).join("\n");
+}
+
+/** Paths of these lengths (the workload opens each once). */
+const PATHS = [0, 1, 63, 64, 100].map((n) => "p".repeat(n));
 
 /** The rows. */
 export const CODEGEN_ROWS: Row[] = [
@@ -65,6 +90,71 @@ export const CODEGEN_ROWS: Row[] = [
         r.engine === "interp" ? again >= 1 : again === N - 1,
         `${again}`,
       );
+    },
+  },
+  {
+    name: "strlen_lengths",
+    features: [
+      "strlen() of strings of 0, 1, 7 to 9, 15 to 17 and 62, 63 bytes",
+    ],
+    source: strlenSource([0, 1, 7, 8, 9, 15, 16, 17, 62, 63]),
+    expect(r) {
+      assert.deepEqual(linesOf(r).slice(0, 10), [
+        ...["0", "1", "7", "8", "9", "15", "16", "17", "62", "63"],
+      ]);
+    },
+  },
+  {
+    name: "strlen_max_strlen",
+    features: [
+      "strlen() with max_strlen = 100: 63, 64 and 99 bytes",
+    ],
+    source: strlenSource([0, 1, 63, 64, 99], 100),
+    expect(r) {
+      assert.deepEqual(linesOf(r).slice(0, 5), ["0", "1", "63", "64", "99"]);
+    },
+  },
+  {
+    name: "strlen_pointer",
+    features: [
+      "strlen() of a char * reads max_strlen bytes (63 and a NUL)",
+    ],
+    source: `tracepoint:syscalls:sys_enter_openat {
+  @[strlen(args->filename)] = count();
+}`,
+    workload: ["open", ...PATHS],
+    pidFilter: true,
+    expect(r) {
+      if (r.engine === "kernel") {
+        assert.deepEqual(entries(r, "@"), [["0", 1], ["1", 1], ["63", 3]]);
+      } else {
+        for (const [k] of entries(r, "@")) assert.ok(Number(k) <= 63, k);
+      }
+    },
+  },
+  {
+    name: "strlen_pointer_max_strlen",
+    features: [
+      "strlen() of a char * with max_strlen = 100 (99 and a NUL)",
+    ],
+    source: `config = { max_strlen = 100 }
+tracepoint:syscalls:sys_enter_openat {
+  @[strlen(args->filename)] = count();
+}`,
+    workload: ["open", ...PATHS],
+    pidFilter: true,
+    expect(r) {
+      if (r.engine === "kernel") {
+        assert.deepEqual(entries(r, "@"), [
+          ["0", 1],
+          ["1", 1],
+          ["63", 1],
+          ["64", 1],
+          ["99", 1],
+        ]);
+      } else {
+        for (const [k] of entries(r, "@")) assert.ok(Number(k) <= 99, k);
+      }
     },
   },
 ];
