@@ -7,7 +7,6 @@
  */
 
 import type { TseriesParams } from "../program.ts";
-import type { Width } from "../bpf/builder.ts";
 import type * as ast from "../lang/ast.ts";
 import { Helper, MapType, R10 } from "../bpf/opcodes.ts";
 import type { TypeDesc } from "../program.ts";
@@ -803,85 +802,4 @@ export function mapTruth(
   }
   ra.free(r);
   return true;
-}
-
-/**
- * `find(@m, k, $v)` with one lookup, as bpftrace's `__lookup_elem`: the
- * key is built once; on a hit the value is copied into `$v` and the
- * result is 1, on a miss `$v` is left alone and the result is 0. `elem`
- * and `target` are the `@m[k]` and `$v` sema typed (`sugar.findParts`).
- * Undefined (nothing emitted) when the value needs a conversion on its
- * way into `$v` (the caller takes the general way).
- */
-export function findLookup(
-  cg: Emitter,
-  elem: ast.MapExpr,
-  target: ast.VarExpr,
-): Ref | undefined {
-  const miss = cg.b.newLabel("fmiss");
-  const floor = cg.ra.floor;
-  const p = findCore(cg, elem, target, miss);
-  if (p === undefined) return undefined;
-  cg.b.movImm(cg.ra.reg(p), 1);
-  cg.b.label(miss);
-  cg.ra.floor = floor;
-  return p;
-}
-
-/**
- * `find(@m, k, $v)` as a condition: jumps to `to` when its result is
- * `when`, without making the 0 or 1 ({@linkcode findLookup}). False
- * (nothing emitted) where `findLookup` gives undefined.
- */
-export function findJump(
-  cg: Emitter,
-  elem: ast.MapExpr,
-  target: ast.VarExpr,
-  to: string,
-  when: boolean,
-): boolean {
-  const b = cg.b;
-  const floor = cg.ra.floor;
-  const skip = when ? b.newLabel("fmiss") : to;
-  const p = findCore(cg, elem, target, skip);
-  if (p === undefined) return false;
-  cg.ra.free(p);
-  if (when) {
-    b.ja(to);
-    b.label(skip);
-  }
-  cg.ra.floor = floor;
-  return true;
-}
-
-/**
- * Looks `elem` up, jumps to `miss` on a miss, else copies the value into
- * `target`'s slot; returns the value's pointer, live, with the split
- * floor raised (the callers restore it at their join).
- */
-function findCore(
-  cg: Emitter,
-  elem: ast.MapExpr,
-  target: ast.VarExpr,
-  miss: string,
-): Ref | undefined {
-  const vt = cg.u.vars.get(target.name);
-  const et = cg.type(elem);
-  if (vt === undefined || cg.u.aggReads?.has(elem)) return undefined;
-  const scalar = isScalar(vt) || vt.k === "int";
-  if (!scalar && sizeOf(vt) !== sizeOf(et)) return undefined;
-  const b = cg.b;
-  const ra = cg.ra;
-  const off = cg.vars.get(target.name)!;
-  const p = cg.own(mapLookup(cg, elem));
-  b.jmpImm("JEQ", ra.reg(p), 0, miss);
-  ra.split();
-  if (scalar) {
-    const v = ra.holding([p], () => ra.newReg());
-    const [pr, vr] = ra.regs(p, v);
-    b.ldx(8, vr, pr, 0);
-    cg.storeScalar({ base: R10, off }, v, sizeOf(vt) as Width);
-    ra.free(v);
-  } else cg.copy({ base: R10, off }, { base: p, off: 0 }, sizeOf(vt));
-  return p;
 }

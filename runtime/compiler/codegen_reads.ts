@@ -13,10 +13,9 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
-import { findOf, findParts, keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
+import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
-import { findLookup } from "./codegen_maps.ts";
-import { stringLength } from "./codegen_strlen.ts";
+import { onDemand } from "./on_demand.ts";
 import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
@@ -413,11 +412,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return cg.scalar(e.args[0]);
     case "memcmp":
       return memcmpValue(cg, e);
-    case "find": {
-      // One lookup; the block it stands for (sema_funcs.ts) otherwise.
-      const { elem, target } = findParts(e);
-      return findLookup(cg, elem, target) ?? cg.scalar(findOf(e));
-    }
+    case "find": // one lookup (codegen_find.ts, loaded on demand)
+      return onDemand("find").findValue(cg, e);
     case "strcap": // of a pointer: the string's length (sema_funcs.ts)
     case "strlen": {
       const at = cg.type(e.args[0]);
@@ -430,7 +426,7 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       // The bytes before the first NUL (a string is at most max_strlen
       // bytes), eight at a time.
       const m = cg.mem(x);
-      return stringLength(cg, m.off, sizeOf(cg.type(x)));
+      return onDemand("strlen").stringLength(cg, m.off, sizeOf(cg.type(x)));
     }
     case "is_err": {
       // The kernel's IS_ERR(): the last 4095 values, -MAX_ERRNO to -1

@@ -18,8 +18,7 @@ import { mapAccessId } from "./reuse.ts";
 import { elementOf } from "./codegen_values.ts";
 import { aggregateEq, loadInt, varIndexLoad } from "./codegen_arrays.ts";
 import { aggRead } from "./codegen_agg_read.ts";
-import { findJump } from "./codegen_maps.ts";
-import { findParts } from "./sugar.ts";
+import { onDemand } from "./on_demand.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
   type Emitter,
@@ -506,24 +505,12 @@ export function branch(
   }
   if (e.kind === "map" && cg.mapTruth(e, target, when)) return;
   if (
-    e.kind === "call" && e.name === "find" && findTruth(cg, e, target, when)
-  ) {
-    return;
-  }
+    e.kind === "call" && e.name === "find" &&
+    onDemand("find").findJump(cg, e, target, when)
+  ) return;
   const v = scalar(cg, e);
   b.jmpImm(when ? "JNE" : "JEQ", ra.reg(v), 0, target);
   ra.free(v);
-}
-
-/** `find(@m, k, $v)` as a condition with one lookup (`maps.findJump`). */
-function findTruth(
-  cg: Emitter,
-  e: ast.CallExpr,
-  target: string,
-  when: boolean,
-): boolean {
-  const { elem, target: v } = findParts(e);
-  return findJump(cg, elem, v, target, when);
 }
 
 /**

@@ -5,14 +5,15 @@
  * that holds the NUL gives the NUL's place by a multiplication. No loop
  * and no variable-offset stack read, so every kernel the rest of the
  * code runs on accepts it; the result's bounds stay within the size, as
- * the byte-by-byte form's.
+ * the byte-by-byte form's. Loaded on demand (`on_demand.ts`): a script
+ * that calls `strlen()` or `strcap()`.
  *
  * @module
  */
 
+import type { InsnBuilder } from "../bpf/builder.ts";
 import { R10 } from "../bpf/opcodes.ts";
-import type { Ref } from "./regs.ts";
-import type { Emitter } from "./emitter.ts";
+import type { Ref, RegAlloc } from "./regs.ts";
 
 /** Every byte 0x7f: `((w & K) + K) | w` has a byte's top bit iff it is not 0. */
 const LOW7 = 0x7f7f7f7f7f7f7f7fn;
@@ -32,12 +33,18 @@ const BYTE_INDEX = 0x0001020304050607n;
  * const r = stringLength(cg, m.off, sizeOf(cg.type(x)));
  * ```
  *
- * @param cg The code generator.
+ * @param cg The code generator's builder and register allocator (not
+ * the whole `Emitter`: emitter.ts's imports lead to the module that loads
+ * this one).
  * @param off The string's stack offset.
  * @param size Its size in bytes.
  * @returns A register holding the length.
  */
-export function stringLength(cg: Emitter, off: number, size: number): Ref {
+export function stringLength(
+  cg: { b: InsnBuilder; ra: RegAlloc },
+  off: number,
+  size: number,
+): Ref {
   const b = cg.b;
   const ra = cg.ra;
   const r = ra.newReg();

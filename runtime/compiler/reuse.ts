@@ -12,7 +12,7 @@
  * @module
  */
 
-import { findParts, keyedMap } from "./sugar.ts";
+import { keyedMap } from "./sugar.ts";
 import type * as ast from "../lang/ast.ts";
 import { walk } from "../lang/visit.ts";
 import { Helper } from "../bpf/opcodes.ts";
@@ -210,8 +210,10 @@ export function countReuse(p: ast.Probe, pidFilter: boolean): ReuseCounts {
           e.name === "find" && e.args.length === 3 &&
           e.args[0].kind === "map" && e.args[2].kind === "var"
         ) {
-          // One lookup of @m[k] (codegen_maps.ts's findLookup).
-          access(findParts(e).elem, false);
+          // One lookup of @m[k] (codegen_find.ts).
+          const [m, k] = e.args;
+          const keys = k.kind === "tuple" ? k.elems : [k];
+          access({ kind: "map", name: m.name, keys, span: m.span }, false);
           return;
         }
         if (e.name === "delete" && e.args[0]?.kind === "map") {

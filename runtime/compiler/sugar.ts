@@ -195,30 +195,3 @@ export function findOf(e: ast.CallExpr): ast.BlockExpr {
     return { kind: "block_expr", stmts: [test], value: has(), span };
   });
 }
-
-/**
- * The element and the variable of `find(@m, k, $v)`: the `@m[k]` and the
- * `$v` of the block {@linkcode findOf} gives (the nodes sema typed), for
- * code that looks the element up once.
- *
- * @example Usage
- * ```ts
- * import { findParts } from "./sugar.ts";
- * const span = { start: 0, end: 1, line: 1, col: 1 };
- * const m = { kind: "map" as const, name: "m", keys: [], span };
- * const k = { kind: "int" as const, value: 1n, raw: "1", span };
- * const v = { kind: "var" as const, name: "v", span };
- * const e = { kind: "call" as const, name: "find", args: [m, k, v], span };
- * console.assert(findParts(e).elem.keys[0] === k);
- * ```
- */
-export function findParts(
-  e: ast.CallExpr,
-): { elem: ast.MapExpr; target: ast.VarExpr } {
-  const test = findOf(e).stmts[0] as ast.IfStmt;
-  const assign = test.then.stmts[0] as ast.AssignStmt;
-  return {
-    elem: assign.value as ast.MapExpr,
-    target: assign.target as ast.VarExpr,
-  };
-}
