@@ -13,8 +13,9 @@ import { fieldType } from "./type_names.ts";
 import { ARG_REGS, kernelAddress, PT_REGS } from "./call_constants.ts";
 import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
-import { findOf, keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
+import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
+import { onDemand } from "./on_demand.ts";
 import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
@@ -411,8 +412,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return cg.scalar(e.args[0]);
     case "memcmp":
       return memcmpValue(cg, e);
-    case "find": // the block it stands for (sema_funcs.ts)
-      return cg.scalar(findOf(e));
+    case "find": // one lookup (codegen_find.ts, loaded on demand)
+      return onDemand("find").findValue(cg, e);
     case "strcap": // of a pointer: the string's length (sema_funcs.ts)
     case "strlen": {
       const at = cg.type(e.args[0]);
@@ -422,25 +423,10 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
         const nul = lit.indexOf("\0");
         return ra.imm(nul < 0 ? lit.length : nul);
       }
-      // Count the bytes before the first NUL, all of them unrolled: a
-      // string is at most max_strlen bytes.
-      const b = cg.b;
+      // The bytes before the first NUL (a string is at most max_strlen
+      // bytes), eight at a time.
       const m = cg.mem(x);
-      const n = sizeOf(cg.type(x));
-      const r = ra.newReg();
-      const c = ra.holding([r], () => ra.newReg());
-      const rr = ra.reg(r);
-      const cr = ra.reg(c);
-      const done = b.newLabel("strlen");
-      b.movImm(rr, 0);
-      for (let i = 0; i < n; i++) {
-        b.ldx(1, cr, m.base, m.off + i);
-        b.jmpImm("JEQ", cr, 0, done);
-        b.alu64Imm("ADD", rr, 1);
-      }
-      b.label(done);
-      ra.free(c);
-      return r;
+      return onDemand("strlen").stringLength(cg, m.off, sizeOf(cg.type(x)));
     }
     case "is_err": {
       // The kernel's IS_ERR(): the last 4095 values, -MAX_ERRNO to -1

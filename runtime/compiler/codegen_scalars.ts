@@ -18,6 +18,7 @@ import { mapAccessId } from "./reuse.ts";
 import { elementOf } from "./codegen_values.ts";
 import { aggregateEq, loadInt, varIndexLoad } from "./codegen_arrays.ts";
 import { aggRead } from "./codegen_agg_read.ts";
+import { onDemand } from "./on_demand.ts";
 import { sizeOf, type SType } from "./types.ts";
 import {
   type Emitter,
@@ -503,6 +504,10 @@ export function branch(
     }
   }
   if (e.kind === "map" && cg.mapTruth(e, target, when)) return;
+  if (
+    e.kind === "call" && e.name === "find" &&
+    onDemand("find").findJump(cg, e, target, when)
+  ) return;
   const v = scalar(cg, e);
   b.jmpImm(when ? "JNE" : "JEQ", ra.reg(v), 0, target);
   ra.free(v);

@@ -18,6 +18,7 @@ import { CompileError, type Diagnostics } from "../lang/diagnostics.ts";
 import { bundledFormats } from "../probes/bundled_formats.ts";
 import { expandTracepoints } from "../probes/tracepoint_format.ts";
 import { resolveUprobe } from "../probes/uprobe_target.ts";
+import { UnknownSymbolError } from "../probes/elf.ts";
 
 /** Why attach point `ap` cannot be attached, or undefined when it can. */
 function missing(
@@ -37,8 +38,14 @@ function missing(
       try {
         resolveUprobe(ap.target, ap.symbol, ap.offset ?? 0);
         return undefined;
-      } catch {
-        return `${ap.provider} ${ap.target}:${ap.symbol}`;
+      } catch (e) {
+        // The binary as 0.26 names it: the path it was found at when
+        // written without a `/` (uprobeProblem()).
+        const shown =
+          e instanceof UnknownSymbolError && !ap.target.includes("/")
+            ? e.path
+            : ap.target;
+        return `${ap.provider} ${shown}:${ap.symbol}`;
       }
     }
     default:

@@ -54,6 +54,8 @@ const LOADERS = {
   kfuncs: () => import("../probes/kernel_functions.ts"),
   getopt: () => import("./getopt.ts"),
   funcs: () => import("./sema_funcs.ts"),
+  find: () => import("./codegen_find.ts"),
+  strlen: () => import("./codegen_strlen.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -82,6 +84,8 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   kfuncs: "the kprobe wildcard expander",
   getopt: "the getopt() parameter reader",
   funcs: "the checks of macaddr(), override() and others",
+  find: "the code of find()",
+  strlen: "the code of strlen()",
 };
 
 /**
@@ -152,6 +156,8 @@ export function onDemandNeeds(
   ) {
     out.push("funcs");
   }
+  if (/\bfind\s*\(/.test(t)) out.push("find");
+  if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
   return out;
 }
 

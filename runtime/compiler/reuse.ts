@@ -206,6 +206,16 @@ export function countReuse(p: ast.Probe, pidFilter: boolean): ReuseCounts {
           if (el !== undefined) access(el, false);
           return;
         }
+        if (
+          e.name === "find" && e.args.length === 3 &&
+          e.args[0].kind === "map" && e.args[2].kind === "var"
+        ) {
+          // One lookup of @m[k] (codegen_find.ts).
+          const [m, k] = e.args;
+          const keys = k.kind === "tuple" ? k.elems : [k];
+          access({ kind: "map", name: m.name, keys, span: m.span }, false);
+          return;
+        }
         if (e.name === "delete" && e.args[0]?.kind === "map") {
           access(e.args[0], false);
           return;

@@ -303,6 +303,21 @@ export function buildUnits(
         pt.text = `${k}:${ap.target}:${ap.symbol ?? ap.address ?? ""}${
           ap.offset ? `+${ap.offset}` : ""
         }`;
+        // As bpftrace 0.26 (ap_probe_expansion.cpp), before loading
+        // anything; missing_probes = warn or ignore dropped it already
+        // (missing_probes.ts).
+        const missing = ap.symbol === undefined
+          ? undefined
+          : onDemand("uprobes").missingUprobeFunction(
+            k,
+            ap.target,
+            ap.symbol,
+            ap.offset ?? 0,
+          );
+        if (missing !== undefined) {
+          diag.error(ap.span, `${missing}.`);
+          continue;
+        }
       } else pt.text = `${k}:${ap.target}${ap.offset ? `+${ap.offset}` : ""}`;
       points.push(pt);
     }

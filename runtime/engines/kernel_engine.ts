@@ -102,6 +102,13 @@ export interface KernelEngineOptions {
    * programs behind the stop check), to test that path.
    */
   perfLinks?: boolean;
+  /**
+   * Load the sign-extending loads and moves (`ldxsx`, `movsx`) as
+   * compiled where the kernel has them (Linux 6.6+; default true). False
+   * expands them into plain loads and shifts on every kernel, as on
+   * kernels before 6.6, to test that path.
+   */
+  signExtension?: boolean;
 }
 
 /** Size of the raw tracepoint context handed to BEGIN/END test runs. */
@@ -283,6 +290,7 @@ export class KernelEngine implements Engine, Disposable {
       stopFd: this.#stopFd,
       logLevel: this.#opts.logLevel ?? 0,
       logs: this.#logs,
+      signExtension: this.#opts.signExtension,
       source: this.#program?.source?.text,
     }, probe));
   }

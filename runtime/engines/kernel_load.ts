@@ -119,6 +119,11 @@ export interface LoadContext {
   logs: Map<string, string>;
   /** The script's text, to quote its line in a rejection. */
   source?: string;
+  /**
+   * False: expand sign-extending loads and moves even where the kernel
+   * runs them (`KernelEngineOptions.signExtension`).
+   */
+  signExtension?: boolean;
 }
 
 /** The probe's code with map fds in, behind the stop check if `stoppable`. */
@@ -154,7 +159,7 @@ function patch(
  * errno error when the kernel refuses it.
  */
 export function loadProbe(cx: LoadContext, compiled: ProbeProgram): Loaded {
-  const probe = hasSignExtendingLoads(cx.n)
+  const probe = cx.signExtension !== false && hasSignExtendingLoads(cx.n)
     ? compiled
     : expandSignExtension(compiled);
   const special = isSpecial(probe);

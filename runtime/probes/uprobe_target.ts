@@ -91,6 +91,47 @@ export function resolveUprobe(
   return out;
 }
 
+/**
+ * bpftrace 0.26's complaint about a uprobe on a function its binary does
+ * not define (`No matches for uprobe PATH:FUNC`, without the final `.`:
+ * the caller ends it with `.` or `. Skipping.`), checked before loading
+ * anything; undefined when the function is there, and when the binary
+ * cannot be found or read as ELF (the interpreter runs such a probe on
+ * synthetic events, e.g. on macOS; the kernel engine reports it when
+ * attaching). The binary is named as 0.26 names it: as written when it
+ * has a `/`, else the path it was found at.
+ *
+ * @example A function sh does not define
+ * ```ts
+ * import { missingUprobeFunction } from "./uprobe_target.ts";
+ * const m = missingUprobeFunction("uprobe", "/bin/sh", "tsbpf_no_such_function");
+ * console.assert(m === "No matches for uprobe /bin/sh:tsbpf_no_such_function");
+ * ```
+ *
+ * @param kind `uprobe` or `uretprobe`.
+ * @param binary The binary as the attach point names it.
+ * @param symbol The function (or an address).
+ * @param offset The offset into the function.
+ * @returns The message, or undefined.
+ */
+export function missingUprobeFunction(
+  kind: "uprobe" | "uretprobe",
+  binary: string,
+  symbol: string,
+  offset = 0,
+): string | undefined {
+  // A wildcard is for listing (-l); the attach reports it.
+  if (hasWildcard(symbol)) return undefined;
+  try {
+    resolveUprobe(binary, symbol, offset);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof UnknownSymbolError)) return undefined;
+    const shown = binary.includes("/") ? binary : e.path;
+    return `No matches for ${kind} ${shown}:${symbol}`;
+  }
+}
+
 function findSymbol(info: ElfInfo, name: string): ElfSymbol | undefined {
   let best: ElfSymbol | undefined;
   for (const s of info.symbols) {

@@ -73,7 +73,12 @@ for (const { backend, ignore } of ENGINES) {
   });
 }
 
-const NO_SUCH_UPROBE = `uprobe:${Deno.execPath()}:tsbpf_no_such_function`;
+/**
+ * A probe that compiles and cannot attach: a uprobe on a binary that is
+ * not there (one on a function its binary lacks is a compile error, as
+ * in bpftrace 0.26: tests/compiler/uprobe_missing_test.ts).
+ */
+const NO_SUCH_UPROBE = "uprobe:/nonexistent/tsbpf_bin:main";
 
 Deno.test({
   // man/adoc/bpftrace.adoc (--dry-run: "Terminate execution right after

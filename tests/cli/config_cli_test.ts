@@ -95,6 +95,27 @@ for (const { backend, ignore } of ENGINES) {
   });
 }
 
+for (const { backend, ignore } of ENGINES) {
+  Deno.test({
+    name:
+      `config ${backend}: strlen() counts up to the max_strlen BPFTRACE_MAX_STRLEN sets`,
+    ignore,
+    async fn() {
+      const lens = [0, 1, 63, 64, 99];
+      const prog = lens.map((n, i) =>
+        `BEGIN { @s[${i}] = "${
+          "x".repeat(n)
+        }"; printf("%d\\n", strlen(@s[${i}])); }`
+      ).join("\n") + "\nBEGIN { clear(@s); exit(); }";
+      const r = await runCli(["--backend", backend, "-e", prog], {
+        env: { BPFTRACE_MAX_STRLEN: "100" },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split("\n"), lens.map(String));
+    },
+  });
+}
+
 const noPmu = kernelSkip ??
   (hasHardwareCounters()
     ? "this machine has hardware counters: hardware:cycles attaches"

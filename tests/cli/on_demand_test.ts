@@ -1,6 +1,7 @@
 /**
  * The command-line tool loads the macro, import and config passes, the
- * ELF and USDT readers, kallsyms and getopt() only for scripts that may use them
+ * ELF and USDT readers, kallsyms, getopt() and the code of find() and
+ * strlen() only for scripts that may use them
  * (`runtime/compiler/on_demand.ts`): which texts load what, and that the
  * CLI, where nothing is loaded up front, compiles and runs scripts using
  * each of them (an internal "used before it was loaded" error otherwise).
@@ -38,6 +39,9 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ['BEGIN { print(getopt("n", 1)); }', [], ["getopt"]],
     ["BEGIN { print(macaddr(1)); }", [], ["funcs"]],
     ["BEGIN { print(cgroup_path(cgroup)); }", [], ["funcs"]],
+    ["BEGIN { $v = 0; print(find(@m, 1, $v)); }", [], ["funcs", "find"]],
+    ["BEGIN { print(strlen(comm)); }", [], ["strlen"]],
+    ['BEGIN { print(strcap("ab")); }', [], ["funcs", "strlen"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -59,6 +63,8 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "kfuncs",
     "getopt",
     "funcs",
+    "find",
+    "strlen",
   ]);
 });
 
@@ -101,6 +107,22 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
         'BEGIN { printf("%d\\n", getopt("n", 1)); exit(); }',
         "--",
         "--n=3",
+      ],
+      0,
+      /^$/,
+    ],
+    [
+      [
+        "-e",
+        'BEGIN { @m[1] = 2; $v = 0; if (find(@m, 1, $v)) { printf("%d %d\\n", $v, find(@m, 2, $v)); } exit(); }',
+      ],
+      0,
+      /^$/,
+    ],
+    [
+      [
+        "-e",
+        'BEGIN { printf("%d %d\\n", strlen(comm), strcap(comm)); exit(); }',
       ],
       0,
       /^$/,

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
+import { findBinary } from "../../runtime/probes/find_binary.ts";
 import type { Program } from "../../runtime/program.ts";
 
 function errorOf(src: string): string {
@@ -122,7 +123,9 @@ Deno.test("missing_probes: warn and ignore drop what does not exist, error keeps
   );
   assert.deepEqual(warn.config?.warnings.map((w) => w.split("\n")[0]), [
     "stdin:1:74: WARNING: No matches for tracepoint syscalls:tsbpf_nonsense. Skipping.",
-    "stdin:1:127: WARNING: No matches for uprobe libc:tsbpf_no_such_function. Skipping.",
+    `stdin:1:127: WARNING: No matches for uprobe ${
+      findBinary("libc")
+    }:tsbpf_no_such_function. Skipping.`,
     "stdin:1:127: WARNING: Probe has no valid attach points. It is being removed which may cause issues with program behavior.",
     "stdin:1:180: WARNING: No matches for uprobe /nonexistent/tsbpf:main. Skipping.",
     "stdin:1:180: WARNING: Probe has no valid attach points. It is being removed which may cause issues with program behavior.",

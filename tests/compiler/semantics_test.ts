@@ -296,12 +296,12 @@ Deno.test("builtins from the environment", () => {
 
 Deno.test("uprobe args, uretprobe retval, func, reg(), raw tracepoint args", () => {
   const l = load(`
-    uprobe:/bin/sh:main { @a[arg0, arg1] = count(); @f = func; @ip = reg("ip"); }
-    uretprobe:/bin/sh:main { @r = retval; }
+    uprobe:libc:getpid { @a[arg0, arg1] = count(); @f = func; @ip = reg("ip"); }
+    uretprobe:libc:getpid { @r = retval; }
     rawtracepoint:sched_switch { @raw = arg1; }
   `);
-  run(l, "uprobe:/bin/sh:main", pt({ di: 5n, si: 6n, ip: 0x400n }));
-  run(l, "uretprobe:/bin/sh:main", pt({ ax: 99n }));
+  run(l, "uprobe:libc:getpid", pt({ di: 5n, si: 6n, ip: 0x400n }));
+  run(l, "uretprobe:libc:getpid", pt({ ax: 99n }));
   const raw = new Uint8Array(16);
   new DataView(raw.buffer).setBigUint64(8, 1234n, true);
   run(l, "rawtracepoint:sched_switch", raw);

@@ -69,7 +69,7 @@ const ERRORS: [string, string][] = [
     "'args' builtin is not allowed in a for-loop",
   ],
   [
-    "uprobe:/bin/sh:main { for ($i : 0..2) { print(arg0); } }",
+    "uprobe:libc:getpid { for ($i : 0..2) { print(arg0); } }",
     "'arg0' builtin is not allowed in a for-loop",
   ],
   [

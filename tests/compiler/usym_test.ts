@@ -25,7 +25,7 @@ function regs(ip: bigint): Uint8Array {
 }
 
 Deno.test("usym() keys, values, variables and printf args carry the tgid", () => {
-  const text = "uprobe:/bin/true:main";
+  const text = "uprobe:libc:getpid";
   const l = load(
     `${text} { @s[usym(reg("ip"))] = count(); @f[func] = count();` +
       ` $u = usym(reg("ip")); @v = $u; @w[1] = func;` +
@@ -61,7 +61,7 @@ Deno.test("usym() keys, values, variables and printf args carry the tgid", () =>
 
 Deno.test("usym in a tuple key lays out 16 bytes, 8-aligned", () => {
   const p = compile(
-    'uprobe:/bin/true:main { @[pid, usym(reg("ip")), comm] = count(); }',
+    'uprobe:libc:getpid { @[pid, usym(reg("ip")), comm] = count(); }',
   );
   const spec = p.maps[0];
   assert.equal(spec.key.kind, "tuple");
@@ -72,7 +72,7 @@ Deno.test("usym in a tuple key lays out 16 bytes, 8-aligned", () => {
 });
 
 Deno.test("print(usym) sends the tgid too", () => {
-  const text = "uprobe:/bin/true:main";
+  const text = "uprobe:libc:getpid";
   const l = load(`${text} { print(usym(reg("ip"))); }`, {}, { pid: 77 });
   run(l, text, regs(0x1000n));
   const rb = l.maps[l.prog.eventsMap!] as RingBufMap;

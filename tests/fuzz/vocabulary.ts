@@ -14,7 +14,7 @@ export const SOURCE_TOKENS: readonly string[] = [
   "END",
   "tracepoint:syscalls:sys_enter_openat",
   "tracepoint:a:b",
-  "uprobe:/bin/sh:main",
+  "uprobe:libc:getpid",
   "kprobe:f",
   "profile:hz:99",
   "interval:s:1",

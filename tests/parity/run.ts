@@ -16,7 +16,10 @@ import type { MapData } from "../../runtime/output/types.ts";
 import { type ExitReason, Session } from "../../runtime/session.ts";
 import { InterpEngine } from "../../runtime/engines/interp_engine.ts";
 import { verifyProgram } from "../../runtime/verify_program.ts";
-import { KernelEngine } from "../../runtime/engines/kernel_engine.ts";
+import {
+  KernelEngine,
+  type KernelEngineOptions,
+} from "../../runtime/engines/kernel_engine.ts";
 import { kernelSkipReason as supportKernelSkip } from "../support/skip.ts";
 import {
   workloadBinary,
@@ -105,6 +108,8 @@ export interface RunSpec {
   unsafe?: boolean;
   /** Output format of the session (default `text`). */
   format?: "text" | "json";
+  /** Options of the kernel engine beyond the pid (e.g. `signExtension`). */
+  kernel?: KernelEngineOptions;
 }
 
 /** What one run printed and left in its maps. */
@@ -176,7 +181,7 @@ export async function runProgram(
     verifyProgram(program);
     const enginePid = spec.pidFilter || spec.targetOnly ? pid : undefined;
     const eng: Engine = engine === "kernel"
-      ? new KernelEngine({ pid: enginePid })
+      ? new KernelEngine({ ...spec.kernel, pid: enginePid })
       : new InterpEngine({
         seed: spec.seed ?? 1,
         rate: spec.rate ?? 1000,

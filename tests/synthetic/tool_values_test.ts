@@ -85,7 +85,7 @@ kretprobe:inet_csk_accept {
 Deno.test("getaddrinfo resolves host names, pthread_create starts named routines, both rarely", async () => {
   const m = await maps(
     `uprobe:libc:getaddrinfo { @h[str(arg0)] = count(); }
-uprobe:libpthread:pthread_create { @r[usym(arg2)] = count(); }`,
+uprobe:libc:pthread_create { @r[usym(arg2)] = count(); }`,
     2000,
   );
   for (const h of keys(m, "@h")) assert.match(h, /^[a-z0-9.-]+$/);
