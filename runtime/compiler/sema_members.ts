@@ -18,13 +18,16 @@ import { type IntType, S64, type SType, typeName } from "./types.ts";
 import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { enumCast, recordField } from "./sema_types.ts";
+import { argsBase } from "./sema_args.ts";
 
 /**
  * The type of `e.field` / `e->field`: a tuple element, a record or struct
  * member, or a tracepoint `args` field; reports unknown fields.
  */
 export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
-  const t = c.expr(e.expr);
+  const t = e.expr.kind === "builtin" && e.expr.name === "args"
+    ? argsBase(c, e.expr)
+    : c.expr(e.expr);
   if (t.k === "tuple" && t.names !== undefined && !e.arrow) {
     return recordField(c, e, t);
   }

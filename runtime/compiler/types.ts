@@ -109,6 +109,12 @@ export interface IntType {
   clock?: "monotonic" | "tai";
   /** An enum: printed as its enumerator's name (`(enum tcp_state)$x`). */
   enumType?: EnumRef;
+  /**
+   * Printed in hexadecimal though nothing is known of what it points at:
+   * a pointer field (`void *`) of a tracepoint's `args` record, as 0.26
+   * prints a record's pointers.
+   */
+  hex?: true;
 }
 
 /** An enum type of the kernel's types or a script's: its values' names. */
@@ -496,7 +502,8 @@ export function toTypeDesc(
         d.show = "enum";
         d.enumerators = t.enumType.values;
       } else if (
-        t.deref !== undefined || t.rec !== undefined || t.pointee !== undefined
+        t.deref !== undefined || t.rec !== undefined ||
+        t.pointee !== undefined || t.hex
       ) {
         d.show = "hex";
       }
