@@ -35,6 +35,7 @@ import { FUNCTION_ROWS } from "./rows_functions.ts";
 import { BTF_ROWS } from "./rows_btf.ts";
 import { FUNCS_ROWS } from "./rows_funcs.ts";
 import { LANG26_ROWS } from "./rows_lang26.ts";
+import { ARGS_ROWS } from "./rows_args.ts";
 
 export { N, type Row };
 
@@ -1325,4 +1326,5 @@ export const ROWS: Row[] = [
   ...CLI26_ROWS,
   ...LANG26_ROWS,
   ...FUNCS_ROWS,
+  ...ARGS_ROWS,
 ];
