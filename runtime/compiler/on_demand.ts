@@ -54,6 +54,7 @@ const LOADERS = {
   kfuncs: () => import("../probes/kernel_functions.ts"),
   getopt: () => import("./getopt.ts"),
   funcs: () => import("./sema_funcs.ts"),
+  args: () => import("./sema_args.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -82,6 +83,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   kfuncs: "the kprobe wildcard expander",
   getopt: "the getopt() parameter reader",
   funcs: "the checks of macaddr(), override() and others",
+  args: "the builder of a tracepoint's args record",
 };
 
 /**
@@ -152,6 +154,8 @@ export function onDemandNeeds(
   ) {
     out.push("funcs");
   }
+  // `args` used whole (`print(args)`), not `args.f` or `args->f`.
+  if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
   return out;
 }
 

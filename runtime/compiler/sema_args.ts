@@ -77,21 +77,3 @@ export function argsRecord(c: SemaScope, e: ast.BuiltinExpr): SType {
   }
   return t;
 }
-
-/**
- * `args` as the base of a field read (`args.dfd`, `args->dfd`): the
- * tracepoint's record in place, recorded as type `args`.
- *
- * @example Usage
- * ```ts ignore
- * const t = argsBase(c, e); // { k: "args" }
- * ```
- */
-export function argsBase(c: SemaScope, e: ast.BuiltinExpr): SType {
-  if (c.u.kind !== "tracepoint") {
-    c.err(e.span, "The args builtin can only be used with tracepoints");
-  }
-  const t: SType = { k: "args" };
-  c.u.types.set(e, t);
-  return t;
-}

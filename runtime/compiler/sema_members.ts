@@ -18,7 +18,6 @@ import { type IntType, S64, type SType, typeName } from "./types.ts";
 import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { enumCast, recordField } from "./sema_types.ts";
-import { argsBase } from "./sema_args.ts";
 
 /**
  * The type of `e.field` / `e->field`: a tuple element, a record or struct
@@ -289,4 +288,18 @@ export function kernelOffsetOf(
     rec = m.type.k === "record" ? m.type.rec : undefined;
   }
   return off;
+}
+
+/**
+ * `args` as the base of a field read (`args.dfd`, `args->dfd`): the
+ * tracepoint's record in place, recorded as type `args` (used whole, it is
+ * a record of its fields: `sema_args.ts`).
+ */
+function argsBase(c: SemaScope, e: ast.BuiltinExpr): SType {
+  if (c.u.kind !== "tracepoint") {
+    c.err(e.span, "The args builtin can only be used with tracepoints");
+  }
+  const t: SType = { k: "args" };
+  c.u.types.set(e, t);
+  return t;
 }

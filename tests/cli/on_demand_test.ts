@@ -38,6 +38,13 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ['BEGIN { print(getopt("n", 1)); }', [], ["getopt"]],
     ["BEGIN { print(macaddr(1)); }", [], ["funcs"]],
     ["BEGIN { print(cgroup_path(cgroup)); }", [], ["funcs"]],
+    ["tracepoint:syscalls:sys_enter_openat { print(args); }", [], ["args"]],
+    ["tracepoint:syscalls:sys_enter_openat { @[args] = 1; }", [], ["args"]],
+    [
+      "tracepoint:syscalls:sys_enter_openat { @[args.dfd, args->mode] = 1; }",
+      [],
+      [],
+    ],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -59,6 +66,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "kfuncs",
     "getopt",
     "funcs",
+    "args",
   ]);
 });
 
