@@ -419,6 +419,7 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     sameType(a.pointee, b.pointee)
   ) t.pointee = a.pointee;
   if (a.bool && b.bool) t.bool = true;
+  if (a.hex && b.hex) t.hex = true;
   if (a.clock !== undefined && a.clock === b.clock) t.clock = a.clock;
   if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
     t.enumType = a.enumType;
