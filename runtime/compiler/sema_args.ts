@@ -15,8 +15,26 @@
  */
 
 import type * as ast from "../lang/ast.ts";
-import type { SemaScope } from "./sema_scope.ts";
+import type { FieldLayout } from "../program.ts";
 import { stored, type SType, tupleOf } from "./types.ts";
+
+/**
+ * What the record's builder uses of the analysis (`SemaScope` of
+ * `sema_scope.ts`, which it satisfies; named here, as `sema_funcs.ts`
+ * does, so that this module loaded on demand closes no import cycle).
+ */
+export interface ArgsScope {
+  /** The unit being checked: its tracepoint's fields and attach point. */
+  readonly u: {
+    fields?: Map<string, FieldLayout>;
+    argsReads?: Map<ast.Expr, ast.FieldExpr[]>;
+    attach: { target: string }[];
+  };
+  /** Reports an error (on the final pass), once per expression. */
+  err(span: ast.Span, msg: string): void;
+  /** Checks an expression and records its type. */
+  expr(e: ast.Expr): SType;
+}
 
 /** The BPF stack: what one value must fit to be built and copied. */
 const STACK_LIMIT = 512;
@@ -32,7 +50,7 @@ const STACK_LIMIT = 512;
  * const t = argsRecord(c, e); // record { int64 dfd, ... }
  * ```
  */
-export function argsRecord(c: SemaScope, e: ast.BuiltinExpr): SType {
+export function argsRecord(c: ArgsScope, e: ast.BuiltinExpr): SType {
   const u = c.u;
   const fields = [...(u.fields?.values() ?? [])].filter((f) =>
     !f.name.startsWith("common_")
