@@ -30,6 +30,13 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
   if (t.k === "tuple" && t.names !== undefined && !e.arrow) {
     return recordField(c, e, t);
   }
+  if (t.k === "tuple" && t.names !== undefined) {
+    c.err(
+      e.span,
+      `Cannot access field "${e.field}" of a record with "->": it is not a pointer; use "."`,
+    );
+    return S64;
+  }
   if (t.k === "tuple") {
     c.err(e.span, `Use .N to index a tuple`);
     return S64;
