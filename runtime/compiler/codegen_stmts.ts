@@ -329,7 +329,7 @@ function exprStmt(cg: Emitter, e: ast.Expr, tail: boolean): void {
   }
   const t = cg.type(e);
   if (isScalar(t)) cg.ra.free(cg.scalar(e));
-  else if (t.k === "args" && e.kind === "builtin") return; // as bpftrace
+  else if (e.kind === "builtin" && e.name === "args") return; // as bpftrace
   else if (t.k !== "none") cg.mem(e);
 }
 

@@ -186,6 +186,12 @@ export function into(
     tupleInto(cg, e.elems, d, st, clean);
     return;
   }
+  const argsReads = e.kind === "builtin" ? cg.u.argsReads?.get(e) : undefined;
+  if (st.k === "tuple" && argsReads !== undefined) {
+    // A tracepoint's args used whole: its fields read one by one.
+    tupleInto(cg, argsReads, d, st, clean);
+    return;
+  }
   if (e.kind === "unary" && e.op === "*") {
     // `*(&$t)`: the value read back from where the pointer points.
     const pt = cg.type(e.expr);

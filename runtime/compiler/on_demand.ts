@@ -56,6 +56,7 @@ const LOADERS = {
   funcs: () => import("./sema_funcs.ts"),
   find: () => import("./codegen_find.ts"),
   strlen: () => import("./codegen_strlen.ts"),
+  args: () => import("./sema_args.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -86,6 +87,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   funcs: "the checks of macaddr(), override() and others",
   find: "the code of find()",
   strlen: "the code of strlen()",
+  args: "the builder of a tracepoint's args record",
 };
 
 /**
@@ -158,6 +160,8 @@ export function onDemandNeeds(
   }
   if (/\bfind\s*\(/.test(t)) out.push("find");
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
+  // `args` used whole (`print(args)`), not `args.f` or `args->f`.
+  if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
   return out;
 }
 

@@ -15,6 +15,7 @@ import { ARG_REGS } from "./call_constants.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { ppidExpr, probetypeText } from "./sugar.ts";
 import { ncpus } from "./host_facts.ts";
+import { onDemand } from "./on_demand.ts";
 
 /** Frames a stack builtin keeps when no depth is given. */
 export const STACK_DEPTH = 127;
@@ -127,8 +128,10 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
           e.span,
           "The args builtin can only be used with tracepoints",
         );
+        return { k: "args" };
       }
-      return { k: "args" };
+      // Used whole: a record of its fields (`args.f` goes to argsBase).
+      return onDemand("args").argsRecord(c, e);
     case "kstack":
     case "stack":
       return stackType("kstack", STACK_DEPTH, c.opts.stackMode);

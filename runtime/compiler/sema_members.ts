@@ -24,9 +24,18 @@ import { enumCast, recordField } from "./sema_types.ts";
  * member, or a tracepoint `args` field; reports unknown fields.
  */
 export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
-  const t = c.expr(e.expr);
+  const t = e.expr.kind === "builtin" && e.expr.name === "args"
+    ? argsBase(c, e.expr)
+    : c.expr(e.expr);
   if (t.k === "tuple" && t.names !== undefined && !e.arrow) {
     return recordField(c, e, t);
+  }
+  if (t.k === "tuple" && t.names !== undefined) {
+    c.err(
+      e.span,
+      `Cannot access field "${e.field}" of a record with "->": it is not a pointer; use "."`,
+    );
+    return S64;
   }
   if (t.k === "tuple") {
     c.err(e.span, `Use .N to index a tuple`);
@@ -288,4 +297,18 @@ export function kernelOffsetOf(
     rec = m.type.k === "record" ? m.type.rec : undefined;
   }
   return off;
+}
+
+/**
+ * `args` as the base of a field read (`args.dfd`, `args->dfd`): the
+ * tracepoint's record in place, recorded as type `args` (used whole, it is
+ * a record of its fields: `sema_args.ts`).
+ */
+function argsBase(c: SemaScope, e: ast.BuiltinExpr): SType {
+  if (c.u.kind !== "tracepoint") {
+    c.err(e.span, "The args builtin can only be used with tracepoints");
+  }
+  const t: SType = { k: "args" };
+  c.u.types.set(e, t);
+  return t;
 }

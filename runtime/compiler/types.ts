@@ -114,6 +114,12 @@ export interface IntType {
    * its members are not checked, so that one typo makes one error.
    */
   failed?: true;
+  /**
+   * Printed in hexadecimal though nothing is known of what it points at:
+   * a pointer field (`void *`) of a tracepoint's `args` record, as 0.26
+   * prints a record's pointers.
+   */
+  hex?: true;
 }
 
 /** An enum type of the kernel's types or a script's: its values' names. */
@@ -418,6 +424,7 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
     sameType(a.pointee, b.pointee)
   ) t.pointee = a.pointee;
   if (a.bool && b.bool) t.bool = true;
+  if (a.hex && b.hex) t.hex = true;
   if (a.clock !== undefined && a.clock === b.clock) t.clock = a.clock;
   if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
     t.enumType = a.enumType;
@@ -501,7 +508,8 @@ export function toTypeDesc(
         d.show = "enum";
         d.enumerators = t.enumType.values;
       } else if (
-        t.deref !== undefined || t.rec !== undefined || t.pointee !== undefined
+        t.deref !== undefined || t.rec !== undefined ||
+        t.pointee !== undefined || t.hex
       ) {
         d.show = "hex";
       }

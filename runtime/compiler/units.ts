@@ -108,6 +108,11 @@ export interface Unit {
   binary?: UprobeBinary;
   /** Struct and union members read by `->` and `.` (kernel types). */
   members?: Map<ast.Expr, MemberAccess>;
+  /**
+   * A tracepoint's `args` used whole (`print(args)`): per `args` node, the
+   * field reads that fill its record (see `sema_args.ts`).
+   */
+  argsReads?: Map<ast.Expr, ast.FieldExpr[]>;
 }
 
 /** The probe kind of a provider, if supported. */

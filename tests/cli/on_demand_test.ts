@@ -42,6 +42,13 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["BEGIN { $v = 0; print(find(@m, 1, $v)); }", [], ["funcs", "find"]],
     ["BEGIN { print(strlen(comm)); }", [], ["strlen"]],
     ['BEGIN { print(strcap("ab")); }', [], ["funcs", "strlen"]],
+    ["tracepoint:syscalls:sys_enter_openat { print(args); }", [], ["args"]],
+    ["tracepoint:syscalls:sys_enter_openat { @[args] = 1; }", [], ["args"]],
+    [
+      "tracepoint:syscalls:sys_enter_openat { @[args.dfd, args->mode] = 1; }",
+      [],
+      [],
+    ],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -65,6 +72,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "funcs",
     "find",
     "strlen",
+    "args",
   ]);
 });
 
