@@ -13,6 +13,7 @@ import { selectEngine } from "../engines/backend.ts";
 import { compile } from "../compiler/compile.ts";
 import { prepareKernelTypes } from "../compiler/kernel_types.ts";
 import type { Engine, ProbeStats } from "../engines/engine.ts";
+import { checkTargets } from "../cli_targets.ts";
 import { sortMapData } from "../output/decode.ts";
 import { textFormatter } from "../output/formatter.ts";
 import type { MapFull } from "../output/map_full.ts";
@@ -138,8 +139,16 @@ export async function trace(
   source: TraceSource,
   options: TraceOptions = {},
 ): Promise<TraceSession> {
+  // As the CLI: a pid that names no process of this machine is an error
+  // (not checked on the interpreter or a replay, whose processes are not
+  // this machine's), and every probe but BEGIN and END tests the pid.
+  const badPid = options.replay === undefined
+    ? checkTargets({ pid: options.pid, backend: options.backend ?? "auto" })
+    : undefined;
+  if (badPid !== undefined) throw new NoSuchProcessError(options.pid!, badPid);
   const compileOptions = {
     params: options.params,
+    pid: options.pid,
     unsafe: options.unsafe,
     maxMapKeys: options.maxMapKeys,
     histSums: options.metrics !== undefined ||
@@ -240,6 +249,31 @@ export async function trace(
     throw e;
   }
   return session;
+}
+
+/**
+ * The `pid` given to {@linkcode trace} names no live process (the CLI's
+ * `-p PID` error).
+ *
+ * @example Refuse a pid that is gone
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NoSuchProcessError } from "./trace.ts";
+ *
+ * const e = new NoSuchProcessError(4242, "Cannot trace pid 4242 (-p): No such process");
+ * assert.equal(e.pid, 4242);
+ * assert.equal(e.name, "NoSuchProcessError");
+ * ```
+ */
+export class NoSuchProcessError extends Error {
+  /** The pid asked for. */
+  readonly pid: number;
+  /** Creates the error. */
+  constructor(pid: number, message: string) {
+    super(message);
+    this.name = "NoSuchProcessError";
+    this.pid = pid;
+  }
 }
 
 /** Sessions started and not yet closed. */

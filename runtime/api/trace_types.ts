@@ -26,7 +26,12 @@ export interface TraceOptions {
   seed?: number;
   /** Synthetic events per second per probe (interpreter). */
   rate?: number;
-  /** Trace only this process. */
+  /**
+   * Trace only this process, as the CLI's `-p PID`: every probe but BEGIN
+   * and END runs only in it. {@linkcode trace} throws a
+   * `NoSuchProcessError` when no such process lives (on the kernel; the
+   * interpreter's processes are synthetic).
+   */
   pid?: number;
   /** Allow `system()`, `cat()` and `signal()`. */
   unsafe?: boolean;
