@@ -596,6 +596,12 @@ export class TraceSession implements AsyncDisposable {
    * interval ends on a tick; the first tick may come early), until the program exits, the
    * session is stopped or closed, its duration passes or its signal aborts.
    * Events keep flowing between ticks.
+   *
+   * When the session ends between two ticks by itself (the program's
+   * `exit()`, `durationMs`, Ctrl-C or the signal), one last tick with
+   * `final: true` and the shorter `intervalMs` comes, so that a loop that
+   * prints per interval prints the partial interval too and nothing is
+   * lost; not after `stop()` or `close()`.
    */
   async *every(intervalMs: number): AsyncGenerator<Tick> {
     if (!(intervalMs > 0)) {
@@ -614,7 +620,12 @@ export class TraceSession implements AsyncDisposable {
         await this.#step(Math.min(100, target - this.elapsedMs()));
       }
       const now = this.elapsedMs();
-      if (now < target) return;
+      // Ended between two ticks: one last, partial tick hands out what
+      // came since the previous one (as BCC's tools print on Ctrl-C),
+      // unless the caller itself stopped or closed the session, or
+      // nothing has passed since the previous tick.
+      const final = now < target;
+      if (final && (!this.#endsWithTick() || now <= last)) return;
       if (mark !== undefined) {
         // Recording: where this tick reads the maps, and when.
         if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
@@ -622,13 +633,26 @@ export class TraceSession implements AsyncDisposable {
         await mark(BigInt(this.#tickDate.getTime()) * MS);
       }
       try {
-        yield { index, elapsedMs: now, intervalMs: now - last };
+        yield final
+          ? { index, elapsedMs: now, intervalMs: now - last, final }
+          : { index, elapsedMs: now, intervalMs: now - last };
       } finally {
         this.#tickDate = undefined;
       }
       last = now;
-      if (this.#checkDone()) return;
+      if (final || this.#checkDone()) return;
     }
+  }
+
+  /**
+   * Whether the end of the session gets a last tick from `every()`: it
+   * ended on its own (exit(), its duration, a signal, the `-c` command),
+   * not by `stop()`, `close()` or a closed output.
+   */
+  #endsWithTick(): boolean {
+    const reason = this.#reason;
+    return !this.#closed && reason !== undefined && reason !== "stopped" &&
+      reason !== "closed";
   }
 
   /**

@@ -130,6 +130,11 @@ export interface Tick {
   elapsedMs: number;
   /** Milliseconds since the previous tick (or the loop's start). */
   intervalMs: number;
+  /**
+   * True on the last tick, which comes when the session ended between two
+   * ticks: its interval is partial (shorter than asked).
+   */
+  final?: boolean;
 }
 
 /**
