@@ -234,8 +234,12 @@ export async function trace(
       },
     );
     await session.start();
-    // One line naming the engine and why, once its probes are live.
-    if (options.announce) console.error(`tsbpf: ${note}`);
+    // One line naming the engine and why, once its probes are live; on
+    // the interpreter unless asked not to, as the CLI: its events are
+    // synthetic (a replay's are recorded).
+    const sayNote = options.announce ??
+      (created.engine.kind === "interp" && replay === undefined);
+    if (sayNote) console.error(`tsbpf: ${note}`);
     await session.exportTo(exporters, options.stats ?? false);
     if (options.announce && exporters.server !== undefined) {
       console.error(`tsbpf: serving metrics at ${exporters.server.url}`);

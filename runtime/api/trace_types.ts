@@ -97,7 +97,11 @@ export interface TraceOptions {
   fileName?: string;
   /**
    * Write one line on standard error naming the engine and why it was
-   * chosen, as the CLI does (default false; scripts set it).
+   * chosen, as the CLI does: `true` on either engine (scripts set it),
+   * `false` never. Default: on the interpreter only, whose events are
+   * synthetic (`tsbpf: running in the interpreter on synthetic events
+   * (--backend interp)`), so that its realistic output is never taken for
+   * the machine's; not on a replay.
    */
   announce?: boolean;
   /**
