@@ -13,7 +13,6 @@ import { selectEngine } from "../engines/backend.ts";
 import { compile } from "../compiler/compile.ts";
 import { prepareKernelTypes } from "../compiler/kernel_types.ts";
 import type { Engine, ProbeStats } from "../engines/engine.ts";
-import { checkTargets } from "../cli_targets.ts";
 import { sortMapData } from "../output/decode.ts";
 import { textFormatter } from "../output/formatter.ts";
 import type { MapFull } from "../output/map_full.ts";
@@ -139,13 +138,14 @@ export async function trace(
   source: TraceSource,
   options: TraceOptions = {},
 ): Promise<TraceSession> {
-  // As the CLI: a pid that names no process of this machine is an error
-  // (not checked on the interpreter or a replay, whose processes are not
-  // this machine's), and every probe but BEGIN and END tests the pid.
-  const badPid = options.replay === undefined
-    ? checkTargets({ pid: options.pid, backend: options.backend ?? "auto" })
-    : undefined;
-  if (badPid !== undefined) throw new NoSuchProcessError(options.pid!, badPid);
+  // As the CLI's -p: a pid of no process of this machine is an error (a
+  // replay's are not this machine's), and every probe tests the pid.
+  if (options.pid !== undefined && options.replay === undefined) {
+    (await import("./trace_pid.ts")).checkPid(
+      options.pid,
+      options.backend ?? "auto",
+    );
+  }
   const compileOptions = {
     params: options.params,
     pid: options.pid,
@@ -253,31 +253,6 @@ export async function trace(
     throw e;
   }
   return session;
-}
-
-/**
- * The `pid` given to {@linkcode trace} names no live process (the CLI's
- * `-p PID` error).
- *
- * @example Refuse a pid that is gone
- * ```ts
- * import assert from "node:assert/strict";
- * import { NoSuchProcessError } from "./trace.ts";
- *
- * const e = new NoSuchProcessError(4242, "Cannot trace pid 4242 (-p): No such process");
- * assert.equal(e.pid, 4242);
- * assert.equal(e.name, "NoSuchProcessError");
- * ```
- */
-export class NoSuchProcessError extends Error {
-  /** The pid asked for. */
-  readonly pid: number;
-  /** Creates the error. */
-  constructor(pid: number, message: string) {
-    super(message);
-    this.name = "NoSuchProcessError";
-    this.pid = pid;
-  }
 }
 
 /** Sessions started and not yet closed. */
@@ -601,11 +576,9 @@ export class TraceSession implements AsyncDisposable {
    * session is stopped or closed, its duration passes or its signal aborts.
    * Events keep flowing between ticks.
    *
-   * When the session ends between two ticks by itself (the program's
-   * `exit()`, `durationMs`, Ctrl-C or the signal), one last tick with
-   * `final: true` and the shorter `intervalMs` comes, so that a loop that
-   * prints per interval prints the partial interval too and nothing is
-   * lost; not after `stop()` or `close()`.
+   * An end between two ticks (`exit()`, `durationMs`, Ctrl-C, the
+   * signal; not `stop()`) gives a last tick with `final: true` and the
+   * partial `intervalMs`: nothing is lost.
    */
   async *every(intervalMs: number): AsyncGenerator<Tick> {
     if (!(intervalMs > 0)) {
@@ -624,10 +597,8 @@ export class TraceSession implements AsyncDisposable {
         await this.#step(Math.min(100, target - this.elapsedMs()));
       }
       const now = this.elapsedMs();
-      // Ended between two ticks: one last, partial tick hands out what
-      // came since the previous one (as BCC's tools print on Ctrl-C),
-      // unless the caller itself stopped or closed the session, or
-      // nothing has passed since the previous tick.
+      // Ended between two ticks: a last, partial tick (as BCC's tools
+      // print on Ctrl-C), unless stopped or closed by the caller.
       const final = now < target;
       if (final && (!this.#endsWithTick() || now <= last)) return;
       if (mark !== undefined) {
@@ -648,11 +619,7 @@ export class TraceSession implements AsyncDisposable {
     }
   }
 
-  /**
-   * Whether the end of the session gets a last tick from `every()`: it
-   * ended on its own (exit(), its duration, a signal, the `-c` command),
-   * not by `stop()`, `close()` or a closed output.
-   */
+  /** Whether the session ended on its own, not by stop() or close(). */
   #endsWithTick(): boolean {
     const reason = this.#reason;
     return !this.#closed && reason !== undefined && reason !== "stopped" &&

@@ -27,10 +27,8 @@ export interface TraceOptions {
   /** Synthetic events per second per probe (interpreter). */
   rate?: number;
   /**
-   * Trace only this process, as the CLI's `-p PID`: every probe but BEGIN
-   * and END runs only in it. {@linkcode trace} throws a
-   * `NoSuchProcessError` when no such process lives (on the kernel; the
-   * interpreter's processes are synthetic).
+   * Trace only this process, as the CLI's `-p PID` (a pid of no process
+   * throws `NoSuchProcessError`).
    */
   pid?: number;
   /** Allow `system()`, `cat()` and `signal()`. */
@@ -96,12 +94,9 @@ export interface TraceOptions {
    */
   fileName?: string;
   /**
-   * Write one line on standard error naming the engine and why it was
-   * chosen, as the CLI does: `true` on either engine (scripts set it),
-   * `false` never. Default: on the interpreter only, whose events are
-   * synthetic (`tsbpf: running in the interpreter on synthetic events
-   * (--backend interp)`), so that its realistic output is never taken for
-   * the machine's; not on a replay.
+   * One line on standard error naming the engine, as the CLI's: `true`
+   * always, `false` never; default: on the interpreter (its events are
+   * synthetic), not on a replay.
    */
   announce?: boolean;
   /**
@@ -134,10 +129,7 @@ export interface Tick {
   elapsedMs: number;
   /** Milliseconds since the previous tick (or the loop's start). */
   intervalMs: number;
-  /**
-   * True on the last tick, which comes when the session ended between two
-   * ticks: its interval is partial (shorter than asked).
-   */
+  /** True on a last, partial tick (the session ended between ticks). */
   final?: boolean;
 }
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { getppidChild, ignoreKernel, kernel } from "./helpers.ts";
 import { trace, Tracer, type U32 } from "../../mod.ts";
-import { NoSuchProcessError } from "../../runtime/api/trace.ts";
+import { NoSuchProcessError } from "../../runtime/api/trace_pid.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { event, headerFor, recordingBytes } from "../record/helpers.ts";
 
