@@ -1,12 +1,21 @@
 /**
- * `trace({ pid })` checked as the CLI checks `-p PID`: a pid that names no
- * live process is an error. Loaded only when a pid is given.
+ * `trace({ pid })` checked as the CLI checks `-p PID`
+ * (`runtime/cli_targets.ts`, a layer above): a pid that names no live
+ * process is an error, in the CLI's words. Loaded only when a pid is given.
  *
  * @module
  */
 
 import type { BackendChoice } from "../engines/backend.ts";
-import { checkTargets } from "../cli_targets.ts";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The `pid` given to `trace()` names no live process (the CLI's `-p PID`
@@ -34,8 +43,8 @@ export class NoSuchProcessError extends Error {
 }
 
 /**
- * Throws when `pid` names no live process of this machine (not checked
- * for the interpreter, whose processes are synthetic).
+ * Throws when `pid` names no live process of this machine (on Linux, where
+ * /proc tells; not for the interpreter, whose processes are synthetic).
  *
  * @throws {NoSuchProcessError} with the CLI's message.
  * @example A process that lives
@@ -46,6 +55,13 @@ export class NoSuchProcessError extends Error {
  * ```
  */
 export function checkPid(pid: number, backend: BackendChoice): void {
-  const bad = checkTargets({ pid, backend });
-  if (bad !== undefined) throw new NoSuchProcessError(pid, bad);
+  if (
+    backend !== "interp" && Deno.build.os === "linux" &&
+    exists("/proc/self") && !exists(`/proc/${pid}`)
+  ) {
+    throw new NoSuchProcessError(
+      pid,
+      `Cannot trace pid ${pid} (-p): No such process`,
+    );
+  }
 }

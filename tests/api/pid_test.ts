@@ -10,6 +10,7 @@ import { getppidChild, ignoreKernel, kernel } from "./helpers.ts";
 import { trace, Tracer, type U32 } from "../../mod.ts";
 import { NoSuchProcessError } from "../../runtime/api/trace_pid.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
+import { checkTargets } from "../../runtime/cli_targets.ts";
 import { event, headerFor, recordingBytes } from "../record/helpers.ts";
 
 const BY_PID = "tracepoint:raw_syscalls:sys_enter { @c[pid] = count(); }";
@@ -106,7 +107,9 @@ for (const backend of ["kernel", "auto"] as const) {
         () => trace(BY_PID, { backend, pid, durationMs: 100 }),
         (e) =>
           e instanceof NoSuchProcessError && e.pid === pid &&
-          e.message === `Cannot trace pid ${pid} (-p): No such process`,
+          e.message === `Cannot trace pid ${pid} (-p): No such process` &&
+          // The CLI's words exactly.
+          e.message === checkTargets({ pid, backend }),
       );
     },
   });
