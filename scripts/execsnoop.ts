@@ -23,22 +23,21 @@ import {
 const USAGE = `USAGE: execsnoop.ts [options]
 
 Prints every execve() as it returns, as BCC's execsnoop -t does: time, the
-new program's name, its PID, its parent's PID ("?" when unknown), the
-return value (0, or -errno) and its arguments.
+new program's name, its PID, its parent's PID, the return value (0, or
+-errno) and its arguments.
 
 OPTIONS:
     -x               only failed execs
     -n NAME          only programs whose arguments contain NAME
 ${COMMON_HELP}`;
 
-// Entry: the path and (with join()) the arguments. Exit: the result. A
-// fork records the parent of every new task, for the PPID column.
+// Entry: the path and (with join()) the arguments. Exit: the result and,
+// as BCC reads it in the kernel, the parent: the task's real_parent (a
+// process forked before tracing started has one too).
 const COMMON = String.raw`
-tracepoint:sched:sched_process_fork { @ppid[args->child_pid] = pid; }
-tracepoint:sched:sched_process_exit { delete(@ppid[tid]); }
 tracepoint:syscalls:sys_exit_execve {
   printf("X\t%d\t%d\t%d\t%s\t%d\t%d\n", elapsed / 1000000, tid, pid, comm,
-    args->ret, @ppid[pid]);
+    args->ret, curtask->real_parent->tgid);
 }`;
 const WITH_ARGS = String.raw`tracepoint:syscalls:sys_enter_execve {
   printf("E\t%d\t%d\t%s\n", tid, pid, str(args->filename));
@@ -56,17 +55,6 @@ async function start(
   } catch (e) {
     if (!(e instanceof Error && e.name === "CompileErrors")) throw e;
     return { session: await trace(PATH_ONLY, options), withArgs: false };
-  }
-}
-
-/** The parent of a live process of this machine, from /proc. */
-function procParent(pid: number): number | undefined {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = /^PPid:\s+(\d+)$/m.exec(status);
-    return m === null ? undefined : Number(m[1]);
-  } catch {
-    return undefined;
   }
 }
 
@@ -89,7 +77,6 @@ async function main(signal: AbortSignal): Promise<void> {
   }
   const { session, withArgs } = await start(traceOptions(common, signal));
   await using _ = session;
-  const kernel = session.engineKind === "kernel";
   out(
     "TIME(s)".padEnd(9) + "PCOMM".padEnd(17) + "PID".padEnd(8) +
       "PPID".padEnd(8) + "RET ARGS\n",
@@ -146,10 +133,9 @@ async function main(signal: AbortSignal): Promise<void> {
     const pcomm = ret === 0
       ? (entry.path.split("/").at(-1) ?? "").slice(0, 15)
       : comm;
-    const parent = ppid > 0 ? ppid : kernel ? procParent(pid) : undefined;
     out(
       (ms / 1000).toFixed(3).padEnd(9) + pcomm.padEnd(17) +
-        String(pid).padEnd(8) + String(parent ?? "?").padEnd(8) +
+        String(pid).padEnd(8) + String(ppid).padEnd(8) +
         String(ret).padStart(3) + " " + args + "\n",
     );
   }

@@ -138,8 +138,17 @@ export async function trace(
   source: TraceSource,
   options: TraceOptions = {},
 ): Promise<TraceSession> {
+  // As the CLI's -p: a pid of no process of this machine is an error (a
+  // replay's are not this machine's), and every probe tests the pid.
+  if (options.pid !== undefined && options.replay === undefined) {
+    (await import("./trace_pid.ts")).checkPid(
+      options.pid,
+      options.backend ?? "auto",
+    );
+  }
   const compileOptions = {
     params: options.params,
+    pid: options.pid,
     unsafe: options.unsafe,
     maxMapKeys: options.maxMapKeys,
     histSums: options.metrics !== undefined ||
@@ -225,8 +234,12 @@ export async function trace(
       },
     );
     await session.start();
-    // One line naming the engine and why, once its probes are live.
-    if (options.announce) console.error(`tsbpf: ${note}`);
+    // One line naming the engine and why, once its probes are live; on
+    // the interpreter unless asked not to, as the CLI: its events are
+    // synthetic (a replay's are recorded).
+    const sayNote = options.announce ??
+      (created.engine.kind === "interp" && replay === undefined);
+    if (sayNote) console.error(`tsbpf: ${note}`);
     await session.exportTo(exporters, options.stats ?? false);
     if (options.announce && exporters.server !== undefined) {
       console.error(`tsbpf: serving metrics at ${exporters.server.url}`);
@@ -562,6 +575,10 @@ export class TraceSession implements AsyncDisposable {
    * interval ends on a tick; the first tick may come early), until the program exits, the
    * session is stopped or closed, its duration passes or its signal aborts.
    * Events keep flowing between ticks.
+   *
+   * An end between two ticks (`exit()`, `durationMs`, Ctrl-C, the
+   * signal; not `stop()`) gives a last tick with `final: true` and the
+   * partial `intervalMs`: nothing is lost.
    */
   async *every(intervalMs: number): AsyncGenerator<Tick> {
     if (!(intervalMs > 0)) {
@@ -580,7 +597,10 @@ export class TraceSession implements AsyncDisposable {
         await this.#step(Math.min(100, target - this.elapsedMs()));
       }
       const now = this.elapsedMs();
-      if (now < target) return;
+      // Ended between two ticks: a last, partial tick (as BCC's tools
+      // print on Ctrl-C), unless stopped or closed by the caller.
+      const final = now < target;
+      if (final && (!this.#endsWithTick() || now <= last)) return;
       if (mark !== undefined) {
         // Recording: where this tick reads the maps, and when.
         if (this.#pumping !== undefined) await this.#pumping.catch(() => {});
@@ -588,13 +608,22 @@ export class TraceSession implements AsyncDisposable {
         await mark(BigInt(this.#tickDate.getTime()) * MS);
       }
       try {
-        yield { index, elapsedMs: now, intervalMs: now - last };
+        yield final
+          ? { index, elapsedMs: now, intervalMs: now - last, final }
+          : { index, elapsedMs: now, intervalMs: now - last };
       } finally {
         this.#tickDate = undefined;
       }
       last = now;
-      if (this.#checkDone()) return;
+      if (final || this.#checkDone()) return;
     }
+  }
+
+  /** Whether the session ended on its own, not by stop() or close(). */
+  #endsWithTick(): boolean {
+    const reason = this.#reason;
+    return !this.#closed && reason !== undefined && reason !== "stopped" &&
+      reason !== "closed";
   }
 
   /**

@@ -26,7 +26,10 @@ export interface TraceOptions {
   seed?: number;
   /** Synthetic events per second per probe (interpreter). */
   rate?: number;
-  /** Trace only this process. */
+  /**
+   * Trace only this process, as the CLI's `-p PID` (a pid of no process
+   * throws `NoSuchProcessError`).
+   */
   pid?: number;
   /** Allow `system()`, `cat()` and `signal()`. */
   unsafe?: boolean;
@@ -91,8 +94,9 @@ export interface TraceOptions {
    */
   fileName?: string;
   /**
-   * Write one line on standard error naming the engine and why it was
-   * chosen, as the CLI does (default false; scripts set it).
+   * One line on standard error naming the engine, as the CLI's: `true`
+   * always, `false` never; default: on the interpreter (its events are
+   * synthetic), not on a replay.
    */
   announce?: boolean;
   /**
@@ -125,6 +129,8 @@ export interface Tick {
   elapsedMs: number;
   /** Milliseconds since the previous tick (or the loop's start). */
   intervalMs: number;
+  /** True on a last, partial tick (the session ended between ticks). */
+  final?: boolean;
 }
 
 /**

@@ -31,6 +31,10 @@ import {
 } from "../record/reader.ts";
 import { RecordingWriter } from "../record/writer.ts";
 import { PT_REGS, PT_REGS_SIZE } from "../probes/pt_regs.ts";
+import {
+  kernelTypeSource,
+  prepareKernelTypes,
+} from "../compiler/kernel_types.ts";
 
 /** One event fed to a probe. */
 export interface TestEvent {
@@ -70,6 +74,12 @@ export interface TestEvent {
    * `pt_regs` name (`reg("ip")`, `arg0` from `di`, …); the rest are 0.
    */
   regs?: Partial<Record<keyof typeof PT_REGS, number | bigint>>;
+  /**
+   * The parent's process id: the current task (`curtask`) is readable,
+   * its `real_parent` a task whose `tgid` and `pid` are this (execsnoop's
+   * PPID). Laid out by the kernel types the compiler reads.
+   */
+  ppid?: number;
 }
 
 /**
@@ -130,8 +140,57 @@ export function eventsRecording(
   );
 }
 
+/** Where the tasks of events with a `ppid` are (one pair per pid). */
+const TASKS = 0xffff888100000000n;
+
 /**
- * The bytes of a recording of `events` (a file `--replay` reads).
+ * The recorded calls that make `curtask->real_parent->tgid` (and `->pid`)
+ * read `ppid`: get_current_task's result and the two tasks' bytes.
+ */
+function parentCalls(ppid: number, pid: number): RecordedCall[] {
+  const types = kernelTypeSource()?.types();
+  const task = types?.lookup("struct task_struct");
+  if (types === undefined || task === undefined) {
+    throw new TypeError(
+      `An event's ppid needs kernel types (BTF); none are loaded`,
+    );
+  }
+  const at = (path: string) => types.fieldPath(task, path)!.offset;
+  const self = TASKS + BigInt(pid) * 0x10000n;
+  const parent = self + 0x8000n;
+  const word = (size: number, v: bigint) => {
+    const b = new Uint8Array(size);
+    const view = new DataView(b.buffer);
+    if (size === 8) view.setBigUint64(0, v, true);
+    else view.setUint32(0, Number(v), true);
+    return b;
+  };
+  const read = (addr: bigint, bytes: Uint8Array): RecordedCall => ({
+    helper: 113,
+    capture: true,
+    r0: 0n,
+    addr,
+    bytes,
+  });
+  return [
+    { helper: 35, capture: false, r0: self, addr: 0n },
+    read(self + BigInt(at("real_parent")), word(8, parent)),
+    read(parent + BigInt(at("tgid")), word(4, BigInt(ppid))),
+    read(parent + BigInt(at("pid")), word(4, BigInt(ppid))),
+  ];
+}
+
+/** Loads the kernel types when an event has a `ppid` to lay out. */
+async function typesFor(events: readonly TestEvent[]): Promise<void> {
+  if (events.some((e) => e.ppid !== undefined)) {
+    await prepareKernelTypes("curtask");
+  }
+}
+
+/**
+ * The bytes of a recording of `events` (a file `--replay` reads). Events
+ * with a `ppid` need the kernel types loaded (`feedEvents` and
+ * `runScript` load them).
  *
  * @throws {TypeError} for an unknown tracepoint or argument.
  * @example Write a recording file
@@ -214,6 +273,7 @@ export function encodeEvents(
     if (e.ustack !== undefined) {
       calls.push(stacks.call(e.ustack, false, pid));
     }
+    if (e.ppid !== undefined) calls.push(...parentCalls(e.ppid, pid));
     const comm = new Uint8Array(16);
     comm.set(enc.encode(e.comm ?? "test").subarray(0, 15));
     const ev: RecordedEvent = {
@@ -480,6 +540,7 @@ export async function feedEvents(
   options: FeedOptions = {},
 ): Promise<FeedResult> {
   const { trace } = await import("../api/trace.ts");
+  await typesFor(events);
   let output = "";
   const lines: string[] = [];
   const recording = eventsRecording(
@@ -550,6 +611,7 @@ export async function runScript(
   args: string[] = [],
   options: RunScriptOptions = {},
 ): Promise<ScriptRun> {
+  await typesFor(events);
   const file = await Deno.makeTempFile({ suffix: ".tsrec" });
   try {
     await Deno.writeFile(file, encodeEvents(events, 2, options.symbols));

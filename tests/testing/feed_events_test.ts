@@ -83,7 +83,8 @@ Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events
       { probe: KFREE_SKB, pid: 42, comm: "nginx", args: { reason: 2 } },
       { probe: KFREE_SKB, pid: 42, comm: "nginx", timeNs: 1.2e9 },
       { probe: KFREE_SKB, pid: 7, comm: "sshd", timeNs: 1.5e9 },
-      // After the first one-second table: in the recording, not in a table.
+      // After the first one-second table: in the last, partial one, which
+      // the end of the recording prints as Ctrl-C would.
       { probe: KFREE_SKB, pid: 9, comm: "curl", timeNs: 2.2e9 },
     ],
   );
@@ -95,7 +96,12 @@ Deno.test("runScript: scripts/kfree_skb.ts prints exactly the rows of the events
     "Tracing kfree_skb... Hit Ctrl-C to end.\n\n[00:00:02]\n" +
       "PID        COMM         DROP_COUNTS\n" +
       "42         nginx        2\n" +
-      "7          sshd         1\n",
+      "7          sshd         1\n" +
+      "\n[00:00:02]\n" +
+      "PID        COMM         DROP_COUNTS\n" +
+      "42         nginx        2\n" +
+      "7          sshd         1\n" +
+      "9          curl         1\n",
   );
   assert.match(r.stderr, /replaying .* \(4 events recorded/);
 });

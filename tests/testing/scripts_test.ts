@@ -77,13 +77,20 @@ Deno.test("scripts/execsnoop.ts prints each exec", async () => {
       comm: "bash",
       args: { filename: "/usr/bin/ls", argv: ["ls", "-la", "/tmp"] },
     },
-    // As it returns, the task already has the new program's name.
-    { probe: `${SYS}:sys_exit_execve`, pid: 7, comm: "ls", args: { ret: 0 } },
+    // As it returns, the task already has the new program's name; its
+    // parent is read in the probe.
+    {
+      probe: `${SYS}:sys_exit_execve`,
+      pid: 7,
+      comm: "ls",
+      ppid: 3,
+      args: { ret: 0 },
+    },
   ]);
   assert.equal(
     out,
     "TIME(s)  PCOMM            PID     PPID    RET ARGS\n" +
-      "0.001    ls               7       ?         0 ls -la /tmp\n",
+      "0.001    ls               7       3         0 ls -la /tmp\n",
   );
 });
 
