@@ -98,9 +98,12 @@ Deno.test("mod.ts loads no Node built-in and no engine before it runs", async ()
   // compiler by 175 kB; 982 kB once getopt.ts, trace_metrics.ts and
   // script_file.ts loaded lazily): raise it knowingly, since every 100 kB
   // costs this machine ≈ 7 ms of start-up. Something new that a plain one-liner
-  // does not need is imported where it is first used, or on demand.
+  // does not need is imported where it is first used, or on demand. Raised to
+  // 1,040 kB on 2026-12-08 (1,033 kB: the loaders of find(), strlen() and
+  // args records, trace()'s pid filter and last partial tick); the bundled
+  // command (`deno task bundle`) is the fast start, whatever this graph is.
   const bytes = [...graph.values()].reduce((a, b) => a + b, 0);
-  assert.ok(bytes < 1_030_000, `mod.ts's static graph is ${bytes} bytes`);
+  assert.ok(bytes < 1_040_000, `mod.ts's static graph is ${bytes} bytes`);
 });
 
 Deno.test("the kernel engine's graph stays free of the interpreter", async () => {
