@@ -186,13 +186,13 @@ export class SyntheticSymbols {
   }
 
   /**
-   * A user frame as the kernel engine prints it: `name+offset`, just
-   * `name` at a function's entry.
+   * A user frame as the kernel engine (and bpftrace) prints it:
+   * `name+offset`, `+0` at a function's entry.
    */
   uframe(addr: bigint): string {
     const hit = this.#userLookup(addr);
     if (hit === undefined) return hex(addr);
-    return hit[1] === 0 ? hit[0] : `${hit[0]}+${hit[1]}`;
+    return `${hit[0]}+${hit[1]}`;
   }
 
   /** Records that user function `name` lives in object `path`. */

@@ -75,7 +75,7 @@ uprobe:${t.bin}:parity_target {
         perf.map((s) => s.addresses![0].toString(16)),
       );
       assert.deepEqual(stacks(r, "@b").map((s) => s.frames), [[
-        "parity_target",
+        "parity_target+0",
       ]]);
       const text = r.exitOutput.split("\n");
       const at = text.indexOf("@r[");
