@@ -254,24 +254,34 @@ Deno.test({
   ignore: ignoreKernel,
   async fn() {
     // They cost every BPF program on the machine, so a session leaves them
-    // off unless asked; the sysctl that forces them on is off meanwhile.
-    const sysctl = "/proc/sys/kernel/bpf_stats_enabled";
-    const saved = Deno.readTextFileSync(sysctl).trim();
-    Deno.writeTextFileSync(sysctl, "0");
-    try {
-      const counted = async (stats: boolean) => {
-        await using s = await trace(
-          "tracepoint:syscalls:sys_enter_getppid { @n = count(); }",
-          { backend: "kernel", stats },
-        );
-        await getppidChild(20);
-        await s.every(50).next();
-        return s.stats()[0].runCount;
-      };
-      assert.equal(await counted(false), 0);
-      assert.ok((await counted(true)) >= 20);
-    } finally {
-      Deno.writeTextFileSync(sysctl, saved);
-    }
+    // off unless asked. A session turns them on by holding a
+    // `bpf_enable_stats()` descriptor (`anon_inode:bpf-stats`); whether
+    // they are on machine-wide also depends on other processes (and the
+    // `kernel.bpf_stats_enabled` sysctl), so this process's descriptors
+    // are what is checked, and the counts where it asked.
+    const statsFds = () =>
+      [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/self/fd/${e.name}`) ===
+            "anon_inode:bpf-stats";
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const counted = async (stats: boolean) => {
+      await using s = await trace(
+        "tracepoint:syscalls:sys_enter_getppid { @n = count(); }",
+        { backend: "kernel", stats },
+      );
+      await getppidChild(20);
+      await s.every(50).next();
+      return { fds: statsFds(), runs: s.stats()[0].runCount };
+    };
+    assert.equal(statsFds(), 0);
+    assert.equal((await counted(false)).fds, 0);
+    const asked = await counted(true);
+    assert.equal(asked.fds, 1);
+    assert.ok(asked.runs >= 20, `${asked.runs} runs`);
+    assert.equal(statsFds(), 0, "released at close");
   },
 });
