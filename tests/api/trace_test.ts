@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getppidChild, ignoreKernel, kernel } from "./helpers.ts";
+import { getppidChild, ignoreKernel, kernel, tickUntil } from "./helpers.ts";
 import { trace, type TraceEvent } from "../../mod.ts";
 
 const SOURCE = String.raw`tracepoint:syscalls:sys_enter_getppid {
@@ -52,14 +52,14 @@ Deno.test({
       for await (const line of s.printf()) lines.push(line);
     })();
     const pid = await getppidChild(11);
-    for await (const t of s.every(100)) if (t.index >= 2) break;
+    const ours = () =>
+      events.filter((e) => e.args[0] === pid && e.args[1] === "python3");
+    await tickUntil(s, () => ours().length >= 11 || s.lostEvents() > 0);
     s.stop();
     await Promise.all([collect, collectLines]);
     assert.equal(s.exitReason, "stopped");
-    const mine = events.filter((e) =>
-      e.args[0] === pid && e.args[1] === "python3"
-    );
-    assert.equal(mine.length, 11);
+    const mine = ours();
+    assert.equal(mine.length, 11, `${s.lostEvents()} records lost`);
     assert.equal(mine[0].action.kind, "printf");
     assert.equal(mine[0].args[1], "python3");
     assert.equal(mine[0].text, `${pid} python3\n`);
@@ -222,7 +222,7 @@ Deno.test({
     Deno.writeTextFileSync(script, "#!/bin/sh\n/bin/true one two three\n");
     Deno.chmodSync(script, 0o755);
     await new Deno.Command(script).output();
-    for await (const t of s.every(100)) if (t.index >= 1) break;
+    await tickUntil(s, () => lines.length >= 1);
     s.stop();
     await collect;
     Deno.removeSync(dir, { recursive: true });
