@@ -211,3 +211,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  // scripts/opensnoop.ts -n NAME: other processes' opens are left out in
+  // the probe, so a flood of them cannot fill the ring buffer and push out
+  // the opens asked for. The script is stopped (SIGSTOP) while the flood
+  // and then cat run: every record then waits in the ring.
+  name:
+    "opensnoop.ts -n: a flood of other processes' opens does not crowd out the ones asked for",
+  ignore,
+  async fn() {
+    const script = new URL("../../scripts/opensnoop.ts", import.meta.url)
+      .pathname;
+    const w = await Workload.start(["opens", "200000"]);
+    const t = Tracer.script(script, ["-n", "cat"]);
+    try {
+      await t.waitFor("PATH", 60_000);
+      t.signal("SIGSTOP");
+      await w.run();
+      const cat = await new Deno.Command("cat", {
+        args: ["/etc/hostname"],
+        stdout: "null",
+      }).output();
+      assert.ok(cat.success);
+      t.signal("SIGCONT");
+      await t.waitFor("/etc/hostname", 20_000);
+      const r = await t.stop();
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /Lost \d+ events/);
+      assert.doesNotMatch(r.stdout, /tsbwork/);
+    } finally {
+      t.signal("SIGCONT");
+      await w.kill();
+      await t.kill();
+    }
+  },
+});
