@@ -363,14 +363,15 @@ export class Session {
    * handles at most {@linkcode SLICE_MS} of work, and records not read are
    * neither printed nor counted as lost). Once the probes are paused or
    * detached the ring only empties; the kernel engine stops at what the ring
-   * held when the drain began (`markDrain`), in case a probe still runs;
-   * an engine without a mark whose probes still fire is drained for at
-   * most {@linkcode DRAIN_MS}.
+   * held when the drain began (`markDrain`), in case a probe still runs,
+   * and reads all of it however long a slow reader of our output takes
+   * (the mark bounds the work: one ring); an engine without a mark whose
+   * probes still fire is drained for at most {@linkcode DRAIN_MS}.
    */
   async #drain(): Promise<void> {
-    this.engine.markDrain?.();
+    const marked = this.engine.markDrain?.() ?? false;
     const until = performance.now() + DRAIN_MS;
-    while (await this.pump(0) > 0 && performance.now() < until) {
+    while (await this.pump(0) > 0 && (marked || performance.now() < until)) {
       // keep reading
     }
   }

@@ -31,9 +31,16 @@ OPTIONS:
 ${COMMON_HELP}`;
 
 // The path is read at entry (str() of the user pointer), the result at
-// exit; the two are paired by thread id.
-const SOURCE = String.raw`
-tracepoint:syscalls:sys_enter_open, tracepoint:syscalls:sys_enter_openat {
+// exit; the two are paired by thread id. With `-n NAME`, other processes'
+// opens are left out in the probe: on a busy machine they would fill the
+// ring buffer and crowd out the ones asked for.
+function source(name: string | undefined): string {
+  // deno-lint-ignore no-control-regex
+  const only = name === undefined || /[\x00-\x1f\x7f]/.test(name)
+    ? ""
+    : ` /strcontains(comm, "${name.replace(/[\\"]/g, "\\$&")}")/`;
+  return String.raw`
+tracepoint:syscalls:sys_enter_open, tracepoint:syscalls:sys_enter_openat${only} {
   @path[tid] = str(args->filename);
   @open[tid] = 1;
 }
@@ -42,6 +49,7 @@ tracepoint:syscalls:sys_exit_open, tracepoint:syscalls:sys_exit_openat /@open[ti
   delete(@path[tid]);
   delete(@open[tid]);
 }`;
+}
 
 const ERRNO: Record<number, string> = {
   1: "EPERM",
@@ -80,7 +88,10 @@ async function main(signal: AbortSignal): Promise<void> {
     out(USAGE);
     return;
   }
-  await using session = await trace(SOURCE, traceOptions(common, signal));
+  await using session = await trace(
+    source(v.n),
+    traceOptions(common, signal),
+  );
   out(
     "PID".padEnd(8) + "COMM".padEnd(17) + "FD".padStart(4) + " " +
       "ERR".padEnd(8) + "PATH\n",

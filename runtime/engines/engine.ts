@@ -94,10 +94,12 @@ export interface Engine {
    * records written before the mark, and returns 0 once they are all read,
    * so a drain at the end terminates although probes still fire (an
    * engine without `pause()`, or a probe it could not pause, tracing our
-   * own writes refills the ring as we drain it).
+   * own writes refills the ring as we drain it). Returns true when it
+   * set a mark (a drain to it then ends however slow the reader is),
+   * false when polls still read whatever there is.
    * Absent: polls read whatever there is.
    */
-  markDrain?(): void;
+  markDrain?(): boolean;
   /**
    * Detaches every probe like `detach()`, without blocking the event loop,
    * reporting progress as `(done, total)` now and then.

@@ -532,9 +532,11 @@ export class KernelEngine implements Engine, Disposable {
    * few records. Once the stream is idle, waits go back to epoll.
    */
   /** See {@linkcode Engine.markDrain}: the ring position to stop at. */
-  markDrain(): void {
+  markDrain(): boolean {
     const ring = this.#ring;
-    if (ring !== undefined) this.#drainTo = ring.consumed + ring.available();
+    if (ring === undefined) return false;
+    this.#drainTo = ring.consumed + ring.available();
+    return true;
   }
 
   async #pollMapped(

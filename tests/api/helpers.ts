@@ -42,3 +42,22 @@ export async function getppidChild(
   assert.ok(status.success);
   return child.pid;
 }
+
+/**
+ * Lets `session` tick every 50 ms until `done()` holds or `timeoutMs`
+ * passes: a wait for the events a test expects rather than for a number
+ * of ticks. The ring may hold other processes' records ahead of a
+ * child's (every getppid on the machine fires the probe), and a loaded
+ * machine reads it slowly, so a fixed number of ticks can end the
+ * session before the child's records are read.
+ */
+export async function tickUntil(
+  session: { every(intervalMs: number): AsyncGenerator<unknown> },
+  done: () => boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  for await (const _tick of session.every(50)) {
+    if (done() || performance.now() > end) return;
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getppidChild, ignoreKernel, kernel } from "./helpers.ts";
+import { getppidChild, ignoreKernel, kernel, tickUntil } from "./helpers.ts";
 import { trace, type TraceEvent } from "../../mod.ts";
 
 const SOURCE = String.raw`tracepoint:syscalls:sys_enter_getppid {
@@ -52,14 +52,14 @@ Deno.test({
       for await (const line of s.printf()) lines.push(line);
     })();
     const pid = await getppidChild(11);
-    for await (const t of s.every(100)) if (t.index >= 2) break;
+    const ours = () =>
+      events.filter((e) => e.args[0] === pid && e.args[1] === "python3");
+    await tickUntil(s, () => ours().length >= 11 || s.lostEvents() > 0);
     s.stop();
     await Promise.all([collect, collectLines]);
     assert.equal(s.exitReason, "stopped");
-    const mine = events.filter((e) =>
-      e.args[0] === pid && e.args[1] === "python3"
-    );
-    assert.equal(mine.length, 11);
+    const mine = ours();
+    assert.equal(mine.length, 11, `${s.lostEvents()} records lost`);
     assert.equal(mine[0].action.kind, "printf");
     assert.equal(mine[0].args[1], "python3");
     assert.equal(mine[0].text, `${pid} python3\n`);
@@ -222,7 +222,7 @@ Deno.test({
     Deno.writeTextFileSync(script, "#!/bin/sh\n/bin/true one two three\n");
     Deno.chmodSync(script, 0o755);
     await new Deno.Command(script).output();
-    for await (const t of s.every(100)) if (t.index >= 1) break;
+    await tickUntil(s, () => lines.length >= 1);
     s.stop();
     await collect;
     Deno.removeSync(dir, { recursive: true });
@@ -254,24 +254,34 @@ Deno.test({
   ignore: ignoreKernel,
   async fn() {
     // They cost every BPF program on the machine, so a session leaves them
-    // off unless asked; the sysctl that forces them on is off meanwhile.
-    const sysctl = "/proc/sys/kernel/bpf_stats_enabled";
-    const saved = Deno.readTextFileSync(sysctl).trim();
-    Deno.writeTextFileSync(sysctl, "0");
-    try {
-      const counted = async (stats: boolean) => {
-        await using s = await trace(
-          "tracepoint:syscalls:sys_enter_getppid { @n = count(); }",
-          { backend: "kernel", stats },
-        );
-        await getppidChild(20);
-        await s.every(50).next();
-        return s.stats()[0].runCount;
-      };
-      assert.equal(await counted(false), 0);
-      assert.ok((await counted(true)) >= 20);
-    } finally {
-      Deno.writeTextFileSync(sysctl, saved);
-    }
+    // off unless asked. A session turns them on by holding a
+    // `bpf_enable_stats()` descriptor (`anon_inode:bpf-stats`); whether
+    // they are on machine-wide also depends on other processes (and the
+    // `kernel.bpf_stats_enabled` sysctl), so this process's descriptors
+    // are what is checked, and the counts where it asked.
+    const statsFds = () =>
+      [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/self/fd/${e.name}`) ===
+            "anon_inode:bpf-stats";
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    const counted = async (stats: boolean) => {
+      await using s = await trace(
+        "tracepoint:syscalls:sys_enter_getppid { @n = count(); }",
+        { backend: "kernel", stats },
+      );
+      await getppidChild(20);
+      await s.every(50).next();
+      return { fds: statsFds(), runs: s.stats()[0].runCount };
+    };
+    assert.equal(statsFds(), 0);
+    assert.equal((await counted(false)).fds, 0);
+    const asked = await counted(true);
+    assert.equal(asked.fds, 1);
+    assert.ok(asked.runs >= 20, `${asked.runs} runs`);
+    assert.equal(statsFds(), 0, "released at close");
   },
 });

@@ -5,12 +5,17 @@
  * (xlated / 8) of four reference programs in both tools.
  *
  * Both tracers run at once, so every syscall runs both programs under the
- * same conditions; the test turns the kernel's BPF statistics on
- * (`kernel.bpf_stats_enabled`) for both while it measures, and restores the
- * setting after (the tsbpf CLI leaves them off, as bpftrace does).
+ * same conditions; the test turns the kernel's BPF statistics on for both
+ * while it measures by holding a `bpf_enable_stats()` descriptor (the
+ * tsbpf CLI leaves them off, as bpftrace does). Not the
+ * `kernel.bpf_stats_enabled` sysctl: one setting for the whole machine,
+ * which another test or tool may turn off (and restore) meanwhile; the
+ * kernel counts descriptors apart from it.
  */
 
 import assert from "node:assert/strict";
+import { native } from "../../ffi/libbpf.ts";
+import { BPF_STATS_RUN_TIME } from "../../ffi/structs.ts";
 import {
   type BpftoolProg,
   bpftoolProgs,
@@ -35,9 +40,11 @@ Deno.test({
   ignore,
   async fn() {
     const prog = "tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }";
-    const sysctl = "/proc/sys/kernel/bpf_stats_enabled";
-    const saved = Deno.readTextFileSync(sysctl).trim();
-    Deno.writeTextFileSync(sysctl, "1");
+    const n = native();
+    const statsFd = n.check(
+      "turn on BPF run-time statistics",
+      n.bpf.bpf_enable_stats(BPF_STATS_RUN_TIME),
+    );
     const w = await Workload.start(["syscalls", "1.5"]);
     const ours = Tracer.tsbpf(["-e", prog]);
     const ref = Tracer.bpftrace(["-e", prog]);
@@ -49,11 +56,19 @@ Deno.test({
       };
       assert.equal(ids.tsbpf.length, 1);
       assert.equal(ids.bpftrace.length, 1);
-      // Both attached: both programs have run (syscalls never stop).
+      // Both attached: both programs run, and are counted (syscalls
+      // never stop).
+      const all = [...ids.tsbpf, ...ids.bpftrace];
       let before = await bpftoolProgs();
-      for (let i = 0; i < 200; i++) {
-        const all = [...ids.tsbpf, ...ids.bpftrace];
-        if (byId(before, all).every((p) => (p.run_cnt ?? 0) > 0)) break;
+      for (
+        let i = 0;
+        !byId(before, all).every((p) => (p.run_cnt ?? 0) > 0);
+        i++
+      ) {
+        assert.ok(
+          i < 500,
+          `programs not counted: ${JSON.stringify(byId(before, all))}`,
+        );
         await new Promise((r) => setTimeout(r, 20));
         before = await bpftoolProgs();
       }
@@ -77,7 +92,7 @@ Deno.test({
           rows.join("\n  "),
       );
     } finally {
-      Deno.writeTextFileSync(sysctl, saved);
+      n.closeFd(statsFd);
       await w.kill();
       await ours.stop();
       await ref.stop();
