@@ -380,7 +380,7 @@ Deno.test("kprobe, kretprobe and uprobe contexts carry plausible registers", asy
     const [comm, stack] = e.key as [string, StackValue];
     assert.equal(comm, "bash");
     // At a function's entry the first frame is the function itself.
-    assert.equal(stack.frames[0], "readline");
+    assert.equal(stack.frames[0], "readline+0");
     assert.match(stack.frames[1], /^yy_readline_get\+\d+$/);
     assert.match(stack.frames[stack.frames.length - 1], /^_start\+\d+$/);
   }
@@ -624,7 +624,7 @@ Deno.test("perf-mode user stacks name each frame's object", async () => {
   const { maps } = await run(prog, { seed: 7, rate: 1000, pid: 4242 }, [50]);
   const p = maps.find((m) => m.name === "@p")!.entries[0].key[0] as StackValue;
   assert.deepEqual(p.frames, [
-    "handle (/opt/app/bin/server)",
+    "handle+0 (/opt/app/bin/server)",
     `${p.frames[1].split(" ")[0]} (/opt/app/bin/server)`,
     `${p.frames[2].split(" ")[0]} (/usr/lib/x86_64-linux-gnu/libc.so.6)`,
   ]);
