@@ -65,6 +65,10 @@ export interface RecordPlan {
 
 const encoder = new TextEncoder();
 
+/** C types of 32-bit syscall arguments. */
+const INT32_ARG =
+  /^(?:const\s+)?(?:(?:unsigned|signed)\s+)?int$|^unsigned$|^(?:pid|uid|gid|qid|clockid|key_serial|mqd|rwf|timer)_t$/;
+
 /**
  * Writes an integer field of 1, 2, 4 or 8 bytes (numbers or bigints).
  *
@@ -516,6 +520,12 @@ export function planRecords(
         v = syscallRet(sc.sys, rng, world);
       } else if (isSyscalls && sc.sys !== undefined) {
         v = syscallArg(sc.sys, f.name, f.ctype, rng, world);
+        // The kernel stores each argument register whole: a 32-bit C
+        // argument (`int dfd`) arrives zero-extended in its 8-byte field,
+        // AT_FDCWD as 4294967196, as bpftrace reads it on the kernel.
+        if (f.size === 8 && INT32_ARG.test(f.ctype)) {
+          v = BigInt.asUintN(32, BigInt(v));
+        }
       } else {
         v = genericValue(
           f,
