@@ -59,12 +59,15 @@ export interface Targets {
   command?: string;
   /** The engine asked for: the interpreter's processes are synthetic. */
   backend: "auto" | "kernel" | "interp";
+  /** `--replay FILE`: the processes are the recording's, not this machine's. */
+  replay?: string;
 }
 
 /**
  * Why `-p PID` or `-c CMD` cannot be traced, or undefined. A pid must
  * name a live process (on Linux, where /proc tells; not checked for the
- * interpreter, whose processes are synthetic). A simple command's program
+ * interpreter, whose processes are synthetic, nor for a replay, whose
+ * processes are the recording's). A simple command's program
  * must be an executable file, as a path or in PATH; shell lines (`a; b`,
  * pipes, redirections) and quoted words are left to the shell.
  *
@@ -83,6 +86,7 @@ export interface Targets {
 export function checkTargets(t: Targets): string | undefined {
   if (
     t.pid !== undefined && t.backend !== "interp" &&
+    t.replay === undefined &&
     Deno.build.os === "linux" && exists("/proc/self") &&
     !exists(`/proc/${t.pid}`)
   ) {

@@ -159,6 +159,35 @@ Deno.test("-p with a pid that names no process is an error", async () => {
   );
 });
 
+Deno.test({
+  name: "-p on a replay names a recorded process, not a live one",
+  ignore: skip("recording (the kernel engine)", kernelSkipReason()),
+}, async () => {
+  const rec = await Deno.makeTempFile({ suffix: ".rec" });
+  try {
+    const made = await runCli([
+      "--record",
+      rec,
+      "-e",
+      "BEGIN { exit(); } tracepoint:syscalls:sys_enter_getppid { @ = count(); }",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    // Above the kernel's pid_max: no live process, yet a replay may name it.
+    const r = await runCli([
+      "--replay",
+      rec,
+      "-p",
+      "99999999",
+      "-e",
+      "tracepoint:syscalls:sys_enter_getppid { @ = count(); }",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /Cannot trace pid/);
+  } finally {
+    await Deno.remove(rec);
+  }
+});
+
 Deno.test("-c with a program that does not exist is an error", async () => {
   const r = await runCli([
     "-c",
