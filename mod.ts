@@ -268,6 +268,8 @@ export type {
 } from "./runtime/probes/usdt.ts";
 export { disassemble } from "./runtime/bpf/disasm.ts";
 export { VerifierError } from "./runtime/verifier/error.ts";
+// What `trace({ pid })` throws for a pid of no process.
+export { NoSuchProcessError } from "./runtime/api/trace_pid.ts";
 
 // The command-line tool.
 export { main } from "./runtime/cli.ts";
