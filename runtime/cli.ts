@@ -212,8 +212,25 @@ async function list(
   );
   const bundled = bundledFormatsNotice();
   if (bundled !== undefined) stderr(`tsbpf: ${bundled}`);
+  if (/^kr?(?:et)?probe:/m.test(text) && !hasKprobes()) {
+    stderr(
+      "tsbpf: this kernel has no kprobes (built without CONFIG_KPROBES): " +
+        "the kernel functions listed cannot be attached; use tracepoints",
+    );
+  }
   writeStdout(text);
   return 0;
+}
+
+/** Whether the kernel can attach kprobes (its perf "kprobe" PMU exists). */
+function hasKprobes(): boolean {
+  if (Deno.build.os !== "linux") return true;
+  try {
+    Deno.statSync("/sys/bus/event_source/devices/kprobe");
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
 }
 
 async function runScript(opts: CliOptions): Promise<number> {

@@ -108,3 +108,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "-l kprobe:… says when this kernel cannot attach kprobes, and only then",
+  ignore: why !== undefined,
+  async fn() {
+    let pmu = true;
+    try {
+      Deno.statSync("/sys/bus/event_source/devices/kprobe");
+    } catch {
+      pmu = false;
+    }
+    const r = await runCli(["-l", "kprobe:vfs_rea*"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^kprobe:vfs_read$/m);
+    const note =
+      /^tsbpf: this kernel has no kprobes \(built without CONFIG_KPROBES\): the kernel functions listed cannot be attached; use tracepoints$/m;
+    if (pmu) assert.doesNotMatch(r.stderr, note);
+    else assert.match(r.stderr, note);
+    const tp = await runCli(["-l", "tracepoint:sched:sched_switch"]);
+    assert.doesNotMatch(tp.stderr, note);
+  },
+});
