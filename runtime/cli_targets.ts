@@ -7,15 +7,7 @@
  */
 
 import { envVar } from "./probes/env.ts";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pidProblem } from "./api/trace_pid.ts";
 
 function isExecutableFile(path: string): boolean {
   try {
@@ -84,13 +76,9 @@ export interface Targets {
  * ```
  */
 export function checkTargets(t: Targets): string | undefined {
-  if (
-    t.pid !== undefined && t.backend !== "interp" &&
-    t.replay === undefined &&
-    Deno.build.os === "linux" && exists("/proc/self") &&
-    !exists(`/proc/${t.pid}`)
-  ) {
-    return `Cannot trace pid ${t.pid} (-p): No such process`;
+  if (t.pid !== undefined && t.replay === undefined) {
+    const problem = pidProblem(t.pid, t.backend);
+    if (problem !== undefined) return problem;
   }
   if (t.command === undefined || /[;&|<>()`\n]/.test(t.command)) {
     return undefined;

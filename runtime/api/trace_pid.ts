@@ -1,7 +1,7 @@
 /**
- * `trace({ pid })` checked as the CLI checks `-p PID`
- * (`runtime/cli_targets.ts`, a layer above): a pid that names no live
- * process is an error, in the CLI's words. Loaded only when a pid is given.
+ * The one check of a pid asked for, shared by the CLI's `-p PID`
+ * (`runtime/cli_targets.ts`) and `trace({ pid })`: a pid that names no
+ * live process is an error, in the same words for both.
  *
  * @module
  */
@@ -43,8 +43,46 @@ export class NoSuchProcessError extends Error {
 }
 
 /**
- * Throws when `pid` names no live process of this machine (on Linux, where
- * /proc tells; not for the interpreter, whose processes are synthetic).
+ * Why `pid` cannot be traced: the CLI's `-p` message when it names no live
+ * process of this machine (on Linux, where /proc tells; never for the
+ * interpreter, whose processes are synthetic), else undefined. The CLI's
+ * `-p` check and `trace({ pid })` both ask this.
+ *
+ * @example A process that lives, and one above pid_max
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pidProblem } from "./trace_pid.ts";
+ *
+ * assert.equal(pidProblem(Deno.pid, "auto"), undefined);
+ * if (Deno.build.os === "linux") {
+ *   assert.equal(
+ *     pidProblem(99999999, "kernel"),
+ *     "Cannot trace pid 99999999 (-p): No such process",
+ *   );
+ * }
+ * assert.equal(pidProblem(99999999, "interp"), undefined);
+ * ```
+ *
+ * @param pid The pid asked for.
+ * @param backend The engine asked for.
+ * @returns The message, or undefined when the pid can be traced.
+ */
+export function pidProblem(
+  pid: number,
+  backend: BackendChoice,
+): string | undefined {
+  if (
+    backend !== "interp" && Deno.build.os === "linux" &&
+    exists("/proc/self") && !exists(`/proc/${pid}`)
+  ) {
+    return `Cannot trace pid ${pid} (-p): No such process`;
+  }
+  return undefined;
+}
+
+/**
+ * Throws when `pid` names no live process of this machine
+ * ({@linkcode pidProblem}).
  *
  * @throws {NoSuchProcessError} with the CLI's message.
  * @example A process that lives
@@ -55,13 +93,6 @@ export class NoSuchProcessError extends Error {
  * ```
  */
 export function checkPid(pid: number, backend: BackendChoice): void {
-  if (
-    backend !== "interp" && Deno.build.os === "linux" &&
-    exists("/proc/self") && !exists(`/proc/${pid}`)
-  ) {
-    throw new NoSuchProcessError(
-      pid,
-      `Cannot trace pid ${pid} (-p): No such process`,
-    );
-  }
+  const problem = pidProblem(pid, backend);
+  if (problem !== undefined) throw new NoSuchProcessError(pid, problem);
 }
