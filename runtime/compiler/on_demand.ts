@@ -110,6 +110,11 @@ export const ON_DEMAND_FUNCS: ReadonlySet<string> = new Set([
   "skboutput",
 ]);
 
+/** A call of one of {@linkcode ON_DEMAND_FUNCS} in a script's text. */
+const FUNCS_CALLED = new RegExp(
+  `\\b(?:${[...ON_DEMAND_FUNCS].join("|")})\\s*\\(`,
+);
+
 /**
  * The modules a script's text may need (a cheap look at the text, erring
  * on the side of loading): `$N` is replaced by `params[N-1]` first, since
@@ -152,12 +157,7 @@ export function onDemandNeeds(
   if (/\b(?:ksym|kstack|kaddr|func)\b/.test(t)) out.push("kallsyms");
   if (/\b(?:kprobe|kretprobe|kr?)\s*:[\w.:]*[*?]/.test(t)) out.push("kfuncs");
   if (/\bgetopt\b/.test(t)) out.push("getopt");
-  if (
-    /\b(?:macaddr|cgroup_path|override|assert_str|default_str_length|strcap|memcmp|kfunc_exist|kfunc_allowed|socket_cookie|percpu_kaddr|find|path|skboutput)\s*\(/
-      .test(t)
-  ) {
-    out.push("funcs");
-  }
+  if (FUNCS_CALLED.test(t)) out.push("funcs");
   if (/\bfind\s*\(/.test(t)) out.push("find");
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
