@@ -466,7 +466,10 @@ export class KernelTypes {
     return declare(this, id, "").trim();
   }
 
-  /** Struct, union, enum and typedef names close to `cname`'s name. */
+  /**
+   * Struct, union, enum and typedef names close to `cname`'s name, written
+   * as `cname` writes its kind: `struct task_struct` for `struct task_strct`.
+   */
   suggestTypes(cname: string, limit = 3): string[] {
     const m = /^\s*(?:(struct|union|enum)\s+)?([A-Za-z_]\w*)\s*$/.exec(cname);
     const tag = m?.[1];
@@ -478,7 +481,9 @@ export class KernelTypes {
       : tag === "enum"
       ? ["enum", "enum64"]
       : ["typedef", "struct", "union"];
-    return nearestNames(name, this.index.names(kinds), limit);
+    return nearestNames(name, this.index.names(kinds), limit).map((n) =>
+      tag === undefined ? n : `${tag} ${n}`
+    );
   }
 
   /** Member names of struct/union `id` close to `name`. */

@@ -20,25 +20,21 @@ import type { KernelTypes } from "./kernel_types.ts";
  * import assert from "node:assert/strict";
  * import { UnknownTypeError } from "./list_type.ts";
  *
- * const e = new UnknownTypeError("struct sok", ["sock"], "vmlinux");
+ * const e = new UnknownTypeError("struct sok", ["struct sock"], "vmlinux");
  * assert.equal(e.message, 'Unknown type "struct sok" in vmlinux; did you mean "struct sock"?');
  * ```
  */
 export class UnknownTypeError extends TypeError {
   /** The name asked for. */
   readonly cname: string;
-  /** Close names. */
+  /** Close names, written with their kind (`struct sock`). */
   readonly suggestions: string[];
 
   /** An error about `cname`, not found in `origin`. */
   constructor(cname: string, suggestions: string[], origin: string) {
-    const tag = /^\s*(struct|union|enum)\s/.exec(cname)?.[1];
-    const spell = (s: string) => tag === undefined ? s : `${tag} ${s}`;
     const hint = suggestions.length === 0
       ? ""
-      : `; did you mean ${
-        suggestions.map((s) => `"${spell(s)}"`).join(" or ")
-      }?`;
+      : `; did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?`;
     super(`Unknown type "${cname.trim()}" in ${origin}${hint}`);
     this.name = "UnknownTypeError";
     this.cname = cname;

@@ -307,12 +307,7 @@ export function namedType(
   }
   const found = s.find(cname);
   if (found === undefined) {
-    // Suggestions name the same kind of type, written as the cast wrote
-    // it: "struct task_struct", not "task_struct".
-    const tag = /^\s*(struct|union|enum)\s/.exec(cname)?.[1];
-    const near = s.types().suggestTypes(cname).map((n) =>
-      tag === undefined ? n : `${tag} ${n}`
-    );
+    const near = s.types().suggestTypes(cname);
     return `Unknown type "${cname}"${
       near.length > 0
         ? `; did you mean ${near.map((n) => `"${n}"`).join(", ")}?`

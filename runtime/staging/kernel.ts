@@ -62,11 +62,7 @@ export function kernelCast(cname: string, ptr: Expr): KernelValue {
     ? undefined
     : recordRef(found.types, found.id);
   if (rec === undefined) {
-    const near = source.types().suggestTypes(cname);
-    const tag = /^(struct|union) /.exec(cname)?.[1];
-    const name = near[0]?.includes(" ") || tag === undefined
-      ? near[0]
-      : `${tag} ${near[0]}`;
+    const name = source.types().suggestTypes(cname)[0];
     throw new StagingError(
       `Unknown type "${cname}"${
         name === undefined ? "" : `; did you mean "${name}"?`

@@ -220,7 +220,7 @@ Deno.test("nearest names for misspelt types, fields and constants", () => {
   ]);
   assert.deepEqual(nearestNames("zzz", ["skc_family"]), []);
   const types = everyKindTypes();
-  assert.deepEqual(types.suggestTypes("struct evry"), ["every"]);
+  assert.deepEqual(types.suggestTypes("struct evry"), ["struct every"]);
   assert.deepEqual(types.suggestFields(6, "hgih"), ["high"]);
   assert.deepEqual(types.suggestFields(6, "lo"), ["low"], "inside anonymous");
   assert.deepEqual(types.suggestEnumConstants("ST_UPP"), ["ST_UP"]);
@@ -271,7 +271,9 @@ Deno.test("live BTF: facts every kernel build has", () => {
   const finWait1 = types.enumConstant("TCP_FIN_WAIT1")!;
   assert.equal(finWait1.value, 4n);
   assert.equal(types.enumName(finWait1.type, 4), "TCP_FIN_WAIT1");
-  assert.ok(types.suggestTypes("struct task_strct").includes("task_struct"));
+  assert.ok(
+    types.suggestTypes("struct task_strct").includes("struct task_struct"),
+  );
   assert.ok(types.suggestFields(task, "real_parnt").includes("real_parent"));
 });
 

@@ -20,7 +20,7 @@ Deno.test("listType prints a definition with offsets, or suggests names", () => 
   assert.throws(
     () => listType("struct qstrr", types),
     (e: unknown) =>
-      e instanceof UnknownTypeError && e.suggestions.includes("qstr") &&
+      e instanceof UnknownTypeError && e.suggestions.includes("struct qstr") &&
       /did you mean "struct qstr"/.test(e.message),
   );
   assert.throws(() => listType("struct", types), UnknownTypeError);
