@@ -25,7 +25,8 @@ import { VerifierError } from "./verifier/error.ts";
 import { bundledFormatsNotice } from "./probes/tracepoint_format.ts";
 import { checkTargets } from "./cli_targets.ts";
 import { checkProbeLimit } from "./probe_limit.ts";
-import { describeOsError, namingStdout, OutputFile } from "./output_file.ts";
+import { namingStdout, OutputFile } from "./output_file.ts";
+import { describeOsError } from "./probes/os_error.ts";
 
 import { VERSION } from "./version.ts";
 import { envVar } from "./probes/env.ts";

@@ -6,33 +6,9 @@
  * @module
  */
 
-const encoder = new TextEncoder();
+import { describeOsError } from "./probes/os_error.ts";
 
-/**
- * `ENOSPC (No space left on device)` for an operating system error,
- * else the error's message.
- *
- * @example An OS error and another one
- * ```ts
- * import assert from "node:assert/strict";
- * import { describeOsError } from "./output_file.ts";
- *
- * try {
- *   Deno.openSync("/nonexistent/file");
- * } catch (e) {
- *   assert.equal(describeOsError(e), "ENOENT (No such file or directory)");
- * }
- * assert.equal(describeOsError(new Error("Nope")), "Nope");
- * ```
- */
-export function describeOsError(e: unknown): string {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  const message = (e instanceof Error ? e.message : String(e))
-    .replace(/ \(os error \d+\).*$/s, "");
-  return typeof code === "string" && code !== "" && code !== message
-    ? `${code} (${message})`
-    : message;
-}
+const encoder = new TextEncoder();
 
 /**
  * A file opened for output (created or truncated).

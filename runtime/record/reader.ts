@@ -28,6 +28,7 @@ import {
   type Trailer,
   VERSION,
 } from "./format.ts";
+import { describeOsError } from "../probes/os_error.ts";
 
 /** Options of {@linkcode openRecording}. */
 export interface OpenOptions {
@@ -133,14 +134,8 @@ export function openRecording(
   try {
     src = fileSource(path);
   } catch (e) {
-    // The system's words and errno name, without Deno's decoration.
-    const code = (e as { code?: unknown }).code;
-    const text = (e instanceof Error ? e.message : String(e))
-      .replace(/ \(os error \d+\).*$/s, "");
     throw new RecordingError(
-      `Cannot open recording "${path}": ${
-        typeof code === "string" && code !== "" ? `${code} (${text})` : text
-      }`,
+      `Cannot open recording "${path}": ${describeOsError(e)}`,
     );
   }
   try {
