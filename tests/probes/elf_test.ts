@@ -281,6 +281,34 @@ Deno.test("ElfSymbolizer over maps text", () => {
   assert.equal(s.symbolize(0x7ff000000010n), "0x7ff000000010");
 });
 
+Deno.test("ElfSymbolizer names functions only: an address in a data object prints as hex", () => {
+  // As bpftrace's symbolizers: a stack's stray frame pointing into data is
+  // an address, not the name of a variable.
+  const info = readElf(libc);
+  const obj = info.symbols.find((x) =>
+    x.type === "object" && x.section !== 0 && x.size >= 16 &&
+    info.loads.some((g) => x.value >= g.vaddr && x.value < g.vaddr + g.filesz)
+  );
+  if (obj === undefined) {
+    console.log("libc has no data object symbol: skipped");
+    return;
+  }
+  const seg = info.loads.find((g) =>
+    obj.value >= g.vaddr && obj.value < g.vaddr + g.filesz
+  )!;
+  const fileOffset = obj.value - seg.vaddr + seg.offset;
+  const pg = fileOffset & ~0xfffn;
+  const base = 0x7f0000000000n;
+  const s = ElfSymbolizer.fromMaps(
+    `${base.toString(16)}-${(base + 0x100000n).toString(16)} rw-p ${
+      pg.toString(16).padStart(8, "0")
+    } 08:01 42 ${info.path}`,
+  );
+  const addr = base + (fileOffset - pg);
+  assert.equal(s.symbolize(addr), `0x${addr.toString(16)}`, obj.name);
+  assert.equal(s.resolve(addr + 8n)?.name, undefined, obj.name);
+});
+
 Deno.test("readElf caches and reports build ID and debug symbols", () => {
   const a = readElf(libc);
   assert.equal(readElf(libc), a);
