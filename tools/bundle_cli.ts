@@ -173,7 +173,8 @@ export async function primeCodeCache(file: string): Promise<void> {
 
 /**
  * Installs `file` as the `tsbpf` command with `deno install -g` (all
- * permissions, replacing an earlier one).
+ * permissions, replacing an earlier one). Without `deno` on PATH (Deno run
+ * through `npx -y deno`) the command names this Deno by its path.
  *
  * @example Into a folder of one's own
  * ```ts ignore
@@ -194,7 +195,30 @@ export async function installBundle(
   const at = root ?? Deno.env.get("DENO_INSTALL_ROOT") ??
     `${Deno.env.get("HOME") ?? ""}/.deno`;
   await deno(["install", "-g", "-A", "-f", "-n", "tsbpf", "--root", at, file]);
-  return `${at}/bin/tsbpf`;
+  const bin = `${at}/bin/tsbpf`;
+  // The script Deno writes runs `deno` from PATH; run through `npx -y deno`,
+  // there is none: name this Deno by its path instead.
+  if (!onPath("deno")) {
+    const text = Deno.readTextFileSync(bin);
+    const q = `'${Deno.execPath().replaceAll("'", `'\\''`)}'`;
+    Deno.writeTextFileSync(bin, text.replace(/^exec deno /m, `exec ${q} `));
+  }
+  return bin;
+}
+
+function onPath(cmd: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir === "") continue;
+    try {
+      const st = Deno.statSync(`${dir}/${cmd}`);
+      if (st.isFile && (st.mode === null || (st.mode & 0o111) !== 0)) {
+        return true;
+      }
+    } catch {
+      // not here
+    }
+  }
+  return false;
 }
 
 if (import.meta.main) {

@@ -105,6 +105,44 @@ Deno.test("the bundled command runs as mod.ts does", async (t) => {
       assert.match(Deno.readTextFileSync(bin), /tsbpf\.js/);
     });
 
+    await t.step(
+      "installed where deno is not on PATH (npx -y deno), it runs",
+      async () => {
+        // `npx -y deno task install`: no `deno` on PATH for the installed
+        // script to find, so it must name this Deno by its path.
+        const root = `${dir}/npx-root`;
+        const env = { PATH: "/nonexistent", HOME: Deno.env.get("HOME") ?? "" };
+        const tool = new URL("tools/bundle_cli.ts", ROOT).pathname;
+        const made = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            tool,
+            "--out",
+            `${dir}/npx`,
+            "--install",
+            "--root",
+            root,
+          ],
+          env,
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const dec = new TextDecoder();
+        assert.ok(made.success, dec.decode(made.stderr));
+        const out = await new Deno.Command(`${root}/bin/tsbpf`, {
+          args: ["--version"],
+          env,
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(dec.decode(out.stderr), "");
+        assert.equal(dec.decode(out.stdout), VERSION + "\n");
+      },
+    );
+
     await t.step("a changed source runs the sources, saying so", async () => {
       const path = `${dir}/${MANIFEST_FILE}`;
       const text = Deno.readTextFileSync(path);
