@@ -10,6 +10,7 @@
  */
 
 import type * as ast from "../lang/ast.ts";
+import type { SType } from "./types.ts";
 
 /** The name one key expression suggests, before cleaning; "" if none. */
 function rawName(e: ast.Expr): string {
@@ -55,6 +56,9 @@ function clean(name: string): string {
 
 /**
  * Label names for the keys `keys` of one map access, one per key, unique.
+ * Several keys are one tuple key; a single key of tuple type `key` (an
+ * unnamed tuple: `@x[(pid, comm)]`, `@x[$t]`) gets one name per element
+ * too, as its elements are printed and exported as the keys are.
  *
  * @example Keys of `@x[pid, comm, args->id, pid]`
  * ```ts
@@ -73,7 +77,21 @@ function clean(name: string): string {
  * );
  * ```
  */
-export function keyNames(keys: readonly ast.Expr[]): string[] {
+export function keyNames(
+  keys: readonly ast.Expr[],
+  key?: SType,
+): string[] {
+  if (
+    keys.length === 1 && key?.k === "tuple" && key.names === undefined
+  ) {
+    const k = keys[0];
+    if (k.kind === "tuple" && k.elems.length === key.elems.length) {
+      return keyNames(k.elems);
+    }
+    const raw = rawName(k);
+    const base = raw === "" ? "key" : clean(raw);
+    return key.elems.map((_, i) => `${base}_${i}`);
+  }
   const names = keys.map((k, i) => {
     const raw = rawName(k);
     return raw === "" ? (keys.length === 1 ? "key" : `key${i}`) : clean(raw);

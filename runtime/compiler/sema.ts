@@ -318,7 +318,11 @@ class UnitTypeChecker implements SemaScope {
     return positionalText(e, this.opts.params ?? []);
   }
 
-  /** Types the keys of a map access and registers the map. */
+  /**
+   * Types the keys of a map access and registers the map. Several keys
+   * are one tuple key, as in bpftrace 0.26: `@m[a, b]` and `@m[(a, b)]`
+   * (or `@m[$t]` with `$t = (a, b)`) name the same element of one map.
+   */
   mapKeys(e: ast.MapExpr): MapInfo | undefined {
     const name = `@${e.name}`;
     const kts: SType[] = [];
@@ -338,16 +342,17 @@ class UnitTypeChecker implements SemaScope {
     let m = this.maps.get(name);
     if (m === undefined) {
       m = { name, nkeys: kts.length, key: kt, span: e.span };
-      if (e.keys.length > 0) m.keyNames = keyNames(e.keys);
+      if (kt !== undefined) m.keyNames = keyNames(e.keys, kt);
       this.maps.set(name, m);
       return m;
     }
-    if (m.nkeys !== kts.length) {
+    if ((m.nkeys === 0) !== (kts.length === 0)) {
+      // 0.26's words for a map used both with and without keys.
       this.err(
         e.span,
-        `Argument mismatch for ${name}: map has ${m.nkeys} ${
-          m.nkeys === 1 ? "key" : "keys"
-        }, used with ${kts.length}`,
+        kts.length === 0
+          ? `${name} used as a map without an explicit key (scalar map), previously used with an explicit key (non-scalar map)`
+          : `${name} used as a map with an explicit key (non-scalar map), previously used without an explicit key (scalar map)`,
       );
       return undefined;
     }
@@ -356,9 +361,9 @@ class UnitTypeChecker implements SemaScope {
       if (u === undefined) {
         this.err(
           e.span,
-          `Argument mismatch for ${name}: trying to access with arguments: [${
+          `Argument mismatch for ${name}: trying to access with arguments: '${
             typeName(kt)
-          }] when map expects arguments: [${typeName(m.key)}]`,
+          }' when map expects arguments: '${typeName(m.key)}'`,
         );
         return undefined;
       }

@@ -258,14 +258,24 @@ export function formatMapJson(
   }
   const body = items.map((it) =>
     data.keyed
-      ? '"' + jsonEscape(it.key.map(formatKeyText).join(",")) +
-        '": ' + it.text
+      ? '"' + jsonEscape(jsonKeyText(it.key)) + '": ' + it.text
       : it.text
   ).join(", ");
   const value = data.keyed ? "{" + body + "}" : body;
   return `{"type": "${type}", "data": {"${
     jsonEscape(data.name)
   }": ${value}}}\n`;
+}
+
+/**
+ * A map key as a JSON object's name. A tuple key (`@m[a, b]`, the same as
+ * `@m[(a, b)]`) is written as bpftrace 0.26 writes it: its text without
+ * the outer parentheses and without any space (`"(1,2),3"` for
+ * `@m[(1, 2), 3]`).
+ */
+function jsonKeyText(key: Value[]): string {
+  if (key.length === 1) return formatKeyText(key[0]);
+  return key.map(formatKeyText).join(",").replaceAll(" ", "");
 }
 
 /**

@@ -100,7 +100,7 @@ Deno.test("kstack/ustack modes: perf flows into the TypeDesc, errors otherwise",
       "profile:hz:99 { @[kstack(perf)] = count(); @[kstack] = count(); }",
     ),
     [
-      "Argument mismatch for @: trying to access with arguments: [kstack] when map expects arguments: [kstack(perf)]",
+      "Argument mismatch for @: trying to access with arguments: 'kstack' when map expects arguments: 'kstack(perf)'",
     ],
   );
 });

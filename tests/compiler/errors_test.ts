@@ -68,11 +68,11 @@ const CASES: [string, string, boolean?][] = [
   ],
   [
     'BEGIN { @m[1] = 1; @m["a"] = 2; }',
-    "Argument mismatch for @m: trying to access with arguments: [string[2]] when map expects arguments: [int64]",
+    "Argument mismatch for @m: trying to access with arguments: 'string[2]' when map expects arguments: 'int64'",
   ],
   [
     "BEGIN { @m[1] = 1; @m[1, 2] = 2; }",
-    "Argument mismatch for @m: map has 1 key, used with 2",
+    "Argument mismatch for @m: trying to access with arguments: '(int64,int64)' when map expects arguments: 'int64'",
   ],
   [
     'BEGIN { @m = 1; @m = "s"; }',
@@ -131,7 +131,7 @@ const CASES: [string, string, boolean?][] = [
   ],
   [
     'BEGIN { @g[1, "hi"] = 2; if (has_key(@g, (1, 2))) { exit(); } }',
-    "Argument mismatch for @g: trying to access with arguments: [(int64,int64)] when map expects arguments: [(int64,string[3])]",
+    "Argument mismatch for @g: trying to access with arguments: '(int64,int64)' when map expects arguments: '(int64,string[3])'",
   ],
   [
     "BEGIN { @g = 2; delete(@g, 1); }",
