@@ -36,6 +36,7 @@ import { BTF_ROWS } from "./rows_btf.ts";
 import { FUNCS_ROWS } from "./rows_funcs.ts";
 import { LANG26_ROWS } from "./rows_lang26.ts";
 import { CODEGEN_ROWS } from "./rows_codegen.ts";
+import { TUPLEKEYS_ROWS } from "./rows_tuplekeys.ts";
 import { ARGS_ROWS } from "./rows_args.ts";
 
 export { N, type Row };
@@ -1330,4 +1331,5 @@ export const ROWS: Row[] = [
   ...FUNCS_ROWS,
   ...CODEGEN_ROWS,
   ...ARGS_ROWS,
+  ...TUPLEKEYS_ROWS,
 ];
