@@ -141,7 +141,8 @@ export function strConstant(c: SemaScope, e: ast.Expr): string | undefined {
 
 /**
  * `f(@m, k)` (`has_key`, `delete`): `@m` a map with keys, `k` its key
- * (a tuple literal for several); checks the element `@m[k]` as a lookup.
+ * (a tuple for several: `@m[a, b]` is `@m[(a, b)]`); checks the element
+ * `@m[k]` as a lookup.
  */
 export function elementArg(c: SemaScope, e: ast.CallExpr): MapInfo | undefined {
   const a = e.args[0];

@@ -22,7 +22,7 @@ import {
   toNode,
 } from "./expr.ts";
 import { type Stager, StagingError } from "./stager.ts";
-import type { AggKind, Int, KeyType, Untyped, VType } from "./types.ts";
+import type { AggKind, Int, KeyType, Tuple, Untyped, VType } from "./types.ts";
 
 /** What a map holds: an aggregation, or plain values of a type. */
 export type MapValueKind = AggKind | VType;
@@ -30,9 +30,16 @@ export type MapValueKind = AggKind | VType;
 /** Whether `T` is `any` (an untyped map or event). */
 export type IsAny<T> = 0 extends (1 & T) ? true : false;
 
-/** The key operands of a map with key types `K` (anything when untyped). */
+/**
+ * The key operands of a map with key types `K` (anything when untyped):
+ * one operand per key, or for several keys one tuple of them, as bpftrace
+ * 0.26 reads `@m[a, b]` and `@m[(a, b)]` as the same element.
+ */
 export type KeyArgs<K> = IsAny<K> extends true ? AnyLike[]
-  : { -readonly [I in keyof K]: OperandOf<K[I]> };
+  :
+    | { -readonly [I in keyof K]: OperandOf<K[I]> }
+    | (K extends readonly [VType, VType, ...VType[]] ? [Expr<Tuple<K>>]
+      : never);
 
 /** Compound assignment operators for plain integer map values. */
 export type CompoundOp = Exclude<ast.AssignOp, "=">;
