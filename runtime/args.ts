@@ -136,3 +136,36 @@ export function parseFlags<O extends Record<string, FlagSpec>>(
   }
   return { values: values as FlagValues<O>, positionals };
 }
+
+/** Seconds per unit of a duration option. */
+const DURATION_UNITS: Record<string, number> = {
+  "": 1,
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+};
+
+/**
+ * Reads a duration in seconds: a non-negative number of seconds, or one
+ * with a unit, `ms`, `s`, `m` or `h` (`"10"`, `"1.5s"`, `"500ms"`,
+ * `"2m"`).
+ *
+ * @returns The seconds, or undefined when `text` is not a duration.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "./args.ts";
+ *
+ * assert.equal(parseDuration("3"), 3);
+ * assert.equal(parseDuration("500ms"), 0.5);
+ * assert.equal(parseDuration("2m"), 120);
+ * assert.equal(parseDuration("3x"), undefined);
+ * ```
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|)\s*$/.exec(text);
+  if (m === null) return undefined;
+  const seconds = Number(m[1]) * DURATION_UNITS[m[2]];
+  return Number.isFinite(seconds) ? seconds : undefined;
+}

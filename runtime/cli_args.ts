@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FlagError, parseFlags } from "./args.ts";
+import { FlagError, parseDuration, parseFlags } from "./args.ts";
 import {
   type MetricsAddress,
   parseMetricsAddress,
@@ -242,7 +242,7 @@ export const CLI_OPTIONS = [
     long: "duration",
     type: "string",
     value: "S",
-    help: "stop after S seconds",
+    help: "stop after S seconds (or 500ms, 2m, 1h)",
   },
   {
     long: "seed",
@@ -546,6 +546,17 @@ function num(
   return n;
 }
 
+function duration(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = parseDuration(v);
+  if (s === undefined) {
+    throw new UsageError(
+      `Option --duration needs a duration such as 10, 1.5s, 500ms or 2m, got "${v}"`,
+    );
+  }
+  return s;
+}
+
 function mapKeys(v: string | undefined): number | undefined {
   const n = num("--max-map-keys", v);
   if (n !== undefined && (n < 1 || n > 0xffffffff)) {
@@ -645,7 +656,7 @@ export function parseCli(args: string[]): CliOptions {
     migrationHints,
     includes,
     backend,
-    duration: num("--duration", v.duration, false),
+    duration: duration(v.duration),
     seed: num("--seed", v.seed),
     rate: num("--rate", v.rate, false),
     unsafe: v.unsafe ?? false,

@@ -56,7 +56,7 @@
  * @module
  */
 
-import { FlagError, parseFlags } from "../args.ts";
+import { FlagError, parseDuration, parseFlags } from "../args.ts";
 import type { BackendChoice } from "../engines/backend.ts";
 import { parseMetricsAddress, parseMetricsLabels } from "../metrics/options.ts";
 import {
@@ -86,7 +86,7 @@ export const COMMON_OPTIONS = {
 
 /** Help lines of the common options. */
 export const COMMON_HELP =
-  `    --duration S     stop after S seconds (default: run until Ctrl-C)
+  `    --duration S     stop after S seconds, or 500ms, 2m, 1h (default: until Ctrl-C)
     -p PID           trace only this process
     --backend B      auto (default), kernel or interp
     --seed N         seed of the synthetic events (interpreter)
@@ -245,6 +245,7 @@ export function parseTool<
  *
  * const c = commonOptions({ duration: "3", backend: "interp" });
  * assert.equal(c.durationMs, 3000);
+ * assert.equal(commonOptions({ duration: "250ms" }).durationMs, 250);
  * assert.equal(c.backend, "interp");
  * ```
  */
@@ -270,7 +271,14 @@ export function commonOptions(values: {
       `Option --backend must be auto, kernel or interp, got "${backend}"`,
     );
   }
-  const duration = numberOption("--duration", values.duration, false);
+  const duration = values.duration === undefined
+    ? undefined
+    : parseDuration(values.duration);
+  if (values.duration !== undefined && duration === undefined) {
+    throw new ToolUsageError(
+      `Option --duration needs a duration such as 10, 1.5s, 500ms or 2m, got "${values.duration}"`,
+    );
+  }
   const out: CommonOptions = {
     help: values.help ?? false,
     durationMs: duration === undefined ? undefined : duration * 1000,

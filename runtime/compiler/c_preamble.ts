@@ -59,7 +59,8 @@ export function preamble(
       if (active()) activeIncludes.push(d);
       continue;
     }
-    const text = d.text.trim();
+    // Comments after a directive (`#define AF_INET 2 /* IPv4 */`) go.
+    const text = d.text.replace(/\/\*.*?\*\/|\/\/.*$/g, " ").trim();
     let m: RegExpExecArray | null;
     if ((m = /^#\s*ifdef\s+(\w+)/.exec(text)) !== null) {
       stack.push(isDefined(m[1]));

@@ -134,9 +134,11 @@ export function analyze(
   const pre = scriptPreamble(prog);
   const structs = parseCStructs(pre.definitions.map((d) => d.text));
   // Pass 1 fixes map types silently (a map may be read before the probe
-  // that assigns it); pass 2 reports.
+  // that assigns it) and finds each variable's widest type; pass 2 reports.
+  const widest = new Map<Unit, Map<string, SType>>();
   for (const final of [false, true]) {
     for (const u of units) {
+      if (final) widest.set(u, u.vars);
       u.types = new Map();
       u.vars = new Map();
       new UnitTypeChecker(
@@ -147,6 +149,7 @@ export function analyze(
         state,
         structs,
         pre,
+        widest.get(u),
       )
         .run();
     }
@@ -174,6 +177,11 @@ class UnitTypeChecker implements SemaScope {
   declared = new Map<string, SType>();
   structs: CStructs;
   pre: ScriptPreamble;
+  /**
+   * Per variable, its type at the end of pass 1: the widest of all its
+   * assignments, which is how it is stored.
+   */
+  #widest: Map<string, SType> | undefined;
 
   /** Prepares to check one unit; `diag` undefined runs silent (pass 1). */
   constructor(
@@ -184,7 +192,9 @@ class UnitTypeChecker implements SemaScope {
     state: { usesElapsed: boolean },
     structs: CStructs,
     pre: ScriptPreamble,
+    widest?: Map<string, SType>,
   ) {
+    this.#widest = widest;
     this.pre = pre;
     this.structs = structs;
     this.u = u;
@@ -450,7 +460,10 @@ class UnitTypeChecker implements SemaScope {
           );
           return S64;
         }
-        return t;
+        // A read before a later, wider assignment (`$t = ("hi", 1); print($t);
+        // $t = ("longer", 2);`) reads the variable as it is stored.
+        const w = this.#widest?.get(e.name);
+        return (w !== undefined ? unify(t, w) : undefined) ?? t;
       }
       case "map": {
         const m = this.mapKeys(e);

@@ -96,3 +96,22 @@ Deno.test("tsbpf's verifier judges the interpreter's programs and --dry-run", as
     assert.equal(hasStackTrace(r.stderr), false);
   }
 });
+
+Deno.test("--duration takes seconds or a unit", async () => {
+  const ok = await runCli([
+    "--backend",
+    "interp",
+    "--duration",
+    "300ms",
+    "-e",
+    "interval:ms:100 { @n = count(); }",
+  ]);
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /^@n: [1-4]$/m);
+  const bad = await runCli(["--duration", "3x", "-e", "BEGIN {}"]);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /^tsbpf: Option --duration needs a duration such as 10, 1\.5s, 500ms or 2m, got "3x"/,
+  );
+});

@@ -258,6 +258,16 @@ Deno.test("#ifndef BPFTRACE_HAVE_BTF leaves out a definition when BTF is there; 
   assert.equal(valueOf(l, "@f"), 10n);
 });
 
+Deno.test("#define constants with a comment after the value, as tcpconnect.bt writes them", () => {
+  const src = "#ifdef NOT_DEFINED\n#include <net/sock.h>\n#else\n" +
+    "#define AF_INET   2 /* IPv4 */\n#define AF_INET6 10 // IPv6\n#endif\n" +
+    "BEGIN { @a = AF_INET; @b = AF_INET6; }";
+  const l = load(src);
+  run(l, "BEGIN");
+  assert.equal(valueOf(l, "@a"), 2n);
+  assert.equal(valueOf(l, "@b"), 10n);
+});
+
 Deno.test("pointer arithmetic on struct pointers steps by the struct's size; pointers compare", () => {
   const size = BigInt(sizeOfType("struct sock"));
   const l = load(

@@ -461,4 +461,30 @@ END {
       assert.match(r.exitOutput, /^@m: \{ \.x = 1, \.y = z \}$/m);
     },
   },
+  {
+    name: "tuple_variable_widened_later",
+    features: [
+      "a tuple variable read before a later assignment widens it",
+      "nested tuples, map values and keys from it",
+    ],
+    // bpftrace 0.26.1 tests/runtime/variable "variable tuple string
+    // resize"; 0.17 printed `(hi, 0)` here.
+    source: `begin {
+  $a = ("hi", 1); print($a); @m = $a; @k[$a] = 1;
+  $a = ("hellolongstr", 2); print($a); @k[$a] = 2;
+  $b = ("hi", ("hellolongstr", 2)); print($b);
+  $b = ("hellolongstr", ("hi", 5)); print($b);
+  exit();
+}`,
+    expect(r) {
+      assert.equal(
+        r.output,
+        "(hi, 1)\n(hellolongstr, 2)\n(hi, (hellolongstr, 2))\n" +
+          "(hellolongstr, (hi, 5))\n",
+      );
+      assert.match(r.exitOutput, /^@m: \(hi, 1\)$/m);
+      assert.match(r.exitOutput, /^@k\[hi, 1\]: 1$/m);
+      assert.match(r.exitOutput, /^@k\[hellolongstr, 2\]: 2$/m);
+    },
+  },
 ];

@@ -430,7 +430,7 @@ Deno.test("every script has --help and reports a bad option in one line", async 
     assert.equal(num.code, 2);
     assert.equal(
       num.stderr,
-      `${name}: Option --duration needs a non-negative number, got "soon"; try --help\n`,
+      `${name}: Option --duration needs a duration such as 10, 1.5s, 500ms or 2m, got "soon"; try --help\n`,
     );
   }));
 });
