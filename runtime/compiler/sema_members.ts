@@ -30,9 +30,15 @@ import { enumCast, recordField } from "./sema_types.ts";
  * member, or a tracepoint `args` field; reports unknown fields.
  */
 export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
-  const t = e.expr.kind === "builtin" && e.expr.name === "args"
+  let t = e.expr.kind === "builtin" && e.expr.name === "args"
     ? argsBase(c, e.expr)
     : c.expr(e.expr);
+  if (t.k === "int" && t.pointee?.k === "tuple" && t.pointee.names) {
+    // A pointer to a record (`$p = &$r; $p.a`): read as `(*$p).a`, as
+    // 0.26 puts the dereference into the tree.
+    e.expr = { kind: "unary", op: "*", expr: e.expr, span: e.expr.span };
+    t = c.expr(e.expr);
+  }
   // `->` is an alias of `.` (0.26): a record's fields read with either.
   if (t.k === "tuple" && t.names !== undefined) return recordField(c, e, t);
   if (t.k === "tuple") {

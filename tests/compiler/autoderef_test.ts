@@ -156,10 +156,21 @@ Deno.test('"->" on a struct value is "." (0.26: an alias), in place or in a vari
     insns(`${TP} { $t = *args.rqtp; @ = $t->tv_nsec; }`),
     insns(`${TP} { $t = *args.rqtp; @ = $t.tv_nsec; }`),
   );
-  // A record (a named tuple) too.
+  // A record (a named tuple) too, and through a pointer to one.
   assert.deepEqual(
     insns("BEGIN { $r = (a = 1, b = 2); @ = $r->b; }"),
     insns("BEGIN { $r = (a = 1, b = 2); @ = $r.b; }"),
+  );
+  const viaPointer = insns(
+    "BEGIN { $r = (a = 1, b = 2); $p = &$r; @ = $p.b; }",
+  );
+  assert.deepEqual(
+    insns("BEGIN { $r = (a = 1, b = 2); $p = &$r; @ = $p->b; }"),
+    viaPointer,
+  );
+  assert.deepEqual(
+    insns("BEGIN { $r = (a = 1, b = 2); $p = &$r; @ = (*$p).b; }"),
+    viaPointer,
   );
 });
 

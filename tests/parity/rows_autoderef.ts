@@ -117,4 +117,22 @@ export const AUTODEREF_ROWS: Row[] = [
       }
     },
   },
+  {
+    name: "autoderef_record_pointer",
+    features: [
+      "$p = &$r; $p.y (. on a pointer to a record)",
+      '"->" on a record',
+    ],
+    source: `begin {
+  $r = (x = 1, y = "two");
+  $p = &$r;
+  print(($p.y, $p->x, (*$p).y, $r->y));
+  @[$p.x, $p.y] = count();
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "(two, 1, two, two)\n");
+      assert.deepEqual(entries(r, "@"), [["1|two", 1]]);
+    },
+  },
 ];
