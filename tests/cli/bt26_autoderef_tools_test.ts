@@ -3,9 +3,8 @@
  * with `.` (`$sk.__sk_common.skc_family`, `args.rqtp` then `$t.tv_sec`):
  * each compiles (`--dry-run` in the interpreter, no privileges needed);
  * those whose probes this kernel has load and verify in the kernel, and
- * naptime runs for real. The tools are copies in
- * `tests/data/bpftrace_0.26.1_tools/` (Apache-2.0, bpftrace's; test
- * inputs).
+ * naptime runs for real. The tools are copies in `tests/fixtures/bt26/`
+ * (Apache-2.0, bpftrace's; test inputs).
  */
 
 import assert from "node:assert/strict";
@@ -16,7 +15,7 @@ import {
   tempFile,
 } from "./helpers.ts";
 
-const DIR = new URL("../data/bpftrace_0.26.1_tools/", import.meta.url).pathname;
+const DIR = new URL("../fixtures/bt26/", import.meta.url).pathname;
 const kernelSkip = kernelSkipReason();
 
 /** Tools that only needed `.` on pointers. */
