@@ -19,7 +19,7 @@ import { onDemand } from "./on_demand.ts";
 import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
 import { ncpus, taiBootDeltaNs } from "./host_facts.ts";
-import { sizeOf, type SType, U64 } from "./types.ts";
+import { type IntType, sizeOf, type SType, U64 } from "./types.ts";
 import {
   BPF_F_USER_STACK,
   type Dst,
@@ -56,9 +56,16 @@ export function ctxLoad(
 export function addr(cg: Emitter, e: ast.Expr): Place {
   if (e.kind === "field") {
     const m = cg.u.members!.get(e)!;
-    if (e.arrow) {
-      const pt = cg.type(e.expr) as SType & { k: "int" };
-      return { base: cg.scalar(e.expr), off: m.offset, origin: pt.ptr };
+    if (m.reads !== undefined) {
+      // `p->f` or `p.f` (one operator, 0.26): the pointer, and through a
+      // pointer to a pointer each further pointer, read.
+      let pt = cg.type(e.expr) as IntType;
+      let base = cg.scalar(e.expr);
+      for (let i = 1; i < m.reads; i++) {
+        base = readAt(cg, { base, off: 0, origin: pt.ptr }, U64);
+        pt = pt.deref!;
+      }
+      return { base, off: m.offset, origin: pt.ptr };
     }
     const inner = addr(cg, e.expr);
     return { ...inner, off: inner.off + m.offset };

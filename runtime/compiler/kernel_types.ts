@@ -94,6 +94,14 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
 }
 
 /**
+ * A tracepoint's pointer field read through with `.` (0.26's one member
+ * operator, no `->` to see): `args.rqtp.tv_sec`, `*args.rqtp`. A
+ * variable's `.field` in a script using `args` (`$t = args.rqtp;
+ * $t.tv_sec`) is the other such case `mayNeedKernelTypes` looks for.
+ */
+const ARGS_THROUGH = /\bargs\s*\.\s*\w+\s*\.\s*[A-Za-z_]|\*\s*\(?\s*args\b/;
+
+/**
  * Whether a script may need kernel types (a cheap look at its text:
  * `struct`, `curtask`, `->`, an upper-case constant ...), so that its
  * compiler gets them.
@@ -102,12 +110,15 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
  * ```ts
  * import { mayNeedKernelTypes } from "./kernel_types.ts";
  * console.assert(mayNeedKernelTypes("kprobe:f { @ = ((struct sock *)arg0)->sk_mark; }"));
+ * console.assert(mayNeedKernelTypes("tracepoint:syscalls:sys_enter_nanosleep { @ = args.rqtp.tv_sec; }"));
  * console.assert(!mayNeedKernelTypes("BEGIN { exit(); }"));
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
   return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
-    .test(text);
+    .test(text) ||
+    ARGS_THROUGH.test(text) ||
+    (/\bargs\b/.test(text) && /\$\w+\s*\.\s*[A-Za-z_]/.test(text));
 }
 
 /** Memory a value lives in. */
@@ -121,6 +132,12 @@ export interface MemberAccess {
   type: SType;
   /** For a bit-field: the load size, right shift and width. */
   bits?: { size: 1 | 2 | 4 | 8; shift: number; width: number };
+  /**
+   * How many pointers are read to reach the record (`p.f` or `p->f` on a
+   * `struct sock *`: 1; on a `struct sock **`: 2); absent for a record
+   * read where it lives (`s.f`).
+   */
+  reads?: number;
 }
 
 /**

@@ -14,7 +14,13 @@ import {
   member,
   namedType,
 } from "./kernel_types.ts";
-import { type IntType, S64, type SType, typeName } from "./types.ts";
+import {
+  type IntType,
+  type RecordRef,
+  S64,
+  type SType,
+  typeName,
+} from "./types.ts";
 import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { enumCast, recordField } from "./sema_types.ts";
@@ -24,35 +30,26 @@ import { enumCast, recordField } from "./sema_types.ts";
  * member, or a tracepoint `args` field; reports unknown fields.
  */
 export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
-  const t = e.expr.kind === "builtin" && e.expr.name === "args"
+  let t = e.expr.kind === "builtin" && e.expr.name === "args"
     ? argsBase(c, e.expr)
     : c.expr(e.expr);
-  if (t.k === "tuple" && t.names !== undefined && !e.arrow) {
-    return recordField(c, e, t);
+  if (t.k === "int" && t.pointee?.k === "tuple" && t.pointee.names) {
+    // A pointer to a record (`$p = &$r; $p.a`): read as `(*$p).a`, as
+    // 0.26 puts the dereference into the tree.
+    e.expr = { kind: "unary", op: "*", expr: e.expr, span: e.expr.span };
+    t = c.expr(e.expr);
   }
-  if (t.k === "tuple" && t.names !== undefined) {
-    c.err(
-      e.span,
-      `Cannot access field "${e.field}" of a record with "->": it is not a pointer; use "."`,
-    );
-    return S64;
-  }
+  // `->` is an alias of `.` (0.26): a record's fields read with either.
+  if (t.k === "tuple" && t.names !== undefined) return recordField(c, e, t);
   if (t.k === "tuple") {
     c.err(e.span, `Use .N to index a tuple`);
     return S64;
   }
-  if (t.k === "record" || (t.k === "int" && t.rec !== undefined)) {
-    return checkMember(c, e, t);
-  }
+  if (t.k === "record") return checkMember(c, e, t.rec, 0, t.ptr);
   // A cast to an unknown type was reported already.
   if (t.k === "int" && t.failed) return S64;
-  if (t.k === "int" && !e.arrow && t.ptr !== undefined) {
-    c.err(
-      e.span,
-      `Cannot access field "${e.field}" of a pointer with ".": use "->"`,
-    );
-    return S64;
-  }
+  const to = t.k === "int" ? structPointer(t) : undefined;
+  if (to !== undefined) return checkMember(c, e, to.rec, to.reads, to.ptr);
   if (t.k !== "args") {
     c.err(
       e.span,
@@ -105,36 +102,47 @@ function whyNotStruct(c: SemaScope, e: ast.Expr): string {
     : `: args->${e.field} is a "${f.ctype.trim()}", but ${why}`;
 }
 
-/** `p->f` or `s.f` on a struct or union (kernel types). */
-function checkMember(c: SemaScope, e: ast.FieldExpr, t: SType): SType {
-  if (t.k === "int") {
-    if (!e.arrow) {
-      c.err(
-        e.span,
-        `Cannot access field "${e.field}" of ${
-          typeName(t)
-        } with ".": it is a pointer; use "->"`,
-      );
-      return S64;
-    }
-  } else if (e.arrow) {
-    c.err(
-      e.span,
-      `Cannot access field "${e.field}" of ${
-        typeName(t)
-      } with "->": it is not a pointer; use "."`,
-    );
-    return S64;
-  }
-  const rec = t.k === "int" ? t.rec! : (t as SType & { k: "record" }).rec;
-  const origin = (t as { ptr?: "user" | "kernel" }).ptr;
+/**
+ * `p.f`, `p->f`, `s.f` or `s->f` on a struct or union (kernel types):
+ * `.` and `->` are one operator (0.26), which reads through as many
+ * pointers as lead to the struct (`reads`: 0 for a struct where it lives).
+ */
+function checkMember(
+  c: SemaScope,
+  e: ast.FieldExpr,
+  rec: RecordRef,
+  reads: number,
+  origin: "user" | "kernel" | undefined,
+): SType {
   const m = member(rec, e.field, origin);
   if (typeof m === "string") {
     c.err(e.span, m);
     return S64;
   }
-  (c.u.members ??= new Map()).set(e, m);
+  (c.u.members ??= new Map()).set(e, reads === 0 ? m : { ...m, reads });
   return m.type;
+}
+
+/**
+ * The struct or union a pointer leads to, through one pointer
+ * (`struct sock *`) or more (`struct sock **`): the struct, how many
+ * pointers are read to reach it, and the memory the last one points
+ * into; undefined for a pointer to anything else or a plain integer.
+ *
+ * @example A pointer to a pointer to a struct
+ * ```ts ignore
+ * structPointer(sockPtrPtr); // { rec: struct sock, reads: 2, ptr: "kernel" }
+ * ```
+ */
+export function structPointer(
+  t: IntType,
+): { rec: RecordRef; reads: number; ptr?: "user" | "kernel" } | undefined {
+  let p: IntType | undefined = t;
+  for (let reads = 1; p !== undefined; reads++) {
+    if (p.rec !== undefined) return { rec: p.rec, reads, ptr: p.ptr };
+    p = p.deref;
+  }
+  return undefined;
 }
 
 /** The struct a pointer `t` points at, as a value read through. */

@@ -20,11 +20,11 @@ Deno.test("--dry-run compiles a script reading kernel structs", async () => {
   assert.equal(r.code, 0, r.stderr);
 });
 
-Deno.test("type errors: unknown struct and field, -> on a struct, a #define, with marks, exit 2", async (t) => {
+Deno.test("type errors: unknown struct and field, a field of an integer, a #define, with marks, exit 2", async (t) => {
   const file = tempFile(
     "kprobe:tcp_connect {\n" +
       "  $sk = (struct sockk *)arg0;\n" +
-      "  @a = ((struct sock *)arg0)->__sk_common->skc_family;\n" +
+      "  @a = ((struct sock *)arg0).__sk_common.skc_family.x;\n" +
       "  @b = ((struct sock *)arg0)->sk_famly;\n" +
       "  @c = TASK_RUNNING;\n" +
       "}\n",

@@ -38,6 +38,7 @@ import { LANG26_ROWS } from "./rows_lang26.ts";
 import { CODEGEN_ROWS } from "./rows_codegen.ts";
 import { TUPLEKEYS_ROWS } from "./rows_tuplekeys.ts";
 import { ARGS_ROWS } from "./rows_args.ts";
+import { AUTODEREF_ROWS } from "./rows_autoderef.ts";
 
 export { N, type Row };
 
@@ -1332,4 +1333,5 @@ export const ROWS: Row[] = [
   ...CODEGEN_ROWS,
   ...ARGS_ROWS,
   ...TUPLEKEYS_ROWS,
+  ...AUTODEREF_ROWS,
 ];
