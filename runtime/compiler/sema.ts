@@ -462,8 +462,10 @@ class UnitTypeChecker implements SemaScope {
         }
         // A read before a later, wider assignment (`$t = ("hi", 1); print($t);
         // $t = ("longer", 2);`) reads the variable as it is stored.
+        // Only a tuple's layout changes: its elements move.
         const w = this.#widest?.get(e.name);
-        return (w !== undefined ? unify(t, w) : undefined) ?? t;
+        if (t.k !== "tuple" || w?.k !== "tuple") return t;
+        return unify(t, w) ?? t;
       }
       case "map": {
         const m = this.mapKeys(e);
