@@ -45,6 +45,29 @@ const ASSIGN_OPS: ReadonlySet<string> = new Set([
   ">>=",
 ]);
 
+/** Binary operators, which may end an unparenthesized condition early. */
+const BINARY_OPS: ReadonlySet<string> = new Set([
+  "||",
+  "&&",
+  "|",
+  "^",
+  "&",
+  "==",
+  "!=",
+  "<",
+  "<=",
+  ">",
+  ">=",
+  "<<",
+  ">>",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "?",
+]);
+
 /** `{ statements }`, recovering from errors statement by statement. */
 export function parseBlock(p: ParserState): Block {
   const open = p.expect("{");
@@ -109,12 +132,44 @@ export function parseBlock(p: ParserState): Block {
   return { kind: "block", stmts, span: p.from(open.span) };
 }
 
-/** `(condition)` after `what`. */
-function parseParenExpr(p: ParserState, what: string): Expr {
-  p.expect("(", `after "${what}"`);
-  const e = parseExpr(p);
-  p.expect(")", `after the ${what} condition`);
+/**
+ * The condition of `if`, `while` or `unroll` (`what`), up to its block's
+ * "{". As in bpftrace 0.26 it is either `(expression)` or, without the
+ * parentheses, a single unary expression (`if $x {`, `while !$done {`,
+ * `if @seen[pid] {`, `unroll 4 {`): a binary operator would be ambiguous
+ * there, so it gets an error that says to add the parentheses.
+ */
+function parseCondition(p: ParserState, what: string): Expr {
+  let e: Expr;
+  const paren = p.at("(");
+  if (paren) {
+    p.advance();
+    e = parseExpr(p);
+    p.expect(")", `after the ${what} condition`);
+  } else {
+    if (p.at("{") && p.at("}", 1)) {
+      p.fail(p.cur.span, `Expected a condition after "${what}", found "{"`);
+    }
+    e = parseUnary(p);
+  }
+  if (!p.at("{")) expectBlockAfter(p, `the ${what} condition`, paren);
   return e;
+}
+
+/**
+ * Fails at the token after the head of an `if` or a loop (`what`) when it
+ * is not the block's "{". After an operator it says why: without
+ * parentheses the head ends with a single unary expression.
+ */
+function expectBlockAfter(p: ParserState, what: string, paren: boolean): never {
+  const t = p.cur;
+  let why = "";
+  if (t.type === "punct" && BINARY_OPS.has(t.text)) {
+    why = paren
+      ? "; put the whole condition inside the parentheses"
+      : "; without parentheses it must be a single unary expression, put an expression with operators in parentheses";
+  }
+  p.fail(t.span, `Expected "{" after ${what}, found ${describeToken(t)}${why}`);
 }
 
 /** One statement, without its `;`. */
@@ -127,15 +182,13 @@ export function parseStmt(p: ParserState): Stmt {
         return parseIf(p);
       case "while": {
         p.advance();
-        const cond = parseParenExpr(p, "while");
+        const cond = parseCondition(p, "while");
         const body = parseBlock(p);
         return { kind: "while", cond, body, span: p.from(t.span) };
       }
       case "unroll": {
         p.advance();
-        p.expect("(", 'after "unroll"');
-        const count = parseExpr(p);
-        p.expect(")", "after the unroll count");
+        const count = parseCondition(p, "unroll");
         const body = parseBlock(p);
         return { kind: "unroll", count, body, span: p.from(t.span) };
       }
@@ -159,7 +212,7 @@ export function parseStmt(p: ParserState): Stmt {
         if (p.peek(1).type === "var") return parseLet(p);
         break;
       case "for":
-        if (p.at("(", 1)) return parseFor(p);
+        if (p.at("(", 1) || p.peek(1).type === "var") return parseFor(p);
         break;
     }
   }
@@ -218,15 +271,21 @@ function parseLet(p: ParserState): LetStmt {
   };
 }
 
-/** `for ($v : @map) { }` or `for ($v : from..to) { }` (at `for`). */
+/**
+ * `for ($v : @map) { }` or `for ($v : from..to) { }`, the parentheses
+ * optional as in bpftrace 0.26 (`for $v : @map { }`) (at `for`).
+ */
 function parseFor(p: ParserState): ForStmt {
   const start = p.advance().span;
-  p.expect("(", 'after "for"');
+  const paren = p.at("(");
+  if (paren) p.advance();
   const v = p.cur;
   if (v.type !== "var") {
     p.fail(
       v.span,
-      `Expected a $variable after "for (", found ${describeToken(v)}`,
+      `Expected a $variable after "for${paren ? " (" : ""}", found ${
+        describeToken(v)
+      }`,
     );
   }
   p.advance();
@@ -238,7 +297,8 @@ function parseFor(p: ParserState): ForStmt {
     p.advance();
     p.advance();
     const to = parseUnary(p);
-    p.expect(")", "after the range");
+    if (paren) p.expect(")", "after the range");
+    if (!p.at("{")) expectBlockAfter(p, "the range", paren);
     const body = parseBlock(p);
     stmt = { kind: "for", target, from: first, to, body, span: start };
   } else {
@@ -250,7 +310,8 @@ function parseFor(p: ParserState): ForStmt {
         }`,
       );
     }
-    p.expect(")", "after the map");
+    if (paren) p.expect(")", "after the map");
+    if (!p.at("{")) expectBlockAfter(p, "the map", paren);
     const body = parseBlock(p);
     stmt = { kind: "for", target, map: first, body, span: start };
   }
@@ -258,14 +319,17 @@ function parseFor(p: ParserState): ForStmt {
   return stmt;
 }
 
-/** `if (c) { } else if (c) { } else { }` (at `if`). */
+/**
+ * `if (c) { } else if (c) { } else { }`, each condition in parentheses
+ * or a unary expression (`if $x { }`) (at `if`).
+ */
 function parseIf(p: ParserState): IfStmt {
   // `else if` chains are collected iteratively (no recursion per link).
   const links: { start: Span; cond: Expr; then: Block }[] = [];
   let tail: Block | undefined;
   for (;;) {
     const start = p.advance().span;
-    const cond = parseParenExpr(p, "if");
+    const cond = parseCondition(p, "if");
     const then = parseBlock(p);
     links.push({ start, cond, then });
     if (!p.atWord("else")) break;
