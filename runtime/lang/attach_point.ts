@@ -228,6 +228,73 @@ function parseNumber(text: string): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
+/** Multipliers of a period's suffix, to nanoseconds (bpftrace 0.26). */
+const PERIOD_SUFFIXES: Readonly<Record<string, bigint>> = {
+  "": 1n,
+  // Integer type suffixes, which bpftrace's number parser also takes.
+  u: 1n,
+  ul: 1n,
+  ull: 1n,
+  l: 1n,
+  ll: 1n,
+  ns: 1n,
+  us: 1000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+};
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * A period written without a unit part, as bpftrace 0.26 reads it: an
+ * integer (`_` separators, `0x`, `0b` and `0` octal prefixes, `1e9`) and
+ * an optional suffix ns, us, ms, s, m, h, d; nanoseconds without one.
+ */
+function parsePeriodNs(text: string): bigint | AttachProblem {
+  const t = text.replaceAll("_", "");
+  const bad = (
+    reason: "number" | "suffix" | "overflow" | "coefficient",
+    suffix?: string,
+  ): AttachProblem => ({
+    problem: "period",
+    text,
+    reason,
+    ...(suffix !== undefined ? { suffix } : {}),
+  });
+  let m: RegExpExecArray | null;
+  let v: bigint;
+  let rest: string;
+  if ((m = /^0[xX]([0-9a-fA-F]+)(.*)$/.exec(t))) {
+    v = BigInt("0x" + m[1]);
+    rest = m[2];
+  } else if ((m = /^0[bB]([01]+)(.*)$/.exec(t))) {
+    v = BigInt("0b" + m[1]);
+    rest = m[2];
+  } else if ((m = /^0([0-7]+)(.*)$/.exec(t))) {
+    v = BigInt("0o" + m[1]);
+    rest = m[2];
+  } else if ((m = /^([0-9]+)(.*)$/.exec(t))) {
+    v = BigInt(m[1]);
+    rest = m[2];
+    const e = /^[eE]([1-9][0-9]*)(.*)$/.exec(rest);
+    if (e) {
+      if (v <= 0n || v >= 10n) return bad("coefficient");
+      const exp = Number(e[1]);
+      if (exp > 19) return bad("overflow");
+      v *= 10n ** BigInt(exp);
+      rest = e[2];
+    }
+  } else {
+    return bad("number");
+  }
+  if (!Object.hasOwn(PERIOD_SUFFIXES, rest)) return bad("suffix", rest);
+  const ns = v * PERIOD_SUFFIXES[rest];
+  return ns > U64_MAX ? bad("overflow") : ns;
+}
+
 const WILDCARD = /[*?]/;
 
 /**
@@ -274,6 +341,18 @@ export type AttachProblem =
   | { problem: "unit"; unit: string }
   /** A rate or period that is not a positive number. */
   | { problem: "number"; text: string }
+  /**
+   * A period without a unit part (`interval:1s`, `profile:10ms`) that is
+   * not a number, has an unknown suffix (`suffix`), overflows, or is under
+   * 1000 ns (`ns` holds it).
+   */
+  | {
+    problem: "period";
+    text: string;
+    reason: "number" | "suffix" | "overflow" | "coefficient" | "minimum";
+    suffix?: string;
+    ns?: bigint;
+  }
   /** A software or hardware event perf does not know. */
   | { problem: "event"; name: string }
   /** An event count that is not a positive number. */
@@ -411,11 +490,22 @@ export function parseAttachParts(
       break;
     case "profile":
     case "interval": {
-      let unit = "hz";
-      let num: string;
-      if (parts.length === 2) [unit, num] = parts;
-      else if (parts.length === 1 && provider === "profile") num = parts[0];
-      else return { problem: "shape" };
+      if (parts.length === 1 && parts[0] === "") return { problem: "shape" };
+      if (parts.length === 1) {
+        // `interval:1s`, `profile:10ms`, `interval:1000000` (nanoseconds):
+        // microseconds, as bpftrace 0.26 keeps them (`interval:us:1000000`).
+        const ns = parsePeriodNs(parts[0]);
+        if (typeof ns !== "bigint") return ns;
+        if (ns < 1000n) {
+          return { problem: "period", text: parts[0], reason: "minimum", ns };
+        }
+        shape.unit = "us";
+        shape.period = Number(ns / 1000n);
+        shape.target = "us";
+        return shape;
+      }
+      if (parts.length !== 2) return { problem: "shape" };
+      const [unit, num] = parts;
       if (unit !== "hz" && unit !== "s" && unit !== "ms" && unit !== "us") {
         return { problem: "unit", unit };
       }
@@ -476,7 +566,7 @@ function expectedShape(provider: ProviderName): string {
       return 'expected "usdt:BINARY:[PROVIDER:]PROBE"';
     case "profile":
     case "interval":
-      return `expected "${provider}:UNIT:N"`;
+      return `expected "${provider}:UNIT:N" or "${provider}:PERIOD" (like 1s, 100ms)`;
     case "software":
     case "hardware":
       return `expected "${provider}:EVENT[:COUNT]"`;
@@ -513,12 +603,57 @@ function describe(provider: ProviderName, p: AttachProblem): string {
       return `unknown unit ${quote(p.unit)}, expected hz, s, ms or us`;
     case "number":
       return `expected a positive number, found ${quote(p.text)}`;
+    case "period":
+      return describePeriod(provider, p);
     case "event":
       return `unknown ${provider} event ${quote(p.name)}`;
     case "count":
       return `expected a positive count, found ${quote(p.text)}`;
     case "watch":
       return "expected a length and a mode of r, w and x";
+  }
+}
+
+/**
+ * The words for a bad period of `interval:PERIOD` or `profile:PERIOD`,
+ * close to bpftrace 0.26's ("Invalid rate of interval probe ...").
+ *
+ * @example Usage
+ * ```ts
+ * import { describePeriod } from "./attach_point.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   describePeriod("interval", { problem: "period", text: "0s", reason: "minimum", ns: 0n }),
+ *   "invalid rate of interval probe, the minimum is 1000 or 1us, found 0 nanoseconds",
+ * );
+ * ```
+ *
+ * @param provider `interval` or `profile`.
+ * @param p The problem.
+ * @returns The reason, in sentence case without a capital.
+ */
+export function describePeriod(
+  provider: string,
+  p: Extract<AttachProblem, { problem: "period" }>,
+): string {
+  const head = `invalid rate of ${provider} probe`;
+  switch (p.reason) {
+    case "minimum":
+      return `${head}, the minimum is 1000 or 1us, found ${p.ns} nanoseconds`;
+    case "suffix":
+      return `${head}: invalid trailing bytes ${quote(p.suffix ?? "")} in ${
+        quote(p.text)
+      }, expected a number with a unit ns, us, ms, s, m, h or d`;
+    case "overflow":
+      return `${head}: ${
+        quote(p.text)
+      } overflows, the maximum is ${U64_MAX} nanoseconds`;
+    case "coefficient":
+      return `${head}: the coefficient part of the scientific literal ${
+        quote(p.text)
+      } must be 1-9`;
+    case "number":
+      return `${head}: ${quote(p.text)} is not a number`;
   }
 }
 

@@ -15,7 +15,7 @@ import type { AttachPoint } from "../program.ts";
 import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
 import { findBinary } from "./find_binary.ts";
 import { listUprobeSymbols } from "./uprobe_target.ts";
-import { globToRegExp, hasWildcard } from "./glob.ts";
+import { globToRegExp, hasWildcard, matchGlob } from "./glob.ts";
 import { expandKernelFunctions } from "./kernel_functions.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
 import { listUsdtProbes, matchUsdtProbes, readUsdtProbes } from "./usdt.ts";
@@ -129,14 +129,33 @@ export function listProbes(
     case "kretprobe":
       return expandKernelFunctions(rest === "" ? "*" : rest)
         .map((n) => `${kind}:${n}`);
+    case "profile":
+    case "interval":
+      return timeUnits(kind, rest);
     case "BEGIN":
     case "END":
     case "test":
     case "bench":
-    case "profile":
-    case "interval":
       return [];
   }
+}
+
+/** The units of profile and interval probes, as bpftrace 0.26 lists them. */
+const TIME_UNITS = ["hz", "ms", "s", "us"];
+
+/**
+ * `-l interval:PATTERN`: each matching unit as `interval:UNIT:`, like
+ * bpftrace 0.26. The pattern is a unit glob (`*`, `s`, `s:1`) or a period
+ * (`1s` lists `interval:us:`, the unit it is counted in).
+ */
+function timeUnits(kind: "profile" | "interval", rest: string): string[] {
+  const parts = rest.split(":");
+  let unit = parts[0] === "" ? "*" : parts[0];
+  if (parts.length === 1 && !hasWildcard(unit)) {
+    unit = parseAttachPoint(`${kind}:${rest}`).unit ?? unit;
+  }
+  return TIME_UNITS.filter((u) => matchGlob(unit, u))
+    .map((u) => `${kind}:${u}:`);
 }
 
 /**
