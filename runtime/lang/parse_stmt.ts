@@ -28,7 +28,7 @@ import {
   type ParserState,
 } from "./parse_state.ts";
 import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
-import { parseType } from "./parse_type.ts";
+import { castAhead, parseType } from "./parse_type.ts";
 
 /** The assignment operators. */
 const ASSIGN_OPS: ReadonlySet<string> = new Set([
@@ -142,6 +142,17 @@ export function parseBlock(p: ParserState): Block {
 function parseCondition(p: ParserState, what: string): Expr {
   let e: Expr;
   const paren = p.at("(");
+  if (paren && castAhead(p)) {
+    // `if (u8)$x {`: bpftrace 0.26 reads "(u8)" as the whole condition
+    // and refuses the rest.
+    const open = p.advance();
+    parseType(p);
+    p.expect(")", "after the cast type");
+    p.fail(
+      p.from(open.span),
+      `A cast cannot start the condition of "${what}" without parentheses around it: write ${what} ((type)expr) {`,
+    );
+  }
   if (paren) {
     p.advance();
     e = parseExpr(p);

@@ -156,6 +156,32 @@ Deno.test("bare conditions: an operator needs the parentheses, said at the opera
   );
 });
 
+Deno.test("bare conditions: a cast after if needs parentheses around it", () => {
+  // bpftrace 0.26 reads `(u8)` as the whole condition and then refuses
+  // `$x`; a cast inside the parentheses is the way to write it.
+  assert.equal(
+    errors("BEGIN { $x = 1; if (uint8)$x { } }"),
+    [
+      'stdin:1:20: ERROR: A cast cannot start the condition of "if" without parentheses around it: write if ((type)expr) {',
+      "BEGIN { $x = 1; if (uint8)$x { } }",
+      "                   ~~~~~~~",
+    ].join("\n"),
+  );
+  assert.equal(
+    errors("BEGIN { while (struct task_struct *)curtask { } }").split("\n")[0],
+    'stdin:1:15: ERROR: A cast cannot start the condition of "while" without parentheses around it: write while ((type)expr) {',
+  );
+  assert.deepEqual(head("BEGIN { if ((uint8)$x) { } }"), {
+    kind: "cast",
+    type: strip(
+      (parse("BEGIN { $y = (uint8)$x; }").ast.probes[0].body.stmts[0] as {
+        value: { type: unknown };
+      }).value.type,
+    ),
+    expr: v("x"),
+  });
+});
+
 Deno.test("bare conditions: other malformed heads are located", () => {
   const first = (src: string) => errors(src).split("\n")[0];
   assert.equal(
