@@ -228,10 +228,9 @@ function parseNumber(text: string): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
-/** Multipliers of a period's suffix, to nanoseconds (bpftrace 0.26). */
-const PERIOD_SUFFIXES: Readonly<Record<string, bigint>> = {
+/** Nanoseconds per suffix of a period (C integer suffixes count 1). */
+const PERIOD_NS: Readonly<Record<string, bigint>> = {
   "": 1n,
-  // Integer type suffixes, which bpftrace's number parser also takes.
   u: 1n,
   ul: 1n,
   ull: 1n,
@@ -239,60 +238,41 @@ const PERIOD_SUFFIXES: Readonly<Record<string, bigint>> = {
   ll: 1n,
   ns: 1n,
   us: 1000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-  d: 86_400_000_000_000n,
+  ms: 1000000n,
+  s: 1000000000n,
+  m: 60000000000n,
+  h: 3600000000000n,
+  d: 86400000000000n,
 };
 
-const U64_MAX = (1n << 64n) - 1n;
-
 /**
- * A period written without a unit part, as bpftrace 0.26 reads it: an
- * integer (`_` separators, `0x`, `0b` and `0` octal prefixes, `1e9`) and
- * an optional suffix ns, us, ms, s, m, h, d; nanoseconds without one.
+ * `interval:1s`'s period in ns, read as bpftrace 0.26's to_uint() does
+ * (`_` separators, 0x, 0b and 0 (octal) prefixes, `1e9`, a suffix), or
+ * what is wrong with it.
  */
-function parsePeriodNs(text: string): bigint | AttachProblem {
-  const t = text.replaceAll("_", "");
-  const bad = (
-    reason: "number" | "suffix" | "overflow" | "coefficient",
-    suffix?: string,
-  ): AttachProblem => ({
-    problem: "period",
-    text,
-    reason,
-    ...(suffix !== undefined ? { suffix } : {}),
-  });
-  let m: RegExpExecArray | null;
-  let v: bigint;
-  let rest: string;
-  if ((m = /^0[xX]([0-9a-fA-F]+)(.*)$/.exec(t))) {
-    v = BigInt("0x" + m[1]);
-    rest = m[2];
-  } else if ((m = /^0[bB]([01]+)(.*)$/.exec(t))) {
-    v = BigInt("0b" + m[1]);
-    rest = m[2];
-  } else if ((m = /^0([0-7]+)(.*)$/.exec(t))) {
-    v = BigInt("0o" + m[1]);
-    rest = m[2];
-  } else if ((m = /^([0-9]+)(.*)$/.exec(t))) {
-    v = BigInt(m[1]);
-    rest = m[2];
-    const e = /^[eE]([1-9][0-9]*)(.*)$/.exec(rest);
-    if (e) {
-      if (v <= 0n || v >= 10n) return bad("coefficient");
-      const exp = Number(e[1]);
-      if (exp > 19) return bad("overflow");
-      v *= 10n ** BigInt(exp);
-      rest = e[2];
+function periodNs(text: string): bigint | string {
+  const m = /^(0[xX][\da-fA-F]+|0[bB][01]+|0[0-7]+|\d+)(?:[eE]([1-9]\d*))?(.*)$/
+    .exec(text.replaceAll("_", ""));
+  if (!m) return `${quote(text)} is not a number`;
+  let v = BigInt(/^0[0-7]/.test(m[1]) ? "0o" + m[1].slice(1) : m[1]);
+  if (m[2]) {
+    if (v < 1n || v > 9n) {
+      return `the coefficient part of the scientific literal ${
+        quote(text)
+      } must be 1-9`;
     }
-  } else {
-    return bad("number");
+    v *= 10n ** BigInt(Math.min(Number(m[2]), 99));
   }
-  if (!Object.hasOwn(PERIOD_SUFFIXES, rest)) return bad("suffix", rest);
-  const ns = v * PERIOD_SUFFIXES[rest];
-  return ns > U64_MAX ? bad("overflow") : ns;
+  if (!Object.hasOwn(PERIOD_NS, m[3])) {
+    return `invalid trailing bytes ${quote(m[3])} in ${
+      quote(text)
+    }, expected a number with a unit ns, us, ms, s, m, h or d`;
+  }
+  v *= PERIOD_NS[m[3]];
+  const max = (1n << 64n) - 1n;
+  return v > max
+    ? `${quote(text)} overflows, the maximum is ${max} nanoseconds`
+    : v;
 }
 
 const WILDCARD = /[*?]/;
@@ -341,18 +321,8 @@ export type AttachProblem =
   | { problem: "unit"; unit: string }
   /** A rate or period that is not a positive number. */
   | { problem: "number"; text: string }
-  /**
-   * A period without a unit part (`interval:1s`, `profile:10ms`) that is
-   * not a number, has an unknown suffix (`suffix`), overflows, or is under
-   * 1000 ns (`ns` holds it).
-   */
-  | {
-    problem: "period";
-    text: string;
-    reason: "number" | "suffix" | "overflow" | "coefficient" | "minimum";
-    suffix?: string;
-    ns?: bigint;
-  }
+  /** A bad `interval:PERIOD`: `why` follows "invalid rate of ... probe". */
+  | { problem: "period"; why: string }
   /** A software or hardware event perf does not know. */
   | { problem: "event"; name: string }
   /** An event count that is not a positive number. */
@@ -490,18 +460,20 @@ export function parseAttachParts(
       break;
     case "profile":
     case "interval": {
-      if (parts.length === 1 && parts[0] === "") return { problem: "shape" };
-      if (parts.length === 1) {
-        // `interval:1s`, `profile:10ms`, `interval:1000000` (nanoseconds):
-        // microseconds, as bpftrace 0.26 keeps them (`interval:us:1000000`).
-        const ns = parsePeriodNs(parts[0]);
-        if (typeof ns !== "bigint") return ns;
-        if (ns < 1000n) {
-          return { problem: "period", text: parts[0], reason: "minimum", ns };
+      if (parts.length === 1 && parts[0] !== "") {
+        // `interval:1s`: microseconds, named `interval:us:1000000` as in 0.26.
+        const ns = periodNs(parts[0]);
+        if (typeof ns === "string") {
+          return { problem: "period", why: ": " + ns };
         }
-        shape.unit = "us";
+        if (ns < 1000n) {
+          return {
+            problem: "period",
+            why: `, the minimum is 1000 or 1us, found ${ns} nanoseconds`,
+          };
+        }
+        shape.unit = shape.target = "us";
         shape.period = Number(ns / 1000n);
-        shape.target = "us";
         return shape;
       }
       if (parts.length !== 2) return { problem: "shape" };
@@ -604,56 +576,13 @@ function describe(provider: ProviderName, p: AttachProblem): string {
     case "number":
       return `expected a positive number, found ${quote(p.text)}`;
     case "period":
-      return describePeriod(provider, p);
+      return `invalid rate of ${provider} probe${p.why}`;
     case "event":
       return `unknown ${provider} event ${quote(p.name)}`;
     case "count":
       return `expected a positive count, found ${quote(p.text)}`;
     case "watch":
       return "expected a length and a mode of r, w and x";
-  }
-}
-
-/**
- * The words for a bad period of `interval:PERIOD` or `profile:PERIOD`,
- * close to bpftrace 0.26's ("Invalid rate of interval probe ...").
- *
- * @example Usage
- * ```ts
- * import { describePeriod } from "./attach_point.ts";
- * import assert from "node:assert/strict";
- * assert.equal(
- *   describePeriod("interval", { problem: "period", text: "0s", reason: "minimum", ns: 0n }),
- *   "invalid rate of interval probe, the minimum is 1000 or 1us, found 0 nanoseconds",
- * );
- * ```
- *
- * @param provider `interval` or `profile`.
- * @param p The problem.
- * @returns The reason, in sentence case without a capital.
- */
-export function describePeriod(
-  provider: string,
-  p: Extract<AttachProblem, { problem: "period" }>,
-): string {
-  const head = `invalid rate of ${provider} probe`;
-  switch (p.reason) {
-    case "minimum":
-      return `${head}, the minimum is 1000 or 1us, found ${p.ns} nanoseconds`;
-    case "suffix":
-      return `${head}: invalid trailing bytes ${quote(p.suffix ?? "")} in ${
-        quote(p.text)
-      }, expected a number with a unit ns, us, ms, s, m, h or d`;
-    case "overflow":
-      return `${head}: ${
-        quote(p.text)
-      } overflows, the maximum is ${U64_MAX} nanoseconds`;
-    case "coefficient":
-      return `${head}: the coefficient part of the scientific literal ${
-        quote(p.text)
-      } must be 1-9`;
-    case "number":
-      return `${head}: ${quote(p.text)} is not a number`;
   }
 }
 

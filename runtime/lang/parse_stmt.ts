@@ -45,28 +45,8 @@ const ASSIGN_OPS: ReadonlySet<string> = new Set([
   ">>=",
 ]);
 
-/** Binary operators, which may end an unparenthesized condition early. */
-const BINARY_OPS: ReadonlySet<string> = new Set([
-  "||",
-  "&&",
-  "|",
-  "^",
-  "&",
-  "==",
-  "!=",
-  "<",
-  "<=",
-  ">",
-  ">=",
-  "<<",
-  ">>",
-  "+",
-  "-",
-  "*",
-  "/",
-  "%",
-  "?",
-]);
+/** A binary operator, which ends an unparenthesized condition early. */
+const BINARY_OP = /^(?:[-+*/%^|&<>?]|[=!<>]=|<<|>>|&&|\|\|)$/;
 
 /** `{ statements }`, recovering from errors statement by statement. */
 export function parseBlock(p: ParserState): Block {
@@ -133,18 +113,14 @@ export function parseBlock(p: ParserState): Block {
 }
 
 /**
- * The condition of `if`, `while` or `unroll` (`what`), up to its block's
- * "{". As in bpftrace 0.26 it is either `(expression)` or, without the
- * parentheses, a single unary expression (`if $x {`, `while !$done {`,
- * `if @seen[pid] {`, `unroll 4 {`): a binary operator would be ambiguous
- * there, so it gets an error that says to add the parentheses.
+ * The condition of `if`, `while` or `unroll` (`what`): `(expr)` or, as in
+ * bpftrace 0.26, a unary expression (`if $x {`, `unroll 4 {`).
  */
 function parseCondition(p: ParserState, what: string): Expr {
   let e: Expr;
   const paren = p.at("(");
   if (paren && castAhead(p)) {
-    // `if (u8)$x {`: bpftrace 0.26 reads "(u8)" as the whole condition
-    // and refuses the rest.
+    // `if (u8)$x {`: bpftrace 0.26 refuses it too.
     const open = p.advance();
     parseType(p);
     p.expect(")", "after the cast type");
@@ -167,18 +143,14 @@ function parseCondition(p: ParserState, what: string): Expr {
   return e;
 }
 
-/**
- * Fails at the token after the head of an `if` or a loop (`what`) when it
- * is not the block's "{". After an operator it says why: without
- * parentheses the head ends with a single unary expression.
- */
+/** Fails at the token after `what` that is not "{", saying why if it can. */
 function expectBlockAfter(p: ParserState, what: string, paren: boolean): never {
   const t = p.cur;
   let why = "";
-  if (t.type === "punct" && BINARY_OPS.has(t.text)) {
+  if (t.type === "punct" && BINARY_OP.test(t.text)) {
     why = paren
       ? "; put the whole condition inside the parentheses"
-      : "; without parentheses it must be a single unary expression, put an expression with operators in parentheses";
+      : "; without parentheses it is one unary expression, put it in parentheses";
   }
   p.fail(t.span, `Expected "{" after ${what}, found ${describeToken(t)}${why}`);
 }
@@ -282,10 +254,7 @@ function parseLet(p: ParserState): LetStmt {
   };
 }
 
-/**
- * `for ($v : @map) { }` or `for ($v : from..to) { }`, the parentheses
- * optional as in bpftrace 0.26 (`for $v : @map { }`) (at `for`).
- */
+/** `for ($v : @map) { }` or `for $v : from..to { }` (at `for`). */
 function parseFor(p: ParserState): ForStmt {
   const start = p.advance().span;
   const paren = p.at("(");
@@ -309,7 +278,7 @@ function parseFor(p: ParserState): ForStmt {
     p.advance();
     const to = parseUnary(p);
     if (paren) p.expect(")", "after the range");
-    if (!p.at("{")) expectBlockAfter(p, "the range", paren);
+    if (!p.at("{")) expectBlockAfter(p, "the range end", paren);
     const body = parseBlock(p);
     stmt = { kind: "for", target, from: first, to, body, span: start };
   } else {
@@ -330,10 +299,7 @@ function parseFor(p: ParserState): ForStmt {
   return stmt;
 }
 
-/**
- * `if (c) { } else if (c) { } else { }`, each condition in parentheses
- * or a unary expression (`if $x { }`) (at `if`).
- */
+/** `if (c) { } else if c { } else { }` (at `if`). */
 function parseIf(p: ParserState): IfStmt {
   // `else if` chains are collected iteratively (no recursion per link).
   const links: { start: Span; cond: Expr; then: Block }[] = [];

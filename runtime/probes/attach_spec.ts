@@ -13,7 +13,6 @@
 import type { AttachPoint, ProbeKind } from "../program.ts";
 import {
   type AttachProblem,
-  describePeriod,
   parseAttachParts,
   PROVIDERS,
 } from "../lang/attach_point.ts";
@@ -88,7 +87,7 @@ function describe(kind: ProbeKind, p: AttachProblem): string {
     case "number":
       return `bad number "${p.text}"`;
     case "period":
-      return describePeriod(kind, p);
+      return `invalid rate of ${kind} probe${p.why}`;
     case "event":
       return `unknown ${kind} event "${p.name}"`;
     case "count":

@@ -120,7 +120,7 @@ Deno.test("bare conditions: an operator needs the parentheses, said at the opera
   assert.equal(
     errors("BEGIN { if $x == 1 { } }"),
     [
-      'stdin:1:15: ERROR: Expected "{" after the if condition, found "=="; without parentheses it must be a single unary expression, put an expression with operators in parentheses',
+      'stdin:1:15: ERROR: Expected "{" after the if condition, found "=="; without parentheses it is one unary expression, put it in parentheses',
       "BEGIN { if $x == 1 { } }",
       "              ~~",
     ].join("\n"),
@@ -128,22 +128,22 @@ Deno.test("bare conditions: an operator needs the parentheses, said at the opera
   assert.equal(
     errors("BEGIN { $i = 0; while $i < 3 { $i++; } }"),
     [
-      'stdin:1:26: ERROR: Expected "{" after the while condition, found "<"; without parentheses it must be a single unary expression, put an expression with operators in parentheses',
+      'stdin:1:26: ERROR: Expected "{" after the while condition, found "<"; without parentheses it is one unary expression, put it in parentheses',
       "BEGIN { $i = 0; while $i < 3 { $i++; } }",
       "                         ~",
     ].join("\n"),
   );
   assert.equal(
     errors("BEGIN { unroll 2 + 1 { } }").split("\n")[0],
-    'stdin:1:18: ERROR: Expected "{" after the unroll condition, found "+"; without parentheses it must be a single unary expression, put an expression with operators in parentheses',
+    'stdin:1:18: ERROR: Expected "{" after the unroll condition, found "+"; without parentheses it is one unary expression, put it in parentheses',
   );
   assert.equal(
     errors("BEGIN { if $x { } else if $y && $z { } }").split("\n")[0],
-    'stdin:1:30: ERROR: Expected "{" after the if condition, found "&&"; without parentheses it must be a single unary expression, put an expression with operators in parentheses',
+    'stdin:1:30: ERROR: Expected "{" after the if condition, found "&&"; without parentheses it is one unary expression, put it in parentheses',
   );
   assert.equal(
     errors("BEGIN { for $i : 0..$n + 1 { } }").split("\n")[0],
-    'stdin:1:24: ERROR: Expected "{" after the range, found "+"; without parentheses it must be a single unary expression, put an expression with operators in parentheses',
+    'stdin:1:24: ERROR: Expected "{" after the range end, found "+"; without parentheses it is one unary expression, put it in parentheses',
   );
   // After the parentheses, as in bpftrace 0.26, the block must follow.
   assert.equal(
@@ -198,7 +198,7 @@ Deno.test("bare conditions: other malformed heads are located", () => {
   );
   assert.equal(
     first("BEGIN { for $i : 0..3) { } }"),
-    'stdin:1:22: ERROR: Expected "{" after the range, found ")"',
+    'stdin:1:22: ERROR: Expected "{" after the range end, found ")"',
   );
   assert.equal(
     first("BEGIN { for $kv : @m) { } }"),

@@ -230,7 +230,7 @@ Deno.test("errors: statement-level syntax messages", () => {
   const first = (src: string) => errors(src).split("\n")[0];
   assert.equal(
     first("BEGIN { if $x > 1 { } }"),
-    'stdin:1:15: ERROR: Expected "{" after the if condition, found ">"; without parentheses it must be a single unary expression, put an expression with operators in parentheses',
+    'stdin:1:15: ERROR: Expected "{" after the if condition, found ">"; without parentheses it is one unary expression, put it in parentheses',
   );
   assert.equal(
     first("BEGIN { unroll 3; }"),
