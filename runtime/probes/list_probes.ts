@@ -46,7 +46,8 @@ function rawTracepoints(pattern: string): string[] {
 
 /**
  * The probes `-l [PATTERN]` prints, one "provider:target" string each.
- * Without a pattern: every tracepoint, software and hardware event. A
+ * Without a pattern: every tracepoint, software and hardware event, and
+ * the units of interval and profile probes (`interval:s:`). A
  * pattern's provider may be an alias; a pattern without a known provider
  * is matched against tracepoints ("skb:*", or an event-name pattern like
  * "*kfree_skb*") and software/hardware event names.
@@ -77,6 +78,8 @@ export function listProbes(
       ...listTracepoints().map((t) => `tracepoint:${t}`),
       ...perfNames("software", "*").map((n) => `software:${n}:`),
       ...perfNames("hardware", "*").map((n) => `hardware:${n}:`),
+      ...timeUnits("interval", "*"),
+      ...timeUnits("profile", "*"),
     ].sort();
   }
   const colon = p.indexOf(":");

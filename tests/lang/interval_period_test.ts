@@ -166,6 +166,12 @@ Deno.test("interval period: -l lists the units, as bpftrace 0.26", () => {
   // A period is counted in microseconds.
   assert.deepEqual(listProbes("interval:1s"), ["interval:us:"]);
   assert.deepEqual(listProbes("p:h*"), ["profile:hz:"]);
+  // Without a pattern too, as bpftrace 0.26 lists "*:*".
+  const every = listProbes();
+  for (const u of all) {
+    assert.ok(every.includes(`interval:${u}:`), u);
+    assert.ok(every.includes(`profile:${u}:`), u);
+  }
   assert.throws(
     () => listProbes("interval:0s"),
     /minimum is 1000 or 1us, found 0 nanoseconds/,
