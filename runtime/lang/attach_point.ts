@@ -228,6 +228,53 @@ function parseNumber(text: string): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
+/** Nanoseconds per suffix of a period (C integer suffixes count 1). */
+const PERIOD_NS: Readonly<Record<string, bigint>> = {
+  "": 1n,
+  u: 1n,
+  ul: 1n,
+  ull: 1n,
+  l: 1n,
+  ll: 1n,
+  ns: 1n,
+  us: 1000n,
+  ms: 1000000n,
+  s: 1000000000n,
+  m: 60000000000n,
+  h: 3600000000000n,
+  d: 86400000000000n,
+};
+
+/**
+ * `interval:1s`'s period in ns, read as bpftrace 0.26's to_uint() does
+ * (`_` separators, 0x, 0b and 0 (octal) prefixes, `1e9`, a suffix), or
+ * what is wrong with it.
+ */
+function periodNs(text: string): bigint | string {
+  const m = /^(0[xX][\da-fA-F]+|0[bB][01]+|0[0-7]+|\d+)(?:[eE]([1-9]\d*))?(.*)$/
+    .exec(text.replaceAll("_", ""));
+  if (!m) return `${quote(text)} is not a number`;
+  let v = BigInt(/^0[0-7]/.test(m[1]) ? "0o" + m[1].slice(1) : m[1]);
+  if (m[2]) {
+    if (v < 1n || v > 9n) {
+      return `the coefficient part of the scientific literal ${
+        quote(text)
+      } must be 1-9`;
+    }
+    v *= 10n ** BigInt(Math.min(Number(m[2]), 99));
+  }
+  if (!Object.hasOwn(PERIOD_NS, m[3])) {
+    return `invalid trailing bytes ${quote(m[3])} in ${
+      quote(text)
+    }, expected a number with a unit ns, us, ms, s, m, h or d`;
+  }
+  v *= PERIOD_NS[m[3]];
+  const max = (1n << 64n) - 1n;
+  return v > max
+    ? `${quote(text)} overflows, the maximum is ${max} nanoseconds`
+    : v;
+}
+
 const WILDCARD = /[*?]/;
 
 /**
@@ -274,6 +321,8 @@ export type AttachProblem =
   | { problem: "unit"; unit: string }
   /** A rate or period that is not a positive number. */
   | { problem: "number"; text: string }
+  /** A bad `interval:PERIOD`: `why` follows "invalid rate of ... probe". */
+  | { problem: "period"; why: string }
   /** A software or hardware event perf does not know. */
   | { problem: "event"; name: string }
   /** An event count that is not a positive number. */
@@ -411,11 +460,24 @@ export function parseAttachParts(
       break;
     case "profile":
     case "interval": {
-      let unit = "hz";
-      let num: string;
-      if (parts.length === 2) [unit, num] = parts;
-      else if (parts.length === 1 && provider === "profile") num = parts[0];
-      else return { problem: "shape" };
+      if (parts.length === 1 && parts[0] !== "") {
+        // `interval:1s`: microseconds, named `interval:us:1000000` as in 0.26.
+        const ns = periodNs(parts[0]);
+        if (typeof ns === "string") {
+          return { problem: "period", why: ": " + ns };
+        }
+        if (ns < 1000n) {
+          return {
+            problem: "period",
+            why: `, the minimum is 1000 or 1us, found ${ns} nanoseconds`,
+          };
+        }
+        shape.unit = shape.target = "us";
+        shape.period = Number(ns / 1000n);
+        return shape;
+      }
+      if (parts.length !== 2) return { problem: "shape" };
+      const [unit, num] = parts;
       if (unit !== "hz" && unit !== "s" && unit !== "ms" && unit !== "us") {
         return { problem: "unit", unit };
       }
@@ -476,7 +538,7 @@ function expectedShape(provider: ProviderName): string {
       return 'expected "usdt:BINARY:[PROVIDER:]PROBE"';
     case "profile":
     case "interval":
-      return `expected "${provider}:UNIT:N"`;
+      return `expected "${provider}:UNIT:N" or "${provider}:PERIOD" (like 1s, 100ms)`;
     case "software":
     case "hardware":
       return `expected "${provider}:EVENT[:COUNT]"`;
@@ -513,6 +575,8 @@ function describe(provider: ProviderName, p: AttachProblem): string {
       return `unknown unit ${quote(p.unit)}, expected hz, s, ms or us`;
     case "number":
       return `expected a positive number, found ${quote(p.text)}`;
+    case "period":
+      return `invalid rate of ${provider} probe${p.why}`;
     case "event":
       return `unknown ${provider} event ${quote(p.name)}`;
     case "count":

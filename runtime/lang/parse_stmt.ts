@@ -28,7 +28,7 @@ import {
   type ParserState,
 } from "./parse_state.ts";
 import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
-import { parseType } from "./parse_type.ts";
+import { castAhead, parseType } from "./parse_type.ts";
 
 /** The assignment operators. */
 const ASSIGN_OPS: ReadonlySet<string> = new Set([
@@ -44,6 +44,9 @@ const ASSIGN_OPS: ReadonlySet<string> = new Set([
   "<<=",
   ">>=",
 ]);
+
+/** A binary operator, which ends an unparenthesized condition early. */
+const BINARY_OP = /^(?:[-+*/%^|&<>?]|[=!<>]=|<<|>>|&&|\|\|)$/;
 
 /** `{ statements }`, recovering from errors statement by statement. */
 export function parseBlock(p: ParserState): Block {
@@ -109,12 +112,47 @@ export function parseBlock(p: ParserState): Block {
   return { kind: "block", stmts, span: p.from(open.span) };
 }
 
-/** `(condition)` after `what`. */
-function parseParenExpr(p: ParserState, what: string): Expr {
-  p.expect("(", `after "${what}"`);
-  const e = parseExpr(p);
-  p.expect(")", `after the ${what} condition`);
+/**
+ * The condition of `if`, `while` or `unroll` (`what`): `(expr)` or, as in
+ * bpftrace 0.26, a unary expression (`if $x {`, `unroll 4 {`).
+ */
+function parseCondition(p: ParserState, what: string): Expr {
+  let e: Expr;
+  const paren = p.at("(");
+  if (paren && castAhead(p)) {
+    // `if (u8)$x {`: bpftrace 0.26 refuses it too.
+    const open = p.advance();
+    parseType(p);
+    p.expect(")", "after the cast type");
+    p.fail(
+      p.from(open.span),
+      `A cast cannot start the condition of "${what}" without parentheses around it: write ${what} ((type)expr) {`,
+    );
+  }
+  if (paren) {
+    p.advance();
+    e = parseExpr(p);
+    p.expect(")", `after the ${what} condition`);
+  } else {
+    if (p.at("{") && p.at("}", 1)) {
+      p.fail(p.cur.span, `Expected a condition after "${what}", found "{"`);
+    }
+    e = parseUnary(p);
+  }
+  if (!p.at("{")) expectBlockAfter(p, `the ${what} condition`, paren);
   return e;
+}
+
+/** Fails at the token after `what` that is not "{", saying why if it can. */
+function expectBlockAfter(p: ParserState, what: string, paren: boolean): never {
+  const t = p.cur;
+  let why = "";
+  if (t.type === "punct" && BINARY_OP.test(t.text)) {
+    why = paren
+      ? "; put the whole condition inside the parentheses"
+      : "; without parentheses it is one unary expression, put it in parentheses";
+  }
+  p.fail(t.span, `Expected "{" after ${what}, found ${describeToken(t)}${why}`);
 }
 
 /** One statement, without its `;`. */
@@ -127,15 +165,13 @@ export function parseStmt(p: ParserState): Stmt {
         return parseIf(p);
       case "while": {
         p.advance();
-        const cond = parseParenExpr(p, "while");
+        const cond = parseCondition(p, "while");
         const body = parseBlock(p);
         return { kind: "while", cond, body, span: p.from(t.span) };
       }
       case "unroll": {
         p.advance();
-        p.expect("(", 'after "unroll"');
-        const count = parseExpr(p);
-        p.expect(")", "after the unroll count");
+        const count = parseCondition(p, "unroll");
         const body = parseBlock(p);
         return { kind: "unroll", count, body, span: p.from(t.span) };
       }
@@ -159,7 +195,7 @@ export function parseStmt(p: ParserState): Stmt {
         if (p.peek(1).type === "var") return parseLet(p);
         break;
       case "for":
-        if (p.at("(", 1)) return parseFor(p);
+        if (p.at("(", 1) || p.peek(1).type === "var") return parseFor(p);
         break;
     }
   }
@@ -218,15 +254,18 @@ function parseLet(p: ParserState): LetStmt {
   };
 }
 
-/** `for ($v : @map) { }` or `for ($v : from..to) { }` (at `for`). */
+/** `for ($v : @map) { }` or `for $v : from..to { }` (at `for`). */
 function parseFor(p: ParserState): ForStmt {
   const start = p.advance().span;
-  p.expect("(", 'after "for"');
+  const paren = p.at("(");
+  if (paren) p.advance();
   const v = p.cur;
   if (v.type !== "var") {
     p.fail(
       v.span,
-      `Expected a $variable after "for (", found ${describeToken(v)}`,
+      `Expected a $variable after "for${paren ? " (" : ""}", found ${
+        describeToken(v)
+      }`,
     );
   }
   p.advance();
@@ -238,7 +277,8 @@ function parseFor(p: ParserState): ForStmt {
     p.advance();
     p.advance();
     const to = parseUnary(p);
-    p.expect(")", "after the range");
+    if (paren) p.expect(")", "after the range");
+    if (!p.at("{")) expectBlockAfter(p, "the range end", paren);
     const body = parseBlock(p);
     stmt = { kind: "for", target, from: first, to, body, span: start };
   } else {
@@ -250,7 +290,8 @@ function parseFor(p: ParserState): ForStmt {
         }`,
       );
     }
-    p.expect(")", "after the map");
+    if (paren) p.expect(")", "after the map");
+    if (!p.at("{")) expectBlockAfter(p, "the map", paren);
     const body = parseBlock(p);
     stmt = { kind: "for", target, map: first, body, span: start };
   }
@@ -258,14 +299,14 @@ function parseFor(p: ParserState): ForStmt {
   return stmt;
 }
 
-/** `if (c) { } else if (c) { } else { }` (at `if`). */
+/** `if (c) { } else if c { } else { }` (at `if`). */
 function parseIf(p: ParserState): IfStmt {
   // `else if` chains are collected iteratively (no recursion per link).
   const links: { start: Span; cond: Expr; then: Block }[] = [];
   let tail: Block | undefined;
   for (;;) {
     const start = p.advance().span;
-    const cond = parseParenExpr(p, "if");
+    const cond = parseCondition(p, "if");
     const then = parseBlock(p);
     links.push({ start, cond, then });
     if (!p.atWord("else")) break;

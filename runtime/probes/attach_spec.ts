@@ -86,6 +86,8 @@ function describe(kind: ProbeKind, p: AttachProblem): string {
       return `unknown unit "${p.unit}" (expected hz, s, ms, us)`;
     case "number":
       return `bad number "${p.text}"`;
+    case "period":
+      return `invalid rate of ${kind} probe${p.why}`;
     case "event":
       return `unknown ${kind} event "${p.name}"`;
     case "count":
@@ -107,7 +109,7 @@ function describe(kind: ProbeKind, p: AttachProblem): string {
           return "expected usdt:binary:[provider:]probe";
         case "profile":
         case "interval":
-          return `expected ${kind}:unit:number`;
+          return `expected ${kind}:unit:number or ${kind}:period`;
         default:
           return `expected ${kind}:event[:count]`;
       }
@@ -118,8 +120,9 @@ function describe(kind: ProbeKind, p: AttachProblem): string {
  * Parse one attach point with the language's attach-point grammar
  * (`parseAttachParts` of `lang/attach_point.ts`). The result's `text` is
  * the canonical form (long provider name, canonical event names, explicit
- * default periods). Stricter than a program's attach point where a listing
- * needs it: profile and interval name their unit, usdt its binary.
+ * default periods; `interval:1s` is `interval:us:1000000`, as bpftrace
+ * 0.26 names it). Stricter than a program's attach point where a listing
+ * needs it: usdt names its binary.
  *
  * @throws {SyntaxError} `Invalid attach point "x": reason`.
  *
@@ -166,7 +169,7 @@ export function parseAttachPoint(text: string): AttachPoint {
       break;
     case "profile":
     case "interval":
-      if (parts.length !== 2) return fail(describe(kind, shape()));
+      if (parts.length > 2) return fail(describe(kind, shape()));
       break;
     case "software":
     case "hardware":

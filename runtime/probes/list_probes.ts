@@ -15,7 +15,7 @@ import type { AttachPoint } from "../program.ts";
 import { isWildcard, parseAttachPoint, providerKind } from "./attach_spec.ts";
 import { findBinary } from "./find_binary.ts";
 import { listUprobeSymbols } from "./uprobe_target.ts";
-import { globToRegExp, hasWildcard } from "./glob.ts";
+import { globToRegExp, hasWildcard, matchGlob } from "./glob.ts";
 import { expandKernelFunctions } from "./kernel_functions.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
 import { listUsdtProbes, matchUsdtProbes, readUsdtProbes } from "./usdt.ts";
@@ -46,7 +46,8 @@ function rawTracepoints(pattern: string): string[] {
 
 /**
  * The probes `-l [PATTERN]` prints, one "provider:target" string each.
- * Without a pattern: every tracepoint, software and hardware event. A
+ * Without a pattern: every tracepoint, software and hardware event, and
+ * the units of interval and profile probes (`interval:s:`). A
  * pattern's provider may be an alias; a pattern without a known provider
  * is matched against tracepoints ("skb:*", or an event-name pattern like
  * "*kfree_skb*") and software/hardware event names.
@@ -77,6 +78,8 @@ export function listProbes(
       ...listTracepoints().map((t) => `tracepoint:${t}`),
       ...perfNames("software", "*").map((n) => `software:${n}:`),
       ...perfNames("hardware", "*").map((n) => `hardware:${n}:`),
+      ...timeUnits("interval", "*"),
+      ...timeUnits("profile", "*"),
     ].sort();
   }
   const colon = p.indexOf(":");
@@ -129,14 +132,33 @@ export function listProbes(
     case "kretprobe":
       return expandKernelFunctions(rest === "" ? "*" : rest)
         .map((n) => `${kind}:${n}`);
+    case "profile":
+    case "interval":
+      return timeUnits(kind, rest);
     case "BEGIN":
     case "END":
     case "test":
     case "bench":
-    case "profile":
-    case "interval":
       return [];
   }
+}
+
+/** The units of profile and interval probes, as bpftrace 0.26 lists them. */
+const TIME_UNITS = ["hz", "ms", "s", "us"];
+
+/**
+ * `-l interval:PATTERN`: each matching unit as `interval:UNIT:`, like
+ * bpftrace 0.26. The pattern is a unit glob (`*`, `s`, `s:1`) or a period
+ * (`1s` lists `interval:us:`, the unit it is counted in).
+ */
+function timeUnits(kind: "profile" | "interval", rest: string): string[] {
+  const parts = rest.split(":");
+  let unit = parts[0] === "" ? "*" : parts[0];
+  if (parts.length === 1 && !hasWildcard(unit)) {
+    unit = parseAttachPoint(`${kind}:${rest}`).unit ?? unit;
+  }
+  return TIME_UNITS.filter((u) => matchGlob(unit, u))
+    .map((u) => `${kind}:${u}:`);
 }
 
 /**

@@ -229,12 +229,12 @@ Deno.test("errors: attach point validation messages", () => {
 Deno.test("errors: statement-level syntax messages", () => {
   const first = (src: string) => errors(src).split("\n")[0];
   assert.equal(
-    first("BEGIN { if $x { } }"),
-    'stdin:1:12: ERROR: Expected "(" after "if", found "$x"',
+    first("BEGIN { if $x > 1 { } }"),
+    'stdin:1:15: ERROR: Expected "{" after the if condition, found ">"; without parentheses it is one unary expression, put it in parentheses',
   );
   assert.equal(
-    first("BEGIN { unroll 3 { } }"),
-    'stdin:1:16: ERROR: Expected "(" after "unroll", found "3"',
+    first("BEGIN { unroll 3; }"),
+    'stdin:1:17: ERROR: Expected "{" after the unroll condition, found ";"',
   );
   assert.equal(
     first("BEGIN { else { } }"),

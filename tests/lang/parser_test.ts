@@ -38,7 +38,7 @@ Deno.test("parser: attach points of every provider", () => {
     "BEGIN, END, t:syscalls:sys_enter_openat, tracepoint:sched:sched_*,",
     "rt:sys_enter, k:do_sys_open+0x10, kr:vfs_read, uprobe:/bin/bash:readline,",
     "ur:/usr/lib/x86_64-linux-gnu/libc.so.6:mall?c, u:./a.out:main+4,",
-    "u:/bin/x:0x4000, usdt:/bin/x:prov:probe, profile:hz:99, p:ms:10, p:49,",
+    "u:/bin/x:0x4000, usdt:/bin/x:prov:probe, profile:hz:99, p:ms:10, p:10ms,",
     'interval:s:1, i:us:500, software:cpu-clock:1000, h:cache-misses:1e6, u:"/opt/my app/bin":"ns::f"',
     "{ }",
   ].join("\n");
@@ -106,9 +106,9 @@ Deno.test("parser: attach points of every provider", () => {
     },
     {
       provider: "profile",
-      target: "hz",
-      unit: "hz",
-      period: 49,
+      target: "us",
+      unit: "us",
+      period: 10000,
       wildcard: false,
     },
     {

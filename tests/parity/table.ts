@@ -39,6 +39,7 @@ import { CODEGEN_ROWS } from "./rows_codegen.ts";
 import { TUPLEKEYS_ROWS } from "./rows_tuplekeys.ts";
 import { ARGS_ROWS } from "./rows_args.ts";
 import { AUTODEREF_ROWS } from "./rows_autoderef.ts";
+import { SYNTAX26_ROWS } from "./rows_syntax26.ts";
 
 export { N, type Row };
 
@@ -1334,4 +1335,5 @@ export const ROWS: Row[] = [
   ...ARGS_ROWS,
   ...TUPLEKEYS_ROWS,
   ...AUTODEREF_ROWS,
+  ...SYNTAX26_ROWS,
 ];
