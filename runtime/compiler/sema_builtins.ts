@@ -32,7 +32,7 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     const n = Number(m[1]);
     if (u.kind === "rawtracepoint") {
       u.maxArg = Math.max(u.maxArg, n);
-      u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
+      u.ctx = { ...u.ctx, size: Math.max(u.ctx.size, (u.maxArg + 1) * 8) };
       return U64;
     }
     if (u.kind === "usdt") {
@@ -105,6 +105,7 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "str", size: probetypeText(p).length + 1 };
     }
     case "retval":
+      if (u.kind === "fexit") return btfRetval(c, e);
       if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
         c.err(
           e.span,
@@ -114,6 +115,7 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       // A returned pointer points into the probed side's memory.
       return { ...U64, ptr: u.kind === "uretprobe" ? "user" : "kernel" };
     case "func":
+      if (u.kind === "fentry" || u.kind === "fexit") return { k: "ksym" };
       if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
         c.err(
           e.span,
@@ -123,11 +125,8 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       }
       return u.kind.startsWith("u") ? { k: "usym" } : { k: "ksym" };
     case "args":
-      if (u.kind !== "tracepoint") {
-        c.err(
-          e.span,
-          "The args builtin can only be used with tracepoints",
-        );
+      if (u.kind !== "tracepoint" && u.btfSig === undefined) {
+        c.err(e.span, argsError(u.kind));
         return { k: "args" };
       }
       // Used whole: a record of its fields (`args.f` goes to argsBase).
@@ -162,6 +161,34 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       c.err(e.span, `The ${name} builtin is not supported`);
       return U64;
   }
+}
+
+/**
+ * Why `args` cannot be used in a probe of kind `kind`: not a probe type
+ * with arguments, or a raw tracepoint without the kernel's BTF.
+ */
+export function argsError(kind: string): string {
+  return kind === "rawtracepoint"
+    ? "The args builtin of a rawtracepoint needs the kernel's BTF (/sys/kernel/btf/vmlinux), which is not readable: use arg0, arg1, …"
+    : "The args builtin can only be used with tracepoints, rawtracepoints, fentry and fexit";
+}
+
+/** fexit's `retval`: typed by the function's return type. */
+function btfRetval(c: SemaScope, e: ast.BuiltinExpr): SType {
+  const ret = c.u.btfSig?.ret;
+  if (ret === undefined) return U64;
+  if (ret.type === undefined) {
+    c.err(
+      e.span,
+      ret.ctype === "void"
+        ? `Function "${c.u.attach[0].target}" returns void: fexit has no retval`
+        : `The retval of "${
+          c.u.attach[0].target
+        }" has type "${ret.ctype}", which cannot be read`,
+    );
+    return U64;
+  }
+  return ret.type;
 }
 
 /**
