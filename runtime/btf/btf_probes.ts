@@ -143,9 +143,7 @@ export function btfProbe(
 ): BtfProbe | undefined {
   if (module !== undefined) {
     const types = typesOf(module);
-    return types === undefined
-      ? undefined
-      : probeIn(module, types, kind, name);
+    return types === undefined ? undefined : probeIn(module, types, kind, name);
   }
   const found = probeIn("vmlinux", kernelTypes(), kind, name);
   if (found !== undefined || kernelTypes().source !== "btf") return found;

@@ -18,8 +18,8 @@ import type { Diagnostics } from "../lang/diagnostics.ts";
 import type { AttachPoint } from "../program.ts";
 import {
   type BtfProbe,
-  type BtfProbeKind,
   btfProbe,
+  type BtfProbeKind,
   matchBtfProbes,
   nearestBtfProbes,
 } from "../btf/btf_probes.ts";

@@ -323,9 +323,9 @@ function argsBase(c: SemaScope, e: ast.BuiltinExpr): SType {
 function btfArgType(c: SemaScope, e: ast.FieldExpr): SType {
   const sig = c.u.btfSig!;
   const a = sig.args.find((x) => x.name === e.field);
-  const what = `${c.u.kind === "rawtracepoint" ? "Raw tracepoint" : "Function"} "${
-    c.u.attach[0].target
-  }"`;
+  const what = `${
+    c.u.kind === "rawtracepoint" ? "Raw tracepoint" : "Function"
+  } "${c.u.attach[0].target}"`;
   if (a === undefined) {
     c.err(
       e.span,
