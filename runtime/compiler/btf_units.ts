@@ -15,7 +15,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import type { Diagnostics } from "../lang/diagnostics.ts";
-import type { AttachPoint } from "../program.ts";
+import type { AttachPoint, ContextLayout } from "../program.ts";
 import {
   type BtfProbe,
   btfProbe,
@@ -26,7 +26,8 @@ import {
 import { hasWildcard } from "../probes/glob.ts";
 import { kernelTypes } from "../btf/load_types.ts";
 import { btfSType } from "./kernel_types.ts";
-import type { SType } from "./types.ts";
+import { S64, type SType } from "./types.ts";
+import { didYouMean } from "../lang/suggest.ts";
 
 /** One argument of a BTF-typed probe. */
 export interface BtfArg {
@@ -49,6 +50,30 @@ export interface BtfSignature {
 }
 
 type BtfKind = "fentry" | "fexit" | "rawtracepoint";
+
+/** What is read and set here of a compile unit (`Unit` of `units.ts`). */
+export interface BtfUnit {
+  /** The probe type. */
+  kind: string;
+  /** Its attach points (one, for a typed unit). */
+  attach: AttachPoint[];
+  /** What r1 points at. */
+  ctx: ContextLayout;
+  /** The typed arguments, once known. */
+  btfSig?: BtfSignature;
+}
+
+/**
+ * What the checks here use of the analysis (`SemaScope`, which satisfies
+ * it; named here so that this module loaded on demand closes no import
+ * cycle).
+ */
+export interface BtfScope {
+  /** The unit being checked. */
+  readonly u: BtfUnit;
+  /** Reports an error (on the final pass), once per expression. */
+  err(span: ast.Span, msg: string): void;
+}
 
 function btfKind(kind: BtfKind): BtfProbeKind {
   return kind === "rawtracepoint" ? "rawtracepoint" : "function";
@@ -171,4 +196,91 @@ export function btfSignature(ap: AttachPoint): BtfSignature | undefined {
  */
 export function liveBtf(): boolean {
   return kernelTypes().source === "btf";
+}
+/**
+ * fexit's `retval`: typed by the function's return type; reports a void
+ * function, or a type the language cannot hold.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = btfRetval(c, e); // int64 for vfs_read's ssize_t
+ * ```
+ */
+export function btfRetval(c: BtfScope, e: ast.BuiltinExpr): SType {
+  const ret = c.u.btfSig?.ret;
+  if (ret === undefined) return S64;
+  if (ret.type === undefined) {
+    c.err(
+      e.span,
+      ret.ctype === "void"
+        ? `Function "${c.u.attach[0].target}" returns void: fexit has no retval`
+        : `The retval of "${
+          c.u.attach[0].target
+        }" has type "${ret.ctype}", which cannot be read`,
+    );
+    return S64;
+  }
+  return ret.type;
+}
+
+/**
+ * `args.NAME` of fentry/fexit or a rawtracepoint: the argument's type
+ * from the BTF prototype; reports an unknown name (with the nearest) or
+ * an argument the language cannot hold.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = btfArgType(c, e); // uint64 for vfs_read's args.count
+ * ```
+ */
+export function btfArgType(c: BtfScope, e: ast.FieldExpr): SType {
+  const sig = c.u.btfSig!;
+  const a = sig.args.find((x) => x.name === e.field);
+  const what = `${
+    c.u.kind === "rawtracepoint" ? "Raw tracepoint" : "Function"
+  } "${c.u.attach[0].target}"`;
+  if (a === undefined) {
+    c.err(
+      e.span,
+      `${what} has no argument "${e.field}"${
+        didYouMean(e.field, sig.args.map((x) => x.name))
+      }`,
+    );
+    return S64;
+  }
+  if (a.type === undefined) {
+    c.err(
+      e.span,
+      `Argument "${a.name}" of ${what} has type "${a.ctype}", which cannot be read`,
+    );
+    return S64;
+  }
+  return a.type;
+}
+
+/**
+ * Types unit `u` of a BTF-typed attach point: its arguments (and fexit's
+ * return value) in `u.btfSig`, and its context as u64 slots with the
+ * types synthetic events fill them by.
+ *
+ * @example Usage
+ * ```ts ignore
+ * typeUnit(unit); // unit.ctx.size === 8 * number of arguments
+ * ```
+ */
+export function typeUnit(u: BtfUnit): void {
+  const sig = btfSignature(u.attach[0]);
+  if (sig === undefined) return;
+  u.btfSig = sig;
+  const all = sig.ret === undefined ? sig.args : [...sig.args, sig.ret];
+  u.ctx = {
+    kind: "raw_tp",
+    size: all.length * 8,
+    args: all.map((a) => ({
+      name: a.name,
+      size: a.type?.k === "int" ? a.type.size : 8,
+      signed: a.type?.k === "int" ? a.type.signed : false,
+      pointer: a.type?.k === "int" && a.type.ptr !== undefined,
+    })),
+  };
 }

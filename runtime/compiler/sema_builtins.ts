@@ -105,7 +105,7 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "str", size: probetypeText(p).length + 1 };
     }
     case "retval":
-      if (u.kind === "fexit") return btfRetval(c, e);
+      if (u.kind === "fexit") return onDemand("btf").btfRetval(c, e);
       if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
         c.err(
           e.span,
@@ -169,26 +169,8 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
  */
 export function argsError(kind: string): string {
   return kind === "rawtracepoint"
-    ? "The args builtin of a rawtracepoint needs the kernel's BTF (/sys/kernel/btf/vmlinux), which is not readable: use arg0, arg1, …"
+    ? "The args of a rawtracepoint need the kernel's BTF: use arg0, arg1, …"
     : "The args builtin can only be used with tracepoints, rawtracepoints, fentry and fexit";
-}
-
-/** fexit's `retval`: typed by the function's return type. */
-function btfRetval(c: SemaScope, e: ast.BuiltinExpr): SType {
-  const ret = c.u.btfSig?.ret;
-  if (ret === undefined) return U64;
-  if (ret.type === undefined) {
-    c.err(
-      e.span,
-      ret.ctype === "void"
-        ? `Function "${c.u.attach[0].target}" returns void: fexit has no retval`
-        : `The retval of "${
-          c.u.attach[0].target
-        }" has type "${ret.ctype}", which cannot be read`,
-    );
-    return U64;
-  }
-  return ret.type;
 }
 
 /**

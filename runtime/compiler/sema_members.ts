@@ -19,6 +19,7 @@ import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { enumCast, recordField } from "./sema_types.ts";
 import { argsError } from "./sema_builtins.ts";
+import { onDemand } from "./on_demand.ts";
 
 /**
  * The type of `e.field` / `e->field`: a tuple element, a record or struct
@@ -63,7 +64,7 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
     );
     return S64;
   }
-  if (c.u.btfSig !== undefined) return btfArgType(c, e);
+  if (c.u.btfSig !== undefined) return onDemand("btf").btfArgType(c, e);
   const f = c.u.fields?.get(e.field);
   if (f === undefined) {
     c.err(
@@ -313,34 +314,4 @@ function argsBase(c: SemaScope, e: ast.BuiltinExpr): SType {
   const t: SType = { k: "args" };
   c.u.types.set(e, t);
   return t;
-}
-
-/**
- * `args.NAME` of fentry/fexit or a rawtracepoint: the argument's type
- * from the BTF prototype; reports an unknown name (with the nearest) or
- * an argument the language cannot hold.
- */
-function btfArgType(c: SemaScope, e: ast.FieldExpr): SType {
-  const sig = c.u.btfSig!;
-  const a = sig.args.find((x) => x.name === e.field);
-  const what = `${
-    c.u.kind === "rawtracepoint" ? "Raw tracepoint" : "Function"
-  } "${c.u.attach[0].target}"`;
-  if (a === undefined) {
-    c.err(
-      e.span,
-      `${what} has no argument "${e.field}"${
-        didYouMean(e.field, sig.args.map((x) => x.name))
-      }`,
-    );
-    return S64;
-  }
-  if (a.type === undefined) {
-    c.err(
-      e.span,
-      `Argument "${a.name}" of ${what} has type "${a.ctype}", which cannot be read`,
-    );
-    return S64;
-  }
-  return a.type;
 }

@@ -62,10 +62,7 @@ export interface Unit {
   ctx: ContextLayout;
   /** Tracepoint fields by name (for `args->field`). */
   fields?: Map<string, FieldLayout>;
-  /**
-   * fentry/fexit and rawtracepoint with BTF: the typed arguments
-   * (`args.NAME`) and fexit's return value (`retval`).
-   */
+  /** fentry/fexit, rawtracepoint: typed arguments and return value. */
   btfSig?: BtfSignature;
   /** Whether `char *` fields point to user memory (syscalls). */
   userPtrs: boolean;
@@ -363,7 +360,7 @@ export function buildUnits(
     if (kind === undefined || points.length === 0) continue;
     // USDT locations differ in where their arguments are: one program
     // each, as bpftrace compiles them.
-    // fentry/fexit: a program is loaded for one function (its BTF id).
+    // fentry/fexit: one program per function (its BTF id).
     const split = points.length > 1 &&
       (kind === "usdt" || kind === "fentry" || kind === "fexit" ||
         usesBuiltin(probe, ["args", "probe"]) ||
@@ -423,21 +420,7 @@ export function buildUnits(
         }
       }
       if (group[0].btf !== undefined) {
-        const sig = onDemand("btf").btfSignature(group[0]);
-        if (sig !== undefined) {
-          unit.btfSig = sig;
-          const all = sig.ret === undefined ? sig.args : [...sig.args, sig.ret];
-          unit.ctx = {
-            kind: "raw_tp",
-            size: all.length * 8,
-            args: all.map((a) => ({
-              name: a.name,
-              size: a.type?.k === "int" ? a.type.size : 8,
-              signed: a.type?.k === "int" ? a.type.signed : false,
-              pointer: a.type?.k === "int" && a.type.ptr !== undefined,
-            })),
-          };
-        }
+        onDemand("btf").typeUnit(unit);
       }
       if (
         (kind === "uprobe" || kind === "uretprobe") &&
@@ -477,11 +460,7 @@ function kprobeAttachPoints(
   });
 }
 
-/**
- * Whether a rawtracepoint attach point is looked up in BTF: always with a
- * module or a wildcard, and for a plain name when the kernel's BTF is
- * loaded (without it, a plain name attaches untyped: `argN` only).
- */
+/** Whether a rawtracepoint is typed by BTF (plain names: when it is read). */
 function btfRawTracepoint(ap: ast.AttachPointNode): boolean {
   return ap.target.includes(":") || hasWildcard(ap.target) ||
     onDemand("btf").liveBtf();
