@@ -109,7 +109,7 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
         c.err(
           e.span,
-          "The retval builtin can only be used with kretprobes and uretprobes",
+          "The retval builtin can only be used with kretprobes, uretprobes and fexit",
         );
       }
       // A returned pointer points into the probed side's memory.

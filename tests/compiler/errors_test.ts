@@ -109,7 +109,7 @@ const CASES: [string, string, boolean?][] = [
   ],
   [
     "kprobe:f { @ = retval; }",
-    "The retval builtin can only be used with kretprobes and uretprobes",
+    "The retval builtin can only be used with kretprobes, uretprobes and fexit",
   ],
   ['BEGIN { system("ls"); }', "system() is an unsafe function: use --unsafe"],
   ["BEGIN { signal(9); }", "signal() is an unsafe function: use --unsafe"],
