@@ -198,3 +198,34 @@ test("fexit of a void function has no retval", () => {
     new RegExp(`ERROR: Function "${voidFn}" returns void: fexit has no retval`),
   );
 });
+
+Deno.test({
+  name: "missing_probes = warn drops an fentry or rawtracepoint BTF lacks",
+  ignore: noBtf !== undefined,
+  async fn() {
+    const { dropMissingProbes } = await import(
+      "../../runtime/compiler/missing_probes.ts"
+    );
+    const { Diagnostics } = await import("../../runtime/lang/diagnostics.ts");
+    const { parse } = await import("../../runtime/lang/parser.ts");
+    const src =
+      "fentry:vfs_read,fentry:tsbpf_nonsense { } rawtracepoint:sys_exit,rawtracepoint:vmlinux:tsbpf_nope { }";
+    const diag = new Diagnostics("stdin", src);
+    const warnings: { message: string }[] = [];
+    const tree = dropMissingProbes(
+      parse(src).ast,
+      diag,
+      "warn",
+      false,
+      warnings as never,
+    );
+    assert.deepEqual(
+      tree.probes.map((p) => p.attachPoints.map((a) => a.raw)),
+      [["fentry:vfs_read"], ["rawtracepoint:sys_exit"]],
+    );
+    assert.deepEqual(warnings.map((w) => w.message), [
+      "No matches for fentry tsbpf_nonsense. Skipping.",
+      "No matches for rawtracepoint vmlinux:tsbpf_nope. Skipping.",
+    ]);
+  },
+});
