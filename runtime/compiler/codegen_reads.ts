@@ -319,6 +319,8 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
     case "usermode": {
       // begin/end run in bpftrace's own process: user mode (as 0.26).
       if (cg.u.ctx.kind === "none") return ra.imm(1);
+      // fentry/fexit: a kernel function runs in kernel mode.
+      if (cg.u.kind === "fentry" || cg.u.kind === "fexit") return ra.imm(0);
       // x86_64: the privilege level in the low bits of cs; 3 is user.
       const r = cg.own(ctxLoad(cg, PT_REGS.cs, 8, false));
       const rr = ra.reg(r);

@@ -149,7 +149,8 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "usermode":
       if (
         u.ctx.kind !== "none" && u.ctx.kind !== "pt_regs" &&
-        u.ctx.kind !== "perf_event"
+        u.ctx.kind !== "perf_event" && u.kind !== "fentry" &&
+        u.kind !== "fexit"
       ) {
         c.err(
           e.span,

@@ -229,3 +229,15 @@ Deno.test({
     ]);
   },
 });
+
+test("usermode in fentry and fexit is 0: a kernel function runs in kernel mode", () => {
+  for (
+    const src of [
+      "fentry:vfs_read { @ = usermode; }",
+      "fexit:vfs_read { @ = usermode; }",
+    ]
+  ) {
+    const p = build(src).probes[0];
+    assert.deepEqual(ctxLoads(p), [], src);
+  }
+});
