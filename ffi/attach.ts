@@ -639,6 +639,19 @@ function attachInto(
       att.links.push(fd);
       return;
     }
+    case "fentry":
+    case "fexit": {
+      // The program was loaded for its function (attach_btf_id): a link
+      // of its own expected attach type puts it on the trampoline.
+      const libs = native();
+      const type = point.kind === "fentry"
+        ? AttachType.TRACE_FENTRY
+        : AttachType.TRACE_FEXIT;
+      const fd = libs.bpf.bpf_link_create(progFd, 0, type, null);
+      if (fd < 0) throw libs.error(`attach "${text}"`, -fd);
+      att.links.push(fd);
+      return;
+    }
     case "kprobe":
     case "kretprobe": {
       const ret = point.kind === "kretprobe";

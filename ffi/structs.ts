@@ -161,6 +161,8 @@ export const SYS_perf_event_open = 298;
 /** `enum bpf_attach_type` values used here. */
 export const AttachType = {
   TRACE_RAW_TP: 23,
+  TRACE_FENTRY: 24,
+  TRACE_FEXIT: 25,
   PERF_EVENT: 41,
 } as const;
 

@@ -21,6 +21,8 @@ export type ProbeKind =
   | "END"
   | "tracepoint"
   | "rawtracepoint"
+  | "fentry"
+  | "fexit"
   | "kprobe"
   | "kretprobe"
   | "uprobe"
@@ -52,6 +54,12 @@ export interface AttachPoint {
   period?: number;
   /** Canonical text, e.g. "tracepoint:skb:kfree_skb". */
   text: string;
+  /**
+   * fentry/fexit and rawtracepoint: the BTF type the kernel attaches by
+   * (the function's `FUNC`, the event's `btf_trace_NAME` typedef) and the
+   * module whose BTF defines it (undefined: vmlinux).
+   */
+  btf?: { id: number; module?: string };
   /**
    * usdt: the probe location (one per attach point; `target` is the
    * binary, `symbol` is `provider:name`): where the uprobe and its
@@ -88,6 +96,12 @@ export interface ContextLayout {
   size: number;
   /** Tracepoint fields with offsets, when known. */
   fields?: FieldLayout[];
+  /**
+   * fentry/fexit and rawtracepoint (`raw_tp`, one u64 slot each): the
+   * arguments' types, as synthetic events fill them; for fexit the
+   * return value's slot follows the arguments.
+   */
+  args?: { name: string; size: number; signed: boolean; pointer: boolean }[];
 }
 
 /** A field of a tracepoint record. */

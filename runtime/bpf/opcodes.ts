@@ -193,6 +193,7 @@ export const ProgType = {
   TRACEPOINT: 5,
   PERF_EVENT: 7,
   RAW_TRACEPOINT: 17,
+  TRACING: 26,
 } as const;
 
 /** One instruction slot, fields as in the kernel's `struct bpf_insn`. */

@@ -193,6 +193,14 @@ export function memberLoad(cg: Emitter, e: ast.FieldExpr): Ref {
 
 /** Loads an integer tracepoint field (`args->field`); 0 when unknown. */
 export function fieldLoad(cg: Emitter, e: ast.FieldExpr): Ref {
+  if (cg.u.btfSig !== undefined) {
+    // fentry/fexit, rawtracepoint: argument N in u64 slot N, read at its
+    // own size (the low bytes: x86-64 leaves a register's upper bits
+    // undefined above a narrower argument).
+    const a = cg.u.btfSig.args.find((x) => x.name === e.field);
+    if (a?.type?.k !== "int") return cg.ra.imm(0);
+    return ctxLoad(cg, a.index * 8, a.type.size, a.type.signed);
+  }
   const f = cg.u.fields?.get(e.field);
   if (f === undefined) return cg.ra.imm(0);
   const t = fieldType(f, cg.u.userPtrs);
@@ -258,9 +266,19 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       b.movReg(ra.reg(r), cg.ctx);
       return r;
     }
-    case "retval":
+    case "retval": {
+      const ret = cg.u.btfSig?.ret;
+      if (ret !== undefined) {
+        // fexit: the slot after the arguments.
+        const t = ret.type?.k === "int" ? ret.type : U64;
+        return ctxLoad(cg, ret.index * 8, t.size, t.signed);
+      }
       return ctxLoad(cg, PT_REGS.ax, 8, false);
+    }
     case "func":
+      if (cg.u.kind === "fentry" || cg.u.kind === "fexit") {
+        return cg.call(Helper.get_func_ip, [{ ctx: true }], true)!;
+      }
       return ctxLoad(cg, PT_REGS.ip, 8, false);
     case "elapsed": {
       const now = cg.call(Helper.ktime_get_ns, [], true)!;
@@ -308,6 +326,8 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
     case "usermode": {
       // begin/end run in bpftrace's own process: user mode (as 0.26).
       if (cg.u.ctx.kind === "none") return ra.imm(1);
+      // fentry/fexit: a kernel function runs in kernel mode.
+      if (cg.u.kind === "fentry" || cg.u.kind === "fexit") return ra.imm(0);
       // x86_64: the privilege level in the low bits of cs; 3 is user.
       const r = cg.own(ctxLoad(cg, PT_REGS.cs, 8, false));
       const rr = ra.reg(r);

@@ -115,7 +115,7 @@ const ARGS_THROUGH = /\bargs\s*\.\s*\w+\s*\.\s*[A-Za-z_]|\*\s*\(?\s*args\b/;
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
+  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|\b(?:fentry|fexit|kfunc|kretfunc|rawtracepoint)\s*:|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
     .test(text) ||
     ARGS_THROUGH.test(text) ||
     (/\bargs\b/.test(text) && /\$\w+\s*\.\s*[A-Za-z_]/.test(text));

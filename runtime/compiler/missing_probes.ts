@@ -19,6 +19,8 @@ import { bundledFormats } from "../probes/bundled_formats.ts";
 import { expandTracepoints } from "../probes/tracepoint_format.ts";
 import { resolveUprobe } from "../probes/uprobe_target.ts";
 import { UnknownSymbolError } from "../probes/elf.ts";
+import { matchBtfProbes } from "../btf/btf_probes.ts";
+import { liveBtf } from "./btf_units.ts";
 
 /** Why attach point `ap` cannot be attached, or undefined when it can. */
 function missing(
@@ -47,6 +49,29 @@ function missing(
             : ap.target;
         return `${ap.provider} ${shown}:${ap.symbol}`;
       }
+    }
+    case "kfunc":
+    case "kretfunc":
+    case "rawtracepoint": {
+      // Looked up in BTF as the compiler will (btf_units.ts); a plain
+      // raw tracepoint without the kernel's BTF attaches by name.
+      const kind = ap.provider === "kfunc"
+        ? "fentry"
+        : ap.provider === "kretfunc"
+        ? "fexit"
+        : "rawtracepoint";
+      if (kind === "rawtracepoint" && !ap.target.includes(":") && !liveBtf()) {
+        return undefined;
+      }
+      const colon = ap.target.indexOf(":");
+      const module = colon < 0 ? "*" : ap.target.slice(0, colon);
+      const name = colon < 0 ? ap.target : ap.target.slice(colon + 1);
+      const found = matchBtfProbes(
+        kind === "rawtracepoint" ? "rawtracepoint" : "function",
+        module,
+        name,
+      );
+      return found.length === 0 ? `${kind} ${ap.target}` : undefined;
     }
     default:
       return undefined;

@@ -57,6 +57,7 @@ const LOADERS = {
   find: () => import("./codegen_find.ts"),
   strlen: () => import("./codegen_strlen.ts"),
   args: () => import("./sema_args.ts"),
+  btf: () => import("./btf_units.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -88,6 +89,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   find: "the code of find()",
   strlen: "the code of strlen()",
   args: "the builder of a tracepoint's args record",
+  btf: "the fentry, fexit and rawtracepoint reader of the kernel's BTF",
 };
 
 /**
@@ -162,6 +164,9 @@ export function onDemandNeeds(
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
   if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
+  if (/\b(?:fentry|fexit|kfunc|kretfunc|fr?|rawtracepoint|rt)\s*:/.test(t)) {
+    out.push("btf");
+  }
   return out;
 }
 

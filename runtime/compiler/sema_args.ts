@@ -29,6 +29,8 @@ export interface ArgsScope {
     fields?: Map<string, FieldLayout>;
     argsReads?: Map<ast.Expr, ast.FieldExpr[]>;
     attach: { target: string }[];
+    kind: string;
+    btfSig?: { args: { name: string; ctype: string }[] };
   };
   /** Reports an error (on the final pass), once per expression. */
   err(span: ast.Span, msg: string): void;
@@ -52,9 +54,16 @@ const STACK_LIMIT = 512;
  */
 export function argsRecord(c: ArgsScope, e: ast.BuiltinExpr): SType {
   const u = c.u;
-  const fields = [...(u.fields?.values() ?? [])].filter((f) =>
-    !f.name.startsWith("common_")
-  );
+  // fentry/fexit and rawtracepoint: the arguments of the BTF prototype.
+  const fields: { name: string; ctype: string }[] = u.btfSig?.args ??
+    [...(u.fields?.values() ?? [])].filter((f) =>
+      !f.name.startsWith("common_")
+    );
+  const what = u.btfSig === undefined
+    ? "Tracepoint"
+    : u.kind === "rawtracepoint"
+    ? "Raw tracepoint"
+    : "Function";
   let reads = u.argsReads?.get(e);
   if (reads === undefined) {
     reads = fields.map((f): ast.FieldExpr => ({
@@ -79,14 +88,14 @@ export function argsRecord(c: ArgsScope, e: ast.BuiltinExpr): SType {
   if (fields.length === 0) {
     c.err(
       e.span,
-      `Tracepoint "${
-        u.attach[0].target
-      }" has no fields of its own to make args of`,
+      `${what} "${u.attach[0].target}" has no ${
+        u.btfSig === undefined ? "fields of its own" : "arguments"
+      } to make args of`,
     );
   } else if (t.size > STACK_LIMIT) {
     c.err(
       e.span,
-      `The args of tracepoint "${
+      `The args of ${what.toLowerCase()} "${
         u.attach[0].target
       }" take ${t.size} bytes as a record, more than the BPF stack's ${STACK_LIMIT}: read its fields (args.${
         fields[0].name

@@ -32,7 +32,7 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     const n = Number(m[1]);
     if (u.kind === "rawtracepoint") {
       u.maxArg = Math.max(u.maxArg, n);
-      u.ctx = { kind: "raw_tp", size: (u.maxArg + 1) * 8 };
+      u.ctx = { ...u.ctx, size: Math.max(u.ctx.size, (u.maxArg + 1) * 8) };
       return U64;
     }
     if (u.kind === "usdt") {
@@ -105,15 +105,17 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       return { k: "str", size: probetypeText(p).length + 1 };
     }
     case "retval":
+      if (u.kind === "fexit") return onDemand("btf").btfRetval(c, e);
       if (u.kind !== "kretprobe" && u.kind !== "uretprobe") {
         c.err(
           e.span,
-          "The retval builtin can only be used with kretprobes and uretprobes",
+          "The retval builtin can only be used with kretprobes, uretprobes and fexit",
         );
       }
       // A returned pointer points into the probed side's memory.
       return { ...U64, ptr: u.kind === "uretprobe" ? "user" : "kernel" };
     case "func":
+      if (u.kind === "fentry" || u.kind === "fexit") return { k: "ksym" };
       if (!["kprobe", "kretprobe", "uprobe", "uretprobe"].includes(u.kind)) {
         c.err(
           e.span,
@@ -123,11 +125,8 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       }
       return u.kind.startsWith("u") ? { k: "usym" } : { k: "ksym" };
     case "args":
-      if (u.kind !== "tracepoint") {
-        c.err(
-          e.span,
-          "The args builtin can only be used with tracepoints",
-        );
+      if (u.kind !== "tracepoint" && u.btfSig === undefined) {
+        c.err(e.span, argsError(u.kind));
         return { k: "args" };
       }
       // Used whole: a record of its fields (`args.f` goes to argsBase).
@@ -150,7 +149,8 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "usermode":
       if (
         u.ctx.kind !== "none" && u.ctx.kind !== "pt_regs" &&
-        u.ctx.kind !== "perf_event"
+        u.ctx.kind !== "perf_event" && u.kind !== "fentry" &&
+        u.kind !== "fexit"
       ) {
         c.err(
           e.span,
@@ -162,6 +162,16 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
       c.err(e.span, `The ${name} builtin is not supported`);
       return U64;
   }
+}
+
+/**
+ * Why `args` cannot be used in a probe of kind `kind`: not a probe type
+ * with arguments, or a raw tracepoint without the kernel's BTF.
+ */
+export function argsError(kind: string): string {
+  return kind === "rawtracepoint"
+    ? "The args of a rawtracepoint need the kernel's BTF: use arg0, arg1, …"
+    : "The args builtin can only be used with tracepoints, rawtracepoints, fentry and fexit";
 }
 
 /**

@@ -24,6 +24,8 @@ import {
 import { castType, fieldType } from "./type_names.ts";
 import type { SemaScope } from "./sema_scope.ts";
 import { enumCast, recordField } from "./sema_types.ts";
+import { argsError } from "./sema_builtins.ts";
+import { onDemand } from "./on_demand.ts";
 
 /**
  * The type of `e.field` / `e->field`: a tuple element, a record or struct
@@ -59,6 +61,7 @@ export function checkField(c: SemaScope, e: ast.FieldExpr): SType {
     );
     return S64;
   }
+  if (c.u.btfSig !== undefined) return onDemand("btf").btfArgType(c, e);
   const f = c.u.fields?.get(e.field);
   if (f === undefined) {
     c.err(
@@ -313,8 +316,8 @@ export function kernelOffsetOf(
  * a record of its fields: `sema_args.ts`).
  */
 function argsBase(c: SemaScope, e: ast.BuiltinExpr): SType {
-  if (c.u.kind !== "tracepoint") {
-    c.err(e.span, "The args builtin can only be used with tracepoints");
+  if (c.u.kind !== "tracepoint" && c.u.btfSig === undefined) {
+    c.err(e.span, argsError(c.u.kind));
   }
   const t: SType = { k: "args" };
   c.u.types.set(e, t);

@@ -33,6 +33,7 @@ import { onDemand } from "./on_demand.ts";
 import type { MemberAccess } from "./kernel_types.ts";
 import type { ElfInfo } from "../probes/elf.ts";
 import type { SType } from "./types.ts";
+import type { BtfSignature } from "./btf_units.ts";
 
 /** A uprobe's binary as `uaddr()` needs it, or why it could not be read. */
 export type UprobeBinary =
@@ -61,6 +62,8 @@ export interface Unit {
   ctx: ContextLayout;
   /** Tracepoint fields by name (for `args->field`). */
   fields?: Map<string, FieldLayout>;
+  /** fentry/fexit, rawtracepoint: typed arguments and return value. */
+  btfSig?: BtfSignature;
   /** Whether `char *` fields point to user memory (syscalls). */
   userPtrs: boolean;
   /** The text `probe` evaluates to. */
@@ -134,6 +137,10 @@ function kindOf(p: ast.ProviderName): ProbeKind | undefined {
     case "software":
     case "hardware":
       return p;
+    case "kfunc":
+      return "fentry";
+    case "kretfunc":
+      return "fexit";
     default:
       return undefined;
   }
@@ -150,6 +157,9 @@ function progTypeOf(k: ProbeKind): number {
     case "bench":
     case "rawtracepoint":
       return ProgType.RAW_TRACEPOINT;
+    case "fentry":
+    case "fexit":
+      return ProgType.TRACING;
     case "profile":
     case "interval":
     case "software":
@@ -169,6 +179,8 @@ function ctxOf(k: ProbeKind): ContextLayout {
     case "bench":
       return { kind: "none", size: 0 };
     case "rawtracepoint":
+    case "fentry":
+    case "fexit":
       return { kind: "raw_tp", size: 0 };
     case "profile":
     case "interval":
@@ -288,6 +300,14 @@ export function buildUnits(
         points.push(...onDemand("usdt").usdtAttachPoints(ap, diag, pid));
         continue;
       }
+      if (
+        k === "fentry" || k === "fexit" ||
+        (k === "rawtracepoint" && btfRawTracepoint(ap))
+      ) {
+        const found = onDemand("btf").btfAttachPoints(k, ap, diag);
+        if (found !== undefined) points.push(...found);
+        continue;
+      }
       if ((k === "kprobe" || k === "kretprobe") && hasWildcard(ap.target)) {
         const found = kprobeAttachPoints(k, ap, diag);
         if (found === undefined) continue;
@@ -340,8 +360,10 @@ export function buildUnits(
     if (kind === undefined || points.length === 0) continue;
     // USDT locations differ in where their arguments are: one program
     // each, as bpftrace compiles them.
+    // fentry/fexit: one program per function (its BTF id).
     const split = points.length > 1 &&
-      (kind === "usdt" || usesBuiltin(probe, ["args", "probe"]) ||
+      (kind === "usdt" || kind === "fentry" || kind === "fexit" ||
+        usesBuiltin(probe, ["args", "probe"]) ||
         (kind === "tracepoint" && usesBuiltin(probe, ["args"])));
     const groups = split ? points.map((p) => [p]) : [points];
     for (const group of groups) {
@@ -397,6 +419,9 @@ export function buildUnits(
           throw e;
         }
       }
+      if (group[0].btf !== undefined) {
+        onDemand("btf").typeUnit(unit);
+      }
       if (
         (kind === "uprobe" || kind === "uretprobe") &&
         new Set(group.map((a) => a.target)).size === 1 &&
@@ -433,6 +458,12 @@ function kprobeAttachPoints(
     if (ap.offset !== undefined) pt.offset = ap.offset;
     return pt;
   });
+}
+
+/** Whether a rawtracepoint is typed by BTF (plain names: when it is read). */
+function btfRawTracepoint(ap: ast.AttachPointNode): boolean {
+  return ap.target.includes(":") || hasWildcard(ap.target) ||
+    onDemand("btf").liveBtf();
 }
 
 /** Whether `probe`'s predicate or body calls function `name`. */

@@ -12,14 +12,19 @@
 import type { MapSpec, ProbeProgram } from "../program.ts";
 import { encode, type Insn, LD_IMM64 } from "../bpf/insn.ts";
 import { MapType, ProgType, PseudoSrc } from "../bpf/opcodes.ts";
-import { failingInsn, VerifierRejection } from "../../ffi/errors.ts";
+import {
+  AttachError,
+  errnoName,
+  failingInsn,
+  VerifierRejection,
+} from "../../ffi/errors.ts";
 import {
   type FuncInfo,
   funcInfo,
   functionStarts,
 } from "../../ffi/func_info.ts";
 import { addressOf, type NativeLibs } from "../../ffi/libbpf.ts";
-import { alloc, cstr, ProgLoadOpts } from "../../ffi/structs.ts";
+import { alloc, AttachType, cstr, ProgLoadOpts } from "../../ffi/structs.ts";
 import { kernelName } from "./kernel_maps.ts";
 import { expandSignExtension } from "../bpf/sign_extend.ts";
 
@@ -251,22 +256,50 @@ function loadCode(
   btf: { fd: number; info: FuncInfo } | undefined,
 ): Loaded {
   const level = cx.logLevel;
+  const target = btfTarget(probe);
   let checked = stoppable;
   let code = patch(cx, probe.insns, stoppable);
-  let { fd, log } = tryLoad(cx.n, btf, progType, kname, code, level, level > 0);
+  let { fd, log } = tryLoad(
+    cx.n,
+    btf,
+    target,
+    progType,
+    kname,
+    code,
+    level,
+    level > 0,
+  );
   if (fd < 0 && stoppable) {
     // Judged without the stop check, the program is the one compiled:
     // the verifier's log and instruction numbers are the script's. (If
     // it loads so, it runs without the check: pausing detaches it.)
     code = patch(cx, probe.insns, false);
     checked = false;
-    ({ fd, log } = tryLoad(cx.n, btf, progType, kname, code, level, level > 0));
+    ({ fd, log } = tryLoad(
+      cx.n,
+      btf,
+      target,
+      progType,
+      kname,
+      code,
+      level,
+      level > 0,
+    ));
   }
   if (level > 0) cx.logs.set(probe.name, log);
   if (fd < 0) {
     const errno = -fd;
     if (level === 0) {
-      ({ fd, log } = tryLoad(cx.n, btf, progType, kname, code, 1, true));
+      ({ fd, log } = tryLoad(
+        cx.n,
+        btf,
+        target,
+        progType,
+        kname,
+        code,
+        1,
+        true,
+      ));
       cx.logs.set(probe.name, log);
     }
     if (fd >= 0) {
@@ -281,6 +314,13 @@ function loadCode(
         probe: probe.name,
         sourceLine,
       });
+    } else if (target !== undefined) {
+      throw new AttachError(
+        probe.attach[0].text,
+        `the kernel refused the ${target.name} program before verifying it (BPF_PROG_TYPE_TRACING, ${target.typeName}): ${
+          errnoName(errno)
+        }; this kernel does not run fentry/fexit programs: use a tracepoint or rawtracepoint`,
+      );
     } else {
       throw cx.n.error(
         `load program "${kname}"`,
@@ -294,10 +334,56 @@ function loadCode(
   return { probe, fd, kname, special, stopChecked: checked };
 }
 
+/** What an fentry/fexit program is loaded for: its function's BTF. */
+interface BtfTarget {
+  /** `expected_attach_type`. */
+  type: number;
+  /** Its name, for messages. */
+  typeName: string;
+  /** The probe type, for messages. */
+  name: string;
+  /** `attach_btf_id`: the function's `FUNC` in vmlinux's BTF. */
+  id: number;
+}
+
+/**
+ * The attach target of an fentry/fexit program; undefined for other
+ * probes (a raw tracepoint loads as BPF_PROG_TYPE_RAW_TRACEPOINT, by
+ * name).
+ *
+ * @throws {AttachError} For a function of a module (its BTF object is
+ * not passed yet).
+ */
+function btfTarget(probe: ProbeProgram): BtfTarget | undefined {
+  const ap = probe.attach[0];
+  if (ap === undefined || (ap.kind !== "fentry" && ap.kind !== "fexit")) {
+    return undefined;
+  }
+  if (ap.btf === undefined) {
+    throw new AttachError(ap.text, "the function's BTF id is unknown");
+  }
+  if (ap.btf.module !== undefined) {
+    throw new AttachError(
+      ap.text,
+      `functions of modules (${ap.btf.module}) are not supported by the kernel engine yet: ${
+        errnoName(95)
+      }`,
+    );
+  }
+  const fentry = ap.kind === "fentry";
+  return {
+    type: fentry ? AttachType.TRACE_FENTRY : AttachType.TRACE_FEXIT,
+    typeName: fentry ? "BPF_TRACE_FENTRY" : "BPF_TRACE_FEXIT",
+    name: ap.kind,
+    id: ap.btf.id,
+  };
+}
+
 /** One `bpf_prog_load`, with the verifier's log when `withLog`. */
 function tryLoad(
   n: NativeLibs,
   btf: { fd: number; info: FuncInfo } | undefined,
+  target: BtfTarget | undefined,
   progType: number,
   name: string,
   code: Uint8Array<ArrayBuffer>,
@@ -312,6 +398,10 @@ function tryLoad(
     view.setBigUint64(ProgLoadOpts.func_info, addressOf(info.records), true);
     view.setUint32(ProgLoadOpts.func_info_cnt, info.count, true);
     view.setUint32(ProgLoadOpts.func_info_rec_size, 8, true);
+  }
+  if (target !== undefined) {
+    view.setUint32(ProgLoadOpts.expected_attach_type, target.type, true);
+    view.setUint32(ProgLoadOpts.attach_btf_id, target.id, true);
   }
   const logBuf = withLog ? new Uint8Array(LOG_SIZE) : undefined;
   if (logBuf) {

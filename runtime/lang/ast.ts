@@ -277,7 +277,7 @@ export type ProviderName =
  * Field use by provider:
  * - BEGIN/END: only `provider`.
  * - tracepoint: `target` = `"category:event"` (`parts` = [category, event]).
- * - rawtracepoint: `target` = event name.
+ * - rawtracepoint: `target` = event name, `"module:event"` with a module.
  * - kprobe/kretprobe/kfunc/kretfunc: `target` = function, `offset` when
  *   `+N` given.
  * - uprobe/uretprobe: `target` = binary path, `symbol` = function name (or

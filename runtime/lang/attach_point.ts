@@ -38,8 +38,10 @@ export const PROVIDERS: Readonly<Record<string, ProviderName>> = {
   s: "software",
   hardware: "hardware",
   h: "hardware",
+  fentry: "kfunc",
   kfunc: "kfunc",
   f: "kfunc",
+  fexit: "kretfunc",
   kretfunc: "kretfunc",
   fr: "kretfunc",
   watchpoint: "watchpoint",
@@ -399,6 +401,11 @@ export function parseAttachParts(
       break;
     }
     case "rawtracepoint":
+      // `rawtracepoint[:module]:event`: the target keeps the module.
+      if (parts.length < 1 || parts.length > 2) return { problem: "shape" };
+      if (parts.some((x) => x === "")) return { problem: "shape" };
+      shape.target = parts.join(":");
+      break;
     case "iter":
       if (parts.length !== 1 || parts[0] === "") return { problem: "shape" };
       shape.target = parts[0];

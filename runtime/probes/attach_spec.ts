@@ -25,6 +25,8 @@ const LONG_NAMES: readonly ProbeKind[] = [
   "END",
   "tracepoint",
   "rawtracepoint",
+  "fentry",
+  "fexit",
   "kprobe",
   "kretprobe",
   "uprobe",
@@ -40,13 +42,19 @@ const LONG_NAMES: readonly ProbeKind[] = [
  * Provider aliases → long names: the language's short aliases
  * (`PROVIDERS` of `lang/attach_point.ts`) of the providers above.
  */
-export const PROVIDER_ALIASES: Readonly<Record<string, ProbeKind>> = Object
-  .fromEntries(
+export const PROVIDER_ALIASES: Readonly<Record<string, ProbeKind>> = {
+  ...Object.fromEntries(
     Object.entries(PROVIDERS).filter(([alias, name]) =>
       alias.length <= 2 && alias !== name &&
       (LONG_NAMES as readonly string[]).includes(name)
     ),
-  ) as Record<string, ProbeKind>;
+  ) as Record<string, ProbeKind>,
+  // The language's provider names of fentry and fexit are their aliases.
+  kfunc: "fentry",
+  f: "fentry",
+  kretfunc: "fexit",
+  fr: "fexit",
+};
 
 /**
  * The long provider name for a provider or alias, or undefined.
@@ -59,7 +67,8 @@ export const PROVIDER_ALIASES: Readonly<Record<string, ProbeKind>> = Object
  * assert.equal(providerKind("kr"), "kretprobe");
  * assert.equal(providerKind("tracepoint"), "tracepoint");
  * assert.equal(providerKind("U"), "usdt");
- * assert.equal(providerKind("kfunc"), undefined);
+ * assert.equal(providerKind("kfunc"), "fentry");
+ * assert.equal(providerKind("watchpoint"), undefined);
  * ```
  */
 export function providerKind(name: string): ProbeKind | undefined {
@@ -101,6 +110,8 @@ function describe(kind: ProbeKind, p: AttachProblem): string {
           return "expected rawtracepoint:name";
         case "kprobe":
         case "kretprobe":
+        case "fentry":
+        case "fexit":
           return "missing function";
         case "uprobe":
         case "uretprobe":
@@ -177,7 +188,10 @@ export function parseAttachPoint(text: string): AttachPoint {
       if (parts.length === 2 && parts[1] === "") parts = [parts[0]];
       break;
   }
-  const found = parseAttachParts(kind, parts);
+  const found = parseAttachParts(
+    kind === "fentry" ? "kfunc" : kind === "fexit" ? "kretfunc" : kind,
+    parts,
+  );
   if ("problem" in found) return fail(describe(kind, found));
   const ap: AttachPoint = { kind, target: found.target, text: "" };
   switch (kind) {

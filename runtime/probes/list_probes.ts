@@ -17,6 +17,8 @@ import { findBinary } from "./find_binary.ts";
 import { listUprobeSymbols } from "./uprobe_target.ts";
 import { globToRegExp, hasWildcard, matchGlob } from "./glob.ts";
 import { expandKernelFunctions } from "./kernel_functions.ts";
+import { btfProbe, matchBtfProbes } from "../btf/btf_probes.ts";
+import { kernelTypes } from "../btf/load_types.ts";
 import { HARDWARE_EVENTS, SOFTWARE_EVENTS } from "./perf_events.ts";
 import { listUsdtProbes, matchUsdtProbes, readUsdtProbes } from "./usdt.ts";
 import {
@@ -32,6 +34,25 @@ function perfNames(kind: "software" | "hardware", pattern: string): string[] {
     re.test(e.name) || (e.alias !== undefined && re.test(e.alias))
   )
     .map((e) => e.name).sort();
+}
+
+/**
+ * `MODULE:NAME` of the functions (fentry/fexit) or raw tracepoints BTF
+ * describes matching `pattern` (`NAME` or `MODULE:NAME`, globs), as
+ * bpftrace 0.26 lists them; a name alone matches in every module.
+ */
+function btfNames(
+  kind: "fentry" | "fexit" | "rawtracepoint",
+  pattern: string,
+): string[] {
+  const colon = pattern.indexOf(":");
+  const mod = colon < 0 ? "*" : pattern.slice(0, colon) || "*";
+  const name = colon < 0 ? pattern || "*" : pattern.slice(colon + 1) || "*";
+  return matchBtfProbes(
+    kind === "rawtracepoint" ? "rawtracepoint" : "function",
+    mod,
+    name,
+  ).map((m) => `${kind}:${m.module}:${m.name}`);
 }
 
 function rawTracepoints(pattern: string): string[] {
@@ -103,7 +124,14 @@ export function listProbes(
       return expandTracepoints(rest.includes(":") ? rest : `${rest}:*`)
         .map((t) => `tracepoint:${t}`);
     case "rawtracepoint":
-      return rawTracepoints(rest).map((n) => `rawtracepoint:${n}`);
+    case "fentry":
+    case "fexit":
+      // From the kernel's BTF; without it (no /sys/kernel/btf/vmlinux),
+      // raw tracepoints by tracepoint event name.
+      if (kernelTypes().source === "btf") return btfNames(kind, rest);
+      return kind === "rawtracepoint"
+        ? rawTracepoints(rest).map((n) => `rawtracepoint:${n}`)
+        : [];
     case "software":
     case "hardware":
       return perfNames(kind, rest.split(":")[0]).map((n) => `${kind}:${n}:`);
@@ -182,6 +210,10 @@ export function formatProbeList(
   const lines: string[] = [];
   for (const probe of probes) {
     lines.push(probe + "\n");
+    if (verbose && /^(?:fentry|fexit|rawtracepoint):[^:]+:/.test(probe)) {
+      lines.push(...btfParams(probe));
+      continue;
+    }
     if (!verbose || !probe.startsWith("tracepoint:")) continue;
     const [, category, name] = probe.split(":");
     let fields;
@@ -193,6 +225,28 @@ export function formatProbeList(
     for (const f of fields) if (!f.common) lines.push(`    ${f.decl}\n`);
   }
   return lines.join("");
+}
+
+/**
+ * The arguments `-lv` prints under `fentry:MODULE:NAME` (fexit: and
+ * `retval`) or `rawtracepoint:MODULE:NAME`, from the BTF prototype.
+ */
+function btfParams(probe: string): string[] {
+  const [kind, module, name] = probe.split(":");
+  const p = btfProbe(
+    kind === "rawtracepoint" ? "rawtracepoint" : "function",
+    name,
+    module,
+  );
+  if (p === undefined) return [];
+  const out = p.params.map((x, i) =>
+    `    ${p.types.typeName(x.type)} ${x.name || `arg${i}`}\n`
+  );
+  if (kind === "fexit") {
+    const ret = p.returns === 0 ? "void" : p.types.typeName(p.returns);
+    out.push(`    ${ret} retval\n`);
+  }
+  return out;
 }
 
 /**

@@ -28,6 +28,7 @@ import { syscallNumber } from "../probes/syscalls.ts";
 import { EventSource, writeU64 } from "./event_source.ts";
 import { RegsSource } from "./regs_source.ts";
 import { PerfSource } from "./perf_source.ts";
+import { BtfArgsSource } from "./btf_args_source.ts";
 
 export { EventSource } from "./event_source.ts";
 export { RegsSource } from "./regs_source.ts";
@@ -356,7 +357,13 @@ export function makeSource(
     case "uretprobe":
       return new RegsSource(world, attach, probe, ctx.size, rate);
     case "rawtracepoint":
+      if (ctx.args !== undefined) {
+        return new BtfArgsSource(world, attach, probe, ctx, rate);
+      }
       return new RawTracepointSource(world, attach, probe, ctx.size, rate);
+    case "fentry":
+    case "fexit":
+      return new BtfArgsSource(world, attach, probe, ctx, rate);
     case "profile":
     case "interval":
     case "software":

@@ -49,6 +49,10 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
       [],
       [],
     ],
+    ["fentry:vfs_read { @[args.count] = count(); }", [], ["btf"]],
+    ["kretfunc:vfs_read { @ = retval; }", [], ["btf"]],
+    ["rt:sys_exit { @ = args.ret; }", [], ["btf"]],
+    ["$1:vfs_read { }", ["fexit"], ["btf"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -73,6 +77,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "find",
     "strlen",
     "args",
+    "btf",
   ]);
 });
 

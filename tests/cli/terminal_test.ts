@@ -492,7 +492,7 @@ Deno.test("an erroneous expression reports one error, not a cascade", async () =
   ]);
   assert.equal(begin.code, 2);
   assert.deepEqual(errorLines(begin.stderr), [
-    "stdin:1:24: ERROR: The args builtin can only be used with tracepoints",
+    "stdin:1:24: ERROR: The args builtin can only be used with tracepoints, rawtracepoints, fentry and fexit",
   ]);
   const typo = await runCli([
     "--dry-run",

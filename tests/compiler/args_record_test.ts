@@ -63,7 +63,7 @@ Deno.test("args of kfree_skb: own fields, void * in hex, in keys and values", ()
 Deno.test("args used whole outside a tracepoint is an error at args", () => {
   assert.equal(
     errors("BEGIN { print(args); }"),
-    "stdin:1:15: ERROR: The args builtin can only be used with tracepoints\n" +
+    "stdin:1:15: ERROR: The args builtin can only be used with tracepoints, rawtracepoints, fentry and fexit\n" +
       "BEGIN { print(args); }\n" +
       "              ~~~~",
   );

@@ -109,7 +109,7 @@ const CASES: [string, string, boolean?][] = [
   ],
   [
     "kprobe:f { @ = retval; }",
-    "The retval builtin can only be used with kretprobes and uretprobes",
+    "The retval builtin can only be used with kretprobes, uretprobes and fexit",
   ],
   ['BEGIN { system("ls"); }', "system() is an unsafe function: use --unsafe"],
   ["BEGIN { signal(9); }", "signal() is an unsafe function: use --unsafe"],
@@ -226,7 +226,10 @@ const CASES: [string, string, boolean?][] = [
     "BEGIN { @x = (1, 2).5; }",
     "Tuple index 5 out of range: tuple has 2 elements",
   ],
-  ["kfunc:f { @ = count(); }", 'Probe type "kfunc" is not supported'],
+  [
+    "watchpoint:0x1000:8:w { @ = count(); }",
+    'Probe type "watchpoint" is not supported',
+  ],
   [
     'BEGIN { @x = reg("ip"); }',
     "reg() can only be used with kprobes, uprobes and perf events",

@@ -310,7 +310,9 @@ Deno.test("uprobe args, uretprobe retval, func, reg(), raw tracepoint args", () 
   assert.equal(valueOf(l, "@ip"), 0x400n);
   assert.equal(valueOf(l, "@r"), 99n);
   assert.equal(valueOf(l, "@raw"), 1234n);
-  assert.equal(l.prog.probes[2].ctx.size, 16);
+  // arg1 is the second u64 slot (BTF, where read, sizes it by the event's
+  // arguments: sched_switch has more).
+  assert.ok(l.prog.probes[2].ctx.size >= 16);
 });
 
 Deno.test("kstack and ustack keys hold stack ids", () => {

@@ -7,6 +7,7 @@ import {
 } from "./run.ts";
 import { skipReason, SKIPS } from "./skips.ts";
 import { ROWS } from "./table.ts";
+import { fentrySkipReason } from "../support/fentry.ts";
 
 /**
  * With TSBPF_PARITY_RUN_SKIPPED=1 the skipped (row, engine) pairs run too
@@ -49,6 +50,7 @@ function hardwareSkipReason(): string | undefined {
 
 const needs: Record<string, string | undefined> = {
   "hardware-counters": hardwareSkipReason(),
+  fentry: fentrySkipReason(),
 };
 
 if (workloadSkipReason !== undefined) {

@@ -40,6 +40,7 @@ import { TUPLEKEYS_ROWS } from "./rows_tuplekeys.ts";
 import { ARGS_ROWS } from "./rows_args.ts";
 import { AUTODEREF_ROWS } from "./rows_autoderef.ts";
 import { SYNTAX26_ROWS } from "./rows_syntax26.ts";
+import { FENTRY_ROWS } from "./rows_fentry.ts";
 
 export { N, type Row };
 
@@ -1336,4 +1337,5 @@ export const ROWS: Row[] = [
   ...TUPLEKEYS_ROWS,
   ...AUTODEREF_ROWS,
   ...SYNTAX26_ROWS,
+  ...FENTRY_ROWS,
 ];

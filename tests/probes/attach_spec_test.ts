@@ -25,6 +25,10 @@ Deno.test("every alias gives the same attach point as its long name", () => {
     ["s:cpu-clock:1000000", "software:cpu-clock:1000000"],
     ["h:cache-misses:1000000", "hardware:cache-misses:1000000"],
     ["U:/bin/x:prov:probe", "usdt:/bin/x:prov:probe"],
+    ["f:vfs_read", "fentry:vfs_read"],
+    ["kfunc:vfs_read", "fentry:vfs_read"],
+    ["fr:vfs_read", "fexit:vfs_read"],
+    ["kretfunc:vmlinux:vfs_read", "fexit:vmlinux:vfs_read"],
   ];
   for (const [alias, long] of cases) {
     const a = parseAttachPoint(alias);
@@ -35,7 +39,23 @@ Deno.test("every alias gives the same attach point as its long name", () => {
   }
   assert.deepEqual(
     Object.keys(PROVIDER_ALIASES).sort(),
-    ["U", "h", "i", "k", "kr", "p", "rt", "s", "t", "u", "ur"],
+    [
+      "U",
+      "f",
+      "fr",
+      "h",
+      "i",
+      "k",
+      "kfunc",
+      "kr",
+      "kretfunc",
+      "p",
+      "rt",
+      "s",
+      "t",
+      "u",
+      "ur",
+    ],
   );
 });
 
@@ -133,7 +153,8 @@ Deno.test("wildcards are kept and reported", () => {
 Deno.test("invalid attach points throw SyntaxError naming the text", () => {
   const bad: [string, RegExp][] = [
     ["kfree_skb", /expected provider:target/],
-    ["kfunc:vfs_read", /unknown provider "kfunc"/],
+    ["watchpoint:0x1:8:w", /unknown provider "watchpoint"/],
+    ["fentry:a:b:c", /missing function/],
     ["usdt:/bin/x", /expected usdt:binary:\[provider:\]probe/],
     ["usdt:/bin/x:a:b:c", /expected usdt:binary:\[provider:\]probe/],
     ["tracepoint:skb", /expected tracepoint:category:name/],
