@@ -293,6 +293,7 @@ function checkAssign(c: SemaScope, s: ast.AssignStmt): void {
     c.u.types.set(t, NONE);
     return;
   }
+  if (v.kind === "map" && s.op === "=" && aggCopy(c, t, v, s.span)) return;
   const vt = c.expr(v);
   if (vt.k === "none" || vt.k === "args") {
     c.err(v.span, `Cannot assign a value of type ${typeName(vt)}`);
@@ -342,6 +343,60 @@ function checkAssign(c: SemaScope, s: ast.AssignStmt): void {
   if (m === undefined) return;
   mapValue(c, m, s.op === "=" ? vt : U64, s.span);
   c.u.types.set(t, m.value ?? vt);
+}
+
+/** What 0.26 suggests calling for each aggregation. */
+const AGG_HINTS: Record<AggName, string> = {
+  count: "count()",
+  sum: "sum(retval)",
+  min: "min(retval)",
+  max: "max(retval)",
+  avg: "avg(retval)",
+  stats: "stats(arg2)",
+  hist: "hist(retval)",
+  lhist: "lhist(rand %10, 0, 10, 1)",
+  tseries: "tseries(rand %10, 10s, 1)",
+};
+
+/**
+ * `@x = @agg` and `$x = @agg` as 0.26 checks them: true (with an error)
+ * when the value of aggregation map `v` cannot be assigned to `t`. A
+ * `count()`, `sum()`, `min()`, `max()` or `avg()` map's value can go to a
+ * variable or to a map that already holds integers; no other
+ * aggregation's can.
+ */
+function aggCopy(
+  c: SemaScope,
+  t: ast.AssignStmt["target"],
+  v: ast.MapExpr,
+  span: ast.Span,
+): boolean {
+  const kind = c.maps.get(`@${v.name}`)?.kind;
+  if (kind === undefined || kind === "value") return false;
+  const castable = kind === "count" || kind === "sum" || kind === "min" ||
+    kind === "max" || kind === "avg";
+  if (t.kind === "var") {
+    if (castable) return false;
+    c.err(span, `Value '${kind}_t' cannot be assigned to a scratch variable.`);
+    return true;
+  }
+  if (t.kind !== "map") return false;
+  const into = c.maps.get(`@${t.name}`);
+  if (castable && into?.kind === "value" && into.value?.k === "int") {
+    return false;
+  }
+  const name = `@${t.name}`;
+  c.err(
+    span,
+    `Map value '${kind}_t' cannot be assigned from one map to another. ` +
+      `The function that returns this type must be called directly e.g. ` +
+      `\`${name} = ${AGG_HINTS[kind]};\`.` +
+      (castable
+        ? ` Add a cast to integer if you want the value of the aggregate, ` +
+          `e.g. \`${name} = (int64)@${v.name};\`.`
+        : ""),
+  );
+  return true;
 }
 
 /**
