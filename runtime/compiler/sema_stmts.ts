@@ -87,14 +87,13 @@ export function checkStmt(c: SemaScope, s: ast.Stmt): void {
       return;
     case "return": {
       if (s.value === undefined) return;
+      // 0.26: any probe may return an integer, the program's r0.
       const t = c.expr(s.value);
-      if (c.u.kind !== "test" && c.u.kind !== "bench") {
+      if (t.k !== "int") {
         c.err(
-          s.value.span,
-          "return with a value is allowed only in test and bench probes",
+          s.span,
+          `Probe return values can only be integers. Found ${typeName(t)}`,
         );
-      } else if (t.k !== "int") {
-        c.err(s.value.span, "return value must be an integer");
       }
       return;
     }
@@ -345,25 +344,10 @@ function checkAssign(c: SemaScope, s: ast.AssignStmt): void {
   c.u.types.set(t, m.value ?? vt);
 }
 
-/** What 0.26 suggests calling for each aggregation. */
-const AGG_HINTS: Record<AggName, string> = {
-  count: "count()",
-  sum: "sum(retval)",
-  min: "min(retval)",
-  max: "max(retval)",
-  avg: "avg(retval)",
-  stats: "stats(arg2)",
-  hist: "hist(retval)",
-  lhist: "lhist(rand %10, 0, 10, 1)",
-  tseries: "tseries(rand %10, 10s, 1)",
-};
-
 /**
- * `@x = @agg` and `$x = @agg` as 0.26 checks them: true (with an error)
- * when the value of aggregation map `v` cannot be assigned to `t`. A
- * `count()`, `sum()`, `min()`, `max()` or `avg()` map's value can go to a
- * variable or to a map that already holds integers; no other
- * aggregation's can.
+ * `@x = @agg` and `$x = @agg` as 0.26 checks them: true (after an error)
+ * when `@agg`'s value cannot go to `t`. A count, sum, min, max or avg
+ * map's value goes to a variable, or to a map already holding integers.
  */
 function aggCopy(
   c: SemaScope,
@@ -373,28 +357,32 @@ function aggCopy(
 ): boolean {
   const kind = c.maps.get(`@${v.name}`)?.kind;
   if (kind === undefined || kind === "value") return false;
-  const castable = kind === "count" || kind === "sum" || kind === "min" ||
-    kind === "max" || kind === "avg";
+  const castable = /^(count|sum|min|max|avg)$/.test(kind);
   if (t.kind === "var") {
     if (castable) return false;
     c.err(span, `Value '${kind}_t' cannot be assigned to a scratch variable.`);
     return true;
   }
-  if (t.kind !== "map") return false;
   const into = c.maps.get(`@${t.name}`);
   if (castable && into?.kind === "value" && into.value?.k === "int") {
     return false;
   }
-  const name = `@${t.name}`;
+  const call = kind === "count"
+    ? "count()"
+    : kind === "stats"
+    ? "stats(arg2)"
+    : kind === "lhist"
+    ? "lhist(rand %10, 0, 10, 1)"
+    : kind === "tseries"
+    ? "tseries(rand %10, 10s, 1)"
+    : `${kind}(retval)`;
   c.err(
     span,
-    `Map value '${kind}_t' cannot be assigned from one map to another. ` +
-      `The function that returns this type must be called directly e.g. ` +
-      `\`${name} = ${AGG_HINTS[kind]};\`.` +
-      (castable
-        ? ` Add a cast to integer if you want the value of the aggregate, ` +
-          `e.g. \`${name} = (int64)@${v.name};\`.`
-        : ""),
+    `Map value '${kind}_t' cannot be assigned from one map to another. The function that returns this type must be called directly e.g. \`@${t.name} = ${call};\`.${
+      castable
+        ? ` Add a cast to integer if you want the value of the aggregate, e.g. \`@${t.name} = (int64)@${v.name};\`.`
+        : ""
+    }`,
   );
   return true;
 }
