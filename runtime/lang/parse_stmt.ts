@@ -10,6 +10,7 @@
 import type {
   AssignOp,
   Block,
+  BlockExpr,
   Expr,
   ForStmt,
   IfStmt,
@@ -27,7 +28,12 @@ import {
   joinSpan,
   type ParserState,
 } from "./parse_state.ts";
-import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
+import {
+  describeExpr,
+  parseExpr,
+  parseUnary,
+  ternaryStmt,
+} from "./parse_expr.ts";
 import { parseType } from "./parse_type.ts";
 
 /** The assignment operators. */
@@ -75,7 +81,7 @@ export function parseBlock(p: ParserState): Block {
       p.lexMark = p.cur.errorMark ?? p.lx.errorCount;
       try {
         const s = parseStmt(p);
-        stmts.push(s);
+        stmts.push(ternaryStmt(s));
         if (
           s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
           s.kind === "block" || s.kind === "for"
@@ -167,6 +173,11 @@ export function parseStmt(p: ParserState): Stmt {
   const op = p.cur;
   if (op.type === "punct" && ASSIGN_OPS.has(op.text)) {
     p.advance();
+    if (expr.kind === "ident" && expr.name === "_" && op.text === "=") {
+      // `_ = expr;`: the value discarded (0.26).
+      const e = parseExpr(p);
+      return { kind: "expr", expr: e, span: p.from(t.span) };
+    }
     if (expr.kind !== "var" && expr.kind !== "map") {
       p.diag.error(
         expr.span,
@@ -176,13 +187,23 @@ export function parseStmt(p: ParserState): Stmt {
       );
     }
     const value = parseExpr(p);
-    return {
+    const s: Stmt = {
       kind: "assign",
       op: op.text as AssignOp,
       target: expr as VarExpr | MapExpr,
       value,
       span: p.from(expr.span),
     };
+    // `@m = { …; avg(x) }` (0.26): `{ …; @m = avg(x); }`.
+    const v = value.kind === "block_expr" ? value.value : undefined;
+    if (
+      expr.kind === "map" && v?.kind === "call" &&
+      /^(count|sum|avg|min|max|stats|l?hist|tseries)$/.test(v.name)
+    ) {
+      const stmts = [...(value as BlockExpr).stmts, { ...s, value: v }];
+      return { kind: "block", stmts, span: s.span };
+    }
+    return s;
   }
   return { kind: "expr", expr, span: expr.span };
 }
