@@ -367,15 +367,12 @@ function aggCopy(
   if (castable && into?.kind === "value" && into.value?.k === "int") {
     return false;
   }
-  const call = kind === "count"
-    ? "count()"
-    : kind === "stats"
-    ? "stats(arg2)"
-    : kind === "lhist"
-    ? "lhist(rand %10, 0, 10, 1)"
-    : kind === "tseries"
-    ? "tseries(rand %10, 10s, 1)"
-    : `${kind}(retval)`;
+  const call = {
+    count: "count()",
+    stats: "stats(arg2)",
+    lhist: "lhist(rand %10, 0, 10, 1)",
+    tseries: "tseries(rand %10, 10s, 1)",
+  }[kind as string] ?? `${kind}(retval)`;
   c.err(
     span,
     `Map value '${kind}_t' cannot be assigned from one map to another. The function that returns this type must be called directly e.g. \`@${t.name} = ${call};\`.${

@@ -332,7 +332,7 @@ function parseBlockExpr(p: ParserState, open: Token): Expr {
         value = s.kind === "if" ? ifValue(p, s) : s.expr;
         break;
       }
-      stmts.push(ternaryStmt(s));
+      stmts.push(s);
       if (
         s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
         s.kind === "block" || s.kind === "for"
@@ -390,27 +390,6 @@ function ifValue(p: ParserState, s: IfStmt): Expr {
     else: arm(s.else),
     span: s.span,
   };
-}
-
-/**
- * A statement `c ? f() : g();` (a call in either branch: it may have no
- * value) is `if (c) { f(); } else { g(); }`, as 0.26 runs it.
- *
- * @example Usage
- * ```ts ignore
- * stmts.push(ternaryStmt(parseStmt(p)));
- * ```
- */
-export function ternaryStmt(s: Stmt): Stmt {
-  if (s.kind !== "expr" || s.expr.kind !== "ternary") return s;
-  const { cond, then, else: other, span } = s.expr;
-  if (then.kind !== "call" && other.kind !== "call") return s;
-  const block = (e: Expr): Block => ({
-    kind: "block",
-    stmts: [ternaryStmt({ kind: "expr", expr: e, span: e.span })],
-    span: e.span,
-  });
-  return { kind: "if", cond, then: block(then), else: block(other), span };
 }
 
 /** `(expr)` or a tuple or a record (at `(`). */

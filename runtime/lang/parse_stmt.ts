@@ -28,12 +28,7 @@ import {
   joinSpan,
   type ParserState,
 } from "./parse_state.ts";
-import {
-  describeExpr,
-  parseExpr,
-  parseUnary,
-  ternaryStmt,
-} from "./parse_expr.ts";
+import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
 import { parseType } from "./parse_type.ts";
 
 /** The assignment operators. */
@@ -81,7 +76,7 @@ export function parseBlock(p: ParserState): Block {
       p.lexMark = p.cur.errorMark ?? p.lx.errorCount;
       try {
         const s = parseStmt(p);
-        stmts.push(ternaryStmt(s));
+        stmts.push(s);
         if (
           s.kind === "if" || s.kind === "while" || s.kind === "unroll" ||
           s.kind === "block" || s.kind === "for"
@@ -205,7 +200,30 @@ export function parseStmt(p: ParserState): Stmt {
     }
     return s;
   }
-  return { kind: "expr", expr, span: expr.span };
+  return ternaryStmt(expr);
+}
+
+/**
+ * `c ? f() : g();` (a call in either branch: it may have no value) is
+ * `if (c) { f(); } else { g(); }`, as 0.26 runs it.
+ */
+function ternaryStmt(e: Expr): Stmt {
+  const s: Stmt = { kind: "expr", expr: e, span: e.span };
+  if (e.kind !== "ternary") return s;
+  const [x, y] = [e.then, e.else];
+  if (x.kind !== "call" && y.kind !== "call") return s;
+  const block = (e: Expr): Block => ({
+    kind: "block",
+    stmts: [ternaryStmt(e)],
+    span: e.span,
+  });
+  return {
+    kind: "if",
+    cond: e.cond,
+    then: block(x),
+    else: block(y),
+    span: e.span,
+  };
 }
 
 /** `let $x [: type] [= value]` (at `let`). */
