@@ -141,6 +141,27 @@ const CASE_ROWS: Row[] = CASES.map(([name, source, want, from]) => ({
 export const AGGREAD_ROWS: Row[] = [
   ...CASE_ROWS,
   {
+    name: "aggread_in_loops",
+    features: [
+      "an aggregation read inside a while loop and a bpf_loop range",
+      "nine reads in one expression",
+    ],
+    // An inline fold over 1024 CPUs left the kernel's verifier too many
+    // pending branches here ("The sequence of 8193 jumps is too complex").
+    source: `begin {
+  @c = count(); @m = max(7); $i = 0;
+  while ($i < 50) { if (@c > 0) { @n++; } $i++; }
+  for ($j : 0..$i) { @r = sum(@m); }
+  print(@c + @c + @c + @c + @c + @c + @c + @c + @m);
+  exit();
+}`,
+    expect(r) {
+      assert.deepEqual(linesOf(r), ["15"]);
+      assert.equal(only(r, "@n"), 50);
+      assert.equal(only(r, "@r"), 350);
+    },
+  },
+  {
     name: "aggread_folds_cpus",
     features: [
       "a count() read in the program is its total over every CPU",
