@@ -14,10 +14,8 @@ import { buildKey } from "./codegen_maps.ts";
 import type { Emitter } from "./emitter.ts";
 
 /**
- * The most CPUs the fold visits; it stops at the first CPU the map has no
- * slot for. `bpf_loop` runs it (kernel 5.17, as `bpf_map_lookup_percpu_elem`
- * needs 5.19): the verifier checks the callback, not every CPU of every
- * read, so reads inside loops and many reads in one probe load.
+ * The most CPUs the fold visits (it stops at the first without a slot).
+ * In a `bpf_loop` callback the verifier checks it once, not per CPU.
  */
 const MAX_CPUS = 1024;
 
