@@ -1,7 +1,8 @@
 /**
- * Reading a `count()` or `sum()` map's value in the program (0.26's
- * castable maps, `(bool)@c`, `(int64)@s`): the per-CPU slots summed with
- * `bpf_map_lookup_percpu_elem`, CPU by CPU until a lookup fails.
+ * Reading a `count()`, `sum()`, `min()`, `max()` or `avg()` map's value
+ * in the program (0.26's castable maps: `@c > 5`, `(int64)@s`): the
+ * per-CPU slots folded with `bpf_map_lookup_percpu_elem`, CPU by CPU
+ * until a lookup fails, in a `bpf_loop` callback.
  *
  * @module
  */
@@ -13,10 +14,8 @@ import { buildKey } from "./codegen_maps.ts";
 import type { Emitter } from "./emitter.ts";
 
 /**
- * The most CPUs the loop visits; it stops at the first CPU the map has no
- * slot for. The verifier explores one path per visit, and both it and the
- * kernel's refuse more than 8192 pending branches: machines with more
- * than 1024 CPUs would see the first 1024 CPUs' counts only.
+ * The most CPUs the fold visits (it stops at the first without a slot).
+ * In a `bpf_loop` callback the verifier checks it once, not per CPU.
  */
 const MAX_CPUS = 1024;
 
@@ -57,119 +56,105 @@ export function aggTotal(
   kind: CastableAgg,
 ): Ref {
   const b = cg.b;
-  const ra = cg.ra;
-  const acc = cg.alloc(8);
-  const cpu = cg.alloc(8);
-  // avg: the count; min/max: 1 once a slot was taken.
-  const aux = kind === "avg" || kind === "min" || kind === "max"
-    ? cg.alloc(8)
-    : 0;
+  // What the callback folds into: the total, then the count (avg) or
+  // 1 once a slot was taken (min, max).
+  const acc = cg.alloc(16);
   b.st(8, R10, acc, 0);
-  b.st(8, R10, cpu, 0);
-  if (aux !== 0) b.st(8, R10, aux, 0);
-  ra.evictCallerSaved();
-  const floor = ra.split();
-  const head = b.newLabel("aggcpu");
-  const end = b.newLabel("aggend");
-  cg.region(() => {
-    b.label(head);
-    const c = ra.newReg();
-    b.ldx(8, ra.reg(c), R10, cpu);
-    b.jmpImm("JGE", ra.reg(c), MAX_CPUS, end);
-    const p = cg.call(
-      Helper.map_lookup_percpu_elem,
-      [{ map: idx }, { fp: key }, c],
-      true,
-    )!;
-    b.jmpImm("JEQ", ra.reg(p), 0, end);
-    const v = ra.newReg();
-    const t = ra.newReg();
-    if (kind === "min" || kind === "max") {
-      b.ldx(8, ra.reg(v), ra.reg(p), 0);
-      minMax(cg, p, v, acc, aux, kind);
-    } else {
-      const add = (slot: number, off: number): void => {
-        b.ldx(8, ra.reg(v), ra.reg(p), off);
-        b.ldx(8, ra.reg(t), R10, slot);
-        b.alu64Reg("ADD", ra.reg(t), ra.reg(v));
-        b.stx(8, R10, slot, ra.reg(t));
-      };
-      // avg and stats slots: the count, then the total.
-      add(acc, kind === "avg" ? 8 : 0);
-      if (kind === "avg") add(aux, 0);
-    }
-    ra.free(p);
-    b.ldx(8, ra.reg(t), R10, cpu);
-    b.alu64Imm("ADD", ra.reg(t), 1);
-    b.stx(8, R10, cpu, ra.reg(t));
-    ra.free(v);
-    ra.free(t);
-    b.ja(head);
-    b.label(end);
-  });
-  ra.floor = floor;
-  // Forget where the loop stopped: paths leaving it at different CPUs
-  // then agree, and the verifier explores what follows once.
-  b.st(8, R10, cpu, 0);
-  const r = ra.newReg();
-  b.ldx(8, ra.reg(r), R10, acc);
-  if (kind === "avg") average(cg, r, aux);
+  b.st(8, R10, acc + 8, 0);
+  const fn = b.newLabel("aggcpu");
+  cg.call(Helper.loop, [
+    cg.ra.imm(MAX_CPUS),
+    { func: fn },
+    { fp: acc },
+    cg.ra.imm(0),
+  ], false);
+  cg.cb.callbacks.push(() => fold(cg.b, fn, idx, key - acc, kind));
+  const r = cg.ra.newReg();
+  b.ldx(8, cg.ra.reg(r), R10, acc);
+  if (kind === "avg") average(cg, r, acc + 8);
   return r;
 }
 
 /**
- * Folds the value `v` of a min/max slot at `p` (`[value, written]`) into
- * `acc`, `have` being 1 once a slot was taken. Without branches: a
- * comparison would narrow `acc` differently on each path, and the
- * verifier would walk every combination of the CPUs' outcomes.
+ * The callback at `fn` (r1 the CPU, r2 the accumulator, the key `keyOff`
+ * bytes after it): folds the CPU's slot in, 1 (stop) when there is none.
  */
-function minMax(
-  cg: Emitter,
-  p: Ref,
-  v: Ref,
-  acc: number,
-  have: number,
-  kind: "min" | "max",
+function fold(
+  b: Emitter["b"],
+  fn: string,
+  idx: number,
+  keyOff: number,
+  kind: CastableAgg,
 ): void {
-  const b = cg.b;
-  const ra = cg.ra;
-  const [a, d, m, u] = [ra.newReg(), ra.newReg(), ra.newReg(), ra.newReg()];
-  const R = (r: Ref) => ra.reg(r);
-  b.ldx(8, R(a), R10, acc);
+  const stop = b.newLabel("aggstop");
+  b.label(fn);
+  b.movReg(6, 2);
+  b.movReg(3, 1);
+  b.ldMap(1, idx);
+  b.movReg(2, 6);
+  b.alu64Imm("ADD", 2, keyOff);
+  b.call(Helper.map_lookup_percpu_elem);
+  b.jmpImm("JEQ", 0, 0, stop);
+  if (kind === "min" || kind === "max") minMax(b, kind);
+  else {
+    // avg's slot: the count, then the total.
+    const add = (at: number, from: number): void => {
+      b.ldx(8, 1, 0, from);
+      b.ldx(8, 2, 6, at);
+      b.alu64Reg("ADD", 2, 1);
+      b.stx(8, 6, at, 2);
+    };
+    add(0, kind === "avg" ? 8 : 0);
+    if (kind === "avg") add(8, 0);
+  }
+  b.movImm(0, 0);
+  b.exit();
+  b.label(stop);
+  b.movImm(0, 1);
+  b.exit();
+}
+
+/**
+ * Folds the min/max slot at r0 (`[value, written]`) into the accumulator
+ * at r6 (`[extreme, have]`), without branches (r1-r5 scratch).
+ */
+function minMax(b: Emitter["b"], kind: "min" | "max"): void {
+  const [a, v, d, m, u] = [1, 2, 3, 4, 5];
+  b.ldx(8, v, 0, 0);
+  b.ldx(8, a, 6, 0);
   // m = all ones when x < y (signed), x - y's sign corrected for overflow.
   const [x, y] = kind === "min" ? [v, a] : [a, v];
-  b.movReg(R(d), R(x));
-  b.alu64Reg("SUB", R(d), R(y));
-  b.movReg(R(m), R(x));
-  b.alu64Reg("XOR", R(m), R(y));
-  b.movReg(R(u), R(x));
-  b.alu64Reg("XOR", R(u), R(d));
-  b.alu64Reg("AND", R(m), R(u));
-  b.alu64Reg("XOR", R(m), R(d));
-  b.alu64Imm("ARSH", R(m), 63);
-  // u = the extreme of acc and v: acc ^ ((acc ^ v) & m).
-  b.movReg(R(u), R(a));
-  b.alu64Reg("XOR", R(u), R(v));
-  b.alu64Reg("AND", R(u), R(m));
-  b.alu64Reg("XOR", R(u), R(a));
+  b.movReg(d, x);
+  b.alu64Reg("SUB", d, y);
+  b.movReg(m, x);
+  b.alu64Reg("XOR", m, y);
+  b.movReg(u, x);
+  b.alu64Reg("XOR", u, d);
+  b.alu64Reg("AND", m, u);
+  b.alu64Reg("XOR", m, d);
+  b.alu64Imm("ARSH", m, 63);
+  // u = the extreme of a and v: a ^ ((a ^ v) & m).
+  b.movReg(u, a);
+  b.alu64Reg("XOR", u, v);
+  b.alu64Reg("AND", u, m);
+  b.alu64Reg("XOR", u, a);
   // u = have ? u : v (the first slot taken is taken whole).
-  b.ldx(8, R(d), R10, have);
-  b.alu64Imm("NEG", R(d), 0);
-  b.alu64Reg("XOR", R(u), R(v));
-  b.alu64Reg("AND", R(u), R(d));
-  b.alu64Reg("XOR", R(u), R(v));
-  // acc = written ? u : acc; have |= written.
-  b.ldx(8, R(m), R(p), 8);
-  b.movReg(R(d), R(m));
-  b.alu64Imm("NEG", R(d), 0);
-  b.alu64Reg("XOR", R(u), R(a));
-  b.alu64Reg("AND", R(u), R(d));
-  b.alu64Reg("XOR", R(u), R(a));
-  b.stx(8, R10, acc, R(u));
-  b.ldx(8, R(d), R10, have);
-  b.alu64Reg("OR", R(d), R(m));
-  b.stx(8, R10, have, R(d));
-  for (const r of [a, d, m, u]) ra.free(r);
+  b.ldx(8, d, 6, 8);
+  b.alu64Imm("NEG", d, 0);
+  b.alu64Reg("XOR", u, v);
+  b.alu64Reg("AND", u, d);
+  b.alu64Reg("XOR", u, v);
+  // extreme = written ? u : a; have |= written.
+  b.ldx(8, m, 0, 8);
+  b.movReg(d, m);
+  b.alu64Imm("NEG", d, 0);
+  b.alu64Reg("XOR", u, a);
+  b.alu64Reg("AND", u, d);
+  b.alu64Reg("XOR", u, a);
+  b.stx(8, 6, 0, u);
+  b.ldx(8, d, 6, 8);
+  b.alu64Reg("OR", d, m);
+  b.stx(8, 6, 8, d);
 }
 
 /** `r` = `r` / the count at `n` (signed, toward zero; 0 for no count). */

@@ -15,6 +15,7 @@ import type { Ref } from "./regs.ts";
 import { STABLE_HELPER } from "./reuse.ts";
 import { keyedMap, ppidExpr, strlenOf } from "./sugar.ts";
 import { mapLen } from "./codegen_len.ts";
+import { buildKey } from "./codegen_maps.ts";
 import { onDemand } from "./on_demand.ts";
 import { memcmpValue } from "./codegen_memcmp.ts";
 import { event } from "./codegen_events.ts";
@@ -517,6 +518,27 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       cg.b.movImm(pr, 1);
       cg.b.label(miss);
       return p;
+    }
+    case "delete": {
+      // true when the element was there: bpf_map_delete_elem gave 0.
+      const m = (keyedMap(e) ?? e.args[0]) as ast.MapExpr;
+      const idx = cg.t.userMap(`@${m.name}`);
+      const r = cg.call(
+        Helper.map_delete_elem,
+        [{ map: idx }, { fp: buildKey(cg, m, undefined) }],
+        true,
+      )!;
+      cg.written(m.name);
+      const rr = ra.reg(r);
+      const gone = cg.b.newLabel("deleted");
+      const end = cg.b.newLabel("delend");
+      cg.b.jmpImm("JEQ", rr, 0, gone);
+      cg.b.movImm(rr, 0);
+      cg.b.ja(end);
+      cg.b.label(gone);
+      cg.b.movImm(rr, 1);
+      cg.b.label(end);
+      return r;
     }
     case "strcontains":
     case "strstr":

@@ -480,6 +480,8 @@ class UnitTypeChecker implements SemaScope {
           return S64;
         }
         if (m.kind !== "value") {
+          const read = castableMap(this, e);
+          if (read !== undefined) return read;
           this.err(
             e.span,
             `The value of aggregation map ${m.name} (${m.kind}) cannot be read in an expression`,

@@ -521,23 +521,24 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (argc(c, e, 1)) mapArg(c, e, 0, false);
       return NONE;
     case "delete": {
-      needStmt();
-      if (!argc(c, e, 1, 2)) return NONE;
+      // 0.26: true when the element was there (stdlib.md, delete).
+      const result = stmt ? NONE : BOOL;
+      if (!argc(c, e, 1, 2)) return result;
       if (e.args.length === 2) {
         elementArg(c, e);
-        return NONE;
+        return result;
       }
       const a = e.args[0];
       if (a.kind !== "map") {
         c.err(a.span, "delete() expects a map element");
-        return NONE;
+        return result;
       }
       const m = c.mapKeys(a);
       c.u.types.set(a, NONE);
       if (m !== undefined && m.kind === undefined && c.diag) {
         c.err(a.span, `Undefined map: ${m.name}${c.mapHint(m.name)}`);
       }
-      return NONE;
+      return result;
     }
     case "time":
       needStmt();

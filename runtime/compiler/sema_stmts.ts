@@ -87,14 +87,13 @@ export function checkStmt(c: SemaScope, s: ast.Stmt): void {
       return;
     case "return": {
       if (s.value === undefined) return;
+      // 0.26: any probe may return an integer, the program's r0.
       const t = c.expr(s.value);
-      if (c.u.kind !== "test" && c.u.kind !== "bench") {
+      if (t.k !== "int") {
         c.err(
-          s.value.span,
-          "return with a value is allowed only in test and bench probes",
+          s.span,
+          `Probe return values can only be integers. Found ${typeName(t)}`,
         );
-      } else if (t.k !== "int") {
-        c.err(s.value.span, "return value must be an integer");
       }
       return;
     }
@@ -293,6 +292,7 @@ function checkAssign(c: SemaScope, s: ast.AssignStmt): void {
     c.u.types.set(t, NONE);
     return;
   }
+  if (v.kind === "map" && s.op === "=" && aggCopy(c, t, v, s.span)) return;
   const vt = c.expr(v);
   if (vt.k === "none" || vt.k === "args") {
     c.err(v.span, `Cannot assign a value of type ${typeName(vt)}`);
@@ -342,6 +342,46 @@ function checkAssign(c: SemaScope, s: ast.AssignStmt): void {
   if (m === undefined) return;
   mapValue(c, m, s.op === "=" ? vt : U64, s.span);
   c.u.types.set(t, m.value ?? vt);
+}
+
+/**
+ * `@x = @agg` and `$x = @agg` as 0.26 checks them: true (after an error)
+ * when `@agg`'s value cannot go to `t`. A count, sum, min, max or avg
+ * map's value goes to a variable, or to a map already holding integers.
+ */
+function aggCopy(
+  c: SemaScope,
+  t: ast.AssignStmt["target"],
+  v: ast.MapExpr,
+  span: ast.Span,
+): boolean {
+  const kind = c.maps.get(`@${v.name}`)?.kind;
+  if (kind === undefined || kind === "value") return false;
+  const castable = /^(count|sum|min|max|avg)$/.test(kind);
+  if (t.kind === "var") {
+    if (castable) return false;
+    c.err(span, `Value '${kind}_t' cannot be assigned to a scratch variable.`);
+    return true;
+  }
+  const into = c.maps.get(`@${t.name}`);
+  if (castable && into?.kind === "value" && into.value?.k === "int") {
+    return false;
+  }
+  const call = {
+    count: "count()",
+    stats: "stats(arg2)",
+    lhist: "lhist(rand %10, 0, 10, 1)",
+    tseries: "tseries(rand %10, 10s, 1)",
+  }[kind as string] ?? `${kind}(retval)`;
+  c.err(
+    span,
+    `Map value '${kind}_t' cannot be assigned from one map to another. The function that returns this type must be called directly e.g. \`@${t.name} = ${call};\`.${
+      castable
+        ? ` Add a cast to integer if you want the value of the aggregate, e.g. \`@${t.name} = (int64)@${v.name};\`.`
+        : ""
+    }`,
+  );
+  return true;
 }
 
 /**

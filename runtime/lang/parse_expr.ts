@@ -8,7 +8,15 @@
  * @module
  */
 
-import type { BinaryOp, Expr, Span, Stmt, UnaryOp } from "./ast.ts";
+import type {
+  BinaryOp,
+  Block,
+  Expr,
+  IfStmt,
+  Span,
+  Stmt,
+  UnaryOp,
+} from "./ast.ts";
 import { isBuiltinName } from "./ast.ts";
 import { quote } from "./diagnostics.ts";
 import { describeToken, type Token } from "./lexer.ts";
@@ -320,8 +328,8 @@ function parseBlockExpr(p: ParserState, open: Token): Expr {
         continue;
       }
       const s = p.parseStmt();
-      if (p.at("}") && s.kind === "expr") {
-        value = s.expr;
+      if (p.at("}") && (s.kind === "expr" || s.kind === "if")) {
+        value = s.kind === "if" ? ifValue(p, s) : s.expr;
         break;
       }
       stmts.push(s);
@@ -349,6 +357,39 @@ function parseBlockExpr(p: ParserState, open: Token): Expr {
     );
   }
   return { kind: "block_expr", stmts, value, span: p.from(open.span) };
+}
+
+/**
+ * An `if` used as a value (0.26): `if (c) { …; a } else { …; b }` is
+ * `c ? { …; a } : { …; b }`.
+ */
+function ifValue(p: ParserState, s: IfStmt): Expr {
+  const arm = (b?: Block | IfStmt): Expr => {
+    if (b?.kind === "if") return ifValue(p, b);
+    const last = b?.stmts.at(-1);
+    const value = last?.kind === "if"
+      ? ifValue(p, last)
+      : last?.kind === "block"
+      ? arm(last)
+      : last?.kind === "expr"
+      ? last.expr
+      : p.fail(
+        (b ?? s).span,
+        b
+          ? "A block used as a value must end with an expression"
+          : 'An "if" used as a value needs an "else"',
+      );
+    const stmts = b!.stmts.slice(0, -1);
+    return { kind: "block_expr", stmts, value, span: b!.span };
+  };
+  const then = arm(s.then);
+  return {
+    kind: "ternary",
+    cond: s.cond,
+    then,
+    else: arm(s.else),
+    span: s.span,
+  };
 }
 
 /** `(expr)` or a tuple or a record (at `(`). */
@@ -419,6 +460,7 @@ function parseIdent(p: ParserState, t: Token): Expr {
   }
   if (name === "sizeof" && p.at("(", 1)) return parseSizeof(p, t);
   if (name === "offsetof" && p.at("(", 1)) return parseOffsetof(p, t);
+  if (name === "if") return ifValue(p, p.parseStmt() as IfStmt);
   if (KEYWORDS.has(name)) {
     p.fail(t.span, `Expected an expression, found ${describeToken(t)}`);
   }

@@ -10,6 +10,7 @@
 import type {
   AssignOp,
   Block,
+  BlockExpr,
   Expr,
   ForStmt,
   IfStmt,
@@ -203,6 +204,11 @@ export function parseStmt(p: ParserState): Stmt {
   const op = p.cur;
   if (op.type === "punct" && ASSIGN_OPS.has(op.text)) {
     p.advance();
+    if (expr.kind === "ident" && expr.name === "_" && op.text === "=") {
+      // `_ = expr;`: the value discarded (0.26).
+      const e = parseExpr(p);
+      return { kind: "expr", expr: e, span: p.from(t.span) };
+    }
     if (expr.kind !== "var" && expr.kind !== "map") {
       p.diag.error(
         expr.span,
@@ -212,15 +218,48 @@ export function parseStmt(p: ParserState): Stmt {
       );
     }
     const value = parseExpr(p);
-    return {
+    const s: Stmt = {
       kind: "assign",
       op: op.text as AssignOp,
       target: expr as VarExpr | MapExpr,
       value,
       span: p.from(expr.span),
     };
+    // `@m = { …; avg(x) }` (0.26): `{ …; @m = avg(x); }`.
+    const v = value.kind === "block_expr" ? value.value : undefined;
+    if (
+      expr.kind === "map" && v?.kind === "call" &&
+      /^(count|sum|avg|min|max|stats|l?hist|tseries)$/.test(v.name)
+    ) {
+      const stmts = [...(value as BlockExpr).stmts, { ...s, value: v }];
+      return { kind: "block", stmts, span: s.span };
+    }
+    return s;
   }
-  return { kind: "expr", expr, span: expr.span };
+  return ternaryStmt(expr);
+}
+
+/**
+ * `c ? f() : g();` (a call in either branch: it may have no value) is
+ * `if (c) { f(); } else { g(); }`, as 0.26 runs it.
+ */
+function ternaryStmt(e: Expr): Stmt {
+  const s: Stmt = { kind: "expr", expr: e, span: e.span };
+  if (e.kind !== "ternary") return s;
+  const [x, y] = [e.then, e.else];
+  if (x.kind !== "call" && y.kind !== "call") return s;
+  const block = (e: Expr): Block => ({
+    kind: "block",
+    stmts: [ternaryStmt(e)],
+    span: e.span,
+  });
+  return {
+    kind: "if",
+    cond: e.cond,
+    then: block(x),
+    else: block(y),
+    span: e.span,
+  };
 }
 
 /** `let $x [: type] [= value]` (at `let`). */

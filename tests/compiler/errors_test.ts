@@ -220,7 +220,20 @@ const CASES: [string, string, boolean?][] = [
   ['BEGIN { signal("SIGFOO"); }', 'Unknown signal "SIGFOO"', true],
   [
     "BEGIN { @c = count(); @x = @c; }",
-    "The value of aggregation map @c (count) cannot be read in an expression",
+    "Map value 'count_t' cannot be assigned from one map to another. " +
+    "The function that returns this type must be called directly e.g. " +
+    "`@x = count();`. Add a cast to integer if you want the value of " +
+    "the aggregate, e.g. `@x = (int64)@c;`.",
+  ],
+  [
+    "BEGIN { @h = hist(1); @x = @h; }",
+    "Map value 'hist_t' cannot be assigned from one map to another. " +
+    "The function that returns this type must be called directly e.g. " +
+    "`@x = hist(retval);`.",
+  ],
+  [
+    "BEGIN { @s = stats(1); $x = @s; }",
+    "Value 'stats_t' cannot be assigned to a scratch variable.",
   ],
   [
     "BEGIN { @x = (1, 2).5; }",

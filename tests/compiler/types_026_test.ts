@@ -131,8 +131,8 @@ const CASES: [string, RegExp][] = [
     /The value of aggregation map @a \(stats\) cannot be read in an expression/,
   ],
   [
-    "begin { @a = count(); print(@a + 1); }",
-    /The value of aggregation map @a \(count\) cannot be read/,
+    "begin { @a = hist(1); print(@a + 1); }",
+    /The value of aggregation map @a \(hist\) cannot be read/,
   ],
   [
     "begin { $a = (int8[2])(int16)1; print((uint32)$a); }",

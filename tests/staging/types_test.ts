@@ -117,13 +117,13 @@ const CASES: Case[] = [
       }),
   },
   {
-    name: "reading an aggregation map as a value",
+    name: "reading a histogram map as a value",
     compilerRejects: true,
     build: (t) =>
       t.probe(OPENAT, (c) => {
-        const n = c.map<[], "count">("n");
-        n.at().count();
-        // @ts-expect-error: count maps cannot be read in an expression
+        const n = c.map<[], "hist">("n");
+        n.at().hist(c.pid);
+        // @ts-expect-error: hist maps cannot be read in an expression
         c.printf("%d\n", n.at().get());
       }),
   },
