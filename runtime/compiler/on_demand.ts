@@ -57,6 +57,7 @@ const LOADERS = {
   find: () => import("./codegen_find.ts"),
   strlen: () => import("./codegen_strlen.ts"),
   args: () => import("./sema_args.ts"),
+  enums: () => import("./c_enums.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -88,6 +89,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   find: "the code of find()",
   strlen: "the code of strlen()",
   args: "the builder of a tracepoint's args record",
+  enums: "the reader of a script's enum definitions",
 };
 
 /**
@@ -162,6 +164,7 @@ export function onDemandNeeds(
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
   if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
+  if (/\benum\b/.test(t)) out.push("enums");
   return out;
 }
 

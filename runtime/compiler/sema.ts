@@ -49,6 +49,7 @@ import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
 import { type CStructs, parseCStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
 import { preamble } from "./c_preamble.ts";
+import { onDemand } from "./on_demand.ts";
 import { kernelTypeSource } from "./kernel_types.ts";
 import {
   BOOL,
@@ -102,6 +103,9 @@ function scriptPreamble(prog: ast.Program): ScriptPreamble {
   if (src !== undefined && texts.some((t) => /^\s*(struct|union)\b/.test(t))) {
     pre.local = src.preamble(texts);
   }
+  if (texts.some((t) => /^\s*enum\b/.test(t))) {
+    pre.enums = onDemand("enums").parseCEnums(texts);
+  }
   return pre;
 }
 
@@ -132,6 +136,9 @@ export function analyze(
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
   const pre = scriptPreamble(prog);
+  for (const e of pre.enums?.errors ?? []) {
+    diag.error(pre.definitions[e.index].span, e.message);
+  }
   const structs = parseCStructs(pre.definitions.map((d) => d.text));
   // Pass 1 fixes map types silently (a map may be read before the probe
   // that assigns it); pass 2 reports.
@@ -474,6 +481,12 @@ class UnitTypeChecker implements SemaScope {
         for (const s of e.stmts) checkStmt(this, s);
         return this.expr(e.value);
       case "ident": {
+        const own = this.pre.enums?.constants.get(e.name);
+        if (own !== undefined) {
+          // A script's enumerator prints as its name (0.26).
+          (this.u.consts ??= new Map()).set(e, own.value);
+          return { ...S64, enumType: own.type };
+        }
         const v = enumConstant(this, e);
         if (v !== undefined) {
           (this.u.consts ??= new Map()).set(e, v);

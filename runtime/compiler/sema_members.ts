@@ -211,6 +211,15 @@ export function kernelCast(
   t: SType,
 ): SType | undefined {
   const name = e.type.name;
+  const own = c.pre.enums?.types.get(name);
+  if (own !== undefined && e.type.pointer === 0) {
+    // A script's enum (0.26: 64 bits wide), printed as its names.
+    if (t.k !== "int") {
+      c.err(e.span, `Cannot cast from ${typeName(t)} to ${name}`);
+      return S64;
+    }
+    return { k: "int", size: 8, signed: t.signed, enumType: own };
+  }
   const named = /^(struct|union|enum) /.test(name);
   if (!named && castType({ ...e.type, pointer: 0 }) !== undefined) {
     return undefined;
