@@ -106,7 +106,7 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
+  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|->|\bargs\b|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
     .test(text);
 }
 
@@ -318,6 +318,10 @@ export function namedType(
   if (rec !== undefined) use(rec);
   if (rec !== undefined) return { rec, types: found.types, id: found.id };
   const type = btfSType(found.types, found.id, undefined);
+  // A recording keeps an enum's enumerators for replay (`select_types.ts`
+  // looks its name up as "enum NAME").
+  const m = /^enum (\w+)$/.exec(cname.replace(/\s+/g, " ").trim());
+  if (m !== null) usedEnums.add(m[1]);
   return { type, types: found.types, id: found.id };
 }
 

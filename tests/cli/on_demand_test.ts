@@ -49,6 +49,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
       [],
       [],
     ],
+    ["enum { ONE = 1 } BEGIN { print(ONE); }", [], ["enums"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -73,6 +74,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "find",
     "strlen",
     "args",
+    "enums",
   ]);
 });
 
