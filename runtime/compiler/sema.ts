@@ -279,9 +279,8 @@ class UnitTypeChecker implements SemaScope {
             parent.name === "print") ||
           (node.kind === "var" && parent?.kind === "assign" &&
             parent.value === node) ||
-          (parent?.kind === "map" && parent.keys.length === 1 &&
-            parent.keys[0] === node) ||
-          (t.k === "array" && parent?.kind === "tuple")
+          (parent?.kind === "map" && parent.keys.includes(node as ast.Expr)) ||
+          parent?.kind === "tuple"
         );
         if (!through && !copied) {
           const big = t.size > STACK_LIMIT
