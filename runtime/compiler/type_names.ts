@@ -81,7 +81,11 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
     return t;
   }
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
-  const t: IntType = { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };
+  const t: IntType = {
+    k: "int",
+    size,
+    signed: ctypeSigned(f.ctype) ?? f.signed,
+  };
   // A field declared as an enum (`enum skb_drop_reason reason`) prints as
   // its enumerator's name, as 0.26 types it from the kernel's types.
   const em = /^\s*enum\s+(\w+)\s*$/.exec(f.ctype);
