@@ -184,18 +184,111 @@ function normalize(name: string): string {
 export function parseCStructs(defs: readonly string[]): CStructs {
   const out = new CStructs();
   defs.forEach((text, index) => {
-    const src = text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/.*$/gm, "");
-    const m = /^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{([\s\S]*)\}\s*;?\s*$/
-      .exec(src);
-    if (m === null) return;
-    const [, kind, tag, body] = m;
+    const d = splitDefinition(text);
+    if (d === undefined) return;
+    const name = `${d.kind} ${d.tag}`;
     try {
-      out.add(layout(`${kind} ${tag}`, kind === "union", body, out));
+      let anon = 0;
+      const define = (
+        kind: string,
+        tag: string | undefined,
+        body: string,
+      ): string => {
+        const inner = tag === undefined
+          ? `${kind} ${d.tag}.anon${anon++}`
+          : `${kind} ${tag}`;
+        // A nested definition is not packed by its parent's attribute.
+        out.add(layout(inner, kind === "union", body, out, false, define));
+        return inner;
+      };
+      out.add(layout(name, d.kind === "union", d.body, out, d.packed, define));
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
-      out.errors.push(new CLayoutError(index, `${kind} ${tag}`, e.message));
+      out.errors.push(new CLayoutError(index, name, e.message));
     }
   });
+  return out;
+}
+
+/** A struct or union definition's parts. */
+export interface CDefinitionParts {
+  /** `struct` or `union`. */
+  kind: "struct" | "union";
+  /** Its tag (`foo` of `struct foo`). */
+  tag: string;
+  /** The text between its braces. */
+  body: string;
+  /** Whether `__attribute__((packed))` follows it. */
+  packed: boolean;
+}
+
+/**
+ * The parts of a `struct`/`union` definition (comments removed, any
+ * `__attribute__((...))` after the closing brace read for `packed`), or
+ * undefined for other definitions.
+ *
+ * @example A packed struct
+ * ```ts
+ * import { splitDefinition } from "./c_structs.ts";
+ * const d = splitDefinition("struct a { int x; char y; } /* c *\/ __attribute__((packed));");
+ * console.assert(d?.tag === "a" && d.packed && d.body.trim() === "int x; char y;");
+ * ```
+ */
+export function splitDefinition(text: string): CDefinitionParts | undefined {
+  const src = text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/.*$/gm, "");
+  const m = /^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{([\s\S]*)\}([^{}]*)$/
+    .exec(src);
+  if (m === null) return undefined;
+  const tail = m[4].replace(/\s+/g, "");
+  if (!/^(__attribute__\(\(.*\)\))*;?$/.test(tail)) return undefined;
+  return {
+    kind: m[1] as "struct" | "union",
+    tag: m[2],
+    body: m[3],
+    packed: /\bpacked\b/.test(tail),
+  };
+}
+
+/**
+ * A record body's member declarations, split at the `;`s outside braces
+ * (the last one may lack its `;`, as clang allows), nested definitions
+ * (`struct Bar { int x; } bar;`, `struct { int y; } b;`) replaced by the
+ * name `define` gives them. An anonymous member (`struct { int a; };`)
+ * is its type's name alone.
+ *
+ * @example A nested struct
+ * ```ts
+ * import { memberDeclarations } from "./c_structs.ts";
+ * const d = memberDeclarations("int x; struct { int y; } b; int z", () => "struct in");
+ * console.assert(d.join("|") === "int x|struct in b|int z");
+ * ```
+ */
+export function memberDeclarations(
+  body: string,
+  define: (kind: string, tag: string | undefined, body: string) => string,
+): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  const push = (end: number) => {
+    const decl = body.slice(start, end).trim();
+    start = end + 1;
+    if (decl === "") return;
+    const m = /^(struct|union)\s*([A-Za-z_]\w*)?\s*\{([\s\S]*)\}\s*([\s\S]*)$/
+      .exec(decl);
+    if (m === null) {
+      out.push(decl);
+      return;
+    }
+    const name = define(m[1], m[2], m[3]);
+    out.push(m[4] === "" ? name : `${name} ${m[4]}`);
+  };
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === "{") depth++;
+    else if (body[i] === "}") depth--;
+    else if (body[i] === ";" && depth === 0) push(i);
+  }
+  push(body.length);
   return out;
 }
 
@@ -204,17 +297,29 @@ function layout(
   union: boolean,
   body: string,
   known: CStructs,
+  packed = false,
+  define: (kind: string, tag: string | undefined, body: string) => string =
+    () => {
+      throw new SyntaxError(
+        `In ${name}: nested type definitions are not supported`,
+      );
+    },
 ): CRecord {
   const fields: CField[] = [];
   let size = 0;
   let align = 1;
-  for (const raw of body.split(";")) {
-    const decl = raw.trim();
-    if (decl === "") continue;
-    if (decl.includes("{")) {
-      throw new SyntaxError(
-        `In ${name}: nested type definitions are not supported: "${decl}"`,
-      );
+  for (const decl of memberDeclarations(body, define)) {
+    if (/^(struct|union) [^ ]+$/.test(decl) && known.get(decl) !== undefined) {
+      // An anonymous member: its fields are the record's own.
+      const rec = known.get(decl)!;
+      const a = packed ? 1 : rec.align;
+      const offset = union ? 0 : Math.ceil(size / a) * a;
+      for (const f of rec.fields) {
+        fields.push({ ...f, offset: offset + f.offset });
+      }
+      size = union ? Math.max(size, rec.size) : offset + rec.size;
+      align = Math.max(align, a);
+      continue;
     }
     if (decl.includes(":")) {
       throw new SyntaxError(
@@ -257,6 +362,7 @@ function layout(
           );
         }
       }
+      if (packed) ealign = 1;
       const offset = union ? 0 : Math.ceil(size / ealign) * ealign;
       const f: CField = { name: member, offset, size: esize * count };
       if (record !== undefined) f.record = record;

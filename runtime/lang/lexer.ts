@@ -525,9 +525,20 @@ export class Lexer {
       else if (ch === "}") {
         depth--;
         if (depth <= 0) {
-          let q = p + 1;
+          let end = p + 1;
+          // `__attribute__((packed))` after the closing brace belongs to
+          // the definition (0.26), comments between too.
+          for (;;) {
+            const q = skipBlank(s, end);
+            if (!s.startsWith("__attribute__", q)) break;
+            const open = skipBlank(s, q + 13);
+            const close = s[open] === "(" ? balanced(s, open) : -1;
+            if (close < 0) break;
+            end = close;
+          }
+          let q = end;
           while (q < s.length && (s[q] === " " || s[q] === "\t")) q++;
-          return s[q] === ";" ? q + 1 : p + 1;
+          return s[q] === ";" ? q + 1 : end;
         }
       } else if (ch === ";" && depth === 0) return p + 1;
     }
@@ -611,4 +622,30 @@ export function tokenize(
     if (t.type === "eof") break;
   }
   return { tokens, diagnostics };
+}
+
+/** Past the blanks and comments at `p` of `s`. */
+function skipBlank(s: string, p: number): number {
+  for (;;) {
+    while (p < s.length && /\s/.test(s[p])) p++;
+    if (s.startsWith("/*", p)) {
+      const e = s.indexOf("*/", p + 2);
+      if (e < 0) return s.length;
+      p = e + 2;
+    } else if (s.startsWith("//", p)) {
+      const e = s.indexOf("\n", p);
+      if (e < 0) return s.length;
+      p = e + 1;
+    } else return p;
+  }
+}
+
+/** Past the `)` matching the `(` at `open`, or -1. */
+function balanced(s: string, open: number): number {
+  let depth = 0;
+  for (let p = open; p < s.length; p++) {
+    if (s[p] === "(") depth++;
+    else if (s[p] === ")" && --depth === 0) return p + 1;
+  }
+  return -1;
 }

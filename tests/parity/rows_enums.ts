@@ -138,6 +138,37 @@ begin {
     },
   },
   {
+    name: "struct_nested_packed_definitions",
+    features: [
+      "nested struct definitions",
+      "anonymous struct and union members",
+      "__attribute__((packed)) after a definition",
+    ],
+    source: `struct Foo {
+  int m;
+  struct { char x; short y; } bar;
+  union { int a; char b; };
+  struct Baz { char l; } last
+} /* packed */ __attribute__((packed))
+begin {
+  $s = "ABCDEFGHIJKLMNOP"; $p = (struct Foo *)&$s;
+  print(*$p);
+  print(($p->m, $p->bar.y, $p->a, $p->last.l));
+  print((sizeof(struct Foo), offsetof(struct Foo, last), offsetof(struct Foo, bar.y), sizeof(struct Baz)));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      // The bytes of "ABCD...", little-endian, at the packed offsets (the
+      // nested struct keeps its own padding, as in C: y at 4 + 2).
+      assert.deepEqual(linesOf(r).filter((l) => l !== ""), [
+        "{ .m = 1145258561, .bar = { .x = 69, .y = 18503 }, .a = 1280002633, .b = 73, .last = { .l = 77 } }",
+        "(1145258561, 18503, 1280002633, 77)",
+        "(13, 12, 6, 1)",
+      ]);
+    },
+  },
+  {
     name: "struct_value_kernel_rqtp_tuple",
     features: ["kernel struct in a tuple", "kernel struct in a multi-key key"],
     source: "tracepoint:syscalls:sys_enter_clock_nanosleep {" +
