@@ -615,7 +615,12 @@ class UnitTypeChecker implements SemaScope {
           this.err(e.type.span, `Cannot cast to "${e.type.name}"`);
           return S64;
         }
-        if (t.k === "intarray" && ct.k === "int" && ct.size === t.size) {
+        if (
+          (t.k === "intarray" ||
+            (t.k === "array" && e.expr.kind === "call" &&
+              e.expr.name === "pton")) &&
+          ct.k === "int" && ct.size === t.size
+        ) {
           return ct;
         }
         if (t.k !== "int") {
@@ -695,6 +700,15 @@ class UnitTypeChecker implements SemaScope {
           }
           if (base.k === "int") return recordValue(base);
           const i = this.constInt(e.index);
+          if (
+            i === undefined && e.expr.kind === "call" &&
+            e.expr.name === "pton"
+          ) {
+            this.err(
+              e.index.span,
+              `The index of pton()'s bytes must be a constant: copy them to a variable to index them at run time ($a = pton(...); $a[$i])`,
+            );
+          }
           if (i !== undefined && (i < 0n || i >= BigInt(base.count))) {
             this.err(
               e.index.span,

@@ -169,6 +169,34 @@ begin {
     },
   },
   {
+    name: "pton_bytes_as_values",
+    features: [
+      "pton() in a variable",
+      "(uint32)pton() array to integer cast",
+      "pton()[i]",
+    ],
+    source: `begin {
+  $b = pton("127.0.0.1"); print($b);
+  printf("ip: %x\\n", (uint32)pton("127.0.0.1"));
+  $i = 3;
+  printf("%d %d %d\\n", pton("127.0.0.1")[0], pton("::1")[15], $b[$i]);
+  @y = (1, pton("10.1.2.3"));
+  print((int32)pton("255.255.255.255"));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      // tests/runtime/array of v0.26.1: "ip: 100007f".
+      assert.deepEqual(linesOf(r).filter((l) => l !== ""), [
+        "[127,0,0,1]",
+        "ip: 100007f",
+        "127 1 1",
+        "-1",
+      ]);
+      assert.equal(formatValueText(only(r, "@y") as Value), "(1, [10,1,2,3])");
+    },
+  },
+  {
     name: "struct_value_kernel_rqtp_tuple",
     features: ["kernel struct in a tuple", "kernel struct in a multi-key key"],
     source: "tracepoint:syscalls:sys_enter_clock_nanosleep {" +
