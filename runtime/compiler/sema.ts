@@ -654,7 +654,21 @@ class UnitTypeChecker implements SemaScope {
             if (n === undefined) this.#unknownType(t);
             else (this.u.consts ??= new Map()).set(e, BigInt(n));
           } else if (castType(t) === undefined) {
-            const n = kernelSizeOf(this, t);
+            let n = kernelSizeOf(this, t);
+            if (
+              n === undefined && t.pointer === 0 &&
+              /^[A-Za-z_]\w*$/.test(t.name) &&
+              (this.pre.enums?.constants.has(t.name) ||
+                enumConstant(this, {
+                    kind: "ident",
+                    name: t.name,
+                    span: t.span,
+                  }) !==
+                  undefined)
+            ) {
+              // `sizeof(BTF_VAR_STATIC)`: an enumerator, 64 bits in 0.26.
+              n = 8;
+            }
             if (n === undefined) this.#unknownType(t);
             else (this.u.consts ??= new Map()).set(e, BigInt(n));
           }

@@ -221,6 +221,8 @@ export function kernelCast(
     return { k: "int", size: 8, signed: t.signed, enumType: own };
   }
   const named = /^(struct|union|enum) /.test(name);
+  // `(void *)p`: an address, nothing known of what it points at.
+  if (name === "void" && e.type.pointer > 0) return undefined;
   if (!named && castType({ ...e.type, pointer: 0 }) !== undefined) {
     return undefined;
   }
@@ -276,6 +278,21 @@ export function kernelCast(
     p = q;
   }
   return p;
+}
+
+/**
+ * An integer typedef of the kernel's types (`size_t`, `pid_t`) as the type
+ * of a `let` declaration, if it is one.
+ */
+export function kernelIntType(
+  c: SemaScope,
+  t: ast.TypeRef,
+): IntType | undefined {
+  if (t.pointer > 0 || kernelTypeSource() === undefined) return undefined;
+  if (/^(struct|union) /.test(t.name)) return undefined;
+  const found = namedType(t.name, c.pre.local);
+  if (typeof found === "string" || found.type?.k !== "int") return undefined;
+  return found.type;
 }
 
 /** `sizeof` of a kernel type, if known. */

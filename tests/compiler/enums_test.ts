@@ -139,3 +139,41 @@ Deno.test("the CLI exits 2 on an enum it cannot read", async () => {
     /^stdin:1:1: ERROR: In enum \(anonymous\): the value of "A" is not an integer constant: "B"$/m,
   );
 });
+
+Deno.test("C types of 0.26 scripts: typeof(), kernel typedefs in let, (void *), sizeof of an enumerator", () => {
+  // tests/runtime/btf of v0.26.1: "void pointer types", "function pointer
+  // types" (a kernel function pointer assigned over a (void *)0).
+  for (
+    const src of [
+      "tracepoint:workqueue:workqueue_execute_start { $w = args->function; $w = (void *)0; }",
+      "tracepoint:workqueue:workqueue_execute_start { $w = (void *)0; $t = (struct timer_list *)(args->work); $w = $t->function; }",
+      "begin { let $a: typeof(size_t) = 1; let $b: typeof(size_t*) = &$a; let $c: typeof(struct task_struct *) = curtask; }",
+      "begin { @ = sizeof(BTF_VAR_STATIC); }",
+    ]
+  ) {
+    compile(src, { tracefsAvailable: false });
+  }
+  const cases: [string, number, number, string][] = [
+    [
+      "begin { let $a: typeof($x) = 1; }",
+      24,
+      2,
+      'Expected a type name in typeof(), found "$x": typeof() of an expression is not supported',
+    ],
+    [
+      "begin { let $a: typeof(nope_t) = 1; }",
+      17,
+      14,
+      'Cannot declare a variable of type "nope_t"',
+    ],
+    ["begin { $x = (void)1; }", 15, 4, 'Unknown type "void"'],
+    ["begin { @ = sizeof(NOPE_NOPE); }", 20, 9, 'Unknown type "NOPE_NOPE"'],
+  ];
+  for (const [src, col, len, msg] of cases) {
+    const got = failure(src);
+    assert.ok(
+      got.startsWith(one(src, col, len, msg)),
+      `${src}\n--- got:\n${got}`,
+    );
+  }
+});

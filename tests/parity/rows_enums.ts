@@ -197,6 +197,31 @@ begin {
     },
   },
   {
+    name: "typeof_let_void_sizeof_enumerator",
+    features: [
+      "let $a: typeof(size_t)",
+      "let $p: pid_t (a kernel typedef)",
+      "(void *) cast",
+      "sizeof of an enumerator",
+    ],
+    source: `enum { A = 1 }; begin {
+  let $a: typeof(size_t) = 1; let $b: typeof(size_t*) = &$a;
+  $c = (uint64_t)1; $d = (char)1; $e = (char *)&$d;
+  let $p: pid_t = -1; $v = (void *)0; $v = $b;
+  printf("%d %d %d %d %d %d %d\\n", $a, *$b, $c, $d, $p, sizeof(A),
+    sizeof(TCP_ESTABLISHED));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      // tests/runtime/btf of v0.26.1 ("vmlinux integer types",
+      // "enum_value_reference": an enumerator is 8 bytes).
+      assert.deepEqual(linesOf(r).filter((l) => l !== ""), [
+        "1 1 1 1 -1 8 8",
+      ]);
+    },
+  },
+  {
     name: "struct_value_kernel_rqtp_tuple",
     features: ["kernel struct in a tuple", "kernel struct in a multi-key key"],
     source: "tracepoint:syscalls:sys_enter_clock_nanosleep {" +
