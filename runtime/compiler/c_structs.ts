@@ -82,6 +82,8 @@ const SCALARS: Readonly<Record<string, number>> = {
 function scalarSize(name: string): number | undefined {
   const s = SCALARS[name];
   if (s !== undefined) return s;
+  // An enum of the script's (or the kernel's): an int, as C lays it out.
+  if (/^enum \w+$/.test(name)) return 4;
   const m = /^(?:__)?[us](8|16|32|64)$/.exec(name) ??
     /^u?int(8|16|32|64)(?:_t)?$/.exec(name);
   return m === null ? undefined : Number(m[1]) / 8;

@@ -12,6 +12,8 @@ import { parseBtf } from "../btf/btf_reader.ts";
 import { type BtfTypeSpec, encodeBtf } from "../btf/btf_writer.ts";
 import { KernelTypes } from "../btf/kernel_types.ts";
 import { memberDeclarations, splitDefinition } from "./c_structs.ts";
+import { parseCEnums } from "./c_enums.ts";
+import type { EnumRef } from "./types.ts";
 
 /** Scalar C type names: [size, signed, char]. */
 const SCALARS: Readonly<Record<string, [number, boolean, boolean?]>> = {
@@ -102,6 +104,10 @@ export function preambleTypes(
     return id;
   };
   const u32 = () => intId("unsigned int");
+  // The script's named enums, for members of their type (`enum Foo f;`).
+  const enums = defs.some((d) => /^\s*enum\b/.test(d))
+    ? parseCEnums(defs).types
+    : new Map<string, EnumRef>();
   /** Type id, size, alignment of a base type name. */
   const baseType = (
     name: string,
@@ -109,6 +115,25 @@ export function preambleTypes(
   ): { id: number; size: number; align: number } | undefined => {
     const own = records.get(name);
     if (own !== undefined) return own;
+    const e = enums.get(name);
+    if (e !== undefined) {
+      // As C lays it out: an int, unless a value needs 64 bits.
+      const values = e.values.map(([v, n]) => ({ name: n, value: BigInt(v) }));
+      const wide = values.some((v) =>
+        v.value < -(1n << 31n) || v.value >= (1n << 32n)
+      );
+      const size = wide ? 8 : 4;
+      const id = add({
+        kind: wide ? "enum64" : "enum",
+        name: name.replace(/^enum /, ""),
+        size,
+        signed: values.some((v) => v.value < 0n),
+        values,
+      });
+      const r = { id, size, align: size };
+      records.set(name, r);
+      return r;
+    }
     if (SCALARS[name] !== undefined) {
       const size = SCALARS[name][0];
       return { id: intId(name), size, align: size };

@@ -181,7 +181,17 @@ export function btfSType(
         return { k: "buf", size };
       }
       const signed = t.kind === "int" ? t.signed && !t.bool : t.signed;
-      return { k: "int", size, signed };
+      if (t.kind === "int") return { k: "int", size, signed };
+      // An enum prints as its enumerator's name (0.26).
+      return {
+        k: "int",
+        size,
+        signed,
+        enumType: {
+          name: t.name === "" ? "enum (anonymous)" : `enum ${t.name}`,
+          values: t.values.map((v) => [String(v.value), v.name]),
+        },
+      };
     }
     case "ptr": {
       const p: IntType = { k: "int", size: 8, signed: false };

@@ -149,6 +149,8 @@ Deno.test("C types of 0.26 scripts: typeof(), kernel typedefs in let, (void *), 
       "tracepoint:workqueue:workqueue_execute_start { $w = (void *)0; $t = (struct timer_list *)(args->work); $w = $t->function; }",
       "begin { let $a: typeof(size_t) = 1; let $b: typeof(size_t*) = &$a; let $c: typeof(struct task_struct *) = curtask; }",
       "begin { @ = sizeof(BTF_VAR_STATIC); }",
+      // "redefine_btf_type": the script's struct task_struct is curtask's.
+      "struct task_struct { int x; } begin { @ = curtask->x; }",
     ]
   ) {
     compile(src, { tracefsAvailable: false });

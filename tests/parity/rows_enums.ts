@@ -222,6 +222,33 @@ begin {
     },
   },
   {
+    name: "enum_struct_member",
+    features: [
+      "enum member of a script struct",
+      "enum member in print(struct)",
+      "enum member in a map key",
+    ],
+    source: `enum Foo { ONE = 1, TWO };
+struct S { int a; enum Foo f; }
+begin {
+  $v = ((uint64)0x100000002, (uint64)1); $p = (struct S *)&$v;
+  print(*$p); print($p->f);
+  printf("%s %d %d %d\\n", $p->f, $p->f, sizeof(struct S), offsetof(struct S, f));
+  @[$p->f] = 1;
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      // An enum member is an int (C's layout), printed by name.
+      assert.deepEqual(linesOf(r).filter((l) => l !== ""), [
+        "{ .a = 2, .f = ONE }",
+        "ONE",
+        "ONE 1 8 4",
+      ]);
+      assert.deepEqual(entries(r, "@"), [["ONE", 1]]);
+    },
+  },
+  {
     name: "struct_value_kernel_rqtp_tuple",
     features: ["kernel struct in a tuple", "kernel struct in a multi-key key"],
     source: "tracepoint:syscalls:sys_enter_clock_nanosleep {" +
