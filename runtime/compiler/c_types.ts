@@ -11,7 +11,7 @@
 import { parseBtf } from "../btf/btf_reader.ts";
 import { type BtfTypeSpec, encodeBtf } from "../btf/btf_writer.ts";
 import { KernelTypes } from "../btf/kernel_types.ts";
-import { memberDeclarations, splitDefinition } from "./c_structs.ts";
+import { memberDeclarations, splitDefinition } from "./c_layout.ts";
 import { parseCEnums } from "./c_enums.ts";
 import type { EnumRef } from "./types.ts";
 
@@ -65,7 +65,7 @@ export class CTypeError extends SyntaxError {
 
 /**
  * The struct and union definitions among `defs` as types split on top of
- * `kernel`; definitions that cannot be read are skipped (`c_structs.ts`
+ * `kernel`; definitions that cannot be read are skipped (`c_layout.ts`
  * reports them for `sizeof`).
  *
  * @example A script's own struct with a kernel member

@@ -58,6 +58,7 @@ const LOADERS = {
   strlen: () => import("./codegen_strlen.ts"),
   args: () => import("./sema_args.ts"),
   enums: () => import("./c_enums.ts"),
+  layout: () => import("./c_layout.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -90,6 +91,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   strlen: "the code of strlen()",
   args: "the builder of a tracepoint's args record",
   enums: "the reader of a script's enum definitions",
+  layout: "the layout of a script's struct definitions",
 };
 
 /**
@@ -165,6 +167,7 @@ export function onDemandNeeds(
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
   if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
   if (/\benum\b/.test(t)) out.push("enums");
+  if (/\b(?:struct|union)\s+\w+\s*\{/.test(t)) out.push("layout");
   return out;
 }
 

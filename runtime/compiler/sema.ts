@@ -46,7 +46,7 @@ import { addressOf, boolCast, indexValue } from "./sema_types.ts";
 import { isOutOfScope, scopeHint, shownName, shownNames } from "./scopes.ts";
 import { aggregateEq, castableMap, intArrayCast } from "./sema_arrays.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
-import { type CStructs, parseCStructs } from "./c_structs.ts";
+import { CStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
 import { preamble } from "./c_preamble.ts";
 import { onDemand } from "./on_demand.ts";
@@ -139,7 +139,10 @@ export function analyze(
   for (const e of pre.enums?.errors ?? []) {
     diag.error(pre.definitions[e.index].span, e.message);
   }
-  const structs = parseCStructs(pre.definitions.map((d) => d.text));
+  const texts = pre.definitions.map((d) => d.text);
+  const structs = texts.some((t) => /^\s*(struct|union)\b/.test(t))
+    ? onDemand("layout").parseCStructs(texts)
+    : new CStructs();
   // Pass 1 fixes map types silently (a map may be read before the probe
   // that assigns it); pass 2 reports.
   for (const final of [false, true]) {

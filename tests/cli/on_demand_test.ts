@@ -50,6 +50,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
       [],
     ],
     ["enum { ONE = 1 } BEGIN { print(ONE); }", [], ["enums"]],
+    ["struct a { int x; } BEGIN { print(sizeof(struct a)); }", [], ["layout"]],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -75,6 +76,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "strlen",
     "args",
     "enums",
+    "layout",
   ]);
 });
 

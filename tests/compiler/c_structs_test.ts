@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCStructs } from "../../runtime/compiler/c_structs.ts";
+import { parseCStructs } from "../../runtime/compiler/c_layout.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { compileErrors as errors, load, run, valueOf } from "./harness.ts";
 
