@@ -74,6 +74,29 @@ begin {
     },
   },
   {
+    name: "enum_json_numbers",
+    features: ["enums stay numbers in JSON output", "printf %s names them"],
+    source: `enum Foo { ONE = 1, TWO = 2 }; enum { FOO = 333 }; begin {
+  $f = FOO; print($f); @m = FOO; @k[FOO] = 1;
+  printf("%d %s %d %s\\n", ONE, ONE, TWO, TWO);
+  exit();
+}`,
+    format: "json",
+    expect(r) {
+      assert.equal(r.reason, "exit");
+      // tests/runtime/json-output of v0.26.1: enum_not_symbolized,
+      // enum_symbolized_printf.
+      const lines = linesOf(r);
+      assert.ok(lines.includes('{"type": "value", "data": 333}'), r.output);
+      assert.ok(
+        lines.includes('{"type": "printf", "data": "1 ONE 2 TWO\\n"}'),
+        r.output,
+      );
+      assert.equal(only(r, "@m"), 333);
+      assert.deepEqual(entries(r, "@k"), [["333", 1]]);
+    },
+  },
+  {
     name: "enum_kfree_skb_reason",
     features: [
       "tracepoint enum field printed by name",
