@@ -136,9 +136,12 @@ begin {
       "struct in a tuple",
       "struct in a multi-key map key",
     ],
-    source: `struct Foo { int m; int n; } begin {
+    source: `struct Foo { int m; int n; }
+struct Foo2 { struct { int m[1] } y; struct { int n } a; }
+begin {
   $v = (uint64)0x300000002;
   @s = *((struct Foo *)&$v);
+  @n = *((struct Foo2 *)&$v);
   @t = (1, *((struct Foo *)&$v));
   @k[*((struct Foo *)&$v), 42] = 0;
   $u = (*((struct Foo *)&$v), "x"); print($u);
@@ -153,6 +156,12 @@ begin {
       assert.equal(
         formatValueText(only(r, "@t") as Value),
         "(1, { .m = 2, .n = 3 })",
+      );
+      // tests/runtime/struct: "nested struct assignment into map" (the
+      // last member of each without its ";").
+      assert.equal(
+        formatValueText(only(r, "@n") as Value),
+        "{ .y = { .m = [2] }, .a = { .n = 3 } }",
       );
       const k = mapOf(r, "@k").entries[0].key as Value[];
       // Struct keys as bpftrace 0.17 prints them (0.26 adds spaces).
