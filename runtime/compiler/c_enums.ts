@@ -18,7 +18,16 @@ export interface EnumConstant {
   type: EnumRef;
 }
 
-/** A definition that could not be read. */
+/**
+ * A definition that could not be read.
+ *
+ * @example Usage
+ * ```ts
+ * import { CEnumError } from "./c_enums.ts";
+ * const e = new CEnumError(0, 'In enum A: cannot read enumerator "3x"');
+ * console.assert(e.index === 0 && e instanceof SyntaxError);
+ * ```
+ */
 export class CEnumError extends SyntaxError {
   /** Index of the definition in the list given to `parseCEnums`. */
   index: number;

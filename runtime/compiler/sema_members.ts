@@ -283,6 +283,11 @@ export function kernelCast(
 /**
  * An integer typedef of the kernel's types (`size_t`, `pid_t`) as the type
  * of a `let` declaration, if it is one.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = kernelIntType(scope, letStmt.type); // uint64 for size_t
+ * ```
  */
 export function kernelIntType(
   c: SemaScope,
