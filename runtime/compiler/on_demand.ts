@@ -167,7 +167,8 @@ export function onDemandNeeds(
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
   if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
   if (/\benum\b/.test(t)) out.push("enums");
-  if (/\b(?:struct|union)\s+\w+\s*\{/.test(t)) out.push("layout");
+  // A struct or union definition (comments may sit before its brace).
+  if (/\b(?:struct|union)\b[^;{}()]*\{/.test(t)) out.push("layout");
   return out;
 }
 

@@ -51,6 +51,8 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ],
     ["enum { ONE = 1 } BEGIN { print(ONE); }", [], ["enums"]],
     ["struct a { int x; } BEGIN { print(sizeof(struct a)); }", [], ["layout"]],
+    ["struct /* c */ a { int x; } BEGIN { }", [], ["layout"]],
+    ["kprobe:f { @ = ((struct sock *)arg0)->sk_mark; }", [], []],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
