@@ -9,12 +9,37 @@
 
 import {
   type CField,
-  CLayoutError,
+  type CLayoutFailure,
   type CRecord,
   CStructs,
   normalize,
   scalarSize,
 } from "./c_structs.ts";
+
+/**
+ * A definition that could not be laid out.
+ *
+ * @example Usage
+ * ```ts
+ * import { CLayoutError } from "./c_layout.ts";
+ * const e = new CLayoutError(0, "struct a", "In struct a: cannot read member");
+ * console.assert(e.type === "struct a" && e instanceof SyntaxError);
+ * ```
+ */
+export class CLayoutError extends SyntaxError implements CLayoutFailure {
+  /** Index of the definition in the list given to `parseCStructs`. */
+  index: number;
+  /** The type it defines (`struct foo`). */
+  type: string;
+
+  /** Builds the error for definition `index` of `type`. */
+  constructor(index: number, type: string, message: string) {
+    super(message);
+    this.name = "CLayoutError";
+    this.index = index;
+    this.type = type;
+  }
+}
 
 /**
  * Lays out the named `struct`/`union` definitions among `defs` (raw C

@@ -4,7 +4,7 @@
  * alignment, fixed-size arrays, pointers of 8 bytes. `c_layout.ts` (loaded
  * on demand, for the scripts that define a struct or union) lays them out.
  *
- @module
+ * @module
  */
 
 /** One laid-out member. */
@@ -27,20 +27,14 @@ export interface CRecord {
   fields: CField[];
 }
 
-/** A definition that could not be laid out. */
-export class CLayoutError extends SyntaxError {
+/** A definition that could not be laid out (`CLayoutError`). */
+export interface CLayoutFailure {
   /** Index of the definition in the list given to `parseCStructs`. */
   index: number;
   /** The type it defines (`struct foo`). */
   type: string;
-
-  /** Builds the error for definition `index` of `type`. */
-  constructor(index: number, type: string, message: string) {
-    super(message);
-    this.name = "CLayoutError";
-    this.index = index;
-    this.type = type;
-  }
+  /** Why. */
+  message: string;
 }
 
 /** Size and alignment of the scalar C types (x86-64). */
@@ -111,7 +105,7 @@ export function scalarSize(name: string): number | undefined {
 export class CStructs {
   readonly #records = new Map<string, CRecord>();
   /** Definitions that could not be laid out. */
-  readonly errors: CLayoutError[] = [];
+  readonly errors: CLayoutFailure[] = [];
 
   /** Adds a laid-out record. */
   add(r: CRecord): void {

@@ -723,7 +723,7 @@ class UnitTypeChecker implements SemaScope {
           ) {
             this.err(
               e.index.span,
-              `The index of pton()'s bytes must be a constant: copy them to a variable to index them at run time ($a = pton(...); $a[$i])`,
+              "The index of pton() must be a constant: copy it to a variable ($a = pton(...); $a[$i])",
             );
           }
           if (i !== undefined && (i < 0n || i >= BigInt(base.count))) {

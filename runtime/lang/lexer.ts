@@ -136,6 +136,10 @@ export function describeToken(t: Token): string {
   return quote(t.text, 24);
 }
 
+/** `__attribute__((...))`s after a C definition, with blanks and comments. */
+const ATTRIBUTES =
+  /(?:(?:\s|\/\*[\s\S]*?\*\/|\/\/[^\n]*\n)*__attribute__\s*(?:\/\*[\s\S]*?\*\/\s*)*\(\((?:[^()]|\([^()]*\))*\)\))*/y;
+
 /**
  * An on-demand lexer over one source. Errors go to the shared
  * {@linkcode Diagnostics}; the lexer always returns a token (an invalid
@@ -525,17 +529,9 @@ export class Lexer {
       else if (ch === "}") {
         depth--;
         if (depth <= 0) {
-          let end = p + 1;
-          // `__attribute__((packed))` after the closing brace belongs to
-          // the definition (0.26), comments between too.
-          for (;;) {
-            const q = skipBlank(s, end);
-            if (!s.startsWith("__attribute__", q)) break;
-            const open = skipBlank(s, q + 13);
-            const close = s[open] === "(" ? balanced(s, open) : -1;
-            if (close < 0) break;
-            end = close;
-          }
+          // With its `__attribute__((packed))` (0.26), comments between.
+          ATTRIBUTES.lastIndex = p + 1;
+          const end = p + 1 + ATTRIBUTES.exec(s)![0].length;
           let q = end;
           while (q < s.length && (s[q] === " " || s[q] === "\t")) q++;
           return s[q] === ";" ? q + 1 : end;
@@ -622,30 +618,4 @@ export function tokenize(
     if (t.type === "eof") break;
   }
   return { tokens, diagnostics };
-}
-
-/** Past the blanks and comments at `p` of `s`. */
-function skipBlank(s: string, p: number): number {
-  for (;;) {
-    while (p < s.length && /\s/.test(s[p])) p++;
-    if (s.startsWith("/*", p)) {
-      const e = s.indexOf("*/", p + 2);
-      if (e < 0) return s.length;
-      p = e + 2;
-    } else if (s.startsWith("//", p)) {
-      const e = s.indexOf("\n", p);
-      if (e < 0) return s.length;
-      p = e + 1;
-    } else return p;
-  }
-}
-
-/** Past the `)` matching the `(` at `open`, or -1. */
-function balanced(s: string, open: number): number {
-  let depth = 0;
-  for (let p = open; p < s.length; p++) {
-    if (s[p] === "(") depth++;
-    else if (s[p] === ")" && --depth === 0) return p + 1;
-  }
-  return -1;
 }

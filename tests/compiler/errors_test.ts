@@ -198,7 +198,7 @@ const CASES: [string, string, boolean?][] = [
   ],
   [
     'BEGIN { $i = 1; @ = pton("::1")[$i]; }',
-    "The index of pton()'s bytes must be a constant: copy them to a variable to index them at run time ($a = pton(...); $a[$i])",
+    "The index of pton() must be a constant: copy it to a variable ($a = pton(...); $a[$i])",
   ],
   [
     'BEGIN { warnf("%d"); }',
