@@ -287,12 +287,19 @@ export class Session {
     checkProbeLimit(this.program);
     await loadNumberNames(this.program);
     await this.engine.load(this.program);
-    this.#resolver = this.engine.symbols?.() ?? engineSymbols(this.engine);
+    const symbols = this.engine.symbols?.() ?? engineSymbols(this.engine);
+    this.#resolver = symbols;
     const trailer = this.program.config?.strTruncTrailer;
     if (trailer !== undefined) {
       // Strings cut at max_strlen end with the config's trailer.
-      this.#resolver = Object.assign(Object.create(this.#resolver), {
+      this.#resolver = Object.assign(Object.create(symbols), {
         strTruncTrailer: trailer,
+      });
+    }
+    if (this.#out.format === "json") {
+      // 0.26 keeps enums numbers in JSON (names only through printf's %s).
+      this.#resolver = Object.assign(Object.create(this.#resolver!), {
+        enumNumbers: true,
       });
     }
     this.#started = this.#now();

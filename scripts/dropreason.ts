@@ -44,7 +44,9 @@ timestamp with the rate per second and a sparkline of the recent ticks.
 OPTIONS:
 ${tableHelp(DEFAULTS)}${WINDOW_HELP}${COMMON_HELP}`;
 
-const SOURCE = "tracepoint:skb:kfree_skb { @reasons[args->reason] = count(); }";
+// The number (a cast drops the enum), named below from the format.
+const SOURCE =
+  "tracepoint:skb:kfree_skb { @reasons[(uint32)args->reason] = count(); }";
 
 async function main(signal: AbortSignal): Promise<void> {
   const v = parseTool(Deno.args, {

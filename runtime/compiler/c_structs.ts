@@ -1,10 +1,8 @@
 /**
- * A small C layout parser for the struct and union definitions of a
- * script's preamble (`struct foo { int a; char b[16]; u64 c; };`), enough
- * for `sizeof(struct foo)` and `offsetof(struct foo, c)`: x86-64 natural
- * alignment, fixed-size arrays, pointers of 8 bytes, and members of
- * structs defined earlier. Bit-fields, flexible arrays and anonymous
- * nested types are refused with a message.
+ * The struct and union layouts of a script's preamble, for
+ * `sizeof(struct foo)` and `offsetof(struct foo, c)`: x86-64 natural
+ * alignment, fixed-size arrays, pointers of 8 bytes. `c_layout.ts` (loaded
+ * on demand, for the scripts that define a struct or union) lays them out.
  *
  * @module
  */
@@ -29,20 +27,14 @@ export interface CRecord {
   fields: CField[];
 }
 
-/** A definition that could not be laid out. */
-export class CLayoutError extends SyntaxError {
+/** A definition that could not be laid out (`CLayoutError`). */
+export interface CLayoutFailure {
   /** Index of the definition in the list given to `parseCStructs`. */
   index: number;
   /** The type it defines (`struct foo`). */
   type: string;
-
-  /** Builds the error for definition `index` of `type`. */
-  constructor(index: number, type: string, message: string) {
-    super(message);
-    this.name = "CLayoutError";
-    this.index = index;
-    this.type = type;
-  }
+  /** Why. */
+  message: string;
 }
 
 /** Size and alignment of the scalar C types (x86-64). */
@@ -78,10 +70,20 @@ const SCALARS: Readonly<Record<string, number>> = {
   "gid_t": 4,
 };
 
-/** Size of a scalar type name, or undefined. */
-function scalarSize(name: string): number | undefined {
+/**
+ * Size of a scalar type name, or undefined.
+ *
+ * @example Usage
+ * ```ts
+ * import { scalarSize } from "./c_structs.ts";
+ * console.assert(scalarSize("u32") === 4);
+ * ```
+ */
+export function scalarSize(name: string): number | undefined {
   const s = SCALARS[name];
   if (s !== undefined) return s;
+  // An enum of the script's (or the kernel's): an int, as C lays it out.
+  if (/^enum \w+$/.test(name)) return 4;
   const m = /^(?:__)?[us](8|16|32|64)$/.exec(name) ??
     /^u?int(8|16|32|64)(?:_t)?$/.exec(name);
   return m === null ? undefined : Number(m[1]) / 8;
@@ -92,7 +94,7 @@ function scalarSize(name: string): number | undefined {
  *
  * @example Sizes and offsets
  * ```ts
- * import { parseCStructs } from "./c_structs.ts";
+ * import { parseCStructs } from "./c_layout.ts";
  * import assert from "node:assert/strict";
  *
  * const t = parseCStructs(["struct foo { int a; char b[16]; u64 c; };"]);
@@ -103,7 +105,7 @@ function scalarSize(name: string): number | undefined {
 export class CStructs {
   readonly #records = new Map<string, CRecord>();
   /** Definitions that could not be laid out. */
-  readonly errors: CLayoutError[] = [];
+  readonly errors: CLayoutFailure[] = [];
 
   /** Adds a laid-out record. */
   add(r: CRecord): void {
@@ -156,154 +158,15 @@ export class CStructs {
   }
 }
 
-function normalize(name: string): string {
-  return name.replace(/\s+/g, " ").trim();
-}
-
 /**
- * Lays out the named `struct`/`union` definitions among `defs` (raw C
- * texts, in order; other definitions such as enums and typedefs are
- * skipped). A definition that cannot be laid out is recorded in `errors`.
+ * A C type name with single spaces.
  *
- * @example A nested struct and a union
+ * @example Usage
  * ```ts
- * import { parseCStructs } from "./c_structs.ts";
- * import assert from "node:assert/strict";
- *
- * const t = parseCStructs([
- *   "struct in { char c; long l; };",
- *   "union u { int i; struct in s; char b[3]; };",
- *   "struct out { short s; struct in x[2]; void *p; };",
- * ]);
- * assert.equal(t.sizeOf("struct in"), 16);
- * assert.equal(t.sizeOf("union u"), 16);
- * assert.equal(t.offsetOf("struct out", ["x", "l"]), 16);
- * assert.equal(t.sizeOf("struct out"), 48);
+ * import { normalize } from "./c_structs.ts";
+ * console.assert(normalize(" struct  a ") === "struct a");
  * ```
  */
-export function parseCStructs(defs: readonly string[]): CStructs {
-  const out = new CStructs();
-  defs.forEach((text, index) => {
-    const src = text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/.*$/gm, "");
-    const m = /^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{([\s\S]*)\}\s*;?\s*$/
-      .exec(src);
-    if (m === null) return;
-    const [, kind, tag, body] = m;
-    try {
-      out.add(layout(`${kind} ${tag}`, kind === "union", body, out));
-    } catch (e) {
-      if (!(e instanceof SyntaxError)) throw e;
-      out.errors.push(new CLayoutError(index, `${kind} ${tag}`, e.message));
-    }
-  });
-  return out;
-}
-
-function layout(
-  name: string,
-  union: boolean,
-  body: string,
-  known: CStructs,
-): CRecord {
-  const fields: CField[] = [];
-  let size = 0;
-  let align = 1;
-  for (const raw of body.split(";")) {
-    const decl = raw.trim();
-    if (decl === "") continue;
-    if (decl.includes("{")) {
-      throw new SyntaxError(
-        `In ${name}: nested type definitions are not supported: "${decl}"`,
-      );
-    }
-    if (decl.includes(":")) {
-      throw new SyntaxError(
-        `In ${name}: bit-fields are not supported: "${decl}"`,
-      );
-    }
-    const parts = splitDecl(decl, name);
-    for (const d of parts.declarators) {
-      const dm = /^(\**)\s*([A-Za-z_]\w*)\s*((?:\[\s*\w*\s*\]\s*)*)$/.exec(d);
-      if (dm === null) {
-        throw new SyntaxError(`In ${name}: cannot read member "${d}"`);
-      }
-      const [, stars, member, dims] = dm;
-      let count = 1;
-      for (const n of dims.matchAll(/\[\s*(\w*)\s*\]/g)) {
-        if (!/^(0x[0-9a-f]+|\d+)$/i.test(n[1])) {
-          throw new SyntaxError(
-            `In ${name}: array "${member}" needs a constant size`,
-          );
-        }
-        count *= Number(n[1]);
-      }
-      let esize: number;
-      let ealign: number;
-      let record: string | undefined;
-      if (stars.length > 0) {
-        esize = ealign = 8;
-      } else {
-        const rec = known.get(parts.base);
-        const sc = scalarSize(parts.base);
-        if (rec !== undefined) {
-          esize = rec.size;
-          ealign = rec.align;
-          record = rec.name;
-        } else if (sc !== undefined) {
-          esize = ealign = sc;
-        } else {
-          throw new SyntaxError(
-            `In ${name}: unknown type "${parts.base}" of member "${member}"`,
-          );
-        }
-      }
-      const offset = union ? 0 : Math.ceil(size / ealign) * ealign;
-      const f: CField = { name: member, offset, size: esize * count };
-      if (record !== undefined) f.record = record;
-      fields.push(f);
-      size = union ? Math.max(size, f.size) : offset + f.size;
-      align = Math.max(align, ealign);
-    }
-  }
-  return { name, size: Math.ceil(size / align) * align, align, fields };
-}
-
-/** `const unsigned long *a, b[4]` → base type and declarators. */
-function splitDecl(
-  decl: string,
-  owner: string,
-): { base: string; declarators: string[] } {
-  const clean = decl.replace(/\b(const|volatile|restrict|__user)\b/g, " ")
-    .replace(/\*/g, " * ").replace(/\s+/g, " ").trim();
-  const [head, ...rest] = clean.split(",");
-  // The base type is every word of the first declarator before the name.
-  const split = splitDeclarator(head.trim());
-  if (split === undefined || split[0].trim() === "") {
-    throw new SyntaxError(`In ${owner}: cannot read member "${decl}"`);
-  }
-  return {
-    base: normalize(split[0]),
-    declarators: [split[1], ...rest].map((d) => d.replace(/\s+/g, "").trim()),
-  };
-}
-
-/**
- * `unsigned long * a [4]` → `["unsigned long", "* a [4]"]`: the words
- * before the last declarator, and the declarator (its stars, name and
- * array lengths). Scans from the end once: a regular expression doing the
- * same backtracks quadratically on a long word.
- */
-function splitDeclarator(h: string): [string, string] | undefined {
-  let end = h.length;
-  while (end > 0 && h[end - 1] === "]") {
-    const open = h.lastIndexOf("[", end - 1);
-    if (open < 0) return undefined;
-    end = open;
-    while (end > 0 && h[end - 1] === " ") end--;
-  }
-  let start = end;
-  while (start > 0 && /\w/.test(h[start - 1])) start--;
-  if (start === end || /\d/.test(h[start])) return undefined;
-  while (start > 0 && (h[start - 1] === " " || h[start - 1] === "*")) start--;
-  return [h.slice(0, start), h.slice(start)];
+export function normalize(name: string): string {
+  return name.replace(/\s+/g, " ").trim();
 }

@@ -11,6 +11,9 @@
 import { parseBtf } from "../btf/btf_reader.ts";
 import { type BtfTypeSpec, encodeBtf } from "../btf/btf_writer.ts";
 import { KernelTypes } from "../btf/kernel_types.ts";
+import { memberDeclarations, splitDefinition } from "./c_layout.ts";
+import { parseCEnums } from "./c_enums.ts";
+import type { EnumRef } from "./types.ts";
 
 /** Scalar C type names: [size, signed, char]. */
 const SCALARS: Readonly<Record<string, [number, boolean, boolean?]>> = {
@@ -62,7 +65,7 @@ export class CTypeError extends SyntaxError {
 
 /**
  * The struct and union definitions among `defs` as types split on top of
- * `kernel`; definitions that cannot be read are skipped (`c_structs.ts`
+ * `kernel`; definitions that cannot be read are skipped (`c_layout.ts`
  * reports them for `sizeof`).
  *
  * @example A script's own struct with a kernel member
@@ -101,6 +104,10 @@ export function preambleTypes(
     return id;
   };
   const u32 = () => intId("unsigned int");
+  // The script's named enums, for members of their type (`enum Foo f;`).
+  const enums = defs.some((d) => /^\s*enum\b/.test(d))
+    ? parseCEnums(defs).types
+    : new Map<string, EnumRef>();
   /** Type id, size, alignment of a base type name. */
   const baseType = (
     name: string,
@@ -108,6 +115,25 @@ export function preambleTypes(
   ): { id: number; size: number; align: number } | undefined => {
     const own = records.get(name);
     if (own !== undefined) return own;
+    const e = enums.get(name);
+    if (e !== undefined) {
+      // As C lays it out: an int, unless a value needs 64 bits.
+      const values = e.values.map(([v, n]) => ({ name: n, value: BigInt(v) }));
+      const wide = values.some((v) =>
+        v.value < -(1n << 31n) || v.value >= (1n << 32n)
+      );
+      const size = wide ? 8 : 4;
+      const id = add({
+        kind: wide ? "enum64" : "enum",
+        name: name.replace(/^enum /, ""),
+        size,
+        signed: values.some((v) => v.value < 0n),
+        values,
+      });
+      const r = { id, size, align: size };
+      records.set(name, r);
+      return r;
+    }
     if (SCALARS[name] !== undefined) {
       const size = SCALARS[name][0];
       return { id: intId(name), size, align: size };
@@ -128,14 +154,28 @@ export function preambleTypes(
     }
     return undefined;
   };
-  defs.forEach((text, index) => {
-    const src = text.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/.*$/gm, "");
-    const m = /^\s*(struct|union)\s+([A-Za-z_]\w*)\s*\{([\s\S]*)\}\s*;?\s*$/
-      .exec(src);
-    if (m === null) return;
-    const [, kind, tag, body] = m;
-    const name = `${kind} ${tag}`;
-    try {
+  /**
+   * Lays out one record of definition `index` (its nested ones first) and
+   * returns its id; `tag` is empty for an anonymous one.
+   */
+  const record = (
+    index: number,
+    kind: string,
+    tag: string,
+    name: string,
+    body: string,
+    packed: boolean,
+  ): { id: number; size: number; align: number } => {
+    {
+      let anon = 0;
+      const define = (k: string, t: string | undefined, b: string): string => {
+        const inner = t === undefined
+          ? `${k} ${name.replace(/^(struct|union) /, "")}.anon${anon++}`
+          : `${k} ${t}`;
+        // A nested definition is not packed by its parent's attribute.
+        records.set(inner, record(index, k, t ?? "", inner, b, false));
+        return inner;
+      };
       const members: {
         name: string;
         type: number;
@@ -146,7 +186,22 @@ export function preambleTypes(
       let bitPos = 0;
       let size = 0;
       let align = 1;
-      for (const raw of body.split(";")) {
+      for (const raw of memberDeclarations(body, define)) {
+        const own = records.get(raw);
+        if (own !== undefined && /\.anon\d+$/.test(raw)) {
+          // An anonymous member: its members are the record's own.
+          const a = packed ? 1 : own.align;
+          const offset = kind === "union"
+            ? 0
+            : Math.ceil(Math.ceil(bitPos / 8) / a) * a;
+          members.push({ name: "", type: own.id, bitOffset: offset * 8 });
+          size = kind === "union"
+            ? Math.max(size, own.size)
+            : offset + own.size;
+          if (kind !== "union") bitPos = size * 8;
+          align = Math.max(align, a);
+          continue;
+        }
         const decl = raw.replace(
           /\b(const|volatile|restrict|__user|__rcu)\b/g,
           " ",
@@ -259,13 +314,14 @@ export function preambleTypes(
               align: t.align,
             };
           }
+          const a = packed ? 1 : t.align;
           const offset = kind === "union"
             ? 0
-            : Math.ceil(Math.ceil(bitPos / 8) / t.align) * t.align;
+            : Math.ceil(Math.ceil(bitPos / 8) / a) * a;
           members.push({ name: member, type: t.id, bitOffset: offset * 8 });
           size = kind === "union" ? Math.max(size, t.size) : offset + t.size;
           if (kind !== "union") bitPos = size * 8;
-          align = Math.max(align, t.align);
+          align = Math.max(align, a);
         }
       }
       size = Math.ceil(size / align) * align;
@@ -275,7 +331,15 @@ export function preambleTypes(
         size,
         members,
       });
-      records.set(name, { id, size, align });
+      return { id, size, align };
+    }
+  };
+  defs.forEach((text, index) => {
+    const d = splitDefinition(text);
+    if (d === undefined) return;
+    const name = `${d.kind} ${d.tag}`;
+    try {
+      records.set(name, record(index, d.kind, d.tag, name, d.body, d.packed));
     } catch (e) {
       if (!(e instanceof CTypeError)) throw e;
     }

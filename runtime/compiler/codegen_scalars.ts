@@ -12,6 +12,7 @@ import type * as ast from "../lang/ast.ts";
 import type { AluName, CondName, Width } from "../bpf/builder.ts";
 import { R10 } from "../bpf/opcodes.ts";
 import { arrayField } from "./type_names.ts";
+import { addressBytes } from "./host_facts.ts";
 import { pointerScale, pointerStep } from "./fold.ts";
 import type { Ref } from "./regs.ts";
 import { mapAccessId } from "./reuse.ts";
@@ -96,6 +97,14 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       if (cg.u.varIndex?.has(e)) return varIndexLoad(cg, e);
       const a = arrayField(cg.u, e);
       const bt = cg.type(e.expr);
+      if (
+        e.expr.kind === "call" && e.expr.name === "pton" &&
+        cg.fold(e.index) !== undefined
+      ) {
+        // `pton("127.0.0.1")[0]`: a byte known at compile time.
+        const bytes = addressBytes(cg.strConst(e.expr.args[0]) ?? "");
+        return cg.ra.imm(bytes?.[Number(cg.fold(e.index))] ?? 0);
+      }
       if (bt.k === "array") {
         const at = cg.addr(e);
         return cg.readAt(at, cg.type(e));
@@ -123,6 +132,19 @@ export function scalar(cg: Emitter, e: ast.Expr): Ref {
       const t = cg.type(e);
       if (t.k === "int" && t.bool) return boolCast(cg, e);
       const at = cg.type(e.expr);
+      if (
+        t.k === "int" && e.expr.kind === "call" && e.expr.name === "pton"
+      ) {
+        // `(uint32)pton("127.0.0.1")`: the address's bytes as one
+        // integer, known at compile time (0.26).
+        const bytes = addressBytes(cg.strConst(e.expr.args[0]) ?? "") ??
+          new Uint8Array(4);
+        let v = 0n;
+        for (let i = bytes.length - 1; i >= 0; i--) {
+          v = (v << 8n) | BigInt(bytes[i]);
+        }
+        return cg.ra.imm(t.signed ? BigInt.asIntN(t.size * 8, v) : v);
+      }
       if (at.k === "intarray" && t.k === "int") {
         // `(uint32)$a` of a uint8[4]: its bytes as one integer.
         const src = cg.mem(e.expr);

@@ -220,6 +220,17 @@ export function into(
     if (clean) cg.zero(d, n, size);
     return;
   }
+  if (e.kind === "call" && e.name === "pton") {
+    // A compile-time address (`$a = pton("::1")`): its bytes.
+    const bytes = addressBytes(cg.strConst(e.args[0]) ?? "") ??
+      new Uint8Array(4);
+    const words = new DataView(bytes.buffer);
+    for (let i = 0; i < bytes.length; i += 4) {
+      b.st(4, cg.baseReg(d), d.off + i, words.getInt32(i, true));
+    }
+    if (clean) cg.zero(d, bytes.length, size);
+    return;
+  }
   if (st.k === "intarray" && et.k === "array") {
     // An integer array member: its bytes, read where it lives.
     const at = cg.addr(e);

@@ -94,14 +94,6 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
 }
 
 /**
- * A tracepoint's pointer field read through with `.` (0.26's one member
- * operator, no `->` to see): `args.rqtp.tv_sec`, `*args.rqtp`. A
- * variable's `.field` in a script using `args` (`$t = args.rqtp;
- * $t.tv_sec`) is the other such case `mayNeedKernelTypes` looks for.
- */
-const ARGS_THROUGH = /\bargs\s*\.\s*\w+\s*\.\s*[A-Za-z_]|\*\s*\(?\s*args\b/;
-
-/**
  * Whether a script may need kernel types (a cheap look at its text:
  * `struct`, `curtask`, `->`, an upper-case constant ...), so that its
  * compiler gets them.
@@ -115,10 +107,8 @@ const ARGS_THROUGH = /\bargs\s*\.\s*\w+\s*\.\s*[A-Za-z_]|\*\s*\(?\s*args\b/;
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|\b(?:fentry|fexit|kfunc|kretfunc|rawtracepoint)\s*:|->|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)/
-    .test(text) ||
-    ARGS_THROUGH.test(text) ||
-    (/\bargs\b/.test(text) && /\$\w+\s*\.\s*[A-Za-z_]/.test(text));
+  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|\b(?:fentry|fexit|kfunc|kretfunc|rawtracepoint)\s*:|->|\bargs\b|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)|\blet\s+\$\w+\s*:\s*[a-z_]\w*_t\b/
+    .test(text);
 }
 
 /** Memory a value lives in. */
@@ -198,7 +188,17 @@ export function btfSType(
         return { k: "buf", size };
       }
       const signed = t.kind === "int" ? t.signed && !t.bool : t.signed;
-      return { k: "int", size, signed };
+      if (t.kind === "int") return { k: "int", size, signed };
+      // An enum prints as its enumerator's name (0.26).
+      return {
+        k: "int",
+        size,
+        signed,
+        enumType: {
+          name: t.name === "" ? "enum (anonymous)" : `enum ${t.name}`,
+          values: t.values.map((v) => [String(v.value), v.name]),
+        },
+      };
     }
     case "ptr": {
       const p: IntType = { k: "int", size: 8, signed: false };
@@ -335,6 +335,10 @@ export function namedType(
   if (rec !== undefined) use(rec);
   if (rec !== undefined) return { rec, types: found.types, id: found.id };
   const type = btfSType(found.types, found.id, undefined);
+  // A recording keeps an enum's enumerators for replay (`select_types.ts`
+  // looks its name up as "enum NAME").
+  const m = /^enum (\w+)$/.exec(cname.replace(/\s+/g, " ").trim());
+  if (m !== null) usedEnums.add(m[1]);
   return { type, types: found.types, id: found.id };
 }
 

@@ -58,6 +58,8 @@ const LOADERS = {
   strlen: () => import("./codegen_strlen.ts"),
   args: () => import("./sema_args.ts"),
   btf: () => import("./btf_units.ts"),
+  enums: () => import("./c_enums.ts"),
+  layout: () => import("./c_layout.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -90,6 +92,8 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   strlen: "the code of strlen()",
   args: "the builder of a tracepoint's args record",
   btf: "the fentry, fexit and rawtracepoint reader of the kernel's BTF",
+  enums: "the reader of a script's enum definitions",
+  layout: "the layout of a script's struct definitions",
 };
 
 /**
@@ -167,6 +171,9 @@ export function onDemandNeeds(
   if (/\b(?:fentry|fexit|kfunc|kretfunc|fr?|rawtracepoint|rt)\s*:/.test(t)) {
     out.push("btf");
   }
+  if (/\benum\b/.test(t)) out.push("enums");
+  // A struct or union definition (comments may sit before its brace).
+  if (/\b(?:struct|union)\b[^;{}()]*\{/.test(t)) out.push("layout");
   return out;
 }
 

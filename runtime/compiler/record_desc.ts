@@ -38,8 +38,13 @@ export function recordDesc(
     case "int":
       return intDesc(size, t.signed);
     case "enum":
-    case "enum64":
-      return intDesc(size, t.signed);
+    case "enum64": {
+      // Printed as its enumerator's name (0.26 formats enum members so).
+      const d = intDesc(size, t.signed) as TypeDesc & { kind: "int" };
+      d.show = "enum";
+      d.enumerators = t.values.map((v) => [String(v.value), v.name]);
+      return d;
+    }
     case "ptr":
       return { kind: "int", size: 8, signed: true };
     case "array": {

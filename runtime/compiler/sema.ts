@@ -46,9 +46,10 @@ import { addressOf, boolCast, indexValue } from "./sema_types.ts";
 import { isOutOfScope, scopeHint, shownName, shownNames } from "./scopes.ts";
 import { aggregateEq, castableMap, intArrayCast } from "./sema_arrays.ts";
 import { arrayField, castType, isPointer, pointerTo } from "./type_names.ts";
-import { type CStructs, parseCStructs } from "./c_structs.ts";
+import { CStructs } from "./c_structs.ts";
 import { keyNames } from "./key_names.ts";
 import { preamble } from "./c_preamble.ts";
+import { onDemand } from "./on_demand.ts";
 import { kernelTypeSource } from "./kernel_types.ts";
 import {
   BOOL,
@@ -102,6 +103,9 @@ function scriptPreamble(prog: ast.Program): ScriptPreamble {
   if (src !== undefined && texts.some((t) => /^\s*(struct|union)\b/.test(t))) {
     pre.local = src.preamble(texts);
   }
+  if (texts.some((t) => /^\s*enum\b/.test(t))) {
+    pre.enums = onDemand("enums").parseCEnums(texts);
+  }
   return pre;
 }
 
@@ -132,7 +136,13 @@ export function analyze(
   const maps = new Map<string, MapInfo>();
   const state = { usesElapsed: false };
   const pre = scriptPreamble(prog);
-  const structs = parseCStructs(pre.definitions.map((d) => d.text));
+  for (const e of pre.enums?.errors ?? []) {
+    diag.error(pre.definitions[e.index].span, e.message);
+  }
+  const texts = pre.definitions.map((d) => d.text);
+  const structs = texts.some((t) => /^\s*(struct|union)\b/.test(t))
+    ? onDemand("layout").parseCStructs(texts)
+    : new CStructs();
   // Pass 1 fixes map types silently (a map may be read before the probe
   // that assigns it) and finds each variable's widest type; pass 2 reports.
   const widest = new Map<Unit, Map<string, SType>>();
@@ -282,9 +292,8 @@ class UnitTypeChecker implements SemaScope {
             parent.name === "print") ||
           (node.kind === "var" && parent?.kind === "assign" &&
             parent.value === node) ||
-          (parent?.kind === "map" && parent.keys.length === 1 &&
-            parent.keys[0] === node) ||
-          (t.k === "array" && parent?.kind === "tuple")
+          (parent?.kind === "map" && parent.keys.includes(node as ast.Expr)) ||
+          parent?.kind === "tuple"
         );
         if (!through && !copied) {
           const big = t.size > STACK_LIMIT
@@ -496,6 +505,12 @@ class UnitTypeChecker implements SemaScope {
         for (const s of e.stmts) checkStmt(this, s);
         return this.expr(e.value);
       case "ident": {
+        const own = this.pre.enums?.constants.get(e.name);
+        if (own !== undefined) {
+          // A script's enumerator prints as its name (0.26).
+          (this.u.consts ??= new Map()).set(e, own.value);
+          return { ...S64, enumType: own.type };
+        }
         const v = enumConstant(this, e);
         if (v !== undefined) {
           (this.u.consts ??= new Map()).set(e, v);
@@ -625,7 +640,12 @@ class UnitTypeChecker implements SemaScope {
           this.err(e.type.span, `Cannot cast to "${e.type.name}"`);
           return S64;
         }
-        if (t.k === "intarray" && ct.k === "int" && ct.size === t.size) {
+        if (
+          (t.k === "intarray" ||
+            (t.k === "array" && e.expr.kind === "call" &&
+              e.expr.name === "pton")) &&
+          ct.k === "int" && ct.size === t.size
+        ) {
           return ct;
         }
         if (t.k !== "int") {
@@ -659,7 +679,21 @@ class UnitTypeChecker implements SemaScope {
             if (n === undefined) this.#unknownType(t);
             else (this.u.consts ??= new Map()).set(e, BigInt(n));
           } else if (castType(t) === undefined) {
-            const n = kernelSizeOf(this, t);
+            let n = kernelSizeOf(this, t);
+            if (
+              n === undefined && t.pointer === 0 &&
+              /^[A-Za-z_]\w*$/.test(t.name) &&
+              (this.pre.enums?.constants.has(t.name) ||
+                enumConstant(this, {
+                    kind: "ident",
+                    name: t.name,
+                    span: t.span,
+                  }) !==
+                  undefined)
+            ) {
+              // `sizeof(BTF_VAR_STATIC)`: an enumerator, 64 bits in 0.26.
+              n = 8;
+            }
             if (n === undefined) this.#unknownType(t);
             else (this.u.consts ??= new Map()).set(e, BigInt(n));
           }
@@ -705,6 +739,15 @@ class UnitTypeChecker implements SemaScope {
           }
           if (base.k === "int") return recordValue(base);
           const i = this.constInt(e.index);
+          if (
+            i === undefined && e.expr.kind === "call" &&
+            e.expr.name === "pton"
+          ) {
+            this.err(
+              e.index.span,
+              "The index of pton() must be a constant: copy it to a variable ($a = pton(...); $a[$i])",
+            );
+          }
           if (i !== undefined && (i < 0n || i >= BigInt(base.count))) {
             this.err(
               e.index.span,

@@ -90,7 +90,8 @@ export function checkBuiltin(c: SemaScope, e: ast.BuiltinExpr): SType {
     case "curtask": {
       const t: IntType = { k: "int", size: 8, signed: false, ptr: "kernel" };
       if (kernelTypeSource() !== undefined) {
-        const found = namedType("struct task_struct");
+        // The script's own definition first (0.26: "redefine_btf_type").
+        const found = namedType("struct task_struct", c.pre.local);
         if (typeof found !== "string" && found.rec) t.rec = found.rec;
       }
       return t;

@@ -222,7 +222,18 @@ export function kernelCast(
   t: SType,
 ): SType | undefined {
   const name = e.type.name;
+  const own = c.pre.enums?.types.get(name);
+  if (own !== undefined && e.type.pointer === 0) {
+    // A script's enum (0.26: 64 bits wide), printed as its names.
+    if (t.k !== "int") {
+      c.err(e.span, `Cannot cast from ${typeName(t)} to ${name}`);
+      return S64;
+    }
+    return { k: "int", size: 8, signed: t.signed, enumType: own };
+  }
   const named = /^(struct|union|enum) /.test(name);
+  // `(void *)p`: an address, nothing known of what it points at.
+  if (name === "void" && e.type.pointer > 0) return undefined;
   if (!named && castType({ ...e.type, pointer: 0 }) !== undefined) {
     return undefined;
   }
@@ -278,6 +289,26 @@ export function kernelCast(
     p = q;
   }
   return p;
+}
+
+/**
+ * An integer typedef of the kernel's types (`size_t`, `pid_t`) as the type
+ * of a `let` declaration, if it is one.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const t = kernelIntType(scope, letStmt.type); // uint64 for size_t
+ * ```
+ */
+export function kernelIntType(
+  c: SemaScope,
+  t: ast.TypeRef,
+): IntType | undefined {
+  if (t.pointer > 0 || kernelTypeSource() === undefined) return undefined;
+  if (/^(struct|union) /.test(t.name)) return undefined;
+  const found = namedType(t.name, c.pre.local);
+  if (typeof found === "string" || found.type?.k !== "int") return undefined;
+  return found.type;
 }
 
 /** `sizeof` of a kernel type, if known. */

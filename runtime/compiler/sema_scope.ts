@@ -15,6 +15,7 @@ import type { Diagnostics } from "../lang/diagnostics.ts";
 import type { CStructs } from "./c_structs.ts";
 import type { Preamble } from "./c_preamble.ts";
 import type { LocalTypes } from "./c_types.ts";
+import type { ScriptEnums } from "./c_enums.ts";
 import type { SType } from "./types.ts";
 import type { Unit } from "./units.ts";
 
@@ -98,6 +99,8 @@ export interface MapInfo {
 export interface ScriptPreamble extends Preamble {
   /** Its structs and unions as types (when kernel types are loaded). */
   local?: LocalTypes;
+  /** Its enums (`enum Foo { ONE = 1 };`), when it defines any. */
+  enums?: ScriptEnums;
 }
 
 /**

@@ -11,6 +11,7 @@ import type * as ast from "../lang/ast.ts";
 import { CTX_BUILTINS } from "./known_names.ts";
 import { walk } from "../lang/visit.ts";
 import { castType } from "./type_names.ts";
+import { kernelIntType } from "./sema_members.ts";
 import {
   type AggName,
   AGGS,
@@ -113,7 +114,7 @@ function checkLet(c: SemaScope, s: ast.LetStmt): void {
   if (s.type !== undefined) {
     declared = s.type.name === "string" && s.type.pointer === 0
       ? { k: "str", size: STRING_SIZE }
-      : castType(s.type);
+      : castType(s.type) ?? kernelIntType(c, s.type);
     if (declared === undefined) {
       c.err(
         s.type.span,

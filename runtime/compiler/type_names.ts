@@ -10,6 +10,7 @@ import type { FieldLayout } from "../program.ts";
 import type { Unit } from "./units.ts";
 import { kernelTypeSource, namedType } from "./kernel_types.ts";
 import { type IntType, STRING_SIZE, type SType } from "./types.ts";
+import { enumCast } from "./sema_types.ts";
 
 /**
  * The tracepoint array field an index expression reads (`args->args[1]`),
@@ -80,7 +81,21 @@ export function fieldType(f: FieldLayout, userPtrs: boolean): SType {
     return t;
   }
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
-  return { k: "int", size, signed: ctypeSigned(f.ctype) ?? f.signed };
+  const t: IntType = {
+    k: "int",
+    size,
+    signed: ctypeSigned(f.ctype) ?? f.signed,
+  };
+  // A field declared as an enum (`enum skb_drop_reason reason`) prints as
+  // its enumerator's name, as 0.26 types it from the kernel's types.
+  const em = /^\s*enum\s+(\w+)\s*$/.exec(f.ctype);
+  if (em !== null && kernelTypeSource() !== undefined) {
+    const found = namedType(`enum ${em[1]}`);
+    if (typeof found !== "string") {
+      return enumCast(`enum ${em[1]}`, found.types, found.id, t);
+    }
+  }
+  return t;
 }
 
 /**

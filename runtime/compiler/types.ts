@@ -426,9 +426,16 @@ export function joinInts(a: IntType, b: IntType, signed: boolean): IntType {
   if (a.bool && b.bool) t.bool = true;
   if (a.hex && b.hex) t.hex = true;
   if (a.clock !== undefined && a.clock === b.clock) t.clock = a.clock;
-  if (a.enumType !== undefined && a.enumType.name === b.enumType?.name) {
-    t.enumType = a.enumType;
-  }
+  const ea = a.enumType;
+  const eb = b.enumType;
+  if (
+    ea !== undefined && eb !== undefined && ea.name === eb.name &&
+    ea.values.length === eb.values.length &&
+    // Anonymous enums share a name: the same enumerators, then.
+    ea.values.every(([v, n], i) =>
+      eb.values[i][0] === v && eb.values[i][1] === n
+    )
+  ) t.enumType = ea;
   return t;
 }
 

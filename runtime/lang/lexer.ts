@@ -136,6 +136,10 @@ export function describeToken(t: Token): string {
   return quote(t.text, 24);
 }
 
+/** `__attribute__((...))`s after a C definition, with blanks and comments. */
+const ATTRIBUTES =
+  /(?:(?:\s|\/\*[\s\S]*?\*\/|\/\/[^\n]*\n)*__attribute__\s*(?:\/\*[\s\S]*?\*\/\s*)*\(\((?:[^()]|\([^()]*\))*\)\))*/y;
+
 /**
  * An on-demand lexer over one source. Errors go to the shared
  * {@linkcode Diagnostics}; the lexer always returns a token (an invalid
@@ -525,9 +529,12 @@ export class Lexer {
       else if (ch === "}") {
         depth--;
         if (depth <= 0) {
-          let q = p + 1;
+          // With its `__attribute__((packed))` (0.26), comments between.
+          ATTRIBUTES.lastIndex = p + 1;
+          const end = p + 1 + ATTRIBUTES.exec(s)![0].length;
+          let q = end;
           while (q < s.length && (s[q] === " " || s[q] === "\t")) q++;
-          return s[q] === ";" ? q + 1 : p + 1;
+          return s[q] === ";" ? q + 1 : end;
         }
       } else if (ch === ";" && depth === 0) return p + 1;
     }

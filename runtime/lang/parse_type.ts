@@ -118,6 +118,22 @@ export function typeAhead(p: ParserState, k: number): boolean {
 /** A type: `[struct|union|enum] name`, then `*`s, then `[n]` or `[]`. */
 export function parseType(p: ParserState): TypeRef {
   const start = p.cur.span;
+  if (p.atWord("typeof") && p.at("(", 1)) {
+    // `typeof(size_t)`, `typeof(struct x *)` (0.26): the type named.
+    p.advance();
+    p.advance();
+    if (!typeAhead(p, 0) && !TYPE_NAMES.has(p.cur.text)) {
+      p.fail(
+        p.cur.span,
+        `Expected a type name in typeof(), found ${
+          describeToken(p.cur)
+        }: typeof() of an expression is not supported`,
+      );
+    }
+    const inner = parseType(p);
+    p.expect(")", "to close typeof(");
+    return { ...inner, span: p.from(start) };
+  }
   let name = "";
   if (p.cur.type === "ident" && TAG_KEYWORDS.has(p.cur.text)) {
     name = p.advance().text + " ";

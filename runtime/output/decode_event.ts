@@ -36,7 +36,11 @@ type ArgReader = (
   resolver: SymbolResolver | undefined,
 ) => Value;
 
-function argReader(t: TypeDesc, at: number): ArgReader {
+function argReader(t: TypeDesc, at: number, format = false): ArgReader {
+  if (format && t.kind === "int" && t.show === "enum") {
+    // `printf("%s", e)` asks for the name, in JSON output too (0.26).
+    return (r) => decodeValue(r, at, t);
+  }
   if (t.kind === "int" && t.show !== undefined) {
     return (r, resolver) => decodeValue(r, at, t, resolver);
   }
@@ -117,7 +121,8 @@ function buildDecoder(id: number, fmt: EventFormat): FormatDecoder {
     types = a.args;
   } else if (a.kind === "exit") types = a.args ?? [];
   else if (a.kind === "print_value") types = [a.type];
-  const readers = types.map((t, i) => argReader(t, 8 + offsets[i]));
+  const format = a.kind !== "exit" && a.kind !== "print_value";
+  const readers = types.map((t, i) => argReader(t, 8 + offsets[i], format));
   const n = readers.length;
   const minLength = intEnd(types);
   if (n === 0) {

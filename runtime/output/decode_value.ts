@@ -221,7 +221,10 @@ export function decodeValue(
   switch (type.kind) {
     case "int": {
       const v = readInt(view(bytes), offset, type.size, type.signed);
-      return type.show === undefined ? v : showInt(v, type);
+      return type.show === undefined ||
+          (type.show === "enum" && resolver?.enumNumbers)
+        ? v
+        : showInt(v, type);
     }
     case "string": {
       const s = stringAt(bytes, offset, type.size);

@@ -311,4 +311,9 @@ export interface SymbolResolver {
    * after them, as bpftrace 0.26 marks truncated strings.
    */
   strTruncTrailer?: { size: number; text: string };
+  /**
+   * Enums as their numbers, not their enumerators' names: 0.26's JSON
+   * output (names only where `printf("%s")` asks for them).
+   */
+  enumNumbers?: boolean;
 }

@@ -53,6 +53,10 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["kretfunc:vfs_read { @ = retval; }", [], ["btf"]],
     ["rt:sys_exit { @ = args.ret; }", [], ["btf"]],
     ["$1:vfs_read { }", ["fexit"], ["btf"]],
+    ["enum { ONE = 1 } BEGIN { print(ONE); }", [], ["enums"]],
+    ["struct a { int x; } BEGIN { print(sizeof(struct a)); }", [], ["layout"]],
+    ["struct /* c */ a { int x; } BEGIN { }", [], ["layout"]],
+    ["kprobe:f { @ = ((struct sock *)arg0)->sk_mark; }", [], []],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -78,6 +82,8 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "strlen",
     "args",
     "btf",
+    "enums",
+    "layout",
   ]);
 });
 

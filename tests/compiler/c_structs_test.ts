@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCStructs } from "../../runtime/compiler/c_structs.ts";
+import { parseCStructs } from "../../runtime/compiler/c_layout.ts";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { compileErrors as errors, load, run, valueOf } from "./harness.ts";
 
@@ -15,6 +15,9 @@ const DEFS = [
   "struct mix { char a; short b; char c; int d; char e; long f; union u g; char h[3]; };",
   "struct tail { long l; char c; };",
   "struct nest { char k; struct tail t[2]; unsigned int m; };",
+  // Nested definitions, anonymous members, packed (bpftrace 0.26).
+  "struct nst { char a; struct inner { short s; long l; } in; struct { char c; int i; } an; union { int ui; char uc[6]; }; char z; };",
+  "struct pk { char a; int b; struct { short s; char t; } q; long c; } __attribute__((packed));",
 ];
 
 /** [C expression, member path or undefined for sizeof]. */
@@ -36,6 +39,16 @@ const QUERIES: [string, string, string[] | undefined][] = [
   ["sizeof(struct nest)", "struct nest", undefined],
   ["offsetof(struct nest, t)", "struct nest", ["t"]],
   ["offsetof(struct nest, m)", "struct nest", ["m"]],
+  ["sizeof(struct nst)", "struct nst", undefined],
+  ["offsetof(struct nst, in.l)", "struct nst", ["in", "l"]],
+  ["offsetof(struct nst, an.i)", "struct nst", ["an", "i"]],
+  ["offsetof(struct nst, uc)", "struct nst", ["uc"]],
+  ["offsetof(struct nst, z)", "struct nst", ["z"]],
+  ["sizeof(struct inner)", "struct inner", undefined],
+  ["sizeof(struct pk)", "struct pk", undefined],
+  ["offsetof(struct pk, b)", "struct pk", ["b"]],
+  ["offsetof(struct pk, q.t)", "struct pk", ["q", "t"]],
+  ["offsetof(struct pk, c)", "struct pk", ["c"]],
 ];
 
 /** What gcc says, or undefined when gcc is not there. */

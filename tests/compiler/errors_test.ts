@@ -197,6 +197,10 @@ const CASES: [string, string, boolean?][] = [
     "print() cannot print a value of type uint8[16]",
   ],
   [
+    'BEGIN { $i = 1; @ = pton("::1")[$i]; }',
+    "The index of pton() must be a constant: copy it to a variable ($a = pton(...); $a[$i])",
+  ],
+  [
     'BEGIN { warnf("%d"); }',
     "warnf: Not enough arguments for format string (0 supplied, 1 expected)",
   ],

@@ -42,6 +42,7 @@ import { AUTODEREF_ROWS } from "./rows_autoderef.ts";
 import { SYNTAX26_ROWS } from "./rows_syntax26.ts";
 import { FENTRY_ROWS } from "./rows_fentry.ts";
 import { AGGREAD_ROWS } from "./rows_aggread.ts";
+import { ENUM_ROWS } from "./rows_enums.ts";
 
 export { N, type Row };
 
@@ -1340,4 +1341,5 @@ export const ROWS: Row[] = [
   ...SYNTAX26_ROWS,
   ...FENTRY_ROWS,
   ...AGGREAD_ROWS,
+  ...ENUM_ROWS,
 ];
