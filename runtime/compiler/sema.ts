@@ -734,6 +734,8 @@ class UnitTypeChecker implements SemaScope {
       if (a.k === "str" && b.k === "str") return BOOL;
       if (a.k === "int" && b.k === "int") return BOOL;
       if (a.k === "buf" && b.k === "buf") return BOOL;
+      // Two user names: the same user id (0.26 compares `username`s).
+      if (a.k === "username" && b.k === "username") return BOOL;
       const why = aggregateEq(a, b);
       if (why === undefined) return BOOL;
       if (why !== "") {

@@ -9,6 +9,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
+import { callStyleBuiltin } from "../lang/call_builtins.ts";
 import { FUNCTIONS } from "./known_names.ts";
 
 import { checkArg, parseFormat } from "./printf_format.ts";
@@ -820,9 +821,16 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       litArg(c, e, 2);
       return U64;
     }
-    default:
+    default: {
       if (ON_DEMAND_FUNCS.has(name)) {
         return onDemand("funcs").checkFuncCall(c, e, name, stmt)!;
+      }
+      // A builtin called with arguments it does not take (the parser
+      // leaves it a call, for a user macro that might take them).
+      const b = callStyleBuiltin(name, e.args, e.span);
+      if (b !== undefined && "error" in b) {
+        c.err(b.span, b.error);
+        return U64;
       }
       c.err(
         e.span,
@@ -830,6 +838,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       );
       for (const a of e.args) c.expr(a);
       return S64;
+    }
   }
 }
 

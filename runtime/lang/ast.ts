@@ -528,6 +528,11 @@ export interface BuiltinExpr {
    * plus the host's TAI offset): the clock read (default: boot).
    */
   clock?: "monotonic" | "tai" | "sw_tai";
+  /**
+   * Written as a call (`cpu()`): a user macro of the same name with no
+   * parameters takes its place (bpftrace 0.26's macro lookup).
+   */
+  called?: true;
   /** Source range of the node. */
   span: Span;
 }

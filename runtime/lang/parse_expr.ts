@@ -13,7 +13,7 @@ import { isBuiltinName } from "./ast.ts";
 import { quote } from "./diagnostics.ts";
 import { describeToken, type Token } from "./lexer.ts";
 import { lowerElvis } from "./lowering.ts";
-import { callStyleBuiltin, taskRelative } from "./call_builtins.ts";
+import { callStyleBuiltin, rawBuiltin, taskRelative } from "./call_builtins.ts";
 import { joinSpan, type ParserState } from "./parse_state.ts";
 import { castAhead, KEYWORDS, parseType, typeAhead } from "./parse_type.ts";
 
@@ -432,15 +432,22 @@ function parseIdent(p: ParserState, t: Token): Expr {
       const args = parseArgs(p, ")", `arguments of ${name}()`);
       const span = p.from(t.span);
       const b = callStyleBuiltin(name, args, span);
-      if (b !== undefined && "error" in b) p.fail(b.span, b.error);
-      if (b !== undefined) return b;
-      return { kind: "call", name, args, span };
+      // Arguments a builtin does not take: a call, which a user macro of
+      // that name may take (0.26 looks macros up by arity); else sema
+      // reports the builtin's error.
+      if (b === undefined || "error" in b) {
+        return { kind: "call", name, args, span };
+      }
+      // Written as a call: a user macro of the name takes precedence.
+      return b.kind === "builtin" ? { ...b, called: true } : b;
     } finally {
       p.inPredicate = saved;
       p.leave();
     }
   }
   if (isBuiltinName(name)) return { kind: "builtin", name, span: t.span };
+  const raw = rawBuiltin(name);
+  if (raw !== undefined) return { kind: "builtin", name: raw, span: t.span };
   return taskRelative(name, undefined, t.span) ??
     { kind: "ident", name, span: t.span };
 }
