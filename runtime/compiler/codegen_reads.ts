@@ -560,6 +560,9 @@ function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
 function strContains(cg: Emitter, e: ast.CallExpr, index: boolean): Ref {
   const b = cg.b;
   const ra = cg.ra;
+  if (cg.strConst(e.args[1]) === undefined) {
+    return strContainsLoop(cg, e, index);
+  }
   const needle = cg.strConst(e.args[1]) ?? "";
   const size = sizeOf(cg.type(e.args[0]));
   const r = ra.newReg();
@@ -600,6 +603,77 @@ function strContains(cg: Emitter, e: ast.CallExpr, index: boolean): Ref {
   }
   b.label(end);
   ra.free(t);
+  return r;
+}
+
+/**
+ * `strcontains(haystack, $needle)` / `strstr()` with a needle known only
+ * at run time: two bounded loops over the bytes on the stack, each start
+ * of the haystack (up to its NUL) against the needle (up to its NUL), so
+ * the code is the same size whatever the strings' sizes. The verifier
+ * walks every start and needle byte: sema bounds the two sizes' product
+ * ({@linkcode STRSTR_LOOP_MAX}).
+ */
+function strContainsLoop(
+  cg: Emitter,
+  e: ast.CallExpr,
+  index: boolean,
+): Ref {
+  const b = cg.b;
+  const ra = cg.ra;
+  const hsize = sizeOf(cg.type(e.args[0]));
+  const nsize = sizeOf(cg.type(e.args[1]));
+  const hay = cg.mem(e.args[0]);
+  const needle = cg.mem(e.args[1]);
+  ra.evictCallerSaved();
+  const r = ra.newReg();
+  const [i, j, p, c, t] = ra.holding([r], () => {
+    const got: Ref[] = [];
+    for (let k = 0; k < 5; k++) got.push(ra.holding(got, () => ra.newReg()));
+    return got;
+  });
+  const [rr, ir, jr, pr, cr, tr] = ra.regs(r, i, j, p, c, t);
+  const outer = b.newLabel("ssouter");
+  const inner = b.newLabel("ssinner");
+  const next = b.newLabel("ssnext");
+  const found = b.newLabel("ssfound");
+  const end = b.newLabel("ssend");
+  b.movImm(rr, index ? -1 : 0);
+  b.movImm(ir, 0);
+  b.label(outer);
+  b.movImm(jr, 0);
+  b.label(inner);
+  // The needle's byte j; its NUL (or its end) means a match at i.
+  b.jmpImm("JGE", jr, nsize, found);
+  b.movReg(pr, R10);
+  b.alu64Reg("ADD", pr, jr);
+  b.ldx(1, cr, pr, needle.off);
+  b.jmpImm("JEQ", cr, 0, found);
+  // The haystack's byte i + j (a NUL there differs from c).
+  b.movReg(tr, ir);
+  b.alu64Reg("ADD", tr, jr);
+  b.jmpImm("JGE", tr, hsize, end);
+  b.movReg(pr, R10);
+  b.alu64Reg("ADD", pr, tr);
+  b.ldx(1, tr, pr, hay.off);
+  b.jmpReg("JNE", tr, cr, next);
+  b.alu64Imm("ADD", jr, 1);
+  b.ja(inner);
+  b.label(next);
+  // No start after the haystack's NUL.
+  b.movReg(pr, R10);
+  b.alu64Reg("ADD", pr, ir);
+  b.ldx(1, tr, pr, hay.off);
+  b.jmpImm("JEQ", tr, 0, end);
+  b.alu64Imm("ADD", ir, 1);
+  b.jmpImm("JLT", ir, hsize, outer);
+  b.ja(end);
+  b.label(found);
+  if (index) b.movReg(rr, ir);
+  else b.movImm(rr, 1);
+  b.label(end);
+  for (const x of [i, j, p, c, t]) ra.free(x);
+  cg.forgetValues();
   return r;
 }
 

@@ -484,10 +484,15 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const needle = c.expr(e.args[1]);
       if (hay.k !== "str" || needle.k !== "str") {
         c.err(e.span, `${name}() expects two strings`);
-      } else if (strConstant(c, e.args[1]) === undefined) {
+      } else if (
+        strConstant(c, e.args[1]) === undefined &&
+        hay.size * needle.size > STRSTR_LOOP_MAX
+      ) {
+        // A needle known at run time: loops the verifier walks through
+        // for every pair of bytes (codegen_reads.ts).
         c.err(
-          e.args[1].span,
-          `${name}() expects a string literal as the needle (argument 2)`,
+          e.span,
+          `${name}() of a ${hay.size}-byte string and a ${needle.size}-byte needle known only at run time is too costly for the kernel's verifier (at most ${STRSTR_LOOP_MAX} byte pairs): shorten them with str(s, n)`,
         );
       }
       return out;
@@ -550,10 +555,22 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const t = c.expr(e.args[0]);
       let size = max;
       if (e.args.length === 2) {
-        const n = litArg(c, e, 1);
+        const lt = c.expr(e.args[1]);
+        const n = c.constInt(e.args[1]);
         if (n !== undefined) {
           if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
           else size = Math.min(Number(n) + 1, max);
+        } else if (lt.k !== "int") {
+          c.err(
+            e.args[1].span,
+            `str() expects an integer length, got ${typeName(lt)}`,
+          );
+        } else if (t.k !== "int") {
+          // A length known at run time bounds the read of a pointer.
+          c.err(
+            e.args[1].span,
+            "str() of a string takes an integer literal as its length",
+          );
         }
       }
       const a = e.args[0];
@@ -841,6 +858,13 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     }
   }
 }
+
+/**
+ * Most haystack × needle bytes of `strcontains()` / `strstr()` with a
+ * needle known only at run time (measured: the verifier walks about 16
+ * instructions a pair, and stops at a million).
+ */
+export const STRSTR_LOOP_MAX = 32 * 1024;
 
 /** What `is_str()`, `is_ptr()`, ... say of an argument `a` of type `t`. */
 function typeIs(name: string, a: ast.Expr, t: SType): boolean {
