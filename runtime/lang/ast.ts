@@ -533,6 +533,8 @@ export interface BuiltinExpr {
    * parameters takes its place (bpftrace 0.26's macro lookup).
    */
   called?: true;
+  /** Written `__builtin_X` (0.26): no user macro takes its place. */
+  raw?: true;
   /** Source range of the node. */
   span: Span;
 }

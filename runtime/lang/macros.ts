@@ -204,6 +204,7 @@ class Expander {
    */
   #macroOf(e: Expr): MacroDef | undefined {
     if (e.kind === "builtin") {
+      if (e.raw) return undefined;
       if (!e.called && !STDLIB_MACRO_BUILTINS.has(e.name)) return undefined;
       return this.#macros.get(e.name)?.find((m) => m.params.length === 0);
     }

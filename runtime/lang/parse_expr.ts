@@ -447,7 +447,9 @@ function parseIdent(p: ParserState, t: Token): Expr {
   }
   if (isBuiltinName(name)) return { kind: "builtin", name, span: t.span };
   const raw = rawBuiltin(name);
-  if (raw !== undefined) return { kind: "builtin", name: raw, span: t.span };
+  if (raw !== undefined) {
+    return { kind: "builtin", name: raw, raw: true, span: t.span };
+  }
   return taskRelative(name, undefined, t.span) ??
     { kind: "ident", name, span: t.span };
 }

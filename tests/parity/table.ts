@@ -37,6 +37,7 @@ import { FUNCS_ROWS } from "./rows_funcs.ts";
 import { LANG26_ROWS } from "./rows_lang26.ts";
 import { CODEGEN_ROWS } from "./rows_codegen.ts";
 import { ARGS_ROWS } from "./rows_args.ts";
+import { BUILTINS26_ROWS } from "./rows_builtins26.ts";
 
 export { N, type Row };
 
@@ -1330,4 +1331,5 @@ export const ROWS: Row[] = [
   ...FUNCS_ROWS,
   ...CODEGEN_ROWS,
   ...ARGS_ROWS,
+  ...BUILTINS26_ROWS,
 ];
