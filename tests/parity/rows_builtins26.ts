@@ -81,9 +81,10 @@ begin {
   },
   {
     name: "builtins26_macro_replaces_called_builtin",
-    features: ["macro cpu() { \"hi\" } replaces cpu()"],
+    features: ['macro cpu() { "hi" } replaces cpu()'],
     // tests/runtime/macro ("user macros override stdlib").
-    source: `macro cpu() { "hi" } begin { printf(cpu()); printf(cpu); exit(); }`,
+    source:
+      `macro cpu() { "hi" } begin { printf(cpu()); printf(cpu); exit(); }`,
     expect(r) {
       assert.equal(r.output, "hihi");
     },
