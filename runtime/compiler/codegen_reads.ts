@@ -493,7 +493,7 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
     }
     case "strcontains":
     case "strstr":
-      return strContains(cg, e, e.name === "strstr");
+      return onDemand("strstr").strContains(cg, e, e.name === "strstr");
     case "len":
       return e.args[0].kind === "map" ? mapLen(cg, e) : stackLen(cg, e);
     case "getopt": {
@@ -550,131 +550,6 @@ function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
   b.label(done);
   ra.free(got);
   return n;
-}
-
-/**
- * `strcontains(haystack, "needle")`: 1 when the literal needle occurs in
- * the haystack (before its NUL), else 0; with `index` (`strstr()`) the
- * first place it starts, else -1. Unrolled over every start.
- */
-function strContains(cg: Emitter, e: ast.CallExpr, index: boolean): Ref {
-  const b = cg.b;
-  const ra = cg.ra;
-  if (cg.strConst(e.args[1]) === undefined) {
-    return strContainsLoop(cg, e, index);
-  }
-  const needle = cg.strConst(e.args[1]) ?? "";
-  const size = sizeOf(cg.type(e.args[0]));
-  const r = ra.newReg();
-  ra.evictCallerSaved();
-  const found = b.newLabel("sfound");
-  const end = b.newLabel("send");
-  if (needle.length === 0) {
-    // An empty needle is found at once (0.26's strstr: index 0).
-    b.movImm(ra.reg(r), index ? 0 : 1);
-    return r;
-  }
-  const hay = cg.mem(e.args[0]);
-  const t = ra.holding([r], () => ra.newReg());
-  const tr = ra.reg(t);
-  const rr = ra.reg(r);
-  b.movImm(rr, index ? -1 : 0);
-  // Starts whose match fits before the last byte (the NUL's place).
-  const starts = size - needle.length;
-  for (let i = 0; i < starts; i++) {
-    const next = b.newLabel("snext");
-    for (let j = 0; j < needle.length; j++) {
-      b.ldx(1, tr, hay.base, hay.off + i + j);
-      b.jmpImm("JNE", tr, needle.charCodeAt(j) & 0xff, next);
-    }
-    if (index) {
-      b.movImm(rr, i);
-      b.ja(end);
-    } else b.ja(found);
-    b.label(next);
-    // The haystack ends here: no later start can match.
-    b.ldx(1, tr, hay.base, hay.off + i);
-    b.jmpImm("JEQ", tr, 0, end);
-  }
-  if (starts > 0 && !index) {
-    b.ja(end);
-    b.label(found);
-    b.movImm(rr, 1);
-  }
-  b.label(end);
-  ra.free(t);
-  return r;
-}
-
-/**
- * `strcontains(haystack, $needle)` / `strstr()` with a needle known only
- * at run time: two bounded loops over the bytes on the stack, each start
- * of the haystack (up to its NUL) against the needle (up to its NUL), so
- * the code is the same size whatever the strings' sizes. The verifier
- * walks every start and needle byte: sema bounds the two sizes' product
- * ({@linkcode STRSTR_LOOP_MAX}).
- */
-function strContainsLoop(
-  cg: Emitter,
-  e: ast.CallExpr,
-  index: boolean,
-): Ref {
-  const b = cg.b;
-  const ra = cg.ra;
-  const hsize = sizeOf(cg.type(e.args[0]));
-  const nsize = sizeOf(cg.type(e.args[1]));
-  const hay = cg.mem(e.args[0]);
-  const needle = cg.mem(e.args[1]);
-  ra.evictCallerSaved();
-  const r = ra.newReg();
-  const [i, j, p, c, t] = ra.holding([r], () => {
-    const got: Ref[] = [];
-    for (let k = 0; k < 5; k++) got.push(ra.holding(got, () => ra.newReg()));
-    return got;
-  });
-  const [rr, ir, jr, pr, cr, tr] = ra.regs(r, i, j, p, c, t);
-  const outer = b.newLabel("ssouter");
-  const inner = b.newLabel("ssinner");
-  const next = b.newLabel("ssnext");
-  const found = b.newLabel("ssfound");
-  const end = b.newLabel("ssend");
-  b.movImm(rr, index ? -1 : 0);
-  b.movImm(ir, 0);
-  b.label(outer);
-  b.movImm(jr, 0);
-  b.label(inner);
-  // The needle's byte j; its NUL (or its end) means a match at i.
-  b.jmpImm("JGE", jr, nsize, found);
-  b.movReg(pr, R10);
-  b.alu64Reg("ADD", pr, jr);
-  b.ldx(1, cr, pr, needle.off);
-  b.jmpImm("JEQ", cr, 0, found);
-  // The haystack's byte i + j (a NUL there differs from c).
-  b.movReg(tr, ir);
-  b.alu64Reg("ADD", tr, jr);
-  b.jmpImm("JGE", tr, hsize, end);
-  b.movReg(pr, R10);
-  b.alu64Reg("ADD", pr, tr);
-  b.ldx(1, tr, pr, hay.off);
-  b.jmpReg("JNE", tr, cr, next);
-  b.alu64Imm("ADD", jr, 1);
-  b.ja(inner);
-  b.label(next);
-  // No start after the haystack's NUL.
-  b.movReg(pr, R10);
-  b.alu64Reg("ADD", pr, ir);
-  b.ldx(1, tr, pr, hay.off);
-  b.jmpImm("JEQ", tr, 0, end);
-  b.alu64Imm("ADD", ir, 1);
-  b.jmpImm("JLT", ir, hsize, outer);
-  b.ja(end);
-  b.label(found);
-  if (index) b.movReg(rr, ir);
-  else b.movImm(rr, 1);
-  b.label(end);
-  for (const x of [i, j, p, c, t]) ra.free(x);
-  cg.forgetValues();
-  return r;
 }
 
 // ---- conditions -------------------------------------------------------

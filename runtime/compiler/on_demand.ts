@@ -56,6 +56,8 @@ const LOADERS = {
   funcs: () => import("./sema_funcs.ts"),
   find: () => import("./codegen_find.ts"),
   strlen: () => import("./codegen_strlen.ts"),
+  strstr: () => import("./codegen_strstr.ts"),
+  gfp: () => import("../output/gfp_flags.ts"),
   args: () => import("./sema_args.ts"),
 };
 
@@ -87,6 +89,8 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   funcs: "the checks of macaddr(), override() and others",
   find: "the code of find()",
   strlen: "the code of strlen()",
+  strstr: "the code of strcontains() and strstr()",
+  gfp: "the GFP flag names of printf's %gr",
   args: "the builder of a tracepoint's args record",
 };
 
@@ -160,6 +164,8 @@ export function onDemandNeeds(
   if (FUNCS_CALLED.test(t)) out.push("funcs");
   if (/\bfind\s*\(/.test(t)) out.push("find");
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
+  if (/\bstr(?:contains|str)\s*\(/.test(t)) out.push("strstr");
+  if (/%[-0-9.]*gr/.test(t)) out.push("gfp");
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
   if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
   return out;

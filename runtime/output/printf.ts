@@ -19,7 +19,7 @@
 
 import { type FormatSpec, parseFormat } from "../lang/printf_format.ts";
 import { formatBuf, formatValueText } from "./text.ts";
-import { formatGfpFlags } from "./gfp_flags.ts";
+import { onDemand } from "../compiler/on_demand.ts";
 import type { Value } from "./types.ts";
 
 export { type FormatSpec, parseFormat } from "../lang/printf_format.ts";
@@ -158,7 +158,8 @@ export function formatSpec(spec: FormatSpec, arg: Value): string {
     case "s":
       return formatString(spec, arg);
     case "gr":
-      return pad(formatGfpFlags(toBig(arg)), spec, false);
+      // Loaded on demand for a script whose text has `%gr`.
+      return pad(onDemand("gfp").formatGfpFlags(toBig(arg)), spec, false);
     default:
       return formatInteger(spec, arg);
   }
