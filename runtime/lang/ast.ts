@@ -724,6 +724,11 @@ export interface TypeRef {
   pointer: number;
   /** Array length for `type[N]` (0 for `type[]`: the cast value's). */
   arrayLength?: number;
+  /**
+   * `typeof(expr)` (bpftrace 0.26, in `let` declarations): the type of
+   * this expression, which is not evaluated (`name` is `typeof`).
+   */
+  of?: Expr;
   /** Source range of the node. */
   span: Span;
 }

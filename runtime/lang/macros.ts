@@ -29,6 +29,7 @@ import type {
   Program,
   Span,
   Stmt,
+  TypeRef,
 } from "./ast.ts";
 import type { Diagnostics } from "./diagnostics.ts";
 import { children } from "./visit.ts";
@@ -245,6 +246,22 @@ class Expander {
         s.kind === "assign" || s.kind === "expr" ? hoisted : null,
         stack,
       );
+      if (next.kind === "expr" && next.expr.kind === "block_expr") {
+        // A block argument used as a statement (`x;` with x a block):
+        // a block, whose last expression is a statement too (0.26
+        // accepts `{ printf("hi") }` there).
+        const be = next.expr;
+        out.push(...hoisted, {
+          kind: "block",
+          stmts: [...be.stmts, {
+            kind: "expr",
+            expr: be.value,
+            span: be.value.span,
+          }],
+          span: be.span,
+        });
+        continue;
+      }
       out.push(...hoisted, next);
     }
     return out;
@@ -258,6 +275,12 @@ class Expander {
       if (kind === "block") copy[k] = this.block(v as Block, stack);
       else if (kind === "if") copy[k] = this.#stmt(v as Stmt, null, stack);
       else if (isExpr(v)) copy[k] = this.expr(v, hoisted, stack);
+      else if (kind === "type" && (v as TypeRef).of !== undefined) {
+        // typeof(expr): macros expand inside, with nothing hoisted (the
+        // expression is never evaluated).
+        const t = v as TypeRef;
+        copy[k] = { ...t, of: this.expr(t.of!, null, stack) };
+      }
     }
     return copy as unknown as Stmt;
   }
@@ -410,6 +433,10 @@ class Expander {
             };
           } else if (kind === "if") copy[k] = substStmts([v as Stmt])[0];
           else if (isExpr(v)) copy[k] = substitute(v);
+          else if (kind === "type" && (v as TypeRef).of !== undefined) {
+            const t = v as TypeRef;
+            copy[k] = { ...t, of: substitute(t.of!) };
+          }
         }
         return copy as unknown as Stmt;
       });

@@ -419,6 +419,13 @@ function parseIdent(p: ParserState, t: Token): Expr {
   }
   if (name === "sizeof" && p.at("(", 1)) return parseSizeof(p, t);
   if (name === "offsetof" && p.at("(", 1)) return parseOffsetof(p, t);
+  if (name === "typeof" && p.at("(", 1)) {
+    // bpftrace 0.26 also casts to typeof(...): tsbpf takes it in `let`.
+    p.fail(
+      t.span,
+      "typeof() is supported in let declarations only (let $x: typeof(expr)), not as a value or in a cast",
+    );
+  }
   if (KEYWORDS.has(name)) {
     p.fail(t.span, `Expected an expression, found ${describeToken(t)}`);
   }

@@ -28,7 +28,7 @@ import {
   type ParserState,
 } from "./parse_state.ts";
 import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
-import { parseType } from "./parse_type.ts";
+import { KEYWORDS, parseType, typeAhead } from "./parse_type.ts";
 
 /** The assignment operators. */
 const ASSIGN_OPS: ReadonlySet<string> = new Set([
@@ -187,6 +187,38 @@ export function parseStmt(p: ParserState): Stmt {
   return { kind: "expr", expr, span: expr.span };
 }
 
+/**
+ * `typeof(type)` or `typeof(expr)` (at `typeof`): the type named, or the
+ * type of the expression (bpftrace 0.26).
+ */
+function parseTypeof(p: ParserState): TypeRef {
+  const start = p.advance().span; // typeof
+  p.advance(); // (
+  const id = p.cur;
+  if (id.type === "ident" && p.at(")", 1) && !KEYWORDS.has(id.text)) {
+    // `typeof(name)`: a type name, unless a macro parameter of that
+    // name puts an expression in its place (sema_stmts.ts).
+    p.advance();
+    p.advance();
+    const of: Expr = { kind: "ident", name: id.text, span: id.span };
+    return {
+      kind: "type",
+      name: "typeof",
+      pointer: 0,
+      of,
+      span: p.from(start),
+    };
+  }
+  if (typeAhead(p, 0)) {
+    const inner = parseType(p);
+    p.expect(")", "after the typeof type");
+    return { ...inner, span: p.from(start) };
+  }
+  const of = parseExpr(p);
+  p.expect(")", "after the typeof expression");
+  return { kind: "type", name: "typeof", pointer: 0, of, span: p.from(start) };
+}
+
 /** `let $x [: type] [= value]` (at `let`). */
 function parseLet(p: ParserState): LetStmt {
   const start = p.advance().span;
@@ -195,7 +227,7 @@ function parseLet(p: ParserState): LetStmt {
   let type: TypeRef | undefined;
   if (p.at(":")) {
     p.advance();
-    type = parseType(p);
+    type = p.atWord("typeof") && p.at("(", 1) ? parseTypeof(p) : parseType(p);
   }
   let value: Expr | undefined;
   if (p.at("=")) {

@@ -166,3 +166,42 @@ Deno.test({
     assert.equal(out.code, 0, err);
   },
 });
+
+Deno.test("typeof() declares variables; elsewhere it is a clear error", () => {
+  compile(
+    'macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y } begin { print(add(1)); let $s: typeof("ab"); let $u: typeof(uint8); }',
+  );
+  const cast = "begin { $z = 1; $y = (typeof($z))$z; }";
+  assert.equal(
+    failure(cast),
+    one(
+      cast,
+      23,
+      6,
+      "typeof() is supported in let declarations only (let $x: typeof(expr)), not as a value or in a cast",
+    ),
+  );
+  const name = "begin { let $x: typeof(nosuchtype); }";
+  assert.equal(
+    failure(name),
+    one(name, 24, 10, 'Cannot declare a variable of type "nosuchtype"'),
+  );
+  const agg = "begin { @c = count(); let $x: typeof(@c); }";
+  assert.equal(
+    failure(agg),
+    one(
+      agg,
+      38,
+      2,
+      "The value of aggregation map @c (count) cannot be read in an expression",
+    ),
+  );
+});
+
+Deno.test("a block argument used as a statement runs its last expression as one", () => {
+  const p = compile(
+    'macro twice(x) { x; x; } begin { twice({ printf("hi") }); }',
+  );
+  // Without the rewrite: "printf() cannot be used as a value".
+  assert.equal(p.formats.length, 2);
+});

@@ -90,6 +90,32 @@ begin {
     },
   },
   {
+    name: "builtins26_macro_typeof_block_arg",
+    features: [
+      "let $y: typeof(macro argument)",
+      "let $x: typeof(expr) / typeof(type)",
+      "a block argument evaluated at each use",
+    ],
+    // tests/runtime/macro: "it renames internal variables" (2), "it
+    // replaces the passed in expression in multiple expression statement
+    // locations" (hihihi).
+    source: `macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y }
+macro side_effects(x) { x; x; x; }
+begin {
+  print(add(1));
+  side_effects({ printf("hi") });
+  printf("\\n");
+  let $s: typeof("abc"); $s = "xy";
+  let $u: typeof(uint8); $u = 255;
+  let $v: typeof($u); $v = 7;
+  print(($s, $u, $v, sizeof($u), sizeof($v)));
+  exit();
+}`,
+    expect(r) {
+      assert.equal(r.output, "2\nhihihi\n(xy, 255, 7, 1, 1)\n");
+    },
+  },
+  {
     name: "builtins26_strcontains_runtime_needle",
     features: [
       "strcontains(s, $needle)",
