@@ -220,11 +220,11 @@ class Expander {
     return best;
   }
 
-  block(b: Block, stack: string[]): Block {
+  block(b: Block, stack: MacroDef[]): Block {
     return { ...b, stmts: this.stmts(b.stmts, stack) };
   }
 
-  stmts(list: Stmt[], stack: string[]): Stmt[] {
+  stmts(list: Stmt[], stack: MacroDef[]): Stmt[] {
     const out: Stmt[] = [];
     for (const s of list) {
       if (s.kind === "expr" && this.#macroOf(s.expr)) {
@@ -267,7 +267,7 @@ class Expander {
     return out;
   }
 
-  #stmt(s: Stmt, hoisted: Stmt[] | null, stack: string[]): Stmt {
+  #stmt(s: Stmt, hoisted: Stmt[] | null, stack: MacroDef[]): Stmt {
     const copy: Record<string, unknown> = { ...s };
     for (const [k, v] of Object.entries(s)) {
       if (k === "span" || v === null || typeof v !== "object") continue;
@@ -285,7 +285,7 @@ class Expander {
     return copy as unknown as Stmt;
   }
 
-  expr(e: Expr, hoisted: Stmt[] | null, stack: string[]): Expr {
+  expr(e: Expr, hoisted: Stmt[] | null, stack: MacroDef[]): Expr {
     const m = this.#macroOf(e);
     if (m) {
       const call = e as CallExpr | IdentExpr | BuiltinExpr;
@@ -331,14 +331,14 @@ class Expander {
   #instantiate(
     call: CallExpr | IdentExpr | BuiltinExpr,
     hoisted: Stmt[] | null,
-    stack: string[],
+    stack: MacroDef[],
   ): { stmts: Stmt[]; value?: Expr } | undefined {
     const m = this.#macroOf(call)!;
-    if (stack.includes(m.name)) {
+    if (stack.includes(m)) {
       this.#diag.error(
         call.span,
         `Recursive macro call detected. Call chain: ${
-          [...stack.slice(stack.indexOf(m.name)), m.name].join(" > ")
+          [...stack.slice(stack.indexOf(m)), m].map((d) => d.name).join(" > ")
         }`,
       );
       return undefined;
@@ -441,7 +441,7 @@ class Expander {
         return copy as unknown as Stmt;
       });
     const stmts = substStmts(body.stmts);
-    const inner = [...stack, m.name];
+    const inner = [...stack, m];
     const last = m.hasValue ? stmts.pop() : undefined;
     const out = this.stmts(stmts, inner);
     if (last === undefined || last.kind !== "expr") return { stmts: out };
