@@ -492,8 +492,25 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return p;
     }
     case "strcontains":
-    case "strstr":
-      return onDemand("strstr").strContains(cg, e, e.name === "strstr");
+    case "strstr": {
+      const m = cg.mem(e.args[0]);
+      const hay = { off: m.off, size: sizeOf(cg.type(e.args[0])) };
+      const lit = cg.strConst(e.args[1]);
+      const needle = lit ?? {
+        off: cg.mem(e.args[1]).off,
+        size: sizeOf(cg.type(e.args[1])),
+      };
+      const r = onDemand("strstr").strContains(
+        cg.b,
+        cg.ra,
+        hay,
+        needle,
+        e.name === "strstr",
+      );
+      // The loops jump back: values cached in between are not known.
+      if (lit === undefined) cg.forgetValues();
+      return r;
+    }
     case "len":
       return e.args[0].kind === "map" ? mapLen(cg, e) : stackLen(cg, e);
     case "getopt": {

@@ -133,8 +133,7 @@ export function into(
       const len = e.args[1];
       let count: Ref = cg.ra.imm(n);
       if (len !== undefined && cg.fold(len) === undefined) {
-        // str(p, $n): $n bytes and the NUL, at most the string's size
-        // (an unsigned compare: a negative length is the size too).
+        // str(p, $n): $n bytes and the NUL, at most n (unsigned).
         count = cg.ra.holding([p], () => cg.own(cg.scalar(len)));
         const cr = cg.ra.reg(count);
         const fits = cg.b.newLabel("slen");

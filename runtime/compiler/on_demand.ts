@@ -57,7 +57,7 @@ const LOADERS = {
   find: () => import("./codegen_find.ts"),
   strlen: () => import("./codegen_strlen.ts"),
   strstr: () => import("./codegen_strstr.ts"),
-  gfp: () => import("../output/gfp_flags.ts"),
+  gfp: () => import("../lang/gfp_flags.ts"),
   args: () => import("./sema_args.ts"),
 };
 

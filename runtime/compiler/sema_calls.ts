@@ -484,16 +484,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const needle = c.expr(e.args[1]);
       if (hay.k !== "str" || needle.k !== "str") {
         c.err(e.span, `${name}() expects two strings`);
-      } else if (
-        strConstant(c, e.args[1]) === undefined &&
-        hay.size * needle.size > STRSTR_LOOP_MAX
-      ) {
-        // A needle known at run time: loops the verifier walks through
-        // for every pair of bytes (codegen_reads.ts).
-        c.err(
-          e.span,
-          `${name}() of a ${hay.size}-byte string and a ${needle.size}-byte needle known only at run time is too costly for the kernel's verifier (at most ${STRSTR_LOOP_MAX} byte pairs): shorten them with str(s, n)`,
-        );
+      } else if (strConstant(c, e.args[1]) === undefined) {
+        // A needle known at run time: loops the verifier walks through.
+        const why = onDemand("strstr").needleCost(hay.size, needle.size);
+        if (why !== undefined) c.err(e.span, `${name}() ${why}`);
       }
       return out;
     }
@@ -560,16 +554,10 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
         if (n !== undefined) {
           if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
           else size = Math.min(Number(n) + 1, max);
-        } else if (lt.k !== "int") {
+        } else if (lt.k !== "int" || t.k !== "int") {
           c.err(
             e.args[1].span,
-            `str() expects an integer length, got ${typeName(lt)}`,
-          );
-        } else if (t.k !== "int") {
-          // A length known at run time bounds the read of a pointer.
-          c.err(
-            e.args[1].span,
-            "str() of a string takes an integer literal as its length",
+            "str() expects an integer length (a literal for a string)",
           );
         }
       }
@@ -842,8 +830,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (ON_DEMAND_FUNCS.has(name)) {
         return onDemand("funcs").checkFuncCall(c, e, name, stmt)!;
       }
-      // A builtin called with arguments it does not take (the parser
-      // leaves it a call, for a user macro that might take them).
+      // A builtin given arguments it does not take (parse_expr.ts).
       const b = callStyleBuiltin(name, e.args, e.span);
       if (b !== undefined && "error" in b) {
         c.err(b.span, b.error);
@@ -858,17 +845,6 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
     }
   }
 }
-
-/**
- * Most haystack × needle bytes of `strcontains()` / `strstr()` with a
- * needle known only at run time: two strings of the default 64
- * characters. Measured on Linux 6.18: the kernel's verifier walks 30,023
- * instructions for 33 × 33 bytes, 67,977 for 65 × 65 and 85,603 for
- * 73 × 73, but gives up (a million) at 69 × 69 and 77 × 77, where its
- * state pruning fails; tsbpf's verifier stops at 8,192 pending branches
- * (about 90 × 90).
- */
-export const STRSTR_LOOP_MAX = 65 * 65;
 
 /** What `is_str()`, `is_ptr()`, ... say of an argument `a` of type `t`. */
 function typeIs(name: string, a: ast.Expr, t: SType): boolean {

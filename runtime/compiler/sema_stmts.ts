@@ -112,32 +112,17 @@ function checkLet(c: SemaScope, s: ast.LetStmt): void {
   const name = s.target.name;
   let declared: SType | undefined;
   const of = s.type?.of;
-  if (of?.kind === "ident" && !c.u.vars.has(of.name)) {
-    // typeof(name): the type of that name.
-    declared = castType({
-      kind: "type",
-      name: of.name,
-      pointer: 0,
-      span: of.span,
-    });
-    if (declared === undefined) {
-      c.err(of.span, `Cannot declare a variable of type "${of.name}"`);
-    } else {
-      c.u.vars.set(name, declared.k === "int" ? stored(declared) : declared);
-      c.declared.set(name, declared);
-    }
-  } else if (s.type?.of !== undefined) {
-    // typeof(expr): the expression's type; it is never evaluated. A
-    // variable declared with a type has that type (not its stored one).
-    const e = s.type.of;
-    const t0 = c.expr(e);
-    const t = (e.kind === "var" ? c.declared.get(e.name) : undefined) ?? t0;
-    if (t.k === "none" || t.k === "agg" || t.k === "args") {
+  if (of !== undefined) {
+    // typeof(name) names a type; typeof(expr) is the expression's type.
+    const t = of.kind === "ident" && !c.u.vars.has(of.name)
+      ? castType({ ...s.type!, name: of.name })
+      : (of.kind === "var" && c.declared.get(of.name)) || c.expr(of);
+    if (t === undefined || t.k === "none" || t.k === "agg") {
       c.err(
-        s.type.span,
-        `Cannot declare a variable of the type of this expression (${
-          typeName(t)
-        })`,
+        s.type!.span,
+        `Cannot declare a variable of type "${
+          t === undefined ? (of as ast.IdentExpr).name : typeName(t)
+        }"`,
       );
     } else {
       c.u.vars.set(name, t.k === "int" ? stored(t) : t);

@@ -528,12 +528,9 @@ export interface BuiltinExpr {
    * plus the host's TAI offset): the clock read (default: boot).
    */
   clock?: "monotonic" | "tai" | "sw_tai";
-  /**
-   * Written as a call (`cpu()`): a user macro of the same name with no
-   * parameters takes its place (bpftrace 0.26's macro lookup).
-   */
+  /** Written `cpu()`: a user macro `cpu()` replaces it. */
   called?: true;
-  /** Written `__builtin_X` (0.26): no user macro takes its place. */
+  /** Written `__builtin_cpu`: no macro replaces it. */
   raw?: true;
   /** Source range of the node. */
   span: Span;
@@ -724,10 +721,7 @@ export interface TypeRef {
   pointer: number;
   /** Array length for `type[N]` (0 for `type[]`: the cast value's). */
   arrayLength?: number;
-  /**
-   * `typeof(expr)` (bpftrace 0.26, in `let` declarations): the type of
-   * this expression, which is not evaluated (`name` is `typeof`).
-   */
+  /** `typeof(expr)`: the (unevaluated) expression's type. */
   of?: Expr;
   /** Source range of the node. */
   span: Span;

@@ -42,50 +42,6 @@ const CALL_STYLE: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * bpftrace 0.26's `__builtin_X` names: the builtins its standard library
- * wraps in macros (`macro cpu() { __builtin_cpu }`); `__builtin_cpu` is
- * `cpu`, with no user macro able to stand in for it.
- */
-const RAW_BUILTINS: ReadonlySet<string> = new Set([
-  "cgroup",
-  "comm",
-  "cpid",
-  "cpu",
-  "curtask",
-  "elapsed",
-  "func",
-  "gid",
-  "jiffies",
-  "ncpus",
-  "probe",
-  "probetype",
-  "rand",
-  "retval",
-  "uid",
-  "usermode",
-  "username",
-]);
-
-/**
- * The builtin a `__builtin_X` name stands for (bpftrace 0.26), or
- * undefined for other names.
- *
- * @example Usage
- * ```ts
- * import { rawBuiltin } from "./call_builtins.ts";
- * import assert from "node:assert/strict";
- * assert.equal(rawBuiltin("__builtin_comm"), "comm");
- * assert.equal(rawBuiltin("__builtin_pid"), undefined);
- * assert.equal(rawBuiltin("comm"), undefined);
- * ```
- */
-export function rawBuiltin(name: string): string | undefined {
-  if (!name.startsWith("__builtin_")) return undefined;
-  const base = name.slice("__builtin_".length);
-  return RAW_BUILTINS.has(base) ? base : undefined;
-}
-
-/**
  * The task-struct builtins of 0.26's standard library, each a member of
  * a relative of a task: `ppid(t)` is `t->real_parent->pid`.
  */

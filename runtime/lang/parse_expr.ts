@@ -13,7 +13,7 @@ import { isBuiltinName } from "./ast.ts";
 import { quote } from "./diagnostics.ts";
 import { describeToken, type Token } from "./lexer.ts";
 import { lowerElvis } from "./lowering.ts";
-import { callStyleBuiltin, rawBuiltin, taskRelative } from "./call_builtins.ts";
+import { callStyleBuiltin, taskRelative } from "./call_builtins.ts";
 import { joinSpan, type ParserState } from "./parse_state.ts";
 import { castAhead, KEYWORDS, parseType, typeAhead } from "./parse_type.ts";
 
@@ -420,11 +420,7 @@ function parseIdent(p: ParserState, t: Token): Expr {
   if (name === "sizeof" && p.at("(", 1)) return parseSizeof(p, t);
   if (name === "offsetof" && p.at("(", 1)) return parseOffsetof(p, t);
   if (name === "typeof" && p.at("(", 1)) {
-    // bpftrace 0.26 also casts to typeof(...): tsbpf takes it in `let`.
-    p.fail(
-      t.span,
-      "typeof() is supported in let declarations only (let $x: typeof(expr)), not as a value or in a cast",
-    );
+    p.fail(t.span, "typeof() is supported in let declarations only");
   }
   if (KEYWORDS.has(name)) {
     p.fail(t.span, `Expected an expression, found ${describeToken(t)}`);
@@ -439,13 +435,11 @@ function parseIdent(p: ParserState, t: Token): Expr {
       const args = parseArgs(p, ")", `arguments of ${name}()`);
       const span = p.from(t.span);
       const b = callStyleBuiltin(name, args, span);
-      // Arguments a builtin does not take: a call, which a user macro of
-      // that name may take (0.26 looks macros up by arity); else sema
-      // reports the builtin's error.
+      // Arguments a builtin does not take: a call (for a user macro; else
+      // sema reports the error).
       if (b === undefined || "error" in b) {
         return { kind: "call", name, args, span };
       }
-      // Written as a call: a user macro of the name takes precedence.
       return b.kind === "builtin" ? { ...b, called: true } : b;
     } finally {
       p.inPredicate = saved;
@@ -453,9 +447,13 @@ function parseIdent(p: ParserState, t: Token): Expr {
     }
   }
   if (isBuiltinName(name)) return { kind: "builtin", name, span: t.span };
-  const raw = rawBuiltin(name);
-  if (raw !== undefined) {
-    return { kind: "builtin", name: raw, raw: true, span: t.span };
+  // __builtin_cpu and the others 0.26's standard library wraps in macros.
+  const m =
+    /^__builtin_(?!(?:has_cpid|leader_\w+|nsecs|numaid|pcomm|p?pid|tid)$)(\w+)$/
+      .exec(name);
+  const raw = m && callStyleBuiltin(m[1], [], t.span);
+  if (raw && "kind" in raw && raw.kind === "builtin") {
+    return { ...raw, raw: true };
   }
   return taskRelative(name, undefined, t.span) ??
     { kind: "ident", name, span: t.span };

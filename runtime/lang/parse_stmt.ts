@@ -28,7 +28,7 @@ import {
   type ParserState,
 } from "./parse_state.ts";
 import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
-import { KEYWORDS, parseType, typeAhead } from "./parse_type.ts";
+import { parseType, typeAhead } from "./parse_type.ts";
 
 /** The assignment operators. */
 const ASSIGN_OPS: ReadonlySet<string> = new Set([
@@ -188,35 +188,19 @@ export function parseStmt(p: ParserState): Stmt {
 }
 
 /**
- * `typeof(type)` or `typeof(expr)` (at `typeof`): the type named, or the
- * type of the expression (bpftrace 0.26).
+ * `typeof(type)` or `typeof(expr)` (at `typeof`). A bare name stays an
+ * expression: sema reads it as a type unless a macro put one there.
  */
 function parseTypeof(p: ParserState): TypeRef {
-  const start = p.advance().span; // typeof
-  p.advance(); // (
-  const id = p.cur;
-  if (id.type === "ident" && p.at(")", 1) && !KEYWORDS.has(id.text)) {
-    // `typeof(name)`: a type name, unless a macro parameter of that
-    // name puts an expression in its place (sema_stmts.ts).
-    p.advance();
-    p.advance();
-    const of: Expr = { kind: "ident", name: id.text, span: id.span };
-    return {
-      kind: "type",
-      name: "typeof",
-      pointer: 0,
-      of,
-      span: p.from(start),
-    };
-  }
-  if (typeAhead(p, 0)) {
-    const inner = parseType(p);
-    p.expect(")", "after the typeof type");
-    return { ...inner, span: p.from(start) };
-  }
-  const of = parseExpr(p);
-  p.expect(")", "after the typeof expression");
-  return { kind: "type", name: "typeof", pointer: 0, of, span: p.from(start) };
+  const start = p.advance().span;
+  p.advance();
+  const type = typeAhead(p, 0) && !p.at(")", 1) ? parseType(p) : undefined;
+  const of = type ? undefined : parseExpr(p);
+  p.expect(")", "after typeof(");
+  return {
+    ...type ?? { kind: "type", name: "typeof", pointer: 0, of },
+    span: p.from(start),
+  };
 }
 
 /** `let $x [: type] [= value]` (at `let`). */
