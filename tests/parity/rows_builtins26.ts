@@ -53,6 +53,33 @@ tracepoint:syscalls:sys_enter_getppid {
     },
   },
   {
+    name: "builtins26_raw_func_retval",
+    features: [
+      "__builtin_func == func() == func (usym ==)",
+      "__builtin_retval == retval()",
+    ],
+    // tests/runtime/macro ("builtin wrapper func", "builtin wrapper
+    // retval"), on uprobes (this kernel has no kprobes).
+    source: (t) =>
+      `uprobe:${t.bin}:parity_target {
+  $f = func;
+  @u[__builtin_func == func() && __builtin_func == func && $f == func,
+    $f != func, __builtin_probe == probe()] = count();
+}
+uretprobe:${t.bin}:parity_target {
+  @r[__builtin_retval == retval() && __builtin_retval == retval] = count();
+}`,
+    workload: ["calls", String(N)],
+    pidFilter: true,
+    expect(r) {
+      assert.deepEqual(entries(r, "@u"), [["true|false|true", N]]);
+      // The interpreter's last call may still be in flight at the end.
+      const [[key, n]] = entries(r, "@r") as [[string, number]];
+      assert.equal(key, "true");
+      assert.ok(n === N || (r.engine !== "kernel" && n === N - 1), `${n}`);
+    },
+  },
+  {
     name: "builtins26_macro_shadows_builtin",
     features: [
       "user macro replaces a stdlib-macro builtin",
