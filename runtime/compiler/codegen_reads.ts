@@ -283,7 +283,9 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       return cg.scalar(ppidExpr(e));
     case "cpid": {
       // No -c (with it, cpid is a constant): 0 and a warning each time it
-      // is read, as 0.26's standard library (base.bt) does.
+      // is read, as 0.26's standard library (base.bt) does; none for
+      // __builtin_cpid, which base.bt reads to decide.
+      if (e.raw) return ra.imm(0);
       const span = e.span;
       event(cg, {
         kind: "warnf",

@@ -53,6 +53,20 @@ tracepoint:syscalls:sys_enter_getppid {
     },
   },
   {
+    name: "builtins26_raw_cpid",
+    features: ["__builtin_cpid (no warning)", "cpid() without -c"],
+    // src/stdlib/base.bt: cpid() reads __builtin_cpid and warns when it is
+    // 0; __builtin_cpid itself does not.
+    source: `begin { print((__builtin_cpid, cpid())); exit(); }`,
+    expect(r) {
+      assert.equal(r.output, "(0, 0)\n");
+      assert.equal(
+        r.stderr,
+        "stdin:1:32-38: WARNING: No child command (`-c`); cpid is zero\n",
+      );
+    },
+  },
+  {
     name: "builtins26_raw_func_retval",
     features: [
       "__builtin_func == func() == func (usym ==)",
