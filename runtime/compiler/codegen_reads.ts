@@ -309,7 +309,9 @@ export function builtin(cg: Emitter, e: ast.BuiltinExpr): Ref {
       return cg.scalar(ppidExpr(e));
     case "cpid": {
       // No -c (with it, cpid is a constant): 0 and a warning each time it
-      // is read, as 0.26's standard library (base.bt) does.
+      // is read, as 0.26's standard library (base.bt) does; none for
+      // __builtin_cpid, which base.bt reads to decide.
+      if (e.raw) return ra.imm(0);
       const span = e.span;
       event(cg, {
         kind: "warnf",
@@ -541,8 +543,25 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       return r;
     }
     case "strcontains":
-    case "strstr":
-      return strContains(cg, e, e.name === "strstr");
+    case "strstr": {
+      const m = cg.mem(e.args[0]);
+      const hay = { off: m.off, size: sizeOf(cg.type(e.args[0])) };
+      const lit = cg.strConst(e.args[1]);
+      const needle = lit ?? {
+        off: cg.mem(e.args[1]).off,
+        size: sizeOf(cg.type(e.args[1])),
+      };
+      const r = onDemand("strstr").strContains(
+        cg.b,
+        cg.ra,
+        hay,
+        needle,
+        e.name === "strstr",
+      );
+      // The loops jump back: values cached in between are not known.
+      if (lit === undefined) cg.forgetValues();
+      return r;
+    }
     case "len":
       return e.args[0].kind === "map" ? mapLen(cg, e) : stackLen(cg, e);
     case "getopt": {
@@ -599,57 +618,6 @@ function stackLen(cg: Emitter, e: ast.CallExpr): Ref {
   b.label(done);
   ra.free(got);
   return n;
-}
-
-/**
- * `strcontains(haystack, "needle")`: 1 when the literal needle occurs in
- * the haystack (before its NUL), else 0; with `index` (`strstr()`) the
- * first place it starts, else -1. Unrolled over every start.
- */
-function strContains(cg: Emitter, e: ast.CallExpr, index: boolean): Ref {
-  const b = cg.b;
-  const ra = cg.ra;
-  const needle = cg.strConst(e.args[1]) ?? "";
-  const size = sizeOf(cg.type(e.args[0]));
-  const r = ra.newReg();
-  ra.evictCallerSaved();
-  const found = b.newLabel("sfound");
-  const end = b.newLabel("send");
-  if (needle.length === 0) {
-    // An empty needle is found at once (0.26's strstr: index 0).
-    b.movImm(ra.reg(r), index ? 0 : 1);
-    return r;
-  }
-  const hay = cg.mem(e.args[0]);
-  const t = ra.holding([r], () => ra.newReg());
-  const tr = ra.reg(t);
-  const rr = ra.reg(r);
-  b.movImm(rr, index ? -1 : 0);
-  // Starts whose match fits before the last byte (the NUL's place).
-  const starts = size - needle.length;
-  for (let i = 0; i < starts; i++) {
-    const next = b.newLabel("snext");
-    for (let j = 0; j < needle.length; j++) {
-      b.ldx(1, tr, hay.base, hay.off + i + j);
-      b.jmpImm("JNE", tr, needle.charCodeAt(j) & 0xff, next);
-    }
-    if (index) {
-      b.movImm(rr, i);
-      b.ja(end);
-    } else b.ja(found);
-    b.label(next);
-    // The haystack ends here: no later start can match.
-    b.ldx(1, tr, hay.base, hay.off + i);
-    b.jmpImm("JEQ", tr, 0, end);
-  }
-  if (starts > 0 && !index) {
-    b.ja(end);
-    b.label(found);
-    b.movImm(rr, 1);
-  }
-  b.label(end);
-  ra.free(t);
-  return r;
 }
 
 // ---- conditions -------------------------------------------------------

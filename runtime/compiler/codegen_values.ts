@@ -11,6 +11,7 @@ import type * as ast from "../lang/ast.ts";
 import type { Width } from "../bpf/builder.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
 import { PT_REGS } from "./call_constants.ts";
+import type { Ref } from "./regs.ts";
 import { isScalar, sizeOf, type SType } from "./types.ts";
 import { intArrayInto } from "./codegen_arrays.ts";
 import { recordInto, reordered } from "./codegen_records.ts";
@@ -129,9 +130,21 @@ export function into(
       }
       const p = cg.scalar(arg);
       if (clean) cg.zero(d, 0, size);
+      const len = e.args[1];
+      let count: Ref = cg.ra.imm(n);
+      if (len !== undefined && cg.fold(len) === undefined) {
+        // str(p, $n): $n bytes and the NUL, at most n (unsigned).
+        count = cg.ra.holding([p], () => cg.own(cg.scalar(len)));
+        const cr = cg.ra.reg(count);
+        const fits = cg.b.newLabel("slen");
+        cg.b.alu64Imm("ADD", cr, 1);
+        cg.b.jmpImm("JLE", cr, n, fits);
+        cg.b.movImm(cr, n);
+        cg.b.label(fits);
+      }
       cg.call(
         readHelper(at, true),
-        [cg.ptrArg(d), cg.ra.imm(n), p],
+        [cg.ptrArg(d), count, p],
         false,
       );
       return;

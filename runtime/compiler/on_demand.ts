@@ -56,6 +56,8 @@ const LOADERS = {
   funcs: () => import("./sema_funcs.ts"),
   find: () => import("./codegen_find.ts"),
   strlen: () => import("./codegen_strlen.ts"),
+  strstr: () => import("./codegen_strstr.ts"),
+  gfp: () => import("../lang/gfp_flags.ts"),
   args: () => import("./sema_args.ts"),
   btf: () => import("./btf_units.ts"),
   enums: () => import("./c_enums.ts"),
@@ -90,6 +92,8 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   funcs: "the checks of macaddr(), override() and others",
   find: "the code of find()",
   strlen: "the code of strlen()",
+  strstr: "the code of strcontains() and strstr()",
+  gfp: "the GFP flag names of printf's %gr",
   args: "the builder of a tracepoint's args record",
   btf: "the fentry, fexit and rawtracepoint reader of the kernel's BTF",
   enums: "the reader of a script's enum definitions",
@@ -166,6 +170,8 @@ export function onDemandNeeds(
   if (FUNCS_CALLED.test(t)) out.push("funcs");
   if (/\bfind\s*\(/.test(t)) out.push("find");
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
+  if (/\bstr(?:contains|str)\s*\(/.test(t)) out.push("strstr");
+  if (/%[-0-9.]*gr/.test(t)) out.push("gfp");
   // `args` used whole (`print(args)`), not `args.f` or `args->f`.
   if (/\bargs\b(?!\s*(?:\.|->))/.test(t)) out.push("args");
   if (/\b(?:fentry|fexit|kfunc|kretfunc|fr?|rawtracepoint|rt)\s*:/.test(t)) {

@@ -799,6 +799,11 @@ class UnitTypeChecker implements SemaScope {
       if (a.k === "str" && b.k === "str") return BOOL;
       if (a.k === "int" && b.k === "int") return BOOL;
       if (a.k === "buf" && b.k === "buf") return BOOL;
+      // Same user ids, same function addresses (0.26 compares these).
+      if (
+        a.k === b.k &&
+        (a.k === "username" || a.k === "ksym" || a.k === "usym")
+      ) return BOOL;
       const why = aggregateEq(a, b);
       if (why === undefined) return BOOL;
       if (why !== "") {

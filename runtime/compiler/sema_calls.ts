@@ -9,6 +9,7 @@
 
 import type * as ast from "../lang/ast.ts";
 import { didYouMean } from "../lang/suggest.ts";
+import { callStyleBuiltin } from "../lang/call_builtins.ts";
 import { FUNCTIONS } from "./known_names.ts";
 
 import { checkArg, parseFormat } from "./printf_format.ts";
@@ -484,10 +485,9 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       if (hay.k !== "str" || needle.k !== "str") {
         c.err(e.span, `${name}() expects two strings`);
       } else if (strConstant(c, e.args[1]) === undefined) {
-        c.err(
-          e.args[1].span,
-          `${name}() expects a string literal as the needle (argument 2)`,
-        );
+        // A needle known at run time: loops the verifier walks through.
+        const why = onDemand("strstr").needleCost(hay.size, needle.size);
+        if (why !== undefined) c.err(e.span, `${name}() ${why}`);
       }
       return out;
     }
@@ -550,10 +550,16 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       const t = c.expr(e.args[0]);
       let size = max;
       if (e.args.length === 2) {
-        const n = litArg(c, e, 1);
+        const lt = c.expr(e.args[1]);
+        const n = c.constInt(e.args[1]);
         if (n !== undefined) {
           if (n < 1n) c.err(e.args[1].span, "str() length must be >= 1");
           else size = Math.min(Number(n) + 1, max);
+        } else if (lt.k !== "int" || t.k !== "int") {
+          c.err(
+            e.args[1].span,
+            "str() expects an integer length (a literal for a string)",
+          );
         }
       }
       const a = e.args[0];
@@ -821,9 +827,15 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       litArg(c, e, 2);
       return U64;
     }
-    default:
+    default: {
       if (ON_DEMAND_FUNCS.has(name)) {
         return onDemand("funcs").checkFuncCall(c, e, name, stmt)!;
+      }
+      // A builtin given arguments it does not take (parse_expr.ts).
+      const b = callStyleBuiltin(name, e.args, e.span);
+      if (b !== undefined && "error" in b) {
+        c.err(b.span, b.error);
+        return U64;
       }
       c.err(
         e.span,
@@ -831,6 +843,7 @@ export function checkCall(c: SemaScope, e: ast.CallExpr, stmt: boolean): SType {
       );
       for (const a of e.args) c.expr(a);
       return S64;
+    }
   }
 }
 

@@ -111,7 +111,25 @@ export function checkStmt(c: SemaScope, s: ast.Stmt): void {
 function checkLet(c: SemaScope, s: ast.LetStmt): void {
   const name = s.target.name;
   let declared: SType | undefined;
-  if (s.type !== undefined) {
+  const of = s.type?.of;
+  if (of !== undefined) {
+    // typeof(name) names a type; typeof(expr) is the expression's type.
+    const t = of.kind === "ident" && !c.u.vars.has(of.name)
+      ? castType({ ...s.type!, name: of.name })
+      : (of.kind === "var" && c.declared.get(of.name)) || c.expr(of);
+    if (t === undefined || t.k === "none" || t.k === "agg") {
+      c.err(
+        s.type!.span,
+        `Cannot declare a variable of type "${
+          t === undefined ? (of as ast.IdentExpr).name : typeName(t)
+        }"`,
+      );
+    } else {
+      c.u.vars.set(name, t.k === "int" ? stored(t) : t);
+      c.declared.set(name, t);
+      declared = t;
+    }
+  } else if (s.type !== undefined) {
     declared = s.type.name === "string" && s.type.pointer === 0
       ? { k: "str", size: STRING_SIZE }
       : castType(s.type) ?? kernelIntType(c, s.type);

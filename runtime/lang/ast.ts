@@ -528,6 +528,10 @@ export interface BuiltinExpr {
    * plus the host's TAI offset): the clock read (default: boot).
    */
   clock?: "monotonic" | "tai" | "sw_tai";
+  /** Written `cpu()`: a user macro `cpu()` replaces it. */
+  called?: true;
+  /** Written `__builtin_cpu`: no macro replaces it. */
+  raw?: true;
   /** Source range of the node. */
   span: Span;
 }
@@ -717,6 +721,8 @@ export interface TypeRef {
   pointer: number;
   /** Array length for `type[N]` (0 for `type[]`: the cast value's). */
   arrayLength?: number;
+  /** `typeof(expr)`: the (unevaluated) expression's type. */
+  of?: Expr;
   /** Source range of the node. */
   span: Span;
 }

@@ -55,6 +55,19 @@ function why(e: unknown, path: string): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Why a package of bpftrace 0.26's embedded standard library cannot be
+ * imported (undefined for other paths): each is C that bpftrace compiles
+ * with clang (`stdlib/test` is `test.bpf.c`, defining `__always_true()`
+ * to test that C interop works), and tsbpf compiles no C.
+ */
+function stdlibPackage(path: string): string | undefined {
+  const m = /^stdlib(?:\/(\w+))?\/?$/.exec(path);
+  if (m === null) return undefined;
+  const c = m[1] === undefined ? "stdlib/*.bpf.c" : `${path}/*.bpf.c`;
+  return `a package of bpftrace's standard library, C code (${c}) that bpftrace compiles with clang; tsbpf compiles no C, and its builtins and functions need no import`;
+}
+
 /** Marks every span in `node` as pointing into `source`. */
 function markSource(node: unknown, source: SourceText): void {
   const stack: unknown[] = [node];
@@ -141,7 +154,9 @@ export function resolveImports(
       } catch (e) {
         diag.error(
           imp.span,
-          `Cannot import ${quote(imp.path)}: ${why(e, path)}`,
+          `Cannot import ${quote(imp.path)}: ${
+            stdlibPackage(imp.path) ?? why(e, path)
+          }`,
         );
         continue;
       }

@@ -21,6 +21,7 @@
 
 import type {
   Block,
+  BuiltinExpr,
   CallExpr,
   Expr,
   IdentExpr,
@@ -28,6 +29,7 @@ import type {
   Program,
   Span,
   Stmt,
+  TypeRef,
 } from "./ast.ts";
 import type { Diagnostics } from "./diagnostics.ts";
 import { children } from "./visit.ts";
@@ -94,19 +96,73 @@ function eachNode(root: unknown, f: (n: Record<string, unknown>) => void) {
   }
 }
 
+/**
+ * How far a macro's parameters are from a call's arguments (bpftrace
+ * 0.26's measure): 1024 per missing or extra argument, 1 per `$v` or `@m`
+ * parameter given something else. 0 is a match.
+ */
+function distance(m: MacroDef, args: readonly Expr[]): number {
+  let d = 1024 * Math.abs(m.params.length - args.length);
+  for (let i = 0; i < Math.min(m.params.length, args.length); i++) {
+    const p = m.params[i].kind;
+    if ((p === "var" || p === "map") && args[i].kind !== p) d++;
+  }
+  return d;
+}
+
+/** Whether two macros take the same kinds of arguments. */
+function sameSignature(a: MacroDef, b: MacroDef): boolean {
+  return a.params.length === b.params.length &&
+    a.params.every((p, i) =>
+      (p.kind === "ident") === (b.params[i].kind === "ident") &&
+      (p.kind === "ident" || p.kind === b.params[i].kind)
+    );
+}
+
+/**
+ * Builtins bpftrace 0.26 defines as macros of its standard library
+ * (`macro cpu() { __builtin_cpu }`): a user macro of the same name with no
+ * parameters replaces them, called or bare. (`pid`, `tid`, `nsecs`, `args`
+ * and the others remain builtins: a user macro replaces only `pid()`.)
+ */
+const STDLIB_MACRO_BUILTINS: ReadonlySet<string> = new Set([
+  "cgroup",
+  "comm",
+  "cpid",
+  "cpu",
+  "curtask",
+  "elapsed",
+  "func",
+  "gid",
+  "has_cpid",
+  "jiffies",
+  "ncpus",
+  "numaid",
+  "probe",
+  "probetype",
+  "rand",
+  "retval",
+  "uid",
+  "usermode",
+  "username",
+]);
+
 class Expander {
-  #macros = new Map<string, MacroDef>();
+  /** The macros of each name: overloads by number and kind of argument. */
+  #macros = new Map<string, MacroDef[]>();
   #diag: Diagnostics;
   #fresh = 0;
 
   constructor(macros: MacroDef[], diag: Diagnostics) {
     this.#diag = diag;
     for (const m of macros) {
-      if (this.#macros.has(m.name)) {
+      const same = this.#macros.get(m.name) ?? [];
+      if (same.some((o) => sameSignature(o, m))) {
         diag.error(m.span, `Redefinition of macro: ${m.name}`);
         continue;
       }
-      this.#macros.set(m.name, m);
+      same.push(m);
+      this.#macros.set(m.name, same);
       this.#checkDefinition(m);
     }
   }
@@ -141,24 +197,39 @@ class Expander {
     });
   }
 
-  /** The macro a call or bare name stands for, if any. */
+  /**
+   * The macro a call or bare name stands for, if any: the one its
+   * arguments match, else (to report the mismatch) the closest of its
+   * name. A builtin written as a call, or one 0.26 defines as a standard
+   * macro, stands for a user macro only when one matches.
+   */
   #macroOf(e: Expr): MacroDef | undefined {
-    if (e.kind === "call" || e.kind === "ident") {
-      return this.#macros.get(e.name);
+    if (e.kind === "builtin") {
+      if (e.raw) return undefined;
+      if (!e.called && !STDLIB_MACRO_BUILTINS.has(e.name)) return undefined;
+      return this.#macros.get(e.name)?.find((m) => m.params.length === 0);
     }
-    return undefined;
+    if (e.kind !== "call" && e.kind !== "ident") return undefined;
+    const args = e.kind === "call" ? e.args : [];
+    let best: MacroDef | undefined;
+    for (const m of this.#macros.get(e.name) ?? []) {
+      if (best === undefined || distance(m, args) < distance(best, args)) {
+        best = m;
+      }
+    }
+    return best;
   }
 
-  block(b: Block, stack: string[]): Block {
+  block(b: Block, stack: MacroDef[]): Block {
     return { ...b, stmts: this.stmts(b.stmts, stack) };
   }
 
-  stmts(list: Stmt[], stack: string[]): Stmt[] {
+  stmts(list: Stmt[], stack: MacroDef[]): Stmt[] {
     const out: Stmt[] = [];
     for (const s of list) {
       if (s.kind === "expr" && this.#macroOf(s.expr)) {
         const body = this.#instantiate(
-          s.expr as CallExpr | IdentExpr,
+          s.expr as CallExpr | IdentExpr | BuiltinExpr,
           out,
           stack,
         );
@@ -175,12 +246,28 @@ class Expander {
         s.kind === "assign" || s.kind === "expr" ? hoisted : null,
         stack,
       );
+      if (next.kind === "expr" && next.expr.kind === "block_expr") {
+        // A block argument used as a statement (`x;` with x a block):
+        // a block, whose last expression is a statement too (0.26
+        // accepts `{ printf("hi") }` there).
+        const be = next.expr;
+        out.push(...hoisted, {
+          kind: "block",
+          stmts: [...be.stmts, {
+            kind: "expr",
+            expr: be.value,
+            span: be.value.span,
+          }],
+          span: be.span,
+        });
+        continue;
+      }
       out.push(...hoisted, next);
     }
     return out;
   }
 
-  #stmt(s: Stmt, hoisted: Stmt[] | null, stack: string[]): Stmt {
+  #stmt(s: Stmt, hoisted: Stmt[] | null, stack: MacroDef[]): Stmt {
     const copy: Record<string, unknown> = { ...s };
     for (const [k, v] of Object.entries(s)) {
       if (k === "span" || v === null || typeof v !== "object") continue;
@@ -188,14 +275,20 @@ class Expander {
       if (kind === "block") copy[k] = this.block(v as Block, stack);
       else if (kind === "if") copy[k] = this.#stmt(v as Stmt, null, stack);
       else if (isExpr(v)) copy[k] = this.expr(v, hoisted, stack);
+      else if (kind === "type" && (v as TypeRef).of !== undefined) {
+        // typeof(expr): macros expand inside, with nothing hoisted (the
+        // expression is never evaluated).
+        const t = v as TypeRef;
+        copy[k] = { ...t, of: this.expr(t.of!, null, stack) };
+      }
     }
     return copy as unknown as Stmt;
   }
 
-  expr(e: Expr, hoisted: Stmt[] | null, stack: string[]): Expr {
+  expr(e: Expr, hoisted: Stmt[] | null, stack: MacroDef[]): Expr {
     const m = this.#macroOf(e);
     if (m) {
-      const call = e as CallExpr | IdentExpr;
+      const call = e as CallExpr | IdentExpr | BuiltinExpr;
       // After an error, a 0 in its place: no errors that follow from it.
       const zero: Expr = { kind: "int", value: 0n, raw: "0", span: e.span };
       const body = this.#instantiate(call, hoisted, stack);
@@ -236,16 +329,16 @@ class Expander {
 
   /** The macro's body for this call: its statements and value. */
   #instantiate(
-    call: CallExpr | IdentExpr,
+    call: CallExpr | IdentExpr | BuiltinExpr,
     hoisted: Stmt[] | null,
-    stack: string[],
+    stack: MacroDef[],
   ): { stmts: Stmt[]; value?: Expr } | undefined {
-    const m = this.#macros.get(call.name)!;
-    if (stack.includes(m.name)) {
+    const m = this.#macroOf(call)!;
+    if (stack.includes(m)) {
       this.#diag.error(
         call.span,
         `Recursive macro call detected. Call chain: ${
-          [...stack.slice(stack.indexOf(m.name)), m.name].join(" > ")
+          [...stack.slice(stack.indexOf(m)), m].map((d) => d.name).join(" > ")
         }`,
       );
       return undefined;
@@ -340,11 +433,15 @@ class Expander {
             };
           } else if (kind === "if") copy[k] = substStmts([v as Stmt])[0];
           else if (isExpr(v)) copy[k] = substitute(v);
+          else if (kind === "type" && (v as TypeRef).of !== undefined) {
+            const t = v as TypeRef;
+            copy[k] = { ...t, of: substitute(t.of!) };
+          }
         }
         return copy as unknown as Stmt;
       });
     const stmts = substStmts(body.stmts);
-    const inner = [...stack, m.name];
+    const inner = [...stack, m];
     const last = m.hasValue ? stmts.pop() : undefined;
     const out = this.stmts(stmts, inner);
     if (last === undefined || last.kind !== "expr") return { stmts: out };

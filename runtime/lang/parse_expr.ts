@@ -461,6 +461,9 @@ function parseIdent(p: ParserState, t: Token): Expr {
   if (name === "sizeof" && p.at("(", 1)) return parseSizeof(p, t);
   if (name === "offsetof" && p.at("(", 1)) return parseOffsetof(p, t);
   if (name === "if") return ifValue(p, p.parseStmt() as IfStmt);
+  if (name === "typeof" && p.at("(", 1)) {
+    p.fail(t.span, "typeof() is supported in let declarations only");
+  }
   if (KEYWORDS.has(name)) {
     p.fail(t.span, `Expected an expression, found ${describeToken(t)}`);
   }
@@ -474,15 +477,26 @@ function parseIdent(p: ParserState, t: Token): Expr {
       const args = parseArgs(p, ")", `arguments of ${name}()`);
       const span = p.from(t.span);
       const b = callStyleBuiltin(name, args, span);
-      if (b !== undefined && "error" in b) p.fail(b.span, b.error);
-      if (b !== undefined) return b;
-      return { kind: "call", name, args, span };
+      // Arguments a builtin does not take: a call (for a user macro; else
+      // sema reports the error).
+      if (b === undefined || "error" in b) {
+        return { kind: "call", name, args, span };
+      }
+      return b.kind === "builtin" ? { ...b, called: true } : b;
     } finally {
       p.inPredicate = saved;
       p.leave();
     }
   }
   if (isBuiltinName(name)) return { kind: "builtin", name, span: t.span };
+  // __builtin_cpu and the others 0.26's standard library wraps in macros.
+  const m =
+    /^__builtin_(?!(?:has_cpid|leader_\w+|nsecs|numaid|pcomm|p?pid|tid)$)(\w+)$/
+      .exec(name);
+  const raw = m && callStyleBuiltin(m[1], [], t.span);
+  if (raw && "kind" in raw && raw.kind === "builtin") {
+    return { ...raw, raw: true };
+  }
   return taskRelative(name, undefined, t.span) ??
     { kind: "ident", name, span: t.span };
 }

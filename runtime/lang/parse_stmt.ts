@@ -29,7 +29,7 @@ import {
   type ParserState,
 } from "./parse_state.ts";
 import { describeExpr, parseExpr, parseUnary } from "./parse_expr.ts";
-import { castAhead, parseType } from "./parse_type.ts";
+import { castAhead, parseType, typeAhead } from "./parse_type.ts";
 
 /** The assignment operators. */
 const ASSIGN_OPS: ReadonlySet<string> = new Set([
@@ -262,6 +262,22 @@ function ternaryStmt(e: Expr): Stmt {
   };
 }
 
+/**
+ * `typeof(type)` or `typeof(expr)` (at `typeof`). A bare name stays an
+ * expression: sema reads it as a type unless a macro put one there.
+ */
+function parseTypeof(p: ParserState): TypeRef {
+  const start = p.advance().span;
+  p.advance();
+  const type = typeAhead(p, 0) && !p.at(")", 1) ? parseType(p) : undefined;
+  const of = type ? undefined : parseExpr(p);
+  p.expect(")", "after typeof(");
+  return {
+    ...type ?? { kind: "type", name: "typeof", pointer: 0, of },
+    span: p.from(start),
+  };
+}
+
 /** `let $x [: type] [= value]` (at `let`). */
 function parseLet(p: ParserState): LetStmt {
   const start = p.advance().span;
@@ -270,7 +286,7 @@ function parseLet(p: ParserState): LetStmt {
   let type: TypeRef | undefined;
   if (p.at(":")) {
     p.advance();
-    type = parseType(p);
+    type = p.atWord("typeof") && p.at("(", 1) ? parseTypeof(p) : parseType(p);
   }
   let value: Expr | undefined;
   if (p.at("=")) {

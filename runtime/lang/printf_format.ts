@@ -5,7 +5,7 @@
  * `output/printf.ts`).
  *
  * A specifier is an optional `-`, a width, a precision, then `s`, `c`, `r`,
- * `rx`, `rh`, or an optional length (`hh h l ll j z t`) and one of
+ * `rx`, `rh`, `gr` (0.26: GFP flags), or an optional length (`hh h l ll j z t`) and one of
  * `d u o x X p`. Anything else after a `%` (`%i`, `%+d`, `%f`, `%%`) is
  * plain text, and an argument for it is one too many.
  *
@@ -28,12 +28,12 @@ export interface FormatSpec {
   precision?: number;
   /** Length modifier: "", "hh", "h", "l", "ll", "j", "z" or "t". */
   length: string;
-  /** Conversion: "d", "u", "o", "x", "X", "p", "c", "s", "r", "rx" or "rh". */
+  /** Conversion: "d", "u", "o", "x", "X", "p", "c", "s", "r", "rx", "rh" or "gr". */
   conversion: string;
 }
 
 const SPEC_RE =
-  /%(-?)([0-9]*)(?:\.([0-9]+))?(s|rx|rh|r|c|(hh|h|ll|l|j|z|t)?([duoxXp]))/g;
+  /%(-?)([0-9]*)(?:\.([0-9]+))?(s|rx|rh|r|gr|c|(hh|h|ll|l|j|z|t)?([duoxXp]))/g;
 
 /**
  * Finds the conversion specifiers of a format string as bpftrace 0.17 does

@@ -110,8 +110,9 @@ export function children(node: Node): Node[] {
     case "ident":
     case "positional":
     case "positional_count":
-    case "type":
       return [];
+    case "type":
+      return node.of ? [node.of] : [];
   }
 }
 

@@ -19,6 +19,7 @@
 
 import { type FormatSpec, parseFormat } from "../lang/printf_format.ts";
 import { formatBuf, formatValueText } from "./text.ts";
+import { onDemand } from "../compiler/on_demand.ts";
 import type { Value } from "./types.ts";
 
 export { type FormatSpec, parseFormat } from "../lang/printf_format.ts";
@@ -156,6 +157,9 @@ export function formatSpec(spec: FormatSpec, arg: Value): string {
       return formatString(spec, arg);
     case "s":
       return formatString(spec, arg);
+    case "gr":
+      // Loaded on demand for a script whose text has `%gr`.
+      return pad(onDemand("gfp").formatGfpFlags(toBig(arg)), spec, false);
     default:
       return formatInteger(spec, arg);
   }
@@ -226,6 +230,8 @@ function compileSpec(spec: FormatSpec): (arg: Value) => string {
     case "rh":
       if (bufferLiteral(spec)) return () => spec.text;
       return (a) => formatString(spec, a);
+    case "gr":
+      return (a) => formatSpec(spec, a);
     default:
       return formatIntFast(spec) ?? ((a) => formatInteger(spec, a));
   }

@@ -41,6 +41,9 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["BEGIN { print(cgroup_path(cgroup)); }", [], ["funcs"]],
     ["BEGIN { $v = 0; print(find(@m, 1, $v)); }", [], ["funcs", "find"]],
     ["BEGIN { print(strlen(comm)); }", [], ["strlen"]],
+    ['BEGIN { print(strcontains(comm, "a")); }', [], ["strstr"]],
+    ['BEGIN { print(strstr(comm, "a")); }', [], ["strstr"]],
+    ['BEGIN { printf("%gr %-4gr\\n", 1, 2); }', [], ["gfp"]],
     ['BEGIN { print(strcap("ab")); }', [], ["funcs", "strlen"]],
     ["tracepoint:syscalls:sys_enter_openat { print(args); }", [], ["args"]],
     ["tracepoint:syscalls:sys_enter_openat { @[args] = 1; }", [], ["args"]],
@@ -80,6 +83,8 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "funcs",
     "find",
     "strlen",
+    "strstr",
+    "gfp",
     "args",
     "btf",
     "enums",
@@ -141,6 +146,14 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
     [
       [
         "-e",
+        'BEGIN { $n = "b"; printf("%gr %d %d\\n", 1, strcontains("ab", $n), strstr("ab", "b")); exit(); }',
+      ],
+      0,
+      /^$/,
+    ],
+    [
+      [
+        "-e",
         'BEGIN { printf("%d %d\\n", strlen(comm), strcap(comm)); exit(); }',
       ],
       0,
@@ -181,4 +194,18 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^vfs_read$/m);
   },
+});
+
+Deno.test("the CLI prints %gr with the GFP names loaded on demand", async () => {
+  const r = await runCli([
+    "--backend",
+    "interp",
+    "-e",
+    'begin { printf("%gr\\n", 0xcc0); exit(); }',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    r.stdout.split("\n").filter((l) => l.startsWith("GFP")),
+    ["GFP_KERNEL"],
+  );
 });

@@ -43,6 +43,7 @@ import { SYNTAX26_ROWS } from "./rows_syntax26.ts";
 import { FENTRY_ROWS } from "./rows_fentry.ts";
 import { AGGREAD_ROWS } from "./rows_aggread.ts";
 import { ENUM_ROWS } from "./rows_enums.ts";
+import { BUILTINS26_ROWS } from "./rows_builtins26.ts";
 
 export { N, type Row };
 
@@ -1342,4 +1343,5 @@ export const ROWS: Row[] = [
   ...FENTRY_ROWS,
   ...AGGREAD_ROWS,
   ...ENUM_ROWS,
+  ...BUILTINS26_ROWS,
 ];
