@@ -114,8 +114,9 @@ function checkLet(c: SemaScope, s: ast.LetStmt): void {
   const of = s.type?.of;
   if (of !== undefined) {
     // typeof(name) names a type; typeof(expr) is the expression's type.
+    const named = { ...s.type!, name: of.kind === "ident" ? of.name : "" };
     const t = of.kind === "ident" && !c.u.vars.has(of.name)
-      ? castType({ ...s.type!, name: of.name })
+      ? castType(named) ?? kernelIntType(c, named)
       : (of.kind === "var" && c.declared.get(of.name)) || c.expr(of);
     if (t === undefined || t.k === "none" || t.k === "agg") {
       c.err(

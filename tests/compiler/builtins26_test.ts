@@ -188,16 +188,10 @@ Deno.test("typeof() declares variables; elsewhere it is a clear error", () => {
     failure(name),
     one(name, 17, 18, 'Cannot declare a variable of type "nosuchtype"'),
   );
-  const agg = "begin { @c = count(); let $x: typeof(@c); }";
-  assert.equal(
-    failure(agg),
-    one(
-      agg,
-      38,
-      2,
-      "The value of aggregation map @c (count) cannot be read in an expression",
-    ),
-  );
+  // An aggregation reads as its integer value (0.26), so it has a type.
+  compile("begin { @c = count(); let $x: typeof(@c); $x = @c; }");
+  const hist = "begin { @h = hist(1); let $x: typeof(@h); }";
+  assert.match(failure(hist), /ERROR: .*@h/);
 });
 
 Deno.test("a block argument used as a statement runs its last expression as one", () => {
