@@ -437,7 +437,9 @@ async function runScript(opts: CliOptions): Promise<number> {
     });
     engine = selected.engine;
     if (opts.record !== undefined) {
-      engine = hooks!.recordingEngine(engine, opts.record, fileName);
+      engine = hooks!.recordingEngine(engine, opts.record, fileName, {
+        pid: opts.pid,
+      });
     }
     engine.verify?.(program);
     // --test/--bench divert the output of each run (kept or dropped).

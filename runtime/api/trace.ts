@@ -216,7 +216,9 @@ export async function trace(
   const { note } = created;
   const recorder = options.record === undefined
     ? undefined
-    : hooks!.recordingEngine(created.engine, options.record, "trace()");
+    : hooks!.recordingEngine(created.engine, options.record, "trace()", {
+      pid: options.pid,
+    });
   const engine: Engine = recorder ?? created.engine;
   let session: TraceSession;
   try {
