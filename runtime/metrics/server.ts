@@ -28,6 +28,12 @@ import type { MetricsAddress } from "./options.ts";
 export interface MetricsSource {
   /** Which engine runs it. */
   engine: "kernel" | "interp";
+  /**
+   * True when its events are invented (the interpreter's synthetic world,
+   * not a replay): every sample is labelled `synthetic="true"`. Absent:
+   * true for the interpreter.
+   */
+  synthetic?: boolean;
   /** Every user-visible map, decoded, in `program.maps` order. */
   readMaps(): MapData[];
   /** Ring-buffer records lost so far. */
@@ -165,6 +171,7 @@ export function sessionMetrics(
   const engine = session.engine;
   return {
     engine: engine.kind,
+    synthetic: engine.synthetic ?? engine.kind === "interp",
     readMaps: () => session.readMaps(),
     mapUpdateFailures: () =>
       session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
@@ -221,6 +228,7 @@ export function serveMetrics(
     const process: ProcessInfo = {
       version: options.version,
       engine: source.engine,
+      synthetic: source.synthetic ?? source.engine === "interp",
       startTimeSeconds,
       lostEvents: source.lostEvents(),
     };
