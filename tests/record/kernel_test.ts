@@ -64,7 +64,11 @@ async function recordThenReplay(
     await t.kill();
     await w.kill();
   }
-  return await replayOf(text, extra, file, live);
+  const r = await replayOf(text, extra, file, live);
+  // The file says whose runs it holds.
+  using rec = openRecording(file);
+  assert.equal(rec.header.pid, w.pid);
+  return r;
 }
 
 /**
