@@ -215,7 +215,11 @@ async function main(signal: AbortSignal): Promise<void> {
         ...frames(ustack, false, offsets).toReversed(),
         ...frames(kstack, true, offsets).toReversed(),
       ]
-        .map((f) => f.replaceAll(";", ":").replaceAll(" ", "_")).join(";"),
+        // One line per stack, frames apart: a comm may hold any byte
+        // but NUL (a newline too), so spaces and control characters go.
+        // deno-lint-ignore no-control-regex
+        .map((f) => f.replaceAll(";", ":").replace(/[\s\x00-\x1f\x7f]/g, "_"))
+        .join(";"),
     (n, [, c]) => n + Number(c),
     () => 0,
   );

@@ -208,7 +208,8 @@ export function sessionMetrics(
  *   statsEnabled: () => true,
  * }, { version: "test" });
  * const body = await (await fetch(server.url)).text();
- * assert.match(body, /^tsbpf_calls_total\{comm="[^"]+"\} \d+$/m);
+ * // The interpreter's events are synthetic: every sample says so.
+ * assert.match(body, /^tsbpf_calls_total\{synthetic="true",comm="[^"]+"\} \d+$/m);
  * ```
  */
 export function serveMetrics(
