@@ -436,8 +436,17 @@ async function runScript(opts: CliOptions): Promise<number> {
       logLevel: opts.debug.includes("verifier") ? 2 : undefined,
     });
     engine = selected.engine;
+    // A text file of synthetic events says so on its first line, in the
+    // words of the notice on stderr (JSON's attach record carries
+    // "synthetic": true); not for the kernel's events, nor a replay's.
+    if (
+      out !== undefined && opts.format === "text" &&
+      (engine.synthetic ?? engine.kind === "interp")
+    ) out.write(`tsbpf: ${selected.note}\n`);
     if (opts.record !== undefined) {
-      engine = hooks!.recordingEngine(engine, opts.record, fileName);
+      engine = hooks!.recordingEngine(engine, opts.record, fileName, {
+        pid: opts.pid,
+      });
     }
     engine.verify?.(program);
     // --test/--bench divert the output of each run (kept or dropped).

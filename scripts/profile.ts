@@ -110,6 +110,7 @@ async function writeProfile(
   hz: number,
   startMs: number,
   endMs: number,
+  note: string | undefined,
 ): Promise<void> {
   const { writePprof } = await loadPprof();
   const pprof = samples.map(([[comm, pid, ustack, kstack], n]) => {
@@ -140,7 +141,11 @@ async function writeProfile(
     periodNs: 1e9 / hz,
     timeNs: BigInt(startMs) * 1_000_000n,
     durationNs: BigInt(Math.round((endMs - startMs) * 1e6)),
-    comments: [`tsbpf profile.ts --hz ${hz}`],
+    // Synthetic samples say so (`pprof -comments`).
+    comments: [
+      `tsbpf profile.ts --hz ${hz}`,
+      ...note === undefined ? [] : [note],
+    ],
   });
 }
 
@@ -210,17 +215,28 @@ async function main(signal: AbortSignal): Promise<void> {
         ...frames(ustack, false, offsets).toReversed(),
         ...frames(kstack, true, offsets).toReversed(),
       ]
-        .map((f) => f.replaceAll(";", ":").replaceAll(" ", "_")).join(";"),
+        // One line per stack, frames apart: a comm may hold any byte
+        // but NUL (a newline too), so spaces and control characters go.
+        // deno-lint-ignore no-control-regex
+        .map((f) => f.replaceAll(";", ":").replace(/[\s\x00-\x1f\x7f]/g, "_"))
+        .join(";"),
     (n, [, c]) => n + Number(c),
     () => 0,
   );
   const lines = [...folded].sort((a, b) => b[1] - a[1])
     .map(([stack, n]) => `${stack} ${n}\n`).join("");
-  if (v.o !== undefined) Deno.writeTextFileSync(v.o, lines);
-  else out(lines);
+  // A file of synthetic samples says so on its first line, as the CLI's
+  // -o does (flamegraph.pl skips a line without a count).
+  const note = session.synthetic ? `tsbpf: ${session.note}` : undefined;
+  if (v.o !== undefined) {
+    Deno.writeTextFileSync(
+      v.o,
+      note === undefined ? lines : `${note}\n${lines}`,
+    );
+  } else out(lines);
   if (v.pprof !== undefined) {
     const endMs = session.wallClock().getTime();
-    await writeProfile(v.pprof, samples, maps, hz, startMs, endMs);
+    await writeProfile(v.pprof, samples, maps, hz, startMs, endMs, note);
   }
 }
 

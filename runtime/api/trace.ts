@@ -216,7 +216,9 @@ export async function trace(
   const { note } = created;
   const recorder = options.record === undefined
     ? undefined
-    : hooks!.recordingEngine(created.engine, options.record, "trace()");
+    : hooks!.recordingEngine(created.engine, options.record, "trace()", {
+      pid: options.pid,
+    });
   const engine: Engine = recorder ?? created.engine;
   let session: TraceSession;
   try {
@@ -331,6 +333,13 @@ export class TraceSession implements AsyncDisposable {
   readonly staged?: StagedProgram;
   /** Which engine runs it. */
   readonly engineKind: "kernel" | "interp";
+  /**
+   * True when the events are invented (the interpreter's synthetic world):
+   * every map, event and line the session hands out is synthetic, and
+   * whatever shows them should say so. False for the kernel's events and
+   * for a replay of recorded ones.
+   */
+  readonly synthetic: boolean;
   /** One sentence: which engine and why. */
   readonly note: string;
   #replayError: (() => Error | undefined) | undefined;
@@ -374,6 +383,7 @@ export class TraceSession implements AsyncDisposable {
     this.#eventNames = eventNames(program, this.#events);
     this.#engine = engine;
     this.engineKind = engine.kind;
+    this.synthetic = engine.synthetic ?? engine.kind === "interp";
     this.note = note;
     this.#print = options.print ?? false;
     this.#durationMs = options.durationMs;

@@ -77,6 +77,13 @@ export interface ProcessInfo {
   version: string;
   /** Which engine runs the program. */
   engine: "kernel" | "interp";
+  /**
+   * True when the events are invented (the interpreter's synthetic world;
+   * not a replay of recorded ones): every sample then carries the label
+   * {@linkcode SYNTHETIC_LABEL}, and the text format begins with
+   * {@linkcode SYNTHETIC_COMMENT}.
+   */
+  synthetic?: boolean;
   /** Unix time in seconds when the session started. */
   startTimeSeconds: number;
   /** Ring-buffer records lost so far. */
@@ -95,6 +102,21 @@ export interface MapInput {
   spec: MapSpec;
   data: MapData;
 }
+
+/**
+ * The label every sample of a session on synthetic events carries: it
+ * survives a scrape and remote write, where comments do not.
+ */
+export const SYNTHETIC_LABEL = 'synthetic="true"';
+
+/**
+ * The first line of a text-format (0.0.4) exposition of synthetic events,
+ * for whoever reads `/metrics` by eye (Prometheus's text parser and
+ * `promtool check metrics` take it as a comment; OpenMetrics allows no
+ * free comments, so it has the label only).
+ */
+export const SYNTHETIC_COMMENT =
+  "# tsbpf: synthetic events from the interpreter, not the kernel\n";
 
 /** Content type of the text format 0.0.4. */
 export const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -364,7 +386,8 @@ export class MetricsRenderer {
   readonly #maps: Map<string, MetricsMapOptions>;
   readonly #ranges = new Map<string, { lo: number; hi: number }>();
   readonly #dropped = new Map<string, number>();
-  readonly #const: string;
+  readonly #given: string;
+  #const: string;
 
   /**
    * Creates a renderer.
@@ -380,8 +403,9 @@ export class MetricsRenderer {
       );
     }
     this.#maxSeries = max;
-    this.#const = Object.entries(options.constLabels ?? {})
+    this.#given = Object.entries(options.constLabels ?? {})
       .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",");
+    this.#const = this.#given;
     this.#maps = new Map();
     for (const [name, o] of Object.entries(options.maps ?? {})) {
       const full = name.startsWith("@") ? name : "@" + name;
@@ -410,6 +434,14 @@ export class MetricsRenderer {
   ): string {
     const out: string[] = [];
     const series: { map: string; n: number }[] = [];
+    // Synthetic events: labelled on every sample, this render's only.
+    const synthetic = process?.synthetic === true;
+    this.#const = !synthetic
+      ? this.#given
+      : this.#given === ""
+      ? SYNTHETIC_LABEL
+      : `${this.#given},${SYNTHETIC_LABEL}`;
+    if (synthetic && !openMetrics) out.push(SYNTHETIC_COMMENT);
     for (const m of maps) {
       const n = this.#renderMap(out, m, openMetrics);
       series.push({ map: m.spec.name, n });

@@ -183,6 +183,7 @@ export function startRemoteWrite(
     const text = renderer.render(maps, {
       version: options.version,
       engine: source.engine,
+      synthetic: source.synthetic ?? source.engine === "interp",
       startTimeSeconds,
       lostEvents: source.lostEvents(),
       ...(source.statsEnabled() ? { probeStats: source.stats() } : {}),

@@ -191,6 +191,7 @@ class ProgramRunner {
     return this.#renderer.render(maps, {
       version: this.#options.version,
       engine: engine.kind,
+      synthetic: engine.synthetic ?? engine.kind === "interp",
       startTimeSeconds: this.#startTime,
       lostEvents: engine.lostEvents(),
       ...(stats ? { probeStats: engine.stats() } : {}),

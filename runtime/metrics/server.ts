@@ -28,6 +28,12 @@ import type { MetricsAddress } from "./options.ts";
 export interface MetricsSource {
   /** Which engine runs it. */
   engine: "kernel" | "interp";
+  /**
+   * True when its events are invented (the interpreter's synthetic world,
+   * not a replay): every sample is labelled `synthetic="true"`. Absent:
+   * true for the interpreter.
+   */
+  synthetic?: boolean;
   /** Every user-visible map, decoded, in `program.maps` order. */
   readMaps(): MapData[];
   /** Ring-buffer records lost so far. */
@@ -165,6 +171,7 @@ export function sessionMetrics(
   const engine = session.engine;
   return {
     engine: engine.kind,
+    synthetic: engine.synthetic ?? engine.kind === "interp",
     readMaps: () => session.readMaps(),
     mapUpdateFailures: () =>
       session.mapFull().map((m) => ({ map: m.name, count: m.lost })),
@@ -201,7 +208,8 @@ export function sessionMetrics(
  *   statsEnabled: () => true,
  * }, { version: "test" });
  * const body = await (await fetch(server.url)).text();
- * assert.match(body, /^tsbpf_calls_total\{comm="[^"]+"\} \d+$/m);
+ * // The interpreter's events are synthetic: every sample says so.
+ * assert.match(body, /^tsbpf_calls_total\{synthetic="true",comm="[^"]+"\} \d+$/m);
  * ```
  */
 export function serveMetrics(
@@ -221,6 +229,7 @@ export function serveMetrics(
     const process: ProcessInfo = {
       version: options.version,
       engine: source.engine,
+      synthetic: source.synthetic ?? source.engine === "interp",
       startTimeSeconds,
       lostEvents: source.lostEvents(),
     };

@@ -10,7 +10,7 @@ import { InterpEngine } from "../engines/interp_engine.ts";
 import { openRecording, type Recording } from "./reader.ts";
 import { RecordingError } from "./format.ts";
 import { kernelTypeSource, useKernelTypes } from "../compiler/kernel_types.ts";
-import { RecordingEngine } from "./recording_engine.ts";
+import { RecordingEngine, type RecordingOptions } from "./recording_engine.ts";
 import { ReplayFeed } from "./replay_feed.ts";
 import { useTracepointFormats } from "../probes/tracepoint_format.ts";
 
@@ -69,8 +69,8 @@ export async function replayEngine(
     feed,
     note: `replaying "${path}" in the interpreter (${
       events === undefined ? "" : `${events} events `
-    }recorded${
-      h.producer === "perf.data" ? " by perf" : ""
+    }recorded${h.producer === "perf.data" ? " by perf" : ""}${
+      h.pid === undefined ? "" : ` from process ${h.pid}`
     } on Linux ${h.kernelRelease}, ${h.numCpus} CPUs)`,
     durationMs: feed.durationNs() / 1e6 + 1,
     restoreTypes: () => useKernelTypes(before),
@@ -125,7 +125,9 @@ async function openAny(path: string, salvage: boolean) {
 }
 
 /**
- * Wraps a kernel engine so that the session is recorded to `path`.
+ * Wraps a kernel engine so that the session is recorded to `path`
+ * (`options.pid`: the program traces only that process, `-p PID`; only
+ * its runs are recorded).
  *
  * @throws {TypeError} when `engine` is not the kernel engine.
  */
@@ -133,6 +135,7 @@ export function recordingEngine(
   engine: Engine,
   path: string,
   name: string,
+  options: RecordingOptions = {},
 ): RecordingEngine {
   if (engine.kind !== "kernel") {
     throw new TypeError(
@@ -147,7 +150,7 @@ export function recordingEngine(
   const sink = {
     writeSync: (b: Uint8Array) => file.writeSync(b),
   };
-  const rec = new RecordingEngine(engine, sink, name);
+  const rec = new RecordingEngine(engine, sink, name, options);
   const close = rec.close.bind(rec);
   rec.close = () => {
     try {

@@ -93,6 +93,11 @@ export interface RecordingHeader {
    * has no events for simply gets none, instead of refusing the replay.
    */
   complete?: boolean;
+  /**
+   * The recording holds only this process's runs (`-p PID`): runs of other
+   * processes, which the program's pid test drops, were not recorded.
+   */
+  pid?: number;
 }
 
 /** The last block's contents. */

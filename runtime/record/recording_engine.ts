@@ -85,6 +85,11 @@ const SNAPSHOT_TYPES: ReadonlySet<number> = new Set([
 export interface RecordingOptions {
   /** Bytes captured per `char *` tracepoint argument (default 256; 0: none). */
   stringCapture?: number;
+  /**
+   * The program was compiled for this process only (`-p PID`): only its
+   * runs are recorded (`TapOptions.pid` in tap.ts).
+   */
+  pid?: number;
 }
 
 /** What a finished recording holds. */
@@ -173,6 +178,7 @@ export class RecordingEngine implements Engine {
       ringSize: tapped.program.maps[tapped.program.eventsMap!].maxEntries,
       formats: tracepointFormats(program),
     };
+    if (this.#options.pid !== undefined) header.pid = this.#options.pid;
     // Types used by this program (a text that cannot name kernel types
     // gets none of what earlier programs of the process used).
     const text = program.source?.text;

@@ -75,6 +75,14 @@ export const CALL_HEADER = 24;
 export interface TapOptions {
   /** Bytes captured per `char *` tracepoint argument (default 256; 0: none). */
   stringCapture?: number;
+  /**
+   * The program traces only this process (`-p PID`, compiled with the
+   * same `pid`): the runs of other processes, which its pid test ends at
+   * once, are not recorded either. Without it, every run is recorded,
+   * and a machine-wide probe under load fills the ring with the runs of
+   * processes the program drops.
+   */
+  pid?: number;
 }
 
 /** What {@linkcode instrument} made. */
@@ -109,6 +117,8 @@ const call = (id: number) => r(Class.JMP | JmpOp.CALL, 0, 0, 0, id);
 const exit = () => r(Class.JMP | JmpOp.EXIT, 0, 0, 0, 0);
 const jgti = (d: number, imm: number, off: number) =>
   r(Class.JMP | JmpOp.JGT | Source.K, d, 0, off, imm);
+const rshi = (d: number, imm: number) =>
+  r(Class.ALU64 | AluOp.RSH | Source.K, d, 0, 0, imm);
 const jeqi = (d: number, imm: number, off: number) =>
   r(Class.JMP | JmpOp.JEQ | Source.K, d, 0, off, imm);
 const jnei = (d: number, imm: number, off: number) =>
@@ -156,6 +166,17 @@ export function stackLow(insns: readonly Insn[]): number {
     if (i.code === (Class.LD | Mode.IMM | Size.DW)) fp.delete(i.dst);
   }
   return low;
+}
+
+/**
+ * Whether the compiler gives `p` the `-p PID` test: every probe but
+ * BEGIN, END, test and bench probes (runtime/compiler/compile.ts).
+ */
+function pidFiltered(p: ProbeProgram): boolean {
+  return !p.attach.every((a) =>
+    a.kind === "BEGIN" || a.kind === "END" || a.kind === "test" ||
+    a.kind === "bench"
+  );
 }
 
 function isJump(i: Insn): boolean {
@@ -245,9 +266,12 @@ export function instrument(program: Program, options: TapOptions = {}): Tapped {
       }))
       : [];
     captures.push(caps);
+    const pid = options.pid !== undefined && pidFiltered(p)
+      ? options.pid
+      : undefined;
     return {
       ...p,
-      insns: tapProbe(p, index, scratchMap, ring!, caps, strCap),
+      insns: tapProbe(p, index, scratchMap, ring!, caps, strCap, pid),
       locs: undefined,
     };
   });
@@ -265,6 +289,7 @@ function tapProbe(
   ring: number,
   caps: { offset: number; helper: number }[],
   strCap: number,
+  pid: number | undefined,
 ): Insn[] {
   const insns = p.insns;
   for (const i of insns) {
@@ -285,8 +310,14 @@ function tapProbe(
     );
   }
   const key = slot + 8;
-  // Entry prologue.
-  const pro: Insn[] = [mov(6, 1), st(W, 10, key, 0)];
+  // Entry prologue: with a pid, the runs of other processes end at once
+  // (as the program's own `-p` test would end them), unrecorded.
+  const pro: Insn[] = [mov(6, 1)];
+  if (pid !== undefined) {
+    pro.push(call(Helper.get_current_pid_tgid), rshi(0, 32));
+    pro.push(jeqi(0, pid, 2), movi(0, 0), exit());
+  }
+  pro.push(st(W, 10, key, 0));
   pro.push(...ldMap(1, scratch), mov(2, 10), addi(2, key));
   pro.push(call(Helper.map_lookup_elem), jnei(0, 0, 2), movi(0, 0), exit());
   pro.push(stx(DW, 10, 0, slot), mov(7, 0));

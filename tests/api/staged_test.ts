@@ -1,7 +1,8 @@
 // trace() with TypeScript probe bodies: the same program as bpftrace text,
 // typed maps and typed emits, on the interpreter and (as root) the kernel.
 import assert from "node:assert/strict";
-import { getppidChild, ignoreKernel, tickUntil } from "./helpers.ts";
+import { ignoreKernel, tickUntil } from "./helpers.ts";
+import { WorkloadProcess, workloadSkipReason } from "../support/workload.ts";
 import {
   compile,
   type RecordOf,
@@ -15,6 +16,7 @@ import {
 } from "../../mod.ts";
 
 const BIG = 5000000000000000000n;
+const workloadSkip = workloadSkipReason();
 
 /** A getppid counter with a typed event carrying every kind of field. */
 function getppidProgram() {
@@ -168,53 +170,61 @@ Deno.test("emits() and map() refuse what the program does not have", async () =>
 
 Deno.test({
   name: "a TS body on the kernel counts a child's getppid calls exactly",
-  ignore: ignoreKernel,
+  ignore: ignoreKernel || workloadSkip !== undefined,
   async fn() {
     const { t, calls, call } = getppidProgram();
-    await using s = await trace(t, { backend: "kernel" });
-    assert.equal(s.engineKind, "kernel");
-    const records: { pid: number; comm: string }[] = [];
-    const collect = (async () => {
-      for await (const r of s.emits(call)) records.push(r);
-    })();
-    const pid = await getppidChild(37);
-    // The python3 on PATH may be a wrapper that runs first (other comm,
-    // same pid): count under the comm "python3" only.
-    const mine = () =>
-      records.filter((r) => r.pid === pid && r.comm === "python3");
-    // Until they are read, or the ring overflowed (every getppid on the
-    // machine emits): then they may be among the lost, said below.
-    await tickUntil(s, () => mine().length >= 37 || s.lostEvents() > 0);
-    s.stop();
-    await collect;
-    assert.equal(s.map(calls).get(pid, "python3"), 37);
-    assert.equal(mine().length, 37, `${s.lostEvents()} records lost`);
+    // The child only (trace's pid, the CLI's -p): other processes calling
+    // getppid neither count nor fill the ring.
+    const w = await WorkloadProcess.start("tsbapi", ["getppid", "37"]);
+    try {
+      await using s = await trace(t, { backend: "kernel", pid: w.pid });
+      assert.equal(s.engineKind, "kernel");
+      const records: { pid: number; comm: string }[] = [];
+      const collect = (async () => {
+        for await (const r of s.emits(call)) records.push(r);
+      })();
+      await w.open();
+      await tickUntil(s, () => records.length >= 37 || s.lostEvents() > 0);
+      s.stop();
+      await collect;
+      await w.release();
+      assert.equal(s.map(calls).get(w.pid, "tsbapi"), 37);
+      assert.equal(records.length, 37, `${s.lostEvents()} records lost`);
+      assert.ok(records.every((r) => r.pid === w.pid && r.comm === "tsbapi"));
+    } finally {
+      await w.kill();
+    }
   },
 });
 
 Deno.test({
   name: "typed emits round-trip through the kernel's ring buffer",
-  ignore: ignoreKernel,
+  ignore: ignoreKernel || workloadSkip !== undefined,
   async fn() {
     const { t, call } = getppidProgram();
-    await using s = await trace(t, { backend: "kernel" });
-    const records: RecordOf<typeof call>[] = [];
-    const collect = (async () => {
-      for await (const r of s.emits(call)) records.push(r);
-    })();
-    const pid = await getppidChild(1);
-    const ours = () =>
-      records.filter((r) => r.pid === pid && r.comm === "python3");
-    await tickUntil(s, () => ours().length >= 1 || s.lostEvents() > 0);
-    s.stop();
-    await collect;
-    const mine = ours();
-    assert.equal(mine.length, 1, `${s.lostEvents()} records lost`);
-    const [r] = mine;
-    assert.deepEqual(Object.keys(r), ["pid", "comm", "ts", "big", "neg"]);
-    assert.equal(r.big, BIG);
-    assert.equal(r.neg, -5);
-    // nsecs: the monotonic clock, well past zero on a running machine.
-    assert.ok(BigInt(r.ts) > 0n);
+    const w = await WorkloadProcess.start("tsbapi", ["getppid", "1"]);
+    try {
+      await using s = await trace(t, { backend: "kernel", pid: w.pid });
+      const records: RecordOf<typeof call>[] = [];
+      const collect = (async () => {
+        for await (const r of s.emits(call)) records.push(r);
+      })();
+      await w.open();
+      await tickUntil(s, () => records.length >= 1 || s.lostEvents() > 0);
+      s.stop();
+      await collect;
+      await w.release();
+      assert.equal(records.length, 1, `${s.lostEvents()} records lost`);
+      const [r] = records;
+      assert.equal(r.pid, w.pid);
+      assert.equal(r.comm, "tsbapi");
+      assert.deepEqual(Object.keys(r), ["pid", "comm", "ts", "big", "neg"]);
+      assert.equal(r.big, BIG);
+      assert.equal(r.neg, -5);
+      // nsecs: the monotonic clock, well past zero on a running machine.
+      assert.ok(BigInt(r.ts) > 0n);
+    } finally {
+      await w.kill();
+    }
   },
 });

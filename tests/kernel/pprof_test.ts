@@ -76,3 +76,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "profile.ts: a process whose comm holds a newline and a space stays on one folded line",
+  ignore: skip("the kernel profile comm test", skipReason),
+  async fn() {
+    // Another process on the machine may name itself anything but NUL.
+    const busy = new Deno.Command("python3", {
+      args: [
+        "-c",
+        'open("/proc/self/comm", "w").write("tsb\\nodd one")\nimport time\nt = time.time()\nwhile time.time() - t < 2.5: pass',
+      ],
+    }).spawn();
+    try {
+      const r = await runScript("profile", [
+        "--backend",
+        "kernel",
+        "--duration",
+        "1.5",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n").filter((l) => l !== "");
+      for (const l of lines) assert.match(l, /^\S+ \d+$/, JSON.stringify(l));
+      assert.ok(
+        lines.some((l) => l.startsWith("tsb_odd_one;")),
+        r.stdout.slice(0, 500),
+      );
+    } finally {
+      await busy.status;
+    }
+  },
+});

@@ -35,13 +35,25 @@ Deno.test("interpreter: a scrape shows what the session's maps hold", async () =
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     // No iterator runs: the interpreter's maps stand still while scraped.
     const text = await (await fetch(url)).text();
+    // Synthetic events say so: a first comment line for the eye, and a
+    // label on every sample, which a scrape and remote write keep.
+    assert.ok(
+      text.startsWith(
+        "# tsbpf: synthetic events from the interpreter, not the kernel\n",
+      ),
+      text.slice(0, 200),
+    );
+    for (const l of text.split("\n")) {
+      if (l === "" || l.startsWith("#")) continue;
+      assert.match(l, /^\w+\{synthetic="true"[,}]/);
+    }
     assert.match(text, /^# HELP tsbpf_calls_total System calls by process\.$/m);
     assert.match(text, /^# HELP tsbpf_read_bytes Bytes per read\.$/m);
     const own = s.map(calls).read();
     assert.ok(own.size > 0);
     for (const [[pid, comm], n] of own) {
       const want =
-        `tsbpf_calls_total{process_id="${pid}",command="${comm}"} ${n}`;
+        `tsbpf_calls_total{synthetic="true",process_id="${pid}",command="${comm}"} ${n}`;
       assert.ok(text.includes(want + "\n"), `missing ${want}`);
     }
     const rows = text.split("\n").filter((l) =>
@@ -54,17 +66,24 @@ Deno.test("interpreter: a scrape shows what the session's maps hold", async () =
       const n = buckets.reduce((a, b) => a + b.count, 0);
       const sum = buckets.reduce((a, b) => a + (b.sum ?? NaN), 0);
       assert.ok(
-        text.includes(`tsbpf_read_bytes_count{comm="${e.key[0]}"} ${n}\n`),
+        text.includes(
+          `tsbpf_read_bytes_count{synthetic="true",comm="${e.key[0]}"} ${n}\n`,
+        ),
       );
       assert.ok(
-        text.includes(`tsbpf_read_bytes_sum{comm="${e.key[0]}"} ${sum}\n`),
+        text.includes(
+          `tsbpf_read_bytes_sum{synthetic="true",comm="${e.key[0]}"} ${sum}\n`,
+        ),
       );
     }
     assert.match(
       text,
-      /^tsbpf_build_info\{version="[^"]+",engine="interp"\} 1$/m,
+      /^tsbpf_build_info\{synthetic="true",version="[^"]+",engine="interp"\} 1$/m,
     );
-    assert.match(text, /^tsbpf_probe_runs_total\{probe="[^"]+"\} [1-9]\d*$/m);
+    assert.match(
+      text,
+      /^tsbpf_probe_runs_total\{synthetic="true",probe="[^"]+"\} [1-9]\d*$/m,
+    );
     if (promtoolSkip === undefined) {
       const r = await promtoolCheck(text);
       assert.equal(r.code, 0, r.output);

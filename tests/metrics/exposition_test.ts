@@ -310,3 +310,33 @@ Deno.test("histSums: off by default, programs without it are unchanged", () => {
     [16, { kind: "lhist", min: 0, max: 10, step: 1, sum: true }],
   ]);
 });
+
+Deno.test("synthetic events: every sample labelled, a comment first in text 0.0.4", async () => {
+  const r = new MetricsRenderer({ constLabels: { program: "a.bt" } });
+  const text = r.render(inputs(), { ...PROCESS, synthetic: true }, false);
+  assert.ok(
+    text.startsWith(
+      "# tsbpf: synthetic events from the interpreter, not the kernel\n",
+    ),
+  );
+  const samples = text.split("\n").filter((l) => l !== "" && l[0] !== "#");
+  assert.ok(samples.length > 20);
+  for (const l of samples) {
+    assert.match(l, /^\w+\{program="a\.bt",synthetic="true"[,}]/);
+  }
+  if (promtoolSkip === undefined) {
+    const c = await promtoolCheck(text);
+    assert.equal(c.code, 0, c.output);
+  }
+  // OpenMetrics allows no free comment: the label only.
+  const om = r.render(inputs(), { ...PROCESS, synthetic: true }, true);
+  assert.ok(om.startsWith("# HELP "));
+  assert.match(
+    om,
+    /^tsbpf_reads_total\{program="a\.bt",synthetic="true",comm="bash"\} 7$/m,
+  );
+  // Real events (the kernel, a replay): neither, and the next render of
+  // the same renderer is not left labelled.
+  const real = r.render(inputs(), { ...PROCESS, synthetic: false }, false);
+  assert.doesNotMatch(real, /synthetic/);
+});

@@ -307,7 +307,11 @@ Deno.test("profile.ts --pprof on the interpreter: the folded stacks, as pprof", 
   // The interpreter's processes are synthetic: their objects have no range.
   const libc = p.mappings.find((m) => m.file.endsWith("/libc.so.6"));
   assert.ok(libc, JSON.stringify(p.mappings.map((m) => m.file)));
-  assert.equal(libc.limit, 0n);
+  assert.equal(libc.limit, 0n); // Synthetic samples say so in the profile's comments.
+  assert.deepEqual(p.comments, [
+    "tsbpf profile.ts --hz 49",
+    "tsbpf: running in the interpreter on synthetic events (--backend interp)",
+  ]);
 });
 
 Deno.test("profile.ts --pprof into a missing directory: one line before sampling, exit 1", async () => {

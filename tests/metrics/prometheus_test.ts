@@ -186,18 +186,37 @@ Deno.test({
     const text = await (await fetch(url)).text();
     const check = await promtoolCheck(text);
     assert.equal(check.code, 0, check.output + text);
-    assert.match(text, /^tsbpf_calls_total\{key="plain"\} 2$/m);
-    assert.match(text, /^tsbpf_calls_total\{key="q\\"b\\\\s\\nn"\} 1$/m);
-    assert.match(text, /^tsbpf_sizes_bucket\{le="7"\} 3$/m);
-    assert.match(text, /^tsbpf_sizes_sum 311$/m);
-    assert.match(text, /^tsbpf_lin_bucket\{key="1",le="19"\} 1$/m);
-    assert.match(text, /^tsbpf_lin_bucket\{key="1",le="\+Inf"\} 2$/m);
-    assert.match(text, /^tsbpf_level\{key="x"\} -3$/m);
+    // Synthetic events, labelled on every sample (and a first comment
+    // line in this format, which promtool accepts above).
+    assert.ok(text.startsWith("# tsbpf: synthetic events from the"), text);
+    const S = 'synthetic="true"';
+    assert.match(
+      text,
+      new RegExp(`^tsbpf_calls_total\\{${S},key="plain"\\} 2$`, "m"),
+    );
+    assert.match(
+      text,
+      /^tsbpf_calls_total\{synthetic="true",key="q\\"b\\\\s\\nn"\} 1$/m,
+    );
+    assert.match(text, /^tsbpf_sizes_bucket\{synthetic="true",le="7"\} 3$/m);
+    assert.match(text, /^tsbpf_sizes_sum\{synthetic="true"\} 311$/m);
+    assert.match(
+      text,
+      /^tsbpf_lin_bucket\{synthetic="true",key="1",le="19"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^tsbpf_lin_bucket\{synthetic="true",key="1",le="\+Inf"\} 2$/m,
+    );
+    assert.match(text, /^tsbpf_level\{synthetic="true",key="x"\} -3$/m);
     const om = await (await fetch(url, {
       headers: { accept: "application/openmetrics-text; version=1.0.0" },
     })).text();
     assert.ok(om.endsWith("# EOF\n"));
     assert.match(om, /^# TYPE tsbpf_calls counter$/m);
+    // OpenMetrics allows no free comment: the label alone.
+    assert.ok(om.startsWith("# HELP "), om.slice(0, 200));
+    assert.match(om, /^tsbpf_calls_total\{synthetic="true",key="plain"\} 2$/m);
 
     await using prom = await Prometheus.start(new URL(url).host);
     const plain = await prom.waitFor(
@@ -205,6 +224,8 @@ Deno.test({
       (r) => r.length === 1,
     );
     assert.equal(plain[0]?.value, 2);
+    // The label is in Prometheus's copy too.
+    assert.equal(plain[0]?.metric.synthetic, "true");
     const odd = await prom.query('tsbpf_calls_total{key="q\\"b\\\\s\\nn"}');
     assert.equal(odd[0]?.value, 1);
     const q = await prom.query("histogram_quantile(0.5, tsbpf_sizes_bucket)");

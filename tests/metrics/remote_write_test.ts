@@ -147,12 +147,19 @@ Deno.test("5xx answers are retried with backoff; the push then arrives", async (
     );
     assert.ok(calls, "the count series");
     assert.equal(calls.value, 1);
+    // Synthetic events: the label goes with every pushed series.
     assert.deepEqual(calls.labels.map(([n]) => n), [
       "__name__",
       "instance",
       "job",
       "key",
+      "synthetic",
     ]);
+    assert.ok(
+      series.every((x) =>
+        x.labels.some(([n, v]) => n === "synthetic" && v === "true")
+      ),
+    );
   } finally {
     await ep.server.shutdown();
   }

@@ -47,12 +47,19 @@ Deno.test({
     let text = "";
     while (Date.now() < end) {
       text = await (await fetch(url)).text();
-      if (/^tsbpf_sleeps_total\{program="ns\.bt"\} [1-9]/m.test(text)) break;
+      if (
+        /^tsbpf_sleeps_total\{program="ns\.bt",synthetic="true"\} [1-9]/m.test(
+          text,
+        )
+      ) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.doesNotMatch(err, /ERROR/);
     assert.match(text, /^tsbpf_program_up\{program="ns\.bt"\} 1$/m);
-    assert.match(text, /^tsbpf_ns(_total)?\{program="ns\.bt"\} \d+$/m);
+    assert.match(
+      text,
+      /^tsbpf_ns(_total)?\{program="ns\.bt",synthetic="true"\} \d+$/m,
+    );
   } finally {
     child.kill("SIGTERM");
     await child.status;

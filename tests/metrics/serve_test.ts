@@ -55,9 +55,18 @@ Deno.test({
     const text = await (await fetch(url)).text();
     assert.match(text, /^tsbpf_program_up\{program="a\.bt"\} 1$/m);
     assert.match(text, /^tsbpf_program_up\{program="bad\.bt"\} 0$/m);
-    assert.match(text, /^tsbpf_calls_total\{program="a\.bt",key="a"\} 1$/m);
-    assert.match(text, /^tsbpf_calls_total\{program="b\.bt",key="b"\} 2$/m);
-    assert.match(text, /^tsbpf_read_bytes_sum\{program="b\.bt"\} 5$/m);
+    assert.match(
+      text,
+      /^tsbpf_calls_total\{program="a\.bt",synthetic="true",key="a"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^tsbpf_calls_total\{program="b\.bt",synthetic="true",key="b"\} 2$/m,
+    );
+    assert.match(
+      text,
+      /^tsbpf_read_bytes_sum\{program="b\.bt",synthetic="true"\} 5$/m,
+    );
     // One family header for both programs' @calls.
     assert.equal(text.match(/^# TYPE tsbpf_calls_total counter$/gm)?.length, 1);
     assert.match(tracer.stderr, /bad\.bt: .*bad\.bt:1:17: ERROR: /);
@@ -78,8 +87,11 @@ Deno.test({
     assert.ok(
       await waitUntil(async () => {
         after = await (await fetch(url)).text();
-        return /tsbpf_fixed_total\{program="bad\.bt"\} 1/.test(after) &&
-          /tsbpf_extra_total\{program="a\.bt",key="z"\} 1/.test(after);
+        return /tsbpf_fixed_total\{program="bad\.bt",synthetic="true"\} 1/.test(
+          after,
+        ) &&
+          /tsbpf_extra_total\{program="a\.bt",synthetic="true",key="z"\} 1/
+            .test(after);
       }),
       after + tracer.stderr,
     );

@@ -3,69 +3,104 @@
  * byte-identical. Needs root and libbpf; skips with the reason otherwise.
  */
 import assert from "node:assert/strict";
-import { PER_EVENT_CASES } from "../../bench/per_event.ts";
+import { PER_EVENT_CASES, type PerEventCase } from "../../bench/per_event.ts";
 import { kernelSkipReason, runCli } from "../cli/helpers.ts";
+import { Tracer } from "../support/child.ts";
+import { WorkloadProcess, workloadSkipReason } from "../support/workload.ts";
 import { RING_POSITION } from "../../runtime/record/format.ts";
 import { openRecording } from "../../runtime/record/reader.ts";
 
-const skip = kernelSkipReason();
+const skip = kernelSkipReason() ?? workloadSkipReason();
 if (skip !== undefined) {
   console.log(`Skipping record/replay kernel tests: ${skip}`);
 }
 
-const WORKLOADS: Record<string, string> = {
-  getppid: "import os\nfor _ in range(20000): os.getppid()",
-  reads:
-    "import os\nf = os.open('/dev/zero', os.O_RDONLY)\nfor _ in range(5000): os.read(f, 512)",
-  opens:
-    "import os\nfor _ in range(2000): os.close(os.open('/etc/hostname', os.O_RDONLY))",
-  busy: "import time\nt = time.time()\nwhile time.time() - t < 0.7: pass",
+/** A python3 workload burning CPU for 0.7 s (profile samples). */
+const BUSY = "import time\nt = time.time()\nwhile time.time() - t < 0.7: pass";
+
+/** A mode of the C workload. */
+type Mode = PerEventCase["mode"] | "twocpus";
+
+/** The C workload's calls per mode (a tenth of the benchmark's). */
+const CALLS: Record<Mode, number> = {
+  getppid: 20000,
+  reads: 5000,
+  opens: 2000,
+  twocpus: 3000,
 };
 
-class LostRecords extends Error {}
-
 /**
- * Records and replays, at most three times: a run of the test is redone
- * only when records were lost (the machine too loaded to drain the ring).
- * Outputs of two CPUs made within the same nanoseconds replay in ring
- * order, so a mismatch is never retried.
+ * Records `program` (`$PID` standing for the workload's pid) with `-p`
+ * around the gated C workload (`tests/support/workload.c`, comm
+ * `tsbrec`) doing `mode`, then replays it. With `-p` the probes and the
+ * recording take the workload's runs only: other processes flooding the
+ * same system calls are neither counted nor recorded, so no record is
+ * lost to them and the replay is the workload's alone.
  */
-async function attempts(
-  program: string,
-  workload: string,
-  extra: string[] = [],
-): Promise<{ live: string; replayed: string; file: string; events: number }> {
-  for (let i = 1;; i++) {
-    try {
-      return await recordThenReplay(program, workload, extra);
-    } catch (e) {
-      if (!(e instanceof LostRecords) || i === 3) throw e;
-    }
-  }
-}
-
-/** Records `program` around a python3 workload, then replays it. */
 async function recordThenReplay(
   program: string,
-  workload: string,
+  mode: Mode,
   extra: string[] = [],
 ): Promise<{ live: string; replayed: string; file: string; events: number }> {
   const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
-  const cmd = `python3 -c "${workload.replaceAll('"', '\\"')}"`;
-  const live = await runCli(
-    ["-e", program, ...extra, "-c", cmd, "--record", file],
-    { timeoutMs: 120_000 },
-  );
+  const w = await WorkloadProcess.start("tsbrec", [mode, `${CALLS[mode]}`]);
+  const text = program.replaceAll("$PID", `${w.pid}`);
+  const t = Tracer.tsbpf([
+    "-e",
+    text,
+    ...extra,
+    "-p",
+    `${w.pid}`,
+    "--record",
+    file,
+  ]);
+  let live;
+  try {
+    await t.attached(60_000);
+    await w.open(60_000);
+    live = await t.stop(120_000);
+    await w.release();
+  } finally {
+    await t.kill();
+    await w.kill();
+  }
+  const r = await replayOf(text, extra, file, live);
+  // The file says whose runs it holds.
+  using rec = openRecording(file);
+  assert.equal(rec.header.pid, w.pid);
+  return r;
+}
+
+/**
+ * Records `program` around a python3 command (`-c`), then replays it:
+ * for probes whose rate does not follow the machine's system calls
+ * (profile, interval).
+ */
+async function recordCommand(
+  program: string,
+  code: string,
+): Promise<{ live: string; replayed: string; file: string; events: number }> {
+  const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
+  const cmd = `python3 -c "${code.replaceAll('"', '\\"')}"`;
+  const live = await runCli(["-e", program, "-c", cmd, "--record", file], {
+    timeoutMs: 120_000,
+  });
+  return await replayOf(program, [], file, live);
+}
+
+/** Checks a recording run and replays its file. */
+async function replayOf(
+  program: string,
+  extra: string[],
+  file: string,
+  live: { code: number; stdout: string; stderr: string },
+): Promise<{ live: string; replayed: string; file: string; events: number }> {
   assert.equal(live.code, 0, live.stderr);
   const m = /recorded (\d+) events \((\d+) bytes(, (\d+) lost)?\)/.exec(
     live.stderr,
   );
   assert.ok(m !== null, live.stderr);
-  if (m[4] !== undefined) {
-    // A machine too loaded to drain the ring: the replay would lack runs.
-    Deno.removeSync(file);
-    throw new LostRecords(live.stderr);
-  }
+  assert.equal(m[4], undefined, `records lost: ${live.stderr}`);
   const replayed = await runCli(["-e", program, ...extra, "--replay", file], {
     timeoutMs: 120_000,
   });
@@ -83,8 +118,7 @@ for (const c of PER_EVENT_CASES) {
     name: `record then replay is byte-identical: ${c.name}`,
     ignore: skip !== undefined,
     async fn() {
-      const program = c.program.replace("pid == $PID", 'comm == "python3"');
-      const r = await attempts(program, WORKLOADS[c.mode]);
+      const r = await recordThenReplay(c.program, c.mode);
       try {
         assert.ok(r.events > 0);
         assert.ok(r.live.split("\n").length > 3, r.live);
@@ -101,13 +135,16 @@ Deno.test({
     "record then replay is byte-identical: printf of str(args->filename), JSON, under an openat workload",
   ignore: skip !== undefined,
   async fn() {
-    const r = await attempts(
-      'tracepoint:syscalls:sys_enter_openat /comm == "python3"/ { printf("%s %d %s\\n", comm, pid, str(args->filename)); @[str(args->filename)] = count(); @h = hist(args->flags); }',
-      WORKLOADS.opens,
+    const r = await recordThenReplay(
+      'tracepoint:syscalls:sys_enter_openat { printf("%s %d %s\\n", comm, pid, str(args->filename)); @[str(args->filename)] = count(); @h = hist(args->flags); }',
+      "opens",
       ["-f", "json"],
     );
     try {
-      assert.ok(r.live.includes("/etc/hostname"), r.live.slice(0, 500));
+      assert.ok(
+        r.live.includes("/nonexistent/tsb/001999"),
+        r.live.slice(0, 500),
+      );
       assert.equal(r.replayed, r.live);
     } finally {
       Deno.removeSync(r.file);
@@ -120,9 +157,9 @@ Deno.test({
     "record then replay is byte-identical: profile samples with stacks and registers (the perf-event context)",
   ignore: skip !== undefined,
   async fn() {
-    const r = await attempts(
+    const r = await recordCommand(
       'profile:hz:199 /comm == "python3"/ { @[comm, kstack, ustack(3)] = count(); @ip = hist(reg("ip") & 0xffff); @sp = sum(reg("sp") & 0xff); } interval:ms:100 { @ticks = count(); }',
-      WORKLOADS.busy,
+      BUSY,
     );
     try {
       assert.match(r.live, /^@sp: [1-9]\d*$/m);
@@ -151,7 +188,7 @@ Deno.test({
         stderr: "piped",
       }).output();
     const busy = new Deno.Command("python3", {
-      args: ["-c", WORKLOADS.busy.replace("0.7", "2")],
+      args: ["-c", BUSY.replace("0.7", "2")],
     }).spawn();
     try {
       const live = await run(["--duration", "1", "--record", file]);
@@ -228,27 +265,17 @@ Deno.test({
     "record then replay is byte-identical: printf from two CPUs at once keeps the live order",
   ignore: skip !== undefined,
   async fn() {
-    const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
+    // One workload, two threads on CPU 0 and CPU 1, 3000 calls each.
     const program =
-      'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { printf("%d %d\\n", tid, cpu); }';
-    const loop = "import os\nfor _ in range(3000): os.getppid()";
-    const both = [0, 1].map((c) => `taskset -c ${c} python3 -c "${loop}" &`)
-      .join(" ");
+      'tracepoint:syscalls:sys_enter_getppid { printf("%d %d\\n", tid, cpu); }';
+    const r = await recordThenReplay(program, "twocpus");
     try {
-      const live = await runCli(
-        ["-e", program, "-c", `sh -c '${both} wait'`, "--record", file],
-        { timeoutMs: 120_000 },
-      );
-      assert.equal(live.code, 0, live.stderr);
-      assert.doesNotMatch(live.stderr, /lost/);
-      assert.ok(live.stdout.split("\n").length > 6000, live.stderr);
-      const replayed = await runCli(["-e", program, "--replay", file], {
-        timeoutMs: 120_000,
-      });
-      assert.equal(replayed.code, 0, replayed.stderr);
-      assert.equal(replayed.stdout, live.stdout);
+      const lines = r.live.split("\n").filter((l) => /^\d+ \d+$/.test(l));
+      assert.equal(lines.length, 6000, r.live.slice(0, 500));
+      assert.equal(new Set(lines.map((l) => l.split(" ")[0])).size, 2);
+      assert.equal(r.replayed, r.live);
       // Each printf's reservation has its own place in the ring.
-      using rec = openRecording(file);
+      using rec = openRecording(r.file);
       const places = new Set<bigint>();
       let outputs = 0;
       for (const e of rec.events()) {
@@ -258,11 +285,10 @@ Deno.test({
           places.add(c.r0);
         }
       }
-      // Every line but the blank ones before the maps and the last newline.
-      assert.equal(outputs, live.stdout.split("\n").length - 3);
+      assert.equal(outputs, lines.length);
       assert.equal(places.size, outputs);
     } finally {
-      Deno.removeSync(file);
+      Deno.removeSync(r.file);
     }
   },
 });
@@ -273,8 +299,8 @@ Deno.test({
   ignore: skip !== undefined,
   async fn() {
     const program =
-      'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @[kstack, ustack(2), comm] = count(); @n = count(); }';
-    const r = await attempts(program, WORKLOADS.getppid);
+      "tracepoint:syscalls:sys_enter_getppid { @[kstack, ustack(2), comm] = count(); @n = count(); }";
+    const r = await recordThenReplay(program, "getppid");
     try {
       assert.ok(r.live.includes("do_syscall_64"), r.live);
       const child = await new Deno.Command(Deno.execPath(), {
@@ -296,12 +322,12 @@ Deno.test({
       const dec = new TextDecoder();
       assert.equal(child.code, 0, dec.decode(child.stderr));
       assert.equal(dec.decode(child.stdout), r.live);
-      // The workload's 20000 calls (the kernel stack of a call may vary
-      // with what else is attached, and another python3 on the machine
-      // may add runs of its own).
-      const counts = [...r.live.matchAll(/, python3\]: (\d+)\n/g)];
+      // The workload's 20000 calls, exactly (the kernel stack of a call
+      // may vary with what else is attached: summed over the stacks).
+      const counts = [...r.live.matchAll(/, tsbrec\]: (\d+)\n/g)];
       const total = counts.reduce((n, m) => n + Number(m[1]), 0);
-      assert.ok(total >= 20000, r.live);
+      assert.equal(total, 20000, r.live);
+      assert.match(r.live, /^@n: 20000$/m);
     } finally {
       Deno.removeSync(r.file);
     }
@@ -361,9 +387,8 @@ Deno.test({
     "--replay of a damaged recording is one error line; --salvage replays the part before",
   ignore: skip !== undefined,
   async fn() {
-    const program =
-      'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @ = count(); }';
-    const r = await attempts(program, WORKLOADS.getppid);
+    const program = "tracepoint:syscalls:sys_enter_getppid { @ = count(); }";
+    const r = await recordThenReplay(program, "getppid");
     try {
       const bytes = Deno.readFileSync(r.file);
       Deno.writeFileSync(r.file, bytes.subarray(0, bytes.length - 40));
@@ -396,25 +421,34 @@ Deno.test({
     const { trace } = await import("../../runtime/api/trace.ts");
     const file = Deno.makeTempFileSync({ suffix: ".tsrec" });
     const prog =
-      'tracepoint:syscalls:sys_enter_getppid /comm == "python3"/ { @n[comm, tid] = count(); @h = hist(tid); }';
+      "tracepoint:syscalls:sys_enter_getppid { @n[comm, tid] = count(); @h = hist(tid); }";
+    // The workload only (pid): its runs alone are counted and recorded.
+    const w = await WorkloadProcess.start("tsbrec", ["getppid", "500"]);
     try {
       let live;
+      let counted = 0;
       {
-        await using s = await trace(prog, { backend: "kernel", record: file });
-        await new Deno.Command("python3", {
-          args: ["-c", "import os\nfor _ in range(500): os.getppid()"],
-        }).output();
+        await using s = await trace(prog, {
+          backend: "kernel",
+          record: file,
+          pid: w.pid,
+        });
+        await w.open();
         // Until the 500 calls are counted (a loaded machine may lag).
         for await (const _ of s.every(50)) {
           const n = [...s.map<[string, number], number>("n").read().values()];
-          if (n.reduce((a, b) => a + b, 0) >= 500) break;
+          counted = n.reduce((a, b) => a + b, 0);
+          if (counted >= 500) break;
         }
         live = s.maps();
       }
+      await w.release();
+      assert.equal(counted, 500);
       await using r = await trace(prog, { replay: file });
       for await (const _ of r.every(100)) { /* to the recording's end */ }
       assert.deepEqual(r.maps(), live);
     } finally {
+      await w.kill();
       Deno.removeSync(file);
     }
   },

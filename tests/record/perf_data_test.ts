@@ -24,7 +24,9 @@ if (skip !== undefined) console.log(`Skipping perf.data tests: ${skip}`);
 const N = 1234;
 
 /**
- * `perf record -e syscalls:sys_enter_getppid -a` around N getppid calls.
+ * `perf record -e syscalls:sys_enter_getppid` of a python3 making N getppid
+ * calls: that process only (no `-a`), so that other processes calling
+ * getppid on the machine (a flood) add no samples to the file.
  * Undefined (the reason printed) when perf itself captured no sample: a BPF
  * program of another process attached to the same tracepoint that returns
  * 0 suppresses perf's samples of it (a shared machine's other tests).
@@ -39,7 +41,6 @@ async function perfRecord(): Promise<
       "-q",
       "-e",
       "syscalls:sys_enter_getppid",
-      "-a",
       "-o",
       file,
       "--",

@@ -20,12 +20,12 @@ import {
  * for the unprivileged rules, does not: the VM runs it unverified), once
  * per filename, and returns the tap's records and the program's events.
  */
-function tapRecords(text: string, paths: string[]): {
+function tapRecords(text: string, paths: string[], pid?: number): {
   events: RecordedEvent[];
   other: Uint8Array[];
 } {
-  const program = compile(text);
-  const tapped = instrument(program).program;
+  const program = compile(text, { pid });
+  const tapped = instrument(program, { pid }).program;
   const maps = tapped.maps.map((m) => createMap(m, 1));
   const vm = new VmProgram(tapped.probes[0].insns, maps);
   const ring = maps[tapped.eventsMap!] as RingBufMap;
@@ -96,6 +96,28 @@ Deno.test("the tap records task facts, the context, results and reads of every r
     // The printf record carries the same string the read recorded.
     assert.ok(dec.decode(other[i]).includes(path));
   }
+});
+
+Deno.test("with -p PID the tap records that process's runs only", () => {
+  const text = 'tracepoint:syscalls:sys_enter_openat { printf("%d\\n", pid); }';
+  const paths = ["/a", "/b", "/c"];
+  // Runs of pids 40, 41, 42: the program (-p 41) prints for 41 only, and
+  // the recording holds 41's run only, not the two the program drops.
+  const { events, other } = tapRecords(text, paths, 41);
+  assert.deepEqual(events.map((e) => e.pid), [41]);
+  assert.deepEqual(other.length, 1);
+  // Without -p, every run.
+  assert.deepEqual(tapRecords(text, paths).events.map((e) => e.pid), [
+    40,
+    41,
+    42,
+  ]);
+  // BEGIN has no pid test (as in the compiler): recorded with -p too.
+  const begin = compile("BEGIN { @ = 1; }", { pid: 41 });
+  assert.deepEqual(
+    instrument(begin, { pid: 41 }).program.probes[0].insns,
+    instrument(begin).program.probes[0].insns,
+  );
 });
 
 Deno.test("stackLow finds the lowest stack byte a program touches", () => {

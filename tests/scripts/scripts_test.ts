@@ -553,6 +553,25 @@ Deno.test("profile.ts --no-offsets prints names alone, --offsets keeps +offset",
   assert.equal(both.code, 2);
 });
 
+Deno.test("profile.ts -o FILE of synthetic samples says so on its first line", async () => {
+  const file = Deno.makeTempFileSync({ suffix: ".folded" });
+  try {
+    const [toFile, toStdout] = await Promise.all([
+      runScript("profile", [...INTERP, "-o", file]),
+      runScript("profile", [...INTERP]),
+    ]);
+    assert.equal(toFile.code, 0, toFile.stderr);
+    assert.equal(
+      Deno.readTextFileSync(file),
+      "tsbpf: running in the interpreter on synthetic events (--backend interp)\n" +
+        toStdout.stdout,
+    );
+    assert.equal(toFile.stdout, "");
+  } finally {
+    Deno.removeSync(file);
+  }
+});
+
 Deno.test("killsnoop.ts -s takes signal names as well as numbers", async () => {
   const runs = await Promise.all(
     ["TERM", "SIGTERM", "term", "15"].map((s) =>

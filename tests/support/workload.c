@@ -14,6 +14,8 @@
  * through /proc/PID/maps).
  *
  *   NAME getppid N         N x syscall(SYS_getppid)
+ *   NAME twocpus N         N x syscall(SYS_getppid) in each of two threads,
+ *                          pinned to CPU 0 and CPU 1, at once
  *   NAME syscalls SEC      getppid() in a tight loop for SEC seconds; prints
  *                          the number of calls
  *   NAME tick US SEC       getppid() every US microseconds for SEC seconds
@@ -48,6 +50,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +195,27 @@ static long udp(long n, int port) {
   return n;
 }
 
+static void *getppid_on(void *arg) {
+  long *job = arg; /* CPU, calls */
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET((int)job[0], &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  for (long i = 0; i < job[1]; i++) syscall(SYS_getppid);
+  return NULL;
+}
+
+/* Two threads, on CPU 0 and CPU 1, each making n getppid calls. */
+static long two_cpus(long n) {
+  long jobs[2][2] = {{0, n}, {1, n}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) {
+    if (pthread_create(&t[i], NULL, getppid_on, jobs[i]) != 0) return -1;
+  }
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  return 2 * n;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s MODE ARGS...\n", argv[0]);
@@ -213,6 +238,9 @@ int main(int argc, char **argv) {
   long long t0 = now_ns();
   if (strcmp(mode, "getppid") == 0 && argc == 3) {
     for (long i = 0; i < n; i++) syscall(SYS_getppid);
+  } else if (strcmp(mode, "twocpus") == 0 && argc == 3) {
+    made = two_cpus(n);
+    if (made < 0) return 8;
   } else if (strcmp(mode, "syscalls") == 0 && argc == 3) {
     double end = now() + atof(argv[2]);
     made = 0;

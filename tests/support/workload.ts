@@ -15,7 +15,7 @@ export const WORKLOAD_C: string =
   new URL("./workload.c", import.meta.url).pathname;
 
 /** The gcc flags: symbols and frame pointers for stacks and uprobes. */
-const CFLAGS = ["-O1", "-g", "-fno-omit-frame-pointer"];
+const CFLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-pthread"];
 
 /**
  * Why the workload cannot be built here (not Linux, no gcc), or undefined
