@@ -104,8 +104,12 @@ Deno.test("mod.ts loads no Node built-in and no engine before it runs", async ()
   // 1,040 kB on 2026-12-08 (1,033 kB: the loaders of find(), strlen() and
   // args records, trace()'s pid filter and last partial tick); the bundled
   // command (`deno task bundle`) is the fast start, whatever this graph is.
+  // Raised to 1,065 kB on 2026-12-08 (1,059 kB: the parsing and typing of
+  // bpftrace 0.26.1's own tools: "." through pointers, tuple keys, bare
+  // conditions and periods, aggregation reads, enums, builtin forms; each
+  // feature's bulk loads on demand).
   const bytes = [...graph.values()].reduce((a, b) => a + b, 0);
-  assert.ok(bytes < 1_040_000, `mod.ts's static graph is ${bytes} bytes`);
+  assert.ok(bytes < 1_065_000, `mod.ts's static graph is ${bytes} bytes`);
 });
 
 Deno.test("the kernel engine's graph stays free of the interpreter", async () => {
