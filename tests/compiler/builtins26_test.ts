@@ -10,29 +10,12 @@
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
 import { STRSTR_LOOP_MAX } from "../../runtime/compiler/codegen_strstr.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { parse } from "../../runtime/lang/parser.ts";
 import { formatGfpFlags } from "../../runtime/lang/gfp_flags.ts";
 import { kernelSkipReason, skip } from "../support/skip.ts";
+import { failure, one } from "./harness.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-
-/** The formatted diagnostics of a script that does not compile. */
-function failure(src: string): string {
-  try {
-    compile(src, { tracefsAvailable: false });
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.format();
-    throw e;
-  }
-  throw new Error(`compiled: ${src}`);
-}
-
-/** One error: `stdin:1:COL: ERROR: message`, the line, the mark. */
-function one(src: string, col: number, len: number, message: string): string {
-  return `stdin:1:${col}: ERROR: ${message}\n${src}\n` +
-    " ".repeat(col - 1) + "~".repeat(len);
-}
 
 Deno.test("__builtin_X parses as the builtin X, marked raw", () => {
   const { ast } = parse("begin { $a = __builtin_comm; $b = __builtin_cpu; }");

@@ -7,28 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { load, mapIndex, rawEntries, run } from "./harness.ts";
 import { runCli } from "../cli/helpers.ts";
 import { kernelSkipReason, skip } from "../support/skip.ts";
-
-/** The formatted diagnostics of a script that does not compile. */
-function failure(src: string, unsafe = false): string {
-  try {
-    compile(src, { tracefsAvailable: false, unsafe });
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.format();
-    throw e;
-  }
-  throw new Error(`compiled: ${src}`);
-}
-
-/** One error: `stdin:1:COL: ERROR: message`, the line, the mark. */
-function one(src: string, col: number, len: number, message: string): string {
-  return `stdin:1:${col}: ERROR: ${message}\n${src}\n` +
-    " ".repeat(col - 1) + "~".repeat(len);
-}
+import { failure, one } from "./harness.ts";
 
 const CASES: [string, string, number, number, string, boolean][] = [
   // 0.17 and type_checker.cpp (macaddr).
@@ -216,7 +198,7 @@ const CASES: [string, string, number, number, string, boolean][] = [
 
 for (const [what, src, col, len, message, unsafe] of CASES) {
   Deno.test(`funcs errors: ${what}`, () => {
-    assert.equal(failure(src, unsafe), one(src, col, len, message));
+    assert.equal(failure(src, { unsafe }), one(src, col, len, message));
   });
 }
 

@@ -276,3 +276,28 @@ export function compileErrors(
   }
   return [];
 }
+
+/**
+ * The formatted diagnostics (`stdin:L:C: ERROR: …`, the line, the mark)
+ * of a script that does not compile; throws when it compiles.
+ */
+export function failure(src: string, opts: CompileOptions = {}): string {
+  try {
+    compile(src, { tracefsAvailable: false, ...opts });
+  } catch (e) {
+    if (e instanceof CompileErrors) return e.format();
+    throw e;
+  }
+  throw new Error(`compiled: ${src}`);
+}
+
+/** One error of a one-line script: location, message, line and mark. */
+export function one(
+  src: string,
+  col: number,
+  len: number,
+  message: string,
+): string {
+  return `stdin:1:${col}: ERROR: ${message}\n${src}\n` +
+    " ".repeat(col - 1) + "~".repeat(len);
+}

@@ -8,31 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { compile } from "../../runtime/compiler/compile.ts";
 import { prepareKernelTypes } from "../../runtime/compiler/kernel_types.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
+import { failure, one } from "./harness.ts";
 
 // Script structs (`struct B { ... }`) are laid out with the kernel's types.
 await prepareKernelTypes("struct");
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-
-/** The formatted diagnostics of a script that does not compile. */
-function failure(src: string): string {
-  try {
-    compile(src, { tracefsAvailable: false });
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.format();
-    throw e;
-  }
-  throw new Error(`compiled: ${src}`);
-}
-
-/** One error: `stdin:1:COL: ERROR: message`, the line, the mark. */
-function one(src: string, col: number, len: number, message: string): string {
-  return `stdin:1:${col}: ERROR: ${message}\n${src}\n` +
-    " ".repeat(col - 1) + "~".repeat(len);
-}
 
 const CASES: [string, string, number, number, string][] = [
   // tests/type_checker.cpp (call_nsecs): the mark is under the clock.

@@ -9,22 +9,11 @@
 
 import assert from "node:assert/strict";
 import { compile } from "../../runtime/compiler/compile.ts";
-import { CompileErrors } from "../../runtime/lang/diagnostics.ts";
 import { findBinary } from "../../runtime/probes/find_binary.ts";
 import { kernelSkipReason, runCli } from "../cli/helpers.ts";
+import { failure } from "./harness.ts";
 
 const LIBC = findBinary("libc");
-
-/** The formatted diagnostics of a script that does not compile. */
-function failure(src: string): string {
-  try {
-    compile(src, { tracefsAvailable: false });
-  } catch (e) {
-    if (e instanceof CompileErrors) return e.format();
-    throw e;
-  }
-  throw new Error(`compiled: ${src}`);
-}
 
 Deno.test("a uprobe on a function the binary lacks: 0.26's error at the attach point", () => {
   const line = "uprobe:libc:getpid, uprobe:libc:tsbpf_no_such_function { }";
