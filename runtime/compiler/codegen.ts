@@ -82,6 +82,7 @@ export class ProbeCompiler implements Emitter {
     varLo: 0,
     retFlag: 0,
     rangeFrom: new Map(),
+    locals: new Map(),
   };
   /** What the body uses more than once (see `reuse.ts`). */
   #reuse: ReuseCounts;
@@ -295,8 +296,10 @@ export class ProbeCompiler implements Emitter {
     b.at(p.span);
     if (this.ctx >= 0) b.movReg(6, 1);
     try {
+      // Variables that live in a loop callback's frame only get no slot here.
+      const inLoops = loops.loopLocals(this, p);
       for (const [name, t] of this.u.vars) {
-        this.vars.set(name, this.alloc(sizeOf(t)));
+        if (!inLoops.has(name)) this.vars.set(name, this.alloc(sizeOf(t)));
       }
       loops.callbackFrame(this, p.body);
       this.#reserveSlots();

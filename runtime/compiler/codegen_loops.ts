@@ -3,11 +3,16 @@
  * verifier bounds by itself. Every other `for` runs its body in a callback
  * subprogram: `bpf_for_each_map_elem` over a map (kernel 5.13), `bpf_loop`
  * over a range (5.17), as bpftrace 0.26 does. The callback has its own
- * frame: it copies the probe's variables in from the caller's frame (the
- * helper's context argument points at them), runs the body on its copy,
- * and copies them back when it returns (0 to go on, 1 for `break`;
- * `return` and `exit()` also set a flag the caller tests after the
- * helper). The loop state lives in `Emitter.cb` ({@linkcode CallbackLoops}).
+ * frame: it copies the variables its body uses in from the caller's frame
+ * (the helper's context argument points at the caller's variables), runs
+ * the body on its copies, and copies them back when it returns (0 to go
+ * on, 1 for `break`; `return` and `exit()` also set a flag the caller
+ * tests after the helper). A variable declared in the body (`let`, a range
+ * loop's variable) and used nowhere else lives in the callback's frame
+ * only: the caller's frame has no slot for it and nothing is copied. The
+ * kernel limits the stack of a whole call chain to 512 bytes, so each
+ * frame holds what its own code uses, no more. The loop state lives in
+ * `Emitter.cb` ({@linkcode CallbackLoops}).
  *
  * @module
  */
@@ -17,7 +22,7 @@ import type * as ast from "../lang/ast.ts";
 import { children, walk } from "../lang/visit.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
 import { RegAlloc, RegisterPressureError } from "./regs.ts";
-import { sizeOf, type SType } from "./types.ts";
+import { alignUp, sizeOf, type SType } from "./types.ts";
 import { chunk, type Emitter, terminates } from "./emitter.ts";
 
 /** Longest constant range a `for` loop runs inline (else via bpf_loop). */
@@ -39,22 +44,104 @@ function inlineRange(
   return [from, to];
 }
 
+/** The loops of `root` run as callbacks, at any depth (not `root`). */
+function callbackLoops(cg: Emitter, root: ast.Node): ast.ForStmt[] {
+  const out: ast.ForStmt[] = [];
+  walk(root, (n) => {
+    if (n !== root && n.kind === "for" && inlineRange(cg, n) === undefined) {
+      out.push(n);
+    }
+  });
+  return out;
+}
+
+/** The callback loops of `root` that no other callback loop encloses. */
+function outerLoops(cg: Emitter, root: ast.Node): ast.ForStmt[] {
+  const out: ast.ForStmt[] = [];
+  walk(root, (n) => {
+    if (n === root || n.kind !== "for" || inlineRange(cg, n) !== undefined) {
+      return true;
+    }
+    out.push(n);
+    return false;
+  });
+  return out;
+}
+
+/** How many times each variable name occurs in `roots`. */
+function varUses(...roots: (ast.Node | undefined)[]): Map<string, number> {
+  const uses = new Map<string, number>();
+  for (const r of roots) {
+    if (r === undefined) continue;
+    walk(r, (n) => {
+      if (n.kind === "var") uses.set(n.name, (uses.get(n.name) ?? 0) + 1);
+    });
+  }
+  return uses;
+}
+
 /**
- * With callback loops in the body: the return flag and range starts next
- * to the variables, and all of them zeroed (a callback reads them all).
+ * Finds, for each callback loop of probe `p`, the variables that live in
+ * its callback's frame only: its range variable and those declared by
+ * `let` in its body, when the probe uses them nowhere else and no callback
+ * loop nested in it uses them (a `let` sets them on each iteration before
+ * any use). Records them in `cg.cb.locals`; returns them all.
+ */
+export function loopLocals(cg: Emitter, p: ast.Probe): Set<string> {
+  const all = new Set<string>();
+  const loops = callbackLoops(cg, p.body);
+  if (loops.length === 0) return all;
+  const probeUses = varUses(p.predicate, p.body);
+  for (const s of loops) {
+    const declared = new Set<string>();
+    if (s.map === undefined) declared.add(s.target.name);
+    walk(s.body, (n) => {
+      if (n.kind === "let") declared.add(n.target.name);
+    });
+    const own = varUses(s);
+    const nested = varUses(...callbackLoops(cg, s.body));
+    const locals = new Set<string>();
+    for (const name of declared) {
+      if (own.get(name) === probeUses.get(name) && !nested.has(name)) {
+        locals.add(name);
+        all.add(name);
+      }
+    }
+    cg.cb.locals.set(s, locals);
+  }
+  return all;
+}
+
+/**
+ * With callback loops in the body: the return flag and the starts of the
+ * ranges this frame runs next to the variables, and the variables a
+ * callback copies in zeroed (the kernel refuses reads of unset stack).
  */
 export function callbackFrame(cg: Emitter, body: ast.Block): void {
-  const loops: ast.ForStmt[] = [];
-  walk(body, (n) => {
-    if (n.kind === "for" && inlineRange(cg, n) === undefined) loops.push(n);
-  });
+  const loops = callbackLoops(cg, body);
   if (loops.length === 0) return;
   cg.cb.retFlag = cg.alloc(8);
-  for (const f of loops) {
+  for (const f of outerLoops(cg, body)) {
     if (f.map === undefined) cg.cb.rangeFrom.set(f, cg.alloc(8));
   }
   cg.cb.varLo = cg.sp;
-  cg.zero({ base: R10, off: cg.cb.varLo }, 0, -cg.cb.varLo);
+  const zero: [number, number][] = [[cg.cb.retFlag, cg.cb.retFlag + 8]];
+  for (const name of varUses(...loops).keys()) {
+    const off = cg.vars.get(name);
+    const t = cg.u.vars.get(name);
+    if (off !== undefined && t !== undefined) {
+      zero.push([off, off + alignUp(sizeOf(t), 8)]);
+    }
+  }
+  zero.sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < zero.length;) {
+    const lo = zero[i][0];
+    let hi = zero[i][1];
+    for (i++; i < zero.length && zero[i][0] <= hi; i++) {
+      hi = Math.max(hi, zero[i][1]);
+    }
+    cg.zero({ base: R10, off: lo }, 0, hi - lo);
+  }
 }
 
 /** Emits the callbacks after the program; false after an error. */
@@ -113,19 +200,44 @@ export function forStmt(cg: Emitter, s: ast.ForStmt): void {
   ra.free(r);
   b.label(skip);
   cg.forgetValues();
-  cg.cb.callbacks.push(() => callback(cg, s, fn));
+  // The callback is emitted later: it needs this frame's layout.
+  const caller: Frame = {
+    vars: cg.vars,
+    varLo: cg.cb.varLo,
+    retFlag: cg.cb.retFlag,
+    rangeFrom: cg.cb.rangeFrom,
+  };
+  cg.cb.callbacks.push(() => callback(cg, s, fn, caller));
 }
 
-/** Copies the variables between this frame and the one at `base`. */
-function copyVars(cg: Emitter, base: number, out: boolean): void {
-  const b = cg.b;
-  for (let k = 0; k < -cg.cb.varLo; k += 8) {
-    if (out) {
-      b.ldx(8, 0, R10, cg.cb.varLo + k);
-      b.stx(8, base, k, 0);
-    } else {
-      b.ldx(8, 0, base, k);
-      b.stx(8, R10, cg.cb.varLo + k, 0);
+/** Where a frame keeps what its callbacks copy. */
+interface Frame {
+  vars: Map<string, number>;
+  varLo: number;
+  retFlag: number;
+  rangeFrom: Map<ast.ForStmt, number>;
+}
+
+/** A copy between the caller's area (`from` past its base) and `to`. */
+interface Copy {
+  from: number;
+  to: number;
+  size: number;
+}
+
+/** Copies between this frame and the caller's area at `base` (via r0). */
+function copyVars(cg: Emitter, base: number, copies: Copy[], out: boolean) {
+  for (const c of copies) {
+    for (let k = 0; k < c.size;) {
+      const w = chunk(c.size - k, c.to + k);
+      if (out) {
+        cg.b.ldx(w, 0, R10, c.to + k);
+        cg.b.stx(w, base, c.from + k, 0);
+      } else {
+        cg.b.ldx(w, 0, base, c.from + k);
+        cg.b.stx(w, R10, c.to + k, 0);
+      }
+      k += w;
     }
   }
 }
@@ -140,8 +252,16 @@ function copyIn(cg: Emitter, base: number, off: number, n: number): void {
   }
 }
 
-/** Emits the callback of loop `s` at label `fn`. */
-function callback(cg: Emitter, s: ast.ForStmt, fn: string): void {
+/**
+ * Emits the callback of loop `s` at label `fn`, called from a frame laid
+ * out as `caller`.
+ */
+function callback(
+  cg: Emitter,
+  s: ast.ForStmt,
+  fn: string,
+  caller: Frame,
+): void {
   const b = cg.b;
   const saved = {
     sp: cg.sp,
@@ -151,8 +271,40 @@ function callback(cg: Emitter, s: ast.ForStmt, fn: string): void {
     exit: cg.exit,
     loops: cg.loops,
     cold: cg.cold,
+    vars: cg.vars,
+    varLo: cg.cb.varLo,
+    retFlag: cg.cb.retFlag,
+    rangeFrom: cg.cb.rangeFrom,
   };
-  cg.sp = cg.cb.varLo;
+  // The frame: the variables the body uses (but those of nested callbacks
+  // only), the return flag, the starts of the ranges it runs, then the rest.
+  cg.sp = 0;
+  const locals = cg.cb.locals.get(s) ?? new Set();
+  const nested = callbackLoops(cg, s.body);
+  const inner = new Set(nested.flatMap((f) => [...cg.cb.locals.get(f)!]));
+  const copies: Copy[] = [];
+  cg.vars = new Map();
+  for (const name of varUses(s).keys()) {
+    const t = cg.u.vars.get(name);
+    if (inner.has(name) || t === undefined) continue;
+    const off = cg.alloc(sizeOf(t));
+    cg.vars.set(name, off);
+    if (!locals.has(name)) {
+      const from = caller.vars.get(name)! - caller.varLo;
+      copies.push({ from, to: off, size: sizeOf(t) });
+    }
+  }
+  cg.cb.retFlag = cg.alloc(8);
+  copies.push({
+    from: caller.retFlag - caller.varLo,
+    to: cg.cb.retFlag,
+    size: 8,
+  });
+  cg.cb.rangeFrom = new Map();
+  for (const f of outerLoops(cg, s.body)) {
+    if (f.map === undefined) cg.cb.rangeFrom.set(f, cg.alloc(8));
+  }
+  cg.cb.varLo = cg.sp;
   const reserved = new Set<number>(cg.ctx >= 0 ? [cg.ctx] : []);
   cg.ra = new RegAlloc(b, () => cg.alloc(8), reserved);
   cg.slots = new Map();
@@ -169,10 +321,11 @@ function callback(cg: Emitter, s: ast.ForStmt, fn: string): void {
   const ctxReg = s.map === undefined ? 2 : 4;
   const ctxSlot = cg.alloc(8);
   b.stx(8, R10, ctxSlot, ctxReg);
-  copyVars(cg, ctxReg, false);
+  copyVars(cg, ctxReg, copies, false);
   const off = cg.vars.get(s.target.name)!;
   if (s.map === undefined) {
-    b.ldx(8, 0, R10, cg.cb.rangeFrom.get(s)!);
+    // The range's start, in the caller's frame; r1 is the index.
+    b.ldx(8, 0, ctxReg, caller.rangeFrom.get(s)! - caller.varLo);
     b.alu64Reg("ADD", 0, 1);
     b.stx(8, R10, off, 0);
   } else {
@@ -204,7 +357,7 @@ function callback(cg: Emitter, s: ast.ForStmt, fn: string): void {
   }
   b.label(out);
   b.ldx(8, 1, R10, ctxSlot);
-  copyVars(cg, 1, true);
+  copyVars(cg, 1, copies, true);
   b.movReg(0, 7);
   b.exit();
   for (const emit of cg.cold) emit();
@@ -215,6 +368,10 @@ function callback(cg: Emitter, s: ast.ForStmt, fn: string): void {
   cg.exit = saved.exit;
   cg.loops = saved.loops;
   cg.cold = saved.cold;
+  cg.vars = saved.vars;
+  cg.cb.varLo = saved.varLo;
+  cg.cb.retFlag = saved.retFlag;
+  cg.cb.rangeFrom = saved.rangeFrom;
 }
 
 /**

@@ -260,6 +260,11 @@ export interface CallbackLoops {
   retFlag: number;
   /** Per range loop run through `bpf_loop`: the slot of its start. */
   rangeFrom: Map<ast.ForStmt, number>;
+  /**
+   * Per callback loop: the variables that live in its callback's frame
+   * only (see `loopLocals` in `codegen_loops.ts`).
+   */
+  locals: Map<ast.ForStmt, Set<string>>;
 }
 
 /** The probe compiler as the code generation pieces see it. */
