@@ -41,6 +41,7 @@ import { ARGS_ROWS } from "./rows_args.ts";
 import { AUTODEREF_ROWS } from "./rows_autoderef.ts";
 import { SYNTAX26_ROWS } from "./rows_syntax26.ts";
 import { FENTRY_ROWS } from "./rows_fentry.ts";
+import { STACK_ROWS } from "./rows_stack.ts";
 
 export { N, type Row };
 
@@ -1338,4 +1339,5 @@ export const ROWS: Row[] = [
   ...AUTODEREF_ROWS,
   ...SYNTAX26_ROWS,
   ...FENTRY_ROWS,
+  ...STACK_ROWS,
 ];
