@@ -120,12 +120,16 @@ export function loopLocals(cg: Emitter, p: ast.Probe): Set<string> {
 export function callbackFrame(cg: Emitter, body: ast.Block): void {
   const loops = callbackLoops(cg, body);
   if (loops.length === 0) return;
-  cg.cb.retFlag = cg.alloc(8);
-  for (const f of outerLoops(cg, body)) {
+  const outer = outerLoops(cg, body);
+  const zero: [number, number][] = [];
+  if (outer.some((f) => jumps(f.body).ret)) {
+    cg.cb.retFlag = cg.alloc(8);
+    zero.push([cg.cb.retFlag, cg.cb.retFlag + 8]);
+  }
+  for (const f of outer) {
     if (f.map === undefined) cg.cb.rangeFrom.set(f, cg.alloc(8));
   }
   cg.cb.varLo = cg.sp;
-  const zero: [number, number][] = [[cg.cb.retFlag, cg.cb.retFlag + 8]];
   for (const name of varUses(...loops).keys()) {
     const off = cg.vars.get(name);
     const t = cg.u.vars.get(name);
@@ -194,10 +198,13 @@ export function forStmt(cg: Emitter, s: ast.ForStmt): void {
       ra.imm(0),
     ], false);
   }
-  const r = ra.newReg();
-  b.ldx(8, ra.reg(r), R10, cg.cb.retFlag);
-  b.jmpImm("JNE", ra.reg(r), 0, cg.exit);
-  ra.free(r);
+  // The flag of `return` / `exit()`, when the body has one.
+  if (jumps(s.body).ret) {
+    const r = ra.newReg();
+    b.ldx(8, ra.reg(r), R10, cg.cb.retFlag);
+    b.jmpImm("JNE", ra.reg(r), 0, cg.exit);
+    ra.free(r);
+  }
   b.label(skip);
   cg.forgetValues();
   // The callback is emitted later: it needs this frame's layout.
@@ -294,12 +301,16 @@ function callback(
       copies.push({ from, to: off, size: sizeOf(t) });
     }
   }
-  cg.cb.retFlag = cg.alloc(8);
-  copies.push({
-    from: caller.retFlag - caller.varLo,
-    to: cg.cb.retFlag,
-    size: 8,
-  });
+  // The flag is 0 on entry; only a body that can return sets it.
+  const j = jumps(s.body);
+  if (j.ret) {
+    cg.cb.retFlag = cg.alloc(8);
+    copies.push({
+      from: caller.retFlag - caller.varLo,
+      to: cg.cb.retFlag,
+      size: 8,
+    });
+  }
   cg.cb.rangeFrom = new Map();
   for (const f of outerLoops(cg, s.body)) {
     if (f.map === undefined) cg.cb.rangeFrom.set(f, cg.alloc(8));
@@ -339,7 +350,6 @@ function callback(
   }
   cg.block(s.body);
   // Only the exits something reaches (the kernel refuses dead code).
-  const j = jumps(cg, s.body);
   if (!s.body.stmts.some(terminates) || j.cont) {
     b.label(cont);
     b.movImm(7, 0);
@@ -376,10 +386,9 @@ function callback(
 
 /**
  * Which exits of a callback its body takes: `continue` and `break` of
- * this loop; `return`, `exit()` or a callback loop anywhere inside.
+ * this loop; `return` or `exit()` anywhere inside (nested loops too).
  */
 function jumps(
-  cg: Emitter,
   body: ast.Block,
 ): { cont: boolean; brk: boolean; ret: boolean } {
   const j = { cont: false, brk: false, ret: false };
@@ -388,9 +397,6 @@ function jumps(
     else if (n.kind === "continue" && own) j.cont = true;
     else if (n.kind === "return") j.ret = true;
     else if (n.kind === "call" && n.name === "exit") j.ret = true;
-    else if (n.kind === "for" && inlineRange(cg, n) === undefined) {
-      j.ret = true;
-    }
     const inner = own && n.kind !== "while" && n.kind !== "for";
     for (const c of children(n)) visit(c, inner);
   };

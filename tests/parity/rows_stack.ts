@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { only } from "./expect.ts";
 import type { Row } from "./row.ts";
 
 /** The rows of loop callback frames. */
@@ -44,6 +45,33 @@ export const STACK_ROWS: Row[] = [
         r.output,
         "0 tuple 8 0\n1 tuple 8 10\n2 tuple 8 20\n1 8 75\n",
       );
+    },
+  },
+  {
+    name: "for_callback_return_flags",
+    features: [
+      "return after a nested callback loop without one",
+      "exit() in a map loop around a range loop",
+    ],
+    source: `begin {
+  $n = 0;
+  for ($i : 0..(3 + $n)) {
+    for ($j : 0..(2 + $n)) { $n += 1; }
+    if ($i == 1) { printf("ret %d\\n", $n); return; }
+  }
+  printf("not reached\\n");
+}
+begin {
+  @m[1] = 1; @m[2] = 2; @k = 0;
+  for ($kv : @m) {
+    for ($j : 0..$kv.1) { @k += 1; }
+    if (@k > 2) { printf("exit %d\\n", @k); clear(@m); exit(); }
+  }
+  printf("not reached\\n");
+}`,
+    expect(r) {
+      assert.equal(r.output, "ret 6\nexit 3\n");
+      assert.equal(only(r, "@k"), 3);
     },
   },
 ];
