@@ -230,11 +230,34 @@ interface Copy {
   from: number;
   to: number;
   size: number;
+  /** Whether to copy back on return (the body may write it). */
+  back: boolean;
+}
+
+/**
+ * The variables `root` may write: targets of assignments, `let`, `for`,
+ * `++` / `--`, and any variable passed to a function (`find()` writes its
+ * third argument).
+ */
+function writtenVars(root: ast.Node): Set<string> {
+  const out = new Set<string>();
+  walk(root, (n) => {
+    if (
+      (n.kind === "assign" || n.kind === "let" || n.kind === "for" ||
+        n.kind === "incdec") && n.target.kind === "var"
+    ) {
+      out.add(n.target.name);
+    } else if (n.kind === "call") {
+      for (const a of n.args) if (a.kind === "var") out.add(a.name);
+    }
+  });
+  return out;
 }
 
 /** Copies between this frame and the caller's area at `base` (via r0). */
 function copyVars(cg: Emitter, base: number, copies: Copy[], out: boolean) {
   for (const c of copies) {
+    if (out && !c.back) continue;
     for (let k = 0; k < c.size;) {
       const w = chunk(c.size - k, c.to + k);
       if (out) {
@@ -290,6 +313,7 @@ function callback(
   const nested = callbackLoops(cg, s.body);
   const inner = new Set(nested.flatMap((f) => [...cg.cb.locals.get(f)!]));
   const copies: Copy[] = [];
+  const written = writtenVars(s);
   cg.vars = new Map();
   for (const name of varUses(s).keys()) {
     const t = cg.u.vars.get(name);
@@ -298,7 +322,7 @@ function callback(
     cg.vars.set(name, off);
     if (!locals.has(name)) {
       const from = caller.vars.get(name)! - caller.varLo;
-      copies.push({ from, to: off, size: sizeOf(t) });
+      copies.push({ from, to: off, size: sizeOf(t), back: written.has(name) });
     }
   }
   // The flag is 0 on entry; only a body that can return sets it.
@@ -309,6 +333,7 @@ function callback(
       from: caller.retFlag - caller.varLo,
       to: cg.cb.retFlag,
       size: 8,
+      back: true,
     });
   }
   cg.cb.rangeFrom = new Map();

@@ -20,6 +20,7 @@ export const STACK_ROWS: Row[] = [
       "variable of the probe read and written in nested callbacks",
       "let in a bpf_for_each_map_elem body",
       "big tuples next to a callback loop",
+      "a probe variable only read in a callback",
     ],
     source: `begin {
   $a = (1, 2, 3, 4, 5, 6, 7, 8); $b = $a;
@@ -30,7 +31,7 @@ export const STACK_ROWS: Row[] = [
     let $u;
     $u = $i * 10;
     for ($j : 0..$i) {
-      $sum += $u + $j;
+      $sum += $u + $j + $b.0 - 1;
     }
     printf("%d %s %d %d\\n", $v.0, $t.1, $t.7, $u);
   }
