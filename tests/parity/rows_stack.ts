@@ -24,14 +24,14 @@ export const STACK_ROWS: Row[] = [
     ],
     source: `begin {
   $a = (1, 2, 3, 4, 5, 6, 7, 8); $b = $a;
-  $n = 3; $sum = 0;
+  $n = 3; $sum = 0; $one = 1;
   for ($i : 0..$n) {
     let $t = ($i, "tuple", 3, 4, 5, 6, 7, 8);
     let $v = $t;
     let $u;
     $u = $i * 10;
     for ($j : 0..$i) {
-      $sum += $u + $j + $b.0 - 1;
+      $sum += $u + $j + $one - 1;
     }
     printf("%d %s %d %d\\n", $v.0, $t.1, $t.7, $u);
   }
