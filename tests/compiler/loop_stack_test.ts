@@ -107,7 +107,7 @@ Deno.test("variables declared in a callback loop's body live in its frame only",
   assert.ok(bytes <= 512, `${bytes} bytes`);
 });
 
-Deno.test("a call chain over 512 bytes is refused with each frame's size", () => {
+Deno.test("a call chain over 512 bytes is refused with each frame's size and line", () => {
   // Five 64-byte tuples in the probe, four in the loop body.
   const src = `BEGIN { $a = ${TUPLE}; $b = $a; $c = $a; $d = $a; $e = $a;
     for ($i : 0..(pid % 50)) {
@@ -121,7 +121,7 @@ Deno.test("a call chain over 512 bytes is refused with each frame's size", () =>
       assert.ok(e instanceof ProgramRejectedError);
       assert.match(
         e.message,
-        /combined stack size of the call chain is \d+ bytes, more than 512 \(\d+ bytes in the main program, \d+ bytes in the function at instruction \d+\)/,
+        /combined stack size of the call chain is \d+ bytes, more than 512 \(\d+ bytes in the main program, \d+ bytes in the function at instruction \d+ \(script line 2\)\)/,
       );
       return true;
     },
