@@ -17,11 +17,10 @@
  * @module
  */
 
-import { loopAggValue } from "./codegen_agg_read.ts";
 import type * as ast from "../lang/ast.ts";
 import { children, walk } from "../lang/visit.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
-import { RegAlloc, RegisterPressureError } from "./regs.ts";
+import { RegAlloc } from "./regs.ts";
 import { alignUp, sizeOf, type SType } from "./types.ts";
 import { chunk, type Emitter, terminates } from "./emitter.ts";
 
@@ -146,22 +145,6 @@ export function callbackFrame(cg: Emitter, body: ast.Block): void {
     }
     cg.zero({ base: R10, off: lo }, 0, hi - lo);
   }
-}
-
-/** Emits the callbacks after the program; false after an error. */
-export function emitCallbacks(cg: Emitter): boolean {
-  for (let i = 0; i < cg.cb.callbacks.length; i++) {
-    try {
-      cg.cb.callbacks[i]();
-    } catch (e) {
-      if (!(e instanceof RegisterPressureError || e instanceof RangeError)) {
-        throw e;
-      }
-      cg.diag.error(cg.u.probe.span, e.message);
-      return false;
-    }
-  }
-  return true;
 }
 
 /** `for ($kv : @map)` and `for ($i : from..to)`. */
@@ -370,7 +353,7 @@ function callback(
     const [kt, vt] = kv.elems;
     copyIn(cg, 2, off + kv.offsets[0], Math.min(spec.keySize, sizeOf(kt)));
     const key = off + kv.offsets[0], val = off + kv.offsets[1];
-    if (spec.agg?.kind !== "value") loopAggValue(cg, s.map, key, val);
+    if (spec.agg?.kind !== "value") cg.loopAggValue(s.map, key, val);
     else copyIn(cg, 3, val, Math.min(spec.valueSize, sizeOf(vt)));
   }
   cg.block(s.body);

@@ -482,6 +482,12 @@ export interface Emitter {
   type(e: ast.Expr): SType;
   /** After a write to map `@name`: its cached values are stale. */
   written(name: string): void;
+  /**
+   * In the callback of `for ($kv : @m)` over a per-CPU aggregation: the
+   * entry's value folded over the CPUs at stack offset `value`, the key
+   * being at `key` (`codegen_agg_read.ts`).
+   */
+  loopAggValue(m: ast.MapExpr, key: number, value: number): void;
   /** Zeroes bytes `from` to `to` of destination `d`, widest stores first. */
   zero(d: Dst, from: number, to: number): void;
 }

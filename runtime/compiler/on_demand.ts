@@ -3,7 +3,7 @@
  * import and config passes, the ELF reader with the uprobe resolver and
  * the user symbolizer (uprobes, `uaddr()`, `usym`, `ustack`), the USDT
  * reader, `/proc/kallsyms` (`kaddr()`, kernel symbols) and the named
- * parameters of `getopt()`. The compiler
+ * parameters of `getopt()`, the code of `for` loops. The compiler
  * and the symbol resolver are synchronous, so they take these modules
  * from here ({@linkcode onDemand}) once loaded.
  *
@@ -58,6 +58,7 @@ const LOADERS = {
   strlen: () => import("./codegen_strlen.ts"),
   args: () => import("./sema_args.ts"),
   btf: () => import("./btf_units.ts"),
+  loops: () => import("./codegen_loops.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -90,6 +91,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   strlen: "the code of strlen()",
   args: "the builder of a tracepoint's args record",
   btf: "the fentry, fexit and rawtracepoint reader of the kernel's BTF",
+  loops: "the code of for loops",
 };
 
 /**
@@ -167,6 +169,7 @@ export function onDemandNeeds(
   if (/\b(?:fentry|fexit|kfunc|kretfunc|fr?|rawtracepoint|rt)\s*:/.test(t)) {
     out.push("btf");
   }
+  if (/\bfor\b/.test(t)) out.push("loops");
   return out;
 }
 
