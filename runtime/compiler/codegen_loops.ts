@@ -20,16 +20,120 @@
 import type * as ast from "../lang/ast.ts";
 import { children, walk } from "../lang/visit.ts";
 import { Helper, R10 } from "../bpf/opcodes.ts";
-import { RegAlloc } from "./regs.ts";
+import { type Ref, RegAlloc } from "./regs.ts";
 import { alignUp, sizeOf, type SType } from "./types.ts";
-import { chunk, type Emitter, terminates } from "./emitter.ts";
+import type { InsnBuilder, Width } from "../bpf/builder.ts";
+import type { Diagnostics } from "../lang/diagnostics.ts";
+import { chunk, terminates } from "./flow.ts";
+
+/**
+ * The state of the `for` loops a probe runs as callbacks (`Emitter.cb`).
+ *
+ * @example The state of a probe without callback loops
+ * ```ts
+ * import type { CallbackLoops } from "./codegen_loops.ts";
+ * const cb: CallbackLoops = {
+ *   callbacks: [],
+ *   varLo: 0,
+ *   retFlag: 0,
+ *   rangeFrom: new Map(),
+ *   locals: new Map(),
+ * };
+ * console.assert(cb.callbacks.length === 0);
+ * ```
+ */
+export interface CallbackLoops {
+  /** Callbacks still to emit (after the program, each its own function). */
+  callbacks: (() => void)[];
+  /** Low end of the variables' area, which callbacks copy (0: none). */
+  varLo: number;
+  /** Slot of the flag a callback sets for `return` / `exit()`. */
+  retFlag: number;
+  /** Per range loop run through `bpf_loop`: the slot of its start. */
+  rangeFrom: Map<ast.ForStmt, number>;
+  /**
+   * Per callback loop: the variables that live in its callback's frame
+   * only (see {@linkcode loopLocals}).
+   */
+  locals: Map<ast.ForStmt, Set<string>>;
+}
+
+/**
+ * What this code needs of the code generator: a part of `Emitter`
+ * (`emitter.ts`), written out here since emitter.ts's imports lead to the
+ * module that loads this one on demand.
+ */
+export interface LoopEmitter {
+  /** The instruction builder. */
+  b: InsnBuilder;
+  /** The register allocator. */
+  ra: RegAlloc;
+  /** The `for` loops run as callbacks. */
+  cb: CallbackLoops;
+  /** The compile unit: its probe and the variables' types. */
+  u: { probe: { span: ast.Span }; vars: Map<string, SType> };
+  /** Program-wide maps. */
+  t: {
+    userMap(name: string): number;
+    maps: readonly {
+      keySize: number;
+      valueSize: number;
+      agg?: { kind: string };
+    }[];
+  };
+  /** Where errors go. */
+  diag: Diagnostics;
+  /** Each variable's stack slot in the frame being emitted. */
+  vars: Map<string, number>;
+  /** The frame offset of the stack's free end (0 or negative). */
+  sp: number;
+  /** The reuse slots, and those holding their value (`Emitter`). */
+  slots: Map<string, number>;
+  avail: Set<string>;
+  /** The label of the frame's exit. */
+  exit: string;
+  /** The loops around the code being emitted, innermost last. */
+  loops: { head: string; end: string }[];
+  /** Out-of-line blocks emitted after the frame's exit. */
+  cold: (() => void)[];
+  /** The register holding the context, or -1. */
+  ctx: number;
+  /** Reserves `size` bytes of stack; returns the frame offset. */
+  alloc(size: number): number;
+  /** A constant expression's value. */
+  fold(e: ast.Expr): bigint | undefined;
+  /** An expression's value in a register. */
+  scalar(e: ast.Expr): Ref;
+  /** Stores the low `width` bytes of a value. */
+  storeScalar(
+    d: { base: number | Ref; off: number },
+    v: Ref,
+    width: Width,
+  ): void;
+  /** Zeroes bytes `from` to `to` of `d`. */
+  zero(d: { base: number | Ref; off: number }, from: number, to: number): void;
+  /** Calls a helper. */
+  call(
+    helper: number,
+    args: (Ref | { fp: number } | { map: number } | { func: string })[],
+    result: boolean,
+  ): Ref | undefined;
+  /** Emits the statements of a block. */
+  block(b: ast.Block, tail?: boolean): void;
+  /** Emits code that runs on some paths only. */
+  region<T>(f: () => T): T;
+  /** Forgets every cached map value. */
+  forgetValues(): void;
+  /** A per-CPU aggregation's value folded over the CPUs, at `value`. */
+  loopAggValue(m: ast.MapExpr, key: number, value: number): void;
+}
 
 /** Longest constant range a `for` loop runs inline (else via bpf_loop). */
 const INLINE_LOOP_MAX = 64n;
 
 /** The constant bounds of a range loop emitted inline, if it is one. */
 function inlineRange(
-  cg: Emitter,
+  cg: LoopEmitter,
   s: ast.ForStmt,
 ): [bigint, bigint] | undefined {
   if (s.map !== undefined) return undefined;
@@ -44,7 +148,7 @@ function inlineRange(
 }
 
 /** The loops of `root` run as callbacks, at any depth (not `root`). */
-function callbackLoops(cg: Emitter, root: ast.Node): ast.ForStmt[] {
+function callbackLoops(cg: LoopEmitter, root: ast.Node): ast.ForStmt[] {
   const out: ast.ForStmt[] = [];
   walk(root, (n) => {
     if (n !== root && n.kind === "for" && inlineRange(cg, n) === undefined) {
@@ -55,7 +159,7 @@ function callbackLoops(cg: Emitter, root: ast.Node): ast.ForStmt[] {
 }
 
 /** The callback loops of `root` that no other callback loop encloses. */
-function outerLoops(cg: Emitter, root: ast.Node): ast.ForStmt[] {
+function outerLoops(cg: LoopEmitter, root: ast.Node): ast.ForStmt[] {
   const out: ast.ForStmt[] = [];
   walk(root, (n) => {
     if (n === root || n.kind !== "for" || inlineRange(cg, n) !== undefined) {
@@ -86,7 +190,7 @@ function varUses(...roots: (ast.Node | undefined)[]): Map<string, number> {
  * loop nested in it uses them (a `let` sets them on each iteration before
  * any use). Records them in `cg.cb.locals`; returns them all.
  */
-export function loopLocals(cg: Emitter, p: ast.Probe): Set<string> {
+export function loopLocals(cg: LoopEmitter, p: ast.Probe): Set<string> {
   const all = new Set<string>();
   const loops = callbackLoops(cg, p.body);
   if (loops.length === 0) return all;
@@ -116,7 +220,7 @@ export function loopLocals(cg: Emitter, p: ast.Probe): Set<string> {
  * ranges this frame runs next to the variables, and the variables a
  * callback copies in zeroed (the kernel refuses reads of unset stack).
  */
-export function callbackFrame(cg: Emitter, body: ast.Block): void {
+export function callbackFrame(cg: LoopEmitter, body: ast.Block): void {
   const loops = callbackLoops(cg, body);
   if (loops.length === 0) return;
   const outer = outerLoops(cg, body);
@@ -148,7 +252,7 @@ export function callbackFrame(cg: Emitter, body: ast.Block): void {
 }
 
 /** `for ($kv : @map)` and `for ($i : from..to)`. */
-export function forStmt(cg: Emitter, s: ast.ForStmt): void {
+export function forStmt(cg: LoopEmitter, s: ast.ForStmt): void {
   const b = cg.b;
   const ra = cg.ra;
   const inline = inlineRange(cg, s);
@@ -238,7 +342,7 @@ function writtenVars(root: ast.Node): Set<string> {
 }
 
 /** Copies between this frame and the caller's area at `base` (via r0). */
-function copyVars(cg: Emitter, base: number, copies: Copy[], out: boolean) {
+function copyVars(cg: LoopEmitter, base: number, copies: Copy[], out: boolean) {
   for (const c of copies) {
     if (out && !c.back) continue;
     for (let k = 0; k < c.size;) {
@@ -256,7 +360,7 @@ function copyVars(cg: Emitter, base: number, copies: Copy[], out: boolean) {
 }
 
 /** Copies `n` bytes from `base` + 0 to the stack at `off` (via r0). */
-function copyIn(cg: Emitter, base: number, off: number, n: number): void {
+function copyIn(cg: LoopEmitter, base: number, off: number, n: number): void {
   for (let k = 0; k < n;) {
     const w = chunk(n - k, off + k);
     cg.b.ldx(w, 0, base, k);
@@ -270,7 +374,7 @@ function copyIn(cg: Emitter, base: number, off: number, n: number): void {
  * out as `caller`.
  */
 function callback(
-  cg: Emitter,
+  cg: LoopEmitter,
   s: ast.ForStmt,
   fn: string,
   caller: Frame,
@@ -414,7 +518,7 @@ function jumps(
 
 /** A range loop with constant bounds, inline. */
 function inlineFor(
-  cg: Emitter,
+  cg: LoopEmitter,
   s: ast.ForStmt,
   from: bigint,
   to: bigint,
