@@ -67,7 +67,18 @@ export function verifyProgram(program: Program): number {
       const line = loc && program.source
         ? program.source.text.split("\n")[loc.line - 1]
         : undefined;
-      throw new ProgramRejectedError(probe.name, e, loc, line);
+      // A frame's function, by the script line it was compiled from.
+      const reason = e.reason.replace(
+        /function at instruction (\d+)/g,
+        (text, pc) => {
+          const at = probe.locs?.[Number(pc)];
+          return at ? `${text} (script line ${at.line})` : text;
+        },
+      );
+      const cause = reason === e.reason
+        ? e
+        : new VerifierError(e.pc, e.insnText, reason);
+      throw new ProgramRejectedError(probe.name, cause, loc, line);
     }
   }
   return total;

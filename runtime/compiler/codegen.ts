@@ -7,7 +7,7 @@
  * This file holds the probe compiler's core: stack and register
  * bookkeeping, reuse slots, helper calls and the program frame. The
  * statements live in `codegen_stmts.ts` and `for` loops in
- * `codegen_loops.ts`; the expression kinds in `codegen_scalars.ts`
+ * `codegen_loops.ts` (loaded on demand); the expression kinds in `codegen_scalars.ts`
  * (scalars and conditions), `codegen_values.ts` (values in memory),
  * `codegen_reads.ts` (context, memory and builtins), `codegen_maps.ts`
  * (keys, lookups, aggregations) and `codegen_events.ts` (event records);
@@ -39,7 +39,9 @@ import * as values from "./codegen_values.ts";
 import * as scalars from "./codegen_scalars.ts";
 import * as reads from "./codegen_reads.ts";
 import * as stmts from "./codegen_stmts.ts";
-import * as loops from "./codegen_loops.ts";
+import { onDemand } from "./on_demand.ts";
+import { loopAggValue } from "./codegen_agg_read.ts";
+import { walk } from "../lang/visit.ts";
 import {
   type CallbackLoops,
   chunk,
@@ -82,6 +84,7 @@ export class ProbeCompiler implements Emitter {
     varLo: 0,
     retFlag: 0,
     rangeFrom: new Map(),
+    locals: new Map(),
   };
   /** What the body uses more than once (see `reuse.ts`). */
   #reuse: ReuseCounts;
@@ -212,6 +215,10 @@ export class ProbeCompiler implements Emitter {
     }
   }
 
+  loopAggValue(m: ast.MapExpr, key: number, value: number): void {
+    loopAggValue(this, m, key, value);
+  }
+
   /** After a write to map `@name`: its cached values are stale. */
   written(name: string): void {
     const prefix = `v:@${name}[`;
@@ -264,6 +271,22 @@ export class ProbeCompiler implements Emitter {
     return this.sp;
   }
 
+  /** Emits the callbacks after the program; false after an error. */
+  #emitCallbacks(): boolean {
+    for (let i = 0; i < this.cb.callbacks.length; i++) {
+      try {
+        this.cb.callbacks[i]();
+      } catch (e) {
+        if (!(e instanceof RegisterPressureError || e instanceof RangeError)) {
+          throw e;
+        }
+        this.diag.error(this.u.probe.span, e.message);
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Compiles the unit. */
   compile(): ProbeProgram {
     const mark = this.t.mark();
@@ -295,10 +318,16 @@ export class ProbeCompiler implements Emitter {
     b.at(p.span);
     if (this.ctx >= 0) b.movReg(6, 1);
     try {
+      // `for` loops (their code loads on demand); variables that live in a
+      // loop callback's frame only get no slot here.
+      let hasFor = false;
+      walk(p.body, (n) => !(hasFor ||= n.kind === "for"));
+      const loops = hasFor ? onDemand("loops") : undefined;
+      const inLoops = loops?.loopLocals(this, p);
       for (const [name, t] of this.u.vars) {
-        this.vars.set(name, this.alloc(sizeOf(t)));
+        if (!inLoops?.has(name)) this.vars.set(name, this.alloc(sizeOf(t)));
       }
-      loops.callbackFrame(this, p.body);
+      loops?.callbackFrame(this, p.body);
       this.#reserveSlots();
       this.#prologue?.(this);
       if (this.opts.pid !== undefined) this.#pidFilter(this.opts.pid);
@@ -349,7 +378,7 @@ export class ProbeCompiler implements Emitter {
       b.movImm(0, 0);
       b.exit();
     }
-    if (!loops.emitCallbacks(this)) {
+    if (!this.#emitCallbacks()) {
       return {
         name: this.u.name,
         attach: this.u.attach,

@@ -2,7 +2,7 @@
  * Statements: blocks, `if`, `while`, `unroll`, `break`/`continue`,
  * `return`, `let`, assignments to variables and maps, and expressions used
  * as statements (`printf`, `exit`, `delete`, `assert`, … and `++`). `for`
- * loops are in `codegen_loops.ts`. The statements reach the probe compiler
+ * loops are in `codegen_loops.ts` (loaded on demand). The statements reach the probe compiler
  * through the `Emitter` interface (`emitter.ts`).
  *
  * @module
@@ -20,7 +20,7 @@ import * as events from "./codegen_events.ts";
 import { formatLiterals } from "./printf_format.ts";
 import * as maps from "./codegen_maps.ts";
 import * as scalars from "./codegen_scalars.ts";
-import * as loops from "./codegen_loops.ts";
+import { onDemand } from "./on_demand.ts";
 import {
   breaks,
   type Emitter,
@@ -171,7 +171,7 @@ function stmt(cg: Emitter, s: ast.Stmt, tail = false): void {
       return;
     }
     case "for":
-      loops.forStmt(cg, s);
+      onDemand("loops").forStmt(cg, s);
       return;
   }
 }

@@ -19,6 +19,10 @@ import type { ProgramTables } from "./tables.ts";
 import type { Ref, RegAlloc } from "./regs.ts";
 import type { SType } from "./types.ts";
 import { CTX_BUILTINS } from "./known_names.ts";
+import type { CallbackLoops } from "./codegen_loops.ts";
+
+export { breaks, chunk, literalTrue, terminates } from "./flow.ts";
+export type { CallbackLoops };
 
 /** Strings `join()` reads at most. */
 export const JOIN_MAX = 16;
@@ -101,43 +105,6 @@ export function needsCtx(u: Unit): boolean {
   return found;
 }
 
-/** The widest access of at most `rem` bytes aligned at `off`. */
-export function chunk(rem: number, off: number): Width {
-  const a = off & 7;
-  if (rem >= 8 && a === 0) return 8;
-  if (rem >= 4 && (a & 3) === 0) return 4;
-  if (rem >= 2 && (a & 1) === 0) return 2;
-  return 1;
-}
-
-/** Whether control never continues past this statement. */
-export function terminates(s: ast.Stmt): boolean {
-  switch (s.kind) {
-    case "return":
-    case "break":
-    case "continue":
-      return true;
-    case "expr":
-      return s.expr.kind === "call" && s.expr.name === "exit";
-    case "block":
-      return s.stmts.some(terminates);
-    case "if":
-      return s.else !== undefined && s.then.stmts.some(terminates) &&
-        terminates(s.else);
-    case "while":
-      // `while (1)` without a `break`: nothing after it is reachable.
-      return literalTrue(s.cond) && !breaks(s.body);
-    default:
-      return false;
-  }
-}
-
-/** Whether an expression is a nonzero literal (`1`, `true`). */
-export function literalTrue(e: ast.Expr): boolean {
-  return (e.kind === "int" && e.value !== 0n) ||
-    (e.kind === "bool" && e.value);
-}
-
 /** Where a struct member or array element lives (`addr`). */
 export interface Place {
   /** The base address. */
@@ -172,35 +139,6 @@ export function readHelperFrom(
     return str ? Helper.probe_read_kernel_str : Helper.probe_read_kernel;
   }
   return str ? Helper.probe_read_str : Helper.probe_read;
-}
-
-/**
- * Whether a loop body contains a `break` of that loop (with `leaves`, also
- * a `return` or an `exit()` anywhere inside).
- */
-export function breaks(b: ast.Block, leaves = false): boolean {
-  const inStmt = (s: ast.Stmt): boolean => {
-    switch (s.kind) {
-      case "break":
-        return true;
-      case "return":
-        return leaves;
-      case "expr":
-        return leaves && s.expr.kind === "call" && s.expr.name === "exit";
-      case "block":
-        return breaks(s, leaves);
-      case "if":
-        return breaks(s.then, leaves) ||
-          (s.else !== undefined && inStmt(s.else));
-      case "unroll":
-        return breaks(s.body, leaves);
-      case "while":
-        return leaves && breaks(s.body, true);
-      default:
-        return false;
-    }
-  };
-  return b.stmts.some(inStmt);
 }
 
 /** Per-program options of {@linkcode ProbeCompiler}. */
@@ -245,21 +183,6 @@ export class UnrollSizeError extends RangeError {
     this.name = "UnrollSizeError";
     this.span = span;
   }
-}
-
-/**
- * The state of the `for` loops a probe runs as callbacks (see
- * `codegen_loops.ts`).
- */
-export interface CallbackLoops {
-  /** Callbacks still to emit (after the program, each its own function). */
-  callbacks: (() => void)[];
-  /** Low end of the variables' area, which callbacks copy (0: none). */
-  varLo: number;
-  /** Slot of the flag a callback sets for `return` / `exit()`. */
-  retFlag: number;
-  /** Per range loop run through `bpf_loop`: the slot of its start. */
-  rangeFrom: Map<ast.ForStmt, number>;
 }
 
 /** The probe compiler as the code generation pieces see it. */
@@ -477,6 +400,12 @@ export interface Emitter {
   type(e: ast.Expr): SType;
   /** After a write to map `@name`: its cached values are stale. */
   written(name: string): void;
+  /**
+   * In the callback of `for ($kv : @m)` over a per-CPU aggregation: the
+   * entry's value folded over the CPUs at stack offset `value`, the key
+   * being at `key` (`codegen_agg_read.ts`).
+   */
+  loopAggValue(m: ast.MapExpr, key: number, value: number): void;
   /** Zeroes bytes `from` to `to` of destination `d`, widest stores first. */
   zero(d: Dst, from: number, to: number): void;
 }

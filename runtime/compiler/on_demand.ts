@@ -3,7 +3,7 @@
  * import and config passes, the ELF reader with the uprobe resolver and
  * the user symbolizer (uprobes, `uaddr()`, `usym`, `ustack`), the USDT
  * reader, `/proc/kallsyms` (`kaddr()`, kernel symbols) and the named
- * parameters of `getopt()`. The compiler
+ * parameters of `getopt()`, the code of `for` loops. The compiler
  * and the symbol resolver are synchronous, so they take these modules
  * from here ({@linkcode onDemand}) once loaded.
  *
@@ -62,6 +62,7 @@ const LOADERS = {
   btf: () => import("./btf_units.ts"),
   enums: () => import("./c_enums.ts"),
   layout: () => import("./c_layout.ts"),
+  loops: () => import("./codegen_loops.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -98,6 +99,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   btf: "the fentry, fexit and rawtracepoint reader of the kernel's BTF",
   enums: "the reader of a script's enum definitions",
   layout: "the layout of a script's struct definitions",
+  loops: "the code of for loops",
 };
 
 /**
@@ -180,6 +182,7 @@ export function onDemandNeeds(
   if (/\benum\b/.test(t)) out.push("enums");
   // A struct or union definition (comments may sit before its brace).
   if (/\b(?:struct|union)\b[^;{}()]*\{/.test(t)) out.push("layout");
+  if (/\bfor\b/.test(t)) out.push("loops");
   return out;
 }
 

@@ -259,9 +259,33 @@ function checkStackDepth(vr: Verification): number {
         at = c.pc;
       }
     }
+    // The frames of the deepest chain, to say where the stack goes.
+    const frames: string[] = [];
+    const seen = new Set<number>();
+    for (let f: number | undefined = 0; f !== undefined;) {
+      seen.add(f);
+      const start = vr.s.funcStarts[f];
+      frames.push(
+        `${vr.funcDepth[f]} bytes ${
+          f === 0
+            ? "in the main program"
+            : `in the function at instruction ${start}`
+        }`,
+      );
+      let next: number | undefined, best = -1;
+      for (const c of vr.s.calls[f]) {
+        if (!seen.has(c.callee) && c.callee !== f && memoR[c.callee] > best) {
+          best = memoR[c.callee];
+          next = c.callee;
+        }
+      }
+      f = next;
+    }
     vr.fail(
       at,
-      `combined stack size of the call chain is ${total} bytes, more than ${STACK_SIZE}`,
+      `combined stack size of the call chain is ${total} bytes, more than ${STACK_SIZE} (${
+        frames.join(", ")
+      })`,
     );
   }
   return raw;

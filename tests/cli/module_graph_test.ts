@@ -88,6 +88,7 @@ Deno.test("mod.ts loads no Node built-in and no engine before it runs", async ()
     n === "runtime/compiler/sema_args.ts" ||
     n === "runtime/compiler/codegen_strstr.ts" ||
     n === "runtime/lang/gfp_flags.ts" ||
+    n === "runtime/compiler/codegen_loops.ts" ||
     // trace() imports it only when an exporter is asked for.
     n === "runtime/api/trace_metrics.ts" ||
     // The CLI imports it only for a script file (-e reads none).

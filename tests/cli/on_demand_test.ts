@@ -1,7 +1,7 @@
 /**
  * The command-line tool loads the macro, import and config passes, the
- * ELF and USDT readers, kallsyms, getopt() and the code of find() and
- * strlen() only for scripts that may use them
+ * ELF and USDT readers, kallsyms, getopt() and the code of find(),
+ * strlen() and `for` loops only for scripts that may use them
  * (`runtime/compiler/on_demand.ts`): which texts load what, and that the
  * CLI, where nothing is loaded up front, compiles and runs scripts using
  * each of them (an internal "used before it was loaded" error otherwise).
@@ -60,6 +60,9 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["struct a { int x; } BEGIN { print(sizeof(struct a)); }", [], ["layout"]],
     ["struct /* c */ a { int x; } BEGIN { }", [], ["layout"]],
     ["kprobe:f { @ = ((struct sock *)arg0)->sk_mark; }", [], []],
+    ["BEGIN { for ($i : 0..(pid % 9)) { @ = count(); } }", [], ["loops"]],
+    ["BEGIN { @m[1] = 1; for ($kv : @m) { print($kv); } }", [], ["loops"]],
+    ["BEGIN { @format = 1; }", [], []],
     // A positional parameter may be the provider.
     ["$1:/bin/sh:main { }", ["uprobe"], elf],
     ["$1:/bin/sh:main { }", [], []],
@@ -89,6 +92,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "btf",
     "enums",
     "layout",
+    "loops",
   ]);
 });
 
@@ -155,6 +159,14 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
       [
         "-e",
         'BEGIN { printf("%d %d\\n", strlen(comm), strcap(comm)); exit(); }',
+      ],
+      0,
+      /^$/,
+    ],
+    [
+      [
+        "-e",
+        'BEGIN { $n = 0; for ($i : 0..(pid % 9 + 3)) { let $x = $i; $n += $x; } @m[1] = 2; for ($kv : @m) { $n += $kv.1; } printf("%d\\n", $n); exit(); }',
       ],
       0,
       /^$/,

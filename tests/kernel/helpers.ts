@@ -97,9 +97,9 @@ export function workloadPath(): Promise<string> {
  * prints `ready` and waits for `go()` before doing its work.
  */
 export const Workload = {
-  /** Starts `tsbwork ...args` and waits until it is ready. */
-  start(args: string[]): Promise<WorkloadProcess> {
-    return WorkloadProcess.start("tsbwork", args);
+  /** Starts `tsbwork ...args` (in `cwd` if given) and waits until ready. */
+  start(args: string[], cwd?: string): Promise<WorkloadProcess> {
+    return WorkloadProcess.start("tsbwork", args, cwd);
   },
 };
 

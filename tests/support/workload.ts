@@ -170,13 +170,18 @@ export class WorkloadProcess {
 
   /**
    * Starts the workload named `name` (its comm) with `args` and waits (up
-   * to 10 s) until it is at its gate.
+   * to 10 s) until it is at its gate; in directory `cwd` when given.
    */
-  static async start(name: string, args: string[]): Promise<WorkloadProcess> {
+  static async start(
+    name: string,
+    args: string[],
+    cwd?: string,
+  ): Promise<WorkloadProcess> {
     const bin = await workloadBinary(name);
     const w = new WorkloadProcess(
       new Deno.Command(bin, {
         args,
+        cwd,
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",
