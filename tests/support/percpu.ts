@@ -48,12 +48,23 @@ function program(varId: number): Uint8Array<ArrayBuffer> {
   return code;
 }
 
-function tryType(
+/**
+ * Loads `code` (encoded instructions) as a program of `type`: undefined
+ * when the kernel accepts it, else the errno's name and the verifier's
+ * last message.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { loadInKernel } from "./percpu.ts";
+ * console.log(loadInKernel(code, ProgType.RAW_TRACEPOINT));
+ * ```
+ */
+export function loadInKernel(
   code: Uint8Array<ArrayBuffer>,
   type: number,
 ): string | undefined {
   const n = native();
-  const log = new Uint8Array(4096);
+  const log = new Uint8Array(65536);
   const { bytes: opts, view } = alloc(ProgLoadOpts.size);
   view.setBigUint64(ProgLoadOpts.sz, BigInt(ProgLoadOpts.size), true);
   view.setUint32(ProgLoadOpts.log_level, 1, true);
@@ -72,9 +83,10 @@ function tryType(
     return undefined;
   }
   const text = new TextDecoder().decode(log.subarray(0, log.indexOf(0)));
-  const line = text.split("\n").map((l) => l.trim()).find((l) =>
-    l !== "" && !l.startsWith("processed ")
-  );
+  const line = text.split("\n").map((l) => l.trim()).filter((l) =>
+    l !== "" && !l.startsWith("processed ") &&
+    !l.startsWith("verification time")
+  ).at(-1);
   return `${errnoName(-fd)}${line === undefined ? "" : `: ${line}`}`;
 }
 
@@ -97,7 +109,7 @@ function probe(): PercpuVerdict {
     };
   }
   const code = program(v.id);
-  for (const [name, type] of TYPES) types.set(name, tryType(code, type));
+  for (const [name, type] of TYPES) types.set(name, loadInKernel(code, type));
   const raw = types.get("raw_tracepoint");
   return {
     reason: raw === undefined
