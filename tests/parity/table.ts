@@ -44,6 +44,7 @@ import { FENTRY_ROWS } from "./rows_fentry.ts";
 import { AGGREAD_ROWS } from "./rows_aggread.ts";
 import { ENUM_ROWS } from "./rows_enums.ts";
 import { BUILTINS26_ROWS } from "./rows_builtins26.ts";
+import { PERCPU_ROWS } from "./rows_percpu.ts";
 
 export { N, type Row };
 
@@ -1344,4 +1345,5 @@ export const ROWS: Row[] = [
   ...AGGREAD_ROWS,
   ...ENUM_ROWS,
   ...BUILTINS26_ROWS,
+  ...PERCPU_ROWS,
 ];
