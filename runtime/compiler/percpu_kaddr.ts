@@ -20,8 +20,8 @@ import { nearestNames } from "../btf/nearest_names.ts";
 import { type PercpuVar, percpuVars } from "../btf/percpu_vars.ts";
 import type { KernelTypes } from "../btf/kernel_types.ts";
 import { btfSType, kernelTypeSource, recordRef } from "./kernel_types.ts";
-import type { Emitter } from "./emitter.ts";
-import type { Ref } from "./regs.ts";
+import type { InsnBuilder } from "../bpf/builder.ts";
+import type { Ref, RegAlloc } from "./regs.ts";
 import { type IntType, type SType, typeName, U64 } from "./types.ts";
 
 /** What the check uses of the analysis (see `sema_funcs.ts`). */
@@ -30,6 +30,28 @@ export interface PercpuScope {
   err(span: ast.Span, msg: string): void;
   /** Checks an expression; returns its type. */
   expr(e: ast.Expr): SType;
+}
+
+/**
+ * What the code needs of the code generator: a part of `Emitter`, written
+ * out here since emitter.ts's imports lead to the module that loads this
+ * one.
+ */
+export interface PercpuEmitter {
+  /** The instruction builder. */
+  b: InsnBuilder;
+  /** The register allocator. */
+  ra: RegAlloc;
+  /** An expression's value. */
+  scalar(e: ast.Expr): Ref;
+  /** A string literal's value. */
+  strConst(e: ast.Expr): string | undefined;
+  /** Calls a helper (see `Emitter.call`). */
+  call(
+    helper: number,
+    args: (Ref | { btfVar: number })[],
+    result: boolean,
+  ): Ref | undefined;
 }
 
 /** bpftrace's type of the value: `uint64 *` in kernel memory. */
@@ -158,7 +180,10 @@ export function checkPercpuKaddr(c: PercpuScope, e: ast.CallExpr): SType {
  * @param e The call, checked.
  * @returns The address.
  */
-export function percpuAddress(cg: Emitter, e: ast.CallExpr): Ref {
+export function percpuAddress(
+  cg: PercpuEmitter,
+  e: ast.CallExpr,
+): Ref {
   const name = cg.strConst(e.args[0]);
   const found = name === undefined ? undefined : percpuVar(name);
   // Reported by the check: nothing is emitted.
