@@ -188,6 +188,7 @@ export class VerifierRejection extends Error {
       `Probe "${
         shown.probe ?? program
       }" rejected by the kernel's verifier${where}: ${reason}` +
+        (NO_KSYM.test(reason) ? NO_KSYM_HINT : "") +
         (insn === undefined ? "" : `\n  ${insnIndex}: ${insn}`) +
         (loc && shown.sourceLine !== undefined
           ? `\n  ${loc.line} | ${shown.sourceLine}`
@@ -203,6 +204,13 @@ export class VerifierRejection extends Error {
     this.reason = reason;
   }
 }
+
+/** The kernel's words when a BTF variable (`percpu_kaddr()`) has no address. */
+const NO_KSYM = /failed to find the address for kernel symbol/;
+const NO_KSYM_HINT =
+  "\n  The kernel resolves a variable's BTF id through its symbol " +
+  "table, which lists data symbols only when it is built with " +
+  "CONFIG_KALLSYMS_ALL: percpu_kaddr() cannot load on this kernel.";
 
 /** The last meaningful line of a verifier log (its error message). */
 function verifierReason(log: string): string {

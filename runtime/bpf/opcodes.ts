@@ -155,6 +155,8 @@ export const Helper = {
   probe_read_user_str: 114,
   probe_read_kernel_str: 115,
   send_signal_thread: 117,
+  per_cpu_ptr: 153,
+  this_cpu_ptr: 154,
   jiffies64: 118,
   ktime_get_boot_ns: 125,
   ringbuf_output: 130,

@@ -24,7 +24,7 @@ import {
   JumpRangeError,
   type Width,
 } from "../bpf/builder.ts";
-import { Helper, R10, STACK_SIZE } from "../bpf/opcodes.ts";
+import { Helper, PseudoSrc, R10, STACK_SIZE } from "../bpf/opcodes.ts";
 import type { MapSpec, ProbeProgram } from "../program.ts";
 import type { Unit } from "./units.ts";
 import { castType } from "./type_names.ts";
@@ -453,6 +453,7 @@ export class ProbeCompiler implements Emitter {
       | { ctx: true }
       | { ptr: Ref; off: number }
       | { func: string }
+      | { btfVar: number }
     )[],
     result: boolean,
   ): Ref | undefined {
@@ -466,6 +467,7 @@ export class ProbeCompiler implements Emitter {
         this.b.alu64Imm("ADD", r, a.fp);
       } else if ("map" in a) this.b.ldMap(r, a.map);
       else if ("func" in a) this.b.ldFunc(r, a.func);
+      else if ("btfVar" in a) this.b.ldImm64(r, a.btfVar, PseudoSrc.BTF_ID);
       else if ("ctx" in a) this.b.movReg(r, this.ctx);
       else {
         ra.load(r, a.ptr);

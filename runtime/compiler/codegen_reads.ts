@@ -486,6 +486,8 @@ export function callValue(cg: Emitter, e: ast.CallExpr): Ref {
       }
       return r;
     }
+    case "percpu_kaddr": // percpu_kaddr.ts, loaded on demand
+      return onDemand("percpu").percpuAddress(cg, e);
     case "kaddr":
       return ra.imm(kernelAddress(cg.strConst(e.args[0]) ?? "") ?? 0n);
     case "uaddr": {

@@ -269,6 +269,7 @@ export interface Emitter {
       | { ctx: true }
       | { ptr: Ref; off: number }
       | { func: string }
+      | { btfVar: number }
     )[],
     result: boolean,
   ): Ref | undefined;

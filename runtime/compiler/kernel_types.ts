@@ -107,7 +107,7 @@ export function kernelTypeSource(): KernelTypeSource | undefined {
  * ```
  */
 export function mayNeedKernelTypes(text: string): boolean {
-  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof)\b|\b(?:fentry|fexit|kfunc|kretfunc|rawtracepoint)\s*:|->|\bargs\b|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)|\blet\s+\$\w+\s*:\s*[a-z_]\w*_t\b/
+  return /\b(struct|union|enum|curtask|ppid|sizeof|offsetof|percpu_kaddr)\b|\b(?:fentry|fexit|kfunc|kretfunc|rawtracepoint)\s*:|->|\bargs\b|\.kernel\(|^\s*#\s*include\b|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\(\s*[a-z_]\w*_t\s*\*?\s*\)|\blet\s+\$\w+\s*:\s*[a-z_]\w*_t\b/
     .test(text);
 }
 

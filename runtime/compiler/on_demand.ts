@@ -63,6 +63,7 @@ const LOADERS = {
   enums: () => import("./c_enums.ts"),
   layout: () => import("./c_layout.ts"),
   loops: () => import("./codegen_loops.ts"),
+  percpu: () => import("./percpu_kaddr.ts"),
 };
 
 /** The name of a module loaded on demand. */
@@ -100,6 +101,7 @@ const WHAT: Readonly<Record<OnDemandName, string>> = {
   enums: "the reader of a script's enum definitions",
   layout: "the layout of a script's struct definitions",
   loops: "the code of for loops",
+  percpu: "the code of percpu_kaddr()",
 };
 
 /**
@@ -171,6 +173,7 @@ export function onDemandNeeds(
   if (/\bgetopt\b/.test(t)) out.push("getopt");
   if (FUNCS_CALLED.test(t)) out.push("funcs");
   if (/\bfind\s*\(/.test(t)) out.push("find");
+  if (/\bpercpu_kaddr\s*\(/.test(t)) out.push("percpu");
   if (/\bstr(?:len|cap)\s*\(/.test(t)) out.push("strlen");
   if (/\bstr(?:contains|str)\s*\(/.test(t)) out.push("strstr");
   if (/%[-0-9.]*gr/.test(t)) out.push("gfp");

@@ -21,6 +21,7 @@ import {
 } from "./types.ts";
 import { findOf, strlenOf } from "./sugar.ts";
 import { readBtfFile } from "../btf/btf_reader.ts";
+import { checkPercpuKaddr } from "./percpu_kaddr.ts";
 
 /**
  * What these checks use of the analysis (`SemaScope` of `sema_scope.ts`,
@@ -103,13 +104,7 @@ export function checkFuncCall(
       );
       return U64;
     case "percpu_kaddr":
-      for (const a of e.args) c.expr(a);
-      c.err(
-        e.span,
-        "percpu_kaddr() is not supported: bpf_this_cpu_ptr() takes a " +
-          "BTF variable (a BPF_PSEUDO_BTF_ID load), which tsbpf does not emit",
-      );
-      return U64;
+      return checkPercpuKaddr(c, e);
     case "find":
       return checkFind(c, e);
     case "path":

@@ -26,7 +26,8 @@ export interface ObjectWriter {
 
 interface HeapObject {
   addr: bigint;
-  cname: string;
+  /** Its C type's name, or its type id in the kernel's types. */
+  cname: string | number;
   fill: (w: ObjectWriter, types: KernelTypes) => void;
   bytes?: Uint8Array | null;
 }
@@ -137,14 +138,22 @@ export class KernelHeap {
   readonly #tasks = new Map<bigint, SyntheticThread>();
   #parent: SyntheticThread | undefined;
   readonly #devices = new Map<string, bigint>();
+  readonly #percpu = new Map<string, bigint | undefined>();
+  /**
+   * What CPU `cpu` runs (the world sets it): the processes it counts in
+   * `process_counts`, and the tasks runnable there.
+   */
+  cpuLoad:
+    | ((cpu: number) => { processes: number; running: number })
+    | undefined;
 
   /**
-   * Registers an object of C type `cname` at `addr`, filled by `fill`
+   * Registers an object of C type `cname` (or type id) at `addr`, filled by `fill`
    * when first read.
    */
   add(
     addr: bigint,
-    cname: string,
+    cname: string | number,
     fill: (w: ObjectWriter, types: KernelTypes) => void,
   ): void {
     this.#objects.set(addr, { addr, cname, fill });
@@ -182,6 +191,38 @@ export class KernelHeap {
       w.int("normal_prio", 120);
       if (t.kind === "kernel") w.int("flags", 0x00200000); // PF_KTHREAD
     });
+  }
+
+  /**
+   * CPU `cpu`'s copy of the per-CPU kernel variable with `var` id `varId`
+   * of the kernel's types, at one address per CPU: `process_counts` the
+   * processes the CPU counts, `runqueues` (`struct rq`) its number, the
+   * tasks runnable there and its clock; other variables read as zeros.
+   * Undefined without kernel types or for an id that is no variable.
+   */
+  percpu(varId: number, cpu: number): bigint | undefined {
+    const key = `${varId}:${cpu}`;
+    if (this.#percpu.has(key)) return this.#percpu.get(key);
+    const types = kernelTypeSource()?.types();
+    const v = types?.type(varId);
+    let addr: bigint | undefined;
+    if (types !== undefined && v?.kind === "var") {
+      const size = types.sizeOf(v.target);
+      addr = size === 0 ? undefined : this.alloc(size);
+      const load = this.cpuLoad?.(cpu) ?? { processes: 0, running: 0 };
+      if (addr !== undefined) {
+        this.add(addr, v.target, (w) => {
+          if (v.name === "process_counts") w.int("", load.processes);
+          if (v.name !== "runqueues") return;
+          w.int("cpu", cpu);
+          w.int("nr_running", load.running);
+          w.int("cfs.nr_queued", load.running);
+          w.int("clock", 3_600_000_000_000n + BigInt(cpu) * 7_919n);
+        });
+      }
+    }
+    this.#percpu.set(key, addr);
+    return addr;
   }
 
   /** The thread whose task is every other task's parent (init). */
@@ -492,7 +533,9 @@ export class KernelHeap {
 
   #build(obj: HeapObject, types: KernelTypes): Uint8Array | null {
     if (obj.bytes !== undefined) return obj.bytes;
-    const id = types.lookup(obj.cname);
+    const id = typeof obj.cname === "number"
+      ? obj.cname
+      : types.lookup(obj.cname);
     const size = id === undefined ? 0 : types.sizeOf(id);
     if (id === undefined || size === 0) {
       obj.bytes = null;
@@ -502,7 +545,10 @@ export class KernelHeap {
     obj.bytes = bytes;
     const view = new DataView(bytes.buffer);
     const at = (path: string) => {
-      const f = types.fieldPath(id, path);
+      // "": the whole object (an integer variable).
+      const f = path === ""
+        ? { offset: 0, size, bitOffset: 0, bitSize: 0 }
+        : types.fieldPath(id, path);
       return f === undefined || f.offset + f.size > size ? undefined : f;
     };
     obj.fill({

@@ -304,6 +304,10 @@ export class SyntheticEnv implements VmEnvironment {
       ? this.#memory.read(addr, len)
       : this.#heap?.read(addr, len) ?? null;
   }
+
+  percpuAddress(btfId: number, cpu: number): bigint | undefined {
+    return this.#heap?.percpu(btfId, cpu);
+  }
 }
 
 /**
@@ -361,6 +365,17 @@ export class World {
     const init = this.procs.threads.find((t) => t.pid === 1) ??
       this.procs.idle[0];
     if (init !== undefined) this.heap.setParent(init);
+    this.heap.cpuLoad = (cpu) => {
+      // Processes (thread group leaders) and threads placed on `cpu`; at
+      // least the one running there is runnable, a few more may wait.
+      let processes = 0, threads = 0;
+      for (const t of this.procs.threads) {
+        if (t.cpu % numCpus !== cpu) continue;
+        threads++;
+        if (t.pid === t.tid) processes++;
+      }
+      return { processes, running: 1 + threads % 3 };
+    };
     for (const p of allPaths()) this.memory.string(p);
     this.bufferAddrs = BUFFER_TEXT.map((t) => this.memory.string(t));
     this.execs = EXEC_COMMANDS.map((argv) => ({

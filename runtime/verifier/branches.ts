@@ -137,7 +137,11 @@ function markNull(
     if (isNull) return scalar(constRange(0n));
     return {
       ...x,
-      t: x.t === T.MAP_VALUE_OR_NULL ? T.MAP_VALUE : T.MEM,
+      t: x.t === T.MAP_VALUE_OR_NULL
+        ? T.MAP_VALUE
+        : x.t === T.KPTR_OR_NULL
+        ? T.KPTR
+        : T.MEM,
       id: 0,
     };
   };

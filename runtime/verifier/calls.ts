@@ -51,6 +51,18 @@ export function doHelper(vr: Verification, pc: number, d: Dec): number {
     switch (kind) {
       case "anything":
         break;
+      case "percpu_var":
+        if (r.t !== T.PERCPU) {
+          vr.fail(
+            pc,
+            `${
+              arg(i)
+            } must be a per-CPU kernel variable (ld_imm64 of a BTF id), but it is ${
+              typeName(r)
+            }`,
+          );
+        }
+        break;
       case "func":
         if (r.t !== T.FUNC) {
           vr.fail(
@@ -212,6 +224,12 @@ export function doHelper(vr: Verification, pc: number, d: Dec): number {
       break;
     case "map_value_or_null":
       regs[0] = mkReg(T.MAP_VALUE_OR_NULL, { map: mapIdx, id: vr.newId() });
+      break;
+    case "kptr":
+      regs[0] = mkReg(T.KPTR);
+      break;
+    case "kptr_or_null":
+      regs[0] = mkReg(T.KPTR_OR_NULL, { id: vr.newId() });
       break;
     case "mem_or_null": {
       const id = vr.newId();

@@ -255,6 +255,11 @@ export function decodeOne(
         // A callback (bpf_loop, for_each_map_elem): imm is its offset.
         reserved("imm of the second slot", n.imm);
         d.target = pc + 1 + i.imm;
+      } else if (i.src === PseudoSrc.BTF_ID) {
+        // A kernel variable by its vmlinux BTF id (second slot: a module's
+        // BTF fd, which tsbpf never uses).
+        reserved("imm of the second slot", n.imm);
+        if (i.imm <= 0) fail(pc, `invalid BTF id ${i.imm} in ld_imm64`);
       } else if (i.src !== 0) {
         if (i.src !== PseudoSrc.MAP_FD && i.src !== PseudoSrc.MAP_VALUE) {
           fail(pc, `unsupported ld_imm64 source ${i.src}`);

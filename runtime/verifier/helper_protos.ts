@@ -22,6 +22,8 @@ import { Helper, MapType } from "../bpf/opcodes.ts";
  * - `ctx`: the unmodified context pointer.
  * - `alloc_mem`: a non-NULL ringbuf record from ringbuf_reserve, unmodified;
  *   the call releases it.
+ * - `percpu_var`: a per-CPU kernel variable (`ld_imm64` with
+ *   `BPF_PSEUDO_BTF_ID`).
  * - `func`: a callback function (`ld_imm64` with `BPF_PSEUDO_FUNC`); the
  *   helper calls it (see `calls.ts`).
  */
@@ -38,6 +40,7 @@ export type ArgKind =
   | "alloc_size"
   | "ctx"
   | "alloc_mem"
+  | "percpu_var"
   | "func";
 
 /** What a helper leaves in r0. */
@@ -45,7 +48,9 @@ export type RetKind =
   | "integer"
   | "void"
   | "map_value_or_null"
-  | "mem_or_null";
+  | "mem_or_null"
+  | "kptr"
+  | "kptr_or_null";
 
 /** One helper's prototype. */
 export interface HelperProto {
@@ -184,6 +189,12 @@ const table: [number, HelperProto][] = [
     ret: "integer",
     mapTypes: [PROG_ARRAY],
   }],
+  [Helper.per_cpu_ptr, {
+    name: "",
+    args: ["percpu_var", "anything"],
+    ret: "kptr_or_null",
+  }],
+  [Helper.this_cpu_ptr, { name: "", args: ["percpu_var"], ret: "kptr" }],
   [Helper.ringbuf_output, {
     name: "",
     args: ["map", "mem", "size_or_zero", "anything"],

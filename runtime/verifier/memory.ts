@@ -57,6 +57,7 @@ export function access(
       break;
     case T.MAP_VALUE_OR_NULL:
     case T.MEM_OR_NULL:
+    case T.KPTR_OR_NULL:
       vr.fail(pc, `${rn} is ${typeName(p)}; check it against 0 first`);
       break;
     case T.CTX: {
@@ -102,7 +103,9 @@ export function access(
     case T.MAP_VALUE:
     case T.MEM: {
       checkRegion(vr, pc, rn, p, off, size);
-      if (write && value && isPointer(value.t)) {
+      // A kernel address may be stored (the kernel lets CAP_PERFMON,
+      // which bpf_per_cpu_ptr needs, store pointers).
+      if (write && value && isPointer(value.t) && value.t !== T.KPTR) {
         vr.fail(
           pc,
           `storing a pointer (${typeName(value)}) into ${

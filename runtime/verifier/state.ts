@@ -25,6 +25,19 @@ export const T = {
   MEM_OR_NULL: 8,
   /** A callback function (`ld_imm64` of a function); `off` is its pc. */
   FUNC: 9,
+  /**
+   * A per-CPU kernel variable (`ld_imm64` with `BPF_PSEUDO_BTF_ID`; `size`
+   * is its BTF id): only `bpf_per_cpu_ptr` and `bpf_this_cpu_ptr` take it.
+   */
+  PERCPU: 10,
+  /**
+   * A kernel address from `bpf_per_cpu_ptr`/`bpf_this_cpu_ptr`: read only
+   * through `bpf_probe_read_kernel`, never dereferenced (the kernel would
+   * allow loads from it; tsbpf's code never makes them).
+   */
+  KPTR: 11,
+  /** A `KPTR` that may be NULL (`bpf_per_cpu_ptr` of a CPU that is not). */
+  KPTR_OR_NULL: 12,
 } as const;
 
 /** What a register holds. Treated as immutable: replace, never mutate. */
@@ -215,7 +228,8 @@ export function copyState(s: State): State {
 
 /** True for the pointer kinds that may be NULL. */
 export function isOrNull(t: number): boolean {
-  return t === T.MAP_VALUE_OR_NULL || t === T.MEM_OR_NULL;
+  return t === T.MAP_VALUE_OR_NULL || t === T.MEM_OR_NULL ||
+    t === T.KPTR_OR_NULL;
 }
 
 /** True for every pointer kind. */
@@ -246,6 +260,12 @@ export function typeName(r: Reg): string {
       return "a ringbuf record that may be NULL";
     case T.FUNC:
       return "a callback function";
+    case T.PERCPU:
+      return "a per-CPU variable (for bpf_per_cpu_ptr or bpf_this_cpu_ptr)";
+    case T.KPTR:
+      return "a kernel pointer (read through bpf_probe_read_kernel)";
+    case T.KPTR_OR_NULL:
+      return "a kernel pointer that may be NULL";
   }
   return "unknown";
 }

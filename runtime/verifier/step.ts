@@ -244,10 +244,10 @@ function pointerAlu(
       }, is not allowed; check it against 0 first`,
     );
   }
-  if (p.t === T.MAP_PTR) {
+  if (p.t === T.MAP_PTR || p.t === T.PERCPU) {
     vr.fail(
       pc,
-      `pointer arithmetic on ${preg}, a map pointer, is not allowed`,
+      `pointer arithmetic on ${preg}, ${typeName(p)}, is not allowed`,
     );
   }
   const c = constOf(sc.r);
@@ -290,6 +290,10 @@ function pointerAlu(
 function doLdImm64(vr: Verification, pc: number, d: Dec): void {
   if (d.src === PseudoSrc.FUNC) {
     vr.set(d.dst, mkReg(T.FUNC, { off: d.target }));
+    return;
+  }
+  if (d.src === PseudoSrc.BTF_ID) {
+    vr.set(d.dst, mkReg(T.PERCPU, { size: d.imm }));
     return;
   }
   if (d.src === 0) {

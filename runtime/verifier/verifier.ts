@@ -10,7 +10,11 @@
  * reserved fields zero and registers r0-r10; no instruction writes r10.
  * `ld_imm64` takes two slots, the second with code, registers and off 0;
  * its source is 0 (a constant), `MAP_FD` (imm = index into `maps`) or
- * `MAP_VALUE` (an array map with one entry; the second imm is the offset).
+ * `MAP_VALUE` (an array map with one entry; the second imm is the offset)
+ * or `BTF_ID` (a per-CPU variable of vmlinux by its BTF id, second imm 0:
+ * only `bpf_per_cpu_ptr` and `bpf_this_cpu_ptr` take it; they give a kernel
+ * pointer, maybe NULL for the first, that is never dereferenced, only
+ * passed on, compared, offset once not NULL, or stored).
  * Legacy packet loads, kfuncs, load-acquire/store-release are refused.
  * Division or modulo by a constant 0 and constant shifts by ≥ the width are
  * refused where a path reaches them (as in the kernel, which checks only
@@ -23,7 +27,8 @@
  *
  * **Abstract interpretation.** Every path is followed from the entry with,
  * per register, a kind (scalar, context, map pointer, map value, map value
- * or NULL, stack, ringbuf record, ringbuf record or NULL) and for scalars the
+ * or NULL, stack, ringbuf record, ringbuf record or NULL, per-CPU variable,
+ * kernel pointer, kernel pointer or NULL) and for scalars the
  * unsigned and signed ranges `[umin, umax]`, `[smin, smax]`; pointers carry a
  * fixed offset and a bounded variable-offset range. Conditional jumps narrow
  * ranges on each side (also for registers copied from the compared one) and

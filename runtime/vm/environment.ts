@@ -52,6 +52,12 @@ export interface VmEnvironment {
    * (the read fails with -EFAULT and a zeroed destination, as the kernel).
    */
   readMemory(addr: bigint, len: number, user: boolean): Uint8Array | null;
+  /**
+   * The address of CPU `cpu`'s copy of the per-CPU kernel variable with
+   * BTF id `btfId` (`bpf_per_cpu_ptr`, `bpf_this_cpu_ptr`), readable by
+   * `readMemory`; undefined (NULL) where there is none.
+   */
+  percpuAddress?(btfId: number, cpu: number): bigint | undefined;
 }
 
 /** A block of readable memory for {@linkcode createEnvironment}. */

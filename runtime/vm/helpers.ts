@@ -28,7 +28,13 @@ import {
   slotView,
   StackTraceMap,
 } from "./maps.ts";
-import { FUNC_TAG, type Machine, RegionKind, TAG } from "./memory.ts";
+import {
+  FUNC_TAG,
+  type Machine,
+  PERCPU_TAG,
+  RegionKind,
+  TAG,
+} from "./memory.ts";
 
 /** A helper implementation: r1-r5 as pairs in, r0 low half out. */
 export type HelperFn = (
@@ -634,6 +640,25 @@ function forEachMapElem(
   return ret(n);
 }
 
+/**
+ * `bpf_per_cpu_ptr(var, cpu)`: the address of CPU `cpu`'s copy of a
+ * per-CPU kernel variable, NULL for a CPU that does not exist (and where
+ * the environment has no such variable).
+ */
+function perCpuPtr(
+  m: Machine,
+  vl: number,
+  vh: number,
+  cl: number,
+): number {
+  if (vh !== PERCPU_TAG) {
+    throw m.fault("per_cpu_ptr needs a per-CPU kernel variable");
+  }
+  const cpu = cl >>> 0;
+  if (cpu >= m.env.numCpus) return ret(0);
+  return retBig(m.env.percpuAddress?.(vl, cpu) ?? 0n);
+}
+
 /** Helper implementations by helper id. */
 export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
   [
@@ -680,5 +705,7 @@ export const HELPERS: ReadonlyMap<number, HelperFn> = new Map<number, HelperFn>(
     [Helper.send_signal, sendSignal as HelperFn],
     [Helper.send_signal_thread, sendSignal as HelperFn],
     [Helper.override_return, overrideReturn as HelperFn],
+    [Helper.per_cpu_ptr, perCpuPtr as HelperFn],
+    [Helper.this_cpu_ptr, (m, vl, vh) => perCpuPtr(m, vl, vh, m.cpu)],
   ],
 );

@@ -31,6 +31,12 @@ export const FRAME_SIZE = 512;
  * low half is the callee's first slot. No region has this tag.
  */
 export const FUNC_TAG = 0x0f0c0000;
+/**
+ * High half of a per-CPU kernel variable (`ld_imm64` with
+ * `BPF_PSEUDO_BTF_ID`): the low half is its BTF id. Only
+ * `bpf_per_cpu_ptr` and `bpf_this_cpu_ptr` take it; no region has this tag.
+ */
+export const PERCPU_TAG = 0x0f0d0000;
 /** Region capacity; a run needing more faults. */
 export const MAX_REGIONS = 1 << 20;
 

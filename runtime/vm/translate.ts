@@ -28,7 +28,7 @@ import {
   Size,
   Source,
 } from "../bpf/opcodes.ts";
-import { FRAME_SIZE, FUNC_TAG, MAX_FRAMES, TAG } from "./memory.ts";
+import { FRAME_SIZE, FUNC_TAG, MAX_FRAMES, PERCPU_TAG, TAG } from "./memory.ts";
 import {
   alu32,
   alu64,
@@ -431,6 +431,11 @@ function unitSource(
               : `${ld} = ${t}; ${hd} = ${FUNC_TAG};`;
             break;
           }
+          case PseudoSrc.BTF_ID:
+            c = hiImm !== 0
+              ? invalid(pc, "Module BTF variables are not supported")
+              : `${ld} = ${lo}; ${hd} = ${PERCPU_TAG};`;
+            break;
           default:
             c = invalid(pc, `Unsupported ld_imm64 source ${i.src}`);
         }

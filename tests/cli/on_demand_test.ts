@@ -17,6 +17,16 @@ import {
   tempFile,
 } from "./helpers.ts";
 
+/** Whether the kernel's BTF is there to read (its variables). */
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test("onDemandNeeds: what a script's text may need", () => {
   const elf = ["elf", "uprobes", "symbolizer"];
   const cases: [string, string[], string[]][] = [
@@ -40,6 +50,10 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     ["BEGIN { print(macaddr(1)); }", [], ["funcs"]],
     ["BEGIN { print(cgroup_path(cgroup)); }", [], ["funcs"]],
     ["BEGIN { $v = 0; print(find(@m, 1, $v)); }", [], ["funcs", "find"]],
+    ['BEGIN { print(*percpu_kaddr("process_counts")); }', [], [
+      "funcs",
+      "percpu",
+    ]],
     ["BEGIN { print(strlen(comm)); }", [], ["strlen"]],
     ['BEGIN { print(strcontains(comm, "a")); }', [], ["strstr"]],
     ['BEGIN { print(strstr(comm, "a")); }', [], ["strstr"]],
@@ -93,6 +107,7 @@ Deno.test("onDemandNeeds: what a script's text may need", () => {
     "enums",
     "layout",
     "loops",
+    "percpu",
   ]);
 });
 
@@ -175,6 +190,22 @@ Deno.test("the CLI compiles scripts that use each module loaded on demand", asyn
       ["-e", 'BEGIN { @ = kaddr("no_such_symbol_tsbpf"); }'],
       2,
       /ERROR: Failed to resolve kernel symbol: no_such_symbol_tsbpf/,
+    ],
+    [
+      ["-e", 'BEGIN { @ = percpu_kaddr("no_such_var_tsbpf"); }'],
+      2,
+      /ERROR: Could not resolve variable "no_such_var_tsbpf" from BTF/,
+    ],
+    // The variable's id comes from the kernel's BTF (the bundle has none).
+    [
+      [
+        "--backend",
+        "interp",
+        "-e",
+        'BEGIN { @ = *percpu_kaddr("process_counts", 0); exit(); }',
+      ],
+      existsSync("/sys/kernel/btf/vmlinux") ? 0 : 2,
+      /^$|Could not resolve variable/,
     ],
   ];
   try {

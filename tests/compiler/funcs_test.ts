@@ -152,14 +152,6 @@ const CASES: [string, string, number, number, string, boolean][] = [
     "socket_cookie() needs an fentry or fexit probe (bpf_get_socket_cookie), which tsbpf does not support",
     false,
   ],
-  [
-    "percpu_kaddr()",
-    'begin { print(percpu_kaddr("process_counts")); }',
-    15,
-    30,
-    "percpu_kaddr() is not supported: bpf_this_cpu_ptr() takes a BTF variable (a BPF_PSEUDO_BTF_ID load), which tsbpf does not emit",
-    false,
-  ],
   // stdlib/meta.bt (check_key), as find() calls it.
   [
     "find() in a map without keys",

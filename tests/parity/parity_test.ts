@@ -8,6 +8,7 @@ import {
 import { skipReason, SKIPS } from "./skips.ts";
 import { ROWS } from "./table.ts";
 import { fentrySkipReason } from "../support/fentry.ts";
+import { percpuSkipReason } from "../support/percpu.ts";
 
 /**
  * With TSBPF_PARITY_RUN_SKIPPED=1 the skipped (row, engine) pairs run too
@@ -51,6 +52,7 @@ function hardwareSkipReason(): string | undefined {
 const needs: Record<string, string | undefined> = {
   "hardware-counters": hardwareSkipReason(),
   fentry: fentrySkipReason(),
+  "percpu-vars": percpuSkipReason(),
 };
 
 if (workloadSkipReason !== undefined) {

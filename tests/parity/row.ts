@@ -16,7 +16,7 @@ export interface Row extends RunSpec {
   /** Assertions that hold on both engines. */
   expect: (r: RunResult) => void;
   /** Something the kernel half needs from the machine beyond BPF. */
-  needs?: "hardware-counters" | "fentry";
+  needs?: "hardware-counters" | "fentry" | "percpu-vars";
 }
 
 /** Events each workload makes (and the interpreter's 20 ms at 1000/s). */

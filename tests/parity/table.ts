@@ -45,6 +45,7 @@ import { AGGREAD_ROWS } from "./rows_aggread.ts";
 import { ENUM_ROWS } from "./rows_enums.ts";
 import { BUILTINS26_ROWS } from "./rows_builtins26.ts";
 import { STACK_ROWS } from "./rows_stack.ts";
+import { PERCPU_ROWS } from "./rows_percpu.ts";
 
 export { N, type Row };
 
@@ -1346,4 +1347,5 @@ export const ROWS: Row[] = [
   ...ENUM_ROWS,
   ...BUILTINS26_ROWS,
   ...STACK_ROWS,
+  ...PERCPU_ROWS,
 ];

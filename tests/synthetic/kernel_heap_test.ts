@@ -74,3 +74,37 @@ Deno.test("a kprobe's struct sock argument has a family and ports; the same per 
   assert.ok(a[2] !== 0 || a[3] !== 0, "a destination port");
   assert.deepEqual(bytes(3), a);
 });
+
+Deno.test({
+  name:
+    "per-CPU variables: one copy per CPU, process counts summing to the processes, a small run queue",
+  ignore: types.source !== "btf",
+  async fn() {
+    const { percpuVars } = await import("../../runtime/btf/percpu_vars.ts");
+    const vars = percpuVars(types.btf);
+    const pc = vars.get("process_counts")!;
+    const rq = vars.get("runqueues")!;
+    const w = new World(7, 2);
+    const a0 = w.env.percpuAddress(pc.id, 0)!;
+    const a1 = w.env.percpuAddress(pc.id, 1)!;
+    assert.notEqual(a0, a1);
+    assert.equal(w.env.percpuAddress(pc.id, 0), a0);
+    const processes = w.procs.threads.filter((t) => t.pid === t.tid).length;
+    assert.equal(
+      u64(w.env.readMemory(a0, 8, false)) + u64(w.env.readMemory(a1, 8, false)),
+      BigInt(processes),
+    );
+    const r1 = w.env.percpuAddress(rq.id, 1)!;
+    const at = (path: string) => r1 + BigInt(offset("struct rq", path));
+    assert.equal(u32(w.env.readMemory(at("cpu"), 4, false)), 1);
+    const running = u32(w.env.readMemory(at("nr_running"), 4, false));
+    assert.ok(running >= 1 && running <= 3, String(running));
+    // Another variable: its size of zeros; an id that is no variable: none.
+    const other = [...vars.values()].find((v) =>
+      v.name !== "process_counts" && v.name !== "runqueues" && v.size >= 8
+    )!;
+    const o = w.env.percpuAddress(other.id, 0)!;
+    assert.equal(u64(w.env.readMemory(o, 8, false)), 0n);
+    assert.equal(w.env.percpuAddress(pc.type, 0), undefined);
+  },
+});
