@@ -176,6 +176,10 @@ export class Session {
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
   #exitRequested = false;
+  /** The engine's `pause()` begun when the program called exit(). */
+  #pausing: Promise<void> | undefined;
+  /** True while END runs and its records are read (after `exit()` too). */
+  #ending = false;
   #exitCode: number | undefined;
   #stopRequested = false;
   #finished = false;
@@ -523,8 +527,13 @@ export class Session {
       // As in bpftrace, END runs once every other probe has stopped. An
       // engine that can pause its probes quickly detaches them after the
       // maps are printed: that can take the kernel a while.
-      if (this.engine.pause !== undefined) await this.engine.pause();
+      if (this.#pausing !== undefined) await this.#pausing;
+      else if (this.engine.pause !== undefined) await this.engine.pause();
       else this.engine.detach?.();
+      // What probes wrote after exit() goes unread (dropped); END's
+      // records are read.
+      if (this.#exitRequested) await this.#drain();
+      this.#ending = true;
       await this.engine.runSpecial("END");
       await this.#drain();
       const config = this.program.config?.printMapsOnExit;
@@ -600,7 +609,21 @@ export class Session {
     });
   }
 
+  /** Begins the engine's `pause()` now, its errors left to `finish()`. */
+  #pauseNow(): Promise<void> | undefined {
+    if (this.engine.pause === undefined) return undefined;
+    try {
+      return Promise.resolve(this.engine.pause()).catch(() => {});
+    } catch {
+      return undefined;
+    }
+  }
+
   #handle(record: Uint8Array): void {
+    // As bpftrace 0.26 (src/bpftrace.cpp): once a probe called exit(), the
+    // records of probes that ran after it (on the kernel, until the probes
+    // are paused) are dropped, END's are read.
+    if (this.#exitRequested && !this.#ending) return;
     const ev = decodeEvent(this.program, record, this.#resolver);
     this.#onEvent?.(ev);
     const a = ev.action;
@@ -623,7 +646,12 @@ export class Session {
           // As a process status: the low 8 bits.
           this.#exitCode = Number(BigInt(ev.args[0] as number | bigint) & 255n);
         }
-        this.#exitRequested = true;
+        if (!this.#exitRequested) {
+          this.#exitRequested = true;
+          // Stop the probes at once (the kernel's keep running until
+          // paused): fewer run after the one that called exit().
+          this.#pausing = this.#pauseNow();
+        }
         return;
       case "errorf":
       case "warnf": {
