@@ -22,12 +22,17 @@ import type { DecodedEvent, MapData, SymbolResolver } from "./output/types.ts";
 import type { Program } from "./program.ts";
 import { checkProbeLimit } from "./probe_limit.ts";
 
-/** Why a session ended. */
+/**
+ * Why a session ended: the program called `exit()`, the duration passed,
+ * the signal aborted, the process traced (`-p PID`) exited, `stop()` was
+ * called, or the output was closed.
+ */
 export type ExitReason =
   | "exit"
   | "duration"
   | "signal"
   | "command"
+  | "process"
   | "stopped"
   | "closed";
 
@@ -404,16 +409,22 @@ export class Session {
   /**
    * Why the session should end now, or undefined while it should go on:
    * the program exited, `stop()` was called, the output was closed, the
-   * signal aborted, or `durationMs` passed on the engine's clock (checked
-   * in that order).
+   * signal aborted, the traced process exited (`process`, aborted by a
+   * `watchProcess()` of `process_watch.ts`), or `durationMs` passed on the
+   * engine's clock (checked in that order).
    */
   endReason(
-    limits: { durationMs?: number; signal?: AbortSignal } = {},
+    limits: {
+      durationMs?: number;
+      signal?: AbortSignal;
+      process?: AbortSignal;
+    } = {},
   ): ExitReason | undefined {
     if (this.#exitRequested) return "exit";
     if (this.#stopRequested) return "stopped";
     if (this.#outputClosed) return "closed";
     if (limits.signal?.aborted) return "signal";
+    if (limits.process?.aborted) return "process";
     if (
       limits.durationMs !== undefined && this.durationPassed(limits.durationMs)
     ) return "duration";
@@ -422,11 +433,16 @@ export class Session {
 
   /**
    * Handles events until the program exits, `stop()` is called, the signal
-   * aborts, or `durationMs` passes on the engine's clock.
+   * aborts, the traced process exits (`process`), or `durationMs` passes on
+   * the engine's clock.
    */
   async run(
-    options: { durationMs?: number; signal?: AbortSignal; tickMs?: number } =
-      {},
+    options: {
+      durationMs?: number;
+      signal?: AbortSignal;
+      process?: AbortSignal;
+      tickMs?: number;
+    } = {},
   ): Promise<ExitReason> {
     const tick = options.tickMs ?? 100;
     while (true) {
