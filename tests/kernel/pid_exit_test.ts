@@ -131,6 +131,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a script's -p (syscount.ts): it ends when the process exits",
+  ignore,
+  async fn() {
+    const w = await workload();
+    const t = Tracer.script(
+      new URL("../../scripts/syscount.ts", import.meta.url).pathname,
+      ["-p", String(w.pid)],
+    );
+    try {
+      await t.waitFor("Tracing syscalls");
+      await w.go();
+      const exited = performance.now();
+      const r = await t.finish(20_000);
+      const took = performance.now() - exited;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`\\ngetppid +${CALLS}\\n`));
+      assert.ok(took < END_WITHIN_MS, `ended ${Math.round(took)} ms after`);
+    } finally {
+      await t.kill();
+    }
+  },
+});
+
+Deno.test({
   name: "trace({ pid }) on the kernel: the session ends when the process exits",
   ignore,
   async fn() {
