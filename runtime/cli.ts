@@ -521,13 +521,24 @@ async function runScript(opts: CliOptions): Promise<number> {
         program.probes.every((p) =>
           p.attach.every((a) => a.kind === "BEGIN" || a.kind === "END")
         );
-      if (!onlySpecial) {
-        await session.run({
-          durationMs: opts.duration === undefined
-            ? replay?.durationMs
-            : opts.duration * 1000,
-          signal: abort.signal,
-        });
+      // -p: as bpftrace 0.26, the run ends when that process exits (the
+      // interpreter's process is synthetic, a replay's recorded: they
+      // are not this machine's).
+      const watch = opts.pid !== undefined && engine.kind === "kernel"
+        ? (await import("./process_watch.ts")).watchProcess(opts.pid)
+        : undefined;
+      try {
+        if (!onlySpecial) {
+          await session.run({
+            durationMs: opts.duration === undefined
+              ? replay?.durationMs
+              : opts.duration * 1000,
+            signal: abort.signal,
+            process: watch?.signal,
+          });
+        }
+      } finally {
+        watch?.close();
       }
       await closeExporters(metrics);
       await session.finish();

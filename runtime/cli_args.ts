@@ -137,7 +137,7 @@ export const CLI_OPTIONS = [
     long: "pid",
     type: "string",
     value: "PID",
-    help: "trace only this process",
+    help: "trace only this process, exit when it exits",
     complete: "pid",
   },
   {

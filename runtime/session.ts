@@ -22,12 +22,17 @@ import type { DecodedEvent, MapData, SymbolResolver } from "./output/types.ts";
 import type { Program } from "./program.ts";
 import { checkProbeLimit } from "./probe_limit.ts";
 
-/** Why a session ended. */
+/**
+ * Why a session ended: the program called `exit()`, the duration passed,
+ * the signal aborted, the process traced (`-p PID`) exited, `stop()` was
+ * called, or the output was closed.
+ */
 export type ExitReason =
   | "exit"
   | "duration"
   | "signal"
   | "command"
+  | "process"
   | "stopped"
   | "closed";
 
@@ -176,6 +181,10 @@ export class Session {
   /** Per map name, the lost-update count last warned about. */
   #warnedFull = new Map<string, number>();
   #exitRequested = false;
+  /** The engine's `pause()` begun when the program called exit(). */
+  #pausing: Promise<void> | undefined;
+  /** True while END runs and its records are read (after `exit()` too). */
+  #ending = false;
   #exitCode: number | undefined;
   #stopRequested = false;
   #finished = false;
@@ -400,16 +409,22 @@ export class Session {
   /**
    * Why the session should end now, or undefined while it should go on:
    * the program exited, `stop()` was called, the output was closed, the
-   * signal aborted, or `durationMs` passed on the engine's clock (checked
-   * in that order).
+   * signal aborted, the traced process exited (`process`, aborted by a
+   * `watchProcess()` of `process_watch.ts`), or `durationMs` passed on the
+   * engine's clock (checked in that order).
    */
   endReason(
-    limits: { durationMs?: number; signal?: AbortSignal } = {},
+    limits: {
+      durationMs?: number;
+      signal?: AbortSignal;
+      process?: AbortSignal;
+    } = {},
   ): ExitReason | undefined {
     if (this.#exitRequested) return "exit";
     if (this.#stopRequested) return "stopped";
     if (this.#outputClosed) return "closed";
     if (limits.signal?.aborted) return "signal";
+    if (limits.process?.aborted) return "process";
     if (
       limits.durationMs !== undefined && this.durationPassed(limits.durationMs)
     ) return "duration";
@@ -418,11 +433,16 @@ export class Session {
 
   /**
    * Handles events until the program exits, `stop()` is called, the signal
-   * aborts, or `durationMs` passes on the engine's clock.
+   * aborts, the traced process exits (`process`), or `durationMs` passes on
+   * the engine's clock.
    */
   async run(
-    options: { durationMs?: number; signal?: AbortSignal; tickMs?: number } =
-      {},
+    options: {
+      durationMs?: number;
+      signal?: AbortSignal;
+      process?: AbortSignal;
+      tickMs?: number;
+    } = {},
   ): Promise<ExitReason> {
     const tick = options.tickMs ?? 100;
     while (true) {
@@ -523,8 +543,13 @@ export class Session {
       // As in bpftrace, END runs once every other probe has stopped. An
       // engine that can pause its probes quickly detaches them after the
       // maps are printed: that can take the kernel a while.
-      if (this.engine.pause !== undefined) await this.engine.pause();
+      if (this.#pausing !== undefined) await this.#pausing;
+      else if (this.engine.pause !== undefined) await this.engine.pause();
       else this.engine.detach?.();
+      // What probes wrote after exit() goes unread (dropped); END's
+      // records are read.
+      if (this.#exitRequested) await this.#drain();
+      this.#ending = true;
       await this.engine.runSpecial("END");
       await this.#drain();
       const config = this.program.config?.printMapsOnExit;
@@ -600,7 +625,21 @@ export class Session {
     });
   }
 
+  /** Begins the engine's `pause()` now, its errors left to `finish()`. */
+  #pauseNow(): Promise<void> | undefined {
+    if (this.engine.pause === undefined) return undefined;
+    try {
+      return Promise.resolve(this.engine.pause()).catch(() => {});
+    } catch {
+      return undefined;
+    }
+  }
+
   #handle(record: Uint8Array): void {
+    // As bpftrace 0.26 (src/bpftrace.cpp): once a probe called exit(), the
+    // records of probes that ran after it (on the kernel, until the probes
+    // are paused) are dropped, END's are read.
+    if (this.#exitRequested && !this.#ending) return;
     const ev = decodeEvent(this.program, record, this.#resolver);
     this.#onEvent?.(ev);
     const a = ev.action;
@@ -623,7 +662,12 @@ export class Session {
           // As a process status: the low 8 bits.
           this.#exitCode = Number(BigInt(ev.args[0] as number | bigint) & 255n);
         }
-        this.#exitRequested = true;
+        if (!this.#exitRequested) {
+          this.#exitRequested = true;
+          // Stop the probes at once (the kernel's keep running until
+          // paused): fewer run after the one that called exit().
+          this.#pausing = this.#pauseNow();
+        }
         return;
       case "errorf":
       case "warnf": {

@@ -15,7 +15,7 @@
  *    native bindings the kernel engine is built on), `runtime/synthetic/`
  *    (the interpreter's events), `runtime/vm/`, `runtime/session.ts`,
  *    `host_symbols.ts`, `probe_limit.ts`, `probe_filter.ts`,
- *    `test_mode.ts`, `verify_program.ts`,
+ *    `process_watch.ts`, `test_mode.ts`, `verify_program.ts`,
  *    `runtime/record/`, `runtime/output/`, `runtime/aggregate/`.
  * 5. compiler: `runtime/compiler/`, `runtime/staging/` (TypeScript scripts).
  * 6. language: `runtime/lang/`, and what programs are checked against:
@@ -63,6 +63,7 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "runtime/host_symbols.ts",
     "runtime/probe_limit.ts",
     "runtime/probe_filter.ts",
+    "runtime/process_watch.ts",
     "runtime/test_mode.ts",
     "runtime/verify_program.ts",
     "ffi/",

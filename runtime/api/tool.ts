@@ -87,7 +87,7 @@ export const COMMON_OPTIONS = {
 /** Help lines of the common options. */
 export const COMMON_HELP =
   `    --duration S     stop after S seconds, or 500ms, 2m, 1h (default: until Ctrl-C)
-    -p PID           trace only this process
+    -p PID           trace only this process, exit when it exits
     --backend B      auto (default), kernel or interp
     --seed N         seed of the synthetic events (interpreter)
     --rate N         synthetic events per second per probe (interpreter)

@@ -21,6 +21,7 @@ import type { Program } from "../program.ts";
 import type { MetricsServer } from "../metrics/server.ts";
 import type { Exporters } from "./trace_metrics.ts";
 import type { RemoteWriter } from "../metrics/remote_write.ts";
+import type { ProcessWatch } from "../process_watch.ts";
 import { type ExitReason, Session, writeStdout } from "../session.ts";
 import {
   type EventDecl,
@@ -236,6 +237,16 @@ export async function trace(
       },
     );
     await session.start();
+    // As the CLI's -p: the session ends when that process exits (the
+    // interpreter's and a replay's processes are not this machine's).
+    if (
+      options.pid !== undefined && replay === undefined &&
+      created.engine.kind === "kernel"
+    ) {
+      session.endWith(
+        (await import("../process_watch.ts")).watchProcess(options.pid),
+      );
+    }
     // One line naming the engine and why, once its probes are live; on
     // the interpreter unless asked not to, as the CLI: its events are
     // synthetic (a replay's are recorded).
@@ -364,6 +375,7 @@ export class TraceSession implements AsyncDisposable {
   #eventNames: Set<string>;
   #metrics?: MetricsServer;
   #writer?: RemoteWriter;
+  #process?: ProcessWatch;
 
   /** Use {@linkcode trace} instead: it compiles, verifies and starts. */
   constructor(
@@ -429,6 +441,18 @@ export class TraceSession implements AsyncDisposable {
     exporters.writer?.setSource(source);
     this.#metrics = exporters.server;
     this.#writer = exporters.writer;
+  }
+
+  /**
+   * Ends this session (`exitReason` `"process"`) when the watched process
+   * exits; `close()` stops the watch (called by {@linkcode trace} with
+   * the `pid` option on the kernel).
+   *
+   * @ignore
+   */
+  endWith(watch: ProcessWatch): void {
+    this.#process?.close();
+    this.#process = watch;
   }
 
   /**
@@ -533,6 +557,7 @@ export class TraceSession implements AsyncDisposable {
     this.#reason = this.#session.endReason({
       durationMs: this.#durationMs,
       signal: this.#signal,
+      process: this.#process?.signal,
     });
     // A recording stops with the session, so that the script's last reads
     // of its maps see exactly the runs the file holds (a replay's too).
@@ -839,6 +864,7 @@ export class TraceSession implements AsyncDisposable {
     } finally {
       openSessions.delete(this);
       this.#unlisten?.();
+      this.#process?.close();
     }
     // A replay that met a read the recording does not hold stopped that
     // run: the output is incomplete, so the session fails.

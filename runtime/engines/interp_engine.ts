@@ -190,6 +190,11 @@ export class InterpEngine implements Engine {
   #firstError?: string;
   #closed = false;
   #attached = false;
+  /**
+   * True once a probe submitted an `exit()` record: no event runs after
+   * the one that called it (BEGIN, END and `runProbe` still run).
+   */
+  #exited = false;
 
   /** True when `poll` paces virtual time with the wall clock. */
   get realtime(): boolean {
@@ -275,7 +280,10 @@ export class InterpEngine implements Engine {
       this.#program = program;
       if (program.eventsMap !== undefined) {
         const ev = maps[program.eventsMap];
-        if (ev instanceof RingBufMap) this.#events = ev;
+        if (ev instanceof RingBufMap) {
+          this.#events = ev;
+          this.#watchExit(program, ev);
+        }
       }
       return Promise.resolve();
     } catch (e) {
@@ -421,6 +429,8 @@ export class InterpEngine implements Engine {
    * last event run).
    */
   #advance(endNs: number, wallEnd: number): void {
+    // After exit() no event runs: the clock stays at the one that called it.
+    if (this.#exited) return;
     if (this.#feed !== undefined) {
       // A recording: its events, in order; the wall-clock bound holds too
       // (the clock then stays at the last event run).
@@ -439,6 +449,7 @@ export class InterpEngine implements Engine {
         if (e === undefined) break;
         if (e.timeNs > this.#nowNs) this.#nowNs = e.timeNs;
         this.#run(e.probe, e.ctx);
+        if (this.#exited) return;
       }
       this.#nowNs = endNs;
       return;
@@ -458,6 +469,7 @@ export class InterpEngine implements Engine {
         s.fire(world);
         this.#run(s.probe, s.ctx);
         s.advance(world);
+        if (this.#exited) return;
       }
     } else if (n <= 8) {
       for (;;) {
@@ -476,8 +488,10 @@ export class InterpEngine implements Engine {
         this.#nowNs = this.#lastNs = t;
         best.fire(world);
         if (best.preempt !== undefined) this.#preempt(best, prev);
+        if (this.#exited) return;
         this.#run(best.probe, best.ctx);
         best.advance(world);
+        if (this.#exited) return;
       }
     } else {
       // Many sources (wildcards): a binary heap ordered by (next, id).
@@ -530,9 +544,11 @@ export class InterpEngine implements Engine {
           this.#nowNs = this.#lastNs = s.next;
           s.fire(world);
           if (s.preempt !== undefined) fix(this.#preempt(s, prev));
+          if (this.#exited) return;
           this.#run(s.probe, s.ctx);
           s.advance(world);
           fix(s);
+          if (this.#exited) return;
         }
       } finally {
         for (const s of sources) s.onMove = undefined;
@@ -563,6 +579,24 @@ export class InterpEngine implements Engine {
     this.#nowNs = t;
     env.restore(saved);
     return r;
+  }
+
+  /**
+   * Notes an `exit()` as its record is submitted, so that `#advance` stops
+   * right after the event that called it (only for programs that can).
+   */
+  #watchExit(program: Program, ring: RingBufMap): void {
+    const ids = new Set(
+      program.formats.filter((f) => f.action.kind === "exit").map((f) => f.id),
+    );
+    if (ids.size === 0) return;
+    ring.onSubmit = (rec) => {
+      if (rec.length < 8) return;
+      const view = new DataView(rec.buffer, rec.byteOffset, 8);
+      if (view.getUint32(4, true) === 0 && ids.has(view.getUint32(0, true))) {
+        this.#exited = true;
+      }
+    };
   }
 
   #run(index: number, ctx: Uint8Array): void {

@@ -337,7 +337,8 @@ function ringbufCommit(discard: boolean): HelperFn {
 /** Submits or discards the record of region `id` and invalidates it. */
 export function settle(m: Machine, id: number, discard: boolean): void {
   const rec = m.objs[id] as RingRecord;
-  rec.state = discard ? 2 : 1;
+  if (rec.ring !== undefined) rec.ring.commit(rec, discard);
+  else rec.state = discard ? 2 : 1;
   m.rl[id] = 0;
   m.wl[id] = 0;
   const i = m.pending.indexOf(id);

@@ -525,6 +525,8 @@ export interface RingRecord {
   state: number;
   /** Bytes it occupies in the buffer (header included). */
   cost: number;
+  /** The ring it was reserved in. */
+  ring?: RingBufMap;
 }
 
 /** Bytes of a ring buffer record header. */
@@ -534,6 +536,11 @@ export const RINGBUF_HDR = 8;
 export class RingBufMap extends BaseMap {
   /** Records dropped because the buffer was full. */
   lost = 0;
+  /**
+   * Called with every record as it is submitted (before any consumer
+   * reads it): the interpreter engine watches for `exit()` with it.
+   */
+  onSubmit?: (record: Uint8Array) => void;
   #queue: RingRecord[] = [];
   #head = 0;
   #used = 0;
@@ -573,6 +580,7 @@ export class RingBufMap extends BaseMap {
       view: new DataView(bytes.buffer),
       state: 0,
       cost,
+      ring: this,
     };
     this.#used += cost;
     this.#queue.push(rec);
@@ -582,6 +590,7 @@ export class RingBufMap extends BaseMap {
   /** Submits (or discards) a reserved record. */
   commit(rec: RingRecord, discard: boolean): void {
     rec.state = discard ? 2 : 1;
+    if (!discard) this.onSubmit?.(rec.bytes);
   }
 
   /** Copies bytes into a new committed record; -EAGAIN (lost+1) when full. */
@@ -590,6 +599,7 @@ export class RingBufMap extends BaseMap {
     if (rec === null) return Errno.EAGAIN;
     rec.bytes.set(data);
     rec.state = 1;
+    this.onSubmit?.(rec.bytes);
     return 0;
   }
 
