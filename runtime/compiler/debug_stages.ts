@@ -32,7 +32,10 @@ import { typeName } from "./types.ts";
  * ```
  */
 export function formatAstStage(title: string, tree: ast.Program): string {
-  return `${title}\n${"-".repeat(title.length)}\n${printProgram(tree)}\n`;
+  // The printer gives each node the span of its printed text: print a copy,
+  // so later errors still point into the script.
+  const text = printProgram(structuredClone(tree));
+  return `${title}\n${"-".repeat(title.length)}\n${text}\n`;
 }
 
 /**

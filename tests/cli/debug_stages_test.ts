@@ -64,6 +64,16 @@ Deno.test("-d parse, ast, types: the program as parsed, after macro expansion, a
   assert.doesNotMatch(r.stdout, /attach: /, "no bytecode unless asked");
 });
 
+Deno.test("-d parse and ast leave later errors pointing into the script", async () => {
+  const src = "BEGIN { @x = foo(1); }";
+  const r = await runCli(["--dry-run", "-d", "parse,ast", "-e", src]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^stdin:1:14: ERROR: Unknown function: "foo"\nBEGIN \{ @x = foo\(1\); \}\n {13}~{6}$/m,
+  );
+});
+
 Deno.test({
   name:
     "-d verifier: the kernel verifier's log of every probe (--dry-run loads, then releases)",
