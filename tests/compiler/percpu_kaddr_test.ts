@@ -176,6 +176,15 @@ Deno.test({
 
 const INTERP_SKIP = btfReason;
 
+/** bpftrace 0.26.1's tests/runtime/call percpu_kaddr programs, and a sum over the CPUs. */
+const RUNTIME_TESTS =
+  'begin { printf("processes: %d\\n", *percpu_kaddr("process_counts", 0)); ' +
+  'if (*percpu_kaddr("process_counts") == *percpu_kaddr("process_counts", cpu)) { printf("SUCCESS\\n") } ' +
+  '$runq = ((struct rq *)percpu_kaddr("runqueues", 0)); ' +
+  'if ($runq != 0) { printf("nr_running: %d\\n", $runq.nr_running) } ' +
+  '$s = 0; $i = 0; while ($i < ncpus) { $s += *percpu_kaddr("process_counts", $i); $i++ } ' +
+  'printf("sum: %d\\n", $s); exit() }';
+
 Deno.test({
   name: "percpu_kaddr: bpftrace's runtime tests on synthetic events",
   ignore: skip("the interpreter's per-CPU variables", INTERP_SKIP),
@@ -184,12 +193,7 @@ Deno.test({
       "--backend",
       "interp",
       "-e",
-      'begin { printf("processes: %d\\n", *percpu_kaddr("process_counts", 0)); ' +
-      'if (*percpu_kaddr("process_counts") == *percpu_kaddr("process_counts", cpu)) { printf("SUCCESS\\n") } ' +
-      '$runq = ((struct rq *)percpu_kaddr("runqueues", 0)); ' +
-      'if ($runq != 0) { printf("nr_running: %d\\n", $runq.nr_running) } ' +
-      '$s = 0; $i = 0; while ($i < ncpus) { $s += *percpu_kaddr("process_counts", $i); $i++ } ' +
-      'printf("sum: %d\\n", $s); exit() }',
+      RUNTIME_TESTS,
     ], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /synthetic/);
@@ -212,12 +216,7 @@ Deno.test({
   async fn() {
     const r = await runCli([
       "-e",
-      'begin { printf("processes: %d\\n", *percpu_kaddr("process_counts", 0)); ' +
-      'if (*percpu_kaddr("process_counts") == *percpu_kaddr("process_counts", cpu)) { printf("SUCCESS\\n") } ' +
-      '$runq = ((struct rq *)percpu_kaddr("runqueues", 0)); ' +
-      'if ($runq != 0) { printf("nr_running: %d\\n", $runq.nr_running) } ' +
-      '$s = 0; $i = 0; while ($i < ncpus) { $s += *percpu_kaddr("process_counts", $i); $i++ } ' +
-      'printf("sum: %d\\n", $s); exit() }',
+      RUNTIME_TESTS,
     ], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /processes: -?\d+/);
